@@ -1,0 +1,106 @@
+"""Ember: a dynamic-graph deep-learning framework on numpy and numba.
+
+``import ember`` loads only the tensor core; ``ember.nn``, ``ember.optim``, ``ember.data``,
+the trainer and the domain packages load on first use, and numba only when a kernel
+is first needed.
+
+Example:
+    >>> import ember
+    >>> w = ember.tensor([1.0, -2.0], requires_grad=True)
+    >>> loss = (w * w).sum()
+    >>> loss.backward()
+    >>> w.grad
+    tensor([ 2., -4.])
+"""
+
+from __future__ import annotations
+
+import importlib
+
+__version__ = "0.1.0"
+
+from . import autograd  # noqa: E402
+from ._dtype import (  # noqa: E402
+    bool_ as bool,  # noqa: A001
+    dtype,
+    float16,
+    float32,
+    float64,
+    get_default_dtype,
+    int8,
+    int16,
+    int32,
+    int64,
+    promote_types,
+    set_default_dtype,
+    uint8,
+)
+from .autograd.grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled  # noqa: E402
+from .creation import (  # noqa: E402
+    arange, as_tensor, asarray, bernoulli, empty, empty_like, eye, from_numpy, full, full_like, linspace,
+    logspace, multinomial, normal, ones, ones_like, rand, rand_like, randint, randint_like, randn, randn_like,
+    randperm, tensor, zeros, zeros_like,
+)
+from .ops import *  # noqa: E402,F401,F403
+from .ops import _util  # noqa: E402
+from .random import (  # noqa: E402
+    Generator, default_generator, fork_rng, get_all_rng_states, get_rng_state, initial_seed, manual_seed, seed,
+    set_all_rng_states, set_rng_state,
+)
+from .tensor import Size, Tensor, device  # noqa: E402
+
+half, float, double = float16, float32, float64  # noqa: A001
+short, int, long = int16, int32, int64  # noqa: A001
+
+result_type = _util.result_type
+
+
+def is_tensor(obj) -> bool:
+    return isinstance(obj, Tensor)
+
+
+def numel(input) -> int:
+    return input.numel()
+
+
+def is_floating_point(input) -> bool:
+    return input.is_floating_point()
+
+
+# Heavy or optional parts load on first attribute access (keeps `import ember` fast).
+_LAZY_MODULES = {
+    "nn": ".nn",
+    "optim": ".optim",
+    "data": ".data",
+    "utils": ".utils",
+    "kernels": ".kernels",
+    "serialization": ".serialization",
+    "trainer": ".trainer",
+    "vision": ".vision",
+    "text": ".text",
+    "audio": ".audio",
+    "cli": ".cli",
+}
+_LAZY_ATTRIBUTES = {
+    "save": (".serialization", "save"),
+    "load": (".serialization", "load"),
+    "save_safetensors": (".serialization", "save_safetensors"),
+    "load_safetensors": (".serialization", "load_safetensors"),
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY_MODULES:
+        module = importlib.import_module(_LAZY_MODULES[name], __name__)
+        globals()[name] = module
+        return module
+    if name in _LAZY_ATTRIBUTES:
+        module_name, attribute = _LAZY_ATTRIBUTES[name]
+        value = getattr(importlib.import_module(module_name, __name__), attribute)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'ember' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY_MODULES) | set(_LAZY_ATTRIBUTES))

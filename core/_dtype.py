@@ -1,0 +1,124 @@
+"""Ember's dtypes: thin named wrappers over numpy dtypes, with PyTorch's names and promotion."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class dtype:
+    """A tensor element type (``ember.float32``, ``ember.int64``, ...)."""
+
+    __slots__ = ("name", "numpy", "is_floating_point", "is_signed", "itemsize", "_category")
+
+    def __init__(self, name: str, numpy_dtype, category: int):
+        self.name = name
+        self.numpy = np.dtype(numpy_dtype)
+        self.is_floating_point = category == 2
+        self.is_signed = self.numpy.kind in "if"
+        self.itemsize = self.numpy.itemsize
+        self._category = category  # 0 bool, 1 integer, 2 floating point
+
+    def __repr__(self) -> str:
+        return f"ember.{self.name}"
+
+    def __reduce__(self):
+        return (_by_name, (self.name,))
+
+    @property
+    def is_complex(self) -> bool:
+        return False
+
+
+bool_ = dtype("bool", np.bool_, 0)
+uint8 = dtype("uint8", np.uint8, 1)
+int8 = dtype("int8", np.int8, 1)
+int16 = dtype("int16", np.int16, 1)
+int32 = dtype("int32", np.int32, 1)
+int64 = dtype("int64", np.int64, 1)
+float16 = dtype("float16", np.float16, 2)
+float32 = dtype("float32", np.float32, 2)
+float64 = dtype("float64", np.float64, 2)
+
+ALL = (bool_, uint8, int8, int16, int32, int64, float16, float32, float64)
+_FROM_NUMPY = {d.numpy: d for d in ALL}
+_NAMES = {d.name: d for d in ALL}
+_NAMES.update(
+    half=float16, float=float32, double=float64, short=int16, int=int32, long=int64, bool=bool_
+)
+
+
+def _by_name(name: str) -> dtype:
+    return _NAMES[name]
+
+
+def from_numpy_dtype(np_dtype) -> dtype:
+    """The Ember dtype of a numpy dtype; a clear error for the ones Ember has no tensor type for."""
+    try:
+        return _FROM_NUMPY[np_dtype]
+    except KeyError:
+        pass
+    np_dtype = np.dtype(np_dtype)
+    if np_dtype in _FROM_NUMPY:
+        return _FROM_NUMPY[np_dtype]
+    raise TypeError(
+        f"can't convert numpy array of type {np_dtype}: the only supported types are "
+        "float64, float32, float16, int64, int32, int16, int8, uint8 and bool"
+    )
+
+
+def to_numpy_dtype(d) -> np.dtype:
+    """Accepts an Ember dtype, a numpy dtype, a Python type or a dtype name."""
+    if isinstance(d, dtype):
+        return d.numpy
+    if isinstance(d, str) and d in _NAMES:
+        return _NAMES[d].numpy
+    if d is float:
+        return _default_float.numpy
+    if d is int:
+        return np.dtype(np.int64)
+    if d is bool:
+        return np.dtype(np.bool_)
+    try:
+        np_dtype = np.dtype(d)
+    except TypeError:
+        raise TypeError(f"expected an ember dtype such as ember.float32, got {d!r}") from None
+    from_numpy_dtype(np_dtype)  # reject unsupported kinds with a clear message
+    return np_dtype
+
+
+def as_dtype(d) -> dtype:
+    return from_numpy_dtype(to_numpy_dtype(d))
+
+
+_default_float = float32
+
+
+def get_default_dtype() -> dtype:
+    """The dtype Python floats and floating-point creation ops produce (``float32`` unless changed)."""
+    return _default_float
+
+
+def set_default_dtype(d) -> None:
+    """Sets the default floating-point dtype (``float32`` or ``float64``, like PyTorch also ``float16``)."""
+    global _default_float
+    d = as_dtype(d)
+    if not d.is_floating_point:
+        raise TypeError(f"only floating-point types are supported as the default type, got {d}")
+    _default_float = d
+
+
+def promote_types(a: dtype, b: dtype) -> dtype:
+    """PyTorch's ``promote_types``: the smallest dtype both can be cast to without losing category."""
+    if a is b:
+        return a
+    if a._category != b._category:
+        return a if a._category > b._category else b
+    return from_numpy_dtype(np.promote_types(a.numpy, b.numpy))
+
+
+def category_of_scalar(value) -> int:
+    if isinstance(value, (bool, np.bool_)):
+        return 0
+    if isinstance(value, (int, np.integer)):
+        return 1
+    return 2

@@ -1,0 +1,79 @@
+"""PyTorch-style ``repr`` for tensors: ``tensor([1., 2.], requires_grad=True)``."""
+
+from __future__ import annotations
+
+import numpy as np
+
+PRECISION = 4
+THRESHOLD = 1000
+EDGEITEMS = 3
+
+
+def _float_formatter(values: np.ndarray):
+    finite = values[np.isfinite(values)].astype(np.float64)
+    if finite.size == 0:
+        return lambda v: _special(v) or f"{v}"
+    absolute = np.abs(finite)
+    nonzero = absolute[absolute > 0]
+    integral = bool(np.all(np.equal(np.floor(finite), finite)))
+    big, small = (absolute.max(), nonzero.min()) if nonzero.size else (0.0, 0.0)
+    if integral and big < 1e8:
+        width = max(len(f"{v:.0f}.") for v in (finite.min(), finite.max()))
+        return lambda v: (_special(v) or f"{v:.0f}.").rjust(width)
+    if big >= 1e8 or (small and (small < 1e-4 or big / small > 1e3)):
+        return lambda v: _special(v) or f"{v:.{PRECISION}e}"
+    width = max(len(f"{v:.{PRECISION}f}") for v in (finite.min(), finite.max()))
+    return lambda v: (_special(v) or f"{v:.{PRECISION}f}").rjust(width)
+
+
+def _special(v) -> str:
+    if np.isnan(v):
+        return "nan"
+    if np.isinf(v):
+        return "inf" if v > 0 else "-inf"
+    return ""
+
+
+def format_array(data: np.ndarray, indent: int) -> str:
+    kind = data.dtype.kind
+    if kind == "f":
+        shown = data if data.size <= THRESHOLD else _edges(data)
+        formatter = {"float_kind": _float_formatter(shown)}
+    elif kind == "b":
+        formatter = {"bool": lambda v: "True" if v else "False"}
+    else:
+        formatter = None
+    return np.array2string(
+        data,
+        separator=", ",
+        prefix=" " * indent,
+        formatter=formatter,
+        threshold=THRESHOLD,
+        edgeitems=EDGEITEMS,
+        max_line_width=80,
+    )
+
+
+def _edges(data: np.ndarray) -> np.ndarray:
+    flat = data.reshape(-1)
+    return np.concatenate([flat[:EDGEITEMS], flat[-EDGEITEMS:]])
+
+
+def format_tensor(t) -> str:
+    from ._dtype import get_default_dtype
+
+    data = t.data
+    prefix = "tensor("
+    if data.size == 0:
+        body = f"[], size={tuple(data.shape)}" if data.ndim > 1 else "[]"
+    else:
+        body = format_array(data, len(prefix))
+    extras = []
+    default_shown = data.dtype == get_default_dtype().numpy or data.dtype in (np.int64, np.bool_)
+    if not default_shown or data.size == 0 and data.dtype != get_default_dtype().numpy:
+        extras.append(f"dtype={t.dtype}")
+    if t.grad_fn is not None:
+        extras.append(f"grad_fn=<{t.grad_fn.name()}>")
+    elif t._requires_grad:
+        extras.append("requires_grad=True")
+    return prefix + body + "".join(", " + e for e in extras) + ")"

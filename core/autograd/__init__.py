@@ -1,0 +1,14 @@
+"""``ember.autograd``: the engine's public face (``backward``, ``grad``, ``Function``, grad modes,
+anomaly detection, gradient checks)."""
+
+from .anomaly import detect_anomaly, is_anomaly_enabled, set_detect_anomaly
+from .engine import backward, grad
+from .function import Function, FunctionCtx, once_differentiable
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck
+from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+
+__all__ = [
+    "Function", "FunctionCtx", "GradcheckError", "backward", "detect_anomaly", "enable_grad", "grad",
+    "gradcheck", "gradgradcheck", "inference_mode", "is_anomaly_enabled", "is_grad_enabled", "no_grad",
+    "once_differentiable", "set_detect_anomaly", "set_grad_enabled",
+]

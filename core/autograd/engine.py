@@ -1,0 +1,320 @@
+"""The autograd engine: one place for the bookkeeping every op shares.
+
+It walks the graph iteratively (no recursion limit), in an order where a node runs
+only after every gradient for its outputs has arrived; sums each input gradient back
+to the input's shape (undoing broadcasting), checks it, accumulates into leaves'
+``.grad``, runs tensor hooks, and frees saved tensors unless ``retain_graph``.
+"""
+
+from __future__ import annotations
+
+import os
+import traceback
+
+import numpy as np
+
+from .function import Function
+from .grad_mode import state
+
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _tensor_class():
+    from ..tensor import Tensor
+
+    return Tensor
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None) -> None:
+    """Accumulates gradients of ``tensors`` into the ``.grad`` of the leaves they depend on."""
+    Tensor = _tensor_class()
+    tensors = (tensors,) if isinstance(tensors, Tensor) else tuple(tensors)
+    if grad_tensors is None or isinstance(grad_tensors, Tensor):
+        grad_tensors = (grad_tensors,) * len(tensors) if grad_tensors is None else (grad_tensors,)
+    roots = _make_roots(tensors, grad_tensors, create_graph)
+    if retain_graph is None:
+        retain_graph = create_graph
+    capture = None
+    if inputs is not None:
+        inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+        if not inputs:
+            raise RuntimeError("'inputs' argument to backward() cannot be empty.")
+        capture = _capture_slots(inputs)
+    _execute(roots, retain_graph, create_graph, capture, accumulate=True)
+    if capture is not None:
+        for t, key in zip(inputs, capture["keys"]):
+            g = capture["grads"].get(key)
+            if g is not None and t.grad_fn is not None:
+                _accumulate(t, g, create_graph)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=None,
+         materialize_grads=False):
+    """Computes and returns the gradients of ``outputs`` with respect to ``inputs``.
+
+    Leaves' ``.grad`` are not touched. Example (a second derivative):
+        >>> import ember
+        >>> x = ember.tensor(3.0, requires_grad=True)
+        >>> (dy,) = ember.autograd.grad(x ** 3, x, create_graph=True)
+        >>> ember.autograd.grad(dy, x)
+        (tensor(18.),)
+    """
+    Tensor = _tensor_class()
+    outputs = (outputs,) if isinstance(outputs, Tensor) else tuple(outputs)
+    single_input = isinstance(inputs, Tensor)
+    inputs = (inputs,) if single_input else tuple(inputs)
+    if grad_outputs is None or isinstance(grad_outputs, Tensor):
+        grad_outputs = (grad_outputs,) * len(outputs) if grad_outputs is None else (grad_outputs,)
+    for i, t in enumerate(inputs):
+        if not t.requires_grad:
+            raise RuntimeError(f"One of the differentiated Tensors (input {i}) does not require grad")
+    if allow_unused is None:
+        allow_unused = materialize_grads
+    roots = _make_roots(outputs, grad_outputs, create_graph)
+    if retain_graph is None:
+        retain_graph = create_graph
+    capture = _capture_slots(inputs)
+    _execute(roots, retain_graph, create_graph, capture, accumulate=False)
+    result = []
+    for i, (t, key) in enumerate(zip(inputs, capture["keys"])):
+        g = capture["grads"].get(key)
+        if g is None:
+            if materialize_grads:
+                g = Tensor(np.zeros_like(t.data))
+            elif not allow_unused:
+                raise RuntimeError(
+                    f"One of the differentiated Tensors (input {i}) appears to not have been used in the "
+                    "graph. Set allow_unused=True if this is the desired behavior."
+                )
+        elif not create_graph:
+            g = g.detach()
+        result.append(g)
+    return tuple(result)
+
+
+def _make_roots(tensors, grad_tensors, create_graph):
+    Tensor = _tensor_class()
+    if len(grad_tensors) != len(tensors):
+        raise RuntimeError(f"got {len(grad_tensors)} gradients for {len(tensors)} tensors")
+    roots = []
+    for i, (t, g) in enumerate(zip(tensors, grad_tensors)):
+        if not t.requires_grad:
+            raise RuntimeError(f"element {i} of tensors does not require grad and does not have a grad_fn")
+        if g is None:
+            if t.data.size != 1:
+                raise RuntimeError("grad can be implicitly created only for scalar outputs")
+            g = Tensor(np.ones_like(t.data))
+        elif not isinstance(g, Tensor):
+            g = Tensor(np.asarray(g, dtype=t.data.dtype))
+        if g.shape != t.shape:
+            raise RuntimeError(
+                f"Mismatch in shape: grad_output[{i}] has a shape of {tuple(g.shape)} and output[{i}] "
+                f"has a shape of {tuple(t.shape)}."
+            )
+        roots.append((t, g))
+    return roots
+
+
+def _capture_slots(inputs) -> dict:
+    """Where each input's gradient is caught: a leaf by identity, a non-leaf at its node's output."""
+    keys = [id(t) if t.grad_fn is None else (t.grad_fn, t._output_nr) for t in inputs]
+    return {"keys": keys, "leaves": {k for k in keys if isinstance(k, int)},
+            "nodes": {k[0] for k in keys if not isinstance(k, int)}, "grads": {}}
+
+
+def _execute(roots, retain_graph, create_graph, capture, accumulate):
+    Tensor = _tensor_class()
+    buffers: dict = {}
+    owned: set = set()  # ids of arrays already handed to a leaf's .grad, so a second leaf copies
+    root_nodes = []
+    for t, g in roots:
+        owned.add(id(g.data))
+        if t.grad_fn is None:  # backward() on a leaf
+            _deliver_to_leaf(t, g, create_graph, capture, accumulate, owned)
+            continue
+        node = t.grad_fn
+        buf = buffers.get(node)
+        if buf is None:
+            buf = buffers[node] = [None] * node._n_outputs
+            root_nodes.append(node)
+        nr = t._output_nr
+        buf[nr] = g if buf[nr] is None else buf[nr] + g
+
+    dependencies = _count_dependencies(root_nodes)
+    needed = _needed_nodes(root_nodes, capture) if capture is not None and not accumulate else None
+    ready = [n for n in root_nodes if dependencies.get(n, 0) == 0]
+
+    previous_mode = state.grad_enabled
+    state.grad_enabled = create_graph
+    try:
+        while ready:
+            node = ready.pop()
+            grads = buffers.pop(node)
+            if node._out_hooks:
+                _run_output_hooks(node, grads)
+            if capture is not None and node in capture["nodes"]:
+                for nr, g in enumerate(grads):
+                    if (node, nr) in capture["keys"] and g is not None:
+                        capture["grads"][(node, nr)] = g
+            if needed is not None and node not in needed:
+                continue
+            if node._freed and node._saved_versions:
+                raise RuntimeError(
+                    "Trying to backward through the graph a second time (or directly access saved "
+                    "tensors after they have already been freed). Saved intermediate values of the "
+                    "graph are freed when you call .backward() or autograd.grad(). Specify "
+                    "retain_graph=True if you need to backward through the graph a second time or if "
+                    "you need to access saved tensors after calling backward."
+                )
+            input_grads = node._call_backward(grads)
+            if state.anomaly:
+                _check_anomaly(node, input_grads)
+            if not retain_graph:
+                node._release()
+            for edge, g in zip(node._edges, input_grads):
+                if edge is None or g is None:
+                    continue
+                target, nr, shape, dtype = edge
+                if not isinstance(g, Tensor):
+                    g = Tensor(np.asarray(g, dtype=dtype))
+                if g.data.shape != shape or g.data.dtype != dtype:
+                    g = _fit_gradient(g, shape, dtype, node)
+                if isinstance(target, Function):
+                    buf = buffers.get(target)
+                    if buf is None:
+                        buf = buffers[target] = [None] * target._n_outputs
+                    buf[nr] = g if buf[nr] is None else buf[nr] + g
+                    dependencies[target] -= 1
+                    if dependencies[target] == 0:
+                        ready.append(target)
+                else:
+                    _deliver_to_leaf(target, g, create_graph, capture, accumulate, owned)
+    finally:
+        state.grad_enabled = previous_mode
+
+
+def _count_dependencies(root_nodes) -> dict:
+    dependencies: dict = {}
+    seen = set(root_nodes)
+    stack = list(root_nodes)
+    while stack:
+        node = stack.pop()
+        for edge in node._edges:
+            if edge is None or not isinstance(edge[0], Function):
+                continue
+            target = edge[0]
+            dependencies[target] = dependencies.get(target, 0) + 1
+            if target not in seen:
+                seen.add(target)
+                stack.append(target)
+    return dependencies
+
+
+def _needed_nodes(root_nodes, capture) -> set:
+    """Nodes from which a captured input can be reached; ``grad`` runs nothing else."""
+    leaves, targets = capture["leaves"], capture["nodes"]
+    order, seen, stack = [], set(root_nodes), [(n, False) for n in root_nodes]
+    while stack:  # iterative post-order
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        stack.append((node, True))
+        for edge in node._edges:
+            if edge is not None and isinstance(edge[0], Function) and edge[0] not in seen:
+                seen.add(edge[0])
+                stack.append((edge[0], False))
+    needed: set = set()
+    for node in order:  # children before parents
+        for edge in node._edges:
+            if edge is None:
+                continue
+            target = edge[0]
+            if (isinstance(target, Function) and (target in needed or target in targets)) or (
+                not isinstance(target, Function) and id(target) in leaves
+            ):
+                needed.add(node)
+                break
+    return needed
+
+
+def _deliver_to_leaf(leaf, g, create_graph, capture, accumulate, owned) -> None:
+    if leaf._hooks:
+        for hook in leaf._hooks:
+            replaced = hook(g)
+            if replaced is not None:
+                g = replaced
+    if capture is not None and id(leaf) in capture["leaves"]:
+        grads = capture["grads"]
+        grads[id(leaf)] = g if id(leaf) not in grads else grads[id(leaf)] + g
+        return
+    if not accumulate:
+        return
+    if id(g.data) in owned or g.data.base is not None:
+        g = type(g)._wrap(g.data.copy(), g._requires_grad, g.grad_fn, g._output_nr)
+    owned.add(id(g.data))
+    _accumulate(leaf, g, create_graph)
+
+
+def _accumulate(t, g, create_graph) -> None:
+    if not create_graph:
+        g = g.detach()
+    if t.grad is None:
+        t.grad = g
+    elif create_graph:
+        t.grad = t.grad + g
+    else:
+        t.grad = _tensor_class()(t.grad.data + g.data)
+
+
+def _fit_gradient(g, shape, dtype, node):
+    """Sums a broadcast gradient back to its input's shape and casts it to the input's dtype."""
+    if g.data.shape != shape:
+        extra = g.ndim - len(shape)
+        if extra < 0:
+            raise _invalid_gradient(g, shape, node)
+        axes = tuple(range(extra)) + tuple(
+            extra + i for i, n in enumerate(shape) if n == 1 and g.data.shape[extra + i] != 1
+        )
+        if axes:
+            g = g.sum(dim=axes, keepdim=True)
+        if extra:
+            g = g.reshape(g.data.shape[extra:])
+        if g.data.shape != shape:
+            raise _invalid_gradient(g, shape, node)
+    if g.data.dtype != dtype:
+        g = g.to(dtype)
+    return g
+
+
+def _invalid_gradient(g, shape, node):
+    return RuntimeError(
+        f"Function {node.name()} returned an invalid gradient - got {list(g.shape)} but expected shape "
+        f"compatible with {list(shape)}"
+    )
+
+
+def _run_output_hooks(node, grads) -> None:
+    for nr, hooks in node._out_hooks.items():
+        g = grads[nr]
+        if g is None:
+            continue
+        for hook in hooks:
+            replaced = hook(g)
+            if replaced is not None:
+                g = replaced
+        grads[nr] = g
+
+
+def _check_anomaly(node, input_grads) -> None:
+    for i, g in enumerate(input_grads):
+        if g is None:
+            continue
+        data = getattr(g, "data", g)
+        if isinstance(data, np.ndarray) and data.dtype.kind == "f" and np.isnan(data).any():
+            where = ""
+            if node._forward_trace is not None:
+                frames = [f for f in node._forward_trace if not f.filename.startswith(_PACKAGE_DIR)]
+                frames = frames or list(node._forward_trace)
+                where = "\nThe forward call that created it:\n" + "".join(traceback.format_list(frames[-4:]))
+            raise RuntimeError(f"Function '{node.name()}' returned nan values in its {i}th output.{where}")

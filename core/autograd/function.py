@@ -1,0 +1,247 @@
+"""``Function``: the base of every differentiable op and of user-defined custom functions.
+
+An instance of a Function is both the ``ctx`` its ``forward`` and ``backward`` see and
+the node of the autograd graph (``tensor.grad_fn``). ``apply`` runs ``forward``, wraps
+its result in tensors and, when recording, remembers one edge per input:
+``(target, output_nr, shape, dtype)`` where ``target`` is the input's ``grad_fn``
+or, for a leaf, the input tensor itself. The engine (``engine.py``) walks these edges.
+
+Ember's own ops set ``_internal = True``: their ``forward`` receives tensors but
+computes on ``.data`` and returns ndarrays, without the cost of a ``no_grad`` block.
+A user's subclass, as in PyTorch, receives tensors and returns tensors.
+"""
+
+from __future__ import annotations
+
+import traceback
+
+import numpy as np
+
+from .grad_mode import no_grad, state
+
+_FREED_MESSAGE = (
+    "Trying to backward through the graph a second time (or directly access saved tensors after "
+    "they have already been freed). Saved intermediate values of the graph are freed when you call "
+    ".backward() or autograd.grad(). Specify retain_graph=True if you need to backward through the "
+    "graph a second time or if you need to access saved tensors after calling backward."
+)
+
+
+class Function:
+    """Base class for differentiable operations with ``forward`` and ``backward`` side by side.
+
+    Example:
+        >>> import ember
+        >>> class Cube(ember.autograd.Function):
+        ...     @staticmethod
+        ...     def forward(ctx, x):
+        ...         ctx.save_for_backward(x)
+        ...         return x ** 3
+        ...     @staticmethod
+        ...     def backward(ctx, grad):
+        ...         (x,) = ctx.saved_tensors
+        ...         return grad * 3 * x ** 2
+        >>> x = ember.tensor(2.0, requires_grad=True)
+        >>> Cube.apply(x).backward()
+        >>> x.grad
+        tensor(12.)
+    """
+
+    _internal = False
+    # Ops whose backward is a raw kernel set this; differentiating their backward raises.
+    once_differentiable = False
+    _saved = ()
+    _saved_versions = ()
+    _output = None
+    _freed = False
+    _out_hooks = None
+    _non_differentiable = ()
+    _materialize_grads = True
+    _forward_trace = None
+
+    @staticmethod
+    def forward(ctx, *args, **kwargs):
+        raise NotImplementedError("a Function subclass must implement forward(ctx, ...)")
+
+    @staticmethod
+    def backward(ctx, *grad_outputs):
+        raise NotImplementedError("a Function subclass must implement backward(ctx, ...)")
+
+    # --- context API (PyTorch's names) -------------------------------------------------
+    def save_for_backward(self, *tensors) -> None:
+        """Keeps tensors for ``backward``; modifying one in place before then is an error."""
+        self._saved = tensors
+        self._saved_versions = tuple(t._vc[0] if t is not None else None for t in tensors)
+
+    def save_output(self) -> None:
+        """Asks ``apply`` to keep the (single) output for ``backward`` as ``ctx.output``.
+
+        The output is kept as its array and version counter, not as the tensor, so that
+        node and output do not reference each other; ``ctx.output`` rebuilds the tensor
+        with this node as its ``grad_fn``, which keeps higher-order gradients exact.
+        """
+        self._output = True
+
+    @property
+    def saved_tensors(self) -> tuple:
+        if self._freed:
+            raise RuntimeError(_FREED_MESSAGE)
+        for i, (t, version) in enumerate(zip(self._saved, self._saved_versions)):
+            if t is not None and t._vc[0] != version:
+                raise RuntimeError(_inplace_message(t, i, self, version))
+        return self._saved
+
+    @property
+    def output(self):
+        from ..tensor import Tensor
+
+        if self._freed:
+            raise RuntimeError(_FREED_MESSAGE)
+        data, vc, version = self._output
+        if vc[0] != version:
+            raise RuntimeError(_inplace_message(Tensor(data), 0, self, version))
+        return Tensor._wrap(data, True, self, 0, vc)
+
+    def mark_non_differentiable(self, *tensors) -> None:
+        self._non_differentiable = tuple(id(t) for t in tensors)
+
+    def mark_dirty(self, *tensors) -> None:
+        """Accepted for PyTorch compatibility; Ember's in-place ops track versions themselves."""
+
+    def set_materialize_grads(self, value: bool) -> None:
+        self._materialize_grads = bool(value)
+
+    def name(self) -> str:
+        return type(self).__name__ + "Backward"
+
+    def __repr__(self) -> str:
+        return f"<{self.name()}>"
+
+    @property
+    def next_functions(self) -> tuple:
+        return tuple((None, 0) if e is None else (e[0], e[1]) for e in self._edges)
+
+    def register_hook(self, hook):
+        raise NotImplementedError("hooks on graph nodes are not supported; use Tensor.register_hook")
+
+    # --- apply --------------------------------------------------------------------------
+    @classmethod
+    def apply(cls, *args, **kwargs):
+        from ..tensor import Tensor
+
+        ctx = object.__new__(cls)
+        record = False
+        if state.grad_enabled:
+            for a in args:
+                if isinstance(a, Tensor) and a._requires_grad:
+                    record = True
+                    break
+        if record:
+            ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
+        else:
+            ctx.needs_input_grad = (False,) * len(args)
+
+        if cls._internal:
+            out = cls.forward(ctx, *args, **kwargs)
+        else:
+            with no_grad():
+                out = cls.forward(ctx, *args, **kwargs)
+
+        node = None
+        if record:
+            node = ctx
+            ctx._edges = tuple(
+                (a.grad_fn or a, a._output_nr, a.data.shape, a.data.dtype)
+                if isinstance(a, Tensor) and a._requires_grad
+                else None
+                for a in args
+            )
+            if state.anomaly:
+                ctx._forward_trace = traceback.extract_stack()[:-1]
+
+        if isinstance(out, tuple):
+            ctx._n_outputs = len(out)
+            results = tuple(_wrap_output(ctx, node, o, i, Tensor) for i, o in enumerate(out))
+            if ctx._output is True:
+                raise RuntimeError(f"{cls.__name__}: save_output() is only for single-output functions")
+            return results
+        ctx._n_outputs = 1
+        result = _wrap_output(ctx, node, out, 0, Tensor)
+        if ctx._output is True:
+            ctx._output = (result.data, result._vc, result._vc[0])
+        return result
+
+    # --- called by the engine ------------------------------------------------------------
+    def _call_backward(self, grads: list) -> tuple:
+        from ..tensor import Tensor
+
+        if self._materialize_grads:
+            for i, g in enumerate(grads):
+                if g is None:
+                    grads[i] = Tensor(np.zeros(self._output_shapes[i], self._output_dtypes[i]))
+        result = self.backward(self, *grads)
+        if not isinstance(result, tuple):
+            result = (result,)
+        n_in = len(self._edges)
+        if len(result) < n_in:  # trailing non-tensor arguments may be left out
+            result = result + (None,) * (n_in - len(result))
+        elif len(result) > n_in:
+            if any(g is not None for g in result[n_in:]):
+                raise RuntimeError(
+                    f"function {self.name()} returned an incorrect number of gradients "
+                    f"(expected {n_in}, got {len(result)})"
+                )
+            result = result[:n_in]
+        return result
+
+    def _release(self) -> None:
+        self._saved = ()
+        self._output = None
+        self._freed = True
+
+
+def _wrap_output(ctx, node, out, i, Tensor):
+    if isinstance(out, Tensor):  # a user's forward returns tensors
+        out = out.data
+    elif not isinstance(out, np.ndarray):
+        out = np.asarray(out)
+    requires_grad = node is not None and out.dtype.kind == "f"
+    if requires_grad and ctx._non_differentiable and id(out) in ctx._non_differentiable:
+        requires_grad = False
+    if node is not None:
+        shapes = getattr(ctx, "_output_shapes", ())
+        ctx._output_shapes = shapes + (out.shape,)
+        ctx._output_dtypes = getattr(ctx, "_output_dtypes", ()) + (out.dtype,)
+    return Tensor._wrap(out, requires_grad, node if requires_grad else None, i)
+
+
+def _inplace_message(t, index, node, version) -> str:
+    return (
+        "one of the variables needed for gradient computation has been modified by an inplace "
+        f"operation: [{t.dtype} {list(t.shape)}], which is saved tensor {index} of {node.name()}, "
+        f"is at version {t._vc[0]}; expected version {version} instead. Hint: the in-place "
+        "operation modified a tensor after it was used; use an out-of-place operation or .clone()."
+    )
+
+
+class FunctionCtx(Function):
+    """Alias kept for code that annotates ``ctx`` with PyTorch's name."""
+
+
+def once_differentiable(backward):
+    """Decorator for a ``backward`` that is not itself differentiable (e.g. a raw kernel).
+
+    Running it while building a graph for higher-order gradients raises a clear error.
+    """
+
+    def wrapper(ctx, *grads):
+        if state.grad_enabled:
+            raise RuntimeError(
+                f"{ctx.name()} is only once differentiable: its backward is a raw kernel "
+                "and cannot be differentiated again (create_graph=True)"
+            )
+        return backward(ctx, *grads)
+
+    wrapper.__name__ = getattr(backward, "__name__", "backward")
+    wrapper.__doc__ = backward.__doc__
+    return wrapper

@@ -1,0 +1,134 @@
+"""``gradcheck`` / ``gradgradcheck``: compare autograd with float64 central differences."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _as_tuple(x):
+    return x if isinstance(x, tuple) else (x,)
+
+
+def _differentiable_outputs(func, inputs):
+    from ..tensor import Tensor
+
+    return tuple(o for o in _as_tuple(func(*inputs)) if isinstance(o, Tensor) and o.requires_grad)
+
+
+def _numerical_jacobian(func, inputs, output_index, eps):
+    """d output / d input for every float input requiring grad, by central differences."""
+    from ..autograd.grad_mode import no_grad
+
+    jacobians = []
+    with no_grad():
+        reference = _as_tuple(func(*inputs))[output_index].data
+        for t in inputs:
+            if not getattr(t, "requires_grad", False):
+                jacobians.append(None)
+                continue
+            flat = t.data.reshape(-1)  # a view: perturbing it perturbs the input
+            jac = np.zeros((flat.size, reference.size))
+            for i in range(flat.size):
+                original = flat[i]
+                flat[i] = original + eps
+                plus = _as_tuple(func(*inputs))[output_index].data.astype(np.float64).reshape(-1)
+                flat[i] = original - eps
+                minus = _as_tuple(func(*inputs))[output_index].data.astype(np.float64).reshape(-1)
+                flat[i] = original
+                jac[i] = (plus - minus) / (2 * eps)
+            jacobians.append(jac)
+    return jacobians
+
+
+def _analytical_jacobian(outputs_fn, inputs, output, create_graph=False):
+    from ..tensor import Tensor
+    from .engine import grad
+
+    diff_inputs = [t for t in inputs if getattr(t, "requires_grad", False)]
+    jacs = [np.zeros((t.data.size, output.data.size)) for t in diff_inputs]
+    for j in range(output.data.size):
+        seed = np.zeros(output.data.size, dtype=output.data.dtype)
+        seed[j] = 1
+        grads = grad(output, diff_inputs, Tensor(seed.reshape(output.shape)), retain_graph=True, allow_unused=True)
+        for k, g in enumerate(grads):
+            if g is not None:
+                jacs[k][:, j] = g.data.reshape(-1)
+    return jacs
+
+
+def gradcheck(func, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
+              raise_exception: bool = True, **_ignored) -> bool:
+    """Checks the gradients of ``func`` at ``inputs`` (float64 tensors) against central differences.
+
+    Example:
+        >>> import ember
+        >>> x = ember.randn(3, dtype=ember.float64, requires_grad=True)
+        >>> ember.autograd.gradcheck(lambda x: (x * x).sin(), (x,))
+        True
+    """
+    from ..tensor import Tensor
+
+    inputs = _as_tuple(inputs)
+    for t in inputs:
+        if isinstance(t, Tensor) and t.requires_grad and t.data.dtype != np.float64:
+            import warnings
+
+            warnings.warn("gradcheck: input is not float64; the numerical check is unreliable", stacklevel=2)
+    outputs = _differentiable_outputs(func, inputs)
+    diff_positions = [i for i, t in enumerate(inputs) if getattr(t, "requires_grad", False)]
+    for out_index, out in enumerate(outputs):
+        numerical = [j for j in _numerical_jacobian(func, inputs, _index_of(func, inputs, out_index), eps)
+                     if j is not None]
+        analytical = _analytical_jacobian(func, inputs, out)
+        for k, (num, ana) in enumerate(zip(numerical, analytical)):
+            if not np.allclose(ana, num, atol=atol, rtol=rtol):
+                if not raise_exception:
+                    return False
+                diff = np.abs(ana - num).max()
+                raise GradcheckError(
+                    f"Jacobian mismatch for output {out_index} with respect to input {diff_positions[k]}: "
+                    f"max abs difference {diff:.3g}\nnumerical:\n{num}\nanalytical:\n{ana}"
+                )
+    return True
+
+
+def _index_of(func, inputs, out_index):
+    """Position among all outputs of the ``out_index``-th differentiable output."""
+    from ..tensor import Tensor
+
+    outs = _as_tuple(func(*inputs))
+    positions = [i for i, o in enumerate(outs) if isinstance(o, Tensor) and o.requires_grad]
+    return positions[out_index]
+
+
+def gradgradcheck(func, inputs, grad_outputs=None, *, eps: float = 1e-6, atol: float = 1e-5,
+                  rtol: float = 1e-3, raise_exception: bool = True, **_ignored) -> bool:
+    """Checks second derivatives: gradcheck of the function ``inputs -> grad(func(inputs))``."""
+    from ..tensor import Tensor
+    from .engine import grad
+
+    inputs = _as_tuple(inputs)
+    outputs = _differentiable_outputs(func, inputs)
+    if grad_outputs is None:
+        rng = np.random.default_rng(0)
+        grad_outputs = tuple(
+            Tensor(rng.standard_normal(o.shape).astype(o.data.dtype), requires_grad=True) for o in outputs
+        )
+    grad_outputs = _as_tuple(grad_outputs)
+    diff_inputs = [t for t in inputs if getattr(t, "requires_grad", False)]
+    n = len(inputs)
+
+    def first_derivatives(*args):
+        ins, gos = args[:n], args[n:]
+        outs = _differentiable_outputs(func, ins)
+        diff = [t for t in ins if getattr(t, "requires_grad", False)]
+        grads = grad(outs, diff, gos, create_graph=True, allow_unused=True)
+        return tuple(g for g in grads if g is not None and g.requires_grad)
+
+    del diff_inputs
+    return gradcheck(first_derivatives, inputs + grad_outputs, eps=eps, atol=atol, rtol=rtol,
+                     raise_exception=raise_exception)
+
+
+class GradcheckError(RuntimeError):
+    """Raised by gradcheck when analytical and numerical gradients differ."""

@@ -1,0 +1,121 @@
+"""Ember's differentiable ops, grouped by kind, and their binding as ``Tensor`` methods."""
+
+from __future__ import annotations
+
+from . import elementwise, index, inplace, linalg, reduce, shape  # noqa: F401
+from .elementwise import *  # noqa: F401,F403
+from .index import (gather, getitem, index_add, index_put, index_select, masked_fill, masked_select,  # noqa: F401
+                    nonzero, scatter, scatter_add, setitem, take, take_along_dim)
+from .linalg import bmm, dot, einsum, ger, inner, matmul, mm, mv, outer  # noqa: F401
+from .reduce import (all, amax, amin, any, argmax, argmin, count_nonzero, cumprod, cumsum,  # noqa: F401
+                     logsumexp, max, mean, min, norm, prod, std, std_mean, sum, var, var_mean)
+from .shape import (broadcast_tensors, broadcast_to, cat, chunk, concat, concatenate, contiguous,  # noqa: F401
+                    diagonal, expand, expand_as, flatten, flip, fliplr, flipud, hstack, movedim, moveaxis,
+                    narrow, permute, repeat, reshape, reshape_as, roll, split, squeeze, stack, swapaxes,
+                    swapdims, t, tensor_split, tile, transpose, tril, triu, unbind, unflatten, unsqueeze,
+                    view, view_as, vstack)
+
+# Tensor method name -> function. Methods whose name differs from the function (float -> float_)
+# or that have operator forms are listed explicitly below.
+_METHODS = """
+add sub mul div neg abs pow exp expm1 log log1p log2 log10 sqrt rsqrt sin cos tan tanh sigmoid relu
+gelu silu softplus leaky_relu elu erf clamp clip clamp_min clamp_max sign sgn floor ceil trunc round
+reciprocal square maximum minimum lerp clone to type_as double half long short byte char
+floor_divide remainder eq ne lt le gt ge logical_and logical_or logical_xor logical_not
+bitwise_and bitwise_or bitwise_xor bitwise_not isnan isinf isfinite equal allclose isclose
+subtract multiply divide true_divide negative absolute greater greater_equal less less_equal not_equal
+sum mean prod max min amax amin argmax argmin var std logsumexp norm cumsum cumprod all any count_nonzero
+reshape view view_as reshape_as flatten unflatten permute transpose swapaxes swapdims t squeeze
+unsqueeze expand expand_as broadcast_to repeat tile split chunk tensor_split unbind flip fliplr flipud
+roll narrow tril triu contiguous movedim moveaxis diagonal
+gather scatter scatter_add index_select masked_fill masked_select take_along_dim take nonzero index_add
+index_put matmul mm bmm mv dot inner outer ger
+""".split()
+
+_INPLACE = """
+add sub mul div pow abs neg exp log sqrt sin cos tanh sigmoid relu clamp clamp_min clamp_max clip
+floor ceil round trunc sign reciprocal square lerp leaky_relu masked_fill scatter scatter_add index_add
+index_put fill zero copy uniform normal exponential bernoulli random log1p expm1 rsqrt floor_divide
+remainder t transpose squeeze unsqueeze
+""".split()
+
+
+def fill(input, value):
+    from ..tensor import Tensor
+    import numpy as np
+
+    value = value.item() if isinstance(value, Tensor) else value
+    return Tensor._wrap(np.full(input.data.shape, value, dtype=input.data.dtype))
+
+
+def zero(input):
+    return fill(input, 0)
+
+
+def copy(input, src, non_blocking: bool = False):
+    from ..tensor import Tensor
+    import numpy as np
+
+    data = src.data if isinstance(src, Tensor) else np.asarray(src)
+    try:
+        np.broadcast_to(data, input.data.shape)
+    except ValueError:
+        raise RuntimeError(
+            f"copy_: the source of shape {tuple(data.shape)} cannot be broadcast to {tuple(input.shape)}"
+        ) from None
+    if isinstance(src, Tensor) and src.requires_grad:  # the copy is differentiable w.r.t. src
+        return src.to(input.dtype).expand(input.shape).clone()
+    return Tensor._wrap(np.broadcast_to(data, input.data.shape).astype(input.data.dtype))
+
+
+def _random_fill(kind):
+    def fn(input, *args, generator=None, **kwargs):
+        from .. import creation
+
+        return creation.fill_random(input, kind, *args, generator=generator, **kwargs)
+
+    fn.__name__ = kind
+    return fn
+
+
+uniform = _random_fill("uniform")
+normal = _random_fill("normal")
+exponential = _random_fill("exponential")
+bernoulli = _random_fill("bernoulli")
+random = _random_fill("random")
+
+
+def _reflected(fn):
+    def method(self, other):
+        return fn(other, self)
+
+    method.__name__ = "__r" + fn.__name__ + "__"
+    return method
+
+
+def bind_methods(Tensor) -> None:
+    """Installs the ops as methods and operators of ``Tensor`` (called once by tensor.py)."""
+    namespace = globals()
+    for name in _METHODS:
+        setattr(Tensor, name, namespace[name])
+    for name, fn in {"float": float_, "int": int_, "bool": bool_}.items():
+        setattr(Tensor, name, fn)
+    for name in _INPLACE:
+        setattr(Tensor, name + "_", inplace.inplace(namespace[name], name + "_"))
+    Tensor.T = property(shape._T)
+    Tensor.mT = property(shape._mT)
+    Tensor.__getitem__ = getitem
+    Tensor.__setitem__ = setitem
+    for op, fn in {
+        "add": add, "sub": sub, "mul": mul, "truediv": div, "floordiv": floor_divide, "mod": remainder,
+        "pow": pow, "matmul": matmul, "and": bitwise_and, "or": bitwise_or, "xor": bitwise_xor,
+    }.items():
+        setattr(Tensor, f"__{op}__", fn)
+        setattr(Tensor, f"__r{op}__", _reflected(fn))
+        setattr(Tensor, f"__i{op}__", inplace.inplace(fn, f"__i{op}__"))
+    Tensor.__neg__ = neg
+    Tensor.__pos__ = lambda self: self
+    Tensor.__abs__ = abs
+    Tensor.__invert__ = lambda self: logical_not(self) if self.data.dtype.kind == "b" else bitwise_not(self)
+    for op, fn in {"eq": eq, "ne": ne, "lt": lt, "le": le, "gt": gt, "ge": ge}.items():
+        setattr(Tensor, f"__{op}__", fn)

@@ -1,0 +1,121 @@
+"""Shared helpers for ops: type promotion and dimension arguments."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _dtype
+from ..tensor import Tensor
+
+
+def result_type(*operands) -> _dtype.dtype:
+    """PyTorch's result type: tensors with dimensions outrank 0-d tensors, which outrank Python
+    scalars, except that a higher category (bool < integer < floating point) always wins."""
+    dim = zero = wrapped = None
+    for o in operands:
+        if isinstance(o, Tensor):
+            d = _dtype.from_numpy_dtype(o.data.dtype)
+            if o.data.ndim:
+                dim = d if dim is None else _dtype.promote_types(dim, d)
+            else:
+                zero = d if zero is None else _dtype.promote_types(zero, d)
+        else:
+            category = _dtype.category_of_scalar(o)
+            d = (_dtype.bool_, _dtype.int64, _dtype.get_default_dtype())[category]
+            wrapped = d if wrapped is None else _dtype.promote_types(wrapped, d)
+    return _combine(dim, _combine(zero, wrapped))
+
+
+def _combine(higher, lower):
+    if higher is None:
+        return lower
+    if lower is None or higher.is_floating_point:
+        return higher
+    if higher is _dtype.bool_ or lower.is_floating_point:
+        return _dtype.promote_types(higher, lower)
+    return higher
+
+
+def binary_operands(a, b):
+    """Casts the tensor operands of a binary op to their common dtype. Python scalars stay
+    scalars (numpy treats them as weak, as PyTorch does) unless they outrank the tensor."""
+    a_is_tensor, b_is_tensor = isinstance(a, Tensor), isinstance(b, Tensor)
+    if a_is_tensor and b_is_tensor:
+        if a.data.dtype == b.data.dtype:
+            return a, b
+    elif a_is_tensor:
+        if not isinstance(b, (int, float, bool, np.number, np.bool_)):
+            b = as_operand(b)
+            return binary_operands(a, b)
+        if a.data.dtype.kind == "f" or (a.data.dtype.kind in "iu" and isinstance(b, (int, np.integer))
+                                        and not isinstance(b, bool)):
+            return a, b
+    elif b_is_tensor:
+        if not isinstance(a, (int, float, bool, np.number, np.bool_)):
+            return binary_operands(as_operand(a), b)
+        if b.data.dtype.kind == "f":
+            return a, b
+    else:
+        raise TypeError(f"expected at least one Tensor operand, got {type(a).__name__} and {type(b).__name__}")
+    target = result_type(a, b).numpy
+    return _cast(a, target), _cast(b, target)
+
+
+def _cast(x, np_dtype):
+    if isinstance(x, Tensor):
+        return x if x.data.dtype == np_dtype else x.to(np_dtype)
+    return np_dtype.type(x)
+
+
+def as_operand(x):
+    """Turns lists and arrays given as operands into tensors; Tensors and Python scalars pass."""
+    if isinstance(x, Tensor) or isinstance(x, (int, float, bool)):
+        return x
+    if isinstance(x, np.ndarray):
+        return Tensor(x)
+    if isinstance(x, (np.number, np.bool_)):
+        return x.item()
+    if isinstance(x, (list, tuple)):
+        from ..creation import tensor
+
+        return tensor(x)
+    raise TypeError(f"unsupported operand type {type(x).__name__}; expected a Tensor or a number")
+
+
+def data_of(x):
+    return x.data if isinstance(x, Tensor) else x
+
+
+def normalize_dim(dim: int, ndim: int, op: str = "op") -> int:
+    n = max(ndim, 1)
+    if not -n <= dim < n:
+        raise IndexError(
+            f"{op}: dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})"
+        )
+    return dim % n
+
+
+def normalize_dims(dim, ndim: int, op: str = "op"):
+    """``None`` -> all axes; an int or a tuple -> a sorted tuple of non-negative axes."""
+    if dim is None:
+        return tuple(range(ndim))
+    if isinstance(dim, (int, np.integer)):
+        return (normalize_dim(int(dim), ndim, op),)
+    dims = tuple(sorted(normalize_dim(int(d), ndim, op) for d in dim))
+    if len(set(dims)) != len(dims):
+        raise RuntimeError(f"{op}: dim {tuple(dim)} appears multiple times in the list of dims")
+    return dims
+
+
+def default_float(x: Tensor) -> Tensor:
+    """Integer and bool tensors are cast to the default float dtype (for ops such as exp or mean)."""
+    if x.data.dtype.kind == "f":
+        return x
+    return x.to(_dtype.get_default_dtype())
+
+
+def shape_arg(shape) -> tuple:
+    """Accepts ``f(2, 3)``, ``f((2, 3))`` and ``f([2, 3])``."""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = shape[0]
+    return tuple(int(s) for s in shape)

@@ -1,0 +1,254 @@
+"""Indexing: ``__getitem__`` (basic and advanced), gather/scatter, index_select, masked_fill."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..tensor import Tensor
+from ._util import as_operand, data_of, normalize_dim
+from .elementwise import Op, where
+from .shape import Slice, _view_of
+
+
+def _convert_index(index):
+    """Tensors inside an index become arrays; tells whether the index is basic (gives a view)."""
+    if not isinstance(index, tuple):
+        index = (index,)
+    converted, basic = [], True
+    for i in index:
+        if isinstance(i, Tensor):
+            i = i.data
+            basic = False
+        elif isinstance(i, (list, np.ndarray)):
+            i = np.asarray(i)
+            basic = False
+        elif isinstance(i, bool):
+            basic = False
+        if isinstance(i, np.ndarray) and i.dtype.kind == "f":
+            raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+        converted.append(i)
+    return tuple(converted), basic
+
+
+class Index(Op):
+    """Advanced (integer / boolean array) indexing: a copy; its gradient is a scatter-add."""
+
+    @staticmethod
+    def forward(ctx, a, index):
+        ctx.shape, ctx.index = a.data.shape, index
+        return a.data[index]
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _IndexBackward.apply(grad, ctx.shape, ctx.index), None
+
+
+class _IndexBackward(Op):
+    @staticmethod
+    def forward(ctx, grad, shape, index):
+        ctx.index = index
+        out = np.zeros(shape, grad.data.dtype)
+        np.add.at(out, index, grad.data)  # repeated indices accumulate
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad[ctx.index], None, None
+
+
+def getitem(input, index):
+    index, basic = _convert_index(index)
+    try:
+        if basic:
+            return _view_of(Slice.apply(input, index), input)
+        return Index.apply(input, index)
+    except IndexError as error:
+        raise IndexError(f"{error} (indexing a tensor of shape {tuple(input.shape)})") from None
+
+
+class IndexPut(Op):
+    """Out-of-place ``input[index] = values``; what an in-place ``__setitem__`` records."""
+
+    @staticmethod
+    def forward(ctx, a, index, values):
+        ctx.index = index
+        out = a.data.copy()
+        out[index] = data_of(values)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        ga = None
+        if ctx.needs_input_grad[0]:
+            mask = np.ones(grad.shape, dtype=bool)
+            mask[ctx.index] = False
+            ga = grad * Tensor(mask)
+        gv = grad[ctx.index] if ctx.needs_input_grad[2] else None
+        return ga, None, gv
+
+
+def index_put(input, index, values):
+    index, _ = _convert_index(index)
+    values = as_operand(values)
+    if isinstance(values, Tensor) and values.dtype != input.dtype:
+        values = values.to(input.dtype)
+    return IndexPut.apply(input, index, values)
+
+
+def setitem(input, index, value):
+    """``input[index] = value``, in place (recorded in the graph when gradients are involved)."""
+    from .inplace import apply_inplace
+
+    apply_inplace(input, index_put, index, value)
+
+
+def _gather_index(dim, index, ndim):
+    """Open-mesh index selecting ``index`` along ``dim`` and the same position elsewhere."""
+    grids = np.ogrid[tuple(slice(n) for n in index.shape)]
+    grids[dim] = index
+    return tuple(grids)
+
+
+class Gather(Op):
+    @staticmethod
+    def forward(ctx, a, dim, index):
+        ctx.shape, ctx.dim, ctx.index = a.data.shape, dim, index.data
+        return np.take_along_axis(a.data, index.data, axis=dim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        zeros = Tensor(np.zeros(ctx.shape, grad.data.dtype))
+        return scatter_add(zeros, ctx.dim, Tensor(ctx.index), grad), None, None
+
+
+class ScatterAdd(Op):
+    @staticmethod
+    def forward(ctx, a, dim, index, src):
+        ctx.dim, ctx.index = dim, index.data
+        out = a.data.copy()
+        np.add.at(out, _gather_index(dim, index.data, a.data.ndim), data_of(src)[_src_view(index.data)])
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        gsrc = gather(grad, ctx.dim, Tensor(ctx.index)) if ctx.needs_input_grad[3] else None
+        return grad, None, None, gsrc
+
+
+class Scatter(Op):
+    @staticmethod
+    def forward(ctx, a, dim, index, src):
+        ctx.dim, ctx.index = dim, index.data
+        out = a.data.copy()
+        value = data_of(src)
+        out[_gather_index(dim, index.data, a.data.ndim)] = value[_src_view(index.data)] if isinstance(
+            value, np.ndarray) and value.ndim else value
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        index = _gather_index(ctx.dim, ctx.index, grad.ndim)
+        mask = np.ones(grad.shape, dtype=bool)
+        mask[index] = False
+        ga = grad * Tensor(mask) if ctx.needs_input_grad[0] else None
+        gsrc = gather(grad, ctx.dim, Tensor(ctx.index)) if ctx.needs_input_grad[3] else None
+        return ga, None, None, gsrc
+
+
+def _src_view(index: np.ndarray):
+    """``src`` may be larger than ``index``; only its leading block of index's shape is used."""
+    return tuple(slice(0, n) for n in index.shape)
+
+
+def _check_index(index, op):
+    if not isinstance(index, Tensor) or index.data.dtype.kind not in "iu":
+        raise RuntimeError(f"{op}(): Expected dtype int64 for index")
+
+
+def gather(input, dim: int, index, *, sparse_grad: bool = False):
+    _check_index(index, "gather")
+    dim = normalize_dim(dim, input.data.ndim, "gather")
+    if index.data.ndim != input.data.ndim:
+        raise RuntimeError("gather(): Index tensor must have the same number of dimensions as input tensor")
+    return Gather.apply(input, dim, index)
+
+
+def scatter(input, dim: int, index, src=None, *, value=None, reduce=None):
+    _check_index(index, "scatter")
+    dim = normalize_dim(dim, input.data.ndim, "scatter")
+    source = src if src is not None else value
+    if reduce == "add":
+        return scatter_add(input, dim, index, source)
+    if reduce is not None:
+        raise NotImplementedError(f"scatter(reduce={reduce!r}) is not supported; use scatter_reduce")
+    return Scatter.apply(input, dim, index, as_operand(source))
+
+
+def scatter_add(input, dim: int, index, src):
+    _check_index(index, "scatter_add")
+    dim = normalize_dim(dim, input.data.ndim, "scatter_add")
+    return ScatterAdd.apply(input, dim, index, as_operand(src))
+
+
+def index_select(input, dim: int, index):
+    dim = normalize_dim(dim, input.data.ndim, "index_select")
+    _check_index(index, "index_select")
+    if index.data.ndim > 1:
+        raise IndexError("index_select(): Index is supposed to be a vector")
+    return getitem(input, (slice(None),) * dim + (index.reshape(-1),))
+
+
+def masked_fill(input, mask, value):
+    mask = as_operand(mask)
+    if mask.data.dtype != np.bool_:
+        raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype {mask.dtype}")
+    value = value.to(input.dtype) if isinstance(value, Tensor) else value
+    return where(mask, value if isinstance(value, Tensor) else Tensor(np.asarray(value, input.data.dtype)), input)
+
+
+def masked_select(input, mask):
+    mask = as_operand(mask)
+    input, mask = np.broadcast_shapes(input.shape, mask.shape) and input.expand(
+        np.broadcast_shapes(input.shape, mask.shape)), mask.expand(np.broadcast_shapes(input.shape, mask.shape))
+    return getitem(input, mask)
+
+
+def take_along_dim(input, indices, dim=None):
+    if dim is None:
+        return gather(input.reshape(-1), 0, indices.reshape(-1))
+    dim = normalize_dim(dim, input.data.ndim, "take_along_dim")
+    shape = list(np.broadcast_shapes(
+        tuple(n for i, n in enumerate(input.shape) if i != dim),
+        tuple(n for i, n in enumerate(indices.shape) if i != dim)))
+    input_shape, index_shape = list(shape), list(shape)
+    input_shape.insert(dim, input.shape[dim])
+    index_shape.insert(dim, indices.shape[dim])
+    return gather(input.expand(input_shape), dim, indices.expand(index_shape))
+
+
+def take(input, index):
+    return getitem(input.reshape(-1), index)
+
+
+def nonzero(input, *, as_tuple: bool = False):
+    if as_tuple:
+        return tuple(Tensor._wrap(i.astype(np.int64)) for i in np.nonzero(input.data))
+    return Tensor._wrap(np.argwhere(input.data).astype(np.int64))
+
+
+def _take_diagonal(input, offset, dim1, dim2):
+    ndim = input.data.ndim
+    d1, d2 = normalize_dim(dim1, ndim, "diagonal"), normalize_dim(dim2, ndim, "diagonal")
+    n1, n2 = input.shape[d1], input.shape[d2]
+    rows = np.arange(max(0, -offset), min(n1, n2 - offset))
+    cols = rows + offset
+    moved = input.movedim((d1, d2), (-2, -1))
+    return getitem(moved, (Ellipsis, Tensor(rows), Tensor(cols)))
+
+
+def index_add(input, dim: int, index, source, *, alpha=1):
+    dim = normalize_dim(dim, input.data.ndim, "index_add")
+    shape = [1] * input.data.ndim
+    shape[dim] = -1
+    expanded = index.reshape(shape).expand(source.shape)
+    return scatter_add(input, dim, expanded, source * alpha if alpha != 1 else source)

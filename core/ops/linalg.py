@@ -1,0 +1,175 @@
+"""Linear algebra: matmul (batched, broadcasting), mm, bmm, dot, outer, einsum."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..tensor import Tensor
+from ._util import binary_operands
+from .elementwise import Op
+
+
+class MatMul(Op):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b if ctx.needs_input_grad[0] else None)
+        return np.matmul(a.data, b.data)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        # dA = G B^T, dB = A^T G (batch axes are summed back by the engine)
+        ga = grad @ b.mT if ctx.needs_input_grad[0] else None
+        gb = a.mT @ grad if ctx.needs_input_grad[1] else None
+        return ga, gb
+
+
+def _shape_error(op, a, b):
+    return RuntimeError(f"{op}: shapes {tuple(a.shape)} and {tuple(b.shape)} cannot be multiplied")
+
+
+def matmul(input, other):
+    """Matrix product with NumPy/PyTorch semantics: 1-D operands are promoted and the added axis
+    removed after; leading (batch) axes broadcast."""
+    a, b = binary_operands(input, other)
+    if a.data.ndim == 0 or b.data.ndim == 0:
+        raise RuntimeError(
+            f"matmul: both arguments to matmul need to be at least 1D, but they are {a.data.ndim}D and {b.data.ndim}D"
+        )
+    if a.data.shape[-1] != b.data.shape[-2 if b.data.ndim > 1 else 0]:
+        raise _shape_error("matmul", a, b)
+    if a.data.ndim == 1 and b.data.ndim == 1:
+        return (a * b).sum()
+    if a.data.ndim == 1:
+        return MatMul.apply(a.unsqueeze(0), b).squeeze(-2)
+    if b.data.ndim == 1:
+        return MatMul.apply(a, b.unsqueeze(-1)).squeeze(-1)
+    try:
+        np.broadcast_shapes(a.data.shape[:-2], b.data.shape[:-2])
+    except ValueError:
+        raise _shape_error("matmul", a, b) from None
+    return MatMul.apply(a, b)
+
+
+def mm(input, mat2):
+    if input.data.ndim != 2 or mat2.data.ndim != 2:
+        raise RuntimeError(f"mm: expected 2-D tensors, got {input.data.ndim}-D and {mat2.data.ndim}-D")
+    if input.data.shape[1] != mat2.data.shape[0]:
+        raise _shape_error("mm", input, mat2)
+    return matmul(input, mat2)
+
+
+def bmm(input, mat2):
+    if input.data.ndim != 3 or mat2.data.ndim != 3:
+        raise RuntimeError(f"bmm: expected 3-D tensors, got {input.data.ndim}-D and {mat2.data.ndim}-D")
+    if input.data.shape[0] != mat2.data.shape[0] or input.data.shape[2] != mat2.data.shape[1]:
+        raise _shape_error("bmm", input, mat2)
+    return matmul(input, mat2)
+
+
+def mv(input, vec):
+    if input.data.ndim != 2 or vec.data.ndim != 1 or input.data.shape[1] != vec.data.shape[0]:
+        raise _shape_error("mv", input, vec)
+    return matmul(input, vec)
+
+
+def dot(input, other):
+    if input.data.ndim != 1 or other.data.ndim != 1:
+        raise RuntimeError(f"1D tensors expected, but got {input.data.ndim}D and {other.data.ndim}D tensors")
+    if input.data.shape != other.data.shape:
+        raise RuntimeError(
+            f"inconsistent tensor size, expected tensor [{input.data.shape[0]}] and src [{other.data.shape[0]}] "
+            "to have the same number of elements, but got different sizes"
+        )
+    return (input * other).sum()
+
+
+inner = dot
+
+
+def outer(input, vec2):
+    return input.reshape(-1, 1) * vec2.reshape(1, -1)
+
+
+ger = outer
+
+
+class Einsum(Op):
+    @staticmethod
+    def forward(ctx, equation, *operands):
+        ctx.save_for_backward(*operands)
+        ctx.equation = equation
+        return np.asarray(np.einsum(equation, *(o.data for o in operands), optimize=len(operands) > 2))
+
+    @staticmethod
+    def backward(ctx, grad):
+        operands = ctx.saved_tensors
+        inputs, output = ctx.equation.split("->")
+        terms = inputs.split(",")
+        grads = [None]
+        for i, term in enumerate(terms):
+            grads.append(_einsum_operand_grad(grad, output, terms, operands, i) if ctx.needs_input_grad[i + 1] else None)
+        return tuple(grads)
+
+
+def _einsum_operand_grad(grad, output, terms, operands, i):
+    """The gradient of operand ``i`` contracts the output gradient with every other operand.
+
+    Letters summed within this operand alone get a ones vector (the gradient is constant
+    along them); letters repeated in this operand (a diagonal) are put back with identities.
+    """
+    from ..creation import eye, ones
+
+    term = terms[i]
+    sizes = dict(zip(term, operands[i].shape))
+    unique = "".join(dict.fromkeys(term))
+    others = [t for k, t in enumerate(terms) if k != i]
+    available = set(output + "".join(others))
+    missing = [c for c in unique if c not in available]
+    subscripts = [output] + others + missing
+    tensors = [grad] + [o for k, o in enumerate(operands) if k != i]
+    tensors += [ones(sizes[c], dtype=grad.dtype) for c in missing]
+    g = einsum(",".join(subscripts) + "->" + unique, *tensors)
+    if len(unique) == len(term):
+        return g
+    fresh = iter(c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ" if c not in term)
+    target, eyes, eye_terms, seen = "", [], [], set()
+    for c in term:
+        if c in seen:
+            renamed = next(fresh)
+            eyes.append(eye(sizes[c], dtype=grad.dtype))
+            eye_terms.append(c + renamed)
+            target += renamed
+        else:
+            seen.add(c)
+            target += c
+    return einsum(",".join([unique] + eye_terms) + "->" + target, g, *eyes)
+
+
+def einsum(equation: str, *operands):
+    """Einstein summation (explicit ``->`` or implicit output); differentiable in every operand."""
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    equation = equation.replace(" ", "")
+    if "..." in equation:
+        raise NotImplementedError("einsum: ellipsis ('...') is not supported yet; write the axes explicitly")
+    if "->" not in equation:
+        terms = equation.split(",")
+        counts = {}
+        for c in "".join(terms):
+            counts[c] = counts.get(c, 0) + 1
+        equation += "->" + "".join(sorted(c for c, n in counts.items() if n == 1))
+    inputs = equation.split("->")[0].split(",")
+    if len(inputs) != len(operands):
+        raise RuntimeError(f"einsum(): {len(inputs)} operands in the equation but {len(operands)} given")
+    for term, op in zip(inputs, operands):
+        if len(term) != op.ndim:
+            raise RuntimeError(
+                f"einsum(): the number of subscripts in the equation ({len(term)}) does not match the number "
+                f"of dimensions ({op.ndim}) for operand {inputs.index(term)}"
+            )
+    from ._util import result_type
+
+    target = result_type(*operands).numpy
+    operands = tuple(o if o.data.dtype == target else o.to(target) for o in operands)
+    return Einsum.apply(equation, *operands)

@@ -1,0 +1,344 @@
+"""Reductions: sum, mean, prod, max/min, var/std, logsumexp, norm, cumulative ops."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _dtype
+from ..tensor import Tensor
+from ._util import default_float, normalize_dim, normalize_dims
+from .elementwise import Op, exp, log, sqrt, where
+
+
+def _expand_back(grad: Tensor, shape, axes, keepdim) -> Tensor:
+    """Restores reduced axes (as size 1) so the gradient broadcasts against the input."""
+    if not keepdim and axes:
+        grad = grad.reshape(tuple(1 if i in axes else n for i, n in enumerate(shape)))
+    return grad.expand(shape)
+
+
+class Sum(Op):
+    @staticmethod
+    def forward(ctx, a, axes, keepdim, np_dtype):
+        ctx.shape, ctx.axes, ctx.keepdim = a.data.shape, axes, keepdim
+        return np.asarray(np.sum(a.data, axis=axes, keepdims=keepdim, dtype=np_dtype))
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _expand_back(grad, ctx.shape, ctx.axes, ctx.keepdim), None, None, None
+
+
+class Mean(Op):
+    @staticmethod
+    def forward(ctx, a, axes, keepdim):
+        ctx.shape, ctx.axes, ctx.keepdim = a.data.shape, axes, keepdim
+        ctx.count = int(np.prod([a.data.shape[i] for i in axes])) if axes else 1
+        return np.asarray(np.mean(a.data, axis=axes, keepdims=keepdim))
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _expand_back(grad / ctx.count, ctx.shape, ctx.axes, ctx.keepdim), None, None
+
+
+class Prod(Op):
+    @staticmethod
+    def forward(ctx, a, axis, keepdim):
+        ctx.save_for_backward(a)
+        ctx.axis, ctx.keepdim = axis, keepdim
+        return np.asarray(np.prod(a.data, axis=axis, keepdims=keepdim))
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        axes = tuple(range(a.ndim)) if ctx.axis is None else (ctx.axis,)
+        grad = _expand_back(grad, a.shape, axes, ctx.keepdim)
+        # d prod / d a_i = product of the others, computed without dividing (zeros are safe)
+        if ctx.axis is None:
+            flat = a.reshape(-1)
+            others = _exclusive_cumprod(flat, 0) * _exclusive_cumprod(flat.flip(0), 0).flip(0)
+            return grad * others.reshape(a.shape), None, None
+        others = _exclusive_cumprod(a, ctx.axis) * _exclusive_cumprod(a.flip(ctx.axis), ctx.axis).flip(ctx.axis)
+        return grad * others, None, None
+
+
+def _exclusive_cumprod(a: Tensor, dim: int) -> Tensor:
+    from .shape import cat, narrow
+
+    ones_shape = list(a.shape)
+    ones_shape[dim] = 1
+    ones = Tensor(np.ones(ones_shape, a.data.dtype))
+    shifted = cat([ones, narrow(a, dim, 0, a.shape[dim] - 1)], dim)
+    return cumprod(shifted, dim)
+
+
+class MaxMin(Op):
+    """max / amax / min / amin: the gradient goes to the extreme values, shared evenly between ties."""
+
+    @staticmethod
+    def forward(ctx, a, axes, keepdim, is_max):
+        out = (np.amax if is_max else np.amin)(a.data, axis=axes, keepdims=True)
+        ctx.save_for_backward(a)
+        ctx.axes, ctx.keepdim, ctx.extreme = axes, keepdim, out
+        return out if keepdim else np.squeeze(out, axis=axes)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        mask = (a.data == ctx.extreme).astype(grad.data.dtype)
+        mask /= mask.sum(axis=ctx.axes, keepdims=True)
+        return _expand_back(grad, a.shape, ctx.axes, ctx.keepdim) * Tensor(mask), None, None, None
+
+
+class Cumsum(Op):
+    @staticmethod
+    def forward(ctx, a, dim):
+        ctx.dim = dim
+        return np.cumsum(a.data, axis=dim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        # the gradient of a running sum is the reversed running sum of the gradient
+        return grad.flip(ctx.dim).cumsum(ctx.dim).flip(ctx.dim), None
+
+
+class Cumprod(Op):
+    @staticmethod
+    def forward(ctx, a, dim):
+        ctx.save_for_backward(a)
+        ctx.dim = dim
+        ctx.save_output()
+        return np.cumprod(a.data, axis=dim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        dim = ctx.dim
+        if not np.any(a.data == 0):
+            # d out_j / d a_i = out_j / a_i for j >= i
+            out = ctx.output
+            return (grad * out).flip(dim).cumsum(dim).flip(dim) / a, None
+        # with zeros: sum_j>=i grad_j prod_{k<=j, k!=i} a_k, by an explicit (small) loop over the axis
+        from .shape import stack
+
+        n = a.shape[dim]
+        slices = a.unbind(dim)
+        grads = grad.unbind(dim)
+        result = []
+        for i in range(n):
+            total = None
+            running = None
+            for j in range(i, n):
+                if j == i:
+                    running = _prefix_product(slices, i)
+                else:
+                    running = running * slices[j]
+                term = grads[j] * running
+                total = term if total is None else total + term
+            result.append(total)
+        return stack(result, dim), None
+
+
+def _prefix_product(slices, i):
+    out = slices[0] * 0 + 1
+    for k in range(i):
+        out = out * slices[k]
+    return out
+
+
+# --- functional forms -----------------------------------------------------------------
+def sum(input, dim=None, keepdim: bool = False, *, dtype=None):  # noqa: A001
+    """Sum over ``dim`` (an int, a tuple, or all); bool and integer inputs sum as int64, like PyTorch."""
+    axes = normalize_dims(dim, input.data.ndim, "sum")
+    if dtype is not None:
+        np_dtype = _dtype.to_numpy_dtype(dtype)
+    elif input.data.dtype.kind in "biu":
+        np_dtype = np.int64
+    else:
+        np_dtype = None
+    return Sum.apply(input, axes, keepdim, np_dtype)
+
+
+def mean(input, dim=None, keepdim: bool = False, *, dtype=None):
+    if dtype is not None:
+        input = input.to(dtype)
+    if input.data.dtype.kind != "f":
+        raise RuntimeError(
+            f"mean(): could not infer output dtype. Input dtype must be either a floating point or complex "
+            f"dtype. Got: {input.dtype}"
+        )
+    return Mean.apply(input, normalize_dims(dim, input.data.ndim, "mean"), keepdim)
+
+
+def prod(input, dim=None, keepdim: bool = False, *, dtype=None):
+    if dtype is not None:
+        input = input.to(dtype)
+    axis = None if dim is None else normalize_dim(dim, input.data.ndim, "prod")
+    return Prod.apply(input, axis, keepdim)
+
+
+def _extreme(input, dim, keepdim, is_max):
+    name = "max" if is_max else "min"
+    if dim is None:
+        if input.data.size == 0:
+            raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0.")
+        return MaxMin.apply(input, tuple(range(input.data.ndim)), False, is_max)
+    axis = normalize_dim(dim, input.data.ndim, name)
+    values = MaxMin.apply(input, (axis,), keepdim, is_max)
+    indices = (np.argmax if is_max else np.argmin)(input.data, axis=axis)
+    if keepdim:
+        indices = np.expand_dims(indices, axis)
+    return _MinMaxResult(values, Tensor._wrap(np.asarray(indices, dtype=np.int64)))
+
+
+class _MinMaxResult(tuple):
+    """``(values, indices)`` with attribute access, like PyTorch's named tuple."""
+
+    def __new__(cls, values, indices):
+        return super().__new__(cls, (values, indices))
+
+    @property
+    def values(self):
+        return self[0]
+
+    @property
+    def indices(self):
+        return self[1]
+
+
+def max(input, dim=None, keepdim: bool = False):  # noqa: A001
+    """The maximum; with ``dim``, a ``(values, indices)`` tuple. ``max(a, b)`` is ``maximum``."""
+    if isinstance(dim, Tensor):
+        from .elementwise import maximum
+
+        return maximum(input, dim)
+    return _extreme(input, dim, keepdim, True)
+
+
+def min(input, dim=None, keepdim: bool = False):  # noqa: A001
+    if isinstance(dim, Tensor):
+        from .elementwise import minimum
+
+        return minimum(input, dim)
+    return _extreme(input, dim, keepdim, False)
+
+
+def amax(input, dim=(), keepdim: bool = False):
+    dims = normalize_dims(dim if dim != () else None, input.data.ndim, "amax")
+    return MaxMin.apply(input, dims, keepdim, True)
+
+
+def amin(input, dim=(), keepdim: bool = False):
+    dims = normalize_dims(dim if dim != () else None, input.data.ndim, "amin")
+    return MaxMin.apply(input, dims, keepdim, False)
+
+
+def argmax(input, dim=None, keepdim: bool = False):
+    if dim is None:
+        return Tensor._wrap(np.asarray(np.argmax(input.data), dtype=np.int64))
+    axis = normalize_dim(dim, input.data.ndim, "argmax")
+    return Tensor._wrap(np.asarray(np.argmax(input.data, axis=axis, keepdims=keepdim), dtype=np.int64))
+
+
+def argmin(input, dim=None, keepdim: bool = False):
+    if dim is None:
+        return Tensor._wrap(np.asarray(np.argmin(input.data), dtype=np.int64))
+    axis = normalize_dim(dim, input.data.ndim, "argmin")
+    return Tensor._wrap(np.asarray(np.argmin(input.data, axis=axis, keepdims=keepdim), dtype=np.int64))
+
+
+def var(input, dim=None, *, correction=1, keepdim: bool = False, unbiased=None):
+    """Variance with Bessel's ``correction`` (1 by default, as in PyTorch)."""
+    if unbiased is not None:
+        correction = 1 if unbiased else 0
+    if isinstance(dim, bool):  # var(x, False) is the old unbiased positional form
+        correction, dim = (1 if dim else 0), None
+    input = default_float(input)
+    axes = normalize_dims(dim, input.data.ndim, "var")
+    n = int(np.prod([input.data.shape[i] for i in axes])) if axes else 1
+    centered = input - mean(input, axes, keepdim=True)
+    return sum(centered * centered, axes, keepdim=keepdim) / builtins_max(n - correction, 0)
+
+
+def builtins_max(a, b):
+    return a if a > b else b
+
+
+def std(input, dim=None, *, correction=1, keepdim: bool = False, unbiased=None):
+    return sqrt(var(input, dim, correction=correction, keepdim=keepdim, unbiased=unbiased))
+
+
+def var_mean(input, dim=None, *, correction=1, keepdim: bool = False):
+    return var(input, dim, correction=correction, keepdim=keepdim), mean(input, dim, keepdim=keepdim)
+
+
+def std_mean(input, dim=None, *, correction=1, keepdim: bool = False):
+    return std(input, dim, correction=correction, keepdim=keepdim), mean(input, dim, keepdim=keepdim)
+
+
+def logsumexp(input, dim, keepdim: bool = False):
+    """``log(sum(exp(x)))`` computed stably (the maximum is subtracted first)."""
+    input = default_float(input)
+    axes = normalize_dims(dim, input.data.ndim, "logsumexp")
+    peak = np.amax(input.data, axis=axes, keepdims=True)
+    peak = Tensor._wrap(np.where(np.isfinite(peak), peak, 0).astype(input.data.dtype))
+    out = log(sum(exp(input - peak), axes, keepdim=True)) + peak
+    return out if keepdim else out.squeeze(axes)
+
+
+def norm(input, p="fro", dim=None, keepdim: bool = False, dtype=None):
+    """Vector p-norm (``p`` a number, ``inf``, ``-inf``, ``"fro"``) or the Frobenius norm."""
+    input = default_float(input if dtype is None else input.to(dtype))
+    if p == "fro" or p == 2 or p is None:
+        squared = sum(input * input, dim, keepdim=keepdim)
+        # sqrt'(0) is infinite; PyTorch defines the norm's gradient at 0 as 0
+        return _SafeSqrt.apply(squared)
+    if p == float("inf"):
+        return amax(input.abs(), dim if dim is not None else (), keepdim=keepdim)
+    if p == float("-inf"):
+        return amin(input.abs(), dim if dim is not None else (), keepdim=keepdim)
+    if p == 0:
+        return sum(input != 0, dim, keepdim=keepdim).to(input.dtype)
+    if p == 1:
+        return sum(input.abs(), dim, keepdim=keepdim)
+    return sum(input.abs() ** p, dim, keepdim=keepdim) ** (1.0 / p)
+
+
+class _SafeSqrt(Op):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_output()
+        return np.sqrt(a.data)
+
+    @staticmethod
+    def backward(ctx, grad):
+        out = ctx.output
+        return where(out == 0, 0.0, grad / (2 * out))
+
+
+def cumsum(input, dim, *, dtype=None):
+    if dtype is not None:
+        input = input.to(dtype)
+    elif input.data.dtype.kind in "biu":
+        input = input.to(_dtype.int64)
+    return Cumsum.apply(input, normalize_dim(dim, input.data.ndim, "cumsum"))
+
+
+def cumprod(input, dim, *, dtype=None):
+    if dtype is not None:
+        input = input.to(dtype)
+    return Cumprod.apply(input, normalize_dim(dim, input.data.ndim, "cumprod"))
+
+
+def all(input, dim=None, keepdim: bool = False):  # noqa: A001
+    axis = None if dim is None else normalize_dims(dim, input.data.ndim, "all")
+    return Tensor._wrap(np.asarray(np.all(input.data, axis=axis, keepdims=keepdim)))
+
+
+def any(input, dim=None, keepdim: bool = False):  # noqa: A001
+    axis = None if dim is None else normalize_dims(dim, input.data.ndim, "any")
+    return Tensor._wrap(np.asarray(np.any(input.data, axis=axis, keepdims=keepdim)))
+
+
+def count_nonzero(input, dim=None):
+    axis = None if dim is None else normalize_dims(dim, input.data.ndim, "count_nonzero")
+    return Tensor._wrap(np.asarray(np.count_nonzero(input.data, axis=axis), dtype=np.int64))

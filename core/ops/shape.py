@@ -1,0 +1,505 @@
+"""Shape and movement ops: views, permutations, joins and splits.
+
+View ops share their input's version counter (an in-place change to either is seen
+by both), as in PyTorch.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..tensor import Tensor
+from ._util import normalize_dim, normalize_dims, shape_arg
+from .elementwise import Op
+
+
+def _view_of(out: Tensor, base: Tensor) -> Tensor:
+    """Marks ``out`` as a view of ``base`` when numpy returned one (shared memory, shared version)."""
+    if out.data.base is not None and np.may_share_memory(out.data, base.data):
+        out._vc = base._vc
+        out._base = base if base._base is None else base._base
+    return out
+
+
+class Reshape(Op):
+    @staticmethod
+    def forward(ctx, a, shape):
+        ctx.shape = a.data.shape
+        return a.data.reshape(shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.reshape(ctx.shape), None
+
+
+class Permute(Op):
+    @staticmethod
+    def forward(ctx, a, dims):
+        ctx.dims = dims
+        return a.data.transpose(dims)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.permute(tuple(np.argsort(ctx.dims))), None
+
+
+class Expand(Op):
+    @staticmethod
+    def forward(ctx, a, shape):
+        return np.broadcast_to(a.data, shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, None  # the engine sums the gradient back to the input's shape
+
+
+class Slice(Op):
+    """Basic indexing (ints, slices, None, Ellipsis): a view; its gradient scatters into zeros."""
+
+    @staticmethod
+    def forward(ctx, a, index):
+        ctx.shape, ctx.index = a.data.shape, index
+        return a.data[index]
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _SliceBackward.apply(grad, ctx.shape, ctx.index), None
+
+
+class _SliceBackward(Op):
+    @staticmethod
+    def forward(ctx, grad, shape, index):
+        ctx.index = index
+        out = np.zeros(shape, grad.data.dtype)
+        out[index] = grad.data
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad[ctx.index], None, None
+
+
+class Repeat(Op):
+    @staticmethod
+    def forward(ctx, a, repeats):
+        ctx.shape, ctx.repeats = a.data.shape, repeats
+        return np.tile(a.data, repeats)
+
+    @staticmethod
+    def backward(ctx, grad):
+        # fold every tiled copy back: reshape to (r0, s0, r1, s1, ...) and sum the r axes
+        shape = ctx.shape
+        lead = len(ctx.repeats) - len(shape)
+        full = (1,) * lead + tuple(shape)
+        split = []
+        for r, s in zip(ctx.repeats, full):
+            split += [r, s]
+        summed = grad.reshape(tuple(split)).sum(dim=tuple(range(0, 2 * len(full), 2)))
+        return summed.reshape(shape), None
+
+
+class Cat(Op):
+    @staticmethod
+    def forward(ctx, dim, *tensors):
+        ctx.dim = dim
+        ctx.sizes = [t.data.shape[dim] for t in tensors]
+        return np.concatenate([t.data for t in tensors], axis=dim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return (None,) + tuple(grad.split(ctx.sizes, ctx.dim))
+
+
+class Stack(Op):
+    @staticmethod
+    def forward(ctx, dim, *tensors):
+        ctx.dim = dim
+        return np.stack([t.data for t in tensors], axis=dim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return (None,) + tuple(grad.unbind(ctx.dim))
+
+
+class Flip(Op):
+    @staticmethod
+    def forward(ctx, a, dims):
+        ctx.dims = dims
+        return np.flip(a.data, dims).copy()
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.flip(ctx.dims), None
+
+
+class Roll(Op):
+    @staticmethod
+    def forward(ctx, a, shifts, dims):
+        ctx.shifts, ctx.dims = shifts, dims
+        return np.roll(a.data, shifts, dims)
+
+    @staticmethod
+    def backward(ctx, grad):
+        negative = tuple(-s for s in ctx.shifts) if isinstance(ctx.shifts, tuple) else -ctx.shifts
+        return grad.roll(negative, ctx.dims), None, None
+
+
+class Triangle(Op):
+    @staticmethod
+    def forward(ctx, a, diagonal, upper):
+        ctx.diagonal, ctx.upper = diagonal, upper
+        return (np.triu if upper else np.tril)(a.data, diagonal)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return (triu if ctx.upper else tril)(grad, ctx.diagonal), None, None
+
+
+# --- functional forms -----------------------------------------------------------------
+def _infer_shape(shape, numel: int, op: str, input_shape) -> tuple:
+    shape = tuple(int(s) for s in shape)
+    if shape.count(-1) > 1:
+        raise RuntimeError(f"{op}: only one dimension can be inferred")
+    if -1 in shape:
+        known = int(np.prod([s for s in shape if s != -1]))
+        if known == 0 or numel % known:
+            raise RuntimeError(f"{op}: shape '{list(shape)}' is invalid for input of size {numel}")
+        shape = tuple(numel // known if s == -1 else s for s in shape)
+    if int(np.prod(shape)) != numel:
+        raise RuntimeError(
+            f"{op}: shape '{list(shape)}' is invalid for input of size {numel} (input shape {tuple(input_shape)})"
+        )
+    return shape
+
+
+def reshape(input, *shape):
+    shape = _infer_shape(shape_arg(shape), input.data.size, "reshape", input.shape)
+    if shape == input.data.shape:
+        return input if not input.requires_grad else _view_of(Reshape.apply(input, shape), input)
+    return _view_of(Reshape.apply(input, shape), input)
+
+
+def view(input, *shape):
+    """Like ``reshape``, but never copies: a non-contiguous input raises, as in PyTorch."""
+    if len(shape) == 1 and not isinstance(shape[0], (tuple, list, int)):
+        from .elementwise import to
+
+        return to(input, shape[0])  # view(dtype) is not supported as a reinterpretation; treat as cast
+    shape = _infer_shape(shape_arg(shape), input.data.size, "view", input.shape)
+    out = Reshape.apply(input, shape)
+    if input.data.size and out.data.size and not np.may_share_memory(out.data, input.data):
+        raise RuntimeError(
+            "view size is not compatible with input tensor's size and stride (at least one dimension spans "
+            "across two contiguous subspaces). Use .reshape(...) instead."
+        )
+    return _view_of(out, input)
+
+
+def view_as(input, other):
+    return view(input, other.shape)
+
+
+def reshape_as(input, other):
+    return reshape(input, other.shape)
+
+
+def flatten(input, start_dim: int = 0, end_dim: int = -1):
+    ndim = input.data.ndim
+    if ndim == 0:
+        return reshape(input, (1,))
+    start = normalize_dim(start_dim, ndim, "flatten")
+    end = normalize_dim(end_dim, ndim, "flatten")
+    if start > end:
+        raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
+    shape = input.data.shape
+    return reshape(input, shape[:start] + (int(np.prod(shape[start:end + 1])),) + shape[end + 1:])
+
+
+def unflatten(input, dim: int, sizes):
+    dim = normalize_dim(dim, input.data.ndim, "unflatten")
+    shape = input.data.shape
+    sizes = _infer_shape(sizes, shape[dim], "unflatten", input.shape)
+    return reshape(input, shape[:dim] + tuple(sizes) + shape[dim + 1:])
+
+
+def permute(input, *dims):
+    dims = shape_arg(dims)
+    if len(dims) != input.data.ndim:
+        raise RuntimeError(
+            f"permute(sparse_coo): number of dimensions in the tensor input does not match the length of the "
+            f"desired ordering of dimensions i.e. input.dim() = {input.data.ndim} is not equal to len(dims) = {len(dims)}"
+        )
+    dims = tuple(normalize_dim(d, input.data.ndim, "permute") for d in dims)
+    return _view_of(Permute.apply(input, dims), input)
+
+
+def transpose(input, dim0: int, dim1: int):
+    ndim = input.data.ndim
+    if ndim < 2 and dim0 in (0, -1) and dim1 in (0, -1):
+        return input
+    d0, d1 = normalize_dim(dim0, ndim, "transpose"), normalize_dim(dim1, ndim, "transpose")
+    dims = list(range(ndim))
+    dims[d0], dims[d1] = dims[d1], dims[d0]
+    return _view_of(Permute.apply(input, tuple(dims)), input)
+
+
+swapaxes = swapdims = transpose
+
+
+def t(input):
+    if input.data.ndim > 2:
+        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {input.data.ndim}D")
+    return transpose(input, 0, -1) if input.data.ndim == 2 else input
+
+
+def _T(input):
+    return permute(input, tuple(range(input.data.ndim - 1, -1, -1)))
+
+
+def _mT(input):
+    if input.data.ndim < 2:
+        raise RuntimeError("tensor.mT is only supported on matrices or batches of matrices. Got 1-D tensor.")
+    return transpose(input, -2, -1)
+
+
+def squeeze(input, dim=None):
+    shape = input.data.shape
+    if dim is None:
+        axes = tuple(i for i, n in enumerate(shape) if n == 1)
+    else:
+        axes = tuple(d for d in normalize_dims(dim, input.data.ndim, "squeeze") if input.data.ndim and shape[d] == 1)
+    if not axes:
+        return input
+    return reshape(input, tuple(n for i, n in enumerate(shape) if i not in axes))
+
+
+def unsqueeze(input, dim: int):
+    ndim = input.data.ndim + 1
+    d = normalize_dim(dim, ndim, "unsqueeze")
+    shape = input.data.shape
+    return reshape(input, shape[:d] + (1,) + shape[d:])
+
+
+def expand(input, *sizes):
+    sizes = shape_arg(sizes)
+    shape = input.data.shape
+    if len(sizes) < len(shape):
+        raise RuntimeError(
+            f"expand: the number of sizes provided ({len(sizes)}) must be greater or equal to the number of "
+            f"dimensions in the tensor ({len(shape)})"
+        )
+    full = (1,) * (len(sizes) - len(shape)) + tuple(shape)
+    target = tuple(f if s == -1 else s for s, f in zip(sizes, full))
+    for s, f in zip(target, full):
+        if f != 1 and s != f:
+            raise RuntimeError(
+                f"expand: the expanded size of the tensor ({s}) must match the existing size ({f}) at a "
+                f"non-singleton dimension. Target sizes: {list(sizes)}. Tensor sizes: {list(shape)}"
+            )
+    if target == shape:
+        return input
+    return _view_of(Expand.apply(input, target), input)
+
+
+def expand_as(input, other):
+    return expand(input, other.shape)
+
+
+def broadcast_to(input, shape):
+    return expand(input, tuple(shape))
+
+
+def broadcast_tensors(*tensors):
+    shape = np.broadcast_shapes(*(t.shape for t in tensors))
+    return tuple(expand(t, shape) for t in tensors)
+
+
+def repeat(input, *repeats):
+    repeats = shape_arg(repeats)
+    if len(repeats) < input.data.ndim:
+        raise RuntimeError(
+            "Number of dimensions of repeat dims can not be smaller than number of dimensions of tensor"
+        )
+    return Repeat.apply(input, repeats)
+
+
+def tile(input, dims):
+    dims = tuple(dims)
+    if len(dims) < input.data.ndim:
+        dims = (1,) * (input.data.ndim - len(dims)) + dims
+    return Repeat.apply(input, dims)
+
+
+def _check_same_shapes(tensors, dim, op):
+    first = tensors[0].shape
+    for i, t in enumerate(tensors[1:], 1):
+        if t.data.ndim != len(first) or any(a != b for k, (a, b) in enumerate(zip(t.shape, first)) if k != dim):
+            raise RuntimeError(
+                f"{op}: sizes of tensors must match except in dimension {dim}. Expected {tuple(first)} "
+                f"but got {tuple(t.shape)} for tensor number {i} in the list"
+            )
+
+
+def cat(tensors, dim: int = 0):
+    tensors = list(tensors)
+    if not tensors:
+        raise RuntimeError("cat(): expected a non-empty list of Tensors")
+    from ._util import result_type
+
+    target = result_type(*tensors).numpy
+    tensors = [t if t.data.dtype == target else t.to(target) for t in tensors]
+    tensors = [t for t in tensors if not (t.data.ndim == 1 and t.data.size == 0)] or tensors[:1]
+    dim = normalize_dim(dim, tensors[0].data.ndim, "cat")
+    _check_same_shapes(tensors, dim, "cat")
+    return Cat.apply(dim, *tensors)
+
+
+concat = concatenate = cat
+
+
+def stack(tensors, dim: int = 0):
+    tensors = list(tensors)
+    if not tensors:
+        raise RuntimeError("stack expects a non-empty TensorList")
+    for i, t in enumerate(tensors[1:], 1):
+        if t.shape != tensors[0].shape:
+            raise RuntimeError(
+                f"stack expects each tensor to be equal size, but got {tuple(tensors[0].shape)} at entry 0 "
+                f"and {tuple(t.shape)} at entry {i}"
+            )
+    from ._util import result_type
+
+    target = result_type(*tensors).numpy
+    tensors = [t if t.data.dtype == target else t.to(target) for t in tensors]
+    dim = normalize_dim(dim, tensors[0].data.ndim + 1, "stack")
+    return Stack.apply(dim, *tensors)
+
+
+def hstack(tensors):
+    return cat(tensors, 0 if tensors[0].ndim == 1 else 1)
+
+
+def vstack(tensors):
+    return cat([t.reshape(1, -1) if t.ndim == 1 else t for t in tensors], 0)
+
+
+def narrow(input, dim: int, start: int, length: int):
+    dim = normalize_dim(dim, input.data.ndim, "narrow")
+    start = int(start)
+    if start < 0:
+        start += input.data.shape[dim]
+    if start + length > input.data.shape[dim] or length < 0:
+        raise RuntimeError(
+            f"narrow: start ({start}) + length ({length}) exceeds dimension size ({input.data.shape[dim]})."
+        )
+    index = (slice(None),) * dim + (slice(start, start + length),)
+    return _view_of(Slice.apply(input, index), input)
+
+
+def split(input, split_size_or_sections, dim: int = 0):
+    dim = normalize_dim(dim, input.data.ndim, "split")
+    n = input.data.shape[dim]
+    if isinstance(split_size_or_sections, int):
+        size = split_size_or_sections
+        sizes = [size] * (n // size) + ([n % size] if n % size else [])
+        if n == 0:
+            sizes = [0]
+    else:
+        sizes = list(split_size_or_sections)
+        if sum(sizes) != n:
+            raise RuntimeError(
+                f"split_with_sizes expects split_sizes to sum exactly to {n} (input tensor's size at dimension "
+                f"{dim}), but got split_sizes={sizes}"
+            )
+    out, start = [], 0
+    for s in sizes:
+        out.append(narrow(input, dim, start, s))
+        start += s
+    return tuple(out)
+
+
+def chunk(input, chunks: int, dim: int = 0):
+    n = input.shape[normalize_dim(dim, input.data.ndim, "chunk")]
+    size = -(-n // chunks) if n else 1
+    return split(input, max(size, 1), dim)
+
+
+def tensor_split(input, sections, dim: int = 0):
+    dim = normalize_dim(dim, input.data.ndim, "tensor_split")
+    n = input.data.shape[dim]
+    if isinstance(sections, int):
+        base, extra = divmod(n, sections)
+        sizes = [base + 1] * extra + [base] * (sections - extra)
+    else:
+        bounds = [0] + [min(int(i), n) for i in sections] + [n]
+        sizes = [max(b - a, 0) for a, b in zip(bounds, bounds[1:])]
+    return split(input, sizes, dim)
+
+
+def unbind(input, dim: int = 0):
+    dim = normalize_dim(dim, input.data.ndim, "unbind")
+    return tuple(
+        _view_of(Slice.apply(input, (slice(None),) * dim + (i,)), input) for i in range(input.data.shape[dim])
+    )
+
+
+def flip(input, *dims):
+    dims = normalize_dims(shape_arg(dims), input.data.ndim, "flip")
+    return Flip.apply(input, dims)
+
+
+def fliplr(input):
+    return flip(input, 1)
+
+
+def flipud(input):
+    return flip(input, 0)
+
+
+def roll(input, shifts, dims=None):
+    if dims is None:
+        flat = flatten(input)
+        return Roll.apply(flat, shifts, None).reshape(input.shape)
+    if isinstance(shifts, (list, tuple)):
+        shifts = tuple(int(s) for s in shifts)
+        dims = tuple(normalize_dim(d, input.data.ndim, "roll") for d in dims)
+    else:
+        shifts, dims = int(shifts), normalize_dim(dims if isinstance(dims, int) else dims[0], input.data.ndim, "roll")
+    return Roll.apply(input, shifts, dims)
+
+
+def tril(input, diagonal: int = 0):
+    return Triangle.apply(input, diagonal, False)
+
+
+def triu(input, diagonal: int = 0):
+    return Triangle.apply(input, diagonal, True)
+
+
+def contiguous(input, memory_format=None):
+    if input.data.flags.c_contiguous:
+        return input
+    from .elementwise import Clone
+
+    return Clone.apply(input)
+
+
+def movedim(input, source, destination):
+    ndim = input.data.ndim
+    source = [source] if isinstance(source, int) else list(source)
+    destination = [destination] if isinstance(destination, int) else list(destination)
+    source = [normalize_dim(s, ndim, "movedim") for s in source]
+    destination = [normalize_dim(d, ndim, "movedim") for d in destination]
+    order = [d for d in range(ndim) if d not in source]
+    for dst, src in sorted(zip(destination, source)):
+        order.insert(dst, src)
+    return permute(input, tuple(order))
+
+
+moveaxis = movedim
+
+
+def diagonal(input, offset: int = 0, dim1: int = 0, dim2: int = 1):
+    from .index import _take_diagonal
+
+    return _take_diagonal(input, offset, dim1, dim2)

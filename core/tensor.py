@@ -1,0 +1,367 @@
+"""``Tensor``: one numpy array plus what autograd needs to know about it.
+
+``.data`` is the array itself, never a copy. Ops live in ``ember/ops``; the methods
+bound at the bottom of this file are those same functions, so ``x.exp()`` and
+``ember.exp(x)`` are one piece of code.
+"""
+
+from __future__ import annotations
+
+import weakref
+
+import numpy as np
+
+from . import _dtype
+from ._format import format_tensor
+from .autograd.grad_mode import state
+
+
+class Tensor:
+    """A multi-dimensional array that can record the operations applied to it.
+
+    Example:
+        >>> import ember
+        >>> x = ember.tensor([1.0, 2.0], requires_grad=True)
+        >>> y = (x * x).sum()
+        >>> y.backward()
+        >>> x.grad
+        tensor([2., 4.])
+    """
+
+    __slots__ = ("data", "_requires_grad", "grad", "grad_fn", "_output_nr", "_vc", "_hooks", "_base",
+                 "__weakref__")
+    __array_priority__ = 1000  # ndarray <op> Tensor defers to Tensor's reflected operator
+
+    def __init__(self, data, requires_grad: bool = False):
+        if isinstance(data, Tensor):
+            data = data.data
+        elif not isinstance(data, np.ndarray):
+            data = _array_from_data(data, None)
+        _dtype.from_numpy_dtype(data.dtype)
+        self.data = data
+        self._requires_grad = False
+        self.grad = None
+        self.grad_fn = None
+        self._output_nr = 0
+        self._vc = [0]
+        self._hooks = None
+        self._base = None
+        if requires_grad:
+            self.requires_grad = True
+
+    @classmethod
+    def _wrap(cls, data: np.ndarray, requires_grad: bool = False, grad_fn=None, output_nr: int = 0, vc=None):
+        """Fast constructor for arrays Ember made itself (no checks)."""
+        t = object.__new__(cls)
+        t.data = data
+        t._requires_grad = requires_grad
+        t.grad = None
+        t.grad_fn = grad_fn
+        t._output_nr = output_nr
+        t._vc = [0] if vc is None else vc
+        t._hooks = None
+        t._base = None
+        return t
+
+    # --- autograd attributes -------------------------------------------------------------
+    @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool) -> None:
+        value = bool(value)
+        if self.grad_fn is not None and not value:
+            raise RuntimeError(
+                "you can only change requires_grad flags of leaf variables. If you want to use a computed "
+                "variable in a subgraph that doesn't require differentiation use var_no_grad = var.detach()."
+            )
+        if value and self.data.dtype.kind != "f":
+            raise RuntimeError(
+                f"only Tensors of floating point dtype can require gradients (got {self.dtype}); "
+                "convert with .float() first"
+            )
+        self._requires_grad = value
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.grad_fn is None
+
+    @property
+    def _version(self) -> int:
+        return self._vc[0]
+
+    def retain_grad(self) -> None:
+        """Keeps ``.grad`` for this non-leaf tensor after backward."""
+        if self.grad_fn is None:
+            return
+        if not self._requires_grad:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        ref = weakref.ref(self)
+
+        def keep(grad):
+            t = ref()
+            if t is not None:
+                t.grad = grad.detach() if t.grad is None else (t.grad + grad).detach()
+
+        self.register_hook(keep)
+
+    @property
+    def retains_grad(self) -> bool:
+        return False if self.grad_fn is None else bool(self.grad_fn._out_hooks)
+
+    def register_hook(self, hook):
+        """Registers ``hook(grad) -> Tensor | None``, called with this tensor's gradient in backward."""
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self.grad_fn is None:
+            if self._hooks is None:
+                self._hooks = []
+            hooks = self._hooks
+        else:
+            node = self.grad_fn
+            if node._out_hooks is None:
+                node._out_hooks = {}
+            hooks = node._out_hooks.setdefault(self._output_nr, [])
+        hooks.append(hook)
+        return _RemovableHandle(hooks, hook)
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None) -> None:
+        """Computes the gradient of this tensor with respect to the graph's leaves."""
+        from .autograd.engine import backward
+
+        backward(self, gradient, retain_graph, create_graph, inputs)
+
+    def detach(self) -> Tensor:
+        """A tensor sharing this one's data (and version counter), cut from the graph."""
+        return Tensor._wrap(self.data, False, None, 0, self._vc)
+
+    def detach_(self) -> Tensor:
+        self.grad_fn = None
+        self._requires_grad = False
+        return self
+
+    # --- metadata -----------------------------------------------------------------------
+    @property
+    def shape(self) -> Size:
+        return Size(self.data.shape)
+
+    def size(self, dim: int | None = None):
+        if dim is None:
+            return Size(self.data.shape)
+        return self.data.shape[_normalize_dim(dim, self.data.ndim, "size")]
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    def dim(self) -> int:
+        return self.data.ndim
+
+    ndimension = dim
+
+    def numel(self) -> int:
+        return self.data.size
+
+    nelement = numel
+
+    @property
+    def dtype(self) -> _dtype.dtype:
+        return _dtype.from_numpy_dtype(self.data.dtype)
+
+    @property
+    def device(self) -> str:
+        return device("cpu")
+
+    @property
+    def is_cuda(self) -> bool:
+        return False
+
+    def is_floating_point(self) -> bool:
+        return self.data.dtype.kind == "f"
+
+    def element_size(self) -> int:
+        return self.data.itemsize
+
+    def stride(self, dim: int | None = None):
+        strides = tuple(s // self.data.itemsize for s in self.data.strides)
+        return strides if dim is None else strides[dim]
+
+    def is_contiguous(self) -> bool:
+        return bool(self.data.flags.c_contiguous)
+
+    def data_ptr(self) -> int:
+        return self.data.__array_interface__["data"][0]
+
+    # --- conversions --------------------------------------------------------------------
+    def item(self):
+        if self.data.size != 1:
+            raise RuntimeError(f"a Tensor with {self.data.size} elements cannot be converted to Scalar")
+        return self.data.reshape(()).item()
+
+    def tolist(self):
+        return self.data.tolist()
+
+    def numpy(self, force: bool = False) -> np.ndarray:
+        if self._requires_grad and not force:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
+        return self.data
+
+    def __array__(self, dtype=None, copy=None):
+        if dtype is not None and np.dtype(dtype) != self.data.dtype:
+            return self.data.astype(dtype)
+        return self.data.copy() if copy else self.data
+
+    def cpu(self) -> Tensor:
+        return self
+
+    def __len__(self) -> int:
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.data.shape[0]
+
+    def __iter__(self):
+        if self.data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return iter(self.unbind(0))
+
+    def __bool__(self) -> bool:
+        if self.data.size != 1:
+            raise RuntimeError(f"Boolean value of Tensor with {self.data.size} values is ambiguous")
+        return bool(self.data.reshape(()))
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        if self.data.dtype.kind not in "iub" or self.data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self.item())
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __repr__(self) -> str:
+        return format_tensor(self)
+
+    def __format__(self, spec: str) -> str:
+        if self.data.ndim == 0 and spec:
+            return format(self.item(), spec)
+        return repr(self)
+
+    def __deepcopy__(self, memo):
+        if self.grad_fn is not None:
+            raise RuntimeError(
+                "Only Tensors created explicitly by the user (graph leaves) support the deepcopy protocol"
+            )
+        new = type(self)._wrap(self.data.copy(), self._requires_grad)
+        if self.grad is not None:
+            new.grad = Tensor._wrap(self.grad.data.copy())
+        memo[id(self)] = new
+        return new
+
+    def __reduce_ex__(self, protocol):
+        # Plain pickling (e.g. multiprocessing) keeps data and requires_grad, like PyTorch.
+        return (_rebuild_tensor, (type(self), self.data, self._requires_grad))
+
+
+def _rebuild_tensor(cls, data, requires_grad):
+    return cls._wrap(data, requires_grad)
+
+
+class Size(tuple):
+    """The shape of a tensor: a tuple that prints as ``ember.Size([2, 3])``."""
+
+    def __repr__(self) -> str:
+        return f"ember.Size({list(self)})"
+
+    def numel(self) -> int:
+        n = 1
+        for s in self:
+            n *= s
+        return n
+
+
+class device:
+    """Ember runs on the CPU; ``device`` exists so ported code that passes one keeps working."""
+
+    __slots__ = ("type", "index")
+
+    def __init__(self, type: str = "cpu", index: int | None = None):  # noqa: A002
+        if isinstance(type, device):
+            type, index = type.type, type.index
+        type = str(type)
+        if type.split(":")[0] != "cpu":
+            raise RuntimeError(f"Ember runs on the CPU only; got device {type!r}")
+        self.type, self.index = "cpu", index
+
+    def __eq__(self, other) -> bool:
+        return str(other).split(":")[0] == "cpu"
+
+    def __hash__(self) -> int:
+        return hash("cpu")
+
+    def __str__(self) -> str:
+        return "cpu"
+
+    def __repr__(self) -> str:
+        return "device(type='cpu')"
+
+
+class _RemovableHandle:
+    def __init__(self, hooks: list, hook):
+        self._hooks, self._hook = hooks, hook
+
+    def remove(self) -> None:
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
+
+
+def _normalize_dim(dim: int, ndim: int, op: str) -> int:
+    n = max(ndim, 1)
+    if not -n <= dim < n:
+        raise IndexError(f"{op}: dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
+    return dim % n
+
+
+def _array_from_data(data, dtype) -> np.ndarray:
+    """numpy array from Python data with PyTorch's inference: floats -> default dtype, ints -> int64."""
+    if isinstance(data, Tensor):
+        array = data.data
+    elif isinstance(data, (list, tuple)) and any(isinstance(d, Tensor) for d in _flat_first(data)):
+        array = np.array([_array_from_data(d, None) for d in data])
+    else:
+        array = np.asarray(data)
+    if dtype is not None:
+        return array.astype(_dtype.to_numpy_dtype(dtype), copy=False)
+    kind = array.dtype.kind
+    if isinstance(data, np.ndarray) or isinstance(data, np.generic):
+        return array if kind != "f" or array.dtype.itemsize >= 2 else array.astype(np.float32)
+    if kind == "f":
+        return array.astype(_dtype.get_default_dtype().numpy, copy=False)
+    if kind in "iu":
+        return array.astype(np.int64, copy=False)
+    if kind == "b":
+        return array
+    if kind == "O" or kind == "U":
+        raise TypeError(f"can't build a tensor from {type(data).__name__} with items of mixed or unsupported type")
+    return array
+
+
+def _flat_first(data):
+    while isinstance(data, (list, tuple)) and data:
+        yield data[0]
+        data = data[0]
+
+
+# Methods are the functions of ember.ops, bound here once (see ops/__init__.py).
+from . import ops as _ops  # noqa: E402
+
+_ops.bind_methods(Tensor)
