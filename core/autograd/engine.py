@@ -211,30 +211,34 @@ def _count_dependencies(root_nodes) -> dict:
 
 
 def _needed_nodes(root_nodes, capture) -> set:
-    """Nodes from which a captured input can be reached; ``grad`` runs nothing else."""
+    """Nodes from which a captured input can be reached; ``grad`` runs nothing else.
+
+    Found by walking the reversed edges back from the nodes that feed an input."""
     leaves, targets = capture["leaves"], capture["nodes"]
-    order, seen, stack = [], set(root_nodes), [(n, False) for n in root_nodes]
-    while stack:  # iterative post-order
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
-            continue
-        stack.append((node, True))
-        for edge in node._edges:
-            if edge is not None and isinstance(edge[0], Function) and edge[0] not in seen:
-                seen.add(edge[0])
-                stack.append((edge[0], False))
-    needed: set = set()
-    for node in order:  # children before parents
+    parents: dict = {}
+    frontier = []
+    seen, stack = set(root_nodes), list(root_nodes)
+    while stack:
+        node = stack.pop()
         for edge in node._edges:
             if edge is None:
                 continue
             target = edge[0]
-            if (isinstance(target, Function) and (target in needed or target in targets)) or (
-                not isinstance(target, Function) and id(target) in leaves
-            ):
-                needed.add(node)
-                break
+            if isinstance(target, Function):
+                parents.setdefault(target, []).append(node)
+                if target in targets:
+                    frontier.append(node)
+                if target not in seen:
+                    seen.add(target)
+                    stack.append(target)
+            elif id(target) in leaves:
+                frontier.append(node)
+    needed: set = set()
+    while frontier:
+        node = frontier.pop()
+        if node not in needed:
+            needed.add(node)
+            frontier.extend(parents.get(node, ()))
     return needed
 
 

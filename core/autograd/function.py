@@ -71,7 +71,7 @@ class Function:
     def save_for_backward(self, *tensors) -> None:
         """Keeps tensors for ``backward``; modifying one in place before then is an error."""
         self._saved = tensors
-        self._saved_versions = tuple(t._vc[0] if t is not None else None for t in tensors)
+        self._saved_versions = tuple(t._vc[0] if hasattr(t, "_vc") else None for t in tensors)
 
     def save_output(self) -> None:
         """Asks ``apply`` to keep the (single) output for ``backward`` as ``ctx.output``.
@@ -87,7 +87,7 @@ class Function:
         if self._freed:
             raise RuntimeError(_FREED_MESSAGE)
         for i, (t, version) in enumerate(zip(self._saved, self._saved_versions)):
-            if t is not None and t._vc[0] != version:
+            if version is not None and t._vc[0] != version:
                 raise RuntimeError(_inplace_message(t, i, self, version))
         return self._saved
 

@@ -17,26 +17,26 @@ def _differentiable_outputs(func, inputs):
 
 def _numerical_jacobian(func, inputs, output_index, eps):
     """d output / d input for every float input requiring grad, by central differences."""
-    from ..autograd.grad_mode import no_grad
-
+    # Evaluated with recording on: func may itself differentiate (gradgradcheck's first derivatives).
     jacobians = []
-    with no_grad():
-        reference = _as_tuple(func(*inputs))[output_index].data
-        for t in inputs:
-            if not getattr(t, "requires_grad", False):
-                jacobians.append(None)
-                continue
-            flat = t.data.reshape(-1)  # a view: perturbing it perturbs the input
-            jac = np.zeros((flat.size, reference.size))
-            for i in range(flat.size):
-                original = flat[i]
-                flat[i] = original + eps
-                plus = _as_tuple(func(*inputs))[output_index].data.astype(np.float64).reshape(-1)
-                flat[i] = original - eps
-                minus = _as_tuple(func(*inputs))[output_index].data.astype(np.float64).reshape(-1)
-                flat[i] = original
-                jac[i] = (plus - minus) / (2 * eps)
-            jacobians.append(jac)
+    reference = _as_tuple(func(*inputs))[output_index].data
+    for t in inputs:
+        if not getattr(t, "requires_grad", False):
+            jacobians.append(None)
+            continue
+        if not t.data.flags.c_contiguous:
+            t.data = np.ascontiguousarray(t.data)
+        flat = t.data.reshape(-1)  # a view: perturbing it perturbs the input
+        jac = np.zeros((flat.size, reference.size))
+        for i in range(flat.size):
+            original = flat[i]
+            flat[i] = original + eps
+            plus = _as_tuple(func(*inputs))[output_index].data.astype(np.float64).reshape(-1)
+            flat[i] = original - eps
+            minus = _as_tuple(func(*inputs))[output_index].data.astype(np.float64).reshape(-1)
+            flat[i] = original
+            jac[i] = (plus - minus) / (2 * eps)
+        jacobians.append(jac)
     return jacobians
 
 

@@ -45,15 +45,15 @@ class Sub(Op):
 class Mul(Op):
     @staticmethod
     def forward(ctx, a, b):
+        # only what the other gradient needs; a Python scalar is kept as it is
         ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b if ctx.needs_input_grad[0] else None)
-        ctx.scalars = (a if not isinstance(a, Tensor) else None, b if not isinstance(b, Tensor) else None)
         return np.multiply(data_of(a), data_of(b))
 
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
-        ga = grad * (b if b is not None else ctx.scalars[1]) if ctx.needs_input_grad[0] else None
-        gb = grad * (a if a is not None else ctx.scalars[0]) if ctx.needs_input_grad[1] else None
+        ga = grad * b if ctx.needs_input_grad[0] else None
+        gb = grad * a if ctx.needs_input_grad[1] else None
         return ga, gb
 
 
@@ -430,13 +430,13 @@ class Maximum(Op):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        return np.maximum(a.data, b.data)
+        return np.maximum(data_of(a), data_of(b))
 
     @staticmethod
     def backward(ctx, grad):
-        a, b = ctx.saved_tensors
+        a, b = (data_of(t) for t in ctx.saved_tensors)
         # ties split the gradient evenly, as PyTorch does
-        mask = (a.data > b.data) + 0.5 * (a.data == b.data)
+        mask = (a > b) + 0.5 * (a == b)
         mask = Tensor(mask.astype(grad.data.dtype))
         return grad * mask, grad * (1 - mask)
 
@@ -445,12 +445,12 @@ class Minimum(Op):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        return np.minimum(a.data, b.data)
+        return np.minimum(data_of(a), data_of(b))
 
     @staticmethod
     def backward(ctx, grad):
-        a, b = ctx.saved_tensors
-        mask = (a.data < b.data) + 0.5 * (a.data == b.data)
+        a, b = (data_of(t) for t in ctx.saved_tensors)
+        mask = (a < b) + 0.5 * (a == b)
         mask = Tensor(mask.astype(grad.data.dtype))
         return grad * mask, grad * (1 - mask)
 

@@ -104,7 +104,7 @@ def setitem(input, index, value):
 
 def _gather_index(dim, index, ndim):
     """Open-mesh index selecting ``index`` along ``dim`` and the same position elsewhere."""
-    grids = np.ogrid[tuple(slice(n) for n in index.shape)]
+    grids = list(np.ogrid[tuple(slice(n) for n in index.shape)])
     grids[dim] = index
     return tuple(grids)
 

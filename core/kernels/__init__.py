@@ -1,0 +1,6 @@
+"""Numba kernels: arrays in, arrays out, no framework objects.
+
+Each module here imports numba, so nothing in Ember imports them at ``import ember``
+time; ops import the kernel module they need inside the function that first uses it.
+Every kernel is ``@njit(cache=True)`` and compiled on first use.
+"""

@@ -1,0 +1,331 @@
+"""``Optimizer``: parameter groups, per-parameter state, ``zero_grad`` and ``state_dict``.
+
+A subclass writes the update of one parameter (``_update``) in place on its numpy array; the
+base class runs the closure, walks the groups, skips parameters without a gradient, flips the
+gradient for ``maximize`` and bumps each updated parameter's version counter, as PyTorch's
+in-place ``param.add_`` would.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections import OrderedDict, defaultdict
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+
+from .. import _dtype
+from ..autograd.grad_mode import enable_grad
+from ..tensor import Tensor
+
+
+class _RequiredParameter:
+    def __repr__(self) -> str:
+        return "<required parameter>"
+
+
+required = _RequiredParameter()
+
+
+def _scalar_dtype() -> np.dtype:
+    # PyTorch keeps ``step`` and other scalar state in float32, float64 when that is the default dtype.
+    return np.dtype(np.float64) if _dtype.get_default_dtype().numpy == np.float64 else np.dtype(np.float32)
+
+
+def scalar_state(value: float) -> Tensor:
+    """A 0-d state tensor in PyTorch's scalar dtype (``step``, ``eta``, ``mu``, ``mu_product``)."""
+    return Tensor._wrap(np.array(value, dtype=_scalar_dtype()))
+
+
+def zeros_state(param: Tensor) -> Tensor:
+    return Tensor._wrap(np.zeros_like(param.data))
+
+
+def lerp_(start: np.ndarray, end: np.ndarray, weight: float) -> None:
+    """``start += weight * (end - start)`` in place, with PyTorch's two-sided formula."""
+    diff = end - start
+    if abs(weight) < 0.5:
+        diff *= weight
+        start += diff
+    else:
+        diff *= 1.0 - weight
+        np.subtract(end, diff, out=start)
+
+
+def to_float(value) -> float:
+    return float(value.item()) if isinstance(value, Tensor) else value
+
+
+class Optimizer:
+    """Base class of every optimizer.
+
+    Args:
+        params: an iterable of tensors, of ``(name, tensor)`` pairs, or of dicts (parameter groups)
+            holding ``"params"`` and any per-group option.
+        defaults: the default value of every option, used where a group does not set it.
+
+    Example:
+        >>> import ember
+        >>> w = ember.tensor([1.0, 2.0], requires_grad=True)
+        >>> opt = ember.optim.SGD([w], lr=0.1)
+        >>> (w * w).sum().backward()
+        >>> opt.step()
+        >>> w
+        tensor([0.8000, 1.6000], requires_grad=True)
+    """
+
+    def __init__(self, params: Iterable, defaults: dict[str, Any]):
+        self.defaults = defaults
+        self.state: defaultdict[Tensor, dict] = defaultdict(dict)
+        self.param_groups: list[dict[str, Any]] = []
+        self._optimizer_step_pre_hooks: OrderedDict[int, Callable] = OrderedDict()
+        self._optimizer_step_post_hooks: OrderedDict[int, Callable] = OrderedDict()
+        if isinstance(params, Tensor):
+            raise TypeError(
+                "params argument given to the optimizer should be an iterable of Tensors or dicts, but got "
+                "a Tensor; wrap it in a list"
+            )
+        param_groups = list(params)
+        if len(param_groups) == 0:
+            raise ValueError("optimizer got an empty parameter list")
+        if not isinstance(param_groups[0], dict):
+            param_groups = [{"params": param_groups}]
+        for group in param_groups:
+            self.add_param_group(dict(group))
+
+    def __init_subclass__(cls, **kwargs):
+        # Every subclass's step runs the step hooks and tells schedulers that the optimizer has stepped.
+        super().__init_subclass__(**kwargs)
+        if "step" in cls.__dict__ and not getattr(cls.__dict__["step"], "_ember_wrapped", False):
+            cls.step = _hooked_step(cls.__dict__["step"])
+
+    def __repr__(self) -> str:
+        lines = [type(self).__name__ + " ("]
+        for i, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            for key in sorted(group):
+                if key != "params":
+                    lines.append(f"    {key}: {group[key]}")
+        lines.append(")")
+        return "\n".join(lines)
+
+    # --- groups -----------------------------------------------------------------------------
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        """Adds a group of parameters with its own options (missing options take the defaults)."""
+        if not isinstance(param_group, dict):
+            raise TypeError(f"param_group must be a dict, but got {type(param_group).__name__}")
+        params = param_group["params"]
+        if isinstance(params, Tensor):
+            params = [params]
+        elif isinstance(params, set):
+            raise TypeError("optimizer parameters need to be organized in ordered collections, not a set")
+        params = list(params)
+        if params and isinstance(params[0], tuple):
+            param_group["param_names"] = [name for name, _ in params]
+            params = [p for _, p in params]
+        param_group["params"] = params
+        for i, param in enumerate(params):
+            if not isinstance(param, Tensor):
+                raise TypeError(f"optimizer can only optimize Tensors, but parameter {i} is {type(param).__name__}")
+            if not param.is_leaf:
+                raise ValueError(f"can't optimize a non-leaf Tensor (parameter {i} of the new group)")
+        for name, default in self.defaults.items():
+            if default is required and name not in param_group:
+                raise ValueError(f"parameter group didn't specify a value of required optimization parameter {name}")
+            param_group.setdefault(name, default)
+        seen = {id(p) for group in self.param_groups for p in group["params"]}
+        if len({id(p) for p in params}) != len(params):
+            raise ValueError("optimizer contains a parameter group with duplicate parameters")
+        if any(id(p) in seen for p in params):
+            raise ValueError("some parameters appear in more than one parameter group")
+        self.param_groups.append(param_group)
+
+    # --- gradients and steps ----------------------------------------------------------------
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Resets the gradients of all parameters (to ``None`` by default, else to zeros in place)."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                if set_to_none:
+                    p.grad = None
+                else:
+                    if p.grad.grad_fn is not None:
+                        p.grad = p.grad.detach()
+                    p.grad.data[...] = 0
+
+    def _init_state(self, param: Tensor, group: dict[str, Any]) -> dict[str, Any]:
+        """The state of a parameter at its first update (subclasses override)."""
+        return {}
+
+    def _update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]) -> None:
+        """Updates one parameter's array in place (subclasses override)."""
+        raise NotImplementedError
+
+    def _prepare_group(self, group: dict[str, Any]) -> None:
+        """Called once per group and step before its parameters are updated (subclasses may override)."""
+
+    def step(self, closure: Callable[[], Any] | None = None):
+        """Performs one optimization step; ``closure`` re-evaluates the model and returns the loss."""
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            self._prepare_group(group)
+            maximize = group.get("maximize", False)
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                state = self.state[p]
+                if len(state) == 0:
+                    state.update(self._init_state(p, group))
+                grad = p.grad.data
+                if grad.shape != p.data.shape:
+                    raise RuntimeError(
+                        f"{type(self).__name__}: gradient of shape {list(grad.shape)} doesn't match its "
+                        f"parameter of shape {list(p.data.shape)}"
+                    )
+                self._update(p.data, -grad if maximize else grad, state, group)
+                p._vc[0] += 1
+        return loss
+
+    # --- hooks --------------------------------------------------------------------------------
+    def register_step_pre_hook(self, hook: Callable):
+        """``hook(optimizer, args, kwargs)`` runs before each ``step``; may return new ``(args, kwargs)``."""
+        return _Handle(self._optimizer_step_pre_hooks, hook)
+
+    def register_step_post_hook(self, hook: Callable):
+        """``hook(optimizer, args, kwargs)`` runs after each ``step``."""
+        return _Handle(self._optimizer_step_post_hooks, hook)
+
+    # --- state_dict ---------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """``{"state": {index: {...}}, "param_groups": [{..., "params": [indices]}]}``, as PyTorch.
+
+        Parameters are numbered in the order they appear across the groups; the state's tensors are
+        the live ones (``ember.save`` the dict to keep a copy).
+        """
+        index: dict[int, int] = {}
+        start = 0
+
+        def pack(group: dict[str, Any]) -> dict[str, Any]:
+            nonlocal start
+            packed = {k: v for k, v in group.items() if k != "params"}
+            for i, p in enumerate(group["params"], start):
+                index.setdefault(id(p), i)
+            packed["params"] = [index[id(p)] for p in group["params"]]
+            start += len(packed["params"])
+            return packed
+
+        groups = [pack(g) for g in self.param_groups]
+        state = {index[id(p)]: s for p, s in self.state.items() if id(p) in index}
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Loads a ``state_dict``; the groups must hold as many parameters as when it was saved.
+
+        Floating-point state is copied and cast to its parameter's dtype (``step`` keeps its own).
+        """
+        groups = self.param_groups
+        saved_groups = state_dict["param_groups"]
+        if len(groups) != len(saved_groups):
+            raise ValueError(
+                f"loaded state dict has {len(saved_groups)} parameter groups, the optimizer has {len(groups)}"
+            )
+        for i, (group, saved) in enumerate(zip(groups, saved_groups)):
+            if len(group["params"]) != len(saved["params"]):
+                raise ValueError(
+                    f"loaded state dict contains a parameter group {i} of {len(saved['params'])} parameters "
+                    f"that doesn't match the size of the optimizer's group ({len(group['params'])})"
+                )
+        id_map = {
+            old_id: p
+            for group, saved in zip(groups, saved_groups)
+            for old_id, p in zip(saved["params"], group["params"])
+        }
+        state: defaultdict[Tensor, dict] = defaultdict(dict)
+        for key, value in state_dict["state"].items():
+            key = int(key)
+            if key not in id_map:
+                continue
+            param = id_map[key]
+            state[param] = {k: _cast_state(param, k, v) for k, v in value.items()}
+        self.state = state
+        new_groups = []
+        for group, saved in zip(groups, saved_groups):
+            new_group = {k: _copy_value(v) for k, v in saved.items() if k != "params"}
+            new_group["params"] = group["params"]
+            if "param_names" in group and "param_names" not in saved:
+                new_group["param_names"] = group["param_names"]
+            new_groups.append(new_group)
+        self.param_groups = new_groups
+
+    def __getstate__(self):
+        return {"defaults": self.defaults, "state": self.state, "param_groups": self.param_groups}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._optimizer_step_pre_hooks = OrderedDict()
+        self._optimizer_step_post_hooks = OrderedDict()
+
+
+def _cast_state(param: Tensor, key: str, value):
+    if isinstance(value, (Tensor, np.ndarray)):
+        array = value.data if isinstance(value, Tensor) else value
+        if key != "step" and array.dtype.kind == "f":
+            array = array.astype(param.data.dtype)
+        return Tensor._wrap(np.array(array, copy=True))
+    if isinstance(value, dict):
+        return {k: _cast_state(param, key, v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_cast_state(param, key, v) for v in value)
+    return value
+
+
+def _copy_value(value):
+    if isinstance(value, list):
+        return [_copy_value(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_copy_value(v) for v in value)
+    if isinstance(value, Tensor):
+        return Tensor._wrap(value.data.copy())
+    return value
+
+
+def _hooked_step(step):
+    @functools.wraps(step)
+    def wrapper(self, *args, **kwargs):
+        for hook in list(self._optimizer_step_pre_hooks.values()):
+            result = hook(self, args, kwargs)
+            if result is not None:
+                if not (isinstance(result, tuple) and len(result) == 2):
+                    raise RuntimeError(
+                        f"optimizer step pre-hook must return None or a tuple of (new_args, new_kwargs), got {result}"
+                    )
+                args, kwargs = result
+        out = step(self, *args, **kwargs)
+        self._opt_called = True
+        for hook in list(self._optimizer_step_post_hooks.values()):
+            hook(self, args, kwargs)
+        return out
+
+    wrapper._ember_wrapped = True
+    return wrapper
+
+
+Optimizer.step = _hooked_step(Optimizer.step)
+
+
+class _Handle:
+    _next_id = 0
+
+    def __init__(self, hooks: OrderedDict, hook: Callable):
+        self._hooks = hooks
+        self.id = _Handle._next_id
+        _Handle._next_id += 1
+        hooks[self.id] = hook
+
+    def remove(self) -> None:
+        self._hooks.pop(self.id, None)
