@@ -415,11 +415,11 @@ class Clamp(Op):
         a, low_t, high_t = ctx.saved_tensors
         low, high = ctx.bounds
         x = a.data
-        inside = np.ones(x.shape, dtype=bool)
+        inside = np.ones(grad.data.shape, dtype=bool)  # bounds may broadcast the output
         if low is not None:
-            inside &= x >= low
+            inside = inside & (x >= low)
         if high is not None:
-            inside &= x <= high
+            inside = inside & (x <= high)
         ga = grad * Tensor(inside) if ctx.needs_input_grad[0] else None
         g_low = grad * Tensor(x < low) if low_t is not None and ctx.needs_input_grad[1] else None
         g_high = grad * Tensor(x > high) if high_t is not None and ctx.needs_input_grad[2] else None

@@ -1,0 +1,304 @@
+"""Linear maps: ``linear``, ``bilinear``, convolutions and transposed convolutions.
+
+A convolution is an im2col (numba, ``ember.kernels.conv``) followed by one batched BLAS
+matmul; its backward is two matmuls and a col2im. 1-d convolutions run the 2-d code on
+a height-1 view. The columns computed in forward are kept for the weight gradient.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...autograd.function import once_differentiable
+from ...ops.elementwise import Op
+from ...tensor import Tensor
+from ._utils import ntuple
+
+
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """``y = x W^T + b`` over the last dimension of ``input``.
+
+    Example:
+        >>> import ember
+        >>> from ember.nn import functional as F
+        >>> F.linear(ember.ones(2, 3), ember.ones(4, 3), ember.zeros(4)).shape
+        ember.Size([2, 4])
+    """
+    if input.shape[-1:] != weight.shape[-1:]:
+        raise RuntimeError(
+            f"linear: input has {input.shape[-1] if input.ndim else 0} features in its last dimension "
+            f"(input of shape {tuple(input.shape)}) but the weight of shape {tuple(weight.shape)} expects "
+            f"{weight.shape[-1]}"
+        )
+    out = input @ weight.t() if weight.ndim == 2 else input @ weight
+    return out if bias is None else out + bias
+
+
+def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """``y_k = x1^T A_k x2 + b_k`` with ``weight`` of shape (out, in1, in2).
+
+    Example:
+        >>> import ember
+        >>> from ember.nn import functional as F
+        >>> F.bilinear(ember.ones(5, 2), ember.ones(5, 3), ember.ones(4, 2, 3)).shape
+        ember.Size([5, 4])
+    """
+    from ...ops.linalg import einsum
+
+    out = einsum("...i,kij,...j->...k", input1, weight, input2)
+    return out if bias is None else out + bias
+
+
+def _conv_output_size(size, kernel, stride, padding, dilation):
+    return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
+
+
+class ConvNd(Op):
+    """Grouped, strided, dilated, padded 1-d/2-d convolution (cross-correlation)."""
+
+    @staticmethod
+    def forward(ctx, x, w, b, stride, padding, dilation, groups):
+        from ...kernels import conv as kernels
+
+        xd, wd = x.data, w.data
+        ctx.x_shape, ctx.w_shape = xd.shape, wd.shape
+        if xd.ndim == 3:  # 1-d: a height-1 image
+            xd, wd = xd[:, :, None, :], wd[:, :, None, :]
+        n, c, h, width = xd.shape
+        out_channels, cg, kh, kw = wd.shape
+        (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
+        oh = _conv_output_size(h, kh, sh, ph, dh)
+        ow = _conv_output_size(width, kw, sw, pw, dw)
+        if oh <= 0 or ow <= 0:
+            raise RuntimeError(
+                f"conv: input of spatial size {tuple(ctx.x_shape[2:])} (padded by {padding[-xd.ndim + 2:]}) is "
+                f"smaller than the dilated kernel of size {tuple(ctx.w_shape[2:])}"
+            )
+        cols = kernels.im2col(xd, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
+        cols = cols.reshape(n, groups, cg * kh * kw, oh * ow)
+        out = np.matmul(wd.reshape(groups, out_channels // groups, cg * kh * kw), cols)
+        out = out.reshape(n, out_channels, oh, ow)
+        if b is not None:
+            out += b.data.reshape(-1, 1, 1)
+        ctx.save_for_backward(w)
+        ctx.cols = cols if ctx.needs_input_grad[1] else None
+        ctx.params = (stride, padding, dilation, groups, h, width)
+        return out.reshape(out.shape[0], out_channels, ow) if len(ctx.x_shape) == 3 else out
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad):
+        from ...kernels import conv as kernels
+
+        (w,) = ctx.saved_tensors
+        (sh, sw), (ph, pw), (dh, dw), groups, h, width = ctx.params
+        wd = w.data if w.data.ndim == 4 else w.data[:, :, None, :]
+        out_channels, cg, kh, kw = wd.shape
+        g = grad.data
+        n = g.shape[0]
+        g4 = g.reshape(n, groups, out_channels // groups, -1)
+        gx = gw = gb = None
+        if ctx.needs_input_grad[0]:
+            wg = wd.reshape(groups, out_channels // groups, cg * kh * kw)
+            gcols = np.matmul(wg.transpose(0, 2, 1), g4)
+            oh, ow = (1, g.shape[-1]) if g.ndim == 3 else g.shape[2:]
+            gcols = gcols.reshape(n, groups * cg, kh, kw, oh, ow)
+            gx = Tensor._wrap(kernels.col2im(gcols, h, width, sh, sw, ph, pw, dh, dw).reshape(ctx.x_shape))
+        if ctx.needs_input_grad[1]:
+            gw = np.matmul(g4, ctx.cols.transpose(0, 1, 3, 2)).sum(0)
+            gw = Tensor._wrap(gw.reshape(ctx.w_shape))
+        if ctx.needs_input_grad[2]:
+            gb = Tensor._wrap(g.sum(axis=(0, 2, 3) if g.ndim == 4 else (0, 2)))
+        return gx, gw, gb, None, None, None, None
+
+
+class ConvTransposeNd(Op):
+    """Transposed convolution: the gradient of a convolution with respect to its input."""
+
+    @staticmethod
+    def forward(ctx, x, w, b, stride, padding, output_padding, groups, dilation):
+        from ...kernels import conv as kernels
+
+        xd, wd = x.data, w.data
+        ctx.x_shape, ctx.w_shape = xd.shape, wd.shape
+        if xd.ndim == 3:
+            xd, wd = xd[:, :, None, :], wd[:, :, None, :]
+        n, in_channels, h, width = xd.shape
+        _, og, kh, kw = wd.shape
+        (sh, sw), (ph, pw), (dh, dw), (oph, opw) = stride, padding, dilation, output_padding
+        out_h = (h - 1) * sh - 2 * ph + dh * (kh - 1) + oph + 1
+        out_w = (width - 1) * sw - 2 * pw + dw * (kw - 1) + opw + 1
+        ig = in_channels // groups
+        x4 = xd.reshape(n, groups, ig, h * width)
+        w3 = wd.reshape(groups, ig, og * kh * kw)
+        cols = np.matmul(w3.transpose(0, 2, 1), x4).reshape(n, groups * og, kh, kw, h, width)
+        out = kernels.col2im(cols, out_h, out_w, sh, sw, ph, pw, dh, dw)
+        if b is not None:
+            out += b.data.reshape(-1, 1, 1)
+        ctx.save_for_backward(x, w)
+        ctx.params = (stride, padding, dilation, groups, h, width)
+        return out.reshape(n, -1, out_w) if len(ctx.x_shape) == 3 else out
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad):
+        from ...kernels import conv as kernels
+
+        x, w = ctx.saved_tensors
+        (sh, sw), (ph, pw), (dh, dw), groups, h, width = ctx.params
+        xd, wd, g = x.data, w.data, grad.data
+        if xd.ndim == 3:
+            xd, wd, g = xd[:, :, None, :], wd[:, :, None, :], g[:, :, None, :]
+        n, in_channels = xd.shape[:2]
+        _, og, kh, kw = wd.shape
+        ig = in_channels // groups
+        gcols = kernels.im2col(g, kh, kw, sh, sw, ph, pw, dh, dw, h, width)
+        gcols = gcols.reshape(n, groups, og * kh * kw, h * width)
+        gx = gw = gb = None
+        if ctx.needs_input_grad[0]:
+            gx = np.matmul(wd.reshape(groups, ig, og * kh * kw), gcols)
+            gx = Tensor._wrap(gx.reshape(ctx.x_shape))
+        if ctx.needs_input_grad[1]:
+            x4 = xd.reshape(n, groups, ig, h * width)
+            gw = np.matmul(x4, gcols.transpose(0, 1, 3, 2)).sum(0)
+            gw = Tensor._wrap(gw.reshape(ctx.w_shape))
+        if ctx.needs_input_grad[2]:
+            gb = Tensor._wrap(g.sum(axis=(0, 2, 3)))
+        return gx, gw, gb, None, None, None, None, None
+
+
+def _check_conv_args(op, input, weight, bias, groups, dims, transposed=False):
+    if not isinstance(input, Tensor) or not isinstance(weight, Tensor):
+        raise TypeError(f"{op}: input and weight must be Tensors")
+    if input.ndim not in (dims + 1, dims + 2):
+        raise RuntimeError(
+            f"{op}: expected a {dims + 1}-d (unbatched) or {dims + 2}-d (batched) input, "
+            f"got input of shape {tuple(input.shape)}"
+        )
+    if weight.ndim != dims + 2:
+        raise RuntimeError(f"{op}: expected a {dims + 2}-d weight, got weight of shape {tuple(weight.shape)}")
+    batched = input.ndim == dims + 2
+    channels = input.shape[1] if batched else input.shape[0]
+    if groups < 1 or (weight.shape[0] % groups if transposed else weight.shape[0] % groups):
+        raise RuntimeError(f"{op}: {weight.shape[0]} channels are not divisible by groups={groups}")
+    expected = weight.shape[0] if transposed else weight.shape[1] * groups
+    if channels != expected:
+        raise RuntimeError(
+            f"{op}: expected input with {expected} channels (weight of shape {tuple(weight.shape)}"
+            f"{f', groups={groups}' if groups != 1 else ''}), got {channels} channels in input of shape "
+            f"{tuple(input.shape)}"
+        )
+    if input.dtype != weight.dtype:
+        raise RuntimeError(f"{op}: input ({input.dtype}) and weight ({weight.dtype}) must have the same dtype")
+    if bias is not None:
+        out_channels = weight.shape[1] * groups if transposed else weight.shape[0]
+        if bias.shape != (out_channels,):
+            raise RuntimeError(
+                f"{op}: expected bias of shape ({out_channels},), got bias of shape {tuple(bias.shape)}"
+            )
+    return batched
+
+
+def _conv(op, dims, input, weight, bias, stride, padding, dilation, groups):
+    batched = _check_conv_args(op, input, weight, bias, groups, dims)
+    if not batched:
+        input = input.unsqueeze(0)
+    stride, dilation = ntuple(stride, dims, "stride"), ntuple(dilation, dims, "dilation")
+    if isinstance(padding, str):
+        if padding == "valid":
+            padding = (0,) * dims
+        elif padding == "same":
+            if any(s != 1 for s in stride):
+                raise ValueError(f"{op}: padding='same' is not supported for strided convolutions")
+            totals = [d * (k - 1) for d, k in zip(dilation, weight.shape[2:])]
+            padding = tuple(t // 2 for t in totals)
+            extra = [t - 2 * (t // 2) for t in totals]
+            if any(extra):  # an even kernel: PyTorch pads the extra element at the end
+                from .sampling import pad
+
+                pad_arg = []
+                for e in reversed(extra):
+                    pad_arg += [0, e]
+                input = pad(input, pad_arg)
+        else:
+            raise ValueError(f"{op}: invalid padding string {padding!r}, should be one of {{'valid', 'same'}}")
+    else:
+        padding = ntuple(padding, dims, "padding")
+    if dims == 1:
+        stride, padding, dilation = (1,) + stride, (0,) + padding, (1,) + dilation
+    out = ConvNd.apply(input, weight, bias, stride, padding, dilation, int(groups))
+    return out if batched else out.squeeze(0)
+
+
+def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1,
+           groups: int = 1) -> Tensor:
+    """1-d convolution over (N, C_in, L) with weight (C_out, C_in / groups, K).
+
+    ``padding`` may be an int, a 1-tuple, ``"valid"`` or ``"same"``.
+
+    Example:
+        >>> import ember
+        >>> from ember.nn import functional as F
+        >>> F.conv1d(ember.randn(2, 4, 10), ember.randn(8, 4, 3), padding="same").shape
+        ember.Size([2, 8, 10])
+    """
+    return _conv("conv1d", 1, input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1,
+           groups: int = 1) -> Tensor:
+    """2-d convolution over (N, C_in, H, W) with weight (C_out, C_in / groups, KH, KW).
+
+    ``padding`` may be an int, a pair, ``"valid"`` or ``"same"``.
+
+    Example:
+        >>> import ember
+        >>> from ember.nn import functional as F
+        >>> F.conv2d(ember.randn(8, 3, 32, 32), ember.randn(16, 3, 3, 3), stride=2, padding=1).shape
+        ember.Size([8, 16, 16, 16])
+    """
+    return _conv("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
+
+
+def _conv_transpose(op, dims, input, weight, bias, stride, padding, output_padding, groups, dilation):
+    batched = _check_conv_args(op, input, weight, bias, groups, dims, transposed=True)
+    if not batched:
+        input = input.unsqueeze(0)
+    stride, padding = ntuple(stride, dims, "stride"), ntuple(padding, dims, "padding")
+    output_padding, dilation = ntuple(output_padding, dims, "output_padding"), ntuple(dilation, dims, "dilation")
+    for op_, s, d in zip(output_padding, stride, dilation):
+        if op_ >= max(s, d):
+            raise ValueError(f"{op}: output_padding {output_padding} must be smaller than stride or dilation")
+    if dims == 1:
+        stride, padding, dilation = (1,) + stride, (0,) + padding, (1,) + dilation
+        output_padding = (0,) + output_padding
+    out = ConvTransposeNd.apply(input, weight, bias, stride, padding, output_padding, int(groups), dilation)
+    return out if batched else out.squeeze(0)
+
+
+def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
+                     output_padding=0, groups: int = 1, dilation=1) -> Tensor:
+    """1-d transposed convolution with weight (C_in, C_out / groups, K).
+
+    Example:
+        >>> import ember
+        >>> from ember.nn import functional as F
+        >>> F.conv_transpose1d(ember.randn(2, 4, 5), ember.randn(4, 3, 3), stride=2).shape
+        ember.Size([2, 3, 11])
+    """
+    return _conv_transpose("conv_transpose1d", 1, input, weight, bias, stride, padding, output_padding,
+                           groups, dilation)
+
+
+def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
+                     output_padding=0, groups: int = 1, dilation=1) -> Tensor:
+    """2-d transposed convolution with weight (C_in, C_out / groups, KH, KW).
+
+    Example:
+        >>> import ember
+        >>> from ember.nn import functional as F
+        >>> F.conv_transpose2d(ember.randn(2, 4, 5, 5), ember.randn(4, 3, 2, 2), stride=2).shape
+        ember.Size([2, 3, 10, 10])
+    """
+    return _conv_transpose("conv_transpose2d", 2, input, weight, bias, stride, padding, output_padding,
+                           groups, dilation)

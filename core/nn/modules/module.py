@@ -1,0 +1,721 @@
+"""``Module``: the base class of every layer and model.
+
+Registration follows PyTorch's 2017-era design: assigning a ``Parameter``, a
+``Module`` or (to a registered name) a buffer routes it, in ``__setattr__``, into
+``_parameters``, ``_modules`` or ``_buffers``; ``__getattr__`` finds them there.
+Everything else (``state_dict``, ``named_modules``, ``to``) walks those three dicts.
+
+``__call__`` runs ``forward`` and, only when hooks are registered, the hooks. When a
+forward fails, the error is re-raised with the failing sub-module's path in front
+(``classifier.2 (Linear): ...``), so a shape error deep in a model names its layer.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import OrderedDict, namedtuple
+from typing import Any, Callable, Iterator
+
+import numpy as np
+
+from ... import _dtype
+from ...autograd.grad_mode import no_grad
+from ...tensor import Tensor
+from ..parameter import Buffer, Parameter
+
+_IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+_IncompatibleKeys.__repr__ = lambda self: (
+    "<All keys matched successfully>" if not self.missing_keys and not self.unexpected_keys
+    else f"_IncompatibleKeys(missing_keys={self.missing_keys}, unexpected_keys={self.unexpected_keys})"
+)
+
+
+class RemovableHandle:
+    """Returned by the ``register_*_hook`` methods; ``remove()`` unregisters the hook."""
+
+    _next_id = itertools.count()
+
+    def __init__(self, *hook_dicts: dict):
+        self.id = next(RemovableHandle._next_id)
+        self._hook_dicts = hook_dicts
+
+    def remove(self) -> None:
+        for hooks in self._hook_dicts:
+            hooks.pop(self.id, None)
+
+    def __enter__(self) -> RemovableHandle:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.remove()
+
+
+def _addindent(text: str, spaces: int) -> str:
+    lines = text.split("\n")
+    if len(lines) == 1:
+        return text
+    return lines[0] + "\n" + "\n".join(" " * spaces + line for line in lines[1:])
+
+
+class Module:
+    """Base class for all neural-network modules; subclass it and define ``forward``.
+
+    Attributes assigned in ``__init__`` that are ``Parameter``s, ``Module``s or buffers are
+    registered, so ``parameters()``, ``state_dict()``, ``train()`` and ``to()`` see them.
+
+    Example:
+        >>> import ember
+        >>> from ember import nn
+        >>> class Model(nn.Module):
+        ...     def __init__(self):
+        ...         super().__init__()
+        ...         self.fc = nn.Linear(4, 2)
+        ...     def forward(self, x):
+        ...         return self.fc(x).relu()
+        >>> model = Model()
+        >>> [name for name, _ in model.named_parameters()]
+        ['fc.weight', 'fc.bias']
+        >>> model(ember.randn(3, 4)).shape
+        ember.Size([3, 2])
+    """
+
+    training: bool
+    _version = 1
+
+    def __init__(self, *args, **kwargs) -> None:
+        if args or kwargs:
+            raise TypeError(f"{type(self).__name__}.__init__() got unexpected arguments {args} {kwargs}")
+        d = self.__dict__
+        d["training"] = True
+        d["_parameters"] = {}
+        d["_buffers"] = {}
+        d["_non_persistent_buffers_set"] = set()
+        d["_modules"] = {}
+        d["_forward_hooks"] = OrderedDict()
+        d["_forward_hooks_with_kwargs"] = set()
+        d["_forward_hooks_always_called"] = set()
+        d["_forward_pre_hooks"] = OrderedDict()
+        d["_forward_pre_hooks_with_kwargs"] = set()
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
+
+    # --- calling ------------------------------------------------------------------------
+    def __call__(self, *args, **kwargs):
+        if self._forward_pre_hooks or self._forward_hooks:
+            return self._call_with_hooks(args, kwargs)
+        try:
+            return self.forward(*args, **kwargs)
+        except Exception as error:
+            _name_module_in_error(self, error)
+            raise
+
+    def _call_with_hooks(self, args: tuple, kwargs: dict):
+        try:
+            for hook_id, hook in list(self._forward_pre_hooks.items()):
+                if hook_id in self._forward_pre_hooks_with_kwargs:
+                    result = hook(self, args, kwargs)
+                    if result is not None:
+                        if not (isinstance(result, tuple) and len(result) == 2):
+                            raise RuntimeError(
+                                "forward pre-hook must return None or a tuple of (new_args, new_kwargs), "
+                                f"but got {result}."
+                            )
+                        args, kwargs = result
+                else:
+                    result = hook(self, args)
+                    if result is not None:
+                        args = result if isinstance(result, tuple) else (result,)
+            output = self.forward(*args, **kwargs)
+            for hook_id, hook in list(self._forward_hooks.items()):
+                if hook_id in self._forward_hooks_with_kwargs:
+                    result = hook(self, args, kwargs, output)
+                else:
+                    result = hook(self, args, output)
+                if result is not None:
+                    output = result
+            return output
+        except Exception as error:
+            for hook_id, hook in list(self._forward_hooks.items()):
+                if hook_id in self._forward_hooks_always_called:
+                    try:
+                        if hook_id in self._forward_hooks_with_kwargs:
+                            hook(self, args, kwargs, None)
+                        else:
+                            hook(self, args, None)
+                    except Exception:
+                        pass
+            _name_module_in_error(self, error)
+            raise
+
+    def register_forward_pre_hook(self, hook: Callable, *, prepend: bool = False,
+                                  with_kwargs: bool = False) -> RemovableHandle:
+        """Registers ``hook(module, args) -> None | new_args`` to run before ``forward``.
+
+        With ``with_kwargs=True`` the hook is ``hook(module, args, kwargs) -> None | (args, kwargs)``.
+
+        Example:
+            >>> import ember
+            >>> layer = ember.nn.Identity()
+            >>> handle = layer.register_forward_pre_hook(lambda m, args: (args[0] * 2,))
+            >>> layer(ember.ones(1))
+            tensor([2.])
+            >>> handle.remove()
+        """
+        handle = RemovableHandle(self._forward_pre_hooks)
+        self._forward_pre_hooks[handle.id] = hook
+        if with_kwargs:
+            self._forward_pre_hooks_with_kwargs.add(handle.id)
+        if prepend:
+            self._forward_pre_hooks.move_to_end(handle.id, last=False)
+        return handle
+
+    def register_forward_hook(self, hook: Callable, *, prepend: bool = False, with_kwargs: bool = False,
+                              always_call: bool = False) -> RemovableHandle:
+        """Registers ``hook(module, args, output) -> None | new_output`` to run after ``forward``.
+
+        With ``with_kwargs=True`` the hook is ``hook(module, args, kwargs, output)``; with
+        ``always_call=True`` it also runs (with ``output=None``) when ``forward`` raises.
+
+        Example:
+            >>> import ember
+            >>> layer = ember.nn.Linear(3, 2)
+            >>> shapes = []
+            >>> handle = layer.register_forward_hook(lambda m, args, out: shapes.append(tuple(out.shape)))
+            >>> _ = layer(ember.randn(4, 3))
+            >>> shapes
+            [(4, 2)]
+        """
+        handle = RemovableHandle(self._forward_hooks)
+        self._forward_hooks[handle.id] = hook
+        if with_kwargs:
+            self._forward_hooks_with_kwargs.add(handle.id)
+        if always_call:
+            self._forward_hooks_always_called.add(handle.id)
+        if prepend:
+            self._forward_hooks.move_to_end(handle.id, last=False)
+        return handle
+
+    def register_full_backward_hook(self, hook: Callable, prepend: bool = False):
+        raise NotImplementedError(
+            "module backward hooks are not supported; register a hook on the output tensor "
+            "(output.register_hook) from a forward hook instead"
+        )
+
+    # --- registration -------------------------------------------------------------------
+    def __setattr__(self, name: str, value: Any) -> None:
+        d = self.__dict__
+        params = d.get("_parameters")
+        if isinstance(value, Parameter):
+            if params is None:
+                raise AttributeError("cannot assign parameters before Module.__init__() call")
+            _remove_from(name, d, d["_buffers"], d["_modules"], d["_non_persistent_buffers_set"])
+            self.register_parameter(name, value)
+        elif params is not None and name in params:
+            if value is not None:
+                raise TypeError(
+                    f"cannot assign '{_type_name(value)}' as parameter '{name}' (ember.nn.Parameter or None expected)"
+                )
+            self.register_parameter(name, value)
+        elif isinstance(value, Module):
+            modules = d.get("_modules")
+            if modules is None:
+                raise AttributeError("cannot assign module before Module.__init__() call")
+            _remove_from(name, d, params, d["_buffers"], d["_non_persistent_buffers_set"])
+            modules[name] = value
+        elif "_modules" in d and name in d["_modules"]:
+            if value is not None:
+                raise TypeError(f"cannot assign '{_type_name(value)}' as child module '{name}' "
+                                "(ember.nn.Module or None expected)")
+            d["_modules"][name] = value
+        elif isinstance(value, Buffer):
+            if params is None:
+                raise AttributeError("cannot assign buffer before Module.__init__() call")
+            _remove_from(name, d, params, d["_modules"])
+            self.register_buffer(name, value, persistent=value.persistent)
+        elif "_buffers" in d and name in d["_buffers"]:
+            if value is not None and not isinstance(value, Tensor):
+                raise TypeError(f"cannot assign '{_type_name(value)}' as buffer '{name}' "
+                                "(ember.Tensor or None expected)")
+            d["_buffers"][name] = value
+        else:
+            object.__setattr__(self, name, value)
+
+    def __getattr__(self, name: str) -> Any:
+        d = self.__dict__
+        if "_parameters" in d:
+            if name in d["_parameters"]:
+                return d["_parameters"][name]
+            if name in d["_buffers"]:
+                return d["_buffers"][name]
+            if name in d["_modules"]:
+                return d["_modules"][name]
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def __delattr__(self, name: str) -> None:
+        d = self.__dict__
+        if name in d.get("_parameters", ()):
+            del d["_parameters"][name]
+        elif name in d.get("_buffers", ()):
+            del d["_buffers"][name]
+            d["_non_persistent_buffers_set"].discard(name)
+        elif name in d.get("_modules", ()):
+            del d["_modules"][name]
+        else:
+            object.__delattr__(self, name)
+
+    def __dir__(self):
+        keys = set(dir(type(self))) | set(self.__dict__)
+        keys |= set(self._parameters) | set(self._buffers) | set(self._modules)
+        return sorted(k for k in keys if not k[0].isdigit())
+
+    def _check_name(self, name: str, kind: str) -> None:
+        if not isinstance(name, str):
+            raise TypeError(f"{kind} name should be a string. Got {_type_name(name)}")
+        if name == "":
+            raise KeyError(f'{kind} name can\'t be empty string ""')
+        if "." in name:
+            raise KeyError(f'{kind} name can\'t contain ".", got: {name}')
+
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
+        """Adds a parameter (or ``None``, a declared but absent one) under ``name``."""
+        if "_parameters" not in self.__dict__:
+            raise AttributeError("cannot assign parameter before Module.__init__() call")
+        self._check_name(name, "parameter")
+        if hasattr(self, name) and name not in self._parameters:
+            raise KeyError(f"attribute '{name}' already exists")
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(
+                f"cannot assign '{_type_name(param)}' object to parameter '{name}' (ember.nn.Parameter or None required)"
+            )
+        if param is not None and param.grad_fn is not None:
+            raise ValueError(
+                f"Cannot assign non-leaf Tensor to parameter '{name}'. Model parameters must be created explicitly."
+            )
+        self._parameters[name] = param
+
+    def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
+        """Adds a buffer: state that is not a parameter (e.g. BatchNorm's ``running_mean``).
+
+        Non-persistent buffers (``persistent=False``) are left out of ``state_dict``.
+
+        Example:
+            >>> import ember
+            >>> m = ember.nn.Module()
+            >>> m.register_buffer("steps", ember.zeros(()), persistent=False)
+            >>> list(m.state_dict()), m.steps
+            ([], tensor(0.))
+        """
+        if "_buffers" not in self.__dict__:
+            raise AttributeError("cannot assign buffer before Module.__init__() call")
+        self._check_name(name, "buffer")
+        if hasattr(self, name) and name not in self._buffers:
+            raise KeyError(f"attribute '{name}' already exists")
+        if tensor is not None and not isinstance(tensor, Tensor):
+            raise TypeError(f"cannot assign '{_type_name(tensor)}' object to buffer '{name}' (ember.Tensor or None required)")
+        if isinstance(tensor, (Buffer, Parameter)):
+            tensor = Tensor._wrap(tensor.data, False, None, 0, tensor._vc)
+        self._buffers[name] = tensor
+        if persistent:
+            self._non_persistent_buffers_set.discard(name)
+        else:
+            self._non_persistent_buffers_set.add(name)
+
+    def add_module(self, name: str, module: Module | None) -> None:
+        """Adds a child module under ``name`` (also reachable as an attribute)."""
+        if not isinstance(module, Module) and module is not None:
+            raise TypeError(f"{_type_name(module)} is not a Module subclass")
+        self._check_name(name, "module")
+        if hasattr(self, name) and name not in self._modules:
+            raise KeyError(f"attribute '{name}' already exists")
+        self._modules[name] = module
+
+    register_module = add_module
+
+    def get_submodule(self, target: str) -> Module:
+        """The sub-module at the dotted path ``target`` (``""`` is the module itself).
+
+        Example:
+            >>> from ember import nn
+            >>> net = nn.Sequential(nn.Linear(2, 3), nn.Sequential(nn.ReLU(), nn.Linear(3, 1)))
+            >>> net.get_submodule("1.1")
+            Linear(in_features=3, out_features=1, bias=True)
+        """
+        if target == "":
+            return self
+        module = self
+        for item in target.split("."):
+            if item not in module._modules:
+                raise AttributeError(f"{module._get_name()} has no attribute `{item}` (looking up '{target}')")
+            module = module._modules[item]
+            if module is None:
+                raise AttributeError(f"`{item}` is None (looking up '{target}')")
+        return module
+
+    def get_parameter(self, target: str) -> Parameter:
+        module_path, _, name = target.rpartition(".")
+        module = self.get_submodule(module_path)
+        if name not in module._parameters:
+            raise AttributeError(f"{module._get_name()} has no parameter `{name}`")
+        return module._parameters[name]
+
+    def get_buffer(self, target: str) -> Tensor:
+        module_path, _, name = target.rpartition(".")
+        module = self.get_submodule(module_path)
+        if name not in module._buffers:
+            raise AttributeError(f"{module._get_name()} has no buffer `{name}`")
+        return module._buffers[name]
+
+    # --- iteration ----------------------------------------------------------------------
+    def named_modules(self, memo: set | None = None, prefix: str = "",
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, Module]]:
+        """Yields ``(path, module)`` for this module and every sub-module, depth first."""
+        if memo is None:
+            memo = set()
+        if remove_duplicate:
+            if self in memo:
+                return
+            memo.add(self)
+        yield prefix, self
+        for name, module in self._modules.items():
+            if module is None:
+                continue
+            sub_prefix = prefix + ("." if prefix else "") + name
+            yield from module.named_modules(memo, sub_prefix, remove_duplicate)
+
+    def modules(self) -> Iterator[Module]:
+        for _, module in self.named_modules():
+            yield module
+
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        seen = set()
+        for name, module in self._modules.items():
+            if module is not None and module not in seen:
+                seen.add(module)
+                yield name, module
+
+    def children(self) -> Iterator[Module]:
+        for _, module in self.named_children():
+            yield module
+
+    def _named_members(self, get_members, prefix: str, recurse: bool, remove_duplicate: bool = True):
+        modules = self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate) if recurse else [(prefix, self)]
+        seen = set()
+        for module_prefix, module in modules:
+            for name, value in get_members(module):
+                if value is None:
+                    continue
+                if remove_duplicate:
+                    if id(value) in seen:
+                        continue
+                    seen.add(id(value))
+                yield module_prefix + ("." if module_prefix else "") + name, value
+
+    def named_parameters(self, prefix: str = "", recurse: bool = True,
+                         remove_duplicate: bool = True) -> Iterator[tuple[str, Parameter]]:
+        """Yields ``(name, parameter)``; a parameter shared by two modules comes once."""
+        return self._named_members(lambda m: m._parameters.items(), prefix, recurse, remove_duplicate)
+
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
+        for _, param in self.named_parameters(recurse=recurse):
+            yield param
+
+    def named_buffers(self, prefix: str = "", recurse: bool = True,
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, Tensor]]:
+        return self._named_members(lambda m: m._buffers.items(), prefix, recurse, remove_duplicate)
+
+    def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
+        for _, buffer in self.named_buffers(recurse=recurse):
+            yield buffer
+
+    # --- modes and gradients --------------------------------------------------------------
+    def train(self, mode: bool = True) -> Module:
+        """Sets training mode (``mode=True``) or evaluation mode on this module and every sub-module."""
+        if not isinstance(mode, bool):
+            raise ValueError("training mode is expected to be boolean")
+        for module in self.modules():
+            module.__dict__["training"] = mode
+        return self
+
+    def eval(self) -> Module:
+        return self.train(False)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
+        for param in self.parameters():
+            param.requires_grad_(requires_grad)
+        return self
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Resets the gradients of all parameters (to ``None`` by default, or to zeros)."""
+        for param in self.parameters():
+            if param.grad is None:
+                continue
+            if set_to_none:
+                param.grad = None
+            else:
+                param.grad = Tensor._wrap(np.zeros_like(param.grad.data))
+
+    def apply(self, fn: Callable[[Module], None]) -> Module:
+        """Calls ``fn`` on every sub-module (children first) and then on this module."""
+        for module in self.children():
+            module.apply(fn)
+        fn(self)
+        return self
+
+    # --- dtype -----------------------------------------------------------------------------
+    def _apply(self, fn: Callable[[np.ndarray], np.ndarray], floating_only: bool = True) -> Module:
+        """Replaces each parameter's and buffer's array by ``fn(array)``, keeping the objects."""
+        for module in self.modules():
+            for tensors in (module._parameters, module._buffers):
+                for t in tensors.values():
+                    if t is None or (floating_only and t.data.dtype.kind != "f"):
+                        continue
+                    t.data = fn(t.data)
+                    if t.grad is not None:
+                        t.grad.data = fn(t.grad.data)
+        return self
+
+    def to(self, *args, **kwargs) -> Module:
+        """Casts floating-point parameters and buffers: ``to(dtype)``, ``to(device)``, ``to(tensor)``.
+
+        Example:
+            >>> import ember
+            >>> layer = ember.nn.Linear(2, 2).to(ember.float64)
+            >>> layer.weight.dtype
+            ember.float64
+        """
+        from ...tensor import device
+
+        target = kwargs.pop("dtype", None)
+        if kwargs.pop("device", None) is not None:
+            pass
+        kwargs.pop("non_blocking", None)
+        if kwargs:
+            raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
+        for a in args:
+            if isinstance(a, Tensor):
+                target = a.dtype
+            elif isinstance(a, _dtype.dtype) or (isinstance(a, str) and a in _dtype._NAMES):
+                target = a
+            elif a is not None:
+                device(a)  # raises for anything but the CPU
+        if target is None:
+            return self
+        np_dtype = _dtype.to_numpy_dtype(target)
+        if np_dtype.kind != "f":
+            raise TypeError(f"nn.Module.to only accepts floating point dtypes, but got desired dtype={target}")
+        return self._apply(lambda a: a if a.dtype == np_dtype else a.astype(np_dtype))
+
+    def float(self) -> Module:
+        return self.to(_dtype.float32)
+
+    def double(self) -> Module:
+        return self.to(_dtype.float64)
+
+    def half(self) -> Module:
+        return self.to(_dtype.float16)
+
+    def type(self, dst_type) -> Module:
+        return self.to(dst_type)
+
+    def cpu(self) -> Module:
+        return self
+
+    def cuda(self, device=None) -> Module:
+        raise RuntimeError("Ember runs on the CPU only; cuda() is not available")
+
+    def share_memory(self) -> Module:
+        return self
+
+    # --- state dict ------------------------------------------------------------------------
+    def state_dict(self, *args, destination: dict | None = None, prefix: str = "",
+                   keep_vars: bool = False) -> dict[str, Tensor]:
+        """An ordered dict of every parameter and persistent buffer, keyed by dotted path.
+
+        Values share memory with the module's tensors (detached unless ``keep_vars``).
+
+        Example:
+            >>> from ember import nn
+            >>> list(nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2)).state_dict())  # doctest: +NORMALIZE_WHITESPACE
+            ['0.weight', '0.bias', '1.weight', '1.bias', '1.running_mean', '1.running_var',
+             '1.num_batches_tracked']
+        """
+        if args:  # PyTorch's deprecated positional form state_dict(destination, prefix, keep_vars)
+            destination = args[0]
+            prefix = args[1] if len(args) > 1 else prefix
+            keep_vars = args[2] if len(args) > 2 else keep_vars
+        if destination is None:
+            destination = OrderedDict()
+        self._save_to_state_dict(destination, prefix, keep_vars)
+        for name, module in self._modules.items():
+            if module is not None:
+                module.state_dict(destination=destination, prefix=prefix + name + ".", keep_vars=keep_vars)
+        return destination
+
+    def _save_to_state_dict(self, destination: dict, prefix: str, keep_vars: bool) -> None:
+        for name, param in self._parameters.items():
+            if param is not None:
+                destination[prefix + name] = param if keep_vars else param.detach()
+        for name, buffer in self._buffers.items():
+            if buffer is not None and name not in self._non_persistent_buffers_set:
+                destination[prefix + name] = buffer if keep_vars else buffer.detach()
+
+    def _load_from_state_dict(self, state_dict: dict, prefix: str, local_metadata: dict, strict: bool,
+                              missing_keys: list, unexpected_keys: list, error_msgs: list) -> None:
+        persistent_buffers = {k: v for k, v in self._buffers.items() if k not in self._non_persistent_buffers_set}
+        local_state = {k: v for k, v in itertools.chain(self._parameters.items(), persistent_buffers.items())
+                       if v is not None}
+        for name, target in local_state.items():
+            key = prefix + name
+            if key not in state_dict:
+                if strict:
+                    missing_keys.append(key)
+                continue
+            value = state_dict[key]
+            array = _as_array(value)
+            if array is None:
+                error_msgs.append(f'While copying the parameter named "{key}", expected ember.Tensor or '
+                                  f"array-like from checkpoint but received {_type_name(value)}")
+                continue
+            if array.shape != target.data.shape:
+                error_msgs.append(
+                    f"size mismatch for {key}: copying a param with shape {tuple(array.shape)} from checkpoint, "
+                    f"the shape in current model is {tuple(target.data.shape)}."
+                )
+                continue
+            with no_grad():
+                np.copyto(target.data, array, casting="unsafe")
+                target._vc[0] += 1
+        if strict:
+            for key in state_dict:
+                if key.startswith(prefix):
+                    input_name = key[len(prefix):].split(".", 1)[0]
+                    if input_name not in self._modules and input_name not in local_state:
+                        unexpected_keys.append(key)
+
+    def load_state_dict(self, state_dict: dict, strict: bool = True, assign: bool = False) -> _IncompatibleKeys:
+        """Copies parameters and buffers from ``state_dict`` into this module (in place).
+
+        Values may be Ember tensors or numpy arrays (anything ``numpy.asarray`` accepts).
+
+        Returns:
+            A named tuple ``(missing_keys, unexpected_keys)``.
+
+        Raises:
+            RuntimeError: with ``strict=True`` when keys are missing or unexpected, and always when a
+                value's shape differs from the parameter's, naming every such key.
+
+        Example:
+            >>> from ember import nn
+            >>> a, b = nn.Linear(3, 2), nn.Linear(3, 2)
+            >>> b.load_state_dict(a.state_dict())
+            <All keys matched successfully>
+        """
+        if not isinstance(state_dict, dict):
+            raise TypeError(f"Expected state_dict to be dict-like, got {_type_name(state_dict)}.")
+        missing_keys: list[str] = []
+        unexpected_keys: list[str] = []
+        error_msgs: list[str] = []
+        # strict=False still reports keys (PyTorch computes them always); collect with strict=True.
+        for prefix_name, module in self._walk_for_load():
+            module._load_from_state_dict(state_dict, prefix_name, {}, True, missing_keys, unexpected_keys,
+                                         error_msgs)
+        if strict:
+            if unexpected_keys:
+                error_msgs.insert(0, "Unexpected key(s) in state_dict: {}. ".format(
+                    ", ".join(f'"{k}"' for k in unexpected_keys)))
+            if missing_keys:
+                error_msgs.insert(0, "Missing key(s) in state_dict: {}. ".format(
+                    ", ".join(f'"{k}"' for k in missing_keys)))
+        if error_msgs:
+            raise RuntimeError("Error(s) in loading state_dict for {}:\n\t{}".format(
+                self._get_name(), "\n\t".join(error_msgs)))
+        return _IncompatibleKeys(missing_keys, unexpected_keys)
+
+    def _walk_for_load(self, prefix: str = ""):
+        yield prefix, self
+        for name, child in self._modules.items():
+            if child is not None:
+                yield from child._walk_for_load(prefix + name + ".")
+
+    # --- repr ------------------------------------------------------------------------------
+    def extra_repr(self) -> str:
+        """The text inside this module's ``repr`` parentheses; layers override it."""
+        return ""
+
+    def _get_name(self) -> str:
+        return type(self).__name__
+
+    def __repr__(self) -> str:
+        extra = self.extra_repr()
+        extra_lines = extra.split("\n") if extra else []
+        child_lines = []
+        for name, module in self._modules.items():
+            child_lines.append(f"({name}): " + _addindent(repr(module), 2))
+        lines = extra_lines + child_lines
+        main = self._get_name() + "("
+        if lines:
+            if len(extra_lines) == 1 and not child_lines:
+                main += extra_lines[0]
+            else:
+                main += "\n  " + "\n  ".join(lines) + "\n"
+        return main + ")"
+
+    # --- pickling / copying ------------------------------------------------------------------
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+
+    def __getstate__(self) -> dict:
+        return self.__dict__.copy()
+
+
+def _remove_from(name: str, d: dict, *containers) -> None:
+    for container in containers:
+        if container is None:
+            continue
+        if isinstance(container, set):
+            container.discard(name)
+        elif name in container:
+            del container[name]
+    d.pop(name, None)
+
+
+def _type_name(value) -> str:
+    return type(value).__module__.replace("builtins", "").strip(".") + ("." if type(value).__module__ != "builtins"
+                                                                          else "") + type(value).__name__
+
+
+def _as_array(value) -> np.ndarray | None:
+    if isinstance(value, Tensor):
+        return value.data
+    if isinstance(value, np.ndarray):
+        return value
+    if hasattr(value, "detach") and hasattr(value, "numpy"):  # a torch tensor, without importing torch
+        return value.detach().cpu().numpy()
+    try:
+        return np.asarray(value)
+    except Exception:
+        return None
+
+
+def _name_module_in_error(module: Module, error: Exception) -> None:
+    """Puts the path of the innermost failing sub-module in front of the error's message.
+
+    The innermost module's ``__call__`` marks the error with itself; every enclosing call
+    rewrites the message with the path relative to itself, so the outermost call leaves
+    the full path (``encoder.layers.1.linear1 (Linear): ...``).
+    """
+    origin = getattr(error, "_ember_module", None)
+    if origin is None:
+        if type(error).__str__ is not BaseException.__str__ or len(error.args) != 1 \
+                or not isinstance(error.args[0], str):
+            return
+        error._ember_module = module
+        error._ember_message = error.args[0]
+        return
+    if origin is module:
+        return
+    for path, sub in module.named_modules():
+        if sub is origin:
+            error.args = (f"{path} ({type(origin).__name__}): {error._ember_message}",)
+            return

@@ -1,0 +1,78 @@
+"""Stochastic gradient descent, with momentum and Nesterov momentum."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from ..tensor import Tensor
+from .optimizer import Optimizer, to_float
+
+
+class SGD(Optimizer):
+    r"""Stochastic gradient descent (optionally with momentum), PyTorch's formulation.
+
+    With :math:`g_t` the gradient (negated when ``maximize``), each step computes
+
+    .. math::
+        g_t &\leftarrow g_t + \lambda \theta_{t-1} \quad \text{(weight decay)} \\
+        b_t &= \mu b_{t-1} + (1 - \tau) g_t \quad (b_1 = g_1) \\
+        g_t &\leftarrow g_t + \mu b_t \text{ if nesterov else } b_t \\
+        \theta_t &= \theta_{t-1} - \gamma g_t
+
+    Nesterov momentum follows Sutskever et al., "On the importance of initialization and momentum
+    in deep learning" (ICML 2013).
+
+    Args:
+        params: parameters or parameter groups.
+        lr: learning rate :math:`\gamma` (default 1e-3).
+        momentum: momentum factor :math:`\mu` (default 0).
+        dampening: dampening :math:`\tau` of the momentum (default 0).
+        weight_decay: L2 penalty :math:`\lambda` (default 0).
+        nesterov: use Nesterov momentum (default False).
+        maximize: maximize the objective instead of minimizing it (default False).
+
+    Example:
+        >>> import ember
+        >>> w = ember.tensor([1.0], requires_grad=True)
+        >>> opt = ember.optim.SGD([w], lr=0.1, momentum=0.9)
+        >>> (w * w).sum().backward()
+        >>> opt.step()
+        >>> w
+        tensor([0.8000], requires_grad=True)
+    """
+
+    def __init__(self, params: Iterable, lr: float = 1e-3, momentum: float = 0, dampening: float = 0,
+                 weight_decay: float = 0, nesterov: bool = False, *, maximize: bool = False,
+                 foreach: bool | None = None, differentiable: bool = False, fused: bool | None = None):
+        if lr < 0.0:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if momentum < 0.0:
+            raise ValueError(f"Invalid momentum value: {momentum}")
+        if weight_decay < 0.0:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+        defaults = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
+                        nesterov=nesterov, maximize=maximize, foreach=foreach, differentiable=differentiable,
+                        fused=fused)
+        super().__init__(params, defaults)
+
+    def _init_state(self, param, group) -> dict[str, Any]:
+        return {"momentum_buffer": None} if group["momentum"] != 0 else {}
+
+    def _update(self, param: np.ndarray, grad: np.ndarray, state: dict, group: dict) -> None:
+        weight_decay, momentum = group["weight_decay"], group["momentum"]
+        if weight_decay != 0:
+            grad = grad + weight_decay * param
+        if momentum != 0:
+            buf = state.get("momentum_buffer")
+            if buf is None:
+                buf = state["momentum_buffer"] = Tensor._wrap(np.array(grad, copy=True))
+            else:
+                buf.data *= momentum
+                buf.data += (1 - group["dampening"]) * grad
+            grad = grad + momentum * buf.data if group["nesterov"] else buf.data
+        param -= to_float(group["lr"]) * grad

@@ -1,0 +1,272 @@
+"""The op table: one entry per differentiable op drives forward, gradcheck, gradgradcheck and
+torch-parity tests (PyTorch's OpInfo idea, small).
+
+``fn(m, *inputs)`` is written once for both libraries: ``m`` is the ``ember`` or the ``torch``
+module, and the inputs are that library's tensors, so the same line checks Ember against
+torch. ``ref(*arrays)`` is the numpy reference for the forward value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+# Broadcasting pairs from the issue: scalar, (4,), (3, 4), (1, 4), (2, 1, 4).
+BINARY_SHAPES = [
+    ((), ()),
+    ((4,), ()),
+    ((), (4,)),
+    ((4,), (4,)),
+    ((3, 4), (4,)),
+    ((3, 4), (1, 4)),
+    ((1, 4), (3, 1)),
+    ((2, 1, 4), (3, 4)),
+    ((3, 4), (2, 1, 4)),
+]
+UNARY_SHAPES = [(), (4,), (3, 4), (2, 1, 4)]
+
+
+@dataclass
+class OpSpec:
+    name: str
+    fn: Callable
+    ref: Callable | None
+    shapes: list  # each item: a tuple of input shapes
+    domain: str = "real"  # real | positive | unit | nonzero
+    grad: bool = True  # differentiable (gradcheck + gradgradcheck + grad parity)
+    gradgrad: bool = True
+    int_inputs: dict = field(default_factory=dict)  # position -> (low, high) for integer index inputs
+    forward_dtypes: tuple = ("float32", "float64")
+    atol: float = 1e-5
+    rtol: float = 1e-4
+    torch: bool = True  # has a torch counterpart written the same way
+
+
+def _u(name, fn, ref, **kw):
+    return OpSpec(name, fn, ref, [(s,) for s in UNARY_SHAPES], **kw)
+
+
+def _b(name, fn, ref, **kw):
+    return OpSpec(name, fn, ref, BINARY_SHAPES, **kw)
+
+
+def _F(m):
+    """Activations live in ``torch.nn.functional``; Ember's core has them at top level too."""
+    return m.nn.functional if m.__name__ == "torch" else m
+
+
+def _softplus(x):
+    return np.logaddexp(0, x)
+
+
+def _gelu(x):
+    from math import erf
+
+    return 0.5 * x * (1 + np.vectorize(erf)(x / np.sqrt(2)))
+
+
+def _sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+ELEMENTWISE = [
+    _b("add", lambda m, a, b: a + b, np.add),
+    _b("add_alpha", lambda m, a, b: m.add(a, b, alpha=2.5), lambda a, b: a + 2.5 * b),
+    _b("sub", lambda m, a, b: a - b, np.subtract),
+    _b("mul", lambda m, a, b: a * b, np.multiply),
+    _b("div", lambda m, a, b: a / b, np.divide, domain="nonzero"),
+    _b("pow", lambda m, a, b: a**b, np.power, domain="positive"),
+    _b("maximum", lambda m, a, b: m.maximum(a, b), np.maximum),
+    _b("minimum", lambda m, a, b: m.minimum(a, b), np.minimum),
+    _b("where", lambda m, a, b: m.where(a > 0, a, b), lambda a, b: np.where(a > 0, a, b)),
+    _b("lerp", lambda m, a, b: m.lerp(a, b, 0.3), lambda a, b: a + 0.3 * (b - a)),
+    _b("atan2_like_composite", lambda m, a, b: (a * b).sin() + a.cos() * b, lambda a, b: np.sin(a * b) + np.cos(a) * b),
+    _b("remainder", lambda m, a, b: m.remainder(a, b), np.remainder, domain="nonzero", gradgrad=False),
+    _b("floor_divide", lambda m, a, b: m.floor_divide(a, b), np.floor_divide, domain="nonzero", grad=False),
+    _b("eq", lambda m, a, b: m.eq(a, b), np.equal, grad=False),
+    _b("lt", lambda m, a, b: a < b, np.less, grad=False),
+    _b("ge", lambda m, a, b: a >= b, np.greater_equal, grad=False),
+    _b("logical_and", lambda m, a, b: m.logical_and(a > 0, b > 0), lambda a, b: (a > 0) & (b > 0), grad=False),
+    _b("logical_or", lambda m, a, b: m.logical_or(a > 0, b > 0), lambda a, b: (a > 0) | (b > 0), grad=False),
+    _u("scalar_rsub", lambda m, a: 2.0 - a, lambda a: 2.0 - a),
+    _u("scalar_rdiv", lambda m, a: 2.0 / a, lambda a: 2.0 / a, domain="nonzero"),
+    _u("scalar_pow", lambda m, a: a**3, lambda a: a**3),
+    _u("scalar_rpow", lambda m, a: 2.0**a, lambda a: 2.0**a),
+    _u("neg", lambda m, a: -a, np.negative),
+    _u("abs", lambda m, a: a.abs(), np.abs, domain="nonzero"),
+    _u("exp", lambda m, a: a.exp(), np.exp),
+    _u("expm1", lambda m, a: a.expm1(), np.expm1),
+    _u("log", lambda m, a: a.log(), np.log, domain="positive"),
+    _u("log1p", lambda m, a: a.log1p(), np.log1p, domain="positive"),
+    _u("log2", lambda m, a: a.log2(), np.log2, domain="positive"),
+    _u("sqrt", lambda m, a: a.sqrt(), np.sqrt, domain="positive"),
+    _u("rsqrt", lambda m, a: a.rsqrt(), lambda a: 1 / np.sqrt(a), domain="positive"),
+    _u("sin", lambda m, a: a.sin(), np.sin),
+    _u("cos", lambda m, a: a.cos(), np.cos),
+    _u("tan", lambda m, a: a.tan(), np.tan, domain="unit"),
+    _u("tanh", lambda m, a: a.tanh(), np.tanh),
+    _u("sigmoid", lambda m, a: a.sigmoid(), _sigmoid),
+    _u("relu", lambda m, a: a.relu(), lambda a: np.maximum(a, 0), domain="nonzero"),
+    _u("gelu", lambda m, a: _F(m).gelu(a), _gelu),
+    _u("gelu_tanh", lambda m, a: _F(m).gelu(a, approximate="tanh"),
+       lambda a: 0.5 * a * (1 + np.tanh(np.sqrt(2 / np.pi) * (a + 0.044715 * a**3)))),
+    _u("silu", lambda m, a: _F(m).silu(a), lambda a: a * _sigmoid(a)),
+    _u("softplus", lambda m, a: _F(m).softplus(a), _softplus),
+    _u("leaky_relu", lambda m, a: _F(m).leaky_relu(a, 0.1), lambda a: np.where(a > 0, a, 0.1 * a),
+       domain="nonzero"),
+    _u("elu", lambda m, a: _F(m).elu(a), lambda a: np.where(a > 0, a, np.expm1(a)), domain="nonzero"),
+    _u("clamp", lambda m, a: a.clamp(-0.5, 0.7), lambda a: np.clip(a, -0.5, 0.7)),
+    _u("clamp_min", lambda m, a: a.clamp(min=0.2), lambda a: np.maximum(a, 0.2)),
+    _b("clamp_tensor", lambda m, a, b: a.clamp(min=b), np.maximum),
+    _u("reciprocal", lambda m, a: a.reciprocal(), lambda a: 1 / a, domain="nonzero"),
+    _u("sign", lambda m, a: a.sign(), np.sign, grad=False),
+    _u("floor", lambda m, a: a.floor(), np.floor, grad=False),
+    _u("ceil", lambda m, a: a.ceil(), np.ceil, grad=False),
+    _u("round", lambda m, a: a.round(), np.round, grad=False),
+    _u("isnan", lambda m, a: (a.log()).isnan(), lambda a: np.isnan(np.log(a)), grad=False),
+    _u("isfinite", lambda m, a: (1 / a.floor()).isfinite(), lambda a: np.isfinite(1 / np.floor(a)), grad=False),
+    _u("logical_not", lambda m, a: m.logical_not(a > 0), lambda a: ~(a > 0), grad=False),
+]
+
+R3 = [((2, 3, 4),)]
+REDUCTIONS = [
+    OpSpec("sum_all", lambda m, a: a.sum(), np.sum, [((3, 4),), ((),)]),
+    OpSpec("sum_dim", lambda m, a: a.sum(1), lambda a: a.sum(1), R3),
+    OpSpec("sum_dims_keepdim", lambda m, a: a.sum((0, 2), keepdim=True), lambda a: a.sum((0, 2), keepdims=True), R3),
+    OpSpec("sum_neg_dim", lambda m, a: a.sum(-1), lambda a: a.sum(-1), R3),
+    OpSpec("mean_all", lambda m, a: a.mean(), np.mean, R3),
+    OpSpec("mean_dims", lambda m, a: a.mean((0, -1)), lambda a: a.mean((0, 2)), R3),
+    OpSpec("mean_keepdim", lambda m, a: a.mean(1, keepdim=True), lambda a: a.mean(1, keepdims=True), R3),
+    OpSpec("prod_all", lambda m, a: a.prod(), np.prod, [((2, 3),)]),
+    OpSpec("prod_dim", lambda m, a: a.prod(1), lambda a: a.prod(1), [((2, 3, 2),)]),
+    OpSpec("max_all", lambda m, a: a.max(), np.max, R3),
+    OpSpec("max_dim", lambda m, a: a.max(1)[0], lambda a: a.max(1), R3),
+    OpSpec("max_dim_indices", lambda m, a: a.max(2, keepdim=True).indices, lambda a: a.argmax(2)[..., None], R3,
+           grad=False),
+    OpSpec("min_dim", lambda m, a: a.min(-1).values, lambda a: a.min(-1), R3),
+    OpSpec("amax", lambda m, a: a.amax((0, 2)), lambda a: a.max((0, 2)), R3),
+    OpSpec("amin_keepdim", lambda m, a: a.amin(1, keepdim=True), lambda a: a.min(1, keepdims=True), R3),
+    OpSpec("argmax", lambda m, a: a.argmax(1), lambda a: a.argmax(1), R3, grad=False),
+    OpSpec("argmin", lambda m, a: a.argmin(), lambda a: a.argmin(), R3, grad=False),
+    OpSpec("var", lambda m, a: a.var(1), lambda a: a.var(1, ddof=1), R3),
+    OpSpec("var_correction0", lambda m, a: a.var((0, 2), correction=0, keepdim=True),
+           lambda a: a.var((0, 2), ddof=0, keepdims=True), R3),
+    OpSpec("std", lambda m, a: a.std(), lambda a: a.std(ddof=1), R3),
+    OpSpec("std_dim", lambda m, a: a.std(2, correction=2), lambda a: a.std(2, ddof=2), R3),
+    OpSpec("logsumexp", lambda m, a: a.logsumexp(1), lambda a: np.log(np.exp(a).sum(1)), R3),
+    OpSpec("logsumexp_dims", lambda m, a: m.logsumexp(a, (0, 2), keepdim=True),
+           lambda a: np.log(np.exp(a).sum((0, 2), keepdims=True)), R3),
+    OpSpec("norm", lambda m, a: a.norm(), lambda a: np.sqrt((a**2).sum()), R3),
+    OpSpec("norm_dim", lambda m, a: a.norm(dim=1), lambda a: np.sqrt((a**2).sum(1)), R3),
+    OpSpec("norm_p1", lambda m, a: a.norm(p=1, dim=-1), lambda a: np.abs(a).sum(-1), R3, domain="nonzero"),
+    OpSpec("norm_p3", lambda m, a: a.norm(p=3, dim=0, keepdim=True),
+           lambda a: (np.abs(a) ** 3).sum(0, keepdims=True) ** (1 / 3), R3, domain="nonzero"),
+    OpSpec("cumsum", lambda m, a: a.cumsum(1), lambda a: a.cumsum(1), R3),
+    OpSpec("cumprod", lambda m, a: a.cumprod(2), lambda a: a.cumprod(2), R3),
+    OpSpec("all", lambda m, a: (a > -1).all(1), lambda a: (a > -1).all(1), R3, grad=False),
+    OpSpec("any_keepdim", lambda m, a: (a > 1).any(2, keepdim=True), lambda a: (a > 1).any(2, keepdims=True), R3,
+           grad=False),
+]
+
+S = [((2, 3, 4),)]
+SHAPE = [
+    OpSpec("reshape", lambda m, a: a.reshape(4, -1), lambda a: a.reshape(4, -1), S),
+    OpSpec("view", lambda m, a: a.view(6, 4), lambda a: a.reshape(6, 4), S),
+    OpSpec("view_as", lambda m, a: a.view_as(a.sum(0)), lambda a: a.reshape(3, 4), [((1, 3, 4),)]),
+    OpSpec("reshape_as", lambda m, a: a.reshape_as(a.flatten(1)), lambda a: a.reshape(2, 12), S),
+    OpSpec("type_as", lambda m, a: a.type_as(a * 2), lambda a: a, S),
+    OpSpec("flatten", lambda m, a: a.flatten(1), lambda a: a.reshape(2, 12), S),
+    OpSpec("unflatten", lambda m, a: a.unflatten(2, (2, 2)), lambda a: a.reshape(2, 3, 2, 2), S),
+    OpSpec("permute", lambda m, a: a.permute(2, 0, 1), lambda a: a.transpose(2, 0, 1), S),
+    OpSpec("transpose", lambda m, a: a.transpose(0, 2), lambda a: a.swapaxes(0, 2), S),
+    OpSpec("swapaxes", lambda m, a: a.swapaxes(1, 2), lambda a: a.swapaxes(1, 2), S),
+    OpSpec("T", lambda m, a: a.T, lambda a: a.T, [((3, 4),)]),
+    OpSpec("mT", lambda m, a: a.mT, lambda a: a.swapaxes(-1, -2), S),
+    OpSpec("squeeze", lambda m, a: a.squeeze(), lambda a: a.squeeze(), [((2, 1, 4, 1),)]),
+    OpSpec("squeeze_dim", lambda m, a: a.squeeze(1), lambda a: a.squeeze(1), [((2, 1, 4),)]),
+    OpSpec("unsqueeze", lambda m, a: a.unsqueeze(-1), lambda a: a[..., None], S),
+    OpSpec("expand", lambda m, a: a.expand(2, 3, 4), lambda a: np.broadcast_to(a, (2, 3, 4)), [((3, 1),)]),
+    OpSpec("expand_as", lambda m, a: a[:, :1].expand_as(a), lambda a: np.broadcast_to(a[:, :1], a.shape), S),
+    OpSpec("broadcast_to", lambda m, a: a.broadcast_to((2, 3, 4)), lambda a: np.broadcast_to(a, (2, 3, 4)), [((4,),)]),
+    OpSpec("repeat", lambda m, a: a.repeat(2, 1, 3), lambda a: np.tile(a, (2, 1, 3)), [((2, 3),)]),
+    OpSpec("tile", lambda m, a: a.tile((2,)), lambda a: np.tile(a, (1, 2)), [((2, 3),)]),
+    OpSpec("cat", lambda m, a, b: m.cat([a, b], 1), lambda a, b: np.concatenate([a, b], 1), [((2, 3), (2, 2))]),
+    OpSpec("stack", lambda m, a, b: m.stack([a, b], -1), lambda a, b: np.stack([a, b], -1), [((2, 3), (2, 3))]),
+    OpSpec("split", lambda m, a: a.split([1, 3], 2)[1], lambda a: a[:, :, 1:], S),
+    OpSpec("split_size", lambda m, a: a.split(2, 1)[1], lambda a: a[:, 2:], S),
+    OpSpec("chunk", lambda m, a: a.chunk(2, 2)[0], lambda a: a[:, :, :2], S),
+    OpSpec("unbind", lambda m, a: a.unbind(1)[2], lambda a: a[:, 2], S),
+    OpSpec("flip", lambda m, a: a.flip(0, 2), lambda a: a[::-1, :, ::-1], S),
+    OpSpec("roll", lambda m, a: a.roll(1, 2), lambda a: np.roll(a, 1, 2), S),
+    OpSpec("roll_flat", lambda m, a: a.roll(3), lambda a: np.roll(a, 3), S),
+    OpSpec("narrow", lambda m, a: a.narrow(2, 1, 2), lambda a: a[:, :, 1:3], S),
+    OpSpec("tril", lambda m, a: a.tril(), np.tril, S),
+    OpSpec("triu", lambda m, a: a.triu(1), lambda a: np.triu(a, 1), S),
+]
+
+INDEX = [
+    OpSpec("getitem_basic", lambda m, a: a[1, 1:, ::2], lambda a: a[1, 1:, ::2], S),
+    OpSpec("getitem_none_ellipsis", lambda m, a: a[None, ..., -1], lambda a: a[None, ..., -1], S),
+    OpSpec("getitem_int_array", lambda m, a: a[[0, 1, 0], :, [1, 2, 1]], lambda a: a[[0, 1, 0], :, [1, 2, 1]], S),
+    OpSpec("getitem_bool", lambda m, a: a[a > 0], lambda a: a[a > 0], S),
+    OpSpec("getitem_tensor", lambda m, a, i: a[i], lambda a, i: a[i], [((5, 3), (4,))], int_inputs={1: (0, 5)}),
+    OpSpec("gather", lambda m, a, i: a.gather(1, i), lambda a, i: np.take_along_axis(a, i, 1), [((3, 4), (3, 5))],
+           int_inputs={1: (0, 4)}),
+    OpSpec("scatter", lambda m, a, i, s: a.scatter(1, i, s),
+           lambda a, i, s: _scatter(a, i, s), [((3, 4), (3, 1), (3, 1))], int_inputs={1: (0, 4)}),
+    OpSpec("scatter_add", lambda m, a, i, s: a.scatter_add(1, i, s), lambda a, i, s: _scatter_add(a, i, s),
+           [((3, 4), (3, 5), (3, 5))], int_inputs={1: (0, 4)}),
+    OpSpec("index_select", lambda m, a, i: a.index_select(1, i), lambda a, i: a[:, i], [((3, 4), (5,))],
+           int_inputs={1: (0, 4)}),
+    OpSpec("masked_fill", lambda m, a: a.masked_fill(a > 0.5, -1.0), lambda a: np.where(a > 0.5, -1.0, a), S),
+    OpSpec("take_along_dim", lambda m, a, i: m.take_along_dim(a, i, 1), lambda a, i: np.take_along_axis(a, i, 1),
+           [((3, 4), (3, 2))], int_inputs={1: (0, 4)}),
+    OpSpec("setitem_in_graph", lambda m, a, b: _setitem(a, b), lambda a, b: _setitem_np(a, b), [((3, 4), (4,))]),
+]
+
+
+def _scatter(a, i, s):
+    out = a.copy()
+    np.put_along_axis(out, i, s, 1)
+    return out
+
+
+def _scatter_add(a, i, s):
+    out = a.copy()
+    for r in range(i.shape[0]):
+        for c in range(i.shape[1]):
+            out[r, i[r, c]] += s[r, c]
+    return out
+
+
+def _setitem(a, b):
+    y = a * 1
+    y[1] = b * 2
+    return y
+
+
+def _setitem_np(a, b):
+    y = a.copy()
+    y[1] = b * 2
+    return y
+
+
+LINALG = [
+    OpSpec("matmul", lambda m, a, b: a @ b, np.matmul, [((3, 4), (4, 2)), ((2, 3, 4), (4, 2)), ((4,), (4, 3)),
+                                                          ((3, 4), (4,)), ((4,), (4,)), ((2, 1, 3, 4), (3, 4, 2))]),
+    OpSpec("mm", lambda m, a, b: m.mm(a, b), np.matmul, [((3, 4), (4, 2))]),
+    OpSpec("bmm", lambda m, a, b: m.bmm(a, b), np.matmul, [((2, 3, 4), (2, 4, 2))]),
+    OpSpec("dot", lambda m, a, b: m.dot(a, b), np.dot, [((4,), (4,))]),
+    OpSpec("outer", lambda m, a, b: m.outer(a, b), np.outer, [((3,), (4,))]),
+    OpSpec("einsum_matmul", lambda m, a, b: m.einsum("ij,jk->ik", a, b), lambda a, b: a @ b, [((3, 4), (4, 2))]),
+    OpSpec("einsum_batch", lambda m, a, b: m.einsum("bij,bkj->bik", a, b),
+           lambda a, b: np.einsum("bij,bkj->bik", a, b), [((2, 3, 4), (2, 2, 4))]),
+    OpSpec("einsum_trace", lambda m, a: m.einsum("ii->", a), np.trace, [((3, 3),)]),
+    OpSpec("einsum_diag", lambda m, a: m.einsum("iij->ji", a), lambda a: np.einsum("iij->ji", a), [((3, 3, 2),)]),
+    OpSpec("einsum_sum_axis", lambda m, a, b: m.einsum("ij,k->ik", a, b), lambda a, b: np.einsum("ij,k->ik", a, b),
+           [((3, 4), (2,))]),
+]
+
+ALL_SPECS = ELEMENTWISE + REDUCTIONS + SHAPE + INDEX + LINALG
