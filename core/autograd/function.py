@@ -142,7 +142,12 @@ class Function:
             ctx.needs_input_grad = (False,) * len(args)
 
         if cls._internal:
-            out = cls.forward(ctx, *args, **kwargs)
+            try:
+                out = cls.forward(ctx, *args, **kwargs)
+            except ValueError as error:
+                if "broadcast" not in str(error):
+                    raise
+                raise _broadcast_error(cls, args) from None
         else:
             with no_grad():
                 out = cls.forward(ctx, *args, **kwargs)
@@ -213,6 +218,23 @@ def _wrap_output(ctx, node, out, i, Tensor):
         ctx._output_shapes = shapes + (out.shape,)
         ctx._output_dtypes = getattr(ctx, "_output_dtypes", ()) + (out.dtype,)
     return Tensor._wrap(out, requires_grad, node if requires_grad else None, i)
+
+
+def _broadcast_error(cls, args) -> RuntimeError:
+    """PyTorch's message for shapes that do not broadcast, prefixed with the op's name."""
+    shapes = [tuple(a.shape) for a in args if hasattr(a, "shape")]
+    detail = ""
+    if len(shapes) >= 2:
+        a, b = shapes[0], shapes[1]
+        for dim in range(1, max(len(a), len(b)) + 1):
+            sa = a[-dim] if dim <= len(a) else 1
+            sb = b[-dim] if dim <= len(b) else 1
+            if sa != sb and sa != 1 and sb != 1:
+                detail = (f"the size of tensor a ({sa}) must match the size of tensor b ({sb}) at non-singleton "
+                          f"dimension {max(len(a), len(b)) - dim}; ")
+                break
+    listed = " and ".join(str(s) for s in shapes)
+    return RuntimeError(f"{cls.__name__.lower()}: {detail}shapes {listed} cannot be broadcast together")
 
 
 def _inplace_message(t, index, node, version) -> str:

@@ -71,8 +71,8 @@ class ConvNd(Op):
         ow = _conv_output_size(width, kw, sw, pw, dw)
         if oh <= 0 or ow <= 0:
             raise RuntimeError(
-                f"conv: input of spatial size {tuple(ctx.x_shape[2:])} (padded by {padding[-xd.ndim + 2:]}) is "
-                f"smaller than the dilated kernel of size {tuple(ctx.w_shape[2:])}"
+                f"conv: input of spatial size {tuple(ctx.x_shape[2:])} with padding {padding} is smaller "
+                f"than the dilated kernel of size {tuple(ctx.w_shape[2:])}"
             )
         cols = kernels.im2col(xd, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
         cols = cols.reshape(n, groups, cg * kh * kw, oh * ow)
@@ -179,7 +179,7 @@ def _check_conv_args(op, input, weight, bias, groups, dims, transposed=False):
         raise RuntimeError(f"{op}: expected a {dims + 2}-d weight, got weight of shape {tuple(weight.shape)}")
     batched = input.ndim == dims + 2
     channels = input.shape[1] if batched else input.shape[0]
-    if groups < 1 or (weight.shape[0] % groups if transposed else weight.shape[0] % groups):
+    if groups < 1 or weight.shape[0] % groups:
         raise RuntimeError(f"{op}: {weight.shape[0]} channels are not divisible by groups={groups}")
     expected = weight.shape[0] if transposed else weight.shape[1] * groups
     if channels != expected:

@@ -108,7 +108,9 @@ class Bilinear(Module):
                 f"expected inputs with {self.in1_features} and {self.in2_features} features, got "
                 f"{input1.shape[-1]} and {input2.shape[-1]} (input shapes {tuple(input1.shape)}, {tuple(input2.shape)})"
             )
-        out = einsum("...i,oij,...j->...o", input1, self.weight, input2)
+        lead = tuple(input1.shape[:-1])
+        out = einsum("bi,oij,bj->bo", input1.reshape(-1, self.in1_features), self.weight,
+                     input2.reshape(-1, self.in2_features)).reshape(*lead, self.out_features)
         return out if self.bias is None else out + self.bias
 
     def extra_repr(self) -> str:

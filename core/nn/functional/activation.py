@@ -1,0 +1,221 @@
+"""Activation functions.
+
+``relu gelu silu softplus leaky_relu elu sigmoid tanh`` are Ember's core elementwise ops,
+re-exported here. ``softmax`` and ``log_softmax`` are fused ops (stable forward, backward
+written with Ember ops so they can be differentiated twice); the rest are compositions.
+"""
+
+from __future__ import annotations
+
+
+import numpy as np
+
+from ...ops import elementwise as ew
+from ...ops._util import default_float, normalize_dim
+from ...ops.elementwise import Op, elu, gelu, leaky_relu, relu, sigmoid, silu, softplus, tanh, where
+from ...tensor import Tensor
+
+__all__ = [
+    "relu", "relu_", "relu6", "leaky_relu", "leaky_relu_", "elu", "selu", "celu", "gelu", "silu", "mish",
+    "softplus", "softsign", "hardtanh", "hardsigmoid", "hardswish", "sigmoid", "tanh", "logsigmoid", "glu",
+    "softmax", "log_softmax", "softmin", "prelu", "threshold", "tanhshrink", "softshrink", "hardshrink",
+]
+
+# SELU's constants (Klambauer et al., 2017), as PyTorch spells them.
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def relu_(input: Tensor) -> Tensor:
+    """In-place ``relu``."""
+    return input.relu_()
+
+
+def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
+    """In-place ``leaky_relu``."""
+    return input.leaky_relu_(negative_slope)
+
+
+class Hardtanh(Op):
+    @staticmethod
+    def forward(ctx, a, min_val, max_val):
+        ctx.save_for_backward(a)
+        ctx.bounds = (min_val, max_val)
+        return np.clip(a.data, a.data.dtype.type(min_val), a.data.dtype.type(max_val))
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        low, high = ctx.bounds
+        x = a.data
+        # the gradient is 1 strictly inside (min_val, max_val) and 0 elsewhere (PyTorch's convention)
+        return grad * Tensor._wrap((x > low) & (x < high)), None, None
+
+
+def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:
+    """Clamps to ``[min_val, max_val]``.
+
+    Example:
+        >>> import ember
+        >>> from ember.nn import functional as F
+        >>> F.hardtanh(ember.tensor([-2.0, 0.5, 3.0]))
+        tensor([-1.0000,  0.5000,  1.0000])
+    """
+    return Hardtanh.apply(default_float(input), min_val, max_val)
+
+
+def relu6(input: Tensor, inplace: bool = False) -> Tensor:
+    """``min(max(0, x), 6)``."""
+    return hardtanh(input, 0.0, 6.0)
+
+
+def selu(input: Tensor, inplace: bool = False) -> Tensor:
+    """``scale * elu(x, alpha)`` with SELU's fixed constants."""
+    return ew.Elu.apply(default_float(input), _SELU_ALPHA, _SELU_SCALE, 1.0)
+
+
+def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """``max(0, x) + min(0, alpha * (exp(x / alpha) - 1))``."""
+    return ew.Elu.apply(default_float(input), alpha, 1.0, 1.0 / alpha)
+
+
+def mish(input: Tensor, inplace: bool = False) -> Tensor:
+    """``x * tanh(softplus(x))``."""
+    return input * tanh(softplus(input))
+
+
+def softsign(input: Tensor) -> Tensor:
+    """``x / (1 + |x|)``."""
+    return input / (input.abs() + 1)
+
+
+def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
+    """``relu6(x + 3) / 6``."""
+    return Hardtanh.apply(default_float(input) * (1 / 6) + 0.5, 0.0, 1.0)
+
+
+def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
+    """``x * relu6(x + 3) / 6``."""
+    return input * hardsigmoid(input)
+
+
+def logsigmoid(input: Tensor) -> Tensor:
+    """``log(sigmoid(x)) = -softplus(-x)``, stable for large ``|x|``."""
+    return -softplus(-input)
+
+
+def tanhshrink(input: Tensor) -> Tensor:
+    """``x - tanh(x)``."""
+    return input - tanh(input)
+
+
+def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
+    """``x`` where ``x > threshold``, else ``value``."""
+    return where(input > threshold, input, value)
+
+
+def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """``x - lambd`` above ``lambd``, ``x + lambd`` below ``-lambd``, 0 between."""
+    return where(input > lambd, input - lambd, where(input < -lambd, input + lambd, 0.0))
+
+
+def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """``x`` where ``|x| > lambd``, else 0."""
+    return where(input.abs() > lambd, input, 0.0)
+
+
+def prelu(input: Tensor, weight: Tensor) -> Tensor:
+    """``max(0, x) + weight * min(0, x)`` with one weight per channel (dim 1) or a single one."""
+    if weight.numel() != 1 and input.ndim >= 2:
+        weight = weight.reshape((-1,) + (1,) * (input.ndim - 2))
+    return where(input > 0, input, input * weight)
+
+
+def glu(input: Tensor, dim: int = -1) -> Tensor:
+    """Gated linear unit: ``a * sigmoid(b)`` where ``a, b`` are the halves of ``input`` along ``dim``."""
+    if input.shape[dim] % 2:
+        raise RuntimeError(
+            f"glu: halving dimension {dim} of input of shape {tuple(input.shape)} needs an even size"
+        )
+    a, b = input.chunk(2, dim)
+    return a * sigmoid(b)
+
+
+def _softmax_dim(ndim: int) -> int:
+    # PyTorch's legacy implicit dim for softmax(dim=None)
+    return 0 if ndim in (0, 1, 3) else 1
+
+
+class Softmax(Op):
+    @staticmethod
+    def forward(ctx, a, dim):
+        ctx.dim = dim
+        x = a.data
+        e = np.exp(x - np.amax(x, axis=dim, keepdims=True))
+        e /= np.sum(e, axis=dim, keepdims=True)
+        ctx.save_output()
+        return e
+
+    @staticmethod
+    def backward(ctx, grad):
+        y = ctx.output
+        # d softmax: y * (g - sum(g * y))
+        return y * (grad - (grad * y).sum(ctx.dim, keepdim=True)), None
+
+
+class LogSoftmax(Op):
+    @staticmethod
+    def forward(ctx, a, dim):
+        ctx.dim = dim
+        x = a.data
+        shifted = x - np.amax(x, axis=dim, keepdims=True)
+        shifted -= np.log(np.sum(np.exp(shifted), axis=dim, keepdims=True))
+        ctx.save_output()
+        return shifted
+
+    @staticmethod
+    def backward(ctx, grad):
+        # d log_softmax: g - softmax * sum(g)
+        return grad - ctx.output.exp() * grad.sum(ctx.dim, keepdim=True), None
+
+
+def _prepare_softmax(input, dim, dtype, op):
+    if dtype is not None:
+        input = input.to(dtype)
+    input = default_float(input)
+    if dim is None:
+        dim = _softmax_dim(input.ndim)
+    return input, normalize_dim(dim, input.ndim, op)
+
+
+def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
+    """``exp(x) / sum(exp(x))`` along ``dim``, computed stably.
+
+    Example:
+        >>> import ember
+        >>> from ember.nn import functional as F
+        >>> F.softmax(ember.tensor([1.0, 1.0]), dim=0)
+        tensor([0.5000, 0.5000])
+    """
+    input, dim = _prepare_softmax(input, dim, dtype, "softmax")
+    return Softmax.apply(input, dim)
+
+
+def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
+    """``x - logsumexp(x)`` along ``dim``.
+
+    Example:
+        >>> import ember
+        >>> from ember.nn import functional as F
+        >>> F.log_softmax(ember.tensor([0.0, 0.0]), dim=0).exp()
+        tensor([0.5000, 0.5000])
+    """
+    input, dim = _prepare_softmax(input, dim, dtype, "log_softmax")
+    return LogSoftmax.apply(input, dim)
+
+
+def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
+    """``softmax(-x)``."""
+    return softmax(-input, dim, dtype=dtype)
+
+
