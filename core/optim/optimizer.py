@@ -274,7 +274,10 @@ class Optimizer:
 def _cast_state(param: Tensor, key: str, value):
     if isinstance(value, (Tensor, np.ndarray)):
         array = value.data if isinstance(value, Tensor) else value
-        if key != "step" and array.dtype.kind == "f":
+        # Like PyTorch, floating state follows its parameter's dtype, except ``step`` and (unlike
+        # PyTorch) the other 0-d scalars (``eta``, ``mu``, ``mu_product``): keeping their dtype makes
+        # a resumed run bit-identical to an uninterrupted one.
+        if key != "step" and array.ndim > 0 and array.dtype.kind == "f":
             array = array.astype(param.data.dtype)
         return Tensor._wrap(np.array(array, copy=True))
     if isinstance(value, dict):
