@@ -40,7 +40,8 @@ def format_array(data: np.ndarray, indent: int) -> str:
         shown = data if data.size <= THRESHOLD else _edges(data)
         formatter = {"float_kind": _float_formatter(shown)}
     elif kind == "b":
-        formatter = {"bool": lambda v: "True" if v else "False"}
+        width = 4 if data.all() else 5
+        formatter = {"bool": lambda v: ("True" if v else "False").rjust(width)}
     else:
         formatter = None
     return np.array2string(

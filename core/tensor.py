@@ -342,6 +342,8 @@ def _array_from_data(data, dtype) -> np.ndarray:
     if dtype is not None:
         return array.astype(_dtype.to_numpy_dtype(dtype), copy=False)
     kind = array.dtype.kind
+    if kind not in "biuf":
+        _dtype.from_numpy_dtype(array.dtype)  # raises naming the unsupported type
     if isinstance(data, np.ndarray) or isinstance(data, np.generic):
         return array if kind != "f" or array.dtype.itemsize >= 2 else array.astype(np.float32)
     if kind == "f":

@@ -35,12 +35,12 @@ index_put matmul mm bmm mv dot inner outer ger
 _INPLACE = """
 add sub mul div pow abs neg exp log sqrt sin cos tanh sigmoid relu clamp clamp_min clamp_max clip
 floor ceil round trunc sign reciprocal square lerp leaky_relu masked_fill scatter scatter_add index_add
-index_put fill zero copy uniform normal exponential bernoulli random log1p expm1 rsqrt floor_divide
+index_put log1p expm1 rsqrt floor_divide
 remainder t transpose squeeze unsqueeze
 """.split()
 
 
-def fill(input, value):
+def _fill(input, value):
     from ..tensor import Tensor
     import numpy as np
 
@@ -48,11 +48,11 @@ def fill(input, value):
     return Tensor._wrap(np.full(input.data.shape, value, dtype=input.data.dtype))
 
 
-def zero(input):
-    return fill(input, 0)
+def _zero(input):
+    return _fill(input, 0)
 
 
-def copy(input, src, non_blocking: bool = False):
+def _copy(input, src, non_blocking: bool = False):
     from ..tensor import Tensor
     import numpy as np
 
@@ -78,11 +78,12 @@ def _random_fill(kind):
     return fn
 
 
-uniform = _random_fill("uniform")
-normal = _random_fill("normal")
-exponential = _random_fill("exponential")
-bernoulli = _random_fill("bernoulli")
-random = _random_fill("random")
+# In-place-only methods (``fill_``, ``uniform_``, ...): their out-of-place value, by method name.
+_INPLACE_ONLY = {
+    "fill": _fill, "zero": _zero, "copy": _copy, "uniform": _random_fill("uniform"),
+    "normal": _random_fill("normal"), "exponential": _random_fill("exponential"),
+    "bernoulli": _random_fill("bernoulli"), "random": _random_fill("random"),
+}
 
 
 def _reflected(fn):
@@ -102,6 +103,8 @@ def bind_methods(Tensor) -> None:
         setattr(Tensor, name, fn)
     for name in _INPLACE:
         setattr(Tensor, name + "_", inplace.inplace(namespace[name], name + "_"))
+    for name, fn in _INPLACE_ONLY.items():
+        setattr(Tensor, name + "_", inplace.inplace(fn, name + "_"))
     Tensor.T = property(shape._T)
     Tensor.mT = property(shape._mT)
     Tensor.__getitem__ = getitem
