@@ -364,6 +364,9 @@ def _flat_first(data):
 
 
 # Methods are the functions of ember.ops, bound here once (see ops/__init__.py).
+from .autograd import function as _function  # noqa: E402
 from . import ops as _ops  # noqa: E402
+
+_function.Tensor = Tensor
 
 _ops.bind_methods(Tensor)

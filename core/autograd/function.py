@@ -19,6 +19,8 @@ import numpy as np
 
 from .grad_mode import no_grad, state
 
+Tensor = None  # set by tensor.py once the class exists (the two modules need each other)
+
 _FREED_MESSAGE = (
     "Trying to backward through the graph a second time (or directly access saved tensors after "
     "they have already been freed). Saved intermediate values of the graph are freed when you call "
@@ -58,6 +60,8 @@ class Function:
     _non_differentiable = ()
     _materialize_grads = True
     _forward_trace = None
+    _output_shapes = ()
+    _output_dtypes = ()
 
     @staticmethod
     def forward(ctx, *args, **kwargs):
@@ -93,8 +97,6 @@ class Function:
 
     @property
     def output(self):
-        from ..tensor import Tensor
-
         if self._freed:
             raise RuntimeError(_FREED_MESSAGE)
         data, vc, version = self._output
@@ -127,8 +129,6 @@ class Function:
     # --- apply --------------------------------------------------------------------------
     @classmethod
     def apply(cls, *args, **kwargs):
-        from ..tensor import Tensor
-
         ctx = object.__new__(cls)
         record = False
         if state.grad_enabled:
@@ -166,20 +166,18 @@ class Function:
 
         if isinstance(out, tuple):
             ctx._n_outputs = len(out)
-            results = tuple(_wrap_output(ctx, node, o, i, Tensor) for i, o in enumerate(out))
+            results = tuple(_wrap_output(ctx, node, o, i) for i, o in enumerate(out))
             if ctx._output is True:
                 raise RuntimeError(f"{cls.__name__}: save_output() is only for single-output functions")
             return results
         ctx._n_outputs = 1
-        result = _wrap_output(ctx, node, out, 0, Tensor)
+        result = _wrap_output(ctx, node, out, 0)
         if ctx._output is True:
             ctx._output = (result.data, result._vc, result._vc[0])
         return result
 
     # --- called by the engine ------------------------------------------------------------
     def _call_backward(self, grads: list) -> tuple:
-        from ..tensor import Tensor
-
         if self._materialize_grads:
             for i, g in enumerate(grads):
                 if g is None:
@@ -205,19 +203,20 @@ class Function:
         self._freed = True
 
 
-def _wrap_output(ctx, node, out, i, Tensor):
+def _wrap_output(ctx, node, out, i):
+    differentiable = True
     if isinstance(out, Tensor):  # a user's forward returns tensors
+        differentiable = not (ctx._non_differentiable and id(out) in ctx._non_differentiable)
         out = out.data
-    elif not isinstance(out, np.ndarray):
+    elif type(out) is not np.ndarray:
         out = np.asarray(out)
-    requires_grad = node is not None and out.dtype.kind == "f"
-    if requires_grad and ctx._non_differentiable and id(out) in ctx._non_differentiable:
-        requires_grad = False
-    if node is not None:
-        shapes = getattr(ctx, "_output_shapes", ())
-        ctx._output_shapes = shapes + (out.shape,)
-        ctx._output_dtypes = getattr(ctx, "_output_dtypes", ()) + (out.dtype,)
-    return Tensor._wrap(out, requires_grad, node if requires_grad else None, i)
+    if node is None:
+        return Tensor._wrap(out, False, None, i)
+    ctx._output_shapes += (out.shape,)
+    ctx._output_dtypes += (out.dtype,)
+    if out.dtype.kind != "f" or not differentiable:
+        return Tensor._wrap(out, False, None, i)
+    return Tensor._wrap(out, True, node, i)
 
 
 def _broadcast_error(cls, args) -> RuntimeError:

@@ -1,0 +1,287 @@
+"""Normalisation: ``batch_norm`` (numba kernels), ``layer_norm`` (fused), ``group_norm``,
+``instance_norm``, ``rms_norm``, ``normalize``, ``local_response_norm``.
+
+``batch_norm`` and ``layer_norm`` are fused ops with closed-form backwards:
+with ``xhat = (x - mean) * invstd`` and ``g`` the gradient of ``xhat``,
+``dx = invstd * (g - mean(g) - xhat * mean(g * xhat))``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...autograd.function import once_differentiable
+from ...autograd.grad_mode import no_grad
+from ...ops.elementwise import Op
+from ...tensor import Tensor
+
+__all__ = ["batch_norm", "layer_norm", "group_norm", "instance_norm", "rms_norm", "normalize",
+           "local_response_norm"]
+
+
+class BatchNorm(Op):
+    @staticmethod
+    def forward(ctx, x, weight, bias, mean, invstd, training):
+        from ...kernels import norm as kernels
+
+        xd = x.data
+        x3 = xd.reshape(xd.shape[0], xd.shape[1], -1)
+        c = xd.shape[1]
+        w = weight.data if weight is not None else np.ones(c, xd.dtype)
+        b = bias.data if bias is not None else np.zeros(c, xd.dtype)
+        ctx.save_for_backward(x, weight)
+        ctx.stats = (mean, invstd, training)
+        return kernels.normalize_affine(x3, mean, invstd, w, b).reshape(xd.shape)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad):
+        from ...kernels import norm as kernels
+
+        x, weight = ctx.saved_tensors
+        mean, invstd, training = ctx.stats
+        xd = x.data
+        shape3 = (xd.shape[0], xd.shape[1], -1)
+        w = weight.data if weight is not None else np.ones(xd.shape[1], xd.dtype)
+        g = np.ascontiguousarray(grad.data).reshape(shape3)
+        gx, gw, gb = kernels.batch_norm_backward(g, xd.reshape(shape3), mean, invstd, w, training)
+        dtype = xd.dtype
+        return (Tensor._wrap(gx.reshape(xd.shape)) if ctx.needs_input_grad[0] else None,
+                Tensor._wrap(gw.astype(dtype)) if ctx.needs_input_grad[1] else None,
+                Tensor._wrap(gb.astype(dtype)) if ctx.needs_input_grad[2] else None, None, None, None)
+
+
+def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None, weight: Tensor | None = None,
+               bias: Tensor | None = None, training: bool = False, momentum: float = 0.1,
+               eps: float = 1e-5) -> Tensor:
+    """Normalises each channel (dim 1) by batch statistics (``training``) or the running ones.
+
+    In training, ``running_mean`` and ``running_var`` (if given) are updated in place:
+    ``running = (1 - momentum) * running + momentum * batch_stat``, with the unbiased batch variance.
+
+    Example:
+        >>> import ember
+        >>> from ember.nn import functional as F
+        >>> x = ember.randn(8, 3, 4, 4)
+        >>> mean, var = ember.zeros(3), ember.ones(3)
+        >>> y = F.batch_norm(x, mean, var, training=True)
+        >>> bool(mean.abs().sum() > 0)
+        True
+    """
+    if input.ndim < 2:
+        raise ValueError(f"batch_norm: expected an input with at least 2 dims, got shape {tuple(input.shape)}")
+    xd = input.data
+    channels = xd.shape[1]
+    for name, t in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight),
+                    ("bias", bias)):
+        if t is not None and t.numel() != channels:
+            raise RuntimeError(f"batch_norm: {name} should contain {channels} elements, not {t.numel()} "
+                               f"(input of shape {tuple(input.shape)})")
+    if training:
+        count = xd.size // channels
+        if count <= 1:
+            raise ValueError(
+                f"Expected more than 1 value per channel when training, got input size {tuple(input.shape)}"
+            )
+        from ...kernels import norm as kernels
+
+        mean, var = kernels.channel_stats(xd.reshape(xd.shape[0], channels, -1))
+        if running_mean is not None or running_var is not None:
+            with no_grad():
+                if running_mean is not None:
+                    rm = running_mean.data
+                    rm *= 1 - momentum
+                    rm += (momentum * mean).astype(rm.dtype)
+                    running_mean._vc[0] += 1
+                if running_var is not None:
+                    rv = running_var.data
+                    rv *= 1 - momentum
+                    rv += (momentum * var * (count / (count - 1))).astype(rv.dtype)
+                    running_var._vc[0] += 1
+    else:
+        if running_mean is None or running_var is None:
+            raise RuntimeError("batch_norm: running_mean and running_var must be given when training=False")
+        mean = running_mean.data.astype(np.float64)
+        var = running_var.data.astype(np.float64)
+    invstd = 1.0 / np.sqrt(var + eps)
+    return BatchNorm.apply(input, weight, bias, mean, invstd, bool(training))
+
+
+class LayerNorm(Op):
+    """Normalises over the last axis of a (M, D) array, then applies an optional affine map."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, eps):
+        xd = x.data
+        mean = xd.mean(axis=-1, keepdims=True)
+        centered = xd - mean
+        var = np.mean(centered * centered, axis=-1, keepdims=True)
+        invstd = 1 / np.sqrt(var + xd.dtype.type(eps))
+        xhat = centered
+        xhat *= invstd
+        ctx.xhat, ctx.invstd = xhat, invstd
+        ctx.save_for_backward(weight)
+        out = xhat * weight.data if weight is not None else xhat.copy()
+        if bias is not None:
+            out += bias.data
+        return out
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad):
+        (weight,) = ctx.saved_tensors
+        g, xhat = grad.data, ctx.xhat
+        gx = gw = gb = None
+        if ctx.needs_input_grad[0]:
+            gxhat = g * weight.data if weight is not None else g
+            d = xhat.shape[-1]
+            inner = gxhat - gxhat.sum(-1, keepdims=True) / d
+            inner -= xhat * (np.sum(gxhat * xhat, axis=-1, keepdims=True) / d)
+            inner *= ctx.invstd
+            gx = Tensor._wrap(inner)
+        if weight is not None and ctx.needs_input_grad[1]:
+            gw = Tensor._wrap(np.sum((g * xhat).reshape(-1, xhat.shape[-1]), axis=0))
+        if ctx.needs_input_grad[2]:
+            gb = Tensor._wrap(np.sum(g.reshape(-1, g.shape[-1]), axis=0))
+        return gx, gw, gb, None
+
+
+def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None, bias: Tensor | None = None,
+               eps: float = 1e-5) -> Tensor:
+    """Normalises over the trailing ``normalized_shape`` dims, then scales by ``weight`` and shifts by ``bias``.
+
+    Example:
+        >>> import ember
+        >>> from ember.nn import functional as F
+        >>> y = F.layer_norm(ember.randn(4, 10), (10,))
+        >>> bool(y.mean(-1).abs().max() < 1e-5)
+        True
+    """
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    k = len(shape)
+    if tuple(input.shape[input.ndim - k:]) != shape:
+        raise RuntimeError(
+            f"layer_norm: given normalized_shape={list(shape)}, expected input with shape [*, "
+            f"{', '.join(map(str, shape))}], but got input of size {list(input.shape)}"
+        )
+    d = int(np.prod(shape))
+    flat = input.reshape(input.shape[: input.ndim - k] + (d,)) if k != 1 else input
+    w = weight.reshape(d) if weight is not None and k != 1 else weight
+    b = bias.reshape(d) if bias is not None and k != 1 else bias
+    out = LayerNorm.apply(flat, w, b, eps)
+    return out.reshape(input.shape) if k != 1 else out
+
+
+def _standardize(x: Tensor, eps: float) -> Tensor:
+    """(x - mean) / sqrt(var + eps) over the last dim (the fused layer_norm without affine)."""
+    return LayerNorm.apply(x, None, None, eps)
+
+
+def _channel_affine(out: Tensor, weight, bias) -> Tensor:
+    shape = (-1,) + (1,) * (out.ndim - 2)
+    if weight is not None:
+        out = out * weight.reshape(shape)
+    if bias is not None:
+        out = out + bias.reshape(shape)
+    return out
+
+
+def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bias: Tensor | None = None,
+               eps: float = 1e-5) -> Tensor:
+    """Normalises groups of channels of each sample, then applies a per-channel affine map.
+
+    Example:
+        >>> import ember
+        >>> from ember.nn import functional as F
+        >>> F.group_norm(ember.randn(2, 6, 4, 4), 3).shape
+        ember.Size([2, 6, 4, 4])
+    """
+    n, c = input.shape[0], input.shape[1]
+    if c % num_groups:
+        raise RuntimeError(f"group_norm: {c} channels are not divisible by num_groups={num_groups}")
+    out = _standardize(input.reshape(n, num_groups, -1), eps).reshape(input.shape)
+    return _channel_affine(out, weight, bias)
+
+
+def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var: Tensor | None = None,
+                  weight: Tensor | None = None, bias: Tensor | None = None, use_input_stats: bool = True,
+                  momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """Normalises each channel of each sample over its spatial dims.
+
+    With ``use_input_stats`` the running statistics (if given) are updated with the mean over the
+    batch of the per-instance statistics; otherwise they are used to normalise.
+
+    Example:
+        >>> import ember
+        >>> from ember.nn import functional as F
+        >>> F.instance_norm(ember.randn(2, 3, 5, 5)).shape
+        ember.Size([2, 3, 5, 5])
+    """
+    if not use_input_stats:
+        return batch_norm(input, running_mean, running_var, weight, bias, False, momentum, eps)
+    n, c = input.shape[0], input.shape[1]
+    flat = input.reshape(n, c, -1)
+    if flat.shape[-1] <= 1:
+        raise ValueError(f"Expected more than 1 spatial element when training, got input size {tuple(input.shape)}")
+    if running_mean is not None or running_var is not None:
+        data = flat.data.astype(np.float64)
+        count = data.shape[-1]
+        with no_grad():
+            if running_mean is not None:
+                running_mean.data[...] = ((1 - momentum) * running_mean.data
+                                          + momentum * data.mean(-1).mean(0)).astype(running_mean.data.dtype)
+                running_mean._vc[0] += 1
+            if running_var is not None:
+                unbiased = data.var(-1) * (count / (count - 1))
+                running_var.data[...] = ((1 - momentum) * running_var.data
+                                         + momentum * unbiased.mean(0)).astype(running_var.data.dtype)
+                running_var._vc[0] += 1
+    out = _standardize(flat, eps).reshape(input.shape)
+    return _channel_affine(out, weight, bias)
+
+
+def rms_norm(input: Tensor, normalized_shape, weight: Tensor | None = None, eps: float | None = None) -> Tensor:
+    """``x / sqrt(mean(x^2) + eps) * weight`` over the trailing ``normalized_shape`` dims.
+
+    ``eps=None`` uses the machine epsilon of the input's dtype, as PyTorch does.
+
+    Example:
+        >>> import ember
+        >>> from ember.nn import functional as F
+        >>> F.rms_norm(ember.full((1, 4), 2.0), (4,))
+        tensor([[1.0000, 1.0000, 1.0000, 1.0000]])
+    """
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    if tuple(input.shape[input.ndim - len(shape):]) != shape:
+        raise RuntimeError(f"rms_norm: normalized_shape={list(shape)} does not match the trailing dims of "
+                           f"input of size {list(input.shape)}")
+    if eps is None:
+        eps = float(np.finfo(input.data.dtype).eps)
+    dims = tuple(range(input.ndim - len(shape), input.ndim))
+    out = input * ((input * input).mean(dims, keepdim=True) + eps).rsqrt()
+    return out if weight is None else out * weight
+
+
+def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12, out=None) -> Tensor:
+    """``x / max(||x||_p, eps)`` along ``dim``.
+
+    Example:
+        >>> import ember
+        >>> from ember.nn import functional as F
+        >>> F.normalize(ember.tensor([[3.0, 4.0]]))
+        tensor([[0.6000, 0.8000]])
+    """
+    norm = input.norm(p, dim, keepdim=True).clamp_min(eps)
+    return input / norm
+
+
+def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0) -> Tensor:
+    """Normalises each channel by the summed squares of its ``size`` neighbouring channels."""
+    from .pooling import avg_pool2d
+    from .sampling import pad
+
+    squared = (input * input).unsqueeze(1)
+    n, c = input.shape[0], input.shape[1]
+    squared = pad(squared.reshape(n, 1, c, -1), (0, 0, size // 2, (size - 1) // 2))
+    div = avg_pool2d(squared, (size, 1), stride=1).reshape(input.shape)
+    return input / (div * alpha + k) ** beta
