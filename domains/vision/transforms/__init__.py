@@ -1,0 +1,42 @@
+"""Image transforms with torchvision's names and semantics.
+
+Every transform accepts a PIL image, an ndarray (HW, HWC or CHW) or an ember Tensor (..., C, H, W),
+uint8 or float, returns the same kind, and raises ``TypeError`` for anything else. Called on a sample
+dict (``image``, ``mask``, ``boxes`` as ``BoundingBoxes``, ``labels``), geometric transforms move all of
+them together. Random parameters come from Ember's default generator, which ``ember.data.DataLoader``
+seeds per sample, so pipelines are reproducible. ``repr(t)`` is the constructor call that rebuilds
+``t``; ``build_transform`` builds one from recipe data.
+
+Example:
+    >>> import numpy as np
+    >>> from ember.vision import transforms as T
+    >>> pipeline = T.Compose([T.RandomCrop(32, padding=4), T.RandomHorizontalFlip(), T.ToTensor(),
+    ...                       T.Normalize([0.5, 0.5, 0.5], [0.25, 0.25, 0.25])])
+    >>> pipeline(np.zeros((32, 32, 3), np.uint8)).shape
+    ember.Size([3, 32, 32])
+"""
+
+from __future__ import annotations
+
+from . import functional
+from ._base import BoundingBoxes, Transform
+from ._geometry import (
+    CenterCrop, Pad, RandomAffine, RandomCrop, RandomHorizontalFlip, RandomPerspective, RandomResizedCrop,
+    RandomRotation, RandomVerticalFlip, Resize,
+)
+from ._image import InterpolationMode
+from ._misc import (
+    ColorJitter, Compose, GaussianBlur, Grayscale, Lambda, Normalize, PILToTensor, RandomApply, RandomChoice,
+    RandomErasing, RandomGrayscale, RandomOrder, ToDtype, ToPILImage, ToTensor, build_transform,
+)
+from .autoaugment import AutoAugment, AutoAugmentPolicy, RandAugment, TrivialAugmentWide
+from .mixup import CutMix, MixUp
+
+__all__ = [
+    "AutoAugment", "AutoAugmentPolicy", "BoundingBoxes", "CenterCrop", "ColorJitter", "Compose", "CutMix",
+    "GaussianBlur", "Grayscale", "InterpolationMode", "Lambda", "MixUp", "Normalize", "PILToTensor", "Pad",
+    "RandAugment", "RandomAffine", "RandomApply", "RandomChoice", "RandomCrop", "RandomErasing",
+    "RandomGrayscale", "RandomHorizontalFlip", "RandomOrder", "RandomPerspective", "RandomResizedCrop",
+    "RandomRotation", "RandomVerticalFlip", "Resize", "ToDtype", "ToPILImage", "ToTensor", "Transform",
+    "TrivialAugmentWide", "build_transform", "functional",
+]

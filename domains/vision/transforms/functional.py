@@ -1,0 +1,476 @@
+"""Functional forms of the transforms (torchvision's ``transforms.functional`` names and semantics).
+
+Each function accepts a PIL image, an ndarray (HW, HWC or CHW) or a tensor (..., C, H, W), uint8 or
+float, and returns the same kind. PIL images go through Pillow's own operations; arrays and tensors
+through numpy kernels that reproduce them. Anything else raises ``TypeError``.
+
+Example:
+    >>> import numpy as np
+    >>> from ember.vision.transforms import functional as F
+    >>> F.hflip(np.arange(6, dtype=np.uint8).reshape(2, 3)).tolist()
+    [[2, 1, 0], [5, 4, 3]]
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Sequence
+
+import numpy as np
+
+from ember.tensor import Tensor
+
+from . import _color, _kernels
+from ._image import (
+    InterpolationMode, array_to_pil, image_size, interpolation_mode, is_pil, like, max_value, num_channels,
+    pil_resample, pil_to_array, to_float, unpack, unsupported,
+)
+
+__all__ = [
+    "InterpolationMode", "adjust_brightness", "adjust_contrast", "adjust_gamma", "adjust_hue", "adjust_saturation",
+    "adjust_sharpness", "affine", "autocontrast", "center_crop", "crop", "equalize", "erase", "gaussian_blur",
+    "get_dimensions", "get_image_size", "get_size", "hflip", "invert", "normalize", "pad", "perspective",
+    "pil_to_tensor", "posterize", "resize", "resized_crop", "rgb_to_grayscale", "rotate", "solarize",
+    "to_dtype", "to_grayscale", "to_pil_image", "to_tensor", "vflip",
+]
+
+
+# --- conversion --------------------------------------------------------------------------------------
+
+
+def get_size(img) -> list[int]:
+    """``[height, width]`` of an image."""
+    return list(image_size(img))
+
+
+def get_image_size(img) -> list[int]:
+    """``[width, height]`` (torchvision's v1 order)."""
+    h, w = image_size(img)
+    return [w, h]
+
+
+def get_dimensions(img) -> list[int]:
+    """``[channels, height, width]``."""
+    return [num_channels(img), *image_size(img)]
+
+
+def to_tensor(pic) -> Tensor:
+    """PIL image or HWC ndarray -> float32 CHW tensor; uint8 values are scaled to [0, 1]."""
+    if isinstance(pic, Tensor):
+        arr = pic.data
+        if arr.ndim < 2:
+            raise unsupported(pic, "to_tensor")
+    elif isinstance(pic, np.ndarray) or is_pil(pic):
+        arr, _ = unpack(pic, "to_tensor")
+    else:
+        raise unsupported(pic, "to_tensor")
+    if is_pil(pic) and pic.mode in ("I", "I;16", "F"):
+        return Tensor._wrap(arr.astype(np.float32))
+    if arr.dtype.kind == "f":
+        return Tensor._wrap(np.ascontiguousarray(arr, dtype=np.float32))
+    return Tensor._wrap(arr.astype(np.float32) / np.float32(max_value(arr.dtype)))
+
+
+def pil_to_tensor(pic) -> Tensor:
+    """PIL image -> CHW tensor of the image's own dtype (no scaling)."""
+    if not is_pil(pic):
+        raise TypeError(f"pil_to_tensor: expected a PIL image, got {type(pic).__name__}")
+    return Tensor._wrap(pil_to_array(pic))
+
+
+def to_pil_image(pic, mode: str | None = None):
+    """CHW tensor or HWC ndarray -> PIL image; float values are taken to be in [0, 1]."""
+    if is_pil(pic):
+        return pic if mode is None else pic.convert(mode)
+    arr, _ = unpack(pic, "to_pil_image")
+    return array_to_pil(arr, mode)
+
+
+def to_dtype(img, dtype, scale: bool = False):
+    """Casts an array image; with ``scale`` the value range follows (uint8 [0, 255] <-> float [0, 1])."""
+    from ember._dtype import to_numpy_dtype
+
+    target = np.dtype(to_numpy_dtype(dtype)) if not isinstance(dtype, (type, np.dtype)) else np.dtype(dtype)
+    if is_pil(img):
+        raise TypeError("to_dtype: expected an ndarray or tensor, got a PIL image (use PILToTensor first)")
+    arr, pack = unpack(img, "to_dtype")
+    if not scale or arr.dtype == target:
+        return pack(arr.astype(target))
+    x = to_float(arr) / max_value(arr.dtype)
+    if target.kind == "f":
+        return pack(x.astype(target))
+    return pack(np.clip(np.rint(x * max_value(target)), 0, max_value(target)).astype(target))
+
+
+def normalize(tensor, mean: Sequence[float], std: Sequence[float], inplace: bool = False):
+    """``(x - mean) / std`` per channel, on a float tensor or ndarray."""
+    if is_pil(tensor):
+        raise TypeError("normalize: expected a float tensor or ndarray, got a PIL image (use ToTensor first)")
+    arr, pack = unpack(tensor, "normalize")
+    if arr.dtype.kind != "f":
+        raise TypeError(f"normalize: expected a float image, got {arr.dtype} (use ToDtype(float32, scale=True))")
+    mean_a = np.asarray(mean, dtype=arr.dtype).reshape(-1, 1, 1)
+    std_a = np.asarray(std, dtype=arr.dtype).reshape(-1, 1, 1)
+    if (std_a == 0).any():
+        raise ValueError(f"normalize: std contains a zero: {list(std)}")
+    if inplace and arr.flags.writeable:
+        arr -= mean_a
+        arr /= std_a
+        return tensor
+    return pack((arr - mean_a) / std_a)
+
+
+# --- geometry ----------------------------------------------------------------------------------------
+
+
+def _output_size(h: int, w: int, size, max_size: int | None) -> tuple[int, int]:
+    if isinstance(size, numbers.Number):
+        size = [int(size)]
+    size = list(size)
+    if len(size) == 2:
+        return int(size[0]), int(size[1])
+    if len(size) != 1:
+        raise ValueError(f"resize: size must be an int or a sequence of one or two ints, got {size}")
+    short, long = (w, h) if w <= h else (h, w)
+    new_short, new_long = size[0], int(size[0] * long / short)
+    if max_size is not None:
+        if max_size <= new_short:
+            raise ValueError(f"resize: max_size ({max_size}) must be larger than size ({new_short})")
+        if new_long > max_size:
+            new_short, new_long = int(max_size * new_short / new_long), max_size
+    return (new_long, new_short) if w <= h else (new_short, new_long)
+
+
+def resize(img, size, interpolation=InterpolationMode.BILINEAR, max_size: int | None = None,
+           antialias: bool = True):
+    """Resizes to ``size`` (h, w), or matches the smaller edge to ``size`` when it is an int."""
+    mode = interpolation_mode(interpolation)
+    h, w = image_size(img)
+    oh, ow = _output_size(h, w, size, max_size)
+    if (oh, ow) == (h, w):
+        return img
+    if is_pil(img):
+        return img.resize((ow, oh), pil_resample(mode))
+    arr, pack = unpack(img, "resize")
+    return pack(like(_kernels.resize(to_float(arr), (oh, ow), mode, antialias), arr.dtype))
+
+
+def crop(img, top: int, left: int, height: int, width: int):
+    """Crops the box at (top, left) of size (height, width); parts outside the image are zero."""
+    if is_pil(img):
+        return img.crop((left, top, left + width, top + height))
+    arr, pack = unpack(img, "crop")
+    h, w = arr.shape[-2:]
+    if top < 0 or left < 0 or top + height > h or left + width > w:
+        arr = _kernels.pad(arr, max(-left, 0), max(-top, 0), max(left + width - w, 0), max(top + height - h, 0),
+                           0, "constant")
+        top, left = max(top, 0), max(left, 0)
+    return pack(arr[..., top:top + height, left:left + width])
+
+
+def center_crop(img, output_size):
+    """Crops the centre; pads with zeros when the image is smaller than ``output_size``."""
+    oh, ow = _pair(output_size)
+    h, w = image_size(img)
+    top = int(round((h - oh) / 2.0))
+    left = int(round((w - ow) / 2.0))
+    return crop(img, top, left, oh, ow)
+
+
+def resized_crop(img, top: int, left: int, height: int, width: int, size,
+                 interpolation=InterpolationMode.BILINEAR, antialias: bool = True):
+    return resize(crop(img, top, left, height, width), size, interpolation, antialias=antialias)
+
+
+def _padding(padding) -> tuple[int, int, int, int]:
+    if isinstance(padding, numbers.Number):
+        p = int(padding)
+        return p, p, p, p
+    padding = [int(p) for p in padding]
+    if len(padding) == 1:
+        return padding[0], padding[0], padding[0], padding[0]
+    if len(padding) == 2:
+        return padding[0], padding[1], padding[0], padding[1]
+    if len(padding) == 4:
+        return tuple(padding)
+    raise ValueError(f"pad: padding must be an int or 1, 2 or 4 ints, got {padding}")
+
+
+def pad(img, padding, fill=0, padding_mode: str = "constant"):
+    """Pads (left, top, right, bottom); ``padding_mode`` is constant, edge, reflect or symmetric."""
+    left, top, right, bottom = _padding(padding)
+    arr, pack = unpack(img, "pad")
+    return pack(_kernels.pad(arr, left, top, right, bottom, fill, padding_mode))
+
+
+def hflip(img):
+    """Flips left-right."""
+    if is_pil(img):
+        from PIL import Image
+
+        return img.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    arr, pack = unpack(img, "hflip")
+    return pack(arr[..., ::-1])
+
+
+def vflip(img):
+    """Flips top-bottom."""
+    if is_pil(img):
+        from PIL import Image
+
+        return img.transpose(Image.Transpose.FLIP_TOP_BOTTOM)
+    arr, pack = unpack(img, "vflip")
+    return pack(arr[..., ::-1, :])
+
+
+def _pil_fill(fill, channels: int):
+    if fill is None:
+        return None
+    values = np.atleast_1d(np.asarray(fill, dtype=np.float64))
+    if values.size == 1:
+        values = np.repeat(values, channels)
+    values = [int(round(v)) for v in values]
+    return values[0] if channels == 1 else tuple(values)
+
+
+def warp(img, matrix: np.ndarray, out_size: tuple[int, int], interpolation=InterpolationMode.NEAREST, fill=None):
+    """Applies a 3x3 output->input matrix (affine or projective) in Pillow's pixel convention."""
+    mode = interpolation_mode(interpolation)
+    if mode not in (InterpolationMode.NEAREST, InterpolationMode.NEAREST_EXACT, InterpolationMode.BILINEAR):
+        if not is_pil(img):
+            raise ValueError(f"only nearest and bilinear interpolation are supported for warps, got {mode.value}")
+    if is_pil(img):
+        from PIL import Image
+
+        projective = not np.allclose(matrix[2], [0.0, 0.0, 1.0])
+        m = matrix / matrix[2, 2]
+        kind = Image.Transform.PERSPECTIVE if projective else Image.Transform.AFFINE
+        data = tuple(m.ravel()[:8]) if projective else tuple(m[:2].ravel())
+        return img.transform((out_size[1], out_size[0]), kind, data, pil_resample(mode),
+                             fillcolor=_pil_fill(fill, len(img.getbands())))
+    arr, pack = unpack(img, "warp")
+    return pack(like(_kernels.warp(to_float(arr), matrix, out_size, mode, fill), arr.dtype))
+
+
+def rotate_matrix(size: tuple[int, int], angle: float, expand: bool = False, center=None):
+    """(output->input matrix, output size) of a counter-clockwise rotation by ``angle`` degrees."""
+    h, w = size
+    c = (w * 0.5, h * 0.5) if center is None else (float(center[0]), float(center[1]))
+    matrix = _kernels.inverse_affine_matrix(c, -angle, (0.0, 0.0), 1.0, (0.0, 0.0))
+    if not expand:
+        return matrix, (h, w)
+    forward = np.linalg.inv(matrix)
+    corners = np.array([[0, 0, 1], [w, 0, 1], [w, h, 1], [0, h, 1]], dtype=np.float64) @ forward.T
+    # round away float noise before ceil/floor (as Pillow does for 90-degree turns)
+    xs, ys = np.round(corners[:, 0], 8), np.round(corners[:, 1], 8)
+    nw = int(math.ceil(xs.max()) - math.floor(xs.min()))
+    nh = int(math.ceil(ys.max()) - math.floor(ys.min()))
+    shift = np.array([[1, 0, -(nw - w) / 2.0], [0, 1, -(nh - h) / 2.0], [0, 0, 1]])
+    return matrix @ shift, (nh, nw)
+
+
+def rotate(img, angle: float, interpolation=InterpolationMode.NEAREST, expand: bool = False, center=None,
+           fill=None):
+    """Rotates counter-clockwise by ``angle`` degrees about ``center`` (default: the image centre)."""
+    matrix, out_size = rotate_matrix(image_size(img), angle, expand, center)
+    return warp(img, matrix, out_size, interpolation, fill)
+
+
+def affine_matrix(size: tuple[int, int], angle: float, translate, scale: float, shear, center=None) -> np.ndarray:
+    h, w = size
+    if isinstance(shear, numbers.Number):
+        shear = (float(shear), 0.0)
+    shear = list(shear) + [0.0] * (2 - len(shear))
+    c = (w * 0.5, h * 0.5) if center is None else (float(center[0]), float(center[1]))
+    return _kernels.inverse_affine_matrix(c, angle, [float(t) for t in translate], float(scale), shear)
+
+
+def affine(img, angle: float, translate: Sequence[float], scale: float, shear,
+           interpolation=InterpolationMode.NEAREST, fill=None, center=None):
+    """Rotation (clockwise, as torchvision's ``affine``), translation, scale and shear about the centre."""
+    if scale <= 0:
+        raise ValueError(f"affine: scale must be positive, got {scale}")
+    size = image_size(img)
+    return warp(img, affine_matrix(size, angle, translate, scale, shear, center), size, interpolation, fill)
+
+
+def perspective(img, startpoints, endpoints, interpolation=InterpolationMode.BILINEAR, fill=None):
+    """Maps the four ``startpoints`` corners onto ``endpoints`` (each [[x, y], ...] top-left clockwise)."""
+    matrix = _kernels.perspective_coefficients(startpoints, endpoints)
+    return warp(img, matrix, image_size(img), interpolation, fill)
+
+
+# --- colour ------------------------------------------------------------------------------------------
+
+
+def _pil_enhance(img, name: str, factor: float):
+    from PIL import ImageEnhance
+
+    if factor < 0:
+        raise ValueError(f"{name} factor must be non-negative, got {factor}")
+    return getattr(ImageEnhance, name)(img).enhance(factor)
+
+
+def _color_op(img, name: str, kernel, *args):
+    arr, pack = unpack(img, name)
+    return pack(kernel(arr, *args))
+
+
+def adjust_brightness(img, brightness_factor: float):
+    """Multiplies by ``brightness_factor`` (0 gives black, 1 the original)."""
+    if brightness_factor < 0:
+        raise ValueError(f"brightness_factor must be non-negative, got {brightness_factor}")
+    if is_pil(img):
+        return _pil_enhance(img, "Brightness", brightness_factor)
+    return _color_op(img, "adjust_brightness", _color.adjust_brightness, brightness_factor)
+
+
+def adjust_contrast(img, contrast_factor: float):
+    """Blends with the mean grey level (0 gives solid grey, 1 the original)."""
+    if contrast_factor < 0:
+        raise ValueError(f"contrast_factor must be non-negative, got {contrast_factor}")
+    if is_pil(img):
+        return _pil_enhance(img, "Contrast", contrast_factor)
+    return _color_op(img, "adjust_contrast", _color.adjust_contrast, contrast_factor)
+
+
+def adjust_saturation(img, saturation_factor: float):
+    """Blends with the greyscale image (0 gives grey, 1 the original)."""
+    if saturation_factor < 0:
+        raise ValueError(f"saturation_factor must be non-negative, got {saturation_factor}")
+    if is_pil(img):
+        return _pil_enhance(img, "Color", saturation_factor)
+    return _color_op(img, "adjust_saturation", _color.adjust_saturation, saturation_factor)
+
+
+def adjust_sharpness(img, sharpness_factor: float):
+    """Blends with a smoothed image (0 blurs, 1 the original, 2 sharpens)."""
+    if sharpness_factor < 0:
+        raise ValueError(f"sharpness_factor must be non-negative, got {sharpness_factor}")
+    if is_pil(img):
+        return _pil_enhance(img, "Sharpness", sharpness_factor)
+    return _color_op(img, "adjust_sharpness", _color.adjust_sharpness, sharpness_factor)
+
+
+def adjust_hue(img, hue_factor: float):
+    """Shifts the hue by ``hue_factor`` turns (in [-0.5, 0.5])."""
+    if not -0.5 <= hue_factor <= 0.5:
+        raise ValueError(f"hue_factor must be in [-0.5, 0.5], got {hue_factor}")
+    if is_pil(img):
+        from PIL import Image
+
+        if img.mode in ("L", "1", "I", "F"):
+            return img
+        mode = img.mode
+        alpha = img.getchannel("A") if "A" in img.getbands() else None
+        h, s, v = img.convert("HSV").split()
+        np_h = np.array(h, dtype=np.uint8)
+        with np.errstate(over="ignore"):
+            np_h += np.array(hue_factor * 255).astype(np.uint8)
+        out = Image.merge("HSV", (Image.fromarray(np_h, "L"), s, v)).convert("RGB")
+        if alpha is not None:
+            out.putalpha(alpha)
+        return out.convert(mode) if out.mode != mode else out
+    return _color_op(img, "adjust_hue", _color.adjust_hue, hue_factor)
+
+
+def adjust_gamma(img, gamma: float, gain: float = 1.0):
+    """``gain * x ** gamma`` on values scaled to [0, 1]."""
+    if is_pil(img):
+        arr, pack = unpack(img, "adjust_gamma")
+        return pack(_color.adjust_gamma(arr, gamma, gain))
+    return _color_op(img, "adjust_gamma", _color.adjust_gamma, gamma, gain)
+
+
+def rgb_to_grayscale(img, num_output_channels: int = 1):
+    """ITU-R 601-2 luma; ``num_output_channels`` 1 or 3."""
+    if num_output_channels not in (1, 3):
+        raise ValueError(f"num_output_channels must be 1 or 3, got {num_output_channels}")
+    if is_pil(img):
+        gray = img.convert("L")
+        return gray.convert("RGB") if num_output_channels == 3 else gray
+    arr, pack = unpack(img, "rgb_to_grayscale")
+    gray = like(_color.grayscale(arr[..., :3, :, :] if arr.shape[-3] == 4 else arr), arr.dtype)
+    if num_output_channels == 3:
+        gray = np.concatenate([gray] * 3, axis=-3)
+    return pack(gray)
+
+
+to_grayscale = rgb_to_grayscale
+
+
+def gaussian_blur(img, kernel_size, sigma=None):
+    """Blurs with a Gaussian kernel (odd ``kernel_size``; ``sigma`` defaults as torchvision's)."""
+    ks = _pair(kernel_size)
+    if any(k <= 0 or k % 2 == 0 for k in ks):
+        raise ValueError(f"gaussian_blur: kernel_size must be odd and positive, got {kernel_size}")
+    if sigma is None:
+        sig = tuple(k * 0.15 + 0.35 for k in ks)
+    else:
+        sig = _pair(sigma, float)
+    if any(s <= 0 for s in sig):
+        raise ValueError(f"gaussian_blur: sigma must be positive, got {sigma}")
+    arr, pack = unpack(img, "gaussian_blur")
+    return pack(like(_kernels.gaussian_blur(to_float(arr), (ks[1], ks[0]), (sig[1], sig[0])), arr.dtype))
+
+
+def invert(img):
+    if is_pil(img):
+        from PIL import ImageOps
+
+        return ImageOps.invert(img)
+    return _color_op(img, "invert", _color.invert)
+
+
+def posterize(img, bits: int):
+    if not 0 <= bits <= 8:
+        raise ValueError(f"posterize: bits must be in [0, 8], got {bits}")
+    if is_pil(img):
+        from PIL import ImageOps
+
+        return ImageOps.posterize(img, bits)
+    return _color_op(img, "posterize", _color.posterize, bits)
+
+
+def solarize(img, threshold: float):
+    if is_pil(img):
+        from PIL import ImageOps
+
+        return ImageOps.solarize(img, threshold)
+    return _color_op(img, "solarize", _color.solarize, threshold)
+
+
+def autocontrast(img):
+    if is_pil(img):
+        from PIL import ImageOps
+
+        return ImageOps.autocontrast(img)
+    return _color_op(img, "autocontrast", _color.autocontrast)
+
+
+def equalize(img):
+    if is_pil(img):
+        from PIL import ImageOps
+
+        return ImageOps.equalize(img)
+    return _color_op(img, "equalize", _color.equalize)
+
+
+def erase(img, i: int, j: int, h: int, w: int, v, inplace: bool = False):
+    """Sets the (h, w) box at (i, j) to ``v`` (a scalar or an array broadcastable to (C, h, w))."""
+    arr, pack = unpack(img, "erase")
+    out = arr if inplace and arr.flags.writeable and not is_pil(img) else arr.copy()
+    out[..., i:i + h, j:j + w] = np.asarray(getattr(v, "data", v), dtype=out.dtype)
+    return img if out is arr and not is_pil(img) else pack(out)
+
+
+def _pair(value, kind=int) -> tuple:
+    if isinstance(value, numbers.Number):
+        return kind(value), kind(value)
+    value = list(value)
+    if len(value) == 1:
+        return kind(value[0]), kind(value[0])
+    if len(value) != 2:
+        raise ValueError(f"expected one or two values, got {value}")
+    return kind(value[0]), kind(value[1])
