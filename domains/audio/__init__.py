@@ -1,0 +1,34 @@
+"""ember.audio: audio IO, spectral transforms, augmentation, datasets and models (torchaudio's API).
+
+``load`` / ``save`` / ``info`` read and write WAV, FLAC and OGG through soundfile (imported on first use);
+``functional`` and ``transforms`` hold the spectral and augmentation transforms; ``datasets`` the audio
+datasets (including the download-free ``SyntheticVowels``); ``models`` the M5 and log-mel CNN classifiers.
+
+Example:
+    >>> from ember.audio import transforms as T
+    >>> T.MelSpectrogram(n_mels=64)(ember.randn(1, 16000)).shape
+    ember.Size([1, 64, 81])
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from .io import AudioMetaData, info, load, save
+
+_SUBMODULES = ("functional", "transforms", "datasets", "models", "data")
+
+
+def __getattr__(name: str):
+    if name in _SUBMODULES:
+        module = importlib.import_module(f".{name}", __name__)
+        globals()[name] = module
+        return module
+    if name == "AudioClassificationData":
+        from .data import AudioClassificationData
+
+        return AudioClassificationData
+    raise AttributeError(f"module 'ember.audio' has no attribute {name!r}")
+
+
+__all__ = ["AudioMetaData", "info", "load", "save", *_SUBMODULES]

@@ -1,0 +1,135 @@
+"""Differentiable signal primitives the spectral functions are built from.
+
+Four linear ops, in two adjoint pairs, so that each one's backward is the other one and
+gradients of any order work:
+
+* ``Frame`` (cut ``[..., L]`` into overlapping frames ``[..., n_frames, size]``) and
+  ``OverlapAdd`` (its adjoint: add frames back at their offsets);
+* ``RFFT`` (real frames ``[..., n]`` -> one-sided spectrum ``[..., n // 2 + 1, 2]``, last dim =
+  (real, imag)) and ``RFFTAdjoint`` (its transpose, an ``irfft`` with re-weighted bins).
+
+The DFT convention is numpy's / PyTorch's: ``X[k] = sum_j x[j] exp(-2 pi i j k / n)``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ember.ops.elementwise import Op
+from ember.tensor import Tensor
+
+
+def _frame_array(x: np.ndarray, size: int, hop: int) -> np.ndarray:
+    windows = np.lib.stride_tricks.sliding_window_view(x, size, axis=-1)
+    return windows[..., ::hop, :]
+
+
+def _overlap_add_array(frames: np.ndarray, hop: int, length: int) -> np.ndarray:
+    """Sums frames ``[..., n_frames, size]`` placed every ``hop`` samples into ``[..., length]``."""
+    n_frames, size = frames.shape[-2:]
+    lead = frames.shape[:-2]
+    out = np.zeros(lead + (length,), dtype=frames.dtype)
+    # Frames r apart (r = ceil(size / hop)) do not overlap: each residue class is one reshape-and-add.
+    r = -(-size // hop)
+    for j in range(min(r, n_frames)):
+        group = frames[..., j::r, :]
+        count = group.shape[-2]
+        if count == 0:
+            continue
+        if r * hop > size:
+            padded = np.zeros(lead + (count, r * hop), dtype=frames.dtype)
+            padded[..., :size] = group
+            group = padded
+        flat = group.reshape(lead + (count * r * hop,))
+        start = j * hop
+        stop = min(start + flat.shape[-1], length)
+        out[..., start:stop] += flat[..., : stop - start]
+    return out
+
+
+class Frame(Op):
+    """``x[..., L]`` -> ``x[..., t * hop : t * hop + size]`` stacked over ``t`` (torch's ``unfold``)."""
+
+    @staticmethod
+    def forward(ctx, x, size, hop):
+        ctx.meta = (size, hop, x.shape[-1])
+        return np.ascontiguousarray(_frame_array(x.data, size, hop))
+
+    @staticmethod
+    def backward(ctx, grad):
+        size, hop, length = ctx.meta
+        return OverlapAdd.apply(grad, hop, length), None, None
+
+
+class OverlapAdd(Op):
+    """Adjoint of ``Frame``: frames ``[..., n_frames, size]`` summed into ``[..., length]``."""
+
+    @staticmethod
+    def forward(ctx, frames, hop, length):
+        ctx.meta = (frames.shape[-1], hop)
+        return _overlap_add_array(frames.data, hop, length)
+
+    @staticmethod
+    def backward(ctx, grad):
+        size, hop = ctx.meta
+        return Frame.apply(grad, size, hop), None, None
+
+
+def _bin_weights(n: int, dtype) -> np.ndarray:
+    """1 for the DC bin (and the Nyquist bin when n is even), 1/2 for the others."""
+    w = np.full(n // 2 + 1, 0.5, dtype=dtype)
+    w[0] = 1.0
+    if n % 2 == 0:
+        w[-1] = 1.0
+    return w
+
+
+class RFFT(Op):
+    """Real DFT over the last dim (length ``n``): output ``[..., n // 2 + 1, 2]`` = (real, imag)."""
+
+    @staticmethod
+    def forward(ctx, x, n):
+        ctx.n = n
+        spec = np.fft.rfft(x.data, n=n, axis=-1)
+        return np.stack([spec.real, spec.imag], axis=-1).astype(x.data.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        # d/dx_j of sum_k gR_k Re X_k + gI_k Im X_k = sum_k gR_k cos(2 pi jk/n) - gI_k sin(2 pi jk/n)
+        return RFFTAdjoint.apply(grad, ctx.n), None
+
+
+class RFFTAdjoint(Op):
+    """Transpose of ``RFFT``: ``[..., n // 2 + 1, 2]`` -> ``[..., n]``,
+    ``y_j = sum_k Re(G_k exp(+2 pi i j k / n))`` (computed as ``n * irfft(weights * G)``)."""
+
+    @staticmethod
+    def forward(ctx, g, n):
+        ctx.n = n
+        data = g.data
+        spec = (data[..., 0] + 1j * data[..., 1]) * _bin_weights(n, data.dtype)
+        return (np.fft.irfft(spec, n=n, axis=-1) * n).astype(data.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return RFFT.apply(grad, ctx.n), None
+
+
+def frame(x: Tensor, size: int, hop: int) -> Tensor:
+    return Frame.apply(x, size, hop)
+
+
+def overlap_add(frames: Tensor, hop: int, length: int) -> Tensor:
+    return OverlapAdd.apply(frames, hop, length)
+
+
+def rfft(x: Tensor, n: int) -> Tensor:
+    return RFFT.apply(x, n)
+
+
+def irfft(spec: Tensor, n: int) -> Tensor:
+    """Inverse of ``rfft`` for spectra in the ``[..., n // 2 + 1, 2]`` layout (imaginary parts of the DC
+    and Nyquist bins are ignored, as ``numpy.fft.irfft`` does)."""
+    # irfft(Y) = (1/n) sum_k c_k Re(Y_k e^{+i...}) with c_k = 1/weight_k, i.e. RFFTAdjoint(c * Y / n)
+    scale = (1.0 / _bin_weights(n, np.float64) / n).astype(spec.data.dtype)
+    return RFFTAdjoint.apply(spec * Tensor._wrap(scale[:, None]), n)

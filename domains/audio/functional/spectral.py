@@ -1,0 +1,317 @@
+"""Short-time Fourier transforms and spectrograms (torchaudio's ``functional`` forms).
+
+Complex spectra are returned as real tensors whose **last dimension has size 2 holding (real,
+imaginary)**, the layout of ``torch.view_as_real``: a complex spectrogram of torchaudio's shape
+``(..., freq, time)`` is ``(..., freq, time, 2)`` here. Everything is differentiable (the DFT is an
+op whose backward is its adjoint, see ``_ops.py``) and batched over leading dimensions.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+import ember
+from ember._dtype import from_numpy_dtype
+from ember.tensor import Tensor
+
+from . import _ops
+from .windows import hann_window
+
+
+def _as_float_tensor(x) -> Tensor:
+    if not isinstance(x, Tensor):
+        x = ember.as_tensor(np.asarray(x, dtype=np.float32))
+    if not x.is_floating_point():
+        raise TypeError(f"expected a floating point waveform/spectrogram, got dtype {x.dtype}")
+    return x
+
+
+def pad_last(x: Tensor, left: int, right: int, mode: str = "constant", value: float = 0.0) -> Tensor:
+    """Pads the last dimension, differentiably. ``mode``: constant, reflect, replicate or circular.
+
+    Example:
+        >>> pad_last(ember.tensor([1.0, 2.0, 3.0]), 2, 1, "reflect")
+        tensor([3., 2., 1., 2., 3., 2.])
+    """
+    if left == 0 and right == 0:
+        return x
+    length = x.shape[-1]
+    lead = tuple(x.shape[:-1])
+    if mode == "constant":
+        parts = [Tensor._wrap(np.full(lead + (left,), value, dtype=x.data.dtype)), x,
+                 Tensor._wrap(np.full(lead + (right,), value, dtype=x.data.dtype))]
+    elif mode == "reflect":
+        if left >= length or right >= length:
+            raise ValueError(
+                f"reflect padding ({left}, {right}) must be smaller than the input's last dimension ({length})"
+            )
+        parts = [x[..., 1 : left + 1].flip(-1), x, x[..., length - right - 1 : length - 1].flip(-1)]
+    elif mode == "replicate":
+        parts = [x[..., :1].expand(*lead, left), x, x[..., -1:].expand(*lead, right)]
+    elif mode == "circular":
+        parts = [x[..., length - left :], x, x[..., :right]]
+    else:
+        raise ValueError(f"unknown padding mode {mode!r}; expected constant, reflect, replicate or circular")
+    return ember.cat([p for p in parts if p.shape[-1] > 0], dim=-1)
+
+
+def _full_window(window, n_fft: int, win_length: int, dtype) -> Tensor:
+    """The analysis window as a length-``n_fft`` tensor (a shorter window is centred, zero-padded)."""
+    if window is None:
+        window = Tensor._wrap(np.ones(win_length, dtype=dtype))
+    if window.shape[-1] != win_length:
+        raise ValueError(f"window has length {window.shape[-1]}, expected win_length={win_length}")
+    if win_length > n_fft:
+        raise ValueError(f"win_length ({win_length}) must be <= n_fft ({n_fft})")
+    left = (n_fft - win_length) // 2
+    if window.data.dtype != dtype:
+        window = window.to(dtype=from_numpy_dtype(dtype))
+    return pad_last(window, left, n_fft - win_length - left)
+
+
+def _mirror_onesided(spec: Tensor, n_fft: int) -> Tensor:
+    """``[..., n_fft//2+1, T, 2]`` -> the full two-sided spectrum ``[..., n_fft, T, 2]`` (X[n-k] = conj X[k])."""
+    n_half = n_fft // 2 + 1
+    rest = spec[..., 1 : n_fft - n_half + 1, :, :].flip(-3)
+    conj = Tensor._wrap(np.array([1.0, -1.0], dtype=spec.data.dtype))
+    return ember.cat([spec, rest * conj], dim=-3)
+
+
+def stft(input: Tensor, n_fft: int, hop_length: int | None = None, win_length: int | None = None,
+         window: Tensor | None = None, center: bool = True, pad_mode: str = "reflect", normalized: bool = False,
+         onesided: bool | None = None) -> Tensor:
+    """Short-time Fourier transform with ``torch.stft``'s conventions.
+
+    Frames ``t`` start at ``t * hop_length`` of the (centre-padded, if ``center``) signal, are multiplied by
+    ``window`` (zero-padded to ``n_fft`` around its centre; a rectangular window if None), and are
+    transformed by the DFT ``X[k] = sum_j x[j] exp(-2 pi i j k / n_fft)``. ``normalized`` multiplies by
+    ``n_fft ** -0.5``.
+
+    Args:
+        input: waveform ``(..., time)``.
+        n_fft: DFT size. hop_length: default ``n_fft // 4``. win_length: default ``n_fft``.
+
+    Returns:
+        ``(..., freq, frames, 2)``: last dim is (real, imag); ``freq = n_fft // 2 + 1`` when onesided
+        (the default), else ``n_fft``.
+
+    Example:
+        >>> x = ember.randn(2, 1000)
+        >>> stft(x, 256, window=hann_window(256)).shape
+        ember.Size([2, 129, 16, 2])
+    """
+    x = _as_float_tensor(input)
+    hop_length = hop_length if hop_length is not None else n_fft // 4
+    win_length = win_length if win_length is not None else n_fft
+    if hop_length <= 0:
+        raise ValueError(f"hop_length must be positive, got {hop_length}")
+    w = _full_window(window, n_fft, win_length, x.data.dtype)
+    if center:
+        x = pad_last(x, n_fft // 2, n_fft // 2, pad_mode)
+    if x.shape[-1] < n_fft:
+        raise ValueError(f"stft: input of length {x.shape[-1]} is shorter than n_fft={n_fft}")
+    frames = _ops.frame(x, n_fft, hop_length) * w  # (..., T, n_fft)
+    spec = _ops.rfft(frames, n_fft).transpose(-2, -3)  # (..., freq, T, 2)
+    if normalized:
+        spec = spec * (1.0 / math.sqrt(n_fft))
+    if onesided is False:
+        spec = _mirror_onesided(spec, n_fft)
+    return spec
+
+
+def istft(input: Tensor, n_fft: int, hop_length: int | None = None, win_length: int | None = None,
+          window: Tensor | None = None, center: bool = True, normalized: bool = False,
+          onesided: bool | None = None, length: int | None = None) -> Tensor:
+    """Inverse of :func:`stft` by weighted overlap-add (``torch.istft``): frames are inverse-transformed,
+    windowed, summed, and divided by the summed squared window.
+
+    Args:
+        input: ``(..., freq, frames, 2)`` in :func:`stft`'s layout.
+        length: trim or zero-pad the output to this many samples.
+
+    Example:
+        >>> x = ember.randn(1000)
+        >>> w = hann_window(256)
+        >>> y = istft(stft(x, 256, 64, window=w), 256, 64, window=w, length=1000)
+        >>> bool((y - x).abs().max() < 1e-4)
+        True
+    """
+    spec = _as_float_tensor(input)
+    if spec.ndim < 3 or spec.shape[-1] != 2:
+        raise ValueError(f"istft expects (..., freq, frames, 2) (real, imag), got shape {tuple(spec.shape)}")
+    hop_length = hop_length if hop_length is not None else n_fft // 4
+    win_length = win_length if win_length is not None else n_fft
+    n_freq, n_frames = spec.shape[-3], spec.shape[-2]
+    expected = n_fft // 2 + 1 if onesided in (None, True) else n_fft
+    if onesided is None and n_freq == n_fft and n_fft != n_fft // 2 + 1:
+        expected = n_fft
+    if n_freq != expected:
+        raise ValueError(f"istft: spectrum has {n_freq} frequency bins, expected {expected} for n_fft={n_fft}")
+    spec = spec[..., : n_fft // 2 + 1, :, :]
+    if normalized:
+        spec = spec * math.sqrt(n_fft)
+    w = _full_window(window, n_fft, win_length, spec.data.dtype)
+    frames = _ops.irfft(spec.transpose(-2, -3), n_fft) * w  # (..., T, n_fft)
+    total = n_fft + hop_length * (n_frames - 1)
+    y = _ops.overlap_add(frames, hop_length, total)
+    w2 = (w.data * w.data)[None, :].repeat(n_frames, axis=0)
+    envelope = _ops._overlap_add_array(w2, hop_length, total)
+    start = n_fft // 2 if center else 0
+    stop = total - n_fft // 2 if center else total
+    if length is not None:
+        stop = start + length
+    y = y[..., start : min(stop, total)]
+    envelope = envelope[start : min(stop, total)]
+    if np.any(np.abs(envelope) < 1e-11):
+        raise RuntimeError(
+            "istft: the window's overlap-add is zero somewhere (window/hop do not satisfy the NOLA condition)"
+        )
+    y = y / Tensor._wrap(envelope.astype(y.data.dtype))
+    if stop > total:
+        y = pad_last(y, 0, stop - total)
+    return y
+
+
+def _spec_norms(normalized) -> tuple[bool, bool]:
+    if isinstance(normalized, str):
+        if normalized not in ("frame_length", "window"):
+            raise ValueError(f"invalid normalized={normalized!r}; expected True/False, 'window' or 'frame_length'")
+        return normalized == "frame_length", normalized == "window"
+    return False, bool(normalized)
+
+
+def complex_norm(spec: Tensor, power: float = 1.0) -> Tensor:
+    """``|z| ** power`` of a ``(..., 2)`` (real, imag) tensor."""
+    squared = (spec * spec).sum(-1)
+    if power == 2.0:
+        return squared
+    if power == 1.0:
+        return squared.sqrt()
+    return squared.pow(power / 2.0)
+
+
+def spectrogram(waveform: Tensor, pad: int, window: Tensor, n_fft: int, hop_length: int, win_length: int,
+                power: float | None, normalized: bool | str, center: bool = True, pad_mode: str = "reflect",
+                onesided: bool = True) -> Tensor:
+    """Spectrogram of a waveform (``torchaudio.functional.spectrogram``).
+
+    ``normalized=True`` or ``"window"`` divides by the window's L2 norm; ``"frame_length"`` by
+    ``sqrt(n_fft)``.
+
+    Returns:
+        ``(..., freq, time)`` = ``|STFT| ** power``; if ``power`` is None, the complex STFT as
+        ``(..., freq, time, 2)`` with the last dim = (real, imag).
+
+    Example:
+        >>> w = hann_window(400)
+        >>> spectrogram(ember.randn(1, 16000), 0, w, 400, 200, 400, 2.0, False).shape
+        ember.Size([1, 201, 81])
+    """
+    x = _as_float_tensor(waveform)
+    if pad > 0:
+        x = pad_last(x, pad, pad, "constant")
+    frame_length_norm, window_norm = _spec_norms(normalized)
+    spec = stft(x, n_fft, hop_length, win_length, window, center, pad_mode, frame_length_norm, onesided)
+    if window_norm:
+        spec = spec / (window * window).sum().sqrt()
+    if power is None:
+        return spec
+    return complex_norm(spec, power)
+
+
+def inverse_spectrogram(spectrogram: Tensor, length: int | None, pad: int, window: Tensor, n_fft: int,
+                        hop_length: int, win_length: int, normalized: bool | str, center: bool = True,
+                        pad_mode: str = "reflect", onesided: bool = True) -> Tensor:
+    """Waveform from a complex spectrogram ``(..., freq, time, 2)`` (``torchaudio.functional.inverse_spectrogram``).
+
+    Example:
+        >>> w = hann_window(400)
+        >>> x = ember.randn(1, 4000)
+        >>> spec = spectrogram(x, 0, w, 400, 200, 400, None, False)
+        >>> y = inverse_spectrogram(spec, 4000, 0, w, 400, 200, 400, False)
+        >>> bool((y - x).abs().max() < 1e-4)
+        True
+    """
+    frame_length_norm, window_norm = _spec_norms(normalized)
+    spec = _as_float_tensor(spectrogram)
+    if window_norm:
+        spec = spec * (window * window).sum().sqrt()
+    y = istft(spec, n_fft, hop_length, win_length, window, center, frame_length_norm, onesided,
+              length + 2 * pad if length is not None else None)
+    if length is not None and pad > 0:
+        y = y[..., pad:-pad]
+    return y
+
+
+def griffinlim(specgram: Tensor, window: Tensor, n_fft: int, hop_length: int, win_length: int, power: float,
+               n_iter: int, momentum: float, length: int | None, rand_init: bool,
+               generator: ember.Generator | None = None) -> Tensor:
+    """Waveform from a magnitude/power spectrogram ``(..., freq, time)`` by (fast) Griffin-Lim
+    (``torchaudio.functional.griffinlim``). Random initial phases come from ``generator`` (default: Ember's
+    default generator). Runs on arrays (not differentiable).
+
+    Example:
+        >>> w = hann_window(256)
+        >>> spec = spectrogram(ember.randn(2000), 0, w, 256, 64, 256, 2.0, False)
+        >>> griffinlim(spec, w, 256, 64, 256, 2.0, 8, 0.99, 2000, True).shape
+        ember.Size([2000])
+    """
+    if not 0 <= momentum < 1:
+        raise ValueError(f"momentum must be in range [0, 1), got {momentum}")
+    momentum = momentum / (1 + momentum)
+    spec = _as_float_tensor(specgram).detach()
+    magnitude = Tensor._wrap(np.power(spec.data, 1.0 / power))[..., None]
+    gen = generator if generator is not None else ember.default_generator
+    if rand_init:
+        # torch.rand with a complex dtype draws real and imaginary parts uniformly in [0, 1)
+        angles = gen.np.random(magnitude.shape[:-1] + (2,)).astype(spec.data.dtype)
+    else:
+        angles = np.zeros(magnitude.shape[:-1] + (2,), dtype=spec.data.dtype)
+        angles[..., 0] = 1.0
+    tprev = 0.0
+    with ember.no_grad():
+        for _ in range(n_iter):
+            inverse = istft(magnitude * Tensor._wrap(angles), n_fft, hop_length, win_length, window, length=length)
+            rebuilt = stft(inverse, n_fft, hop_length, win_length, window).data
+            angles = rebuilt - tprev * momentum if momentum else rebuilt
+            angles = angles / (np.sqrt((angles * angles).sum(-1, keepdims=True)) + 1e-16)
+            tprev = rebuilt
+        return istft(magnitude * Tensor._wrap(angles.astype(spec.data.dtype)), n_fft, hop_length, win_length,
+                     window, length=length)
+
+
+def phase_vocoder(complex_specgrams: Tensor, rate: float, phase_advance: Tensor) -> Tensor:
+    """Speeds a complex spectrogram ``(..., freq, time, 2)`` up by ``rate`` without changing pitch
+    (``torchaudio.functional.phase_vocoder``); output has ``ceil(time / rate)`` frames. Runs on arrays
+    (not differentiable).
+
+    Example:
+        >>> spec = ember.randn(201, 30, 2)
+        >>> phase_vocoder(spec, 1.5, ember.linspace(0, math.pi * 100, 201)[:, None]).shape
+        ember.Size([201, 20, 2])
+    """
+    if rate == 1.0:
+        return complex_specgrams
+    data = complex_specgrams.data
+    z = data[..., 0] + 1j * data[..., 1]
+    advance = np.asarray(phase_advance.data if isinstance(phase_advance, Tensor) else phase_advance)
+    time_steps = np.arange(0, z.shape[-1], rate, dtype=data.dtype)
+    alphas = time_steps % 1.0
+    phase_0 = np.angle(z[..., :1])
+    z = np.concatenate([z, np.zeros(z.shape[:-1] + (2,), dtype=z.dtype)], axis=-1)
+    idx = time_steps.astype(np.int64)
+    z0, z1 = z[..., idx], z[..., idx + 1]
+    phase = np.angle(z1) - np.angle(z0) - advance
+    phase = phase - 2 * math.pi * np.round(phase / (2 * math.pi))
+    phase = phase + advance
+    phase = np.concatenate([phase_0, phase[..., :-1]], axis=-1)
+    phase_acc = np.cumsum(phase, -1)
+    mag = alphas * np.abs(z1) + (1 - alphas) * np.abs(z0)
+    out = np.stack([mag * np.cos(phase_acc), mag * np.sin(phase_acc)], axis=-1).astype(data.dtype)
+    return Tensor._wrap(out)
+
+
+__all__ = ["complex_norm", "griffinlim", "hann_window", "inverse_spectrogram", "istft", "pad_last",
+           "phase_vocoder", "spectrogram", "stft"]
