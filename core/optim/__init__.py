@@ -14,7 +14,7 @@ Example:
 
 from __future__ import annotations
 
-from . import lr_scheduler, swa_utils
+from . import lr_scheduler
 from .adadelta import Adadelta
 from .adafactor import Adafactor
 from .adagrad import Adagrad
@@ -34,3 +34,14 @@ __all__ = [
     "ASGD", "LBFGS", "SGD", "Adadelta", "Adafactor", "Adagrad", "Adam", "AdamW", "Adamax", "NAdam", "Optimizer",
     "RAdam", "RMSprop", "Rprop", "lr_scheduler", "swa_utils",
 ]
+
+
+def __getattr__(name: str):
+    # swa_utils needs ember.nn; it loads on first use so that ember.optim stays light.
+    if name == "swa_utils":
+        import importlib
+
+        module = importlib.import_module(".swa_utils", __name__)
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module 'ember.optim' has no attribute {name!r}")
