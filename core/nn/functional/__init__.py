@@ -1,0 +1,23 @@
+"""``ember.nn.functional``: the functional forms of layers, activations and losses (PyTorch's names).
+
+Example:
+    >>> import ember
+    >>> from ember.nn import functional as F
+    >>> x = ember.randn(8, 3, 32, 32)
+    >>> y = F.max_pool2d(F.relu(F.conv2d(x, ember.randn(16, 3, 3, 3), padding=1)), 2)
+    >>> y.shape
+    ember.Size([8, 16, 16, 16])
+"""
+
+from __future__ import annotations
+
+from .activation import *  # noqa: F401,F403
+from .attention import scaled_dot_product_attention  # noqa: F401
+from .conv import bilinear, conv1d, conv2d, conv_transpose1d, conv_transpose2d, linear  # noqa: F401
+from .distance import cosine_similarity, pairwise_distance, pdist  # noqa: F401
+from .dropout import *  # noqa: F401,F403
+from .embedding import embedding, embedding_bag, one_hot  # noqa: F401
+from .loss import *  # noqa: F401,F403
+from .norm import *  # noqa: F401,F403
+from .pooling import *  # noqa: F401,F403
+from .sampling import *  # noqa: F401,F403

@@ -1,0 +1,60 @@
+"""``scaled_dot_product_attention``: ``softmax(Q K^T * scale + mask) V`` with optional dropout."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ...tensor import Tensor
+from .activation import softmax
+from .dropout import dropout
+
+__all__ = ["scaled_dot_product_attention"]
+
+
+def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn_mask: Tensor | None = None,
+                                 dropout_p: float = 0.0, is_causal: bool = False, scale: float | None = None,
+                                 enable_gqa: bool = False) -> Tensor:
+    """Attention over the last two dims of (..., L, E) queries and (..., S, E) keys / (..., S, Ev) values.
+
+    ``attn_mask`` is boolean (``True`` = may attend) or float (added to the scores) and broadcasts to
+    (..., L, S); ``is_causal`` masks out future keys; ``scale`` defaults to ``1 / sqrt(E)``.
+
+    Example:
+        >>> import ember
+        >>> from ember.nn import functional as F
+        >>> q = k = v = ember.randn(2, 4, 5, 8)
+        >>> F.scaled_dot_product_attention(q, k, v, is_causal=True).shape
+        ember.Size([2, 4, 5, 8])
+    """
+    if is_causal and attn_mask is not None:
+        raise RuntimeError("scaled_dot_product_attention: explicit attn_mask should not be set when is_causal=True")
+    if query.shape[-1] != key.shape[-1]:
+        raise RuntimeError(f"scaled_dot_product_attention: query of shape {tuple(query.shape)} and key of shape "
+                           f"{tuple(key.shape)} must have the same embedding size")
+    length, source = query.shape[-2], key.shape[-2]
+    if enable_gqa and query.ndim >= 3 and key.shape[-3] != query.shape[-3]:
+        repeats = query.shape[-3] // key.shape[-3]
+        key = _repeat_heads(key, repeats)
+        value = _repeat_heads(value, repeats)
+    factor = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
+    scores = (query * factor) @ key.transpose(-2, -1)
+    if is_causal:
+        allowed = np.tril(np.ones((length, source), dtype=bool))
+        scores = scores.masked_fill(Tensor._wrap(~allowed), float("-inf"))
+    elif attn_mask is not None:
+        if attn_mask.data.dtype == np.bool_:
+            scores = scores.masked_fill(attn_mask.logical_not(), float("-inf"))
+        else:
+            scores = scores + attn_mask
+    weights = softmax(scores, -1)
+    if dropout_p > 0:
+        weights = dropout(weights, dropout_p, True)
+    return weights @ value
+
+
+def _repeat_heads(x: Tensor, repeats: int) -> Tensor:
+    shape = tuple(x.shape)
+    expanded = x.unsqueeze(-3).expand(shape[:-2] + (repeats,) + shape[-2:])
+    return expanded.reshape(shape[:-3] + (shape[-3] * repeats,) + shape[-2:])

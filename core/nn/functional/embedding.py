@@ -1,0 +1,163 @@
+"""Lookups: ``embedding`` (numba scatter-add backward), ``embedding_bag``, ``one_hot``."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...autograd.function import once_differentiable
+from ...autograd.grad_mode import no_grad
+from ...ops.elementwise import Op
+from ...tensor import Tensor
+
+__all__ = ["embedding", "embedding_bag", "one_hot"]
+
+
+class Embedding(Op):
+    @staticmethod
+    def forward(ctx, weight, indices, padding_idx, scale_grad_by_freq):
+        ctx.indices, ctx.num = indices, weight.data.shape[0]
+        ctx.options = (padding_idx, scale_grad_by_freq)
+        return weight.data[indices]
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad):
+        from ...kernels import embedding as kernels
+
+        padding_idx, scale_grad_by_freq = ctx.options
+        g = np.ascontiguousarray(grad.data).reshape(-1, grad.data.shape[-1])
+        gw = kernels.embedding_backward(g, ctx.indices.reshape(-1), ctx.num, padding_idx, scale_grad_by_freq)
+        return Tensor._wrap(gw), None, None, None
+
+
+def _indices(input, num_embeddings: int, op: str) -> np.ndarray:
+    data = input.data if isinstance(input, Tensor) else np.asarray(input)
+    if data.dtype.kind not in "iu":
+        raise RuntimeError(f"{op}: expected indices of an integer dtype (Long, Int), got {data.dtype}")
+    data = data.astype(np.int64, copy=False)
+    if data.size and (data.min() < 0 or data.max() >= num_embeddings):
+        bad = data.max() if data.max() >= num_embeddings else data.min()
+        raise IndexError(f"{op}: index {bad} is out of range for an embedding with {num_embeddings} rows")
+    return data
+
+
+def _renorm_rows(weight: Tensor, indices: np.ndarray, max_norm: float, norm_type: float) -> None:
+    """Rescales, in place, the referenced rows whose norm exceeds ``max_norm`` (PyTorch's embedding_renorm_)."""
+    rows = np.unique(indices)
+    with no_grad():
+        w = weight.data
+        norms = np.linalg.norm(w[rows].astype(np.float64), ord=norm_type, axis=1)
+        big = norms > max_norm
+        if big.any():
+            scale = max_norm / (norms[big] + 1e-7)
+            w[rows[big]] *= scale[:, None].astype(w.dtype)
+            weight._vc[0] += 1
+
+
+def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max_norm: float | None = None,
+              norm_type: float = 2.0, scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
+    """Rows of ``weight`` selected by the integer tensor ``input``.
+
+    ``padding_idx`` rows get no gradient; ``max_norm`` renormalises the looked-up rows of ``weight``
+    in place first.
+
+    Example:
+        >>> import ember
+        >>> from ember.nn import functional as F
+        >>> F.embedding(ember.tensor([[0, 2]]), ember.randn(5, 3)).shape
+        ember.Size([1, 2, 3])
+    """
+    num = weight.shape[0]
+    indices = _indices(input, num, "embedding")
+    if padding_idx is not None:
+        if not -num <= padding_idx < num:
+            raise ValueError(f"embedding: padding_idx {padding_idx} must be within the {num} embeddings")
+        padding_idx = padding_idx % num
+    if max_norm is not None:
+        _renorm_rows(weight, indices, max_norm, norm_type)
+    return Embedding.apply(weight, indices, -1 if padding_idx is None else padding_idx, bool(scale_grad_by_freq))
+
+
+def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None, max_norm: float | None = None,
+                  norm_type: float = 2, scale_grad_by_freq: bool = False, mode: str = "mean", sparse: bool = False,
+                  per_sample_weights: Tensor | None = None, include_last_offset: bool = False,
+                  padding_idx: int | None = None) -> Tensor:
+    """Sums, averages or maxes bags of embeddings without materialising the intermediate lookups per bag.
+
+    ``input`` is (B, L) (fixed-size bags) or 1-d with ``offsets`` giving each bag's start.
+
+    Example:
+        >>> import ember
+        >>> from ember.nn import functional as F
+        >>> F.embedding_bag(ember.tensor([1, 2, 4, 5, 4]), ember.randn(10, 3), ember.tensor([0, 2])).shape
+        ember.Size([2, 3])
+    """
+    from ...ops.shape import stack
+
+    if mode not in ("sum", "mean", "max"):
+        raise ValueError(f"embedding_bag: mode has to be one of sum, mean or max, got {mode!r}")
+    num = weight.shape[0]
+    idx = _indices(input, num, "embedding_bag")
+    if idx.ndim == 2:
+        if offsets is not None:
+            raise ValueError("embedding_bag: offsets has to be None if input is 2D")
+        bags, length = idx.shape
+        starts = np.arange(0, bags * length, length)
+        idx = idx.reshape(-1)
+        ends = starts + length
+    else:
+        if offsets is None:
+            raise ValueError("embedding_bag: offsets has to be a 1D Tensor but got None")
+        starts = np.asarray(offsets.data if isinstance(offsets, Tensor) else offsets, dtype=np.int64)
+        if include_last_offset:
+            starts, ends = starts[:-1], starts[1:]
+        else:
+            ends = np.append(starts[1:], idx.size)
+    if padding_idx is not None:
+        padding_idx %= num
+    rows = embedding(Tensor._wrap(idx), weight, padding_idx, max_norm, norm_type, scale_grad_by_freq)
+    keep = np.ones(idx.size, dtype=bool) if padding_idx is None else idx != padding_idx
+    if mode == "max":
+        outputs = []
+        for s, e in zip(starts, ends):
+            sel = np.nonzero(keep[s:e])[0] + s
+            outputs.append(rows[Tensor._wrap(sel)].amax(0) if sel.size else Tensor._wrap(
+                np.zeros(weight.shape[1], weight.data.dtype)))
+        return stack(outputs) if outputs else Tensor._wrap(np.zeros((0, weight.shape[1]), weight.data.dtype))
+    # sum / mean: one matmul with a (bags, M) segment matrix holding 1 (or 1/count, or the sample weights)
+    segment = np.zeros((len(starts), idx.size), dtype=weight.data.dtype)
+    for b, (s, e) in enumerate(zip(starts, ends)):
+        segment[b, s:e] = keep[s:e]
+        if mode == "mean":
+            count = keep[s:e].sum()
+            if count:
+                segment[b, s:e] /= count
+    segment = Tensor._wrap(segment)
+    if per_sample_weights is not None:
+        if mode != "sum":
+            raise NotImplementedError("embedding_bag: per_sample_weights is only supported for mode='sum'")
+        rows = rows * per_sample_weights.reshape(-1, 1)
+    return segment @ rows
+
+
+def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
+    """Integer class indices -> int64 one-hot vectors in a new last dimension.
+
+    Example:
+        >>> import ember
+        >>> from ember.nn import functional as F
+        >>> F.one_hot(ember.tensor([0, 2]), 3)
+        tensor([[1, 0, 0],
+                [0, 0, 1]])
+    """
+    data = tensor.data
+    if data.dtype.kind not in "iu":
+        raise RuntimeError("one_hot is only applicable to index tensor of integer dtype")
+    if num_classes == -1:
+        num_classes = int(data.max()) + 1 if data.size else 0
+    if data.size and (data.min() < 0 or data.max() >= num_classes):
+        raise RuntimeError(f"one_hot: class values must be in [0, {num_classes}), got values in "
+                           f"[{data.min()}, {data.max()}]")
+    out = np.zeros(data.shape + (num_classes,), dtype=np.int64)
+    np.put_along_axis(out, data[..., None].astype(np.int64), 1, axis=-1)
+    return Tensor._wrap(out)

@@ -1,0 +1,443 @@
+"""Loss functions, PyTorch's signatures and reductions.
+
+``cross_entropy`` with class indices is one fused op (log-softmax, weights, ``ignore_index``
+and label smoothing, forward and backward in numpy); the others are compositions of Ember ops.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...autograd.function import once_differentiable
+from ...ops.elementwise import Op, softplus, where
+from ...tensor import Tensor
+from ._utils import legacy_reduction, reduce_loss
+from .activation import log_softmax
+
+__all__ = [
+    "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy",
+    "binary_cross_entropy_with_logits", "kl_div", "cosine_embedding_loss", "margin_ranking_loss",
+    "triplet_margin_loss", "ctc_loss", "soft_margin_loss", "hinge_embedding_loss", "poisson_nll_loss",
+    "gaussian_nll_loss",
+]
+
+
+def _class_last(input: Tensor, target, op: str):
+    """(N, C, d1, ...) logits and (N, d1, ...) targets -> (M, C) and (M,)."""
+    if input.ndim == 1:
+        return input.unsqueeze(0), target.reshape(1), ()
+    if input.ndim > 2:
+        rest = tuple(input.shape[2:])
+        c = input.shape[1]
+        return input.movedim(1, -1).reshape(-1, c), target.reshape(-1), rest
+    return input, target, ()
+
+
+class CrossEntropy(Op):
+    """Cross-entropy of logits (M, C) against class indices (M,), fused with its log-softmax."""
+
+    @staticmethod
+    def forward(ctx, x, target, weight, ignore_index, label_smoothing, reduction):
+        z = x.data
+        m, c = z.shape
+        logp = z - np.amax(z, axis=1, keepdims=True)
+        logp -= np.log(np.sum(np.exp(logp), axis=1, keepdims=True))
+        valid = target != ignore_index
+        safe = np.where(valid, target, 0)
+        if safe.size and (safe.min() < 0 or safe.max() >= c):
+            bad = safe.max() if safe.max() >= c else safe.min()
+            raise IndexError(f"cross_entropy: target {bad} is out of bounds for {c} classes")
+        w = weight.data if weight is not None else None
+        w_t = (w[safe] if w is not None else np.ones(m, z.dtype)) * valid
+        picked = logp[np.arange(m), safe]
+        eps = label_smoothing
+        loss = -(1 - eps) * w_t * picked
+        if eps > 0:
+            smooth = -(logp * w).sum(1) if w is not None else -logp.sum(1)
+            loss = loss + (eps / c) * smooth * valid
+        loss = loss.astype(z.dtype, copy=False)
+        ctx.saved = (logp, safe, valid, w_t, w)
+        ctx.options = (eps, reduction)
+        if reduction == "none":
+            return loss
+        if reduction == "sum":
+            return np.asarray(loss.sum(), dtype=z.dtype)
+        ctx.denominator = w_t.sum()
+        return np.asarray(loss.sum() / ctx.denominator, dtype=z.dtype)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad):
+        logp, safe, valid, w_t, w = ctx.saved
+        eps, reduction = ctx.options
+        m, c = logp.shape
+        g = grad.data
+        if reduction == "none":
+            scale = g
+        elif reduction == "sum":
+            scale = np.full(m, g, dtype=logp.dtype)
+        else:
+            scale = np.full(m, g / ctx.denominator, dtype=logp.dtype)
+        # d/dz_j of w_t * -log p_t = w_t (p_j - [j = t]); of -(eps / C) sum_c w_c log p_c = (eps / C)(W p_j - w_j)
+        total_w = w.sum() if w is not None else c
+        a = ((1 - eps) * w_t + (eps / c) * total_w * valid) * scale
+        gz = np.exp(logp) * a[:, None].astype(logp.dtype)
+        gz[np.arange(m), safe] -= ((1 - eps) * w_t * scale).astype(logp.dtype)
+        if eps > 0:
+            gz -= ((eps / c) * (valid * scale))[:, None].astype(logp.dtype) * (w if w is not None else 1)
+        return Tensor._wrap(gz.astype(logp.dtype, copy=False)), None, None, None, None, None
+
+
+def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
+                  ignore_index: int = -100, reduce=None, reduction: str = "mean",
+                  label_smoothing: float = 0.0) -> Tensor:
+    """Cross-entropy between logits ``input`` (N, C, ...) and class indices (N, ...) or class probabilities
+    (same shape as ``input``).
+
+    Example:
+        >>> import ember
+        >>> from ember.nn import functional as F
+        >>> logits = ember.tensor([[2.0, 0.0, 0.0]])
+        >>> round(F.cross_entropy(logits, ember.tensor([0])).item(), 4)
+        0.2395
+    """
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"cross_entropy: {reduction!r} is not a valid value for reduction")
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"cross_entropy: label_smoothing must be between 0.0 and 1.0, got {label_smoothing}")
+    class_dim = 0 if input.ndim == 1 else 1
+    c = input.shape[class_dim]
+    if target.data.dtype.kind == "f":  # class probabilities
+        if target.shape != input.shape:
+            raise RuntimeError(f"cross_entropy: probability targets of shape {tuple(target.shape)} must match "
+                               f"the input of shape {tuple(input.shape)}")
+        if label_smoothing > 0:
+            target = target * (1 - label_smoothing) + label_smoothing / c
+        logp = log_softmax(input, class_dim)
+        if weight is not None:
+            logp = logp * weight.reshape((-1,) + (1,) * (input.ndim - class_dim - 1))
+        loss = -(logp * target).sum(class_dim)
+        if reduction == "mean":
+            return loss.sum() / max(input.numel() // c, 1) if input.numel() else loss.sum() / 0.0
+        return reduce_loss(loss, reduction, "cross_entropy")
+    expected = tuple(input.shape[:class_dim]) + tuple(input.shape[class_dim + 1:])
+    if tuple(target.shape) != expected:
+        raise RuntimeError(f"cross_entropy: expected target of shape {expected} for input of shape "
+                           f"{tuple(input.shape)}, got {tuple(target.shape)}")
+    if weight is not None and weight.shape != (c,):
+        raise RuntimeError(f"cross_entropy: weight of shape {tuple(weight.shape)} should have {c} elements")
+    x, t, rest = _class_last(input, target, "cross_entropy")
+    out = CrossEntropy.apply(x, t.data.astype(np.int64, copy=False), weight, ignore_index, float(label_smoothing),
+                             reduction)
+    if reduction == "none":
+        return out.reshape(expected)
+    return out
+
+
+def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
+             ignore_index: int = -100, reduce=None, reduction: str = "mean") -> Tensor:
+    """Negative log-likelihood of log-probabilities ``input`` (N, C, ...) at class indices ``target``.
+
+    Example:
+        >>> import ember
+        >>> from ember.nn import functional as F
+        >>> F.nll_loss(ember.tensor([[-0.5, -1.0]]), ember.tensor([1]))
+        tensor(1.)
+    """
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    class_dim = 0 if input.ndim == 1 else 1
+    expected = tuple(input.shape[:class_dim]) + tuple(input.shape[class_dim + 1:])
+    if tuple(target.shape) != expected:
+        raise ValueError(f"nll_loss: expected target of shape {expected} for input of shape {tuple(input.shape)}, "
+                         f"got {tuple(target.shape)}")
+    x, t, _ = _class_last(input, target, "nll_loss")
+    t = t.data.astype(np.int64)
+    valid = t != ignore_index
+    safe = np.where(valid, t, 0)
+    c = x.shape[1]
+    if safe.size and (safe.min() < 0 or safe.max() >= c):
+        raise IndexError(f"nll_loss: target {safe.max() if safe.max() >= c else safe.min()} is out of bounds "
+                         f"for {c} classes")
+    w_t = (weight.data[safe] if weight is not None else np.ones(safe.shape, x.data.dtype)) * valid
+    w_t = Tensor._wrap(w_t.astype(x.data.dtype))
+    picked = x.gather(1, Tensor._wrap(safe[:, None])).squeeze(1)
+    loss = -picked * w_t
+    if reduction == "mean":
+        return loss.sum() / w_t.sum()
+    if reduction == "none":
+        return loss.reshape(expected)
+    return reduce_loss(loss, reduction, "nll_loss")
+
+
+def _check_same_shape(input, target, op):
+    if input.shape != target.shape:
+        import warnings
+
+        warnings.warn(f"{op}: using a target size ({tuple(target.shape)}) that is different to the input size "
+                      f"({tuple(input.shape)}). This will likely lead to incorrect results due to broadcasting.",
+                      stacklevel=3)
+
+
+def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean",
+             weight: Tensor | None = None) -> Tensor:
+    """Mean squared error ``(x - y)^2``.
+
+    Example:
+        >>> import ember
+        >>> from ember.nn import functional as F
+        >>> F.mse_loss(ember.tensor([1.0, 2.0]), ember.tensor([1.0, 4.0]))
+        tensor(2.)
+    """
+    _check_same_shape(input, target, "mse_loss")
+    diff = input - target
+    loss = diff * diff
+    if weight is not None:
+        loss = loss * weight
+    return reduce_loss(loss, legacy_reduction(size_average, reduce, reduction), "mse_loss")
+
+
+def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean",
+            weight: Tensor | None = None) -> Tensor:
+    """Mean absolute error ``|x - y|``."""
+    _check_same_shape(input, target, "l1_loss")
+    loss = (input - target).abs()
+    if weight is not None:
+        loss = loss * weight
+    return reduce_loss(loss, legacy_reduction(size_average, reduce, reduction), "l1_loss")
+
+
+def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean",
+                   beta: float = 1.0) -> Tensor:
+    """``0.5 d^2 / beta`` where ``|d| < beta``, else ``|d| - 0.5 beta``."""
+    _check_same_shape(input, target, "smooth_l1_loss")
+    diff = input - target
+    absolute = diff.abs()
+    if beta == 0:
+        loss = absolute
+    else:
+        loss = where(absolute < beta, diff * diff * (0.5 / beta), absolute - 0.5 * beta)
+    return reduce_loss(loss, legacy_reduction(size_average, reduce, reduction), "smooth_l1_loss")
+
+
+def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0,
+               weight: Tensor | None = None) -> Tensor:
+    """``0.5 d^2`` where ``|d| <= delta``, else ``delta (|d| - 0.5 delta)``."""
+    _check_same_shape(input, target, "huber_loss")
+    diff = input - target
+    absolute = diff.abs()
+    loss = where(absolute <= delta, diff * diff * 0.5, (absolute - 0.5 * delta) * delta)
+    if weight is not None:
+        loss = loss * weight
+    return reduce_loss(loss, reduction, "huber_loss")
+
+
+def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
+                         reduce=None, reduction: str = "mean") -> Tensor:
+    """``-(y log x + (1 - y) log(1 - x))`` for probabilities ``x``; each log is clamped at -100.
+
+    Example:
+        >>> import ember
+        >>> from ember.nn import functional as F
+        >>> round(F.binary_cross_entropy(ember.tensor([0.5]), ember.tensor([1.0])).item(), 4)
+        0.6931
+    """
+    if target.shape != input.shape:
+        raise ValueError(f"binary_cross_entropy: using a target size ({tuple(target.shape)}) that is different to "
+                         f"the input size ({tuple(input.shape)}) is deprecated. Please ensure they have the same size.")
+    data = input.data
+    if data.size and (data.min() < 0 or data.max() > 1):
+        raise RuntimeError("binary_cross_entropy: all elements of input should be between 0 and 1")
+    loss = -(target * input.log().clamp_min(-100.0) + (1 - target) * (1 - input).log().clamp_min(-100.0))
+    if weight is not None:
+        loss = loss * weight
+    return reduce_loss(loss, legacy_reduction(size_average, reduce, reduction), "binary_cross_entropy")
+
+
+def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                                     size_average=None, reduce=None, reduction: str = "mean",
+                                     pos_weight: Tensor | None = None) -> Tensor:
+    """Sigmoid + binary cross-entropy in one stable expression; ``pos_weight`` weighs the positive term.
+
+    Example:
+        >>> import ember
+        >>> from ember.nn import functional as F
+        >>> round(F.binary_cross_entropy_with_logits(ember.tensor([0.0]), ember.tensor([1.0])).item(), 4)
+        0.6931
+    """
+    if target.shape != input.shape:
+        raise ValueError(f"binary_cross_entropy_with_logits: target size ({tuple(target.shape)}) must be the same "
+                         f"as input size ({tuple(input.shape)})")
+    # -log sigmoid(x) = softplus(-x); -log(1 - sigmoid(x)) = x + softplus(-x)
+    log_sigmoid_neg = softplus(-input, 1.0, 20.0)
+    if pos_weight is not None:
+        loss = (1 - target) * input + (1 + (pos_weight - 1) * target) * log_sigmoid_neg
+    else:
+        loss = (1 - target) * input + log_sigmoid_neg
+    if weight is not None:
+        loss = loss * weight
+    return reduce_loss(loss, legacy_reduction(size_average, reduce, reduction), "binary_cross_entropy_with_logits")
+
+
+def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean",
+           log_target: bool = False) -> Tensor:
+    """Kullback-Leibler divergence ``target * (log target - input)`` with ``input`` log-probabilities.
+
+    ``reduction="batchmean"`` divides the sum by the batch size (the mathematically correct KL).
+
+    Example:
+        >>> import ember
+        >>> from ember.nn import functional as F
+        >>> p = ember.tensor([[0.5, 0.5]])
+        >>> F.kl_div(p.log(), p, reduction="batchmean")
+        tensor(0.)
+    """
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    if log_target:
+        loss = target.exp() * (target - input)
+    else:
+        positive = target.detach() > 0
+        safe_log = where(positive, target, 1.0).log()
+        loss = where(positive, target * (safe_log - input), 0.0 * target - 0.0 * input)
+    if reduction == "batchmean":
+        return loss.sum() / (input.shape[0] if input.ndim else 1)
+    return reduce_loss(loss, reduction, "kl_div")
+
+
+def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0, size_average=None,
+                          reduce=None, reduction: str = "mean") -> Tensor:
+    """``1 - cos(x1, x2)`` for ``y = 1``, ``max(0, cos(x1, x2) - margin)`` for ``y = -1``."""
+    eps = 1e-12
+    dim = input1.ndim - 1
+    dot = (input1 * input2).sum(dim)
+    mag1 = (input1 * input1).sum(dim) + eps
+    mag2 = (input2 * input2).sum(dim) + eps
+    cos = dot / (mag1 * mag2).sqrt()
+    zeros = cos * 0
+    loss = where(target == 1, 1 - cos, zeros) + where(target == -1, (cos - margin).clamp_min(0.0), zeros)
+    return reduce_loss(loss, legacy_reduction(size_average, reduce, reduction), "cosine_embedding_loss")
+
+
+def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0, size_average=None,
+                        reduce=None, reduction: str = "mean") -> Tensor:
+    """``max(0, -y (x1 - x2) + margin)``."""
+    loss = (-target * (input1 - input2) + margin).clamp_min(0.0)
+    return reduce_loss(loss, legacy_reduction(size_average, reduce, reduction), "margin_ranking_loss")
+
+
+def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, margin: float = 1.0, p: float = 2,
+                        eps: float = 1e-6, swap: bool = False, size_average=None, reduce=None,
+                        reduction: str = "mean") -> Tensor:
+    """``max(0, d(a, p) - d(a, n) + margin)`` with ``d`` the pairwise p-norm distance."""
+    from .distance import pairwise_distance
+    from ...ops.elementwise import minimum
+
+    d_pos = pairwise_distance(anchor, positive, p, eps)
+    d_neg = pairwise_distance(anchor, negative, p, eps)
+    if swap:
+        d_neg = minimum(d_neg, pairwise_distance(positive, negative, p, eps))
+    loss = (d_pos - d_neg + margin).clamp_min(0.0)
+    return reduce_loss(loss, legacy_reduction(size_average, reduce, reduction), "triplet_margin_loss")
+
+
+def soft_margin_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
+                     reduction: str = "mean") -> Tensor:
+    """``log(1 + exp(-y x))``."""
+    loss = softplus(-target * input)
+    return reduce_loss(loss, legacy_reduction(size_average, reduce, reduction), "soft_margin_loss")
+
+
+def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0, size_average=None, reduce=None,
+                         reduction: str = "mean") -> Tensor:
+    """``x`` for ``y = 1``, ``max(0, margin - x)`` for ``y = -1``."""
+    zeros = input * 0
+    loss = where(target == 1, input, zeros) + where(target == -1, (margin - input).clamp_min(0.0), zeros)
+    return reduce_loss(loss, legacy_reduction(size_average, reduce, reduction), "hinge_embedding_loss")
+
+
+def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True, full: bool = False, size_average=None,
+                     eps: float = 1e-8, reduce=None, reduction: str = "mean") -> Tensor:
+    """Negative log-likelihood of a Poisson distribution with rate ``exp(input)`` (or ``input``)."""
+    loss = input.exp() - target * input if log_input else input - target * (input + eps).log()
+    if full:
+        t = target.detach()
+        stirling = t * t.clamp_min(1.0).log() - t + 0.5 * (2 * np.pi * t.clamp_min(1.0)).log()
+        loss = loss + where(t > 1, stirling, 0.0)
+    return reduce_loss(loss, legacy_reduction(size_average, reduce, reduction), "poisson_nll_loss")
+
+
+def gaussian_nll_loss(input: Tensor, target: Tensor, var: Tensor, full: bool = False, eps: float = 1e-6,
+                      reduction: str = "mean") -> Tensor:
+    """``0.5 (log var + (x - y)^2 / var)`` (+ ``0.5 log 2 pi`` if ``full``); ``var`` is clamped at ``eps``."""
+    if var.ndim == input.ndim - 1 or (var.shape[-1:] == (1,) and input.shape[-1:] != (1,)):
+        var = var.reshape(tuple(var.shape[: input.ndim - 1]) + (-1,)) if var.ndim == input.ndim - 1 else var
+    var = var.clamp_min(eps)
+    loss = 0.5 * (var.log() + (input - target) ** 2 / var)
+    if full:
+        loss = loss + 0.5 * float(np.log(2 * np.pi))
+    return reduce_loss(loss, reduction, "gaussian_nll_loss")
+
+
+class CTCLoss(Op):
+    @staticmethod
+    def forward(ctx, log_probs, targets, target_starts, input_lengths, target_lengths, blank, zero_infinity):
+        from ...kernels import ctc
+
+        lp = log_probs.data
+        nll, grad = ctc.ctc_loss(lp.astype(np.float64), targets, target_starts, input_lengths, target_lengths, blank)
+        if zero_infinity:
+            infinite = ~np.isfinite(nll)
+            nll[infinite] = 0
+            grad[:, infinite, :] = 0
+        ctx.grad = grad.astype(lp.dtype)
+        return nll.astype(lp.dtype)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad):
+        # d nll_n / d log_probs[t, n, c] = -exp(log_alpha_beta[t, c] + nll_n - log_probs[t, n, c])
+        return Tensor._wrap(ctx.grad * grad.data[None, :, None]), None, None, None, None, None, None
+
+
+def ctc_loss(log_probs: Tensor, targets: Tensor, input_lengths, target_lengths, blank: int = 0,
+             reduction: str = "mean", zero_infinity: bool = False) -> Tensor:
+    """Connectionist Temporal Classification loss of ``log_probs`` (T, N, C) (log-softmax outputs).
+
+    ``targets`` is (N, S) padded or 1-d concatenated; ``reduction="mean"`` divides each sample's loss by
+    its target length, then averages over the batch.
+
+    Example:
+        >>> import ember
+        >>> from ember.nn import functional as F
+        >>> log_probs = F.log_softmax(ember.randn(6, 2, 4), 2)
+        >>> F.ctc_loss(log_probs, ember.tensor([[1, 2], [3, 3]]), [6, 6], [2, 2]).shape
+        ember.Size([])
+    """
+    unbatched = log_probs.ndim == 2
+    if unbatched:
+        log_probs = log_probs.unsqueeze(1)
+        targets = targets.unsqueeze(0) if isinstance(targets, Tensor) and targets.ndim == 1 else targets
+    tgt = np.asarray(targets.data if isinstance(targets, Tensor) else targets).astype(np.int64)
+    in_lens = np.asarray(input_lengths.data if isinstance(input_lengths, Tensor) else input_lengths,
+                         dtype=np.int64).reshape(-1)
+    tgt_lens = np.asarray(target_lengths.data if isinstance(target_lengths, Tensor) else target_lengths,
+                          dtype=np.int64).reshape(-1)
+    t_size, n_size = log_probs.shape[:2]
+    if in_lens.size != n_size or tgt_lens.size != n_size:
+        raise RuntimeError(f"ctc_loss: expected {n_size} input_lengths and target_lengths, got {in_lens.size} and "
+                           f"{tgt_lens.size}")
+    if in_lens.max(initial=0) > t_size:
+        raise RuntimeError(f"ctc_loss: input_lengths must be at most the input length {t_size}")
+    if tgt.ndim == 2:
+        starts = np.arange(n_size, dtype=np.int64) * tgt.shape[1]
+        flat = tgt.reshape(-1)
+    else:
+        starts = np.concatenate([[0], np.cumsum(tgt_lens)[:-1]]).astype(np.int64)
+        flat = tgt
+    nll = CTCLoss.apply(log_probs, flat, starts, in_lens, tgt_lens, int(blank), bool(zero_infinity))
+    if reduction == "mean":
+        lengths = Tensor._wrap(np.maximum(tgt_lens, 1).astype(log_probs.data.dtype))
+        return (nll / lengths).mean()
+    if reduction == "sum":
+        return nll.sum()
+    return nll.squeeze(0) if unbatched else nll
