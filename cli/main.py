@@ -1,0 +1,186 @@
+"""The ``ember`` command: recipes -> objects -> Trainer.
+
+Nothing heavy is imported before a command needs it, so ``ember --help`` answers at once.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from .. import __version__
+
+
+class _Context:
+    debug = False
+
+
+def _fail_recipe(error) -> None:
+    click.echo("error: the recipe has problems:" if len(error.problems) > 1 else "error:", err=True)
+    for problem in error.problems:
+        click.echo(f"  {problem}", err=True)
+    sys.exit(2)
+
+
+def _guard(debug: bool):
+    """Runs a command body turning recipe problems into exit status 2 (no traceback unless --debug)."""
+    from .recipe import RecipeError
+
+    class Guard:
+        def __enter__(self):
+            return self
+
+        def __exit__(self, kind, value, tb):
+            if kind is None or debug:
+                return False
+            if issubclass(kind, RecipeError):
+                _fail_recipe(value)
+            if issubclass(kind, (KeyboardInterrupt, SystemExit, click.exceptions.Exit, click.ClickException)):
+                return False
+            click.echo(f"error: {kind.__name__}: {value}", err=True)
+            click.echo("(run again with --debug for the full traceback)", err=True)
+            sys.exit(1)
+
+    return Guard()
+
+
+def _recipe_options(fn):
+    fn = click.option("--debug", is_flag=True, help="Show full tracebacks.")(fn)
+    fn = click.option("--print-config", is_flag=True, help="Print the resolved recipe and exit.")(fn)
+    fn = click.option("--run-dir", type=click.Path(file_okay=False), default=None,
+                      help="Write the run here instead of runs/<recipe>/version_N.")(fn)
+    fn = click.option("--ckpt", "ckpt", default=None, help="Checkpoint: a path, 'last' or 'best'.")(fn)
+    fn = click.argument("overrides", nargs=-1)(fn)
+    fn = click.argument("recipe")(fn)
+    return fn
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="ember")
+def main() -> None:
+    """Ember: train models from YAML recipes.
+
+    \b
+    Examples:
+      ember recipes                      list the built-in recipes
+      ember fit digits-lenet             train LeNet-5 on the built-in SyntheticDigits
+      ember fit my.yaml trainer.max_epochs=3 model.optimizer.lr=0.01
+      ember fit digits-lenet --ckpt last resume the latest run of a recipe
+    """
+
+
+def _stage_command(stage: str, help_text: str):
+    @main.command(stage, help=help_text)
+    @_recipe_options
+    def command(recipe, overrides, ckpt, run_dir, print_config, debug):
+        with _guard(debug):
+            from .run import run_stage
+
+            sys.exit(run_stage(stage, recipe, list(overrides), ckpt=ckpt, run_dir=run_dir,
+                               print_config=print_config))
+
+    return command
+
+
+fit = _stage_command("fit", "Train the recipe's model on its data (KEY=VALUE overrides, ~KEY deletes).")
+validate = _stage_command("validate", "Run the validation loop (use --ckpt to pick weights).")
+test = _stage_command("test", "Run the test loop (use --ckpt to pick weights).")
+predict = _stage_command("predict", "Run prediction and save the predictions in the run directory.")
+
+
+@main.group(invoke_without_command=True)
+@click.pass_context
+def recipes(ctx) -> None:
+    """List the built-in recipes (and show or copy one)."""
+    if ctx.invoked_subcommand is None:
+        from .recipe import builtin_recipes, describe
+
+        items = builtin_recipes()
+        width = max((len(n) for n in items), default=0)
+        for name, path in items.items():
+            click.echo(f"{name:<{width}}  {describe(path)}")
+
+
+@recipes.command("show")
+@click.argument("name")
+def recipes_show(name) -> None:
+    """Print a built-in recipe."""
+    with _guard(False):
+        from .recipe import resolve_path
+
+        click.echo(resolve_path(name).read_text(), nl=False)
+
+
+@recipes.command("copy")
+@click.argument("name")
+@click.argument("dest", type=click.Path())
+def recipes_copy(name, dest) -> None:
+    """Copy a built-in recipe to DEST to edit it (never overwrites an existing file)."""
+    import pathlib
+
+    with _guard(False):
+        from .recipe import resolve_path
+
+        source = resolve_path(name)
+        target = pathlib.Path(dest)
+        if target.is_dir():
+            target = target / source.name
+        if target.exists():
+            click.echo(f"error: {target} already exists; not overwriting it", err=True)
+            sys.exit(2)
+        target.write_text(source.read_text())
+        click.echo(f"copied {name} to {target}")
+
+
+@main.command()
+@click.argument("recipe")
+@click.argument("overrides", nargs=-1)
+@click.option("--debug", is_flag=True)
+def check(recipe, overrides, debug) -> None:
+    """Build every object of a recipe without training; report every problem at once."""
+    with _guard(debug):
+        from .run import check_recipe
+
+        check_recipe(recipe, list(overrides))
+        click.echo(f"{recipe}: OK")
+
+
+@main.command()
+@click.argument("recipe")
+@click.argument("overrides", nargs=-1)
+@click.option("--debug", is_flag=True)
+def summary(recipe, overrides, debug) -> None:
+    """Print the model summary (layers, output shapes, parameter counts)."""
+    with _guard(debug):
+        from .run import summarize
+
+        click.echo(summarize(recipe, list(overrides)))
+
+
+@main.command()
+@click.argument("directory", default="runs", type=click.Path())
+def runs(directory) -> None:
+    """List past runs: recipe, status, steps, best monitored metric, path."""
+    from .runs import format_runs, list_runs
+
+    click.echo(format_runs(list_runs(directory)))
+
+
+@main.command()
+@click.argument("run", type=click.Path(exists=True, file_okay=False))
+@click.option("--out", type=click.Path(dir_okay=False), default=None, help="PNG file (default RUN/metrics.png).")
+def plot(run, out) -> None:
+    """Draw the metric curves of a run (needs the 'plot' extra: pip install 'ember[plot]')."""
+    from .runs import plot_run
+
+    try:
+        path = plot_run(run, out)
+    except ModuleNotFoundError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(1)
+    click.echo(f"wrote {path}")
+
+
+if __name__ == "__main__":  # python -m ember.cli.main
+    main()

@@ -1,0 +1,278 @@
+"""Recipes: YAML files with ``seed``, ``model``, ``data`` and ``trainer``; composition with
+``extends:``, ``${key.path}`` interpolation and ``key.path=value`` overrides.
+
+Objects are written LightningCLI's way, ``{class_path: dotted.Name, init_args: {...}}``,
+nested to any depth. Every problem is reported as a ``RecipeError`` naming the file and
+the key path, so the command can print it without a traceback and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import pathlib
+import re
+from dataclasses import dataclass, field
+
+TOP_LEVEL_KEYS = ("seed", "model", "data", "trainer", "extends", "name", "description")
+RECIPES_DIR = pathlib.Path(__file__).resolve().parent.parent / "recipes"
+
+
+class RecipeError(Exception):
+    """One or more problems in a recipe; ``str()`` lists them, one per line."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems))
+
+
+@dataclass
+class Recipe:
+    name: str
+    path: pathlib.Path
+    config: dict
+    overrides: list = field(default_factory=list)
+
+
+def builtin_recipes() -> dict[str, pathlib.Path]:
+    """Built-in recipe names and their files (``recipes/*.yaml`` inside the package)."""
+    try:
+        from importlib import resources
+
+        folder = pathlib.Path(str(resources.files("ember.recipes")))
+    except (ModuleNotFoundError, TypeError):
+        folder = RECIPES_DIR
+    return {p.stem: p for p in sorted(folder.glob("*.yaml"))}
+
+
+def describe(path: pathlib.Path) -> str:
+    """The first line of a recipe's header comment."""
+    for line in path.read_text().splitlines():
+        if line.startswith("#"):
+            return line.lstrip("# ").strip()
+        if line.strip():
+            break
+    return ""
+
+
+def resolve_path(name_or_path: str) -> pathlib.Path:
+    path = pathlib.Path(name_or_path)
+    if path.suffix in (".yaml", ".yml") or path.exists():
+        if not path.is_file():
+            raise RecipeError([f"{name_or_path}: no such recipe file"])
+        return path.resolve()
+    recipes = builtin_recipes()
+    if name_or_path in recipes:
+        return recipes[name_or_path]
+    close = difflib.get_close_matches(name_or_path, list(recipes), n=1)
+    hint = f"; did you mean '{close[0]}'?" if close else f"; built-in recipes: {', '.join(recipes)}"
+    raise RecipeError([f"{name_or_path}: not a recipe file nor a built-in recipe{hint}"])
+
+
+def read_yaml(path: pathlib.Path) -> dict:
+    import yaml
+
+    try:
+        text = path.read_text()
+    except OSError as error:
+        raise RecipeError([f"{path}: cannot read the recipe ({error.strerror})"]) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        raise RecipeError([f"{where}: malformed YAML: {error.problem or error}"]) from None
+    except yaml.YAMLError as error:
+        raise RecipeError([f"{path}: malformed YAML: {error}"]) from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise RecipeError([f"{path}: a recipe must be a mapping with seed/model/data/trainer, got {type(data).__name__}"])
+    return data
+
+
+def deep_merge(base: dict, update: dict) -> dict:
+    """``update`` over ``base``; mappings merge, anything else replaces. Swapping a ``class_path`` drops
+    the old ``init_args`` (they belonged to the other class)."""
+    merged = copy.deepcopy(base)
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            old = merged[key]
+            if "class_path" in value and value.get("class_path") != old.get("class_path"):
+                merged[key] = copy.deepcopy(value)
+            else:
+                merged[key] = deep_merge(old, value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def load_config(path: pathlib.Path, _seen: tuple = ()) -> dict:
+    """Reads a recipe and what it ``extends`` (a built-in name or a path relative to the file)."""
+    if path in _seen:
+        raise RecipeError([f"{path}: 'extends' forms a cycle: {' -> '.join(map(str, _seen + (path,)))}"])
+    data = read_yaml(path)
+    parent = data.pop("extends", None)
+    if parent is None:
+        return data
+    parent_path = path.parent / parent if (path.parent / parent).is_file() else None
+    if parent_path is None:
+        try:
+            parent_path = resolve_path(parent)
+        except RecipeError as error:
+            raise RecipeError([f"{path}: extends: {p}" for p in error.problems]) from None
+    return deep_merge(load_config(parent_path, _seen + (path,)), data)
+
+
+# --- overrides -------------------------------------------------------------------------------
+def _split_key(key: str) -> list[str]:
+    return [part for part in key.split(".") if part]
+
+
+def _walk(config: dict, parts: list[str], create: bool, original: str, source):
+    """Follows a key path, stepping into ``init_args`` where the path leaves it out."""
+    node = config
+    walked = []
+    for part in parts[:-1]:
+        node = _child(node, part, create, original, walked, source)
+        walked.append(part)
+    return node, parts[-1], walked
+
+
+def _child(node, part, create, original, walked, source):
+    if isinstance(node, list):
+        if not part.lstrip("-").isdigit() or not -len(node) <= int(part) < len(node):
+            raise RecipeError([f"{source}: override '{original}': {'.'.join(walked) or 'recipe'} is a list; "
+                               f"'{part}' is not a valid index"])
+        return node[int(part)]
+    if not isinstance(node, dict):
+        raise RecipeError([f"{source}: override '{original}': {'.'.join(walked)} is not a mapping"])
+    if part in node:
+        return node[part]
+    if "class_path" in node:
+        init_args = node.setdefault("init_args", {})
+        if part in init_args or create:
+            return init_args.setdefault(part, {})
+    if create:
+        return node.setdefault(part, {})
+    raise _unknown_key(node, part, original, walked, source)
+
+
+def _unknown_key(node, part, original, walked, source):
+    names = list(node) + list(node.get("init_args", {}) if isinstance(node.get("init_args"), dict) else [])
+    close = difflib.get_close_matches(part, names, n=1)
+    hint = f"; did you mean '{close[0]}'?" if close else (f"; keys there: {', '.join(names)}" if names else "")
+    where = ".".join(walked + [part])
+    return RecipeError([f"{source}: override '{original}': no key '{where}' in the recipe{hint}"])
+
+
+def apply_override(config: dict, override: str, source) -> None:
+    """``a.b=value`` (value parsed as YAML), ``~a.b`` (delete). New keys may be added only inside an
+    object's ``init_args`` or the ``trainer`` section, where the signature check will validate them."""
+    import yaml
+
+    if override.startswith("~"):
+        parts = _split_key(override[1:])
+        parent, last, walked = _walk(config, parts, False, override, source)
+        container = parent.get("init_args", {}) if isinstance(parent, dict) and last not in parent else parent
+        if not isinstance(container, dict) or last not in container:
+            raise _unknown_key(parent, last, override, walked, source)
+        del container[last]
+        return
+    if "=" not in override:
+        raise RecipeError([f"{source}: override '{override}' must look like key.path=value or ~key.path"])
+    key, _, raw = override.partition("=")
+    parts = _split_key(key)
+    if not parts:
+        raise RecipeError([f"{source}: override '{override}' has an empty key"])
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError:
+        value = raw
+    if parts[0] not in TOP_LEVEL_KEYS:
+        close = difflib.get_close_matches(parts[0], TOP_LEVEL_KEYS, n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        raise RecipeError([f"{source}: override '{override}': unknown section '{parts[0]}'{hint}"])
+    parent, last, walked = _walk(config, parts, False, override, source)
+    if isinstance(parent, list):
+        parent[int(last)] = value
+        return
+    if last in parent:
+        if last == "class_path" and value != parent[last]:
+            parent.pop("init_args", None)  # the old arguments belonged to the old class
+        parent[last] = value
+    elif "class_path" in parent:
+        parent.setdefault("init_args", {})[last] = value
+    elif len(parts) == 1 or (parts[0] == "trainer" and len(parts) == 2):
+        parent[last] = value  # a new Trainer argument: checked against Trainer's signature later
+    else:
+        raise _unknown_key(parent, last, override, walked, source)
+
+
+# --- interpolation ---------------------------------------------------------------------------
+_REFERENCE = re.compile(r"\$\{([^}]+)\}")
+
+
+def _lookup(config: dict, path: str, source):
+    node = config
+    for part in _split_key(path):
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, dict) and isinstance(node.get("init_args"), dict) and part in node["init_args"]:
+            node = node["init_args"][part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            raise RecipeError([f"{source}: interpolation '${{{path}}}' refers to a key that does not exist"])
+    return node
+
+
+def interpolate(config: dict, source) -> dict:
+    def resolve(value, depth=0):
+        if depth > 20:
+            raise RecipeError([f"{source}: interpolation nests too deep (a cycle?)"])
+        if isinstance(value, dict):
+            return {k: resolve(v, depth) for k, v in value.items()}
+        if isinstance(value, list):
+            return [resolve(v, depth) for v in value]
+        if isinstance(value, str):
+            whole = _REFERENCE.fullmatch(value.strip())
+            if whole:
+                return resolve(_lookup(config, whole.group(1), source), depth + 1)
+            return _REFERENCE.sub(lambda m: str(resolve(_lookup(config, m.group(1), source), depth + 1)), value)
+        return value
+
+    return resolve(config)
+
+
+def load_recipe(name_or_path: str, overrides: list[str] = ()) -> Recipe:
+    """Reads a recipe (built-in name or path), applies ``extends``, overrides and interpolation."""
+    path = resolve_path(name_or_path)
+    config = load_config(path)
+    unknown = [k for k in config if k not in TOP_LEVEL_KEYS]
+    if unknown:
+        problems = []
+        for key in unknown:
+            close = difflib.get_close_matches(key, TOP_LEVEL_KEYS, n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else f"; valid keys: {', '.join(TOP_LEVEL_KEYS[:4])}"
+            problems.append(f"{path}: {key}: unknown top-level key{hint}")
+        raise RecipeError(problems)
+    problems = []
+    for override in overrides:
+        try:
+            apply_override(config, override, path)
+        except RecipeError as error:
+            problems.extend(error.problems)
+    if problems:
+        raise RecipeError(problems)
+    config = interpolate(config, path)
+    name = config.get("name") or path.stem
+    if path.name == "config.yaml" and config.get("name"):
+        name = config["name"]
+    return Recipe(name=name, path=path, config=config, overrides=list(overrides))
+
+
+def dump(config: dict) -> str:
+    import yaml
+
+    return yaml.safe_dump(config, sort_keys=False, default_flow_style=False)

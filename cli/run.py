@@ -1,0 +1,220 @@
+"""What ``ember fit / validate / test / predict / check / summary`` do with a recipe."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import time
+
+import click
+
+from .build import Builder
+from .recipe import Recipe, RecipeError, dump, load_recipe
+
+RUNS_ROOT = pathlib.Path("runs")
+
+
+def build_objects(recipe: Recipe, need_data: bool = True):
+    """Seeds, then builds model, data module and the Trainer's keyword arguments (all problems at once)."""
+    from ember.trainer import Trainer, seed_everything
+
+    config = recipe.config
+    builder = Builder(recipe.path)
+    for section in ("model",) + (("data",) if need_data else ()):
+        if section not in config:
+            builder.problem(section, f"missing: a recipe needs '{section}: {{class_path: ..., init_args: ...}}'")
+    if config.get("seed") is not None:
+        if isinstance(config["seed"], bool) or not isinstance(config["seed"], int):
+            builder.problem("seed", f"expected an int, got {config['seed']!r}")
+        else:
+            seed_everything(config["seed"])
+    model = builder.build(config["model"], "model") if "model" in config else None
+    data = builder.build(config["data"], "data") if config.get("data") is not None else None
+    trainer_config = config.get("trainer") or {}
+    if not isinstance(trainer_config, dict):
+        builder.problem("trainer", f"must be a mapping of Trainer arguments, got {type(trainer_config).__name__}")
+        trainer_config = {}
+    trainer_args = builder.check_arguments(Trainer, trainer_config, "trainer", "ember.trainer.Trainer")
+    if builder.problems:
+        raise RecipeError(builder.problems)
+    return model, data, trainer_args
+
+
+def check_recipe(name_or_path: str, overrides: list[str]) -> None:
+    recipe = load_recipe(name_or_path, overrides)
+    build_objects(recipe)
+
+
+def summarize(name_or_path: str, overrides: list[str]) -> str:
+    import ember
+
+    recipe = load_recipe(name_or_path, overrides)
+    model, data, _ = build_objects(recipe)
+    example = _example_input(data)
+    return str(ember.nn.summary(model, example))
+
+
+def _example_input(data):
+    if data is None:
+        raise RecipeError(["data: the summary needs a data module to take an example batch from"])
+    if hasattr(data, "prepare_data"):
+        data.prepare_data()
+    if hasattr(data, "setup"):
+        data.setup("fit")
+    batch = next(iter(data.train_dataloader()))
+    return batch[0] if isinstance(batch, (list, tuple)) else batch
+
+
+def _versions(folder: pathlib.Path) -> list[pathlib.Path]:
+    if not folder.is_dir():
+        return []
+    found = [p for p in folder.iterdir() if p.is_dir() and p.name.startswith("version_") and p.name[8:].isdigit()]
+    return sorted(found, key=lambda p: int(p.name[8:]))
+
+
+def choose_run_dir(recipe: Recipe, run_dir: str | None, ckpt: str | None, stage: str) -> pathlib.Path:
+    if run_dir:
+        return pathlib.Path(run_dir)
+    folder = RUNS_ROOT / recipe.name
+    versions = _versions(folder)
+    if ckpt in ("last", "best") or stage != "fit":
+        resumable = [v for v in versions if (v / "checkpoints").is_dir()]
+        if resumable:
+            return resumable[-1]
+        if ckpt in ("last", "best"):
+            raise RecipeError([f"--ckpt {ckpt}: no earlier run of '{recipe.name}' with checkpoints under {folder}"])
+    next_version = int(versions[-1].name[8:]) + 1 if versions else 0
+    return folder / f"version_{next_version}"
+
+
+def _resolve_ckpt(ckpt: str | None, run_dir: pathlib.Path):
+    if ckpt is None:
+        return None
+    if ckpt == "last":
+        path = run_dir / "checkpoints" / "last.ckpt"
+        if not path.is_file():
+            raise RecipeError([f"--ckpt last: {path} does not exist"])
+        return str(path)
+    if ckpt == "best":
+        summary = _read_summary(run_dir)
+        best = summary.get("best_model_path")
+        if not best or not pathlib.Path(best).is_file():
+            raise RecipeError([f"--ckpt best: the run in {run_dir} recorded no best checkpoint"])
+        return best
+    if not pathlib.Path(ckpt).is_file():
+        raise RecipeError([f"--ckpt: no checkpoint file at {ckpt}"])
+    return ckpt
+
+
+def _read_summary(run_dir: pathlib.Path) -> dict:
+    try:
+        return json.loads((run_dir / "summary.json").read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _prepare_trainer(trainer_args: dict, run_dir: pathlib.Path, recipe: Recipe, stage: str):
+    from ember.trainer import Trainer
+    from ember.trainer.callbacks import ModelCheckpoint
+    from ember.trainer.loggers import CSVLogger
+
+    args = dict(trainer_args)
+    args.setdefault("default_root_dir", str(run_dir))
+    if args.get("logger") in (None, True):
+        args["logger"] = CSVLogger(save_dir=str(run_dir.parent), name=None, version=run_dir.name)
+    callbacks = list(args.get("callbacks") or [])
+    checkpoints = [c for c in callbacks if isinstance(c, ModelCheckpoint)]
+    if stage == "fit" and args.get("enable_checkpointing", True):
+        if not checkpoints:
+            callbacks.append(ModelCheckpoint(dirpath=str(run_dir / "checkpoints"), save_last=True))
+        for c in checkpoints:
+            if c.dirpath is None:
+                c.dirpath = str(run_dir / "checkpoints")
+    args["callbacks"] = callbacks
+    trainer = Trainer(**args)
+    trainer.recipe = recipe.config
+    return trainer
+
+
+def run_stage(stage: str, name_or_path: str, overrides: list[str], ckpt=None, run_dir=None,
+              print_config: bool = False) -> int:
+    recipe = load_recipe(name_or_path, overrides)
+    config = dict(recipe.config)
+    config["name"] = recipe.name
+    if print_config:
+        click.echo(dump(config), nl=False)
+        return 0
+    directory = choose_run_dir(recipe, run_dir, ckpt, stage)
+    ckpt_path = _resolve_ckpt(ckpt, directory)
+    model, data, trainer_args = build_objects(recipe)
+    directory.mkdir(parents=True, exist_ok=True)
+    config_file = directory / "config.yaml"
+    if stage == "fit" and not (ckpt_path and config_file.exists()):
+        config_file.write_text(f"# resolved recipe of {recipe.path}; run it again with: ember fit {config_file}\n"
+                               + dump(config))
+    trainer = _prepare_trainer(trainer_args, directory, recipe, stage)
+    started = time.time()
+    status, result = "failed", None
+    try:
+        if stage == "fit":
+            trainer.fit(model, datamodule=data, ckpt_path=ckpt_path)
+        else:
+            result = getattr(trainer, stage)(model, datamodule=data, ckpt_path=ckpt_path)
+        status = "interrupted" if getattr(trainer, "interrupted", False) else "completed"
+    finally:
+        summary = _write_summary(trainer, recipe, directory, stage, status, time.time() - started, result)
+    _print_summary(summary, recipe, directory)
+    return 130 if status == "interrupted" else 0
+
+
+def _to_float(value):
+    try:
+        return float(value.item() if hasattr(value, "item") else value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _write_summary(trainer, recipe, directory, stage, status, wall_time, result) -> dict:
+    callback = getattr(trainer, "checkpoint_callback", None)
+    summary = _read_summary(directory) if stage != "fit" else {}
+    summary.update({
+        "recipe": recipe.name,
+        "stage": stage,
+        "status": status,
+        "global_step": int(getattr(trainer, "global_step", 0)),
+        "epoch": int(getattr(trainer, "current_epoch", 0)),
+        "wall_time_s": round(wall_time, 3),
+        "metrics": {k: _to_float(v) for k, v in dict(getattr(trainer, "callback_metrics", {}) or {}).items()},
+    })
+    if callback is not None and stage == "fit":
+        summary.update({
+            "monitor": getattr(callback, "monitor", None),
+            "best_model_score": _to_float(getattr(callback, "best_model_score", None)),
+            "best_model_path": getattr(callback, "best_model_path", "") or "",
+            "last_model_path": getattr(callback, "last_model_path", "") or "",
+        })
+    if stage == "predict" and result is not None:
+        import ember
+
+        ember.save(result, str(directory / "predictions.ember"))
+        summary["predictions"] = str(directory / "predictions.ember")
+    elif result is not None:
+        summary[f"{stage}_results"] = [{k: _to_float(v) for k, v in d.items()} for d in result]
+    (directory / "summary.json").write_text(json.dumps(summary, indent=2))
+    return summary
+
+
+def _print_summary(summary: dict, recipe: Recipe, directory: pathlib.Path) -> None:
+    click.echo(f"\n{recipe.name}: {summary['status']} after {summary['global_step']} steps "
+               f"in {summary['wall_time_s']:.1f} s")
+    metrics = {k: v for k, v in summary.get("metrics", {}).items() if v is not None}
+    if metrics:
+        click.echo("  metrics: " + ", ".join(f"{k}={v:.4g}" for k, v in sorted(metrics.items())))
+    if summary.get("monitor") and summary.get("best_model_score") is not None:
+        click.echo(f"  best {summary['monitor']}: {summary['best_model_score']:.4g}")
+    if summary.get("best_model_path") or summary.get("last_model_path"):
+        click.echo(f"  checkpoint: {summary.get('best_model_path') or summary.get('last_model_path')}")
+    click.echo(f"  run directory: {directory}")
+    if summary["status"] == "interrupted":
+        click.echo(f"  resume with: ember fit {recipe.path if recipe.path.name != 'config.yaml' else directory / 'config.yaml'}"
+                   " --ckpt last")

@@ -1,0 +1,128 @@
+"""Ready-made TrainingModules, so that recipes need no Python.
+
+``Classifier`` wraps any network: cross-entropy (with label smoothing), accuracy and top-k
+accuracy, optional MixUp / CutMix, and the optimizer and schedule chosen in the recipe.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Iterable
+
+import ember
+from ember import nn
+
+from .module import TrainingModule
+
+# The recipe gives these unbuilt ({class_path, init_args}); the module builds them on its parameters.
+OptimizerCallable = Callable[[Iterable], "ember.optim.Optimizer"]
+LRSchedulerCallable = Callable[["ember.optim.Optimizer"], object]
+
+
+def _default_optimizer(params):
+    return ember.optim.Adam(params, lr=1e-3)
+
+
+class Classifier(TrainingModule):
+    """Image, text or audio classification with any network.
+
+    Args:
+        network: the model, mapping a batch of inputs to class logits.
+        optimizer: builds the optimizer from the parameters (default ``Adam(lr=1e-3)``).
+        lr_scheduler: builds a schedule from the optimizer (optional).
+        lr_scheduler_interval: ``"epoch"`` or ``"step"``: when the schedule steps.
+        label_smoothing: passed to ``cross_entropy``.
+        top_k: also log top-k accuracy (``val_acc_top{k}``) when the network has more than k classes.
+        mixup_alpha, cutmix_alpha: when > 0, mix training batches (MixUp / CutMix, one per batch at random
+            when both are set) and train on the mixed soft labels.
+
+    Logged: ``train_loss``, ``train_acc`` (per step and per epoch), ``val_loss``, ``val_acc``,
+    ``val_acc_top{k}`` (per epoch), and the same with the ``test_`` prefix.
+
+    Example:
+        >>> from ember.trainer.tasks import Classifier
+        >>> model = Classifier(ember.nn.Linear(4, 3))
+    """
+
+    def __init__(self, network: nn.Module, optimizer: OptimizerCallable = _default_optimizer,
+                 lr_scheduler: LRSchedulerCallable | None = None, lr_scheduler_interval: str = "epoch",
+                 label_smoothing: float = 0.0, top_k: int = 5, mixup_alpha: float = 0.0, cutmix_alpha: float = 0.0,
+                 num_classes: int | None = None):
+        super().__init__()
+        if lr_scheduler_interval not in ("epoch", "step"):
+            raise ValueError(f"lr_scheduler_interval must be 'epoch' or 'step', got {lr_scheduler_interval!r}")
+        if (mixup_alpha > 0 or cutmix_alpha > 0) and not num_classes:
+            raise ValueError("Classifier: MixUp / CutMix need num_classes (the number of output classes)")
+        self.save_hyperparameters(ignore=["network", "optimizer", "lr_scheduler"])
+        self.network = network
+        self.optimizer_factory = optimizer
+        self.lr_scheduler_factory = lr_scheduler
+        self.lr_scheduler_interval = lr_scheduler_interval
+        self.label_smoothing = label_smoothing
+        self.top_k = top_k
+        self.mixup_alpha = mixup_alpha
+        self.cutmix_alpha = cutmix_alpha
+        self.num_classes = num_classes
+        self._mixers = None
+
+    def forward(self, x):
+        return self.network(x)
+
+    def _mix(self, x, y):
+        """MixUp or CutMix (one at random when both are on); returns inputs and soft labels."""
+        import random
+
+        if self._mixers is None:
+            from ember.vision.transforms import CutMix, MixUp
+
+            self._mixers = []
+            if self.mixup_alpha > 0:
+                self._mixers.append(MixUp(alpha=self.mixup_alpha, num_classes=self.num_classes))
+            if self.cutmix_alpha > 0:
+                self._mixers.append(CutMix(alpha=self.cutmix_alpha, num_classes=self.num_classes))
+        return self._mixers[random.randrange(len(self._mixers))]((x, y))
+
+    def training_step(self, batch, batch_idx):
+        x, y = batch
+        mixed = self.mixup_alpha > 0 or self.cutmix_alpha > 0
+        if mixed:
+            x, soft = self._mix(x, y)
+            logits = self(x)
+            loss = nn.functional.cross_entropy(logits, soft, label_smoothing=self.label_smoothing)
+        else:
+            logits = self(x)
+            loss = nn.functional.cross_entropy(logits, y, label_smoothing=self.label_smoothing)
+        accuracy = (logits.argmax(-1) == y).float().mean()
+        self.log("train_loss", loss, prog_bar=True, on_step=True, on_epoch=True, batch_size=len(y))
+        self.log("train_acc", accuracy, prog_bar=True, on_step=True, on_epoch=True, batch_size=len(y))
+        return loss
+
+    def _evaluate(self, batch, prefix):
+        x, y = batch
+        logits = self(x)
+        loss = nn.functional.cross_entropy(logits, y)
+        self.log(f"{prefix}_loss", loss, prog_bar=True, batch_size=len(y))
+        self.log(f"{prefix}_acc", (logits.argmax(-1) == y).float().mean(), prog_bar=True, batch_size=len(y))
+        k = self.top_k
+        if k and logits.shape[-1] > k:
+            top = ember.from_numpy((-logits.data).argsort(-1)[..., :k].copy())
+            hit = (top == y.unsqueeze(-1)).any(-1).float().mean()
+            self.log(f"{prefix}_acc_top{k}", hit, batch_size=len(y))
+        return loss
+
+    def validation_step(self, batch, batch_idx):
+        return self._evaluate(batch, "val")
+
+    def test_step(self, batch, batch_idx):
+        return self._evaluate(batch, "test")
+
+    def predict_step(self, batch, batch_idx, dataloader_idx: int = 0):
+        x = batch[0] if isinstance(batch, (list, tuple)) else batch
+        return self(x).argmax(-1)
+
+    def configure_optimizers(self):
+        optimizer = self.optimizer_factory(self.parameters())
+        if self.lr_scheduler_factory is None:
+            return optimizer
+        scheduler = self.lr_scheduler_factory(optimizer)
+        return {"optimizer": optimizer,
+                "lr_scheduler": {"scheduler": scheduler, "interval": self.lr_scheduler_interval}}
