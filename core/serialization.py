@@ -1,0 +1,477 @@
+"""``ember.save`` / ``ember.load``: safe checkpoints (a zip of ``.npy`` arrays plus a JSON manifest).
+
+No pickle anywhere: loading reads a JSON tree and raw arrays, so a file can never run code. A
+damaged, truncated, foreign or hostile file raises ``ValueError`` naming the file and the problem,
+and nothing is allocated that the archive does not actually hold: every array's declared shape and
+dtype are checked against its member's real size before the array is created. Writes go to a
+temporary file in the same folder, are fsync'ed and renamed over the target, so a crash mid-save
+leaves the previous file intact.
+
+Layout of a file::
+
+    manifest.json      {"format": "ember", "version": 1, "arrays": [{"file", "dtype", "shape"}], "root": tree}
+    arrays/0.npy ...   one uncompressed .npy per array (numpy's format, no pickle)
+
+In the tree, JSON null/true/false/numbers/strings are themselves and a JSON list is a Python list;
+every JSON object is a tag: ``{"$tuple": [...]}``, ``{"$dict": [[key, value], ...]}`` (any key
+type, order kept), ``{"$tensor": i, "requires_grad": bool}``, ``{"$ndarray": i}``,
+``{"$scalar": i}`` (numpy scalar), ``{"$bytes": i}``, ``{"$dtype": "float32"}``, ``{"$ref": n}`` (the
+n-th tensor/array object seen, to keep shared objects shared).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import tempfile
+import zipfile
+from typing import Any, BinaryIO
+
+import numpy as np
+
+from . import _dtype
+from .tensor import Tensor
+
+__all__ = ["save", "load", "save_safetensors", "load_safetensors"]
+
+FORMAT = "ember"
+VERSION = 1
+_MANIFEST = "manifest.json"
+_MAX_MANIFEST_BYTES = 256 * 1024 * 1024
+_MAX_DEPTH = 500
+_ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+
+
+class _Encoder:
+    def __init__(self):
+        self.arrays: list[np.ndarray] = []
+        self.memo: dict[int, int] = {}  # id(tensor or array) -> ref number
+        self.keep_alive: list = []
+
+    def encode(self, obj, path: str, depth: int = 0):
+        if depth > _MAX_DEPTH:
+            raise ValueError(f"ember.save: {path} is nested more than {_MAX_DEPTH} levels deep")
+        if obj is None or isinstance(obj, (bool, str)):
+            return obj
+        if isinstance(obj, int):  # after bool
+            return int(obj)
+        if isinstance(obj, float):
+            return float(obj)
+        if isinstance(obj, (Tensor, np.ndarray)):
+            if id(obj) in self.memo:
+                return {"$ref": self.memo[id(obj)]}
+            self.memo[id(obj)] = len(self.memo)
+            self.keep_alive.append(obj)
+            array = obj.data if isinstance(obj, Tensor) else obj
+            index = self._add_array(array, path)
+            if isinstance(obj, Tensor):
+                node = {"$tensor": index, "requires_grad": bool(obj.requires_grad)}
+                if type(obj).__name__ == "Parameter":
+                    node["parameter"] = True
+                return node
+            return {"$ndarray": index}
+        if isinstance(obj, np.generic):
+            return {"$scalar": self._add_array(np.asarray(obj), path)}
+        if isinstance(obj, (bytes, bytearray)):
+            return {"$bytes": self._add_array(np.frombuffer(bytes(obj), dtype=np.uint8), path)}
+        if isinstance(obj, _dtype.dtype):
+            return {"$dtype": str(obj).removeprefix("ember.")}
+        if isinstance(obj, tuple):
+            return {"$tuple": [self.encode(v, f"{path}[{i}]", depth + 1) for i, v in enumerate(obj)]}
+        if isinstance(obj, list):
+            return [self.encode(v, f"{path}[{i}]", depth + 1) for i, v in enumerate(obj)]
+        if isinstance(obj, dict):
+            items = []
+            for key, value in obj.items():
+                if not (key is None or isinstance(key, (bool, int, float, str, tuple))):
+                    raise TypeError(f"ember.save: {path} has a key of type {type(key).__name__} ({key!r}); keys "
+                                    "must be str, int, float, bool, None or tuples of them")
+                items.append([self.encode(key, f"{path} key", depth + 1),
+                              self.encode(value, f"{path}[{key!r}]", depth + 1)])
+            return {"$dict": items}
+        raise TypeError(
+            f"ember.save: can't save {path}, an object of type {type(obj).__module__}.{type(obj).__qualname__}; "
+            "ember.save stores tensors, arrays, numbers, strings, bools, None, and lists, tuples and dicts of "
+            "them (save a module's or optimizer's state_dict(), not the object)"
+        )
+
+    def _add_array(self, array: np.ndarray, path: str) -> int:
+        if array.dtype.hasobject or array.dtype.kind not in "biufc" or array.dtype.fields is not None:
+            raise TypeError(f"ember.save: {path} is an array of dtype {array.dtype}, which can't be stored without "
+                            "pickle; only bool, integer, float and complex arrays can")
+        self.arrays.append(array)
+        return len(self.arrays) - 1
+
+
+def save(obj: Any, f: str | os.PathLike | BinaryIO, pickle_module=None, pickle_protocol: int = 2,
+         _use_new_zipfile_serialization: bool = True) -> None:
+    """Saves ``obj`` (nested dicts, lists and tuples of tensors, arrays, numbers, strings, bools and None).
+
+    The write is atomic when ``f`` is a path: the data goes to a temporary file next to it, which is
+    fsync'ed and then renamed over ``f``. ``pickle_module`` and ``pickle_protocol`` exist for
+    PyTorch-compatible call sites and must be left alone (nothing is pickled).
+
+    Example:
+        >>> import ember, tempfile, os
+        >>> path = os.path.join(tempfile.mkdtemp(), "ckpt.ember")
+        >>> ember.save({"w": ember.ones(2), "step": 3, "betas": (0.9, 0.99)}, path)
+        >>> ember.load(path)["betas"]
+        (0.9, 0.99)
+    """
+    if pickle_module is not None:
+        raise ValueError("ember.save never pickles; pickle_module is not supported")
+    encoder = _Encoder()
+    root = encoder.encode(obj, "obj")
+    arrays_meta = [{"file": f"arrays/{i}.npy", "dtype": a.dtype.str, "shape": list(a.shape)}
+                   for i, a in enumerate(encoder.arrays)]
+    manifest = json.dumps({"format": FORMAT, "version": VERSION, "arrays": arrays_meta, "root": root},
+                          allow_nan=True, separators=(",", ":")).encode("utf-8")
+    if isinstance(f, (str, os.PathLike)):
+        _atomic_write(os.fspath(f), lambda stream: _write_zip(stream, manifest, encoder.arrays))
+    else:
+        _write_zip(f, manifest, encoder.arrays)
+
+
+def _write_zip(stream: BinaryIO, manifest: bytes, arrays: list[np.ndarray]) -> None:
+    with zipfile.ZipFile(stream, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
+        zf.writestr(zipfile.ZipInfo(_MANIFEST, _ZIP_DATE), manifest)
+        for i, array in enumerate(arrays):
+            with zf.open(zipfile.ZipInfo(f"arrays/{i}.npy", _ZIP_DATE), "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, array, allow_pickle=False)
+
+
+def _atomic_write(path: str, write) -> None:
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(f"can't save to {path}: the folder {directory} does not exist")
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as stream:
+            write(stream)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.chmod(tmp, _default_file_mode(path))
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    try:  # make the rename itself durable
+        dir_fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    except OSError:
+        pass
+
+
+def _default_file_mode(path: str) -> int:
+    try:
+        return os.stat(path).st_mode & 0o777  # keep the mode of the file being replaced
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
+# --- loading -----------------------------------------------------------------------------------
+class _Decoder:
+    def __init__(self, zf: zipfile.ZipFile, name: str, arrays_meta: list, archive_size: int | None):
+        self.zf, self.name, self.meta, self.archive_size = zf, name, arrays_meta, archive_size
+        self.loaded: dict[int, np.ndarray] = {}
+        self.refs: list = []
+
+    def error(self, message: str) -> ValueError:
+        return ValueError(f"ember.load: {self.name}: {message}")
+
+    def decode(self, node, depth: int = 0):
+        if depth > _MAX_DEPTH:
+            raise self.error(f"the manifest is nested more than {_MAX_DEPTH} levels deep")
+        if node is None or isinstance(node, (bool, int, float, str)):
+            return node
+        if isinstance(node, list):
+            return [self.decode(v, depth + 1) for v in node]
+        if not isinstance(node, dict) or len(node) == 0:
+            raise self.error(f"unexpected manifest entry {str(node)[:80]}")
+        tag = next(iter(node))
+        if tag == "$tuple":
+            return tuple(self.decode(v, depth + 1) for v in self._list(node[tag]))
+        if tag == "$dict":
+            out = {}
+            for pair in self._list(node[tag]):
+                if not isinstance(pair, list) or len(pair) != 2:
+                    raise self.error("a $dict entry is not a [key, value] pair")
+                key = self.decode(pair[0], depth + 1)
+                try:
+                    out[key] = self.decode(pair[1], depth + 1)
+                except TypeError as exc:
+                    raise self.error(f"a dict key of type {type(key).__name__} is not hashable") from exc
+            return out
+        if tag == "$tensor":
+            array = self.array(node[tag])
+            requires_grad = node.get("requires_grad", False)
+            if requires_grad is True and array.dtype.kind not in "fc":
+                raise self.error(f"array {node[tag]} of dtype {array.dtype} is marked requires_grad")
+            if node.get("parameter") is True:
+                from .nn.parameter import Parameter
+
+                tensor = Parameter(Tensor._wrap(array), requires_grad=requires_grad is True)
+            else:
+                tensor = Tensor._wrap(array, requires_grad is True)
+            self.refs.append(tensor)
+            return tensor
+        if tag == "$ndarray":
+            array = self.array(node[tag])
+            self.refs.append(array)
+            return array
+        if tag == "$ref":
+            index = node[tag]
+            if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < len(self.refs):
+                raise self.error(f"$ref {index!r} points to no earlier tensor")
+            return self.refs[index]
+        if tag == "$scalar":
+            array = self.array(node[tag])
+            if array.ndim != 0:
+                raise self.error(f"$scalar array {node[tag]} is not 0-dimensional")
+            return array[()]
+        if tag == "$bytes":
+            return self.array(node[tag]).tobytes()
+        if tag == "$dtype":
+            name = node[tag]
+            value = getattr(_dtype, name, None) if isinstance(name, str) else None
+            if not isinstance(value, _dtype.dtype):
+                raise self.error(f"unknown dtype {name!r}")
+            return value
+        raise self.error(f"unknown manifest tag {tag!r}")
+
+    def _list(self, value) -> list:
+        if not isinstance(value, list):
+            raise self.error("malformed manifest (expected a list)")
+        return value
+
+    def array(self, index) -> np.ndarray:
+        if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < len(self.meta):
+            raise self.error(f"array index {index!r} is not in the manifest's list of {len(self.meta)} arrays")
+        if index not in self.loaded:
+            self.loaded[index] = self._read_array(index)
+        return self.loaded[index]
+
+    def _read_array(self, index: int) -> np.ndarray:
+        meta = self.meta[index]
+        if not isinstance(meta, dict):
+            raise self.error(f"array {index} has no description in the manifest")
+        member, dtype, shape = meta.get("file"), self._dtype(meta.get("dtype"), index), meta.get("shape")
+        if not isinstance(shape, list) or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0
+                                                  for s in shape):
+            raise self.error(f"array {index} has an invalid shape {shape!r}")
+        claimed = math.prod(shape) * dtype.itemsize
+        try:
+            info = self.zf.getinfo(member) if isinstance(member, str) else None
+        except KeyError:
+            info = None
+        if info is None:
+            raise self.error(f"array {index} ({member!r}) is missing from the archive")
+        if info.compress_type != zipfile.ZIP_STORED:
+            raise self.error(f"array {index} is compressed; Ember files store arrays uncompressed")
+        if info.file_size != info.compress_size or (
+                self.archive_size is not None and info.header_offset + info.compress_size > self.archive_size):
+            raise self.error(f"array {index} claims {info.file_size} bytes, more than the file holds "
+                             "(truncated or damaged)")
+        # Never allocate what the manifest merely claims: the member must really hold the bytes.
+        if claimed > info.file_size:
+            raise self.error(f"the manifest claims array {index} has shape {tuple(shape)} and dtype {dtype} "
+                             f"({claimed} bytes) but the archive holds only {info.file_size} bytes for it")
+        try:
+            with self.zf.open(info) as stream:
+                version = np.lib.format.read_magic(stream)
+                header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                          else np.lib.format.read_array_header_2_0)(stream)
+                header_shape, fortran, header_dtype = header
+                if list(header_shape) != shape or header_dtype != dtype:
+                    raise self.error(f"array {index}: the manifest says {dtype}{tuple(shape)} but the .npy header "
+                                     f"says {header_dtype}{tuple(header_shape)}")
+                data_bytes = info.file_size - stream.tell()
+                if data_bytes != claimed:
+                    raise self.error(f"array {index} of shape {tuple(shape)} and dtype {dtype} needs {claimed} "
+                                     f"bytes, the archive holds {data_bytes}")
+                array = np.empty(shape[::-1] if fortran else shape, dtype=dtype)
+                view = memoryview(array.reshape(-1).view(np.uint8)) if array.size else memoryview(b"")
+                got = 0
+                while got < claimed:
+                    n = stream.readinto(view[got:])
+                    if not n:
+                        raise self.error(f"array {index} is truncated ({got} of {claimed} bytes)")
+                    got += n
+                stream.read(1)  # reach the end so zipfile checks the CRC
+        except ValueError:
+            raise
+        except (zipfile.BadZipFile, EOFError, OSError, SyntaxError) as exc:
+            raise self.error(f"array {index} is damaged ({exc})") from exc
+        return array.T if fortran else array
+
+    def _dtype(self, text, index: int) -> np.dtype:
+        try:
+            dtype = np.dtype(text) if isinstance(text, str) and len(text) < 16 else None
+        except TypeError:
+            dtype = None
+        if dtype is None or dtype.hasobject or dtype.kind not in "biufc" or dtype.fields is not None:
+            raise self.error(f"array {index} has an unsupported dtype {text!r}")
+        return dtype
+
+
+def load(f: str | os.PathLike | BinaryIO, map_location=None, pickle_module=None, *, weights_only: bool = True,
+         mmap: bool | None = None, **pickle_load_args) -> Any:
+    """Loads what ``ember.save`` stored; tuples stay tuples, dict keys keep their types.
+
+    ``map_location`` (``None``, ``"cpu"``, a device, a dict or a callable) and ``weights_only`` are
+    accepted so PyTorch call sites port unchanged; Ember runs on the CPU and never unpickles, so
+    every load is weights-only.
+
+    Raises:
+        FileNotFoundError: ``f`` does not exist.
+        ValueError: ``f`` is not an Ember file, or is damaged, truncated or inconsistent (the message
+            names the file and what is wrong).
+
+    Example:
+        >>> import ember, tempfile, os
+        >>> path = os.path.join(tempfile.mkdtemp(), "ckpt.ember")
+        >>> ember.save({0: ember.tensor([1.0, 2.0], requires_grad=True)}, path)
+        >>> ember.load(path, map_location="cpu")[0]
+        tensor([1., 2.], requires_grad=True)
+    """
+    if pickle_module is not None:
+        raise ValueError("ember.load never unpickles; pickle_module is not supported")
+    _check_map_location(map_location)
+    if isinstance(f, (str, os.PathLike)):
+        name = os.fspath(f)
+        if not os.path.exists(name):
+            raise FileNotFoundError(f"ember.load: no such file: {name}")
+        if os.path.isdir(name):
+            raise IsADirectoryError(f"ember.load: {name} is a folder, not an Ember file")
+        with open(name, "rb") as stream:
+            return _load_stream(stream, name)
+    return _load_stream(f, getattr(f, "name", repr(f)))
+
+
+def _check_map_location(map_location) -> None:
+    if map_location is None or callable(map_location) or isinstance(map_location, dict):
+        return
+    text = str(map_location)
+    if text.split(":")[0] != "cpu":
+        raise ValueError(f"ember.load: map_location={map_location!r}; Ember runs on the CPU only")
+
+
+def _load_stream(stream: BinaryIO, name: str):
+    head = stream.read(4)
+    stream.seek(0)
+    if head[:2] != b"PK":
+        raise ValueError(f"ember.load: {name}: not an Ember file ({_describe(head, stream)})")
+    try:
+        stream.seek(0, io.SEEK_END)
+        size = stream.tell()
+        stream.seek(0)
+    except (OSError, ValueError):
+        size = None
+    try:
+        zf = zipfile.ZipFile(stream)
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
+        raise ValueError(f"ember.load: {name}: not a complete zip archive; the file is truncated or damaged "
+                         f"({exc})") from exc
+    with zf:
+        names = set(zf.namelist())
+        if _MANIFEST not in names:
+            hint = ""
+            if any(n.endswith("data.pkl") for n in names):
+                hint = ("; it looks like a PyTorch (pickle) checkpoint, which Ember never unpickles: save its "
+                        "state_dict with safetensors and use ember.load_safetensors")
+            raise ValueError(f"ember.load: {name}: not an Ember file (no {_MANIFEST} in the archive){hint}")
+        info = zf.getinfo(_MANIFEST)
+        if info.file_size > _MAX_MANIFEST_BYTES:
+            raise ValueError(f"ember.load: {name}: manifest of {info.file_size} bytes is too large")
+        try:
+            with zf.open(info) as member:
+                raw = member.read(_MAX_MANIFEST_BYTES + 1)
+            manifest = json.loads(raw.decode("utf-8"))
+        except (zipfile.BadZipFile, EOFError, OSError, UnicodeDecodeError, json.JSONDecodeError,
+                RecursionError) as exc:
+            raise ValueError(f"ember.load: {name}: the manifest is damaged ({type(exc).__name__}: {exc})") from exc
+        if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+            raise ValueError(f"ember.load: {name}: not an Ember file (the manifest has no 'format': 'ember')")
+        if not isinstance(manifest.get("version"), int) or manifest["version"] > VERSION:
+            raise ValueError(f"ember.load: {name}: written by a newer Ember (format version "
+                             f"{manifest.get('version')!r}, this Ember reads up to {VERSION})")
+        arrays = manifest.get("arrays", [])
+        if not isinstance(arrays, list):
+            raise ValueError(f"ember.load: {name}: the manifest's 'arrays' is not a list")
+        try:
+            return _Decoder(zf, name, arrays, size).decode(manifest.get("root"))
+        except RecursionError as exc:
+            raise ValueError(f"ember.load: {name}: the manifest is nested too deeply") from exc
+
+
+def _describe(head: bytes, stream: BinaryIO) -> str:
+    if not head:
+        return "the file is empty"
+    if head[:1] == b"\x80":
+        return "it looks like pickle data, which Ember never loads because unpickling can run arbitrary code"
+    chunk = stream.read(4096)
+    stream.seek(0)
+    if b"\x00" not in chunk:
+        return "it is a text file, not a zip archive"
+    return "unrecognized binary data, expected a zip archive"
+
+
+# --- safetensors -------------------------------------------------------------------------------
+def _safetensors_numpy():
+    try:
+        import safetensors.numpy as st
+    except ImportError as exc:
+        raise ImportError(
+            "ember.save_safetensors / ember.load_safetensors need the optional 'safetensors' package: "
+            "pip install 'ember[safetensors]' (or pip install safetensors)"
+        ) from exc
+    return st
+
+
+def save_safetensors(state_dict: dict[str, Any], path: str | os.PathLike, metadata: dict[str, str] | None = None
+                     ) -> None:
+    """Writes a flat ``{name: tensor}`` dict as a ``.safetensors`` file (atomically), readable by PyTorch.
+
+    Example:
+        >>> import ember, tempfile, os
+        >>> path = os.path.join(tempfile.mkdtemp(), "model.safetensors")
+        >>> ember.save_safetensors({"weight": ember.ones(2, 3)}, path)
+        >>> ember.load_safetensors(path)["weight"].shape
+        ember.Size([2, 3])
+    """
+    st = _safetensors_numpy()
+    arrays = {}
+    for key, value in state_dict.items():
+        if not isinstance(key, str):
+            raise TypeError(f"save_safetensors: keys must be strings, got {key!r}")
+        if not isinstance(value, (Tensor, np.ndarray)):
+            raise TypeError(f"save_safetensors: {key!r} is a {type(value).__name__}, not a tensor")
+        arrays[key] = np.ascontiguousarray(value.data if isinstance(value, Tensor) else value)
+    payload = st.save(arrays, metadata=metadata)
+    _atomic_write(os.fspath(path), lambda stream: stream.write(payload))
+
+
+def load_safetensors(path: str | os.PathLike, device: str = "cpu") -> dict[str, Tensor]:
+    """Reads a ``.safetensors`` file (e.g. written by PyTorch) into ``{name: Tensor}``.
+
+    The result loads into a module with ``model.load_state_dict(...)``.
+    """
+    st = _safetensors_numpy()
+    name = os.fspath(path)
+    if not os.path.exists(name):
+        raise FileNotFoundError(f"ember.load_safetensors: no such file: {name}")
+    try:
+        arrays = st.load_file(name)
+    except Exception as exc:  # safetensors raises its own SafetensorError and others
+        raise ValueError(f"ember.load_safetensors: {name}: not a valid safetensors file ({exc})") from exc
+    return {key: Tensor._wrap(np.array(array, copy=True)) for key, array in arrays.items()}
