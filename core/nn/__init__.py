@@ -1,4 +1,25 @@
-"""ember.nn (minimal: the functional API; the layers are added by the nn helper)."""
+"""``ember.nn``: ``Module``, ``Parameter``, the standard layers, ``functional``, ``init``, ``utils``, ``summary``.
+
+Names, arguments, defaults, parameter names and initialisation follow ``torch.nn``, so a
+PyTorch ``state_dict`` loads into the same Ember model.
+
+Example:
+    >>> import ember
+    >>> from ember import nn
+    >>> model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
+    >>> loss = nn.CrossEntropyLoss()(model(ember.randn(3, 4)), ember.tensor([0, 1, 1]))
+    >>> loss.backward()
+    >>> model[0].weight.grad.shape
+    ember.Size([8, 4])
+"""
+
+from __future__ import annotations
 
 from . import functional  # noqa: F401
+from . import init, utils  # noqa: F401
+from .modules import *  # noqa: F401,F403
+from .modules import __all__ as _modules_all
+from .parameter import Buffer, Parameter
+from .summary import summary
 
+__all__ = ["functional", "init", "utils", "Parameter", "Buffer", "summary", *_modules_all]

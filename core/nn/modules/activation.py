@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from ... import creation
-from ...ops.elementwise import where
 from .. import functional as F
 from ..parameter import Parameter
 from .module import Module
@@ -209,7 +208,7 @@ class Tanhshrink(Module):
     """``x - tanh(x)``."""
 
     def forward(self, input):
-        return input - F.tanh(input)
+        return F.tanhshrink(input)
 
 
 class PReLU(Module):
@@ -218,7 +217,7 @@ class PReLU(Module):
     Example:
         >>> import ember
         >>> ember.nn.PReLU()(ember.tensor([-1.0, 2.0]))
-        tensor([-0.2500,  2.0000], grad_fn=<WhereBackward>)
+        tensor([-0.2500,  2.0000], grad_fn=<...>)
     """
 
     def __init__(self, num_parameters: int = 1, init: float = 0.25, device=None, dtype=None):
@@ -230,10 +229,7 @@ class PReLU(Module):
         self.weight.data[...] = self.init
 
     def forward(self, input):
-        weight = self.weight
-        if self.num_parameters > 1 and input.ndim >= 2:
-            weight = weight.reshape(-1, *([1] * (input.ndim - 2)))
-        return where(input >= 0, input, weight * input)
+        return F.prelu(input, self.weight)
 
     def extra_repr(self) -> str:
         return f"num_parameters={self.num_parameters}"
@@ -277,7 +273,7 @@ class Softmin(Softmax):
     """Softmax of ``-x`` along ``dim``."""
 
     def forward(self, input):
-        return F.softmax(-input, self.dim)
+        return F.softmin(input, self.dim)
 
 
 class LogSoftmax(Softmax):
@@ -285,3 +281,38 @@ class LogSoftmax(Softmax):
 
     def forward(self, input):
         return F.log_softmax(input, self.dim)
+
+
+class Threshold(Module):
+    """``x`` where ``x > threshold``, else ``value``."""
+
+    def __init__(self, threshold: float, value: float, inplace: bool = False):
+        super().__init__()
+        self.threshold, self.value, self.inplace = threshold, value, inplace
+
+    def forward(self, input):
+        return F.threshold(input, self.threshold, self.value, self.inplace)
+
+    def extra_repr(self) -> str:
+        return f"threshold={self.threshold}, value={self.value}" + (", inplace=True" if self.inplace else "")
+
+
+class Softshrink(Module):
+    """``x - lambd`` above ``lambd``, ``x + lambd`` below ``-lambd``, 0 in between."""
+
+    def __init__(self, lambd: float = 0.5):
+        super().__init__()
+        self.lambd = lambd
+
+    def forward(self, input):
+        return F.softshrink(input, self.lambd)
+
+    def extra_repr(self) -> str:
+        return str(self.lambd)
+
+
+class Hardshrink(Softshrink):
+    """``x`` where ``|x| > lambd``, else 0."""
+
+    def forward(self, input):
+        return F.hardshrink(input, self.lambd)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 
 from ... import creation
-from ...ops.linalg import einsum
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter
@@ -103,15 +102,7 @@ class Bilinear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, input1, input2):
-        if input1.shape[-1] != self.in1_features or input2.shape[-1] != self.in2_features:
-            raise RuntimeError(
-                f"expected inputs with {self.in1_features} and {self.in2_features} features, got "
-                f"{input1.shape[-1]} and {input2.shape[-1]} (input shapes {tuple(input1.shape)}, {tuple(input2.shape)})"
-            )
-        lead = tuple(input1.shape[:-1])
-        out = einsum("bi,oij,bj->bo", input1.reshape(-1, self.in1_features), self.weight,
-                     input2.reshape(-1, self.in2_features)).reshape(*lead, self.out_features)
-        return out if self.bias is None else out + self.bias
+        return F.bilinear(input1, input2, self.weight, self.bias)
 
     def extra_repr(self) -> str:
         return (f"in1_features={self.in1_features}, in2_features={self.in2_features}, "

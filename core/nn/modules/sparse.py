@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from ... import creation
 from ...autograd.grad_mode import no_grad
-from ...tensor import Tensor
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter
@@ -138,48 +135,9 @@ class EmbeddingBag(Module):
                 self.weight.data[self.padding_idx] = 0
 
     def forward(self, input, offsets=None, per_sample_weights=None):
-        indices = input.data if isinstance(input, Tensor) else np.asarray(input)
-        if indices.ndim == 2:
-            if offsets is not None:
-                raise ValueError("if input is 2D, then offsets has to be None")
-            n_bags, bag_size = indices.shape
-            bag_ids = np.repeat(np.arange(n_bags), bag_size)
-            indices = indices.reshape(-1)
-            if per_sample_weights is not None:
-                per_sample_weights = per_sample_weights.reshape(-1)
-        elif indices.ndim == 1:
-            if offsets is None:
-                raise ValueError("offsets has to be a 1D Tensor but got None")
-            starts = (offsets.data if isinstance(offsets, Tensor) else np.asarray(offsets)).astype(np.int64)
-            if self.include_last_offset:
-                starts = starts[:-1]
-            n_bags = len(starts)
-            counts = np.diff(np.append(starts, len(indices)))
-            bag_ids = np.repeat(np.arange(n_bags), counts)
-        else:
-            raise ValueError(f"input has to be 1D or 2D Tensor, but got Tensor of dimension {indices.ndim}")
-        if per_sample_weights is not None and self.mode != "sum":
-            raise NotImplementedError("embedding_bag: per_sample_weights is only supported for mode='sum'")
-        keep = np.ones(len(indices), bool) if self.padding_idx is None else indices != self.padding_idx
-        vectors = F.embedding(Tensor._wrap(indices[keep]), self.weight, None, self.max_norm, self.norm_type,
-                              self.scale_grad_by_freq)
-        bag_ids = bag_ids[keep]
-        if per_sample_weights is not None:
-            weights = per_sample_weights[Tensor._wrap(np.flatnonzero(keep))]
-            vectors = vectors * weights.unsqueeze(-1)
-        out_shape = (n_bags, self.embedding_dim)
-        if self.mode == "max":
-            rows = []
-            for b in range(n_bags):
-                members = np.flatnonzero(bag_ids == b)
-                rows.append(vectors[Tensor._wrap(members)].amax(0) if len(members)
-                            else creation.zeros(self.embedding_dim, dtype=self.weight.dtype))
-            return creation.zeros(*out_shape, dtype=self.weight.dtype) if not rows else _stack(rows)
-        total = creation.zeros(*out_shape, dtype=self.weight.dtype).index_add(0, Tensor._wrap(bag_ids), vectors)
-        if self.mode == "mean":
-            counts = np.bincount(bag_ids, minlength=n_bags).astype(self.weight.data.dtype)
-            total = total / Tensor._wrap(np.maximum(counts, 1)[:, None])
-        return total
+        return F.embedding_bag(input, self.weight, offsets, self.max_norm, self.norm_type, self.scale_grad_by_freq,
+                               self.mode, self.sparse, per_sample_weights, self.include_last_offset,
+                               self.padding_idx)
 
     def extra_repr(self) -> str:
         s = f"{self.num_embeddings}, {self.embedding_dim}, mode={self.mode!r}"
@@ -197,8 +155,3 @@ class EmbeddingBag(Module):
         bag.weight.requires_grad = not freeze
         return bag
 
-
-def _stack(rows):
-    from ...ops.shape import stack
-
-    return stack(rows)

@@ -1,0 +1,302 @@
+"""One layer, one direction of an RNN / LSTM / GRU over a whole sequence, as a single ``Function``.
+
+Running the recurrence as thousands of tiny autograd ops would cost more in Python than in
+arithmetic, so each layer is one op: the input projections of all time steps are one
+matmul, the loop over time runs on numpy arrays, and ``backward`` is hand-written
+backpropagation through time (one matmul per step plus one matmul per weight at the end).
+The backward is a raw computation, so these ops are once-differentiable.
+
+Shapes: ``x`` is ``(L, N, I)``; ``h0`` is ``(N, P)`` (``P`` = proj_size or hidden_size);
+``c0`` is ``(N, H)``. ``reverse=True`` runs the sequence from the last step to the first.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...autograd.function import Function, once_differentiable
+from ...tensor import Tensor
+
+
+def _steps(length: int, reverse: bool) -> range:
+    return range(length - 1, -1, -1) if reverse else range(length)
+
+
+def _previous_states(h0: np.ndarray, hs: np.ndarray, reverse: bool) -> np.ndarray:
+    """The state entering each step, ``(L, N, P)``: ``h0`` then the outputs, in processing order."""
+    if reverse:
+        return np.concatenate([hs[1:], h0[None]], axis=0)
+    return np.concatenate([h0[None], hs[:-1]], axis=0)
+
+
+def _input_projection(x: np.ndarray, w_ih: np.ndarray, *biases) -> np.ndarray:
+    length, batch, _ = x.shape
+    gx = (x.reshape(length * batch, -1) @ w_ih.T).reshape(length, batch, -1)
+    for b in biases:
+        if b is not None:
+            gx += b
+    return gx
+
+
+def _data(t):
+    return None if t is None else t.data
+
+
+def _wrap(a):
+    return None if a is None else Tensor._wrap(a)
+
+
+def _input_grads(ctx, x, w_ih, d_gates_x, biases_from_x):
+    """Gradients that only need the pre-activation gradients of the input projection."""
+    length, batch, _ = x.shape
+    flat = d_gates_x.reshape(length * batch, -1)
+    dx = (flat @ w_ih).reshape(x.shape) if ctx.needs_input_grad[0] else None
+    dw_ih = flat.T @ x.reshape(length * batch, -1) if ctx.needs_input_grad[3] else None
+    db = flat.sum(0) if biases_from_x else None
+    return dx, dw_ih, db
+
+
+class _FusedLayer(Function):
+    _internal = True
+    once_differentiable = True
+    arrays = None
+
+    def _release(self) -> None:
+        super()._release()
+        self.arrays = None
+        self.versions = ()
+
+
+class LSTMLayer(_FusedLayer):
+    """``(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, reverse) -> (y, h_n, c_n)``; gates ordered i, f, g, o."""
+
+    @staticmethod
+    def forward(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, reverse):
+        X, Whh = x.data, w_hh.data
+        length, batch, _ = X.shape
+        hidden = Whh.shape[0] // 4
+        gx = _input_projection(X, w_ih.data, _data(b_ih), _data(b_hh))
+        dtype = gx.dtype
+        # sigmoid(v) = 0.5 tanh(v / 2) + 0.5: one tanh over all four gates, then a scale and shift.
+        scale = np.full(4 * hidden, 0.5, dtype)
+        scale[2 * hidden:3 * hidden] = 1.0
+        shift = 0.5 * (scale == 0.5).astype(dtype)
+        gates = np.empty((length, batch, 4 * hidden), dtype)
+        cs = np.empty((length, batch, hidden), dtype)
+        tcs = np.empty((length, batch, hidden), dtype)
+        Whr = _data(w_hr)
+        hfull = np.empty((length, batch, hidden), dtype) if Whr is not None else None
+        ys = np.empty((length, batch, Whh.shape[1]), dtype)
+        WhhT = np.ascontiguousarray(Whh.T)
+        WhrT = None if Whr is None else np.ascontiguousarray(Whr.T)
+        h, c = h0.data, c0.data
+        for t in _steps(length, reverse):
+            g = gates[t]
+            np.matmul(h, WhhT, out=g)
+            g += gx[t]
+            g *= scale
+            np.tanh(g, out=g)
+            g *= scale
+            g += shift
+            i, f, gg, o = g[:, :hidden], g[:, hidden:2 * hidden], g[:, 2 * hidden:3 * hidden], g[:, 3 * hidden:]
+            c_new = cs[t]
+            np.multiply(f, c, out=c_new)
+            c_new += i * gg
+            tc = tcs[t]
+            np.tanh(c_new, out=tc)
+            if Whr is None:
+                np.multiply(o, tc, out=ys[t])
+            else:
+                np.multiply(o, tc, out=hfull[t])
+                np.matmul(hfull[t], WhrT, out=ys[t])
+            h, c = ys[t], c_new
+        ctx.arrays = (X, h0.data, c0.data, w_ih.data, Whh, Whr, gates, cs, tcs, hfull, ys)
+        ctx.reverse = reverse
+        ctx.has_bias = (b_ih is not None, b_hh is not None)
+        ctx.versions = [(t, t._vc[0]) for t in (x, h0, c0, w_ih, w_hh, w_hr) if t is not None]
+        return ys, h.copy(), c.copy()
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_y, grad_hn, grad_cn):
+        _check_versions(ctx)
+        X, h0, c0, Wih, Whh, Whr, gates, cs, tcs, hfull, ys = ctx.arrays
+        length, batch, _ = X.shape
+        hidden = Whh.shape[0] // 4
+        dtype = gates.dtype
+        # local derivatives of the activations, for all steps at once
+        deriv = gates * (1 - gates)
+        deriv[..., 2 * hidden:3 * hidden] = 1 - gates[..., 2 * hidden:3 * hidden] ** 2
+        dtanh_c = 1 - tcs * tcs
+        dY = grad_y.data
+        dG = np.empty_like(gates)
+        dH = np.empty_like(ys) if Whr is not None else None
+        dh = grad_hn.data.astype(dtype, copy=True)
+        dc = grad_cn.data.astype(dtype, copy=True)
+        order = list(_steps(length, ctx.reverse))
+        for k in range(length - 1, -1, -1):
+            t = order[k]
+            c_prev = cs[order[k - 1]] if k > 0 else c0
+            dh_t = dY[t] + dh
+            if Whr is not None:
+                dH[t] = dh_t
+                dh_t = dh_t @ Whr
+            g = gates[t]
+            i, f, gg, o = g[:, :hidden], g[:, hidden:2 * hidden], g[:, 2 * hidden:3 * hidden], g[:, 3 * hidden:]
+            dc += dh_t * o * dtanh_c[t]
+            d = dG[t]
+            np.multiply(dc, gg, out=d[:, :hidden])
+            np.multiply(dc, c_prev, out=d[:, hidden:2 * hidden])
+            np.multiply(dc, i, out=d[:, 2 * hidden:3 * hidden])
+            np.multiply(dh_t, tcs[t], out=d[:, 3 * hidden:])
+            d *= deriv[t]
+            dc *= f
+            dh = d @ Whh
+        dx, dw_ih, db = _input_grads(ctx, X, Wih, dG, True)
+        h_prev = _previous_states(h0, ys, ctx.reverse)
+        flat = dG.reshape(length * batch, -1)
+        dw_hh = flat.T @ h_prev.reshape(length * batch, -1)
+        dw_hr = None
+        if Whr is not None:
+            dw_hr = dH.reshape(length * batch, -1).T @ hfull.reshape(length * batch, -1)
+        has_ih, has_hh = ctx.has_bias
+        return (_wrap(dx), Tensor._wrap(dh), Tensor._wrap(dc), _wrap(dw_ih), Tensor._wrap(dw_hh),
+                _wrap(db) if has_ih else None, _wrap(db.copy()) if has_hh else None, _wrap(dw_hr), None)
+
+
+class GRULayer(_FusedLayer):
+    """``(x, h0, w_ih, w_hh, b_ih, b_hh, reverse) -> (y, h_n)``; gates ordered r, z, n (PyTorch's)."""
+
+    @staticmethod
+    def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh, reverse):
+        X, Whh = x.data, w_hh.data
+        length, batch, _ = X.shape
+        hidden = Whh.shape[1]
+        gx = _input_projection(X, w_ih.data, _data(b_ih))
+        dtype = gx.dtype
+        Bhh = _data(b_hh)
+        rz = np.empty((length, batch, 2 * hidden), dtype)
+        ns = np.empty((length, batch, hidden), dtype)
+        ghn = np.empty((length, batch, hidden), dtype)
+        ys = np.empty((length, batch, hidden), dtype)
+        WhhT = np.ascontiguousarray(Whh.T)
+        gh = np.empty((batch, 3 * hidden), dtype)
+        h = h0.data
+        for t in _steps(length, reverse):
+            np.matmul(h, WhhT, out=gh)
+            if Bhh is not None:
+                gh += Bhh
+            a = rz[t]
+            np.add(gx[t, :, :2 * hidden], gh[:, :2 * hidden], out=a)
+            a *= 0.5  # sigmoid(v) = 0.5 tanh(v / 2) + 0.5
+            np.tanh(a, out=a)
+            a *= 0.5
+            a += 0.5
+            r, z = a[:, :hidden], a[:, hidden:]
+            ghn[t] = gh[:, 2 * hidden:]
+            n = ns[t]
+            np.multiply(r, ghn[t], out=n)
+            n += gx[t, :, 2 * hidden:]
+            np.tanh(n, out=n)
+            # h' = (1 - z) n + z h = n + z (h - n)
+            y = ys[t]
+            np.subtract(h, n, out=y)
+            y *= z
+            y += n
+            h = y
+        ctx.arrays = (X, h0.data, w_ih.data, Whh, rz, ns, ghn, ys)
+        ctx.reverse = reverse
+        ctx.has_bias = (b_ih is not None, b_hh is not None)
+        ctx.versions = [(t, t._vc[0]) for t in (x, h0, w_ih, w_hh)]
+        return ys, h.copy()
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_y, grad_hn):
+        _check_versions(ctx)
+        X, h0, Wih, Whh, rz, ns, ghn, ys = ctx.arrays
+        length, batch, _ = X.shape
+        hidden = Whh.shape[1]
+        deriv_rz = rz * (1 - rz)
+        deriv_n = 1 - ns * ns
+        h_prev_all = _previous_states(h0, ys, ctx.reverse)
+        dY = grad_y.data
+        dGx = np.empty((length, batch, 3 * hidden), rz.dtype)
+        dGh = np.empty_like(dGx)
+        dh = grad_hn.data.astype(rz.dtype, copy=True)
+        for t in _steps(length, not ctx.reverse):
+            r, z = rz[t, :, :hidden], rz[t, :, hidden:]
+            n = ns[t]
+            dh_t = dY[t] + dh
+            dn = dh_t * (1 - z) * deriv_n[t]          # gradient at n's pre-activation
+            gx_t, gh_t = dGx[t], dGh[t]
+            np.multiply(dh_t, h_prev_all[t] - n, out=gx_t[:, hidden:2 * hidden])  # dz
+            np.multiply(dn, ghn[t], out=gx_t[:, :hidden])                          # dr
+            gx_t[:, :2 * hidden] *= deriv_rz[t]
+            gx_t[:, 2 * hidden:] = dn
+            gh_t[:, :2 * hidden] = gx_t[:, :2 * hidden]
+            np.multiply(dn, r, out=gh_t[:, 2 * hidden:])
+            dh = dh_t * z + gh_t @ Whh
+        dx, dw_ih, db_ih = _input_grads(ctx, X, Wih, dGx, ctx.has_bias[0])
+        flat_h = dGh.reshape(length * batch, -1)
+        dw_hh = flat_h.T @ h_prev_all.reshape(length * batch, -1)
+        db_hh = flat_h.sum(0) if ctx.has_bias[1] else None
+        return (_wrap(dx), Tensor._wrap(dh), _wrap(dw_ih), Tensor._wrap(dw_hh), _wrap(db_ih), _wrap(db_hh), None)
+
+
+class RNNLayer(_FusedLayer):
+    """``(x, h0, w_ih, w_hh, b_ih, b_hh, nonlinearity, reverse) -> (y, h_n)`` with tanh or relu."""
+
+    @staticmethod
+    def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh, nonlinearity, reverse):
+        X, Whh = x.data, w_hh.data
+        length, batch, _ = X.shape
+        gx = _input_projection(X, w_ih.data, _data(b_ih), _data(b_hh))
+        ys = np.empty((length, batch, Whh.shape[0]), gx.dtype)
+        WhhT = np.ascontiguousarray(Whh.T)
+        h = h0.data
+        for t in _steps(length, reverse):
+            y = ys[t]
+            np.matmul(h, WhhT, out=y)
+            y += gx[t]
+            if nonlinearity == "tanh":
+                np.tanh(y, out=y)
+            else:
+                np.maximum(y, 0, out=y)
+            h = y
+        ctx.arrays = (X, h0.data, w_ih.data, Whh, ys)
+        ctx.reverse, ctx.nonlinearity = reverse, nonlinearity
+        ctx.has_bias = (b_ih is not None, b_hh is not None)
+        ctx.versions = [(t, t._vc[0]) for t in (x, h0, w_ih, w_hh)]
+        return ys, h.copy()
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_y, grad_hn):
+        _check_versions(ctx)
+        X, h0, Wih, Whh, ys = ctx.arrays
+        length, batch, _ = X.shape
+        deriv = 1 - ys * ys if ctx.nonlinearity == "tanh" else (ys > 0).astype(ys.dtype)
+        dY = grad_y.data
+        dG = np.empty_like(ys)
+        dh = grad_hn.data.astype(ys.dtype, copy=True)
+        for t in _steps(length, not ctx.reverse):
+            np.add(dY[t], dh, out=dG[t])
+            dG[t] *= deriv[t]
+            dh = dG[t] @ Whh
+        dx, dw_ih, db = _input_grads(ctx, X, Wih, dG, True)
+        h_prev = _previous_states(h0, ys, ctx.reverse)
+        dw_hh = dG.reshape(length * batch, -1).T @ h_prev.reshape(length * batch, -1)
+        has_ih, has_hh = ctx.has_bias
+        return (_wrap(dx), Tensor._wrap(dh), _wrap(dw_ih), Tensor._wrap(dw_hh),
+                _wrap(db) if has_ih else None, _wrap(db.copy()) if has_hh else None, None, None)
+
+
+def _check_versions(ctx) -> None:
+    from ...autograd.function import _FREED_MESSAGE, _inplace_message
+
+    if ctx.arrays is None:
+        raise RuntimeError(_FREED_MESSAGE)
+    for i, (t, version) in enumerate(ctx.versions):
+        if t._vc[0] != version:
+            raise RuntimeError(_inplace_message(t, i, ctx, version))

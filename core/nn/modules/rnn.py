@@ -1,0 +1,388 @@
+"""Recurrent layers: ``RNN``, ``LSTM``, ``GRU`` and the single-step ``RNNCell``, ``LSTMCell``, ``GRUCell``.
+
+Parameter names, shapes, gate order and initialisation are PyTorch's, so a PyTorch
+``state_dict`` loads as is: ``weight_ih_l{k}``, ``weight_hh_l{k}``, ``bias_ih_l{k}``,
+``bias_hh_l{k}`` (``_reverse`` for the backward direction, ``weight_hr_l{k}`` with
+``proj_size``), all initialised U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)).
+Each layer and direction runs as one fused op (see ``_rnn_fused.py``).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import warnings
+
+from ... import creation
+from ...ops.shape import cat, stack
+from ...tensor import Tensor
+from .. import functional as F
+from .. import init
+from ..parameter import Parameter
+from ._rnn_fused import GRULayer, LSTMLayer, RNNLayer
+from .module import Module
+
+_GATES = {"LSTM": 4, "GRU": 3, "RNN_TANH": 1, "RNN_RELU": 1}
+
+
+class RNNBase(Module):
+    """Shared parameters and forward of ``RNN``, ``LSTM`` and ``GRU``."""
+
+    def __init__(self, mode: str, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 proj_size: int = 0, device=None, dtype=None):
+        super().__init__()
+        if not isinstance(dropout, numbers.Number) or not 0 <= dropout <= 1 or isinstance(dropout, bool):
+            raise ValueError("dropout should be a number in range [0, 1] representing the probability of an "
+                             "element being zeroed")
+        if dropout > 0 and num_layers == 1:
+            warnings.warn("dropout option adds dropout after all but last recurrent layer, so non-zero dropout "
+                          f"expects num_layers greater than 1, but got dropout={dropout} and num_layers={num_layers}")
+        if not isinstance(hidden_size, int) or hidden_size <= 0:
+            raise ValueError(f"hidden_size must be a positive integer, got {hidden_size}")
+        if not isinstance(num_layers, int) or num_layers <= 0:
+            raise ValueError(f"num_layers must be a positive integer, got {num_layers}")
+        if proj_size < 0:
+            raise ValueError("proj_size should be a positive integer or zero to disable projections")
+        if proj_size >= hidden_size:
+            raise ValueError("proj_size has to be smaller than hidden_size")
+        if proj_size and mode != "LSTM":
+            raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
+        self.mode = mode
+        self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
+        self.bias, self.batch_first, self.dropout = bias, batch_first, float(dropout)
+        self.bidirectional, self.proj_size = bidirectional, proj_size
+        num_directions = 2 if bidirectional else 1
+        gate_size = _GATES[mode] * hidden_size
+        real_hidden_size = proj_size if proj_size > 0 else hidden_size
+        self._flat_weights_names: list[str] = []
+        for layer in range(num_layers):
+            for direction in range(num_directions):
+                layer_input_size = input_size if layer == 0 else real_hidden_size * num_directions
+                suffix = "_reverse" if direction == 1 else ""
+                shapes = [("weight_ih", (gate_size, layer_input_size)), ("weight_hh", (gate_size, real_hidden_size))]
+                if bias:
+                    shapes += [("bias_ih", (gate_size,)), ("bias_hh", (gate_size,))]
+                if proj_size > 0:
+                    shapes += [("weight_hr", (proj_size, hidden_size))]
+                for kind, shape in shapes:
+                    name = f"{kind}_l{layer}{suffix}"
+                    setattr(self, name, Parameter(creation.empty(*shape, dtype=dtype)))
+                    self._flat_weights_names.append(name)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        stdv = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0
+        for weight in self.parameters():
+            init.uniform_(weight, -stdv, stdv)
+
+    @property
+    def _flat_weights(self) -> list:
+        return [getattr(self, name) for name in self._flat_weights_names]
+
+    @property
+    def all_weights(self) -> list[list[Parameter]]:
+        per_layer = len(self._flat_weights_names) // (self.num_layers * (2 if self.bidirectional else 1))
+        weights = self._flat_weights
+        return [weights[i:i + per_layer] for i in range(0, len(weights), per_layer)]
+
+    def flatten_parameters(self) -> None:
+        """Kept for PyTorch compatibility (a cuDNN detail); does nothing."""
+
+    def extra_repr(self) -> str:
+        s = f"{self.input_size}, {self.hidden_size}"
+        if self.proj_size != 0:
+            s += f", proj_size={self.proj_size}"
+        if self.num_layers != 1:
+            s += f", num_layers={self.num_layers}"
+        if self.bias is not True:
+            s += f", bias={self.bias}"
+        if self.batch_first is not False:
+            s += f", batch_first={self.batch_first}"
+        if self.dropout != 0:
+            s += f", dropout={self.dropout}"
+        if self.bidirectional is not False:
+            s += f", bidirectional={self.bidirectional}"
+        return s
+
+    # --- forward ------------------------------------------------------------------------
+    def _check_input(self, input) -> bool:
+        if not isinstance(input, Tensor):
+            raise TypeError(f"{type(self).__name__}: expected an ember.Tensor input, got {type(input).__name__} "
+                            "(PackedSequence is not supported; pad the batch with nn.utils.rnn.pad_sequence)")
+        if input.ndim not in (2, 3):
+            raise ValueError(f"{type(self).__name__}: Expected input to be 2D or 3D, got {input.ndim}D tensor instead")
+        if input.shape[-1] != self.input_size:
+            raise RuntimeError(f"input.size(-1) must be equal to input_size. Expected {self.input_size}, "
+                               f"got {input.shape[-1]} (input shape {tuple(input.shape)})")
+        return input.ndim == 3
+
+    def _initial_state(self, hx, batch: int, size: int, batched: bool, what: str, dtype):
+        expected = (self.num_layers * (2 if self.bidirectional else 1), batch, size)
+        if hx is None:
+            return creation.zeros(*expected, dtype=dtype)
+        if not batched:
+            if hx.ndim != 2:
+                raise RuntimeError(f"For unbatched 2-D input, {what} should also be 2-D but got {hx.ndim}-D tensor")
+            hx = hx.unsqueeze(1)
+        elif hx.ndim != 3:
+            raise RuntimeError(f"For batched 3-D input, {what} should also be 3-D but got {hx.ndim}-D tensor")
+        if tuple(hx.shape) != expected:
+            raise RuntimeError(f"Expected {what} size {expected}, got {list(hx.shape)}")
+        return hx
+
+    def _run(self, input, states: list):
+        """Runs all layers and directions; ``states`` holds ``(N_layers*D, N, *)`` initial states."""
+        batched = self._check_input(input)
+        x = input if batched else input.unsqueeze(1)
+        if self.batch_first and batched:
+            x = x.transpose(0, 1)
+        batch = x.shape[1]
+        directions = 2 if self.bidirectional else 1
+        real_hidden = self.proj_size if self.proj_size > 0 else self.hidden_size
+        sizes = [real_hidden, self.hidden_size][:len(states)]
+        whats = ["hx", "cx"] if len(states) == 2 else ["hx"]
+        states = [self._initial_state(s, batch, size, batched, what, x.dtype)
+                  for s, size, what in zip(states, sizes, whats)]
+        finals: list[list] = [[] for _ in states]
+        per_dir = len(self._flat_weights_names) // (self.num_layers * directions)
+        weights = self._flat_weights
+        for layer in range(self.num_layers):
+            outputs = []
+            for direction in range(directions):
+                index = layer * directions + direction
+                w = weights[index * per_dir:(index + 1) * per_dir]
+                w_ih, w_hh = w[0], w[1]
+                b_ih, b_hh = (w[2], w[3]) if self.bias else (None, None)
+                w_hr = w[-1] if self.proj_size > 0 else None
+                reverse = direction == 1
+                h0 = states[0][index]
+                if self.mode == "LSTM":
+                    y, hn, cn = LSTMLayer.apply(x, h0, states[1][index], w_ih, w_hh, b_ih, b_hh, w_hr, reverse)
+                    finals[1].append(cn)
+                elif self.mode == "GRU":
+                    y, hn = GRULayer.apply(x, h0, w_ih, w_hh, b_ih, b_hh, reverse)
+                else:
+                    nonlinearity = "tanh" if self.mode == "RNN_TANH" else "relu"
+                    y, hn = RNNLayer.apply(x, h0, w_ih, w_hh, b_ih, b_hh, nonlinearity, reverse)
+                finals[0].append(hn)
+                outputs.append(y)
+            x = outputs[0] if directions == 1 else cat(outputs, dim=2)
+            if self.dropout > 0 and self.training and layer < self.num_layers - 1:
+                x = F.dropout(x, self.dropout, True)
+        output = x
+        if self.batch_first and batched:
+            output = output.transpose(0, 1)
+        finals = [stack(f, 0) for f in finals]
+        if not batched:
+            output = output.squeeze(1)
+            finals = [f.squeeze(1) for f in finals]
+        return output, finals
+
+
+class RNN(RNNBase):
+    """Elman RNN: ``h_t = tanh(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)`` (or relu), stacked ``num_layers`` deep.
+
+    ``forward(input, hx=None) -> (output, h_n)``; input ``(L, N, input_size)`` (``(N, L, ...)`` with
+    ``batch_first``) or unbatched ``(L, input_size)``; ``hx`` ``(num_layers * D, N, hidden_size)``.
+
+    Example:
+        >>> import ember
+        >>> rnn = ember.nn.RNN(10, 20, num_layers=2)
+        >>> output, hn = rnn(ember.randn(5, 3, 10))
+        >>> output.shape, hn.shape
+        (ember.Size([5, 3, 20]), ember.Size([2, 3, 20]))
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "tanh",
+                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 device=None, dtype=None):
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"Unknown nonlinearity '{nonlinearity}'. Select from 'tanh' or 'relu'.")
+        self.nonlinearity = nonlinearity
+        mode = "RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU"
+        super().__init__(mode, input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
+                         dtype=dtype)
+
+    def extra_repr(self) -> str:
+        s = super().extra_repr()
+        return s + (f", nonlinearity={self.nonlinearity}" if self.nonlinearity != "tanh" else "")
+
+    def forward(self, input, hx=None):
+        output, (hn,) = self._run(input, [hx])
+        return output, hn
+
+
+class LSTM(RNNBase):
+    """Long short-term memory (Hochreiter & Schmidhuber, 1997), gates ordered i, f, g, o as in PyTorch.
+
+    ``forward(input, (h_0, c_0)=None) -> (output, (h_n, c_n))``. With ``proj_size > 0`` the hidden
+    state is projected by ``weight_hr_l{k}`` to ``proj_size`` (Sak et al., 2014).
+
+    Example:
+        >>> import ember
+        >>> lstm = ember.nn.LSTM(10, 20, num_layers=2, batch_first=True, bidirectional=True)
+        >>> output, (hn, cn) = lstm(ember.randn(3, 5, 10))
+        >>> output.shape, hn.shape, cn.shape
+        (ember.Size([3, 5, 40]), ember.Size([4, 3, 20]), ember.Size([4, 3, 20]))
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, proj_size: int = 0,
+                 device=None, dtype=None):
+        super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
+                         proj_size, dtype=dtype)
+
+    def forward(self, input, hx=None):
+        if hx is None:
+            states = [None, None]
+        else:
+            if not isinstance(hx, (tuple, list)) or len(hx) != 2:
+                raise TypeError("LSTM expects hx to be a tuple (h_0, c_0)")
+            states = list(hx)
+        output, (hn, cn) = self._run(input, states)
+        return output, (hn, cn)
+
+
+class GRU(RNNBase):
+    """Gated recurrent unit (Cho et al., 2014), gates ordered r, z, n as in PyTorch:
+    ``n = tanh(W_in x + b_in + r * (W_hn h + b_hn))``, ``h' = (1 - z) * n + z * h``.
+
+    Example:
+        >>> import ember
+        >>> gru = ember.nn.GRU(10, 20, num_layers=2)
+        >>> output, hn = gru(ember.randn(5, 3, 10), ember.zeros(2, 3, 20))
+        >>> output.shape
+        ember.Size([5, 3, 20])
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, device=None,
+                 dtype=None):
+        super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
+                         dtype=dtype)
+
+    def forward(self, input, hx=None):
+        output, (hn,) = self._run(input, [hx])
+        return output, hn
+
+
+# --- cells ------------------------------------------------------------------------------------
+class RNNCellBase(Module):
+    def __init__(self, input_size: int, hidden_size: int, bias: bool, num_chunks: int, dtype=None):
+        super().__init__()
+        self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
+        self.weight_ih = Parameter(creation.empty(num_chunks * hidden_size, input_size, dtype=dtype))
+        self.weight_hh = Parameter(creation.empty(num_chunks * hidden_size, hidden_size, dtype=dtype))
+        if bias:
+            self.bias_ih = Parameter(creation.empty(num_chunks * hidden_size, dtype=dtype))
+            self.bias_hh = Parameter(creation.empty(num_chunks * hidden_size, dtype=dtype))
+        else:
+            self.register_parameter("bias_ih", None)
+            self.register_parameter("bias_hh", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        stdv = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0
+        for weight in self.parameters():
+            init.uniform_(weight, -stdv, stdv)
+
+    def extra_repr(self) -> str:
+        s = f"{self.input_size}, {self.hidden_size}"
+        if self.bias is not True:
+            s += f", bias={self.bias}"
+        if getattr(self, "nonlinearity", "tanh") != "tanh":
+            s += f", nonlinearity={self.nonlinearity}"
+        return s
+
+    def _prepare(self, input, hx, n_states: int):
+        if input.ndim not in (1, 2):
+            raise ValueError(f"{type(self).__name__}: Expected input to be 1D or 2D, got {input.ndim}D instead")
+        if input.shape[-1] != self.input_size:
+            raise RuntimeError(f"input has inconsistent input_size: got {input.shape[-1]} expected "
+                               f"{self.input_size} (input shape {tuple(input.shape)})")
+        batched = input.ndim == 2
+        x = input if batched else input.unsqueeze(0)
+        if hx is None:
+            zeros = creation.zeros(x.shape[0], self.hidden_size, dtype=input.dtype)
+            states = [zeros] * n_states
+        else:
+            states = list(hx) if n_states == 2 else [hx]
+            states = states if batched else [s.unsqueeze(0) for s in states]
+        return x, states, batched
+
+    def _gates(self, x, h):
+        return F.linear(x, self.weight_ih, self.bias_ih), F.linear(h, self.weight_hh, self.bias_hh)
+
+
+class RNNCell(RNNCellBase):
+    """One step of an Elman RNN: ``h' = tanh(W_ih x + b_ih + W_hh h + b_hh)``.
+
+    Example:
+        >>> import ember
+        >>> cell = ember.nn.RNNCell(10, 20)
+        >>> cell(ember.randn(3, 10)).shape
+        ember.Size([3, 20])
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, nonlinearity: str = "tanh",
+                 device=None, dtype=None):
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"Unknown nonlinearity: {nonlinearity}")
+        super().__init__(input_size, hidden_size, bias, 1, dtype)
+        self.nonlinearity = nonlinearity
+
+    def forward(self, input, hx=None):
+        x, (h,), batched = self._prepare(input, hx, 1)
+        gi, gh = self._gates(x, h)
+        out = (gi + gh).tanh() if self.nonlinearity == "tanh" else (gi + gh).relu()
+        return out if batched else out.squeeze(0)
+
+
+class LSTMCell(RNNCellBase):
+    """One LSTM step: ``forward(input, (h, c)=None) -> (h', c')``.
+
+    Example:
+        >>> import ember
+        >>> cell = ember.nn.LSTMCell(10, 20)
+        >>> h, c = cell(ember.randn(3, 10))
+        >>> h.shape, c.shape
+        (ember.Size([3, 20]), ember.Size([3, 20]))
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device=None, dtype=None):
+        super().__init__(input_size, hidden_size, bias, 4, dtype)
+
+    def forward(self, input, hx=None):
+        x, (h, c), batched = self._prepare(input, hx, 2)
+        gi, gh = self._gates(x, h)
+        i, f, g, o = (gi + gh).chunk(4, dim=1)
+        c_new = f.sigmoid() * c + i.sigmoid() * g.tanh()
+        h_new = o.sigmoid() * c_new.tanh()
+        if not batched:
+            return h_new.squeeze(0), c_new.squeeze(0)
+        return h_new, c_new
+
+
+class GRUCell(RNNCellBase):
+    """One GRU step: ``forward(input, h=None) -> h'``.
+
+    Example:
+        >>> import ember
+        >>> cell = ember.nn.GRUCell(10, 20)
+        >>> cell(ember.randn(3, 10)).shape
+        ember.Size([3, 20])
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device=None, dtype=None):
+        super().__init__(input_size, hidden_size, bias, 3, dtype)
+
+    def forward(self, input, hx=None):
+        x, (h,), batched = self._prepare(input, hx, 1)
+        gi, gh = self._gates(x, h)
+        i_r, i_z, i_n = gi.chunk(3, dim=1)
+        h_r, h_z, h_n = gh.chunk(3, dim=1)
+        r, z = (i_r + h_r).sigmoid(), (i_z + h_z).sigmoid()
+        n = (i_n + r * h_n).tanh()
+        h_new = n + z * (h - n)
+        return h_new if batched else h_new.squeeze(0)

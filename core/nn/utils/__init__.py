@@ -1,0 +1,7 @@
+"""``ember.nn.utils``: gradient clipping, parameter/vector conversion and ``rnn.pad_sequence``."""
+
+from __future__ import annotations
+
+from . import rnn  # noqa: F401
+from .clip_grad import clip_grad_norm_, clip_grad_value_, get_total_norm  # noqa: F401
+from .convert_parameters import parameters_to_vector, vector_to_parameters  # noqa: F401
