@@ -45,7 +45,9 @@ def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None
     """
     from ...ops.linalg import einsum
 
-    out = einsum("...i,kij,...j->...k", input1, weight, input2)
+    lead = tuple(input1.shape[:-1])
+    a, b = input1.reshape(-1, input1.shape[-1]), input2.reshape(-1, input2.shape[-1])
+    out = einsum("bi,kij,bj->bk", a, weight, b).reshape(lead + (weight.shape[0],))
     return out if bias is None else out + bias
 
 

@@ -1,0 +1,81 @@
+"""Activations: gradcheck, torch parity, numerics at extreme inputs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import ember
+from ember.nn import functional as F
+
+from .functional_specs import Spec, check_gradcheck, check_parity, ids
+
+X = [(3, 4)]
+SPECS = [
+    Spec("relu", lambda F, x: F.relu(x), X),
+    Spec("relu6", lambda F, x: F.relu6(x * 4), X),
+    Spec("leaky_relu", lambda F, x: F.leaky_relu(x, 0.2), X),
+    Spec("elu", lambda F, x: F.elu(x, 0.7), X),
+    Spec("selu", lambda F, x: F.selu(x), X),
+    Spec("celu", lambda F, x: F.celu(x, 1.5), X),
+    Spec("gelu", lambda F, x: F.gelu(x), X),
+    Spec("gelu_tanh", lambda F, x: F.gelu(x, approximate="tanh"), X),
+    Spec("silu", lambda F, x: F.silu(x), X),
+    Spec("mish", lambda F, x: F.mish(x), X),
+    Spec("softplus", lambda F, x: F.softplus(x, beta=2.0, threshold=3.0), X),
+    Spec("softsign", lambda F, x: F.softsign(x), X),
+    Spec("hardtanh", lambda F, x: F.hardtanh(x, -0.5, 0.8), X),
+    Spec("hardsigmoid", lambda F, x: F.hardsigmoid(x * 4), X),
+    Spec("hardswish", lambda F, x: F.hardswish(x * 4), X),
+    Spec("sigmoid", lambda F, x: F.sigmoid(x), X),
+    Spec("tanh", lambda F, x: F.tanh(x), X),
+    Spec("logsigmoid", lambda F, x: F.logsigmoid(x), X),
+    Spec("glu", lambda F, x: F.glu(x, 1), X),
+    Spec("softmax", lambda F, x: F.softmax(x, 1), [(2, 3, 4)]),
+    Spec("softmax_dim0", lambda F, x: F.softmax(x, dim=0), X),
+    Spec("log_softmax", lambda F, x: F.log_softmax(x, -1), [(2, 3, 4)]),
+    Spec("log_softmax_dim1", lambda F, x: F.log_softmax(x, dim=1), [(2, 3, 4)]),
+    Spec("softmin", lambda F, x: F.softmin(x, 1), X),
+    Spec("prelu", lambda F, x, w: F.prelu(x, w), [(2, 3, 4), (3,)]),
+    Spec("threshold", lambda F, x: F.threshold(x, 0.1, -2.0), X),
+    Spec("tanhshrink", lambda F, x: F.tanhshrink(x), X),
+    Spec("softshrink", lambda F, x: F.softshrink(x, 0.3), X),
+    Spec("hardshrink", lambda F, x: F.hardshrink(x, 0.3), X),
+]
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=ids(SPECS))
+def test_gradcheck(spec):
+    check_gradcheck(spec)
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("spec", SPECS, ids=ids(SPECS))
+def test_torch_parity(spec):
+    pytest.importorskip("torch")
+    check_parity(spec)
+
+
+def test_softmax_and_log_softmax_are_stable_for_huge_logits():
+    x = ember.tensor([[1000.0, 0.0, -1000.0]])
+    np.testing.assert_allclose(F.softmax(x, -1).numpy(), [[1, 0, 0]])
+    out = F.log_softmax(x, -1).numpy()
+    assert np.isfinite(out[0, :2]).all() and out[0, 0] == 0 and out[0, 1] == -1000
+    assert F.logsigmoid(ember.tensor([-200.0])).item() == pytest.approx(-200.0)
+
+
+def test_log_softmax_twice_differentiable():
+    x = ember.randn(2, 3, dtype=ember.float64, requires_grad=True)
+    assert ember.autograd.gradgradcheck(lambda t: F.log_softmax(t, 1), (x,))
+    assert ember.autograd.gradgradcheck(lambda t: F.softmax(t, 1), (x,))
+
+
+def test_activations_keep_float32():
+    x = ember.randn(5)
+    for name in ["relu6", "selu", "celu", "mish", "hardswish", "hardsigmoid", "gelu", "logsigmoid", "softsign"]:
+        assert getattr(F, name)(x).dtype == ember.float32, name
+
+
+def test_glu_needs_even_dim():
+    with pytest.raises(RuntimeError, match="even"):
+        F.glu(ember.randn(2, 3))

@@ -1,0 +1,93 @@
+"""conv / conv_transpose / linear: gradcheck, torch parity, errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import ember
+from ember.nn import functional as F
+
+from .functional_specs import Spec, check_gradcheck, check_parity, ids
+
+SPECS = [
+    Spec("linear", lambda F, x, w, b: F.linear(x, w, b), [(2, 3, 4), (5, 4), (5,)]),
+    Spec("linear_nobias", lambda F, x, w: F.linear(x, w), [(3, 4), (2, 4)]),
+    Spec("bilinear", lambda F, a, b, w, c: F.bilinear(a, b, w, c), [(3, 2), (3, 4), (5, 2, 4), (5,)]),
+    Spec("conv1d", lambda F, x, w, b: F.conv1d(x, w, b), [(2, 3, 7), (4, 3, 3), (4,)]),
+    Spec("conv1d_stride_pad_dil_groups", lambda F, x, w: F.conv1d(x, w, stride=2, padding=2, dilation=2, groups=2),
+         [(2, 4, 9), (6, 2, 3)]),
+    Spec("conv1d_same_even", lambda F, x, w: F.conv1d(x, w, padding="same"), [(1, 2, 6), (3, 2, 4)]),
+    Spec("conv2d", lambda F, x, w, b: F.conv2d(x, w, b), [(2, 3, 5, 5), (4, 3, 3, 3), (4,)]),
+    Spec("conv2d_stride_pad", lambda F, x, w: F.conv2d(x, w, stride=2, padding=1), [(2, 2, 5, 6), (3, 2, 3, 3)]),
+    Spec("conv2d_asym", lambda F, x, w: F.conv2d(x, w, stride=(2, 1), padding=(0, 2), dilation=(1, 2)),
+         [(1, 2, 6, 5), (2, 2, 2, 3)]),
+    Spec("conv2d_groups", lambda F, x, w, b: F.conv2d(x, w, b, padding=1, groups=2),
+         [(2, 4, 4, 4), (6, 2, 3, 3), (6,)]),
+    Spec("conv2d_depthwise", lambda F, x, w: F.conv2d(x, w, groups=3, dilation=2, padding=2),
+         [(1, 3, 5, 5), (3, 1, 3, 3)]),
+    Spec("conv2d_same", lambda F, x, w: F.conv2d(x, w, padding="same"), [(1, 2, 5, 4), (2, 2, 2, 3)]),
+    Spec("conv2d_valid_unbatched", lambda F, x, w: F.conv2d(x, w, padding="valid"), [(2, 5, 5), (3, 2, 3, 3)]),
+    Spec("conv_transpose1d", lambda F, x, w, b: F.conv_transpose1d(x, w, b, stride=2, padding=1, output_padding=1),
+         [(2, 3, 5), (3, 2, 3), (2,)]),
+    Spec("conv_transpose2d", lambda F, x, w, b: F.conv_transpose2d(x, w, b, stride=2, padding=1),
+         [(2, 3, 3, 4), (3, 2, 3, 3), (2,)]),
+    Spec("conv_transpose2d_groups_dil", lambda F, x, w: F.conv_transpose2d(
+        x, w, stride=(2, 1), output_padding=(1, 0), groups=2, dilation=(1, 2)), [(1, 4, 3, 3), (4, 3, 2, 2)]),
+]
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=ids(SPECS))
+def test_gradcheck(spec):
+    check_gradcheck(spec)
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("spec", SPECS, ids=ids(SPECS))
+def test_torch_parity(spec):
+    pytest.importorskip("torch")
+    check_parity(spec)
+
+
+def test_conv_wrong_channels_names_expected_and_given():
+    x, w = ember.randn(8, 1, 28, 28), ember.randn(16, 3, 3, 3)
+    with pytest.raises(RuntimeError) as info:
+        F.conv2d(x, w)
+    message = str(info.value)
+    assert "expected input with 3 channels" in message and "got 1 channels" in message
+    assert "(16, 3, 3, 3)" in message and "(8, 1, 28, 28)" in message
+
+
+def test_conv_transpose_wrong_channels():
+    with pytest.raises(RuntimeError, match="expected input with 4 channels"):
+        F.conv_transpose2d(ember.randn(1, 3, 4, 4), ember.randn(4, 2, 3, 3))
+
+
+def test_linear_wrong_features_says_so():
+    with pytest.raises(RuntimeError, match="512"):
+        F.linear(ember.randn(2, 512), ember.randn(10, 784))
+
+
+def test_conv_keeps_float32_and_first_layer_skips_input_grad():
+    x = ember.randn(4, 3, 8, 8)  # no requires_grad: the first layer of a network
+    w = ember.randn(5, 3, 3, 3, requires_grad=True)
+    y = F.conv2d(x, w, padding=1)
+    assert y.dtype == ember.float32 and y.data.flags.c_contiguous
+    y.sum().backward()
+    assert w.grad.dtype == ember.float32 and x.grad is None
+
+
+def test_conv_is_once_differentiable_with_a_clear_error():
+    x = ember.randn(1, 1, 4, 4, dtype=ember.float64, requires_grad=True)
+    w = ember.randn(1, 1, 3, 3, dtype=ember.float64, requires_grad=True)
+    (g,) = ember.autograd.grad(F.conv2d(x, w).sum(), (w,), create_graph=False)
+    assert g.shape == w.shape
+    with pytest.raises(RuntimeError, match="only once differentiable"):
+        ember.autograd.grad(F.conv2d(x, w).sum(), (w,), create_graph=True)
+
+
+def test_unfold_then_matmul_equals_conv2d():
+    x, w = ember.randn(2, 3, 6, 6), ember.randn(4, 3, 3, 3)
+    cols = F.unfold(x, 3, padding=1, stride=2)
+    manual = (w.reshape(4, -1) @ cols).reshape(2, 4, 3, 3)
+    np.testing.assert_allclose(manual.data, F.conv2d(x, w, padding=1, stride=2).data, atol=1e-5)

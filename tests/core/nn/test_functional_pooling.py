@@ -1,0 +1,74 @@
+"""Pooling: gradcheck (incl. ceil_mode, padding, dilation), torch parity, indices."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import ember
+from ember.nn import functional as F
+
+from .functional_specs import Float, Spec, check_gradcheck, check_parity, ids
+
+SPECS = [
+    Spec("max_pool1d", lambda F, x: F.max_pool1d(x, 3, stride=2, padding=1), [(2, 3, 9)]),
+    Spec("max_pool1d_ceil_dil", lambda F, x: F.max_pool1d(x, 2, stride=2, dilation=2, ceil_mode=True), [(1, 2, 8)]),
+    Spec("max_pool2d", lambda F, x: F.max_pool2d(x, 2), [(2, 3, 6, 6)]),
+    Spec("max_pool2d_ceil", lambda F, x: F.max_pool2d(x, 3, stride=2, ceil_mode=True), [(1, 2, 6, 7)]),
+    Spec("max_pool2d_pad_dil", lambda F, x: F.max_pool2d(x, (3, 2), stride=(1, 2), padding=1, dilation=(2, 1)),
+         [(1, 2, 6, 5)]),
+    Spec("max_pool2d_indices_unbatched", lambda F, x: F.max_pool2d(x, 2, return_indices=True), [(2, 4, 4)]),
+    Spec("avg_pool1d", lambda F, x: F.avg_pool1d(x, 3, stride=2, padding=1, ceil_mode=True), [(2, 2, 8)]),
+    Spec("avg_pool2d", lambda F, x: F.avg_pool2d(x, 2), [(2, 3, 4, 6)]),
+    Spec("avg_pool2d_ceil_pad", lambda F, x: F.avg_pool2d(x, 3, stride=2, padding=1, ceil_mode=True),
+         [(1, 2, 6, 7)]),
+    Spec("avg_pool2d_exclude_pad", lambda F, x: F.avg_pool2d(x, 3, stride=2, padding=1, ceil_mode=True,
+                                                           count_include_pad=False), [(1, 2, 6, 7)]),
+    Spec("avg_pool2d_divisor", lambda F, x: F.avg_pool2d(x, 2, divisor_override=3), [(1, 2, 4, 4)]),
+    Spec("adaptive_avg_pool1d", lambda F, x: F.adaptive_avg_pool1d(x, 3), [(2, 2, 7)]),
+    Spec("adaptive_avg_pool2d", lambda F, x: F.adaptive_avg_pool2d(x, (3, 2)), [(2, 2, 7, 5)]),
+    Spec("adaptive_avg_pool2d_global", lambda F, x: F.adaptive_avg_pool2d(x, 1), [(2, 3, 4, 4)]),
+    Spec("adaptive_avg_pool2d_none", lambda F, x: F.adaptive_avg_pool2d(x, (None, 2)), [(1, 2, 3, 5)]),
+    Spec("adaptive_max_pool2d", lambda F, x: F.adaptive_max_pool2d(x, (3, 2)), [(2, 2, 7, 5)]),
+    Spec("adaptive_max_pool1d", lambda F, x: F.adaptive_max_pool1d(x, 4), [(2, 2, 9)]),
+    Spec("lp_pool2d", lambda F, x: F.lp_pool2d(x, 2, 2), [Float((1, 2, 4, 4), 0.5, 2.0)]),
+]
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=ids(SPECS))
+def test_gradcheck(spec):
+    check_gradcheck(spec)
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("spec", SPECS, ids=ids(SPECS))
+def test_torch_parity(spec):
+    pytest.importorskip("torch")
+    check_parity(spec)
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("kwargs", [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1, ceil_mode=True)])
+def test_max_pool_indices_match_torch(kwargs):
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(0).standard_normal((2, 3, 7, 7)).astype(np.float32)
+    _, ours = F.max_pool2d(ember.tensor(x), return_indices=True, **kwargs)
+    _, theirs = torch.nn.functional.max_pool2d(torch.tensor(x), return_indices=True, **kwargs)
+    assert ours.dtype == ember.int64
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    _, ours = F.adaptive_max_pool2d(ember.tensor(x), 3, return_indices=True)
+    _, theirs = torch.nn.functional.adaptive_max_pool2d(torch.tensor(x), 3, return_indices=True)
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+def test_pool_errors_name_the_problem():
+    with pytest.raises(RuntimeError, match="pad should be at most half"):
+        F.max_pool2d(ember.randn(1, 1, 4, 4), 2, padding=2)
+    with pytest.raises(RuntimeError, match="too small"):
+        F.avg_pool2d(ember.randn(1, 1, 2, 2), 3)
+
+
+def test_max_pool_gradient_goes_to_the_maximum_only():
+    x = ember.tensor([[[[1.0, 5.0], [3.0, 2.0]]]], requires_grad=True)
+    F.max_pool2d(x, 2).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [[[[0.0, 1.0], [0.0, 0.0]]]])
