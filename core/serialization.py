@@ -456,7 +456,8 @@ def save_safetensors(state_dict: dict[str, Any], path: str | os.PathLike, metada
             raise TypeError(f"save_safetensors: keys must be strings, got {key!r}")
         if not isinstance(value, (Tensor, np.ndarray)):
             raise TypeError(f"save_safetensors: {key!r} is a {type(value).__name__}, not a tensor")
-        arrays[key] = np.ascontiguousarray(value.data if isinstance(value, Tensor) else value)
+        array = value.data if isinstance(value, Tensor) else value
+        arrays[key] = array if array.flags.c_contiguous else np.array(array, order="C")  # keeps 0-d arrays 0-d
     payload = st.save(arrays, metadata=metadata)
     _atomic_write(os.fspath(path), lambda stream: stream.write(payload))
 

@@ -309,3 +309,88 @@ def test_safetensors_missing_package_names_the_extra(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "safetensors.numpy", None)
     with pytest.raises(ImportError, match=r"ember\[safetensors\]"):
         ember.save_safetensors({"w": ember.ones(1)}, tmp_path / "w.safetensors")
+
+
+# --- checkpoints of real training -----------------------------------------------------------------
+def _build(seed):
+    ember.manual_seed(seed)
+    model = ember.nn.Sequential(ember.nn.Linear(4, 16), ember.nn.ReLU(), ember.nn.Dropout(0.3),
+                                ember.nn.Linear(16, 1))
+    opt = ember.optim.AdamW([{"params": model[0].parameters()}, {"params": model[3].parameters(), "lr": 3e-3}],
+                            lr=1e-2, amsgrad=True)
+    sched = ember.optim.lr_scheduler.OneCycleLR(opt, max_lr=[0.05, 0.02], total_steps=30)
+    return model, opt, sched
+
+
+def _train(model, opt, sched, steps):
+    import random
+
+    losses = []
+    for _ in range(steps):
+        x = ember.randn(8, 4)  # Ember's generator (and dropout's masks)
+        noise = np.random.standard_normal((8, 1)) * 0.1  # numpy's global generator
+        y = x.sum(1, keepdim=True) + ember.tensor(noise, dtype=ember.float32) + random.random()  # Python's
+        opt.zero_grad()
+        loss = ((model(x) - y) ** 2).mean()
+        loss.backward()
+        opt.step()
+        sched.step()
+        losses.append(loss.item())
+    return losses
+
+
+def test_resume_from_checkpoint_is_bit_identical(tmp_path):
+    import random
+
+    np.random.seed(7)
+    random.seed(7)
+    model, opt, sched = _build(0)
+    uninterrupted = _train(model, opt, sched, 20)
+    expected = {k: v.data.copy() for k, v in model.state_dict().items()}
+    assert uninterrupted[-1] < uninterrupted[0]  # it learns
+
+    np.random.seed(7)
+    random.seed(7)
+    model, opt, sched = _build(0)
+    first = _train(model, opt, sched, 10)
+    ember.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
+                "rng": ember.get_all_rng_states()}, tmp_path / "ckpt.ember")
+    del model, opt, sched
+    np.random.seed(99)  # a new process would start from other random states
+    random.seed(99)
+    model, opt, sched = _build(123)
+    ckpt = ember.load(tmp_path / "ckpt.ember")
+    model.load_state_dict(ckpt["model"])
+    opt.load_state_dict(ckpt["optimizer"])
+    sched.load_state_dict(ckpt["scheduler"])
+    ember.set_all_rng_states(ckpt["rng"])
+    second = _train(model, opt, sched, 10)
+    assert first + second == uninterrupted
+    for key, value in model.state_dict().items():
+        np.testing.assert_array_equal(value.data, expected[key], err_msg=key)
+
+
+@pytest.mark.parity
+def test_torch_state_dict_through_safetensors_gives_same_outputs(tmp_path):
+    torch = pytest.importorskip("torch")
+    safetensors_torch = pytest.importorskip("safetensors.torch")
+    torch.manual_seed(0)
+    theirs = torch.nn.Sequential(torch.nn.Linear(5, 8), torch.nn.BatchNorm1d(8), torch.nn.ReLU(),
+                                 torch.nn.Linear(8, 3))
+    theirs.train()
+    theirs(torch.randn(16, 5))  # non-trivial running statistics
+    theirs.eval()
+    safetensors_torch.save_file(theirs.state_dict(), str(tmp_path / "model.safetensors"))
+    ours = ember.nn.Sequential(ember.nn.Linear(5, 8), ember.nn.BatchNorm1d(8), ember.nn.ReLU(),
+                               ember.nn.Linear(8, 3))
+    result = ours.load_state_dict(ember.load_safetensors(tmp_path / "model.safetensors"))
+    assert not result.missing_keys and not result.unexpected_keys
+    ours.eval()
+    x = np.random.default_rng(0).standard_normal((4, 5)).astype(np.float32)
+    np.testing.assert_allclose(ours(ember.tensor(x)).data, theirs(torch.from_numpy(x)).detach().numpy(),
+                               rtol=1e-5, atol=1e-6)
+    # and back: Ember's file loads into torch
+    ember.save_safetensors(ours.state_dict(), tmp_path / "back.safetensors")
+    back = safetensors_torch.load_file(str(tmp_path / "back.safetensors"))
+    for key, value in theirs.state_dict().items():
+        assert torch.equal(back[key], value), key
