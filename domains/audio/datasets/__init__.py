@@ -1,0 +1,14 @@
+"""Audio datasets (``torchaudio.datasets``' layouts) and the download-free ``SyntheticVowels``."""
+
+from __future__ import annotations
+
+from .collate import PadCollate, PadOrCrop, pad_or_crop
+from .folder import AUDIO_EXTENSIONS, AudioFolder
+from .speechcommands import SpeechCommands
+from .synthetic import SyntheticVowels
+from .yesno import YesNo
+
+SPEECHCOMMANDS, YESNO = SpeechCommands, YesNo  # torchaudio's spellings
+
+__all__ = ["AUDIO_EXTENSIONS", "AudioFolder", "PadCollate", "PadOrCrop", "SPEECHCOMMANDS", "SpeechCommands",
+           "SyntheticVowels", "YESNO", "YesNo", "pad_or_crop"]

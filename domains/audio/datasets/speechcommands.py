@@ -1,0 +1,84 @@
+"""Google Speech Commands in torchaudio's layout (``SPEECHCOMMANDS``)."""
+
+from __future__ import annotations
+
+import os
+
+from ember.data.dataset import Dataset
+
+from ..io import load
+from ._download import download_and_extract
+
+HASH_DIVIDER = "_nohash_"
+EXCEPT_FOLDER = "_background_noise_"
+_URLS = {
+    "speech_commands_v0.01": "http://download.tensorflow.org/data/speech_commands_v0.01.tar.gz",
+    "speech_commands_v0.02": "http://download.tensorflow.org/data/speech_commands_v0.02.tar.gz",
+}
+
+
+class SpeechCommands(Dataset):
+    """Speech Commands (Warden, 2018): one-second 16 kHz clips of spoken words, ``<label>/<speaker>_nohash_<n>.wav``.
+
+    Files live in ``root/folder_in_archive/url`` (``root/SpeechCommands/speech_commands_v0.02``), as torchaudio
+    lays them out. ``subset="validation"`` / ``"testing"`` are the clips listed in ``validation_list.txt`` /
+    ``testing_list.txt``; ``"training"`` is every other clip; ``None`` is all clips. ``_background_noise_`` is
+    never included.
+
+    Items are ``(waveform, sample_rate, label, speaker_id, utterance_number)``.
+
+    Example:
+        >>> data = SpeechCommands("data/", subset="testing")  # doctest: +SKIP
+        >>> waveform, sr, label, speaker, n = data[0]  # doctest: +SKIP
+    """
+
+    def __init__(self, root, url: str = "speech_commands_v0.02", folder_in_archive: str = "SpeechCommands",
+                 download: bool = False, subset: str | None = None) -> None:
+        if subset not in (None, "training", "validation", "testing"):
+            raise ValueError(f"subset must be None, 'training', 'validation' or 'testing', got {subset!r}")
+        self._path = os.path.join(os.fspath(root), folder_in_archive, url)
+        if download and not os.path.isdir(self._path):
+            if url not in _URLS:
+                raise ValueError(f"unknown Speech Commands version {url!r}; expected one of {list(_URLS)}")
+            download_and_extract(_URLS[url], self._path)
+        if not os.path.isdir(self._path):
+            raise FileNotFoundError(f"SpeechCommands: {self._path} not found (pass download=True to fetch it)")
+        if subset in ("validation", "testing"):
+            self._walker = self._load_list(f"{subset}_list.txt")
+        else:
+            walker = []
+            for label in sorted(os.listdir(self._path)):
+                folder = os.path.join(self._path, label)
+                if label == EXCEPT_FOLDER or not os.path.isdir(folder):
+                    continue
+                walker += [os.path.join(folder, f) for f in sorted(os.listdir(folder))
+                           if f.endswith(".wav") and HASH_DIVIDER in f]
+            if subset == "training":
+                excluded = set(self._load_list("validation_list.txt") + self._load_list("testing_list.txt"))
+                walker = [w for w in walker if w not in excluded]
+            self._walker = walker
+
+    def _load_list(self, filename: str) -> list[str]:
+        path = os.path.join(self._path, filename)
+        try:
+            with open(path) as fh:
+                return [os.path.normpath(os.path.join(self._path, line.strip())) for line in fh if line.strip()]
+        except FileNotFoundError:
+            raise FileNotFoundError(f"SpeechCommands: split file {path} not found") from None
+
+    def get_metadata(self, n: int) -> tuple[str, int, str, str, int]:
+        """``(relative path, sample_rate, label, speaker_id, utterance_number)`` without loading audio."""
+        path = self._walker[n]
+        relpath = os.path.relpath(path, self._path)
+        label = os.path.basename(os.path.dirname(path))
+        stem = os.path.splitext(os.path.basename(path))[0]
+        speaker_id, utterance = stem.split(HASH_DIVIDER)
+        return relpath, 16000, label, speaker_id, int(utterance)
+
+    def __len__(self) -> int:
+        return len(self._walker)
+
+    def __getitem__(self, n: int):
+        relpath, _, label, speaker_id, utterance = self.get_metadata(n)
+        waveform, sample_rate = load(os.path.join(self._path, relpath))
+        return waveform, sample_rate, label, speaker_id, utterance
