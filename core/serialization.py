@@ -34,7 +34,7 @@ import numpy as np
 from . import _dtype
 from .tensor import Tensor
 
-__all__ = ["save", "load", "save_safetensors", "load_safetensors"]
+__all__ = ["load", "load_safetensors", "save", "save_safetensors"]
 
 FORMAT = "ember"
 VERSION = 1
@@ -407,7 +407,7 @@ def _load_stream(stream: BinaryIO, name: str):
                              f"{manifest.get('version')!r}, this Ember reads up to {VERSION})")
         arrays = manifest.get("arrays", [])
         if not isinstance(arrays, list):
-            raise ValueError(f"ember.load: {name}: the manifest's 'arrays' is not a list")
+            raise ValueError(f"ember.load: {name}: the manifest's 'arrays' is not a list")  # noqa: TRY004
         try:
             return _Decoder(zf, name, arrays, size).decode(manifest.get("root"))
         except RecursionError as exc:

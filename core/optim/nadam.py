@@ -57,9 +57,9 @@ class NAdam(Optimizer):
             raise ValueError(f"Invalid weight_decay value: {weight_decay}")
         if not 0.0 <= momentum_decay:
             raise ValueError(f"Invalid momentum_decay value: {momentum_decay}")
-        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, momentum_decay=momentum_decay,
-                        decoupled_weight_decay=decoupled_weight_decay, maximize=maximize, foreach=foreach,
-                        capturable=capturable, differentiable=differentiable)
+        defaults = {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay, "momentum_decay": momentum_decay,
+                        "decoupled_weight_decay": decoupled_weight_decay, "maximize": maximize, "foreach": foreach,
+                        "capturable": capturable, "differentiable": differentiable}
         super().__init__(params, defaults)
 
     def _init_state(self, param, group) -> dict[str, Any]:

@@ -57,9 +57,9 @@ class RAdam(Optimizer):
             raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
         if not 0.0 <= weight_decay:
             raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, maximize=maximize,
-                        foreach=foreach, capturable=capturable, decoupled_weight_decay=decoupled_weight_decay,
-                        differentiable=differentiable)
+        defaults = {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay, "maximize": maximize,
+                        "foreach": foreach, "capturable": capturable, "decoupled_weight_decay": decoupled_weight_decay,
+                        "differentiable": differentiable}
         super().__init__(params, defaults)
 
     def _init_state(self, param, group) -> dict[str, Any]:

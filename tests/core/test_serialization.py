@@ -13,10 +13,9 @@ import textwrap
 import time
 import zipfile
 
+import ember
 import numpy as np
 import pytest
-
-import ember
 
 
 def test_round_trip_keeps_types_and_structure(tmp_path):
@@ -293,13 +292,13 @@ def test_sigkill_during_save_leaves_previous_file_intact(tmp_path):
 # --- safetensors ----------------------------------------------------------------------------------
 def test_safetensors_round_trip(tmp_path):
     pytest.importorskip("safetensors")
-    sd = {"fc.weight": ember.randn(3, 4), "fc.bias": ember.zeros(3), "steps": ember.tensor([1, 2])}
+    sd = {"fc.weight": ember.randn(3, 4), "fc.bias": ember.zeros(3), "steps": ember.tensor([1, 2]), "count": ember.tensor(3)}
     ember.save_safetensors(sd, tmp_path / "m.safetensors", metadata={"format": "pt"})
     out = ember.load_safetensors(tmp_path / "m.safetensors")
     assert set(out) == set(sd)
-    for key in sd:
-        assert out[key].dtype == sd[key].dtype
-        np.testing.assert_array_equal(out[key].data, sd[key].data)
+    for key, value in sd.items():
+        assert out[key].dtype == value.dtype and out[key].shape == value.shape
+        np.testing.assert_array_equal(out[key].data, value.data)
     (tmp_path / "bad.safetensors").write_bytes(b"\xff" * 64)
     with pytest.raises(ValueError, match=r"bad\.safetensors"):
         ember.load_safetensors(tmp_path / "bad.safetensors")

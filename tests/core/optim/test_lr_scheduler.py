@@ -5,10 +5,9 @@ from __future__ import annotations
 import math
 import warnings
 
+import ember
 import numpy as np
 import pytest
-
-import ember
 from ember import optim
 from ember.optim import lr_scheduler as S
 
@@ -80,8 +79,8 @@ def test_matches_torch_lr_sequence_over_200_steps(name):
 
 
 @pytest.mark.parity
-@pytest.mark.parametrize("kwargs", [dict(), dict(mode="max", factor=0.5, patience=3, threshold=0.05,
-                                                 threshold_mode="abs", cooldown=4, min_lr=[0.01, 0.002])])
+@pytest.mark.parametrize("kwargs", [{}, {"mode": "max", "factor": 0.5, "patience": 3, "threshold": 0.05,
+                                                 "threshold_mode": "abs", "cooldown": 4, "min_lr": [0.01, 0.002]}])
 def test_reduce_lr_on_plateau_matches_torch(kwargs):
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(0)

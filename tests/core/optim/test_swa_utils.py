@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import ember
 import numpy as np
 import pytest
-
-import ember
 from ember import nn
 from ember.optim import swa_utils
 
@@ -86,8 +85,8 @@ def test_update_bn_matches_torch():
 
 
 @pytest.mark.parity
-@pytest.mark.parametrize("kwargs", [dict(swa_lr=0.05, anneal_epochs=7), dict(swa_lr=[0.01, 0.2], anneal_epochs=0,
-                                                                             anneal_strategy="linear")])
+@pytest.mark.parametrize("kwargs", [{"swa_lr": 0.05, "anneal_epochs": 7}, {"swa_lr": [0.01, 0.2], "anneal_epochs": 0,
+                                                                             "anneal_strategy": "linear"}])
 def test_swalr_matches_torch(kwargs):
     torch = pytest.importorskip("torch")
     seqs = []
