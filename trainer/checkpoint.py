@@ -1,0 +1,148 @@
+"""Saving and restoring everything a run needs to continue exactly: one checkpoint dict.
+
+Layout of a checkpoint (an ``ember.save`` file, written atomically):
+
+====================  ===========================================================================
+key                   content
+====================  ===========================================================================
+ember_version         the Ember version that wrote it
+epoch, global_step    progress (copies of ``trainer_state`` for quick reading)
+state_dict            the module's parameters and buffers
+hyper_parameters      ``module.hparams`` (``save_hyperparameters``); sub-modules are never stored
+datamodule_hyper...   the data module's hparams
+recipe                the resolved recipe that made the run (filled by the CLI), or None
+--- not in ``save_weights_only`` checkpoints:
+trainer_state         ``TrainerState.state_dict()``: epoch, global step, batch index in the epoch ...
+optimizer_states      one ``optimizer.state_dict()`` per optimizer
+lr_schedulers         one ``scheduler.state_dict()`` per scheduler
+callbacks             ``{callback.state_key: callback.state_dict()}``
+rng_states            ``ember.get_all_rng_states()`` (Ember, numpy and Python generators)
+loops                 ``{"train_dataloader": loader.state_dict()}``: the loader's position in its epoch
+metrics               the running epoch reductions and the latest metric values
+loggers               each logger's state (its version folder and rows written)
+datamodule            ``datamodule.state_dict()``
+====================  ===========================================================================
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import ember
+
+
+def load_checkpoint_file(path: str) -> dict:
+    """Reads a checkpoint; errors name the file."""
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"checkpoint file not found: {path!r}")
+    checkpoint = ember.load(path)
+    if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
+        raise ValueError(f"{path!r} is not an Ember trainer checkpoint (it has no 'state_dict' entry)")
+    return checkpoint
+
+
+def load_module_weights(module, checkpoint: dict, path: str, strict: bool = True) -> None:
+    """Loads ``checkpoint["state_dict"]`` into ``module``; a mismatch names every key at fault."""
+    saved = checkpoint["state_dict"]
+    own = module.state_dict()
+    missing = [k for k in own if k not in saved]
+    unexpected = [k for k in saved if k not in own]
+    mis_shaped = [
+        f"{k}: checkpoint {tuple(saved[k].shape)} vs model {tuple(own[k].shape)}"
+        for k in own if k in saved and tuple(getattr(saved[k], "shape", ())) != tuple(own[k].shape)
+    ]
+    if mis_shaped or (strict and (missing or unexpected)):
+        lines = [f"checkpoint {path!r} does not match {type(module).__name__}:"]
+        if missing:
+            lines.append(f"  missing keys (in the model, not in the checkpoint): {missing}")
+        if unexpected:
+            lines.append(f"  unexpected keys (in the checkpoint, not in the model): {unexpected}")
+        if mis_shaped:
+            lines.append(f"  shape mismatches: {mis_shaped}")
+        raise RuntimeError("\n".join(lines))
+    module.load_state_dict(saved, strict=strict)
+
+
+def dump_checkpoint(trainer, weights_only: bool = False) -> dict:
+    """The checkpoint dict for the trainer's current state (see the module docstring)."""
+    module = trainer.module
+    checkpoint: dict[str, Any] = {
+        "ember_version": ember.__version__,
+        "epoch": trainer.state.epoch,
+        "global_step": trainer.state.global_step,
+        "state_dict": module.state_dict(),
+        "hyper_parameters": dict(module.hparams),
+        "recipe": trainer.recipe,
+    }
+    datamodule = trainer.datamodule
+    if datamodule is not None:
+        checkpoint["datamodule_hyper_parameters"] = dict(datamodule.hparams)
+    if not weights_only:
+        for logger in trainer.loggers:
+            logger.save()
+        checkpoint["trainer_state"] = trainer.state.state_dict()
+        checkpoint["optimizer_states"] = [opt.state_dict() for opt in trainer.optimizers]
+        checkpoint["lr_schedulers"] = [config.scheduler.state_dict() for config in trainer.lr_scheduler_configs]
+        checkpoint["callbacks"] = {cb.state_key: cb.state_dict() for cb in trainer.callbacks}
+        checkpoint["rng_states"] = ember.get_all_rng_states()
+        loader = trainer.train_dataloader
+        checkpoint["loops"] = {
+            "train_dataloader": loader.state_dict() if hasattr(loader, "state_dict") else None,
+        }
+        checkpoint["metrics"] = trainer._metrics.state_dict()
+        checkpoint["loggers"] = [logger.state_dict() for logger in trainer.loggers]
+        if datamodule is not None:
+            checkpoint["datamodule"] = datamodule.state_dict()
+        trainer._call("on_save_checkpoint", checkpoint)
+    return checkpoint
+
+
+def save_checkpoint(trainer, filepath: str, weights_only: bool = False) -> None:
+    """Writes the checkpoint atomically (``ember.save`` writes a temp file and renames it)."""
+    checkpoint = dump_checkpoint(trainer, weights_only)
+    directory = os.path.dirname(os.fspath(filepath))
+    if directory:
+        os.makedirs(directory, exist_ok=True)
+    ember.save(checkpoint, filepath)
+    for logger in trainer.loggers:
+        logger.after_save_checkpoint(trainer.checkpoint_callback)
+
+
+def require_full(checkpoint: dict, path: str) -> None:
+    if "trainer_state" not in checkpoint:
+        raise ValueError(f"{path!r} holds weights only (save_weights_only=True) and cannot resume training; "
+                         "load it with load_from_checkpoint or model.load_state_dict instead")
+
+
+def restore_training_state(trainer, checkpoint: dict) -> None:
+    """Optimizers, schedulers, callbacks, progress, metrics and the data module (called once the
+    optimizers exist, before the loop starts). RNG states and the loader position are restored by
+    the loop itself, at the last moment."""
+    optimizer_states = checkpoint.get("optimizer_states", [])
+    if len(optimizer_states) != len(trainer.optimizers):
+        raise ValueError(f"the checkpoint has {len(optimizer_states)} optimizer states but configure_optimizers "
+                         f"returned {len(trainer.optimizers)} optimizers")
+    for opt, state in zip(trainer.optimizers, optimizer_states):
+        opt.load_state_dict(state)
+    scheduler_states = checkpoint.get("lr_schedulers", [])
+    if len(scheduler_states) != len(trainer.lr_scheduler_configs):
+        raise ValueError(f"the checkpoint has {len(scheduler_states)} scheduler states but configure_optimizers "
+                         f"returned {len(trainer.lr_scheduler_configs)} schedulers")
+    for config, state in zip(trainer.lr_scheduler_configs, scheduler_states):
+        config.scheduler.load_state_dict(state)
+    saved_callbacks = checkpoint.get("callbacks", {})
+    for cb in trainer.callbacks:
+        if cb.state_key in saved_callbacks:
+            cb.load_state_dict(saved_callbacks[cb.state_key])
+    trainer.state.load_state_dict(checkpoint["trainer_state"])
+    trainer._metrics.load_state_dict(checkpoint.get("metrics", {}))
+    if trainer.datamodule is not None and "datamodule" in checkpoint:
+        trainer.datamodule.load_state_dict(checkpoint["datamodule"])
+
+
+def restore_loggers(trainer, checkpoint: dict) -> None:
+    """Points each logger at the run folder of the checkpoint and cuts its files back to it."""
+    for logger, state in zip(trainer.loggers, checkpoint.get("loggers", [])):
+        logger.load_state_dict(state)

@@ -1,0 +1,94 @@
+"""Data-loader plumbing for the Trainer: where loaders come from, how many batches to use, and
+positioning the training loader exactly (epoch and batch) for deterministic runs and resumes."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+
+def as_list(loaders: Any) -> list:
+    if loaders is None:
+        return []
+    if isinstance(loaders, (list, tuple)):
+        return list(loaders)
+    return [loaders]
+
+
+def has_len(loader) -> bool:
+    try:
+        len(loader)
+    except TypeError:
+        return False
+    return True
+
+
+def num_batches(loader, limit: int | float | None, name: str) -> int | float:
+    """Batches to take from ``loader``: all of them, ``limit`` if an int, or a fraction of them."""
+    length = len(loader) if has_len(loader) else float("inf")
+    if limit is None:
+        return length
+    if isinstance(limit, bool) or not isinstance(limit, (int, float)) or limit < 0:
+        raise ValueError(f"{name} must be an int >= 0 or a float in [0, 1], got {limit!r}")
+    if isinstance(limit, int):
+        return min(length, limit)
+    if limit > 1.0:
+        raise ValueError(f"{name}={limit}: a float is a fraction of the batches and must be <= 1.0")
+    if length == float("inf"):
+        return length if limit == 1.0 else 0
+    n = int(length * limit)
+    if limit > 0 and n == 0:
+        raise ValueError(f"{name}={limit} selects 0 of the {length} batches; use a larger fraction or an int")
+    return n
+
+
+def position_loader(loader, epoch: int, position: int, seed: int | None = None) -> None:
+    """Makes the next ``iter(loader)`` yield batch ``position`` of epoch ``epoch`` onwards (Ember
+    DataLoaders only: their shuffling and augmentation depend on nothing but (seed, epoch, index))."""
+    state = {"epoch": epoch, "position": position}
+    if seed is not None:
+        state["seed"] = seed
+    loader.load_state_dict(state)
+
+
+def is_positionable(loader) -> bool:
+    return hasattr(loader, "load_state_dict") and hasattr(loader, "state_dict")
+
+
+def iterate(loader, start: int, stop: int | float):
+    """``(batch_idx, batch)`` for batches ``start`` to ``stop`` of the loader's current epoch.
+    A loader that cannot be positioned is replayed from its start and the first ``start`` batches skipped."""
+    iterator = iter(loader)
+    if start and not is_positionable(loader):
+        iterator = itertools.islice(iterator, start, None)
+    index = start
+    while index < stop:
+        try:
+            batch = next(iterator)
+        except StopIteration:
+            return
+        yield index, batch
+        index += 1
+
+
+def unshuffled(loader):
+    """A copy of an Ember DataLoader that reads the dataset in order (for ``overfit_batches``)."""
+    from ember.data import DataLoader
+
+    if not isinstance(loader, DataLoader) or getattr(loader, "batch_size", None) is None:
+        return loader
+    return DataLoader(loader.dataset, batch_size=loader.batch_size, shuffle=False, num_workers=loader.num_workers,
+                      collate_fn=loader.collate_fn, drop_last=loader.drop_last)
+
+
+def to_dtype(batch, dtype):
+    """Floating tensors in ``batch`` cast to ``dtype`` (for ``precision="64"``)."""
+    from ember import Tensor
+
+    if isinstance(batch, Tensor):
+        return batch.to(dtype) if batch.is_floating_point() and batch.dtype != dtype else batch
+    if isinstance(batch, (list, tuple)):
+        return type(batch)(to_dtype(b, dtype) for b in batch)
+    if isinstance(batch, dict):
+        return {k: to_dtype(v, dtype) for k, v in batch.items()}
+    return batch

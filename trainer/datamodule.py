@@ -1,0 +1,58 @@
+"""``DataModule``: the data side of a run (download, split, loaders) in one reusable object."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .hparams import HyperparametersMixin
+
+
+class DataModule(HyperparametersMixin):
+    """Lightning's ``LightningDataModule``: ``prepare_data`` (download once), ``setup(stage)``
+    (build datasets; ``stage`` is ``"fit"``, ``"validate"``, ``"test"`` or ``"predict"``) and the
+    ``*_dataloader`` methods. ``state_dict``/``load_state_dict`` carry anything the data module
+    must remember across a resume.
+
+    Example:
+        >>> import ember
+        >>> from ember.data import DataLoader, TensorDataset
+        >>> from ember.trainer import DataModule
+        >>> class Numbers(DataModule):
+        ...     def __init__(self, batch_size: int = 8):
+        ...         super().__init__()
+        ...         self.save_hyperparameters()
+        ...     def setup(self, stage):
+        ...         self.data = TensorDataset(ember.randn(64, 4), ember.randn(64, 1))
+        ...     def train_dataloader(self):
+        ...         return DataLoader(self.data, batch_size=self.hparams.batch_size, shuffle=True)
+    """
+
+    def __init__(self) -> None:
+        self.trainer = None
+
+    def prepare_data(self) -> None:
+        pass
+
+    def setup(self, stage: str) -> None:
+        pass
+
+    def teardown(self, stage: str) -> None:
+        pass
+
+    def train_dataloader(self) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} does not define train_dataloader")
+
+    def val_dataloader(self) -> Any:
+        return None
+
+    def test_dataloader(self) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} does not define test_dataloader")
+
+    def predict_dataloader(self) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} does not define predict_dataloader")
+
+    def state_dict(self) -> dict[str, Any]:
+        return {}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        pass

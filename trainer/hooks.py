@@ -1,0 +1,105 @@
+"""The fixed set of hooks and the one function that dispatches them.
+
+A hook is dispatched by name to the callbacks and the module that *define* it (a method left as
+the base class's no-op is never called), in order of ``priority``: higher first, ties in the order
+the callbacks were given. The module runs at ``MODULE_PRIORITY`` (-100): after ordinary callbacks
+(priority 0) and before the monitoring ones (``EarlyStopping`` -200, ``ModelCheckpoint`` -300,
+``ProgressBar`` -400), so these see everything the module logged in the same hook.
+
+The table of callables is built once per ``fit``/``validate``/``test``/``predict``; dispatching a
+hook nobody defines costs one dictionary look-up and an empty loop.
+
+Callback hooks receive ``(trainer, module, *args)``; module hooks receive ``(*args)``.
+
+=================================  ==============================================================
+hook                               arguments after (trainer, module) / for the module
+=================================  ==============================================================
+setup, teardown                    stage (``"fit"``, ``"validate"``, ``"test"``, ``"predict"``)
+on_fit_start, on_fit_end           –
+on_sanity_check_start/_end         – (callbacks only)
+on_train_start, on_train_end       –
+on_train_epoch_start/_end          –
+on_train_batch_start               batch, batch_idx
+on_train_batch_end                 outputs, batch, batch_idx
+on_before_backward                 loss
+on_after_backward                  –
+on_before_optimizer_step           optimizer
+on_before_zero_grad                optimizer
+on_validation_start/_end           –   (same for test, predict)
+on_validation_epoch_start/_end     –   (same for test, predict)
+on_validation_batch_start          batch, batch_idx[, dataloader_idx]   (same for test, predict)
+on_validation_batch_end            outputs, batch, batch_idx[, dataloader_idx]   (same for test, predict)
+on_save_checkpoint                 checkpoint (the dict about to be written; may be edited)
+on_load_checkpoint                 checkpoint (the dict just read)
+on_exception                       exception (callbacks only)
+=================================  ==============================================================
+
+``dataloader_idx`` is passed only when a stage has several data loaders (as in Lightning).
+"""
+
+from __future__ import annotations
+
+import functools
+
+MODULE_PRIORITY = -100
+
+_STAGE_HOOKS = tuple(
+    f"on_{stage}_{what}"
+    for stage in ("validation", "test", "predict")
+    for what in ("start", "end", "epoch_start", "epoch_end", "batch_start", "batch_end")
+)
+
+MODULE_HOOKS = (
+    "setup", "teardown", "on_fit_start", "on_fit_end", "on_train_start", "on_train_end",
+    "on_train_epoch_start", "on_train_epoch_end", "on_train_batch_start", "on_train_batch_end",
+    "on_before_backward", "on_after_backward", "on_before_optimizer_step", "on_before_zero_grad",
+    "on_save_checkpoint", "on_load_checkpoint",
+) + _STAGE_HOOKS
+
+CALLBACK_HOOKS = MODULE_HOOKS + ("on_sanity_check_start", "on_sanity_check_end", "on_exception")
+
+
+def _defines(obj, name: str, base: type) -> bool:
+    """True if ``obj`` has its own implementation of hook ``name`` (not ``base``'s no-op)."""
+    method = getattr(type(obj), name, None)
+    if method is None:
+        return False
+    return method is not getattr(base, name, None)
+
+
+def build_hook_table(trainer, module, callbacks) -> dict[str, tuple]:
+    """For every hook name, the tuple of callables to run, already in order."""
+    from .callbacks.base import Callback
+    from .module import TrainingModule
+
+    participants = [(getattr(cb, "priority", 0), i, cb) for i, cb in enumerate(callbacks)]
+    if module is not None:
+        participants.append((MODULE_PRIORITY, len(callbacks), module))
+    participants.sort(key=lambda item: (-item[0], item[1]))
+    table = {}
+    for name in CALLBACK_HOOKS:
+        fns = []
+        for _, _, obj in participants:
+            if obj is module:
+                if name in MODULE_HOOKS and _defines(obj, name, TrainingModule):
+                    fns.append(getattr(obj, name))
+            elif _defines(obj, name, Callback):
+                fns.append(functools.partial(getattr(obj, name), trainer, module))
+        table[name] = tuple(fns)
+    return table
+
+
+class HookDispatcher:
+    """Calls hooks by name: ``dispatcher("on_train_batch_start", batch, batch_idx)``."""
+
+    __slots__ = ("table",)
+
+    def __init__(self, trainer=None, module=None, callbacks=()):
+        self.table = build_hook_table(trainer, module, list(callbacks)) if trainer is not None else {}
+
+    def __call__(self, name: str, *args) -> None:
+        for fn in self.table.get(name, ()):
+            fn(*args)
+
+    def has(self, name: str) -> bool:
+        return bool(self.table.get(name))

@@ -1,0 +1,18 @@
+"""Loggers: ``CSVLogger`` (the default), ``TensorBoardLogger`` (optional extra), ``JSONLinesLogger``."""
+
+from __future__ import annotations
+
+from .base import Logger
+from .csv import CSVLogger
+from .jsonlines import JSONLinesLogger
+
+
+def __getattr__(name: str):
+    if name == "TensorBoardLogger":  # imported on demand: it needs tensorboardX
+        from .tensorboard import TensorBoardLogger
+
+        return TensorBoardLogger
+    raise AttributeError(f"module 'ember.trainer.loggers' has no attribute {name!r}")
+
+
+__all__ = ["Logger", "CSVLogger", "JSONLinesLogger", "TensorBoardLogger"]

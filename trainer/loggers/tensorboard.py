@@ -1,0 +1,79 @@
+"""``TensorBoardLogger`` through the optional ``tensorboardX`` package (``pip install 'ember[tensorboard]'``)."""
+
+from __future__ import annotations
+
+import os
+
+from .base import VersionedLogger, plain
+
+
+def _import_tensorboardx():
+    try:
+        import tensorboardX
+    except ImportError:
+        raise ModuleNotFoundError(
+            "TensorBoardLogger needs the optional package tensorboardX, which is not installed. "
+            "Install the extra: pip install 'ember[tensorboard]'  (or: pip install tensorboardX)"
+        ) from None
+    return tensorboardX
+
+
+class TensorBoardLogger(VersionedLogger):
+    """Writes scalars to TensorBoard event files in ``<save_dir>/<name>/version_<N>`` and the
+    hyperparameters to ``hparams.yaml`` there.
+
+    A resumed run reopens the same folder and drops the events written after its checkpoint
+    (``purge_step``), so the curves show no duplicated stretch.
+
+    Example:
+        >>> from ember.trainer import Trainer
+        >>> from ember.trainer.loggers import TensorBoardLogger
+        >>> trainer = Trainer(logger=TensorBoardLogger("runs"))   # tensorboard --logdir runs
+    """
+
+    def __init__(self, save_dir: str = ".", name: str | None = "lightning_logs", version: int | str | None = None,
+                 prefix: str = "", flush_logs_every_n_steps: int = 100):
+        self._tbx = _import_tensorboardx()
+        super().__init__(save_dir, name, version, prefix, flush_logs_every_n_steps)
+        self._writer = None
+        self._purge_step = None
+        self._last_step = None
+
+    @property
+    def experiment(self):
+        if self._writer is None:
+            os.makedirs(self.log_dir, exist_ok=True)
+            self._writer = self._tbx.SummaryWriter(logdir=self.log_dir, purge_step=self._purge_step)
+        return self._writer
+
+    def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
+        self._last_step = step
+        for key, value in metrics.items():
+            if key != "epoch":
+                self.experiment.add_scalar(self._prefix + key, value, step)
+        if "epoch" in metrics:
+            self.experiment.add_scalar("epoch", metrics["epoch"], step)
+
+    def log_hyperparams(self, params: dict) -> None:
+        super().log_hyperparams(params)
+        self.experiment.add_text("hparams", str(plain(dict(params))))
+
+    def save(self) -> None:
+        if self._writer is not None:
+            self._writer.flush()
+
+    def finalize(self, status: str) -> None:
+        if self._writer is not None:
+            self._writer.flush()
+            self._writer.close()
+            self._writer = None
+
+    def state_dict(self) -> dict:
+        self.save()
+        return {"version": self.version, "step": -1 if self._last_step is None else int(self._last_step)}
+
+    def load_state_dict(self, state: dict) -> None:
+        if not self._version_fixed and "version" in state:
+            version = state["version"]
+            self._version = int(version) if isinstance(version, (int, float)) else str(version)
+        self._purge_step = int(state.get("step", -1)) + 1

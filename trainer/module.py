@@ -1,0 +1,306 @@
+"""``TrainingModule``: an ``nn.Module`` that also says how to train, validate, test and predict."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+from ember import nn
+
+from .hparams import HyperparametersMixin
+
+
+class TrainingModule(HyperparametersMixin, nn.Module):
+    """Lightning's ``LightningModule`` for Ember: the model plus its training recipe.
+
+    Override ``training_step`` and ``configure_optimizers`` (and optionally ``validation_step``,
+    ``test_step``, ``predict_step`` and any hook listed in ``ember.trainer.hooks``).
+
+    Example:
+        >>> import ember
+        >>> from ember import nn
+        >>> from ember.trainer import TrainingModule
+        >>> class Regressor(TrainingModule):
+        ...     def __init__(self, lr: float = 0.1):
+        ...         super().__init__()
+        ...         self.save_hyperparameters()
+        ...         self.net = nn.Linear(4, 1)
+        ...     def training_step(self, batch, batch_idx):
+        ...         x, y = batch
+        ...         loss = ((self.net(x) - y) ** 2).mean()
+        ...         self.log("train_loss", loss)
+        ...         return loss
+        ...     def configure_optimizers(self):
+        ...         return ember.optim.SGD(self.parameters(), lr=self.hparams.lr)
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__()
+        d = self.__dict__
+        d["_trainer"] = None
+        d["automatic_optimization"] = True
+        d["example_input_array"] = None
+        d["_optimizers_for_manual"] = None
+
+    # -- the trainer's view --------------------------------------------------------------------
+    @property
+    def trainer(self):
+        if self.__dict__.get("_trainer") is None:
+            raise RuntimeError(f"{type(self).__name__} is not attached to a Trainer")
+        return self._trainer
+
+    @trainer.setter
+    def trainer(self, trainer) -> None:
+        self.__dict__["_trainer"] = trainer
+
+    @property
+    def current_epoch(self) -> int:
+        trainer = self.__dict__.get("_trainer")
+        return trainer.current_epoch if trainer is not None else 0
+
+    @property
+    def global_step(self) -> int:
+        trainer = self.__dict__.get("_trainer")
+        return trainer.global_step if trainer is not None else 0
+
+    @property
+    def device(self) -> str:
+        return "cpu"
+
+    @property
+    def logger(self):
+        trainer = self.__dict__.get("_trainer")
+        return trainer.logger if trainer is not None else None
+
+    @property
+    def loggers(self) -> list:
+        trainer = self.__dict__.get("_trainer")
+        return trainer.loggers if trainer is not None else []
+
+    # -- what the user writes ----------------------------------------------------------------
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError(f"{type(self).__name__}.forward is not implemented")
+
+    def training_step(self, batch: Any, batch_idx: int) -> Any:
+        """Returns the loss (a scalar Tensor) or a dict with a ``"loss"`` key (automatic
+        optimization); in manual optimization it may return anything."""
+        raise NotImplementedError(f"{type(self).__name__} must implement training_step to be trained")
+
+    def validation_step(self, batch: Any, batch_idx: int) -> Any:
+        """Not overridden: the trainer skips validation."""
+
+    def test_step(self, batch: Any, batch_idx: int) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} must implement test_step to be tested")
+
+    def predict_step(self, batch: Any, batch_idx: int, dataloader_idx: int = 0) -> Any:
+        """Default: ``self(batch)`` (the first element when the batch is a list/tuple)."""
+        if isinstance(batch, (list, tuple)):
+            batch = batch[0]
+        return self(batch)
+
+    def configure_optimizers(self) -> Any:
+        """Returns one of Lightning's forms: an optimizer; a list of optimizers; a tuple
+        ``([optimizers], [schedulers])``; a dict ``{"optimizer": opt, "lr_scheduler": scheduler or
+        {"scheduler": s, "interval": "epoch"|"step", "frequency": 1, "monitor": "val_loss"}}``; or a
+        list of such dicts."""
+        raise NotImplementedError(f"{type(self).__name__} must implement configure_optimizers to be trained")
+
+    def configure_callbacks(self) -> list:
+        """Callbacks this module needs; they are added to the trainer's (replacing ones of the same type)."""
+        return []
+
+    def prepare_data(self) -> None:
+        pass
+
+    # -- logging ------------------------------------------------------------------------------
+    def log(self, name: str, value: Any, prog_bar: bool = False, logger: bool = True, on_step: bool | None = None,
+            on_epoch: bool | None = None, reduce_fx: Any = "mean", batch_size: int | None = None,
+            sync_dist: bool = False, **kwargs: Any) -> None:
+        """Records a metric under exactly ``name``.
+
+        Defaults follow Lightning: in ``training_step`` and the training batch hooks
+        ``on_step=True, on_epoch=False``; everywhere else (epoch hooks, validation, test)
+        ``on_step=False, on_epoch=True``.
+
+        What is written where (``ember.trainer.metrics`` has the full rules):
+
+        * ``on_step=True`` (training): the value, in a logger row with ``step`` = the
+          ``global_step`` at which the batch started, every ``log_every_n_steps`` steps.
+        * ``on_epoch=True``: the ``reduce_fx`` reduction over the epoch (``"mean"`` is weighted by
+          ``batch_size``, inferred from the batch when not given), in a row written when the
+          training epoch or validation/test run ends.
+        * ``trainer.callback_metrics[name]``: the latest value, step or epoch. With ``prog_bar=True``
+          also on the progress bar; ``logger=False`` keeps it away from the loggers.
+
+        Example:
+            >>> # inside training_step:  self.log("train_loss", loss, prog_bar=True)
+        """
+        trainer = self.__dict__.get("_trainer")
+        if trainer is None:
+            raise RuntimeError(f"self.log({name!r}) needs the module to be run by a Trainer")
+        trainer._metrics.log(name, value, prog_bar, logger, on_step, on_epoch, reduce_fx, batch_size)
+
+    def log_dict(self, dictionary: dict, prog_bar: bool = False, logger: bool = True, on_step: bool | None = None,
+                 on_epoch: bool | None = None, reduce_fx: Any = "mean", batch_size: int | None = None,
+                 **kwargs: Any) -> None:
+        """``self.log`` for every item of ``dictionary``."""
+        for name, value in dictionary.items():
+            self.log(name, value, prog_bar, logger, on_step, on_epoch, reduce_fx, batch_size)
+
+    def print(self, *args: Any, **kwargs: Any) -> None:
+        """``print`` that does not break the progress bar."""
+        trainer = self.__dict__.get("_trainer")
+        bar = trainer.progress_bar_callback if trainer is not None else None
+        if bar is not None:
+            bar.print(*args, **kwargs)
+        else:
+            print(*args, **kwargs)
+
+    # -- optimization helpers -----------------------------------------------------------------
+    def optimizers(self, use_pl_optimizer: bool = True):
+        """The optimizer(s) from ``configure_optimizers`` (one object if there is one). In manual
+        optimization their ``step()`` counts towards ``global_step`` and runs the step hooks."""
+        trainer = self.trainer
+        opts = trainer._manual_optimizers if use_pl_optimizer and trainer._manual_optimizers else trainer.optimizers
+        return opts[0] if len(opts) == 1 else list(opts)
+
+    def lr_schedulers(self):
+        """The scheduler(s) from ``configure_optimizers``: None, one, or a list."""
+        schedulers = [config.scheduler for config in self.trainer.lr_scheduler_configs]
+        if not schedulers:
+            return None
+        return schedulers[0] if len(schedulers) == 1 else schedulers
+
+    def manual_backward(self, loss, *args: Any, **kwargs: Any) -> None:
+        """``loss.backward()`` with the ``on_before_backward``/``on_after_backward`` hooks (manual optimization)."""
+        trainer = self.trainer
+        trainer._call("on_before_backward", loss)
+        loss.backward(*args, **kwargs)
+        trainer._call("on_after_backward")
+
+    def clip_gradients(self, optimizer, gradient_clip_val: float | None = None,
+                       gradient_clip_algorithm: str | None = None) -> None:
+        """Clips the gradients of ``optimizer``'s parameters by norm (default) or by value."""
+        from .optimization import clip_gradients
+
+        clip_gradients(optimizer, gradient_clip_val, gradient_clip_algorithm or "norm")
+
+    def configure_gradient_clipping(self, optimizer, gradient_clip_val: float | None = None,
+                                    gradient_clip_algorithm: str | None = None) -> None:
+        """Called before every optimizer step with the Trainer's clipping settings; override to clip differently."""
+        self.clip_gradients(optimizer, gradient_clip_val, gradient_clip_algorithm)
+
+    def lr_scheduler_step(self, scheduler, metric: Any) -> None:
+        """Steps one scheduler (with the monitored value for ``ReduceLROnPlateau``)."""
+        if metric is None:
+            scheduler.step()
+        else:
+            scheduler.step(metric)
+
+    def toggle_optimizer(self, optimizer) -> None:
+        """Makes only ``optimizer``'s parameters require gradients (for GAN-style alternating updates)."""
+        own = {id(p) for group in _unwrap(optimizer).param_groups for p in group["params"]}
+        saved = {}
+        for opt in self.trainer.optimizers:
+            for group in opt.param_groups:
+                for p in group["params"]:
+                    if id(p) not in own and id(p) not in saved:
+                        saved[id(p)] = (p, p.requires_grad)
+                        p.requires_grad = False
+        self.__dict__["_toggled"] = saved
+
+    def untoggle_optimizer(self, optimizer) -> None:
+        """Undoes ``toggle_optimizer``."""
+        for p, flag in self.__dict__.pop("_toggled", {}).values():
+            p.requires_grad = flag
+
+    def freeze(self) -> None:
+        for p in self.parameters():
+            p.requires_grad = False
+        self.eval()
+
+    def unfreeze(self) -> None:
+        for p in self.parameters():
+            p.requires_grad = True
+        self.train()
+
+    # -- hooks (no-ops; only the ones a subclass overrides are ever called) -------------------
+    def setup(self, stage: str) -> None: ...
+    def teardown(self, stage: str) -> None: ...
+    def on_fit_start(self) -> None: ...
+    def on_fit_end(self) -> None: ...
+    def on_train_start(self) -> None: ...
+    def on_train_end(self) -> None: ...
+    def on_train_epoch_start(self) -> None: ...
+    def on_train_epoch_end(self) -> None: ...
+    def on_train_batch_start(self, batch: Any, batch_idx: int) -> None: ...
+    def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None: ...
+    def on_before_backward(self, loss) -> None: ...
+    def on_after_backward(self) -> None: ...
+    def on_before_optimizer_step(self, optimizer) -> None: ...
+    def on_before_zero_grad(self, optimizer) -> None: ...
+    def on_validation_start(self) -> None: ...
+    def on_validation_end(self) -> None: ...
+    def on_validation_epoch_start(self) -> None: ...
+    def on_validation_epoch_end(self) -> None: ...
+    def on_validation_batch_start(self, batch: Any, batch_idx: int, dataloader_idx: int = 0) -> None: ...
+    def on_validation_batch_end(self, outputs: Any, batch: Any, batch_idx: int, dataloader_idx: int = 0) -> None: ...
+    def on_test_start(self) -> None: ...
+    def on_test_end(self) -> None: ...
+    def on_test_epoch_start(self) -> None: ...
+    def on_test_epoch_end(self) -> None: ...
+    def on_test_batch_start(self, batch: Any, batch_idx: int, dataloader_idx: int = 0) -> None: ...
+    def on_test_batch_end(self, outputs: Any, batch: Any, batch_idx: int, dataloader_idx: int = 0) -> None: ...
+    def on_predict_start(self) -> None: ...
+    def on_predict_end(self) -> None: ...
+    def on_predict_epoch_start(self) -> None: ...
+    def on_predict_epoch_end(self) -> None: ...
+    def on_predict_batch_start(self, batch: Any, batch_idx: int, dataloader_idx: int = 0) -> None: ...
+    def on_predict_batch_end(self, outputs: Any, batch: Any, batch_idx: int, dataloader_idx: int = 0) -> None: ...
+    def on_save_checkpoint(self, checkpoint: dict) -> None: ...
+    def on_load_checkpoint(self, checkpoint: dict) -> None: ...
+
+    # -- checkpoints --------------------------------------------------------------------------
+    @classmethod
+    def load_from_checkpoint(cls, checkpoint_path: str, map_location: Any = None, hparams_file: str | None = None,
+                             strict: bool = True, **kwargs: Any):
+        """Rebuilds the module from a checkpoint: ``cls(**saved_hyperparameters, **kwargs)``, then
+        loads the weights. Arguments that were not saved (sub-modules, objects) must be passed in
+        ``kwargs``; ``kwargs`` also override saved values.
+
+        Example:
+            >>> # model = Regressor.load_from_checkpoint("runs/.../checkpoints/last.ckpt")
+        """
+        from .checkpoint import load_checkpoint_file, load_module_weights
+
+        checkpoint = load_checkpoint_file(checkpoint_path)
+        hparams = dict(checkpoint.get("hyper_parameters") or {})
+        if hparams_file is not None:
+            import yaml
+
+            with open(hparams_file) as f:
+                hparams.update(yaml.safe_load(f) or {})
+        hparams.update(kwargs)
+        signature = inspect.signature(cls.__init__)
+        takes_kwargs = any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values())
+        if not takes_kwargs:
+            hparams = {k: v for k, v in hparams.items() if k in signature.parameters}
+        missing = [
+            name for name, p in signature.parameters.items()
+            if name != "self" and p.default is p.empty and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+            and name not in hparams
+        ]
+        if missing:
+            raise TypeError(
+                f"{cls.__name__}.load_from_checkpoint({checkpoint_path!r}): __init__ needs {missing}, which the "
+                "checkpoint does not store (sub-modules and objects are never stored); pass them as keyword "
+                f"arguments: {cls.__name__}.load_from_checkpoint(path, {missing[0]}=...)"
+            )
+        model = cls(**hparams)
+        model.on_load_checkpoint(checkpoint)
+        load_module_weights(model, checkpoint, checkpoint_path, strict=strict)
+        return model
+
+
+def _unwrap(optimizer):
+    return getattr(optimizer, "optimizer", optimizer)

@@ -1,0 +1,136 @@
+"""``configure_optimizers`` return forms, scheduler configs, gradient clipping, manual-optimization wrappers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+_CONFIG_KEYS = {"scheduler", "interval", "frequency", "monitor", "strict", "name", "reduce_on_plateau", "opt_idx"}
+
+
+@dataclass
+class LRSchedulerConfig:
+    """Lightning's scheduler configuration: step ``scheduler`` every ``frequency`` epochs or steps
+    (``interval``); ``monitor`` names the metric a ``ReduceLROnPlateau`` is stepped with."""
+
+    scheduler: Any
+    name: str | None = None
+    interval: str = "epoch"
+    frequency: int = 1
+    reduce_on_plateau: bool = False
+    monitor: str | None = None
+    strict: bool = True
+
+
+def _is_optimizer(obj) -> bool:
+    return hasattr(obj, "param_groups") and hasattr(obj, "step") and hasattr(obj, "zero_grad")
+
+
+def _is_plateau(scheduler) -> bool:
+    return type(scheduler).__name__ == "ReduceLROnPlateau"
+
+
+def _scheduler_config(item, monitor: str | None = None) -> LRSchedulerConfig:
+    if isinstance(item, dict):
+        unknown = set(item) - _CONFIG_KEYS
+        if unknown:
+            raise ValueError(f"configure_optimizers: unknown lr_scheduler keys {sorted(unknown)}; "
+                             f"allowed: {sorted(_CONFIG_KEYS)}")
+        if "scheduler" not in item:
+            raise ValueError('configure_optimizers: an lr_scheduler dict needs a "scheduler" key')
+        config = LRSchedulerConfig(
+            scheduler=item["scheduler"], name=item.get("name"), interval=item.get("interval", "epoch"),
+            frequency=int(item.get("frequency", 1)), monitor=item.get("monitor", monitor),
+            strict=bool(item.get("strict", True)),
+        )
+    else:
+        config = LRSchedulerConfig(scheduler=item, monitor=monitor)
+    if config.interval not in ("epoch", "step"):
+        raise ValueError(f'configure_optimizers: lr_scheduler "interval" must be "epoch" or "step", got {config.interval!r}')
+    config.reduce_on_plateau = _is_plateau(config.scheduler)
+    if config.reduce_on_plateau and config.monitor is None:
+        raise ValueError(
+            "configure_optimizers: a ReduceLROnPlateau scheduler needs a metric to monitor, e.g. "
+            '{"optimizer": opt, "lr_scheduler": {"scheduler": plateau, "monitor": "val_loss"}}'
+        )
+    return config
+
+
+def parse_optimizers(returned: Any) -> tuple[list, list[LRSchedulerConfig]]:
+    """Splits whatever ``configure_optimizers`` returned into (optimizers, scheduler configs)."""
+    if returned is None:
+        return [], []
+    if _is_optimizer(returned):
+        return [returned], []
+    if isinstance(returned, dict):
+        return _parse_dicts([returned])
+    if isinstance(returned, (list, tuple)):
+        if (len(returned) == 2 and isinstance(returned[0], (list, tuple))
+                and all(_is_optimizer(o) for o in returned[0])):
+            schedulers = returned[1] if isinstance(returned[1], (list, tuple)) else [returned[1]]
+            return list(returned[0]), [_scheduler_config(s) for s in schedulers]
+        if all(isinstance(item, dict) for item in returned):
+            return _parse_dicts(list(returned))
+        if all(_is_optimizer(o) for o in returned):
+            return list(returned), []
+    raise TypeError(
+        "configure_optimizers returned something the Trainer does not understand: "
+        f"{type(returned).__name__}. Return an optimizer, a list of optimizers, ([optimizers], [schedulers]), "
+        'or a dict {"optimizer": ..., "lr_scheduler": ...} (or a list of such dicts).'
+    )
+
+
+def _parse_dicts(items: list[dict]) -> tuple[list, list[LRSchedulerConfig]]:
+    optimizers, configs = [], []
+    for item in items:
+        unknown = set(item) - {"optimizer", "lr_scheduler", "monitor", "frequency"}
+        if unknown or "optimizer" not in item:
+            raise ValueError(
+                f"configure_optimizers: a dict must have an 'optimizer' key and may have 'lr_scheduler', 'monitor'; "
+                f"got keys {sorted(item)}"
+            )
+        optimizers.append(item["optimizer"])
+        if item.get("lr_scheduler") is not None:
+            configs.append(_scheduler_config(item["lr_scheduler"], item.get("monitor")))
+    return optimizers, configs
+
+
+def clip_gradients(optimizer, gradient_clip_val: float | None, gradient_clip_algorithm: str = "norm") -> None:
+    """Clips the gradients of ``optimizer``'s parameters with ``ember.nn.utils``."""
+    if gradient_clip_val is None or gradient_clip_val <= 0:
+        return
+    from ember.nn import utils
+
+    params = [p for group in getattr(optimizer, "optimizer", optimizer).param_groups for p in group["params"]]
+    if gradient_clip_algorithm == "norm":
+        utils.clip_grad_norm_(params, gradient_clip_val)
+    elif gradient_clip_algorithm == "value":
+        utils.clip_grad_value_(params, gradient_clip_val)
+    else:
+        raise ValueError(f'gradient_clip_algorithm must be "norm" or "value", got {gradient_clip_algorithm!r}')
+
+
+class ManualOptimizer:
+    """What ``self.optimizers()`` returns in manual optimization: the optimizer, whose ``step()``
+    also runs ``on_before_optimizer_step`` and advances ``trainer.global_step`` (as in Lightning)."""
+
+    def __init__(self, optimizer, trainer):
+        self.optimizer = optimizer
+        self._trainer = trainer
+
+    def step(self, closure=None, **kwargs):
+        trainer = self._trainer
+        trainer._call("on_before_optimizer_step", self.optimizer)
+        out = self.optimizer.step(closure, **kwargs) if closure is not None else self.optimizer.step(**kwargs)
+        trainer.state.global_step += 1
+        trainer._stepped_this_batch = True
+        return out
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        self.optimizer.zero_grad(set_to_none=set_to_none)
+
+    def __getattr__(self, name: str):
+        return getattr(self.optimizer, name)
+
+    def __repr__(self) -> str:
+        return f"ManualOptimizer({self.optimizer!r})"

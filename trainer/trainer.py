@@ -1,0 +1,611 @@
+"""``Trainer``: fit / validate / test / predict a ``TrainingModule`` with a loop you can read.
+
+``fit`` is ``_fit_loop``: a ``while`` over epochs around a ``for`` over batches. Everything the
+loop must remember to resume is in ``self.state`` (``TrainerState``); hooks go through
+``self._call`` (one dispatcher, ``hooks.py``). Setting up (callbacks, loggers, optimizers,
+checkpoints) is in ``setup.py``; the evaluation loop is ``_evaluation_loop`` below.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from datetime import timedelta
+from typing import Any
+
+import ember
+
+from . import checkpoint as ckpt
+from . import data as data_utils
+from .hooks import HookDispatcher
+from .metrics import MetricStore
+from .setup import TrainerSetupMixin
+from .signals import InterruptHandler
+from .state import TrainerState
+
+_STAGE_HOOK = {"validate": "validation", "sanity_check": "validation", "test": "test", "predict": "predict"}
+_STEP_METHOD = {"validate": "validation_step", "sanity_check": "validation_step", "test": "test_step",
+                "predict": "predict_step"}
+
+
+class _StopRun(Exception):
+    """Raised at a step boundary to leave the loops after an interrupt checkpoint was saved."""
+
+
+class Trainer(TrainerSetupMixin):
+    """Runs a ``TrainingModule``: Lightning's ``Trainer`` arguments, names and behaviour.
+
+    Args:
+        max_epochs: stop after this many epochs (default 1000 when ``max_steps`` is -1, else no limit).
+        min_epochs: train at least this many epochs even if a callback asks to stop.
+        max_steps: stop after this many optimizer steps (-1: no limit).
+        min_steps: train at least this many steps even if a callback asks to stop.
+        max_time: stop after this much time (``"DD:HH:MM:SS"``, a ``timedelta`` or a dict of timedelta
+            arguments); adds a ``Timer`` callback.
+        limit_train_batches, limit_val_batches, limit_test_batches, limit_predict_batches: how many
+            batches to use per epoch / run: an int, or a float fraction (1.0 = all).
+        val_check_interval: validate every this fraction of an epoch (float) or number of training
+            batches (int); None validates once at the end of each epoch.
+        check_val_every_n_epoch: validate every this many epochs (None: with an int
+            ``val_check_interval``, count batches across epochs).
+        num_sanity_val_steps: validation batches run before training to catch bugs early (-1: all).
+        accumulate_grad_batches: sum gradients of this many batches before each optimizer step.
+        gradient_clip_val: clip gradients to this norm / value before each step (None: no clipping).
+        gradient_clip_algorithm: ``"norm"`` (default) or ``"value"``.
+        log_every_n_steps: write per-step metrics every this many training batches.
+        callbacks: a callback or a list of callbacks.
+        logger: True (a ``CSVLogger`` in ``default_root_dir``), False/None, a logger or a list of loggers.
+        enable_checkpointing: add a default ``ModelCheckpoint`` if none is given.
+        enable_progress_bar: add a default ``ProgressBar`` if none is given.
+        enable_model_summary: print a ``ModelSummary`` when fitting starts.
+        default_root_dir: where logs and checkpoints go (default: the working directory).
+        fast_dev_run: run 1 (or n) batches of everything once, without loggers or checkpoints.
+        overfit_batches: train and validate on this many (or this fraction of) training batches, unshuffled.
+        deterministic: require every data loader to be an Ember ``DataLoader`` (whose batches depend only
+            on its seed, the epoch and the position), so that runs repeat and resume exactly.
+        detect_anomaly: stop at a non-finite loss and run backward under ``ember.autograd.detect_anomaly``.
+        precision: ``"32"`` (default) or ``"64"`` (the module and floating batches in float64).
+        inference_mode: evaluate under ``ember.inference_mode`` (True) or ``ember.no_grad`` (False).
+
+    Example:
+        >>> from ember.trainer import Trainer
+        >>> trainer = Trainer(max_epochs=3, default_root_dir="runs")
+        >>> # trainer.fit(model, train_loader, val_loader); trainer.test(model, test_loader)
+    """
+
+    def __init__(
+        self,
+        *,
+        accelerator: str = "cpu",
+        devices: int | str = 1,
+        logger: Any = True,
+        callbacks: Any = None,
+        fast_dev_run: int | bool = False,
+        max_epochs: int | None = None,
+        min_epochs: int | None = None,
+        max_steps: int = -1,
+        min_steps: int | None = None,
+        max_time: str | timedelta | dict | None = None,
+        limit_train_batches: int | float | None = None,
+        limit_val_batches: int | float | None = None,
+        limit_test_batches: int | float | None = None,
+        limit_predict_batches: int | float | None = None,
+        overfit_batches: int | float = 0.0,
+        val_check_interval: int | float | None = None,
+        check_val_every_n_epoch: int | None = 1,
+        num_sanity_val_steps: int = 2,
+        log_every_n_steps: int = 50,
+        enable_checkpointing: bool = True,
+        enable_progress_bar: bool = True,
+        enable_model_summary: bool = True,
+        accumulate_grad_batches: int = 1,
+        gradient_clip_val: float | None = None,
+        gradient_clip_algorithm: str | None = None,
+        deterministic: bool = False,
+        inference_mode: bool = True,
+        precision: str | int = "32",
+        detect_anomaly: bool = False,
+        default_root_dir: str | None = None,
+    ):
+        if accelerator not in ("cpu", "auto") or devices not in (1, "1", "auto"):
+            raise ValueError(f"Ember trains on one CPU process: accelerator='cpu', devices=1 (got {accelerator!r}, "
+                             f"{devices!r})")
+        if accumulate_grad_batches < 1:
+            raise ValueError(f"accumulate_grad_batches must be >= 1, got {accumulate_grad_batches}")
+        if gradient_clip_algorithm not in (None, "norm", "value"):
+            raise ValueError(f'gradient_clip_algorithm must be "norm" or "value", got {gradient_clip_algorithm!r}')
+        precision = str(precision).replace("-true", "")
+        if precision not in ("32", "64"):
+            raise ValueError(f'precision must be "32" or "64", got {precision!r}')
+        if log_every_n_steps < 1:
+            raise ValueError(f"log_every_n_steps must be >= 1, got {log_every_n_steps}")
+        self.default_root_dir = os.fspath(default_root_dir) if default_root_dir is not None else os.getcwd()
+        self.fast_dev_run = int(fast_dev_run)
+        if self.fast_dev_run:
+            n = self.fast_dev_run
+            limit_train_batches = limit_val_batches = limit_test_batches = limit_predict_batches = n
+            max_epochs, max_steps, num_sanity_val_steps, val_check_interval = 1, n, 0, None
+            check_val_every_n_epoch, logger, max_time = 1, False, None
+        if overfit_batches:
+            limit_train_batches = limit_val_batches = overfit_batches
+        if max_epochs is None:
+            max_epochs = 1000 if max_steps == -1 else -1
+        self.max_epochs, self.min_epochs = max_epochs, min_epochs or 0
+        self.max_steps, self.min_steps = max_steps, min_steps or 0
+        self.limit_train_batches, self.limit_val_batches = limit_train_batches, limit_val_batches
+        self.limit_test_batches, self.limit_predict_batches = limit_test_batches, limit_predict_batches
+        self.overfit_batches = overfit_batches
+        self.val_check_interval, self.check_val_every_n_epoch = val_check_interval, check_val_every_n_epoch
+        self.num_sanity_val_steps = math.inf if num_sanity_val_steps == -1 else num_sanity_val_steps
+        self.log_every_n_steps = log_every_n_steps
+        self.accumulate_grad_batches = accumulate_grad_batches
+        self.gradient_clip_val = gradient_clip_val
+        self.gradient_clip_algorithm = gradient_clip_algorithm or "norm"
+        self.deterministic, self.inference_mode, self.precision = deterministic, inference_mode, precision
+        self.detect_anomaly = detect_anomaly
+        self.recipe: dict | None = None  # the resolved recipe, stored in checkpoints (set by the CLI)
+        self.state = TrainerState()
+        self._metrics = MetricStore()
+        self._call = HookDispatcher()
+        self.module = None
+        self.datamodule = None
+        self.optimizers: list = []
+        self.lr_scheduler_configs: list = []
+        self._manual_optimizers: list = []
+        self.train_dataloader = None
+        self.val_dataloaders: list = []
+        self.test_dataloaders: list = []
+        self.predict_dataloaders: list = []
+        self.num_training_batches: int | float = 0
+        self.num_val_batches: list = []
+        self.num_sanity_val_batches: list = []
+        self.num_test_batches: list = []
+        self.num_predict_batches: list = []
+        self._validation_has_run = False
+        self._clip_gradients = False
+        self._pending_checkpoint_ops: list = []
+        self._defer_checkpoints = False
+        self._interrupts = InterruptHandler()
+        self._stepped_this_batch = False
+        self._setup_callbacks_and_loggers(callbacks, logger, enable_checkpointing, enable_progress_bar,
+                                          enable_model_summary, max_time)
+
+    # -- what callbacks and modules read -------------------------------------------------------
+    @property
+    def global_step(self) -> int:
+        return self.state.global_step
+
+    @property
+    def current_epoch(self) -> int:
+        return self.state.epoch
+
+    @property
+    def should_stop(self) -> bool:
+        return self.state.should_stop
+
+    @should_stop.setter
+    def should_stop(self, value: bool) -> None:
+        self.state.should_stop = bool(value)
+
+    @property
+    def interrupted(self) -> bool:
+        return self.state.interrupted
+
+    @property
+    def sanity_checking(self) -> bool:
+        return self.state.stage == "sanity_check"
+
+    @property
+    def training(self) -> bool:
+        return self.state.stage == "train"
+
+    @property
+    def validating(self) -> bool:
+        return self.state.stage == "validate"
+
+    @property
+    def testing(self) -> bool:
+        return self.state.stage == "test"
+
+    @property
+    def predicting(self) -> bool:
+        return self.state.stage == "predict"
+
+    global_rank = local_rank = node_rank = 0
+    world_size = num_devices = num_nodes = 1
+    is_global_zero = True
+
+    @property
+    def lightning_module(self):
+        return self.module
+
+    @property
+    def callback_metrics(self) -> dict[str, float]:
+        return self._metrics.callback_metrics
+
+    @property
+    def logged_metrics(self) -> dict[str, float]:
+        return self._metrics.logged_metrics
+
+    @property
+    def progress_bar_metrics(self) -> dict[str, float]:
+        return self._metrics.progress_bar_metrics
+
+    @property
+    def logger(self):
+        return self.loggers[0] if self.loggers else None
+
+    @property
+    def log_dir(self) -> str:
+        return self.logger.log_dir if self.logger is not None else self.default_root_dir
+
+    @property
+    def estimated_stepping_batches(self) -> int | float:
+        per_epoch = math.ceil(self.num_training_batches / self.accumulate_grad_batches)
+        total = per_epoch * self.max_epochs if self.max_epochs != -1 else math.inf
+        return min(total, self.max_steps) if self.max_steps != -1 else total
+
+    # -- entry points ----------------------------------------------------------------------------
+    def fit(self, model, train_dataloaders: Any = None, val_dataloaders: Any = None, datamodule=None,
+            ckpt_path: str | None = None) -> None:
+        """Trains ``model``; ``ckpt_path`` (``"last"``, ``"best"`` or a file) resumes a run exactly
+        where its checkpoint was taken: weights, optimizers, schedulers, callbacks, progress, random
+        states, loader position and logger files."""
+        self._run("fit", model, datamodule, ckpt_path, train=train_dataloaders, val=val_dataloaders)
+
+    def validate(self, model=None, dataloaders: Any = None, ckpt_path: str | None = None, verbose: bool = True,
+                 datamodule=None) -> list[dict[str, float]]:
+        """Runs the validation loop once; returns one dict of epoch-level metrics per data loader."""
+        return self._run("validate", model, datamodule, ckpt_path, loaders=dataloaders, verbose=verbose)
+
+    def test(self, model=None, dataloaders: Any = None, ckpt_path: str | None = None, verbose: bool = True,
+             datamodule=None) -> list[dict[str, float]]:
+        """Runs the test loop once; returns one dict of epoch-level metrics per data loader."""
+        return self._run("test", model, datamodule, ckpt_path, loaders=dataloaders, verbose=verbose)
+
+    def predict(self, model=None, dataloaders: Any = None, datamodule=None, return_predictions: bool = True,
+                ckpt_path: str | None = None) -> list | None:
+        """Returns ``predict_step``'s outputs, one per batch (a list per data loader if several)."""
+        return self._run("predict", model, datamodule, ckpt_path, loaders=dataloaders,
+                         return_predictions=return_predictions)
+
+    def save_checkpoint(self, filepath: str, weights_only: bool = False) -> None:
+        """Writes a checkpoint. During ``fit`` the write happens at the end of the current training
+        step, so that every checkpoint is a point the run can resume from exactly."""
+        if self._defer_checkpoints:
+            self._pending_checkpoint_ops.append(("save", os.fspath(filepath), weights_only))
+        else:
+            ckpt.save_checkpoint(self, filepath, weights_only)
+
+    def remove_checkpoint(self, filepath: str) -> None:
+        """Deletes a checkpoint file (in order with pending saves)."""
+        if self._defer_checkpoints:
+            self._pending_checkpoint_ops.append(("remove", os.fspath(filepath), False))
+        elif os.path.exists(filepath):
+            os.remove(filepath)
+
+    # -- the run: set up, run the loop, tear down ------------------------------------------------
+    def _run(self, fn: str, model, datamodule, ckpt_path, **kwargs):
+        model = self._attach(fn, model, datamodule)
+        self.state.fn = fn
+        previous_dtype = ember.get_default_dtype()
+        if self.precision == "64":
+            ember.set_default_dtype(ember.float64)
+        try:
+            with self._interrupts.installed(fn == "fit"):
+                checkpoint = self._prepare(fn, model, ckpt_path, **kwargs)
+                if fn == "fit":
+                    return self._fit(model, checkpoint)
+                return self._evaluate_entry(fn, model, **kwargs)
+        except _StopRun:
+            return None
+        except BaseException as exception:
+            self.state.stage = None
+            self._call("on_exception", exception)
+            for logger in self.loggers:
+                logger.finalize("failed")
+            raise
+        finally:
+            ember.set_default_dtype(previous_dtype)
+            self.state.fn = self.state.stage = None
+            self._defer_checkpoints = False
+
+    def _fit(self, model, checkpoint: dict | None) -> None:
+        state = self.state
+        self._call("on_fit_start")
+        if checkpoint is None and self.val_dataloaders and self.num_sanity_val_steps > 0:
+            with ember.fork_rng():  # the sanity check never changes the numbers training sees
+                self._call("on_sanity_check_start")
+                self._evaluation_loop("sanity_check", self.val_dataloaders, self.num_sanity_val_batches)
+                self._call("on_sanity_check_end")
+        self._call("on_train_start")
+        if checkpoint is not None:  # the last thing before the loop: every random state as it was
+            ember.set_all_rng_states(checkpoint["rng_states"])
+        self._fit_loop(model)
+        state.stage = None
+        self._call("on_train_end")
+        self._call("on_fit_end")
+        self._call("teardown", "fit")
+        for logger in self.loggers:
+            logger.finalize("success")
+
+    # -- training --------------------------------------------------------------------------------
+    def _fit_loop(self, model) -> None:
+        """Epochs of batches. Each batch ends at a *step boundary* (checkpoints are written there);
+        each epoch ends with its end-of-epoch work and another boundary."""
+        state = self.state
+        loader = self.train_dataloader
+        while not self._fit_done():
+            state.stage = "train"
+            model.train()
+            state.epoch_batches = self._epoch_batch_count()
+            if state.batch_idx == 0:  # (a resumed run may start inside an epoch)
+                self._metrics.reset_stage("train")
+            self._call("on_train_epoch_start")
+            if data_utils.is_positionable(loader):
+                data_utils.position_loader(loader, state.epoch, state.batch_idx)
+            self._defer_checkpoints = True
+            for batch_idx, batch in data_utils.iterate(loader, state.batch_idx, state.epoch_batches):
+                self._train_batch(model, batch, batch_idx)
+                if self._should_validate(batch_idx):
+                    self._run_validation(model)
+                self._step_boundary()
+                if self._epoch_should_end():
+                    break
+            if state.batch_idx == 0 and state.epoch_batches > 0:
+                raise RuntimeError("the training data loader yielded no batches")
+            self._train_epoch_end()
+            self._step_boundary()
+
+    def _train_batch(self, model, batch, batch_idx: int) -> None:
+        state, metrics = self.state, self._metrics
+        if self.precision == "64":
+            batch = data_utils.to_dtype(batch, ember.float64)
+        metrics.start_batch(batch)
+        step_at_start = state.global_step
+        self._call("on_train_batch_start", batch, batch_idx)
+        if model.automatic_optimization:
+            outputs = self._automatic_step(model, batch, batch_idx)
+        else:
+            outputs = model.training_step(batch, batch_idx)
+        self._call("on_train_batch_end", outputs, batch, batch_idx)
+        metrics.end_batch()
+        state.batch_idx += 1
+        state.total_batch_idx += 1
+        step_values = metrics.pop_step_metrics()
+        if step_values and state.total_batch_idx % self.log_every_n_steps == 0:
+            self._log_row(step_values, step_at_start)
+
+    def _automatic_step(self, model, batch, batch_idx: int) -> dict:
+        """training_step → zero_grad (first batch of a window) → backward → every
+        ``accumulate_grad_batches`` batches: clip → optimizer.step → step-interval schedulers."""
+        state = self.state
+        optimizer = self.optimizers[0]
+        output = model.training_step(batch, batch_idx)
+        loss = self._loss_from(output, batch_idx)
+        accumulate = self.accumulate_grad_batches
+        if batch_idx % accumulate == 0:
+            self._call("on_before_zero_grad", optimizer)
+            optimizer.zero_grad()
+        scaled = loss / accumulate if accumulate > 1 else loss
+        self._call("on_before_backward", scaled)
+        if self.detect_anomaly:
+            with ember.autograd.detect_anomaly():
+                scaled.backward()
+        else:
+            scaled.backward()
+        self._call("on_after_backward")
+        if (batch_idx + 1) % accumulate == 0 or batch_idx + 1 == state.epoch_batches:
+            self._call("on_before_optimizer_step", optimizer)
+            if self._clip_gradients:
+                model.configure_gradient_clipping(optimizer, self.gradient_clip_val, self.gradient_clip_algorithm)
+            optimizer.step()
+            state.global_step += 1
+            self._step_schedulers("step")
+        outputs = dict(output) if isinstance(output, dict) else {}
+        outputs["loss"] = loss.detach()
+        return outputs
+
+    def _loss_from(self, output, batch_idx: int):
+        where = f"training_step (epoch {self.state.epoch}, batch_idx {batch_idx})"
+        if output is None:
+            raise RuntimeError(f"{where} returned None; with automatic optimization it must return the loss "
+                               "(a scalar Tensor) or a dict with a 'loss' key. Did you forget `return loss`?")
+        loss = output.get("loss") if isinstance(output, dict) else output
+        if not isinstance(loss, ember.Tensor):
+            keys = f" (keys: {sorted(output)})" if isinstance(output, dict) else ""
+            raise TypeError(f"{where} must return a scalar Tensor loss or a dict with a 'loss' Tensor; "
+                            f"got {type(loss).__name__}{keys}")
+        if loss.numel() != 1:
+            raise ValueError(f"{where} returned a loss of shape {tuple(loss.shape)}; it must be a scalar "
+                             "(reduce it, e.g. loss.mean())")
+        if not loss.requires_grad:
+            raise RuntimeError(f"{where} returned a loss that does not require grad: it was computed under "
+                               "no_grad/inference_mode, from detached tensors, or from parameters with "
+                               "requires_grad=False, so no gradient can flow to the parameters")
+        if self.detect_anomaly and not math.isfinite(float(loss.data)):
+            raise FloatingPointError(f"{where} returned a non-finite loss ({float(loss.data)}); "
+                                     "detect_anomaly=True stops at the first NaN/inf loss")
+        return loss
+
+    def _step_schedulers(self, interval: str) -> None:
+        for config in self.lr_scheduler_configs:
+            if config.interval != interval:
+                continue
+            counter = self.state.global_step if interval == "step" else self.state.epoch + 1
+            if counter % config.frequency != 0:
+                continue
+            metric = None
+            if config.reduce_on_plateau:
+                metric = self.callback_metrics.get(config.monitor)
+                if metric is None:
+                    if config.strict:
+                        raise RuntimeError(
+                            f"ReduceLROnPlateau conditioned on metric {config.monitor!r}, which is not available. "
+                            f"Logged metrics: {sorted(self.callback_metrics)}"
+                        )
+                    continue
+            self.module.lr_scheduler_step(config.scheduler, metric)
+
+    def _should_validate(self, batch_idx: int) -> bool:
+        if not self.val_dataloaders or not self._module_validates or not any(self.num_val_batches):
+            return False
+        interval, every_n_epochs = self.val_check_interval, self.check_val_every_n_epoch
+        if isinstance(interval, int) and not isinstance(interval, bool) and every_n_epochs is None:
+            return self.state.total_batch_idx % interval == 0
+        if every_n_epochs is not None and (self.state.epoch + 1) % every_n_epochs != 0:
+            return False
+        if interval is None or interval == 1.0:
+            return batch_idx + 1 == self.state.epoch_batches
+        if isinstance(interval, float):
+            every = max(1, int(self.state.epoch_batches * interval))
+        else:
+            every = interval
+        return (batch_idx + 1) % every == 0
+
+    def _run_validation(self, model) -> None:
+        self._evaluation_loop("validate", self.val_dataloaders, self.num_val_batches)
+        self._validation_has_run = True
+        self.state.stage = "train"
+        model.train()
+
+    def _step_boundary(self) -> None:
+        """The state is consistent here: write the checkpoints asked for during the step, and stop
+        cleanly if SIGTERM / Ctrl-C arrived (after saving a resumable ``last`` checkpoint)."""
+        ops, self._pending_checkpoint_ops = self._pending_checkpoint_ops, []
+        self._defer_checkpoints = False
+        for op, path, weights_only in ops:
+            if op == "save":
+                ckpt.save_checkpoint(self, path, weights_only)
+            elif os.path.exists(path):
+                os.remove(path)
+        if self._interrupts.requested:
+            path = os.path.join(self._checkpoint_dir(), "last.ckpt")
+            ckpt.save_checkpoint(self, path)
+            self.state.interrupted = True
+            print(f"[ember] {self._interrupts.requested}: saved {path}; resume with fit(..., ckpt_path='last')")
+            for logger in self.loggers:
+                logger.finalize("interrupted")
+            raise _StopRun()
+        self._defer_checkpoints = True
+
+    def _epoch_should_end(self) -> bool:
+        state = self.state
+        if 0 <= self.max_steps <= state.global_step:
+            return True
+        return state.should_stop and self._minimums_reached()
+
+    def _minimums_reached(self) -> bool:
+        return self.state.epoch + 1 >= self.min_epochs and self.state.global_step >= self.min_steps
+
+    def _fit_done(self) -> bool:
+        state = self.state
+        if 0 <= self.max_steps <= state.global_step:
+            return True
+        if self.max_epochs != -1 and state.epoch >= self.max_epochs:
+            return True
+        if state.should_stop:
+            if state.epoch >= self.min_epochs and state.global_step >= self.min_steps:
+                return True
+            state.should_stop = False
+        return False
+
+    def _train_epoch_end(self) -> None:
+        state, metrics = self.state, self._metrics
+        _, row = metrics.reduce_stage("train")  # reduced values are in callback_metrics for the hooks
+        self._call("on_train_epoch_end")
+        row.update(metrics.reduce_stage("train")[1])  # values logged in on_train_epoch_end
+        if row:
+            self._log_row(row, state.global_step)
+        self._step_schedulers("epoch")
+        state.epoch += 1
+        state.batch_idx = 0
+
+    def _epoch_batch_count(self) -> int | float:
+        return self.num_training_batches
+
+    # -- validation, test, predict ---------------------------------------------------------------
+    def _evaluation_loop(self, stage: str, loaders: list, limits: list):
+        """One pass over the evaluation loaders; returns (per-loader metric dicts, predictions)."""
+        model, state, metrics = self.module, self.state, self._metrics
+        hook = _STAGE_HOOK[stage]
+        step = getattr(model, _STEP_METHOD[stage])
+        several = len(loaders) > 1
+        was_training = model.training
+        state.stage = stage
+        metrics.stage = stage
+        metrics.enabled = stage != "sanity_check"
+        metrics.reset_stage(stage)
+        model.eval()
+        grad_mode = ember.inference_mode() if self.inference_mode else ember.no_grad()
+        predictions = []
+        with grad_mode:
+            self._call(f"on_{hook}_start")
+            self._call(f"on_{hook}_epoch_start")
+            for dataloader_idx, (loader, limit) in enumerate(zip(loaders, limits)):
+                metrics.dataloader_suffix = f"/dataloader_idx_{dataloader_idx}" if several else ""
+                loader_predictions = []
+                for batch_idx, batch in data_utils.iterate(loader, 0, limit):
+                    if self.precision == "64":
+                        batch = data_utils.to_dtype(batch, ember.float64)
+                    args = (batch, batch_idx, dataloader_idx) if several else (batch, batch_idx)
+                    metrics.start_batch(batch)
+                    self._call(f"on_{hook}_batch_start", *args)
+                    output = step(*args)
+                    self._call(f"on_{hook}_batch_end", output, *args)
+                    metrics.end_batch()
+                    metrics.step_values.clear()
+                    if stage == "predict":
+                        loader_predictions.append(output)
+                predictions.append(loader_predictions)
+            metrics.dataloader_suffix = ""
+            self._call(f"on_{hook}_epoch_end")
+            values, row = metrics.reduce_stage(stage)
+            if stage not in ("sanity_check", "predict") and row:
+                self._log_row(row, state.global_step)
+            self._call(f"on_{hook}_end")
+        metrics.enabled = True
+        metrics.stage = "train"
+        if was_training:
+            model.train()
+        results = []
+        for dataloader_idx in range(len(loaders)):
+            suffix = f"/dataloader_idx_{dataloader_idx}"
+            results.append({k: v for k, v in values.items() if not several or k.endswith(suffix)})
+        return results, predictions
+
+    def _evaluate_entry(self, fn: str, model, verbose: bool = True, return_predictions: bool = True, **_):
+        loaders = {"validate": self.val_dataloaders, "test": self.test_dataloaders,
+                   "predict": self.predict_dataloaders}[fn]
+        limits = {"validate": self.num_val_batches, "test": self.num_test_batches,
+                  "predict": self.num_predict_batches}[fn]
+        results, predictions = self._evaluation_loop(fn, loaders, limits)
+        self.state.stage = None
+        self._call("teardown", fn)
+        for logger in self.loggers:
+            logger.save()
+        if fn == "predict":
+            if not return_predictions:
+                return None
+            return predictions[0] if len(predictions) == 1 else predictions
+        if verbose:
+            _print_results(fn, results)
+        return results
+
+    # -- logging ---------------------------------------------------------------------------------
+    def _log_row(self, values: dict[str, float], step: int) -> None:
+        row = {"epoch": self.state.epoch, **values}
+        self._metrics.logged_metrics.update(row)
+        for logger in self.loggers:
+            logger.log_metrics(row, step)
+
+
+def _print_results(fn: str, results: list[dict]) -> None:
+    for index, metrics in enumerate(results):
+        if not metrics:
+            continue
+        title = f"{fn} metric" + (f" (dataloader {index})" if len(results) > 1 else "")
+        width = max(len(title), *(len(k) for k in metrics))
+        print(f"{title:<{width}}  value")
+        for name, value in metrics.items():
+            print(f"{name:<{width}}  {value:.6g}")
