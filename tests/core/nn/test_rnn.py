@@ -1,0 +1,146 @@
+"""RNN / LSTM / GRU and their cells against PyTorch (weights by state_dict; outputs, final states and all
+gradients), plus the errors a user meets."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import ember
+from ember import nn
+
+from .layer_parity import check_parity
+
+torch = pytest.importorskip("torch")
+
+
+def _inputs(*shapes, seed=0):
+    rng = np.random.default_rng(seed)
+    return [rng.standard_normal(s).astype(np.float32) for s in shapes]
+
+
+def _pair(constructor):
+    torch.manual_seed(0)
+    return constructor(nn), constructor(torch.nn)
+
+
+RECURRENT = [
+    ("LSTM", lambda nn: nn.LSTM(4, 6), (5, 3, 4), None),
+    ("LSTM-2layer-bidir", lambda nn: nn.LSTM(4, 6, num_layers=2, bidirectional=True), (5, 3, 4), None),
+    ("LSTM-batch-first-states", lambda nn: nn.LSTM(4, 6, num_layers=2, batch_first=True, bidirectional=True),
+     (3, 5, 4), ((4, 3, 6), (4, 3, 6))),
+    ("LSTM-proj", lambda nn: nn.LSTM(4, 6, num_layers=2, proj_size=3, bidirectional=True), (5, 3, 4),
+     ((4, 3, 3), (4, 3, 6))),
+    ("LSTM-nobias", lambda nn: nn.LSTM(4, 6, bias=False), (5, 3, 4), None),
+    ("GRU", lambda nn: nn.GRU(4, 6), (5, 3, 4), None),
+    ("GRU-2layer-bidir-states", lambda nn: nn.GRU(4, 6, num_layers=2, bidirectional=True, batch_first=True),
+     (3, 5, 4), (4, 3, 6)),
+    ("GRU-nobias", lambda nn: nn.GRU(4, 6, bias=False, num_layers=2), (5, 3, 4), None),
+    ("RNN-tanh-bidir", lambda nn: nn.RNN(4, 6, num_layers=2, bidirectional=True), (5, 3, 4), (4, 3, 6)),
+    ("RNN-relu", lambda nn: nn.RNN(4, 6, nonlinearity="relu", batch_first=True), (3, 5, 4), None),
+]
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("constructor,input_shape,state_shape", [r[1:] for r in RECURRENT],
+                         ids=[r[0] for r in RECURRENT])
+def test_recurrent_layer_matches_torch(constructor, input_shape, state_shape):
+    ember_module, torch_module = _pair(constructor)
+    inputs = _inputs(input_shape)
+    if state_shape is not None:
+        if isinstance(state_shape[0], tuple):
+            inputs.append(tuple(_inputs(*state_shape, seed=1)))
+        else:
+            inputs += _inputs(state_shape, seed=1)
+    check_parity(ember_module, torch_module, inputs, atol=2e-5)
+
+
+@pytest.mark.parity
+def test_unbatched_lstm_matches_torch():
+    ember_module, torch_module = _pair(lambda nn: nn.LSTM(4, 6, num_layers=2))
+    x, h0, c0 = _inputs((5, 4), (2, 6), (2, 6))
+    check_parity(ember_module, torch_module, [x, (h0, c0)])
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("name", ["RNNCell", "LSTMCell", "GRUCell"])
+def test_cells_match_torch(name):
+    ember_module, torch_module = _pair(lambda nn: getattr(nn, name)(4, 5))
+    x, h, c = _inputs((3, 4), (3, 5), (3, 5))
+    check_parity(ember_module, torch_module, [x, (h, c) if name == "LSTMCell" else h])
+    check_parity(ember_module, torch_module, [x[0]], load=False)  # unbatched, no initial state
+
+
+def test_lstm_state_dict_keys_are_pytorchs():
+    lstm = nn.LSTM(3, 4, num_layers=2, bidirectional=True, proj_size=2)
+    keys = list(lstm.state_dict())
+    assert keys[:5] == ["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0", "weight_hr_l0"]
+    assert "weight_hh_l1_reverse" in keys and len(keys) == 20
+    assert tuple(lstm.weight_hh_l0.shape) == (16, 2)
+    assert tuple(lstm.weight_ih_l1.shape) == (16, 4)  # input of layer 1 is 2 directions x proj_size
+
+
+def test_initialisation_is_uniform_in_one_over_sqrt_hidden():
+    gru = nn.GRU(10, 64, num_layers=2)
+    bound = 1 / np.sqrt(64)
+    values = np.concatenate([p.detach().numpy().ravel() for p in gru.parameters()])
+    assert values.min() >= -bound and values.max() <= bound
+    assert abs(values.std() - bound / np.sqrt(3)) < 0.01 * bound * 5
+
+
+def test_lstm_gradients_match_finite_differences_in_float64():
+    lstm = nn.LSTM(2, 3, num_layers=1, bidirectional=True, proj_size=2).double()
+    x = ember.randn(4, 2, 2, dtype=ember.float64, requires_grad=True)
+    h0 = ember.randn(2, 2, 2, dtype=ember.float64, requires_grad=True)
+    c0 = ember.randn(2, 2, 3, dtype=ember.float64, requires_grad=True)
+    params = list(lstm.parameters())
+
+    def fn(x, h0, c0, *weights):
+        out, (h, c) = lstm(x, (h0, c0))
+        return (out * out).sum() + (h * c[..., :2]).sum() + c.sum()
+
+    assert ember.autograd.gradcheck(fn, (x, h0, c0, *params))
+
+
+def test_gru_gradients_match_finite_differences_in_float64():
+    gru = nn.GRU(2, 3, num_layers=2, bidirectional=True).double()
+    x = ember.randn(4, 2, 2, dtype=ember.float64, requires_grad=True)
+    h0 = ember.randn(4, 2, 3, dtype=ember.float64, requires_grad=True)
+    assert ember.autograd.gradcheck(lambda x, h0, *w: (gru(x, h0)[0] ** 2).sum(), (x, h0, *gru.parameters()))
+
+
+def test_rnn_dropout_between_layers_only_in_training():
+    rnn = nn.GRU(4, 8, num_layers=2, dropout=0.5)
+    x = ember.randn(6, 2, 4)
+    rnn.eval()
+    a, b = rnn(x)[0], rnn(x)[0]
+    np.testing.assert_array_equal(a.numpy() if not a.requires_grad else a.detach().numpy(), b.detach().numpy())
+    rnn.train()
+    c, d = rnn(x)[0], rnn(x)[0]
+    assert not np.allclose(c.detach().numpy(), d.detach().numpy())
+
+
+def test_wrong_input_size_is_named():
+    lstm = nn.LSTM(10, 20)
+    with pytest.raises(RuntimeError, match="Expected 10, got 7"):
+        lstm(ember.randn(5, 3, 7))
+    with pytest.raises(RuntimeError, match=r"Expected hx size \(1, 3, 20\), got \[1, 4, 20\]"):
+        lstm(ember.randn(5, 3, 10), (ember.zeros(1, 4, 20), ember.zeros(1, 4, 20)))
+
+
+def test_backward_twice_without_retain_graph_raises():
+    lstm = nn.LSTM(3, 4)
+    out, _ = lstm(ember.randn(2, 1, 3))
+    loss = out.sum()
+    loss.backward()
+    with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+        loss.backward()
+
+
+def test_modifying_weights_before_backward_raises():
+    lstm = nn.LSTM(3, 4)
+    out, _ = lstm(ember.randn(2, 1, 3))
+    with ember.no_grad():
+        lstm.weight_hh_l0.mul_(2)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        out.sum().backward()
