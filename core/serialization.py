@@ -25,8 +25,10 @@ import io
 import json
 import math
 import os
+import struct
 import tempfile
 import zipfile
+import zlib
 from typing import Any, BinaryIO
 
 import numpy as np
@@ -180,14 +182,18 @@ def _default_file_mode(path: str) -> int:
 
 
 # --- loading -----------------------------------------------------------------------------------
+class LoadError(ValueError):
+    """A damaged or inconsistent file (the message names the file)."""
+
+
 class _Decoder:
-    def __init__(self, zf: zipfile.ZipFile, name: str, arrays_meta: list, archive_size: int | None):
-        self.zf, self.name, self.meta, self.archive_size = zf, name, arrays_meta, archive_size
+    def __init__(self, zf: zipfile.ZipFile, stream: BinaryIO, name: str, arrays_meta: list, archive_size: int | None):
+        self.zf, self.stream, self.name, self.meta, self.archive_size = zf, stream, name, arrays_meta, archive_size
         self.loaded: dict[int, np.ndarray] = {}
         self.refs: list = []
 
     def error(self, message: str) -> ValueError:
-        return ValueError(f"ember.load: {self.name}: {message}")
+        return LoadError(f"ember.load: {self.name}: {message}")
 
     def decode(self, node, depth: int = 0):
         if depth > _MAX_DEPTH:
@@ -286,33 +292,52 @@ class _Decoder:
         if claimed > info.file_size:
             raise self.error(f"the manifest claims array {index} has shape {tuple(shape)} and dtype {dtype} "
                              f"({claimed} bytes) but the archive holds only {info.file_size} bytes for it")
+        if info.flag_bits & 0x1:
+            raise self.error(f"array {index} is encrypted")
         try:
-            with self.zf.open(info) as stream:
-                version = np.lib.format.read_magic(stream)
-                header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-                          else np.lib.format.read_array_header_2_0)(stream)
-                header_shape, fortran, header_dtype = header
-                if list(header_shape) != shape or header_dtype != dtype:
-                    raise self.error(f"array {index}: the manifest says {dtype}{tuple(shape)} but the .npy header "
-                                     f"says {header_dtype}{tuple(header_shape)}")
-                data_bytes = info.file_size - stream.tell()
-                if data_bytes != claimed:
-                    raise self.error(f"array {index} of shape {tuple(shape)} and dtype {dtype} needs {claimed} "
-                                     f"bytes, the archive holds {data_bytes}")
-                array = np.empty(shape[::-1] if fortran else shape, dtype=dtype)
-                view = memoryview(array.reshape(-1).view(np.uint8)) if array.size else memoryview(b"")
-                got = 0
-                while got < claimed:
-                    n = stream.readinto(view[got:])
-                    if not n:
-                        raise self.error(f"array {index} is truncated ({got} of {claimed} bytes)")
-                    got += n
-                stream.read(1)  # reach the end so zipfile checks the CRC
-        except ValueError:
+            array, fortran = self._read_member(index, info, shape, dtype, claimed)
+        except LoadError:
             raise
-        except (zipfile.BadZipFile, EOFError, OSError, SyntaxError) as exc:
+        except (ValueError, EOFError, OSError, SyntaxError, struct.error) as exc:  # numpy's header parser et al.
             raise self.error(f"array {index} is damaged ({exc})") from exc
         return array.T if fortran else array
+
+    def _read_member(self, index: int, info: zipfile.ZipInfo, shape: list, dtype: np.dtype, claimed: int):
+        # Read the stored member straight from the file into the array (no intermediate copies), then
+        # check the zip's CRC-32 of what was read.
+        stream = self.stream
+        stream.seek(info.header_offset)
+        local = stream.read(30)
+        if len(local) != 30 or local[:4] != b"PK\x03\x04":
+            raise self.error(f"array {index}: bad local zip header (damaged file)")
+        name_len, extra_len = struct.unpack("<HH", local[26:30])
+        data_start = info.header_offset + 30 + name_len + extra_len
+        if self.archive_size is not None and data_start + info.compress_size > self.archive_size:
+            raise self.error(f"array {index} extends past the end of the file (truncated)")
+        stream.seek(data_start)
+        version = np.lib.format.read_magic(stream)
+        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        header_shape, fortran, header_dtype = read_header(stream)
+        if list(header_shape) != shape or header_dtype != dtype:
+            raise self.error(f"array {index}: the manifest says {dtype}{tuple(shape)} but the .npy header "
+                             f"says {header_dtype}{tuple(header_shape)}")
+        header_len = stream.tell() - data_start
+        if info.file_size - header_len != claimed:
+            raise self.error(f"array {index} of shape {tuple(shape)} and dtype {dtype} needs {claimed} bytes, the "
+                             f"archive holds {info.file_size - header_len}")
+        stream.seek(data_start)
+        crc = zlib.crc32(stream.read(header_len))
+        array = np.empty(shape[::-1] if fortran else shape, dtype=dtype)
+        view = memoryview(array.reshape(-1).view(np.uint8)) if array.size else memoryview(b"")
+        got = 0
+        while got < claimed:
+            n = stream.readinto(view[got:])
+            if not n:
+                raise self.error(f"array {index} is truncated ({got} of {claimed} bytes)")
+            got += n
+        if zlib.crc32(view, crc) != info.CRC:
+            raise self.error(f"array {index} is damaged (its CRC-32 does not match)")
+        return array, fortran
 
     def _dtype(self, text, index: int) -> np.dtype:
         try:
@@ -397,8 +422,7 @@ def _load_stream(stream: BinaryIO, name: str):
             with zf.open(info) as member:
                 raw = member.read(_MAX_MANIFEST_BYTES + 1)
             manifest = json.loads(raw.decode("utf-8"))
-        except (zipfile.BadZipFile, EOFError, OSError, UnicodeDecodeError, json.JSONDecodeError,
-                RecursionError) as exc:
+        except (zipfile.BadZipFile, EOFError, OSError, ValueError, RecursionError) as exc:  # incl. JSON errors
             raise ValueError(f"ember.load: {name}: the manifest is damaged ({type(exc).__name__}: {exc})") from exc
         if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
             raise ValueError(f"ember.load: {name}: not an Ember file (the manifest has no 'format': 'ember')")
@@ -409,7 +433,7 @@ def _load_stream(stream: BinaryIO, name: str):
         if not isinstance(arrays, list):
             raise ValueError(f"ember.load: {name}: the manifest's 'arrays' is not a list")  # noqa: TRY004
         try:
-            return _Decoder(zf, name, arrays, size).decode(manifest.get("root"))
+            return _Decoder(zf, stream, name, arrays, size).decode(manifest.get("root"))
         except RecursionError as exc:
             raise ValueError(f"ember.load: {name}: the manifest is nested too deeply") from exc
 
