@@ -545,6 +545,8 @@ class Trainer(TrainerSetupMixin):
             for dataloader_idx, (loader, limit) in enumerate(zip(loaders, limits)):
                 metrics.dataloader_suffix = f"/dataloader_idx_{dataloader_idx}" if several else ""
                 loader_predictions = []
+                if data_utils.is_positionable(loader):  # every pass reads the same samples and augmentations,
+                    data_utils.position_loader(loader, 0, 0)  # so an evaluation depends on the weights alone
                 for batch_idx, batch in data_utils.iterate(loader, 0, limit):
                     if self.precision == "64":
                         batch = data_utils.to_dtype(batch, ember.float64)

@@ -1,0 +1,149 @@
+"""Checkpoints: exact resume after interruptions, contents, atomic files, mismatched models."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import numpy as np
+import pytest
+
+import ember
+from ember.trainer import Trainer, seed_everything
+from ember.trainer.callbacks import Callback, EarlyStopping, ModelCheckpoint
+
+from .models import Classifier, NoisyDataset, loader, trainer_kwargs, weights
+
+
+class Interrupt(Callback):
+    """Sends this process a signal at one chosen point of the run."""
+
+    def __init__(self, when: str, at: int, sig=signal.SIGTERM):
+        self.when, self.at, self.sig = when, at, sig
+        self.fired = False
+
+    def _fire(self):
+        if not self.fired:
+            self.fired = True
+            os.kill(os.getpid(), self.sig)
+
+    def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx):
+        if self.when == "step" and trainer.global_step == self.at:
+            self._fire()
+
+    def on_train_epoch_end(self, trainer, module):
+        if self.when == "epoch_end" and trainer.current_epoch == self.at:
+            self._fire()
+
+    def on_validation_end(self, trainer, module):
+        if self.when == "validation" and trainer.global_step == self.at and not trainer.sanity_checking:
+            self._fire()
+
+
+def _run(root, ckpt_path=None, interrupt=None):
+    seed_everything(7)
+    model = Classifier(dropout=0.3, scheduler="step")
+    train = loader(NoisyDataset(), batch_size=16, shuffle=True, num_workers=2)   # 6 batches per epoch
+    val = loader(NoisyDataset(48), batch_size=16)
+    callbacks = [ModelCheckpoint(monitor="val_loss", save_top_k=2, save_last=True),
+                 EarlyStopping(monitor="val_loss", patience=50)]
+    if interrupt is not None:
+        callbacks.append(interrupt)
+    trainer = Trainer(**trainer_kwargs(root, max_epochs=4, val_check_interval=0.5, num_sanity_val_steps=1),
+                      callbacks=callbacks)
+    trainer.fit(model, train, val, ckpt_path=ckpt_path)
+    return trainer, model
+
+
+def _csv(root):
+    with open(os.path.join(root, "lightning_logs", "version_0", "metrics.csv")) as f:
+        return f.read()
+
+
+def test_exact_resume_after_interruptions_mid_epoch_at_epoch_end_and_after_validation(tmp_path):
+    reference, reference_model = _run(tmp_path / "straight")
+    assert reference.global_step == 24 and not reference.interrupted
+
+    root = tmp_path / "interrupted"
+    points = [Interrupt("step", 4), Interrupt("epoch_end", 1), Interrupt("validation", 15, signal.SIGINT)]
+    for i, interrupt in enumerate(points):
+        trainer, _ = _run(root, ckpt_path="last" if i else None, interrupt=interrupt)
+        assert interrupt.fired and trainer.interrupted
+        assert trainer.global_step < 24
+    trainer, model = _run(root, ckpt_path="last")
+    assert trainer.global_step == 24 and not trainer.interrupted
+
+    expected, got = weights(reference_model), weights(model)
+    for key in expected:
+        np.testing.assert_array_equal(got[key], expected[key], err_msg=key)  # bit-identical
+    assert _csv(root) == _csv(tmp_path / "straight")
+    assert not os.path.exists(root / "lightning_logs" / "version_1")  # the resumed runs kept the run folder
+    ours, theirs = trainer.checkpoint_callback, reference.checkpoint_callback
+    assert sorted(os.path.basename(p) for p in ours.best_k_models) == \
+        sorted(os.path.basename(p) for p in theirs.best_k_models)
+    assert ours.best_model_score == theirs.best_model_score
+
+
+def test_checkpoint_holds_everything(tmp_path):
+    trainer, model = _run(tmp_path, interrupt=Interrupt("step", 3))
+    checkpoint = ember.load(str(tmp_path / "lightning_logs" / "version_0" / "checkpoints" / "last.ckpt"))
+    for key in ("state_dict", "optimizer_states", "lr_schedulers", "trainer_state", "callbacks", "rng_states",
+                "loops", "hyper_parameters", "metrics", "loggers", "recipe", "epoch", "global_step"):
+        assert key in checkpoint, key
+    assert checkpoint["trainer_state"]["global_step"] == 3 and checkpoint["trainer_state"]["batch_idx"] == 3
+    assert checkpoint["hyper_parameters"] == {"hidden": 16, "lr": 0.1, "dropout": 0.3, "scheduler": "step"}
+    assert set(checkpoint["rng_states"]) == {"ember", "numpy", "python"}
+    assert any(key.startswith("ModelCheckpoint") for key in checkpoint["callbacks"])
+    assert checkpoint["loops"]["train_dataloader"]["seed"] == trainer.train_dataloader.state_dict()["seed"]
+
+
+def test_second_ctrl_c_aborts(tmp_path):
+    class DoubleInterrupt(Callback):
+        def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx):
+            if trainer.global_step == 2:
+                os.kill(os.getpid(), signal.SIGINT)
+                os.kill(os.getpid(), signal.SIGINT)
+
+    trainer = Trainer(**trainer_kwargs(tmp_path, max_epochs=1), callbacks=[DoubleInterrupt()])
+    with pytest.raises(KeyboardInterrupt):
+        trainer.fit(Classifier(), loader())
+    assert not os.path.exists(tmp_path / "lightning_logs" / "version_0" / "checkpoints" / "last.ckpt")
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handlers are put back
+
+
+def test_checkpoint_from_a_different_model_names_the_keys(tmp_path):
+    trainer = Trainer(**trainer_kwargs(tmp_path, max_epochs=1))
+    trainer.fit(Classifier(hidden=8), loader())
+    path = trainer.checkpoint_callback.best_model_path
+    with pytest.raises(RuntimeError, match=r"net\.0\.weight: checkpoint \(8, 4\) vs model \(16, 4\)"):
+        Trainer(**trainer_kwargs(tmp_path, max_epochs=2)).fit(Classifier(hidden=16), loader(), ckpt_path=path)
+
+    class Other(Classifier):
+        def __init__(self):
+            super().__init__(hidden=8)
+            self.extra = ember.nn.Linear(2, 2)
+
+    with pytest.raises(RuntimeError, match=r"missing keys .*extra\.weight"):
+        Trainer(**trainer_kwargs(tmp_path)).validate(Other(), loader(), ckpt_path=path)
+
+
+def test_load_from_checkpoint_rebuilds_the_module(tmp_path):
+    trainer = Trainer(**trainer_kwargs(tmp_path, max_epochs=2))
+    model = Classifier(hidden=8, lr=0.05)
+    trainer.fit(model, loader())
+    restored = Classifier.load_from_checkpoint(trainer.checkpoint_callback.best_model_path)
+    assert restored.hparams == {"hidden": 8, "lr": 0.05, "dropout": 0.0, "scheduler": None}
+    for key, value in weights(model).items():
+        np.testing.assert_array_equal(weights(restored)[key], value)
+    overridden = Classifier.load_from_checkpoint(trainer.checkpoint_callback.best_model_path, lr=0.5)
+    assert overridden.hparams.lr == 0.5
+
+
+def test_weights_only_checkpoint_cannot_resume(tmp_path):
+    trainer = Trainer(**trainer_kwargs(tmp_path, max_epochs=1), callbacks=[ModelCheckpoint(save_weights_only=True)])
+    trainer.fit(Classifier(), loader())
+    checkpoint = ember.load(trainer.checkpoint_callback.best_model_path)
+    assert "optimizer_states" not in checkpoint and "state_dict" in checkpoint
+    with pytest.raises(ValueError, match="weights only"):
+        Trainer(**trainer_kwargs(tmp_path, max_epochs=2)).fit(
+            Classifier(), loader(), ckpt_path=trainer.checkpoint_callback.best_model_path)
