@@ -42,7 +42,7 @@ def _is_namedtuple(obj) -> bool:
     return isinstance(obj, tuple) and hasattr(obj, "_fields")
 
 
-def default_collate(batch: list):
+def default_collate(batch: list | tuple):
     """Collates a list of samples into a batch (PyTorch's rules; see the module docstring).
 
     Example:
@@ -81,7 +81,7 @@ def default_collate(batch: list):
         except TypeError:
             return {key: default_collate([d[key] for d in batch]) for key in elem}
     if _is_namedtuple(elem):
-        return type(elem)(*(default_collate(list(samples)) for samples in zip(*batch)))
+        return type(elem)(*(default_collate(samples) for samples in zip(*batch)))
     if isinstance(elem, Sequence):
         size = len(elem)
         for position, sample in enumerate(batch):
@@ -90,7 +90,7 @@ def default_collate(batch: list):
                     f"each element in list of batch should be of equal size (sample 0 has {size} fields, "
                     f"sample {position} has {len(sample)})"
                 )
-        transposed = [list(samples) for samples in zip(*batch)]
+        transposed = list(zip(*batch))  # tuples: strings inside come back as tuples, as in PyTorch
         if isinstance(elem, tuple):
             return [default_collate(samples) for samples in transposed]  # a list, as PyTorch returns
         if isinstance(elem, MutableSequence):
@@ -116,7 +116,7 @@ def default_convert(data):
         >>> type(out["a"]).__name__, out["b"]
         ('Tensor', 'text')
     """
-    if isinstance(data, Tensor) or isinstance(data, (str, bytes)):
+    if isinstance(data, (Tensor, str, bytes)):
         return data
     if isinstance(data, np.ndarray):
         return data if data.dtype.kind in _NOT_NUMERIC else _as_tensor(data)

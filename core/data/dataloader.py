@@ -20,8 +20,14 @@ from .collate import default_collate, default_convert
 from .dataset import Dataset, IterableDataset
 from .distributed import DistributedSampler
 from .fetch import Exhausted, fetch_iterable_batch, fetch_map_batch
-from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler, SubsetRandomSampler, \
-    WeightedRandomSampler
+from .sampler import (
+    BatchSampler,
+    RandomSampler,
+    Sampler,
+    SequentialSampler,
+    SubsetRandomSampler,
+    WeightedRandomSampler,
+)
 from .seeding import SAMPLER_TAG, SHUFFLE_TAG, WORKER_TAG, RNGStream, derive_seed
 
 
@@ -91,7 +97,7 @@ class _IndexPlan:
 class _Progress:
     """Where the current epoch is: shared by a loader and its iterator (no reference cycle between them)."""
 
-    __slots__ = ("epoch", "position", "finished")
+    __slots__ = ("epoch", "finished", "position")
 
     def __init__(self, epoch: int, position: int):
         self.epoch, self.position, self.finished = epoch, position, False

@@ -257,7 +257,7 @@ def random_split(
         for i, fraction in enumerate(lengths):
             if fraction < 0 or fraction > 1:
                 raise ValueError(f"Fraction at index {i} is not between 0 and 1: {fraction}")
-            counts.append(int(math.floor(n * fraction)))
+            counts.append(math.floor(n * fraction))
         for i in range(n - sum(counts)):
             counts[i % len(counts)] += 1
         for i, count in enumerate(counts):

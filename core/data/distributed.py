@@ -37,9 +37,9 @@ class DistributedSampler(Sampler[int]):
     def __init__(self, dataset: Dataset, num_replicas: int | None = None, rank: int | None = None,
                  shuffle: bool = True, seed: int = 0, drop_last: bool = False) -> None:
         if num_replicas is None:
-            num_replicas = int(os.environ.get("WORLD_SIZE", 1))
+            num_replicas = int(os.environ.get("WORLD_SIZE", "1"))
         if rank is None:
-            rank = int(os.environ.get("RANK", 0))
+            rank = int(os.environ.get("RANK", "0"))
         if num_replicas < 1:
             raise ValueError(f"DistributedSampler: num_replicas should be at least 1, got {num_replicas}")
         if rank >= num_replicas or rank < 0:

@@ -19,7 +19,7 @@ class Exhausted(Exception):
 def _remember_index(error: BaseException, index) -> None:
     try:
         error._ember_sample_index = index
-    except Exception:  # exceptions with __slots__
+    except Exception:  # exceptions with __slots__  # noqa: BLE001, S110
         pass
 
 

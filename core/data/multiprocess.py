@@ -138,7 +138,7 @@ class MultiProcessIterator:
     def _read(self, worker: int) -> None:
         try:
             iteration, task, status, payload = self._result_conns[worker].recv()
-        except Exception:  # EOF or a message cut short: the worker is gone
+        except Exception:  # noqa: BLE001  (EOF or a message cut short: the worker is gone)
             raise self._death_error(worker) from None
         self._outstanding[worker] -= 1
         if iteration != self._iteration:  # an answer for an abandoned epoch
@@ -242,7 +242,7 @@ class MultiProcessIterator:
         for conn in self._task_conns:
             try:
                 conn.send(None)
-            except Exception:
+            except Exception:  # noqa: BLE001, S110
                 pass
             conn.close()
         end = time.monotonic() + grace
@@ -261,5 +261,5 @@ class MultiProcessIterator:
     def __del__(self):
         try:
             self._shutdown(grace=0.5)
-        except Exception:
+        except Exception:  # noqa: BLE001, S110
             pass

@@ -9,6 +9,7 @@ and restored after, so loading data never shifts the numbers a model's dropout o
 
 from __future__ import annotations
 
+import functools
 import random as _py_random
 
 import numpy as np
@@ -45,19 +46,28 @@ def derive_seed(*parts: int) -> int:
     return h
 
 
+@functools.lru_cache(maxsize=64)
+def _epoch_key(loader_seed: int, epoch: int) -> int:
+    return derive_seed(loader_seed, epoch)
+
+
 def sample_seed(loader_seed: int, epoch: int, index: int) -> int:
     """The seed sample ``index`` is loaded with in ``epoch`` by a loader seeded with ``loader_seed``."""
-    return derive_seed(loader_seed, epoch, index)
+    return _mix((_epoch_key(loader_seed, epoch) + (int(index) + 1) * _GOLDEN) & _MASK64)
+
+
+_PCG_INCREMENT = (0xDA3E_39CB_94B9_5BDB << 64) | 0x5851_F42D_4C95_7F2D  # odd; one stream, distinct positions
 
 
 def seed_all(seed: int) -> None:
-    """Seeds Ember's default generator, numpy's global generator and Python's ``random`` from ``seed``."""
-    a, b = _mix(seed ^ 0x0123_4567_89AB_CDEF), _mix(seed ^ 0xFEDC_BA98_7654_3210)
-    c, d = _mix(a ^ _GOLDEN), _mix(b ^ _GOLDEN)
-    # Setting PCG64's state directly costs 1 us; constructing a new bit generator costs 8.
+    """Seeds Ember's default generator, numpy's global generator and Python's ``random`` from ``seed``
+    (a well-mixed 64-bit value, as ``derive_seed`` and ``sample_seed`` return)."""
+    # Setting PCG64's state directly costs 1 us; constructing a new bit generator costs 8. Positions
+    # 2^64 * seed + mix(seed) of the 2^128-long cycle: far apart for any two seeds.
+    seed &= _MASK64
     default_generator._bitgen.state = {
         "bit_generator": "PCG64",
-        "state": {"state": (a << 64) | b, "inc": ((c << 64) | d) | 1},
+        "state": {"state": (seed << 64) | _mix(seed ^ _GOLDEN), "inc": _PCG_INCREMENT},
         "has_uint32": 0,
         "uinteger": 0,
     }
@@ -95,7 +105,7 @@ class RNGStream:
         restore(saved)
         self._saved = None
 
-    def __enter__(self) -> RNGStream:
+    def __enter__(self):
         self._saved = capture()
         restore(self._states)
         return self

@@ -14,8 +14,9 @@ import pickle
 import signal
 import sys
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from . import shared_memory
 from .fetch import Exhausted, fetch_iterable_batch, fetch_map_batch
@@ -68,7 +69,7 @@ class ExceptionWrapper:
         self.exc_type = type(error)
         try:
             pickle.dumps(self.exc_type)
-        except Exception:
+        except Exception:  # noqa: BLE001
             self.exc_type = RuntimeError
         self.where = where
         self.worker_id = worker_id
@@ -86,12 +87,12 @@ class ExceptionWrapper:
             message = _KeyErrorMessage(message)  # KeyError shows repr(message): keep the newlines readable
         try:
             error = self.exc_type(message)
-        except Exception:
+        except Exception:  # noqa: BLE001
             error = RuntimeError(message)
         try:
             error.sample_index = self.sample_index
             error.worker_id = self.worker_id
-        except Exception:
+        except Exception:  # noqa: BLE001, S110
             pass
         raise error
 
@@ -128,7 +129,7 @@ def worker_loop(spec: WorkerSpec, worker_id: int, task_conn, result_conn, parent
     if spec.worker_init_fn is not None:
         try:
             spec.worker_init_fn(worker_id)
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001
             init_error = ExceptionWrapper(error, worker_id, "in worker_init_fn")
     iteration, iterator, produced = None, None, 0
     sent = 0
@@ -172,7 +173,7 @@ def worker_loop(spec: WorkerSpec, worker_id: int, task_conn, result_conn, parent
                 del data
         except Exhausted:
             status, payload = EXHAUSTED, None
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001
             where = f"while producing batch {produced} of its stream" if spec.iterable else \
                 f"while producing batch {task_index}"
             status, payload = ERROR, ExceptionWrapper(error, worker_id, where)
@@ -183,17 +184,17 @@ def worker_loop(spec: WorkerSpec, worker_id: int, task_conn, result_conn, parent
             if status == OK:
                 shared_memory.discard(payload)
             break
-        except Exception as error:  # e.g. a batch holding something that cannot be pickled
+        except Exception as error:  # noqa: BLE001  (e.g. a batch holding something unpicklable)
             if status == OK:
                 shared_memory.discard(payload)
             wrapped = ExceptionWrapper(error, worker_id, f"while sending batch {task_index}")
             try:
                 result_conn.send((task_iteration, task_index, ERROR, wrapped))
-            except Exception:
+            except Exception:  # noqa: BLE001
                 break
     try:
         task_conn.close()
         result_conn.close()
-    except Exception:
+    except Exception:  # noqa: BLE001, S110
         pass
     sys.stdout.flush()

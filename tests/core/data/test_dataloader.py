@@ -5,12 +5,18 @@ from __future__ import annotations
 import multiprocessing
 import random
 
+import ember
 import numpy as np
 import pytest
-
-import ember
 from ember.data import (
-    BatchSampler, DataLoader, Dataset, IterableDataset, RandomSampler, Sampler, SequentialSampler, TensorDataset,
+    BatchSampler,
+    DataLoader,
+    Dataset,
+    IterableDataset,
+    RandomSampler,
+    Sampler,
+    SequentialSampler,
+    TensorDataset,
     get_worker_info,
 )
 
@@ -95,7 +101,7 @@ def test_a_sample_depends_only_on_seed_epoch_and_index():
 
 
 def test_generator_argument_fixes_the_loader_seed():
-    make = lambda: DataLoader(Augmented(), batch_size=4, shuffle=True,  # noqa: E731
+    make = lambda: DataLoader(Augmented(), batch_size=4, shuffle=True,
                               generator=ember.Generator().manual_seed(3))
     ember.manual_seed(0)
     a = as_plain(make())

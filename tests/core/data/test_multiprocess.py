@@ -10,10 +10,9 @@ import signal
 import sys
 import time
 
+import ember
 import numpy as np
 import pytest
-
-import ember
 from ember.data import DataLoader, Dataset, get_worker_info
 from ember.data.shared_memory import SHM_DIR
 
