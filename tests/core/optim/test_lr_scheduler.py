@@ -165,3 +165,26 @@ def test_sequential_rejects_plateau_and_bad_milestones():
         S.SequentialLR(opt, [S.ReduceLROnPlateau(opt), S.StepLR(opt, 2)], milestones=[3])
     with pytest.raises(ValueError, match="milestone"):
         S.SequentialLR(opt, [S.StepLR(opt, 2), S.StepLR(opt, 2)], milestones=[3, 4])
+
+
+@pytest.mark.parity
+def test_constructing_with_last_epoch_behaves_like_torch():
+    torch = pytest.importorskip("torch")
+    seqs = []
+    for lib, make in ((optim, lambda: ember.zeros(1, requires_grad=True)),
+                      (torch.optim, lambda: torch.zeros(1, requires_grad=True))):
+        opt = lib.SGD([make()], lr=1.0)
+        sched = lib.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)
+        for _ in range(5):
+            opt.step()
+            sched.step()
+        resumed_opt = lib.SGD([make()], lr=1.0)
+        resumed_opt.load_state_dict(opt.state_dict())
+        resumed = lib.lr_scheduler.StepLR(resumed_opt, step_size=2, gamma=0.5, last_epoch=sched.last_epoch)
+        seq = [resumed.get_last_lr()[0]]
+        for _ in range(4):
+            resumed_opt.step()
+            resumed.step()
+            seq.append(resumed.get_last_lr()[0])
+        seqs.append(seq)
+    assert seqs[0] == seqs[1]

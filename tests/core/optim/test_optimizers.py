@@ -262,3 +262,37 @@ def test_invalid_options_raise():
         optim.SGD([w], lr=0.1, nesterov=True)
     with pytest.raises(ValueError, match="beta"):
         optim.Adam([w], betas=(1.0, 0.9))
+
+
+def test_named_parameters_are_accepted_and_named_in_state_dict():
+    model = ember.nn.Linear(3, 2)
+    opt = optim.SGD(model.named_parameters(), lr=0.1)
+    assert opt.state_dict()["param_groups"][0]["param_names"] == ["weight", "bias"]
+    assert opt.param_groups[0]["params"][0] is model.weight
+
+
+def test_lbfgs_state_survives_ember_save(tmp_path):
+    def make():
+        params = [ember.tensor([-1.2, 0.3], dtype=ember.float64, requires_grad=True),
+                  ember.tensor([1.0, 0.8], dtype=ember.float64, requires_grad=True)]
+        opt = optim.LBFGS(params, max_iter=3, history_size=4)
+        return params, opt, _rosenbrock_closure(params, opt, ember)
+
+    params, opt, closure = make()
+    for _ in range(4):
+        opt.step(closure)
+    expected = [p.data.copy() for p in params]
+
+    params, opt, closure = make()
+    for _ in range(2):
+        opt.step(closure)
+    ember.save({"opt": opt.state_dict(), "params": [p.detach() for p in params]}, tmp_path / "lbfgs.ember")
+    ckpt = ember.load(tmp_path / "lbfgs.ember")
+    params, opt, closure = make()
+    for p, saved in zip(params, ckpt["params"]):
+        p.data[...] = saved.data
+    opt.load_state_dict(ckpt["opt"])
+    for _ in range(2):
+        opt.step(closure)
+    for a, b in zip(params, expected):
+        np.testing.assert_array_equal(a.data, b)
