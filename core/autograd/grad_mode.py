@@ -12,6 +12,7 @@ import threading
 
 class _State(threading.local):
     grad_enabled = True
+    inference = False
     anomaly = False
     anomaly_check_nan = True
 
@@ -22,6 +23,11 @@ state = _State()
 def is_grad_enabled() -> bool:
     """True when operations are recorded for autograd."""
     return state.grad_enabled
+
+
+def is_inference_mode_enabled() -> bool:
+    """True inside an ``inference_mode()`` block."""
+    return state.inference
 
 
 class _GradMode:
@@ -76,9 +82,16 @@ class inference_mode(_GradMode):
 
     def __enter__(self):
         self._previous = state.grad_enabled
+        self._previous_inference = state.inference
         if self._enabled:
             state.grad_enabled = False
+            state.inference = True
         return self
+
+    def __exit__(self, *exc):
+        state.grad_enabled = self._previous
+        state.inference = self._previous_inference
+        return False
 
     def __call__(self, func):
         enabled = self._enabled
