@@ -55,6 +55,16 @@ def test_round_trip_keeps_types_and_structure(tmp_path):
     assert out["nested"] == [[[]], {}, ()] and out[2.5] == "float key" and out[None] == "none key"
 
 
+def test_parameters_come_back_as_parameters(tmp_path):
+    weight = ember.nn.Parameter(ember.randn(2, 2))
+    frozen = ember.nn.Parameter(ember.randn(2), requires_grad=False)
+    ember.save({"w": weight, "f": frozen}, tmp_path / "p.ember")
+    out = ember.load(tmp_path / "p.ember")
+    assert isinstance(out["w"], ember.nn.Parameter) and out["w"].requires_grad
+    assert isinstance(out["f"], ember.nn.Parameter) and not out["f"].requires_grad
+    np.testing.assert_array_equal(out["w"].data, weight.data)
+
+
 def test_loaded_arrays_are_independent_copies(tmp_path):
     a = ember.ones(3)
     ember.save({"a": a}, tmp_path / "a.ember")

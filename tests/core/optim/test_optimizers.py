@@ -296,3 +296,18 @@ def test_lbfgs_state_survives_ember_save(tmp_path):
         opt.step(closure)
     for a, b in zip(params, expected):
         np.testing.assert_array_equal(a.data, b)
+
+
+@pytest.mark.parametrize("name,kwargs", CASES[::2], ids=[f"{n}-{i}" for i, (n, _) in enumerate(CASES[::2])])
+def test_step_leaves_gradients_untouched(name, kwargs):
+    rng = np.random.default_rng(2)
+    params = [ember.tensor(rng.standard_normal(s).astype(np.float32), requires_grad=True) for s in SHAPES]
+    grads = [rng.standard_normal(s).astype(np.float32) for s in SHAPES]
+    for p, g in zip(params, grads):
+        p.grad = ember.tensor(g.copy())
+    opt = getattr(optim, name)(params, **kwargs)
+    for _ in range(3):
+        opt.step()
+    for p, g in zip(params, grads):
+        np.testing.assert_array_equal(p.grad.data, g)
+        assert p.dtype == ember.float32
