@@ -9,7 +9,7 @@ made it or what it made before.
 from __future__ import annotations
 
 from .collate import default_collate, default_convert
-from .seeding import COLLATE_TAG, capture, derive_seed, restore, sample_seed, seed_all
+from .seeding import COLLATE_TAG, GETITEMS_TAG, capture, derive_seed, restore, sample_seed, seed_all
 
 
 class Exhausted(Exception):
@@ -26,13 +26,23 @@ def _remember_index(error: BaseException, index) -> None:
 def fetch_map_batch(dataset, indices, auto_collation: bool, collate_fn, loader_seed: int, epoch: int,
                     batch_index: int, restore_rng: bool):
     """``collate_fn([dataset[i] for i in indices])`` (or ``collate_fn(dataset[indices])`` without
-    auto-collation), each sample under its own seed. With ``restore_rng`` the caller's random streams are
+    auto-collation), each sample under its own seed (a dataset with ``__getitems__`` is called once per
+    batch, under a seed derived from the batch's position). With ``restore_rng`` the caller's random streams are
     left as they were."""
     seed_samples = getattr(dataset, "_needs_rng", True)
     seed_collate = collate_fn is not default_collate and collate_fn is not default_convert
     saved = capture() if restore_rng and (seed_samples or seed_collate) else None
     try:
-        if auto_collation:
+        if auto_collation and hasattr(dataset, "__getitems__"):
+            # A dataset that loads a whole batch at once (as PyTorch's fetcher allows) gets one seed per batch.
+            if seed_samples:
+                seed_all(derive_seed(loader_seed, epoch, GETITEMS_TAG, batch_index))
+            try:
+                samples = dataset.__getitems__(indices)
+            except Exception as error:
+                _remember_index(error, indices)
+                raise
+        elif auto_collation:
             samples = []
             for index in indices:
                 if seed_samples:

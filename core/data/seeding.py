@@ -13,6 +13,7 @@ import functools
 import random as _py_random
 
 import numpy as np
+from _random import Random as _CRandom
 
 from ..random import default_generator
 
@@ -24,6 +25,7 @@ SHUFFLE_TAG = 0x5348_5546  # "SHUF": the epoch's sampling order
 COLLATE_TAG = 0x434F_4C4C  # "COLL": collate_fn of batch k
 WORKER_TAG = 0x574F_524B  # "WORK": worker start-up and iterable-dataset streams
 SAMPLER_TAG = 0x5341_4D50  # "SAMP": the global-RNG context a user's sampler runs in
+GETITEMS_TAG = 0x4954_454D  # "ITEM": a dataset's __getitems__ for batch k
 
 
 def _mix(x: int) -> int:
@@ -56,6 +58,7 @@ def sample_seed(loader_seed: int, epoch: int, index: int) -> int:
     return _mix((_epoch_key(loader_seed, epoch) + (int(index) + 1) * _GOLDEN) & _MASK64)
 
 
+_seed_python_random = _CRandom.seed
 _PCG_INCREMENT = (0xDA3E_39CB_94B9_5BDB << 64) | 0x5851_F42D_4C95_7F2D  # odd; one stream, distinct positions
 
 
@@ -72,7 +75,8 @@ def seed_all(seed: int) -> None:
         "uinteger": 0,
     }
     np.random.seed(seed & 0xFFFF_FFFF)
-    _py_random.seed(seed)
+    _seed_python_random(_py_random._inst, seed)  # random.seed without its Python-level wrapper
+    _py_random._inst.gauss_next = None
 
 
 def capture() -> tuple:

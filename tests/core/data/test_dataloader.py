@@ -319,3 +319,31 @@ def test_iterable_dataset_with_workers_interleaves_round_robin_and_resumes():
     assert full == [[0, 2], [1, 3], [4, 6], [5, 7], [8, 10], [9, 11]]
     loader.load_state_dict({"epoch": 1, "position": 3})
     assert [b.tolist() for b in loader] == full[3:]
+
+
+class BatchLoading(Dataset):
+    """Loads a whole batch in one call, as PyTorch's fetcher allows through ``__getitems__``."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def __len__(self):
+        return 10
+
+    def __getitem__(self, i):
+        raise AssertionError("__getitems__ should be used")
+
+    def __getitems__(self, indices):
+        self.calls += 1
+        noise = np.random.rand(len(indices))
+        return [(i, float(x)) for i, x in zip(indices, noise)]
+
+
+def test_getitems_is_called_once_per_batch_and_is_deterministic():
+    dataset = BatchLoading()
+    ember.manual_seed(0)
+    single = [(i.tolist(), x.tolist()) for i, x in DataLoader(dataset, batch_size=4, shuffle=True)]
+    assert dataset.calls == 3
+    ember.manual_seed(0)
+    loader = DataLoader(BatchLoading(), batch_size=4, shuffle=True, num_workers=2, multiprocessing_context=FORK)
+    assert [(i.tolist(), x.tolist()) for i, x in loader] == single
