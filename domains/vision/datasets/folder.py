@@ -224,6 +224,9 @@ def pil_loader(path: str):
     try:
         with open(path, "rb") as f:
             img = Image.open(f)
+            if img.mode == "RGB":  # convert() would copy
+                img.load()
+                return img
             return img.convert("RGB")
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
         raise RuntimeError(f"could not read image {path}: {e}") from e

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+import ember.random as _random
 from ember.tensor import Tensor
 
 from ._image import image_size, is_image, unsupported
@@ -24,22 +25,22 @@ BOX_FORMATS = ("XYXY", "XYWH", "CXCYWH")
 
 def rng() -> np.random.Generator:
     """Ember's default generator (numpy API); looked up on each call since ``manual_seed`` replaces it."""
-    from ember.random import default_generator
-
-    return default_generator.np
+    return _random.default_generator.np
 
 
 def uniform(low: float, high: float) -> float:
-    return float(rng().uniform(low, high))
+    return low + (high - low) * _random.default_generator.np.random()
 
 
 def randint(low: int, high: int) -> int:
-    """An int in ``[low, high)``."""
-    return int(rng().integers(low, high))
+    """An int in ``[low, high)`` (``floor`` of a uniform draw: one cheap call instead of ``integers``)."""
+    if high <= low:
+        raise ValueError(f"randint: empty range [{low}, {high})")
+    return low + min(int((high - low) * _random.default_generator.np.random()), high - low - 1)
 
 
 def rand() -> float:
-    return float(rng().random())
+    return _random.default_generator.np.random()
 
 
 class BoundingBoxes:

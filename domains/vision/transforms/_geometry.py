@@ -163,6 +163,11 @@ class RandomCrop(Transform):
                 "matrix": _translate(left - j, top - i)}
 
     def apply_image(self, img, params):
+        left, top = params["pad"][0], params["pad"][1]
+        i, j, th, tw = params["box"]
+        if self.padding_mode == "constant" and not np.any(self.fill):
+            # zero padding then cropping is one crop whose outside is zero: no padded copy
+            return F.crop(img, i - top, j - left, th, tw)
         if any(params["pad"]):
             img = F.pad(img, list(params["pad"]), self.fill, self.padding_mode)
         return F.crop(img, *params["box"])

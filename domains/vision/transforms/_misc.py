@@ -158,6 +158,15 @@ class Normalize(Transform):
         self.inplace = inplace
 
     def apply_image(self, img, params):
+        if isinstance(img, Tensor) and img.data.dtype == np.float32 and img.data.ndim == 3 and (
+                img.data.shape[0] == len(self.mean) and not self.inplace):
+            if not hasattr(self, "_arrays"):  # cached per instance: the common float32 CHW case
+                self._arrays = (np.asarray(self.mean, np.float32).reshape(-1, 1, 1),
+                                np.asarray(self.std, np.float32).reshape(-1, 1, 1))
+                F.normalize(img, self.mean, self.std)  # validates std once
+            out = img.data - self._arrays[0]
+            out /= self._arrays[1]
+            return Tensor._wrap(out)
         return F.normalize(img, self.mean, self.std, self.inplace)
 
 

@@ -65,6 +65,11 @@ def to_tensor(pic) -> Tensor:
         arr, _ = unpack(pic, "to_tensor")
     else:
         raise unsupported(pic, "to_tensor")
+    if is_pil(pic) and pic.mode in ("L", "RGB", "RGBA"):  # the common case, one copy
+        hwc = np.asarray(pic)
+        out = (hwc[:, :, None] if hwc.ndim == 2 else hwc).transpose(2, 0, 1).astype(np.float32)
+        out *= np.float32(1.0 / 255.0)
+        return Tensor._wrap(out)
     if is_pil(pic) and pic.mode in ("I", "I;16", "F"):
         return Tensor._wrap(arr.astype(np.float32))
     if arr.dtype.kind == "f":
@@ -112,13 +117,15 @@ def normalize(tensor, mean: Sequence[float], std: Sequence[float], inplace: bool
         raise TypeError(f"normalize: expected a float image, got {arr.dtype} (use ToDtype(float32, scale=True))")
     mean_a = np.asarray(mean, dtype=arr.dtype).reshape(-1, 1, 1)
     std_a = np.asarray(std, dtype=arr.dtype).reshape(-1, 1, 1)
-    if (std_a == 0).any():
+    if not std_a.all():
         raise ValueError(f"normalize: std contains a zero: {list(std)}")
     if inplace and arr.flags.writeable:
         arr -= mean_a
         arr /= std_a
         return tensor
-    return pack((arr - mean_a) / std_a)
+    out = arr - mean_a
+    out /= std_a
+    return pack(out)
 
 
 # --- geometry ----------------------------------------------------------------------------------------
@@ -163,9 +170,12 @@ def crop(img, top: int, left: int, height: int, width: int):
     arr, pack = unpack(img, "crop")
     h, w = arr.shape[-2:]
     if top < 0 or left < 0 or top + height > h or left + width > w:
-        arr = _kernels.pad(arr, max(-left, 0), max(-top, 0), max(left + width - w, 0), max(top + height - h, 0),
-                           0, "constant")
-        top, left = max(top, 0), max(left, 0)
+        out = np.zeros(arr.shape[:-2] + (height, width), dtype=arr.dtype)
+        y0, x0 = max(top, 0), max(left, 0)
+        y1, x1 = min(top + height, h), min(left + width, w)
+        if y1 > y0 and x1 > x0:
+            out[..., y0 - top:y1 - top, x0 - left:x1 - left] = arr[..., y0:y1, x0:x1]
+        return pack(out)
     return pack(arr[..., top:top + height, left:left + width])
 
 
@@ -200,6 +210,11 @@ def _padding(padding) -> tuple[int, int, int, int]:
 def pad(img, padding, fill=0, padding_mode: str = "constant"):
     """Pads (left, top, right, bottom); ``padding_mode`` is constant, edge, reflect or symmetric."""
     left, top, right, bottom = _padding(padding)
+    if is_pil(img) and padding_mode == "constant" and min(left, top, right, bottom) >= 0 and img.mode in (
+            "L", "RGB", "RGBA"):
+        from PIL import ImageOps
+
+        return ImageOps.expand(img, (left, top, right, bottom), _pil_fill(fill, len(img.getbands())) or 0)
     arr, pack = unpack(img, "pad")
     return pack(_kernels.pad(arr, left, top, right, bottom, fill, padding_mode))
 
