@@ -123,7 +123,8 @@ class TrainerSetupMixin:
 
         return type(self.module).validation_step is not TrainingModule.validation_step
 
-    def _prepare(self, fn: str, model, ckpt_path, train=None, val=None, loaders=None, **_) -> dict | None:
+    def _prepare(self, fn: str, model, ckpt_path, model_given: bool = True, train=None, val=None, loaders=None,
+                 **_) -> dict | None:
         """Sets everything up for ``fn``; returns the checkpoint to resume from (fit) or None."""
         stage = {"fit": "fit", "validate": "validate", "test": "test", "predict": "predict"}[fn]
         if fn == "fit":
@@ -134,7 +135,7 @@ class TrainerSetupMixin:
         if self.datamodule is not None:
             self.datamodule.setup(stage)
 
-        path = self._resolve_ckpt_path(ckpt_path, fn, model)
+        path = self._resolve_ckpt_path(ckpt_path, fn, model_given)
         checkpoint = ckpt.load_checkpoint_file(path) if path else None
         if fn == "fit":
             if checkpoint is not None:
@@ -241,9 +242,9 @@ class TrainerSetupMixin:
                 logger.log_hyperparams(params)
 
     # -- which checkpoint ------------------------------------------------------------------------
-    def _resolve_ckpt_path(self, ckpt_path, fn: str, model) -> str | None:
+    def _resolve_ckpt_path(self, ckpt_path, fn: str, model_given: bool) -> str | None:
         if ckpt_path is None:
-            if fn != "fit" and model is None:
+            if fn != "fit" and not model_given:
                 cb = self.checkpoint_callback
                 if cb is not None and cb.best_model_path:
                     return cb.best_model_path

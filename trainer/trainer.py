@@ -286,6 +286,7 @@ class Trainer(TrainerSetupMixin):
 
     # -- the run: set up, run the loop, tear down ------------------------------------------------
     def _run(self, fn: str, model, datamodule, ckpt_path, **kwargs):
+        model_given = model is not None
         model = self._attach(fn, model, datamodule)
         self.state.fn = fn
         previous_dtype = ember.get_default_dtype()
@@ -293,7 +294,7 @@ class Trainer(TrainerSetupMixin):
             ember.set_default_dtype(ember.float64)
         try:
             with self._interrupts.installed(fn == "fit"):
-                checkpoint = self._prepare(fn, model, ckpt_path, **kwargs)
+                checkpoint = self._prepare(fn, model, ckpt_path, model_given, **kwargs)
                 if fn == "fit":
                     return self._fit(model, checkpoint)
                 return self._evaluate_entry(fn, model, **kwargs)
@@ -531,6 +532,10 @@ class Trainer(TrainerSetupMixin):
         hook = _STAGE_HOOK[stage]
         step = getattr(model, _STEP_METHOD[stage])
         several = len(loaders) > 1
+        if several and not _accepts_dataloader_idx(step):
+            raise TypeError(f"{type(model).__name__}.{_STEP_METHOD[stage]} is given {len(loaders)} data loaders and must "
+                            "accept a third argument: def {0}(self, batch, batch_idx, dataloader_idx=0)"
+                            .format(_STEP_METHOD[stage]))
         was_training = model.training
         state.stage = stage
         metrics.stage = stage
@@ -600,6 +605,13 @@ class Trainer(TrainerSetupMixin):
         self._metrics.logged_metrics.update(row)
         for logger in self.loggers:
             logger.log_metrics(row, step)
+
+
+def _accepts_dataloader_idx(step) -> bool:
+    import inspect
+
+    parameters = inspect.signature(step).parameters.values()
+    return any(p.kind is p.VAR_POSITIONAL for p in parameters) or len(parameters) >= 3
 
 
 def _print_results(fn: str, results: list[dict]) -> None:

@@ -53,8 +53,10 @@ class Classifier(TrainingModule):
 
     def training_step(self, batch, batch_idx):
         x, y = batch
-        loss = F.cross_entropy(self(x), y)
+        logits = self(x)
+        loss = F.cross_entropy(logits, y)
         self.log("train_loss", loss, prog_bar=True)
+        self.log("train_acc", (logits.argmax(1) == y).float().mean(), on_step=False, on_epoch=True)
         return loss
 
     def validation_step(self, batch, batch_idx):
@@ -126,3 +128,10 @@ def trainer_kwargs(tmp_path, **kwargs) -> dict:
                     num_sanity_val_steps=0, log_every_n_steps=1)
     defaults.update(kwargs)
     return defaults
+
+
+def read_csv(path) -> list[dict]:
+    import csv
+
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))

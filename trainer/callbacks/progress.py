@@ -112,6 +112,7 @@ class ProgressBar(Callback):
         if self._bar is not None:
             self._bar.set_postfix_str(_format(self.get_metrics(trainer, module)), refresh=False)
             self._bar.update(self._count - self._bar.n)
+            self._bar.refresh()
             self._bar.close()
             self._bar = None
         else:
