@@ -17,7 +17,7 @@ def test_spectrogram_defaults_match_torchaudio():
     torch = pytest.importorskip("torch")
     spec = T.Spectrogram()
     assert (spec.n_fft, spec.win_length, spec.hop_length, spec.power) == (400, 400, 200, 2.0)
-    np.testing.assert_allclose(spec.window.numpy(), torch.hann_window(400).numpy(), atol=1e-7)
+    np.testing.assert_allclose(spec.window.numpy(), torch.hann_window(400).numpy(), atol=1e-6)
     x = np.random.default_rng(0).standard_normal((2, 1, 4000)).astype(np.float32)
     ref = torch.stft(torch.from_numpy(x).reshape(2, -1), 400, 200, window=torch.hann_window(400),
                      return_complex=True).abs().pow(2).reshape(2, 1, 201, -1)
@@ -115,6 +115,6 @@ def test_compute_deltas_of_a_ramp_is_its_slope():
 
 
 def test_pitch_shift_and_griffinlim_shapes():
-    assert T.PitchShift(8000, -3)(ember.randn(2, 4000)).shape == (2, 4000)
+    assert T.PitchShift(8000, -3)(ember.randn(2, 4000)).shape == (2, 4000)  # coprime rates 6727 -> 8000
     spec = T.Spectrogram(n_fft=128)(ember.randn(1, 2000))
     assert T.GriffinLim(n_fft=128, n_iter=2, length=2000)(spec).shape == (1, 2000)

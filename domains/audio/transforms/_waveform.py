@@ -14,7 +14,8 @@ from ember.nn.modules.module import Module
 from ember.tensor import Tensor
 
 from .. import functional as F
-from ..functional.resample import apply_resample_kernel
+from ..functional.resample import (apply_resample_kernel, apply_sparse_resample_kernel, sparse_resample_kernel,
+                                   use_sparse_kernel)
 
 
 class Resample(Module):
@@ -34,16 +35,24 @@ class Resample(Module):
         self.gcd = math.gcd(int(orig_freq), int(new_freq))
         self.resampling_method, self.lowpass_filter_width, self.rolloff, self.beta = (
             resampling_method, lowpass_filter_width, rolloff, beta)
+        self.sparse = orig_freq != new_freq and use_sparse_kernel(orig_freq, new_freq, lowpass_filter_width, rolloff)
         if orig_freq != new_freq:
             np_dtype = (dtype or ember.get_default_dtype()).numpy
-            kernel, self.width = F.sinc_resample_kernel(orig_freq, new_freq, lowpass_filter_width, rolloff,
-                                                        resampling_method, beta, dtype=np_dtype)
+            if self.sparse:  # banded kernel: for large reduced orig_freq (44.1k -> 16k, coprime rates)
+                kernel, self.first, self.width = sparse_resample_kernel(
+                    orig_freq, new_freq, lowpass_filter_width, rolloff, resampling_method, beta, dtype=np_dtype)
+            else:
+                kernel, self.width = F.sinc_resample_kernel(orig_freq, new_freq, lowpass_filter_width, rolloff,
+                                                            resampling_method, beta, dtype=np_dtype)
             self.register_buffer("kernel", Tensor._wrap(kernel), persistent=False)
 
     def forward(self, waveform: Tensor) -> Tensor:
         if self.orig_freq == self.new_freq:
             return waveform
         kernel = self.kernel if self.kernel.dtype == waveform.dtype else self.kernel.to(dtype=waveform.dtype)
+        if self.sparse:
+            return apply_sparse_resample_kernel(waveform, self.orig_freq, self.new_freq, kernel, self.first,
+                                                self.width)
         return apply_resample_kernel(waveform, self.orig_freq, self.new_freq, kernel, self.width)
 
     def extra_repr(self) -> str:

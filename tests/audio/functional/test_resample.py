@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import math
 
 import numpy as np
@@ -11,6 +12,8 @@ import ember
 from ember.audio import functional as F
 from ember.audio import transforms as T
 from ember.autograd.gradcheck import gradcheck
+
+resample_module = importlib.import_module("ember.audio.functional.resample")  # the module (F.resample is the function)
 
 
 def _peak_frequency(y: np.ndarray, sr: int) -> float:
@@ -70,17 +73,24 @@ def test_round_trip_16k_8k_16k_keeps_band_limited_signal():
 
 
 @pytest.mark.parity
-def test_kernel_matches_torchaudio_definition_via_torch_conv1d():
+@pytest.mark.parametrize("orig, new, sparse", [(44100, 16000, True), (16000, 12000, False), (1021, 800, True)])
+@pytest.mark.parametrize("method", ["sinc_interp_hann", "sinc_interp_kaiser"])
+def test_matches_torchaudio_kernel_applied_with_torch_conv1d(orig, new, sparse, method):
     torch = pytest.importorskip("torch")
-    kernel, width = F.sinc_resample_kernel(44100, 16000, dtype=np.float64)
-    assert kernel.shape == (160, 2 * width + 441)
+    gcd = math.gcd(orig, new)
+    o, n = orig // gcd, new // gcd
+    kernel, width = F.sinc_resample_kernel(orig, new, resampling_method=method, dtype=np.float64)
+    assert kernel.shape == (n, 2 * width + o)
     x = np.random.default_rng(1).standard_normal((2, 3000))
     # torchaudio's application: pad (width, width + orig), conv1d with stride orig, interleave phases
-    padded = torch.nn.functional.pad(torch.from_numpy(x), (width, width + 441))
-    out = torch.nn.functional.conv1d(padded[:, None], torch.from_numpy(kernel)[:, None], stride=441)
-    ref = out.transpose(1, 2).reshape(2, -1)[:, : math.ceil(160 * 3000 / 441)].numpy()
-    ours = F.resample(ember.tensor(x), 44100, 16000).numpy()
-    np.testing.assert_allclose(ours, ref, atol=1e-10)
+    padded = torch.nn.functional.pad(torch.from_numpy(x), (width, width + o))
+    out = torch.nn.functional.conv1d(padded[:, None], torch.from_numpy(kernel)[:, None], stride=o)
+    ref = out.transpose(1, 2).reshape(2, -1)[:, : math.ceil(n * 3000 / o)].numpy()
+    assert resample_module.use_sparse_kernel(orig, new) == sparse  # the banded path for large reduced rates
+    np.testing.assert_allclose(F.resample(ember.tensor(x), orig, new, resampling_method=method).numpy(), ref,
+                               atol=1e-10)
+    module = T.Resample(orig, new, method, dtype=ember.float64)
+    np.testing.assert_allclose(module(ember.tensor(x)).numpy(), ref, atol=1e-10)
 
 
 def test_batched_lengths_and_errors():
@@ -93,6 +103,8 @@ def test_batched_lengths_and_errors():
         F.resample(x, 0, 8000)
 
 
-def test_resample_is_differentiable():
-    x = ember.randn(30, dtype=ember.float64, requires_grad=True)
-    assert gradcheck(lambda t: F.resample(t, 3, 2, lowpass_filter_width=2), (x,))
+@pytest.mark.parametrize("orig, new", [(3, 2), (97, 16)])  # dense and banded kernels
+def test_resample_is_differentiable(orig, new):
+    assert resample_module.use_sparse_kernel(orig, new, 2) == (orig == 97)
+    x = ember.randn(60, dtype=ember.float64, requires_grad=True)
+    assert gradcheck(lambda t: F.resample(t, orig, new, lowpass_filter_width=2), (x,))
