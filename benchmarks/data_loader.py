@@ -53,27 +53,34 @@ class Cheap(Dataset):
 
 
 def calibrate(target_ms: float = 5.0) -> int:
+    """Rounds of work for ~``target_ms`` per sample (fastest of several probes: robust to a busy machine)."""
     rounds = 10
     probe = NumpyWork(1, rounds)
     probe[0]
-    start = time.perf_counter()
-    for _ in range(5):
-        probe[0]
-    per_round = (time.perf_counter() - start) / 5 / rounds
-    return max(1, round(target_ms / 1000 / per_round))
-
-
-def time_epochs(make_loader, repeats: int) -> float:
-    """Best-of-``repeats`` seconds for one full epoch (workers started inside the timing)."""
-    loader = make_loader()
-    for _ in loader:  # warm-up: page cache, lazy imports
-        pass
-    best = float("inf")
-    for _ in range(repeats):
+    fastest = float("inf")
+    for _ in range(10):
         start = time.perf_counter()
+        probe[0]
+        fastest = min(fastest, time.perf_counter() - start)
+    return max(1, round(target_ms / 1000 / (fastest / rounds)))
+
+
+def time_epochs(makers: dict, repeats: int) -> dict:
+    """Best-of-``repeats`` seconds for one full epoch of each loader (workers started inside the timing).
+
+    The loaders take turns, repeat after repeat, so a load change on the machine hits all of them alike.
+    """
+    loaders = {name: make() for name, make in makers.items()}
+    for loader in loaders.values():  # warm-up: page cache, lazy imports
         for _ in loader:
             pass
-        best = min(best, time.perf_counter() - start)
+    best = dict.fromkeys(loaders, float("inf"))
+    for _ in range(repeats):
+        for name, loader in loaders.items():
+            start = time.perf_counter()
+            for _ in loader:
+                pass
+            best[name] = min(best[name], time.perf_counter() - start)
     return best
 
 
@@ -91,10 +98,11 @@ def main() -> None:
 
     rounds = calibrate()
     dataset = NumpyWork(args.samples, rounds)
-    start = time.perf_counter()
-    for i in range(20):
+    per_sample = float("inf")
+    for i in range(10):
+        start = time.perf_counter()
         dataset[i]
-    per_sample = (time.perf_counter() - start) / 20 * 1000
+        per_sample = min(per_sample, (time.perf_counter() - start) * 1000)
     print(f"dataset: {args.samples} samples, {per_sample:.2f} ms of numpy work each, batch_size={args.batch_size}")
 
     def ember_loader(workers, ds=dataset, batch_size=args.batch_size):
@@ -107,31 +115,31 @@ def main() -> None:
         extra = dict(multiprocessing_context="fork") if workers else {}
         return lambda: torch_data.DataLoader(ds, batch_size=batch_size, shuffle=True, num_workers=workers, **extra)
 
-    rows = []
-    ember0 = time_epochs(ember_loader(0), args.repeats)
-    ember2 = time_epochs(ember_loader(2), args.repeats)
-    rows.append(("ember num_workers=0", ember0))
-    rows.append(("ember num_workers=2", ember2))
+    makers = {"ember num_workers=0": ember_loader(0), "ember num_workers=2": ember_loader(2)}
     if torch is not None:
-        torch0 = time_epochs(torch_loader(0), args.repeats)
-        torch2 = time_epochs(torch_loader(2), args.repeats)
-        rows.append(("torch num_workers=0", torch0))
-        rows.append(("torch num_workers=2", torch2))
-    for name, seconds in rows:
+        makers.update({"torch num_workers=0": torch_loader(0), "torch num_workers=2": torch_loader(2)})
+    best = time_epochs(makers, args.repeats)
+    for name, seconds in best.items():
         print(f"  {name:22s} {seconds * 1000:8.1f} ms/epoch  {args.samples / seconds:8.1f} samples/s")
+    ember0, ember2 = best["ember num_workers=0"], best["ember num_workers=2"]
     print(f"speed-up ember num_workers=2 vs 0: {ember0 / ember2:.2f}x   (target >= 1.7x)")
     if torch is not None:
+        torch0, torch2 = best["torch num_workers=0"], best["torch num_workers=2"]
+        print(f"speed-up torch num_workers=2 vs 0: {torch0 / torch2:.2f}x")
         print(f"ember / torch, num_workers=2:      {ember2 / torch2:.3f}   (target <= 1.1)")
         print(f"ember / torch, num_workers=0:      {ember0 / torch0:.3f}")
 
     cheap = Cheap(20_000)
     print(f"\nper-sample overhead: {len(cheap)} cheap samples (16 floats), batch_size=64")
     for workers in (0, 2):
-        e = time_epochs(ember_loader(workers, cheap, 64), args.repeats)
-        line = f"  num_workers={workers}: ember {e / len(cheap) * 1e6:6.1f} us/sample"
+        makers = {"ember": ember_loader(workers, cheap, 64)}
         if torch is not None:
-            t = time_epochs(torch_loader(workers, cheap, 64), args.repeats)
-            line += f"   torch {t / len(cheap) * 1e6:6.1f} us/sample   ember/torch {e / t:.2f}"
+            makers["torch"] = torch_loader(workers, cheap, 64)
+        best = time_epochs(makers, args.repeats)
+        line = f"  num_workers={workers}: ember {best['ember'] / len(cheap) * 1e6:6.1f} us/sample"
+        if torch is not None:
+            line += (f"   torch {best['torch'] / len(cheap) * 1e6:6.1f} us/sample"
+                     f"   ember/torch {best['ember'] / best['torch']:.2f}")
         print(line)
     sys.stdout.flush()
 

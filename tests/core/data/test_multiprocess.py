@@ -156,18 +156,26 @@ def test_worker_killed_with_sigkill_gives_a_clear_error_not_a_hang():
     assert child_processes() == []  # the other worker was stopped too
 
 
-def test_worker_that_segfaults_or_exits_is_reported():
-    class Exits(Dataset):
+@pytest.mark.parametrize(
+    "die, message",
+    [
+        (lambda: os._exit(3), "exited unexpectedly with exit code 3"),
+        (lambda: os.kill(os.getpid(), signal.SIGSEGV), "was killed by signal SIGSEGV"),
+    ],
+    ids=["exit", "segfault"],
+)
+def test_worker_that_exits_or_segfaults_is_reported(die, message):
+    class Dies(Dataset):
         def __len__(self):
             return 8
 
         def __getitem__(self, i):
             if i == 4:
-                os._exit(3)
+                die()
             return i
 
-    with pytest.raises(RuntimeError, match="exited unexpectedly with exit code 3"):
-        list(loader_for(Exits()))
+    with pytest.raises(RuntimeError, match=message):
+        list(loader_for(Dies()))
 
 
 def test_timeout_raises_instead_of_waiting_forever():
