@@ -294,3 +294,27 @@ def test_spawn_context_is_honoured():
     loader = DataLoader(Plain(), batch_size=3, num_workers=1, multiprocessing_context="spawn")
     assert loader.multiprocessing_context.get_start_method() == "spawn"
     assert [b.flatten().tolist() for b in loader] == [[0.0, 2.0, 4.0], [6.0, 8.0, 10.0]]
+
+
+class Counting(Dataset):
+    def __init__(self, counter):
+        self.counter = counter
+
+    def __len__(self):
+        return 40
+
+    def __getitem__(self, i):
+        with self.counter.get_lock():
+            self.counter.value += 1
+        return i
+
+
+@pytest.mark.parametrize("prefetch_factor", [1, 3])
+def test_prefetch_factor_bounds_the_batches_in_flight(prefetch_factor):
+    counter = FORK.Value("i", 0)
+    iterator = iter(loader_for(Counting(counter), prefetch_factor=prefetch_factor))
+    next(iterator)
+    time.sleep(0.3)  # let the workers run ahead as far as they are allowed to
+    in_flight = prefetch_factor * 2
+    assert counter.value == (in_flight + 1) * 2  # the yielded batch, its replacement and the rest in flight
+    del iterator
