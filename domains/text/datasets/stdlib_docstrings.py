@@ -56,7 +56,8 @@ class StdlibDocstrings(TextClassificationDataset):
     Docstrings found in two packages are dropped; the split is a fixed hash of ``file:name:line``
     (~80% ``train``, ~20% ``test``). On CPython 3.11 this gives ~1,400 samples of ~200 characters of
     real technical English (``"Return True if the future was cancelled."``). The exact samples depend
-    on the Python version. A bag-of-words model reaches roughly 70-80% accuracy; chance is ~20%.
+    on the Python version. A mean-of-embeddings ``TextClassifier`` over ``WordTokenizer`` words reaches
+    ~89% test accuracy in a few seconds (CPython 3.11); the largest class is ~20%.
 
     Args:
         split: ``"train"`` or ``"test"``.

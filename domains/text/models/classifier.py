@@ -1,0 +1,77 @@
+"""``TextClassifier``: token embeddings pooled (mean, max) or convolved (a small CNN), then a linear layer."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+import ember
+from ember import nn
+from ember.nn import functional as F
+from ember.tensor import Tensor
+
+
+class TextClassifier(nn.Module):
+    """Classifies padded token sequences; padding never changes the result.
+
+    ``forward(input_ids, attention_mask=None)`` takes ids ``(B, T)`` and a mask ``(B, T)`` (1 = token, as
+    ``PadCollate`` makes; padding must be on the right) and returns logits ``(B, num_classes)``.
+
+    Args:
+        vocab_size: the number of token ids.
+        num_classes: the number of classes.
+        embed_dim: the embedding width.
+        pooling: ``"mean"`` (fastText-like bag of embeddings), ``"max"``, or ``"cnn"`` (Kim's CNN:
+            convolutions of several widths, ReLU, max over time).
+        padding_idx: the padding id (its embedding stays zero).
+        num_filters: CNN filters per width.
+        kernel_sizes: CNN filter widths.
+        dropout: dropout before the classifier.
+
+    Example:
+        >>> import ember
+        >>> model = TextClassifier(vocab_size=50, num_classes=3, embed_dim=8, pooling="cnn")
+        >>> model(ember.tensor([[4, 5, 6, 0]]), ember.tensor([[1, 1, 1, 0]])).shape
+        ember.Size([1, 3])
+    """
+
+    def __init__(self, vocab_size: int, num_classes: int, embed_dim: int = 64, pooling: str = "mean",
+                 padding_idx: int | None = 0, num_filters: int = 64, kernel_sizes: Sequence[int] = (3, 4, 5),
+                 dropout: float = 0.0):
+        super().__init__()
+        if pooling not in ("mean", "max", "cnn"):
+            raise ValueError(f"pooling must be 'mean', 'max' or 'cnn', got {pooling!r}")
+        self.pooling, self.kernel_sizes = pooling, tuple(kernel_sizes)
+        self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=padding_idx)
+        if pooling == "cnn":
+            self.convs = nn.ModuleList([nn.Conv1d(embed_dim, num_filters, k, padding=k - 1) for k in kernel_sizes])
+            features = num_filters * len(self.kernel_sizes)
+        else:
+            features = embed_dim
+        self.dropout = nn.Dropout(dropout)
+        self.fc = nn.Linear(features, num_classes)
+
+    def forward(self, input_ids: Tensor, attention_mask: Tensor | None = None) -> Tensor:
+        batch, length = input_ids.shape
+        mask = (np.ones((batch, length), dtype=bool) if attention_mask is None
+                else np.asarray(getattr(attention_mask, "data", attention_mask)).astype(bool))
+        x = self.embedding(input_ids)  # (B, T, E)
+        keep = Tensor._wrap(mask[:, :, None])
+        if self.pooling == "mean":
+            counts = np.maximum(mask.sum(1, keepdims=True), 1).astype(x.data.dtype)
+            pooled = (x * keep).sum(1) / Tensor._wrap(counts)
+        elif self.pooling == "max":
+            pooled = x.masked_fill(keep.logical_not(), -1e9).amax(1)
+        else:
+            pooled = self._cnn(x * keep, mask.sum(1))
+        return self.fc(self.dropout(pooled))
+
+    def _cnn(self, x: Tensor, lengths: np.ndarray) -> Tensor:
+        x = x.transpose(1, 2)  # (B, E, T)
+        features = []
+        for k, conv in zip(self.kernel_sizes, self.convs):
+            y = F.relu(conv(x))  # (B, F, T + k - 1); output j sees inputs j-k+1..j
+            valid = np.arange(y.shape[2])[None, :] < (np.maximum(lengths, 1) + k - 1)[:, None]
+            features.append(y.masked_fill(Tensor._wrap(~valid[:, None, :]), 0.0).amax(2))
+        return ember.cat(features, dim=1)
