@@ -4,6 +4,9 @@ A subclass writes the update of one parameter (``_update``) in place on its nump
 base class runs the closure, walks the groups, skips parameters without a gradient, flips the
 gradient for ``maximize`` and bumps each updated parameter's version counter, as PyTorch's
 in-place ``param.add_`` would.
+
+Options that only select PyTorch kernels (``foreach``, ``fused``, ``capturable``, ``differentiable``)
+are accepted and stored in the groups so PyTorch code ports unchanged; they have no effect here.
 """
 
 from __future__ import annotations
