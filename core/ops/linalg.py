@@ -13,14 +13,23 @@ class MatMul(Op):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b if ctx.needs_input_grad[0] else None)
-        return np.matmul(a.data, b.data)
+        x, y = a.data, b.data
+        if x.ndim > 2 and y.ndim == 2 and x.shape[-1] > 0:
+            # numpy's stacked loop skips BLAS when y is a transposed view (x @ W.T: ~50x slower);
+            # folding the batch axes into rows makes it one 2-D BLAS call.
+            return np.matmul(x.reshape(-1, x.shape[-1]), y).reshape(*x.shape[:-1], y.shape[-1])
+        return np.matmul(x, y)
 
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
         # dA = G B^T, dB = A^T G (batch axes are summed back by the engine)
         ga = grad @ b.mT if ctx.needs_input_grad[0] else None
-        gb = a.mT @ grad if ctx.needs_input_grad[1] else None
+        if ctx.needs_input_grad[1] and a.ndim > 2 and b.ndim == 2 and a.shape[-1] > 0:
+            # one (K, N*L) @ (N*L, M) product instead of a stack of them summed by the engine
+            gb = a.reshape(-1, a.shape[-1]).mT @ grad.reshape(-1, grad.shape[-1])
+        else:
+            gb = a.mT @ grad if ctx.needs_input_grad[1] else None
         return ga, gb
 
 
