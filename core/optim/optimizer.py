@@ -181,9 +181,11 @@ class Optimizer:
             for p in group["params"]:
                 if p.grad is None:
                     continue
-                state = self.state[p]
-                if len(state) == 0:
-                    state.update(self._init_state(p, group))
+                state = self.state.get(p)
+                if not state:
+                    state = self._init_state(p, group)
+                    if state:  # like PyTorch, a parameter without state (plain SGD) gets no entry
+                        self.state[p] = state
                 grad = p.grad.data
                 if grad.shape != p.data.shape:
                     raise RuntimeError(

@@ -63,7 +63,7 @@ def _run_torch(torch, name, kwargs, init, noise):
             d = p.detach().numpy()
             p.grad = torch.tensor(n + np.tanh(2 * d), dtype=torch.float64)
         opt.step()
-    return [p.detach().numpy() for p in params]
+    return [p.detach().numpy() for p in params], opt
 
 
 @pytest.mark.parity
@@ -73,11 +73,20 @@ def test_matches_torch_after_50_steps(name, kwargs):
     rng = np.random.default_rng(0)
     init = [rng.standard_normal(s) for s in SHAPES]
     noise = [[rng.standard_normal(s) for s in SHAPES] for _ in range(50)]
-    ours, _ = _run_ember(name, kwargs, init, noise)
-    theirs = _run_torch(torch, name, kwargs, init, noise)
+    ours, opt = _run_ember(name, kwargs, init, noise)
+    theirs, torch_opt = _run_torch(torch, name, kwargs, init, noise)
     for a, b, start in zip(ours, theirs, init):
         assert np.isfinite(a).all() and not np.allclose(a, start)  # the parameters really moved
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-11)
+    # the optimizer state (moments, ASGD's average, step sizes, ...) matches too, key for key
+    ours_sd, torch_sd = opt.state_dict()["state"], torch_opt.state_dict()["state"]
+    assert list(ours_sd) == list(torch_sd)
+    for ours_state, torch_state in zip(ours_sd.values(), torch_sd.values()):
+        assert set(ours_state) == set(torch_state)
+        for key, value in torch_state.items():
+            if isinstance(value, torch.Tensor):
+                np.testing.assert_allclose(np.asarray(ours_state[key].data, dtype=np.float64),
+                                           value.double().numpy(), rtol=1e-9, atol=1e-11, err_msg=key)
 
 
 def _rosenbrock_closure(params, opt, backend):
