@@ -214,7 +214,8 @@ class ModelCheckpoint(Callback):
         for group in re.findall(r"(\{.*?)[:\}]", filename):
             name = group[1:]
             if self.auto_insert_metric_name and not last:
-                filename = filename.replace(group, name + self.CHECKPOINT_EQUALS_CHAR + "{" + name, 1)
+                label = name.replace("/", "_").replace(os.sep, "_")  # a '/' would make a sub-folder
+                filename = filename.replace(group, label + self.CHECKPOINT_EQUALS_CHAR + "{" + name, 1)
             metrics.setdefault(name, 0)
         safe = {re.sub(r"[^0-9a-zA-Z_]", "_", k): v for k, v in metrics.items()}
         for name in list(metrics):

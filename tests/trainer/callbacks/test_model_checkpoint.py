@@ -1,0 +1,87 @@
+"""ModelCheckpoint: exactly the top-k files with the right names, last, step-based saving, resume state."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+import ember
+from ember.trainer import Trainer
+from ember.trainer.callbacks import ModelCheckpoint
+
+from ..models import Classifier, loader, trainer_kwargs
+from .scripted import Scripted
+
+
+def _fit(tmp_path, checkpoint, scores=(5, 3, 4, 1, 2), **kwargs):
+    trainer = Trainer(**trainer_kwargs(tmp_path, max_epochs=len(scores), limit_train_batches=2, limit_val_batches=1,
+                                       **kwargs), callbacks=[checkpoint])
+    trainer.fit(Scripted(scores), loader(), loader())
+    return trainer
+
+
+def test_top_k_min_keeps_exactly_k_files_and_last(tmp_path):
+    checkpoint = ModelCheckpoint(dirpath=tmp_path / "ck", monitor="score", save_top_k=2, save_last=True,
+                                 filename="{epoch}-{score:.2f}")
+    _fit(tmp_path, checkpoint)
+    assert sorted(os.listdir(tmp_path / "ck")) == ["epoch=3-score=1.00.ckpt", "epoch=4-score=2.00.ckpt", "last.ckpt"]
+    assert checkpoint.best_model_path == str(tmp_path / "ck" / "epoch=3-score=1.00.ckpt")
+    assert checkpoint.best_model_score == 1.0 and checkpoint.kth_value == 2.0
+    assert ember.load(checkpoint.last_model_path)["trainer_state"]["epoch"] == 5  # written after the last epoch
+    assert ember.load(checkpoint.best_model_path)["epoch"] == 4
+
+
+def test_top_k_max_and_keep_all(tmp_path):
+    checkpoint = ModelCheckpoint(dirpath=tmp_path / "max", monitor="score", mode="max", save_top_k=3)
+    _fit(tmp_path, checkpoint)
+    assert sorted(os.listdir(tmp_path / "max")) == ["epoch=0-step=2.ckpt", "epoch=1-step=4.ckpt", "epoch=2-step=6.ckpt"]
+    everything = ModelCheckpoint(dirpath=tmp_path / "all", save_top_k=-1)
+    _fit(tmp_path, everything, scores=(1, 2, 3))
+    assert len(os.listdir(tmp_path / "all")) == 3
+    latest = ModelCheckpoint(dirpath=tmp_path / "latest")   # no monitor, top 1: the latest only
+    _fit(tmp_path, latest, scores=(1, 2, 3))
+    assert os.listdir(tmp_path / "latest") == ["epoch=2-step=6.ckpt"]
+
+
+def test_every_n_train_steps_and_every_n_epochs(tmp_path):
+    steps = ModelCheckpoint(dirpath=tmp_path / "steps", every_n_train_steps=3, save_top_k=-1)
+    _fit(tmp_path, steps, scores=(1, 2, 3, 4))
+    assert sorted(os.listdir(tmp_path / "steps")) == ["epoch=1-step=3.ckpt", "epoch=2-step=6.ckpt"]
+    epochs = ModelCheckpoint(dirpath=tmp_path / "epochs", every_n_epochs=2, save_top_k=-1)
+    _fit(tmp_path, epochs, scores=(1, 2, 3, 4))
+    assert sorted(os.listdir(tmp_path / "epochs")) == ["epoch=1-step=4.ckpt", "epoch=3-step=8.ckpt"]
+
+
+def test_saves_after_each_validation_when_it_runs_several_times_per_epoch(tmp_path):
+    class PerRun(Classifier):
+        def validation_step(self, batch, batch_idx):
+            self.log("gs", float(self.global_step))
+
+    checkpoint = ModelCheckpoint(dirpath=tmp_path / "v", monitor="gs", mode="max", save_top_k=-1,
+                                 filename="{step}-{gs:.0f}")
+    trainer = Trainer(**trainer_kwargs(tmp_path, max_epochs=1, limit_train_batches=4, limit_val_batches=1,
+                                       val_check_interval=0.5), callbacks=[checkpoint])
+    trainer.fit(PerRun(), loader(), loader())
+    assert sorted(os.listdir(tmp_path / "v")) == ["step=2-gs=2.ckpt", "step=4-gs=4.ckpt"]
+
+
+def test_resumed_callback_keeps_its_ranking(tmp_path):
+    first = ModelCheckpoint(dirpath=tmp_path / "ck", monitor="score", save_top_k=1, save_last=True)
+    _fit(tmp_path, first, scores=(3, 1))
+    second = ModelCheckpoint(dirpath=tmp_path / "ck", monitor="score", save_top_k=1, save_last=True)
+    trainer = Trainer(**trainer_kwargs(tmp_path, max_epochs=4, limit_train_batches=2, limit_val_batches=1),
+                      callbacks=[second])
+    trainer.fit(Scripted((3, 1, 2, 4)), loader(), loader(), ckpt_path="last")
+    assert second.best_model_score == 1.0
+    assert sorted(os.listdir(tmp_path / "ck")) == ["epoch=1-step=4.ckpt", "last.ckpt"]
+
+
+def test_format_checkpoint_name():
+    checkpoint = ModelCheckpoint(dirpath="d", filename="{epoch:02d}-{val/loss:.3f}")
+    assert checkpoint.format_checkpoint_name({"epoch": 3, "val/loss": 0.12345}) == os.path.join(
+        "d", "epoch=03-val_loss=0.123.ckpt")
+    assert ModelCheckpoint(dirpath="d", filename="{epoch}", auto_insert_metric_name=False) \
+        .format_checkpoint_name({"epoch": 3}) == os.path.join("d", "3.ckpt")
+    with pytest.raises(ValueError, match="needs a monitor"):
+        ModelCheckpoint(save_top_k=3)
