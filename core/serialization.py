@@ -55,6 +55,8 @@ class _Encoder:
     def encode(self, obj, path: str, depth: int = 0):
         if depth > _MAX_DEPTH:
             raise ValueError(f"ember.save: {path} is nested more than {_MAX_DEPTH} levels deep")
+        if isinstance(obj, np.generic):  # before float: np.float64 subclasses float
+            return {"$scalar": self._add_array(np.asarray(obj), path)}
         if obj is None or isinstance(obj, (bool, str)):
             return obj
         if isinstance(obj, int):  # after bool
@@ -74,8 +76,6 @@ class _Encoder:
                     node["parameter"] = True
                 return node
             return {"$ndarray": index}
-        if isinstance(obj, np.generic):
-            return {"$scalar": self._add_array(np.asarray(obj), path)}
         if isinstance(obj, (bytes, bytearray)):
             return {"$bytes": self._add_array(np.frombuffer(bytes(obj), dtype=np.uint8), path)}
         if isinstance(obj, _dtype.dtype):
@@ -298,8 +298,8 @@ class _Decoder:
             array, fortran = self._read_member(index, info, shape, dtype, claimed)
         except LoadError:
             raise
-        except (ValueError, EOFError, OSError, SyntaxError, struct.error) as exc:  # numpy's header parser et al.
-            raise self.error(f"array {index} is damaged ({exc})") from exc
+        except Exception as exc:  # numpy's .npy header parser raises assorted types on garbage
+            raise self.error(f"array {index} is damaged ({type(exc).__name__}: {exc})") from exc
         return array.T if fortran else array
 
     def _read_member(self, index: int, info: zipfile.ZipInfo, shape: list, dtype: np.dtype, claimed: int):
@@ -403,6 +403,19 @@ def _load_stream(stream: BinaryIO, name: str):
     except (OSError, ValueError):
         size = None
     try:
+        return _load_zip(stream, name, size)
+    except ValueError:
+        raise
+    except RecursionError as exc:
+        raise ValueError(f"ember.load: {name}: the manifest is nested too deeply") from exc
+    except (zipfile.BadZipFile, EOFError, OSError, NotImplementedError, RuntimeError, zlib.error, struct.error,
+            KeyError, IndexError, OverflowError) as exc:
+        # Whatever a hostile or damaged archive makes zipfile trip over is reported as a damaged file.
+        raise ValueError(f"ember.load: {name}: the file is damaged ({type(exc).__name__}: {exc})") from exc
+
+
+def _load_zip(stream: BinaryIO, name: str, size: int | None):
+    try:
         zf = zipfile.ZipFile(stream)
     except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
         raise ValueError(f"ember.load: {name}: not a complete zip archive; the file is truncated or damaged "
@@ -422,7 +435,8 @@ def _load_stream(stream: BinaryIO, name: str):
             with zf.open(info) as member:
                 raw = member.read(_MAX_MANIFEST_BYTES + 1)
             manifest = json.loads(raw.decode("utf-8"))
-        except (zipfile.BadZipFile, EOFError, OSError, ValueError, RecursionError) as exc:  # incl. JSON errors
+        except (zipfile.BadZipFile, EOFError, OSError, ValueError, RecursionError, NotImplementedError,
+                RuntimeError, zlib.error) as exc:  # incl. JSON errors
             raise ValueError(f"ember.load: {name}: the manifest is damaged ({type(exc).__name__}: {exc})") from exc
         if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
             raise ValueError(f"ember.load: {name}: not an Ember file (the manifest has no 'format': 'ember')")
@@ -432,10 +446,7 @@ def _load_stream(stream: BinaryIO, name: str):
         arrays = manifest.get("arrays", [])
         if not isinstance(arrays, list):
             raise ValueError(f"ember.load: {name}: the manifest's 'arrays' is not a list")  # noqa: TRY004
-        try:
-            return _Decoder(zf, stream, name, arrays, size).decode(manifest.get("root"))
-        except RecursionError as exc:
-            raise ValueError(f"ember.load: {name}: the manifest is nested too deeply") from exc
+        return _Decoder(zf, stream, name, arrays, size).decode(manifest.get("root"))
 
 
 def _describe(head: bytes, stream: BinaryIO) -> str:
