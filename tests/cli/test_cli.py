@@ -1,0 +1,193 @@
+"""The ``ember`` command, driven through click's runner as a user would type it."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from ember.cli.main import main
+from ember.cli.recipe import builtin_recipes
+
+SMALL = ["trainer.max_epochs=1", "trainer.limit_train_batches=2", "trainer.limit_val_batches=1",
+         "trainer.enable_progress_bar=false", "trainer.enable_model_summary=false"]
+
+
+def run(*args):
+    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    return result
+
+
+@pytest.fixture(autouse=True)
+def _in_tmp(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+
+
+def small_overrides(name: str) -> list[str]:
+    """Overrides that make a built-in recipe finish in a few seconds."""
+    path = builtin_recipes()[name]
+    text = path.read_text()
+    extra = []
+    if "train_size" in text or "ImageClassificationData" in text:
+        extra += ["data.train_size=256", "data.test_size=64"]
+    return SMALL + extra
+
+
+def test_version_and_help():
+    assert "ember" in run("--version").output
+    for command in ["fit", "validate", "test", "predict", "recipes", "check", "summary", "runs", "plot"]:
+        result = run(command, "--help")
+        assert result.exit_code == 0 and "Usage" in result.output, command
+
+
+def test_recipes_list_show_and_copy(tmp_path):
+    listing = run("recipes").output
+    assert "digits-lenet" in listing and "LeNet-5" in listing
+    assert "class_path" in run("recipes", "show", "digits-lenet").output
+    assert run("recipes", "copy", "digits-lenet", "mine.yaml").exit_code == 0
+    original = (tmp_path / "mine.yaml").read_text()
+    again = run("recipes", "copy", "digits-lenet", "mine.yaml")
+    assert again.exit_code == 2 and "already exists" in again.output
+    assert (tmp_path / "mine.yaml").read_text() == original
+
+
+def test_fit_writes_a_run_directory_that_reproduces_itself(tmp_path):
+    result = run("fit", "digits-lenet", *small_overrides("digits-lenet"))
+    assert result.exit_code == 0, result.output
+    run_dir = tmp_path / "runs" / "digits-lenet" / "version_0"
+    for name in ["config.yaml", "metrics.csv", "summary.json"]:
+        assert (run_dir / name).is_file(), name
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["status"] == "completed" and summary["global_step"] == 2
+    assert (run_dir / "checkpoints" / "last.ckpt").is_file()
+    assert "run directory" in result.output and "val_acc" in result.output
+    again = run("fit", str(run_dir / "config.yaml"))
+    assert again.exit_code == 0, again.output
+    second = tmp_path / "runs" / "digits-lenet" / "version_1"
+    assert (second / "metrics.csv").read_text() == (run_dir / "metrics.csv").read_text()
+    listing = run("runs").output
+    assert "digits-lenet" in listing and "completed" in listing and "version_1" in listing
+
+
+def test_resume_from_last_checkpoint_continues_the_run(tmp_path):
+    args = small_overrides("digits-lenet")
+    assert run("fit", "digits-lenet", *args).exit_code == 0
+    longer = [a for a in args if not a.startswith("trainer.max_epochs")] + ["trainer.max_epochs=2"]
+    result = run("fit", "digits-lenet", *longer, "--ckpt", "last")
+    assert result.exit_code == 0, result.output
+    summary = json.loads((tmp_path / "runs" / "digits-lenet" / "version_0" / "summary.json").read_text())
+    assert summary["global_step"] == 4
+    assert not (tmp_path / "runs" / "digits-lenet" / "version_1").exists()
+
+
+def test_print_config_shows_resolved_recipe():
+    result = run("fit", "digits-lenet", "trainer.max_epochs=7", "--print-config")
+    assert result.exit_code == 0 and "max_epochs: 7" in result.output and "name: digits-lenet" in result.output
+
+
+def write_recipe(tmp_path, text, name="r.yaml"):
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+GOOD = """\
+seed: 0
+model:
+  class_path: ember.trainer.tasks.Classifier
+  init_args:
+    network:
+      class_path: ember.vision.models.LeNet5
+      init_args: {num_classes: 10}
+data:
+  class_path: ember.vision.data.ImageClassificationData
+  init_args: {dataset: synthetic_digits, batch_size: 16, train_size: 64, test_size: 32}
+trainer:
+  max_epochs: 1
+"""
+
+
+@pytest.mark.parametrize(
+    "text, overrides, expected",
+    [
+        (GOOD.replace("num_classes: 10", "num_clases: 10"), [],
+         ["model.init_args.network.init_args.num_clases", "unknown argument of ember.vision.models.LeNet5",
+          "did you mean 'num_classes'"]),
+        (GOOD.replace("batch_size: 16", "batch_size: sixteen"), [],
+         ["data.init_args.batch_size", "expected int, got str 'sixteen'"]),
+        (GOOD.replace("ember.vision.models.LeNet5", "ember.vision.models.LeNet6"), [],
+         ["model.init_args.network.class_path", "cannot import 'ember.vision.models.LeNet6'", "LeNet5"]),
+        (GOOD.replace("ember.vision.models.LeNet5", "nonexistent_package.Model"), [],
+         ["cannot import 'nonexistent_package.Model'"]),
+        (GOOD, ["trainer.max_epoch=3"], ["trainer.max_epoch", "unknown argument of ember.trainer.Trainer",
+                                          "did you mean 'max_epochs'"]),
+        (GOOD, ["data.init_args.batch_sise=3"], ["batch_sise", "did you mean 'batch_size'"]),
+        (GOOD, ["~model.init_args.nothing"], ["no key 'model.init_args.nothing'"]),
+        (GOOD.replace("max_epochs: 1", "max_epochs: [1"), [], ["r.yaml:13:1: malformed YAML"]),
+    ],
+)
+def test_recipe_mistakes_exit_2_with_file_key_and_suggestion(tmp_path, text, overrides, expected):
+    path = write_recipe(tmp_path, text)
+    result = run("fit", path, *overrides)
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    for fragment in expected:
+        assert fragment in result.output, (fragment, result.output)
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").rglob("metrics.csv"))
+
+
+def test_missing_recipe_file_exits_2():
+    result = run("fit", "does-not-exist.yaml")
+    assert result.exit_code == 2 and "does-not-exist.yaml: no such recipe file" in result.output
+
+
+def test_check_reports_every_problem_at_once(tmp_path):
+    text = GOOD.replace("num_classes: 10", "num_clases: 10").replace("batch_size: 16", "batch_size: x")
+    result = run("check", write_recipe(tmp_path, text), "trainer.max_epochz=1")
+    assert result.exit_code == 2
+    assert "num_clases" in result.output and "batch_size" in result.output and "max_epochz" in result.output
+    assert run("check", write_recipe(tmp_path, GOOD, "ok.yaml")).exit_code == 0
+
+
+def test_summary_prints_the_model_table(tmp_path):
+    result = run("summary", write_recipe(tmp_path, GOOD))
+    assert result.exit_code == 0, result.output
+    assert "conv1" in result.output and "Conv2d" in result.output
+
+
+def test_plot_names_the_extra_when_matplotlib_is_missing(tmp_path, monkeypatch):
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "metrics.csv").write_text("epoch,step,val_acc\n0,10,0.5\n1,20,0.7\n")
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_matplotlib(name, *args, **kwargs):
+        if name.startswith("matplotlib"):
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_matplotlib)
+    result = run("plot", str(run_dir))
+    assert result.exit_code == 1 and "pip install 'ember[plot]'" in result.output
+
+
+@pytest.mark.parametrize("name", sorted(builtin_recipes()))
+def test_every_builtin_recipe_runs_end_to_end(name, tmp_path):
+    result = run("fit", name, *small_overrides(name))
+    assert result.exit_code == 0, result.output
+    run_dir = next((tmp_path / "runs").glob("*/version_0"))
+    assert (run_dir / "config.yaml").is_file() and (run_dir / "metrics.csv").is_file()
+
+
+def test_help_imports_nothing_heavy():
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom ember.cli.main import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+            "heavy = [m for m in ('numba', 'PIL', 'soundfile', 'tqdm', 'ember.trainer', 'ember.nn', 'yaml') "
+            "if m in sys.modules]\nprint('HEAVY', heavy)")
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+    assert "HEAVY []" in out, out
