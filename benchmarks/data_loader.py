@@ -13,7 +13,9 @@ Times include starting the workers (a fresh, non-persistent iterator per epoch, 
 from __future__ import annotations
 
 import argparse
+import os
 import random
+import resource
 import sys
 import time
 
@@ -69,18 +71,28 @@ def time_epochs(makers: dict, repeats: int) -> dict:
     """Best-of-``repeats`` seconds for one full epoch of each loader (workers started inside the timing).
 
     The loaders take turns, repeat after repeat, so a load change on the machine hits all of them alike.
+    Also records CPU seconds per epoch (main process, and worker processes together) of the best run.
     """
     loaders = {name: make() for name, make in makers.items()}
     for loader in loaders.values():  # warm-up: page cache, lazy imports
         for _ in loader:
             pass
     best = dict.fromkeys(loaders, float("inf"))
+    cpu = {}
     for _ in range(repeats):
         for name, loader in loaders.items():
+            children = resource.getrusage(resource.RUSAGE_CHILDREN)
+            main_cpu = time.process_time()
             start = time.perf_counter()
             for _ in loader:
                 pass
-            best[name] = min(best[name], time.perf_counter() - start)
+            seconds = time.perf_counter() - start
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            if seconds < best[name]:
+                best[name] = seconds
+                cpu[name] = (time.process_time() - main_cpu,
+                             after.ru_utime + after.ru_stime - children.ru_utime - children.ru_stime)
+    time_epochs.cpu = cpu
     return best
 
 
@@ -120,9 +132,17 @@ def main() -> None:
         makers.update({"torch num_workers=0": torch_loader(0), "torch num_workers=2": torch_loader(2)})
     best = time_epochs(makers, args.repeats)
     for name, seconds in best.items():
-        print(f"  {name:22s} {seconds * 1000:8.1f} ms/epoch  {args.samples / seconds:8.1f} samples/s")
+        main_cpu, worker_cpu = time_epochs.cpu[name]
+        print(f"  {name:22s} {seconds * 1000:8.1f} ms/epoch  {args.samples / seconds:8.1f} samples/s   "
+              f"cpu: main {main_cpu * 1000:7.1f} ms, workers {worker_cpu * 1000:7.1f} ms")
     ember0, ember2 = best["ember num_workers=0"], best["ember num_workers=2"]
     print(f"speed-up ember num_workers=2 vs 0: {ember0 / ember2:.2f}x   (target >= 1.7x)")
+    serial_cpu = time_epochs.cpu["ember num_workers=0"][0]
+    main_cpu, worker_cpu = time_epochs.cpu["ember num_workers=2"]
+    # What the CPU accounting predicts for an idle machine (wall time depends on what else is running).
+    print(f"  cpu-time bound on an idle 2-core machine: {serial_cpu / max(main_cpu, worker_cpu / 2):.2f}x "
+          f"(serial cpu {serial_cpu * 1000:.0f} ms / max(main cpu, workers cpu / 2); "
+          f"load average now {os.getloadavg()[0]:.1f})")
     if torch is not None:
         torch0, torch2 = best["torch num_workers=0"], best["torch num_workers=2"]
         print(f"speed-up torch num_workers=2 vs 0: {torch0 / torch2:.2f}x")
