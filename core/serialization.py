@@ -187,8 +187,10 @@ class LoadError(ValueError):
 
 
 class _Decoder:
-    def __init__(self, zf: zipfile.ZipFile, stream: BinaryIO, name: str, arrays_meta: list, archive_size: int | None):
+    def __init__(self, zf: zipfile.ZipFile, stream: BinaryIO, name: str, arrays_meta: list, archive_size: int | None,
+                 mmap_path: str | None = None):
         self.zf, self.stream, self.name, self.meta, self.archive_size = zf, stream, name, arrays_meta, archive_size
+        self.mmap_path = mmap_path
         self.loaded: dict[int, np.ndarray] = {}
         self.refs: list = []
 
@@ -325,6 +327,11 @@ class _Decoder:
         if info.file_size - header_len != claimed:
             raise self.error(f"array {index} of shape {tuple(shape)} and dtype {dtype} needs {claimed} bytes, the "
                              f"archive holds {info.file_size - header_len}")
+        if self.mmap_path is not None and claimed > 0:
+            # Copy-on-write mapping: pages are read when touched, writes stay in memory (no CRC check).
+            mapped = np.memmap(self.mmap_path, dtype=dtype, mode="c", offset=data_start + header_len,
+                               shape=tuple(shape[::-1] if fortran else shape))
+            return mapped.view(np.ndarray), fortran
         stream.seek(data_start)
         crc = zlib.crc32(stream.read(header_len))
         array = np.empty(shape[::-1] if fortran else shape, dtype=dtype)
@@ -355,7 +362,9 @@ def load(f: str | os.PathLike | BinaryIO, map_location=None, pickle_module=None,
 
     ``map_location`` (``None``, ``"cpu"``, a device, a dict or a callable) and ``weights_only`` are
     accepted so PyTorch call sites port unchanged; Ember runs on the CPU and never unpickles, so
-    every load is weights-only.
+    every load is weights-only. ``mmap=True`` (a path only) maps the arrays copy-on-write instead of
+    reading them: pages load when touched, in-place changes stay in memory, and the CRC check of the
+    array data is skipped.
 
     Raises:
         FileNotFoundError: ``f`` does not exist.
@@ -379,7 +388,9 @@ def load(f: str | os.PathLike | BinaryIO, map_location=None, pickle_module=None,
         if os.path.isdir(name):
             raise IsADirectoryError(f"ember.load: {name} is a folder, not an Ember file")
         with open(name, "rb") as stream:
-            return _load_stream(stream, name)
+            return _load_stream(stream, name, name if mmap else None)
+    if mmap:
+        raise ValueError("ember.load: mmap=True needs a path, not a file object")
     return _load_stream(f, getattr(f, "name", repr(f)))
 
 
@@ -391,7 +402,7 @@ def _check_map_location(map_location) -> None:
         raise ValueError(f"ember.load: map_location={map_location!r}; Ember runs on the CPU only")
 
 
-def _load_stream(stream: BinaryIO, name: str):
+def _load_stream(stream: BinaryIO, name: str, mmap_path: str | None = None):
     head = stream.read(4)
     stream.seek(0)
     if head[:2] != b"PK":
@@ -403,7 +414,7 @@ def _load_stream(stream: BinaryIO, name: str):
     except (OSError, ValueError):
         size = None
     try:
-        return _load_zip(stream, name, size)
+        return _load_zip(stream, name, size, mmap_path)
     except ValueError:
         raise
     except RecursionError as exc:
@@ -414,7 +425,7 @@ def _load_stream(stream: BinaryIO, name: str):
         raise ValueError(f"ember.load: {name}: the file is damaged ({type(exc).__name__}: {exc})") from exc
 
 
-def _load_zip(stream: BinaryIO, name: str, size: int | None):
+def _load_zip(stream: BinaryIO, name: str, size: int | None, mmap_path: str | None):
     try:
         zf = zipfile.ZipFile(stream)
     except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
@@ -446,7 +457,7 @@ def _load_zip(stream: BinaryIO, name: str, size: int | None):
         arrays = manifest.get("arrays", [])
         if not isinstance(arrays, list):
             raise ValueError(f"ember.load: {name}: the manifest's 'arrays' is not a list")  # noqa: TRY004
-        return _Decoder(zf, stream, name, arrays, size).decode(manifest.get("root"))
+        return _Decoder(zf, stream, name, arrays, size, mmap_path).decode(manifest.get("root"))
 
 
 def _describe(head: bytes, stream: BinaryIO) -> str:

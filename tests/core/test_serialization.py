@@ -467,3 +467,18 @@ def test_corrupted_bytes_raise_value_error_or_load_the_original(tmp_path):
             assert _same(loaded["steps"], (1, 2)) and np.array_equal(loaded["w"].data, original["w"].data)
             outcomes["loaded"] += 1
     assert outcomes["error"] > 200
+
+
+def test_mmap_load_maps_arrays_copy_on_write(tmp_path):
+    path = tmp_path / "big.ember"
+    weights = {"w": ember.randn(64, 32), "b": ember.zeros(0), "t": np.arange(12).reshape(3, 4).T}
+    ember.save(weights, path)
+    before = path.read_bytes()
+    out = ember.load(path, mmap=True)
+    np.testing.assert_array_equal(out["w"].data, weights["w"].data)
+    np.testing.assert_array_equal(out["t"], weights["t"])
+    assert isinstance(out["w"].data.base, np.memmap) and out["b"].shape == (0,)
+    out["w"].data += 1  # writable, and the file is untouched
+    assert path.read_bytes() == before
+    with pytest.raises(ValueError, match="path"):
+        ember.load(io.BytesIO(before), mmap=True)
