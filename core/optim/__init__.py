@@ -45,3 +45,7 @@ def __getattr__(name: str):
         globals()[name] = module
         return module
     raise AttributeError(f"module 'ember.optim' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | {"swa_utils"})
