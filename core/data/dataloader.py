@@ -14,6 +14,7 @@ import itertools
 import multiprocessing
 import sys
 from collections.abc import Callable, Iterable
+from typing import Generic, TypeVar
 
 from ..random import Generator, default_generator
 from .collate import default_collate, default_convert
@@ -29,6 +30,8 @@ from .sampler import (
     WeightedRandomSampler,
 )
 from .seeding import SAMPLER_TAG, SHUFFLE_TAG, WORKER_TAG, RNGStream, derive_seed
+
+T_co = TypeVar("T_co", covariant=True)
 
 
 class _InfiniteConstantSampler(Sampler):
@@ -103,7 +106,7 @@ class _Progress:
         self.epoch, self.position, self.finished = epoch, position, False
 
 
-class DataLoader:
+class DataLoader(Generic[T_co]):
     """Iterates over a dataset in batches, optionally with worker processes; PyTorch's arguments.
 
     Args:

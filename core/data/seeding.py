@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import functools
 import random as _py_random
+from _random import Random as _CRandom
 
 import numpy as np
-from _random import Random as _CRandom
 
 from ..random import default_generator
 
