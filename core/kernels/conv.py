@@ -10,7 +10,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from ._threads import adaptive
 
+
+@adaptive
 @njit(cache=True, parallel=True)
 def im2col(x, kh_size, kw_size, sh, sw, ph, pw, dh, dw, out_h, out_w):
     n_size, c_size, h_size, w_size = x.shape
@@ -35,6 +38,7 @@ def im2col(x, kh_size, kw_size, sh, sw, ph, pw, dh, dw, out_h, out_w):
     return cols
 
 
+@adaptive
 @njit(cache=True, parallel=True)
 def col2im(cols, h_size, w_size, sh, sw, ph, pw, dh, dw):
     n_size, c_size, kh_size, kw_size, out_h, out_w = cols.shape

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from ._threads import adaptive
+
 
 @njit(cache=True)
 def _lse(a, b):
@@ -17,6 +19,7 @@ def _lse(a, b):
     return b + np.log1p(np.exp(a - b))
 
 
+@adaptive
 @njit(cache=True, parallel=True)
 def ctc_loss(lp, targets, starts, input_lengths, target_lengths, blank):
     """lp (T, N, C) float64 log-probabilities -> (nll (N,), d nll / d lp (T, N, C))."""

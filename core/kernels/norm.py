@@ -6,7 +6,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from ._threads import adaptive
 
+
+@adaptive
 @njit(cache=True, parallel=True)
 def channel_stats(x):
     """Mean and biased variance of each channel of x (N, C, L) (two-pass, float64)."""
@@ -30,6 +33,7 @@ def channel_stats(x):
     return mean, var
 
 
+@adaptive
 @njit(cache=True, parallel=True)
 def normalize_affine(x, mean, invstd, weight, bias):
     """y = (x - mean[c]) * invstd[c] * weight[c] + bias[c] for x (N, C, L)."""
@@ -47,6 +51,7 @@ def normalize_affine(x, mean, invstd, weight, bias):
     return y
 
 
+@adaptive
 @njit(cache=True, parallel=True)
 def batch_norm_backward(g, x, mean, invstd, weight, training):
     """Gradients of y = xhat * weight + bias, xhat = (x - mean) * invstd, for x (N, C, L).
@@ -85,3 +90,64 @@ def batch_norm_backward(g, x, mean, invstd, weight, training):
                 for i in range(l_size):
                     gx[n, c, i] = k * g[n, c, i]
     return gx, gw, gb
+
+
+@adaptive
+@njit(cache=True, parallel=True)
+def layer_norm_forward(x, weight, bias, eps, affine):
+    """Rows of x (M, D) normalised to zero mean / unit variance, then ``* weight + bias`` if ``affine``."""
+    m_size, d_size = x.shape
+    y = np.empty_like(x)
+    mean = np.empty(m_size, dtype=np.float64)
+    invstd = np.empty(m_size, dtype=np.float64)
+    for r in prange(m_size):
+        total = 0.0
+        for j in range(d_size):
+            total += x[r, j]
+        mu = total / d_size
+        sq = 0.0
+        for j in range(d_size):
+            d = x[r, j] - mu
+            sq += d * d
+        s = 1.0 / np.sqrt(sq / d_size + eps)
+        mean[r] = mu
+        invstd[r] = s
+        if affine:
+            for j in range(d_size):
+                y[r, j] = (x[r, j] - mu) * s * weight[j] + bias[j]
+        else:
+            for j in range(d_size):
+                y[r, j] = (x[r, j] - mu) * s
+    return y, mean, invstd
+
+
+@adaptive
+@njit(cache=True, parallel=True)
+def layer_norm_backward(g, x, mean, invstd, weight, affine, chunks):
+    """gx = invstd * (gxhat - mean(gxhat) - xhat * mean(gxhat * xhat)) with gxhat = g * weight; and the
+    weight / bias gradients, summed per chunk of rows in parallel, then across chunks."""
+    m_size, d_size = x.shape
+    gx = np.empty_like(x)
+    partial_w = np.zeros((chunks, d_size), dtype=np.float64)
+    partial_b = np.zeros((chunks, d_size), dtype=np.float64)
+    step = (m_size + chunks - 1) // chunks
+    for k in prange(chunks):
+        for r in range(k * step, min((k + 1) * step, m_size)):
+            mu = mean[r]
+            s = invstd[r]
+            sum_g = 0.0
+            sum_gx = 0.0
+            for j in range(d_size):
+                xhat = (x[r, j] - mu) * s
+                gv = g[r, j] * weight[j] if affine else g[r, j]
+                sum_g += gv
+                sum_gx += gv * xhat
+                partial_w[k, j] += g[r, j] * xhat
+                partial_b[k, j] += g[r, j]
+            mg = sum_g / d_size
+            mgx = sum_gx / d_size
+            for j in range(d_size):
+                xhat = (x[r, j] - mu) * s
+                gv = g[r, j] * weight[j] if affine else g[r, j]
+                gx[r, j] = s * (gv - mg - xhat * mgx)
+    return gx, partial_w.sum(axis=0), partial_b.sum(axis=0)

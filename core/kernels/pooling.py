@@ -9,7 +9,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from ._threads import adaptive
 
+
+@adaptive
 @njit(cache=True, parallel=True)
 def max_pool2d(x, kh_size, kw_size, sh, sw, ph, pw, dh, dw, out_h, out_w):
     n_size, c_size, h_size, w_size = x.shape
@@ -41,6 +44,7 @@ def max_pool2d(x, kh_size, kw_size, sh, sw, ph, pw, dh, dw, out_h, out_w):
     return out, idx
 
 
+@adaptive
 @njit(cache=True, parallel=True)
 def max_pool2d_backward(grad, idx, h_size, w_size):
     n_size, c_size, out_h, out_w = grad.shape
@@ -66,6 +70,7 @@ def _avg_window(o, stride, pad, k, size, count_include_pad):
     return start, end, pool if count_include_pad else end - start
 
 
+@adaptive
 @njit(cache=True, parallel=True)
 def avg_pool2d(x, kh_size, kw_size, sh, sw, ph, pw, out_h, out_w, count_include_pad, divisor_override):
     n_size, c_size, h_size, w_size = x.shape
@@ -86,6 +91,7 @@ def avg_pool2d(x, kh_size, kw_size, sh, sw, ph, pw, out_h, out_w, count_include_
     return out
 
 
+@adaptive
 @njit(cache=True, parallel=True)
 def avg_pool2d_backward(grad, h_size, w_size, kh_size, kw_size, sh, sw, ph, pw, count_include_pad,
                         divisor_override):
@@ -106,6 +112,7 @@ def avg_pool2d_backward(grad, h_size, w_size, kh_size, kw_size, sh, sw, ph, pw, 
     return gx
 
 
+@adaptive
 @njit(cache=True, parallel=True)
 def adaptive_pool2d(x, out_h, out_w, use_max):
     """Adaptive average or max pooling; windows are [floor(i*H/OH), ceil((i+1)*H/OH))."""
@@ -142,6 +149,7 @@ def adaptive_pool2d(x, out_h, out_w, use_max):
     return out, idx
 
 
+@adaptive
 @njit(cache=True, parallel=True)
 def adaptive_avg_pool2d_backward(grad, h_size, w_size):
     n_size, c_size, out_h, out_w = grad.shape

@@ -96,7 +96,7 @@ class ConvNd(Op):
         (sh, sw), (ph, pw), (dh, dw), groups, h, width = ctx.params
         wd = w.data if w.data.ndim == 4 else w.data[:, :, None, :]
         out_channels, cg, kh, kw = wd.shape
-        g = grad.data
+        g = np.ascontiguousarray(grad.data)  # e.g. the broadcast gradient of a sum: BLAS needs real strides
         n = g.shape[0]
         g4 = g.reshape(n, groups, out_channels // groups, -1)
         gx = gw = gb = None
@@ -148,7 +148,7 @@ class ConvTransposeNd(Op):
 
         x, w = ctx.saved_tensors
         (sh, sw), (ph, pw), (dh, dw), groups, h, width = ctx.params
-        xd, wd, g = x.data, w.data, grad.data
+        xd, wd, g = x.data, w.data, np.ascontiguousarray(grad.data)
         if xd.ndim == 3:
             xd, wd, g = xd[:, :, None, :], wd[:, :, None, :], g[:, :, None, :]
         n, in_channels = xd.shape[:2]

@@ -34,32 +34,25 @@ def _class_last(input: Tensor, target, op: str):
 
 
 class CrossEntropy(Op):
-    """Cross-entropy of logits (M, C) against class indices (M,), fused with its log-softmax."""
+    """Cross-entropy of logits (M, C) against class indices (M,), fused with its log-softmax
+    (numba kernels in ``ember.kernels.loss``)."""
 
     @staticmethod
     def forward(ctx, x, target, weight, ignore_index, label_smoothing, reduction):
-        z = x.data
+        from ...kernels import loss as kernels
+
+        z = np.ascontiguousarray(x.data)
         m, c = z.shape
-        logp = z - np.amax(z, axis=1, keepdims=True)
-        logp -= np.log(np.sum(np.exp(logp), axis=1, keepdims=True))
-        valid = target != ignore_index
-        safe = np.where(valid, target, 0)
-        if safe.size and (safe.min() < 0 or safe.max() >= c):
-            bad = safe.max() if safe.max() >= c else safe.min()
+        valid = target[target != ignore_index]
+        if valid.size and (valid.min() < 0 or valid.max() >= c):
+            bad = valid.max() if valid.max() >= c else valid.min()
             raise IndexError(f"cross_entropy: target {bad} is out of bounds for {c} classes")
-        w = weight.data if weight is not None else None
-        w_t = (w[safe] if w is not None else np.ones(m, z.dtype)) * valid
-        picked = logp[np.arange(m), safe]
-        eps = label_smoothing
-        loss = -(1 - eps) * w_t * picked
-        if eps > 0:
-            smooth = -(logp * w).sum(1) if w is not None else -logp.sum(1)
-            loss = loss + (eps / c) * smooth * valid
-        loss = loss.astype(z.dtype, copy=False)
-        ctx.saved = (logp, safe, valid, w_t, w)
-        ctx.options = (eps, reduction)
+        w = weight.data.astype(np.float64) if weight is not None else np.ones(c)
+        loss, lse, w_t = kernels.cross_entropy_forward(z, target, w, ignore_index, label_smoothing)
+        ctx.saved = (z, lse, target, w, w_t)
+        ctx.options = (ignore_index, label_smoothing, reduction)
         if reduction == "none":
-            return loss
+            return loss.astype(z.dtype)
         if reduction == "sum":
             return np.asarray(loss.sum(), dtype=z.dtype)
         ctx.denominator = w_t.sum()
@@ -68,24 +61,18 @@ class CrossEntropy(Op):
     @staticmethod
     @once_differentiable
     def backward(ctx, grad):
-        logp, safe, valid, w_t, w = ctx.saved
-        eps, reduction = ctx.options
-        m, c = logp.shape
+        from ...kernels import loss as kernels
+
+        z, lse, target, w, w_t = ctx.saved
+        ignore_index, eps, reduction = ctx.options
         g = grad.data
         if reduction == "none":
-            scale = g
-        elif reduction == "sum":
-            scale = np.full(m, g, dtype=logp.dtype)
+            scale = np.ascontiguousarray(g, dtype=np.float64)
         else:
-            scale = np.full(m, g / ctx.denominator, dtype=logp.dtype)
-        # d/dz_j of w_t * -log p_t = w_t (p_j - [j = t]); of -(eps / C) sum_c w_c log p_c = (eps / C)(W p_j - w_j)
-        total_w = w.sum() if w is not None else c
-        a = ((1 - eps) * w_t + (eps / c) * total_w * valid) * scale
-        gz = np.exp(logp) * a[:, None].astype(logp.dtype)
-        gz[np.arange(m), safe] -= ((1 - eps) * w_t * scale).astype(logp.dtype)
-        if eps > 0:
-            gz -= ((eps / c) * (valid * scale))[:, None].astype(logp.dtype) * (w if w is not None else 1)
-        return Tensor._wrap(gz.astype(logp.dtype, copy=False)), None, None, None, None, None
+            value = float(g) / ctx.denominator if reduction == "mean" else float(g)
+            scale = np.full(z.shape[0], value)
+        gz = kernels.cross_entropy_backward(z, lse, target, w, w_t, scale, eps, w.sum(), ignore_index)
+        return Tensor._wrap(gz), None, None, None, None, None
 
 
 def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
@@ -128,8 +115,8 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
     if weight is not None and weight.shape != (c,):
         raise RuntimeError(f"cross_entropy: weight of shape {tuple(weight.shape)} should have {c} elements")
     x, t, rest = _class_last(input, target, "cross_entropy")
-    out = CrossEntropy.apply(x, t.data.astype(np.int64, copy=False), weight, ignore_index, float(label_smoothing),
-                             reduction)
+    t = np.ascontiguousarray(t.data, dtype=np.int64)
+    out = CrossEntropy.apply(x, t, weight, int(ignore_index), float(label_smoothing), reduction)
     if reduction == "none":
         return out.reshape(expected)
     return out

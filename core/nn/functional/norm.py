@@ -108,42 +108,42 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
 
 
 class LayerNorm(Op):
-    """Normalises over the last axis of a (M, D) array, then applies an optional affine map."""
+    """Normalises over the last axis, then applies an optional affine map (numba kernels)."""
 
     @staticmethod
     def forward(ctx, x, weight, bias, eps):
+        from ...kernels import norm as kernels
+
         xd = x.data
-        mean = xd.mean(axis=-1, keepdims=True)
-        centered = xd - mean
-        var = np.mean(centered * centered, axis=-1, keepdims=True)
-        invstd = 1 / np.sqrt(var + xd.dtype.type(eps))
-        xhat = centered
-        xhat *= invstd
-        ctx.xhat, ctx.invstd = xhat, invstd
-        ctx.save_for_backward(weight)
-        out = xhat * weight.data if weight is not None else xhat.copy()
-        if bias is not None:
-            out += bias.data
-        return out
+        x2 = np.ascontiguousarray(xd).reshape(-1, xd.shape[-1])
+        d = x2.shape[1]
+        affine = weight is not None or bias is not None
+        w = weight.data if weight is not None else np.ones(d, xd.dtype)
+        b = bias.data if bias is not None else np.zeros(d, xd.dtype)
+        y, mean, invstd = kernels.layer_norm_forward(x2, w, b, float(eps), affine)
+        ctx.save_for_backward(x, weight)
+        ctx.stats = (mean, invstd, affine)
+        return y.reshape(xd.shape)
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad):
-        (weight,) = ctx.saved_tensors
-        g, xhat = grad.data, ctx.xhat
-        gx = gw = gb = None
-        if ctx.needs_input_grad[0]:
-            gxhat = g * weight.data if weight is not None else g
-            d = xhat.shape[-1]
-            inner = gxhat - gxhat.sum(-1, keepdims=True) / d
-            inner -= xhat * (np.sum(gxhat * xhat, axis=-1, keepdims=True) / d)
-            inner *= ctx.invstd
-            gx = Tensor._wrap(inner)
-        if weight is not None and ctx.needs_input_grad[1]:
-            gw = Tensor._wrap(np.sum((g * xhat).reshape(-1, xhat.shape[-1]), axis=0))
-        if ctx.needs_input_grad[2]:
-            gb = Tensor._wrap(np.sum(g.reshape(-1, g.shape[-1]), axis=0))
-        return gx, gw, gb, None
+        from numba import get_num_threads
+
+        from ...kernels import norm as kernels
+
+        x, weight = ctx.saved_tensors
+        mean, invstd, affine = ctx.stats
+        xd = x.data
+        d = xd.shape[-1]
+        x2 = np.ascontiguousarray(xd).reshape(-1, d)
+        g = np.ascontiguousarray(grad.data).reshape(-1, d)
+        w = weight.data if weight is not None else np.ones(d, xd.dtype)
+        chunks = max(1, min(get_num_threads() * 2, x2.shape[0]))
+        gx, gw, gb = kernels.layer_norm_backward(g, x2, mean, invstd, w, weight is not None, chunks)
+        return (Tensor._wrap(gx.reshape(xd.shape)) if ctx.needs_input_grad[0] else None,
+                Tensor._wrap(gw.astype(xd.dtype)) if ctx.needs_input_grad[1] else None,
+                Tensor._wrap(gb.astype(xd.dtype)) if ctx.needs_input_grad[2] else None, None)
 
 
 def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None, bias: Tensor | None = None,
