@@ -296,15 +296,14 @@ def test_deepcopy_and_pickle_make_independent_models():
     assert isinstance(restored.classifier[2].weight, nn.Parameter)
 
 
-def test_call_has_no_overhead_path_without_hooks():
-    layer = nn.Identity()
-    import time
-    x = ember.zeros(1)
-    start = time.perf_counter()
-    for _ in range(20000):
-        layer(x)
-    per_call = (time.perf_counter() - start) / 20000
-    assert per_call < 5e-6, f"Module.__call__ costs {per_call * 1e6:.2f} us"
+def test_call_adds_almost_nothing_to_forward_without_hooks():
+    import timeit
+
+    layer = nn.Linear(4, 4)
+    x = ember.randn(2, 4)
+    via_call = min(timeit.repeat(lambda: layer(x), number=2000, repeat=7))
+    via_forward = min(timeit.repeat(lambda: layer.forward(x), number=2000, repeat=7))
+    assert via_call < via_forward * 1.25, (via_call, via_forward)
 
 
 def test_missing_forward_is_reported():
