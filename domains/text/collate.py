@@ -9,6 +9,7 @@ import numpy as np
 import ember
 from ember.data.collate import default_collate
 from ember.data.sampler import Sampler
+from ember.random import default_generator
 from ember.tensor import Tensor
 
 
@@ -81,6 +82,8 @@ class PadCollate:
         padding_value: the id used for padding (the tokenizer's ``pad_token_id``).
         max_length: truncate longer sequences to this length first.
         padding_side: ``"right"`` or ``"left"`` (left suits generation).
+        return_dict: ``False`` returns ``(input_ids, labels)`` (or ``input_ids`` alone when samples have no
+            label), the ``(x, y)`` batches of ``ember.trainer.tasks.Classifier``.
 
     Example:
         >>> import ember
@@ -89,8 +92,12 @@ class PadCollate:
         ([[5, 6, 7], [8, 0, 0]], [[1, 1, 1], [1, 0, 0]], [1, 0])
     """
 
-    def __init__(self, padding_value: int = 0, max_length: int | None = None, padding_side: str = "right"):
+    def __init__(self, padding_value: int = 0, max_length: int | None = None, padding_side: str = "right",
+                 return_dict: bool = True):
+        if padding_side not in ("right", "left"):
+            raise ValueError(f"padding_side must be 'right' or 'left', got {padding_side!r}")
         self.padding_value, self.max_length, self.padding_side = padding_value, max_length, padding_side
+        self.return_dict = return_dict
 
     def __call__(self, batch: list) -> dict:
         first = batch[0]
@@ -117,6 +124,8 @@ class PadCollate:
         mask = positions[None, :] < lengths[:, None]
         if self.padding_side == "left":
             mask = mask[:, ::-1]
+        if not self.return_dict:
+            return (input_ids, extras["labels"]) if "labels" in extras else input_ids
         out = {"input_ids": input_ids, "attention_mask": Tensor._wrap(np.ascontiguousarray(mask, dtype=np.int64)),
                "lengths": Tensor._wrap(lengths)}
         out.update(extras)
@@ -153,8 +162,11 @@ class BucketBatchSampler(Sampler[list[int]]):
     exactly once per epoch, padding is small (each batch holds neighbours in length), and the order
     depends only on ``(seed, epoch)``. With ``shuffle=False`` batches are the length-sorted dataset.
 
-    The epoch advances by one after each full pass; ``set_epoch(epoch)`` sets it (as for
-    ``DistributedSampler``), so a resumed run reproduces the same batches.
+    With ``seed=None`` (the default) each pass draws its seed from Ember's default generator; inside a
+    ``DataLoader`` that generator is the loader's per-epoch stream, so the batches follow the loader's
+    seed and epoch, and resuming mid-epoch from ``loader.state_dict()`` reproduces them exactly. With an
+    integer ``seed`` the order depends on ``(seed, epoch)`` alone: the epoch advances by one after each
+    pass, and ``set_epoch(epoch)`` sets it (as for ``DistributedSampler``).
 
     Args:
         lengths: the length of every sample.
@@ -162,16 +174,16 @@ class BucketBatchSampler(Sampler[list[int]]):
         drop_last: drop the one incomplete batch.
         shuffle: shuffle (else sort the whole dataset by length).
         bucket_size_multiplier: pool size in batches; larger means less padding but less randomness.
-        seed: the seed of the shuffles.
+        seed: the seed of the shuffles, or ``None`` to draw from Ember's default generator.
 
     Example:
-        >>> sampler = BucketBatchSampler([5, 1, 4, 2, 3, 1], batch_size=2, seed=0)
+        >>> sampler = BucketBatchSampler([5, 1, 4, 2, 3, 1], batch_size=2)
         >>> sorted(i for batch in sampler for i in batch)
         [0, 1, 2, 3, 4, 5]
     """
 
     def __init__(self, lengths: Sequence[int], batch_size: int, drop_last: bool = False, shuffle: bool = True,
-                 bucket_size_multiplier: int = 100, seed: int = 0):
+                 bucket_size_multiplier: int = 100, seed: int | None = None):
         if batch_size < 1 or bucket_size_multiplier < 1:
             raise ValueError(f"BucketBatchSampler: batch_size ({batch_size}) and bucket_size_multiplier "
                              f"({bucket_size_multiplier}) must be positive")
@@ -185,13 +197,16 @@ class BucketBatchSampler(Sampler[list[int]]):
         self.epoch = epoch
 
     def batches(self, epoch: int) -> list[list[int]]:
-        """The batches of epoch ``epoch``."""
+        """The batches of epoch ``epoch`` (with ``seed=None``, of a new draw from the default generator)."""
         n, bs = len(self.lengths), self.batch_size
         if not self.shuffle:
             order = np.argsort(self.lengths, kind="stable")
             batches = [order[i:i + bs] for i in range(0, n, bs)]
         else:
-            rng = np.random.Generator(np.random.PCG64([self.seed, epoch]))
+            if self.seed is None:
+                rng = np.random.Generator(np.random.PCG64(int(default_generator.np.integers(0, 2**63 - 1))))
+            else:
+                rng = np.random.Generator(np.random.PCG64([self.seed, epoch]))
             perm = rng.permutation(n)
             pool = bs * self.bucket_size_multiplier
             batches = []

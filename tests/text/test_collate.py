@@ -41,6 +41,7 @@ def test_pad_collate_masks_lengths_and_labels():
     left = PadCollate(padding_side="left", max_length=3)([[1, 2], [3, 4, 5, 6]])
     assert left["input_ids"].tolist() == [[0, 1, 2], [3, 4, 5]]
     assert left["attention_mask"].tolist() == [[0, 1, 1], [1, 1, 1]] and "labels" not in left
+    assert [t.tolist() for t in PadCollate(return_dict=False)([([1], 3), ([2, 3], 4)])] == [[[1, 0], [2, 3]], [3, 4]]
     dicts = PadCollate()([{"input_ids": [1], "score": 0.5}, {"input_ids": [2, 3], "score": 1.5}])
     assert dicts["input_ids"].tolist() == [[1, 0], [2, 3]] and dicts["score"].tolist() == [0.5, 1.5]
 
@@ -87,11 +88,27 @@ def test_bucket_sampler_drop_last_and_no_shuffle():
     assert len(dropped) == 2 and all(len(b) == 2 for b in dropped)
 
 
-def test_bucket_sampler_with_dataloader():
+def test_bucket_sampler_in_a_dataloader_follows_the_loader_seed_and_resumes():
     from ember.data import DataLoader
 
-    sequences = [list(range(n)) for n in [1, 9, 2, 8, 3, 7, 4, 6]]
-    loader = DataLoader(sequences, batch_sampler=BucketBatchSampler([len(s) for s in sequences], 2),
-                        collate_fn=PadCollate())
-    widths = sorted(batch["input_ids"].shape[1] for batch in loader)
-    assert widths == [2, 4, 7, 9]
+    sequences = [list(range(n)) for n in [1, 9, 2, 8, 3, 7, 4, 6] * 4]
+
+    def loader(seed):
+        sampler = BucketBatchSampler([len(s) for s in sequences], 2, bucket_size_multiplier=2)
+        return DataLoader(sequences, batch_sampler=sampler, collate_fn=PadCollate(),
+                          generator=ember.Generator().manual_seed(seed))
+
+    def epoch(it):
+        return [b["input_ids"].tolist() for b in it]
+
+    first = loader(0)
+    e0, e1 = epoch(first), epoch(first)
+    assert e0 != e1  # a new order each epoch
+    second = loader(0)
+    assert epoch(second) == e0 and epoch(second) == e1  # same loader seed: same batches
+    assert epoch(loader(1)) != e0
+    # resume in the middle of epoch 1
+    resumed = loader(0)
+    state = {"seed": first.state_dict()["seed"], "epoch": 1, "position": 5}
+    resumed.load_state_dict(state)
+    assert epoch(resumed) == e1[5:]

@@ -16,7 +16,9 @@ class TextClassifier(nn.Module):
     """Classifies padded token sequences; padding never changes the result.
 
     ``forward(input_ids, attention_mask=None)`` takes ids ``(B, T)`` and a mask ``(B, T)`` (1 = token, as
-    ``PadCollate`` makes; padding must be on the right) and returns logits ``(B, num_classes)``.
+    ``PadCollate`` makes; padding must be on the right) and returns logits ``(B, num_classes)``. Without a
+    mask, positions holding ``padding_idx`` are treated as padding, so ``(input_ids, labels)`` batches work
+    with ``ember.trainer.tasks.Classifier``.
 
     Args:
         vocab_size: the number of token ids.
@@ -54,8 +56,12 @@ class TextClassifier(nn.Module):
 
     def forward(self, input_ids: Tensor, attention_mask: Tensor | None = None) -> Tensor:
         batch, length = input_ids.shape
-        mask = (np.ones((batch, length), dtype=bool) if attention_mask is None
-                else np.asarray(getattr(attention_mask, "data", attention_mask)).astype(bool))
+        if attention_mask is not None:
+            mask = np.asarray(getattr(attention_mask, "data", attention_mask)).astype(bool)
+        elif self.embedding.padding_idx is not None:
+            mask = input_ids.data != self.embedding.padding_idx
+        else:
+            mask = np.ones((batch, length), dtype=bool)
         x = self.embedding(input_ids)  # (B, T, E)
         keep = Tensor._wrap(mask[:, :, None])
         if self.pooling == "mean":
