@@ -25,7 +25,7 @@ def make_layers(cfg: list, batch_norm: bool = False, in_channels: int = 3) -> nn
         layers.append(nn.Conv2d(in_channels, v, kernel_size=3, padding=1))
         if batch_norm:
             layers.append(nn.BatchNorm2d(v))
-        layers.append(nn.ReLU(inplace=True))
+        layers.append(nn.ReLU())
         in_channels = v
     return nn.Sequential(*layers)
 
@@ -46,8 +46,8 @@ class VGG(nn.Module):
         self.features = features
         self.avgpool = nn.AdaptiveAvgPool2d((7, 7))
         self.classifier = nn.Sequential(
-            nn.Linear(512 * 7 * 7, 4096), nn.ReLU(True), nn.Dropout(p=dropout),
-            nn.Linear(4096, 4096), nn.ReLU(True), nn.Dropout(p=dropout),
+            nn.Linear(512 * 7 * 7, 4096), nn.ReLU(), nn.Dropout(p=dropout),
+            nn.Linear(4096, 4096), nn.ReLU(), nn.Dropout(p=dropout),
             nn.Linear(4096, num_classes),
         )
         if init_weights:
