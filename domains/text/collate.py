@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-import numpy as np
-
 import ember
+import numpy as np
 from ember.data.collate import default_collate
 from ember.data.sampler import Sampler
 from ember.random import default_generator

@@ -11,7 +11,12 @@ from ember.trainer import DataModule
 
 from .collate import BucketBatchSampler, PadCollate, Truncate
 from .datasets import (
-    CSVTextClassification, PythonDocs, StdlibDocstrings, TextClassificationDataset, TextFileDataset, TextFolder,
+    CSVTextClassification,
+    PythonDocs,
+    StdlibDocstrings,
+    TextClassificationDataset,
+    TextFileDataset,
+    TextFolder,
     TokenBlockDataset,
 )
 from .tokenizers import ByteLevelBPETokenizer, CharTokenizer, Tokenizer, WordTokenizer, load_tokenizer
@@ -244,7 +249,7 @@ class TextClassificationData(DataModule):
             return
         train = self._encoded("train")
         order = ember.randperm(len(train), generator=ember.Generator().manual_seed(self.seed)).tolist()
-        n_val = int(round(len(train) * self.val_fraction))
+        n_val = round(len(train) * self.val_fraction)
         self._splits = {"train": [train[i] for i in sorted(order[n_val:])],
                         "val": [train[i] for i in sorted(order[:n_val])] if n_val else None}
         self._splits["test"] = self._encoded("test") if self._raw_split("test") is not None else None

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import ember
 import numpy as np
 import pytest
-
-import ember
 from ember.text.collate import BucketBatchSampler, PadCollate, Truncate, pad_sequence
 
 

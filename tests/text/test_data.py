@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from ember.text import LanguageModelingData, TextClassificationData
 from ember.text.tokenizers import ByteLevelBPETokenizer, CharTokenizer
 
@@ -56,7 +55,7 @@ def test_text_classification_data_stdlib_docstrings():
 
 
 def test_text_classification_data_csv(tmp_path):
-    rows = ['"{}","title {}","body of news item {}"'.format(1 + i % 4, i, i) for i in range(40)]
+    rows = [f'"{1 + i % 4}","title {i}","body of news item {i}"' for i in range(40)]
     (tmp_path / "train.csv").write_text("\n".join(rows))
     (tmp_path / "test.csv").write_text("\n".join(rows[:8]))
     data = TextClassificationData("csv", train_file=str(tmp_path / "train.csv"), test_file=str(tmp_path / "test.csv"),

@@ -6,9 +6,14 @@ import collections
 
 import numpy as np
 import pytest
-
 from ember.text.datasets import (
-    CSVTextClassification, LineDataset, PythonDocs, StdlibDocstrings, TextFileDataset, TextFolder, TokenBlockDataset,
+    CSVTextClassification,
+    LineDataset,
+    PythonDocs,
+    StdlibDocstrings,
+    TextFileDataset,
+    TextFolder,
+    TokenBlockDataset,
 )
 from ember.text.tokenizers import CharTokenizer, WordTokenizer
 
@@ -89,6 +94,6 @@ def test_stdlib_docstrings_is_a_real_labelled_corpus():
     assert not {t for t, _ in train.samples} & {t for t, _ in test.samples}
     counts = collections.Counter(train.targets)
     assert len(counts) == 6 and min(counts.values()) > 50
-    texts = dict((t, label) for t, label in train.samples)
+    texts = dict(train.samples)
     email_like = [t for t, label in texts.items() if "header" in t.lower() and label == train.classes.index("email")]
     assert email_like  # labels come from where the text lives

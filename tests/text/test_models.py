@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import time
 
+import ember
 import numpy as np
 import pytest
-
-import ember
 from ember.nn import functional as F
 from ember.text.collate import BucketBatchSampler, PadCollate, Truncate
 from ember.text.datasets import PythonDocs, StdlibDocstrings

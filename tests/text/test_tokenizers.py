@@ -5,12 +5,17 @@ from __future__ import annotations
 import json
 
 import pytest
+from ember.text.tokenizers import (
+    ByteLevelBPETokenizer,
+    CharTokenizer,
+    Tokenizer,
+    WordTokenizer,
+    basic_english,
+    load_tokenizer,
+    pre_tokenize,
+)
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from ember.text.tokenizers import (
-    ByteLevelBPETokenizer, CharTokenizer, Tokenizer, WordTokenizer, basic_english, load_tokenizer, pre_tokenize,
-)
 
 CORPUS = [
     "The quick brown fox jumps over the lazy dog. It's 2024!\n",

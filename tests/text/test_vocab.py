@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from ember.text.vocab import Vocab, build_vocab_from_iterator
 
 DOCS = [["b", "a", "c", "a"], ["c", "a", "d"], ["e"]]

@@ -7,7 +7,6 @@ import os
 from collections.abc import Callable, Sequence
 
 import numpy as np
-
 from ember.data.dataset import Dataset
 from ember.tensor import Tensor
 

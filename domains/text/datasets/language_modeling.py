@@ -8,7 +8,6 @@ import zlib
 from collections.abc import Callable, Sequence
 
 import numpy as np
-
 from ember.data.dataset import Dataset
 from ember.tensor import Tensor
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
-
 import ember
+import numpy as np
 from ember import nn
 from ember.nn import functional as F
 from ember.tensor import Tensor

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 import ember
+import numpy as np
 from ember import nn
 from ember.nn import functional as F
 from ember.random import Generator
@@ -83,7 +82,7 @@ class GPT(nn.Module):
 
     Example:
         >>> import ember
-        >>> ember.manual_seed(0)
+        >>> _ = ember.manual_seed(0)
         >>> model = GPT(vocab_size=10, block_size=8, n_layer=1, n_head=2, n_embd=16)
         >>> model(ember.tensor([[1, 2, 3]])).shape
         ember.Size([1, 3, 10])
@@ -115,7 +114,7 @@ class GPT(nn.Module):
         return n - self.wpe.weight.numel() if exclude_embeddings else n
 
     def forward(self, idx: Tensor) -> Tensor:
-        batch, length = idx.shape
+        length = idx.shape[1]
         if length > self.block_size:
             raise ValueError(f"GPT: input of length {length} is longer than block_size {self.block_size}")
         positions = Tensor._wrap(np.arange(length, dtype=np.int64))

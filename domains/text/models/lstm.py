@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 import ember
+import numpy as np
 from ember import nn
 from ember.random import Generator
 from ember.tensor import Tensor

@@ -10,6 +10,7 @@ pair of smallest ids, as in ``tokenizers``, so both produce the same merges.
 from __future__ import annotations
 
 import heapq
+import itertools
 from collections import Counter, defaultdict
 
 
@@ -45,7 +46,7 @@ def train_bpe(
     pair_counts: dict[tuple[int, int], int] = defaultdict(int)
     where: dict[tuple[int, int], set] = defaultdict(set)
     for index, (word, count) in enumerate(zip(words, counts)):
-        for pair in zip(word, word[1:]):
+        for pair in itertools.pairwise(word):
             pair_counts[pair] += count
             where[pair].add(index)
     heap = [(-n, a, b) for (a, b), n in pair_counts.items() if n > 0]

@@ -19,7 +19,7 @@ import unicodedata
 WHITESPACE = "\t\n\x0b\x0c\r \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u2028\u2029\u202f\u205f\u3000"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def bytes_to_unicode() -> dict[int, str]:
     """GPT-2's reversible map from the 256 byte values to printable Unicode characters.
 
@@ -36,7 +36,7 @@ def bytes_to_unicode() -> dict[int, str]:
     return mapping
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def unicode_to_bytes() -> dict[str, int]:
     return {c: b for b, c in bytes_to_unicode().items()}
 
@@ -62,7 +62,7 @@ def _escape(cp: int) -> str:
     return f"\\U{cp:08x}"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def gpt2_pattern() -> re.Pattern:
     """GPT-2's pre-tokenization regex, compiled for Python's ``re`` (built once, ~0.5 s)."""
     letters, numbers = _class_bodies()

@@ -32,7 +32,7 @@ class Tokenizer:
     def token_to_id(self, token: str) -> int | None:
         raise NotImplementedError
 
-    def id_to_token(self, id: int) -> str | None:  # noqa: A002 (the name `tokenizers` uses)
+    def id_to_token(self, id: int) -> str | None:
         raise NotImplementedError
 
     @property
@@ -180,7 +180,7 @@ def _read_json(path) -> dict:
     except json.JSONDecodeError as e:
         raise ValueError(f"{path} is not a valid tokenizer JSON file: {e}") from None
     if not isinstance(data, dict):
-        raise ValueError(f"{path} is not a tokenizer file (expected a JSON object)")
+        raise ValueError(f"{path} is not a tokenizer file (expected a JSON object)")  # noqa: TRY004 (bad file)
     return data
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import unicodedata
@@ -137,7 +138,7 @@ class ByteLevelBPETokenizer(Tokenizer):
     def token_to_id(self, token: str) -> int | None:
         return self._added_ids.get(token, self.vocab.get(token))
 
-    def id_to_token(self, id: int) -> str | None:  # noqa: A002
+    def id_to_token(self, id: int) -> str | None:
         return self._id_to_token.get(int(id))
 
     # -- encoding ----------------------------------------------------------------------------------------
@@ -153,12 +154,12 @@ class ByteLevelBPETokenizer(Tokenizer):
         if self.ignore_merges and word in vocab:
             return [vocab[word]]
         unk = vocab.get(self.unk_token) if self.unk_token is not None else None
-        ids = [vocab[c] if c in vocab else unk for c in word]
+        ids = [vocab.get(c, unk) for c in word]
         ids = [i for i in ids if i is not None]  # `tokenizers` drops bytes missing from the vocabulary
         table = self._merge_table
         while len(ids) > 1:
             best = None
-            for pair in zip(ids, ids[1:]):
+            for pair in itertools.pairwise(ids):
                 entry = table.get(pair)
                 if entry is not None and (best is None or entry[0] < best[0]):
                     best, best_pair = entry, pair

@@ -86,7 +86,7 @@ class CharTokenizer(Tokenizer):
             return self._special_ids[token]
         return self._stoi.get(token)
 
-    def id_to_token(self, id: int) -> str | None:  # noqa: A002
+    def id_to_token(self, id: int) -> str | None:
         return self._itos[id] if 0 <= id < len(self._itos) else None
 
     def encode(self, text: str) -> list[int]:

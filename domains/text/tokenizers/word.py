@@ -116,7 +116,7 @@ class WordTokenizer(Tokenizer):
     def token_to_id(self, token: str) -> int | None:
         return self.vocab._stoi.get(token)
 
-    def id_to_token(self, id: int) -> str | None:  # noqa: A002
+    def id_to_token(self, id: int) -> str | None:
         return self.vocab.lookup_token(id) if 0 <= id < len(self.vocab) else None
 
     def encode(self, text: str) -> list[int]:
