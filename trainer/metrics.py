@@ -31,6 +31,9 @@ _CALLABLE_NAMES = {"mean": "mean", "sum": "sum", "max": "max", "min": "min", "am
 
 def to_float(name: str, value) -> float:
     """A logged value as a Python float (a Tensor/ndarray must hold exactly one element)."""
+    data = getattr(value, "data", None)
+    if type(data) is np.ndarray and data.size == 1:  # the common case: a scalar Tensor
+        return float(data.reshape(()))
     if isinstance(value, float):
         return value
     if isinstance(value, (bool, int)):
@@ -143,11 +146,11 @@ class MetricStore:
         if not isinstance(name, str) or not name:
             raise TypeError(f"self.log: the name must be a non-empty string, got {name!r}")
         value = to_float(name, value)
-        training = self.stage == "train"
+        in_train_batch = self.batch_level and self.stage == "train"
         if on_step is None:
-            on_step = training and self.batch_level
+            on_step = in_train_batch
         if on_epoch is None:
-            on_epoch = not (training and self.batch_level)
+            on_epoch = not in_train_batch
         if on_step and not self.batch_level:
             raise ValueError(
                 f"self.log({name!r}, on_step=True) was called outside a batch (in an epoch-level hook); "

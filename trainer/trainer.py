@@ -373,9 +373,11 @@ class Trainer(TrainerSetupMixin):
         metrics.end_batch()
         state.batch_idx += 1
         state.total_batch_idx += 1
-        step_values = metrics.pop_step_metrics()
-        if step_values and state.total_batch_idx % self.log_every_n_steps == 0:
-            self._log_row(step_values, step_at_start)
+        if metrics.step_values:
+            if state.total_batch_idx % self.log_every_n_steps == 0:
+                self._log_row(metrics.pop_step_metrics(), step_at_start)
+            else:
+                metrics.step_values.clear()
 
     def _automatic_step(self, model, batch, batch_idx: int) -> dict:
         """training_step → zero_grad (first batch of a window) → backward → every
@@ -403,9 +405,9 @@ class Trainer(TrainerSetupMixin):
             optimizer.step()
             state.global_step += 1
             self._step_schedulers("step")
-        outputs = dict(output) if isinstance(output, dict) else {}
-        outputs["loss"] = loss.detach()
-        return outputs
+        if output is loss:
+            return {"loss": loss.detach()}
+        return {**output, "loss": loss.detach()}
 
     def _loss_from(self, output, batch_idx: int):
         where = f"training_step (epoch {self.state.epoch}, batch_idx {batch_idx})"

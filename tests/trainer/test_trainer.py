@@ -75,7 +75,7 @@ def test_max_time_stops_training(tmp_path):
             return super().training_step(batch, batch_idx)
 
     trainer, counter = fit(tmp_path, model=Slow(), max_epochs=100, max_time={"seconds": 1})
-    assert 2 <= trainer.global_step <= 6
+    assert 1 <= trainer.global_step <= 5  # 0.3 s per step, 1 s budget
 
 
 # -- how many batches --------------------------------------------------------------------------------

@@ -36,6 +36,7 @@ class ProgressBar(Callback):
     def __init__(self, refresh_rate: int = 1, print_interval: float = 10.0, leave: bool = False, file=None,
                  process_position: int = 0):
         self.refresh_rate = refresh_rate
+        self.is_enabled = refresh_rate > 0
         self.print_interval = print_interval
         self.leave = leave
         self._file = file
@@ -49,9 +50,6 @@ class ProgressBar(Callback):
     def file(self):
         return self._file or sys.stderr
 
-    @property
-    def is_enabled(self) -> bool:
-        return self.refresh_rate > 0
 
     @property
     def _terminal(self) -> bool:
