@@ -54,7 +54,8 @@ class ByteLevelBPETokenizer(Tokenizer):
         special_tokens: Sequence[str] = (),
         pad_token: str | None = None,
     ):
-        normalizers = (["Lowercase"] if lowercase else []) + ([unicode_normalizer.upper()] if unicode_normalizer else [])
+        # the order of `tokenizers`' ByteLevelBPETokenizer: Unicode normalization, then lowercasing
+        normalizers = ([unicode_normalizer.upper()] if unicode_normalizer else []) + (["Lowercase"] if lowercase else [])
         self._setup(
             vocab if vocab is not None else {c: i for i, c in enumerate(bytes_to_unicode().values())},
             list(merges or []),
