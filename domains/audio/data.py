@@ -35,9 +35,10 @@ class _AudioSplit(Dataset):
 
 def _unpack(dataset, item) -> tuple[Tensor, int, Any]:
     """(waveform, sample_rate, label) from the item layouts of Ember's audio datasets."""
-    if len(item) == 2:  # AudioFolder / SyntheticVowels: (waveform, label)
-        return item[0], getattr(dataset, "sample_rate", None), item[1]
-    return item[0], item[1], item[2]  # SpeechCommands: (waveform, sample_rate, label, speaker, n)
+    if len(item) == 2:  # SyntheticVowels: (waveform, label), at the dataset's rate
+        return item[0], dataset.sample_rate, item[1]
+    # AudioFolder(return_sample_rate=True): (waveform, sr, label); SpeechCommands: (waveform, sr, label, ...)
+    return item[0], item[1], item[2]
 
 
 class _Pipeline:
@@ -158,11 +159,13 @@ class AudioClassificationData(DataModule):
                 raise ValueError("AudioClassificationData: speech_commands needs root= (the folder holding "
                                  "SpeechCommands/speech_commands_v0.02)")
             return tuple(D.SpeechCommands(self.root, subset=s) for s in ("training", "validation", "testing"))
+        def folder(path):
+            return D.AudioFolder(path, return_sample_rate=True) if os.path.isdir(path) else None
+
         sub = {s: os.path.join(self.dataset, s) for s in ("train", "val", "test")}
         if os.path.isdir(sub["train"]):
-            return (D.AudioFolder(sub["train"]), D.AudioFolder(sub["val"]) if os.path.isdir(sub["val"]) else None,
-                    D.AudioFolder(sub["test"]) if os.path.isdir(sub["test"]) else None)
-        return D.AudioFolder(self.dataset), None, None
+            return folder(sub["train"]), folder(sub["val"]), folder(sub["test"])
+        return folder(self.dataset), None, None
 
     @staticmethod
     def _classes_of(dataset) -> list[str]:

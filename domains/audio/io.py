@@ -225,6 +225,9 @@ def save(uri, src: Tensor, sample_rate: int, channels_first: bool = True, format
     if data.ndim != 2:
         raise ValueError(f"{path}: expected a 2-D waveform (channels, time), got shape {tuple(data.shape)}")
     frames = data.T if channels_first else data
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(parent):
+        raise FileNotFoundError(f"{path}: cannot write audio: directory {parent} does not exist")
     fmt = (format or os.path.splitext(path)[1].lstrip(".")).upper()
     fmt = {"OGA": "OGG", "VORBIS": "OGG", "AIF": "AIFF"}.get(fmt, fmt)
     if fmt not in sf.available_formats():

@@ -98,6 +98,8 @@ def test_save_rejects_unknown_format_and_bad_shapes(tmp_path):
         audio.save(tmp_path / "a.xyz", ember.zeros(1, 10), 8000)
     with pytest.raises(ValueError, match="2-D"):
         audio.save(tmp_path / "a.wav", ember.zeros(1, 1, 10), 8000)
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        audio.save(tmp_path / "missing_dir" / "a.wav", ember.zeros(1, 10), 8000)
 
 
 def test_import_ember_does_not_import_soundfile():

@@ -23,8 +23,9 @@ class AudioFolder(Dataset):
         root: the folder holding one sub-folder per class.
         transform: applied to each waveform. target_transform: applied to each label.
         extensions: file suffixes to include (case-insensitive).
-        sample_rate: if given, every file must have this rate (a mismatch raises, naming the file); pair it
-            with a ``Resample`` transform per source rate if the files differ.
+        sample_rate: if given, every file must have this rate (a mismatch raises, naming the file).
+        return_sample_rate: items are ``(waveform, sample_rate, label)`` instead (torchaudio's dataset
+            layout), for pipelines that resample files of mixed rates.
 
     Example:
         >>> data = AudioFolder("speech/")  # doctest: +SKIP
@@ -34,11 +35,13 @@ class AudioFolder(Dataset):
     """
 
     def __init__(self, root, transform: Callable | None = None, target_transform: Callable | None = None,
-                 extensions: tuple[str, ...] = AUDIO_EXTENSIONS, sample_rate: int | None = None) -> None:
+                 extensions: tuple[str, ...] = AUDIO_EXTENSIONS, sample_rate: int | None = None,
+                 return_sample_rate: bool = False) -> None:
         self.root = os.fspath(root)
         if not os.path.isdir(self.root):
             raise FileNotFoundError(f"AudioFolder: {self.root} is not a directory")
         self.transform, self.target_transform, self.sample_rate = transform, target_transform, sample_rate
+        self.return_sample_rate = return_sample_rate
         self.classes = sorted(e.name for e in os.scandir(self.root) if e.is_dir() and not e.name.startswith("."))
         if not self.classes:
             raise FileNotFoundError(f"AudioFolder: no class folders in {self.root}")
@@ -67,4 +70,4 @@ class AudioFolder(Dataset):
             waveform = self.transform(waveform)
         if self.target_transform is not None:
             target = self.target_transform(target)
-        return waveform, target
+        return (waveform, sample_rate, target) if self.return_sample_rate else (waveform, target)

@@ -27,6 +27,7 @@ def test_audio_folder_classes_items_and_formats(tmp_path):
     assert label == 0 and waveform.shape == (1, 800)
     np.testing.assert_allclose(waveform.numpy(), 0.5)
     assert data[2][0].shape[0] == 1
+    assert AudioFolder(tmp_path, return_sample_rate=True)[1][1:] == (8000, 1)
 
 
 @pytest.mark.parametrize("damage", ["truncated", "not_audio"])
