@@ -46,12 +46,12 @@ def _wrap(a):
     return None if a is None else Tensor._wrap(a)
 
 
-def _input_grads(ctx, x, w_ih, d_gates_x, biases_from_x):
+def _input_grads(ctx, x, w_ih, d_gates_x, biases_from_x, w_ih_index):
     """Gradients that only need the pre-activation gradients of the input projection."""
     length, batch, _ = x.shape
     flat = d_gates_x.reshape(length * batch, -1)
     dx = (flat @ w_ih).reshape(x.shape) if ctx.needs_input_grad[0] else None
-    dw_ih = flat.T @ x.reshape(length * batch, -1) if ctx.needs_input_grad[3] else None
+    dw_ih = flat.T @ x.reshape(length * batch, -1) if ctx.needs_input_grad[w_ih_index] else None
     db = flat.sum(0) if biases_from_x else None
     return dx, dw_ih, db
 
@@ -152,7 +152,7 @@ class LSTMLayer(_FusedLayer):
             d *= deriv[t]
             dc *= f
             dh = d @ Whh
-        dx, dw_ih, db = _input_grads(ctx, X, Wih, dG, True)
+        dx, dw_ih, db = _input_grads(ctx, X, Wih, dG, True, 3)
         h_prev = _previous_states(h0, ys, ctx.reverse)
         flat = dG.reshape(length * batch, -1)
         dw_hh = flat.T @ h_prev.reshape(length * batch, -1)
@@ -237,7 +237,7 @@ class GRULayer(_FusedLayer):
             gh_t[:, :2 * hidden] = gx_t[:, :2 * hidden]
             np.multiply(dn, r, out=gh_t[:, 2 * hidden:])
             dh = dh_t * z + gh_t @ Whh
-        dx, dw_ih, db_ih = _input_grads(ctx, X, Wih, dGx, ctx.has_bias[0])
+        dx, dw_ih, db_ih = _input_grads(ctx, X, Wih, dGx, ctx.has_bias[0], 2)
         flat_h = dGh.reshape(length * batch, -1)
         dw_hh = flat_h.T @ h_prev_all.reshape(length * batch, -1)
         db_hh = flat_h.sum(0) if ctx.has_bias[1] else None
@@ -284,7 +284,7 @@ class RNNLayer(_FusedLayer):
             np.add(dY[t], dh, out=dG[t])
             dG[t] *= deriv[t]
             dh = dG[t] @ Whh
-        dx, dw_ih, db = _input_grads(ctx, X, Wih, dG, True)
+        dx, dw_ih, db = _input_grads(ctx, X, Wih, dG, True, 2)
         h_prev = _previous_states(h0, ys, ctx.reverse)
         dw_hh = dG.reshape(length * batch, -1).T @ h_prev.reshape(length * batch, -1)
         has_ih, has_hh = ctx.has_bias

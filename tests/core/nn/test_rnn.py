@@ -144,3 +144,14 @@ def test_modifying_weights_before_backward_raises():
         lstm.weight_hh_l0.mul_(2)
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         out.sum().backward()
+
+
+@pytest.mark.parametrize("cls", [nn.GRU, nn.RNN, nn.LSTM])
+def test_partly_frozen_recurrent_weights_still_get_the_other_gradients(cls):
+    layer = cls(3, 4)
+    layer.weight_hh_l0.requires_grad_(False)
+    out = layer(ember.randn(5, 2, 3))[0]
+    out.sum().backward()
+    assert layer.weight_hh_l0.grad is None
+    assert layer.weight_ih_l0.grad is not None and np.abs(layer.weight_ih_l0.grad.numpy()).sum() > 0
+    assert layer.bias_hh_l0.grad is not None
