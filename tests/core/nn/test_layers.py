@@ -238,3 +238,31 @@ def test_layer_reprs_match_torch():
                         lambda nn: nn.MaxPool2d(2), lambda nn: nn.Dropout(0.1), lambda nn: nn.LeakyReLU(0.2),
                         lambda nn: nn.GELU(), lambda nn: nn.ConvTranspose2d(4, 2, 3, stride=2, output_padding=1)]:
         assert repr(constructor(nn)) == repr(constructor(torch.nn))
+
+
+def test_bce_with_logits_pos_weight_buffer_matches_torch():
+    pos_weight = np.array([1.0, 3.0, 0.5], np.float32)
+    e = nn.BCEWithLogitsLoss(pos_weight=ember.tensor(pos_weight))
+    t = torch.nn.BCEWithLogitsLoss(pos_weight=torch.tensor(pos_weight))
+    assert list(e.state_dict()) == list(t.state_dict()) == ["pos_weight"]
+    rng = np.random.default_rng(2)
+    check_parity(e, t, [rng.standard_normal((4, 3)).astype(np.float32),
+                        rng.uniform(0, 1, (4, 3)).astype(np.float32)], input_grads=[True, False])
+
+
+def test_ctc_loss_module_matches_torch():
+    # compared through log_softmax: torch's CTC backward returns the gradient w.r.t. the logits
+    rng = np.random.default_rng(3)
+    logits = rng.standard_normal((12, 2, 5)).astype(np.float32)
+    targets = np.array([[1, 2, 2, 3], [4, 1, 0, 0]], np.int64)
+    input_lengths, target_lengths = np.array([12, 10]), np.array([4, 2])
+    e_logits = ember.tensor(logits, requires_grad=True)
+    t_logits = torch.tensor(logits, requires_grad=True)
+    e_loss = nn.CTCLoss()(nn.functional.log_softmax(e_logits, -1), ember.tensor(targets),
+                          ember.tensor(input_lengths), ember.tensor(target_lengths))
+    t_loss = torch.nn.CTCLoss()(torch.log_softmax(t_logits, -1), torch.tensor(targets),
+                                torch.tensor(input_lengths), torch.tensor(target_lengths))
+    assert float(e_loss) == pytest.approx(float(t_loss.detach()), rel=1e-4)
+    e_loss.backward()
+    t_loss.backward()
+    np.testing.assert_allclose(e_logits.grad.numpy(), t_logits.grad.numpy(), atol=1e-5)
