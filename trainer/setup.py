@@ -31,10 +31,10 @@ class TrainerSetupMixin:
             callbacks = [cb for cb in callbacks if not isinstance(cb, ModelCheckpoint)]
         elif enable_checkpointing and not has(ModelCheckpoint):
             callbacks.append(ModelCheckpoint())
+        if has(ProgressBar) and not enable_progress_bar:
+            raise ValueError("Trainer(enable_progress_bar=False) but a ProgressBar callback was given")
         if enable_progress_bar and not has(ProgressBar):
             callbacks.append(ProgressBar())
-        if not enable_progress_bar:
-            callbacks = [cb for cb in callbacks if not isinstance(cb, ProgressBar)]
         if enable_model_summary and not has(ModelSummary):
             callbacks.append(ModelSummary())
         if max_time is not None:

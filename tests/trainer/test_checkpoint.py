@@ -147,3 +147,74 @@ def test_weights_only_checkpoint_cannot_resume(tmp_path):
     with pytest.raises(ValueError, match="weights only"):
         Trainer(**trainer_kwargs(tmp_path, max_epochs=2)).fit(
             Classifier(), loader(), ckpt_path=trainer.checkpoint_callback.best_model_path)
+
+
+def test_module_and_datamodule_state_travel_in_the_checkpoint(tmp_path):
+    from ember.trainer import DataModule
+
+    class Stateful(Classifier):
+        def on_save_checkpoint(self, checkpoint):
+            checkpoint["vocab"] = ["a", "b"]
+
+        def on_load_checkpoint(self, checkpoint):
+            self.vocab = checkpoint["vocab"]
+
+    class Data(DataModule):
+        def __init__(self):
+            super().__init__()
+            self.seen = 0
+
+        def train_dataloader(self):
+            self.seen += 1
+            return loader()
+
+        def state_dict(self):
+            return {"seen": self.seen}
+
+        def load_state_dict(self, state):
+            self.seen = 100 + state["seen"]
+
+    trainer = Trainer(**trainer_kwargs(tmp_path, max_epochs=1))
+    trainer.fit(Stateful(), datamodule=Data())
+    path = trainer.checkpoint_callback.best_model_path
+    checkpoint = ember.load(path)
+    assert checkpoint["vocab"] == ["a", "b"] and checkpoint["datamodule"] == {"seen": 1}
+    model, data = Stateful(), Data()
+    Trainer(**trainer_kwargs(tmp_path, max_epochs=2)).fit(model, datamodule=data, ckpt_path=path)
+    assert model.vocab == ["a", "b"] and data.seen == 102
+
+
+def test_ckpt_path_best_and_explicit_file(tmp_path):
+    scores = iter([3.0, 1.0, 2.0])
+
+    class Scored(Classifier):
+        def on_validation_epoch_end(self):
+            self.log("score", next(scores))
+
+    trainer = Trainer(**trainer_kwargs(tmp_path, max_epochs=3, limit_val_batches=1),
+                      callbacks=[ModelCheckpoint(monitor="score", save_top_k=3)])
+    trainer.fit(Scored(), loader(), loader())
+    assert os.path.basename(trainer.checkpoint_callback.best_model_path) == "epoch=1-step=16.ckpt"
+    results = trainer.validate(Classifier(), loader(), ckpt_path="best", verbose=False)
+    best_weights = ember.load(trainer.checkpoint_callback.best_model_path)["state_dict"]
+    assert results[0]["val_loss"] == trainer.validate(_with(best_weights), loader(), verbose=False)[0]["val_loss"]
+    with pytest.raises(FileNotFoundError, match="nope.ckpt"):
+        Trainer(**trainer_kwargs(tmp_path)).fit(Classifier(), loader(), ckpt_path=str(tmp_path / "nope.ckpt"))
+    with pytest.raises(ValueError, match="ckpt_path='best' needs a ModelCheckpoint"):
+        Trainer(**trainer_kwargs(tmp_path)).validate(Classifier(), loader(), ckpt_path="best")
+
+
+def _with(state_dict):
+    model = Classifier()
+    model.load_state_dict(state_dict)
+    return model
+
+
+def test_configure_callbacks_joins_the_trainer_callbacks(tmp_path):
+    class WithCallbacks(Classifier):
+        def configure_callbacks(self):
+            return [EarlyStopping(monitor="val_loss", patience=1)]
+
+    trainer = Trainer(**trainer_kwargs(tmp_path, max_epochs=1))
+    trainer.fit(WithCallbacks(), loader(), loader())
+    assert trainer.early_stopping_callback is not None and trainer.early_stopping_callback.patience == 1

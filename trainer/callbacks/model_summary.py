@@ -38,7 +38,9 @@ def _human(n: int) -> str:
 
 class ModelSummary(Callback):
     """Prints ``summarize(module, max_depth)`` at the start of ``fit`` (added by default;
-    ``Trainer(enable_model_summary=False)`` turns it off).
+    ``Trainer(enable_model_summary=False)`` turns it off). When the module sets
+    ``example_input_array``, the table is ``ember.nn.summary``'s instead, with every layer's output
+    shape (the forward pass runs in eval mode and leaves the random generators untouched).
 
     Example:
         >>> from ember.trainer.callbacks import ModelSummary
@@ -49,5 +51,19 @@ class ModelSummary(Callback):
         self.max_depth = max_depth
 
     def on_fit_start(self, trainer, module) -> None:
-        if self.max_depth != 0:
+        if self.max_depth == 0:
+            return
+        example = getattr(module, "example_input_array", None)
+        if example is None:
             print(summarize(module, self.max_depth))
+            return
+        import ember
+        from ember import nn
+
+        was_training = module.training
+        with ember.fork_rng():
+            module.eval()
+            try:
+                print(nn.summary(module, example, verbose=0))
+            finally:
+                module.train(was_training)
