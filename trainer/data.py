@@ -23,7 +23,7 @@ def has_len(loader) -> bool:
     return True
 
 
-def num_batches(loader, limit: int | float | None, name: str) -> int | float:
+def num_batches(loader, limit: float | None, name: str) -> int | float:
     """Batches to take from ``loader``: all of them, ``limit`` if an int, or a fraction of them."""
     length = len(loader) if has_len(loader) else float("inf")
     if limit is None:
@@ -55,7 +55,7 @@ def is_positionable(loader) -> bool:
     return hasattr(loader, "load_state_dict") and hasattr(loader, "state_dict")
 
 
-def iterate(loader, start: int, stop: int | float):
+def iterate(loader, start: int, stop: float):
     """``(batch_idx, batch)`` for batches ``start`` to ``stop`` of the loader's current epoch.
     A loader that cannot be positioned is replayed from its start and the first ``start`` batches skipped."""
     iterator = iter(loader)

@@ -39,7 +39,7 @@ def to_float(name: str, value) -> float:
     if isinstance(value, (bool, int)):
         return float(value)
     data = getattr(value, "data", value)
-    if isinstance(data, np.ndarray) or isinstance(data, np.generic):
+    if isinstance(data, (np.ndarray, np.generic)):
         if np.size(data) != 1:
             raise ValueError(
                 f"self.log({name!r}, value): value must be a scalar (one element), got shape {tuple(np.shape(data))}"
@@ -82,7 +82,7 @@ def infer_batch_size(batch) -> int:
 
 
 class _Accumulator:
-    __slots__ = ("reduction", "total", "weight", "prog_bar", "logger")
+    __slots__ = ("logger", "prog_bar", "reduction", "total", "weight")
 
     def __init__(self, reduction: str, prog_bar: bool, logger: bool):
         self.reduction = reduction

@@ -19,12 +19,11 @@ def seed_everything(seed: int | None = None, workers: bool = False) -> int:
         >>> seed_everything(42)
         42
     """
+    import ember
     import numpy as np
 
-    import ember
-
     if seed is None:
-        seed = int(os.environ.get("PL_GLOBAL_SEED", 0))
+        seed = int(os.environ.get("PL_GLOBAL_SEED", "0"))
     seed = int(seed)
     if not 0 <= seed <= 0xFFFF_FFFF:
         raise ValueError(f"seed_everything: seed must be in [0, 2**32 - 1], got {seed}")

@@ -24,7 +24,7 @@ class TrainerSetupMixin:
         for cb in callbacks:
             if not isinstance(cb, Callback):
                 raise TypeError(f"callbacks must be ember.trainer.callbacks.Callback instances, got {type(cb).__name__}")
-        has = lambda kind: any(isinstance(cb, kind) for cb in callbacks)  # noqa: E731
+        has = lambda kind: any(isinstance(cb, kind) for cb in callbacks)
         if has(ModelCheckpoint) and not enable_checkpointing:
             raise ValueError("Trainer(enable_checkpointing=False) but a ModelCheckpoint callback was given")
         if self.fast_dev_run:

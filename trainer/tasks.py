@@ -6,7 +6,7 @@ accuracy, optional MixUp / CutMix, and the optimizer and schedule chosen in the 
 
 from __future__ import annotations
 
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 import ember
 from ember import nn

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 import ember
 import ember.nn.functional as F
+import numpy as np
 from ember import nn
 from ember.data import DataLoader, Dataset, TensorDataset
 from ember.trainer import TrainingModule
@@ -124,8 +123,8 @@ def weights(module) -> dict:
 
 def trainer_kwargs(tmp_path, **kwargs) -> dict:
     """Quiet, fast defaults for tests."""
-    defaults = dict(default_root_dir=str(tmp_path), enable_progress_bar=False, enable_model_summary=False,
-                    num_sanity_val_steps=0, log_every_n_steps=1)
+    defaults = {"default_root_dir": str(tmp_path), "enable_progress_bar": False, "enable_model_summary": False,
+                "num_sanity_val_steps": 0, "log_every_n_steps": 1}
     defaults.update(kwargs)
     return defaults
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 import os
 import signal
 
+import ember
 import numpy as np
 import pytest
-
-import ember
 from ember.trainer import Trainer, seed_everything
 from ember.trainer.callbacks import Callback, EarlyStopping, ModelCheckpoint
 
@@ -85,7 +84,7 @@ def test_exact_resume_after_interruptions_mid_epoch_at_epoch_end_and_after_valid
 
 
 def test_checkpoint_holds_everything(tmp_path):
-    trainer, model = _run(tmp_path, interrupt=Interrupt("step", 3))
+    trainer, _ = _run(tmp_path, interrupt=Interrupt("step", 3))
     checkpoint = ember.load(str(tmp_path / "lightning_logs" / "version_0" / "checkpoints" / "last.ckpt"))
     for key in ("state_dict", "optimizer_states", "lr_schedulers", "trainer_state", "callbacks", "rng_states",
                 "loops", "hyper_parameters", "metrics", "loggers", "recipe", "epoch", "global_step"):

@@ -19,7 +19,7 @@ def both(name):
 def _expand(names):
     out = []
     for name in names:
-        if name.startswith("cb:") or name.startswith("m:"):
+        if name.startswith(("cb:", "m:")):
             out.append(name)
         else:
             out += both(name)

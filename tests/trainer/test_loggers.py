@@ -7,7 +7,6 @@ import os
 import sys
 
 import pytest
-
 from ember.trainer import Trainer
 from ember.trainer.loggers import CSVLogger, JSONLinesLogger
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import numpy as np
-import pytest
-
 import ember
 import ember.nn.functional as F
+import numpy as np
+import pytest
 from ember import nn
 from ember.trainer import Trainer, TrainingModule
 from ember.trainer.optimization import parse_optimizers
@@ -45,7 +44,7 @@ def test_log_names_defaults_reductions_and_rows(tmp_path):
     rows = _rows(tmp_path)
     header = list(rows[0])
     assert header[:2] == ["epoch", "step"]
-    assert not [h for h in header if h.endswith("_step") or h.endswith("_epoch")]  # names are kept
+    assert not [h for h in header if h.endswith(("_step", "_epoch"))]  # names are kept
     assert "hidden" not in header and "hidden" in trainer.callback_metrics
     step_rows = [r for r in rows if r["default"]]
     assert [(r["step"], r["default"], r["both"]) for r in step_rows] == [

@@ -5,11 +5,10 @@ from __future__ import annotations
 import os
 import time
 
-import numpy as np
-import pytest
-
 import ember
 import ember.nn.functional as F
+import numpy as np
+import pytest
 from ember.trainer import Trainer
 from ember.trainer.callbacks import Callback, EarlyStopping, ModelCheckpoint, ProgressBar
 
@@ -62,9 +61,9 @@ def test_min_epochs_overrides_an_early_stop(tmp_path):
         def on_train_epoch_end(self, trainer, module):
             trainer.should_stop = True
 
-    trainer, counter = fit(tmp_path, max_epochs=5, callbacks=[StopNow()])
+    _, counter = fit(tmp_path, max_epochs=5, callbacks=[StopNow()])
     assert list(counter.train_batches) == [0]
-    trainer, counter = fit(tmp_path, max_epochs=5, min_epochs=3, callbacks=[StopNow()])
+    _, counter = fit(tmp_path, max_epochs=5, min_epochs=3, callbacks=[StopNow()])
     assert list(counter.train_batches) == [0, 1, 2]
 
 
@@ -74,7 +73,7 @@ def test_max_time_stops_training(tmp_path):
             time.sleep(0.3)
             return super().training_step(batch, batch_idx)
 
-    trainer, counter = fit(tmp_path, model=Slow(), max_epochs=100, max_time={"seconds": 1})
+    trainer, _ = fit(tmp_path, model=Slow(), max_epochs=100, max_time={"seconds": 1})
     assert 1 <= trainer.global_step <= 5  # 0.3 s per step, 1 s budget
 
 

@@ -18,7 +18,17 @@ from .timer import Timer
 TQDMProgressBar = ProgressBar  # Lightning's name
 
 __all__ = [
-    "Callback", "EMA", "EarlyStopping", "GradientAccumulationScheduler", "LearningRateFinder", "LearningRateMonitor",
-    "ModelCheckpoint", "ModelSummary", "OnExceptionCheckpoint", "ProgressBar", "StochasticWeightAveraging",
-    "TQDMProgressBar", "Timer",
+    "EMA",
+    "Callback",
+    "EarlyStopping",
+    "GradientAccumulationScheduler",
+    "LearningRateFinder",
+    "LearningRateMonitor",
+    "ModelCheckpoint",
+    "ModelSummary",
+    "OnExceptionCheckpoint",
+    "ProgressBar",
+    "StochasticWeightAveraging",
+    "TQDMProgressBar",
+    "Timer",
 ]

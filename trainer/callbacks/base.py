@@ -28,7 +28,7 @@ class Callback:
         return type(self).__qualname__
 
     def _generate_state_key(self, **kwargs: Any) -> str:
-        return f"{type(self).__qualname__}{repr(kwargs)}"
+        return f"{type(self).__qualname__}{kwargs!r}"
 
     def state_dict(self) -> dict[str, Any]:
         return {}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import math
+
 import numpy as np
 
 from .base import Callback

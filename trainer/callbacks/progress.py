@@ -121,7 +121,7 @@ class ProgressBar(Callback):
             self._bar.close()
             self._bar = None
 
-    on_exception = lambda self, trainer, module, exception: self.on_train_end(trainer, module)  # noqa: E731
+    on_exception = lambda self, trainer, module, exception: self.on_train_end(trainer, module)
 
     # -- evaluation ------------------------------------------------------------------------------
     def _eval_start(self, trainer, name: str, totals) -> None:

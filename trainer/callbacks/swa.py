@@ -19,7 +19,7 @@ class StochasticWeightAveraging(Callback):
         >>> swa = StochasticWeightAveraging(swa_lrs=1e-2, swa_epoch_start=0.75)
     """
 
-    def __init__(self, swa_lrs: float | list[float], swa_epoch_start: int | float = 0.8, annealing_epochs: int = 10,
+    def __init__(self, swa_lrs: float | list[float], swa_epoch_start: float = 0.8, annealing_epochs: int = 10,
                  annealing_strategy: str = "cos", avg_fn=None, device=None):
         if isinstance(swa_epoch_start, float) and not 0 < swa_epoch_start <= 1:
             raise ValueError(f"StochasticWeightAveraging: a float swa_epoch_start must be in (0, 1], got {swa_epoch_start}")

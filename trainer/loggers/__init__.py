@@ -15,4 +15,4 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'ember.trainer.loggers' has no attribute {name!r}")
 
 
-__all__ = ["Logger", "CSVLogger", "JSONLinesLogger", "TensorBoardLogger"]
+__all__ = ["CSVLogger", "JSONLinesLogger", "Logger", "TensorBoardLogger"]

@@ -32,8 +32,7 @@ class JSONLinesLogger(VersionedLogger):
 
     def _write(self, rows: list[dict]) -> None:
         with open(self.metrics_file_path, "a") as f:
-            for row in rows:
-                f.write(json.dumps(row) + "\n")
+            f.writelines(json.dumps(row) + "\n" for row in rows)
 
     def _truncate(self, rows: int) -> None:
         path = self.metrics_file_path

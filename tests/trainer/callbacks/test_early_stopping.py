@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from ember.trainer import Trainer
 from ember.trainer.callbacks import Callback, EarlyStopping
 
@@ -52,7 +51,7 @@ def test_thresholds_and_non_finite(tmp_path):
 
 def test_restore_best_weights(tmp_path):
     stopper = EarlyStopping("score", patience=2, restore_best_weights=True)
-    trainer, model, snapshots = _fit(tmp_path, stopper, [5, 3, 4, 4.5, 4.2])
+    _, model, snapshots = _fit(tmp_path, stopper, [5, 3, 4, 4.5, 4.2])
     assert stopper.stopped_epoch == 3
     for key, value in snapshots.by_epoch[1].items():                     # the best epoch
         np.testing.assert_array_equal(weights(model)[key], value)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-
 from ember.trainer import Trainer
 from ember.trainer.callbacks import EMA, Callback
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import numpy as np
+import itertools
 
-import ember
+import numpy as np
 from ember.trainer import Trainer
 from ember.trainer.callbacks import Callback, LearningRateFinder
 
@@ -25,10 +25,9 @@ def test_sweep_suggestion_and_restore(tmp_path):
     trainer = Trainer(**trainer_kwargs(tmp_path, max_epochs=1, limit_train_batches=2), callbacks=[finder, AtTrainStart()])
     trainer.fit(model, loader())
     lrs = finder.optimal_lr.results["lr"]
-    assert lrs[0] == 1e-4 and all(b > a for a, b in zip(lrs, lrs[1:]))
+    assert lrs[0] == 1e-4 and all(b > a for a, b in itertools.pairwise(lrs))
     suggestion = finder.optimal_lr.suggestion()
     assert 1e-3 < suggestion < 10.0
     assert model.hparams.lr == suggestion == start["lr"]          # the optimizer was configured again
     for key, value in initial.items():
         np.testing.assert_array_equal(start["weights"][key], value)  # the sweep left no trace
-    _ = ember

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import pytest
-
 import ember
+import pytest
 from ember.trainer import Trainer
 from ember.trainer.callbacks import LearningRateMonitor
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import os
 
-import pytest
-
 import ember
+import pytest
 from ember.trainer import Trainer
 from ember.trainer.callbacks import OnExceptionCheckpoint
 

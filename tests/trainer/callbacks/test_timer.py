@@ -6,7 +6,6 @@ import time
 from datetime import timedelta
 
 import pytest
-
 from ember.trainer import Trainer
 from ember.trainer.callbacks import Timer
 from ember.trainer.callbacks.timer import parse_duration
