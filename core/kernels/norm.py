@@ -10,7 +10,7 @@ from ._threads import adaptive
 
 
 @adaptive
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, fastmath=True)
 def channel_stats(x):
     """Mean and biased variance of each channel of x (N, C, L) (two-pass, float64)."""
     n_size, c_size, l_size = x.shape
@@ -34,7 +34,7 @@ def channel_stats(x):
 
 
 @adaptive
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, fastmath=True)
 def normalize_affine(x, mean, invstd, weight, bias):
     """y = (x - mean[c]) * invstd[c] * weight[c] + bias[c] for x (N, C, L)."""
     n_size, c_size, l_size = x.shape
@@ -52,7 +52,7 @@ def normalize_affine(x, mean, invstd, weight, bias):
 
 
 @adaptive
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, fastmath=True)
 def batch_norm_backward(g, x, mean, invstd, weight, training):
     """Gradients of y = xhat * weight + bias, xhat = (x - mean) * invstd, for x (N, C, L).
 
@@ -93,7 +93,7 @@ def batch_norm_backward(g, x, mean, invstd, weight, training):
 
 
 @adaptive
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, fastmath=True)
 def layer_norm_forward(x, weight, bias, eps, affine):
     """Rows of x (M, D) normalised to zero mean / unit variance, then ``* weight + bias`` if ``affine``."""
     m_size, d_size = x.shape
@@ -122,7 +122,7 @@ def layer_norm_forward(x, weight, bias, eps, affine):
 
 
 @adaptive
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, fastmath=True)
 def layer_norm_backward(g, x, mean, invstd, weight, affine, chunks):
     """gx = invstd * (gxhat - mean(gxhat) - xhat * mean(gxhat * xhat)) with gxhat = g * weight; and the
     weight / bias gradients, summed per chunk of rows in parallel, then across chunks."""
