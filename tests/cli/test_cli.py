@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pathlib
 
 import pytest
 from click.testing import CliRunner
@@ -256,3 +257,43 @@ def test_help_imports_nothing_heavy():
             "if m in sys.modules]\nprint('HEAVY', heavy)")
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
     assert "HEAVY []" in out, out
+
+
+def test_sigint_leaves_a_checkpoint_that_resumes_to_the_uninterrupted_result(tmp_path):
+    """A real SIGINT in a real `ember fit` process (sent by a callback at step 5 of 12, mid-epoch)."""
+    import os
+    import subprocess
+    import sys
+
+    import numpy as np
+
+    import ember
+
+    repo = pathlib.Path(__file__).resolve().parents[2]
+    env = dict(os.environ, PYTHONPATH=str(repo) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    common = ["data.train_size=224", "data.test_size=32", "data.batch_size=32", "trainer.max_epochs=2",
+              "trainer.enable_progress_bar=false", "trainer.enable_model_summary=false"]
+
+    def ember_fit(*args, run_dir):
+        return subprocess.run([sys.executable, "-m", "ember.cli.main", "fit", "digits-lenet", *common, *args,
+                               "--run-dir", str(run_dir)], cwd=tmp_path, env=env, capture_output=True, text=True,
+                              timeout=600)
+
+    interrupt = "trainer.callbacks=[{class_path: tests.cli.interrupt_callback.InterruptAt, init_args: {step: 5}}]"
+    first = ember_fit(interrupt, run_dir=tmp_path / "interrupted")
+    assert first.returncode == 130, first.stdout + first.stderr
+    assert "interrupted" in first.stdout and "--ckpt last" in first.stdout
+    assert (tmp_path / "interrupted" / "checkpoints" / "last.ckpt").is_file()
+    resumed = ember_fit("--ckpt", "last", run_dir=tmp_path / "interrupted")
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    reference = ember_fit(run_dir=tmp_path / "reference")
+    assert reference.returncode == 0, reference.stderr
+
+    def weights(run):
+        return ember.load(str(tmp_path / run / "checkpoints" / "last.ckpt"))["state_dict"]
+
+    a, b = weights("interrupted"), weights("reference")
+    assert a.keys() == b.keys()
+    for key in a:
+        np.testing.assert_array_equal(a[key].data, b[key].data, err_msg=key)
+    assert (tmp_path / "interrupted" / "metrics.csv").read_text() == (tmp_path / "reference" / "metrics.csv").read_text()
