@@ -48,10 +48,16 @@ class TrainerState:
         return self.stage == "sanity_check"
 
     def state_dict(self) -> dict:
-        return {name: getattr(self, name) for name in _RESUMABLE}
+        state = {name: getattr(self, name) for name in _RESUMABLE}
+        if state["epoch_batches"] == float("inf"):  # a loader without len()
+            state["epoch_batches"] = -1
+        return state
 
     def load_state_dict(self, state: dict) -> None:
         for name in _RESUMABLE:
             if name in state:
                 value = state[name]
-                setattr(self, name, bool(value) if name == "should_stop" else int(value))
+                if name == "epoch_batches" and value == -1:
+                    value = float("inf")
+                setattr(self, name, bool(value) if name == "should_stop" else value if value == float("inf")
+                        else int(value))

@@ -284,8 +284,10 @@ class Trainer(TrainerSetupMixin, EvaluationMixin):
     # -- the run: set up, run the loop, tear down ------------------------------------------------
     def _run(self, fn: str, model, datamodule, ckpt_path, **kwargs):
         model_given = model is not None
+        self._call = HookDispatcher()  # (until _prepare builds the table for this run)
         model = self._attach(fn, model, datamodule)
         self.state.fn = fn
+        self.state.interrupted = False
         previous_dtype = ember.get_default_dtype()
         if self.precision == "64":
             ember.set_default_dtype(ember.float64)
@@ -336,7 +338,7 @@ class Trainer(TrainerSetupMixin, EvaluationMixin):
         while not self._fit_done():
             state.stage = "train"
             model.train()
-            state.epoch_batches = self._epoch_batch_count()
+            state.epoch_batches = self.num_training_batches
             if state.batch_idx == 0:  # (a resumed run may start inside an epoch)
                 self._metrics.reset_stage("train")
             self._call("on_train_epoch_start")
@@ -352,6 +354,11 @@ class Trainer(TrainerSetupMixin, EvaluationMixin):
                     break
             if state.batch_idx == 0 and state.epoch_batches > 0:
                 raise RuntimeError("the training data loader yielded no batches")
+            if state.epoch_batches == math.inf and not self._epoch_should_end():  # a loader without len():
+                state.epoch_batches = state.batch_idx                               # its end is known now
+                if self._should_validate(state.batch_idx - 1):
+                    self._run_validation(model)
+                    self._step_boundary()
             self._train_epoch_end()
             self._step_boundary()
 
@@ -520,9 +527,6 @@ class Trainer(TrainerSetupMixin, EvaluationMixin):
         self._step_schedulers("epoch")
         state.epoch += 1
         state.batch_idx = 0
-
-    def _epoch_batch_count(self) -> int | float:
-        return self.num_training_batches
 
     # -- logging ---------------------------------------------------------------------------------
     def _log_row(self, values: dict[str, float], step: int) -> None:

@@ -269,6 +269,8 @@ def test_default_root_dir_and_logger(tmp_path):
     assert os.path.exists(tmp_path / "a" / "lightning_logs" / "version_1" / "metrics.csv")
     fit(tmp_path / "b", max_epochs=1, logger=False)
     assert os.listdir(tmp_path / "b") == ["checkpoints"]
+    fit(tmp_path / "c", max_epochs=1, enable_checkpointing=False)
+    assert os.listdir(tmp_path / "c" / "lightning_logs" / "version_0") == ["metrics.csv"]
 
 
 def test_log_every_n_steps(tmp_path):
@@ -361,3 +363,12 @@ def test_monitoring_an_unlogged_metric_lists_the_logged_ones(tmp_path):
         fit(tmp_path, val=loader(), max_epochs=1, callbacks=[ModelCheckpoint(monitor="val_accuracy")])
     with pytest.raises(RuntimeError, match=r"'val_accuracy', which is not available.*'val_acc'"):
         fit(tmp_path, val=loader(), max_epochs=1, callbacks=[EarlyStopping(monitor="val_accuracy")])
+
+
+def test_a_loader_without_len_trains_and_validates_each_epoch(tmp_path):
+    class Stream:
+        def __iter__(self):
+            return iter(loader())
+
+    _, counter = fit(tmp_path, train=Stream(), val=loader(), max_epochs=2)
+    assert counter.train_batches == {0: 8, 1: 8} and counter.val_runs == [(0, 8), (1, 16)]
