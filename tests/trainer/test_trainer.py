@@ -270,7 +270,7 @@ def test_default_root_dir_and_logger(tmp_path):
     fit(tmp_path / "b", max_epochs=1, logger=False)
     assert os.listdir(tmp_path / "b") == ["checkpoints"]
     fit(tmp_path / "c", max_epochs=1, enable_checkpointing=False)
-    assert os.listdir(tmp_path / "c" / "lightning_logs" / "version_0") == ["metrics.csv"]
+    assert sorted(os.listdir(tmp_path / "c" / "lightning_logs" / "version_0")) == ["hparams.yaml", "metrics.csv"]
 
 
 def test_log_every_n_steps(tmp_path):
