@@ -34,9 +34,18 @@ import numpy as np  # noqa: E402
 # --- models, written once for either framework ------------------------------------------------
 def lenet5(nn):
     return nn.Sequential(
-        nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
-        nn.Linear(16 * 5 * 5, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10),
+        nn.Conv2d(1, 6, 5, padding=2),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(6, 16, 5),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(16 * 5 * 5, 120),
+        nn.ReLU(),
+        nn.Linear(120, 84),
+        nn.ReLU(),
+        nn.Linear(84, 10),
     )
 
 
@@ -52,7 +61,9 @@ def resnet8(nn):
             self.bn2 = nn.BatchNorm2d(cout)
             self.downsample = None
             if stride != 1 or cin != cout:
-                self.downsample = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+                self.downsample = nn.Sequential(
+                    nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout)
+                )
 
         def forward(self, x):
             out = F.relu(self.bn1(self.conv1(x)))
@@ -96,9 +107,12 @@ def gpt(nn):
             super().__init__()
             self.embed = nn.Embedding(vocab, d_model)
             self.position = nn.Embedding(length, d_model)
-            block = nn.TransformerEncoderLayer(d_model, heads, 4 * d_model, dropout=0.0, activation="gelu",
-                                               batch_first=True, norm_first=True)
-            self.blocks = nn.TransformerEncoder(block, layers, norm=nn.LayerNorm(d_model), enable_nested_tensor=False)
+            block = nn.TransformerEncoderLayer(
+                d_model, heads, 4 * d_model, dropout=0.0, activation="gelu", batch_first=True, norm_first=True
+            )
+            self.blocks = nn.TransformerEncoder(
+                block, layers, norm=nn.LayerNorm(d_model), enable_nested_tensor=False
+            )
             self.head = nn.Linear(d_model, vocab)
 
         def forward(self, tokens, mask, positions):
@@ -122,10 +136,12 @@ def _data(name, rng):
 def make_step(framework, model, name, x, y, classes, lr=0.01):
     if framework == "torch":
         import torch as lib
+
         F = lib.nn.functional
         as_tensor = lib.from_numpy
     else:
         import ember as lib
+
         F = lib.nn.functional
         as_tensor = lib.from_numpy
     xt, yt = as_tensor(x), as_tensor(y.reshape(-1))
@@ -166,13 +182,19 @@ def time_step(step, steps: int, warmup: int) -> float:
 
 
 MODELS = {"lenet": lenet5, "resnet8": resnet8, "lstm": char_lstm, "gpt": gpt}
-LABELS = {"lenet": "LeNet-5 (b64, 1x28x28)", "resnet8": "ResNet-8+BN (b64, 3x32x32)",
-          "lstm": "char-LSTM (V65 E64 H256, L64 b32)", "gpt": "GPT 2 blocks (d128 h4, L64 b16)"}
+LABELS = {
+    "lenet": "LeNet-5 (b64, 1x28x28)",
+    "resnet8": "ResNet-8+BN (b64, 3x32x32)",
+    "lstm": "char-LSTM (V65 E64 H256, L64 b32)",
+    "gpt": "GPT 2 blocks (d128 h4, L64 b16)",
+}
 TARGETS = {"lenet": 1.5, "resnet8": 2.0, "lstm": 1.5, "gpt": 1.5}
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("models", nargs="*", default=list(MODELS), help=f"some of {list(MODELS)}")
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=3)
@@ -182,15 +204,16 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown models {sorted(unknown)}; choose from {list(MODELS)}")
 
-    import torch
-
     import ember
+    import torch
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    print(f"torch {torch.__version__} threads={torch.get_num_threads()}  numpy {np.__version__}  "
-          f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', '-')}  "
-          f"NUMBA_NUM_THREADS={os.environ.get('NUMBA_NUM_THREADS', '-')}  load={os.getloadavg()[0]:.1f}")
+    print(
+        f"torch {torch.__version__} threads={torch.get_num_threads()}  numpy {np.__version__}  "
+        f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', '-')}  "
+        f"NUMBA_NUM_THREADS={os.environ.get('NUMBA_NUM_THREADS', '-')}  load={os.getloadavg()[0]:.1f}"
+    )
     print(f"{'model':36s} {'ember ms':>10s} {'torch ms':>10s} {'ratio':>7s} {'target':>7s}")
     for name in args.models:
         rng = np.random.default_rng(0)
@@ -198,11 +221,17 @@ def main() -> None:
         torch.manual_seed(0)
         torch_model = MODELS[name](torch.nn)
         ember_model = MODELS[name](ember.nn)
-        ember_model.load_state_dict({k: v.detach().numpy().copy() for k, v in torch_model.state_dict().items()})
+        ember_model.load_state_dict(
+            {k: v.detach().numpy().copy() for k, v in torch_model.state_dict().items()}
+        )
         torch_model.train()
         ember_model.train()
-        ember_ms = time_step(make_step("ember", ember_model, name, x, y, classes), args.steps, args.warmup) * 1e3
-        torch_ms = time_step(make_step("torch", torch_model, name, x, y, classes), args.steps, args.warmup) * 1e3
+        ember_ms = (
+            time_step(make_step("ember", ember_model, name, x, y, classes), args.steps, args.warmup) * 1e3
+        )
+        torch_ms = (
+            time_step(make_step("torch", torch_model, name, x, y, classes), args.steps, args.warmup) * 1e3
+        )
         ratio = ember_ms / torch_ms
         print(f"{LABELS[name]:36s} {ember_ms:10.1f} {torch_ms:10.1f} {ratio:6.2f}x {TARGETS[name]:6.1f}x")
 

@@ -1,4 +1,4 @@
-"""``ember.nn``: ``Module``, ``Parameter``, the standard layers, ``functional``, ``init``, ``utils``, ``summary``.
+"""``ember.nn``: ``Module``, ``Parameter``, the layers, ``functional``, ``init``, ``utils``, ``summary``.
 
 Names, arguments, defaults, parameter names and initialisation follow ``torch.nn``, so a
 PyTorch ``state_dict`` loads into the same Ember model.
@@ -15,8 +15,11 @@ Example:
 
 from __future__ import annotations
 
-from . import functional  # noqa: F401
-from . import init, utils  # noqa: F401
+from . import (  # noqa: F401
+    functional,  # noqa: F401
+    init,
+    utils,
+)
 from .modules import *  # noqa: F401,F403
 from .modules import __all__ as _modules_all
 from .parameter import Buffer, Parameter

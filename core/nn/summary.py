@@ -38,7 +38,7 @@ class ModelSummary:
         header = ("Layer (path)", "Type", "Output shape", "Param #")
         lines = []
         for row in self.rows:
-            name = ("  " * row.depth + (row.path.rsplit(".", 1)[-1] if row.path else "(model)"))
+            name = "  " * row.depth + (row.path.rsplit(".", 1)[-1] if row.path else "(model)")
             shape = "--" if row.calls == 0 else _format_shape(row.output_shape)
             if row.calls > 1:
                 shape += f" (x{row.calls} calls)"
@@ -50,7 +50,9 @@ class ModelSummary:
         widths[2] = max(widths[2], 12)
 
         def fmt(cells):
-            return "  ".join(c.ljust(w) if i < 3 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+            return "  ".join(
+                c.ljust(w) if i < 3 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths))
+            )
 
         rule = "=" * len(fmt(header))
         out = [rule, fmt(header), rule] + [fmt(line) for line in lines] + [rule]
@@ -110,10 +112,14 @@ def summary(model: Module, example_input, verbose: int = 1, **kwargs) -> ModelSu
     handles = []
     for path, module in model.named_modules():
         own = [p for p in module.parameters(recurse=False)]
-        row = SummaryRow(path=path, type=type(module).__name__, depth=0 if not path else path.count(".") + 1,
-                         num_params=sum(p.numel() for p in own),
-                         trainable=all(p.requires_grad for p in own) if own else True,
-                         is_leaf=not any(True for _ in module.children()))
+        row = SummaryRow(
+            path=path,
+            type=type(module).__name__,
+            depth=0 if not path else path.count(".") + 1,
+            num_params=sum(p.numel() for p in own),
+            trainable=all(p.requires_grad for p in own) if own else True,
+            is_leaf=not any(True for _ in module.children()),
+        )
         rows[id(module)] = row
         ordered.append(row)
 

@@ -79,7 +79,7 @@ class LSTMLayer(_FusedLayer):
         dtype = gx.dtype
         # sigmoid(v) = 0.5 tanh(v / 2) + 0.5: one tanh over all four gates, then a scale and shift.
         scale = np.full(4 * hidden, 0.5, dtype)
-        scale[2 * hidden:3 * hidden] = 1.0
+        scale[2 * hidden : 3 * hidden] = 1.0
         shift = 0.5 * (scale == 0.5).astype(dtype)
         gates = np.empty((length, batch, 4 * hidden), dtype)
         cs = np.empty((length, batch, hidden), dtype)
@@ -98,7 +98,12 @@ class LSTMLayer(_FusedLayer):
             np.tanh(g, out=g)
             g *= scale
             g += shift
-            i, f, gg, o = g[:, :hidden], g[:, hidden:2 * hidden], g[:, 2 * hidden:3 * hidden], g[:, 3 * hidden:]
+            i, f, gg, o = (
+                g[:, :hidden],
+                g[:, hidden : 2 * hidden],
+                g[:, 2 * hidden : 3 * hidden],
+                g[:, 3 * hidden :],
+            )
             c_new = cs[t]
             np.multiply(f, c, out=c_new)
             c_new += i * gg
@@ -126,7 +131,7 @@ class LSTMLayer(_FusedLayer):
         dtype = gates.dtype
         # local derivatives of the activations, for all steps at once
         deriv = gates * (1 - gates)
-        deriv[..., 2 * hidden:3 * hidden] = 1 - gates[..., 2 * hidden:3 * hidden] ** 2
+        deriv[..., 2 * hidden : 3 * hidden] = 1 - gates[..., 2 * hidden : 3 * hidden] ** 2
         dtanh_c = 1 - tcs * tcs
         dY = grad_y.data
         dG = np.empty_like(gates)
@@ -142,13 +147,18 @@ class LSTMLayer(_FusedLayer):
                 dH[t] = dh_t
                 dh_t = dh_t @ Whr
             g = gates[t]
-            i, f, gg, o = g[:, :hidden], g[:, hidden:2 * hidden], g[:, 2 * hidden:3 * hidden], g[:, 3 * hidden:]
+            i, f, gg, o = (
+                g[:, :hidden],
+                g[:, hidden : 2 * hidden],
+                g[:, 2 * hidden : 3 * hidden],
+                g[:, 3 * hidden :],
+            )
             dc += dh_t * o * dtanh_c[t]
             d = dG[t]
             np.multiply(dc, gg, out=d[:, :hidden])
-            np.multiply(dc, c_prev, out=d[:, hidden:2 * hidden])
-            np.multiply(dc, i, out=d[:, 2 * hidden:3 * hidden])
-            np.multiply(dh_t, tcs[t], out=d[:, 3 * hidden:])
+            np.multiply(dc, c_prev, out=d[:, hidden : 2 * hidden])
+            np.multiply(dc, i, out=d[:, 2 * hidden : 3 * hidden])
+            np.multiply(dh_t, tcs[t], out=d[:, 3 * hidden :])
             d *= deriv[t]
             dc *= f
             dh = d @ Whh
@@ -160,8 +170,17 @@ class LSTMLayer(_FusedLayer):
         if Whr is not None:
             dw_hr = dH.reshape(length * batch, -1).T @ hfull.reshape(length * batch, -1)
         has_ih, has_hh = ctx.has_bias
-        return (_wrap(dx), Tensor._wrap(dh), Tensor._wrap(dc), _wrap(dw_ih), Tensor._wrap(dw_hh),
-                _wrap(db) if has_ih else None, _wrap(db.copy()) if has_hh else None, _wrap(dw_hr), None)
+        return (
+            _wrap(dx),
+            Tensor._wrap(dh),
+            Tensor._wrap(dc),
+            _wrap(dw_ih),
+            Tensor._wrap(dw_hh),
+            _wrap(db) if has_ih else None,
+            _wrap(db.copy()) if has_hh else None,
+            _wrap(dw_hr),
+            None,
+        )
 
 
 class GRULayer(_FusedLayer):
@@ -187,16 +206,16 @@ class GRULayer(_FusedLayer):
             if Bhh is not None:
                 gh += Bhh
             a = rz[t]
-            np.add(gx[t, :, :2 * hidden], gh[:, :2 * hidden], out=a)
+            np.add(gx[t, :, : 2 * hidden], gh[:, : 2 * hidden], out=a)
             a *= 0.5  # sigmoid(v) = 0.5 tanh(v / 2) + 0.5
             np.tanh(a, out=a)
             a *= 0.5
             a += 0.5
             r, z = a[:, :hidden], a[:, hidden:]
-            ghn[t] = gh[:, 2 * hidden:]
+            ghn[t] = gh[:, 2 * hidden :]
             n = ns[t]
             np.multiply(r, ghn[t], out=n)
-            n += gx[t, :, 2 * hidden:]
+            n += gx[t, :, 2 * hidden :]
             np.tanh(n, out=n)
             # h' = (1 - z) n + z h = n + z (h - n)
             y = ys[t]
@@ -228,20 +247,28 @@ class GRULayer(_FusedLayer):
             r, z = rz[t, :, :hidden], rz[t, :, hidden:]
             n = ns[t]
             dh_t = dY[t] + dh
-            dn = dh_t * (1 - z) * deriv_n[t]          # gradient at n's pre-activation
+            dn = dh_t * (1 - z) * deriv_n[t]  # gradient at n's pre-activation
             gx_t, gh_t = dGx[t], dGh[t]
-            np.multiply(dh_t, h_prev_all[t] - n, out=gx_t[:, hidden:2 * hidden])  # dz
-            np.multiply(dn, ghn[t], out=gx_t[:, :hidden])                          # dr
-            gx_t[:, :2 * hidden] *= deriv_rz[t]
-            gx_t[:, 2 * hidden:] = dn
-            gh_t[:, :2 * hidden] = gx_t[:, :2 * hidden]
-            np.multiply(dn, r, out=gh_t[:, 2 * hidden:])
+            np.multiply(dh_t, h_prev_all[t] - n, out=gx_t[:, hidden : 2 * hidden])  # dz
+            np.multiply(dn, ghn[t], out=gx_t[:, :hidden])  # dr
+            gx_t[:, : 2 * hidden] *= deriv_rz[t]
+            gx_t[:, 2 * hidden :] = dn
+            gh_t[:, : 2 * hidden] = gx_t[:, : 2 * hidden]
+            np.multiply(dn, r, out=gh_t[:, 2 * hidden :])
             dh = dh_t * z + gh_t @ Whh
         dx, dw_ih, db_ih = _input_grads(ctx, X, Wih, dGx, ctx.has_bias[0], 2)
         flat_h = dGh.reshape(length * batch, -1)
         dw_hh = flat_h.T @ h_prev_all.reshape(length * batch, -1)
         db_hh = flat_h.sum(0) if ctx.has_bias[1] else None
-        return (_wrap(dx), Tensor._wrap(dh), _wrap(dw_ih), Tensor._wrap(dw_hh), _wrap(db_ih), _wrap(db_hh), None)
+        return (
+            _wrap(dx),
+            Tensor._wrap(dh),
+            _wrap(dw_ih),
+            Tensor._wrap(dw_hh),
+            _wrap(db_ih),
+            _wrap(db_hh),
+            None,
+        )
 
 
 class RNNLayer(_FusedLayer):
@@ -288,8 +315,16 @@ class RNNLayer(_FusedLayer):
         h_prev = _previous_states(h0, ys, ctx.reverse)
         dw_hh = dG.reshape(length * batch, -1).T @ h_prev.reshape(length * batch, -1)
         has_ih, has_hh = ctx.has_bias
-        return (_wrap(dx), Tensor._wrap(dh), _wrap(dw_ih), Tensor._wrap(dw_hh),
-                _wrap(db) if has_ih else None, _wrap(db.copy()) if has_hh else None, None, None)
+        return (
+            _wrap(dx),
+            Tensor._wrap(dh),
+            _wrap(dw_ih),
+            Tensor._wrap(dw_hh),
+            _wrap(db) if has_ih else None,
+            _wrap(db.copy()) if has_hh else None,
+            None,
+            None,
+        )
 
 
 def _check_versions(ctx) -> None:

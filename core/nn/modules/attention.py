@@ -55,16 +55,34 @@ class MultiheadAttention(Module):
         (ember.Size([2, 5, 16]), ember.Size([2, 5, 5]))
     """
 
-    def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0, bias: bool = True,
-                 add_bias_kv: bool = False, add_zero_attn: bool = False, kdim: int | None = None,
-                 vdim: int | None = None, batch_first: bool = False, device=None, dtype=None):
+    def __init__(
+        self,
+        embed_dim: int,
+        num_heads: int,
+        dropout: float = 0.0,
+        bias: bool = True,
+        add_bias_kv: bool = False,
+        add_zero_attn: bool = False,
+        kdim: int | None = None,
+        vdim: int | None = None,
+        batch_first: bool = False,
+        device=None,
+        dtype=None,
+    ):
         super().__init__()
         if embed_dim <= 0 or num_heads <= 0:
-            raise ValueError(f"embed_dim and num_heads must be greater than 0, got embed_dim={embed_dim} and "
-                             f"num_heads={num_heads} instead")
+            raise ValueError(
+                f"embed_dim and num_heads must be greater than 0, got embed_dim={embed_dim} and "
+                f"num_heads={num_heads} instead"
+            )
         if embed_dim % num_heads != 0:
             raise ValueError(f"embed_dim ({embed_dim}) must be divisible by num_heads ({num_heads})")
-        self.embed_dim, self.num_heads, self.dropout, self.batch_first = embed_dim, num_heads, dropout, batch_first
+        self.embed_dim, self.num_heads, self.dropout, self.batch_first = (
+            embed_dim,
+            num_heads,
+            dropout,
+            batch_first,
+        )
         self.kdim = kdim if kdim is not None else embed_dim
         self.vdim = vdim if vdim is not None else embed_dim
         self._qkv_same_embed_dim = self.kdim == embed_dim and self.vdim == embed_dim
@@ -110,7 +128,7 @@ class MultiheadAttention(Module):
     def _project(self, query, key, value):
         E = self.embed_dim
         b = self.in_proj_bias
-        bq, bk, bv = (None, None, None) if b is None else (b[:E], b[E:2 * E], b[2 * E:])
+        bq, bk, bv = (None, None, None) if b is None else (b[:E], b[E : 2 * E], b[2 * E :])
         if self._qkv_same_embed_dim:
             w = self.in_proj_weight
             if query is key and key is value:  # self-attention: one matmul for q, k and v
@@ -119,22 +137,44 @@ class MultiheadAttention(Module):
                 q = F.linear(query, w[:E], bq)
                 k, v = F.linear(key, w[E:], None if b is None else b[E:]).chunk(2, dim=-1)
                 return q, k, v
-            return F.linear(query, w[:E], bq), F.linear(key, w[E:2 * E], bk), F.linear(value, w[2 * E:], bv)
-        return (F.linear(query, self.q_proj_weight, bq), F.linear(key, self.k_proj_weight, bk),
-                F.linear(value, self.v_proj_weight, bv))
+            return (
+                F.linear(query, w[:E], bq),
+                F.linear(key, w[E : 2 * E], bk),
+                F.linear(value, w[2 * E :], bv),
+            )
+        return (
+            F.linear(query, self.q_proj_weight, bq),
+            F.linear(key, self.k_proj_weight, bk),
+            F.linear(value, self.v_proj_weight, bv),
+        )
 
-    def forward(self, query, key, value, key_padding_mask=None, need_weights: bool = True, attn_mask=None,
-                average_attn_weights: bool = True, is_causal: bool = False):
+    def forward(
+        self,
+        query,
+        key,
+        value,
+        key_padding_mask=None,
+        need_weights: bool = True,
+        attn_mask=None,
+        average_attn_weights: bool = True,
+        is_causal: bool = False,
+    ):
         batched = query.ndim == 3
         if query.ndim not in (2, 3) or key.ndim != query.ndim or value.ndim != query.ndim:
-            raise ValueError(f"query, key and value should be all 2-D (unbatched) or all 3-D (batched), got "
-                             f"{query.ndim}-D, {key.ndim}-D and {value.ndim}-D")
+            raise ValueError(
+                f"query, key and value should be all 2-D (unbatched) or all 3-D (batched), got "
+                f"{query.ndim}-D, {key.ndim}-D and {value.ndim}-D"
+            )
         if query.shape[-1] != self.embed_dim:
-            raise ValueError(f"was expecting embedding dimension of {self.embed_dim}, but got {query.shape[-1]} "
-                             f"(query shape {tuple(query.shape)})")
+            raise ValueError(
+                f"was expecting embedding dimension of {self.embed_dim}, but got {query.shape[-1]} "
+                f"(query shape {tuple(query.shape)})"
+            )
         if key.shape[-1] != self.kdim or value.shape[-1] != self.vdim:
-            raise ValueError(f"expected key/value embedding dimensions {self.kdim}/{self.vdim}, got "
-                             f"{key.shape[-1]}/{value.shape[-1]}")
+            raise ValueError(
+                f"expected key/value embedding dimensions {self.kdim}/{self.vdim}, got "
+                f"{key.shape[-1]}/{value.shape[-1]}"
+            )
         if not batched:
             query, key, value = query.unsqueeze(0), key.unsqueeze(0), value.unsqueeze(0)
             if key_padding_mask is not None:
@@ -148,8 +188,10 @@ class MultiheadAttention(Module):
         N, L, E = query.shape
         S = key.shape[1]
         if key.shape[0] != N or value.shape[0] != N or value.shape[1] != S:
-            raise ValueError(f"key and value shapes {tuple(key.shape)} and {tuple(value.shape)} do not match "
-                             f"the query's batch of {N}")
+            raise ValueError(
+                f"key and value shapes {tuple(key.shape)} and {tuple(value.shape)} do not match "
+                f"the query's batch of {N}"
+            )
         H, D = self.num_heads, self.head_dim
         q, k, v = self._project(query, key, value)
         dtype = q.data.dtype
@@ -175,19 +217,24 @@ class MultiheadAttention(Module):
         if attn_mask is not None:
             if attn_mask.ndim == 2:
                 if tuple(attn_mask.shape) != (L, S):
-                    raise RuntimeError(f"The shape of the 2D attn_mask is {tuple(attn_mask.shape)}, but should be "
-                                       f"{(L, S)}.")
+                    raise RuntimeError(
+                        f"The shape of the 2D attn_mask is {tuple(attn_mask.shape)}, but should be {(L, S)}."
+                    )
                 mask = attn_mask
             elif attn_mask.ndim == 3:
                 if tuple(attn_mask.shape) != (N * H, L, S):
-                    raise RuntimeError(f"The shape of the 3D attn_mask is {tuple(attn_mask.shape)}, but should be "
-                                       f"{(N * H, L, S)}.")
+                    raise RuntimeError(
+                        f"The shape of the 3D attn_mask is {tuple(attn_mask.shape)}, but should be "
+                        f"{(N * H, L, S)}."
+                    )
                 mask = attn_mask.reshape(N, H, L, S)
             else:
                 raise RuntimeError(f"attn_mask's dimension {attn_mask.ndim} is not supported")
         if key_padding_mask is not None:
             if tuple(key_padding_mask.shape) != (N, S):
-                raise RuntimeError(f"expected key_padding_mask of shape {(N, S)}, got {tuple(key_padding_mask.shape)}")
+                raise RuntimeError(
+                    f"expected key_padding_mask of shape {(N, S)}, got {tuple(key_padding_mask.shape)}"
+                )
             padding = key_padding_mask.reshape(N, 1, 1, S)
             mask = padding if mask is None else mask + padding
         dropout_p = self.dropout if self.training else 0.0

@@ -13,7 +13,7 @@ forward fails, the error is re-raised with the failing sub-module's path in fron
 from __future__ import annotations
 
 import itertools
-from collections import OrderedDict, namedtuple
+from collections import OrderedDict
 from typing import Any, Callable, Iterator
 
 import numpy as np
@@ -22,39 +22,15 @@ from ... import _dtype
 from ...autograd.grad_mode import no_grad
 from ...tensor import Tensor
 from ..parameter import Buffer, Parameter
-
-_IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
-_IncompatibleKeys.__repr__ = lambda self: (
-    "<All keys matched successfully>" if not self.missing_keys and not self.unexpected_keys
-    else f"_IncompatibleKeys(missing_keys={self.missing_keys}, unexpected_keys={self.unexpected_keys})"
+from ._module_utils import (
+    RemovableHandle,
+    _addindent,
+    _as_array,
+    _IncompatibleKeys,
+    _name_module_in_error,
+    _remove_from,
+    _type_name,
 )
-
-
-class RemovableHandle:
-    """Returned by the ``register_*_hook`` methods; ``remove()`` unregisters the hook."""
-
-    _next_id = itertools.count()
-
-    def __init__(self, *hook_dicts: dict):
-        self.id = next(RemovableHandle._next_id)
-        self._hook_dicts = hook_dicts
-
-    def remove(self) -> None:
-        for hooks in self._hook_dicts:
-            hooks.pop(self.id, None)
-
-    def __enter__(self) -> RemovableHandle:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.remove()
-
-
-def _addindent(text: str, spaces: int) -> str:
-    lines = text.split("\n")
-    if len(lines) == 1:
-        return text
-    return lines[0] + "\n" + "\n".join(" " * spaces + line for line in lines[1:])
 
 
 class Module:
@@ -98,7 +74,9 @@ class Module:
         d["_forward_pre_hooks_with_kwargs"] = set()
 
     def forward(self, *args, **kwargs):
-        raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
+        raise NotImplementedError(
+            f'Module [{type(self).__name__}] is missing the required "forward" function'
+        )
 
     # --- calling ------------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
@@ -148,8 +126,9 @@ class Module:
             _name_module_in_error(self, error)
             raise
 
-    def register_forward_pre_hook(self, hook: Callable, *, prepend: bool = False,
-                                  with_kwargs: bool = False) -> RemovableHandle:
+    def register_forward_pre_hook(
+        self, hook: Callable, *, prepend: bool = False, with_kwargs: bool = False
+    ) -> RemovableHandle:
         """Registers ``hook(module, args) -> None | new_args`` to run before ``forward``.
 
         With ``with_kwargs=True`` the hook is ``hook(module, args, kwargs) -> None | (args, kwargs)``.
@@ -170,8 +149,9 @@ class Module:
             self._forward_pre_hooks.move_to_end(handle.id, last=False)
         return handle
 
-    def register_forward_hook(self, hook: Callable, *, prepend: bool = False, with_kwargs: bool = False,
-                              always_call: bool = False) -> RemovableHandle:
+    def register_forward_hook(
+        self, hook: Callable, *, prepend: bool = False, with_kwargs: bool = False, always_call: bool = False
+    ) -> RemovableHandle:
         """Registers ``hook(module, args, output) -> None | new_output`` to run after ``forward``.
 
         With ``with_kwargs=True`` the hook is ``hook(module, args, kwargs, output)``; with
@@ -214,7 +194,8 @@ class Module:
         elif params is not None and name in params:
             if value is not None:
                 raise TypeError(
-                    f"cannot assign '{_type_name(value)}' as parameter '{name}' (ember.nn.Parameter or None expected)"
+                    f"cannot assign '{_type_name(value)}' as parameter '{name}' "
+                    "(ember.nn.Parameter or None expected)"
                 )
             self.register_parameter(name, value)
         elif isinstance(value, Module):
@@ -225,8 +206,10 @@ class Module:
             modules[name] = value
         elif "_modules" in d and name in d["_modules"]:
             if value is not None:
-                raise TypeError(f"cannot assign '{_type_name(value)}' as child module '{name}' "
-                                "(ember.nn.Module or None expected)")
+                raise TypeError(
+                    f"cannot assign '{_type_name(value)}' as child module '{name}' "
+                    "(ember.nn.Module or None expected)"
+                )
             d["_modules"][name] = value
         elif isinstance(value, Buffer):
             if params is None:
@@ -235,8 +218,9 @@ class Module:
             self.register_buffer(name, value, persistent=value.persistent)
         elif "_buffers" in d and name in d["_buffers"]:
             if value is not None and not isinstance(value, Tensor):
-                raise TypeError(f"cannot assign '{_type_name(value)}' as buffer '{name}' "
-                                "(ember.Tensor or None expected)")
+                raise TypeError(
+                    f"cannot assign '{_type_name(value)}' as buffer '{name}' (ember.Tensor or None expected)"
+                )
             d["_buffers"][name] = value
         else:
             object.__setattr__(self, name, value)
@@ -286,11 +270,13 @@ class Module:
             raise KeyError(f"attribute '{name}' already exists")
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(
-                f"cannot assign '{_type_name(param)}' object to parameter '{name}' (ember.nn.Parameter or None required)"
+                f"cannot assign '{_type_name(param)}' object to parameter '{name}' "
+                "(ember.nn.Parameter or None required)"
             )
         if param is not None and param.grad_fn is not None:
             raise ValueError(
-                f"Cannot assign non-leaf Tensor to parameter '{name}'. Model parameters must be created explicitly."
+                f"Cannot assign non-leaf Tensor to parameter '{name}'. "
+                "Model parameters must be created explicitly."
             )
         self._parameters[name] = param
 
@@ -312,7 +298,10 @@ class Module:
         if hasattr(self, name) and name not in self._buffers:
             raise KeyError(f"attribute '{name}' already exists")
         if tensor is not None and not isinstance(tensor, Tensor):
-            raise TypeError(f"cannot assign '{_type_name(tensor)}' object to buffer '{name}' (ember.Tensor or None required)")
+            raise TypeError(
+                f"cannot assign '{_type_name(tensor)}' object to buffer '{name}' "
+                "(ember.Tensor or None required)"
+            )
         if isinstance(tensor, (Buffer, Parameter)):
             tensor = Tensor._wrap(tensor.data, False, None, 0, tensor._vc)
         self._buffers[name] = tensor
@@ -346,7 +335,9 @@ class Module:
         module = self
         for item in target.split("."):
             if item not in module._modules:
-                raise AttributeError(f"{module._get_name()} has no attribute `{item}` (looking up '{target}')")
+                raise AttributeError(
+                    f"{module._get_name()} has no attribute `{item}` (looking up '{target}')"
+                )
             module = module._modules[item]
             if module is None:
                 raise AttributeError(f"`{item}` is None (looking up '{target}')")
@@ -367,8 +358,9 @@ class Module:
         return module._buffers[name]
 
     # --- iteration ----------------------------------------------------------------------
-    def named_modules(self, memo: set | None = None, prefix: str = "",
-                      remove_duplicate: bool = True) -> Iterator[tuple[str, Module]]:
+    def named_modules(
+        self, memo: set | None = None, prefix: str = "", remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Module]]:
         """Yields ``(path, module)`` for this module and every sub-module, depth first."""
         if memo is None:
             memo = set()
@@ -399,7 +391,11 @@ class Module:
             yield module
 
     def _named_members(self, get_members, prefix: str, recurse: bool, remove_duplicate: bool = True):
-        modules = self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate) if recurse else [(prefix, self)]
+        modules = (
+            self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate)
+            if recurse
+            else [(prefix, self)]
+        )
         seen = set()
         for module_prefix, module in modules:
             for name, value in get_members(module):
@@ -411,8 +407,9 @@ class Module:
                     seen.add(id(value))
                 yield module_prefix + ("." if module_prefix else "") + name, value
 
-    def named_parameters(self, prefix: str = "", recurse: bool = True,
-                         remove_duplicate: bool = True) -> Iterator[tuple[str, Parameter]]:
+    def named_parameters(
+        self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Parameter]]:
         """Yields ``(name, parameter)``; a parameter shared by two modules comes once."""
         return self._named_members(lambda m: m._parameters.items(), prefix, recurse, remove_duplicate)
 
@@ -420,8 +417,9 @@ class Module:
         for _, param in self.named_parameters(recurse=recurse):
             yield param
 
-    def named_buffers(self, prefix: str = "", recurse: bool = True,
-                      remove_duplicate: bool = True) -> Iterator[tuple[str, Tensor]]:
+    def named_buffers(
+        self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Tensor]]:
         return self._named_members(lambda m: m._buffers.items(), prefix, recurse, remove_duplicate)
 
     def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
@@ -503,7 +501,9 @@ class Module:
             return self
         np_dtype = _dtype.to_numpy_dtype(target)
         if np_dtype.kind != "f":
-            raise TypeError(f"nn.Module.to only accepts floating point dtypes, but got desired dtype={target}")
+            raise TypeError(
+                f"nn.Module.to only accepts floating point dtypes, but got desired dtype={target}"
+            )
         return self._apply(lambda a: a if a.dtype == np_dtype else a.astype(np_dtype))
 
     def float(self) -> Module:
@@ -528,15 +528,17 @@ class Module:
         return self
 
     # --- state dict ------------------------------------------------------------------------
-    def state_dict(self, *args, destination: dict | None = None, prefix: str = "",
-                   keep_vars: bool = False) -> dict[str, Tensor]:
+    def state_dict(
+        self, *args, destination: dict | None = None, prefix: str = "", keep_vars: bool = False
+    ) -> dict[str, Tensor]:
         """An ordered dict of every parameter and persistent buffer, keyed by dotted path.
 
         Values share memory with the module's tensors (detached unless ``keep_vars``).
 
         Example:
             >>> from ember import nn
-            >>> list(nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2)).state_dict())  # doctest: +NORMALIZE_WHITESPACE
+            >>> model = nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2))
+            >>> list(model.state_dict())  # doctest: +NORMALIZE_WHITESPACE
             ['0.weight', '0.bias', '1.weight', '1.bias', '1.running_mean', '1.running_var',
              '1.num_batches_tracked']
         """
@@ -560,11 +562,24 @@ class Module:
             if buffer is not None and name not in self._non_persistent_buffers_set:
                 destination[prefix + name] = buffer if keep_vars else buffer.detach()
 
-    def _load_from_state_dict(self, state_dict: dict, prefix: str, local_metadata: dict, strict: bool,
-                              missing_keys: list, unexpected_keys: list, error_msgs: list) -> None:
-        persistent_buffers = {k: v for k, v in self._buffers.items() if k not in self._non_persistent_buffers_set}
-        local_state = {k: v for k, v in itertools.chain(self._parameters.items(), persistent_buffers.items())
-                       if v is not None}
+    def _load_from_state_dict(
+        self,
+        state_dict: dict,
+        prefix: str,
+        local_metadata: dict,
+        strict: bool,
+        missing_keys: list,
+        unexpected_keys: list,
+        error_msgs: list,
+    ) -> None:
+        persistent_buffers = {
+            k: v for k, v in self._buffers.items() if k not in self._non_persistent_buffers_set
+        }
+        local_state = {
+            k: v
+            for k, v in itertools.chain(self._parameters.items(), persistent_buffers.items())
+            if v is not None
+        }
         for name, target in local_state.items():
             key = prefix + name
             if key not in state_dict:
@@ -574,12 +589,15 @@ class Module:
             value = state_dict[key]
             array = _as_array(value)
             if array is None:
-                error_msgs.append(f'While copying the parameter named "{key}", expected ember.Tensor or '
-                                  f"array-like from checkpoint but received {_type_name(value)}")
+                error_msgs.append(
+                    f'While copying the parameter named "{key}", expected ember.Tensor or '
+                    f"array-like from checkpoint but received {_type_name(value)}"
+                )
                 continue
             if array.shape != target.data.shape:
                 error_msgs.append(
-                    f"size mismatch for {key}: copying a param with shape {tuple(array.shape)} from checkpoint, "
+                    f"size mismatch for {key}: copying a param with shape {tuple(array.shape)} "
+                    "from checkpoint, "
                     f"the shape in current model is {tuple(target.data.shape)}."
                 )
                 continue
@@ -589,11 +607,13 @@ class Module:
         if strict:
             for key in state_dict:
                 if key.startswith(prefix):
-                    input_name = key[len(prefix):].split(".", 1)[0]
+                    input_name = key[len(prefix) :].split(".", 1)[0]
                     if input_name not in self._modules and input_name not in local_state:
                         unexpected_keys.append(key)
 
-    def load_state_dict(self, state_dict: dict, strict: bool = True, assign: bool = False) -> _IncompatibleKeys:
+    def load_state_dict(
+        self, state_dict: dict, strict: bool = True, assign: bool = False
+    ) -> _IncompatibleKeys:
         """Copies parameters and buffers from ``state_dict`` into this module (in place).
 
         Values may be Ember tensors or numpy arrays (anything ``numpy.asarray`` accepts).
@@ -618,18 +638,27 @@ class Module:
         error_msgs: list[str] = []
         # strict=False still reports keys (PyTorch computes them always); collect with strict=True.
         for prefix_name, module in self._walk_for_load():
-            module._load_from_state_dict(state_dict, prefix_name, {}, True, missing_keys, unexpected_keys,
-                                         error_msgs)
+            module._load_from_state_dict(
+                state_dict, prefix_name, {}, True, missing_keys, unexpected_keys, error_msgs
+            )
         if strict:
             if unexpected_keys:
-                error_msgs.insert(0, "Unexpected key(s) in state_dict: {}. ".format(
-                    ", ".join(f'"{k}"' for k in unexpected_keys)))
+                error_msgs.insert(
+                    0,
+                    "Unexpected key(s) in state_dict: {}. ".format(
+                        ", ".join(f'"{k}"' for k in unexpected_keys)
+                    ),
+                )
             if missing_keys:
-                error_msgs.insert(0, "Missing key(s) in state_dict: {}. ".format(
-                    ", ".join(f'"{k}"' for k in missing_keys)))
+                error_msgs.insert(
+                    0, "Missing key(s) in state_dict: {}. ".format(", ".join(f'"{k}"' for k in missing_keys))
+                )
         if error_msgs:
-            raise RuntimeError("Error(s) in loading state_dict for {}:\n\t{}".format(
-                self._get_name(), "\n\t".join(error_msgs)))
+            raise RuntimeError(
+                "Error(s) in loading state_dict for {}:\n\t{}".format(
+                    self._get_name(), "\n\t".join(error_msgs)
+                )
+            )
         return _IncompatibleKeys(missing_keys, unexpected_keys)
 
     def _walk_for_load(self, prefix: str = ""):
@@ -667,55 +696,3 @@ class Module:
 
     def __getstate__(self) -> dict:
         return self.__dict__.copy()
-
-
-def _remove_from(name: str, d: dict, *containers) -> None:
-    for container in containers:
-        if container is None:
-            continue
-        if isinstance(container, set):
-            container.discard(name)
-        elif name in container:
-            del container[name]
-    d.pop(name, None)
-
-
-def _type_name(value) -> str:
-    return type(value).__module__.replace("builtins", "").strip(".") + ("." if type(value).__module__ != "builtins"
-                                                                          else "") + type(value).__name__
-
-
-def _as_array(value) -> np.ndarray | None:
-    if isinstance(value, Tensor):
-        return value.data
-    if isinstance(value, np.ndarray):
-        return value
-    if hasattr(value, "detach") and hasattr(value, "numpy"):  # a torch tensor, without importing torch
-        return value.detach().cpu().numpy()
-    try:
-        return np.asarray(value)
-    except Exception:
-        return None
-
-
-def _name_module_in_error(module: Module, error: Exception) -> None:
-    """Puts the path of the innermost failing sub-module in front of the error's message.
-
-    The innermost module's ``__call__`` marks the error with itself; every enclosing call
-    rewrites the message with the path relative to itself, so the outermost call leaves
-    the full path (``encoder.layers.1.linear1 (Linear): ...``).
-    """
-    origin = getattr(error, "_ember_module", None)
-    if origin is None:
-        if type(error).__str__ is not BaseException.__str__ or len(error.args) != 1 \
-                or not isinstance(error.args[0], str):
-            return
-        error._ember_module = module
-        error._ember_message = error.args[0]
-        return
-    if origin is module:
-        return
-    for path, sub in module.named_modules():
-        if sub is origin:
-            error.args = (f"{path} ({type(origin).__name__}): {error._ember_message}",)
-            return

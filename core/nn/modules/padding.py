@@ -14,7 +14,9 @@ class _PadNd(Module):
         super().__init__()
         self.padding = tuple(padding) if isinstance(padding, (tuple, list)) else (padding,) * (2 * self._n)
         if len(self.padding) != 2 * self._n:
-            raise ValueError(f"{type(self).__name__} expects {2 * self._n} padding values, got {self.padding}")
+            raise ValueError(
+                f"{type(self).__name__} expects {2 * self._n} padding values, got {self.padding}"
+            )
         self.value = value
 
     def forward(self, input):

@@ -28,16 +28,31 @@ _GATES = {"LSTM": 4, "GRU": 3, "RNN_TANH": 1, "RNN_RELU": 1}
 class RNNBase(Module):
     """Shared parameters and forward of ``RNN``, ``LSTM`` and ``GRU``."""
 
-    def __init__(self, mode: str, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
-                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
-                 proj_size: int = 0, device=None, dtype=None):
+    def __init__(
+        self,
+        mode: str,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        proj_size: int = 0,
+        device=None,
+        dtype=None,
+    ):
         super().__init__()
         if not isinstance(dropout, numbers.Number) or not 0 <= dropout <= 1 or isinstance(dropout, bool):
-            raise ValueError("dropout should be a number in range [0, 1] representing the probability of an "
-                             "element being zeroed")
+            raise ValueError(
+                "dropout should be a number in range [0, 1] representing the probability of an "
+                "element being zeroed"
+            )
         if dropout > 0 and num_layers == 1:
-            warnings.warn("dropout option adds dropout after all but last recurrent layer, so non-zero dropout "
-                          f"expects num_layers greater than 1, but got dropout={dropout} and num_layers={num_layers}")
+            warnings.warn(
+                "dropout option adds dropout after all but last recurrent layer, so non-zero dropout "
+                f"expects num_layers greater than 1, but got dropout={dropout} and num_layers={num_layers}"
+            )
         if not isinstance(hidden_size, int) or hidden_size <= 0:
             raise ValueError(f"hidden_size must be a positive integer, got {hidden_size}")
         if not isinstance(num_layers, int) or num_layers <= 0:
@@ -60,7 +75,10 @@ class RNNBase(Module):
             for direction in range(num_directions):
                 layer_input_size = input_size if layer == 0 else real_hidden_size * num_directions
                 suffix = "_reverse" if direction == 1 else ""
-                shapes = [("weight_ih", (gate_size, layer_input_size)), ("weight_hh", (gate_size, real_hidden_size))]
+                shapes = [
+                    ("weight_ih", (gate_size, layer_input_size)),
+                    ("weight_hh", (gate_size, real_hidden_size)),
+                ]
                 if bias:
                     shapes += [("bias_ih", (gate_size,)), ("bias_hh", (gate_size,))]
                 if proj_size > 0:
@@ -84,7 +102,7 @@ class RNNBase(Module):
     def all_weights(self) -> list[list[Parameter]]:
         per_layer = len(self._flat_weights_names) // (self.num_layers * (2 if self.bidirectional else 1))
         weights = self._flat_weights
-        return [weights[i:i + per_layer] for i in range(0, len(weights), per_layer)]
+        return [weights[i : i + per_layer] for i in range(0, len(weights), per_layer)]
 
     def flatten_parameters(self) -> None:
         """Kept for PyTorch compatibility (a cuDNN detail); does nothing."""
@@ -108,13 +126,19 @@ class RNNBase(Module):
     # --- forward ------------------------------------------------------------------------
     def _check_input(self, input) -> bool:
         if not isinstance(input, Tensor):
-            raise TypeError(f"{type(self).__name__}: expected an ember.Tensor input, got {type(input).__name__} "
-                            "(PackedSequence is not supported; pad the batch with nn.utils.rnn.pad_sequence)")
+            raise TypeError(
+                f"{type(self).__name__}: expected an ember.Tensor input, got {type(input).__name__} "
+                "(PackedSequence is not supported; pad the batch with nn.utils.rnn.pad_sequence)"
+            )
         if input.ndim not in (2, 3):
-            raise ValueError(f"{type(self).__name__}: Expected input to be 2D or 3D, got {input.ndim}D tensor instead")
+            raise ValueError(
+                f"{type(self).__name__}: Expected input to be 2D or 3D, got {input.ndim}D tensor instead"
+            )
         if input.shape[-1] != self.input_size:
-            raise RuntimeError(f"input.size(-1) must be equal to input_size. Expected {self.input_size}, "
-                               f"got {input.shape[-1]} (input shape {tuple(input.shape)})")
+            raise RuntimeError(
+                f"input.size(-1) must be equal to input_size. Expected {self.input_size}, "
+                f"got {input.shape[-1]} (input shape {tuple(input.shape)})"
+            )
         return input.ndim == 3
 
     def _initial_state(self, hx, batch: int, size: int, batched: bool, what: str, dtype):
@@ -123,7 +147,9 @@ class RNNBase(Module):
             return creation.zeros(*expected, dtype=dtype)
         if not batched:
             if hx.ndim != 2:
-                raise RuntimeError(f"For unbatched 2-D input, {what} should also be 2-D but got {hx.ndim}-D tensor")
+                raise RuntimeError(
+                    f"For unbatched 2-D input, {what} should also be 2-D but got {hx.ndim}-D tensor"
+                )
             hx = hx.unsqueeze(1)
         elif hx.ndim != 3:
             raise RuntimeError(f"For batched 3-D input, {what} should also be 3-D but got {hx.ndim}-D tensor")
@@ -140,10 +166,12 @@ class RNNBase(Module):
         batch = x.shape[1]
         directions = 2 if self.bidirectional else 1
         real_hidden = self.proj_size if self.proj_size > 0 else self.hidden_size
-        sizes = [real_hidden, self.hidden_size][:len(states)]
+        sizes = [real_hidden, self.hidden_size][: len(states)]
         whats = ["hx", "cx"] if len(states) == 2 else ["hx"]
-        states = [self._initial_state(s, batch, size, batched, what, x.dtype)
-                  for s, size, what in zip(states, sizes, whats)]
+        states = [
+            self._initial_state(s, batch, size, batched, what, x.dtype)
+            for s, size, what in zip(states, sizes, whats)
+        ]
         finals: list[list] = [[] for _ in states]
         per_dir = len(self._flat_weights_names) // (self.num_layers * directions)
         weights = self._flat_weights
@@ -151,14 +179,16 @@ class RNNBase(Module):
             outputs = []
             for direction in range(directions):
                 index = layer * directions + direction
-                w = weights[index * per_dir:(index + 1) * per_dir]
+                w = weights[index * per_dir : (index + 1) * per_dir]
                 w_ih, w_hh = w[0], w[1]
                 b_ih, b_hh = (w[2], w[3]) if self.bias else (None, None)
                 w_hr = w[-1] if self.proj_size > 0 else None
                 reverse = direction == 1
                 h0 = states[0][index]
                 if self.mode == "LSTM":
-                    y, hn, cn = LSTMLayer.apply(x, h0, states[1][index], w_ih, w_hh, b_ih, b_hh, w_hr, reverse)
+                    y, hn, cn = LSTMLayer.apply(
+                        x, h0, states[1][index], w_ih, w_hh, b_ih, b_hh, w_hr, reverse
+                    )
                     finals[1].append(cn)
                 elif self.mode == "GRU":
                     y, hn = GRULayer.apply(x, h0, w_ih, w_hh, b_ih, b_hh, reverse)
@@ -181,7 +211,7 @@ class RNNBase(Module):
 
 
 class RNN(RNNBase):
-    """Elman RNN: ``h_t = tanh(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)`` (or relu), stacked ``num_layers`` deep.
+    """Elman RNN: ``h_t = tanh(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)`` (or relu), ``num_layers`` deep.
 
     ``forward(input, hx=None) -> (output, h_n)``; input ``(L, N, input_size)`` (``(N, L, ...)`` with
     ``batch_first``) or unbatched ``(L, input_size)``; ``hx`` ``(num_layers * D, N, hidden_size)``.
@@ -194,15 +224,26 @@ class RNN(RNNBase):
         (ember.Size([5, 3, 20]), ember.Size([2, 3, 20]))
     """
 
-    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "tanh",
-                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
-                 device=None, dtype=None):
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        nonlinearity: str = "tanh",
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        device=None,
+        dtype=None,
+    ):
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"Unknown nonlinearity '{nonlinearity}'. Select from 'tanh' or 'relu'.")
         self.nonlinearity = nonlinearity
         mode = "RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU"
-        super().__init__(mode, input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
-                         dtype=dtype)
+        super().__init__(
+            mode, input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype=dtype
+        )
 
     def extra_repr(self) -> str:
         s = super().extra_repr()
@@ -227,11 +268,31 @@ class LSTM(RNNBase):
         (ember.Size([3, 5, 40]), ember.Size([4, 3, 20]), ember.Size([4, 3, 20]))
     """
 
-    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
-                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, proj_size: int = 0,
-                 device=None, dtype=None):
-        super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
-                         proj_size, dtype=dtype)
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        proj_size: int = 0,
+        device=None,
+        dtype=None,
+    ):
+        super().__init__(
+            "LSTM",
+            input_size,
+            hidden_size,
+            num_layers,
+            bias,
+            batch_first,
+            dropout,
+            bidirectional,
+            proj_size,
+            dtype=dtype,
+        )
 
     def forward(self, input, hx=None):
         if hx is None:
@@ -256,11 +317,21 @@ class GRU(RNNBase):
         ember.Size([5, 3, 20])
     """
 
-    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
-                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, device=None,
-                 dtype=None):
-        super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
-                         dtype=dtype)
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        device=None,
+        dtype=None,
+    ):
+        super().__init__(
+            "GRU", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype=dtype
+        )
 
     def forward(self, input, hx=None):
         output, (hn,) = self._run(input, [hx])
@@ -297,10 +368,14 @@ class RNNCellBase(Module):
 
     def _prepare(self, input, hx, n_states: int):
         if input.ndim not in (1, 2):
-            raise ValueError(f"{type(self).__name__}: Expected input to be 1D or 2D, got {input.ndim}D instead")
+            raise ValueError(
+                f"{type(self).__name__}: Expected input to be 1D or 2D, got {input.ndim}D instead"
+            )
         if input.shape[-1] != self.input_size:
-            raise RuntimeError(f"input has inconsistent input_size: got {input.shape[-1]} expected "
-                               f"{self.input_size} (input shape {tuple(input.shape)})")
+            raise RuntimeError(
+                f"input has inconsistent input_size: got {input.shape[-1]} expected "
+                f"{self.input_size} (input shape {tuple(input.shape)})"
+            )
         batched = input.ndim == 2
         x = input if batched else input.unsqueeze(0)
         if hx is None:
@@ -325,8 +400,15 @@ class RNNCell(RNNCellBase):
         ember.Size([3, 20])
     """
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, nonlinearity: str = "tanh",
-                 device=None, dtype=None):
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        bias: bool = True,
+        nonlinearity: str = "tanh",
+        device=None,
+        dtype=None,
+    ):
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"Unknown nonlinearity: {nonlinearity}")
         super().__init__(input_size, hidden_size, bias, 1, dtype)

@@ -15,8 +15,14 @@ class Upsample(Module):
         ember.Size([1, 1, 4, 4])
     """
 
-    def __init__(self, size=None, scale_factor=None, mode: str = "nearest", align_corners: bool | None = None,
-                 recompute_scale_factor: bool | None = None):
+    def __init__(
+        self,
+        size=None,
+        scale_factor=None,
+        mode: str = "nearest",
+        align_corners: bool | None = None,
+        recompute_scale_factor: bool | None = None,
+    ):
         super().__init__()
         self.name = type(self).__name__
         self.size = size
@@ -26,7 +32,9 @@ class Upsample(Module):
         self.recompute_scale_factor = recompute_scale_factor
 
     def forward(self, input):
-        kwargs = {"recompute_scale_factor": self.recompute_scale_factor} if self.recompute_scale_factor else {}
+        kwargs = (
+            {"recompute_scale_factor": self.recompute_scale_factor} if self.recompute_scale_factor else {}
+        )
         return F.interpolate(input, self.size, self.scale_factor, self.mode, self.align_corners, **kwargs)
 
     def extra_repr(self) -> str:

@@ -9,8 +9,12 @@ import numpy as np
 from ...tensor import Tensor
 
 
-def pad_sequence(sequences: Sequence[Tensor], batch_first: bool = False, padding_value: float = 0.0,
-                 padding_side: str = "right") -> Tensor:
+def pad_sequence(
+    sequences: Sequence[Tensor],
+    batch_first: bool = False,
+    padding_value: float = 0.0,
+    padding_side: str = "right",
+) -> Tensor:
     """Pads a list of ``(L_i, *)`` tensors to the longest length and stacks them.
 
     Returns ``(L_max, B, *)``, or ``(B, L_max, *)`` with ``batch_first``. Differentiable.
@@ -33,8 +37,9 @@ def pad_sequence(sequences: Sequence[Tensor], batch_first: bool = False, padding
     trailing = tuple(sequences[0].shape[1:])
     for i, s in enumerate(sequences):
         if tuple(s.shape[1:]) != trailing:
-            raise ValueError(f"pad_sequence: sequence {i} has trailing shape {tuple(s.shape[1:])}, "
-                             f"expected {trailing}")
+            raise ValueError(
+                f"pad_sequence: sequence {i} has trailing shape {tuple(s.shape[1:])}, expected {trailing}"
+            )
     max_len = max(s.shape[0] for s in sequences)
     if not any(s.requires_grad for s in sequences):
         out = np.full((len(sequences), max_len) + trailing, padding_value, dtype=sequences[0].data.dtype)
@@ -43,7 +48,7 @@ def pad_sequence(sequences: Sequence[Tensor], batch_first: bool = False, padding
             if padding_side == "right":
                 out[i, :n] = s.data
             elif n:
-                out[i, max_len - n:] = s.data
+                out[i, max_len - n :] = s.data
         result = Tensor._wrap(out)
     else:
         padded = []

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 import ember
+import numpy as np
 
 
 def torch_state(torch_module) -> dict:
@@ -30,17 +29,30 @@ def _convert(value, torch, requires_grad: bool):
     """(ember, torch) versions of an input given as a numpy array (or passed through)."""
     if isinstance(value, np.ndarray):
         grad = requires_grad and value.dtype.kind == "f"
-        return (ember.tensor(value.copy(), requires_grad=grad),
-                torch.tensor(value.copy(), requires_grad=grad))
+        return (
+            ember.tensor(value.copy(), requires_grad=grad),
+            torch.tensor(value.copy(), requires_grad=grad),
+        )
     if isinstance(value, tuple):
         pairs = [_convert(v, torch, requires_grad) for v in value]
         return tuple(p[0] for p in pairs), tuple(p[1] for p in pairs)
     return value, value
 
 
-def check_parity(ember_module, torch_module, inputs, kwargs=None, *, train: bool = True, atol: float = 1e-5,
-                 rtol: float = 1e-4, input_grads: bool | list = True, load: bool = True, seed: int = 0):
-    """Runs both modules on the same inputs; compares outputs, input gradients and every parameter gradient."""
+def check_parity(
+    ember_module,
+    torch_module,
+    inputs,
+    kwargs=None,
+    *,
+    train: bool = True,
+    atol: float = 1e-5,
+    rtol: float = 1e-4,
+    input_grads: bool | list = True,
+    load: bool = True,
+    seed: int = 0,
+):
+    """Runs both modules on the same inputs; compares outputs, input gradients and parameter gradients."""
     import torch
 
     if load:
@@ -57,9 +69,12 @@ def check_parity(ember_module, torch_module, inputs, kwargs=None, *, train: bool
     rng = np.random.default_rng(seed)
     e_loss = t_loss = 0
     for i, (e, t) in enumerate(zip(e_flat, t_flat)):
-        assert tuple(e.shape) == tuple(t.shape), f"output {i}: shape {tuple(e.shape)} vs torch {tuple(t.shape)}"
-        np.testing.assert_allclose(e.detach().numpy(), t.detach().numpy(), rtol=rtol, atol=atol,
-                                   err_msg=f"output {i}")
+        assert tuple(e.shape) == tuple(t.shape), (
+            f"output {i}: shape {tuple(e.shape)} vs torch {tuple(t.shape)}"
+        )
+        np.testing.assert_allclose(
+            e.detach().numpy(), t.detach().numpy(), rtol=rtol, atol=atol, err_msg=f"output {i}"
+        )
         if t.requires_grad:
             weight = rng.standard_normal(tuple(t.shape)).astype(np.float32)
             e_loss = e_loss + (e * ember.tensor(weight)).sum()
@@ -74,10 +89,13 @@ def check_parity(ember_module, torch_module, inputs, kwargs=None, *, train: bool
             assert p.grad is None or not np.any(p.grad.numpy()), f"{name}: torch has no gradient"
             continue
         assert p.grad is not None, f"{name}: no gradient in Ember"
-        np.testing.assert_allclose(p.grad.numpy(), tg.numpy(), rtol=rtol, atol=atol, err_msg=f"grad of {name}")
+        np.testing.assert_allclose(
+            p.grad.numpy(), tg.numpy(), rtol=rtol, atol=atol, err_msg=f"grad of {name}"
+        )
     for i, (e, t) in enumerate(pairs):
         for ee, tt in zip(_flat(e), _flat(t)):
             if getattr(tt, "grad", None) is not None:
-                np.testing.assert_allclose(ee.grad.numpy(), tt.grad.numpy(), rtol=rtol, atol=atol,
-                                           err_msg=f"grad of input {i}")
+                np.testing.assert_allclose(
+                    ee.grad.numpy(), tt.grad.numpy(), rtol=rtol, atol=atol, err_msg=f"grad of input {i}"
+                )
     return e_out, t_out

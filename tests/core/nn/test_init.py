@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import math
 
+import ember
 import numpy as np
 import pytest
-
-import ember
 from ember import nn
 from ember.nn import init
 
@@ -106,7 +105,10 @@ LAYERS = [
     ("RNN", lambda nn: nn.RNN(128, 96)),
     ("LSTMCell", lambda nn: nn.LSTMCell(128, 96)),
     ("MultiheadAttention", lambda nn: nn.MultiheadAttention(256, 4)),
-    ("MultiheadAttention-kdim", lambda nn: nn.MultiheadAttention(256, 4, kdim=128, vdim=64, add_bias_kv=True)),
+    (
+        "MultiheadAttention-kdim",
+        lambda nn: nn.MultiheadAttention(256, 4, kdim=128, vdim=64, add_bias_kv=True),
+    ),
     ("TransformerEncoderLayer", lambda nn: nn.TransformerEncoderLayer(128, 4, 512)),
     ("BatchNorm2d", lambda nn: nn.BatchNorm2d(64)),
     ("LayerNorm", lambda nn: nn.LayerNorm(64)),

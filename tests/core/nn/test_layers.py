@@ -3,10 +3,9 @@ same input, same outputs, same input and parameter gradients (float32 tolerance)
 
 from __future__ import annotations
 
+import ember
 import numpy as np
 import pytest
-
-import ember
 from ember import nn
 
 from .layer_parity import check_parity
@@ -47,14 +46,31 @@ LAYERS = [
     ("Bilinear", lambda nn: nn.Bilinear(3, 4, 2), [f(5, 3), f(5, 4)], {}),
     ("Conv1d", lambda nn: nn.Conv1d(3, 4, 3, stride=2, padding=1), [f(2, 3, 9)], {}),
     ("Conv2d", lambda nn: nn.Conv2d(3, 4, 3, padding=1), [f(2, 3, 6, 6)], {}),
-    ("Conv2d-groups-dilation", lambda nn: nn.Conv2d(4, 6, 3, stride=2, dilation=2, groups=2), [f(2, 4, 9, 9)], {}),
-    ("Conv2d-same-reflect", lambda nn: nn.Conv2d(2, 3, (3, 2), padding="same", padding_mode="reflect"),
-     [f(1, 2, 5, 6)], {}),
-    ("Conv2d-circular", lambda nn: nn.Conv2d(2, 3, 3, padding=1, padding_mode="circular", bias=False),
-     [f(1, 2, 5, 5)], {}),
+    (
+        "Conv2d-groups-dilation",
+        lambda nn: nn.Conv2d(4, 6, 3, stride=2, dilation=2, groups=2),
+        [f(2, 4, 9, 9)],
+        {},
+    ),
+    (
+        "Conv2d-same-reflect",
+        lambda nn: nn.Conv2d(2, 3, (3, 2), padding="same", padding_mode="reflect"),
+        [f(1, 2, 5, 6)],
+        {},
+    ),
+    (
+        "Conv2d-circular",
+        lambda nn: nn.Conv2d(2, 3, 3, padding=1, padding_mode="circular", bias=False),
+        [f(1, 2, 5, 5)],
+        {},
+    ),
     ("ConvTranspose1d", lambda nn: nn.ConvTranspose1d(3, 2, 3, stride=2), [f(2, 3, 5)], {}),
-    ("ConvTranspose2d", lambda nn: nn.ConvTranspose2d(4, 2, 3, stride=2, padding=1, output_padding=1),
-     [f(2, 4, 4, 4)], {}),
+    (
+        "ConvTranspose2d",
+        lambda nn: nn.ConvTranspose2d(4, 2, 3, stride=2, padding=1, output_padding=1),
+        [f(2, 4, 4, 4)],
+        {},
+    ),
     ("MaxPool1d", lambda nn: nn.MaxPool1d(2), [f(2, 3, 8)], {}),
     ("MaxPool2d-ceil", lambda nn: nn.MaxPool2d(3, 2, ceil_mode=True), [f(2, 3, 8, 8)], {}),
     ("AvgPool1d", lambda nn: nn.AvgPool1d(3, 2, padding=1), [f(2, 3, 8)], {}),
@@ -75,14 +91,33 @@ LAYERS = [
     ("Dropout-eval", lambda nn: nn.Dropout(0.3), [f(4, 5)], {"train": False}),
     ("Dropout2d-eval", lambda nn: nn.Dropout2d(0.3), [f(2, 3, 4, 4)], {"train": False}),
     ("Embedding", lambda nn: nn.Embedding(10, 4, padding_idx=1), [i(3, 5, high=10)], {"input_grads": False}),
-    ("EmbeddingBag-2d", lambda nn: nn.EmbeddingBag(10, 4, mode="mean"), [i(3, 5, high=10)], {"input_grads": False}),
-    ("EmbeddingBag-sum", lambda nn: nn.EmbeddingBag(10, 4, mode="sum"), [i(3, 5, high=10)], {"input_grads": False}),
-    ("EmbeddingBag-max", lambda nn: nn.EmbeddingBag(10, 4, mode="max"), [i(3, 5, high=10)], {"input_grads": False}),
+    (
+        "EmbeddingBag-2d",
+        lambda nn: nn.EmbeddingBag(10, 4, mode="mean"),
+        [i(3, 5, high=10)],
+        {"input_grads": False},
+    ),
+    (
+        "EmbeddingBag-sum",
+        lambda nn: nn.EmbeddingBag(10, 4, mode="sum"),
+        [i(3, 5, high=10)],
+        {"input_grads": False},
+    ),
+    (
+        "EmbeddingBag-max",
+        lambda nn: nn.EmbeddingBag(10, 4, mode="max"),
+        [i(3, 5, high=10)],
+        {"input_grads": False},
+    ),
     ("Flatten", lambda nn: nn.Flatten(), [f(2, 3, 4)], {}),
     ("Unflatten", lambda nn: nn.Unflatten(1, (3, 4)), [f(2, 12)], {}),
     ("Upsample-nearest", lambda nn: nn.Upsample(scale_factor=2, mode="nearest"), [f(1, 2, 3, 3)], {}),
-    ("Upsample-bilinear", lambda nn: nn.Upsample(size=(5, 7), mode="bilinear", align_corners=False),
-     [f(1, 2, 3, 3)], {}),
+    (
+        "Upsample-bilinear",
+        lambda nn: nn.Upsample(size=(5, 7), mode="bilinear", align_corners=False),
+        [f(1, 2, 3, 3)],
+        {},
+    ),
     ("UpsamplingBilinear2d", lambda nn: nn.UpsamplingBilinear2d(scale_factor=2), [f(1, 2, 3, 3)], {}),
     ("ZeroPad2d", lambda nn: nn.ZeroPad2d((1, 2, 0, 1)), [f(1, 2, 3, 3)], {}),
     ("ReflectionPad2d", lambda nn: nn.ReflectionPad2d(1), [f(1, 2, 3, 3)], {}),
@@ -93,24 +128,46 @@ LAYERS = [
 ]
 
 ACTIVATIONS = [
-    ("ReLU", lambda nn: nn.ReLU()), ("ReLU6", lambda nn: nn.ReLU6()), ("LeakyReLU", lambda nn: nn.LeakyReLU(0.2)),
-    ("ELU", lambda nn: nn.ELU(0.7)), ("SELU", lambda nn: nn.SELU()), ("CELU", lambda nn: nn.CELU(1.3)),
-    ("GELU", lambda nn: nn.GELU()), ("GELU-tanh", lambda nn: nn.GELU(approximate="tanh")),
-    ("SiLU", lambda nn: nn.SiLU()), ("Mish", lambda nn: nn.Mish()), ("Softplus", lambda nn: nn.Softplus(2.0, 5.0)),
-    ("Softsign", lambda nn: nn.Softsign()), ("Hardtanh", lambda nn: nn.Hardtanh(-0.5, 0.7)),
-    ("Hardsigmoid", lambda nn: nn.Hardsigmoid()), ("Hardswish", lambda nn: nn.Hardswish()),
-    ("Sigmoid", lambda nn: nn.Sigmoid()), ("Tanh", lambda nn: nn.Tanh()), ("LogSigmoid", lambda nn: nn.LogSigmoid()),
-    ("GLU", lambda nn: nn.GLU(dim=1)), ("Softmax", lambda nn: nn.Softmax(dim=1)),
-    ("LogSoftmax", lambda nn: nn.LogSoftmax(dim=-1)), ("Softmin", lambda nn: nn.Softmin(dim=1)),
-    ("Tanhshrink", lambda nn: nn.Tanhshrink()), ("Threshold", lambda nn: nn.Threshold(0.1, 20.0)),
-    ("Softshrink", lambda nn: nn.Softshrink(0.5)), ("Hardshrink", lambda nn: nn.Hardshrink(0.5)),
+    ("ReLU", lambda nn: nn.ReLU()),
+    ("ReLU6", lambda nn: nn.ReLU6()),
+    ("LeakyReLU", lambda nn: nn.LeakyReLU(0.2)),
+    ("ELU", lambda nn: nn.ELU(0.7)),
+    ("SELU", lambda nn: nn.SELU()),
+    ("CELU", lambda nn: nn.CELU(1.3)),
+    ("GELU", lambda nn: nn.GELU()),
+    ("GELU-tanh", lambda nn: nn.GELU(approximate="tanh")),
+    ("SiLU", lambda nn: nn.SiLU()),
+    ("Mish", lambda nn: nn.Mish()),
+    ("Softplus", lambda nn: nn.Softplus(2.0, 5.0)),
+    ("Softsign", lambda nn: nn.Softsign()),
+    ("Hardtanh", lambda nn: nn.Hardtanh(-0.5, 0.7)),
+    ("Hardsigmoid", lambda nn: nn.Hardsigmoid()),
+    ("Hardswish", lambda nn: nn.Hardswish()),
+    ("Sigmoid", lambda nn: nn.Sigmoid()),
+    ("Tanh", lambda nn: nn.Tanh()),
+    ("LogSigmoid", lambda nn: nn.LogSigmoid()),
+    ("GLU", lambda nn: nn.GLU(dim=1)),
+    ("Softmax", lambda nn: nn.Softmax(dim=1)),
+    ("LogSoftmax", lambda nn: nn.LogSoftmax(dim=-1)),
+    ("Softmin", lambda nn: nn.Softmin(dim=1)),
+    ("Tanhshrink", lambda nn: nn.Tanhshrink()),
+    ("Threshold", lambda nn: nn.Threshold(0.1, 20.0)),
+    ("Softshrink", lambda nn: nn.Softshrink(0.5)),
+    ("Hardshrink", lambda nn: nn.Hardshrink(0.5)),
 ]
 
 LOSSES = [
     ("CrossEntropyLoss", lambda nn: nn.CrossEntropyLoss(), [f(6, 4), i(6, high=4)]),
-    ("CrossEntropyLoss-options", lambda nn: nn.CrossEntropyLoss(ignore_index=2, label_smoothing=0.1),
-     [f(6, 4, 3), i(6, 3, high=4)]),
-    ("CrossEntropyLoss-probs", lambda nn: nn.CrossEntropyLoss(reduction="sum"), [f(6, 4), ("p", (6, 4), None)]),
+    (
+        "CrossEntropyLoss-options",
+        lambda nn: nn.CrossEntropyLoss(ignore_index=2, label_smoothing=0.1),
+        [f(6, 4, 3), i(6, 3, high=4)],
+    ),
+    (
+        "CrossEntropyLoss-probs",
+        lambda nn: nn.CrossEntropyLoss(reduction="sum"),
+        [f(6, 4), ("p", (6, 4), None)],
+    ),
     ("NLLLoss", lambda nn: nn.NLLLoss(reduction="none"), [f(6, 4), i(6, high=4)]),
     ("MSELoss", lambda nn: nn.MSELoss(), [f(3, 4), f(3, 4)]),
     ("L1Loss", lambda nn: nn.L1Loss(reduction="sum"), [f(3, 4), f(3, 4)]),
@@ -176,11 +233,15 @@ def test_batchnorm_running_stats_match_torch_after_training_steps():
         e(ember.tensor(x))
         t(torch.tensor(x))
     for key, value in t.state_dict().items():
-        np.testing.assert_allclose(e.state_dict()[key].numpy(), value.numpy(), rtol=1e-5, atol=1e-6, err_msg=key)
+        np.testing.assert_allclose(
+            e.state_dict()[key].numpy(), value.numpy(), rtol=1e-5, atol=1e-6, err_msg=key
+        )
     assert int(e.num_batches_tracked) == 5
     e.eval(), t.eval()
     x = rng.standard_normal((2, 3, 5, 5)).astype(np.float32)
-    np.testing.assert_allclose(e(ember.tensor(x)).detach().numpy(), t(torch.tensor(x)).detach().numpy(), atol=1e-5)
+    np.testing.assert_allclose(
+        e(ember.tensor(x)).detach().numpy(), t(torch.tensor(x)).detach().numpy(), atol=1e-5
+    )
 
 
 def test_batchnorm_cumulative_average_when_momentum_is_none():
@@ -231,12 +292,19 @@ def test_batchnorm_rejects_wrong_rank():
 
 
 def test_layer_reprs_match_torch():
-    for constructor in [lambda nn: nn.Conv2d(3, 8, 3, stride=2, padding=1, bias=False),
-                        lambda nn: nn.Linear(4, 2), lambda nn: nn.BatchNorm2d(8),
-                        lambda nn: nn.LayerNorm(16), lambda nn: nn.Embedding(10, 3, padding_idx=0),
-                        lambda nn: nn.LSTM(10, 20, num_layers=2, bidirectional=True),
-                        lambda nn: nn.MaxPool2d(2), lambda nn: nn.Dropout(0.1), lambda nn: nn.LeakyReLU(0.2),
-                        lambda nn: nn.GELU(), lambda nn: nn.ConvTranspose2d(4, 2, 3, stride=2, output_padding=1)]:
+    for constructor in [
+        lambda nn: nn.Conv2d(3, 8, 3, stride=2, padding=1, bias=False),
+        lambda nn: nn.Linear(4, 2),
+        lambda nn: nn.BatchNorm2d(8),
+        lambda nn: nn.LayerNorm(16),
+        lambda nn: nn.Embedding(10, 3, padding_idx=0),
+        lambda nn: nn.LSTM(10, 20, num_layers=2, bidirectional=True),
+        lambda nn: nn.MaxPool2d(2),
+        lambda nn: nn.Dropout(0.1),
+        lambda nn: nn.LeakyReLU(0.2),
+        lambda nn: nn.GELU(),
+        lambda nn: nn.ConvTranspose2d(4, 2, 3, stride=2, output_padding=1),
+    ]:
         assert repr(constructor(nn)) == repr(constructor(torch.nn))
 
 
@@ -246,8 +314,12 @@ def test_bce_with_logits_pos_weight_buffer_matches_torch():
     t = torch.nn.BCEWithLogitsLoss(pos_weight=torch.tensor(pos_weight))
     assert list(e.state_dict()) == list(t.state_dict()) == ["pos_weight"]
     rng = np.random.default_rng(2)
-    check_parity(e, t, [rng.standard_normal((4, 3)).astype(np.float32),
-                        rng.uniform(0, 1, (4, 3)).astype(np.float32)], input_grads=[True, False])
+    check_parity(
+        e,
+        t,
+        [rng.standard_normal((4, 3)).astype(np.float32), rng.uniform(0, 1, (4, 3)).astype(np.float32)],
+        input_grads=[True, False],
+    )
 
 
 def test_ctc_loss_module_matches_torch():
@@ -258,10 +330,18 @@ def test_ctc_loss_module_matches_torch():
     input_lengths, target_lengths = np.array([12, 10]), np.array([4, 2])
     e_logits = ember.tensor(logits, requires_grad=True)
     t_logits = torch.tensor(logits, requires_grad=True)
-    e_loss = nn.CTCLoss()(nn.functional.log_softmax(e_logits, -1), ember.tensor(targets),
-                          ember.tensor(input_lengths), ember.tensor(target_lengths))
-    t_loss = torch.nn.CTCLoss()(torch.log_softmax(t_logits, -1), torch.tensor(targets),
-                                torch.tensor(input_lengths), torch.tensor(target_lengths))
+    e_loss = nn.CTCLoss()(
+        nn.functional.log_softmax(e_logits, -1),
+        ember.tensor(targets),
+        ember.tensor(input_lengths),
+        ember.tensor(target_lengths),
+    )
+    t_loss = torch.nn.CTCLoss()(
+        torch.log_softmax(t_logits, -1),
+        torch.tensor(targets),
+        torch.tensor(input_lengths),
+        torch.tensor(target_lengths),
+    )
     assert float(e_loss) == pytest.approx(float(t_loss.detach()), rel=1e-4)
     e_loss.backward()
     t_loss.backward()

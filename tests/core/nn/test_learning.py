@@ -4,9 +4,8 @@ Updates use a hand-written Adam on ``.data`` (ember.optim is tested on its own).
 
 from __future__ import annotations
 
-import numpy as np
-
 import ember
+import numpy as np
 from ember import nn
 from ember.nn import functional as F
 
@@ -53,8 +52,15 @@ def _bars(n, rng):
 def test_cnn_separates_synthetic_images():
     rng = np.random.default_rng(0)
     model = nn.Sequential(
-        nn.Conv2d(1, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, 4),
+        nn.Conv2d(1, 8, 3, padding=1),
+        nn.BatchNorm2d(8),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(8, 16, 3, padding=1),
+        nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(16, 4),
     )
     optimizer = Adam(model.parameters(), lr=1e-2)
     loss_fn = nn.CrossEntropyLoss()

@@ -6,10 +6,9 @@ from __future__ import annotations
 import copy
 import pickle
 
+import ember
 import numpy as np
 import pytest
-
-import ember
 from ember import nn
 
 
@@ -31,10 +30,20 @@ def test_setattr_registers_parameters_modules_and_buffers():
     assert list(net._modules) == ["features", "classifier"]
     assert list(net._buffers) == ["steps"]
     assert [n for n, _ in net.named_parameters()] == [
-        "scale", "features.0.weight", "features.0.bias", "features.1.weight", "features.1.bias",
-        "classifier.2.weight", "classifier.2.bias"]
+        "scale",
+        "features.0.weight",
+        "features.0.bias",
+        "features.1.weight",
+        "features.1.bias",
+        "classifier.2.weight",
+        "classifier.2.bias",
+    ]
     assert [n for n, _ in net.named_buffers()] == [
-        "steps", "features.1.running_mean", "features.1.running_var", "features.1.num_batches_tracked"]
+        "steps",
+        "features.1.running_mean",
+        "features.1.running_var",
+        "features.1.num_batches_tracked",
+    ]
     assert [n for n, _ in net.named_children()] == ["features", "classifier"]
     assert [n for n, _ in net.named_modules()][:4] == ["", "features", "features.0", "features.1"]
     assert len(list(net.modules())) == 9
@@ -52,9 +61,11 @@ def test_assigning_a_plain_tensor_to_a_parameter_name_is_an_error():
     with pytest.raises(TypeError, match="cannot assign 'ember.tensor.Tensor' as parameter 'weight'"):
         layer.weight = ember.zeros(2, 2)
     with pytest.raises(AttributeError, match="before Module.__init__"):
+
         class Bad(nn.Module):
             def __init__(self):
                 self.w = nn.Parameter(ember.zeros(1))
+
         Bad()
 
 
@@ -115,8 +126,10 @@ def test_load_state_dict_names_missing_unexpected_and_mis_shaped_keys():
     assert "Error(s) in loading state_dict for Net" in message
     assert 'Missing key(s) in state_dict: "classifier.2.bias"' in message
     assert 'Unexpected key(s) in state_dict: "classifier.3.weight"' in message
-    assert ("size mismatch for features.0.weight: copying a param with shape (5, 1, 3, 3) from checkpoint, "
-            "the shape in current model is (4, 1, 3, 3)") in message
+    assert (
+        "size mismatch for features.0.weight: copying a param with shape (5, 1, 3, 3) from checkpoint, "
+        "the shape in current model is (4, 1, 3, 3)"
+    ) in message
     del state["features.0.weight"]
     result = net.load_state_dict(state, strict=False)
     assert result.missing_keys == ["features.0.weight", "classifier.2.bias"]
@@ -160,8 +173,9 @@ def test_forward_hooks_and_pre_hooks():
     pre = layer.register_forward_pre_hook(lambda m, args: (args[0] * 0,))
     post = layer.register_forward_hook(lambda m, args, out: calls.append(tuple(out.shape)) or out + 1)
     out = layer(ember.randn(4, 3))
-    np.testing.assert_allclose(out.detach().numpy(), (layer.bias.detach().numpy() + 1)[None].repeat(4, 0),
-                               rtol=1e-6)
+    np.testing.assert_allclose(
+        out.detach().numpy(), (layer.bias.detach().numpy() + 1)[None].repeat(4, 0), rtol=1e-6
+    )
     assert calls == [(4, 2)]
     pre.remove()
     post.remove()
@@ -169,7 +183,9 @@ def test_forward_hooks_and_pre_hooks():
     np.testing.assert_allclose(layer(x).detach().numpy(), (x @ layer.weight.T + layer.bias).detach().numpy())
     assert calls == [(4, 2)]
     seen = []
-    with layer.register_forward_pre_hook(lambda m, args, kwargs: seen.append(sorted(kwargs)), with_kwargs=True):
+    with layer.register_forward_pre_hook(
+        lambda m, args, kwargs: seen.append(sorted(kwargs)), with_kwargs=True
+    ):
         layer(input=x)
     assert seen == [["input"]]
     order = []
@@ -231,8 +247,9 @@ def test_nested_repr_like_pytorch():
         ")"
     )
     layers = nn.ModuleList([nn.Linear(2, 2) for _ in range(3)] + [nn.ReLU()])
-    assert repr(layers) == ("ModuleList(\n  (0-2): 3 x Linear(in_features=2, out_features=2, bias=True)\n"
-                            "  (3): ReLU()\n)")
+    assert repr(layers) == (
+        "ModuleList(\n  (0-2): 3 x Linear(in_features=2, out_features=2, bias=True)\n  (3): ReLU()\n)"
+    )
 
 
 def test_parameter_is_a_tensor_that_requires_grad():
@@ -256,10 +273,15 @@ def test_sequential_indexing_slicing_and_append():
     seq.append(nn.Sigmoid())
     assert len(seq) == 4 and seq(ember.randn(5, 2)).shape == (5, 1)
     del seq[1]
-    assert [type(m).__name__ for m in seq] == ["Linear", "Linear", "Sigmoid"] and list(seq._modules) == ["0", "1", "2"]
+    assert [type(m).__name__ for m in seq] == ["Linear", "Linear", "Sigmoid"] and list(seq._modules) == [
+        "0",
+        "1",
+        "2",
+    ]
     seq.insert(1, nn.Tanh())
     assert type(seq[1]).__name__ == "Tanh"
     from collections import OrderedDict
+
     named = nn.Sequential(OrderedDict([("fc", nn.Linear(2, 2)), ("act", nn.ReLU())]))
     assert named.fc is named[0]
     with pytest.raises(IndexError):
@@ -291,8 +313,9 @@ def test_deepcopy_and_pickle_make_independent_models():
         clone.classifier[2].weight.mul_(0)
     assert net.classifier[2].weight.detach().numpy().any()
     restored = pickle.loads(pickle.dumps(net))
-    np.testing.assert_array_equal(restored.classifier[2].weight.detach().numpy(),
-                                  net.classifier[2].weight.detach().numpy())
+    np.testing.assert_array_equal(
+        restored.classifier[2].weight.detach().numpy(), net.classifier[2].weight.detach().numpy()
+    )
     assert isinstance(restored.classifier[2].weight, nn.Parameter)
 
 

@@ -3,10 +3,9 @@ gradients), plus the errors a user meets."""
 
 from __future__ import annotations
 
+import ember
 import numpy as np
 import pytest
-
-import ember
 from ember import nn
 
 from .layer_parity import check_parity
@@ -27,14 +26,26 @@ def _pair(constructor):
 RECURRENT = [
     ("LSTM", lambda nn: nn.LSTM(4, 6), (5, 3, 4), None),
     ("LSTM-2layer-bidir", lambda nn: nn.LSTM(4, 6, num_layers=2, bidirectional=True), (5, 3, 4), None),
-    ("LSTM-batch-first-states", lambda nn: nn.LSTM(4, 6, num_layers=2, batch_first=True, bidirectional=True),
-     (3, 5, 4), ((4, 3, 6), (4, 3, 6))),
-    ("LSTM-proj", lambda nn: nn.LSTM(4, 6, num_layers=2, proj_size=3, bidirectional=True), (5, 3, 4),
-     ((4, 3, 3), (4, 3, 6))),
+    (
+        "LSTM-batch-first-states",
+        lambda nn: nn.LSTM(4, 6, num_layers=2, batch_first=True, bidirectional=True),
+        (3, 5, 4),
+        ((4, 3, 6), (4, 3, 6)),
+    ),
+    (
+        "LSTM-proj",
+        lambda nn: nn.LSTM(4, 6, num_layers=2, proj_size=3, bidirectional=True),
+        (5, 3, 4),
+        ((4, 3, 3), (4, 3, 6)),
+    ),
     ("LSTM-nobias", lambda nn: nn.LSTM(4, 6, bias=False), (5, 3, 4), None),
     ("GRU", lambda nn: nn.GRU(4, 6), (5, 3, 4), None),
-    ("GRU-2layer-bidir-states", lambda nn: nn.GRU(4, 6, num_layers=2, bidirectional=True, batch_first=True),
-     (3, 5, 4), (4, 3, 6)),
+    (
+        "GRU-2layer-bidir-states",
+        lambda nn: nn.GRU(4, 6, num_layers=2, bidirectional=True, batch_first=True),
+        (3, 5, 4),
+        (4, 3, 6),
+    ),
     ("GRU-nobias", lambda nn: nn.GRU(4, 6, bias=False, num_layers=2), (5, 3, 4), None),
     ("RNN-tanh-bidir", lambda nn: nn.RNN(4, 6, num_layers=2, bidirectional=True), (5, 3, 4), (4, 3, 6)),
     ("RNN-relu", lambda nn: nn.RNN(4, 6, nonlinearity="relu", batch_first=True), (3, 5, 4), None),
@@ -42,8 +53,9 @@ RECURRENT = [
 
 
 @pytest.mark.parity
-@pytest.mark.parametrize("constructor,input_shape,state_shape", [r[1:] for r in RECURRENT],
-                         ids=[r[0] for r in RECURRENT])
+@pytest.mark.parametrize(
+    "constructor,input_shape,state_shape", [r[1:] for r in RECURRENT], ids=[r[0] for r in RECURRENT]
+)
 def test_recurrent_layer_matches_torch(constructor, input_shape, state_shape):
     ember_module, torch_module = _pair(constructor)
     inputs = _inputs(input_shape)
@@ -114,7 +126,9 @@ def test_rnn_dropout_between_layers_only_in_training():
     x = ember.randn(6, 2, 4)
     rnn.eval()
     a, b = rnn(x)[0], rnn(x)[0]
-    np.testing.assert_array_equal(a.numpy() if not a.requires_grad else a.detach().numpy(), b.detach().numpy())
+    np.testing.assert_array_equal(
+        a.numpy() if not a.requires_grad else a.detach().numpy(), b.detach().numpy()
+    )
     rnn.train()
     c, d = rnn(x)[0], rnn(x)[0]
     assert not np.allclose(c.detach().numpy(), d.detach().numpy())

@@ -30,8 +30,15 @@ def test_summary_rows_and_totals():
     assert info.trainable_params == 650 and info.non_trainable_params == 40
     assert info.output_shape == [2, 10]
     text = str(info)
-    for expected in ("Conv2d", "[2, 4, 8, 8]", "Total params: 690", "Trainable params: 650",
-                     "Non-trainable params: 40", "650", "(frozen)"):
+    for expected in (
+        "Conv2d",
+        "[2, 4, 8, 8]",
+        "Total params: 690",
+        "Trainable params: 650",
+        "Non-trainable params: 40",
+        "650",
+        "(frozen)",
+    ):
         assert expected in text, expected
 
 

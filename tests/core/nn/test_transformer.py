@@ -3,10 +3,9 @@ outputs, attention weights and every gradient, with each mask kind."""
 
 from __future__ import annotations
 
+import ember
 import numpy as np
 import pytest
-
-import ember
 from ember import nn
 
 from .layer_parity import check_parity
@@ -42,17 +41,27 @@ MHA_CASES = [
     ("float-attn-mask", dict(), lambda x: [x, x, x], {"attn_mask": _x(5, 5, seed=3)}),
     ("3d-attn-mask", dict(), lambda x: [x, x, x], {"attn_mask": _x(3 * H, 5, 5, seed=3)}),
     ("key-padding-mask", dict(batch_first=True), lambda x: [x, x, x], {"key_padding_mask": _padding(3, 5)}),
-    ("both-masks-no-weights", dict(), lambda x: [x, x, x],
-     {"attn_mask": _causal(5), "key_padding_mask": _padding(3, 5), "need_weights": False}),
+    (
+        "both-masks-no-weights",
+        dict(),
+        lambda x: [x, x, x],
+        {"attn_mask": _causal(5), "key_padding_mask": _padding(3, 5), "need_weights": False},
+    ),
     ("per-head-weights", dict(), lambda x: [x, x, x], {"average_attn_weights": False}),
     ("kdim-vdim", dict(kdim=5, vdim=7), lambda x: [x, _x(6, 3, 5, seed=1), _x(6, 3, 7, seed=2)], {}),
-    ("bias-kv-zero-attn-nobias", dict(add_bias_kv=True, add_zero_attn=True, bias=False), lambda x: [x, x, x],
-     {"attn_mask": _causal(5)}),
+    (
+        "bias-kv-zero-attn-nobias",
+        dict(add_bias_kv=True, add_zero_attn=True, bias=False),
+        lambda x: [x, x, x],
+        {"attn_mask": _causal(5)},
+    ),
 ]
 
 
 @pytest.mark.parity
-@pytest.mark.parametrize("options,make_inputs,kwargs", [c[1:] for c in MHA_CASES], ids=[c[0] for c in MHA_CASES])
+@pytest.mark.parametrize(
+    "options,make_inputs,kwargs", [c[1:] for c in MHA_CASES], ids=[c[0] for c in MHA_CASES]
+)
 def test_multihead_attention_matches_torch(options, make_inputs, kwargs):
     ember_module, torch_module = _pair(lambda nn: nn.MultiheadAttention(E, H, **options))
     x = _x(5, 3, E)
@@ -63,8 +72,10 @@ def test_multihead_attention_matches_torch(options, make_inputs, kwargs):
         ember_x, torch_x = ember.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
         load = check_parity.__globals__["load_torch_weights"]
         load(ember_module, torch_module)
-        conv = {k: (ember.tensor(v), torch.tensor(v)) if isinstance(v, np.ndarray) else (v, v)
-                for k, v in kwargs.items()}
+        conv = {
+            k: (ember.tensor(v), torch.tensor(v)) if isinstance(v, np.ndarray) else (v, v)
+            for k, v in kwargs.items()
+        }
         e_out, e_w = ember_module(ember_x, ember_x, ember_x, **{k: v[0] for k, v in conv.items()})
         t_out, t_w = torch_module(torch_x, torch_x, torch_x, **{k: v[1] for k, v in conv.items()})
         np.testing.assert_allclose(e_out.detach().numpy(), t_out.detach().numpy(), atol=1e-5, rtol=1e-4)
@@ -76,8 +87,13 @@ def test_multihead_attention_matches_torch(options, make_inputs, kwargs):
         (t_out * torch.tensor(g)).sum().backward()
         np.testing.assert_allclose(ember_x.grad.numpy(), torch_x.grad.numpy(), atol=1e-5, rtol=1e-4)
         for name, p in torch_module.named_parameters():
-            np.testing.assert_allclose(ember_module.get_parameter(name).grad.numpy(), p.grad.numpy(), atol=1e-5,
-                                       rtol=1e-4, err_msg=name)
+            np.testing.assert_allclose(
+                ember_module.get_parameter(name).grad.numpy(),
+                p.grad.numpy(),
+                atol=1e-5,
+                rtol=1e-4,
+                err_msg=name,
+            )
     else:
         check_parity(ember_module, torch_module, inputs, kwargs)
 
@@ -90,17 +106,26 @@ def test_unbatched_multihead_attention_matches_torch():
 
 LAYER_CASES = [
     ("encoder-post-norm", lambda nn: nn.TransformerEncoderLayer(E, H, 16, dropout=0.0), False),
-    ("encoder-pre-norm-gelu-batch-first",
-     lambda nn: nn.TransformerEncoderLayer(E, H, 16, dropout=0.0, activation="gelu", norm_first=True,
-                                           batch_first=True), False),
+    (
+        "encoder-pre-norm-gelu-batch-first",
+        lambda nn: nn.TransformerEncoderLayer(
+            E, H, 16, dropout=0.0, activation="gelu", norm_first=True, batch_first=True
+        ),
+        False,
+    ),
     ("decoder-post-norm", lambda nn: nn.TransformerDecoderLayer(E, H, 16, dropout=0.0), True),
-    ("decoder-pre-norm-batch-first",
-     lambda nn: nn.TransformerDecoderLayer(E, H, 16, dropout=0.0, norm_first=True, batch_first=True), True),
+    (
+        "decoder-pre-norm-batch-first",
+        lambda nn: nn.TransformerDecoderLayer(E, H, 16, dropout=0.0, norm_first=True, batch_first=True),
+        True,
+    ),
 ]
 
 
 @pytest.mark.parity
-@pytest.mark.parametrize("constructor,is_decoder", [c[1:] for c in LAYER_CASES], ids=[c[0] for c in LAYER_CASES])
+@pytest.mark.parametrize(
+    "constructor,is_decoder", [c[1:] for c in LAYER_CASES], ids=[c[0] for c in LAYER_CASES]
+)
 def test_transformer_layer_matches_torch(constructor, is_decoder):
     ember_module, torch_module = _pair(constructor)
     batch_first = ember_module.self_attn.batch_first

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import math
 
+import ember
 import numpy as np
 import pytest
-
-import ember
 from ember import nn
 from ember.nn.utils import clip_grad_norm_, clip_grad_value_, parameters_to_vector, vector_to_parameters
 from ember.nn.utils.rnn import pad_sequence
