@@ -226,14 +226,17 @@ def main() -> None:
         )
         torch_model.train()
         ember_model.train()
-        ember_ms = (
-            time_step(make_step("ember", ember_model, name, x, y, classes), args.steps, args.warmup) * 1e3
-        )
-        torch_ms = (
-            time_step(make_step("torch", torch_model, name, x, y, classes), args.steps, args.warmup) * 1e3
-        )
+        ember_step = make_step("ember", ember_model, name, x, y, classes)
+        torch_step = make_step("torch", torch_model, name, x, y, classes)
+        # same weights, same data: the first losses agree (a check that both run the same model)
+        first = (float(ember_step()), float(torch_step().detach()))
+        ember_ms = time_step(ember_step, args.steps, args.warmup) * 1e3
+        torch_ms = time_step(torch_step, args.steps, args.warmup) * 1e3
         ratio = ember_ms / torch_ms
-        print(f"{LABELS[name]:36s} {ember_ms:10.1f} {torch_ms:10.1f} {ratio:6.2f}x {TARGETS[name]:6.1f}x")
+        print(
+            f"{LABELS[name]:36s} {ember_ms:10.1f} {torch_ms:10.1f} {ratio:6.2f}x {TARGETS[name]:6.1f}x"
+            f"   first loss {first[0]:.5f} / {first[1]:.5f}"
+        )
 
 
 if __name__ == "__main__":
