@@ -11,9 +11,8 @@ import argparse
 import time
 import warnings
 
-import numpy as np
-
 import ember
+import numpy as np
 from ember.audio import functional as F
 from ember.audio import transforms as T
 

@@ -31,4 +31,4 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'ember.audio' has no attribute {name!r}")
 
 
-__all__ = ["AudioMetaData", "info", "load", "save", *_SUBMODULES]
+__all__ = ["AudioMetaData", "data", "datasets", "functional", "info", "load", "models", "save", "transforms"]

@@ -5,9 +5,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-import numpy as np
-
 import ember
+import numpy as np
 from ember.data.dataset import Dataset
 from ember.tensor import Tensor
 from ember.trainer import DataModule
@@ -119,7 +118,7 @@ class AudioClassificationData(DataModule):
 
     def __init__(self, dataset: str = "synthetic_vowels", root: str | None = None, sample_rate: int | None = None,
                  clip_seconds: float = 1.0, features: str = "log_mel", n_mels: int = 64, n_mfcc: int = 40,
-                 spec_augment: bool | dict | None = True, val_split: float | int = 0.1, batch_size: int = 32,
+                 spec_augment: bool | dict | None = True, val_split: float = 0.1, batch_size: int = 32,
                  num_workers: int = 0, train_size: int | None = None, val_size: int | None = None,
                  test_size: int | None = None, seed: int = 0) -> None:
         super().__init__()
@@ -180,12 +179,12 @@ class AudioClassificationData(DataModule):
             return
         train_raw, val_raw, test_raw = self._splits()
         self.classes = self._classes_of(train_raw)
-        pipeline = _Pipeline(self.sample_rate, int(round(self.clip_seconds * self.sample_rate)), self.features,
+        pipeline = _Pipeline(self.sample_rate, round(self.clip_seconds * self.sample_rate), self.features,
                              self.n_mels, self.n_mfcc, self.spec_augment)
         n = len(train_raw)
         train_idx, val_idx = list(range(n)), []
         if val_raw is None:
-            n_val = int(round(self.val_split * n)) if isinstance(self.val_split, float) else int(self.val_split)
+            n_val = round(self.val_split * n) if isinstance(self.val_split, float) else int(self.val_split)
             if not 0 <= n_val < n:
                 raise ValueError(f"AudioClassificationData: val_split {self.val_split} leaves no training data "
                                  f"({n} clips)")

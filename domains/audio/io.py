@@ -10,7 +10,6 @@ import os
 from dataclasses import dataclass
 
 import numpy as np
-
 from ember.tensor import Tensor
 
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import ember
 import numpy as np
 import pytest
-
-import ember
 from ember import nn
 from ember.audio.datasets import SyntheticVowels
 from ember.audio.models import M5, LogMelCNN, log_mel_frontend

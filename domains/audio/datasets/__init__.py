@@ -10,5 +10,15 @@ from .yesno import YesNo
 
 SPEECHCOMMANDS, YESNO = SpeechCommands, YesNo  # torchaudio's spellings
 
-__all__ = ["AUDIO_EXTENSIONS", "AudioFolder", "PadCollate", "PadOrCrop", "SPEECHCOMMANDS", "SpeechCommands",
-           "SyntheticVowels", "YESNO", "YesNo", "pad_or_crop"]
+__all__ = [
+           "AUDIO_EXTENSIONS",
+           "SPEECHCOMMANDS",
+           "YESNO",
+           "AudioFolder",
+           "PadCollate",
+           "PadOrCrop",
+           "SpeechCommands",
+           "SyntheticVowels",
+           "YesNo",
+           "pad_or_crop",
+]

@@ -18,7 +18,7 @@ def download_and_extract(url: str, folder: str) -> None:
     if not os.path.exists(archive):
         partial = archive + ".part"
         try:
-            with urllib.request.urlopen(url) as response, open(partial, "wb") as out:  # noqa: S310 (fixed URLs)
+            with urllib.request.urlopen(url) as response, open(partial, "wb") as out:
                 while chunk := response.read(1 << 20):
                     out.write(chunk)
         except OSError as error:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 import ember
+import numpy as np
 from ember.data.collate import default_collate
 from ember.tensor import Tensor
 

@@ -20,7 +20,6 @@ import math
 import os
 
 import numpy as np
-
 from ember.data.dataset import Dataset
 from ember.tensor import Tensor
 
@@ -154,7 +153,7 @@ class SyntheticVowels(Dataset):
         (ember.Size([1, 8000]), 'o')
     """
 
-    classes = list(VOWEL_FORMANTS)
+    classes = list(VOWEL_FORMANTS)  # noqa: RUF012 (a plain list, as torchvision datasets have)
 
     def __init__(self, root=None, subset: str = "training", num_samples: int | None = None, sample_rate: int = 8000,
                  duration: float = 1.0, seed: int = 0, transform=None, target_transform=None) -> None:
@@ -167,7 +166,7 @@ class SyntheticVowels(Dataset):
         self.num_speakers = _SPEAKERS[subset]
         self.transform, self.target_transform = transform, target_transform
         self.class_to_idx = {c: i for i, c in enumerate(self.classes)}
-        self._length = int(round(self.duration * self.sample_rate))
+        self._length = round(self.duration * self.sample_rate)
         self._cache: dict[int, np.ndarray] = {}
         self._cache_file = None
         if root is not None:

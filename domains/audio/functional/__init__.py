@@ -6,13 +6,38 @@ Complex spectra use a real layout: ``(..., freq, time, 2)`` with the last dim = 
 
 from __future__ import annotations
 
-from .effects import (add_noise, compute_deltas, fade, gain, mask_along_axis, mask_along_axis_iid,
-                      mu_law_decoding, mu_law_encoding, pitch_shift, preemphasis)
-from .filterbanks import (DB_to_amplitude, amplitude_to_DB, create_dct, hz_to_mel, linear_fbanks,
-                          mel_to_hz, melscale_fbanks)
+from .effects import (
+                      add_noise,
+                      compute_deltas,
+                      fade,
+                      gain,
+                      mask_along_axis,
+                      mask_along_axis_iid,
+                      mu_law_decoding,
+                      mu_law_encoding,
+                      pitch_shift,
+                      preemphasis,
+)
+from .filterbanks import (
+                      DB_to_amplitude,
+                      amplitude_to_DB,
+                      create_dct,
+                      hz_to_mel,
+                      linear_fbanks,
+                      mel_to_hz,
+                      melscale_fbanks,
+)
 from .resample import resample, sinc_resample_kernel
-from .spectral import (complex_norm, griffinlim, inverse_spectrogram, istft, pad_last, phase_vocoder,
-                       spectrogram, stft)
+from .spectral import (
+                      complex_norm,
+                      griffinlim,
+                      inverse_spectrogram,
+                      istft,
+                      pad_last,
+                      phase_vocoder,
+                      spectrogram,
+                      stft,
+)
 from .windows import bartlett_window, blackman_window, hamming_window, hann_window, kaiser_window
 
 __all__ = [

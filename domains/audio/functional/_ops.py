@@ -14,7 +14,6 @@ The DFT convention is numpy's / PyTorch's: ``X[k] = sum_j x[j] exp(-2 pi i j k /
 from __future__ import annotations
 
 import numpy as np
-
 from ember.ops.elementwise import Op
 from ember.tensor import Tensor
 
@@ -57,7 +56,7 @@ class Frame(Op):
 
     @staticmethod
     def backward(ctx, grad):
-        size, hop, length = ctx.meta
+        _, hop, length = ctx.meta
         return OverlapAdd.apply(grad, hop, length), None, None
 
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 import ember
+import numpy as np
 from ember.tensor import Tensor
 
 from .resample import resample
@@ -233,7 +232,7 @@ def pitch_shift(waveform: Tensor, sample_rate: int, n_steps: float, bins_per_oct
         advance = np.linspace(0, math.pi * hop_length, spec.shape[-3])[:, None]
         stretched = phase_vocoder(spec, rate, advance)
         waveform_stretch = istft(stretched, n_fft, hop_length, win_length, window,
-                                 length=int(round(length / rate)))
+                                 length=round(length / rate))
         shifted = resample(waveform_stretch, int(sample_rate / rate), sample_rate)
         if shifted.shape[-1] > length:
             return shifted[..., :length]

@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-
 from ember.tensor import Tensor
 
 from . import _ops

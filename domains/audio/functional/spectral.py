@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 import ember
+import numpy as np
 from ember._dtype import from_numpy_dtype
 from ember.tensor import Tensor
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 import ember
+import numpy as np
 from ember.tensor import Tensor
 
 

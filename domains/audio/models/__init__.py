@@ -5,4 +5,4 @@ from __future__ import annotations
 from .cnn import LogMelCNN, log_mel_frontend
 from .m5 import M5
 
-__all__ = ["LogMelCNN", "M5", "log_mel_frontend"]
+__all__ = ["M5", "LogMelCNN", "log_mel_frontend"]

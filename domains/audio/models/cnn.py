@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 from ember import nn
 from ember.tensor import Tensor
@@ -19,10 +19,10 @@ def log_mel_frontend(sample_rate: int, n_mels: int = 64) -> nn.Module:
         >>> log_mel_frontend(8000, 40)(ember.randn(1, 8000)).shape
         ember.Size([1, 40, 101])
     """
-    win_length = int(round(0.025 * sample_rate))
+    win_length = round(0.025 * sample_rate)
     n_fft = 1 << math.ceil(math.log2(win_length))
     return nn.Sequential(
-        MelSpectrogram(sample_rate, n_fft=n_fft, win_length=win_length, hop_length=int(round(0.01 * sample_rate)),
+        MelSpectrogram(sample_rate, n_fft=n_fft, win_length=win_length, hop_length=round(0.01 * sample_rate),
                        n_mels=n_mels, f_min=20.0),
         AmplitudeToDB("power", top_db=80.0),
     )

@@ -6,13 +6,52 @@ Complex spectrograms (``Spectrogram(power=None)``, ``InverseSpectrogram``, ``Tim
 
 from __future__ import annotations
 
-from ._spectral import (LFCC, MFCC, AmplitudeToDB, ComputeDeltas, GriffinLim, InverseSpectrogram, MelScale,
-                        MelSpectrogram, Spectrogram, TimeStretch)
-from ._waveform import (AddNoise, Fade, FrequencyMasking, MuLawDecoding, MuLawEncoding, PitchShift, Preemphasis,
-                        Resample, SpecAugment, TimeMasking, Vol)
+from ._spectral import (
+                        LFCC,
+                        MFCC,
+                        AmplitudeToDB,
+                        ComputeDeltas,
+                        GriffinLim,
+                        InverseSpectrogram,
+                        MelScale,
+                        MelSpectrogram,
+                        Spectrogram,
+                        TimeStretch,
+)
+from ._waveform import (
+                        AddNoise,
+                        Fade,
+                        FrequencyMasking,
+                        MuLawDecoding,
+                        MuLawEncoding,
+                        PitchShift,
+                        Preemphasis,
+                        Resample,
+                        SpecAugment,
+                        TimeMasking,
+                        Vol,
+)
 
 __all__ = [
-    "AddNoise", "AmplitudeToDB", "ComputeDeltas", "Fade", "FrequencyMasking", "GriffinLim", "InverseSpectrogram",
-    "LFCC", "MFCC", "MelScale", "MelSpectrogram", "MuLawDecoding", "MuLawEncoding", "PitchShift", "Preemphasis",
-    "Resample", "SpecAugment", "Spectrogram", "TimeMasking", "TimeStretch", "Vol",
+                        "LFCC",
+                        "MFCC",
+                        "AddNoise",
+                        "AmplitudeToDB",
+                        "ComputeDeltas",
+                        "Fade",
+                        "FrequencyMasking",
+                        "GriffinLim",
+                        "InverseSpectrogram",
+                        "MelScale",
+                        "MelSpectrogram",
+                        "MuLawDecoding",
+                        "MuLawEncoding",
+                        "PitchShift",
+                        "Preemphasis",
+                        "Resample",
+                        "SpecAugment",
+                        "Spectrogram",
+                        "TimeMasking",
+                        "TimeStretch",
+                        "Vol",
 ]

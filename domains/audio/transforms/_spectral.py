@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import ember
-from ember.nn.modules.module import Module
+from ember.nn import Module
 from ember.tensor import Tensor
 
 from .. import functional as F

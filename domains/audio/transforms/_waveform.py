@@ -7,15 +7,19 @@ Random transforms draw from Ember's default generator (or the ``generator`` give
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import ember
-from ember.nn.modules.module import Module
+from ember.nn import Module
 from ember.tensor import Tensor
 
 from .. import functional as F
-from ..functional.resample import (apply_resample_kernel, apply_sparse_resample_kernel, sparse_resample_kernel,
-                                   use_sparse_kernel)
+from ..functional.resample import (
+    apply_resample_kernel,
+    apply_sparse_resample_kernel,
+    sparse_resample_kernel,
+    use_sparse_kernel,
+)
 
 
 class Resample(Module):

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import ember
 import numpy as np
 import pytest
-
-import ember
 from ember import audio
 from ember.audio.datasets import AudioFolder, PadCollate, PadOrCrop, SpeechCommands, YesNo, pad_or_crop
 from ember.data import DataLoader

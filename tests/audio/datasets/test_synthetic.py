@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from ember.audio.datasets import SyntheticVowels
 
 
@@ -19,7 +18,7 @@ def test_items_are_deterministic_and_independent_of_access_order():
 
 def test_shapes_labels_and_balance():
     data = SyntheticVowels(subset="validation", num_samples=20)
-    waveform, label = data[0]
+    waveform, _ = data[0]
     assert waveform.shape == (1, 8000) and waveform.dtype.is_floating_point
     labels = [data[i][1] for i in range(20)]
     assert np.bincount(labels).tolist() == [4, 4, 4, 4, 4]

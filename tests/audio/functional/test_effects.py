@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import math
 
+import ember
 import numpy as np
 import pytest
-
-import ember
 from ember.audio import functional as F
 
 

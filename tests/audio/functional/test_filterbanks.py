@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import math
 
+import ember
 import numpy as np
 import pytest
-
-import ember
 from ember.audio import functional as F
 from ember.audio import transforms as T
 from ember.autograd.gradcheck import gradcheck
