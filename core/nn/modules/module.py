@@ -428,11 +428,16 @@ class Module:
 
     # --- modes and gradients --------------------------------------------------------------
     def train(self, mode: bool = True) -> Module:
-        """Sets training mode (``mode=True``) or evaluation mode on this module and every sub-module."""
+        """Sets training mode (``mode=True``) or evaluation mode on this module and every sub-module.
+
+        Each child's own ``train`` is called, so a subclass that overrides it (e.g. to keep
+        BatchNorm frozen) is respected.
+        """
         if not isinstance(mode, bool):
             raise ValueError("training mode is expected to be boolean")
-        for module in self.modules():
-            module.__dict__["training"] = mode
+        self.__dict__["training"] = mode
+        for module in self.children():
+            module.train(mode)
         return self
 
     def eval(self) -> Module:

@@ -332,3 +332,13 @@ def test_call_adds_almost_nothing_to_forward_without_hooks():
 def test_missing_forward_is_reported():
     with pytest.raises(NotImplementedError, match='missing the required "forward"'):
         nn.Module()(1)
+
+
+def test_train_calls_overridden_train_of_children():
+    class FrozenNorm(nn.BatchNorm1d):
+        def train(self, mode: bool = True):
+            return super().train(False)
+
+    model = nn.Sequential(nn.Linear(3, 3), FrozenNorm(3))
+    model.train()
+    assert model.training and model[0].training and not model[1].training
