@@ -85,7 +85,7 @@ def _format_shape(shape) -> str:
     return str(shape)
 
 
-def summary(model: Module, example_input, verbose: int = 1, **kwargs) -> ModelSummary:
+def summary(model: Module, example_input, verbose: int = 1, mode: str = "eval", **kwargs) -> ModelSummary:
     """Runs ``model`` once on ``example_input`` (without recording gradients) and tabulates every module.
 
     Args:
@@ -93,6 +93,8 @@ def summary(model: Module, example_input, verbose: int = 1, **kwargs) -> ModelSu
         example_input: a tensor, a tuple/list of tensors (passed as positional arguments) or a dict
             (passed as keyword arguments).
         verbose: 1 prints the table (as torchinfo does); 0 only returns it.
+        mode: ``"eval"`` (default, as torchinfo: BatchNorm statistics are not updated), ``"train"`` or
+            ``"same"``; every module's training flag is restored afterwards.
         **kwargs: extra keyword arguments for ``model.forward``.
 
     Returns:
@@ -134,12 +136,19 @@ def summary(model: Module, example_input, verbose: int = 1, **kwargs) -> ModelSu
         args, call_kwargs = tuple(example_input), kwargs
     else:
         args, call_kwargs = (example_input,), kwargs
+    if mode not in ("eval", "train", "same"):
+        raise ValueError(f"mode must be 'eval', 'train' or 'same', got {mode!r}")
+    flags = [(m, m.training) for m in model.modules()]
+    if mode != "same":
+        model.train(mode == "train")
     try:
         with no_grad():
             output = model(*args, **call_kwargs)
     finally:
         for handle in handles:
             handle.remove()
+        for m, flag in flags:
+            m.__dict__["training"] = flag
     params = list(model.parameters())
     trainable = sum(p.numel() for p in params if p.requires_grad)
     total = sum(p.numel() for p in params)

@@ -66,3 +66,11 @@ def test_summary_handles_tuple_outputs_unused_modules_and_repeated_calls():
     assert rows["lstm"].output_shape == [[2, 4, 5], [[1, 2, 5], [1, 2, 5]]]
     assert rows["shared"].calls == 2 and rows["unused"].calls == 0
     assert "(x2 calls)" in str(info) and "--" in str(info)
+
+
+def test_summary_runs_in_eval_mode_without_touching_batchnorm_statistics():
+    model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4))
+    before = model[1].running_mean.numpy().copy()
+    nn.summary(model, ember.randn(8, 3) * 5 + 3, verbose=0)
+    assert (model[1].running_mean.numpy() == before).all() and int(model[1].num_batches_tracked) == 0
+    assert model.training and model[1].training  # the modes are restored
