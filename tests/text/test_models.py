@@ -65,7 +65,8 @@ def test_sampling_filters():
 
 
 def test_char_gpt_learns_python_docs():
-    """A tiny character GPT trained ~12 s on PythonDocs beats the unigram entropy on the validation split."""
+    """A tiny character GPT (1 block, 100 steps of 32 x 64 characters, ~10-15 s) beats the unigram entropy on the
+    validation split by over half a nat."""
     ember.manual_seed(0)
     train = PythonDocs("train", block_size=64)
     val = PythonDocs("val", block_size=64, tokenizer=train.tokenizer)
@@ -73,8 +74,8 @@ def test_char_gpt_learns_python_docs():
     freq = np.bincount(train.tokens, minlength=vocab) / len(train.tokens)
     val_freq = np.bincount(val.tokens, minlength=vocab) / len(val.tokens)
     unigram = float(-(val_freq * np.log(np.maximum(freq, 1e-12))).sum())  # ~3.23 nats per character
-    model = GPT(vocab, block_size=64, n_layer=2, n_head=4, n_embd=64)
-    optimizer = ember.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=0.0)
+    model = GPT(vocab, block_size=64, n_layer=1, n_head=4, n_embd=64)
+    optimizer = ember.optim.AdamW(model.parameters(), lr=4e-3, weight_decay=0.0)
     rng = np.random.default_rng(0)
 
     def batch(ds, indices):
@@ -92,7 +93,7 @@ def test_char_gpt_learns_python_docs():
         x, y = batch(val, range(0, len(val), len(val) // 64))
         val_loss = float(F.cross_entropy(model(x).reshape(-1, vocab), y.reshape(-1)))
     print(f"unigram entropy {unigram:.3f}, val loss {val_loss:.3f}, {time.perf_counter() - start:.1f} s")
-    assert val_loss < unigram - 0.45, (val_loss, unigram)  # measured: 2.63 vs 3.23
+    assert val_loss < unigram - 0.4, (val_loss, unigram)  # measured: 2.68 vs 3.23
     ember.manual_seed(1)
     sample = train.tokenizer.decode(model.generate(x[:1, :8], 40).tolist()[0])
     ember.manual_seed(1)

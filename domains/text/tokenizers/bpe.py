@@ -31,7 +31,8 @@ class ByteLevelBPETokenizer(Tokenizer):
     Args:
         vocab: token -> id (default: the 256 byte characters, i.e. a plain byte tokenizer).
         merges: the merges in rank order, as ``(a, b)`` pairs of tokens.
-        add_prefix_space: put a space before the text when it does not start with one.
+        add_prefix_space: put a space before the text when it does not start with one (as RoBERTa; the
+            space is then part of the decoded text).
         lowercase: lowercase the text first.
         unicode_normalizer: ``"nfc"``, ``"nfkc"``, ``"nfd"`` or ``"nfkd"``.
         special_tokens: special tokens (added to the vocabulary if missing), matched as a whole in text.
