@@ -56,6 +56,14 @@ class LanguageModel(TrainingModule):
         self._totals = {}
         self.last_sample: str | None = None
 
+    def setup(self, stage: str) -> None:
+        """Checks that the model has an output for every id of the data module's tokenizer."""
+        tokenizer = self._find_tokenizer()
+        model_size = getattr(self.model, "vocab_size", None)
+        if tokenizer is not None and model_size is not None and tokenizer.vocab_size > model_size:
+            raise ValueError(f"LanguageModel: the tokenizer has {tokenizer.vocab_size} ids but the model's vocab_size "
+                             f"is {model_size}; set the model's vocab_size to at least {tokenizer.vocab_size}")
+
     def forward(self, idx):
         out = self.model(idx)
         return out[0] if isinstance(out, tuple) else out

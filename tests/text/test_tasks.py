@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import ember
+import pytest
 from ember.text import LanguageModel, LanguageModelingData
 from ember.text.models import GPT, LSTMLanguageModel
 from ember.trainer import Trainer
@@ -31,6 +32,15 @@ def test_language_model_logs_loss_perplexity_and_samples(capsys):
     state = ember.get_rng_state()
     assert task.sample() == task.last_sample
     assert bool((ember.get_rng_state() == state).all())
+
+
+def test_language_model_checks_the_vocabulary_size():
+    data = LanguageModelingData("python_docs", block_size=16, batch_size=4)
+    task = LanguageModel(GPT(vocab_size=50, block_size=16, n_layer=1, n_head=2, n_embd=16))
+    trainer = Trainer(max_epochs=1, limit_train_batches=1, enable_progress_bar=False, logger=False,
+                      enable_checkpointing=False)
+    with pytest.raises(ValueError, match=f"tokenizer has {data.vocab_size} ids but the model's vocab_size is 50"):
+        trainer.fit(task, datamodule=data)
 
 
 def test_language_model_with_lstm_and_test_perplexity():
