@@ -180,16 +180,18 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     print(f"tiny MLP {IN}-{HIDDEN}-{HIDDEN}-{OUT}, batch {BATCH}, {args.steps} steps, best of {args.repeats}")
-    print(f"{'':<28}{'raw loop':>12}{'trainer':>12}{'overhead':>10}")
+    print(f"{'':<28}{'raw loop':>12}{'trainer':>12}{'extra':>12}{'overhead':>10}   (per step)")
     raw, trained = ember_side(args.steps, args.repeats)
     per = 1e6 / args.steps
-    print(f"{'Ember / ember.trainer':<28}{raw * per:>9.1f} us{trained * per:>9.1f} us{trained / raw - 1:>9.1%}")
+    print(f"{'Ember / ember.trainer':<28}{raw * per:>9.1f} us{trained * per:>9.1f} us"
+          f"{(trained - raw) * per:>9.1f} us{trained / raw - 1:>10.1%}")
     result = torch_side(args.steps, args.repeats)
     if result is None:
         print("PyTorch Lightning: not installed (pip install lightning) - skipped")
     else:
         raw, trained = result
-        print(f"{'PyTorch / Lightning':<28}{raw * per:>9.1f} us{trained * per:>9.1f} us{trained / raw - 1:>9.1%}")
+        print(f"{'PyTorch / Lightning':<28}{raw * per:>9.1f} us{trained * per:>9.1f} us"
+              f"{(trained - raw) * per:>9.1f} us{trained / raw - 1:>10.1%}")
 
 
 if __name__ == "__main__":
