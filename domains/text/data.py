@@ -6,7 +6,7 @@ import os
 from collections.abc import Sequence
 
 import ember
-from ember.data import DataLoader
+from ember.data import DataLoader, Dataset
 from ember.trainer import DataModule
 
 from .collate import BucketBatchSampler, PadCollate, Truncate
@@ -48,6 +48,21 @@ def _read(paths) -> str:
         with open(path, encoding="utf-8", newline="") as f:
             texts.append(f.read())
     return "".join(texts)
+
+
+class _Encoded(Dataset):
+    """Already tokenized samples (no randomness: the loader need not seed anything per sample)."""
+
+    _needs_rng = False
+
+    def __init__(self, samples: list):
+        self.samples = samples
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, index: int):
+        return self.samples[index]
 
 
 class LanguageModelingData(DataModule):
@@ -259,11 +274,12 @@ class TextClassificationData(DataModule):
         samples = self._splits[split]
         if not samples:
             return None
+        dataset = _Encoded(samples)
         collate = PadCollate(self.pad_token_id, return_dict=False)
         if self.bucket:
             sampler = BucketBatchSampler([len(ids) for ids, _ in samples], self.batch_size, shuffle=shuffle)
-            return DataLoader(samples, batch_sampler=sampler, collate_fn=collate, num_workers=self.num_workers)
-        return DataLoader(samples, batch_size=self.batch_size, shuffle=shuffle, collate_fn=collate,
+            return DataLoader(dataset, batch_sampler=sampler, collate_fn=collate, num_workers=self.num_workers)
+        return DataLoader(dataset, batch_size=self.batch_size, shuffle=shuffle, collate_fn=collate,
                           num_workers=self.num_workers)
 
     def train_dataloader(self):
