@@ -75,6 +75,8 @@ class EvaluationMixin:
         results, predictions = self._evaluation_loop(fn, loaders, limits)
         self.state.stage = None
         self._call("teardown", fn)
+        if self.datamodule is not None:
+            self.datamodule.teardown(fn)
         for logger in self.loggers:
             logger.save()
         if fn == "predict":

@@ -326,6 +326,8 @@ class Trainer(TrainerSetupMixin, EvaluationMixin):
         self._call("on_train_end")
         self._call("on_fit_end")
         self._call("teardown", "fit")
+        if self.datamodule is not None:
+            self.datamodule.teardown("fit")
         for logger in self.loggers:
             logger.finalize("success")
 

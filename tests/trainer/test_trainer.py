@@ -295,6 +295,9 @@ def test_fit_validate_test_predict_with_a_datamodule(tmp_path):
             self.stages.append(stage)
             self.data = blobs(256)
 
+        def teardown(self, stage):
+            self.stages.append("teardown " + stage)
+
         def train_dataloader(self):
             return loader(self.data, self.hparams.batch_size, shuffle=True)
 
@@ -312,7 +315,8 @@ def test_fit_validate_test_predict_with_a_datamodule(tmp_path):
     assert result["test_acc"] > 0.9 > before          # the model really learned
     predictions = trainer.predict(model, datamodule=data)
     assert len(predictions) == 4 and predictions[0].shape == (64, 3)
-    assert data.stages == ["validate", "fit", "test", "predict"]
+    assert data.stages == ["validate", "teardown validate", "fit", "teardown fit", "test", "teardown test",
+                           "predict", "teardown predict"]
     with open(tmp_path / "lightning_logs" / "version_0" / "hparams.yaml") as f:
         assert f.read() == "hidden: 16\nlr: 0.2\ndropout: 0.0\nscheduler: null\nbatch_size: 16\n"
 
