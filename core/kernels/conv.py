@@ -57,3 +57,110 @@ def col2im(cols, h_size, w_size, sh, sw, ph, pw, dh, dw):
                         if w >= 0 and w < w_size:
                             x[n, c, h, w] += cols[n, c, kh, kw, oh, ow]
     return x
+
+
+# Direct convolution for grouped convolutions with few input channels per group (depthwise): there
+# im2col + matmul would be thousands of tiny GEMMs. Each parallel iteration owns one output plane
+# (forward), one input plane (input gradient) or one filter (weight gradient), so there are no races.
+# The inner loops run over the output positions whose input position is inside the image, computed
+# up front, so they have no branch and vectorise.
+@njit(cache=True)
+def _valid_outputs(k, stride, pad, dilation, size, out_size):
+    """Range [lo, hi) of outputs o with 0 <= o * stride - pad + k * dilation < size."""
+    offset = k * dilation - pad
+    lo = 0 if offset >= 0 else (-offset + stride - 1) // stride
+    hi = (size - 1 - offset) // stride + 1 if size - 1 - offset >= 0 else 0
+    return lo, max(lo, min(hi, out_size))
+
+
+@adaptive
+@njit(cache=True, parallel=True, fastmath=True)
+def grouped_conv(x, w, groups, sh, sw, ph, pw, dh, dw, out_h, out_w):
+    n_size, c_size, h_size, w_size = x.shape
+    o_size, cg, kh_size, kw_size = w.shape
+    og = o_size // groups
+    out = np.zeros((n_size, o_size, out_h, out_w), dtype=x.dtype)
+    for no in prange(n_size * o_size):
+        n = no // o_size
+        o = no % o_size
+        c0 = (o // og) * cg
+        for ci in range(cg):
+            for kh in range(kh_size):
+                oh0, oh1 = _valid_outputs(kh, sh, ph, dh, h_size, out_h)
+                for kw in range(kw_size):
+                    ow0, ow1 = _valid_outputs(kw, sw, pw, dw, w_size, out_w)
+                    weight = w[o, ci, kh, kw]
+                    base = kw * dw - pw
+                    for oh in range(oh0, oh1):
+                        out_row = out[n, o, oh]
+                        x_row = x[n, c0 + ci, oh * sh - ph + kh * dh]
+                        if sw == 1:
+                            for ow in range(ow0, ow1):
+                                out_row[ow] += weight * x_row[ow + base]
+                        else:
+                            for ow in range(ow0, ow1):
+                                out_row[ow] += weight * x_row[ow * sw + base]
+    return out
+
+
+@adaptive
+@njit(cache=True, parallel=True, fastmath=True)
+def grouped_conv_input_grad(g, w, groups, h_size, w_size, sh, sw, ph, pw, dh, dw):
+    n_size, o_size, out_h, out_w = g.shape
+    _, cg, kh_size, kw_size = w.shape
+    c_size = cg * groups
+    og = o_size // groups
+    gx = np.zeros((n_size, c_size, h_size, w_size), dtype=g.dtype)
+    for nc in prange(n_size * c_size):
+        n = nc // c_size
+        c = nc % c_size
+        group = c // cg
+        ci = c % cg
+        for o in range(group * og, (group + 1) * og):
+            for kh in range(kh_size):
+                oh0, oh1 = _valid_outputs(kh, sh, ph, dh, h_size, out_h)
+                for kw in range(kw_size):
+                    ow0, ow1 = _valid_outputs(kw, sw, pw, dw, w_size, out_w)
+                    weight = w[o, ci, kh, kw]
+                    base = kw * dw - pw
+                    for oh in range(oh0, oh1):
+                        gx_row = gx[n, c, oh * sh - ph + kh * dh]
+                        g_row = g[n, o, oh]
+                        if sw == 1:
+                            for ow in range(ow0, ow1):
+                                gx_row[ow + base] += weight * g_row[ow]
+                        else:
+                            for ow in range(ow0, ow1):
+                                gx_row[ow * sw + base] += weight * g_row[ow]
+    return gx
+
+
+@adaptive
+@njit(cache=True, parallel=True, fastmath=True)
+def grouped_conv_weight_grad(g, x, groups, kh_size, kw_size, sh, sw, ph, pw, dh, dw):
+    n_size, o_size, out_h, out_w = g.shape
+    _, c_size, h_size, w_size = x.shape
+    cg = c_size // groups
+    og = o_size // groups
+    gw = np.zeros((o_size, cg, kh_size, kw_size), dtype=g.dtype)
+    for o in prange(o_size):
+        c0 = (o // og) * cg
+        for ci in range(cg):
+            for kh in range(kh_size):
+                oh0, oh1 = _valid_outputs(kh, sh, ph, dh, h_size, out_h)
+                for kw in range(kw_size):
+                    ow0, ow1 = _valid_outputs(kw, sw, pw, dw, w_size, out_w)
+                    base = kw * dw - pw
+                    total = 0.0
+                    for n in range(n_size):
+                        for oh in range(oh0, oh1):
+                            g_row = g[n, o, oh]
+                            x_row = x[n, c0 + ci, oh * sh - ph + kh * dh]
+                            if sw == 1:
+                                for ow in range(ow0, ow1):
+                                    total += g_row[ow] * x_row[ow + base]
+                            else:
+                                for ow in range(ow0, ow1):
+                                    total += g_row[ow] * x_row[ow * sw + base]
+                    gw[o, ci, kh, kw] = total
+    return gw

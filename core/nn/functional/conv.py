@@ -51,6 +51,9 @@ def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None
     return out if bias is None else out + bias
 
 
+_DIRECT_MAX_GROUP_CHANNELS = 2  # grouped convs with at most this many input channels per group run directly
+
+
 def _conv_output_size(size, kernel, stride, padding, dilation):
     return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
 
@@ -76,15 +79,21 @@ class ConvNd(Op):
                 f"conv: input of spatial size {tuple(ctx.x_shape[2:])} with padding {padding} is smaller "
                 f"than the dilated kernel of size {tuple(ctx.w_shape[2:])}"
             )
+        ctx.params = (stride, padding, dilation, groups, h, width)
+        ctx.direct = groups > 1 and cg <= _DIRECT_MAX_GROUP_CHANNELS
+        ctx.save_for_backward(w, x if ctx.direct and ctx.needs_input_grad[1] else None)
+        if ctx.direct:  # depthwise-like: a direct kernel beats thousands of tiny GEMMs
+            out = kernels.grouped_conv(xd, wd, groups, sh, sw, ph, pw, dh, dw, oh, ow)
+            if b is not None:
+                out += b.data.reshape(-1, 1, 1)
+            return out.reshape(out.shape[0], out_channels, ow) if len(ctx.x_shape) == 3 else out
         cols = kernels.im2col(xd, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
         cols = cols.reshape(n, groups, cg * kh * kw, oh * ow)
         out = np.matmul(wd.reshape(groups, out_channels // groups, cg * kh * kw), cols)
         out = out.reshape(n, out_channels, oh, ow)
         if b is not None:
             out += b.data.reshape(-1, 1, 1)
-        ctx.save_for_backward(w)
         ctx.cols = cols if ctx.needs_input_grad[1] else None
-        ctx.params = (stride, padding, dilation, groups, h, width)
         return out.reshape(out.shape[0], out_channels, ow) if len(ctx.x_shape) == 3 else out
 
     @staticmethod
@@ -92,7 +101,7 @@ class ConvNd(Op):
     def backward(ctx, grad):
         from ...kernels import conv as kernels
 
-        (w,) = ctx.saved_tensors
+        w, x = ctx.saved_tensors
         (sh, sw), (ph, pw), (dh, dw), groups, h, width = ctx.params
         wd = w.data if w.data.ndim == 4 else w.data[:, :, None, :]
         out_channels, cg, kh, kw = wd.shape
@@ -100,6 +109,19 @@ class ConvNd(Op):
         n = g.shape[0]
         g4 = g.reshape(n, groups, out_channels // groups, -1)
         gx = gw = gb = None
+        if ctx.direct:
+            oh, ow = (1, g.shape[-1]) if g.ndim == 3 else g.shape[2:]
+            g4 = g.reshape(n, out_channels, oh, ow)
+            if ctx.needs_input_grad[0]:
+                gx = kernels.grouped_conv_input_grad(g4, wd, groups, h, width, sh, sw, ph, pw, dh, dw)
+                gx = Tensor._wrap(gx.reshape(ctx.x_shape))
+            if ctx.needs_input_grad[1]:
+                xd = x.data if x.data.ndim == 4 else x.data[:, :, None, :]
+                gw = kernels.grouped_conv_weight_grad(g4, xd, groups, kh, kw, sh, sw, ph, pw, dh, dw)
+                gw = Tensor._wrap(gw.reshape(ctx.w_shape))
+            if ctx.needs_input_grad[2]:
+                gb = Tensor._wrap(g.sum(axis=(0, 2, 3) if g.ndim == 4 else (0, 2)))
+            return gx, gw, gb, None, None, None, None
         if ctx.needs_input_grad[0]:
             wg = wd.reshape(groups, out_channels // groups, cg * kh * kw)
             gcols = np.matmul(wg.transpose(0, 2, 1), g4)
