@@ -162,12 +162,12 @@ def test_training_matches_hf_and_hf_reads_our_file(tmp_path, options):
     assert tokenizers.Tokenizer.from_file(str(path)).encode(VARIED).ids == ours.encode(VARIED)
 
 
-@pytest.mark.parity
 # any assigned character (Python's Unicode tables may be older than `tokenizers`'), and many of the ones
 # where the pattern's branches meet: whitespace kinds, contractions, digits, punctuation
 _TRICKY = st.sampled_from(list(" \t\n\r\x0b\x0c\x1c\x1d\x85\xa0\u2028\u3000'sdtlmvre1٣.,!"))
 
 
+@pytest.mark.parity
 @settings(max_examples=300, deadline=None)
 @given(st.text(st.one_of(st.characters(blacklist_categories=("Cs", "Cn")), _TRICKY), max_size=50))
 def test_pre_tokenizer_matches_hf(text):
