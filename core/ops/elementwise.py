@@ -326,7 +326,7 @@ class Gelu(Op):
         if approximate == "tanh":
             inner = np.sqrt(2 / np.pi) * (x + 0.044715 * x**3)
             return (0.5 * x * (1 + np.tanh(inner))).astype(x.dtype, copy=False)
-        return (0.5 * x * (1 + _erf(x / np.sqrt(2)))).astype(x.dtype, copy=False)
+        return (0.5 * x * (1 + _erf(x * (1 / math.sqrt(2))))).astype(x.dtype, copy=False)  # stays float32
 
     @staticmethod
     def backward(ctx, grad):
