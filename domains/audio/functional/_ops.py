@@ -90,7 +90,10 @@ class RFFT(Op):
     def forward(ctx, x, n):
         ctx.n = n
         spec = np.fft.rfft(x.data, n=n, axis=-1)
-        return np.stack([spec.real, spec.imag], axis=-1).astype(x.data.dtype, copy=False)
+        real_dtype = x.data.dtype if x.data.dtype in (np.float32, np.float64) else np.float64
+        spec = spec.astype(np.result_type(real_dtype, np.complex64), copy=False)
+        # a complex array viewed as reals is (re, im) interleaved: the [..., freq, 2] layout, without a copy
+        return spec.view(spec.real.dtype).reshape(spec.shape + (2,))
 
     @staticmethod
     def backward(ctx, grad):
@@ -106,12 +109,35 @@ class RFFTAdjoint(Op):
     def forward(ctx, g, n):
         ctx.n = n
         data = g.data
-        spec = (data[..., 0] + 1j * data[..., 1]) * _bin_weights(n, data.dtype)
+        if data.dtype in (np.float32, np.float64):  # (re, im) pairs viewed as complex numbers, no copy
+            spec = np.ascontiguousarray(data).view(np.result_type(data.dtype, np.complex64))[..., 0]
+        else:
+            spec = data[..., 0] + 1j * data[..., 1]
+        spec = spec * _bin_weights(n, data.dtype)
         return (np.fft.irfft(spec, n=n, axis=-1) * n).astype(data.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
         return RFFT.apply(grad, ctx.n), None
+
+
+class AbsSquared(Op):
+    """``re^2 + im^2`` of a ``[..., 2]`` (real, imag) tensor."""
+
+    @staticmethod
+    def forward(ctx, z):
+        ctx.save_for_backward(z)
+        re, im = z.data[..., 0], z.data[..., 1]
+        return re * re + im * im
+
+    @staticmethod
+    def backward(ctx, grad):
+        (z,) = ctx.saved_tensors
+        return grad.unsqueeze(-1) * z * 2.0  # d/dz |z|^2 = 2 z (per component)
+
+
+def abs_squared(z: Tensor) -> Tensor:
+    return AbsSquared.apply(z)
 
 
 def frame(x: Tensor, size: int, hop: int) -> Tensor:

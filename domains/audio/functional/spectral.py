@@ -183,7 +183,7 @@ def _spec_norms(normalized) -> tuple[bool, bool]:
 
 def complex_norm(spec: Tensor, power: float = 1.0) -> Tensor:
     """``|z| ** power`` of a ``(..., 2)`` (real, imag) tensor."""
-    squared = (spec * spec).sum(-1)
+    squared = _ops.abs_squared(spec)
     if power == 2.0:
         return squared
     if power == 1.0:
