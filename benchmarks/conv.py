@@ -53,6 +53,69 @@ def _case(name, ember_fn, torch_fn, rows):
     print(f"{name:<48} ember {ours:8.2f} ms   torch {theirs:8.2f} ms   ratio {ours / theirs:5.2f}", flush=True)
 
 
+def _models(m, F):
+    """LeNet-5 and a ResNet-8 with BatchNorm written with the functional API of ``m`` (ember or torch)."""
+
+    def param(*shape, fan_in):
+        return (m.randn(*shape) * (2.0 / fan_in) ** 0.5).requires_grad_()
+
+    lenet = {
+        "c1": param(6, 1, 5, 5, fan_in=25), "c1b": m.zeros(6).requires_grad_(),
+        "c2": param(16, 6, 5, 5, fan_in=150), "c2b": m.zeros(16).requires_grad_(),
+        "f1": param(120, 256, fan_in=256), "f1b": m.zeros(120).requires_grad_(),
+        "f2": param(84, 120, fan_in=120), "f2b": m.zeros(84).requires_grad_(),
+        "f3": param(10, 84, fan_in=84), "f3b": m.zeros(10).requires_grad_(),
+    }
+
+    def lenet_forward(p, x):
+        x = F.max_pool2d(F.relu(F.conv2d(x, p["c1"], p["c1b"])), 2)
+        x = F.max_pool2d(F.relu(F.conv2d(x, p["c2"], p["c2b"])), 2)
+        x = x.reshape(x.shape[0], -1)
+        x = F.relu(F.linear(x, p["f1"], p["f1b"]))
+        x = F.relu(F.linear(x, p["f2"], p["f2b"]))
+        return F.linear(x, p["f3"], p["f3b"])
+
+    resnet, buffers = {}, {}
+
+    def conv_bn(name, cin, cout, k):
+        resnet[name] = param(cout, cin, k, k, fan_in=cin * k * k)
+        resnet[name + ".w"], resnet[name + ".b"] = m.ones(cout).requires_grad_(), m.zeros(cout).requires_grad_()
+        buffers[name] = (m.zeros(cout), m.ones(cout))
+
+    conv_bn("stem", 3, 16, 3)
+    for i, (cin, cout) in enumerate([(16, 16), (16, 32), (32, 64)]):
+        conv_bn(f"b{i}.1", cin, cout, 3)
+        conv_bn(f"b{i}.2", cout, cout, 3)
+        if cin != cout:
+            conv_bn(f"b{i}.s", cin, cout, 1)
+    resnet["fc"], resnet["fcb"] = param(10, 64, fan_in=64), m.zeros(10).requires_grad_()
+
+    def cbn(p, name, x, stride=1, padding=1):
+        x = F.conv2d(x, p[name], None, stride, padding)
+        return F.batch_norm(x, *buffers[name], p[name + ".w"], p[name + ".b"], training=True)
+
+    def resnet_forward(p, x):
+        x = F.relu(cbn(p, "stem", x))
+        for i, stride in enumerate([1, 2, 2]):
+            y = F.relu(cbn(p, f"b{i}.1", x, stride))
+            y = cbn(p, f"b{i}.2", y)
+            shortcut = cbn(p, f"b{i}.s", x, stride, 0) if f"b{i}.s" in p else x
+            x = F.relu(y + shortcut)
+        x = F.adaptive_avg_pool2d(x, 1).reshape(x.shape[0], -1)
+        return F.linear(x, p["fc"], p["fcb"])
+
+    return (lenet, lenet_forward), (resnet, resnet_forward)
+
+
+def _train_step(params, forward, F, x, y, lr=0.01):
+    for p in params.values():
+        p.grad = None
+    loss = F.cross_entropy(forward(params, x), y)
+    loss.backward()
+    for p in params.values():
+        p.data -= lr * p.grad.data
+
+
 def main() -> None:
     import torch
 
@@ -110,6 +173,16 @@ def main() -> None:
     (we, wt), (be, bt) = pair(128), pair(128)
     _case("layer_norm fwd+bwd 16x64x128", lambda: F.layer_norm(xe, (128,), we, be).sum().backward(),
           lambda: torch.nn.functional.layer_norm(xt, (128,), wt, bt).sum().backward(), rows)
+    torch.manual_seed(0)
+    ember.manual_seed(0)
+    ours, theirs = _models(ember, F), _models(torch, torch.nn.functional)
+    for name, shape, (ep, ef), (tp, tf) in [("LeNet-5 batch 64 1x28x28", (64, 1, 28, 28), ours[0], theirs[0]),
+                                            ("ResNet-8+BN batch 64 3x32x32", (64, 3, 32, 32), ours[1], theirs[1])]:
+        x = rng.standard_normal(shape).astype(np.float32)
+        y = rng.integers(0, 10, shape[0])
+        xe, ye, xt, yt = ember.tensor(x), ember.tensor(y), torch.tensor(x), torch.tensor(y)
+        _case(f"train step (functional) {name}", lambda ep=ep, ef=ef, xe=xe, ye=ye: _train_step(ep, ef, F, xe, ye),
+              lambda tp=tp, tf=tf, xt=xt, yt=yt: _train_step(tp, tf, torch.nn.functional, xt, yt), rows)
     ratios = [o / t for _, o, t in rows]
     print(f"geometric mean ratio: {float(np.exp(np.mean(np.log(ratios)))):.2f}")
 
