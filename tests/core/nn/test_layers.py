@@ -125,6 +125,9 @@ LAYERS = [
     ("CosineSimilarity", lambda nn: nn.CosineSimilarity(dim=1), [f(4, 5), f(4, 5)], {}),
     ("PairwiseDistance", lambda nn: nn.PairwiseDistance(), [f(4, 5), f(4, 5)], {}),
     ("PReLU", lambda nn: nn.PReLU(3), [f(2, 3, 4)], {}),
+    ("Unfold", lambda nn: nn.Unfold((2, 3), padding=1, stride=2), [f(2, 3, 5, 6)], {}),
+    ("Fold", lambda nn: nn.Fold((4, 5), (2, 2)), [f(1, 12, 12)], {}),
+    ("Softmax2d", lambda nn: nn.Softmax2d(), [f(2, 3, 4, 4)], {}),
 ]
 
 ACTIVATIONS = [
