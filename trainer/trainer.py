@@ -238,7 +238,8 @@ class Trainer(TrainerSetupMixin, EvaluationMixin):
 
     @property
     def estimated_stepping_batches(self) -> int | float:
-        per_epoch = math.ceil(self.num_training_batches / self.accumulate_grad_batches)
+        batches = self.num_training_batches
+        per_epoch = math.inf if batches == math.inf else math.ceil(batches / self.accumulate_grad_batches)
         total = per_epoch * self.max_epochs if self.max_epochs != -1 else math.inf
         return min(total, self.max_steps) if self.max_steps != -1 else total
 

@@ -54,6 +54,9 @@ def test_max_epochs_and_max_steps(tmp_path):
     assert counter.train_batches == {0: 8, 1: 8} and trainer.global_step == 16 and trainer.current_epoch == 2
     trainer, counter = fit(tmp_path, max_steps=11)
     assert trainer.global_step == 11 and counter.train_batches == {0: 8, 1: 3}
+    assert trainer.estimated_stepping_batches == 11
+    trainer, _ = fit(tmp_path, max_epochs=3, accumulate_grad_batches=3)
+    assert trainer.estimated_stepping_batches == trainer.global_step == 9  # 3 steps per epoch of 8 batches
 
 
 def test_min_epochs_overrides_an_early_stop(tmp_path):
