@@ -91,12 +91,9 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=5000)
     parser.add_argument("--epochs", type=int, default=2)
     args = parser.parse_args()
-    try:
-        import torch  # noqa: F401
+    import importlib.util
 
-        have_torch = True
-    except ImportError:
-        have_torch = False
+    have_torch = importlib.util.find_spec("torch") is not None
     with tempfile.TemporaryDirectory() as tmp:
         make_folder(tmp, args.images)
         print(f"{args.images} PNG files, batch 128, {args.epochs} timed epochs after one warm-up epoch")

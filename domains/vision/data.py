@@ -12,7 +12,8 @@ Example (as a recipe would build it):
 from __future__ import annotations
 
 import os
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import numpy as np
 
@@ -75,7 +76,7 @@ class ImageClassificationData(DataModule):
     """
 
     def __init__(self, dataset: str = "synthetic_digits", root: str | None = None, train_transforms: Any = None,
-                 val_transforms: Any = None, val_split: float | int = 0.1, batch_size: int = 64,
+                 val_transforms: Any = None, val_split: float = 0.1, batch_size: int = 64,
                  num_workers: int = 0, train_size: int | None = None, test_size: int | None = None,
                  image_size: int = 224, seed: int = 0, pin_memory: bool = False):
         super().__init__()
@@ -159,7 +160,7 @@ class ImageClassificationData(DataModule):
             val_raw = self.__class__._folder(os.path.join(self.dataset, "val"))
             self._val = _Split(val_raw, range(len(val_raw)), val_tf)
         else:
-            n_val = int(round(self.val_split * n)) if isinstance(self.val_split, float) else int(self.val_split)
+            n_val = round(self.val_split * n) if isinstance(self.val_split, float) else int(self.val_split)
             if not 0 <= n_val < n:
                 raise ValueError(f"ImageClassificationData: val_split {self.val_split} leaves no training data "
                                  f"({n} samples)")

@@ -31,7 +31,7 @@ class ImageReadMode(enum.Enum):
     GRAY_ALPHA = "LA"
     RGB = "RGB"
     RGB_ALPHA = "RGBA"
-    RGBA = "RGBA"
+    RGBA = "RGBA"  # noqa: PIE796 (an alias of RGB_ALPHA)
 
 
 def _mode(mode) -> ImageReadMode:
@@ -62,14 +62,14 @@ def _to_chw(img, mode: ImageReadMode) -> Tensor:
     return Tensor._wrap(np.ascontiguousarray(arr.transpose(2, 0, 1)))
 
 
-def decode_image(input, mode=ImageReadMode.UNCHANGED, name: str = "<bytes>") -> Tensor:  # noqa: A002
+def decode_image(input, mode=ImageReadMode.UNCHANGED, name: str = "<bytes>") -> Tensor:
     """Decodes image bytes (``bytes`` or a 1-D uint8 tensor) to a uint8 (C, H, W) tensor."""
     from PIL import Image, UnidentifiedImageError
 
     if isinstance(input, Tensor):
-        input = input.data.tobytes()  # noqa: A001
+        input = input.data.tobytes()
     elif isinstance(input, np.ndarray):
-        input = input.tobytes()  # noqa: A001
+        input = input.tobytes()
     if not isinstance(input, (bytes, bytearray, memoryview)):
         raise TypeError(f"decode_image: expected bytes or a uint8 tensor, got {type(input).__name__}")
     try:
@@ -105,7 +105,7 @@ def read_image(path: str | os.PathLike, mode=ImageReadMode.UNCHANGED) -> Tensor:
     return decode_image(data, mode, name=path)
 
 
-def _to_pil(input, where: str):  # noqa: A002
+def _to_pil(input, where: str):
     from PIL import Image
 
     arr = input.data if isinstance(input, Tensor) else input
@@ -122,14 +122,14 @@ def _to_pil(input, where: str):  # noqa: A002
     return Image.fromarray(hwc[:, :, 0] if c == 1 else hwc, modes[c])
 
 
-def encode_png(input, compression_level: int = 6) -> Tensor:  # noqa: A002
+def encode_png(input, compression_level: int = 6) -> Tensor:
     """PNG bytes of a uint8 (C, H, W) tensor, as a 1-D uint8 tensor."""
     buf = _io.BytesIO()
     _to_pil(input, "encode_png").save(buf, format="PNG", compress_level=compression_level)
     return Tensor._wrap(np.frombuffer(buf.getvalue(), dtype=np.uint8).copy())
 
 
-def encode_jpeg(input, quality: int = 75) -> Tensor:  # noqa: A002
+def encode_jpeg(input, quality: int = 75) -> Tensor:
     """JPEG bytes of a uint8 (C, H, W) tensor (1 or 3 channels), as a 1-D uint8 tensor."""
     if not 1 <= quality <= 100:
         raise ValueError(f"encode_jpeg: quality must be in [1, 100], got {quality}")
@@ -141,11 +141,11 @@ def encode_jpeg(input, quality: int = 75) -> Tensor:  # noqa: A002
     return Tensor._wrap(np.frombuffer(buf.getvalue(), dtype=np.uint8).copy())
 
 
-def write_png(input, filename: str | os.PathLike, compression_level: int = 6) -> None:  # noqa: A002
+def write_png(input, filename: str | os.PathLike, compression_level: int = 6) -> None:
     """Writes a uint8 (C, H, W) tensor as a PNG file."""
     write_file(filename, encode_png(input, compression_level))
 
 
-def write_jpeg(input, filename: str | os.PathLike, quality: int = 75) -> None:  # noqa: A002
+def write_jpeg(input, filename: str | os.PathLike, quality: int = 75) -> None:
     """Writes a uint8 (C, H, W) tensor (1 or 3 channels) as a JPEG file."""
     write_file(filename, encode_jpeg(input, quality))

@@ -52,7 +52,7 @@ def make_grid(tensor, nrow: int = 8, padding: int = 2, normalize: bool = False,
             arr = norm(arr, *(value_range or (arr.min(), arr.max())))
     b, c, h, w = arr.shape
     ncols = min(nrow, b)
-    nrows = int(math.ceil(b / ncols))
+    nrows = math.ceil(b / ncols)
     hp, wp = h + padding, w + padding
     grid = np.full((c, nrows * hp + padding, ncols * wp + padding), pad_value, dtype=arr.dtype)
     for k in range(b):
@@ -61,7 +61,7 @@ def make_grid(tensor, nrow: int = 8, padding: int = 2, normalize: bool = False,
     return Tensor._wrap(grid)
 
 
-def save_image(tensor, fp, format: str | None = None, **kwargs) -> None:  # noqa: A002
+def save_image(tensor, fp, format: str | None = None, **kwargs) -> None:
     """Saves a tensor (or batch, tiled with ``make_grid(**kwargs)``) as an image file; floats are in [0, 1]."""
     from PIL import Image
 

@@ -19,8 +19,25 @@ from .mnist import KMNIST, MNIST, FashionMNIST, read_idx
 from .synthetic import Shapes, SyntheticDigits
 
 __all__ = [
-    "CIFAR10", "CIFAR100", "IMG_EXTENSIONS", "DatasetFolder", "FakeData", "FashionMNIST", "ImageFolder", "KMNIST",
-    "MNIST", "RestrictedUnpickler", "Shapes", "SyntheticDigits", "default_cache_dir", "default_loader",
-    "find_classes", "has_file_allowed_extension", "is_image_file", "make_dataset", "pil_loader", "read_idx",
+    "CIFAR10",
+    "CIFAR100",
+    "IMG_EXTENSIONS",
+    "KMNIST",
+    "MNIST",
+    "DatasetFolder",
+    "FakeData",
+    "FashionMNIST",
+    "ImageFolder",
+    "RestrictedUnpickler",
+    "Shapes",
+    "SyntheticDigits",
+    "default_cache_dir",
+    "default_loader",
+    "find_classes",
+    "has_file_allowed_extension",
+    "is_image_file",
+    "make_dataset",
+    "pil_loader",
+    "read_idx",
     "safe_load_pickle",
 ]

@@ -13,7 +13,8 @@ import hashlib
 import json
 import os
 import time
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from ember.data.dataset import Dataset
 

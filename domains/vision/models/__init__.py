@@ -9,7 +9,7 @@ Example:
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from .lenet import LeNet5, lenet5
 from .mlp import MLP, mlp

@@ -5,12 +5,22 @@ projection shortcuts), with the same block classes and names.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from ember import nn
 
-__all__ = ["BasicBlock", "Bottleneck", "ResNet", "CifarResNet", "resnet18", "resnet34", "resnet50", "resnet20",
-           "resnet32", "resnet56"]
+__all__ = [
+    "BasicBlock",
+    "Bottleneck",
+    "CifarResNet",
+    "ResNet",
+    "resnet18",
+    "resnet20",
+    "resnet32",
+    "resnet34",
+    "resnet50",
+    "resnet56",
+]
 
 
 def conv3x3(in_planes: int, out_planes: int, stride: int = 1, groups: int = 1, dilation: int = 1) -> nn.Conv2d:

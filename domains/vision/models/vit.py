@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections import OrderedDict
 from functools import partial
-from typing import Callable
+from collections.abc import Callable
 
 import ember
 from ember import nn
@@ -39,7 +39,7 @@ class EncoderBlock(nn.Module):
         self.ln_2 = norm_layer(hidden_dim)
         self.mlp = MLPBlock(hidden_dim, mlp_dim, dropout)
 
-    def forward(self, input):  # noqa: A002
+    def forward(self, input):
         x = self.ln_1(input)
         x, _ = self.self_attention(x, x, x, need_weights=False)
         x = self.dropout(x) + input
@@ -61,7 +61,7 @@ class Encoder(nn.Module):
         self.layers = nn.Sequential(layers)
         self.ln = norm_layer(hidden_dim)
 
-    def forward(self, input):  # noqa: A002
+    def forward(self, input):
         return self.ln(self.layers(self.dropout(input + self.pos_embedding)))
 
 
@@ -138,7 +138,7 @@ def vit_b_32(*, weights=None, **kwargs) -> VisionTransformer:
 
 def vit_tiny(*, weights=None, **kwargs) -> VisionTransformer:
     """A small ViT for 32x32 images: 4x4 patches, 6 layers, width 192, 3 heads."""
-    options = dict(image_size=32, patch_size=4, num_layers=6, num_heads=3, hidden_dim=192, mlp_dim=384,
-                   num_classes=10)
+    options = {"image_size": 32, "patch_size": 4, "num_layers": 6, "num_heads": 3, "hidden_dim": 192,
+               "mlp_dim": 384, "num_classes": 10}
     options.update(kwargs)
     return _load(VisionTransformer(**options), weights)

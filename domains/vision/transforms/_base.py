@@ -57,7 +57,7 @@ class BoundingBoxes:
         1
     """
 
-    def __init__(self, data, format: str = "XYXY", canvas_size: tuple[int, int] | None = None):  # noqa: A002
+    def __init__(self, data, format: str = "XYXY", canvas_size: tuple[int, int] | None = None):
         if canvas_size is None:
             raise ValueError("BoundingBoxes needs canvas_size=(height, width)")
         fmt = str(format).upper()
@@ -77,7 +77,7 @@ class BoundingBoxes:
     def to_tensor(self) -> Tensor:
         return Tensor._wrap(self.data.copy())
 
-    def convert(self, format: str) -> BoundingBoxes:  # noqa: A002
+    def convert(self, format: str) -> BoundingBoxes:
         """The same boxes in another format."""
         return BoundingBoxes(from_xyxy(to_xyxy(self.data, self.format), format.upper()), format, self.canvas_size)
 

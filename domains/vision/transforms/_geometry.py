@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -96,7 +96,7 @@ class CenterCrop(_Crop):
 
     def make_params(self, size):
         th, tw = self.size
-        return self._crop_params(int(round((size[0] - th) / 2.0)), int(round((size[1] - tw) / 2.0)), th, tw)
+        return self._crop_params(round((size[0] - th) / 2.0), round((size[1] - tw) / 2.0), th, tw)
 
 
 class Pad(Transform):
@@ -200,15 +200,15 @@ class RandomResizedCrop(Transform):
         for _ in range(10):
             target_area = area * uniform(*self.scale)
             aspect = math.exp(uniform(*log_ratio))
-            cw = int(round(math.sqrt(target_area * aspect)))
-            ch = int(round(math.sqrt(target_area / aspect)))
+            cw = round(math.sqrt(target_area * aspect))
+            ch = round(math.sqrt(target_area / aspect))
             if 0 < cw <= w and 0 < ch <= h:
                 return randint(0, h - ch + 1), randint(0, w - cw + 1), ch, cw
         in_ratio = w / h
         if in_ratio < min(self.ratio):
-            cw, ch = w, int(round(w / min(self.ratio)))
+            cw, ch = w, round(w / min(self.ratio))
         elif in_ratio > max(self.ratio):
-            ch, cw = h, int(round(h * max(self.ratio)))
+            ch, cw = h, round(h * max(self.ratio))
         else:
             cw, ch = w, h
         return (h - ch) // 2, (w - cw) // 2, ch, cw
@@ -320,7 +320,7 @@ class RandomAffine(_Warp):
         tx = ty = 0
         if self.translate is not None:
             max_dx, max_dy = self.translate[0] * w, self.translate[1] * h
-            tx, ty = int(round(uniform(-max_dx, max_dx))), int(round(uniform(-max_dy, max_dy)))
+            tx, ty = round(uniform(-max_dx, max_dx)), round(uniform(-max_dy, max_dy))
         scale = uniform(*self.scale) if self.scale is not None else 1.0
         sx = sy = 0.0
         if self.shear is not None:

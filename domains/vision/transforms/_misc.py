@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Any, Callable, Sequence
+from typing import Any
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -283,8 +284,8 @@ class RandomErasing(Transform):
         for _ in range(10):
             erase_area = area * uniform(*self.scale)
             aspect = math.exp(uniform(*log_ratio))
-            eh = int(round(math.sqrt(erase_area * aspect)))
-            ew = int(round(math.sqrt(erase_area / aspect)))
+            eh = round(math.sqrt(erase_area * aspect))
+            ew = round(math.sqrt(erase_area / aspect))
             if eh < h and ew < w:
                 return {"box": (randint(0, h - eh + 1), randint(0, w - ew + 1), eh, ew)}
         return {"box": None}

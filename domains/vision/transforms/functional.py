@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -183,8 +183,8 @@ def center_crop(img, output_size):
     """Crops the centre; pads with zeros when the image is smaller than ``output_size``."""
     oh, ow = _pair(output_size)
     h, w = image_size(img)
-    top = int(round((h - oh) / 2.0))
-    left = int(round((w - ow) / 2.0))
+    top = round((h - oh) / 2.0)
+    left = round((w - ow) / 2.0)
     return crop(img, top, left, oh, ow)
 
 
@@ -245,16 +245,16 @@ def _pil_fill(fill, channels: int):
     values = np.atleast_1d(np.asarray(fill, dtype=np.float64))
     if values.size == 1:
         values = np.repeat(values, channels)
-    values = [int(round(v)) for v in values]
+    values = [round(v) for v in values]
     return values[0] if channels == 1 else tuple(values)
 
 
 def warp(img, matrix: np.ndarray, out_size: tuple[int, int], interpolation=InterpolationMode.NEAREST, fill=None):
     """Applies a 3x3 output->input matrix (affine or projective) in Pillow's pixel convention."""
     mode = interpolation_mode(interpolation)
-    if mode not in (InterpolationMode.NEAREST, InterpolationMode.NEAREST_EXACT, InterpolationMode.BILINEAR):
-        if not is_pil(img):
-            raise ValueError(f"only nearest and bilinear interpolation are supported for warps, got {mode.value}")
+    if mode not in (InterpolationMode.NEAREST, InterpolationMode.NEAREST_EXACT,
+                    InterpolationMode.BILINEAR) and not is_pil(img):
+        raise ValueError(f"only nearest and bilinear interpolation are supported for warps, got {mode.value}")
     if is_pil(img):
         from PIL import Image
 

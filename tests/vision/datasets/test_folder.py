@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,8 +13,8 @@ from PIL import Image
 from ember.vision.datasets import DatasetFolder, ImageFolder
 
 
-def _make_tree(root, counts={"cat": 3, "dog": 2}):  # noqa: B006
-    for cls, n in counts.items():
+def _make_tree(root, counts=(("cat", 3), ("dog", 2))):
+    for cls, n in counts:
         os.makedirs(root / cls, exist_ok=True)
         for i in range(n):
             Image.fromarray(np.full((4, 5, 3), i * 40, np.uint8)).save(root / cls / f"{i}.png")
@@ -94,7 +95,7 @@ def test_dataset_folder_options(tmp_path):
         ImageFolder(data, cache_dir=False)
     ds = ImageFolder(data, allow_empty=True, cache_dir=False)
     assert ds.classes == ["cat", "dog", "empty"]
-    texts = DatasetFolder(data, loader=lambda p: open(p).read(), extensions=(".txt",), allow_empty=True,
+    texts = DatasetFolder(data, loader=lambda p: Path(p).read_text(), extensions=(".txt",), allow_empty=True,
                           cache_dir=False)
     assert len(texts) == 1 and texts[0] == ("not an image", 0)
     only_zero = ImageFolder(data, is_valid_file=lambda p: p.endswith("0.png"), allow_empty=True)

@@ -33,7 +33,7 @@ def test_deterministic_cached_and_balanced(cache, cls, shape, mode):
     assert not np.array_equal(other_seed.data, first.data) and not np.array_equal(test_split.data, first.data)
     img, label = first[0]
     assert img.mode == mode and label == int(first.targets[0])
-    images, labels = first.as_tensors()
+    images, _ = first.as_tensors()
     assert images.shape[0] == 60 and images.shape[1] == (1 if mode == "L" else 3)
 
 

@@ -27,7 +27,7 @@ ALL = [
 def test_repr_rebuilds_the_same_transform(transform):
     text = repr(transform)
     assert text.startswith(type(transform).__name__ + "(")
-    assert repr(eval(text, NAMESPACE)) == text  # noqa: S307 (our own repr)
+    assert repr(eval(text, NAMESPACE)) == text
 
 
 @pytest.mark.parametrize("transform", ALL, ids=lambda t: type(t).__name__)
