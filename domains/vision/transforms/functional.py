@@ -57,24 +57,20 @@ def get_dimensions(img) -> list[int]:
 
 def to_tensor(pic) -> Tensor:
     """PIL image or HWC ndarray -> float32 CHW tensor; uint8 values are scaled to [0, 1]."""
-    if isinstance(pic, Tensor):
-        arr = pic.data
-        if arr.ndim < 2:
-            raise unsupported(pic, "to_tensor")
-    elif isinstance(pic, np.ndarray) or is_pil(pic):
-        arr, _ = unpack(pic, "to_tensor")
-    else:
-        raise unsupported(pic, "to_tensor")
-    if is_pil(pic) and pic.mode in ("L", "RGB", "RGBA"):  # the common case, one copy
+    pil = is_pil(pic)
+    if pil and pic.mode in ("L", "RGB", "RGBA"):  # the common case: one copy
         hwc = np.asarray(pic)
         out = (hwc[:, :, None] if hwc.ndim == 2 else hwc).transpose(2, 0, 1).astype(np.float32)
         out *= np.float32(1.0 / 255.0)
         return Tensor._wrap(out)
-    if is_pil(pic) and pic.mode in ("I", "I;16", "F"):
+    arr, pack = unpack(pic, "to_tensor")
+    if pil and pic.mode in ("I", "I;16", "F"):
         return Tensor._wrap(arr.astype(np.float32))
-    if arr.dtype.kind == "f":
-        return Tensor._wrap(np.ascontiguousarray(arr, dtype=np.float32))
-    return Tensor._wrap(arr.astype(np.float32) / np.float32(max_value(arr.dtype)))
+    out = arr.astype(np.float32) if arr.dtype.kind == "f" else arr.astype(np.float32) / np.float32(
+        max_value(arr.dtype))
+    if isinstance(pic, Tensor):
+        return pack(out)
+    return Tensor._wrap(np.ascontiguousarray(out))
 
 
 def pil_to_tensor(pic) -> Tensor:
