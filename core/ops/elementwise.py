@@ -324,7 +324,7 @@ class Gelu(Op):
         ctx.approximate = approximate
         x = a.data
         if approximate == "tanh":
-            inner = np.sqrt(2 / np.pi) * (x + 0.044715 * x**3)
+            inner = np.sqrt(2 / np.pi) * (x + 0.044715 * (x * x * x))  # x**3 is ~100x slower in float32
             return (0.5 * x * (1 + np.tanh(inner))).astype(x.dtype, copy=False)
         return (0.5 * x * (1 + _erf(x * (1 / math.sqrt(2))))).astype(x.dtype, copy=False)  # stays float32
 
