@@ -13,12 +13,15 @@ import math
 import numbers
 import warnings
 
+import numpy as np
+
 from ... import creation
 from ...ops.shape import cat, stack
 from ...tensor import Tensor
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter
+from ..utils.rnn import PackedSequence
 from ._rnn_fused import GRULayer, LSTMLayer, RNNLayer
 from .module import Module
 
@@ -157,12 +160,52 @@ class RNNBase(Module):
             raise RuntimeError(f"Expected {what} size {expected}, got {list(hx.shape)}")
         return hx
 
+    def _run_direction(self, index: int, x, h0, c0):
+        """One layer and direction (``index`` = layer * directions + direction) as one fused op."""
+        directions = 2 if self.bidirectional else 1
+        per_dir = len(self._flat_weights_names) // (self.num_layers * directions)
+        w = [getattr(self, n) for n in self._flat_weights_names[index * per_dir : (index + 1) * per_dir]]
+        b_ih, b_hh = (w[2], w[3]) if self.bias else (None, None)
+        reverse = index % directions == 1
+        if self.mode == "LSTM":
+            w_hr = w[-1] if self.proj_size > 0 else None
+            return LSTMLayer.apply(x, h0, c0, w[0], w[1], b_ih, b_hh, w_hr, reverse)
+        if self.mode == "GRU":
+            return (*GRULayer.apply(x, h0, w[0], w[1], b_ih, b_hh, reverse), None)
+        nonlinearity = "tanh" if self.mode == "RNN_TANH" else "relu"
+        return (*RNNLayer.apply(x, h0, w[0], w[1], b_ih, b_hh, nonlinearity, reverse), None)
+
+    def _run_groups(self, index: int, x, h0, c0, groups):
+        """For packed input: each run of equally long (sorted) sequences goes through on its own, so that
+        every sequence starts (reverse direction) and ends (final state) at its own length."""
+        if len(groups) == 1:
+            return self._run_direction(index, x, h0, c0)
+        ys, hs, cs = [], [], []
+        for start, end, length in groups:
+            y, h, c = self._run_direction(
+                index, x[:length, start:end], h0[start:end], None if c0 is None else c0[start:end]
+            )
+            if length < x.shape[0]:
+                y = cat([y, creation.zeros(x.shape[0] - length, end - start, y.shape[2], dtype=y.dtype)], 0)
+            ys.append(y), hs.append(h), cs.append(c)
+        return cat(ys, 1), cat(hs, 0), None if c0 is None else cat(cs, 0)
+
     def _run(self, input, states: list):
         """Runs all layers and directions; ``states`` holds ``(N_layers*D, N, *)`` initial states."""
-        batched = self._check_input(input)
-        x = input if batched else input.unsqueeze(1)
-        if self.batch_first and batched:
-            x = x.transpose(0, 1)
+        packed = input if isinstance(input, PackedSequence) else None
+        groups = None
+        if packed is not None:
+            x, groups, rows = self._unpack(packed)
+            states = [
+                s if s is None or packed.sorted_indices is None else s.index_select(1, packed.sorted_indices)
+                for s in states
+            ]
+            batched = True
+        else:
+            batched = self._check_input(input)
+            x = input if batched else input.unsqueeze(1)
+            if self.batch_first and batched:
+                x = x.transpose(0, 1)
         batch = x.shape[1]
         directions = 2 if self.bidirectional else 1
         real_hidden = self.proj_size if self.proj_size > 0 else self.hidden_size
@@ -173,41 +216,58 @@ class RNNBase(Module):
             for s, size, what in zip(states, sizes, whats)
         ]
         finals: list[list] = [[] for _ in states]
-        per_dir = len(self._flat_weights_names) // (self.num_layers * directions)
-        weights = self._flat_weights
         for layer in range(self.num_layers):
             outputs = []
             for direction in range(directions):
                 index = layer * directions + direction
-                w = weights[index * per_dir : (index + 1) * per_dir]
-                w_ih, w_hh = w[0], w[1]
-                b_ih, b_hh = (w[2], w[3]) if self.bias else (None, None)
-                w_hr = w[-1] if self.proj_size > 0 else None
-                reverse = direction == 1
-                h0 = states[0][index]
-                if self.mode == "LSTM":
-                    y, hn, cn = LSTMLayer.apply(
-                        x, h0, states[1][index], w_ih, w_hh, b_ih, b_hh, w_hr, reverse
-                    )
-                    finals[1].append(cn)
-                elif self.mode == "GRU":
-                    y, hn = GRULayer.apply(x, h0, w_ih, w_hh, b_ih, b_hh, reverse)
+                c0 = states[1][index] if self.mode == "LSTM" else None
+                if groups is None:
+                    y, hn, cn = self._run_direction(index, x, states[0][index], c0)
                 else:
-                    nonlinearity = "tanh" if self.mode == "RNN_TANH" else "relu"
-                    y, hn = RNNLayer.apply(x, h0, w_ih, w_hh, b_ih, b_hh, nonlinearity, reverse)
+                    y, hn, cn = self._run_groups(index, x, states[0][index], c0, groups)
                 finals[0].append(hn)
+                if cn is not None:
+                    finals[1].append(cn)
                 outputs.append(y)
             x = outputs[0] if directions == 1 else cat(outputs, dim=2)
             if self.dropout > 0 and self.training and layer < self.num_layers - 1:
                 x = F.dropout(x, self.dropout, True)
+        finals = [stack(f, 0) for f in finals]
+        if packed is not None:
+            data = x.reshape(-1, x.shape[2])[rows]
+            if packed.unsorted_indices is not None:
+                finals = [f.index_select(1, packed.unsorted_indices) for f in finals]
+            return PackedSequence(
+                data, packed.batch_sizes, packed.sorted_indices, packed.unsorted_indices
+            ), finals
         output = x
         if self.batch_first and batched:
             output = output.transpose(0, 1)
-        finals = [stack(f, 0) for f in finals]
         if not batched:
             output = output.squeeze(1)
             finals = [f.squeeze(1) for f in finals]
         return output, finals
+
+    def _unpack(self, packed: PackedSequence):
+        """Padded ``(L, N, I)`` input in sorted order, the runs of equal length, and the packed rows."""
+        data = packed.data
+        if data.ndim != 2 or data.shape[1] != self.input_size:
+            raise RuntimeError(
+                f"input.size(-1) must be equal to input_size. Expected {self.input_size}, "
+                f"got {data.shape[-1]} (packed data shape {tuple(data.shape)})"
+            )
+        batch_sizes = np.asarray(packed.batch_sizes.data, dtype=np.int64)
+        mask = np.arange(int(batch_sizes[0]))[None, :] < batch_sizes[:, None]
+        index = np.full(mask.shape, data.shape[0], dtype=np.int64)
+        index[mask] = np.arange(data.shape[0])
+        x = cat([data, creation.zeros(1, data.shape[1], dtype=data.dtype)], 0)[Tensor._wrap(index)]
+        lengths = mask.sum(0)
+        groups, start = [], 0
+        for end in range(1, len(lengths) + 1):
+            if end == len(lengths) or lengths[end] != lengths[start]:
+                groups.append((start, end, int(lengths[start])))
+                start = end
+        return x, groups, Tensor._wrap(np.flatnonzero(mask.ravel()))
 
 
 class RNN(RNNBase):

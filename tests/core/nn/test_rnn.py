@@ -169,3 +169,52 @@ def test_partly_frozen_recurrent_weights_still_get_the_other_gradients(cls):
     assert layer.weight_hh_l0.grad is None
     assert layer.weight_ih_l0.grad is not None and np.abs(layer.weight_ih_l0.grad.numpy()).sum() > 0
     assert layer.bias_hh_l0.grad is not None
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("name", ["LSTM", "GRU", "RNN"])
+def test_packed_sequences_match_torch(name):
+    from ember.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+    ember_module, torch_module = _pair(lambda nn: getattr(nn, name)(3, 4, num_layers=2, bidirectional=True))
+    from .layer_parity import load_torch_weights
+
+    load_torch_weights(ember_module, torch_module)
+    x, h0 = _inputs((6, 4, 3), (4, 4, 4))
+    lengths = [3, 6, 1, 3]
+    e_x, t_x = ember.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    e_h0, t_h0 = ember.tensor(h0, requires_grad=True), torch.tensor(h0, requires_grad=True)
+    e_state = (e_h0, ember.tensor(h0)) if name == "LSTM" else e_h0
+    t_state = (t_h0, torch.tensor(h0)) if name == "LSTM" else t_h0
+    e_out, e_hn = ember_module(pack_padded_sequence(e_x, lengths, enforce_sorted=False), e_state)
+    t_out, t_hn = torch_module(
+        torch.nn.utils.rnn.pack_padded_sequence(t_x, lengths, enforce_sorted=False), t_state
+    )
+    np.testing.assert_array_equal(e_out.batch_sizes.numpy(), t_out.batch_sizes.numpy())
+    np.testing.assert_allclose(e_out.data.detach().numpy(), t_out.data.detach().numpy(), atol=1e-5)
+    e_hn = e_hn[0] if name == "LSTM" else e_hn
+    t_hn = t_hn[0] if name == "LSTM" else t_hn
+    np.testing.assert_allclose(e_hn.detach().numpy(), t_hn.detach().numpy(), atol=1e-5)
+    e_pad, e_len = pad_packed_sequence(e_out, batch_first=True)
+    t_pad, t_len = torch.nn.utils.rnn.pad_packed_sequence(t_out, batch_first=True)
+    np.testing.assert_array_equal(e_len.numpy(), t_len.numpy())
+    np.testing.assert_allclose(e_pad.detach().numpy(), t_pad.detach().numpy(), atol=1e-5)
+    g = _inputs(tuple(t_pad.shape), seed=5)[0]
+    ((e_pad * ember.tensor(g)).sum() + e_hn.sum()).backward()
+    ((t_pad * torch.tensor(g)).sum() + t_hn.sum()).backward()
+    np.testing.assert_allclose(e_x.grad.numpy(), t_x.grad.numpy(), atol=1e-5)
+    np.testing.assert_allclose(e_h0.grad.numpy(), t_h0.grad.numpy(), atol=1e-5)
+    for pname, p in torch_module.named_parameters():
+        np.testing.assert_allclose(
+            ember_module.get_parameter(pname).grad.numpy(), p.grad.numpy(), atol=1e-5, err_msg=pname
+        )
+
+
+def test_pack_padded_sequence_requires_sorted_lengths_unless_told():
+    from ember.nn.utils.rnn import pack_padded_sequence
+
+    with pytest.raises(RuntimeError, match="sorted in decreasing order"):
+        pack_padded_sequence(ember.randn(4, 2, 3), [2, 4])
+    packed = pack_padded_sequence(ember.randn(4, 2, 3), [2, 4], enforce_sorted=False)
+    assert packed.batch_sizes.numpy().tolist() == [2, 2, 1, 1]
+    assert packed.sorted_indices.numpy().tolist() == [1, 0]
