@@ -91,8 +91,11 @@ def _name_module_in_error(module, error: Exception) -> None:
             or not isinstance(error.args[0], str)
         ):
             return
-        error._ember_module = module
-        error._ember_message = error.args[0]
+        try:
+            error._ember_module = module
+            error._ember_message = error.args[0]
+        except AttributeError:  # an exception type that takes no attributes: leave it untouched
+            pass
         return
     if origin is module:
         return
