@@ -53,6 +53,8 @@ def test_csv_resume_cuts_rows_written_after_the_checkpoint(tmp_path):
     resumed.load_state_dict(state)
     assert resumed.version == 0
     assert [r["step"] for r in read_csv(resumed.metrics_file_path)] == ["0", "1", "2"]
+    kept = read_csv(resumed.metrics_file_path + ".before-resume-0")              # nothing is lost
+    assert [r["step"] for r in kept] == ["0", "1", "2", "3", "4", "5"]
 
 
 def test_several_loggers_share_one_run_folder(tmp_path):

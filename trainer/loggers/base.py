@@ -75,6 +75,19 @@ def plain(value):
     return repr(value)
 
 
+def keep_copy(path: str) -> str:
+    """Copies ``path`` to ``<path>.before-resume-<n>`` (the first free n) before a resume cuts it, so
+    that rows written after the checkpoint are never lost."""
+    import shutil
+
+    n = 0
+    while os.path.exists(f"{path}.before-resume-{n}"):
+        n += 1
+    backup = f"{path}.before-resume-{n}"
+    shutil.copyfile(path, backup)
+    return backup
+
+
 def write_hparams_yaml(path: str, params: dict) -> None:
     import yaml
 
@@ -86,7 +99,8 @@ class VersionedLogger(Logger):
     """A logger writing files into ``<save_dir>/<name>/version_<N>`` (the next free N unless given).
 
     Rows are buffered and written by ``save()``; the number of rows on disk is the logger's state,
-    so a resumed run first cuts the file back to the rows written when its checkpoint was taken.
+    so a resumed run first cuts the file back to the rows written when its checkpoint was taken (a
+    copy of the longer file is kept as ``<file>.before-resume-<n>``).
     """
 
     def __init__(self, save_dir: str = ".", name: str | None = "lightning_logs", version: int | str | None = None,

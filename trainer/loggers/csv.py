@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import os
 
-from .base import VersionedLogger
+from .base import VersionedLogger, keep_copy
 
 
 class CSVLogger(VersionedLogger):
@@ -75,6 +75,7 @@ class CSVLogger(VersionedLogger):
             return
         self._keys = keys
         if len(old_rows) > rows:
+            keep_copy(self.metrics_file_path)
             with open(self.metrics_file_path, "w", newline="") as f:
                 writer = csv.DictWriter(f, fieldnames=keys)
                 writer.writeheader()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 
-from .base import VersionedLogger
+from .base import VersionedLogger, keep_copy
 
 
 class JSONLinesLogger(VersionedLogger):
@@ -41,5 +41,6 @@ class JSONLinesLogger(VersionedLogger):
         with open(path) as f:
             lines = f.readlines()
         if len(lines) > rows:
+            keep_copy(path)
             with open(path, "w") as f:
                 f.writelines(lines[:rows])
