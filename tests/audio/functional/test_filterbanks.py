@@ -148,3 +148,11 @@ def test_mfcc_log_mels_passes_gradcheck():
     mfcc = mfcc.double()
     x = ember.randn(40, dtype=ember.float64, requires_grad=True)
     assert gradcheck(mfcc, (x,))
+
+
+def test_db_to_amplitude_inverts_amplitude_to_db():
+    x = ember.tensor([1e-3, 0.5, 2.0, 40.0])
+    power_db = F.amplitude_to_DB(x, 10.0, 1e-10, 0.0)
+    np.testing.assert_allclose(F.DB_to_amplitude(power_db, 1.0, 1.0).numpy(), x.numpy(), rtol=1e-5)
+    magnitude_db = F.amplitude_to_DB(x, 20.0, 1e-10, 0.0)
+    np.testing.assert_allclose(F.DB_to_amplitude(magnitude_db, 1.0, 0.5).numpy(), x.numpy(), rtol=1e-5)
