@@ -65,8 +65,8 @@ def test_sampling_filters():
 
 
 def test_char_gpt_learns_python_docs():
-    """A tiny character GPT (1 block, 100 steps of 32 x 64 characters, ~10-15 s) beats the unigram entropy on the
-    validation split by over half a nat."""
+    """A tiny character GPT (1 block, 200 steps of 32 x 64 characters: ~6 s of CPU) beats the unigram entropy on
+    the validation split by over half a nat."""
     ember.manual_seed(0)
     train = PythonDocs("train", block_size=64)
     val = PythonDocs("val", block_size=64, tokenizer=train.tokenizer)
@@ -82,7 +82,7 @@ def test_char_gpt_learns_python_docs():
         return ember.stack([ds[i][0] for i in indices]), ember.stack([ds[i][1] for i in indices])
 
     start = time.perf_counter()
-    for _ in range(100):
+    for _ in range(200):
         x, y = batch(train, rng.integers(0, len(train), 32))
         loss = F.cross_entropy(model(x).reshape(-1, vocab), y.reshape(-1))
         optimizer.zero_grad()
@@ -93,7 +93,7 @@ def test_char_gpt_learns_python_docs():
         x, y = batch(val, range(0, len(val), len(val) // 64))
         val_loss = float(F.cross_entropy(model(x).reshape(-1, vocab), y.reshape(-1)))
     print(f"unigram entropy {unigram:.3f}, val loss {val_loss:.3f}, {time.perf_counter() - start:.1f} s")
-    assert val_loss < unigram - 0.4, (val_loss, unigram)  # measured: 2.68 vs 3.23
+    assert val_loss < unigram - 0.6, (val_loss, unigram)  # measured: 2.39 vs 3.23
     ember.manual_seed(1)
     sample = train.tokenizer.decode(model.generate(x[:1, :8], 40).tolist()[0])
     ember.manual_seed(1)
