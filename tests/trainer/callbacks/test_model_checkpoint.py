@@ -84,3 +84,15 @@ def test_format_checkpoint_name():
         .format_checkpoint_name({"epoch": 3}) == os.path.join("d", "3.ckpt")
     with pytest.raises(ValueError, match="needs a monitor"):
         ModelCheckpoint(save_top_k=3)
+
+
+def test_train_time_interval(tmp_path):
+    from datetime import timedelta
+
+    checkpoint = ModelCheckpoint(dirpath=tmp_path / "t", train_time_interval=timedelta(seconds=0), save_top_k=-1)
+    trainer = Trainer(**trainer_kwargs(tmp_path, max_steps=3), callbacks=[checkpoint])
+    trainer.fit(Classifier(), loader())
+    assert sorted(os.listdir(tmp_path / "t")) == ["epoch=0-step=1.ckpt", "epoch=0-step=2.ckpt", "epoch=0-step=3.ckpt"]
+    slow = ModelCheckpoint(dirpath=tmp_path / "slow", train_time_interval=timedelta(hours=1), save_top_k=-1)
+    Trainer(**trainer_kwargs(tmp_path, max_steps=3), callbacks=[slow]).fit(Classifier(), loader())
+    assert not os.path.exists(tmp_path / "slow")
