@@ -16,8 +16,27 @@ from ._base import Transform, rand, randint, rng, uniform
 from ._image import is_image, is_pil, unpack, unsupported
 
 __all__ = [
-    "ColorJitter", "Compose", "GaussianBlur", "Grayscale", "Lambda", "Normalize", "PILToTensor", "RandomApply",
-    "RandomChoice", "RandomErasing", "RandomGrayscale", "RandomOrder", "ToDtype", "ToPILImage", "ToTensor",
+    "ColorJitter",
+    "Compose",
+    "GaussianBlur",
+    "Grayscale",
+    "Lambda",
+    "Normalize",
+    "PILToTensor",
+    "RandomAdjustSharpness",
+    "RandomApply",
+    "RandomAutocontrast",
+    "RandomChoice",
+    "RandomEqualize",
+    "RandomErasing",
+    "RandomGrayscale",
+    "RandomInvert",
+    "RandomOrder",
+    "RandomPosterize",
+    "RandomSolarize",
+    "ToDtype",
+    "ToPILImage",
+    "ToTensor",
     "build_transform",
 ]
 
@@ -258,6 +277,85 @@ class GaussianBlur(Transform):
 
     def apply_image(self, img, params):
         return F.gaussian_blur(img, self.kernel_size, params["sigma"])
+
+
+class _RandomColorOp(Transform):
+    """Applies ``self._op(img, *self._args())`` with probability ``p``."""
+
+    def make_params(self, size):
+        return {"apply": rand() < self.p}
+
+    def apply_image(self, img, params):
+        return self._op(img, *self._args()) if params["apply"] else img
+
+    def _args(self) -> tuple:
+        return ()
+
+
+class RandomInvert(_RandomColorOp):
+    """Inverts the colours with probability ``p``."""
+
+    _op = staticmethod(F.invert)
+
+    def __init__(self, p: float = 0.5):
+        self.p = p
+
+
+class RandomPosterize(_RandomColorOp):
+    """Keeps ``bits`` bits per channel with probability ``p`` (uint8 images)."""
+
+    _op = staticmethod(F.posterize)
+
+    def __init__(self, bits: int, p: float = 0.5):
+        self.bits = bits
+        self.p = p
+
+    def _args(self):
+        return (self.bits,)
+
+
+class RandomSolarize(_RandomColorOp):
+    """Inverts the values at or above ``threshold`` with probability ``p``."""
+
+    _op = staticmethod(F.solarize)
+
+    def __init__(self, threshold: float, p: float = 0.5):
+        self.threshold = threshold
+        self.p = p
+
+    def _args(self):
+        return (self.threshold,)
+
+
+class RandomAdjustSharpness(_RandomColorOp):
+    """Adjusts the sharpness by ``sharpness_factor`` with probability ``p``."""
+
+    _op = staticmethod(F.adjust_sharpness)
+
+    def __init__(self, sharpness_factor: float, p: float = 0.5):
+        self.sharpness_factor = sharpness_factor
+        self.p = p
+
+    def _args(self):
+        return (self.sharpness_factor,)
+
+
+class RandomAutocontrast(_RandomColorOp):
+    """Stretches each channel to the full range with probability ``p``."""
+
+    _op = staticmethod(F.autocontrast)
+
+    def __init__(self, p: float = 0.5):
+        self.p = p
+
+
+class RandomEqualize(_RandomColorOp):
+    """Equalises the histogram with probability ``p`` (uint8 images)."""
+
+    _op = staticmethod(F.equalize)
+
+    def __init__(self, p: float = 0.5):
+        self.p = p
 
 
 class RandomErasing(Transform):

@@ -24,7 +24,7 @@ from ember.tensor import Tensor
 from . import _color, _kernels
 from ._image import (
     InterpolationMode, array_to_pil, image_size, interpolation_mode, is_pil, like, max_value, num_channels,
-    pil_resample, pil_to_array, to_float, unpack, unsupported,
+    pil_resample, pil_to_array, to_float, unpack,
 )
 
 __all__ = [

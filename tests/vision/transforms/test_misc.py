@@ -19,7 +19,8 @@ ALL = [
     T.RandomGrayscale(0.5), T.GaussianBlur(5, (0.5, 1.0)), T.RandomErasing(p=1.0, value="random"),
     T.Pad(2, padding_mode="reflect"), T.AutoAugment("cifar10"), T.RandAugment(num_ops=3), T.TrivialAugmentWide(),
     T.RandomApply([T.RandomHorizontalFlip(1.0)], p=0.7), T.RandomChoice([T.Grayscale(3), T.GaussianBlur(3)]),
-    T.RandomOrder([T.RandomVerticalFlip(), T.RandomHorizontalFlip()]),
+    T.RandomOrder([T.RandomVerticalFlip(), T.RandomHorizontalFlip()]), T.RandomInvert(), T.RandomSolarize(128, p=0.9),
+    T.RandomAdjustSharpness(2.0), T.RandomAutocontrast(0.7),
 ]
 
 
@@ -87,6 +88,16 @@ def test_random_apply_probability_and_erasing():
     erased = T.RandomErasing(p=1.0, value=1, scale=(0.1, 0.1), ratio=(1.0, 1.0))(img)
     assert erased.sum() == 9  # area 10% of 100 pixels, square: round(sqrt(10)) = 3 -> a 3x3 box of ones
     assert img.sum() == 0  # not in place by default
+
+
+def test_random_colour_ops_apply_with_their_probability():
+    img = np.random.default_rng(0).integers(0, 256, (8, 8, 3), dtype=np.uint8)
+    always = [T.RandomInvert(1.0), T.RandomPosterize(2, 1.0), T.RandomSolarize(100, 1.0)]
+    for t, expected in zip(always, [255 - img, img & 0b11000000, np.where(img >= 100, 255 - img, img)]):
+        np.testing.assert_array_equal(t(img), expected)
+    dull = np.repeat(np.arange(100, 116, dtype=np.uint8), 256).reshape(64, 64)  # a narrow histogram
+    assert np.ptp(T.RandomEqualize(1.0)(dull)) > 200
+    assert all(np.array_equal(T.RandomInvert(0.0)(img), img) for _ in range(5))
 
 
 def test_lambda_and_to_pil_image():
