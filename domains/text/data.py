@@ -31,10 +31,10 @@ def _build_tokenizer(spec, texts: Sequence[str], vocab_size: int, min_frequency:
     if spec == "word":
         return WordTokenizer.from_iterator(texts, min_frequency=min_frequency, max_tokens=vocab_size)
     if spec == "bpe":
-        tokenizer = ByteLevelBPETokenizer(special_tokens=["<|endoftext|>"], pad_token="<pad>")
+        tokenizer = ByteLevelBPETokenizer()
         tokenizer.train_from_iterator(texts, vocab_size=vocab_size, min_frequency=max(min_frequency, 2),
-                                      special_tokens=["<|endoftext|>", "<pad>"])
-        tokenizer.pad_token = "<pad>"
+                                      special_tokens=["<pad>", "<|endoftext|>"])
+        tokenizer.pad_token = "<pad>"  # id 0, the default padding id of PadCollate and TextClassifier
         return tokenizer
     if isinstance(spec, (str, os.PathLike)) and os.path.isfile(spec):
         return load_tokenizer(spec)

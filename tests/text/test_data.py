@@ -26,6 +26,7 @@ def test_language_modeling_data_files_with_bpe(tmp_path):
     data = LanguageModelingData("files", train_files=str(tmp_path / "train.txt"), val_files=str(tmp_path / "val.txt"),
                                 tokenizer="bpe", vocab_size=300, block_size=8, stride=4, batch_size=2)
     assert isinstance(data.tokenizer, ByteLevelBPETokenizer) and data.vocab_size <= 300
+    assert data.tokenizer.pad_token_id == 0
     data.setup("fit")
     assert len(data.datasets["train"]) > 2 * len(data.datasets["val"])  # stride 4 for training only
     assert data.test_dataloader() is None
@@ -43,6 +44,7 @@ def test_text_classification_data_stdlib_docstrings():
     assert sum(len(labels) for _, labels in batches) == n_train
     ids, labels = batches[0]
     assert ids.shape[1] <= 64 and ids.dtype == labels.dtype
+    assert data.pad_token_id == 0  # the default padding_idx of TextClassifier
     # bucketing: far less padding than random batches of the same data
     pad = data.pad_token_id
 

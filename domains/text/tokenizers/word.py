@@ -89,10 +89,14 @@ class WordTokenizer(Tokenizer):
         iterator: Iterable[str],
         min_frequency: int = 1,
         max_tokens: int | None = None,
-        special_tokens: Sequence[str] = ("<unk>", "<pad>"),
+        special_tokens: Sequence[str] = ("<pad>", "<unk>"),
         **kwargs,
     ) -> WordTokenizer:
-        """Builds the vocabulary from texts (most frequent words first, specials at the start)."""
+        """Builds the vocabulary from texts (most frequent words first, specials at the start).
+
+        The default specials give ``<pad>`` id 0, the default padding id of ``PadCollate`` and
+        ``TextClassifier``.
+        """
         splitter = cls(Vocab(), **{k: v for k, v in kwargs.items() if k in ("normalizer", "pattern", "lower")})
         vocab = build_vocab_from_iterator((splitter.split(t) for t in iterator), min_freq=min_frequency,
                                           specials=list(special_tokens), max_tokens=max_tokens)
