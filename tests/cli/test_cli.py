@@ -32,6 +32,9 @@ def small_overrides(name: str, tmp_path=None) -> list[str]:
         "digits-lenet": ["data.train_size=256", "data.test_size=64"],
         "shapes-resnet": ["data.train_size=128", "data.test_size=32", "data.num_workers=0", "data.batch_size=32"],
         "vowels-cnn": ["data.train_size=40", "data.val_size=10", "data.test_size=10"],
+        "pythondocs-chargpt": ["data.block_size=16", "model.sample_length=8", "trainer.val_check_interval=2",
+                               "model.model.n_layer=1"],
+        "docstrings-textcnn": ["data.batch_size=8"],
     }.get(name, [])
     if name in WRITERS:
         extra = WRITERS[name](tmp_path)
@@ -96,7 +99,16 @@ def _write_audio_folder(tmp_path):
     return [f"data.dataset={tmp_path / 'clips'}", "model.network.n_classes=2", "data.batch_size=4"]
 
 
-WRITERS = {"imagefolder-resnet": _write_image_folder, "mnist-lenet": _write_mnist, "cifar10-resnet": _write_cifar,
+def _write_csv(tmp_path):
+    rows = [(1, "stocks fell as markets closed"), (2, "the team won the final match"),
+            (1, "bank rates rose again today"), (2, "a late goal decided the game")] * 6
+    for name in ["train.csv", "test.csv"]:
+        (tmp_path / name).write_text("".join(f'"{label}","{text}"\n' for label, text in rows))
+    return [f"data.train_file={tmp_path / 'train.csv'}", f"data.test_file={tmp_path / 'test.csv'}",
+            "model.network.num_classes=2", "data.batch_size=4", "data.min_frequency=1"]
+
+
+WRITERS = {"csv-textcnn": _write_csv, "imagefolder-resnet": _write_image_folder, "mnist-lenet": _write_mnist, "cifar10-resnet": _write_cifar,
            "audiofolder-cnn": _write_audio_folder}
 
 
