@@ -117,3 +117,18 @@ def test_pitch_shift_and_griffinlim_shapes():
     assert T.PitchShift(8000, -3)(ember.randn(2, 4000)).shape == (2, 4000)  # coprime rates 6727 -> 8000
     spec = T.Spectrogram(n_fft=128)(ember.randn(1, 2000))
     assert T.GriffinLim(n_fft=128, n_iter=2, length=2000)(spec).shape == (1, 2000)
+
+
+@pytest.mark.parity
+def test_inverse_mel_scale_matches_torch_least_squares():
+    torch = pytest.importorskip("torch")
+    melscale, inverse = T.MelScale(n_mels=40, n_stft=201), T.InverseMelScale(n_stft=201, n_mels=40)
+    mel = melscale(T.Spectrogram()(ember.randn(2, 4000)))
+    estimate = inverse(mel)
+    fb = torch.from_numpy(melscale.fb.numpy()).double()
+    ref = torch.relu(torch.linalg.lstsq(fb.T[None], torch.from_numpy(mel.numpy()).double(), driver="gels").solution)
+    assert estimate.shape == (2, 201, 21) and float(estimate.min()) >= 0
+    np.testing.assert_allclose(estimate.numpy(), ref.numpy(), rtol=1e-3, atol=1e-4 * float(ref.max()))
+    # the estimate explains most of the mel energy (clamping negative bins loses a little)
+    residual = np.linalg.norm((melscale(estimate) - mel).numpy()) / np.linalg.norm(mel.numpy())
+    assert residual < 0.1

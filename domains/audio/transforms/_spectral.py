@@ -132,6 +132,40 @@ class MelScale(Module):
         return _apply_fb(specgram, self.fb)
 
 
+class InverseMelScale(Module):
+    """Estimates a linear-frequency spectrogram ``(..., n_stft, time)`` from a mel one ``(..., n_mels, time)`` by
+    least squares against the mel filterbank, clamped at zero (torchaudio's method). Not differentiable.
+
+    Example:
+        >>> InverseMelScale(n_stft=201, n_mels=40)(ember.rand(40, 10)).shape
+        ember.Size([201, 10])
+    """
+
+    def __init__(self, n_stft: int, n_mels: int = 128, sample_rate: int = 16000, f_min: float = 0.0,
+                 f_max: float | None = None, norm: str | None = None, mel_scale: str = "htk",
+                 driver: str = "gels") -> None:
+        super().__init__()
+        self.n_mels, self.sample_rate, self.driver = n_mels, sample_rate, driver
+        self.f_max = f_max if f_max is not None else float(sample_rate // 2)
+        self.f_min = f_min
+        if f_min > self.f_max:
+            raise ValueError(f"Require f_min: {f_min} <= f_max: {self.f_max}")
+        self.register_buffer("fb", F.melscale_fbanks(n_stft, f_min, self.f_max, n_mels, sample_rate, norm, mel_scale))
+
+    def forward(self, melspec: Tensor) -> Tensor:
+        import numpy as np
+
+        if melspec.shape[-2] != self.n_mels:
+            raise ValueError(f"expected {self.n_mels} mel bins in dim -2, got shape {tuple(melspec.shape)}")
+        data = melspec.data
+        lead, frames = data.shape[:-2], data.shape[-1]
+        columns = np.moveaxis(data.reshape(-1, self.n_mels, frames), 0, 1).reshape(self.n_mels, -1)
+        solution = np.linalg.lstsq(self.fb.data.T.astype(np.float64), columns.astype(np.float64), rcond=None)[0]
+        n_stft = self.fb.shape[0]
+        out = np.moveaxis(np.maximum(solution, 0.0).reshape(n_stft, -1, frames), 1, 0).reshape(*lead, n_stft, frames)
+        return Tensor._wrap(out.astype(data.dtype))
+
+
 class MelSpectrogram(Module):
     """Mel spectrogram: :class:`Spectrogram` followed by :class:`MelScale` (torchaudio's defaults:
     ``sample_rate=16000``, ``n_fft=400``, ``n_mels=128``, ``power=2.0``, ``mel_scale="htk"``, ``norm=None``).
