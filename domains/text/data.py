@@ -76,6 +76,8 @@ class LanguageModelingData(DataModule):
         vocab_size: the BPE vocabulary size.
         block_size: tokens per sample (the model's context).
         stride: step between training blocks (default ``block_size``); evaluation blocks never overlap.
+        random_offset: shift each training block by a random amount below ``stride``, so every epoch cuts
+            the text at new places (reproducibly: the loader seeds it per sample).
         batch_size: samples per batch.
         num_workers: loader worker processes.
 
@@ -93,7 +95,8 @@ class LanguageModelingData(DataModule):
     def __init__(self, corpus: str = "python_docs", train_files: str | list[str] | None = None,
                  val_files: str | list[str] | None = None, test_files: str | list[str] | None = None,
                  tokenizer: str | Tokenizer = "char", vocab_size: int = 2000, block_size: int = 128,
-                 stride: int | None = None, batch_size: int = 32, num_workers: int = 0):
+                 stride: int | None = None, random_offset: bool = True, batch_size: int = 32,
+                 num_workers: int = 0):
         super().__init__()
         if corpus not in ("python_docs", "files"):
             raise ValueError(f"LanguageModelingData: corpus must be 'python_docs' or 'files', got {corpus!r}")
@@ -101,6 +104,7 @@ class LanguageModelingData(DataModule):
             raise ValueError("LanguageModelingData: corpus='files' needs train_files")
         self.save_hyperparameters(ignore=["tokenizer"] if isinstance(tokenizer, Tokenizer) else None)
         self.corpus, self.tokenizer_spec, self.block_size, self.stride = corpus, tokenizer, block_size, stride
+        self.random_offset = random_offset
         self.files = {"train": train_files, "val": val_files, "test": test_files}
         self.vocab_size_target, self.batch_size, self.num_workers = vocab_size, batch_size, num_workers
         self._tokenizer: Tokenizer | None = None
@@ -128,11 +132,13 @@ class LanguageModelingData(DataModule):
 
     def _dataset(self, split: str) -> TokenBlockDataset | None:
         if split not in self.datasets:
-            stride = self.stride if split == "train" else None
+            train = split == "train"
+            stride, jitter = (self.stride, self.random_offset) if train else (None, False)
             if self.corpus == "python_docs":
-                self.datasets[split] = PythonDocs(split, self.tokenizer, self.block_size, stride)
+                self.datasets[split] = PythonDocs(split, self.tokenizer, self.block_size, stride, jitter)
             elif self.files[split]:
-                self.datasets[split] = TextFileDataset(self.files[split], self.tokenizer, self.block_size, stride)
+                self.datasets[split] = TextFileDataset(self.files[split], self.tokenizer, self.block_size, stride,
+                                                       random_offset=jitter)
             else:
                 self.datasets[split] = None
         return self.datasets[split]

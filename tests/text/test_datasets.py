@@ -29,6 +29,23 @@ def test_token_blocks_with_stride():
     assert len(TokenBlockDataset([1, 2], block_size=4)) == 0
 
 
+def test_random_offsets_are_seeded_by_the_loader():
+    import ember
+    from ember.data import DataLoader
+
+    ds = TokenBlockDataset(np.arange(1000), block_size=8, random_offset=True)
+    starts = {int(ds[5][0][0]) - 40 for _ in range(50)}
+    assert starts <= set(range(8)) and len(starts) > 3  # a shift below the stride
+    assert int(ds[len(ds) - 1][1][-1]) <= 999  # never past the end
+
+    def epochs(seed):
+        loader = DataLoader(ds, batch_size=16, shuffle=False, generator=ember.Generator().manual_seed(seed))
+        return [[b[0][:, 0].tolist() for b in loader] for _ in range(2)]
+
+    first = epochs(0)
+    assert first == epochs(0) and first[0] != first[1]  # reproducible, and new cuts every epoch
+
+
 def test_text_file_dataset(tmp_path):
     (tmp_path / "a.txt").write_text("hello ")
     (tmp_path / "b.txt").write_text("world")

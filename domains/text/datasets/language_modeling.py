@@ -29,6 +29,9 @@ class TokenBlockDataset(Dataset):
         tokens: the token ids (1-D).
         block_size: the context length of a sample.
         stride: the step between blocks (default ``block_size``: blocks do not overlap).
+        random_offset: shift each block's start by a random ``0 <= r < stride`` (drawn from numpy's global
+            generator, which the ``DataLoader`` seeds per sample), so that training sees the text cut at
+            new places every epoch, reproducibly.
 
     Example:
         >>> ds = TokenBlockDataset(list(range(10)), block_size=4)
@@ -38,7 +41,7 @@ class TokenBlockDataset(Dataset):
 
     _needs_rng = False
 
-    def __init__(self, tokens, block_size: int, stride: int | None = None):
+    def __init__(self, tokens, block_size: int, stride: int | None = None, random_offset: bool = False):
         if block_size < 1:
             raise ValueError(f"block_size must be >= 1, got {block_size}")
         self.tokens = np.asarray(getattr(tokens, "data", tokens), dtype=np.int64).reshape(-1)
@@ -46,6 +49,7 @@ class TokenBlockDataset(Dataset):
         self.stride = block_size if stride is None else stride
         if self.stride < 1:
             raise ValueError(f"stride must be >= 1, got {self.stride}")
+        self.random_offset = self._needs_rng = bool(random_offset)
 
     def __len__(self) -> int:
         span = len(self.tokens) - (self.block_size + 1)
@@ -58,6 +62,8 @@ class TokenBlockDataset(Dataset):
         if not 0 <= index < n:
             raise IndexError(f"{type(self).__name__}: index {index} out of range for {n} blocks")
         start = index * self.stride
+        if self.random_offset:
+            start = min(start + int(np.random.randint(self.stride)), len(self.tokens) - self.block_size - 1)
         chunk = self.tokens[start:start + self.block_size + 1]
         return Tensor._wrap(chunk[:-1].copy()), Tensor._wrap(chunk[1:].copy())
 
@@ -71,6 +77,7 @@ class TextFileDataset(TokenBlockDataset):
         block_size: the context length of a sample.
         stride: the step between blocks (default ``block_size``).
         encoding: the files' encoding.
+        random_offset: shift each block by a random amount below ``stride`` (see ``TokenBlockDataset``).
 
     Example:
         >>> import os, tempfile
@@ -83,14 +90,14 @@ class TextFileDataset(TokenBlockDataset):
     """
 
     def __init__(self, files: str | os.PathLike | Sequence[str | os.PathLike], tokenizer: Callable,
-                 block_size: int, stride: int | None = None, encoding: str = "utf-8"):
+                 block_size: int, stride: int | None = None, encoding: str = "utf-8", random_offset: bool = False):
         paths = [files] if isinstance(files, (str, os.PathLike)) else list(files)
         texts = []
         for path in paths:
             with open(path, encoding=encoding, newline="") as f:
                 texts.append(f.read())
         self.files, self.tokenizer = [os.fspath(p) for p in paths], tokenizer
-        super().__init__(_encode(tokenizer, "".join(texts)), block_size, stride)
+        super().__init__(_encode(tokenizer, "".join(texts)), block_size, stride, random_offset)
 
 
 @functools.lru_cache(maxsize=1)
@@ -118,6 +125,7 @@ class PythonDocs(TokenBlockDataset):
         tokenizer: an Ember tokenizer or callable (default: ``PythonDocs.default_tokenizer()``, characters).
         block_size: the context length of a sample.
         stride: the step between blocks (default ``block_size``).
+        random_offset: shift each block by a random amount below ``stride`` (see ``TokenBlockDataset``).
 
     Example:
         >>> ds = PythonDocs("val", block_size=64)
@@ -127,10 +135,10 @@ class PythonDocs(TokenBlockDataset):
     """
 
     def __init__(self, split: str = "train", tokenizer: Callable | None = None, block_size: int = 128,
-                 stride: int | None = None):
+                 stride: int | None = None, random_offset: bool = False):
         self.split = split
         self.tokenizer = tokenizer if tokenizer is not None else self.default_tokenizer()
-        super().__init__(_encode(self.tokenizer, self.text(split)), block_size, stride)
+        super().__init__(_encode(self.tokenizer, self.text(split)), block_size, stride, random_offset)
 
     @staticmethod
     def text(split: str = "train") -> str:
