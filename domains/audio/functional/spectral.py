@@ -193,11 +193,11 @@ def complex_norm(spec: Tensor, power: float = 1.0) -> Tensor:
 
 def spectrogram(waveform: Tensor, pad: int, window: Tensor, n_fft: int, hop_length: int, win_length: int,
                 power: float | None, normalized: bool | str, center: bool = True, pad_mode: str = "reflect",
-                onesided: bool = True) -> Tensor:
+                onesided: bool = True, return_complex: bool | None = None) -> Tensor:
     """Spectrogram of a waveform (``torchaudio.functional.spectrogram``).
 
     ``normalized=True`` or ``"window"`` divides by the window's L2 norm; ``"frame_length"`` by
-    ``sqrt(n_fft)``.
+    ``sqrt(n_fft)``. ``return_complex`` is accepted for torchaudio compatibility and ignored.
 
     Returns:
         ``(..., freq, time)`` = ``|STFT| ** power``; if ``power`` is None, the complex STFT as
