@@ -13,9 +13,8 @@ from __future__ import annotations
 import argparse
 
 import ember
-import ember.nn as nn
 import ember.nn.functional as F
-import ember.optim as optim
+from ember import nn, optim
 from ember.optim.lr_scheduler import StepLR
 from ember.vision import datasets, transforms
 
