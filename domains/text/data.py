@@ -227,7 +227,7 @@ class TextClassificationData(DataModule):
                 self._raw[split] = StdlibDocstrings(split)
             elif self.dataset_name == "csv":
                 path = self.train_file if split == "train" else self.test_file
-                classes = self._raw["train"].classes if split == "test" else None
+                classes = self._raw_split("train").classes if split == "test" else None
                 self._raw[split] = CSVTextClassification(path, classes=classes) if path else None
             else:
                 folder = os.path.join(self.root, split)
