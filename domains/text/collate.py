@@ -16,7 +16,7 @@ def _as_array(seq) -> np.ndarray:
     if isinstance(seq, Tensor):
         return seq.data
     array = np.asarray(seq)
-    return array.astype(np.int64) if array.dtype == np.int32 or (array.size == 0 and array.ndim == 1) else array
+    return array.astype(np.int64) if array.size == 0 and array.ndim == 1 else array  # [] is an empty id list
 
 
 def pad_sequence(sequences: Sequence, batch_first: bool = False, padding_value: float = 0.0,
