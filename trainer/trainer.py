@@ -527,7 +527,8 @@ class Trainer(TrainerSetupMixin, EvaluationMixin):
         row.update(metrics.reduce_stage("train")[1])  # values logged in on_train_epoch_end
         if row:
             self._log_row(row, state.global_step)
-        self._step_schedulers("epoch")
+        if self.module.automatic_optimization:  # in manual optimization the user steps schedulers
+            self._step_schedulers("epoch")
         state.epoch += 1
         state.batch_idx = 0
 

@@ -229,6 +229,28 @@ def test_gan_with_two_optimizers_trains_in_manual_mode(tmp_path):
     assert {"d_loss", "g_loss"} <= set(trainer.callback_metrics)
 
 
+def test_manual_optimization_leaves_schedulers_to_the_user(tmp_path):
+    class Manual(Classifier):
+        def __init__(self):
+            super().__init__(scheduler="epoch")
+            self.automatic_optimization = False
+
+        def training_step(self, batch, batch_idx):
+            optimizer = self.optimizers()
+            optimizer.zero_grad()
+            self.manual_backward(F.cross_entropy(self(batch[0]), batch[1]))
+            optimizer.step()
+
+        def on_train_epoch_end(self):
+            if self.current_epoch == 1:
+                self.lr_schedulers().step()
+
+    trainer = Trainer(**trainer_kwargs(tmp_path, max_epochs=3, limit_train_batches=2))
+    trainer.fit(Manual(), loader())
+    assert trainer.global_step == 6
+    assert trainer.optimizers[0].param_groups[0]["lr"] == pytest.approx(0.1 * 0.9)
+
+
 def test_manual_optimization_rejects_automatic_only_arguments(tmp_path):
     with pytest.raises(ValueError, match="accumulate_grad_batches is not supported with manual"):
         Trainer(**trainer_kwargs(tmp_path, accumulate_grad_batches=2)).fit(GAN(), loader())
