@@ -11,6 +11,7 @@ Usage:
     python benchmarks/models.py lstm gpt        # some of them
     python benchmarks/models.py --steps 20
     python benchmarks/models.py --threads 1     # BLAS, numba and torch single-threaded (busy machines)
+    python benchmarks/models.py --threads 1 --cpu-time   # CPU time instead of wall time
 
 Targets (issue "ember.nn"): LeNet <= 1.5x, ResNet-8 <= 2x, char-LSTM <= 1.5x, GPT <= 1.5x PyTorch.
 """
@@ -170,14 +171,14 @@ def make_step(framework, model, name, x, y, classes, lr=0.01):
     return step
 
 
-def time_step(step, steps: int, warmup: int) -> float:
+def time_step(step, steps: int, warmup: int, clock=time.perf_counter) -> float:
     for _ in range(warmup):
         step()
     times = []
     for _ in range(steps):
-        start = time.perf_counter()
+        start = clock()
         step()
-        times.append(time.perf_counter() - start)
+        times.append(clock() - start)
     return statistics.median(times)
 
 
@@ -199,6 +200,11 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--threads", type=int, default=None, help="threads for BLAS, numba and torch")
+    parser.add_argument(
+        "--cpu-time",
+        action="store_true",
+        help="time with the process's CPU clock (with --threads 1: robust on a busy machine)",
+    )
     args = parser.parse_args()
     unknown = set(args.models) - set(MODELS)
     if unknown:
@@ -230,8 +236,9 @@ def main() -> None:
         torch_step = make_step("torch", torch_model, name, x, y, classes)
         # same weights, same data: the first losses agree (a check that both run the same model)
         first = (float(ember_step()), float(torch_step().detach()))
-        ember_ms = time_step(ember_step, args.steps, args.warmup) * 1e3
-        torch_ms = time_step(torch_step, args.steps, args.warmup) * 1e3
+        clock = time.process_time if args.cpu_time else time.perf_counter
+        ember_ms = time_step(ember_step, args.steps, args.warmup, clock) * 1e3
+        torch_ms = time_step(torch_step, args.steps, args.warmup, clock) * 1e3
         ratio = ember_ms / torch_ms
         print(
             f"{LABELS[name]:36s} {ember_ms:10.1f} {torch_ms:10.1f} {ratio:6.2f}x {TARGETS[name]:6.1f}x"

@@ -90,6 +90,17 @@ class LSTMLayer(_FusedLayer):
         WhhT = np.ascontiguousarray(Whh.T)
         WhrT = None if Whr is None else np.ascontiguousarray(Whr.T)
         h, c = h0.data, c0.data
+        if _use_kernels(Whr, gx, h, c):
+            from ...kernels import rnn as kernels
+
+            pre = np.empty((batch, 4 * hidden), dtype)
+            for t in _steps(length, reverse):
+                np.matmul(h, WhhT, out=pre)
+                kernels.lstm_step_forward(pre, gx[t], c, gates[t], cs[t], tcs[t], ys[t])
+                h, c = ys[t], cs[t]
+            return _save_lstm(
+                ctx, x, h0, c0, w_ih, w_hh, w_hr, b_ih, b_hh, reverse, gates, cs, tcs, hfull, ys
+            )
         for t in _steps(length, reverse):
             g = gates[t]
             np.matmul(h, WhhT, out=g)
@@ -115,11 +126,7 @@ class LSTMLayer(_FusedLayer):
                 np.multiply(o, tc, out=hfull[t])
                 np.matmul(hfull[t], WhrT, out=ys[t])
             h, c = ys[t], c_new
-        ctx.arrays = (X, h0.data, c0.data, w_ih.data, Whh, Whr, gates, cs, tcs, hfull, ys)
-        ctx.reverse = reverse
-        ctx.has_bias = (b_ih is not None, b_hh is not None)
-        ctx.versions = [(t, t._vc[0]) for t in (x, h0, c0, w_ih, w_hh, w_hr) if t is not None]
-        return ys, h.copy(), c.copy()
+        return _save_lstm(ctx, x, h0, c0, w_ih, w_hh, w_hr, b_ih, b_hh, reverse, gates, cs, tcs, hfull, ys)
 
     @staticmethod
     @once_differentiable
@@ -129,12 +136,26 @@ class LSTMLayer(_FusedLayer):
         length, batch, _ = X.shape
         hidden = Whh.shape[0] // 4
         dtype = gates.dtype
+        dG = np.empty_like(gates)
+        if _use_kernels(Whr, gates, h0, c0):
+            from ...kernels import rnn as kernels
+
+            dY = grad_y.data.astype(dtype, copy=False)
+            dh = grad_hn.data.astype(dtype, copy=True)
+            dc = grad_cn.data.astype(dtype, copy=True)
+            order = list(_steps(length, ctx.reverse))
+            for k in range(length - 1, -1, -1):
+                t = order[k]
+                kernels.lstm_step_backward(
+                    dY[t], dh, gates[t], cs[order[k - 1]] if k > 0 else c0, tcs[t], dc, dG[t]
+                )
+                dh = dG[t] @ Whh
+            return _lstm_weight_grads(ctx, dG, dh, dc, None)
         # local derivatives of the activations, for all steps at once
         deriv = gates * (1 - gates)
         deriv[..., 2 * hidden : 3 * hidden] = 1 - gates[..., 2 * hidden : 3 * hidden] ** 2
         dtanh_c = 1 - tcs * tcs
         dY = grad_y.data
-        dG = np.empty_like(gates)
         dH = np.empty_like(ys) if Whr is not None else None
         dh = grad_hn.data.astype(dtype, copy=True)
         dc = grad_cn.data.astype(dtype, copy=True)
@@ -162,25 +183,46 @@ class LSTMLayer(_FusedLayer):
             d *= deriv[t]
             dc *= f
             dh = d @ Whh
-        dx, dw_ih, db = _input_grads(ctx, X, Wih, dG, True, 3)
-        h_prev = _previous_states(h0, ys, ctx.reverse)
-        flat = dG.reshape(length * batch, -1)
-        dw_hh = flat.T @ h_prev.reshape(length * batch, -1)
-        dw_hr = None
-        if Whr is not None:
-            dw_hr = dH.reshape(length * batch, -1).T @ hfull.reshape(length * batch, -1)
-        has_ih, has_hh = ctx.has_bias
-        return (
-            _wrap(dx),
-            Tensor._wrap(dh),
-            Tensor._wrap(dc),
-            _wrap(dw_ih),
-            Tensor._wrap(dw_hh),
-            _wrap(db) if has_ih else None,
-            _wrap(db.copy()) if has_hh else None,
-            _wrap(dw_hr),
-            None,
-        )
+        return _lstm_weight_grads(ctx, dG, dh, dc, dH)
+
+
+def _use_kernels(Whr, *arrays) -> bool:
+    """The numba step kernels cover float32 LSTMs without projection; the rest runs on numpy."""
+    return Whr is None and all(a.dtype == np.float32 for a in arrays)
+
+
+def _save_lstm(ctx, x, h0, c0, w_ih, w_hh, w_hr, b_ih, b_hh, reverse, gates, cs, tcs, hfull, ys):
+    ctx.arrays = (x.data, h0.data, c0.data, w_ih.data, w_hh.data, _data(w_hr), gates, cs, tcs, hfull, ys)
+    ctx.reverse = reverse
+    ctx.has_bias = (b_ih is not None, b_hh is not None)
+    ctx.versions = [(t, t._vc[0]) for t in (x, h0, c0, w_ih, w_hh, w_hr) if t is not None]
+    last = 0 if reverse else -1
+    return ys, ys[last].copy(), cs[last].copy()
+
+
+def _lstm_weight_grads(ctx, dG, dh, dc, dH):
+    """The gradients that need every step's gate gradients: one matmul per weight."""
+    X, h0, c0, Wih, Whh, Whr, gates, cs, tcs, hfull, ys = ctx.arrays
+    length, batch, _ = X.shape
+    dx, dw_ih, db = _input_grads(ctx, X, Wih, dG, True, 3)
+    h_prev = _previous_states(h0, ys, ctx.reverse)
+    flat = dG.reshape(length * batch, -1)
+    dw_hh = flat.T @ h_prev.reshape(length * batch, -1)
+    dw_hr = None
+    if Whr is not None:
+        dw_hr = dH.reshape(length * batch, -1).T @ hfull.reshape(length * batch, -1)
+    has_ih, has_hh = ctx.has_bias
+    return (
+        _wrap(dx),
+        Tensor._wrap(dh),
+        Tensor._wrap(dc),
+        _wrap(dw_ih),
+        Tensor._wrap(dw_hh),
+        _wrap(db) if has_ih else None,
+        _wrap(db.copy()) if has_hh else None,
+        _wrap(dw_hr),
+        None,
+    )
 
 
 class GRULayer(_FusedLayer):
