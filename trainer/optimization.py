@@ -123,7 +123,6 @@ class ManualOptimizer:
         trainer._call("on_before_optimizer_step", self.optimizer)
         out = self.optimizer.step(closure, **kwargs) if closure is not None else self.optimizer.step(**kwargs)
         trainer.state.global_step += 1
-        trainer._stepped_this_batch = True
         return out
 
     def zero_grad(self, set_to_none: bool = True) -> None:

@@ -163,7 +163,6 @@ class Trainer(TrainerSetupMixin, EvaluationMixin):
         self._pending_checkpoint_ops: list = []
         self._defer_checkpoints = False
         self._interrupts = InterruptHandler()
-        self._stepped_this_batch = False
         self._setup_callbacks_and_loggers(callbacks, logger, enable_checkpointing, enable_progress_bar,
                                           enable_model_summary, max_time)
 
