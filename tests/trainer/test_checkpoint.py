@@ -217,3 +217,37 @@ def test_configure_callbacks_joins_the_trainer_callbacks(tmp_path):
     trainer = Trainer(**trainer_kwargs(tmp_path, max_epochs=1))
     trainer.fit(WithCallbacks(), loader(), loader())
     assert trainer.early_stopping_callback is not None and trainer.early_stopping_callback.patience == 1
+
+
+def test_sigterm_from_outside_exits_cleanly_with_a_checkpoint(tmp_path):
+    import subprocess
+    import sys
+    import textwrap
+
+    script = tmp_path / "train.py"
+    script.write_text(textwrap.dedent(f"""
+        import sys, time
+        sys.path.insert(0, {os.getcwd()!r})
+        from ember.trainer import Trainer
+        from tests.trainer.models import Classifier, loader, trainer_kwargs
+
+        class Slow(Classifier):
+            def training_step(self, batch, batch_idx):
+                if self.global_step == 2:
+                    print("ready", flush=True)
+                time.sleep(0.05)
+                return super().training_step(batch, batch_idx)
+
+        trainer = Trainer(**trainer_kwargs({str(tmp_path)!r}, max_epochs=1000))
+        trainer.fit(Slow(), loader())
+        print("interrupted" if trainer.interrupted else "finished", trainer.global_step, flush=True)
+    """))
+    process = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert process.stdout.readline().strip() == "ready"
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    assert "SIGTERM: saved" in out and out.splitlines()[-1].startswith("interrupted")
+    step = int(out.splitlines()[-1].split()[1])
+    checkpoint = ember.load(str(tmp_path / "lightning_logs" / "version_0" / "checkpoints" / "last.ckpt"))
+    assert checkpoint["global_step"] == step >= 3
