@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pathlib
 import signal
 
 import ember
@@ -12,6 +13,8 @@ from ember.trainer import Trainer, seed_everything
 from ember.trainer.callbacks import EMA, Callback, EarlyStopping, ModelCheckpoint
 
 from .models import Classifier, NoisyDataset, loader, trainer_kwargs, weights
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]  # the repository (for the subprocess)
 
 
 class Interrupt(Callback):
@@ -227,7 +230,7 @@ def test_sigterm_from_outside_exits_cleanly_with_a_checkpoint(tmp_path):
     script = tmp_path / "train.py"
     script.write_text(textwrap.dedent(f"""
         import sys, time
-        sys.path.insert(0, {os.getcwd()!r})
+        sys.path.insert(0, {str(ROOT)!r})
         from ember.trainer import Trainer
         from tests.trainer.models import Classifier, loader, trainer_kwargs
 
