@@ -35,6 +35,8 @@ on_exception                       exception (callbacks only)
 =================================  ==============================================================
 
 ``dataloader_idx`` is passed only when a stage has several data loaders (as in Lightning).
+``on_train_epoch_start`` is called again when a run resumes inside an epoch (as in Lightning);
+``trainer.state.batch_idx > 0`` tells a callback that the epoch had started before the checkpoint.
 """
 
 from __future__ import annotations

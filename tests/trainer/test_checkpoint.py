@@ -10,7 +10,7 @@ import ember
 import numpy as np
 import pytest
 from ember.trainer import Trainer, seed_everything
-from ember.trainer.callbacks import EMA, Callback, EarlyStopping, ModelCheckpoint
+from ember.trainer.callbacks import EMA, Callback, EarlyStopping, LearningRateMonitor, ModelCheckpoint
 
 from .models import Classifier, NoisyDataset, loader, trainer_kwargs, weights
 
@@ -48,7 +48,8 @@ def _run(root, ckpt_path=None, interrupt=None):
     train = loader(NoisyDataset(), batch_size=16, shuffle=True, num_workers=2)   # 6 batches per epoch
     val = loader(NoisyDataset(48), batch_size=16)
     callbacks = [ModelCheckpoint(monitor="val_loss", save_top_k=2, save_last=True),
-                 EarlyStopping(monitor="val_loss", patience=50), EMA(decay=0.8)]
+                 EarlyStopping(monitor="val_loss", patience=50), EMA(decay=0.8),
+                 LearningRateMonitor(logging_interval="epoch")]
     if interrupt is not None:
         callbacks.append(interrupt)
     trainer = Trainer(**trainer_kwargs(root, max_epochs=4, val_check_interval=0.5, num_sanity_val_steps=1),

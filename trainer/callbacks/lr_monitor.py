@@ -79,5 +79,7 @@ class LearningRateMonitor(Callback):
             self._write(trainer, self._stats(trainer, "step"))
 
     def on_train_epoch_start(self, trainer, module) -> None:
+        if trainer.state.batch_idx > 0:  # resumed inside the epoch: its rate was logged before the interruption
+            return
         if self.logging_interval != "step":
             self._write(trainer, self._stats(trainer, "epoch"))
