@@ -32,9 +32,9 @@ def _previous_states(h0: np.ndarray, hs: np.ndarray, reverse: bool) -> np.ndarra
 def _input_projection(x: np.ndarray, w_ih: np.ndarray, *biases) -> np.ndarray:
     length, batch, _ = x.shape
     gx = (x.reshape(length * batch, -1) @ w_ih.T).reshape(length, batch, -1)
-    for b in biases:
-        if b is not None:
-            gx += b
+    present = [b for b in biases if b is not None]
+    if present:
+        gx += present[0] if len(present) == 1 else present[0] + present[1]  # one pass over gx
     return gx
 
 
