@@ -12,7 +12,7 @@ import numpy as np
 
 from ...ops import elementwise as ew
 from ...ops._util import default_float, normalize_dim
-from ...ops.elementwise import Op, elu, gelu, leaky_relu, relu, sigmoid, silu, softplus, tanh, where
+from ...ops.elementwise import Op, gelu, sigmoid, softplus, tanh, where
 from ...tensor import Tensor
 
 __all__ = [
@@ -24,6 +24,43 @@ __all__ = [
 # SELU's constants (Klambauer et al., 2017), as PyTorch spells them.
 _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def relu(input: Tensor, inplace: bool = False) -> Tensor:
+    """``max(0, x)`` (Ember's core op; ``inplace`` modifies ``input``).
+
+    Example:
+        >>> import ember
+        >>> from ember.nn import functional as F
+        >>> F.relu(ember.tensor([-1.0, 2.0]))
+        tensor([0., 2.])
+    """
+    return input.relu_() if inplace else ew.relu(input)
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    """``x`` for positive inputs, ``negative_slope * x`` otherwise."""
+    return input.leaky_relu_(negative_slope) if inplace else ew.leaky_relu(input, negative_slope)
+
+
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """``x`` for positive inputs, ``alpha * (exp(x) - 1)`` otherwise."""
+    return _inplace(ew.elu, input, inplace, alpha)
+
+
+def silu(input: Tensor, inplace: bool = False) -> Tensor:
+    """``x * sigmoid(x)`` (swish)."""
+    return _inplace(ew.silu, input, inplace)
+
+
+def _inplace(fn, input: Tensor, inplace: bool, *args) -> Tensor:
+    """``fn(input, *args)``, written into ``input`` when ``inplace`` (Ember's one in-place mechanism:
+    version-counted, and the old value is kept for backward when a graph is being recorded)."""
+    if not inplace:
+        return fn(input, *args)
+    from ...ops.inplace import apply_inplace
+
+    return apply_inplace(input, fn, *args)
 
 
 def relu_(input: Tensor) -> Tensor:
@@ -61,27 +98,27 @@ def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace
         >>> F.hardtanh(ember.tensor([-2.0, 0.5, 3.0]))
         tensor([-1.0000,  0.5000,  1.0000])
     """
-    return Hardtanh.apply(default_float(input), min_val, max_val)
+    return _inplace(lambda x: Hardtanh.apply(default_float(x), min_val, max_val), input, inplace)
 
 
 def relu6(input: Tensor, inplace: bool = False) -> Tensor:
     """``min(max(0, x), 6)``."""
-    return hardtanh(input, 0.0, 6.0)
+    return hardtanh(input, 0.0, 6.0, inplace)
 
 
 def selu(input: Tensor, inplace: bool = False) -> Tensor:
     """``scale * elu(x, alpha)`` with SELU's fixed constants."""
-    return ew.Elu.apply(default_float(input), _SELU_ALPHA, _SELU_SCALE, 1.0)
+    return _inplace(lambda x: ew.Elu.apply(default_float(x), _SELU_ALPHA, _SELU_SCALE, 1.0), input, inplace)
 
 
 def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """``max(0, x) + min(0, alpha * (exp(x / alpha) - 1))``."""
-    return ew.Elu.apply(default_float(input), alpha, 1.0, 1.0 / alpha)
+    return _inplace(lambda x: ew.Elu.apply(default_float(x), alpha, 1.0, 1.0 / alpha), input, inplace)
 
 
 def mish(input: Tensor, inplace: bool = False) -> Tensor:
     """``x * tanh(softplus(x))``."""
-    return input * tanh(softplus(input))
+    return _inplace(lambda x: x * tanh(softplus(x)), input, inplace)
 
 
 def softsign(input: Tensor) -> Tensor:
@@ -91,12 +128,12 @@ def softsign(input: Tensor) -> Tensor:
 
 def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
     """``relu6(x + 3) / 6``."""
-    return Hardtanh.apply(default_float(input) * (1 / 6) + 0.5, 0.0, 1.0)
+    return _inplace(lambda x: Hardtanh.apply(default_float(x) * (1 / 6) + 0.5, 0.0, 1.0), input, inplace)
 
 
 def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
     """``x * relu6(x + 3) / 6``."""
-    return input * hardsigmoid(input)
+    return _inplace(lambda x: x * hardsigmoid(x), input, inplace)
 
 
 def logsigmoid(input: Tensor) -> Tensor:
@@ -111,7 +148,7 @@ def tanhshrink(input: Tensor) -> Tensor:
 
 def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
     """``x`` where ``x > threshold``, else ``value``."""
-    return where(input > threshold, input, value)
+    return _inplace(lambda x: where(x > threshold, x, value), input, inplace)
 
 
 def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:

@@ -79,3 +79,19 @@ def test_activations_keep_float32():
 def test_glu_needs_even_dim():
     with pytest.raises(RuntimeError, match="even"):
         F.glu(ember.randn(2, 3))
+
+
+@pytest.mark.parametrize("name", ["relu", "leaky_relu", "elu", "silu", "relu6", "selu", "celu", "mish", "hardtanh",
+                                  "hardsigmoid", "hardswish"])
+def test_inplace_activation_modifies_input_and_keeps_gradients_right(name):
+    fn = getattr(F, name)
+    x = ember.tensor([-1.5, -0.2, 0.7, 2.5], requires_grad=True)
+    y = x * 1
+    out = fn(y, inplace=True)
+    assert out is y
+    out.sum().backward()
+    reference = ember.tensor([-1.5, -0.2, 0.7, 2.5], requires_grad=True)
+    expected = fn(reference)
+    expected.sum().backward()
+    np.testing.assert_allclose(y.detach().numpy(), expected.detach().numpy(), rtol=1e-6)
+    np.testing.assert_allclose(x.grad.numpy(), reference.grad.numpy(), rtol=1e-6)
