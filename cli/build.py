@@ -13,9 +13,13 @@ import difflib
 import functools
 import importlib
 import inspect
+import types
 import typing
 
 from .recipe import RecipeError
+
+
+_UNIONS = (typing.Union, types.UnionType)  # Optional[X] and X | None
 
 
 class Factory(functools.partial):
@@ -72,7 +76,7 @@ def _is_callable_hint(hint) -> bool:
     origin = typing.get_origin(hint)
     if hint is collections.abc.Callable or origin is collections.abc.Callable:
         return True
-    if origin is typing.Union:
+    if origin in _UNIONS:
         return any(_is_callable_hint(a) for a in typing.get_args(hint) if a is not type(None))
     return getattr(hint, "__ember_factory__", False)
 
@@ -83,7 +87,7 @@ def _type_problem(value, hint) -> str | None:
         return None
     origin = typing.get_origin(hint)
     args = typing.get_args(hint)
-    if origin is typing.Union:
+    if origin in _UNIONS:
         options = [a for a in args if a is not type(None)]
         if value is None:
             return None if type(None) in args else "None is not allowed"
@@ -110,11 +114,11 @@ def _type_problem(value, hint) -> str | None:
 
 
 def _allows_none(hint) -> bool:
-    return typing.get_origin(hint) is typing.Union and type(None) in typing.get_args(hint)
+    return typing.get_origin(hint) in _UNIONS and type(None) in typing.get_args(hint)
 
 
 def _hint_name(hint) -> str:
-    if typing.get_origin(hint) is typing.Union:
+    if typing.get_origin(hint) in _UNIONS:
         return " | ".join(_hint_name(a) for a in typing.get_args(hint))
     return getattr(hint, "__name__", str(hint).replace("typing.", ""))
 
