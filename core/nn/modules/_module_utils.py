@@ -103,3 +103,124 @@ def _name_module_in_error(module, error: Exception) -> None:
         if sub is origin:
             error.args = (f"{path} ({type(origin).__name__}): {error._ember_message}",)
             return
+
+
+def call_with_hooks(module, args: tuple, kwargs: dict):
+    """``Module.__call__`` when hooks are registered: pre-hooks, ``forward``, forward hooks."""
+    try:
+        for hook_id, hook in list(module._forward_pre_hooks.items()):
+            if hook_id in module._forward_pre_hooks_with_kwargs:
+                result = hook(module, args, kwargs)
+                if result is not None:
+                    if not (isinstance(result, tuple) and len(result) == 2):
+                        raise RuntimeError(
+                            "forward pre-hook must return None or a tuple of (new_args, new_kwargs), "
+                            f"but got {result}."
+                        )
+                    args, kwargs = result
+            else:
+                result = hook(module, args)
+                if result is not None:
+                    args = result if isinstance(result, tuple) else (result,)
+        output = module.forward(*args, **kwargs)
+        for hook_id, hook in list(module._forward_hooks.items()):
+            if hook_id in module._forward_hooks_with_kwargs:
+                result = hook(module, args, kwargs, output)
+            else:
+                result = hook(module, args, output)
+            if result is not None:
+                output = result
+        return output
+    except Exception as error:
+        for hook_id, hook in list(module._forward_hooks.items()):
+            if hook_id in module._forward_hooks_always_called:
+                try:
+                    if hook_id in module._forward_hooks_with_kwargs:
+                        hook(module, args, kwargs, None)
+                    else:
+                        hook(module, args, None)
+                except Exception:
+                    pass
+        _name_module_in_error(module, error)
+        raise
+
+
+def load_local_state(
+    module,
+    state_dict: dict,
+    prefix: str,
+    strict: bool,
+    missing_keys: list,
+    unexpected_keys: list,
+    error_msgs: list,
+) -> None:
+    """Copies this module's own parameters and persistent buffers from ``state_dict`` (in place)."""
+    from ...autograd.grad_mode import no_grad
+
+    persistent_buffers = {
+        k: v for k, v in module._buffers.items() if k not in module._non_persistent_buffers_set
+    }
+    local_state = {
+        k: v
+        for k, v in itertools.chain(module._parameters.items(), persistent_buffers.items())
+        if v is not None
+    }
+    for name, target in local_state.items():
+        key = prefix + name
+        if key not in state_dict:
+            if strict:
+                missing_keys.append(key)
+            continue
+        value = state_dict[key]
+        array = _as_array(value)
+        if array is None:
+            error_msgs.append(
+                f'While copying the parameter named "{key}", expected ember.Tensor or '
+                f"array-like from checkpoint but received {_type_name(value)}"
+            )
+            continue
+        if array.shape != target.data.shape:
+            error_msgs.append(
+                f"size mismatch for {key}: copying a param with shape {tuple(array.shape)} "
+                "from checkpoint, "
+                f"the shape in current model is {tuple(target.data.shape)}."
+            )
+            continue
+        with no_grad():
+            np.copyto(target.data, array, casting="unsafe")
+            target._vc[0] += 1
+    if strict:
+        for key in state_dict:
+            if key.startswith(prefix):
+                input_name = key[len(prefix) :].split(".", 1)[0]
+                if input_name not in module._modules and input_name not in local_state:
+                    unexpected_keys.append(key)
+
+
+def load_state_dict_into(module, state_dict: dict, strict: bool):
+    """``Module.load_state_dict``: each module loads its own keys; the errors are raised together."""
+    if not isinstance(state_dict, dict):
+        raise TypeError(f"Expected state_dict to be dict-like, got {_type_name(state_dict)}.")
+    missing_keys: list[str] = []
+    unexpected_keys: list[str] = []
+    error_msgs: list[str] = []
+    # strict=False still reports keys (PyTorch computes them always); collect with strict=True.
+    for prefix_name, sub in module._walk_for_load():
+        sub._load_from_state_dict(
+            state_dict, prefix_name, {}, True, missing_keys, unexpected_keys, error_msgs
+        )
+    if strict:
+        if unexpected_keys:
+            error_msgs.insert(
+                0,
+                "Unexpected key(s) in state_dict: {}. ".format(", ".join(f'"{k}"' for k in unexpected_keys)),
+            )
+        if missing_keys:
+            error_msgs.insert(
+                0, "Missing key(s) in state_dict: {}. ".format(", ".join(f'"{k}"' for k in missing_keys))
+            )
+    if error_msgs:
+        raise RuntimeError(
+            "Error(s) in loading state_dict for {}:\n\t{}".format(module._get_name(), "\n\t".join(error_msgs))
+        )
+    return _IncompatibleKeys(missing_keys, unexpected_keys)

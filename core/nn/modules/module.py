@@ -12,24 +12,24 @@ forward fails, the error is re-raised with the failing sub-module's path in fron
 
 from __future__ import annotations
 
-import itertools
 from collections import OrderedDict
 from typing import Any, Callable, Iterator
 
 import numpy as np
 
 from ... import _dtype
-from ...autograd.grad_mode import no_grad
 from ...tensor import Tensor
 from ..parameter import Buffer, Parameter
 from ._module_utils import (
     RemovableHandle,
     _addindent,
-    _as_array,
     _IncompatibleKeys,
     _name_module_in_error,
     _remove_from,
     _type_name,
+    call_with_hooks,
+    load_local_state,
+    load_state_dict_into,
 )
 
 
@@ -89,42 +89,7 @@ class Module:
             raise
 
     def _call_with_hooks(self, args: tuple, kwargs: dict):
-        try:
-            for hook_id, hook in list(self._forward_pre_hooks.items()):
-                if hook_id in self._forward_pre_hooks_with_kwargs:
-                    result = hook(self, args, kwargs)
-                    if result is not None:
-                        if not (isinstance(result, tuple) and len(result) == 2):
-                            raise RuntimeError(
-                                "forward pre-hook must return None or a tuple of (new_args, new_kwargs), "
-                                f"but got {result}."
-                            )
-                        args, kwargs = result
-                else:
-                    result = hook(self, args)
-                    if result is not None:
-                        args = result if isinstance(result, tuple) else (result,)
-            output = self.forward(*args, **kwargs)
-            for hook_id, hook in list(self._forward_hooks.items()):
-                if hook_id in self._forward_hooks_with_kwargs:
-                    result = hook(self, args, kwargs, output)
-                else:
-                    result = hook(self, args, output)
-                if result is not None:
-                    output = result
-            return output
-        except Exception as error:
-            for hook_id, hook in list(self._forward_hooks.items()):
-                if hook_id in self._forward_hooks_always_called:
-                    try:
-                        if hook_id in self._forward_hooks_with_kwargs:
-                            hook(self, args, kwargs, None)
-                        else:
-                            hook(self, args, None)
-                    except Exception:
-                        pass
-            _name_module_in_error(self, error)
-            raise
+        return call_with_hooks(self, args, kwargs)
 
     def register_forward_pre_hook(
         self, hook: Callable, *, prepend: bool = False, with_kwargs: bool = False
@@ -577,44 +542,7 @@ class Module:
         unexpected_keys: list,
         error_msgs: list,
     ) -> None:
-        persistent_buffers = {
-            k: v for k, v in self._buffers.items() if k not in self._non_persistent_buffers_set
-        }
-        local_state = {
-            k: v
-            for k, v in itertools.chain(self._parameters.items(), persistent_buffers.items())
-            if v is not None
-        }
-        for name, target in local_state.items():
-            key = prefix + name
-            if key not in state_dict:
-                if strict:
-                    missing_keys.append(key)
-                continue
-            value = state_dict[key]
-            array = _as_array(value)
-            if array is None:
-                error_msgs.append(
-                    f'While copying the parameter named "{key}", expected ember.Tensor or '
-                    f"array-like from checkpoint but received {_type_name(value)}"
-                )
-                continue
-            if array.shape != target.data.shape:
-                error_msgs.append(
-                    f"size mismatch for {key}: copying a param with shape {tuple(array.shape)} "
-                    "from checkpoint, "
-                    f"the shape in current model is {tuple(target.data.shape)}."
-                )
-                continue
-            with no_grad():
-                np.copyto(target.data, array, casting="unsafe")
-                target._vc[0] += 1
-        if strict:
-            for key in state_dict:
-                if key.startswith(prefix):
-                    input_name = key[len(prefix) :].split(".", 1)[0]
-                    if input_name not in self._modules and input_name not in local_state:
-                        unexpected_keys.append(key)
+        load_local_state(self, state_dict, prefix, strict, missing_keys, unexpected_keys, error_msgs)
 
     def load_state_dict(
         self, state_dict: dict, strict: bool = True, assign: bool = False
@@ -636,35 +564,7 @@ class Module:
             >>> b.load_state_dict(a.state_dict())
             <All keys matched successfully>
         """
-        if not isinstance(state_dict, dict):
-            raise TypeError(f"Expected state_dict to be dict-like, got {_type_name(state_dict)}.")
-        missing_keys: list[str] = []
-        unexpected_keys: list[str] = []
-        error_msgs: list[str] = []
-        # strict=False still reports keys (PyTorch computes them always); collect with strict=True.
-        for prefix_name, module in self._walk_for_load():
-            module._load_from_state_dict(
-                state_dict, prefix_name, {}, True, missing_keys, unexpected_keys, error_msgs
-            )
-        if strict:
-            if unexpected_keys:
-                error_msgs.insert(
-                    0,
-                    "Unexpected key(s) in state_dict: {}. ".format(
-                        ", ".join(f'"{k}"' for k in unexpected_keys)
-                    ),
-                )
-            if missing_keys:
-                error_msgs.insert(
-                    0, "Missing key(s) in state_dict: {}. ".format(", ".join(f'"{k}"' for k in missing_keys))
-                )
-        if error_msgs:
-            raise RuntimeError(
-                "Error(s) in loading state_dict for {}:\n\t{}".format(
-                    self._get_name(), "\n\t".join(error_msgs)
-                )
-            )
-        return _IncompatibleKeys(missing_keys, unexpected_keys)
+        return load_state_dict_into(self, state_dict, strict)
 
     def _walk_for_load(self, prefix: str = ""):
         yield prefix, self

@@ -137,4 +137,5 @@ def test_default_initialisation_statistics_match_torch(constructor):
         assert abs(ours.std() - scale) < 0.05 * scale + 3 * scale / math.sqrt(n), name
         if np.abs(theirs - theirs.mean()).max() < 1.8 * scale:  # uniform initialisers: the same bounds
             bound = max(abs(theirs.min()), abs(theirs.max()))
-            assert np.abs(ours).max() <= bound * 1.02 and np.abs(ours).max() > bound * 0.9, name
+            # a sample maximum falls short of the true bound by about bound / n
+            assert np.abs(ours).max() <= bound * (1.02 + 4 / n) and np.abs(ours).max() > bound * 0.9, name
