@@ -89,7 +89,7 @@ class Pow(Op):
     def forward(ctx, a, b):
         ctx.save_for_backward(a if isinstance(a, Tensor) else None, b if isinstance(b, Tensor) else None)
         ctx.scalars = (data_of(a), data_of(b))
-        out = np.power(data_of(a), data_of(b))
+        out = _power(data_of(a), data_of(b))
         if ctx.needs_input_grad[1]:
             ctx.save_output()
         return out
@@ -113,6 +113,21 @@ class Pow(Op):
             if isinstance(base, Tensor):
                 gb = where(base == 0, 0.0, gb)
         return ga, gb
+
+
+def _power(x, exponent):
+    """``np.power``, with the common small exponents done by multiplication (numpy's generic float
+    power is ~100x slower than ``x * x * x``)."""
+    if isinstance(x, np.ndarray) and x.dtype.kind == "f" and isinstance(exponent, (int, float)):
+        if exponent == 2:
+            return x * x
+        if exponent == 3:
+            return x * x * x
+        if exponent == 0.5:
+            return np.sqrt(x)
+        if exponent == 1:
+            return x.copy()
+    return np.power(x, exponent)
 
 
 class Abs(Op):
