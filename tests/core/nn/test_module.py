@@ -342,3 +342,13 @@ def test_train_calls_overridden_train_of_children():
     model = nn.Sequential(nn.Linear(3, 3), FrozenNorm(3))
     model.train()
     assert model.training and model[0].training and not model[1].training
+
+
+def test_state_dict_round_trips_through_ember_save_and_load(tmp_path):
+    model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2), nn.Flatten(), nn.LSTM(3, 4))
+    model[1](ember.randn(4, 2, 5, 5))  # non-trivial running statistics
+    ember.save(model.state_dict(), tmp_path / "model.ember")
+    fresh = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2), nn.Flatten(), nn.LSTM(3, 4))
+    fresh.load_state_dict(ember.load(tmp_path / "model.ember"))
+    for (key, a), b in zip(model.state_dict().items(), fresh.state_dict().values()):
+        np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=key)
