@@ -58,7 +58,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--max-steps", type=int, default=-1, help="stop after this many optimizer steps")
     parser.add_argument("--max-epochs", type=int, default=3)
-    parser.add_argument("--train-size", type=int, default=6000)
+    parser.add_argument("--train-size", type=int, default=12000)
     parser.add_argument("--root-dir", default="runs/trainer_module")
     args = parser.parse_args()
 
