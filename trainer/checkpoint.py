@@ -102,6 +102,8 @@ def dump_checkpoint(trainer, weights_only: bool = False) -> dict:
 def save_checkpoint(trainer, filepath: str, weights_only: bool = False) -> None:
     """Writes the checkpoint atomically (``ember.save`` writes a temp file and renames it)."""
     checkpoint = dump_checkpoint(trainer, weights_only)
+    if not trainer.is_global_zero:  # DDP: every rank dumps (hooks run everywhere), rank 0 writes
+        return
     directory = os.path.dirname(os.fspath(filepath))
     if directory:
         os.makedirs(directory, exist_ok=True)

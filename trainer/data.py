@@ -49,6 +49,9 @@ def position_loader(loader, epoch: int, position: int, seed: int | None = None) 
     if seed is not None:
         state["seed"] = seed
     loader.load_state_dict(state)
+    sampler = getattr(loader, "sampler", None)
+    if hasattr(sampler, "set_epoch"):  # a DistributedSampler shuffles by epoch (as Lightning sets it)
+        sampler.set_epoch(epoch)
 
 
 def is_positionable(loader) -> bool:

@@ -139,10 +139,11 @@ class MetricStore:
         self.logged_metrics: dict[str, float] = {}
         self.progress_bar_metrics: dict[str, float] = {}
         self.dataloader_suffix = ""
+        self.sync = None  # set by the trainer under DDP: (value, reduction) -> value reduced over the ranks
 
     # -- called by TrainingModule.log -----------------------------------------------------------
     def log(self, name, value, prog_bar=False, logger=True, on_step=None, on_epoch=None, reduce_fx="mean",
-            batch_size=None) -> None:
+            batch_size=None, sync_dist=False) -> None:
         if not isinstance(name, str) or not name:
             raise TypeError(f"self.log: the name must be a non-empty string, got {name!r}")
         value = to_float(name, value)
@@ -160,6 +161,8 @@ class MetricStore:
             raise ValueError(f"self.log({name!r}): on_step and on_epoch are both False, so nothing would be logged")
         if not self.enabled:
             return
+        if sync_dist and self.sync is not None:  # DDP: the value reduced over the ranks, at once
+            value = self.sync(value, _reduction_name(reduce_fx))
         name = name + self.dataloader_suffix
         if on_step:
             self.step_values[name] = value

@@ -138,18 +138,20 @@ class TrainingModule(HyperparametersMixin, nn.Module):
         trainer = self.__dict__.get("_trainer")
         if trainer is None:
             raise RuntimeError(f"self.log({name!r}) needs the module to be run by a Trainer")
-        trainer._metrics.log(name, value, prog_bar, logger, on_step, on_epoch, reduce_fx, batch_size)
+        trainer._metrics.log(name, value, prog_bar, logger, on_step, on_epoch, reduce_fx, batch_size, sync_dist)
 
     def log_dict(self, dictionary: dict, prog_bar: bool = False, logger: bool = True, on_step: bool | None = None,
                  on_epoch: bool | None = None, reduce_fx: Any = "mean", batch_size: int | None = None,
-                 **kwargs: Any) -> None:
+                 sync_dist: bool = False, **kwargs: Any) -> None:
         """``self.log`` for every item of ``dictionary``."""
         for name, value in dictionary.items():
-            self.log(name, value, prog_bar, logger, on_step, on_epoch, reduce_fx, batch_size)
+            self.log(name, value, prog_bar, logger, on_step, on_epoch, reduce_fx, batch_size, sync_dist)
 
     def print(self, *args: Any, **kwargs: Any) -> None:
-        """``print`` that does not break the progress bar."""
+        """``print`` that does not break the progress bar (on rank 0 only under DDP)."""
         trainer = self.__dict__.get("_trainer")
+        if trainer is not None and not trainer.is_global_zero:  # DDP: rank 0 prints
+            return
         bar = trainer.progress_bar_callback if trainer is not None else None
         if bar is not None:
             bar.print(*args, **kwargs)
@@ -176,6 +178,7 @@ class TrainingModule(HyperparametersMixin, nn.Module):
         trainer = self.trainer
         trainer._call("on_before_backward", loss)
         loss.backward(*args, **kwargs)
+        trainer.strategy.reduce_gradients()  # DDP: average over the ranks (idempotent on averaged gradients)
         trainer._call("on_after_backward")
 
     def clip_gradients(self, optimizer, gradient_clip_val: float | None = None,

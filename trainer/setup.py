@@ -51,6 +51,10 @@ class TrainerSetupMixin:
                 if not isinstance(item, Logger):
                     raise TypeError(f"logger must be True, False, a Logger or a list of Loggers, got {type(item).__name__}")
         self.loggers = loggers
+        if not self.is_global_zero:  # DDP: only rank 0 shows progress and writes logs
+            self.callbacks = [cb for cb in callbacks if not isinstance(cb, (ProgressBar, ModelSummary))]
+            for item in loggers:
+                _mute(item)
 
     def _find(self, kind_name: str) -> list:
         from . import callbacks as cbs
@@ -147,6 +151,7 @@ class TrainerSetupMixin:
         self._call("setup", stage)
         if self.precision == "64":
             model.double()
+        self.strategy.setup(self, model)  # DDP: every rank starts from rank 0's weights
 
         if fn == "fit":
             self._reconfigure_optimizers()
@@ -196,6 +201,7 @@ class TrainerSetupMixin:
                                  "train_dataloader() on the module")
             if self.overfit_batches:
                 train = data_utils.unshuffled(train)
+            train = self.strategy.process_dataloader(train, "train")  # DDP: this rank's share
             self.train_dataloader = train
             self.num_training_batches = nb(train, self.limit_train_batches, "limit_train_batches")
             saved = (checkpoint or {}).get("loops", {}).get("train_dataloader")
@@ -203,13 +209,14 @@ class TrainerSetupMixin:
                 train.load_state_dict({"seed": saved["seed"], "epoch": saved.get("epoch", 0),
                                        "position": saved.get("position", 0)})
             val = self._loaders("val", val, model) if self._module_validates else None
-            self.val_dataloaders = data_utils.as_list(val)
+            self.val_dataloaders = [self.strategy.process_dataloader(v, "val") for v in data_utils.as_list(val)]
             self.num_val_batches = [nb(v, self.limit_val_batches, "limit_val_batches") for v in self.val_dataloaders]
             self.num_sanity_val_batches = [min(n, self.num_sanity_val_steps) for n in self.num_val_batches]
             used = [("train_dataloaders", train)] + [("val_dataloaders", v) for v in self.val_dataloaders]
         else:
             kind = {"validate": "val", "test": "test", "predict": "predict"}[fn]
-            found = data_utils.as_list(self._loaders(kind, loaders, model))
+            found = [self.strategy.process_dataloader(loader, kind)
+                     for loader in data_utils.as_list(self._loaders(kind, loaders, model))]
             if not found:
                 raise ValueError(f"Trainer.{fn} needs data: pass dataloaders= or a datamodule with {kind}_dataloader()")
             limit_name = {"validate": "limit_val_batches", "test": "limit_test_batches",
@@ -275,6 +282,12 @@ class TrainerSetupMixin:
             if getattr(logger, "root_dir", None):
                 directories.update(glob.glob(os.path.join(glob.escape(logger.root_dir), "*", "checkpoints")))
         return [p for d in directories for p in glob.glob(os.path.join(glob.escape(d), "last*.ckpt"))]
+
+
+def _mute(logger) -> None:
+    """A logger on a rank other than 0 (DDP) writes nothing, as Lightning's ``rank_zero_only`` methods."""
+    for name in ("log_metrics", "log_hyperparams", "save", "finalize", "after_save_checkpoint"):
+        setattr(logger, name, lambda *args, **kwargs: None)
 
 
 def _overrides(model, name: str) -> bool:

@@ -23,6 +23,7 @@ from .metrics import MetricStore
 from .setup import TrainerSetupMixin
 from .signals import InterruptHandler
 from .state import TrainerState
+from .strategies import resolve_strategy
 
 
 class _StopRun(Exception):
@@ -33,6 +34,12 @@ class Trainer(TrainerSetupMixin, EvaluationMixin):
     """Runs a ``TrainingModule``: Lightning's ``Trainer`` arguments, names and behaviour.
 
     Args:
+        strategy: ``"auto"`` (DDP when several processes are asked for or ``mpiexec`` started several),
+            ``"ddp"`` (data parallel over MPI processes, ``ember.trainer.strategies.DDPStrategy``),
+            ``"single_device"`` or a ``Strategy`` instance.
+        devices: processes per node (``"auto"``/-1: as many as ``mpiexec`` started); ``num_nodes``: machines.
+            Under ``mpiexec`` the rank and world size come from MPI (``global_rank``, ``world_size``,
+            ``is_global_zero``); ``ember fit RECIPE trainer.devices=N`` starts the N processes itself.
         max_epochs: stop after this many epochs (default 1000 when ``max_steps`` is -1, else no limit).
         min_epochs: train at least this many epochs even if a callback asks to stop.
         max_steps: stop after this many optimizer steps (-1: no limit).
@@ -74,7 +81,9 @@ class Trainer(TrainerSetupMixin, EvaluationMixin):
         self,
         *,
         accelerator: str = "cpu",
-        devices: int | str = 1,
+        strategy: Any = "auto",
+        devices: int | str = "auto",
+        num_nodes: int = 1,
         logger: Any = True,
         callbacks: Any = None,
         fast_dev_run: int | bool = False,
@@ -104,9 +113,6 @@ class Trainer(TrainerSetupMixin, EvaluationMixin):
         detect_anomaly: bool = False,
         default_root_dir: str | None = None,
     ):
-        if accelerator not in ("cpu", "auto") or devices not in (1, "1", "auto"):
-            raise ValueError(f"Ember trains on one CPU process: accelerator='cpu', devices=1 (got {accelerator!r}, "
-                             f"{devices!r})")
         if accumulate_grad_batches < 1:
             raise ValueError(f"accumulate_grad_batches must be >= 1, got {accumulate_grad_batches}")
         if gradient_clip_algorithm not in (None, "norm", "value"):
@@ -141,8 +147,11 @@ class Trainer(TrainerSetupMixin, EvaluationMixin):
         self.deterministic, self.inference_mode, self.precision = deterministic, inference_mode, precision
         self.detect_anomaly = detect_anomaly
         self.recipe: dict | None = None  # the resolved recipe, stored in checkpoints (set by the CLI)
+        self.strategy = resolve_strategy(strategy, accelerator, devices, num_nodes)
         self.state = TrainerState()
         self._metrics = MetricStore()
+        if self.strategy.world_size > 1:
+            self._metrics.sync = self.strategy.reduce  # self.log(..., sync_dist=True)
         self._call = HookDispatcher()
         self.module = None
         self.datamodule = None
@@ -207,9 +216,33 @@ class Trainer(TrainerSetupMixin, EvaluationMixin):
     def predicting(self) -> bool:
         return self.state.stage == "predict"
 
-    global_rank = local_rank = node_rank = 0
-    world_size = num_devices = num_nodes = 1
-    is_global_zero = True
+    @property
+    def global_rank(self) -> int:
+        return self.strategy.global_rank
+
+    @property
+    def local_rank(self) -> int:
+        return self.strategy.local_rank
+
+    @property
+    def node_rank(self) -> int:
+        return self.strategy.node_rank
+
+    @property
+    def world_size(self) -> int:
+        return self.strategy.world_size
+
+    @property
+    def num_devices(self) -> int:
+        return self.strategy.num_devices
+
+    @property
+    def num_nodes(self) -> int:
+        return self.strategy.num_nodes
+
+    @property
+    def is_global_zero(self) -> bool:
+        return self.strategy.is_global_zero
 
     @property
     def lightning_module(self):
@@ -278,7 +311,7 @@ class Trainer(TrainerSetupMixin, EvaluationMixin):
         """Deletes a checkpoint file (in order with pending saves)."""
         if self._defer_checkpoints:
             self._pending_checkpoint_ops.append(("remove", os.fspath(filepath), False))
-        elif os.path.exists(filepath):
+        elif self.is_global_zero and os.path.exists(filepath):
             os.remove(filepath)
 
     # -- the run: set up, run the loop, tear down ------------------------------------------------
@@ -304,6 +337,7 @@ class Trainer(TrainerSetupMixin, EvaluationMixin):
             self._call("on_exception", exception)
             for logger in self.loggers:
                 logger.finalize("failed")
+            self.strategy.on_exception(exception)  # DDP: name this rank and end every rank
             raise
         finally:
             ember.set_default_dtype(previous_dtype)
@@ -393,6 +427,7 @@ class Trainer(TrainerSetupMixin, EvaluationMixin):
         output = model.training_step(batch, batch_idx)
         loss = self._loss_from(output, batch_idx)
         accumulate = self.accumulate_grad_batches
+        steps = (batch_idx + 1) % accumulate == 0 or batch_idx + 1 == state.epoch_batches
         if batch_idx % accumulate == 0:
             self._call("on_before_zero_grad", optimizer)
             optimizer.zero_grad()
@@ -403,8 +438,10 @@ class Trainer(TrainerSetupMixin, EvaluationMixin):
                 scaled.backward()
         else:
             scaled.backward()
+        if steps:
+            self.strategy.reduce_gradients()  # DDP: average over the ranks, once per optimizer step
         self._call("on_after_backward")
-        if (batch_idx + 1) % accumulate == 0 or batch_idx + 1 == state.epoch_batches:
+        if steps:
             self._call("on_before_optimizer_step", optimizer)
             if self._clip_gradients:
                 model.configure_gradient_clipping(optimizer, self.gradient_clip_val, self.gradient_clip_algorithm)
@@ -483,16 +520,21 @@ class Trainer(TrainerSetupMixin, EvaluationMixin):
         cleanly if SIGTERM / Ctrl-C arrived (after saving a resumable ``last`` checkpoint)."""
         ops, self._pending_checkpoint_ops = self._pending_checkpoint_ops, []
         self._defer_checkpoints = False
+        if self.strategy.world_size > 1:  # every rank stops at the same boundary
+            self.state.should_stop = self.strategy.reduce_boolean_decision(self.state.should_stop, all=False)
+            if self.strategy.reduce_boolean_decision(bool(self._interrupts.requested), all=False):
+                self._interrupts.requested = self._interrupts.requested or "SIGTERM on another rank"
         for op, path, weights_only in ops:
             if op == "save":
                 ckpt.save_checkpoint(self, path, weights_only)
-            elif os.path.exists(path):
+            elif self.is_global_zero and os.path.exists(path):
                 os.remove(path)
         if self._interrupts.requested:
             path = os.path.join(self._checkpoint_dir(), "last.ckpt")
             ckpt.save_checkpoint(self, path)
             self.state.interrupted = True
-            print(f"[ember] {self._interrupts.requested}: saved {path}; resume with fit(..., ckpt_path='last')")
+            if self.is_global_zero:
+                print(f"[ember] {self._interrupts.requested}: saved {path}; resume with fit(..., ckpt_path='last')")
             for logger in self.loggers:
                 logger.finalize("interrupted")
             raise _StopRun()

@@ -1,0 +1,118 @@
+"""MPI plumbing for ``DDPStrategy``: finding out whether we run under ``mpiexec``, the communicator,
+and the watchdog that turns a stuck collective into an error on every rank.
+
+Failure handling (why it looks like this): MPI has no portable way to survive the death of a rank,
+and a rank left waiting in a collective for a peer that will never come waits forever. So:
+
+* a Python exception on one rank is printed with the rank's number and ends the whole job with
+  ``MPI_Abort`` (``mpiexec`` then stops every other rank);
+* a rank killed outright (SIGKILL, out-of-memory killer) is noticed by ``mpiexec`` itself, which
+  stops the others at once; rank 0 prints a table of (rank, host, pid) at start so that the pid in
+  ``mpiexec``'s message names the rank, and ``ember fit ... trainer.devices=N`` translates it;
+* anything else that leaves a collective waiting (a rank stuck in user code, a launcher that does
+  not clean up) is caught by the watchdog: a collective that has waited longer than ``timeout``
+  prints which rank waited where, for how long, and aborts the job.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import sys
+import threading
+import time
+
+# Variables the common MPI launchers set in every process they start (MPICH/Hydra and Intel MPI,
+# Open MPI, MVAPICH2, Slurm's PMI). Reading them lets a single process skip importing mpi4py.
+_SIZE_VARIABLES = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MV2_COMM_WORLD_SIZE", "PMIX_SIZE")
+_RANK_VARIABLES = ("PMI_RANK", "OMPI_COMM_WORLD_RANK", "MV2_COMM_WORLD_RANK", "PMIX_RANK")
+
+
+def launched_world_size() -> int:
+    """The number of processes ``mpiexec`` started (1 when not started by an MPI launcher)."""
+    for name in _SIZE_VARIABLES:
+        value = os.environ.get(name)
+        if value and value.isdigit():
+            return int(value)
+    return 1
+
+
+def launched_rank() -> int:
+    for name in _RANK_VARIABLES:
+        value = os.environ.get(name)
+        if value and value.isdigit():
+            return int(value)
+    return 0
+
+
+def mpi():
+    """``mpi4py.MPI``, with an error that says how to install it."""
+    try:
+        from mpi4py import MPI
+    except ImportError as error:
+        raise ImportError(
+            "Trainer(strategy='ddp') runs on MPI through mpi4py, which is not installed: "
+            "pip install 'ember[mpi]' (mpi4py and the mpich wheel; a system MPI works too)"
+        ) from error
+    return MPI
+
+
+def rank_table(comm) -> list[tuple[str, int]]:
+    """``[(host, pid)]`` of every rank, gathered on every rank."""
+    return comm.allgather((socket.gethostname(), os.getpid()))
+
+
+def abort(comm, message: str, code: int = 1) -> None:
+    """Prints ``message`` and ends every rank of the job (never returns)."""
+    try:
+        sys.stdout.flush()
+    except Exception:
+        pass
+    sys.stderr.write(message if message.endswith("\n") else message + "\n")
+    sys.stderr.flush()
+    comm.Abort(code)
+
+
+class Watchdog:
+    """Aborts the job when one collective waits longer than ``timeout`` seconds.
+
+    The training thread marks the collective it enters (``with watchdog.waiting("gradient allreduce")``);
+    a daemon thread looks once a second. mpi4py releases the GIL inside blocking MPI calls, so the
+    thread runs while the training thread waits.
+    """
+
+    def __init__(self, comm, timeout: float):
+        self.comm, self.timeout = comm, float(timeout)
+        self._what: str | None = None
+        self._since = 0.0
+        self.where = ""  # what the trainer is doing, for the message (e.g. "epoch 0, batch 12")
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="ember-ddp-watchdog", daemon=True)
+            self._thread.start()
+
+    @contextlib.contextmanager
+    def waiting(self, what: str):
+        self._what, self._since = what, time.monotonic()
+        try:
+            yield
+        finally:
+            self._what = None
+
+    def _run(self) -> None:
+        period = max(0.05, min(1.0, self.timeout / 10))
+        while True:
+            time.sleep(period)
+            what = self._what
+            if what is None:
+                continue
+            waited = time.monotonic() - self._since
+            if waited > self.timeout:
+                rank, size = self.comm.Get_rank(), self.comm.Get_size()
+                where = f" ({self.where})" if self.where else ""
+                abort(self.comm, f"[ember] rank {rank}/{size}: {what}{where} waited {waited:.0f} s for the other "
+                                 f"ranks (timeout {self.timeout:g} s): another rank has died, hangs or is running "
+                                 "different code; aborting every rank")
