@@ -32,6 +32,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--batch", type=int, default=1)
+    parser.add_argument("--torch-threads", type=int, default=0, help="torch intra-op threads (0: torch's default)")
     args = parser.parse_args()
     # torchaudio's default 128 mels on 201 bins leave one empty filter and warn about it; both sides share it
     warnings.filterwarnings("ignore", message="At least one mel filterbank")
@@ -57,7 +58,8 @@ def main() -> None:
     print(f"MelSpectrogram of {args.batch} x {args.seconds:g} s at 16 kHz (n_fft=400, hop=200, 128 mels), "
           f"best of {args.repeats}")
     if torch is not None:
-        torch.set_num_threads(max(1, torch.get_num_threads()))
+        if args.torch_threads:
+            torch.set_num_threads(args.torch_threads)
         fb = torch.from_numpy(F.melscale_fbanks(201, 0.0, 8000.0, 128, sr).numpy())
         window = torch.hann_window(400)
         tx = torch.from_numpy(signal)
