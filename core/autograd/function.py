@@ -101,7 +101,7 @@ class Function:
             raise RuntimeError(_FREED_MESSAGE)
         data, vc, version = self._output
         if vc[0] != version:
-            raise RuntimeError(_inplace_message(Tensor(data), 0, self, version))
+            raise RuntimeError(_inplace_message(Tensor(data), 0, self, version, current=vc[0], what="output"))
         return Tensor._wrap(data, True, self, 0, vc)
 
     def mark_non_differentiable(self, *tensors) -> None:
@@ -236,11 +236,12 @@ def _broadcast_error(cls, args) -> RuntimeError:
     return RuntimeError(f"{cls.__name__.lower()}: {detail}shapes {listed} cannot be broadcast together")
 
 
-def _inplace_message(t, index, node, version) -> str:
+def _inplace_message(t, index, node, version, current=None, what="saved tensor") -> str:
+    current = t._vc[0] if current is None else current
     return (
         "one of the variables needed for gradient computation has been modified by an inplace "
-        f"operation: [{t.dtype} {list(t.shape)}], which is saved tensor {index} of {node.name()}, "
-        f"is at version {t._vc[0]}; expected version {version} instead. Hint: the in-place "
+        f"operation: [{t.dtype} {list(t.shape)}], which is {what} {index} of {node.name()}, "
+        f"is at version {current}; expected version {version} instead. Hint: the in-place "
         "operation modified a tensor after it was used; use an out-of-place operation or .clone()."
     )
 
