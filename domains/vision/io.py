@@ -119,7 +119,7 @@ def _to_pil(input, where: str):
     if c not in modes:
         raise ValueError(f"{where}: expected 1, 2, 3 or 4 channels, got {c} (shape {arr.shape})")
     hwc = np.ascontiguousarray(arr.transpose(1, 2, 0))
-    return Image.fromarray(hwc[:, :, 0] if c == 1 else hwc, modes[c])
+    return Image.fromarray(hwc[:, :, 0] if c == 1 else hwc)
 
 
 def encode_png(input, compression_level: int = 6) -> Tensor:

@@ -19,7 +19,7 @@ def rgba():
                                        ("GIF", "RGB"), ("WEBP", "RGB"), ("TIFF", "RGB")])
 def test_read_image_matches_pillow(tmp_path, fmt, mode):
     arr = np.random.default_rng(1).integers(0, 256, (9, 7, 4), dtype=np.uint8)
-    img = Image.fromarray(arr, "RGBA").convert(mode)
+    img = Image.fromarray(arr).convert(mode)
     path = tmp_path / f"x.{fmt.lower()}"
     img.save(path, format=fmt, **({"lossless": True} if fmt == "WEBP" else {}))
     t = read_image(path)

@@ -98,7 +98,7 @@ class MNIST(Dataset):
     def __getitem__(self, index: int):
         from PIL import Image
 
-        img = Image.fromarray(self.data.data[index], mode="L")
+        img = Image.fromarray(self.data.data[index])
         target = int(self.targets.data[index])
         if self.transform is not None:
             img = self.transform(img)

@@ -165,18 +165,17 @@ def array_to_pil(arr: np.ndarray, mode: str | None = None):
     c = arr.shape[0]
     if c == 1:
         data = arr[0]
-        if mode in (None, "L", "1", "P"):
-            return Image.fromarray(data.astype(np.uint8) if data.dtype != np.uint8 else data, mode="L")
-        return Image.fromarray(data.astype(np.float32) if mode == "F" else data.astype(np.int32), mode=mode)
-    hwc = np.ascontiguousarray(arr.transpose(1, 2, 0)).astype(np.uint8, copy=False)
-    default = {2: "LA", 3: "RGB", 4: "RGBA"}.get(c)
-    if default is None:
+        if mode == "F":
+            return Image.fromarray(data.astype(np.float32))
+        if mode in ("I", "I;16"):
+            return Image.fromarray(data.astype(np.int32))
+        return Image.fromarray(data.astype(np.uint8, copy=False))
+    if c not in (2, 3, 4):
         raise ValueError(f"to_pil_image: cannot make a PIL image from {c} channels")
-    if mode not in (None, default) and not (c == 3 and mode in ("RGB", "YCbCr", "HSV", "LAB")):
-        mode = default
-    return Image.fromarray(hwc, mode=mode or default) if (mode or default) != "LA" else Image.fromarray(
-        hwc, mode="LA"
-    )
+    hwc = np.ascontiguousarray(arr.transpose(1, 2, 0)).astype(np.uint8, copy=False)
+    if c == 3 and mode in ("YCbCr", "HSV", "LAB"):  # the data is already in that colour space
+        return Image.frombytes(mode, (hwc.shape[1], hwc.shape[0]), hwc.tobytes())
+    return Image.fromarray(hwc)  # LA, RGB or RGBA
 
 
 def max_value(dtype: np.dtype) -> float:
