@@ -5,6 +5,12 @@ time; ops import the kernel module they need inside the function that first uses
 Every kernel is ``@njit(cache=True)`` and compiled on first use.
 """
 
+import os
+
 from ._memory import keep_large_buffers
 
 keep_large_buffers()
+# numba's OpenMP workers would otherwise spin for a while after each parallel kernel, taking the CPU
+# from the thread that runs the next numpy / BLAS call (measured 2x slower conv steps on a busy
+# 2-core machine). Read when numba first starts its thread pool; a user's own setting wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
