@@ -59,58 +59,6 @@ def col2im(cols, h_size, w_size, sh, sw, ph, pw, dh, dw):
     return x
 
 
-# Channel-major layout for ungrouped convolutions: ``cols[c, kh, kw, n, oh, ow]``, a (C*KH*KW, N*OH*OW)
-# matrix, so that forward and both gradients are each ONE large GEMM. (A batched matmul makes one
-# multi-threaded GEMM per image; on a loaded machine each of them waits for every BLAS thread, measured
-# 5x slower than one GEMM over the whole batch.)
-@adaptive
-@njit(cache=True, parallel=True)
-def im2col_t(x, kh_size, kw_size, sh, sw, ph, pw, dh, dw, out_h, out_w):
-    n_size, c_size, h_size, w_size = x.shape
-    cols = np.empty((c_size, kh_size, kw_size, n_size, out_h, out_w), dtype=x.dtype)
-    planes = c_size * kh_size * kw_size
-    for pn in prange(planes * n_size):
-        p = pn // n_size
-        n = pn % n_size
-        c = p // (kh_size * kw_size)
-        kh = (p // kw_size) % kh_size
-        kw = p % kw_size
-        for oh in range(out_h):
-            h = oh * sh - ph + kh * dh
-            if h < 0 or h >= h_size:
-                for ow in range(out_w):
-                    cols[c, kh, kw, n, oh, ow] = 0
-                continue
-            for ow in range(out_w):
-                w = ow * sw - pw + kw * dw
-                if w >= 0 and w < w_size:
-                    cols[c, kh, kw, n, oh, ow] = x[n, c, h, w]
-                else:
-                    cols[c, kh, kw, n, oh, ow] = 0
-    return cols
-
-
-@adaptive
-@njit(cache=True, parallel=True)
-def col2im_t(cols, h_size, w_size, sh, sw, ph, pw, dh, dw):
-    c_size, kh_size, kw_size, n_size, out_h, out_w = cols.shape
-    x = np.zeros((n_size, c_size, h_size, w_size), dtype=cols.dtype)
-    for nc in prange(n_size * c_size):
-        n = nc // c_size
-        c = nc % c_size
-        for kh in range(kh_size):
-            for kw in range(kw_size):
-                for oh in range(out_h):
-                    h = oh * sh - ph + kh * dh
-                    if h < 0 or h >= h_size:
-                        continue
-                    for ow in range(out_w):
-                        w = ow * sw - pw + kw * dw
-                        if w >= 0 and w < w_size:
-                            x[n, c, h, w] += cols[c, kh, kw, n, oh, ow]
-    return x
-
-
 # Direct convolution for grouped convolutions with few input channels per group (depthwise): there
 # im2col + matmul would be thousands of tiny GEMMs. Each parallel iteration owns one output plane
 # (forward), one input plane (input gradient) or one filter (weight gradient), so there are no races.

@@ -87,14 +87,6 @@ class ConvNd(Op):
             if b is not None:
                 out += b.data.reshape(-1, 1, 1)
             return out.reshape(out.shape[0], out_channels, ow) if len(ctx.x_shape) == 3 else out
-        if groups == 1:  # one GEMM: the (O, C*KH*KW) weight times the (C*KH*KW, N*OH*OW) columns
-            cols = kernels.im2col_t(xd, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow).reshape(cg * kh * kw, -1)
-            out_t = wd.reshape(out_channels, -1) @ cols
-            if b is not None:
-                out_t += b.data.reshape(-1, 1)
-            ctx.cols = cols if ctx.needs_input_grad[1] else None
-            out = np.ascontiguousarray(out_t.reshape(out_channels, n, oh, ow).transpose(1, 0, 2, 3))
-            return out.reshape(n, out_channels, ow) if len(ctx.x_shape) == 3 else out
         cols = kernels.im2col(xd, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
         cols = cols.reshape(n, groups, cg * kh * kw, oh * ow)
         out = np.matmul(wd.reshape(groups, out_channels // groups, cg * kh * kw), cols)
@@ -117,17 +109,6 @@ class ConvNd(Op):
         n = g.shape[0]
         g4 = g.reshape(n, groups, out_channels // groups, -1)
         gx = gw = gb = None
-        if groups == 1:
-            oh, ow = (1, g.shape[-1]) if g.ndim == 3 else g.shape[2:]
-            g_t = np.ascontiguousarray(g.reshape(n, out_channels, -1).transpose(1, 0, 2)).reshape(out_channels, -1)
-            if ctx.needs_input_grad[0]:
-                gcols = (wd.reshape(out_channels, -1).T @ g_t).reshape(cg, kh, kw, n, oh, ow)
-                gx = Tensor._wrap(kernels.col2im_t(gcols, h, width, sh, sw, ph, pw, dh, dw).reshape(ctx.x_shape))
-            if ctx.needs_input_grad[1]:
-                gw = Tensor._wrap((g_t @ ctx.cols.T).reshape(ctx.w_shape))
-            if ctx.needs_input_grad[2]:
-                gb = Tensor._wrap(g_t.sum(axis=1))
-            return gx, gw, gb, None, None, None, None
         if ctx.direct:
             oh, ow = (1, g.shape[-1]) if g.ndim == 3 else g.shape[2:]
             g4 = g.reshape(n, out_channels, oh, ow)
