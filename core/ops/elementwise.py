@@ -372,12 +372,10 @@ class Erf(Op):
 
 
 def _erf(x: np.ndarray) -> np.ndarray:
-    try:
-        from scipy.special import erf as scipy_erf  # exact and fast when scipy is present
+    """erf as a compiled ufunc (keeps float32 in float32; numba loads on first use)."""
+    from ..kernels.special import erf as erf_kernel
 
-        return scipy_erf(x)
-    except ImportError:
-        return np.vectorize(math.erf, otypes=[x.dtype])(x)
+    return erf_kernel(x).astype(x.dtype, copy=False)
 
 
 class Silu(Op):
