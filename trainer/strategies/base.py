@@ -44,6 +44,3 @@ class Strategy:
 
     def on_exception(self, exception: BaseException) -> None:
         """Called when the run fails, after the callbacks' ``on_exception``."""
-
-    def where(self, description: str) -> None:
-        """Tells the strategy where the loop is (used in error messages)."""

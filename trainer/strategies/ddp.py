@@ -93,15 +93,21 @@ class DDPStrategy(Strategy):
         self.is_global_zero = rank == 0
         self.watchdog = mpi_utils.Watchdog(comm, self.timeout)
         self.watchdog.start()
+        from ember.nn import SyncBatchNorm
+
+        SyncBatchNorm.default_process_group = mpi_utils.WatchedComm(comm, self.watchdog)
         table = mpi_utils.rank_table(comm)
         self.ranks = table
         if rank == 0 and size > 1:
             listing = ", ".join(f"rank {r} = pid {pid} on {host}" for r, (host, pid) in enumerate(table))
-            print(f"[ember] DDP on {size} MPI processes: {listing}", file=sys.stderr, flush=True)
+            print(f"[ember] DDP on {size} MPI processes (if mpiexec reports a killed pid, this names its rank): "
+                  f"{listing}", file=sys.stderr, flush=True)
 
     # -- the run ---------------------------------------------------------------------------------
     def setup(self, trainer, model) -> None:
         self._module = model
+        state = trainer.state
+        self.watchdog.describe = lambda: f"{state.stage or 'setup'}, epoch {state.epoch}, global step {state.global_step}"
         self._broadcast_tensors(list(model.state_dict().values()))
         self._buckets = make_buckets(model.parameters(), int(self.bucket_cap_mb * 2**20))
         self._buffers = [b for b in model.buffers() if b is not None and b.data.dtype.kind == "f"]
@@ -152,10 +158,6 @@ class DDPStrategy(Strategy):
         if self.world_size > 1:
             with self.watchdog.waiting(f"barrier {name}" if name else "barrier"):
                 self.comm.Barrier()
-
-    def where(self, description: str) -> None:
-        if self.watchdog is not None:
-            self.watchdog.where = description
 
     def on_exception(self, exception: BaseException) -> None:
         if self.world_size == 1:

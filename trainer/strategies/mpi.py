@@ -86,7 +86,7 @@ class Watchdog:
         self.comm, self.timeout = comm, float(timeout)
         self._what: str | None = None
         self._since = 0.0
-        self.where = ""  # what the trainer is doing, for the message (e.g. "epoch 0, batch 12")
+        self.describe = None  # () -> what the trainer is doing, for the message (e.g. "epoch 0, step 12")
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
@@ -112,7 +112,29 @@ class Watchdog:
             waited = time.monotonic() - self._since
             if waited > self.timeout:
                 rank, size = self.comm.Get_rank(), self.comm.Get_size()
-                where = f" ({self.where})" if self.where else ""
+                where = f" ({self.describe()})" if self.describe is not None else ""
                 abort(self.comm, f"[ember] rank {rank}/{size}: {what}{where} waited {waited:.0f} s for the other "
                                  f"ranks (timeout {self.timeout:g} s): another rank has died, hangs or is running "
                                  "different code; aborting every rank")
+
+
+class WatchedComm:
+    """An mpi4py communicator whose blocking collectives are timed by a ``Watchdog`` (given to code that
+    runs collectives of its own, such as ``SyncBatchNorm``); everything else is the communicator's."""
+
+    _WATCHED = frozenset(("Allreduce", "Allgather", "Bcast", "Barrier", "Reduce", "Gather", "Scatter",
+                          "allreduce", "allgather", "bcast", "barrier", "reduce", "gather", "scatter"))
+
+    def __init__(self, comm, watchdog: Watchdog):
+        self._comm, self._watchdog = comm, watchdog
+
+    def __getattr__(self, name: str):
+        attr = getattr(self._comm, name)
+        if name not in self._WATCHED:
+            return attr
+
+        def watched(*args, **kwargs):
+            with self._watchdog.waiting(f"{name} (SyncBatchNorm or user code)"):
+                return attr(*args, **kwargs)
+
+        return watched
