@@ -144,12 +144,18 @@ def run_stage(stage: str, name_or_path: str, overrides: list[str], ckpt=None, ru
     if print_config:
         click.echo(dump(config), nl=False)
         return 0
-    directory = choose_run_dir(recipe, run_dir, ckpt, stage)
+    from ember.trainer.strategies import launch
+
+    directory = launch.same_on_every_rank(choose_run_dir(recipe, run_dir, ckpt, stage))  # (one per mpiexec job)
+    if launch.needs_launch(config.get("trainer")):  # trainer.devices=N: run N processes under mpiexec
+        ckpt_args = ["--ckpt", ckpt] if ckpt else []
+        return launch.run_under_mpiexec([stage, name_or_path, *overrides, "--run-dir", str(directory), *ckpt_args],
+                                        config["trainer"])
     ckpt_path = _resolve_ckpt(ckpt, directory)
     model, data, trainer_args = build_objects(recipe)
     directory.mkdir(parents=True, exist_ok=True)
     config_file = directory / "config.yaml"
-    if stage == "fit" and not (ckpt_path and config_file.exists()):
+    if stage == "fit" and not (ckpt_path and config_file.exists()) and launch.is_rank_zero():
         config_file.write_text(f"# resolved recipe of {recipe.path}; run it again with: ember fit {config_file}\n"
                                + dump(config))
     trainer = _prepare_trainer(trainer_args, directory, recipe, stage)
@@ -162,7 +168,10 @@ def run_stage(stage: str, name_or_path: str, overrides: list[str], ckpt=None, ru
             result = getattr(trainer, stage)(model, datamodule=data, ckpt_path=ckpt_path)
         status = "interrupted" if getattr(trainer, "interrupted", False) else "completed"
     finally:
-        summary = _write_summary(trainer, recipe, directory, stage, status, time.time() - started, result)
+        if launch.is_rank_zero():
+            summary = _write_summary(trainer, recipe, directory, stage, status, time.time() - started, result)
+    if not launch.is_rank_zero():
+        return 130 if status == "interrupted" else 0
     _print_summary(summary, recipe, directory)
     return 130 if status == "interrupted" else 0
 
