@@ -249,7 +249,7 @@ def rms_norm(input: Tensor, normalized_shape, weight: Tensor | None = None, eps:
         >>> import ember
         >>> from ember.nn import functional as F
         >>> F.rms_norm(ember.full((1, 4), 2.0), (4,))
-        tensor([[1.0000, 1.0000, 1.0000, 1.0000]])
+        tensor([[1., 1., 1., 1.]])
     """
     shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     if tuple(input.shape[input.ndim - len(shape):]) != shape:

@@ -43,3 +43,17 @@ def test_signature_matches_torch(name):
             assert ours[param_name].default == param.default, (
                 f"{name}: default of {param_name!r} is {ours[param_name].default!r}, torch's is {param.default!r}"
             )
+
+
+@pytest.mark.parametrize("module", ["activation", "attention", "conv", "distance", "dropout", "embedding", "loss",
+                                    "norm", "pooling", "sampling"])
+def test_docstring_examples_run(module):
+    import doctest
+    import importlib
+
+    import ember
+
+    ember.manual_seed(0)
+    mod = importlib.import_module(f"ember.nn.functional.{module}")
+    result = doctest.testmod(mod, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0
