@@ -5,7 +5,8 @@
 MODE: "fit" (train ``steps`` steps), "interrupt" (rank 1 gets SIGTERM after step 7; the run stops at a
 step boundary with a last.ckpt), "resume" (continue from OUT/checkpoints/last.ckpt), "raise"
 (rank 1 raises in training_step 3), "kill" (rank 1 SIGKILLs itself at step 3), "hang" (rank 1 sleeps
-in training_step 3; the watchdog must end the job). Rank 0 writes OUT/weights.npz at the end.
+in training_step 3; the watchdog must end the job). Options: steps=20, accumulate=1, norm=batch|none,
+timeout=1800 (DDPStrategy's). Rank 0 writes OUT/weights.npz at the end.
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ GLOBAL_BATCH, STEPS, ACCUMULATE = 32, int(ARGS.get("steps", 20)), int(ARGS.get("
 class Net(TrainingModule):
     def __init__(self):
         super().__init__()
-        self.net = nn.Sequential(nn.Linear(6, 16), nn.BatchNorm1d(16), nn.Tanh(), nn.Dropout(0.0), nn.Linear(16, 3))
+        norm = nn.BatchNorm1d(16) if ARGS.get("norm", "batch") == "batch" else nn.Identity()
+        self.net = nn.Sequential(nn.Linear(6, 16), norm, nn.Tanh(), nn.Dropout(0.0), nn.Linear(16, 3))
 
     def training_step(self, batch, batch_idx):
         rank = self.trainer.global_rank
