@@ -16,9 +16,8 @@ import signal
 import sys
 import time
 
-import numpy as np
-
 import ember
+import numpy as np
 from ember import nn
 from ember.data import DataLoader, TensorDataset
 from ember.trainer import Trainer, TrainingModule

@@ -6,9 +6,8 @@ from __future__ import annotations
 import os
 import signal
 
-import numpy as np
-
 import ember
+import numpy as np
 from ember.data import DataLoader, TensorDataset
 from ember.trainer import DataModule
 from ember.trainer.callbacks import Callback

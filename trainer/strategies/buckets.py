@@ -13,7 +13,6 @@ everywhere); if some ranks had one, every rank gets the average with zeros for t
 from __future__ import annotations
 
 import numpy as np
-
 from ember import Tensor
 
 

@@ -65,10 +65,8 @@ def rank_table(comm) -> list[tuple[str, int]]:
 
 def abort(comm, message: str, code: int = 1) -> None:
     """Prints ``message`` and ends every rank of the job (never returns)."""
-    try:
+    with contextlib.suppress(OSError, ValueError):  # (stdout may be closed)
         sys.stdout.flush()
-    except Exception:
-        pass
     sys.stderr.write(message if message.endswith("\n") else message + "\n")
     sys.stderr.flush()
     comm.Abort(code)
