@@ -18,10 +18,7 @@ PACKAGES = ["ember", "ember.trainer", "ember.vision", "ember.text", "ember.audio
 
 # Modules whose docstring examples are known to be broken, with the breakage (fix the docstring, then
 # remove the entry).
-KNOWN_BROKEN: dict[str, str] = {
-    "ember.nn.functional.norm": "rms_norm's example shows tensor([[1.0000, ...]]) but the output prints as "
-    "tensor([[1., 1., 1., 1.]])",
-}
+KNOWN_BROKEN: dict[str, str] = {}
 
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 
