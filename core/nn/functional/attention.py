@@ -6,9 +6,52 @@ import math
 
 import numpy as np
 
+from ...autograd.function import once_differentiable
+from ...ops.elementwise import Op
 from ...tensor import Tensor
 from .activation import softmax
 from .dropout import dropout
+
+
+def _swap(a: np.ndarray) -> np.ndarray:
+    return np.swapaxes(a, -1, -2)
+
+
+class Attention(Op):
+    """``softmax(q k^T * scale + bias) v`` in one op: ``bias`` is an additive float mask (a Tensor, may need
+    a gradient) and ``blocked`` a constant boolean array of positions that may not attend."""
+
+    @staticmethod
+    def forward(ctx, q, k, v, bias, blocked, scale):
+        dtype = q.data.dtype
+        scores = q.data @ _swap(k.data)
+        scores *= dtype.type(scale)
+        if bias is not None:
+            scores = scores + bias.data
+        if blocked is not None:
+            scores = np.where(blocked, dtype.type(-np.inf), scores)
+        scores -= np.amax(scores, axis=-1, keepdims=True)
+        p = np.exp(scores, out=scores)
+        p /= p.sum(axis=-1, keepdims=True)
+        ctx.save_for_backward(q, k, v)
+        ctx.p, ctx.scale = p, scale
+        return p @ v.data
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad):
+        q, k, v = ctx.saved_tensors
+        p, g = ctx.p, grad.data
+        dv = _swap(p) @ g if ctx.needs_input_grad[2] else None
+        dp = g @ _swap(v.data)
+        # softmax backward: ds = p * (dp - sum(dp * p))
+        ds = p * (dp - np.sum(dp * p, axis=-1, keepdims=True))
+        dbias = Tensor._wrap(ds.copy()) if ctx.needs_input_grad[3] else None
+        ds *= p.dtype.type(ctx.scale)
+        dq = ds @ k.data if ctx.needs_input_grad[0] else None
+        dk = _swap(ds) @ q.data if ctx.needs_input_grad[1] else None
+        wrap = lambda a: None if a is None else Tensor._wrap(a)  # noqa: E731
+        return wrap(dq), wrap(dk), wrap(dv), dbias, None, None
 
 __all__ = ["scaled_dot_product_attention"]
 
@@ -39,6 +82,16 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
         key = _repeat_heads(key, repeats)
         value = _repeat_heads(value, repeats)
     factor = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
+    if dropout_p == 0 and query.dtype == key.dtype == value.dtype:
+        bias = blocked = None
+        if is_causal:
+            blocked = ~np.tril(np.ones((length, source), dtype=bool))
+        elif attn_mask is not None:
+            if attn_mask.data.dtype == np.bool_:
+                blocked = ~attn_mask.data
+            else:
+                bias = attn_mask
+        return Attention.apply(query, key, value, bias, blocked, factor)
     scores = (query * factor) @ key.transpose(-2, -1)
     if is_causal:
         allowed = np.tril(np.ones((length, source), dtype=bool))
