@@ -173,6 +173,10 @@ def main() -> None:
     (we, wt), (be, bt) = pair(128), pair(128)
     _case("layer_norm fwd+bwd 16x64x128", lambda: F.layer_norm(xe, (128,), we, be).sum().backward(),
           lambda: torch.nn.functional.layer_norm(xt, (128,), wt, bt).sum().backward(), rows)
+    (qe, qt), (ke, kt), (ve, vt) = pair(16, 4, 64, 32), pair(16, 4, 64, 32), pair(16, 4, 64, 32)
+    _case("scaled_dot_product_attention causal fwd+bwd 16x4x64x32",
+          lambda: F.scaled_dot_product_attention(qe, ke, ve, is_causal=True).sum().backward(),
+          lambda: torch.nn.functional.scaled_dot_product_attention(qt, kt, vt, is_causal=True).sum().backward(), rows)
     torch.manual_seed(0)
     ember.manual_seed(0)
     ours, theirs = _models(ember, F), _models(torch, torch.nn.functional)
