@@ -1,0 +1,245 @@
+"""Workload definitions and the runner behind ``python -m benchmarks``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+from . import models, ops
+
+# name: (label, make(lib) -> step, samples per step, target ratio)
+STEP_WORKLOADS = {
+    "ops": ("per-op overhead (200 small ops, fwd+bwd)", lambda lib: ops.op_chain(lib), 1, 2.5),
+    "mlp": ("MLP 784-512-256-10, b128, SGD momentum", lambda lib: ops.mlp_step(lib), 128, 1.1),
+    "lenet": ("LeNet-5, b64", lambda lib: _model_step(lib, "lenet"), 64, 1.3),
+    "resnet8": ("ResNet-8 + BN, b64, 3x32x32", lambda lib: _model_step(lib, "resnet8"), 64, 1.5),
+    "lstm": ("char-LSTM V65 E64 H256, L64 b32", lambda lib: _model_step(lib, "lstm"), 32, 1.3),
+    "gpt": ("GPT 2 layers d128 h4, L64 b16", lambda lib: _model_step(lib, "gpt"), 16, 1.3),
+}
+OTHER = ["pipeline", "trainer", "import", "help", "first_step"]
+
+
+def _model_step(lib, name):
+    rng = np.random.default_rng(0)
+    x, y, classes = models._data(name, rng)
+    lib.manual_seed(0)
+    model = models.MODELS[name](lib.nn)
+    model.train()
+    framework = "torch" if lib.__name__ == "torch" else "ember"
+    return models.make_step(framework, model, name, x, y, classes)
+
+
+def _libraries():
+    import ember
+
+    libs = {"ember": ember}
+    try:
+        import torch
+
+        torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", os.cpu_count() or 1)))
+        libs["torch"] = torch
+    except ImportError:
+        pass
+    return libs
+
+
+def _time(fn, repeats: int) -> float:
+    start = time.perf_counter()
+    for _ in range(repeats):
+        fn()
+    return (time.perf_counter() - start) / repeats
+
+
+def run_step_workload(name: str, rounds: int, repeats: int) -> dict:
+    label, make, samples, target = STEP_WORKLOADS[name]
+    libs = _libraries()
+    steps = {framework: make(lib) for framework, lib in libs.items()}
+    for step in steps.values():  # warm-up (numba compilation, caches)
+        _time(step, max(2, repeats // 2))
+    samples_by = {framework: [] for framework in steps}
+    for _ in range(rounds):  # interleaved: A B A B ...
+        for framework, step in steps.items():
+            samples_by[framework].append(_time(step, repeats))
+    row = {"workload": name, "label": label, "target": target}
+    for framework, values in samples_by.items():
+        median = statistics.median(values)
+        row[f"{framework}_ms"] = median * 1e3
+        row[f"{framework}_samples_per_s"] = samples / median
+        row[f"{framework}_peak_mb"] = peak_memory(name, framework)
+    if "torch_ms" in row:
+        row["ratio"] = row["ember_ms"] / row["torch_ms"]
+    return row
+
+
+def peak_memory(name: str, framework: str) -> float | None:
+    """Resident-set growth (MB) of a fresh process running the workload a few steps."""
+    code = (
+        "import resource, sys\n"
+        "from benchmarks import suite\n"
+        f"lib = suite._libraries()[{framework!r}]\n"
+        "base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        f"step = suite.STEP_WORKLOADS[{name!r}][1](lib)\n"
+        "for _ in range(5): step()\n"
+        "print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) / 1024)\n"
+    )
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root)
+    try:
+        return float(result.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        print(f"peak memory of {name}/{framework} failed:\n{result.stderr[-1500:]}", file=sys.stderr)
+        return None
+
+
+def _median_seconds(command: list[str], runs: int, env=None) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(command, check=True, capture_output=True, env=env)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def run_import(runs: int) -> dict:
+    seconds = _median_seconds([sys.executable, "-c", "import ember"], runs)
+    return {"workload": "import", "label": "import ember", "ember_s": seconds, "target_s": 0.3}
+
+
+def run_help(runs: int) -> dict:
+    ember_cli = shutil.which("ember") or ""
+    command = [ember_cli, "--help"] if ember_cli else [sys.executable, "-m", "ember.cli.main", "--help"]
+    seconds = _median_seconds(command, runs)
+    return {"workload": "help", "label": "ember --help", "ember_s": seconds, "target_s": 0.5}
+
+
+def run_first_step() -> dict:
+    """Wall time of `ember fit digits-lenet` stopped after one training step, with an empty numba cache
+    (cold) and then with the cache it left (warm). The data set is generated once beforehand."""
+    row = {"workload": "first_step", "label": "ember fit digits-lenet: to first step"}
+    with tempfile.TemporaryDirectory() as work:
+        env = dict(os.environ, NUMBA_CACHE_DIR=os.path.join(work, "numba"))
+        command = [sys.executable, "-m", "ember.cli.main", "fit", "digits-lenet", "trainer.max_steps=1",
+                   "trainer.limit_val_batches=0", "trainer.num_sanity_val_steps=0",
+                   "trainer.enable_progress_bar=false", "trainer.enable_model_summary=false"]
+        warm_data = dict(os.environ, NUMBA_CACHE_DIR=os.path.join(work, "numba-data"))
+        subprocess.run(command + ["--run-dir", os.path.join(work, "r0")], check=True, capture_output=True,
+                       env=warm_data, cwd=work)  # generates and caches the data set
+        for name, run_dir in (("cold_s", "r1"), ("warm_s", "r2")):
+            start = time.perf_counter()
+            subprocess.run(command + ["--run-dir", os.path.join(work, run_dir)], check=True,
+                           capture_output=True, env=env, cwd=work)
+            row[name] = time.perf_counter() - start
+    row["target"] = "cold <= 20 s, warm <= 3 s"
+    return row
+
+
+def run_pipeline(images: int) -> dict:
+    from . import vision_pipeline as vp
+
+    row = {"workload": "pipeline", "label": f"CIFAR-style image pipeline ({images} PNGs)"}
+    with tempfile.TemporaryDirectory() as root:
+        vp.make_folder(root, images)
+        for workers in (0, 2):
+            loaders = {"ember": lambda: vp.ember_loader(root, workers)}
+            try:
+                import torch  # noqa: F401
+
+                loaders["torch"] = lambda: vp.torch_loader(root, workers)
+            except ImportError:
+                pass
+            for framework, make in loaders.items():
+                row[f"{framework}_images_per_s_w{workers}"] = vp.images_per_second(make(), 2)
+            if "torch_images_per_s_w0" in row:
+                row[f"ratio_w{workers}"] = row[f"torch_images_per_s_w{workers}"] / row[f"ember_images_per_s_w{workers}"]
+    row["target"] = 1.1
+    return row
+
+
+def run_trainer(steps: int, repeats: int) -> dict:
+    from . import trainer as tb
+
+    raw, trained = tb.ember_side(steps, repeats)
+    row = {"workload": "trainer", "label": f"Trainer overhead over a raw loop (MLP b32, {steps} steps)",
+           "ember_ratio": trained / raw, "target": 1.10}
+    torch_pair = tb.torch_side(steps, repeats)
+    if torch_pair is not None:
+        row["lightning_ratio"] = torch_pair[1] / torch_pair[0]
+    return row
+
+
+def machine() -> dict:
+    return {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count(),
+            "threads": os.environ.get("OMP_NUM_THREADS", "default"), "numpy": np.__version__,
+            "load_average": os.getloadavg()[0]}
+
+
+def _number(value) -> float:
+    return float("nan") if value is None else value
+
+
+def format_table(rows: list[dict]) -> str:
+    lines = [f"{'workload':44s} {'ember':>10s} {'torch':>10s} {'ratio':>7s} {'target':>7s} "
+             f"{'ember MB':>9s} {'torch MB':>9s}"]
+    for r in rows:
+        if "ember_ms" in r:
+            lines.append(
+                f"{r['label']:44s} {r['ember_ms']:8.2f}ms {r.get('torch_ms', float('nan')):8.2f}ms "
+                f"{r.get('ratio', float('nan')):7.2f} {r['target']:7.2f} "
+                f"{_number(r.get('ember_peak_mb')):9.1f} {_number(r.get('torch_peak_mb')):9.1f}")
+        elif r["workload"] == "pipeline":
+            for w in (0, 2):
+                lines.append(f"{r['label'] + f', workers={w}':44s} {r[f'ember_images_per_s_w{w}']:7.0f}i/s "
+                             f"{r.get(f'torch_images_per_s_w{w}', float('nan')):7.0f}i/s "
+                             f"{r.get(f'ratio_w{w}', float('nan')):7.2f} {r['target']:7.2f}")
+        elif r["workload"] == "trainer":
+            lines.append(f"{r['label']:44s} {'':>10s} {'':>10s} {r['ember_ratio']:7.3f} {r['target']:7.2f}"
+                         f"   (Lightning over raw torch: {r.get('lightning_ratio', float('nan')):.2f})")
+        elif r["workload"] == "first_step":
+            lines.append(f"{r['label']:44s} cold {r['cold_s']:.1f} s, warm {r['warm_s']:.1f} s   ({r['target']})")
+        else:
+            lines.append(f"{r['label']:44s} {r['ember_s']:8.3f} s {'':>10s} {'':>7s} {r['target_s']:6.2f}s")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("names", nargs="*", help=f"some of {list(STEP_WORKLOADS) + OTHER} (default: all)")
+    parser.add_argument("--threads", type=int, default=None, help="BLAS/numba/torch threads (set before imports)")
+    parser.add_argument("--quick", action="store_true", help="fewer rounds (a rough look)")
+    parser.add_argument("--json", default="benchmarks/results.json", help="where to write the results")
+    args = parser.parse_args()
+    names = args.names or list(STEP_WORKLOADS) + OTHER
+    unknown = set(names) - set(STEP_WORKLOADS) - set(OTHER)
+    if unknown:
+        parser.error(f"unknown workloads {sorted(unknown)}")
+    rounds, repeats = (3, 3) if args.quick else (7, 5)
+    rows = []
+    for name in names:
+        if name in STEP_WORKLOADS:
+            rows.append(run_step_workload(name, rounds, repeats))
+        elif name == "pipeline":
+            rows.append(run_pipeline(1000 if args.quick else 3000))
+        elif name == "trainer":
+            rows.append(run_trainer(500 if args.quick else 2000, 3 if args.quick else 5))
+        elif name == "import":
+            rows.append(run_import(5))
+        elif name == "help":
+            rows.append(run_help(5))
+        elif name == "first_step":
+            rows.append(run_first_step())
+        print(format_table(rows[-1:]).splitlines()[-1], flush=True)
+    print()
+    print(format_table(rows))
+    with open(args.json, "w") as f:
+        json.dump({"machine": machine(), "rows": rows}, f, indent=2)
+    print(f"\nwrote {args.json}")
