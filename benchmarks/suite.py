@@ -82,15 +82,19 @@ def run_step_workload(name: str, rounds: int, repeats: int) -> dict:
 
 
 def peak_memory(name: str, framework: str) -> float | None:
-    """Resident-set growth (MB) of a fresh process running the workload a few steps."""
+    """Peak resident-set growth (MB) of a fresh process running the workload a few steps, over the
+    process after imports (Linux: the peak is reset through /proc/self/clear_refs)."""
     code = (
-        "import resource, sys\n"
         "from benchmarks import suite\n"
         f"lib = suite._libraries()[{framework!r}]\n"
-        "base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "def status(key):\n"
+        "    for line in open('/proc/self/status'):\n"
+        "        if line.startswith(key): return int(line.split()[1]) / 1024\n"
+        "open('/proc/self/clear_refs', 'w').write('5')  # reset the peak left by imports\n"
+        "base = status('VmRSS')\n"
         f"step = suite.STEP_WORKLOADS[{name!r}][1](lib)\n"
         "for _ in range(5): step()\n"
-        "print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) / 1024)\n"
+        "print(status('VmHWM') - base)\n"
     )
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root)
