@@ -520,10 +520,11 @@ class Trainer(TrainerSetupMixin, EvaluationMixin):
         cleanly if SIGTERM / Ctrl-C arrived (after saving a resumable ``last`` checkpoint)."""
         ops, self._pending_checkpoint_ops = self._pending_checkpoint_ops, []
         self._defer_checkpoints = False
-        if self.strategy.world_size > 1:  # every rank stops at the same boundary
-            self.state.should_stop = self.strategy.reduce_boolean_decision(self.state.should_stop, all=False)
-            if self.strategy.reduce_boolean_decision(bool(self._interrupts.requested), all=False):
-                self._interrupts.requested = self._interrupts.requested or "SIGTERM on another rank"
+        if self.strategy.world_size > 1:  # DDP: every rank stops at the same boundary
+            stop, interrupt = self.strategy.reduce_any([self.state.should_stop, bool(self._interrupts.requested)])
+            self.state.should_stop = stop
+            if interrupt and not self._interrupts.requested:
+                self._interrupts.requested = "SIGTERM/Ctrl-C on another rank"
         for op, path, weights_only in ops:
             if op == "save":
                 ckpt.save_checkpoint(self, path, weights_only)

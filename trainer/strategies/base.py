@@ -35,6 +35,10 @@ class Strategy:
         """True if ``decision`` holds on all processes (``all=True``) or on any (``all=False``)."""
         return bool(decision)
 
+    def reduce_any(self, flags: list[bool]) -> list[bool]:
+        """Each flag True if it is True on any process (one collective for all of them)."""
+        return [bool(flag) for flag in flags]
+
     def broadcast(self, obj: Any, src: int = 0) -> Any:
         """``obj`` as process ``src`` has it."""
         return obj

@@ -7,7 +7,7 @@ Every rank holds the whole model and reads its own share of each batch. What hap
 * after backward, once per optimizer step (``reduce_gradients``): gradients are averaged with one
   in-place ``Allreduce`` per flat bucket (``buckets.py``); with ``broadcast_buffers`` rank 0's
   buffers (BatchNorm running statistics) are sent to the others.
-* every step boundary (``reduce_boolean_decision``): the ranks agree on stopping (``should_stop``,
+* every step boundary (``reduce_any``): the ranks agree on stopping (``should_stop``,
   SIGTERM / Ctrl-C on any rank) so that none is left waiting in a collective.
 * ``self.log(..., sync_dist=True)`` reduces the value over the ranks when it is logged.
 * a failure on one rank ends every rank (``mpi.py`` says how).
@@ -147,6 +147,15 @@ class DDPStrategy(Strategy):
         if self.world_size == 1:
             return bool(decision)
         return self.reduce(1.0 if decision else 0.0, "min" if all else "max") > 0.5
+
+    def reduce_any(self, flags: list[bool]) -> list[bool]:
+        if self.world_size == 1:
+            return [bool(flag) for flag in flags]
+        MPI = mpi_utils.mpi()
+        buffer = np.array(flags, dtype=np.int32)
+        with self.watchdog.waiting("agreement on stopping"):
+            self.comm.Allreduce(MPI.IN_PLACE, buffer, op=MPI.MAX)
+        return [bool(flag) for flag in buffer]
 
     def broadcast(self, obj: Any, src: int = 0) -> Any:
         if self.world_size == 1:
