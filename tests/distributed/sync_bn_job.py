@@ -3,11 +3,10 @@ gradients that BatchNorm2d gives on the whole batch in one process. Rank 0 print
 
 from __future__ import annotations
 
-import numpy as np
-from mpi4py import MPI
-
 import ember
+import numpy as np
 from ember import nn
+from mpi4py import MPI
 
 comm = MPI.COMM_WORLD
 rank, size = comm.Get_rank(), comm.Get_size()

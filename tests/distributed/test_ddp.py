@@ -102,6 +102,19 @@ def test_an_exception_on_one_rank_ends_every_rank_naming_it(tmp_path):
     assert not (tmp_path / "weights.npz").exists()
 
 
+def test_an_exception_after_fit_on_one_rank_ends_every_rank(tmp_path):
+    script = tmp_path / "after_fit.py"
+    script.write_text("from mpi4py import MPI\nfrom ember.trainer import Trainer\n"
+                      "trainer = Trainer(strategy='ddp', logger=False)\n"
+                      "if trainer.global_rank == 1:\n    raise KeyError('only on rank 1')\n"
+                      "MPI.COMM_WORLD.Barrier()  # rank 0 would wait here forever\n")
+    started = time.monotonic()
+    done = subprocess.run([MPIEXEC, "-n", "2", sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=90, cwd=REPO, check=False)
+    assert done.returncode != 0 and time.monotonic() - started < 60
+    assert "[ember] rank 1/2" in done.stderr and "KeyError: 'only on rank 1'" in done.stderr
+
+
 def test_a_rank_killed_with_sigkill_ends_the_job_and_its_pid_names_the_rank(tmp_path):
     done, elapsed = run(2, tmp_path, "kill", timeout=90)
     output = done.stdout + done.stderr

@@ -7,10 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import ember
 import numpy as np
 import pytest
-
-import ember
 from ember import nn
 
 

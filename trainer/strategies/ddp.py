@@ -98,6 +98,8 @@ class DDPStrategy(Strategy):
         SyncBatchNorm.default_process_group = mpi_utils.WatchedComm(comm, self.watchdog)
         table = mpi_utils.rank_table(comm)
         self.ranks = table
+        if size > 1:
+            mpi_utils.abort_on_uncaught_exception(comm, table)
         if rank == 0 and size > 1:
             listing = ", ".join(f"rank {r} = pid {pid} on {host}" for r, (host, pid) in enumerate(table))
             print(f"[ember] DDP on {size} MPI processes (if mpiexec reports a killed pid, this names its rank): "

@@ -72,6 +72,22 @@ def abort(comm, message: str, code: int = 1) -> None:
     comm.Abort(code)
 
 
+def abort_on_uncaught_exception(comm, table: list[tuple[str, int]]) -> None:
+    """An exception that ends this rank's program (outside ``Trainer.fit``, which aborts by itself) ends
+    every rank too, instead of leaving them waiting (what ``python -m mpi4py`` does)."""
+    previous = sys.excepthook
+
+    def hook(kind, value, tb):
+        previous(kind, value, tb)
+        rank = comm.Get_rank()
+        host, pid = table[rank]
+        abort(comm, f"[ember] rank {rank}/{comm.Get_size()} (pid {pid} on {host}) ended with {kind.__name__}: {value}\n"
+                    "[ember] aborting every rank of the job")
+
+    if getattr(sys.excepthook, "__name__", "") != "hook":
+        sys.excepthook = hook
+
+
 class Watchdog:
     """Aborts the job when one collective waits longer than ``timeout`` seconds.
 
