@@ -19,8 +19,7 @@ if "--threads" in sys.argv:  # before numpy / numba load their thread pools
     for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
         os.environ[_var] = _n
 
-import numpy as np  # noqa: E402
-
+import numpy as np
 
 CLOCK = time.process_time if "--cpu-time" in sys.argv else time.perf_counter
 
@@ -32,7 +31,7 @@ def _threads() -> int:
         from threadpoolctl import threadpool_info
 
         return max(info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas")
-    except Exception:
+    except (ImportError, ValueError, KeyError):
         return os.cpu_count() or 1
 
 
@@ -117,9 +116,8 @@ def _train_step(params, forward, F, x, y, lr=0.01):
 
 
 def main() -> None:
-    import torch
-
     import ember
+    import torch
     from ember.nn import functional as F
 
     torch.set_num_threads(_threads())

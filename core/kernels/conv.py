@@ -76,7 +76,7 @@ def _valid_outputs(k, stride, pad, dilation, size, out_size):
 @adaptive
 @njit(cache=True, parallel=True, fastmath=True)
 def grouped_conv(x, w, groups, sh, sw, ph, pw, dh, dw, out_h, out_w):
-    n_size, c_size, h_size, w_size = x.shape
+    n_size, _, h_size, w_size = x.shape
     o_size, cg, kh_size, kw_size = w.shape
     og = o_size // groups
     out = np.zeros((n_size, o_size, out_h, out_w), dtype=x.dtype)

@@ -11,13 +11,13 @@ Example:
 
 from __future__ import annotations
 
-from .activation import *  # noqa: F401,F403
+from .activation import *
 from .attention import scaled_dot_product_attention  # noqa: F401
 from .conv import bilinear, conv1d, conv2d, conv_transpose1d, conv_transpose2d, linear  # noqa: F401
 from .distance import cosine_similarity, pairwise_distance, pdist  # noqa: F401
-from .dropout import *  # noqa: F401,F403
+from .dropout import *
 from .embedding import embedding, embedding_bag, one_hot  # noqa: F401
-from .loss import *  # noqa: F401,F403
-from .norm import *  # noqa: F401,F403
-from .pooling import *  # noqa: F401,F403
-from .sampling import *  # noqa: F401,F403
+from .loss import *
+from .norm import *
+from .pooling import *
+from .sampling import *

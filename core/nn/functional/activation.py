@@ -7,7 +7,6 @@ written with Ember ops so they can be differentiated twice); the rest are compos
 
 from __future__ import annotations
 
-
 import numpy as np
 
 from ...ops import elementwise as ew
@@ -16,9 +15,34 @@ from ...ops.elementwise import Op, gelu, sigmoid, softplus, tanh, where
 from ...tensor import Tensor
 
 __all__ = [
-    "relu", "relu_", "relu6", "leaky_relu", "leaky_relu_", "elu", "selu", "celu", "gelu", "silu", "mish",
-    "softplus", "softsign", "hardtanh", "hardsigmoid", "hardswish", "sigmoid", "tanh", "logsigmoid", "glu",
-    "softmax", "log_softmax", "softmin", "prelu", "threshold", "tanhshrink", "softshrink", "hardshrink",
+    "celu",
+    "elu",
+    "gelu",
+    "glu",
+    "hardshrink",
+    "hardsigmoid",
+    "hardswish",
+    "hardtanh",
+    "leaky_relu",
+    "leaky_relu_",
+    "log_softmax",
+    "logsigmoid",
+    "mish",
+    "prelu",
+    "relu",
+    "relu6",
+    "relu_",
+    "selu",
+    "sigmoid",
+    "silu",
+    "softmax",
+    "softmin",
+    "softplus",
+    "softshrink",
+    "softsign",
+    "tanh",
+    "tanhshrink",
+    "threshold",
 ]
 
 # SELU's constants (Klambauer et al., 2017), as PyTorch spells them.

@@ -50,7 +50,7 @@ class Attention(Op):
         ds *= p.dtype.type(ctx.scale)
         dq = ds @ k.data if ctx.needs_input_grad[0] else None
         dk = _swap(ds) @ q.data if ctx.needs_input_grad[1] else None
-        wrap = lambda a: None if a is None else Tensor._wrap(a)  # noqa: E731
+        wrap = lambda a: None if a is None else Tensor._wrap(a)
         return wrap(dq), wrap(dk), wrap(dv), dbias, None, None
 
 __all__ = ["scaled_dot_product_attention"]

@@ -69,7 +69,7 @@ class ConvNd(Op):
         ctx.x_shape, ctx.w_shape = xd.shape, wd.shape
         if xd.ndim == 3:  # 1-d: a height-1 image
             xd, wd = xd[:, :, None, :], wd[:, :, None, :]
-        n, c, h, width = xd.shape
+        n, _, h, width = xd.shape
         out_channels, cg, kh, kw = wd.shape
         (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
         oh = _conv_output_size(h, kh, sh, ph, dh)

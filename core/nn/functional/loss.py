@@ -15,10 +15,23 @@ from ._utils import legacy_reduction, reduce_loss
 from .activation import log_softmax
 
 __all__ = [
-    "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy",
-    "binary_cross_entropy_with_logits", "kl_div", "cosine_embedding_loss", "margin_ranking_loss",
-    "triplet_margin_loss", "ctc_loss", "soft_margin_loss", "hinge_embedding_loss", "poisson_nll_loss",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "cosine_embedding_loss",
+    "cross_entropy",
+    "ctc_loss",
     "gaussian_nll_loss",
+    "hinge_embedding_loss",
+    "huber_loss",
+    "kl_div",
+    "l1_loss",
+    "margin_ranking_loss",
+    "mse_loss",
+    "nll_loss",
+    "poisson_nll_loss",
+    "smooth_l1_loss",
+    "soft_margin_loss",
+    "triplet_margin_loss",
 ]
 
 
@@ -137,7 +150,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
                            f"{tuple(input.shape)}, got {tuple(target.shape)}")
     if weight is not None and weight.shape != (c,):
         raise RuntimeError(f"cross_entropy: weight of shape {tuple(weight.shape)} should have {c} elements")
-    x, t, rest = _class_last(input, target, "cross_entropy")
+    x, t, _ = _class_last(input, target, "cross_entropy")
     t = np.ascontiguousarray(t.data, dtype=np.int64)
     out = CrossEntropy.apply(x, t, weight, int(ignore_index), float(label_smoothing), reduction)
     if reduction == "none":
@@ -339,8 +352,8 @@ def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, marg
                         eps: float = 1e-6, swap: bool = False, size_average=None, reduce=None,
                         reduction: str = "mean") -> Tensor:
     """``max(0, d(a, p) - d(a, n) + margin)`` with ``d`` the pairwise p-norm distance."""
-    from .distance import pairwise_distance
     from ...ops.elementwise import minimum
+    from .distance import pairwise_distance
 
     d_pos = pairwise_distance(anchor, positive, p, eps)
     d_neg = pairwise_distance(anchor, negative, p, eps)

@@ -15,8 +15,15 @@ from ...autograd.grad_mode import no_grad
 from ...ops.elementwise import Op
 from ...tensor import Tensor
 
-__all__ = ["batch_norm", "layer_norm", "group_norm", "instance_norm", "rms_norm", "normalize",
-           "local_response_norm"]
+__all__ = [
+    "batch_norm",
+    "group_norm",
+    "instance_norm",
+    "layer_norm",
+    "local_response_norm",
+    "normalize",
+    "rms_norm",
+]
 
 
 class BatchNorm(Op):
@@ -133,7 +140,7 @@ class LayerNorm(Op):
         from ...kernels import norm as kernels
 
         x, weight = ctx.saved_tensors
-        mean, invstd, affine = ctx.stats
+        mean, invstd, _ = ctx.stats
         xd = x.data
         d = xd.shape[-1]
         x2 = np.ascontiguousarray(xd).reshape(-1, d)

@@ -10,7 +10,7 @@ from ...ops.elementwise import Op
 from ...tensor import Tensor
 from ._utils import ntuple
 
-__all__ = ["pad", "interpolate", "upsample", "upsample_nearest", "upsample_bilinear", "unfold", "fold"]
+__all__ = ["fold", "interpolate", "pad", "unfold", "upsample", "upsample_bilinear", "upsample_nearest"]
 
 
 class ConstantPad(Op):
@@ -146,7 +146,7 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     else:
         factors = [float(f) for f in (scale_factor if isinstance(scale_factor, (tuple, list))
                                       else [scale_factor] * spatial)]
-        out_sizes = tuple(int(math.floor(i * f)) for i, f in zip(in_sizes, factors))
+        out_sizes = tuple(math.floor(i * f) for i, f in zip(in_sizes, factors))
         scales = ([i / o for i, o in zip(in_sizes, out_sizes)] if recompute_scale_factor
                   else [1.0 / f for f in factors])
     if mode == "area":

@@ -10,12 +10,11 @@ or ``torch.nn.functional`` and that library's tensors. Each spec is checked by
 from __future__ import annotations
 
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
-
-import numpy as np
 
 import ember
+import numpy as np
 
 
 @dataclass
@@ -102,11 +101,11 @@ def run(lib, spec, grad_seed=2):
         import torch
         import torch.nn.functional as F
 
-        make = lambda a, g: torch.tensor(a, requires_grad=g)  # noqa: E731
+        make = lambda a, g: torch.tensor(a, requires_grad=g)
     else:
         from ember.nn import functional as F
 
-        make = lambda a, g: ember.tensor(a, requires_grad=g)  # noqa: E731
+        make = lambda a, g: ember.tensor(a, requires_grad=g)
     inputs = []
     for d, a in zip(descs, arrays):
         if a.dtype.kind == "f":
@@ -123,7 +122,7 @@ def run(lib, spec, grad_seed=2):
 
 
 def check_parity(spec):
-    ours, our_grads, our_inputs = run("ember", spec)
+    ours, our_grads, _ = run("ember", spec)
     theirs, their_grads, _ = run("torch", spec)
     assert ours.dtype == theirs.dtype, f"{spec.name}: dtype {ours.dtype} != torch's {theirs.dtype}"
     assert ours.shape == theirs.shape, f"{spec.name}: shape {ours.shape} != torch's {theirs.shape}"

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import ember
 import numpy as np
 import pytest
-
-import ember
 from ember.nn import functional as F
 
 from .functional_specs import Float, Spec, check_gradcheck, check_parity, ids
@@ -48,7 +47,7 @@ def test_torch_parity(spec):
 
 
 @pytest.mark.parity
-@pytest.mark.parametrize("kwargs", [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1, ceil_mode=True)])
+@pytest.mark.parametrize("kwargs", [{"kernel_size": 2}, {"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True}])
 def test_max_pool_indices_match_torch(kwargs):
     torch = pytest.importorskip("torch")
     x = np.random.default_rng(0).standard_normal((2, 3, 7, 7)).astype(np.float32)

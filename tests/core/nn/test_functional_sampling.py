@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import ember
 import numpy as np
 import pytest
-
-import ember
 from ember.nn import functional as F
 
 from .functional_specs import Spec, check_gradcheck, check_parity, ids
