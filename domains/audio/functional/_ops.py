@@ -74,6 +74,30 @@ class OverlapAdd(Op):
         return Frame.apply(grad, size, hop), None, None
 
 
+class WindowedFrame(Op):
+    """``Frame(x) * window`` in one pass (the STFT's analysis step): ``[..., L]`` -> ``[..., n_frames, size]``."""
+
+    @staticmethod
+    def forward(ctx, x, window, hop):
+        size = window.shape[-1]
+        ctx.meta = (size, hop, x.shape[-1])
+        ctx.save_for_backward(x if ctx.needs_input_grad[1] else None, window)
+        return _frame_array(x.data, size, hop) * window.data
+
+    @staticmethod
+    def backward(ctx, grad):
+        size, hop, length = ctx.meta
+        x, window = ctx.saved_tensors
+        grad_x = OverlapAdd.apply(grad * window, hop, length) if ctx.needs_input_grad[0] else None
+        # the engine sums this over the frames (and any batch dims) back to the window's shape
+        grad_window = grad * Frame.apply(x, size, hop) if ctx.needs_input_grad[1] else None
+        return grad_x, grad_window, None
+
+
+def windowed_frame(x: Tensor, window: Tensor, hop: int) -> Tensor:
+    return WindowedFrame.apply(x, window, hop)
+
+
 def _bin_weights(n: int, dtype) -> np.ndarray:
     """1 for the DC bin (and the Nyquist bin when n is even), 1/2 for the others."""
     w = np.full(n // 2 + 1, 0.5, dtype=dtype)

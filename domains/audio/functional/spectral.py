@@ -111,7 +111,7 @@ def stft(input: Tensor, n_fft: int, hop_length: int | None = None, win_length: i
         x = pad_last(x, n_fft // 2, n_fft // 2, pad_mode)
     if x.shape[-1] < n_fft:
         raise ValueError(f"stft: input of length {x.shape[-1]} is shorter than n_fft={n_fft}")
-    frames = _ops.frame(x, n_fft, hop_length) * w  # (..., T, n_fft)
+    frames = _ops.windowed_frame(x, w, hop_length)  # (..., T, n_fft)
     spec = _ops.rfft(frames, n_fft).transpose(-2, -3)  # (..., freq, T, 2)
     if normalized:
         spec = spec * (1.0 / math.sqrt(n_fft))

@@ -73,6 +73,13 @@ def test_stft_gradients_pass_gradcheck_and_gradgradcheck():
     assert gradgradcheck(lambda t: F.spectrogram(t, 0, w, 16, 5, 16, 2.0, False), (x,))
 
 
+def test_stft_gradient_with_respect_to_a_learnable_window():
+    x = ember.randn(2, 40, dtype=ember.float64, requires_grad=True)
+    w = F.hann_window(16, dtype=ember.float64, requires_grad=True)
+    assert gradcheck(lambda a, b: F.stft(a, 16, 5, window=b), (x, w))
+    assert gradgradcheck(lambda a, b: F.spectrogram(a, 0, b, 16, 5, 16, 2.0, False), (x, w))
+
+
 def test_istft_gradients_pass_gradcheck():
     w = F.hann_window(16, dtype=ember.float64)
     spec = F.stft(ember.randn(40, dtype=ember.float64), 16, 4, window=w).detach().requires_grad_()
