@@ -20,8 +20,8 @@ EXAMPLES = pathlib.Path(__file__).resolve().parents[1] / "examples"
 QUICK_RUNS = {
     "autograd_basics.py": (["--max-steps", "5"], "fitted w="),
     "custom_function.py": (["--max-steps", "5"], "gradcheck and gradgradcheck passed"),
-    "mnist_loop.py": (["--max-steps", "3", "--batch-size", "16", "--train-size", "64", "--test-size", "32",
-                       "--test-batch-size", "32", "--save-model"], "Test set: Average loss"),
+    "mnist_loop.py": (["--max-steps", "2", "--batch-size", "8", "--train-size", "32", "--test-size", "16",
+                       "--test-batch-size", "16", "--save-model"], "Test set: Average loss"),
     "trainer_module.py": (["--max-steps", "3", "--train-size", "120"], "prediction for the first test image"),
     "gan.py": (["--max-steps", "3"], "blobs covered"),
     "char_gpt.py": (["--max-steps", "3", "--n-layer", "1", "--n-embd", "32", "--batch-size", "8",
