@@ -83,7 +83,7 @@ ELEMENTWISE = [
     _b("where", lambda m, a, b: m.where(a > 0, a, b), lambda a, b: np.where(a > 0, a, b)),
     _b("lerp", lambda m, a, b: m.lerp(a, b, 0.3), lambda a, b: a + 0.3 * (b - a)),
     _b("atan2_like_composite", lambda m, a, b: (a * b).sin() + a.cos() * b, lambda a, b: np.sin(a * b) + np.cos(a) * b),
-    _b("remainder", lambda m, a, b: m.remainder(a, b), np.remainder, domain="nonzero", gradgrad=False),
+    _b("remainder", lambda m, a, b: m.remainder(a, b), np.remainder, domain="nonzero"),
     _b("floor_divide", lambda m, a, b: m.floor_divide(a, b), np.floor_divide, domain="nonzero", grad=False),
     _b("eq", lambda m, a, b: m.eq(a, b), np.equal, grad=False),
     _b("lt", lambda m, a, b: a < b, np.less, grad=False),
