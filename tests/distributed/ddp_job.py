@@ -51,6 +51,10 @@ class Net(TrainingModule):
         self.log("loss_max", loss, sync_dist=True, reduce_fx="max", on_step=False, on_epoch=True)
         return loss
 
+    def validation_step(self, batch, batch_idx):
+        x, y = batch
+        self.log("val_loss", nn.functional.cross_entropy(self.net(x), y), sync_dist=True)
+
     def configure_optimizers(self):
         return ember.optim.SGD(self.parameters(), lr=0.2, momentum=0.9, weight_decay=1e-3)
 
@@ -69,6 +73,7 @@ def main():
     dataset = TensorDataset(ember.tensor(x), ember.tensor(y))
     per_rank = GLOBAL_BATCH // WORLD // ACCUMULATE
     loader = DataLoader(dataset, batch_size=per_rank, shuffle=True)
+    val_loader = DataLoader(TensorDataset(ember.tensor(-x[:40]), ember.tensor(y[:40])), batch_size=20 // WORLD)
     model = Net()
     if WORLD > 1:
         model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
@@ -81,7 +86,7 @@ def main():
         logger=CSVLogger(OUT, name="", version="logs"), log_every_n_steps=1, callbacks=callbacks,
         enable_progress_bar=False, enable_model_summary=False, default_root_dir=OUT,
     )
-    trainer.fit(model, loader, ckpt_path="last" if MODE == "resume" else None)
+    trainer.fit(model, loader, val_loader, ckpt_path="last" if MODE == "resume" else None)
     if trainer.is_global_zero:
         state = {k: v.data for k, v in model.state_dict().items()}
         np.savez(os.path.join(OUT, "weights.npz"), **state)

@@ -39,9 +39,9 @@ def weights(out: Path) -> dict:
         return dict(data)
 
 
-def losses(out: Path) -> list[float]:
+def losses(out: Path, column: str = "loss") -> list[float]:
     with open(out / "logs" / "metrics.csv") as f:
-        return [float(row["loss"]) for row in csv.DictReader(f) if row["loss"]]
+        return [float(row[column]) for row in csv.DictReader(f) if row.get(column)]
 
 
 @pytest.fixture(scope="module")
@@ -67,6 +67,9 @@ def test_two_ranks_of_batch_16_match_one_process_of_batch_32(one_process, two_ra
     assert len(single) == len(distributed) == 20
     np.testing.assert_allclose(distributed, single, rtol=1e-9)
     assert single[-1] < 0.6 * single[0]  # it learns
+    # validation: each rank reads half of the 40 samples; sync_dist averages the batch means
+    assert len(losses(one_process, "val_loss")) == 4
+    np.testing.assert_allclose(losses(two_ranks, "val_loss"), losses(one_process, "val_loss"), rtol=1e-9)
     assert "world=2 step=20" in (two_ranks / "info.txt").read_text()
 
 

@@ -69,6 +69,7 @@ def abort(comm, message: str, code: int = 1) -> None:
         sys.stdout.flush()
     sys.stderr.write(message if message.endswith("\n") else message + "\n")
     sys.stderr.flush()
+    time.sleep(1.0)  # mpiexec stops forwarding output once it handles the abort: let the message through first
     comm.Abort(code)
 
 
