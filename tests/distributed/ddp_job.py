@@ -86,12 +86,21 @@ def main():
         logger=CSVLogger(OUT, name="", version="logs"), log_every_n_steps=1, callbacks=callbacks,
         enable_progress_bar=False, enable_model_summary=False, default_root_dir=OUT,
     )
+    reductions = [0]
+    reduce_gradients = trainer.strategy.reduce_gradients
+
+    def counted():
+        reductions[0] += 1
+        reduce_gradients()
+
+    trainer.strategy.reduce_gradients = counted
     trainer.fit(model, loader, val_loader, ckpt_path="last" if MODE == "resume" else None)
     if trainer.is_global_zero:
         state = {k: v.data for k, v in model.state_dict().items()}
         np.savez(os.path.join(OUT, "weights.npz"), **state)
         with open(os.path.join(OUT, "info.txt"), "w") as f:
-            f.write(f"world={trainer.world_size} step={trainer.global_step} interrupted={trainer.interrupted}\n")
+            f.write(f"world={trainer.world_size} step={trainer.global_step} interrupted={trainer.interrupted} "
+                    f"reductions={reductions[0]}\n")
 
 
 if __name__ == "__main__":

@@ -79,6 +79,7 @@ def test_gradient_accumulation_across_ranks(tmp_path):
     single = finished(tmp_path / "one", 1, "fit", "norm=none", "steps=10")
     accumulated = finished(tmp_path / "two", 2, "fit", "norm=none", "steps=10", "accumulate=2")
     assert_same_weights(weights(single), weights(accumulated))
+    assert "step=10 interrupted=False reductions=10" in (tmp_path / "two" / "info.txt").read_text()  # once per step
     micro = np.array(losses(accumulated))  # one row per accumulated batch, each over 16 samples
     np.testing.assert_allclose((micro[0::2] + micro[1::2]) / 2, losses(single), rtol=1e-9)
 
