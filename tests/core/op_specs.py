@@ -269,4 +269,22 @@ LINALG = [
            [((3, 4), (2,))]),
 ]
 
-ALL_SPECS = ELEMENTWISE + REDUCTIONS + SHAPE + INDEX + LINALG
+def _softmax_np(a, axis):
+    e = np.exp(a - a.max(axis, keepdims=True))
+    return e / e.sum(axis, keepdims=True)
+
+
+SORTING = [
+    OpSpec("sort_values", lambda m, a: a.sort(1).values, lambda a: np.sort(a, 1), R3),
+    OpSpec("sort_descending", lambda m, a: a.sort(-1, descending=True)[0], lambda a: -np.sort(-a, -1), R3),
+    OpSpec("argsort", lambda m, a: a.argsort(0), lambda a: np.argsort(a, 0, kind="stable"), R3, grad=False),
+    OpSpec("topk", lambda m, a: a.topk(2, dim=2).values, lambda a: -np.sort(-a, 2)[..., :2], R3),
+    OpSpec("topk_smallest_indices", lambda m, a: a.topk(2, dim=1, largest=False).indices,
+           lambda a: np.argsort(a, 1, kind="stable")[:, :2], R3, grad=False),
+    OpSpec("median_dim", lambda m, a: a.median(2).values, lambda a: np.sort(a, 2)[..., 1], R3),
+    OpSpec("median_all", lambda m, a: a.median(), lambda a: np.sort(a.reshape(-1))[11], R3),
+    OpSpec("softmax", lambda m, a: a.softmax(-1), lambda a: _softmax_np(a, -1), R3),
+    OpSpec("log_softmax", lambda m, a: a.log_softmax(1), lambda a: np.log(_softmax_np(a, 1)), R3),
+]
+
+ALL_SPECS = ELEMENTWISE + REDUCTIONS + SHAPE + INDEX + LINALG + SORTING
