@@ -23,8 +23,7 @@ def _anchors(path: pathlib.Path) -> set[str]:
 
 def _links():
     for page in PAGES:
-        # docs/_readme_sections.md is written to be merged into README.md: its links are relative to the root
-        base = ROOT if page.name == "_readme_sections.md" else page.parent
+        base = page.parent
         for target in re.findall(r"\]\(([^)\s]+)\)", page.read_text()):
             if not target.startswith(("http://", "https://", "mailto:")):
                 yield pytest.param(page, base, target, id=f"{page.relative_to(ROOT)}->{target}")
