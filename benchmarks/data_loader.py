@@ -67,6 +67,30 @@ def calibrate(target_ms: float = 5.0) -> int:
     return max(1, round(target_ms / 1000 / (fastest / rounds)))
 
 
+def _spin(rounds: int) -> None:
+    image = np.random.default_rng(0).random((3, 64, 64), dtype=np.float32)
+    for _ in range(rounds):
+        image = np.tanh(image * 1.01 + 0.1)
+
+
+def available_parallelism(rounds: int = 20_000) -> float:
+    """Speed-up two plain processes get on this machine right now (2.0 on an idle 2-core machine): the
+    ceiling for any loader, shown so that numbers from a busy machine can be read."""
+    import multiprocessing
+
+    start = time.perf_counter()
+    _spin(2 * rounds)
+    serial = time.perf_counter() - start
+    context = multiprocessing.get_context("fork")
+    processes = [context.Process(target=_spin, args=(rounds,)) for _ in range(2)]
+    start = time.perf_counter()
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join()
+    return serial / (time.perf_counter() - start)
+
+
 def time_epochs(makers: dict, repeats: int) -> dict:
     """Best-of-``repeats`` seconds for one full epoch of each loader (workers started inside the timing).
 
@@ -108,6 +132,8 @@ def main() -> None:
     except ImportError:
         torch = torch_data = None
 
+    print(f"machine: 2 plain numpy processes run {available_parallelism():.2f}x faster than 1 right now "
+          f"(2.0 = idle 2-core machine; load average {os.getloadavg()[0]:.1f})")
     rounds = calibrate()
     dataset = NumpyWork(args.samples, rounds)
     per_sample = float("inf")
