@@ -1,15 +1,21 @@
-"""Runs a parallel kernel on one thread when its input is small.
+"""Runs a parallel kernel on one thread unless its input is very large.
 
 Waking numba's worker threads costs ~10-20 us on an idle machine and far more on a loaded one
-(measured: 370 us instead of 30 us for a tiny im2col with 2 threads while other processes ran),
-so small inputs, such as gradcheck's or a batch of one, run on the calling thread only.
+(measured: 370 us instead of 30 us for a tiny im2col with 2 threads while other processes ran).
+Worse, numba's pool and OpenBLAS's pool fight over the cores: on this 2-core machine a ResNet-8
+training step took 322-454 ms with both pools at 2 threads and 126-134 ms with numba's kernels on
+one thread (BLAS keeping both cores), and LeNet-5 went from 87 ms to 11 ms
+(``python -m benchmarks resnet8 lenet``). So kernels run on the calling thread unless an array
+exceeds ``SMALL_WORK`` elements (set ``EMBER_PARALLEL_WORK`` to lower it on many-core machines).
 """
 
 from __future__ import annotations
 
+import os
+
 import numba
 
-SMALL_WORK = 1 << 16  # elements touched below which one thread is faster
+SMALL_WORK = int(os.environ.get("EMBER_PARALLEL_WORK", 1 << 26))  # elements below which one thread runs
 
 
 def call(kernel, work: int, *args):
