@@ -12,10 +12,6 @@ import click
 from .. import __version__
 
 
-class _Context:
-    debug = False
-
-
 def _fail_recipe(error) -> None:
     click.echo("error: the recipe has problems:" if len(error.problems) > 1 else "error:", err=True)
     for problem in error.problems:

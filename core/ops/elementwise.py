@@ -581,9 +581,6 @@ def remainder(input, other):
     return Tensor._wrap(np.asarray(np.remainder(data_of(a), data_of(b))))
 
 
-fmod_python = remainder
-
-
 def neg(input):
     if input.data.dtype == np.bool_:
         raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported.")

@@ -256,11 +256,7 @@ def var(input, dim=None, *, correction=1, keepdim: bool = False, unbiased=None):
     axes = normalize_dims(dim, input.data.ndim, "var")
     n = int(np.prod([input.data.shape[i] for i in axes])) if axes else 1
     centered = input - mean(input, axes, keepdim=True)
-    return sum(centered * centered, axes, keepdim=keepdim) / builtins_max(n - correction, 0)
-
-
-def builtins_max(a, b):
-    return a if a > b else b
+    return sum(centered * centered, axes, keepdim=keepdim) / (n - correction if n > correction else 0)
 
 
 def std(input, dim=None, *, correction=1, keepdim: bool = False, unbiased=None):
