@@ -56,3 +56,42 @@ class DataModule(HyperparametersMixin):
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         pass
+
+
+class SplitDataModule(DataModule):
+    """A DataModule whose ``setup`` builds ``self._train``, ``self._val``, ``self._test`` (any of them None)
+    and ``self.classes``; it provides the loaders (``batch_size``, ``num_workers``, ``pin_memory``
+    attributes) and ``num_classes``. Shared by the vision and audio classification data modules."""
+
+    batch_size = 32
+    num_workers = 0
+    pin_memory = False
+
+    @property
+    def num_classes(self) -> int:
+        if not self.classes:
+            self.setup("fit")
+        return len(self.classes)
+
+    def _loader(self, split, shuffle: bool):
+        from ember.data import DataLoader
+
+        if split is None:
+            return None
+        return DataLoader(split, batch_size=self.batch_size, shuffle=shuffle, num_workers=self.num_workers,
+                          pin_memory=self.pin_memory)
+
+    def train_dataloader(self):
+        self.setup("fit")
+        return self._loader(self._train, shuffle=True)
+
+    def val_dataloader(self):
+        self.setup("fit")
+        return self._loader(self._val, shuffle=False)
+
+    def test_dataloader(self):
+        self.setup("test")
+        return self._loader(self._test, shuffle=False)
+
+    def predict_dataloader(self):
+        return self.test_dataloader()

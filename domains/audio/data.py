@@ -9,7 +9,7 @@ import ember
 import numpy as np
 from ember.data.dataset import Dataset
 from ember.tensor import Tensor
-from ember.trainer import DataModule
+from ember.trainer.datamodule import SplitDataModule
 
 BUILTIN = ("synthetic_vowels", "speech_commands")
 
@@ -86,7 +86,7 @@ class _Pipeline:
             return features
 
 
-class AudioClassificationData(DataModule):
+class AudioClassificationData(SplitDataModule):
     """Train / validation / test loaders for audio classification, with features computed on the fly.
 
     Each clip is mixed down to mono, resampled to ``sample_rate``, padded or cropped to ``clip_seconds``
@@ -122,8 +122,7 @@ class AudioClassificationData(DataModule):
                  num_workers: int = 0, train_size: int | None = None, val_size: int | None = None,
                  test_size: int | None = None, seed: int = 0) -> None:
         super().__init__()
-        if hasattr(self, "save_hyperparameters"):
-            self.save_hyperparameters()
+        self.save_hyperparameters()
         name = str(dataset)
         if name.lower() not in BUILTIN and not os.path.isdir(os.path.expanduser(name)):
             raise ValueError(f"AudioClassificationData: dataset must be one of {', '.join(BUILTIN)} or an existing "
@@ -198,31 +197,3 @@ class AudioClassificationData(DataModule):
         self._test = (_AudioSplit(test_raw, range(len(test_raw)), pipeline, False, self.classes)
                       if test_raw is not None else self._val)
 
-    @property
-    def num_classes(self) -> int:
-        if not self.classes:
-            self.setup("fit")
-        return len(self.classes)
-
-    # --- loaders --------------------------------------------------------------------------------------
-    def _loader(self, split, shuffle: bool):
-        from ember.data import DataLoader
-
-        if split is None:
-            return None
-        return DataLoader(split, batch_size=self.batch_size, shuffle=shuffle, num_workers=self.num_workers)
-
-    def train_dataloader(self):
-        self.setup("fit")
-        return self._loader(self._train, shuffle=True)
-
-    def val_dataloader(self):
-        self.setup("fit")
-        return self._loader(self._val, shuffle=False)
-
-    def test_dataloader(self):
-        self.setup("test")
-        return self._loader(self._test, shuffle=False)
-
-    def predict_dataloader(self):
-        return self.test_dataloader()

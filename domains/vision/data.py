@@ -12,21 +12,14 @@ Example (as a recipe would build it):
 from __future__ import annotations
 
 import os
-from typing import Any
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
-
 from ember.data.dataset import Dataset
+from ember.trainer.datamodule import SplitDataModule
 
 from . import transforms as T
-
-try:  # the trainer's DataModule (Lightning's API); ember.vision stays usable without it
-    from ember.trainer import DataModule
-except ImportError:  # pragma: no cover
-    class DataModule:  # type: ignore[no-redef]
-        def __init__(self) -> None:
-            self.trainer = None
 
 __all__ = ["ImageClassificationData"]
 
@@ -58,7 +51,7 @@ def _as_transform(spec) -> Callable | None:
     return T.build_transform(spec)
 
 
-class ImageClassificationData(DataModule):
+class ImageClassificationData(SplitDataModule):
     """Train / validation / test loaders for image classification.
 
     Args:
@@ -80,8 +73,7 @@ class ImageClassificationData(DataModule):
                  num_workers: int = 0, train_size: int | None = None, test_size: int | None = None,
                  image_size: int = 224, seed: int = 0, pin_memory: bool = False):
         super().__init__()
-        if hasattr(self, "save_hyperparameters"):
-            self.save_hyperparameters()
+        self.save_hyperparameters()
         name = str(dataset)
         if name.lower() not in BUILTIN and not os.path.isdir(os.path.expanduser(name)):
             raise ValueError(f"ImageClassificationData: dataset must be one of {', '.join(BUILTIN)} or an existing "
@@ -177,36 +169,6 @@ class ImageClassificationData(DataModule):
         from .datasets import ImageFolder
 
         return ImageFolder(path)
-
-    @property
-    def num_classes(self) -> int:
-        if not self.classes:
-            self.setup("fit")
-        return len(self.classes)
-
-    # --- loaders ----------------------------------------------------------------------------------
-    def _loader(self, split, shuffle: bool):
-        from ember.data import DataLoader
-
-        if split is None:
-            return None
-        return DataLoader(split, batch_size=self.batch_size, shuffle=shuffle, num_workers=self.num_workers,
-                          pin_memory=self.pin_memory)
-
-    def train_dataloader(self):
-        self.setup("fit")
-        return self._loader(self._train, shuffle=True)
-
-    def val_dataloader(self):
-        self.setup("fit")
-        return self._loader(self._val, shuffle=False)
-
-    def test_dataloader(self):
-        self.setup("test")
-        return self._loader(self._test, shuffle=False)
-
-    def predict_dataloader(self):
-        return self.test_dataloader()
 
     def __repr__(self) -> str:
         return (f"ImageClassificationData(dataset={self.dataset!r}, batch_size={self.batch_size}, "
