@@ -3,7 +3,8 @@
 Every training workload runs in Ember and, when torch is installed, the same model in PyTorch,
 interleaved (Ember, torch, Ember, torch, ...) after a warm-up; the median step time is reported
 with the ratio Ember / torch. Peak memory is measured per workload and framework in a fresh
-process (resident set growth over the process after imports). The table is printed and written
+process that imports only that framework: the whole process's peak resident set, and its growth
+over the process after imports. The table is printed and written
 as JSON. Run by hand on a quiet machine; never part of the tests.
 """
 
