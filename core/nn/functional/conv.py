@@ -76,20 +76,23 @@ def _conv_input_grad(g, wd, groups, size, stride, padding, dilation):
     """The input gradient of a convolution, from its (N, O, OH, OW) output gradient ``g``.
 
     With stride 1 it is itself a convolution: of ``g`` with the flipped, in/out-swapped kernel and
-    padding ``dilation * (k - 1) - padding``, so one im2col of ``g`` and a forward-shaped matmul. That is
-    2-3x faster than the transposed matmul (a rank-O/groups update that writes all columns) followed by
-    a col2im scatter, which strided convolutions still use."""
+    padding ``dilation * (k - 1) - padding``, so one im2col of ``g`` and a forward-shaped matmul. Where
+    the output is as large as the input (padding that keeps the size, as in ResNets) that does the same
+    multiply-adds and is 2-3x faster than the transposed matmul (a rank-O/groups update that writes all
+    columns) followed by a col2im scatter. Where the output is smaller (no padding, as in LeNet) the
+    convolution would also multiply the zero padding of ``g``, so that case and strided convolutions keep
+    the col2im path."""
     from ...kernels import conv as kernels
 
     n, out_channels = g.shape[:2]
     _, cg, kh, kw = wd.shape
     og = out_channels // groups
+    oh, ow = g.shape[2:]
     flipped_padding = tuple(d * (k - 1) - p for d, k, p in zip(dilation, (kh, kw), padding))
-    if stride == (1, 1) and min(flipped_padding) >= 0:
+    if stride == (1, 1) and min(flipped_padding) >= 0 and size[0] * size[1] <= oh * ow:
         w_t = wd.reshape(groups, og, cg, kh, kw).transpose(0, 2, 1, 3, 4)[..., ::-1, ::-1]
         w_t = np.ascontiguousarray(w_t).reshape(groups * cg, og, kh, kw)
         return _im2col_matmul(g, w_t, groups, stride, flipped_padding, dilation, *size)[0]
-    oh, ow = g.shape[2:]
     gcols = np.matmul(wd.reshape(groups, og, cg * kh * kw).transpose(0, 2, 1), g.reshape(n, groups, og, oh * ow))
     gcols = gcols.reshape(n, groups * cg, kh, kw, oh, ow)
     return kernels.col2im(gcols, *size, *stride, *padding, *dilation)

@@ -26,10 +26,10 @@ SPECS = [
     Spec("conv2d_depthwise", lambda F, x, w: F.conv2d(x, w, groups=3, dilation=2, padding=2),
          [(1, 3, 5, 5), (3, 1, 3, 3)]),
     Spec("conv2d_same", lambda F, x, w: F.conv2d(x, w, padding="same"), [(1, 2, 5, 4), (2, 2, 2, 3)]),
-    # stride 1: the input gradient is itself a convolution (flipped kernel, padding d * (k - 1) - p)
-    Spec("conv2d_stride1_groups_dil", lambda F, x, w, b: F.conv2d(x, w, b, padding=(2, 0), dilation=(2, 1), groups=2),
+    # stride 1, output at least as large as the input: the input gradient is itself a convolution
+    Spec("conv2d_stride1_groups_dil", lambda F, x, w, b: F.conv2d(x, w, b, padding=(2, 1), dilation=(2, 1), groups=2),
          [(2, 6, 6, 5), (4, 3, 3, 2), (4,)]),
-    Spec("conv1d_stride1_dil", lambda F, x, w: F.conv1d(x, w, padding=1, dilation=3), [(2, 3, 9), (2, 3, 3)]),
+    Spec("conv1d_stride1_dil", lambda F, x, w: F.conv1d(x, w, padding=3, dilation=3), [(2, 3, 9), (2, 3, 3)]),
     # padding beyond the dilated kernel: the flipped padding would be negative, so the col2im path runs
     Spec("conv2d_pad_beyond_kernel", lambda F, x, w: F.conv2d(x, w, padding=(3, 1)), [(1, 2, 4, 4), (3, 2, 3, 2)]),
     Spec("conv2d_valid_unbatched", lambda F, x, w: F.conv2d(x, w, padding="valid"), [(2, 5, 5), (3, 2, 3, 3)]),
