@@ -51,13 +51,10 @@ def _library(framework: str):
     return torch
 
 
-def _libraries():
-    libs = {"ember": _library("ember")}
-    try:
-        libs["torch"] = _library("torch")
-    except ImportError:
-        pass
-    return libs
+def _frameworks() -> list[str]:
+    import importlib.util
+
+    return ["ember"] + (["torch"] if importlib.util.find_spec("torch") else [])
 
 
 def _time(fn, repeats: int) -> float:
@@ -67,16 +64,48 @@ def _time(fn, repeats: int) -> float:
     return (time.perf_counter() - start) / repeats
 
 
+def serve(framework: str, name: str) -> None:
+    """A benchmark worker: builds one workload in one framework, then for every number N read from
+    stdin runs N steps and writes their mean time in seconds."""
+    step = STEP_WORKLOADS[name][1](_library(framework))
+    for line in sys.stdin:
+        print(_time(step, int(line)), flush=True)
+
+
 def run_step_workload(name: str, rounds: int, repeats: int) -> dict:
-    label, make, samples, target = STEP_WORKLOADS[name]
-    libs = _libraries()
-    steps = {framework: make(lib) for framework, lib in libs.items()}
-    for step in steps.values():  # warm-up (numba compilation, caches)
-        _time(step, max(2, repeats // 2))
-    samples_by = {framework: [] for framework in steps}
-    for _ in range(rounds):  # interleaved: A B A B ...
-        for framework, step in steps.items():
-            samples_by[framework].append(_time(step, repeats))
+    """Times one workload in each framework, interleaved (A B A B ...), median over ``rounds``.
+
+    Each framework runs in a process of its own: in one process torch's OpenMP threads keep spinning
+    after its step and took the cores from Ember's next one (ResNet-8: 95 ms alone, 135 ms beside torch)."""
+    label, _, samples, target = STEP_WORKLOADS[name]
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    workers = {
+        framework: subprocess.Popen(
+            [sys.executable, "-c", f"from benchmarks import suite; suite.serve({framework!r}, {name!r})"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=root)
+        for framework in _frameworks()
+    }
+
+    def run(framework: str, steps: int) -> float:
+        worker = workers[framework]
+        worker.stdin.write(f"{steps}\n")
+        worker.stdin.flush()
+        answer = worker.stdout.readline()
+        if not answer:
+            raise RuntimeError(f"the {framework} worker for {name} stopped (its error is printed above)")
+        return float(answer)
+
+    try:
+        for framework in workers:  # warm-up (numba compilation, caches)
+            run(framework, max(2, repeats // 2))
+        samples_by = {framework: [] for framework in workers}
+        for _ in range(rounds):
+            for framework in workers:
+                samples_by[framework].append(run(framework, repeats))
+    finally:
+        for worker in workers.values():
+            worker.stdin.close()
+            worker.wait()
     row = {"workload": name, "label": label, "target": target}
     for framework, values in samples_by.items():
         median = statistics.median(values)
