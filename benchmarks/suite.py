@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import shutil
@@ -96,12 +97,15 @@ def run_step_workload(name: str, rounds: int, repeats: int) -> dict:
         return float(answer)
 
     try:
-        for framework in workers:  # warm-up (numba compilation, caches)
-            run(framework, max(2, repeats // 2))
+        # warm-up (numba compilation, caches); then each sample lasts at least 0.25 s, as a process
+        # that has just woken up runs its first steps slower (per-op overhead: 2.0 ms/step over 300
+        # steps, 2.3-3.8 ms/step over 5)
+        counts = {framework: max(repeats, math.ceil(0.25 / run(framework, max(2, repeats // 2))))
+                  for framework in workers}
         samples_by = {framework: [] for framework in workers}
         for _ in range(rounds):
             for framework in workers:
-                samples_by[framework].append(run(framework, repeats))
+                samples_by[framework].append(run(framework, counts[framework]))
     finally:
         for worker in workers.values():
             worker.stdin.close()
