@@ -4,8 +4,9 @@ The full runs (>= 95% test accuracy) are the CLI recipes' job; here a few second
 already show learning that a linear model cannot match:
 - LeNet5 on SyntheticDigits: 2000 training images, 3 epochs of Adam -> >= 45% on 500 held-out images
   (chance is 10%), at least 20 points above a linear classifier trained the same way.
-- resnet20 on Shapes: 10 Adam steps on one fixed batch of 32 images -> the loss at least halves and
-  >= 60% of that batch is classified right (a fitting check, not generalisation: conv is slow for now).
+- resnet20 on Shapes: 2000 training images, 3 epochs of SGD (~30 s) -> >= 30% on 500 held-out images
+  (chance is 10%). The recipe `shapes-resnet` (45,000 images, 8 epochs, 36 minutes) reaches 99.86% on
+  the 10,000 test images.
 """
 
 from __future__ import annotations
@@ -30,8 +31,8 @@ def _tensors(dataset, mean: float, std: float):
     return (images.float() / 255.0 - mean) / std, labels
 
 
-def _train(model, images, labels, epochs: int, batch_size: int, lr: float, steps: int | None = None) -> list[float]:
-    opt = ember.optim.Adam(model.parameters(), lr=lr)
+def _train(model, images, labels, epochs: int, batch_size: int, lr: float = 3e-3, optimizer=None) -> list[float]:
+    opt = optimizer or ember.optim.Adam(model.parameters(), lr=lr)
     losses = []
     n = len(labels)
     for epoch in range(epochs):
@@ -43,8 +44,6 @@ def _train(model, images, labels, epochs: int, batch_size: int, lr: float, steps
             loss.backward()
             opt.step()
             losses.append(float(loss))
-            if steps is not None and len(losses) == steps:
-                return losses
     return losses
 
 
@@ -70,21 +69,13 @@ def test_lenet5_learns_synthetic_digits_and_beats_a_linear_model():
 
 
 @pytest.mark.slow
-def test_resnet20_fits_a_batch_of_shapes():
-    """Ember's convolutions are still slow (see the issue's report), so resnet20 only gets 10 steps: it must
-    fit one fixed batch of 32 images (loss at least halved, >= 60% of the batch right)."""
+def test_resnet20_learns_shapes_it_has_not_seen():
     ember.manual_seed(0)
-    x, y = _tensors(Shapes(train=True, size=32), 0.5, 0.25)
+    x, y = _tensors(Shapes(train=True, size=2000), 0.5, 0.25)
+    xt, yt = _tensors(Shapes(train=False, size=500), 0.5, 0.25)
     model = resnet20(num_classes=10)
-    opt = ember.optim.Adam(model.parameters(), lr=1e-2)
-    losses = []
-    for _ in range(10):
-        out = model(x)
-        loss = F.cross_entropy(out, y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        losses.append(float(loss))
-    accuracy = float((out.argmax(1) == y).float().mean())
-    assert losses[-1] <= losses[0] / 2, losses  # measured: 2.44 -> 0.77
-    assert accuracy >= 0.6, accuracy  # measured: 0.75
+    opt = ember.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, nesterov=True, weight_decay=5e-4)
+    losses = _train(model, x, y, epochs=3, batch_size=64, optimizer=opt)
+    accuracy = _accuracy(model, xt, yt)
+    assert np.mean(losses[-10:]) < np.mean(losses[:10]) - 0.3, losses  # measured: 2.30 -> 1.80
+    assert accuracy >= 0.30, accuracy  # measured: 0.39 (chance: 0.10)
