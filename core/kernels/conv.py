@@ -13,11 +13,19 @@ from numba import njit, prange
 from ._threads import adaptive
 
 
+def im2col(x, kh_size, kw_size, sh, sw, ph, pw, dh, dw, out_h, out_w, out=None):
+    """The (N, C, KH, KW, OH, OW) columns of ``x``, written into ``out`` when given."""
+    if out is None:
+        out = np.empty((x.shape[0], x.shape[1], kh_size, kw_size, out_h, out_w), dtype=x.dtype)
+    _im2col(x, out, sh, sw, ph, pw, dh, dw)
+    return out
+
+
 @adaptive
 @njit(cache=True, parallel=True)
-def im2col(x, kh_size, kw_size, sh, sw, ph, pw, dh, dw, out_h, out_w):
+def _im2col(x, cols, sh, sw, ph, pw, dh, dw):
     n_size, c_size, h_size, w_size = x.shape
-    cols = np.empty((n_size, c_size, kh_size, kw_size, out_h, out_w), dtype=x.dtype)
+    _, _, kh_size, kw_size, out_h, out_w = cols.shape
     for nc in prange(n_size * c_size):
         n = nc // c_size
         c = nc % c_size
@@ -35,7 +43,6 @@ def im2col(x, kh_size, kw_size, sh, sw, ph, pw, dh, dw, out_h, out_w):
                             cols[n, c, kh, kw, oh, ow] = x[n, c, h, w]
                         else:
                             cols[n, c, kh, kw, oh, ow] = 0
-    return cols
 
 
 @adaptive
