@@ -13,6 +13,7 @@ import numpy as np
 
 from .. import _dtype
 from ..autograd.function import Function
+from ..autograd.grad_mode import state
 from ..tensor import Tensor
 from ._util import as_operand, binary_operands, data_of, default_float
 
@@ -341,11 +342,17 @@ class Gelu(Op):
         if approximate == "tanh":
             inner = np.sqrt(2 / np.pi) * (x + 0.044715 * (x * x * x))  # x**3 is ~100x slower in float32
             return (0.5 * x * (1 + np.tanh(inner))).astype(x.dtype, copy=False)
-        return (0.5 * x * (1 + _erf(x * (1 / math.sqrt(2))))).astype(x.dtype, copy=False)  # stays float32
+        cdf = 0.5 * (1 + _erf(x * (1 / math.sqrt(2))))
+        ctx.cdf = cdf  # erf is the costly part (a GPT step spent 25% in it): the backward reuses it
+        return (x * cdf).astype(x.dtype, copy=False)  # stays float32
 
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
+        if ctx.approximate == "none" and not state.grad_enabled:  # no double backward: plain numpy
+            xd = x.data
+            pdf = np.exp(-0.5 * xd * xd) * (1 / math.sqrt(2 * math.pi))
+            return Tensor._wrap((grad.data * (ctx.cdf + xd * pdf)).astype(xd.dtype, copy=False)), None
         if ctx.approximate == "tanh":
             c = math.sqrt(2 / math.pi)
             t = tanh(c * (x + 0.044715 * x * x * x))
