@@ -2,8 +2,8 @@
 
 Each model is written once against an ``nn`` namespace and built twice (``ember.nn`` and
 ``torch.nn``); PyTorch's initial weights are loaded into the Ember model by ``state_dict``,
-so both frameworks run the same computation. A step is forward, loss, backward and a plain
-SGD update. The median of several timed steps is reported, after warm-up steps (which
+so both frameworks run the same computation. A step is forward, loss, backward and the
+optimizer's update (``OPTIMIZERS``: Adam for LeNet-5, AdamW for GPT, SGD otherwise). The median of several timed steps is reported, after warm-up steps (which
 also compile Ember's numba kernels).
 
 Usage:
@@ -134,7 +134,16 @@ def _data(name, rng):
     return rng.integers(0, 65, (16, 64)), rng.integers(0, 65, (16, 64)), 65
 
 
-def make_step(framework, model, name, x, y, classes, lr=0.01):
+# the optimizer of each workload (the performance issue's list): the same class and settings in both frameworks
+OPTIMIZERS = {
+    "lenet": ("Adam", {"lr": 1e-3}),
+    "resnet8": ("SGD", {"lr": 0.01}),
+    "lstm": ("SGD", {"lr": 0.01}),
+    "gpt": ("AdamW", {"lr": 1e-3}),
+}
+
+
+def make_step(framework, model, name, x, y, classes):
     if framework == "torch":
         import torch as lib
 
@@ -151,21 +160,15 @@ def make_step(framework, model, name, x, y, classes, lr=0.01):
         length = x.shape[1]
         mask = np.triu(np.full((length, length), -np.inf, np.float32), 1)
         extra = (as_tensor(mask), as_tensor(np.arange(length)))
-    params = list(model.parameters())
+    optimizer_name, options = OPTIMIZERS[name]
+    optimizer = getattr(lib.optim, optimizer_name)(model.parameters(), **options)
 
     def step():
         logits = model(xt, *extra)
         loss = F.cross_entropy(logits.reshape(-1, classes), yt)
-        for p in params:
-            p.grad = None
+        optimizer.zero_grad()
         loss.backward()
-        if framework == "torch":
-            with lib.no_grad():
-                for p in params:
-                    p.add_(p.grad, alpha=-lr)
-        else:
-            for p in params:
-                p.data -= lr * p.grad.data
+        optimizer.step()
         return loss
 
     return step
