@@ -3,8 +3,8 @@
 Each model is written once against an ``nn`` namespace and built twice (``ember.nn`` and
 ``torch.nn``); PyTorch's initial weights are loaded into the Ember model by ``state_dict``,
 so both frameworks run the same computation. A step is forward, loss, backward and the
-optimizer's update (``OPTIMIZERS``: Adam for LeNet-5, AdamW for GPT, SGD otherwise). The median of several timed steps is reported, after warm-up steps (which
-also compile Ember's numba kernels).
+optimizer's update (``OPTIMIZERS``: Adam for LeNet-5, AdamW for GPT, SGD otherwise). The median
+of several timed steps is reported, after warm-up steps (which also compile Ember's numba kernels).
 
 Usage:
     python benchmarks/models.py                 # all models

@@ -123,7 +123,7 @@ class ConvNd(Op):
         ctx.x_shape, ctx.w_shape = xd.shape, wd.shape
         if xd.ndim == 3:  # 1-d: a height-1 image
             xd, wd = xd[:, :, None, :], wd[:, :, None, :]
-        n, _, h, width = xd.shape
+        h, width = xd.shape[2:]
         out_channels, cg, kh, kw = wd.shape
         (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
         oh = _conv_output_size(h, kh, sh, ph, dh)
@@ -157,7 +157,7 @@ class ConvNd(Op):
         w, x = ctx.saved_tensors
         (sh, sw), (ph, pw), (dh, dw), groups, h, width = ctx.params
         wd = w.data if w.data.ndim == 4 else w.data[:, :, None, :]
-        out_channels, cg, kh, kw = wd.shape
+        out_channels, _, kh, kw = wd.shape
         g = np.ascontiguousarray(grad.data)  # e.g. the broadcast gradient of a sum: BLAS needs real strides
         n = g.shape[0]
         g4 = g.reshape(n, groups, out_channels // groups, -1)
