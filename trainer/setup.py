@@ -204,6 +204,15 @@ class TrainerSetupMixin:
             train = self.strategy.process_dataloader(train, "train")  # DDP: this rank's share
             self.train_dataloader = train
             self.num_training_batches = nb(train, self.limit_train_batches, "limit_train_batches")
+            interval = self.val_check_interval
+            if (isinstance(interval, int) and not isinstance(interval, bool) and self.check_val_every_n_epoch
+                    is not None and interval > self.num_training_batches):  # else validation would never run
+                raise ValueError(
+                    f"`val_check_interval` ({interval}) must be less than or equal to the number of the training "
+                    f"batches ({self.num_training_batches}). If you want to disable validation set "
+                    "`limit_val_batches` to 0.0 instead. If you want to validate based on the total training "
+                    "batches, set `check_val_every_n_epoch=None`."
+                )
             saved = (checkpoint or {}).get("loops", {}).get("train_dataloader")
             if saved and data_utils.is_positionable(train) and "seed" in saved:
                 train.load_state_dict({"seed": saved["seed"], "epoch": saved.get("epoch", 0),

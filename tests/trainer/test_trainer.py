@@ -106,6 +106,15 @@ def test_val_check_interval_and_check_val_every_n_epoch(tmp_path):
     assert counter.val_runs == [(1, 16), (3, 32)]
 
 
+def test_val_check_interval_longer_than_an_epoch_is_an_error_not_silence(tmp_path):
+    # counted within each epoch, an interval of 20 batches never arrives in 8-batch epochs
+    with pytest.raises(ValueError, match=r"`val_check_interval` \(20\) must be less than or equal to the number "
+                                         r"of the training batches \(8\).*check_val_every_n_epoch=None"):
+        fit(tmp_path, max_epochs=3, val=loader(), val_check_interval=20)
+    _, counter = fit(tmp_path, max_epochs=3, val=loader(), val_check_interval=20, check_val_every_n_epoch=None)
+    assert counter.val_runs == [(2, 20)]
+
+
 def test_num_sanity_val_steps(tmp_path):
     _, counter = fit(tmp_path, max_epochs=1, val=loader(), num_sanity_val_steps=2)
     assert counter.sanity_batches == 2
