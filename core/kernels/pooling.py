@@ -34,11 +34,9 @@ def max_pool2d(x, kh_size, kw_size, sh, sw, ph, pw, dh, dw, out_h, out_w):
                         if w < 0 or w >= w_size:
                             continue
                         v = x[n, c, h, w]
-                        if v > best or best_i < 0 or np.isnan(v):
+                        if v > best or best_i < 0 or np.isnan(v):  # as PyTorch: the last NaN wins
                             best = v
                             best_i = h * w_size + w
-                            if np.isnan(v):
-                                break
                 out[n, c, oh, ow] = best
                 idx[n, c, oh, ow] = best_i
     return out, idx

@@ -60,6 +60,17 @@ def test_max_pool_indices_match_torch(kwargs):
     np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
 
 
+def test_max_pool_propagates_nan_and_points_at_the_last_nan_of_the_window():
+    # PyTorch's rule, `val > max || isnan(val)`: every NaN takes over, so the last one in the window wins
+    x = np.arange(16, dtype=np.float32).reshape(1, 1, 4, 4)
+    x[0, 0, 0, 1] = x[0, 0, 1, 0] = x[0, 0, 1, 1] = np.nan
+    for pool in (lambda t: F.max_pool2d(t, 2, return_indices=True),
+                 lambda t: F.adaptive_max_pool2d(t, 2, return_indices=True)):
+        values, indices = pool(ember.tensor(x))
+        assert np.isnan(values.numpy()[0, 0, 0, 0]) and values.numpy().ravel()[1:].tolist() == [7, 13, 15]
+        assert indices.numpy().ravel().tolist() == [5, 7, 13, 15]  # torch 2.13 gives the same
+
+
 def test_pool_errors_name_the_problem():
     with pytest.raises(RuntimeError, match="pad should be at most half"):
         F.max_pool2d(ember.randn(1, 1, 4, 4), 2, padding=2)
