@@ -88,6 +88,14 @@ def _im2col_matmul(xd, wd, groups, stride, padding, dilation, oh, ow, keep_cols=
     return out.reshape(n, out_channels, oh, ow), cols
 
 
+def _weight_grad(cols, g4, w_shape):
+    """The weight gradient, the sum over samples of g @ cols^T, from the (N, groups, K, P) columns and
+    the (N, groups, O / groups, P) gradient; computed as cols @ g^T per sample, measured 1.4-1.8x faster
+    with OpenBLAS."""
+    gw = np.matmul(cols, g4.transpose(0, 1, 3, 2)).sum(0).transpose(0, 2, 1)
+    return np.ascontiguousarray(gw).reshape(w_shape)
+
+
 def _conv_input_grad(g, wd, groups, size, stride, padding, dilation):
     """The input gradient of a convolution, from its (N, O, OH, OW) output gradient ``g``.
 
@@ -179,9 +187,7 @@ class ConvNd(Op):
             gx = Tensor._wrap(_conv_input_grad(g.reshape(n, out_channels, oh, ow), wd, groups, (h, width),
                                                (sh, sw), (ph, pw), (dh, dw)).reshape(ctx.x_shape))
         if ctx.needs_input_grad[1]:
-            # (K x P) @ (P x O) per sample: measured 1.4-1.8x faster than (O x P) @ (P x K) with OpenBLAS
-            gw = np.matmul(ctx.cols, g4.transpose(0, 1, 3, 2)).sum(0).transpose(0, 2, 1)
-            gw = Tensor._wrap(np.ascontiguousarray(gw).reshape(ctx.w_shape))
+            gw = Tensor._wrap(_weight_grad(ctx.cols, g4, ctx.w_shape))
         if ctx.needs_input_grad[2]:
             gb = Tensor._wrap(g.sum(axis=(0, 2, 3) if g.ndim == 4 else (0, 2)))
         return gx, gw, gb, None, None, None, None
@@ -227,16 +233,17 @@ class ConvTransposeNd(Op):
         n, in_channels = xd.shape[:2]
         _, og, kh, kw = wd.shape
         ig = in_channels // groups
-        gcols = kernels.im2col(g, kh, kw, sh, sw, ph, pw, dh, dw, h, width)
-        gcols = gcols.reshape(n, groups, og * kh * kw, h * width)
         gx = gw = gb = None
+        # the input gradient is a convolution of g with the weight; its columns serve the weight gradient
         if ctx.needs_input_grad[0]:
-            gx = np.matmul(wd.reshape(groups, ig, og * kh * kw), gcols)
+            gx, gcols = _im2col_matmul(g, wd, groups, (sh, sw), (ph, pw), (dh, dw), h, width,
+                                       keep_cols=ctx.needs_input_grad[1])
             gx = Tensor._wrap(gx.reshape(ctx.x_shape))
+        elif ctx.needs_input_grad[1]:
+            gcols = kernels.im2col(g, kh, kw, sh, sw, ph, pw, dh, dw, h, width)
+            gcols = gcols.reshape(n, groups, og * kh * kw, h * width)
         if ctx.needs_input_grad[1]:
-            x4 = xd.reshape(n, groups, ig, h * width)
-            gw = np.matmul(x4, gcols.transpose(0, 1, 3, 2)).sum(0)
-            gw = Tensor._wrap(gw.reshape(ctx.w_shape))
+            gw = Tensor._wrap(_weight_grad(gcols, xd.reshape(n, groups, ig, h * width), ctx.w_shape))
         if ctx.needs_input_grad[2]:
             gb = Tensor._wrap(g.sum(axis=(0, 2, 3)))
         return gx, gw, gb, None, None, None, None, None

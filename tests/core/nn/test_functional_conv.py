@@ -96,3 +96,15 @@ def test_unfold_then_matmul_equals_conv2d():
     cols = F.unfold(x, 3, padding=1, stride=2)
     manual = (w.reshape(4, -1) @ cols).reshape(2, 4, 3, 3)
     np.testing.assert_allclose(manual.data, F.conv2d(x, w, padding=1, stride=2).data, atol=1e-5)
+
+
+@pytest.mark.parity
+def test_conv_transpose_weight_gradient_alone_matches_torch():
+    # the generator's first layer on noise: no input gradient, so only the columns of g are built
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    x, w = rng.standard_normal((2, 4, 5, 5)).astype(np.float32), rng.standard_normal((4, 3, 3, 3)).astype(np.float32)
+    ours, theirs = ember.tensor(w, requires_grad=True), torch.tensor(w, requires_grad=True)
+    F.conv_transpose2d(ember.tensor(x), ours, stride=2, groups=2).sum().backward()
+    torch.nn.functional.conv_transpose2d(torch.tensor(x), theirs, stride=2, groups=2).sum().backward()
+    np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-5, atol=1e-4)
