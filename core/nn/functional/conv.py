@@ -52,6 +52,7 @@ def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None
 
 
 _DIRECT_MAX_GROUP_CHANNELS = 2  # grouped convs with at most this many input channels per group run directly
+_DIRECT_3X3_MIN_POSITIONS = 256  # stride-1 3x3 convs with at least this many output positions run directly
 
 
 def _conv_output_size(size, kernel, stride, padding, dilation):
@@ -96,6 +97,27 @@ def _weight_grad(cols, g4, w_shape):
     return np.ascontiguousarray(gw).reshape(w_shape)
 
 
+def _flip_kernel(wd, groups):
+    """The (C, O / groups, KH, KW) kernel whose forward convolution is the input gradient of ``wd``'s:
+    each group's in/out channels swapped, the taps reversed."""
+    out_channels, cg, kh, kw = wd.shape
+    w_t = wd.reshape(groups, out_channels // groups, cg, kh, kw).transpose(0, 2, 1, 3, 4)[..., ::-1, ::-1]
+    return np.ascontiguousarray(w_t).reshape(groups * cg, out_channels // groups, kh, kw)
+
+
+def _conv_kernel(xd, wd, stride, padding, dilation, groups, oh, ow):
+    """Which code runs a convolution: "grouped" (direct kernel, few channels per group), "3x3" (direct
+    kernel, stride 1) or "im2col" (columns and BLAS)."""
+    out_channels, cg, kh, kw = wd.shape
+    if groups > 1 and cg <= _DIRECT_MAX_GROUP_CHANNELS:
+        return "grouped"
+    if (groups == 1 and (kh, kw) == (3, 3) and stride == (1, 1) and dilation == (1, 1)
+            and max(padding) <= 2 and oh * ow >= _DIRECT_3X3_MIN_POSITIONS
+            and xd.dtype == wd.dtype and xd.dtype in (np.float32, np.float64)):
+        return "3x3"
+    return "im2col"
+
+
 def _conv_input_grad(g, wd, groups, size, stride, padding, dilation):
     """The input gradient of a convolution, from its (N, O, OH, OW) output gradient ``g``.
 
@@ -114,9 +136,8 @@ def _conv_input_grad(g, wd, groups, size, stride, padding, dilation):
     oh, ow = g.shape[2:]
     flipped_padding = tuple(d * (k - 1) - p for d, k, p in zip(dilation, (kh, kw), padding))
     if stride == (1, 1) and min(flipped_padding) >= 0 and size[0] * size[1] <= oh * ow:
-        w_t = wd.reshape(groups, og, cg, kh, kw).transpose(0, 2, 1, 3, 4)[..., ::-1, ::-1]
-        w_t = np.ascontiguousarray(w_t).reshape(groups * cg, og, kh, kw)
-        return _im2col_matmul(g, w_t, groups, stride, flipped_padding, dilation, *size, keep_cols=False)[0]
+        return _im2col_matmul(g, _flip_kernel(wd, groups), groups, stride, flipped_padding, dilation, *size,
+                              keep_cols=False)[0]
     gcols = np.matmul(wd.reshape(groups, og, cg * kh * kw).transpose(0, 2, 1), g.reshape(n, groups, og, oh * ow))
     gcols = gcols.reshape(n, groups * cg, kh, kw, oh, ow)
     return kernels.col2im(gcols, *size, *stride, *padding, *dilation)
@@ -142,17 +163,18 @@ class ConvNd(Op):
                 f"than the dilated kernel of size {tuple(ctx.w_shape[2:])}"
             )
         ctx.params = (stride, padding, dilation, groups, h, width)
-        ctx.direct = groups > 1 and cg <= _DIRECT_MAX_GROUP_CHANNELS
-        ctx.save_for_backward(w, x if ctx.direct and ctx.needs_input_grad[1] else None)
-        if ctx.direct:  # depthwise-like: a direct kernel beats thousands of tiny GEMMs
-            from ...kernels import conv as kernels
+        ctx.kernel = _conv_kernel(xd, wd, stride, padding, dilation, groups, oh, ow)
+        ctx.save_for_backward(w, x if ctx.kernel != "im2col" and ctx.needs_input_grad[1] else None)
+        if ctx.kernel == "im2col":
+            out, ctx.cols = _im2col_matmul(xd, wd, groups, stride, padding, dilation, oh, ow,
+                                           keep_cols=ctx.needs_input_grad[1])
+        else:
+            from ...kernels import conv as kernels, conv3x3
 
-            out = kernels.grouped_conv(xd, wd, groups, sh, sw, ph, pw, dh, dw, oh, ow)
-            if b is not None:
-                out += b.data.reshape(-1, 1, 1)
-            return out.reshape(out.shape[0], out_channels, ow) if len(ctx.x_shape) == 3 else out
-        out, ctx.cols = _im2col_matmul(xd, wd, groups, stride, padding, dilation, oh, ow,
-                                       keep_cols=ctx.needs_input_grad[1])
+            if ctx.kernel == "3x3":
+                out = conv3x3.conv3x3(xd, wd, ph, pw)
+            else:
+                out = kernels.grouped_conv(xd, wd, groups, sh, sw, ph, pw, dh, dw, oh, ow)
         if b is not None:
             out += b.data.reshape(-1, 1, 1)
         return out.reshape(out.shape[0], out_channels, ow) if len(ctx.x_shape) == 3 else out
@@ -160,34 +182,34 @@ class ConvNd(Op):
     @staticmethod
     @once_differentiable
     def backward(ctx, grad):
-        from ...kernels import conv as kernels
+        from ...kernels import conv as kernels, conv3x3
 
         w, x = ctx.saved_tensors
         (sh, sw), (ph, pw), (dh, dw), groups, h, width = ctx.params
         wd = w.data if w.data.ndim == 4 else w.data[:, :, None, :]
+        xd = None if x is None else x.data if x.data.ndim == 4 else x.data[:, :, None, :]
         out_channels, _, kh, kw = wd.shape
         g = np.ascontiguousarray(grad.data)  # e.g. the broadcast gradient of a sum: BLAS needs real strides
         n = g.shape[0]
-        g4 = g.reshape(n, groups, out_channels // groups, -1)
-        gx = gw = gb = None
         oh, ow = (1, g.shape[-1]) if g.ndim == 3 else g.shape[2:]
-        if ctx.direct:
-            g4 = g.reshape(n, out_channels, oh, ow)
-            if ctx.needs_input_grad[0]:
-                gx = kernels.grouped_conv_input_grad(g4, wd, groups, h, width, sh, sw, ph, pw, dh, dw)
-                gx = Tensor._wrap(gx.reshape(ctx.x_shape))
-            if ctx.needs_input_grad[1]:
-                xd = x.data if x.data.ndim == 4 else x.data[:, :, None, :]
-                gw = kernels.grouped_conv_weight_grad(g4, xd, groups, kh, kw, sh, sw, ph, pw, dh, dw)
-                gw = Tensor._wrap(gw.reshape(ctx.w_shape))
-            if ctx.needs_input_grad[2]:
-                gb = Tensor._wrap(g.sum(axis=(0, 2, 3) if g.ndim == 4 else (0, 2)))
-            return gx, gw, gb, None, None, None, None
+        g4 = g.reshape(n, out_channels, oh, ow)
+        gx = gw = gb = None
         if ctx.needs_input_grad[0]:
-            gx = Tensor._wrap(_conv_input_grad(g.reshape(n, out_channels, oh, ow), wd, groups, (h, width),
-                                               (sh, sw), (ph, pw), (dh, dw)).reshape(ctx.x_shape))
+            if ctx.kernel == "3x3":  # the forward of g with the flipped, in/out-swapped kernel
+                gx = conv3x3.conv3x3(g4, _flip_kernel(wd, 1), 2 - ph, 2 - pw)
+            elif ctx.kernel == "grouped":
+                gx = kernels.grouped_conv_input_grad(g4, wd, groups, h, width, sh, sw, ph, pw, dh, dw)
+            else:
+                gx = _conv_input_grad(g4, wd, groups, (h, width), (sh, sw), (ph, pw), (dh, dw))
+            gx = Tensor._wrap(gx.reshape(ctx.x_shape))
         if ctx.needs_input_grad[1]:
-            gw = Tensor._wrap(_weight_grad(ctx.cols, g4, ctx.w_shape))
+            if ctx.kernel == "3x3":
+                gw = conv3x3.conv3x3_weight_grad(xd, g4, ph, pw)
+            elif ctx.kernel == "grouped":
+                gw = kernels.grouped_conv_weight_grad(g4, xd, groups, kh, kw, sh, sw, ph, pw, dh, dw)
+            else:
+                gw = _weight_grad(ctx.cols, g.reshape(n, groups, out_channels // groups, -1), ctx.w_shape)
+            gw = Tensor._wrap(gw.reshape(ctx.w_shape))
         if ctx.needs_input_grad[2]:
             gb = Tensor._wrap(g.sum(axis=(0, 2, 3) if g.ndim == 4 else (0, 2)))
         return gx, gw, gb, None, None, None, None

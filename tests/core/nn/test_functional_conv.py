@@ -33,6 +33,12 @@ SPECS = [
     # padding beyond the dilated kernel: the flipped padding would be negative, so the col2im path runs
     Spec("conv2d_pad_beyond_kernel", lambda F, x, w: F.conv2d(x, w, padding=(3, 1)), [(1, 2, 4, 4), (3, 2, 3, 2)]),
     Spec("conv2d_valid_unbatched", lambda F, x, w: F.conv2d(x, w, padding="valid"), [(2, 5, 5), (3, 2, 3, 3)]),
+    # stride-1 3x3 layers with >= 256 output positions run the direct kernel (ember.kernels.conv3x3):
+    # 5 filters = a block of four and one left over; padding (0, 2) makes the input gradient's (2, 0)
+    Spec("conv2d_3x3_direct", lambda F, x, w, b: F.conv2d(x, w, b, padding=1),
+         [(2, 3, 16, 17), (5, 3, 3, 3), (5,)]),
+    Spec("conv2d_3x3_direct_asym_pad", lambda F, x, w: F.conv2d(x, w, padding=(0, 2)),
+         [(1, 4, 18, 15), (8, 4, 3, 3)]),
     Spec("conv_transpose1d", lambda F, x, w, b: F.conv_transpose1d(x, w, b, stride=2, padding=1, output_padding=1),
          [(2, 3, 5), (3, 2, 3), (2,)]),
     Spec("conv_transpose2d", lambda F, x, w, b: F.conv_transpose2d(x, w, b, stride=2, padding=1),
@@ -80,6 +86,16 @@ def test_conv_keeps_float32_and_first_layer_skips_input_grad():
     assert y.dtype == ember.float32 and y.data.flags.c_contiguous
     y.sum().backward()
     assert w.grad.dtype == ember.float32 and x.grad is None
+
+
+def test_direct_3x3_conv_propagates_nan_to_the_window_it_touches():
+    x = np.zeros((1, 2, 16, 16), dtype=np.float32)
+    x[0, 1, 7, 9] = np.nan
+    y = F.conv2d(ember.tensor(x), ember.ones(6, 2, 3, 3), padding=1).numpy()
+    expected = np.zeros((16, 16), dtype=bool)
+    expected[6:9, 8:11] = True
+    for channel in y[0]:
+        np.testing.assert_array_equal(np.isnan(channel), expected)
 
 
 def test_conv_is_once_differentiable_with_a_clear_error():
