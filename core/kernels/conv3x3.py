@@ -18,8 +18,8 @@ Only ``contract`` and ``reassoc`` fast-math flags are set: NaN and infinity stil
 
 from __future__ import annotations
 
-import numpy as np
 import numba
+import numpy as np
 from numba import njit, prange
 
 _FLAGS = {"contract", "reassoc"}
@@ -141,17 +141,17 @@ def _weight_grad(x, g, ph, pw, threads):
                         x3, x4, x5 = r1[p], r1[p + 1], r1[p + 2]
                         x6, x7, x8 = r2[p], r2[p + 1], r2[p + 2]
                         a, b = ga[p], gb[p]
-                        s0 += a * x0; s1 += a * x1; s2 += a * x2  # noqa: E702
-                        s3 += a * x3; s4 += a * x4; s5 += a * x5  # noqa: E702
-                        s6 += a * x6; s7 += a * x7; s8 += a * x8  # noqa: E702
-                        u0 += b * x0; u1 += b * x1; u2 += b * x2  # noqa: E702
-                        u3 += b * x3; u4 += b * x4; u5 += b * x5  # noqa: E702
-                        u6 += b * x6; u7 += b * x7; u8 += b * x8  # noqa: E702
+                        s0 += a * x0; s1 += a * x1; s2 += a * x2
+                        s3 += a * x3; s4 += a * x4; s5 += a * x5
+                        s6 += a * x6; s7 += a * x7; s8 += a * x8
+                        u0 += b * x0; u1 += b * x1; u2 += b * x2
+                        u3 += b * x3; u4 += b * x4; u5 += b * x5
+                        u6 += b * x6; u7 += b * x7; u8 += b * x8
                     q = acc[k0, c]
-                    q[0] += s0; q[1] += s1; q[2] += s2; q[3] += s3; q[4] += s4  # noqa: E702
-                    q[5] += s5; q[6] += s6; q[7] += s7; q[8] += s8  # noqa: E702
+                    q[0] += s0; q[1] += s1; q[2] += s2; q[3] += s3; q[4] += s4
+                    q[5] += s5; q[6] += s6; q[7] += s7; q[8] += s8
                     if pair:
                         q = acc[k0 + 1, c]
-                        q[0] += u0; q[1] += u1; q[2] += u2; q[3] += u3; q[4] += u4  # noqa: E702
-                        q[5] += u5; q[6] += u6; q[7] += u7; q[8] += u8  # noqa: E702
+                        q[0] += u0; q[1] += u1; q[2] += u2; q[3] += u3; q[4] += u4
+                        q[5] += u5; q[6] += u6; q[7] += u7; q[8] += u8
     return parts.sum(0).reshape(k_size, c_size, 3, 3)
