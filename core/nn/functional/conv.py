@@ -52,7 +52,6 @@ def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None
 
 
 _DIRECT_MAX_GROUP_CHANNELS = 2  # grouped convs with at most this many input channels per group run directly
-_DIRECT_3X3_MIN_POSITIONS = 256  # stride-1 3x3 convs with at least this many output positions run directly
 
 
 def _conv_output_size(size, kernel, stride, padding, dilation):
@@ -105,15 +104,14 @@ def _flip_kernel(wd, groups):
     return np.ascontiguousarray(w_t).reshape(groups * cg, out_channels // groups, kh, kw)
 
 
-def _conv_kernel(xd, wd, stride, padding, dilation, groups, oh, ow):
+def _conv_kernel(xd, wd, stride, padding, dilation, groups):
     """Which code runs a convolution: "grouped" (direct kernel, few channels per group), "3x3" (direct
     kernel, stride 1) or "im2col" (columns and BLAS)."""
     out_channels, cg, kh, kw = wd.shape
     if groups > 1 and cg <= _DIRECT_MAX_GROUP_CHANNELS:
         return "grouped"
     if (groups == 1 and (kh, kw) == (3, 3) and stride == (1, 1) and dilation == (1, 1)
-            and max(padding) <= 2 and oh * ow >= _DIRECT_3X3_MIN_POSITIONS
-            and xd.dtype == wd.dtype and xd.dtype in (np.float32, np.float64)):
+            and max(padding) <= 2 and xd.dtype == wd.dtype and xd.dtype in (np.float32, np.float64)):
         return "3x3"
     return "im2col"
 
@@ -163,7 +161,7 @@ class ConvNd(Op):
                 f"than the dilated kernel of size {tuple(ctx.w_shape[2:])}"
             )
         ctx.params = (stride, padding, dilation, groups, h, width)
-        ctx.kernel = _conv_kernel(xd, wd, stride, padding, dilation, groups, oh, ow)
+        ctx.kernel = _conv_kernel(xd, wd, stride, padding, dilation, groups)
         ctx.save_for_backward(w, x if ctx.kernel != "im2col" and ctx.needs_input_grad[1] else None)
         if ctx.kernel == "im2col":
             out, ctx.cols = _im2col_matmul(xd, wd, groups, stride, padding, dilation, oh, ow,
