@@ -107,7 +107,7 @@ def _flip_kernel(wd, groups):
 def _conv_kernel(xd, wd, stride, padding, dilation, groups):
     """Which code runs a convolution: "grouped" (direct kernel, few channels per group), "3x3" (direct
     kernel, stride 1) or "im2col" (columns and BLAS)."""
-    out_channels, cg, kh, kw = wd.shape
+    _, cg, kh, kw = wd.shape
     if groups > 1 and cg <= _DIRECT_MAX_GROUP_CHANNELS:
         return "grouped"
     if (groups == 1 and (kh, kw) == (3, 3) and stride == (1, 1) and dilation == (1, 1)
@@ -151,7 +151,7 @@ class ConvNd(Op):
         if xd.ndim == 3:  # 1-d: a height-1 image
             xd, wd = xd[:, :, None, :], wd[:, :, None, :]
         h, width = xd.shape[2:]
-        out_channels, cg, kh, kw = wd.shape
+        out_channels, _, kh, kw = wd.shape
         (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
         oh = _conv_output_size(h, kh, sh, ph, dh)
         ow = _conv_output_size(width, kw, sw, pw, dw)
@@ -167,7 +167,8 @@ class ConvNd(Op):
             out, ctx.cols = _im2col_matmul(xd, wd, groups, stride, padding, dilation, oh, ow,
                                            keep_cols=ctx.needs_input_grad[1])
         else:
-            from ...kernels import conv as kernels, conv3x3
+            from ...kernels import conv as kernels
+            from ...kernels import conv3x3
 
             if ctx.kernel == "3x3":
                 out = conv3x3.conv3x3(xd, wd, ph, pw)
@@ -180,7 +181,8 @@ class ConvNd(Op):
     @staticmethod
     @once_differentiable
     def backward(ctx, grad):
-        from ...kernels import conv as kernels, conv3x3
+        from ...kernels import conv as kernels
+        from ...kernels import conv3x3
 
         w, x = ctx.saved_tensors
         (sh, sw), (ph, pw), (dh, dw), groups, h, width = ctx.params
