@@ -106,11 +106,11 @@ def _flip_kernel(wd, groups):
 
 def _conv_kernel(xd, wd, stride, padding, dilation, groups):
     """Which code runs a convolution: "grouped" (direct kernel, few channels per group), "3x3" (direct
-    kernel, stride 1) or "im2col" (columns and BLAS)."""
+    kernel, stride 1 or 2) or "im2col" (columns and BLAS)."""
     _, cg, kh, kw = wd.shape
     if groups > 1 and cg <= _DIRECT_MAX_GROUP_CHANNELS:
         return "grouped"
-    if (groups == 1 and (kh, kw) == (3, 3) and stride == (1, 1) and dilation == (1, 1)
+    if (groups == 1 and (kh, kw) == (3, 3) and stride in ((1, 1), (2, 2)) and dilation == (1, 1)
             and max(padding) <= 2 and xd.dtype == wd.dtype and xd.dtype in (np.float32, np.float64)):
         return "3x3"
     return "im2col"
@@ -171,7 +171,7 @@ class ConvNd(Op):
             from ...kernels import conv3x3
 
             if ctx.kernel == "3x3":
-                out = conv3x3.conv3x3(xd, wd, ph, pw)
+                out = conv3x3.conv3x3(xd, wd, ph, pw, sh)
             else:
                 out = kernels.grouped_conv(xd, wd, groups, sh, sw, ph, pw, dh, dw, oh, ow)
         if b is not None:
@@ -195,7 +195,7 @@ class ConvNd(Op):
         g4 = g.reshape(n, out_channels, oh, ow)
         gx = gw = gb = None
         if ctx.needs_input_grad[0]:
-            if ctx.kernel == "3x3":  # the forward of g with the flipped, in/out-swapped kernel
+            if ctx.kernel == "3x3" and sh == 1:  # the forward of g with the flipped, in/out-swapped kernel
                 gx = conv3x3.conv3x3(g4, _flip_kernel(wd, 1), 2 - ph, 2 - pw)
             elif ctx.kernel == "grouped":
                 gx = kernels.grouped_conv_input_grad(g4, wd, groups, h, width, sh, sw, ph, pw, dh, dw)
@@ -204,7 +204,7 @@ class ConvNd(Op):
             gx = Tensor._wrap(gx.reshape(ctx.x_shape))
         if ctx.needs_input_grad[1]:
             if ctx.kernel == "3x3":
-                gw = conv3x3.conv3x3_weight_grad(xd, g4, ph, pw)
+                gw = conv3x3.conv3x3_weight_grad(xd, g4, ph, pw, sh)
             elif ctx.kernel == "grouped":
                 gw = kernels.grouped_conv_weight_grad(g4, xd, groups, kh, kw, sh, sw, ph, pw, dh, dw)
             else:

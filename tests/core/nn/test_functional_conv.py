@@ -33,12 +33,14 @@ SPECS = [
     # padding beyond the dilated kernel: the flipped padding would be negative, so the col2im path runs
     Spec("conv2d_pad_beyond_kernel", lambda F, x, w: F.conv2d(x, w, padding=(3, 1)), [(1, 2, 4, 4), (3, 2, 3, 2)]),
     Spec("conv2d_valid_unbatched", lambda F, x, w: F.conv2d(x, w, padding="valid"), [(2, 5, 5), (3, 2, 3, 3)]),
-    # stride-1 3x3 layers run the direct kernel (ember.kernels.conv3x3), several small planes per pass:
+    # 3x3 layers of stride 1 or 2 run the direct kernel (ember.kernels.conv3x3), several small planes per pass:
     # 5 filters = a block of four and one left over; padding (0, 2) makes the input gradient's (2, 0)
     Spec("conv2d_3x3_direct", lambda F, x, w, b: F.conv2d(x, w, b, padding=1),
          [(2, 3, 16, 17), (5, 3, 3, 3), (5,)]),
     Spec("conv2d_3x3_direct_asym_pad", lambda F, x, w: F.conv2d(x, w, padding=(0, 2)),
          [(1, 4, 18, 15), (8, 4, 3, 3)]),
+    Spec("conv2d_3x3_direct_stride2", lambda F, x, w, b: F.conv2d(x, w, b, stride=2, padding=(2, 0)),
+         [(5, 4, 9, 8), (6, 4, 3, 3), (6,)]),
     Spec("conv2d_3x3_direct_small_planes", lambda F, x, w: F.conv2d(x, w, padding=1),
          [(13, 3, 4, 5), (3, 3, 3, 3)]),
     Spec("conv_transpose1d", lambda F, x, w, b: F.conv_transpose1d(x, w, b, stride=2, padding=1, output_padding=1),
