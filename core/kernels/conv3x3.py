@@ -207,3 +207,79 @@ def _weight_grad(x, g, ph, pw, stride, row, plane, out_h, out_w, group, threads)
                         q[0] += u0; q[1] += u1; q[2] += u2; q[3] += u3; q[4] += u4
                         q[5] += u5; q[6] += u6; q[7] += u7; q[8] += u8
     return parts.sum(0).reshape(k_size, c_size, 3, 3)
+
+
+@njit(inline="always")
+def _taps2(phases, q, k, c):
+    """The 2x2 taps of phase q from channel k of g to channel c of the input gradient."""
+    t = phases[q, k, c]
+    return (t[0, 0], t[0, 1], t[1, 0], t[1, 1])
+
+
+def conv3x3_input_grad(g, w, ph, pw, stride, h_size, w_size):
+    """The (N, C, H, W) input gradient of ``conv3x3(x, w, ph, pw, stride)`` from its output gradient
+    ``g``, for stride >= 2 (stride 1 is ``conv3x3`` of g with the flipped kernel).
+
+    Each phase (a, b) of the padded input gradient, the positions (a + stride * Y, b + stride * X), is a
+    stride-1 correlation of g with the taps (a + stride * dy, b + stride * dx) of the kernel: at most a
+    2x2 window, whose missing taps are zero weights here."""
+    k_size, c_size = w.shape[:2]
+    phases = np.zeros((stride * stride, k_size, c_size, 2, 2), dtype=w.dtype)
+    for a in range(stride):
+        for b in range(stride):
+            sub = w[:, :, a::stride, b::stride][:, :, ::-1, ::-1]  # tap (dy, dx) reads g[Y - dy, X - dx]
+            phases[a * stride + b, :, :, 2 - sub.shape[2]:, 2 - sub.shape[3]:] = sub
+    rows, row = -(-(h_size + 2 * ph) // stride), -(-(w_size + 2 * pw) // stride) + 1  # + g's left padding
+    plane = (rows + 1) * row  # a sample's g with one row of padding above
+    group = max(1, min(-(-1024 // plane), -(-g.shape[0] // numba.get_num_threads())))
+    return _input_grad(g, phases, ph, pw, stride, h_size, w_size, rows, row, plane, group)
+
+
+@njit(cache=True, parallel=True, fastmath=_FLAGS)
+def _input_grad(g, phases, ph, pw, stride, h_size, w_size, rows, row, plane, group):
+    n_size, k_size, out_h, out_w = g.shape
+    c_size = phases.shape[2]
+    length = (group - 1) * plane + rows * row
+    gx = np.empty((n_size, c_size, h_size, w_size), dtype=g.dtype)
+    for pass_ in prange(-(-n_size // group)):
+        n0 = pass_ * group
+        count = min(group, n_size - n0)
+        gpad = np.zeros((k_size, group * plane + row + 2), dtype=g.dtype)
+        acc = np.empty((stride * stride, 4, length), dtype=g.dtype)
+        for s in range(count):
+            for k in range(k_size):
+                for y in range(out_h):
+                    _copy_row(g[n0 + s, k, y], gpad[k, s * plane + (y + 1) * row + 1:], out_w)
+        for c0 in range(0, c_size, 4):
+            block = min(4, c_size - c0)
+            acc[:] = 0
+            for q in range(stride * stride):
+                a0, a1, a2, a3 = acc[q, 0], acc[q, 1], acc[q, 2], acc[q, 3]
+                for k in range(k_size):
+                    r0, r1 = gpad[k], gpad[k, row:]
+                    if block == 4:
+                        t0, t1 = _taps2(phases, q, k, c0), _taps2(phases, q, k, c0 + 1)
+                        t2, t3 = _taps2(phases, q, k, c0 + 2), _taps2(phases, q, k, c0 + 3)
+                        for p in range(length):
+                            y0, y1, y2, y3 = r0[p], r0[p + 1], r1[p], r1[p + 1]
+                            a0[p] += t0[0] * y0 + t0[1] * y1 + t0[2] * y2 + t0[3] * y3
+                            a1[p] += t1[0] * y0 + t1[1] * y1 + t1[2] * y2 + t1[3] * y3
+                            a2[p] += t2[0] * y0 + t2[1] * y1 + t2[2] * y2 + t2[3] * y3
+                            a3[p] += t3[0] * y0 + t3[1] * y1 + t3[2] * y2 + t3[3] * y3
+                        continue
+                    for cc in range(block):  # the last 1-3 channels, one at a time
+                        t = _taps2(phases, q, k, c0 + cc)
+                        a = acc[q, cc]
+                        for p in range(length):
+                            a[p] += t[0] * r0[p] + t[1] * r0[p + 1] + t[2] * r1[p] + t[3] * r1[p + 1]
+            for s in range(count):  # back from the phases: gx row hh, every stride-th column from first
+                for cc in range(block):
+                    for hh in range(h_size):
+                        y = hh + ph
+                        for b in range(stride):
+                            first = (b - pw) % stride
+                            src = acc[(y % stride) * stride + b, cc, s * plane + (y // stride) * row
+                                      + (first + pw) // stride:]
+                            _copy_row(src, gx[n0 + s, c0 + cc, hh, first::stride],
+                                      (w_size - first + stride - 1) // stride)
+    return gx

@@ -197,6 +197,8 @@ class ConvNd(Op):
         if ctx.needs_input_grad[0]:
             if ctx.kernel == "3x3" and sh == 1:  # the forward of g with the flipped, in/out-swapped kernel
                 gx = conv3x3.conv3x3(g4, _flip_kernel(wd, 1), 2 - ph, 2 - pw)
+            elif ctx.kernel == "3x3":
+                gx = conv3x3.conv3x3_input_grad(g4, wd, ph, pw, sh, h, width)
             elif ctx.kernel == "grouped":
                 gx = kernels.grouped_conv_input_grad(g4, wd, groups, h, width, sh, sw, ph, pw, dh, dw)
             else:
