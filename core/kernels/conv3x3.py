@@ -1,4 +1,4 @@
-"""Direct 3x3 convolution (dilation 1, one group, any stride): forward and weight gradient.
+"""Direct 3x3 convolution (dilation 1, one group, any stride): forward, input and weight gradients.
 
 The 3x3 layers of ResNets and VGGs have few channels per output position (16-64), where im2col + BLAS
 runs thin matrices at 50-80 GFLOPS on this machine and writes nine copies of the input. These kernels
@@ -7,15 +7,19 @@ whose rows are ``width + 2 * pw`` long, so that the nine taps of every output po
 fixed offsets of one flat row. Output positions are computed over the padded width (the last
 ``2 * pw`` of each row are thrown away), which makes the inner loop one long unit-stride loop that LLVM
 vectorises. The forward keeps four output channels in flight so every input value loaded feeds 36
-multiply-adds (measured 110 GFLOPS on 2 threads for 16 channels at 32x32, against 60 for im2col + GEMM).
+multiply-adds (measured 110-160 GFLOPS on 2 threads for 16 channels at 32x32, against 50-60 for
+im2col + GEMM). Small planes (8x8) run several samples per pass, so the inner loop stays long.
 
 A stride-s convolution splits the padded plane into s * s phase planes (rows and columns taken every
 s-th, starting at each offset), where each tap again reads one phase at a fixed offset from the output
 position (nine views instead of three rows; ResNet's stride-2 layers).
 
 The input gradient of a stride-1 convolution is the forward of the output gradient with the flipped,
-in/out-swapped kernel and padding ``2 - padding``, so ``conv3x3`` serves both directions. Samples run in
-parallel (this work is large enough to keep numba's pool busy).
+in/out-swapped kernel and padding ``2 - padding``, so ``conv3x3`` serves both directions; for larger
+strides ``conv3x3_input_grad`` computes each phase of the input gradient as a 2x2 correlation of the
+output gradient. Passes of samples run in parallel on numba's pool (these kernels are large enough to
+keep it busy, unlike most of Ember's, see ``_threads``); a model with no threaded BLAS call between them
+(ResNet) thus never has OpenBLAS's idle workers competing for the cores.
 
 Only ``contract`` and ``reassoc`` fast-math flags are set: NaN and infinity still propagate.
 """
