@@ -4,8 +4,9 @@ The full runs (>= 95% test accuracy) are the CLI recipes' job; here a few second
 already show learning that a linear model cannot match:
 - LeNet5 on SyntheticDigits: 2000 training images, 3 epochs of Adam -> >= 45% on 500 held-out images
   (chance is 10%), at least 20 points above a linear classifier trained the same way.
-- resnet20 on Shapes: 2000 training images, 3 epochs of SGD (~30 s) -> >= 30% on 500 held-out images
-  (chance is 10%). The recipe `shapes-resnet` (45,000 images, 8 epochs, 36 minutes) reaches 99.86% on
+- resnet20 on Shapes: 2000 training images, 4 epochs of SGD (~30 s) -> >= 25% on 500 held-out images
+  (chance is 10%). After 3 epochs the held-out accuracy still swung between 18% and 39% with the seed
+  (float32 rounding alone changes the trajectory: ReLU masks flip), too close to a useful bar. The recipe `shapes-resnet` (45,000 images, 8 epochs, 36 minutes) reaches 99.86% on
   the 10,000 test images.
 """
 
@@ -75,7 +76,7 @@ def test_resnet20_learns_shapes_it_has_not_seen():
     xt, yt = _tensors(Shapes(train=False, size=500), 0.5, 0.25)
     model = resnet20(num_classes=10)
     opt = ember.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, nesterov=True, weight_decay=5e-4)
-    losses = _train(model, x, y, epochs=3, batch_size=64, optimizer=opt)
+    losses = _train(model, x, y, epochs=4, batch_size=64, optimizer=opt)
     accuracy = _accuracy(model, xt, yt)
-    assert np.mean(losses[-10:]) < np.mean(losses[:10]) - 0.3, losses  # measured: 2.30 -> 1.80
-    assert accuracy >= 0.30, accuracy  # measured: 0.39 (chance: 0.10)
+    assert np.mean(losses[-10:]) < np.mean(losses[:10]) - 0.3, losses  # measured: 2.39 -> 1.67
+    assert accuracy >= 0.25, accuracy  # measured: 0.33 (seeds 1, 2: 0.40, 0.33; chance: 0.10)
