@@ -73,6 +73,13 @@ def serve(framework: str, name: str) -> None:
         print(_time(step, int(line)), flush=True)
 
 
+# Pause before each sample: the other framework's idle threads must be asleep, not spinning on the
+# cores this sample needs. OpenBLAS's workers spin ~0.1 s after their last call by default; in the
+# previous version of the suite Ember's did so into every torch sample (torch's MLP step read 5.5-7.4 ms
+# instead of 2.7 ms), which flattered Ember's ratio on the BLAS-bound workloads.
+_SETTLE = 0.3
+
+
 def run_step_workload(name: str, rounds: int, repeats: int) -> dict:
     """Times one workload in each framework, interleaved (A B A B ...), median over ``rounds``.
 
@@ -107,6 +114,7 @@ def run_step_workload(name: str, rounds: int, repeats: int) -> dict:
         samples_by = {framework: [] for framework in workers}
         for _ in range(rounds):
             for framework in workers:
+                time.sleep(_SETTLE)
                 samples_by[framework].append(run(framework, counts[framework]))
     finally:
         for worker in workers.values():
