@@ -13,9 +13,11 @@ def _erf64(x):
     return math.erf(x)
 
 
-@njit(cache=True, fastmath=True)
+@njit(cache=True, fastmath={"contract", "reassoc", "arcp", "afn"}, error_model="numpy")
 def _erf32(x, out):
-    # Abramowitz & Stegun 7.1.26: |error| < 1.5e-7, below float32's resolution near 1
+    # Abramowitz & Stegun 7.1.26: |error| < 1.5e-7, below float32's resolution near 1. numpy's error
+    # model: a NaN input gives NaN (Python's raised ZeroDivisionError on the division's NaN check), and
+    # the loop without that check vectorises (1.6x faster); no fast-math flag assumes finite values.
     for i in range(x.size):
         v = x[i]
         a = abs(v)

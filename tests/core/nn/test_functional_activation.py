@@ -94,3 +94,11 @@ def test_inplace_activation_modifies_input_and_keeps_gradients_right(name):
     expected.sum().backward()
     np.testing.assert_allclose(y.detach().numpy(), expected.detach().numpy(), rtol=1e-6)
     np.testing.assert_allclose(x.grad.numpy(), reference.grad.numpy(), rtol=1e-6)
+
+
+def test_gelu_and_erf_of_nan_are_nan_in_float32():
+    # the float32 erf kernel raised ZeroDivisionError on NaN (Python's division check); PyTorch gives NaN
+    x = ember.tensor([float("nan"), 0.5, -1.0])
+    y = F.gelu(x).numpy()
+    assert np.isnan(y[0]) and np.isfinite(y[1:]).all()
+    assert np.isnan(ember.erf(x).numpy()[0])
