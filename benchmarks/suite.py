@@ -89,9 +89,7 @@ def run_step_workload(name: str, rounds: int, repeats: int) -> dict:
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     workers = {
         framework: subprocess.Popen(
-            # the framework is imported before numpy, as by the ``ember`` command (see OPENBLAS_THREAD_TIMEOUT
-            # in ember/__init__.py)
-            [sys.executable, "-c", f"import {framework}; from benchmarks import suite; suite.serve({framework!r}, {name!r})"],
+            [sys.executable, "-c", f"from benchmarks import suite; suite.serve({framework!r}, {name!r})"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=root)
         for framework in _frameworks()
     }

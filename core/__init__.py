@@ -16,16 +16,8 @@ Example:
 from __future__ import annotations
 
 import importlib
-import os
 
 __version__ = "0.1.0"
-
-# OpenBLAS's worker threads spin for 2^28 cycles (~0.1 s) after every BLAS call before they sleep,
-# holding a core that numba's parallel kernels then share: the direct 3x3 convolution ran at one
-# core's speed and a ResNet-8 step took 100 ms instead of 78 with 2^21 cycles (~1 ms; no slower for
-# BLAS-bound models). OpenBLAS reads this once, when numpy loads it, so it only takes effect when ember
-# is imported before numpy (the ``ember`` command always is); a user's own setting wins.
-os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "21")
 
 from . import autograd  # noqa: E402
 from ._dtype import (  # noqa: E402
