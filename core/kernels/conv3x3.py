@@ -54,13 +54,18 @@ def _pad_samples(x, n0, count, ph, pw, stride, row, plane, padded):
     for s in range(count):
         for c in range(c_size):
             for h in range(h_size):
-                y = h + ph
-                src = x[n0 + s, c, h]
                 for b in range(stride):
-                    first = (b - pw) % stride  # the first column whose padded column falls in phase b
-                    dst = padded[c, (y % stride) * stride + b, s * plane + (y // stride) * row
-                                 + (first + pw) // stride:]
-                    _copy_row(src[first::stride], dst, (w_size - first + stride - 1) // stride)
+                    phase, offset, first, size = _phase_slot(h + ph, b, pw, stride, w_size, row)
+                    _copy_row(x[n0 + s, c, h, first::stride], padded[c, phase, s * plane + offset:], size)
+
+
+@njit(inline="always")
+def _phase_slot(y, b, pw, stride, w_size, row):
+    """Where the columns of padded row ``y`` that fall in column phase ``b`` live: (phase, offset of the
+    first in a sample's phase plane, its unpadded column ``first``, how many, every stride-th)."""
+    first = (b - pw) % stride  # the first unpadded column whose padded column is in phase b
+    offset = (y // stride) * row + (first + pw) // stride
+    return (y % stride) * stride + b, offset, first, (w_size - first + stride - 1) // stride
 
 
 @njit(inline="always")
@@ -90,10 +95,13 @@ def _geometry(x, ph, pw, stride):
     hp, wp = h_size + 2 * ph, w_size + 2 * pw
     row = -(-wp // stride)
     plane = -(-hp // stride) * row
-    # ~1024 positions per pass, so that 8x8 planes do not spend their time loading taps, and at least
-    # one pass per thread
-    group = max(1, min(-(-1024 // plane), -(-n_size // numba.get_num_threads())))
-    return row, plane, (hp - 3) // stride + 1, (wp - 3) // stride + 1, group
+    return row, plane, (hp - 3) // stride + 1, (wp - 3) // stride + 1, _samples_per_pass(n_size, plane)
+
+
+def _samples_per_pass(n_size, plane):
+    """~1024 positions per pass, so that 8x8 planes do not spend their time loading taps, and at least
+    one pass per thread."""
+    return max(1, min(-(-1024 // plane), -(-n_size // numba.get_num_threads())))
 
 
 def conv3x3(x, w, ph, pw, stride=1):
@@ -235,8 +243,8 @@ def conv3x3_input_grad(g, w, ph, pw, stride, h_size, w_size):
             phases[a * stride + b, :, :, 2 - sub.shape[2]:, 2 - sub.shape[3]:] = sub
     rows, row = -(-(h_size + 2 * ph) // stride), -(-(w_size + 2 * pw) // stride) + 1  # + g's left padding
     plane = (rows + 1) * row  # a sample's g with one row of padding above
-    group = max(1, min(-(-1024 // plane), -(-g.shape[0] // numba.get_num_threads())))
-    return _input_grad(g, phases, ph, pw, stride, h_size, w_size, rows, row, plane, group)
+    return _input_grad(g, phases, ph, pw, stride, h_size, w_size, rows, row, plane,
+                       _samples_per_pass(g.shape[0], plane))
 
 
 @njit(cache=True, parallel=True, fastmath=_FLAGS)
@@ -276,14 +284,11 @@ def _input_grad(g, phases, ph, pw, stride, h_size, w_size, rows, row, plane, gro
                         a = acc[q, cc]
                         for p in range(length):
                             a[p] += t[0] * r0[p] + t[1] * r0[p + 1] + t[2] * r1[p] + t[3] * r1[p + 1]
-            for s in range(count):  # back from the phases: gx row hh, every stride-th column from first
+            for s in range(count):  # back from the phases, as _pad_samples went into them
                 for cc in range(block):
                     for hh in range(h_size):
-                        y = hh + ph
                         for b in range(stride):
-                            first = (b - pw) % stride
-                            src = acc[(y % stride) * stride + b, cc, s * plane + (y // stride) * row
-                                      + (first + pw) // stride:]
-                            _copy_row(src, gx[n0 + s, c0 + cc, hh, first::stride],
-                                      (w_size - first + stride - 1) // stride)
+                            phase, offset, first, size = _phase_slot(hh + ph, b, pw, stride, w_size, row)
+                            _copy_row(acc[phase, cc, s * plane + offset:], gx[n0 + s, c0 + cc, hh, first::stride],
+                                      size)
     return gx
