@@ -4,7 +4,12 @@ The recurrent matmul stays in BLAS; these kernels replace the ten-odd numpy call
 follow it. ``tanh`` is Eigen's rational approximation (clamped, a few ulp in float32), which LLVM
 vectorises, and ``sigmoid(v) = 0.5 tanh(v / 2) + 0.5``. Serial on purpose: one step is ~10^4
 elements, too small to share between threads.
-"""
+
+The steps run feature-major: every per-step array is ``(features, N)``. OpenBLAS computes the
+recurrent product as ``W_hh @ h`` (M = 4H, N = batch) about a third faster than ``h @ W_hhᵀ``
+(M = batch): 100 vs 148 us for H = 256, N = 32 on this machine's two cores, which is 3 ms of a
+char-LSTM step. ``swap_last_axes`` converts at the edges (the layer's output, its incoming gradient
+and the gate gradients for the weight products)."""
 
 from __future__ import annotations
 
@@ -46,59 +51,68 @@ def _tanh(x):
     return p / q
 
 
-@njit(cache=True, fastmath=True, error_model="numpy", inline="always")
-def _sigmoid_range(pre, gx, out, lo, hi):
-    for j in range(lo, hi):
-        out[j] = _HALF * _tanh(_HALF * (pre[j] + gx[j])) + _HALF
-
-
-@njit(cache=True, fastmath=True, error_model="numpy", inline="always")
-def _tanh_range(pre, gx, out, lo, hi):
-    for j in range(lo, hi):
-        out[j] = _tanh(pre[j] + gx[j])
-
-
 @njit(cache=True, fastmath=True, error_model="numpy")
-def lstm_step_forward(pre, gx, c_prev, gates, c_out, tc_out, h_out):
-    """From ``pre = h W_hhᵀ`` and the input projection ``gx`` (N, 4H): the activated gates (i, f, g, o)
+def lstm_step_forward(pre, gx, bias, c_prev, gates, c_out, tc_out, h_out):
+    """One step in feature-major layout (every array is ``(features, N)``): from ``pre = W_hh h``
+    (4H, N), the input projection ``gx`` and the summed bias (4H,), the activated gates (i, f, g, o)
     into ``gates``, the new cell into ``c_out``, ``tanh(c)`` into ``tc_out`` and ``o * tanh(c)`` into
-    ``h_out``. Each inner loop has one output array, so that LLVM vectorises it (``gates`` must not be
-    ``pre``)."""
-    rows, four_hidden = pre.shape
+    ``h_out``. Every inner loop runs along the batch over contiguous memory with one output array, so
+    that LLVM vectorises it (``gates`` must not be ``pre``)."""
+    four_hidden, rows = pre.shape
     hidden = four_hidden // 4
-    for n in range(rows):
-        p, x, a = pre[n], gx[n], gates[n]
-        _sigmoid_range(p, x, a, 0, 2 * hidden)
-        _tanh_range(p, x, a, 2 * hidden, 3 * hidden)
-        _sigmoid_range(p, x, a, 3 * hidden, 4 * hidden)
-        c_row, cp = c_out[n], c_prev[n]
-        for j in range(hidden):
-            c_row[j] = a[hidden + j] * cp[j] + a[j] * a[2 * hidden + j]
-        t_row = tc_out[n]
-        for j in range(hidden):
-            t_row[j] = _tanh(c_row[j])
-        h_row = h_out[n]
-        for j in range(hidden):
-            h_row[j] = a[3 * hidden + j] * t_row[j]
+    for j in range(four_hidden):
+        p, x, a, b = pre[j], gx[j], gates[j], bias[j]
+        if 2 * hidden <= j < 3 * hidden:
+            for n in range(rows):
+                a[n] = _tanh(p[n] + x[n] + b)
+        else:
+            for n in range(rows):
+                a[n] = _HALF * _tanh(_HALF * (p[n] + x[n] + b)) + _HALF
+    for j in range(hidden):
+        i, f, g, o = gates[j], gates[hidden + j], gates[2 * hidden + j], gates[3 * hidden + j]
+        cp, c, tc, h = c_prev[j], c_out[j], tc_out[j], h_out[j]
+        for n in range(rows):
+            c[n] = f[n] * cp[n] + i[n] * g[n]
+        for n in range(rows):
+            tc[n] = _tanh(c[n])
+        for n in range(rows):
+            h[n] = o[n] * tc[n]
 
 
 @njit(cache=True, fastmath=True, error_model="numpy")
 def lstm_step_backward(dy, dh, gates, c_prev, tc, dc, d_gates):
-    """Backward of one step: from the output gradient ``dy + dh`` and the cell gradient ``dc`` (updated
-    in place to the gradient w.r.t. ``c_prev``), the pre-activation gate gradients ``d_gates`` (N, 4H)."""
-    rows, four_hidden = gates.shape
+    """Backward of one step, feature-major like the forward: from the output gradient ``dy + dh``
+    (H, N) and the cell gradient ``dc`` (updated in place to the gradient w.r.t. ``c_prev``), the
+    pre-activation gate gradients ``d_gates`` (4H, N)."""
+    four_hidden, rows = gates.shape
     hidden = four_hidden // 4
-    for n in range(rows):
-        for j in range(hidden):
-            dh_t = dy[n, j] + dh[n, j]
-            i = gates[n, j]
-            f = gates[n, hidden + j]
-            g = gates[n, 2 * hidden + j]
-            o = gates[n, 3 * hidden + j]
-            t = tc[n, j]
-            dc_t = dc[n, j] + dh_t * o * (_ONE - t * t)
-            d_gates[n, j] = dc_t * g * i * (_ONE - i)
-            d_gates[n, hidden + j] = dc_t * c_prev[n, j] * f * (_ONE - f)
-            d_gates[n, 2 * hidden + j] = dc_t * i * (_ONE - g * g)
-            d_gates[n, 3 * hidden + j] = dh_t * t * o * (_ONE - o)
-            dc[n, j] = dc_t * f
+    for j in range(hidden):
+        i_row, f_row, g_row, o_row = gates[j], gates[hidden + j], gates[2 * hidden + j], gates[3 * hidden + j]
+        di, df, dg, do = d_gates[j], d_gates[hidden + j], d_gates[2 * hidden + j], d_gates[3 * hidden + j]
+        dy_row, dh_row, t_row, cp_row, dc_row = dy[j], dh[j], tc[j], c_prev[j], dc[j]
+        for n in range(rows):
+            dh_t = dy_row[n] + dh_row[n]
+            i, f, g, o, t = i_row[n], f_row[n], g_row[n], o_row[n], t_row[n]
+            dc_t = dc_row[n] + dh_t * o * (_ONE - t * t)
+            di[n] = dc_t * g * i * (_ONE - i)
+            df[n] = dc_t * cp_row[n] * f * (_ONE - f)
+            dg[n] = dc_t * i * (_ONE - g * g)
+            do[n] = dh_t * t * o * (_ONE - o)
+            dc_row[n] = dc_t * f
+
+
+@njit(cache=True)
+def swap_last_axes(src, dst):
+    """``dst[t, b, a] = src[t, a, b]`` for 3-d arrays of any strides. Runs of 16 rows of ``src`` are
+    copied column by column, so that each output row is written in runs of 16 while those rows stay
+    in L1: 1.0 ms for 8 MB here, against 1.7 ms for numpy's transposing copy."""
+    steps, rows, cols = src.shape
+    full = rows - rows % 16
+    for t in range(steps):
+        for a0 in range(0, full, 16):
+            for b in range(cols):
+                for k in range(16):
+                    dst[t, b, a0 + k] = src[t, a0 + k, b]
+        for a in range(full, rows):
+            for b in range(cols):
+                dst[t, b, a] = src[t, a, b]

@@ -72,7 +72,9 @@ class LSTMLayer(_FusedLayer):
 
     @staticmethod
     def forward(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, reverse):
-        X, Whh = x.data, w_hh.data
+        X, Whh, Whr = x.data, w_hh.data, _data(w_hr)
+        if _use_kernels(Whr, X, w_ih.data, Whh, h0.data, c0.data):
+            return _lstm_forward_kernels(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse)
         length, batch, _ = X.shape
         hidden = Whh.shape[0] // 4
         gx = _input_projection(X, w_ih.data, _data(b_ih), _data(b_hh))
@@ -84,23 +86,11 @@ class LSTMLayer(_FusedLayer):
         gates = np.empty((length, batch, 4 * hidden), dtype)
         cs = np.empty((length, batch, hidden), dtype)
         tcs = np.empty((length, batch, hidden), dtype)
-        Whr = _data(w_hr)
         hfull = np.empty((length, batch, hidden), dtype) if Whr is not None else None
         ys = np.empty((length, batch, Whh.shape[1]), dtype)
         WhhT = np.ascontiguousarray(Whh.T)
         WhrT = None if Whr is None else np.ascontiguousarray(Whr.T)
         h, c = h0.data, c0.data
-        if _use_kernels(Whr, gx, h, c):
-            from ...kernels import rnn as kernels
-
-            pre = np.empty((batch, 4 * hidden), dtype)
-            for t in _steps(length, reverse):
-                np.matmul(h, WhhT, out=pre)
-                kernels.lstm_step_forward(pre, gx[t], c, gates[t], cs[t], tcs[t], ys[t])
-                h, c = ys[t], cs[t]
-            return _save_lstm(
-                ctx, x, h0, c0, w_ih, w_hh, w_hr, b_ih, b_hh, reverse, gates, cs, tcs, hfull, ys
-            )
         for t in _steps(length, reverse):
             g = gates[t]
             np.matmul(h, WhhT, out=g)
@@ -126,7 +116,9 @@ class LSTMLayer(_FusedLayer):
                 np.multiply(o, tc, out=hfull[t])
                 np.matmul(hfull[t], WhrT, out=ys[t])
             h, c = ys[t], c_new
-        return _save_lstm(ctx, x, h0, c0, w_ih, w_hh, w_hr, b_ih, b_hh, reverse, gates, cs, tcs, hfull, ys)
+        _save_lstm(ctx, x, h0, c0, w_ih, w_hh, w_hr, b_ih, b_hh, reverse, gates, cs, tcs, hfull, ys)
+        last = 0 if reverse else -1
+        return ys, ys[last].copy(), cs[last].copy()
 
     @staticmethod
     @once_differentiable
@@ -136,21 +128,9 @@ class LSTMLayer(_FusedLayer):
         length, batch, _ = X.shape
         hidden = Whh.shape[0] // 4
         dtype = gates.dtype
+        if ctx.feature_major:
+            return _lstm_backward_kernels(ctx, grad_y, grad_hn, grad_cn)
         dG = np.empty_like(gates)
-        if _use_kernels(Whr, gates, h0, c0):
-            from ...kernels import rnn as kernels
-
-            dY = grad_y.data.astype(dtype, copy=False)
-            dh = grad_hn.data.astype(dtype, copy=True)
-            dc = grad_cn.data.astype(dtype, copy=True)
-            order = list(_steps(length, ctx.reverse))
-            for k in range(length - 1, -1, -1):
-                t = order[k]
-                kernels.lstm_step_backward(
-                    dY[t], dh, gates[t], cs[order[k - 1]] if k > 0 else c0, tcs[t], dc, dG[t]
-                )
-                dh = dG[t] @ Whh
-            return _lstm_weight_grads(ctx, dG, dh, dc, None)
         # local derivatives of the activations, for all steps at once
         deriv = gates * (1 - gates)
         deriv[..., 2 * hidden : 3 * hidden] = 1 - gates[..., 2 * hidden : 3 * hidden] ** 2
@@ -191,13 +171,67 @@ def _use_kernels(Whr, *arrays) -> bool:
     return Whr is None and all(a.dtype == np.float32 for a in arrays)
 
 
-def _save_lstm(ctx, x, h0, c0, w_ih, w_hh, w_hr, b_ih, b_hh, reverse, gates, cs, tcs, hfull, ys):
+def _save_lstm(ctx, x, h0, c0, w_ih, w_hh, w_hr, b_ih, b_hh, reverse, gates, cs, tcs, hfull, ys, feature_major=False):
     ctx.arrays = (x.data, h0.data, c0.data, w_ih.data, w_hh.data, _data(w_hr), gates, cs, tcs, hfull, ys)
-    ctx.reverse = reverse
+    ctx.reverse, ctx.feature_major = reverse, feature_major
     ctx.has_bias = (b_ih is not None, b_hh is not None)
     ctx.versions = [(t, t._vc[0]) for t in (x, h0, c0, w_ih, w_hh, w_hr) if t is not None]
-    last = 0 if reverse else -1
-    return ys, ys[last].copy(), cs[last].copy()
+
+
+def _lstm_forward_kernels(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse):
+    """The float32 forward with the numba step kernels, feature-major (see ``ember.kernels.rnn``): the
+    gates, cells and states of step ``t`` are ``(features, N)`` blocks, and the output is transposed
+    once at the end, into the input's layout (batch-major input gives a batch-major output, so that
+    ``batch_first`` costs no further copy)."""
+    from ...kernels import rnn as kernels
+
+    X, Whh = x.data, w_hh.data
+    length, batch, _ = X.shape
+    hidden = Whh.shape[1]
+    f32 = np.float32
+    gx = np.matmul(w_ih.data, X.transpose(0, 2, 1))  # (L, 4H, N)
+    bias = np.zeros(4 * hidden, f32)
+    for b in (b_ih, b_hh):
+        if b is not None:
+            bias += b.data
+    gates = np.empty((length, 4 * hidden, batch), f32)
+    cs, tcs, hs = (np.empty((length, hidden, batch), f32) for _ in range(3))
+    pre = np.empty((4 * hidden, batch), f32)
+    h, c = np.ascontiguousarray(h0.data.T), np.ascontiguousarray(c0.data.T)
+    for t in _steps(length, reverse):
+        np.matmul(Whh, h, out=pre)
+        kernels.lstm_step_forward(pre, gx[t], bias, c, gates[t], cs[t], tcs[t], hs[t])
+        h, c = hs[t], cs[t]
+    if X.strides[1] > X.strides[0]:  # batch-major input
+        ys = np.empty((batch, length, hidden), f32).transpose(1, 0, 2)
+    else:
+        ys = np.empty((length, batch, hidden), f32)
+    kernels.swap_last_axes(hs, ys)
+    _save_lstm(ctx, x, h0, c0, w_ih, w_hh, None, b_ih, b_hh, reverse, gates, cs, tcs, None, ys, True)
+    return ys, np.ascontiguousarray(h.T), np.ascontiguousarray(c.T)
+
+
+def _lstm_backward_kernels(ctx, grad_y, grad_hn, grad_cn):
+    """Backpropagation through time for ``_lstm_forward_kernels``, feature-major like it."""
+    from ...kernels import rnn as kernels
+
+    c0, Whh, gates, cs, tcs = (ctx.arrays[i] for i in (2, 4, 6, 7, 8))
+    length, hidden, batch = cs.shape
+    f32 = np.float32
+    dY = np.empty((length, hidden, batch), f32)
+    kernels.swap_last_axes(grad_y.data.astype(f32, copy=False), dY)
+    dh = np.ascontiguousarray(grad_hn.data.T, dtype=f32)
+    dc = np.array(grad_cn.data.T, dtype=f32, order="C")  # updated in place
+    c0 = np.ascontiguousarray(c0.T)
+    dG = np.empty((length, 4 * hidden, batch), f32)
+    order = list(_steps(length, ctx.reverse))
+    for k in range(length - 1, -1, -1):
+        t = order[k]
+        kernels.lstm_step_backward(dY[t], dh, gates[t], cs[order[k - 1]] if k > 0 else c0, tcs[t], dc, dG[t])
+        dh = np.matmul(Whh.T, dG[t])
+    batch_major = np.empty((length, batch, 4 * hidden), f32)
+    kernels.swap_last_axes(dG, batch_major)
+    return _lstm_weight_grads(ctx, batch_major, np.ascontiguousarray(dh.T), np.ascontiguousarray(dc.T), None)
 
 
 def _lstm_weight_grads(ctx, dG, dh, dc, dH):
