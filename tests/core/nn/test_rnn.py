@@ -39,6 +39,9 @@ RECURRENT = [
         ((4, 3, 3), (4, 3, 6)),
     ),
     ("LSTM-nobias", lambda nn: nn.LSTM(4, 6, bias=False), (5, 3, 4), None),
+    # sizes past the kernels' 16-row tiles, batch-major and reversed
+    ("LSTM-wide-batch-first", lambda nn: nn.LSTM(8, 20, batch_first=True), (17, 5, 8), None),
+    ("LSTM-wide-bidir", lambda nn: nn.LSTM(8, 20, bidirectional=True), (5, 17, 8), None),
     ("GRU", lambda nn: nn.GRU(4, 6), (5, 3, 4), None),
     (
         "GRU-2layer-bidir-states",
