@@ -220,7 +220,7 @@ def _lstm_backward_kernels(ctx, grad_y, grad_hn, grad_cn):
     f32 = np.float32
     dY = np.empty((length, hidden, batch), f32)
     kernels.swap_last_axes(grad_y.data.astype(f32, copy=False), dY)
-    dh = np.ascontiguousarray(grad_hn.data.T, dtype=f32)
+    dh, spare = np.array(grad_hn.data.T, dtype=f32, order="C"), np.empty((hidden, batch), f32)
     dc = np.array(grad_cn.data.T, dtype=f32, order="C")  # updated in place
     c0 = np.ascontiguousarray(c0.T)
     dG = np.empty((length, 4 * hidden, batch), f32)
@@ -228,20 +228,17 @@ def _lstm_backward_kernels(ctx, grad_y, grad_hn, grad_cn):
     for k in range(length - 1, -1, -1):
         t = order[k]
         kernels.lstm_step_backward(dY[t], dh, gates[t], cs[order[k - 1]] if k > 0 else c0, tcs[t], dc, dG[t])
-        dh = np.matmul(Whh.T, dG[t])
+        dh, spare = np.matmul(Whh.T, dG[t], out=spare), dh
     batch_major = np.empty((length, batch, 4 * hidden), f32)
     kernels.swap_last_axes(dG, batch_major)
     return _lstm_weight_grads(ctx, batch_major, np.ascontiguousarray(dh.T), np.ascontiguousarray(dc.T), None)
 
 
 def _lstm_weight_grads(ctx, dG, dh, dc, dH):
-    """The gradients that need every step's gate gradients: one matmul per weight."""
+    """The gradients that need every step's gate gradients (``dG``, batch-major)."""
     X, h0, c0, Wih, Whh, Whr, gates, cs, tcs, hfull, ys = ctx.arrays
     length, batch, _ = X.shape
-    dx, dw_ih, db = _input_grads(ctx, X, Wih, dG, True, 3)
-    h_prev = _previous_states(h0, ys, ctx.reverse)
-    flat = dG.reshape(length * batch, -1)
-    dw_hh = flat.T @ h_prev.reshape(length * batch, -1)
+    dx, dw_ih, dw_hh, db = _gate_grads(ctx, X, Wih, h0, ys, dG, 3)
     dw_hr = None
     if Whr is not None:
         dw_hr = dH.reshape(length * batch, -1).T @ hfull.reshape(length * batch, -1)
@@ -257,6 +254,26 @@ def _lstm_weight_grads(ctx, dG, dh, dc, dH):
         _wrap(dw_hr),
         None,
     )
+
+
+def _gate_grads(ctx, X, Wih, h0, ys, dG, w_ih_index):
+    """``dx``, ``dW_ih``, ``dW_hh`` and the bias gradient of a layer whose gates are
+    ``W_ih x_t + W_hh h_{t-1} + b`` (LSTM, RNN), from the gate gradients ``dG`` (L, N, G): ``dx`` is
+    one product, the other three come from one product ``dGᵀ [x | h_prev | 1]`` (one large BLAS
+    call, ~10% faster than three, and no separate pass for the bias)."""
+    length, batch, inputs = X.shape
+    flat = dG.reshape(length * batch, -1)
+    dx = (flat @ Wih).reshape(X.shape) if ctx.needs_input_grad[0] else None
+    z = np.empty((length, batch, inputs + ys.shape[2] + 1), dG.dtype)
+    z[..., :inputs] = X
+    if ctx.reverse:  # the state entering step t is the output of step t + 1
+        z[-1, :, inputs:-1], z[:-1, :, inputs:-1] = h0, ys[1:]
+    else:
+        z[0, :, inputs:-1], z[1:, :, inputs:-1] = h0, ys[:-1]
+    z[..., -1] = 1
+    r = flat.T @ z.reshape(length * batch, -1)
+    dw_ih = np.ascontiguousarray(r[:, :inputs]) if ctx.needs_input_grad[w_ih_index] else None
+    return dx, dw_ih, np.ascontiguousarray(r[:, inputs:-1]), r[:, -1].copy()
 
 
 class GRULayer(_FusedLayer):
@@ -378,7 +395,7 @@ class RNNLayer(_FusedLayer):
     def backward(ctx, grad_y, grad_hn):
         _check_versions(ctx)
         X, h0, Wih, Whh, ys = ctx.arrays
-        length, batch, _ = X.shape
+        length = X.shape[0]
         deriv = 1 - ys * ys if ctx.nonlinearity == "tanh" else (ys > 0).astype(ys.dtype)
         dY = grad_y.data
         dG = np.empty_like(ys)
@@ -387,9 +404,7 @@ class RNNLayer(_FusedLayer):
             np.add(dY[t], dh, out=dG[t])
             dG[t] *= deriv[t]
             dh = dG[t] @ Whh
-        dx, dw_ih, db = _input_grads(ctx, X, Wih, dG, True, 2)
-        h_prev = _previous_states(h0, ys, ctx.reverse)
-        dw_hh = dG.reshape(length * batch, -1).T @ h_prev.reshape(length * batch, -1)
+        dx, dw_ih, dw_hh, db = _gate_grads(ctx, X, Wih, h0, ys, dG, 2)
         has_ih, has_hh = ctx.has_bias
         return (
             _wrap(dx),
