@@ -106,13 +106,16 @@ def _flip_kernel(wd, groups):
 
 def _conv_kernel(xd, wd, stride, padding, dilation, groups):
     """Which code runs a convolution: "grouped" (direct kernel, few channels per group), "3x3" (direct
-    kernel, stride 1 or 2) or "im2col" (columns and BLAS)."""
+    kernel, stride 1 or 2), "5x5" (direct kernel, stride 1) or "im2col" (columns and BLAS)."""
     _, cg, kh, kw = wd.shape
     if groups > 1 and cg <= _DIRECT_MAX_GROUP_CHANNELS:
         return "grouped"
-    if (groups == 1 and (kh, kw) == (3, 3) and stride in ((1, 1), (2, 2)) and dilation == (1, 1)
-            and max(padding) <= 2 and xd.dtype == wd.dtype and xd.dtype in (np.float32, np.float64)):
+    if groups > 1 or dilation != (1, 1) or xd.dtype != wd.dtype or xd.dtype not in (np.float32, np.float64):
+        return "im2col"
+    if (kh, kw) == (3, 3) and stride in ((1, 1), (2, 2)) and max(padding) <= 2:
         return "3x3"
+    if (kh, kw) == (5, 5) and stride == (1, 1):
+        return "5x5"
     return "im2col"
 
 
@@ -168,10 +171,12 @@ class ConvNd(Op):
                                            keep_cols=ctx.needs_input_grad[1])
         else:
             from ...kernels import conv as kernels
-            from ...kernels import conv3x3
+            from ...kernels import conv3x3, conv5x5
 
             if ctx.kernel == "3x3":
                 out = conv3x3.conv3x3(xd, wd, ph, pw, sh)
+            elif ctx.kernel == "5x5":
+                out = conv5x5.conv5x5(xd, wd, ph, pw)
             else:
                 out = kernels.grouped_conv(xd, wd, groups, sh, sw, ph, pw, dh, dw, oh, ow)
         if b is not None:
@@ -182,7 +187,7 @@ class ConvNd(Op):
     @once_differentiable
     def backward(ctx, grad):
         from ...kernels import conv as kernels
-        from ...kernels import conv3x3
+        from ...kernels import conv3x3, conv5x5
 
         w, x = ctx.saved_tensors
         (sh, sw), (ph, pw), (dh, dw), groups, h, width = ctx.params
@@ -207,6 +212,8 @@ class ConvNd(Op):
         if ctx.needs_input_grad[1]:
             if ctx.kernel == "3x3":
                 gw = conv3x3.conv3x3_weight_grad(xd, g4, ph, pw, sh)
+            elif ctx.kernel == "5x5":
+                gw = conv5x5.conv5x5_weight_grad(xd, g4, ph, pw)
             elif ctx.kernel == "grouped":
                 gw = kernels.grouped_conv_weight_grad(g4, xd, groups, kh, kw, sh, sw, ph, pw, dh, dw)
             else:

@@ -43,6 +43,17 @@ SPECS = [
          [(5, 4, 9, 8), (6, 4, 3, 3), (6,)]),
     Spec("conv2d_3x3_direct_small_planes", lambda F, x, w: F.conv2d(x, w, padding=1),
          [(13, 3, 4, 5), (3, 3, 3, 3)]),
+    # 5x5 layers of stride 1 run the direct kernel (ember.kernels.conv5x5): 6 filters = a block of four and
+    # two left over; padding beyond 2; several small planes per pass; 10 samples of 18x19 = passes of
+    # 3, 3, 3, 1 (a thread's short pass after a full one must not count the full one's samples again)
+    Spec("conv2d_5x5_direct", lambda F, x, w, b: F.conv2d(x, w, b, padding=2),
+         [(2, 3, 12, 11), (6, 3, 5, 5), (6,)]),
+    Spec("conv2d_5x5_direct_asym_pad", lambda F, x, w: F.conv2d(x, w, padding=(0, 3)),
+         [(1, 2, 9, 10), (4, 2, 5, 5)]),
+    Spec("conv2d_5x5_direct_small_planes", lambda F, x, w: F.conv2d(x, w),
+         [(11, 1, 6, 7), (3, 1, 5, 5)]),
+    Spec("conv2d_5x5_direct_short_last_pass", lambda F, x, w: F.conv2d(x, w),
+         [(10, 1, 18, 19), (3, 1, 5, 5)]),
     Spec("conv_transpose1d", lambda F, x, w, b: F.conv_transpose1d(x, w, b, stride=2, padding=1, output_padding=1),
          [(2, 3, 5), (3, 2, 3), (2,)]),
     Spec("conv_transpose2d", lambda F, x, w, b: F.conv_transpose2d(x, w, b, stride=2, padding=1),
@@ -92,12 +103,13 @@ def test_conv_keeps_float32_and_first_layer_skips_input_grad():
     assert w.grad.dtype == ember.float32 and x.grad is None
 
 
-def test_direct_3x3_conv_propagates_nan_to_the_window_it_touches():
+@pytest.mark.parametrize("size", [3, 5])
+def test_direct_conv_propagates_nan_to_the_window_it_touches(size):
     x = np.zeros((1, 2, 16, 16), dtype=np.float32)
     x[0, 1, 7, 9] = np.nan
-    y = F.conv2d(ember.tensor(x), ember.ones(6, 2, 3, 3), padding=1).numpy()
+    y = F.conv2d(ember.tensor(x), ember.ones(6, 2, size, size), padding=size // 2).numpy()
     expected = np.zeros((16, 16), dtype=bool)
-    expected[6:9, 8:11] = True
+    expected[7 - size // 2 : 8 + size // 2, 9 - size // 2 : 10 + size // 2] = True
     for channel in y[0]:
         np.testing.assert_array_equal(np.isnan(channel), expected)
 
