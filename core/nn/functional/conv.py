@@ -204,6 +204,9 @@ class ConvNd(Op):
                 gx = conv3x3.conv3x3(g4, _flip_kernel(wd, 1), 2 - ph, 2 - pw)
             elif ctx.kernel == "3x3":
                 gx = conv3x3.conv3x3_input_grad(g4, wd, ph, pw, sh, h, width)
+            elif ctx.kernel == "5x5" and max(ph, pw) <= 4 and h * width <= oh * ow:
+                # the same, where the padded g has no more zeros than the padding (see _conv_input_grad)
+                gx = conv5x5.conv5x5(g4, _flip_kernel(wd, 1), 4 - ph, 4 - pw)
             elif ctx.kernel == "grouped":
                 gx = kernels.grouped_conv_input_grad(g4, wd, groups, h, width, sh, sw, ph, pw, dh, dw)
             else:
