@@ -207,14 +207,26 @@ def _softmax_dim(ndim: int) -> int:
     return 0 if ndim in (0, 1, 3) else 1
 
 
+def _last_axis_kernels(x, dim):
+    """The softmax kernels when ``dim`` is the last axis of a contiguous float32/64 ``x``, else None."""
+    from ...kernels import softmax as kernels
+
+    return kernels if dim in (-1, x.ndim - 1) and kernels.supported(x) else None
+
+
 class Softmax(Op):
     @staticmethod
     def forward(ctx, a, dim):
         ctx.dim = dim
         x = a.data
+        ctx.save_output()
+        kernels = _last_axis_kernels(x, dim)
+        if kernels is not None:
+            e = kernels.shift_rows(x.copy())
+            kernels.softmax_(e)
+            return e
         e = np.exp(x - np.amax(x, axis=dim, keepdims=True))
         e /= np.sum(e, axis=dim, keepdims=True)
-        ctx.save_output()
         return e
 
     @staticmethod
@@ -229,9 +241,14 @@ class LogSoftmax(Op):
     def forward(ctx, a, dim):
         ctx.dim = dim
         x = a.data
+        ctx.save_output()
+        kernels = _last_axis_kernels(x, dim)
+        if kernels is not None:
+            shifted = kernels.shift_rows(x.copy())
+            shifted -= kernels.softmax_(shifted, out=np.empty_like(shifted))[..., None]
+            return shifted
         shifted = x - np.amax(x, axis=dim, keepdims=True)
         shifted -= np.log(np.sum(np.exp(shifted), axis=dim, keepdims=True))
-        ctx.save_output()
         return shifted
 
     @staticmethod

@@ -30,9 +30,15 @@ class Attention(Op):
             scores = scores + bias.data
         if blocked is not None:
             scores = np.where(blocked, dtype.type(-np.inf), scores)
-        scores -= np.amax(scores, axis=-1, keepdims=True)
-        p = np.exp(scores, out=scores)
-        p /= p.sum(axis=-1, keepdims=True)
+        from ...kernels import softmax as kernels
+
+        if kernels.supported(scores):
+            kernels.softmax_(kernels.shift_rows(scores))
+        else:
+            scores -= np.amax(scores, axis=-1, keepdims=True)
+            np.exp(scores, out=scores)
+            scores /= scores.sum(axis=-1, keepdims=True)
+        p = scores
         ctx.save_for_backward(q, k, v)
         ctx.p, ctx.scale = p, scale
         return p @ v.data

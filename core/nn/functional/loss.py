@@ -46,6 +46,21 @@ def _class_last(input: Tensor, target, op: str):
     return input, target, ()
 
 
+def _softmax_rows(z):
+    """(shifted, softmax, log of the row sums) of (M, C) logits: ``shifted = z - max(z, axis=1)``."""
+    from ...kernels import softmax as kernels
+
+    shifted = np.array(z, order="C")
+    if kernels.supported(shifted):
+        p = np.empty_like(shifted)
+        return shifted, p, kernels.softmax_(kernels.shift_rows(shifted), out=p)
+    shifted -= np.amax(shifted, axis=1, keepdims=True)
+    p = np.exp(shifted)
+    total = p.sum(axis=1)
+    p /= total[:, None]
+    return shifted, p, np.log(total)
+
+
 class CrossEntropy(Op):
     """Cross-entropy of logits (M, C) against class indices (M,), fused with its log-softmax.
 
@@ -64,20 +79,16 @@ class CrossEntropy(Op):
         if m and (safe.min() < 0 or safe.max() >= c):
             bad = safe.max() if safe.max() >= c else safe.min()
             raise IndexError(f"cross_entropy: target {bad} is out of bounds for {c} classes")
-        shifted = z - np.amax(z, axis=1, keepdims=True)
-        p = np.exp(shifted)
-        total = p.sum(axis=1, keepdims=True)
-        p /= total
-        logp = shifted
-        logp -= np.log(total)
+        shifted, p, log_total = _softmax_rows(z)  # log_softmax = shifted - log_total
         rows = np.arange(m)
         w = weight.data if weight is not None else None
         w_t = w[safe] if w is not None else np.ones(m, z.dtype)
         if not all_valid:
             w_t = w_t * valid
         eps = label_smoothing
-        loss = -(1 - eps) * w_t * logp[rows, safe]
+        loss = -(1 - eps) * w_t * (shifted[rows, safe] - log_total)
         if eps > 0:
+            logp = shifted - log_total[:, None]
             smooth = -(logp @ w) if w is not None else -logp.sum(axis=1)
             loss += (eps / c) * (smooth if all_valid else smooth * valid)
         loss = loss.astype(z.dtype, copy=False)

@@ -102,3 +102,21 @@ def test_gelu_and_erf_of_nan_are_nan_in_float32():
     y = F.gelu(x).numpy()
     assert np.isnan(y[0]) and np.isfinite(y[1:]).all()
     assert np.isnan(ember.erf(x).numpy()[0])
+
+
+@pytest.mark.parity
+def test_softmax_rows_with_nan_and_infinities_match_torch():
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(0).standard_normal((6, 37)).astype(np.float32)  # a row longer than a vector
+    x[1, 5] = np.nan  # the whole row becomes NaN
+    x[2, :30] = -np.inf  # masked positions get probability 0
+    x[3, :] = -np.inf  # a fully masked row is NaN, as in torch
+    x[4, 7] = np.inf
+    y = np.random.default_rng(1).integers(0, 37, 6)
+    for name in ("softmax", "log_softmax"):
+        ours = getattr(F, name)(ember.tensor(x), -1).numpy()
+        theirs = getattr(torch.nn.functional, name)(torch.from_numpy(x), -1).numpy()
+        np.testing.assert_allclose(ours, theirs, rtol=1e-6, atol=1e-6, err_msg=name)
+    ours = F.cross_entropy(ember.tensor(x), ember.tensor(y), reduction="none").numpy()
+    theirs = torch.nn.functional.cross_entropy(torch.from_numpy(x), torch.from_numpy(y), reduction="none").numpy()
+    np.testing.assert_allclose(ours, theirs, rtol=1e-6, atol=1e-6)

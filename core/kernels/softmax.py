@@ -1,0 +1,62 @@
+"""Softmax over the last axis of C-contiguous rows: the two reductions as numba loops, the exponential
+by numpy.
+
+numpy reduces along short contiguous rows slowly (``np.amax(z, axis=1)`` of char-LSTM's 2048 x 65
+logits: 94 us, the row sums 57 us), while numba's max and sum loops vectorise (``nnan`` lets LLVM
+vectorise the max; a row holding NaN still comes out all NaN, through ``x - max`` and the sum). The
+exponential stays with numpy, whose SIMD exp numba cannot call. Cross-entropy of those logits,
+forward and backward: 482 -> ~200 us (torch: 165 us).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True, fastmath={"nnan", "reassoc"})
+def _row_max(a, i):
+    m = a[i, 0]
+    for j in range(1, a.shape[1]):
+        m = max(m, a[i, j])
+    return m
+
+
+@njit(cache=True)
+def _shift_rows(a):
+    for i in range(a.shape[0]):
+        m = _row_max(a, i)
+        for j in range(a.shape[1]):
+            a[i, j] -= m
+
+
+@njit(cache=True, fastmath={"reassoc"})
+def _normalise_rows(e, log_sums):
+    for i in range(e.shape[0]):
+        total = e[i, 0] - e[i, 0]  # zero of e's dtype
+        for j in range(e.shape[1]):
+            total += e[i, j]
+        inverse = 1 / total
+        for j in range(e.shape[1]):
+            e[i, j] *= inverse
+        log_sums[i] = np.log(total)
+
+
+def supported(a: np.ndarray) -> bool:
+    """Whether these kernels take ``a``: float32/64, C-contiguous, non-empty rows."""
+    return a.dtype in (np.float32, np.float64) and a.flags.c_contiguous and a.ndim > 0 and a.shape[-1] > 0
+
+
+def shift_rows(a: np.ndarray) -> np.ndarray:
+    """``a -= max(a, axis=-1)`` in place; returns ``a``."""
+    _shift_rows(a.reshape(-1, a.shape[-1]))
+    return a
+
+
+def softmax_(shifted: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Softmax of max-shifted rows (from ``shift_rows``) into ``out`` (default: in place); returns the
+    log of each row's sum of exponentials, so that ``log_softmax = shifted - log_sums[..., None]``."""
+    out = np.exp(shifted, out=shifted if out is None else out)
+    log_sums = np.empty(out.shape[:-1], out.dtype)
+    _normalise_rows(out.reshape(-1, out.shape[-1]), log_sums.reshape(-1))
+    return log_sums
