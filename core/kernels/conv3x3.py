@@ -167,7 +167,9 @@ def conv3x3_weight_grad(x, g, ph, pw, stride=1):
 
     Each thread's share of the passes sums into its own copy, so there are no races; two output
     channels share every input load (nine dot products each over a pass's padded positions)."""
-    return _weight_grad(x, g, ph, pw, stride, *_geometry(x, ph, pw, stride), numba.get_num_threads())
+    k_size, c_size = g.shape[1], x.shape[1]
+    parts = _weight_grad(x, g, ph, pw, stride, *_geometry(x, ph, pw, stride), numba.get_num_threads())
+    return parts.sum(0).reshape(k_size, c_size, 3, 3)
 
 
 @njit(cache=True, parallel=True, fastmath=_FLAGS)
@@ -218,7 +220,7 @@ def _weight_grad(x, g, ph, pw, stride, row, plane, out_h, out_w, group, threads)
                         q = acc[k0 + 1, c]
                         q[0] += u0; q[1] += u1; q[2] += u2; q[3] += u3; q[4] += u4
                         q[5] += u5; q[6] += u6; q[7] += u7; q[8] += u8
-    return parts.sum(0).reshape(k_size, c_size, 3, 3)
+    return parts  # summed by the caller: numba's sum over an axis alone took 2 s to compile
 
 
 @njit(inline="always")

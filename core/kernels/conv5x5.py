@@ -23,7 +23,7 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-from .conv3x3 import _FLAGS, _copy_row, _pad_samples
+from .conv3x3 import _FLAGS, _copy_row
 
 _POSITIONS_PER_PASS = 1024
 
@@ -39,49 +39,52 @@ def _geometry(x, ph, pw):
 
 def conv5x5(x, w, ph, pw):
     """(N, C, H, W) ``x`` convolved with (K, C, 5, 5) ``w``, zero padding (ph, pw): (N, K, OH, OW)."""
-    return _conv5x5(x, w, ph, pw, *_geometry(x, ph, pw))
+    k_size = w.shape[0]
+    blocks = np.zeros((-(-k_size // 4) * 4,) + w.shape[1:], dtype=w.dtype)  # whole blocks of four filters
+    blocks[:k_size] = w
+    return _conv5x5(x, blocks, k_size, ph, pw, *_geometry(x, ph, pw))
+
+
+@njit(inline="always")
+def _pad_samples(x, n0, count, ph, pw, row, plane, padded):
+    """Copies samples n0 .. n0 + count - 1 of ``x`` into the zeroed (C, positions) scratch ``padded``."""
+    c_size, h_size, w_size = x.shape[1:]
+    for s in range(count):
+        for c in range(c_size):
+            for h in range(h_size):
+                _copy_row(x[n0 + s, c, h], padded[c, s * plane + (h + ph) * row + pw:], w_size)
 
 
 @njit(cache=True, parallel=True, fastmath=_FLAGS)
-def _conv5x5(x, w, ph, pw, row, plane, out_h, out_w, group):
+def _conv5x5(x, w, k_size, ph, pw, row, plane, out_h, out_w, group):
     n_size, c_size = x.shape[:2]
-    k_size = w.shape[0]
     length = (group - 1) * plane + out_h * row  # output positions over the padded planes of a pass
     out = np.empty((n_size, k_size, out_h, out_w), dtype=x.dtype)
     for pass_ in prange(-(-n_size // group)):
         n0 = pass_ * group
         count = min(group, n_size - n0)
-        padded = np.zeros((c_size, 1, group * plane + 4), dtype=x.dtype)
+        padded = np.zeros((c_size, group * plane + 4), dtype=x.dtype)
         acc = np.empty((4, length), dtype=x.dtype)
-        _pad_samples(x, n0, count, ph, pw, 1, row, plane, padded)
+        _pad_samples(x, n0, count, ph, pw, row, plane, padded)
         for k0 in range(0, k_size, 4):
-            block = min(4, k_size - k0)
             acc[:] = 0
             a0, a1, a2, a3 = acc[0], acc[1], acc[2], acc[3]
             for c in range(c_size):
                 for kh in range(5):
-                    r = padded[c, 0, kh * row:]
-                    if block == 4:
-                        t0, t1, t2, t3 = w[k0, c, kh], w[k0 + 1, c, kh], w[k0 + 2, c, kh], w[k0 + 3, c, kh]
-                        u00, u01, u02, u03, u04 = t0[0], t0[1], t0[2], t0[3], t0[4]
-                        u10, u11, u12, u13, u14 = t1[0], t1[1], t1[2], t1[3], t1[4]
-                        u20, u21, u22, u23, u24 = t2[0], t2[1], t2[2], t2[3], t2[4]
-                        u30, u31, u32, u33, u34 = t3[0], t3[1], t3[2], t3[3], t3[4]
-                        for p in range(length):
-                            x0, x1, x2, x3, x4 = r[p], r[p + 1], r[p + 2], r[p + 3], r[p + 4]
-                            a0[p] += u00 * x0 + u01 * x1 + u02 * x2 + u03 * x3 + u04 * x4
-                            a1[p] += u10 * x0 + u11 * x1 + u12 * x2 + u13 * x3 + u14 * x4
-                            a2[p] += u20 * x0 + u21 * x1 + u22 * x2 + u23 * x3 + u24 * x4
-                            a3[p] += u30 * x0 + u31 * x1 + u32 * x2 + u33 * x3 + u34 * x4
-                        continue
-                    for kk in range(block):  # the last 1-3 channels, one at a time
-                        t = w[k0 + kk, c, kh]
-                        v0, v1, v2, v3, v4 = t[0], t[1], t[2], t[3], t[4]
-                        a = acc[kk]
-                        for p in range(length):
-                            a[p] += v0 * r[p] + v1 * r[p + 1] + v2 * r[p + 2] + v3 * r[p + 3] + v4 * r[p + 4]
+                    r = padded[c, kh * row:]
+                    t0, t1, t2, t3 = w[k0, c, kh], w[k0 + 1, c, kh], w[k0 + 2, c, kh], w[k0 + 3, c, kh]
+                    u00, u01, u02, u03, u04 = t0[0], t0[1], t0[2], t0[3], t0[4]
+                    u10, u11, u12, u13, u14 = t1[0], t1[1], t1[2], t1[3], t1[4]
+                    u20, u21, u22, u23, u24 = t2[0], t2[1], t2[2], t2[3], t2[4]
+                    u30, u31, u32, u33, u34 = t3[0], t3[1], t3[2], t3[3], t3[4]
+                    for p in range(length):
+                        x0, x1, x2, x3, x4 = r[p], r[p + 1], r[p + 2], r[p + 3], r[p + 4]
+                        a0[p] += u00 * x0 + u01 * x1 + u02 * x2 + u03 * x3 + u04 * x4
+                        a1[p] += u10 * x0 + u11 * x1 + u12 * x2 + u13 * x3 + u14 * x4
+                        a2[p] += u20 * x0 + u21 * x1 + u22 * x2 + u23 * x3 + u24 * x4
+                        a3[p] += u30 * x0 + u31 * x1 + u32 * x2 + u33 * x3 + u34 * x4
             for s in range(count):
-                for kk in range(block):
+                for kk in range(min(4, k_size - k0)):
                     for h in range(out_h):
                         _copy_row(acc[kk, s * plane + h * row:], out[n0 + s, k0 + kk, h], out_w)
     return out
@@ -91,7 +94,7 @@ def conv5x5_weight_grad(x, g, ph, pw):
     """The (K, C, 5, 5) weight gradient of ``conv5x5(x, w, ph, pw)`` from its output gradient ``g``.
 
     Each thread's share of the passes sums into its own copy, so there are no races."""
-    return _weight_grad(x, g, ph, pw, *_geometry(x, ph, pw), numba.get_num_threads())
+    return _weight_grad(x, g, ph, pw, *_geometry(x, ph, pw), numba.get_num_threads()).sum(0)
 
 
 @njit(cache=True, parallel=True, fastmath=_FLAGS)
@@ -103,7 +106,7 @@ def _weight_grad(x, g, ph, pw, row, plane, out_h, out_w, group, threads):
     parts = np.zeros((threads, k_size, c_size, 5, 5), dtype=x.dtype)
     share = -(-passes // threads)
     for part in prange(threads):
-        padded = np.zeros((c_size, 1, group * plane + 4), dtype=x.dtype)
+        padded = np.zeros((c_size, group * plane + 4), dtype=x.dtype)
         gpad = np.zeros((k_size, length), dtype=x.dtype)  # zero at the positions outside the output
         zero = np.zeros(1, dtype=x.dtype)[0]
         acc = parts[part]
@@ -113,7 +116,7 @@ def _weight_grad(x, g, ph, pw, row, plane, out_h, out_w, group, threads):
             if count < group:  # the last pass: samples of the previous one must not count again
                 padded[:] = 0
                 gpad[:] = 0
-            _pad_samples(x, n0, count, ph, pw, 1, row, plane, padded)
+            _pad_samples(x, n0, count, ph, pw, row, plane, padded)
             for s in range(count):
                 for k in range(k_size):
                     for h in range(out_h):
@@ -123,7 +126,7 @@ def _weight_grad(x, g, ph, pw, row, plane, out_h, out_w, group, threads):
                 ga, gb = gpad[k0], gpad[k0 + 1 if pair else k0]
                 for c in range(c_size):
                     for kh in range(5):
-                        r = padded[c, 0, kh * row:]
+                        r = padded[c, kh * row:]
                         s0 = s1 = s2 = s3 = s4 = zero
                         u0 = u1 = u2 = u3 = u4 = zero
                         for p in range(length):
@@ -136,4 +139,4 @@ def _weight_grad(x, g, ph, pw, row, plane, out_h, out_w, group, threads):
                         if pair:
                             q = acc[k0 + 1, c, kh]
                             q[0] += u0; q[1] += u1; q[2] += u2; q[3] += u3; q[4] += u4
-    return parts.sum(0)
+    return parts  # summed by the caller: numba's sum over an axis alone took 2 s to compile
