@@ -101,11 +101,19 @@ def lstm_step_backward(dy, dh, gates, c_prev, tc, dc, d_gates):
             dc_row[n] = dc_t * f
 
 
-@njit(cache=True)
 def swap_last_axes(src, dst):
-    """``dst[t, b, a] = src[t, a, b]`` for 3-d arrays of any strides. Runs of 16 rows of ``src`` are
-    copied column by column, so that each output row is written in runs of 16 while those rows stay
-    in L1: 1.0 ms for 8 MB here, against 1.7 ms for numpy's transposing copy."""
+    """``dst[t, b, a] = src[t, a, b]`` for 3-d arrays of any strides: 1.0 ms for 8 MB here, against
+    1.7 ms for numpy's transposing copy. The inner loop runs 16 long along the side whose rows are
+    far apart, so that each of its cache lines is touched once while the other side's 16 rows stay
+    in L1 (16 rows 64 KB apart, as in a batch-major (N, L, H) gradient, share one L1 set)."""
+    if src.strides[1] > dst.strides[1]:
+        _swap_along_src(src, dst)
+    else:
+        _swap_along_dst(src, dst)
+
+
+@njit(cache=True)
+def _swap_along_dst(src, dst):
     steps, rows, cols = src.shape
     full = rows - rows % 16
     for t in range(steps):
@@ -115,4 +123,18 @@ def swap_last_axes(src, dst):
                     dst[t, b, a0 + k] = src[t, a0 + k, b]
         for a in range(full, rows):
             for b in range(cols):
+                dst[t, b, a] = src[t, a, b]
+
+
+@njit(cache=True)
+def _swap_along_src(src, dst):
+    steps, rows, cols = src.shape
+    full = cols - cols % 16
+    for t in range(steps):
+        for b0 in range(0, full, 16):
+            for a in range(rows):
+                for k in range(16):
+                    dst[t, b0 + k, a] = src[t, a, b0 + k]
+        for b in range(full, cols):
+            for a in range(rows):
                 dst[t, b, a] = src[t, a, b]
