@@ -77,6 +77,16 @@ def _copy_row(src, dst, size):
 
 
 @njit(inline="always")
+def _pad_gradient(g, n0, count, row, plane, out_h, out_w, gpad):
+    """Copies the output gradient of samples n0 .. n0 + count - 1 into ``gpad`` (K, positions), each
+    value at its output position over the padded planes (the weight gradients' layout)."""
+    for s in range(count):
+        for k in range(g.shape[1]):
+            for h in range(out_h):
+                _copy_row(g[n0 + s, k, h], gpad[k, s * plane + h * row:], out_w)
+
+
+@njit(inline="always")
 def _tap_views(padded, c, stride, row):
     """The nine (phase, offset) views of channel ``c``: tap (kh, kw) of output position p is view[p]."""
     p = padded[c]
@@ -192,10 +202,7 @@ def _weight_grad(x, g, ph, pw, stride, row, plane, out_h, out_w, group, threads)
                 padded[:] = 0
                 gpad[:] = 0
             _pad_samples(x, n0, count, ph, pw, stride, row, plane, padded)
-            for s in range(count):
-                for k in range(k_size):
-                    for h in range(out_h):
-                        _copy_row(g[n0 + s, k, h], gpad[k, s * plane + h * row:], out_w)
+            _pad_gradient(g, n0, count, row, plane, out_h, out_w, gpad)
             for k0 in range(0, k_size, 2):
                 pair = k0 + 1 < k_size
                 ga, gb = gpad[k0], gpad[k0 + 1 if pair else k0]

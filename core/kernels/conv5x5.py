@@ -23,7 +23,7 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-from .conv3x3 import _FLAGS, _copy_row
+from .conv3x3 import _FLAGS, _copy_row, _pad_gradient
 
 _POSITIONS_PER_PASS = 1024
 
@@ -117,10 +117,7 @@ def _weight_grad(x, g, ph, pw, row, plane, out_h, out_w, group, threads):
                 padded[:] = 0
                 gpad[:] = 0
             _pad_samples(x, n0, count, ph, pw, row, plane, padded)
-            for s in range(count):
-                for k in range(k_size):
-                    for h in range(out_h):
-                        _copy_row(g[n0 + s, k, h], gpad[k, s * plane + h * row:], out_w)
+            _pad_gradient(g, n0, count, row, plane, out_h, out_w, gpad)
             for k0 in range(0, k_size, 2):
                 pair = k0 + 1 < k_size
                 ga, gb = gpad[k0], gpad[k0 + 1 if pair else k0]
