@@ -52,22 +52,23 @@ def _tanh(x):
 
 
 @njit(cache=True, fastmath=True, error_model="numpy")
-def lstm_step_forward(pre, gx, bias, c_prev, gates, c_out, tc_out, h_out):
-    """One step in feature-major layout (every array is ``(features, N)``): from ``pre = W_hh h``
-    (4H, N), the input projection ``gx`` and the summed bias (4H,), the activated gates (i, f, g, o)
-    into ``gates``, the new cell into ``c_out``, ``tanh(c)`` into ``tc_out`` and ``o * tanh(c)`` into
-    ``h_out``. Every inner loop runs along the batch over contiguous memory with one output array, so
-    that LLVM vectorises it (``gates`` must not be ``pre``)."""
+def lstm_step_forward(pre, bias, c_prev, gates, c_out, tc_out, h_out):
+    """One step in feature-major layout (every array is ``(features, N)``): from the gates'
+    pre-activations without bias, ``pre = W_hh h + W_ih x`` (4H, N), and the summed bias (4H,), the
+    activated gates (i, f, g, o) into ``gates``, the new cell into ``c_out``, ``tanh(c)`` into
+    ``tc_out`` and ``o * tanh(c)`` into ``h_out``. Every inner loop runs along the batch over
+    contiguous memory with one output array, so that LLVM vectorises it (``gates`` must not be
+    ``pre``)."""
     four_hidden, rows = pre.shape
     hidden = four_hidden // 4
     for j in range(four_hidden):
-        p, x, a, b = pre[j], gx[j], gates[j], bias[j]
+        p, a, b = pre[j], gates[j], bias[j]
         if 2 * hidden <= j < 3 * hidden:
             for n in range(rows):
-                a[n] = _tanh(p[n] + x[n] + b)
+                a[n] = _tanh(p[n] + b)
         else:
             for n in range(rows):
-                a[n] = _HALF * _tanh(_HALF * (p[n] + x[n] + b)) + _HALF
+                a[n] = _HALF * _tanh(_HALF * (p[n] + b)) + _HALF
     for j in range(hidden):
         i, f, g, o = gates[j], gates[hidden + j], gates[2 * hidden + j], gates[3 * hidden + j]
         cp, c, tc, h = c_prev[j], c_out[j], tc_out[j], h_out[j]
