@@ -280,7 +280,7 @@ def main() -> None:
     unknown = set(names) - set(STEP_WORKLOADS) - set(OTHER)
     if unknown:
         parser.error(f"unknown workloads {sorted(unknown)}")
-    rounds, repeats = (3, 3) if args.quick else (7, 5)
+    rounds, repeats = (3, 3) if args.quick else (15, 5)
     rows = []
     for name in names:
         if name in STEP_WORKLOADS:
