@@ -5,7 +5,7 @@ numpy reduces along short contiguous rows slowly (``np.amax(z, axis=1)`` of char
 logits: 94 us, the row sums 57 us), while numba's max and sum loops vectorise (``nnan`` lets LLVM
 vectorise the max; a row holding NaN still comes out all NaN, through ``x - max`` and the sum). The
 exponential stays with numpy, whose SIMD exp numba cannot call. Cross-entropy of those logits,
-forward and backward: 482 -> ~200 us (torch: 165 us).
+forward and backward: 482 -> 304 us (torch: 165-200 us).
 """
 
 from __future__ import annotations
