@@ -121,6 +121,8 @@ LAYERS = [
 @pytest.mark.parametrize("constructor", [c[1] for c in LAYERS], ids=[c[0] for c in LAYERS])
 def test_default_initialisation_statistics_match_torch(constructor):
     torch = pytest.importorskip("torch")
+    ember.manual_seed(0)  # unseeded draws failed the bounds now and then (ConvTranspose2d's 64 biases)
+    torch.manual_seed(0)
     ember_module, torch_module = constructor(nn), constructor(torch.nn)
     torch_state = torch_module.state_dict()
     assert list(ember_module.state_dict()) == list(torch_state)
