@@ -99,13 +99,14 @@ def _tap_views(padded, c, stride, row):
             p[(2 % stride) * stride + 2 % stride, (2 // stride) * row + 2 // stride:])
 
 
-def _geometry(x, ph, pw, stride):
-    """(row, plane, out_h, out_w, samples per pass) of a convolution of ``x``."""
+def _geometry(x, ph, pw, stride, size=3):
+    """(row, plane, out_h, out_w, samples per pass) of a ``size`` x ``size`` convolution of ``x`` (also
+    ``conv5x5``'s)."""
     n_size, _, h_size, w_size = x.shape
     hp, wp = h_size + 2 * ph, w_size + 2 * pw
     row = -(-wp // stride)
     plane = -(-hp // stride) * row
-    return row, plane, (hp - 3) // stride + 1, (wp - 3) // stride + 1, _samples_per_pass(n_size, plane)
+    return row, plane, (hp - size) // stride + 1, (wp - size) // stride + 1, _samples_per_pass(n_size, plane)
 
 
 def _samples_per_pass(n_size, plane):

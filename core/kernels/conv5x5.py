@@ -23,18 +23,7 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-from .conv3x3 import _FLAGS, _copy_row, _pad_gradient
-
-_POSITIONS_PER_PASS = 1024
-
-
-def _geometry(x, ph, pw):
-    """(row, plane, out_h, out_w, samples per pass) of a 5x5 convolution of ``x``."""
-    n_size, _, h_size, w_size = x.shape
-    row = w_size + 2 * pw
-    plane = (h_size + 2 * ph) * row
-    group = max(1, min(-(-_POSITIONS_PER_PASS // plane), -(-n_size // numba.get_num_threads())))
-    return row, plane, h_size + 2 * ph - 4, w_size + 2 * pw - 4, group
+from .conv3x3 import _FLAGS, _copy_row, _geometry, _pad_gradient
 
 
 def conv5x5(x, w, ph, pw):
@@ -42,12 +31,14 @@ def conv5x5(x, w, ph, pw):
     k_size = w.shape[0]
     blocks = np.zeros((-(-k_size // 4) * 4,) + w.shape[1:], dtype=w.dtype)  # whole blocks of four filters
     blocks[:k_size] = w
-    return _conv5x5(x, blocks, k_size, ph, pw, *_geometry(x, ph, pw))
+    return _conv5x5(x, blocks, k_size, ph, pw, *_geometry(x, ph, pw, 1, 5))
 
 
 @njit(inline="always")
 def _pad_samples(x, n0, count, ph, pw, row, plane, padded):
-    """Copies samples n0 .. n0 + count - 1 of ``x`` into the zeroed (C, positions) scratch ``padded``."""
+    """Copies samples n0 .. n0 + count - 1 of ``x`` into the zeroed (C, positions) scratch ``padded``:
+    ``conv3x3._pad_samples`` with stride 1, without its phase planes (their general indexing cost the
+    two 5x5 kernels ~1.4 s more to compile)."""
     c_size, h_size, w_size = x.shape[1:]
     for s in range(count):
         for c in range(c_size):
@@ -94,7 +85,7 @@ def conv5x5_weight_grad(x, g, ph, pw):
     """The (K, C, 5, 5) weight gradient of ``conv5x5(x, w, ph, pw)`` from its output gradient ``g``.
 
     Each thread's share of the passes sums into its own copy, so there are no races."""
-    return _weight_grad(x, g, ph, pw, *_geometry(x, ph, pw), numba.get_num_threads()).sum(0)
+    return _weight_grad(x, g, ph, pw, *_geometry(x, ph, pw, 1, 5), numba.get_num_threads()).sum(0)
 
 
 @njit(cache=True, parallel=True, fastmath=_FLAGS)

@@ -22,11 +22,17 @@ def _steps(length: int, reverse: bool) -> range:
     return range(length - 1, -1, -1) if reverse else range(length)
 
 
-def _previous_states(h0: np.ndarray, hs: np.ndarray, reverse: bool) -> np.ndarray:
-    """The state entering each step, ``(L, N, P)``: ``h0`` then the outputs, in processing order."""
-    if reverse:
-        return np.concatenate([hs[1:], h0[None]], axis=0)
-    return np.concatenate([h0[None], hs[:-1]], axis=0)
+def _previous_states(h0: np.ndarray, hs: np.ndarray, reverse: bool, out: np.ndarray | None = None
+                     ) -> np.ndarray:
+    """The state entering each step, ``(L, N, P)``: ``h0`` then the outputs, in processing order
+    (written into ``out`` when given)."""
+    if out is None:
+        out = np.empty(hs.shape, np.result_type(h0, hs))
+    if reverse:  # the state entering step t is the output of step t + 1
+        out[-1], out[:-1] = h0, hs[1:]
+    else:
+        out[0], out[1:] = h0, hs[:-1]
+    return out
 
 
 def _input_projection(x: np.ndarray, w_ih: np.ndarray, *biases) -> np.ndarray:
@@ -278,10 +284,7 @@ def _gate_grads(ctx, X, Wih, h0, ys, dG, w_ih_index):
     dx = (flat @ Wih).reshape(X.shape) if ctx.needs_input_grad[0] else None
     z = np.empty((length, batch, inputs + ys.shape[2] + 1), dG.dtype)
     z[..., :inputs] = X
-    if ctx.reverse:  # the state entering step t is the output of step t + 1
-        z[-1, :, inputs:-1], z[:-1, :, inputs:-1] = h0, ys[1:]
-    else:
-        z[0, :, inputs:-1], z[1:, :, inputs:-1] = h0, ys[:-1]
+    _previous_states(h0, ys, ctx.reverse, out=z[..., inputs:-1])
     z[..., -1] = 1
     r = flat.T @ z.reshape(length * batch, -1)
     dw_ih = np.ascontiguousarray(r[:, :inputs]) if ctx.needs_input_grad[w_ih_index] else None
