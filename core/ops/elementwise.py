@@ -583,9 +583,10 @@ def floor_divide(input, other):
 
 
 def remainder(input, other):
-    """Python's modulo (result has the sign of the divisor); differentiable in ``input``."""
+    """Python's modulo (result has the sign of the divisor): ``a - floor(a / b) * b``, so the gradient
+    is 1 for ``input`` and ``-floor(a / b)`` for ``other``, as in torch."""
     a, b = binary_operands(input, other)
-    if isinstance(a, Tensor) and a.requires_grad:
+    if any(isinstance(t, Tensor) and t.requires_grad for t in (a, b)):
         return a - floor_divide(a, b).detach() * b
     return Tensor._wrap(np.asarray(np.remainder(data_of(a), data_of(b))))
 

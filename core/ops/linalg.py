@@ -14,6 +14,7 @@ class MatMul(Op):
     def forward(ctx, a, b):
         ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b if ctx.needs_input_grad[0] else None)
         x, y = a.data, b.data
+        ctx.other_is_matrix = y.ndim == 2
         if x.ndim > 2 and y.ndim == 2 and x.shape[-1] > 0:
             # numpy's stacked loop skips BLAS when y is a transposed view (x @ W.T: ~50x slower);
             # folding the batch axes into rows makes it one 2-D BLAS call.
@@ -25,11 +26,13 @@ class MatMul(Op):
         a, b = ctx.saved_tensors
         # dA = G B^T, dB = A^T G (batch axes are summed back by the engine)
         ga = grad @ b.mT if ctx.needs_input_grad[0] else None
-        if ctx.needs_input_grad[1] and a.ndim > 2 and b.ndim == 2 and a.shape[-1] > 0:
-            # one (K, N*L) @ (N*L, M) product instead of a stack of them summed by the engine
-            gb = a.reshape(-1, a.shape[-1]).mT @ grad.reshape(-1, grad.shape[-1])
-        else:
-            gb = a.mT @ grad if ctx.needs_input_grad[1] else None
+        gb = None
+        if ctx.needs_input_grad[1]:
+            if a.ndim > 2 and ctx.other_is_matrix and a.shape[-1] > 0:
+                # one (K, N*L) @ (N*L, M) product instead of a stack of them summed by the engine
+                gb = a.reshape(-1, a.shape[-1]).mT @ grad.reshape(-1, grad.shape[-1])
+            else:
+                gb = a.mT @ grad
         return ga, gb
 
 

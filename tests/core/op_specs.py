@@ -131,39 +131,41 @@ ELEMENTWISE = [
 ]
 
 R3 = [((2, 3, 4),)]
+R23 = [((3, 4),), ((2, 3, 4),)]  # reductions over dim 1
+R123 = [((5,),), ((3, 4),), ((2, 3, 4),)]  # over every dim, dim 0 or dim -1
 REDUCTIONS = [
-    OpSpec("sum_all", lambda m, a: a.sum(), np.sum, [((3, 4),), ((),)]),
-    OpSpec("sum_dim", lambda m, a: a.sum(1), lambda a: a.sum(1), R3),
-    OpSpec("sum_dims_keepdim", lambda m, a: a.sum((0, 2), keepdim=True), lambda a: a.sum((0, 2), keepdims=True), R3),
-    OpSpec("sum_neg_dim", lambda m, a: a.sum(-1), lambda a: a.sum(-1), R3),
-    OpSpec("mean_all", lambda m, a: a.mean(), np.mean, R3),
-    OpSpec("mean_dims", lambda m, a: a.mean((0, -1)), lambda a: a.mean((0, 2)), R3),
-    OpSpec("mean_keepdim", lambda m, a: a.mean(1, keepdim=True), lambda a: a.mean(1, keepdims=True), R3),
-    OpSpec("prod_all", lambda m, a: a.prod(), np.prod, [((2, 3),)]),
-    OpSpec("prod_dim", lambda m, a: a.prod(1), lambda a: a.prod(1), [((2, 3, 2),)]),
-    OpSpec("max_all", lambda m, a: a.max(), np.max, R3),
-    OpSpec("max_dim", lambda m, a: a.max(1)[0], lambda a: a.max(1), R3),
+    OpSpec("sum_all", lambda m, a: a.sum(), np.sum, [((),)] + R123),
+    OpSpec("sum_dim", lambda m, a: a.sum(1), lambda a: a.sum(1), R23),
+    OpSpec("sum_dims_keepdim", lambda m, a: a.sum((0, 2), keepdim=True), lambda a: a.sum((0, 2), keepdims=True), R3 + [((2, 3, 4, 2),)]),
+    OpSpec("sum_neg_dim", lambda m, a: a.sum(-1), lambda a: a.sum(-1), R123),
+    OpSpec("mean_all", lambda m, a: a.mean(), np.mean, R123),
+    OpSpec("mean_dims", lambda m, a: a.mean((0, -1)), lambda a: a.mean((0, -1)), R23),
+    OpSpec("mean_keepdim", lambda m, a: a.mean(1, keepdim=True), lambda a: a.mean(1, keepdims=True), R23),
+    OpSpec("prod_all", lambda m, a: a.prod(), np.prod, [((4,),), ((2, 3),), ((2, 3, 2),)]),
+    OpSpec("prod_dim", lambda m, a: a.prod(1), lambda a: a.prod(1), [((3, 4),), ((2, 3, 2),)]),
+    OpSpec("max_all", lambda m, a: a.max(), np.max, R123),
+    OpSpec("max_dim", lambda m, a: a.max(1)[0], lambda a: a.max(1), R23),
     OpSpec("max_dim_indices", lambda m, a: a.max(2, keepdim=True).indices, lambda a: a.argmax(2)[..., None], R3,
            grad=False),
-    OpSpec("min_dim", lambda m, a: a.min(-1).values, lambda a: a.min(-1), R3),
+    OpSpec("min_dim", lambda m, a: a.min(-1).values, lambda a: a.min(-1), R123),
     OpSpec("amax", lambda m, a: a.amax((0, 2)), lambda a: a.max((0, 2)), R3),
-    OpSpec("amin_keepdim", lambda m, a: a.amin(1, keepdim=True), lambda a: a.min(1, keepdims=True), R3),
+    OpSpec("amin_keepdim", lambda m, a: a.amin(1, keepdim=True), lambda a: a.min(1, keepdims=True), R23),
     OpSpec("argmax", lambda m, a: a.argmax(1), lambda a: a.argmax(1), R3, grad=False),
     OpSpec("argmin", lambda m, a: a.argmin(), lambda a: a.argmin(), R3, grad=False),
-    OpSpec("var", lambda m, a: a.var(1), lambda a: a.var(1, ddof=1), R3),
+    OpSpec("var", lambda m, a: a.var(1), lambda a: a.var(1, ddof=1), R23),
     OpSpec("var_correction0", lambda m, a: a.var((0, 2), correction=0, keepdim=True),
            lambda a: a.var((0, 2), ddof=0, keepdims=True), R3),
-    OpSpec("std", lambda m, a: a.std(), lambda a: a.std(ddof=1), R3),
+    OpSpec("std", lambda m, a: a.std(), lambda a: a.std(ddof=1), R123),
     OpSpec("std_dim", lambda m, a: a.std(2, correction=2), lambda a: a.std(2, ddof=2), R3),
-    OpSpec("logsumexp", lambda m, a: a.logsumexp(1), lambda a: np.log(np.exp(a).sum(1)), R3),
+    OpSpec("logsumexp", lambda m, a: a.logsumexp(1), lambda a: np.log(np.exp(a).sum(1)), R23),
     OpSpec("logsumexp_dims", lambda m, a: m.logsumexp(a, (0, 2), keepdim=True),
            lambda a: np.log(np.exp(a).sum((0, 2), keepdims=True)), R3),
-    OpSpec("norm", lambda m, a: a.norm(), lambda a: np.sqrt((a**2).sum()), R3),
-    OpSpec("norm_dim", lambda m, a: a.norm(dim=1), lambda a: np.sqrt((a**2).sum(1)), R3),
-    OpSpec("norm_p1", lambda m, a: a.norm(p=1, dim=-1), lambda a: np.abs(a).sum(-1), R3, domain="nonzero"),
+    OpSpec("norm", lambda m, a: a.norm(), lambda a: np.sqrt((a**2).sum()), R123),
+    OpSpec("norm_dim", lambda m, a: a.norm(dim=1), lambda a: np.sqrt((a**2).sum(1)), R23),
+    OpSpec("norm_p1", lambda m, a: a.norm(p=1, dim=-1), lambda a: np.abs(a).sum(-1), R123, domain="nonzero"),
     OpSpec("norm_p3", lambda m, a: a.norm(p=3, dim=0, keepdim=True),
-           lambda a: (np.abs(a) ** 3).sum(0, keepdims=True) ** (1 / 3), R3, domain="nonzero"),
-    OpSpec("cumsum", lambda m, a: a.cumsum(1), lambda a: a.cumsum(1), R3),
+           lambda a: (np.abs(a) ** 3).sum(0, keepdims=True) ** (1 / 3), R123, domain="nonzero"),
+    OpSpec("cumsum", lambda m, a: a.cumsum(1), lambda a: a.cumsum(1), R23),
     OpSpec("cumprod", lambda m, a: a.cumprod(2), lambda a: a.cumprod(2), R3),
     OpSpec("all", lambda m, a: (a > -1).all(1), lambda a: (a > -1).all(1), R3, grad=False),
     OpSpec("any_keepdim", lambda m, a: (a > 1).any(2, keepdim=True), lambda a: (a > 1).any(2, keepdims=True), R3,
@@ -192,8 +194,10 @@ SHAPE = [
     OpSpec("broadcast_to", lambda m, a: a.broadcast_to((2, 3, 4)), lambda a: np.broadcast_to(a, (2, 3, 4)), [((4,),)]),
     OpSpec("repeat", lambda m, a: a.repeat(2, 1, 3), lambda a: np.tile(a, (2, 1, 3)), [((2, 3),)]),
     OpSpec("tile", lambda m, a: a.tile((2,)), lambda a: np.tile(a, (1, 2)), [((2, 3),)]),
-    OpSpec("cat", lambda m, a, b: m.cat([a, b], 1), lambda a, b: np.concatenate([a, b], 1), [((2, 3), (2, 2))]),
-    OpSpec("stack", lambda m, a, b: m.stack([a, b], -1), lambda a, b: np.stack([a, b], -1), [((2, 3), (2, 3))]),
+    OpSpec("cat", lambda m, a, b: m.cat([a, b], 1), lambda a, b: np.concatenate([a, b], 1),
+           [((2, 3), (2, 2)), ((2, 3, 4), (2, 1, 4))]),
+    OpSpec("stack", lambda m, a, b: m.stack([a, b], -1), lambda a, b: np.stack([a, b], -1),
+           [((3,), (3,)), ((2, 3), (2, 3)), ((2, 3, 4), (2, 3, 4))]),
     OpSpec("split", lambda m, a: a.split([1, 3], 2)[1], lambda a: a[:, :, 1:], S),
     OpSpec("split_size", lambda m, a: a.split(2, 1)[1], lambda a: a[:, 2:], S),
     OpSpec("chunk", lambda m, a: a.chunk(2, 2)[0], lambda a: a[:, :, :2], S),
@@ -223,7 +227,14 @@ INDEX = [
     OpSpec("masked_fill", lambda m, a: a.masked_fill(a > 0.5, -1.0), lambda a: np.where(a > 0.5, -1.0, a), S),
     OpSpec("take_along_dim", lambda m, a, i: m.take_along_dim(a, i, 1), lambda a, i: np.take_along_axis(a, i, 1),
            [((3, 4), (3, 2))], int_inputs={1: (0, 4)}),
-    OpSpec("setitem_in_graph", lambda m, a, b: _setitem(a, b), lambda a, b: _setitem_np(a, b), [((3, 4), (4,))]),
+    OpSpec("setitem_in_graph", lambda m, a, b: _setitem(a, b), lambda a, b: _setitem_np(a, b),
+           [((3, 4), (4,)), ((3, 2, 4), (4,))]),
+    OpSpec("gather_3d", lambda m, a, i: a.gather(2, i), lambda a, i: np.take_along_axis(a, i, 2),
+           [((2, 3, 4), (2, 3, 5))], int_inputs={1: (0, 4)}),
+    OpSpec("scatter_add_3d", lambda m, a, i, s: a.scatter_add(2, i, s), lambda a, i, s: _scatter_add(a, i, s, 2),
+           [((2, 3, 4), (2, 3, 5), (2, 3, 5))], int_inputs={1: (0, 4)}),
+    OpSpec("index_put_3d", lambda m, a, b: _setitem_index(a, b), lambda a, b: _setitem_index(a.copy(), b),
+           [((2, 3, 4), (2, 4)), ((2, 3, 4), (4,))]),
 ]
 
 
@@ -233,12 +244,19 @@ def _scatter(a, i, s):
     return out
 
 
-def _scatter_add(a, i, s):
+def _scatter_add(a, i, s, dim=1):
     out = a.copy()
-    for r in range(i.shape[0]):
-        for c in range(i.shape[1]):
-            out[r, i[r, c]] += s[r, c]
+    for position in np.ndindex(*i.shape):
+        target = list(position)
+        target[dim] = i[position]
+        out[tuple(target)] += s[position]
     return out
+
+
+def _setitem_index(a, b):
+    y = a * 1
+    y[:, 1] = b * 2
+    return y
 
 
 def _setitem(a, b):
@@ -256,6 +274,9 @@ def _setitem_np(a, b):
 LINALG = [
     OpSpec("matmul", lambda m, a, b: a @ b, np.matmul, [((3, 4), (4, 2)), ((2, 3, 4), (4, 2)), ((4,), (4, 3)),
                                                           ((3, 4), (4,)), ((4,), (4,)), ((2, 1, 3, 4), (3, 4, 2))]),
+    OpSpec("matmul_broadcast_batch", lambda m, a, b: a @ b, np.matmul,
+           [((2, 3, 4), (2, 4, 2)), ((1, 3, 4), (2, 4, 2)), ((2, 3, 4), (1, 4, 2)), ((4,), (2, 4, 3)),
+            ((2, 3, 4), (4,)), ((3, 4), (2, 4, 2))]),
     OpSpec("mm", lambda m, a, b: m.mm(a, b), np.matmul, [((3, 4), (4, 2))]),
     OpSpec("bmm", lambda m, a, b: m.bmm(a, b), np.matmul, [((2, 3, 4), (2, 4, 2))]),
     OpSpec("dot", lambda m, a, b: m.dot(a, b), np.dot, [((4,), (4,))]),
@@ -265,6 +286,8 @@ LINALG = [
            lambda a, b: np.einsum("bij,bkj->bik", a, b), [((2, 3, 4), (2, 2, 4))]),
     OpSpec("einsum_trace", lambda m, a: m.einsum("ii->", a), np.trace, [((3, 3),)]),
     OpSpec("einsum_diag", lambda m, a: m.einsum("iij->ji", a), lambda a: np.einsum("iij->ji", a), [((3, 3, 2),)]),
+    OpSpec("einsum_3d_broadcast", lambda m, a, b: m.einsum("bij,jk->bik", a, b),
+           lambda a, b: np.einsum("bij,jk->bik", a, b), [((2, 3, 4), (4, 2))]),
     OpSpec("einsum_sum_axis", lambda m, a, b: m.einsum("ij,k->ik", a, b), lambda a, b: np.einsum("ij,k->ik", a, b),
            [((3, 4), (2,))]),
 ]
@@ -275,16 +298,16 @@ def _softmax_np(a, axis):
 
 
 SORTING = [
-    OpSpec("sort_values", lambda m, a: a.sort(1).values, lambda a: np.sort(a, 1), R3),
-    OpSpec("sort_descending", lambda m, a: a.sort(-1, descending=True)[0], lambda a: -np.sort(-a, -1), R3),
+    OpSpec("sort_values", lambda m, a: a.sort(1).values, lambda a: np.sort(a, 1), R23),
+    OpSpec("sort_descending", lambda m, a: a.sort(-1, descending=True)[0], lambda a: -np.sort(-a, -1), R123),
     OpSpec("argsort", lambda m, a: a.argsort(0), lambda a: np.argsort(a, 0, kind="stable"), R3, grad=False),
     OpSpec("topk", lambda m, a: a.topk(2, dim=2).values, lambda a: -np.sort(-a, 2)[..., :2], R3),
     OpSpec("topk_smallest_indices", lambda m, a: a.topk(2, dim=1, largest=False).indices,
            lambda a: np.argsort(a, 1, kind="stable")[:, :2], R3, grad=False),
     OpSpec("median_dim", lambda m, a: a.median(2).values, lambda a: np.sort(a, 2)[..., 1], R3),
     OpSpec("median_all", lambda m, a: a.median(), lambda a: np.sort(a.reshape(-1))[11], R3),
-    OpSpec("softmax", lambda m, a: a.softmax(-1), lambda a: _softmax_np(a, -1), R3),
-    OpSpec("log_softmax", lambda m, a: a.log_softmax(1), lambda a: np.log(_softmax_np(a, 1)), R3),
+    OpSpec("softmax", lambda m, a: a.softmax(-1), lambda a: _softmax_np(a, -1), R123),
+    OpSpec("log_softmax", lambda m, a: a.log_softmax(1), lambda a: np.log(_softmax_np(a, 1)), R23),
 ]
 
 ALL_SPECS = ELEMENTWISE + REDUCTIONS + SHAPE + INDEX + LINALG + SORTING

@@ -3,6 +3,8 @@ and, when torch is installed, forward values and gradients against torch."""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -78,29 +80,87 @@ def test_gradgradcheck(spec, shapes):
     assert gradgradcheck(lambda *xs: spec.fn(ember, *xs), tuple(inputs))
 
 
+def float_positions(spec, shapes):
+    return [i for i in range(len(shapes)) if i not in spec.int_inputs]
+
+
+def requires_grad_subsets(positions):
+    """Every subset of the differentiable inputs: none, each one, ..., all."""
+    return [frozenset(c) for r in range(len(positions) + 1) for c in itertools.combinations(positions, r)]
+
+
+def _subset_id(subset, positions):
+    return "".join("g" if i in subset else "n" for i in positions)
+
+
+# Every op with every subset of its float inputs requiring grad: a backward that assumes all its
+# inputs require grad (MatMul on a 3-D input that did not) crashes or drops a gradient only here.
+SUBSET_CASES = [
+    pytest.param(spec, shapes, subset, id=f"{spec.name}-{'x'.join(map(str, shapes))}-{_subset_id(subset, positions)}")
+    for spec in ALL_SPECS if spec.grad
+    for shapes in spec.shapes
+    for positions in [float_positions(spec, shapes)]
+    for subset in requires_grad_subsets(positions)
+]
+
+
+def _run(lib, spec, arrays, dtype, subset):
+    """Forward and backward of ``spec`` with ``lib`` (ember or torch) and only ``subset`` requiring grad."""
+    upstream = None
+    if lib is ember:
+        inputs = [ember.tensor(a) if a.dtype.kind == "i" else
+                  ember.tensor(a, dtype=getattr(ember, dtype), requires_grad=i in subset)
+                  for i, a in enumerate(arrays)]
+    else:
+        inputs = [lib.tensor(a) if a.dtype.kind == "i" else
+                  lib.tensor(a, dtype=getattr(lib, dtype), requires_grad=i in subset)
+                  for i, a in enumerate(arrays)]
+    out = spec.fn(lib, *inputs)
+    if out.requires_grad:
+        upstream = np.random.default_rng(1).standard_normal(tuple(out.shape)).astype(dtype)
+        out.backward(lib.tensor(upstream))
+    grads = [None if getattr(t, "grad", None) is None else t.grad.numpy().copy() for t in inputs]
+    return out, grads
+
+
+@pytest.mark.parametrize("spec, shapes, subset", SUBSET_CASES)
+def test_backward_with_each_requires_grad_subset(spec, shapes, subset):
+    """The inputs that require grad get the same gradient as when all do; the others get none."""
+    arrays = make_arrays(spec, shapes)
+    positions = float_positions(spec, shapes)
+    out, grads = _run(ember, spec, arrays, "float64", subset)
+    assert out.requires_grad == bool(subset), f"{spec.name}: output.requires_grad with {set(subset)} requiring grad"
+    _, all_grads = _run(ember, spec, arrays, "float64", frozenset(positions))
+    for i in positions:
+        if i not in subset:
+            assert grads[i] is None, f"{spec.name}: input {i} does not require grad but got one"
+            continue
+        assert grads[i] is not None and grads[i].shape == arrays[i].shape, f"{spec.name}: gradient of input {i}"
+        np.testing.assert_allclose(grads[i], all_grads[i], rtol=1e-12, atol=1e-12)
+
+
+PARITY_CASES = [c for c in CASES if c.values[0].torch and not c.values[0].grad]
+PARITY_CASES += [c for c in SUBSET_CASES if c.values[0].torch]
+
+
 @pytest.mark.parity
-@pytest.mark.parametrize("spec, shapes", [c for c in CASES if c.values[0].torch])
-def test_matches_torch(spec, shapes):
+@pytest.mark.parametrize("spec, shapes, subset", [
+    pytest.param(*c.values, *([frozenset()] if len(c.values) == 2 else []), id=c.id) for c in PARITY_CASES])
+def test_matches_torch(spec, shapes, subset):
+    """Forward values, ``requires_grad`` and the gradient of every input against torch, for every
+    subset of the inputs requiring grad."""
     torch = pytest.importorskip("torch")
     arrays = make_arrays(spec, shapes)
-    float_positions = [i for i, a in enumerate(arrays) if a.dtype.kind == "f"]
-    e_inputs = to_ember(arrays, ember.float32, requires_grad=spec.grad)
-    t_inputs = [torch.tensor(a, dtype=torch.float32 if a.dtype.kind == "f" else torch.int64,
-                             requires_grad=spec.grad and a.dtype.kind == "f") for a in arrays]
-    e_out, t_out = spec.fn(ember, *e_inputs), spec.fn(torch, *t_inputs)
+    e_out, e_grads = _run(ember, spec, arrays, "float32", subset)
+    t_out, t_grads = _run(torch, spec, arrays, "float32", subset)
     assert tuple(e_out.shape) == tuple(t_out.shape)
-    np.testing.assert_allclose(e_out.data, t_out.detach().numpy(), rtol=spec.rtol, atol=spec.atol)
-    if not spec.grad:
-        return
-    upstream = np.random.default_rng(1).standard_normal(tuple(t_out.shape)).astype(np.float32)
-    e_out.backward(ember.tensor(upstream))
-    t_out.backward(torch.tensor(upstream))
-    for i in float_positions:
-        t_grad = t_inputs[i].grad
-        e_grad = e_inputs[i].grad
+    np.testing.assert_allclose(e_out.detach().numpy(), t_out.detach().numpy(), rtol=spec.rtol, atol=spec.atol)
+    assert e_out.requires_grad == t_out.requires_grad
+    for i in float_positions(spec, shapes):
+        e_grad, t_grad = e_grads[i], t_grads[i]
         if t_grad is None:
-            assert e_grad is None or not np.any(e_grad.data)
+            assert e_grad is None, f"input {i}: torch gives no gradient, ember does"
             continue
         assert e_grad is not None, f"no gradient for input {i}"
-        assert e_grad.dtype == ember.float32
-        np.testing.assert_allclose(e_grad.data, t_grad.numpy(), rtol=spec.rtol, atol=spec.atol)
+        assert e_grad.dtype == np.float32
+        np.testing.assert_allclose(e_grad, t_grad, rtol=spec.rtol, atol=spec.atol)
