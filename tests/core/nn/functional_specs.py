@@ -4,11 +4,14 @@ A ``Spec`` is written once for both libraries: ``fn(F, *inputs)`` gets ``ember.n
 or ``torch.nn.functional`` and that library's tensors. Each spec is checked by
 - ``check_gradcheck``: float64 ``ember.autograd.gradcheck`` of a random projection of the output
   (one backward pass per check instead of one per output element), and
-- ``check_parity``: float32 forward and input gradients against torch.
+- ``check_parity``: float32 forward and input gradients against torch, and
+- ``check_requires_grad_subset``: forward and backward with only some inputs requiring grad
+  (every subset is run by ``test_functional_subsets.py``).
 """
 
 from __future__ import annotations
 
+import itertools
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -94,9 +97,24 @@ def check_gradcheck(spec):
     assert ember.autograd.gradcheck(scalar, tuple(inputs), eps=1e-6, atol=1e-5, rtol=1e-3)
 
 
-def run(lib, spec, grad_seed=2):
-    """Runs ``spec`` in float32 with ``lib`` ('ember' or 'torch'); returns output and input grads as arrays."""
+def differentiable_positions(spec) -> list[int]:
+    descs, _ = _arrays(spec)
+    return [i for i, d in enumerate(descs) if d.grad]
+
+
+def requires_grad_subsets(spec) -> list[frozenset]:
+    """Every subset of the differentiable inputs: none, each one, ..., all."""
+    positions = differentiable_positions(spec)
+    return [frozenset(c) for r in range(len(positions) + 1) for c in itertools.combinations(positions, r)]
+
+
+def run(lib, spec, grad_seed=2, requires_grad=None):
+    """Runs ``spec`` in float32 with ``lib`` ('ember' or 'torch') with the inputs at the positions in
+    ``requires_grad`` (default: every differentiable one) requiring grad. Returns the output array,
+    the gradient of each input (None where there is none) and the output tensor."""
     descs, arrays = _arrays(spec)
+    if requires_grad is None:
+        requires_grad = differentiable_positions(spec)
     if lib == "torch":
         import torch
         import torch.nn.functional as F
@@ -106,31 +124,47 @@ def run(lib, spec, grad_seed=2):
         from ember.nn import functional as F
 
         make = lambda a, g: ember.tensor(a, requires_grad=g)
+        ember.manual_seed(0)  # random functionals (dropout) draw the same mask in every run
     inputs = []
-    for d, a in zip(descs, arrays):
+    for i, a in enumerate(arrays):
         if a.dtype.kind == "f":
             a = a.astype(np.float32)
-        inputs.append(make(a, d.grad and a.dtype.kind == "f"))
+        inputs.append(make(a, i in requires_grad and a.dtype.kind == "f"))
     out = _first(spec.fn(F, *inputs))
     out_array = out.detach().numpy().copy()
-    grads = []
     if out.requires_grad:
         upstream = np.random.default_rng(grad_seed).standard_normal(out_array.shape).astype(np.float32)
         (out * make(upstream, False)).sum().backward()
-        grads = [None if t.grad is None else t.grad.numpy().copy() for t in inputs if getattr(t, "requires_grad", 0)]
-    return out_array, grads, inputs
+    grads = [None if getattr(t, "grad", None) is None else t.grad.numpy().copy() for t in inputs]
+    return out_array, grads, out
 
 
-def check_parity(spec):
-    ours, our_grads, _ = run("ember", spec)
-    theirs, their_grads, _ = run("torch", spec)
+def check_parity(spec, requires_grad=None):
+    ours, our_grads, our_out = run("ember", spec, requires_grad=requires_grad)
+    theirs, their_grads, their_out = run("torch", spec, requires_grad=requires_grad)
     assert ours.dtype == theirs.dtype, f"{spec.name}: dtype {ours.dtype} != torch's {theirs.dtype}"
     assert ours.shape == theirs.shape, f"{spec.name}: shape {ours.shape} != torch's {theirs.shape}"
     np.testing.assert_allclose(ours, theirs, atol=spec.atol, rtol=spec.rtol, err_msg=f"{spec.name}: forward")
-    assert len(our_grads) == len(their_grads)
+    assert our_out.requires_grad == their_out.requires_grad, f"{spec.name}: output.requires_grad"
     for i, (g, h) in enumerate(zip(our_grads, their_grads)):
         if h is None:
+            assert g is None, f"{spec.name}: torch gives input {i} no gradient, ember does"
             continue
         assert g is not None, f"{spec.name}: no gradient for input {i}"
         assert g.dtype == np.float32, f"{spec.name}: gradient {i} is {g.dtype}, not float32"
         np.testing.assert_allclose(g, h, atol=spec.atol * 5, rtol=spec.rtol * 5, err_msg=f"{spec.name}: grad {i}")
+
+
+def check_requires_grad_subset(spec, subset):
+    """With only ``subset`` requiring grad, those inputs get the gradient they get when all
+    differentiable inputs require it, and the others get none."""
+    out, grads, out_tensor = run("ember", spec, requires_grad=subset)
+    assert out_tensor.requires_grad == bool(subset), f"{spec.name}: output.requires_grad with {set(subset)}"
+    all_out, all_grads, _ = run("ember", spec)
+    np.testing.assert_array_equal(out, all_out, err_msg=f"{spec.name}: forward depends on requires_grad")
+    for i, g in enumerate(grads):
+        if i not in subset:
+            assert g is None, f"{spec.name}: input {i} does not require grad but got one"
+            continue
+        assert g is not None, f"{spec.name}: no gradient for input {i}"
+        np.testing.assert_allclose(g, all_grads[i], rtol=1e-6, atol=1e-7, err_msg=f"{spec.name}: grad {i}")

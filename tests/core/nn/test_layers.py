@@ -206,6 +206,13 @@ def test_layer_matches_torch(constructor, inputs, options):
     _run(constructor, inputs, options)
 
 
+@pytest.mark.parametrize("constructor,inputs,options", [s[1:] for s in LAYERS], ids=[s[0] for s in LAYERS])
+def test_layer_on_inputs_without_grad_matches_torch(constructor, inputs, options):
+    """Data straight from a loader does not require grad: only the parameters get gradients
+    (Linear on a 3-D input crashed in its backward here)."""
+    _run(constructor, inputs, {**options, "input_grads": False})
+
+
 @pytest.mark.parametrize("constructor", [s[1] for s in ACTIVATIONS], ids=[s[0] for s in ACTIVATIONS])
 def test_activation_module_matches_torch(constructor):
     _run(constructor, [f(3, 6, scale=2.0)], {})

@@ -70,6 +70,38 @@ def test_recurrent_layer_matches_torch(constructor, input_shape, state_shape):
     check_parity(ember_module, torch_module, inputs, atol=2e-5)
 
 
+def _grad_subsets(has_state):
+    return [[False, False], [True, False], [False, True]] if has_state else [[False]]
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize(
+    "constructor,input_shape,state_shape,input_grads",
+    [(*r[1:], g) for r in RECURRENT for g in _grad_subsets(r[3] is not None)],
+    ids=[f"{r[0]}-{''.join('g' if x else 'n' for x in g)}" for r in RECURRENT for g in _grad_subsets(r[3] is not None)],
+)
+def test_recurrent_layer_with_inputs_not_requiring_grad_matches_torch(constructor, input_shape, state_shape,
+                                                                       input_grads):
+    """The sequence, the initial state or both come from data and do not require grad."""
+    ember_module, torch_module = _pair(constructor)
+    inputs = _inputs(input_shape)
+    if state_shape is not None:
+        if isinstance(state_shape[0], tuple):
+            inputs.append(tuple(_inputs(*state_shape, seed=1)))
+        else:
+            inputs += _inputs(state_shape, seed=1)
+    check_parity(ember_module, torch_module, inputs, atol=2e-5, input_grads=input_grads)
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("name", ["RNNCell", "LSTMCell", "GRUCell"])
+@pytest.mark.parametrize("input_grads", [[False, False], [True, False], [False, True]])
+def test_cells_with_inputs_not_requiring_grad_match_torch(name, input_grads):
+    ember_module, torch_module = _pair(lambda nn: getattr(nn, name)(4, 5))
+    x, h, c = _inputs((3, 4), (3, 5), (3, 5))
+    check_parity(ember_module, torch_module, [x, (h, c) if name == "LSTMCell" else h], input_grads=input_grads)
+
+
 @pytest.mark.parity
 def test_unbatched_lstm_matches_torch():
     ember_module, torch_module = _pair(lambda nn: nn.LSTM(4, 6, num_layers=2))

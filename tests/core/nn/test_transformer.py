@@ -99,6 +99,18 @@ def test_multihead_attention_matches_torch(options, make_inputs, kwargs):
 
 
 @pytest.mark.parity
+@pytest.mark.parametrize(
+    "options,make_inputs,kwargs", [c[1:] for c in MHA_CASES], ids=[c[0] for c in MHA_CASES]
+)
+def test_multihead_attention_on_inputs_without_grad_matches_torch(options, make_inputs, kwargs):
+    """Un-embedded inputs (features straight from data) do not require grad: only the parameters
+    get gradients, the same as torch's."""
+    ember_module, torch_module = _pair(lambda nn: nn.MultiheadAttention(E, H, **options))
+    x = _x(3, 5, E) if options.get("batch_first") else _x(5, 3, E)
+    check_parity(ember_module, torch_module, make_inputs(x), kwargs, input_grads=False)
+
+
+@pytest.mark.parity
 def test_unbatched_multihead_attention_matches_torch():
     ember_module, torch_module = _pair(lambda nn: nn.MultiheadAttention(E, H))
     check_parity(ember_module, torch_module, [_x(5, E), _x(4, E, seed=1), _x(4, E, seed=2)])
@@ -141,6 +153,18 @@ def test_transformer_layer_matches_torch(constructor, is_decoder):
         if batch_first:
             kwargs["src_key_padding_mask"] = _padding(3, 5)
         check_parity(ember_module, torch_module, [x], kwargs)
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize(
+    "constructor,is_decoder", [c[1:] for c in LAYER_CASES], ids=[c[0] for c in LAYER_CASES]
+)
+def test_transformer_layer_on_inputs_without_grad_matches_torch(constructor, is_decoder):
+    ember_module, torch_module = _pair(constructor)
+    batch_first = ember_module.self_attn.batch_first
+    x = _x(3, 5, E) if batch_first else _x(5, 3, E)
+    inputs = [x, _x(3, 6, E, seed=1) if batch_first else _x(6, 3, E, seed=1)] if is_decoder else [x]
+    check_parity(ember_module, torch_module, inputs, input_grads=False)
 
 
 @pytest.mark.parity
