@@ -65,8 +65,10 @@ def _copy(input, src, non_blocking: bool = False):
         raise RuntimeError(
             f"copy_: the source of shape {tuple(data.shape)} cannot be broadcast to {tuple(input.shape)}"
         ) from None
-    if isinstance(src, Tensor) and src.requires_grad:  # the copy is differentiable w.r.t. src
-        return src.to(input.dtype).expand(input.shape).clone()
+    if input.requires_grad or (isinstance(src, Tensor) and src.requires_grad):
+        # differentiable w.r.t. src; the overwritten values get a zero gradient, as in torch
+        source = src.to(input.dtype) if isinstance(src, Tensor) else Tensor._wrap(data.astype(input.data.dtype))
+        return elementwise.where(Tensor._wrap(np.ones((), bool)), source.expand(input.shape), input)
     return Tensor._wrap(np.broadcast_to(data, input.data.shape).astype(input.data.dtype))
 
 

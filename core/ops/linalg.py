@@ -96,7 +96,16 @@ def dot(input, other):
     return (input * other).sum()
 
 
-inner = dot
+def inner(input, other):
+    """Sums products over the last axis: the result has shape ``input.shape[:-1] + other.shape[:-1]``
+    (a 0-D operand multiplies, as in torch)."""
+    if input.data.ndim == 0 or other.data.ndim == 0:
+        return input * other
+    if input.data.shape[-1] != other.data.shape[-1]:
+        raise _shape_error("inner", input, other)
+    size = input.data.shape[-1]
+    flat = matmul(input.reshape(-1, size), other.reshape(-1, size).mT)
+    return flat.reshape(*input.data.shape[:-1], *other.data.shape[:-1])
 
 
 def outer(input, vec2):

@@ -310,4 +310,81 @@ SORTING = [
     OpSpec("log_softmax", lambda m, a: a.log_softmax(1), lambda a: np.log(_softmax_np(a, 1)), R23),
 ]
 
-ALL_SPECS = ELEMENTWISE + REDUCTIONS + SHAPE + INDEX + LINALG + SORTING
+# Ops that were in no table above: each runs through the same checks.
+MORE = [
+    _u("log10", lambda m, a: a.log10(), np.log10, domain="positive"),
+    _u("square", lambda m, a: a.square(), np.square),
+    _u("erf", lambda m, a: a.erf(), lambda a: np.vectorize(__import__("math").erf)(a)),
+    _u("clamp_max", lambda m, a: a.clamp_max(0.3), lambda a: np.minimum(a, 0.3)),
+    _u("absolute", lambda m, a: m.absolute(a), np.abs, domain="nonzero"),
+    _b("true_divide", lambda m, a, b: m.true_divide(a, b), np.divide, domain="nonzero"),
+    OpSpec("kthvalue", lambda m, a: a.kthvalue(2, 1).values, lambda a: np.sort(a, 1)[:, 1], R23),
+    OpSpec("var_mean", lambda m, a: sum(m.var_mean(a, 1)), lambda a: a.var(1, ddof=1) + a.mean(1), R23),
+    OpSpec("std_mean", lambda m, a: sum(m.std_mean(a, -1)), lambda a: a.std(-1, ddof=1) + a.mean(-1), R123),
+    OpSpec("clone", lambda m, a: a.clone(), lambda a: a, R123),
+    OpSpec("contiguous", lambda m, a: a.transpose(0, 1).contiguous(), lambda a: a.swapaxes(0, 1), R23),
+    OpSpec("diagonal", lambda m, a: a.diagonal(1, -2, -1), lambda a: np.diagonal(a, 1, -2, -1), R23),
+    OpSpec("fliplr", lambda m, a: a.fliplr(), np.fliplr, R23),
+    OpSpec("flipud", lambda m, a: a.flipud(), np.flipud, R123),
+    OpSpec("movedim", lambda m, a: a.movedim(0, -1), lambda a: np.moveaxis(a, 0, -1), R123),
+    OpSpec("moveaxis", lambda m, a: m.moveaxis(a, (0, 1), (1, 0)), lambda a: np.moveaxis(a, (0, 1), (1, 0)), R23),
+    OpSpec("t", lambda m, a: a.t(), lambda a: a.T, [((4,),), ((3, 4),)]),
+    OpSpec("tensor_split", lambda m, a: a.tensor_split(3, -1)[1], lambda a: np.array_split(a, 3, -1)[1], R123),
+    OpSpec("hstack", lambda m, a, b: m.hstack([a, b]), lambda a, b: np.hstack([a, b]),
+           [((3,), (2,)), ((2, 3), (2, 2)), ((2, 3, 4), (2, 1, 4))]),
+    OpSpec("vstack", lambda m, a, b: m.vstack([a, b]), lambda a, b: np.vstack([a, b]),
+           [((3,), (3,)), ((2, 3), (1, 3)), ((2, 3, 4), (1, 3, 4))]),
+    OpSpec("broadcast_tensors", lambda m, a, b: sum(m.broadcast_tensors(a, b)), np.add, BINARY_SHAPES),
+    OpSpec("index_add", lambda m, a, i, s: a.index_add(1, i, s, alpha=2.0),
+           lambda a, i, s: _index_add(a, i, s, 2.0), [((3, 4), (5,), (3, 5)), ((2, 3, 4), (5,), (2, 5, 4))],
+           int_inputs={1: (0, 3)}),
+    OpSpec("masked_select", lambda m, a: a.masked_select(a > 0.2), lambda a: a[a > 0.2], R123),
+    OpSpec("take", lambda m, a, i: a.take(i), lambda a, i: a.reshape(-1)[i], [((3, 4), (2, 3)), ((2, 3, 4), (5,))],
+           int_inputs={1: (0, 12)}),
+    OpSpec("mv", lambda m, a, b: m.mv(a, b), lambda a, b: a @ b, [((3, 4), (4,))]),
+    OpSpec("inner", lambda m, a, b: m.inner(a, b), np.inner, [((4,), (4,)), ((3, 4), (2, 4)), ((2, 3, 4), (4,))]),
+    OpSpec("ger", lambda m, a, b: m.outer(a, b) + a.ger(b), lambda a, b: 2 * np.outer(a, b), [((3,), (4,))]),
+]
+
+# In-place ops on an intermediate: the graph records them and differentiates through them.
+INPLACE = [
+    _b("add_", lambda m, a, b: (a * 1).add_(b, alpha=2.0) if a.dim() >= b.dim() and a.shape == (a + b).shape
+       else a + 2.0 * b, lambda a, b: a + 2.0 * b),
+    _b("mul_", lambda m, a, b: _inplace(a, lambda y: y.mul_(b)) if a.shape == (a * b).shape else a * b, np.multiply),
+    _b("div_", lambda m, a, b: _inplace(a, lambda y: y.div_(b)) if a.shape == (a / b).shape else a / b, np.divide,
+       domain="nonzero"),
+    _u("sub_scalar_", lambda m, a: _inplace(a, lambda y: y.sub_(1.5)), lambda a: a - 1.5),
+    _u("pow_", lambda m, a: _inplace(a, lambda y: y.pow_(2)), np.square),
+    _u("exp_", lambda m, a: _inplace(a, lambda y: y.exp_()), np.exp),
+    _u("sigmoid_", lambda m, a: _inplace(a, lambda y: y.sigmoid_()), _sigmoid),
+    _u("tanh_", lambda m, a: _inplace(a, lambda y: y.tanh_()), np.tanh),
+    _u("relu_", lambda m, a: _inplace(a, lambda y: y.relu_()), lambda a: np.maximum(a, 0), domain="nonzero"),
+    _u("clamp_", lambda m, a: _inplace(a, lambda y: y.clamp_(-0.5, 0.5)), lambda a: np.clip(a, -0.5, 0.5)),
+    OpSpec("masked_fill_", lambda m, a: _inplace(a, lambda y: y.masked_fill_(a > 0, 0.5)),
+           lambda a: np.where(a > 0, 0.5, a), R123),
+    OpSpec("copy_", lambda m, a, b: _inplace(a, lambda y: y.copy_(b * 3)), lambda a, b: np.broadcast_to(3 * b, a.shape),
+           [((3, 4), (4,)), ((2, 3, 4), (3, 1))]),
+    OpSpec("index_add_", lambda m, a, i, s: _inplace(a, lambda y: y.index_add_(0, i, s)),
+           lambda a, i, s: _index_add(a, i, s, 1.0, dim=0), [((3, 4), (5,), (5, 4))], int_inputs={1: (0, 3)}),
+    OpSpec("scatter_", lambda m, a, i, s: _inplace(a, lambda y: y.scatter_(1, i, s)), lambda a, i, s: _scatter(a, i, s),
+           [((3, 4), (3, 1), (3, 1))], int_inputs={1: (0, 4)}),
+]
+
+
+def _inplace(a, op):
+    y = a * 1  # an intermediate, so the in-place op is recorded rather than refused on a leaf
+    op(y)
+    return y
+
+
+def _index_add(a, i, s, alpha, dim=1):
+    out = a.copy()
+    for k, target in enumerate(i):
+        index = [slice(None)] * a.ndim
+        source = [slice(None)] * a.ndim
+        index[dim], source[dim] = target, k
+        out[tuple(index)] += alpha * s[tuple(source)]
+    return out
+
+
+ALL_SPECS = ELEMENTWISE + REDUCTIONS + SHAPE + INDEX + LINALG + SORTING + MORE + INPLACE

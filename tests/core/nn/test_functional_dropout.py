@@ -14,6 +14,9 @@ SPECS = [
     Spec("dropout1d", lambda F, x: F.dropout1d(x, 0.5), [(2, 4, 3)], torch=False),
     Spec("dropout2d", lambda F, x: F.dropout2d(x, 0.5), [(2, 4, 2, 2)], torch=False),
     Spec("alpha_dropout", lambda F, x: F.alpha_dropout(x, 0.3, training=True), [(4, 5)], torch=False),
+    Spec("dropout3d", lambda F, x: F.dropout3d(x, 0.5), [(2, 4, 2, 2, 2)], torch=False),
+    Spec("feature_alpha_dropout", lambda F, x: F.feature_alpha_dropout(x, 0.3, training=True), [(2, 4, 3)],
+         torch=False),
 ]
 
 

@@ -31,6 +31,7 @@ SPECS = [
     Spec("adaptive_max_pool2d", lambda F, x: F.adaptive_max_pool2d(x, (3, 2)), [(2, 2, 7, 5)]),
     Spec("adaptive_max_pool1d", lambda F, x: F.adaptive_max_pool1d(x, 4), [(2, 2, 9)]),
     Spec("lp_pool2d", lambda F, x: F.lp_pool2d(x, 2, 2), [Float((1, 2, 4, 4), 0.5, 2.0)]),
+    Spec("lp_pool1d", lambda F, x: F.lp_pool1d(x, 3, 2), [Float((2, 3, 7), 0.5, 2.0)]),
 ]
 
 

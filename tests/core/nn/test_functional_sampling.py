@@ -27,6 +27,9 @@ SPECS = [
     Spec("interpolate_area", lambda F, x: F.interpolate(x, size=(2, 3), mode="area"), [(1, 2, 5, 6)]),
     Spec("unfold", lambda F, x: F.unfold(x, (2, 3), dilation=(1, 2), padding=1, stride=(2, 1)), [(2, 2, 5, 6)]),
     Spec("fold", lambda F, x: F.fold(x, (4, 5), 2, padding=1, stride=2), [(2, 8, 9)]),
+    Spec("upsample", lambda F, x: F.upsample(x, scale_factor=2, mode="bilinear"), [(1, 2, 3, 3)]),
+    Spec("upsample_nearest", lambda F, x: F.upsample_nearest(x, size=(4, 5)), [(1, 2, 3, 3)]),
+    Spec("upsample_bilinear", lambda F, x: F.upsample_bilinear(x, scale_factor=2), [(2, 1, 3, 2)]),
 ]
 
 
