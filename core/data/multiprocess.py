@@ -6,15 +6,19 @@ come back in any order and are yielded in the sampler's order. The main process 
 *and* on the workers' process sentinels, so a worker that dies is noticed at once: its death, a worker's
 exception, or ``timeout`` each raise a clear error, never hang. Every way of abandoning an iterator
 (exhaustion, ``break`` then garbage collection, an exception such as ``KeyboardInterrupt``, interpreter
-exit) ends in ``_shutdown``, which leaves no process and no shared memory behind.
+exit) ends in ``_shutdown``, which leaves no process and no shared memory behind, even when a second
+Ctrl-C comes while it runs. A main process killed outright runs no cleanup: then each worker notices
+that its parent is gone, removes the shared memory and exits (``worker._exit_with_parent``).
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import secrets
 import signal
+import threading
 import time
 import weakref
 from multiprocessing.connection import wait
@@ -35,8 +39,37 @@ _SIGNAL_HINTS = {
 
 @atexit.register
 def _shutdown_all() -> None:
-    for iterator in list(_LIVE_ITERATORS):
-        iterator._shutdown(grace=0.0)
+    with _signals_held():  # a Ctrl-C while the first iterator stops must not spare the others
+        for iterator in list(_LIVE_ITERATORS):
+            iterator._shutdown(grace=0.0)
+
+
+@contextlib.contextmanager
+def _signals_held(signums=(signal.SIGINT, signal.SIGTERM)):
+    """Holds SIGINT and SIGTERM back while the block runs, then delivers them to the handlers they had.
+
+    A cleanup that must finish (stopping the workers, removing their shared memory) is thus not cut short
+    by a second Ctrl-C. Python runs signal handlers in the main thread only: elsewhere the block just runs.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pending: list[int] = []
+    previous = {}
+    for signum in signums:
+        if signal.getsignal(signum) is not None:  # (None: a handler installed from C, left alone)
+            previous[signum] = signal.signal(signum, lambda number, frame: pending.append(number))
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        for signum in dict.fromkeys(pending):
+            handler = previous[signum]
+            if callable(handler):
+                handler(signum, None)  # e.g. Python's default SIGINT handler: raises KeyboardInterrupt
+            elif handler == signal.SIG_DFL:
+                os.kill(os.getpid(), signum)
 
 
 class MultiProcessIterator:
@@ -45,7 +78,8 @@ class MultiProcessIterator:
     def __init__(self, loader, epoch: int, seed: int, skip: int, progress):
         from .dataloader import _IndexPlan
 
-        self.is_shut_down = False
+        self.is_shut_down = False  # no more batches: asked to stop, or stopping
+        self._stopped = False  # the workers are gone and the shared memory is freed
         self._workers, self._task_conns, self._result_conns = [], [], []
         self._iterable = loader._iterable
         self._plan = None if self._iterable else _IndexPlan(loader)
@@ -67,7 +101,7 @@ class MultiProcessIterator:
                 task_reader, task_writer = context.Pipe(duplex=False)
                 result_reader, result_writer = context.Pipe(duplex=False)
                 process = context.Process(
-                    target=worker_loop, args=(spec, worker_id, task_reader, result_writer, os.getpid()),
+                    target=worker_loop, args=(spec, worker_id, task_reader, result_writer),
                     name=f"ember-data-worker-{worker_id}", daemon=True,
                 )
                 process.start()
@@ -233,10 +267,25 @@ class MultiProcessIterator:
         )
 
     def _shutdown(self, grace: float = 0.5) -> None:
-        if self.is_shut_down:
+        """Stops the workers and frees the shared memory, whatever interrupts it.
+
+        The polite part first: the workers are told to exit and given ``grace`` seconds; a Ctrl-C there
+        only cuts the wait short. Then, with SIGINT and SIGTERM held back until it is done (two seconds at
+        most, plus the kernel's time to reap a killed worker), the workers still running are terminated,
+        then killed, and every shared-memory file of this iterator is removed. Until that part has run to
+        its end the iterator stays registered, so interpreter exit tries again.
+        """
+        if self._stopped:
             return
-        self.is_shut_down = True
-        _LIVE_ITERATORS.discard(self)
+        try:
+            if not self.is_shut_down:
+                self.is_shut_down = True
+                self._ask_workers_to_exit(grace)
+        finally:
+            with _signals_held():
+                self._stop_workers()
+
+    def _ask_workers_to_exit(self, grace: float) -> None:
         for conn in self._result_conns:  # a worker blocked sending a result gets EPIPE and exits
             conn.close()
         for conn in self._task_conns:
@@ -245,21 +294,32 @@ class MultiProcessIterator:
             except Exception:  # noqa: BLE001, S110
                 pass
             conn.close()
-        end = time.monotonic() + grace
-        for process in self._workers:
-            process.join(max(0.0, end - time.monotonic()))
+        _join_all(self._workers, grace)
+
+    def _stop_workers(self) -> None:
+        for conn in self._result_conns + self._task_conns:
+            conn.close()
         for process in self._workers:
             if process.is_alive():
                 process.terminate()
+        _join_all(self._workers, 1.0)
         for process in self._workers:
-            process.join(1.0)
             if process.is_alive():
                 process.kill()
-                process.join()
+        _join_all(self._workers, 5.0)  # (only a process stuck in the kernel outlives SIGKILL this long)
         shared_memory.remove_leftovers(self._prefix)
+        _LIVE_ITERATORS.discard(self)
+        self._stopped = True
 
     def __del__(self):
         try:
             self._shutdown(grace=0.5)
         except Exception:  # noqa: BLE001, S110
             pass
+
+
+def _join_all(processes: list, timeout: float) -> None:
+    """Waits up to ``timeout`` seconds in all for ``processes`` to end."""
+    end = time.monotonic() + timeout
+    for process in processes:
+        process.join(max(0.0, end - time.monotonic()))

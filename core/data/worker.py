@@ -9,13 +9,16 @@ an epoch it has abandoned (persistent workers).
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import pickle
 import signal
 import sys
+import threading
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
+from multiprocessing.connection import wait
 from typing import Any
 
 from . import shared_memory
@@ -23,7 +26,7 @@ from .fetch import Exhausted, fetch_iterable_batch, fetch_map_batch
 from .seeding import WORKER_TAG, derive_seed, seed_all
 
 OK, ERROR, EXHAUSTED = 0, 1, 2
-_PARENT_CHECK_INTERVAL = 1.0  # seconds between checks that the main process is still alive
+_PARENT_CHECK_INTERVAL = 0.5  # seconds between checks that the main process is still alive
 
 _worker_info = None
 
@@ -118,10 +121,29 @@ class WorkerSpec:
     shm_prefix: str
 
 
-def worker_loop(spec: WorkerSpec, worker_id: int, task_conn, result_conn, parent_pid: int) -> None:
+def _exit_with_parent(shm_prefix: str) -> None:
+    """A daemon thread of every worker: once the main process is gone, however it went (SIGKILL, SIGTERM,
+    a crash) and whatever the worker's own thread is doing (e.g. hanging in the dataset), remove the
+    loader's shared memory and exit. No worker is orphaned and no file stays in /dev/shm.
+
+    The parent's sentinel (a pipe only the parent writes to) wakes it at once; the parent-pid check covers
+    a pipe end that a process forked later still holds. Only a worker holding the GIL forever (stuck in C
+    code that never releases it) cannot be reached this way.
+    """
+    parent, parent_pid = multiprocessing.parent_process(), os.getppid()
+    sentinels = [parent.sentinel] if parent is not None else []
+    while os.getppid() == parent_pid and not wait(sentinels, timeout=_PARENT_CHECK_INTERVAL):
+        pass
+    shared_memory.remove_leftovers(shm_prefix)
+    os._exit(1)
+
+
+def worker_loop(spec: WorkerSpec, worker_id: int, task_conn, result_conn) -> None:
     """The body of a worker process."""
     global _worker_info
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
+    threading.Thread(target=_exit_with_parent, args=(spec.shm_prefix,), name="ember-worker-parent-watch",
+                     daemon=True).start()
     seed = derive_seed(spec.start_seed, WORKER_TAG, worker_id)
     _worker_info = WorkerInfo(id=worker_id, num_workers=spec.num_workers, seed=seed, dataset=spec.dataset)
     seed_all(seed)
@@ -135,12 +157,7 @@ def worker_loop(spec: WorkerSpec, worker_id: int, task_conn, result_conn, parent
     sent = 0
     while True:
         try:
-            if not task_conn.poll(_PARENT_CHECK_INTERVAL):
-                if os.getppid() != parent_pid:  # the main process died: leave nothing behind
-                    shared_memory.remove_leftovers(spec.shm_prefix)
-                    break
-                continue
-            task = task_conn.recv()
+            task = task_conn.recv()  # (if the main process dies meanwhile, _exit_with_parent ends us)
         except (EOFError, OSError):
             break
         if task is None:
