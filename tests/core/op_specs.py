@@ -1,5 +1,7 @@
 """The op table: one entry per differentiable op drives forward, gradcheck, gradgradcheck and
-torch-parity tests (PyTorch's OpInfo idea, small).
+torch-parity tests (PyTorch's OpInfo idea, small). Forward and backward also run with every
+subset of the float inputs requiring grad (none, each one, ..., all), against torch and against
+the all-inputs run, so list 1-D, 2-D, 3-D+ and broadcasting shapes wherever the op takes them.
 
 ``fn(m, *inputs)`` is written once for both libraries: ``m`` is the ``ember`` or the ``torch``
 module, and the inputs are that library's tensors, so the same line checks Ember against
