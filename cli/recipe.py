@@ -16,6 +16,11 @@ from dataclasses import dataclass, field
 
 TOP_LEVEL_KEYS = ("seed", "model", "data", "trainer", "extends", "name", "description")
 RECIPES_DIR = pathlib.Path(__file__).resolve().parent.parent / "recipes"
+# Bounds on what reading a recipe may cost (the built-in recipes are ~1 KB, ~50 values, 8 levels deep;
+# parsing 20,000 values takes about a second).
+MAX_RECIPE_BYTES = 1_000_000
+MAX_NODES = 20_000
+MAX_DEPTH = 100
 
 
 class RecipeError(Exception):
@@ -73,11 +78,22 @@ def read_yaml(path: pathlib.Path) -> dict:
     import yaml
 
     try:
-        text = path.read_text()
+        with open(path, "rb") as file:
+            raw = file.read(MAX_RECIPE_BYTES + 1)
     except OSError as error:
         raise RecipeError([f"{path}: cannot read the recipe ({error.strerror})"]) from None
+    if len(raw) > MAX_RECIPE_BYTES:
+        limit = MAX_RECIPE_BYTES // 1_000_000
+        raise RecipeError([f"{path}: the recipe is larger than {limit} MB, the limit for a recipe "
+                           "(data belongs in files the recipe points to)"])
     try:
-        data = yaml.safe_load(text)
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw[:error.start].count(b"\n") + 1
+        byte = raw[error.start]
+        raise RecipeError([f"{path}: not UTF-8 text (byte 0x{byte:02x} on line {line}); save it as UTF-8"]) from None
+    try:
+        data = safe_load(text, str(path))
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
@@ -89,6 +105,57 @@ def read_yaml(path: pathlib.Path) -> dict:
     if not isinstance(data, dict):
         raise RecipeError([f"{path}: a recipe must be a mapping with seed/model/data/trainer, got {type(data).__name__}"])
     return data
+
+
+def safe_load(text: str, where: str):
+    """``yaml.safe_load`` within bounds: the document, aliases expanded, holds at most ``MAX_NODES`` values
+    nested at most ``MAX_DEPTH`` deep. This is checked on the event stream, before anything is built, so
+    neither an alias bomb nor ``[[[[...]]]]`` can exhaust memory or the stack; ``where`` starts the error.
+
+    Raises:
+        RecipeError: a limit is exceeded.
+        yaml.YAMLError: the text is not YAML.
+    """
+    import yaml
+
+    _check_size(yaml.parse(text, Loader=yaml.SafeLoader), where)
+    return yaml.safe_load(text)
+
+
+def _check_size(events, where: str) -> None:
+    """Counts the values of a YAML event stream as if every alias were a copy of the node it names."""
+    import yaml
+
+    open_nodes = []  # per open mapping/sequence: [values in it so far, its anchor, its height]
+    anchors = {}  # anchor -> (values, height) of the node it names
+    total = 0
+    for event in events:
+        if isinstance(event, yaml.CollectionStartEvent):
+            open_nodes.append([1, event.anchor, 1])
+            total += 1
+            height = 0
+        elif isinstance(event, yaml.CollectionEndEvent):
+            size, anchor, height = open_nodes.pop()
+        elif isinstance(event, yaml.ScalarEvent):
+            size, anchor, height = 1, event.anchor, 0
+            total += 1
+        elif isinstance(event, yaml.AliasEvent):
+            (size, height), anchor = anchors.get(event.anchor, (1, 0)), None
+            total += size
+        else:
+            continue
+        if total > MAX_NODES:
+            raise RecipeError([f"{where}: expands to more than {MAX_NODES} values, the limit for a recipe "
+                               "(an alias counts as a copy of what it names)"])
+        if len(open_nodes) + height > MAX_DEPTH:
+            raise RecipeError([f"{where}: nests deeper than {MAX_DEPTH} levels, the limit for a recipe"])
+        if isinstance(event, yaml.CollectionStartEvent):
+            continue
+        if anchor is not None:
+            anchors[anchor] = (size, height)
+        if open_nodes:  # the finished node is one value of the collection around it
+            open_nodes[-1][0] += size
+            open_nodes[-1][2] = max(open_nodes[-1][2], height + 1)
 
 
 def deep_merge(base: dict, update: dict) -> dict:
@@ -185,8 +252,9 @@ def apply_override(config: dict, override: str, source) -> None:
     parts = _split_key(key)
     if not parts:
         raise RecipeError([f"{source}: override '{override}' has an empty key"])
+    shown = override if len(override) <= 60 else override[:57] + "..."
     try:
-        value = yaml.safe_load(raw) if raw.strip() else None
+        value = safe_load(raw, f"{source}: override '{shown}'") if raw.strip() else None
     except yaml.YAMLError:
         value = raw
     if parts[0] not in TOP_LEVEL_KEYS:
@@ -228,9 +296,15 @@ def _lookup(config: dict, path: str, source):
 
 
 def interpolate(config: dict, source) -> dict:
+    produced = 0  # values written, bounded like a file's: ${...} copies what it names, and copies nest
+
     def resolve(value, depth=0):
+        nonlocal produced
         if depth > 20:
             raise RecipeError([f"{source}: interpolation nests too deep (a cycle?)"])
+        produced += 1
+        if produced > MAX_NODES:
+            raise RecipeError([f"{source}: interpolation expands the recipe to more than {MAX_NODES} values"])
         if isinstance(value, dict):
             return {k: resolve(v, depth) for k, v in value.items()}
         if isinstance(value, list):
