@@ -1,11 +1,17 @@
 """``ember.save`` / ``ember.load``: safe checkpoints (a zip of ``.npy`` arrays plus a JSON manifest).
 
 No pickle anywhere: loading reads a JSON tree and raw arrays, so a file can never run code. A
-damaged, truncated, foreign or hostile file raises ``ValueError`` naming the file and the problem,
-and nothing is allocated that the archive does not actually hold: every array's declared shape and
-dtype are checked against its member's real size before the array is created. Writes go to a
-temporary file in the same folder, are fsync'ed and renamed over the target, so a crash mid-save
-leaves the previous file intact.
+damaged, truncated, foreign or hostile file raises ``ValueError`` naming the file and the problem.
+Writes go to a temporary file in the same folder, are fsync'ed and renamed over the target, so a
+crash mid-save leaves the previous file intact.
+
+Loading allocates no more than the file holds. Every array's declared shape and dtype are checked
+against its member's real size before the array is created; each array entry is used once in the
+tree and each zip member backs one array entry (sharing goes through ``$ref``), and all array members
+together may not hold more bytes than the file, so overlapping or aliased members are refused. The
+manifest may inflate to at most ``_MAX_MANIFEST_RATIO`` times its compressed size and never past the
+file's own size (or 1 MiB), so the Python objects built from it cost what an uncompressed manifest
+of that size costs. Only regular files are opened: a FIFO or a device is refused, not read.
 
 Layout of a file::
 
@@ -21,14 +27,17 @@ n-th tensor/array object seen, to keep shared objects shared).
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import math
 import os
+import stat
 import struct
 import tempfile
 import zipfile
 import zlib
+from collections import Counter
 from typing import Any, BinaryIO
 
 import numpy as np
@@ -42,6 +51,9 @@ FORMAT = "ember"
 VERSION = 1
 _MANIFEST = "manifest.json"
 _MAX_MANIFEST_BYTES = 256 * 1024 * 1024
+_MAX_MANIFEST_RATIO = 100  # deflate reaches ~1000:1 on crafted data; real manifests stay far below 100:1
+_MANIFEST_SLACK = 1 << 20  # a compressed manifest may inflate to the file's size, or 1 MiB for small files
+_MAX_NPY_HEADER = 1 << 16  # numpy refuses headers over 10,000 characters anyway
 _MAX_DEPTH = 500
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
@@ -187,11 +199,13 @@ class LoadError(ValueError):
 
 
 class _Decoder:
-    def __init__(self, zf: zipfile.ZipFile, stream: BinaryIO, name: str, arrays_meta: list, archive_size: int | None,
-                 mmap_path: str | None = None):
+    def __init__(self, zf: zipfile.ZipFile, stream: BinaryIO, name: str, arrays_meta: list, archive_size: int,
+                 mmap: bool = False):
         self.zf, self.stream, self.name, self.meta, self.archive_size = zf, stream, name, arrays_meta, archive_size
-        self.mmap_path = mmap_path
-        self.loaded: dict[int, np.ndarray] = {}
+        self.mmap = mmap
+        self.used: set[int] = set()  # array entries already read: each backs one object, shared ones go by $ref
+        self.members: dict[int, tuple[int, str]] = {}  # member offset in the archive -> (array entry, name)
+        self.member_bytes = 0  # size of all array members read so far, at most the file's size
         self.refs: list = []
 
     def error(self, message: str) -> ValueError:
@@ -202,8 +216,10 @@ class _Decoder:
             raise self.error(f"the manifest is nested more than {_MAX_DEPTH} levels deep")
         if node is None or isinstance(node, (bool, int, float, str)):
             return node
-        if isinstance(node, list):
-            return [self.decode(v, depth + 1) for v in node]
+        if isinstance(node, list):  # decoded in place: the parsed JSON is freed as the result is built
+            for i, value in enumerate(node):
+                node[i] = self.decode(value, depth + 1)
+            return node
         if not isinstance(node, dict) or len(node) == 0:
             raise self.error(f"unexpected manifest entry {str(node)[:80]}")
         tag = next(iter(node))
@@ -265,9 +281,11 @@ class _Decoder:
     def array(self, index) -> np.ndarray:
         if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < len(self.meta):
             raise self.error(f"array index {index!r} is not in the manifest's list of {len(self.meta)} arrays")
-        if index not in self.loaded:
-            self.loaded[index] = self._read_array(index)
-        return self.loaded[index]
+        if index in self.used:  # else 2,000 {"$bytes": 0} would copy one member 2,000 times
+            raise self.error(f"array {index} is used more than once in the manifest; an Ember file stores each "
+                             "array once and refers to a shared tensor with $ref")
+        self.used.add(index)
+        return self._read_array(index)
 
     def _read_array(self, index: int) -> np.ndarray:
         meta = self.meta[index]
@@ -286,14 +304,24 @@ class _Decoder:
             raise self.error(f"array {index} ({member!r}) is missing from the archive")
         if info.compress_type != zipfile.ZIP_STORED:
             raise self.error(f"array {index} is compressed; Ember files store arrays uncompressed")
-        if info.file_size != info.compress_size or (
-                self.archive_size is not None and info.header_offset + info.compress_size > self.archive_size):
+        if info.file_size != info.compress_size or info.header_offset + info.compress_size > self.archive_size:
             raise self.error(f"array {index} claims {info.file_size} bytes, more than the file holds "
                              "(truncated or damaged)")
         # Never allocate what the manifest merely claims: the member must really hold the bytes.
         if claimed > info.file_size:
             raise self.error(f"the manifest claims array {index} has shape {tuple(shape)} and dtype {dtype} "
                              f"({claimed} bytes) but the archive holds only {info.file_size} bytes for it")
+        # ... and no byte of the file may back two arrays: one member per array, members that do not overlap.
+        other, other_member = self.members.setdefault(info.header_offset, (index, member))
+        if other != index:
+            names = repr(member) if member == other_member else f"{other_member!r} and {member!r}"
+            raise self.error(f"arrays {other} and {index} both read the zip member at byte {info.header_offset} "
+                             f"({names}); each member holds one array, and a tensor saved in two places is "
+                             "stored once and referred to with $ref")
+        self.member_bytes += info.file_size
+        if self.member_bytes > self.archive_size:
+            raise self.error(f"array {index} ({member!r}) brings the array members to {self.member_bytes} bytes, "
+                             f"more than the file's {self.archive_size} bytes: its members overlap")
         if info.flag_bits & 0x1:
             raise self.error(f"array {index} is encrypted")
         try:
@@ -314,26 +342,27 @@ class _Decoder:
             raise self.error(f"array {index}: bad local zip header (damaged file)")
         name_len, extra_len = struct.unpack("<HH", local[26:30])
         data_start = info.header_offset + 30 + name_len + extra_len
-        if self.archive_size is not None and data_start + info.compress_size > self.archive_size:
+        if data_start + info.compress_size > self.archive_size:
             raise self.error(f"array {index} extends past the end of the file (truncated)")
         stream.seek(data_start)
-        version = np.lib.format.read_magic(stream)
+        header = self._npy_header(index, info.file_size)
+        version = np.lib.format.read_magic(header)
         read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-        header_shape, fortran, header_dtype = read_header(stream)
+        header_shape, fortran, header_dtype = read_header(header)
         if list(header_shape) != shape or header_dtype != dtype:
             raise self.error(f"array {index}: the manifest says {dtype}{tuple(shape)} but the .npy header "
                              f"says {header_dtype}{tuple(header_shape)}")
-        header_len = stream.tell() - data_start
+        header_len = len(header.getbuffer())
         if info.file_size - header_len != claimed:
             raise self.error(f"array {index} of shape {tuple(shape)} and dtype {dtype} needs {claimed} bytes, the "
                              f"archive holds {info.file_size - header_len}")
-        if self.mmap_path is not None and claimed > 0:
-            # Copy-on-write mapping: pages are read when touched, writes stay in memory (no CRC check).
-            mapped = np.memmap(self.mmap_path, dtype=dtype, mode="c", offset=data_start + header_len,
+        if self.mmap and claimed > 0:
+            # Copy-on-write mapping of the open file: pages are read when touched, writes stay in memory
+            # (no CRC check).
+            mapped = np.memmap(stream, dtype=dtype, mode="c", offset=data_start + header_len,
                                shape=tuple(shape[::-1] if fortran else shape))
             return mapped.view(np.ndarray), fortran
-        stream.seek(data_start)
-        crc = zlib.crc32(stream.read(header_len))
+        crc = zlib.crc32(header.getbuffer())
         array = np.empty(shape[::-1] if fortran else shape, dtype=dtype)
         view = memoryview(array.reshape(-1).view(np.uint8)) if array.size else memoryview(b"")
         got = 0
@@ -345,6 +374,20 @@ class _Decoder:
         if zlib.crc32(view, crc) != info.CRC:
             raise self.error(f"array {index} is damaged (its CRC-32 does not match)")
         return array, fortran
+
+    def _npy_header(self, index: int, size: int) -> io.BytesIO:
+        # numpy reads as many header bytes as the header's length field says (up to 4 GiB): check the
+        # length against the member first, then hand numpy exactly those bytes.
+        magic = self.stream.read(8)  # b"\x93NUMPY", major, minor
+        width = 2 if magic[6:7] == b"\x01" else 4
+        field = self.stream.read(width)
+        if len(magic) + len(field) != 8 + width:
+            raise self.error(f"array {index} is truncated (in its .npy header)")
+        length = int.from_bytes(field, "little")
+        if 8 + width + length > min(size, _MAX_NPY_HEADER):
+            raise self.error(f"array {index}: its .npy header claims {length} bytes, more than its member of "
+                             f"{size} bytes holds (or more than {_MAX_NPY_HEADER})")
+        return io.BytesIO(magic + field + self.stream.read(length))
 
     def _dtype(self, text, index: int) -> np.dtype:
         try:
@@ -364,12 +407,14 @@ def load(f: str | os.PathLike | BinaryIO, map_location=None, pickle_module=None,
     accepted so PyTorch call sites port unchanged; Ember runs on the CPU and never unpickles, so
     every load is weights-only. ``mmap=True`` (a path only) maps the arrays copy-on-write instead of
     reading them: pages load when touched, in-place changes stay in memory, and the CRC check of the
-    array data is skipped.
+    array data is skipped. A ``.safetensors`` file (recognized by its contents) is read as
+    ``ember.load_safetensors`` reads it. Loading never allocates much more than the file's size.
 
     Raises:
         FileNotFoundError: ``f`` does not exist.
-        ValueError: ``f`` is not an Ember file, or is damaged, truncated or inconsistent (the message
-            names the file and what is wrong).
+        ValueError: ``f`` is not an Ember file, is damaged, truncated, inconsistent or crafted to use
+            more memory than it holds, or is not a regular file (a FIFO, a device, a symlink loop); the
+            message names the file and what is wrong.
 
     Example:
         >>> import ember, tempfile, os
@@ -383,12 +428,8 @@ def load(f: str | os.PathLike | BinaryIO, map_location=None, pickle_module=None,
     _check_map_location(map_location)
     if isinstance(f, (str, os.PathLike)):
         name = os.fspath(f)
-        if not os.path.exists(name):
-            raise FileNotFoundError(f"ember.load: no such file: {name}")
-        if os.path.isdir(name):
-            raise IsADirectoryError(f"ember.load: {name} is a folder, not an Ember file")
-        with open(name, "rb") as stream:
-            return _load_stream(stream, name, name if mmap else None)
+        with _open_regular_file(name) as stream:
+            return _load_stream(stream, name, path=name, mmap=bool(mmap))
     if mmap:
         raise ValueError("ember.load: mmap=True needs a path, not a file object")
     return _load_stream(f, getattr(f, "name", repr(f)))
@@ -402,19 +443,58 @@ def _check_map_location(map_location) -> None:
         raise ValueError(f"ember.load: map_location={map_location!r}; Ember runs on the CPU only")
 
 
-def _load_stream(stream: BinaryIO, name: str, mmap_path: str | None = None):
-    head = stream.read(4)
-    stream.seek(0)
-    if head[:2] != b"PK":
-        raise ValueError(f"ember.load: {name}: not an Ember file ({_describe(head, stream)})")
+_SPECIAL_FILES = ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"),
+                  (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+
+
+def _open_regular_file(name: str) -> BinaryIO:
+    """Opens ``name`` for reading if it is a regular file (reading a FIFO blocks, a device may never end)."""
+    try:
+        mode = os.stat(name).st_mode
+    except FileNotFoundError:
+        link = f" ({name} is a symlink to {os.readlink(name)!r}, which does not exist)" if os.path.islink(name) else ""
+        raise FileNotFoundError(f"ember.load: no such file: {name}{link}") from None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ValueError(f"ember.load: {name}: symlink loop (following its symlinks never reaches a file)"
+                             ) from None
+        raise
+    _check_regular_file(mode, name)
+    # O_NONBLOCK: should the path have become a FIFO since os.stat, opening it does not wait for a writer.
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
+    fd = os.open(name, flags)
+    try:
+        _check_regular_file(os.fstat(fd).st_mode, name)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _check_regular_file(mode: int, name: str) -> None:
+    if stat.S_ISDIR(mode):
+        raise IsADirectoryError(f"ember.load: {name} is a folder, not an Ember file")
+    if not stat.S_ISREG(mode):
+        kind = next((text for is_kind, text in _SPECIAL_FILES if is_kind(mode)), "a special file")
+        raise ValueError(f"ember.load: {name} is {kind}, not a regular file; ember.load reads only files")
+
+
+def _load_stream(stream: BinaryIO, name: str, path: str | None = None, mmap: bool = False):
     try:
         stream.seek(0, io.SEEK_END)
         size = stream.tell()
         stream.seek(0)
-    except (OSError, ValueError):
-        size = None
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"ember.load: {name}: can't seek in it ({exc}); ember.load reads files and seekable "
+                         "file objects") from exc
+    head = stream.read(9)
+    stream.seek(0)
+    if _looks_like_safetensors(head, size):
+        return _load_safetensors_from(stream, name, path)
+    if head[:2] != b"PK":
+        raise ValueError(f"ember.load: {name}: not an Ember file ({_describe(head, stream)})")
     try:
-        return _load_zip(stream, name, size, mmap_path)
+        return _load_zip(stream, name, size, mmap)
     except ValueError:
         raise
     except RecursionError as exc:
@@ -425,27 +505,29 @@ def _load_stream(stream: BinaryIO, name: str, mmap_path: str | None = None):
         raise ValueError(f"ember.load: {name}: the file is damaged ({type(exc).__name__}: {exc})") from exc
 
 
-def _load_zip(stream: BinaryIO, name: str, size: int | None, mmap_path: str | None):
+def _load_zip(stream: BinaryIO, name: str, size: int, mmap: bool):
     try:
         zf = zipfile.ZipFile(stream)
     except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
         raise ValueError(f"ember.load: {name}: not a complete zip archive; the file is truncated or damaged "
                          f"({exc})") from exc
     with zf:
-        names = set(zf.namelist())
-        if _MANIFEST not in names:
+        counts = Counter(info.filename for info in zf.infolist())
+        for member, count in counts.items():
+            if count > 1:  # zip readers disagree on which of them counts
+                raise ValueError(f"ember.load: {name}: the archive holds {count} members named {member!r}; an "
+                                 "Ember file has one of each (a damaged or crafted file)")
+        if _MANIFEST not in counts:
             hint = ""
-            if any(n.endswith("data.pkl") for n in names):
+            if any(n.endswith("data.pkl") for n in counts):
                 hint = ("; it looks like a PyTorch (pickle) checkpoint, which Ember never unpickles: save its "
                         "state_dict with safetensors and use ember.load_safetensors")
             raise ValueError(f"ember.load: {name}: not an Ember file (no {_MANIFEST} in the archive){hint}")
         info = zf.getinfo(_MANIFEST)
-        if info.file_size > _MAX_MANIFEST_BYTES:
-            raise ValueError(f"ember.load: {name}: manifest of {info.file_size} bytes is too large")
+        _check_manifest_size(info, name, size)
         try:
-            with zf.open(info) as member:
-                raw = member.read(_MAX_MANIFEST_BYTES + 1)
-            manifest = json.loads(raw.decode("utf-8"))
+            with zf.open(info) as member:  # reads at most info.file_size bytes, whatever the data inflates to
+                manifest = json.loads(member.read(_MAX_MANIFEST_BYTES + 1).decode("utf-8"))
         except (zipfile.BadZipFile, EOFError, OSError, ValueError, RecursionError, NotImplementedError,
                 RuntimeError, zlib.error) as exc:  # incl. JSON errors
             raise ValueError(f"ember.load: {name}: the manifest is damaged ({type(exc).__name__}: {exc})") from exc
@@ -457,7 +539,39 @@ def _load_zip(stream: BinaryIO, name: str, size: int | None, mmap_path: str | No
         arrays = manifest.get("arrays", [])
         if not isinstance(arrays, list):
             raise ValueError(f"ember.load: {name}: the manifest's 'arrays' is not a list")  # noqa: TRY004
-        return _Decoder(zf, stream, name, arrays, size, mmap_path).decode(manifest.get("root"))
+        return _Decoder(zf, stream, name, arrays, size, mmap).decode(manifest.get("root"))
+
+
+def _check_manifest_size(info: zipfile.ZipInfo, name: str, size: int) -> None:
+    # Checked before inflating: the declared sizes bound what zipfile reads.
+    if info.file_size > _MAX_MANIFEST_BYTES:
+        raise ValueError(f"ember.load: {name}: manifest of {info.file_size} bytes is too large")
+    if info.header_offset + info.compress_size > size:
+        raise ValueError(f"ember.load: {name}: the manifest claims {info.compress_size} bytes, more than the file "
+                         "holds (truncated or damaged)")
+    if info.compress_type == zipfile.ZIP_STORED:
+        return
+    if info.file_size > _MAX_MANIFEST_RATIO * max(info.compress_size, 1):
+        raise ValueError(f"ember.load: {name}: the manifest inflates from {info.compress_size} to {info.file_size} "
+                         f"bytes, a compression ratio over {_MAX_MANIFEST_RATIO}:1 (a zip bomb?)")
+    if info.file_size > max(size, _MANIFEST_SLACK):
+        raise ValueError(f"ember.load: {name}: the manifest inflates to {info.file_size} bytes, more than the "
+                         f"whole file's {size} bytes")
+
+
+def _looks_like_safetensors(head: bytes, size: int) -> bool:
+    # A safetensors file starts with its JSON header's length (8 bytes, little-endian), then the header.
+    return len(head) == 9 and head[8:9] == b"{" and int.from_bytes(head[:8], "little") <= size - 8
+
+
+def _load_safetensors_from(stream: BinaryIO, name: str, path: str | None) -> dict[str, Tensor]:
+    try:
+        st = _safetensors_numpy()
+    except ImportError as exc:
+        raise ImportError(f"ember.load: {name} is a safetensors file; {exc}") from exc
+    if path is not None:
+        return _read_safetensors(lambda: st.load_file(path), name, "ember.load")
+    return _read_safetensors(lambda: st.load(stream.read()), name, "ember.load")
 
 
 def _describe(head: bytes, stream: BinaryIO) -> str:
@@ -517,8 +631,12 @@ def load_safetensors(path: str | os.PathLike, device: str = "cpu") -> dict[str, 
     name = os.fspath(path)
     if not os.path.exists(name):
         raise FileNotFoundError(f"ember.load_safetensors: no such file: {name}")
+    return _read_safetensors(lambda: st.load_file(name), name, "ember.load_safetensors")
+
+
+def _read_safetensors(read, name: str, caller: str) -> dict[str, Tensor]:
     try:
-        arrays = st.load_file(name)
+        arrays = read()
     except Exception as exc:  # safetensors raises its own SafetensorError and others
-        raise ValueError(f"ember.load_safetensors: {name}: not a valid safetensors file ({exc})") from exc
+        raise ValueError(f"{caller}: {name}: not a valid safetensors file ({exc})") from exc
     return {key: Tensor._wrap(np.array(array, copy=True)) for key, array in arrays.items()}
