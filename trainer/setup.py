@@ -4,6 +4,7 @@ optimizers, and restoring a checkpoint."""
 from __future__ import annotations
 
 import glob
+import numbers
 import os
 import warnings
 
@@ -11,6 +12,79 @@ from . import checkpoint as ckpt
 from . import data as data_utils
 from .hooks import HookDispatcher
 from .optimization import ManualOptimizer, parse_optimizers
+
+
+def check_arguments(arguments: dict) -> dict:
+    """Checks the Trainer's arguments by Lightning's rules when the Trainer is made, so that a bad value is
+    named with its argument (a recipe's key) at once, not found epochs later or never (a negative
+    ``gradient_clip_val`` would flip the gradients). Returns the batch counts (``limit_*_batches``,
+    ``overfit_batches``, ``val_check_interval``), a whole float made an int as Lightning does (2.0: 2 batches).
+    """
+    def fail(name: str, rule: str, error: type = ValueError):
+        raise error(f"Trainer({name}={arguments[name]!r}) is invalid: {rule}")
+
+    def check_int(name: str, low: int, rule: str, optional: bool = False) -> None:
+        value = arguments[name]
+        if optional and value is None:
+            return
+        if not _is_int(value):
+            fail(name, rule, TypeError)
+        if value < low:
+            fail(name, rule)
+
+    check_int("max_epochs", -1, "it must be a non-negative integer or -1 (no limit)", optional=True)
+    check_int("max_steps", -1, "it must be a non-negative integer or -1 (no limit)")
+    check_int("min_epochs", 0, "it must be a non-negative integer or None", optional=True)
+    check_int("min_steps", 0, "it must be a non-negative integer or None", optional=True)
+    check_int("check_val_every_n_epoch", 1, "it must be an int >= 1 or None", optional=True)
+    check_int("accumulate_grad_batches", 1, "it must be an int >= 1")
+    check_int("num_sanity_val_steps", -1, "it must be an int >= -1 (-1: all validation batches)")
+    check_int("log_every_n_steps", 1, "it must be an int >= 1")
+    check_int("fast_dev_run", 0, "it must be a bool or an int >= 0 (the number of batches to run)")
+    clip = arguments["gradient_clip_val"]
+    if clip is not None and not _is_number(clip):
+        fail("gradient_clip_val", "it must be an int or a float (or None: no clipping)", TypeError)
+    if clip is not None and not clip >= 0:
+        fail("gradient_clip_val", "it must be >= 0 (0 or None: no clipping)")
+    if arguments["gradient_clip_algorithm"] not in (None, "norm", "value"):
+        fail("gradient_clip_algorithm", 'it must be "norm" or "value"')
+
+    counts = {}
+    for name in ("limit_train_batches", "limit_val_batches", "limit_test_batches", "limit_predict_batches",
+                 "overfit_batches"):
+        value = counts[name] = arguments[name]
+        rule = "it must be in [0.0, 1.0] or an int (a fraction of the batches, or how many)"
+        if value is None:
+            continue
+        if not _is_number(value):
+            fail(name, rule, TypeError)
+        if value > 1 and value % 1 == 0:
+            counts[name] = int(value)
+        elif not 0 <= value <= 1:
+            fail(name, rule)
+    name, value = "val_check_interval", arguments["val_check_interval"]
+    if value is not None:
+        if not _is_number(value):
+            fail(name, "it must be an int or a float (or None: once per epoch)", TypeError)
+        if isinstance(value, float) and value > 1 and value % 1 == 0:
+            value = int(value)
+        if isinstance(value, float) and not 0 < value <= 1:
+            fail(name, "a float is the fraction of the training epoch between validations and must be in "
+                       "(0.0, 1.0]; an int is a number of training batches")
+        if isinstance(value, int) and value < 1:
+            fail(name, "an int is the number of training batches between validations and must be >= 1")
+        if isinstance(value, float) and arguments["check_val_every_n_epoch"] is None:
+            fail(name, "it must be an int (a number of training batches) when check_val_every_n_epoch=None")
+    counts[name] = value
+    return counts
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, numbers.Integral)  # (a bool too: fast_dev_run=True)
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 class TrainerSetupMixin:

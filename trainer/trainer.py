@@ -20,7 +20,7 @@ from . import data as data_utils
 from .evaluation import EvaluationMixin
 from .hooks import HookDispatcher
 from .metrics import MetricStore
-from .setup import TrainerSetupMixin
+from .setup import TrainerSetupMixin, check_arguments
 from .signals import InterruptHandler
 from .state import TrainerState
 from .strategies import resolve_strategy
@@ -113,15 +113,13 @@ class Trainer(TrainerSetupMixin, EvaluationMixin):
         detect_anomaly: bool = False,
         default_root_dir: str | None = None,
     ):
-        if accumulate_grad_batches < 1:
-            raise ValueError(f"accumulate_grad_batches must be >= 1, got {accumulate_grad_batches}")
-        if gradient_clip_algorithm not in (None, "norm", "value"):
-            raise ValueError(f'gradient_clip_algorithm must be "norm" or "value", got {gradient_clip_algorithm!r}')
+        counts = check_arguments(locals())  # a bad value fails here, naming its argument
+        limit_train_batches, limit_val_batches = counts["limit_train_batches"], counts["limit_val_batches"]
+        limit_test_batches, limit_predict_batches = counts["limit_test_batches"], counts["limit_predict_batches"]
+        overfit_batches, val_check_interval = counts["overfit_batches"], counts["val_check_interval"]
         precision = str(precision).replace("-true", "")
         if precision not in ("32", "64"):
             raise ValueError(f'precision must be "32" or "64", got {precision!r}')
-        if log_every_n_steps < 1:
-            raise ValueError(f"log_every_n_steps must be >= 1, got {log_every_n_steps}")
         self.default_root_dir = os.fspath(default_root_dir) if default_root_dir is not None else os.getcwd()
         self.fast_dev_run = int(fast_dev_run)
         if self.fast_dev_run:
