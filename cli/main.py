@@ -19,8 +19,26 @@ def _fail_recipe(error) -> None:
     sys.exit(2)
 
 
+def _describe(error: BaseException) -> str:
+    """``Type: message`` in one line. An error re-raised from a DataLoader worker carries the worker's whole
+    traceback in its message; its fault is the traceback's last exception line, said where it happened."""
+    message = str(error)
+    head, found, original = message.partition("\nOriginal Traceback (most recent call last):")
+    if not found or getattr(error, "worker_id", None) is None:
+        return f"{type(error).__name__}: {message}"
+    last_traceback = original.rpartition("Traceback (most recent call last):")[2]
+    # frames are indented; the exception line is the first one that is not
+    fault = next((line for line in last_traceback.splitlines() if line and not line.startswith(" ")), head)
+    kind, colon, text = fault.partition(": ")
+    if colon and " " not in kind:  # "PIL.UnidentifiedImageError" -> "UnidentifiedImageError", as in-process
+        fault = f"{kind.rpartition('.')[2]}: {text}"
+    where = head.rstrip(".").partition(" in ")[2]  # "DataLoader worker process 0 while loading sample ..."
+    return f"{fault} (in {where})" if where else fault
+
+
 def _guard(debug: bool):
-    """Runs a command body turning recipe problems into exit status 2 (no traceback unless --debug)."""
+    """Runs a command body turning recipe problems into exit status 2, other errors into one line and exit
+    status 1, Ctrl-C into exit status 130 (no traceback unless --debug)."""
     from .recipe import RecipeError
 
     class Guard:
@@ -32,9 +50,12 @@ def _guard(debug: bool):
                 return False
             if issubclass(kind, RecipeError):
                 _fail_recipe(value)
-            if issubclass(kind, (KeyboardInterrupt, SystemExit, click.exceptions.Exit, click.ClickException)):
+            if issubclass(kind, KeyboardInterrupt):
+                click.echo("\naborted (Ctrl-C)", err=True)
+                sys.exit(130)
+            if issubclass(kind, (SystemExit, click.exceptions.Exit, click.ClickException)):
                 return False
-            click.echo(f"error: {kind.__name__}: {value}", err=True)
+            click.echo(f"error: {_describe(value)}", err=True)
             click.echo("(run again with --debug for the full traceback)", err=True)
             sys.exit(1)
 
@@ -160,7 +181,11 @@ def runs(directory) -> None:
     """List past runs: recipe, status, steps, best monitored metric, path."""
     from .runs import format_runs, list_runs
 
-    click.echo(format_runs(list_runs(directory)))
+    rows = list_runs(directory)
+    click.echo(format_runs(rows))
+    for row in rows:
+        if row.get("problem"):
+            click.echo(f"warning: {row['problem']}", err=True)
 
 
 @main.command()

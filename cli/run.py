@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import pathlib
+import shlex
 import time
 
 import click
@@ -72,10 +74,23 @@ def _versions(folder: pathlib.Path) -> list[pathlib.Path]:
     return sorted(found, key=lambda p: int(p.name[8:]))
 
 
-def choose_run_dir(recipe: Recipe, run_dir: str | None, ckpt: str | None, stage: str) -> pathlib.Path:
+def runs_folder(recipe: Recipe) -> pathlib.Path:
+    """``runs/<name>``; a name that would lead elsewhere (``..``, an absolute path) is a recipe error."""
+    name = recipe.name if isinstance(recipe.name, str) else str(recipe.name)  # (`name: 2024` is a name too)
+    parts = pathlib.PurePath(name).parts
+    if not parts or pathlib.PurePath(name).is_absolute() or ".." in parts:
+        problem = (f"{recipe.path}: name: {name!r} is not a folder name inside {RUNS_ROOT}/ (a run is "
+                   f"written to {RUNS_ROOT}/<name>/version_N); use --run-dir to write a run elsewhere")
+        raise RecipeError([problem])
+    return RUNS_ROOT / name
+
+
+def choose_run_dir(recipe: Recipe, run_dir: str | None, ckpt: str | None, stage: str) -> pathlib.Path | None:
+    """The run directory: ``--run-dir``, or the latest run of the recipe to resume or evaluate, or None
+    when a new ``runs/<name>/version_N`` is wanted (``new_version_dir`` creates it)."""
     if run_dir:
         return pathlib.Path(run_dir)
-    folder = RUNS_ROOT / recipe.name
+    folder = runs_folder(recipe)
     versions = _versions(folder)
     if ckpt in ("last", "best") or stage != "fit":
         resumable = [v for v in versions if (v / "checkpoints").is_dir()]
@@ -83,11 +98,25 @@ def choose_run_dir(recipe: Recipe, run_dir: str | None, ckpt: str | None, stage:
             return resumable[-1]
         if ckpt in ("last", "best"):
             raise RecipeError([f"--ckpt {ckpt}: no earlier run of '{recipe.name}' with checkpoints under {folder}"])
-    next_version = int(versions[-1].name[8:]) + 1 if versions else 0
-    return folder / f"version_{next_version}"
+    return None
 
 
-def _resolve_ckpt(ckpt: str | None, run_dir: pathlib.Path):
+def new_version_dir(folder: pathlib.Path) -> pathlib.Path:
+    """Creates and returns the next free ``folder/version_N``. The folder is created exclusively, so two
+    runs started together never share one: the second finds it taken and moves on to the next number."""
+    versions = _versions(folder)
+    number = int(versions[-1].name[8:]) + 1 if versions else 0
+    folder.mkdir(parents=True, exist_ok=True)
+    while True:
+        candidate = folder / f"version_{number}"
+        try:
+            candidate.mkdir()
+            return candidate
+        except FileExistsError:
+            number += 1
+
+
+def _resolve_ckpt(ckpt: str | None, run_dir: pathlib.Path | None):
     if ckpt is None:
         return None
     if ckpt == "last":
@@ -108,9 +137,10 @@ def _resolve_ckpt(ckpt: str | None, run_dir: pathlib.Path):
 
 def _read_summary(run_dir: pathlib.Path) -> dict:
     try:
-        return json.loads((run_dir / "summary.json").read_text())
+        summary = json.loads((run_dir / "summary.json").read_text())
     except (OSError, ValueError):
         return {}
+    return summary if isinstance(summary, dict) else {}
 
 
 def _prepare_trainer(trainer_args: dict, run_dir: pathlib.Path, recipe: Recipe, stage: str):
@@ -146,13 +176,17 @@ def run_stage(stage: str, name_or_path: str, overrides: list[str], ckpt=None, ru
         return 0
     from ember.trainer.strategies import launch
 
-    directory = launch.same_on_every_rank(choose_run_dir(recipe, run_dir, ckpt, stage))  # (one per mpiexec job)
+    chosen = choose_run_dir(recipe, run_dir, ckpt, stage)  # None: a new version folder, made once built
     if launch.needs_launch(config.get("trainer")):  # trainer.devices=N: run N processes under mpiexec
+        directory = chosen or new_version_dir(runs_folder(recipe))
         ckpt_args = ["--ckpt", ckpt] if ckpt else []
         return launch.run_under_mpiexec([stage, name_or_path, *overrides, "--run-dir", str(directory), *ckpt_args],
                                         config["trainer"])
-    ckpt_path = _resolve_ckpt(ckpt, directory)
+    ckpt_path = _resolve_ckpt(ckpt, chosen)
     model, data, trainer_args = build_objects(recipe)
+    if chosen is None and launch.is_rank_zero():
+        chosen = new_version_dir(runs_folder(recipe))
+    directory = launch.same_on_every_rank(chosen)  # (one per mpiexec job)
     directory.mkdir(parents=True, exist_ok=True)
     config_file = directory / "config.yaml"
     if stage == "fit" and not (ckpt_path and config_file.exists()) and launch.is_rank_zero():
@@ -167,12 +201,14 @@ def run_stage(stage: str, name_or_path: str, overrides: list[str], ckpt=None, ru
         else:
             result = getattr(trainer, stage)(model, datamodule=data, ckpt_path=ckpt_path)
         status = "interrupted" if getattr(trainer, "interrupted", False) else "completed"
+    except KeyboardInterrupt:  # a second Ctrl-C: stopped at once, without a checkpoint of this step
+        status = "interrupted"
     finally:
         if launch.is_rank_zero():
             summary = _write_summary(trainer, recipe, directory, stage, status, time.time() - started, result)
-    if not launch.is_rank_zero():
-        return 130 if status == "interrupted" else 0
-    _print_summary(summary, recipe, directory)
+    if launch.is_rank_zero():
+        resume = _resume_command(trainer, name_or_path, overrides, directory) if stage == "fit" else None
+        _print_summary(summary, recipe, directory, resume)
     return 130 if status == "interrupted" else 0
 
 
@@ -209,11 +245,26 @@ def _write_summary(trainer, recipe, directory, stage, status, wall_time, result)
         summary["predictions"] = str(directory / "predictions.ember")
     elif result is not None:
         summary[f"{stage}_results"] = [{k: _to_float(v) for k, v in d.items()} for d in result]
-    (directory / "summary.json").write_text(json.dumps(summary, indent=2))
+    # written whole or not at all: `ember runs` may read it at any moment
+    partial = directory / f".summary.json.{os.getpid()}.tmp"
+    partial.write_text(json.dumps(summary, indent=2))
+    os.replace(partial, directory / "summary.json")
     return summary
 
 
-def _print_summary(summary: dict, recipe: Recipe, directory: pathlib.Path) -> None:
+def _resume_command(trainer, name_or_path: str, overrides: list[str], directory: pathlib.Path) -> str | None:
+    """The command that continues this run: the same recipe and overrides, this run directory and the
+    checkpoint the interrupt saved (None when there is no checkpoint to continue from)."""
+    callback = getattr(trainer, "checkpoint_callback", None)
+    folder = callback.dirpath if callback is not None and callback.dirpath else directory / "checkpoints"
+    last = pathlib.Path(folder) / "last.ckpt"
+    if not last.is_file():
+        return None
+    ckpt = "last" if last == directory / "checkpoints" / "last.ckpt" else str(last)  # (what "last" reads)
+    return shlex.join(["ember", "fit", name_or_path, *overrides, "--run-dir", str(directory), "--ckpt", ckpt])
+
+
+def _print_summary(summary: dict, recipe: Recipe, directory: pathlib.Path, resume: str | None) -> None:
     click.echo(f"\n{recipe.name}: {summary['status']} after {summary['global_step']} steps "
                f"in {summary['wall_time_s']:.1f} s")
     metrics = {k: v for k, v in summary.get("metrics", {}).items() if v is not None}
@@ -224,6 +275,5 @@ def _print_summary(summary: dict, recipe: Recipe, directory: pathlib.Path) -> No
     if summary.get("best_model_path") or summary.get("last_model_path"):
         click.echo(f"  checkpoint: {summary.get('best_model_path') or summary.get('last_model_path')}")
     click.echo(f"  run directory: {directory}")
-    if summary["status"] == "interrupted":
-        click.echo(f"  resume with: ember fit {recipe.path if recipe.path.name != 'config.yaml' else directory / 'config.yaml'}"
-                   " --ckpt last")
+    if summary["status"] == "interrupted" and summary["stage"] == "fit":
+        click.echo(f"  resume with: {resume}" if resume else "  (stopped before any checkpoint was saved)")

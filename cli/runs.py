@@ -8,23 +8,36 @@ import pathlib
 
 
 def list_runs(directory: str) -> list[dict]:
+    """One row per run directory (a folder with a ``config.yaml``) under ``directory``. A run whose
+    ``summary.json`` cannot be read is listed with the status ``malformed summary.json`` and the reason
+    under ``problem``; the other runs are listed as usual."""
     root = pathlib.Path(directory)
     rows = []
     for config in sorted(root.glob("**/config.yaml")):
         run = config.parent
+        path = run / "summary.json"
         try:
-            summary = json.loads((run / "summary.json").read_text())
-        except (OSError, ValueError):
-            summary = {"status": "running or crashed"}
-        best = summary.get("best_model_score")
-        rows.append({
-            "recipe": summary.get("recipe", run.parent.name),
-            "status": summary.get("status", "?"),
-            "steps": summary.get("global_step", ""),
-            "best": f"{summary.get('monitor')}={best:.4g}" if best is not None and summary.get("monitor") else "",
-            "path": str(run),
-        })
+            summary = json.loads(path.read_text()) if path.exists() else {"status": "running or crashed"}
+            if not isinstance(summary, dict):
+                raise TypeError(f"expected a JSON object, got a {type(summary).__name__}")
+            rows.append(_row(summary, run))
+        except (OSError, ValueError, TypeError) as error:
+            row = _row({"status": "malformed summary.json"}, run)
+            rows.append({**row, "problem": f"{path}: {error}"})
     return rows
+
+
+def _row(summary: dict, run: pathlib.Path) -> dict:
+    best = summary.get("best_model_score")
+    if best is not None and (isinstance(best, bool) or not isinstance(best, (int, float))):
+        raise TypeError(f"best_model_score: expected a number, got {best!r}")
+    return {
+        "recipe": str(summary.get("recipe", run.parent.name)),
+        "status": str(summary.get("status", "?")),
+        "steps": str(summary.get("global_step", "")),
+        "best": f"{summary.get('monitor')}={best:.4g}" if best is not None and summary.get("monitor") else "",
+        "path": str(run),
+    }
 
 
 def format_runs(rows: list[dict]) -> str:

@@ -15,6 +15,7 @@ class InterruptHandler:
 
     def _on_sigint(self, signum, frame):
         if self.requested:
+            print("\n[ember] Ctrl-C again: aborting now, without a checkpoint of this step", file=sys.stderr)
             raise KeyboardInterrupt
         self.requested = "Ctrl-C"
         print("\n[ember] Ctrl-C: finishing this step, saving a checkpoint and stopping "
