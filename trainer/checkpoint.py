@@ -26,7 +26,10 @@ datamodule            ``datamodule.state_dict()``
 
 from __future__ import annotations
 
+import errno
 import os
+import re
+import tempfile
 from typing import Any
 
 import ember
@@ -100,16 +103,60 @@ def dump_checkpoint(trainer, weights_only: bool = False) -> dict:
 
 
 def save_checkpoint(trainer, filepath: str, weights_only: bool = False) -> None:
-    """Writes the checkpoint atomically (``ember.save`` writes a temp file and renames it)."""
+    """Writes the checkpoint atomically (``ember.save`` writes a temp file and renames it), so a failed
+    save leaves the file it would have replaced as it was. A failure (a full disk, a folder that refuses
+    writes) raises the ``OSError`` with the checkpoint's path as its ``filename``."""
     checkpoint = dump_checkpoint(trainer, weights_only)
     if not trainer.is_global_zero:  # DDP: every rank dumps (hooks run everywhere), rank 0 writes
         return
-    directory = os.path.dirname(os.fspath(filepath))
-    if directory:
-        os.makedirs(directory, exist_ok=True)
-    ember.save(checkpoint, filepath)
+    filepath = os.fspath(filepath)
+    try:
+        directory = os.path.dirname(filepath)
+        if directory:
+            os.makedirs(directory, exist_ok=True)
+        remove_stale_temp_files(filepath)
+        ember.save(checkpoint, filepath)
+    except OSError as error:
+        if error.errno is None:  # (an error of Ember's own, which names the file already)
+            raise
+        raise OSError(error.errno, f"could not save the checkpoint ({error.strerror}); the previous "
+                      "checkpoints are untouched", filepath) from error
     for logger in trainer.loggers:
         logger.after_save_checkpoint(trainer.checkpoint_callback)
+
+
+def remove_stale_temp_files(filepath: str) -> None:
+    """Removes, next to ``filepath``, the temp files of earlier saves of the same kind (extension) that a
+    kill cut short. They are ``ember.save``'s own (``tempfile.mkstemp`` names them ``.<file name>.<8
+    random characters>.tmp``) and nothing else matches. One run writes a checkpoint folder at a time, and
+    a save of this process is never in flight here, so each one is stale."""
+    directory, extension = os.path.dirname(filepath) or ".", os.path.splitext(filepath)[1]
+    pattern = re.compile(r"\..+" + re.escape(extension) + r"\.[a-z0-9_]{8}\.tmp")
+    for name in os.listdir(directory):
+        if pattern.fullmatch(name):
+            try:
+                os.remove(os.path.join(directory, name))
+            except FileNotFoundError:
+                pass
+
+
+def check_folder_writable(folder: str, who: str) -> None:
+    """Writes a file (then removes it) in ``folder``, or where it is still to be made, in its nearest
+    folder that exists, so that a run folder that cannot be written is reported when fitting starts
+    rather than when the first checkpoint is due. Creates nothing. The ``OSError`` names ``who`` writes
+    there and the folder."""
+    folder = os.fspath(folder)
+    existing = os.path.abspath(folder)
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    try:
+        if not os.path.isdir(existing):
+            raise NotADirectoryError(errno.ENOTDIR, f"{existing!r} is a file")
+        descriptor, probe = tempfile.mkstemp(dir=existing, prefix=".ember-write-check.")
+        os.close(descriptor)
+        os.remove(probe)
+    except OSError as error:
+        raise OSError(error.errno, f"{who} cannot write to its folder ({error.strerror})", folder) from error
 
 
 def require_full(checkpoint: dict, path: str) -> None:

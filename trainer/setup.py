@@ -221,6 +221,9 @@ class TrainerSetupMixin:
                 ckpt.restore_loggers(self, checkpoint)
             for logger in self.loggers:
                 _ = logger.version  # fix every logger's folder before anything is written
+            for logger in self.loggers if self.is_global_zero else []:  # now, not at the first row logged
+                if logger.log_dir:
+                    ckpt.check_folder_writable(logger.log_dir, type(logger).__name__)
         self._call = HookDispatcher(self, model, self.callbacks)
         self._call("setup", stage)
         if self.precision == "64":

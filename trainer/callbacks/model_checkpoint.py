@@ -10,6 +10,7 @@ import warnings
 from datetime import timedelta
 from typing import Any
 
+from ..checkpoint import check_folder_writable
 from .base import Callback
 
 
@@ -93,6 +94,8 @@ class ModelCheckpoint(Callback):
     def setup(self, trainer, module, stage: str) -> None:
         if not self._dirpath_given:
             self.dirpath = os.path.join(trainer.log_dir, "checkpoints")
+        if stage == "fit" and trainer.is_global_zero and (self.save_top_k != 0 or self.save_last):
+            check_folder_writable(self.dirpath, "ModelCheckpoint")  # now, not when the first save is due
 
     def on_train_start(self, trainer, module) -> None:
         self._last_time_checked = time.monotonic()
