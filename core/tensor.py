@@ -370,3 +370,21 @@ from . import ops as _ops  # noqa: E402
 _function.Tensor = Tensor
 
 _ops.bind_methods(Tensor)
+
+
+def _equality(compare):
+    """``==`` / ``!=``: an operand that is neither a tensor nor a number (``t == None``) is not compared
+    elementwise; Python then falls back to identity, so ``t == None`` is False, as in PyTorch."""
+
+    def method(self, other):
+        try:
+            return compare(self, other)
+        except TypeError:
+            return NotImplemented
+
+    method.__name__ = f"__{compare.__name__}__"
+    return method
+
+
+Tensor.__eq__ = _equality(_ops.eq)
+Tensor.__ne__ = _equality(_ops.ne)

@@ -21,7 +21,7 @@ from .shape import (broadcast_tensors, broadcast_to, cat, chunk, concat, concate
 _METHODS = """
 add sub mul div neg abs pow exp expm1 log log1p log2 log10 sqrt rsqrt sin cos tan tanh sigmoid relu
 gelu silu softplus leaky_relu elu erf clamp clip clamp_min clamp_max sign sgn floor ceil trunc round
-reciprocal square maximum minimum lerp clone to type_as double half long short byte char
+reciprocal square maximum minimum fmax fmin frac lerp clone to type_as double half long short byte char
 floor_divide remainder eq ne lt le gt ge logical_and logical_or logical_xor logical_not
 bitwise_and bitwise_or bitwise_xor bitwise_not isnan isinf isfinite equal allclose isclose
 subtract multiply divide true_divide negative absolute greater greater_equal less less_equal not_equal
@@ -36,7 +36,7 @@ sort argsort topk kthvalue median unique bincount softmax log_softmax
 
 _INPLACE = """
 add sub mul div pow abs neg exp log sqrt sin cos tanh sigmoid relu clamp clamp_min clamp_max clip
-floor ceil round trunc sign reciprocal square lerp leaky_relu masked_fill scatter scatter_add index_add
+floor ceil round trunc frac sign reciprocal square lerp leaky_relu masked_fill scatter scatter_add index_add
 index_put log1p expm1 rsqrt floor_divide
 remainder t transpose squeeze unsqueeze
 """.split()

@@ -448,33 +448,50 @@ class Clamp(Op):
         return ga, g_low, g_high
 
 
-class Maximum(Op):
+class Extremum(Op):
+    """``maximum`` / ``minimum`` (NaN wins) and ``fmax`` / ``fmin`` (NaN loses), with PyTorch's gradients:
+    for maximum / minimum a tie shares the gradient and a NaN gives all of it to both inputs; for fmax /
+    fmin it goes to ``a`` where ``a`` wins or ties or ``b`` is NaN, and to ``b`` elsewhere."""
+
     @staticmethod
-    def forward(ctx, a, b):
+    def forward(ctx, a, b, kind):
         ctx.save_for_backward(a, b)
-        return np.maximum(data_of(a), data_of(b))
+        ctx.kind = kind
+        return _EXTREMA[kind](data_of(a), data_of(b))
 
     @staticmethod
     def backward(ctx, grad):
         a, b = (data_of(t) for t in ctx.saved_tensors)
-        # ties split the gradient evenly, as PyTorch does
-        mask = (a > b) + 0.5 * (a == b)
-        mask = Tensor(mask.astype(grad.data.dtype))
-        return grad * mask, grad * (1 - mask)
+        dtype = grad.data.dtype
+        if ctx.kind in ("fmax", "fmin"):
+            to_a = ((a >= b) if ctx.kind == "fmax" else (a <= b)) | np.isnan(b)
+            share_a = to_a.astype(dtype)
+            share_b = 1 - share_a
+        else:
+            a_loses, b_loses = (a < b, a > b) if ctx.kind == "maximum" else (a > b, a < b)
+            tie = a == b
+            share_a = np.where(tie, 0.5, ~a_loses).astype(dtype)
+            share_b = np.where(tie, 0.5, ~b_loses).astype(dtype)
+        ga = grad * Tensor._wrap(share_a) if ctx.needs_input_grad[0] else None
+        gb = grad * Tensor._wrap(share_b) if ctx.needs_input_grad[1] else None
+        return ga, gb, None
 
 
-class Minimum(Op):
+_EXTREMA = {"maximum": np.maximum, "minimum": np.minimum, "fmax": np.fmax, "fmin": np.fmin}
+
+
+class Stepwise(Op):
+    """A piecewise-constant function of its operands (round, floor, sign, floor division): recorded with a
+    zero gradient, as PyTorch records these ops (their outputs require grad)."""
+
     @staticmethod
-    def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
-        return np.minimum(data_of(a), data_of(b))
+    def forward(ctx, fn, *operands):
+        return np.asarray(fn(*(data_of(o) for o in operands)))
 
     @staticmethod
     def backward(ctx, grad):
-        a, b = (data_of(t) for t in ctx.saved_tensors)
-        mask = (a < b) + 0.5 * (a == b)
-        mask = Tensor(mask.astype(grad.data.dtype))
-        return grad * mask, grad * (1 - mask)
+        zero = Tensor._wrap(np.zeros_like(grad.data))
+        return (None,) + tuple(zero if needed else None for needed in ctx.needs_input_grad[1:])
 
 
 class Where(Op):
@@ -546,8 +563,13 @@ multiply = mul
 def div(input, other, *, rounding_mode=None):
     """True division (integers give the default float dtype); ``rounding_mode`` "trunc" or "floor"."""
     if rounding_mode == "floor":
-        return floor_divide(input, other)
+        a, b = binary_operands(input, other)
+        if any(isinstance(t, Tensor) and t.requires_grad for t in (a, b)):
+            return Stepwise.apply(np.floor_divide, a, b)  # recorded with a zero gradient, as in PyTorch
+        return floor_divide(a, b)
     a, b = binary_operands(input, other)
+    if rounding_mode == "trunc":
+        _check_integer_divisor(a, b)
     if _dtype.as_dtype(getattr(a, "dtype", None) or getattr(b, "dtype")).is_floating_point is False:
         target = _dtype.get_default_dtype().numpy
         a = a.to(target) if isinstance(a, Tensor) else float(a)
@@ -577,9 +599,18 @@ def result_type_of(a, b):
 
 
 def floor_divide(input, other):
-    # zero gradient almost everywhere: not recorded, as in PyTorch
+    """``floor(input / other)`` (Python's ``//``); integer division by zero raises, as in PyTorch."""
+    # zero gradient almost everywhere: not recorded (PyTorch records it but cannot differentiate it)
     a, b = binary_operands(input, other)
-    return Tensor._wrap(np.asarray(np.floor_divide(data_of(a), data_of(b))))
+    _check_integer_divisor(a, b)
+    with np.errstate(all="ignore"):  # float division by zero is inf or nan, silently
+        return Tensor._wrap(np.asarray(np.floor_divide(data_of(a), data_of(b))))
+
+
+def _check_integer_divisor(a, b) -> None:
+    divisor = data_of(b)
+    if np.result_type(data_of(a), divisor).kind in "biu" and np.any(np.equal(divisor, 0)):
+        raise RuntimeError("ZeroDivisionError")
 
 
 def remainder(input, other):
@@ -588,7 +619,9 @@ def remainder(input, other):
     a, b = binary_operands(input, other)
     if any(isinstance(t, Tensor) and t.requires_grad for t in (a, b)):
         return a - floor_divide(a, b).detach() * b
-    return Tensor._wrap(np.asarray(np.remainder(data_of(a), data_of(b))))
+    _check_integer_divisor(a, b)
+    with np.errstate(all="ignore"):
+        return Tensor._wrap(np.asarray(np.remainder(data_of(a), data_of(b))))
 
 
 def neg(input):
@@ -675,29 +708,60 @@ def square(input):
 
 
 def sign(input):
-    return Tensor._wrap(np.sign(input.data))
+    """-1, 0 or 1 by the sign of each element (bool stays bool); its gradient is zero."""
+    if input.data.dtype == np.bool_:
+        return input.clone()
+    return Stepwise.apply(np.sign, input)
 
 
 sgn = sign
 
 
-def _no_grad_unary(np_fn, name):
+def _rounding(np_fn, name):
     def fn(input):
-        return Tensor._wrap(np_fn(input.data))
+        if input.data.dtype.kind != "f":
+            if input.data.dtype == np.bool_:
+                raise _not_implemented_for(name, input)
+            return input.clone()  # integers are already whole, as in PyTorch
+        return Stepwise.apply(np_fn, input)
 
     fn.__name__ = name
-    fn.__doc__ = f"Elementwise ``{name}`` (zero gradient almost everywhere: not recorded)."
+    fn.__doc__ = f"Elementwise ``{name}``; recorded with a zero gradient, as in PyTorch."
     return fn
 
 
-floor = _no_grad_unary(np.floor, "floor")
-ceil = _no_grad_unary(np.ceil, "ceil")
-trunc = _no_grad_unary(np.trunc, "trunc")
+floor = _rounding(np.floor, "floor")
+ceil = _rounding(np.ceil, "ceil")
+trunc = _rounding(np.trunc, "trunc")
 
 
 def round(input, decimals: int = 0):  # noqa: A001
-    """Round half to even, like PyTorch."""
-    return Tensor._wrap(np.round(input.data, decimals))
+    """Round half to even, like PyTorch; recorded with a zero gradient."""
+    if decimals == 0:
+        return _round(input)
+    if input.data.dtype.kind != "f":
+        raise _not_implemented_for("round", input)
+    return Stepwise.apply(lambda x: np.round(x, decimals), input)
+
+
+_round = _rounding(np.round, "round")
+
+
+def frac(input):
+    """The fractional part ``x - trunc(x)`` (sign of ``x``); its gradient is 1."""
+    if input.data.dtype.kind != "f":
+        raise _not_implemented_for("frac", input)
+    return sub(input, trunc(input))
+
+
+_TORCH_TYPE_NAMES = {"bool": "Bool", "uint8": "Byte", "int8": "Char", "int16": "Short", "int32": "Int",
+                     "int64": "Long", "float16": "Half", "float32": "Float", "float64": "Double"}
+
+
+def _not_implemented_for(op: str, input) -> NotImplementedError:
+    """PyTorch's error for an op that has no kernel for the input's dtype: ``"op" not implemented for 'Long'``."""
+    name = _TORCH_TYPE_NAMES.get(input.data.dtype.name, input.data.dtype.name)
+    return NotImplementedError(f'"{op}" not implemented for {name!r}')
 
 
 def clamp(input, min=None, max=None):  # noqa: A002
@@ -725,13 +789,27 @@ def clamp_max(input, max):  # noqa: A002
 
 
 def maximum(input, other):
+    """Elementwise maximum; a NaN in either input gives NaN."""
     a, b = binary_operands(input, as_operand(other))
-    return Maximum.apply(a, b)
+    return Extremum.apply(a, b, "maximum")
 
 
 def minimum(input, other):
+    """Elementwise minimum; a NaN in either input gives NaN."""
     a, b = binary_operands(input, as_operand(other))
-    return Minimum.apply(a, b)
+    return Extremum.apply(a, b, "minimum")
+
+
+def fmax(input, other):
+    """Elementwise maximum that ignores NaN (NaN only where both are NaN)."""
+    a, b = binary_operands(input, as_operand(other))
+    return Extremum.apply(a, b, "fmax")
+
+
+def fmin(input, other):
+    """Elementwise minimum that ignores NaN (NaN only where both are NaN)."""
+    a, b = binary_operands(input, as_operand(other))
+    return Extremum.apply(a, b, "fmin")
 
 
 def where(condition, input=None, other=None):
@@ -778,7 +856,8 @@ def to(input, *args, dtype=None, copy: bool = False, **kwargs):
     if np_dtype == input.data.dtype:
         return clone(input) if copy else input
     if np_dtype.kind != "f":
-        return Tensor._wrap(input.data.astype(np_dtype))
+        with np.errstate(all="ignore"):  # NaN or inf to an integer: unspecified, silently, as in PyTorch
+            return Tensor._wrap(input.data.astype(np_dtype))
     return Cast.apply(input, np_dtype)
 
 

@@ -72,7 +72,8 @@ def _exclusive_cumprod(a: Tensor, dim: int) -> Tensor:
 
 
 class MaxMin(Op):
-    """max / amax / min / amin: the gradient goes to the extreme values, shared evenly between ties."""
+    """max / min of all elements, amax / amin: the gradient goes to the extreme values, shared evenly
+    between ties (PyTorch's rule; ``max(dim)`` gives it to the returned index instead)."""
 
     @staticmethod
     def forward(ctx, a, axes, keepdim, is_max):
@@ -182,12 +183,16 @@ def _extreme(input, dim, keepdim, is_max):
         if input.data.size == 0:
             raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0.")
         return MaxMin.apply(input, tuple(range(input.data.ndim)), False, is_max)
+    from .index import gather
+
     axis = normalize_dim(dim, input.data.ndim, name)
-    values = MaxMin.apply(input, (axis,), keepdim, is_max)
-    indices = (np.argmax if is_max else np.argmin)(input.data, axis=axis)
-    if keepdim:
-        indices = np.expand_dims(indices, axis)
-    return _MinMaxResult(values, Tensor._wrap(np.asarray(indices, dtype=np.int64)))
+    # the values are gathered at the returned indices, so a tie gives the whole gradient to that index
+    indices = (np.argmax if is_max else np.argmin)(input.data, axis=axis, keepdims=True)
+    indices = Tensor._wrap(indices.astype(np.int64, copy=False))
+    values = gather(input, axis, indices)
+    if not keepdim:
+        values, indices = values.squeeze(axis), indices.squeeze(axis)
+    return _MinMaxResult(values, indices)
 
 
 class _MinMaxResult(tuple):
@@ -233,15 +238,17 @@ def amin(input, dim=(), keepdim: bool = False):
 
 
 def argmax(input, dim=None, keepdim: bool = False):
-    if dim is None:
-        return Tensor._wrap(np.asarray(np.argmax(input.data), dtype=np.int64))
+    if dim is None:  # the index into the flattened input; keepdim keeps every dimension, as size 1
+        index = np.asarray(np.argmax(input.data), dtype=np.int64)
+        return Tensor._wrap(index.reshape((1,) * input.data.ndim) if keepdim else index)
     axis = normalize_dim(dim, input.data.ndim, "argmax")
     return Tensor._wrap(np.asarray(np.argmax(input.data, axis=axis, keepdims=keepdim), dtype=np.int64))
 
 
 def argmin(input, dim=None, keepdim: bool = False):
-    if dim is None:
-        return Tensor._wrap(np.asarray(np.argmin(input.data), dtype=np.int64))
+    if dim is None:  # the index into the flattened input; keepdim keeps every dimension, as size 1
+        index = np.asarray(np.argmin(input.data), dtype=np.int64)
+        return Tensor._wrap(index.reshape((1,) * input.data.ndim) if keepdim else index)
     axis = normalize_dim(dim, input.data.ndim, "argmin")
     return Tensor._wrap(np.asarray(np.argmin(input.data, axis=axis, keepdims=keepdim), dtype=np.int64))
 

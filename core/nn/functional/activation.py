@@ -260,7 +260,8 @@ class LogSoftmax(Op):
 def _prepare_softmax(input, dim, dtype, op):
     if dtype is not None:
         input = input.to(dtype)
-    input = default_float(input)
+    if input.data.dtype.kind != "f":  # as PyTorch: an integer input needs a float dtype= to be converted
+        raise ew._not_implemented_for(op, input)
     if dim is None:
         dim = _softmax_dim(input.ndim)
     return input, normalize_dim(dim, input.ndim, op)

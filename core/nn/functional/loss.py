@@ -119,6 +119,9 @@ class CrossEntropy(Op):
         gz[np.arange(m), safe] -= ((1 - eps) * w_t * scale).astype(dtype, copy=False)
         if eps > 0:
             gz -= ((eps / c) * (valid * scale)).astype(dtype, copy=False).reshape(-1, 1) * (w if w is not None else 1)
+        if not valid.all():
+            # ignored rows have no gradient, even when every row is ignored and the mean is 0 / 0 (PyTorch's)
+            gz[~valid] = 0
         return Tensor._wrap(gz), None, None, None, None, None
 
 
@@ -193,12 +196,17 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
     if safe.size and (safe.min() < 0 or safe.max() >= c):
         raise IndexError(f"nll_loss: target {safe.max() if safe.max() >= c else safe.min()} is out of bounds "
                          f"for {c} classes")
-    w_t = (weight.data[safe] if weight is not None else np.ones(safe.shape, x.data.dtype)) * valid
-    w_t = Tensor._wrap(w_t.astype(x.data.dtype))
+    w_t = ((weight.data[safe] if weight is not None else np.ones(safe.shape, x.data.dtype)) * valid)
+    w_t = w_t.astype(x.data.dtype)
     picked = x.gather(1, Tensor._wrap(safe[:, None])).squeeze(1)
-    loss = -picked * w_t
     if reduction == "mean":
-        return loss.sum() / w_t.sum()
+        total = w_t.sum()
+        with np.errstate(all="ignore"):
+            share = np.where(valid, w_t / total, 0).astype(w_t.dtype)
+        loss = (-picked * Tensor._wrap(share)).sum()
+        # PyTorch's mean is nan when every target is ignored (0 / 0); the ignored rows' gradient stays 0
+        return loss if total else loss + float("nan")
+    loss = -picked * Tensor._wrap(w_t)
     if reduction == "none":
         return loss.reshape(expected)
     return reduce_loss(loss, reduction, "nll_loss")
@@ -266,6 +274,24 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
     return reduce_loss(loss, reduction, "huber_loss")
 
 
+class BinaryCrossEntropy(Op):
+    """Elementwise ``-(y log x + (1 - y) log(1 - x))``, each log clamped at -100, with PyTorch's gradient
+    ``(x - y) / max(x (1 - x), 1e-12)``, finite where ``x`` is 0 or 1; the target's is ``log(1 - x) - log(x)``."""
+
+    @staticmethod
+    def forward(ctx, x, y):
+        ctx.save_for_backward(x, y)
+        p, t = x.data, y.data
+        return (t - 1) * np.maximum(np.log(1 - p), -100) - t * np.maximum(np.log(p), -100)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, y = ctx.saved_tensors
+        gx = grad * (x - y) / ((1 - x) * x).clamp_min(1e-12) if ctx.needs_input_grad[0] else None
+        gy = grad * ((1 - x).log() - x.log()) if ctx.needs_input_grad[1] else None
+        return gx, gy
+
+
 def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
                          reduce=None, reduction: str = "mean") -> Tensor:
     """``-(y log x + (1 - y) log(1 - x))`` for probabilities ``x``; each log is clamped at -100.
@@ -282,7 +308,7 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     data = input.data
     if data.size and (data.min() < 0 or data.max() > 1):
         raise RuntimeError("binary_cross_entropy: all elements of input should be between 0 and 1")
-    loss = -(target * input.log().clamp_min(-100.0) + (1 - target) * (1 - input).log().clamp_min(-100.0))
+    loss = BinaryCrossEntropy.apply(input, target if target.dtype == input.dtype else target.to(input.dtype))
     if weight is not None:
         loss = loss * weight
     return reduce_loss(loss, legacy_reduction(size_average, reduce, reduction), "binary_cross_entropy")
