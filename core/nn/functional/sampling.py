@@ -113,12 +113,39 @@ def _linear_along(x: Tensor, dim: int, src: np.ndarray) -> Tensor:
     return a + (b - a) * frac
 
 
+def _antialias_weights(in_size: int, out_size: int, scale: float) -> np.ndarray:
+    """(out, in) weights of PyTorch's antialiased bilinear resize along one axis (PIL's algorithm): a
+    triangle filter widened by the downsampling factor, normalised over the taps inside the input."""
+    width = max(scale, 1.0)  # downsampling widens the filter; upsampling keeps plain linear weights
+    centers = scale * (np.arange(out_size) + 0.5)
+    distance = (np.arange(in_size)[None, :] + 0.5 - centers[:, None]) / width
+    weights = np.maximum(0.0, 1.0 - np.abs(distance))
+    total = weights.sum(axis=1, keepdims=True)
+    return np.divide(weights, total, out=np.zeros_like(weights), where=total != 0)
+
+
+def _antialias_resize(input: Tensor, out_sizes, scales) -> Tensor:
+    """Each spatial axis in turn: a matrix product with its resampling weights (differentiable as such).
+
+    An axis whose size does not change is left as it is, whatever the scale factor, as PyTorch does.
+    """
+    out = input
+    for k, (out_size, scale) in enumerate(zip(out_sizes, scales)):
+        dim = 2 + k
+        if out_size == input.shape[dim]:
+            continue
+        weights = _antialias_weights(input.shape[dim], out_size, scale).T.astype(input.data.dtype)
+        out = out.movedim(dim, -1).matmul(Tensor._wrap(weights)).movedim(-1, dim)
+    return out if out is not input else input.clone()
+
+
 def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "nearest", align_corners: bool | None = None,
                 recompute_scale_factor: bool | None = None, antialias: bool = False) -> Tensor:
     """Resizes the spatial dimensions (all after the first two) of ``input``.
 
     Modes: ``"nearest"``, ``"nearest-exact"``, ``"linear"`` (3-d input), ``"bilinear"`` (4-d input),
-    ``"area"``. Give either ``size`` or ``scale_factor``.
+    ``"area"``. Give either ``size`` or ``scale_factor``. ``antialias=True`` (bilinear only) widens the
+    filter when downsampling so that every input pixel contributes, as PyTorch and PIL do.
 
     Example:
         >>> import ember
@@ -129,6 +156,10 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     spatial = input.ndim - 2
     if spatial < 1:
         raise ValueError(f"interpolate: expected an input with at least 3 dims, got shape {tuple(input.shape)}")
+    if antialias and (mode != "bilinear" or input.ndim != 4):
+        raise ValueError("Anti-alias option is restricted to bilinear mode (PyTorch's bicubic and lanczos are not "
+                         f"in Ember) and requires a 4-D tensor as input; got mode {mode!r} and an input of shape "
+                         f"{tuple(input.shape)}")
     linear_modes = {"linear": 1, "bilinear": 2}
     if mode in linear_modes and spatial != linear_modes[mode]:
         raise ValueError(f"interpolate: mode {mode!r} expects a {linear_modes[mode] + 2}-d input, "
@@ -153,6 +184,10 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
         from .pooling import adaptive_avg_pool1d, adaptive_avg_pool2d
 
         return (adaptive_avg_pool1d if spatial == 1 else adaptive_avg_pool2d)(input, out_sizes)
+    if antialias:
+        if align_corners:
+            scales = [(i - 1) / (o - 1) if o > 1 else 0.0 for i, o in zip(in_sizes, out_sizes)]
+        return _antialias_resize(input, out_sizes, scales)
     out = input
     for k in range(spatial):
         dim = 2 + k
