@@ -51,7 +51,7 @@ def tiny_disk(tmp_path):
     if result.returncode != 0:
         pytest.skip(f"cannot mount a small tmpfs here: {result.stderr.strip()}")
     yield mount_point
-    subprocess.run(["umount", str(mount_point)], check=True)
+    subprocess.run(["umount", "--lazy", str(mount_point)], check=True)
 
 
 BIG = {"hidden": 3000}  # weights plus momentum of Classifier(hidden=3000): about 190 KiB a checkpoint

@@ -8,6 +8,7 @@ Each test runs a real program in a subprocess and looks at what it leaves behind
 from __future__ import annotations
 
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -22,9 +23,10 @@ pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="si
 # The program under test: two workers, batches 0-3 quick, batch 4 on hangs in the dataset. After the first
 # batch the three prefetched ones sit unread in shared memory while the "training step" runs.
 PROGRAM = textwrap.dedent("""
-    import signal, sys, time
+    import os, signal, sys, time
     import numpy as np
     from ember.data import DataLoader, Dataset
+    from ember.data.shared_memory import SHM_DIR
 
     class HangsAfterFourBatches(Dataset):
         def __len__(self):
@@ -43,7 +45,10 @@ PROGRAM = textwrap.dedent("""
                         worker_init_fn=slow_to_die if stubborn else None)
     iterator = iter(loader)
     next(iterator)
-    time.sleep(0.5)  # the prefetched batches arrive in shared memory
+    end = time.monotonic() + 20
+    while not any(n.startswith(iterator._prefix) for n in os.listdir(SHM_DIR)) and time.monotonic() < end:
+        time.sleep(0.02)  # until prefetched batches (those next() did not read yet) wait in shared memory
+    time.sleep(0.2)
     print(iterator._prefix, *[process.pid for process in iterator._workers], flush=True)
     time.sleep(60)  # the training step the user interrupts
 """)
@@ -70,13 +75,15 @@ def segments(prefix: str) -> list[str]:
 def start(mode: str) -> tuple[subprocess.Popen, str, list[int]]:
     process = subprocess.Popen([sys.executable, "-c", PROGRAM, mode], stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
-    line = process.stdout.readline().split()
+    ready, _, _ = select.select([process.stdout], [], [], 60)  # (never hang the suite)
+    line = process.stdout.readline().split() if ready else []
     if not line:
         process.kill()
         pytest.fail(f"the program did not start: {process.communicate(timeout=10)[1]}")
     prefix, workers = line[0], [int(pid) for pid in line[1:]]
-    assert len(workers) == 2 and all(alive(pid) for pid in workers)
-    assert segments(prefix), "the prefetched batches should be in shared memory"
+    if not (len(workers) == 2 and all(alive(pid) for pid in workers) and segments(prefix)):
+        clean_up(process, prefix, workers)
+        pytest.fail("the program should run two workers and have prefetched batches in shared memory")
     return process, prefix, workers
 
 
