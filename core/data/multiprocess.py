@@ -64,7 +64,7 @@ def _signals_held(signums=(signal.SIGINT, signal.SIGTERM)):
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
-        for signum in dict.fromkeys(pending):
+        for signum in pending:  # each one, in order: a handler may count them (first Ctrl-C, second)
             handler = previous[signum]
             if callable(handler):
                 handler(signum, None)  # e.g. Python's default SIGINT handler: raises KeyboardInterrupt
