@@ -139,10 +139,11 @@ def _hint_name(hint) -> str:
 
 
 def _item_hint(value, hint, index):
-    """The annotation of item ``index`` of ``value`` (a list or mapping) annotated ``hint``; None if unknown."""
+    """The annotation of item ``index`` of ``value`` (a list or mapping) annotated ``hint``; None: unknown."""
     if typing.get_origin(hint) in _UNIONS:
-        fitting = [a for a in typing.get_args(hint) if a is not type(None) and _type_problem(value, a) is None]
-        return _item_hint(value, fitting[0], index) if len(fitting) == 1 else None  # else check what is sure
+        options = [a for a in typing.get_args(hint) if a is not type(None)]
+        fitting = [a for a in options if _type_problem(value, a) is None]
+        return _item_hint(value, fitting[0], index) if len(fitting) == 1 else None
     args = typing.get_args(hint)
     if not args or typing.get_origin(hint) is collections.abc.Callable:
         return None
@@ -283,7 +284,8 @@ class Builder:
 
     def check_arguments(self, cls, arguments: dict, key_path: str, name: str, partial: bool = False):
         """Validates ``arguments`` for ``cls`` and builds nested specs; returns the kwargs."""
-        return self._checked_first(lambda builder: builder._check_arguments(cls, arguments, key_path, name, partial))
+        return self._checked_first(
+            lambda builder: builder._check_arguments(cls, arguments, key_path, name, partial))
 
     def _checked_first(self, work):
         if not self.dry:
@@ -301,10 +303,10 @@ class Builder:
         if message:
             self.problem(key_path, f"{owner}: {message}" if owner else message)
             return None
-        if isinstance(value, list):
-            return [self._build(v, f"{key_path}.{i}", _item_hint(value, hint, i)) for i, v in enumerate(value)]
-        if isinstance(value, dict):
-            return {k: self._build(v, f"{key_path}.{k}", _item_hint(value, hint, k)) for k, v in value.items()}
+        if isinstance(value, (list, dict)):
+            items = enumerate(value) if isinstance(value, list) else value.items()
+            built = {k: self._build(item, f"{key_path}.{k}", _item_hint(value, hint, k)) for k, item in items}
+            return list(built.values()) if isinstance(value, list) else built
         return value
 
     def _build_spec(self, spec: dict, key_path: str, hint, as_factory: bool):

@@ -91,7 +91,8 @@ def read_yaml(path: pathlib.Path) -> dict:
     except UnicodeDecodeError as error:
         line = raw[:error.start].count(b"\n") + 1
         byte = raw[error.start]
-        raise RecipeError([f"{path}: not UTF-8 text (byte 0x{byte:02x} on line {line}); save it as UTF-8"]) from None
+        message = f"{path}: not UTF-8 text (byte 0x{byte:02x} on line {line}); save it as UTF-8"
+        raise RecipeError([message]) from None
     try:
         data = safe_load(text, str(path))
     except yaml.MarkedYAMLError as error:
@@ -296,15 +297,16 @@ def _lookup(config: dict, path: str, source):
 
 
 def interpolate(config: dict, source) -> dict:
-    produced = 0  # values written, bounded like a file's: ${...} copies what it names, and copies nest
+    copied = 0  # ${...} copies what it names, and copies nest: bounded like the aliases of a file
 
     def resolve(value, depth=0):
-        nonlocal produced
+        nonlocal copied
         if depth > 20:
             raise RecipeError([f"{source}: interpolation nests too deep (a cycle?)"])
-        produced += 1
-        if produced > MAX_NODES:
-            raise RecipeError([f"{source}: interpolation expands the recipe to more than {MAX_NODES} values"])
+        copied += depth > 0
+        if copied > MAX_NODES:
+            raise RecipeError([f"{source}: interpolation copies more than {MAX_NODES} values, the limit for "
+                               "a recipe"])
         if isinstance(value, dict):
             return {k: resolve(v, depth) for k, v in value.items()}
         if isinstance(value, list):

@@ -25,8 +25,14 @@ def alias_bomb(levels: int = 10, width: int = 9) -> str:
 def ember_check(tmp_path, *args):
     """A real ``ember check`` process, killed (and the test failed) if it does not answer in 20 s."""
     started = time.monotonic()
-    result = subprocess.run([sys.executable, "-m", "ember.cli.main", "check", *args], cwd=tmp_path, check=False,
-                            capture_output=True, text=True, timeout=20)
+    result = subprocess.run(
+        [sys.executable, "-m", "ember.cli.main", "check", *args],
+        cwd=tmp_path,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=20,
+    )
     return result, time.monotonic() - started
 
 
@@ -40,7 +46,9 @@ def test_alias_bomb_in_a_file_exits_2_at_once(tmp_path):
     assert path.stat().st_size < 2000
     result, seconds = ember_check(tmp_path, str(path))
     assert result.returncode == 2, result.stderr
-    assert f"{path}: " in result.stderr and "expand" in result.stderr and str(MAX_NODES) in result.stderr, result.stderr
+    assert f"{path}: " in result.stderr and "expand" in result.stderr and str(MAX_NODES) in result.stderr, (
+        result.stderr
+    )
     assert seconds < 10
 
 
@@ -79,7 +87,9 @@ def test_deep_nesting_in_a_file_exits_2_naming_the_file(tmp_path):
     path.write_text("extends: digits-lenet\ndescription: " + "[" * 20_000 + "]" * 20_000 + "\n")
     result = run("check", str(path))
     assert result.exit_code == 2, result.output
-    assert f"{path}: " in result.output and f"nests deeper than {MAX_DEPTH} levels" in result.output, result.output
+    assert f"{path}: " in result.output and f"nests deeper than {MAX_DEPTH} levels" in result.output, (
+        result.output
+    )
     assert "RecursionError" not in result.output
 
 
@@ -87,24 +97,35 @@ def test_deep_nesting_in_an_override_exits_2(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     result = run("check", "digits-lenet", "description=" + "[" * 20_000 + "]" * 20_000)
     assert result.exit_code == 2, result.output
-    assert "override 'description=[[[" in result.output and f"nests deeper than {MAX_DEPTH} levels" in result.output
+    assert (
+        "override 'description=[[[" in result.output
+        and f"nests deeper than {MAX_DEPTH} levels" in result.output
+    )
 
 
 @pytest.mark.parametrize("where", ["comment", "value"])
 def test_a_recipe_that_is_not_utf8_exits_2_naming_the_file(tmp_path, where):
     path = tmp_path / "latin1.yaml"
-    text = "# caf\xe9\nextends: digits-lenet\n" if where == "comment" else "extends: digits-lenet\nname: caf\xe9\n"
+    text = (
+        "# caf\xe9\nextends: digits-lenet\n"
+        if where == "comment"
+        else "extends: digits-lenet\nname: caf\xe9\n"
+    )
     path.write_bytes(text.encode("latin-1"))
     result = run("check", str(path))
     assert result.exit_code == 2, result.output
-    assert f"{path}: not UTF-8 text" in result.output and "UnicodeDecodeError" not in result.output, result.output
+    assert f"{path}: not UTF-8 text" in result.output and "UnicodeDecodeError" not in result.output, (
+        result.output
+    )
 
 
 def test_an_ordinary_recipe_with_aliases_still_loads(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     path = tmp_path / "ok.yaml"
-    path.write_text("extends: digits-lenet\ndescription: {a: &a [1, 2], b: *a}\ntrainer: {max_epochs: &n 2, "
-                    "min_epochs: *n}\n")
+    path.write_text(
+        "extends: digits-lenet\ndescription: {a: &a [1, 2], b: *a}\ntrainer: {max_epochs: &n 2, "
+        "min_epochs: *n}\n"
+    )
     result = run("fit", str(path), "--print-config")
     assert result.exit_code == 0, result.output
     assert "max_epochs: 2" in result.output and "min_epochs: 2" in result.output
