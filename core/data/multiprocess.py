@@ -80,6 +80,7 @@ class MultiProcessIterator:
 
         self.is_shut_down = False  # no more batches: asked to stop, or stopping
         self._stopped = False  # the workers are gone and the shared memory is freed
+        self._owner = os.getpid()  # only this process may stop them (not a child forked from it)
         self._workers, self._task_conns, self._result_conns = [], [], []
         self._iterable = loader._iterable
         self._plan = None if self._iterable else _IndexPlan(loader)
@@ -275,7 +276,7 @@ class MultiProcessIterator:
         then killed, and every shared-memory file of this iterator is removed. Until that part has run to
         its end the iterator stays registered, so interpreter exit tries again.
         """
-        if self._stopped:
+        if self._stopped or os.getpid() != self._owner:
             return
         try:
             if not self.is_shut_down:

@@ -132,3 +132,25 @@ def test_workers_die_with_a_killed_main_process_even_when_hanging_in_the_dataset
         assert segments(prefix) == []
     finally:
         clean_up(process, prefix, workers)
+
+
+def test_a_forked_child_dropping_the_iterator_leaves_the_parents_workers_alone():
+    program = textwrap.dedent("""
+        import gc, os
+        from ember.data import DataLoader
+
+        loader = DataLoader(list(range(64)), batch_size=2, num_workers=2, multiprocessing_context="fork")
+        iterator = iter(loader)
+        count = len(next(iterator))
+        pid = os.fork()
+        if pid == 0:  # a forked child (a launcher's, a library's) whose copy of the iterator is collected
+            del iterator
+            gc.collect()
+            os._exit(0)
+        os.waitpid(pid, 0)
+        print(count + sum(len(batch) for batch in iterator))
+    """)
+    result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["64"]
+
