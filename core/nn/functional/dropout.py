@@ -6,6 +6,8 @@ kept values are scaled by ``1 / (1 - p)`` so the expectation is unchanged.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from ...ops.elementwise import Op
@@ -77,8 +79,32 @@ def dropout1d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
     return _channel_dropout(input, p, training, inplace, 1, "dropout1d")
 
 
+def _feature_dropout(input: Tensor, p: float, training: bool, inplace: bool, batched: bool = True) -> Tensor:
+    """One mask value per (sample, channel), PyTorch's ``feature_dropout``; an unbatched input is one sample,
+    so its first dim holds the channels."""
+    if input.ndim + (not batched) < 2 and training and p > 0:
+        raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
+    lead = 2 if batched else 1
+    return _apply(input, p, training, inplace, tuple(input.shape[:lead]) + (1,) * (input.ndim - lead))
+
+
+def _warn_unexpected_dims(input: Tensor, op: str, spatial: int) -> None:
+    """PyTorch's deprecation warning for channel dropout of an input without the expected dims."""
+    if input.ndim not in (spatial + 1, spatial + 2):
+        warnings.warn(
+            f"{op}: Received a {input.ndim}-D input to {op}, which is deprecated and will result in an error in a "
+            "future release. To retain the behavior and silence this warning, please use dropout instead. Note "
+            f"that {op} exists to provide channel-wise dropout on inputs with {spatial} spatial dimensions, a "
+            f"channel dimension, and an optional batch dimension (i.e. {spatial + 1}D or {spatial + 2}D inputs).",
+            stacklevel=3,
+        )
+
+
 def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Zeroes whole channels of (N, C, H, W) inputs (a 3-d input is taken as (N, C, L), as PyTorch does).
+
+    Other inputs warn, as in PyTorch, and are masked along their first two dims: a 2-d input (N, C)
+    element by element.
 
     Example:
         >>> import ember
@@ -87,14 +113,28 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
         >>> bool(((y == 0).all((2, 3)) | (y == 2).all((2, 3))).all())
         True
     """
+    _check_p(p)
+    _warn_unexpected_dims(input, "dropout2d", 2)
     if input.ndim == 3:
-        return _channel_dropout(input, p, training, inplace, 1, "dropout2d")
-    return _channel_dropout(input, p, training, inplace, 2, "dropout2d")
+        warnings.warn(
+            "dropout2d: Received a 3D input to dropout2d and assuming that channel-wise 1D dropout behavior is "
+            "desired - input is interpreted as shape (N, C, L), where C is the channel dim. This behavior will "
+            "change in a future release to interpret the input as one without a batch dimension, i.e. shape "
+            "(C, H, W). To maintain the 1D channel-wise dropout behavior, please switch to using dropout1d instead.",
+            stacklevel=2,
+        )
+    return _feature_dropout(input, p, training, inplace)
 
 
 def dropout3d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
-    """Zeroes whole channels of (N, C, D, H, W) inputs."""
-    return _channel_dropout(input, p, training, inplace, 3, "dropout3d")
+    """Zeroes whole channels of (N, C, D, H, W) or (C, D, H, W) inputs.
+
+    Other inputs warn, as in PyTorch, and are taken as unbatched: masked along their first dim (a 1-d input
+    element by element).
+    """
+    _check_p(p)
+    _warn_unexpected_dims(input, "dropout3d", 3)
+    return _feature_dropout(input, p, training, inplace, batched=input.ndim == 5)
 
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
