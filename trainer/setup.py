@@ -66,14 +66,14 @@ def check_arguments(arguments: dict) -> dict:
     if value is not None:
         if not _is_number(value):
             fail(name, "it must be an int or a float (or None: once per epoch)", TypeError)
-        if isinstance(value, float) and value > 1 and value % 1 == 0:
+        if not _is_int(value) and value > 1 and value % 1 == 0:
             value = int(value)
-        if isinstance(value, float) and not 0 < value <= 1:
+        if _is_int(value) and value < 1:
+            fail(name, "an int is the number of training batches between validations and must be >= 1")
+        if not _is_int(value) and not 0 < value <= 1:
             fail(name, "a float is the fraction of the training epoch between validations and must be in "
                        "(0.0, 1.0]; an int is a number of training batches")
-        if isinstance(value, int) and value < 1:
-            fail(name, "an int is the number of training batches between validations and must be >= 1")
-        if isinstance(value, float) and arguments["check_val_every_n_epoch"] is None:
+        if not _is_int(value) and arguments["check_val_every_n_epoch"] is None:
             fail(name, "it must be an int (a number of training batches) when check_val_every_n_epoch=None")
     counts[name] = value
     return counts
@@ -221,9 +221,10 @@ class TrainerSetupMixin:
                 ckpt.restore_loggers(self, checkpoint)
             for logger in self.loggers:
                 _ = logger.version  # fix every logger's folder before anything is written
-            for logger in self.loggers if self.is_global_zero else []:  # now, not at the first row logged
-                if logger.log_dir:
-                    ckpt.check_folder_writable(logger.log_dir, type(logger).__name__)
+            if self.is_global_zero:  # a folder that cannot be written: found now, not at the first row logged
+                for logger in self.loggers:
+                    if logger.log_dir:
+                        ckpt.check_folder_writable(logger.log_dir, type(logger).__name__)
         self._call = HookDispatcher(self, model, self.callbacks)
         self._call("setup", stage)
         if self.precision == "64":

@@ -271,10 +271,10 @@ class MultiProcessIterator:
         """Stops the workers and frees the shared memory, whatever interrupts it.
 
         The polite part first: the workers are told to exit and given ``grace`` seconds; a Ctrl-C there
-        only cuts the wait short. Then, with SIGINT and SIGTERM held back until it is done (two seconds at
-        most, plus the kernel's time to reap a killed worker), the workers still running are terminated,
-        then killed, and every shared-memory file of this iterator is removed. Until that part has run to
-        its end the iterator stays registered, so interpreter exit tries again.
+        only cuts the wait short. Then, with SIGINT and SIGTERM held back until it is done (about a
+        second), the workers still running are terminated, those still running a second later killed, and
+        every shared-memory file of this iterator is removed. Until that part has run to its end the
+        iterator stays registered, so interpreter exit tries again.
         """
         if self._stopped or os.getpid() != self._owner:
             return

@@ -126,9 +126,9 @@ def _exit_with_parent(shm_prefix: str) -> None:
     a crash) and whatever the worker's own thread is doing (e.g. hanging in the dataset), remove the
     loader's shared memory and exit. No worker is orphaned and no file stays in /dev/shm.
 
-    The parent's sentinel (a pipe only the parent writes to) wakes it at once; the parent-pid check covers
-    a pipe end that a process forked later still holds. Only a worker holding the GIL forever (stuck in C
-    code that never releases it) cannot be reached this way.
+    The parent's sentinel (a pipe that reads as closed once its other end, held by the parent, is) wakes
+    it at once; the parent-pid check covers an end that a process forked later holds too. Only a worker
+    holding the GIL forever (stuck in C code that never releases it) cannot be reached this way.
     """
     parent, parent_pid = multiprocessing.parent_process(), os.getppid()
     sentinels = [parent.sentinel] if parent is not None else []
