@@ -18,7 +18,8 @@ def check_arguments(arguments: dict) -> dict:
     """Checks the Trainer's arguments by Lightning's rules when the Trainer is made, so that a bad value is
     named with its argument (a recipe's key) at once, not found epochs later or never (a negative
     ``gradient_clip_val`` would flip the gradients). Returns the batch counts (``limit_*_batches``,
-    ``overfit_batches``, ``val_check_interval``), a whole float made an int as Lightning does (2.0: 2 batches).
+    ``overfit_batches``, ``val_check_interval``) as Python numbers, a whole float above 1 made an int as
+    Lightning does (2.0: 2 batches).
     """
     def fail(name: str, rule: str, error: type = ValueError):
         raise error(f"Trainer({name}={arguments[name]!r}) is invalid: {rule}")
@@ -58,10 +59,9 @@ def check_arguments(arguments: dict) -> dict:
             continue
         if not _is_number(value):
             fail(name, rule, TypeError)
-        if value > 1 and value % 1 == 0:
-            counts[name] = int(value)
-        elif not 0 <= value <= 1:
+        if not 0 <= value <= 1 and not (value > 1 and value % 1 == 0):
             fail(name, rule)
+        counts[name] = int(value) if _is_int(value) or value > 1 else float(value)
     name, value = "val_check_interval", arguments["val_check_interval"]
     if value is not None:
         if not _is_number(value):
@@ -75,6 +75,7 @@ def check_arguments(arguments: dict) -> dict:
                        "(0.0, 1.0]; an int is a number of training batches")
         if not _is_int(value) and arguments["check_val_every_n_epoch"] is None:
             fail(name, "it must be an int (a number of training batches) when check_val_every_n_epoch=None")
+        value = int(value) if _is_int(value) else float(value)
     counts[name] = value
     return counts
 
