@@ -340,14 +340,14 @@ def _array_from_data(data, dtype) -> np.ndarray:
     else:
         array = np.asarray(data)
     if dtype is not None:
-        return array.astype(_dtype.to_numpy_dtype(dtype), copy=False)
+        return _cast(array, _dtype.to_numpy_dtype(dtype))
     kind = array.dtype.kind
     if kind not in "biuf":
         _dtype.from_numpy_dtype(array.dtype)  # raises naming the unsupported type
     if isinstance(data, np.ndarray) or isinstance(data, np.generic):
         return array if kind != "f" or array.dtype.itemsize >= 2 else array.astype(np.float32)
     if kind == "f":
-        return array.astype(_dtype.get_default_dtype().numpy, copy=False)
+        return _cast(array, _dtype.get_default_dtype().numpy)
     if kind in "iu":
         return array.astype(np.int64, copy=False)
     if kind == "b":
@@ -355,6 +355,13 @@ def _array_from_data(data, dtype) -> np.ndarray:
     if kind == "O" or kind == "U":
         raise TypeError(f"can't build a tensor from {type(data).__name__} with items of mixed or unsupported type")
     return array
+
+
+def _cast(array: np.ndarray, np_dtype) -> np.ndarray:
+    if array.dtype == np_dtype:
+        return array
+    with np.errstate(all="ignore"):  # 1e40 to float32 is inf, nan to an integer unspecified: silently, as in torch
+        return array.astype(np_dtype)
 
 
 def _flat_first(data):

@@ -33,6 +33,8 @@ class Mean(Op):
     def forward(ctx, a, axes, keepdim):
         ctx.shape, ctx.axes, ctx.keepdim = a.data.shape, axes, keepdim
         ctx.count = int(np.prod([a.data.shape[i] for i in axes])) if axes else 1
+        if ctx.count == 0:  # nan, without numpy's "Mean of empty slice" warning (PyTorch is silent)
+            return np.asarray(np.sum(a.data, axis=axes, keepdims=keepdim) / a.data.dtype.type(0))
         return np.asarray(np.mean(a.data, axis=axes, keepdims=keepdim))
 
     @staticmethod

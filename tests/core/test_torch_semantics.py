@@ -324,6 +324,8 @@ def _warning_makers():
         "sqrt_backward": lambda: ember.sqrt(x).sum().backward(),
         "exp_backward": lambda: (ember.exp(big) * 0).sum().backward(),
         "log_softmax_inf": lambda: F.log_softmax(ember.tensor([float("inf"), 1.0]), 0),
+        "tensor_overflow": lambda: ember.tensor([1e40, 1.0]),
+        "mean_of_nothing": lambda: ember.zeros(0, 3).mean(),
     }
 
 
