@@ -476,6 +476,9 @@ class Extremum(Op):
         gb = grad * Tensor._wrap(share_b) if ctx.needs_input_grad[1] else None
         return ga, gb, None
 
+    def name(self) -> str:
+        return getattr(self, "kind", "extremum").capitalize() + "Backward"  # MaximumBackward, as PyTorch
+
 
 _EXTREMA = {"maximum": np.maximum, "minimum": np.minimum, "fmax": np.fmax, "fmin": np.fmin}
 
@@ -486,12 +489,16 @@ class Stepwise(Op):
 
     @staticmethod
     def forward(ctx, fn, *operands):
+        ctx.fn_name = fn.__name__
         return np.asarray(fn(*(data_of(o) for o in operands)))
 
     @staticmethod
     def backward(ctx, grad):
         zero = Tensor._wrap(np.zeros_like(grad.data))
         return (None,) + tuple(zero if needed else None for needed in ctx.needs_input_grad[1:])
+
+    def name(self) -> str:  # FloorBackward, FloorDivideBackward, as PyTorch names them
+        return "".join(part.capitalize() for part in getattr(self, "fn_name", "stepwise").split("_")) + "Backward"
 
 
 class Where(Op):
@@ -741,7 +748,10 @@ def round(input, decimals: int = 0):  # noqa: A001
         return _round(input)
     if input.data.dtype.kind != "f":
         raise _not_implemented_for("round", input)
-    return Stepwise.apply(lambda x: np.round(x, decimals), input)
+    def round(x):  # the graph node is named after it: RoundBackward
+        return np.round(x, decimals)
+
+    return Stepwise.apply(round, input)
 
 
 _round = _rounding(np.round, "round")
