@@ -54,7 +54,7 @@ def tiny_disk(tmp_path):
     subprocess.run(["umount", "--lazy", str(mount_point)], check=True)
 
 
-BIG = {"hidden": 3000}  # weights plus momentum of Classifier(hidden=3000): about 190 KiB a checkpoint
+BIG = {"hidden": 3000}  # weights plus momentum of Classifier(hidden=3000): about 200 KiB a checkpoint
 
 
 class AtStep(Callback):
@@ -148,7 +148,7 @@ def test_unwritable_run_folder_is_reported_before_the_first_epoch(tmp_path, wher
         folder.mkdir()
         undo = make_unwritable(folder)
         kwargs = trainer_kwargs(tmp_path, logger=False, callbacks=[ModelCheckpoint(dirpath=folder)])
-    else:  # the default: the CSV logger's version folder, checkpoints inside it
+    else:  # the default CSV logger's version folder, under default_root_dir
         folder = tmp_path / "a_file" / "runs"
         kwargs = trainer_kwargs(folder, enable_checkpointing=False)
     module = CountsSteps()

@@ -21,7 +21,7 @@ from ember.data.shared_memory import SHM_DIR
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="signals, fork and /proc")
 
 # The program under test: two workers, batches 0-3 quick, batch 4 on hangs in the dataset. After the first
-# batch the three prefetched ones sit unread in shared memory while the "training step" runs.
+# batch, the prefetched ones that next() did not read sit in shared memory while the "training step" runs.
 PROGRAM = textwrap.dedent("""
     import os, signal, sys, time
     import numpy as np
