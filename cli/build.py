@@ -119,8 +119,8 @@ def _type_problem(value, hint) -> str | None:
         ok = isinstance(value, (list, tuple))
     elif origin in (dict, collections.abc.Mapping) or hint is dict:
         ok = isinstance(value, dict)
-    elif isinstance(value, (list, dict)) and isinstance(hint, type):  # a list or mapping for a class
-        ok = isinstance(value, hint)
+    elif isinstance(value, (list, dict)) and isinstance(hint, type) and not _is_protocol(hint):
+        ok = isinstance(value, hint)  # a list or mapping where an object is expected
     else:
         return None
     return None if ok else f"expected {_hint_name(hint)}, got {type(value).__name__} {value!r}"
@@ -171,13 +171,18 @@ def _spec_classes(hint) -> tuple | None:
         return tuple(found)
     if origin is collections.abc.Callable or getattr(hint, "__ember_factory__", False):
         return None
-    if origin is not None or hint in (bool, int, float, str, bytes):  # list[int], Literal, int: plain values
+    hint = origin if origin is not None else hint  # list[int] -> list, Iterable[int] -> Iterable
+    if hint in (bool, int, float, str, bytes, list, tuple, dict, set, typing.Literal):  # plain YAML values
         return ()
-    if not isinstance(hint, type):  # a TypeVar, a NewType...
+    if not isinstance(hint, type) or _is_protocol(hint):  # a TypeVar, a NewType, a Protocol
         return None
     if hint.__module__ in ("typing", "collections.abc", "abc", "numbers"):
         return None
     return (hint,)
+
+
+def _is_protocol(hint) -> bool:
+    return getattr(hint, "_is_protocol", False)
 
 
 def _factory_hint(hint, name: str):
