@@ -140,6 +140,11 @@ def test_ember_check_does_not_run_os_system_as_the_model(tmp_path):
                 "Ember class",
             ],
         ),
+        (  # plain recipe data that ember.vision.transforms.build_transform turns into objects
+            "extends: digits-lenet\n",
+            ['data.train_transforms=[{os.system: {command: "touch pwned"}}]'],
+            ["data", "os.system", "not a Transform class"],
+        ),
         (
             "extends: digits-lenet\n",
             ["trainer.max_epochs={a: 1}"],

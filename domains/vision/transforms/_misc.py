@@ -442,6 +442,8 @@ def build_transform(spec):
     if "." in name:
         module_name, _, attr = name.rpartition(".")
         cls = getattr(importlib.import_module(module_name), attr)
+        if not (isinstance(cls, type) and issubclass(cls, Transform)):  # recipe data must not run any callable
+            raise ValueError(f"build_transform: {name} is not a Transform class (got {type(cls).__name__})")
     else:
         cls = getattr(namespace, name, None)
         if not (isinstance(cls, type) and issubclass(cls, Transform)):
