@@ -360,7 +360,7 @@ def _array_from_data(data, dtype) -> np.ndarray:
 def _cast(array: np.ndarray, np_dtype) -> np.ndarray:
     if array.dtype == np_dtype:
         return array
-    with np.errstate(all="ignore"):  # 1e40 to float32 is inf, nan to an integer unspecified: silently, as in torch
+    with np.errstate(all="ignore"):  # 1e40 to float32 is inf, nan to an int unspecified: silently, as torch
         return array.astype(np_dtype)
 
 

@@ -498,7 +498,8 @@ class Stepwise(Op):
         return (None,) + tuple(zero if needed else None for needed in ctx.needs_input_grad[1:])
 
     def name(self) -> str:  # FloorBackward, FloorDivideBackward, as PyTorch names them
-        return "".join(part.capitalize() for part in getattr(self, "fn_name", "stepwise").split("_")) + "Backward"
+        words = getattr(self, "fn_name", "stepwise").split("_")
+        return "".join(word.capitalize() for word in words) + "Backward"
 
 
 class Where(Op):
@@ -748,6 +749,7 @@ def round(input, decimals: int = 0):  # noqa: A001
         return _round(input)
     if input.data.dtype.kind != "f":
         raise _not_implemented_for("round", input)
+
     def round(x):  # the graph node is named after it: RoundBackward
         return np.round(x, decimals)
 
@@ -769,7 +771,7 @@ _TORCH_TYPE_NAMES = {"bool": "Bool", "uint8": "Byte", "int8": "Char", "int16": "
 
 
 def _not_implemented_for(op: str, input) -> NotImplementedError:
-    """PyTorch's error for an op that has no kernel for the input's dtype: ``"op" not implemented for 'Long'``."""
+    """PyTorch's error for an op without a kernel for the dtype: ``"op" not implemented for 'Long'``."""
     name = _TORCH_TYPE_NAMES.get(input.data.dtype.name, input.data.dtype.name)
     return NotImplementedError(f'"{op}" not implemented for {name!r}')
 

@@ -92,10 +92,11 @@ def _warn_unexpected_dims(input: Tensor, op: str, spatial: int) -> None:
     """PyTorch's deprecation warning for channel dropout of an input without the expected dims."""
     if input.ndim not in (spatial + 1, spatial + 2):
         warnings.warn(
-            f"{op}: Received a {input.ndim}-D input to {op}, which is deprecated and will result in an error in a "
-            "future release. To retain the behavior and silence this warning, please use dropout instead. Note "
-            f"that {op} exists to provide channel-wise dropout on inputs with {spatial} spatial dimensions, a "
-            f"channel dimension, and an optional batch dimension (i.e. {spatial + 1}D or {spatial + 2}D inputs).",
+            f"{op}: Received a {input.ndim}-D input to {op}, which is deprecated and will result in an error "
+            "in a future release. To retain the behavior and silence this warning, please use dropout "
+            f"instead. Note that {op} exists to provide channel-wise dropout on inputs with {spatial} "
+            "spatial dimensions, a channel dimension, and an optional batch dimension "
+            f"(i.e. {spatial + 1}D or {spatial + 2}D inputs).",
             stacklevel=3,
         )
 
@@ -117,10 +118,11 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
     _warn_unexpected_dims(input, "dropout2d", 2)
     if input.ndim == 3:
         warnings.warn(
-            "dropout2d: Received a 3D input to dropout2d and assuming that channel-wise 1D dropout behavior is "
-            "desired - input is interpreted as shape (N, C, L), where C is the channel dim. This behavior will "
-            "change in a future release to interpret the input as one without a batch dimension, i.e. shape "
-            "(C, H, W). To maintain the 1D channel-wise dropout behavior, please switch to using dropout1d instead.",
+            "dropout2d: Received a 3D input to dropout2d and assuming that channel-wise 1D dropout behavior "
+            "is desired - input is interpreted as shape (N, C, L), where C is the channel dim. This behavior "
+            "will change in a future release to interpret the input as one without a batch dimension, i.e. "
+            "shape (C, H, W). To maintain the 1D channel-wise dropout behavior, please switch to using "
+            "dropout1d instead.",
             stacklevel=2,
         )
     return _feature_dropout(input, p, training, inplace)

@@ -157,9 +157,9 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     if spatial < 1:
         raise ValueError(f"interpolate: expected an input with at least 3 dims, got shape {tuple(input.shape)}")
     if antialias and (mode != "bilinear" or input.ndim != 4):
-        raise ValueError("Anti-alias option is restricted to bilinear mode (PyTorch's bicubic and lanczos are not "
-                         f"in Ember) and requires a 4-D tensor as input; got mode {mode!r} and an input of shape "
-                         f"{tuple(input.shape)}")
+        raise ValueError("Anti-alias option is restricted to bilinear mode (PyTorch's bicubic and lanczos "
+                         "are not in Ember) and requires a 4-D tensor as input; got mode "
+                         f"{mode!r} and an input of shape {tuple(input.shape)}")
     linear_modes = {"linear": 1, "bilinear": 2}
     if mode in linear_modes and spatial != linear_modes[mode]:
         raise ValueError(f"interpolate: mode {mode!r} expects a {linear_modes[mode] + 2}-d input, "
