@@ -196,7 +196,7 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
     if safe.size and (safe.min() < 0 or safe.max() >= c):
         raise IndexError(f"nll_loss: target {safe.max() if safe.max() >= c else safe.min()} is out of bounds "
                          f"for {c} classes")
-    w_t = ((weight.data[safe] if weight is not None else np.ones(safe.shape, x.data.dtype)) * valid)
+    w_t = (weight.data[safe] if weight is not None else np.ones(safe.shape, x.data.dtype)) * valid
     w_t = w_t.astype(x.data.dtype)
     picked = x.gather(1, Tensor._wrap(safe[:, None])).squeeze(1)
     if reduction == "mean":
@@ -276,7 +276,8 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
 
 class BinaryCrossEntropy(Op):
     """Elementwise ``-(y log x + (1 - y) log(1 - x))``, each log clamped at -100, with PyTorch's gradient
-    ``(x - y) / max(x (1 - x), 1e-12)``, finite where ``x`` is 0 or 1; the target's is ``log(1 - x) - log(x)``."""
+    ``(x - y) / max(x (1 - x), 1e-12)``, finite where ``x`` is 0 or 1; the target's is
+    ``log(1 - x) - log(x)``."""
 
     @staticmethod
     def forward(ctx, x, y):
