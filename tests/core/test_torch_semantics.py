@@ -371,6 +371,7 @@ def _torch_warnings(call):
 @pytest.mark.parametrize("training", [True, False])
 def test_channel_dropout_warns_and_masks_like_torch_for_any_number_of_dims(name, shape, training):
     torch = pytest.importorskip("torch")
+    ember.manual_seed(0)
     expected = _torch_warnings(lambda: getattr(torch.nn.functional, name)(torch.ones(shape), 0.5, training))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -399,6 +400,7 @@ def _group_shape(y):
 def test_channel_dropout_layers_on_plain_inputs_warn_and_drop_elements(name):
     torch = pytest.importorskip("torch")
     shape = (300,) if name == "Dropout3d" else (30, 10)
+    ember.manual_seed(0)
     expected = _torch_warnings(lambda: getattr(torch.nn, name)(0.5)(torch.ones(shape)))
     with pytest.warns(UserWarning) as caught:
         out = getattr(nn, name)(0.5)(ember.ones(*shape))
