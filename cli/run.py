@@ -17,19 +17,33 @@ RUNS_ROOT = pathlib.Path("runs")
 
 
 def build_objects(recipe: Recipe, need_data: bool = True):
-    """Seeds, then builds model, data module and the Trainer's keyword arguments (all problems at once)."""
-    from ember.trainer import Trainer, seed_everything
+    """Seeds, then builds model, data module and the Trainer's keyword arguments. Every section is
+    checked first (all problems at once), so a mistake in ``data`` is reported before ``model`` is built."""
+    from ember.trainer import seed_everything
 
     config = recipe.config
+    checker = Builder(recipe.path, dry=True)
+    _build_sections(checker, config, need_data)
+    if checker.problems:
+        raise RecipeError(checker.problems)
+    if config.get("seed") is not None:
+        seed_everything(config["seed"])
     builder = Builder(recipe.path)
+    model, data, trainer_args = _build_sections(builder, config, need_data)
+    if builder.problems:
+        raise RecipeError(builder.problems)
+    return model, data, trainer_args
+
+
+def _build_sections(builder: Builder, config: dict, need_data: bool):
+    from ember.trainer import Trainer
+
     for section in ("model",) + (("data",) if need_data else ()):
         if section not in config:
             builder.problem(section, f"missing: a recipe needs '{section}: {{class_path: ..., init_args: ...}}'")
-    if config.get("seed") is not None:
-        if isinstance(config["seed"], bool) or not isinstance(config["seed"], int):
-            builder.problem("seed", f"expected an int, got {config['seed']!r}")
-        else:
-            seed_everything(config["seed"])
+    seed = config.get("seed")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        builder.problem("seed", f"expected an int, got {seed!r}")
     model = builder.build(config["model"], "model") if "model" in config else None
     data = builder.build(config["data"], "data") if config.get("data") is not None else None
     trainer_config = config.get("trainer") or {}
@@ -37,8 +51,6 @@ def build_objects(recipe: Recipe, need_data: bool = True):
         builder.problem("trainer", f"must be a mapping of Trainer arguments, got {type(trainer_config).__name__}")
         trainer_config = {}
     trainer_args = builder.check_arguments(Trainer, trainer_config, "trainer", "ember.trainer.Trainer")
-    if builder.problems:
-        raise RecipeError(builder.problems)
     return model, data, trainer_args
 
 

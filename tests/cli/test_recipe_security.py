@@ -184,3 +184,20 @@ def test_every_builtin_recipe_passes_check(name, tmp_path):
         (tmp_path / folder).mkdir(parents=True)
     result = run("check", name)
     assert result.exit_code == 0, result.output
+
+
+def test_a_mistake_in_one_section_is_reported_before_any_section_is_built(tmp_path, monkeypatch):
+    """``data`` is wrong: the (valid) model must not have been constructed when ``check``/``fit`` exit 2."""
+    (tmp_path / "usermodels.py").write_text(
+        "import pathlib\n"
+        "from ember.trainer.tasks import Classifier\n\n\n"
+        "class Noisy(Classifier):\n"
+        "    def __init__(self, **kwargs):\n"
+        "        pathlib.Path('model-built').touch()\n"
+        "        super().__init__(**kwargs)\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    path = write(tmp_path, "extends: digits-lenet\nmodel: {class_path: usermodels.Noisy}\n"
+                           f"data: {TOUCH}\n")
+    assert_refused(tmp_path, [path], ["data.class_path", "subprocess.Popen", "DataModule"])
+    assert not (tmp_path / "model-built").exists()
