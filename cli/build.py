@@ -76,7 +76,6 @@ def _parameters(cls):
         hints = typing.get_type_hints(target)
     except Exception:  # unresolvable forward references: check names only
         hints = {}
-    hints.update(_declared_hints(cls))
     return params, hints
 
 
@@ -202,19 +201,6 @@ def _factory_hint(hint, name: str):
     if "optimizer" in name:
         return Optimizer
     return None
-
-
-def _declared_hints(cls) -> dict:
-    """Types the recipe holds arguments to where the signature only says ``Any``."""
-    trainer = sys.modules.get("ember.trainer.trainer")
-    if trainer is None or not inspect.isclass(cls) or not issubclass(cls, trainer.Trainer):
-        return {}
-    from ember.trainer.callbacks import Callback
-    from ember.trainer.loggers import Logger
-    from ember.trainer.strategies import Strategy
-
-    return {"callbacks": Callback | list[Callback] | None, "logger": Logger | list[Logger] | bool | None,
-            "strategy": str | Strategy}
 
 
 def _slot_hint(key_path: str):

@@ -23,7 +23,9 @@ from .metrics import MetricStore
 from .setup import TrainerSetupMixin, check_arguments
 from .signals import InterruptHandler
 from .state import TrainerState
-from .strategies import resolve_strategy
+from .callbacks import Callback
+from .loggers import Logger
+from .strategies import Strategy, resolve_strategy
 
 
 class _StopRun(Exception):
@@ -81,11 +83,11 @@ class Trainer(TrainerSetupMixin, EvaluationMixin):
         self,
         *,
         accelerator: str = "cpu",
-        strategy: Any = "auto",
+        strategy: str | Strategy = "auto",
         devices: int | str = "auto",
         num_nodes: int = 1,
-        logger: Any = True,
-        callbacks: Any = None,
+        logger: Logger | list[Logger] | bool | None = True,
+        callbacks: Callback | list[Callback] | None = None,
         fast_dev_run: int | bool = False,
         max_epochs: int | None = None,
         min_epochs: int | None = None,
