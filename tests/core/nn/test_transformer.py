@@ -138,7 +138,8 @@ LAYER_CASES = [
 @pytest.mark.parametrize(
     "constructor,is_decoder", [c[1:] for c in LAYER_CASES], ids=[c[0] for c in LAYER_CASES]
 )
-def test_transformer_layer_matches_torch(constructor, is_decoder):
+@pytest.mark.parametrize("input_grads", [True, False], ids=["inputs-require-grad", "data-inputs"])
+def test_transformer_layer_matches_torch(constructor, is_decoder, input_grads):
     ember_module, torch_module = _pair(constructor)
     batch_first = ember_module.self_attn.batch_first
     x = _x(3, 5, E) if batch_first else _x(5, 3, E)
@@ -147,24 +148,12 @@ def test_transformer_layer_matches_torch(constructor, is_decoder):
         kwargs = {"tgt_mask": _causal(5)}
         if batch_first:
             kwargs["memory_key_padding_mask"] = _padding(3, 6)
-        check_parity(ember_module, torch_module, [x, memory], kwargs)
+        check_parity(ember_module, torch_module, [x, memory], kwargs, input_grads=input_grads)
     else:
         kwargs = {"src_mask": _causal(5)}
         if batch_first:
             kwargs["src_key_padding_mask"] = _padding(3, 5)
-        check_parity(ember_module, torch_module, [x], kwargs)
-
-
-@pytest.mark.parity
-@pytest.mark.parametrize(
-    "constructor,is_decoder", [c[1:] for c in LAYER_CASES], ids=[c[0] for c in LAYER_CASES]
-)
-def test_transformer_layer_on_inputs_without_grad_matches_torch(constructor, is_decoder):
-    ember_module, torch_module = _pair(constructor)
-    batch_first = ember_module.self_attn.batch_first
-    x = _x(3, 5, E) if batch_first else _x(5, 3, E)
-    inputs = [x, _x(3, 6, E, seed=1) if batch_first else _x(6, 3, E, seed=1)] if is_decoder else [x]
-    check_parity(ember_module, torch_module, inputs, input_grads=False)
+        check_parity(ember_module, torch_module, [x], kwargs, input_grads=input_grads)
 
 
 @pytest.mark.parity
