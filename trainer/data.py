@@ -61,17 +61,24 @@ def is_positionable(loader) -> bool:
 def iterate(loader, start: int, stop: float):
     """``(batch_idx, batch)`` for batches ``start`` to ``stop`` of the loader's current epoch.
     A loader that cannot be positioned is replayed from its start and the first ``start`` batches skipped."""
-    iterator = iter(loader)
+    batches = iterator = iter(loader)
     if start and not is_positionable(loader):
         iterator = itertools.islice(iterator, start, None)
     index = start
-    while index < stop:
-        try:
-            batch = next(iterator)
-        except StopIteration:
-            return
-        yield index, batch
-        index += 1
+    try:
+        while index < stop:
+            try:
+                batch = next(iterator)
+            except StopIteration:
+                return
+            yield index, batch
+            index += 1
+    except (Exception, KeyboardInterrupt):
+        # a batch failed to load: stop the loader's workers now (as Lightning's teardown does) rather than
+        # when the iterator is collected, which the exception's traceback delays
+        if hasattr(batches, "close"):
+            batches.close()
+        raise
 
 
 def unshuffled(loader):

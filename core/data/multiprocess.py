@@ -267,6 +267,11 @@ class MultiProcessIterator:
             f"of epoch {self._epoch} (from worker {worker}). All workers have been stopped."
         )
 
+    def close(self) -> None:
+        """Stops the workers now and frees their shared memory, instead of when the iterator is collected
+        (the Trainer calls it when a step raises: the exception's traceback keeps the iterator alive)."""
+        self._shutdown(grace=0.0)
+
     def _shutdown(self, grace: float = 0.5) -> None:
         """Stops the workers and frees the shared memory, whatever interrupts it.
 

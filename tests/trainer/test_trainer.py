@@ -388,3 +388,27 @@ def test_a_loader_without_len_trains_and_validates_each_epoch(tmp_path):
 
     _, counter = fit(tmp_path, train=Stream(), val=loader(), max_epochs=2)
     assert counter.train_batches == {0: 8, 1: 8} and counter.val_runs == [(0, 8), (1, 16)]
+
+
+class _FailsAtSample5(ember.data.Dataset):
+    def __len__(self):
+        return 64
+
+    def __getitem__(self, i):
+        if i == 5:
+            raise ValueError("sample 5 is damaged")
+        return blobs(64)[i]
+
+
+def test_a_batch_that_fails_to_load_in_a_worker_stops_the_workers_before_fit_raises(tmp_path):
+    """The exception (kept here, as a CLI or notebook keeps it) must not keep the worker processes alive."""
+    import multiprocessing
+
+    trainer = Trainer(**trainer_kwargs(tmp_path, max_epochs=1))
+    with pytest.raises(ValueError, match="sample 5 is damaged") as info:
+        trainer.fit(Classifier(), loader(_FailsAtSample5(), batch_size=4, num_workers=2))
+    assert info.value is not None
+    deadline = time.monotonic() + 5
+    while multiprocessing.active_children() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert multiprocessing.active_children() == []
