@@ -101,6 +101,8 @@ class Tensor:
             return
         if not self._requires_grad:
             raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        if self.retains_grad:
+            return
         ref = weakref.ref(self)
 
         def keep(grad):
@@ -108,11 +110,13 @@ class Tensor:
             if t is not None:
                 t.grad = grad.detach() if t.grad is None else (t.grad + grad).detach()
 
+        keep.retains_grad = True  # the engine runs it after this tensor's other hooks
         self.register_hook(keep)
 
     @property
     def retains_grad(self) -> bool:
-        return False if self.grad_fn is None else bool(self.grad_fn._out_hooks)
+        hooks = self.grad_fn._out_hooks if self.grad_fn is not None else None
+        return bool(hooks) and any(getattr(h, "retains_grad", False) for h in hooks.get(self._output_nr, ()))
 
     def register_hook(self, hook):
         """Registers ``hook(grad) -> Tensor | None``, called with this tensor's gradient in backward."""

@@ -34,18 +34,20 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     roots = _make_roots(tensors, grad_tensors, create_graph)
     if retain_graph is None:
         retain_graph = create_graph
-    capture = None
-    if inputs is not None:
-        inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
-        if not inputs:
-            raise RuntimeError("'inputs' argument to backward() cannot be empty.")
-        capture = _capture_slots(inputs)
-    _execute(roots, retain_graph, create_graph, capture, accumulate=True)
-    if capture is not None:
-        for t, key in zip(inputs, capture["keys"]):
-            g = capture["grads"].get(key)
-            if g is not None and t.grad_fn is not None:
-                _accumulate(t, g, create_graph)
+    if inputs is None:
+        _execute(roots, retain_graph, create_graph, None, accumulate=True)
+        return
+    # only ``inputs`` accumulate: the graph runs as for ``grad`` and each input's gradient is added to its
+    # ``.grad`` (a non-leaf that retains its gradient has had it stored by its hook already)
+    inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+    if not inputs:
+        raise RuntimeError("'inputs' argument to backward() cannot be empty.")
+    capture = _capture_slots(inputs)
+    _execute(roots, retain_graph, create_graph, capture, accumulate=False)
+    for t, key in zip(inputs, capture["keys"]):
+        g = capture["grads"].get(key)
+        if g is not None and not (t.grad_fn is not None and t.retains_grad):
+            _accumulate(t, type(g)._wrap(g.data.copy(), g._requires_grad, g.grad_fn, g._output_nr), create_graph)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=None,
@@ -304,9 +306,13 @@ def _run_output_hooks(node, grads) -> None:
         if g is None:
             continue
         for hook in hooks:
-            replaced = hook(g)
-            if replaced is not None:
-                g = replaced
+            if not getattr(hook, "retains_grad", False):
+                replaced = hook(g)
+                if replaced is not None:
+                    g = replaced
+        for hook in hooks:  # retain_grad stores the gradient the other hooks made, whatever their order
+            if getattr(hook, "retains_grad", False):
+                hook(g)
         grads[nr] = g
 
 

@@ -155,6 +155,18 @@ class Exp(Op):
         return grad * ctx.output
 
 
+class Reciprocal(Op):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_output()  # the output, not the input: the input may be changed in place afterwards (torch)
+        return np.reciprocal(a.data)
+
+    @staticmethod
+    def backward(ctx, grad):
+        # d/dx 1/x = -1/x^2
+        return -grad * ctx.output * ctx.output
+
+
 class Expm1(Op):
     @staticmethod
     def forward(ctx, a):
@@ -582,6 +594,8 @@ def div(input, other, *, rounding_mode=None):
         target = _dtype.get_default_dtype().numpy
         a = a.to(target) if isinstance(a, Tensor) else float(a)
         b = b.to(target) if isinstance(b, Tensor) else float(b)
+    if rounding_mode is None and not isinstance(a, Tensor):  # number / tensor is number * reciprocal, as in torch
+        return mul(Reciprocal.apply(b), a)
     out = Div.apply(a, b)
     if rounding_mode == "trunc":
         result = trunc(out)
@@ -708,7 +722,7 @@ def elu(input, alpha: float = 1.0):
 
 
 def reciprocal(input):
-    return div(1.0, default_float(input))
+    return Reciprocal.apply(default_float(input))
 
 
 def square(input):
