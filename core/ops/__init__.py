@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from . import elementwise, index, inplace, linalg, reduce, shape, sorting  # noqa: F401
 from .elementwise import *  # noqa: F401,F403
-from .index import (gather, getitem, index_add, index_put, index_select, masked_fill, masked_select,  # noqa: F401
-                    nonzero, scatter, scatter_add, setitem, take, take_along_dim)
+from .index import (diagonal, diagonal_scatter, gather, getitem, index_add, index_put, index_select,  # noqa: F401
+                    masked_fill, masked_select, nonzero, scatter, scatter_add, setitem, take, take_along_dim)
 from .linalg import bmm, dot, einsum, ger, inner, matmul, mm, mv, outer  # noqa: F401
 from .sorting import argsort, bincount, kthvalue, log_softmax, median, softmax, sort, topk, unique  # noqa: F401
 from .reduce import (all, amax, amin, any, argmax, argmin, count_nonzero, cumprod, cumsum,  # noqa: F401
                      logsumexp, max, mean, min, norm, prod, std, std_mean, sum, var, var_mean)
 from .shape import (broadcast_tensors, broadcast_to, cat, chunk, concat, concatenate, contiguous,  # noqa: F401
-                    diagonal, expand, expand_as, flatten, flip, fliplr, flipud, hstack, movedim, moveaxis,
+                    expand, expand_as, flatten, flip, fliplr, flipud, hstack, movedim, moveaxis,
                     narrow, permute, repeat, reshape, reshape_as, roll, split, squeeze, stack, swapaxes,
                     swapdims, t, tensor_split, tile, transpose, tril, triu, unbind, unflatten, unsqueeze,
                     view, view_as, vstack)
@@ -28,7 +28,7 @@ subtract multiply divide true_divide negative absolute greater greater_equal les
 sum mean prod max min amax amin argmax argmin var std logsumexp norm cumsum cumprod all any count_nonzero
 reshape view view_as reshape_as flatten unflatten permute transpose swapaxes swapdims t squeeze
 unsqueeze expand expand_as broadcast_to repeat tile split chunk tensor_split unbind flip fliplr flipud
-roll narrow tril triu contiguous movedim moveaxis diagonal
+roll narrow tril triu contiguous movedim moveaxis diagonal diagonal_scatter
 gather scatter scatter_add index_select masked_fill masked_select take_along_dim take nonzero index_add
 index_put matmul mm bmm mv dot inner outer ger
 sort argsort topk kthvalue median unique bincount softmax log_softmax

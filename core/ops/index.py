@@ -236,14 +236,70 @@ def nonzero(input, *, as_tuple: bool = False):
     return Tensor._wrap(np.argwhere(input.data).astype(np.int64))
 
 
-def _take_diagonal(input, offset, dim1, dim2):
+def _diagonal_view(x: np.ndarray, offset: int, d1: int, d2: int) -> np.ndarray:
+    """The diagonal of ``x`` over axes ``d1``, ``d2`` as a strided view (last axis), so that writes through
+    it reach ``x``, as through torch's ``diagonal``."""
+    moved = np.moveaxis(x, (d1, d2), (-2, -1))
+    row, col = max(0, -offset), max(0, offset)
+    length = max(0, min(moved.shape[-2] - row, moved.shape[-1] - col))
+    corner = moved[..., row:, col:] if length else moved[..., :0, :0]
+    return np.lib.stride_tricks.as_strided(corner, moved.shape[:-2] + (length,),
+                                           moved.strides[:-2] + (moved.strides[-2] + moved.strides[-1],),
+                                           writeable=x.flags.writeable)
+
+
+class Diagonal(Op):
+    @staticmethod
+    def forward(ctx, a, offset, d1, d2):
+        ctx.shape, ctx.args = a.data.shape, (offset, d1, d2)
+        return _diagonal_view(a.data, offset, d1, d2)
+
+    @staticmethod
+    def backward(ctx, grad):
+        # the gradient lands on the diagonal of zeros shaped like the input
+        zeros = Tensor._wrap(np.zeros(ctx.shape, grad.data.dtype))
+        return DiagonalScatter.apply(zeros, grad, *ctx.args), None, None, None
+
+
+class DiagonalScatter(Op):
+    """``input`` with its diagonal replaced by ``src`` (torch's ``diagonal_scatter``)."""
+
+    @staticmethod
+    def forward(ctx, a, src, offset, d1, d2):
+        ctx.args = (offset, d1, d2)
+        out = a.data.copy()
+        _diagonal_view(out, offset, d1, d2)[...] = data_of(src)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        ga = gs = None
+        if ctx.needs_input_grad[0]:  # what the diagonal held is overwritten: no gradient there
+            zeros = Tensor._wrap(np.zeros(_diagonal_view(grad.data, *ctx.args).shape, grad.data.dtype))
+            ga = DiagonalScatter.apply(grad, zeros, *ctx.args)
+        if ctx.needs_input_grad[1]:
+            gs = Diagonal.apply(grad, *ctx.args)
+        return ga, gs, None, None, None
+
+
+def diagonal(input, offset: int = 0, dim1: int = 0, dim2: int = 1):
+    """The diagonal over ``dim1``, ``dim2`` as the last axis: a view, as in torch (``d.fill_(0)`` changes
+    ``input``)."""
     ndim = input.data.ndim
     d1, d2 = normalize_dim(dim1, ndim, "diagonal"), normalize_dim(dim2, ndim, "diagonal")
-    n1, n2 = input.shape[d1], input.shape[d2]
-    rows = np.arange(max(0, -offset), min(n1, n2 - offset))
-    cols = rows + offset
-    moved = input.movedim((d1, d2), (-2, -1))
-    return getitem(moved, (Ellipsis, Tensor(rows), Tensor(cols)))
+    if d1 == d2:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    return _view_of(Diagonal.apply(input, offset, d1, d2), input)
+
+
+def diagonal_scatter(input, src, offset: int = 0, dim1: int = 0, dim2: int = 1):
+    ndim = input.data.ndim
+    d1, d2 = normalize_dim(dim1, ndim, "diagonal_scatter"), normalize_dim(dim2, ndim, "diagonal_scatter")
+    expected = _diagonal_view(input.data, offset, d1, d2).shape
+    if tuple(src.shape) != expected:
+        raise RuntimeError(f"diagonal_scatter: expected src to have a size equal to the slice of self. "
+                           f"src size = {list(src.shape)}, slice size = {list(expected)}")
+    return DiagonalScatter.apply(input, src, offset, d1, d2)
 
 
 def index_add(input, dim: int, index, source, *, alpha=1):

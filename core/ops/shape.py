@@ -499,7 +499,3 @@ def movedim(input, source, destination):
 moveaxis = movedim
 
 
-def diagonal(input, offset: int = 0, dim1: int = 0, dim2: int = 1):
-    from .index import _take_diagonal
-
-    return _take_diagonal(input, offset, dim1, dim2)

@@ -332,6 +332,9 @@ MORE = [
     OpSpec("clone", lambda m, a: a.clone(), lambda a: a, R123),
     OpSpec("contiguous", lambda m, a: a.transpose(0, 1).contiguous(), lambda a: a.swapaxes(0, 1), R23),
     OpSpec("diagonal", lambda m, a: a.diagonal(1, -2, -1), lambda a: np.diagonal(a, 1, -2, -1), R23),
+    OpSpec("diagonal_dims", lambda m, a: a.diagonal(-1, 0, 2), lambda a: np.diagonal(a, -1, 0, 2), [((4, 3, 3),)]),
+    OpSpec("diagonal_scatter", lambda m, a, b: m.diagonal_scatter(a, b, 1, -2, -1),
+           lambda a, b: _diagonal_scatter(a, b), [((3, 4), (3,)), ((2, 3, 4), (2, 3))]),
     OpSpec("fliplr", lambda m, a: a.fliplr(), np.fliplr, R23),
     OpSpec("flipud", lambda m, a: a.flipud(), np.flipud, R123),
     OpSpec("movedim", lambda m, a: a.movedim(0, -1), lambda a: np.moveaxis(a, 0, -1), R123),
@@ -377,6 +380,13 @@ INPLACE = [
     OpSpec("scatter_", lambda m, a, i, s: _inplace(a, lambda y: y.scatter_(1, i, s)), lambda a, i, s: _scatter(a, i, s),
            [((3, 4), (3, 1), (3, 1))], int_inputs={1: (0, 4)}),
 ]
+
+
+def _diagonal_scatter(a, b):
+    out = a.copy()
+    rows = np.arange(min(a.shape[-2], a.shape[-1] - 1))
+    out[..., rows, rows + 1] = b
+    return out
 
 
 def _inplace(a, op):

@@ -96,6 +96,18 @@ def test_inplace_on_view_bumps_shared_version():
         y.sum().backward()
 
 
+def test_diagonal_is_a_view_writes_reach_the_base_and_are_never_silently_lost():
+    m = ember.ones(3, 3)
+    m.diagonal().fill_(0)  # as torch.nn.init code does
+    np.testing.assert_array_equal(m.numpy(), 1 - np.eye(3))
+    w = ember.zeros(2, 3, 4)
+    w.diagonal(1, -2, -1).add_(5)
+    assert w.numpy()[:, [0, 1, 2], [1, 2, 3]].tolist() == [[5.0] * 3] * 2 and w.numpy().sum() == 30
+    y = f64([[1.0, 2.0], [3.0, 4.0]]) * 2
+    with pytest.raises(RuntimeError, match="view of a tensor that requires grad"):  # not a wrong gradient
+        y.diagonal().zero_()
+
+
 def test_inplace_on_leaf_requiring_grad_raises_outside_no_grad():
     w = f64([1.0])
     with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
