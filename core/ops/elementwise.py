@@ -845,8 +845,19 @@ def where(condition, input=None, other=None):
     condition = as_operand(condition)
     if condition.data.dtype != np.bool_:
         condition = Tensor._wrap(condition.data.astype(bool))
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):  # where(c, 1, 0): numbers' dtypes
+        input, other = _number_tensor(input), _number_tensor(other)
     a, b = binary_operands(as_operand(input), as_operand(other))
     return Where.apply(condition, a, b)
+
+
+def _number_tensor(value) -> Tensor:
+    """A 0-D tensor of a Python number with the dtype torch gives it (bool, int64, the default float)."""
+    if isinstance(value, bool):
+        return Tensor._wrap(np.asarray(value))
+    if isinstance(value, int):
+        return Tensor._wrap(np.asarray(value, dtype=np.int64))
+    return Tensor._wrap(np.asarray(value, dtype=_dtype.get_default_dtype().numpy))
 
 
 def lerp(input, end, weight):

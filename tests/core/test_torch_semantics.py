@@ -417,3 +417,14 @@ def test_dropout2d_of_a_1d_input_raises_as_torch():
         with pytest.raises(RuntimeError, match="Feature dropout requires at least 2 dimensions"), \
                 pytest.warns(UserWarning, match="Received a 1-D input to dropout2d"):
             module.dropout2d(x)
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("values", [(1, 0), (1, 0.5), (True, False), (2.5, -1.0)])
+def test_where_with_two_numbers_gives_torchs_values_and_dtype(values):
+    torch = pytest.importorskip("torch")
+    x = np.array([0.2, 0.7, 0.9], dtype=np.float32)
+    ours = ember.where(ember.tensor(x) > 0.5, *values)
+    theirs = torch.where(torch.tensor(x) > 0.5, *values)
+    assert str(ours.dtype).split(".")[-1] == str(theirs.dtype).split(".")[-1]
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
