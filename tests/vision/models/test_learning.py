@@ -4,10 +4,15 @@ The full runs (>= 95% test accuracy) are the CLI recipes' job; here a few second
 already show learning that a linear model cannot match:
 - LeNet5 on SyntheticDigits: 2000 training images, 3 epochs of Adam -> >= 45% on 500 held-out images
   (chance is 10%), at least 20 points above a linear classifier trained the same way.
-- resnet20 on Shapes: 2000 training images, 4 epochs of SGD (~30 s) -> >= 25% on 500 held-out images
-  (chance is 10%). After 3 epochs the held-out accuracy still swung between 18% and 39% with the seed
-  (float32 rounding alone changes the trajectory: ReLU masks flip), too close to a useful bar. The recipe `shapes-resnet` (45,000 images, 8 epochs, 36 minutes) reaches 99.86% on
-  the 10,000 test images.
+- resnet20 on Shapes: 2000 training images, 4 epochs of Adam (batch 32), then the BatchNorm running
+  statistics re-estimated over 10 training batches -> >= 35% on 500 held-out images (chance is 10%).
+  Measured over seeds 0-4: 0.62, 0.62, 0.55, 0.47, 0.52 (a stalled optimizer: 0.10). The old setup
+  (SGD lr 0.05, batch 64, running statistics as left by training) swung 0.21-0.37 with the seed and
+  failed a 25% bar on one CPU: after ~250 steps the momentum-0.1 running averages lag weights that still
+  move fast, so eval mode scored up to 26 points below the same weights with fresh statistics. Float32
+  rounding alone (BLAS kernels, CPU) changes the trajectory as much as the seed does (ReLU masks flip), so
+  the bar keeps >= 10 points below the worst seed. The recipe `shapes-resnet` (45,000 images, 8 epochs)
+  reaches 99.86% on the 10,000 test images.
 """
 
 from __future__ import annotations
@@ -54,6 +59,19 @@ def _accuracy(model, images, labels) -> float:
         return float((model(images).argmax(1) == labels).float().mean())
 
 
+def _reestimate_batch_norm(model, images, batch_size: int, batches: int) -> None:
+    """Recompute every BatchNorm's running statistics for the final weights (a cumulative average over a
+    few training batches), as practitioners do before evaluating a briefly trained network."""
+    norms = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
+    for norm in norms:
+        norm.reset_running_stats()
+        norm.momentum = None
+    model.train()
+    with ember.no_grad():
+        for start in range(0, batches * batch_size, batch_size):
+            model(images[start:start + batch_size])
+
+
 @pytest.mark.slow
 def test_lenet5_learns_synthetic_digits_and_beats_a_linear_model():
     ember.manual_seed(0)
@@ -75,8 +93,8 @@ def test_resnet20_learns_shapes_it_has_not_seen():
     x, y = _tensors(Shapes(train=True, size=2000), 0.5, 0.25)
     xt, yt = _tensors(Shapes(train=False, size=500), 0.5, 0.25)
     model = resnet20(num_classes=10)
-    opt = ember.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, nesterov=True, weight_decay=5e-4)
-    losses = _train(model, x, y, epochs=4, batch_size=64, optimizer=opt)
+    losses = _train(model, x, y, epochs=4, batch_size=32, lr=2e-3)
+    _reestimate_batch_norm(model, x, batch_size=32, batches=10)
     accuracy = _accuracy(model, xt, yt)
-    assert np.mean(losses[-10:]) < np.mean(losses[:10]) - 0.3, losses  # measured: 2.39 -> 1.67
-    assert accuracy >= 0.25, accuracy  # measured: 0.33 (seeds 1, 2: 0.40, 0.33; chance: 0.10)
+    assert np.mean(losses[-10:]) < np.mean(losses[:10]) - 0.3, losses  # measured: 2.42 -> 1.05
+    assert accuracy >= 0.35, accuracy  # measured: 0.62 (seeds 1-4: 0.62, 0.55, 0.47, 0.52; chance: 0.10)
