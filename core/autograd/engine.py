@@ -13,7 +13,7 @@ import traceback
 
 import numpy as np
 
-from .function import Function
+from .function import _QUIET, Function, _numpy_errors
 from .grad_mode import state
 
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -148,6 +148,7 @@ def _execute(roots, retain_graph, create_graph, capture, accumulate):
 
     previous_mode = state.grad_enabled
     state.grad_enabled = create_graph
+    quiet = _numpy_errors.set(_QUIET)  # no numpy warnings from backward formulas (hooks included), as torch
     try:
         while ready:
             node = ready.pop()
@@ -193,6 +194,7 @@ def _execute(roots, retain_graph, create_graph, capture, accumulate):
                     _deliver_to_leaf(target, g, create_graph, capture, accumulate, owned)
     finally:
         state.grad_enabled = previous_mode
+        _numpy_errors.reset(quiet)
 
 
 def _count_dependencies(root_nodes) -> dict:

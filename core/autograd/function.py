@@ -20,8 +20,9 @@ import numpy as np
 from .grad_mode import no_grad, state
 
 # numpy's floating-point warnings (log(0), 1/0, overflow in exp) never reach the user, as in PyTorch: Ember's
-# own ops run forward and backward with numpy's error state at "ignore". numpy >= 2 keeps that state in a
-# context variable; setting it directly costs ~0.2 us an op, where entering np.errstate costs ~0.8 us.
+# own ops run forward with numpy's error state at "ignore", and the engine runs a whole backward pass so.
+# numpy >= 2 keeps that state in a context variable; setting it directly costs ~0.2 us, where entering
+# np.errstate costs ~0.8 us.
 try:
     from numpy._core.umath import _extobj_contextvar as _numpy_errors
 except ImportError:  # numpy 1.x: a per-thread state set by np.seterr
@@ -201,14 +202,7 @@ class Function:
             for i, g in enumerate(grads):
                 if g is None:
                     grads[i] = Tensor(np.zeros(self._output_shapes[i], self._output_dtypes[i]))
-        if self._internal:
-            quiet = _numpy_errors.set(_QUIET)
-            try:
-                result = self.backward(self, *grads)
-            finally:
-                _numpy_errors.reset(quiet)
-        else:
-            result = self.backward(self, *grads)
+        result = self.backward(self, *grads)  # (the engine has numpy's warnings off for the whole pass)
         if not isinstance(result, tuple):
             result = (result,)
         n_in = len(self._edges)

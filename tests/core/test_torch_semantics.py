@@ -351,6 +351,9 @@ def test_numpy_error_state_of_the_user_is_left_alone():
         ember.log(ember.zeros(1))  # Ember's own ops stay quiet ...
         with pytest.raises(FloatingPointError):
             np.log(np.zeros(1))  # ... and the user's numpy keeps the user's settings
+        ember.sqrt(ember.zeros(2, requires_grad=True)).sum().backward()  # a backward pass, too
+        with pytest.raises(FloatingPointError):
+            np.log(np.zeros(1))
     assert np.geterr() == before
 
 
