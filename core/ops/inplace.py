@@ -18,16 +18,13 @@ def apply_inplace(self: Tensor, fn, *args, **kwargs) -> Tensor:
     recording = state.grad_enabled and (
         self._requires_grad or any(isinstance(a, Tensor) and a._requires_grad for a in args)
     )
+    if recording and self._base is not None:
+        return _apply_on_view(self, fn, args, kwargs)
     if recording:
         if self.grad_fn is None and self._requires_grad:
             raise RuntimeError(
                 "a leaf Variable that requires grad is being used in an in-place operation. "
                 "Wrap it in `with ember.no_grad():` if you mean to change its value."
-            )
-        if self._base is not None and self._base._requires_grad:
-            raise RuntimeError(
-                "in-place modification of a view of a tensor that requires grad is not supported by Ember's "
-                "autograd; modify the base tensor, or use an out-of-place op (where, index_put, cat)"
             )
         old = Tensor._wrap(self.data.copy(), self._requires_grad, self.grad_fn, self._output_nr)
         result = fn(old, *args, **kwargs)
@@ -38,6 +35,57 @@ def apply_inplace(self: Tensor, fn, *args, **kwargs) -> Tensor:
         self.grad_fn, self._output_nr, self._requires_grad = result.grad_fn, result._output_nr, result._requires_grad
     self._vc[0] += 1
     return self
+
+
+def _apply_on_view(view: Tensor, fn, args, kwargs) -> Tensor:
+    """An in-place op on a view (``y[:, :2] += 1``, ``y.diagonal().zero_()``) while recording: as torch's
+    CopySlices, the *base* is rebased onto "the old base with the view's elements replaced by the op's
+    result", and the view onto its elements of the new base, so gradients reach the base's history,
+    the op's other inputs and every later use of either."""
+    from .index import index_put
+
+    base = view._base
+    if base.grad_fn is None and base._requires_grad:
+        raise RuntimeError(
+            "a view of a leaf Variable that requires grad is being used in an in-place operation. "
+            "Wrap it in `with ember.no_grad():` if you mean to change its value."
+        )
+    positions = _positions_in_base(view.data, base.data)
+    old_base = Tensor._wrap(base.data.copy(), base._requires_grad, base.grad_fn, base._output_nr).reshape(-1)
+    where = Tensor._wrap(positions)
+    result = fn(old_base[where], *args, **kwargs)
+    _write(view, result.data, fn)
+    new_flat = index_put(old_base, (where,), result)
+    new_base = new_flat.reshape(base.data.shape)
+    base.grad_fn, base._output_nr, base._requires_grad = new_base.grad_fn, new_base._output_nr, True
+    new_view = new_flat[where]
+    view.grad_fn, view._output_nr, view._requires_grad = new_view.grad_fn, new_view._output_nr, True
+    view._vc[0] += 1  # shared with the base
+    return view
+
+
+def _positions_in_base(view: np.ndarray, base: np.ndarray) -> np.ndarray:
+    """For each element of ``view`` (an array sharing ``base``'s memory), its index in ``base.reshape(-1)``,
+    found from the two arrays' strides and data pointers."""
+    item = base.itemsize
+
+    def offsets(a: np.ndarray, start: int) -> np.ndarray:  # each element's distance from base's first, in items
+        grids = np.indices(a.shape, sparse=True)
+        return start + sum((g * (s // item) for g, s in zip(grids, a.strides)), np.zeros(a.shape, np.int64))
+
+    base_offsets = offsets(base, 0)
+    view_offsets = offsets(view, (view.ctypes.data - base.ctypes.data) // item)
+    low = base_offsets.min(initial=0)
+    table = np.full(base_offsets.max(initial=0) - low + 1, -1, np.int64)
+    table[(base_offsets - low).reshape(-1)] = np.arange(base.size)
+    inside = (view_offsets >= low) & (view_offsets - low < table.size)
+    positions = np.where(inside, table[np.clip(view_offsets - low, 0, table.size - 1)], -1)
+    if (positions < 0).any() or len(np.unique(positions)) != positions.size:
+        raise RuntimeError(
+            "in-place modification of this view of a tensor that requires grad is not supported: its "
+            "elements do not map one to one onto the base's; use an out-of-place op (where, index_put, cat)"
+        )
+    return positions
 
 
 def _write(self: Tensor, values: np.ndarray, fn) -> None:

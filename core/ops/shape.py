@@ -59,7 +59,11 @@ class Slice(Op):
     @staticmethod
     def forward(ctx, a, index):
         ctx.shape, ctx.index = a.data.shape, index
-        return a.data[index]
+        out = a.data[index]
+        if not isinstance(out, np.ndarray):  # every axis taken by an int: numpy's scalar is a copy, where
+            ints = index if isinstance(index, tuple) else (index,)  # torch gives a view (x[0].fill_(5))
+            out = a.data[tuple(i for i in ints if i is not Ellipsis) + (Ellipsis,)]  # a 0-d view
+        return out
 
     @staticmethod
     def backward(ctx, grad):
