@@ -21,19 +21,10 @@ def _fail_recipe(error) -> None:
 
 def _describe(error: BaseException) -> str:
     """``Type: message`` in one line. An error re-raised from a DataLoader worker carries the worker's whole
-    traceback in its message; its fault is the traceback's last exception line, said where it happened."""
-    message = str(error)
-    head, found, original = message.partition("\nOriginal Traceback (most recent call last):")
-    if not found or getattr(error, "worker_id", None) is None:
-        return f"{type(error).__name__}: {message}"
-    last_traceback = original.rpartition("Traceback (most recent call last):")[2]
-    # frames are indented; the exception line is the first one that is not
-    fault = next((line for line in last_traceback.splitlines() if line and not line.startswith(" ")), head)
-    kind, colon, text = fault.partition(": ")
-    if colon and " " not in kind:  # "PIL.UnidentifiedImageError" -> "UnidentifiedImageError", as in-process
-        fault = f"{kind.rpartition('.')[2]}: {text}"
-    where = head.rstrip(".").partition(" in ")[2]  # "DataLoader worker process 0 while loading sample ..."
-    return f"{fault} (in {where})" if where else fault
+    traceback in its message; its own message and where it happened are one line, as in the main process."""
+    if getattr(error, "worker_message", None) is None:
+        return f"{type(error).__name__}: {error}"
+    return f"{type(error).__name__}: {error.worker_message} ({error.worker_where})"
 
 
 def _guard(debug: bool):

@@ -77,6 +77,7 @@ class ExceptionWrapper:
         self.where = where
         self.worker_id = worker_id
         self.sample_index = getattr(error, "_ember_sample_index", None)
+        self.message = str(error)
         self.traceback = "".join(traceback.format_exception(type(error), error, error.__traceback__))
 
     def reraise(self):
@@ -95,6 +96,7 @@ class ExceptionWrapper:
         try:
             error.sample_index = self.sample_index
             error.worker_id = self.worker_id
+            error.worker_message, error.worker_where = self.message, where  # the fault in one line, and where
         except Exception:  # noqa: BLE001, S110
             pass
         raise error

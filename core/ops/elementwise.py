@@ -814,28 +814,19 @@ def clamp_max(input, max):  # noqa: A002
     return clamp(input, max=max)
 
 
-def maximum(input, other):
-    """Elementwise maximum; a NaN in either input gives NaN."""
-    a, b = binary_operands(input, as_operand(other))
-    return Extremum.apply(a, b, "maximum")
+def _extremum(kind: str, doc: str):
+    def fn(input, other):
+        a, b = binary_operands(input, as_operand(other))
+        return Extremum.apply(a, b, kind)
+
+    fn.__name__, fn.__doc__ = kind, doc
+    return fn
 
 
-def minimum(input, other):
-    """Elementwise minimum; a NaN in either input gives NaN."""
-    a, b = binary_operands(input, as_operand(other))
-    return Extremum.apply(a, b, "minimum")
-
-
-def fmax(input, other):
-    """Elementwise maximum that ignores NaN (NaN only where both are NaN)."""
-    a, b = binary_operands(input, as_operand(other))
-    return Extremum.apply(a, b, "fmax")
-
-
-def fmin(input, other):
-    """Elementwise minimum that ignores NaN (NaN only where both are NaN)."""
-    a, b = binary_operands(input, as_operand(other))
-    return Extremum.apply(a, b, "fmin")
+maximum = _extremum("maximum", "Elementwise maximum; a NaN in either input gives NaN.")
+minimum = _extremum("minimum", "Elementwise minimum; a NaN in either input gives NaN.")
+fmax = _extremum("fmax", "Elementwise maximum that ignores NaN (NaN only where both are NaN).")
+fmin = _extremum("fmin", "Elementwise minimum that ignores NaN (NaN only where both are NaN).")
 
 
 def where(condition, input=None, other=None):
