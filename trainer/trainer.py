@@ -17,14 +17,14 @@ import ember
 
 from . import checkpoint as ckpt
 from . import data as data_utils
+from .callbacks import Callback
 from .evaluation import EvaluationMixin
 from .hooks import HookDispatcher
+from .loggers import Logger
 from .metrics import MetricStore
 from .setup import TrainerSetupMixin, check_arguments
 from .signals import InterruptHandler
 from .state import TrainerState
-from .callbacks import Callback
-from .loggers import Logger
 from .strategies import Strategy, resolve_strategy
 
 
@@ -469,8 +469,8 @@ class Trainer(TrainerSetupMixin, EvaluationMixin):
             raise RuntimeError(f"{where} returned a loss that does not require grad: it was computed under "
                                "no_grad/inference_mode, from detached tensors, or from parameters with "
                                "requires_grad=False, so no gradient can flow to the parameters")
-        if self.detect_anomaly and not math.isfinite(float(loss.data)):
-            raise FloatingPointError(f"{where} returned a non-finite loss ({float(loss.data)}); "
+        if self.detect_anomaly and not math.isfinite(loss.item()):
+            raise FloatingPointError(f"{where} returned a non-finite loss ({loss.item()}); "
                                      "detect_anomaly=True stops at the first NaN/inf loss")
         return loss
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import itertools
 
-import numpy as np
-
 
 def averaged_copy(module, **kwargs):
     """``AveragedModel(module, **kwargs)`` without deep-copying the trainer the module points to."""
@@ -27,11 +25,12 @@ def _tensors(module, buffers: bool):
 def swap_weights(module, averaged_module, buffers: bool = True) -> None:
     """Exchanges the values of ``module``'s and ``averaged_module``'s parameters (and buffers) in place."""
     for a, b in zip(_tensors(module, buffers), _tensors(averaged_module, buffers)):
-        temp = np.array(a.data, copy=True)
-        a.data[...] = b.data
-        b.data[...] = temp
+        a_values, b_values = a.detach().numpy(), b.detach().numpy()  # (views: writes reach the tensors)
+        temp = a_values.copy()
+        a_values[...] = b_values
+        b_values[...] = temp
 
 
 def copy_weights(source, target, buffers: bool = True) -> None:
     for s, t in zip(_tensors(source, buffers), _tensors(target, buffers)):
-        t.data[...] = s.data
+        t.detach().numpy()[...] = s.detach().numpy()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import ember
 import numpy as np
 
 from .base import Callback
@@ -116,7 +117,7 @@ class EarlyStopping(Callback):
             self.best_score = current
             self.wait_count = 0
             if self.restore_best_weights:
-                self.best_weights = {k: np.array(v.data, copy=True) for k, v in module.state_dict().items()}
+                self.best_weights = {k: v.detach().numpy().copy() for k, v in module.state_dict().items()}
             return False, f"Metric {self.monitor} improved. New best score: {current:.3f}"
         self.wait_count += 1
         if self.wait_count >= self.patience:
@@ -134,4 +135,9 @@ class EarlyStopping(Callback):
         self.best_score = float(state["best_score"])
         self.patience = int(state.get("patience", self.patience))
         weights = state.get("best_weights")
-        self.best_weights = None if weights is None else {k: np.asarray(getattr(v, "data", v)) for k, v in weights.items()}
+        self.best_weights = None if weights is None else {k: _as_array(v) for k, v in weights.items()}
+
+
+def _as_array(value) -> np.ndarray:
+    """A saved weight as an ndarray (checkpoints may hold Tensors or arrays)."""
+    return value.detach().numpy() if isinstance(value, ember.Tensor) else np.asarray(value)

@@ -56,7 +56,7 @@ class LearningRateFinder(Callback):
         if not module.automatic_optimization:
             raise RuntimeError("LearningRateFinder works with automatic optimization only")
         optimizer = trainer.optimizers[0]
-        weights = {k: np.array(v.data, copy=True) for k, v in module.state_dict().items()}
+        weights = {k: v.detach().numpy().copy() for k, v in module.state_dict().items()}
         optimizer_state = copy.deepcopy(optimizer.state_dict())
         lrs, losses = [], []
         average, best, beta = 0.0, math.inf, 0.98
@@ -81,7 +81,7 @@ class LearningRateFinder(Callback):
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()
-                value = float(loss.data)
+                value = loss.item()
                 average = beta * average + (1 - beta) * value
                 smoothed = average / (1 - beta ** (i + 1))
                 lrs.append(lr)

@@ -12,8 +12,8 @@ everywhere); if some ranks had one, every rank gets the average with zeros for t
 
 from __future__ import annotations
 
+import ember
 import numpy as np
-from ember import Tensor
 
 
 class _Bucket:
@@ -33,7 +33,7 @@ class _Bucket:
                 buffer[start:stop] = 0
                 flags[i] = 0
             else:
-                buffer[start:stop] = grad.data.reshape(-1)
+                buffer[start:stop] = grad.detach().numpy().reshape(-1)
                 flags[i] = 1
 
     def unpack(self, scale: float) -> None:
@@ -44,9 +44,9 @@ class _Bucket:
                 continue
             values = buffer[self.offsets[i]: self.offsets[i + 1]].reshape(p.shape)
             if p.grad is None:
-                p.grad = Tensor._wrap(values.astype(p.data.dtype, copy=True))
+                p.grad = ember.from_numpy(values.astype(p.detach().numpy().dtype, copy=True))
             else:
-                np.copyto(p.grad.data, values, casting="unsafe")
+                np.copyto(p.grad.detach().numpy(), values, casting="unsafe")
 
 
 def make_buckets(params, cap_bytes: int) -> list[_Bucket]:
@@ -54,9 +54,9 @@ def make_buckets(params, cap_bytes: int) -> list[_Bucket]:
     buckets: list[_Bucket] = []
     open_by_dtype: dict = {}
     for p in reversed([p for p in params if p.requires_grad]):
-        dtype = np.float64 if p.data.dtype == np.float64 else np.float32
+        dtype = np.float64 if p.dtype == ember.float64 else np.float32
         current = open_by_dtype.setdefault(dtype, [[], 0])
-        nbytes = p.data.size * np.dtype(dtype).itemsize
+        nbytes = p.numel() * np.dtype(dtype).itemsize
         if current[0] and current[1] + nbytes > cap_bytes:
             buckets.append(_Bucket(current[0], dtype))
             current[0], current[1] = [], 0

@@ -112,7 +112,7 @@ class DDPStrategy(Strategy):
         self.watchdog.describe = lambda: f"{state.stage or 'setup'}, epoch {state.epoch}, global step {state.global_step}"
         self._broadcast_tensors(list(model.state_dict().values()))
         self._buckets = make_buckets(model.parameters(), int(self.bucket_cap_mb * 2**20))
-        self._buffers = [b for b in model.buffers() if b is not None and b.data.dtype.kind == "f"]
+        self._buffers = [b for b in model.buffers() if b is not None and b.is_floating_point()]
         for logger in trainer.loggers:
             if hasattr(logger, "_version"):
                 logger._version = self.broadcast(logger.version)
@@ -187,15 +187,16 @@ class DDPStrategy(Strategy):
         by_dtype: dict = {}
         for t in tensors:
             if t is not None:
-                by_dtype.setdefault(t.data.dtype, []).append(t)
+                array = t.detach().numpy()  # (a view: the broadcast values are written through it)
+                by_dtype.setdefault(array.dtype, []).append(array)
         for dtype, group in by_dtype.items():
-            flat = np.concatenate([t.data.reshape(-1) for t in group]) if group else np.empty(0, dtype)
+            flat = np.concatenate([a.reshape(-1) for a in group]) if group else np.empty(0, dtype)
             with self.watchdog.waiting("broadcast of parameters and buffers"):
                 self.comm.Bcast(flat, root=0)
             offset = 0
-            for t in group:
-                n = t.data.size
-                np.copyto(t.data, flat[offset: offset + n].reshape(t.data.shape))
+            for array in group:
+                n = array.size
+                np.copyto(array, flat[offset: offset + n].reshape(array.shape))
                 offset += n
 
 
