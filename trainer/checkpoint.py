@@ -94,7 +94,7 @@ def dump_checkpoint(trainer, weights_only: bool = False) -> dict:
         checkpoint["loops"] = {
             "train_dataloader": loader.state_dict() if hasattr(loader, "state_dict") else None,
         }
-        checkpoint["metrics"] = trainer._metrics.state_dict()
+        checkpoint["metrics"] = trainer.metric_store.state_dict()
         checkpoint["loggers"] = [logger.state_dict() for logger in trainer.loggers]
         if datamodule is not None:
             checkpoint["datamodule"] = datamodule.state_dict()
@@ -186,7 +186,7 @@ def restore_training_state(trainer, checkpoint: dict) -> None:
         if cb.state_key in saved_callbacks:
             cb.load_state_dict(saved_callbacks[cb.state_key])
     trainer.state.load_state_dict(checkpoint["trainer_state"])
-    trainer._metrics.load_state_dict(checkpoint.get("metrics", {}))
+    trainer.metric_store.load_state_dict(checkpoint.get("metrics", {}))
     if trainer.datamodule is not None and "datamodule" in checkpoint:
         trainer.datamodule.load_state_dict(checkpoint["datamodule"])
 

@@ -55,7 +55,7 @@ class EvaluationMixin:
             self._call(f"on_{hook}_epoch_end")
             values, row = metrics.reduce_stage(stage)
             if stage not in ("sanity_check", "predict") and row:
-                self._log_row(row, state.global_step)
+                self.log_metrics(row, state.global_step)
             self._call(f"on_{hook}_end")
         metrics.enabled = True
         metrics.stage = "train"

@@ -21,6 +21,7 @@ The rules, in one place (they are also in ``TrainingModule.log``'s docstring):
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 import numpy as np
@@ -187,6 +188,16 @@ class MetricStore:
                 self.callback_metrics[name] = value
 
     # -- called by the trainer ------------------------------------------------------------------
+    @contextlib.contextmanager
+    def silenced(self):
+        """``self.log`` calls inside are checked but not recorded (``LearningRateFinder``'s trial steps)."""
+        self.enabled = False
+        try:
+            yield self
+        finally:
+            self.enabled = True
+            self.step_values.clear()
+
     def start_batch(self, batch) -> None:
         self.batch = batch
         self._batch_size = None

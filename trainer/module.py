@@ -138,7 +138,7 @@ class TrainingModule(HyperparametersMixin, nn.Module):
         trainer = self.__dict__.get("_trainer")
         if trainer is None:
             raise RuntimeError(f"self.log({name!r}) needs the module to be run by a Trainer")
-        trainer._metrics.log(name, value, prog_bar, logger, on_step, on_epoch, reduce_fx, batch_size, sync_dist)
+        trainer.metric_store.log(name, value, prog_bar, logger, on_step, on_epoch, reduce_fx, batch_size, sync_dist)
 
     def log_dict(self, dictionary: dict, prog_bar: bool = False, logger: bool = True, on_step: bool | None = None,
                  on_epoch: bool | None = None, reduce_fx: Any = "mean", batch_size: int | None = None,

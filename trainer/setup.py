@@ -11,7 +11,7 @@ import warnings
 from . import checkpoint as ckpt
 from . import data as data_utils
 from .hooks import HookDispatcher
-from .optimization import ManualOptimizer, parse_optimizers
+from .optimization import parse_optimizers
 
 
 def check_arguments(arguments: dict) -> dict:
@@ -263,7 +263,6 @@ class TrainerSetupMixin:
     def _reconfigure_optimizers(self) -> None:
         """(Re)builds optimizers and schedulers from ``configure_optimizers``."""
         self.optimizers, self.lr_scheduler_configs = parse_optimizers(self.module.configure_optimizers())
-        self._manual_optimizers = [ManualOptimizer(opt, self) for opt in self.optimizers]
 
     def _merge_module_callbacks(self, model) -> None:
         extra = data_utils.as_list(model.configure_callbacks())

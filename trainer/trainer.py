@@ -22,6 +22,8 @@ from .evaluation import EvaluationMixin
 from .hooks import HookDispatcher
 from .loggers import Logger
 from .metrics import MetricStore
+from .module import TrainingModule
+from .optimization import ManualOptimizer
 from .setup import TrainerSetupMixin, check_arguments
 from .signals import InterruptHandler
 from .state import TrainerState
@@ -155,9 +157,8 @@ class Trainer(TrainerSetupMixin, EvaluationMixin):
         self._call = HookDispatcher()
         self.module = None
         self.datamodule = None
-        self.optimizers: list = []
+        self.optimizers = []  # (also sets the ManualOptimizer wrappers)
         self.lr_scheduler_configs: list = []
-        self._manual_optimizers: list = []
         self.train_dataloader = None
         self.val_dataloaders: list = []
         self.test_dataloaders: list = []
@@ -215,6 +216,31 @@ class Trainer(TrainerSetupMixin, EvaluationMixin):
     @property
     def predicting(self) -> bool:
         return self.state.stage == "predict"
+
+    @property
+    def enable_validation(self) -> bool:
+        """Whether ``fit`` validates: there are validation batches and the module defines ``validation_step``."""
+        return bool(self.val_dataloaders) and _overrides(self.module, "validation_step") and any(self.num_val_batches)
+
+    @property
+    def validation_has_run(self) -> bool:
+        """Whether a validation inside ``fit`` has completed (the sanity check does not count)."""
+        return self._validation_has_run
+
+    @property
+    def optimizers(self) -> list:
+        """The optimizers from ``configure_optimizers`` (set by ``fit``; settable, as in Lightning)."""
+        return self._optimizers
+
+    @optimizers.setter
+    def optimizers(self, optimizers: list) -> None:
+        self._optimizers = list(optimizers)
+        self._manual_optimizers = [ManualOptimizer(opt, self) for opt in self._optimizers]
+
+    @property
+    def metric_store(self) -> MetricStore:
+        """The ``MetricStore`` that collects ``self.log`` values (for code that runs module steps itself)."""
+        return self._metrics
 
     @property
     def global_rank(self) -> int:
@@ -334,6 +360,7 @@ class Trainer(TrainerSetupMixin, EvaluationMixin):
             return None
         except BaseException as exception:
             self.state.stage = None
+            self._defer_checkpoints = False  # a checkpoint saved in on_exception is written at once
             self._call("on_exception", exception)
             for logger in self.loggers:
                 logger.finalize("failed")
@@ -415,7 +442,7 @@ class Trainer(TrainerSetupMixin, EvaluationMixin):
         state.total_batch_idx += 1
         if metrics.step_values:
             if state.total_batch_idx % self.log_every_n_steps == 0:
-                self._log_row(metrics.pop_step_metrics(), step_at_start)
+                self.log_metrics(metrics.pop_step_metrics(), step_at_start)
             else:
                 metrics.step_values.clear()
 
@@ -494,7 +521,7 @@ class Trainer(TrainerSetupMixin, EvaluationMixin):
             self.module.lr_scheduler_step(config.scheduler, metric)
 
     def _should_validate(self, batch_idx: int) -> bool:
-        if not self.val_dataloaders or not self._module_validates or not any(self.num_val_batches):
+        if not self.enable_validation:
             return False
         interval, every_n_epochs = self.val_check_interval, self.check_val_every_n_epoch
         if isinstance(interval, int) and not isinstance(interval, bool) and every_n_epochs is None:
@@ -568,15 +595,22 @@ class Trainer(TrainerSetupMixin, EvaluationMixin):
         self._call("on_train_epoch_end")
         row.update(metrics.reduce_stage("train")[1])  # values logged in on_train_epoch_end
         if row:
-            self._log_row(row, state.global_step)
+            self.log_metrics(row, state.global_step)
         if self.module.automatic_optimization:  # in manual optimization the user steps schedulers
             self._step_schedulers("epoch")
         state.epoch += 1
         state.batch_idx = 0
 
     # -- logging ---------------------------------------------------------------------------------
-    def _log_row(self, values: dict[str, float], step: int) -> None:
-        row = {"epoch": self.state.epoch, **values}
+    def log_metrics(self, metrics: dict[str, float], step: int) -> None:
+        """Writes one row (``metrics`` and the current epoch) to every logger at ``step`` and into
+        ``logged_metrics``; for values logged outside ``self.log`` (``LearningRateMonitor``)."""
+        row = {"epoch": self.state.epoch, **metrics}
         self._metrics.logged_metrics.update(row)
         for logger in self.loggers:
             logger.log_metrics(row, step)
+
+
+def _overrides(module, name: str) -> bool:
+    """Whether ``module``'s class defines hook/step ``name`` itself (not ``TrainingModule``'s default)."""
+    return getattr(type(module), name) is not getattr(TrainingModule, name)

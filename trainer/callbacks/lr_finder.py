@@ -5,8 +5,10 @@ from __future__ import annotations
 import copy
 import math
 
+import ember
 import numpy as np
 
+from ..optimization import parse_optimizers
 from .base import Callback
 
 
@@ -51,8 +53,6 @@ class LearningRateFinder(Callback):
         return self.min_lr + (self.max_lr - self.min_lr) * t
 
     def lr_find(self, trainer, module) -> _LRFinderResult:
-        import ember
-
         if not module.automatic_optimization:
             raise RuntimeError("LearningRateFinder works with automatic optimization only")
         optimizer = trainer.optimizers[0]
@@ -60,9 +60,8 @@ class LearningRateFinder(Callback):
         optimizer_state = copy.deepcopy(optimizer.state_dict())
         lrs, losses = [], []
         average, best, beta = 0.0, math.inf, 0.98
-        metrics = trainer._metrics
-        metrics.enabled = False
-        with ember.fork_rng():
+        metrics = trainer.metric_store
+        with ember.fork_rng(), metrics.silenced():
             module.train()
             batches = iter(trainer.train_dataloader)
             for i in range(self.num_training_steps):
@@ -91,15 +90,13 @@ class LearningRateFinder(Callback):
                 best = min(best, smoothed)
                 if self.early_stop_threshold is not None and i > 0 and smoothed > self.early_stop_threshold * best:
                     break
-        metrics.enabled = True
-        metrics.step_values.clear()
         module.load_state_dict(weights)
         optimizer.load_state_dict(optimizer_state)
         self.optimal_lr = result = _LRFinderResult({"lr": lrs, "loss": losses})
         suggestion = result.suggestion()
         if self.update_attr and suggestion is not None:
             self._set_lr(module, suggestion)
-            trainer._reconfigure_optimizers()
+            trainer.optimizers, trainer.lr_scheduler_configs = parse_optimizers(module.configure_optimizers())
         return result
 
     def _set_lr(self, module, lr: float) -> None:

@@ -70,7 +70,7 @@ class LearningRateMonitor(Callback):
             return
         for name, value in stats.items():
             self.lrs.setdefault(name, []).append(value)
-        trainer._log_row(stats, trainer.global_step)
+        trainer.log_metrics(stats, trainer.global_step)
 
     def on_train_batch_start(self, trainer, module, batch, batch_idx) -> None:
         if self.logging_interval == "epoch":

@@ -131,7 +131,7 @@ class ModelCheckpoint(Callback):
     def _saves_on_train_epoch_end(self, trainer) -> bool:
         if self.save_on_train_epoch_end is not None:
             return self.save_on_train_epoch_end
-        if not trainer.val_dataloaders or not trainer._module_validates or not any(trainer.num_val_batches):
+        if not trainer.enable_validation:
             return True
         if trainer.check_val_every_n_epoch != 1:
             return False
@@ -149,7 +149,7 @@ class ModelCheckpoint(Callback):
                 message = (f"ModelCheckpoint(monitor={self.monitor!r}) could not find the monitored key in the logged "
                            f"metrics: {sorted(k for k in candidates if k not in ('epoch', 'step'))}. "
                            f"HINT: did you call self.log({self.monitor!r}, value) in the TrainingModule?")
-                if trainer._validation_has_run:
+                if trainer.validation_has_run:
                     raise RuntimeError(message)
                 warnings.warn(message, stacklevel=2)
             else:

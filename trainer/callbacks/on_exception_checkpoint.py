@@ -29,5 +29,4 @@ class OnExceptionCheckpoint(Callback):
 
     def on_exception(self, trainer, module, exception: BaseException) -> None:
         if trainer.optimizers:
-            trainer._defer_checkpoints = False
             trainer.save_checkpoint(self.ckpt_path)
