@@ -2,19 +2,46 @@
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable
+
 import ember
 
 from . import data as data_utils
+from .hooks import HookDispatcher
+from .metrics import MetricStore
+from .state import TrainerState
 
 _STAGE_HOOK = {"validate": "validation", "sanity_check": "validation", "test": "test", "predict": "predict"}
 _STEP_METHOD = {"validate": "validation_step", "sanity_check": "validation_step", "test": "test_step",
                 "predict": "predict_step"}
 
 
-class EvaluationMixin:
-    def _evaluation_loop(self, stage: str, loaders: list, limits: list):
-        """One pass over the evaluation loaders; returns (per-loader metric dicts, predictions)."""
-        model, state, metrics = self.module, self.state, self._metrics
+class EvaluationLoop:
+    """One pass of a module's ``validation_step`` / ``test_step`` / ``predict_step`` over data loaders,
+    in eval mode and without gradients, with the stage's hooks, its ``self.log`` values reduced and its
+    epoch row written.
+
+    Args:
+        module: the ``TrainingModule`` being evaluated.
+        metrics: the ``MetricStore`` that collects the module's ``self.log`` values.
+        hooks: the ``HookDispatcher`` of the run (callbacks and module).
+        state: the run's ``TrainerState``; ``state.stage`` says which loop is running.
+        precision: ``"32"`` or ``"64"`` (floating batches are made float64).
+        inference_mode: evaluate under ``ember.inference_mode`` (True) or ``ember.no_grad`` (False).
+        log_metrics: writes one row of epoch-level values to the loggers: ``log_metrics(row, step)``.
+    """
+
+    def __init__(self, module, metrics: MetricStore, hooks: HookDispatcher, state: TrainerState, *,
+                 precision: str, inference_mode: bool, log_metrics: Callable[[dict, int], None]):
+        self.module, self.metrics, self.hooks, self.state = module, metrics, hooks, state
+        self.precision, self.inference_mode, self.log_metrics = precision, inference_mode, log_metrics
+
+    def run(self, stage: str, loaders: list, limits: list) -> tuple[list[dict[str, float]], list[list]]:
+        """One pass over ``loaders`` (at most ``limits[i]`` batches of each) for ``stage``
+        (``"validate"``, ``"sanity_check"``, ``"test"`` or ``"predict"``); returns (one dict of
+        epoch-level metrics per loader, the predictions of each loader)."""
+        model, state, metrics, call = self.module, self.state, self.metrics, self.hooks
         hook = _STAGE_HOOK[stage]
         step = getattr(model, _STEP_METHOD[stage])
         several = len(loaders) > 1
@@ -31,8 +58,8 @@ class EvaluationMixin:
         grad_mode = ember.inference_mode() if self.inference_mode else ember.no_grad()
         predictions = []
         with grad_mode:
-            self._call(f"on_{hook}_start")
-            self._call(f"on_{hook}_epoch_start")
+            call(f"on_{hook}_start")
+            call(f"on_{hook}_epoch_start")
             for dataloader_idx, (loader, limit) in enumerate(zip(loaders, limits)):
                 metrics.dataloader_suffix = f"/dataloader_idx_{dataloader_idx}" if several else ""
                 loader_predictions = []
@@ -43,20 +70,20 @@ class EvaluationMixin:
                         batch = data_utils.to_dtype(batch, ember.float64)
                     args = (batch, batch_idx, dataloader_idx) if several else (batch, batch_idx)
                     metrics.start_batch(batch)
-                    self._call(f"on_{hook}_batch_start", *args)
+                    call(f"on_{hook}_batch_start", *args)
                     output = step(*args)
-                    self._call(f"on_{hook}_batch_end", output, *args)
+                    call(f"on_{hook}_batch_end", output, *args)
                     metrics.end_batch()
                     metrics.step_values.clear()
                     if stage == "predict":
                         loader_predictions.append(output)
                 predictions.append(loader_predictions)
             metrics.dataloader_suffix = ""
-            self._call(f"on_{hook}_epoch_end")
+            call(f"on_{hook}_epoch_end")
             values, row = metrics.reduce_stage(stage)
             if stage not in ("sanity_check", "predict") and row:
                 self.log_metrics(row, state.global_step)
-            self._call(f"on_{hook}_end")
+            call(f"on_{hook}_end")
         metrics.enabled = True
         metrics.stage = "train"
         if was_training:
@@ -67,35 +94,14 @@ class EvaluationMixin:
             results.append({k: v for k, v in values.items() if not several or k.endswith(suffix)})
         return results, predictions
 
-    def _evaluate_entry(self, fn: str, model, verbose: bool = True, return_predictions: bool = True, **_):
-        loaders = {"validate": self.val_dataloaders, "test": self.test_dataloaders,
-                   "predict": self.predict_dataloaders}[fn]
-        limits = {"validate": self.num_val_batches, "test": self.num_test_batches,
-                  "predict": self.num_predict_batches}[fn]
-        results, predictions = self._evaluation_loop(fn, loaders, limits)
-        self.state.stage = None
-        self._call("teardown", fn)
-        if self.datamodule is not None:
-            self.datamodule.teardown(fn)
-        for logger in self.loggers:
-            logger.save()
-        if fn == "predict":
-            if not return_predictions:
-                return None
-            return predictions[0] if len(predictions) == 1 else predictions
-        if verbose:
-            _print_results(fn, results)
-        return results
-
 
 def _accepts_dataloader_idx(step) -> bool:
-    import inspect
-
     parameters = inspect.signature(step).parameters.values()
     return any(p.kind is p.VAR_POSITIONAL for p in parameters) or len(parameters) >= 3
 
 
-def _print_results(fn: str, results: list[dict]) -> None:
+def print_results(fn: str, results: list[dict]) -> None:
+    """Prints the metrics ``validate`` / ``test`` return, one table per data loader."""
     for index, metrics in enumerate(results):
         if not metrics:
             continue

@@ -18,7 +18,7 @@ import ember
 from . import checkpoint as ckpt
 from . import data as data_utils
 from .callbacks import Callback
-from .evaluation import EvaluationMixin
+from .evaluation import EvaluationLoop, print_results
 from .hooks import HookDispatcher
 from .loggers import Logger
 from .metrics import MetricStore
@@ -34,7 +34,7 @@ class _StopRun(Exception):
     """Raised at a step boundary to leave the loops after an interrupt checkpoint was saved."""
 
 
-class Trainer(TrainerSetupMixin, EvaluationMixin):
+class Trainer(TrainerSetupMixin):
     """Runs a ``TrainingModule``: Lightning's ``Trainer`` arguments, names and behaviour.
 
     Args:
@@ -173,6 +173,7 @@ class Trainer(TrainerSetupMixin, EvaluationMixin):
         self._pending_checkpoint_ops: list = []
         self._defer_checkpoints = False
         self._interrupts = InterruptHandler()
+        self._evaluation: EvaluationLoop | None = None  # built for each run, once its module and hooks are known
         self._setup_callbacks_and_loggers(callbacks, logger, enable_checkpointing, enable_progress_bar,
                                           enable_model_summary, max_time)
 
@@ -353,9 +354,12 @@ class Trainer(TrainerSetupMixin, EvaluationMixin):
         try:
             with self._interrupts.installed(fn == "fit"):
                 checkpoint = self._prepare(fn, model, ckpt_path, model_given, **kwargs)
+                self._evaluation = EvaluationLoop(model, self._metrics, self._call, self.state,
+                                                  precision=self.precision, inference_mode=self.inference_mode,
+                                                  log_metrics=self.log_metrics)
                 if fn == "fit":
                     return self._fit(model, checkpoint)
-                return self._evaluate_entry(fn, model, **kwargs)
+                return self._evaluate(fn, **kwargs)
         except _StopRun:
             return None
         except BaseException as exception:
@@ -377,7 +381,7 @@ class Trainer(TrainerSetupMixin, EvaluationMixin):
         if checkpoint is None and self.val_dataloaders and self.num_sanity_val_steps > 0:
             with ember.fork_rng():  # the sanity check never changes the numbers training sees
                 self._call("on_sanity_check_start")
-                self._evaluation_loop("sanity_check", self.val_dataloaders, self.num_sanity_val_batches)
+                self._evaluation.run("sanity_check", self.val_dataloaders, self.num_sanity_val_batches)
                 self._call("on_sanity_check_end")
         self._call("on_train_start")
         if checkpoint is not None:  # the last thing before the loop: every random state as it was
@@ -391,6 +395,26 @@ class Trainer(TrainerSetupMixin, EvaluationMixin):
             self.datamodule.teardown("fit")
         for logger in self.loggers:
             logger.finalize("success")
+
+    def _evaluate(self, fn: str, verbose: bool = True, return_predictions: bool = True, **_):
+        loaders = {"validate": self.val_dataloaders, "test": self.test_dataloaders,
+                   "predict": self.predict_dataloaders}[fn]
+        limits = {"validate": self.num_val_batches, "test": self.num_test_batches,
+                  "predict": self.num_predict_batches}[fn]
+        results, predictions = self._evaluation.run(fn, loaders, limits)
+        self.state.stage = None
+        self._call("teardown", fn)
+        if self.datamodule is not None:
+            self.datamodule.teardown(fn)
+        for logger in self.loggers:
+            logger.save()
+        if fn == "predict":
+            if not return_predictions:
+                return None
+            return predictions[0] if len(predictions) == 1 else predictions
+        if verbose:
+            print_results(fn, results)
+        return results
 
     # -- training --------------------------------------------------------------------------------
     def _fit_loop(self, model) -> None:
@@ -537,7 +561,7 @@ class Trainer(TrainerSetupMixin, EvaluationMixin):
         return (batch_idx + 1) % every == 0
 
     def _run_validation(self, model) -> None:
-        self._evaluation_loop("validate", self.val_dataloaders, self.num_val_batches)
+        self._evaluation.run("validate", self.val_dataloaders, self.num_val_batches)
         self._validation_has_run = True
         self.state.stage = "train"
         model.train()
