@@ -307,3 +307,9 @@ class TrainingModule(HyperparametersMixin, nn.Module):
 
 def _unwrap(optimizer):
     return getattr(optimizer, "optimizer", optimizer)
+
+
+def is_overridden(method_name: str, module) -> bool:
+    """Whether ``module``'s class defines ``method_name`` itself rather than inheriting
+    ``TrainingModule``'s default (Lightning's ``is_overridden``)."""
+    return getattr(type(module), method_name) is not getattr(TrainingModule, method_name)

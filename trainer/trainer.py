@@ -2,8 +2,11 @@
 
 ``fit`` is ``_fit_loop``: a ``while`` over epochs around a ``for`` over batches. Everything the
 loop must remember to resume is in ``self.state`` (``TrainerState``); hooks go through
-``self._call`` (one dispatcher, ``hooks.py``). Setting up (callbacks, loggers, optimizers,
-checkpoints) is in ``setup.py``; the evaluation loop (validate, test, predict) in ``evaluation.py``.
+``self._call`` (one dispatcher, ``hooks.py``). The setup steps (callbacks, loggers, loaders,
+optimizers, which checkpoint) are functions in ``setup.py`` that return what they build; the
+evaluation loop (validate, test, predict, in-fit validation) is an ``EvaluationLoop`` object
+(``evaluation.py``) given the module, metric store, dispatcher and state. Callbacks read the
+public properties below.
 """
 
 from __future__ import annotations
@@ -17,14 +20,14 @@ import ember
 
 from . import checkpoint as ckpt
 from . import data as data_utils
-from .callbacks import Callback
+from . import setup
+from .callbacks import Callback, EarlyStopping, ModelCheckpoint, ProgressBar
 from .evaluation import EvaluationLoop, print_results
 from .hooks import HookDispatcher
 from .loggers import Logger
 from .metrics import MetricStore
-from .module import TrainingModule
+from .module import TrainingModule, is_overridden
 from .optimization import ManualOptimizer
-from .setup import TrainerSetupMixin, check_arguments
 from .signals import InterruptHandler
 from .state import TrainerState
 from .strategies import Strategy, resolve_strategy
@@ -34,7 +37,7 @@ class _StopRun(Exception):
     """Raised at a step boundary to leave the loops after an interrupt checkpoint was saved."""
 
 
-class Trainer(TrainerSetupMixin):
+class Trainer:
     """Runs a ``TrainingModule``: Lightning's ``Trainer`` arguments, names and behaviour.
 
     Args:
@@ -117,7 +120,7 @@ class Trainer(TrainerSetupMixin):
         detect_anomaly: bool = False,
         default_root_dir: str | None = None,
     ):
-        counts = check_arguments(locals())  # a bad value fails here, naming its argument
+        counts = setup.check_arguments(locals())  # a bad value fails here, naming its argument
         limit_train_batches, limit_val_batches = counts["limit_train_batches"], counts["limit_val_batches"]
         limit_test_batches, limit_predict_batches = counts["limit_test_batches"], counts["limit_predict_batches"]
         overfit_batches, val_check_interval = counts["overfit_batches"], counts["val_check_interval"]
@@ -174,8 +177,10 @@ class Trainer(TrainerSetupMixin):
         self._defer_checkpoints = False
         self._interrupts = InterruptHandler()
         self._evaluation: EvaluationLoop | None = None  # built for each run, once its module and hooks are known
-        self._setup_callbacks_and_loggers(callbacks, logger, enable_checkpointing, enable_progress_bar,
-                                          enable_model_summary, max_time)
+        self.callbacks, self.loggers = setup.setup_callbacks_and_loggers(
+            callbacks, logger, enable_checkpointing=enable_checkpointing, enable_progress_bar=enable_progress_bar,
+            enable_model_summary=enable_model_summary, max_time=max_time, fast_dev_run=self.fast_dev_run,
+            default_root_dir=self.default_root_dir, is_global_zero=self.is_global_zero)
 
     # -- what callbacks and modules read -------------------------------------------------------
     @property
@@ -221,7 +226,8 @@ class Trainer(TrainerSetupMixin):
     @property
     def enable_validation(self) -> bool:
         """Whether ``fit`` validates: there are validation batches and the module defines ``validation_step``."""
-        return bool(self.val_dataloaders) and _overrides(self.module, "validation_step") and any(self.num_val_batches)
+        return (bool(self.val_dataloaders) and is_overridden("validation_step", self.module)
+                and any(self.num_val_batches))
 
     @property
     def validation_has_run(self) -> bool:
@@ -286,6 +292,29 @@ class Trainer(TrainerSetupMixin):
     @property
     def progress_bar_metrics(self) -> dict[str, float]:
         return self._metrics.progress_bar_metrics
+
+    @property
+    def checkpoint_callbacks(self) -> list[ModelCheckpoint]:
+        return [cb for cb in self.callbacks if isinstance(cb, ModelCheckpoint)]
+
+    @property
+    def checkpoint_callback(self) -> ModelCheckpoint | None:
+        found = self.checkpoint_callbacks
+        return found[0] if found else None
+
+    @property
+    def early_stopping_callbacks(self) -> list[EarlyStopping]:
+        return [cb for cb in self.callbacks if isinstance(cb, EarlyStopping)]
+
+    @property
+    def early_stopping_callback(self) -> EarlyStopping | None:
+        found = self.early_stopping_callbacks
+        return found[0] if found else None
+
+    @property
+    def progress_bar_callback(self) -> ProgressBar | None:
+        found = [cb for cb in self.callbacks if isinstance(cb, ProgressBar)]
+        return found[0] if found else None
 
     @property
     def logger(self):
@@ -374,6 +403,94 @@ class Trainer(TrainerSetupMixin):
             ember.set_default_dtype(previous_dtype)
             self.state.fn = self.state.stage = None
             self._defer_checkpoints = False
+
+    def _attach(self, fn: str, model, datamodule):
+        if model is None:
+            if fn == "fit" or self.module is None:
+                raise TypeError(f"Trainer.{fn} needs a model (a TrainingModule)")
+            model = self.module
+        if not isinstance(model, TrainingModule):
+            raise TypeError(f"Trainer.{fn} expects an ember.trainer.TrainingModule, got {type(model).__name__}")
+        self.module = model
+        model.trainer = self
+        if datamodule is not None:
+            self.datamodule = datamodule
+            datamodule.trainer = self
+        elif fn == "fit":
+            self.datamodule = None
+        return model
+
+    def _prepare(self, fn: str, model, ckpt_path, model_given: bool = True, train=None, val=None, loaders=None,
+                 **_) -> dict | None:
+        """Sets everything up for ``fn`` (the steps are ``setup.py``'s functions); returns the checkpoint
+        to resume from (fit) or None."""
+        fitting = fn == "fit"
+        if fitting:
+            self.callbacks = setup.merge_module_callbacks(self.callbacks, model)
+        if self.datamodule is not None:
+            self.datamodule.prepare_data()
+        model.prepare_data()
+        if self.datamodule is not None:
+            self.datamodule.setup(fn)
+        path = setup.resolve_ckpt_path(ckpt_path, fn, model_given, checkpoint_callbacks=self.checkpoint_callbacks,
+                                       loggers=self.loggers, default_root_dir=self.default_root_dir)
+        checkpoint = ckpt.load_checkpoint_file(path) if path else None
+        if fitting:
+            if checkpoint is not None:
+                ckpt.require_full(checkpoint, path)
+                ckpt.restore_loggers(self, checkpoint)
+            setup.prepare_logger_folders(self.loggers, check_writable=self.is_global_zero)
+        self._call = HookDispatcher(self, model, self.callbacks)
+        self._call("setup", fn)
+        if self.precision == "64":
+            model.double()
+        self.strategy.setup(self, model)  # DDP: every rank starts from rank 0's weights
+        if fitting:
+            self.optimizers, self.lr_scheduler_configs = setup.configure_optimizers(
+                model, self.accumulate_grad_batches, self.gradient_clip_val)
+            self._clip_gradients = bool(self.gradient_clip_val) or is_overridden("configure_gradient_clipping", model)
+        if checkpoint is not None:
+            ckpt.load_module_weights(model, checkpoint, path)
+            if fitting:
+                ckpt.restore_training_state(self, checkpoint)
+            self._call("on_load_checkpoint", checkpoint)
+            if not fitting:
+                print(f"[ember] {fn}: restored weights from {path}")
+        if fitting:
+            self._setup_fit_loaders(model, train, val, checkpoint)
+            setup.log_hyperparams(self.loggers, model, self.datamodule)
+        else:
+            self._setup_eval_loaders(fn, model, loaders)
+        return checkpoint
+
+    def _setup_fit_loaders(self, model, train, val, checkpoint: dict | None) -> None:
+        self.train_dataloader, self.num_training_batches = setup.setup_train_loader(
+            setup.find_loaders("train", train, self.datamodule, model), self.strategy, checkpoint,
+            overfit_batches=self.overfit_batches, limit_train_batches=self.limit_train_batches,
+            val_check_interval=self.val_check_interval, check_val_every_n_epoch=self.check_val_every_n_epoch)
+        val = setup.find_loaders("val", val, self.datamodule, model) if is_overridden("validation_step", model) else None
+        self.val_dataloaders, self.num_val_batches = setup.setup_eval_loaders(
+            val, "val", self.strategy, self.limit_val_batches, "limit_val_batches")
+        self.num_sanity_val_batches = [min(n, self.num_sanity_val_steps) for n in self.num_val_batches]
+        if self.deterministic:
+            setup.check_deterministic([("train_dataloaders", self.train_dataloader)]
+                                      + [("val_dataloaders", v) for v in self.val_dataloaders])
+
+    def _setup_eval_loaders(self, fn: str, model, loaders) -> None:
+        kind = {"validate": "val", "test": "test", "predict": "predict"}[fn]
+        limit_name = f"limit_{kind}_batches"
+        found, counts = setup.setup_eval_loaders(setup.find_loaders(kind, loaders, self.datamodule, model), kind,
+                                                 self.strategy, getattr(self, limit_name), limit_name)
+        if not found:
+            raise ValueError(f"Trainer.{fn} needs data: pass dataloaders= or a datamodule with {kind}_dataloader()")
+        if fn == "validate":
+            self.val_dataloaders, self.num_val_batches = found, counts
+        elif fn == "test":
+            self.test_dataloaders, self.num_test_batches = found, counts
+        else:
+            self.predict_dataloaders, self.num_predict_batches = found, counts
+        if self.deterministic:
+            setup.check_deterministic([("dataloaders", loader) for loader in found])
 
     def _fit(self, model, checkpoint: dict | None) -> None:
         state = self.state
@@ -592,6 +709,12 @@ class Trainer(TrainerSetupMixin):
             raise _StopRun()
         self._defer_checkpoints = True
 
+    def _checkpoint_dir(self) -> str:
+        cb = self.checkpoint_callback
+        if cb is not None and cb.dirpath:
+            return cb.dirpath
+        return os.path.join(self.log_dir, "checkpoints")
+
     def _epoch_should_end(self) -> bool:
         state = self.state
         if 0 <= self.max_steps <= state.global_step:
@@ -634,7 +757,3 @@ class Trainer(TrainerSetupMixin):
         for logger in self.loggers:
             logger.log_metrics(row, step)
 
-
-def _overrides(module, name: str) -> bool:
-    """Whether ``module``'s class defines hook/step ``name`` itself (not ``TrainingModule``'s default)."""
-    return getattr(type(module), name) is not getattr(TrainingModule, name)
