@@ -1,9 +1,14 @@
-"""``configure_optimizers`` return forms, scheduler configs, gradient clipping, manual-optimization wrappers."""
+"""``configure_optimizers`` return forms, scheduler configs and stepping, the loss check, gradient clipping,
+manual-optimization wrappers."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
+
+import ember
+from ember.nn import utils
 
 _CONFIG_KEYS = {"scheduler", "interval", "frequency", "monitor", "strict", "name", "reduce_on_plateau", "opt_idx"}
 
@@ -95,12 +100,54 @@ def _parse_dicts(items: list[dict]) -> tuple[list, list[LRSchedulerConfig]]:
     return optimizers, configs
 
 
+def checked_loss(output, where: str, detect_anomaly: bool = False):
+    """The loss of a ``training_step`` ``output`` (a scalar Tensor, or a dict with a ``"loss"`` one) in
+    automatic optimization; a clear error, naming ``where``, for anything that cannot be backpropagated."""
+    if output is None:
+        raise RuntimeError(f"{where} returned None; with automatic optimization it must return the loss "
+                           "(a scalar Tensor) or a dict with a 'loss' key. Did you forget `return loss`?")
+    loss = output.get("loss") if isinstance(output, dict) else output
+    if not isinstance(loss, ember.Tensor):
+        keys = f" (keys: {sorted(output)})" if isinstance(output, dict) else ""
+        raise TypeError(f"{where} must return a scalar Tensor loss or a dict with a 'loss' Tensor; "
+                        f"got {type(loss).__name__}{keys}")
+    if loss.numel() != 1:
+        raise ValueError(f"{where} returned a loss of shape {tuple(loss.shape)}; it must be a scalar "
+                         "(reduce it, e.g. loss.mean())")
+    if not loss.requires_grad:
+        raise RuntimeError(f"{where} returned a loss that does not require grad: it was computed under "
+                           "no_grad/inference_mode, from detached tensors, or from parameters with "
+                           "requires_grad=False, so no gradient can flow to the parameters")
+    if detect_anomaly and not math.isfinite(loss.item()):
+        raise FloatingPointError(f"{where} returned a non-finite loss ({loss.item()}); "
+                                 "detect_anomaly=True stops at the first NaN/inf loss")
+    return loss
+
+
+def step_schedulers(configs: list, interval: str, counter: int, callback_metrics: dict, module) -> None:
+    """Steps the schedulers of ``interval`` (``"step"`` or ``"epoch"``) due at ``counter`` (the global
+    step, or the number of epochs done), through ``module.lr_scheduler_step``; ``ReduceLROnPlateau``
+    gets its monitored value from ``callback_metrics``."""
+    for config in configs:
+        if config.interval != interval or counter % config.frequency != 0:
+            continue
+        metric = None
+        if config.reduce_on_plateau:
+            metric = callback_metrics.get(config.monitor)
+            if metric is None:
+                if config.strict:
+                    raise RuntimeError(
+                        f"ReduceLROnPlateau conditioned on metric {config.monitor!r}, which is not available. "
+                        f"Logged metrics: {sorted(callback_metrics)}"
+                    )
+                continue
+        module.lr_scheduler_step(config.scheduler, metric)
+
+
 def clip_gradients(optimizer, gradient_clip_val: float | None, gradient_clip_algorithm: str = "norm") -> None:
     """Clips the gradients of ``optimizer``'s parameters with ``ember.nn.utils``."""
     if gradient_clip_val is None or gradient_clip_val <= 0:
         return
-    from ember.nn import utils
-
     params = [p for group in getattr(optimizer, "optimizer", optimizer).param_groups for p in group["params"]]
     if gradient_clip_algorithm == "norm":
         utils.clip_grad_norm_(params, gradient_clip_val)

@@ -27,7 +27,7 @@ from .hooks import HookDispatcher
 from .loggers import Logger
 from .metrics import MetricStore
 from .module import TrainingModule, is_overridden
-from .optimization import ManualOptimizer
+from .optimization import ManualOptimizer, checked_loss, step_schedulers
 from .signals import InterruptHandler
 from .state import TrainerState
 from .strategies import Strategy, resolve_strategy
@@ -593,7 +593,8 @@ class Trainer:
         state = self.state
         optimizer = self.optimizers[0]
         output = model.training_step(batch, batch_idx)
-        loss = self._loss_from(output, batch_idx)
+        loss = checked_loss(output, f"training_step (epoch {state.epoch}, batch_idx {batch_idx})",
+                            self.detect_anomaly)
         accumulate = self.accumulate_grad_batches
         steps = (batch_idx + 1) % accumulate == 0 or batch_idx + 1 == state.epoch_batches
         if batch_idx % accumulate == 0:
@@ -615,51 +616,11 @@ class Trainer:
                 model.configure_gradient_clipping(optimizer, self.gradient_clip_val, self.gradient_clip_algorithm)
             optimizer.step()
             state.global_step += 1
-            self._step_schedulers("step")
+            step_schedulers(self.lr_scheduler_configs, "step", state.global_step, self.callback_metrics,
+                            self.module)
         if output is loss:
             return {"loss": loss.detach()}
         return {**output, "loss": loss.detach()}
-
-    def _loss_from(self, output, batch_idx: int):
-        where = f"training_step (epoch {self.state.epoch}, batch_idx {batch_idx})"
-        if output is None:
-            raise RuntimeError(f"{where} returned None; with automatic optimization it must return the loss "
-                               "(a scalar Tensor) or a dict with a 'loss' key. Did you forget `return loss`?")
-        loss = output.get("loss") if isinstance(output, dict) else output
-        if not isinstance(loss, ember.Tensor):
-            keys = f" (keys: {sorted(output)})" if isinstance(output, dict) else ""
-            raise TypeError(f"{where} must return a scalar Tensor loss or a dict with a 'loss' Tensor; "
-                            f"got {type(loss).__name__}{keys}")
-        if loss.numel() != 1:
-            raise ValueError(f"{where} returned a loss of shape {tuple(loss.shape)}; it must be a scalar "
-                             "(reduce it, e.g. loss.mean())")
-        if not loss.requires_grad:
-            raise RuntimeError(f"{where} returned a loss that does not require grad: it was computed under "
-                               "no_grad/inference_mode, from detached tensors, or from parameters with "
-                               "requires_grad=False, so no gradient can flow to the parameters")
-        if self.detect_anomaly and not math.isfinite(loss.item()):
-            raise FloatingPointError(f"{where} returned a non-finite loss ({loss.item()}); "
-                                     "detect_anomaly=True stops at the first NaN/inf loss")
-        return loss
-
-    def _step_schedulers(self, interval: str) -> None:
-        for config in self.lr_scheduler_configs:
-            if config.interval != interval:
-                continue
-            counter = self.state.global_step if interval == "step" else self.state.epoch + 1
-            if counter % config.frequency != 0:
-                continue
-            metric = None
-            if config.reduce_on_plateau:
-                metric = self.callback_metrics.get(config.monitor)
-                if metric is None:
-                    if config.strict:
-                        raise RuntimeError(
-                            f"ReduceLROnPlateau conditioned on metric {config.monitor!r}, which is not available. "
-                            f"Logged metrics: {sorted(self.callback_metrics)}"
-                        )
-                    continue
-            self.module.lr_scheduler_step(config.scheduler, metric)
 
     def _should_validate(self, batch_idx: int) -> bool:
         if not self.enable_validation:
@@ -744,7 +705,8 @@ class Trainer:
         if row:
             self.log_metrics(row, state.global_step)
         if self.module.automatic_optimization:  # in manual optimization the user steps schedulers
-            self._step_schedulers("epoch")
+            step_schedulers(self.lr_scheduler_configs, "epoch", state.epoch + 1, self.callback_metrics,
+                            self.module)
         state.epoch += 1
         state.batch_idx = 0
 
