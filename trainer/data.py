@@ -6,6 +6,9 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+from ember import Tensor
+from ember.data import DataLoader
+
 
 def as_list(loaders: Any) -> list:
     if loaders is None:
@@ -83,8 +86,6 @@ def iterate(loader, start: int, stop: float):
 
 def unshuffled(loader):
     """A copy of an Ember DataLoader that reads the dataset in order (for ``overfit_batches``)."""
-    from ember.data import DataLoader
-
     if not isinstance(loader, DataLoader) or getattr(loader, "batch_size", None) is None:
         return loader
     return DataLoader(loader.dataset, batch_size=loader.batch_size, shuffle=False, num_workers=loader.num_workers,
@@ -93,8 +94,6 @@ def unshuffled(loader):
 
 def to_dtype(batch, dtype):
     """Floating tensors in ``batch`` cast to ``dtype`` (for ``precision="64"``)."""
-    from ember import Tensor
-
     if isinstance(batch, Tensor):
         return batch.to(dtype) if batch.is_floating_point() and batch.dtype != dtype else batch
     if isinstance(batch, (list, tuple)):

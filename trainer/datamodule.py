@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ember.data import DataLoader
+
 from .hparams import HyperparametersMixin
 
 
@@ -74,8 +76,6 @@ class SplitDataModule(DataModule):
         return len(self.classes)
 
     def _loader(self, split, shuffle: bool):
-        from ember.data import DataLoader
-
         if split is None:
             return None
         return DataLoader(split, batch_size=self.batch_size, shuffle=shuffle, num_workers=self.num_workers,

@@ -43,6 +43,9 @@ from __future__ import annotations
 
 import functools
 
+from .callbacks.base import Callback
+from .module import TrainingModule
+
 MODULE_PRIORITY = -100
 
 _STAGE_HOOKS = tuple(
@@ -71,9 +74,6 @@ def _defines(obj, name: str, base: type) -> bool:
 
 def build_hook_table(trainer, module, callbacks) -> dict[str, tuple]:
     """For every hook name, the tuple of callables to run, already in order."""
-    from .callbacks.base import Callback
-    from .module import TrainingModule
-
     participants = [(getattr(cb, "priority", 0), i, cb) for i, cb in enumerate(callbacks)]
     if module is not None:
         participants.append((MODULE_PRIORITY, len(callbacks), module))

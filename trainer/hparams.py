@@ -8,6 +8,8 @@ import warnings
 from typing import Any
 
 import numpy as np
+from ember import Tensor
+from ember.nn import Module
 
 
 class AttributeDict(dict):
@@ -26,8 +28,6 @@ class AttributeDict(dict):
 def is_storable(value) -> bool:
     """True for what ``ember.save`` can store (nested containers of numbers, strings, bools, None,
     tensors and arrays)."""
-    from ember import Tensor
-
     if value is None or isinstance(value, (bool, int, float, str, Tensor, np.ndarray, np.generic)):
         return True
     if isinstance(value, (list, tuple)):
@@ -70,8 +70,6 @@ class HyperparametersMixin:
             >>> Net(hidden=8).hparams
             {'hidden': 8, 'lr': 0.1}
         """
-        from ember.nn import Module
-
         if len(args) == 1 and isinstance(args[0], dict):
             values = dict(args[0])
         else:

@@ -5,9 +5,12 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
+import yaml
 from ember import nn
 
+from .checkpoint import load_checkpoint_file, load_module_weights
 from .hparams import HyperparametersMixin
+from .optimization import clip_gradients
 
 
 class TrainingModule(HyperparametersMixin, nn.Module):
@@ -184,8 +187,6 @@ class TrainingModule(HyperparametersMixin, nn.Module):
     def clip_gradients(self, optimizer, gradient_clip_val: float | None = None,
                        gradient_clip_algorithm: str | None = None) -> None:
         """Clips the gradients of ``optimizer``'s parameters by norm (default) or by value."""
-        from .optimization import clip_gradients
-
         clip_gradients(optimizer, gradient_clip_val, gradient_clip_algorithm or "norm")
 
     def configure_gradient_clipping(self, optimizer, gradient_clip_val: float | None = None,
@@ -274,13 +275,9 @@ class TrainingModule(HyperparametersMixin, nn.Module):
         Example:
             >>> # model = Regressor.load_from_checkpoint("runs/.../checkpoints/last.ckpt")
         """
-        from .checkpoint import load_checkpoint_file, load_module_weights
-
         checkpoint = load_checkpoint_file(checkpoint_path)
         hparams = dict(checkpoint.get("hyper_parameters") or {})
         if hparams_file is not None:
-            import yaml
-
             with open(hparams_file) as f:
                 hparams.update(yaml.safe_load(f) or {})
         hparams.update(kwargs)

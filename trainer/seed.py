@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 import random
 
+import ember
+import numpy as np
+
 
 def seed_everything(seed: int | None = None, workers: bool = False) -> int:
     """Seeds Ember's default generator, numpy's global generator and Python's ``random`` with
@@ -19,9 +22,6 @@ def seed_everything(seed: int | None = None, workers: bool = False) -> int:
         >>> seed_everything(42)
         42
     """
-    import ember
-    import numpy as np
-
     if seed is None:
         seed = int(os.environ.get("PL_GLOBAL_SEED", "0"))
     seed = int(seed)

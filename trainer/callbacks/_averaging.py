@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import itertools
 
+from ember.optim.swa_utils import AveragedModel
+
 
 def averaged_copy(module, **kwargs):
     """``AveragedModel(module, **kwargs)`` without deep-copying the trainer the module points to."""
-    from ember.optim.swa_utils import AveragedModel
-
     trainer = module.__dict__.get("_trainer")
     module.__dict__["_trainer"] = None
     try:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ember
+from ember import nn
+
 from .base import Callback
 
 
@@ -57,9 +60,6 @@ class ModelSummary(Callback):
         if example is None:
             print(summarize(module, self.max_depth))
             return
-        import ember
-        from ember import nn
-
         was_training = module.training
         with ember.fork_rng():
             module.eval()

@@ -61,7 +61,7 @@ class ProgressBar(Callback):
 
     def print(self, *args: Any, **kwargs: Any) -> None:
         if self._bar is not None:
-            from tqdm import tqdm
+            from tqdm import tqdm  # (lazy: slow to import, needed only when a bar is shown)
 
             tqdm.write(" ".join(str(a) for a in args), file=kwargs.get("file") or sys.stdout)
         else:
@@ -76,7 +76,7 @@ class ProgressBar(Callback):
         self._epoch_start = time.monotonic()
         self._next_refresh = self._epoch_start + (0.1 if self._terminal else self.print_interval)
         if self._terminal:
-            from tqdm import tqdm
+            from tqdm import tqdm  # (lazy: slow to import, needed only when a bar is shown)
 
             self._bar = tqdm(total=None if total == float("inf") else int(total), initial=self._count,
                              desc=f"Epoch {trainer.current_epoch}", leave=self.leave, file=self.file,
@@ -127,7 +127,7 @@ class ProgressBar(Callback):
     def _eval_start(self, trainer, name: str, totals) -> None:
         if not self.is_enabled or not self._terminal:
             return
-        from tqdm import tqdm
+        from tqdm import tqdm  # (lazy: slow to import, needed only when a bar is shown)
 
         total = sum(totals) if totals else None
         total = None if total == float("inf") else total

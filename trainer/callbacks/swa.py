@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from ember import nn
+from ember.optim.swa_utils import update_bn
+
 from ._averaging import averaged_copy, copy_weights
 from .base import Callback
 
@@ -67,11 +70,7 @@ class StochasticWeightAveraging(Callback):
         if self.average_model is None or int(self.average_model.n_averaged.item()) == 0:
             return
         copy_weights(self.average_model.module, module, buffers=False)
-        from ember import nn
-
         if any(isinstance(m, nn.modules.normalization._BatchNorm) for m in module.modules()):
-            from ember.optim.swa_utils import update_bn
-
             update_bn(trainer.train_dataloader, module)
 
     def state_dict(self) -> dict[str, Any]:

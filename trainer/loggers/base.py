@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 from typing import Any
 
 import numpy as np
+import yaml
 
 
 class Logger:
@@ -78,8 +80,6 @@ def plain(value):
 def keep_copy(path: str) -> str:
     """Copies ``path`` to ``<path>.before-resume-<n>`` (the first free n) before a resume cuts it, so
     that rows written after the checkpoint are never lost."""
-    import shutil
-
     n = 0
     while os.path.exists(f"{path}.before-resume-{n}"):
         n += 1
@@ -89,8 +89,6 @@ def keep_copy(path: str) -> str:
 
 
 def write_hparams_yaml(path: str, params: dict) -> None:
-    import yaml
-
     with open(path, "w") as f:
         yaml.safe_dump(plain(dict(params)), f, sort_keys=False)
 

@@ -9,7 +9,7 @@ from .base import VersionedLogger, plain
 
 def _import_tensorboardx():
     try:
-        import tensorboardX
+        import tensorboardX  # (lazy: an optional extra)
     except ImportError:
         raise ModuleNotFoundError(
             "TensorBoardLogger needs the optional package tensorboardX, which is not installed. "

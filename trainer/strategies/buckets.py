@@ -70,7 +70,7 @@ def make_buckets(params, cap_bytes: int) -> list[_Bucket]:
 
 def allreduce_mean(buckets: list[_Bucket], comm, watchdog) -> None:
     """Averages the gradients of every bucket's parameters over the ranks of ``comm``, in place."""
-    from mpi4py import MPI
+    from mpi4py import MPI  # (lazy: an optional extra, needed only under DDP)
 
     scale = 1.0 / comm.Get_size()
     for bucket in buckets:

@@ -21,6 +21,7 @@ from datetime import timedelta
 from typing import Any
 
 import numpy as np
+from ember.nn import SyncBatchNorm
 
 from . import mpi as mpi_utils
 from .base import Strategy
@@ -93,8 +94,6 @@ class DDPStrategy(Strategy):
         self.is_global_zero = rank == 0
         self.watchdog = mpi_utils.Watchdog(comm, self.timeout)
         self.watchdog.start()
-        from ember.nn import SyncBatchNorm
-
         SyncBatchNorm.default_process_group = mpi_utils.WatchedComm(comm, self.watchdog)
         table = mpi_utils.rank_table(comm)
         self.ranks = table

@@ -17,7 +17,7 @@ import subprocess
 import sys
 import threading
 
-from .mpi import launched_rank, launched_world_size
+from .mpi import launched_rank, launched_world_size, mpi
 
 _TABLE = re.compile(r"rank (\d+) = pid (\d+) on (\S+?)[,\s]")
 _DEATH = re.compile(r"PID (\d+) RUNNING AT (\S+)\s+=\s+EXIT CODE: (\d+)")
@@ -50,8 +50,6 @@ def same_on_every_rank(value):
     """Rank 0's ``value`` on every rank of an mpiexec job (``value`` itself in one process)."""
     if launched_world_size() == 1:
         return value
-    from .mpi import mpi
-
     return mpi().COMM_WORLD.bcast(value, root=0)
 
 

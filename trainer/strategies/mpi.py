@@ -49,7 +49,7 @@ def launched_rank() -> int:
 def mpi():
     """``mpi4py.MPI``, with an error that says how to install it."""
     try:
-        from mpi4py import MPI
+        from mpi4py import MPI  # (lazy: an optional extra, needed only under DDP)
     except ImportError as error:
         raise ImportError(
             "Trainer(strategy='ddp') runs on MPI through mpi4py, which is not installed: "
