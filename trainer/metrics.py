@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import math
 
+import ember
 import numpy as np
 
 _REDUCTIONS = ("mean", "sum", "max", "min")
@@ -32,22 +33,24 @@ _CALLABLE_NAMES = {"mean": "mean", "sum": "sum", "max": "max", "min": "min", "am
 
 def to_float(name: str, value) -> float:
     """A logged value as a Python float (a Tensor/ndarray must hold exactly one element)."""
-    data = getattr(value, "data", None)
-    if type(data) is np.ndarray and data.size == 1:  # the common case: a scalar Tensor
-        return float(data.reshape(()))
+    if isinstance(value, ember.Tensor):  # the common case: a scalar Tensor
+        if value.numel() != 1:
+            raise ValueError(
+                f"self.log({name!r}, value): value must be a scalar (one element), got shape {tuple(value.shape)}"
+            )
+        return float(value.item())
     if isinstance(value, float):
         return value
     if isinstance(value, (bool, int)):
         return float(value)
-    data = getattr(value, "data", value)
-    if isinstance(data, (np.ndarray, np.generic)):
-        if np.size(data) != 1:
+    if isinstance(value, (np.ndarray, np.generic)):
+        if np.size(value) != 1:
             raise ValueError(
-                f"self.log({name!r}, value): value must be a scalar (one element), got shape {tuple(np.shape(data))}"
+                f"self.log({name!r}, value): value must be a scalar (one element), got shape {tuple(np.shape(value))}"
             )
-        return float(np.asarray(data).reshape(()))
+        return float(np.asarray(value).reshape(()))
     try:
-        return float(data)
+        return float(value)
     except (TypeError, ValueError):
         raise TypeError(
             f"self.log({name!r}, value): value must be a number or a one-element Tensor, got {type(value).__name__}"

@@ -7,6 +7,7 @@ import re
 import shutil
 from typing import Any
 
+import ember
 import numpy as np
 import yaml
 
@@ -71,9 +72,10 @@ def plain(value):
         return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [plain(v) for v in value]
-    data = getattr(value, "data", value)
-    if isinstance(data, (np.ndarray, np.generic)):
-        return np.asarray(data).tolist()
+    if isinstance(value, ember.Tensor):
+        return value.detach().numpy().tolist()
+    if isinstance(value, (np.ndarray, np.generic)):
+        return np.asarray(value).tolist()
     return repr(value)
 
 
