@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 import numpy as np
 
-from .optimizer import Optimizer, lerp_, scalar_state, to_float, zeros_state
+from ._adam_base import AdamBase
 
 
-class Adam(Optimizer):
+class Adam(AdamBase):
     r"""Adam: Kingma & Ba, "Adam: A Method for Stochastic Optimization" (ICLR 2015).
 
     With :math:`g_t` the gradient (negated when ``maximize``):
@@ -49,51 +48,18 @@ class Adam(Optimizer):
                  eps: float = 1e-8, weight_decay: float = 0, amsgrad: bool = False, *,
                  foreach: bool | None = None, maximize: bool = False, capturable: bool = False,
                  differentiable: bool = False, fused: bool | None = None, decoupled_weight_decay: bool = False):
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        if not 0.0 <= betas[0] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
-        if not 0.0 <= betas[1] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
         defaults = {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay, "amsgrad": amsgrad,
-                        "maximize": maximize, "foreach": foreach, "capturable": capturable, "differentiable": differentiable,
-                        "fused": fused, "decoupled_weight_decay": decoupled_weight_decay}
+                    "maximize": maximize, "foreach": foreach, "capturable": capturable,
+                    "differentiable": differentiable, "fused": fused, "decoupled_weight_decay": decoupled_weight_decay}
         super().__init__(params, defaults)
 
-    def _init_state(self, param, group) -> dict[str, Any]:
-        state = {"step": scalar_state(0.0), "exp_avg": zeros_state(param), "exp_avg_sq": zeros_state(param)}
-        if group["amsgrad"]:
-            state["max_exp_avg_sq"] = zeros_state(param)
-        return state
-
-    def _update(self, param: np.ndarray, grad: np.ndarray, state: dict, group: dict) -> None:
-        lr, weight_decay, eps = to_float(group["lr"]), group["weight_decay"], group["eps"]
-        beta1, beta2 = (to_float(b) for b in group["betas"])
-        exp_avg, exp_avg_sq = state["exp_avg"].data, state["exp_avg_sq"].data
-        state["step"].data += 1
-        step = state["step"].item()
-        if weight_decay != 0:
-            if group["decoupled_weight_decay"]:
-                param *= 1 - lr * weight_decay
-            else:
-                grad = grad + weight_decay * param
-        lerp_(exp_avg, grad, 1 - beta1)
-        exp_avg_sq *= beta2
-        exp_avg_sq += (1 - beta2) * grad * grad
+    def _apply(self, param: np.ndarray, grad: np.ndarray, exp_avg: np.ndarray, second_moment: np.ndarray,
+               step: float, lr: float, beta1: float, beta2: float, state: dict, group: dict) -> None:
         step_size = lr / (1 - beta1**step)
         bias_correction2_sqrt = (1 - beta2**step) ** 0.5
-        if group["amsgrad"]:
-            max_exp_avg_sq = state["max_exp_avg_sq"].data
-            np.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
-            denom = np.sqrt(max_exp_avg_sq)
-        else:
-            denom = np.sqrt(exp_avg_sq)
+        denom = np.sqrt(second_moment)
         denom /= bias_correction2_sqrt
-        denom += eps
+        denom += group["eps"]
         np.divide(exp_avg, denom, out=denom)
         denom *= -step_size
         param += denom

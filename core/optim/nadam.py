@@ -7,10 +7,11 @@ from typing import Any
 
 import numpy as np
 
-from .optimizer import Optimizer, lerp_, scalar_state, to_float, zeros_state
+from ._adam_base import AdamBase
+from .optimizer import scalar_state
 
 
-class NAdam(Optimizer):
+class NAdam(AdamBase):
     r"""NAdam: Dozat, "Incorporating Nesterov Momentum into Adam" (ICLR 2016 workshop).
 
     .. math::
@@ -45,47 +46,29 @@ class NAdam(Optimizer):
                  eps: float = 1e-8, weight_decay: float = 0, momentum_decay: float = 4e-3,
                  decoupled_weight_decay: bool = False, *, foreach: bool | None = None, maximize: bool = False,
                  capturable: bool = False, differentiable: bool = False):
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        if not 0.0 <= betas[0] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
-        if not 0.0 <= betas[1] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-        if not 0.0 <= momentum_decay:
-            raise ValueError(f"Invalid momentum_decay value: {momentum_decay}")
-        defaults = {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay, "momentum_decay": momentum_decay,
-                        "decoupled_weight_decay": decoupled_weight_decay, "maximize": maximize, "foreach": foreach,
-                        "capturable": capturable, "differentiable": differentiable}
+        defaults = {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay,
+                    "momentum_decay": momentum_decay, "decoupled_weight_decay": decoupled_weight_decay,
+                    "maximize": maximize, "foreach": foreach, "capturable": capturable,
+                    "differentiable": differentiable}
         super().__init__(params, defaults)
 
-    def _init_state(self, param, group) -> dict[str, Any]:
-        return {"step": scalar_state(0.0), "mu_product": scalar_state(1.0), "exp_avg": zeros_state(param),
-                "exp_avg_sq": zeros_state(param)}
+    def _check_options(self, defaults: dict[str, Any]) -> None:
+        super()._check_options(defaults)
+        if not 0.0 <= defaults["momentum_decay"]:
+            raise ValueError(f"Invalid momentum_decay value: {defaults['momentum_decay']}")
 
-    def _update(self, param: np.ndarray, grad: np.ndarray, state: dict, group: dict) -> None:
-        lr, weight_decay, momentum_decay = to_float(group["lr"]), group["weight_decay"], group["momentum_decay"]
-        beta1, beta2 = group["betas"]
-        exp_avg, exp_avg_sq = state["exp_avg"].data, state["exp_avg_sq"].data
-        state["step"].data += 1
-        step = state["step"].item()
-        bias_correction2 = 1 - beta2**step
-        if weight_decay != 0:
-            if group["decoupled_weight_decay"]:
-                param *= 1 - lr * weight_decay
-            else:
-                grad = grad + weight_decay * param
+    def _init_state(self, param, group) -> dict[str, Any]:
+        state = super()._init_state(param, group)
+        return {"step": state.pop("step"), "mu_product": scalar_state(1.0), **state}  # PyTorch's key order
+
+    def _apply(self, param: np.ndarray, grad: np.ndarray, exp_avg: np.ndarray, second_moment: np.ndarray,
+               step: float, lr: float, beta1: float, beta2: float, state: dict, group: dict) -> None:
+        momentum_decay = group["momentum_decay"]
         mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * momentum_decay)))
         mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * momentum_decay)))
         state["mu_product"].data *= mu  # kept in the scalar dtype, like PyTorch
         mu_product = state["mu_product"].item()
-        lerp_(exp_avg, grad, 1 - beta1)
-        exp_avg_sq *= beta2
-        exp_avg_sq += (1 - beta2) * grad * grad
-        denom = np.sqrt(exp_avg_sq / bias_correction2)
+        denom = np.sqrt(second_moment / (1 - beta2**step))
         denom += group["eps"]
         mu_product_next = mu_product * mu_next
         param += (-lr * (1.0 - mu) / (1.0 - mu_product)) * (grad / denom)

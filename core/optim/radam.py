@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 import numpy as np
 
-from .optimizer import Optimizer, lerp_, scalar_state, to_float, zeros_state
+from ._adam_base import AdamBase
 
 
-class RAdam(Optimizer):
+class RAdam(AdamBase):
     r"""RAdam: Liu et al., "On the Variance of the Adaptive Learning Rate and Beyond" (ICLR 2020).
 
     .. math::
@@ -47,38 +46,13 @@ class RAdam(Optimizer):
                  eps: float = 1e-8, weight_decay: float = 0, decoupled_weight_decay: bool = False, *,
                  foreach: bool | None = None, maximize: bool = False, capturable: bool = False,
                  differentiable: bool = False):
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        if not 0.0 <= betas[0] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
-        if not 0.0 <= betas[1] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
         defaults = {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay, "maximize": maximize,
-                        "foreach": foreach, "capturable": capturable, "decoupled_weight_decay": decoupled_weight_decay,
-                        "differentiable": differentiable}
+                    "foreach": foreach, "capturable": capturable, "decoupled_weight_decay": decoupled_weight_decay,
+                    "differentiable": differentiable}
         super().__init__(params, defaults)
 
-    def _init_state(self, param, group) -> dict[str, Any]:
-        return {"step": scalar_state(0.0), "exp_avg": zeros_state(param), "exp_avg_sq": zeros_state(param)}
-
-    def _update(self, param: np.ndarray, grad: np.ndarray, state: dict, group: dict) -> None:
-        lr, weight_decay, eps = to_float(group["lr"]), group["weight_decay"], group["eps"]
-        beta1, beta2 = group["betas"]
-        exp_avg, exp_avg_sq = state["exp_avg"].data, state["exp_avg_sq"].data
-        state["step"].data += 1
-        step = state["step"].item()
-        if weight_decay != 0:
-            if group["decoupled_weight_decay"]:
-                param *= 1 - lr * weight_decay
-            else:
-                grad = grad + weight_decay * param
-        lerp_(exp_avg, grad, 1 - beta1)
-        exp_avg_sq *= beta2
-        exp_avg_sq += (1 - beta2) * grad * grad
+    def _apply(self, param: np.ndarray, grad: np.ndarray, exp_avg: np.ndarray, second_moment: np.ndarray,
+               step: float, lr: float, beta1: float, beta2: float, state: dict, group: dict) -> None:
         bias_correction1 = 1 - beta1**step
         bias_correction2 = 1 - beta2**step
         update = exp_avg / bias_correction1
@@ -87,8 +61,8 @@ class RAdam(Optimizer):
         update *= lr
         if rho_t > 5.0:
             rect = ((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
-            adaptive = np.sqrt(exp_avg_sq)
-            adaptive += eps
+            adaptive = np.sqrt(second_moment)
+            adaptive += group["eps"]
             np.divide(bias_correction2**0.5, adaptive, out=adaptive)
             update *= adaptive
             update *= rect
