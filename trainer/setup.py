@@ -13,7 +13,6 @@ from . import checkpoint as ckpt
 from . import data as data_utils
 from .callbacks import Callback, ModelCheckpoint, ModelSummary, ProgressBar, Timer
 from .loggers import CSVLogger, Logger
-from .optimization import parse_optimizers
 
 
 def check_arguments(arguments: dict) -> dict:
@@ -153,10 +152,9 @@ def prepare_logger_folders(loggers: list, check_writable: bool) -> None:
                 ckpt.check_folder_writable(logger.log_dir, type(logger).__name__)
 
 
-def configure_optimizers(model, accumulate_grad_batches: int, gradient_clip_val) -> tuple[list, list]:
-    """``(optimizers, lr_scheduler_configs)`` from ``model.configure_optimizers()``, checked against the
-    optimization mode (automatic: exactly one optimizer; manual: no accumulation or clipping by the Trainer)."""
-    optimizers, scheduler_configs = parse_optimizers(model.configure_optimizers())
+def check_optimization_mode(model, optimizers: list, accumulate_grad_batches: int, gradient_clip_val) -> None:
+    """The optimizers and the Trainer's settings suit the module's optimization mode (automatic: exactly one
+    optimizer; manual: no accumulation or clipping by the Trainer)."""
     if model.automatic_optimization:
         if len(optimizers) != 1:
             raise ValueError(f"automatic optimization needs exactly one optimizer, configure_optimizers "
@@ -169,7 +167,6 @@ def configure_optimizers(model, accumulate_grad_batches: int, gradient_clip_val)
         if gradient_clip_val:
             raise ValueError("gradient_clip_val is not supported with manual optimization; "
                              "call self.clip_gradients(optimizer, ...) in training_step")
-    return optimizers, scheduler_configs
 
 
 def find_loaders(kind: str, given, datamodule, model):

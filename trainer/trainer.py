@@ -27,7 +27,7 @@ from .hooks import HookDispatcher
 from .loggers import Logger
 from .metrics import MetricStore
 from .module import TrainingModule, is_overridden
-from .optimization import ManualOptimizer, checked_loss, step_schedulers
+from .optimization import ManualOptimizer, checked_loss, parse_optimizers, step_schedulers
 from .signals import InterruptHandler
 from .state import TrainerState
 from .strategies import Strategy, resolve_strategy
@@ -226,8 +226,8 @@ class Trainer:
     @property
     def enable_validation(self) -> bool:
         """Whether ``fit`` validates: there are validation batches and the module defines ``validation_step``."""
-        return (bool(self.val_dataloaders) and is_overridden("validation_step", self.module)
-                and any(self.num_val_batches))
+        return (bool(self.val_dataloaders) and self.module is not None
+                and is_overridden("validation_step", self.module) and any(self.num_val_batches))
 
     @property
     def validation_has_run(self) -> bool:
@@ -446,8 +446,8 @@ class Trainer:
             model.double()
         self.strategy.setup(self, model)  # DDP: every rank starts from rank 0's weights
         if fitting:
-            self.optimizers, self.lr_scheduler_configs = setup.configure_optimizers(
-                model, self.accumulate_grad_batches, self.gradient_clip_val)
+            self.optimizers, self.lr_scheduler_configs = parse_optimizers(model.configure_optimizers())
+            setup.check_optimization_mode(model, self.optimizers, self.accumulate_grad_batches, self.gradient_clip_val)
             self._clip_gradients = bool(self.gradient_clip_val) or is_overridden("configure_gradient_clipping", model)
         if checkpoint is not None:
             ckpt.load_module_weights(model, checkpoint, path)
