@@ -20,6 +20,7 @@ import importlib
 __version__ = "0.1.0"
 
 from . import autograd  # noqa: E402
+from . import ops as _ops  # noqa: E402
 from ._dtype import (  # noqa: E402
     bool_ as bool,  # noqa: A001
     dtype,
@@ -49,7 +50,14 @@ from .random import (  # noqa: E402
     Generator, default_generator, fork_rng, get_all_rng_states, get_rng_state, initial_seed, manual_seed, seed,
     set_all_rng_states, set_rng_state,
 )
-from .tensor import Size, Tensor, device  # noqa: E402
+from .tensor import Size, Tensor, comparison_operator as _comparison_operator, device  # noqa: E402
+
+# Tensor's methods are bound here, once, after the layers below have loaded: tensor.py imports no op and no
+# part of autograd (both import Tensor). The ops become methods and operators (``x.exp()`` is ``ember.exp(x)``,
+# see ops.bind_methods), ``==`` / ``!=`` keep ``t == None`` False, and ``backward`` is autograd's.
+_ops.bind_methods(Tensor)
+Tensor.__eq__, Tensor.__ne__ = _comparison_operator(_ops.eq), _comparison_operator(_ops.ne)
+Tensor.backward = autograd.engine.tensor_backward
 
 half, float, double = float16, float32, float64  # noqa: A001
 short, int, long = int16, int32, int64  # noqa: A001

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._dtype import get_default_dtype
+
 PRECISION = 4
 THRESHOLD = 1000
 EDGEITEMS = 3
@@ -61,8 +63,6 @@ def _edges(data: np.ndarray) -> np.ndarray:
 
 
 def format_tensor(t) -> str:
-    from ._dtype import get_default_dtype
-
     data = t.data
     prefix = "tensor("
     if data.size == 0:

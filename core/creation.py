@@ -12,7 +12,6 @@ import numpy as np
 from . import _dtype
 from .random import _generator
 from .tensor import Tensor, _array_from_data
-from .ops._util import shape_arg
 
 
 def _finish(array: np.ndarray, requires_grad: bool) -> Tensor:
@@ -55,6 +54,13 @@ def from_numpy(array: np.ndarray) -> Tensor:
     if not isinstance(array, np.ndarray):
         raise TypeError(f"expected np.ndarray (got {type(array).__name__})")
     return Tensor(array)
+
+
+def shape_arg(shape) -> tuple:
+    """Accepts ``f(2, 3)``, ``f((2, 3))`` and ``f([2, 3])``."""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = shape[0]
+    return tuple(int(s) for s in shape)
 
 
 def _filled(shape, value, dtype, requires_grad, default):

@@ -10,6 +10,8 @@ import random as _py_random
 
 import numpy as np
 
+from .tensor import Tensor
+
 _STATE_BYTES = 40  # 128-bit state, 128-bit increment, has_uint32 flag, cached uint32
 
 
@@ -52,8 +54,6 @@ class Generator:
 
     def get_state(self):
         """The generator's state as a uint8 tensor of 40 bytes."""
-        from .tensor import Tensor
-
         s = self._bitgen.state
         raw = (
             s["state"]["state"].to_bytes(16, "little")

@@ -43,6 +43,7 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from . import _dtype
+from .nn.parameter import Parameter
 from .tensor import Tensor
 
 __all__ = ["load", "load_safetensors", "save", "save_safetensors"]
@@ -242,8 +243,6 @@ class _Decoder:
             if requires_grad is True and array.dtype.kind not in "fc":
                 raise self.error(f"array {node[tag]} of dtype {array.dtype} is marked requires_grad")
             if node.get("parameter") is True:
-                from .nn.parameter import Parameter
-
                 tensor = Parameter(Tensor._wrap(array), requires_grad=requires_grad is True)
             else:
                 tensor = Tensor._wrap(array, requires_grad is True)
@@ -589,7 +588,7 @@ def _describe(head: bytes, stream: BinaryIO) -> str:
 # --- safetensors -------------------------------------------------------------------------------
 def _safetensors_numpy():
     try:
-        import safetensors.numpy as st
+        import safetensors.numpy as st  # an optional extra, loaded on first use
     except ImportError as exc:
         raise ImportError(
             "ember.save_safetensors / ember.load_safetensors need the optional 'safetensors' package: "

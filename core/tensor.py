@@ -1,8 +1,9 @@
 """``Tensor``: one numpy array plus what autograd needs to know about it.
 
-``.data`` is the array itself, never a copy. Ops live in ``ember/ops``; the methods
-bound at the bottom of this file are those same functions, so ``x.exp()`` and
-``ember.exp(x)`` are one piece of code.
+``.data`` is the array itself, never a copy. This file imports no op and no part of autograd (they
+import ``Tensor``): the op methods (``x.exp()``, ``x + y``, ``x.add_(y)``), ``==`` / ``!=`` and
+``backward`` are bound onto the class once, in ``ember/__init__.py``, from the functions of
+``ember.ops`` and ``ember.autograd``, so ``x.exp()`` and ``ember.exp(x)`` are one piece of code.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import numpy as np
 
 from . import _dtype
 from ._format import format_tensor
-from .autograd.grad_mode import state
 
 
 class Tensor:
@@ -133,12 +133,6 @@ class Tensor:
             hooks = node._out_hooks.setdefault(self._output_nr, [])
         hooks.append(hook)
         return _RemovableHandle(hooks, hook)
-
-    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None) -> None:
-        """Computes the gradient of this tensor with respect to the graph's leaves."""
-        from .autograd.engine import backward
-
-        backward(self, gradient, retain_graph, create_graph, inputs)
 
     def detach(self) -> Tensor:
         """A tensor sharing this one's data (and version counter), cut from the graph."""
@@ -374,18 +368,10 @@ def _flat_first(data):
         data = data[0]
 
 
-# Methods are the functions of ember.ops, bound here once (see ops/__init__.py).
-from .autograd import function as _function  # noqa: E402
-from . import ops as _ops  # noqa: E402
-
-_function.Tensor = Tensor
-
-_ops.bind_methods(Tensor)
-
-
-def _equality(compare):
-    """``==`` / ``!=``: an operand that is neither a tensor nor a number (``t == None``) is not compared
-    elementwise; Python then falls back to identity, so ``t == None`` is False, as in PyTorch."""
+def comparison_operator(compare):
+    """``==`` / ``!=`` from ``ember.eq`` / ``ember.ne``: an operand that is neither a tensor nor a number
+    (``t == None``) is not compared elementwise; Python then falls back to identity, so ``t == None`` is
+    False, as in PyTorch."""
 
     def method(self, other):
         try:
@@ -395,7 +381,3 @@ def _equality(compare):
 
     method.__name__ = f"__{compare.__name__}__"
     return method
-
-
-Tensor.__eq__ = _equality(_ops.eq)
-Tensor.__ne__ = _equality(_ops.ne)

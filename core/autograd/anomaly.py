@@ -3,6 +3,8 @@ line of the user's forward that created it."""
 
 from __future__ import annotations
 
+import functools
+
 from .grad_mode import state
 
 
@@ -26,8 +28,6 @@ class detect_anomaly:
         return False
 
     def __call__(self, func):
-        import functools
-
         @functools.wraps(func)
         def wrapper(*args, **kwargs):
             with detect_anomaly(self.check_nan):

@@ -13,21 +13,15 @@ import traceback
 
 import numpy as np
 
+from ..tensor import Tensor
 from .function import _QUIET, Function, _numpy_errors
 from .grad_mode import state
 
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def _tensor_class():
-    from ..tensor import Tensor
-
-    return Tensor
-
-
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None) -> None:
     """Accumulates gradients of ``tensors`` into the ``.grad`` of the leaves they depend on."""
-    Tensor = _tensor_class()
     tensors = (tensors,) if isinstance(tensors, Tensor) else tuple(tensors)
     if grad_tensors is None or isinstance(grad_tensors, Tensor):
         grad_tensors = (grad_tensors,) * len(tensors) if grad_tensors is None else (grad_tensors,)
@@ -50,6 +44,14 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
             _accumulate(t, type(g)._wrap(g.data.copy(), g._requires_grad, g.grad_fn, g._output_nr), create_graph)
 
 
+def tensor_backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None) -> None:
+    """Computes the gradient of this tensor with respect to the graph's leaves."""
+    backward(self, gradient, retain_graph, create_graph, inputs)
+
+
+tensor_backward.__name__, tensor_backward.__qualname__ = "backward", "Tensor.backward"  # bound as that
+
+
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=None,
          materialize_grads=False):
     """Computes and returns the gradients of ``outputs`` with respect to ``inputs``.
@@ -61,7 +63,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         >>> ember.autograd.grad(dy, x)
         (tensor(18.),)
     """
-    Tensor = _tensor_class()
     outputs = (outputs,) if isinstance(outputs, Tensor) else tuple(outputs)
     single_input = isinstance(inputs, Tensor)
     inputs = (inputs,) if single_input else tuple(inputs)
@@ -95,7 +96,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
 
 
 def _make_roots(tensors, grad_tensors, create_graph):
-    Tensor = _tensor_class()
     if len(grad_tensors) != len(tensors):
         raise RuntimeError(f"got {len(grad_tensors)} gradients for {len(tensors)} tensors")
     roots = []
@@ -125,7 +125,6 @@ def _capture_slots(inputs) -> dict:
 
 
 def _execute(roots, retain_graph, create_graph, capture, accumulate):
-    Tensor = _tensor_class()
     buffers: dict = {}
     owned: set = set()  # ids of arrays already handed to a leaf's .grad, so a second leaf copies
     root_nodes = []
@@ -272,7 +271,7 @@ def _accumulate(t, g, create_graph) -> None:
     elif create_graph:
         t.grad = t.grad + g
     else:
-        t.grad = _tensor_class()(t.grad.data + g.data)
+        t.grad = Tensor(t.grad.data + g.data)
 
 
 def _fit_gradient(g, shape, dtype, node):

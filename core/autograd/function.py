@@ -17,6 +17,7 @@ import traceback
 
 import numpy as np
 
+from ..tensor import Tensor
 from .grad_mode import no_grad, state
 
 # numpy's floating-point warnings (log(0), 1/0, overflow in exp) never reach the user, as in PyTorch: Ember's
@@ -35,8 +36,6 @@ except ImportError:  # numpy 1.x: a per-thread state set by np.seterr
 else:
     with np.errstate(all="ignore"):
         _QUIET = _numpy_errors.get()
-
-Tensor = None  # set by tensor.py once the class exists (the two modules need each other)
 
 _FREED_MESSAGE = (
     "Trying to backward through the graph a second time (or directly access saved tensors after "

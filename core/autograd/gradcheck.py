@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
+
+from ..tensor import Tensor
+from .engine import grad
 
 
 def _as_tuple(x):
@@ -10,8 +15,6 @@ def _as_tuple(x):
 
 
 def _differentiable_outputs(func, inputs):
-    from ..tensor import Tensor
-
     return tuple(o for o in _as_tuple(func(*inputs)) if isinstance(o, Tensor) and o.requires_grad)
 
 
@@ -41,9 +44,6 @@ def _numerical_jacobian(func, inputs, output_index, eps):
 
 
 def _analytical_jacobian(outputs_fn, inputs, output, create_graph=False):
-    from ..tensor import Tensor
-    from .engine import grad
-
     diff_inputs = [t for t in inputs if getattr(t, "requires_grad", False)]
     jacs = [np.zeros((t.data.size, output.data.size)) for t in diff_inputs]
     for j in range(output.data.size):
@@ -66,13 +66,9 @@ def gradcheck(func, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: floa
         >>> ember.autograd.gradcheck(lambda x: (x * x).sin(), (x,))
         True
     """
-    from ..tensor import Tensor
-
     inputs = _as_tuple(inputs)
     for t in inputs:
         if isinstance(t, Tensor) and t.requires_grad and t.data.dtype != np.float64:
-            import warnings
-
             warnings.warn("gradcheck: input is not float64; the numerical check is unreliable", stacklevel=2)
     outputs = _differentiable_outputs(func, inputs)
     diff_positions = [i for i, t in enumerate(inputs) if getattr(t, "requires_grad", False)]
@@ -94,8 +90,6 @@ def gradcheck(func, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: floa
 
 def _index_of(func, inputs, out_index):
     """Position among all outputs of the ``out_index``-th differentiable output."""
-    from ..tensor import Tensor
-
     outs = _as_tuple(func(*inputs))
     positions = [i for i, o in enumerate(outs) if isinstance(o, Tensor) and o.requires_grad]
     return positions[out_index]
@@ -104,9 +98,6 @@ def _index_of(func, inputs, out_index):
 def gradgradcheck(func, inputs, grad_outputs=None, *, eps: float = 1e-6, atol: float = 1e-5,
                   rtol: float = 1e-3, raise_exception: bool = True, **_ignored) -> bool:
     """Checks second derivatives: gradcheck of the function ``inputs -> grad(func(inputs))``."""
-    from ..tensor import Tensor
-    from .engine import grad
-
     inputs = _as_tuple(inputs)
     outputs = _differentiable_outputs(func, inputs)
     if grad_outputs is None:

@@ -21,6 +21,7 @@ from .collate import default_collate, default_convert
 from .dataset import Dataset, IterableDataset
 from .distributed import DistributedSampler
 from .fetch import Exhausted, fetch_iterable_batch, fetch_map_batch
+from .multiprocess import MultiProcessIterator
 from .sampler import (
     BatchSampler,
     RandomSampler,
@@ -268,6 +269,9 @@ class DataLoader(Generic[T_co]):
     def _index_sampler(self):
         return self.batch_sampler if self._auto_collation else self.sampler
 
+    def _index_plan(self) -> _IndexPlan | None:
+        return None if self._iterable else _IndexPlan(self)
+
     def __len__(self) -> int:
         if self._iterable:
             length = len(self.dataset)
@@ -283,12 +287,10 @@ class DataLoader(Generic[T_co]):
         progress = self._progress = _Progress(epoch, skip)
         if self.num_workers == 0:
             return _SingleProcessIterator(self, epoch, self._seed, skip, progress)
-        from .multiprocess import MultiProcessIterator
-
         if not self.persistent_workers:
-            return MultiProcessIterator(self, epoch, self._seed, skip, progress)
+            return MultiProcessIterator(self, self._index_plan(), epoch, self._seed, skip, progress)
         if self._iterator is None or self._iterator.is_shut_down:
-            self._iterator = MultiProcessIterator(self, epoch, self._seed, skip, progress)
+            self._iterator = MultiProcessIterator(self, self._index_plan(), epoch, self._seed, skip, progress)
         else:
             self._iterator.reset(epoch, self._seed, skip, progress)
         return self._iterator

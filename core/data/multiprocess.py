@@ -75,15 +75,14 @@ def _signals_held(signums=(signal.SIGINT, signal.SIGTERM)):
 class MultiProcessIterator:
     """Iterator over a ``DataLoader`` with ``num_workers > 0`` (created by ``DataLoader.__iter__``)."""
 
-    def __init__(self, loader, epoch: int, seed: int, skip: int, progress):
-        from .dataloader import _IndexPlan
-
+    def __init__(self, loader, plan, epoch: int, seed: int, skip: int, progress):
+        """``plan`` is the loader's ``_IndexPlan`` (``None`` for an iterable dataset)."""
         self.is_shut_down = False  # no more batches: asked to stop, or stopping
         self._stopped = False  # the workers are gone and the shared memory is freed
         self._owner = os.getpid()  # only this process may stop them (not a child forked from it)
         self._workers, self._task_conns, self._result_conns = [], [], []
         self._iterable = loader._iterable
-        self._plan = None if self._iterable else _IndexPlan(loader)
+        self._plan = plan
         self._num_workers = loader.num_workers
         self._capacity = loader.prefetch_factor * loader.num_workers
         self._timeout = loader.timeout

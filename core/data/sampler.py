@@ -12,6 +12,7 @@ from typing import Generic, TypeVar
 import numpy as np
 
 from ..random import Generator, default_generator
+from ..tensor import Tensor
 
 T_co = TypeVar("T_co", covariant=True)
 
@@ -173,8 +174,6 @@ class WeightedRandomSampler(Sampler[int]):
                 f"WeightedRandomSampler: cannot draw {num_samples} samples without replacement from "
                 f"{int((weights > 0).sum())} indices with non-zero weight"
             )
-        from ..tensor import Tensor
-
         self.weights = Tensor._wrap(weights)
         self.generator = generator
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _dtype
+from ..creation import shape_arg, tensor  # noqa: F401  (shape_arg re-exported for ops/shape.py)
 from ..tensor import Tensor
 
 
@@ -76,8 +77,6 @@ def as_operand(x):
     if isinstance(x, (np.number, np.bool_)):
         return x.item()
     if isinstance(x, (list, tuple)):
-        from ..creation import tensor
-
         return tensor(x)
     raise TypeError(f"unsupported operand type {type(x).__name__}; expected a Tensor or a number")
 
@@ -112,10 +111,3 @@ def default_float(x: Tensor) -> Tensor:
     if x.data.dtype.kind == "f":
         return x
     return x.to(_dtype.get_default_dtype())
-
-
-def shape_arg(shape) -> tuple:
-    """Accepts ``f(2, 3)``, ``f((2, 3))`` and ``f([2, 3])``."""
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        shape = shape[0]
-    return tuple(int(s) for s in shape)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._dtype import from_numpy_dtype
 from ..autograd.grad_mode import state
 from ..tensor import Tensor
 
@@ -41,9 +42,8 @@ def _apply_on_view(view: Tensor, fn, args, kwargs) -> Tensor:
     """An in-place op on a view (``y[:, :2] += 1``, ``y.diagonal().zero_()``) while recording: as torch's
     CopySlices, the *base* is rebased onto "the old base with the view's elements replaced by the op's
     result", and the view onto its elements of the new base, so gradients reach the base's history,
-    the op's other inputs and every later use of either."""
-    from .index import index_put
-
+    the op's other inputs and every later use of either. (The view's elements are read and written with
+    Tensor methods, ``[]`` and ``index_put``: ops.index builds ``__setitem__`` on this module.)"""
     base = view._base
     if base.grad_fn is None and base._requires_grad:
         raise RuntimeError(
@@ -55,7 +55,7 @@ def _apply_on_view(view: Tensor, fn, args, kwargs) -> Tensor:
     where = Tensor._wrap(positions)
     result = fn(old_base[where], *args, **kwargs)
     _write(view, result.data, fn)
-    new_flat = index_put(old_base, (where,), result)
+    new_flat = old_base.index_put((where,), result)
     new_base = new_flat.reshape(base.data.shape)
     base.grad_fn, base._output_nr, base._requires_grad = new_base.grad_fn, new_base._output_nr, True
     new_view = new_flat[where]
@@ -94,8 +94,6 @@ def _write(self: Tensor, values: np.ndarray, fn) -> None:
             f"output with shape {list(self.data.shape)} doesn't match the broadcast shape {list(values.shape)}"
         )
     if values.dtype != self.data.dtype and not np.can_cast(values.dtype, self.data.dtype, "same_kind"):
-        from .._dtype import from_numpy_dtype
-
         raise RuntimeError(
             f"result type {from_numpy_dtype(values.dtype)} can't be cast to the desired output type "
             f"{from_numpy_dtype(self.data.dtype)}"
