@@ -6,6 +6,13 @@ import json
 import os
 from collections.abc import Iterable, Sequence
 
+import ember
+import numpy as np
+
+# The "type" a saved file names -> the class that reads it. Each tokenizer module registers its class
+# (``class CharTokenizer(Tokenizer, file_type="CharTokenizer")``), so this base never imports a subclass.
+_FILE_TYPES: dict[str, type[Tokenizer]] = {}
+
 
 class Tokenizer:
     """Base class of Ember's tokenizers.
@@ -21,6 +28,11 @@ class Tokenizer:
 
     special_tokens: list[str]
     pad_token: str | None = None
+
+    def __init_subclass__(cls, file_type: str | None = None, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if file_type is not None:
+            _FILE_TYPES[file_type] = cls
 
     # -- to implement ------------------------------------------------------------------------------------
     def encode(self, text: str) -> list[int]:
@@ -156,8 +168,6 @@ class Tokenizer:
 
 
 def _to_array(rows, kind: str, key: str):
-    import numpy as np
-
     lengths = {len(r) for r in rows}
     if len(lengths) > 1:
         raise ValueError(f"return_tensors={kind!r}: rows of {key} have different lengths {sorted(lengths)}; "
@@ -166,8 +176,6 @@ def _to_array(rows, kind: str, key: str):
     if kind == "np":
         return array
     if kind in ("ember", "pt"):
-        import ember
-
         return ember.from_numpy(array)
     raise ValueError(f"return_tensors must be None, 'ember', 'pt' or 'np', got {kind!r}")
 
@@ -185,14 +193,9 @@ def _read_json(path) -> dict:
 
 
 def _kind_of(data: dict, path) -> type:
-    from .bpe import ByteLevelBPETokenizer
-    from .char import CharTokenizer
-    from .word import WordTokenizer
-
-    kinds = {"CharTokenizer": CharTokenizer, "WordTokenizer": WordTokenizer,
-             "ByteLevelBPETokenizer": ByteLevelBPETokenizer}
+    kinds = _FILE_TYPES
     if isinstance(data.get("model"), dict):  # Hugging Face tokenizer.json (Ember writes BPE files that way)
-        return ByteLevelBPETokenizer
+        return kinds["ByteLevelBPETokenizer"]
     kind = data.get("type")
     if kind not in kinds:
         raise ValueError(f"{os.fspath(path)}: unknown tokenizer type {kind!r} (expected one of {sorted(kinds)} "

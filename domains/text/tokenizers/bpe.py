@@ -16,7 +16,7 @@ from .base import Tokenizer, _read_json
 _NORMALIZERS = {"NFC", "NFD", "NFKC", "NFKD", "Lowercase"}
 
 
-class ByteLevelBPETokenizer(Tokenizer):
+class ByteLevelBPETokenizer(Tokenizer, file_type="ByteLevelBPETokenizer"):
     """Byte-level byte-pair encoding (GPT-2, RoBERTa), lossless for any UTF-8 text.
 
     Text is split with GPT-2's pattern (words with their leading space, numbers, punctuation runs,

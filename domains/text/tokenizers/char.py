@@ -10,7 +10,7 @@ from .base import Tokenizer
 _BYTE_TOKENS = [f"<0x{b:02X}>" for b in range(256)]
 
 
-class CharTokenizer(Tokenizer):
+class CharTokenizer(Tokenizer, file_type="CharTokenizer"):
     """A character-level tokenizer.
 
     Ids are: the special tokens first, then (with ``byte_fallback``) 256 byte tokens ``<0x00>``..``<0xFF>``,

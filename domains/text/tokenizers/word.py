@@ -41,7 +41,7 @@ def get_tokenizer(tokenizer: str | None = "basic_english"):
     raise ValueError(f"unknown tokenizer {tokenizer!r} (expected 'basic_english', None or a callable)")
 
 
-class WordTokenizer(Tokenizer):
+class WordTokenizer(Tokenizer, file_type="WordTokenizer"):
     """Splits text into words and maps them through a ``Vocab``.
 
     Decoding joins tokens with spaces, so it is not lossless (the normalisation lowercases and drops
