@@ -15,9 +15,11 @@ import enum
 import io as _io
 import os
 
+import ember
 import numpy as np
+from ember import Tensor
 
-from ember.tensor import Tensor
+from ._tensor import image_tensor
 
 __all__ = ["ImageReadMode", "decode_image", "encode_jpeg", "encode_png", "read_file", "read_image",
            "write_file", "write_jpeg", "write_png"]
@@ -53,13 +55,13 @@ def _to_chw(img, mode: ImageReadMode) -> Tensor:
     elif img.mode not in ("L", "LA", "RGB", "RGBA"):
         if img.mode in ("I;16", "I;16B", "I;16L"):
             arr = np.asarray(img).astype(np.uint16)
-            return Tensor._wrap(np.ascontiguousarray(arr[None]))
+            return image_tensor(np.ascontiguousarray(arr[None]))
         img = img.convert("RGBA" if ("A" in img.getbands() or "transparency" in img.info) else
                           ("L" if img.mode in ("1", "I", "F") else "RGB"))
     arr = np.asarray(img)
     if arr.ndim == 2:
         arr = arr[:, :, None]
-    return Tensor._wrap(np.ascontiguousarray(arr.transpose(2, 0, 1)))
+    return ember.from_numpy(np.ascontiguousarray(arr.transpose(2, 0, 1)))
 
 
 def decode_image(input, mode=ImageReadMode.UNCHANGED, name: str = "<bytes>") -> Tensor:
@@ -67,7 +69,7 @@ def decode_image(input, mode=ImageReadMode.UNCHANGED, name: str = "<bytes>") -> 
     from PIL import Image, UnidentifiedImageError
 
     if isinstance(input, Tensor):
-        input = input.data.tobytes()
+        input = input.numpy(force=True).tobytes()
     elif isinstance(input, np.ndarray):
         input = input.tobytes()
     if not isinstance(input, (bytes, bytearray, memoryview)):
@@ -83,7 +85,7 @@ def decode_image(input, mode=ImageReadMode.UNCHANGED, name: str = "<bytes>") -> 
 def read_file(path: str | os.PathLike) -> Tensor:
     """The raw bytes of a file as a 1-D uint8 tensor."""
     with open(path, "rb") as f:
-        return Tensor._wrap(np.frombuffer(f.read(), dtype=np.uint8).copy())
+        return ember.from_numpy(np.frombuffer(f.read(), dtype=np.uint8).copy())
 
 
 def write_file(path: str | os.PathLike, data) -> None:
@@ -108,7 +110,7 @@ def read_image(path: str | os.PathLike, mode=ImageReadMode.UNCHANGED) -> Tensor:
 def _to_pil(input, where: str):
     from PIL import Image
 
-    arr = input.data if isinstance(input, Tensor) else input
+    arr = input.numpy(force=True) if isinstance(input, Tensor) else input
     if not isinstance(arr, np.ndarray) or arr.dtype != np.uint8 or arr.ndim not in (2, 3):
         raise TypeError(f"{where}: expected a uint8 (C, H, W) tensor, got {type(input).__name__} "
                         f"{getattr(arr, 'dtype', '')} {getattr(arr, 'shape', '')}")
@@ -126,7 +128,7 @@ def encode_png(input, compression_level: int = 6) -> Tensor:
     """PNG bytes of a uint8 (C, H, W) tensor, as a 1-D uint8 tensor."""
     buf = _io.BytesIO()
     _to_pil(input, "encode_png").save(buf, format="PNG", compress_level=compression_level)
-    return Tensor._wrap(np.frombuffer(buf.getvalue(), dtype=np.uint8).copy())
+    return ember.from_numpy(np.frombuffer(buf.getvalue(), dtype=np.uint8).copy())
 
 
 def encode_jpeg(input, quality: int = 75) -> Tensor:
@@ -138,7 +140,7 @@ def encode_jpeg(input, quality: int = 75) -> Tensor:
         raise ValueError(f"encode_jpeg: JPEG stores 1 or 3 channels, got mode {img.mode}")
     buf = _io.BytesIO()
     img.save(buf, format="JPEG", quality=quality)
-    return Tensor._wrap(np.frombuffer(buf.getvalue(), dtype=np.uint8).copy())
+    return ember.from_numpy(np.frombuffer(buf.getvalue(), dtype=np.uint8).copy())
 
 
 def write_png(input, filename: str | os.PathLike, compression_level: int = 6) -> None:

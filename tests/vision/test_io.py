@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -57,3 +59,16 @@ def test_errors_name_the_file(tmp_path):
         write_png(np.zeros((3, 4, 4), np.float32), tmp_path / "f.png")
     with pytest.raises(TypeError):
         decode_image("not bytes")
+
+
+def test_16_bit_png_decodes_unchanged_and_goes_through_transforms():
+    from ember.vision import transforms as T
+
+    values = (np.arange(64 * 64).reshape(64, 64) * 16).astype(np.uint16)
+    buffer = io.BytesIO()
+    Image.fromarray(values).save(buffer, format="PNG")
+    image = decode_image(ember.from_numpy(np.frombuffer(buffer.getvalue(), np.uint8).copy()), mode="UNCHANGED")
+    assert tuple(image.shape) == (1, 64, 64)
+    assert tuple(T.Resize((8, 8))(image).shape) == (1, 8, 8)
+    scaled = T.ToDtype("float32", scale=True)(image)
+    np.testing.assert_allclose(scaled.numpy()[0], values / 65535.0, rtol=1e-6)

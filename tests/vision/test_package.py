@@ -12,7 +12,9 @@ import pytest
 MODULES = [
     "ember.vision", "ember.vision.io", "ember.vision.utils", "ember.vision.data", "ember.vision.transforms",
     "ember.vision.transforms.functional", "ember.vision.transforms._base", "ember.vision.transforms._geometry",
-    "ember.vision.transforms._misc", "ember.vision.transforms.mixup", "ember.vision.datasets.fakedata",
+    "ember.vision.transforms._misc", "ember.vision.transforms._container", "ember.vision.transforms._color",
+    "ember.vision.transforms._type_conversion", "ember.vision.transforms._augment", "ember.vision.transforms._build",
+    "ember.vision.transforms.mixup", "ember.vision.datasets.fakedata",
     "ember.vision.datasets.synthetic", "ember.vision.models", "ember.vision.models.lenet", "ember.vision.models.mlp",
     "ember.vision.models.resnet", "ember.vision.models.vit",
 ]

@@ -19,17 +19,21 @@ Example:
 from __future__ import annotations
 
 from . import functional
+from ._augment import RandomErasing
 from ._base import BoundingBoxes, Transform
+from ._build import build_transform
+from ._color import (
+    ColorJitter, Grayscale, RandomAdjustSharpness, RandomAutocontrast, RandomEqualize, RandomGrayscale, RandomInvert,
+    RandomPosterize, RandomSolarize,
+)
+from ._container import Compose, RandomApply, RandomChoice, RandomOrder
 from ._geometry import (
     CenterCrop, Pad, RandomAffine, RandomCrop, RandomHorizontalFlip, RandomPerspective, RandomResizedCrop,
     RandomRotation, RandomVerticalFlip, Resize,
 )
 from ._image import InterpolationMode
-from ._misc import (
-    ColorJitter, Compose, GaussianBlur, Grayscale, Lambda, Normalize, PILToTensor, RandomAdjustSharpness, RandomApply,
-    RandomAutocontrast, RandomChoice, RandomEqualize, RandomErasing, RandomGrayscale, RandomInvert, RandomOrder,
-    RandomPosterize, RandomSolarize, ToDtype, ToPILImage, ToTensor, build_transform,
-)
+from ._misc import GaussianBlur, Lambda, Normalize, ToDtype
+from ._type_conversion import PILToTensor, ToPILImage, ToTensor
 from .autoaugment import AutoAugment, AutoAugmentPolicy, RandAugment, TrivialAugmentWide
 from .mixup import CutMix, MixUp
 

@@ -13,10 +13,10 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-import numpy as np
-
+import ember
 import ember.random as _random
-from ember.tensor import Tensor
+import numpy as np
+from ember import Tensor
 
 from ._image import image_size, is_image, unsupported
 
@@ -75,7 +75,7 @@ class BoundingBoxes:
         return self.data if dtype is None else self.data.astype(dtype)
 
     def to_tensor(self) -> Tensor:
-        return Tensor._wrap(self.data.copy())
+        return ember.from_numpy(self.data.copy())
 
     def convert(self, format: str) -> BoundingBoxes:
         """The same boxes in another format."""
@@ -126,7 +126,7 @@ def transform_boxes(boxes: BoundingBoxes, forward: np.ndarray, out_size: tuple[i
 
 def _filter_labels(labels, keep: np.ndarray):
     if isinstance(labels, Tensor):
-        return Tensor._wrap(labels.data[keep])
+        return ember.from_numpy(labels.numpy(force=True)[keep])
     if isinstance(labels, np.ndarray):
         return labels[keep]
     return [label for label, k in zip(labels, keep) if k]
@@ -220,13 +220,13 @@ def _same(a, b) -> bool:
 def mask_apply(mask, fn):
     """Runs an array function on a mask ((H, W) or (N, H, W), any integer/bool dtype) as (N, H, W) floats."""
     if isinstance(mask, Tensor):
-        arr, wrap = mask.data, Tensor._wrap
+        arr, wrap = mask.numpy(force=True), ember.from_numpy
     elif isinstance(mask, np.ndarray):
         arr, wrap = mask, (lambda a: a)
     else:
         raise TypeError(f"mask must be an ndarray or tensor (H, W) or (N, H, W), got {type(mask).__name__}")
     squeeze = arr.ndim == 2
     work = (arr[None] if squeeze else arr).astype(np.float32)
-    out = fn(Tensor._wrap(work)).data
+    out = fn(ember.from_numpy(work)).numpy(force=True)
     out = np.rint(out).astype(arr.dtype) if arr.dtype.kind in "iub" else out.astype(arr.dtype)
     return wrap(np.ascontiguousarray(out[0] if squeeze else out))

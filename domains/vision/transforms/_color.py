@@ -1,190 +1,162 @@
-"""Numpy kernels for the colour operations on (..., C, H, W) arrays.
-
-They compute in float and follow Pillow's definitions (``ImageEnhance``, ``ImageOps``), which are
-also torchvision's: a factor blends the image with a degenerate version of itself (black for
-brightness, the mean grey for contrast, the greyscale image for saturation, a smoothed image for
-sharpness).
-"""
+"""Colour transforms: they change pixel values only, so masks and boxes in a sample dict pass through."""
 
 from __future__ import annotations
 
-import numpy as np
+import math
+import numbers
 
-from ._image import like, max_value, to_float
+from . import functional as F
+from ._base import Transform, rand, rng, uniform
 
-
-def grayscale(arr: np.ndarray) -> np.ndarray:
-    """ITU-R 601-2 luma (Pillow's ``convert("L")``), keeps a channel axis of size 1 (float result)."""
-    x = to_float(arr)
-    if x.shape[-3] == 1:
-        return x
-    if x.shape[-3] not in (3, 4):
-        raise TypeError(f"expected an image with 1, 3 or 4 channels, got {x.shape[-3]}")
-    return (0.299 * x[..., 0:1, :, :] + 0.587 * x[..., 1:2, :, :] + 0.114 * x[..., 2:3, :, :]).astype(x.dtype)
+__all__ = [
+    "ColorJitter", "Grayscale", "RandomAdjustSharpness", "RandomAutocontrast", "RandomEqualize", "RandomGrayscale",
+    "RandomInvert", "RandomPosterize", "RandomSolarize",
+]
 
 
-def blend(arr: np.ndarray, degenerate: np.ndarray, factor: float) -> np.ndarray:
-    """``degenerate + factor * (image - degenerate)``, clipped to the dtype's range, in the input's dtype."""
-    x = to_float(arr)
-    out = degenerate + factor * (x - degenerate)
-    return like(np.clip(out, 0.0, max_value(arr.dtype)), arr.dtype)
+class ColorJitter(Transform):
+    """Random brightness, contrast, saturation and hue, applied in a random order.
+
+    Each of ``brightness``, ``contrast``, ``saturation`` is a number ``b`` (factor drawn from
+    ``[max(0, 1 - b), 1 + b]``) or a (min, max) pair; ``hue`` is ``h`` (shift in ``[-h, h]``, h <= 0.5).
+    """
+
+    def __init__(self, brightness=0, contrast=0, saturation=0, hue=0):
+        self.brightness = self._check(brightness, "brightness")
+        self.contrast = self._check(contrast, "contrast")
+        self.saturation = self._check(saturation, "saturation")
+        self.hue = self._check(hue, "hue", center=0.0, bound=(-0.5, 0.5))
+
+    @staticmethod
+    def _check(value, name, center=1.0, bound=(0.0, math.inf)):
+        if value is None:
+            return None
+        if isinstance(value, numbers.Number):
+            if value < 0:
+                raise ValueError(f"ColorJitter: {name} must be non-negative, got {value}")
+            value = (max(center - value, bound[0]), center + value)
+        value = tuple(float(v) for v in value)
+        if len(value) != 2 or not bound[0] <= value[0] <= value[1] <= bound[1]:
+            raise ValueError(f"ColorJitter: {name} must be a number or a (min, max) pair within {bound}, got {value}")
+        return None if value[0] == value[1] == center else value
+
+    def _repr_items(self):
+        return [(k, v) for k, v in super()._repr_items() if v is not None]
+
+    def make_params(self, size):
+        order = rng().permutation(4)
+        factors = [None if not r else uniform(*r) for r in (self.brightness, self.contrast, self.saturation, self.hue)]
+        return {"order": order, "factors": factors}
+
+    def apply_image(self, img, params):
+        ops = (F.adjust_brightness, F.adjust_contrast, F.adjust_saturation, F.adjust_hue)
+        for index in params["order"]:
+            factor = params["factors"][index]
+            if factor is not None:
+                img = ops[index](img, factor)
+        return img
 
 
-def _split_alpha(arr: np.ndarray):
-    if arr.shape[-3] in (2, 4):
-        return arr[..., :-1, :, :], arr[..., -1:, :, :]
-    return arr, None
+class Grayscale(Transform):
+    """Converts to greyscale with 1 or 3 output channels."""
+
+    def __init__(self, num_output_channels: int = 1):
+        self.num_output_channels = num_output_channels
+
+    def apply_image(self, img, params):
+        return F.rgb_to_grayscale(img, self.num_output_channels)
 
 
-def _merge_alpha(arr: np.ndarray, alpha) -> np.ndarray:
-    return arr if alpha is None else np.concatenate([arr, alpha.astype(arr.dtype)], axis=-3)
+class RandomGrayscale(Transform):
+    """With probability ``p``, greyscale keeping the number of channels."""
+
+    def __init__(self, p: float = 0.1):
+        self.p = p
+
+    def make_params(self, size):
+        return {"apply": rand() < self.p}
+
+    def apply_image(self, img, params):
+        if not params["apply"]:
+            return img
+        channels = F.get_dimensions(img)[0]
+        return F.rgb_to_grayscale(img, 3 if channels >= 3 else 1)
 
 
-def adjust_brightness(arr: np.ndarray, factor: float) -> np.ndarray:
-    color, alpha = _split_alpha(arr)
-    return _merge_alpha(blend(color, np.zeros((), np.float32), factor), alpha)
+class _RandomColorOp(Transform):
+    """Applies ``self._op(img, *self._args())`` with probability ``p``."""
+
+    def make_params(self, size):
+        return {"apply": rand() < self.p}
+
+    def apply_image(self, img, params):
+        return self._op(img, *self._args()) if params["apply"] else img
+
+    def _args(self) -> tuple:
+        return ()
 
 
-def adjust_contrast(arr: np.ndarray, factor: float) -> np.ndarray:
-    color, alpha = _split_alpha(arr)
-    gray = grayscale(color)
-    if arr.dtype == np.uint8:  # Pillow takes the mean of the uint8 grey image, rounded
-        mean = np.floor(np.rint(gray).mean(axis=(-3, -2, -1), keepdims=True) + 0.5)
-    else:
-        mean = gray.mean(axis=(-3, -2, -1), keepdims=True)
-    return _merge_alpha(blend(color, mean, factor), alpha)
+class RandomInvert(_RandomColorOp):
+    """Inverts the colours with probability ``p``."""
+
+    _op = staticmethod(F.invert)
+
+    def __init__(self, p: float = 0.5):
+        self.p = p
 
 
-def adjust_saturation(arr: np.ndarray, factor: float) -> np.ndarray:
-    color, alpha = _split_alpha(arr)
-    if color.shape[-3] == 1:
-        return arr
-    gray = grayscale(color)
-    if arr.dtype == np.uint8:
-        gray = np.rint(gray)
-    return _merge_alpha(blend(color, gray, factor), alpha)
+class RandomPosterize(_RandomColorOp):
+    """Keeps ``bits`` bits per channel with probability ``p`` (uint8 images)."""
+
+    _op = staticmethod(F.posterize)
+
+    def __init__(self, bits: int, p: float = 0.5):
+        self.bits = bits
+        self.p = p
+
+    def _args(self):
+        return (self.bits,)
 
 
-def adjust_sharpness(arr: np.ndarray, factor: float) -> np.ndarray:
-    color, alpha = _split_alpha(arr)
-    x = to_float(color)
-    h, w = x.shape[-2:]
-    if h <= 2 or w <= 2:
-        return arr
-    # Pillow's SMOOTH filter: [[1, 1, 1], [1, 5, 1], [1, 1, 1]] / 13, border pixels kept
-    acc = 4.0 * x[..., 1:-1, 1:-1]
-    for dy in (0, 1, 2):
-        for dx in (0, 1, 2):
-            acc = acc + x[..., dy:dy + h - 2, dx:dx + w - 2]
-    smooth = x.copy()
-    smooth[..., 1:-1, 1:-1] = acc / 13.0
-    if arr.dtype == np.uint8:
-        smooth = np.rint(smooth)
-    return _merge_alpha(blend(color, smooth, factor), alpha)
+class RandomSolarize(_RandomColorOp):
+    """Inverts the values at or above ``threshold`` with probability ``p``."""
+
+    _op = staticmethod(F.solarize)
+
+    def __init__(self, threshold: float, p: float = 0.5):
+        self.threshold = threshold
+        self.p = p
+
+    def _args(self):
+        return (self.threshold,)
 
 
-def adjust_gamma(arr: np.ndarray, gamma: float, gain: float = 1.0) -> np.ndarray:
-    if gamma < 0:
-        raise ValueError(f"gamma must be non-negative, got {gamma}")
-    top = max_value(arr.dtype)
-    x = to_float(arr) / top
-    return like(np.clip(top * gain * x**gamma, 0, top), arr.dtype)
+class RandomAdjustSharpness(_RandomColorOp):
+    """Adjusts the sharpness by ``sharpness_factor`` with probability ``p``."""
+
+    _op = staticmethod(F.adjust_sharpness)
+
+    def __init__(self, sharpness_factor: float, p: float = 0.5):
+        self.sharpness_factor = sharpness_factor
+        self.p = p
+
+    def _args(self):
+        return (self.sharpness_factor,)
 
 
-def _rgb_to_hsv(rgb: np.ndarray) -> np.ndarray:
-    r, g, b = rgb[..., 0, :, :], rgb[..., 1, :, :], rgb[..., 2, :, :]
-    maxc = rgb.max(axis=-3)
-    minc = rgb.min(axis=-3)
-    eqc = maxc == minc
-    cr = maxc - minc
-    ones = np.ones_like(maxc)
-    s = cr / np.where(eqc, ones, maxc)
-    cr_divisor = np.where(eqc, ones, cr)
-    rc = (maxc - r) / cr_divisor
-    gc = (maxc - g) / cr_divisor
-    bc = (maxc - b) / cr_divisor
-    hr = (maxc == r) * (bc - gc)
-    hg = ((maxc == g) & (maxc != r)) * (2.0 + rc - bc)
-    hb = ((maxc != g) & (maxc != r)) * (4.0 + gc - rc)
-    h = np.mod((hr + hg + hb) / 6.0 + 1.0, 1.0)
-    return np.stack([h, s, maxc], axis=-3)
+class RandomAutocontrast(_RandomColorOp):
+    """Stretches each channel to the full range with probability ``p``."""
+
+    _op = staticmethod(F.autocontrast)
+
+    def __init__(self, p: float = 0.5):
+        self.p = p
 
 
-def _hsv_to_rgb(hsv: np.ndarray) -> np.ndarray:
-    h, s, v = hsv[..., 0, :, :], hsv[..., 1, :, :], hsv[..., 2, :, :]
-    i = np.floor(h * 6.0)
-    f = h * 6.0 - i
-    i = i.astype(np.int64) % 6
-    p = np.clip(v * (1.0 - s), 0.0, 1.0)
-    q = np.clip(v * (1.0 - s * f), 0.0, 1.0)
-    t = np.clip(v * (1.0 - s * (1.0 - f)), 0.0, 1.0)
-    choices_r = [v, q, p, p, t, v]
-    choices_g = [t, v, v, q, p, p]
-    choices_b = [p, p, t, v, v, q]
-    r = np.choose(i, choices_r)
-    g = np.choose(i, choices_g)
-    b = np.choose(i, choices_b)
-    return np.stack([r, g, b], axis=-3)
+class RandomEqualize(_RandomColorOp):
+    """Equalises the histogram with probability ``p`` (uint8 images)."""
 
+    _op = staticmethod(F.equalize)
 
-def adjust_hue(arr: np.ndarray, hue_factor: float) -> np.ndarray:
-    if not -0.5 <= hue_factor <= 0.5:
-        raise ValueError(f"hue_factor must be in [-0.5, 0.5], got {hue_factor}")
-    color, alpha = _split_alpha(arr)
-    if color.shape[-3] == 1:
-        return arr
-    top = max_value(arr.dtype)
-    hsv = _rgb_to_hsv(to_float(color) / top)
-    hsv[..., 0, :, :] = np.mod(hsv[..., 0, :, :] + hue_factor, 1.0)
-    rgb = _hsv_to_rgb(hsv) * top
-    return _merge_alpha(like(rgb, arr.dtype), alpha)
-
-
-def invert(arr: np.ndarray) -> np.ndarray:
-    color, alpha = _split_alpha(arr)
-    return _merge_alpha((max_value(arr.dtype) - color).astype(arr.dtype), alpha)
-
-
-def posterize(arr: np.ndarray, bits: int) -> np.ndarray:
-    if arr.dtype != np.uint8:
-        raise TypeError(f"posterize expects a uint8 image, got {arr.dtype}")
-    mask = np.uint8(-int(2 ** (8 - bits)) & 0xFF)
-    return arr & mask
-
-
-def solarize(arr: np.ndarray, threshold: float) -> np.ndarray:
-    color, alpha = _split_alpha(arr)
-    return _merge_alpha(np.where(color >= threshold, invert(color), color).astype(arr.dtype), alpha)
-
-
-def autocontrast(arr: np.ndarray) -> np.ndarray:
-    color, alpha = _split_alpha(arr)
-    x = to_float(color)
-    top = max_value(arr.dtype)
-    lo = x.min(axis=(-2, -1), keepdims=True)
-    hi = x.max(axis=(-2, -1), keepdims=True)
-    same = hi <= lo
-    scale = np.where(same, 1.0, top / np.where(same, 1.0, hi - lo))
-    out = np.where(same, x, np.clip((x - lo) * scale, 0, top))
-    if arr.dtype != np.float32 and arr.dtype.kind != "f":
-        out = np.floor(out + 1e-6)  # Pillow's lookup table truncates
-    return _merge_alpha(out.astype(arr.dtype), alpha)
-
-
-def equalize(arr: np.ndarray) -> np.ndarray:
-    """Histogram equalisation per channel, exactly as Pillow's ``ImageOps.equalize`` (uint8 only)."""
-    if arr.dtype != np.uint8:
-        raise TypeError(f"equalize expects a uint8 image, got {arr.dtype}")
-    color, alpha = _split_alpha(arr)
-    flat = color.reshape(-1, color.shape[-2] * color.shape[-1])
-    out = np.empty_like(flat)
-    for k, channel in enumerate(flat):
-        hist = np.bincount(channel, minlength=256)
-        nonzero = hist[hist > 0]
-        step = (nonzero.sum() - nonzero[-1]) // 255 if nonzero.size > 1 else 0
-        if step == 0:
-            out[k] = channel
-            continue
-        lut = (step // 2 + np.concatenate([[0], np.cumsum(hist)[:-1]])) // step
-        out[k] = np.minimum(lut, 255).astype(np.uint8)[channel]
-    return _merge_alpha(out.reshape(color.shape), alpha)
+    def __init__(self, p: float = 0.5):
+        self.p = p

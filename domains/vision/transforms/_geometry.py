@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from . import _kernels
+from . import _geometry_kernels
 from . import functional as F
 from ._base import Transform, mask_apply, rand, randint, uniform
 from ._image import InterpolationMode, interpolation_mode
@@ -350,7 +350,7 @@ class RandomPerspective(_Warp):
         botright = [randint(w - dw - 1, w), randint(h - dh - 1, h)]
         botleft = [randint(0, dw + 1), randint(h - dh - 1, h)]
         start = [[0, 0], [w - 1, 0], [w - 1, h - 1], [0, h - 1]]
-        inverse = _kernels.perspective_coefficients(start, [topleft, topright, botright, botleft])
+        inverse = _geometry_kernels.perspective_coefficients(start, [topleft, topright, botright, botleft])
         return self._warp_params(inverse, size)
 
     def apply_image(self, img, params):

@@ -13,8 +13,9 @@ import sys
 from collections.abc import Callable
 
 import numpy as np
+from ember import Tensor
 
-from ember.tensor import Tensor
+from .._tensor import image_tensor
 
 _ARRAY_DTYPES = (np.uint8, np.uint16, np.float16, np.float32, np.float64)
 _CHANNELS = (1, 2, 3, 4)
@@ -94,11 +95,11 @@ def _check_array(arr: np.ndarray, obj, where: str) -> None:
 def unpack(img, where: str = "transform") -> tuple[np.ndarray, Callable[[np.ndarray], object]]:
     """Returns ``(array (..., C, H, W), pack)`` where ``pack(result)`` rebuilds the caller's kind."""
     if isinstance(img, Tensor):
-        arr = img.data
+        arr = img.numpy(force=True)
         _check_array(arr, img, where)
         if arr.ndim == 2:
-            return arr[None], lambda out: Tensor._wrap(np.ascontiguousarray(out[0]))
-        return arr, lambda out: Tensor._wrap(np.ascontiguousarray(out))
+            return arr[None], lambda out: image_tensor(np.ascontiguousarray(out[0]))
+        return arr, lambda out: image_tensor(np.ascontiguousarray(out))
     if isinstance(img, np.ndarray):
         _check_array(img, img, where)
         if img.ndim == 2:
@@ -125,7 +126,7 @@ def image_size(img) -> tuple[int, int]:
     if is_pil(img):
         return img.height, img.width
     if isinstance(img, (np.ndarray, Tensor)):
-        arr = img.data if isinstance(img, Tensor) else img
+        arr = img.numpy(force=True) if isinstance(img, Tensor) else img
         _check_array(arr, img, "get_size")
         if arr.ndim == 2:
             return arr.shape[0], arr.shape[1]

@@ -17,14 +17,14 @@ import math
 import numbers
 from collections.abc import Sequence
 
+import ember
 import numpy as np
+from ember import Tensor
 
-from ember.tensor import Tensor
-
-from . import _color, _kernels
+from . import _color_kernels, _geometry_kernels
 from ._image import (
-    InterpolationMode, array_to_pil, image_size, interpolation_mode, is_pil, like, max_value, num_channels,
-    pil_resample, pil_to_array, to_float, unpack,
+    InterpolationMode, array_to_pil, image_size, image_tensor, interpolation_mode, is_pil, like, max_value,
+    num_channels, pil_resample, pil_to_array, to_float, unpack,
 )
 
 __all__ = [
@@ -62,22 +62,22 @@ def to_tensor(pic) -> Tensor:
         hwc = np.asarray(pic)
         out = (hwc[:, :, None] if hwc.ndim == 2 else hwc).transpose(2, 0, 1).astype(np.float32)
         out *= np.float32(1.0 / 255.0)
-        return Tensor._wrap(out)
+        return ember.from_numpy(out)
     arr, pack = unpack(pic, "to_tensor")
     if pil and pic.mode in ("I", "I;16", "F"):
-        return Tensor._wrap(arr.astype(np.float32))
+        return ember.from_numpy(arr.astype(np.float32))
     out = arr.astype(np.float32) if arr.dtype.kind == "f" else arr.astype(np.float32) / np.float32(
         max_value(arr.dtype))
     if isinstance(pic, Tensor):
         return pack(out)
-    return Tensor._wrap(np.ascontiguousarray(out))
+    return ember.from_numpy(np.ascontiguousarray(out))
 
 
 def pil_to_tensor(pic) -> Tensor:
     """PIL image -> CHW tensor of the image's own dtype (no scaling)."""
     if not is_pil(pic):
         raise TypeError(f"pil_to_tensor: expected a PIL image, got {type(pic).__name__}")
-    return Tensor._wrap(pil_to_array(pic))
+    return image_tensor(pil_to_array(pic))
 
 
 def to_pil_image(pic, mode: str | None = None):
@@ -90,9 +90,7 @@ def to_pil_image(pic, mode: str | None = None):
 
 def to_dtype(img, dtype, scale: bool = False):
     """Casts an array image; with ``scale`` the value range follows (uint8 [0, 255] <-> float [0, 1])."""
-    from ember._dtype import to_numpy_dtype
-
-    target = np.dtype(to_numpy_dtype(dtype)) if not isinstance(dtype, (type, np.dtype)) else np.dtype(dtype)
+    target = _numpy_dtype(dtype) if not isinstance(dtype, (type, np.dtype)) else np.dtype(dtype)
     if is_pil(img):
         raise TypeError("to_dtype: expected an ndarray or tensor, got a PIL image (use PILToTensor first)")
     arr, pack = unpack(img, "to_dtype")
@@ -102,6 +100,15 @@ def to_dtype(img, dtype, scale: bool = False):
     if target.kind == "f":
         return pack(x.astype(target))
     return pack(np.clip(np.rint(x * max_value(target)), 0, max_value(target)).astype(target))
+
+
+def _numpy_dtype(dtype) -> np.dtype:
+    """The numpy dtype of an Ember dtype or dtype name (``ember.float32``, ``"float32"``, ``"half"``).
+
+    Core has no public converter; an empty tensor of that dtype names it, with core's own error for
+    an unknown name.
+    """
+    return ember.empty(0, dtype=dtype).numpy().dtype
 
 
 def normalize(tensor, mean: Sequence[float], std: Sequence[float], inplace: bool = False):
@@ -156,7 +163,7 @@ def resize(img, size, interpolation=InterpolationMode.BILINEAR, max_size: int | 
     if is_pil(img):
         return img.resize((ow, oh), pil_resample(mode))
     arr, pack = unpack(img, "resize")
-    return pack(like(_kernels.resize(to_float(arr), (oh, ow), mode, antialias), arr.dtype))
+    return pack(like(_geometry_kernels.resize(to_float(arr), (oh, ow), mode, antialias), arr.dtype))
 
 
 def crop(img, top: int, left: int, height: int, width: int):
@@ -212,7 +219,7 @@ def pad(img, padding, fill=0, padding_mode: str = "constant"):
 
         return ImageOps.expand(img, (left, top, right, bottom), _pil_fill(fill, len(img.getbands())) or 0)
     arr, pack = unpack(img, "pad")
-    return pack(_kernels.pad(arr, left, top, right, bottom, fill, padding_mode))
+    return pack(_geometry_kernels.pad(arr, left, top, right, bottom, fill, padding_mode))
 
 
 def hflip(img):
@@ -261,14 +268,14 @@ def warp(img, matrix: np.ndarray, out_size: tuple[int, int], interpolation=Inter
         return img.transform((out_size[1], out_size[0]), kind, data, pil_resample(mode),
                              fillcolor=_pil_fill(fill, len(img.getbands())))
     arr, pack = unpack(img, "warp")
-    return pack(like(_kernels.warp(to_float(arr), matrix, out_size, mode, fill), arr.dtype))
+    return pack(like(_geometry_kernels.warp(to_float(arr), matrix, out_size, mode, fill), arr.dtype))
 
 
 def rotate_matrix(size: tuple[int, int], angle: float, expand: bool = False, center=None):
     """(output->input matrix, output size) of a counter-clockwise rotation by ``angle`` degrees."""
     h, w = size
     c = (w * 0.5, h * 0.5) if center is None else (float(center[0]), float(center[1]))
-    matrix = _kernels.inverse_affine_matrix(c, -angle, (0.0, 0.0), 1.0, (0.0, 0.0))
+    matrix = _geometry_kernels.inverse_affine_matrix(c, -angle, (0.0, 0.0), 1.0, (0.0, 0.0))
     if not expand:
         return matrix, (h, w)
     forward = np.linalg.inv(matrix)
@@ -294,7 +301,7 @@ def affine_matrix(size: tuple[int, int], angle: float, translate, scale: float, 
         shear = (float(shear), 0.0)
     shear = list(shear) + [0.0] * (2 - len(shear))
     c = (w * 0.5, h * 0.5) if center is None else (float(center[0]), float(center[1]))
-    return _kernels.inverse_affine_matrix(c, angle, [float(t) for t in translate], float(scale), shear)
+    return _geometry_kernels.inverse_affine_matrix(c, angle, [float(t) for t in translate], float(scale), shear)
 
 
 def affine(img, angle: float, translate: Sequence[float], scale: float, shear,
@@ -308,7 +315,7 @@ def affine(img, angle: float, translate: Sequence[float], scale: float, shear,
 
 def perspective(img, startpoints, endpoints, interpolation=InterpolationMode.BILINEAR, fill=None):
     """Maps the four ``startpoints`` corners onto ``endpoints`` (each [[x, y], ...] top-left clockwise)."""
-    matrix = _kernels.perspective_coefficients(startpoints, endpoints)
+    matrix = _geometry_kernels.perspective_coefficients(startpoints, endpoints)
     return warp(img, matrix, image_size(img), interpolation, fill)
 
 
@@ -334,7 +341,7 @@ def adjust_brightness(img, brightness_factor: float):
         raise ValueError(f"brightness_factor must be non-negative, got {brightness_factor}")
     if is_pil(img):
         return _pil_enhance(img, "Brightness", brightness_factor)
-    return _color_op(img, "adjust_brightness", _color.adjust_brightness, brightness_factor)
+    return _color_op(img, "adjust_brightness", _color_kernels.adjust_brightness, brightness_factor)
 
 
 def adjust_contrast(img, contrast_factor: float):
@@ -343,7 +350,7 @@ def adjust_contrast(img, contrast_factor: float):
         raise ValueError(f"contrast_factor must be non-negative, got {contrast_factor}")
     if is_pil(img):
         return _pil_enhance(img, "Contrast", contrast_factor)
-    return _color_op(img, "adjust_contrast", _color.adjust_contrast, contrast_factor)
+    return _color_op(img, "adjust_contrast", _color_kernels.adjust_contrast, contrast_factor)
 
 
 def adjust_saturation(img, saturation_factor: float):
@@ -352,7 +359,7 @@ def adjust_saturation(img, saturation_factor: float):
         raise ValueError(f"saturation_factor must be non-negative, got {saturation_factor}")
     if is_pil(img):
         return _pil_enhance(img, "Color", saturation_factor)
-    return _color_op(img, "adjust_saturation", _color.adjust_saturation, saturation_factor)
+    return _color_op(img, "adjust_saturation", _color_kernels.adjust_saturation, saturation_factor)
 
 
 def adjust_sharpness(img, sharpness_factor: float):
@@ -361,7 +368,7 @@ def adjust_sharpness(img, sharpness_factor: float):
         raise ValueError(f"sharpness_factor must be non-negative, got {sharpness_factor}")
     if is_pil(img):
         return _pil_enhance(img, "Sharpness", sharpness_factor)
-    return _color_op(img, "adjust_sharpness", _color.adjust_sharpness, sharpness_factor)
+    return _color_op(img, "adjust_sharpness", _color_kernels.adjust_sharpness, sharpness_factor)
 
 
 def adjust_hue(img, hue_factor: float):
@@ -383,15 +390,15 @@ def adjust_hue(img, hue_factor: float):
         if alpha is not None:
             out.putalpha(alpha)
         return out.convert(mode) if out.mode != mode else out
-    return _color_op(img, "adjust_hue", _color.adjust_hue, hue_factor)
+    return _color_op(img, "adjust_hue", _color_kernels.adjust_hue, hue_factor)
 
 
 def adjust_gamma(img, gamma: float, gain: float = 1.0):
     """``gain * x ** gamma`` on values scaled to [0, 1]."""
     if is_pil(img):
         arr, pack = unpack(img, "adjust_gamma")
-        return pack(_color.adjust_gamma(arr, gamma, gain))
-    return _color_op(img, "adjust_gamma", _color.adjust_gamma, gamma, gain)
+        return pack(_color_kernels.adjust_gamma(arr, gamma, gain))
+    return _color_op(img, "adjust_gamma", _color_kernels.adjust_gamma, gamma, gain)
 
 
 def rgb_to_grayscale(img, num_output_channels: int = 1):
@@ -402,7 +409,7 @@ def rgb_to_grayscale(img, num_output_channels: int = 1):
         gray = img.convert("L")
         return gray.convert("RGB") if num_output_channels == 3 else gray
     arr, pack = unpack(img, "rgb_to_grayscale")
-    gray = like(_color.grayscale(arr[..., :3, :, :] if arr.shape[-3] == 4 else arr), arr.dtype)
+    gray = like(_color_kernels.grayscale(arr[..., :3, :, :] if arr.shape[-3] == 4 else arr), arr.dtype)
     if num_output_channels == 3:
         gray = np.concatenate([gray] * 3, axis=-3)
     return pack(gray)
@@ -423,7 +430,7 @@ def gaussian_blur(img, kernel_size, sigma=None):
     if any(s <= 0 for s in sig):
         raise ValueError(f"gaussian_blur: sigma must be positive, got {sigma}")
     arr, pack = unpack(img, "gaussian_blur")
-    return pack(like(_kernels.gaussian_blur(to_float(arr), (ks[1], ks[0]), (sig[1], sig[0])), arr.dtype))
+    return pack(like(_geometry_kernels.gaussian_blur(to_float(arr), (ks[1], ks[0]), (sig[1], sig[0])), arr.dtype))
 
 
 def invert(img):
@@ -431,7 +438,7 @@ def invert(img):
         from PIL import ImageOps
 
         return ImageOps.invert(img)
-    return _color_op(img, "invert", _color.invert)
+    return _color_op(img, "invert", _color_kernels.invert)
 
 
 def posterize(img, bits: int):
@@ -441,7 +448,7 @@ def posterize(img, bits: int):
         from PIL import ImageOps
 
         return ImageOps.posterize(img, bits)
-    return _color_op(img, "posterize", _color.posterize, bits)
+    return _color_op(img, "posterize", _color_kernels.posterize, bits)
 
 
 def solarize(img, threshold: float):
@@ -449,7 +456,7 @@ def solarize(img, threshold: float):
         from PIL import ImageOps
 
         return ImageOps.solarize(img, threshold)
-    return _color_op(img, "solarize", _color.solarize, threshold)
+    return _color_op(img, "solarize", _color_kernels.solarize, threshold)
 
 
 def autocontrast(img):
@@ -457,7 +464,7 @@ def autocontrast(img):
         from PIL import ImageOps
 
         return ImageOps.autocontrast(img)
-    return _color_op(img, "autocontrast", _color.autocontrast)
+    return _color_op(img, "autocontrast", _color_kernels.autocontrast)
 
 
 def equalize(img):
@@ -465,7 +472,7 @@ def equalize(img):
         from PIL import ImageOps
 
         return ImageOps.equalize(img)
-    return _color_op(img, "equalize", _color.equalize)
+    return _color_op(img, "equalize", _color_kernels.equalize)
 
 
 def erase(img, i: int, j: int, h: int, w: int, v, inplace: bool = False):

@@ -7,9 +7,9 @@ batch (the batch rolled by one), with a ratio drawn from Beta(alpha, alpha).
 
 from __future__ import annotations
 
+import ember
 import numpy as np
-
-from ember.tensor import Tensor
+from ember import Tensor
 
 from ._base import randint, rng
 
@@ -32,10 +32,10 @@ class _BatchMix:
         if not isinstance(images, (Tensor, np.ndarray)) or images.ndim != 4:
             raise TypeError(f"{type(self).__name__}: images must be a (N, C, H, W) tensor or ndarray, got "
                             f"{type(images).__name__} of shape {getattr(images, 'shape', None)}")
-        x = images.data if isinstance(images, Tensor) else images
+        x = images.numpy(force=True) if isinstance(images, Tensor) else images
         if x.dtype.kind != "f":
             raise TypeError(f"{type(self).__name__}: images must be float, got {x.dtype}")
-        y = np.asarray(labels.data if isinstance(labels, Tensor) else labels)
+        y = np.asarray(labels.numpy(force=True) if isinstance(labels, Tensor) else labels)
         if y.ndim != 1 or y.dtype.kind not in "iu" or len(y) != len(x):
             raise TypeError(f"{type(self).__name__}: labels must be (N,) class indices for {len(x)} images, got "
                             f"shape {y.shape} dtype {y.dtype}")
@@ -43,7 +43,7 @@ class _BatchMix:
             raise ValueError(f"{type(self).__name__}: labels must be in [0, {self.num_classes}), got "
                              f"[{y.min()}, {y.max()}]")
         one_hot = np.eye(self.num_classes, dtype=x.dtype)[y]
-        wrap = Tensor._wrap if isinstance(images, Tensor) else (lambda a: a)
+        wrap = ember.from_numpy if isinstance(images, Tensor) else (lambda a: a)
         return x, one_hot, wrap
 
     def __repr__(self) -> str:

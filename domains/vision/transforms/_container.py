@@ -1,0 +1,92 @@
+"""Containers: transforms that apply other transforms (all, with a probability, one of them, in random order)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from ._base import Transform, rand, rng
+from ._build import build_transform
+from ._image import is_image, unsupported
+
+__all__ = ["Compose", "RandomApply", "RandomChoice", "RandomOrder"]
+
+
+def _build_all(transforms) -> list:
+    return [build_transform(t) if isinstance(t, (dict, str)) else t for t in transforms]
+
+
+def _indent(text: str) -> str:
+    return "\n".join("    " + line for line in text.splitlines())
+
+
+class Compose(Transform):
+    """Chains transforms (each may also be given as a recipe dict, see ``build_transform``).
+
+    Example:
+        >>> import numpy as np
+        >>> from ember.vision.transforms import Normalize, ToTensor
+        >>> t = Compose([ToTensor(), Normalize([0.5], [0.5])])
+        >>> t(np.zeros((2, 2), np.uint8)).tolist()
+        [[[-1.0, -1.0], [-1.0, -1.0]]]
+    """
+
+    def __init__(self, transforms: Sequence[Callable]):
+        self.transforms = _build_all(transforms)
+
+    def __call__(self, inputs, *rest):
+        if rest:
+            raise TypeError(f"Compose takes one image or one sample dict, got {1 + len(rest)} arguments")
+        for t in self.transforms:
+            inputs = t(inputs)
+        return inputs
+
+    def __repr__(self) -> str:
+        inner = ",\n".join(_indent(repr(t)) for t in self.transforms)
+        return f"{type(self).__name__}([\n{inner},\n])" if self.transforms else f"{type(self).__name__}([])"
+
+
+class RandomApply(Compose):
+    """Applies the list of transforms with probability ``p``."""
+
+    def __init__(self, transforms: Sequence[Callable], p: float = 0.5):
+        super().__init__(transforms)
+        self.p = p
+
+    def __call__(self, inputs, *rest):
+        if rand() >= self.p:
+            if not isinstance(inputs, dict) and not is_image(inputs):
+                raise unsupported(inputs, "RandomApply")
+            return inputs
+        return super().__call__(inputs, *rest)
+
+    def __repr__(self) -> str:
+        return super().__repr__()[:-1] + f", p={self.p!r})"
+
+
+class RandomChoice(Compose):
+    """Applies one transform picked at random (weights ``p``, uniform by default)."""
+
+    def __init__(self, transforms: Sequence[Callable], p: Sequence[float] | None = None):
+        super().__init__(transforms)
+        if p is not None and len(p) != len(self.transforms):
+            raise ValueError(f"RandomChoice: {len(p)} probabilities for {len(self.transforms)} transforms")
+        self.p = p if p is None else list(p)
+
+    def __call__(self, inputs, *rest):
+        weights = np.asarray(self.p if self.p is not None else [1.0] * len(self.transforms), dtype=np.float64)
+        index = int(rng().choice(len(self.transforms), p=weights / weights.sum()))
+        return self.transforms[index](inputs, *rest)
+
+    def __repr__(self) -> str:
+        return super().__repr__()[:-1] + (f", p={self.p!r})" if self.p is not None else ")")
+
+
+class RandomOrder(Compose):
+    """Applies the transforms in a random order."""
+
+    def __call__(self, inputs, *rest):
+        for index in rng().permutation(len(self.transforms)):
+            inputs = self.transforms[int(index)](inputs, *rest)
+        return inputs
