@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ._cyclic import ReduceLROnPlateau
-from .lr_scheduler import LRScheduler, _group_values
+from ._lr_scheduler_base import LRScheduler, _group_values
 from .optimizer import Optimizer
 
 

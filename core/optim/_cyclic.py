@@ -9,7 +9,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from .lr_scheduler import _EPOCH_DEPRECATION, LRScheduler, _format_param, _group_values
+from ._lr_scheduler_base import _EPOCH_DEPRECATION, LRScheduler, _format_param, _group_values
 from .optimizer import Optimizer
 
 

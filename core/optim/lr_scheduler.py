@@ -5,19 +5,22 @@ epoch or iteration, after ``optimizer.step()``. Most use PyTorch's chainable for
 computed from the current one), so several schedulers can act on one optimizer; ``step(epoch)``
 uses the closed form where there is one. The cyclic schedules (``CyclicLR``, ``OneCycleLR``,
 ``CosineAnnealingWarmRestarts``) and ``ReduceLROnPlateau`` are in ``_cyclic.py``, ``SequentialLR`` and
-``ChainedScheduler`` in ``_composite.py``; all are re-exported here.
+``ChainedScheduler`` in ``_composite.py``; all are re-exported here. Their base, ``LRScheduler``, is in
+``_lr_scheduler_base.py``, which every schedule file imports.
 """
 
 from __future__ import annotations
 
 import math
 import types
-import warnings
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from ._composite import ChainedScheduler, SequentialLR
+from ._cyclic import CosineAnnealingWarmRestarts, CyclicLR, OneCycleLR, ReduceLROnPlateau
+from ._lr_scheduler_base import LRScheduler, _group_values
 from .optimizer import Optimizer
 
 __all__ = [
@@ -38,115 +41,6 @@ __all__ = [
     "SequentialLR",
     "StepLR",
 ]
-
-_EPOCH_DEPRECATION = (
-    "The epoch parameter in `scheduler.step()` was not necessary and is being deprecated where possible. "
-    "Please use `scheduler.step()` to step the scheduler; with an epoch, the closed form is used."
-)
-
-
-def _format_param(name: str, optimizer: Optimizer, param) -> list:
-    if isinstance(param, (list, tuple)):
-        if len(param) != len(optimizer.param_groups):
-            raise ValueError(
-                f"{name} must have the same length as optimizer.param_groups. {name} has {len(param)} values, "
-                f"param_groups has {len(optimizer.param_groups)}."
-            )
-        return list(param)
-    return [param] * len(optimizer.param_groups)
-
-
-def _group_values(optimizer: Optimizer, key: str) -> list:
-    return [group[key] for group in optimizer.param_groups]
-
-
-class LRScheduler:
-    """Base class of the schedulers: ``step``, ``get_last_lr``, ``state_dict``, ``load_state_dict``.
-
-    A subclass implements ``get_lr()`` (the rates for ``self.last_epoch``, usually from the
-    current ``group["lr"]``), and optionally ``_get_closed_form_lr()``.
-
-    Args:
-        optimizer: the wrapped optimizer.
-        last_epoch: index of the last epoch when resuming; -1 starts fresh (and records each
-            group's ``initial_lr``).
-    """
-
-    _get_lr_called_within_step: bool = False
-    _is_initial: bool = False
-
-    def __init__(self, optimizer: Optimizer, last_epoch: int = -1):
-        if not isinstance(optimizer, Optimizer):
-            raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
-        self.optimizer = optimizer
-        if last_epoch == -1:
-            for group in optimizer.param_groups:
-                group.setdefault("initial_lr", group["lr"])
-        else:
-            for i, group in enumerate(optimizer.param_groups):
-                if "initial_lr" not in group:
-                    raise KeyError(
-                        f"param 'initial_lr' is not specified in param_groups[{i}] when resuming a scheduler with "
-                        "last_epoch >= 0; load the optimizer's state_dict first"
-                    )
-        self.base_lrs: list[float] = _group_values(optimizer, "initial_lr")
-        self.last_epoch = last_epoch
-        self._initial_step()
-
-    def _initial_step(self) -> None:
-        self._step_count = 0
-        self._is_initial = True
-        try:
-            self.step()
-        finally:
-            self._is_initial = False
-
-    def state_dict(self) -> dict[str, Any]:
-        """Every attribute but the optimizer (plain data, storable with ``ember.save``)."""
-        return {key: value for key, value in self.__dict__.items() if key != "optimizer"}
-
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        self.__dict__.update(state_dict)
-
-    def get_last_lr(self) -> list[float]:
-        """The learning rates of the groups after the last ``step``."""
-        return self._last_lr
-
-    def get_lr(self) -> list[float]:
-        raise NotImplementedError
-
-    def step(self, epoch: int | None = None) -> None:
-        if self._step_count == 1 and not getattr(self.optimizer, "_opt_called", False):
-            warnings.warn(
-                "Detected call of `lr_scheduler.step()` before `optimizer.step()`. Call them in the opposite "
-                "order: `optimizer.step()` before `lr_scheduler.step()`, or the first value of the schedule "
-                "is skipped.", UserWarning, stacklevel=2,
-            )
-        self._step_count += 1
-        if epoch is not None:
-            warnings.warn(_EPOCH_DEPRECATION, UserWarning, stacklevel=2)
-        self._update_lr(epoch)
-
-    def _update_lr(self, epoch: int | None = None) -> None:
-        self._get_lr_called_within_step = True
-        try:
-            if epoch is None:
-                self.last_epoch += 1
-                values = self.get_lr()
-            else:
-                self.last_epoch = epoch
-                values = self._get_closed_form_lr() if hasattr(self, "_get_closed_form_lr") else self.get_lr()
-        finally:
-            self._get_lr_called_within_step = False
-        for group, lr in zip(self.optimizer.param_groups, values):
-            group["lr"] = lr
-        self._last_lr = _group_values(self.optimizer, "lr")
-
-    def _warn_if_called_outside_step(self) -> None:
-        if not self._get_lr_called_within_step:
-            warnings.warn("To get the last learning rate computed by the scheduler, please use `get_last_lr()`.",
-                          UserWarning, stacklevel=3)
-
 
 _LRScheduler = LRScheduler
 
@@ -422,7 +316,3 @@ class CosineAnnealingLR(LRScheduler):
         return [self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
                 for base_lr in self.base_lrs]
 
-
-# Imported last: they subclass LRScheduler.
-from ._composite import ChainedScheduler, SequentialLR
-from ._cyclic import CosineAnnealingWarmRestarts, CyclicLR, OneCycleLR, ReduceLROnPlateau

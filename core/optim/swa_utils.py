@@ -18,7 +18,7 @@ from ..autograd.grad_mode import no_grad
 from ..nn.modules.module import Module
 from ..nn.modules.normalization import _BatchNorm
 from ..tensor import Tensor
-from .lr_scheduler import LRScheduler, _format_param
+from ._lr_scheduler_base import LRScheduler, _format_param
 from .optimizer import Optimizer, lerp_
 
 __all__ = [
