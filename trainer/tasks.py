@@ -104,7 +104,7 @@ class Classifier(TrainingModule):
         self.log(f"{prefix}_acc", (logits.argmax(-1) == y).float().mean(), prog_bar=True, batch_size=len(y))
         k = self.top_k
         if k and logits.shape[-1] > k:
-            top = ember.from_numpy((-logits.data).argsort(-1)[..., :k].copy())
+            top = ember.from_numpy((-logits.numpy(force=True)).argsort(-1)[..., :k].copy())
             hit = (top == y.unsqueeze(-1)).any(-1).float().mean()
             self.log(f"{prefix}_acc_top{k}", hit, batch_size=len(y))
         return loss

@@ -7,8 +7,8 @@ from typing import Any
 
 import ember
 import numpy as np
+from ember import Tensor
 from ember.data.dataset import Dataset
-from ember.tensor import Tensor
 from ember.trainer.datamodule import SplitDataModule
 
 BUILTIN = ("synthetic_vowels", "speech_commands")

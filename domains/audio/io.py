@@ -9,8 +9,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+import ember
 import numpy as np
-from ember.tensor import Tensor
+from ember import Tensor
 
 
 def _soundfile():
@@ -170,7 +171,7 @@ def load(uri, frame_offset: int = 0, num_frames: int = -1, normalize: bool = Tru
     if dtype == "int16" and subtype == "PCM_U8":
         data = ((data.astype(np.int32) >> 8) + 128).astype(np.uint8)
     data = np.ascontiguousarray(data.T if channels_first else data)
-    return Tensor._wrap(data), sample_rate
+    return ember.from_numpy(data), sample_rate
 
 
 _SUBTYPES = {
@@ -218,7 +219,7 @@ def save(uri, src: Tensor, sample_rate: int, channels_first: bool = True, format
     """
     sf = _soundfile()
     path = str(uri)
-    data = src.data if isinstance(src, Tensor) else np.asarray(src)
+    data = src.numpy(force=True) if isinstance(src, Tensor) else np.asarray(src)
     if data.ndim == 1:
         data = data[None, :] if channels_first else data[:, None]
     if data.ndim != 2:

@@ -6,15 +6,15 @@ from collections.abc import Iterator, Sequence
 
 import ember
 import numpy as np
+from ember import Tensor
 from ember.data.collate import default_collate
 from ember.data.sampler import Sampler
 from ember.random import default_generator
-from ember.tensor import Tensor
 
 
 def _as_array(seq) -> np.ndarray:
     if isinstance(seq, Tensor):
-        return seq.data
+        return seq.numpy(force=True)
     array = np.asarray(seq)
     return array.astype(np.int64) if array.size == 0 and array.ndim == 1 else array  # [] is an empty id list
 
@@ -57,7 +57,7 @@ def pad_sequence(sequences: Sequence, batch_first: bool = False, padding_value: 
             out[i, -a.shape[0]:] = a
     if not batch_first:
         out = np.ascontiguousarray(np.swapaxes(out, 0, 1))
-    return Tensor._wrap(out)
+    return ember.from_numpy(out)
 
 
 def _pad_differentiable(sequences, batch_first, padding_value, padding_side) -> Tensor:
@@ -125,8 +125,8 @@ class PadCollate:
             mask = mask[:, ::-1]
         if not self.return_dict:
             return (input_ids, extras["labels"]) if "labels" in extras else input_ids
-        out = {"input_ids": input_ids, "attention_mask": Tensor._wrap(np.ascontiguousarray(mask, dtype=np.int64)),
-               "lengths": Tensor._wrap(lengths)}
+        out = {"input_ids": input_ids, "attention_mask": ember.from_numpy(np.ascontiguousarray(mask, dtype=np.int64)),
+               "lengths": ember.from_numpy(lengths)}
         out.update(extras)
         return out
 

@@ -12,16 +12,16 @@ from __future__ import annotations
 import math
 import os
 
+import ember
 import numpy as np
-
-from ember.tensor import Tensor
+from ember import Tensor
 
 __all__ = ["draw_bounding_boxes", "draw_segmentation_masks", "make_grid", "save_image"]
 
 
 def _array(x, where: str) -> np.ndarray:
     if isinstance(x, Tensor):
-        return x.data
+        return x.numpy(force=True)
     if isinstance(x, np.ndarray):
         return x
     if isinstance(x, (list, tuple)) and x and all(isinstance(t, (Tensor, np.ndarray)) for t in x):
@@ -58,14 +58,14 @@ def make_grid(tensor, nrow: int = 8, padding: int = 2, normalize: bool = False,
     for k in range(b):
         y, x = divmod(k, ncols)
         grid[:, y * hp + padding:y * hp + padding + h, x * wp + padding:x * wp + padding + w] = arr[k]
-    return Tensor._wrap(grid)
+    return ember.from_numpy(grid)
 
 
 def save_image(tensor, fp, format: str | None = None, **kwargs) -> None:
     """Saves a tensor (or batch, tiled with ``make_grid(**kwargs)``) as an image file; floats are in [0, 1]."""
     from PIL import Image
 
-    grid = make_grid(tensor, **kwargs).data
+    grid = make_grid(tensor, **kwargs).numpy()
     if grid.dtype != np.uint8:
         grid = np.clip(grid * 255 + 0.5, 0, 255).astype(np.uint8)
     Image.fromarray(np.ascontiguousarray(grid.transpose(1, 2, 0))).save(
@@ -114,7 +114,7 @@ def draw_bounding_boxes(image, boxes, labels: list[str] | None = None, colors=No
                        fill=(*colour, 100) if fill else None)
         if labels is not None:
             draw.text((x1 + width + 1, y1 + width + 1), str(labels[k]), fill=colour, font=font)
-    return Tensor._wrap(np.ascontiguousarray(np.asarray(img).transpose(2, 0, 1)))
+    return ember.from_numpy(np.ascontiguousarray(np.asarray(img).transpose(2, 0, 1)))
 
 
 def draw_segmentation_masks(image, masks, alpha: float = 0.8, colors=None) -> Tensor:
@@ -131,4 +131,4 @@ def draw_segmentation_masks(image, masks, alpha: float = 0.8, colors=None) -> Te
     for mask, colour in zip(m, _colours(colors, len(m))):
         colour_arr = np.asarray(colour, dtype=np.float32)[:, None]
         out[:, mask] = out[:, mask] * (1 - alpha) + colour_arr * alpha
-    return Tensor._wrap(np.clip(np.rint(out), 0, 255).astype(np.uint8))
+    return ember.from_numpy(np.clip(np.rint(out), 0, 255).astype(np.uint8))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import ember
 import numpy as np
+from ember import Tensor
 from ember.data.collate import default_collate
-from ember.tensor import Tensor
 
 
 def pad_or_crop(waveform: Tensor, length: int, offset: int = 0) -> Tensor:
@@ -15,15 +15,15 @@ def pad_or_crop(waveform: Tensor, length: int, offset: int = 0) -> Tensor:
         >>> pad_or_crop(ember.ones(1, 3), 5)
         tensor([[1., 1., 1., 0., 0.]])
     """
-    data = waveform.data if isinstance(waveform, Tensor) else np.asarray(waveform)
+    data = waveform.numpy(force=True) if isinstance(waveform, Tensor) else np.asarray(waveform)
     current = data.shape[-1]
     if current >= length:
         if not 0 <= offset <= current - length:
             raise ValueError(f"crop offset {offset} out of range for {current} samples cropped to {length}")
-        return Tensor._wrap(np.ascontiguousarray(data[..., offset : offset + length]))
+        return ember.from_numpy(np.ascontiguousarray(data[..., offset : offset + length]))
     out = np.zeros(data.shape[:-1] + (length,), dtype=data.dtype)
     out[..., :current] = data
-    return Tensor._wrap(out)
+    return ember.from_numpy(out)
 
 
 class PadOrCrop:
@@ -70,7 +70,7 @@ class PadCollate:
         waveforms = [item if single else item[0] for item in batch]
         lengths = [w.shape[-1] for w in waveforms]
         target = self.length if self.length is not None else max(lengths)
-        stacked = Tensor._wrap(np.stack([pad_or_crop(w, target).data for w in waveforms]))
+        stacked = ember.from_numpy(np.stack([pad_or_crop(w, target).numpy() for w in waveforms]))
         out = [stacked] if single else [stacked, *default_collate([tuple(item[1:]) for item in batch])]
         if self.return_lengths:
             out.append(ember.tensor([min(n, target) for n in lengths]))

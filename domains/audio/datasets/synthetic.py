@@ -19,9 +19,9 @@ import hashlib
 import math
 import os
 
+import ember
 import numpy as np
 from ember.data.dataset import Dataset
-from ember.tensor import Tensor
 
 # Peterson & Barney (1952) adult male averages F1-F3 (Hz), F4 ~ 3500 Hz.
 VOWEL_FORMANTS = {
@@ -213,7 +213,7 @@ class SyntheticVowels(Dataset):
             if clip is None:
                 clip = self._cache[index] = self._generate(index)
             clip = clip.copy()
-        waveform = Tensor._wrap(clip[None, :])
+        waveform = ember.from_numpy(clip[None, :])
         target = self.label(index)
         if self.transform is not None:
             waveform = self.transform(waveform)

@@ -13,9 +13,10 @@ The DFT convention is numpy's / PyTorch's: ``X[k] = sum_j x[j] exp(-2 pi i j k /
 
 from __future__ import annotations
 
+import ember
 import numpy as np
-from ember.ops.elementwise import Op
-from ember.tensor import Tensor
+from ember import Tensor
+from ember.autograd import Function
 
 
 def _frame_array(x: np.ndarray, size: int, hop: int) -> np.ndarray:
@@ -46,13 +47,13 @@ def _overlap_add_array(frames: np.ndarray, hop: int, length: int) -> np.ndarray:
     return out
 
 
-class Frame(Op):
+class Frame(Function):
     """``x[..., L]`` -> ``x[..., t * hop : t * hop + size]`` stacked over ``t`` (torch's ``unfold``)."""
 
     @staticmethod
     def forward(ctx, x, size, hop):
         ctx.meta = (size, hop, x.shape[-1])
-        return np.ascontiguousarray(_frame_array(x.data, size, hop))
+        return ember.from_numpy(np.ascontiguousarray(_frame_array(x.numpy(force=True), size, hop)))
 
     @staticmethod
     def backward(ctx, grad):
@@ -60,13 +61,13 @@ class Frame(Op):
         return OverlapAdd.apply(grad, hop, length), None, None
 
 
-class OverlapAdd(Op):
+class OverlapAdd(Function):
     """Adjoint of ``Frame``: frames ``[..., n_frames, size]`` summed into ``[..., length]``."""
 
     @staticmethod
     def forward(ctx, frames, hop, length):
         ctx.meta = (frames.shape[-1], hop)
-        return _overlap_add_array(frames.data, hop, length)
+        return ember.from_numpy(_overlap_add_array(frames.numpy(force=True), hop, length))
 
     @staticmethod
     def backward(ctx, grad):
@@ -74,7 +75,7 @@ class OverlapAdd(Op):
         return Frame.apply(grad, size, hop), None, None
 
 
-class WindowedFrame(Op):
+class WindowedFrame(Function):
     """``Frame(x) * window`` in one pass (the STFT's analysis step): ``[..., L]`` -> ``[..., n_frames, size]``."""
 
     @staticmethod
@@ -82,7 +83,7 @@ class WindowedFrame(Op):
         size = window.shape[-1]
         ctx.meta = (size, hop, x.shape[-1])
         ctx.save_for_backward(x if ctx.needs_input_grad[1] else None, window)
-        return _frame_array(x.data, size, hop) * window.data
+        return ember.from_numpy(_frame_array(x.numpy(force=True), size, hop) * window.numpy(force=True))
 
     @staticmethod
     def backward(ctx, grad):
@@ -107,17 +108,18 @@ def _bin_weights(n: int, dtype) -> np.ndarray:
     return w
 
 
-class RFFT(Op):
+class RFFT(Function):
     """Real DFT over the last dim (length ``n``): output ``[..., n // 2 + 1, 2]`` = (real, imag)."""
 
     @staticmethod
     def forward(ctx, x, n):
         ctx.n = n
-        spec = np.fft.rfft(x.data, n=n, axis=-1)
-        real_dtype = x.data.dtype if x.data.dtype in (np.float32, np.float64) else np.float64
+        arr = x.numpy(force=True)
+        spec = np.fft.rfft(arr, n=n, axis=-1)
+        real_dtype = arr.dtype if arr.dtype in (np.float32, np.float64) else np.float64
         spec = spec.astype(np.result_type(real_dtype, np.complex64), copy=False)
         # a complex array viewed as reals is (re, im) interleaved: the [..., freq, 2] layout, without a copy
-        return spec.view(spec.real.dtype).reshape(spec.shape + (2,))
+        return ember.from_numpy(spec.view(spec.real.dtype).reshape(spec.shape + (2,)))
 
     @staticmethod
     def backward(ctx, grad):
@@ -125,34 +127,35 @@ class RFFT(Op):
         return RFFTAdjoint.apply(grad, ctx.n), None
 
 
-class RFFTAdjoint(Op):
+class RFFTAdjoint(Function):
     """Transpose of ``RFFT``: ``[..., n // 2 + 1, 2]`` -> ``[..., n]``,
     ``y_j = sum_k Re(G_k exp(+2 pi i j k / n))`` (computed as ``n * irfft(weights * G)``)."""
 
     @staticmethod
     def forward(ctx, g, n):
         ctx.n = n
-        data = g.data
+        data = g.numpy(force=True)
         if data.dtype in (np.float32, np.float64):  # (re, im) pairs viewed as complex numbers, no copy
             spec = np.ascontiguousarray(data).view(np.result_type(data.dtype, np.complex64))[..., 0]
         else:
             spec = data[..., 0] + 1j * data[..., 1]
         spec = spec * _bin_weights(n, data.dtype)
-        return (np.fft.irfft(spec, n=n, axis=-1) * n).astype(data.dtype, copy=False)
+        return ember.from_numpy((np.fft.irfft(spec, n=n, axis=-1) * n).astype(data.dtype, copy=False))
 
     @staticmethod
     def backward(ctx, grad):
         return RFFT.apply(grad, ctx.n), None
 
 
-class AbsSquared(Op):
+class AbsSquared(Function):
     """``re^2 + im^2`` of a ``[..., 2]`` (real, imag) tensor."""
 
     @staticmethod
     def forward(ctx, z):
         ctx.save_for_backward(z)
-        re, im = z.data[..., 0], z.data[..., 1]
-        return re * re + im * im
+        arr = z.numpy(force=True)
+        re, im = arr[..., 0], arr[..., 1]
+        return ember.from_numpy(re * re + im * im)
 
     @staticmethod
     def backward(ctx, grad):
@@ -180,5 +183,5 @@ def irfft(spec: Tensor, n: int) -> Tensor:
     """Inverse of ``rfft`` for spectra in the ``[..., n // 2 + 1, 2]`` layout (imaginary parts of the DC
     and Nyquist bins are ignored, as ``numpy.fft.irfft`` does)."""
     # irfft(Y) = (1/n) sum_k c_k Re(Y_k e^{+i...}) with c_k = 1/weight_k, i.e. RFFTAdjoint(c * Y / n)
-    scale = (1.0 / _bin_weights(n, np.float64) / n).astype(spec.data.dtype)
-    return RFFTAdjoint.apply(spec * Tensor._wrap(scale[:, None]), n)
+    scale = (1.0 / _bin_weights(n, np.float64) / n).astype(spec.numpy(force=True).dtype)
+    return RFFTAdjoint.apply(spec * ember.from_numpy(scale[:, None]), n)

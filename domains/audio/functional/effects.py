@@ -7,7 +7,7 @@ import math
 
 import ember
 import numpy as np
-from ember.tensor import Tensor
+from ember import Tensor
 
 from .resample import resample
 from .spectral import istft, pad_last, phase_vocoder, stft
@@ -22,9 +22,9 @@ def mu_law_encoding(x: Tensor, quantization_channels: int) -> Tensor:
         tensor([  0, 128, 255])
     """
     mu = quantization_channels - 1.0
-    data = np.asarray(x.data, dtype=np.float64) if not x.is_floating_point() else x.data
+    data = np.asarray(x.numpy(force=True), dtype=np.float64) if not x.is_floating_point() else x.numpy(force=True)
     x_mu = np.sign(data) * np.log1p(mu * np.abs(data)) / math.log1p(mu)
-    return Tensor._wrap(((x_mu + 1) / 2 * mu + 0.5).astype(np.int64))
+    return ember.from_numpy(((x_mu + 1) / 2 * mu + 0.5).astype(np.int64))
 
 
 def mu_law_decoding(x_mu: Tensor, quantization_channels: int) -> Tensor:
@@ -89,7 +89,7 @@ def fade(waveform: Tensor, fade_in_len: int = 0, fade_out_len: int = 0, fade_sha
         tensor([0.0000, 0.5000, 1.0000, 1.0000, 1.0000])
     """
     curve = fade_curves(waveform.shape[-1], fade_in_len, fade_out_len, fade_shape)
-    return waveform * Tensor._wrap(curve.astype(waveform.data.dtype))
+    return waveform * ember.from_numpy(curve.astype(waveform.numpy(force=True).dtype))
 
 
 def add_noise(waveform: Tensor, noise: Tensor, snr: Tensor, lengths: Tensor | None = None) -> Tensor:
@@ -109,7 +109,8 @@ def add_noise(waveform: Tensor, noise: Tensor, snr: Tensor, lengths: Tensor | No
     snr = snr if isinstance(snr, Tensor) else ember.tensor(snr, dtype=waveform.dtype)
     if lengths is not None:
         positions = np.arange(waveform.shape[-1])
-        mask = Tensor._wrap((positions < np.asarray(lengths.data)[..., None]).astype(waveform.data.dtype))
+        inside = positions < lengths.numpy(force=True)[..., None]
+        mask = ember.from_numpy(inside.astype(waveform.numpy(force=True).dtype))
         signal_part, noise_part = waveform * mask, noise * mask
     else:
         signal_part, noise_part = waveform, noise
@@ -180,7 +181,7 @@ def mask_along_axis_iid(specgrams: Tensor, mask_param: int, mask_value: float, a
     positions = np.arange(size)
     mask = (positions >= start) & (positions < end)  # (..., size)
     mask = mask[..., :, None] if axis == dim - 2 else mask[..., None, :]
-    return specgrams.masked_fill(Tensor._wrap(mask), mask_value)
+    return specgrams.masked_fill(ember.from_numpy(mask), mask_value)
 
 
 def mask_along_axis(specgram: Tensor, mask_param: int, mask_value: float, axis: int, p: float = 1.0,
@@ -209,7 +210,7 @@ def mask_along_axis(specgram: Tensor, mask_param: int, mask_value: float, axis: 
     end = start + int(value)
     mask = (np.arange(size) >= start) & (np.arange(size) < end)
     mask = mask[:, None] if axis == dim - 2 else mask[None, :]
-    return specgram.masked_fill(Tensor._wrap(mask), mask_value)
+    return specgram.masked_fill(ember.from_numpy(mask), mask_value)
 
 
 def pitch_shift(waveform: Tensor, sample_rate: int, n_steps: float, bins_per_octave: int = 12, n_fft: int = 512,

@@ -7,7 +7,7 @@ import warnings
 
 import ember
 import numpy as np
-from ember.tensor import Tensor
+from ember import Tensor
 
 
 def _check_mel_scale(mel_scale: str) -> None:
@@ -59,7 +59,7 @@ def _triangular_filterbank(all_freqs: np.ndarray, f_pts: np.ndarray) -> np.ndarr
 
 
 def _to_default(values: np.ndarray) -> Tensor:
-    return Tensor._wrap(values.astype(ember.get_default_dtype().numpy))
+    return ember.from_numpy(values.astype(ember.get_default_dtype().numpy))
 
 
 def melscale_fbanks(n_freqs: int, f_min: float, f_max: float, n_mels: int, sample_rate: int,

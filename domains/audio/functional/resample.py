@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import math
 
+import ember
 import numpy as np
-from ember.tensor import Tensor
+from ember import Tensor
 
 from . import _ops
 from .spectral import pad_last
@@ -126,11 +127,11 @@ def resample(waveform: Tensor, orig_freq: int, new_freq: int, lowpass_filter_wid
         return waveform
     if use_sparse_kernel(orig_freq, new_freq, lowpass_filter_width, rolloff):
         taps, first, width = sparse_resample_kernel(orig_freq, new_freq, lowpass_filter_width, rolloff,
-                                                    resampling_method, beta, dtype=waveform.data.dtype)
-        return apply_sparse_resample_kernel(waveform, orig_freq, new_freq, Tensor._wrap(taps), first, width)
+                                                    resampling_method, beta, dtype=waveform.numpy(force=True).dtype)
+        return apply_sparse_resample_kernel(waveform, orig_freq, new_freq, ember.from_numpy(taps), first, width)
     kernel, width = sinc_resample_kernel(orig_freq, new_freq, lowpass_filter_width, rolloff, resampling_method,
-                                         beta, dtype=waveform.data.dtype)
-    return apply_resample_kernel(waveform, orig_freq, new_freq, Tensor._wrap(kernel), width)
+                                         beta, dtype=waveform.numpy(force=True).dtype)
+    return apply_resample_kernel(waveform, orig_freq, new_freq, ember.from_numpy(kernel), width)
 
 
 def use_sparse_kernel(orig_freq: int, new_freq: int, lowpass_filter_width: int = 6, rolloff: float = 0.99) -> bool:
@@ -155,7 +156,7 @@ def apply_sparse_resample_kernel(waveform: Tensor, orig_freq: int, new_freq: int
     n_blocks = -(-target // new)
     index = (np.arange(n_blocks)[:, None, None] * orig + first[None, :, None]
              + np.arange(taps.shape[-1])[None, None, :])  # (n_blocks, new, n_taps)
-    gathered = padded[..., Tensor._wrap(index.reshape(-1))].reshape(*padded.shape[:-1], n_blocks, new, -1)
+    gathered = padded[..., ember.from_numpy(index.reshape(-1))].reshape(*padded.shape[:-1], n_blocks, new, -1)
     out = (gathered * taps).sum(-1)
     out = out.reshape(*out.shape[:-2], n_blocks * new)
     return out[..., :target]

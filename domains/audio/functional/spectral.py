@@ -12,11 +12,15 @@ import math
 
 import ember
 import numpy as np
-from ember._dtype import from_numpy_dtype
-from ember.tensor import Tensor
+from ember import Tensor
 
 from . import _ops
 from .windows import hann_window
+
+
+def _ember_dtype(np_dtype: np.dtype):
+    """The Ember dtype of a numpy dtype (core has no public converter; an empty array names it)."""
+    return ember.from_numpy(np.empty(0, np_dtype)).dtype
 
 
 def _as_float_tensor(x) -> Tensor:
@@ -39,8 +43,8 @@ def pad_last(x: Tensor, left: int, right: int, mode: str = "constant", value: fl
     length = x.shape[-1]
     lead = tuple(x.shape[:-1])
     if mode == "constant":
-        parts = [Tensor._wrap(np.full(lead + (left,), value, dtype=x.data.dtype)), x,
-                 Tensor._wrap(np.full(lead + (right,), value, dtype=x.data.dtype))]
+        parts = [ember.from_numpy(np.full(lead + (left,), value, dtype=x.numpy(force=True).dtype)), x,
+                 ember.from_numpy(np.full(lead + (right,), value, dtype=x.numpy(force=True).dtype))]
     elif mode == "reflect":
         if left >= length or right >= length:
             raise ValueError(
@@ -59,14 +63,14 @@ def pad_last(x: Tensor, left: int, right: int, mode: str = "constant", value: fl
 def _full_window(window, n_fft: int, win_length: int, dtype) -> Tensor:
     """The analysis window as a length-``n_fft`` tensor (a shorter window is centred, zero-padded)."""
     if window is None:
-        window = Tensor._wrap(np.ones(win_length, dtype=dtype))
+        window = ember.from_numpy(np.ones(win_length, dtype=dtype))
     if window.shape[-1] != win_length:
         raise ValueError(f"window has length {window.shape[-1]}, expected win_length={win_length}")
     if win_length > n_fft:
         raise ValueError(f"win_length ({win_length}) must be <= n_fft ({n_fft})")
     left = (n_fft - win_length) // 2
-    if window.data.dtype != dtype:
-        window = window.to(dtype=from_numpy_dtype(dtype))
+    if window.numpy(force=True).dtype != dtype:
+        window = window.to(dtype=_ember_dtype(dtype))
     return pad_last(window, left, n_fft - win_length - left)
 
 
@@ -74,7 +78,7 @@ def _mirror_onesided(spec: Tensor, n_fft: int) -> Tensor:
     """``[..., n_fft//2+1, T, 2]`` -> the full two-sided spectrum ``[..., n_fft, T, 2]`` (X[n-k] = conj X[k])."""
     n_half = n_fft // 2 + 1
     rest = spec[..., 1 : n_fft - n_half + 1, :, :].flip(-3)
-    conj = Tensor._wrap(np.array([1.0, -1.0], dtype=spec.data.dtype))
+    conj = ember.from_numpy(np.array([1.0, -1.0], dtype=spec.numpy(force=True).dtype))
     return ember.cat([spec, rest * conj], dim=-3)
 
 
@@ -106,7 +110,7 @@ def stft(input: Tensor, n_fft: int, hop_length: int | None = None, win_length: i
     win_length = win_length if win_length is not None else n_fft
     if hop_length <= 0:
         raise ValueError(f"hop_length must be positive, got {hop_length}")
-    w = _full_window(window, n_fft, win_length, x.data.dtype)
+    w = _full_window(window, n_fft, win_length, x.numpy(force=True).dtype)
     if center:
         x = pad_last(x, n_fft // 2, n_fft // 2, pad_mode)
     if x.shape[-1] < n_fft:
@@ -151,11 +155,12 @@ def istft(input: Tensor, n_fft: int, hop_length: int | None = None, win_length: 
     spec = spec[..., : n_fft // 2 + 1, :, :]
     if normalized:
         spec = spec * math.sqrt(n_fft)
-    w = _full_window(window, n_fft, win_length, spec.data.dtype)
+    w = _full_window(window, n_fft, win_length, spec.numpy(force=True).dtype)
     frames = _ops.irfft(spec.transpose(-2, -3), n_fft) * w  # (..., T, n_fft)
     total = n_fft + hop_length * (n_frames - 1)
     y = _ops.overlap_add(frames, hop_length, total)
-    w2 = (w.data * w.data)[None, :].repeat(n_frames, axis=0)
+    w_arr = w.numpy(force=True)
+    w2 = (w_arr * w_arr)[None, :].repeat(n_frames, axis=0)
     envelope = _ops._overlap_add_array(w2, hop_length, total)
     start = n_fft // 2 if center else 0
     stop = total - n_fft // 2 if center else total
@@ -167,7 +172,7 @@ def istft(input: Tensor, n_fft: int, hop_length: int | None = None, win_length: 
         raise RuntimeError(
             "istft: the window's overlap-add is zero somewhere (window/hop do not satisfy the NOLA condition)"
         )
-    y = y / Tensor._wrap(envelope.astype(y.data.dtype))
+    y = y / ember.from_numpy(envelope.astype(y.numpy(force=True).dtype))
     if stop > total:
         y = pad_last(y, 0, stop - total)
     return y
@@ -261,23 +266,24 @@ def griffinlim(specgram: Tensor, window: Tensor, n_fft: int, hop_length: int, wi
         raise ValueError(f"momentum must be in range [0, 1), got {momentum}")
     momentum = momentum / (1 + momentum)
     spec = _as_float_tensor(specgram).detach()
-    magnitude = Tensor._wrap(np.power(spec.data, 1.0 / power))[..., None]
+    magnitude = ember.from_numpy(np.power(spec.numpy(force=True), 1.0 / power))[..., None]
     gen = generator if generator is not None else ember.default_generator
     if rand_init:
         # torch.rand with a complex dtype draws real and imaginary parts uniformly in [0, 1)
-        angles = gen.np.random(magnitude.shape[:-1] + (2,)).astype(spec.data.dtype)
+        angles = gen.np.random(magnitude.shape[:-1] + (2,)).astype(spec.numpy(force=True).dtype)
     else:
-        angles = np.zeros(magnitude.shape[:-1] + (2,), dtype=spec.data.dtype)
+        angles = np.zeros(magnitude.shape[:-1] + (2,), dtype=spec.numpy(force=True).dtype)
         angles[..., 0] = 1.0
     tprev = 0.0
     with ember.no_grad():
         for _ in range(n_iter):
-            inverse = istft(magnitude * Tensor._wrap(angles), n_fft, hop_length, win_length, window, length=length)
-            rebuilt = stft(inverse, n_fft, hop_length, win_length, window).data
+            inverse = istft(magnitude * ember.from_numpy(angles), n_fft, hop_length, win_length, window, length=length)
+            rebuilt = stft(inverse, n_fft, hop_length, win_length, window).numpy(force=True)
             angles = rebuilt - tprev * momentum if momentum else rebuilt
             angles = angles / (np.sqrt((angles * angles).sum(-1, keepdims=True)) + 1e-16)
             tprev = rebuilt
-        return istft(magnitude * Tensor._wrap(angles.astype(spec.data.dtype)), n_fft, hop_length, win_length,
+        angles = angles.astype(spec.numpy(force=True).dtype)
+        return istft(magnitude * ember.from_numpy(angles), n_fft, hop_length, win_length,
                      window, length=length)
 
 
@@ -293,9 +299,9 @@ def phase_vocoder(complex_specgrams: Tensor, rate: float, phase_advance: Tensor)
     """
     if rate == 1.0:
         return complex_specgrams
-    data = complex_specgrams.data
+    data = complex_specgrams.numpy(force=True)
     z = data[..., 0] + 1j * data[..., 1]
-    advance = np.asarray(phase_advance.data if isinstance(phase_advance, Tensor) else phase_advance)
+    advance = np.asarray(phase_advance.numpy(force=True) if isinstance(phase_advance, Tensor) else phase_advance)
     time_steps = np.arange(0, z.shape[-1], rate, dtype=data.dtype)
     alphas = time_steps % 1.0
     phase_0 = np.angle(z[..., :1])
@@ -309,7 +315,7 @@ def phase_vocoder(complex_specgrams: Tensor, rate: float, phase_advance: Tensor)
     phase_acc = np.cumsum(phase, -1)
     mag = alphas * np.abs(z1) + (1 - alphas) * np.abs(z0)
     out = np.stack([mag * np.cos(phase_acc), mag * np.sin(phase_acc)], axis=-1).astype(data.dtype)
-    return Tensor._wrap(out)
+    return ember.from_numpy(out)
 
 
 __all__ = ["complex_norm", "griffinlim", "hann_window", "inverse_spectrogram", "istft", "pad_last",

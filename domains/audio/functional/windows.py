@@ -7,12 +7,13 @@ import math
 
 import ember
 import numpy as np
-from ember.tensor import Tensor
+from ember import Tensor
 
 
 def _as_tensor(values: np.ndarray, dtype, requires_grad: bool = False) -> Tensor:
     np_dtype = (dtype or ember.get_default_dtype()).numpy
-    return Tensor._wrap(np.ascontiguousarray(values, dtype=np_dtype), requires_grad=requires_grad)
+    window = ember.from_numpy(np.ascontiguousarray(values, dtype=np_dtype))
+    return window.requires_grad_() if requires_grad else window
 
 
 def _cosine_sum(window_length: int, periodic: bool, coefficients) -> np.ndarray:

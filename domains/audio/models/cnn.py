@@ -5,8 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from ember import nn
-from ember.tensor import Tensor
+from ember import Tensor, nn
 
 from ..transforms import AmplitudeToDB, MelSpectrogram
 

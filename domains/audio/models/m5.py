@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from ember import nn
-from ember.tensor import Tensor
+from ember import Tensor, nn
 
 
 class M5(nn.Module):

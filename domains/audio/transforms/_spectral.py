@@ -6,8 +6,8 @@ import math
 from collections.abc import Callable
 
 import ember
+from ember import Tensor
 from ember.nn import Module
-from ember.tensor import Tensor
 
 from .. import functional as F
 
@@ -157,13 +157,13 @@ class InverseMelScale(Module):
 
         if melspec.shape[-2] != self.n_mels:
             raise ValueError(f"expected {self.n_mels} mel bins in dim -2, got shape {tuple(melspec.shape)}")
-        data = melspec.data
+        data = melspec.numpy(force=True)
         lead, frames = data.shape[:-2], data.shape[-1]
         columns = np.moveaxis(data.reshape(-1, self.n_mels, frames), 0, 1).reshape(self.n_mels, -1)
-        solution = np.linalg.lstsq(self.fb.data.T.astype(np.float64), columns.astype(np.float64), rcond=None)[0]
+        solution = np.linalg.lstsq(self.fb.numpy(force=True).T.astype(np.float64), columns.astype(np.float64), rcond=None)[0]
         n_stft = self.fb.shape[0]
         out = np.moveaxis(np.maximum(solution, 0.0).reshape(n_stft, -1, frames), 1, 0).reshape(*lead, n_stft, frames)
-        return Tensor._wrap(out.astype(data.dtype))
+        return ember.from_numpy(out.astype(data.dtype))
 
 
 class MelSpectrogram(Module):

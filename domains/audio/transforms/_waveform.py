@@ -10,8 +10,8 @@ import math
 from collections.abc import Callable
 
 import ember
+from ember import Tensor
 from ember.nn import Module
-from ember.tensor import Tensor
 
 from .. import functional as F
 from ..functional.resample import (
@@ -48,7 +48,7 @@ class Resample(Module):
             else:
                 kernel, self.width = F.sinc_resample_kernel(orig_freq, new_freq, lowpass_filter_width, rolloff,
                                                             resampling_method, beta, dtype=np_dtype)
-            self.register_buffer("kernel", Tensor._wrap(kernel), persistent=False)
+            self.register_buffer("kernel", ember.from_numpy(kernel), persistent=False)
 
     def forward(self, waveform: Tensor) -> Tensor:
         if self.orig_freq == self.new_freq:
@@ -144,7 +144,7 @@ class SpecAugment(Module):
         self.iid_masks, self.p, self.zero_masking = iid_masks, p, zero_masking
 
     def forward(self, specgram: Tensor) -> Tensor:
-        mask_value = 0.0 if self.zero_masking else float(specgram.data.mean())
+        mask_value = 0.0 if self.zero_masking else float(specgram.numpy(force=True).mean())
         time_dim, freq_dim = specgram.ndim - 1, specgram.ndim - 2
         iid = specgram.ndim > 2 and self.iid_masks
         mask = F.mask_along_axis_iid if iid else F.mask_along_axis

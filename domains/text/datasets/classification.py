@@ -6,9 +6,9 @@ import csv
 import os
 from collections.abc import Callable, Sequence
 
+import ember
 import numpy as np
 from ember.data.dataset import Dataset
-from ember.tensor import Tensor
 
 
 def _tokenize(tokenizer, transform, text: str):
@@ -18,7 +18,7 @@ def _tokenize(tokenizer, transform, text: str):
     ids = encode(text)
     if transform is not None:
         ids = transform(ids)
-    return Tensor._wrap(np.asarray(ids, dtype=np.int64))
+    return ember.from_numpy(np.asarray(ids, dtype=np.int64))
 
 
 def _sort_labels(labels) -> list[str]:

@@ -7,9 +7,10 @@ import os
 import zlib
 from collections.abc import Callable, Sequence
 
+import ember
 import numpy as np
+from ember import Tensor
 from ember.data.dataset import Dataset
-from ember.tensor import Tensor
 
 SPLITS = ("train", "val", "test")
 
@@ -65,7 +66,7 @@ class TokenBlockDataset(Dataset):
         if self.random_offset:
             start = min(start + int(np.random.randint(self.stride)), len(self.tokens) - self.block_size - 1)
         chunk = self.tokens[start:start + self.block_size + 1]
-        return Tensor._wrap(chunk[:-1].copy()), Tensor._wrap(chunk[1:].copy())
+        return ember.from_numpy(chunk[:-1].copy()), ember.from_numpy(chunk[1:].copy())
 
 
 class TextFileDataset(TokenBlockDataset):

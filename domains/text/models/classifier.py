@@ -6,9 +6,8 @@ from collections.abc import Sequence
 
 import ember
 import numpy as np
-from ember import nn
+from ember import Tensor, nn
 from ember.nn import functional as F
-from ember.tensor import Tensor
 
 
 class TextClassifier(nn.Module):
@@ -58,14 +57,14 @@ class TextClassifier(nn.Module):
         if attention_mask is not None:
             mask = np.asarray(getattr(attention_mask, "data", attention_mask)).astype(bool)
         elif self.embedding.padding_idx is not None:
-            mask = input_ids.data != self.embedding.padding_idx
+            mask = input_ids.numpy(force=True) != self.embedding.padding_idx
         else:
             mask = np.ones((batch, length), dtype=bool)
         x = self.embedding(input_ids)  # (B, T, E)
-        keep = Tensor._wrap(mask[:, :, None])
+        keep = ember.from_numpy(mask[:, :, None])
         if self.pooling == "mean":
-            counts = np.maximum(mask.sum(1, keepdims=True), 1).astype(x.data.dtype)
-            pooled = (x * keep).sum(1) / Tensor._wrap(counts)
+            counts = np.maximum(mask.sum(1, keepdims=True), 1).astype(x.numpy(force=True).dtype)
+            pooled = (x * keep).sum(1) / ember.from_numpy(counts)
         elif self.pooling == "max":
             pooled = x.masked_fill(keep.logical_not(), -1e9).amax(1)
         else:
@@ -78,5 +77,5 @@ class TextClassifier(nn.Module):
         for k, conv in zip(self.kernel_sizes, self.convs):
             y = F.relu(conv(x))  # (B, F, T + k - 1); output j sees inputs j-k+1..j
             valid = np.arange(y.shape[2])[None, :] < (np.maximum(lengths, 1) + k - 1)[:, None]
-            features.append(y.masked_fill(Tensor._wrap(~valid[:, None, :]), 0.0).amax(2))
+            features.append(y.masked_fill(ember.from_numpy(~valid[:, None, :]), 0.0).amax(2))
         return ember.cat(features, dim=1)

@@ -6,10 +6,9 @@ import math
 
 import ember
 import numpy as np
-from ember import nn
+from ember import Tensor, nn
 from ember.nn import functional as F
 from ember.random import Generator
-from ember.tensor import Tensor
 
 from .sampling import sample_next_token
 
@@ -117,7 +116,7 @@ class GPT(nn.Module):
         length = idx.shape[1]
         if length > self.block_size:
             raise ValueError(f"GPT: input of length {length} is longer than block_size {self.block_size}")
-        positions = Tensor._wrap(np.arange(length, dtype=np.int64))
+        positions = ember.from_numpy(np.arange(length, dtype=np.int64))
         x = self.drop(self.wte(idx) + self.wpe(positions))
         for block in self.h:
             x = block(x)
@@ -150,10 +149,10 @@ def generate(model: nn.Module, idx, max_new_tokens: int, temperature: float = 1.
         with ember.no_grad():
             for _ in range(max_new_tokens):
                 context = tokens if block_size is None else tokens[:, -block_size:]
-                out = model(Tensor._wrap(np.ascontiguousarray(context)))
+                out = model(ember.from_numpy(np.ascontiguousarray(context)))
                 logits = out[0] if isinstance(out, tuple) else out
-                nxt = sample_next_token(logits.data[:, -1, :], temperature, top_k, top_p, generator)
+                nxt = sample_next_token(logits.numpy(force=True)[:, -1, :], temperature, top_k, top_p, generator)
                 tokens = np.concatenate([tokens, nxt[:, None]], axis=1)
     finally:
         model.train(was_training)
-    return Tensor._wrap(tokens)
+    return ember.from_numpy(tokens)

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import ember
 import numpy as np
-from ember import nn
+from ember import Tensor, nn
 from ember.random import Generator
-from ember.tensor import Tensor
 
 from .gpt import _as_batch
 from .sampling import sample_next_token
@@ -61,12 +60,12 @@ class LSTMLanguageModel(nn.Module):
         self.eval()
         try:
             with ember.no_grad():
-                logits, hidden = self(Tensor._wrap(tokens))
+                logits, hidden = self(ember.from_numpy(tokens))
                 for step in range(max_new_tokens):
-                    nxt = sample_next_token(logits.data[:, -1, :], temperature, top_k, top_p, generator)
+                    nxt = sample_next_token(logits.numpy(force=True)[:, -1, :], temperature, top_k, top_p, generator)
                     tokens = np.concatenate([tokens, nxt[:, None]], axis=1)
                     if step + 1 < max_new_tokens:
-                        logits, hidden = self(Tensor._wrap(np.ascontiguousarray(nxt[:, None])), hidden)
+                        logits, hidden = self(ember.from_numpy(np.ascontiguousarray(nxt[:, None])), hidden)
         finally:
             self.train(was_training)
-        return Tensor._wrap(tokens)
+        return ember.from_numpy(tokens)

@@ -11,10 +11,10 @@ import os
 import pickle
 from collections.abc import Callable
 
+import ember
 import numpy as np
-
+from ember import Tensor
 from ember.data.dataset import Dataset
-from ember.tensor import Tensor
 
 _ALLOWED_GLOBALS = {
     ("numpy.core.multiarray", "_reconstruct"),
@@ -139,7 +139,7 @@ class CIFAR10(Dataset):
 
     def as_tensors(self) -> tuple[Tensor, Tensor]:
         """All images as a uint8 (N, 3, 32, 32) tensor and the labels as int64."""
-        return Tensor._wrap(np.ascontiguousarray(self.data.transpose(0, 3, 1, 2))), Tensor._wrap(
+        return ember.from_numpy(np.ascontiguousarray(self.data.transpose(0, 3, 1, 2))), ember.from_numpy(
             np.asarray(self.targets, dtype=np.int64))
 
     def __repr__(self) -> str:

@@ -11,10 +11,9 @@ import gzip
 import os
 from collections.abc import Callable
 
+import ember
 import numpy as np
-
 from ember.data.dataset import Dataset
-from ember.tensor import Tensor
 
 _IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
@@ -71,8 +70,8 @@ class MNIST(Dataset):
         if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
             raise RuntimeError(f"{self.raw_folder}: {len(images)} images of shape {images.shape[1:]} and "
                                f"{len(labels)} labels do not match")
-        self.data = Tensor._wrap(np.ascontiguousarray(images, dtype=np.uint8))
-        self.targets = Tensor._wrap(labels.astype(np.int64))
+        self.data = ember.from_numpy(np.ascontiguousarray(images, dtype=np.uint8))
+        self.targets = ember.from_numpy(labels.astype(np.int64))
 
     @property
     def raw_folder(self) -> str:
@@ -98,8 +97,8 @@ class MNIST(Dataset):
     def __getitem__(self, index: int):
         from PIL import Image
 
-        img = Image.fromarray(self.data.data[index])
-        target = int(self.targets.data[index])
+        img = Image.fromarray(self.data.numpy()[index])
+        target = int(self.targets.numpy()[index])
         if self.transform is not None:
             img = self.transform(img)
         if self.target_transform is not None:
@@ -107,7 +106,7 @@ class MNIST(Dataset):
         return img, target
 
     def __len__(self) -> int:
-        return len(self.data.data)
+        return len(self.data)
 
     def __repr__(self) -> str:
         split = "Train" if self.train else "Test"

@@ -13,10 +13,10 @@ import math
 import os
 from collections.abc import Callable
 
+import ember
 import numpy as np
-
+from ember import Tensor
 from ember.data.dataset import Dataset
-from ember.tensor import Tensor
 
 from .folder import default_cache_dir
 
@@ -93,7 +93,7 @@ class _SyntheticImages(Dataset):
     def as_tensors(self) -> tuple[Tensor, Tensor]:
         """All images as a uint8 (N, C, H, W) tensor and the labels as int64, without transforms."""
         data = self.data[:, None] if self.data.ndim == 3 else self.data.transpose(0, 3, 1, 2)
-        return Tensor._wrap(np.ascontiguousarray(data)), Tensor._wrap(self.targets.astype(np.int64))
+        return ember.from_numpy(np.ascontiguousarray(data)), ember.from_numpy(self.targets.astype(np.int64))
 
     def __repr__(self) -> str:
         split = "Train" if self.train else "Test"
