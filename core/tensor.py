@@ -14,6 +14,7 @@ import numpy as np
 
 from . import _dtype
 from ._format import format_tensor
+from ._hooks import RemovableHandle
 
 
 class Tensor:
@@ -116,7 +117,8 @@ class Tensor:
     @property
     def retains_grad(self) -> bool:
         hooks = self.grad_fn._out_hooks if self.grad_fn is not None else None
-        return bool(hooks) and any(getattr(h, "retains_grad", False) for h in hooks.get(self._output_nr, ()))
+        mine = hooks.get(self._output_nr, {}) if hooks else {}
+        return any(getattr(h, "retains_grad", False) for h in mine.values())
 
     def register_hook(self, hook):
         """Registers ``hook(grad) -> Tensor | None``, called with this tensor's gradient in backward."""
@@ -124,15 +126,16 @@ class Tensor:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
         if self.grad_fn is None:
             if self._hooks is None:
-                self._hooks = []
+                self._hooks = {}
             hooks = self._hooks
         else:
             node = self.grad_fn
             if node._out_hooks is None:
                 node._out_hooks = {}
-            hooks = node._out_hooks.setdefault(self._output_nr, [])
-        hooks.append(hook)
-        return _RemovableHandle(hooks, hook)
+            hooks = node._out_hooks.setdefault(self._output_nr, {})
+        handle = RemovableHandle(hooks)
+        hooks[handle.id] = hook
+        return handle
 
     def detach(self) -> Tensor:
         """A tensor sharing this one's data (and version counter), cut from the graph."""
@@ -311,15 +314,6 @@ class device:
 
     def __repr__(self) -> str:
         return "device(type='cpu')"
-
-
-class _RemovableHandle:
-    def __init__(self, hooks: list, hook):
-        self._hooks, self._hook = hooks, hook
-
-    def remove(self) -> None:
-        if self._hook in self._hooks:
-            self._hooks.remove(self._hook)
 
 
 def _normalize_dim(dim: int, ndim: int, op: str) -> int:

@@ -14,7 +14,7 @@ import traceback
 import numpy as np
 
 from ..tensor import Tensor
-from .function import _QUIET, Function, _numpy_errors
+from .function import _FREED_MESSAGE, _QUIET, Function, _numpy_errors
 from .grad_mode import state
 
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -161,13 +161,7 @@ def _execute(roots, retain_graph, create_graph, capture, accumulate):
             if needed is not None and node not in needed:
                 continue
             if node._freed and node._saved_versions:
-                raise RuntimeError(
-                    "Trying to backward through the graph a second time (or directly access saved "
-                    "tensors after they have already been freed). Saved intermediate values of the "
-                    "graph are freed when you call .backward() or autograd.grad(). Specify "
-                    "retain_graph=True if you need to backward through the graph a second time or if "
-                    "you need to access saved tensors after calling backward."
-                )
+                raise RuntimeError(_FREED_MESSAGE)
             input_grads = node._call_backward(grads)
             if state.anomaly:
                 _check_anomaly(node, input_grads)
@@ -247,7 +241,7 @@ def _needed_nodes(root_nodes, capture) -> set:
 
 def _deliver_to_leaf(leaf, g, create_graph, capture, accumulate, owned) -> None:
     if leaf._hooks:
-        for hook in leaf._hooks:
+        for hook in tuple(leaf._hooks.values()):  # a snapshot: a hook may remove itself
             replaced = hook(g)
             if replaced is not None:
                 g = replaced
@@ -306,6 +300,7 @@ def _run_output_hooks(node, grads) -> None:
         g = grads[nr]
         if g is None:
             continue
+        hooks = tuple(hooks.values())  # a snapshot: a hook may remove itself
         for hook in hooks:
             if not getattr(hook, "retains_grad", False):
                 replaced = hook(g)

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from .. import _dtype
+from .._hooks import RemovableHandle
 from ..autograd.grad_mode import enable_grad
 from ..tensor import Tensor
 
@@ -199,11 +200,15 @@ class Optimizer:
     # --- hooks --------------------------------------------------------------------------------
     def register_step_pre_hook(self, hook: Callable):
         """``hook(optimizer, args, kwargs)`` runs before each ``step``; may return new ``(args, kwargs)``."""
-        return _Handle(self._optimizer_step_pre_hooks, hook)
+        handle = RemovableHandle(self._optimizer_step_pre_hooks)
+        self._optimizer_step_pre_hooks[handle.id] = hook
+        return handle
 
     def register_step_post_hook(self, hook: Callable):
         """``hook(optimizer, args, kwargs)`` runs after each ``step``."""
-        return _Handle(self._optimizer_step_post_hooks, hook)
+        handle = RemovableHandle(self._optimizer_step_post_hooks)
+        self._optimizer_step_post_hooks[handle.id] = hook
+        return handle
 
     # --- state_dict ---------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
@@ -325,15 +330,3 @@ def _hooked_step(step):
 
 Optimizer.step = _hooked_step(Optimizer.step)
 
-
-class _Handle:
-    _next_id = 0
-
-    def __init__(self, hooks: OrderedDict, hook: Callable):
-        self._hooks = hooks
-        self.id = _Handle._next_id
-        _Handle._next_id += 1
-        hooks[self.id] = hook
-
-    def remove(self) -> None:
-        self._hooks.pop(self.id, None)

@@ -1,4 +1,4 @@
-"""Helpers of ``Module``: hook handles, the error-path annotation, repr indentation, state-dict values."""
+"""Helpers of ``Module``: the error-path annotation, repr indentation, state-dict values."""
 
 from __future__ import annotations
 
@@ -15,26 +15,6 @@ _IncompatibleKeys.__repr__ = lambda self: (
     if not self.missing_keys and not self.unexpected_keys
     else f"_IncompatibleKeys(missing_keys={self.missing_keys}, unexpected_keys={self.unexpected_keys})"
 )
-
-
-class RemovableHandle:
-    """Returned by the ``register_*_hook`` methods; ``remove()`` unregisters the hook."""
-
-    _next_id = itertools.count()
-
-    def __init__(self, *hook_dicts: dict):
-        self.id = next(RemovableHandle._next_id)
-        self._hook_dicts = hook_dicts
-
-    def remove(self) -> None:
-        for hooks in self._hook_dicts:
-            hooks.pop(self.id, None)
-
-    def __enter__(self) -> RemovableHandle:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.remove()
 
 
 def _addindent(text: str, spaces: int) -> str:

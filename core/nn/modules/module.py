@@ -19,9 +19,9 @@ import numpy as np
 
 from ... import _dtype
 from ...tensor import Tensor
+from ..._hooks import RemovableHandle
 from ..parameter import Buffer, Parameter
 from ._module_utils import (
-    RemovableHandle,
     _addindent,
     _IncompatibleKeys,
     _name_module_in_error,
