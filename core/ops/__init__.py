@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from . import elementwise, index, inplace, linalg, reduce, shape, sorting  # noqa: F401
-from .elementwise import *  # noqa: F401,F403
+from . import (activation, arithmetic, cast, comparison, index, inplace, linalg, reduce, shape,  # noqa: F401
+               sorting, unary)
+from .activation import *  # noqa: F401,F403
+from .arithmetic import *  # noqa: F401,F403
+from .cast import *  # noqa: F401,F403
+from .comparison import *  # noqa: F401,F403
+from .unary import *  # noqa: F401,F403
 from .index import (diagonal, diagonal_scatter, gather, getitem, index_add, index_put, index_select,  # noqa: F401
                     masked_fill, masked_select, nonzero, scatter, scatter_add, setitem, take, take_along_dim)
 from .linalg import bmm, dot, einsum, ger, inner, matmul, mm, mv, outer  # noqa: F401
-from .sorting import argsort, bincount, kthvalue, log_softmax, median, softmax, sort, topk, unique  # noqa: F401
+# the name ``ember.ops.softmax`` is the function, as ``ember.softmax`` (the module stays in sys.modules)
+from .softmax import log_softmax, softmax  # noqa: F401
+from .sorting import argsort, bincount, kthvalue, median, sort, topk, unique  # noqa: F401
 from .reduce import (all, amax, amin, any, argmax, argmin, count_nonzero, cumprod, cumsum,  # noqa: F401
                      logsumexp, max, mean, min, norm, prod, std, std_mean, sum, var, var_mean)
 from .shape import (broadcast_tensors, broadcast_to, cat, chunk, concat, concatenate, contiguous,  # noqa: F401
@@ -68,7 +75,7 @@ def _copy(input, src, non_blocking: bool = False):
     if input.requires_grad or (isinstance(src, Tensor) and src.requires_grad):
         # differentiable w.r.t. src; the overwritten values get a zero gradient, as in torch
         source = src.to(input.dtype) if isinstance(src, Tensor) else Tensor._wrap(data.astype(input.data.dtype))
-        return elementwise.where(Tensor._wrap(np.ones((), bool)), source.expand(input.shape), input)
+        return where(Tensor._wrap(np.ones((), bool)), source.expand(input.shape), input)
     return Tensor._wrap(np.broadcast_to(data, input.data.shape).astype(input.data.dtype))
 
 

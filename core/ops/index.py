@@ -6,7 +6,8 @@ import numpy as np
 
 from ..tensor import Tensor
 from ._util import as_operand, data_of, normalize_dim
-from .elementwise import Op, where
+from ._op import Op
+from .arithmetic import where
 from .shape import Slice, _view_of
 
 

@@ -6,7 +6,7 @@ import numpy as np
 
 from ..tensor import Tensor
 from ._util import binary_operands
-from .elementwise import Op
+from ._op import Op
 
 
 class MatMul(Op):

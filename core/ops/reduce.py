@@ -7,7 +7,9 @@ import numpy as np
 from .. import _dtype
 from ..tensor import Tensor
 from ._util import default_float, normalize_dim, normalize_dims
-from .elementwise import Op, exp, log, sqrt, where
+from ._op import Op
+from .arithmetic import where
+from .unary import exp, log, sqrt
 
 
 def _expand_back(grad: Tensor, shape, axes, keepdim) -> Tensor:
@@ -215,7 +217,7 @@ class _MinMaxResult(tuple):
 def max(input, dim=None, keepdim: bool = False):  # noqa: A001
     """The maximum; with ``dim``, a ``(values, indices)`` tuple. ``max(a, b)`` is ``maximum``."""
     if isinstance(dim, Tensor):
-        from .elementwise import maximum
+        from .arithmetic import maximum
 
         return maximum(input, dim)
     return _extreme(input, dim, keepdim, True)
@@ -223,7 +225,7 @@ def max(input, dim=None, keepdim: bool = False):  # noqa: A001
 
 def min(input, dim=None, keepdim: bool = False):  # noqa: A001
     if isinstance(dim, Tensor):
-        from .elementwise import minimum
+        from .arithmetic import minimum
 
         return minimum(input, dim)
     return _extreme(input, dim, keepdim, False)

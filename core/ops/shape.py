@@ -10,7 +10,7 @@ import numpy as np
 
 from ..tensor import Tensor
 from ._util import normalize_dim, normalize_dims, shape_arg
-from .elementwise import Op
+from ._op import Op
 
 
 def _view_of(out: Tensor, base: Tensor) -> Tensor:
@@ -186,7 +186,7 @@ def reshape(input, *shape):
 def view(input, *shape):
     """Like ``reshape``, but never copies: a non-contiguous input raises, as in PyTorch."""
     if len(shape) == 1 and not isinstance(shape[0], (tuple, list, int)):
-        from .elementwise import to
+        from .cast import to
 
         return to(input, shape[0])  # view(dtype) is not supported as a reinterpretation; treat as cast
     shape = _infer_shape(shape_arg(shape), input.data.size, "view", input.shape)
@@ -483,7 +483,7 @@ def triu(input, diagonal: int = 0):
 def contiguous(input, memory_format=None):
     if input.data.flags.c_contiguous:
         return input
-    from .elementwise import Clone
+    from .cast import Clone
 
     return Clone.apply(input)
 

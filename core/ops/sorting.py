@@ -85,14 +85,3 @@ def bincount(input, weights=None, minlength: int = 0):
     counts = np.bincount(input.data, weights=w, minlength=minlength)
     return Tensor._wrap(counts.astype(np.int64) if w is None else counts.astype(w.dtype))
 
-
-def softmax(input, dim: int, dtype=None):
-    from ..nn.functional import softmax as functional_softmax
-
-    return functional_softmax(input, dim=dim, dtype=dtype)
-
-
-def log_softmax(input, dim: int, dtype=None):
-    from ..nn.functional import log_softmax as functional_log_softmax
-
-    return functional_log_softmax(input, dim=dim, dtype=dtype)

@@ -1,17 +1,21 @@
-"""Activation functions.
+"""Activation functions: PyTorch's functional signatures (``inplace=``, ``dim=None``) over the ops.
 
-``relu gelu silu softplus leaky_relu elu sigmoid tanh`` are Ember's core elementwise ops,
-re-exported here. ``softmax`` and ``log_softmax`` are fused ops (stable forward, backward
-written with Ember ops so they can be differentiated twice); the rest are compositions.
+Every activation op lives in ``ember.ops.activation`` (``ember.ops.softmax`` for softmax and
+log-softmax); ``gelu sigmoid softplus tanh`` are re-exported from there, the others delegate to it,
+and those PyTorch has only here (``mish``, ``hardswish``, ``glu`` ...) are compositions of ops.
 """
 
 from __future__ import annotations
 
-import numpy as np
-
-from ...ops import elementwise as ew
-from ...ops._util import default_float, normalize_dim
-from ...ops.elementwise import Op, gelu, sigmoid, softplus, tanh, where
+from ...ops._util import default_float
+from ...ops.activation import Elu, Hardtanh, gelu, sigmoid, softplus, tanh
+from ...ops.activation import elu as _elu
+from ...ops.activation import leaky_relu as _leaky_relu
+from ...ops.activation import relu as _relu
+from ...ops.activation import silu as _silu
+from ...ops.arithmetic import where
+from ...ops.softmax import log_softmax as _log_softmax
+from ...ops.softmax import softmax as _softmax
 from ...tensor import Tensor
 
 __all__ = [
@@ -59,22 +63,22 @@ def relu(input: Tensor, inplace: bool = False) -> Tensor:
         >>> F.relu(ember.tensor([-1.0, 2.0]))
         tensor([0., 2.])
     """
-    return input.relu_() if inplace else ew.relu(input)
+    return input.relu_() if inplace else _relu(input)
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     """``x`` for positive inputs, ``negative_slope * x`` otherwise."""
-    return input.leaky_relu_(negative_slope) if inplace else ew.leaky_relu(input, negative_slope)
+    return input.leaky_relu_(negative_slope) if inplace else _leaky_relu(input, negative_slope)
 
 
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """``x`` for positive inputs, ``alpha * (exp(x) - 1)`` otherwise."""
-    return _inplace(ew.elu, input, inplace, alpha)
+    return _inplace(_elu, input, inplace, alpha)
 
 
 def silu(input: Tensor, inplace: bool = False) -> Tensor:
     """``x * sigmoid(x)`` (swish)."""
-    return _inplace(ew.silu, input, inplace)
+    return _inplace(_silu, input, inplace)
 
 
 def _inplace(fn, input: Tensor, inplace: bool, *args) -> Tensor:
@@ -97,22 +101,6 @@ def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
     return input.leaky_relu_(negative_slope)
 
 
-class Hardtanh(Op):
-    @staticmethod
-    def forward(ctx, a, min_val, max_val):
-        ctx.save_for_backward(a)
-        ctx.bounds = (min_val, max_val)
-        return np.clip(a.data, a.data.dtype.type(min_val), a.data.dtype.type(max_val))
-
-    @staticmethod
-    def backward(ctx, grad):
-        (a,) = ctx.saved_tensors
-        low, high = ctx.bounds
-        x = a.data
-        # the gradient is 1 strictly inside (min_val, max_val) and 0 elsewhere (PyTorch's convention)
-        return grad * Tensor._wrap((x > low) & (x < high)), None, None
-
-
 def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:
     """Clamps to ``[min_val, max_val]``.
 
@@ -132,12 +120,12 @@ def relu6(input: Tensor, inplace: bool = False) -> Tensor:
 
 def selu(input: Tensor, inplace: bool = False) -> Tensor:
     """``scale * elu(x, alpha)`` with SELU's fixed constants."""
-    return _inplace(lambda x: ew.Elu.apply(default_float(x), _SELU_ALPHA, _SELU_SCALE, 1.0), input, inplace)
+    return _inplace(lambda x: Elu.apply(default_float(x), _SELU_ALPHA, _SELU_SCALE, 1.0), input, inplace)
 
 
 def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """``max(0, x) + min(0, alpha * (exp(x / alpha) - 1))``."""
-    return _inplace(lambda x: ew.Elu.apply(default_float(x), alpha, 1.0, 1.0 / alpha), input, inplace)
+    return _inplace(lambda x: Elu.apply(default_float(x), alpha, 1.0, 1.0 / alpha), input, inplace)
 
 
 def mish(input: Tensor, inplace: bool = False) -> Tensor:
@@ -202,71 +190,6 @@ def glu(input: Tensor, dim: int = -1) -> Tensor:
     return a * sigmoid(b)
 
 
-def _softmax_dim(ndim: int) -> int:
-    # PyTorch's legacy implicit dim for softmax(dim=None)
-    return 0 if ndim in (0, 1, 3) else 1
-
-
-def _last_axis_kernels(x, dim):
-    """The softmax kernels when ``dim`` is the last axis of a contiguous float32/64 ``x``, else None."""
-    from ...kernels import softmax as kernels
-
-    return kernels if dim in (-1, x.ndim - 1) and kernels.supported(x) else None
-
-
-class Softmax(Op):
-    @staticmethod
-    def forward(ctx, a, dim):
-        ctx.dim = dim
-        x = a.data
-        ctx.save_output()
-        kernels = _last_axis_kernels(x, dim)
-        if kernels is not None:
-            e = kernels.shift_rows(x.copy())
-            kernels.softmax_(e)
-            return e
-        e = np.exp(x - np.amax(x, axis=dim, keepdims=True))
-        e /= np.sum(e, axis=dim, keepdims=True)
-        return e
-
-    @staticmethod
-    def backward(ctx, grad):
-        y = ctx.output
-        # d softmax: y * (g - sum(g * y))
-        return y * (grad - (grad * y).sum(ctx.dim, keepdim=True)), None
-
-
-class LogSoftmax(Op):
-    @staticmethod
-    def forward(ctx, a, dim):
-        ctx.dim = dim
-        x = a.data
-        ctx.save_output()
-        kernels = _last_axis_kernels(x, dim)
-        if kernels is not None:
-            shifted = kernels.shift_rows(x.copy())
-            shifted -= kernels.softmax_(shifted, out=np.empty_like(shifted))[..., None]
-            return shifted
-        shifted = x - np.amax(x, axis=dim, keepdims=True)
-        shifted -= np.log(np.sum(np.exp(shifted), axis=dim, keepdims=True))
-        return shifted
-
-    @staticmethod
-    def backward(ctx, grad):
-        # d log_softmax: g - softmax * sum(g)
-        return grad - ctx.output.exp() * grad.sum(ctx.dim, keepdim=True), None
-
-
-def _prepare_softmax(input, dim, dtype, op):
-    if dtype is not None:
-        input = input.to(dtype)
-    if input.data.dtype.kind != "f":  # as PyTorch: an integer input needs a float dtype= to be converted
-        raise ew._not_implemented_for(op, input)
-    if dim is None:
-        dim = _softmax_dim(input.ndim)
-    return input, normalize_dim(dim, input.ndim, op)
-
-
 def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
     """``exp(x) / sum(exp(x))`` along ``dim``, computed stably.
 
@@ -276,8 +199,7 @@ def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=N
         >>> F.softmax(ember.tensor([1.0, 1.0]), dim=0)
         tensor([0.5000, 0.5000])
     """
-    input, dim = _prepare_softmax(input, dim, dtype, "softmax")
-    return Softmax.apply(input, dim)
+    return _softmax(input, dim, dtype)
 
 
 def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
@@ -289,12 +211,9 @@ def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dty
         >>> F.log_softmax(ember.tensor([0.0, 0.0]), dim=0).exp()
         tensor([0.5000, 0.5000])
     """
-    input, dim = _prepare_softmax(input, dim, dtype, "log_softmax")
-    return LogSoftmax.apply(input, dim)
+    return _log_softmax(input, dim, dtype)
 
 
 def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
     """``softmax(-x)``."""
     return softmax(-input, dim, dtype=dtype)
-
-

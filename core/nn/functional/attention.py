@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from ...autograd.function import once_differentiable
-from ...ops.elementwise import Op
+from ...ops._op import Op
 from ...tensor import Tensor
 from .activation import softmax
 from .dropout import dropout

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...autograd.function import once_differentiable
-from ...ops.elementwise import Op
+from ...ops._op import Op
 from ...tensor import Tensor
 from ._utils import ntuple
 

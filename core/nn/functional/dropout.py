@@ -10,7 +10,7 @@ import warnings
 
 import numpy as np
 
-from ...ops.elementwise import Op
+from ...ops._op import Op
 from ...tensor import Tensor
 
 __all__ = ["alpha_dropout", "dropout", "dropout1d", "dropout2d", "dropout3d", "feature_alpha_dropout"]

@@ -9,7 +9,9 @@ from __future__ import annotations
 import numpy as np
 
 from ...autograd.function import once_differentiable
-from ...ops.elementwise import Op, softplus, where
+from ...ops._op import Op
+from ...ops.activation import softplus
+from ...ops.arithmetic import where
 from ...tensor import Tensor
 from ._utils import legacy_reduction, reduce_loss
 from .activation import log_softmax
@@ -390,7 +392,7 @@ def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, marg
                         eps: float = 1e-6, swap: bool = False, size_average=None, reduce=None,
                         reduction: str = "mean") -> Tensor:
     """``max(0, d(a, p) - d(a, n) + margin)`` with ``d`` the pairwise p-norm distance."""
-    from ...ops.elementwise import minimum
+    from ...ops.arithmetic import minimum
     from .distance import pairwise_distance
 
     d_pos = pairwise_distance(anchor, positive, p, eps)

@@ -12,7 +12,7 @@ import numpy as np
 
 from ...autograd.function import once_differentiable
 from ...autograd.grad_mode import no_grad
-from ...ops.elementwise import Op
+from ...ops._op import Op
 from ...tensor import Tensor
 
 __all__ = [

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from ...ops.elementwise import Op
+from ...ops._op import Op
 from ...tensor import Tensor
 from ._utils import ntuple
 

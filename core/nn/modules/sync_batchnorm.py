@@ -20,7 +20,7 @@ import sys
 import numpy as np
 
 from ...autograd.function import once_differentiable
-from ...ops.elementwise import Op
+from ...ops._op import Op
 from ...tensor import Tensor
 from .module import Module
 from .normalization import _BatchNorm

@@ -1,0 +1,45 @@
+"""What the op files share: the ``Op`` base, the zero-gradient ``Stepwise`` op and PyTorch's
+"not implemented for" error."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd.function import Function
+from ..tensor import Tensor
+from ._util import data_of
+
+
+class Op(Function):
+    """Base of Ember's built-in ops: a ``Function`` the engine treats as internal."""
+
+    _internal = True
+
+
+class Stepwise(Op):
+    """A piecewise-constant function of its operands (round, floor, sign, floor division): recorded with a
+    zero gradient, as PyTorch records these ops (their outputs require grad)."""
+
+    @staticmethod
+    def forward(ctx, fn, *operands):
+        ctx.fn_name = fn.__name__
+        return np.asarray(fn(*(data_of(o) for o in operands)))
+
+    @staticmethod
+    def backward(ctx, grad):
+        zero = Tensor._wrap(np.zeros_like(grad.data))
+        return (None,) + tuple(zero if needed else None for needed in ctx.needs_input_grad[1:])
+
+    def name(self) -> str:  # FloorBackward, FloorDivideBackward, as PyTorch names them
+        words = getattr(self, "fn_name", "stepwise").split("_")
+        return "".join(word.capitalize() for word in words) + "Backward"
+
+
+_TORCH_TYPE_NAMES = {"bool": "Bool", "uint8": "Byte", "int8": "Char", "int16": "Short", "int32": "Int",
+                     "int64": "Long", "float16": "Half", "float32": "Float", "float64": "Double"}
+
+
+def _not_implemented_for(op: str, input) -> NotImplementedError:
+    """PyTorch's error for an op without a kernel for the dtype: ``"op" not implemented for 'Long'``."""
+    name = _TORCH_TYPE_NAMES.get(input.data.dtype.name, input.data.dtype.name)
+    return NotImplementedError(f'"{op}" not implemented for {name!r}')

@@ -1,0 +1,181 @@
+"""Activations: relu, leaky_relu, elu, gelu, silu, softplus, sigmoid, tanh, and the ``Hardtanh`` op
+behind ``nn.functional.hardtanh``.
+
+A fused op (forward and backward each one pass over the array) is kept only where it was measured
+faster than the same function composed of primitives, or where it is needed for numerical stability;
+the rest are compositions. The timings are in benchmarks/README.md (2026-12-06).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..autograd.grad_mode import state
+from ..tensor import Tensor
+from ._op import Op
+from ._util import default_float
+from .arithmetic import minimum, where
+from .unary import _erf, _float_unary, erf, exp, log1p
+
+
+class Tanh(Op):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_output()
+        return np.tanh(a.data)
+
+    @staticmethod
+    def backward(ctx, grad):
+        # d/dx tanh = 1 - tanh^2
+        out = ctx.output
+        return grad * (1 - out * out)
+
+
+class Sigmoid(Op):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_output()
+        x = a.data
+        # exp of a non-positive number only, so large |x| never overflows
+        e = np.exp(-np.abs(x))
+        return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        out = ctx.output
+        return grad * out * (1 - out)
+
+
+class Relu(Op):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_output()
+        return np.maximum(a.data, 0)
+
+    @staticmethod
+    def backward(ctx, grad):
+        if not state.grad_enabled:  # no double backward: one numpy pass instead of compare, cast, multiply
+            return Tensor._wrap(grad.data * (ctx.output.data > 0))
+        return grad * (ctx.output.detach() > 0)
+
+
+class LeakyRelu(Op):  # fused: measured faster than where(x > 0, x, x * slope)
+    @staticmethod
+    def forward(ctx, a, negative_slope):
+        ctx.save_for_backward(a)
+        ctx.slope = negative_slope
+        x = a.data
+        return np.where(x > 0, x, x * np.asarray(negative_slope, x.dtype))
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        return where(a.detach() > 0, grad, grad * ctx.slope), None
+
+
+class Elu(Op):  # fused: measured faster than where(x > 0, x, alpha * expm1(x.clamp(max=0)))
+    """ELU, and SELU / CELU through ``scale`` and ``input_scale``."""
+
+    @staticmethod
+    def forward(ctx, a, alpha, scale, input_scale):
+        ctx.save_for_backward(a)
+        ctx.params = (alpha, scale, input_scale)
+        x = a.data
+        negative = np.expm1(np.minimum(x, 0) * input_scale) * alpha
+        return (np.where(x > 0, x, negative) * scale).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        alpha, scale, input_scale = ctx.params
+        # d/dx alpha*(exp(s x) - 1) = alpha * s * exp(s x)
+        negative = exp(minimum(a, 0.0) * input_scale) * (alpha * input_scale * scale)
+        return where(a.detach() > 0, grad * scale, grad * negative), None, None, None
+
+
+class Gelu(Op):  # fused: measured faster than x * Phi(x) composed, and the backward reuses the forward's erf
+    @staticmethod
+    def forward(ctx, a, approximate):
+        ctx.save_for_backward(a)
+        ctx.approximate = approximate
+        x = a.data
+        if approximate == "tanh":
+            inner = np.sqrt(2 / np.pi) * (x + 0.044715 * (x * x * x))  # x**3 is ~100x slower in float32
+            return (0.5 * x * (1 + np.tanh(inner))).astype(x.dtype, copy=False)
+        cdf = 0.5 * (1 + _erf(x * (1 / math.sqrt(2))))
+        ctx.cdf = cdf  # erf is the costly part (a GPT step spent 25% in it): the backward reuses it
+        return (x * cdf).astype(x.dtype, copy=False)  # stays float32
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        if ctx.approximate == "none" and not state.grad_enabled:  # no double backward: plain numpy
+            xd = x.data
+            pdf = np.exp(-0.5 * xd * xd) * (1 / math.sqrt(2 * math.pi))
+            return Tensor._wrap((grad.data * (ctx.cdf + xd * pdf)).astype(xd.dtype, copy=False)), None
+        if ctx.approximate == "tanh":
+            c = math.sqrt(2 / math.pi)
+            t = tanh(c * (x + 0.044715 * x * x * x))
+            # d/dx 0.5 x (1 + t) = 0.5 (1 + t) + 0.5 x (1 - t^2) c (1 + 3 * 0.044715 x^2)
+            d = 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * (c * (1 + 3 * 0.044715 * x * x))
+            return grad * d, None
+        # d/dx x Phi(x) = Phi(x) + x phi(x)
+        cdf = 0.5 * (1 + erf(x * (1 / math.sqrt(2))))
+        pdf = exp(-0.5 * x * x) * (1 / math.sqrt(2 * math.pi))
+        return grad * (cdf + x * pdf), None
+
+
+class Hardtanh(Op):
+    @staticmethod
+    def forward(ctx, a, min_val, max_val):
+        ctx.save_for_backward(a)
+        ctx.bounds = (min_val, max_val)
+        return np.clip(a.data, a.data.dtype.type(min_val), a.data.dtype.type(max_val))
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        low, high = ctx.bounds
+        x = a.data
+        # the gradient is 1 strictly inside (min_val, max_val) and 0 elsewhere (PyTorch's convention)
+        return grad * Tensor._wrap((x > low) & (x < high)), None, None
+
+
+tanh = _float_unary(Tanh)
+sigmoid = _float_unary(Sigmoid)
+
+
+def relu(input):
+    return Relu.apply(input)
+
+
+def leaky_relu(input, negative_slope: float = 0.01):
+    return LeakyRelu.apply(input, negative_slope)
+
+
+def elu(input, alpha: float = 1.0):
+    return Elu.apply(default_float(input), alpha, 1.0, 1.0)
+
+
+def gelu(input, approximate: str = "none"):
+    """GELU, exact (``approximate="none"``, with erf) or the tanh approximation."""
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    return Gelu.apply(default_float(input), approximate)
+
+
+def silu(input):
+    """``x * sigmoid(x)`` (swish); integer inputs are computed in the default float dtype."""
+    x = default_float(input)
+    return x * sigmoid(x)
+
+
+def softplus(input, beta: float = 1.0, threshold: float = 20.0):
+    """``log(1 + exp(beta * x)) / beta``, and ``x`` itself where ``beta * x > threshold``."""
+    x = default_float(input)
+    scaled = x * beta if beta != 1 else x
+    # the clamp keeps exp finite in the branch ``where`` drops, so its gradient is 0, not NaN
+    soft = log1p(exp(scaled.clamp(max=threshold)))
+    return where(scaled > threshold, x, soft / beta if beta != 1 else soft)

@@ -1,0 +1,84 @@
+"""dtype conversion and copies: ``to``, ``type_as``, the ``float()`` / ``long()`` ... casts and
+``clone``. A cast between float dtypes is differentiable (the gradient is cast back); a cast to an
+integer or bool dtype is not."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _dtype
+from ..tensor import Tensor, device
+from ._op import Op
+
+
+class Cast(Op):
+    @staticmethod
+    def forward(ctx, a, np_dtype):
+        ctx.source = a.data.dtype
+        return a.data.astype(np_dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.to(ctx.source), None
+
+
+class Clone(Op):
+    @staticmethod
+    def forward(ctx, a):
+        return a.data.copy()
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad
+
+
+def clone(input, *, memory_format=None):
+    return Clone.apply(input)
+
+
+def to(input, *args, dtype=None, copy: bool = False, **kwargs):
+    """``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other)``; returns ``input`` when nothing
+    changes (unless ``copy``)."""
+    target = dtype
+    for a in args:
+        if isinstance(a, Tensor):
+            target = a.dtype
+        elif isinstance(a, (_dtype.dtype, np.dtype, type)) or (isinstance(a, str) and a in _dtype._NAMES):
+            target = a
+        elif a is not None:
+            device(a)  # raises for anything but the CPU
+    kwargs.pop("non_blocking", None)
+    if "device" in kwargs and kwargs["device"] is not None:
+        device(kwargs.pop("device"))
+    if target is None:
+        return clone(input) if copy else input
+    np_dtype = _dtype.to_numpy_dtype(target)
+    if np_dtype == input.data.dtype:
+        return clone(input) if copy else input
+    if np_dtype.kind != "f":
+        with np.errstate(all="ignore"):  # NaN or inf to an integer: unspecified, silently, as in PyTorch
+            return Tensor._wrap(input.data.astype(np_dtype))
+    return Cast.apply(input, np_dtype)
+
+
+def type_as(input, other):
+    return to(input, other.dtype)
+
+
+def _cast_method(target):
+    def fn(input):
+        return to(input, target)
+
+    fn.__name__ = target.name
+    return fn
+
+
+float_ = _cast_method(_dtype.float32)
+double = _cast_method(_dtype.float64)
+half = _cast_method(_dtype.float16)
+long = _cast_method(_dtype.int64)
+int_ = _cast_method(_dtype.int32)
+short = _cast_method(_dtype.int16)
+byte = _cast_method(_dtype.uint8)
+char = _cast_method(_dtype.int8)
+bool_ = _cast_method(_dtype.bool_)

@@ -1,0 +1,96 @@
+"""Comparisons, logical and bitwise ops, and the NaN / inf tests: never differentiable, so they
+compute on arrays and return tensors without a graph."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..tensor import Tensor
+from ._util import as_operand, binary_operands, data_of
+
+
+def _comparison(np_fn, name):
+    def fn(input, other):
+        a, b = binary_operands(input, as_operand(other))
+        return Tensor._wrap(np.asarray(np_fn(data_of(a), data_of(b))))
+
+    fn.__name__ = name
+    fn.__doc__ = f"Elementwise ``{name}`` with broadcasting; returns a bool tensor."
+    return fn
+
+
+eq = _comparison(np.equal, "eq")
+ne = _comparison(np.not_equal, "ne")
+lt = _comparison(np.less, "lt")
+le = _comparison(np.less_equal, "le")
+gt = _comparison(np.greater, "gt")
+ge = _comparison(np.greater_equal, "ge")
+greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
+
+
+def _logical(np_fn, name):
+    def fn(input, other):
+        return Tensor._wrap(np.asarray(np_fn(data_of(input), data_of(as_operand(other)))))
+
+    fn.__name__ = name
+    return fn
+
+
+logical_and = _logical(np.logical_and, "logical_and")
+logical_or = _logical(np.logical_or, "logical_or")
+logical_xor = _logical(np.logical_xor, "logical_xor")
+
+
+def _bitwise(np_fn, name):
+    def fn(input, other):
+        a, b = binary_operands(input, as_operand(other))
+        if any(isinstance(x, Tensor) and x.data.dtype.kind == "f" for x in (a, b)):
+            raise TypeError(
+                f"{name}: bitwise operations need integer or bool tensors, got a floating point tensor"
+            )
+        return Tensor._wrap(np.asarray(np_fn(data_of(a), data_of(b))))
+
+    fn.__name__ = name
+    return fn
+
+
+bitwise_and = _bitwise(np.bitwise_and, "bitwise_and")
+bitwise_or = _bitwise(np.bitwise_or, "bitwise_or")
+bitwise_xor = _bitwise(np.bitwise_xor, "bitwise_xor")
+
+
+def logical_not(input):
+    return Tensor._wrap(np.logical_not(input.data))
+
+
+def bitwise_not(input):
+    if input.data.dtype.kind == "f":
+        raise TypeError("bitwise_not: needs an integer or bool tensor, got a floating point tensor")
+    return Tensor._wrap(np.invert(input.data))
+
+
+def isnan(input):
+    return Tensor._wrap(np.isnan(input.data))
+
+
+def isinf(input):
+    return Tensor._wrap(np.isinf(input.data))
+
+
+def isfinite(input):
+    return Tensor._wrap(np.isfinite(input.data))
+
+
+def equal(input, other) -> bool:
+    """True when both tensors have the same shape and elements."""
+    return input.shape == other.shape and bool(np.array_equal(input.data, other.data))
+
+
+def allclose(input, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:
+    other = data_of(as_operand(other))
+    return bool(np.allclose(input.data, other, rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+def isclose(input, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False):
+    other = data_of(as_operand(other))
+    return Tensor._wrap(np.isclose(input.data, other, rtol=rtol, atol=atol, equal_nan=equal_nan))
