@@ -127,6 +127,21 @@ class Gelu(Op):  # fused: measured faster than x * Phi(x) composed, and the back
         return grad * (cdf + x * pdf), None
 
 
+class Silu(Op):  # fused: measured (a little) faster than x * sigmoid(x)
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        x = a.data
+        return x / (1 + np.exp(-x))
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        s = sigmoid(a)
+        # d/dx x s(x) = s + x s (1 - s)
+        return grad * (s * (1 + a * (1 - s)))
+
+
 class Hardtanh(Op):
     @staticmethod
     def forward(ctx, a, min_val, max_val):
@@ -145,6 +160,7 @@ class Hardtanh(Op):
 
 tanh = _float_unary(Tanh)
 sigmoid = _float_unary(Sigmoid)
+silu = _float_unary(Silu)
 
 
 def relu(input):
@@ -166,13 +182,9 @@ def gelu(input, approximate: str = "none"):
     return Gelu.apply(default_float(input), approximate)
 
 
-def silu(input):
-    """``x * sigmoid(x)`` (swish); integer inputs are computed in the default float dtype."""
-    x = default_float(input)
-    return x * sigmoid(x)
 
 
-def softplus(input, beta: float = 1.0, threshold: float = 20.0):
+def softplus(input, beta: float = 1.0, threshold: float = 20.0):  # composite: measured faster than fused
     """``log(1 + exp(beta * x)) / beta``, and ``x`` itself where ``beta * x > threshold``."""
     x = default_float(input)
     scaled = x * beta if beta != 1 else x

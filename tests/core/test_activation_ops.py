@@ -1,6 +1,5 @@
-"""The activation ops of ``ember.ops.activation`` and ``ember.ops.softmax``: the composite forms
-(silu, softplus) keep the fused forms' values and gradients at extreme inputs, and the ops need
-nothing from ``nn``."""
+"""The activation ops of ``ember.ops.activation`` and ``ember.ops.softmax``: softplus (now a composite)
+and silu keep torch's values and gradients at extreme inputs, and the ops need nothing from ``nn``."""
 
 from __future__ import annotations
 
@@ -65,5 +64,5 @@ def test_softmax_does_not_load_nn():
             "x = ember.randn(2, 3)\n"
             "ember.softmax(x, 1), ember.log_softmax(x, 1), x.softmax(-1), ember.silu(x), ember.softplus(x)\n"
             "assert not [m for m in sys.modules if m.startswith('ember.nn')], sorted(sys.modules)\n")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 0, result.stderr[-2000:]
