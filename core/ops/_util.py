@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _dtype
-from ..creation import shape_arg, tensor  # noqa: F401  (shape_arg re-exported for ops/shape.py)
+from ..creation import tensor
 from ..tensor import Tensor
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..tensor import Tensor
-from ._util import as_operand, data_of, normalize_dim
 from ._op import Op
+from ._util import as_operand, data_of, normalize_dim
 from .arithmetic import where
+from .inplace import apply_inplace
 from .shape import Slice, _view_of
 
 
@@ -98,8 +99,6 @@ def index_put(input, index, values):
 
 def setitem(input, index, value):
     """``input[index] = value``, in place (recorded in the graph when gradients are involved)."""
-    from .inplace import apply_inplace
-
     apply_inplace(input, index_put, index, value)
 
 

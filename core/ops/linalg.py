@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..tensor import Tensor
-from ._util import binary_operands
+from ..creation import eye, ones
 from ._op import Op
+from ._util import binary_operands, result_type
 
 
 class MatMul(Op):
@@ -139,8 +139,6 @@ def _einsum_operand_grad(grad, output, terms, operands, i):
     Letters summed within this operand alone get a ones vector (the gradient is constant
     along them); letters repeated in this operand (a diagonal) are put back with identities.
     """
-    from ..creation import eye, ones
-
     term = terms[i]
     sizes = dict(zip(term, operands[i].shape))
     unique = "".join(dict.fromkeys(term))
@@ -189,8 +187,6 @@ def einsum(equation: str, *operands):
                 f"einsum(): the number of subscripts in the equation ({len(term)}) does not match the number "
                 f"of dimensions ({op.ndim}) for operand {inputs.index(term)}"
             )
-    from ._util import result_type
-
     target = result_type(*operands).numpy
     operands = tuple(o if o.data.dtype == target else o.to(target) for o in operands)
     return Einsum.apply(equation, *operands)

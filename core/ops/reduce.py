@@ -6,9 +6,11 @@ import numpy as np
 
 from .. import _dtype
 from ..tensor import Tensor
-from ._util import default_float, normalize_dim, normalize_dims
 from ._op import Op
-from .arithmetic import where
+from ._util import default_float, normalize_dim, normalize_dims
+from .arithmetic import maximum, minimum, where
+from .index import gather
+from .shape import cat, narrow, stack
 from .unary import exp, log, sqrt
 
 
@@ -66,8 +68,6 @@ class Prod(Op):
 
 
 def _exclusive_cumprod(a: Tensor, dim: int) -> Tensor:
-    from .shape import cat, narrow
-
     ones_shape = list(a.shape)
     ones_shape[dim] = 1
     ones = Tensor(np.ones(ones_shape, a.data.dtype))
@@ -123,8 +123,6 @@ class Cumprod(Op):
             out = ctx.output
             return (grad * out).flip(dim).cumsum(dim).flip(dim) / a, None
         # with zeros: sum_j>=i grad_j prod_{k<=j, k!=i} a_k, by an explicit (small) loop over the axis
-        from .shape import stack
-
         n = a.shape[dim]
         slices = a.unbind(dim)
         grads = grad.unbind(dim)
@@ -187,8 +185,6 @@ def _extreme(input, dim, keepdim, is_max):
         if input.data.size == 0:
             raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0.")
         return MaxMin.apply(input, tuple(range(input.data.ndim)), False, is_max)
-    from .index import gather
-
     axis = normalize_dim(dim, input.data.ndim, name)
     # the values are gathered at the returned indices, so a tie gives the whole gradient to that index
     indices = (np.argmax if is_max else np.argmin)(input.data, axis=axis, keepdims=True)
@@ -217,16 +213,12 @@ class _MinMaxResult(tuple):
 def max(input, dim=None, keepdim: bool = False):  # noqa: A001
     """The maximum; with ``dim``, a ``(values, indices)`` tuple. ``max(a, b)`` is ``maximum``."""
     if isinstance(dim, Tensor):
-        from .arithmetic import maximum
-
         return maximum(input, dim)
     return _extreme(input, dim, keepdim, True)
 
 
 def min(input, dim=None, keepdim: bool = False):  # noqa: A001
     if isinstance(dim, Tensor):
-        from .arithmetic import minimum
-
         return minimum(input, dim)
     return _extreme(input, dim, keepdim, False)
 

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..creation import shape_arg
 from ..tensor import Tensor
-from ._util import normalize_dim, normalize_dims, shape_arg
 from ._op import Op
+from ._util import normalize_dim, normalize_dims, result_type
+from .cast import Clone, to
 
 
 def _view_of(out: Tensor, base: Tensor) -> Tensor:
@@ -186,8 +188,6 @@ def reshape(input, *shape):
 def view(input, *shape):
     """Like ``reshape``, but never copies: a non-contiguous input raises, as in PyTorch."""
     if len(shape) == 1 and not isinstance(shape[0], (tuple, list, int)):
-        from .cast import to
-
         return to(input, shape[0])  # view(dtype) is not supported as a reinterpretation; treat as cast
     shape = _infer_shape(shape_arg(shape), input.data.size, "view", input.shape)
     out = Reshape.apply(input, shape)
@@ -348,8 +348,6 @@ def cat(tensors, dim: int = 0):
     tensors = list(tensors)
     if not tensors:
         raise RuntimeError("cat(): expected a non-empty list of Tensors")
-    from ._util import result_type
-
     target = result_type(*tensors).numpy
     tensors = [t if t.data.dtype == target else t.to(target) for t in tensors]
     tensors = [t for t in tensors if not (t.data.ndim == 1 and t.data.size == 0)] or tensors[:1]
@@ -371,8 +369,6 @@ def stack(tensors, dim: int = 0):
                 f"stack expects each tensor to be equal size, but got {tuple(tensors[0].shape)} at entry 0 "
                 f"and {tuple(t.shape)} at entry {i}"
             )
-    from ._util import result_type
-
     target = result_type(*tensors).numpy
     tensors = [t if t.data.dtype == target else t.to(target) for t in tensors]
     dim = normalize_dim(dim, tensors[0].data.ndim + 1, "stack")
@@ -483,8 +479,6 @@ def triu(input, diagonal: int = 0):
 def contiguous(input, memory_format=None):
     if input.data.flags.c_contiguous:
         return input
-    from .cast import Clone
-
     return Clone.apply(input)
 
 
