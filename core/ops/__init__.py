@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
+
+from .. import creation
+from ..tensor import Tensor
 from . import (activation, arithmetic, cast, comparison, index, inplace, linalg, reduce, shape,  # noqa: F401
                sorting, unary)
 from .activation import *  # noqa: F401,F403
@@ -50,9 +54,6 @@ remainder t transpose squeeze unsqueeze
 
 
 def _fill(input, value):
-    from ..tensor import Tensor
-    import numpy as np
-
     value = value.item() if isinstance(value, Tensor) else value
     return Tensor._wrap(np.full(input.data.shape, value, dtype=input.data.dtype))
 
@@ -62,9 +63,6 @@ def _zero(input):
 
 
 def _copy(input, src, non_blocking: bool = False):
-    from ..tensor import Tensor
-    import numpy as np
-
     data = src.data if isinstance(src, Tensor) else np.asarray(src)
     try:
         np.broadcast_to(data, input.data.shape)
@@ -81,8 +79,6 @@ def _copy(input, src, non_blocking: bool = False):
 
 def _random_fill(kind):
     def fn(input, *args, generator=None, **kwargs):
-        from .. import creation
-
         return creation.fill_random(input, kind, *args, generator=generator, **kwargs)
 
     fn.__name__ = kind
