@@ -98,7 +98,7 @@ def dump_checkpoint(trainer, weights_only: bool = False) -> dict:
         checkpoint["loggers"] = [logger.state_dict() for logger in trainer.loggers]
         if datamodule is not None:
             checkpoint["datamodule"] = datamodule.state_dict()
-        trainer._call("on_save_checkpoint", checkpoint)
+        trainer.call("on_save_checkpoint", checkpoint)
     return checkpoint
 
 

@@ -166,7 +166,7 @@ class TrainingModule(HyperparametersMixin, nn.Module):
         """The optimizer(s) from ``configure_optimizers`` (one object if there is one). In manual
         optimization their ``step()`` counts towards ``global_step`` and runs the step hooks."""
         trainer = self.trainer
-        opts = trainer._manual_optimizers if use_pl_optimizer and trainer._manual_optimizers else trainer.optimizers
+        opts = trainer.manual_optimizers if use_pl_optimizer and trainer.manual_optimizers else trainer.optimizers
         return opts[0] if len(opts) == 1 else list(opts)
 
     def lr_schedulers(self):
@@ -179,10 +179,10 @@ class TrainingModule(HyperparametersMixin, nn.Module):
     def manual_backward(self, loss, *args: Any, **kwargs: Any) -> None:
         """``loss.backward()`` with the ``on_before_backward``/``on_after_backward`` hooks (manual optimization)."""
         trainer = self.trainer
-        trainer._call("on_before_backward", loss)
+        trainer.call("on_before_backward", loss)
         loss.backward(*args, **kwargs)
         trainer.strategy.reduce_gradients()  # DDP: average over the ranks (idempotent on averaged gradients)
-        trainer._call("on_after_backward")
+        trainer.call("on_after_backward")
 
     def clip_gradients(self, optimizer, gradient_clip_val: float | None = None,
                        gradient_clip_algorithm: str | None = None) -> None:

@@ -4,6 +4,7 @@ manual-optimization wrappers."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -159,17 +160,23 @@ def clip_gradients(optimizer, gradient_clip_val: float | None, gradient_clip_alg
 
 class ManualOptimizer:
     """What ``self.optimizers()`` returns in manual optimization: the optimizer, whose ``step()``
-    also runs ``on_before_optimizer_step`` and advances ``trainer.global_step`` (as in Lightning)."""
+    also runs ``on_before_optimizer_step`` and advances the global step (as in Lightning).
 
-    def __init__(self, optimizer, trainer):
+    Args:
+        optimizer: the wrapped optimizer.
+        call: the hook dispatcher, ``call(hook_name, *args)`` (the Trainer passes ``trainer.call``).
+        state: the ``TrainerState`` whose ``global_step`` each ``step()`` advances.
+    """
+
+    def __init__(self, optimizer, call: Callable[..., None], state):
         self.optimizer = optimizer
-        self._trainer = trainer
+        self._call = call
+        self._state = state
 
     def step(self, closure=None, **kwargs):
-        trainer = self._trainer
-        trainer._call("on_before_optimizer_step", self.optimizer)
+        self._call("on_before_optimizer_step", self.optimizer)
         out = self.optimizer.step(closure, **kwargs) if closure is not None else self.optimizer.step(**kwargs)
-        trainer.state.global_step += 1
+        self._state.global_step += 1
         return out
 
     def zero_grad(self, set_to_none: bool = True) -> None:

@@ -242,7 +242,18 @@ class Trainer:
     @optimizers.setter
     def optimizers(self, optimizers: list) -> None:
         self._optimizers = list(optimizers)
-        self._manual_optimizers = [ManualOptimizer(opt, self) for opt in self._optimizers]
+        self._manual_optimizers = [ManualOptimizer(opt, self.call, self.state) for opt in self._optimizers]
+
+    @property
+    def manual_optimizers(self) -> list[ManualOptimizer]:
+        """The optimizers wrapped as ``ManualOptimizer`` (what ``module.optimizers()`` returns): their
+        ``step()`` runs ``on_before_optimizer_step`` and advances ``global_step``."""
+        return self._manual_optimizers
+
+    def call(self, hook_name: str, *args: Any) -> None:
+        """Runs hook ``hook_name`` with ``args`` on the callbacks and the module of the current run that
+        define it, in priority order (``ember.trainer.hooks``); like Lightning Fabric's ``call``."""
+        self._call(hook_name, *args)
 
     @property
     def metric_store(self) -> MetricStore:

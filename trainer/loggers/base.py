@@ -133,6 +133,12 @@ class VersionedLogger(Logger):
             self._version = self._next_version()
         return self._version
 
+    @version.setter
+    def version(self, version: int | str) -> None:
+        """Sets the version folder (DDP: every rank takes rank 0's); a resumed run still takes the
+        checkpoint's version unless one was given to the constructor."""
+        self._version = version
+
     @property
     def log_dir(self) -> str:
         version = self.version if isinstance(self.version, str) else f"version_{self.version}"

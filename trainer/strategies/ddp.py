@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 from ember.nn import SyncBatchNorm
 
+from ..loggers.base import VersionedLogger
 from . import mpi as mpi_utils
 from .base import Strategy
 from .buckets import allreduce_mean, make_buckets
@@ -113,8 +114,8 @@ class DDPStrategy(Strategy):
         self._buckets = make_buckets(model.parameters(), int(self.bucket_cap_mb * 2**20))
         self._buffers = [b for b in model.buffers() if b is not None and b.is_floating_point()]
         for logger in trainer.loggers:
-            if hasattr(logger, "_version"):
-                logger._version = self.broadcast(logger.version)
+            if isinstance(logger, VersionedLogger):
+                logger.version = self.broadcast(logger.version)
 
     def process_dataloader(self, loader: Any, kind: str) -> Any:
         if self.world_size == 1 or kind == "predict":
