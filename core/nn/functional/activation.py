@@ -14,6 +14,7 @@ from ...ops.activation import leaky_relu as _leaky_relu
 from ...ops.activation import relu as _relu
 from ...ops.activation import silu as _silu
 from ...ops.arithmetic import where
+from ...ops.inplace import apply_inplace
 from ...ops.softmax import log_softmax as _log_softmax
 from ...ops.softmax import softmax as _softmax
 from ...tensor import Tensor
@@ -86,7 +87,6 @@ def _inplace(fn, input: Tensor, inplace: bool, *args) -> Tensor:
     version-counted, and the old value is kept for backward when a graph is being recorded)."""
     if not inplace:
         return fn(input, *args)
-    from ...ops.inplace import apply_inplace
 
     return apply_inplace(input, fn, *args)
 

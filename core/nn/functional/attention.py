@@ -30,7 +30,7 @@ class Attention(Op):
             scores = scores + bias.data
         if blocked is not None:
             scores = np.where(blocked, dtype.type(-np.inf), scores)
-        from ...kernels import softmax as kernels
+        from ...kernels import softmax as kernels  # numba loads on first use, not at `import ember`
 
         if kernels.supported(scores):
             kernels.softmax_(kernels.shift_rows(scores))

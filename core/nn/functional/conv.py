@@ -11,8 +11,10 @@ import numpy as np
 
 from ...autograd.function import once_differentiable
 from ...ops._op import Op
+from ...ops.linalg import einsum
 from ...tensor import Tensor
 from ._utils import ntuple
+from .sampling import pad
 
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
@@ -43,8 +45,6 @@ def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None
         >>> F.bilinear(ember.ones(5, 2), ember.ones(5, 3), ember.ones(4, 2, 3)).shape
         ember.Size([5, 4])
     """
-    from ...ops.linalg import einsum
-
     lead = tuple(input1.shape[:-1])
     a, b = input1.reshape(-1, input1.shape[-1]), input2.reshape(-1, input2.shape[-1])
     out = einsum("bi,kij,bj->bk", a, weight, b).reshape(lead + (weight.shape[0],))
@@ -68,7 +68,7 @@ def _im2col_matmul(xd, wd, groups, stride, padding, dilation, oh, ow, keep_cols=
 
     Both run a block of samples at a time, so the matmul reads columns still in cache: measured 15%
     faster than one im2col of the whole batch and one matmul for ResNet's 16-channel 32x32 layers."""
-    from ...kernels import conv as kernels
+    from ...kernels import conv as kernels  # numba loads on first use, not at `import ember`
 
     n, channels = xd.shape[:2]
     out_channels, cg, kh, kw = wd.shape
@@ -129,7 +129,7 @@ def _conv_input_grad(g, wd, groups, size, stride, padding, dilation):
     columns) followed by a col2im scatter. Where the output is smaller (no padding, as in LeNet) the
     convolution would also multiply the zero padding of ``g``, so that case and strided convolutions keep
     the col2im path."""
-    from ...kernels import conv as kernels
+    from ...kernels import conv as kernels  # numba loads on first use, not at `import ember`
 
     n, out_channels = g.shape[:2]
     _, cg, kh, kw = wd.shape
@@ -170,7 +170,7 @@ class ConvNd(Op):
             out, ctx.cols = _im2col_matmul(xd, wd, groups, stride, padding, dilation, oh, ow,
                                            keep_cols=ctx.needs_input_grad[1])
         else:
-            from ...kernels import conv as kernels
+            from ...kernels import conv as kernels  # numba loads on first use, not at `import ember`
             from ...kernels import conv3x3, conv5x5
 
             if ctx.kernel == "3x3":
@@ -186,7 +186,7 @@ class ConvNd(Op):
     @staticmethod
     @once_differentiable
     def backward(ctx, grad):
-        from ...kernels import conv as kernels
+        from ...kernels import conv as kernels  # numba loads on first use, not at `import ember`
         from ...kernels import conv3x3, conv5x5
 
         w, x = ctx.saved_tensors
@@ -232,7 +232,7 @@ class ConvTransposeNd(Op):
 
     @staticmethod
     def forward(ctx, x, w, b, stride, padding, output_padding, groups, dilation):
-        from ...kernels import conv as kernels
+        from ...kernels import conv as kernels  # numba loads on first use, not at `import ember`
 
         xd, wd = x.data, w.data
         ctx.x_shape, ctx.w_shape = xd.shape, wd.shape
@@ -257,7 +257,7 @@ class ConvTransposeNd(Op):
     @staticmethod
     @once_differentiable
     def backward(ctx, grad):
-        from ...kernels import conv as kernels
+        from ...kernels import conv as kernels  # numba loads on first use, not at `import ember`
 
         x, w = ctx.saved_tensors
         (sh, sw), (ph, pw), (dh, dw), groups, h, width = ctx.params
@@ -330,8 +330,6 @@ def _conv(op, dims, input, weight, bias, stride, padding, dilation, groups):
             padding = tuple(t // 2 for t in totals)
             extra = [t - 2 * (t // 2) for t in totals]
             if any(extra):  # an even kernel: PyTorch pads the extra element at the end
-                from .sampling import pad
-
                 pad_arg = []
                 for e in reversed(extra):
                     pad_arg += [0, e]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from ...tensor import Tensor
 
 __all__ = ["cosine_similarity", "pairwise_distance", "pdist"]
@@ -35,8 +37,6 @@ def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
 
 def pdist(input: Tensor, p: float = 2.0) -> Tensor:
     """Distances between all pairs of rows of ``input`` (N, M): the upper triangle, row by row."""
-    import numpy as np
-
     n = input.shape[0]
     rows, cols = np.triu_indices(n, 1)
     return (input[Tensor._wrap(rows)] - input[Tensor._wrap(cols)]).norm(p, -1)

@@ -11,6 +11,7 @@ import warnings
 import numpy as np
 
 from ...ops._op import Op
+from ...random import default_generator
 from ...tensor import Tensor
 
 __all__ = ["alpha_dropout", "dropout", "dropout1d", "dropout2d", "dropout3d", "feature_alpha_dropout"]
@@ -30,8 +31,6 @@ class MaskMul(Op):
 
 
 def _keep_mask(shape, p: float, dtype) -> np.ndarray:
-    from ...random import default_generator
-
     if p >= 1:
         return np.zeros(shape, dtype)
     keep = default_generator.np.random(shape, dtype=np.float32) >= np.float32(p)
@@ -154,8 +153,6 @@ def feature_alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False,
 
 
 def _alpha(input, p, training, shape):
-    from ...random import default_generator
-
     _check_p(p)
     if not training or p == 0:
         return input

@@ -7,6 +7,7 @@ import numpy as np
 from ...autograd.function import once_differentiable
 from ...autograd.grad_mode import no_grad
 from ...ops._op import Op
+from ...ops.shape import stack
 from ...tensor import Tensor
 
 __all__ = ["embedding", "embedding_bag", "one_hot"]
@@ -22,7 +23,7 @@ class Embedding(Op):
     @staticmethod
     @once_differentiable
     def backward(ctx, grad):
-        from ...kernels import embedding as kernels
+        from ...kernels import embedding as kernels  # numba loads on first use, not at `import ember`
 
         padding_idx, scale_grad_by_freq = ctx.options
         g = np.ascontiguousarray(grad.data).reshape(-1, grad.data.shape[-1])
@@ -92,8 +93,6 @@ def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None, 
         >>> F.embedding_bag(ember.tensor([1, 2, 4, 5, 4]), ember.randn(10, 3), ember.tensor([0, 2])).shape
         ember.Size([2, 3])
     """
-    from ...ops.shape import stack
-
     if mode not in ("sum", "mean", "max"):
         raise ValueError(f"embedding_bag: mode has to be one of sum, mean or max, got {mode!r}")
     num = weight.shape[0]

@@ -6,15 +6,18 @@ and label smoothing, forward and backward in numpy); the others are compositions
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from ...autograd.function import once_differentiable
 from ...ops._op import Op
 from ...ops.activation import softplus
-from ...ops.arithmetic import where
+from ...ops.arithmetic import minimum, where
 from ...tensor import Tensor
 from ._utils import legacy_reduction, reduce_loss
 from .activation import log_softmax
+from .distance import pairwise_distance
 
 __all__ = [
     "binary_cross_entropy",
@@ -50,7 +53,7 @@ def _class_last(input: Tensor, target, op: str):
 
 def _softmax_rows(z):
     """(shifted, softmax, log of the row sums) of (M, C) logits: ``shifted = z - max(z, axis=1)``."""
-    from ...kernels import softmax as kernels
+    from ...kernels import softmax as kernels  # numba loads on first use, not at `import ember`
 
     shifted = np.array(z, order="C")
     if kernels.supported(shifted):
@@ -216,8 +219,6 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
 
 def _check_same_shape(input, target, op):
     if input.shape != target.shape:
-        import warnings
-
         warnings.warn(f"{op}: using a target size ({tuple(target.shape)}) that is different to the input size "
                       f"({tuple(input.shape)}). This will likely lead to incorrect results due to broadcasting.",
                       stacklevel=3)
@@ -392,9 +393,6 @@ def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, marg
                         eps: float = 1e-6, swap: bool = False, size_average=None, reduce=None,
                         reduction: str = "mean") -> Tensor:
     """``max(0, d(a, p) - d(a, n) + margin)`` with ``d`` the pairwise p-norm distance."""
-    from ...ops.arithmetic import minimum
-    from .distance import pairwise_distance
-
     d_pos = pairwise_distance(anchor, positive, p, eps)
     d_neg = pairwise_distance(anchor, negative, p, eps)
     if swap:
@@ -444,7 +442,7 @@ def gaussian_nll_loss(input: Tensor, target: Tensor, var: Tensor, full: bool = F
 class CTCLoss(Op):
     @staticmethod
     def forward(ctx, log_probs, targets, target_starts, input_lengths, target_lengths, blank, zero_infinity):
-        from ...kernels import ctc
+        from ...kernels import ctc  # numba loads on first use, not at `import ember`
 
         lp = log_probs.data
         nll, grad = ctc.ctc_loss(lp.astype(np.float64), targets, target_starts, input_lengths, target_lengths, blank)

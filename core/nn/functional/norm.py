@@ -14,6 +14,8 @@ from ...autograd.function import once_differentiable
 from ...autograd.grad_mode import no_grad
 from ...ops._op import Op
 from ...tensor import Tensor
+from .pooling import avg_pool2d
+from .sampling import pad
 
 __all__ = [
     "batch_norm",
@@ -29,7 +31,7 @@ __all__ = [
 class BatchNorm(Op):
     @staticmethod
     def forward(ctx, x, weight, bias, mean, invstd, training):
-        from ...kernels import norm as kernels
+        from ...kernels import norm as kernels  # numba loads on first use, not at `import ember`
 
         xd = x.data
         x3 = xd.reshape(xd.shape[0], xd.shape[1], -1)
@@ -43,7 +45,7 @@ class BatchNorm(Op):
     @staticmethod
     @once_differentiable
     def backward(ctx, grad):
-        from ...kernels import norm as kernels
+        from ...kernels import norm as kernels  # numba loads on first use, not at `import ember`
 
         x, weight = ctx.saved_tensors
         mean, invstd, training = ctx.stats
@@ -90,7 +92,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
             raise ValueError(
                 f"Expected more than 1 value per channel when training, got input size {tuple(input.shape)}"
             )
-        from ...kernels import norm as kernels
+        from ...kernels import norm as kernels  # numba loads on first use, not at `import ember`
 
         mean, var = kernels.channel_stats(xd.reshape(xd.shape[0], channels, -1))
         if running_mean is not None or running_var is not None:
@@ -119,7 +121,7 @@ class LayerNorm(Op):
 
     @staticmethod
     def forward(ctx, x, weight, bias, eps):
-        from ...kernels import norm as kernels
+        from ...kernels import norm as kernels  # numba loads on first use, not at `import ember`
 
         xd = x.data
         x2 = np.ascontiguousarray(xd).reshape(-1, xd.shape[-1])
@@ -135,9 +137,9 @@ class LayerNorm(Op):
     @staticmethod
     @once_differentiable
     def backward(ctx, grad):
-        from numba import get_num_threads
+        from numba import get_num_threads  # numba loads on first use, not at `import ember`
 
-        from ...kernels import norm as kernels
+        from ...kernels import norm as kernels  # numba loads on first use, not at `import ember`
 
         x, weight = ctx.saved_tensors
         mean, invstd, _ = ctx.stats
@@ -284,9 +286,6 @@ def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12, o
 
 def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0) -> Tensor:
     """Normalises each channel by the summed squares of its ``size`` neighbouring channels."""
-    from .pooling import avg_pool2d
-    from .sampling import pad
-
     squared = (input * input).unsqueeze(1)
     n, c = input.shape[0], input.shape[1]
     squared = pad(squared.reshape(n, 1, c, -1), (0, 0, size // 2, (size - 1) // 2))

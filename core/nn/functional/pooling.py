@@ -43,7 +43,7 @@ def _as_4d(x: Tensor):
 class MaxPool(Op):
     @staticmethod
     def forward(ctx, a, kernel, stride, padding, dilation, out_size):
-        from ...kernels import pooling
+        from ...kernels import pooling  # numba loads on first use, not at `import ember`
 
         x = _as_4d(a)
         ctx.shape = a.data.shape
@@ -55,7 +55,7 @@ class MaxPool(Op):
     @staticmethod
     @once_differentiable
     def backward(ctx, grad, _):
-        from ...kernels import pooling
+        from ...kernels import pooling  # numba loads on first use, not at `import ember`
 
         g = _as_4d(grad)
         h, w = (1, ctx.shape[-1]) if len(ctx.shape) == 3 else ctx.shape[2:]
@@ -66,7 +66,7 @@ class MaxPool(Op):
 class AvgPool(Op):
     @staticmethod
     def forward(ctx, a, kernel, stride, padding, out_size, count_include_pad, divisor_override):
-        from ...kernels import pooling
+        from ...kernels import pooling  # numba loads on first use, not at `import ember`
 
         x = _as_4d(a)
         ctx.shape = a.data.shape
@@ -77,7 +77,7 @@ class AvgPool(Op):
     @staticmethod
     @once_differentiable
     def backward(ctx, grad):
-        from ...kernels import pooling
+        from ...kernels import pooling  # numba loads on first use, not at `import ember`
 
         kernel, stride, padding, count_include_pad, divisor_override = ctx.args
         h, w = (1, ctx.shape[-1]) if len(ctx.shape) == 3 else ctx.shape[2:]
@@ -89,7 +89,7 @@ class AvgPool(Op):
 class AdaptivePool(Op):
     @staticmethod
     def forward(ctx, a, out_size, use_max):
-        from ...kernels import pooling
+        from ...kernels import pooling  # numba loads on first use, not at `import ember`
 
         x = _as_4d(a)
         ctx.shape, ctx.use_max = a.data.shape, use_max
@@ -101,7 +101,7 @@ class AdaptivePool(Op):
     @staticmethod
     @once_differentiable
     def backward(ctx, grad, _):
-        from ...kernels import pooling
+        from ...kernels import pooling  # numba loads on first use, not at `import ember`
 
         h, w = (1, ctx.shape[-1]) if len(ctx.shape) == 3 else ctx.shape[2:]
         if ctx.use_max:

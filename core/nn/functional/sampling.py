@@ -9,6 +9,7 @@ import numpy as np
 from ...ops._op import Op
 from ...tensor import Tensor
 from ._utils import ntuple
+from .pooling import adaptive_avg_pool1d, adaptive_avg_pool2d
 
 __all__ = ["fold", "interpolate", "pad", "unfold", "upsample", "upsample_bilinear", "upsample_nearest"]
 
@@ -181,8 +182,6 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
         scales = ([i / o for i, o in zip(in_sizes, out_sizes)] if recompute_scale_factor
                   else [1.0 / f for f in factors])
     if mode == "area":
-        from .pooling import adaptive_avg_pool1d, adaptive_avg_pool2d
-
         return (adaptive_avg_pool1d if spatial == 1 else adaptive_avg_pool2d)(input, out_sizes)
     if antialias:
         if align_corners:
@@ -215,7 +214,7 @@ def upsample_bilinear(input, size=None, scale_factor=None):
 class Unfold(Op):
     @staticmethod
     def forward(ctx, a, kernel_size, dilation, padding, stride):
-        from ...kernels import conv as kernels
+        from ...kernels import conv as kernels  # numba loads on first use, not at `import ember`
 
         x = a.data
         n, c, h, w = x.shape
@@ -235,7 +234,7 @@ class Unfold(Op):
 class Fold(Op):
     @staticmethod
     def forward(ctx, a, output_size, kernel_size, dilation, padding, stride):
-        from ...kernels import conv as kernels
+        from ...kernels import conv as kernels  # numba loads on first use, not at `import ember`
 
         x = a.data
         (h, w), (kh, kw), (dh, dw), (ph, pw), (sh, sw) = output_size, kernel_size, dilation, padding, stride

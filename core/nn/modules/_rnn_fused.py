@@ -193,7 +193,7 @@ def _lstm_forward_kernels(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse):
     10.9 -> 10.5 ms, and 8 MB less). The output is
     transposed once at the end, into the input's layout (batch-major input gives a batch-major
     output, so that ``batch_first`` costs no further copy)."""
-    from ...kernels import rnn as kernels
+    from ...kernels import rnn as kernels  # numba loads on first use, not at `import ember`
 
     X, Whh = x.data, w_hh.data
     length, batch, inputs = X.shape
@@ -230,7 +230,7 @@ def _lstm_forward_kernels(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse):
 def _lstm_backward_kernels(ctx, grad_y, grad_hn, grad_cn):
     """Backpropagation through time for ``_lstm_forward_kernels``, feature-major like it. (Taking
     ``dx`` from each step's product ``[W_hh | W_ih]ᵀ dG`` too, as the forward does, was no faster.)"""
-    from ...kernels import rnn as kernels
+    from ...kernels import rnn as kernels  # numba loads on first use, not at `import ember`
 
     c0, Whh, gates, cs, tcs = (ctx.arrays[i] for i in (2, 4, 6, 7, 8))
     length, hidden, batch = cs.shape

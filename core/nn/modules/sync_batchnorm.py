@@ -53,7 +53,7 @@ class _SyncBatchNormFn(Op):
     @staticmethod
     @once_differentiable
     def backward(ctx, grad):
-        from mpi4py import MPI
+        from mpi4py import MPI  # optional extra (ember[mpi]), loaded on first use
 
         (weight,) = ctx.saved_tensors
         xhat, invstd, count, comm = ctx.stats
