@@ -7,6 +7,7 @@ from collections import namedtuple
 
 import numpy as np
 
+from ...autograd.grad_mode import no_grad
 from ...tensor import Tensor
 
 _IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
@@ -135,8 +136,6 @@ def load_local_state(
     error_msgs: list,
 ) -> None:
     """Copies this module's own parameters and persistent buffers from ``state_dict`` (in place)."""
-    from ...autograd.grad_mode import no_grad
-
     persistent_buffers = {
         k: v for k, v in module._buffers.items() if k not in module._non_persistent_buffers_set
     }

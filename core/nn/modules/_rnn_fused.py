@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...autograd.function import Function, once_differentiable
+from ...autograd.function import _FREED_MESSAGE, Function, _inplace_message, once_differentiable
 from ...tensor import Tensor
 
 
@@ -434,8 +434,6 @@ class RNNLayer(_FusedLayer):
 
 
 def _check_versions(ctx) -> None:
-    from ...autograd.function import _FREED_MESSAGE, _inplace_message
-
     if ctx.arrays is None:
         raise RuntimeError(_FREED_MESSAGE)
     for i, (t, version) in enumerate(ctx.versions):

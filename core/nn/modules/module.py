@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from ... import _dtype
-from ...tensor import Tensor
+from ...tensor import Tensor, device
 from ..._hooks import RemovableHandle
 from ..parameter import Buffer, Parameter
 from ._module_utils import (
@@ -452,8 +452,6 @@ class Module:
             >>> layer.weight.dtype
             ember.float64
         """
-        from ...tensor import device
-
         target = kwargs.pop("dtype", None)
         if kwargs.pop("device", None) is not None:
             pass

@@ -9,8 +9,10 @@ from typing import Callable
 
 import numpy as np
 
+from ..._dtype import get_default_dtype, to_numpy_dtype
 from ...tensor import Tensor
 from .. import functional as F
+from .. import init
 from .attention import MultiheadAttention
 from .container import ModuleList
 from .dropout import Dropout
@@ -44,8 +46,6 @@ def generate_square_subsequent_mask(sz: int, dtype=None) -> Tensor:
                 [0., 0., -inf],
                 [0., 0., 0.]])
     """
-    from ..._dtype import get_default_dtype, to_numpy_dtype
-
     np_dtype = to_numpy_dtype(dtype) if dtype is not None else get_default_dtype().numpy
     return Tensor._wrap(np.triu(np.full((sz, sz), -np.inf, np_dtype), 1))
 
@@ -361,7 +361,6 @@ class Transformer(Module):
                 layer, num_decoder_layers, LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
             )
         self.d_model, self.nhead, self.batch_first = d_model, nhead, batch_first
-        from .. import init
 
         for p in self.parameters():
             if p.ndim > 1:

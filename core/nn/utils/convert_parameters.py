@@ -6,6 +6,7 @@ from typing import Iterable
 
 import numpy as np
 
+from ...ops.shape import cat
 from ...tensor import Tensor
 
 
@@ -17,8 +18,6 @@ def parameters_to_vector(parameters: Iterable[Tensor]) -> Tensor:
         >>> nn.utils.parameters_to_vector(nn.Linear(3, 2).parameters()).shape
         ember.Size([8])
     """
-    from ...ops.shape import cat
-
     return cat([p.reshape(-1) for p in parameters])
 
 

@@ -7,7 +7,9 @@ from typing import NamedTuple, Sequence
 
 import numpy as np
 
+from ...ops.shape import cat, stack
 from ...tensor import Tensor
+from .. import functional as F
 
 
 def pad_sequence(
@@ -27,9 +29,6 @@ def pad_sequence(
         tensor([[1., 1., 1.],
                 [1., 0., 0.]])
     """
-    from ...ops.shape import stack
-    from .. import functional as F
-
     if padding_side not in ("left", "right"):
         raise ValueError(f"padding_side must be 'left' or 'right', got {padding_side!r}")
     sequences = list(sequences)
@@ -149,8 +148,6 @@ def pad_packed_sequence(
         >>> padded.shape, lengths
         (ember.Size([3, 2]), tensor([2, 3]))
     """
-    from ...ops.shape import cat
-
     batch_sizes = np.asarray(sequence.batch_sizes.data, dtype=np.int64)
     mask = _time_major_mask(batch_sizes)
     steps = mask.shape[0]
