@@ -9,6 +9,9 @@ it is skipped on other platforms.
 
 from __future__ import annotations
 
+import ctypes
+import sys
+
 _done = False
 
 
@@ -18,9 +21,6 @@ def keep_large_buffers(threshold: int = 1 << 30) -> None:
         return
     _done = True
     try:
-        import ctypes
-        import sys
-
         if not sys.platform.startswith("linux"):
             return
         libc = ctypes.CDLL("libc.so.6")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 
 import numba
+import numpy as np
 
 SMALL_WORK = int(os.environ.get("EMBER_PARALLEL_WORK", 1 << 26))  # elements below which one thread runs
 
@@ -33,8 +34,6 @@ def call(kernel, work: int, *args):
 
 def adaptive(kernel):
     """Wraps a ``parallel=True`` kernel so that it runs single-threaded when its largest array is small."""
-    import numpy as np
-
     def run(*args):
         work = 0
         for a in args:

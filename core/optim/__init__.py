@@ -14,6 +14,8 @@ Example:
 
 from __future__ import annotations
 
+import importlib
+
 from . import lr_scheduler
 from .adadelta import Adadelta
 from .adafactor import Adafactor
@@ -39,8 +41,6 @@ __all__ = [
 def __getattr__(name: str):
     # swa_utils needs ember.nn; it loads on first use so that ember.optim stays light.
     if name == "swa_utils":
-        import importlib
-
         module = importlib.import_module(".swa_utils", __name__)
         globals()[name] = module
         return module
