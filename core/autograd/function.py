@@ -22,8 +22,8 @@ from .grad_mode import no_grad, state
 
 # numpy's floating-point warnings (log(0), 1/0, overflow in exp) never reach the user, as in PyTorch: Ember's
 # own ops run forward with numpy's error state at "ignore", and the engine runs a whole backward pass so.
-# numpy >= 2 keeps that state in a context variable; setting it directly costs ~0.2 us, where entering
-# np.errstate costs ~0.8 us.
+# numpy >= 2 keeps that state in a context variable; setting it directly is a few times cheaper than
+# entering np.errstate (timings: benchmarks/README.md).
 try:
     from numpy._core.umath import _extobj_contextvar as _numpy_errors
 except ImportError:  # numpy 1.x: a per-thread state set by np.seterr

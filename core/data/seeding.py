@@ -65,7 +65,7 @@ _PCG_INCREMENT = (0xDA3E_39CB_94B9_5BDB << 64) | 0x5851_F42D_4C95_7F2D  # odd; o
 def seed_all(seed: int) -> None:
     """Seeds Ember's default generator, numpy's global generator and Python's ``random`` from ``seed``
     (a well-mixed 64-bit value, as ``derive_seed`` and ``sample_seed`` return)."""
-    # Setting PCG64's state directly costs 1 us; constructing a new bit generator costs 8. Positions
+    # Setting PCG64's state directly is much cheaper than constructing a new bit generator. Positions
     # 2^64 * seed + mix(seed) of the 2^128-long cycle: far apart for any two seeds.
     seed &= _MASK64
     default_generator._bitgen.state = {

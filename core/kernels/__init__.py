@@ -11,6 +11,6 @@ from ._memory import keep_large_buffers
 
 keep_large_buffers()
 # numba's OpenMP workers would otherwise spin for a while after each parallel kernel, taking the CPU
-# from the thread that runs the next numpy / BLAS call (measured 2x slower conv steps on a busy
-# 2-core machine). Read when numba first starts its thread pool; a user's own setting wins.
+# from the thread that runs the next numpy / BLAS call (slower conv steps on a busy machine; timings:
+# benchmarks/README.md). Read when numba first starts its thread pool; a user's own setting wins.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")

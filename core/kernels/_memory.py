@@ -2,7 +2,7 @@
 
 glibc returns every freed block above 128 KiB to the OS with ``munmap``, so a training
 step that allocates the same im2col buffer each iteration page-faults it in again every
-time (measured: 12 ms instead of 0.7 ms for a 37 MB im2col). Raising the mmap and trim
+time (timings: benchmarks/README.md). Raising the mmap and trim
 thresholds lets malloc reuse the memory. This only changes where glibc gets memory from;
 it is skipped on other platforms.
 """

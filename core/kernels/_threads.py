@@ -1,12 +1,11 @@
 """Runs a parallel kernel on one thread unless its input is very large.
 
-Waking numba's worker threads costs ~10-20 us on an idle machine and far more on a loaded one
-(measured: 370 us instead of 30 us for a tiny im2col with 2 threads while other processes ran).
-Worse, numba's pool and OpenBLAS's pool fight over the cores: on this 2-core machine a ResNet-8
-training step took 322-454 ms with both pools at 2 threads and 126-134 ms with numba's kernels on
-one thread (BLAS keeping both cores), and LeNet-5 went from 87 ms to 11 ms
-(``python -m benchmarks resnet8 lenet``). So kernels run on the calling thread unless an array
-exceeds ``SMALL_WORK`` elements (set ``EMBER_PARALLEL_WORK`` to lower it on many-core machines).
+Waking numba's worker threads costs more than a small kernel's work, far more on a loaded machine.
+Worse, numba's pool and OpenBLAS's pool fight over the cores: with both pools using every core a
+training step is several times slower than with numba's kernels on one thread and BLAS keeping the
+cores (``python -m benchmarks resnet8 lenet``; timings: benchmarks/README.md). So kernels run on the
+calling thread unless an array exceeds ``SMALL_WORK`` elements (set ``EMBER_PARALLEL_WORK`` to lower
+it on many-core machines).
 """
 
 from __future__ import annotations

@@ -1,14 +1,14 @@
 """Direct 3x3 convolution (dilation 1, one group, any stride): forward, input and weight gradients.
 
 The 3x3 layers of ResNets and VGGs have few channels per output position (16-64), where im2col + BLAS
-runs thin matrices at 50-80 GFLOPS on this machine and writes nine copies of the input. These kernels
+runs thin matrices slowly and writes nine copies of the input. These kernels
 read each input plane in place instead: a sample's planes are copied once, zero-padded, into a scratch
 whose rows are ``width + 2 * pw`` long, so that the nine taps of every output position are reads at
 fixed offsets of one flat row. Output positions are computed over the padded width (the last
 ``2 * pw`` of each row are thrown away), which makes the inner loop one long unit-stride loop that LLVM
 vectorises. The forward keeps four output channels in flight so every input value loaded feeds 36
-multiply-adds (measured 110-160 GFLOPS on 2 threads for 16 channels at 32x32, against 50-60 for
-im2col + GEMM). Small planes (8x8) run several samples per pass, so the inner loop stays long.
+multiply-adds (about twice im2col + GEMM's throughput for 16 channels at 32x32; timings:
+benchmarks/README.md). Small planes (8x8) run several samples per pass, so the inner loop stays long.
 
 A stride-s convolution splits the padded plane into s * s phase planes (rows and columns taken every
 s-th, starting at each offset), where each tap again reads one phase at a fixed offset from the output
@@ -138,7 +138,7 @@ def _conv3x3(x, w, ph, pw, stride, row, plane, out_h, out_w, group):
             a0, a1, a2, a3 = acc[0], acc[1], acc[2], acc[3]
             for c in range(c_size):
                 t0 = _taps(w, k0, c)
-                if block == 4 and stride == 1:  # three row views: fewer pointers, ~15% faster
+                if block == 4 and stride == 1:  # three row views: fewer pointers, faster
                     r0, r1, r2 = padded[c, 0], padded[c, 0, row:], padded[c, 0, 2 * row:]
                     t1, t2, t3 = _taps(w, k0 + 1, c), _taps(w, k0 + 2, c), _taps(w, k0 + 3, c)
                     for p in range(length):
@@ -228,7 +228,7 @@ def _weight_grad(x, g, ph, pw, stride, row, plane, out_h, out_w, group, threads)
                         q = acc[k0 + 1, c]
                         q[0] += u0; q[1] += u1; q[2] += u2; q[3] += u3; q[4] += u4
                         q[5] += u5; q[6] += u6; q[7] += u7; q[8] += u8
-    return parts  # summed by the caller: numba's sum over an axis alone took 2 s to compile
+    return parts  # summed by the caller: numba's sum over an axis is slow to compile
 
 
 @njit(inline="always")

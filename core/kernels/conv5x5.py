@@ -7,13 +7,13 @@ copies, not the arithmetic, set the time. These kernels read the input in place,
 planes whose rows are ``width + 2 * pw`` long, so the five taps of a kernel row are five reads at
 consecutive offsets of one flat row and the inner loop runs over every output position of the pass.
 The forward keeps four output channels in flight (20 multiply-adds per five loads); the weight
-gradient keeps two output channels' ten dot products in registers. Measured on LeNet's layers
-(batch 64): forward 0.50 ms for 6 -> 16 channels at 14x14 against 0.75 ms for im2col + GEMM, and the
-weight gradient no longer needs the columns kept from the forward.
+gradient keeps two output channels' ten dot products in registers. On LeNet's layers the forward is
+faster than im2col + GEMM (timings: benchmarks/README.md), and the weight gradient no longer needs the
+columns kept from the forward.
 
 The input gradient of a padded layer (output as large as the input) is ``conv5x5`` of the output
-gradient with the flipped, in/out-swapped kernel (the caller, ``ConvNd.backward``, does that: 2-4x
-faster than im2col + GEMM); an unpadded layer's stays ``col2im`` of ``Wᵀ g``, where the flipped
+gradient with the flipped, in/out-swapped kernel (the caller, ``ConvNd.backward``, does that: faster
+than im2col + GEMM); an unpadded layer's stays ``col2im`` of ``Wᵀ g``, where the flipped
 forward would multiply as many zeros of the padded gradient as real values.
 """
 
@@ -37,8 +37,8 @@ def conv5x5(x, w, ph, pw):
 @njit(inline="always")
 def _pad_samples(x, n0, count, ph, pw, row, plane, padded):
     """Copies samples n0 .. n0 + count - 1 of ``x`` into the zeroed (C, positions) scratch ``padded``:
-    ``conv3x3._pad_samples`` with stride 1, without its phase planes (their general indexing cost the
-    two 5x5 kernels ~1.4 s more to compile)."""
+    ``conv3x3._pad_samples`` with stride 1, without its phase planes (their general indexing made the
+    two 5x5 kernels slower to compile)."""
     c_size, h_size, w_size = x.shape[1:]
     for s in range(count):
         for c in range(c_size):
@@ -127,4 +127,4 @@ def _weight_grad(x, g, ph, pw, row, plane, out_h, out_w, group, threads):
                         if pair:
                             q = acc[k0 + 1, c, kh]
                             q[0] += u0; q[1] += u1; q[2] += u2; q[3] += u3; q[4] += u4
-    return parts  # summed by the caller: numba's sum over an axis alone took 2 s to compile
+    return parts  # summed by the caller: numba's sum over an axis is slow to compile

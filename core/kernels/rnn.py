@@ -6,10 +6,9 @@ vectorises, and ``sigmoid(v) = 0.5 tanh(v / 2) + 0.5``. Serial on purpose: one s
 elements, too small to share between threads.
 
 The steps run feature-major: every per-step array is ``(features, N)``. OpenBLAS computes the
-recurrent product as ``W_hh @ h`` (M = 4H, N = batch) about a third faster than ``h @ W_hhᵀ``
-(M = batch): 100 vs 148 us for H = 256, N = 32 on this machine's two cores, which is 3 ms of a
-char-LSTM step. ``swap_last_axes`` converts at the edges (the layer's output, its incoming gradient
-and the gate gradients for the weight products)."""
+recurrent product as ``W_hh @ h`` (M = 4H, N = batch) faster than ``h @ W_hhᵀ`` (M = batch; timings:
+benchmarks/README.md). ``swap_last_axes`` converts at the edges (the layer's output, its incoming
+gradient and the gate gradients for the weight products)."""
 
 from __future__ import annotations
 
@@ -103,10 +102,10 @@ def lstm_step_backward(dy, dh, gates, c_prev, tc, dc, d_gates):
 
 
 def swap_last_axes(src, dst):
-    """``dst[t, b, a] = src[t, a, b]`` for 3-d arrays of any strides: 1.0 ms for 8 MB here, against
-    1.7 ms for numpy's transposing copy. The inner loop runs 16 long along the side whose rows are
-    far apart, so that each of its cache lines is touched once while the other side's 16 rows stay
-    in L1 (16 rows 64 KB apart, as in a batch-major (N, L, H) gradient, share one L1 set)."""
+    """``dst[t, b, a] = src[t, a, b]`` for 3-d arrays of any strides, faster than numpy's transposing
+    copy (timings: benchmarks/README.md). The inner loop runs 16 long along the side whose rows are far
+    apart, so that each of its cache lines is touched once while the other side's 16 rows stay in L1
+    (16 rows 64 KB apart, as in a batch-major (N, L, H) gradient, share one L1 set)."""
     if src.strides[1] > dst.strides[1]:
         _swap_along_src(src, dst)
     else:

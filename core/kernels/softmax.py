@@ -2,10 +2,9 @@
 by numpy.
 
 numpy reduces along short contiguous rows slowly (``np.amax(z, axis=1)`` of char-LSTM's 2048 x 65
-logits: 94 us, the row sums 57 us), while numba's max and sum loops vectorise (``nnan`` lets LLVM
+logits, and the row sums), while numba's max and sum loops vectorise (``nnan`` lets LLVM
 vectorise the max; a row holding NaN still comes out all NaN, through ``x - max`` and the sum). The
-exponential stays with numpy, whose SIMD exp numba cannot call. Cross-entropy of those logits,
-forward and backward: 482 -> 304 us (torch: 165-200 us).
+exponential stays with numpy, whose SIMD exp numba cannot call. Timings: benchmarks/README.md.
 """
 
 from __future__ import annotations

@@ -112,7 +112,7 @@ class Pow(Op):
 
 def _power(x, exponent):
     """``np.power``, with the common small exponents done by multiplication (numpy's generic float
-    power is ~100x slower than ``x * x * x``)."""
+    power is far slower than ``x * x * x``)."""
     if isinstance(x, np.ndarray) and x.dtype.kind == "f" and isinstance(exponent, (int, float)):
         if exponent == 2:
             return x * x

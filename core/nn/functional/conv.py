@@ -66,8 +66,8 @@ def _im2col_matmul(xd, wd, groups, stride, padding, dilation, oh, ow, keep_cols=
     matmul; returns the (N, O, OH, OW) output and the (N, groups, C / groups * KH * KW, OH * OW) columns
     (None unless ``keep_cols``).
 
-    Both run a block of samples at a time, so the matmul reads columns still in cache: measured 15%
-    faster than one im2col of the whole batch and one matmul for ResNet's 16-channel 32x32 layers."""
+    Both run a block of samples at a time, so the matmul reads columns still in cache: faster than
+    one im2col of the whole batch and one matmul (timings: benchmarks/README.md)."""
     from ...kernels import conv as kernels  # numba loads on first use, not at `import ember`
 
     n, channels = xd.shape[:2]
@@ -90,8 +90,8 @@ def _im2col_matmul(xd, wd, groups, stride, padding, dilation, oh, ow, keep_cols=
 
 def _weight_grad(cols, g4, w_shape):
     """The weight gradient, the sum over samples of g @ cols^T, from the (N, groups, K, P) columns and
-    the (N, groups, O / groups, P) gradient; computed as cols @ g^T per sample, measured 1.4-1.8x faster
-    with OpenBLAS."""
+    the (N, groups, O / groups, P) gradient; computed as cols @ g^T per sample, which OpenBLAS runs
+    faster (timings: benchmarks/README.md)."""
     gw = np.matmul(cols, g4.transpose(0, 1, 3, 2)).sum(0).transpose(0, 2, 1)
     return np.ascontiguousarray(gw).reshape(w_shape)
 
@@ -125,7 +125,7 @@ def _conv_input_grad(g, wd, groups, size, stride, padding, dilation):
     With stride 1 it is itself a convolution: of ``g`` with the flipped, in/out-swapped kernel and
     padding ``dilation * (k - 1) - padding``, so one im2col of ``g`` and a forward-shaped matmul. Where
     the output is as large as the input (padding that keeps the size, as in ResNets) that does the same
-    multiply-adds and is 2-3x faster than the transposed matmul (a rank-O/groups update that writes all
+    multiply-adds and is faster than the transposed matmul (a rank-O/groups update that writes all
     columns) followed by a col2im scatter. Where the output is smaller (no padding, as in LeNet) the
     convolution would also multiply the zero padding of ``g``, so that case and strided convolutions keep
     the col2im path."""

@@ -189,8 +189,8 @@ def _lstm_forward_kernels(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse):
     """The float32 forward with the numba step kernels, feature-major (see ``ember.kernels.rnn``): the
     gates, cells and states of step ``t`` are ``(features, N)`` blocks. Each step is one product
     ``[W_hh | W_ih] @ [h; x_t]``: 20% more work per step than ``W_hh @ h``, but no projection of the
-    whole sequence computed first and read back from memory step by step (char-LSTM's layer forward:
-    10.9 -> 10.5 ms, and 8 MB less). The output is
+    whole sequence computed first and read back from memory step by step (a little faster, and less
+    memory; timings: benchmarks/README.md). The output is
     transposed once at the end, into the input's layout (batch-major input gives a batch-major
     output, so that ``batch_first`` costs no further copy)."""
     from ...kernels import rnn as kernels  # numba loads on first use, not at `import ember`
@@ -278,7 +278,7 @@ def _gate_grads(ctx, X, Wih, h0, ys, dG, w_ih_index):
     """``dx``, ``dW_ih``, ``dW_hh`` and the bias gradient of a layer whose gates are
     ``W_ih x_t + W_hh h_{t-1} + b`` (LSTM, RNN), from the gate gradients ``dG`` (L, N, G): ``dx`` is
     one product, the other three come from one product ``dGᵀ [x | h_prev | 1]`` (one large BLAS
-    call, ~10% faster than three, and no separate pass for the bias)."""
+    call instead of three, and no separate pass for the bias)."""
     length, batch, inputs = X.shape
     flat = dG.reshape(length * batch, -1)
     dx = (flat @ Wih).reshape(X.shape) if ctx.needs_input_grad[0] else None

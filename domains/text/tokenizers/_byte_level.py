@@ -64,7 +64,7 @@ def _escape(cp: int) -> str:
 
 @functools.cache
 def gpt2_pattern() -> re.Pattern:
-    """GPT-2's pre-tokenization regex, compiled for Python's ``re`` (built once, ~0.5 s)."""
+    """GPT-2's pre-tokenization regex, compiled for Python's ``re`` (built once: it is slow to build)."""
     letters, numbers = _class_bodies()
     space = "".join(_escape(ord(c)) for c in WHITESPACE)
     pattern = (
