@@ -188,8 +188,8 @@ def _factory_hint(hint, name: str):
     """What a factory (a spec for a ``Callable`` parameter) must build: the callable's return type when it
     names a class, else an ``Optimizer`` for an ``optimizer`` and an ``LRScheduler`` for a scheduler (a
     ``Callable[[Iterable], object]`` says no more); None when nothing tells."""
-    from ember.optim import Optimizer
-    from ember.optim.lr_scheduler import LRScheduler
+    from ember.optim import Optimizer  # lazy: `ember --help` loads no framework
+    from ember.optim.lr_scheduler import LRScheduler  # lazy: `ember --help` loads no framework
 
     options = typing.get_args(hint) if typing.get_origin(hint) in _UNIONS else (hint,)
     for option in options:
@@ -207,7 +207,7 @@ def _slot_hint(key_path: str):
     """What the recipe's top-level sections hold."""
     if key_path not in ("model", "data"):
         return None
-    from ember.trainer import DataModule, TrainingModule
+    from ember.trainer import DataModule, TrainingModule  # lazy: `ember --help` loads no framework
 
     return TrainingModule if key_path == "model" else DataModule
 

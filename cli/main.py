@@ -30,7 +30,7 @@ def _describe(error: BaseException) -> str:
 def _guard(debug: bool):
     """Runs a command body turning recipe problems into exit status 2, other errors into one line and exit
     status 1, Ctrl-C into exit status 130 (no traceback unless --debug)."""
-    from .recipe import RecipeError
+    from .recipe import RecipeError  # lazy: `ember --help` loads no framework
 
     class Guard:
         def __enter__(self):
@@ -83,7 +83,7 @@ def _stage_command(stage: str, help_text: str):
     @_recipe_options
     def command(recipe, overrides, ckpt, run_dir, print_config, debug):
         with _guard(debug):
-            from .run import run_stage
+            from .run import run_stage  # lazy: `ember --help` loads no framework
 
             sys.exit(run_stage(stage, recipe, list(overrides), ckpt=ckpt, run_dir=run_dir,
                                print_config=print_config))
@@ -102,7 +102,7 @@ predict = _stage_command("predict", "Run prediction and save the predictions in 
 def recipes(ctx) -> None:
     """List the built-in recipes (and show or copy one)."""
     if ctx.invoked_subcommand is None:
-        from .recipe import builtin_recipes, describe
+        from .recipe import builtin_recipes, describe  # lazy: `ember --help` loads no framework
 
         items = builtin_recipes()
         width = max((len(n) for n in items), default=0)
@@ -115,7 +115,7 @@ def recipes(ctx) -> None:
 def recipes_show(name) -> None:
     """Print a built-in recipe."""
     with _guard(False):
-        from .recipe import resolve_path
+        from .recipe import resolve_path  # lazy: `ember --help` loads no framework
 
         click.echo(resolve_path(name).read_text(), nl=False)
 
@@ -128,7 +128,7 @@ def recipes_copy(name, dest) -> None:
     import pathlib
 
     with _guard(False):
-        from .recipe import resolve_path
+        from .recipe import resolve_path  # lazy: `ember --help` loads no framework
 
         source = resolve_path(name)
         target = pathlib.Path(dest)
@@ -148,7 +148,7 @@ def recipes_copy(name, dest) -> None:
 def check(recipe, overrides, debug) -> None:
     """Build every object of a recipe without training; report every problem at once."""
     with _guard(debug):
-        from .run import check_recipe
+        from .run import check_recipe  # lazy: `ember --help` loads no framework
 
         check_recipe(recipe, list(overrides))
         click.echo(f"{recipe}: OK")
@@ -161,7 +161,7 @@ def check(recipe, overrides, debug) -> None:
 def summary(recipe, overrides, debug) -> None:
     """Print the model summary (layers, output shapes, parameter counts)."""
     with _guard(debug):
-        from .run import summarize
+        from .run import summarize  # lazy: `ember --help` loads no framework
 
         click.echo(summarize(recipe, list(overrides)))
 
@@ -170,7 +170,7 @@ def summary(recipe, overrides, debug) -> None:
 @click.argument("directory", default="runs", type=click.Path())
 def runs(directory) -> None:
     """List past runs: recipe, status, steps, best monitored metric, path."""
-    from .runs import format_runs, list_runs
+    from .runs import format_runs, list_runs  # lazy: `ember --help` loads no framework
 
     rows = list_runs(directory)
     click.echo(format_runs(rows))
@@ -184,7 +184,7 @@ def runs(directory) -> None:
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="PNG file (default RUN/metrics.png).")
 def plot(run, out) -> None:
     """Draw the metric curves of a run (needs the 'plot' extra: pip install 'ember[plot]')."""
-    from .runs import plot_run
+    from .runs import plot_run  # lazy: `ember --help` loads no framework
 
     try:
         path = plot_run(run, out)

@@ -19,7 +19,7 @@ RUNS_ROOT = pathlib.Path("runs")
 def build_objects(recipe: Recipe, need_data: bool = True):
     """Seeds, then builds model, data module and the Trainer's keyword arguments. Every section is
     checked first (all problems at once), so a mistake in ``data`` is reported before ``model`` is built."""
-    from ember.trainer import seed_everything
+    from ember.trainer import seed_everything  # lazy: `ember --help` loads no framework
 
     config = recipe.config
     checker = Builder(recipe.path, dry=True)
@@ -36,7 +36,7 @@ def build_objects(recipe: Recipe, need_data: bool = True):
 
 
 def _build_sections(builder: Builder, config: dict, need_data: bool):
-    from ember.trainer import Trainer
+    from ember.trainer import Trainer  # lazy: `ember --help` loads no framework
 
     for section in ("model",) + (("data",) if need_data else ()):
         if section not in config:
@@ -60,7 +60,7 @@ def check_recipe(name_or_path: str, overrides: list[str]) -> None:
 
 
 def summarize(name_or_path: str, overrides: list[str]) -> str:
-    import ember
+    import ember  # lazy: `ember --help` loads no framework
 
     recipe = load_recipe(name_or_path, overrides)
     model, data, _ = build_objects(recipe)
@@ -156,9 +156,9 @@ def _read_summary(run_dir: pathlib.Path) -> dict:
 
 
 def _prepare_trainer(trainer_args: dict, run_dir: pathlib.Path, recipe: Recipe, stage: str):
-    from ember.trainer import Trainer
-    from ember.trainer.callbacks import ModelCheckpoint
-    from ember.trainer.loggers import CSVLogger
+    from ember.trainer import Trainer  # lazy: `ember --help` loads no framework
+    from ember.trainer.callbacks import ModelCheckpoint  # lazy: `ember --help` loads no framework
+    from ember.trainer.loggers import CSVLogger  # lazy: `ember --help` loads no framework
 
     args = dict(trainer_args)
     args.setdefault("default_root_dir", str(run_dir))
@@ -186,7 +186,7 @@ def run_stage(stage: str, name_or_path: str, overrides: list[str], ckpt=None, ru
     if print_config:
         click.echo(dump(config), nl=False)
         return 0
-    from ember.trainer.strategies import launch
+    from ember.trainer.strategies import launch  # lazy: `ember --help` loads no framework
 
     chosen = choose_run_dir(recipe, run_dir, ckpt, stage)  # None: a new version folder, made once built
     if launch.needs_launch(config.get("trainer")):  # trainer.devices=N: run N processes under mpiexec
@@ -251,7 +251,7 @@ def _write_summary(trainer, recipe, directory, stage, status, wall_time, result)
             "last_model_path": getattr(callback, "last_model_path", "") or "",
         })
     if stage == "predict" and result is not None:
-        import ember
+        import ember  # lazy: `ember --help` loads no framework
 
         ember.save(result, str(directory / "predictions.ember"))
         summary["predictions"] = str(directory / "predictions.ember")

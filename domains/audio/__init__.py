@@ -25,6 +25,7 @@ def __getattr__(name: str):
         globals()[name] = module
         return module
     if name == "AudioClassificationData":
+        # lazy: loaded on first use (import ember.audio stays light)
         from .data import AudioClassificationData
 
         return AudioClassificationData

@@ -45,8 +45,8 @@ class _Pipeline:
 
     def __init__(self, sample_rate: int, num_samples: int, features: str, n_mels: int, n_mfcc: int,
                  spec_augment: dict | None) -> None:
-        from . import transforms as T
-        from .models.cnn import log_mel_frontend
+        from . import transforms as T  # lazy: loaded on first use (import ember.audio stays light)
+        from .models.cnn import log_mel_frontend  # lazy: loaded on first use (import ember.audio stays light)
 
         self.sample_rate, self.num_samples, self.features = sample_rate, num_samples, features
         self._resamplers: dict[int, Any] = {}
@@ -64,7 +64,8 @@ class _Pipeline:
         self.spec_augment = T.SpecAugment(**spec_augment) if spec_augment and self.frontend is not None else None
 
     def __call__(self, waveform: Tensor, sample_rate: int | None, train: bool) -> Tensor:
-        from . import transforms as T
+        from . import transforms as T  # lazy: loaded on first use (import ember.audio stays light)
+        # lazy: loaded on first use (import ember.audio stays light)
         from .datasets.collate import pad_or_crop
 
         with ember.no_grad():
@@ -143,7 +144,7 @@ class AudioClassificationData(SplitDataModule):
     # --- datasets -----------------------------------------------------------------------------------
     def _splits(self) -> tuple[Any, Any, Any]:
         """(train, val or None, test or None) raw datasets."""
-        from . import datasets as D
+        from . import datasets as D  # lazy: loaded on first use (import ember.audio stays light)
 
         if self.dataset == "synthetic_vowels":
             def make(subset, size):

@@ -95,7 +95,7 @@ class ImageClassificationData(SplitDataModule):
 
     # --- building the datasets ------------------------------------------------------------------
     def _raw(self, train: bool):
-        from . import datasets as D
+        from . import datasets as D  # lazy: loaded on first use (import ember.vision stays light)
 
         name, root = self.dataset, self.root
         if name in ("synthetic_digits", "shapes"):
@@ -166,7 +166,7 @@ class ImageClassificationData(SplitDataModule):
 
     @staticmethod
     def _folder(path: str):
-        from .datasets import ImageFolder
+        from .datasets import ImageFolder  # lazy: loaded on first use (import ember.vision stays light)
 
         return ImageFolder(path)
 

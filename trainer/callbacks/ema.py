@@ -33,6 +33,7 @@ class EMA(Callback):
 
     def setup(self, trainer, module, stage: str) -> None:
         if stage == "fit" and self.average_model is None:
+            # lazy: swa_utils loads only for this callback
             from ember.optim.swa_utils import get_ema_multi_avg_fn
 
             self.average_model = averaged_copy(module, multi_avg_fn=get_ema_multi_avg_fn(self.decay),

@@ -52,7 +52,8 @@ class StochasticWeightAveraging(Callback):
 
     def on_train_epoch_start(self, trainer, module) -> None:
         if trainer.current_epoch >= self.swa_start and self._swalr is None:
-            from ember.optim.swa_utils import SWALR
+            from ember.optim.swa_utils import SWALR  # lazy: swa_utils loads only for this callback
+            # lazy: swa_utils loads only for this callback
             from ember.trainer.optimization import LRSchedulerConfig
 
             optimizer = trainer.optimizers[0]

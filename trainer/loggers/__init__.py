@@ -9,7 +9,7 @@ from .jsonlines import JSONLinesLogger
 
 def __getattr__(name: str):
     if name == "TensorBoardLogger":  # imported on demand: it needs tensorboardX
-        from .tensorboard import TensorBoardLogger
+        from .tensorboard import TensorBoardLogger  # optional extra (tensorboardX), loaded on first use
 
         return TensorBoardLogger
     raise AttributeError(f"module 'ember.trainer.loggers' has no attribute {name!r}")

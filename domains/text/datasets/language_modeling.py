@@ -151,6 +151,6 @@ class PythonDocs(TokenBlockDataset):
     @staticmethod
     def default_tokenizer():
         """A ``CharTokenizer`` over every character of the corpus (all splits, so none is unknown)."""
-        from ..tokenizers import CharTokenizer
+        from ..tokenizers import CharTokenizer  # lazy: loaded on first use
 
         return CharTokenizer.from_iterator(_python_docs_splits().values())

@@ -5,8 +5,10 @@ projection shortcuts), with the same block classes and names.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
+import ember
 from ember import nn
 
 __all__ = [
@@ -181,17 +183,11 @@ def _load(model: nn.Module, weights) -> nn.Module:
     if isinstance(weights, dict):
         state = weights
     elif str(weights).endswith(".safetensors"):
-        import ember
-
         state = ember.load_safetensors(str(weights))
     else:
-        import os
-
         if not os.path.isfile(str(weights)):
             raise FileNotFoundError(f"weights={weights!r}: pass a .safetensors file or a state dict (Ember does not "
                                     "download weights)")
-        import ember
-
         state = ember.load(str(weights))
     model.load_state_dict(state)
     return model
