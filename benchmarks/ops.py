@@ -82,6 +82,18 @@ def mlp_step(lib, batch: int = 128):
     return step
 
 
+def module_call_overhead(ember) -> float:
+    """``layer(x)`` over ``layer.forward(x)`` for a Linear(4, 4) without hooks (was a timed test until
+    2026-12-06, where it failed under load; the bar it held was 1.5)."""
+    import timeit
+
+    layer = ember.nn.Linear(4, 4)
+    x = ember.randn(2, 4)
+    via_call = min(timeit.repeat(lambda: layer(x), number=2000, repeat=7))
+    via_forward = min(timeit.repeat(lambda: layer.forward(x), number=2000, repeat=7))
+    return via_call / via_forward
+
+
 def main() -> None:
     import ember
 
@@ -102,6 +114,7 @@ def main() -> None:
     print(f"{'workload':<28}{'ember ms':>10}{'torch ms':>10}{'ratio':>8}")
     for name, e, t, r in rows:
         print(f"{name:<28}{e:>10.3f}{t:>10.3f}{r:>8.2f}")
+    print(f"Module __call__ over forward (Linear(4, 4), no hooks): {module_call_overhead(ember):.2f} (bar: 1.5)")
 
 
 if __name__ == "__main__":

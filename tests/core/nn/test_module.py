@@ -319,16 +319,6 @@ def test_deepcopy_and_pickle_make_independent_models():
     assert isinstance(restored.classifier[2].weight, nn.Parameter)
 
 
-def test_call_adds_almost_nothing_to_forward_without_hooks():
-    import timeit
-
-    layer = nn.Linear(4, 4)
-    x = ember.randn(2, 4)
-    via_call = min(timeit.repeat(lambda: layer(x), number=2000, repeat=7))
-    via_forward = min(timeit.repeat(lambda: layer.forward(x), number=2000, repeat=7))
-    assert via_call < via_forward * 1.5, (via_call, via_forward)
-
-
 def test_missing_forward_is_reported():
     with pytest.raises(NotImplementedError, match='missing the required "forward"'):
         nn.Module()(1)
