@@ -256,8 +256,8 @@ def _kind_problem(target, classes: tuple | None, dotted: str) -> str | None:
 class Builder:
     """Builds (or only checks, with ``dry=True``) specs, collecting problems with their key paths.
 
-    ``build`` and ``check_arguments`` first check the whole value they are given, building nothing, and
-    build only when it has no problem: nothing a recipe names runs unless it is of the declared type.
+    Nothing a recipe names may run unless the whole recipe is of the declared types, so a caller runs a
+    dry Builder over everything first and builds only when it found no problem (``run.build_objects``).
     """
 
     def __init__(self, source, dry: bool = False):
@@ -271,21 +271,11 @@ class Builder:
     def build(self, value, key_path: str, as_factory: bool = False, hint=None):
         """Builds ``value`` found at ``key_path`` (``model`` and ``data`` hold their sections' types)."""
         hint = hint if hint is not None else _slot_hint(key_path)
-        return self._checked_first(lambda builder: builder._build(value, key_path, hint, as_factory))
+        return self._build(value, key_path, hint, as_factory)
 
     def check_arguments(self, cls, arguments: dict, key_path: str, name: str, partial: bool = False):
         """Validates ``arguments`` for ``cls`` and builds nested specs; returns the kwargs."""
-        return self._checked_first(
-            lambda builder: builder._check_arguments(cls, arguments, key_path, name, partial))
-
-    def _checked_first(self, work):
-        if not self.dry:
-            checker = Builder(self.source, dry=True)
-            work(checker)
-            if checker.problems:
-                self.problems.extend(checker.problems)
-                return None
-        return work(self)
+        return self._check_arguments(cls, arguments, key_path, name, partial)
 
     def _build(self, value, key_path: str, hint, as_factory: bool = False, owner: str = ""):
         if is_spec(value):
