@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from .. import _dtype
+from .. import _dtype, creation
 from ..tensor import Tensor
 from ._op import Op, Stepwise
 from ._util import as_operand, binary_operands, data_of, default_float, result_type
@@ -400,18 +400,9 @@ def where(condition, input=None, other=None):
     if condition.data.dtype != np.bool_:
         condition = Tensor._wrap(condition.data.astype(bool))
     if not isinstance(input, Tensor) and not isinstance(other, Tensor):  # where(c, 1, 0): numbers' dtypes
-        input, other = _number_tensor(input), _number_tensor(other)
+        input, other = creation.tensor(input), creation.tensor(other)
     a, b = binary_operands(as_operand(input), as_operand(other))
     return Where.apply(condition, a, b)
-
-
-def _number_tensor(value) -> Tensor:
-    """A 0-D tensor of a Python number with the dtype torch gives it (bool, int64, the default float)."""
-    if isinstance(value, bool):
-        return Tensor._wrap(np.asarray(value))
-    if isinstance(value, int):
-        return Tensor._wrap(np.asarray(value, dtype=np.int64))
-    return Tensor._wrap(np.asarray(value, dtype=_dtype.get_default_dtype().numpy))
 
 
 def lerp(input, end, weight):
