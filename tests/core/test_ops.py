@@ -106,22 +106,15 @@ SUBSET_CASES = [
 
 def _run(lib, spec, arrays, dtype, subset):
     """Forward and backward of ``spec`` with ``lib`` (ember or torch) and only ``subset`` requiring grad."""
-    upstream = None
-    if lib is ember:
-        inputs = [ember.tensor(a) if a.dtype.kind == "i" else
-                  ember.tensor(a, dtype=getattr(ember, dtype), requires_grad=i in subset)
-                  for i, a in enumerate(arrays)]
-    else:
-        inputs = [lib.tensor(a) if a.dtype.kind == "i" else
-                  lib.tensor(a, dtype=getattr(lib, dtype), requires_grad=i in subset)
-                  for i, a in enumerate(arrays)]
+    inputs = [lib.tensor(a) if a.dtype.kind == "i" else
+              lib.tensor(a, dtype=getattr(lib, dtype), requires_grad=i in subset)
+              for i, a in enumerate(arrays)]
     out = spec.fn(lib, *inputs)
     if out.requires_grad:
         upstream = np.random.default_rng(1).standard_normal(tuple(out.shape)).astype(dtype)
         out.backward(lib.tensor(upstream))
     # force: torch hands out a lazy ZeroTensor for some zero gradients (sgn)
-    numpy = (lambda g: g.numpy().copy()) if lib is ember else (lambda g: g.numpy(force=True).copy())
-    grads = [None if getattr(t, "grad", None) is None else numpy(t.grad) for t in inputs]
+    grads = [None if getattr(t, "grad", None) is None else t.grad.numpy(force=True).copy() for t in inputs]
     return out, grads
 
 
