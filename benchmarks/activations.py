@@ -22,7 +22,7 @@ class FusedSoftplus(Op):  # ember.softplus before issue 20
     def forward(ctx, a, beta, threshold):
         ctx.save_for_backward(a)
         ctx.params = (beta, threshold)
-        x = a.data
+        x = a._data
         scaled = x * beta
         soft = np.logaddexp(0, scaled) / beta
         return np.where(scaled > threshold, x, soft).astype(x.dtype, copy=False)

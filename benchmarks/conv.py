@@ -112,7 +112,7 @@ def _train_step(params, forward, F, x, y, lr=0.01):
     loss = F.cross_entropy(forward(params, x), y)
     loss.backward()
     for p in params.values():
-        p.data -= lr * p.grad.data
+        p._data -= lr * p.grad._data
 
 
 def main() -> None:

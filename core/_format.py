@@ -63,7 +63,7 @@ def _edges(data: np.ndarray) -> np.ndarray:
 
 
 def format_tensor(t) -> str:
-    data = t.data
+    data = t._data
     prefix = "tensor("
     if data.size == 0:
         body = f"[], size={tuple(data.shape)}" if data.ndim > 1 else "[]"

@@ -170,27 +170,27 @@ def randperm(n: int, *, generator=None, dtype=None, device=None, requires_grad: 
 
 def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, requires_grad: bool = False) -> Tensor:
     """Normal samples; ``mean`` and ``std`` may be tensors (broadcast) or numbers with ``size``."""
-    mean_a = mean.data if isinstance(mean, Tensor) else mean
-    std_a = std.data if isinstance(std, Tensor) else std
+    mean_a = mean._data if isinstance(mean, Tensor) else mean
+    std_a = std._data if isinstance(std, Tensor) else std
     if size is None:
         shape = np.broadcast_shapes(np.shape(mean_a), np.shape(std_a))
     else:
         shape = tuple(size)
     like = mean if isinstance(mean, Tensor) else std if isinstance(std, Tensor) else None
-    np_dtype = like.data.dtype if like is not None and dtype is None else _float_dtype(dtype)
+    np_dtype = like._data.dtype if like is not None and dtype is None else _float_dtype(dtype)
     noise = _generator(generator).standard_normal(shape)
     return _finish((mean_a + std_a * noise).astype(np_dtype), requires_grad)
 
 
 def bernoulli(input, p=None, *, generator=None) -> Tensor:
-    probability = input.data if p is None else p
-    draws = _generator(generator).random(input.data.shape) < probability
-    return Tensor._wrap(draws.astype(input.data.dtype))
+    probability = input._data if p is None else p
+    draws = _generator(generator).random(input._data.shape) < probability
+    return Tensor._wrap(draws.astype(input._data.dtype))
 
 
 def multinomial(input, num_samples: int, replacement: bool = False, *, generator=None) -> Tensor:
     """Samples category indices from (unnormalised) probability rows."""
-    probs = np.atleast_2d(input.data.astype(np.float64))
+    probs = np.atleast_2d(input._data.astype(np.float64))
     if (probs < 0).any() or not np.isfinite(probs).all():
         raise RuntimeError("multinomial: probability tensor contains either `inf`, `nan` or element < 0")
     rng = _generator(generator)
@@ -203,13 +203,13 @@ def multinomial(input, num_samples: int, replacement: bool = False, *, generator
             raise RuntimeError("multinomial: cannot sample n_sample > prob_dist.size(-1) samples without replacement")
         rows.append(rng.choice(row.size, size=num_samples, replace=replacement, p=row / total))
     out = np.asarray(rows, dtype=np.int64)
-    return Tensor._wrap(out if input.data.ndim == 2 else out[0])
+    return Tensor._wrap(out if input._data.ndim == 2 else out[0])
 
 
 def fill_random(input, kind, *args, generator=None, **kwargs) -> Tensor:
     """Out-of-place values for the in-place random fills (``uniform_``, ``normal_``, ...)."""
     rng = _generator(generator)
-    shape, np_dtype = input.data.shape, input.data.dtype
+    shape, np_dtype = input._data.shape, input._data.dtype
     if kind == "uniform":
         low = args[0] if args else kwargs.get("from", kwargs.get("a", 0.0))
         high = args[1] if len(args) > 1 else kwargs.get("to", kwargs.get("b", 1.0))
@@ -223,7 +223,7 @@ def fill_random(input, kind, *args, generator=None, **kwargs) -> Tensor:
         values = rng.exponential(1.0 / rate, shape)
     elif kind == "bernoulli":
         p = args[0] if args else kwargs.get("p", 0.5)
-        values = rng.random(shape) < (p.data if isinstance(p, Tensor) else p)
+        values = rng.random(shape) < (p._data if isinstance(p, Tensor) else p)
     elif kind == "random":
         low, high = (0, args[0]) if len(args) == 1 else (args[0], args[1]) if args else (0, 2**24)
         values = rng.integers(low, high, shape)

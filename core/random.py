@@ -65,7 +65,7 @@ class Generator:
 
     def set_state(self, new_state) -> Generator:
         """Restores a state returned by ``get_state``."""
-        raw = bytes(np.asarray(getattr(new_state, "data", new_state), dtype=np.uint8).reshape(-1))
+        raw = bytes(np.asarray(getattr(new_state, "_data", new_state), dtype=np.uint8).reshape(-1))
         if len(raw) != _STATE_BYTES:
             raise ValueError(f"Generator.set_state: expected a state of {_STATE_BYTES} bytes, got {len(raw)}")
         self._bitgen.state = {
@@ -134,10 +134,10 @@ def set_all_rng_states(states: dict) -> None:
     """Restores what ``get_all_rng_states`` captured."""
     set_rng_state(states["ember"])
     n = states["numpy"]
-    keys = np.asarray(getattr(n["keys"], "data", n["keys"]), dtype=np.uint32)
+    keys = np.asarray(getattr(n["keys"], "_data", n["keys"]), dtype=np.uint32)
     np.random.set_state((n["name"], keys, int(n["pos"]), int(n["has_gauss"]), float(n["cached_gaussian"])))
     p = states["python"]
-    py_state = np.asarray(getattr(p["state"], "data", p["state"])).tolist()
+    py_state = np.asarray(getattr(p["state"], "_data", p["state"])).tolist()
     _py_random.setstate((int(p["version"]), tuple(int(v) for v in py_state), p["gauss"]))
 
 

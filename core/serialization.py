@@ -81,7 +81,7 @@ class _Encoder:
                 return {"$ref": self.memo[id(obj)]}
             self.memo[id(obj)] = len(self.memo)
             self.keep_alive.append(obj)
-            array = obj.data if isinstance(obj, Tensor) else obj
+            array = obj._data if isinstance(obj, Tensor) else obj
             index = self._add_array(array, path)
             if isinstance(obj, Tensor):
                 node = {"$tensor": index, "requires_grad": bool(obj.requires_grad)}
@@ -615,7 +615,7 @@ def save_safetensors(state_dict: dict[str, Any], path: str | os.PathLike, metada
             raise TypeError(f"save_safetensors: keys must be strings, got {key!r}")
         if not isinstance(value, (Tensor, np.ndarray)):
             raise TypeError(f"save_safetensors: {key!r} is a {type(value).__name__}, not a tensor")
-        array = value.data if isinstance(value, Tensor) else value
+        array = value._data if isinstance(value, Tensor) else value
         arrays[key] = array if array.flags.c_contiguous else np.array(array, order="C")  # keeps 0-d arrays 0-d
     payload = st.save(arrays, metadata=metadata)
     _atomic_write(os.fspath(path), lambda stream: stream.write(payload))

@@ -1,6 +1,7 @@
 """``Tensor``: one numpy array plus what autograd needs to know about it.
 
-``.data`` is the array itself, never a copy. This file imports no op and no part of autograd (they
+``._data`` is the numpy array itself, never a copy; ``.data`` is PyTorch's, a tensor sharing it.
+This file imports no op and no part of autograd (they
 import ``Tensor``): the op methods (``x.exp()``, ``x + y``, ``x.add_(y)``), ``==`` / ``!=`` and
 ``backward`` are bound onto the class once, in ``ember/__init__.py``, from the functions of
 ``ember.ops`` and ``ember.autograd``, so ``x.exp()`` and ``ember.exp(x)`` are one piece of code.
@@ -29,17 +30,17 @@ class Tensor:
         tensor([2., 4.])
     """
 
-    __slots__ = ("data", "_requires_grad", "grad", "grad_fn", "_output_nr", "_vc", "_hooks", "_base",
+    __slots__ = ("_data", "_requires_grad", "grad", "grad_fn", "_output_nr", "_vc", "_hooks", "_base",
                  "__weakref__")
     __array_priority__ = 1000  # ndarray <op> Tensor defers to Tensor's reflected operator
 
     def __init__(self, data, requires_grad: bool = False):
         if isinstance(data, Tensor):
-            data = data.data
+            data = data._data
         elif not isinstance(data, np.ndarray):
             data = _array_from_data(data, None)
         _dtype.from_numpy_dtype(data.dtype)
-        self.data = data
+        self._data = data
         self._requires_grad = False
         self.grad = None
         self.grad_fn = None
@@ -54,7 +55,7 @@ class Tensor:
     def _wrap(cls, data: np.ndarray, requires_grad: bool = False, grad_fn=None, output_nr: int = 0, vc=None):
         """Fast constructor for arrays Ember made itself (no checks)."""
         t = object.__new__(cls)
-        t.data = data
+        t._data = data
         t._requires_grad = requires_grad
         t.grad = None
         t.grad_fn = grad_fn
@@ -63,6 +64,26 @@ class Tensor:
         t._hooks = None
         t._base = None
         return t
+
+    @property
+    def data(self) -> Tensor:
+        """This tensor's values as a new tensor outside the graph, sharing memory, as in PyTorch.
+
+        In-place changes through it (``p.data.add_(x)``, ``m.weight.data.normal_()``) change this
+        tensor without autograd seeing them. ``p.data = t`` makes ``p`` hold ``t``'s values (any
+        shape) and keeps it what it was: a leaf, a ``Parameter``, requiring grad or not.
+        """
+        return Tensor._wrap(self._data)
+
+    @data.setter
+    def data(self, value: Tensor) -> None:
+        if not isinstance(value, Tensor):
+            raise TypeError(f"data must be a Tensor, got {type(value).__name__}; wrap arrays with ember.as_tensor")
+        if self._requires_grad and value._data.dtype.kind != "f":
+            raise RuntimeError(
+                f"data set to a {value.dtype} tensor: a tensor that requires grad must hold floating point values"
+            )
+        self._data = value._data
 
     # --- autograd attributes -------------------------------------------------------------
     @property
@@ -77,7 +98,7 @@ class Tensor:
                 "you can only change requires_grad flags of leaf variables. If you want to use a computed "
                 "variable in a subgraph that doesn't require differentiation use var_no_grad = var.detach()."
             )
-        if value and self.data.dtype.kind != "f":
+        if value and self._data.dtype.kind != "f":
             raise RuntimeError(
                 f"only Tensors of floating point dtype can require gradients (got {self.dtype}); "
                 "convert with .float() first"
@@ -139,7 +160,7 @@ class Tensor:
 
     def detach(self) -> Tensor:
         """A tensor sharing this one's data (and version counter), cut from the graph."""
-        return Tensor._wrap(self.data, False, None, 0, self._vc)
+        return Tensor._wrap(self._data, False, None, 0, self._vc)
 
     def detach_(self) -> Tensor:
         self.grad_fn = None
@@ -149,30 +170,30 @@ class Tensor:
     # --- metadata -----------------------------------------------------------------------
     @property
     def shape(self) -> Size:
-        return Size(self.data.shape)
+        return Size(self._data.shape)
 
     def size(self, dim: int | None = None):
         if dim is None:
-            return Size(self.data.shape)
-        return self.data.shape[_normalize_dim(dim, self.data.ndim, "size")]
+            return Size(self._data.shape)
+        return self._data.shape[_normalize_dim(dim, self._data.ndim, "size")]
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self._data.ndim
 
     def dim(self) -> int:
-        return self.data.ndim
+        return self._data.ndim
 
     ndimension = dim
 
     def numel(self) -> int:
-        return self.data.size
+        return self._data.size
 
     nelement = numel
 
     @property
     def dtype(self) -> _dtype.dtype:
-        return _dtype.from_numpy_dtype(self.data.dtype)
+        return _dtype.from_numpy_dtype(self._data.dtype)
 
     @property
     def device(self) -> str:
@@ -183,57 +204,57 @@ class Tensor:
         return False
 
     def is_floating_point(self) -> bool:
-        return self.data.dtype.kind == "f"
+        return self._data.dtype.kind == "f"
 
     def element_size(self) -> int:
-        return self.data.itemsize
+        return self._data.itemsize
 
     def stride(self, dim: int | None = None):
-        strides = tuple(s // self.data.itemsize for s in self.data.strides)
+        strides = tuple(s // self._data.itemsize for s in self._data.strides)
         return strides if dim is None else strides[dim]
 
     def is_contiguous(self) -> bool:
-        return bool(self.data.flags.c_contiguous)
+        return bool(self._data.flags.c_contiguous)
 
     def data_ptr(self) -> int:
-        return self.data.__array_interface__["data"][0]
+        return self._data.__array_interface__["data"][0]
 
     # --- conversions --------------------------------------------------------------------
     def item(self):
-        if self.data.size != 1:
-            raise RuntimeError(f"a Tensor with {self.data.size} elements cannot be converted to Scalar")
-        return self.data.reshape(()).item()
+        if self._data.size != 1:
+            raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted to Scalar")
+        return self._data.reshape(()).item()
 
     def tolist(self):
-        return self.data.tolist()
+        return self._data.tolist()
 
     def numpy(self, force: bool = False) -> np.ndarray:
         if self._requires_grad and not force:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
-        return self.data
+        return self._data
 
     def __array__(self, dtype=None, copy=None):
-        if dtype is not None and np.dtype(dtype) != self.data.dtype:
-            return self.data.astype(dtype)
-        return self.data.copy() if copy else self.data
+        if dtype is not None and np.dtype(dtype) != self._data.dtype:
+            return self._data.astype(dtype)
+        return self._data.copy() if copy else self._data
 
     def cpu(self) -> Tensor:
         return self
 
     def __len__(self) -> int:
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return self.data.shape[0]
+        return self._data.shape[0]
 
     def __iter__(self):
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
         return iter(self.unbind(0))
 
     def __bool__(self) -> bool:
-        if self.data.size != 1:
-            raise RuntimeError(f"Boolean value of Tensor with {self.data.size} values is ambiguous")
-        return bool(self.data.reshape(()))
+        if self._data.size != 1:
+            raise RuntimeError(f"Boolean value of Tensor with {self._data.size} values is ambiguous")
+        return bool(self._data.reshape(()))
 
     def __float__(self) -> float:
         return float(self.item())
@@ -242,7 +263,7 @@ class Tensor:
         return int(self.item())
 
     def __index__(self) -> int:
-        if self.data.dtype.kind not in "iub" or self.data.size != 1:
+        if self._data.dtype.kind not in "iub" or self._data.size != 1:
             raise TypeError("only integer tensors of a single element can be converted to an index")
         return int(self.item())
 
@@ -253,7 +274,7 @@ class Tensor:
         return format_tensor(self)
 
     def __format__(self, spec: str) -> str:
-        if self.data.ndim == 0 and spec:
+        if self._data.ndim == 0 and spec:
             return format(self.item(), spec)
         return repr(self)
 
@@ -262,15 +283,15 @@ class Tensor:
             raise RuntimeError(
                 "Only Tensors created explicitly by the user (graph leaves) support the deepcopy protocol"
             )
-        new = type(self)._wrap(self.data.copy(), self._requires_grad)
+        new = type(self)._wrap(self._data.copy(), self._requires_grad)
         if self.grad is not None:
-            new.grad = Tensor._wrap(self.grad.data.copy())
+            new.grad = Tensor._wrap(self.grad._data.copy())
         memo[id(self)] = new
         return new
 
     def __reduce_ex__(self, protocol):
         # Plain pickling (e.g. multiprocessing) keeps data and requires_grad, like PyTorch.
-        return (_rebuild_tensor, (type(self), self.data, self._requires_grad))
+        return (_rebuild_tensor, (type(self), self._data, self._requires_grad))
 
 
 def _rebuild_tensor(cls, data, requires_grad):
@@ -326,7 +347,7 @@ def _normalize_dim(dim: int, ndim: int, op: str) -> int:
 def _array_from_data(data, dtype) -> np.ndarray:
     """numpy array from Python data with PyTorch's inference: floats -> default dtype, ints -> int64."""
     if isinstance(data, Tensor):
-        array = data.data
+        array = data._data
     elif isinstance(data, (list, tuple)) and any(isinstance(d, Tensor) for d in _flat_first(data)):
         array = np.array([_array_from_data(d, None) for d in data])
     else:

@@ -64,7 +64,7 @@ def main(max_steps: int) -> None:
         optimizer.step()
         if step % 50 == 0 or step == max_steps - 1:
             print(f"step {step:3d}  log-cosh loss {loss.item():.4f}")
-    print("learned weights:", [round(v, 2) for v in model.weight.data.ravel().tolist()], "(true: 1, -2, 0.5, 3)")
+    print("learned weights:", [round(v, 2) for v in model.weight.data.flatten().tolist()], "(true: 1, -2, 0.5, 3)")
 
 
 if __name__ == "__main__":

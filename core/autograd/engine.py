@@ -41,7 +41,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     for t, key in zip(inputs, capture["keys"]):
         g = capture["grads"].get(key)
         if g is not None and not (t.grad_fn is not None and t.retains_grad):
-            _accumulate(t, type(g)._wrap(g.data.copy(), g._requires_grad, g.grad_fn, g._output_nr), create_graph)
+            _accumulate(t, type(g)._wrap(g._data.copy(), g._requires_grad, g.grad_fn, g._output_nr), create_graph)
 
 
 def tensor_backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None) -> None:
@@ -83,7 +83,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         g = capture["grads"].get(key)
         if g is None:
             if materialize_grads:
-                g = Tensor(np.zeros_like(t.data))
+                g = Tensor(np.zeros_like(t._data))
             elif not allow_unused:
                 raise RuntimeError(
                     f"One of the differentiated Tensors (input {i}) appears to not have been used in the "
@@ -103,11 +103,11 @@ def _make_roots(tensors, grad_tensors, create_graph):
         if not t.requires_grad:
             raise RuntimeError(f"element {i} of tensors does not require grad and does not have a grad_fn")
         if g is None:
-            if t.data.size != 1:
+            if t._data.size != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
-            g = Tensor(np.ones_like(t.data))
+            g = Tensor(np.ones_like(t._data))
         elif not isinstance(g, Tensor):
-            g = Tensor(np.asarray(g, dtype=t.data.dtype))
+            g = Tensor(np.asarray(g, dtype=t._data.dtype))
         if g.shape != t.shape:
             raise RuntimeError(
                 f"Mismatch in shape: grad_output[{i}] has a shape of {tuple(g.shape)} and output[{i}] "
@@ -129,7 +129,7 @@ def _execute(roots, retain_graph, create_graph, capture, accumulate):
     owned: set = set()  # ids of arrays already handed to a leaf's .grad, so a second leaf copies
     root_nodes = []
     for t, g in roots:
-        owned.add(id(g.data))
+        owned.add(id(g._data))
         if t.grad_fn is None:  # backward() on a leaf
             _deliver_to_leaf(t, g, create_graph, capture, accumulate, owned)
             continue
@@ -173,7 +173,7 @@ def _execute(roots, retain_graph, create_graph, capture, accumulate):
                 target, nr, shape, dtype = edge
                 if not isinstance(g, Tensor):
                     g = Tensor(np.asarray(g, dtype=dtype))
-                if g.data.shape != shape or g.data.dtype != dtype:
+                if g._data.shape != shape or g._data.dtype != dtype:
                     g = _fit_gradient(g, shape, dtype, node)
                 if isinstance(target, Function):
                     buf = buffers.get(target)
@@ -251,9 +251,9 @@ def _deliver_to_leaf(leaf, g, create_graph, capture, accumulate, owned) -> None:
         return
     if not accumulate:
         return
-    if id(g.data) in owned or g.data.base is not None:
-        g = type(g)._wrap(g.data.copy(), g._requires_grad, g.grad_fn, g._output_nr)
-    owned.add(id(g.data))
+    if id(g._data) in owned or g._data.base is not None:
+        g = type(g)._wrap(g._data.copy(), g._requires_grad, g.grad_fn, g._output_nr)
+    owned.add(id(g._data))
     _accumulate(leaf, g, create_graph)
 
 
@@ -265,25 +265,25 @@ def _accumulate(t, g, create_graph) -> None:
     elif create_graph:
         t.grad = t.grad + g
     else:
-        t.grad = Tensor(t.grad.data + g.data)
+        t.grad = Tensor(t.grad._data + g._data)
 
 
 def _fit_gradient(g, shape, dtype, node):
     """Sums a broadcast gradient back to its input's shape and casts it to the input's dtype."""
-    if g.data.shape != shape:
+    if g._data.shape != shape:
         extra = g.ndim - len(shape)
         if extra < 0:
             raise _invalid_gradient(g, shape, node)
         axes = tuple(range(extra)) + tuple(
-            extra + i for i, n in enumerate(shape) if n == 1 and g.data.shape[extra + i] != 1
+            extra + i for i, n in enumerate(shape) if n == 1 and g._data.shape[extra + i] != 1
         )
         if axes:
             g = g.sum(dim=axes, keepdim=True)
         if extra:
-            g = g.reshape(g.data.shape[extra:])
-        if g.data.shape != shape:
+            g = g.reshape(g._data.shape[extra:])
+        if g._data.shape != shape:
             raise _invalid_gradient(g, shape, node)
-    if g.data.dtype != dtype:
+    if g._data.dtype != dtype:
         g = g.to(dtype)
     return g
 
@@ -316,7 +316,7 @@ def _check_anomaly(node, input_grads) -> None:
     for i, g in enumerate(input_grads):
         if g is None:
             continue
-        data = getattr(g, "data", g)
+        data = getattr(g, "_data", g)
         if isinstance(data, np.ndarray) and data.dtype.kind == "f" and np.isnan(data).any():
             where = ""
             if node._forward_trace is not None:

@@ -7,7 +7,7 @@ its result in tensors and, when recording, remembers one edge per input:
 or, for a leaf, the input tensor itself. The engine (``engine.py``) walks these edges.
 
 Ember's own ops set ``_internal = True``: their ``forward`` receives tensors but
-computes on ``.data`` and returns ndarrays, without the cost of a ``no_grad`` block.
+computes on ``._data`` (the arrays) and returns ndarrays, without the cost of a ``no_grad`` block.
 A user's subclass, as in PyTorch, receives tensors and returns tensors.
 """
 
@@ -175,7 +175,7 @@ class Function:
         if record:
             node = ctx
             ctx._edges = tuple(
-                (a.grad_fn or a, a._output_nr, a.data.shape, a.data.dtype)
+                (a.grad_fn or a, a._output_nr, a._data.shape, a._data.dtype)
                 if isinstance(a, Tensor) and a._requires_grad
                 else None
                 for a in args
@@ -192,7 +192,7 @@ class Function:
         ctx._n_outputs = 1
         result = _wrap_output(ctx, node, out, 0)
         if ctx._output is True:
-            ctx._output = (result.data, result._vc, result._vc[0])
+            ctx._output = (result._data, result._vc, result._vc[0])
         return result
 
     # --- called by the engine ------------------------------------------------------------
@@ -226,7 +226,7 @@ def _wrap_output(ctx, node, out, i):
     differentiable = True
     if isinstance(out, Tensor):  # a user's forward returns tensors
         differentiable = not (ctx._non_differentiable and id(out) in ctx._non_differentiable)
-        out = out.data
+        out = out._data
     elif type(out) is not np.ndarray:
         out = np.asarray(out)
     if node is None:

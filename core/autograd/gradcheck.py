@@ -22,21 +22,21 @@ def _numerical_jacobian(func, inputs, output_index, eps):
     """d output / d input for every float input requiring grad, by central differences."""
     # Evaluated with recording on: func may itself differentiate (gradgradcheck's first derivatives).
     jacobians = []
-    reference = _as_tuple(func(*inputs))[output_index].data
+    reference = _as_tuple(func(*inputs))[output_index]._data
     for t in inputs:
         if not getattr(t, "requires_grad", False):
             jacobians.append(None)
             continue
-        if not t.data.flags.c_contiguous:
-            t.data = np.ascontiguousarray(t.data)
-        flat = t.data.reshape(-1)  # a view: perturbing it perturbs the input
+        if not t._data.flags.c_contiguous:
+            t._data = np.ascontiguousarray(t._data)
+        flat = t._data.reshape(-1)  # a view: perturbing it perturbs the input
         jac = np.zeros((flat.size, reference.size))
         for i in range(flat.size):
             original = flat[i]
             flat[i] = original + eps
-            plus = _as_tuple(func(*inputs))[output_index].data.astype(np.float64).reshape(-1)
+            plus = _as_tuple(func(*inputs))[output_index]._data.astype(np.float64).reshape(-1)
             flat[i] = original - eps
-            minus = _as_tuple(func(*inputs))[output_index].data.astype(np.float64).reshape(-1)
+            minus = _as_tuple(func(*inputs))[output_index]._data.astype(np.float64).reshape(-1)
             flat[i] = original
             jac[i] = (plus - minus) / (2 * eps)
         jacobians.append(jac)
@@ -45,14 +45,14 @@ def _numerical_jacobian(func, inputs, output_index, eps):
 
 def _analytical_jacobian(outputs_fn, inputs, output, create_graph=False):
     diff_inputs = [t for t in inputs if getattr(t, "requires_grad", False)]
-    jacs = [np.zeros((t.data.size, output.data.size)) for t in diff_inputs]
-    for j in range(output.data.size):
-        seed = np.zeros(output.data.size, dtype=output.data.dtype)
+    jacs = [np.zeros((t._data.size, output._data.size)) for t in diff_inputs]
+    for j in range(output._data.size):
+        seed = np.zeros(output._data.size, dtype=output._data.dtype)
         seed[j] = 1
         grads = grad(output, diff_inputs, Tensor(seed.reshape(output.shape)), retain_graph=True, allow_unused=True)
         for k, g in enumerate(grads):
             if g is not None:
-                jacs[k][:, j] = g.data.reshape(-1)
+                jacs[k][:, j] = g._data.reshape(-1)
     return jacs
 
 
@@ -68,7 +68,7 @@ def gradcheck(func, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: floa
     """
     inputs = _as_tuple(inputs)
     for t in inputs:
-        if isinstance(t, Tensor) and t.requires_grad and t.data.dtype != np.float64:
+        if isinstance(t, Tensor) and t.requires_grad and t._data.dtype != np.float64:
             warnings.warn("gradcheck: input is not float64; the numerical check is unreliable", stacklevel=2)
     outputs = _differentiable_outputs(func, inputs)
     diff_positions = [i for i, t in enumerate(inputs) if getattr(t, "requires_grad", False)]
@@ -103,7 +103,7 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps: float = 1e-6, atol: f
     if grad_outputs is None:
         rng = np.random.default_rng(0)
         grad_outputs = tuple(
-            Tensor(rng.standard_normal(o.shape).astype(o.data.dtype), requires_grad=True) for o in outputs
+            Tensor(rng.standard_normal(o.shape).astype(o._data.dtype), requires_grad=True) for o in outputs
         )
     grad_outputs = _as_tuple(grad_outputs)
     diff_inputs = [t for t in inputs if getattr(t, "requires_grad", False)]

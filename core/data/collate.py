@@ -53,7 +53,7 @@ def default_collate(batch: list | tuple):
     """
     elem = batch[0]
     if isinstance(elem, Tensor):
-        return _stack([b.data for b in batch])
+        return _stack([b._data for b in batch])
     if isinstance(elem, (str, bytes)):
         return batch
     if isinstance(elem, np.ndarray):

@@ -161,7 +161,7 @@ class WeightedRandomSampler(Sampler[int]):
                  generator: Generator | None = None) -> None:
         self.num_samples = _positive_int(num_samples, "num_samples", "WeightedRandomSampler")
         self.replacement = _bool(replacement, "replacement", "WeightedRandomSampler")
-        weights = np.asarray(getattr(weights, "data", weights), dtype=np.float64)
+        weights = np.asarray(getattr(weights, "_data", weights), dtype=np.float64)
         if weights.ndim != 1:
             raise ValueError(
                 f"WeightedRandomSampler: weights should be a 1d sequence but given weights have shape "
@@ -178,7 +178,7 @@ class WeightedRandomSampler(Sampler[int]):
         self.generator = generator
 
     def __iter__(self) -> Iterator[int]:
-        p = self.weights.data / self.weights.data.sum()
+        p = self.weights._data / self.weights._data.sum()
         rng = _numpy_generator(self.generator)
         yield from rng.choice(len(p), size=self.num_samples, replace=self.replacement, p=p).tolist()
 

@@ -43,7 +43,7 @@ def _fill(tensor: Tensor, values) -> Tensor:
     """Writes ``values`` into the tensor's own array (keeping its dtype) and bumps its version."""
     if not isinstance(tensor, Tensor):
         raise TypeError(f"expected an ember.Tensor to initialise, got {type(tensor).__name__}")
-    np.copyto(tensor.data, values, casting="unsafe")
+    np.copyto(tensor._data, values, casting="unsafe")
     tensor._vc[0] += 1
     return tensor
 

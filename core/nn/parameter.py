@@ -39,7 +39,7 @@ class Parameter(Tensor):
         return "Parameter containing:\n" + super().__repr__()
 
     def __reduce_ex__(self, protocol):
-        return (Parameter, (Tensor._wrap(self.data), self._requires_grad))
+        return (Parameter, (Tensor._wrap(self._data), self._requires_grad))
 
 
 class Buffer(Tensor):

@@ -55,7 +55,7 @@ remainder t transpose squeeze unsqueeze
 
 def _fill(input, value):
     value = value.item() if isinstance(value, Tensor) else value
-    return Tensor._wrap(np.full(input.data.shape, value, dtype=input.data.dtype))
+    return Tensor._wrap(np.full(input._data.shape, value, dtype=input._data.dtype))
 
 
 def _zero(input):
@@ -63,18 +63,18 @@ def _zero(input):
 
 
 def _copy(input, src, non_blocking: bool = False):
-    data = src.data if isinstance(src, Tensor) else np.asarray(src)
+    data = src._data if isinstance(src, Tensor) else np.asarray(src)
     try:
-        np.broadcast_to(data, input.data.shape)
+        np.broadcast_to(data, input._data.shape)
     except ValueError:
         raise RuntimeError(
             f"copy_: the source of shape {tuple(data.shape)} cannot be broadcast to {tuple(input.shape)}"
         ) from None
     if input.requires_grad or (isinstance(src, Tensor) and src.requires_grad):
         # differentiable w.r.t. src; the overwritten values get a zero gradient, as in torch
-        source = src.to(input.dtype) if isinstance(src, Tensor) else Tensor._wrap(data.astype(input.data.dtype))
+        source = src.to(input.dtype) if isinstance(src, Tensor) else Tensor._wrap(data.astype(input._data.dtype))
         return where(Tensor._wrap(np.ones((), bool)), source.expand(input.shape), input)
-    return Tensor._wrap(np.broadcast_to(data, input.data.shape).astype(input.data.dtype))
+    return Tensor._wrap(np.broadcast_to(data, input._data.shape).astype(input._data.dtype))
 
 
 def _random_fill(kind):
@@ -126,6 +126,6 @@ def bind_methods(Tensor) -> None:
     Tensor.__neg__ = neg
     Tensor.__pos__ = lambda self: self
     Tensor.__abs__ = abs
-    Tensor.__invert__ = lambda self: logical_not(self) if self.data.dtype.kind == "b" else bitwise_not(self)
+    Tensor.__invert__ = lambda self: logical_not(self) if self._data.dtype.kind == "b" else bitwise_not(self)
     for op, fn in {"eq": eq, "ne": ne, "lt": lt, "le": le, "gt": gt, "ge": ge}.items():
         setattr(Tensor, f"__{op}__", fn)

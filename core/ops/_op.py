@@ -27,7 +27,7 @@ class Stepwise(Op):
 
     @staticmethod
     def backward(ctx, grad):
-        zero = Tensor._wrap(np.zeros_like(grad.data))
+        zero = Tensor._wrap(np.zeros_like(grad._data))
         return (None,) + tuple(zero if needed else None for needed in ctx.needs_input_grad[1:])
 
     def name(self) -> str:  # FloorBackward, FloorDivideBackward, as PyTorch names them
@@ -41,5 +41,5 @@ _TORCH_TYPE_NAMES = {"bool": "Bool", "uint8": "Byte", "int8": "Char", "int16": "
 
 def _not_implemented_for(op: str, input) -> NotImplementedError:
     """PyTorch's error for an op without a kernel for the dtype: ``"op" not implemented for 'Long'``."""
-    name = _TORCH_TYPE_NAMES.get(input.data.dtype.name, input.data.dtype.name)
+    name = _TORCH_TYPE_NAMES.get(input._data.dtype.name, input._data.dtype.name)
     return NotImplementedError(f'"{op}" not implemented for {name!r}')

@@ -15,8 +15,8 @@ def result_type(*operands) -> _dtype.dtype:
     dim = zero = wrapped = None
     for o in operands:
         if isinstance(o, Tensor):
-            d = _dtype.from_numpy_dtype(o.data.dtype)
-            if o.data.ndim:
+            d = _dtype.from_numpy_dtype(o._data.dtype)
+            if o._data.ndim:
                 dim = d if dim is None else _dtype.promote_types(dim, d)
             else:
                 zero = d if zero is None else _dtype.promote_types(zero, d)
@@ -42,19 +42,19 @@ def binary_operands(a, b):
     scalars (numpy treats them as weak, as PyTorch does) unless they outrank the tensor."""
     a_is_tensor, b_is_tensor = isinstance(a, Tensor), isinstance(b, Tensor)
     if a_is_tensor and b_is_tensor:
-        if a.data.dtype == b.data.dtype:
+        if a._data.dtype == b._data.dtype:
             return a, b
     elif a_is_tensor:
         if not isinstance(b, (int, float, bool, np.number, np.bool_)):
             b = as_operand(b)
             return binary_operands(a, b)
-        if a.data.dtype.kind == "f" or (a.data.dtype.kind in "iu" and isinstance(b, (int, np.integer))
+        if a._data.dtype.kind == "f" or (a._data.dtype.kind in "iu" and isinstance(b, (int, np.integer))
                                         and not isinstance(b, bool)):
             return a, b
     elif b_is_tensor:
         if not isinstance(a, (int, float, bool, np.number, np.bool_)):
             return binary_operands(as_operand(a), b)
-        if b.data.dtype.kind == "f":
+        if b._data.dtype.kind == "f":
             return a, b
     else:
         raise TypeError(f"expected at least one Tensor operand, got {type(a).__name__} and {type(b).__name__}")
@@ -64,7 +64,7 @@ def binary_operands(a, b):
 
 def _cast(x, np_dtype):
     if isinstance(x, Tensor):
-        return x if x.data.dtype == np_dtype else x.to(np_dtype)
+        return x if x._data.dtype == np_dtype else x.to(np_dtype)
     return np_dtype.type(x)
 
 
@@ -82,7 +82,7 @@ def as_operand(x):
 
 
 def data_of(x):
-    return x.data if isinstance(x, Tensor) else x
+    return x._data if isinstance(x, Tensor) else x
 
 
 def normalize_dim(dim: int, ndim: int, op: str = "op") -> int:
@@ -108,6 +108,6 @@ def normalize_dims(dim, ndim: int, op: str = "op"):
 
 def default_float(x: Tensor) -> Tensor:
     """Integer and bool tensors are cast to the default float dtype (for ops such as exp or mean)."""
-    if x.data.dtype.kind == "f":
+    if x._data.dtype.kind == "f":
         return x
     return x.to(_dtype.get_default_dtype())

@@ -24,7 +24,7 @@ class Tanh(Op):
     @staticmethod
     def forward(ctx, a):
         ctx.save_output()
-        return np.tanh(a.data)
+        return np.tanh(a._data)
 
     @staticmethod
     def backward(ctx, grad):
@@ -37,7 +37,7 @@ class Sigmoid(Op):
     @staticmethod
     def forward(ctx, a):
         ctx.save_output()
-        x = a.data
+        x = a._data
         # exp of a non-positive number only, so large |x| never overflows
         e = np.exp(-np.abs(x))
         return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
@@ -52,12 +52,12 @@ class Relu(Op):
     @staticmethod
     def forward(ctx, a):
         ctx.save_output()
-        return np.maximum(a.data, 0)
+        return np.maximum(a._data, 0)
 
     @staticmethod
     def backward(ctx, grad):
         if not state.grad_enabled:  # no double backward: one numpy pass instead of compare, cast, multiply
-            return Tensor._wrap(grad.data * (ctx.output.data > 0))
+            return Tensor._wrap(grad._data * (ctx.output._data > 0))
         return grad * (ctx.output.detach() > 0)
 
 
@@ -66,7 +66,7 @@ class LeakyRelu(Op):  # fused: measured faster than where(x > 0, x, x * slope)
     def forward(ctx, a, negative_slope):
         ctx.save_for_backward(a)
         ctx.slope = negative_slope
-        x = a.data
+        x = a._data
         return np.where(x > 0, x, x * np.asarray(negative_slope, x.dtype))
 
     @staticmethod
@@ -82,7 +82,7 @@ class Elu(Op):  # fused: measured faster than where(x > 0, x, alpha * expm1(x.cl
     def forward(ctx, a, alpha, scale, input_scale):
         ctx.save_for_backward(a)
         ctx.params = (alpha, scale, input_scale)
-        x = a.data
+        x = a._data
         negative = np.expm1(np.minimum(x, 0) * input_scale) * alpha
         return (np.where(x > 0, x, negative) * scale).astype(x.dtype, copy=False)
 
@@ -100,7 +100,7 @@ class Gelu(Op):  # fused: measured faster than x * Phi(x) composed, and the back
     def forward(ctx, a, approximate):
         ctx.save_for_backward(a)
         ctx.approximate = approximate
-        x = a.data
+        x = a._data
         if approximate == "tanh":
             inner = np.sqrt(2 / np.pi) * (x + 0.044715 * (x * x * x))  # numpy's float32 x**3 is far slower
             return (0.5 * x * (1 + np.tanh(inner))).astype(x.dtype, copy=False)
@@ -112,9 +112,9 @@ class Gelu(Op):  # fused: measured faster than x * Phi(x) composed, and the back
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
         if ctx.approximate == "none" and not state.grad_enabled:  # no double backward: plain numpy
-            xd = x.data
+            xd = x._data
             pdf = np.exp(-0.5 * xd * xd) * (1 / math.sqrt(2 * math.pi))
-            return Tensor._wrap((grad.data * (ctx.cdf + xd * pdf)).astype(xd.dtype, copy=False)), None
+            return Tensor._wrap((grad._data * (ctx.cdf + xd * pdf)).astype(xd.dtype, copy=False)), None
         if ctx.approximate == "tanh":
             c = math.sqrt(2 / math.pi)
             t = tanh(c * (x + 0.044715 * x * x * x))
@@ -131,7 +131,7 @@ class Silu(Op):  # fused: measured (a little) faster than x * sigmoid(x)
     @staticmethod
     def forward(ctx, a):
         ctx.save_for_backward(a)
-        x = a.data
+        x = a._data
         return x / (1 + np.exp(-x))
 
     @staticmethod
@@ -147,13 +147,13 @@ class Hardtanh(Op):
     def forward(ctx, a, min_val, max_val):
         ctx.save_for_backward(a)
         ctx.bounds = (min_val, max_val)
-        return np.clip(a.data, a.data.dtype.type(min_val), a.data.dtype.type(max_val))
+        return np.clip(a._data, a._data.dtype.type(min_val), a._data.dtype.type(max_val))
 
     @staticmethod
     def backward(ctx, grad):
         (a,) = ctx.saved_tensors
         low, high = ctx.bounds
-        x = a.data
+        x = a._data
         # the gradient is 1 strictly inside (min_val, max_val) and 0 elsewhere (PyTorch's convention)
         return grad * Tensor._wrap((x > low) & (x < high)), None, None
 

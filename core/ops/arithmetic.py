@@ -72,7 +72,7 @@ class Div(Op):
 class Neg(Op):
     @staticmethod
     def forward(ctx, a):
-        return np.negative(a.data)
+        return np.negative(a._data)
 
     @staticmethod
     def backward(ctx, grad):
@@ -129,7 +129,7 @@ class Abs(Op):
     @staticmethod
     def forward(ctx, a):
         ctx.save_for_backward(a)
-        return np.abs(a.data)
+        return np.abs(a._data)
 
     @staticmethod
     def backward(ctx, grad):
@@ -141,7 +141,7 @@ class Reciprocal(Op):
     @staticmethod
     def forward(ctx, a):
         ctx.save_output()  # the output, not the input: the input may be changed in place afterwards (torch)
-        return np.reciprocal(a.data)
+        return np.reciprocal(a._data)
 
     @staticmethod
     def backward(ctx, grad):
@@ -155,19 +155,19 @@ class Clamp(Op):
         low_t, high_t = (bound if isinstance(bound, Tensor) else None for bound in (low, high))
         ctx.save_for_backward(a, low_t, high_t)
         ctx.bounds = (data_of(low), data_of(high))
-        out = a.data
+        out = a._data
         if low is not None:
             out = np.maximum(out, data_of(low))
         if high is not None:
             out = np.minimum(out, data_of(high))
-        return out if out is not a.data else out.copy()
+        return out if out is not a._data else out.copy()
 
     @staticmethod
     def backward(ctx, grad):
         a, low_t, high_t = ctx.saved_tensors
         low, high = ctx.bounds
-        x = a.data
-        inside = np.ones(grad.data.shape, dtype=bool)  # bounds may broadcast the output
+        x = a._data
+        inside = np.ones(grad._data.shape, dtype=bool)  # bounds may broadcast the output
         if low is not None:
             inside = inside & (x >= low)
         if high is not None:
@@ -192,7 +192,7 @@ class Extremum(Op):
     @staticmethod
     def backward(ctx, grad):
         a, b = (data_of(t) for t in ctx.saved_tensors)
-        dtype = grad.data.dtype
+        dtype = grad._data.dtype
         if ctx.kind in ("fmax", "fmin"):
             to_a = ((a >= b) if ctx.kind == "fmax" else (a <= b)) | np.isnan(b)
             share_a = to_a.astype(dtype)
@@ -216,13 +216,13 @@ _EXTREMA = {"maximum": np.maximum, "minimum": np.minimum, "fmax": np.fmax, "fmin
 class Where(Op):
     @staticmethod
     def forward(ctx, condition, a, b):
-        ctx.condition = condition.data
-        return np.where(condition.data, data_of(a), data_of(b))
+        ctx.condition = condition._data
+        return np.where(condition._data, data_of(a), data_of(b))
 
     @staticmethod
     def backward(ctx, grad):
         c = Tensor(ctx.condition)
-        zero = Tensor(np.zeros((), grad.data.dtype))
+        zero = Tensor(np.zeros((), grad._data.dtype))
         ga = where(c, grad, zero) if ctx.needs_input_grad[1] else None
         gb = where(c, zero, grad) if ctx.needs_input_grad[2] else None
         return None, ga, gb
@@ -241,7 +241,7 @@ def sub(input, other, *, alpha=1):
     if alpha != 1:
         other = mul(other, alpha)
     a, b = binary_operands(input, other)
-    if a.__class__ is bool or (isinstance(a, Tensor) and a.data.dtype == np.bool_):
+    if a.__class__ is bool or (isinstance(a, Tensor) and a._data.dtype == np.bool_):
         raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. "
                            "Use the `^` or `logical_xor()` operator instead.")
     return Sub.apply(a, b)
@@ -323,7 +323,7 @@ def remainder(input, other):
 
 
 def neg(input):
-    if input.data.dtype == np.bool_:
+    if input._data.dtype == np.bool_:
         raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported.")
     return Neg.apply(input)
 
@@ -333,7 +333,7 @@ negative = neg
 
 def pow(input, exponent):  # noqa: A001 (PyTorch's name)
     a, b = binary_operands(input, exponent)
-    if isinstance(a, Tensor) and a.data.dtype.kind in "iu" and not isinstance(b, Tensor) and b < 0:
+    if isinstance(a, Tensor) and a._data.dtype.kind in "iu" and not isinstance(b, Tensor) and b < 0:
         raise RuntimeError("Integers to negative integer powers are not allowed.")
     return Pow.apply(a, b)
 
@@ -361,7 +361,7 @@ def clamp(input, min=None, max=None):  # noqa: A002
             min = min.to(input.dtype)
         if isinstance(max, Tensor) and max.dtype != input.dtype:
             max = max.to(input.dtype)
-    elif input.data.dtype.kind != "f" and (isinstance(min, float) or isinstance(max, float)):
+    elif input._data.dtype.kind != "f" and (isinstance(min, float) or isinstance(max, float)):
         input = default_float(input)
     return Clamp.apply(input, min, max)
 
@@ -395,10 +395,10 @@ fmin = _extremum("fmin", "Elementwise minimum that ignores NaN (NaN only where b
 def where(condition, input=None, other=None):
     """``input`` where ``condition`` holds, else ``other``; with one argument, ``nonzero`` as tuple."""
     if input is None and other is None:
-        return tuple(Tensor._wrap(i) for i in np.nonzero(condition.data))
+        return tuple(Tensor._wrap(i) for i in np.nonzero(condition._data))
     condition = as_operand(condition)
-    if condition.data.dtype != np.bool_:
-        condition = Tensor._wrap(condition.data.astype(bool))
+    if condition._data.dtype != np.bool_:
+        condition = Tensor._wrap(condition._data.astype(bool))
     if not isinstance(input, Tensor) and not isinstance(other, Tensor):  # where(c, 1, 0): numbers' dtypes
         input, other = creation.tensor(input), creation.tensor(other)
     a, b = binary_operands(as_operand(input), as_operand(other))

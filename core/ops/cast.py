@@ -14,8 +14,8 @@ from ._op import Op
 class Cast(Op):
     @staticmethod
     def forward(ctx, a, np_dtype):
-        ctx.source = a.data.dtype
-        return a.data.astype(np_dtype)
+        ctx.source = a._data.dtype
+        return a._data.astype(np_dtype)
 
     @staticmethod
     def backward(ctx, grad):
@@ -25,7 +25,7 @@ class Cast(Op):
 class Clone(Op):
     @staticmethod
     def forward(ctx, a):
-        return a.data.copy()
+        return a._data.copy()
 
     @staticmethod
     def backward(ctx, grad):
@@ -53,11 +53,11 @@ def to(input, *args, dtype=None, copy: bool = False, **kwargs):
     if target is None:
         return clone(input) if copy else input
     np_dtype = _dtype.to_numpy_dtype(target)
-    if np_dtype == input.data.dtype:
+    if np_dtype == input._data.dtype:
         return clone(input) if copy else input
     if np_dtype.kind != "f":
         with np.errstate(all="ignore"):  # NaN or inf to an integer: unspecified, silently, as in PyTorch
-            return Tensor._wrap(input.data.astype(np_dtype))
+            return Tensor._wrap(input._data.astype(np_dtype))
     return Cast.apply(input, np_dtype)
 
 

@@ -44,7 +44,7 @@ logical_xor = _logical(np.logical_xor, "logical_xor")
 def _bitwise(np_fn, name):
     def fn(input, other):
         a, b = binary_operands(input, as_operand(other))
-        if any(isinstance(x, Tensor) and x.data.dtype.kind == "f" for x in (a, b)):
+        if any(isinstance(x, Tensor) and x._data.dtype.kind == "f" for x in (a, b)):
             raise TypeError(
                 f"{name}: bitwise operations need integer or bool tensors, got a floating point tensor"
             )
@@ -60,37 +60,37 @@ bitwise_xor = _bitwise(np.bitwise_xor, "bitwise_xor")
 
 
 def logical_not(input):
-    return Tensor._wrap(np.logical_not(input.data))
+    return Tensor._wrap(np.logical_not(input._data))
 
 
 def bitwise_not(input):
-    if input.data.dtype.kind == "f":
+    if input._data.dtype.kind == "f":
         raise TypeError("bitwise_not: needs an integer or bool tensor, got a floating point tensor")
-    return Tensor._wrap(np.invert(input.data))
+    return Tensor._wrap(np.invert(input._data))
 
 
 def isnan(input):
-    return Tensor._wrap(np.isnan(input.data))
+    return Tensor._wrap(np.isnan(input._data))
 
 
 def isinf(input):
-    return Tensor._wrap(np.isinf(input.data))
+    return Tensor._wrap(np.isinf(input._data))
 
 
 def isfinite(input):
-    return Tensor._wrap(np.isfinite(input.data))
+    return Tensor._wrap(np.isfinite(input._data))
 
 
 def equal(input, other) -> bool:
     """True when both tensors have the same shape and elements."""
-    return input.shape == other.shape and bool(np.array_equal(input.data, other.data))
+    return input.shape == other.shape and bool(np.array_equal(input._data, other._data))
 
 
 def allclose(input, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:
     other = data_of(as_operand(other))
-    return bool(np.allclose(input.data, other, rtol=rtol, atol=atol, equal_nan=equal_nan))
+    return bool(np.allclose(input._data, other, rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 
 def isclose(input, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False):
     other = data_of(as_operand(other))
-    return Tensor._wrap(np.isclose(input.data, other, rtol=rtol, atol=atol, equal_nan=equal_nan))
+    return Tensor._wrap(np.isclose(input._data, other, rtol=rtol, atol=atol, equal_nan=equal_nan))

@@ -19,7 +19,7 @@ def _convert_index(index):
     converted, basic = [], True
     for i in index:
         if isinstance(i, Tensor):
-            i = i.data
+            i = i._data
             basic = False
         elif isinstance(i, (list, np.ndarray)):
             i = np.asarray(i)
@@ -37,8 +37,8 @@ class Index(Op):
 
     @staticmethod
     def forward(ctx, a, index):
-        ctx.shape, ctx.index = a.data.shape, index
-        return a.data[index]
+        ctx.shape, ctx.index = a._data.shape, index
+        return a._data[index]
 
     @staticmethod
     def backward(ctx, grad):
@@ -49,8 +49,8 @@ class _IndexBackward(Op):
     @staticmethod
     def forward(ctx, grad, shape, index):
         ctx.index = index
-        out = np.zeros(shape, grad.data.dtype)
-        np.add.at(out, index, grad.data)  # repeated indices accumulate
+        out = np.zeros(shape, grad._data.dtype)
+        np.add.at(out, index, grad._data)  # repeated indices accumulate
         return out
 
     @staticmethod
@@ -74,7 +74,7 @@ class IndexPut(Op):
     @staticmethod
     def forward(ctx, a, index, values):
         ctx.index = index
-        out = a.data.copy()
+        out = a._data.copy()
         out[index] = data_of(values)
         return out
 
@@ -112,21 +112,21 @@ def _gather_index(dim, index, ndim):
 class Gather(Op):
     @staticmethod
     def forward(ctx, a, dim, index):
-        ctx.shape, ctx.dim, ctx.index = a.data.shape, dim, index.data
-        return np.take_along_axis(a.data, index.data, axis=dim)
+        ctx.shape, ctx.dim, ctx.index = a._data.shape, dim, index._data
+        return np.take_along_axis(a._data, index._data, axis=dim)
 
     @staticmethod
     def backward(ctx, grad):
-        zeros = Tensor(np.zeros(ctx.shape, grad.data.dtype))
+        zeros = Tensor(np.zeros(ctx.shape, grad._data.dtype))
         return scatter_add(zeros, ctx.dim, Tensor(ctx.index), grad), None, None
 
 
 class ScatterAdd(Op):
     @staticmethod
     def forward(ctx, a, dim, index, src):
-        ctx.dim, ctx.index = dim, index.data
-        out = a.data.copy()
-        np.add.at(out, _gather_index(dim, index.data, a.data.ndim), data_of(src)[_src_view(index.data)])
+        ctx.dim, ctx.index = dim, index._data
+        out = a._data.copy()
+        np.add.at(out, _gather_index(dim, index._data, a._data.ndim), data_of(src)[_src_view(index._data)])
         return out
 
     @staticmethod
@@ -138,10 +138,10 @@ class ScatterAdd(Op):
 class Scatter(Op):
     @staticmethod
     def forward(ctx, a, dim, index, src):
-        ctx.dim, ctx.index = dim, index.data
-        out = a.data.copy()
+        ctx.dim, ctx.index = dim, index._data
+        out = a._data.copy()
         value = data_of(src)
-        out[_gather_index(dim, index.data, a.data.ndim)] = value[_src_view(index.data)] if isinstance(
+        out[_gather_index(dim, index._data, a._data.ndim)] = value[_src_view(index._data)] if isinstance(
             value, np.ndarray) and value.ndim else value
         return out
 
@@ -161,21 +161,21 @@ def _src_view(index: np.ndarray):
 
 
 def _check_index(index, op):
-    if not isinstance(index, Tensor) or index.data.dtype.kind not in "iu":
+    if not isinstance(index, Tensor) or index._data.dtype.kind not in "iu":
         raise RuntimeError(f"{op}(): Expected dtype int64 for index")
 
 
 def gather(input, dim: int, index, *, sparse_grad: bool = False):
     _check_index(index, "gather")
-    dim = normalize_dim(dim, input.data.ndim, "gather")
-    if index.data.ndim != input.data.ndim:
+    dim = normalize_dim(dim, input._data.ndim, "gather")
+    if index._data.ndim != input._data.ndim:
         raise RuntimeError("gather(): Index tensor must have the same number of dimensions as input tensor")
     return Gather.apply(input, dim, index)
 
 
 def scatter(input, dim: int, index, src=None, *, value=None, reduce=None):
     _check_index(index, "scatter")
-    dim = normalize_dim(dim, input.data.ndim, "scatter")
+    dim = normalize_dim(dim, input._data.ndim, "scatter")
     source = src if src is not None else value
     if reduce == "add":
         return scatter_add(input, dim, index, source)
@@ -186,24 +186,24 @@ def scatter(input, dim: int, index, src=None, *, value=None, reduce=None):
 
 def scatter_add(input, dim: int, index, src):
     _check_index(index, "scatter_add")
-    dim = normalize_dim(dim, input.data.ndim, "scatter_add")
+    dim = normalize_dim(dim, input._data.ndim, "scatter_add")
     return ScatterAdd.apply(input, dim, index, as_operand(src))
 
 
 def index_select(input, dim: int, index):
-    dim = normalize_dim(dim, input.data.ndim, "index_select")
+    dim = normalize_dim(dim, input._data.ndim, "index_select")
     _check_index(index, "index_select")
-    if index.data.ndim > 1:
+    if index._data.ndim > 1:
         raise IndexError("index_select(): Index is supposed to be a vector")
     return getitem(input, (slice(None),) * dim + (index.reshape(-1),))
 
 
 def masked_fill(input, mask, value):
     mask = as_operand(mask)
-    if mask.data.dtype != np.bool_:
+    if mask._data.dtype != np.bool_:
         raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype {mask.dtype}")
     value = value.to(input.dtype) if isinstance(value, Tensor) else value
-    return where(mask, value if isinstance(value, Tensor) else Tensor(np.asarray(value, input.data.dtype)), input)
+    return where(mask, value if isinstance(value, Tensor) else Tensor(np.asarray(value, input._data.dtype)), input)
 
 
 def masked_select(input, mask):
@@ -216,7 +216,7 @@ def masked_select(input, mask):
 def take_along_dim(input, indices, dim=None):
     if dim is None:
         return gather(input.reshape(-1), 0, indices.reshape(-1))
-    dim = normalize_dim(dim, input.data.ndim, "take_along_dim")
+    dim = normalize_dim(dim, input._data.ndim, "take_along_dim")
     shape = list(np.broadcast_shapes(
         tuple(n for i, n in enumerate(input.shape) if i != dim),
         tuple(n for i, n in enumerate(indices.shape) if i != dim)))
@@ -232,8 +232,8 @@ def take(input, index):
 
 def nonzero(input, *, as_tuple: bool = False):
     if as_tuple:
-        return tuple(Tensor._wrap(i.astype(np.int64)) for i in np.nonzero(input.data))
-    return Tensor._wrap(np.argwhere(input.data).astype(np.int64))
+        return tuple(Tensor._wrap(i.astype(np.int64)) for i in np.nonzero(input._data))
+    return Tensor._wrap(np.argwhere(input._data).astype(np.int64))
 
 
 def _diagonal_view(x: np.ndarray, offset: int, d1: int, d2: int) -> np.ndarray:
@@ -251,13 +251,13 @@ def _diagonal_view(x: np.ndarray, offset: int, d1: int, d2: int) -> np.ndarray:
 class Diagonal(Op):
     @staticmethod
     def forward(ctx, a, offset, d1, d2):
-        ctx.shape, ctx.args = a.data.shape, (offset, d1, d2)
-        return _diagonal_view(a.data, offset, d1, d2)
+        ctx.shape, ctx.args = a._data.shape, (offset, d1, d2)
+        return _diagonal_view(a._data, offset, d1, d2)
 
     @staticmethod
     def backward(ctx, grad):
         # the gradient lands on the diagonal of zeros shaped like the input
-        zeros = Tensor._wrap(np.zeros(ctx.shape, grad.data.dtype))
+        zeros = Tensor._wrap(np.zeros(ctx.shape, grad._data.dtype))
         return DiagonalScatter.apply(zeros, grad, *ctx.args), None, None, None
 
 
@@ -267,7 +267,7 @@ class DiagonalScatter(Op):
     @staticmethod
     def forward(ctx, a, src, offset, d1, d2):
         ctx.args = (offset, d1, d2)
-        out = a.data.copy()
+        out = a._data.copy()
         _diagonal_view(out, offset, d1, d2)[...] = data_of(src)
         return out
 
@@ -275,7 +275,7 @@ class DiagonalScatter(Op):
     def backward(ctx, grad):
         ga = gs = None
         if ctx.needs_input_grad[0]:  # what the diagonal held is overwritten: no gradient there
-            zeros = Tensor._wrap(np.zeros(_diagonal_view(grad.data, *ctx.args).shape, grad.data.dtype))
+            zeros = Tensor._wrap(np.zeros(_diagonal_view(grad._data, *ctx.args).shape, grad._data.dtype))
             ga = DiagonalScatter.apply(grad, zeros, *ctx.args)
         if ctx.needs_input_grad[1]:
             gs = Diagonal.apply(grad, *ctx.args)
@@ -285,7 +285,7 @@ class DiagonalScatter(Op):
 def diagonal(input, offset: int = 0, dim1: int = 0, dim2: int = 1):
     """The diagonal over ``dim1``, ``dim2`` as the last axis: a view, as in torch (``d.fill_(0)`` changes
     ``input``)."""
-    ndim = input.data.ndim
+    ndim = input._data.ndim
     d1, d2 = normalize_dim(dim1, ndim, "diagonal"), normalize_dim(dim2, ndim, "diagonal")
     if d1 == d2:
         raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
@@ -293,9 +293,9 @@ def diagonal(input, offset: int = 0, dim1: int = 0, dim2: int = 1):
 
 
 def diagonal_scatter(input, src, offset: int = 0, dim1: int = 0, dim2: int = 1):
-    ndim = input.data.ndim
+    ndim = input._data.ndim
     d1, d2 = normalize_dim(dim1, ndim, "diagonal_scatter"), normalize_dim(dim2, ndim, "diagonal_scatter")
-    expected = _diagonal_view(input.data, offset, d1, d2).shape
+    expected = _diagonal_view(input._data, offset, d1, d2).shape
     if tuple(src.shape) != expected:
         raise RuntimeError(f"diagonal_scatter: expected src to have a size equal to the slice of self. "
                            f"src size = {list(src.shape)}, slice size = {list(expected)}")
@@ -303,8 +303,8 @@ def diagonal_scatter(input, src, offset: int = 0, dim1: int = 0, dim2: int = 1):
 
 
 def index_add(input, dim: int, index, source, *, alpha=1):
-    dim = normalize_dim(dim, input.data.ndim, "index_add")
-    shape = [1] * input.data.ndim
+    dim = normalize_dim(dim, input._data.ndim, "index_add")
+    shape = [1] * input._data.ndim
     shape[dim] = -1
     expanded = index.reshape(shape).expand(source.shape)
     return scatter_add(input, dim, expanded, source * alpha if alpha != 1 else source)

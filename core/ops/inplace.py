@@ -27,11 +27,11 @@ def apply_inplace(self: Tensor, fn, *args, **kwargs) -> Tensor:
                 "a leaf Variable that requires grad is being used in an in-place operation. "
                 "Wrap it in `with ember.no_grad():` if you mean to change its value."
             )
-        old = Tensor._wrap(self.data.copy(), self._requires_grad, self.grad_fn, self._output_nr)
+        old = Tensor._wrap(self._data.copy(), self._requires_grad, self.grad_fn, self._output_nr)
         result = fn(old, *args, **kwargs)
     else:
         result = fn(self, *args, **kwargs)
-    _write(self, result.data, fn)
+    _write(self, result._data, fn)
     if recording:
         self.grad_fn, self._output_nr, self._requires_grad = result.grad_fn, result._output_nr, result._requires_grad
     self._vc[0] += 1
@@ -50,13 +50,13 @@ def _apply_on_view(view: Tensor, fn, args, kwargs) -> Tensor:
             "a view of a leaf Variable that requires grad is being used in an in-place operation. "
             "Wrap it in `with ember.no_grad():` if you mean to change its value."
         )
-    positions = _positions_in_base(view.data, base.data)
-    old_base = Tensor._wrap(base.data.copy(), base._requires_grad, base.grad_fn, base._output_nr).reshape(-1)
+    positions = _positions_in_base(view._data, base._data)
+    old_base = Tensor._wrap(base._data.copy(), base._requires_grad, base.grad_fn, base._output_nr).reshape(-1)
     where = Tensor._wrap(positions)
     result = fn(old_base[where], *args, **kwargs)
-    _write(view, result.data, fn)
+    _write(view, result._data, fn)
     new_flat = old_base.index_put((where,), result)
-    new_base = new_flat.reshape(base.data.shape)
+    new_base = new_flat.reshape(base._data.shape)
     base.grad_fn, base._output_nr, base._requires_grad = new_base.grad_fn, new_base._output_nr, True
     new_view = new_flat[where]
     view.grad_fn, view._output_nr, view._requires_grad = new_view.grad_fn, new_view._output_nr, True
@@ -89,17 +89,17 @@ def _positions_in_base(view: np.ndarray, base: np.ndarray) -> np.ndarray:
 
 
 def _write(self: Tensor, values: np.ndarray, fn) -> None:
-    if values.shape != self.data.shape:
+    if values.shape != self._data.shape:
         raise RuntimeError(
-            f"output with shape {list(self.data.shape)} doesn't match the broadcast shape {list(values.shape)}"
+            f"output with shape {list(self._data.shape)} doesn't match the broadcast shape {list(values.shape)}"
         )
-    if values.dtype != self.data.dtype and not np.can_cast(values.dtype, self.data.dtype, "same_kind"):
+    if values.dtype != self._data.dtype and not np.can_cast(values.dtype, self._data.dtype, "same_kind"):
         raise RuntimeError(
             f"result type {from_numpy_dtype(values.dtype)} can't be cast to the desired output type "
-            f"{from_numpy_dtype(self.data.dtype)}"
+            f"{from_numpy_dtype(self._data.dtype)}"
         )
-    if values is not self.data:
-        np.copyto(self.data, values, casting="unsafe")
+    if values is not self._data:
+        np.copyto(self._data, values, casting="unsafe")
 
 
 def inplace(fn, name: str):

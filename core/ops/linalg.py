@@ -13,7 +13,7 @@ class MatMul(Op):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b if ctx.needs_input_grad[0] else None)
-        x, y = a.data, b.data
+        x, y = a._data, b._data
         ctx.other_is_matrix = y.ndim == 2
         if x.ndim > 2 and y.ndim == 2 and x.shape[-1] > 0:
             # numpy's stacked loop skips BLAS when y is a transposed view (x @ W.T: far slower);
@@ -44,53 +44,53 @@ def matmul(input, other):
     """Matrix product with NumPy/PyTorch semantics: 1-D operands are promoted and the added axis
     removed after; leading (batch) axes broadcast."""
     a, b = binary_operands(input, other)
-    if a.data.ndim == 0 or b.data.ndim == 0:
+    if a._data.ndim == 0 or b._data.ndim == 0:
         raise RuntimeError(
-            f"matmul: both arguments to matmul need to be at least 1D, but they are {a.data.ndim}D and {b.data.ndim}D"
+            f"matmul: both arguments to matmul need to be at least 1D, but they are {a._data.ndim}D and {b._data.ndim}D"
         )
-    if a.data.shape[-1] != b.data.shape[-2 if b.data.ndim > 1 else 0]:
+    if a._data.shape[-1] != b._data.shape[-2 if b._data.ndim > 1 else 0]:
         raise _shape_error("matmul", a, b)
-    if a.data.ndim == 1 and b.data.ndim == 1:
+    if a._data.ndim == 1 and b._data.ndim == 1:
         return (a * b).sum()
-    if a.data.ndim == 1:
+    if a._data.ndim == 1:
         return MatMul.apply(a.unsqueeze(0), b).squeeze(-2)
-    if b.data.ndim == 1:
+    if b._data.ndim == 1:
         return MatMul.apply(a, b.unsqueeze(-1)).squeeze(-1)
     try:
-        np.broadcast_shapes(a.data.shape[:-2], b.data.shape[:-2])
+        np.broadcast_shapes(a._data.shape[:-2], b._data.shape[:-2])
     except ValueError:
         raise _shape_error("matmul", a, b) from None
     return MatMul.apply(a, b)
 
 
 def mm(input, mat2):
-    if input.data.ndim != 2 or mat2.data.ndim != 2:
-        raise RuntimeError(f"mm: expected 2-D tensors, got {input.data.ndim}-D and {mat2.data.ndim}-D")
-    if input.data.shape[1] != mat2.data.shape[0]:
+    if input._data.ndim != 2 or mat2._data.ndim != 2:
+        raise RuntimeError(f"mm: expected 2-D tensors, got {input._data.ndim}-D and {mat2._data.ndim}-D")
+    if input._data.shape[1] != mat2._data.shape[0]:
         raise _shape_error("mm", input, mat2)
     return matmul(input, mat2)
 
 
 def bmm(input, mat2):
-    if input.data.ndim != 3 or mat2.data.ndim != 3:
-        raise RuntimeError(f"bmm: expected 3-D tensors, got {input.data.ndim}-D and {mat2.data.ndim}-D")
-    if input.data.shape[0] != mat2.data.shape[0] or input.data.shape[2] != mat2.data.shape[1]:
+    if input._data.ndim != 3 or mat2._data.ndim != 3:
+        raise RuntimeError(f"bmm: expected 3-D tensors, got {input._data.ndim}-D and {mat2._data.ndim}-D")
+    if input._data.shape[0] != mat2._data.shape[0] or input._data.shape[2] != mat2._data.shape[1]:
         raise _shape_error("bmm", input, mat2)
     return matmul(input, mat2)
 
 
 def mv(input, vec):
-    if input.data.ndim != 2 or vec.data.ndim != 1 or input.data.shape[1] != vec.data.shape[0]:
+    if input._data.ndim != 2 or vec._data.ndim != 1 or input._data.shape[1] != vec._data.shape[0]:
         raise _shape_error("mv", input, vec)
     return matmul(input, vec)
 
 
 def dot(input, other):
-    if input.data.ndim != 1 or other.data.ndim != 1:
-        raise RuntimeError(f"1D tensors expected, but got {input.data.ndim}D and {other.data.ndim}D tensors")
-    if input.data.shape != other.data.shape:
+    if input._data.ndim != 1 or other._data.ndim != 1:
+        raise RuntimeError(f"1D tensors expected, but got {input._data.ndim}D and {other._data.ndim}D tensors")
+    if input._data.shape != other._data.shape:
         raise RuntimeError(
-            f"inconsistent tensor size, expected tensor [{input.data.shape[0]}] and src [{other.data.shape[0]}] "
+            f"inconsistent tensor size, expected tensor [{input._data.shape[0]}] and src [{other._data.shape[0]}] "
             "to have the same number of elements, but got different sizes"
         )
     return (input * other).sum()
@@ -99,13 +99,13 @@ def dot(input, other):
 def inner(input, other):
     """Sums products over the last axis: the result has shape ``input.shape[:-1] + other.shape[:-1]``
     (a 0-D operand multiplies, as in torch)."""
-    if input.data.ndim == 0 or other.data.ndim == 0:
+    if input._data.ndim == 0 or other._data.ndim == 0:
         return input * other
-    if input.data.shape[-1] != other.data.shape[-1]:
+    if input._data.shape[-1] != other._data.shape[-1]:
         raise _shape_error("inner", input, other)
-    size = input.data.shape[-1]
+    size = input._data.shape[-1]
     flat = matmul(input.reshape(-1, size), other.reshape(-1, size).mT)
-    return flat.reshape(*input.data.shape[:-1], *other.data.shape[:-1])
+    return flat.reshape(*input._data.shape[:-1], *other._data.shape[:-1])
 
 
 def outer(input, vec2):
@@ -120,7 +120,7 @@ class Einsum(Op):
     def forward(ctx, equation, *operands):
         ctx.save_for_backward(*operands)
         ctx.equation = equation
-        return np.asarray(np.einsum(equation, *(o.data for o in operands), optimize=len(operands) > 2))
+        return np.asarray(np.einsum(equation, *(o._data for o in operands), optimize=len(operands) > 2))
 
     @staticmethod
     def backward(ctx, grad):
@@ -188,5 +188,5 @@ def einsum(equation: str, *operands):
                 f"of dimensions ({op.ndim}) for operand {inputs.index(term)}"
             )
     target = result_type(*operands).numpy
-    operands = tuple(o if o.data.dtype == target else o.to(target) for o in operands)
+    operands = tuple(o if o._data.dtype == target else o.to(target) for o in operands)
     return Einsum.apply(equation, *operands)

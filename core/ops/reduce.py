@@ -24,8 +24,8 @@ def _expand_back(grad: Tensor, shape, axes, keepdim) -> Tensor:
 class Sum(Op):
     @staticmethod
     def forward(ctx, a, axes, keepdim, np_dtype):
-        ctx.shape, ctx.axes, ctx.keepdim = a.data.shape, axes, keepdim
-        return np.asarray(np.sum(a.data, axis=axes, keepdims=keepdim, dtype=np_dtype))
+        ctx.shape, ctx.axes, ctx.keepdim = a._data.shape, axes, keepdim
+        return np.asarray(np.sum(a._data, axis=axes, keepdims=keepdim, dtype=np_dtype))
 
     @staticmethod
     def backward(ctx, grad):
@@ -35,11 +35,11 @@ class Sum(Op):
 class Mean(Op):
     @staticmethod
     def forward(ctx, a, axes, keepdim):
-        ctx.shape, ctx.axes, ctx.keepdim = a.data.shape, axes, keepdim
-        ctx.count = int(np.prod([a.data.shape[i] for i in axes])) if axes else 1
+        ctx.shape, ctx.axes, ctx.keepdim = a._data.shape, axes, keepdim
+        ctx.count = int(np.prod([a._data.shape[i] for i in axes])) if axes else 1
         if ctx.count == 0:  # nan, without numpy's "Mean of empty slice" warning (PyTorch is silent)
-            return np.asarray(np.sum(a.data, axis=axes, keepdims=keepdim) / a.data.dtype.type(0))
-        return np.asarray(np.mean(a.data, axis=axes, keepdims=keepdim))
+            return np.asarray(np.sum(a._data, axis=axes, keepdims=keepdim) / a._data.dtype.type(0))
+        return np.asarray(np.mean(a._data, axis=axes, keepdims=keepdim))
 
     @staticmethod
     def backward(ctx, grad):
@@ -51,7 +51,7 @@ class Prod(Op):
     def forward(ctx, a, axis, keepdim):
         ctx.save_for_backward(a)
         ctx.axis, ctx.keepdim = axis, keepdim
-        return np.asarray(np.prod(a.data, axis=axis, keepdims=keepdim))
+        return np.asarray(np.prod(a._data, axis=axis, keepdims=keepdim))
 
     @staticmethod
     def backward(ctx, grad):
@@ -70,7 +70,7 @@ class Prod(Op):
 def _exclusive_cumprod(a: Tensor, dim: int) -> Tensor:
     ones_shape = list(a.shape)
     ones_shape[dim] = 1
-    ones = Tensor(np.ones(ones_shape, a.data.dtype))
+    ones = Tensor(np.ones(ones_shape, a._data.dtype))
     shifted = cat([ones, narrow(a, dim, 0, a.shape[dim] - 1)], dim)
     return cumprod(shifted, dim)
 
@@ -81,7 +81,7 @@ class MaxMin(Op):
 
     @staticmethod
     def forward(ctx, a, axes, keepdim, is_max):
-        out = (np.amax if is_max else np.amin)(a.data, axis=axes, keepdims=True)
+        out = (np.amax if is_max else np.amin)(a._data, axis=axes, keepdims=True)
         ctx.save_for_backward(a)
         ctx.axes, ctx.keepdim, ctx.extreme = axes, keepdim, out
         return out if keepdim else np.squeeze(out, axis=axes)
@@ -89,7 +89,7 @@ class MaxMin(Op):
     @staticmethod
     def backward(ctx, grad):
         (a,) = ctx.saved_tensors
-        mask = (a.data == ctx.extreme).astype(grad.data.dtype)
+        mask = (a._data == ctx.extreme).astype(grad._data.dtype)
         mask /= mask.sum(axis=ctx.axes, keepdims=True)
         return _expand_back(grad, a.shape, ctx.axes, ctx.keepdim) * Tensor(mask), None, None, None
 
@@ -98,7 +98,7 @@ class Cumsum(Op):
     @staticmethod
     def forward(ctx, a, dim):
         ctx.dim = dim
-        return np.cumsum(a.data, axis=dim)
+        return np.cumsum(a._data, axis=dim)
 
     @staticmethod
     def backward(ctx, grad):
@@ -112,13 +112,13 @@ class Cumprod(Op):
         ctx.save_for_backward(a)
         ctx.dim = dim
         ctx.save_output()
-        return np.cumprod(a.data, axis=dim)
+        return np.cumprod(a._data, axis=dim)
 
     @staticmethod
     def backward(ctx, grad):
         (a,) = ctx.saved_tensors
         dim = ctx.dim
-        if not np.any(a.data == 0):
+        if not np.any(a._data == 0):
             # d out_j / d a_i = out_j / a_i for j >= i
             out = ctx.output
             return (grad * out).flip(dim).cumsum(dim).flip(dim) / a, None
@@ -151,10 +151,10 @@ def _prefix_product(slices, i):
 # --- functional forms -----------------------------------------------------------------
 def sum(input, dim=None, keepdim: bool = False, *, dtype=None):  # noqa: A001
     """Sum over ``dim`` (an int, a tuple, or all); bool and integer inputs sum as int64, like PyTorch."""
-    axes = normalize_dims(dim, input.data.ndim, "sum")
+    axes = normalize_dims(dim, input._data.ndim, "sum")
     if dtype is not None:
         np_dtype = _dtype.to_numpy_dtype(dtype)
-    elif input.data.dtype.kind in "biu":
+    elif input._data.dtype.kind in "biu":
         np_dtype = np.int64
     else:
         np_dtype = None
@@ -164,30 +164,30 @@ def sum(input, dim=None, keepdim: bool = False, *, dtype=None):  # noqa: A001
 def mean(input, dim=None, keepdim: bool = False, *, dtype=None):
     if dtype is not None:
         input = input.to(dtype)
-    if input.data.dtype.kind != "f":
+    if input._data.dtype.kind != "f":
         raise RuntimeError(
             f"mean(): could not infer output dtype. Input dtype must be either a floating point or complex "
             f"dtype. Got: {input.dtype}"
         )
-    return Mean.apply(input, normalize_dims(dim, input.data.ndim, "mean"), keepdim)
+    return Mean.apply(input, normalize_dims(dim, input._data.ndim, "mean"), keepdim)
 
 
 def prod(input, dim=None, keepdim: bool = False, *, dtype=None):
     if dtype is not None:
         input = input.to(dtype)
-    axis = None if dim is None else normalize_dim(dim, input.data.ndim, "prod")
+    axis = None if dim is None else normalize_dim(dim, input._data.ndim, "prod")
     return Prod.apply(input, axis, keepdim)
 
 
 def _extreme(input, dim, keepdim, is_max):
     name = "max" if is_max else "min"
     if dim is None:
-        if input.data.size == 0:
+        if input._data.size == 0:
             raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0.")
-        return MaxMin.apply(input, tuple(range(input.data.ndim)), False, is_max)
-    axis = normalize_dim(dim, input.data.ndim, name)
+        return MaxMin.apply(input, tuple(range(input._data.ndim)), False, is_max)
+    axis = normalize_dim(dim, input._data.ndim, name)
     # the values are gathered at the returned indices, so a tie gives the whole gradient to that index
-    indices = (np.argmax if is_max else np.argmin)(input.data, axis=axis, keepdims=True)
+    indices = (np.argmax if is_max else np.argmin)(input._data, axis=axis, keepdims=True)
     indices = Tensor._wrap(indices.astype(np.int64, copy=False))
     values = gather(input, axis, indices)
     if not keepdim:
@@ -224,29 +224,29 @@ def min(input, dim=None, keepdim: bool = False):  # noqa: A001
 
 
 def amax(input, dim=(), keepdim: bool = False):
-    dims = normalize_dims(dim if dim != () else None, input.data.ndim, "amax")
+    dims = normalize_dims(dim if dim != () else None, input._data.ndim, "amax")
     return MaxMin.apply(input, dims, keepdim, True)
 
 
 def amin(input, dim=(), keepdim: bool = False):
-    dims = normalize_dims(dim if dim != () else None, input.data.ndim, "amin")
+    dims = normalize_dims(dim if dim != () else None, input._data.ndim, "amin")
     return MaxMin.apply(input, dims, keepdim, False)
 
 
 def argmax(input, dim=None, keepdim: bool = False):
     if dim is None:  # the index into the flattened input; keepdim keeps every dimension, as size 1
-        index = np.asarray(np.argmax(input.data), dtype=np.int64)
-        return Tensor._wrap(index.reshape((1,) * input.data.ndim) if keepdim else index)
-    axis = normalize_dim(dim, input.data.ndim, "argmax")
-    return Tensor._wrap(np.asarray(np.argmax(input.data, axis=axis, keepdims=keepdim), dtype=np.int64))
+        index = np.asarray(np.argmax(input._data), dtype=np.int64)
+        return Tensor._wrap(index.reshape((1,) * input._data.ndim) if keepdim else index)
+    axis = normalize_dim(dim, input._data.ndim, "argmax")
+    return Tensor._wrap(np.asarray(np.argmax(input._data, axis=axis, keepdims=keepdim), dtype=np.int64))
 
 
 def argmin(input, dim=None, keepdim: bool = False):
     if dim is None:  # the index into the flattened input; keepdim keeps every dimension, as size 1
-        index = np.asarray(np.argmin(input.data), dtype=np.int64)
-        return Tensor._wrap(index.reshape((1,) * input.data.ndim) if keepdim else index)
-    axis = normalize_dim(dim, input.data.ndim, "argmin")
-    return Tensor._wrap(np.asarray(np.argmin(input.data, axis=axis, keepdims=keepdim), dtype=np.int64))
+        index = np.asarray(np.argmin(input._data), dtype=np.int64)
+        return Tensor._wrap(index.reshape((1,) * input._data.ndim) if keepdim else index)
+    axis = normalize_dim(dim, input._data.ndim, "argmin")
+    return Tensor._wrap(np.asarray(np.argmin(input._data, axis=axis, keepdims=keepdim), dtype=np.int64))
 
 
 def var(input, dim=None, *, correction=1, keepdim: bool = False, unbiased=None):
@@ -256,8 +256,8 @@ def var(input, dim=None, *, correction=1, keepdim: bool = False, unbiased=None):
     if isinstance(dim, bool):  # var(x, False) is the old unbiased positional form
         correction, dim = (1 if dim else 0), None
     input = default_float(input)
-    axes = normalize_dims(dim, input.data.ndim, "var")
-    n = int(np.prod([input.data.shape[i] for i in axes])) if axes else 1
+    axes = normalize_dims(dim, input._data.ndim, "var")
+    n = int(np.prod([input._data.shape[i] for i in axes])) if axes else 1
     centered = input - mean(input, axes, keepdim=True)
     return sum(centered * centered, axes, keepdim=keepdim) / (n - correction if n > correction else 0)
 
@@ -277,9 +277,9 @@ def std_mean(input, dim=None, *, correction=1, keepdim: bool = False):
 def logsumexp(input, dim, keepdim: bool = False):
     """``log(sum(exp(x)))`` computed stably (the maximum is subtracted first)."""
     input = default_float(input)
-    axes = normalize_dims(dim, input.data.ndim, "logsumexp")
-    peak = np.amax(input.data, axis=axes, keepdims=True)
-    peak = Tensor._wrap(np.where(np.isfinite(peak), peak, 0).astype(input.data.dtype))
+    axes = normalize_dims(dim, input._data.ndim, "logsumexp")
+    peak = np.amax(input._data, axis=axes, keepdims=True)
+    peak = Tensor._wrap(np.where(np.isfinite(peak), peak, 0).astype(input._data.dtype))
     out = log(sum(exp(input - peak), axes, keepdim=True)) + peak
     return out if keepdim else out.squeeze(axes)
 
@@ -306,7 +306,7 @@ class _SafeSqrt(Op):
     @staticmethod
     def forward(ctx, a):
         ctx.save_output()
-        return np.sqrt(a.data)
+        return np.sqrt(a._data)
 
     @staticmethod
     def backward(ctx, grad):
@@ -317,27 +317,27 @@ class _SafeSqrt(Op):
 def cumsum(input, dim, *, dtype=None):
     if dtype is not None:
         input = input.to(dtype)
-    elif input.data.dtype.kind in "biu":
+    elif input._data.dtype.kind in "biu":
         input = input.to(_dtype.int64)
-    return Cumsum.apply(input, normalize_dim(dim, input.data.ndim, "cumsum"))
+    return Cumsum.apply(input, normalize_dim(dim, input._data.ndim, "cumsum"))
 
 
 def cumprod(input, dim, *, dtype=None):
     if dtype is not None:
         input = input.to(dtype)
-    return Cumprod.apply(input, normalize_dim(dim, input.data.ndim, "cumprod"))
+    return Cumprod.apply(input, normalize_dim(dim, input._data.ndim, "cumprod"))
 
 
 def all(input, dim=None, keepdim: bool = False):  # noqa: A001
-    axis = None if dim is None else normalize_dims(dim, input.data.ndim, "all")
-    return Tensor._wrap(np.asarray(np.all(input.data, axis=axis, keepdims=keepdim)))
+    axis = None if dim is None else normalize_dims(dim, input._data.ndim, "all")
+    return Tensor._wrap(np.asarray(np.all(input._data, axis=axis, keepdims=keepdim)))
 
 
 def any(input, dim=None, keepdim: bool = False):  # noqa: A001
-    axis = None if dim is None else normalize_dims(dim, input.data.ndim, "any")
-    return Tensor._wrap(np.asarray(np.any(input.data, axis=axis, keepdims=keepdim)))
+    axis = None if dim is None else normalize_dims(dim, input._data.ndim, "any")
+    return Tensor._wrap(np.asarray(np.any(input._data, axis=axis, keepdims=keepdim)))
 
 
 def count_nonzero(input, dim=None):
-    axis = None if dim is None else normalize_dims(dim, input.data.ndim, "count_nonzero")
-    return Tensor._wrap(np.asarray(np.count_nonzero(input.data, axis=axis), dtype=np.int64))
+    axis = None if dim is None else normalize_dims(dim, input._data.ndim, "count_nonzero")
+    return Tensor._wrap(np.asarray(np.count_nonzero(input._data, axis=axis), dtype=np.int64))

@@ -17,7 +17,7 @@ from .cast import Clone, to
 
 def _view_of(out: Tensor, base: Tensor) -> Tensor:
     """Marks ``out`` as a view of ``base`` when numpy returned one (shared memory, shared version)."""
-    if out.data.base is not None and np.may_share_memory(out.data, base.data):
+    if out._data.base is not None and np.may_share_memory(out._data, base._data):
         out._vc = base._vc
         out._base = base if base._base is None else base._base
     return out
@@ -26,8 +26,8 @@ def _view_of(out: Tensor, base: Tensor) -> Tensor:
 class Reshape(Op):
     @staticmethod
     def forward(ctx, a, shape):
-        ctx.shape = a.data.shape
-        return a.data.reshape(shape)
+        ctx.shape = a._data.shape
+        return a._data.reshape(shape)
 
     @staticmethod
     def backward(ctx, grad):
@@ -38,7 +38,7 @@ class Permute(Op):
     @staticmethod
     def forward(ctx, a, dims):
         ctx.dims = dims
-        return a.data.transpose(dims)
+        return a._data.transpose(dims)
 
     @staticmethod
     def backward(ctx, grad):
@@ -48,7 +48,7 @@ class Permute(Op):
 class Expand(Op):
     @staticmethod
     def forward(ctx, a, shape):
-        return np.broadcast_to(a.data, shape)
+        return np.broadcast_to(a._data, shape)
 
     @staticmethod
     def backward(ctx, grad):
@@ -60,11 +60,11 @@ class Slice(Op):
 
     @staticmethod
     def forward(ctx, a, index):
-        ctx.shape, ctx.index = a.data.shape, index
-        out = a.data[index]
+        ctx.shape, ctx.index = a._data.shape, index
+        out = a._data[index]
         if not isinstance(out, np.ndarray):  # every axis taken by an int: numpy's scalar is a copy, where
             ints = index if isinstance(index, tuple) else (index,)  # torch gives a view (x[0].fill_(5))
-            out = a.data[tuple(i for i in ints if i is not Ellipsis) + (Ellipsis,)]  # a 0-d view
+            out = a._data[tuple(i for i in ints if i is not Ellipsis) + (Ellipsis,)]  # a 0-d view
         return out
 
     @staticmethod
@@ -76,8 +76,8 @@ class _SliceBackward(Op):
     @staticmethod
     def forward(ctx, grad, shape, index):
         ctx.index = index
-        out = np.zeros(shape, grad.data.dtype)
-        out[index] = grad.data
+        out = np.zeros(shape, grad._data.dtype)
+        out[index] = grad._data
         return out
 
     @staticmethod
@@ -88,8 +88,8 @@ class _SliceBackward(Op):
 class Repeat(Op):
     @staticmethod
     def forward(ctx, a, repeats):
-        ctx.shape, ctx.repeats = a.data.shape, repeats
-        return np.tile(a.data, repeats)
+        ctx.shape, ctx.repeats = a._data.shape, repeats
+        return np.tile(a._data, repeats)
 
     @staticmethod
     def backward(ctx, grad):
@@ -108,8 +108,8 @@ class Cat(Op):
     @staticmethod
     def forward(ctx, dim, *tensors):
         ctx.dim = dim
-        ctx.sizes = [t.data.shape[dim] for t in tensors]
-        return np.concatenate([t.data for t in tensors], axis=dim)
+        ctx.sizes = [t._data.shape[dim] for t in tensors]
+        return np.concatenate([t._data for t in tensors], axis=dim)
 
     @staticmethod
     def backward(ctx, grad):
@@ -120,7 +120,7 @@ class Stack(Op):
     @staticmethod
     def forward(ctx, dim, *tensors):
         ctx.dim = dim
-        return np.stack([t.data for t in tensors], axis=dim)
+        return np.stack([t._data for t in tensors], axis=dim)
 
     @staticmethod
     def backward(ctx, grad):
@@ -131,7 +131,7 @@ class Flip(Op):
     @staticmethod
     def forward(ctx, a, dims):
         ctx.dims = dims
-        return np.flip(a.data, dims).copy()
+        return np.flip(a._data, dims).copy()
 
     @staticmethod
     def backward(ctx, grad):
@@ -142,7 +142,7 @@ class Roll(Op):
     @staticmethod
     def forward(ctx, a, shifts, dims):
         ctx.shifts, ctx.dims = shifts, dims
-        return np.roll(a.data, shifts, dims)
+        return np.roll(a._data, shifts, dims)
 
     @staticmethod
     def backward(ctx, grad):
@@ -154,7 +154,7 @@ class Triangle(Op):
     @staticmethod
     def forward(ctx, a, diagonal, upper):
         ctx.diagonal, ctx.upper = diagonal, upper
-        return (np.triu if upper else np.tril)(a.data, diagonal)
+        return (np.triu if upper else np.tril)(a._data, diagonal)
 
     @staticmethod
     def backward(ctx, grad):
@@ -179,8 +179,8 @@ def _infer_shape(shape, numel: int, op: str, input_shape) -> tuple:
 
 
 def reshape(input, *shape):
-    shape = _infer_shape(shape_arg(shape), input.data.size, "reshape", input.shape)
-    if shape == input.data.shape:
+    shape = _infer_shape(shape_arg(shape), input._data.size, "reshape", input.shape)
+    if shape == input._data.shape:
         return input if not input.requires_grad else _view_of(Reshape.apply(input, shape), input)
     return _view_of(Reshape.apply(input, shape), input)
 
@@ -189,9 +189,9 @@ def view(input, *shape):
     """Like ``reshape``, but never copies: a non-contiguous input raises, as in PyTorch."""
     if len(shape) == 1 and not isinstance(shape[0], (tuple, list, int)):
         return to(input, shape[0])  # view(dtype) is not supported as a reinterpretation; treat as cast
-    shape = _infer_shape(shape_arg(shape), input.data.size, "view", input.shape)
+    shape = _infer_shape(shape_arg(shape), input._data.size, "view", input.shape)
     out = Reshape.apply(input, shape)
-    if input.data.size and out.data.size and not np.may_share_memory(out.data, input.data):
+    if input._data.size and out._data.size and not np.may_share_memory(out._data, input._data):
         raise RuntimeError(
             "view size is not compatible with input tensor's size and stride (at least one dimension spans "
             "across two contiguous subspaces). Use .reshape(...) instead."
@@ -208,37 +208,37 @@ def reshape_as(input, other):
 
 
 def flatten(input, start_dim: int = 0, end_dim: int = -1):
-    ndim = input.data.ndim
+    ndim = input._data.ndim
     if ndim == 0:
         return reshape(input, (1,))
     start = normalize_dim(start_dim, ndim, "flatten")
     end = normalize_dim(end_dim, ndim, "flatten")
     if start > end:
         raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
-    shape = input.data.shape
+    shape = input._data.shape
     return reshape(input, shape[:start] + (int(np.prod(shape[start:end + 1])),) + shape[end + 1:])
 
 
 def unflatten(input, dim: int, sizes):
-    dim = normalize_dim(dim, input.data.ndim, "unflatten")
-    shape = input.data.shape
+    dim = normalize_dim(dim, input._data.ndim, "unflatten")
+    shape = input._data.shape
     sizes = _infer_shape(sizes, shape[dim], "unflatten", input.shape)
     return reshape(input, shape[:dim] + tuple(sizes) + shape[dim + 1:])
 
 
 def permute(input, *dims):
     dims = shape_arg(dims)
-    if len(dims) != input.data.ndim:
+    if len(dims) != input._data.ndim:
         raise RuntimeError(
             f"permute(sparse_coo): number of dimensions in the tensor input does not match the length of the "
-            f"desired ordering of dimensions i.e. input.dim() = {input.data.ndim} is not equal to len(dims) = {len(dims)}"
+            f"desired ordering of dimensions i.e. input.dim() = {input._data.ndim} is not equal to len(dims) = {len(dims)}"
         )
-    dims = tuple(normalize_dim(d, input.data.ndim, "permute") for d in dims)
+    dims = tuple(normalize_dim(d, input._data.ndim, "permute") for d in dims)
     return _view_of(Permute.apply(input, dims), input)
 
 
 def transpose(input, dim0: int, dim1: int):
-    ndim = input.data.ndim
+    ndim = input._data.ndim
     if ndim < 2 and dim0 in (0, -1) and dim1 in (0, -1):
         return input
     d0, d1 = normalize_dim(dim0, ndim, "transpose"), normalize_dim(dim1, ndim, "transpose")
@@ -251,42 +251,42 @@ swapaxes = swapdims = transpose
 
 
 def t(input):
-    if input.data.ndim > 2:
-        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {input.data.ndim}D")
-    return transpose(input, 0, -1) if input.data.ndim == 2 else input
+    if input._data.ndim > 2:
+        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {input._data.ndim}D")
+    return transpose(input, 0, -1) if input._data.ndim == 2 else input
 
 
 def _T(input):
-    return permute(input, tuple(range(input.data.ndim - 1, -1, -1)))
+    return permute(input, tuple(range(input._data.ndim - 1, -1, -1)))
 
 
 def _mT(input):
-    if input.data.ndim < 2:
+    if input._data.ndim < 2:
         raise RuntimeError("tensor.mT is only supported on matrices or batches of matrices. Got 1-D tensor.")
     return transpose(input, -2, -1)
 
 
 def squeeze(input, dim=None):
-    shape = input.data.shape
+    shape = input._data.shape
     if dim is None:
         axes = tuple(i for i, n in enumerate(shape) if n == 1)
     else:
-        axes = tuple(d for d in normalize_dims(dim, input.data.ndim, "squeeze") if input.data.ndim and shape[d] == 1)
+        axes = tuple(d for d in normalize_dims(dim, input._data.ndim, "squeeze") if input._data.ndim and shape[d] == 1)
     if not axes:
         return input
     return reshape(input, tuple(n for i, n in enumerate(shape) if i not in axes))
 
 
 def unsqueeze(input, dim: int):
-    ndim = input.data.ndim + 1
+    ndim = input._data.ndim + 1
     d = normalize_dim(dim, ndim, "unsqueeze")
-    shape = input.data.shape
+    shape = input._data.shape
     return reshape(input, shape[:d] + (1,) + shape[d:])
 
 
 def expand(input, *sizes):
     sizes = shape_arg(sizes)
-    shape = input.data.shape
+    shape = input._data.shape
     if len(sizes) < len(shape):
         raise RuntimeError(
             f"expand: the number of sizes provided ({len(sizes)}) must be greater or equal to the number of "
@@ -320,7 +320,7 @@ def broadcast_tensors(*tensors):
 
 def repeat(input, *repeats):
     repeats = shape_arg(repeats)
-    if len(repeats) < input.data.ndim:
+    if len(repeats) < input._data.ndim:
         raise RuntimeError(
             "Number of dimensions of repeat dims can not be smaller than number of dimensions of tensor"
         )
@@ -329,15 +329,15 @@ def repeat(input, *repeats):
 
 def tile(input, dims):
     dims = tuple(dims)
-    if len(dims) < input.data.ndim:
-        dims = (1,) * (input.data.ndim - len(dims)) + dims
+    if len(dims) < input._data.ndim:
+        dims = (1,) * (input._data.ndim - len(dims)) + dims
     return Repeat.apply(input, dims)
 
 
 def _check_same_shapes(tensors, dim, op):
     first = tensors[0].shape
     for i, t in enumerate(tensors[1:], 1):
-        if t.data.ndim != len(first) or any(a != b for k, (a, b) in enumerate(zip(t.shape, first)) if k != dim):
+        if t._data.ndim != len(first) or any(a != b for k, (a, b) in enumerate(zip(t.shape, first)) if k != dim):
             raise RuntimeError(
                 f"{op}: sizes of tensors must match except in dimension {dim}. Expected {tuple(first)} "
                 f"but got {tuple(t.shape)} for tensor number {i} in the list"
@@ -349,9 +349,9 @@ def cat(tensors, dim: int = 0):
     if not tensors:
         raise RuntimeError("cat(): expected a non-empty list of Tensors")
     target = result_type(*tensors).numpy
-    tensors = [t if t.data.dtype == target else t.to(target) for t in tensors]
-    tensors = [t for t in tensors if not (t.data.ndim == 1 and t.data.size == 0)] or tensors[:1]
-    dim = normalize_dim(dim, tensors[0].data.ndim, "cat")
+    tensors = [t if t._data.dtype == target else t.to(target) for t in tensors]
+    tensors = [t for t in tensors if not (t._data.ndim == 1 and t._data.size == 0)] or tensors[:1]
+    dim = normalize_dim(dim, tensors[0]._data.ndim, "cat")
     _check_same_shapes(tensors, dim, "cat")
     return Cat.apply(dim, *tensors)
 
@@ -370,8 +370,8 @@ def stack(tensors, dim: int = 0):
                 f"and {tuple(t.shape)} at entry {i}"
             )
     target = result_type(*tensors).numpy
-    tensors = [t if t.data.dtype == target else t.to(target) for t in tensors]
-    dim = normalize_dim(dim, tensors[0].data.ndim + 1, "stack")
+    tensors = [t if t._data.dtype == target else t.to(target) for t in tensors]
+    dim = normalize_dim(dim, tensors[0]._data.ndim + 1, "stack")
     return Stack.apply(dim, *tensors)
 
 
@@ -384,21 +384,21 @@ def vstack(tensors):
 
 
 def narrow(input, dim: int, start: int, length: int):
-    dim = normalize_dim(dim, input.data.ndim, "narrow")
+    dim = normalize_dim(dim, input._data.ndim, "narrow")
     start = int(start)
     if start < 0:
-        start += input.data.shape[dim]
-    if start + length > input.data.shape[dim] or length < 0:
+        start += input._data.shape[dim]
+    if start + length > input._data.shape[dim] or length < 0:
         raise RuntimeError(
-            f"narrow: start ({start}) + length ({length}) exceeds dimension size ({input.data.shape[dim]})."
+            f"narrow: start ({start}) + length ({length}) exceeds dimension size ({input._data.shape[dim]})."
         )
     index = (slice(None),) * dim + (slice(start, start + length),)
     return _view_of(Slice.apply(input, index), input)
 
 
 def split(input, split_size_or_sections, dim: int = 0):
-    dim = normalize_dim(dim, input.data.ndim, "split")
-    n = input.data.shape[dim]
+    dim = normalize_dim(dim, input._data.ndim, "split")
+    n = input._data.shape[dim]
     if isinstance(split_size_or_sections, int):
         size = split_size_or_sections
         sizes = [size] * (n // size) + ([n % size] if n % size else [])
@@ -419,14 +419,14 @@ def split(input, split_size_or_sections, dim: int = 0):
 
 
 def chunk(input, chunks: int, dim: int = 0):
-    n = input.shape[normalize_dim(dim, input.data.ndim, "chunk")]
+    n = input.shape[normalize_dim(dim, input._data.ndim, "chunk")]
     size = -(-n // chunks) if n else 1
     return split(input, max(size, 1), dim)
 
 
 def tensor_split(input, sections, dim: int = 0):
-    dim = normalize_dim(dim, input.data.ndim, "tensor_split")
-    n = input.data.shape[dim]
+    dim = normalize_dim(dim, input._data.ndim, "tensor_split")
+    n = input._data.shape[dim]
     if isinstance(sections, int):
         base, extra = divmod(n, sections)
         sizes = [base + 1] * extra + [base] * (sections - extra)
@@ -437,14 +437,14 @@ def tensor_split(input, sections, dim: int = 0):
 
 
 def unbind(input, dim: int = 0):
-    dim = normalize_dim(dim, input.data.ndim, "unbind")
+    dim = normalize_dim(dim, input._data.ndim, "unbind")
     return tuple(
-        _view_of(Slice.apply(input, (slice(None),) * dim + (i,)), input) for i in range(input.data.shape[dim])
+        _view_of(Slice.apply(input, (slice(None),) * dim + (i,)), input) for i in range(input._data.shape[dim])
     )
 
 
 def flip(input, *dims):
-    dims = normalize_dims(shape_arg(dims), input.data.ndim, "flip")
+    dims = normalize_dims(shape_arg(dims), input._data.ndim, "flip")
     return Flip.apply(input, dims)
 
 
@@ -462,9 +462,9 @@ def roll(input, shifts, dims=None):
         return Roll.apply(flat, shifts, None).reshape(input.shape)
     if isinstance(shifts, (list, tuple)):
         shifts = tuple(int(s) for s in shifts)
-        dims = tuple(normalize_dim(d, input.data.ndim, "roll") for d in dims)
+        dims = tuple(normalize_dim(d, input._data.ndim, "roll") for d in dims)
     else:
-        shifts, dims = int(shifts), normalize_dim(dims if isinstance(dims, int) else dims[0], input.data.ndim, "roll")
+        shifts, dims = int(shifts), normalize_dim(dims if isinstance(dims, int) else dims[0], input._data.ndim, "roll")
     return Roll.apply(input, shifts, dims)
 
 
@@ -477,13 +477,13 @@ def triu(input, diagonal: int = 0):
 
 
 def contiguous(input, memory_format=None):
-    if input.data.flags.c_contiguous:
+    if input._data.flags.c_contiguous:
         return input
     return Clone.apply(input)
 
 
 def movedim(input, source, destination):
-    ndim = input.data.ndim
+    ndim = input._data.ndim
     source = [source] if isinstance(source, int) else list(source)
     destination = [destination] if isinstance(destination, int) else list(destination)
     source = [normalize_dim(s, ndim, "movedim") for s in source]

@@ -25,7 +25,7 @@ class Softmax(Op):  # fused: the numba row kernels beat numpy's reductions along
     @staticmethod
     def forward(ctx, a, dim):
         ctx.dim = dim
-        x = a.data
+        x = a._data
         ctx.save_output()
         kernels = _last_axis_kernels(x, dim)
         if kernels is not None:
@@ -47,7 +47,7 @@ class LogSoftmax(Op):  # fused: stable for large logits, and one pass where exp,
     @staticmethod
     def forward(ctx, a, dim):
         ctx.dim = dim
-        x = a.data
+        x = a._data
         ctx.save_output()
         kernels = _last_axis_kernels(x, dim)
         if kernels is not None:
@@ -67,7 +67,7 @@ class LogSoftmax(Op):  # fused: stable for large logits, and one pass where exp,
 def _prepare(input, dim, dtype, op):
     if dtype is not None:
         input = input.to(dtype)
-    if input.data.dtype.kind != "f":  # as PyTorch: an integer input needs a float dtype= to be converted
+    if input._data.dtype.kind != "f":  # as PyTorch: an integer input needs a float dtype= to be converted
         raise _not_implemented_for(op, input)
     if dim is None:
         dim = _softmax_dim(input.ndim)

@@ -54,21 +54,21 @@ class AdamBase(Optimizer):
     def _update(self, param: np.ndarray, grad: np.ndarray, state: dict, group: dict) -> None:
         lr, weight_decay = to_float(group["lr"]), group["weight_decay"]
         beta1, beta2 = (to_float(b) for b in group["betas"])
-        state["step"].data += 1
+        state["step"]._data += 1
         step = state["step"].item()
         if weight_decay != 0:
             if group.get("decoupled_weight_decay", False):
                 param *= 1 - lr * weight_decay
             else:
                 grad = grad + weight_decay * param
-        lerp_(state["exp_avg"].data, grad, 1 - beta1)
-        second_moment = state[self.second_moment_name].data
+        lerp_(state["exp_avg"]._data, grad, 1 - beta1)
+        second_moment = state[self.second_moment_name]._data
         self._update_second_moment(second_moment, grad, beta2, group)
         if group.get("amsgrad", False):
-            max_second_moment = state["max_exp_avg_sq"].data
+            max_second_moment = state["max_exp_avg_sq"]._data
             np.maximum(max_second_moment, second_moment, out=max_second_moment)
             second_moment = max_second_moment
-        self._apply(param, grad, state["exp_avg"].data, second_moment, step, lr, beta1, beta2, state, group)
+        self._apply(param, grad, state["exp_avg"]._data, second_moment, step, lr, beta1, beta2, state, group)
 
     def _update_second_moment(self, second_moment: np.ndarray, grad: np.ndarray, beta2: float,
                               group: dict[str, Any]) -> None:

@@ -56,8 +56,8 @@ class Adadelta(Optimizer):
 
     def _update(self, param: np.ndarray, grad: np.ndarray, state: dict, group: dict) -> None:
         rho, eps, weight_decay = group["rho"], group["eps"], group["weight_decay"]
-        square_avg, acc_delta = state["square_avg"].data, state["acc_delta"].data
-        state["step"].data += 1
+        square_avg, acc_delta = state["square_avg"]._data, state["acc_delta"]._data
+        state["step"]._data += 1
         if weight_decay != 0:
             grad = grad + weight_decay * param
         square_avg *= rho

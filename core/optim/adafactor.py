@@ -65,12 +65,12 @@ class Adafactor(Optimizer):
 
     def _init_state(self, param, group) -> dict[str, Any]:
         state: dict[str, Any] = {"step": scalar_state(0.0)}
-        shape = param.data.shape
-        if param.data.ndim > 1:
-            state["row_var"] = Tensor._wrap(np.zeros(shape[:-1] + (1,), dtype=param.data.dtype))
-            state["col_var"] = Tensor._wrap(np.zeros(shape[:-2] + (1,) + shape[-1:], dtype=param.data.dtype))
+        shape = param._data.shape
+        if param._data.ndim > 1:
+            state["row_var"] = Tensor._wrap(np.zeros(shape[:-1] + (1,), dtype=param._data.dtype))
+            state["col_var"] = Tensor._wrap(np.zeros(shape[:-2] + (1,) + shape[-1:], dtype=param._data.dtype))
         else:
-            state["variance"] = Tensor._wrap(np.zeros_like(param.data))
+            state["variance"] = Tensor._wrap(np.zeros_like(param._data))
         return state
 
     def _prepare_group(self, group: dict) -> None:
@@ -82,7 +82,7 @@ class Adafactor(Optimizer):
         if self._eps1 is None:
             self._eps1 = float(np.finfo(param.dtype).eps)
         eps1 = self._eps1
-        state["step"].data += 1
+        state["step"]._data += 1
         step = state["step"].item()
         one_minus_beta2_t = step ** group["beta2_decay"]
         rho_t = min(lr, 1 / (step**0.5))
@@ -90,14 +90,14 @@ class Adafactor(Optimizer):
         if weight_decay != 0:
             param *= 1 - lr * weight_decay
         if grad.ndim > 1:
-            row_var, col_var = state["row_var"].data, state["col_var"].data
+            row_var, col_var = state["row_var"]._data, state["col_var"]._data
             squared = grad * grad
             lerp_(row_var, squared.sum(axis=-1, keepdims=True) / grad.shape[-1], one_minus_beta2_t)
             lerp_(col_var, squared.sum(axis=-2, keepdims=True) / grad.shape[-2], one_minus_beta2_t)
             var_estimate = row_var @ col_var
             var_estimate /= np.maximum(row_var.mean(axis=-2, keepdims=True), eps1)
         else:
-            variance = state["variance"].data
+            variance = state["variance"]._data
             lerp_(variance, grad * grad, one_minus_beta2_t)
             var_estimate = variance.copy()
         np.maximum(var_estimate, eps1 * eps1, out=var_estimate)

@@ -63,16 +63,16 @@ class Adagrad(Optimizer):
 
     def _init_state(self, param, group) -> dict:
         return {"step": scalar_state(0.0),
-                "sum": Tensor._wrap(np.full_like(param.data, group["initial_accumulator_value"]))}
+                "sum": Tensor._wrap(np.full_like(param._data, group["initial_accumulator_value"]))}
 
     def _update(self, param: np.ndarray, grad: np.ndarray, state: dict, group: dict) -> None:
         weight_decay = group["weight_decay"]
-        state["step"].data += 1
+        state["step"]._data += 1
         step = state["step"].item()
         if weight_decay != 0:
             grad = grad + weight_decay * param
         clr = to_float(group["lr"]) / (1 + (step - 1) * group["lr_decay"])
-        state_sum = state["sum"].data
+        state_sum = state["sum"]._data
         state_sum += grad * grad
         std = np.sqrt(state_sum)
         std += group["eps"]

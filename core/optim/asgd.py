@@ -56,17 +56,17 @@ class ASGD(Optimizer):
 
     def _update(self, param: np.ndarray, grad: np.ndarray, state: dict, group: dict) -> None:
         lr, lambd, alpha, t0 = to_float(group["lr"]), group["lambd"], group["alpha"], group["t0"]
-        state["step"].data += 1
+        state["step"]._data += 1
         step = state["step"].item()
         if group["weight_decay"] != 0:
             grad = grad + group["weight_decay"] * param
         eta = state["eta"].item()
         param *= 1 - lambd * eta
         param -= eta * grad
-        ax, mu = state["ax"].data, state["mu"].item()
+        ax, mu = state["ax"]._data, state["mu"].item()
         if mu != 1:
             ax += (param - ax) * mu
         else:
             ax[...] = param
-        state["eta"].data[...] = lr / ((1 + lambd * lr * step) ** alpha)
-        state["mu"].data[...] = 1 / max(1, step - t0)
+        state["eta"]._data[...] = lr / ((1 + lambd * lr * step) ** alpha)
+        state["mu"]._data[...] = 1 / max(1, step - t0)

@@ -104,7 +104,7 @@ def _wrap(value):
 
 def _unwrap(value):
     if isinstance(value, Tensor):
-        return value.data
+        return value._data
     if isinstance(value, list):
         return [_unwrap(v) for v in value]
     return value
@@ -161,7 +161,7 @@ class LBFGS(Optimizer):
         if len(self.param_groups) != 1:
             raise ValueError("LBFGS doesn't support per-parameter options (parameter groups)")
         self._params = self.param_groups[0]["params"]
-        self._numel = sum(p.data.size for p in self._params)
+        self._numel = sum(p._data.size for p in self._params)
 
     def add_param_group(self, param_group) -> None:
         if self.param_groups:
@@ -170,15 +170,15 @@ class LBFGS(Optimizer):
 
     def _gather_flat_grad(self) -> np.ndarray:
         return np.concatenate([
-            np.zeros(p.data.size, p.data.dtype) if p.grad is None else p.grad.data.reshape(-1)
+            np.zeros(p._data.size, p._data.dtype) if p.grad is None else p.grad._data.reshape(-1)
             for p in self._params
         ])
 
     def _add_grad(self, step_size: float, update: np.ndarray) -> None:
         offset = 0
         for p in self._params:
-            n = p.data.size
-            p.data += step_size * update[offset:offset + n].reshape(p.data.shape)
+            n = p._data.size
+            p._data += step_size * update[offset:offset + n].reshape(p._data.shape)
             p._vc[0] += 1
             offset += n
 
@@ -187,7 +187,7 @@ class LBFGS(Optimizer):
         loss = float(to_float(closure()))
         flat_grad = self._gather_flat_grad()
         for p, saved in zip(self._params, x):
-            p.data[...] = saved
+            p._data[...] = saved
         return loss, flat_grad
 
     def step(self, closure: Callable):
@@ -258,7 +258,7 @@ class LBFGS(Optimizer):
                 break
             ls_func_evals = 0
             if line_search_fn is not None:
-                x_init = [p.data.copy() for p in self._params]
+                x_init = [p._data.copy() for p in self._params]
 
                 def obj_func(x, t, d):
                     return self._directional_evaluate(evaluate, x, t, d)

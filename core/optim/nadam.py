@@ -66,7 +66,7 @@ class NAdam(AdamBase):
         momentum_decay = group["momentum_decay"]
         mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * momentum_decay)))
         mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * momentum_decay)))
-        state["mu_product"].data *= mu  # kept in the scalar dtype, like PyTorch
+        state["mu_product"]._data *= mu  # kept in the scalar dtype, like PyTorch
         mu_product = state["mu_product"].item()
         denom = np.sqrt(second_moment / (1 - beta2**step))
         denom += group["eps"]

@@ -43,7 +43,7 @@ def scalar_state(value: float) -> Tensor:
 
 
 def zeros_state(param: Tensor) -> Tensor:
-    return Tensor._wrap(np.zeros_like(param.data))
+    return Tensor._wrap(np.zeros_like(param._data))
 
 
 def lerp_(start: np.ndarray, end: np.ndarray, weight: float) -> None:
@@ -157,7 +157,7 @@ class Optimizer:
                 else:
                     if p.grad.grad_fn is not None:
                         p.grad = p.grad.detach()
-                    p.grad.data[...] = 0
+                    p.grad._data[...] = 0
 
     def _init_state(self, param: Tensor, group: dict[str, Any]) -> dict[str, Any]:
         """The state of a parameter at its first update (subclasses override)."""
@@ -187,13 +187,13 @@ class Optimizer:
                     state = self._init_state(p, group)
                     if state:  # like PyTorch, a parameter without state (plain SGD) gets no entry
                         self.state[p] = state
-                grad = p.grad.data
-                if grad.shape != p.data.shape:
+                grad = p.grad._data
+                if grad.shape != p._data.shape:
                     raise RuntimeError(
                         f"{type(self).__name__}: gradient of shape {list(grad.shape)} doesn't match its "
-                        f"parameter of shape {list(p.data.shape)}"
+                        f"parameter of shape {list(p._data.shape)}"
                     )
-                self._update(p.data, -grad if maximize else grad, state, group)
+                self._update(p._data, -grad if maximize else grad, state, group)
                 p._vc[0] += 1
         return loss
 
@@ -283,12 +283,12 @@ class Optimizer:
 
 def _cast_state(param: Tensor, key: str, value):
     if isinstance(value, (Tensor, np.ndarray)):
-        array = value.data if isinstance(value, Tensor) else value
+        array = value._data if isinstance(value, Tensor) else value
         # Like PyTorch, floating state follows its parameter's dtype, except ``step`` and (unlike
         # PyTorch) the other 0-d scalars (``eta``, ``mu``, ``mu_product``): keeping their dtype makes
         # a resumed run bit-identical to an uninterrupted one.
         if key != "step" and array.ndim > 0 and array.dtype.kind == "f":
-            array = array.astype(param.data.dtype)
+            array = array.astype(param._data.dtype)
         return Tensor._wrap(np.array(array, copy=True))
     if isinstance(value, dict):
         return {k: _cast_state(param, key, v) for k, v in value.items()}
@@ -303,7 +303,7 @@ def _copy_value(value):
     if isinstance(value, tuple):
         return tuple(_copy_value(v) for v in value)
     if isinstance(value, Tensor):
-        return Tensor._wrap(value.data.copy())
+        return Tensor._wrap(value._data.copy())
     return value
 
 

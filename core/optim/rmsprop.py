@@ -69,14 +69,14 @@ class RMSprop(Optimizer):
 
     def _update(self, param: np.ndarray, grad: np.ndarray, state: dict, group: dict) -> None:
         alpha, weight_decay, momentum = group["alpha"], group["weight_decay"], group["momentum"]
-        square_avg = state["square_avg"].data
-        state["step"].data += 1
+        square_avg = state["square_avg"]._data
+        state["step"]._data += 1
         if weight_decay != 0:
             grad = grad + weight_decay * param
         square_avg *= alpha
         square_avg += (1 - alpha) * grad * grad
         if group["centered"]:
-            grad_avg = state["grad_avg"].data
+            grad_avg = state["grad_avg"]._data
             lerp_(grad_avg, grad, 1 - alpha)
             avg = np.sqrt(square_avg - grad_avg * grad_avg)
         else:
@@ -84,7 +84,7 @@ class RMSprop(Optimizer):
         avg += group["eps"]
         lr = to_float(group["lr"])
         if momentum > 0:
-            buf = state["momentum_buffer"].data
+            buf = state["momentum_buffer"]._data
             buf *= momentum
             buf += grad / avg
             param -= lr * buf

@@ -55,13 +55,13 @@ class Rprop(Optimizer):
 
     def _init_state(self, param, group) -> dict[str, Any]:
         return {"step": scalar_state(0.0), "prev": zeros_state(param),
-                "step_size": Tensor._wrap(np.full_like(param.data, to_float(group["lr"])))}
+                "step_size": Tensor._wrap(np.full_like(param._data, to_float(group["lr"])))}
 
     def _update(self, param: np.ndarray, grad: np.ndarray, state: dict, group: dict) -> None:
         etaminus, etaplus = group["etas"]
         step_size_min, step_size_max = group["step_sizes"]
-        prev, step_size = state["prev"].data, state["step_size"].data
-        state["step"].data += 1
+        prev, step_size = state["prev"]._data, state["step_size"]._data
+        state["step"]._data += 1
         sign = np.sign(grad * prev)
         factor = np.where(sign > 0, etaplus, np.where(sign < 0, etaminus, 1.0)).astype(param.dtype, copy=False)
         step_size *= factor

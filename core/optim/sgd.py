@@ -72,7 +72,7 @@ class SGD(Optimizer):
             if buf is None:
                 buf = state["momentum_buffer"] = Tensor._wrap(np.array(grad, copy=True))
             else:
-                buf.data *= momentum
-                buf.data += (1 - group["dampening"]) * grad
-            grad = grad + momentum * buf.data if group["nesterov"] else buf.data
+                buf._data *= momentum
+                buf._data += (1 - group["dampening"]) * grad
+            grad = grad + momentum * buf._data if group["nesterov"] else buf._data
         param -= to_float(group["lr"]) * grad

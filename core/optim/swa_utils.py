@@ -43,10 +43,10 @@ def get_ema_multi_avg_fn(decay: float = 0.999) -> Callable:
 
     def ema_update(ema_params: list[Tensor], current_params: list[Tensor], _num_averaged) -> None:
         for ema, current in zip(ema_params, current_params):
-            if ema.data.dtype.kind in "fc":
-                lerp_(ema.data, current.data, 1 - decay)
+            if ema._data.dtype.kind in "fc":
+                lerp_(ema._data, current._data, 1 - decay)
             else:
-                ema.data[...] = ema.data * decay + current.data * (1 - decay)
+                ema._data[...] = ema._data * decay + current._data * (1 - decay)
 
     return ema_update
 
@@ -57,10 +57,10 @@ def get_swa_multi_avg_fn() -> Callable:
     def swa_update(averaged_params: list[Tensor], current_params: list[Tensor], num_averaged) -> None:
         n = _count(num_averaged)
         for averaged, current in zip(averaged_params, current_params):
-            if averaged.data.dtype.kind in "fc":
-                lerp_(averaged.data, current.data, 1 / (n + 1))
+            if averaged._data.dtype.kind in "fc":
+                lerp_(averaged._data, current._data, 1 / (n + 1))
             else:
-                averaged.data[...] = averaged.data + (current.data - averaged.data) / (n + 1)
+                averaged._data[...] = averaged._data + (current._data - averaged._data) / (n + 1)
 
     return swa_update
 
@@ -71,7 +71,7 @@ def get_ema_avg_fn(decay: float = 0.999) -> Callable:
         raise ValueError(f"Invalid decay value {decay} provided. Please provide a value in [0,1] range.")
 
     def ema_update(ema_param: Tensor, current_param: Tensor, num_averaged):
-        return Tensor._wrap(decay * ema_param.data + (1 - decay) * current_param.data)
+        return Tensor._wrap(decay * ema_param._data + (1 - decay) * current_param._data)
 
     return ema_update
 
@@ -80,7 +80,7 @@ def get_swa_avg_fn() -> Callable:
     """Per-tensor running mean: returns ``avg + (p - avg) / (n + 1)``."""
 
     def swa_update(averaged_param: Tensor, current_param: Tensor, num_averaged):
-        return Tensor._wrap(averaged_param.data + (current_param.data - averaged_param.data)
+        return Tensor._wrap(averaged_param._data + (current_param._data - averaged_param._data)
                             / (_count(num_averaged) + 1))
 
     return swa_update
@@ -135,19 +135,19 @@ class AveragedModel(Module):
         n = int(self.n_averaged.item())
         if n == 0:
             for a, c in zip(averaged, current):
-                a.data[...] = c.data
+                a._data[...] = c._data
         else:
             if self.avg_fn is None:
                 (self.multi_avg_fn or get_swa_multi_avg_fn())(averaged, current, self.n_averaged)
             else:
                 for a, c in zip(averaged, current):
-                    a.data[...] = self.avg_fn(a, c, self.n_averaged).data
+                    a._data[...] = self.avg_fn(a, c, self.n_averaged)._data
         for a in averaged:
             a._vc[0] += 1
         if not self.use_buffers:
             for b_avg, b_model in zip(self.module.buffers(), model.buffers()):
-                b_avg.data[...] = b_model.data
-        self.n_averaged.data += 1
+                b_avg._data[...] = b_model._data
+        self.n_averaged._data += 1
 
 
 def update_bn(loader: Iterable[Any], model: Module, device=None) -> None:

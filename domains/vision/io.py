@@ -90,7 +90,7 @@ def read_file(path: str | os.PathLike) -> Tensor:
 
 def write_file(path: str | os.PathLike, data) -> None:
     with open(path, "wb") as f:
-        f.write(np.asarray(getattr(data, "data", data), dtype=np.uint8).tobytes())
+        f.write(np.asarray(data, dtype=np.uint8).tobytes())
 
 
 def read_image(path: str | os.PathLike, mode=ImageReadMode.UNCHANGED) -> Tensor:

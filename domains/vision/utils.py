@@ -102,7 +102,7 @@ def draw_bounding_boxes(image, boxes, labels: list[str] | None = None, colors=No
     from PIL import Image, ImageDraw, ImageFont
 
     arr = _uint8_image(image, "draw_bounding_boxes")
-    box_arr = np.asarray(getattr(boxes, "data", boxes), dtype=np.float64).reshape(-1, 4)
+    box_arr = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
     if labels is not None and len(labels) != len(box_arr):
         raise ValueError(f"draw_bounding_boxes: {len(labels)} labels for {len(box_arr)} boxes")
     img = Image.fromarray(np.ascontiguousarray(arr.transpose(1, 2, 0)))
@@ -120,7 +120,7 @@ def draw_bounding_boxes(image, boxes, labels: list[str] | None = None, colors=No
 def draw_segmentation_masks(image, masks, alpha: float = 0.8, colors=None) -> Tensor:
     """Blends boolean masks ((H, W) or (N, H, W)) over a uint8 (C, H, W) image with ``alpha``."""
     arr = _uint8_image(image, "draw_segmentation_masks").astype(np.float32)
-    m = np.asarray(getattr(masks, "data", masks))
+    m = np.asarray(masks)
     if m.ndim == 2:
         m = m[None]
     if m.dtype != np.bool_:

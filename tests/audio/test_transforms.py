@@ -80,7 +80,7 @@ def test_spec_augment_masks_with_mean_and_is_reproducible():
     np.testing.assert_array_equal(a.numpy(), b.numpy())
     changed = a.numpy() != spec.numpy()
     assert changed.any()
-    np.testing.assert_allclose(a.numpy()[changed], float(spec.data.mean()), rtol=1e-6)
+    np.testing.assert_allclose(a.numpy()[changed], float(spec._data.mean()), rtol=1e-6)
     zero = T.SpecAugment(1, 20, 1, 10, zero_masking=True)(spec).numpy()
     assert (zero == 0).any()
 

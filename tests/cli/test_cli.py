@@ -307,5 +307,5 @@ def test_sigint_leaves_a_checkpoint_that_resumes_to_the_uninterrupted_result(tmp
     a, b = weights("interrupted"), weights("reference")
     assert a.keys() == b.keys()
     for key in a:
-        np.testing.assert_array_equal(a[key].data, b[key].data, err_msg=key)
+        np.testing.assert_array_equal(a[key]._data, b[key]._data, err_msg=key)
     assert (tmp_path / "interrupted" / "metrics.csv").read_text() == (tmp_path / "reference" / "metrics.csv").read_text()

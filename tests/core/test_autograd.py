@@ -20,14 +20,14 @@ def test_gradients_accumulate_across_backward_calls():
     x = f64([1.0, 2.0])
     (x * 3).sum().backward()
     (x * x).sum().backward()
-    np.testing.assert_allclose(x.grad.data, [3 + 2, 3 + 4])
+    np.testing.assert_allclose(x.grad._data, [3 + 2, 3 + 4])
 
 
 def test_leaf_grads_do_not_share_memory():
     a, b = f64([1.0, 2.0]), f64([3.0, 4.0])
     (a + b).sum().backward()
     a.grad.mul_(10)  # an in-place change to one .grad must not leak into the other
-    np.testing.assert_allclose(b.grad.data, [1.0, 1.0])
+    np.testing.assert_allclose(b.grad._data, [1.0, 1.0])
 
 
 def test_broadcast_gradient_is_summed_back_to_input_shape():
@@ -35,7 +35,7 @@ def test_broadcast_gradient_is_summed_back_to_input_shape():
     x = f64(np.arange(6.0).reshape(2, 3), requires_grad=False)
     (w * x).sum().backward()
     assert w.grad.shape == (1, 3)
-    np.testing.assert_allclose(w.grad.data, [[3.0, 5.0, 7.0]])
+    np.testing.assert_allclose(w.grad._data, [[3.0, 5.0, 7.0]])
 
 
 def test_second_backward_raises_pytorch_error_and_retain_graph_allows_it():
@@ -43,7 +43,7 @@ def test_second_backward_raises_pytorch_error_and_retain_graph_allows_it():
     y = (x.exp() * x).sum()
     y.backward(retain_graph=True)
     y.backward()
-    np.testing.assert_allclose(x.grad.data, 2 * (np.exp([1.0, 2.0]) * np.array([2.0, 3.0])))
+    np.testing.assert_allclose(x.grad._data, 2 * (np.exp([1.0, 2.0]) * np.array([2.0, 3.0])))
     with pytest.raises(RuntimeError, match="Trying to backward through the graph a second time"):
         y.backward()
 
@@ -53,7 +53,7 @@ def test_backward_on_non_scalar_needs_gradient():
     with pytest.raises(RuntimeError, match="grad can be implicitly created only for scalar outputs"):
         (x * 2).backward()
     (x * 2).backward(ember.tensor([1.0, 0.5], dtype=ember.float64))
-    np.testing.assert_allclose(x.grad.data, [2.0, 1.0])
+    np.testing.assert_allclose(x.grad._data, [2.0, 1.0])
 
 
 def test_backward_without_grad_raises():
@@ -74,7 +74,7 @@ def test_long_chain_has_no_recursion_limit():
     for _ in range(10_000):
         y = y * 1.0001 + 0.0
     y.sum().backward()
-    np.testing.assert_allclose(x.grad.data, [1.0001**10_000], rtol=1e-9)
+    np.testing.assert_allclose(x.grad._data, [1.0001**10_000], rtol=1e-9)
 
 
 def test_inplace_modification_of_saved_tensor_raises():
@@ -178,12 +178,12 @@ def test_inplace_ops_are_recorded_in_the_graph():
     y = x * 2
     y += x * x  # y = 2x + x^2
     y.sum().backward()
-    np.testing.assert_allclose(x.grad.data, [4.0, 6.0])
+    np.testing.assert_allclose(x.grad._data, [4.0, 6.0])
     z = x * 1
     z[0] = x[1] * 3  # z = [3 x1, x1]
     x.grad = None
     z.sum().backward()
-    np.testing.assert_allclose(x.grad.data, [0.0, 4.0])
+    np.testing.assert_allclose(x.grad._data, [0.0, 4.0])
 
 
 def test_inplace_result_type_must_fit():
@@ -196,15 +196,15 @@ def test_register_hook_changes_gradient_and_can_be_removed():
     x = f64([1.0, 2.0])
     handle = x.register_hook(lambda g: g * 10)
     (x * 1).sum().backward()
-    np.testing.assert_allclose(x.grad.data, [10.0, 10.0])
+    np.testing.assert_allclose(x.grad._data, [10.0, 10.0])
     handle.remove()
     x.grad = None
     y = x * 2
     seen = []
-    y.register_hook(lambda g: seen.append(g.data.copy()))
+    y.register_hook(lambda g: seen.append(g._data.copy()))
     y.sum().backward()
     np.testing.assert_allclose(seen[0], [1.0, 1.0])
-    np.testing.assert_allclose(x.grad.data, [2.0, 2.0])
+    np.testing.assert_allclose(x.grad._data, [2.0, 2.0])
 
 
 def test_retain_grad_keeps_non_leaf_gradient():
@@ -212,7 +212,7 @@ def test_retain_grad_keeps_non_leaf_gradient():
     y = x * x
     y.retain_grad()
     (y * 3).sum().backward()
-    np.testing.assert_allclose(y.grad.data, [3.0, 3.0])
+    np.testing.assert_allclose(y.grad._data, [3.0, 3.0])
     z = x * 2
     (z * 3).sum().backward()
     assert z.grad is None
@@ -222,7 +222,7 @@ def test_grad_returns_without_touching_leaves_and_handles_unused():
     x, u = f64([1.0, 2.0]), f64([5.0])
     y = (x**2).sum()
     (gx,) = grad(y, x, retain_graph=True)
-    np.testing.assert_allclose(gx.data, [2.0, 4.0])
+    np.testing.assert_allclose(gx._data, [2.0, 4.0])
     assert x.grad is None
     with pytest.raises(RuntimeError, match="appears to not have been used in the graph"):
         grad(y, [x, u], retain_graph=True)
@@ -235,7 +235,7 @@ def test_grad_with_respect_to_intermediate_tensor():
     h = x * 3
     y = (h * h).sum()
     (gh,) = grad(y, h)
-    np.testing.assert_allclose(gh.data, 2 * h.data)
+    np.testing.assert_allclose(gh._data, 2 * h._data)
 
 
 def test_hessian_vector_product():
@@ -248,8 +248,8 @@ def test_hessian_vector_product():
     f = 0.5 * (x @ (A @ x)) + (x**3).sum()
     (g,) = grad(f, x, create_graph=True)
     (hv,) = grad(g, x, ember.tensor(v, dtype=ember.float64))
-    hessian = a + np.diag(6 * x.data)
-    np.testing.assert_allclose(hv.data, hessian @ v, rtol=1e-10)
+    hessian = a + np.diag(6 * x._data)
+    np.testing.assert_allclose(hv._data, hessian @ v, rtol=1e-10)
 
 
 def test_wgan_gradient_penalty_trains_the_critic_weights():
@@ -276,13 +276,13 @@ def test_wgan_gradient_penalty_trains_the_critic_weights():
         (gg,) = grad(s, m)
         return float(((gg.norm(dim=1) - 1) ** 2).mean())
 
-    numeric = np.zeros_like(w1.data)
+    numeric = np.zeros_like(w1._data)
     for idx in np.ndindex(*w1.shape):
-        plus, minus = w1.data.copy(), w1.data.copy()
+        plus, minus = w1._data.copy(), w1._data.copy()
         plus[idx] += 1e-6
         minus[idx] -= 1e-6
         numeric[idx] = (penalty_of(plus) - penalty_of(minus)) / 2e-6
-    np.testing.assert_allclose(w1.grad.data, numeric, rtol=1e-5, atol=1e-8)
+    np.testing.assert_allclose(w1.grad._data, numeric, rtol=1e-5, atol=1e-8)
 
 
 def test_second_derivative_of_tanh_matches_closed_form():
@@ -290,9 +290,9 @@ def test_second_derivative_of_tanh_matches_closed_form():
     y = x.tanh()
     (d1,) = grad(y.sum(), x, create_graph=True)
     (d2,) = grad(d1.sum(), x)
-    t = np.tanh(x.data)
-    np.testing.assert_allclose(d1.data, 1 - t**2, rtol=1e-12)
-    np.testing.assert_allclose(d2.data, -2 * t * (1 - t**2), rtol=1e-10, atol=1e-14)
+    t = np.tanh(x._data)
+    np.testing.assert_allclose(d1._data, 1 - t**2, rtol=1e-12)
+    np.testing.assert_allclose(d2._data, -2 * t * (1 - t**2), rtol=1e-10, atol=1e-14)
 
 
 class Cube(Function):
@@ -325,15 +325,15 @@ def test_custom_function_needs_input_grad_and_non_differentiable_outputs():
         @staticmethod
         def forward(ctx, x, y):
             seen["needs"] = ctx.needs_input_grad
-            order = ember.tensor(np.argsort(x.data))
+            order = ember.tensor(np.argsort(x._data))
             ctx.mark_non_differentiable(order)
-            ctx.order = order.data
+            ctx.order = order._data
             return x[order] + y * 0, order
 
         @staticmethod
         def backward(ctx, grad_values, grad_order):
-            g = np.zeros_like(grad_values.data)
-            g[ctx.order] = grad_values.data
+            g = np.zeros_like(grad_values._data)
+            g[ctx.order] = grad_values._data
             return ember.tensor(g), None
 
     x = f64([3.0, 1.0, 2.0])
@@ -341,7 +341,7 @@ def test_custom_function_needs_input_grad_and_non_differentiable_outputs():
     assert seen["needs"] == (True, False)
     assert not order.requires_grad
     (values * ember.tensor([1.0, 2.0, 3.0], dtype=ember.float64)).sum().backward()
-    np.testing.assert_allclose(x.grad.data, [3.0, 1.0, 2.0])
+    np.testing.assert_allclose(x.grad._data, [3.0, 1.0, 2.0])
 
 
 def test_grad_modes_as_context_managers_and_decorators():
@@ -409,7 +409,7 @@ def test_detect_anomaly_names_op_and_forward_line():
 def test_no_nan_check_without_anomaly_mode():
     x = f64([0.0, 1.0])
     (x.sqrt() * 0).sum().backward()
-    assert np.isnan(x.grad.data[0])
+    assert np.isnan(x.grad._data[0])
 
 
 def test_once_differentiable_backward_refuses_double_backward():
@@ -425,7 +425,7 @@ def test_once_differentiable_backward_refuses_double_backward():
         @once_differentiable
         def backward(ctx, g):
             (x,) = ctx.saved_tensors
-            return ember.Tensor(2 * x.data * g.data)
+            return ember.Tensor(2 * x._data * g._data)
 
     x = f64([3.0])
     (g,) = grad(Square.apply(x), x)
@@ -455,8 +455,8 @@ def test_detach_shares_data_and_is_cut_from_graph():
     assert not d.requires_grad and d.grad_fn is None
     y = x * 1
     yd = y.detach()
-    yd.data[0] = 100
-    assert y.data[0] == 100
+    yd._data[0] = 100
+    assert y._data[0] == 100
 
 
 def _backward_inputs_cases(m):

@@ -46,7 +46,7 @@ def test_round_trip_keeps_types_and_structure(tmp_path):
     assert isinstance(loaded_t, ember.Tensor) and loaded_t.requires_grad and loaded_t.dtype == ember.float32
     assert out[3][1] is loaded_t  # shared objects stay shared
     assert out[3][2].dtype == ember.int64 and not out[3][2].requires_grad
-    np.testing.assert_array_equal(out[3][2].data, np.arange(6).reshape(2, 3))
+    np.testing.assert_array_equal(out[3][2]._data, np.arange(6).reshape(2, 3))
     for key in ("ndarray", "strided", "empty", "zero_d", "bool"):
         assert out[key].dtype == obj[key].dtype and out[key].shape == obj[key].shape
         np.testing.assert_array_equal(out[key], obj[key])
@@ -62,15 +62,15 @@ def test_parameters_come_back_as_parameters(tmp_path):
     out = ember.load(tmp_path / "p.ember")
     assert isinstance(out["w"], ember.nn.Parameter) and out["w"].requires_grad
     assert isinstance(out["f"], ember.nn.Parameter) and not out["f"].requires_grad
-    np.testing.assert_array_equal(out["w"].data, weight.data)
+    np.testing.assert_array_equal(out["w"]._data, weight._data)
 
 
 def test_loaded_arrays_are_independent_copies(tmp_path):
     a = ember.ones(3)
     ember.save({"a": a}, tmp_path / "a.ember")
     b = ember.load(tmp_path / "a.ember")["a"]
-    b.data[0] = 5
-    assert a.data[0] == 1
+    b._data[0] = 5
+    assert a._data[0] == 1
 
 
 def test_optimizer_state_dict_round_trip_keeps_int_keys_and_tuples(tmp_path):
@@ -93,13 +93,13 @@ def test_random_states_round_trip_in_one_call(tmp_path):
     np.random.seed(4)
     random.seed(5)
     ember.save(ember.get_all_rng_states(), tmp_path / "rng.ember")
-    expected = (ember.rand(4).data.copy(), np.random.rand(4), [random.random() for _ in range(4)],
+    expected = (ember.rand(4)._data.copy(), np.random.rand(4), [random.random() for _ in range(4)],
                 np.random.randn(3))
     ember.rand(100)
     np.random.rand(100)
     random.random()
     ember.set_all_rng_states(ember.load(tmp_path / "rng.ember"))
-    got = (ember.rand(4).data.copy(), np.random.rand(4), [random.random() for _ in range(4)], np.random.randn(3))
+    got = (ember.rand(4)._data.copy(), np.random.rand(4), [random.random() for _ in range(4)], np.random.randn(3))
     for a, b in zip(expected, got):
         np.testing.assert_array_equal(a, b)
 
@@ -308,7 +308,7 @@ def test_safetensors_round_trip(tmp_path):
     assert set(out) == set(sd)
     for key, value in sd.items():
         assert out[key].dtype == value.dtype and out[key].shape == value.shape
-        np.testing.assert_array_equal(out[key].data, value.data)
+        np.testing.assert_array_equal(out[key]._data, value._data)
     (tmp_path / "bad.safetensors").write_bytes(b"\xff" * 64)
     with pytest.raises(ValueError, match=r"bad\.safetensors"):
         ember.load_safetensors(tmp_path / "bad.safetensors")
@@ -355,7 +355,7 @@ def test_resume_from_checkpoint_is_bit_identical(tmp_path):
     random.seed(7)
     model, opt, sched = _build(0)
     uninterrupted = _train(model, opt, sched, 20)
-    expected = {k: v.data.copy() for k, v in model.state_dict().items()}
+    expected = {k: v._data.copy() for k, v in model.state_dict().items()}
     assert uninterrupted[-1] < uninterrupted[0]  # it learns
 
     np.random.seed(7)
@@ -376,7 +376,7 @@ def test_resume_from_checkpoint_is_bit_identical(tmp_path):
     second = _train(model, opt, sched, 10)
     assert first + second == uninterrupted
     for key, value in model.state_dict().items():
-        np.testing.assert_array_equal(value.data, expected[key], err_msg=key)
+        np.testing.assert_array_equal(value._data, expected[key], err_msg=key)
 
 
 @pytest.mark.parity
@@ -396,7 +396,7 @@ def test_torch_state_dict_through_safetensors_gives_same_outputs(tmp_path):
     assert not result.missing_keys and not result.unexpected_keys
     ours.eval()
     x = np.random.default_rng(0).standard_normal((4, 5)).astype(np.float32)
-    np.testing.assert_allclose(ours(ember.tensor(x)).data, theirs(torch.from_numpy(x)).detach().numpy(),
+    np.testing.assert_allclose(ours(ember.tensor(x))._data, theirs(torch.from_numpy(x)).detach().numpy(),
                                rtol=1e-5, atol=1e-6)
     # and back: Ember's file loads into torch
     ember.save_safetensors(ours.state_dict(), tmp_path / "back.safetensors")
@@ -464,7 +464,7 @@ def test_corrupted_bytes_raise_value_error_or_load_the_original(tmp_path):
             assert "mutated.ember" in str(exc)
             outcomes["error"] += 1
         else:  # a flip in bytes nobody reads (timestamps, padding): the content must be intact
-            assert _same(loaded["steps"], (1, 2)) and np.array_equal(loaded["w"].data, original["w"].data)
+            assert _same(loaded["steps"], (1, 2)) and np.array_equal(loaded["w"]._data, original["w"]._data)
             outcomes["loaded"] += 1
     assert outcomes["error"] > 200
 
@@ -475,10 +475,10 @@ def test_mmap_load_maps_arrays_copy_on_write(tmp_path):
     ember.save(weights, path)
     before = path.read_bytes()
     out = ember.load(path, mmap=True)
-    np.testing.assert_array_equal(out["w"].data, weights["w"].data)
+    np.testing.assert_array_equal(out["w"]._data, weights["w"]._data)
     np.testing.assert_array_equal(out["t"], weights["t"])
-    assert isinstance(out["w"].data.base, np.memmap) and out["b"].shape == (0,)
-    out["w"].data += 1  # writable, and the file is untouched
+    assert isinstance(out["w"]._data.base, np.memmap) and out["b"].shape == (0,)
+    out["w"]._data += 1  # writable, and the file is untouched
     assert path.read_bytes() == before
     with pytest.raises(ValueError, match="path"):
         ember.load(io.BytesIO(before), mmap=True)

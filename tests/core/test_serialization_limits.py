@@ -195,7 +195,7 @@ def test_files_ember_writes_still_load(tmp_path):
     ember.save(obj, path)
     out = ember.load(path)
     assert out["a"] is out["b"] and out["bytes"] == b"abc" and out["nested"] == [[[]] * 100, ()]
-    np.testing.assert_array_equal(ember.load(path, mmap=True)["a"].data, shared.data)
+    np.testing.assert_array_equal(ember.load(path, mmap=True)["a"]._data, shared._data)
 
 
 # --- special files ---------------------------------------------------------------------------------------
@@ -255,7 +255,7 @@ def test_safetensors_file_given_to_load_is_loaded(tmp_path):
         assert set(out) == set(state)
         for key, value in state.items():
             assert isinstance(out[key], ember.Tensor)
-            np.testing.assert_array_equal(out[key].data, value.data)
+            np.testing.assert_array_equal(out[key]._data, value._data)
     damaged = tmp_path / "damaged.safetensors"
     damaged.write_bytes(path.read_bytes()[:-5])
     with pytest.raises(ValueError, match=r"damaged\.safetensors"):

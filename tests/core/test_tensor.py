@@ -21,7 +21,7 @@ def test_tensor_copies_but_from_numpy_shares():
     t, s = ember.tensor(a), ember.from_numpy(a)
     a[0] = 5
     assert t[0].item() == 0 and s[0].item() == 5
-    assert ember.as_tensor(a).data is a
+    assert ember.as_tensor(a)._data is a
 
 
 @pytest.mark.parametrize(
@@ -159,13 +159,13 @@ def test_numpy_refuses_tensor_requiring_grad():
     t = ember.ones(2, requires_grad=True)
     with pytest.raises(RuntimeError, match=r"Can't call numpy\(\) on Tensor that requires grad"):
         t.numpy()
-    assert t.detach().numpy() is t.data
+    assert t.detach().numpy() is t._data
 
 
 def test_clone_detach_contiguous_requires_grad_():
     x = ember.ones(2, 3, requires_grad=True)
     c = x.clone()
-    assert c.grad_fn is not None and c.data is not x.data
+    assert c.grad_fn is not None and c._data is not x._data
     tt = x.detach().t()
     assert not tt.is_contiguous() and tt.contiguous().is_contiguous()
     y = ember.zeros(2).requires_grad_()
@@ -234,3 +234,53 @@ def test_reflected_operators_and_numpy_interplay():
 def test_unsupported_numpy_dtype_is_a_clear_error():
     with pytest.raises(TypeError, match="can't convert numpy array of type complex128"):
         ember.tensor(np.zeros(2, np.complex128))
+
+
+# --- ``.data``: a tensor sharing memory with its owner, outside the graph (PyTorch's idioms) ---------
+
+
+def test_data_is_a_tensor_sharing_memory_outside_the_graph():
+    w = ember.nn.Parameter(ember.zeros(3))
+    d = w.data
+    assert type(d) is ember.Tensor and not d.requires_grad and d.is_leaf
+    d.add_(ember.ones(3))
+    assert w.tolist() == [1.0, 1.0, 1.0]
+
+
+def test_data_in_place_idioms_change_the_parameter():
+    ember.manual_seed(0)
+    layer = ember.nn.Linear(4, 3)
+    layer.weight.data.normal_(0, 0.02)
+    assert abs(float(layer.weight.std()) - 0.02) < 0.02 and layer.weight.abs().max().item() < 0.2
+    layer.bias.data.fill_(0.5)
+    assert layer.bias.tolist() == [0.5] * 3
+    other = ember.nn.Linear(4, 3)
+    other.weight.data.copy_(layer.weight.data)
+    assert ember.equal(other.weight, layer.weight)
+
+
+def test_data_minus_equals_is_an_sgd_step_that_autograd_does_not_see():
+    p = ember.nn.Parameter(ember.tensor([1.0, 2.0]))
+    (p * p).sum().backward()
+    p.data -= 0.5 * p.grad
+    assert p.tolist() == [0.0, 0.0]
+    assert isinstance(p, ember.nn.Parameter) and p.requires_grad and p.is_leaf
+
+
+def test_assigning_data_replaces_values_and_keeps_the_parameter():
+    p = ember.nn.Parameter(ember.zeros(2, 2))
+    p.data = ember.ones(3)
+    assert isinstance(p, ember.nn.Parameter) and p.requires_grad and p.shape == (3,)
+    (p * 2).sum().backward()
+    assert p.grad.tolist() == [2.0, 2.0, 2.0]
+    with pytest.raises(TypeError, match="data must be a Tensor"):
+        p.data = [1.0]
+
+
+def test_graph_saved_before_an_in_place_change_through_data_uses_the_new_values_like_torch():
+    # .data has its own version counter, so autograd does not notice (PyTorch's documented hazard)
+    w = ember.tensor([2.0], requires_grad=True)
+    y = w * w
+    w.data.mul_(10)
+    y.backward()
+    assert w.grad.tolist() == [40.0]

@@ -96,7 +96,7 @@ def main():
     trainer.strategy.reduce_gradients = counted
     trainer.fit(model, loader, val_loader, ckpt_path="last" if MODE == "resume" else None)
     if trainer.is_global_zero:
-        state = {k: v.data for k, v in model.state_dict().items()}
+        state = {k: v._data for k, v in model.state_dict().items()}
         np.savez(os.path.join(OUT, "weights.npz"), **state)
         with open(os.path.join(OUT, "info.txt"), "w") as f:
             f.write(f"world={trainer.world_size} step={trainer.global_step} interrupted={trainer.interrupted} "

@@ -16,24 +16,24 @@ weights_all = gen.normal(size=x_all.shape)  # loss = sum(y * weights): a differe
 mine = slice(4 * rank, 4 * rank + 4)
 
 sync = nn.SyncBatchNorm(3, momentum=0.3).double()
-sync.weight.data[:] = [0.5, 2.0, -1.0]
-sync.bias.data[:] = [0.1, 0.0, 0.3]
+sync.weight._data[:] = [0.5, 2.0, -1.0]
+sync.bias._data[:] = [0.1, 0.0, 0.3]
 x = ember.tensor(x_all[mine], requires_grad=True)
 y = sync(x)
 (y * ember.tensor(weights_all[mine])).sum().backward()
 
-gathered = comm.gather((y.data, x.grad.data, sync.weight.grad.data, sync.bias.grad.data), root=0)
+gathered = comm.gather((y._data, x.grad._data, sync.weight.grad._data, sync.bias.grad._data), root=0)
 if rank == 0:
     plain = nn.BatchNorm2d(3, momentum=0.3).double()
-    plain.weight.data[:] = sync.weight.data
-    plain.bias.data[:] = sync.bias.data
+    plain.weight._data[:] = sync.weight._data
+    plain.bias._data[:] = sync.bias._data
     x_ref = ember.tensor(x_all, requires_grad=True)
     y_ref = plain(x_ref)
     (y_ref * ember.tensor(weights_all)).sum().backward()
-    np.testing.assert_allclose(np.concatenate([g[0] for g in gathered]), y_ref.data, atol=1e-12)
-    np.testing.assert_allclose(np.concatenate([g[1] for g in gathered]), x_ref.grad.data, atol=1e-12)
-    np.testing.assert_allclose(sum(g[2] for g in gathered), plain.weight.grad.data, atol=1e-10)
-    np.testing.assert_allclose(sum(g[3] for g in gathered), plain.bias.grad.data, atol=1e-10)
-    np.testing.assert_allclose(sync.running_mean.data, plain.running_mean.data, atol=1e-12)
-    np.testing.assert_allclose(sync.running_var.data, plain.running_var.data, atol=1e-12)
+    np.testing.assert_allclose(np.concatenate([g[0] for g in gathered]), y_ref._data, atol=1e-12)
+    np.testing.assert_allclose(np.concatenate([g[1] for g in gathered]), x_ref.grad._data, atol=1e-12)
+    np.testing.assert_allclose(sum(g[2] for g in gathered), plain.weight.grad._data, atol=1e-10)
+    np.testing.assert_allclose(sum(g[3] for g in gathered), plain.bias.grad._data, atol=1e-10)
+    np.testing.assert_allclose(sync.running_mean._data, plain.running_mean._data, atol=1e-12)
+    np.testing.assert_allclose(sync.running_var._data, plain.running_var._data, atol=1e-12)
     print("ok", flush=True)

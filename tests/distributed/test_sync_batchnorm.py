@@ -22,16 +22,16 @@ def test_one_process_is_exactly_batchnorm():
         xi = x.detach().requires_grad_(True)
         y = layer(xi)
         (y * y).sum().backward()
-        outputs.append((y.data, xi.grad.data, layer.weight.grad.data, layer.running_var.data.copy()))
+        outputs.append((y._data, xi.grad._data, layer.weight.grad._data, layer.running_var._data.copy()))
     for a, b in zip(*outputs):
         np.testing.assert_allclose(a, b, atol=1e-12)
     sync.eval()
-    np.testing.assert_allclose(sync(x).data, plain.eval()(x).data, atol=1e-12)
+    np.testing.assert_allclose(sync(x)._data, plain.eval()(x)._data, atol=1e-12)
 
 
 def test_convert_sync_batchnorm_keeps_parameters_buffers_and_mode():
     model = nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8), nn.Sequential(nn.BatchNorm1d(8)), nn.ReLU())
-    model[1].running_mean.data[:] = 1.5
+    model[1].running_mean._data[:] = 1.5
     model.eval()
     weight, running_mean = model[1].weight, model[1].running_mean
     converted = nn.SyncBatchNorm.convert_sync_batchnorm(model)

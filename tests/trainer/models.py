@@ -118,7 +118,7 @@ for _name, _fn in _recording_hooks(MODULE_HOOKS, "m:", False).items():
 
 
 def weights(module) -> dict:
-    return {k: np.array(v.data, copy=True) for k, v in module.state_dict().items()}
+    return {k: np.array(v._data, copy=True) for k, v in module.state_dict().items()}
 
 
 def trainer_kwargs(tmp_path, **kwargs) -> dict:

@@ -111,7 +111,7 @@ def test_save_hyperparameters_skips_submodules_and_ignored_args(tmp_path):
         WithBackbone.load_from_checkpoint(path)
     restored = WithBackbone.load_from_checkpoint(path, backbone=nn.Linear(2, 2))
     assert restored.hparams == {"width": 5, "name": "x", "tag": 1}
-    np.testing.assert_array_equal(restored.backbone.weight.data, model.backbone.weight.data)
+    np.testing.assert_array_equal(restored.backbone.weight._data, model.backbone.weight._data)
 
 
 def test_save_hyperparameters_selected_names():

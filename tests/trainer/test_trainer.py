@@ -27,7 +27,7 @@ class Counter(Callback):
 
     def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx):
         self.train_batches[trainer.current_epoch] = self.train_batches.get(trainer.current_epoch, 0) + 1
-        self.batches_seen.append(np.array(batch[1].data))
+        self.batches_seen.append(np.array(batch[1]._data))
 
     def on_validation_batch_end(self, trainer, module, outputs, batch, batch_idx, dataloader_idx=0):
         if trainer.sanity_checking:
@@ -142,7 +142,7 @@ def test_overfit_batches_reuses_the_same_unshuffled_batches(tmp_path):
     seen = counter.batches_seen
     np.testing.assert_array_equal(seen[0], seen[2])
     np.testing.assert_array_equal(seen[1], seen[5])
-    np.testing.assert_array_equal(seen[0], np.asarray(blobs()[0:16][1].data))  # in dataset order
+    np.testing.assert_array_equal(seen[0], np.asarray(blobs()[0:16][1]._data))  # in dataset order
 
 
 def test_fast_dev_run(tmp_path):
@@ -180,10 +180,10 @@ def test_gradient_clipping_matches_nn_utils(tmp_path, algorithm):
 
     class Capture(Callback):
         def on_before_optimizer_step(self, trainer, module, optimizer):
-            seen["before"] = [np.array(p.grad.data) for p in module.parameters()]
+            seen["before"] = [np.array(p.grad._data) for p in module.parameters()]
 
         def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx):
-            seen["after"] = [np.array(p.grad.data) for p in module.parameters()]
+            seen["after"] = [np.array(p.grad._data) for p in module.parameters()]
 
     fit(tmp_path, model=MeanLoss(), max_steps=1, gradient_clip_val=0.05, gradient_clip_algorithm=algorithm,
         callbacks=[Capture()])
@@ -196,7 +196,7 @@ def test_gradient_clipping_matches_nn_utils(tmp_path, algorithm):
     else:
         utils.clip_grad_value_(params, 0.05)
     for p, got in zip(params, seen["after"]):
-        np.testing.assert_allclose(got, p.grad.data, rtol=1e-6)
+        np.testing.assert_allclose(got, p.grad._data, rtol=1e-6)
     assert any(not np.allclose(a, b) for a, b in zip(seen["before"], seen["after"]))  # clipping did something
 
 
@@ -226,7 +226,7 @@ def test_inference_mode(tmp_path):
 
 
 def test_deterministic_requires_reproducible_loaders(tmp_path):
-    batches = [(x.data, y.data) for x, y in loader()]
+    batches = [(x._data, y._data) for x, y in loader()]
     batches = [(ember.tensor(x), ember.tensor(y)) for x, y in batches]
     fit(tmp_path, train=batches, max_epochs=1)  # a plain list is fine by default
     with pytest.raises(ValueError, match="deterministic=True.*train_dataloaders is a list"):
@@ -340,7 +340,7 @@ def test_test_after_fit_uses_the_best_checkpoint(tmp_path):
     trainer.fit(model, loader(), loader())
     best = trainer.checkpoint_callback.best_model_path
     trainer.test(dataloaders=loader(), verbose=False)                       # model=None: the best checkpoint
-    np.testing.assert_array_equal(weights(model)["net.0.weight"], ember.load(best)["state_dict"]["net.0.weight"].data)
+    np.testing.assert_array_equal(weights(model)["net.0.weight"], ember.load(best)["state_dict"]["net.0.weight"]._data)
 
 
 def test_several_validation_loaders_keep_apart(tmp_path):

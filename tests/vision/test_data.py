@@ -35,9 +35,9 @@ def test_transforms_from_recipe_and_reproducible_batches():
     import ember
 
     ember.manual_seed(5)
-    a = next(iter(first.train_dataloader()))[0].data
+    a = next(iter(first.train_dataloader()))[0]._data
     ember.manual_seed(5)
-    b = next(iter(second.train_dataloader()))[0].data
+    b = next(iter(second.train_dataloader()))[0]._data
     assert a.shape == (8, 3, 32, 32)
     np.testing.assert_array_equal(a, b)  # same augmentations whatever num_workers
 

@@ -27,23 +27,23 @@ def test_read_image_matches_pillow(tmp_path, fmt, mode):
     t = read_image(path)
     assert t.dtype == ember.uint8 and t.shape == (len(mode), 9, 7)
     expected = np.asarray(Image.open(path).convert(mode))
-    np.testing.assert_array_equal(t.data.transpose(1, 2, 0).reshape(expected.shape), expected)
+    np.testing.assert_array_equal(t._data.transpose(1, 2, 0).reshape(expected.shape), expected)
 
 
 def test_png_round_trip_and_modes(tmp_path, rgba):
     path = tmp_path / "a.png"
     write_png(ember.Tensor(rgba), path)
-    np.testing.assert_array_equal(read_image(path).data, rgba)
+    np.testing.assert_array_equal(read_image(path)._data, rgba)
     assert read_image(path, ImageReadMode.RGB).shape == (3, 9, 7)
     assert read_image(path, "GRAY").shape == (1, 9, 7)
-    gray = read_image(path, ImageReadMode.GRAY).data[0]
+    gray = read_image(path, ImageReadMode.GRAY)._data[0]
     np.testing.assert_array_equal(gray, np.asarray(Image.open(path).convert("L")))
 
 
 def test_jpeg_round_trip_is_close(tmp_path):
     smooth = np.broadcast_to(np.linspace(0, 255, 32, dtype=np.uint8), (3, 32, 32)).copy()
     write_jpeg(ember.Tensor(smooth), tmp_path / "a.jpg", quality=95)
-    back = read_image(tmp_path / "a.jpg").data.astype(int)
+    back = read_image(tmp_path / "a.jpg")._data.astype(int)
     assert np.abs(back - smooth).mean() < 2
     assert decode_image(encode_jpeg(ember.Tensor(smooth))).shape == (3, 32, 32)
 

@@ -23,11 +23,11 @@ class Attention(Op):
 
     @staticmethod
     def forward(ctx, q, k, v, bias, blocked, scale):
-        dtype = q.data.dtype
-        scores = q.data @ _swap(k.data)
+        dtype = q._data.dtype
+        scores = q._data @ _swap(k._data)
         scores *= dtype.type(scale)
         if bias is not None:
-            scores = scores + bias.data
+            scores = scores + bias._data
         if blocked is not None:
             scores = np.where(blocked, dtype.type(-np.inf), scores)
         from ...kernels import softmax as kernels  # numba loads on first use, not at `import ember`
@@ -41,21 +41,21 @@ class Attention(Op):
         p = scores
         ctx.save_for_backward(q, k, v)
         ctx.p, ctx.scale = p, scale
-        return p @ v.data
+        return p @ v._data
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad):
         q, k, v = ctx.saved_tensors
-        p, g = ctx.p, grad.data
+        p, g = ctx.p, grad._data
         dv = _swap(p) @ g if ctx.needs_input_grad[2] else None
-        dp = g @ _swap(v.data)
+        dp = g @ _swap(v._data)
         # softmax backward: ds = p * (dp - sum(dp * p))
         ds = p * (dp - np.sum(dp * p, axis=-1, keepdims=True))
         dbias = Tensor._wrap(ds.copy()) if ctx.needs_input_grad[3] else None
         ds *= p.dtype.type(ctx.scale)
-        dq = ds @ k.data if ctx.needs_input_grad[0] else None
-        dk = _swap(ds) @ q.data if ctx.needs_input_grad[1] else None
+        dq = ds @ k._data if ctx.needs_input_grad[0] else None
+        dk = _swap(ds) @ q._data if ctx.needs_input_grad[1] else None
         wrap = lambda a: None if a is None else Tensor._wrap(a)
         return wrap(dq), wrap(dk), wrap(dv), dbias, None, None
 
@@ -93,8 +93,8 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
         if is_causal:
             blocked = ~np.tril(np.ones((length, source), dtype=bool))
         elif attn_mask is not None:
-            if attn_mask.data.dtype == np.bool_:
-                blocked = ~attn_mask.data
+            if attn_mask._data.dtype == np.bool_:
+                blocked = ~attn_mask._data
             else:
                 bias = attn_mask
         return Attention.apply(query, key, value, bias, blocked, factor)
@@ -103,7 +103,7 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
         allowed = np.tril(np.ones((length, source), dtype=bool))
         scores = scores.masked_fill(Tensor._wrap(~allowed), float("-inf"))
     elif attn_mask is not None:
-        if attn_mask.data.dtype == np.bool_:
+        if attn_mask._data.dtype == np.bool_:
             scores = scores.masked_fill(attn_mask.logical_not(), float("-inf"))
         else:
             scores = scores + attn_mask

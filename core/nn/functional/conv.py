@@ -149,7 +149,7 @@ class ConvNd(Op):
 
     @staticmethod
     def forward(ctx, x, w, b, stride, padding, dilation, groups):
-        xd, wd = x.data, w.data
+        xd, wd = x._data, w._data
         ctx.x_shape, ctx.w_shape = xd.shape, wd.shape
         if xd.ndim == 3:  # 1-d: a height-1 image
             xd, wd = xd[:, :, None, :], wd[:, :, None, :]
@@ -180,7 +180,7 @@ class ConvNd(Op):
             else:
                 out = kernels.grouped_conv(xd, wd, groups, sh, sw, ph, pw, dh, dw, oh, ow)
         if b is not None:
-            out += b.data.reshape(-1, 1, 1)
+            out += b._data.reshape(-1, 1, 1)
         return out.reshape(out.shape[0], out_channels, ow) if len(ctx.x_shape) == 3 else out
 
     @staticmethod
@@ -191,10 +191,10 @@ class ConvNd(Op):
 
         w, x = ctx.saved_tensors
         (sh, sw), (ph, pw), (dh, dw), groups, h, width = ctx.params
-        wd = w.data if w.data.ndim == 4 else w.data[:, :, None, :]
-        xd = None if x is None else x.data if x.data.ndim == 4 else x.data[:, :, None, :]
+        wd = w._data if w._data.ndim == 4 else w._data[:, :, None, :]
+        xd = None if x is None else x._data if x._data.ndim == 4 else x._data[:, :, None, :]
         out_channels, _, kh, kw = wd.shape
-        g = np.ascontiguousarray(grad.data)  # e.g. the broadcast gradient of a sum: BLAS needs real strides
+        g = np.ascontiguousarray(grad._data)  # e.g. the broadcast gradient of a sum: BLAS needs real strides
         n = g.shape[0]
         oh, ow = (1, g.shape[-1]) if g.ndim == 3 else g.shape[2:]
         g4 = g.reshape(n, out_channels, oh, ow)
@@ -234,7 +234,7 @@ class ConvTransposeNd(Op):
     def forward(ctx, x, w, b, stride, padding, output_padding, groups, dilation):
         from ...kernels import conv as kernels  # numba loads on first use, not at `import ember`
 
-        xd, wd = x.data, w.data
+        xd, wd = x._data, w._data
         ctx.x_shape, ctx.w_shape = xd.shape, wd.shape
         if xd.ndim == 3:
             xd, wd = xd[:, :, None, :], wd[:, :, None, :]
@@ -249,7 +249,7 @@ class ConvTransposeNd(Op):
         cols = np.matmul(w3.transpose(0, 2, 1), x4).reshape(n, groups * og, kh, kw, h, width)
         out = kernels.col2im(cols, out_h, out_w, sh, sw, ph, pw, dh, dw)
         if b is not None:
-            out += b.data.reshape(-1, 1, 1)
+            out += b._data.reshape(-1, 1, 1)
         ctx.save_for_backward(x, w)
         ctx.params = (stride, padding, dilation, groups, h, width)
         return out.reshape(n, -1, out_w) if len(ctx.x_shape) == 3 else out
@@ -261,7 +261,7 @@ class ConvTransposeNd(Op):
 
         x, w = ctx.saved_tensors
         (sh, sw), (ph, pw), (dh, dw), groups, h, width = ctx.params
-        xd, wd, g = x.data, w.data, np.ascontiguousarray(grad.data)
+        xd, wd, g = x._data, w._data, np.ascontiguousarray(grad._data)
         if xd.ndim == 3:
             xd, wd, g = xd[:, :, None, :], wd[:, :, None, :], g[:, :, None, :]
         n, in_channels = xd.shape[:2]

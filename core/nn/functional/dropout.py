@@ -23,7 +23,7 @@ class MaskMul(Op):
     @staticmethod
     def forward(ctx, a, mask):
         ctx.mask = mask
-        return a.data * mask
+        return a._data * mask
 
     @staticmethod
     def backward(ctx, grad):
@@ -46,7 +46,7 @@ def _apply(input: Tensor, p: float, training: bool, inplace: bool, mask_shape) -
     _check_p(p)
     if not training or p == 0:
         return input
-    mask = _keep_mask(mask_shape, p, input.data.dtype)
+    mask = _keep_mask(mask_shape, p, input._data.dtype)
     if inplace:
         return input.mul_(Tensor._wrap(mask))
     return MaskMul.apply(input, mask)
@@ -157,8 +157,8 @@ def _alpha(input, p, training, shape):
     if not training or p == 0:
         return input
     alpha_prime = -_SELU_ALPHA * _SELU_SCALE
-    keep = (default_generator.np.random(shape, dtype=np.float32) >= p).astype(input.data.dtype)
+    keep = (default_generator.np.random(shape, dtype=np.float32) >= p).astype(input._data.dtype)
     a = (1 / np.sqrt((alpha_prime**2 * p + 1) * (1 - p)))
     b = -a * alpha_prime * p
-    drop_value = Tensor._wrap(((1 - keep) * (alpha_prime * a) + b).astype(input.data.dtype))
-    return MaskMul.apply(input, (keep * a).astype(input.data.dtype)) + drop_value
+    drop_value = Tensor._wrap(((1 - keep) * (alpha_prime * a) + b).astype(input._data.dtype))
+    return MaskMul.apply(input, (keep * a).astype(input._data.dtype)) + drop_value

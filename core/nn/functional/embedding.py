@@ -16,9 +16,9 @@ __all__ = ["embedding", "embedding_bag", "one_hot"]
 class Embedding(Op):
     @staticmethod
     def forward(ctx, weight, indices, padding_idx, scale_grad_by_freq):
-        ctx.indices, ctx.num = indices, weight.data.shape[0]
+        ctx.indices, ctx.num = indices, weight._data.shape[0]
         ctx.options = (padding_idx, scale_grad_by_freq)
-        return weight.data[indices]
+        return weight._data[indices]
 
     @staticmethod
     @once_differentiable
@@ -26,13 +26,13 @@ class Embedding(Op):
         from ...kernels import embedding as kernels  # numba loads on first use, not at `import ember`
 
         padding_idx, scale_grad_by_freq = ctx.options
-        g = np.ascontiguousarray(grad.data).reshape(-1, grad.data.shape[-1])
+        g = np.ascontiguousarray(grad._data).reshape(-1, grad._data.shape[-1])
         gw = kernels.embedding_backward(g, ctx.indices.reshape(-1), ctx.num, padding_idx, scale_grad_by_freq)
         return Tensor._wrap(gw), None, None, None
 
 
 def _indices(input, num_embeddings: int, op: str) -> np.ndarray:
-    data = input.data if isinstance(input, Tensor) else np.asarray(input)
+    data = input._data if isinstance(input, Tensor) else np.asarray(input)
     if data.dtype.kind not in "iu":
         raise RuntimeError(f"{op}: expected indices of an integer dtype (Long, Int), got {data.dtype}")
     data = data.astype(np.int64, copy=False)
@@ -46,7 +46,7 @@ def _renorm_rows(weight: Tensor, indices: np.ndarray, max_norm: float, norm_type
     """Rescales, in place, the referenced rows whose norm exceeds ``max_norm`` (PyTorch's embedding_renorm_)."""
     rows = np.unique(indices)
     with no_grad():
-        w = weight.data
+        w = weight._data
         norms = np.linalg.norm(w[rows].astype(np.float64), ord=norm_type, axis=1)
         big = norms > max_norm
         if big.any():
@@ -107,7 +107,7 @@ def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None, 
     else:
         if offsets is None:
             raise ValueError("embedding_bag: offsets has to be a 1D Tensor but got None")
-        starts = np.asarray(offsets.data if isinstance(offsets, Tensor) else offsets, dtype=np.int64)
+        starts = np.asarray(offsets._data if isinstance(offsets, Tensor) else offsets, dtype=np.int64)
         if include_last_offset:
             starts, ends = starts[:-1], starts[1:]
         else:
@@ -121,10 +121,10 @@ def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None, 
         for s, e in zip(starts, ends):
             sel = np.nonzero(keep[s:e])[0] + s
             outputs.append(rows[Tensor._wrap(sel)].amax(0) if sel.size else Tensor._wrap(
-                np.zeros(weight.shape[1], weight.data.dtype)))
-        return stack(outputs) if outputs else Tensor._wrap(np.zeros((0, weight.shape[1]), weight.data.dtype))
+                np.zeros(weight.shape[1], weight._data.dtype)))
+        return stack(outputs) if outputs else Tensor._wrap(np.zeros((0, weight.shape[1]), weight._data.dtype))
     # sum / mean: one matmul with a (bags, M) segment matrix holding 1 (or 1/count, or the sample weights)
-    segment = np.zeros((len(starts), idx.size), dtype=weight.data.dtype)
+    segment = np.zeros((len(starts), idx.size), dtype=weight._data.dtype)
     for b, (s, e) in enumerate(zip(starts, ends)):
         segment[b, s:e] = keep[s:e]
         if mode == "mean":
@@ -149,7 +149,7 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
         tensor([[1, 0, 0],
                 [0, 0, 1]])
     """
-    data = tensor.data
+    data = tensor._data
     if data.dtype.kind not in "iu":
         raise RuntimeError("one_hot is only applicable to index tensor of integer dtype")
     if num_classes == -1:

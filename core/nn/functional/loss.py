@@ -76,7 +76,7 @@ class CrossEntropy(Op):
 
     @staticmethod
     def forward(ctx, x, target, weight, ignore_index, label_smoothing, reduction):
-        z = x.data
+        z = x._data
         m, c = z.shape
         valid = target != ignore_index
         all_valid = bool(valid.all())
@@ -86,7 +86,7 @@ class CrossEntropy(Op):
             raise IndexError(f"cross_entropy: target {bad} is out of bounds for {c} classes")
         shifted, p, log_total = _softmax_rows(z)  # log_softmax = shifted - log_total
         rows = np.arange(m)
-        w = weight.data if weight is not None else None
+        w = weight._data if weight is not None else None
         w_t = w[safe] if w is not None else np.ones(m, z.dtype)
         if not all_valid:
             w_t = w_t * valid
@@ -113,7 +113,7 @@ class CrossEntropy(Op):
         eps, reduction = ctx.options
         m, c = p.shape
         dtype = p.dtype
-        g = grad.data
+        g = grad._data
         if reduction == "none":
             scale = g.astype(dtype, copy=False)
         else:
@@ -150,7 +150,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
         raise ValueError(f"cross_entropy: label_smoothing must be between 0.0 and 1.0, got {label_smoothing}")
     class_dim = 0 if input.ndim == 1 else 1
     c = input.shape[class_dim]
-    if target.data.dtype.kind == "f":  # class probabilities
+    if target._data.dtype.kind == "f":  # class probabilities
         if target.shape != input.shape:
             raise RuntimeError(f"cross_entropy: probability targets of shape {tuple(target.shape)} must match "
                                f"the input of shape {tuple(input.shape)}")
@@ -170,7 +170,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
     if weight is not None and weight.shape != (c,):
         raise RuntimeError(f"cross_entropy: weight of shape {tuple(weight.shape)} should have {c} elements")
     x, t, _ = _class_last(input, target, "cross_entropy")
-    t = np.ascontiguousarray(t.data, dtype=np.int64)
+    t = np.ascontiguousarray(t._data, dtype=np.int64)
     out = CrossEntropy.apply(x, t, weight, int(ignore_index), float(label_smoothing), reduction)
     if reduction == "none":
         return out.reshape(expected)
@@ -194,15 +194,15 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
         raise ValueError(f"nll_loss: expected target of shape {expected} for input of shape {tuple(input.shape)}, "
                          f"got {tuple(target.shape)}")
     x, t, _ = _class_last(input, target, "nll_loss")
-    t = t.data.astype(np.int64)
+    t = t._data.astype(np.int64)
     valid = t != ignore_index
     safe = np.where(valid, t, 0)
     c = x.shape[1]
     if safe.size and (safe.min() < 0 or safe.max() >= c):
         raise IndexError(f"nll_loss: target {safe.max() if safe.max() >= c else safe.min()} is out of bounds "
                          f"for {c} classes")
-    w_t = (weight.data[safe] if weight is not None else np.ones(safe.shape, x.data.dtype)) * valid
-    w_t = w_t.astype(x.data.dtype)
+    w_t = (weight._data[safe] if weight is not None else np.ones(safe.shape, x._data.dtype)) * valid
+    w_t = w_t.astype(x._data.dtype)
     picked = x.gather(1, Tensor._wrap(safe[:, None])).squeeze(1)
     if reduction == "mean":
         total = w_t.sum()
@@ -285,7 +285,7 @@ class BinaryCrossEntropy(Op):
     @staticmethod
     def forward(ctx, x, y):
         ctx.save_for_backward(x, y)
-        p, t = x.data, y.data
+        p, t = x._data, y._data
         return (t - 1) * np.maximum(np.log(1 - p), -100) - t * np.maximum(np.log(p), -100)
 
     @staticmethod
@@ -309,7 +309,7 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     if target.shape != input.shape:
         raise ValueError(f"binary_cross_entropy: using a target size ({tuple(target.shape)}) that is different to "
                          f"the input size ({tuple(input.shape)}) is deprecated. Please ensure they have the same size.")
-    data = input.data
+    data = input._data
     if data.size and (data.min() < 0 or data.max() > 1):
         raise RuntimeError("binary_cross_entropy: all elements of input should be between 0 and 1")
     loss = BinaryCrossEntropy.apply(input, target if target.dtype == input.dtype else target.to(input.dtype))
@@ -444,7 +444,7 @@ class CTCLoss(Op):
     def forward(ctx, log_probs, targets, target_starts, input_lengths, target_lengths, blank, zero_infinity):
         from ...kernels import ctc  # numba loads on first use, not at `import ember`
 
-        lp = log_probs.data
+        lp = log_probs._data
         nll, grad = ctc.ctc_loss(lp.astype(np.float64), targets, target_starts, input_lengths, target_lengths, blank)
         if zero_infinity:
             infinite = ~np.isfinite(nll)
@@ -457,7 +457,7 @@ class CTCLoss(Op):
     @once_differentiable
     def backward(ctx, grad):
         # d nll_n / d log_probs[t, n, c] = -exp(log_alpha_beta[t, c] + nll_n - log_probs[t, n, c])
-        return Tensor._wrap(ctx.grad * grad.data[None, :, None]), None, None, None, None, None, None
+        return Tensor._wrap(ctx.grad * grad._data[None, :, None]), None, None, None, None, None, None
 
 
 def ctc_loss(log_probs: Tensor, targets: Tensor, input_lengths, target_lengths, blank: int = 0,
@@ -478,10 +478,10 @@ def ctc_loss(log_probs: Tensor, targets: Tensor, input_lengths, target_lengths, 
     if unbatched:
         log_probs = log_probs.unsqueeze(1)
         targets = targets.unsqueeze(0) if isinstance(targets, Tensor) and targets.ndim == 1 else targets
-    tgt = np.asarray(targets.data if isinstance(targets, Tensor) else targets).astype(np.int64)
-    in_lens = np.asarray(input_lengths.data if isinstance(input_lengths, Tensor) else input_lengths,
+    tgt = np.asarray(targets._data if isinstance(targets, Tensor) else targets).astype(np.int64)
+    in_lens = np.asarray(input_lengths._data if isinstance(input_lengths, Tensor) else input_lengths,
                          dtype=np.int64).reshape(-1)
-    tgt_lens = np.asarray(target_lengths.data if isinstance(target_lengths, Tensor) else target_lengths,
+    tgt_lens = np.asarray(target_lengths._data if isinstance(target_lengths, Tensor) else target_lengths,
                           dtype=np.int64).reshape(-1)
     t_size, n_size = log_probs.shape[:2]
     if in_lens.size != n_size or tgt_lens.size != n_size:
@@ -497,7 +497,7 @@ def ctc_loss(log_probs: Tensor, targets: Tensor, input_lengths, target_lengths, 
         flat = tgt
     nll = CTCLoss.apply(log_probs, flat, starts, in_lens, tgt_lens, int(blank), bool(zero_infinity))
     if reduction == "mean":
-        lengths = Tensor._wrap(np.maximum(tgt_lens, 1).astype(log_probs.data.dtype))
+        lengths = Tensor._wrap(np.maximum(tgt_lens, 1).astype(log_probs._data.dtype))
         return (nll / lengths).mean()
     if reduction == "sum":
         return nll.sum()

@@ -33,11 +33,11 @@ class BatchNorm(Op):
     def forward(ctx, x, weight, bias, mean, invstd, training):
         from ...kernels import norm as kernels  # numba loads on first use, not at `import ember`
 
-        xd = x.data
+        xd = x._data
         x3 = xd.reshape(xd.shape[0], xd.shape[1], -1)
         c = xd.shape[1]
-        w = weight.data if weight is not None else np.ones(c, xd.dtype)
-        b = bias.data if bias is not None else np.zeros(c, xd.dtype)
+        w = weight._data if weight is not None else np.ones(c, xd.dtype)
+        b = bias._data if bias is not None else np.zeros(c, xd.dtype)
         ctx.save_for_backward(x, weight)
         ctx.stats = (mean, invstd, training)
         return kernels.normalize_affine(x3, mean, invstd, w, b).reshape(xd.shape)
@@ -49,10 +49,10 @@ class BatchNorm(Op):
 
         x, weight = ctx.saved_tensors
         mean, invstd, training = ctx.stats
-        xd = x.data
+        xd = x._data
         shape3 = (xd.shape[0], xd.shape[1], -1)
-        w = weight.data if weight is not None else np.ones(xd.shape[1], xd.dtype)
-        g = np.ascontiguousarray(grad.data).reshape(shape3)
+        w = weight._data if weight is not None else np.ones(xd.shape[1], xd.dtype)
+        g = np.ascontiguousarray(grad._data).reshape(shape3)
         gx, gw, gb = kernels.batch_norm_backward(g, xd.reshape(shape3), mean, invstd, w, training)
         dtype = xd.dtype
         return (Tensor._wrap(gx.reshape(xd.shape)) if ctx.needs_input_grad[0] else None,
@@ -79,7 +79,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     """
     if input.ndim < 2:
         raise ValueError(f"batch_norm: expected an input with at least 2 dims, got shape {tuple(input.shape)}")
-    xd = input.data
+    xd = input._data
     channels = xd.shape[1]
     for name, t in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight),
                     ("bias", bias)):
@@ -98,20 +98,20 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
         if running_mean is not None or running_var is not None:
             with no_grad():
                 if running_mean is not None:
-                    rm = running_mean.data
+                    rm = running_mean._data
                     rm *= 1 - momentum
                     rm += (momentum * mean).astype(rm.dtype)
                     running_mean._vc[0] += 1
                 if running_var is not None:
-                    rv = running_var.data
+                    rv = running_var._data
                     rv *= 1 - momentum
                     rv += (momentum * var * (count / (count - 1))).astype(rv.dtype)
                     running_var._vc[0] += 1
     else:
         if running_mean is None or running_var is None:
             raise RuntimeError("batch_norm: running_mean and running_var must be given when training=False")
-        mean = running_mean.data.astype(np.float64)
-        var = running_var.data.astype(np.float64)
+        mean = running_mean._data.astype(np.float64)
+        var = running_var._data.astype(np.float64)
     invstd = 1.0 / np.sqrt(var + eps)
     return BatchNorm.apply(input, weight, bias, mean, invstd, bool(training))
 
@@ -123,12 +123,12 @@ class LayerNorm(Op):
     def forward(ctx, x, weight, bias, eps):
         from ...kernels import norm as kernels  # numba loads on first use, not at `import ember`
 
-        xd = x.data
+        xd = x._data
         x2 = np.ascontiguousarray(xd).reshape(-1, xd.shape[-1])
         d = x2.shape[1]
         affine = weight is not None or bias is not None
-        w = weight.data if weight is not None else np.ones(d, xd.dtype)
-        b = bias.data if bias is not None else np.zeros(d, xd.dtype)
+        w = weight._data if weight is not None else np.ones(d, xd.dtype)
+        b = bias._data if bias is not None else np.zeros(d, xd.dtype)
         y, mean, invstd = kernels.layer_norm_forward(x2, w, b, float(eps), affine)
         ctx.save_for_backward(x, weight)
         ctx.stats = (mean, invstd, affine)
@@ -143,11 +143,11 @@ class LayerNorm(Op):
 
         x, weight = ctx.saved_tensors
         mean, invstd, _ = ctx.stats
-        xd = x.data
+        xd = x._data
         d = xd.shape[-1]
         x2 = np.ascontiguousarray(xd).reshape(-1, d)
-        g = np.ascontiguousarray(grad.data).reshape(-1, d)
-        w = weight.data if weight is not None else np.ones(d, xd.dtype)
+        g = np.ascontiguousarray(grad._data).reshape(-1, d)
+        w = weight._data if weight is not None else np.ones(d, xd.dtype)
         chunks = max(1, min(get_num_threads() * 2, x2.shape[0]))
         gx, gw, gb = kernels.layer_norm_backward(g, x2, mean, invstd, w, weight is not None, chunks)
         return (Tensor._wrap(gx.reshape(xd.shape)) if ctx.needs_input_grad[0] else None,
@@ -233,17 +233,17 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var
     if flat.shape[-1] <= 1:
         raise ValueError(f"Expected more than 1 spatial element when training, got input size {tuple(input.shape)}")
     if running_mean is not None or running_var is not None:
-        data = flat.data.astype(np.float64)
+        data = flat._data.astype(np.float64)
         count = data.shape[-1]
         with no_grad():
             if running_mean is not None:
-                running_mean.data[...] = ((1 - momentum) * running_mean.data
-                                          + momentum * data.mean(-1).mean(0)).astype(running_mean.data.dtype)
+                running_mean._data[...] = ((1 - momentum) * running_mean._data
+                                          + momentum * data.mean(-1).mean(0)).astype(running_mean._data.dtype)
                 running_mean._vc[0] += 1
             if running_var is not None:
                 unbiased = data.var(-1) * (count / (count - 1))
-                running_var.data[...] = ((1 - momentum) * running_var.data
-                                         + momentum * unbiased.mean(0)).astype(running_var.data.dtype)
+                running_var._data[...] = ((1 - momentum) * running_var._data
+                                         + momentum * unbiased.mean(0)).astype(running_var._data.dtype)
                 running_var._vc[0] += 1
     out = _standardize(flat, eps).reshape(input.shape)
     return _channel_affine(out, weight, bias)
@@ -265,7 +265,7 @@ def rms_norm(input: Tensor, normalized_shape, weight: Tensor | None = None, eps:
         raise RuntimeError(f"rms_norm: normalized_shape={list(shape)} does not match the trailing dims of "
                            f"input of size {list(input.shape)}")
     if eps is None:
-        eps = float(np.finfo(input.data.dtype).eps)
+        eps = float(np.finfo(input._data.dtype).eps)
     dims = tuple(range(input.ndim - len(shape), input.ndim))
     out = input * ((input * input).mean(dims, keepdim=True) + eps).rsqrt()
     return out if weight is None else out * weight

@@ -37,7 +37,7 @@ def _pool_output_size(size, k, s, p, d, ceil_mode):
 
 def _as_4d(x: Tensor):
     """(N, C, L) -> (N, C, 1, L) view of the data."""
-    return x.data if x.data.ndim == 4 else x.data[:, :, None, :]
+    return x._data if x._data.ndim == 4 else x._data[:, :, None, :]
 
 
 class MaxPool(Op):
@@ -46,10 +46,10 @@ class MaxPool(Op):
         from ...kernels import pooling  # numba loads on first use, not at `import ember`
 
         x = _as_4d(a)
-        ctx.shape = a.data.shape
+        ctx.shape = a._data.shape
         out, idx = pooling.max_pool2d(x, *kernel, *stride, *padding, *dilation, *out_size)
         ctx.idx = idx
-        shape = out.shape[:2] + out.shape[2 + (a.data.ndim == 3):]
+        shape = out.shape[:2] + out.shape[2 + (a._data.ndim == 3):]
         return out.reshape(shape), idx.reshape(shape)
 
     @staticmethod
@@ -69,10 +69,10 @@ class AvgPool(Op):
         from ...kernels import pooling  # numba loads on first use, not at `import ember`
 
         x = _as_4d(a)
-        ctx.shape = a.data.shape
+        ctx.shape = a._data.shape
         ctx.args = (kernel, stride, padding, count_include_pad, divisor_override)
         out = pooling.avg_pool2d(x, *kernel, *stride, *padding, *out_size, count_include_pad, divisor_override)
-        return out.reshape(out.shape[:2] + out.shape[2 + (a.data.ndim == 3):])
+        return out.reshape(out.shape[:2] + out.shape[2 + (a._data.ndim == 3):])
 
     @staticmethod
     @once_differentiable
@@ -92,10 +92,10 @@ class AdaptivePool(Op):
         from ...kernels import pooling  # numba loads on first use, not at `import ember`
 
         x = _as_4d(a)
-        ctx.shape, ctx.use_max = a.data.shape, use_max
+        ctx.shape, ctx.use_max = a._data.shape, use_max
         out, idx = pooling.adaptive_pool2d(x, *out_size, use_max)
         ctx.idx = idx
-        shape = out.shape[:2] + out.shape[2 + (a.data.ndim == 3):]
+        shape = out.shape[:2] + out.shape[2 + (a._data.ndim == 3):]
         return out.reshape(shape), idx.reshape(shape)
 
     @staticmethod

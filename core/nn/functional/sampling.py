@@ -20,7 +20,7 @@ class ConstantPad(Op):
     @staticmethod
     def forward(ctx, a, widths, value):
         ctx.widths = widths
-        x = a.data
+        x = a._data
         shape = tuple(n + lo + hi for n, (lo, hi) in zip(x.shape, widths))
         if any(n < 0 for n in shape):
             raise RuntimeError(f"pad: padding {widths} gives a negative size for input of shape {x.shape}")
@@ -105,7 +105,7 @@ def _linear_along(x: Tensor, dim: int, src: np.ndarray) -> Tensor:
     lo = np.floor(src).astype(np.int64)
     lo = np.minimum(lo, n - 1)
     hi = np.minimum(lo + 1, n - 1)
-    frac = (src - lo).astype(x.data.dtype)
+    frac = (src - lo).astype(x._data.dtype)
     shape = [1] * x.ndim
     shape[dim] = -1
     frac = Tensor._wrap(frac.reshape(shape))
@@ -135,7 +135,7 @@ def _antialias_resize(input: Tensor, out_sizes, scales) -> Tensor:
         dim = 2 + k
         if out_size == input.shape[dim]:
             continue
-        weights = _antialias_weights(input.shape[dim], out_size, scale).T.astype(input.data.dtype)
+        weights = _antialias_weights(input.shape[dim], out_size, scale).T.astype(input._data.dtype)
         out = out.movedim(dim, -1).matmul(Tensor._wrap(weights)).movedim(-1, dim)
     return out if out is not input else input.clone()
 
@@ -216,7 +216,7 @@ class Unfold(Op):
     def forward(ctx, a, kernel_size, dilation, padding, stride):
         from ...kernels import conv as kernels  # numba loads on first use, not at `import ember`
 
-        x = a.data
+        x = a._data
         n, c, h, w = x.shape
         (kh, kw), (dh, dw), (ph, pw), (sh, sw) = kernel_size, dilation, padding, stride
         oh = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
@@ -236,7 +236,7 @@ class Fold(Op):
     def forward(ctx, a, output_size, kernel_size, dilation, padding, stride):
         from ...kernels import conv as kernels  # numba loads on first use, not at `import ember`
 
-        x = a.data
+        x = a._data
         (h, w), (kh, kw), (dh, dw), (ph, pw), (sh, sw) = output_size, kernel_size, dilation, padding, stride
         oh = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
         ow = (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1

@@ -46,7 +46,7 @@ def _type_name(value) -> str:
 
 def _as_array(value) -> np.ndarray | None:
     if isinstance(value, Tensor):
-        return value.data
+        return value._data
     if isinstance(value, np.ndarray):
         return value
     if hasattr(value, "detach") and hasattr(value, "numpy"):  # a torch tensor, without importing torch
@@ -158,15 +158,15 @@ def load_local_state(
                 f"array-like from checkpoint but received {_type_name(value)}"
             )
             continue
-        if array.shape != target.data.shape:
+        if array.shape != target._data.shape:
             error_msgs.append(
                 f"size mismatch for {key}: copying a param with shape {tuple(array.shape)} "
                 "from checkpoint, "
-                f"the shape in current model is {tuple(target.data.shape)}."
+                f"the shape in current model is {tuple(target._data.shape)}."
             )
             continue
         with no_grad():
-            np.copyto(target.data, array, casting="unsafe")
+            np.copyto(target._data, array, casting="unsafe")
             target._vc[0] += 1
     if strict:
         for key in state_dict:

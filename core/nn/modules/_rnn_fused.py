@@ -45,7 +45,7 @@ def _input_projection(x: np.ndarray, w_ih: np.ndarray, *biases) -> np.ndarray:
 
 
 def _data(t):
-    return None if t is None else t.data
+    return None if t is None else t._data
 
 
 def _wrap(a):
@@ -78,12 +78,12 @@ class LSTMLayer(_FusedLayer):
 
     @staticmethod
     def forward(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, reverse):
-        X, Whh, Whr = x.data, w_hh.data, _data(w_hr)
-        if _use_kernels(Whr, X, w_ih.data, Whh, h0.data, c0.data):
+        X, Whh, Whr = x._data, w_hh._data, _data(w_hr)
+        if _use_kernels(Whr, X, w_ih._data, Whh, h0._data, c0._data):
             return _lstm_forward_kernels(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse)
         length, batch, _ = X.shape
         hidden = Whh.shape[0] // 4
-        gx = _input_projection(X, w_ih.data, _data(b_ih), _data(b_hh))
+        gx = _input_projection(X, w_ih._data, _data(b_ih), _data(b_hh))
         dtype = gx.dtype
         # sigmoid(v) = 0.5 tanh(v / 2) + 0.5: one tanh over all four gates, then a scale and shift.
         scale = np.full(4 * hidden, 0.5, dtype)
@@ -96,7 +96,7 @@ class LSTMLayer(_FusedLayer):
         ys = np.empty((length, batch, Whh.shape[1]), dtype)
         WhhT = np.ascontiguousarray(Whh.T)
         WhrT = None if Whr is None else np.ascontiguousarray(Whr.T)
-        h, c = h0.data, c0.data
+        h, c = h0._data, c0._data
         for t in _steps(length, reverse):
             g = gates[t]
             np.matmul(h, WhhT, out=g)
@@ -141,10 +141,10 @@ class LSTMLayer(_FusedLayer):
         deriv = gates * (1 - gates)
         deriv[..., 2 * hidden : 3 * hidden] = 1 - gates[..., 2 * hidden : 3 * hidden] ** 2
         dtanh_c = 1 - tcs * tcs
-        dY = grad_y.data
+        dY = grad_y._data
         dH = np.empty_like(ys) if Whr is not None else None
-        dh = grad_hn.data.astype(dtype, copy=True)
-        dc = grad_cn.data.astype(dtype, copy=True)
+        dh = grad_hn._data.astype(dtype, copy=True)
+        dc = grad_cn._data.astype(dtype, copy=True)
         order = list(_steps(length, ctx.reverse))
         for k in range(length - 1, -1, -1):
             t = order[k]
@@ -179,7 +179,7 @@ def _use_kernels(Whr, *arrays) -> bool:
 
 def _save_lstm(ctx, x, h0, c0, w_ih, w_hh, w_hr, b_ih, b_hh, reverse, gates, cs, tcs, hfull, ys,
                feature_major=False):
-    ctx.arrays = (x.data, h0.data, c0.data, w_ih.data, w_hh.data, _data(w_hr), gates, cs, tcs, hfull, ys)
+    ctx.arrays = (x._data, h0._data, c0._data, w_ih._data, w_hh._data, _data(w_hr), gates, cs, tcs, hfull, ys)
     ctx.reverse, ctx.feature_major = reverse, feature_major
     ctx.has_bias = (b_ih is not None, b_hh is not None)
     ctx.versions = [(t, t._vc[0]) for t in (x, h0, c0, w_ih, w_hh, w_hr) if t is not None]
@@ -195,15 +195,15 @@ def _lstm_forward_kernels(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse):
     output, so that ``batch_first`` costs no further copy)."""
     from ...kernels import rnn as kernels  # numba loads on first use, not at `import ember`
 
-    X, Whh = x.data, w_hh.data
+    X, Whh = x._data, w_hh._data
     length, batch, inputs = X.shape
     hidden = Whh.shape[1]
     f32 = np.float32
-    weights = np.concatenate([Whh, w_ih.data], axis=1)  # (4H, H + I)
+    weights = np.concatenate([Whh, w_ih._data], axis=1)  # (4H, H + I)
     bias = np.zeros(4 * hidden, f32)
     for b in (b_ih, b_hh):
         if b is not None:
-            bias += b.data
+            bias += b._data
     gates = np.empty((length, 4 * hidden, batch), f32)
     cs, tcs = (np.empty((length, hidden, batch), f32) for _ in range(2))
     # operands[k] = [h; x_t] of the k-th step taken (t = order[k]); the step writes its h into k + 1
@@ -211,9 +211,9 @@ def _lstm_forward_kernels(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse):
     order = list(_steps(length, reverse))
     in_order = X[::-1] if reverse else X
     kernels.swap_last_axes(in_order, operands[:length, hidden:])
-    operands[0, :hidden] = h0.data.T
+    operands[0, :hidden] = h0._data.T
     pre = np.empty((4 * hidden, batch), f32)
-    c = np.ascontiguousarray(c0.data.T)
+    c = np.ascontiguousarray(c0._data.T)
     for k, t in enumerate(order):
         np.matmul(weights, operands[k], out=pre)
         kernels.lstm_step_forward(pre, bias, c, gates[t], cs[t], tcs[t], operands[k + 1, :hidden])
@@ -236,9 +236,9 @@ def _lstm_backward_kernels(ctx, grad_y, grad_hn, grad_cn):
     length, hidden, batch = cs.shape
     f32 = np.float32
     dY = np.empty((length, hidden, batch), f32)
-    kernels.swap_last_axes(grad_y.data.astype(f32, copy=False), dY)
-    dh, spare = np.array(grad_hn.data.T, dtype=f32, order="C"), np.empty((hidden, batch), f32)
-    dc = np.array(grad_cn.data.T, dtype=f32, order="C")  # updated in place
+    kernels.swap_last_axes(grad_y._data.astype(f32, copy=False), dY)
+    dh, spare = np.array(grad_hn._data.T, dtype=f32, order="C"), np.empty((hidden, batch), f32)
+    dc = np.array(grad_cn._data.T, dtype=f32, order="C")  # updated in place
     c0 = np.ascontiguousarray(c0.T)
     dG = np.empty((length, 4 * hidden, batch), f32)
     order = list(_steps(length, ctx.reverse))
@@ -296,10 +296,10 @@ class GRULayer(_FusedLayer):
 
     @staticmethod
     def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh, reverse):
-        X, Whh = x.data, w_hh.data
+        X, Whh = x._data, w_hh._data
         length, batch, _ = X.shape
         hidden = Whh.shape[1]
-        gx = _input_projection(X, w_ih.data, _data(b_ih))
+        gx = _input_projection(X, w_ih._data, _data(b_ih))
         dtype = gx.dtype
         Bhh = _data(b_hh)
         rz = np.empty((length, batch, 2 * hidden), dtype)
@@ -308,7 +308,7 @@ class GRULayer(_FusedLayer):
         ys = np.empty((length, batch, hidden), dtype)
         WhhT = np.ascontiguousarray(Whh.T)
         gh = np.empty((batch, 3 * hidden), dtype)
-        h = h0.data
+        h = h0._data
         for t in _steps(length, reverse):
             np.matmul(h, WhhT, out=gh)
             if Bhh is not None:
@@ -331,7 +331,7 @@ class GRULayer(_FusedLayer):
             y *= z
             y += n
             h = y
-        ctx.arrays = (X, h0.data, w_ih.data, Whh, rz, ns, ghn, ys)
+        ctx.arrays = (X, h0._data, w_ih._data, Whh, rz, ns, ghn, ys)
         ctx.reverse = reverse
         ctx.has_bias = (b_ih is not None, b_hh is not None)
         ctx.versions = [(t, t._vc[0]) for t in (x, h0, w_ih, w_hh)]
@@ -347,10 +347,10 @@ class GRULayer(_FusedLayer):
         deriv_rz = rz * (1 - rz)
         deriv_n = 1 - ns * ns
         h_prev_all = _previous_states(h0, ys, ctx.reverse)
-        dY = grad_y.data
+        dY = grad_y._data
         dGx = np.empty((length, batch, 3 * hidden), rz.dtype)
         dGh = np.empty_like(dGx)
-        dh = grad_hn.data.astype(rz.dtype, copy=True)
+        dh = grad_hn._data.astype(rz.dtype, copy=True)
         for t in _steps(length, not ctx.reverse):
             r, z = rz[t, :, :hidden], rz[t, :, hidden:]
             n = ns[t]
@@ -384,12 +384,12 @@ class RNNLayer(_FusedLayer):
 
     @staticmethod
     def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh, nonlinearity, reverse):
-        X, Whh = x.data, w_hh.data
+        X, Whh = x._data, w_hh._data
         length, batch, _ = X.shape
-        gx = _input_projection(X, w_ih.data, _data(b_ih), _data(b_hh))
+        gx = _input_projection(X, w_ih._data, _data(b_ih), _data(b_hh))
         ys = np.empty((length, batch, Whh.shape[0]), gx.dtype)
         WhhT = np.ascontiguousarray(Whh.T)
-        h = h0.data
+        h = h0._data
         for t in _steps(length, reverse):
             y = ys[t]
             np.matmul(h, WhhT, out=y)
@@ -399,7 +399,7 @@ class RNNLayer(_FusedLayer):
             else:
                 np.maximum(y, 0, out=y)
             h = y
-        ctx.arrays = (X, h0.data, w_ih.data, Whh, ys)
+        ctx.arrays = (X, h0._data, w_ih._data, Whh, ys)
         ctx.reverse, ctx.nonlinearity = reverse, nonlinearity
         ctx.has_bias = (b_ih is not None, b_hh is not None)
         ctx.versions = [(t, t._vc[0]) for t in (x, h0, w_ih, w_hh)]
@@ -412,9 +412,9 @@ class RNNLayer(_FusedLayer):
         X, h0, Wih, Whh, ys = ctx.arrays
         length = X.shape[0]
         deriv = 1 - ys * ys if ctx.nonlinearity == "tanh" else (ys > 0).astype(ys.dtype)
-        dY = grad_y.data
+        dY = grad_y._data
         dG = np.empty_like(ys)
-        dh = grad_hn.data.astype(ys.dtype, copy=True)
+        dh = grad_hn._data.astype(ys.dtype, copy=True)
         for t in _steps(length, not ctx.reverse):
             np.add(dY[t], dh, out=dG[t])
             dG[t] *= deriv[t]

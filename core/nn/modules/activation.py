@@ -226,7 +226,7 @@ class PReLU(Module):
         self.weight = Parameter(creation.full((num_parameters,), init, dtype=dtype))
 
     def reset_parameters(self) -> None:
-        self.weight.data[...] = self.init
+        self.weight._data[...] = self.init
 
     def forward(self, input):
         return F.prelu(input, self.weight)

@@ -26,9 +26,9 @@ def _float_mask(mask, dtype, what: str):
         return None
     if not isinstance(mask, Tensor):
         mask = Tensor(np.asarray(mask))
-    if mask.data.dtype == np.bool_:
-        return Tensor._wrap(np.where(mask.data, -np.inf, 0.0).astype(dtype))
-    if mask.data.dtype.kind != "f":
+    if mask._data.dtype == np.bool_:
+        return Tensor._wrap(np.where(mask._data, -np.inf, 0.0).astype(dtype))
+    if mask._data.dtype.kind != "f":
         raise TypeError(f"only bool and floating types of {what} are supported, got {mask.dtype}")
     return mask
 
@@ -194,7 +194,7 @@ class MultiheadAttention(Module):
             )
         H, D = self.num_heads, self.head_dim
         q, k, v = self._project(query, key, value)
-        dtype = q.data.dtype
+        dtype = q._data.dtype
         attn_mask = _float_mask(attn_mask, dtype, "attn_mask")
         key_padding_mask = _float_mask(key_padding_mask, dtype, "key_padding_mask")
         if is_causal and attn_mask is None:

@@ -268,7 +268,7 @@ class Module:
                 "(ember.Tensor or None required)"
             )
         if isinstance(tensor, (Buffer, Parameter)):
-            tensor = Tensor._wrap(tensor.data, False, None, 0, tensor._vc)
+            tensor = Tensor._wrap(tensor._data, False, None, 0, tensor._vc)
         self._buffers[name] = tensor
         if persistent:
             self._non_persistent_buffers_set.discard(name)
@@ -421,7 +421,7 @@ class Module:
             if set_to_none:
                 param.grad = None
             else:
-                param.grad = Tensor._wrap(np.zeros_like(param.grad.data))
+                param.grad = Tensor._wrap(np.zeros_like(param.grad._data))
 
     def apply(self, fn: Callable[[Module], None]) -> Module:
         """Calls ``fn`` on every sub-module (children first) and then on this module."""
@@ -436,11 +436,11 @@ class Module:
         for module in self.modules():
             for tensors in (module._parameters, module._buffers):
                 for t in tensors.values():
-                    if t is None or (floating_only and t.data.dtype.kind != "f"):
+                    if t is None or (floating_only and t._data.dtype.kind != "f"):
                         continue
-                    t.data = fn(t.data)
+                    t._data = fn(t._data)
                     if t.grad is not None:
-                        t.grad.data = fn(t.grad.data)
+                        t.grad._data = fn(t.grad._data)
         return self
 
     def to(self, *args, **kwargs) -> Module:

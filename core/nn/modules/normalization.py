@@ -85,7 +85,7 @@ class _NormBase(Module):
             state_dict[key] = (
                 np.zeros((), np.int64)
                 if self.num_batches_tracked is None
-                else self.num_batches_tracked.data.copy()
+                else self.num_batches_tracked._data.copy()
             )
         super()._load_from_state_dict(
             state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs
@@ -100,10 +100,10 @@ class _BatchNorm(_NormBase):
         else:
             exponential_average_factor = self.momentum
         if self.training and self.track_running_stats and self.num_batches_tracked is not None:
-            self.num_batches_tracked.data += 1
+            self.num_batches_tracked._data += 1
             self.num_batches_tracked._vc[0] += 1
             if self.momentum is None:  # cumulative moving average
-                exponential_average_factor = 1.0 / float(self.num_batches_tracked.data)
+                exponential_average_factor = 1.0 / float(self.num_batches_tracked._data)
         bn_training = self.training or (self.running_mean is None and self.running_var is None)
         use_running = not self.training or self.track_running_stats
         return F.batch_norm(

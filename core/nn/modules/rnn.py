@@ -256,7 +256,7 @@ class RNNBase(Module):
                 f"input.size(-1) must be equal to input_size. Expected {self.input_size}, "
                 f"got {data.shape[-1]} (packed data shape {tuple(data.shape)})"
             )
-        batch_sizes = np.asarray(packed.batch_sizes.data, dtype=np.int64)
+        batch_sizes = np.asarray(packed.batch_sizes._data, dtype=np.int64)
         mask = np.arange(int(batch_sizes[0]))[None, :] < batch_sizes[:, None]
         index = np.full(mask.shape, data.shape[0], dtype=np.int64)
         index[mask] = np.arange(data.shape[0])

@@ -38,16 +38,16 @@ def _default_communicator():
 class _SyncBatchNormFn(Op):
     @staticmethod
     def forward(ctx, x, weight, bias, mean, invstd, count, comm):
-        xd = x.data
+        xd = x._data
         shape = (1, xd.shape[1]) + (1,) * (xd.ndim - 2)
         xhat = (xd - mean.reshape(shape).astype(xd.dtype)) * invstd.reshape(shape).astype(xd.dtype)
         ctx.save_for_backward(weight)
         ctx.stats = (xhat, invstd, count, comm)
         out = xhat
         if weight is not None:
-            out = out * weight.data.reshape(shape)
+            out = out * weight._data.reshape(shape)
         if bias is not None:
-            out = out + bias.data.reshape(shape)
+            out = out + bias._data.reshape(shape)
         return out
 
     @staticmethod
@@ -57,7 +57,7 @@ class _SyncBatchNormFn(Op):
 
         (weight,) = ctx.saved_tensors
         xhat, invstd, count, comm = ctx.stats
-        dy = grad.data
+        dy = grad._data
         axes = (0,) + tuple(range(2, dy.ndim))
         shape = (1, dy.shape[1]) + (1,) * (dy.ndim - 2)
         local_dy = dy.sum(axis=axes, dtype=np.float64)
@@ -66,7 +66,7 @@ class _SyncBatchNormFn(Op):
         comm.Allreduce(MPI.IN_PLACE, sums, op=MPI.SUM)
         c = dy.shape[1]
         mean_dy, mean_dy_xhat = sums[:c] / count, sums[c:] / count
-        scale = invstd if weight is None else invstd * weight.data.astype(np.float64)
+        scale = invstd if weight is None else invstd * weight._data.astype(np.float64)
         dx = (dy - mean_dy.reshape(shape) - xhat * mean_dy_xhat.reshape(shape)) * scale.reshape(shape)
         dtype = dy.dtype
         return (
@@ -133,11 +133,11 @@ class SyncBatchNorm(_BatchNorm):
         self._check_input_dim(input)
         factor = 0.0 if self.momentum is None else self.momentum
         if self.track_running_stats and self.num_batches_tracked is not None:
-            self.num_batches_tracked.data += 1
+            self.num_batches_tracked._data += 1
             self.num_batches_tracked._vc[0] += 1
             if self.momentum is None:
-                factor = 1.0 / float(self.num_batches_tracked.data)
-        xd = input.data
+                factor = 1.0 / float(self.num_batches_tracked._data)
+        xd = input._data
         if input.shape[1] != self.num_features:
             raise ValueError(f"SyncBatchNorm({self.num_features}): input has {input.shape[1]} channels "
                              f"(shape {tuple(input.shape)})")
@@ -145,7 +145,7 @@ class SyncBatchNorm(_BatchNorm):
         if count <= 1:
             raise ValueError(f"Expected more than 1 value per channel when training, got {count} over all ranks")
         if self.track_running_stats and self.running_mean is not None:
-            rm, rv = self.running_mean.data, self.running_var.data
+            rm, rv = self.running_mean._data, self.running_var._data
             rm *= 1 - factor
             rm += (factor * mean).astype(rm.dtype)
             rv *= 1 - factor

@@ -22,7 +22,7 @@ def get_total_norm(
     """The ``norm_type``-norm of all ``tensors`` together, as if concatenated into one vector."""
     if isinstance(tensors, Tensor):
         tensors = [tensors]
-    arrays = [t.data for t in tensors]
+    arrays = [t._data for t in tensors]
     norm_type = float(norm_type)
     if not arrays:
         return Tensor._wrap(np.array(0.0, np.float32))
@@ -67,10 +67,10 @@ def clip_grad_norm_(
     """
     grads = _grads(parameters)
     total = get_total_norm(grads, norm_type, error_if_nonfinite)
-    clip_coef = float(max_norm) / (float(total.data) + 1e-6)
+    clip_coef = float(max_norm) / (float(total._data) + 1e-6)
     if clip_coef < 1:
         for g in grads:
-            g.data *= g.data.dtype.type(clip_coef)
+            g._data *= g._data.dtype.type(clip_coef)
             g._vc[0] += 1
     return total
 
@@ -88,5 +88,5 @@ def clip_grad_value_(parameters, clip_value: float, foreach=None) -> None:
     """
     clip_value = float(clip_value)
     for g in _grads(parameters):
-        np.clip(g.data, -clip_value, clip_value, out=g.data)
+        np.clip(g._data, -clip_value, clip_value, out=g._data)
         g._vc[0] += 1

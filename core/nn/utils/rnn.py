@@ -42,13 +42,13 @@ def pad_sequence(
             )
     max_len = max(s.shape[0] for s in sequences)
     if not any(s.requires_grad for s in sequences):
-        out = np.full((len(sequences), max_len) + trailing, padding_value, dtype=sequences[0].data.dtype)
+        out = np.full((len(sequences), max_len) + trailing, padding_value, dtype=sequences[0]._data.dtype)
         for i, s in enumerate(sequences):
             n = s.shape[0]
             if padding_side == "right":
-                out[i, :n] = s.data
+                out[i, :n] = s._data
             elif n:
-                out[i, max_len - n :] = s.data
+                out[i, max_len - n :] = s._data
         result = Tensor._wrap(out)
     else:
         padded = []
@@ -94,7 +94,7 @@ def pack_padded_sequence(
         >>> packed.batch_sizes, packed.data.shape
         (tensor([2, 1, 1]), ember.Size([4, 4]))
     """
-    lengths = np.asarray(lengths.data if isinstance(lengths, Tensor) else lengths, dtype=np.int64).reshape(-1)
+    lengths = np.asarray(lengths._data if isinstance(lengths, Tensor) else lengths, dtype=np.int64).reshape(-1)
     batch_dim = 0 if batch_first else 1
     if lengths.size != input.shape[batch_dim]:
         raise ValueError(
@@ -148,7 +148,7 @@ def pad_packed_sequence(
         >>> padded.shape, lengths
         (ember.Size([3, 2]), tensor([2, 3]))
     """
-    batch_sizes = np.asarray(sequence.batch_sizes.data, dtype=np.int64)
+    batch_sizes = np.asarray(sequence.batch_sizes._data, dtype=np.int64)
     mask = _time_major_mask(batch_sizes)
     steps = mask.shape[0]
     if total_length is not None:
@@ -161,12 +161,12 @@ def pad_packed_sequence(
     data = sequence.data
     index = np.full((steps, mask.shape[1]), data.shape[0], dtype=np.int64)
     index[: mask.shape[0]][mask] = np.arange(data.shape[0])
-    filler = Tensor._wrap(np.full((1, *data.shape[1:]), padding_value, dtype=data.data.dtype))
+    filler = Tensor._wrap(np.full((1, *data.shape[1:]), padding_value, dtype=data._data.dtype))
     padded = cat([data, filler], 0)[Tensor._wrap(index)]
     lengths = mask.sum(0).astype(np.int64)
     if sequence.unsorted_indices is not None:
         padded = padded.index_select(1, sequence.unsorted_indices)
-        lengths = lengths[sequence.unsorted_indices.data]
+        lengths = lengths[sequence.unsorted_indices._data]
     if batch_first:
         padded = padded.transpose(0, 1)
     return padded, Tensor._wrap(lengths)

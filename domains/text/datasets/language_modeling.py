@@ -45,7 +45,7 @@ class TokenBlockDataset(Dataset):
     def __init__(self, tokens, block_size: int, stride: int | None = None, random_offset: bool = False):
         if block_size < 1:
             raise ValueError(f"block_size must be >= 1, got {block_size}")
-        self.tokens = np.asarray(getattr(tokens, "data", tokens), dtype=np.int64).reshape(-1)
+        self.tokens = np.asarray(tokens, dtype=np.int64).reshape(-1)
         self.block_size = block_size
         self.stride = block_size if stride is None else stride
         if self.stride < 1:

@@ -55,7 +55,7 @@ class TextClassifier(nn.Module):
     def forward(self, input_ids: Tensor, attention_mask: Tensor | None = None) -> Tensor:
         batch, length = input_ids.shape
         if attention_mask is not None:
-            mask = np.asarray(getattr(attention_mask, "data", attention_mask)).astype(bool)
+            mask = np.asarray(attention_mask).astype(bool)
         elif self.embedding.padding_idx is not None:
             mask = input_ids.numpy(force=True) != self.embedding.padding_idx
         else:

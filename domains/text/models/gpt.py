@@ -134,7 +134,7 @@ class GPT(nn.Module):
 
 
 def _as_batch(idx) -> np.ndarray:
-    array = np.asarray(getattr(idx, "data", idx), dtype=np.int64)
+    array = np.asarray(idx, dtype=np.int64)
     return array[None, :] if array.ndim == 1 else array
 
 

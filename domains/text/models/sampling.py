@@ -23,7 +23,7 @@ def sample_next_token(logits, temperature: float = 1.0, top_k: int | None = None
         >>> sample_next_token(np.array([[0.0, 5.0, 1.0]]), temperature=0).tolist()
         [1]
     """
-    scores = np.asarray(getattr(logits, "data", logits), dtype=np.float64)
+    scores = np.asarray(logits, dtype=np.float64)
     if scores.ndim != 2:
         raise ValueError(f"sample_next_token: expected logits of shape (B, V), got {scores.shape}")
     if temperature < 0:

@@ -63,7 +63,7 @@ class BoundingBoxes:
         fmt = str(format).upper()
         if fmt not in BOX_FORMATS:
             raise ValueError(f"BoundingBoxes: format must be one of {BOX_FORMATS}, got {format!r}")
-        arr = np.asarray(getattr(data, "data", data), dtype=np.float32).reshape(-1, 4)
+        arr = np.asarray(data, dtype=np.float32).reshape(-1, 4)
         self.data = arr
         self.format = fmt
         self.canvas_size = (int(canvas_size[0]), int(canvas_size[1]))

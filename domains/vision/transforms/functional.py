@@ -479,7 +479,7 @@ def erase(img, i: int, j: int, h: int, w: int, v, inplace: bool = False):
     """Sets the (h, w) box at (i, j) to ``v`` (a scalar or an array broadcastable to (C, h, w))."""
     arr, pack = unpack(img, "erase")
     out = arr if inplace and arr.flags.writeable and not is_pil(img) else arr.copy()
-    out[..., i:i + h, j:j + w] = np.asarray(getattr(v, "data", v), dtype=out.dtype)
+    out[..., i:i + h, j:j + w] = np.asarray(v, dtype=out.dtype)
     return img if out is arr and not is_pil(img) else pack(out)
 
 

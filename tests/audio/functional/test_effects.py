@@ -59,7 +59,7 @@ def test_add_noise_reaches_requested_snr():
 def test_add_noise_lengths_measure_only_valid_samples():
     x = ember.ones(1, 100)
     noise = ember.ones(1, 100)
-    x.data[0, 50:] = 100.0  # padding that must not count as signal
+    x._data[0, 50:] = 100.0  # padding that must not count as signal
     y = F.add_noise(x, noise, ember.tensor([0.0]), lengths=ember.tensor([50]))
     np.testing.assert_allclose((y - x).numpy()[0, :50], 1.0, rtol=1e-5)
 

@@ -98,9 +98,9 @@ def test_batches_arrive_in_shared_memory_not_through_the_pipe():
     batch = next(iter(loader_for(Big())))
     image = batch["image"]
     assert isinstance(image, ember.Tensor) and image.shape == (2, 256, 256)
-    assert isinstance(image.data.base, mmap.mmap)  # a view of the worker's shared-memory file
-    assert isinstance(batch["label"].data.base, mmap.mmap)
-    image.data[0, 0, 0] = 5.0  # writable, like any batch
+    assert isinstance(image._data.base, mmap.mmap)  # a view of the worker's shared-memory file
+    assert isinstance(batch["label"]._data.base, mmap.mmap)
+    image._data[0, 0, 0] = 5.0  # writable, like any batch
     assert float(image[1].mean()) == 1.0
 
 

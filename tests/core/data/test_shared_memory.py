@@ -32,7 +32,7 @@ def test_round_trip_of_a_nested_batch():
     out = unpack(message)
     assert not os.path.exists(os.path.join(SHM_DIR, PREFIX + "0"))  # unlinked as soon as it is mapped
     assert isinstance(out["image"], ember.Tensor) and out["image"].tolist() == batch["image"].tolist()
-    assert isinstance(out["image"].data.base, mmap.mmap)
+    assert isinstance(out["image"]._data.base, mmap.mmap)
     np.testing.assert_array_equal(out["mask"], batch["mask"])
     np.testing.assert_array_equal(out["strided"], batch["strided"])
     assert out["empty"].shape == (0, 3) and out["scalar"] == 2.5

@@ -98,7 +98,7 @@ def test_conv_keeps_float32_and_first_layer_skips_input_grad():
     x = ember.randn(4, 3, 8, 8)  # no requires_grad: the first layer of a network
     w = ember.randn(5, 3, 3, 3, requires_grad=True)
     y = F.conv2d(x, w, padding=1)
-    assert y.dtype == ember.float32 and y.data.flags.c_contiguous
+    assert y.dtype == ember.float32 and y._data.flags.c_contiguous
     y.sum().backward()
     assert w.grad.dtype == ember.float32 and x.grad is None
 
@@ -127,7 +127,7 @@ def test_unfold_then_matmul_equals_conv2d():
     x, w = ember.randn(2, 3, 6, 6), ember.randn(4, 3, 3, 3)
     cols = F.unfold(x, 3, padding=1, stride=2)
     manual = (w.reshape(4, -1) @ cols).reshape(2, 4, 3, 3)
-    np.testing.assert_allclose(manual.data, F.conv2d(x, w, padding=1, stride=2).data, atol=1e-5)
+    np.testing.assert_allclose(manual._data, F.conv2d(x, w, padding=1, stride=2)._data, atol=1e-5)
 
 
 @pytest.mark.parity

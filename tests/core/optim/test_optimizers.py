@@ -49,9 +49,9 @@ def _run_ember(name, kwargs, init, noise):
     opt = getattr(optim, name)(params, **kwargs)
     for step_noise in noise:
         for p, n in zip(params, step_noise):
-            p.grad = ember.tensor(n + np.tanh(2 * p.data), dtype=ember.float64)
+            p.grad = ember.tensor(n + np.tanh(2 * p._data), dtype=ember.float64)
         opt.step()
-    return [p.data for p in params], opt
+    return [p._data for p in params], opt
 
 
 def _run_torch(torch, name, kwargs, init, noise):
@@ -85,7 +85,7 @@ def test_matches_torch_after_50_steps(name, kwargs):
         assert set(ours_state) == set(torch_state)
         for key, value in torch_state.items():
             if isinstance(value, torch.Tensor):
-                np.testing.assert_allclose(np.asarray(ours_state[key].data, dtype=np.float64),
+                np.testing.assert_allclose(np.asarray(ours_state[key]._data, dtype=np.float64),
                                            value.double().numpy(), rtol=1e-9, atol=1e-11, err_msg=key)
 
 
@@ -113,7 +113,7 @@ def test_lbfgs_matches_torch(kwargs):
         loss_e, loss_t = opt_e.step(close_e), opt_t.step(close_t)
         np.testing.assert_allclose(float(loss_e), loss_t.item(), rtol=1e-10)
     for a, b in zip(ours, theirs):
-        np.testing.assert_allclose(a.data, b.detach().numpy(), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(a._data, b.detach().numpy(), rtol=1e-10, atol=1e-12)
     assert opt_e.state[ours[0]]["func_evals"] == opt_t.state[theirs[0]]["func_evals"]
 
 
@@ -164,7 +164,7 @@ def test_params_without_grad_are_skipped_and_zero_grad():
     opt.step()
     assert b.item() == 3.0 and b not in opt.state and a in opt.state
     opt.zero_grad(set_to_none=False)
-    assert a.grad is not None and not a.grad.data.any()
+    assert a.grad is not None and not a.grad._data.any()
     opt.zero_grad()
     assert a.grad is None
 
@@ -221,10 +221,10 @@ def test_state_dict_round_trip_continues_identically(name, kwargs):
     fresh.load_state_dict(sd)
     for step_noise in noise[5:]:
         for p, n in zip(params, step_noise):
-            p.grad = ember.tensor(n + np.tanh(2 * p.data), dtype=ember.float64)
+            p.grad = ember.tensor(n + np.tanh(2 * p._data), dtype=ember.float64)
         fresh.step()
     for a, b in zip(full, params):
-        np.testing.assert_array_equal(a, b.data)
+        np.testing.assert_array_equal(a, b._data)
 
 
 def test_load_state_dict_rejects_mismatched_groups():
@@ -243,7 +243,7 @@ def test_load_state_dict_copies_state():
     other = optim.Adam([w])
     other.load_state_dict(sd)
     other.step()
-    assert other.state[w]["exp_avg"].data is not opt.state[w]["exp_avg"].data
+    assert other.state[w]["exp_avg"]._data is not opt.state[w]["exp_avg"]._data
     assert opt.state[w]["step"].item() == 1 and other.state[w]["step"].item() == 2
 
 
@@ -290,7 +290,7 @@ def test_lbfgs_state_survives_ember_save(tmp_path):
     params, opt, closure = make()
     for _ in range(4):
         opt.step(closure)
-    expected = [p.data.copy() for p in params]
+    expected = [p._data.copy() for p in params]
 
     params, opt, closure = make()
     for _ in range(2):
@@ -299,12 +299,12 @@ def test_lbfgs_state_survives_ember_save(tmp_path):
     ckpt = ember.load(tmp_path / "lbfgs.ember")
     params, opt, closure = make()
     for p, saved in zip(params, ckpt["params"]):
-        p.data[...] = saved.data
+        p._data[...] = saved._data
     opt.load_state_dict(ckpt["opt"])
     for _ in range(2):
         opt.step(closure)
     for a, b in zip(params, expected):
-        np.testing.assert_array_equal(a.data, b)
+        np.testing.assert_array_equal(a._data, b)
 
 
 @pytest.mark.parametrize("name,kwargs", CASES[::2], ids=[f"{n}-{i}" for i, (n, _) in enumerate(CASES[::2])])
@@ -318,5 +318,5 @@ def test_step_leaves_gradients_untouched(name, kwargs):
     for _ in range(3):
         opt.step()
     for p, g in zip(params, grads):
-        np.testing.assert_array_equal(p.grad.data, g)
+        np.testing.assert_array_equal(p.grad._data, g)
         assert p.dtype == ember.float32

@@ -16,23 +16,23 @@ def _models(torch):
                                  torch.nn.Linear(5, 2)).double()
     ours.load_state_dict({k: ember.tensor(v.numpy()) for k, v in theirs.state_dict().items()})
     for p in ours.parameters():
-        p.data = p.data.astype(np.float64)
+        p._data = p._data.astype(np.float64)
     for name, b in ours.named_buffers():
-        if b.data.dtype.kind == "f":
-            b.data = b.data.astype(np.float64)
+        if b._data.dtype.kind == "f":
+            b._data = b._data.astype(np.float64)
     return ours, theirs
 
 
 def _perturb(ours, theirs, torch, rng):
     with torch.no_grad():
         for (name, p_o), p_t in zip(ours.named_parameters(), theirs.parameters()):
-            new = p_o.data + rng.standard_normal(p_o.shape)
-            p_o.data[...] = new
+            new = p_o._data + rng.standard_normal(p_o.shape)
+            p_o._data[...] = new
             p_t.copy_(torch.from_numpy(new))
         for b_o, b_t in zip(ours.buffers(), theirs.buffers()):
-            new = b_o.data + (rng.integers(0, 3, b_o.shape) if b_o.data.dtype.kind == "i"
+            new = b_o._data + (rng.integers(0, 3, b_o.shape) if b_o._data.dtype.kind == "i"
                               else rng.random(b_o.shape))
-            b_o.data[...] = new
+            b_o._data[...] = new
             b_t.copy_(torch.from_numpy(np.asarray(new)))
 
 
@@ -58,15 +58,15 @@ def test_averaged_model_matches_torch(kind, use_buffers):
     sd_o, sd_t = avg_o.state_dict(), avg_t.state_dict()
     assert list(sd_o) == list(sd_t)
     for key in sd_t:
-        np.testing.assert_allclose(np.asarray(sd_o[key].data, dtype=np.float64), sd_t[key].double().numpy(),
+        np.testing.assert_allclose(np.asarray(sd_o[key]._data, dtype=np.float64), sd_t[key].double().numpy(),
                                    rtol=1e-12, atol=1e-12, err_msg=key)
     assert int(avg_o.n_averaged.item()) == 12
     # the average is not simply the last weights
-    assert not np.allclose(avg_o.module[0].weight.data, ours[0].weight.data)
+    assert not np.allclose(avg_o.module[0].weight._data, ours[0].weight._data)
     x = rng.standard_normal((4, 3))
     avg_o.eval()
     avg_t.eval()
-    np.testing.assert_allclose(avg_o(ember.tensor(x)).data, avg_t(torch.from_numpy(x)).detach().numpy(), rtol=1e-10)
+    np.testing.assert_allclose(avg_o(ember.tensor(x))._data, avg_t(torch.from_numpy(x)).detach().numpy(), rtol=1e-10)
 
 
 @pytest.mark.parity
@@ -80,8 +80,8 @@ def test_update_bn_matches_torch():
     swa_utils.update_bn([(ember.tensor(b), 0) for b in batches], ours)
     torch.optim.swa_utils.update_bn([(torch.from_numpy(b), 0) for b in batches], theirs)
     assert not ours.training and ours[1].momentum == 0.1
-    np.testing.assert_allclose(ours[1].running_mean.data, theirs[1].running_mean.numpy(), rtol=1e-10)
-    np.testing.assert_allclose(ours[1].running_var.data, theirs[1].running_var.numpy(), rtol=1e-10)
+    np.testing.assert_allclose(ours[1].running_mean._data, theirs[1].running_mean.numpy(), rtol=1e-10)
+    np.testing.assert_allclose(ours[1].running_var._data, theirs[1].running_var.numpy(), rtol=1e-10)
 
 
 @pytest.mark.parity
@@ -117,6 +117,6 @@ def test_swa_average_of_constant_sequence_is_exact_mean():
     values = [1.0, 2.0, 6.0]
     for v in values:
         with ember.no_grad():
-            model.weight.data[...] = v
+            model.weight._data[...] = v
         avg.update_parameters(model)
-    np.testing.assert_allclose(avg.module.weight.data, np.mean(values))
+    np.testing.assert_allclose(avg.module.weight._data, np.mean(values))

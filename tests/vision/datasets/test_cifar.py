@@ -42,7 +42,7 @@ def test_cifar10_reads_python_batches(tmp_path):
     np.testing.assert_array_equal(np.asarray(img), expected)
     assert label == labels[1]
     images, targets = test.as_tensors()
-    assert images.shape == (4, 3, 32, 32) and targets.data.tolist() == batches["test_batch"][1]
+    assert images.shape == (4, 3, 32, 32) and targets._data.tolist() == batches["test_batch"][1]
 
 
 def test_cifar100_fine_labels(tmp_path):

@@ -43,8 +43,8 @@ def test_reads_torchvision_layout(tmp_path, cls, gz):
     assert img.mode == "L" and img.size == (28, 28)
     np.testing.assert_array_equal(np.asarray(img), train_images[3])
     assert label == int(train_labels[3])
-    np.testing.assert_array_equal(test.data.data, test_images)
-    np.testing.assert_array_equal(test.targets.data, test_labels)
+    np.testing.assert_array_equal(test.data._data, test_images)
+    np.testing.assert_array_equal(test.targets._data, test_labels)
 
 
 def test_read_idx_dtypes_and_damage(tmp_path):

@@ -75,7 +75,7 @@ def test_weights_load_through_safetensors(tmp_path):
     source.eval()
     loaded.eval()
     x = ember.randn(2, 3, 32, 32)
-    np.testing.assert_allclose(loaded(x).data, source(x).data, atol=1e-5)
+    np.testing.assert_allclose(loaded(x)._data, source(x)._data, atol=1e-5)
     with pytest.raises(FileNotFoundError, match="download"):
         resnet20(weights="resnet20_cifar10_weights_from_somewhere")
 

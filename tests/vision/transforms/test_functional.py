@@ -108,11 +108,11 @@ def test_tensor_chw_and_float_inputs_agree_with_uint8_hwc(picture):
     chw = ember.Tensor(np.ascontiguousarray(arr.transpose(2, 0, 1)))
     out = F.rotate(chw, 30, "bilinear")
     assert isinstance(out, ember.Tensor) and out.dtype == ember.uint8
-    np.testing.assert_array_equal(out.data.transpose(1, 2, 0), F.rotate(arr, 30, "bilinear"))
+    np.testing.assert_array_equal(out._data.transpose(1, 2, 0), F.rotate(arr, 30, "bilinear"))
     as_float = F.resize(arr.astype(np.float32) / 255, (20, 30))
     assert as_float.dtype == np.float32
     assert np.abs(as_float * 255 - F.resize(arr, (20, 30))).max() <= 0.51
-    batch = ember.Tensor(np.stack([chw.data, chw.data]))
+    batch = ember.Tensor(np.stack([chw._data, chw._data]))
     assert F.hflip(batch).shape == (2, 3, 47, 61)
 
 
@@ -128,7 +128,7 @@ def test_conversions(picture):
     img, arr = picture
     t = F.to_tensor(img)
     assert t.dtype == ember.float32 and t.shape == (3, 47, 61) and float(t.max()) <= 1.0
-    np.testing.assert_allclose(t.data, arr.transpose(2, 0, 1) / 255.0, atol=1e-6)
+    np.testing.assert_allclose(t._data, arr.transpose(2, 0, 1) / 255.0, atol=1e-6)
     assert F.pil_to_tensor(img).dtype == ember.uint8
     back = F.to_pil_image(t)
     assert back.mode == "RGB" and _diff(back, img).max() == 0
@@ -137,6 +137,6 @@ def test_conversions(picture):
     with pytest.raises(TypeError, match="float"):
         F.normalize(F.pil_to_tensor(img), [0.5] * 3, [0.5] * 3)
     norm = F.normalize(t, [0.5, 0.5, 0.5], [0.25, 0.25, 0.25])
-    np.testing.assert_allclose(norm.data, (t.data - 0.5) / 0.25, atol=1e-6)
+    np.testing.assert_allclose(norm._data, (t._data - 0.5) / 0.25, atol=1e-6)
     scaled = F.to_dtype(F.pil_to_tensor(img), ember.float32, scale=True)
-    np.testing.assert_allclose(scaled.data, t.data, atol=1e-6)
+    np.testing.assert_allclose(scaled._data, t._data, atol=1e-6)

@@ -32,7 +32,7 @@ def _mask_box(mask, label):
 
 def _image_hwc(image):
     if isinstance(image, ember.Tensor):
-        return image.data.transpose(1, 2, 0)
+        return image._data.transpose(1, 2, 0)
     return np.asarray(image)
 
 

@@ -16,17 +16,17 @@ def _batch():
 
 def test_mixup_mixes_images_and_labels_with_the_same_ratio():
     images, labels = MixUp(alpha=0.4, num_classes=5)(_batch())
-    lam = float(labels.data[1, 1])
-    assert labels.shape == (4, 5) and np.allclose(labels.data.sum(1), 1)
-    np.testing.assert_allclose(images.data[1], lam * 1.0 + (1 - lam) * 0.0, atol=1e-6)  # mixed with sample 0
+    lam = float(labels._data[1, 1])
+    assert labels.shape == (4, 5) and np.allclose(labels._data.sum(1), 1)
+    np.testing.assert_allclose(images._data[1], lam * 1.0 + (1 - lam) * 0.0, atol=1e-6)  # mixed with sample 0
 
 
 def test_cutmix_labels_follow_the_pasted_area():
     ember.manual_seed(1)
     images, labels = CutMix(alpha=1.0, num_classes=4)(_batch())
     for i in range(4):
-        pasted = (images.data[i] == (i - 1) % 4).mean()
-        assert labels.data[i, i] == pytest.approx(1 - pasted, abs=1e-6)
+        pasted = (images._data[i] == (i - 1) % 4).mean()
+        assert labels._data[i, i] == pytest.approx(1 - pasted, abs=1e-6)
 
 
 def test_bad_batches_raise():
