@@ -90,6 +90,14 @@ _LAZY_MODULES = {
     "text": ".text",
     "audio": ".audio",
     "cli": ".cli",
+    "linalg": ".linalg",
+    "fft": ".fft",
+    "special": ".special",
+    "distributions": ".distributions",
+    "func": ".func",
+    "cuda": ".cuda",
+    "backends": ".backends",
+    "accelerator": ".accelerator",
 }
 _LAZY_ATTRIBUTES = {
     "save": (".serialization", "save"),

@@ -6,13 +6,17 @@ import numpy as np
 
 from .. import creation
 from ..tensor import Tensor
-from . import (activation, arithmetic, cast, comparison, index, inplace, linalg, reduce, shape,  # noqa: F401
-               sorting, unary)
+from . import (activation, arithmetic, cast, comparison, complex_ops, fft, index, inplace, linalg,  # noqa: F401
+               pointwise, reduce, shape, sorting, special, unary)
 from .activation import *  # noqa: F401,F403
 from .arithmetic import *  # noqa: F401,F403
 from .cast import *  # noqa: F401,F403
 from .comparison import *  # noqa: F401,F403
 from .unary import *  # noqa: F401,F403
+from .complex_ops import *  # noqa: F401,F403
+from .fft import *  # noqa: F401,F403
+from .pointwise import *  # noqa: F401,F403
+from .special import *  # noqa: F401,F403
 from .index import (diagonal, diagonal_scatter, gather, getitem, index_add, index_put, index_select,  # noqa: F401
                     masked_fill, masked_select, nonzero, scatter, scatter_add, setitem, take, take_along_dim)
 from .linalg import bmm, dot, einsum, ger, inner, matmul, mm, mv, outer  # noqa: F401
@@ -101,11 +105,22 @@ def _reflected(fn):
     return method
 
 
+# Newer op modules say themselves what they add: ``__all__`` (names in ``ember``), ``METHODS`` (Tensor
+# methods of the same name; a value may be a ``property``) and ``INPLACE`` (names that get a ``name_``).
+_SELF_DESCRIBED = (complex_ops, fft, pointwise, special)
+
+
 def bind_methods(Tensor) -> None:
     """Installs the ops as methods and operators of ``Tensor`` (called once by tensor.py)."""
     namespace = globals()
     for name in _METHODS:
         setattr(Tensor, name, namespace[name])
+    for module in _SELF_DESCRIBED:
+        for name in module.METHODS:
+            value = getattr(module, name)
+            setattr(Tensor, name, value)
+        for name in module.INPLACE:
+            setattr(Tensor, name + "_", inplace.inplace(getattr(module, name), name + "_"))
     for name, fn in {"float": float_, "int": int_, "bool": bool_}.items():
         setattr(Tensor, name, fn)
     for name in _INPLACE:
@@ -129,3 +144,9 @@ def bind_methods(Tensor) -> None:
     Tensor.__invert__ = lambda self: logical_not(self) if self._data.dtype.kind == "b" else bitwise_not(self)
     for op, fn in {"eq": eq, "ne": ne, "lt": lt, "le": le, "gt": gt, "ge": ge}.items():
         setattr(Tensor, f"__{op}__", fn)
+
+
+# What ``from ember.ops import *`` (and so ``ember``) gets: the ops, not this package's modules or helpers
+# (``ember.fft`` / ``ember.special`` / ``ember.linalg`` are the public namespaces, not ``ember.ops.fft``).
+__all__ = [name for name, value in globals().items()
+           if not name.startswith("_") and not isinstance(value, type(np)) and name != "bind_methods"]

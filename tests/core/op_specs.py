@@ -405,4 +405,9 @@ def _index_add(a, i, s, alpha, dim=1):
     return out
 
 
-ALL_SPECS = ELEMENTWISE + REDUCTIONS + SHAPE + INDEX + LINALG + SORTING + MORE + INPLACE
+# Each later family keeps its entries in its own file (op_specs_<family>.py), imported here at the end
+# because those files build on the helpers above.
+from . import op_specs_fft, op_specs_linalg, op_specs_pointwise, op_specs_special  # noqa: E402
+
+ALL_SPECS = (ELEMENTWISE + REDUCTIONS + SHAPE + INDEX + LINALG + SORTING + MORE + INPLACE + op_specs_special.SPECS
+             + op_specs_linalg.SPECS + op_specs_fft.SPECS + op_specs_pointwise.SPECS)

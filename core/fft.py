@@ -1,0 +1,3 @@
+"""``ember.fft``: torch.fft's transforms, with ``norm=`` and gradients."""
+
+from __future__ import annotations

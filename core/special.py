@@ -1,0 +1,3 @@
+"""``ember.special``: torch.special's functions, with gradients."""
+
+from __future__ import annotations

@@ -1,0 +1,5 @@
+"""Op-spec entries for pointwise ops (see op_specs.py for the fields); ALL_SPECS includes them."""
+
+from __future__ import annotations
+
+SPECS: list = []
