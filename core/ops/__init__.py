@@ -19,7 +19,7 @@ from .pointwise import *  # noqa: F401,F403
 from .special import *  # noqa: F401,F403
 from .index import (diagonal, diagonal_scatter, gather, getitem, index_add, index_put, index_select,  # noqa: F401
                     masked_fill, masked_select, nonzero, scatter, scatter_add, setitem, take, take_along_dim)
-from .linalg import bmm, dot, einsum, ger, inner, matmul, mm, mv, outer  # noqa: F401
+from .linalg import *  # noqa: F401,F403
 # the name ``ember.ops.softmax`` is the function, as ``ember.softmax`` (the module stays in sys.modules)
 from .softmax import log_softmax, softmax  # noqa: F401
 from .sorting import argsort, bincount, kthvalue, median, sort, topk, unique  # noqa: F401
@@ -45,7 +45,7 @@ reshape view view_as reshape_as flatten unflatten permute transpose swapaxes swa
 unsqueeze expand expand_as broadcast_to repeat tile split chunk tensor_split unbind flip fliplr flipud
 roll narrow tril triu contiguous movedim moveaxis diagonal diagonal_scatter
 gather scatter scatter_add index_select masked_fill masked_select take_along_dim take nonzero index_add
-index_put matmul mm bmm mv dot inner outer ger
+index_put
 sort argsort topk kthvalue median unique bincount softmax log_softmax
 """.split()
 
@@ -107,7 +107,7 @@ def _reflected(fn):
 
 # Newer op modules say themselves what they add: ``__all__`` (names in ``ember``), ``METHODS`` (Tensor
 # methods of the same name; a value may be a ``property``) and ``INPLACE`` (names that get a ``name_``).
-_SELF_DESCRIBED = (complex_ops, fft, pointwise, special)
+_SELF_DESCRIBED = (complex_ops, fft, linalg, pointwise, special)
 
 
 def bind_methods(Tensor) -> None:

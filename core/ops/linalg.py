@@ -8,6 +8,10 @@ from ..creation import eye, ones
 from ._op import Op
 from ._util import binary_operands, result_type
 
+__all__ = ["bmm", "dot", "einsum", "ger", "inner", "matmul", "mm", "mv", "outer"]
+METHODS = ["matmul", "mm", "bmm", "mv", "dot", "inner", "outer", "ger"]
+INPLACE: list[str] = []
+
 
 class MatMul(Op):
     @staticmethod
