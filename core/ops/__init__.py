@@ -46,6 +46,7 @@ unsqueeze expand expand_as broadcast_to repeat tile split chunk tensor_split unb
 roll narrow tril triu contiguous movedim moveaxis diagonal diagonal_scatter
 gather scatter scatter_add index_select masked_fill masked_select take_along_dim take nonzero index_add
 index_put
+asin acos atan sinh cosh asinh acosh atanh arcsin arccos arctan arcsinh arccosh arctanh exp2 deg2rad rad2deg
 sort argsort topk kthvalue median unique bincount softmax log_softmax
 """.split()
 
@@ -54,6 +55,10 @@ add sub mul div pow abs neg exp log sqrt sin cos tanh sigmoid relu clamp clamp_m
 floor ceil round trunc frac sign reciprocal square lerp leaky_relu masked_fill scatter scatter_add index_add
 index_put log1p expm1 rsqrt floor_divide
 remainder t transpose squeeze unsqueeze
+asin acos atan sinh cosh asinh acosh atanh arcsin arccos arctan arcsinh arccosh arctanh exp2 deg2rad rad2deg
+log2 log10 erf tan sgn absolute negative subtract multiply divide true_divide cumsum cumprod
+eq ne lt le gt ge greater greater_equal less less_equal not_equal logical_and logical_or logical_xor logical_not
+bitwise_and bitwise_or bitwise_xor bitwise_not
 """.split()
 
 

@@ -1,7 +1,219 @@
-"""Pointwise math beyond arithmetic: atan2, hypot, copysign, logaddexp, addcmul, heaviside, ..."""
+"""Pointwise math beyond arithmetic: atan2, hypot, copysign, logaddexp, addcmul, heaviside, ...
+
+Binary ops promote like ``add`` (integers give the default float dtype where the result is not
+whole); gradients w.r.t. broadcast inputs are summed back by the engine.
+"""
 
 from __future__ import annotations
 
-__all__: list[str] = []
-METHODS: list[str] = []
-INPLACE: list[str] = []
+import math
+
+import numpy as np
+
+from .. import _dtype
+from ..tensor import Tensor
+from ._op import Op, _not_implemented_for
+from ._util import as_operand, binary_operands, data_of, default_float
+from .arithmetic import _check_integer_divisor, add, div, mul, pow, sub, where
+from .inplace import apply_inplace
+from .unary import exp, exp2, trunc
+
+__all__ = ["addcdiv", "addcmul", "arctan2", "atan2", "copysign", "float_power", "fmod", "heaviside", "hypot",
+           "logaddexp", "logaddexp2", "nan_to_num"]
+METHODS = ["addcdiv", "addcmul", "arctan2", "atan2", "copysign", "float_power", "float_power_", "fmod",
+           "heaviside", "hypot", "logaddexp", "logaddexp2", "nan_to_num"]
+INPLACE = ["addcdiv", "addcmul", "arctan2", "atan2", "copysign", "fmod", "heaviside", "hypot", "nan_to_num"]
+
+
+def _tensor_operands(op: str, input, other, *, floating: bool, integer_ok: bool = True):
+    """Both operands as tensors of their promoted dtype (torch takes no Python number here)."""
+    if not isinstance(other, Tensor):
+        raise TypeError(f"{op}(): argument 'other' (position 2) must be Tensor, not {type(other).__name__}")
+    a, b = binary_operands(input, other)
+    if not integer_ok and a._data.dtype.kind != "f":
+        raise _not_implemented_for(f"{op}_cpu", a)
+    if floating:
+        a, b = default_float(a), default_float(b)
+    return a, b
+
+
+class Atan2(Op):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return np.arctan2(a._data, b._data)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        # d/da atan2(a, b) = b / (a^2 + b^2), d/db = -a / (a^2 + b^2)
+        scale = grad / (a * a + b * b)
+        return (scale * b if ctx.needs_input_grad[0] else None), (-scale * a if ctx.needs_input_grad[1] else None)
+
+
+def atan2(input, other):
+    """The angle of the point ``(other, input)``: ``atan(input / other)`` in the right quadrant."""
+    return Atan2.apply(*_tensor_operands("atan2", input, other, floating=True))
+
+
+arctan2 = atan2
+
+
+class Hypot(Op):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        ctx.save_output()
+        return np.hypot(a._data, b._data)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        # d/da sqrt(a^2 + b^2) = a / out
+        scale = grad / ctx.output
+        return (scale * a if ctx.needs_input_grad[0] else None), (scale * b if ctx.needs_input_grad[1] else None)
+
+
+def hypot(input, other):
+    """``sqrt(input^2 + other^2)`` without overflow in the squares."""
+    return Hypot.apply(*_tensor_operands("hypot", input, other, floating=False, integer_ok=False))
+
+
+class Copysign(Op):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a)
+        ctx.save_output()
+        return np.copysign(a._data, data_of(b))
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        # +-1 where the sign flipped; torch takes it as 0 at a == 0. The sign's own gradient is zero.
+        ga = where(a == 0, 0.0, grad * ctx.output / a) if ctx.needs_input_grad[0] else None
+        gb = Tensor._wrap(np.zeros(grad.shape, grad._data.dtype)) if ctx.needs_input_grad[1] else None
+        return ga, gb
+
+
+def copysign(input, other):
+    """The magnitude of ``input`` with the sign of ``other`` (a tensor or a number); always floating."""
+    a, b = binary_operands(input, as_operand(other))
+    if isinstance(a, Tensor) and a._data.dtype.kind != "f":
+        a = default_float(a)
+        b = default_float(b) if isinstance(b, Tensor) else float(b)
+    elif isinstance(b, Tensor) and b._data.dtype.kind != "f":
+        b = b.to(a.dtype)
+    return Copysign.apply(a, b)
+
+
+def heaviside(input, values):
+    """The step function: 0 where ``input < 0``, 1 where ``input > 0`` and ``values`` where it is 0.
+    Not differentiable (as in torch)."""
+    if not isinstance(values, Tensor):
+        raise TypeError(f"heaviside(): argument 'values' (position 2) must be Tensor, not {type(values).__name__}")
+    if input._data.dtype != values._data.dtype:
+        raise RuntimeError("heaviside is not yet implemented for tensors with different dtypes.")
+    x = input._data
+    step = np.where(x == 0, values._data, x > 0)  # NaN counts as not positive, as in torch
+    return Tensor._wrap(np.asarray(step, dtype=x.dtype))
+
+
+class LogAddExp(Op):
+    """``log(exp(a) + exp(b))`` (``base=2``: ``log2(2^a + 2^b)``) without overflow."""
+
+    @staticmethod
+    def forward(ctx, a, b, base):
+        ctx.save_for_backward(a, b)
+        ctx.save_output()
+        ctx.base = base
+        return (np.logaddexp if base == math.e else np.logaddexp2)(a._data, b._data)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        out, power = ctx.output, (exp if ctx.base == math.e else exp2)
+        # d/da = base^(a - out): each input's share of the sum
+        ga = grad * power(a - out) if ctx.needs_input_grad[0] else None
+        gb = grad * power(b - out) if ctx.needs_input_grad[1] else None
+        return ga, gb, None
+
+
+def logaddexp(input, other):
+    """``log(exp(input) + exp(other))``, computed stably."""
+    a, b = _tensor_operands("logaddexp", input, other, floating=False, integer_ok=False)
+    return LogAddExp.apply(a, b, math.e)
+
+
+def logaddexp2(input, other):
+    """``log2(2^input + 2^other)``, computed stably."""
+    a, b = _tensor_operands("logaddexp2", input, other, floating=False, integer_ok=False)
+    return LogAddExp.apply(a, b, 2)
+
+
+def addcmul(input, tensor1, tensor2, *, value=1):
+    """``input + value * tensor1 * tensor2``."""
+    product = mul(tensor1, tensor2)
+    return add(input, product if value == 1 else mul(product, value))
+
+
+def addcdiv(input, tensor1, tensor2, *, value=1):
+    """``input + value * tensor1 / tensor2``; integer ``tensor1`` and ``tensor2`` are refused, as in torch."""
+    if all(isinstance(t, Tensor) and t._data.dtype.kind in "biu" for t in (tensor1, tensor2)):
+        raise RuntimeError(
+            "Integer division with addcdiv is no longer supported, and in a future  release addcdiv will perform "
+            "a true division of tensor1 and tensor2. The historic addcdiv behavior can be implemented as "
+            "(input + value * torch.trunc(tensor1 / tensor2)).to(input.dtype) for integer inputs and as "
+            "(input + value * tensor1 / tensor2) for float inputs. The future addcdiv behavior is just the latter "
+            "implementation: (input + value * tensor1 / tensor2), for all dtypes."
+        )
+    quotient = div(tensor1, tensor2)
+    return add(input, quotient if value == 1 else mul(quotient, value))
+
+
+def float_power(input, exponent):
+    """``input ** exponent`` computed in double precision (the result is float64)."""
+    base = input.to(_dtype.float64) if isinstance(input, Tensor) else float(input)
+    exponent = exponent.to(_dtype.float64) if isinstance(exponent, Tensor) else float(exponent)
+    if not isinstance(base, Tensor):
+        base = Tensor._wrap(np.asarray(base, np.float64))
+    return pow(base, exponent)
+
+
+def float_power_(input, exponent):
+    """In-place ``float_power``: only a float64 tensor can hold its result."""
+    if input._data.dtype != np.float64:
+        name = _dtype.from_numpy_dtype(input._data.dtype)
+        raise RuntimeError(f"the base given to float_power_ has dtype {str(name).split('.')[-1].capitalize()} "
+                           "but the operation's result requires dtype Double")
+    return apply_inplace(input, float_power, exponent)
+
+
+def fmod(input, other):
+    """C's remainder: the result has the sign of ``input`` (``remainder`` takes the divisor's)."""
+    a, b = binary_operands(input, as_operand(other))
+    if any(isinstance(t, Tensor) and t.requires_grad for t in (a, b)):
+        # a - trunc(a / b) * b: the gradient is 1 for input and -trunc(a / b) for other, as in torch
+        return sub(a, mul(trunc(div(a, b)).detach(), b))
+    _check_integer_divisor(a, b)
+    with np.errstate(all="ignore"):
+        return Tensor._wrap(np.asarray(np.fmod(data_of(a), data_of(b))))
+
+
+class NanToNum(Op):
+    @staticmethod
+    def forward(ctx, a, nan, posinf, neginf):
+        ctx.finite = np.isfinite(a._data)
+        return np.nan_to_num(a._data, nan=nan, posinf=posinf, neginf=neginf)
+
+    @staticmethod
+    def backward(ctx, grad):
+        # the replaced elements are constants
+        return grad * Tensor._wrap(ctx.finite.astype(grad._data.dtype)), None, None, None
+
+
+def nan_to_num(input, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None):
+    """NaN -> ``nan``, +inf -> ``posinf``, -inf -> ``neginf`` (by default the dtype's largest and lowest)."""
+    if input._data.dtype.kind != "f":
+        return input.clone()
+    return NanToNum.apply(input, nan, posinf, neginf)
+

@@ -228,3 +228,140 @@ def frac(input):
     if input._data.dtype.kind != "f":
         raise _not_implemented_for("frac", input)
     return input - trunc(input)
+
+
+# --- inverse trigonometric and hyperbolic -----------------------------------------------------------
+class Asin(Op):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return np.arcsin(a._data)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        # d/dx asin = 1 / sqrt(1 - x^2)
+        return grad * rsqrt(1 - a * a)
+
+
+class Acos(Op):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return np.arccos(a._data)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        # d/dx acos = -1 / sqrt(1 - x^2)
+        return -grad * rsqrt(1 - a * a)
+
+
+class Atan(Op):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return np.arctan(a._data)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        # d/dx atan = 1 / (1 + x^2)
+        return grad / (a * a + 1)
+
+
+class Sinh(Op):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return np.sinh(a._data)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        return grad * cosh(a)
+
+
+class Cosh(Op):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return np.cosh(a._data)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        return grad * sinh(a)
+
+
+class Asinh(Op):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return np.arcsinh(a._data)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        # d/dx asinh = 1 / sqrt(x^2 + 1)
+        return grad * rsqrt(a * a + 1)
+
+
+class Acosh(Op):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return np.arccosh(a._data)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        # d/dx acosh = 1 / sqrt(x^2 - 1)
+        return grad * rsqrt(a * a - 1)
+
+
+class Atanh(Op):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return np.arctanh(a._data)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        # d/dx atanh = 1 / (1 - x^2)
+        return grad / (1 - a * a)
+
+
+asin = arcsin = _float_unary(Asin)
+acos = arccos = _float_unary(Acos)
+atan = arctan = _float_unary(Atan)
+sinh = _float_unary(Sinh)
+cosh = _float_unary(Cosh)
+asinh = arcsinh = _float_unary(Asinh)
+acosh = arccosh = _float_unary(Acosh)
+atanh = arctanh = _float_unary(Atanh)
+
+
+class Exp2(Op):  # its own op: exact on integers, where exp(x * log 2) is not
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_output()
+        return np.exp2(a._data)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * ctx.output * math.log(2.0)
+
+
+exp2 = _float_unary(Exp2)
+
+
+def deg2rad(input):
+    """Degrees to radians; integer inputs give the default float dtype."""
+    return default_float(input) * (math.pi / 180.0)
+
+
+def rad2deg(input):
+    """Radians to degrees; integer inputs give the default float dtype."""
+    return default_float(input) * (180.0 / math.pi)
