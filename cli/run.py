@@ -10,7 +10,8 @@ import time
 
 import click
 
-from .build import Builder
+from ember.utils.build import Builder
+
 from .recipe import Recipe, RecipeError, dump, load_recipe
 
 RUNS_ROOT = pathlib.Path("runs")
@@ -22,17 +23,24 @@ def build_objects(recipe: Recipe, need_data: bool = True):
     from ember.trainer import seed_everything  # lazy: `ember --help` loads no framework
 
     config = recipe.config
-    checker = Builder(recipe.path, dry=True)
+    checker = Builder(recipe.path, dry=True, sections=_sections())
     _build_sections(checker, config, need_data)
     if checker.problems:
         raise RecipeError(checker.problems)
     if config.get("seed") is not None:
         seed_everything(config["seed"])
-    builder = Builder(recipe.path)
+    builder = Builder(recipe.path, sections=_sections())
     model, data, trainer_args = _build_sections(builder, config, need_data)
     if builder.problems:
         raise RecipeError(builder.problems)
     return model, data, trainer_args
+
+
+def _sections() -> dict:
+    """What a recipe's top-level sections hold."""
+    from ember.trainer import DataModule, TrainingModule  # lazy: `ember --help` loads no framework
+
+    return {"model": TrainingModule, "data": DataModule}
 
 
 def _build_sections(builder: Builder, config: dict, need_data: bool):

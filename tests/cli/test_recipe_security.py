@@ -143,7 +143,7 @@ def test_ember_check_does_not_run_os_system_as_the_model(tmp_path):
         (  # plain recipe data that ember.vision.transforms.build_transform turns into objects
             "extends: digits-lenet\n",
             ['data.train_transforms=[{os.system: {command: "touch pwned"}}]'],
-            ["data", "os.system", "not a Transform class"],
+            ["data", "os.system", "not a class"],
         ),
         (
             "extends: digits-lenet\n",

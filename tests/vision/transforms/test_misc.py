@@ -67,7 +67,7 @@ def test_build_transform_from_recipe_data():
     assert t.transforms[3].interpolation is T.InterpolationMode.BICUBIC
     out = t(np.zeros((32, 32, 3), np.uint8))
     assert out.shape == (3, 16, 16)
-    with pytest.raises(ValueError, match="did you mean 'RandomCrop'"):
+    with pytest.raises(ValueError, match="did you mean 'ember.vision.transforms.RandomCrop'"):
         T.build_transform({"RandomCorp": {"size": 3}})
     with pytest.raises(ValueError, match="interpolation"):
         T.Resize(3, interpolation="bilinar")
@@ -107,3 +107,14 @@ def test_lambda_and_to_pil_image():
         T.Lambda("not callable")
     pil = T.ToPILImage()(ember.zeros(3, 4, 5))
     assert pil.size == (5, 4) and pil.mode == "RGB"
+
+
+def test_build_transform_checks_arguments_like_a_recipe_and_reports_every_problem():
+    with pytest.raises(ValueError) as info:
+        T.build_transform([{"RandomCrop": {"sise": 3}}, {"RandomApply": {"transforms": ["Nope"], "p": 0.5}}])
+    message = str(info.value)
+    assert "transform.init_args.transforms.0.init_args.sise: unknown argument" in message
+    assert "did you mean 'size'" in message
+    assert "transform.init_args.transforms.1.init_args.transforms.0.class_path" in message
+    with pytest.raises(ValueError, match="os.path.join is a function without a return annotation"):
+        T.build_transform("os.path.join")

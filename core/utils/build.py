@@ -1,5 +1,8 @@
-"""Turns a recipe's ``{class_path, init_args}`` specs into objects, checking every argument
+"""Turns plain data's ``{class_path, init_args}`` specs into objects, checking every argument
 against the class's signature and type hints first, and reporting every problem at once.
+
+The CLI builds recipes with it; domains build from plain data with it (``build_transform``), so it
+lives below both and knows nothing of either: the caller says what a top-level section holds.
 
 A parameter annotated as a callable (``OptimizerCallable``, ``LRSchedulerCallable`` or any
 ``Callable[...]``) receives the spec *unbuilt*, as a factory: the module calls it with its
@@ -24,8 +27,6 @@ import inspect
 import sys
 import types
 import typing
-
-from .recipe import RecipeError
 
 
 _UNIONS = (typing.Union, types.UnionType)  # Optional[X] and X | None
@@ -188,8 +189,8 @@ def _factory_hint(hint, name: str):
     """What a factory (a spec for a ``Callable`` parameter) must build: the callable's return type when it
     names a class, else an ``Optimizer`` for an ``optimizer`` and an ``LRScheduler`` for a scheduler (a
     ``Callable[[Iterable], object]`` says no more); None when nothing tells."""
-    from ember.optim import Optimizer  # lazy: `ember --help` loads no framework
-    from ember.optim.lr_scheduler import LRScheduler  # lazy: `ember --help` loads no framework
+    from ember.optim import Optimizer  # lazy: only factories need the optimizers
+    from ember.optim.lr_scheduler import LRScheduler  # lazy: as above
 
     options = typing.get_args(hint) if typing.get_origin(hint) in _UNIONS else (hint,)
     for option in options:
@@ -201,15 +202,6 @@ def _factory_hint(hint, name: str):
     if "optimizer" in name:
         return Optimizer
     return None
-
-
-def _slot_hint(key_path: str):
-    """What the recipe's top-level sections hold."""
-    if key_path not in ("model", "data"):
-        return None
-    from ember.trainer import DataModule, TrainingModule  # lazy: `ember --help` loads no framework
-
-    return TrainingModule if key_path == "model" else DataModule
 
 
 def _from_ember(cls) -> bool:
@@ -260,17 +252,18 @@ class Builder:
     dry Builder over everything first and builds only when it found no problem (``run.build_objects``).
     """
 
-    def __init__(self, source, dry: bool = False):
+    def __init__(self, source, dry: bool = False, sections: dict | None = None):
         self.source = source
         self.dry = dry
+        self.sections = sections or {}  # top-level key -> the class it must hold (the CLI: model, data)
         self.problems: list[str] = []
 
     def problem(self, key_path: str, message: str) -> None:
         self.problems.append(f"{self.source}: {key_path}: {message}")
 
     def build(self, value, key_path: str, as_factory: bool = False, hint=None):
-        """Builds ``value`` found at ``key_path`` (``model`` and ``data`` hold their sections' types)."""
-        hint = hint if hint is not None else _slot_hint(key_path)
+        """Builds ``value`` found at ``key_path`` (a top-level section holds the class ``sections`` names)."""
+        hint = hint if hint is not None else self.sections.get(key_path)
         return self._build(value, key_path, hint, as_factory)
 
     def check_arguments(self, cls, arguments: dict, key_path: str, name: str, partial: bool = False):
@@ -319,8 +312,6 @@ class Builder:
             return Factory(cls, **kwargs)
         try:
             return cls(**kwargs)
-        except RecipeError:
-            raise
         except (TypeError, ValueError) as error:
             self.problem(key_path, f"{spec['class_path']}(...) failed: {error}")
             return None
