@@ -1,7 +1,283 @@
-"""Special functions (gamma family, Bessel, error functions, ...); ``ember.special`` re-exports them."""
+"""Special functions (gamma family, Bessel, error functions, ...); ``ember.special`` re-exports them.
+
+Values come from ``scipy.special`` (imported on first use: it is heavy); gradients are Ember expressions of
+other ops, so they can be differentiated again. Integer and bool inputs are computed in the default float
+dtype, as in PyTorch.
+"""
 
 from __future__ import annotations
 
-__all__: list[str] = []
-METHODS: list[str] = []
-INPLACE: list[str] = []
+import math
+
+import numpy as np
+
+from .. import _dtype
+from ..tensor import Tensor
+from ._op import Op, _not_implemented_for
+from ._util import as_operand, binary_operands, data_of, default_float
+from .arithmetic import where
+from .unary import exp, log, sign
+
+__all__ = ["digamma", "erfinv", "i0", "igamma", "igammac", "lgamma", "polygamma", "xlogy"]
+METHODS = ["digamma", "erfinv", "i0", "igamma", "igammac", "lgamma", "polygamma", "xlogy"]
+INPLACE = ["digamma", "erfinv", "i0", "igamma", "igammac", "lgamma", "polygamma", "xlogy"]
+
+
+def _scipy(name: str, *args) -> np.ndarray:
+    """``scipy.special.<name>(*args)`` in the dtype of the (floating) array arguments."""
+    import scipy.special  # lazy: heavy
+
+    dtype = next(a.dtype for a in args if isinstance(a, np.ndarray) and a.dtype.kind == "f")
+    return np.asarray(getattr(scipy.special, name)(*args)).astype(dtype, copy=False)
+
+
+def _float_operands(input, other):
+    """The operands of a binary special function, promoted as PyTorch does, integers to the default float."""
+    a, b = binary_operands(as_operand(input), as_operand(other))
+    tensor = a if isinstance(a, Tensor) else b
+    if tensor._data.dtype.kind != "f":
+        target = _dtype.get_default_dtype().numpy
+        a, b = (o.to(target) if isinstance(o, Tensor) else float(o) for o in (a, b))
+    return a, b
+
+
+def _no_derivative(name: str) -> RuntimeError:
+    return RuntimeError(f"the derivative for '{name}' is not implemented.")
+
+
+# --- gamma family ----------------------------------------------------------------------------------
+class Lgamma(Op):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return _scipy("gammaln", a._data)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        return grad * digamma(a)
+
+
+class Digamma(Op):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return _scipy("psi", a._data)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        return grad * polygamma(1, a)
+
+
+class Polygamma(Op):
+    @staticmethod
+    def forward(ctx, n, a):
+        ctx.n = n
+        ctx.save_for_backward(a)
+        return _scipy("psi", a._data) if n == 0 else _scipy("polygamma", n, a._data)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        return None, grad * polygamma(ctx.n + 1, a)
+
+
+class Igamma(Op):
+    """The regularized lower (``upper=False``) or upper incomplete gamma function P(a, x) / Q(a, x)."""
+
+    @staticmethod
+    def forward(ctx, a, x, upper):
+        ctx.upper = upper
+        ctx.save_for_backward(a, x)
+        return _scipy("gammaincc" if upper else "gammainc", a._data, x._data)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, x = ctx.saved_tensors
+        if ctx.needs_input_grad[0]:  # as in PyTorch: no derivative w.r.t. a
+            raise _no_derivative("igammac: input" if ctx.upper else "igamma: input")
+        # dP/dx = x^(a-1) e^(-x) / Gamma(a) = -dQ/dx
+        dx = exp((a - 1) * log(x) - x - lgamma(a))
+        return None, -grad * dx if ctx.upper else grad * dx, None
+
+
+def lgamma(input):
+    """The natural logarithm of the absolute value of the gamma function."""
+    return Lgamma.apply(default_float(input))
+
+
+def digamma(input):
+    """The logarithmic derivative of the gamma function, ``psi(x) = d/dx lgamma(x)``."""
+    return Digamma.apply(default_float(input))
+
+
+def polygamma(n: int, input):
+    """The ``n``-th derivative of the digamma function (``input.polygamma(n)`` as a method)."""
+    if isinstance(n, Tensor) and not isinstance(input, Tensor):  # the method form, input.polygamma(n)
+        n, input = input, n
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+        raise TypeError(f"polygamma(): argument 'n' (position 1) must be int, not {type(n).__name__}")
+    if n < 0:
+        raise RuntimeError("polygamma(n, x) does not support negative n.")
+    return Polygamma.apply(int(n), default_float(input))
+
+
+def _igamma(input, other, upper: bool):
+    name = "igammac" if upper else "igamma"
+    for operand in (input, other):
+        if not isinstance(operand, Tensor):
+            raise TypeError(f"{name}(): argument must be Tensor, not {type(operand).__name__}")
+        if operand._data.dtype.kind != "f":
+            raise _not_implemented_for(f"{name}_cpu", operand)
+    a, x = binary_operands(input, other)
+    return Igamma.apply(a, x, upper)
+
+
+def igamma(input, other):
+    """The regularized lower incomplete gamma function ``P(input, other)``; differentiable in ``other``."""
+    return _igamma(input, other, upper=False)
+
+
+def igammac(input, other):
+    """The regularized upper incomplete gamma function ``Q(input, other)``; differentiable in ``other``."""
+    return _igamma(input, other, upper=True)
+
+
+# --- error function and normal distribution ---------------------------------------------------------
+class Erfinv(Op):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_output()
+        return _scipy("erfinv", a._data)
+
+    @staticmethod
+    def backward(ctx, grad):
+        # d/dx erfinv = sqrt(pi)/2 exp(erfinv(x)^2)
+        y = ctx.output
+        return grad * exp(y * y) * (math.sqrt(math.pi) / 2)
+
+
+class Ndtri(Op):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_output()
+        return _scipy("ndtri", a._data)
+
+    @staticmethod
+    def backward(ctx, grad):
+        # d/dp ndtri = sqrt(2 pi) exp(ndtri(p)^2 / 2)
+        y = ctx.output
+        return grad * exp(y * y / 2) * math.sqrt(2 * math.pi)
+
+
+def erfinv(input):
+    """The inverse error function, on (-1, 1)."""
+    return Erfinv.apply(default_float(input))
+
+
+def ndtri(input):
+    """The quantile function of the standard normal distribution (inverse of ``ndtr``), on (0, 1)."""
+    return Ndtri.apply(default_float(input))
+
+
+# --- modified Bessel functions ----------------------------------------------------------------------
+class I0(Op):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return _scipy("i0", a._data)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        return grad * i1(a)  # I0' = I1
+
+
+class I0e(Op):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        ctx.save_output()
+        return _scipy("i0e", a._data)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        # i0e = exp(-|x|) I0(x): its derivative is i1e(x) - sign(x) i0e(x)
+        return grad * (i1e(a) - sign(a) * ctx.output)
+
+
+class I1(Op):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        ctx.save_output()
+        return _scipy("i1", a._data)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        # I1' = I0 - I1 / x, which is 1/2 at x = 0
+        at_zero = a == 0
+        x = where(at_zero, 1.0, a)
+        return grad * where(at_zero, 0.5, i0(x) - ctx.output / x)
+
+
+class I1e(Op):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        ctx.save_output()
+        return _scipy("i1e", a._data)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        # i1e = exp(-|x|) I1(x): its derivative is i0e(x) - i1e(x) (sign(x) + 1/x), 1/2 at x = 0
+        at_zero = a == 0
+        x = where(at_zero, 1.0, a)
+        return grad * where(at_zero, 0.5, i0e(x) - ctx.output * (sign(x) + 1 / x))
+
+
+def i0(input):
+    """The modified Bessel function of the first kind of order 0."""
+    return I0.apply(default_float(input))
+
+
+def i0e(input):
+    """The exponentially scaled modified Bessel function of the first kind of order 0, ``exp(-|x|) I0(x)``."""
+    return I0e.apply(default_float(input))
+
+
+def i1(input):
+    """The modified Bessel function of the first kind of order 1."""
+    return I1.apply(default_float(input))
+
+
+def i1e(input):
+    """The exponentially scaled modified Bessel function of the first kind of order 1, ``exp(-|x|) I1(x)``."""
+    return I1e.apply(default_float(input))
+
+
+# --- x log y --------------------------------------------------------------------------------------
+class Xlogy(Op):
+    @staticmethod
+    def forward(ctx, x, y):
+        ctx.save_for_backward(x if isinstance(x, Tensor) else None, y if isinstance(y, Tensor) else None)
+        ctx.scalars = (data_of(x), data_of(y))
+        return _scipy("xlogy", data_of(x), data_of(y))
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, y = ctx.saved_tensors
+        y = ctx.scalars[1] if y is None else y
+        # d/dx = log(y) where x != 0 (and 0 where x == 0); d/dy = x / y
+        gx = grad * xlogy((x != 0).to(grad.dtype), y) if ctx.needs_input_grad[0] else None
+        gy = grad * (ctx.scalars[0] if x is None else x) / y if ctx.needs_input_grad[1] else None
+        return gx, gy
+
+
+def xlogy(input, other):
+    """``input * log(other)``, taken as 0 where ``input`` is 0 (unless ``other`` is NaN)."""
+    return Xlogy.apply(*_float_operands(input, other))
