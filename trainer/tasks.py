@@ -1,7 +1,7 @@
 """Ready-made TrainingModules, so that recipes need no Python.
 
 ``Classifier`` wraps any network: cross-entropy (with label smoothing), accuracy and top-k
-accuracy, optional MixUp / CutMix (by their alphas, or any batch transform the recipe builds), and the
+accuracy, an optional batch transform (MixUp / CutMix from ``ember.vision``, built by the recipe), and the
 optimizer and schedule chosen in the recipe.
 """
 
@@ -34,8 +34,6 @@ class Classifier(TrainingModule):
         lr_scheduler_interval: ``"epoch"`` or ``"step"``: when the schedule steps.
         label_smoothing: passed to ``cross_entropy``.
         top_k: also log top-k accuracy (``val_acc_top{k}``) when the network has more than k classes.
-        mixup_alpha, cutmix_alpha: when > 0, mix training batches (MixUp / CutMix, one per batch at random
-            when both are set) and train on the mixed soft labels; need ``num_classes``.
         num_classes: the number of classes (kept in the hyperparameters).
         batch_transform: applied to each training batch ``(inputs, labels)``, returning ``(inputs,
             soft_labels)`` to train on, e.g. ``ember.vision.transforms.MixUp`` / ``CutMix``, or
@@ -53,15 +51,11 @@ class Classifier(TrainingModule):
 
     def __init__(self, network: nn.Module, optimizer: OptimizerCallable = _default_optimizer,
                  lr_scheduler: LRSchedulerCallable | None = None, lr_scheduler_interval: str = "epoch",
-                 label_smoothing: float = 0.0, top_k: int = 5, mixup_alpha: float = 0.0, cutmix_alpha: float = 0.0,
-                 num_classes: int | None = None, batch_transform: Any = None):
+                 label_smoothing: float = 0.0, top_k: int = 5, num_classes: int | None = None,
+                 batch_transform: Any = None):
         super().__init__()
         if lr_scheduler_interval not in ("epoch", "step"):
             raise ValueError(f"lr_scheduler_interval must be 'epoch' or 'step', got {lr_scheduler_interval!r}")
-        if (mixup_alpha > 0 or cutmix_alpha > 0) and not num_classes:
-            raise ValueError("Classifier: MixUp / CutMix need num_classes (the number of output classes)")
-        if (mixup_alpha > 0 or cutmix_alpha > 0) and batch_transform is not None:
-            raise ValueError("Classifier: give either mixup_alpha / cutmix_alpha or batch_transform, not both")
         self.save_hyperparameters(ignore=["network", "optimizer", "lr_scheduler", "batch_transform"])
         self.network = network
         self.optimizer_factory = optimizer
@@ -69,35 +63,16 @@ class Classifier(TrainingModule):
         self.lr_scheduler_interval = lr_scheduler_interval
         self.label_smoothing = label_smoothing
         self.top_k = top_k
-        self.mixup_alpha = mixup_alpha
-        self.cutmix_alpha = cutmix_alpha
         self.batch_transform = batch_transform
         self.num_classes = num_classes
-        self._mixers = None
 
     def forward(self, x):
         return self.network(x)
 
-    def _mix(self, x, y):
-        """MixUp or CutMix from the alphas (one at random when both are on); returns inputs and soft labels."""
-        import random
-
-        if self._mixers is None:
-            # vision's mixers, imported on first use: ember.vision builds on the trainer (the one upward
-            # import left, ignored in pyproject.toml's acyclic contract); batch_transform needs no import
-            from ember.vision.transforms import CutMix, MixUp
-
-            self._mixers = []
-            if self.mixup_alpha > 0:
-                self._mixers.append(MixUp(alpha=self.mixup_alpha, num_classes=self.num_classes))
-            if self.cutmix_alpha > 0:
-                self._mixers.append(CutMix(alpha=self.cutmix_alpha, num_classes=self.num_classes))
-        return self._mixers[random.randrange(len(self._mixers))]((x, y))
-
     def training_step(self, batch, batch_idx):
         x, y = batch
-        if self.batch_transform is not None or self.mixup_alpha > 0 or self.cutmix_alpha > 0:
-            x, soft = self.batch_transform((x, y)) if self.batch_transform is not None else self._mix(x, y)
+        if self.batch_transform is not None:
+            x, soft = self.batch_transform((x, y))
             logits = self(x)
             loss = nn.functional.cross_entropy(logits, soft, label_smoothing=self.label_smoothing)
         else:

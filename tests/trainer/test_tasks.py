@@ -62,17 +62,3 @@ def test_mixup_or_cutmix_from_vision_as_the_batch_transform(tmp_path):
     trainer = _trainer(tmp_path, max_steps=2)
     trainer.fit(model, loader(data, batch_size=8))
     assert trainer.global_step == 2 and "train_loss" in trainer.callback_metrics
-
-
-def test_mixup_and_cutmix_alphas_still_mix_the_batches(tmp_path):
-    """The documented arguments keep working (built from ember.vision on first use)."""
-    network = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.Flatten(), nn.Linear(2 * 4 * 4, 3))
-    data = ember.data.TensorDataset(ember.randn(16, 1, 4, 4), ember.from_numpy((ember.arange(16) % 3).numpy()))
-    model = Classifier(network, mixup_alpha=0.4, cutmix_alpha=1.0, num_classes=3)
-    trainer = _trainer(tmp_path, max_steps=2)
-    trainer.fit(model, loader(data, batch_size=8))
-    assert trainer.global_step == 2 and sorted(type(m).__name__ for m in model._mixers) == ["CutMix", "MixUp"]
-    with pytest.raises(ValueError, match="need num_classes"):
-        Classifier(nn.Linear(4, 3), mixup_alpha=0.2)
-    with pytest.raises(ValueError, match="not both"):
-        Classifier(nn.Linear(4, 3), mixup_alpha=0.2, num_classes=3, batch_transform=MixUp(alpha=0.2, num_classes=3))
