@@ -1,16 +1,31 @@
-"""Linear algebra: matmul (batched, broadcasting), mm, bmm, dot, outer, einsum."""
+"""Linear algebra: matmul (batched, broadcasting), mm, bmm, dot, outer, einsum, the matmul family
+(addmm, baddbmm, tensordot, kron, ...) and, from decomposition.py, the top-level aliases of torch.linalg
+(det, inverse, cholesky, qr, svd, ...)."""
 
 from __future__ import annotations
 
+import math
+import string
+import warnings
+
 import numpy as np
 
-from ..creation import eye, ones
+from ..creation import eye, ones, zeros
+from ..tensor import Tensor
+from . import decomposition
 from ._op import Op
-from ._util import binary_operands, result_type
+from ._util import binary_operands, normalize_dim, result_type
+from .arithmetic import where
+from .decomposition import *
+from .reduce import norm
+from .shape import cat, roll
 
-__all__ = ["bmm", "dot", "einsum", "ger", "inner", "matmul", "mm", "mv", "outer"]
-METHODS = ["matmul", "mm", "bmm", "mv", "dot", "inner", "outer", "ger"]
-INPLACE: list[str] = []
+__all__ = ["addbmm", "addmm", "addmv", "addr", "baddbmm", "block_diag", "bmm", "cdist", "chain_matmul", "cross",
+           "dot", "einsum", "ger", "inner", "kron", "matmul", "mm", "mv", "outer", "tensordot", "trace", "vander"]
+__all__ += decomposition.__all__
+METHODS = ["matmul", "mm", "bmm", "mv", "dot", "inner", "outer", "ger", "addmm", "addbmm", "baddbmm", "addmv",
+           "addr", "kron", "cross", "trace"] + decomposition.METHODS
+INPLACE = ["addmm", "addbmm", "baddbmm", "addmv", "addr"]
 
 
 class MatMul(Op):
@@ -29,14 +44,14 @@ class MatMul(Op):
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
         # dA = G B^T, dB = A^T G (batch axes are summed back by the engine)
-        ga = grad @ b.mT if ctx.needs_input_grad[0] else None
+        ga = grad @ b.mT.conj() if ctx.needs_input_grad[0] else None  # conj: complex operands, as torch
         gb = None
         if ctx.needs_input_grad[1]:
             if a.ndim > 2 and ctx.other_is_matrix and a.shape[-1] > 0:
                 # one (K, N*L) @ (N*L, M) product instead of a stack of them summed by the engine
-                gb = a.reshape(-1, a.shape[-1]).mT @ grad.reshape(-1, grad.shape[-1])
+                gb = a.reshape(-1, a.shape[-1]).mT.conj() @ grad.reshape(-1, grad.shape[-1])
             else:
-                gb = a.mT @ grad
+                gb = a.mT.conj() @ grad
         return ga, gb
 
 
@@ -175,7 +190,7 @@ def einsum(equation: str, *operands):
         operands = tuple(operands[0])
     equation = equation.replace(" ", "")
     if "..." in equation:
-        raise NotImplementedError("einsum: ellipsis ('...') is not supported yet; write the axes explicitly")
+        equation, operands = _expand_ellipsis(equation, operands)
     if "->" not in equation:
         terms = equation.split(",")
         counts = {}
@@ -194,3 +209,232 @@ def einsum(equation: str, *operands):
     target = result_type(*operands).numpy
     operands = tuple(o if o._data.dtype == target else o.to(target) for o in operands)
     return Einsum.apply(equation, *operands)
+
+
+def _expand_ellipsis(equation: str, operands):
+    """Writes ``...`` out as fresh letters (the broadcast batch axes, right-aligned as in torch) and
+    expands each operand's ellipsis axes to the broadcast sizes."""
+    inputs, arrow, output = equation.partition("->")
+    terms = inputs.split(",")
+    if len(terms) != len(operands):
+        raise RuntimeError(f"einsum(): {len(terms)} operands in the equation but {len(operands)} given")
+    fresh = [c for c in string.ascii_letters if c not in equation]
+    spans = []  # per operand: (start, number of ellipsis axes) or None
+    for i, (term, op) in enumerate(zip(terms, operands)):
+        if "..." not in term:
+            spans.append(None)
+            continue
+        count = op.ndim - (len(term) - 3)
+        if count < 0:
+            raise RuntimeError(f"einsum(): the number of subscripts in the equation ({len(term) - 3}) is more "
+                               f"than the number of dimensions ({op.ndim}) for operand {i}")
+        spans.append((term.index("..."), count))
+    try:
+        batch = np.broadcast_shapes(*(tuple(op.shape[s:s + n]) for op, (s, n) in
+                                      ((op, span) for op, span in zip(operands, spans) if span)))
+    except ValueError:
+        raise RuntimeError("einsum(): operands do not broadcast with remapped shapes (original->remapped): "
+                           + " ".join(str(tuple(op.shape)) for op in operands)) from None
+    letters = "".join(fresh[:len(batch)])
+    new_terms, new_operands = [], []
+    for term, op, span in zip(terms, operands, spans):
+        if span:
+            start, count = span
+            own = batch[len(batch) - count:] if count else ()
+            target = tuple(op.shape[:start]) + own + tuple(op.shape[start + count:])
+            op = op.expand(target) if target != tuple(op.shape) else op
+            term = term.replace("...", letters[len(letters) - count:] if count else "")
+        new_terms.append(term)
+        new_operands.append(op)
+    if arrow:
+        output = output.replace("...", letters)
+    else:  # implicit output: the ellipsis axes, then the letters used once, sorted
+        counts = {}
+        for c in inputs.replace("...", "").replace(",", ""):
+            counts[c] = counts.get(c, 0) + 1
+        output = letters + "".join(sorted(c for c, n in counts.items() if n == 1))
+    return ",".join(new_terms) + "->" + output, tuple(new_operands)
+
+
+# --- the matmul family: beta * input + alpha * product ---------------------------------------------------------
+
+def _add_scaled(input, product, beta, alpha):
+    """``beta * input + alpha * product``; with ``beta == 0`` the input is ignored (its nan and inf too)."""
+    if alpha != 1:
+        product = product * alpha
+    if beta == 0:
+        input = where(Tensor._wrap(np.zeros((), bool)), input, 0)
+    elif beta != 1:
+        input = input * beta
+    return input + product
+
+
+def addmm(input, mat1, mat2, *, beta=1, alpha=1):
+    """``beta * input + alpha * (mat1 @ mat2)`` (``input`` broadcasts)."""
+    for name, mat in (("mat1", mat1), ("mat2", mat2)):
+        if mat.ndim != 2:
+            raise RuntimeError(f"{name} must be a matrix, got {mat.ndim}-D tensor")
+    return _add_scaled(input, mm(mat1, mat2), beta, alpha)
+
+
+def addmv(input, mat, vec, *, beta=1, alpha=1):
+    """``beta * input + alpha * (mat @ vec)``."""
+    if mat.ndim != 2 or vec.ndim != 1:
+        raise RuntimeError(f"vector + matrix @ vector expected, got {input.ndim}, {mat.ndim}, {vec.ndim}")
+    return _add_scaled(input, mv(mat, vec), beta, alpha)
+
+
+def addr(input, vec1, vec2, *, beta=1, alpha=1):
+    """``beta * input + alpha * outer(vec1, vec2)``."""
+    if vec1.ndim != 1 or vec2.ndim != 1:
+        raise RuntimeError(f"addr: Expected 1-D argument vec1, but got {vec1.ndim}-D" if vec1.ndim != 1 else
+                           f"addr: Expected 1-D argument vec2, but got {vec2.ndim}-D")
+    return _add_scaled(input, outer(vec1, vec2), beta, alpha)
+
+
+def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
+    """``beta * input + alpha * bmm(batch1, batch2)``."""
+    return _add_scaled(input, bmm(batch1, batch2), beta, alpha)
+
+
+def addbmm(input, batch1, batch2, *, beta=1, alpha=1):
+    """``beta * input + alpha * sum_b batch1[b] @ batch2[b]``."""
+    return _add_scaled(input, bmm(batch1, batch2).sum(0), beta, alpha)
+
+
+def chain_matmul(*matrices):
+    """The product of 2-D matrices, left to right (deprecated in torch for ``linalg.multi_dot``)."""
+    warnings.warn("ember.chain_matmul is deprecated, as torch.chain_matmul is. Use ember.linalg.multi_dot "
+                  "instead, which accepts a list of two or more tensors rather than multiple parameters.",
+                  UserWarning, stacklevel=2)
+    if len(matrices) == 1 and isinstance(matrices[0], (list, tuple)):
+        matrices = tuple(matrices[0])
+    for i, m in enumerate(matrices):
+        if m.ndim != 2:
+            raise RuntimeError(f"Tensor dimension is {m.ndim}, expected 2 instead.")
+    result = matrices[0]
+    for m in matrices[1:]:
+        result = mm(result, m)
+    return result
+
+
+# --- products of tensors ---------------------------------------------------------------------------------------
+
+def tensordot(a, b, dims=2, out=None):
+    """Sums the products of ``a``'s and ``b``'s elements over ``dims`` (an int: the last ``dims`` of
+    ``a`` with the first of ``b``; or two lists of axes)."""
+    if isinstance(dims, Tensor):
+        dims = dims.tolist()
+    if isinstance(dims, int):
+        if dims < 0:
+            raise RuntimeError(f"tensordot expects dims >= 0, but got dims={dims}")
+        dims_a, dims_b = list(range(a.ndim - dims, a.ndim)), list(range(dims))
+    else:
+        dims_a, dims_b = ([d] if isinstance(d, int) else list(d) for d in dims)
+    if len(dims_a) != len(dims_b):
+        raise RuntimeError("both dimension lists should have same length")
+    dims_a = [normalize_dim(d, a.ndim, "tensordot") for d in dims_a]
+    dims_b = [normalize_dim(d, b.ndim, "tensordot") for d in dims_b]
+    for da, db in zip(dims_a, dims_b):
+        if a.shape[da] != b.shape[db]:
+            raise RuntimeError(f"contracted dimensions need to match, but first has size {a.shape[da]} in dim "
+                               f"{da} and second has size {b.shape[db]} in dim {db}")
+    free_a = [d for d in range(a.ndim) if d not in dims_a]
+    free_b = [d for d in range(b.ndim) if d not in dims_b]
+    size = math.prod(a.shape[d] for d in dims_a)
+    left = a.permute(*free_a, *dims_a).reshape(-1, size)
+    right = b.permute(*dims_b, *free_b).reshape(size, -1)
+    return matmul(left, right).reshape(*(a.shape[d] for d in free_a), *(b.shape[d] for d in free_b))
+
+
+def kron(input, other):
+    """The Kronecker product: every element of ``input`` scales a copy of ``other``."""
+    n = max(input.ndim, other.ndim)
+    a_shape = (1,) * (n - input.ndim) + tuple(input.shape)
+    b_shape = (1,) * (n - other.ndim) + tuple(other.shape)
+    a = input.reshape(*(s for size in a_shape for s in (size, 1)))
+    b = other.reshape(*(s for size in b_shape for s in (1, size)))
+    return (a * b).reshape(*(x * y for x, y in zip(a_shape, b_shape)))
+
+
+def trace(input):
+    """The sum of a matrix's diagonal."""
+    if input.ndim != 2:
+        raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {input.ndim}")
+    return input.diagonal().sum()
+
+
+def cross(input, other, dim=None):
+    """The cross product of 3-vectors along ``dim`` (by default the first axis of size 3)."""
+    shape = np.broadcast_shapes(tuple(input.shape), tuple(other.shape))
+    if dim is None:
+        dim = next((d for d, size in enumerate(shape) if size == 3), None)
+        if dim is None:
+            raise RuntimeError("no dimension of size 3 in input")
+    return _cross(input, other, dim, "linalg.cross")
+
+
+def _cross(input, other, dim, op):
+    if op == "linalg.cross" and input.ndim != other.ndim:
+        raise RuntimeError("linalg.cross: inputs must have the same number of dimensions.")
+    dim = normalize_dim(dim, max(input.ndim, other.ndim), op)
+    offset_a, offset_b = max(other.ndim - input.ndim, 0), max(input.ndim - other.ndim, 0)
+    size_a = input.shape[dim - offset_a] if dim >= offset_a else 1
+    size_b = other.shape[dim - offset_b] if dim >= offset_b else 1
+    if size_a != 3 or size_b != 3:
+        raise RuntimeError(f"{op}: inputs dimension {dim} must have length 3. Got {size_a} and {size_b}")
+    a, b = binary_operands(input, other)
+    shape = np.broadcast_shapes(tuple(a.shape), tuple(b.shape))
+    a, b = a.expand(shape), b.expand(shape)
+    # (a x b)_i = a_{i+1} b_{i+2} - a_{i+2} b_{i+1}
+    return roll(a, -1, dim) * roll(b, -2, dim) - roll(a, -2, dim) * roll(b, -1, dim)
+
+
+def cdist(x1, x2, p: float = 2.0, compute_mode=None):
+    """The p-norm distance between each row of ``x1`` and each row of ``x2`` (batched)."""
+    for name, x in (("X1", x1), ("X2", x2)):
+        if x.ndim < 2:
+            raise RuntimeError(f"cdist only supports at least 2D tensors, {name} got: {x.ndim}D")
+        if x._data.dtype.kind != "f":
+            raise RuntimeError(f"cdist only supports floating-point dtypes, {name} got: {x.dtype}")
+    if x1.shape[-1] != x2.shape[-1]:
+        raise RuntimeError(f"X1 and X2 must have the same number of columns. X1: {x1.shape[-1]} X2: {x2.shape[-1]}")
+    if p < 0:
+        raise RuntimeError(f"cdist only supports non-negative p values, got {p}")
+    return norm(x1.unsqueeze(-2) - x2.unsqueeze(-3), p=p, dim=-1)
+
+
+def block_diag(*tensors):
+    """A block-diagonal matrix from 0-, 1- (one row) and 2-D tensors."""
+    blocks = []
+    for i, t in enumerate(tensors):
+        if t.ndim > 2:
+            raise RuntimeError(f"torch.block_diag: Input tensors must have 2 or fewer dimensions. Input {i} has "
+                               f"{t.ndim} dimensions")
+        blocks.append(t.reshape(1, -1) if t.ndim < 2 else t)
+    if not blocks:
+        return zeros(1, 0)
+    dtype = result_type(*blocks)
+    width = sum(b.shape[1] for b in blocks)
+    rows, column = [], 0
+    for b in blocks:
+        b = b.to(dtype.numpy) if b._data.dtype != dtype.numpy else b
+        rows_, cols = b.shape
+        rows.append(cat([zeros(rows_, column, dtype=dtype), b, zeros(rows_, width - column - cols, dtype=dtype)], 1))
+        column += cols
+    return cat(rows, 0)
+
+
+def vander(x, N=None, increasing: bool = False):
+    """The Vandermonde matrix: columns ``x**(N-1), ..., x, 1`` (reversed when ``increasing``)."""
+    if x.ndim != 1:
+        raise RuntimeError("x must be a one-dimensional tensor.")
+    N = x.shape[0] if N is None else N
+    if N < 0:
+        raise RuntimeError("N must be non-negative.")
+    if x._data.dtype.kind in "biu":
+        x = x.to(np.int64)
+    powers = range(N) if increasing else range(N - 1, -1, -1)
+    columns = [ones(x.shape[0], dtype=x.dtype) if k == 0 else x**k for k in powers]
+    return Tensor._wrap(np.empty((x.shape[0], 0), x._data.dtype)) if N == 0 else cat(
+        [c.unsqueeze(1) for c in columns], 1)

@@ -1,0 +1,681 @@
+"""Matrix decompositions, inverses and solves: the differentiable primitives behind ``ember.linalg``.
+
+Values come from numpy.linalg / scipy.linalg over the leading (batch) axes; the backward formulas are
+PyTorch's (FunctionsManual.cpp), written with Ember ops so that second derivatives work. An op with
+several outputs (eigh, qr, svd) keeps its outputs as arrays; when its backward is itself recorded
+(``create_graph=True``) it runs the decomposition again on its saved input, so the outputs it uses
+carry their own graph.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections import namedtuple
+
+import numpy as np
+
+from ..autograd.grad_mode import state
+from ..creation import eye, zeros
+from ..tensor import Tensor
+from ._op import _TORCH_TYPE_NAMES, Op
+from .shape import cat, tril, triu
+
+__all__ = ["cholesky", "cholesky_inverse", "cholesky_solve", "det", "inverse", "logdet", "matrix_exp",
+           "matrix_power", "pinverse", "qr", "slogdet", "svd", "triangular_solve"]
+METHODS = list(__all__)
+INPLACE: list[str] = []
+
+
+class LinAlgError(RuntimeError):
+    """A matrix is singular or not positive-definite (``torch.linalg.LinAlgError``)."""
+
+
+# --- input checks and batched LAPACK errors ----------------------------------------------------------------
+
+def check_float(A, op: str) -> None:
+    """torch.linalg's ops take float32 / float64 (and complex) tensors only."""
+    kind = A._data.dtype
+    if kind.kind not in "fc":
+        name = _TORCH_TYPE_NAMES.get(kind.name, kind.name)
+        raise RuntimeError(f"{op}: Expected a floating point or complex tensor as input. Got {name}")
+    if kind == np.float16:
+        raise RuntimeError(f"{op}: Low precision dtypes not supported. Got Half")
+
+
+def check_matrix(A, op: str, square: bool = False) -> None:
+    """A batch of matrices (at least 2-D), square when ``square``; float dtype."""
+    if A._data.ndim < 2:
+        raise RuntimeError(f"{op}: The input tensor A must have at least 2 dimensions.")
+    check_float(A, op)
+    if square and A._data.shape[-1] != A._data.shape[-2]:
+        m, n = A._data.shape[-2:]
+        raise RuntimeError(f"{op}: A must be batches of square matrices, but they are {m} by {n} matrices")
+
+
+def _batch_prefix(shape, index) -> str:
+    """torch names the failing matrix of a batch: ``(Batch element 3): ``."""
+    if len(shape) <= 2:
+        return ""
+    return f"(Batch element {int(np.ravel_multi_index(index, shape[:-2]))}): "
+
+
+def _lu_info(a: np.ndarray) -> int:
+    """LAPACK getrf's info for one matrix: 1 + the index of the first zero pivot, 0 if none."""
+    import scipy.linalg  # lazy: heavy
+
+    lu, _ = scipy.linalg.lu_factor(a, check_finite=False)
+    zero = np.flatnonzero(np.diagonal(lu) == 0)
+    return int(zero[0]) + 1 if zero.size else 0
+
+
+def _potrf(a: np.ndarray) -> tuple[np.ndarray, int]:
+    """LAPACK potrf on one matrix: the lower factor and info (order of the failing leading minor)."""
+    import scipy.linalg.lapack  # lazy: heavy
+
+    potrf = scipy.linalg.lapack.get_lapack_funcs("potrf", (a,))
+    factor, info = potrf(a, lower=True, clean=True)
+    return np.tril(factor), int(info)
+
+
+def _batches(shape):
+    return np.ndindex(*shape[:-2]) if len(shape) > 2 else [()]
+
+
+def _inverse_with_info(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        return np.linalg.inv(a), np.zeros(a.shape[:-2], np.int32)
+    except np.linalg.LinAlgError:
+        out, info = np.empty_like(a), np.zeros(a.shape[:-2], np.int32)
+        for index in _batches(a.shape):
+            info[index] = _lu_info(a[index])
+            with np.errstate(all="ignore"):
+                out[index] = np.linalg.pinv(a[index]) if info[index] else np.linalg.inv(a[index])
+            if info[index]:
+                out[index] = np.nan
+        return out, info
+
+
+def _raise_for_info(info: np.ndarray, shape, message: str, op: str) -> None:
+    failed = np.argwhere(info.reshape(shape[:-2]) != 0) if len(shape) > 2 else ([()] if info else [])
+    if len(failed):
+        index = tuple(failed[0])
+        raise LinAlgError(f"{op}: {_batch_prefix(shape, index)}{message.format(int(info[index]))}")
+
+
+_SINGULAR = "The diagonal element {} is zero, the inversion could not be completed because the input matrix is singular."
+_NOT_PD = ("The factorization could not be completed because the input is not positive-definite "
+           "(the leading minor of order {} is not positive-definite).")
+
+
+def _diag_embed(v):
+    """A batch of diagonal matrices from a batch of vectors (differentiable)."""
+    return v.unsqueeze(-1) * eye(v.shape[-1], dtype=v.dtype)
+
+
+# --- inverse, determinant ----------------------------------------------------------------------------------
+
+class Inv(Op):
+    @staticmethod
+    def forward(ctx, A, op):
+        ctx.save_output()
+        out, info = _inverse_with_info(A._data)
+        _raise_for_info(info, A._data.shape, _SINGULAR, op)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        Y = ctx.output
+        return -(Y.mT @ grad @ Y.mT), None  # d(A^-1) = -A^-1 dA A^-1
+
+
+def inv(A, op: str = "linalg.inv"):
+    """The inverse of each square matrix; a singular one raises ``LinAlgError``."""
+    check_matrix(A, op, square=True)
+    return Inv.apply(A, op)
+
+
+def inv_ex(A, *, check_errors: bool = False):
+    """``(inverse, info)``: info is 0 where the matrix was invertible, LAPACK's pivot index where not."""
+    check_matrix(A, "linalg.inv_ex", square=True)
+    info = _inverse_with_info(A._data)[1]
+    if check_errors:
+        _raise_for_info(info, A._data.shape, _SINGULAR, "linalg.inv_ex")
+    if info.any():
+        out = Tensor._wrap(np.full_like(A._data, np.nan))
+    else:
+        out = Inv.apply(A, "linalg.inv_ex")
+    return _InvEx(out, Tensor._wrap(info))
+
+
+_InvEx = namedtuple("linalg_inv_ex", ["inverse", "info"])
+
+
+def inverse(input):
+    """``torch.inverse``: the same as ``linalg.inv``."""
+    return inv(input, "inverse")
+
+
+class Det(Op):
+    @staticmethod
+    def forward(ctx, A):
+        ctx.save_for_backward(A)
+        ctx.save_output()
+        return np.asarray(np.linalg.det(A._data))
+
+    @staticmethod
+    def backward(ctx, grad):
+        (A,) = ctx.saved_tensors
+        # d det(A) = det(A) tr(A^-1 dA)
+        return (grad * ctx.output).unsqueeze(-1).unsqueeze(-1) * inv(A).mT
+
+
+def det(A):
+    """The determinant of each square matrix."""
+    check_matrix(A, "linalg.det", square=True)
+    return Det.apply(A)
+
+
+class Slogdet(Op):
+    @staticmethod
+    def forward(ctx, A):
+        ctx.save_for_backward(A)
+        sign, logabsdet = np.linalg.slogdet(A._data)
+        return np.asarray(sign), np.asarray(logabsdet)
+
+    @staticmethod
+    def backward(ctx, grad_sign, grad_logabsdet):
+        (A,) = ctx.saved_tensors  # the sign is piecewise constant: only log|det A| has a gradient
+        return grad_logabsdet.unsqueeze(-1).unsqueeze(-1) * inv(A).mT
+
+
+_Slogdet = namedtuple("linalg_slogdet", ["sign", "logabsdet"])
+
+
+def slogdet(A):
+    """``(sign, logabsdet)`` of each square matrix's determinant."""
+    check_matrix(A, "linalg.slogdet", square=True)
+    return _Slogdet(*Slogdet.apply(A))
+
+
+def logdet(input):
+    """log det: ``nan`` where the determinant is negative, ``-inf`` where it is zero."""
+    check_matrix(input, "logdet", square=True)
+    sign, logabsdet = Slogdet.apply(input)
+    return logabsdet + sign.detach().log()
+
+
+# --- solves ------------------------------------------------------------------------------------------------
+
+class Solve(Op):
+    @staticmethod
+    def forward(ctx, A, B):
+        ctx.save_for_backward(A)
+        ctx.save_output()
+        try:
+            return np.linalg.solve(A._data, B._data)
+        except np.linalg.LinAlgError:
+            raise LinAlgError("torch.linalg.solve: The solver failed because the input matrix is singular.") from None
+
+    @staticmethod
+    def backward(ctx, grad):
+        (A,) = ctx.saved_tensors
+        X = ctx.output
+        grad_B = _solve_matrix(A.mT, grad)  # X = A^-1 B: dB = A^-T G, dA = -dB X^T
+        return (-(grad_B @ X.mT) if ctx.needs_input_grad[0] else None), grad_B
+
+
+def _solve_matrix(A, B):
+    return Solve.apply(A, B)
+
+
+def is_vector_rhs(A, B) -> bool:
+    """torch's rule: B is a (batch of) vector(s) when it is 1-D or has exactly A's batch shape plus n."""
+    return B.ndim == 1 or (B.ndim == A.ndim - 1 and tuple(B.shape) == tuple(A.shape[:-1]))
+
+
+def solve(A, B, *, left: bool = True):
+    """The solution X of ``A X = B`` (or ``X A = B`` when ``left=False``), batched and broadcast."""
+    check_matrix(A, "linalg.solve", square=True)
+    check_float(B, "linalg.solve")
+    if not left:
+        return solve(A.mT, B.mT).mT
+    vector = is_vector_rhs(A, B)
+    rhs = B.unsqueeze(-1) if vector else B
+    n = A.shape[-1]
+    if rhs.shape[-2] != n:
+        columns = 1 if vector else rhs.shape[-1]
+        raise RuntimeError(f"linalg.solve: Incompatible shapes of A and B for the equation AX = B "
+                           f"({A.shape[-2]}x{n} and {rhs.shape[-2]}x{columns})")
+    if A.dtype != B.dtype:
+        raise RuntimeError(f"linalg.solve: Expected A and B to have the same dtype, but found A of type "
+                           f"{A.dtype} and B of type {B.dtype} instead")
+    X = Solve.apply(A, rhs)
+    return X.squeeze(-1) if vector else X
+
+
+class SolveTriangular(Op):
+    @staticmethod
+    def forward(ctx, A, B, upper, unitriangular):
+        import scipy.linalg  # lazy: heavy
+
+        ctx.save_for_backward(A)
+        ctx.save_output()
+        ctx.upper, ctx.unitriangular = upper, unitriangular
+        a, b = A._data, B._data
+        batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+        a = np.broadcast_to(a, batch + a.shape[-2:])
+        b = np.broadcast_to(b, batch + b.shape[-2:])
+        out = np.empty(b.shape, np.result_type(a, b))
+        for index in np.ndindex(*batch):
+            out[index] = scipy.linalg.solve_triangular(a[index], b[index], lower=not upper,
+                                                       unit_diagonal=unitriangular, check_finite=False)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (A,) = ctx.saved_tensors
+        X = ctx.output
+        grad_B = SolveTriangular.apply(A.mT, grad, not ctx.upper, ctx.unitriangular)
+        grad_A = None
+        if ctx.needs_input_grad[0]:
+            grad_A = -(grad_B @ X.mT)  # only the triangle that was read has a gradient
+            grad_A = triu(grad_A, 1 if ctx.unitriangular else 0) if ctx.upper else tril(
+                grad_A, -1 if ctx.unitriangular else 0)
+        return grad_A, grad_B, None, None
+
+
+def solve_triangular(A, B, *, upper: bool, left: bool = True, unitriangular: bool = False):
+    """Solves ``A X = B`` (``X A = B`` when ``left=False``) reading only A's upper or lower triangle."""
+    check_matrix(A, "linalg.solve_triangular", square=True)
+    check_matrix(B, "linalg.solve_triangular")
+    if not left:
+        return solve_triangular(A.mT, B.mT, upper=not upper, unitriangular=unitriangular).mT
+    if B.shape[-2] != A.shape[-1]:
+        raise RuntimeError(f"linalg.solve_triangular: Incompatible shapes of A and B for the equation AX = B "
+                           f"({A.shape[-2]}x{A.shape[-1]} and {B.shape[-2]}x{B.shape[-1]})")
+    return SolveTriangular.apply(A, B, upper, unitriangular)
+
+
+_TriangularSolve = namedtuple("triangular_solve", ["solution", "cloned_coefficient"])
+
+
+def triangular_solve(b, A, upper: bool = True, transpose: bool = False, unitriangular: bool = False):
+    """``torch.triangular_solve``: ``(solution, cloned_coefficient)`` of ``A X = b`` (``A^T X = b``)."""
+    warnings.warn("ember.triangular_solve is deprecated, as torch.triangular_solve is, in favor of "
+                  "ember.linalg.solve_triangular (arguments reversed, no copy of A returned).",
+                  UserWarning, stacklevel=2)
+    coefficient = A.mT if transpose else A
+    X = solve_triangular(coefficient, b, upper=upper != transpose, unitriangular=unitriangular)
+    return _TriangularSolve(X, A.clone())
+
+
+# --- Cholesky ------------------------------------------------------------------------------------------------
+
+def _cholesky_with_info(a: np.ndarray):
+    try:
+        return np.linalg.cholesky(a), np.zeros(a.shape[:-2], np.int32)
+    except np.linalg.LinAlgError:
+        out, info = np.empty_like(a), np.zeros(a.shape[:-2], np.int32)
+        for index in _batches(a.shape):
+            out[index], info[index] = _potrf(a[index])
+        return out, info
+
+
+class Cholesky(Op):
+    @staticmethod
+    def forward(ctx, A, op):
+        ctx.save_output()
+        out, info = _cholesky_with_info(A._data)
+        _raise_for_info(info, A._data.shape, _NOT_PD, op)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        L = ctx.output
+        # gA = L^-T Phi(L^T gL) L^-1, symmetrised, Phi = lower triangle with half its diagonal
+        gA = tril(L.mT @ grad)
+        gA = 0.5 * (gA + tril(gA, -1).mT)
+        gA = SolveTriangular.apply(L.mT, gA, True, False)  # L^-T gA
+        gA = SolveTriangular.apply(L.mT, gA.mT, True, False).mT  # (L^-T gA^T)^T = gA L^-1
+        return gA, None
+
+
+def cholesky(A, upper: bool = False, *, op: str = "linalg.cholesky"):
+    """The lower (or upper) Cholesky factor of each symmetric positive-definite matrix."""
+    check_matrix(A, op, square=True)
+    L = Cholesky.apply(A, op)
+    return L.mT if upper else L
+
+
+_CholeskyEx = namedtuple("linalg_cholesky_ex", ["L", "info"])
+
+
+def cholesky_ex(A, *, upper: bool = False, check_errors: bool = False):
+    """``(L, info)``: info is 0 where the factorization succeeded, else the failing minor's order."""
+    check_matrix(A, "linalg.cholesky_ex", square=True)
+    factor, info = _cholesky_with_info(A._data)
+    if check_errors:
+        _raise_for_info(info, A._data.shape, _NOT_PD, "linalg.cholesky_ex")
+    L = Tensor._wrap(factor) if info.any() else Cholesky.apply(A, "linalg.cholesky_ex")
+    return _CholeskyEx(L.mT if upper else L, Tensor._wrap(info))
+
+
+def cholesky_solve(B, L, upper: bool = False):
+    """Solves ``A X = B`` given A's Cholesky factor ``L`` (``A = L L^T``, or ``U^T U`` when upper)."""
+    check_matrix(L, "cholesky_solve", square=True)
+    lower = L.mT if upper else L
+    Y = solve_triangular(lower, B, upper=False)
+    return solve_triangular(lower.mT, Y, upper=True)
+
+
+def cholesky_inverse(L, upper: bool = False):
+    """The inverse of ``A = L L^T`` (``U^T U`` when upper) from its Cholesky factor."""
+    check_matrix(L, "cholesky_inverse", square=True)
+    identity = eye(L.shape[-1], dtype=L.dtype).expand(L.shape)
+    return cholesky_solve(identity, L, upper)
+
+
+# --- eigh, qr, svd -------------------------------------------------------------------------------------------
+
+def _outputs(ctx, rerun):
+    """The op's outputs for its backward: the saved arrays, or, when the backward is being recorded
+    (create_graph=True), ``rerun`` on the saved input so that they are differentiable again."""
+    if state.grad_enabled:
+        return rerun(*ctx.saved_tensors)
+    return tuple(Tensor._wrap(a) for a in ctx.arrays)
+
+
+class Eigh(Op):
+    @staticmethod
+    def forward(ctx, A, UPLO):
+        ctx.save_for_backward(A)
+        ctx.UPLO = UPLO
+        ctx.set_materialize_grads(False)
+        ctx.arrays = np.linalg.eigh(A._data, UPLO=UPLO)
+        return ctx.arrays
+
+    @staticmethod
+    def backward(ctx, grad_L, grad_V):
+        L, V = _outputs(ctx, lambda A: Eigh.apply(A, ctx.UPLO))
+        if grad_V is None:
+            return (V * grad_L.unsqueeze(-2)) @ V.mT, None
+        # gA = V (diag(gL) + skew(V^T gV) / 2 / (L_j - L_i)) V^T: the symmetric gradient
+        VtgV = V.mT @ grad_V
+        gaps = L.unsqueeze(-2) - L.unsqueeze(-1) + eye(L.shape[-1], dtype=L.dtype)
+        inner = 0.5 * (VtgV - VtgV.mT) / gaps
+        if grad_L is not None:
+            inner = inner + _diag_embed(grad_L)
+        return V @ inner @ V.mT, None
+
+
+_Eigh = namedtuple("linalg_eigh", ["eigenvalues", "eigenvectors"])
+
+
+def eigh(A, UPLO: str = "L"):
+    """Eigenvalues (ascending) and orthonormal eigenvectors of each symmetric matrix (one triangle read)."""
+    check_matrix(A, "linalg.eigh", square=True)
+    if UPLO not in ("L", "U"):
+        raise RuntimeError(f"Expected UPLO argument to be 'L' or 'U', but got {UPLO}")
+    return _Eigh(*Eigh.apply(A, UPLO))
+
+
+def eigvalsh(A, UPLO: str = "L"):
+    """The eigenvalues (ascending) of each symmetric matrix."""
+    check_matrix(A, "linalg.eigvalsh", square=True)
+    if not A.requires_grad:
+        return Tensor._wrap(np.linalg.eigvalsh(A._data, UPLO=UPLO))
+    return Eigh.apply(A, UPLO)[0]
+
+
+class QR(Op):
+    @staticmethod
+    def forward(ctx, A, mode):
+        ctx.save_for_backward(A)
+        ctx.mode = mode
+        ctx.set_materialize_grads(False)
+        ctx.arrays = np.linalg.qr(A._data, mode=mode)
+        return tuple(ctx.arrays)
+
+    @staticmethod
+    def backward(ctx, grad_Q, grad_R):
+        Q, R = _outputs(ctx, lambda A: QR.apply(A, ctx.mode))
+        m, n = R.shape[-2], R.shape[-1]
+        if ctx.mode == "complete" and Q.shape[-2] > n:
+            raise RuntimeError("The derivative of linalg.qr depends on Q, which is not computed when mode='r'. "
+                               "linalg.qr with mode='complete' is not differentiable when nrows > ncols.")
+        grad_Q = zeros(Q.shape, dtype=Q.dtype) if grad_Q is None else grad_Q
+        grad_R = zeros(R.shape, dtype=R.dtype) if grad_R is None else grad_R
+        if m >= n:
+            return _qr_backward_tall(Q, R, grad_Q, grad_R), None
+        # A = [X | Y] with X square: X = Q U, Y = Q V (Walter & Lehmann; TensorFlow's QrGrad)
+        U, grad_U, grad_V = R[..., :, :m], grad_R[..., :, :m], grad_R[..., :, m:]
+        Y = ctx.saved_tensors[0][..., :, m:] if state.grad_enabled else Tensor._wrap(
+            ctx.saved_tensors[0]._data[..., :, m:])
+        grad_X = _qr_backward_tall(Q, U, grad_Q + Y @ grad_V.mT, grad_U)
+        return cat([grad_X, Q @ grad_V], -1), None
+
+
+def _qr_backward_tall(Q, R, grad_Q, grad_R):
+    """gA = (gQ + Q copyltu(M)) R^-T with M = R gR^T - gQ^T Q, for a tall or square A."""
+    M = R @ grad_R.mT - grad_Q.mT @ Q
+    lower = tril(M, -1)
+    copyltu = lower + lower.mT + _diag_embed(M.diagonal(0, -2, -1))
+    rhs = grad_Q + Q @ copyltu
+    # X R^T = rhs  <=>  R X^T = rhs^T
+    return SolveTriangular.apply(R, rhs.mT, True, False).mT
+
+
+_QR = namedtuple("linalg_qr", ["Q", "R"])
+
+
+def linalg_qr(A, mode: str = "reduced"):
+    check_matrix(A, "linalg.qr")
+    if mode not in ("reduced", "complete", "r"):
+        raise RuntimeError(f"qr received unrecognized mode '{mode}' but expected one of 'reduced' (default), "
+                           "'r', or 'complete'")
+    if mode == "r":
+        R = QR.apply(A, "reduced")[1]
+        return _QR(Tensor._wrap(np.empty(0, A._data.dtype)), R)
+    return _QR(*QR.apply(A, mode))
+
+
+def qr(input, some: bool = True):
+    """``torch.qr``: ``(Q, R)``, reduced unless ``some=False``."""
+    return linalg_qr(input, "reduced" if some else "complete")
+
+
+class SVD(Op):
+    @staticmethod
+    def forward(ctx, A, full_matrices):
+        ctx.save_for_backward(A)
+        ctx.full_matrices = full_matrices
+        ctx.set_materialize_grads(False)
+        ctx.arrays = np.linalg.svd(A._data, full_matrices=full_matrices)
+        return tuple(ctx.arrays)
+
+    @staticmethod
+    def backward(ctx, grad_U, grad_S, grad_Vh):
+        U, S, Vh = _outputs(ctx, lambda A: SVD.apply(A, ctx.full_matrices))
+        k = S.shape[-1]
+        if ctx.full_matrices:  # the columns past min(m, n) are arbitrary: only the first k count
+            U, Vh = U[..., :, :k], Vh[..., :k, :]
+            grad_U = None if grad_U is None else grad_U[..., :, :k]
+            grad_Vh = None if grad_Vh is None else grad_Vh[..., :k, :]
+        return _svd_backward(U, S, Vh, grad_U, grad_S, grad_Vh), None
+
+
+def _svd_backward(U, S, Vh, gU, gS, gVh):
+    """PyTorch's svd_backward (real case): the well-defined part of the gradient."""
+    if gU is None and gVh is None:
+        return (U * gS.unsqueeze(-2)) @ Vh if gS is not None else None
+    m, n, k = U.shape[-2], Vh.shape[-1], S.shape[-1]
+    V, gV = Vh.mT, None if gVh is None else gVh.mT
+    S2 = S * S
+    gaps = S2.unsqueeze(-2) - S2.unsqueeze(-1) + eye(k, dtype=S.dtype)  # s_j^2 - s_i^2, 1 on the diagonal
+    inner = 0
+    if gU is not None:
+        UtgU = U.mT @ gU
+        inner = (UtgU - UtgU.mT) * S.unsqueeze(-2)
+    if gV is not None:
+        VtgV = V.mT @ gV
+        inner = inner + S.unsqueeze(-1) * (VtgV - VtgV.mT)
+    inner = inner / gaps
+    if gS is not None:
+        inner = inner + _diag_embed(gS)
+    if m > k and gU is not None:  # + (I - U U^T) gU S^-1 V^T
+        gU_Sinv = gU / S.unsqueeze(-2)
+        return (U @ inner + gU_Sinv - U @ (U.mT @ gU_Sinv)) @ Vh
+    if n > k and gV is not None:  # + U S^-1 gV^T (I - V V^T)
+        Sinv_gVt = (gV / S.unsqueeze(-2)).mT
+        return U @ (inner @ Vh + Sinv_gVt - (Sinv_gVt @ V) @ Vh)
+    return U @ inner @ Vh
+
+
+_SVD = namedtuple("linalg_svd", ["U", "S", "Vh"])
+_TorchSVD = namedtuple("svd", ["U", "S", "V"])
+
+
+def linalg_svd(A, full_matrices: bool = True, *, driver=None):
+    check_matrix(A, "linalg.svd")
+    return _SVD(*SVD.apply(A, full_matrices))
+
+
+def svd(input, some: bool = True, compute_uv: bool = True):
+    """``torch.svd``: ``(U, S, V)`` with V (not V^T); reduced unless ``some=False``."""
+    if not compute_uv:
+        check_matrix(input, "svd")
+        S = svdvals(input)
+        m, n = input.shape[-2:]
+        U = zeros(*input.shape[:-2], m, m if not some else min(m, n), dtype=input.dtype)
+        V = zeros(*input.shape[:-2], n, n if not some else min(m, n), dtype=input.dtype)
+        return _TorchSVD(U, S, V)
+    U, S, Vh = linalg_svd(input, full_matrices=not some)
+    return _TorchSVD(U, S, Vh.mT)
+
+
+def svdvals(A, *, driver=None):
+    """The singular values (descending) of each matrix."""
+    check_matrix(A, "linalg.svdvals")
+    if not (A.requires_grad and state.grad_enabled):
+        return Tensor._wrap(np.linalg.svd(A._data, compute_uv=False))
+    return SVD.apply(A, False)[1]
+
+
+# --- pinv, matrix functions ----------------------------------------------------------------------------------
+
+class Pinv(Op):
+    @staticmethod
+    def forward(ctx, A, atol, rtol, hermitian):
+        ctx.save_for_backward(A)
+        ctx.save_output()
+        a = A._data
+        if hermitian:
+            w, v = np.linalg.eigh(a)
+            size = np.abs(w)
+            u, vh = v * np.sign(w)[..., None, :], np.swapaxes(v, -1, -2)
+        else:
+            u, size, vh = np.linalg.svd(a, full_matrices=False)
+        largest = size.max(-1, keepdims=True, initial=0.0)
+        cutoff = np.maximum(atol, rtol * largest)
+        keep = size > cutoff
+        with np.errstate(all="ignore"):
+            inverted = np.where(keep, 1 / np.where(keep, size, 1), 0).astype(a.dtype)
+        return np.swapaxes(vh, -1, -2) @ (inverted[..., :, None] * np.swapaxes(u, -1, -2))
+
+    @staticmethod
+    def backward(ctx, grad):
+        (A,) = ctx.saved_tensors
+        P = ctx.output
+        # PyTorch's pinv_backward: exact where the rank does not change
+        m, n = A.shape[-2], A.shape[-1]
+        Ph, gh = P.mT, grad.mT
+        if m <= n:
+            K = gh @ P
+            KPh = K @ Ph
+            gA = -(P @ K).mT + KPh - (A @ P) @ KPh + (Ph @ P) @ (gh - K @ A)
+        else:
+            K = P @ gh
+            PhK = Ph @ K
+            gA = -(K @ P).mT + (gh - A @ K) @ P @ Ph + PhK - PhK @ P @ A
+        return gA, None, None, None
+
+
+def pinv(A, *, atol=None, rtol=None, hermitian: bool = False):
+    """The Moore-Penrose pseudo-inverse; singular values below ``max(atol, rtol * largest)`` count as 0."""
+    check_matrix(A, "linalg.pinv")
+    atol, rtol = _tolerances(A, atol, rtol)
+    return Pinv.apply(A, atol, rtol, hermitian)
+
+
+def _tolerances(A, atol, rtol):
+    """torch's defaults: rtol = eps * max(m, n) when neither is given, 0 when only atol is."""
+    atol = _as_array(atol)
+    if rtol is None:
+        rtol = np.finfo(A._data.dtype).eps * max(A.shape[-2:]) if atol is None or not np.any(atol > 0) else 0.0
+    rtol = _as_array(rtol)
+    atol = 0.0 if atol is None else atol
+    return np.expand_dims(atol, -1) if np.ndim(atol) else atol, np.expand_dims(rtol, -1) if np.ndim(rtol) else rtol
+
+
+def _as_array(value):
+    return value._data if isinstance(value, Tensor) else value
+
+
+def pinverse(input, rcond: float = 1e-15):
+    """``torch.pinverse``: ``linalg.pinv`` with a relative cutoff ``rcond``."""
+    return pinv(input, rtol=rcond)
+
+
+def matrix_rank(A, *, atol=None, rtol=None, hermitian: bool = False):
+    """The number of singular values above ``max(atol, rtol * largest)`` (an int64 tensor)."""
+    check_matrix(A, "linalg.matrix_rank")
+    atol, rtol = _tolerances(A, atol, rtol)
+    a = A._data
+    size = np.abs(np.linalg.eigvalsh(a)) if hermitian else np.linalg.svd(a, compute_uv=False)
+    cutoff = np.maximum(atol, rtol * size.max(-1, keepdims=True, initial=0.0))
+    return Tensor._wrap(np.asarray((size > cutoff).sum(-1), dtype=np.int64))
+
+
+class MatrixExp(Op):
+    @staticmethod
+    def forward(ctx, A):
+        import scipy.linalg  # lazy: heavy
+
+        ctx.save_for_backward(A)
+        return np.asarray(scipy.linalg.expm(A._data), dtype=A._data.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (A,) = ctx.saved_tensors
+        # the Frechet derivative: exp([[A^T, G], [0, A^T]]) holds the gradient in its upper-right block
+        n = A.shape[-1]
+        At = A.mT.expand(grad.shape)
+        block = cat([cat([At, grad], -1), cat([zeros(grad.shape, dtype=grad.dtype), At], -1)], -2)
+        return MatrixExp.apply(block)[..., :n, n:]
+
+
+def matrix_exp(A):
+    """The matrix exponential of each square matrix."""
+    check_matrix(A, "linalg.matrix_exp", square=True)
+    return MatrixExp.apply(A)
+
+
+def matrix_power(A, n: int):
+    """``A`` multiplied by itself ``n`` times (``n < 0``: of its inverse; ``n = 0``: the identity)."""
+    if A.ndim < 2:
+        raise RuntimeError("linalg.matrix_power: The input tensor A must have at least 2 dimensions.")
+    if A.shape[-1] != A.shape[-2]:
+        raise RuntimeError(f"linalg.matrix_power: A must be batches of square matrices, but they are "
+                           f"{A.shape[-2]} by {A.shape[-1]} matrices")
+    if n == 0:
+        return eye(A.shape[-1], dtype=A.dtype).expand(A.shape).clone()
+    if n < 0:
+        A, n = inv(A, "linalg.inv"), -n
+    result, square = None, A
+    while True:  # binary powering: log2(n) products
+        if n & 1:
+            result = square if result is None else result @ square
+        n >>= 1
+        if not n:
+            return result
+        square = square @ square
