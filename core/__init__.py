@@ -23,10 +23,13 @@ from . import autograd  # noqa: E402
 from . import ops as _ops  # noqa: E402
 from ._dtype import (  # noqa: E402
     bool_ as bool,  # noqa: A001
+    complex64,
+    complex128,
     dtype,
     float16,
     float32,
     float64,
+    get_default_complex_dtype,
     get_default_dtype,
     int8,
     int16,
@@ -35,6 +38,9 @@ from ._dtype import (  # noqa: E402
     promote_types,
     set_default_dtype,
     uint8,
+    uint16,
+    uint32,
+    uint64,
 )
 from .autograd.grad_mode import (  # noqa: E402
     enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad, set_grad_enabled,
@@ -61,6 +67,7 @@ Tensor.backward = autograd.engine.tensor_backward
 
 half, float, double = float16, float32, float64  # noqa: A001
 short, int, long = int16, int32, int64  # noqa: A001
+cfloat, cdouble = complex64, complex128
 
 result_type = _util.result_type
 

@@ -14,9 +14,9 @@ class dtype:
         self.name = name
         self.numpy = np.dtype(numpy_dtype)
         self.is_floating_point = category == 2
-        self.is_signed = self.numpy.kind in "if"
+        self.is_signed = self.numpy.kind in "ifc"
         self.itemsize = self.numpy.itemsize
-        self._category = category  # 0 bool, 1 integer, 2 floating point
+        self._category = category  # 0 bool, 1 integer, 2 floating point, 3 complex
 
     def __repr__(self) -> str:
         return f"ember.{self.name}"
@@ -26,11 +26,22 @@ class dtype:
 
     @property
     def is_complex(self) -> bool:
-        return False
+        return self._category == 3
+
+    def to_complex(self) -> dtype:
+        """The complex dtype with this floating-point dtype's precision (float64 -> complex128)."""
+        return complex128 if self is float64 or self is complex128 else complex64
+
+    def to_real(self) -> dtype:
+        """The real dtype of a complex dtype's parts (complex64 -> float32); other dtypes are returned."""
+        return {complex64: float32, complex128: float64}.get(self, self)
 
 
 bool_ = dtype("bool", np.bool_, 0)
 uint8 = dtype("uint8", np.uint8, 1)
+uint16 = dtype("uint16", np.uint16, 1)
+uint32 = dtype("uint32", np.uint32, 1)
+uint64 = dtype("uint64", np.uint64, 1)
 int8 = dtype("int8", np.int8, 1)
 int16 = dtype("int16", np.int16, 1)
 int32 = dtype("int32", np.int32, 1)
@@ -38,12 +49,16 @@ int64 = dtype("int64", np.int64, 1)
 float16 = dtype("float16", np.float16, 2)
 float32 = dtype("float32", np.float32, 2)
 float64 = dtype("float64", np.float64, 2)
+complex64 = dtype("complex64", np.complex64, 3)
+complex128 = dtype("complex128", np.complex128, 3)
 
-ALL = (bool_, uint8, int8, int16, int32, int64, float16, float32, float64)
+ALL = (bool_, uint8, uint16, uint32, uint64, int8, int16, int32, int64, float16, float32, float64,
+       complex64, complex128)
 _FROM_NUMPY = {d.numpy: d for d in ALL}
 _NAMES = {d.name: d for d in ALL}
 _NAMES.update(
-    half=float16, float=float32, double=float64, short=int16, int=int32, long=int64, bool=bool_
+    half=float16, float=float32, double=float64, short=int16, int=int32, long=int64, bool=bool_,
+    cfloat=complex64, cdouble=complex128,
 )
 
 
@@ -62,7 +77,8 @@ def from_numpy_dtype(np_dtype) -> dtype:
         return _FROM_NUMPY[np_dtype]
     raise TypeError(
         f"can't convert numpy array of type {np_dtype}: the only supported types are "
-        "float64, float32, float16, int64, int32, int16, int8, uint8 and bool"
+        "complex128, complex64, float64, float32, float16, int64, int32, int16, int8, uint64, uint32, uint16, "
+        "uint8 and bool"
     )
 
 
@@ -78,6 +94,8 @@ def to_numpy_dtype(d) -> np.dtype:
         return np.dtype(np.int64)
     if d is bool:
         return np.dtype(np.bool_)
+    if d is complex:
+        return _default_float.to_complex().numpy
     try:
         np_dtype = np.dtype(d)
     except TypeError:
@@ -107,12 +125,20 @@ def set_default_dtype(d) -> None:
     _default_float = d
 
 
+def get_default_complex_dtype() -> dtype:
+    """The complex counterpart of the default dtype: what Python complex numbers become (``complex64``)."""
+    return _default_float.to_complex()
+
+
 def promote_types(a: dtype, b: dtype) -> dtype:
     """PyTorch's ``promote_types``: the smallest dtype both can be cast to without losing category."""
     if a is b:
         return a
     if a._category != b._category:
-        return a if a._category > b._category else b
+        high, low = (a, b) if a._category > b._category else (b, a)
+        if high.is_complex and low.is_floating_point:  # float64 + complex64 -> complex128, as torch
+            return complex128 if complex128 in (a, b) or float64 in (a, b) else complex64
+        return high
     return from_numpy_dtype(np.promote_types(a.numpy, b.numpy))
 
 
@@ -121,4 +147,6 @@ def category_of_scalar(value) -> int:
         return 0
     if isinstance(value, (int, np.integer)):
         return 1
+    if isinstance(value, (complex, np.complexfloating)):
+        return 3
     return 2

@@ -28,6 +28,17 @@ def _float_formatter(values: np.ndarray):
     return lambda v: (_special(v) or f"{v:.{PRECISION}f}").rjust(width)
 
 
+def _complex_formatter(values: np.ndarray):
+    """PyTorch's complex format: real and imaginary parts each formatted as a float tensor would be."""
+    real, imag = _float_formatter(values.real), _float_formatter(values.imag)
+
+    def fmt(v):
+        imag_text = (imag(v.imag) + "j").lstrip()
+        return real(v.real) + (imag_text if imag_text[0] in "+-" else "+" + imag_text)
+
+    return fmt
+
+
 def _special(v) -> str:
     if np.isnan(v):
         return "nan"
@@ -41,6 +52,9 @@ def format_array(data: np.ndarray, indent: int) -> str:
     if kind == "f":
         shown = data if data.size <= THRESHOLD else _edges(data)
         formatter = {"float_kind": _float_formatter(shown)}
+    elif kind == "c":
+        shown = data if data.size <= THRESHOLD else _edges(data)
+        formatter = {"complex_kind": _complex_formatter(shown)}
     elif kind == "b":
         width = 4 if data.all() else 5
         formatter = {"bool": lambda v: ("True" if v else "False").rjust(width)}
@@ -70,7 +84,8 @@ def format_tensor(t) -> str:
     else:
         body = format_array(data, len(prefix))
     extras = []
-    default_shown = data.dtype == get_default_dtype().numpy or data.dtype in (np.int64, np.bool_)
+    default_shown = data.dtype in (get_default_dtype().numpy, get_default_dtype().to_complex().numpy, np.int64,
+                                   np.bool_)
     if not default_shown or data.size == 0 and data.dtype != get_default_dtype().numpy:
         extras.append(f"dtype={t.dtype}")
     if t.grad_fn is not None:

@@ -79,7 +79,7 @@ class Tensor:
     def data(self, value: Tensor) -> None:
         if not isinstance(value, Tensor):
             raise TypeError(f"data must be a Tensor, got {type(value).__name__}; wrap arrays with ember.as_tensor")
-        if self._requires_grad and value._data.dtype.kind != "f":
+        if self._requires_grad and value._data.dtype.kind not in "fc":
             raise RuntimeError(
                 f"data set to a {value.dtype} tensor: a tensor that requires grad must hold floating point values"
             )
@@ -98,9 +98,9 @@ class Tensor:
                 "you can only change requires_grad flags of leaf variables. If you want to use a computed "
                 "variable in a subgraph that doesn't require differentiation use var_no_grad = var.detach()."
             )
-        if value and self._data.dtype.kind != "f":
+        if value and self._data.dtype.kind not in "fc":
             raise RuntimeError(
-                f"only Tensors of floating point dtype can require gradients (got {self.dtype}); "
+                f"only Tensors of floating point and complex dtype can require gradients (got {self.dtype}); "
                 "convert with .float() first"
             )
         self._requires_grad = value
@@ -205,6 +205,9 @@ class Tensor:
 
     def is_floating_point(self) -> bool:
         return self._data.dtype.kind == "f"
+
+    def is_complex(self) -> bool:
+        return self._data.dtype.kind == "c"
 
     def element_size(self) -> int:
         return self._data.itemsize
@@ -355,12 +358,14 @@ def _array_from_data(data, dtype) -> np.ndarray:
     if dtype is not None:
         return _cast(array, _dtype.to_numpy_dtype(dtype))
     kind = array.dtype.kind
-    if kind not in "biuf":
+    if kind not in "biufc":
         _dtype.from_numpy_dtype(array.dtype)  # raises naming the unsupported type
     if isinstance(data, np.ndarray) or isinstance(data, np.generic):
         return array if kind != "f" or array.dtype.itemsize >= 2 else array.astype(np.float32)
     if kind == "f":
         return _cast(array, _dtype.get_default_dtype().numpy)
+    if kind == "c":
+        return _cast(array, _dtype.get_default_complex_dtype().numpy)
     if kind in "iu":
         return array.astype(np.int64, copy=False)
     if kind == "b":

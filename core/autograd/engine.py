@@ -105,6 +105,8 @@ def _make_roots(tensors, grad_tensors, create_graph):
         if g is None:
             if t._data.size != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
+            if t._data.dtype.kind == "c":
+                raise RuntimeError("grad can be implicitly created only for real scalar outputs")
             g = Tensor(np.ones_like(t._data))
         elif not isinstance(g, Tensor):
             g = Tensor(np.asarray(g, dtype=t._data.dtype))

@@ -233,7 +233,7 @@ def _wrap_output(ctx, node, out, i):
         return Tensor._wrap(out, False, None, i)
     ctx._output_shapes += (out.shape,)
     ctx._output_dtypes += (out.dtype,)
-    if out.dtype.kind != "f" or not differentiable:
+    if out.dtype.kind not in "fc" or not differentiable:
         return Tensor._wrap(out, False, None, i)
     return Tensor._wrap(out, True, node, i)
 

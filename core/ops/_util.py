@@ -22,7 +22,8 @@ def result_type(*operands) -> _dtype.dtype:
                 zero = d if zero is None else _dtype.promote_types(zero, d)
         else:
             category = _dtype.category_of_scalar(o)
-            d = (_dtype.bool_, _dtype.int64, _dtype.get_default_dtype())[category]
+            d = (_dtype.bool_, _dtype.int64, _dtype.get_default_dtype(),
+                 _dtype.get_default_complex_dtype())[category]
             wrapped = d if wrapped is None else _dtype.promote_types(wrapped, d)
     return _combine(dim, _combine(zero, wrapped))
 
@@ -30,7 +31,11 @@ def result_type(*operands) -> _dtype.dtype:
 def _combine(higher, lower):
     if higher is None:
         return lower
-    if lower is None or higher.is_floating_point:
+    if lower is None or higher.is_complex:
+        return higher
+    if lower.is_complex:  # a float tensor keeps its precision: float64 tensor + 1j -> complex128, as torch
+        return higher.to_complex() if higher.is_floating_point else lower
+    if higher.is_floating_point:
         return higher
     if higher is _dtype.bool_ or lower.is_floating_point:
         return _dtype.promote_types(higher, lower)
@@ -45,16 +50,17 @@ def binary_operands(a, b):
         if a._data.dtype == b._data.dtype:
             return a, b
     elif a_is_tensor:
-        if not isinstance(b, (int, float, bool, np.number, np.bool_)):
+        if not isinstance(b, (int, float, complex, bool, np.number, np.bool_)):
             b = as_operand(b)
             return binary_operands(a, b)
-        if a._data.dtype.kind == "f" or (a._data.dtype.kind in "iu" and isinstance(b, (int, np.integer))
-                                        and not isinstance(b, bool)):
+        kind = a._data.dtype.kind
+        if kind == "c" or (kind == "f" and not isinstance(b, complex)) or (
+                kind in "iu" and isinstance(b, (int, np.integer)) and not isinstance(b, bool)):
             return a, b
     elif b_is_tensor:
-        if not isinstance(a, (int, float, bool, np.number, np.bool_)):
+        if not isinstance(a, (int, float, complex, bool, np.number, np.bool_)):
             return binary_operands(as_operand(a), b)
-        if b._data.dtype.kind == "f":
+        if b._data.dtype.kind == "c" or (b._data.dtype.kind == "f" and not isinstance(a, complex)):
             return a, b
     else:
         raise TypeError(f"expected at least one Tensor operand, got {type(a).__name__} and {type(b).__name__}")
@@ -70,7 +76,7 @@ def _cast(x, np_dtype):
 
 def as_operand(x):
     """Turns lists and arrays given as operands into tensors; Tensors and Python scalars pass."""
-    if isinstance(x, Tensor) or isinstance(x, (int, float, bool)):
+    if isinstance(x, Tensor) or isinstance(x, (int, float, complex, bool)):
         return x
     if isinstance(x, np.ndarray):
         return Tensor(x)
@@ -108,6 +114,6 @@ def normalize_dims(dim, ndim: int, op: str = "op"):
 
 def default_float(x: Tensor) -> Tensor:
     """Integer and bool tensors are cast to the default float dtype (for ops such as exp or mean)."""
-    if x._data.dtype.kind == "f":
+    if x._data.dtype.kind in "fc":
         return x
     return x.to(_dtype.get_default_dtype())

@@ -14,6 +14,7 @@ from .. import _dtype, creation
 from ..tensor import Tensor
 from ._op import Op, Stepwise
 from ._util import as_operand, binary_operands, data_of, default_float, result_type
+from .complex_ops import conj_of, sgn
 from .unary import log, sign, trunc
 
 
@@ -47,8 +48,8 @@ class Mul(Op):
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
-        ga = grad * b if ctx.needs_input_grad[0] else None
-        gb = grad * a if ctx.needs_input_grad[1] else None
+        ga = grad * conj_of(b) if ctx.needs_input_grad[0] else None
+        gb = grad * conj_of(a) if ctx.needs_input_grad[1] else None
         return ga, gb
 
 
@@ -62,10 +63,10 @@ class Div(Op):
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
-        b = b if b is not None else ctx.scalars[1]
+        b = conj_of(b if b is not None else ctx.scalars[1])
         ga = grad / b if ctx.needs_input_grad[0] else None
-        # d(a/b)/db = -a / b^2
-        gb = -grad * (a if a is not None else ctx.scalars[0]) / (b * b) if ctx.needs_input_grad[1] else None
+        # d(a/b)/db = -a / b^2 (conjugated for complex operands)
+        gb = -grad * conj_of(a if a is not None else ctx.scalars[0]) / (b * b) if ctx.needs_input_grad[1] else None
         return ga, gb
 
 
@@ -100,11 +101,11 @@ class Pow(Op):
             if b is None and exponent == 0:
                 ga = grad * 0
             else:
-                ga = grad * exponent * base ** (exponent - 1)
+                ga = grad * conj_of(exponent * base ** (exponent - 1))
         if ctx.needs_input_grad[1]:
             # d(a^b)/db = a^b * log(a), taken as 0 where a == 0 (PyTorch's convention)
             log_base = log(base) if isinstance(base, Tensor) else math.log(base) if base > 0 else float("nan")
-            gb = grad * ctx.output * log_base
+            gb = grad * conj_of(ctx.output * log_base)
             if isinstance(base, Tensor):
                 gb = where(base == 0, 0.0, gb)
         return ga, gb
@@ -134,7 +135,7 @@ class Abs(Op):
     @staticmethod
     def backward(ctx, grad):
         (a,) = ctx.saved_tensors
-        return grad * sign(a)
+        return grad * sgn(a) if a._data.dtype.kind == "c" else grad * sign(a)
 
 
 class Reciprocal(Op):
@@ -146,7 +147,7 @@ class Reciprocal(Op):
     @staticmethod
     def backward(ctx, grad):
         # d/dx 1/x = -1/x^2
-        return -grad * ctx.output * ctx.output
+        return -grad * conj_of(ctx.output * ctx.output)
 
 
 class Clamp(Op):
@@ -268,7 +269,8 @@ def div(input, other, *, rounding_mode=None):
     a, b = binary_operands(input, other)
     if rounding_mode == "trunc":
         _check_integer_divisor(a, b)
-    if _dtype.as_dtype(getattr(a, "dtype", None) or getattr(b, "dtype")).is_floating_point is False:
+    common = _dtype.as_dtype(getattr(a, "dtype", None) or getattr(b, "dtype"))
+    if not (common.is_floating_point or common.is_complex):
         target = _dtype.get_default_dtype().numpy
         a = a.to(target) if isinstance(a, Tensor) else float(a)
         b = b.to(target) if isinstance(b, Tensor) else float(b)

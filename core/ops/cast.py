@@ -4,6 +4,8 @@ integer or bool dtype is not."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from .. import _dtype
@@ -15,10 +17,15 @@ class Cast(Op):
     @staticmethod
     def forward(ctx, a, np_dtype):
         ctx.source = a._data.dtype
+        if a._data.dtype.kind == "c" and np_dtype.kind != "c":
+            warnings.warn("Casting complex values to real discards the imaginary part", UserWarning, stacklevel=4)
+            return a._data.real.astype(np_dtype)
         return a._data.astype(np_dtype)
 
     @staticmethod
     def backward(ctx, grad):
+        if grad._data.dtype.kind == "c" and ctx.source.kind != "c":  # real -> complex: the real part, as torch
+            grad = grad.real
         return grad.to(ctx.source), None
 
 
@@ -55,9 +62,13 @@ def to(input, *args, dtype=None, copy: bool = False, **kwargs):
     np_dtype = _dtype.to_numpy_dtype(target)
     if np_dtype == input._data.dtype:
         return clone(input) if copy else input
-    if np_dtype.kind != "f":
+    if np_dtype.kind not in "fc":
+        data = input._data
+        if data.dtype.kind == "c":
+            warnings.warn("Casting complex values to real discards the imaginary part", UserWarning, stacklevel=2)
+            data = data.real
         with np.errstate(all="ignore"):  # NaN or inf to an integer: unspecified, silently, as in PyTorch
-            return Tensor._wrap(input._data.astype(np_dtype))
+            return Tensor._wrap(data.astype(np_dtype))
     return Cast.apply(input, np_dtype)
 
 

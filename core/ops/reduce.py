@@ -164,7 +164,7 @@ def sum(input, dim=None, keepdim: bool = False, *, dtype=None):  # noqa: A001
 def mean(input, dim=None, keepdim: bool = False, *, dtype=None):
     if dtype is not None:
         input = input.to(dtype)
-    if input._data.dtype.kind != "f":
+    if input._data.dtype.kind not in "fc":
         raise RuntimeError(
             f"mean(): could not infer output dtype. Input dtype must be either a floating point or complex "
             f"dtype. Got: {input.dtype}"

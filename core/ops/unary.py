@@ -12,6 +12,7 @@ import numpy as np
 
 from ._op import Op, Stepwise, _not_implemented_for
 from ._util import default_float
+from .complex_ops import conj_of  # complex inputs: grad * conj(f'(z)), PyTorch's convention
 
 
 class Exp(Op):
@@ -22,7 +23,7 @@ class Exp(Op):
 
     @staticmethod
     def backward(ctx, grad):
-        return grad * ctx.output
+        return grad * conj_of(ctx.output)
 
 
 class Expm1(Op):  # fused: measured faster than exp(x) - 1, which also loses the digits near 0
@@ -33,7 +34,7 @@ class Expm1(Op):  # fused: measured faster than exp(x) - 1, which also loses the
 
     @staticmethod
     def backward(ctx, grad):
-        return grad * (ctx.output + 1)
+        return grad * conj_of(ctx.output + 1)
 
 
 class Log(Op):
@@ -45,7 +46,7 @@ class Log(Op):
     @staticmethod
     def backward(ctx, grad):
         (a,) = ctx.saved_tensors
-        return grad / a
+        return grad / conj_of(a)
 
 
 class Log1p(Op):
@@ -57,7 +58,7 @@ class Log1p(Op):
     @staticmethod
     def backward(ctx, grad):
         (a,) = ctx.saved_tensors
-        return grad / (a + 1)
+        return grad / conj_of(a + 1)
 
 
 class Log2(Op):  # fused: measured faster than log(x) / log(2), and exact on powers of two
@@ -69,7 +70,7 @@ class Log2(Op):  # fused: measured faster than log(x) / log(2), and exact on pow
     @staticmethod
     def backward(ctx, grad):
         (a,) = ctx.saved_tensors
-        return grad / (a * math.log(2.0))
+        return grad / (conj_of(a) * math.log(2.0))
 
 
 class Sqrt(Op):
@@ -80,7 +81,7 @@ class Sqrt(Op):
 
     @staticmethod
     def backward(ctx, grad):
-        return grad / (2 * ctx.output)
+        return grad / (2 * conj_of(ctx.output))
 
 
 class Rsqrt(Op):  # fused: measured faster than reciprocal(sqrt(x))
@@ -92,7 +93,7 @@ class Rsqrt(Op):  # fused: measured faster than reciprocal(sqrt(x))
     @staticmethod
     def backward(ctx, grad):
         # d/dx x^(-1/2) = -1/2 x^(-3/2)
-        out = ctx.output
+        out = conj_of(ctx.output)
         return grad * -0.5 * out * out * out
 
 
@@ -105,7 +106,7 @@ class Sin(Op):
     @staticmethod
     def backward(ctx, grad):
         (a,) = ctx.saved_tensors
-        return grad * cos(a)
+        return grad * conj_of(cos(a))
 
 
 class Cos(Op):
@@ -117,7 +118,7 @@ class Cos(Op):
     @staticmethod
     def backward(ctx, grad):
         (a,) = ctx.saved_tensors
-        return -grad * sin(a)
+        return -grad * conj_of(sin(a))
 
 
 class Tan(Op):  # fused: measured faster than sin(x) / cos(x), which drifts from tan near pi/2
@@ -128,7 +129,7 @@ class Tan(Op):  # fused: measured faster than sin(x) / cos(x), which drifts from
 
     @staticmethod
     def backward(ctx, grad):
-        out = ctx.output
+        out = conj_of(ctx.output)
         return grad * (1 + out * out)
 
 

@@ -62,7 +62,7 @@ def test_backward_without_grad_raises():
 
 
 def test_requires_grad_on_integer_tensor_is_a_clear_error():
-    with pytest.raises(RuntimeError, match="only Tensors of floating point dtype can require gradients"):
+    with pytest.raises(RuntimeError, match="only Tensors of floating point and complex dtype can require gradients"):
         ember.tensor([1, 2], requires_grad=True)
     with pytest.raises(RuntimeError, match="floating point"):
         ember.arange(3).requires_grad_()
