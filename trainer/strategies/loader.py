@@ -26,7 +26,7 @@ class LoaderOrderSampler(DistributedSampler):
 
     def __iter__(self):
         loader = self.loader_ref() if self.loader_ref is not None else None
-        seed = loader._seed if loader is not None else self.seed
+        seed = loader.state_dict()["seed"] if loader is not None else self.seed
         n = len(self.dataset)
         if self.shuffle:
             generator = Generator().manual_seed(derive_seed(seed, self.epoch, SHUFFLE_TAG))
@@ -52,7 +52,7 @@ def distribute(loader, rank: int, world_size: int, seed: int):
     if loader.batch_sampler is not None and type(loader.batch_sampler) is not BatchSampler:
         warnings.warn("DDP: a DataLoader with a custom batch_sampler is used as is on every rank", stacklevel=4)
         return loader
-    shuffle = loader._shuffle_internally or isinstance(loader.sampler, RandomSampler)
+    shuffle = isinstance(loader.sampler, RandomSampler)  # what shuffle=True makes
     sampler = LoaderOrderSampler(loader.dataset, num_replicas=world_size, rank=rank, shuffle=shuffle, seed=seed)
     new = DataLoader(
         loader.dataset, batch_size=loader.batch_size, sampler=sampler, num_workers=loader.num_workers,
@@ -62,6 +62,6 @@ def distribute(loader, rank: int, world_size: int, seed: int):
         generator=Generator().manual_seed(0),  # (not the default generator: building must not move it)
         prefetch_factor=loader.prefetch_factor, persistent_workers=loader.persistent_workers,
     )
-    new._seed = seed  # the same seed on every rank: per-sample randomness as in one process
+    new.load_state_dict({"seed": seed, "epoch": 0, "position": 0})  # one seed on every rank, as in one process
     sampler.loader_ref = weakref.ref(new)
     return new
