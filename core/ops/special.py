@@ -16,11 +16,14 @@ from ..tensor import Tensor
 from ._op import Op, _not_implemented_for
 from ._util import as_operand, binary_operands, data_of, default_float
 from .arithmetic import where
-from .unary import exp, log, sign
+from .unary import cos, exp, log, sign, sin
 
-__all__ = ["digamma", "erfinv", "i0", "igamma", "igammac", "lgamma", "polygamma", "xlogy"]
-METHODS = ["digamma", "erfinv", "i0", "igamma", "igammac", "lgamma", "polygamma", "xlogy"]
-INPLACE = ["digamma", "erfinv", "i0", "igamma", "igammac", "lgamma", "polygamma", "xlogy"]
+# torch's top-level names and Tensor methods (all of them also in place, ``x.lgamma_()``); the functions only
+# torch.special has (ndtr, zeta, i1, ...) are reached through ``ember.special``.
+__all__ = ["digamma", "erfc", "erfinv", "i0", "igamma", "igammac", "lgamma", "logit", "mvlgamma",
+           "polygamma", "sinc", "xlogy"]
+METHODS = list(__all__)
+INPLACE = list(__all__)
 
 
 def _scipy(name: str, *args) -> np.ndarray:
@@ -144,7 +147,44 @@ def igammac(input, other):
     return _igamma(input, other, upper=True)
 
 
+def mvlgamma(input, p: int):
+    """The multivariate log-gamma function of dimension ``p``: ``sum_i lgamma(x - i/2) + p(p-1)/4 log(pi)``."""
+    if isinstance(p, bool) or not isinstance(p, (int, np.integer)):
+        raise TypeError(f"mvlgamma(): argument 'p' (position 2) must be int, not {type(p).__name__}")
+    if p < 1:
+        raise RuntimeError("p has to be greater than or equal to 1")
+    x = default_float(input)
+    halves = Tensor._wrap(np.arange(p, dtype=x._data.dtype) / 2)
+    return lgamma(x.unsqueeze(-1) - halves).sum(-1) + p * (p - 1) / 4 * math.log(math.pi)
+
+
 # --- error function and normal distribution ---------------------------------------------------------
+class Erfc(Op):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return _scipy("erfc", a._data)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        return grad * exp(-a * a) * (-2 / math.sqrt(math.pi))
+
+
+class Erfcx(Op):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        ctx.save_output()
+        return _scipy("erfcx", a._data)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        # erfcx = exp(x^2) erfc(x): its derivative is 2x erfcx(x) - 2/sqrt(pi)
+        return grad * (2 * a * ctx.output - 2 / math.sqrt(math.pi))
+
+
 class Erfinv(Op):
     @staticmethod
     def forward(ctx, a):
@@ -171,6 +211,42 @@ class Ndtri(Op):
         return grad * exp(y * y / 2) * math.sqrt(2 * math.pi)
 
 
+class Ndtr(Op):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return _scipy("ndtr", a._data)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        return grad * exp(-a * a / 2) * (1 / math.sqrt(2 * math.pi))  # the normal density
+
+
+class LogNdtr(Op):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        ctx.save_output()
+        return _scipy("log_ndtr", a._data)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        # the normal density over ndtr, computed in logs: exp(-x^2/2 - log_ndtr(x)) / sqrt(2 pi)
+        return grad * exp(-(a * a / 2 + ctx.output)) * (1 / math.sqrt(2 * math.pi))
+
+
+def erfc(input):
+    """The complementary error function ``1 - erf(x)``, accurate where ``erf(x)`` is close to 1."""
+    return Erfc.apply(default_float(input))
+
+
+def erfcx(input):
+    """The scaled complementary error function ``exp(x^2) erfc(x)``."""
+    return Erfcx.apply(default_float(input))
+
+
 def erfinv(input):
     """The inverse error function, on (-1, 1)."""
     return Erfinv.apply(default_float(input))
@@ -179,6 +255,16 @@ def erfinv(input):
 def ndtri(input):
     """The quantile function of the standard normal distribution (inverse of ``ndtr``), on (0, 1)."""
     return Ndtri.apply(default_float(input))
+
+
+def ndtr(input):
+    """The cumulative distribution function of the standard normal distribution."""
+    return Ndtr.apply(default_float(input))
+
+
+def log_ndtr(input):
+    """The logarithm of ``ndtr``, accurate far into the left tail."""
+    return LogNdtr.apply(default_float(input))
 
 
 # --- modified Bessel functions ----------------------------------------------------------------------
@@ -281,3 +367,113 @@ class Xlogy(Op):
 def xlogy(input, other):
     """``input * log(other)``, taken as 0 where ``input`` is 0 (unless ``other`` is NaN)."""
     return Xlogy.apply(*_float_operands(input, other))
+
+
+class Xlog1py(Op):
+    @staticmethod
+    def forward(ctx, x, y):
+        ctx.save_for_backward(x if isinstance(x, Tensor) else None, y if isinstance(y, Tensor) else None)
+        ctx.scalars = (data_of(x), data_of(y))
+        return _scipy("xlog1py", data_of(x), data_of(y))
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, y = ctx.saved_tensors
+        y = ctx.scalars[1] if y is None else y
+        # d/dx = log1p(y) where x != 0 (and 0 where x == 0); d/dy = x / (1 + y)
+        gx = grad * xlog1py((x != 0).to(grad.dtype), y) if ctx.needs_input_grad[0] else None
+        gy = grad * (ctx.scalars[0] if x is None else x) / (y + 1) if ctx.needs_input_grad[1] else None
+        return gx, gy
+
+
+def xlog1py(input, other):
+    """``input * log1p(other)``, taken as 0 where ``input`` is 0 (unless ``other`` is NaN)."""
+    return Xlog1py.apply(*_float_operands(input, other))
+
+
+class Entr(Op):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return _scipy("entr", a._data)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        return grad * -(1 + log(a))
+
+
+def entr(input):
+    """The elementwise entropy ``-x log(x)``: 0 at 0 and ``-inf`` for negative ``x``."""
+    return Entr.apply(default_float(input))
+
+
+# --- logit, sinc, zeta ----------------------------------------------------------------
+class Logit(Op):
+    @staticmethod
+    def forward(ctx, a, eps):
+        ctx.save_for_backward(a)
+        ctx.eps = eps
+        x = a._data if eps is None else np.clip(a._data, eps, 1 - eps)
+        return np.log(x / (1 - x))
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        # d/dx log(x / (1 - x)) = 1 / (x (1 - x)); as in torch, NaN outside [0, 1] without eps, and 0 where
+        # eps clamped x
+        if ctx.eps is None:
+            outside, value = (a < 0) | (a > 1), float("nan")
+        else:
+            outside, value = (a < ctx.eps) | (a > 1 - ctx.eps), 0.0
+        return where(outside, value, grad / (a * (1 - a))), None
+
+
+def logit(input, eps: float | None = None):
+    """``log(p / (1 - p))``; with ``eps``, ``p`` is first clamped to ``[eps, 1 - eps]``."""
+    if eps is not None and (isinstance(eps, bool) or not isinstance(eps, (int, float))):
+        raise TypeError(f"logit(): argument 'eps' must be float, not {type(eps).__name__}")
+    return Logit.apply(default_float(input), None if eps is None else float(eps))
+
+
+class Sinc(Op):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return np.sinc(a._data).astype(a._data.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        # d/dx sin(pi x) / (pi x) = (pi x cos(pi x) - sin(pi x)) / (pi x^2), which is 0 at x = 0
+        at_zero = a == 0
+        x = where(at_zero, 1.0, a)
+        angle = x * math.pi
+        return grad * where(at_zero, 0.0, (angle * cos(angle) - sin(angle)) / (angle * x))
+
+
+def sinc(input):
+    """The normalized sinc function ``sin(pi x) / (pi x)``, 1 at 0."""
+    return Sinc.apply(default_float(input))
+
+
+class Zeta(Op):
+    @staticmethod
+    def forward(ctx, x, q):
+        ctx.save_for_backward(x if isinstance(x, Tensor) else None, q if isinstance(q, Tensor) else None)
+        ctx.scalars = (data_of(x), data_of(q))
+        return _scipy("zeta", data_of(x), data_of(q))
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, q = ctx.saved_tensors
+        if ctx.needs_input_grad[0]:  # as in PyTorch: no derivative w.r.t. x
+            raise _no_derivative("zeta")
+        x = ctx.scalars[0] if x is None else x
+        # d/dq sum_k (k + q)^(-x) = -x zeta(x + 1, q)
+        return None, -grad * x * zeta(x + 1, q)
+
+
+def zeta(input, other):
+    """The Hurwitz zeta function ``sum_k (k + other) ** -input``; differentiable in ``other``."""
+    return Zeta.apply(*_float_operands(input, other))
