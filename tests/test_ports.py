@@ -65,10 +65,6 @@ def test_rename_touches_only_module_names():
 # case -> (program in tests/ports/, arguments for a quick run, window and factor for assert_trains)
 CASES = {
     "regression": ("regression", ["--max-steps", "60"], 5, 0.5),
-    "word_language_model[LSTM]": ("word_language_model", ["--model", "LSTM"], 3, 1.0),
-    "word_language_model[GRU]": ("word_language_model", ["--model", "GRU"], 3, 0.9),
-    "word_language_model[RNN_TANH]": ("word_language_model", ["--model", "RNN_TANH", "--nlayers", "1", "--dropout", "0"], 3, 0.9),
-    "word_language_model[Transformer]": ("word_language_model", ["--model", "Transformer"], 3, 0.7),
 }
 # Programs whose torch original needs torchvision (whose wheel does not match the CPU torch build here).
 NEEDS_TORCHVISION = {"vae", "dcgan"}
