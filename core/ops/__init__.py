@@ -18,18 +18,23 @@ from .fft import *  # noqa: F401,F403
 from .pointwise import *  # noqa: F401,F403
 from .special import *  # noqa: F401,F403
 from .index import (diagonal, diagonal_scatter, gather, getitem, index_add, index_put, index_select,  # noqa: F401
-                    masked_fill, masked_select, nonzero, scatter, scatter_add, setitem, take, take_along_dim)
+                    masked_fill, masked_select, nonzero, scatter, scatter_add, setitem, take, take_along_dim,
+                    scatter_reduce, index_reduce, index_fill, index_copy, masked_scatter, diag, diag_embed,
+                    diagflat)
 from .linalg import *  # noqa: F401,F403
 # the name ``ember.ops.softmax`` is the function, as ``ember.softmax`` (the module stays in sys.modules)
 from .softmax import log_softmax, softmax  # noqa: F401
-from .sorting import argsort, bincount, kthvalue, median, sort, topk, unique  # noqa: F401
-from .reduce import (all, amax, amin, any, argmax, argmin, count_nonzero, cumprod, cumsum,  # noqa: F401
-                     logsumexp, max, mean, min, norm, prod, std, std_mean, sum, var, var_mean)
+from .sorting import (argsort, bincount, bucketize, histc, histogram, isin, kthvalue, median,  # noqa: F401
+                      nanmedian, searchsorted, sort, topk, unique, unique_consecutive)
+from .reduce import (aminmax, all, amax, amin, any, argmax, argmin, count_nonzero, cummax, cummin,  # noqa: F401
+                     cumprod, cumsum, logcumsumexp, logsumexp, max, mean, min, nanmean, nansum, norm, prod,
+                     std, std_mean, sum, var, var_mean)
 from .shape import (broadcast_tensors, broadcast_to, cat, chunk, concat, concatenate, contiguous,  # noqa: F401
                     expand, expand_as, flatten, flip, fliplr, flipud, hstack, movedim, moveaxis,
                     narrow, permute, repeat, reshape, reshape_as, roll, split, squeeze, stack, swapaxes,
                     swapdims, t, tensor_split, tile, transpose, tril, triu, unbind, unflatten, unsqueeze,
-                    view, view_as, vstack)
+                    view, view_as, vstack, ravel, narrow_copy, meshgrid, cartesian_prod, rot90,
+                    tril_indices, triu_indices, repeat_interleave, combinations)
 
 # Tensor method name -> function. Methods whose name differs from the function (float -> float_)
 # or that have operator forms are listed explicitly below.
@@ -48,6 +53,10 @@ gather scatter scatter_add index_select masked_fill masked_select take_along_dim
 index_put
 asin acos atan sinh cosh asinh acosh atanh arcsin arccos arctan arcsinh arccosh arctanh exp2 deg2rad rad2deg
 sort argsort topk kthvalue median unique bincount softmax log_softmax
+nansum nanmean nanmedian logcumsumexp cummax cummin aminmax
+ravel narrow_copy rot90 repeat_interleave
+scatter_reduce index_reduce index_fill index_copy masked_scatter diag diag_embed diagflat
+histc histogram isin unique_consecutive
 """.split()
 
 _INPLACE = """
@@ -59,6 +68,7 @@ asin acos atan sinh cosh asinh acosh atanh arcsin arccos arctan arcsinh arccosh 
 log2 log10 erf tan sgn absolute negative subtract multiply divide true_divide cumsum cumprod
 eq ne lt le gt ge greater greater_equal less less_equal not_equal logical_and logical_or logical_xor logical_not
 bitwise_and bitwise_or bitwise_xor bitwise_not
+scatter_reduce index_reduce index_fill index_copy masked_scatter
 """.split()
 
 

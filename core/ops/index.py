@@ -113,7 +113,7 @@ class Gather(Op):
     @staticmethod
     def forward(ctx, a, dim, index):
         ctx.shape, ctx.dim, ctx.index = a._data.shape, dim, index._data
-        return np.take_along_axis(a._data, index._data, axis=dim)
+        return _take_along(a._data, dim, index._data)
 
     @staticmethod
     def backward(ctx, grad):
@@ -155,6 +155,13 @@ class Scatter(Op):
         return ga, None, None, gsrc
 
 
+def _take_along(x: np.ndarray, dim: int, index: np.ndarray) -> np.ndarray:
+    """torch's gather on arrays: only the leading block of the other axes is read (numpy's
+    ``take_along_axis`` would broadcast a smaller index instead)."""
+    block = tuple(slice(None) if d == dim else slice(0, n) for d, n in enumerate(index.shape))
+    return np.take_along_axis(x[block], index, axis=dim)
+
+
 def _src_view(index: np.ndarray):
     """``src`` may be larger than ``index``; only its leading block of index's shape is used."""
     return tuple(slice(0, n) for n in index.shape)
@@ -177,10 +184,12 @@ def scatter(input, dim: int, index, src=None, *, value=None, reduce=None):
     _check_index(index, "scatter")
     dim = normalize_dim(dim, input._data.ndim, "scatter")
     source = src if src is not None else value
-    if reduce == "add":
-        return scatter_add(input, dim, index, source)
     if reduce is not None:
-        raise NotImplementedError(f"scatter(reduce={reduce!r}) is not supported; use scatter_reduce")
+        if reduce not in ("add", "multiply"):
+            raise RuntimeError(f"reduce argument must be either add or multiply, got {reduce}")
+        if not isinstance(source, Tensor):  # a number, scattered at every index position
+            source = Tensor._wrap(np.full(index._data.shape, source, input._data.dtype))
+        return scatter_reduce(input, dim, index, source, "sum" if reduce == "add" else "prod")
     return Scatter.apply(input, dim, index, as_operand(source))
 
 
@@ -308,3 +317,182 @@ def index_add(input, dim: int, index, source, *, alpha=1):
     shape[dim] = -1
     expanded = index.reshape(shape).expand(source.shape)
     return scatter_add(input, dim, expanded, source * alpha if alpha != 1 else source)
+
+
+# --- scatter_reduce, index_reduce, index_fill, index_copy, masked_scatter ---------------------------
+_REDUCE_UFUNC = {"sum": np.add, "mean": np.add, "prod": np.multiply, "amax": np.maximum, "amin": np.minimum}
+
+
+def _reduce_identity(reduce: str, dtype: np.dtype):
+    if reduce in ("sum", "mean"):
+        return 0
+    if reduce == "prod":
+        return 1
+    lowest, highest = (-np.inf, np.inf) if dtype.kind == "f" else (np.iinfo(dtype).min, np.iinfo(dtype).max)
+    return lowest if reduce == "amax" else highest
+
+
+class ScatterReduce(Op):
+    """``input`` with ``src`` reduced into it at ``index`` along ``dim`` (torch's ``scatter_reduce``)."""
+
+    @staticmethod
+    def forward(ctx, a, dim, index, src, reduce, include_self):
+        position = _gather_index(dim, index._data, a._data.ndim)
+        out = a._data.copy()
+        scattered = np.zeros(out.shape, bool)
+        scattered[position] = True
+        if not include_self:
+            out[scattered] = _reduce_identity(reduce, out.dtype)
+        _REDUCE_UFUNC[reduce].at(out, position, src._data)
+        count = (np.ones if include_self else np.zeros)(out.shape, np.int64)
+        np.add.at(count, position, 1)
+        count = np.maximum(count, 1)  # an element nothing was scattered into keeps its value
+        if reduce == "mean":
+            out = out / count if out.dtype.kind == "f" else out // count
+        ctx.save_for_backward(a, src)
+        ctx.save_output()
+        ctx.dim, ctx.index, ctx.reduce, ctx.include_self = dim, index._data, reduce, include_self
+        ctx.scattered, ctx.count = scattered, count
+        return out.astype(a._data.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, src = ctx.saved_tensors
+        out, dim, index = ctx.output, ctx.dim, Tensor._wrap(ctx.index)
+        dtype = grad._data.dtype
+        kept = Tensor._wrap((~ctx.scattered if not ctx.include_self else np.ones(grad.shape, bool)).astype(dtype))
+        if ctx.reduce == "sum":
+            ga, gs = grad * kept, gather(grad, dim, index)
+        elif ctx.reduce == "mean":
+            share = grad / Tensor._wrap(ctx.count.astype(dtype))
+            ga, gs = share * kept, gather(share, dim, index)
+        elif ctx.reduce == "prod":
+            # d out / d x = out / x (the product of the others), for x nonzero
+            ga = grad * out / a * kept
+            gs = gather(grad * out, dim, index) / src
+        else:  # amax / amin: shared evenly between every element equal to the result, as in torch
+            self_hit = (a._data == out._data) & (kept._data > 0)
+            src_hit = src._data == _take_along(out._data, dim, ctx.index)
+            ties = self_hit.astype(dtype)
+            np.add.at(ties, _gather_index(dim, ctx.index, ties.ndim), src_hit.astype(dtype))
+            share = grad / Tensor._wrap(np.maximum(ties, 1))
+            ga = share * Tensor._wrap(self_hit.astype(dtype))
+            gs = gather(share, dim, index) * Tensor._wrap(src_hit.astype(dtype))
+        return (ga if ctx.needs_input_grad[0] else None), None, None, (gs if ctx.needs_input_grad[3] else None), \
+            None, None
+
+
+def scatter_reduce(input, dim: int, index, src, reduce: str, *, include_self: bool = True):
+    """Reduces ``src`` into ``input`` at ``index`` along ``dim``: ``reduce`` is "sum", "prod", "mean",
+    "amax" or "amin"; with ``include_self=False`` the old values take no part where something is scattered."""
+    _check_index(index, "scatter_reduce")
+    if reduce not in _REDUCE_UFUNC:
+        raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, got {reduce}")
+    dim = normalize_dim(dim, input._data.ndim, "scatter_reduce")
+    if index._data.ndim != input._data.ndim or src._data.ndim != input._data.ndim:
+        raise RuntimeError("scatter_reduce(): Index tensor must have the same number of dimensions as self tensor")
+    if src._data.dtype != input._data.dtype:
+        raise RuntimeError(f"scatter_reduce(): Expected self.dtype to be equal to src.dtype, got {input.dtype} "
+                           f"and {src.dtype}")
+    if tuple(src.shape) != tuple(index.shape):  # only the leading block of index's shape is used
+        src = src[_src_view(index._data)]
+    return ScatterReduce.apply(input, dim, index, src, reduce, include_self)
+
+
+def _expanded_index(input, dim: int, index, source):
+    """``index`` (1-D, positions along ``dim``) spread over ``source``'s shape, for the scatter ops."""
+    shape = [1] * input._data.ndim
+    shape[dim] = -1
+    return index.reshape(shape).expand(source.shape)
+
+
+def index_reduce(input, dim: int, index, source, reduce: str, *, include_self: bool = True):
+    """Reduces the slices of ``source`` into ``input``'s slices ``index`` along ``dim`` ("prod", "mean",
+    "amax" or "amin")."""
+    if reduce not in ("prod", "mean", "amax", "amin"):
+        raise RuntimeError(f"index_reduce(): Expected reduce to be one of prod, mean, amax or amin but got {reduce}.")
+    dim = normalize_dim(dim, input._data.ndim, "index_reduce")
+    return scatter_reduce(input, dim, _expanded_index(input, dim, index, source), source, reduce,
+                          include_self=include_self)
+
+
+def index_fill(input, dim: int, index, value):
+    """``input`` with the slices ``index`` along ``dim`` set to ``value`` (a number or a 0-d tensor)."""
+    dim = normalize_dim(dim, input._data.ndim, "index_fill")
+    if isinstance(value, Tensor) and value._data.ndim:
+        raise RuntimeError(f"index_fill_ only supports a 0-dimensional value tensor, but got tensor with "
+                           f"{value._data.ndim} dimension(s).")
+    mask = np.zeros(input._data.shape[dim] if input._data.ndim else 1, bool)
+    mask[index._data] = True
+    shape = [1] * input._data.ndim
+    if input._data.ndim:
+        shape[dim] = -1
+    return masked_fill(input, Tensor._wrap(mask.reshape(shape)), value)
+
+
+def index_copy(input, dim: int, index, source):
+    """``input`` with its slices ``index`` along ``dim`` replaced by the slices of ``source``."""
+    dim = normalize_dim(dim, input._data.ndim, "index_copy")
+    if source.dtype != input.dtype:
+        raise RuntimeError(f"index_copy_(): self and source expected to have the same dtype, but got (self) "
+                           f"{input.dtype} and (source) {source.dtype}")
+    return scatter(input, dim, _expanded_index(input, dim, index, source), source)
+
+
+def masked_scatter(input, mask, source):
+    """``input`` with the elements where ``mask`` holds taken, in order, from ``source``."""
+    mask = as_operand(mask)
+    if mask._data.dtype != np.bool_:
+        raise RuntimeError(f"masked_scatter_ only supports boolean masks, but got mask with dtype {mask.dtype}")
+    full = np.broadcast_to(mask._data, input._data.shape)
+    count = int(full.sum())
+    if source._data.size < count:
+        raise RuntimeError("Number of elements of source < number of ones in mask")
+    values = source.reshape(-1)[:count]
+    return index_put(input, (Tensor._wrap(full),), values)
+
+
+# --- diagonal matrices ---------------------------------------------------------------------------
+class DiagEmbed(Op):
+    """A tensor whose diagonals over ``dim1``, ``dim2`` hold the last axis of the input, zeros elsewhere."""
+
+    @staticmethod
+    def forward(ctx, a, offset, d1, d2):
+        ctx.args = (offset, d1, d2)
+        x = a._data
+        size = x.shape[-1] + abs(offset) if x.ndim else 1 + abs(offset)
+        shape = list(x.shape[:-1])
+        for d in sorted((d1, d2)):
+            shape.insert(d, size)
+        out = np.zeros(shape, x.dtype)
+        _diagonal_view(out, offset, d1, d2)[...] = x
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        return Diagonal.apply(grad, *ctx.args), None, None, None
+
+
+def diag_embed(input, offset: int = 0, dim1: int = -2, dim2: int = -1):
+    """Batched diagonal matrices: the last axis of ``input`` goes on the ``offset`` diagonal of the new
+    dimensions ``dim1`` and ``dim2``."""
+    ndim = input._data.ndim + 1
+    d1, d2 = normalize_dim(dim1, ndim, "diag_embed"), normalize_dim(dim2, ndim, "diag_embed")
+    if d1 == d2:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    return DiagEmbed.apply(input, offset, d1, d2)
+
+
+def diag(input, diagonal: int = 0):
+    """A 1-D input becomes the ``diagonal``-th diagonal of a square matrix; of a 2-D input, the
+    ``diagonal``-th diagonal is taken (a copy)."""
+    if input._data.ndim == 1:
+        return DiagEmbed.apply(input, diagonal, 0, 1)
+    if input._data.ndim == 2:
+        return Diagonal.apply(input, diagonal, 0, 1) * 1  # a copy, as torch.diag's
+    raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {input._data.ndim}D")
+
+
+def diagflat(input, offset: int = 0):
+    """The flattened input on the ``offset`` diagonal of a square matrix."""
+    return DiagEmbed.apply(input.reshape(-1), offset, 0, 1)

@@ -16,12 +16,16 @@ from ._op import Op, _not_implemented_for
 from ._util import as_operand, binary_operands, data_of, default_float
 from .arithmetic import _check_integer_divisor, add, div, mul, pow, sub, where
 from .inplace import apply_inplace
+from .shape import unfold  # noqa: F401 (bound as the Tensor method, below)
 from .unary import exp, exp2, trunc
 
 __all__ = ["addcdiv", "addcmul", "arctan2", "atan2", "copysign", "float_power", "fmod", "heaviside", "hypot",
            "logaddexp", "logaddexp2", "nan_to_num"]
 METHODS = ["addcdiv", "addcmul", "arctan2", "atan2", "copysign", "float_power", "float_power_", "fmod",
            "heaviside", "hypot", "logaddexp", "logaddexp2", "nan_to_num"]
+# Tensor-only methods torch has no top-level function for: listed here, outside __all__ (``ember.unfold``
+# would not be torch's)
+METHODS += ["unfold"]
 INPLACE = ["addcdiv", "addcmul", "arctan2", "atan2", "copysign", "fmod", "heaviside", "hypot", "nan_to_num"]
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from .. import _dtype
@@ -341,3 +343,114 @@ def any(input, dim=None, keepdim: bool = False):  # noqa: A001
 def count_nonzero(input, dim=None):
     axis = None if dim is None else normalize_dims(dim, input._data.ndim, "count_nonzero")
     return Tensor._wrap(np.asarray(np.count_nonzero(input._data, axis=axis), dtype=np.int64))
+
+
+# --- NaN-ignoring reductions ---------------------------------------------------------------------
+def nansum(input, dim=None, keepdim: bool = False, *, dtype=None):
+    """``sum`` treating NaN as zero (NaNs get a zero gradient)."""
+    if input._data.dtype.kind == "f":
+        input = where(_nan_mask(input), Tensor._wrap(np.zeros((), input._data.dtype)), input)
+    return sum(input, dim, keepdim, dtype=dtype)
+
+
+def nanmean(input, dim=None, keepdim: bool = False, *, dtype=None):
+    """The mean of the non-NaN elements (NaN where there are none)."""
+    if dtype is not None:
+        input = input.to(dtype)
+    if input._data.dtype.kind != "f":
+        raise RuntimeError(
+            f"nanmean(): expected input to have floating point or complex dtype but got {_type_name(input)}"
+        )
+    count = sum(~_nan_mask(input), dim, keepdim).to(input.dtype)
+    return nansum(input, dim, keepdim) / count
+
+
+def _nan_mask(input) -> Tensor:
+    return Tensor._wrap(np.isnan(input._data))
+
+
+def _type_name(input) -> str:
+    from ._op import _TORCH_TYPE_NAMES
+
+    return _TORCH_TYPE_NAMES.get(input._data.dtype.name, input._data.dtype.name)
+
+
+def aminmax(input, *, dim=None, keepdim: bool = False):
+    """``(min, max)`` at once, as a named tuple; the gradient is shared between ties, as for amin/amax."""
+    if input._data.size == 0:
+        raise RuntimeError(
+            "aminmax(): cannot compute aminmax over an empty dimension as the operation has no identity."
+        )
+    dims = () if dim is None else dim
+    if dim is None and keepdim:  # torch keeps every dimension as size 1
+        dims = tuple(range(input._data.ndim))
+    return _Aminmax(amin(input, dims, keepdim), amax(input, dims, keepdim))
+
+
+class _Aminmax(NamedTuple):
+    min: Tensor
+    max: Tensor
+
+
+# --- cumulative ----------------------------------------------------------------------------------
+class LogCumSumExp(Op):
+    @staticmethod
+    def forward(ctx, a, dim):
+        ctx.save_for_backward(a)
+        ctx.save_output()
+        ctx.dim = dim
+        return np.logaddexp.accumulate(a._data, axis=dim) if a._data.ndim else a._data.copy()
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        out, dim = ctx.output, ctx.dim
+        if a.ndim == 0:
+            return grad, None
+        # d out_j / d a_i = exp(a_i - out_j) for j >= i: a reversed logcumsumexp of log|grad| - out, done
+        # separately for the positive and negative parts of grad so that nothing overflows (torch's way;
+        # the lowest finite number stands for log 0, as there, so that a second derivative stays finite)
+        lowest = Tensor._wrap(np.asarray(np.finfo(grad._data.dtype).min, grad._data.dtype))
+        log_abs = log(where(grad != 0, grad.abs(), Tensor._wrap(np.ones((), grad._data.dtype))))
+
+        def reverse_part(selected):
+            log_part = where(selected, log_abs, lowest)
+            return exp(a + logcumsumexp((log_part - out).flip(dim), dim).flip(dim))
+
+        return reverse_part(grad > 0) - reverse_part(grad < 0), None
+
+
+def logcumsumexp(input, dim: int):
+    """``log(cumsum(exp(input), dim))``, computed stably."""
+    if input._data.dtype.kind != "f":
+        raise NotImplementedError(f'"logcumsumexp_out_cpu" not implemented for {_type_name(input)!r}')
+    return LogCumSumExp.apply(input, normalize_dim(dim, input._data.ndim, "logcumsumexp"))
+
+
+def _cumulative_extreme(input, dim: int, is_max: bool, name: str):
+    axis = normalize_dim(dim, input._data.ndim, name)
+    if input._data.ndim == 0:
+        return _MinMaxResult(input * 1, Tensor._wrap(np.zeros((), np.int64)))
+    x = np.moveaxis(input._data, axis, 0)
+    indices = np.zeros(x.shape, np.int64)
+    best, where_best = (x[0].copy(), np.zeros(x.shape[1:], np.int64)) if x.shape[0] else (None, None)
+    for i in range(x.shape[0]):
+        # a later equal element takes over (torch's >=); a NaN takes over and stays
+        take = (x[i] >= best) if is_max else (x[i] <= best)
+        if x.dtype.kind == "f":
+            take |= np.isnan(x[i])
+        best = np.where(take, x[i], best)
+        where_best = np.where(take, i, where_best)
+        indices[i] = where_best
+    indices = Tensor._wrap(np.ascontiguousarray(np.moveaxis(indices, 0, axis)))
+    return _MinMaxResult(gather(input, axis, indices), indices)
+
+
+def cummax(input, dim: int):
+    """Running maximum along ``dim``: ``(values, indices)``; the gradient goes to the selected elements."""
+    return _cumulative_extreme(input, dim, True, "cummax")
+
+
+def cummin(input, dim: int):
+    """Running minimum along ``dim``: ``(values, indices)``; the gradient goes to the selected elements."""
+    return _cumulative_extreme(input, dim, False, "cummin")

@@ -6,9 +6,12 @@ back to the selected elements through ``gather``.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from ..tensor import Tensor
+from ._op import _not_implemented_for
 from ._util import normalize_dim
 from .index import gather
 from .reduce import _MinMaxResult
@@ -85,3 +88,126 @@ def bincount(input, weights=None, minlength: int = 0):
     counts = np.bincount(input._data, weights=w, minlength=minlength)
     return Tensor._wrap(counts.astype(np.int64) if w is None else counts.astype(w.dtype))
 
+
+
+def nanmedian(input, dim: int | None = None, keepdim: bool = False):
+    """``median`` of the non-NaN elements (NaN where all are NaN); with ``dim``, also the indices."""
+    if dim is None:
+        return nanmedian(input.reshape(-1), 0).values
+    axis = normalize_dim(dim, input._data.ndim, "nanmedian")
+    if input._data.ndim == 0:
+        return _MinMaxResult(input * 1, Tensor._wrap(np.zeros((), np.int64)))
+    order = _order(input._data, axis, descending=False)  # NaNs sort last
+    valid = np.sum(~np.isnan(input._data), axis=axis, keepdims=True) if input._data.dtype.kind == "f" else \
+        np.full([1 if i == axis else n for i, n in enumerate(input._data.shape)], input._data.shape[axis])
+    middle = np.maximum(valid - 1, 0) // 2  # the lower median among the valid elements
+    indices = Tensor._wrap(np.take_along_axis(order, middle, axis=axis).astype(np.int64))
+    values = gather(input, axis, indices)
+    if not keepdim:
+        values, indices = values.squeeze(axis), indices.squeeze(axis)
+    return _MinMaxResult(values, indices)
+
+
+# --- searching and counting (no gradients) -------------------------------------------------------
+def searchsorted(sorted_sequence, input, *, out_int32: bool = False, right: bool = False, side: str | None = None,
+                 sorter=None):
+    """For each value in ``input``, the index at which inserting it keeps ``sorted_sequence`` sorted
+    (``side="right"``: after equal elements). An N-D sequence is searched row by row."""
+    if side is not None:
+        if side not in ("left", "right"):
+            raise RuntimeError(f"torch.searchsorted(): side can only be 'left' or 'right' but got {side}")
+        if right and side == "left":
+            raise RuntimeError("torch.searchsorted(): side and right can't be set to opposites, got side of left "
+                               "while right was True")
+        right = side == "right"
+    boundaries = sorted_sequence._data
+    if sorter is not None:
+        boundaries = np.take_along_axis(boundaries, sorter._data, axis=-1)
+    values = input._data if isinstance(input, Tensor) else np.asarray(input)
+    side = "right" if right else "left"
+    if boundaries.ndim <= 1:
+        out = np.searchsorted(boundaries, values, side=side)
+    else:
+        if values.shape[:-1] != boundaries.shape[:-1]:
+            raise RuntimeError(
+                f"torch.searchsorted(): boundaries tensor should be 1 dimension or the first N-1 dimensions of "
+                f"boundaries tensor and input value tensor must match, but we got boundaries tensor "
+                f"{list(boundaries.shape)} and input value tensor {list(values.shape)}")
+        rows = boundaries.reshape(-1, boundaries.shape[-1])
+        queries = values.reshape(-1, values.shape[-1])
+        out = np.stack([np.searchsorted(r, q, side=side) for r, q in zip(rows, queries)]).reshape(values.shape)
+    return Tensor._wrap(np.asarray(out, np.int32 if out_int32 else np.int64))
+
+
+def bucketize(input, boundaries, *, out_int32: bool = False, right: bool = False):
+    """The bucket of each value of ``input`` among the 1-D sorted ``boundaries`` (``searchsorted`` with the
+    arguments the other way round)."""
+    if boundaries._data.ndim != 1:
+        raise RuntimeError(f"boundaries tensor must be 1 dimension, but got dim({boundaries._data.ndim})")
+    return searchsorted(boundaries, input, out_int32=out_int32, right=right)
+
+
+def histc(input, bins: int = 100, min: float = 0, max: float = 0):  # noqa: A002
+    """Counts of ``input`` in ``bins`` equal bins over ``[min, max]`` (the data's range when both are 0);
+    values outside are ignored."""
+    if input._data.dtype.kind != "f":
+        raise _not_implemented_for("histogram_cpu", input)
+    x = input._data.reshape(-1)
+    low, high = float(min), float(max)
+    if low > high:
+        raise RuntimeError("torch.histc: max must be larger than min")
+    if low == high and x.size:
+        low, high = float(x.min()), float(x.max())
+    if low == high:
+        low, high = low - 1, high + 1
+    inside = x[(x >= low) & (x <= high)]
+    position = ((inside - low) * bins / (high - low)).astype(np.int64)
+    position[position == bins] = bins - 1  # the maximum belongs to the last bin
+    return Tensor._wrap(np.bincount(position, minlength=bins).astype(input._data.dtype))
+
+
+class _Histogram(NamedTuple):
+    hist: Tensor
+    bin_edges: Tensor
+
+
+def histogram(input, bins=100, *, range=None, weight=None, density: bool = False):  # noqa: A002
+    """``(hist, bin_edges)`` as ``numpy.histogram``: ``bins`` a count or a tensor of edges."""
+    if input._data.dtype.kind != "f":
+        raise _not_implemented_for("histogram_cpu", input)
+    edges = bins._data if isinstance(bins, Tensor) else int(bins)
+    hist, bin_edges = np.histogram(input._data.reshape(-1), bins=edges, range=range, density=density,
+                                   weights=None if weight is None else weight._data.reshape(-1))
+    dtype = input._data.dtype
+    return _Histogram(Tensor._wrap(hist.astype(dtype)), Tensor._wrap(bin_edges.astype(dtype)))
+
+
+def isin(elements, test_elements, *, assume_unique: bool = False, invert: bool = False):
+    """Whether each element of ``elements`` occurs in ``test_elements`` (either may be a number)."""
+    values = elements._data if isinstance(elements, Tensor) else np.asarray(elements)
+    tests = test_elements._data if isinstance(test_elements, Tensor) else np.asarray(test_elements)
+    return Tensor._wrap(np.asarray(np.isin(values, tests, assume_unique=assume_unique, invert=invert)))
+
+
+def unique_consecutive(input, return_inverse: bool = False, return_counts: bool = False, dim: int | None = None):
+    """Removes consecutive repeats (of elements, or of slices along ``dim``), like the Unix ``uniq``."""
+    x = input._data
+    if dim is None:
+        flat = x.reshape(-1)
+        starts = np.concatenate([[True], flat[1:] != flat[:-1]]) if flat.size else np.zeros(0, bool)
+        values = flat[starts]
+        shape = x.shape
+    else:
+        axis = normalize_dim(dim, x.ndim, "unique_consecutive")
+        moved = np.moveaxis(x, axis, 0).reshape(x.shape[axis], -1)
+        changed = np.any(moved[1:] != moved[:-1], axis=1)
+        starts = np.concatenate([[True], changed]) if moved.shape[0] else np.zeros(0, bool)
+        values = np.compress(starts, x, axis=axis)
+        shape = (x.shape[axis],)
+    out = [Tensor._wrap(np.ascontiguousarray(values))]
+    if return_inverse:
+        out.append(Tensor._wrap((np.cumsum(starts) - 1).astype(np.int64).reshape(shape)))
+    if return_counts:
+        bounds = np.append(np.flatnonzero(starts), starts.size)
+        out.append(Tensor._wrap(np.diff(bounds).astype(np.int64)))
+    return out[0] if len(out) == 1 else tuple(out)

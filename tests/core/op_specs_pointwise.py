@@ -3,6 +3,8 @@ op_specs.py for the fields); ALL_SPECS includes them."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from .op_specs import BINARY_SHAPES, UNARY_SHAPES, OpSpec
@@ -12,6 +14,7 @@ U = [(s,) for s in UNARY_SHAPES] + [((2, 3, 1, 2),)]
 B = BINARY_SHAPES + [((2, 1, 3, 1), (3, 4)), ((3, 1), (2, 2, 1, 4))]
 R = [((5,),), ((3, 4),), ((2, 3, 4),), ((2, 3, 2, 2),)]  # reductions over dim 0 / -1
 R2 = [((3, 4),), ((2, 3, 4),), ((2, 3, 2, 2),)]  # ops that need two dimensions
+RN = [((5,),), ((3, 4),), ((2, 3, 4),), ((2, 3, 2, 4),)]  # NaN-ignoring ops over dim -1: none all NaN
 
 
 def _u(name, fn, ref, **kw):
@@ -23,7 +26,8 @@ def _b(name, fn, ref, **kw):
 
 
 def _quiet(compute):
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
         return compute()
 
 
@@ -86,4 +90,193 @@ BINARY = [
        else m.atan2(a, b), np.arctan2, domain="nonzero"),
 ]
 
-SPECS: list = UNARY + BINARY
+def _with_nan(a):
+    return np.where(a > 0.8, np.nan, a)
+
+
+def _lower_median(a, axis):
+    return np.take(np.sort(a, axis), (a.shape[axis] - 1) // 2, axis)
+
+
+def _nanmedian_np(a, axis):
+    s = np.sort(a, axis)  # NaN last
+    valid = (~np.isnan(a)).sum(axis, keepdims=True)
+    return np.take_along_axis(s, np.maximum(valid - 1, 0) // 2, axis).squeeze(axis)
+
+
+def _cumulative(a, axis, fn):
+    return fn.accumulate(a, axis=axis) if a.ndim else a
+
+
+REDUCTIONS = [
+    # NaNs made where a > 0.8 (the same elements in both libraries)
+    OpSpec("nansum", lambda m, a: m.nansum(m.where(a > 0.8, np.nan, a), 1),
+           lambda a: np.nansum(_with_nan(a), 1), R2),
+    OpSpec("nansum_all", lambda m, a: m.where(a > 0.8, np.nan, a).nansum(), lambda a: np.nansum(_with_nan(a)),
+           [((),)] + R),
+    OpSpec("nansum_dims_keepdim", lambda m, a: m.where(a > 0.8, np.nan, a).nansum((0, -1), keepdim=True),
+           lambda a: np.nansum(_with_nan(a), (0, -1), keepdims=True), R2),
+    OpSpec("nanmean", lambda m, a: m.nanmean(m.where(a > 0.8, np.nan, a), -1),
+           lambda a: _quiet(lambda: np.nanmean(_with_nan(a), -1)), RN),
+    OpSpec("nanmean_all", lambda m, a: m.where(a > 0.8, np.nan, a).nanmean(),
+           lambda a: np.nanmean(_with_nan(a)), R),
+    OpSpec("nanmedian_dim", lambda m, a: m.where(a > 0.8, np.nan, a).nanmedian(-1).values,
+           lambda a: _nanmedian_np(_with_nan(a), -1), RN),
+    OpSpec("nanmedian_keepdim_indices", lambda m, a: m.nanmedian(m.where(a > 0.8, np.nan, a), -1, True).indices,
+           lambda a: np.take_along_axis(np.argsort(_with_nan(a), -1, kind="stable"),
+                                        np.maximum((~np.isnan(_with_nan(a))).sum(-1, keepdims=True) - 1, 0) // 2, -1),
+           R, grad=False),
+    OpSpec("nanmedian_all", lambda m, a: m.nanmedian(m.where(a > 0.8, np.nan, a)),
+           lambda a: _nanmedian_np(_with_nan(a).reshape(-1), 0), R),
+    OpSpec("logcumsumexp", lambda m, a: m.logcumsumexp(a, -1), lambda a: _cumulative(a, -1, np.logaddexp), R),
+    OpSpec("logcumsumexp_dim0", lambda m, a: a.logcumsumexp(0), lambda a: _cumulative(a, 0, np.logaddexp),
+           [((),)] + R),
+    OpSpec("cummax", lambda m, a: m.cummax(a, 0).values, lambda a: _cumulative(a, 0, np.maximum), [((),)] + R),
+    OpSpec("cummax_indices", lambda m, a: a.cummax(-1)[1], lambda a: _running_index(a, np.maximum), R, grad=False),
+    OpSpec("cummin", lambda m, a: a.cummin(-1).values, lambda a: _cumulative(a, -1, np.minimum), R),
+    OpSpec("aminmax", lambda m, a: m.aminmax(a).min + m.aminmax(a).max, lambda a: a.min() + a.max(), R),
+    OpSpec("aminmax_dim", lambda m, a: a.aminmax(dim=-1, keepdim=True).max - a.aminmax(dim=-1, keepdim=True)[0],
+           lambda a: a.max(-1, keepdims=True) - a.min(-1, keepdims=True), R),
+]
+
+
+def _running_index(a, fn):
+    best = fn.accumulate(a, axis=-1)
+    positions = np.broadcast_to(np.arange(a.shape[-1]), a.shape)
+    hits = np.where(a == best, positions, 0)
+    return np.maximum.accumulate(hits, axis=-1)
+
+
+def _scatter_reduce_np(a, dim, index, src, reduce, include_self=True):
+    out = a.copy()
+    groups = {}
+    for position in np.ndindex(*index.shape):
+        target = list(position)
+        target[dim] = index[position]
+        groups.setdefault(tuple(target), []).append(src[position])
+    for target, values in groups.items():
+        values = ([out[target]] if include_self else []) + values
+        out[target] = {"sum": np.sum, "prod": np.prod, "mean": np.mean, "amax": np.max, "amin": np.min}[reduce](values)
+    return out
+
+
+def _diag_embed_np(a, offset=0):
+    n = a.shape[-1] + abs(offset)
+    out = np.zeros(a.shape[:-1] + (n, n), a.dtype)
+    rows = np.arange(a.shape[-1]) + max(0, -offset)
+    out[..., rows, rows + offset] = a
+    return out
+
+
+def _index_copy_np(a, index, source, dim):
+    out = a.copy()
+    for k, target in enumerate(index):
+        out[(slice(None),) * dim + (target,)] = source[(slice(None),) * dim + (k,)]
+    return out
+
+
+def _masked_scatter_np(a, mask, source):
+    out = a.copy()
+    mask = np.broadcast_to(mask, a.shape)
+    out[mask] = source.reshape(-1)[:mask.sum()]
+    return out
+
+
+def _weighted_sum(grids):
+    return sum(g * (k + 1) for k, g in enumerate(grids))
+
+
+def _unfold_np(a, dim, size, step):
+    windows = np.lib.stride_tricks.sliding_window_view(a, size, axis=dim)
+    return np.take(windows, np.arange(0, windows.shape[dim], step), axis=dim)
+
+
+SHAPE = [
+    OpSpec("ravel", lambda m, a: a.transpose(0, -1).ravel(), lambda a: a.swapaxes(0, -1).reshape(-1), R2),
+    OpSpec("narrow_copy", lambda m, a: m.narrow_copy(a, 0, 1, 1), lambda a: a[1:2], R),
+    OpSpec("meshgrid_ij", lambda m, a, b: _weighted_sum(m.meshgrid(a, b, indexing="ij")),
+           lambda a, b: a[:, None] + 2 * b[None, :], [((3,), (4,)), ((1,), (2,))]),
+    OpSpec("meshgrid_xy", lambda m, a, b, c: _weighted_sum(m.meshgrid([a, b, c], indexing="xy")),
+           lambda a, b, c: a[None, :, None] + 2 * b[:, None, None] + 3 * c[None, None, :], [((3,), (2,), (4,))]),
+    OpSpec("cartesian_prod", lambda m, a, b: m.cartesian_prod(a, b), lambda a, b: np.stack(
+        [np.repeat(a, b.size), np.tile(b, a.size)], 1), [((3,), (4,))]),
+    OpSpec("combinations", lambda m, a: m.combinations(a, 2), lambda a: np.array(
+        [[a[i], a[j]] for i in range(a.size) for j in range(i + 1, a.size)]), [((4,),), ((5,),)]),
+    OpSpec("combinations_replacement", lambda m, a: m.combinations(a, 3, with_replacement=True) ** 2,
+           lambda a: np.array([[a[i], a[j], a[k]] for i in range(a.size) for j in range(i, a.size)
+                               for k in range(j, a.size)]) ** 2, [((3,),)]),
+    OpSpec("rot90", lambda m, a: a.rot90(), lambda a: np.rot90(a, 1, (0, 1)), R2),
+    OpSpec("rot90_k", lambda m, a: m.rot90(a, -1, [1, -1]), lambda a: np.rot90(a, -1, (1, -1)), R2[1:]),
+    OpSpec("rot90_2", lambda m, a: m.rot90(a, 2, (-1, 0)), lambda a: np.rot90(a, 2, (-1, 0)), R2),
+    OpSpec("unfold", lambda m, a: a.unfold(-1, 2, 1), lambda a: _unfold_np(a, -1, 2, 1), R),
+    OpSpec("unfold_step", lambda m, a: a.unfold(0, 2, 2), lambda a: _unfold_np(a, 0, 2, 2),
+           [((5,),), ((4, 3),), ((4, 2, 3),), ((5, 2, 1, 2),)]),
+    OpSpec("repeat_interleave", lambda m, a: a.repeat_interleave(2), lambda a: np.repeat(a.reshape(-1), 2),
+           [((),)] + R),
+    OpSpec("repeat_interleave_dim", lambda m, a, r: m.repeat_interleave(a, r, dim=1),
+           lambda a, r: np.repeat(a, r, axis=1), [((3, 4), (4,)), ((2, 4, 3), (4,)), ((2, 4, 1, 2), (1,))],
+           int_inputs={1: (0, 3)}),
+    OpSpec("diag", lambda m, a: m.diag(a), np.diag, [((4,),), ((3, 4),)]),
+    OpSpec("diag_offset", lambda m, a: a.diag(-1), lambda a: np.diag(a, -1), [((4,),), ((3, 4),)]),
+    OpSpec("diag_embed", lambda m, a: m.diag_embed(a), _diag_embed_np, R),
+    OpSpec("diag_embed_offset", lambda m, a: a.diag_embed(2), lambda a: _diag_embed_np(a, 2), R),
+    OpSpec("diag_embed_dims", lambda m, a: m.diag_embed(a, -1, 0, 2),
+           lambda a: np.moveaxis(_diag_embed_np(a, -1), (-2, -1), (0, 2)), R2),
+    OpSpec("diagflat", lambda m, a: m.diagflat(a, 1), lambda a: np.diagflat(a, 1), [((),)] + R[:3]),
+]
+
+INDEX = [
+    OpSpec(f"scatter_reduce_{reduce}{'' if include else '_exclude_self'}",
+           lambda m, a, i, s, reduce=reduce, include=include: a.scatter_reduce(1, i, s, reduce, include_self=include),
+           lambda a, i, s, reduce=reduce, include=include: _scatter_reduce_np(a, 1, i, s, reduce, include),
+           [((3, 4), (3, 5), (3, 5)), ((2, 4, 3), (2, 6, 3), (2, 6, 3)), ((2, 3, 2, 2), (2, 4, 1, 2), (2, 4, 1, 2))],
+           int_inputs={1: (0, 3)}, domain="positive" if reduce == "prod" else "real")
+    for reduce in ("sum", "prod", "mean", "amax", "amin") for include in (True, False)
+] + [
+    OpSpec("scatter_reduce_1d", lambda m, a, i, s: m.scatter_reduce(a, 0, i, s, "amax"),
+           lambda a, i, s: _scatter_reduce_np(a, 0, i, s, "amax"), [((4,), (6,), (6,))], int_inputs={1: (0, 4)}),
+    OpSpec("scatter_reduce_", lambda m, a, i, s: (a * 1).scatter_reduce_(0, i, s, "mean"),
+           lambda a, i, s: _scatter_reduce_np(a, 0, i, s, "mean"), [((4, 3), (6, 3), (6, 3))], int_inputs={1: (0, 4)}),
+    # torch does not differentiate scatter(reduce=...); Ember does (scatter_reduce's gradients)
+    OpSpec("scatter_multiply", lambda m, a, i, s: a.scatter(1, i, s, reduce="multiply"),
+           lambda a, i, s: _scatter_reduce_np(a, 1, i, s, "prod"), [((3, 4), (3, 2), (3, 2))], int_inputs={1: (0, 4)},
+           grad=False),
+    OpSpec("scatter_add_value", lambda m, a, i: a.scatter(1, i, 1.5, reduce="add"),
+           lambda a, i: _scatter_reduce_np(a, 1, i, np.full(i.shape, 1.5), "sum"), [((3, 4), (3, 2))],
+           int_inputs={1: (0, 4)}, grad=False),
+    OpSpec("index_reduce_amax", lambda m, a, i, s: a.index_reduce(0, i, s, "amax"),
+           lambda a, i, s: _scatter_reduce_np(a, 0, np.broadcast_to(i[:, None], s.shape), s, "amax"),
+           [((3, 4), (5,), (5, 4))], int_inputs={1: (0, 3)}),
+    OpSpec("index_reduce_mean", lambda m, a, i, s: m.index_reduce(a, 1, i, s, "mean", include_self=False),
+           lambda a, i, s: _scatter_reduce_np(a, 1, np.broadcast_to(i[None, :, None], s.shape), s, "mean", False),
+           [((2, 3, 4), (5,), (2, 5, 4))], int_inputs={1: (0, 3)}),
+    OpSpec("index_reduce_prod", lambda m, a, i, s: m.index_reduce(a, 0, i, s, "prod"),
+           lambda a, i, s: _scatter_reduce_np(a, 0, np.broadcast_to(i, s.shape), s, "prod"),
+           [((3,), (4,), (4,))], int_inputs={1: (0, 3)}, domain="positive"),
+    OpSpec("index_fill", lambda m, a, i: a.index_fill(1, i, -1.5), lambda a, i: _index_fill_np(a, 1, i, -1.5),
+           [((3, 4), (2,)), ((2, 4, 3), (3,)), ((2, 4, 1, 2), (1,))], int_inputs={1: (0, 4)}),
+    OpSpec("index_fill_tensor_value", lambda m, a, i, v: m.index_fill(a, 0, i, v),
+           lambda a, i, v: _index_fill_np(a, 0, i, v), [((4,), (2,), ()), ((4, 3), (2,), ())], int_inputs={1: (0, 4)}),
+    OpSpec("index_fill_", lambda m, a, i: (a * 1).index_fill_(0, i, 2.0), lambda a, i: _index_fill_np(a, 0, i, 2.0),
+           [((4, 3), (2,))], int_inputs={1: (0, 4)}),
+    OpSpec("index_copy", lambda m, a, i, s: a.index_copy(1, i, s), lambda a, i, s: _index_copy_np(a, i, s, 1),
+           [((3, 4), (2,), (3, 2)), ((2, 4, 3), (3,), (2, 3, 3)), ((2, 5, 1, 2), (2,), (2, 2, 1, 2))],
+           int_inputs={1: (0, 4)}),
+    OpSpec("index_copy_", lambda m, a, i, s: (a * 1).index_copy_(0, i, s), lambda a, i, s: _index_copy_np(a, i, s, 0),
+           [((4,), (2,), (2,))], int_inputs={1: (0, 4)}),
+    OpSpec("masked_scatter", lambda m, a, s: a.masked_scatter(a > 0, s), lambda a, s: _masked_scatter_np(a, a > 0, s),
+           [((4,), (5,)), ((3, 4), (3, 4)), ((2, 3, 4), (30,)), ((2, 3, 1, 2), (4, 3))]),
+    OpSpec("masked_scatter_broadcast", lambda m, a, b, s: m.masked_scatter(a, b[0] > 0, s),
+           lambda a, b, s: _masked_scatter_np(a, b[0] > 0, s), [((3, 4), (1, 4), (12,))], int_inputs={1: (0, 2)}),
+    OpSpec("masked_scatter_", lambda m, a, s: (a * 1).masked_scatter_(a < 0, s),
+           lambda a, s: _masked_scatter_np(a, a < 0, s), [((3, 4), (12,))]),
+]
+
+
+def _index_fill_np(a, dim, index, value):
+    out = a.copy()
+    out[(slice(None),) * dim + (index,)] = value
+    return out
+
+
+SPECS: list = UNARY + BINARY + REDUCTIONS + SHAPE + INDEX
