@@ -17,8 +17,7 @@ import numpy as np
 from .ops._util import default_float
 from .ops.activation import sigmoid as expit
 from .ops.reduce import logsumexp
-from .ops.softmax import log_softmax as _log_softmax
-from .ops.softmax import softmax as _softmax
+from .ops.softmax import log_softmax, softmax
 from .ops.special import (
     _float_operands,
     digamma,
@@ -60,16 +59,6 @@ __all__ = [
     "shifted_chebyshev_polynomial_t", "shifted_chebyshev_polynomial_u", "shifted_chebyshev_polynomial_v",
     "shifted_chebyshev_polynomial_w", "sinc", "softmax", "spherical_bessel_j0", "xlog1py", "xlogy", "zeta",
 ]
-
-
-def softmax(input, dim: int, *, dtype=None):
-    """``exp(x) / sum(exp(x))`` along ``dim``; ``dtype`` casts the input first."""
-    return _softmax(input, dim, dtype=dtype)
-
-
-def log_softmax(input, dim: int, *, dtype=None):
-    """``x - logsumexp(x)`` along ``dim``; ``dtype`` casts the input first."""
-    return _log_softmax(input, dim, dtype=dtype)
 
 
 # --- Bessel functions (not differentiable, as in torch) --------------------------------------------

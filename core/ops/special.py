@@ -44,8 +44,8 @@ def _float_operands(input, other):
     return a, b
 
 
-def _no_derivative(name: str) -> RuntimeError:
-    return RuntimeError(f"the derivative for '{name}' is not implemented.")
+def _no_derivative(name: str) -> NotImplementedError:
+    return NotImplementedError(f"the derivative for '{name}' is not implemented.")
 
 
 # --- gamma family ----------------------------------------------------------------------------------
@@ -53,7 +53,8 @@ class Lgamma(Op):
     @staticmethod
     def forward(ctx, a):
         ctx.save_for_backward(a)
-        return _scipy("gammaln", a._data)
+        out = _scipy("gammaln", a._data)
+        return np.where(np.isneginf(a._data), np.inf, out)  # |Gamma(-inf)| is +inf, as in C's lgamma and torch
 
     @staticmethod
     def backward(ctx, grad):
@@ -358,14 +359,21 @@ class Xlogy(Op):
     def backward(ctx, grad):
         x, y = ctx.saved_tensors
         y = ctx.scalars[1] if y is None else y
-        # d/dx = log(y) where x != 0 (and 0 where x == 0); d/dy = x / y
-        gx = grad * xlogy((x != 0).to(grad.dtype), y) if ctx.needs_input_grad[0] else None
+        # d/dx = log(y), taken as 0 where x == 0 and y <= 0 (torch's convention); d/dy = x / y
+        gx = None
+        if ctx.needs_input_grad[0]:
+            gx = where(Tensor._wrap((x._data == 0) & (np.asarray(ctx.scalars[1]) <= 0)), 0.0, xlogy(grad, y))
         gy = grad * (ctx.scalars[0] if x is None else x) / y if ctx.needs_input_grad[1] else None
         return gx, gy
 
 
 def xlogy(input, other):
-    """``input * log(other)``, taken as 0 where ``input`` is 0 (unless ``other`` is NaN)."""
+    """``input * log(other)``, taken as 0 where ``input`` is 0 (unless ``other`` is NaN).
+
+    Example:
+        >>> ember.xlogy(ember.tensor([0.0, 2.0]), ember.tensor([0.0, 3.0]))
+        tensor([0.0000, 2.1972])
+    """
     return Xlogy.apply(*_float_operands(input, other))
 
 
@@ -380,8 +388,10 @@ class Xlog1py(Op):
     def backward(ctx, grad):
         x, y = ctx.saved_tensors
         y = ctx.scalars[1] if y is None else y
-        # d/dx = log1p(y) where x != 0 (and 0 where x == 0); d/dy = x / (1 + y)
-        gx = grad * xlog1py((x != 0).to(grad.dtype), y) if ctx.needs_input_grad[0] else None
+        # d/dx = log1p(y), taken as 0 where x == 0 and y <= -1 (torch's convention); d/dy = x / (1 + y)
+        gx = None
+        if ctx.needs_input_grad[0]:
+            gx = where(Tensor._wrap((x._data == 0) & (np.asarray(ctx.scalars[1]) <= -1)), 0.0, xlog1py(grad, y))
         gy = grad * (ctx.scalars[0] if x is None else x) / (y + 1) if ctx.needs_input_grad[1] else None
         return gx, gy
 
