@@ -1,7 +1,7 @@
 """``Trainer``: fit / validate / test / predict a ``TrainingModule`` with a loop you can read.
 
-``fit`` is ``_fit_loop``: a ``while`` over epochs around a ``for`` over batches. Everything the
-loop must remember to resume is in ``self.state`` (``TrainerState``); hooks go through
+``fit`` runs ``self.fit_loop`` (``fit_loop.py``): a ``while`` over epochs around a ``for`` over batches.
+Everything the loop must remember to resume is in ``self.state`` (``TrainerState``); hooks go through
 ``self._call`` (one dispatcher, ``hooks.py``). The setup steps (callbacks, loggers, loaders,
 optimizers, which checkpoint) are functions in ``setup.py`` that return what they build; the
 evaluation loop (validate, test, predict, in-fit validation) is an ``EvaluationLoop`` object
@@ -19,15 +19,15 @@ from typing import Any
 import ember
 
 from . import checkpoint as ckpt
-from . import data as data_utils
 from . import setup
 from .callbacks import Callback, EarlyStopping, ModelCheckpoint, ProgressBar
 from .evaluation import EvaluationLoop, print_results
+from .fit_loop import FitLoop
 from .hooks import HookDispatcher
 from .loggers import Logger
 from .metrics import MetricStore
 from .module import TrainingModule, is_overridden
-from .optimization import ManualOptimizer, checked_loss, parse_optimizers, step_schedulers
+from .optimization import ManualOptimizer, parse_optimizers
 from .signals import InterruptHandler
 from .state import TrainerState
 from .strategies import Strategy, resolve_strategy
@@ -177,6 +177,7 @@ class Trainer:
         self._defer_checkpoints = False
         self._interrupts = InterruptHandler()
         self._evaluation: EvaluationLoop | None = None  # built for each run, once its module and hooks are known
+        self.fit_loop = FitLoop(self)
         self.callbacks, self.loggers = setup.setup_callbacks_and_loggers(
             callbacks, logger, enable_checkpointing=enable_checkpointing, enable_progress_bar=enable_progress_bar,
             enable_model_summary=enable_model_summary, max_time=max_time, fast_dev_run=self.fast_dev_run,
@@ -514,7 +515,7 @@ class Trainer:
         self._call("on_train_start")
         if checkpoint is not None:  # the last thing before the loop: every random state as it was
             ember.set_all_rng_states(checkpoint["rng_states"])
-        self._fit_loop(model)
+        self.fit_loop.run(model)
         state.stage = None
         self._call("on_train_end")
         self._call("on_fit_end")
@@ -545,116 +546,6 @@ class Trainer:
         return results
 
     # -- training --------------------------------------------------------------------------------
-    def _fit_loop(self, model) -> None:
-        """Epochs of batches. Each batch ends at a *step boundary* (checkpoints are written there);
-        each epoch ends with its end-of-epoch work and another boundary."""
-        state = self.state
-        loader = self.train_dataloader
-        while not self._fit_done():
-            state.stage = "train"
-            model.train()
-            state.epoch_batches = self.num_training_batches
-            if state.batch_idx == 0:  # (a resumed run may start inside an epoch)
-                self._metrics.reset_stage("train")
-            self._call("on_train_epoch_start")
-            if data_utils.is_positionable(loader):
-                data_utils.position_loader(loader, state.epoch, state.batch_idx)
-            self._defer_checkpoints = True
-            for batch_idx, batch in data_utils.iterate(loader, state.batch_idx, state.epoch_batches):
-                self._train_batch(model, batch, batch_idx)
-                if self._should_validate(batch_idx):
-                    self._run_validation(model)
-                self._step_boundary()
-                if self._epoch_should_end():
-                    break
-            if state.batch_idx == 0 and state.epoch_batches > 0:
-                raise RuntimeError("the training data loader yielded no batches")
-            if state.epoch_batches == math.inf and not self._epoch_should_end():  # a loader without len():
-                state.epoch_batches = state.batch_idx                               # its end is known now
-                if self._should_validate(state.batch_idx - 1):
-                    self._run_validation(model)
-                    self._step_boundary()
-            self._train_epoch_end()
-            self._step_boundary()
-
-    def _train_batch(self, model, batch, batch_idx: int) -> None:
-        state, metrics = self.state, self._metrics
-        if self.precision == "64":
-            batch = data_utils.to_dtype(batch, ember.float64)
-        metrics.start_batch(batch)
-        step_at_start = state.global_step
-        self._call("on_train_batch_start", batch, batch_idx)
-        if model.automatic_optimization:
-            outputs = self._automatic_step(model, batch, batch_idx)
-        else:
-            outputs = model.training_step(batch, batch_idx)
-        self._call("on_train_batch_end", outputs, batch, batch_idx)
-        metrics.end_batch()
-        state.batch_idx += 1
-        state.total_batch_idx += 1
-        if metrics.step_values:
-            if state.total_batch_idx % self.log_every_n_steps == 0:
-                self.log_metrics(metrics.pop_step_metrics(), step_at_start)
-            else:
-                metrics.step_values.clear()
-
-    def _automatic_step(self, model, batch, batch_idx: int) -> dict:
-        """training_step → zero_grad (first batch of a window) → backward → every
-        ``accumulate_grad_batches`` batches: clip → optimizer.step → step-interval schedulers."""
-        state = self.state
-        optimizer = self.optimizers[0]
-        output = model.training_step(batch, batch_idx)
-        loss = checked_loss(output, f"training_step (epoch {state.epoch}, batch_idx {batch_idx})",
-                            self.detect_anomaly)
-        accumulate = self.accumulate_grad_batches
-        steps = (batch_idx + 1) % accumulate == 0 or batch_idx + 1 == state.epoch_batches
-        if batch_idx % accumulate == 0:
-            self._call("on_before_zero_grad", optimizer)
-            optimizer.zero_grad()
-        scaled = loss / accumulate if accumulate > 1 else loss
-        self._call("on_before_backward", scaled)
-        if self.detect_anomaly:
-            with ember.autograd.detect_anomaly():
-                scaled.backward()
-        else:
-            scaled.backward()
-        if steps:
-            self.strategy.reduce_gradients()  # DDP: average over the ranks, once per optimizer step
-        self._call("on_after_backward")
-        if steps:
-            self._call("on_before_optimizer_step", optimizer)
-            if self._clip_gradients:
-                model.configure_gradient_clipping(optimizer, self.gradient_clip_val, self.gradient_clip_algorithm)
-            optimizer.step()
-            state.global_step += 1
-            step_schedulers(self.lr_scheduler_configs, "step", state.global_step, self.callback_metrics,
-                            self.module)
-        if output is loss:
-            return {"loss": loss.detach()}
-        return {**output, "loss": loss.detach()}
-
-    def _should_validate(self, batch_idx: int) -> bool:
-        if not self.enable_validation:
-            return False
-        interval, every_n_epochs = self.val_check_interval, self.check_val_every_n_epoch
-        if isinstance(interval, int) and not isinstance(interval, bool) and every_n_epochs is None:
-            return self.state.total_batch_idx % interval == 0
-        if every_n_epochs is not None and (self.state.epoch + 1) % every_n_epochs != 0:
-            return False
-        if interval is None or interval == 1.0:
-            return batch_idx + 1 == self.state.epoch_batches
-        if isinstance(interval, float):
-            every = max(1, int(self.state.epoch_batches * interval))
-        else:
-            every = interval
-        return (batch_idx + 1) % every == 0
-
-    def _run_validation(self, model) -> None:
-        self._evaluation.run("validate", self.val_dataloaders, self.num_val_batches)
-        self._validation_has_run = True
-        self.state.stage = "train"
-        model.train()
-
     def _step_boundary(self) -> None:
         """The state is consistent here: write the checkpoints asked for during the step, and stop
         cleanly if SIGTERM / Ctrl-C arrived (after saving a resumable ``last`` checkpoint)."""
@@ -686,40 +577,6 @@ class Trainer:
         if cb is not None and cb.dirpath:
             return cb.dirpath
         return os.path.join(self.log_dir, "checkpoints")
-
-    def _epoch_should_end(self) -> bool:
-        state = self.state
-        if 0 <= self.max_steps <= state.global_step:
-            return True
-        return state.should_stop and self._minimums_reached()
-
-    def _minimums_reached(self) -> bool:
-        return self.state.epoch + 1 >= self.min_epochs and self.state.global_step >= self.min_steps
-
-    def _fit_done(self) -> bool:
-        state = self.state
-        if 0 <= self.max_steps <= state.global_step:
-            return True
-        if self.max_epochs != -1 and state.epoch >= self.max_epochs:
-            return True
-        if state.should_stop:
-            if state.epoch >= self.min_epochs and state.global_step >= self.min_steps:
-                return True
-            state.should_stop = False
-        return False
-
-    def _train_epoch_end(self) -> None:
-        state, metrics = self.state, self._metrics
-        _, row = metrics.reduce_stage("train")  # reduced values are in callback_metrics for the hooks
-        self._call("on_train_epoch_end")
-        row.update(metrics.reduce_stage("train")[1])  # values logged in on_train_epoch_end
-        if row:
-            self.log_metrics(row, state.global_step)
-        if self.module.automatic_optimization:  # in manual optimization the user steps schedulers
-            step_schedulers(self.lr_scheduler_configs, "epoch", state.epoch + 1, self.callback_metrics,
-                            self.module)
-        state.epoch += 1
-        state.batch_idx = 0
 
     # -- logging ---------------------------------------------------------------------------------
     def log_metrics(self, metrics: dict[str, float], step: int) -> None:

@@ -1,0 +1,175 @@
+"""The fit loop: epochs of training batches, with validation and step boundaries between them.
+
+Lightning's ``trainer.fit_loop``: ``run`` is a ``while`` over epochs around a ``for`` over batches. What
+the loop must remember to resume is in ``trainer.state``; the checkpoints and interrupts of a step
+boundary are the Trainer's (``Trainer._step_boundary``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import ember
+
+from . import data as data_utils
+from .optimization import checked_loss, step_schedulers
+
+
+class FitLoop:
+    """Trains ``trainer.module`` with ``trainer``'s loaders, optimizers, schedules and limits."""
+
+    def __init__(self, trainer):
+        self.trainer = trainer
+
+    def run(self, model) -> None:
+        """Epochs of batches. Each batch ends at a *step boundary* (checkpoints are written there);
+        each epoch ends with its end-of-epoch work and another boundary."""
+        trainer = self.trainer
+        state = trainer.state
+        loader = trainer.train_dataloader
+        while not self.done():
+            state.stage = "train"
+            model.train()
+            state.epoch_batches = trainer.num_training_batches
+            if state.batch_idx == 0:  # (a resumed run may start inside an epoch)
+                trainer.metric_store.reset_stage("train")
+            trainer.call("on_train_epoch_start")
+            if data_utils.is_positionable(loader):
+                data_utils.position_loader(loader, state.epoch, state.batch_idx)
+            trainer._defer_checkpoints = True
+            for batch_idx, batch in data_utils.iterate(loader, state.batch_idx, state.epoch_batches):
+                self.train_batch(model, batch, batch_idx)
+                if self.should_validate(batch_idx):
+                    self.run_validation(model)
+                trainer._step_boundary()
+                if self.epoch_should_end():
+                    break
+            if state.batch_idx == 0 and state.epoch_batches > 0:
+                raise RuntimeError("the training data loader yielded no batches")
+            if state.epoch_batches == math.inf and not self.epoch_should_end():  # a loader without len():
+                state.epoch_batches = state.batch_idx                               # its end is known now
+                if self.should_validate(state.batch_idx - 1):
+                    self.run_validation(model)
+                    trainer._step_boundary()
+            self.train_epoch_end()
+            trainer._step_boundary()
+
+    def train_batch(self, model, batch, batch_idx: int) -> None:
+        trainer = self.trainer
+        state, metrics = trainer.state, trainer.metric_store
+        if trainer.precision == "64":
+            batch = data_utils.to_dtype(batch, ember.float64)
+        metrics.start_batch(batch)
+        step_at_start = state.global_step
+        trainer.call("on_train_batch_start", batch, batch_idx)
+        if model.automatic_optimization:
+            outputs = self.automatic_step(model, batch, batch_idx)
+        else:
+            outputs = model.training_step(batch, batch_idx)
+        trainer.call("on_train_batch_end", outputs, batch, batch_idx)
+        metrics.end_batch()
+        state.batch_idx += 1
+        state.total_batch_idx += 1
+        if metrics.step_values:
+            if state.total_batch_idx % trainer.log_every_n_steps == 0:
+                trainer.log_metrics(metrics.pop_step_metrics(), step_at_start)
+            else:
+                metrics.step_values.clear()
+
+    def automatic_step(self, model, batch, batch_idx: int) -> dict:
+        """training_step → zero_grad (first batch of a window) → backward → every
+        ``accumulate_grad_batches`` batches: clip → optimizer.step → step-interval schedulers."""
+        trainer = self.trainer
+        state = trainer.state
+        optimizer = trainer.optimizers[0]
+        output = model.training_step(batch, batch_idx)
+        loss = checked_loss(output, f"training_step (epoch {state.epoch}, batch_idx {batch_idx})",
+                            trainer.detect_anomaly)
+        accumulate = trainer.accumulate_grad_batches
+        steps = (batch_idx + 1) % accumulate == 0 or batch_idx + 1 == state.epoch_batches
+        if batch_idx % accumulate == 0:
+            trainer.call("on_before_zero_grad", optimizer)
+            optimizer.zero_grad()
+        scaled = loss / accumulate if accumulate > 1 else loss
+        trainer.call("on_before_backward", scaled)
+        if trainer.detect_anomaly:
+            with ember.autograd.detect_anomaly():
+                scaled.backward()
+        else:
+            scaled.backward()
+        if steps:
+            trainer.strategy.reduce_gradients()  # DDP: average over the ranks, once per optimizer step
+        trainer.call("on_after_backward")
+        if steps:
+            trainer.call("on_before_optimizer_step", optimizer)
+            if trainer._clip_gradients:
+                model.configure_gradient_clipping(optimizer, trainer.gradient_clip_val, trainer.gradient_clip_algorithm)
+            optimizer.step()
+            state.global_step += 1
+            step_schedulers(trainer.lr_scheduler_configs, "step", state.global_step, trainer.callback_metrics,
+                            trainer.module)
+        if output is loss:
+            return {"loss": loss.detach()}
+        return {**output, "loss": loss.detach()}
+
+    def should_validate(self, batch_idx: int) -> bool:
+        trainer = self.trainer
+        if not trainer.enable_validation:
+            return False
+        interval, every_n_epochs = trainer.val_check_interval, trainer.check_val_every_n_epoch
+        if isinstance(interval, int) and not isinstance(interval, bool) and every_n_epochs is None:
+            return trainer.state.total_batch_idx % interval == 0
+        if every_n_epochs is not None and (trainer.state.epoch + 1) % every_n_epochs != 0:
+            return False
+        if interval is None or interval == 1.0:
+            return batch_idx + 1 == trainer.state.epoch_batches
+        if isinstance(interval, float):
+            every = max(1, int(trainer.state.epoch_batches * interval))
+        else:
+            every = interval
+        return (batch_idx + 1) % every == 0
+
+    def run_validation(self, model) -> None:
+        trainer = self.trainer
+        trainer._evaluation.run("validate", trainer.val_dataloaders, trainer.num_val_batches)
+        trainer._validation_has_run = True
+        trainer.state.stage = "train"
+        model.train()
+
+    def epoch_should_end(self) -> bool:
+        trainer = self.trainer
+        state = trainer.state
+        if 0 <= trainer.max_steps <= state.global_step:
+            return True
+        return state.should_stop and self.minimums_reached()
+
+    def minimums_reached(self) -> bool:
+        trainer = self.trainer
+        return trainer.state.epoch + 1 >= trainer.min_epochs and trainer.state.global_step >= trainer.min_steps
+
+    def done(self) -> bool:
+        trainer = self.trainer
+        state = trainer.state
+        if 0 <= trainer.max_steps <= state.global_step:
+            return True
+        if trainer.max_epochs != -1 and state.epoch >= trainer.max_epochs:
+            return True
+        if state.should_stop:
+            if state.epoch >= trainer.min_epochs and state.global_step >= trainer.min_steps:
+                return True
+            state.should_stop = False
+        return False
+
+    def train_epoch_end(self) -> None:
+        trainer = self.trainer
+        state, metrics = trainer.state, trainer.metric_store
+        _, row = metrics.reduce_stage("train")  # reduced values are in callback_metrics for the hooks
+        trainer.call("on_train_epoch_end")
+        row.update(metrics.reduce_stage("train")[1])  # values logged in on_train_epoch_end
+        if row:
+            trainer.log_metrics(row, state.global_step)
+        if trainer.module.automatic_optimization:  # in manual optimization the user steps schedulers
+            step_schedulers(trainer.lr_scheduler_configs, "epoch", state.epoch + 1, trainer.callback_metrics,
+                            trainer.module)
+        state.epoch += 1
+        state.batch_idx = 0
