@@ -78,6 +78,9 @@ class Function:
     _forward_trace = None
     _output_shapes = ()
     _output_dtypes = ()
+    # Set by ``ember.func.vmap`` while it runs: ``hook(cls, args, kwargs)`` applies the op to batched inputs
+    # (one call for the whole batch) or returns NotImplemented. None otherwise, so the cost is one lookup.
+    _batching_hook = None
 
     @staticmethod
     def forward(ctx, *args, **kwargs):
@@ -145,6 +148,10 @@ class Function:
     # --- apply --------------------------------------------------------------------------
     @classmethod
     def apply(cls, *args, **kwargs):
+        if cls._batching_hook is not None:
+            out = cls._batching_hook(cls, args, kwargs)
+            if out is not NotImplemented:
+                return out
         ctx = object.__new__(cls)
         record = False
         if state.grad_enabled:

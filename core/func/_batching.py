@@ -1,0 +1,632 @@
+"""vmap's machinery: batched tensors and the batching rules of the ops.
+
+Inside ``vmap`` a batched tensor is an ordinary ``Tensor`` whose array is a ``BatchedArray``: it has the shape
+and dtype of *one sample* (so every op's argument checks and ``dim`` normalisation see what the user's code
+sees) and holds the whole batch as ``value``, a tensor with the batch dimension first. Each ``vmap`` call
+has its own ``level``; nested vmaps nest batched tensors (``value`` is then batched at a lower level).
+
+``Function.apply`` hands every op to :func:`dispatch` while a vmap runs. When an argument is batched, the
+op's batching rule calls the op once on the whole batch (e.g. ``sum(x, 0)`` becomes ``sum(batch, 1)``,
+``conv2d`` of per-sample images is one conv2d of the batch) and wraps the result. An op without a rule
+runs once per sample in a Python loop (``_loop``). Code that reads a batched array's values outside an
+op (``.item()``, ``.tolist()``, numpy calls the array does not implement) raises :class:`Unbatchable`,
+and ``vmap`` then runs the whole function once per sample.
+"""
+
+from __future__ import annotations
+
+import importlib
+import string
+
+import numpy as np
+
+from ..autograd.function import Function
+from ..tensor import Tensor
+
+
+class Unbatchable(RuntimeError):
+    """A batched value was used in a way vmap cannot batch; ``vmap`` falls back to a loop over samples."""
+
+
+class BatchedArray:
+    """Stands in for one sample's array; ``value`` (a Tensor, batch dimension first) holds the batch."""
+
+    __slots__ = ("value", "level", "shape", "dtype")
+    base = None  # not a numpy view
+
+    def __init__(self, value: Tensor, level: int):
+        self.value = value
+        self.level = level
+        self.shape = tuple(value._data.shape[1:])
+        self.dtype = value._data.dtype
+
+    # --- metadata, as numpy's ---------------------------------------------------------
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    @property
+    def itemsize(self) -> int:
+        return self.dtype.itemsize
+
+    @property
+    def nbytes(self) -> int:
+        return self.size * self.itemsize
+
+    @property
+    def strides(self) -> tuple:
+        strides, step = [], self.itemsize
+        for n in reversed(self.shape):
+            strides.append(step)
+            step *= max(n, 1)
+        return tuple(reversed(strides))
+
+    @property
+    def batch_size(self) -> int:
+        return self.value._data.shape[0]
+
+    def __len__(self) -> int:
+        if not self.shape:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    def __repr__(self) -> str:
+        return f"BatchedArray(level={self.level}, shape={self.shape}, batch_size={self.batch_size})"
+
+    # --- values: only through batched computations -------------------------------------
+    def __array__(self, dtype=None, copy=None):
+        raise Unbatchable("vmap: the values of a batched tensor were read directly (.item(), .tolist(), "
+                          "numpy(), printing, or an op without a batching rule that reads its input's array)")
+
+    def item(self):
+        raise Unbatchable("vmap: .item() on a batched tensor")
+
+    def tolist(self):
+        raise Unbatchable("vmap: .tolist() on a batched tensor")
+
+    def __bool__(self):
+        raise Unbatchable("vmap: the truth value of a batched tensor (data-dependent control flow)")
+
+    __float__ = __int__ = __index__ = __iter__ = __bool__
+
+    def __getitem__(self, index):
+        raise Unbatchable("vmap: numpy indexing of a batched array")
+
+    def detach(self) -> BatchedArray:
+        return BatchedArray(self.value.detach(), self.level)
+
+    def astype(self, dtype, order="K", casting="unsafe", subok=True, copy=True) -> BatchedArray:
+        return _batched_array(self.value._data.astype(dtype, order=order, casting=casting, copy=copy), self.level)
+
+    def copy(self, order="C") -> BatchedArray:
+        return _batched_array(self.value._data.copy(), self.level)
+
+    def reshape(self, *shape, order="C") -> BatchedArray:
+        shape = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+        return _batched_array(self.value._data.reshape((self.batch_size,) + tuple(shape)), self.level)
+
+    def sum(self, axis=None, dtype=None, keepdims=False):
+        return np.sum(self, axis=axis, dtype=dtype, keepdims=keepdims)
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        if method != "__call__" or kwargs.get("out") is not None or ufunc.signature is not None:
+            raise Unbatchable(f"vmap: numpy's {ufunc.__name__}.{method} on a batched array")
+        level = max(x.level for x in inputs if isinstance(x, BatchedArray))
+        rank = max(_ndim(x) for x in inputs)
+        out = ufunc(*(_padded_array(x, level, rank) for x in inputs), **kwargs)
+        if ufunc.nout > 1:
+            return tuple(_batched_array(o, level) for o in out)
+        return _batched_array(out, level)
+
+    def __array_function__(self, func, types, args, kwargs):
+        handler = _ARRAY_FUNCTIONS.get(func)
+        if handler is None:
+            raise Unbatchable(f"vmap: numpy.{func.__name__} on a batched array")
+        return handler(*args, **kwargs)
+
+
+def _binary(ufunc, reflected=False):
+    if reflected:
+        return lambda self, other: ufunc(other, self)
+    return lambda self, other: ufunc(self, other)
+
+
+for _name, _ufunc in {"add": np.add, "sub": np.subtract, "mul": np.multiply, "truediv": np.true_divide,
+                      "floordiv": np.floor_divide, "mod": np.remainder, "pow": np.power,
+                      "and": np.bitwise_and, "or": np.bitwise_or, "xor": np.bitwise_xor}.items():
+    setattr(BatchedArray, f"__{_name}__", _binary(_ufunc))
+    setattr(BatchedArray, f"__r{_name}__", _binary(_ufunc, reflected=True))
+for _name, _ufunc in {"eq": np.equal, "ne": np.not_equal, "lt": np.less, "le": np.less_equal,
+                      "gt": np.greater, "ge": np.greater_equal}.items():
+    setattr(BatchedArray, f"__{_name}__", _binary(_ufunc))
+BatchedArray.__neg__ = lambda self: np.negative(self)
+BatchedArray.__abs__ = lambda self: np.abs(self)
+BatchedArray.__invert__ = lambda self: np.invert(self)
+BatchedArray.__hash__ = None
+
+
+def _ndim(x) -> int:
+    if isinstance(x, (Tensor, BatchedArray, np.ndarray, np.generic)):
+        return x.ndim
+    return 0
+
+
+def _batched_array(physical, level: int) -> BatchedArray:
+    if not isinstance(physical, (np.ndarray, BatchedArray)):
+        physical = np.asarray(physical)
+    return BatchedArray(Tensor._wrap(physical), level)
+
+
+def _padded_array(x, level: int, rank: int):
+    """The batch of ``x`` (an array) as (batch, 1, ..., 1, *shape) with ``rank`` sample dims, or ``x`` as is
+    when it is not batched at ``level`` (numpy broadcasting then lines it up)."""
+    if isinstance(x, BatchedArray) and x.level == level:
+        physical = x.value._data
+        if x.ndim < rank:
+            physical = physical.reshape((x.batch_size,) + (1,) * (rank - x.ndim) + x.shape)
+        return physical
+    return x
+
+
+# --- the numpy functions a batched array supports (the rest raise Unbatchable) --------------------
+def _like(fill):
+    def like(a, dtype=None, order="K", subok=True, shape=None, *args):
+        shape = a.shape if shape is None else shape
+        return fill(shape, a.dtype if dtype is None else dtype, *args)
+
+    return like
+
+
+def _full_like(a, fill_value, dtype=None, order="K", subok=True, shape=None):
+    return np.full(a.shape if shape is None else shape, fill_value, a.dtype if dtype is None else dtype)
+
+
+def _reduction(np_fn, flattens=False):
+    def reduce(a, axis=None, *args, keepdims=False, **kwargs):
+        if not isinstance(a, BatchedArray):
+            raise Unbatchable(f"vmap: numpy.{np_fn.__name__} with a batched argument")
+        physical = a.value._data
+        if axis is None and flattens:  # argmax / argmin over all elements: of the flattened sample
+            physical, axis = physical.reshape(a.batch_size, -1), 1
+            return _batched_array(np_fn(physical, axis, *args, **kwargs), a.level)
+        if axis is None:
+            axis = tuple(range(1, a.ndim + 1))
+        elif isinstance(axis, (tuple, list)):
+            axis = tuple(int(d) % max(a.ndim, 1) + 1 for d in axis)
+        else:
+            axis = int(axis) % max(a.ndim, 1) + 1
+        return _batched_array(np_fn(physical, axis, *args, keepdims=keepdims, **kwargs), a.level)
+
+    return reduce
+
+
+def _where(condition, x=None, y=None):
+    if x is None:
+        raise Unbatchable("vmap: numpy.where(condition) (nonzero) of a batched array")
+    return _ternary(np.where, condition, x, y)
+
+
+def _ternary(fn, *inputs):
+    batched = [x for x in inputs if isinstance(x, BatchedArray)]
+    level = max(x.level for x in batched)
+    rank = max(_ndim(x) for x in inputs)
+    return _batched_array(fn(*(_padded_array(x, level, rank) for x in inputs)), level)
+
+
+def _broadcast_to(a, shape, subok=False):
+    shape = tuple(shape)
+    return _batched_array(np.broadcast_to(_padded_array(a, a.level, len(shape)), (a.batch_size,) + shape), a.level)
+
+
+def _copyto(dst, src, casting="same_kind", where=True):
+    """In-place writes into a batched tensor (``x += y``, ``x.zero_()``): the tensor takes the new batch."""
+    if where is not True or not isinstance(dst, BatchedArray):
+        raise RuntimeError(
+            "vmap: an in-place operation would write batched values into a tensor that is not batched; "
+            "use the out-of-place form of the operation"
+        )
+    if isinstance(src, BatchedArray) and src.level == dst.level and src.shape == dst.shape:
+        value = src.value
+    else:
+        value = Tensor._wrap(np.broadcast_to(_padded_array(src, dst.level, dst.ndim), (dst.batch_size,) + dst.shape))
+    if value._data.dtype != dst.dtype:
+        value = value.to(dst.dtype)
+    dst.value = value
+
+
+_ARRAY_FUNCTIONS = {
+    np.zeros_like: _like(np.zeros), np.ones_like: _like(np.ones), np.empty_like: _like(np.empty),
+    np.full_like: _full_like, np.shape: lambda a: a.shape, np.ndim: lambda a: a.ndim,
+    np.size: lambda a, axis=None: a.size if axis is None else a.shape[axis],
+    np.sum: _reduction(np.sum), np.mean: _reduction(np.mean), np.amax: _reduction(np.amax),
+    np.amin: _reduction(np.amin), np.max: _reduction(np.max), np.min: _reduction(np.min),
+    np.any: _reduction(np.any), np.all: _reduction(np.all), np.prod: _reduction(np.prod),
+    np.argmax: _reduction(np.argmax, flattens=True), np.argmin: _reduction(np.argmin, flattens=True),
+    np.where: _where,
+    np.clip: lambda a, a_min, a_max, **kw: _ternary(np.clip, a, a_min, a_max),
+    np.broadcast_to: _broadcast_to, np.copyto: _copyto,
+    np.result_type: lambda *args: np.result_type(*(a.dtype if isinstance(a, BatchedArray) else a for a in args)),
+    np.can_cast: lambda from_, to, casting="safe": np.can_cast(
+        from_.dtype if isinstance(from_, BatchedArray) else from_, to, casting),
+}
+
+
+# --- batched tensors ------------------------------------------------------------------------------
+def is_batched(x) -> bool:
+    return isinstance(x, Tensor) and type(x._data) is BatchedArray
+
+
+def make_batched(physical: Tensor, level: int) -> Tensor:
+    """The tensor, batched at ``level``, whose samples are ``physical``'s slices along dim 0."""
+    return Tensor._wrap(BatchedArray(physical, level))
+
+
+def level_of(x):
+    if isinstance(x, Tensor):
+        x = x._data
+    return x.level if type(x) is BatchedArray else None
+
+
+def unwrap_all(t: Tensor) -> tuple[Tensor, list]:
+    """``(physical, levels)``: the plain tensor holding every batch of ``t`` (batch dims first, in the order
+    of ``levels``, ascending) and the levels ``t`` is batched at."""
+    levels = []
+    while is_batched(t):
+        levels.append(t._data.level)
+        t = t._data.value
+    return t, levels[::-1]
+
+
+def wrap_levels(physical: Tensor, levels) -> Tensor:
+    """Inverse of :func:`unwrap_all`: ``physical``'s leading dims are the batches of ``levels`` (ascending)."""
+    t = physical
+    for level in levels:
+        t = make_batched(t, level)
+    return t
+
+
+def regroup(physical: Tensor, dim_levels, keep) -> Tensor:
+    """``physical``'s leading dims are batches of ``dim_levels`` (any order): the tensor batched at the
+    ``keep`` levels whose samples have the other leading dims first (in their given order)."""
+    kept = sorted((level, i) for i, level in enumerate(dim_levels) if level in keep)
+    rest = [i for i, level in enumerate(dim_levels) if level not in keep]
+    order = [i for _, i in kept] + rest
+    if order != list(range(len(order))):
+        physical = physical.permute(*order, *range(len(order), physical.ndim))
+    return wrap_levels(physical, [level for level, _ in kept])
+
+
+def add_level(t: Tensor, level: int, size: int) -> Tensor:
+    """``t`` made batched at ``level`` too (each sample the same), keeping levels in order."""
+    if is_batched(t) and t._data.level > level:
+        return make_batched(add_level(t._data.value, level, size), t._data.level)
+    if is_batched(t) and t._data.level == level:
+        return t
+    return make_batched(t.unsqueeze(0).expand((size,) + tuple(t.shape)), level)
+
+
+# --- dispatch ------------------------------------------------------------------------------------
+def _scan_level(args, level=None):
+    for a in args:
+        found = level_of(a) if isinstance(a, (Tensor, BatchedArray)) else (
+            _scan_level(a) if isinstance(a, (tuple, list)) else None)
+        if found is not None and (level is None or found > level):
+            level = found
+    return level
+
+
+def dispatch(cls, args, kwargs):
+    """Called by ``Function.apply`` during vmap: applies ``cls`` to batched arguments, or NotImplemented."""
+    level = _scan_level(args)
+    if kwargs:
+        level = _scan_level(tuple(kwargs.values()), level)
+    if level is None:
+        return NotImplemented
+    rule = _RULES.get(cls)
+    if rule is not None:
+        out = rule(cls, level, args, kwargs)
+        if out is not NotImplemented:
+            return _wrap(out, level)
+    return _loop(cls, level, args, kwargs)
+
+
+def _unwrap(x, level):
+    """The batch (batch dim first) of ``x`` if it is batched at ``level``, else None."""
+    if isinstance(x, Tensor) and type(x._data) is BatchedArray and x._data.level == level:
+        return x._data.value
+    if type(x) is BatchedArray and x.level == level:
+        return x.value._data
+    return None
+
+
+def _batch_size(args, level) -> int:
+    for a in args:
+        if isinstance(a, (tuple, list)):
+            size = _batch_size(a, level)
+            if size is not None:
+                return size
+        elif level_of(a) == level:
+            return (a._data if isinstance(a, Tensor) else a).batch_size
+    return None
+
+
+def _wrap(out, level):
+    if isinstance(out, tuple):
+        return tuple(_wrap(o, level) for o in out)
+    return make_batched(out, level)
+
+
+def _pad(physical, ndim: int, rank: int):
+    """(batch, *shape) -> (batch, 1, ..., 1, *shape) with ``rank`` sample dims."""
+    if ndim >= rank:
+        return physical
+    shape = tuple(physical.shape)
+    return physical.reshape(shape[:1] + (1,) * (rank - ndim) + shape[1:])
+
+
+def _expanded(x, level, size):
+    """The batch of ``x`` at ``level``; an unbatched tensor is expanded (a view, no copy)."""
+    physical = _unwrap(x, level)
+    if physical is not None:
+        return physical
+    return x.unsqueeze(0).expand((size,) + tuple(x.shape))
+
+
+def _select(x, level, i):
+    if isinstance(x, (tuple, list)):
+        return type(x)(_select(a, level, i) for a in x)
+    physical = _unwrap(x, level)
+    return x if physical is None else physical[i]
+
+
+def _loop(cls, level, args, kwargs):
+    """The fallback: the op once per sample, results stacked (gradients flow through the slices)."""
+    from ..ops.shape import stack
+
+    size = _batch_size(tuple(args) + tuple(kwargs.values()), level)
+    results = []
+    for i in range(size):
+        sample_args = tuple(_select(a, level, i) for a in args)
+        sample_kwargs = {k: _select(v, level, i) for k, v in kwargs.items()}
+        results.append(cls.apply(*sample_args, **sample_kwargs))
+    if isinstance(results[0], tuple):
+        return tuple(make_batched(_stack(stack, [r[k] for r in results]), level) for k in range(len(results[0])))
+    return make_batched(_stack(stack, results), level)
+
+
+def _stack(stack, tensors):
+    if isinstance(tensors[0], Tensor):
+        return stack(tensors)
+    return Tensor._wrap(np.stack([np.asarray(t) for t in tensors]))
+
+
+# --- rules: each calls the op once on the whole batch -----------------------------------------------
+def _broadcasting(cls, level, args, kwargs):
+    """Elementwise ops (and matmul, tril/triu): batches padded to a common rank broadcast as samples do."""
+    rank = max(_ndim(a) for a in args)
+    new = []
+    for a in args:
+        physical = _unwrap(a, level)
+        new.append(a if physical is None else _pad(physical, _ndim(a), rank))
+    return cls.apply(*new, **kwargs)
+
+
+def _shift(dim):
+    if isinstance(dim, (tuple, list)):
+        return tuple(int(d) + 1 for d in dim)
+    return int(dim) + 1
+
+
+def _dims_at(*positions):
+    """Ops with one (batched) tensor whose dimension arguments, at ``positions``, are non-negative."""
+
+    def rule(cls, level, args, kwargs):
+        args = list(args)
+        if any(args[p] is None for p in positions) or any(_unwrap(a, level) is None for a in args[:1]):
+            return NotImplemented
+        args[0] = _unwrap(args[0], level)
+        for p in positions:
+            args[p] = _shift(args[p])
+        return cls.apply(*args, **kwargs)
+
+    return rule
+
+
+def _reshape(cls, level, args, kwargs):
+    a, shape = args
+    physical = _unwrap(a, level)
+    return cls.apply(physical, (physical.shape[0],) + tuple(shape))
+
+
+def _expand(cls, level, args, kwargs):
+    a, shape = args
+    physical = _pad(_unwrap(a, level), a.ndim, len(shape))
+    return cls.apply(physical, (physical.shape[0],) + tuple(shape))
+
+
+def _repeat(cls, level, args, kwargs):
+    a, repeats = args
+    physical = _pad(_unwrap(a, level), a.ndim, len(repeats))
+    return cls.apply(physical, (1,) + tuple(repeats))
+
+
+def _permute(cls, level, args, kwargs):
+    a, dims = args
+    return cls.apply(_unwrap(a, level), (0,) + _shift(dims))
+
+
+def _slice(cls, level, args, kwargs):
+    a, index = args
+    return cls.apply(_unwrap(a, level), (slice(None),) + tuple(index))
+
+
+def _joining(cls, level, args, kwargs):  # cat / stack: (dim, *tensors)
+    size = _batch_size(args, level)
+    return cls.apply(args[0] + 1, *(_expanded(t, level, size) for t in args[1:]))
+
+
+def _roll(cls, level, args, kwargs):
+    a, shifts, dims = args
+    if dims is None:
+        return NotImplemented
+    return cls.apply(_unwrap(a, level), shifts, _shift(dims))
+
+
+def _diagonal(cls, level, args, kwargs):
+    a, offset, d1, d2 = args
+    return cls.apply(_unwrap(a, level), offset, d1 + 1, d2 + 1)
+
+
+def _gather(cls, level, args, kwargs):
+    a, dim, index = args
+    size = _batch_size(args, level)
+    return cls.apply(_expanded(a, level, size), dim + 1, _expanded(index, level, size))
+
+
+def _is_advanced(i) -> bool:
+    return isinstance(i, (np.ndarray, BatchedArray, bool, np.bool_, int, np.integer))
+
+
+def _index(cls, level, args, kwargs):
+    """Advanced indexing ``a[index]``: a batched ``a`` keeps its batch dim first when the index's arrays
+    are next to each other; batched index arrays at the front of the index gather per sample."""
+    a, index = args
+    batched_a = _unwrap(a, level)
+    positions = [k for k, i in enumerate(index) if _is_advanced(i)]
+    adjacent = positions == list(range(positions[0], positions[-1] + 1)) if positions else True
+    batched_index = [k for k, i in enumerate(index) if level_of(i) == level]
+    if not batched_index:
+        if not adjacent:
+            return NotImplemented
+        return cls.apply(batched_a, (slice(None),) + tuple(index))
+    if positions[0] != 0 or not adjacent or any(getattr(index[k], "dtype", None) == np.bool_ for k in positions):
+        return NotImplemented
+    size = _batch_size(args, level)
+    rank = max(_ndim(index[k]) for k in positions)
+    new_index = [_padded_array(i, level, rank) if k in batched_index else i for k, i in enumerate(index)]
+    if batched_a is None:
+        return cls.apply(a, tuple(new_index))
+    rows = np.arange(size).reshape((size,) + (1,) * rank)
+    return cls.apply(batched_a, (rows,) + tuple(new_index))
+
+
+def _einsum(cls, level, args, kwargs):
+    equation, *operands = args
+    equation = equation.replace(" ", "")
+    if "..." in equation or "->" not in equation:
+        return NotImplemented
+    inputs, output = equation.split("->")
+    letter = next(c for c in string.ascii_letters if c not in equation)
+    terms, new = inputs.split(","), []
+    for term, operand in zip(terms, operands):
+        physical = _unwrap(operand, level)
+        new.append((term, operand) if physical is None else (letter + term, physical))
+    equation = ",".join(t for t, _ in new) + "->" + letter + output
+    return cls.apply(equation, *(o for _, o in new))
+
+
+def _conv(cls, level, args, kwargs):
+    """Per-sample convolutions as one: batched inputs fold into the conv's own batch; batched weights
+    (an ensemble of models) become groups of one grouped convolution."""
+    x, w, b, stride, padding, dilation, groups = args
+    bx, bw, bb = _unwrap(x, level), _unwrap(w, level), _unwrap(b, level) if b is not None else None
+    if bw is None and bb is None:
+        size, n = bx.shape[0], bx.shape[1]
+        out = cls.apply(bx.reshape((size * n,) + tuple(bx.shape[2:])), w, b, stride, padding, dilation, groups)
+        return out.reshape((size, n) + tuple(out.shape[1:]))
+    size = _batch_size(args, level)
+    n, c, spatial = x.shape[0], x.shape[1], tuple(x.shape[2:])
+    x_all = bx.movedim(0, 1) if bx is not None else x.unsqueeze(1).expand((n, size, c) + spatial)
+    w_all = _expanded(w, level, size)
+    out_channels = w.shape[0]
+    b_all = None if b is None else _expanded(b, level, size).reshape(size * out_channels)
+    out = cls.apply(x_all.reshape((n, size * c) + spatial), w_all.reshape((size * out_channels,) + tuple(w.shape[1:])),
+                    b_all, stride, padding, dilation, groups * size)
+    return out.reshape((n, size, out_channels) + tuple(out.shape[2:])).movedim(1, 0)
+
+
+def _cross_entropy(cls, level, args, kwargs):
+    """Per-sample cross-entropy: the rows of all samples in one call with reduction="none", reduced per sample."""
+    x, target, weight, ignore_index, label_smoothing, reduction = args
+    if weight is not None and _unwrap(weight, level) is not None:
+        return NotImplemented
+    size = _batch_size(args, level)
+    bx = _expanded(x, level, size)
+    m, c = x.shape
+    bt = _unwrap(target, level)
+    bt = np.broadcast_to(target, (size,) + target.shape) if bt is None else bt
+    if type(bt) is not np.ndarray:  # batched at a lower level too
+        return NotImplemented
+    flat = np.ascontiguousarray(bt.reshape(-1))
+    loss = cls.apply(bx.reshape(size * m, c), flat, weight, ignore_index, label_smoothing, "none").reshape(size, m)
+    if reduction == "none":
+        return loss
+    if reduction == "sum":
+        return loss.sum(1)
+    valid = bt != ignore_index
+    w_t = weight._data[np.where(valid, bt, 0)] if weight is not None else np.ones(bt.shape, x._data.dtype)
+    denominator = (w_t * valid).sum(axis=1).astype(x._data.dtype)
+    return loss.sum(1) / Tensor._wrap(denominator)
+
+
+def _layer_norm(cls, level, args, kwargs):
+    x, weight, bias, eps = args
+    if any(t is not None and _unwrap(t, level) is not None for t in (weight, bias)):
+        return NotImplemented
+    return cls.apply(_unwrap(x, level), weight, bias, eps)
+
+
+_BROADCASTING = {
+    "ember.ops._op": "Stepwise",
+    "ember.ops.cast": "Cast Clone",
+    "ember.ops.arithmetic": "Add Sub Mul Div Neg Pow Abs Reciprocal Clamp Extremum Where",
+    "ember.ops.unary": "Exp Expm1 Log Log1p Log2 Sqrt Rsqrt Sin Cos Tan Erf Asin Acos Atan Sinh Cosh Asinh "
+                       "Acosh Atanh Exp2",
+    "ember.ops.activation": "Tanh Sigmoid Relu LeakyRelu Elu Gelu Silu Hardtanh",
+    "ember.ops.pointwise": "Atan2 Hypot Copysign LogAddExp NanToNum",
+    "ember.ops.special": "Lgamma Digamma Polygamma Igamma Erfinv Ndtri I0 I0e I1 I1e Xlogy",
+    "ember.ops.complex_ops": "Conj Real Imag Complex Angle Sgn ViewAsReal ViewAsComplex",
+    "ember.ops.reduce": "_SafeSqrt",
+    "ember.ops.linalg": "MatMul",
+    "ember.ops.shape": "Triangle",
+    "ember.nn.functional.dropout": "MaskMul",
+}
+_NAMED_RULES = {
+    "ember.ops.reduce": {"Sum": _dims_at(1), "Mean": _dims_at(1), "Prod": _dims_at(1), "MaxMin": _dims_at(1),
+                         "Cumsum": _dims_at(1), "Cumprod": _dims_at(1), "LogCumSumExp": _dims_at(1)},
+    "ember.ops.softmax": {"Softmax": _dims_at(1), "LogSoftmax": _dims_at(1)},
+    "ember.ops.shape": {"Reshape": _reshape, "Permute": _permute, "Expand": _expand, "Slice": _slice,
+                        "Repeat": _repeat, "Cat": _joining, "Stack": _joining, "Flip": _dims_at(1),
+                        "Roll": _roll},
+    "ember.ops.index": {"Index": _index, "Gather": _gather, "Diagonal": _diagonal},
+    "ember.ops.linalg": {"Einsum": _einsum},
+    "ember.nn.functional.conv": {"ConvNd": _conv},
+    "ember.nn.functional.loss": {"CrossEntropy": _cross_entropy},
+    "ember.nn.functional.norm": {"LayerNorm": _layer_norm},
+}
+_RULES: dict = {}
+
+
+def install() -> None:
+    """Fills the rule table (once) and turns the dispatch hook of ``Function.apply`` on."""
+    if not _RULES:
+        for module_name, names in _BROADCASTING.items():
+            module = importlib.import_module(module_name)
+            for name in names.split():
+                op = getattr(module, name, None)  # an op a module does not (yet) define loops instead
+                if op is not None:
+                    _RULES[op] = _broadcasting
+        for module_name, rules in _NAMED_RULES.items():
+            module = importlib.import_module(module_name)
+            for name, rule in rules.items():
+                if getattr(module, name, None) is not None:
+                    _RULES[getattr(module, name)] = rule
+    Function._batching_hook = staticmethod(dispatch)
+
+
+def uninstall() -> None:
+    Function._batching_hook = None
