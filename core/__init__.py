@@ -16,11 +16,20 @@ Example:
 from __future__ import annotations
 
 import importlib
+import math
 
 __version__ = "0.1.0"
 
 from . import autograd  # noqa: E402
+from . import creation  # noqa: E402
 from . import ops as _ops  # noqa: E402
+from ._device import get_default_device, set_default_device  # noqa: E402
+from ._settings import (  # noqa: E402
+    are_deterministic_algorithms_enabled, get_float32_matmul_precision, get_num_interop_threads, get_num_threads,
+    is_deterministic_algorithms_warn_only_enabled, set_default_tensor_type, set_float32_matmul_precision,
+    set_num_interop_threads, set_num_threads, use_deterministic_algorithms,
+)
+from ._typeinfo import finfo, iinfo  # noqa: E402
 from ._dtype import (  # noqa: E402
     bool_ as bool,  # noqa: A001
     complex64,
@@ -56,7 +65,10 @@ from .random import (  # noqa: E402
     Generator, default_generator, fork_rng, get_all_rng_states, get_rng_state, initial_seed, manual_seed, seed,
     set_all_rng_states, set_rng_state,
 )
-from .tensor import Size, Tensor, comparison_operator as _comparison_operator, device  # noqa: E402
+from .tensor import (  # noqa: E402
+    BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor, HalfTensor, IntTensor, LongTensor, ShortTensor,
+    Size, Tensor, comparison_operator as _comparison_operator, device,
+)
 
 # Tensor's methods are bound here, once, after the layers below have loaded: tensor.py imports no op and no
 # part of autograd (both import Tensor). The ops become methods and operators (``x.exp()`` is ``ember.exp(x)``,
@@ -64,6 +76,8 @@ from .tensor import Size, Tensor, comparison_operator as _comparison_operator, d
 _ops.bind_methods(Tensor)
 Tensor.__eq__, Tensor.__ne__ = _comparison_operator(_ops.eq), _comparison_operator(_ops.ne)
 Tensor.backward = autograd.engine.tensor_backward
+for _name in ("new_zeros", "new_ones", "new_empty", "new_full", "new_tensor", "new"):
+    setattr(Tensor, _name, getattr(creation, _name))
 
 half, float, double = float16, float32, float64  # noqa: A001
 short, int, long = int16, int32, int64  # noqa: A001
@@ -72,12 +86,26 @@ cfloat, cdouble = complex64, complex128
 result_type = _util.result_type
 
 
+pi, e, inf, nan, newaxis = math.pi, math.e, math.inf, math.nan, None
+
+
 def is_tensor(obj) -> bool:
+    """Whether ``obj`` is an ``ember.Tensor`` (a ``Parameter`` too)."""
     return isinstance(obj, Tensor)
 
 
 def numel(input) -> int:
+    """The number of elements of ``input``."""
     return input.numel()
+
+
+def is_nonzero(input) -> bool:
+    """Whether a one-element tensor is nonzero; raises for more or fewer elements, as PyTorch."""
+    n = input.numel()
+    if n != 1:
+        raise RuntimeError(f"Boolean value of Tensor with {'no values' if n == 0 else 'more than one value'} "
+                           "is ambiguous")
+    return input.item() != 0
 
 
 def is_floating_point(input) -> bool:

@@ -10,15 +10,54 @@ import math
 import numpy as np
 
 from . import _dtype
+from ._device import is_meta_array, meta_array, resolve
 from .random import _generator
-from .tensor import Tensor, _array_from_data
+from .tensor import Tensor, _array_from_data, _legacy_data
 
 
-def _finish(array: np.ndarray, requires_grad: bool) -> Tensor:
+def _finish(array: np.ndarray, requires_grad: bool, out: Tensor | None = None) -> Tensor:
+    if out is not None:
+        return _into(out, array)
     t = Tensor._wrap(array)
     if requires_grad:
         t.requires_grad = True
     return t
+
+
+def _make(shape: tuple, np_dtype, device, requires_grad: bool, build, out: Tensor | None = None) -> Tensor:
+    """A new tensor of ``shape`` and ``np_dtype`` on ``device`` (the default device when None): on the
+    meta device it takes no memory and ``build()`` (which computes the values) is never called."""
+    if resolve(device) == "meta":
+        return _finish(meta_array(shape, np_dtype), requires_grad, out)
+    return _finish(build(), requires_grad, out)
+
+
+def _into(out: Tensor, array: np.ndarray) -> Tensor:
+    """``out=``: ``out`` takes the result's values, resized to its shape if needed, as in torch."""
+    if not isinstance(out, Tensor):
+        raise TypeError(f"out must be an ember.Tensor, got {type(out).__name__}")
+    if out._data.shape == array.shape and not is_meta_array(out._data):
+        np.copyto(out._data, array, casting="unsafe")
+    else:
+        out._data = array.astype(out._data.dtype, copy=False)
+    out._vc[0] += 1
+    return out
+
+
+def _size(name: str, args: tuple, kwargs: dict) -> tuple:
+    """The shape of ``zeros(2, 3)``, ``zeros((2, 3))``, ``zeros([2, 3])`` or ``zeros(size=(2, 3))``."""
+    size = kwargs.pop("size", None)
+    if kwargs:
+        raise TypeError(f"{name}() got an unexpected keyword argument {next(iter(kwargs))!r}")
+    if size is not None:
+        if args:
+            raise TypeError(f"{name}() got multiple values for argument 'size'")
+        args = (size,)
+    return shape_arg(args)
+
+
+def _out_dtype(dtype, out):
+    return out.dtype if dtype is None and out is not None else dtype
 
 
 def _float_dtype(dtype) -> np.dtype:
@@ -34,13 +73,20 @@ def tensor(data, *, dtype=None, device=None, requires_grad: bool = False, pin_me
         >>> ember.tensor([[1, 2], [3, 4]]).dtype
         ember.int64
     """
-    return _finish(np.array(_array_from_data(data, dtype), copy=True), requires_grad)
+    if isinstance(data, Tensor) and data.is_meta:
+        raise NotImplementedError("Cannot copy out of meta tensor; no data!")
+    array = _array_from_data(data, dtype)
+    return _make(array.shape, array.dtype, device, requires_grad, lambda: np.array(array, copy=True))
 
 
 def as_tensor(data, dtype=None, device=None) -> Tensor:
     """Like ``tensor`` but shares memory with an ndarray or tensor of the right dtype."""
     if isinstance(data, Tensor):
-        return data if dtype is None or data.dtype == _dtype.as_dtype(dtype) else data.to(dtype)
+        result = data if dtype is None or data.dtype == _dtype.as_dtype(dtype) else data.to(dtype)
+        return result if device is None else result.to(device)
+    if resolve(device) == "meta":
+        array = _array_from_data(data, dtype)
+        return Tensor._wrap(meta_array(array.shape, array.dtype))
     if isinstance(data, np.ndarray):
         return Tensor(data if dtype is None else data.astype(_dtype.to_numpy_dtype(dtype), copy=False))
     return Tensor._wrap(_array_from_data(data, dtype))
@@ -63,51 +109,66 @@ def shape_arg(shape) -> tuple:
     return tuple(int(s) for s in shape)
 
 
-def _filled(shape, value, dtype, requires_grad, default):
-    shape = shape_arg(shape)
-    np_dtype = _dtype.to_numpy_dtype(dtype) if dtype is not None else default
-    return _finish(np.full(shape, value, dtype=np_dtype), requires_grad)
+def _filled(shape: tuple, value, np_dtype, device, requires_grad: bool, out) -> Tensor:
+    return _make(shape, np_dtype, device, requires_grad, lambda: np.full(shape, value, dtype=np_dtype), out)
 
 
-def zeros(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    return _filled(size, 0, dtype, requires_grad, _dtype.get_default_dtype().numpy)
+def zeros(*size, out=None, dtype=None, layout=None, device=None, requires_grad: bool = False,
+          pin_memory: bool = False, **kwargs) -> Tensor:
+    """A tensor of zeros: ``zeros(2, 3)``, ``zeros((2, 3))`` or ``zeros(size=(2, 3))``."""
+    shape = _size("zeros", size, kwargs)
+    return _filled(shape, 0, _float_dtype(_out_dtype(dtype, out)), device, requires_grad, out)
 
 
-def ones(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    return _filled(size, 1, dtype, requires_grad, _dtype.get_default_dtype().numpy)
+def ones(*size, out=None, dtype=None, layout=None, device=None, requires_grad: bool = False,
+         pin_memory: bool = False, **kwargs) -> Tensor:
+    """A tensor of ones: ``ones(2, 3)``, ``ones((2, 3))`` or ``ones(size=(2, 3))``."""
+    shape = _size("ones", size, kwargs)
+    return _filled(shape, 1, _float_dtype(_out_dtype(dtype, out)), device, requires_grad, out)
 
 
-def empty(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    shape = shape_arg(size)
-    return _finish(np.empty(shape, dtype=_float_dtype(dtype)), requires_grad)
+def empty(*size, out=None, dtype=None, layout=None, device=None, requires_grad: bool = False,
+          pin_memory: bool = False, memory_format=None, **kwargs) -> Tensor:
+    """An uninitialised tensor: ``empty(2, 3)``, ``empty((2, 3))`` or ``empty(size=(2, 3))``."""
+    shape = _size("empty", size, kwargs)
+    np_dtype = _float_dtype(_out_dtype(dtype, out))
+    return _make(shape, np_dtype, device, requires_grad, lambda: np.empty(shape, dtype=np_dtype), out)
 
 
-def full(size, fill_value, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    if dtype is None:
-        default = _array_from_data(fill_value, None).dtype
-    else:
-        default = None
-    return _filled(tuple(size) if not isinstance(size, int) else (size,), fill_value, dtype, requires_grad, default)
+def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None, requires_grad: bool = False,
+         pin_memory: bool = False) -> Tensor:
+    """A tensor of ``fill_value``; its dtype is ``fill_value``'s (float -> default dtype) unless given."""
+    dtype = _out_dtype(dtype, out)
+    np_dtype = _array_from_data(fill_value, None).dtype if dtype is None else _dtype.to_numpy_dtype(dtype)
+    shape = tuple(size) if not isinstance(size, int) else (size,)
+    return _filled(shape, fill_value, np_dtype, device, requires_grad, out)
 
 
 def _like(fn):
-    def like(input, *, dtype=None, device=None, requires_grad: bool = False, **kwargs):
-        return fn(input.shape, dtype=dtype if dtype is not None else input.dtype, requires_grad=requires_grad, **kwargs)
+    def like(input, *, dtype=None, layout=None, device=None, requires_grad: bool = False, memory_format=None,
+             **kwargs):
+        return fn(input.shape, dtype=dtype if dtype is not None else input.dtype, requires_grad=requires_grad,
+                  device=input.device if device is None else device, **kwargs)
 
     like.__name__ = fn.__name__ + "_like"
-    like.__doc__ = f"``{fn.__name__}`` with the shape (and, unless given, the dtype) of ``input``."
+    like.__doc__ = f"``{fn.__name__}`` with the shape (and, unless given, the dtype and device) of ``input``."
     return like
 
 
-def full_like(input, fill_value, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    return full(input.shape, fill_value, dtype=dtype if dtype is not None else input.dtype, requires_grad=requires_grad)
+def full_like(input, fill_value, *, dtype=None, layout=None, device=None, requires_grad: bool = False,
+              memory_format=None) -> Tensor:
+    """``full`` with the shape (and, unless given, the dtype and device) of ``input``."""
+    return full(input.shape, fill_value, dtype=dtype if dtype is not None else input.dtype,
+                device=input.device if device is None else device, requires_grad=requires_grad)
 
 
-def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def arange(start, end=None, step=1, *, out=None, dtype=None, layout=None, device=None,
+           requires_grad: bool = False) -> Tensor:
     """Values from ``start`` to ``end`` (exclusive); int64 when every bound is an int."""
     if end is None:
         start, end = 0, start
     values = [getattr(v, "item", lambda v=v: v)() if isinstance(v, Tensor) else v for v in (start, end, step)]
+    dtype = _out_dtype(dtype, out)
     if dtype is None:
         integral = all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in values)
         np_dtype = np.dtype(np.int64) if integral else _dtype.get_default_dtype().numpy
@@ -117,40 +178,60 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad: b
     if step == 0:
         raise RuntimeError("arange: step must be nonzero")
     count = max(0, math.ceil((end - start) / step))
-    return _finish((start + np.arange(count, dtype=np.float64) * step).astype(np_dtype) if np_dtype.kind == "f"
-                   else np.arange(start, end, step, dtype=np_dtype), requires_grad)
+    return _make((count,), np_dtype, device, requires_grad,
+                 lambda: (start + np.arange(count, dtype=np.float64) * step).astype(np_dtype) if np_dtype.kind == "f"
+                 else np.arange(start, end, step, dtype=np_dtype), out)
 
 
-def linspace(start, end, steps: int, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    return _finish(np.linspace(start, end, int(steps)).astype(_float_dtype(dtype)), requires_grad)
+def linspace(start, end, steps: int, *, out=None, dtype=None, layout=None, device=None,
+             requires_grad: bool = False) -> Tensor:
+    """``steps`` evenly spaced values from ``start`` to ``end`` (both included)."""
+    np_dtype = _float_dtype(_out_dtype(dtype, out))
+    return _make((int(steps),), np_dtype, device, requires_grad,
+                 lambda: np.linspace(start, end, int(steps)).astype(np_dtype), out)
 
 
-def logspace(start, end, steps: int, base: float = 10.0, *, dtype=None, requires_grad: bool = False) -> Tensor:
-    return _finish(np.logspace(start, end, int(steps), base=base).astype(_float_dtype(dtype)), requires_grad)
+def logspace(start, end, steps: int, base: float = 10.0, *, out=None, dtype=None, layout=None, device=None,
+             requires_grad: bool = False) -> Tensor:
+    """``base ** linspace(start, end, steps)``."""
+    np_dtype = _float_dtype(_out_dtype(dtype, out))
+    return _make((int(steps),), np_dtype, device, requires_grad,
+                 lambda: np.logspace(start, end, int(steps), base=base).astype(np_dtype), out)
 
 
-def eye(n: int, m: int | None = None, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    return _finish(np.eye(n, m, dtype=_float_dtype(dtype)), requires_grad)
+def eye(n: int, m: int | None = None, *, out=None, dtype=None, layout=None, device=None,
+        requires_grad: bool = False) -> Tensor:
+    """A 2-D tensor with ones on the diagonal."""
+    np_dtype = _float_dtype(_out_dtype(dtype, out))
+    shape = (int(n), int(n if m is None else m))
+    return _make(shape, np_dtype, device, requires_grad, lambda: np.eye(*shape, dtype=np_dtype), out)
 
 
 # --- random ------------------------------------------------------------------------------
-def rand(*size, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def _sample_dtype(np_dtype):
+    return np_dtype if np_dtype in (np.float32, np.float64) else np.dtype(np.float64)
+
+
+def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None,
+         requires_grad: bool = False, pin_memory: bool = False, **kwargs) -> Tensor:
     """Uniform samples on [0, 1)."""
-    np_dtype = _float_dtype(dtype)
-    sample_dtype = np_dtype if np_dtype in (np.float32, np.float64) else np.float64
-    array = _generator(generator).random(shape_arg(size), dtype=sample_dtype).astype(np_dtype, copy=False)
-    return _finish(array, requires_grad)
+    shape = _size("rand", size, kwargs)
+    np_dtype = _float_dtype(_out_dtype(dtype, out))
+    return _make(shape, np_dtype, device, requires_grad, lambda: _generator(generator).random(
+        shape, dtype=_sample_dtype(np_dtype)).astype(np_dtype, copy=False), out)
 
 
-def randn(*size, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None,
+          requires_grad: bool = False, pin_memory: bool = False, **kwargs) -> Tensor:
     """Standard normal samples."""
-    np_dtype = _float_dtype(dtype)
-    sample_dtype = np_dtype if np_dtype in (np.float32, np.float64) else np.float64
-    array = _generator(generator).standard_normal(shape_arg(size), dtype=sample_dtype).astype(np_dtype, copy=False)
-    return _finish(array, requires_grad)
+    shape = _size("randn", size, kwargs)
+    np_dtype = _float_dtype(_out_dtype(dtype, out))
+    return _make(shape, np_dtype, device, requires_grad, lambda: _generator(generator).standard_normal(
+        shape, dtype=_sample_dtype(np_dtype)).astype(np_dtype, copy=False), out)
 
 
-def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None, requires_grad: bool = False):
+def randint(low, high=None, size=None, *, generator=None, out=None, dtype=None, layout=None, device=None,
+            requires_grad: bool = False):
     """Integers uniformly from ``[low, high)``; ``randint(high, size)`` starts at 0."""
     if size is None:
         if high is None or not isinstance(high, (tuple, list)):
@@ -158,17 +239,24 @@ def randint(low, high=None, size=None, *, generator=None, dtype=None, device=Non
         low, high, size = 0, low, high
     if high is None:
         low, high = 0, low
+    dtype = _out_dtype(dtype, out)
     np_dtype = _dtype.to_numpy_dtype(dtype) if dtype is not None else np.dtype(np.int64)
-    array = _generator(generator).integers(low, high, size=tuple(size), dtype=np.int64).astype(np_dtype)
-    return _finish(array, requires_grad)
+    shape = tuple(size)
+    return _make(shape, np_dtype, device, requires_grad, lambda: _generator(generator).integers(
+        low, high, size=shape, dtype=np.int64).astype(np_dtype), out)
 
 
-def randperm(n: int, *, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def randperm(n: int, *, generator=None, out=None, dtype=None, layout=None, device=None,
+             requires_grad: bool = False) -> Tensor:
+    """A random permutation of ``0 .. n-1``."""
+    dtype = _out_dtype(dtype, out)
     np_dtype = _dtype.to_numpy_dtype(dtype) if dtype is not None else np.dtype(np.int64)
-    return _finish(_generator(generator).permutation(int(n)).astype(np_dtype), requires_grad)
+    return _make((int(n),), np_dtype, device, requires_grad,
+                 lambda: _generator(generator).permutation(int(n)).astype(np_dtype), out)
 
 
-def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, requires_grad: bool = False) -> Tensor:
+def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=None,
+           requires_grad: bool = False) -> Tensor:
     """Normal samples; ``mean`` and ``std`` may be tensors (broadcast) or numbers with ``size``."""
     mean_a = mean._data if isinstance(mean, Tensor) else mean
     std_a = std._data if isinstance(std, Tensor) else std
@@ -178,8 +266,8 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, requires
         shape = tuple(size)
     like = mean if isinstance(mean, Tensor) else std if isinstance(std, Tensor) else None
     np_dtype = like._data.dtype if like is not None and dtype is None else _float_dtype(dtype)
-    noise = _generator(generator).standard_normal(shape)
-    return _finish((mean_a + std_a * noise).astype(np_dtype), requires_grad)
+    return _make(shape, np_dtype, device, requires_grad, lambda: (
+        mean_a + std_a * _generator(generator).standard_normal(shape)).astype(np_dtype))
 
 
 def bernoulli(input, p=None, *, generator=None) -> Tensor:
@@ -237,15 +325,52 @@ ones_like = _like(ones)
 empty_like = _like(empty)
 
 
-def rand_like(input, *, dtype=None, generator=None, requires_grad: bool = False) -> Tensor:
-    return rand(input.shape, generator=generator, dtype=dtype or input.dtype, requires_grad=requires_grad)
+rand_like = _like(rand)
+randn_like = _like(randn)
 
 
-def randn_like(input, *, dtype=None, generator=None, requires_grad: bool = False) -> Tensor:
-    return randn(input.shape, generator=generator, dtype=dtype or input.dtype, requires_grad=requires_grad)
-
-
-def randint_like(input, low, high=None, *, dtype=None, generator=None) -> Tensor:
+def randint_like(input, low, high=None, *, dtype=None, layout=None, device=None, generator=None,
+                 requires_grad: bool = False, memory_format=None) -> Tensor:
+    """``randint`` with the shape (and, unless given, the dtype and device) of ``input``."""
     if high is None:
         low, high = 0, low
-    return randint(low, high, tuple(input.shape), generator=generator, dtype=dtype or input.dtype)
+    return randint(low, high, tuple(input.shape), generator=generator, dtype=dtype or input.dtype,
+                   device=input.device if device is None else device, requires_grad=requires_grad)
+
+
+# --- Tensor.new_* (bound as methods in ember/__init__.py): dtype and device default to self's ---------------
+def _new(fn):
+    def method(self, *size, dtype=None, layout=None, device=None, requires_grad: bool = False,
+               pin_memory: bool = False, **kwargs):
+        return fn(*size, dtype=self.dtype if dtype is None else dtype, requires_grad=requires_grad,
+                  device=self.device if device is None else device, **kwargs)
+
+    method.__name__ = "new_" + fn.__name__
+    method.__doc__ = f"``ember.{fn.__name__}`` with this tensor's dtype and device unless given."
+    return method
+
+
+new_zeros = _new(zeros)
+new_ones = _new(ones)
+new_empty = _new(empty)
+
+
+def new_full(self, size, fill_value, *, dtype=None, layout=None, device=None, requires_grad: bool = False,
+             pin_memory: bool = False) -> Tensor:
+    """``ember.full`` with this tensor's dtype and device unless given."""
+    if not isinstance(size, (tuple, list)):
+        raise TypeError(f"new_full(): argument 'size' (position 1) must be tuple of ints, not {type(size).__name__}")
+    return full(size, fill_value, dtype=self.dtype if dtype is None else dtype, requires_grad=requires_grad,
+                device=self.device if device is None else device)
+
+
+def new_tensor(self, data, *, dtype=None, layout=None, device=None, requires_grad: bool = False,
+               pin_memory: bool = False) -> Tensor:
+    """``ember.tensor(data)`` with this tensor's dtype and device unless given."""
+    return tensor(data, dtype=self.dtype if dtype is None else dtype, requires_grad=requires_grad,
+                  device=self.device if device is None else device)
+
+
+def new(self, *args, device=None) -> Tensor:
+    """Legacy ``x.new(2, 3)`` / ``x.new([1, 2])``: ``ember.Tensor``'s constructor with this tensor's dtype."""
+    return Tensor._wrap(_legacy_data(args, self._data.dtype, self.device if device is None else device))

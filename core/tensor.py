@@ -14,8 +14,11 @@ import weakref
 import numpy as np
 
 from . import _dtype
+from ._device import device, is_meta_array, meta_array, resolve, unavailable
 from ._format import format_tensor
 from ._hooks import RemovableHandle
+
+_NO_DATA = "Cannot copy out of meta tensor; no data!"
 
 
 class Tensor:
@@ -34,11 +37,8 @@ class Tensor:
                  "__weakref__")
     __array_priority__ = 1000  # ndarray <op> Tensor defers to Tensor's reflected operator
 
-    def __init__(self, data, requires_grad: bool = False):
-        if isinstance(data, Tensor):
-            data = data._data
-        elif not isinstance(data, np.ndarray):
-            data = _array_from_data(data, None)
+    def __init__(self, *args, requires_grad: bool = False, device=None):
+        data = _legacy_data(args, None, device)
         _dtype.from_numpy_dtype(data.dtype)
         self._data = data
         self._requires_grad = False
@@ -196,12 +196,35 @@ class Tensor:
         return _dtype.from_numpy_dtype(self._data.dtype)
 
     @property
-    def device(self) -> str:
-        return device("cpu")
+    def device(self) -> device:
+        return device("meta") if is_meta_array(self._data) else device("cpu")
 
     @property
-    def is_cuda(self) -> bool:
-        return False
+    def is_meta(self) -> bool:
+        """Whether this tensor is on the "meta" device (shape and dtype, no values)."""
+        return is_meta_array(self._data)
+
+    @property
+    def is_cpu(self) -> bool:
+        return not is_meta_array(self._data)
+
+    is_cuda = is_mps = is_xpu = property(lambda self: False)
+
+    def get_device(self) -> int:
+        """The device index of a CUDA tensor; -1 here, as for every CPU tensor in PyTorch."""
+        return -1
+
+    def type(self, dtype=None, non_blocking: bool = False, **kwargs):
+        """The type name (``"ember.FloatTensor"``) without arguments; else this tensor cast to ``dtype``
+        (an ``ember.dtype``, a legacy type such as ``ember.DoubleTensor`` or its name)."""
+        if dtype is None:
+            name = _LEGACY_NAMES[self._data.dtype.name]
+            return f"ember.meta.{name}" if self.is_meta else f"ember.{name}"
+        if isinstance(dtype, _LegacyTensorType):
+            dtype = dtype.dtype
+        elif isinstance(dtype, str):
+            dtype = _legacy_type_from_name(dtype).dtype
+        return self.to(dtype)
 
     def is_floating_point(self) -> bool:
         return self._data.dtype.kind == "f"
@@ -220,29 +243,46 @@ class Tensor:
         return bool(self._data.flags.c_contiguous)
 
     def data_ptr(self) -> int:
+        if is_meta_array(self._data):
+            return 0
         return self._data.__array_interface__["data"][0]
 
     # --- conversions --------------------------------------------------------------------
     def item(self):
         if self._data.size != 1:
             raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted to Scalar")
+        if is_meta_array(self._data):
+            raise RuntimeError("Tensor.item() cannot be called on meta tensors")
         return self._data.reshape(()).item()
 
     def tolist(self):
+        if is_meta_array(self._data):
+            raise NotImplementedError(_NO_DATA)
         return self._data.tolist()
 
     def numpy(self, force: bool = False) -> np.ndarray:
+        if is_meta_array(self._data):
+            raise TypeError("can't convert meta device type tensor to numpy. Use Tensor.cpu() to copy the tensor "
+                            "to host memory first.")
         if self._requires_grad and not force:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
         return self._data
 
     def __array__(self, dtype=None, copy=None):
+        if is_meta_array(self._data):
+            raise TypeError("can't convert meta device type tensor to numpy: it has no data")
         if dtype is not None and np.dtype(dtype) != self._data.dtype:
             return self._data.astype(dtype)
         return self._data.copy() if copy else self._data
 
-    def cpu(self) -> Tensor:
+    def cpu(self, memory_format=None) -> Tensor:
+        if is_meta_array(self._data):
+            raise NotImplementedError(_NO_DATA)
         return self
+
+    def cuda(self, device=None, non_blocking: bool = False, memory_format=None) -> Tensor:
+        """Raises: Ember has no CUDA device (``ember.cuda.is_available()`` is False)."""
+        raise unavailable("cuda" if device is None else device)
 
     def __len__(self) -> int:
         if self._data.ndim == 0:
@@ -257,7 +297,7 @@ class Tensor:
     def __bool__(self) -> bool:
         if self._data.size != 1:
             raise RuntimeError(f"Boolean value of Tensor with {self._data.size} values is ambiguous")
-        return bool(self._data.reshape(()))
+        return bool(self.item())
 
     def __float__(self) -> float:
         return float(self.item())
@@ -274,6 +314,8 @@ class Tensor:
         return id(self)
 
     def __repr__(self) -> str:
+        if is_meta_array(self._data):
+            return _format_meta(self)
         return format_tensor(self)
 
     def __format__(self, spec: str) -> str:
@@ -286,7 +328,8 @@ class Tensor:
             raise RuntimeError(
                 "Only Tensors created explicitly by the user (graph leaves) support the deepcopy protocol"
             )
-        new = type(self)._wrap(self._data.copy(), self._requires_grad)
+        data = self._data if is_meta_array(self._data) else self._data.copy()  # meta arrays are read-only
+        new = type(self)._wrap(data, self._requires_grad)
         if self.grad is not None:
             new.grad = Tensor._wrap(self.grad._data.copy())
         memo[id(self)] = new
@@ -314,30 +357,95 @@ class Size(tuple):
         return n
 
 
-class device:
-    """Ember runs on the CPU; ``device`` exists so ported code that passes one keeps working."""
+def _format_meta(t: Tensor) -> str:
+    """torch's repr of a meta tensor: ``tensor(..., device='meta', size=(2, 3))``."""
+    extras = [f"size={tuple(t._data.shape)}"]
+    if t._data.dtype != _dtype.get_default_dtype().numpy:
+        extras.append(f"dtype={t.dtype}")
+    if t.grad_fn is not None:
+        extras.append(f"grad_fn=<{t.grad_fn.name()}>")
+    elif t._requires_grad:
+        extras.append("requires_grad=True")
+    return "tensor(..., device='meta', " + ", ".join(extras) + ")"
 
-    __slots__ = ("type", "index")
 
-    def __init__(self, type: str = "cpu", index: int | None = None):  # noqa: A002
-        if isinstance(type, device):
-            type, index = type.type, type.index
-        type = str(type)
-        if type.split(":")[0] != "cpu":
-            raise RuntimeError(f"Ember runs on the CPU only; got device {type!r}")
-        self.type, self.index = "cpu", index
+# --- legacy constructors: ember.Tensor(2, 3), ember.FloatTensor([1, 2]) ------------------------------
+def _legacy_data(args: tuple, np_dtype, device_) -> np.ndarray:
+    """The array of ``Tensor(*args)`` / ``FloatTensor(*args)`` with torch's legacy rules: no argument is an
+    empty tensor, ints (or an ``ember.Size``) are a shape of uninitialised values, one sequence is data
+    (converted to ``np_dtype``, the default float dtype for ``Tensor``), one tensor or ndarray is shared.
+    (Unlike torch, ``Tensor(ndarray)`` keeps the array's dtype: Ember wraps its own arrays so.)"""
+    where = resolve(device_)
+    default = _dtype.get_default_dtype().numpy if np_dtype is None else np_dtype
+    if len(args) == 1 and not isinstance(args[0], Size) and not _is_int(args[0]):
+        data = args[0]
+        if isinstance(data, Tensor):
+            if np_dtype is not None and data._data.dtype != np_dtype:
+                raise TypeError(f"expected {_dtype.from_numpy_dtype(np_dtype)} tensor (got {data.dtype})")
+            array = data._data
+        elif isinstance(data, (np.ndarray, np.generic)):
+            array = np.asarray(data) if np_dtype is None else _cast(np.asarray(data), np_dtype)
+        elif isinstance(data, (list, tuple)) or hasattr(data, "__len__") and not isinstance(data, (str, bytes)):
+            array = _cast(_array_from_data(data, None), default)
+        else:
+            raise TypeError(f"new(): data must be a sequence (got {type(data).__name__})")
+        return meta_array(array.shape, array.dtype) if where == "meta" else array
+    shape = tuple(args[0]) if len(args) == 1 and isinstance(args[0], Size) else args
+    for s in shape:
+        if not _is_int(s):
+            raise TypeError(f"new(): expected a shape of ints or one sequence of data, got {shape!r}")
+        if s < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: {list(shape)}")
+    shape = shape or (0,)
+    return meta_array(shape, default) if where == "meta" else np.empty(shape, default)
 
-    def __eq__(self, other) -> bool:
-        return str(other).split(":")[0] == "cpu"
 
-    def __hash__(self) -> int:
-        return hash("cpu")
+def _is_int(value) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
-    def __str__(self) -> str:
-        return "cpu"
 
-    def __repr__(self) -> str:
-        return "device(type='cpu')"
+class _LegacyTensorType(type):
+    """The metaclass of ``ember.FloatTensor`` and its kin: calling one builds an ``ember.Tensor`` of its
+    dtype; ``isinstance(t, ember.FloatTensor)`` is true for a CPU tensor of that dtype, as in torch."""
+
+    def __call__(cls, *args, device=None) -> Tensor:
+        return Tensor._wrap(_legacy_data(args, cls.dtype.numpy, device))
+
+    def __instancecheck__(cls, obj) -> bool:
+        return isinstance(obj, Tensor) and obj._data.dtype == cls.dtype.numpy and not obj.is_meta
+
+    def __repr__(cls) -> str:
+        return f"<class 'ember.{cls.__name__}'>"
+
+
+def _legacy_type(name: str, dtype: _dtype.dtype) -> _LegacyTensorType:
+    doc = f"Legacy constructor: ``ember.{name}(2, 3)`` (uninitialised) or ``ember.{name}([1, 2])``, {dtype}."
+    return _LegacyTensorType(name, (), {"dtype": dtype, "__doc__": doc, "__module__": "ember"})
+
+
+FloatTensor = _legacy_type("FloatTensor", _dtype.float32)
+DoubleTensor = _legacy_type("DoubleTensor", _dtype.float64)
+HalfTensor = _legacy_type("HalfTensor", _dtype.float16)
+LongTensor = _legacy_type("LongTensor", _dtype.int64)
+IntTensor = _legacy_type("IntTensor", _dtype.int32)
+ShortTensor = _legacy_type("ShortTensor", _dtype.int16)
+CharTensor = _legacy_type("CharTensor", _dtype.int8)
+ByteTensor = _legacy_type("ByteTensor", _dtype.uint8)
+BoolTensor = _legacy_type("BoolTensor", _dtype.bool_)
+LEGACY_TYPES = (FloatTensor, DoubleTensor, HalfTensor, LongTensor, IntTensor, ShortTensor, CharTensor,
+                ByteTensor, BoolTensor)
+_LEGACY_NAMES = {t.dtype.numpy.name: t.__name__ for t in LEGACY_TYPES}
+
+
+def _legacy_type_from_name(name: str) -> _LegacyTensorType:
+    """``"ember.DoubleTensor"`` (or torch's ``"torch.DoubleTensor"``) -> ``ember.DoubleTensor``."""
+    prefix, _, short = name.rpartition(".")
+    if prefix in ("torch.cuda", "ember.cuda"):
+        raise unavailable("cuda")
+    for legacy in LEGACY_TYPES:
+        if prefix in ("torch", "ember") and legacy.__name__ == short:
+            return legacy
+    raise ValueError(f"invalid type: {name!r}")
 
 
 def _normalize_dim(dim: int, ndim: int, op: str) -> int:

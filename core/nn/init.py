@@ -13,6 +13,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -37,6 +38,19 @@ __all__ = [
     "orthogonal_",
     "sparse_",
 ]
+
+
+def _skips_meta(init):
+    """A meta tensor has no values to initialise: ``init`` returns it untouched (and draws nothing), so
+    ``with ember.device("meta"): Model()`` builds without memory."""
+
+    @functools.wraps(init)
+    def wrapper(tensor, *args, **kwargs):
+        if isinstance(tensor, Tensor) and tensor.is_meta:
+            return tensor
+        return init(tensor, *args, **kwargs)
+
+    return wrapper
 
 
 def _fill(tensor: Tensor, values) -> Tensor:
@@ -98,16 +112,19 @@ def _calculate_correct_fan(tensor: Tensor, mode: str) -> int:
     return fan_in if mode == "fan_in" else fan_out
 
 
+@_skips_meta
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator=None) -> Tensor:
     """Fills ``tensor`` with draws from U(a, b)."""
     return _fill(tensor, _generator(generator).uniform(a, b, tensor.shape))
 
 
+@_skips_meta
 def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator=None) -> Tensor:
     """Fills ``tensor`` with draws from N(mean, std²)."""
     return _fill(tensor, mean + std * _generator(generator).standard_normal(tensor.shape))
 
 
+@_skips_meta
 def trunc_normal_(
     tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0, generator=None
 ) -> Tensor:
@@ -131,19 +148,23 @@ def trunc_normal_(
     return _fill(tensor, values)
 
 
+@_skips_meta
 def constant_(tensor: Tensor, val: float) -> Tensor:
     """Fills ``tensor`` with ``val``."""
     return _fill(tensor, val)
 
 
+@_skips_meta
 def ones_(tensor: Tensor) -> Tensor:
     return _fill(tensor, 1)
 
 
+@_skips_meta
 def zeros_(tensor: Tensor) -> Tensor:
     return _fill(tensor, 0)
 
 
+@_skips_meta
 def eye_(tensor: Tensor) -> Tensor:
     """Fills a 2-D ``tensor`` with the identity matrix (ones on the diagonal)."""
     if tensor.ndim != 2:
@@ -151,6 +172,7 @@ def eye_(tensor: Tensor) -> Tensor:
     return _fill(tensor, np.eye(*tensor.shape))
 
 
+@_skips_meta
 def dirac_(tensor: Tensor, groups: int = 1) -> Tensor:
     """Fills a 3-, 4- or 5-D conv weight with the Dirac delta (an identity convolution)."""
     if tensor.ndim not in (3, 4, 5):
@@ -211,6 +233,7 @@ def kaiming_normal_(
     return normal_(tensor, 0.0, std, generator)
 
 
+@_skips_meta
 def orthogonal_(tensor: Tensor, gain: float = 1.0, generator=None) -> Tensor:
     """Saxe et al. (2013): a (semi-)orthogonal matrix from the QR decomposition of a normal draw."""
     if tensor.ndim < 2:
@@ -229,6 +252,7 @@ def orthogonal_(tensor: Tensor, gain: float = 1.0, generator=None) -> Tensor:
     return _fill(tensor, gain * q.reshape(tensor.shape))
 
 
+@_skips_meta
 def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01, generator=None) -> Tensor:
     """Martens (2010): each column gets ``ceil(sparsity * rows)`` zeros, the rest N(0, std²)."""
     if tensor.ndim != 2:

@@ -9,7 +9,8 @@ import warnings
 import numpy as np
 
 from .. import _dtype
-from ..tensor import Tensor, device
+from .._device import meta_array, resolve
+from ..tensor import Tensor
 from ._op import Op
 
 
@@ -46,17 +47,22 @@ def clone(input, *, memory_format=None):
 def to(input, *args, dtype=None, copy: bool = False, **kwargs):
     """``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other)``; returns ``input`` when nothing
     changes (unless ``copy``)."""
-    target = dtype
+    target, where = dtype, None
     for a in args:
         if isinstance(a, Tensor):
-            target = a.dtype
+            target, where = a.dtype, a.device.type
         elif isinstance(a, (_dtype.dtype, np.dtype, type)) or (isinstance(a, str) and a in _dtype._NAMES):
             target = a
         elif a is not None:
-            device(a)  # raises for anything but the CPU
+            where = resolve(a)  # "cpu" or "meta"; raises Ember's one error for any other device
     kwargs.pop("non_blocking", None)
-    if "device" in kwargs and kwargs["device"] is not None:
-        device(kwargs.pop("device"))
+    if kwargs.get("device") is not None:
+        where = resolve(kwargs.pop("device"))
+    if where is not None and where != input.device.type:
+        if where == "cpu":
+            raise NotImplementedError("Cannot copy out of meta tensor; no data!")
+        np_dtype = input._data.dtype if target is None else _dtype.to_numpy_dtype(target)
+        return Tensor._wrap(meta_array(input._data.shape, np_dtype), input._requires_grad and np_dtype.kind in "fc")
     if target is None:
         return clone(input) if copy else input
     np_dtype = _dtype.to_numpy_dtype(target)

@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._device import is_meta_array
 from .._dtype import from_numpy_dtype
 from ..autograd.grad_mode import state
 from ..tensor import Tensor
 
 
 def apply_inplace(self: Tensor, fn, *args, **kwargs) -> Tensor:
+    if is_meta_array(self._data):  # a meta tensor has no values to change (init on the meta device)
+        self._vc[0] += 1
+        return self
     recording = state.grad_enabled and (
         self._requires_grad or any(isinstance(a, Tensor) and a._requires_grad for a in args)
     )

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import itertools
+import warnings
 from collections import namedtuple
 
 import numpy as np
 
 from ...autograd.grad_mode import no_grad
 from ...tensor import Tensor
+from ..parameter import Parameter
 
 _IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 _IncompatibleKeys.__repr__ = lambda self: (
@@ -134,6 +136,7 @@ def load_local_state(
     missing_keys: list,
     unexpected_keys: list,
     error_msgs: list,
+    assign: bool = False,
 ) -> None:
     """Copies this module's own parameters and persistent buffers from ``state_dict`` (in place)."""
     persistent_buffers = {
@@ -165,6 +168,16 @@ def load_local_state(
                 f"the shape in current model is {tuple(target._data.shape)}."
             )
             continue
+        if assign:
+            _assign(module, name, target, value, array)
+            continue
+        if target.is_meta:
+            warnings.warn(
+                f"for {key}: copying from a non-meta parameter in the checkpoint to a meta parameter in the "
+                "current model, which is a no-op. (Did you mean to pass `assign=True` to assign items in the "
+                "state dictionary to their corresponding key in the module instead of copying them in place?)"
+            )
+            continue
         with no_grad():
             np.copyto(target._data, array, casting="unsafe")
             target._vc[0] += 1
@@ -176,7 +189,21 @@ def load_local_state(
                     unexpected_keys.append(key)
 
 
-def load_state_dict_into(module, state_dict: dict, strict: bool):
+def _assign(module, name: str, target: Tensor, value, array: np.ndarray) -> None:
+    """``load_state_dict(assign=True)``: the module takes the state dict's tensor itself (no copy), as a
+    ``Parameter`` keeping the old one's ``requires_grad`` when it replaces a parameter, as torch does."""
+    tensor = value if isinstance(value, Tensor) else Tensor(array)
+    if name in module._parameters:
+        if isinstance(tensor, Parameter):
+            tensor.requires_grad_(target.requires_grad)
+        else:
+            tensor = Parameter(tensor, requires_grad=target.requires_grad)
+        module._parameters[name] = tensor
+    else:
+        module._buffers[name] = tensor
+
+
+def load_state_dict_into(module, state_dict: dict, strict: bool, assign: bool = False):
     """``Module.load_state_dict``: each module loads its own keys; the errors are raised together."""
     if not isinstance(state_dict, dict):
         raise TypeError(f"Expected state_dict to be dict-like, got {_type_name(state_dict)}.")
@@ -186,7 +213,8 @@ def load_state_dict_into(module, state_dict: dict, strict: bool):
     # strict=False still reports keys (PyTorch computes them always); collect with strict=True.
     for prefix_name, sub in module._walk_for_load():
         sub._load_from_state_dict(
-            state_dict, prefix_name, {}, True, missing_keys, unexpected_keys, error_msgs
+            state_dict, prefix_name, {"assign_to_params_buffers": assign}, True, missing_keys, unexpected_keys,
+            error_msgs,
         )
     if strict:
         if unexpected_keys:

@@ -80,9 +80,9 @@ class _ConvNd(Module):
             shape = (in_channels, out_channels // groups, *self.kernel_size)
         else:
             shape = (out_channels, in_channels // groups, *self.kernel_size)
-        self.weight = Parameter(creation.empty(*shape, dtype=dtype))
+        self.weight = Parameter(creation.empty(*shape, dtype=dtype, device=device))
         if bias:
-            self.bias = Parameter(creation.empty(out_channels, dtype=dtype))
+            self.bias = Parameter(creation.empty(out_channels, dtype=dtype, device=device))
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()
@@ -165,7 +165,7 @@ class Conv1d(_ConvNd):
             groups,
             bias,
             padding_mode,
-            dtype=dtype,
+            dtype=dtype, device=device,
         )
 
     def forward(self, input):
@@ -211,7 +211,7 @@ class Conv2d(_ConvNd):
             groups,
             bias,
             padding_mode,
-            dtype=dtype,
+            dtype=dtype, device=device,
         )
 
     def forward(self, input):
@@ -251,7 +251,7 @@ class _ConvTransposeNd(_ConvNd):
             bias,
             padding_mode,
             output_padding,
-            dtype=dtype,
+            dtype=dtype, device=device,
         )
 
     def _output_padding(self, input, output_size) -> tuple:

@@ -11,8 +11,8 @@ from ..parameter import Parameter
 from .module import Module
 
 
-def _empty(*shape, dtype=None) -> Parameter:
-    return Parameter(creation.empty(*shape, dtype=dtype))
+def _empty(*shape, dtype=None, device=None) -> Parameter:
+    return Parameter(creation.empty(*shape, dtype=dtype, device=device))
 
 
 class Identity(Module):
@@ -53,9 +53,9 @@ class Linear(Module):
         super().__init__()
         self.in_features = in_features
         self.out_features = out_features
-        self.weight = _empty(out_features, in_features, dtype=dtype)
+        self.weight = _empty(out_features, in_features, dtype=dtype, device=device)
         if bias:
-            self.bias = _empty(out_features, dtype=dtype)
+            self.bias = _empty(out_features, dtype=dtype, device=device)
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()
@@ -97,9 +97,9 @@ class Bilinear(Module):
     ):
         super().__init__()
         self.in1_features, self.in2_features, self.out_features = in1_features, in2_features, out_features
-        self.weight = _empty(out_features, in1_features, in2_features, dtype=dtype)
+        self.weight = _empty(out_features, in1_features, in2_features, dtype=dtype, device=device)
         if bias:
-            self.bias = _empty(out_features, dtype=dtype)
+            self.bias = _empty(out_features, dtype=dtype, device=device)
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()

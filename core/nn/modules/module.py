@@ -12,13 +12,15 @@ forward fails, the error is re-raised with the failing sub-module's path in fron
 
 from __future__ import annotations
 
+import itertools
 from collections import OrderedDict
 from typing import Any, Callable, Iterator
 
 import numpy as np
 
 from ... import _dtype
-from ...tensor import Tensor, device
+from ..._device import is_meta_array, meta_array, resolve, unavailable
+from ...tensor import Tensor
 from ..._hooks import RemovableHandle
 from ..parameter import Buffer, Parameter
 from ._module_utils import (
@@ -431,9 +433,10 @@ class Module:
         return self
 
     # --- dtype -----------------------------------------------------------------------------
-    def _apply(self, fn: Callable[[np.ndarray], np.ndarray], floating_only: bool = True) -> Module:
+    def _apply(self, fn: Callable[[np.ndarray], np.ndarray], floating_only: bool = True,
+               recurse: bool = True) -> Module:
         """Replaces each parameter's and buffer's array by ``fn(array)``, keeping the objects."""
-        for module in self.modules():
+        for module in self.modules() if recurse else (self,):
             for tensors in (module._parameters, module._buffers):
                 for t in tensors.values():
                     if t is None or (floating_only and t._data.dtype.kind != "f"):
@@ -446,6 +449,9 @@ class Module:
     def to(self, *args, **kwargs) -> Module:
         """Casts floating-point parameters and buffers: ``to(dtype)``, ``to(device)``, ``to(tensor)``.
 
+        ``to("meta")`` drops the values (shapes and dtypes stay); a meta module gets storage back with
+        :meth:`to_empty`, as in PyTorch.
+
         Example:
             >>> import ember
             >>> layer = ember.nn.Linear(2, 2).to(ember.float64)
@@ -453,18 +459,25 @@ class Module:
             ember.float64
         """
         target = kwargs.pop("dtype", None)
-        if kwargs.pop("device", None) is not None:
-            pass
+        device_ = kwargs.pop("device", None)
+        where = None if device_ is None else resolve(device_)
         kwargs.pop("non_blocking", None)
         if kwargs:
             raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
         for a in args:
             if isinstance(a, Tensor):
-                target = a.dtype
+                target, where = a.dtype, a.device.type
             elif isinstance(a, _dtype.dtype) or (isinstance(a, str) and a in _dtype._NAMES):
                 target = a
             elif a is not None:
-                device(a)  # raises for anything but the CPU
+                where = resolve(a)  # "cpu" or "meta"; Ember's one error for any other device
+        if where == "meta":
+            self._apply(lambda a: meta_array(a.shape, a.dtype), floating_only=False)
+        elif where == "cpu" and any(t.is_meta for t in itertools.chain(self.parameters(), self.buffers())):
+            raise NotImplementedError(
+                "Cannot copy out of meta tensor; no data! Please use ember.nn.Module.to_empty() instead of "
+                "ember.nn.Module.to() when moving module from meta to a different device."
+            )
         if target is None:
             return self
         np_dtype = _dtype.to_numpy_dtype(target)
@@ -472,7 +485,24 @@ class Module:
             raise TypeError(
                 f"nn.Module.to only accepts floating point dtypes, but got desired dtype={target}"
             )
-        return self._apply(lambda a: a if a.dtype == np_dtype else a.astype(np_dtype))
+        return self._apply(lambda a: a if a.dtype == np_dtype else
+                           meta_array(a.shape, np_dtype) if is_meta_array(a) else a.astype(np_dtype))
+
+    def to_empty(self, *, device, recurse: bool = True) -> Module:
+        """Gives every parameter and buffer new, uninitialised storage on ``device`` (same shapes and dtypes):
+        how a model built on the meta device gets memory. Initialise it next (``reset_parameters``,
+        ``load_state_dict``).
+
+        Example:
+            >>> import ember
+            >>> with ember.device("meta"):
+            ...     layer = ember.nn.Linear(2, 3)
+            >>> layer.to_empty(device="cpu").weight.is_meta
+            False
+        """
+        if resolve(device) == "meta":
+            return self._apply(lambda a: meta_array(a.shape, a.dtype), floating_only=False, recurse=recurse)
+        return self._apply(lambda a: np.empty(a.shape, a.dtype), floating_only=False, recurse=recurse)
 
     def float(self) -> Module:
         return self.to(_dtype.float32)
@@ -490,7 +520,8 @@ class Module:
         return self
 
     def cuda(self, device=None) -> Module:
-        raise RuntimeError("Ember runs on the CPU only; cuda() is not available")
+        """Raises: Ember has no CUDA device (``ember.cuda.is_available()`` is False)."""
+        raise unavailable("cuda" if device is None else device)
 
     def share_memory(self) -> Module:
         return self
@@ -540,7 +571,8 @@ class Module:
         unexpected_keys: list,
         error_msgs: list,
     ) -> None:
-        load_local_state(self, state_dict, prefix, strict, missing_keys, unexpected_keys, error_msgs)
+        assign = local_metadata.get("assign_to_params_buffers", False)
+        load_local_state(self, state_dict, prefix, strict, missing_keys, unexpected_keys, error_msgs, assign)
 
     def load_state_dict(
         self, state_dict: dict, strict: bool = True, assign: bool = False
@@ -562,7 +594,7 @@ class Module:
             >>> b.load_state_dict(a.state_dict())
             <All keys matched successfully>
         """
-        return load_state_dict_into(self, state_dict, strict)
+        return load_state_dict_into(self, state_dict, strict, assign)
 
     def _walk_for_load(self, prefix: str = ""):
         yield prefix, self

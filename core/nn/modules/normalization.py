@@ -35,18 +35,18 @@ class _NormBase(Module):
         self.affine = affine
         self.track_running_stats = track_running_stats
         if affine:
-            self.weight = Parameter(creation.empty(num_features, dtype=dtype))
+            self.weight = Parameter(creation.empty(num_features, dtype=dtype, device=device))
             if bias:
-                self.bias = Parameter(creation.empty(num_features, dtype=dtype))
+                self.bias = Parameter(creation.empty(num_features, dtype=dtype, device=device))
             else:
                 self.register_parameter("bias", None)
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
         if track_running_stats:
-            self.register_buffer("running_mean", creation.zeros(num_features, dtype=dtype))
-            self.register_buffer("running_var", creation.ones(num_features, dtype=dtype))
-            self.register_buffer("num_batches_tracked", creation.tensor(0, dtype=int64))
+            self.register_buffer("running_mean", creation.zeros(num_features, dtype=dtype, device=device))
+            self.register_buffer("running_var", creation.ones(num_features, dtype=dtype, device=device))
+            self.register_buffer("num_batches_tracked", creation.tensor(0, dtype=int64, device=device))
         else:
             self.register_buffer("running_mean", None)
             self.register_buffer("running_var", None)
@@ -167,7 +167,7 @@ class _InstanceNorm(_NormBase):
         *,
         bias: bool = True,
     ):
-        super().__init__(num_features, eps, momentum, affine, track_running_stats, dtype=dtype, bias=bias)
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, dtype=dtype, device=device, bias=bias)
 
     def forward(self, input):
         if input.ndim not in (self._batched_ndim - 1, self._batched_ndim):
@@ -244,9 +244,9 @@ class LayerNorm(Module):
         self.eps = eps
         self.elementwise_affine = elementwise_affine
         if elementwise_affine:
-            self.weight = Parameter(creation.ones(*self.normalized_shape, dtype=dtype))
+            self.weight = Parameter(creation.ones(*self.normalized_shape, dtype=dtype, device=device))
             if bias:
-                self.bias = Parameter(creation.zeros(*self.normalized_shape, dtype=dtype))
+                self.bias = Parameter(creation.zeros(*self.normalized_shape, dtype=dtype, device=device))
             else:
                 self.register_parameter("bias", None)
         else:
@@ -294,9 +294,9 @@ class GroupNorm(Module):
             raise ValueError(f"num_channels ({num_channels}) must be divisible by num_groups ({num_groups})")
         self.num_groups, self.num_channels, self.eps, self.affine = num_groups, num_channels, eps, affine
         if affine:
-            self.weight = Parameter(creation.ones(num_channels, dtype=dtype))
+            self.weight = Parameter(creation.ones(num_channels, dtype=dtype, device=device))
             if bias:
-                self.bias = Parameter(creation.zeros(num_channels, dtype=dtype))
+                self.bias = Parameter(creation.zeros(num_channels, dtype=dtype, device=device))
             else:
                 self.register_parameter("bias", None)
         else:
@@ -343,7 +343,7 @@ class RMSNorm(Module):
         self.eps = eps
         self.elementwise_affine = elementwise_affine
         if elementwise_affine:
-            self.weight = Parameter(creation.ones(*self.normalized_shape, dtype=dtype))
+            self.weight = Parameter(creation.ones(*self.normalized_shape, dtype=dtype, device=device))
         else:
             self.register_parameter("weight", None)
 

@@ -88,7 +88,7 @@ class RNNBase(Module):
                     shapes += [("weight_hr", (proj_size, hidden_size))]
                 for kind, shape in shapes:
                     name = f"{kind}_l{layer}{suffix}"
-                    setattr(self, name, Parameter(creation.empty(*shape, dtype=dtype)))
+                    setattr(self, name, Parameter(creation.empty(*shape, dtype=dtype, device=device)))
                     self._flat_weights_names.append(name)
         self.reset_parameters()
 
@@ -302,7 +302,7 @@ class RNN(RNNBase):
         self.nonlinearity = nonlinearity
         mode = "RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU"
         super().__init__(
-            mode, input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype=dtype
+            mode, input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype=dtype, device=device
         )
 
     def extra_repr(self) -> str:
@@ -351,7 +351,7 @@ class LSTM(RNNBase):
             dropout,
             bidirectional,
             proj_size,
-            dtype=dtype,
+            dtype=dtype, device=device,
         )
 
     def forward(self, input, hx=None):
@@ -390,7 +390,7 @@ class GRU(RNNBase):
         dtype=None,
     ):
         super().__init__(
-            "GRU", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype=dtype
+            "GRU", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype=dtype, device=device
         )
 
     def forward(self, input, hx=None):

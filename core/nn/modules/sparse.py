@@ -57,7 +57,7 @@ class Embedding(Module):
         self.scale_grad_by_freq, self.sparse = scale_grad_by_freq, sparse
         if _weight is None:
             self.weight = Parameter(
-                creation.empty(num_embeddings, embedding_dim, dtype=dtype), requires_grad=not _freeze
+                creation.empty(num_embeddings, embedding_dim, dtype=dtype, device=device), requires_grad=not _freeze
             )
             self.reset_parameters()
         else:
@@ -171,7 +171,7 @@ class EmbeddingBag(Module):
         self.mode, self.sparse, self.include_last_offset = mode, sparse, include_last_offset
         self.padding_idx = _check_padding_idx(padding_idx, num_embeddings)
         if _weight is None:
-            self.weight = Parameter(creation.empty(num_embeddings, embedding_dim, dtype=dtype))
+            self.weight = Parameter(creation.empty(num_embeddings, embedding_dim, dtype=dtype, device=device))
             self.reset_parameters()
         else:
             self.weight = Parameter(_weight)

@@ -1,0 +1,206 @@
+"""``ember.device``, the default device, and the "meta" device's storage-free arrays.
+
+Ember computes on the CPU. A device is still a value a PyTorch program passes around, so
+``ember.device`` parses every device string torch knows; *using* one Ember has not (``"cuda"``,
+``"mps"``, ...) raises one error, from :func:`resolve`, wherever a device is accepted.
+
+The "meta" device holds shape and dtype but no values. A meta tensor's array is a zero-stride
+broadcast of one read-only 0-d array per dtype (no memory for the full shape), so it stays
+recognisable through every numpy view (``reshape``, ``[0]``, ``.T``): :func:`is_meta_array`.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+# torch 2.13's device types, in its order (its error message lists them so)
+DEVICE_TYPES = (
+    "cpu", "cuda", "ipu", "xpu", "mkldnn", "opengl", "opencl", "ideep", "hip", "ve", "fpga", "maia", "xla",
+    "lazy", "vulkan", "mps", "meta", "hpu", "mtia", "privateuseone",
+)
+_DEVICE_STRING = re.compile(r"^([A-Za-z_]\w*?)(?::(\d+))?$")
+
+
+class device:
+    """A device: ``ember.device("cpu")``, ``ember.device("cuda", 0)``, ``ember.device("meta")``.
+
+    Any device type PyTorch knows can be named; Ember computes on ``"cpu"`` and ``"meta"`` only, and
+    tensors or layers asked for another device raise a clear error. Used as a context manager it
+    sets the default device of the factories (``zeros``, ``randn``, ...) and of ``nn`` layers.
+
+    Example:
+        >>> import ember
+        >>> with ember.device("meta"):
+        ...     layer = ember.nn.Linear(4096, 4096)   # no memory for the weights
+        >>> layer.weight.device
+        device(type='meta')
+    """
+
+    __slots__ = ("index", "type")
+
+    def __init__(self, type, index: int | None = None):
+        if isinstance(type, device):
+            type, index = type.type, type.index if index is None else index
+        elif isinstance(type, int) and not isinstance(type, bool):
+            raise RuntimeError("Cannot access accelerator device when none is available.")
+        elif not isinstance(type, str):
+            raise TypeError(f"device() expects a string, a device or an int, got {_type_name(type)}")
+        else:
+            match = _DEVICE_STRING.match(type)
+            if match is None:
+                raise RuntimeError(f"Invalid device string: {type!r}")
+            name, parsed_index = match.groups()
+            if name not in DEVICE_TYPES:
+                raise RuntimeError(
+                    f"Expected one of {', '.join(DEVICE_TYPES)} device type at start of device string: {type}"
+                )
+            if parsed_index is not None:
+                if index is not None:
+                    raise RuntimeError(f"type (string) must not include an index because index was passed "
+                                       f"explicitly: {type}")
+                index = int(parsed_index)
+            type = name
+        if index is not None and index < 0:
+            raise RuntimeError(f"Device index must not be negative, got {index}")
+        object.__setattr__(self, "type", type)
+        object.__setattr__(self, "index", index)
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"ember.device is immutable; can't set {name!r}")
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, device):
+            return NotImplemented
+        return self.type == other.type and self.index == other.index
+
+    def __hash__(self) -> int:
+        return hash((self.type, self.index))
+
+    def __str__(self) -> str:
+        return self.type if self.index is None else f"{self.type}:{self.index}"
+
+    def __repr__(self) -> str:
+        index = "" if self.index is None else f", index={self.index}"
+        return f"device(type={self.type!r}{index})"
+
+    def __reduce__(self):
+        return (device, (self.type, self.index))
+
+    # ``with ember.device("meta"):`` -- torch's default-device context
+    def __enter__(self) -> device:  # noqa: PYI034 (device is final)
+        resolve(self)
+        _default_stack.append(self)
+        return self
+
+    def __exit__(self, *exc) -> bool:
+        _default_stack.pop()
+        return False
+
+
+def _type_name(value) -> str:
+    return type(value).__name__
+
+
+_CPU = device("cpu")
+_META = device("meta")
+_default_stack: list[device] = [_CPU]  # the last entry is the default; ``with device(...)`` pushes
+
+
+def set_default_device(device_) -> None:
+    """Sets the device factories and ``nn`` layers use when given none (``None`` means ``"cpu"``).
+
+    Example:
+        >>> import ember
+        >>> ember.set_default_device("meta"); ember.zeros(2).is_meta
+        True
+        >>> ember.set_default_device(None); ember.zeros(2).is_meta
+        False
+    """
+    chosen = _CPU if device_ is None else device(device_)
+    resolve(chosen)
+    _default_stack[-1] = chosen
+
+
+def get_default_device() -> device:
+    """The device factories use when given none (``device(type='cpu')`` unless changed)."""
+    return _default_stack[-1]
+
+
+def unavailable(device_) -> RuntimeError:
+    """The one error for a device Ember cannot compute on (``.to("cuda")``, ``zeros(2, device="cuda")``)."""
+    return RuntimeError(
+        f"Ember runs on the CPU only; got device {str(device_)!r} (ember.cuda.is_available() is False). "
+        "Use device='cpu', or 'meta' for tensors without storage."
+    )
+
+
+def resolve(device_) -> str:
+    """``"cpu"`` or ``"meta"`` for a ``device=`` argument (``None`` is the default device); any other
+    device raises :func:`unavailable`'s error, an unknown name torch's "Expected one of ..." error."""
+    if device_ is None:
+        return _default_stack[-1].type
+    if isinstance(device_, str) and device_ in ("cpu", "meta"):
+        return device_
+    parsed = device_ if isinstance(device_, device) else device(device_)
+    if parsed.type not in ("cpu", "meta"):
+        raise unavailable(parsed)
+    return parsed.type
+
+
+# --- the meta device's arrays --------------------------------------------------------------------
+_META_SOURCES: dict = {}  # numpy dtype -> read-only 0-d zero every meta array of that dtype views
+meta_ids: set = set()  # their ids; empty until the first meta array, so ops skip the meta check till then
+
+
+def meta_array(shape, np_dtype) -> np.ndarray:
+    """A read-only array of ``shape`` and ``np_dtype`` that takes no memory: a meta tensor's array."""
+    np_dtype = np.dtype(np_dtype)
+    source = _META_SOURCES.get(np_dtype)
+    if source is None:
+        source = np.zeros((), np_dtype)
+        source.flags.writeable = False
+        _META_SOURCES[np_dtype] = source
+        meta_ids.add(id(source))
+    return np.broadcast_to(source, tuple(shape))
+
+
+def is_meta_array(array: np.ndarray) -> bool:
+    """Whether ``array`` is (a view of) a meta array."""
+    base = array.base
+    return base is not None and id(base) in meta_ids
+
+
+def meta_inputs(args) -> bool:
+    """Whether an op's arguments (tensors, or lists of them as ``cat`` takes) include a meta tensor. Mixing
+    meta tensors with CPU tensors of one or more dimensions raises torch's error (0-d ones are scalars)."""
+    arrays = [a._data for a in _tensors(args)]
+    metas = [is_meta_array(a) for a in arrays]
+    if not any(metas):
+        return False
+    for array, meta in zip(arrays, metas):
+        if not meta and array.ndim > 0:
+            expected, other = ("meta", "cpu") if metas[0] else ("cpu", "meta")
+            raise RuntimeError(f"Tensor on device {other} is not on the expected device {expected}!")
+    return True
+
+
+def _tensors(args):
+    for a in args:
+        if isinstance(getattr(a, "_data", None), np.ndarray):
+            yield a
+        elif isinstance(a, (list, tuple)):
+            yield from _tensors(a)
+
+
+def as_meta(out):
+    """An op's output (arrays, or tensors from a user's ``Function``) as meta arrays of the same shapes and
+    dtypes. The op's forward ran on the inputs' zero-stride arrays to learn them (the values are dropped)."""
+    if isinstance(out, tuple):
+        return tuple(as_meta(o) for o in out)
+    if isinstance(getattr(out, "_data", None), np.ndarray):
+        out._data = meta_array(out._data.shape, out._data.dtype)
+        return out
+    out = np.asarray(out)
+    return meta_array(out.shape, out.dtype)

@@ -1,0 +1,7 @@
+"""``ember.backends.mkl``: PyTorch's CPU library probe; Ember computes with numpy and numba instead."""
+
+from __future__ import annotations
+
+
+def is_available() -> bool:
+    return False
