@@ -1,0 +1,107 @@
+"""Helpers the families share: broadcasting parameters, probs <-> logits, lazy properties."""
+
+from __future__ import annotations
+
+import functools
+import numbers
+
+import ember
+import numpy as np
+
+__all__ = ["broadcast_all", "clamp_probs", "lazy_property", "logits_to_probs", "probs_to_logits"]
+
+
+def broadcast_all(*values):
+    """Broadcasts numbers and tensors to one shape; numbers become tensors of the first tensor's dtype
+    (the default dtype when every value is a number), as ``torch.distributions.utils.broadcast_all``."""
+    if not all(isinstance(v, (ember.Tensor, numbers.Number)) for v in values):
+        raise ValueError("Input arguments must all be instances of numbers.Number or ember.Tensor.")
+    tensors = [v for v in values if isinstance(v, ember.Tensor)]
+    dtype = tensors[0].dtype if tensors else ember.get_default_dtype()
+    values = [v if isinstance(v, ember.Tensor) else ember.tensor(v, dtype=dtype) for v in values]
+    return ember.broadcast_tensors(*values)
+
+
+def as_float_tensor(value) -> ember.Tensor:
+    """A number as a tensor of the default dtype; a tensor unchanged."""
+    return value if isinstance(value, ember.Tensor) else ember.tensor(value, dtype=ember.get_default_dtype())
+
+
+def finfo(t: ember.Tensor) -> np.finfo:
+    """numpy's ``finfo`` of a floating tensor's dtype (``torch.finfo(t.dtype)``)."""
+    return np.finfo(t.dtype.numpy)
+
+
+def standard_normal(shape, like: ember.Tensor) -> ember.Tensor:
+    """Standard normal noise of ``shape`` in ``like``'s dtype, from Ember's default generator."""
+    return ember.randn(tuple(shape), dtype=like.dtype)
+
+
+def standard_uniform(shape, like: ember.Tensor, low: float = 0.0) -> ember.Tensor:
+    """Uniform noise on ``[low, 1)`` (``low`` is a tiny number when the caller takes the log)."""
+    u = ember.rand(tuple(shape), dtype=like.dtype)
+    return u.clamp(min=low) if low > 0 else u
+
+
+def sum_rightmost(value: ember.Tensor, dim: int) -> ember.Tensor:
+    """Sums out the ``dim`` rightmost dimensions of ``value``."""
+    if dim == 0:
+        return value
+    return value.reshape(*value.shape[: value.ndim - dim], -1).sum(-1)
+
+
+def logits_to_probs(logits: ember.Tensor, is_binary: bool = False) -> ember.Tensor:
+    """Probabilities from logits: a sigmoid for binary, a softmax over the last dim otherwise."""
+    return ember.sigmoid(logits) if is_binary else ember.softmax(logits, dim=-1)
+
+
+def clamp_probs(probs: ember.Tensor) -> ember.Tensor:
+    """Clamps probabilities into ``[eps, 1 - eps]`` (eps of their dtype)."""
+    eps = float(finfo(probs).eps)
+    return probs.clamp(min=eps, max=1 - eps)
+
+
+def probs_to_logits(probs: ember.Tensor, is_binary: bool = False) -> ember.Tensor:
+    """Logits from probabilities: log-odds for binary, log-probabilities otherwise."""
+    ps_clamped = clamp_probs(probs)
+    if is_binary:
+        return ember.log(ps_clamped) - ember.log1p(-ps_clamped)
+    return ember.log(ps_clamped)
+
+
+def shape_of(sample_shape) -> ember.Size:
+    return ember.Size(tuple(int(s) for s in sample_shape))
+
+
+class lazy_property:
+    """A property computed on first access and then stored on the instance (torch's ``lazy_property``)."""
+
+    def __init__(self, wrapped):
+        self.wrapped = wrapped
+        functools.update_wrapper(self, wrapped)
+
+    def __get__(self, instance, obj_type=None):
+        if instance is None:
+            return _lazy_property_and_property(self.wrapped)
+        with ember.enable_grad():
+            value = self.wrapped(instance)
+        setattr(instance, self.wrapped.__name__, value)
+        return value
+
+
+class _lazy_property_and_property(lazy_property, property):
+    """Lets ``Class.attr`` be documented as a property while instances compute it lazily."""
+
+    def __init__(self, wrapped):
+        property.__init__(self, wrapped)
+
+
+def numpy_generator():
+    """The numpy generator behind Ember's default generator (``ember.manual_seed`` reseeds it)."""
+    return ember.default_generator.np
+
+
+def check_one_of(probs, logits) -> None:
+    """Raises torch's error unless exactly one of ``probs`` and ``logits`` is given."""
+    if (probs is None) == (logits is None):
+        raise ValueError("Either `probs` or `logits` must be specified, but not both.")
