@@ -77,8 +77,8 @@ def from_numpy_dtype(np_dtype) -> dtype:
         return _FROM_NUMPY[np_dtype]
     raise TypeError(
         f"can't convert numpy array of type {np_dtype}: the only supported types are "
-        "complex128, complex64, float64, float32, float16, int64, int32, int16, int8, uint64, uint32, uint16, "
-        "uint8 and bool"
+        "complex128, complex64, float64, float32, float16, int64, int32, int16, int8, uint64, uint32, "
+        "uint16, uint8 and bool"
     )
 
 

@@ -84,8 +84,8 @@ def format_tensor(t) -> str:
     else:
         body = format_array(data, len(prefix))
     extras = []
-    default_shown = data.dtype in (get_default_dtype().numpy, get_default_dtype().to_complex().numpy, np.int64,
-                                   np.bool_)
+    default = get_default_dtype()
+    default_shown = data.dtype in (default.numpy, default.to_complex().numpy, np.int64, np.bool_)
     if not default_shown or data.size == 0 and data.dtype != get_default_dtype().numpy:
         extras.append(f"dtype={t.dtype}")
     if t.grad_fn is not None:

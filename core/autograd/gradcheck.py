@@ -1,4 +1,8 @@
-"""``gradcheck`` / ``gradgradcheck``: compare autograd with float64 central differences."""
+"""``gradcheck`` / ``gradgradcheck``: compare autograd with float64 central differences.
+
+Complex inputs and outputs are checked as PyTorch checks them: each complex number is two real ones (its
+real and imaginary parts), and autograd's gradient of a complex input is ``dL/dx + i dL/dy``.
+"""
 
 from __future__ import annotations
 
@@ -18,11 +22,23 @@ def _differentiable_outputs(func, inputs):
     return tuple(o for o in _as_tuple(func(*inputs)) if isinstance(o, Tensor) and o.requires_grad)
 
 
+def _real_flat(data: np.ndarray) -> np.ndarray:
+    """An array as float64 numbers, a complex element as two (real, imaginary)."""
+    if data.dtype.kind == "c":
+        return np.stack([data.real, data.imag], axis=-1).astype(np.float64).reshape(-1)
+    return data.astype(np.float64).reshape(-1)
+
+
+def _directions(data: np.ndarray):
+    return (1, 1j) if data.dtype.kind == "c" else (1,)
+
+
 def _numerical_jacobian(func, inputs, output_index, eps):
-    """d output / d input for every float input requiring grad, by central differences."""
+    """d output / d input for every float or complex input requiring grad, by central differences
+    (rows and columns are real numbers: a complex element is its real and its imaginary part)."""
     # Evaluated with recording on: func may itself differentiate (gradgradcheck's first derivatives).
     jacobians = []
-    reference = _as_tuple(func(*inputs))[output_index]._data
+    reference = _real_flat(_as_tuple(func(*inputs))[output_index]._data)
     for t in inputs:
         if not getattr(t, "requires_grad", False):
             jacobians.append(None)
@@ -30,29 +46,37 @@ def _numerical_jacobian(func, inputs, output_index, eps):
         if not t._data.flags.c_contiguous:
             t._data = np.ascontiguousarray(t._data)
         flat = t._data.reshape(-1)  # a view: perturbing it perturbs the input
-        jac = np.zeros((flat.size, reference.size))
+        directions = _directions(flat)
+        jac = np.zeros((flat.size * len(directions), reference.size))
         for i in range(flat.size):
             original = flat[i]
-            flat[i] = original + eps
-            plus = _as_tuple(func(*inputs))[output_index]._data.astype(np.float64).reshape(-1)
-            flat[i] = original - eps
-            minus = _as_tuple(func(*inputs))[output_index]._data.astype(np.float64).reshape(-1)
-            flat[i] = original
-            jac[i] = (plus - minus) / (2 * eps)
+            for k, direction in enumerate(directions):
+                flat[i] = original + eps * direction
+                plus = _real_flat(_as_tuple(func(*inputs))[output_index]._data)
+                flat[i] = original - eps * direction
+                minus = _real_flat(_as_tuple(func(*inputs))[output_index]._data)
+                flat[i] = original
+                jac[i * len(directions) + k] = (plus - minus) / (2 * eps)
         jacobians.append(jac)
     return jacobians
 
 
 def _analytical_jacobian(outputs_fn, inputs, output, create_graph=False):
+    """The same Jacobian from autograd: the gradient for the seed 1 (1j) on a complex output element is
+    the gradient of its real (imaginary) part, and ``g = dL/dx + i dL/dy`` on a complex input."""
     diff_inputs = [t for t in inputs if getattr(t, "requires_grad", False)]
-    jacs = [np.zeros((t._data.size, output._data.size)) for t in diff_inputs]
+    out_directions = _directions(output._data)
+    jacs = [np.zeros((t._data.size * len(_directions(t._data)), output._data.size * len(out_directions)))
+            for t in diff_inputs]
     for j in range(output._data.size):
-        seed = np.zeros(output._data.size, dtype=output._data.dtype)
-        seed[j] = 1
-        grads = grad(output, diff_inputs, Tensor(seed.reshape(output.shape)), retain_graph=True, allow_unused=True)
-        for k, g in enumerate(grads):
-            if g is not None:
-                jacs[k][:, j] = g._data.reshape(-1)
+        for k, direction in enumerate(out_directions):
+            seed = np.zeros(output._data.size, dtype=output._data.dtype)
+            seed[j] = direction
+            grads = grad(output, diff_inputs, Tensor(seed.reshape(output.shape)), retain_graph=True,
+                         allow_unused=True)
+            for n, g in enumerate(grads):
+                if g is not None:
+                    jacs[n][:, j * len(out_directions) + k] = _real_flat(g._data)
     return jacs
 
 
@@ -68,8 +92,9 @@ def gradcheck(func, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: floa
     """
     inputs = _as_tuple(inputs)
     for t in inputs:
-        if isinstance(t, Tensor) and t.requires_grad and t._data.dtype != np.float64:
-            warnings.warn("gradcheck: input is not float64; the numerical check is unreliable", stacklevel=2)
+        if isinstance(t, Tensor) and t.requires_grad and t._data.dtype not in (np.float64, np.complex128):
+            warnings.warn("gradcheck: input is not float64 or complex128; the numerical check is unreliable",
+                          stacklevel=2)
     outputs = _differentiable_outputs(func, inputs)
     diff_positions = [i for i, t in enumerate(inputs) if getattr(t, "requires_grad", False)]
     for out_index, out in enumerate(outputs):
@@ -102,9 +127,7 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps: float = 1e-6, atol: f
     outputs = _differentiable_outputs(func, inputs)
     if grad_outputs is None:
         rng = np.random.default_rng(0)
-        grad_outputs = tuple(
-            Tensor(rng.standard_normal(o.shape).astype(o._data.dtype), requires_grad=True) for o in outputs
-        )
+        grad_outputs = tuple(Tensor(_random_like(rng, o._data), requires_grad=True) for o in outputs)
     grad_outputs = _as_tuple(grad_outputs)
     diff_inputs = [t for t in inputs if getattr(t, "requires_grad", False)]
     n = len(inputs)
@@ -119,6 +142,13 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps: float = 1e-6, atol: f
     del diff_inputs
     return gradcheck(first_derivatives, inputs + grad_outputs, eps=eps, atol=atol, rtol=rtol,
                      raise_exception=raise_exception)
+
+
+def _random_like(rng, data: np.ndarray) -> np.ndarray:
+    values = rng.standard_normal(data.shape)
+    if data.dtype.kind == "c":
+        values = values + 1j * rng.standard_normal(data.shape)
+    return values.astype(data.dtype)
 
 
 class GradcheckError(RuntimeError):

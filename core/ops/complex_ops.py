@@ -86,7 +86,8 @@ class ViewAsReal(Op):
     @staticmethod
     def forward(ctx, a):
         parts = a._data.real  # same strides as ``a``, real dtype
-        return np.lib.stride_tricks.as_strided(parts, a._data.shape + (2,), a._data.strides + (parts.itemsize,))
+        shape, strides = a._data.shape + (2,), a._data.strides + (parts.itemsize,)
+        return np.lib.stride_tricks.as_strided(parts, shape, strides)
 
     @staticmethod
     def backward(ctx, grad):
@@ -217,10 +218,12 @@ def _check_parts(op, a, b):
     for name, t in (("real", a), ("imag", b)) if op == "complex" else (("abs", a), ("angle", b)):
         if not isinstance(t, Tensor) or t._data.dtype.kind != "f" or t._data.dtype == np.float16:
             got = type(t).__name__ if not isinstance(t, Tensor) else t.dtype
-            raise RuntimeError(f"{op}(): expected both inputs to be Float or Double tensors, but got {name} {got}")
+            raise RuntimeError(
+                f"{op}(): expected both inputs to be Float or Double tensors, but got {name} {got}")
     if a._data.dtype != b._data.dtype:
         raise RuntimeError(
-            f"{op}(): expected object of scalar type {a.dtype} but got scalar type {b.dtype} for second argument"
+            f"{op}(): expected object of scalar type {a.dtype} but got scalar type {b.dtype} "
+            "for second argument"
         )
 
 
@@ -237,7 +240,7 @@ def polar(abs, angle):
 
 
 def view_as_real(input):
-    """A real view of a complex tensor with a last dimension of size 2 holding the real and imaginary parts."""
+    """A real view of a complex tensor, with a last dimension of size 2: the real and imaginary parts."""
     if not _is_complex(input):
         raise RuntimeError("view_as_real is only supported for complex tensors")
     return ViewAsReal.apply(input)
@@ -247,8 +250,8 @@ def view_as_complex(input):
     """A complex view of a float tensor whose last dimension (of size 2) holds real and imaginary parts."""
     data = input._data
     if data.dtype.kind != "f" or data.dtype == np.float16:
-        raise RuntimeError(f"view_as_complex is only supported for float and double tensors, but got a tensor "
-                           f"of scalar type: {input.dtype}")
+        raise RuntimeError("view_as_complex is only supported for float and double tensors, but got a "
+                           f"tensor of scalar type: {input.dtype}")
     if data.ndim == 0 or data.shape[-1] != 2:
         raise RuntimeError("Tensor must have a last dimension of size 2")
     if data.strides[-1] != data.itemsize:

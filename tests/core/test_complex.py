@@ -130,7 +130,8 @@ def test_conj_abs_angle_polar_complex_values():
     assert ember.angle(ember.tensor([-2.0, 0.0, 3.0])).tolist() == pytest.approx([np.pi, 0.0, 0.0])
     p = ember.polar(ember.tensor([2.0]), ember.tensor([np.pi / 2]))
     assert p.dtype == ember.complex64 and np.allclose(p.numpy(), [2j], atol=1e-6)
-    c = ember.complex(ember.tensor([1.0, 2.0], dtype=ember.float64), ember.tensor([3.0, 4.0], dtype=ember.float64))
+    f64 = ember.float64
+    c = ember.complex(ember.tensor([1.0, 2.0], dtype=f64), ember.tensor([3.0, 4.0], dtype=f64))
     assert c.dtype == ember.complex128 and c.tolist() == [1 + 3j, 2 + 4j]
     with pytest.raises(RuntimeError, match="expected both inputs to be Float or Double"):
         ember.complex(ember.tensor([1]), ember.tensor([2]))
