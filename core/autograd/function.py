@@ -17,6 +17,7 @@ import traceback
 
 import numpy as np
 
+from .. import _device
 from ..tensor import Tensor
 from .grad_mode import no_grad, state
 
@@ -152,6 +153,7 @@ class Function:
             out = cls._batching_hook(cls, args, kwargs)
             if out is not NotImplemented:
                 return out
+        meta = _device.meta_ids and _device.meta_inputs(args)  # an op on meta tensors: see _device
         ctx = object.__new__(cls)
         record = False
         if state.grad_enabled:
@@ -178,6 +180,8 @@ class Function:
             with no_grad():
                 out = cls.forward(ctx, *args, **kwargs)
 
+        if meta:
+            out = _device.as_meta(out)
         node = None
         if record:
             node = ctx

@@ -1,0 +1,195 @@
+"""The "meta" device: tensors with a shape and a dtype but no storage, models built without memory,
+then given storage with ``to_empty`` or ``load_state_dict(assign=True)``."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+
+import ember
+from ember import nn
+
+NO_DATA = "Cannot copy out of meta tensor; no data!"
+HUGE = (1_000_000, 1_000_000)  # 4 TB of float32 if it had storage
+
+
+def test_meta_factories_take_no_memory():
+    for make in (ember.zeros, ember.ones, ember.empty, ember.rand, ember.randn):
+        t = make(*HUGE, device="meta")
+        assert t.is_meta and t.shape == HUGE and t.dtype == ember.float32
+        assert t.device == ember.device("meta") and t.device.type == "meta"
+    assert ember.full(HUGE, 2, device="meta").dtype == ember.int64
+    assert ember.arange(10**12, device="meta").shape == (10**12,)
+    assert ember.eye(10**6, device="meta", dtype=ember.float64).dtype == ember.float64
+    assert ember.zeros_like(ember.zeros(*HUGE, device="meta")).is_meta
+    assert not ember.zeros_like(ember.zeros(2, device="meta"), device="cpu").is_meta
+
+
+def test_meta_factories_draw_no_random_numbers():
+    ember.manual_seed(3)
+    ember.randn(1000, device="meta")
+    after_meta = ember.rand(2)
+    ember.manual_seed(3)
+    assert ember.equal(ember.rand(2), after_meta)
+
+
+@pytest.mark.parametrize("make, text", [
+    (lambda: ember.zeros(2, 3, device="meta"), "tensor(..., device='meta', size=(2, 3))"),
+    (lambda: ember.zeros(2, 3, device="meta", dtype=ember.float64),
+     "tensor(..., device='meta', size=(2, 3), dtype=ember.float64)"),
+    (lambda: ember.zeros(2, device="meta", requires_grad=True),
+     "tensor(..., device='meta', size=(2,), requires_grad=True)"),
+    (lambda: ember.tensor([1, 2], device="meta"), "tensor(..., device='meta', size=(2,), dtype=ember.int64)"),
+    (lambda: ember.tensor(1.0, device="meta"), "tensor(..., device='meta', size=())"),
+])
+def test_meta_tensors_print_like_torch(make, text):
+    assert repr(make()) == text
+    assert str(make()) == text
+
+
+def test_meta_values_cannot_be_read():
+    m = ember.zeros(2, 3, device="meta")
+    with pytest.raises(RuntimeError, match="a Tensor with 6 elements cannot be converted to Scalar"):
+        m.item()
+    with pytest.raises(RuntimeError, match="Tensor.item\\(\\) cannot be called on meta tensors"):
+        float(m.sum())
+    with pytest.raises(RuntimeError, match="Tensor.item\\(\\) cannot be called on meta tensors"):
+        bool(m[0, 0])
+    with pytest.raises(TypeError, match="can't convert meta device type tensor to numpy"):
+        m.numpy()
+    for read in (m.tolist, m.cpu, lambda: m.to("cpu"), lambda: ember.tensor(m)):
+        with pytest.raises(NotImplementedError, match=NO_DATA):
+            read()
+    assert m.data_ptr() == 0 and m.get_device() == -1
+
+
+def test_ops_on_meta_tensors_give_meta_results():
+    m = ember.zeros(2, 3, device="meta")
+    results = {
+        "add": (m + 1, (2, 3)),
+        "matmul": (m @ m.T, (2, 2)),
+        "sum": (m.sum(), ()),
+        "mean(dim)": (m.mean(1), (2,)),
+        "view": (m.view(3, 2), (3, 2)),
+        "index": (m[0], (3,)),
+        "cat": (ember.cat([m, m]), (4, 3)),
+        "exp": (m.exp(), (2, 3)),
+        "to(float64)": (m.to(ember.float64), (2, 3)),
+        "cpu scalar": (m * ember.tensor(2.0), (2, 3)),
+    }
+    for name, (out, shape) in results.items():
+        assert out.is_meta and out.shape == shape, name
+    assert m.to(ember.float64).dtype == ember.float64
+
+
+def test_cpu_tensors_move_to_meta_and_not_back():
+    t = ember.ones(2, 2).to("meta")
+    assert t.is_meta and t.shape == (2, 2)
+    assert ember.ones(2).to(device="meta", dtype=ember.float64).dtype == ember.float64
+
+
+def test_mixing_meta_and_cpu_tensors_raises_like_torch():
+    with pytest.raises(RuntimeError, match="Tensor on device cpu is not on the expected device meta!"):
+        ember.zeros(2, device="meta") + ember.zeros(2)
+    with pytest.raises(RuntimeError, match="Tensor on device meta is not on the expected device cpu!"):
+        ember.zeros(2) + ember.zeros(2, device="meta")
+
+
+def test_in_place_ops_on_meta_tensors_do_nothing():
+    m = ember.zeros(3, device="meta")
+    assert m.normal_() is m and m.fill_(1) is m and m.zero_() is m and m.add_(1) is m
+    assert m.is_meta
+
+
+class Big(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.embed = nn.Embedding(200_000, 4096)
+        self.proj = nn.Linear(4096, 200_000)
+        self.norm = nn.LayerNorm(4096)
+        self.bn = nn.BatchNorm1d(4096)
+
+    def forward(self, x):
+        return self.proj(self.norm(self.embed(x)))
+
+
+def test_a_big_model_builds_on_the_meta_device_without_memory():
+    with ember.device("meta"):
+        model = Big()  # 6.5 GB of float32 weights if they had storage; the init ops do nothing
+    assert all(p.is_meta for p in model.parameters()) and all(b.is_meta for b in model.buffers())
+    assert isinstance(model.proj.weight, nn.Parameter) and model.proj.weight.requires_grad
+    assert model.proj.weight.shape == (200_000, 4096)
+    assert repr(model.proj.weight) == (
+        "Parameter containing:\ntensor(..., device='meta', size=(200000, 4096), requires_grad=True)"
+    )
+    out = model(ember.zeros(2, 5, dtype=ember.int64, device="meta"))
+    assert out.is_meta and out.shape == (2, 5, 200_000)
+    assert not ember.zeros(2).is_meta  # the default device is back
+
+
+def test_layers_take_device_meta():
+    layer = nn.Linear(2, 3, device="meta")
+    assert layer.weight.is_meta and layer.bias.is_meta and isinstance(layer.weight, nn.Parameter)
+    assert nn.BatchNorm1d(3, device="meta").num_batches_tracked.is_meta
+    assert nn.LSTM(2, 3, device="meta").weight_hh_l0.is_meta
+    assert copy.deepcopy(layer).weight.is_meta
+
+
+def test_to_empty_gives_storage_then_the_model_can_be_initialised():
+    with ember.device("meta"):
+        model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+    weight_before = model[0].weight
+    assert model.to_empty(device="cpu") is model
+    weight = model[0].weight
+    assert weight is weight_before and not weight.is_meta and isinstance(weight, nn.Parameter)
+    assert weight.requires_grad and weight.shape == (4, 3) and weight.dtype == ember.float32
+    model[0].reset_parameters()
+    assert bool(weight.abs().max() <= 1 / 3**0.5)
+    out = model(ember.ones(5, 3))
+    out.sum().backward()
+    assert weight.grad is not None and weight.grad.shape == (4, 3)
+
+
+def test_module_to_meta_and_back_needs_to_empty():
+    layer = nn.Linear(2, 2).to("meta")
+    assert layer.weight.is_meta
+    with pytest.raises(NotImplementedError, match="Please use ember.nn.Module.to_empty\\(\\)"):
+        layer.to("cpu")
+
+
+def test_load_state_dict_assign_takes_the_tensors():
+    source = nn.Linear(3, 2)
+    state = source.state_dict()
+    with ember.device("meta"):
+        target = nn.Linear(3, 2)
+    assert target.load_state_dict(state, assign=True).missing_keys == []
+    assert not target.weight.is_meta and isinstance(target.weight, nn.Parameter)
+    assert target.weight.requires_grad
+    assert target.weight.data_ptr() == state["weight"].data_ptr()  # no copy
+    np.testing.assert_array_equal(target(ember.ones(1, 3)).detach().numpy(), source(ember.ones(1, 3)).detach().numpy())
+
+
+def test_load_state_dict_assign_keeps_requires_grad_and_takes_the_dtype():
+    layer = nn.Linear(2, 2)
+    layer.weight.requires_grad_(False)
+    weight = ember.randn(2, 2, dtype=ember.float64)
+    layer.load_state_dict({"weight": weight, "bias": ember.zeros(2)}, assign=True)
+    assert isinstance(layer.weight, nn.Parameter) and layer.weight.requires_grad is False
+    assert layer.weight.dtype == ember.float64 and layer.bias.requires_grad is True
+
+
+def test_load_state_dict_assign_buffers_stay_buffers():
+    bn = nn.BatchNorm1d(2, device="meta")
+    bn.load_state_dict(nn.BatchNorm1d(2).state_dict(), assign=True)
+    assert not bn.running_mean.is_meta and "running_mean" in dict(bn.named_buffers())
+    assert not isinstance(bn.running_mean, nn.Parameter)
+
+
+def test_load_state_dict_into_meta_without_assign_warns_and_does_nothing():
+    with ember.device("meta"):
+        layer = nn.Linear(2, 2)
+    with pytest.warns(UserWarning, match="a meta parameter in the current model, which is a no-op"):
+        layer.load_state_dict(nn.Linear(2, 2).state_dict())
+    assert layer.weight.is_meta
