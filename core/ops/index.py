@@ -386,6 +386,7 @@ def scatter_reduce(input, dim: int, index, src, reduce: str, *, include_self: bo
     """Reduces ``src`` into ``input`` at ``index`` along ``dim``: ``reduce`` is "sum", "prod", "mean",
     "amax" or "amin"; with ``include_self=False`` the old values take no part where something is scattered."""
     _check_index(index, "scatter_reduce")
+    reduce = {"max": "amax", "min": "amin"}.get(reduce, reduce)  # torch still takes the old names
     if reduce not in _REDUCE_UFUNC:
         raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, got {reduce}")
     dim = normalize_dim(dim, input._data.ndim, "scatter_reduce")

@@ -14,7 +14,8 @@ from .. import _dtype
 from ..tensor import Tensor
 from ._op import Op, _not_implemented_for
 from ._util import as_operand, binary_operands, data_of, default_float
-from .arithmetic import _check_integer_divisor, add, div, mul, pow, sub, where
+from .arithmetic import _check_integer_divisor, add, div, mul, pow, sub
+from .arithmetic import where as _where
 from .inplace import apply_inplace
 from .shape import unfold  # noqa: F401 (bound as the Tensor method, below)
 from .unary import exp, exp2, trunc
@@ -25,7 +26,7 @@ METHODS = ["addcdiv", "addcmul", "arctan2", "atan2", "copysign", "float_power", 
            "heaviside", "hypot", "logaddexp", "logaddexp2", "nan_to_num"]
 # Tensor-only methods torch has no top-level function for: listed here, outside __all__ (``ember.unfold``
 # would not be torch's)
-METHODS += ["unfold"]
+METHODS += ["unfold", "where"]
 INPLACE = ["addcdiv", "addcmul", "arctan2", "atan2", "copysign", "fmod", "heaviside", "hypot", "nan_to_num"]
 
 
@@ -94,7 +95,7 @@ class Copysign(Op):
     def backward(ctx, grad):
         (a,) = ctx.saved_tensors
         # +-1 where the sign flipped; torch takes it as 0 at a == 0. The sign's own gradient is zero.
-        ga = where(a == 0, 0.0, grad * ctx.output / a) if ctx.needs_input_grad[0] else None
+        ga = _where(a == 0, 0.0, grad * ctx.output / a) if ctx.needs_input_grad[0] else None
         gb = Tensor._wrap(np.zeros(grad.shape, grad._data.dtype)) if ctx.needs_input_grad[1] else None
         return ga, gb
 
@@ -221,3 +222,9 @@ def nan_to_num(input, nan: float = 0.0, posinf: float | None = None, neginf: flo
         return input.clone()
     return NanToNum.apply(input, nan, posinf, neginf)
 
+
+
+def where(self, condition, y):
+    """``Tensor.where(condition, y)``: ``self`` where ``condition`` holds, else ``y`` (``ember.where`` with
+    the tensor first; ``ember.where`` itself is arithmetic's)."""
+    return _where(condition, self, y)
