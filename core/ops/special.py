@@ -129,12 +129,14 @@ def polygamma(n: int, input):
 
 def _igamma(input, other, upper: bool):
     name = "igammac" if upper else "igamma"
-    for operand in (input, other):
+    for position, (argument, operand) in enumerate([("input", input), ("other", other)], 1):
         if not isinstance(operand, Tensor):
-            raise TypeError(f"{name}(): argument must be Tensor, not {type(operand).__name__}")
-        if operand._data.dtype.kind != "f":
-            raise _not_implemented_for(f"{name}_cpu", operand)
+            raise TypeError(
+                f"{name}(): argument '{argument}' (position {position}) must be Tensor, not {type(operand).__name__}"
+            )
     a, x = binary_operands(input, other)
+    if a._data.dtype.kind != "f":  # as in torch: promoted first, and only floating types have a kernel
+        raise _not_implemented_for(f"{name}_cpu", a)
     return Igamma.apply(a, x, upper)
 
 
@@ -418,7 +420,7 @@ def entr(input):
     return Entr.apply(default_float(input))
 
 
-# --- logit, sinc, zeta ----------------------------------------------------------------
+# --- logit, sinc, zeta ------------------------------------------------------------------------------
 class Logit(Op):
     @staticmethod
     def forward(ctx, a, eps):

@@ -89,11 +89,14 @@ def test_float32_stays_float32_and_values_match_scipy():
     np.testing.assert_allclose(out.numpy(), sp.gammaln(x.astype(np.float64)), rtol=1e-6)
 
 
-def test_incomplete_gamma_of_integer_tensors_is_not_implemented_as_in_torch():
+def test_incomplete_gamma_promotes_its_operands_and_refuses_integer_results_as_torch():
+    assert ember.igamma(ember.tensor([1, 2]), ember.tensor([1.0, 2.0])).dtype == ember.float32
     with pytest.raises(NotImplementedError, match="\"igamma_cpu\" not implemented for 'Long'"):
-        ember.igamma(ember.tensor([1, 2]), ember.tensor([1.0, 2.0]))
+        ember.igamma(ember.tensor([1, 2]), ember.tensor([1, 2]))
     with pytest.raises(NotImplementedError, match="\"igammac_cpu\" not implemented for 'Bool'"):
-        ember.special.gammaincc(ember.tensor([1.0]), ember.tensor([True]))
+        ember.special.gammaincc(ember.tensor([True]), ember.tensor([True]))
+    with pytest.raises(TypeError, match="argument 'other' \\(position 2\\) must be Tensor, not float"):
+        ember.igamma(ember.tensor([1.0]), 2.0)
 
 
 # --- gradients that torch does not have -------------------------------------------------------------
