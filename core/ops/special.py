@@ -426,7 +426,9 @@ class Logit(Op):
     def forward(ctx, a, eps):
         ctx.save_for_backward(a)
         ctx.eps = eps
-        x = a._data if eps is None else np.clip(a._data, eps, 1 - eps)
+        x = a._data
+        if eps is not None:  # torch's clamp: to eps from below first, then to 1 - eps from above
+            x = np.where(x < eps, eps, np.where(x > 1 - eps, 1 - eps, x)).astype(x.dtype, copy=False)
         return np.log(x / (1 - x))
 
     @staticmethod
@@ -445,7 +447,7 @@ def logit(input, eps: float | None = None):
     """``log(p / (1 - p))``; with ``eps``, ``p`` is first clamped to ``[eps, 1 - eps]``."""
     if eps is not None and (isinstance(eps, bool) or not isinstance(eps, (int, float))):
         raise TypeError(f"logit(): argument 'eps' must be float, not {type(eps).__name__}")
-    return Logit.apply(default_float(input), None if eps is None else float(eps))
+    return Logit.apply(default_float(input), None if eps is None or eps < 0 else float(eps))  # eps < 0: none
 
 
 class Sinc(Op):

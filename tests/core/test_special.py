@@ -181,6 +181,20 @@ def test_logit_without_eps_is_nan_outside_the_unit_interval_and_with_eps_clamps(
 
 
 @pytest.mark.parity
+@pytest.mark.parametrize("eps", [-1.0, 0.0, 0.2, 0.7])
+def test_logit_eps_matches_torch_also_when_negative_or_past_one_half(eps):
+    torch = pytest.importorskip("torch")
+    results = []
+    for lib in (ember, torch):
+        p = lib.tensor([-0.5, 0.05, 0.3, 0.95, 1.2, math.nan], dtype=lib.float64, requires_grad=True)
+        out = lib.logit(p, eps)
+        out.sum().backward()
+        results.append((out.detach().numpy(), p.grad.numpy()))
+    for ours, theirs in zip(*results):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12, equal_nan=True)
+
+
+@pytest.mark.parity
 @pytest.mark.parametrize("name", ["gammaln", "digamma", "erfinv", "ndtri", "i0", "i0e", "i1", "i1e", "erfc",
                                   "erfcx", "ndtr", "log_ndtr", "entr", "sinc", "expit", "logit"])
 def test_values_at_poles_infinities_and_nan_match_torch(name):
