@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import numbers
 import os
-import sys
 import warnings
 
 from . import _dtype
@@ -37,8 +36,7 @@ def set_num_threads(int: int) -> None:
 
     Example:
         >>> import ember
-        >>> ember.set_num_threads(1); ember.get_num_threads()
-        1
+        >>> ember.set_num_threads(ember.get_num_threads())  # e.g. 1 when running one process per core
     """
     global _blas_limiter
     n = int
@@ -51,11 +49,9 @@ def set_num_threads(int: int) -> None:
         threadpoolctl = None
     if threadpoolctl is not None:
         _blas_limiter = threadpoolctl.threadpool_limits(limits=n, user_api="blas")
-    if "numba" in sys.modules:
-        numba = sys.modules["numba"]
-        numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
-    elif "NUMBA_NUM_THREADS" not in os.environ:
-        os.environ["NUMBA_NUM_THREADS"] = str(n)  # numba reads it when it loads
+    import numba  # lazy: heavy; the threads must be set on numba itself
+
+    numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
 
 
 def get_num_interop_threads() -> int:
