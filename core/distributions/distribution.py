@@ -186,7 +186,11 @@ class Distribution:
 
     def __repr__(self) -> str:
         names = [k for k in self.arg_constraints if k in self.__dict__]
-        args = ", ".join(
-            f"{p}: {self.__dict__[p] if self.__dict__[p].numel() == 1 else self.__dict__[p].size()}" for p in names
-        )
-        return self.__class__.__name__ + "(" + args + ")"
+        return self.__class__.__name__ + "(" + ", ".join(f"{p}: {_brief(self.__dict__[p])}" for p in names) + ")"
+
+
+def _brief(value) -> str:
+    """A parameter as torch's repr shows it: a 0-d tensor by its number, one element by its value, else its size."""
+    if value.dim() == 0:
+        return str(value.item())
+    return str(value) if value.numel() == 1 else str(value.size())
