@@ -65,10 +65,11 @@ from .random import (  # noqa: E402
     Generator, default_generator, fork_rng, get_all_rng_states, get_rng_state, initial_seed, manual_seed, seed,
     set_all_rng_states, set_rng_state,
 )
-from .tensor import (  # noqa: E402
+from ._legacy import (  # noqa: E402
     BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor, HalfTensor, IntTensor, LongTensor, ShortTensor,
-    Size, Tensor, comparison_operator as _comparison_operator, device,
+    tensor_type as _tensor_type,
 )
+from .tensor import Size, Tensor, comparison_operator as _comparison_operator, device  # noqa: E402
 
 # Tensor's methods are bound here, once, after the layers below have loaded: tensor.py imports no op and no
 # part of autograd (both import Tensor). The ops become methods and operators (``x.exp()`` is ``ember.exp(x)``,
@@ -78,6 +79,7 @@ Tensor.__eq__, Tensor.__ne__ = _comparison_operator(_ops.eq), _comparison_operat
 Tensor.backward = autograd.engine.tensor_backward
 for _name in ("new_zeros", "new_ones", "new_empty", "new_full", "new_tensor", "new"):
     setattr(Tensor, _name, getattr(creation, _name))
+Tensor.type = _tensor_type
 
 half, float, double = float16, float32, float64  # noqa: A001
 short, int, long = int16, int32, int64  # noqa: A001

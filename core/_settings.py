@@ -12,7 +12,7 @@ import os
 import warnings
 
 from . import _dtype
-from .tensor import _legacy_type_from_name, _LegacyTensorType
+from ._legacy import _LegacyTensorType, legacy_type_from_name
 
 _state = {"threads": None, "interop_threads": None, "deterministic": False, "warn_only": False,
           "matmul_precision": "highest"}
@@ -98,5 +98,5 @@ def set_default_tensor_type(t) -> None:
     sets the default float dtype."""
     warnings.warn("ember.set_default_tensor_type() is deprecated, as in PyTorch 2.1; please use "
                   "ember.set_default_dtype() and ember.set_default_device() instead.", UserWarning, stacklevel=2)
-    legacy = t if isinstance(t, _LegacyTensorType) else _legacy_type_from_name(t)
+    legacy = t if isinstance(t, _LegacyTensorType) else legacy_type_from_name(t)
     _dtype.set_default_dtype(legacy.dtype)

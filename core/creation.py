@@ -373,4 +373,4 @@ def new_tensor(self, data, *, dtype=None, layout=None, device=None, requires_gra
 
 def new(self, *args, device=None) -> Tensor:
     """Legacy ``x.new(2, 3)`` / ``x.new([1, 2])``: ``ember.Tensor``'s constructor with this tensor's dtype."""
-    return Tensor._wrap(_legacy_data(args, self._data.dtype, self.device if device is None else device))
+    return Tensor._wrap(_legacy_data(args, self._data.dtype, resolve(self.device if device is None else device)))

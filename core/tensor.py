@@ -14,7 +14,7 @@ import weakref
 import numpy as np
 
 from . import _dtype
-from ._device import device, is_meta_array, meta_array, resolve, unavailable
+from ._device import device, is_meta_array, meta_array, resolve, unavailable  # noqa: F401 (device)
 from ._format import format_tensor
 from ._hooks import RemovableHandle
 
@@ -38,7 +38,7 @@ class Tensor:
     __array_priority__ = 1000  # ndarray <op> Tensor defers to Tensor's reflected operator
 
     def __init__(self, *args, requires_grad: bool = False, device=None):
-        data = _legacy_data(args, None, device)
+        data = _legacy_data(args, None, legacy_device(device))
         _dtype.from_numpy_dtype(data.dtype)
         self._data = data
         self._requires_grad = False
@@ -214,18 +214,6 @@ class Tensor:
         """The device index of a CUDA tensor; -1 here, as for every CPU tensor in PyTorch."""
         return -1
 
-    def type(self, dtype=None, non_blocking: bool = False, **kwargs):
-        """The type name (``"ember.FloatTensor"``) without arguments; else this tensor cast to ``dtype``
-        (an ``ember.dtype``, a legacy type such as ``ember.DoubleTensor`` or its name)."""
-        if dtype is None:
-            name = _LEGACY_NAMES[self._data.dtype.name]
-            return f"ember.meta.{name}" if self.is_meta else f"ember.{name}"
-        if isinstance(dtype, _LegacyTensorType):
-            dtype = dtype.dtype
-        elif isinstance(dtype, str):
-            dtype = _legacy_type_from_name(dtype).dtype
-        return self.to(dtype)
-
     def is_floating_point(self) -> bool:
         return self._data.dtype.kind == "f"
 
@@ -302,6 +290,9 @@ class Tensor:
     def __float__(self) -> float:
         return float(self.item())
 
+    def __complex__(self) -> complex:
+        return complex(self.item())
+
     def __int__(self) -> int:
         return int(self.item())
 
@@ -369,13 +360,21 @@ def _format_meta(t: Tensor) -> str:
     return "tensor(..., device='meta', " + ", ".join(extras) + ")"
 
 
-# --- legacy constructors: ember.Tensor(2, 3), ember.FloatTensor([1, 2]) ------------------------------
-def _legacy_data(args: tuple, np_dtype, device_) -> np.ndarray:
-    """The array of ``Tensor(*args)`` / ``FloatTensor(*args)`` with torch's legacy rules: no argument is an
-    empty tensor, ints (or an ``ember.Size``) are a shape of uninitialised values, one sequence is data
-    (converted to ``np_dtype``, the default float dtype for ``Tensor``), one tensor or ndarray is shared.
-    (Unlike torch, ``Tensor(ndarray)`` keeps the array's dtype: Ember wraps its own arrays so.)"""
-    where = resolve(device_)
+# --- the legacy constructor ember.Tensor(2, 3) (the typed ones, FloatTensor..., are in _legacy.py) ----------
+def legacy_device(device_) -> str:
+    """A legacy constructor's device: the CPU whatever the default device, as in torch."""
+    where = "cpu" if device_ is None else resolve(device_)
+    if where != "cpu":
+        raise RuntimeError(f"legacy constructor expects device type: cpu but device type: {where} was passed")
+    return where
+
+
+def _legacy_data(args: tuple, np_dtype, where: str) -> np.ndarray:
+    """The array of ``Tensor(*args)`` / ``FloatTensor(*args)`` / ``x.new(*args)`` with torch's legacy rules:
+    no argument is an empty tensor, ints (or an ``ember.Size``) are a shape of uninitialised values, one
+    sequence is data (converted to ``np_dtype``, the default float dtype for ``Tensor``), one tensor or
+    ndarray is shared. (Unlike torch, ``Tensor(ndarray)`` keeps the array's dtype: Ember wraps its own
+    arrays so.) ``where`` is "cpu" or, for ``x.new`` of a meta tensor, "meta"."""
     default = _dtype.get_default_dtype().numpy if np_dtype is None else np_dtype
     if len(args) == 1 and not isinstance(args[0], Size) and not _is_int(args[0]):
         data = args[0]
@@ -402,50 +401,6 @@ def _legacy_data(args: tuple, np_dtype, device_) -> np.ndarray:
 
 def _is_int(value) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
-
-
-class _LegacyTensorType(type):
-    """The metaclass of ``ember.FloatTensor`` and its kin: calling one builds an ``ember.Tensor`` of its
-    dtype; ``isinstance(t, ember.FloatTensor)`` is true for a CPU tensor of that dtype, as in torch."""
-
-    def __call__(cls, *args, device=None) -> Tensor:
-        return Tensor._wrap(_legacy_data(args, cls.dtype.numpy, device))
-
-    def __instancecheck__(cls, obj) -> bool:
-        return isinstance(obj, Tensor) and obj._data.dtype == cls.dtype.numpy and not obj.is_meta
-
-    def __repr__(cls) -> str:
-        return f"<class 'ember.{cls.__name__}'>"
-
-
-def _legacy_type(name: str, dtype: _dtype.dtype) -> _LegacyTensorType:
-    doc = f"Legacy constructor: ``ember.{name}(2, 3)`` (uninitialised) or ``ember.{name}([1, 2])``, {dtype}."
-    return _LegacyTensorType(name, (), {"dtype": dtype, "__doc__": doc, "__module__": "ember"})
-
-
-FloatTensor = _legacy_type("FloatTensor", _dtype.float32)
-DoubleTensor = _legacy_type("DoubleTensor", _dtype.float64)
-HalfTensor = _legacy_type("HalfTensor", _dtype.float16)
-LongTensor = _legacy_type("LongTensor", _dtype.int64)
-IntTensor = _legacy_type("IntTensor", _dtype.int32)
-ShortTensor = _legacy_type("ShortTensor", _dtype.int16)
-CharTensor = _legacy_type("CharTensor", _dtype.int8)
-ByteTensor = _legacy_type("ByteTensor", _dtype.uint8)
-BoolTensor = _legacy_type("BoolTensor", _dtype.bool_)
-LEGACY_TYPES = (FloatTensor, DoubleTensor, HalfTensor, LongTensor, IntTensor, ShortTensor, CharTensor,
-                ByteTensor, BoolTensor)
-_LEGACY_NAMES = {t.dtype.numpy.name: t.__name__ for t in LEGACY_TYPES}
-
-
-def _legacy_type_from_name(name: str) -> _LegacyTensorType:
-    """``"ember.DoubleTensor"`` (or torch's ``"torch.DoubleTensor"``) -> ``ember.DoubleTensor``."""
-    prefix, _, short = name.rpartition(".")
-    if prefix in ("torch.cuda", "ember.cuda"):
-        raise unavailable("cuda")
-    for legacy in LEGACY_TYPES:
-        if prefix in ("torch", "ember") and legacy.__name__ == short:
-            return legacy
-    raise ValueError(f"invalid type: {name!r}")
 
 
 def _normalize_dim(dim: int, ndim: int, op: str) -> int:

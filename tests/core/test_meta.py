@@ -193,3 +193,16 @@ def test_load_state_dict_into_meta_without_assign_warns_and_does_nothing():
     with pytest.warns(UserWarning, match="a meta parameter in the current model, which is a no-op"):
         layer.load_state_dict(nn.Linear(2, 2).state_dict())
     assert layer.weight.is_meta
+
+
+def test_legacy_constructors_stay_on_the_cpu_under_the_meta_default():
+    with ember.device("meta"):
+        assert not ember.Tensor(2, 3).is_meta and not ember.FloatTensor([1.0]).is_meta
+        assert not nn.Parameter(ember.ones(2, device="cpu")).is_meta
+        x = ember.ones(3, device="cpu", requires_grad=True)
+        (x * x).sum().backward()  # autograd's own tensors stay on the CPU too
+    assert x.grad.tolist() == [2.0, 2.0, 2.0]
+    with pytest.raises(RuntimeError, match="legacy constructor expects device type: cpu but device type: meta"):
+        ember.FloatTensor(2, device="meta")
+    m = ember.zeros(2, device="meta")
+    assert m.new(2).is_meta and m.new([1, 2]).is_meta and ember.Tensor(m).is_meta
