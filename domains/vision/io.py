@@ -19,8 +19,6 @@ import ember
 import numpy as np
 from ember import Tensor
 
-from ._tensor import image_tensor
-
 __all__ = ["ImageReadMode", "decode_image", "encode_jpeg", "encode_png", "read_file", "read_image",
            "write_file", "write_jpeg", "write_png"]
 
@@ -55,7 +53,7 @@ def _to_chw(img, mode: ImageReadMode) -> Tensor:
     elif img.mode not in ("L", "LA", "RGB", "RGBA"):
         if img.mode in ("I;16", "I;16B", "I;16L"):
             arr = np.asarray(img).astype(np.uint16)
-            return image_tensor(np.ascontiguousarray(arr[None]))
+            return ember.from_numpy(np.ascontiguousarray(arr[None]))
         img = img.convert("RGBA" if ("A" in img.getbands() or "transparency" in img.info) else
                           ("L" if img.mode in ("1", "I", "F") else "RGB"))
     arr = np.asarray(img)

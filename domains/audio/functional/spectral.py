@@ -18,11 +18,6 @@ from . import _ops
 from .windows import hann_window
 
 
-def _ember_dtype(np_dtype: np.dtype):
-    """The Ember dtype of a numpy dtype (core has no public converter; an empty array names it)."""
-    return ember.from_numpy(np.empty(0, np_dtype)).dtype
-
-
 def _as_float_tensor(x) -> Tensor:
     if not isinstance(x, Tensor):
         x = ember.as_tensor(np.asarray(x, dtype=np.float32))
@@ -63,14 +58,14 @@ def pad_last(x: Tensor, left: int, right: int, mode: str = "constant", value: fl
 def _full_window(window, n_fft: int, win_length: int, dtype) -> Tensor:
     """The analysis window as a length-``n_fft`` tensor (a shorter window is centred, zero-padded)."""
     if window is None:
-        window = ember.from_numpy(np.ones(win_length, dtype=dtype))
+        window = ember.ones(win_length, dtype=dtype)
     if window.shape[-1] != win_length:
         raise ValueError(f"window has length {window.shape[-1]}, expected win_length={win_length}")
     if win_length > n_fft:
         raise ValueError(f"win_length ({win_length}) must be <= n_fft ({n_fft})")
     left = (n_fft - win_length) // 2
-    if window.numpy(force=True).dtype != dtype:
-        window = window.to(dtype=_ember_dtype(dtype))
+    if window.dtype != dtype:
+        window = window.to(dtype)
     return pad_last(window, left, n_fft - win_length - left)
 
 
@@ -110,7 +105,7 @@ def stft(input: Tensor, n_fft: int, hop_length: int | None = None, win_length: i
     win_length = win_length if win_length is not None else n_fft
     if hop_length <= 0:
         raise ValueError(f"hop_length must be positive, got {hop_length}")
-    w = _full_window(window, n_fft, win_length, x.numpy(force=True).dtype)
+    w = _full_window(window, n_fft, win_length, x.dtype)
     if center:
         x = pad_last(x, n_fft // 2, n_fft // 2, pad_mode)
     if x.shape[-1] < n_fft:
@@ -155,7 +150,7 @@ def istft(input: Tensor, n_fft: int, hop_length: int | None = None, win_length: 
     spec = spec[..., : n_fft // 2 + 1, :, :]
     if normalized:
         spec = spec * math.sqrt(n_fft)
-    w = _full_window(window, n_fft, win_length, spec.numpy(force=True).dtype)
+    w = _full_window(window, n_fft, win_length, spec.dtype)
     frames = _ops.irfft(spec.transpose(-2, -3), n_fft) * w  # (..., T, n_fft)
     total = n_fft + hop_length * (n_frames - 1)
     y = _ops.overlap_add(frames, hop_length, total)

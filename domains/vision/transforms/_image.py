@@ -12,10 +12,9 @@ import enum
 import sys
 from collections.abc import Callable
 
+import ember
 import numpy as np
 from ember import Tensor
-
-from .._tensor import image_tensor
 
 _ARRAY_DTYPES = (np.uint8, np.uint16, np.float16, np.float32, np.float64)
 _CHANNELS = (1, 2, 3, 4)
@@ -98,8 +97,8 @@ def unpack(img, where: str = "transform") -> tuple[np.ndarray, Callable[[np.ndar
         arr = img.numpy(force=True)
         _check_array(arr, img, where)
         if arr.ndim == 2:
-            return arr[None], lambda out: image_tensor(np.ascontiguousarray(out[0]))
-        return arr, lambda out: image_tensor(np.ascontiguousarray(out))
+            return arr[None], lambda out: ember.from_numpy(np.ascontiguousarray(out[0]))
+        return arr, lambda out: ember.from_numpy(np.ascontiguousarray(out))
     if isinstance(img, np.ndarray):
         _check_array(img, img, where)
         if img.ndim == 2:

@@ -23,8 +23,8 @@ from ember import Tensor
 
 from . import _color_kernels, _geometry_kernels
 from ._image import (
-    InterpolationMode, array_to_pil, image_size, image_tensor, interpolation_mode, is_pil, like, max_value,
-    num_channels, pil_resample, pil_to_array, to_float, unpack,
+    InterpolationMode, array_to_pil, image_size, interpolation_mode, is_pil, like, max_value, num_channels,
+    pil_resample, pil_to_array, to_float, unpack,
 )
 
 __all__ = [
@@ -77,7 +77,7 @@ def pil_to_tensor(pic) -> Tensor:
     """PIL image -> CHW tensor of the image's own dtype (no scaling)."""
     if not is_pil(pic):
         raise TypeError(f"pil_to_tensor: expected a PIL image, got {type(pic).__name__}")
-    return image_tensor(pil_to_array(pic))
+    return ember.from_numpy(pil_to_array(pic))
 
 
 def to_pil_image(pic, mode: str | None = None):
