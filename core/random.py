@@ -10,6 +10,8 @@ import random as _py_random
 
 import numpy as np
 
+from . import _device
+from ._device import resolve
 from .tensor import Tensor
 
 _STATE_BYTES = 40  # 128-bit state, 128-bit increment, has_uint32 flag, cached uint32
@@ -27,8 +29,10 @@ class Generator:
         True
     """
 
-    def __init__(self, device: str = "cpu"):
-        self.device = device
+    def __init__(self, device="cpu"):
+        if resolve(device) != "cpu":
+            raise RuntimeError("META device type not an accelerator.")
+        self.device = _device.device("cpu")
         self._seed = 67280421310721  # PyTorch's default seed
         self._bitgen = np.random.PCG64(self._seed)
         self.np = np.random.Generator(self._bitgen)

@@ -212,3 +212,13 @@ def test_set_default_device():
     assert ember.get_default_device() == ember.device("cpu") and not ember.ones(3).is_meta
     with pytest.raises(RuntimeError, match=CPU_ONLY):
         ember.set_default_device("cuda")
+
+
+def test_generator_and_mask_devices():
+    assert ember.Generator(device="cpu").device == ember.device("cpu")
+    with pytest.raises(RuntimeError, match=CPU_ONLY):
+        ember.Generator(device="cuda")
+    mask = nn.Transformer.generate_square_subsequent_mask(3, device="meta")
+    assert mask.is_meta and mask.shape == (3, 3)
+    with pytest.raises(RuntimeError, match=CPU_ONLY):
+        nn.Transformer.generate_square_subsequent_mask(3, device="cuda")

@@ -9,6 +9,7 @@ from typing import Callable
 
 import numpy as np
 
+from ..._device import resolve
 from ..._dtype import get_default_dtype, to_numpy_dtype
 from ...tensor import Tensor
 from .. import functional as F
@@ -396,4 +397,5 @@ class Transformer(Module):
 
     @staticmethod
     def generate_square_subsequent_mask(sz: int, device=None, dtype=None) -> Tensor:
-        return generate_square_subsequent_mask(sz, dtype)
+        mask = generate_square_subsequent_mask(sz, dtype)
+        return mask.to("meta") if resolve(device) == "meta" else mask
