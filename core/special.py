@@ -20,6 +20,7 @@ from .ops.reduce import logsumexp
 from .ops.softmax import log_softmax, softmax
 from .ops.special import (
     _float_operands,
+    _no_half,
     digamma,
     entr,
     erfc,
@@ -68,7 +69,7 @@ def _constant(name: str, compute, doc: str):
     def fn(input):
         import scipy.special  # lazy: heavy
 
-        x = default_float(input)._data
+        x = _no_half(name, default_float(input))._data
         return Tensor._wrap(np.asarray(compute(scipy.special, x)).astype(x.dtype, copy=False))
 
     fn.__name__ = fn.__qualname__ = name
@@ -113,7 +114,7 @@ def _recurrence(x: np.ndarray, n: np.ndarray, first, step) -> np.ndarray:
 def _polynomial(name: str, doc: str, first, step, shifted: bool = False):
     def fn(input, n):
         x, order = _float_operands(input, n)
-        dtype = (x if isinstance(x, Tensor) else order)._data.dtype
+        dtype = _no_half(name, x if isinstance(x, Tensor) else order)._data.dtype
         x_data = np.asarray(x._data if isinstance(x, Tensor) else x, dtype=dtype)
         if shifted:  # the shifted polynomials are the plain ones at 2x - 1
             x_data = x_data + x_data - 1

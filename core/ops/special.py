@@ -44,6 +44,14 @@ def _float_operands(input, other):
     return a, b
 
 
+def _no_half(name: str, input: Tensor) -> Tensor:
+    """``input``, unless it is float16: torch's newer special kernels (ndtri, zeta, the Bessel functions and
+    polynomials, ...) have no float16 version, and say so."""
+    if input._data.dtype == np.float16:
+        raise _not_implemented_for(f"{name}_cpu", input)
+    return input
+
+
 def _no_derivative(name: str) -> NotImplementedError:
     return NotImplementedError(f"the derivative for '{name}' is not implemented.")
 
@@ -247,7 +255,7 @@ def erfc(input):
 
 def erfcx(input):
     """The scaled complementary error function ``exp(x^2) erfc(x)``."""
-    return Erfcx.apply(default_float(input))
+    return Erfcx.apply(_no_half("erfcx", default_float(input)))
 
 
 def erfinv(input):
@@ -257,7 +265,7 @@ def erfinv(input):
 
 def ndtri(input):
     """The quantile function of the standard normal distribution (inverse of ``ndtr``), on (0, 1)."""
-    return Ndtri.apply(default_float(input))
+    return Ndtri.apply(_no_half("ndtri", default_float(input)))
 
 
 def ndtr(input):
@@ -267,7 +275,7 @@ def ndtr(input):
 
 def log_ndtr(input):
     """The logarithm of ``ndtr``, accurate far into the left tail."""
-    return LogNdtr.apply(default_float(input))
+    return LogNdtr.apply(_no_half("log_ndtr", default_float(input)))
 
 
 # --- modified Bessel functions ----------------------------------------------------------------------
@@ -490,4 +498,6 @@ class Zeta(Op):
 
 def zeta(input, other):
     """The Hurwitz zeta function ``sum_k (k + other) ** -input``; differentiable in ``other``."""
-    return Zeta.apply(*_float_operands(input, other))
+    x, q = _float_operands(input, other)
+    _no_half("zeta", x if isinstance(x, Tensor) else q)
+    return Zeta.apply(x, q)
