@@ -293,6 +293,9 @@ class Tensor:
     def __complex__(self) -> complex:
         return complex(self.item())
 
+    def __complex__(self) -> complex:
+        return complex(self.item())
+
     def __int__(self) -> int:
         return int(self.item())
 

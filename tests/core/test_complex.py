@@ -79,6 +79,12 @@ def test_unsigned_dtypes_wrap_numpy():
     assert ember.from_numpy(np.arange(3, dtype=np.uint32)).dtype == ember.uint32
 
 
+def test_python_complex_of_a_one_element_tensor():
+    assert complex(ember.tensor(1 + 2j)) == 1 + 2j
+    assert complex(ember.tensor([2.5])) == 2.5 + 0j
+    assert ember.tensor([3 - 1j]).item() == 3 - 1j
+
+
 def test_casts_to_and_from_complex():
     x = ember.tensor([1.0, -2.0], dtype=ember.float64)
     assert x.to(ember.complex64).dtype == ember.complex64
