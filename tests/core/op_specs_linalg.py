@@ -64,6 +64,38 @@ def _expm_np(a):
     return scipy.linalg.expm(a)
 
 
+def _eigh_squares(m, a):
+    values, vectors = m.linalg.eigh(_sym(m, a))
+    return vectors**2 + values.unsqueeze(-2)
+
+
+def _eigh_squares_np(a):
+    values, vectors = np.linalg.eigh(_sym_np(a))
+    return vectors**2 + values[..., None, :]
+
+
+def _qr_squares(m, a):
+    Q, R = m.linalg.qr(a)
+    return (Q * Q).sum(-1).unsqueeze(-1) + (R * R)[..., :1, :]
+
+
+def _svd_squares(m, a):
+    U, S, Vh = m.linalg.svd(a, full_matrices=False)
+    return (U * U) @ (S.unsqueeze(-1) * (Vh * Vh))
+
+
+def _svd_full(m, a):
+    """full_matrices=True: only the first min(m, n) singular vectors are defined (each has norm 1)."""
+    U, S, Vh = m.linalg.svd(a)
+    k = S.shape[-1]
+    return S + (Vh[..., :k, :] ** 2).sum(-1) + (U[..., :, :k] ** 2).sum(-2)
+
+
+def _svd_reconstruction(m, a):
+    U, S, V = m.svd(a)
+    return U @ (S.unsqueeze(-1) * V.mT)
+
+
 def _qr_np(a, mode="reduced"):
     q, r = np.linalg.qr(a, mode=mode)
     return (q * q).sum(-1)[..., :, None] + (r * r)[..., :1, :]
@@ -117,24 +149,17 @@ DECOMPOSITIONS = [
            lambda a: np.linalg.inv(_spd_np(a)), [((3, 3),)]),
     OpSpec("linalg.eigvalsh", lambda m, a: m.linalg.eigvalsh(_sym(m, a)), lambda a: np.linalg.eigvalsh(_sym_np(a)),
            SQUARE),
-    OpSpec("linalg.eigh", lambda m, a: (lambda r: r.eigenvectors ** 2 + r.eigenvalues.unsqueeze(-2))(
-        m.linalg.eigh(_sym(m, a))), lambda a: (lambda w, v: v * v + w[..., None, :])(*np.linalg.eigh(_sym_np(a))),
-        SQUARE, atol=1e-4),
+    OpSpec("linalg.eigh", _eigh_squares, _eigh_squares_np, SQUARE, atol=1e-4),
     OpSpec("linalg.eigh_upper", lambda m, a: m.linalg.eigh(_sym(m, a), UPLO="U")[1] ** 2,
            lambda a: np.linalg.eigh(_sym_np(a), UPLO="U")[1] ** 2, [((3, 3),)], atol=1e-4),
-    OpSpec("linalg.qr", lambda m, a: (lambda r: (r.Q * r.Q).sum(-1).unsqueeze(-1) + (r.R * r.R)[..., :1, :])(
-        m.linalg.qr(a)), _qr_np, TALL_WIDE + [((3, 3),)], atol=1e-4),
+    OpSpec("linalg.qr", _qr_squares, _qr_np, TALL_WIDE + [((3, 3),)], atol=1e-4),
     OpSpec("linalg.qr_Q", lambda m, a: m.linalg.qr(a).Q ** 2, lambda a: np.linalg.qr(a)[0] ** 2,
            [((4, 3),), ((3, 4),), ((2, 3, 3),)], atol=1e-4),
     OpSpec("linalg.qr_complete", lambda m, a: m.linalg.qr(a, mode="complete").R ** 2,
            lambda a: np.linalg.qr(a, mode="complete")[1] ** 2, [((3, 3),), ((3, 5),)], atol=1e-4),
-    OpSpec("linalg.svd", lambda m, a: (lambda r: (r.U * r.U) @ (r.S.unsqueeze(-1) * (r.Vh * r.Vh)))(
-        m.linalg.svd(a, full_matrices=False)), _svd_np, TALL_WIDE + [((3, 3),)], atol=1e-4),
-    OpSpec("linalg.svd_full", lambda m, a: (lambda r: r.S + (r.Vh[..., :2, :] ** 2).sum(-1) + (r.U[..., :, :2] ** 2
-                                                                                              ).sum(-2))(
-        m.linalg.svd(a)), lambda a: np.linalg.svd(a)[1] + 2, [((4, 2),), ((2, 2, 5),)], atol=1e-4),
-    OpSpec("svd", lambda m, a: (lambda r: r.U @ (r.S.unsqueeze(-1) * r.V.mT))(m.svd(a)), lambda a: a,
-           [((4, 3),), ((2, 3, 4),)], atol=1e-4),
+    OpSpec("linalg.svd", _svd_squares, _svd_np, TALL_WIDE + [((3, 3),)], atol=1e-4),
+    OpSpec("linalg.svd_full", _svd_full, lambda a: np.linalg.svd(a)[1] + 2, [((4, 2),), ((2, 2, 5),)], atol=1e-4),
+    OpSpec("svd", _svd_reconstruction, lambda a: a, [((4, 3),), ((2, 3, 4),)], atol=1e-4),
     OpSpec("linalg.svdvals", lambda m, a: m.linalg.svdvals(a), lambda a: np.linalg.svd(a, compute_uv=False),
            TALL_WIDE + [((3, 3),)], atol=1e-4),
     OpSpec("linalg.pinv", lambda m, a: m.linalg.pinv(a), np.linalg.pinv, TALL_WIDE, atol=1e-4),
