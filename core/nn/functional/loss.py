@@ -170,7 +170,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
     if weight is not None and weight.shape != (c,):
         raise RuntimeError(f"cross_entropy: weight of shape {tuple(weight.shape)} should have {c} elements")
     x, t, _ = _class_last(input, target, "cross_entropy")
-    t = np.ascontiguousarray(t._data, dtype=np.int64)
+    t = t._data.astype(np.int64, order="C", copy=False)  # (a method: inside vmap, a batched array has it)
     out = CrossEntropy.apply(x, t, weight, int(ignore_index), float(label_smoothing), reduction)
     if reduction == "none":
         return out.reshape(expected)
