@@ -281,8 +281,4 @@ _real_angle.__name__ = "angle"  # the graph node is AngleBackward, as in PyTorch
 
 def sgn(input):
     """``z / |z|`` for complex tensors (0 at 0); the sign for real ones."""
-    if _is_complex(input):
-        return Sgn.apply(input)
-    from .unary import sign
-
-    return sign(input)
+    return Sgn.apply(input) if _is_complex(input) else input.sign()
