@@ -64,7 +64,19 @@ def test_rename_touches_only_module_names():
 
 # case -> (program in tests/ports/, arguments for a quick run, window and factor for assert_trains)
 CASES = {
+    "dcgan": ("dcgan", ["--niter", "2"], 3, 0.95),
+    "gcn[dense]": ("gcn", ["--model", "dense"], 3, 0.5),
+    "gcn[message_passing]": ("gcn", ["--model", "message_passing"], 3, 0.5),
     "regression": ("regression", ["--max-steps", "60"], 5, 0.5),
+    "reinforce": ("reinforce", ["--episodes", "30", "--max-steps", "80"], 8, 1.0),
+    "siamese_network": ("siamese_network", ["--train-size", "320", "--batch-size", "32", "--epochs", "3"], 5, 0.97),
+    "time_sequence_prediction": ("time_sequence_prediction", ["--steps", "2"], 2, 0.5),
+    "vae": ("vae", ["--epochs", "2", "--train-size", "128"], 3, 0.9),
+    "word_language_model[GRU]": ("word_language_model", ["--model", "GRU"], 3, 0.9),
+    "word_language_model[LSTM]": ("word_language_model", ["--model", "LSTM"], 3, 1.0),
+    "word_language_model[RNN_TANH]": ("word_language_model", ["--model", "RNN_TANH", "--nlayers", "1", "--dropout", "0"],
+                                      3, 0.9),
+    "word_language_model[Transformer]": ("word_language_model", ["--model", "Transformer"], 3, 0.7),
 }
 # Programs whose torch original needs torchvision (whose wheel does not match the CPU torch build here).
 NEEDS_TORCHVISION = {"vae", "dcgan"}
