@@ -28,7 +28,7 @@ def standard_gamma_grad(alpha: np.ndarray, x: np.ndarray) -> np.ndarray:
 
 
 class StandardGamma(ember.autograd.Function):
-    """``Gamma(alpha, 1)`` samples whose gradient w.r.t. ``alpha`` is the implicit one (once differentiable)."""
+    """``Gamma(alpha, 1)`` samples with the implicit gradient w.r.t. ``alpha`` (once differentiable)."""
 
     once_differentiable = True
 

@@ -34,8 +34,11 @@ class Binomial(Distribution):
         tensor(5.)
     """
 
-    arg_constraints = {"total_count": constraints.nonnegative_integer, "probs": constraints.unit_interval,
-                       "logits": constraints.real}
+    arg_constraints = {
+        "total_count": constraints.nonnegative_integer,
+        "probs": constraints.unit_interval,
+        "logits": constraints.real,
+    }
     has_enumerate_support = True
 
     def __init__(self, total_count=1, probs=None, logits=None, validate_args: bool | None = None):
@@ -105,8 +108,11 @@ class Binomial(Distribution):
         log_factorial_nmk = ember.lgamma(self.total_count - value + 1)
         # k log p + (n - k) log(1 - p) written with logits, stable for large |logits|:
         # n * log(1 + exp(logits)) = n * (max(logits, 0) + log1p(exp(-|logits|)))
-        normalize_term = (self.total_count * _clamp_by_zero(self.logits)
-                          + self.total_count * ember.log1p(ember.exp(-ember.abs(self.logits))) - log_factorial_n)
+        normalize_term = (
+            self.total_count * _clamp_by_zero(self.logits)
+            + self.total_count * ember.log1p(ember.exp(-ember.abs(self.logits)))
+            - log_factorial_n
+        )
         return value * self.logits - log_factorial_k - log_factorial_nmk - normalize_term
 
     def entropy(self):

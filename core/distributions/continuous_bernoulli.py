@@ -65,7 +65,9 @@ class ContinuousBernoulli(ExponentialFamily):
         return (self.probs <= self._lims[0]) | (self.probs > self._lims[1])
 
     def _cut_probs(self):
-        return ember.where(self._outside_unstable_region(), self.probs, self._lims[0] * ember.ones_like(self.probs))
+        return ember.where(
+            self._outside_unstable_region(), self.probs, self._lims[0] * ember.ones_like(self.probs)
+        )
 
     def _cont_bern_log_norm(self):
         """The log normaliser ``log(2 atanh(1 - 2p) / (1 - 2p))``; a Taylor expansion near ``p = 0.5``."""
@@ -94,8 +96,9 @@ class ContinuousBernoulli(ExponentialFamily):
     @property
     def variance(self):
         cut_probs = self._cut_probs()
-        variances = (cut_probs * (cut_probs - 1.0) / (1.0 - 2.0 * cut_probs).pow(2)
-                     + 1.0 / (ember.log1p(-cut_probs) - ember.log(cut_probs)).pow(2))
+        variances = cut_probs * (cut_probs - 1.0) / (1.0 - 2.0 * cut_probs).pow(2) + 1.0 / (
+            ember.log1p(-cut_probs) - ember.log(cut_probs)
+        ).pow(2)
         x = (self.probs - 0.5).pow(2)
         taylor = 1.0 / 12.0 - (1.0 / 15.0 - 128.0 / 945.0 * x) * x
         return ember.where(self._outside_unstable_region(), variances, taylor)
@@ -124,21 +127,29 @@ class ContinuousBernoulli(ExponentialFamily):
         if self._validate_args:
             self._validate_sample(value)
         logits, value = broadcast_all(self.logits, value)
-        return -F.binary_cross_entropy_with_logits(logits, value, reduction="none") + self._cont_bern_log_norm()
+        return (
+            -F.binary_cross_entropy_with_logits(logits, value, reduction="none") + self._cont_bern_log_norm()
+        )
 
     def cdf(self, value):
         if self._validate_args:
             self._validate_sample(value)
         cut_probs = self._cut_probs()
-        cdfs = (cut_probs.pow(value) * (1.0 - cut_probs).pow(1.0 - value) + cut_probs - 1.0) / (2.0 * cut_probs - 1.0)
+        cdfs = (cut_probs.pow(value) * (1.0 - cut_probs).pow(1.0 - value) + cut_probs - 1.0) / (
+            2.0 * cut_probs - 1.0
+        )
         unbounded_cdfs = ember.where(self._outside_unstable_region(), cdfs, value)
-        return ember.where(value <= 0.0, ember.zeros_like(value),
-                           ember.where(value >= 1.0, ember.ones_like(value), unbounded_cdfs))
+        return ember.where(
+            value <= 0.0,
+            ember.zeros_like(value),
+            ember.where(value >= 1.0, ember.ones_like(value), unbounded_cdfs),
+        )
 
     def icdf(self, value):
         cut_probs = self._cut_probs()
-        inverse = ((ember.log1p(-cut_probs + value * (2.0 * cut_probs - 1.0)) - ember.log1p(-cut_probs))
-                   / (ember.log(cut_probs) - ember.log1p(-cut_probs)))
+        inverse = (ember.log1p(-cut_probs + value * (2.0 * cut_probs - 1.0)) - ember.log1p(-cut_probs)) / (
+            ember.log(cut_probs) - ember.log1p(-cut_probs)
+        )
         return ember.where(self._outside_unstable_region(), inverse, value)
 
     def entropy(self):

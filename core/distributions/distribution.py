@@ -44,7 +44,8 @@ class Distribution:
             except NotImplementedError:
                 arg_constraints = {}
                 warnings.warn(
-                    f"{self.__class__} does not define `arg_constraints`. Please set `arg_constraints = {{}}` or "
+                    f"{self.__class__} does not define `arg_constraints`. "
+                    "Please set `arg_constraints = {}` or "
                     "initialize the distribution with `validate_args=False` to turn off validation.",
                     stacklevel=2,
                 )
@@ -112,7 +113,9 @@ class Distribution:
 
     def sample_n(self, n: int):
         """``n`` samples (deprecated in torch: use ``sample((n,))``)."""
-        warnings.warn("`sample_n(n)` will be deprecated. Use `sample((n,))` instead.", FutureWarning, stacklevel=2)
+        warnings.warn(
+            "`sample_n(n)` will be deprecated. Use `sample((n,))` instead.", FutureWarning, stacklevel=2
+        )
         return self.sample(ember.Size((n,)))
 
     def log_prob(self, value):
@@ -145,7 +148,7 @@ class Distribution:
         return ember.Size(tuple(shape_of(sample_shape)) + self._batch_shape + self._event_shape)
 
     def _validate_sample(self, value) -> None:
-        """Checks that ``value``'s rightmost dims match the batch and event shapes and that it is in the support."""
+        """Checks ``value``'s rightmost dims against batch and event shapes, and that it is in the support."""
         if not isinstance(value, ember.Tensor):
             raise ValueError("The value argument to log_prob must be a Tensor")
         event_dim_start = value.dim() - len(self._event_shape)
@@ -158,7 +161,8 @@ class Distribution:
         for i, j in zip(reversed(actual_shape), reversed(expected_shape)):
             if i != 1 and j != 1 and i != j:
                 raise ValueError(
-                    f"Value is not broadcastable with batch_shape+event_shape: {actual_shape} vs {expected_shape}."
+                    "Value is not broadcastable with batch_shape+event_shape: "
+                    f"{actual_shape} vs {expected_shape}."
                 )
         try:
             support = self.support
@@ -186,11 +190,13 @@ class Distribution:
 
     def __repr__(self) -> str:
         names = [k for k in self.arg_constraints if k in self.__dict__]
-        return self.__class__.__name__ + "(" + ", ".join(f"{p}: {_brief(self.__dict__[p])}" for p in names) + ")"
+        return (
+            self.__class__.__name__ + "(" + ", ".join(f"{p}: {_brief(self.__dict__[p])}" for p in names) + ")"
+        )
 
 
 def _brief(value) -> str:
-    """A parameter as torch's repr shows it: a 0-d tensor by its number, one element by its value, else its size."""
+    """A parameter as torch's repr shows it: a 0-d tensor as a number, one element by value, else its size."""
     if value.dim() == 0:
         return str(value.item())
     return str(value) if value.numel() == 1 else str(value.size())

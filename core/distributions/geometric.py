@@ -31,7 +31,9 @@ class Geometric(Distribution):
             (self.probs,) = broadcast_all(probs)
         else:
             (self.logits,) = broadcast_all(logits)
-        super().__init__(self.probs.shape if probs is not None else self.logits.shape, validate_args=validate_args)
+        super().__init__(
+            self.probs.shape if probs is not None else self.logits.shape, validate_args=validate_args
+        )
         if self._validate_args and probs is not None:
             value = self.probs
             valid = value > 0

@@ -33,8 +33,11 @@ class Gumbel(TransformedDistribution):
     def __init__(self, loc, scale, validate_args: bool | None = None):
         self.loc, self.scale = broadcast_all(loc, scale)
         info = finfo(self.loc)
-        base_dist = Uniform(ember.full_like(self.loc, float(info.tiny)), ember.full_like(self.loc, 1 - float(info.eps)),
-                            validate_args=validate_args)
+        base_dist = Uniform(
+            ember.full_like(self.loc, float(info.tiny)),
+            ember.full_like(self.loc, 1 - float(info.eps)),
+            validate_args=validate_args,
+        )
         transforms = [
             ExpTransform().inv,
             AffineTransform(loc=0, scale=-ember.ones_like(self.scale)),

@@ -95,8 +95,11 @@ class _Match:
 
 def _dispatch_kl(type_p, type_q):
     """The most specific registered match, assuming single inheritance."""
-    matches = [(super_p, super_q) for super_p, super_q in _KL_REGISTRY
-               if issubclass(type_p, super_p) and issubclass(type_q, super_q)]
+    matches = [
+        (super_p, super_q)
+        for super_p, super_q in _KL_REGISTRY
+        if issubclass(type_p, super_p) and issubclass(type_q, super_q)
+    ]
     if not matches:
         return NotImplemented
     left_p, left_q = min(_Match(*m) for m in matches).types
@@ -132,7 +135,8 @@ def kl_divergence(p: Distribution, q: Distribution):
         _KL_MEMOIZE[type(p), type(q)] = fun
     if fun is NotImplemented:
         raise NotImplementedError(
-            f"No KL(p || q) is implemented for p type {p.__class__.__name__} and q type {q.__class__.__name__}"
+            f"No KL(p || q) is implemented for p type {p.__class__.__name__} "
+            f"and q type {q.__class__.__name__}"
         )
     return fun(p, q)
 
@@ -176,7 +180,9 @@ def _kl_beta_beta(p, q):
 def _kl_binomial_binomial(p, q):
     # from https://math.stackexchange.com/questions/2214993/
     if bool((p.total_count < q.total_count).any()):
-        raise NotImplementedError("KL between Binomials where q.total_count > p.total_count is not implemented")
+        raise NotImplementedError(
+            "KL between Binomials where q.total_count > p.total_count is not implemented"
+        )
     kl = p.total_count * (p.probs * (p.logits - q.logits) + (-p.probs).log1p() - (-q.probs).log1p())
     return ember.where(p.total_count > q.total_count, inf, kl)
 
@@ -283,8 +289,9 @@ def _kl_lowrankmultivariatenormal_lowrankmultivariatenormal(p, q):
     _check_event_shapes(p, q, "Low Rank Multivariate Normals")
     qW, qD = q._unbroadcasted_cov_factor, q._unbroadcasted_cov_diag
     pW, pD = p._unbroadcasted_cov_factor, p._unbroadcasted_cov_diag
-    term1 = (_batch_lowrank_logdet(qW, qD, q._capacitance_tril)
-             - _batch_lowrank_logdet(pW, pD, p._capacitance_tril))
+    term1 = _batch_lowrank_logdet(qW, qD, q._capacitance_tril) - _batch_lowrank_logdet(
+        pW, pD, p._capacitance_tril
+    )
     term3 = _batch_lowrank_mahalanobis(qW, qD, q.loc - p.loc, q._capacitance_tril)
     # trace(q_cov^-1 p_cov), expanded by Woodbury into four traces
     qWt_qDinv = qW.mT / qD.unsqueeze(-2)
@@ -302,8 +309,9 @@ def _kl_multivariatenormal_lowrankmultivariatenormal(p, q):
     _check_event_shapes(p, q, "(Low Rank) Multivariate Normals")
     qW, qD = q._unbroadcasted_cov_factor, q._unbroadcasted_cov_diag
     pL = p._unbroadcasted_scale_tril
-    term1 = (_batch_lowrank_logdet(qW, qD, q._capacitance_tril)
-             - 2 * pL.diagonal(dim1=-2, dim2=-1).log().sum(-1))
+    term1 = _batch_lowrank_logdet(qW, qD, q._capacitance_tril) - 2 * pL.diagonal(dim1=-2, dim2=-1).log().sum(
+        -1
+    )
     term3 = _batch_lowrank_mahalanobis(qW, qD, q.loc - p.loc, q._capacitance_tril)
     qWt_qDinv = qW.mT / qD.unsqueeze(-2)
     A = ember.linalg.solve_triangular(q._capacitance_tril, qWt_qDinv, upper=False)
@@ -317,7 +325,9 @@ def _kl_lowrankmultivariatenormal_multivariatenormal(p, q):
     _check_event_shapes(p, q, "(Low Rank) Multivariate Normals")
     pW, pD = p._unbroadcasted_cov_factor, p._unbroadcasted_cov_diag
     qL = q._unbroadcasted_scale_tril
-    term1 = 2 * qL.diagonal(dim1=-2, dim2=-1).log().sum(-1) - _batch_lowrank_logdet(pW, pD, p._capacitance_tril)
+    term1 = 2 * qL.diagonal(dim1=-2, dim2=-1).log().sum(-1) - _batch_lowrank_logdet(
+        pW, pD, p._capacitance_tril
+    )
     term3 = _batch_mahalanobis(qL, q.loc - p.loc)
     batch = _broadcast_shape(qL.shape[:-2], pW.shape[:-2])
     n = p.event_shape[0]
@@ -337,8 +347,9 @@ def _kl_multivariatenormal_multivariatenormal(p, q):
     half_term1 = qL.diagonal(dim1=-2, dim2=-1).log().sum(-1) - pL.diagonal(dim1=-2, dim2=-1).log().sum(-1)
     batch = _broadcast_shape(qL.shape[:-2], pL.shape[:-2])
     n = p.event_shape[0]
-    term2 = _batch_trace_XXT(ember.linalg.solve_triangular(qL.expand(*batch, n, n), pL.expand(*batch, n, n),
-                                                           upper=False))
+    term2 = _batch_trace_XXT(
+        ember.linalg.solve_triangular(qL.expand(*batch, n, n), pL.expand(*batch, n, n), upper=False)
+    )
     term3 = _batch_mahalanobis(qL, q.loc - p.loc)
     return half_term1 + 0.5 * (term2 + term3 - n)
 
@@ -410,7 +421,9 @@ def _kl_beta_exponential(p, q):
 def _kl_beta_gamma(p, q):
     t1 = -p.entropy()
     t2 = q.concentration.lgamma() - q.concentration * q.rate.log()
-    t3 = (q.concentration - 1) * (p.concentration1.digamma() - (p.concentration1 + p.concentration0).digamma())
+    t3 = (q.concentration - 1) * (
+        p.concentration1.digamma() - (p.concentration1 + p.concentration0).digamma()
+    )
     t4 = q.rate * p.concentration1 / (p.concentration1 + p.concentration0)
     return t1 + t2 - t3 + t4
 
@@ -505,7 +518,10 @@ def _kl_gamma_gumbel(p, q):
     loc_scale_ratio = q.loc / q.scale
     t1 = (p.concentration - 1) * p.concentration.digamma() - p.concentration.lgamma() - p.concentration
     t2 = beta_scale_prod.log() + p.concentration / beta_scale_prod
-    t3 = ember.exp(loc_scale_ratio) * (1 + beta_scale_prod.reciprocal()).pow(-p.concentration) - loc_scale_ratio
+    t3 = (
+        ember.exp(loc_scale_ratio) * (1 + beta_scale_prod.reciprocal()).pow(-p.concentration)
+        - loc_scale_ratio
+    )
     return t1 + t2 + t3
 
 
@@ -601,7 +617,9 @@ def _kl_uniform_beta(p, q):
     t1 = ember.log(common_term)
     t2 = (q.concentration1 - 1) * (_x_log_x(p.high) - _x_log_x(p.low) - common_term) / common_term
     t3 = (q.concentration0 - 1) * (_x_log_x(1 - p.high) - _x_log_x(1 - p.low) + common_term) / common_term
-    t4 = q.concentration1.lgamma() + q.concentration0.lgamma() - (q.concentration1 + q.concentration0).lgamma()
+    t4 = (
+        q.concentration1.lgamma() + q.concentration0.lgamma() - (q.concentration1 + q.concentration0).lgamma()
+    )
     result = t3 + t4 - t1 - t2
     return ember.where((p.high > 1.0) | (p.low < 0.0), inf, result)
 

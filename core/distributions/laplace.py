@@ -77,5 +77,3 @@ class Laplace(Distribution):
 
     def entropy(self):
         return 1 + ember.log(2 * self.scale)
-
-

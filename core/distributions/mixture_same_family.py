@@ -27,12 +27,18 @@ class MixtureSameFamily(Distribution):
     arg_constraints: dict = {}
     has_rsample = False
 
-    def __init__(self, mixture_distribution: Categorical, component_distribution: Distribution,
-                 validate_args: bool | None = None):
+    def __init__(
+        self,
+        mixture_distribution: Categorical,
+        component_distribution: Distribution,
+        validate_args: bool | None = None,
+    ):
         self._mixture_distribution = mixture_distribution
         self._component_distribution = component_distribution
         if not isinstance(mixture_distribution, Categorical):
-            raise ValueError("The Mixture distribution needs to be an instance of ember.distributions.Categorical")
+            raise ValueError(
+                "The Mixture distribution needs to be an instance of ember.distributions.Categorical"
+            )
         if not isinstance(component_distribution, Distribution):
             raise ValueError(
                 "The Component distribution needs to be an instance of ember.distributions.Distribution"
@@ -60,7 +66,9 @@ class MixtureSameFamily(Distribution):
     def expand(self, batch_shape, _instance=None):
         batch_shape = ember.Size(batch_shape)
         new = self._get_checked_instance(MixtureSameFamily, _instance)
-        new._component_distribution = self._component_distribution.expand(batch_shape + (self._num_component,))
+        new._component_distribution = self._component_distribution.expand(
+            batch_shape + (self._num_component,)
+        )
         new._mixture_distribution = self._mixture_distribution.expand(batch_shape)
         new._num_component = self._num_component
         new._event_ndims = self._event_ndims

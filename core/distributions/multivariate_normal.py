@@ -54,23 +54,39 @@ class MultivariateNormal(Distribution):
         tensor(-1.8379)
     """
 
-    arg_constraints = {"loc": constraints.real_vector, "covariance_matrix": constraints.positive_definite,
-                       "precision_matrix": constraints.positive_definite, "scale_tril": constraints.lower_cholesky}
+    arg_constraints = {
+        "loc": constraints.real_vector,
+        "covariance_matrix": constraints.positive_definite,
+        "precision_matrix": constraints.positive_definite,
+        "scale_tril": constraints.lower_cholesky,
+    }
     support = constraints.real_vector
     has_rsample = True
 
-    def __init__(self, loc, covariance_matrix=None, precision_matrix=None, scale_tril=None,
-                 validate_args: bool | None = None):
+    def __init__(
+        self,
+        loc,
+        covariance_matrix=None,
+        precision_matrix=None,
+        scale_tril=None,
+        validate_args: bool | None = None,
+    ):
         if loc.dim() < 1:
             raise ValueError("loc must be at least one-dimensional.")
         if (covariance_matrix is not None) + (scale_tril is not None) + (precision_matrix is not None) != 1:
-            raise ValueError("Exactly one of covariance_matrix or precision_matrix or scale_tril may be specified.")
-        for name, matrix in (("scale_tril", scale_tril), ("covariance_matrix", covariance_matrix),
-                             ("precision_matrix", precision_matrix)):
+            raise ValueError(
+                "Exactly one of covariance_matrix or precision_matrix or scale_tril may be specified."
+            )
+        for name, matrix in (
+            ("scale_tril", scale_tril),
+            ("covariance_matrix", covariance_matrix),
+            ("precision_matrix", precision_matrix),
+        ):
             if matrix is not None:
                 if matrix.dim() < 2:
                     raise ValueError(
-                        f"{name} matrix must be at least two-dimensional, with optional leading batch dimensions"
+                        f"{name} matrix must be at least two-dimensional, "
+                        "with optional leading batch dimensions"
                     )
                 batch_shape = _broadcast_shape(matrix.shape[:-2], loc.shape[:-1])
                 setattr(self, name, matrix.expand(*batch_shape, -1, -1))

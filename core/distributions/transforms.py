@@ -25,10 +25,25 @@ from . import constraints
 from .utils import broadcast_all, finfo, lazy_property, sum_rightmost
 
 __all__ = [
-    "AbsTransform", "AffineTransform", "CatTransform", "ComposeTransform", "CumulativeDistributionTransform",
-    "ExpTransform", "IndependentTransform", "LowerCholeskyTransform", "PositiveDefiniteTransform",
-    "PowerTransform", "ReshapeTransform", "SigmoidTransform", "SoftmaxTransform", "SoftplusTransform",
-    "StackTransform", "StickBreakingTransform", "TanhTransform", "Transform", "identity_transform",
+    "AbsTransform",
+    "AffineTransform",
+    "CatTransform",
+    "ComposeTransform",
+    "CumulativeDistributionTransform",
+    "ExpTransform",
+    "IndependentTransform",
+    "LowerCholeskyTransform",
+    "PositiveDefiniteTransform",
+    "PowerTransform",
+    "ReshapeTransform",
+    "SigmoidTransform",
+    "SoftmaxTransform",
+    "SoftplusTransform",
+    "StackTransform",
+    "StickBreakingTransform",
+    "TanhTransform",
+    "Transform",
+    "identity_transform",
 ]
 
 
@@ -271,7 +286,9 @@ class ComposeTransform(Transform):
         terms = []
         event_dim = self.domain.event_dim
         for part, part_x, part_y in zip(self.parts, xs[:-1], xs[1:]):
-            terms.append(sum_rightmost(part.log_abs_det_jacobian(part_x, part_y), event_dim - part.domain.event_dim))
+            terms.append(
+                sum_rightmost(part.log_abs_det_jacobian(part_x, part_y), event_dim - part.domain.event_dim)
+            )
             event_dim += part.codomain.event_dim - part.domain.event_dim
         return functools.reduce(operator.add, terms)
 
@@ -303,7 +320,9 @@ class IndependentTransform(Transform):
     def with_cache(self, cache_size: int = 1) -> Transform:
         if self._cache_size == cache_size:
             return self
-        return IndependentTransform(self.base_transform, self.reinterpreted_batch_ndims, cache_size=cache_size)
+        return IndependentTransform(
+            self.base_transform, self.reinterpreted_batch_ndims, cache_size=cache_size
+        )
 
     @constraints.dependent_property(is_discrete=False)
     def domain(self):
@@ -570,11 +589,19 @@ class AffineTransform(Transform):
 
     @constraints.dependent_property(is_discrete=False)
     def domain(self):
-        return constraints.real if self.event_dim == 0 else constraints.independent(constraints.real, self.event_dim)
+        return (
+            constraints.real
+            if self.event_dim == 0
+            else constraints.independent(constraints.real, self.event_dim)
+        )
 
     @constraints.dependent_property(is_discrete=False)
     def codomain(self):
-        return constraints.real if self.event_dim == 0 else constraints.independent(constraints.real, self.event_dim)
+        return (
+            constraints.real
+            if self.event_dim == 0
+            else constraints.independent(constraints.real, self.event_dim)
+        )
 
     def with_cache(self, cache_size: int = 1) -> Transform:
         if self._cache_size == cache_size:
@@ -751,7 +778,9 @@ class CatTransform(Transform):
         self.transforms = list(tseq)
         self.lengths = [1] * len(self.transforms) if lengths is None else list(lengths)
         if len(self.lengths) != len(self.transforms):
-            raise ValueError(f"CatTransform: {len(self.transforms)} transforms but {len(self.lengths)} lengths")
+            raise ValueError(
+                f"CatTransform: {len(self.transforms)} transforms but {len(self.lengths)} lengths"
+            )
         self.dim = dim
 
     @lazy_property
@@ -831,7 +860,10 @@ class StackTransform(Transform):
         return ember.stack([t.inv(piece) for piece, t in zip(self._slices(y), self.transforms)], dim=self.dim)
 
     def log_abs_det_jacobian(self, x, y):
-        terms = [t.log_abs_det_jacobian(xs, ys) for xs, ys, t in zip(self._slices(x), self._slices(y), self.transforms)]
+        terms = [
+            t.log_abs_det_jacobian(xs, ys)
+            for xs, ys, t in zip(self._slices(x), self._slices(y), self.transforms)
+        ]
         return ember.stack(terms, dim=self.dim)
 
     @property

@@ -4,12 +4,11 @@ cdf, icdf, entropy, mean, mode, variance, stddev, and the gradients of log_prob 
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable
-
-import numpy as np
-import pytest
+from collections.abc import Callable
 
 import ember
+import numpy as np
+import pytest
 
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.parity
@@ -61,103 +60,277 @@ D = "distributions"
 LOC_SCALE = ("log_prob", "entropy", "mean", "mode", "variance", "stddev", "cdf", "icdf")
 
 CASES = [
-    Case("Normal", lambda m, loc, scale: m.distributions.Normal(loc, scale),
-         {"loc": real(2, 1), "scale": positive(3)}, real(4, 2, 3), LOC_SCALE, unit(2, 3)),
-    Case("Uniform", lambda m, low, high: m.distributions.Uniform(low, high),
-         {"low": -positive(3), "high": positive(2, 3)}, rng.uniform(-0.4, 0.4, (4, 2, 3)),
-         ("log_prob", "entropy", "mean", "variance", "stddev", "cdf", "icdf"), unit(2, 3)),
-    Case("Exponential", lambda m, rate: m.distributions.Exponential(rate),
-         {"rate": positive(2, 3)}, positive(4, 2, 3), LOC_SCALE, unit(2, 3)),
-    Case("Laplace", lambda m, loc, scale: m.distributions.Laplace(loc, scale),
-         {"loc": real(3), "scale": positive(2, 1)}, real(2, 3), LOC_SCALE, unit(2, 3)),
-    Case("Cauchy", lambda m, loc, scale: m.distributions.Cauchy(loc, scale),
-         {"loc": real(2, 3), "scale": positive(3)}, real(2, 3),
-         ("log_prob", "entropy", "mean", "mode", "variance", "cdf", "icdf"), unit(2, 3)),
-    Case("Gumbel", lambda m, loc, scale: m.distributions.Gumbel(loc, scale),
-         {"loc": real(2, 3), "scale": positive(3)}, real(5, 2, 3),
-         ("log_prob", "entropy", "mean", "mode", "variance", "stddev", "cdf", "icdf"), unit(2, 3)),
-    Case("LogNormal", lambda m, loc, scale: m.distributions.LogNormal(loc, scale),
-         {"loc": real(3), "scale": positive(2, 3, low=0.3, high=1.0)}, positive(2, 3),
-         ("log_prob", "entropy", "mean", "mode", "variance", "cdf", "icdf"), unit(2, 3)),
-    Case("HalfNormal", lambda m, scale: m.distributions.HalfNormal(scale),
-         {"scale": positive(2, 3)}, positive(4, 2, 3), LOC_SCALE, unit(2, 3)),
-    Case("StudentT", lambda m, df, loc, scale: m.distributions.StudentT(df, loc, scale),
-         {"df": positive(2, 3, low=0.5, high=6.0), "loc": real(3), "scale": positive(3)}, real(2, 3),
-         ("log_prob", "entropy", "mean", "mode", "variance")),
-    Case("Gamma", lambda m, concentration, rate: m.distributions.Gamma(concentration, rate),
-         {"concentration": positive(2, 3), "rate": positive(3)}, positive(4, 2, 3),
-         ("log_prob", "entropy", "mean", "mode", "variance", "cdf")),
-    Case("Chi2", lambda m, df: m.distributions.Chi2(df), {"df": positive(2, 3, low=1.0, high=5.0)},
-         positive(2, 3), ("log_prob", "entropy", "mean", "mode", "variance", "cdf")),
-    Case("Beta", lambda m, a, b: m.distributions.Beta(a, b), {"a": positive(2, 3), "b": positive(3)},
-         unit(4, 2, 3), ("log_prob", "entropy", "mean", "mode", "variance")),
-    Case("Dirichlet", lambda m, concentration: m.distributions.Dirichlet(concentration),
-         {"concentration": positive(2, 4)}, simplex(3, 2, 4), ("log_prob", "entropy", "mean", "mode", "variance")),
-    Case("VonMises", lambda m, loc, concentration: m.distributions.VonMises(loc, concentration),
-         {"loc": real(3), "concentration": positive(2, 3, low=0.2, high=8.0)}, rng.uniform(-3, 3, (2, 3)),
-         ("log_prob", "mean", "mode", "variance")),
-    Case("ContinuousBernoulli", lambda m, probs: m.distributions.ContinuousBernoulli(probs),
-         {"probs": np.array([[0.1, 0.4995, 0.7], [0.3, 0.9, 0.5002]])}, unit(3, 2, 3),
-         ("log_prob", "entropy", "mean", "variance", "stddev", "cdf", "icdf"), unit(2, 3)),
-    Case("Bernoulli-probs", lambda m, probs: m.distributions.Bernoulli(probs=probs),
-         {"probs": unit(2, 3)}, rng.integers(0, 2, (4, 2, 3)).astype(float),
-         ("log_prob", "entropy", "mean", "variance")),
-    Case("Bernoulli-logits", lambda m, logits: m.distributions.Bernoulli(logits=logits),
-         {"logits": real(2, 3)}, rng.integers(0, 2, (3,)).astype(float), ("log_prob", "entropy", "mean", "mode")),
-    Case("Geometric", lambda m, probs: m.distributions.Geometric(probs=probs), {"probs": unit(2, 3)},
-         rng.integers(0, 6, (4, 2, 3)).astype(float), ("log_prob", "entropy", "mean", "mode", "variance")),
-    Case("Poisson", lambda m, rate: m.distributions.Poisson(rate), {"rate": positive(2, 3)},
-         rng.integers(0, 6, (4, 2, 3)).astype(float), ("log_prob", "mean", "mode", "variance")),
-    Case("Binomial", lambda m, probs, total_count: m.distributions.Binomial(total_count, probs=probs),
-         {"probs": unit(2, 3)}, rng.integers(0, 6, (4, 2, 3)).astype(float),
-         ("log_prob", "entropy", "mean", "mode", "variance"), extra={"total_count": 6}),
-    Case("Binomial-logits-batch-count",
-         lambda m, logits, total_count: m.distributions.Binomial(total_count, logits=logits),
-         {"logits": real(2, 3)}, rng.integers(0, 3, (2, 3)).astype(float),
-         ("log_prob", "mean", "mode", "variance"), extra={"total_count": np.array([3.0, 5.0, 7.0])}),
-    Case("Categorical-probs", lambda m, probs: m.distributions.Categorical(probs=probs),
-         {"probs": simplex(2, 4)}, rng.integers(0, 4, (3, 2)).astype(float), ("log_prob", "entropy", "mode")),
-    Case("Categorical-logits", lambda m, logits: m.distributions.Categorical(logits=logits),
-         {"logits": real(3, 4)}, rng.integers(0, 4, (3,)).astype(float), ("log_prob", "entropy", "mode")),
-    Case("OneHotCategorical", lambda m, probs: m.distributions.OneHotCategorical(probs=probs),
-         {"probs": simplex(2, 4)}, np.eye(4)[rng.integers(0, 4, (3, 2))],
-         ("log_prob", "entropy", "mean", "mode", "variance")),
-    Case("Multinomial", lambda m, probs, total_count: m.distributions.Multinomial(total_count, probs=probs),
-         {"probs": simplex(2, 3)}, np.array([[1.0, 2.0, 2.0], [0.0, 5.0, 0.0]]),
-         ("log_prob", "entropy", "mean", "variance"), extra={"total_count": 5}),
-    Case("MultivariateNormal-cov", lambda m, loc, cov: m.distributions.MultivariateNormal(loc, covariance_matrix=cov),
-         {"loc": real(2, 3), "cov": spd(n=3)}, real(4, 2, 3), ("log_prob", "entropy", "mean", "variance")),
-    Case("MultivariateNormal-tril", lambda m, loc, L: m.distributions.MultivariateNormal(loc, scale_tril=L),
-         {"loc": real(3), "L": lower_cholesky(2, n=3)}, real(2, 3), ("log_prob", "entropy", "mean", "variance")),
-    Case("MultivariateNormal-precision",
-         lambda m, loc, P: m.distributions.MultivariateNormal(loc, precision_matrix=P),
-         {"loc": real(2, 3), "P": spd(2, n=3)}, real(2, 3), ("log_prob", "entropy", "variance")),
-    Case("LowRankMultivariateNormal",
-         lambda m, loc, W, d: m.distributions.LowRankMultivariateNormal(loc, W, d),
-         {"loc": real(2, 4), "W": real(4, 2), "d": positive(4)}, real(3, 2, 4),
-         ("log_prob", "entropy", "mean", "variance")),
-    Case("Independent-Normal", lambda m, loc, scale: m.distributions.Independent(m.distributions.Normal(loc, scale), 1),
-         {"loc": real(2, 3), "scale": positive(3)}, real(4, 2, 3), ("log_prob", "entropy", "mean", "variance")),
-    Case("MixtureSameFamily",
-         lambda m, logits, loc, scale: m.distributions.MixtureSameFamily(
-             m.distributions.Categorical(logits=logits), m.distributions.Normal(loc, scale)),
-         {"logits": real(2, 3), "loc": real(2, 3), "scale": positive(3)}, real(4, 2),
-         ("log_prob", "mean", "variance", "cdf")),
-    Case("RelaxedBernoulli", lambda m, probs, t: m.distributions.RelaxedBernoulli(t, probs=probs),
-         {"probs": unit(2, 3)}, unit(4, 2, 3), ("log_prob",), extra={"t": np.array(0.7)}),
-    Case("RelaxedOneHotCategorical",
-         lambda m, logits, t: m.distributions.RelaxedOneHotCategorical(t, logits=logits),
-         {"logits": real(2, 3)}, simplex(4, 2, 3), ("log_prob",), extra={"t": np.array(0.7)}),
-    Case("TransformedDistribution-affine-sigmoid",
-         lambda m, loc, scale: m.distributions.TransformedDistribution(
-             m.distributions.Normal(loc, scale),
-             [m.distributions.transforms.AffineTransform(1.0, -2.0), m.distributions.transforms.SigmoidTransform()]),
-         {"loc": real(3), "scale": positive(3)}, unit(2, 3), ("log_prob", "cdf", "icdf"), unit(3)),
-    Case("TransformedDistribution-stick-breaking",
-         lambda m, loc, scale: m.distributions.TransformedDistribution(
-             m.distributions.Independent(m.distributions.Normal(loc, scale), 1),
-             m.distributions.transforms.StickBreakingTransform()),
-         {"loc": real(2, 3), "scale": positive(3)}, simplex(2, 4), ("log_prob",)),
+    Case(
+        "Normal",
+        lambda m, loc, scale: m.distributions.Normal(loc, scale),
+        {"loc": real(2, 1), "scale": positive(3)},
+        real(4, 2, 3),
+        LOC_SCALE,
+        unit(2, 3),
+    ),
+    Case(
+        "Uniform",
+        lambda m, low, high: m.distributions.Uniform(low, high),
+        {"low": -positive(3), "high": positive(2, 3)},
+        rng.uniform(-0.4, 0.4, (4, 2, 3)),
+        ("log_prob", "entropy", "mean", "variance", "stddev", "cdf", "icdf"),
+        unit(2, 3),
+    ),
+    Case(
+        "Exponential",
+        lambda m, rate: m.distributions.Exponential(rate),
+        {"rate": positive(2, 3)},
+        positive(4, 2, 3),
+        LOC_SCALE,
+        unit(2, 3),
+    ),
+    Case(
+        "Laplace",
+        lambda m, loc, scale: m.distributions.Laplace(loc, scale),
+        {"loc": real(3), "scale": positive(2, 1)},
+        real(2, 3),
+        LOC_SCALE,
+        unit(2, 3),
+    ),
+    Case(
+        "Cauchy",
+        lambda m, loc, scale: m.distributions.Cauchy(loc, scale),
+        {"loc": real(2, 3), "scale": positive(3)},
+        real(2, 3),
+        ("log_prob", "entropy", "mean", "mode", "variance", "cdf", "icdf"),
+        unit(2, 3),
+    ),
+    Case(
+        "Gumbel",
+        lambda m, loc, scale: m.distributions.Gumbel(loc, scale),
+        {"loc": real(2, 3), "scale": positive(3)},
+        real(5, 2, 3),
+        ("log_prob", "entropy", "mean", "mode", "variance", "stddev", "cdf", "icdf"),
+        unit(2, 3),
+    ),
+    Case(
+        "LogNormal",
+        lambda m, loc, scale: m.distributions.LogNormal(loc, scale),
+        {"loc": real(3), "scale": positive(2, 3, low=0.3, high=1.0)},
+        positive(2, 3),
+        ("log_prob", "entropy", "mean", "mode", "variance", "cdf", "icdf"),
+        unit(2, 3),
+    ),
+    Case(
+        "HalfNormal",
+        lambda m, scale: m.distributions.HalfNormal(scale),
+        {"scale": positive(2, 3)},
+        positive(4, 2, 3),
+        LOC_SCALE,
+        unit(2, 3),
+    ),
+    Case(
+        "StudentT",
+        lambda m, df, loc, scale: m.distributions.StudentT(df, loc, scale),
+        {"df": positive(2, 3, low=0.5, high=6.0), "loc": real(3), "scale": positive(3)},
+        real(2, 3),
+        ("log_prob", "entropy", "mean", "mode", "variance"),
+    ),
+    Case(
+        "Gamma",
+        lambda m, concentration, rate: m.distributions.Gamma(concentration, rate),
+        {"concentration": positive(2, 3), "rate": positive(3)},
+        positive(4, 2, 3),
+        ("log_prob", "entropy", "mean", "mode", "variance", "cdf"),
+    ),
+    Case(
+        "Chi2",
+        lambda m, df: m.distributions.Chi2(df),
+        {"df": positive(2, 3, low=1.0, high=5.0)},
+        positive(2, 3),
+        ("log_prob", "entropy", "mean", "mode", "variance", "cdf"),
+    ),
+    Case(
+        "Beta",
+        lambda m, a, b: m.distributions.Beta(a, b),
+        {"a": positive(2, 3), "b": positive(3)},
+        unit(4, 2, 3),
+        ("log_prob", "entropy", "mean", "mode", "variance"),
+    ),
+    Case(
+        "Dirichlet",
+        lambda m, concentration: m.distributions.Dirichlet(concentration),
+        {"concentration": positive(2, 4)},
+        simplex(3, 2, 4),
+        ("log_prob", "entropy", "mean", "mode", "variance"),
+    ),
+    Case(
+        "VonMises",
+        lambda m, loc, concentration: m.distributions.VonMises(loc, concentration),
+        {"loc": real(3), "concentration": positive(2, 3, low=0.2, high=8.0)},
+        rng.uniform(-3, 3, (2, 3)),
+        ("log_prob", "mean", "mode", "variance"),
+    ),
+    Case(
+        "ContinuousBernoulli",
+        lambda m, probs: m.distributions.ContinuousBernoulli(probs),
+        {"probs": np.array([[0.1, 0.4995, 0.7], [0.3, 0.9, 0.5002]])},
+        unit(3, 2, 3),
+        ("log_prob", "entropy", "mean", "variance", "stddev", "cdf", "icdf"),
+        unit(2, 3),
+    ),
+    Case(
+        "Bernoulli-probs",
+        lambda m, probs: m.distributions.Bernoulli(probs=probs),
+        {"probs": unit(2, 3)},
+        rng.integers(0, 2, (4, 2, 3)).astype(float),
+        ("log_prob", "entropy", "mean", "variance"),
+    ),
+    Case(
+        "Bernoulli-logits",
+        lambda m, logits: m.distributions.Bernoulli(logits=logits),
+        {"logits": real(2, 3)},
+        rng.integers(0, 2, (3,)).astype(float),
+        ("log_prob", "entropy", "mean", "mode"),
+    ),
+    Case(
+        "Geometric",
+        lambda m, probs: m.distributions.Geometric(probs=probs),
+        {"probs": unit(2, 3)},
+        rng.integers(0, 6, (4, 2, 3)).astype(float),
+        ("log_prob", "entropy", "mean", "mode", "variance"),
+    ),
+    Case(
+        "Poisson",
+        lambda m, rate: m.distributions.Poisson(rate),
+        {"rate": positive(2, 3)},
+        rng.integers(0, 6, (4, 2, 3)).astype(float),
+        ("log_prob", "mean", "mode", "variance"),
+    ),
+    Case(
+        "Binomial",
+        lambda m, probs, total_count: m.distributions.Binomial(total_count, probs=probs),
+        {"probs": unit(2, 3)},
+        rng.integers(0, 6, (4, 2, 3)).astype(float),
+        ("log_prob", "entropy", "mean", "mode", "variance"),
+        extra={"total_count": 6},
+    ),
+    Case(
+        "Binomial-logits-batch-count",
+        lambda m, logits, total_count: m.distributions.Binomial(total_count, logits=logits),
+        {"logits": real(2, 3)},
+        rng.integers(0, 3, (2, 3)).astype(float),
+        ("log_prob", "mean", "mode", "variance"),
+        extra={"total_count": np.array([3.0, 5.0, 7.0])},
+    ),
+    Case(
+        "Categorical-probs",
+        lambda m, probs: m.distributions.Categorical(probs=probs),
+        {"probs": simplex(2, 4)},
+        rng.integers(0, 4, (3, 2)).astype(float),
+        ("log_prob", "entropy", "mode"),
+    ),
+    Case(
+        "Categorical-logits",
+        lambda m, logits: m.distributions.Categorical(logits=logits),
+        {"logits": real(3, 4)},
+        rng.integers(0, 4, (3,)).astype(float),
+        ("log_prob", "entropy", "mode"),
+    ),
+    Case(
+        "OneHotCategorical",
+        lambda m, probs: m.distributions.OneHotCategorical(probs=probs),
+        {"probs": simplex(2, 4)},
+        np.eye(4)[rng.integers(0, 4, (3, 2))],
+        ("log_prob", "entropy", "mean", "mode", "variance"),
+    ),
+    Case(
+        "Multinomial",
+        lambda m, probs, total_count: m.distributions.Multinomial(total_count, probs=probs),
+        {"probs": simplex(2, 3)},
+        np.array([[1.0, 2.0, 2.0], [0.0, 5.0, 0.0]]),
+        ("log_prob", "entropy", "mean", "variance"),
+        extra={"total_count": 5},
+    ),
+    Case(
+        "MultivariateNormal-cov",
+        lambda m, loc, cov: m.distributions.MultivariateNormal(loc, covariance_matrix=cov),
+        {"loc": real(2, 3), "cov": spd(n=3)},
+        real(4, 2, 3),
+        ("log_prob", "entropy", "mean", "variance"),
+    ),
+    Case(
+        "MultivariateNormal-tril",
+        lambda m, loc, L: m.distributions.MultivariateNormal(loc, scale_tril=L),
+        {"loc": real(3), "L": lower_cholesky(2, n=3)},
+        real(2, 3),
+        ("log_prob", "entropy", "mean", "variance"),
+    ),
+    Case(
+        "MultivariateNormal-precision",
+        lambda m, loc, P: m.distributions.MultivariateNormal(loc, precision_matrix=P),
+        {"loc": real(2, 3), "P": spd(2, n=3)},
+        real(2, 3),
+        ("log_prob", "entropy", "variance"),
+    ),
+    Case(
+        "LowRankMultivariateNormal",
+        lambda m, loc, W, d: m.distributions.LowRankMultivariateNormal(loc, W, d),
+        {"loc": real(2, 4), "W": real(4, 2), "d": positive(4)},
+        real(3, 2, 4),
+        ("log_prob", "entropy", "mean", "variance"),
+    ),
+    Case(
+        "Independent-Normal",
+        lambda m, loc, scale: m.distributions.Independent(m.distributions.Normal(loc, scale), 1),
+        {"loc": real(2, 3), "scale": positive(3)},
+        real(4, 2, 3),
+        ("log_prob", "entropy", "mean", "variance"),
+    ),
+    Case(
+        "MixtureSameFamily",
+        lambda m, logits, loc, scale: m.distributions.MixtureSameFamily(
+            m.distributions.Categorical(logits=logits), m.distributions.Normal(loc, scale)
+        ),
+        {"logits": real(2, 3), "loc": real(2, 3), "scale": positive(3)},
+        real(4, 2),
+        ("log_prob", "mean", "variance", "cdf"),
+    ),
+    Case(
+        "RelaxedBernoulli",
+        lambda m, probs, t: m.distributions.RelaxedBernoulli(t, probs=probs),
+        {"probs": unit(2, 3)},
+        unit(4, 2, 3),
+        ("log_prob",),
+        extra={"t": np.array(0.7)},
+    ),
+    Case(
+        "RelaxedOneHotCategorical",
+        lambda m, logits, t: m.distributions.RelaxedOneHotCategorical(t, logits=logits),
+        {"logits": real(2, 3)},
+        simplex(4, 2, 3),
+        ("log_prob",),
+        extra={"t": np.array(0.7)},
+    ),
+    Case(
+        "TransformedDistribution-affine-sigmoid",
+        lambda m, loc, scale: m.distributions.TransformedDistribution(
+            m.distributions.Normal(loc, scale),
+            [
+                m.distributions.transforms.AffineTransform(1.0, -2.0),
+                m.distributions.transforms.SigmoidTransform(),
+            ],
+        ),
+        {"loc": real(3), "scale": positive(3)},
+        unit(2, 3),
+        ("log_prob", "cdf", "icdf"),
+        unit(3),
+    ),
+    Case(
+        "TransformedDistribution-stick-breaking",
+        lambda m, loc, scale: m.distributions.TransformedDistribution(
+            m.distributions.Independent(m.distributions.Normal(loc, scale), 1),
+            m.distributions.transforms.StickBreakingTransform(),
+        ),
+        {"loc": real(2, 3), "scale": positive(3)},
+        simplex(2, 4),
+        ("log_prob",),
+    ),
 ]
 
 
@@ -170,7 +343,10 @@ def _tensors(module, arrays, requires_grad):
 
 
 def _extra(module, extra):
-    return {k: module.tensor(v, dtype=module.float64) if isinstance(v, np.ndarray) else v for k, v in extra.items()}
+    return {
+        k: module.tensor(v, dtype=module.float64) if isinstance(v, np.ndarray) else v
+        for k, v in extra.items()
+    }
 
 
 def _evaluate(module, case, method):
@@ -210,8 +386,9 @@ def test_family_matches_torch(case):
             for name, g in their_grads.items():
                 if g is None:
                     continue
-                np.testing.assert_allclose(our_grads[name], g, rtol=1e-5, atol=1e-8,
-                                           err_msg=f"d {case.name}.{method} / d {name}")
+                np.testing.assert_allclose(
+                    our_grads[name], g, rtol=1e-5, atol=1e-8, err_msg=f"d {case.name}.{method} / d {name}"
+                )
 
 
 @pytest.mark.parametrize("case", [pytest.param(c, id=c.name) for c in CASES])
@@ -229,5 +406,8 @@ def test_shapes_and_expand_match_torch(case):
     assert tuple(expanded.batch_shape) == tuple(torch_expanded.batch_shape)
     if "log_prob" in case.methods:
         value = ember.tensor(case.value, dtype=ember.float64)
-        np.testing.assert_allclose(expanded.log_prob(value).numpy(),
-                                   torch_expanded.log_prob(torch.tensor(case.value)).numpy(), rtol=1e-6)
+        np.testing.assert_allclose(
+            expanded.log_prob(value).numpy(),
+            torch_expanded.log_prob(torch.tensor(case.value)).numpy(),
+            rtol=1e-6,
+        )

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import warnings
 
+import ember
 import numpy as np
 import pytest
-
-import ember
 from ember.distributions import Distribution, Normal, kl_divergence, register_kl
 
 torch = pytest.importorskip("torch")
@@ -45,16 +44,20 @@ FAMILIES = {
     "HalfNormal": lambda m, t: m.distributions.HalfNormal(t(_pos(3))),
     "LogNormal": lambda m, t: m.distributions.LogNormal(t(rng.standard_normal(3)), t(_pos(3))),
     "Independent": lambda m, t: m.distributions.Independent(
-        m.distributions.Normal(t(rng.standard_normal((2, 3))), t(_pos(2, 3))), 1),
+        m.distributions.Normal(t(rng.standard_normal((2, 3))), t(_pos(2, 3))), 1
+    ),
     "MultivariateNormal": lambda m, t: m.distributions.MultivariateNormal(
-        t(rng.standard_normal((2, 3))), covariance_matrix=t(_spd())),
+        t(rng.standard_normal((2, 3))), covariance_matrix=t(_spd())
+    ),
     "LowRankMultivariateNormal": lambda m, t: m.distributions.LowRankMultivariateNormal(
-        t(rng.standard_normal((2, 3))), t(rng.standard_normal((3, 2))), t(_pos(3))),
+        t(rng.standard_normal((2, 3))), t(rng.standard_normal((3, 2))), t(_pos(3))
+    ),
 }
 
 # every pair torch registers among these families (torch.distributions.kl._KL_REGISTRY, Pareto left out)
 PAIRS = sorted(
-    (p.__name__, q.__name__) for p, q in torch.distributions.kl._KL_REGISTRY
+    (p.__name__, q.__name__)
+    for p, q in torch.distributions.kl._KL_REGISTRY
     if p.__name__ in FAMILIES and q.__name__ in FAMILIES
 )
 PAIRS += [("LogNormal", "LogNormal")]  # through TransformedDistribution
@@ -101,7 +104,9 @@ def test_kl_of_a_distribution_with_itself_is_zero_and_otherwise_positive():
 def test_unregistered_pair_raises_torch_error():
     p = ember.distributions.Cauchy(0.0, 1.0)
     q = ember.distributions.Normal(0.0, 1.0)
-    with pytest.raises(NotImplementedError, match=r"No KL\(p \|\| q\) is implemented for p type Cauchy and q type Normal"):
+    with pytest.raises(
+        NotImplementedError, match=r"No KL\(p \|\| q\) is implemented for p type Cauchy and q type Normal"
+    ):
         kl_divergence(p, q)
     # two different exponential families: the Bregman fallback refuses, as in torch
     with pytest.raises(NotImplementedError, match="different exponential families"):

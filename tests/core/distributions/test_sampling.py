@@ -3,10 +3,9 @@
 
 from __future__ import annotations
 
+import ember
 import numpy as np
 import pytest
-
-import ember
 from ember import distributions as D
 
 N = 20_000
@@ -39,9 +38,14 @@ FAMILIES = {
     "ContinuousBernoulli": lambda: D.ContinuousBernoulli(t([0.2, 0.5, 0.9])),
     "VonMises": lambda: D.VonMises(t([0.5, -2.0]), t([4.0, 10.0])),
     "MultivariateNormal": lambda: D.MultivariateNormal(
-        t([1.0, -1.0]), covariance_matrix=t([[2.0, 0.6], [0.6, 1.0]])),
-    "LowRankMultivariateNormal": lambda: D.LowRankMultivariateNormal(t([1.0, -1.0]), t([[1.0], [0.5]]), t([0.5, 1.0])),
-    "MixtureSameFamily": lambda: D.MixtureSameFamily(D.Categorical(t([0.3, 0.7])), D.Normal(t([-2.0, 2.0]), t([1.0, 0.5]))),
+        t([1.0, -1.0]), covariance_matrix=t([[2.0, 0.6], [0.6, 1.0]])
+    ),
+    "LowRankMultivariateNormal": lambda: D.LowRankMultivariateNormal(
+        t([1.0, -1.0]), t([[1.0], [0.5]]), t([0.5, 1.0])
+    ),
+    "MixtureSameFamily": lambda: D.MixtureSameFamily(
+        D.Categorical(t([0.3, 0.7])), D.Normal(t([-2.0, 2.0]), t([1.0, 0.5]))
+    ),
 }
 
 
@@ -106,8 +110,9 @@ def test_gamma_rsample_gradient_matches_torch_implicit_gradient():
     alpha = t([0.05, 0.3, 1.0, 4.0, 30.0]).requires_grad_()
     x = D.Gamma(alpha, t(1.0)).rsample((50,))
     x.sum().backward()
-    theirs = torch._standard_gamma_grad(torch.tensor(alpha.detach().numpy()).expand(50, 5),
-                                        torch.tensor(x.detach().numpy()))
+    theirs = torch._standard_gamma_grad(
+        torch.tensor(alpha.detach().numpy()).expand(50, 5), torch.tensor(x.detach().numpy())
+    )
     np.testing.assert_allclose(alpha.grad.numpy(), theirs.sum(0).numpy(), rtol=2e-3)
 
 

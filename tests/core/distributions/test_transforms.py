@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import ember
 import numpy as np
 import pytest
-
-import ember
 from ember.distributions import constraints, transforms
 
 torch = pytest.importorskip("torch")
@@ -16,34 +15,60 @@ rng = np.random.default_rng(2)
 # name -> (builder(m) with m the transforms module of ember or torch, input array)
 TRANSFORMS = {
     "Exp": (lambda T, m: T.ExpTransform(), rng.standard_normal((2, 3))),
-    "Power": (lambda T, m: T.PowerTransform(m.tensor([0.5, 2.0, 3.0], dtype=m.float64)), rng.uniform(0.5, 2, (2, 3))),
+    "Power": (
+        lambda T, m: T.PowerTransform(m.tensor([0.5, 2.0, 3.0], dtype=m.float64)),
+        rng.uniform(0.5, 2, (2, 3)),
+    ),
     "Sigmoid": (lambda T, m: T.SigmoidTransform(), rng.standard_normal((2, 3))),
     "Tanh": (lambda T, m: T.TanhTransform(), rng.standard_normal((2, 3))),
     "Softplus": (lambda T, m: T.SoftplusTransform(), rng.standard_normal((2, 3))),
     "Affine-scalar": (lambda T, m: T.AffineTransform(1.5, -2.0), rng.standard_normal((2, 3))),
-    "Affine-tensor-event": (lambda T, m: T.AffineTransform(m.tensor([1.0, 2.0, 3.0], dtype=m.float64),
-                                                          m.tensor([0.5, -1.0, 2.0], dtype=m.float64), event_dim=1),
-                            rng.standard_normal((2, 3))),
+    "Affine-tensor-event": (
+        lambda T, m: T.AffineTransform(
+            m.tensor([1.0, 2.0, 3.0], dtype=m.float64),
+            m.tensor([0.5, -1.0, 2.0], dtype=m.float64),
+            event_dim=1,
+        ),
+        rng.standard_normal((2, 3)),
+    ),
     "Softmax": (lambda T, m: T.SoftmaxTransform(), rng.standard_normal((2, 3))),
     "StickBreaking": (lambda T, m: T.StickBreakingTransform(), rng.standard_normal((2, 3))),
     "LowerCholesky": (lambda T, m: T.LowerCholeskyTransform(), rng.standard_normal((2, 3, 3))),
     "PositiveDefinite": (lambda T, m: T.PositiveDefiniteTransform(), rng.standard_normal((2, 3, 3))),
-    "Compose": (lambda T, m: T.ComposeTransform([T.AffineTransform(0.5, 2.0), T.SigmoidTransform(),
-                                                 T.PowerTransform(m.tensor(2.0, dtype=m.float64))]),
-                rng.standard_normal((2, 3))),
-    "Compose-event": (lambda T, m: T.ComposeTransform([T.ExpTransform(), T.StickBreakingTransform()]),
-                      rng.standard_normal((2, 3))),
+    "Compose": (
+        lambda T, m: T.ComposeTransform(
+            [
+                T.AffineTransform(0.5, 2.0),
+                T.SigmoidTransform(),
+                T.PowerTransform(m.tensor(2.0, dtype=m.float64)),
+            ]
+        ),
+        rng.standard_normal((2, 3)),
+    ),
+    "Compose-event": (
+        lambda T, m: T.ComposeTransform([T.ExpTransform(), T.StickBreakingTransform()]),
+        rng.standard_normal((2, 3)),
+    ),
     "Independent": (lambda T, m: T.IndependentTransform(T.ExpTransform(), 1), rng.standard_normal((2, 3))),
     "Reshape": (lambda T, m: T.ReshapeTransform((2, 3), (6,)), rng.standard_normal((4, 2, 3))),
-    "Cat": (lambda T, m: T.CatTransform([T.ExpTransform(), T.SigmoidTransform()], dim=1, lengths=[1, 2]),
-            rng.standard_normal((2, 3))),
-    "Stack": (lambda T, m: T.StackTransform([T.ExpTransform(), T.TanhTransform(), T.AffineTransform(1.0, 3.0)], dim=1),
-              rng.standard_normal((2, 3))),
+    "Cat": (
+        lambda T, m: T.CatTransform([T.ExpTransform(), T.SigmoidTransform()], dim=1, lengths=[1, 2]),
+        rng.standard_normal((2, 3)),
+    ),
+    "Stack": (
+        lambda T, m: T.StackTransform(
+            [T.ExpTransform(), T.TanhTransform(), T.AffineTransform(1.0, 3.0)], dim=1
+        ),
+        rng.standard_normal((2, 3)),
+    ),
     "Inverse-Exp": (lambda T, m: T.ExpTransform().inv, rng.uniform(0.5, 2, (2, 3))),
     "Abs": (lambda T, m: T.AbsTransform(), rng.standard_normal((2, 3))),
-    "CumulativeDistribution": (lambda T, m: T.CumulativeDistributionTransform(
-        m.distributions.Normal(m.tensor(0.5, dtype=m.float64), m.tensor(2.0, dtype=m.float64))),
-        rng.standard_normal((2, 3))),
+    "CumulativeDistribution": (
+        lambda T, m: T.CumulativeDistributionTransform(
+            m.distributions.Normal(m.tensor(0.5, dtype=m.float64), m.tensor(2.0, dtype=m.float64))
+        ),
+        rng.standard_normal((2, 3)),
+    ),
 }
 
 
@@ -61,7 +86,9 @@ def test_transform_matches_torch(name):
     tx = torch.tensor(x, dtype=torch.float64, requires_grad=True)
     ey, ty = ours(ex), theirs(tx)
     np.testing.assert_allclose(ey.detach().numpy(), ty.detach().numpy(), rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(ours.inv(ey).detach().numpy(), theirs.inv(ty).detach().numpy(), rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(
+        ours.inv(ey).detach().numpy(), theirs.inv(ty).detach().numpy(), rtol=1e-7, atol=1e-9
+    )
     if theirs.bijective:
         np.testing.assert_allclose(ours.inv(ey).detach().numpy(), x, rtol=1e-7, atol=1e-9)
     assert ours.bijective == theirs.bijective
@@ -92,11 +119,20 @@ def test_sign_matches_torch(name):
 
 def test_log_abs_det_jacobian_is_log_of_the_derivative():
     x = ember.tensor([-1.5, 0.2, 2.0], dtype=ember.float64, requires_grad=True)
-    for t in (transforms.TanhTransform(), transforms.SigmoidTransform(), transforms.SoftplusTransform(),
-              transforms.AffineTransform(0.3, -4.0), transforms.ExpTransform()):
+    for t in (
+        transforms.TanhTransform(),
+        transforms.SigmoidTransform(),
+        transforms.SoftplusTransform(),
+        transforms.AffineTransform(0.3, -4.0),
+        transforms.ExpTransform(),
+    ):
         (dy,) = ember.autograd.grad(t(x).sum(), [x])
-        np.testing.assert_allclose(t.log_abs_det_jacobian(x, t(x)).detach().numpy(), np.log(np.abs(dy.numpy())),
-                                   rtol=1e-10, err_msg=repr(t))
+        np.testing.assert_allclose(
+            t.log_abs_det_jacobian(x, t(x)).detach().numpy(),
+            np.log(np.abs(dy.numpy())),
+            rtol=1e-10,
+            err_msg=repr(t),
+        )
 
 
 def test_cache_returns_the_same_tensor():
@@ -115,7 +151,9 @@ def test_transform_equality():
     assert transforms.AffineTransform(1.0, 2.0) == transforms.AffineTransform(1.0, 2.0)
     assert transforms.AffineTransform(1.0, 2.0) != transforms.AffineTransform(1.0, 3.0)
     assert transforms.ExpTransform().inv == transforms.ExpTransform().inv
-    assert transforms.ComposeTransform([transforms.ExpTransform()]) == transforms.ComposeTransform([transforms.ExpTransform()])
+    assert transforms.ComposeTransform([transforms.ExpTransform()]) == transforms.ComposeTransform(
+        [transforms.ExpTransform()]
+    )
     assert transforms.identity_transform(ember.tensor([1.5])).item() == 1.5
 
 
@@ -130,9 +168,13 @@ CONSTRAINT_VALUES = {
     "simplex": np.array([[0.5, 0.5], [0.5, 0.6], [1.0, 0.0], [-0.1, 1.1]]),
     "real_vector": np.array([[0.5, np.nan], [0.5, 0.6]]),
     "one_hot": np.array([[0.0, 1.0], [1.0, 1.0], [0.5, 0.5]]),
-    "lower_cholesky": np.array([[[1.0, 0.0], [2.0, 3.0]], [[1.0, 1.0], [0.0, 1.0]], [[-1.0, 0.0], [0.0, 1.0]]]),
+    "lower_cholesky": np.array(
+        [[[1.0, 0.0], [2.0, 3.0]], [[1.0, 1.0], [0.0, 1.0]], [[-1.0, 0.0], [0.0, 1.0]]]
+    ),
     "lower_triangular": np.array([[[1.0, 0.0], [2.0, 3.0]], [[1.0, 1.0], [0.0, 1.0]]]),
-    "positive_definite": np.array([[[2.0, 1.0], [1.0, 2.0]], [[1.0, 2.0], [2.0, 1.0]], [[1.0, 0.5], [0.0, 1.0]]]),
+    "positive_definite": np.array(
+        [[[2.0, 1.0], [1.0, 2.0]], [[1.0, 2.0], [2.0, 1.0]], [[1.0, 0.5], [0.0, 1.0]]]
+    ),
     "positive_semidefinite": np.array([[[1.0, 1.0], [1.0, 1.0]], [[1.0, 2.0], [2.0, 1.0]]]),
     "symmetric": np.array([[[1.0, 1.0], [1.0, 3.0]], [[1.0, 2.0], [0.0, 1.0]]]),
     "square": np.zeros((2, 3, 3)),
@@ -147,7 +189,10 @@ PARAMETRISED = {
     "integer_interval": (lambda c: c.integer_interval(0, 3), np.array([0.0, 3.0, 1.5, 4.0])),
     "multinomial": (lambda c: c.multinomial(3), np.array([[1.0, 2.0], [2.0, 2.0], [-1.0, 1.0]])),
     "independent": (lambda c: c.independent(c.positive, 1), np.array([[1.0, 2.0], [1.0, -2.0]])),
-    "cat": (lambda c: c.cat([c.positive, c.real], dim=-1, lengths=[1, 2]), np.array([[1.0, -2.0, 3.0], [-1.0, 0, 0]])),
+    "cat": (
+        lambda c: c.cat([c.positive, c.real], dim=-1, lengths=[1, 2]),
+        np.array([[1.0, -2.0, 3.0], [-1.0, 0, 0]]),
+    ),
     "stack": (lambda c: c.stack([c.positive, c.unit_interval], dim=-1), np.array([[1.0, 0.5], [1.0, 2.0]])),
 }
 
@@ -160,7 +205,9 @@ def test_constraint_matches_torch(name):
     else:
         value = CONSTRAINT_VALUES[name]
         ours, theirs = getattr(constraints, name), getattr(torch.distributions.constraints, name)
-    np.testing.assert_array_equal(ours.check(ember.tensor(value)).numpy(), theirs.check(torch.tensor(value)).numpy())
+    np.testing.assert_array_equal(
+        ours.check(ember.tensor(value)).numpy(), theirs.check(torch.tensor(value)).numpy()
+    )
     assert ours.event_dim == theirs.event_dim
     assert ours.is_discrete == theirs.is_discrete
     assert repr(ours) == repr(theirs)
