@@ -212,13 +212,22 @@ def _sample_dtype(np_dtype):
     return np_dtype if np_dtype in (np.float32, np.float64) else np.dtype(np.float64)
 
 
+def _samples(draw, shape, np_dtype, complex_scale=1.0):
+    """``draw(shape, dtype)`` as ``np_dtype``; a complex dtype draws its real and imaginary parts
+    independently, each times ``complex_scale`` (torch's complex rand and randn)."""
+    if np_dtype.kind == "c":
+        part = np.dtype(np.float32 if np_dtype == np.complex64 else np.float64)
+        return (draw(shape + (2,), part) * part.type(complex_scale)).view(np_dtype).reshape(shape)
+    return draw(shape, _sample_dtype(np_dtype)).astype(np_dtype, copy=False)
+
+
 def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None,
          requires_grad: bool = False, pin_memory: bool = False, **kwargs) -> Tensor:
     """Uniform samples on [0, 1)."""
     shape = _size("rand", size, kwargs)
     np_dtype = _float_dtype(_out_dtype(dtype, out))
-    return _make(shape, np_dtype, device, requires_grad, lambda: _generator(generator).random(
-        shape, dtype=_sample_dtype(np_dtype)).astype(np_dtype, copy=False), out)
+    return _make(shape, np_dtype, device, requires_grad, lambda: _samples(
+        _generator(generator).random, shape, np_dtype), out)
 
 
 def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None,
@@ -226,8 +235,8 @@ def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None,
     """Standard normal samples."""
     shape = _size("randn", size, kwargs)
     np_dtype = _float_dtype(_out_dtype(dtype, out))
-    return _make(shape, np_dtype, device, requires_grad, lambda: _generator(generator).standard_normal(
-        shape, dtype=_sample_dtype(np_dtype)).astype(np_dtype, copy=False), out)
+    return _make(shape, np_dtype, device, requires_grad, lambda: _samples(
+        _generator(generator).standard_normal, shape, np_dtype, 0.5 ** 0.5), out)
 
 
 def randint(low, high=None, size=None, *, generator=None, out=None, dtype=None, layout=None, device=None,

@@ -85,6 +85,18 @@ def test_python_complex_of_a_one_element_tensor():
     assert ember.tensor([3 - 1j]).item() == 3 - 1j
 
 
+def test_random_complex_tensors_have_random_imaginary_parts():
+    ember.manual_seed(0)
+    z = ember.randn(20000, dtype=ember.complex64)
+    assert z.dtype == ember.complex64
+    # torch: real and imaginary parts independent, each of variance 1/2, so E|z|^2 = 1
+    assert abs(z.real.var().item() - 0.5) < 0.03 and abs(z.imag.var().item() - 0.5) < 0.03
+    assert abs((z.abs() ** 2).mean().item() - 1) < 0.05
+    u = ember.rand(20000, dtype=ember.complex128)
+    assert u.dtype == ember.complex128
+    assert 0 <= u.imag.min().item() and u.imag.max().item() < 1 and abs(u.imag.mean().item() - 0.5) < 0.02
+
+
 def test_casts_to_and_from_complex():
     x = ember.tensor([1.0, -2.0], dtype=ember.float64)
     assert x.to(ember.complex64).dtype == ember.complex64
