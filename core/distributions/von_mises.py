@@ -26,7 +26,7 @@ class VonMises(Distribution):
         >>> import ember
         >>> from ember.distributions import VonMises
         >>> VonMises(ember.tensor(0.0), ember.tensor(1.0)).log_prob(ember.tensor(0.0))
-        tensor(-1.0665)
+        tensor(-1.0738)
     """
 
     arg_constraints = {"loc": constraints.real, "concentration": constraints.positive}
