@@ -31,7 +31,7 @@ class Unbatchable(RuntimeError):
 class BatchedArray:
     """Stands in for one sample's array; ``value`` (a Tensor, batch dimension first) holds the batch."""
 
-    __slots__ = ("value", "level", "shape", "dtype")
+    __slots__ = ("dtype", "level", "shape", "value")
     base = None  # not a numpy view
 
     def __init__(self, value: Tensor, level: int):

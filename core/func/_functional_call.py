@@ -32,7 +32,7 @@ def functional_call(module, parameter_and_buffer_dicts, args=None, kwargs=None, 
         for d in parameter_and_buffer_dicts:
             values.update(d)
     else:
-        raise ValueError(f"Expected parameter_and_buffer_dicts to be a dict, or a list/tuple of dicts, but got "
+        raise ValueError(f"Expected parameter_and_buffer_dicts to be a dict, or a list/tuple of dicts, but got "  # noqa: TRY004 (PyTorch's exception type)
                          f"{type(parameter_and_buffer_dicts)}")
     if args is None:
         args = ()

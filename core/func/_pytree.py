@@ -10,7 +10,7 @@ from __future__ import annotations
 class TreeSpec:
     """How to rebuild a tree from its leaves: a container type, its keys and its children's specs."""
 
-    __slots__ = ("kind", "keys", "children")
+    __slots__ = ("children", "keys", "kind")
 
     def __init__(self, kind, keys=None, children=()):
         self.kind, self.keys, self.children = kind, keys, children
@@ -85,7 +85,7 @@ def _broadcast(prefix, tree, out, name, where):
                 _broadcast(p, t, out, name, f"{where}[{i}]")
         return
     if isinstance(prefix, (tuple, list, dict)):
-        raise ValueError(f"{name}: {where} is a {type(prefix).__name__} but the argument it describes is a "
+        raise ValueError(f"{name}: {where} is a {type(prefix).__name__} but the argument it describes is a "  # noqa: TRY004 (PyTorch's exception type)
                          f"{type(tree).__name__}")
     out.extend([prefix] * _flatten(tree, []).num_leaves)
 

@@ -43,7 +43,7 @@ class _Input:
 
     def __init__(self, x, what: str):
         if not isinstance(x, Tensor):
-            raise ValueError(f"{what}: expected all differentiated inputs to be Tensors, got {type(x)}")
+            raise ValueError(f"{what}: expected all differentiated inputs to be Tensors, got {type(x)}")  # noqa: TRY004 (PyTorch's exception type)
         physical, levels = unwrap_all(x)
         # an input that is already part of a graph an outer transform (or the user) differentiates stays
         # connected to it; otherwise it is a fresh leaf
@@ -57,7 +57,7 @@ class _Input:
 
 def _physical_output(o, what: str):
     if not isinstance(o, Tensor):
-        raise RuntimeError(f"{what}: expected f(*args) to return only tensors, got {type(o)}")
+        raise RuntimeError(f"{what}: expected f(*args) to return only tensors, got {type(o)}")  # noqa: TRY004 (PyTorch's exception type)
     return unwrap_all(_ensure_levels(o, _vmap.active))
 
 
@@ -134,11 +134,11 @@ def grad_and_value(func, argnums=0, has_aux: bool = False):
                     args[i] = new_chosen[k]
             output, aux = _split_aux(func(*args, **kwargs), has_aux, what)
             if not isinstance(output, Tensor):
-                raise RuntimeError(f"{what}: Expected f(*args) to return a Tensor, got {type(output)}")
+                raise RuntimeError(f"{what}: Expected f(*args) to return a Tensor, got {type(output)}")  # noqa: TRY004 (PyTorch's exception type)
             if output.numel() != 1:
                 raise RuntimeError(f"{what}: Expected f(*args) to return a scalar Tensor, got tensor with "
                                    f"{output.ndim} dims. Maybe you wanted to use the vjp or jacrev APIs instead?")
-            physical, levels = _physical_output(output, what)
+            physical, _levels = _physical_output(output, what)
             create_graph = _create_graph(inputs)
             grads = _gradients([physical], inputs, [Tensor(np.ones_like(physical._data))], create_graph)
             grads = tree_unflatten([wrap_levels(g, i.levels) for g, i in zip(grads, inputs)], spec)
@@ -196,7 +196,7 @@ def vjp(func, *primals, has_aux: bool = False):
     out_levels = list(_vmap.active)
 
     def vjp_fn(cotangents, *, retain_graph: bool = True, create_graph: bool | None = None):
-        flat_ct, ct_spec = tree_flatten(cotangents)
+        flat_ct, _ct_spec = tree_flatten(cotangents)
         if len(flat_ct) != len(flat_out):
             raise RuntimeError(f"Expected pytree structure of cotangents to be the same as pytree structure of "
                                f"outputs to the function: {len(flat_ct)} cotangents for {len(flat_out)} outputs")
@@ -264,11 +264,11 @@ def jvp(func, primals, tangents, *, strict: bool = False, has_aux: bool = False)
     """
     what = "jvp(f, primals, tangents)"
     if not isinstance(primals, tuple):
-        raise RuntimeError(f"{what}: Expected primals to be a tuple. E.g. it should be valid to call f(*primals).")
+        raise RuntimeError(f"{what}: Expected primals to be a tuple. E.g. it should be valid to call f(*primals).")  # noqa: TRY004 (PyTorch's exception type)
     if not isinstance(tangents, tuple):
-        raise RuntimeError(f"{what}: Expected tangents to be a tuple. E.g. it should be valid to call f(*tangents).")
+        raise RuntimeError(f"{what}: Expected tangents to be a tuple. E.g. it should be valid to call f(*tangents).")  # noqa: TRY004 (PyTorch's exception type)
     flat, spec = tree_flatten(primals)
-    flat_t, spec_t = tree_flatten(tangents)
+    flat_t, _spec_t = tree_flatten(tangents)
     if len(flat) != len(flat_t):
         raise RuntimeError(f"{what}: Expected primals and tangents to have the same python structure")
     for p, t in zip(flat, flat_t):
@@ -382,7 +382,7 @@ def jacfwd(func, argnums=0, has_aux: bool = False, *, randomness: str = "error")
         flat, spec = tree_flatten(primals)
         for p in flat:
             if not isinstance(p, Tensor):
-                raise ValueError(f"{what}: expected all differentiated inputs to be Tensors, got {type(p)}")
+                raise ValueError(f"{what}: expected all differentiated inputs to be Tensors, got {type(p)}")  # noqa: TRY004 (PyTorch's exception type)
         blocks, sizes = _basis([p.shape for p in flat], flat[0].dtype)
 
         def chosen_only(*chosen):

@@ -58,7 +58,7 @@ def _name(func) -> str:
 def _vmap_call(func, in_dims, out_dims, randomness, chunk_size, args, kwargs):
     where = f"vmap({_name(func)}, in_dims={in_dims}, ...)(<inputs>)"
     if not isinstance(in_dims, (int, tuple)) or isinstance(in_dims, bool):
-        raise ValueError(f"{where}: expected `in_dims` to be int or a (potentially nested) tuple matching "
+        raise ValueError(f"{where}: expected `in_dims` to be int or a (potentially nested) tuple matching "  # noqa: TRY004 (PyTorch's exception type)
                          f"the structure of inputs, got: {type(in_dims)}.")
     if isinstance(in_dims, tuple) and len(in_dims) != len(args):
         raise ValueError(f"{where}: in_dims is not compatible with the structure of `inputs`. in_dims has "
@@ -70,9 +70,9 @@ def _vmap_call(func, in_dims, out_dims, randomness, chunk_size, args, kwargs):
         if dim is None:
             continue
         if not isinstance(dim, int):
-            raise ValueError(f"{where}: in_dims must be ints or None, got {dim!r}")
+            raise ValueError(f"{where}: in_dims must be ints or None, got {dim!r}")  # noqa: TRY004 (PyTorch's exception type)
         if not isinstance(x, Tensor):
-            raise ValueError(f"{where}: Got in_dim={dim} for an input but the input is of type {type(x)}. We "
+            raise ValueError(f"{where}: Got in_dim={dim} for an input but the input is of type {type(x)}. We "  # noqa: TRY004 (PyTorch's exception type)
                              "cannot vmap over non-Tensor arguments, please use None as the respective in_dim")
         if not -x.ndim <= dim < max(x.ndim, 0) or x.ndim == 0:
             raise ValueError(f"{where}: Got in_dim={dim} for some input, but that input is a Tensor of "
@@ -143,7 +143,7 @@ def _loop(func, flat_args, flat_dims, spec, size, out_dims, randomness, kwargs):
     stacked = []
     for parts, dim in zip(zip(*flat_results), flat_out_dims):
         if not isinstance(parts[0], Tensor):
-            raise ValueError(f"vmap({_name(func)}, ...): `{_name(func)}` must only return Tensors, got type "
+            raise ValueError(f"vmap({_name(func)}, ...): `{_name(func)}` must only return Tensors, got type "  # noqa: TRY004 (PyTorch's exception type)
                              f"{type(parts[0])}. Did you mean to set out_dims= to None for output?")
         stacked.append(parts[0] if dim is None else stack(list(parts), dim))
     return tree_unflatten(stacked, out_spec)
@@ -178,10 +178,12 @@ def _unbatch_outputs(func, out, out_dims, level, size):
     return tree_unflatten(results, out_spec)
 
 
+# numpy Generator draws vmap batches (randomness="different"): name -> position of their ``size`` argument
+_SIZE_ARGUMENT = {"random": 0, "standard_normal": 0, "normal": 2, "uniform": 2, "integers": 2, "exponential": 1}
+
+
 class _RandomBatching:
     """Stands in for the default generator's numpy Generator while a vmap runs (``randomness=``)."""
-
-    _SIZED = {"random": 0, "standard_normal": 0, "normal": 2, "uniform": 2, "integers": 2, "exponential": 1}
 
     def __init__(self, mode, level, size):
         self.mode, self.level, self.size = mode, level, size
@@ -202,9 +204,9 @@ class _RandomBatching:
                                "use the 'same' or 'different' randomness flags on vmap or perform the "
                                "randomness operation out of vmap")
         draw = getattr(self.generator, name)
-        if name not in self._SIZED:  # draws of other kinds: one sample at a time
+        if name not in _SIZE_ARGUMENT:  # draws of other kinds: one sample at a time
             raise Unbatchable(f"vmap: numpy Generator.{name} with randomness='different'")
-        position = self._SIZED[name]
+        position = _SIZE_ARGUMENT[name]
 
         def batched(*args, **kwargs):
             args = list(args)

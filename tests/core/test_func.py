@@ -3,13 +3,22 @@ stack_module_state, against ``torch.func`` where torch is installed."""
 
 from __future__ import annotations
 
+import ember
 import numpy as np
 import pytest
-
-import ember
 from ember import nn
-from ember.func import (functional_call, grad, grad_and_value, hessian, jacfwd, jacrev, jvp, stack_module_state,
-                        vjp, vmap)
+from ember.func import (
+    functional_call,
+    grad,
+    grad_and_value,
+    hessian,
+    jacfwd,
+    jacrev,
+    jvp,
+    stack_module_state,
+    vjp,
+    vmap,
+)
 from ember.nn import functional as F
 
 
@@ -109,8 +118,8 @@ def test_vmap_nn_functional_layers_match_torch():
     logits_e, logits_t = both(rand(5, 7))
     target = np.array([0, 6, 3, 3, 1])
     for reduction in ("mean", "sum", "none"):
-        close(vmap(lambda z, y: F.cross_entropy(z[None], y[None], reduction=reduction))(logits_e, ember.tensor(target)),
-              torch.func.vmap(lambda z, y: tf.cross_entropy(z[None], y[None], reduction=reduction))(
+        close(vmap(lambda z, y, r=reduction: F.cross_entropy(z[None], y[None], reduction=r))(logits_e, ember.tensor(target)),
+              torch.func.vmap(lambda z, y, r=reduction: tf.cross_entropy(z[None], y[None], reduction=r))(
                   logits_t, torch.tensor(target)))
     lw_e, lw_t = both(rand(7))
     close(vmap(lambda z: F.layer_norm(z, (7,), lw_e))(logits_e), torch.func.vmap(lambda z: tf.layer_norm(z, (7,), lw_t))(logits_t))
@@ -128,7 +137,7 @@ def test_vmap_in_dims_out_dims_and_pytrees():
     np.testing.assert_allclose(arr(total), (arr(x) + arr(y).T).T)
     np.testing.assert_allclose(arr(scaled["scale"]), arr(x) * 2)
     # an output that does not depend on the batch is broadcast along it; out_dims=None keeps it unbatched
-    same, mine = vmap(lambda a: (ember.ones(2), a), out_dims=(None, 0))(x)
+    same, _mine = vmap(lambda a: (ember.ones(2), a), out_dims=(None, 0))(x)
     assert same.shape == (2,)
     both_out = vmap(lambda a: ember.ones(2))(x)
     assert both_out.shape == (3, 2)
@@ -270,7 +279,7 @@ def test_grad_argnums_and_has_aux_match_torch():
 def test_higher_order_grads_match_torch():
     torch = pytest.importorskip("torch")
     x_e, x_t = both(rand(3))
-    f = lambda m: lambda x: (x.sin() * x ** 2).sum()  # noqa: E731
+    f = lambda m: lambda x: (x.sin() * x ** 2).sum()
     close(grad(lambda x: grad(f(ember))(x).sum())(x_e), torch.func.grad(lambda x: torch.func.grad(f(torch))(x).sum())(x_t))
     close(hessian(f(ember))(x_e), torch.func.hessian(f(torch))(x_t))
     # a gradient inside vmap sees the batched closure variable per sample
