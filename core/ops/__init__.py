@@ -20,21 +20,25 @@ from .special import *  # noqa: F401,F403
 from .index import (diagonal, diagonal_scatter, gather, getitem, index_add, index_put, index_select,  # noqa: F401
                     masked_fill, masked_select, nonzero, scatter, scatter_add, setitem, take, take_along_dim,
                     scatter_reduce, index_reduce, index_fill, index_copy, masked_scatter, diag, diag_embed,
-                    diagflat)
+                    diagflat, argwhere, select, select_scatter, slice_scatter, put, unravel_index)
 from .linalg import *  # noqa: F401,F403
 # the name ``ember.ops.softmax`` is the function, as ``ember.softmax`` (the module stays in sys.modules)
 from .softmax import log_softmax, softmax  # noqa: F401
 from .sorting import (argsort, bincount, bucketize, histc, histogram, isin, kthvalue, median,  # noqa: F401
-                      nanmedian, searchsorted, sort, topk, unique, unique_consecutive)
+                      nanmedian, searchsorted, sort, topk, unique, unique_consecutive, quantile,
+                      nanquantile, mode, msort)
 from .reduce import (aminmax, all, amax, amin, any, argmax, argmin, count_nonzero, cummax, cummin,  # noqa: F401
                      cumprod, cumsum, logcumsumexp, logsumexp, max, mean, min, nanmean, nansum, norm, prod,
-                     std, std_mean, sum, var, var_mean)
+                     std, std_mean, sum, var, var_mean, diff, trapezoid, trapz, cumulative_trapezoid, cov,
+                     corrcoef, dist, renorm)
 from .shape import (broadcast_tensors, broadcast_to, cat, chunk, concat, concatenate, contiguous,  # noqa: F401
                     expand, expand_as, flatten, flip, fliplr, flipud, hstack, movedim, moveaxis,
                     narrow, permute, repeat, reshape, reshape_as, roll, split, squeeze, stack, swapaxes,
                     swapdims, t, tensor_split, tile, transpose, tril, triu, unbind, unflatten, unsqueeze,
                     view, view_as, vstack, ravel, narrow_copy, meshgrid, cartesian_prod, rot90,
-                    tril_indices, triu_indices, repeat_interleave, combinations)
+                    tril_indices, triu_indices, repeat_interleave, combinations, atleast_1d, atleast_2d,
+                    atleast_3d, column_stack, row_stack, dstack, hsplit, vsplit, dsplit, split_with_sizes,
+                    unsafe_split, unsafe_chunk, unsafe_split_with_sizes, broadcast_shapes)
 
 # Tensor method name -> function. Methods whose name differs from the function (float -> float_)
 # or that have operator forms are listed explicitly below.
@@ -57,18 +61,21 @@ nansum nanmean nanmedian logcumsumexp cummax cummin aminmax
 ravel narrow_copy rot90 repeat_interleave
 scatter_reduce index_reduce index_fill index_copy masked_scatter diag diag_embed diagflat
 histc histogram isin unique_consecutive
+diff cov corrcoef dist renorm quantile nanquantile mode msort
+argwhere select select_scatter slice_scatter put hsplit vsplit dsplit split_with_sizes unsafe_split unsafe_chunk
+unsafe_split_with_sizes signbit isposinf isneginf isreal is_nonzero is_same_size is_signed
 """.split()
 
 _INPLACE = """
 add sub mul div pow abs neg exp log sqrt sin cos tanh sigmoid relu clamp clamp_min clamp_max clip
 floor ceil round trunc frac sign reciprocal square lerp leaky_relu masked_fill scatter scatter_add index_add
 index_put log1p expm1 rsqrt floor_divide
-remainder t transpose squeeze unsqueeze
+remainder
 asin acos atan sinh cosh asinh acosh atanh arcsin arccos arctan arcsinh arccosh arctanh exp2 deg2rad rad2deg
 log2 log10 erf tan sgn absolute negative subtract multiply divide true_divide cumsum cumprod
 eq ne lt le gt ge greater greater_equal less less_equal not_equal logical_and logical_or logical_xor logical_not
 bitwise_and bitwise_or bitwise_xor bitwise_not
-scatter_reduce index_reduce index_fill index_copy masked_scatter
+scatter_reduce index_reduce index_fill index_copy masked_scatter renorm put tril triu
 """.split()
 
 

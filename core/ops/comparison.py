@@ -94,3 +94,39 @@ def allclose(input, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: 
 def isclose(input, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False):
     other = data_of(as_operand(other))
     return Tensor._wrap(np.isclose(input._data, other, rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+def signbit(input):
+    """Whether each element's sign bit is set (true for -0.0, as in torch)."""
+    return Tensor._wrap(np.signbit(input._data))
+
+
+def isposinf(input):
+    return Tensor._wrap(np.isposinf(input._data) if input._data.dtype.kind == "f" else np.zeros(input.shape, bool))
+
+
+def isneginf(input):
+    return Tensor._wrap(np.isneginf(input._data) if input._data.dtype.kind == "f" else np.zeros(input.shape, bool))
+
+
+def isreal(input):
+    """True where the imaginary part is zero (everywhere, for a real tensor)."""
+    return Tensor._wrap(np.isreal(input._data))
+
+
+def is_nonzero(input) -> bool:
+    """The truth of a one-element tensor (more elements raise, as ``bool(t)`` does)."""
+    if input._data.size == 0:
+        raise RuntimeError("Boolean value of Tensor with no values is ambiguous")
+    if input._data.size > 1:
+        raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
+    return bool(input._data.reshape(-1)[0])
+
+
+def is_same_size(input, other) -> bool:
+    return tuple(input.shape) == tuple(other.shape)
+
+
+def is_signed(input) -> bool:
+    """Whether the dtype holds negative numbers (false for bool and unsigned integers)."""
+    return input._data.dtype.kind in "ifc"

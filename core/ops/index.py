@@ -497,3 +497,92 @@ def diag(input, diagonal: int = 0):
 def diagflat(input, offset: int = 0):
     """The flattened input on the ``offset`` diagonal of a square matrix."""
     return DiagEmbed.apply(input.reshape(-1), offset, 0, 1)
+
+
+# --- select / slice scatter, put, argwhere, unravel_index -------------------------------------------
+def argwhere(input):
+    """The indices of the nonzero elements, one row each (``nonzero``)."""
+    return nonzero(input)
+
+
+def select(input, dim: int, index: int):
+    """The slice at ``index`` along ``dim``, without that dimension (a view, as ``input[..., index]``)."""
+    dim = normalize_dim(dim, input._data.ndim, "select")
+    size = input._data.shape[dim]
+    if not -size <= index < size:
+        raise IndexError(f"select(): index {index} out of range for tensor of size {list(input.shape)} at "
+                         f"dimension {dim}")
+    return getitem(input, (slice(None),) * dim + (int(index),))
+
+
+def _scatter_into(input, src, index, expected_shape):
+    if tuple(src.shape) != tuple(expected_shape):
+        raise RuntimeError(f"expected src to have a size equal to the slice of self. src size = {list(src.shape)}, "
+                           f"slice size = {list(expected_shape)}")
+    if src.dtype != input.dtype:
+        src = src.to(input.dtype)
+    return IndexPut.apply(input, index, src)
+
+
+def select_scatter(input, src, dim: int, index: int):
+    """``input`` with its slice ``index`` along ``dim`` replaced by ``src``."""
+    dim = normalize_dim(dim, input._data.ndim, "select_scatter")
+    position = (slice(None),) * dim + (int(index),)
+    return _scatter_into(input, src, position, input._data[position].shape)
+
+
+def slice_scatter(input, src, dim: int = 0, start: int | None = None, end: int | None = None, step: int = 1):
+    """``input`` with ``input[start:end:step]`` along ``dim`` replaced by ``src``."""
+    dim = normalize_dim(dim, input._data.ndim, "slice_scatter")
+    position = (slice(None),) * dim + (slice(start, end, step),)
+    return _scatter_into(input, src, position, input._data[position].shape)
+
+
+def put(input, index, source, accumulate: bool = False):
+    """``input`` with the elements at the flat positions ``index`` set to (or, with ``accumulate``,
+    increased by) ``source``."""
+    flat = input.reshape(-1)
+    positions, values = index.reshape(-1), source.reshape(-1)
+    size = flat.shape[0]
+    bad = (positions._data < -size) | (positions._data >= size)
+    if bad.any():
+        raise IndexError(f"out of range: tried to access index {int(positions._data[bad][0])} on a tensor of "
+                         f"{size} elements.")
+    if accumulate:
+        return index_add(flat, 0, Tensor._wrap(positions._data % max(size, 1)), values).reshape(input.shape)
+    return index_put(flat, (positions,), values).reshape(input.shape)
+
+
+def unravel_index(indices, shape):
+    """The coordinates in a tensor of ``shape`` of the flat positions ``indices``, one tensor per dimension."""
+    if not isinstance(indices, Tensor):
+        raise TypeError(f"expected 'indices' to be a Tensor, but got {type(indices).__name__}")
+    if indices._data.dtype.kind not in "iu":
+        raise TypeError(f"expected 'indices' to be integer dtype, but got {indices.dtype}")
+    shape = (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(int(s) for s in shape)
+    total = int(np.prod(shape))
+    flat = indices._data  # wrapped modulo the size, as torch does (a negative index counts from the end)
+    return tuple(Tensor._wrap(np.asarray(c, np.int64)) for c in np.unravel_index(flat % max(total, 1), shape))
+
+
+def fill_diagonal_(input, fill_value, wrap: bool = False):
+    """Fills the main diagonal (of a matrix, or of a tensor whose dimensions are all equal) in place; a tall
+    matrix's diagonal starts again below the square with ``wrap=True``."""
+    return apply_inplace(input, _fill_diagonal, fill_value, wrap)
+
+
+def _fill_diagonal(input, fill_value, wrap):
+    x = input._data
+    if x.ndim < 2:
+        raise RuntimeError("dimensions must larger than 1")
+    if x.ndim > 2 and len(set(x.shape)) != 1:
+        raise RuntimeError("all dimensions of input must be of equal length")
+    mask = np.zeros(x.shape, bool)
+    if x.ndim == 2:
+        rows, cols = x.shape
+        step = cols + 1
+        last = rows * cols if wrap else min(rows, cols) * cols
+        mask.reshape(-1)[:last:step] = True
+    else:
+        mask[(np.arange(x.shape[0]),) * x.ndim] = True
+    return masked_fill(input, Tensor._wrap(mask), fill_value)

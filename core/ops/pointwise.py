@@ -7,6 +7,7 @@ whole); gradients w.r.t. broadcast inputs are summed back by the engine.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 
@@ -16,18 +17,24 @@ from ._op import Op, _not_implemented_for
 from ._util import as_operand, binary_operands, data_of, default_float
 from .arithmetic import _check_integer_divisor, add, div, mul, pow, sub
 from .arithmetic import where as _where
+from .index import fill_diagonal_  # noqa: F401 (a Tensor method, below)
 from .inplace import apply_inplace
-from .shape import unfold  # noqa: F401 (bound as the Tensor method, below)
+from .reduce import sum_to_size  # noqa: F401 (a Tensor method, below)
+from .shape import squeeze_, swapaxes_, swapdims_, t_, transpose_, unfold, unsqueeze_  # noqa: F401 (methods)
 from .unary import exp, exp2, trunc
 
-__all__ = ["addcdiv", "addcmul", "arctan2", "atan2", "copysign", "float_power", "fmod", "heaviside", "hypot",
-           "logaddexp", "logaddexp2", "nan_to_num"]
-METHODS = ["addcdiv", "addcmul", "arctan2", "atan2", "copysign", "float_power", "float_power_", "fmod",
-           "heaviside", "hypot", "logaddexp", "logaddexp2", "nan_to_num"]
+__all__ = ["addcdiv", "addcmul", "arctan2", "atan2", "bitwise_left_shift", "bitwise_right_shift", "copysign", "fix",
+           "float_power", "fmod", "frexp", "gcd", "heaviside", "hypot", "lcm", "ldexp", "logaddexp", "logaddexp2",
+           "nan_to_num", "nextafter", "positive", "rsub"]
+METHODS = ["addcdiv", "addcmul", "arctan2", "atan2", "bitwise_left_shift", "bitwise_right_shift", "copysign", "fix",
+           "float_power", "float_power_", "fmod", "frexp", "gcd", "heaviside", "hypot", "lcm", "ldexp", "logaddexp",
+           "logaddexp2", "nan_to_num", "nextafter", "positive"]
 # Tensor-only methods torch has no top-level function for: listed here, outside __all__ (``ember.unfold``
 # would not be torch's)
-METHODS += ["unfold", "where"]
-INPLACE = ["addcdiv", "addcmul", "arctan2", "atan2", "copysign", "fmod", "heaviside", "hypot", "nan_to_num"]
+METHODS += ["unfold", "where", "fill_diagonal_", "sum_to_size", "t_", "transpose_", "swapaxes_", "swapdims_",
+            "squeeze_", "unsqueeze_"]
+INPLACE = ["addcdiv", "addcmul", "arctan2", "atan2", "bitwise_left_shift", "bitwise_right_shift", "copysign", "fix",
+           "fmod", "gcd", "heaviside", "hypot", "lcm", "ldexp", "nan_to_num", "nextafter"]
 
 
 def _tensor_operands(op: str, input, other, *, floating: bool, integer_ok: bool = True):
@@ -228,3 +235,75 @@ def where(self, condition, y):
     """``Tensor.where(condition, y)``: ``self`` where ``condition`` holds, else ``y`` (``ember.where`` with
     the tensor first; ``ember.where`` itself is arithmetic's)."""
     return _where(condition, self, y)
+
+
+# --- integer and bit-level math (no gradients) ---------------------------------------------------
+def _integer_operands(op: str, input, other):
+    a, b = binary_operands(input, as_operand(other))
+    if any(isinstance(t, Tensor) and t._data.dtype.kind not in "biu" for t in (a, b)):
+        floating = a if isinstance(a, Tensor) and a._data.dtype.kind not in "biu" else b
+        raise _not_implemented_for(f"{op}_cpu", floating)
+    return data_of(a), data_of(b)
+
+
+def gcd(input, other):
+    """Greatest common divisor of integer tensors (non-negative)."""
+    a, b = _integer_operands("gcd", input, other)
+    return Tensor._wrap(np.asarray(np.gcd(a, b)))
+
+
+def lcm(input, other):
+    """Least common multiple of integer tensors (non-negative)."""
+    a, b = _integer_operands("lcm", input, other)
+    return Tensor._wrap(np.asarray(np.lcm(a, b)))
+
+
+def bitwise_left_shift(input, other):
+    """``input << other`` for integer tensors."""
+    a, b = _integer_operands("lshift", input, other)
+    return Tensor._wrap(np.asarray(np.left_shift(a, b)))
+
+
+def bitwise_right_shift(input, other):
+    """``input >> other`` (arithmetic shift) for integer tensors."""
+    a, b = _integer_operands("rshift", input, other)
+    return Tensor._wrap(np.asarray(np.right_shift(a, b)))
+
+
+def nextafter(input, other):
+    """The next floating-point value after ``input`` towards ``other``."""
+    a, b = _tensor_operands("nextafter", input, other, floating=False, integer_ok=False)
+    return Tensor._wrap(np.asarray(np.nextafter(a._data, b._data)))
+
+
+_Frexp = NamedTuple("frexp", [("mantissa", Tensor), ("exponent", Tensor)])  # noqa: UP014 (named as torch's return type)
+
+
+def frexp(input):
+    """``(mantissa, exponent)`` with ``input = mantissa * 2 ** exponent`` and ``0.5 <= |mantissa| < 1``."""
+    if input._data.dtype.kind != "f":
+        raise RuntimeError("torch.frexp() only supports floating-point dtypes")
+    mantissa, exponent = np.frexp(input._data)
+    return _Frexp(Tensor._wrap(mantissa), Tensor._wrap(exponent.astype(np.int32)))
+
+
+def ldexp(input, other):
+    """``input * 2 ** other``."""
+    return mul(input, exp2(other))
+
+
+def fix(input):
+    """``trunc``: rounds towards zero."""
+    return trunc(input)
+
+
+def positive(input):
+    """``+input``: the tensor itself (bool tensors are refused, as in torch)."""
+    if input._data.dtype == np.bool_:
+        raise RuntimeError("The `+` operator, on a bool tensor is not supported.")
+    return input
+
+
+def rsub(input, other, *, alpha=1):
+    """``other - alpha * input``."""
+    return sub(other, input, alpha=alpha)

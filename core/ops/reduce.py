@@ -387,9 +387,7 @@ def aminmax(input, *, dim=None, keepdim: bool = False):
     return _Aminmax(amin(input, dims, keepdim), amax(input, dims, keepdim))
 
 
-class _Aminmax(NamedTuple):
-    min: Tensor
-    max: Tensor
+_Aminmax = NamedTuple("aminmax", [("min", Tensor), ("max", Tensor)])  # noqa: UP014 (named as torch's return type)
 
 
 # --- cumulative ----------------------------------------------------------------------------------
@@ -454,3 +452,138 @@ def cummax(input, dim: int):
 def cummin(input, dim: int):
     """Running minimum along ``dim``: ``(values, indices)``; the gradient goes to the selected elements."""
     return _cumulative_extreme(input, dim, False, "cummin")
+
+
+# --- differences, integrals, statistics ----------------------------------------------------------
+def diff(input, n: int = 1, dim: int = -1, prepend=None, append=None):
+    """The ``n``-th forward difference along ``dim`` (``prepend`` / ``append`` joined first); bool
+    inputs give ``!=`` of neighbours, as in torch."""
+    if n < 0:
+        raise RuntimeError(f"order must be non-negative but got {n}")
+    axis = normalize_dim(dim, input._data.ndim, "diff")
+    parts = [t for t in (prepend, input, append) if t is not None]
+    x = cat(parts, axis) if len(parts) > 1 else input
+    for _ in range(n):
+        length = x.shape[axis]
+        if length == 0:
+            break
+        ahead, behind = narrow(x, axis, 1, length - 1), narrow(x, axis, 0, length - 1)
+        x = ahead != behind if x._data.dtype == np.bool_ else ahead - behind
+    return x
+
+
+def trapezoid(y, x=None, *, dx=None, dim: int = -1):
+    """The integral of ``y`` along ``dim`` by the trapezoidal rule, at sample points ``x`` (1-D, or
+    ``y``'s shape) or spaced ``dx`` apart (1 by default)."""
+    return _trapezoid_sums(y, x, dx, dim, "trapezoid").sum(dim)
+
+
+trapz = trapezoid
+
+
+def cumulative_trapezoid(y, x=None, *, dx=None, dim: int = -1):
+    """The running trapezoidal integral of ``y`` along ``dim``: one element fewer than ``y`` there."""
+    return cumsum(_trapezoid_sums(y, x, dx, dim, "cumulative_trapezoid"), dim)
+
+
+def _trapezoid_sums(y, x, dx, dim, name):
+    """The area of each trapezoid between neighbouring samples."""
+    if x is not None and dx is not None:
+        raise TypeError(f"{name}() received both x and dx; pass one of them")
+    y = default_float(y)
+    axis = normalize_dim(dim, y._data.ndim, name)
+    length = y.shape[axis]
+    if length == 0:
+        return narrow(y, axis, 0, 0)
+    mean_heights = (narrow(y, axis, 1, length - 1) + narrow(y, axis, 0, length - 1)) / 2
+    if x is None:
+        return mean_heights * (1.0 if dx is None else dx)
+    if x._data.ndim == 1:  # the sample points of every slice along dim
+        if x.shape[0] != length:
+            raise RuntimeError(f"{name}: There must be one `x` value for each sample point")
+        shape = [1] * y._data.ndim
+        shape[axis] = length
+        x = x.reshape(shape)
+        spacing = x.narrow(axis, 1, length - 1) - x.narrow(axis, 0, length - 1)
+    else:
+        x_axis = normalize_dim(dim, x._data.ndim, name)
+        spacing = narrow(x, x_axis, 1, length - 1) - narrow(x, x_axis, 0, length - 1)
+    return mean_heights * spacing
+
+
+def cov(input, *, correction: int = 1, fweights=None, aweights=None):
+    """The covariance matrix of the variables in the rows of ``input`` (observations in the columns),
+    with integer frequency weights ``fweights`` and observation weights ``aweights``."""
+    if input._data.ndim > 2:
+        raise RuntimeError(f"cov(): expected input to have two or fewer dimensions but got an input with "
+                           f"{input._data.ndim} dimensions")
+    x = default_float(input)
+    x = x.reshape(1, -1) if x._data.ndim < 2 else x
+    observations = x.shape[1]
+    weights = None
+    if fweights is not None:
+        if fweights._data.dtype.kind not in "iu":
+            raise RuntimeError(f"cov(): expected fweights to have integral dtype but got fweights with "
+                               f"{fweights.dtype} dtype")
+        weights = fweights.to(x.dtype)
+    if aweights is not None:
+        if aweights._data.dtype.kind != "f":
+            raise RuntimeError(f"cov(): expected aweights to have floating point dtype but got aweights with "
+                               f"{aweights.dtype} dtype")
+        weights = aweights.to(x.dtype) if weights is None else weights * aweights.to(x.dtype)
+    if weights is None:
+        total = observations
+        average = mean(x, 1, keepdim=True)
+        norm_factor = total - correction
+    else:
+        total = sum(weights)
+        average = sum(x * weights, 1, keepdim=True) / total
+        norm_factor = total - correction * (sum(weights * aweights) / total if aweights is not None else 1)
+    if not isinstance(norm_factor, Tensor):
+        norm_factor = Tensor._wrap(np.asarray(norm_factor, x._data.dtype))
+    norm_factor = maximum(norm_factor, Tensor._wrap(np.zeros((), x._data.dtype)))  # as torch: never negative
+    centered = x - average
+    weighted = centered if weights is None else centered * weights
+    out = (weighted @ centered.mT) / norm_factor
+    return out.reshape(()) if input._data.ndim < 2 else out
+
+
+def corrcoef(input):
+    """Pearson correlation coefficients of the variables in the rows of ``input``."""
+    c = cov(input)
+    if c._data.ndim == 0:
+        return c / c
+    std_dev = sqrt(c.diagonal())
+    c = c / std_dev.reshape(-1, 1) / std_dev.reshape(1, -1)
+    return c.clamp(-1, 1)
+
+
+def dist(input, other, p: float = 2):
+    """The ``p``-norm of ``input - other`` (broadcast)."""
+    return norm(input - other, p)
+
+
+def renorm(input, p: float, dim: int, maxnorm: float):
+    """Each slice of ``input`` along ``dim`` whose ``p``-norm exceeds ``maxnorm`` scaled down to ``maxnorm``."""
+    if p <= 0:
+        raise RuntimeError("renorm: non-positive-norm not supported")
+    if maxnorm < 0:
+        raise RuntimeError(f"renorm: expected maxnorm to be >= 0 but got {maxnorm}")
+    axis = normalize_dim(dim, input._data.ndim, "renorm")
+    others = tuple(d for d in range(input._data.ndim) if d != axis)
+    norms = norm(input, p, others, keepdim=True)
+    # torch's factor, 1e-7 keeping the division finite
+    scale = where(norms > maxnorm, maxnorm / (norms + 1e-7), Tensor._wrap(np.ones((), input._data.dtype)))
+    return input * scale
+
+
+def sum_to_size(input, *size):
+    """``input`` summed down to ``size`` (which ``input`` must broadcast from): ``Tensor.sum_to_size``."""
+    size = tuple(size[0]) if len(size) == 1 and isinstance(size[0], (list, tuple)) else tuple(size)
+    shape = tuple(input._data.shape)
+    lead = len(shape) - len(size)
+    if lead < 0 or [s for s, n in zip(size, shape[lead:]) if s != 1 and s != n]:  # (``any`` is the op here)
+        raise RuntimeError(f"size {list(size)} is not expandable to size {list(shape)}.")
+    axes = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(size) if s == 1 and shape[lead + i] != 1)
+    out = sum(input, axes, keepdim=True) if axes else input
+    return out.reshape(size) if tuple(out.shape) != size else out

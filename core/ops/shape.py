@@ -13,7 +13,7 @@ import numpy as np
 
 from .._dtype import to_numpy_dtype
 from ..creation import shape_arg
-from ..tensor import Tensor
+from ..tensor import Size, Tensor
 from ._op import Op
 from ._util import normalize_dim, normalize_dims, result_type
 from .cast import Clone, to
@@ -645,3 +645,132 @@ def combinations(input, r: int = 2, with_replacement: bool = False):
     choose = itertools.combinations_with_replacement if with_replacement else itertools.combinations
     rows = np.array(list(choose(range(input._data.shape[0]), r)), dtype=np.int64).reshape(-1, r)
     return input[Tensor._wrap(rows)]
+
+
+# --- numpy-style joins and splits ------------------------------------------------------------------
+def _atleast(tensors, ndim):
+    """One tensor in, one out; several (or a list) give a tuple, as torch's ``atleast_*d``."""
+    as_sequence = len(tensors) == 1 and isinstance(tensors[0], (list, tuple))
+    items = tuple(tensors[0]) if as_sequence else tensors
+    out = tuple(_with_dims(t, ndim) for t in items)
+    return out[0] if len(out) == 1 and not as_sequence else out
+
+
+def _with_dims(t, ndim):
+    shape = tuple(t._data.shape)
+    if len(shape) >= ndim:
+        return t
+    if ndim == 3 and len(shape) == 2:
+        return reshape(t, shape + (1,))  # (M, N) -> (M, N, 1), as numpy
+    if ndim == 3 and len(shape) == 1:
+        return reshape(t, (1,) + shape + (1,))  # (N,) -> (1, N, 1)
+    return reshape(t, (1,) * (ndim - len(shape)) + shape)
+
+
+def atleast_1d(*tensors):
+    """Each tensor with at least one dimension."""
+    return _atleast(tensors, 1)
+
+
+def atleast_2d(*tensors):
+    """Each tensor with at least two dimensions (a 1-D tensor becomes a row)."""
+    return _atleast(tensors, 2)
+
+
+def atleast_3d(*tensors):
+    """Each tensor with at least three dimensions (``(N,)`` -> ``(1, N, 1)``, ``(M, N)`` -> ``(M, N, 1)``)."""
+    return _atleast(tensors, 3)
+
+
+def column_stack(tensors):
+    """Joins 0-D and 1-D tensors as columns (and wider tensors along their second axis)."""
+    return hstack([reshape(t, (-1, 1)) if t._data.ndim < 2 else t for t in tensors])
+
+
+def row_stack(tensors):
+    """``vstack``: joins tensors as rows."""
+    return vstack(tensors)
+
+
+def dstack(tensors):
+    """Joins tensors along their third axis (after ``atleast_3d``)."""
+    return cat([_with_dims(t, 3) for t in tensors], 2)
+
+
+def _numpy_split(input, indices_or_sections, dim, name, min_ndim):
+    if input._data.ndim < min_ndim:
+        raise RuntimeError(f"torch.{name} requires a tensor with at least {min_ndim} dimension, but got a tensor "
+                           f"with {input._data.ndim} dimensions!")
+    if isinstance(indices_or_sections, int):
+        size = input._data.shape[dim]
+        if indices_or_sections == 0 or size % indices_or_sections:
+            raise RuntimeError(f"torch.{name} attempted to split along dimension {dim}, but the size of the "
+                               f"dimension {size} is not divisible by the split_size {indices_or_sections}!")
+    return tensor_split(input, indices_or_sections, dim)
+
+
+def hsplit(input, indices_or_sections):
+    """Splits along the second axis (the first for 1-D tensors), as ``numpy.hsplit``."""
+    return _numpy_split(input, indices_or_sections, 1 if input._data.ndim > 1 else 0, "hsplit", 1)
+
+
+def vsplit(input, indices_or_sections):
+    """Splits along the first axis, as ``numpy.vsplit``."""
+    return _numpy_split(input, indices_or_sections, 0, "vsplit", 2)
+
+
+def dsplit(input, indices_or_sections):
+    """Splits along the third axis, as ``numpy.dsplit``."""
+    return _numpy_split(input, indices_or_sections, 2, "dsplit", 3)
+
+
+def split_with_sizes(input, split_sizes, dim: int = 0):
+    """``split`` into pieces of the given sizes along ``dim``."""
+    return split(input, list(split_sizes), dim)
+
+
+unsafe_split, unsafe_chunk, unsafe_split_with_sizes = split, chunk, split_with_sizes
+
+
+def broadcast_shapes(*shapes):
+    """The shape tensors of ``shapes`` broadcast to, without making them."""
+    try:
+        return Size(np.broadcast_shapes(*(tuple(s) if isinstance(s, (list, tuple)) else (s,) for s in shapes)))
+    except ValueError:
+        raise RuntimeError(f"Shape mismatch: objects cannot be broadcast to a single shape: {list(shapes)}") from None
+
+
+# --- in-place view ops: the tensor itself takes the view's shape ---------------------------------
+def _become_view(input, fn, *args):
+    """``t_``, ``transpose_``, ``squeeze_``, ...: ``input`` becomes the view ``fn(input, *args)`` (same memory,
+    new shape) and, when recording, takes the view op's history, as torch's in-place view ops do."""
+    from ..autograd.grad_mode import state  # the grad mode, as ops.inplace reads it
+
+    if state.grad_enabled and input.requires_grad and input.grad_fn is None:
+        raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+    view = fn(input, *args)
+    if view is not input:
+        input._data = view._data
+        if view.requires_grad:
+            input.grad_fn, input._output_nr = view.grad_fn, view._output_nr
+        input._vc[0] += 1
+    return input
+
+
+def t_(input):
+    return _become_view(input, t)
+
+
+def transpose_(input, dim0: int, dim1: int):
+    return _become_view(input, transpose, dim0, dim1)
+
+
+swapaxes_ = swapdims_ = transpose_
+
+
+def squeeze_(input, dim=None):
+    return _become_view(input, squeeze, dim)
+
+
+def unsqueeze_(input, dim: int):
+    return _become_view(input, unsqueeze, dim)

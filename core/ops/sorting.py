@@ -13,7 +13,9 @@ import numpy as np
 from ..tensor import Tensor
 from ._op import _not_implemented_for
 from ._util import normalize_dim
+from .arithmetic import where
 from .index import gather
+from .shape import stack
 from .reduce import _MinMaxResult
 
 
@@ -166,9 +168,7 @@ def histc(input, bins: int = 100, min: float = 0, max: float = 0):  # noqa: A002
     return Tensor._wrap(np.bincount(position, minlength=bins).astype(input._data.dtype))
 
 
-class _Histogram(NamedTuple):
-    hist: Tensor
-    bin_edges: Tensor
+_Histogram = NamedTuple("histogram", [("hist", Tensor), ("bin_edges", Tensor)])  # noqa: UP014 (named as torch's return type)
 
 
 def histogram(input, bins=100, *, range=None, weight=None, density: bool = False):  # noqa: A002
@@ -211,3 +211,88 @@ def unique_consecutive(input, return_inverse: bool = False, return_counts: bool 
         bounds = np.append(np.flatnonzero(starts), starts.size)
         out.append(Tensor._wrap(np.diff(bounds).astype(np.int64)))
     return out[0] if len(out) == 1 else tuple(out)
+
+
+# --- quantiles and mode ----------------------------------------------------------------------------
+_INTERPOLATIONS = ("linear", "lower", "higher", "midpoint", "nearest")
+
+
+def _quantile(input, q, dim, keepdim, interpolation, ignore_nan, name):
+    if input._data.dtype.kind != "f":
+        raise RuntimeError(f"{name}() input tensor must be either float or double dtype")
+    q_values = np.asarray(q._data if isinstance(q, Tensor) else q, dtype=np.float64)
+    if q_values.ndim > 1:
+        raise RuntimeError(f"{name}() q must be a scalar or 1D tensor")
+    if np.any((q_values < 0) | (q_values > 1)):
+        raise RuntimeError(f"{name}() q must be in the range [0, 1] but got {q_values.tolist()}")
+    if interpolation not in _INTERPOLATIONS:
+        raise RuntimeError(f"{name}() interpolation must be one of linear, lower, higher, midpoint or nearest. "
+                           f"Got {interpolation}")
+    x, axis = (input.reshape(-1), 0) if dim is None else (input, normalize_dim(dim, input._data.ndim, name))
+    if x._data.ndim == 0:
+        x, axis = x.reshape(1), 0
+    ordered = sort(x, axis).values  # NaNs last
+    nans = np.isnan(x._data).sum(axis=axis, keepdims=True)
+    count = x.shape[axis] - (nans if ignore_nan else 0) * np.ones_like(nans)
+    results = []
+    for q_k in q_values.reshape(-1):
+        rank = q_k * (np.maximum(count, 1) - 1)
+        if interpolation == "nearest":
+            rank = np.round(rank)  # half to even, as torch's round
+        below, above = np.floor(rank).astype(np.int64), np.ceil(rank).astype(np.int64)
+        low = gather(ordered, axis, Tensor._wrap(below))
+        high = gather(ordered, axis, Tensor._wrap(above))
+        if interpolation in ("lower", "nearest"):
+            value = low
+        elif interpolation == "higher":
+            value = high
+        elif interpolation == "midpoint":
+            value = (low + high) / 2
+        else:
+            weight = Tensor._wrap((rank - below).astype(x._data.dtype))
+            value = low + weight * (high - low)
+        # quantile of a slice with a NaN is NaN; nanquantile of an all-NaN slice too
+        undefined = (count == 0) if ignore_nan else (nans > 0)
+        if undefined.any():
+            value = where(Tensor._wrap(undefined), Tensor._wrap(np.full((), np.nan, x._data.dtype)), value)
+        results.append(value if keepdim else value.squeeze(axis))
+    out = results[0] if q_values.ndim == 0 else stack(results, 0)
+    if keepdim and dim is None:  # every dimension kept as size 1, after the q axis
+        out = out.reshape(tuple(out.shape[:-1]) + (1,) * input._data.ndim)
+    return out
+
+
+def quantile(input, q, dim: int | None = None, keepdim: bool = False, *, interpolation: str = "linear"):
+    """The ``q``-th quantiles (a number or a 1-D tensor, the new first axis) along ``dim`` or of all
+    elements; a slice holding a NaN gives NaN."""
+    return _quantile(input, q, dim, keepdim, interpolation, False, "quantile")
+
+
+def nanquantile(input, q, dim: int | None = None, keepdim: bool = False, *, interpolation: str = "linear"):
+    """``quantile`` ignoring NaNs (NaN only where a slice is all NaN)."""
+    return _quantile(input, q, dim, keepdim, interpolation, True, "nanquantile")
+
+
+def mode(input, dim: int = -1, keepdim: bool = False):
+    """The most frequent value along ``dim`` (the smallest among equally frequent ones) and the index of
+    its last occurrence."""
+    if input._data.ndim == 0:
+        return _MinMaxResult(input * 1, Tensor._wrap(np.zeros((), np.int64)))
+    axis = normalize_dim(dim, input._data.ndim, "mode")
+    rows = np.moveaxis(input._data, axis, -1)
+    flat = rows.reshape(-1, rows.shape[-1])
+    found = np.zeros(flat.shape[0], np.int64)
+    for r, row in enumerate(flat):
+        values, counts = np.unique(row, return_counts=True)  # sorted, so argmax takes the smallest
+        best = values[np.argmax(counts)]
+        found[r] = np.flatnonzero(row == best)[-1]
+    indices = Tensor._wrap(np.expand_dims(found.reshape(rows.shape[:-1]), axis))
+    values = gather(input, axis, indices)
+    if not keepdim:
+        values, indices = values.squeeze(axis), indices.squeeze(axis)
+    return _MinMaxResult(values, indices)
+
+
+def msort(input):
+    """``input`` sorted along its first dimension."""
+    return sort(input, 0).values

@@ -279,4 +279,121 @@ def _index_fill_np(a, dim, index, value):
     return out
 
 
-SPECS: list = UNARY + BINARY + REDUCTIONS + SHAPE + INDEX
+def _cov_np(a, **kw):
+    return np.cov(a, **kw)
+
+
+def _quantile_np(a, q, axis=None, method="linear"):
+    return np.quantile(a, q, axis=axis, method=method)
+
+
+def _slice_scatter_np(a, b, dim, start, end, step):
+    out = a.copy()
+    out[(slice(None),) * dim + (slice(start, end, step),)] = b
+    return out
+
+
+def _renorm_np(a, p, dim, maxnorm):
+    others = tuple(d for d in range(a.ndim) if d != dim)
+    norms = (np.abs(a) ** p).sum(others, keepdims=True) ** (1 / p)
+    return a * np.where(norms > maxnorm, maxnorm / (norms + 1e-7), 1.0)
+
+
+def _put_np(a, i, s, accumulate):
+    out = a.copy().reshape(-1)
+    if accumulate:
+        np.add.at(out, i.reshape(-1), s.reshape(-1))
+    else:
+        out[i.reshape(-1)] = s.reshape(-1)
+    return out.reshape(a.shape)
+
+
+def _fill_diagonal_np(a, value):
+    out = a.copy()
+    np.fill_diagonal(out, value)
+    return out
+
+
+MORE = [
+    OpSpec("diff", lambda m, a: m.diff(a), lambda a: np.diff(a), R),
+    OpSpec("diff_n2_dim0", lambda m, a: a.diff(2, 0), lambda a: np.diff(a, 2, 0), [((4,),), ((4, 3),), ((5, 2, 3),),
+                                                                                      ((4, 2, 1, 2),)]),
+    OpSpec("diff_prepend_append", lambda m, a, b, c: m.diff(a, dim=-1, prepend=b, append=c),
+           lambda a, b, c: np.diff(np.concatenate([b, a, c], -1), axis=-1),
+           [((4,), (1,), (2,)), ((3, 4), (3, 1), (3, 2)), ((2, 3, 4), (2, 3, 2), (2, 3, 1))]),
+    OpSpec("trapezoid", lambda m, a: m.trapezoid(a), lambda a: np.trapezoid(a, axis=-1), R),
+    OpSpec("trapezoid_x", lambda m, a, x: m.trapezoid(a, x, dim=0), lambda a, x: np.trapezoid(a, x, axis=0),
+           [((4,), (4,)), ((4, 3), (4, 3)), ((3, 2, 2), (3, 2, 2))]),
+    OpSpec("trapz_dx", lambda m, a: m.trapz(a, dx=0.5), lambda a: np.trapezoid(a, dx=0.5, axis=-1), R),
+    OpSpec("cumulative_trapezoid", lambda m, a: m.cumulative_trapezoid(a, dim=0),
+           lambda a: np.cumsum((a[1:] + a[:-1]) / 2, 0), R),
+    OpSpec("cov", lambda m, a: m.cov(a), lambda a: np.atleast_1d(np.cov(a)).reshape(() if a.ndim == 1 else (-1, a.shape[0])),
+           [((5,),), ((3, 4),), ((2, 6),)]),
+    OpSpec("cov_weights", lambda m, a, f, w: m.cov(a, correction=0, fweights=f, aweights=w.abs() + 0.5),
+           lambda a, f, w: np.cov(a, ddof=0, fweights=f, aweights=np.abs(w) + 0.5), [((3, 4), (4,), (4,))],
+           int_inputs={1: (1, 3)}),
+    OpSpec("corrcoef", lambda m, a: a.corrcoef(), np.corrcoef, [((3, 4),), ((2, 6),)]),
+    OpSpec("dist", lambda m, a, b: m.dist(a, b), lambda a, b: np.sqrt(((a - b) ** 2).sum()), B[3:]),
+    OpSpec("dist_p1", lambda m, a, b: a.dist(b, 1), lambda a, b: np.abs(a - b).sum(), B[3:], domain="nonzero"),
+    OpSpec("renorm", lambda m, a: a.renorm(2, 0, 1.0), lambda a: _renorm_np(a, 2, 0, 1.0), R2),
+    OpSpec("renorm_p1", lambda m, a: m.renorm(a, 1, -1, 1.5), lambda a: _renorm_np(a, 1, a.ndim - 1, 1.5), R2,
+           domain="nonzero"),
+    OpSpec("quantile", lambda m, a: m.quantile(a, 0.3), lambda a: _quantile_np(a, 0.3), R),
+    OpSpec("quantile_dim_q", lambda m, a: m.quantile(a, m.tensor([0.2, 0.7], dtype=a.dtype), dim=-1, keepdim=True),
+           lambda a: _quantile_np(a, [0.2, 0.7], axis=-1)[..., None], R),
+    OpSpec("quantile_midpoint", lambda m, a: a.quantile(0.5, 0, interpolation="midpoint"),
+           lambda a: _quantile_np(a, 0.5, 0, "midpoint"), R),
+    OpSpec("quantile_nearest", lambda m, a: a.quantile(0.4, -1, interpolation="nearest"),
+           lambda a: _quantile_np(a, 0.4, -1, "nearest"), R),
+    OpSpec("nanquantile", lambda m, a: m.nanquantile(m.where(a > 0.8, np.nan, a), 0.6, dim=-1),
+           lambda a: np.nanquantile(_with_nan(a), 0.6, axis=-1), RN),
+    OpSpec("mode", lambda m, a: m.mode(a.round()).values, lambda a: _mode_np(np.round(a)), R, grad=False),
+    OpSpec("mode_grad", lambda m, a: a.mode(0).values, lambda a: np.sort(a, 0)[0], R),
+    OpSpec("msort", lambda m, a: m.msort(a), lambda a: np.sort(a, 0), R),
+    OpSpec("select", lambda m, a: a.select(-1, 1), lambda a: a[..., 1], R),
+    OpSpec("select_scatter", lambda m, a, b: m.select_scatter(a, b, 0, 1), lambda a, b: _slice_scatter_np(a, b[None], 0, 1, 2, 1),
+           [((3,), ()), ((3, 4), (4,)), ((2, 3, 4), (3, 4)), ((2, 3, 2, 2), (3, 2, 2))]),
+    OpSpec("slice_scatter", lambda m, a, b: m.slice_scatter(a, b, 0, 1, None, 2),
+           lambda a, b: _slice_scatter_np(a, b, 0, 1, None, 2), [((5,), (2,)), ((4, 3), (2, 3)), ((5, 2, 3), (2, 2, 3))]),
+    OpSpec("slice_scatter_dim", lambda m, a, b: a.slice_scatter(b, dim=-1, start=1),
+           lambda a, b: _slice_scatter_np(a, b, a.ndim - 1, 1, None, 1), [((3, 4), (3, 3)), ((2, 3, 4), (2, 3, 3))]),
+    OpSpec("put", lambda m, a, i, s: a.put(i, s), lambda a, i, s: _put_np(a, i, s, False),
+           [((3, 4), (5,), (5,)), ((2, 3, 4), (2, 2), (2, 2))], int_inputs={1: (0, 12)}),
+    OpSpec("put_accumulate", lambda m, a, i, s: m.put(a, i, s, accumulate=True), lambda a, i, s: _put_np(a, i, s, True),
+           [((3, 4), (5,), (5,)), ((2, 3, 4), (2, 2), (2, 2))], int_inputs={1: (0, 12)}),
+    OpSpec("put_", lambda m, a, i, s: (a * 1).put_(i, s, accumulate=True), lambda a, i, s: _put_np(a, i, s, True),
+           [((3, 4), (5,), (5,))], int_inputs={1: (0, 12)}),
+    OpSpec("fill_diagonal_", lambda m, a: (a * 1).fill_diagonal_(0.5), lambda a: _fill_diagonal_np(a, 0.5),
+           [((3, 4),), ((4, 3),), ((3, 3, 3),)]),
+    OpSpec("sum_to_size", lambda m, a: a.sum_to_size(1, a.shape[-1]) if a.dim() >= 2 else a.sum_to_size(a.shape),
+           lambda a: a.reshape(-1, a.shape[-1]).sum(0, keepdims=True) if a.ndim >= 2 else a, R),
+    OpSpec("atleast_3d", lambda m, a: m.atleast_3d(a) * 2, lambda a: np.atleast_3d(a) * 2, U),
+    OpSpec("atleast_2d_many", lambda m, a, b: m.atleast_2d(a, b)[0] + m.atleast_2d([a, b])[1].sum(),
+           lambda a, b: np.atleast_2d(a) + np.atleast_2d(b).sum(), [((), (3,)), ((4,), (2, 3)), ((3, 4), (1,))]),
+    OpSpec("column_stack", lambda m, a, b: m.column_stack([a, b]), lambda a, b: np.column_stack([a, b]),
+           [((3,), (3,)), ((3,), (3, 2)), ((3, 2), (3, 2))]),
+    OpSpec("dstack", lambda m, a, b: m.dstack([a, b]), lambda a, b: np.dstack([a, b]),
+           [((3,), (3,)), ((2, 3), (2, 3)), ((2, 3, 1), (2, 3, 2)), ((2, 3, 2, 2), (2, 3, 1, 2))]),
+    OpSpec("row_stack", lambda m, a, b: m.row_stack([a, b]), lambda a, b: np.vstack([a, b]), [((3,), (3,)), ((2, 3), (1, 3))]),
+    OpSpec("hsplit", lambda m, a: m.hsplit(a, 2)[1], lambda a: np.hsplit(a, 2)[1], [((4,),), ((3, 4),), ((2, 4, 3),)]),
+    OpSpec("vsplit", lambda m, a: a.vsplit([1, 3])[1], lambda a: np.vsplit(a, [1, 3])[1], [((4, 2),), ((5, 2, 3),)]),
+    OpSpec("dsplit", lambda m, a: m.dsplit(a, [1])[1], lambda a: np.dsplit(a, [1])[1], [((2, 3, 4),), ((2, 3, 3, 2),)]),
+    OpSpec("split_with_sizes", lambda m, a: a.split_with_sizes([1, 3], -1)[1], lambda a: a[..., 1:], R2[:1] + [((2, 3, 4),)]),
+    _b("ldexp", lambda m, a, b: m.ldexp(a, b), lambda a, b: a * np.exp2(b)),
+    _b("rsub", lambda m, a, b: m.rsub(a, b, alpha=2), lambda a, b: b - 2 * a),
+    _u("rsub_scalar", lambda m, a: m.rsub(a, 1.5), lambda a: 1.5 - a),
+    _u("fix", lambda m, a: a.fix(), np.fix),
+    _u("positive", lambda m, a: m.positive(a) * 2, lambda a: a * 2),
+]
+
+
+def _mode_np(a):
+    rows = a.reshape(-1, a.shape[-1])
+    out = []
+    for row in rows:
+        values, counts = np.unique(row, return_counts=True)
+        out.append(values[np.argmax(counts)])
+    return np.array(out, a.dtype).reshape(a.shape[:-1])
+
+
+SPECS: list = UNARY + BINARY + REDUCTIONS + SHAPE + INDEX + MORE

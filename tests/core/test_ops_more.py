@@ -119,10 +119,61 @@ SAME = [
     "m.zeros(2, 2, dtype=m.int64).masked_scatter_(m.tensor([[True, False], [True, True]]), m.tensor([7, 8, 9]))",
     "m.arange(12.).reshape(2, 3, 2).gather(1, m.tensor([[[0], [2]]]))",
     "m.tensor([1., 2.]).where(m.tensor([True, False]), 0)",
+    # more of torch's API: integer math, tests, shapes
+    "m.argwhere(m.tensor([[0, 1], [2, 0]]))",
+    "m.unravel_index(m.tensor([[4], [9]]), (2, 4))",
+    "m.unravel_index(m.tensor([-1, 0]), (2, 4))",
+    "m.unravel_index(m.tensor(5), 8)",
+    "m.signbit(m.tensor([-0., 0., -1, 2]))",
+    "m.signbit(m.tensor([-1, 2]))",
+    "m.isposinf(m.tensor([float('inf'), -float('inf'), 1.]))",
+    "m.isneginf(m.tensor([1, 2]))",
+    "m.isreal(m.tensor([1., 2]))",
+    "m.frexp(m.tensor([8., 0.3, 0., -3.]))",
+    "m.ldexp(m.tensor([1]), m.tensor([3]))",
+    "m.gcd(m.tensor([12, -8, 0]), m.tensor([18, 6, 0]))",
+    "m.lcm(m.tensor([12, -8]), m.tensor([18, 6]))",
+    "m.tensor([4, 6]).gcd_(m.tensor([6, 4]))",
+    "m.nextafter(m.tensor([1., 0.]), m.tensor([2., -1.]))",
+    "m.bitwise_left_shift(m.tensor([1, 2]), 3)",
+    "m.bitwise_right_shift(m.tensor([16, -16]), 2)",
+    "m.fix(m.tensor([-1.5, 2.5]))",
+    "m.rsub(m.tensor([1, 2]), 3)",
+    "m.broadcast_shapes((2, 1), (3,))",
+    "m.mode(m.tensor([3, 1, 1, 3, 2]))",
+    "m.mode(m.tensor([[3, 1, 1, 3, 2], [2, 2, 5, 5, 5]]), 1, keepdim=True)",
+    "m.msort(m.tensor([[3, 1], [2, 4]]))",
+    "m.quantile(m.tensor([1., 2, 3, 4]), m.tensor([0.4, 0.5]), interpolation='midpoint')",
+    "m.quantile(m.tensor([[1., 2], [3, 4]]), m.tensor([0.25, 0.5]), keepdim=True)",
+    "m.quantile(m.tensor([1., float('nan')]), 0.5)",
+    "m.nanquantile(m.tensor([[1., float('nan'), 3], [float('nan')] * 3]), 0.5, dim=1)",
+    "m.quantile(m.tensor([1., 2, 3, 4, 7]), m.tensor([0.1, 0.375, 0.5, 0.9]), interpolation='nearest')",
+    "m.cov(m.tensor([0, 1, 2]))",
+    "m.diff(m.tensor([1, 3, 2]), n=2, prepend=m.tensor([0]), append=m.tensor([5, 6]))",
+    "m.diff(m.tensor([True, False, False]))",
+    "m.trapezoid(m.tensor([1, 2, 4]))",
+    "m.select(m.arange(6).reshape(2, 3), 1, -1)",
+    "m.zeros(5, 2).fill_diagonal_(5, wrap=True)",
+    "m.zeros(3, 3, 3).fill_diagonal_(5)",
+    "m.atleast_1d([m.tensor(1.)])",
+    "m.atleast_3d(m.tensor([1., 2]))",
+    "m.hsplit(m.arange(8), [1, 5])",
+    "m.split_with_sizes(m.arange(5), [2, 3])",
+    "m.ones(2, 2).tril_()",
+    "m.zeros(2, 3).swapaxes_(0, 1)",
+    "m.arange(6).reshape(2, 3).t_()",
+    "m.arange(6).reshape(2, 1, 3).squeeze_(1)",
+    "m.arange(6).reshape(2, 3).unsqueeze_(-1)",
+    "m.arange(6).reshape(2, 3).transpose_(0, -1)",
+    "m.tensor([0.]).is_nonzero()",
+    "m.is_same_size(m.tensor([0.]), m.tensor([2.]))",
+    "m.tensor([0], dtype=m.uint8).is_signed()",
 ]
 
 
 def _as_arrays(result):
+    if isinstance(result, (bool, int)) or type(result).__name__ == "Size":
+        return np.asarray(result), type(result).__name__
     if isinstance(result, tuple):
         return [_as_arrays(r) for r in result]
     return result.numpy(), str(result.dtype).split(".")[-1]
@@ -188,6 +239,27 @@ RAISE = [
     "m.ones(3).masked_scatter(m.tensor([True, True, False]), m.ones(1))",
     "m.ones(3).masked_scatter(m.tensor([1, 1, 0]), m.ones(3))",
     "m.ones(3).scatter(0, m.tensor([0]), 2.0, reduce='mean')",
+    "m.gcd(m.tensor([1.]), m.tensor([2.]))",
+    "m.frexp(m.tensor([1, 2]))",
+    "m.positive(m.tensor([True]))",
+    "m.quantile(m.tensor([1, 2]), 0.5)",
+    "m.quantile(m.tensor([1., 2]), 1.5)",
+    "m.quantile(m.tensor([1., 2]), m.tensor([[0.5]]))",
+    "m.quantile(m.tensor([1., 2]), 0.5, interpolation='cubic')",
+    "m.cov(m.ones(2, 2, 2))",
+    "m.cov(m.ones(2, 3), fweights=m.tensor([1., 1, 1]))",
+    "m.select(m.ones(2, 3), 1, 3)",
+    "m.select_scatter(m.zeros(2, 3), m.ones(2), 0, -1)",
+    "m.slice_scatter(m.zeros(4, 3), m.ones(1, 3), 0, 0, 2)",
+    "m.zeros(2, 3).put(m.tensor([6]), m.tensor([1.]))",
+    "m.zeros(2, 2, 3).fill_diagonal_(1)",
+    "m.zeros(2, 3).sum_to_size(2, 2)",
+    "m.tensor([0., 1.]).is_nonzero()",
+    "m.hsplit(m.arange(8), 3)",
+    "m.vsplit(m.arange(8), 2)",
+    "m.broadcast_shapes((2,), (3,))",
+    "m.renorm(m.ones(2, 2), 0, 0, 1.0)",
+    "m.ones(2, 3, requires_grad=True).t_()",
 ]
 
 
@@ -274,3 +346,14 @@ def test_in_place_forms_change_the_tensor():
     z = ember.zeros(3)
     z.index_fill_(0, ember.tensor([1]), 4.0)
     assert z.tolist() == [0.0, 4.0, 0.0]
+
+
+def test_in_place_view_ops_change_the_shape_and_keep_the_history():
+    x = ember.arange(6.0).reshape(2, 3).requires_grad_()
+    y = x * 1
+    y.t_()
+    assert y.shape == (3, 2)
+    (y * ember.arange(6.0).reshape(3, 2)).sum().backward()
+    assert x.grad.tolist() == [[0.0, 2.0, 4.0], [1.0, 3.0, 5.0]]
+    z = ember.zeros(2, 1, 3)
+    assert z.squeeze_().unsqueeze_(0).swapdims_(0, 2).shape == (3, 2, 1)
