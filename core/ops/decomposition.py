@@ -63,7 +63,9 @@ def _lu_info(a: np.ndarray) -> int:
     """LAPACK getrf's info for one matrix: 1 + the index of the first zero pivot, 0 if none."""
     import scipy.linalg  # lazy: heavy
 
-    lu, _ = scipy.linalg.lu_factor(a, check_finite=False)
+    with warnings.catch_warnings():  # the singular matrix is the case being diagnosed
+        warnings.simplefilter("ignore", scipy.linalg.LinAlgWarning)
+        lu, _ = scipy.linalg.lu_factor(a, check_finite=False)
     zero = np.flatnonzero(np.diagonal(lu) == 0)
     return int(zero[0]) + 1 if zero.size else 0
 
@@ -152,7 +154,7 @@ _InvEx = namedtuple("linalg_inv_ex", ["inverse", "info"])
 
 def inverse(input):
     """``torch.inverse``: the same as ``linalg.inv``."""
-    return inv(input, "inverse")
+    return inv(input)
 
 
 class Det(Op):
@@ -546,8 +548,8 @@ def svd(input, some: bool = True, compute_uv: bool = True):
         check_matrix(input, "svd")
         S = svdvals(input)
         m, n = input.shape[-2:]
-        U = zeros(*input.shape[:-2], m, m if not some else min(m, n), dtype=input.dtype)
-        V = zeros(*input.shape[:-2], n, n if not some else min(m, n), dtype=input.dtype)
+        U = zeros(*input.shape[:-2], m, m, dtype=input.dtype)  # torch: zero-filled, full size whatever ``some``
+        V = zeros(*input.shape[:-2], n, n, dtype=input.dtype)
         return _TorchSVD(U, S, V)
     U, S, Vh = linalg_svd(input, full_matrices=not some)
     return _TorchSVD(U, S, Vh.mT)

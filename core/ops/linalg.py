@@ -41,6 +41,14 @@ class MatMul(Op):
         return np.matmul(x, y)
 
     @staticmethod
+    def meta(ctx, a, b):  # meta operands (ember._device): the product's shape and dtype, not the product
+        ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b if ctx.needs_input_grad[0] else None)
+        ctx.other_is_matrix = b._data.ndim == 2
+        x, y = a._data, b._data
+        shape = (*np.broadcast_shapes(x.shape[:-2], y.shape[:-2]), x.shape[-2], y.shape[-1])
+        return np.broadcast_to(np.zeros((), np.result_type(x, y)), shape)
+
+    @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
         # dA = G B^T, dB = A^T G (batch axes are summed back by the engine)
@@ -165,7 +173,7 @@ def _einsum_operand_grad(grad, output, terms, operands, i):
     available = set(output + "".join(others))
     missing = [c for c in unique if c not in available]
     subscripts = [output] + others + missing
-    tensors = [grad] + [o for k, o in enumerate(operands) if k != i]
+    tensors = [grad] + [o.conj() for k, o in enumerate(operands) if k != i]  # conj: complex, as torch
     tensors += [ones(sizes[c], dtype=grad.dtype) for c in missing]
     g = einsum(",".join(subscripts) + "->" + unique, *tensors)
     if len(unique) == len(term):
@@ -368,21 +376,23 @@ def cross(input, other, dim=None):
     """The cross product of 3-vectors along ``dim`` (by default the first axis of size 3)."""
     shape = np.broadcast_shapes(tuple(input.shape), tuple(other.shape))
     if dim is None:
+        warnings.warn("Using ember.cross without specifying the dim arg is deprecated, as in torch. Please either "
+                      "pass the dim explicitly or simply use ember.linalg.cross.", UserWarning, stacklevel=2)
         dim = next((d for d, size in enumerate(shape) if size == 3), None)
         if dim is None:
             raise RuntimeError("no dimension of size 3 in input")
     return _cross(input, other, dim, "linalg.cross")
 
 
-def _cross(input, other, dim, op):
+def _cross(input, other, given_dim, op):
     if op == "linalg.cross" and input.ndim != other.ndim:
         raise RuntimeError("linalg.cross: inputs must have the same number of dimensions.")
-    dim = normalize_dim(dim, max(input.ndim, other.ndim), op)
+    dim = normalize_dim(given_dim, max(input.ndim, other.ndim), op)
     offset_a, offset_b = max(other.ndim - input.ndim, 0), max(input.ndim - other.ndim, 0)
     size_a = input.shape[dim - offset_a] if dim >= offset_a else 1
     size_b = other.shape[dim - offset_b] if dim >= offset_b else 1
     if size_a != 3 or size_b != 3:
-        raise RuntimeError(f"{op}: inputs dimension {dim} must have length 3. Got {size_a} and {size_b}")
+        raise RuntimeError(f"{op}: inputs dimension {given_dim} must have length 3. Got {size_a} and {size_b}")
     a, b = binary_operands(input, other)
     shape = np.broadcast_shapes(tuple(a.shape), tuple(b.shape))
     a, b = a.expand(shape), b.expand(shape)
