@@ -228,15 +228,11 @@ def _looped_rows(outputs, inputs, create_graph, strict):
             per_element.append(found)
         per_input = []
         for k, x in enumerate(inputs):
-            parts = [g if g is not None else Tensor(np.zeros(x.shape, x._data.dtype)) for g in
-                     (found[k] for found in per_element)]
-            if parts:
-                from ..ops.shape import stack  # ops sit above autograd: loaded when a Jacobian is built
-
-                block = stack(parts).reshape(tuple(o.shape) + tuple(x.shape))
-            else:
-                block = Tensor(np.zeros(tuple(o.shape) + tuple(x.shape), x._data.dtype))
-            per_input.append(block)
+            block = Tensor(np.zeros((len(per_element),) + tuple(x.shape), x._data.dtype))
+            for j, found in enumerate(per_element):
+                if found[k] is not None:
+                    block[j] = found[k]  # (an in-place write: differentiable when create_graph is set)
+            per_input.append(block.reshape(tuple(o.shape) + tuple(x.shape)))
         rows.append(per_input)
     return rows
 
