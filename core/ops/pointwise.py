@@ -23,18 +23,16 @@ from .reduce import sum_to_size  # noqa: F401 (a Tensor method, below)
 from .shape import squeeze_, swapaxes_, swapdims_, t_, transpose_, unfold, unsqueeze_  # noqa: F401 (methods)
 from .unary import exp, exp2, trunc
 
-__all__ = ["addcdiv", "addcmul", "arctan2", "atan2", "bitwise_left_shift", "bitwise_right_shift", "copysign", "fix",
-           "float_power", "fmod", "frexp", "gcd", "heaviside", "hypot", "lcm", "ldexp", "logaddexp", "logaddexp2",
-           "nan_to_num", "nextafter", "positive", "rsub"]
-METHODS = ["addcdiv", "addcmul", "arctan2", "atan2", "bitwise_left_shift", "bitwise_right_shift", "copysign", "fix",
-           "float_power", "float_power_", "fmod", "frexp", "gcd", "heaviside", "hypot", "lcm", "ldexp", "logaddexp",
-           "logaddexp2", "nan_to_num", "nextafter", "positive"]
+__all__ = ["addcdiv", "addcmul", "arctan2", "atan2", "bitwise_left_shift", "bitwise_right_shift", "copysign",
+           "fix", "float_power", "fmod", "frexp", "gcd", "heaviside", "hypot", "lcm", "ldexp", "logaddexp",
+           "logaddexp2", "nan_to_num", "nextafter", "positive", "rsub"]
+METHODS = [name for name in __all__ if name != "rsub"] + ["float_power_"]
 # Tensor-only methods torch has no top-level function for: listed here, outside __all__ (``ember.unfold``
 # would not be torch's)
 METHODS += ["unfold", "where", "fill_diagonal_", "sum_to_size", "t_", "transpose_", "swapaxes_", "swapdims_",
             "squeeze_", "unsqueeze_"]
-INPLACE = ["addcdiv", "addcmul", "arctan2", "atan2", "bitwise_left_shift", "bitwise_right_shift", "copysign", "fix",
-           "fmod", "gcd", "heaviside", "hypot", "lcm", "ldexp", "nan_to_num", "nextafter"]
+INPLACE = ["addcdiv", "addcmul", "arctan2", "atan2", "bitwise_left_shift", "bitwise_right_shift", "copysign",
+           "fix", "fmod", "gcd", "heaviside", "hypot", "lcm", "ldexp", "nan_to_num", "nextafter"]
 
 
 def _tensor_operands(op: str, input, other, *, floating: bool, integer_ok: bool = True):
@@ -60,7 +58,9 @@ class Atan2(Op):
         a, b = ctx.saved_tensors
         # d/da atan2(a, b) = b / (a^2 + b^2), d/db = -a / (a^2 + b^2)
         scale = grad / (a * a + b * b)
-        return (scale * b if ctx.needs_input_grad[0] else None), (-scale * a if ctx.needs_input_grad[1] else None)
+        ga = scale * b if ctx.needs_input_grad[0] else None
+        gb = -scale * a if ctx.needs_input_grad[1] else None
+        return ga, gb
 
 
 def atan2(input, other):
@@ -83,7 +83,9 @@ class Hypot(Op):
         a, b = ctx.saved_tensors
         # d/da sqrt(a^2 + b^2) = a / out
         scale = grad / ctx.output
-        return (scale * a if ctx.needs_input_grad[0] else None), (scale * b if ctx.needs_input_grad[1] else None)
+        ga = scale * a if ctx.needs_input_grad[0] else None
+        gb = scale * b if ctx.needs_input_grad[1] else None
+        return ga, gb
 
 
 def hypot(input, other):
@@ -276,7 +278,8 @@ def nextafter(input, other):
     return Tensor._wrap(np.asarray(np.nextafter(a._data, b._data)))
 
 
-_Frexp = NamedTuple("frexp", [("mantissa", Tensor), ("exponent", Tensor)])  # noqa: UP014 (named as torch's return type)
+# named as torch's return type (the class syntax would clash with the function's name)
+_Frexp = NamedTuple("frexp", [("mantissa", Tensor), ("exponent", Tensor)])  # noqa: UP014
 
 
 def frexp(input):

@@ -11,6 +11,7 @@ from ..tensor import Tensor
 from ._op import Op
 from ._util import default_float, normalize_dim, normalize_dims
 from .arithmetic import maximum, minimum, where
+from .complex_ops import abs_squared, conj_of
 from .index import gather
 from .shape import cat, narrow, stack
 from .unary import exp, log, sqrt
@@ -64,9 +65,9 @@ class Prod(Op):
         if ctx.axis is None:
             flat = a.reshape(-1)
             others = _exclusive_cumprod(flat, 0) * _exclusive_cumprod(flat.flip(0), 0).flip(0)
-            return grad * others.reshape(a.shape), None, None
+            return grad * conj_of(others.reshape(a.shape)), None, None
         others = _exclusive_cumprod(a, ctx.axis) * _exclusive_cumprod(a.flip(ctx.axis), ctx.axis).flip(ctx.axis)
-        return grad * others, None, None
+        return grad * conj_of(others), None, None
 
 
 def _exclusive_cumprod(a: Tensor, dim: int) -> Tensor:
@@ -122,8 +123,8 @@ class Cumprod(Op):
         dim = ctx.dim
         if not np.any(a._data == 0):
             # d out_j / d a_i = out_j / a_i for j >= i
-            out = ctx.output
-            return (grad * out).flip(dim).cumsum(dim).flip(dim) / a, None
+            out = conj_of(ctx.output)
+            return (grad * out).flip(dim).cumsum(dim).flip(dim) / conj_of(a), None
         # with zeros: sum_j>=i grad_j prod_{k<=j, k!=i} a_k, by an explicit (small) loop over the axis
         n = a.shape[dim]
         slices = a.unbind(dim)
@@ -137,7 +138,7 @@ class Cumprod(Op):
                     running = _prefix_product(slices, i)
                 else:
                     running = running * slices[j]
-                term = grads[j] * running
+                term = grads[j] * conj_of(running)
                 total = term if total is None else total + term
             result.append(total)
         return stack(result, dim), None
@@ -261,7 +262,7 @@ def var(input, dim=None, *, correction=1, keepdim: bool = False, unbiased=None):
     axes = normalize_dims(dim, input._data.ndim, "var")
     n = int(np.prod([input._data.shape[i] for i in axes])) if axes else 1
     centered = input - mean(input, axes, keepdim=True)
-    return sum(centered * centered, axes, keepdim=keepdim) / (n - correction if n > correction else 0)
+    return sum(abs_squared(centered), axes, keepdim=keepdim) / (n - correction if n > correction else 0)
 
 
 def std(input, dim=None, *, correction=1, keepdim: bool = False, unbiased=None):
@@ -290,7 +291,7 @@ def norm(input, p="fro", dim=None, keepdim: bool = False, dtype=None):
     """Vector p-norm (``p`` a number, ``inf``, ``-inf``, ``"fro"``) or the Frobenius norm."""
     input = default_float(input if dtype is None else input.to(dtype))
     if p == "fro" or p == 2 or p is None:
-        squared = sum(input * input, dim, keepdim=keepdim)
+        squared = sum(abs_squared(input), dim, keepdim=keepdim)
         # sqrt'(0) is infinite; PyTorch defines the norm's gradient at 0 as 0
         return _SafeSqrt.apply(squared)
     if p == float("inf"):
@@ -387,7 +388,8 @@ def aminmax(input, *, dim=None, keepdim: bool = False):
     return _Aminmax(amin(input, dims, keepdim), amax(input, dims, keepdim))
 
 
-_Aminmax = NamedTuple("aminmax", [("min", Tensor), ("max", Tensor)])  # noqa: UP014 (named as torch's return type)
+# named as torch's return type (the class syntax would clash with the function's name)
+_Aminmax = NamedTuple("aminmax", [("min", Tensor), ("max", Tensor)])  # noqa: UP014
 
 
 # --- cumulative ----------------------------------------------------------------------------------

@@ -737,7 +737,8 @@ def broadcast_shapes(*shapes):
     try:
         return Size(np.broadcast_shapes(*(tuple(s) if isinstance(s, (list, tuple)) else (s,) for s in shapes)))
     except ValueError:
-        raise RuntimeError(f"Shape mismatch: objects cannot be broadcast to a single shape: {list(shapes)}") from None
+        raise RuntimeError(
+            f"Shape mismatch: objects cannot be broadcast to a single shape: {list(shapes)}") from None
 
 
 # --- in-place view ops: the tensor itself takes the view's shape ---------------------------------

@@ -15,8 +15,8 @@ from ._op import _not_implemented_for
 from ._util import normalize_dim
 from .arithmetic import where
 from .index import gather
-from .shape import stack
 from .reduce import _MinMaxResult
+from .shape import stack
 
 
 def _order(data: np.ndarray, axis: int, descending: bool) -> np.ndarray:
@@ -168,7 +168,8 @@ def histc(input, bins: int = 100, min: float = 0, max: float = 0):  # noqa: A002
     return Tensor._wrap(np.bincount(position, minlength=bins).astype(input._data.dtype))
 
 
-_Histogram = NamedTuple("histogram", [("hist", Tensor), ("bin_edges", Tensor)])  # noqa: UP014 (named as torch's return type)
+# named as torch's return type (the class syntax would clash with the function's name)
+_Histogram = NamedTuple("histogram", [("hist", Tensor), ("bin_edges", Tensor)])  # noqa: UP014
 
 
 def histogram(input, bins=100, *, range=None, weight=None, density: bool = False):  # noqa: A002
