@@ -73,7 +73,7 @@ class Tensor:
         tensor without autograd seeing them. ``p.data = t`` makes ``p`` hold ``t``'s values (any
         shape) and keeps it what it was: a leaf, a ``Parameter``, requiring grad or not.
         """
-        return Tensor._wrap(self._data)
+        return Tensor._wrap(_detached(self._data))
 
     @data.setter
     def data(self, value: Tensor) -> None:
@@ -160,7 +160,7 @@ class Tensor:
 
     def detach(self) -> Tensor:
         """A tensor sharing this one's data (and version counter), cut from the graph."""
-        return Tensor._wrap(self._data, False, None, 0, self._vc)
+        return Tensor._wrap(_detached(self._data), False, None, 0, self._vc)
 
     def detach_(self) -> Tensor:
         self.grad_fn = None
@@ -332,6 +332,13 @@ class Tensor:
     def __reduce_ex__(self, protocol):
         # Plain pickling (e.g. multiprocessing) keeps data and requires_grad, like PyTorch.
         return (_rebuild_tensor, (type(self), self._data, self._requires_grad))
+
+
+def _detached(data):
+    """``data`` itself; inside ``ember.func.vmap`` a batched array holds a batch with a graph, cut here too."""
+    if type(data) is not np.ndarray and hasattr(data, "detach"):
+        return data.detach()
+    return data
 
 
 def _rebuild_tensor(cls, data, requires_grad):

@@ -442,3 +442,10 @@ def test_functional_call_ties_shared_weights():
     np.testing.assert_allclose(arr(untied), arr(model.a(x)), rtol=1e-6)
     with pytest.raises(ValueError, match="which are tied"):
         functional_call(model, {"a.weight": ember.eye(2), "b.weight": ember.eye(2) * 2}, (x,))
+
+
+def test_detach_inside_vmap_stops_the_gradient_per_sample():
+    xs = ember.tensor(rand(4, 3))
+    # d/dx sum(x * stop(x)) = stop(x) = x, not 2x
+    np.testing.assert_allclose(arr(vmap(grad(lambda x: (x * x.detach()).sum()))(xs)), arr(xs))
+    np.testing.assert_allclose(arr(vmap(grad(lambda x: (x * x.data).sum()))(xs)), arr(xs))
