@@ -74,7 +74,7 @@ class Adagrad(Optimizer):
         clr = to_float(group["lr"]) / (1 + (step - 1) * group["lr_decay"])
         state_sum = state["sum"]._data
         state_sum += grad * grad
-        std = np.sqrt(state_sum)
+        std = np.asarray(np.sqrt(state_sum))  # (an array even for a 0-d parameter)
         std += group["eps"]
         np.divide(grad, std, out=std)
         std *= -clr

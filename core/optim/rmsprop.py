@@ -78,9 +78,9 @@ class RMSprop(Optimizer):
         if group["centered"]:
             grad_avg = state["grad_avg"]._data
             lerp_(grad_avg, grad, 1 - alpha)
-            avg = np.sqrt(square_avg - grad_avg * grad_avg)
+            avg = np.asarray(np.sqrt(square_avg - grad_avg * grad_avg))  # (0-d: an array too)
         else:
-            avg = np.sqrt(square_avg)
+            avg = np.asarray(np.sqrt(square_avg))  # (an array even for a 0-d parameter)
         avg += group["eps"]
         lr = to_float(group["lr"])
         if momentum > 0:
