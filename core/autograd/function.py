@@ -154,6 +154,8 @@ class Function:
             if out is not NotImplemented:
                 return out
         meta = _device.meta_ids and _device.meta_inputs(args)  # an op on meta tensors: see _device
+        # an op may say its output's shape and dtype without computing it (``meta``, same arguments)
+        forward = cls.meta if meta and hasattr(cls, "meta") else cls.forward
         ctx = object.__new__(cls)
         record = False
         if state.grad_enabled:
@@ -169,7 +171,7 @@ class Function:
         if cls._internal:
             quiet = _numpy_errors.set(_QUIET)
             try:
-                out = cls.forward(ctx, *args, **kwargs)
+                out = forward(ctx, *args, **kwargs)
             except ValueError as error:
                 if "broadcast" not in str(error):
                     raise
@@ -178,7 +180,7 @@ class Function:
                 _numpy_errors.reset(quiet)
         else:
             with no_grad():
-                out = cls.forward(ctx, *args, **kwargs)
+                out = forward(ctx, *args, **kwargs)
 
         if meta:
             out = _device.as_meta(out)

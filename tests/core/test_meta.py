@@ -4,6 +4,7 @@ then given storage with ``to_empty`` or ``load_state_dict(assign=True)``."""
 from __future__ import annotations
 
 import copy
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -206,3 +207,23 @@ def test_legacy_constructors_stay_on_the_cpu_under_the_meta_default():
         ember.FloatTensor(2, device="meta")
     m = ember.zeros(2, device="meta")
     assert m.new(2).is_meta and m.new([1, 2]).is_meta and ember.Tensor(m).is_meta
+
+
+def test_meta_matmul_and_conv_say_their_shape_without_computing():
+    with ember.device("meta"):
+        linear = nn.Linear(4096, 8192)  # computing with it would copy the 128 MB weight
+        conv = nn.Conv2d(64, 64, 3, stride=2, padding=1)
+        conv1d = nn.Conv1d(4, 8, 5, dilation=2)
+    x = ember.zeros(16, 64, 128, 128, device="meta")  # 64 MB, and 2.4 G multiply-adds through conv
+    tracemalloc.start()
+    try:
+        y = linear(ember.zeros(3, 4096, device="meta"))
+        out = conv(x)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1_000_000, f"{peak} bytes allocated by meta ops"
+    assert y.is_meta and y.shape == (3, 8192) and out.is_meta and out.shape == (16, 64, 64, 64)
+    assert conv1d(ember.zeros(2, 4, 50, device="meta")).shape == (2, 8, 42)  # as torch
+    batched = ember.zeros(7, 1, 2, 3, device="meta") @ ember.zeros(5, 3, 4, device="meta")
+    assert batched.is_meta and batched.shape == (7, 5, 2, 4)
