@@ -37,8 +37,8 @@ class StandardGamma(ember.autograd.Function):
         a = alpha.detach().numpy().astype(np.float64)
         x = numpy_generator().standard_gamma(a)
         tiny = float(np.finfo(alpha.dtype.numpy).tiny)
-        x = np.maximum(x, tiny).astype(alpha.dtype.numpy)  # as torch: never exactly 0
-        ctx.dx_dalpha = standard_gamma_grad(a, x.astype(np.float64)).astype(alpha.dtype.numpy)
+        x = np.asarray(np.maximum(x, tiny), dtype=alpha.dtype.numpy)  # as torch: never exactly 0
+        ctx.dx_dalpha = np.asarray(standard_gamma_grad(a, x.astype(np.float64)), dtype=alpha.dtype.numpy)
         return ember.from_numpy(x)
 
     @staticmethod

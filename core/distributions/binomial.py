@@ -98,7 +98,7 @@ class Binomial(Distribution):
         shape = tuple(self._extended_shape(sample_shape))
         n = np.broadcast_to(self.total_count.detach().numpy(), shape).astype(np.int64)
         p = np.broadcast_to(self.probs.detach().numpy().astype(np.float64), shape)
-        return ember.from_numpy(numpy_generator().binomial(n, p).astype(self.probs.dtype.numpy))
+        return ember.from_numpy(np.asarray(numpy_generator().binomial(n, p), dtype=self.probs.dtype.numpy))
 
     def log_prob(self, value):
         if self._validate_args:

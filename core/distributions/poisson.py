@@ -52,7 +52,7 @@ class Poisson(ExponentialFamily):
     def sample(self, sample_shape=()):
         shape = tuple(self._extended_shape(sample_shape))
         rate = np.broadcast_to(self.rate.detach().numpy().astype(np.float64), shape)
-        return ember.from_numpy(numpy_generator().poisson(rate).astype(self.rate.dtype.numpy))
+        return ember.from_numpy(np.asarray(numpy_generator().poisson(rate), dtype=self.rate.dtype.numpy))
 
     def log_prob(self, value):
         if self._validate_args:

@@ -59,7 +59,7 @@ class VonMises(Distribution):
         kappa = np.broadcast_to(self.concentration.detach().numpy().astype(np.float64), shape)
         x = numpy_generator().vonmises(loc, kappa)
         x = np.mod(x + math.pi, 2 * math.pi) - math.pi
-        return ember.from_numpy(x.astype(self.loc.dtype.numpy))
+        return ember.from_numpy(np.asarray(x, dtype=self.loc.dtype.numpy))
 
     @property
     def mean(self):

@@ -411,3 +411,37 @@ def test_shapes_and_expand_match_torch(case):
             torch_expanded.log_prob(torch.tensor(case.value)).numpy(),
             rtol=1e-6,
         )
+
+
+NUMBER_PARAMETERS = {
+    "Normal": lambda m: m.distributions.Normal(0.5, 2.0),
+    "Uniform": lambda m: m.distributions.Uniform(0.0, 2.0),
+    "Exponential": lambda m: m.distributions.Exponential(1.5),
+    "Laplace": lambda m: m.distributions.Laplace(0.0, 2.0),
+    "Gumbel": lambda m: m.distributions.Gumbel(0.0, 2.0),
+    "LogNormal": lambda m: m.distributions.LogNormal(0.0, 1.0),
+    "HalfNormal": lambda m: m.distributions.HalfNormal(1.0),
+    "Gamma": lambda m: m.distributions.Gamma(2.0, 3.0),
+    "Beta": lambda m: m.distributions.Beta(2.0, 3.0),
+    "StudentT": lambda m: m.distributions.StudentT(3.0),
+    "Bernoulli": lambda m: m.distributions.Bernoulli(0.3),
+    "Geometric": lambda m: m.distributions.Geometric(0.3),
+    "Poisson": lambda m: m.distributions.Poisson(2.0),
+    "Binomial": lambda m: m.distributions.Binomial(5, 0.3),
+    "VonMises": lambda m: m.distributions.VonMises(0.0, 2.0),
+    "ContinuousBernoulli": lambda m: m.distributions.ContinuousBernoulli(0.3),
+}
+
+
+@pytest.mark.parametrize("name", sorted(NUMBER_PARAMETERS))
+def test_number_parameters_give_a_scalar_float32_distribution(name):
+    ours, theirs = NUMBER_PARAMETERS[name](ember), NUMBER_PARAMETERS[name](torch)
+    assert tuple(ours.batch_shape) == tuple(theirs.batch_shape) == ()
+    sample = ours.sample()
+    assert sample.shape == () and sample.dtype == ember.float32
+    assert ours.sample((3,)).shape == (3,)
+    value = 0.3 if name in ("Beta", "Uniform", "ContinuousBernoulli") else 1.0
+    np.testing.assert_allclose(
+        ours.log_prob(ember.tensor(value)).numpy(), theirs.log_prob(torch.tensor(value)).numpy(), rtol=1e-5
+    )
+    assert repr(ours) == repr(theirs)
