@@ -7,7 +7,7 @@ import itertools
 
 from ..random import default_generator
 from ..tensor import Tensor
-from . import _batching
+from . import _batching, _rules
 from ._batching import Unbatchable, is_batched, make_batched
 from ._pytree import broadcast_prefix, tree_flatten, tree_unflatten
 
@@ -105,7 +105,7 @@ def _vmap_call(func, in_dims, out_dims, randomness, chunk_size, args, kwargs):
 def _vmap_batch(func, flat_args, flat_dims, spec, size, out_dims, randomness, kwargs):
     level = next(_levels)
     active.append((level, size))
-    _batching.install()
+    _rules.install()
     random = _RandomBatching(randomness, level, size)
     try:
         inputs = [x if d is None else make_batched(x.movedim(d, 0), level) for x, d in zip(flat_args, flat_dims)]
@@ -118,7 +118,7 @@ def _vmap_batch(func, flat_args, flat_dims, spec, size, out_dims, randomness, kw
     finally:
         active.pop()
         if not active:
-            _batching.uninstall()
+            _rules.uninstall()
     return _loop(func, flat_args, flat_dims, spec, size, out_dims, randomness, kwargs)
 
 

@@ -1,0 +1,253 @@
+"""Batching rules: each calls its op once on the whole batch (see ``_batching`` for the representation).
+
+A rule receives the op's arguments as ``Function.apply`` got them (batched tensors among them) and returns
+the op's result on the batch, batch dimension first, or NotImplemented to have the op run once per sample.
+"""
+
+from __future__ import annotations
+
+import importlib
+import string
+
+import numpy as np
+
+from ..autograd.function import Function
+from ..tensor import Tensor
+from ._batching import (
+    _RULES,
+    BatchedArray,
+    _batch_size,
+    _expanded,
+    _ndim,
+    _pad,
+    _padded_array,
+    _unwrap,
+    dispatch,
+    level_of,
+)
+
+
+def _broadcasting(cls, level, args, kwargs):
+    """Elementwise ops (and matmul, tril/triu): batches padded to a common rank broadcast as samples do."""
+    rank = max(_ndim(a) for a in args)
+    new = []
+    for a in args:
+        physical = _unwrap(a, level)
+        new.append(a if physical is None else _pad(physical, _ndim(a), rank))
+    return cls.apply(*new, **kwargs)
+
+
+def _shift(dim):
+    if isinstance(dim, (tuple, list)):
+        return tuple(int(d) + 1 for d in dim)
+    return int(dim) + 1
+
+
+def _dims_at(*positions):
+    """Ops with one (batched) tensor whose dimension arguments, at ``positions``, are non-negative."""
+
+    def rule(cls, level, args, kwargs):
+        args = list(args)
+        if any(args[p] is None for p in positions) or any(_unwrap(a, level) is None for a in args[:1]):
+            return NotImplemented
+        args[0] = _unwrap(args[0], level)
+        for p in positions:
+            args[p] = _shift(args[p])
+        return cls.apply(*args, **kwargs)
+
+    return rule
+
+
+def _reshape(cls, level, args, kwargs):
+    a, shape = args
+    physical = _unwrap(a, level)
+    return cls.apply(physical, (physical.shape[0],) + tuple(shape))
+
+
+def _expand(cls, level, args, kwargs):
+    a, shape = args
+    physical = _pad(_unwrap(a, level), a.ndim, len(shape))
+    return cls.apply(physical, (physical.shape[0],) + tuple(shape))
+
+
+def _repeat(cls, level, args, kwargs):
+    a, repeats = args
+    physical = _pad(_unwrap(a, level), a.ndim, len(repeats))
+    return cls.apply(physical, (1,) + tuple(repeats))
+
+
+def _permute(cls, level, args, kwargs):
+    a, dims = args
+    return cls.apply(_unwrap(a, level), (0,) + _shift(dims))
+
+
+def _slice(cls, level, args, kwargs):
+    a, index = args
+    return cls.apply(_unwrap(a, level), (slice(None),) + tuple(index))
+
+
+def _joining(cls, level, args, kwargs):  # cat / stack: (dim, *tensors)
+    size = _batch_size(args, level)
+    return cls.apply(args[0] + 1, *(_expanded(t, level, size) for t in args[1:]))
+
+
+def _roll(cls, level, args, kwargs):
+    a, shifts, dims = args
+    if dims is None:
+        return NotImplemented
+    return cls.apply(_unwrap(a, level), shifts, _shift(dims))
+
+
+def _diagonal(cls, level, args, kwargs):
+    a, offset, d1, d2 = args
+    return cls.apply(_unwrap(a, level), offset, d1 + 1, d2 + 1)
+
+
+def _gather(cls, level, args, kwargs):
+    a, dim, index = args
+    size = _batch_size(args, level)
+    return cls.apply(_expanded(a, level, size), dim + 1, _expanded(index, level, size))
+
+
+def _is_advanced(i) -> bool:
+    return isinstance(i, (np.ndarray, BatchedArray, bool, np.bool_, int, np.integer))
+
+
+def _index(cls, level, args, kwargs):
+    """Advanced indexing ``a[index]``: a batched ``a`` keeps its batch dim first when the index's arrays
+    are next to each other; batched index arrays at the front of the index gather per sample."""
+    a, index = args
+    batched_a = _unwrap(a, level)
+    positions = [k for k, i in enumerate(index) if _is_advanced(i)]
+    adjacent = positions == list(range(positions[0], positions[-1] + 1)) if positions else True
+    batched_index = [k for k, i in enumerate(index) if level_of(i) == level]
+    if not batched_index:
+        if not adjacent:
+            return NotImplemented
+        return cls.apply(batched_a, (slice(None),) + tuple(index))
+    if positions[0] != 0 or not adjacent or any(getattr(index[k], "dtype", None) == np.bool_ for k in positions):
+        return NotImplemented
+    size = _batch_size(args, level)
+    rank = max(_ndim(index[k]) for k in positions)
+    new_index = [_padded_array(i, level, rank) if k in batched_index else i for k, i in enumerate(index)]
+    if batched_a is None:
+        return cls.apply(a, tuple(new_index))
+    rows = np.arange(size).reshape((size,) + (1,) * rank)
+    return cls.apply(batched_a, (rows,) + tuple(new_index))
+
+
+def _einsum(cls, level, args, kwargs):
+    equation, *operands = args
+    equation = equation.replace(" ", "")
+    if "..." in equation or "->" not in equation:
+        return NotImplemented
+    inputs, output = equation.split("->")
+    letter = next(c for c in string.ascii_letters if c not in equation)
+    terms, new = inputs.split(","), []
+    for term, operand in zip(terms, operands):
+        physical = _unwrap(operand, level)
+        new.append((term, operand) if physical is None else (letter + term, physical))
+    equation = ",".join(t for t, _ in new) + "->" + letter + output
+    return cls.apply(equation, *(o for _, o in new))
+
+
+def _conv(cls, level, args, kwargs):
+    """Per-sample convolutions as one: batched inputs fold into the conv's own batch; batched weights
+    (an ensemble of models) become groups of one grouped convolution."""
+    x, w, b, stride, padding, dilation, groups = args
+    bx, bw, bb = _unwrap(x, level), _unwrap(w, level), _unwrap(b, level) if b is not None else None
+    if bw is None and bb is None:
+        size, n = bx.shape[0], bx.shape[1]
+        out = cls.apply(bx.reshape((size * n,) + tuple(bx.shape[2:])), w, b, stride, padding, dilation, groups)
+        return out.reshape((size, n) + tuple(out.shape[1:]))
+    size = _batch_size(args, level)
+    n, c, spatial = x.shape[0], x.shape[1], tuple(x.shape[2:])
+    x_all = bx.movedim(0, 1) if bx is not None else x.unsqueeze(1).expand((n, size, c) + spatial)
+    w_all = _expanded(w, level, size)
+    out_channels = w.shape[0]
+    b_all = None if b is None else _expanded(b, level, size).reshape(size * out_channels)
+    out = cls.apply(x_all.reshape((n, size * c) + spatial), w_all.reshape((size * out_channels,) + tuple(w.shape[1:])),
+                    b_all, stride, padding, dilation, groups * size)
+    return out.reshape((n, size, out_channels) + tuple(out.shape[2:])).movedim(1, 0)
+
+
+def _cross_entropy(cls, level, args, kwargs):
+    """Per-sample cross-entropy: the rows of all samples in one call with reduction="none", reduced per sample."""
+    x, target, weight, ignore_index, label_smoothing, reduction = args
+    if weight is not None and _unwrap(weight, level) is not None:
+        return NotImplemented
+    size = _batch_size(args, level)
+    bx = _expanded(x, level, size)
+    m, c = x.shape
+    bt = _unwrap(target, level)
+    bt = np.broadcast_to(target, (size,) + target.shape) if bt is None else bt
+    if type(bt) is not np.ndarray:  # batched at a lower level too
+        return NotImplemented
+    flat = np.ascontiguousarray(bt.reshape(-1))
+    loss = cls.apply(bx.reshape(size * m, c), flat, weight, ignore_index, label_smoothing, "none").reshape(size, m)
+    if reduction == "none":
+        return loss
+    if reduction == "sum":
+        return loss.sum(1)
+    valid = bt != ignore_index
+    w_t = weight._data[np.where(valid, bt, 0)] if weight is not None else np.ones(bt.shape, x._data.dtype)
+    denominator = (w_t * valid).sum(axis=1).astype(x._data.dtype)
+    return loss.sum(1) / Tensor._wrap(denominator)
+
+
+def _layer_norm(cls, level, args, kwargs):
+    x, weight, bias, eps = args
+    if any(t is not None and _unwrap(t, level) is not None for t in (weight, bias)):
+        return NotImplemented
+    return cls.apply(_unwrap(x, level), weight, bias, eps)
+
+
+_BROADCASTING = {
+    "ember.ops._op": "Stepwise",
+    "ember.ops.cast": "Cast Clone",
+    "ember.ops.arithmetic": "Add Sub Mul Div Neg Pow Abs Reciprocal Clamp Extremum Where",
+    "ember.ops.unary": "Exp Expm1 Log Log1p Log2 Sqrt Rsqrt Sin Cos Tan Erf Asin Acos Atan Sinh Cosh Asinh "
+                       "Acosh Atanh Exp2",
+    "ember.ops.activation": "Tanh Sigmoid Relu LeakyRelu Elu Gelu Silu Hardtanh",
+    "ember.ops.pointwise": "Atan2 Hypot Copysign LogAddExp NanToNum",
+    "ember.ops.special": "Lgamma Digamma Polygamma Igamma Erfinv Ndtri I0 I0e I1 I1e Xlogy",
+    "ember.ops.complex_ops": "Conj Real Imag Complex Angle Sgn ViewAsReal ViewAsComplex",
+    "ember.ops.reduce": "_SafeSqrt",
+    "ember.ops.linalg": "MatMul",
+    "ember.ops.shape": "Triangle",
+    "ember.nn.functional.dropout": "MaskMul",
+}
+_NAMED_RULES = {
+    "ember.ops.reduce": {"Sum": _dims_at(1), "Mean": _dims_at(1), "Prod": _dims_at(1), "MaxMin": _dims_at(1),
+                         "Cumsum": _dims_at(1), "Cumprod": _dims_at(1), "LogCumSumExp": _dims_at(1)},
+    "ember.ops.softmax": {"Softmax": _dims_at(1), "LogSoftmax": _dims_at(1)},
+    "ember.ops.shape": {"Reshape": _reshape, "Permute": _permute, "Expand": _expand, "Slice": _slice,
+                        "Repeat": _repeat, "Cat": _joining, "Stack": _joining, "Flip": _dims_at(1),
+                        "Roll": _roll},
+    "ember.ops.index": {"Index": _index, "Gather": _gather, "Diagonal": _diagonal},
+    "ember.ops.linalg": {"Einsum": _einsum},
+    "ember.nn.functional.conv": {"ConvNd": _conv},
+    "ember.nn.functional.loss": {"CrossEntropy": _cross_entropy},
+    "ember.nn.functional.norm": {"LayerNorm": _layer_norm},
+}
+
+
+def install() -> None:
+    """Fills the rule table (once) and turns the dispatch hook of ``Function.apply`` on."""
+    if not _RULES:
+        for module_name, names in _BROADCASTING.items():
+            module = importlib.import_module(module_name)  # by name: nn.functional's modules are shadowed
+            for name in names.split():
+                op = getattr(module, name, None)  # an op a module does not (yet) define loops instead
+                if op is not None:
+                    _RULES[op] = _broadcasting
+        for module_name, rules in _NAMED_RULES.items():
+            module = importlib.import_module(module_name)
+            for name, rule in rules.items():
+                if getattr(module, name, None) is not None:
+                    _RULES[getattr(module, name)] = rule
+    Function._batching_hook = staticmethod(dispatch)
+
+
+def uninstall() -> None:
+    Function._batching_hook = None
