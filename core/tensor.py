@@ -14,7 +14,7 @@ import weakref
 import numpy as np
 
 from . import _dtype
-from ._device import device, is_meta_array, meta_array, resolve, unavailable  # noqa: F401 (device)
+from ._device import device, is_meta_array, meta_array, resolve, unavailable
 from ._format import format_tensor
 from ._hooks import RemovableHandle
 
@@ -23,6 +23,9 @@ _NO_DATA = "Cannot copy out of meta tensor; no data!"
 
 class Tensor:
     """A multi-dimensional array that can record the operations applied to it.
+
+    Build tensors with ``ember.tensor`` and the factories. Called directly, ``Tensor`` is PyTorch's legacy
+    constructor: ``Tensor(2, 3)`` is uninitialised, ``Tensor([1, 2])`` holds the data in the default dtype.
 
     Example:
         >>> import ember
@@ -293,9 +296,6 @@ class Tensor:
     def __complex__(self) -> complex:
         return complex(self.item())
 
-    def __complex__(self) -> complex:
-        return complex(self.item())
-
     def __int__(self) -> int:
         return int(self.item())
 
@@ -394,7 +394,7 @@ def _legacy_data(args: tuple, np_dtype, where: str) -> np.ndarray:
             array = data._data
         elif isinstance(data, (np.ndarray, np.generic)):
             array = np.asarray(data) if np_dtype is None else _cast(np.asarray(data), np_dtype)
-        elif isinstance(data, (list, tuple)) or hasattr(data, "__len__") and not isinstance(data, (str, bytes)):
+        elif hasattr(data, "__len__") and not isinstance(data, (str, bytes)):  # a list, tuple, or other sequence
             array = _cast(_array_from_data(data, None), default)
         else:
             raise TypeError(f"new(): data must be a sequence (got {type(data).__name__})")
