@@ -12,6 +12,7 @@ recognisable through every numpy view (``reshape``, ``[0]``, ``.T``): :func:`is_
 from __future__ import annotations
 
 import re
+import threading
 
 import numpy as np
 
@@ -91,11 +92,11 @@ class device:
     # ``with ember.device("meta"):`` -- torch's default-device context
     def __enter__(self) -> device:  # noqa: PYI034 (device is final)
         resolve(self)
-        _default_stack.append(self)
+        _default.stack.append(self)
         return self
 
     def __exit__(self, *exc) -> bool:
-        _default_stack.pop()
+        _default.stack.pop()
         return False
 
 
@@ -105,7 +106,16 @@ def _type_name(value) -> str:
 
 _CPU = device("cpu")
 _META = device("meta")
-_default_stack: list[device] = [_CPU]  # the last entry is the default; ``with device(...)`` pushes
+
+
+class _DefaultDevice(threading.local):
+    """Each thread's default device, as in torch: the last entry; ``with device(...)`` pushes one."""
+
+    def __init__(self):
+        self.stack = [_CPU]
+
+
+_default = _DefaultDevice()
 
 
 def set_default_device(device_) -> None:
@@ -120,12 +130,12 @@ def set_default_device(device_) -> None:
     """
     chosen = _CPU if device_ is None else device(device_)
     resolve(chosen)
-    _default_stack[-1] = chosen
+    _default.stack[-1] = chosen
 
 
 def get_default_device() -> device:
     """The device factories use when given none (``device(type='cpu')`` unless changed)."""
-    return _default_stack[-1]
+    return _default.stack[-1]
 
 
 def unavailable(device_) -> RuntimeError:
@@ -140,7 +150,7 @@ def resolve(device_) -> str:
     """``"cpu"`` or ``"meta"`` for a ``device=`` argument (``None`` is the default device); any other
     device raises :func:`unavailable`'s error, an unknown name torch's "Expected one of ..." error."""
     if device_ is None:
-        return _default_stack[-1].type
+        return _default.stack[-1].type
     if isinstance(device_, str) and device_ in ("cpu", "meta"):
         return device_
     parsed = device_ if isinstance(device_, device) else device(device_)

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 import ember
@@ -222,3 +224,13 @@ def test_generator_and_mask_devices():
     assert mask.is_meta and mask.shape == (3, 3)
     with pytest.raises(RuntimeError, match=CPU_ONLY):
         nn.Transformer.generate_square_subsequent_mask(3, device="cuda")
+
+
+def test_the_default_device_belongs_to_the_thread_that_set_it():
+    seen = []
+    with ember.device("meta"):
+        worker = threading.Thread(target=lambda: seen.append(ember.zeros(2).is_meta))
+        worker.start()
+        worker.join()
+        assert ember.zeros(2).is_meta
+    assert seen == [False]
