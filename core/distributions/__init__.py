@@ -23,6 +23,7 @@ from .binomial import Binomial
 from .categorical import Categorical
 from .cauchy import Cauchy
 from .chi2 import Chi2
+from .constraint_registry import biject_to, transform_to
 from .continuous_bernoulli import ContinuousBernoulli
 from .dirichlet import Dirichlet
 from .distribution import Distribution
@@ -90,5 +91,7 @@ __all__ = [
     "kl_divergence",
     "register_kl",
     "transforms",
+    "biject_to",
+    "transform_to",
 ]
 __all__.extend(transforms.__all__)

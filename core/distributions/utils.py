@@ -105,3 +105,32 @@ def check_one_of(probs, logits) -> None:
     """Raises torch's error unless exactly one of ``probs`` and ``logits`` is given."""
     if (probs is None) == (logits is None):
         raise ValueError("Either `probs` or `logits` must be specified, but not both.")
+
+
+def _tril_selection(n: int, diag: int, like) -> ember.Tensor:
+    """The 0/1 matrix mapping the row-ordered lower-triangular entries of an n x n matrix to its flat form."""
+    rows, cols = np.nonzero(np.arange(n) < np.arange(n).reshape(-1, 1) + (diag + 1))
+    selection = np.zeros((len(rows), n * n), dtype=like.dtype.numpy)
+    selection[np.arange(len(rows)), rows * n + cols] = 1
+    return ember.from_numpy(selection)
+
+
+def tril_matrix_to_vec(mat: ember.Tensor, diag: int = 0) -> ember.Tensor:
+    """The lower-triangular entries (below diagonal ``diag``) of a batch of square matrices, in row order."""
+    n = mat.shape[-1]
+    if diag < -n or diag >= n:
+        raise ValueError(f"diag ({diag}) provided is outside [{-n}, {n - 1}].")
+    return mat.reshape(*mat.shape[:-2], n * n) @ _tril_selection(n, diag, mat).mT
+
+
+def vec_to_tril_matrix(vec: ember.Tensor, diag: int = 0) -> ember.Tensor:
+    """The inverse of ``tril_matrix_to_vec``: a batch of lower-triangular matrices from row-ordered entries."""
+    # the positive root of D^2 + (1 + 2 diag) D - |diag| (diag + 1) - 2 len(vec) = 0
+    n = (-(1 + 2 * diag) + ((1 + 2 * diag) ** 2 + 8 * vec.shape[-1] + 4 * abs(diag) * (diag + 1)) ** 0.5) / 2
+    if abs(round(n) - n) > float(finfo(vec).eps):
+        raise ValueError(
+            f"The size of last dimension is {vec.shape[-1]} which cannot be expressed as "
+            "the lower triangular part of a square D x D matrix."
+        )
+    n = round(n)
+    return (vec @ _tril_selection(n, diag, vec)).reshape(*vec.shape[:-1], n, n)

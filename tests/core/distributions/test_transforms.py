@@ -63,6 +63,7 @@ TRANSFORMS = {
     ),
     "Inverse-Exp": (lambda T, m: T.ExpTransform().inv, rng.uniform(0.5, 2, (2, 3))),
     "Abs": (lambda T, m: T.AbsTransform(), rng.standard_normal((2, 3))),
+    "CorrCholesky": (lambda T, m: T.CorrCholeskyTransform(), rng.standard_normal((2, 6))),
     "CumulativeDistribution": (
         lambda T, m: T.CumulativeDistributionTransform(
             m.distributions.Normal(m.tensor(0.5, dtype=m.float64), m.tensor(2.0, dtype=m.float64))
@@ -221,3 +222,56 @@ def test_dependent_constraints():
     support = ember.distributions.Uniform.support
     assert constraints.is_dependent(support) and support.event_dim == 0 and not support.is_discrete
     assert repr(ember.distributions.Uniform(0.0, 1.0).support).startswith("Interval(lower_bound=")
+
+
+REGISTRY_CASES = {
+    "real": (lambda c: c.real, (2, 3)),
+    "real_vector": (lambda c: c.real_vector, (2, 3)),
+    "positive": (lambda c: c.positive, (2, 3)),
+    "nonnegative": (lambda c: c.nonnegative, (2, 3)),
+    "greater_than": (lambda c: c.greater_than(2.0), (2, 3)),
+    "less_than": (lambda c: c.less_than(-1.0), (2, 3)),
+    "unit_interval": (lambda c: c.unit_interval, (2, 3)),
+    "interval": (lambda c: c.interval(-1.0, 3.0), (2, 3)),
+    "half_open_interval": (lambda c: c.half_open_interval(0.0, 1.0), (2, 3)),
+    "simplex": (lambda c: c.simplex, (2, 3)),
+    "lower_cholesky": (lambda c: c.lower_cholesky, (2, 3, 3)),
+    "positive_definite": (lambda c: c.positive_definite, (2, 3, 3)),
+    "corr_cholesky": (lambda c: c.corr_cholesky, (2, 3)),
+    "independent": (lambda c: c.independent(c.positive, 1), (2, 3)),
+    "cat": (lambda c: c.cat([c.positive, c.real], dim=-1, lengths=[1, 2]), (2, 3)),
+    "stack": (lambda c: c.stack([c.positive, c.unit_interval, c.real], dim=-1), (2, 3)),
+}
+
+
+@pytest.mark.parametrize("registry", ["biject_to", "transform_to"])
+@pytest.mark.parametrize("name", sorted(REGISTRY_CASES))
+def test_constraint_registry_matches_torch(registry, name):
+    build, shape = REGISTRY_CASES[name]
+    ours_registry = getattr(ember.distributions, registry)
+    theirs_registry = getattr(torch.distributions, registry)
+    try:
+        theirs = theirs_registry(build(torch.distributions.constraints))
+    except NotImplementedError:
+        with pytest.raises(NotImplementedError, match="Cannot transform"):
+            ours_registry(build(constraints))
+        return
+    ours = ours_registry(build(constraints))
+    assert type(ours).__name__ == type(theirs).__name__
+    x = rng.standard_normal(shape)
+    y = ours(ember.tensor(x, dtype=ember.float64))
+    np.testing.assert_allclose(y.numpy(), theirs(torch.tensor(x)).numpy(), rtol=1e-10, atol=1e-12)
+    assert bool(build(constraints).check(y).all())
+
+
+def test_register_a_new_constraint():
+    class _Odd(constraints.Constraint):
+        pass
+
+    with pytest.raises(NotImplementedError, match="Cannot transform _Odd constraints"):
+        ember.distributions.biject_to(_Odd())
+    registry = ember.distributions.constraint_registry.ConstraintRegistry()
+    registry.register(_Odd, lambda c: transforms.ExpTransform())
+    assert isinstance(registry(_Odd()), transforms.ExpTransform)
+    with pytest.raises(TypeError, match="Expected constraint to be either a Constraint subclass or instance"):
+        registry.register(int, lambda c: None)
