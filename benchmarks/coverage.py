@@ -183,7 +183,6 @@ LEFT_OUT: list[tuple[str, str, str]] = [
     ("torch.Tensor", "is_set_to", "storage comparison: no storage object"),
     ("torch.Tensor", "is_shared", "shared-memory storage: ember.multiprocessing is planned"),
     ("torch.Tensor", "share_memory_", "shared-memory storage: ember.multiprocessing is planned"),
-    ("torch", "*Tensor", "legacy typed tensor classes (torch.FloatTensor ...): deprecated in torch"),
     ("torch.Tensor", "new", "legacy constructor: deprecated in torch; use new_empty / new_tensor"),
     ("torch", "*_format", "memory formats (channels_last ...): numpy arrays carry strides, not formats"),
     ("torch", "memory_format", "memory formats: not in Ember"),
