@@ -17,6 +17,7 @@ from ..tensor import Tensor
 from ._op import Op
 from ._util import default_float
 from .arithmetic import minimum, where
+from .complex_ops import conj_of
 from .unary import _erf, _float_unary, erf, exp, log1p
 
 
@@ -29,7 +30,7 @@ class Tanh(Op):
     @staticmethod
     def backward(ctx, grad):
         # d/dx tanh = 1 - tanh^2
-        out = ctx.output
+        out = conj_of(ctx.output)
         return grad * (1 - out * out)
 
 
@@ -38,13 +39,15 @@ class Sigmoid(Op):
     def forward(ctx, a):
         ctx.save_output()
         x = a._data
+        if x.dtype.kind == "c":
+            return 1 / (1 + np.exp(-x))
         # exp of a non-positive number only, so large |x| never overflows
         e = np.exp(-np.abs(x))
         return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
-        out = ctx.output
+        out = conj_of(ctx.output)
         return grad * out * (1 - out)
 
 

@@ -35,6 +35,11 @@ def conj_of(x):
     return x
 
 
+def abs_squared(x: Tensor) -> Tensor:
+    """``|x|^2``, real: ``x * x``, or ``Re(x * conj(x))`` for complex ``x`` (var, norm)."""
+    return (x * conj(x)).real if _is_complex(x) else x * x
+
+
 def _is_complex(x) -> bool:
     return isinstance(x, Tensor) and x._data.dtype.kind == "c"
 

@@ -12,6 +12,7 @@ from ._op import Op
 from ._util import default_float, normalize_dim, normalize_dims
 from .arithmetic import maximum, minimum, where
 from .complex_ops import abs_squared, conj_of
+from .complex_ops import abs_squared, conj_of
 from .index import gather
 from .shape import cat, narrow, stack
 from .unary import exp, log, sqrt

@@ -188,6 +188,12 @@ CASES = {
     "complex": lambda m, z, w: m.complex(z.real, z.imag * 2).abs().sum(),
     "sgn": lambda m, z, w: (z.sgn() * w[0, 0]).real.sum(),
     "real_times_complex": lambda m, z, w: (z.abs() * w[0, 0]).imag.sum(),
+    "sin_cos_tan": lambda m, z, w: (z.sin() * z.cos() + (z * 0.3).tan()).abs().sum(),
+    "tanh_sigmoid": lambda m, z, w: (z.tanh() + z.sigmoid()).abs().sum(),
+    "prod_cumprod": lambda m, z, w: (z.prod(1).abs().sum() + z.cumprod(0).abs().sum()),
+    "var_std_norm": lambda m, z, w: z.var(0).sum() + z.std() + z.norm() + m.linalg.norm(w),
+    "einsum": lambda m, z, w: m.einsum("ij,jk->ik", z, w).abs().sum(),
+    "reciprocal_rsqrt_log1p": lambda m, z, w: (z.reciprocal() + z.rsqrt() + z.log1p() + z.expm1()).abs().sum(),
 }
 
 
