@@ -173,9 +173,11 @@ class Clamp(Op):
             inside = inside & (x >= low)
         if high is not None:
             inside = inside & (x <= high)
-        ga = grad * Tensor(inside) if ctx.needs_input_grad[0] else None
-        g_low = grad * Tensor(x < low) if low_t is not None and ctx.needs_input_grad[1] else None
-        g_high = grad * Tensor(x > high) if high_t is not None and ctx.needs_input_grad[2] else None
+        # where(), not grad * mask: as torch, a masked element gets 0 even when its incoming gradient is nan
+        zero = Tensor(np.zeros((), grad._data.dtype))
+        ga = where(Tensor(inside), grad, zero) if ctx.needs_input_grad[0] else None
+        g_low = where(Tensor(x < low), grad, zero) if low_t is not None and ctx.needs_input_grad[1] else None
+        g_high = where(Tensor(x > high), grad, zero) if high_t is not None and ctx.needs_input_grad[2] else None
         return ga, g_low, g_high
 
 
