@@ -52,6 +52,7 @@ float64 = dtype("float64", np.float64, 2)
 complex64 = dtype("complex64", np.complex64, 3)
 complex128 = dtype("complex128", np.complex128, 3)
 
+_WIDE_UNSIGNED = (uint16, uint32, uint64)  # torch promotes them only with floating-point types
 ALL = (bool_, uint8, uint16, uint32, uint64, int8, int16, int32, int64, float16, float32, float64,
        complex64, complex128)
 _FROM_NUMPY = {d.numpy: d for d in ALL}
@@ -130,10 +131,18 @@ def get_default_complex_dtype() -> dtype:
     return _default_float.to_complex()
 
 
+_TORCH_NAMES = {"bool": "Bool", "uint8": "Byte", "uint16": "UInt16", "uint32": "UInt32", "uint64": "UInt64",
+                "int8": "Char", "int16": "Short", "int32": "Int", "int64": "Long", "float16": "Half",
+                "float32": "Float", "float64": "Double", "complex64": "ComplexFloat", "complex128": "ComplexDouble"}
+
+
 def promote_types(a: dtype, b: dtype) -> dtype:
     """PyTorch's ``promote_types``: the smallest dtype both can be cast to without losing category."""
     if a is b:
         return a
+    if (a in _WIDE_UNSIGNED or b in _WIDE_UNSIGNED) and not (a.is_floating_point or b.is_floating_point):
+        raise RuntimeError("Promotion for uint16, uint32, uint64 types is not supported, attempted to promote "
+                           f"{_TORCH_NAMES[a.name]} and {_TORCH_NAMES[b.name]}")
     if a._category != b._category:
         high, low = (a, b) if a._category > b._category else (b, a)
         if high.is_complex and low.is_floating_point:  # float64 + complex64 -> complex128, as torch

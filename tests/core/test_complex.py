@@ -97,6 +97,20 @@ def test_random_complex_tensors_have_random_imaginary_parts():
     assert 0 <= u.imag.min().item() and u.imag.max().item() < 1 and abs(u.imag.mean().item() - 0.5) < 0.02
 
 
+def test_wide_unsigned_dtypes_promote_only_with_floats_as_in_torch():
+    u = ember.tensor([1, 2], dtype=ember.uint16)
+    assert (u * 2.5).dtype == ember.float32 and (u + ember.ones(2)).dtype == ember.float32
+    assert ember.promote_types(ember.uint64, ember.float64) == ember.float64
+    assert ember.promote_types(ember.uint32, ember.uint32) == ember.uint32
+    with pytest.raises(RuntimeError, match="Promotion for uint16, uint32, uint64 types is not supported, "
+                                           "attempted to promote UInt16 and Long"):
+        u + ember.tensor([1, 2])
+    with pytest.raises(RuntimeError, match="attempted to promote UInt32 and Byte"):
+        ember.promote_types(ember.uint32, ember.uint8)
+    with pytest.raises(RuntimeError, match="attempted to promote UInt64 and ComplexFloat"):
+        ember.promote_types(ember.uint64, ember.complex64)
+
+
 def test_casts_to_and_from_complex():
     x = ember.tensor([1.0, -2.0], dtype=ember.float64)
     assert x.to(ember.complex64).dtype == ember.complex64
