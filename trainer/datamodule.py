@@ -53,6 +53,18 @@ class DataModule(HyperparametersMixin):
     def predict_dataloader(self) -> Any:
         raise NotImplementedError(f"{type(self).__name__} does not define predict_dataloader")
 
+    def on_before_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
+        """Overrides the module's hook of the same name when defined here (as in Lightning)."""
+        return batch
+
+    def transfer_batch_to_device(self, batch: Any, device: Any, dataloader_idx: int) -> Any:
+        """Overrides the module's hook of the same name when defined here (as in Lightning)."""
+        return batch
+
+    def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
+        """Overrides the module's hook of the same name when defined here (as in Lightning)."""
+        return batch
+
     def state_dict(self) -> dict[str, Any]:
         return {}
 

@@ -11,6 +11,7 @@ from . import data as data_utils
 from .hooks import HookDispatcher
 from .metrics import MetricStore
 from .state import TrainerState
+from .utilities.signature_utils import is_param_in_hook_signature
 
 _STAGE_HOOK = {"validate": "validation", "sanity_check": "validation", "test": "test", "predict": "predict"}
 _STEP_METHOD = {"validate": "validation_step", "sanity_check": "validation_step", "test": "test_step",
@@ -49,6 +50,7 @@ class EvaluationLoop:
             raise TypeError(f"{type(model).__name__}.{_STEP_METHOD[stage]} is given {len(loaders)} data loaders and must "
                             "accept a third argument: def {0}(self, batch, batch_idx, dataloader_idx=0)"
                             .format(_STEP_METHOD[stage]))
+        takes_batch_idx = is_param_in_hook_signature(step, "batch_idx", min_args=2)  # (Lightning's rule)
         was_training = model.training
         state.stage = stage
         metrics.stage = stage
@@ -68,10 +70,11 @@ class EvaluationLoop:
                 for batch_idx, batch in data_utils.iterate(loader, 0, limit):
                     if self.precision == "64":
                         batch = data_utils.to_dtype(batch, ember.float64)
+                    batch = model._apply_batch_transfer_handler(batch, dataloader_idx=dataloader_idx)
                     args = (batch, batch_idx, dataloader_idx) if several else (batch, batch_idx)
                     metrics.start_batch(batch)
                     call(f"on_{hook}_batch_start", *args)
-                    output = step(*args)
+                    output = step(*args) if takes_batch_idx else step(batch, *args[2:])
                     call(f"on_{hook}_batch_end", output, *args)
                     metrics.end_batch()
                     metrics.step_values.clear()

@@ -13,6 +13,7 @@ import ember
 
 from . import data as data_utils
 from .optimization import checked_loss, step_schedulers
+from .utilities.signature_utils import is_param_in_hook_signature
 
 
 class FitLoop:
@@ -59,55 +60,76 @@ class FitLoop:
         state, metrics = trainer.state, trainer.metric_store
         if trainer.precision == "64":
             batch = data_utils.to_dtype(batch, ember.float64)
+        batch = model._apply_batch_transfer_handler(batch, dataloader_idx=0)
         metrics.start_batch(batch)
         step_at_start = state.global_step
         trainer.call("on_train_batch_start", batch, batch_idx)
         if model.automatic_optimization:
             outputs = self.automatic_step(model, batch, batch_idx)
         else:
-            outputs = model.training_step(batch, batch_idx)
+            outputs = self.training_step(model, batch, batch_idx)
         trainer.call("on_train_batch_end", outputs, batch, batch_idx)
         metrics.end_batch()
         state.batch_idx += 1
         state.total_batch_idx += 1
         if metrics.step_values:
-            if state.total_batch_idx % trainer.log_every_n_steps == 0:
+            every = trainer.log_every_n_steps
+            if every and state.total_batch_idx % every == 0:
                 trainer.log_metrics(metrics.pop_step_metrics(), step_at_start)
             else:
                 metrics.step_values.clear()
 
+    def training_step(self, model, batch, batch_idx: int):
+        """``model.training_step(batch[, batch_idx])``: ``batch_idx`` only if the step takes it (as in Lightning)."""
+        if is_param_in_hook_signature(model.training_step, "batch_idx", min_args=2):
+            return model.training_step(batch, batch_idx)
+        return model.training_step(batch)
+
     def automatic_step(self, model, batch, batch_idx: int) -> dict:
-        """training_step → zero_grad (first batch of a window) → backward → every
-        ``accumulate_grad_batches`` batches: clip → optimizer.step → step-interval schedulers."""
+        """Lightning's automatic optimization. Inside an accumulation window the closure runs alone; at its
+        end ``model.optimizer_step(epoch, batch_idx, optimizer, closure)`` runs it through
+        ``optimizer.step(closure=...)``, which then calls ``on_before_optimizer_step`` and
+        ``configure_gradient_clipping`` before updating. The closure: training_step → (first batch of a
+        window) on_before_zero_grad, optimizer_zero_grad → on_before_backward, backward, on_after_backward."""
         trainer = self.trainer
         state = trainer.state
         optimizer = trainer.optimizers[0]
-        output = model.training_step(batch, batch_idx)
-        loss = checked_loss(output, f"training_step (epoch {state.epoch}, batch_idx {batch_idx})",
-                            trainer.detect_anomaly)
         accumulate = trainer.accumulate_grad_batches
         steps = (batch_idx + 1) % accumulate == 0 or batch_idx + 1 == state.epoch_batches
-        if batch_idx % accumulate == 0:
-            trainer.call("on_before_zero_grad", optimizer)
-            optimizer.zero_grad()
-        scaled = loss / accumulate if accumulate > 1 else loss
-        trainer.call("on_before_backward", scaled)
-        if trainer.detect_anomaly:
-            with ember.autograd.detect_anomaly():
-                scaled.backward()
-        else:
-            scaled.backward()
+        results = []
+
+        def closure():
+            output = self.training_step(model, batch, batch_idx)
+            loss = checked_loss(output, f"training_step (epoch {state.epoch}, batch_idx {batch_idx})",
+                                trainer.detect_anomaly)
+            if batch_idx % accumulate == 0:
+                trainer.call("on_before_zero_grad", optimizer)
+                model.optimizer_zero_grad(state.epoch, batch_idx, optimizer)
+            scaled = loss / accumulate if accumulate > 1 else loss
+            trainer.call("on_before_backward", scaled)
+            if trainer.detect_anomaly:
+                with ember.autograd.detect_anomaly():
+                    model.backward(scaled)
+            else:
+                model.backward(scaled)
+            if steps:
+                trainer.strategy.reduce_gradients()  # DDP: average over the ranks, once per optimizer step
+            trainer.call("on_after_backward")
+            results.append((output, loss))
+            return loss
+
         if steps:
-            trainer.strategy.reduce_gradients()  # DDP: average over the ranks, once per optimizer step
-        trainer.call("on_after_backward")
-        if steps:
-            trainer.call("on_before_optimizer_step", optimizer)
-            if trainer._clip_gradients:
-                model.configure_gradient_clipping(optimizer, trainer.gradient_clip_val, trainer.gradient_clip_algorithm)
-            optimizer.step()
-            state.global_step += 1
+            model.optimizer_step(state.epoch, batch_idx, trainer.manual_optimizers[0], closure)
+            if not results:
+                raise RuntimeError(
+                    f"{type(model).__name__}.optimizer_step did not run `optimizer_closure` (epoch {state.epoch}, "
+                    f"batch_idx {batch_idx}). Call `optimizer.step(closure=optimizer_closure)`, or "
+                    "`optimizer_closure()` to skip the update: the closure runs training_step and backward")
             step_schedulers(trainer.lr_scheduler_configs, "step", state.global_step, trainer.callback_metrics,
                             trainer.module)
+        else:
+            closure()
+        output, loss = results[-1]
         if output is loss:
             return {"loss": loss.detach()}
         return {**output, "loss": loss.detach()}

@@ -5,10 +5,12 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
+import ember
 import yaml
 from ember import nn
 
 from .checkpoint import load_checkpoint_file, load_module_weights
+from .datamodule import DataModule
 from .hparams import HyperparametersMixin
 from .optimization import clip_gradients
 
@@ -177,21 +179,67 @@ class TrainingModule(HyperparametersMixin, nn.Module):
         return schedulers[0] if len(schedulers) == 1 else schedulers
 
     def manual_backward(self, loss, *args: Any, **kwargs: Any) -> None:
-        """``loss.backward()`` with the ``on_before_backward``/``on_after_backward`` hooks (manual optimization)."""
+        """Backward with the ``on_before_backward``/``on_after_backward`` hooks (manual optimization); runs
+        ``self.backward``, so an override of ``backward`` applies here too."""
         trainer = self.trainer
         trainer.call("on_before_backward", loss)
-        loss.backward(*args, **kwargs)
+        self.backward(loss, *args, **kwargs)
         trainer.strategy.reduce_gradients()  # DDP: average over the ranks (idempotent on averaged gradients)
         trainer.call("on_after_backward")
 
+    def backward(self, loss, *args: Any, **kwargs: Any) -> None:
+        """Computes the gradients of ``loss`` (default: ``loss.backward(*args, **kwargs)``); override to
+        change how (e.g. ``loss.backward(retain_graph=True)``)."""
+        loss.backward(*args, **kwargs)
+
+    def optimizer_step(self, epoch: int, batch_idx: int, optimizer, optimizer_closure=None) -> None:
+        """Steps ``optimizer`` at the end of an accumulation window (automatic optimization).
+
+        ``optimizer_closure`` runs ``training_step``, ``optimizer_zero_grad`` and ``backward``; it must be
+        called, normally through ``optimizer.step(closure=optimizer_closure)``. Calling
+        ``optimizer_closure()`` alone skips the update (and does not count as a step).
+
+        Example:
+            >>> # warm-up: scale the learning rate for the first 500 steps
+            >>> # def optimizer_step(self, epoch, batch_idx, optimizer, optimizer_closure):
+            >>> #     optimizer.step(closure=optimizer_closure)
+            >>> #     if self.trainer.global_step < 500:
+            >>> #         for group in optimizer.param_groups:
+            >>> #             group["lr"] = min(1.0, (self.trainer.global_step + 1) / 500) * self.hparams.lr
+        """
+        optimizer.step(closure=optimizer_closure)
+
+    def optimizer_zero_grad(self, epoch: int, batch_idx: int, optimizer) -> None:
+        """Clears the gradients at the start of an accumulation window (default: ``optimizer.zero_grad()``)."""
+        optimizer.zero_grad()
+
     def clip_gradients(self, optimizer, gradient_clip_val: float | None = None,
                        gradient_clip_algorithm: str | None = None) -> None:
-        """Clips the gradients of ``optimizer``'s parameters by norm (default) or by value."""
-        clip_gradients(optimizer, gradient_clip_val, gradient_clip_algorithm or "norm")
+        """Clips the gradients of ``optimizer``'s parameters by norm (default) or by value; the values
+        left out are the Trainer's ``gradient_clip_val`` / ``gradient_clip_algorithm`` (as in Lightning,
+        giving a value that differs from the Trainer's is an error)."""
+        trainer = self.__dict__.get("_trainer")
+        trainer_val = getattr(trainer, "gradient_clip_val", None)
+        trainer_algorithm = getattr(trainer, "_gradient_clip_algorithm_given", None)
+        if gradient_clip_val is None:
+            gradient_clip_val = trainer_val or 0.0
+        elif trainer_val is not None and trainer_val != gradient_clip_val:
+            raise ValueError(f"You have set `Trainer(gradient_clip_val={trainer_val!r})` and have passed "
+                             f"`clip_gradients(gradient_clip_val={gradient_clip_val!r})`. Please use only one of them.")
+        if gradient_clip_algorithm is None:
+            gradient_clip_algorithm = trainer_algorithm or "norm"
+        else:
+            gradient_clip_algorithm = gradient_clip_algorithm.lower()
+            if trainer_algorithm is not None and trainer_algorithm != gradient_clip_algorithm:
+                raise ValueError(f"You have set `Trainer(gradient_clip_algorithm={trainer_algorithm!r})` and have "
+                                 f"passed `clip_gradients(gradient_clip_algorithm={gradient_clip_algorithm!r})`. "
+                                 "Please use only one of them.")
+        clip_gradients(optimizer, gradient_clip_val, gradient_clip_algorithm)
 
     def configure_gradient_clipping(self, optimizer, gradient_clip_val: float | None = None,
                                     gradient_clip_algorithm: str | None = None) -> None:
-        """Called before every optimizer step with the Trainer's clipping settings; override to clip differently."""
+        """Called before every optimizer step (automatic optimization) with the Trainer's clipping settings
+        (None when not set); override to clip differently, with ``self.clip_gradients``."""
         self.clip_gradients(optimizer, gradient_clip_val, gradient_clip_algorithm)
 
     def lr_scheduler_step(self, scheduler, metric: Any) -> None:
@@ -227,6 +275,26 @@ class TrainingModule(HyperparametersMixin, nn.Module):
         for p in self.parameters():
             p.requires_grad = True
         self.train()
+
+    # -- the batch on its way to the step ---------------------------------------------------------
+    def on_before_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
+        """Alters a batch before ``transfer_batch_to_device``; returns the batch to use."""
+        return batch
+
+    def transfer_batch_to_device(self, batch: Any, device: Any, dataloader_idx: int) -> Any:
+        """Moves a batch to ``device``: the identity on the CPU (Ember's only device); returns the batch to use."""
+        return batch
+
+    def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
+        """Alters a batch after ``transfer_batch_to_device``; returns the batch to use."""
+        return batch
+
+    def _apply_batch_transfer_handler(self, batch: Any, device: Any = None, dataloader_idx: int = 0) -> Any:
+        """The three batch hooks in Lightning's order, each from the data module if it overrides it."""
+        device = device if device is not None else ember.device(self.device)
+        batch = _batch_hook(self, "on_before_batch_transfer")(batch, dataloader_idx)
+        batch = _batch_hook(self, "transfer_batch_to_device")(batch, device, dataloader_idx)
+        return _batch_hook(self, "on_after_batch_transfer")(batch, dataloader_idx)
 
     # -- hooks (no-ops; only the ones a subclass overrides are ever called) -------------------
     def setup(self, stage: str) -> None: ...
@@ -300,6 +368,15 @@ class TrainingModule(HyperparametersMixin, nn.Module):
         model.on_load_checkpoint(checkpoint)
         load_module_weights(model, checkpoint, checkpoint_path, strict=strict)
         return model
+
+
+def _batch_hook(module, name: str):
+    """``module``'s batch hook ``name``, or the data module's when that overrides it (as Lightning chooses)."""
+    trainer = module.__dict__.get("_trainer")
+    datamodule = getattr(trainer, "datamodule", None)
+    if datamodule is not None and getattr(type(datamodule), name) is not getattr(DataModule, name):
+        return getattr(datamodule, name)
+    return getattr(module, name)
 
 
 def _unwrap(optimizer):

@@ -3,6 +3,7 @@ manual-optimization wrappers."""
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -159,23 +160,38 @@ def clip_gradients(optimizer, gradient_clip_val: float | None, gradient_clip_alg
 
 
 class ManualOptimizer:
-    """What ``self.optimizers()`` returns in manual optimization: the optimizer, whose ``step()``
-    also runs ``on_before_optimizer_step`` and advances the global step (as in Lightning).
+    """Lightning's ``LightningOptimizer``: what ``self.optimizers()`` returns and what ``optimizer_step``
+    receives. ``step(closure)`` runs the closure (forward and backward), then ``on_before_optimizer_step``
+    and, in automatic optimization, gradient clipping, then the wrapped optimizer's update, and advances
+    the global step (as in Lightning).
 
     Args:
         optimizer: the wrapped optimizer.
         call: the hook dispatcher, ``call(hook_name, *args)`` (the Trainer passes ``trainer.call``).
         state: the ``TrainerState`` whose ``global_step`` each ``step()`` advances.
+        after_closure: called with the optimizer after the closure and the hook (the Trainer passes its
+            gradient clipping in automatic optimization), or None.
     """
 
-    def __init__(self, optimizer, call: Callable[..., None], state):
+    def __init__(self, optimizer, call: Callable[..., None], state, after_closure: Callable | None = None):
         self.optimizer = optimizer
         self._call = call
         self._state = state
+        self._after_closure = after_closure
 
     def step(self, closure=None, **kwargs):
-        self._call("on_before_optimizer_step", self.optimizer)
-        out = self.optimizer.step(closure, **kwargs) if closure is not None else self.optimizer.step(**kwargs)
+        def closure_then_hooks():
+            result = closure() if closure is not None else None
+            self._call("on_before_optimizer_step", self.optimizer)
+            if self._after_closure is not None:
+                self._after_closure(self.optimizer)
+            return result
+
+        if _takes_closure(self.optimizer):
+            out = self.optimizer.step(closure_then_hooks, **kwargs)
+        else:
+            closure_then_hooks()
+            out = self.optimizer.step(**kwargs)
         self._state.global_step += 1
         return out
 
@@ -187,3 +203,10 @@ class ManualOptimizer:
 
     def __repr__(self) -> str:
         return f"ManualOptimizer({self.optimizer!r})"
+
+
+def _takes_closure(optimizer) -> bool:
+    try:
+        return "closure" in inspect.signature(optimizer.step).parameters
+    except (TypeError, ValueError):
+        return False

@@ -21,6 +21,7 @@ import ember
 from . import checkpoint as ckpt
 from . import setup
 from .callbacks import Callback, EarlyStopping, ModelCheckpoint, ProgressBar
+from .datamodule import DataModule
 from .evaluation import EvaluationLoop, print_results
 from .fit_loop import FitLoop
 from .hooks import HookDispatcher
@@ -31,6 +32,18 @@ from .optimization import ManualOptimizer, parse_optimizers
 from .signals import InterruptHandler
 from .state import TrainerState
 from .strategies import Strategy, resolve_strategy
+from .utilities.rank_zero import rank_zero_only
+
+
+def _split_datamodule(fn: str, dataloaders, datamodule):
+    """``(dataloaders, datamodule)`` with a data module passed as ``dataloaders`` moved to its place (Lightning)."""
+    if isinstance(dataloaders, DataModule):
+        if datamodule is not None:
+            raise ValueError(f"You cannot pass both `trainer.{fn}(dataloaders=..., datamodule=...)`")
+        return None, dataloaders
+    if dataloaders is not None and datamodule is not None:
+        raise ValueError(f"You cannot pass both `trainer.{fn}(dataloaders=..., datamodule=...)`")
+    return dataloaders, datamodule
 
 
 class _StopRun(Exception):
@@ -149,10 +162,12 @@ class Trainer:
         self.accumulate_grad_batches = accumulate_grad_batches
         self.gradient_clip_val = gradient_clip_val
         self.gradient_clip_algorithm = gradient_clip_algorithm or "norm"
+        self._gradient_clip_algorithm_given = gradient_clip_algorithm
         self.deterministic, self.inference_mode, self.precision = deterministic, inference_mode, precision
         self.detect_anomaly = detect_anomaly
         self.recipe: dict | None = None  # the resolved recipe, stored in checkpoints (set by the CLI)
         self.strategy = resolve_strategy(strategy, accelerator, devices, num_nodes)
+        rank_zero_only.rank = self.strategy.global_rank
         self.state = TrainerState()
         self._metrics = MetricStore()
         if self.strategy.world_size > 1:
@@ -172,7 +187,6 @@ class Trainer:
         self.num_test_batches: list = []
         self.num_predict_batches: list = []
         self._validation_has_run = False
-        self._clip_gradients = False
         self._pending_checkpoint_ops: list = []
         self._defer_checkpoints = False
         self._interrupts = InterruptHandler()
@@ -243,7 +257,16 @@ class Trainer:
     @optimizers.setter
     def optimizers(self, optimizers: list) -> None:
         self._optimizers = list(optimizers)
-        self._manual_optimizers = [ManualOptimizer(opt, self.call, self.state) for opt in self._optimizers]
+        self._manual_optimizers = [ManualOptimizer(opt, self.call, self.state, self._clip_before_step)
+                                   for opt in self._optimizers]
+
+    def _clip_before_step(self, optimizer) -> None:
+        """After the closure and ``on_before_optimizer_step`` (automatic optimization): the module's
+        ``configure_gradient_clipping`` with the Trainer's settings, as Lightning calls it."""
+        module = self.module
+        if module is not None and module.automatic_optimization:
+            module.configure_gradient_clipping(optimizer, gradient_clip_val=self.gradient_clip_val,
+                                               gradient_clip_algorithm=self._gradient_clip_algorithm_given)
 
     @property
     def manual_optimizers(self) -> list[ManualOptimizer]:
@@ -349,21 +372,32 @@ class Trainer:
         """Trains ``model``; ``ckpt_path`` (``"last"``, ``"best"`` or a file) resumes a run exactly
         where its checkpoint was taken: weights, optimizers, schedulers, callbacks, progress, random
         states, loader position and logger files."""
+        if isinstance(train_dataloaders, DataModule):  # fit(model, datamodule), as Lightning detects it
+            if datamodule is not None or val_dataloaders is not None:
+                raise ValueError("You cannot pass `train_dataloader` or `val_dataloaders` to "
+                                 "`trainer.fit(datamodule=...)`: give either data loaders or a datamodule")
+            train_dataloaders, datamodule = None, train_dataloaders
+        elif datamodule is not None and (train_dataloaders is not None or val_dataloaders is not None):
+            raise ValueError("You cannot pass `train_dataloader` or `val_dataloaders` to "
+                             "`trainer.fit(datamodule=...)`: give either data loaders or a datamodule")
         self._run("fit", model, datamodule, ckpt_path, train=train_dataloaders, val=val_dataloaders)
 
     def validate(self, model=None, dataloaders: Any = None, ckpt_path: str | None = None, verbose: bool = True,
                  datamodule=None) -> list[dict[str, float]]:
         """Runs the validation loop once; returns one dict of epoch-level metrics per data loader."""
+        dataloaders, datamodule = _split_datamodule("validate", dataloaders, datamodule)
         return self._run("validate", model, datamodule, ckpt_path, loaders=dataloaders, verbose=verbose)
 
     def test(self, model=None, dataloaders: Any = None, ckpt_path: str | None = None, verbose: bool = True,
              datamodule=None) -> list[dict[str, float]]:
         """Runs the test loop once; returns one dict of epoch-level metrics per data loader."""
+        dataloaders, datamodule = _split_datamodule("test", dataloaders, datamodule)
         return self._run("test", model, datamodule, ckpt_path, loaders=dataloaders, verbose=verbose)
 
     def predict(self, model=None, dataloaders: Any = None, datamodule=None, return_predictions: bool = True,
                 ckpt_path: str | None = None) -> list | None:
         """Returns ``predict_step``'s outputs, one per batch (a list per data loader if several)."""
+        dataloaders, datamodule = _split_datamodule("predict", dataloaders, datamodule)
         return self._run("predict", model, datamodule, ckpt_path, loaders=dataloaders,
                          return_predictions=return_predictions)
 
@@ -460,7 +494,6 @@ class Trainer:
         if fitting:
             self.optimizers, self.lr_scheduler_configs = parse_optimizers(model.configure_optimizers())
             setup.check_optimization_mode(model, self.optimizers, self.accumulate_grad_batches, self.gradient_clip_val)
-            self._clip_gradients = bool(self.gradient_clip_val) or is_overridden("configure_gradient_clipping", model)
         if checkpoint is not None:
             ckpt.load_module_weights(model, checkpoint, path)
             if fitting:
