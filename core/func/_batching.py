@@ -234,6 +234,14 @@ def _copyto(dst, src, casting="same_kind", where=True):
     dst.value = value
 
 
+def _may_share_memory(a, b, max_work=None):
+    while isinstance(a, BatchedArray):
+        a = a.value._data
+    while isinstance(b, BatchedArray):
+        b = b.value._data
+    return np.may_share_memory(a, b)
+
+
 _ARRAY_FUNCTIONS = {
     np.zeros_like: _like(np.zeros), np.ones_like: _like(np.ones), np.empty_like: _like(np.empty),
     np.full_like: _full_like, np.shape: lambda a: a.shape, np.ndim: lambda a: a.ndim,
@@ -244,7 +252,7 @@ _ARRAY_FUNCTIONS = {
     np.argmax: _reduction(np.argmax, flattens=True), np.argmin: _reduction(np.argmin, flattens=True),
     np.where: _where,
     np.clip: lambda a, a_min, a_max, **kw: _ternary(np.clip, a, a_min, a_max),
-    np.broadcast_to: _broadcast_to, np.copyto: _copyto,
+    np.broadcast_to: _broadcast_to, np.copyto: _copyto, np.may_share_memory: _may_share_memory,
     np.result_type: lambda *args: np.result_type(*(a.dtype if isinstance(a, BatchedArray) else a for a in args)),
     np.can_cast: lambda from_, to, casting="safe": np.can_cast(
         from_.dtype if isinstance(from_, BatchedArray) else from_, to, casting),

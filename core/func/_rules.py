@@ -93,9 +93,41 @@ def _joining(cls, level, args, kwargs):  # cat / stack: (dim, *tensors)
 
 def _roll(cls, level, args, kwargs):
     a, shifts, dims = args
-    if dims is None:
-        return NotImplemented
+    if dims is None:  # roll(x) of a flattened sample: along its only dim
+        if a.ndim != 1:
+            return NotImplemented
+        dims = 0
     return cls.apply(_unwrap(a, level), shifts, _shift(dims))
+
+
+def _prod(cls, level, args, kwargs):
+    a, axis, keepdim = args
+    physical = _unwrap(a, level)
+    if axis is not None:
+        return cls.apply(physical, axis + 1, keepdim)
+    out = cls.apply(physical.reshape(physical.shape[0], -1), 1, False)
+    return out.reshape((out.shape[0],) + (1,) * a.ndim) if keepdim else out
+
+
+def _pad_widths(cls, level, args, kwargs):
+    a, widths, value = args
+    return cls.apply(_unwrap(a, level), ((0, 0),) + tuple(widths), value)
+
+
+def _fold_batch(cls, level, args, kwargs):
+    """Ops over (N, ...) inputs that treat each of the N independently (pooling, batch norm in eval mode):
+    the samples' N fold into one N when only the input is batched."""
+    x, rest = args[0], args[1:]
+    physical = _unwrap(x, level)
+    if physical is None or any(_unwrap(r, level) is not None for r in rest):
+        return NotImplemented
+    if cls.__name__ == "BatchNorm" and rest[-1]:  # training: statistics over the sample's own N
+        return NotImplemented
+    size, n = physical.shape[0], physical.shape[1]
+    out = cls.apply(physical.reshape((size * n,) + tuple(physical.shape[2:])), *rest, **kwargs)
+    if isinstance(out, tuple):
+        return tuple(o.reshape((size, n) + tuple(o.shape[1:])) for o in out)
+    return out.reshape((size, n) + tuple(out.shape[1:]))
 
 
 def _diagonal(cls, level, args, kwargs):
@@ -218,7 +250,7 @@ _BROADCASTING = {
     "ember.nn.functional.dropout": "MaskMul",
 }
 _NAMED_RULES = {
-    "ember.ops.reduce": {"Sum": _dims_at(1), "Mean": _dims_at(1), "Prod": _dims_at(1), "MaxMin": _dims_at(1),
+    "ember.ops.reduce": {"Sum": _dims_at(1), "Mean": _dims_at(1), "Prod": _prod, "MaxMin": _dims_at(1),
                          "Cumsum": _dims_at(1), "Cumprod": _dims_at(1), "LogCumSumExp": _dims_at(1)},
     "ember.ops.softmax": {"Softmax": _dims_at(1), "LogSoftmax": _dims_at(1)},
     "ember.ops.shape": {"Reshape": _reshape, "Permute": _permute, "Expand": _expand, "Slice": _slice,
@@ -228,7 +260,9 @@ _NAMED_RULES = {
     "ember.ops.linalg": {"Einsum": _einsum},
     "ember.nn.functional.conv": {"ConvNd": _conv},
     "ember.nn.functional.loss": {"CrossEntropy": _cross_entropy},
-    "ember.nn.functional.norm": {"LayerNorm": _layer_norm},
+    "ember.nn.functional.norm": {"LayerNorm": _layer_norm, "BatchNorm": _fold_batch},
+    "ember.nn.functional.pooling": {"MaxPool": _fold_batch, "AvgPool": _fold_batch, "AdaptivePool": _fold_batch},
+    "ember.nn.functional.sampling": {"ConstantPad": _pad_widths},
 }
 
 

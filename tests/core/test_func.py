@@ -51,6 +51,18 @@ def close(ours, theirs, atol=1e-10):
     np.testing.assert_allclose(arr(ours), theirs, atol=atol, rtol=1e-7)
 
 
+@pytest.fixture
+def batched_only(monkeypatch):
+    """Fails the test if vmap falls back to running anything once per sample."""
+    from ember.func import _batching, _vmap
+
+    def no_loop(*args, **kwargs):
+        raise AssertionError(f"vmap fell back to a per-sample loop for {args[0]}")
+
+    monkeypatch.setattr(_batching, "_loop", no_loop)
+    monkeypatch.setattr(_vmap, "_loop", no_loop)
+
+
 # --- vmap: every kind of op, against torch.func.vmap -----------------------------------------------
 VMAP_CASES = {
     "elementwise": (lambda m: lambda x, y: (m.sin(x) * y + x / (1 + y * y)).exp(), [(5, 3), (5, 3)], 0),
@@ -73,12 +85,14 @@ VMAP_CASES = {
     "where_clamp": (lambda m: lambda x: m.where(x > 0, x, x * 0.1).clamp(-0.5, 0.5), [(4, 3)], 0),
     "in_dim_1": (lambda m: lambda x: x.sum(), [(3, 7)], 1),
     "tril_diagonal": (lambda m: lambda x: x.tril().diagonal() + x.triu(1).sum(0), [(4, 3, 3)], 0),
+    "prod_roll": (lambda m: lambda x: x.prod() + x.prod(1).sum() + x.roll(2).sum(0) + x.roll(1, 0)[0],
+                  [(4, 3, 2)], 0),
 }
 
 
 @pytest.mark.parity
 @pytest.mark.parametrize("name", sorted(VMAP_CASES))
-def test_vmap_matches_torch(name):
+def test_vmap_matches_torch(name, batched_only):
     torch = pytest.importorskip("torch")
     make, shapes, in_dims = VMAP_CASES[name]
     pairs = [both(rand(*s)) for s in shapes]
@@ -88,7 +102,7 @@ def test_vmap_matches_torch(name):
 
 
 @pytest.mark.parity
-def test_vmap_index_with_batched_indices_matches_torch():
+def test_vmap_index_with_batched_indices_matches_torch(batched_only):
     torch = pytest.importorskip("torch")
     table_e, table_t = both(rand(6, 4))
     idx = np.array([[0, 5], [3, 3], [1, 2]])
@@ -103,7 +117,7 @@ def test_vmap_index_with_batched_indices_matches_torch():
 
 
 @pytest.mark.parity
-def test_vmap_nn_functional_layers_match_torch():
+def test_vmap_nn_functional_layers_match_torch(batched_only):
     torch = pytest.importorskip("torch")
     tf = torch.nn.functional
     x_e, x_t = both(rand(5, 3, 6, 6))
@@ -121,6 +135,16 @@ def test_vmap_nn_functional_layers_match_torch():
         close(vmap(lambda z, y, r=reduction: F.cross_entropy(z[None], y[None], reduction=r))(logits_e, ember.tensor(target)),
               torch.func.vmap(lambda z, y, r=reduction: tf.cross_entropy(z[None], y[None], reduction=r))(
                   logits_t, torch.tensor(target)))
+    images_e, images_t = both(rand(4, 2, 3, 7, 7))
+    mean_e, mean_t = both(rand(3, seed=4))
+    var_e, var_t = both(np.abs(rand(3, seed=5)) + 0.5)
+
+    def pools(m, fn):
+        return lambda x: (fn.max_pool2d(x, 2) + fn.avg_pool2d(x, 2, padding=1)[..., :3, :3]
+                          + fn.adaptive_avg_pool2d(x, 3) + fn.pad(x, (1, 1, 0, 2))[..., 1:4, 1:4]
+                          + fn.batch_norm(x, mean_e if m is ember else mean_t, var_e if m is ember else var_t)[..., :3, :3])
+
+    close(vmap(pools(ember, F))(images_e), torch.func.vmap(pools(torch, tf))(images_t))
     lw_e, lw_t = both(rand(7))
     close(vmap(lambda z: F.layer_norm(z, (7,), lw_e))(logits_e), torch.func.vmap(lambda z: tf.layer_norm(z, (7,), lw_t))(logits_t))
 
