@@ -23,7 +23,7 @@ __version__ = "0.1.0"
 from . import autograd  # noqa: E402
 from . import creation  # noqa: E402
 from . import ops as _ops  # noqa: E402
-from ._device import get_default_device, set_default_device  # noqa: E402
+from ._device import OutOfMemoryError, get_default_device, set_default_device  # noqa: E402
 from ._settings import (  # noqa: E402
     are_deterministic_algorithms_enabled, get_float32_matmul_precision, get_num_interop_threads, get_num_threads,
     is_deterministic_algorithms_warn_only_enabled, set_default_tensor_type, set_float32_matmul_precision,
@@ -55,9 +55,9 @@ from .autograd.grad_mode import (  # noqa: E402
     enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad, set_grad_enabled,
 )
 from .creation import (  # noqa: E402
-    arange, as_tensor, asarray, bernoulli, empty, empty_like, eye, from_numpy, full, full_like, linspace,
-    logspace, multinomial, normal, ones, ones_like, rand, rand_like, randint, randint_like, randn, randn_like,
-    randperm, tensor, zeros, zeros_like,
+    arange, as_tensor, asarray, bernoulli, empty, empty_like, empty_permuted, empty_strided, eye, from_numpy, full,
+    full_like, linspace, logspace, multinomial, normal, ones, ones_like, rand, rand_like, randint, randint_like,
+    randn, randn_like, randperm, range, scalar_tensor, tensor, zeros, zeros_like,
 )
 from .ops import *  # noqa: E402,F401,F403
 from .ops import _util  # noqa: E402
@@ -77,7 +77,7 @@ from .tensor import Size, Tensor, comparison_operator as _comparison_operator, d
 _ops.bind_methods(Tensor)
 Tensor.__eq__, Tensor.__ne__ = _comparison_operator(_ops.eq), _comparison_operator(_ops.ne)
 Tensor.backward = autograd.engine.tensor_backward
-for _name in ("new_zeros", "new_ones", "new_empty", "new_full", "new_tensor", "new"):
+for _name in ("new_zeros", "new_ones", "new_empty", "new_empty_strided", "new_full", "new_tensor", "new"):
     setattr(Tensor, _name, getattr(creation, _name))
 Tensor.type = _tensor_type
 
@@ -94,6 +94,19 @@ pi, e, inf, nan, newaxis = math.pi, math.e, math.inf, math.nan, None
 def is_tensor(obj) -> bool:
     """Whether ``obj`` is an ``ember.Tensor`` (a ``Parameter`` too)."""
     return isinstance(obj, Tensor)
+
+
+def typename(obj) -> str:
+    """The type name of ``obj``: ``"ember.FloatTensor"`` for a tensor, else its qualified class name."""
+    if isinstance(obj, Tensor):
+        return obj.type()
+    module = type(obj).__module__
+    return type(obj).__qualname__ if module in ("builtins", None) else f"{module}.{type(obj).__qualname__}"
+
+
+def get_device(input) -> int:
+    """``input.get_device()``: -1, the answer for every CPU tensor."""
+    return input.get_device()
 
 
 def numel(input) -> int:

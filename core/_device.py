@@ -100,6 +100,12 @@ class device:
         return False
 
 
+class OutOfMemoryError(RuntimeError):
+    """PyTorch's out-of-memory error (``torch.OutOfMemoryError`` / ``torch.cuda.OutOfMemoryError``), so that
+    ``except ember.cuda.OutOfMemoryError:`` in a ported script names a real class. Ember raises numpy's
+    ``MemoryError`` when an allocation fails."""
+
+
 def _type_name(value) -> str:
     return type(value).__name__
 

@@ -5,7 +5,9 @@ Every random op draws from an ``ember.Generator`` (the default one unless given)
 
 from __future__ import annotations
 
+import builtins
 import math
+import warnings
 
 import numpy as np
 
@@ -207,6 +209,52 @@ def eye(n: int, m: int | None = None, *, out=None, dtype=None, layout=None, devi
     return _make(shape, np_dtype, device, requires_grad, lambda: np.eye(*shape, dtype=np_dtype), out)
 
 
+def range(start, end, step=1, *, out=None, dtype=None, layout=None, device=None,  # noqa: A001
+          requires_grad: bool = False) -> Tensor:
+    """Deprecated in PyTorch (use ``arange``): values from ``start`` to ``end`` *inclusive*, default dtype."""
+    warnings.warn("ember.range is deprecated and will be removed in a future release because its behavior is "
+                  "inconsistent with Python's range builtin. Instead, use ember.arange, which produces values in "
+                  "[start, end).", UserWarning, stacklevel=2)
+    np_dtype = _float_dtype(_out_dtype(dtype, out))
+    count = max(0, math.floor((end - start) / step) + 1)
+    return _make((count,), np_dtype, device, requires_grad,
+                 lambda: (start + np.arange(count, dtype=np.float64) * step).astype(np_dtype), out)
+
+
+def scalar_tensor(s, *, dtype=None, layout=None, device=None, requires_grad: bool = False,
+                  pin_memory: bool = False) -> Tensor:
+    """A 0-d tensor holding the number ``s``, in the default float dtype unless ``dtype`` is given."""
+    np_dtype = _float_dtype(dtype)
+    return _make((), np_dtype, device, requires_grad, lambda: np.array(s, dtype=np_dtype))
+
+
+def empty_strided(size, stride, *, dtype=None, layout=None, device=None, requires_grad: bool = False,
+                  pin_memory: bool = False) -> Tensor:
+    """An uninitialised tensor of ``size`` whose elements lie ``stride`` elements apart, as in torch."""
+    shape, strides = tuple(int(s) for s in size), tuple(int(s) for s in stride)
+    if len(shape) != len(strides):
+        raise RuntimeError(f"mismatch in length of strides and shape: {len(strides)} strides for {len(shape)} dims")
+    np_dtype = _float_dtype(dtype)
+
+    def build():
+        storage = 0 if 0 in shape else 1 + sum((n - 1) * s for n, s in zip(shape, strides))
+        return np.lib.stride_tricks.as_strided(np.empty(storage, np_dtype), shape,
+                                               tuple(s * np_dtype.itemsize for s in strides))
+
+    return _make(shape, np_dtype, device, requires_grad, build)
+
+
+def empty_permuted(size, physical_layout, *, dtype=None, layout=None, device=None, requires_grad: bool = False,
+                   pin_memory: bool = False) -> Tensor:
+    """An uninitialised tensor of ``size`` laid out in memory in the order ``physical_layout``."""
+    shape, order = tuple(int(s) for s in size), tuple(int(d) for d in physical_layout)
+    if sorted(order) != list(builtins.range(len(shape))):
+        raise RuntimeError(f"physical_layout {list(order)} is not a permutation of the {len(shape)} dimensions")
+    np_dtype = _float_dtype(dtype)
+    return _make(shape, np_dtype, device, requires_grad,
+                 lambda: np.empty([shape[d] for d in order], np_dtype).transpose(np.argsort(order)))
+
+
 # --- random ------------------------------------------------------------------------------
 def _sample_dtype(np_dtype):
     return np_dtype if np_dtype in (np.float32, np.float64) else np.dtype(np.float64)
@@ -371,6 +419,13 @@ def new_full(self, size, fill_value, *, dtype=None, layout=None, device=None, re
         raise TypeError(f"new_full(): argument 'size' (position 1) must be tuple of ints, not {type(size).__name__}")
     return full(size, fill_value, dtype=self.dtype if dtype is None else dtype, requires_grad=requires_grad,
                 device=self.device if device is None else device)
+
+
+def new_empty_strided(self, size, stride, *, dtype=None, layout=None, device=None, requires_grad: bool = False,
+                      pin_memory: bool = False) -> Tensor:
+    """``ember.empty_strided`` with this tensor's dtype and device unless given."""
+    return empty_strided(size, stride, dtype=self.dtype if dtype is None else dtype, requires_grad=requires_grad,
+                         device=self.device if device is None else device)
 
 
 def new_tensor(self, data, *, dtype=None, layout=None, device=None, requires_grad: bool = False,

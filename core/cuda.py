@@ -13,6 +13,8 @@ Example:
 
 from __future__ import annotations
 
+from ._device import OutOfMemoryError  # noqa: F401 (torch.cuda.OutOfMemoryError is torch.OutOfMemoryError)
+
 _NOT_COMPILED = "Ember has no CUDA support (ember.cuda.is_available() is False): it runs on the CPU"
 
 

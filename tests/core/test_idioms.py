@@ -264,3 +264,38 @@ def test_default_dtype_and_the_deprecated_default_tensor_type(restore_settings):
     with pytest.raises(TypeError, match="only floating-point types are supported as the default type"), \
             pytest.warns(UserWarning):
         ember.set_default_tensor_type(ember.LongTensor)
+
+
+# --- smaller names ported scripts use -----------------------------------------------------------------------
+def test_out_of_memory_error_is_one_class():
+    assert ember.cuda.OutOfMemoryError is ember.OutOfMemoryError and issubclass(ember.OutOfMemoryError, RuntimeError)
+    with pytest.raises(ember.cuda.OutOfMemoryError):
+        raise ember.OutOfMemoryError("out of memory")
+
+
+def test_itemsize_nbytes_typename_get_device():
+    t = ember.zeros(2, 3)
+    assert t.itemsize == 4 and t.nbytes == 24
+    assert t.expand(4, 2, 3).nbytes == 96 and ember.zeros(2, 3, device="meta").nbytes == 24  # as torch
+    assert ember.typename(t) == "ember.FloatTensor" and ember.typename(1) == "int"
+    assert ember.typename(ember.nn.Linear(1, 1)) == "ember.nn.modules.linear.Linear"
+    assert ember.get_device(t) == -1
+
+
+def test_strided_and_permuted_empty():
+    t = ember.empty_strided((2, 3), (1, 2))
+    assert t.shape == (2, 3) and t.stride() == (1, 2)
+    assert ember.zeros(1, dtype=ember.int32).new_empty_strided((2, 2), (1, 2)).dtype == ember.int32
+    p = ember.empty_permuted((2, 3, 4), (0, 2, 1))
+    assert p.shape == (2, 3, 4) and p.stride() == (12, 1, 3)
+    assert ember.empty_strided((2, 3), (3, 1), device="meta").is_meta
+
+
+def test_scalar_tensor_and_deprecated_range():
+    assert ember.scalar_tensor(3).tolist() == 3.0 and ember.scalar_tensor(3).dtype == ember.float32
+    assert ember.scalar_tensor(3, dtype=ember.int64).dtype == ember.int64
+    with pytest.warns(UserWarning, match="ember.range is deprecated"):
+        r = ember.range(0, 1, 0.5)
+    assert r.tolist() == [0.0, 0.5, 1.0] and r.dtype == ember.float32  # end included, as torch.range
+    with pytest.warns(UserWarning):
+        assert ember.range(0, 3).tolist() == [0.0, 1.0, 2.0, 3.0]
