@@ -1,6 +1,7 @@
 """Discrete Fourier transforms (``ember.fft``'s functions), differentiable.
 
-Three ops do the work, each ``scale`` times an unnormalized numpy transform over ``dims``:
+Three ops do the work (named as torch's: ``FftC2C``, ``FftR2C``, ``FftC2R``), each ``scale`` times an
+unnormalized numpy transform over ``dims``:
 
 - ``C2C``: complex to complex, forward (``exp(-2 pi i jk/n)``) or inverse (``exp(+2 pi i jk/n)``);
 - ``R2C``: real to the one-sided (last dim ``n // 2 + 1``) complex spectrum;
@@ -39,7 +40,7 @@ def _real_dtype(x: np.dtype) -> np.dtype:
     return np.dtype(np.float64) if x in (np.float64, np.complex128) else np.dtype(np.float32)
 
 
-class C2C(Op):
+class FftC2C(Op):
     @staticmethod
     def forward(ctx, a, dims, inverse, scale):
         ctx.dims, ctx.inverse, ctx.scale = dims, inverse, scale
@@ -52,13 +53,10 @@ class C2C(Op):
 
     @staticmethod
     def backward(ctx, grad):
-        return C2C.apply(grad, ctx.dims, not ctx.inverse, ctx.scale), None, None, None
-
-    def name(self) -> str:
-        return "FftC2CBackward0"
+        return FftC2C.apply(grad, ctx.dims, not ctx.inverse, ctx.scale), None, None, None
 
 
-class R2C(Op):
+class FftR2C(Op):
     @staticmethod
     def forward(ctx, a, dims, scale):
         ctx.dims, ctx.scale, ctx.n = dims, scale, a._data.shape[dims[-1]]
@@ -71,13 +69,10 @@ class R2C(Op):
     def backward(ctx, grad):
         last = ctx.dims[-1]
         padded = _resize(grad, last, ctx.n)  # the half spectrum, zero-padded to the full length
-        return C2C.apply(padded, ctx.dims, True, ctx.scale).real, None, None
-
-    def name(self) -> str:
-        return "FftR2CBackward0"
+        return FftC2C.apply(padded, ctx.dims, True, ctx.scale).real, None, None
 
 
-class C2R(Op):
+class FftC2R(Op):
     @staticmethod
     def forward(ctx, a, dims, n, scale):
         ctx.dims, ctx.n, ctx.scale = dims, n, scale
@@ -88,7 +83,7 @@ class C2R(Op):
 
     @staticmethod
     def backward(ctx, grad):
-        spectrum = R2C.apply(grad, ctx.dims, ctx.scale)
+        spectrum = FftR2C.apply(grad, ctx.dims, ctx.scale)
         last = ctx.dims[-1]
         half = spectrum.shape[last]
         doubled = ctx.n - half  # the frequencies 1 .. that stand for themselves and their mirror image
@@ -99,9 +94,6 @@ class C2R(Op):
             shape[last] = half
             spectrum = spectrum * Tensor._wrap(factor.reshape(shape))
         return spectrum, None, None, None
-
-    def name(self) -> str:
-        return "FftC2RBackward0"
 
 
 # --- argument handling ------------------------------------------------------------------------------
@@ -183,7 +175,7 @@ def _c2c(op, input, s, dim, norm, inverse):
         if n is not None:
             x = _resize(x, d, n)
     count = math.prod(x.shape[d] for d in dims)
-    return C2C.apply(x, tuple(dims), inverse, _scale(norm, count, inverse))
+    return FftC2C.apply(x, tuple(dims), inverse, _scale(norm, count, inverse))
 
 
 def _r2c(op, input, s, dim, norm, inverse=False):
@@ -195,7 +187,7 @@ def _r2c(op, input, s, dim, norm, inverse=False):
         if n is not None:
             x = _resize(x, d, n)
     count = math.prod(x.shape[d] for d in dims)
-    return R2C.apply(x, tuple(dims), _scale(norm, count, inverse))
+    return FftR2C.apply(x, tuple(dims), _scale(norm, count, inverse))
 
 
 def _c2r(op, input, s, dim, norm, inverse=True):
@@ -212,7 +204,7 @@ def _c2r(op, input, s, dim, norm, inverse=True):
             x = _resize(x, d, size)
     x = _resize(x, last, n // 2 + 1)
     count = math.prod(x.shape[d] for d in dims[:-1]) * n
-    return C2R.apply(x, tuple(dims), n, _scale(norm, count, inverse))
+    return FftC2R.apply(x, tuple(dims), n, _scale(norm, count, inverse))
 
 
 _SWAP = {None: "forward", "backward": "forward", "forward": "backward", "ortho": "ortho"}

@@ -95,6 +95,13 @@ def test_dtypes_follow_torch():
     assert ember.fft.hfft(ember.ones(3, dtype=ember.complex64)).dtype == ember.float32
 
 
+def test_graph_nodes_are_named_as_torch_names_them():
+    x = ember.ones(4, requires_grad=True)
+    assert ember.fft.rfft(x).grad_fn.name() == "FftR2CBackward"
+    assert ember.fft.ifft(x).grad_fn.name() == "FftC2CBackward"
+    assert ember.fft.irfft(ember.fft.rfft(x)).grad_fn.name() == "FftC2RBackward"
+
+
 def test_round_trips():
     x = ember.tensor(REAL)
     np.testing.assert_allclose(ember.fft.irfft(ember.fft.rfft(x), n=6).numpy(), REAL, atol=1e-6)
