@@ -308,6 +308,66 @@ CASES = [
         extra={"t": np.array(0.7)},
     ),
     Case(
+        "Pareto",
+        lambda m, scale, alpha: m.distributions.Pareto(scale, alpha),
+        {"scale": positive(3), "alpha": positive(2, 3, low=0.5, high=5.0)},
+        positive(4, 2, 3, low=3.0, high=5.0),
+        ("log_prob", "entropy", "mean", "mode", "variance", "cdf", "icdf"),
+        unit(2, 3),
+    ),
+    Case(
+        "HalfCauchy",
+        lambda m, scale: m.distributions.HalfCauchy(scale),
+        {"scale": positive(2, 3)},
+        positive(4, 2, 3),
+        ("log_prob", "entropy", "mean", "mode", "variance", "cdf", "icdf"),
+        unit(2, 3),
+    ),
+    Case(
+        "Weibull",
+        lambda m, scale, concentration: m.distributions.Weibull(scale, concentration),
+        {"scale": positive(3), "concentration": positive(2, 3)},
+        positive(4, 2, 3),
+        ("log_prob", "entropy", "mean", "mode", "variance", "cdf", "icdf"),
+        unit(2, 3),
+    ),
+    Case(
+        "InverseGamma",
+        lambda m, concentration, rate: m.distributions.InverseGamma(concentration, rate),
+        {"concentration": positive(2, 3, low=0.5, high=4.0), "rate": positive(3)},
+        positive(4, 2, 3),
+        ("log_prob", "entropy", "mean", "mode", "variance"),
+    ),
+    Case(
+        "NegativeBinomial",
+        lambda m, total_count, probs: m.distributions.NegativeBinomial(total_count, probs),
+        {"total_count": positive(3, low=1.0, high=5.0), "probs": unit(2, 3)},
+        rng.integers(0, 8, (4, 2, 3)).astype(float),
+        ("log_prob", "mean", "mode", "variance"),
+    ),
+    Case(
+        "FisherSnedecor",
+        lambda m, df1, df2: m.distributions.FisherSnedecor(df1, df2),
+        {"df1": positive(2, 3, low=1.0, high=6.0), "df2": positive(3, low=1.0, high=9.0)},
+        positive(4, 2, 3),
+        ("log_prob", "mean", "mode", "variance"),
+    ),
+    Case(
+        "LogisticNormal",
+        lambda m, loc, scale: m.distributions.LogisticNormal(loc, scale),
+        {"loc": real(2, 3), "scale": positive(3)},
+        simplex(4, 2, 4),
+        ("log_prob",),
+    ),
+    Case(
+        "Kumaraswamy",
+        lambda m, a, b: m.distributions.Kumaraswamy(a, b),
+        {"a": positive(2, 3), "b": positive(3)},
+        unit(4, 2, 3),
+        ("log_prob", "entropy", "mean", "mode", "variance", "cdf", "icdf"),
+        unit(2, 3),
+    ),
+    Case(
         "TransformedDistribution-affine-sigmoid",
         lambda m, loc, scale: m.distributions.TransformedDistribution(
             m.distributions.Normal(loc, scale),
@@ -430,6 +490,13 @@ NUMBER_PARAMETERS = {
     "Binomial": lambda m: m.distributions.Binomial(5, 0.3),
     "VonMises": lambda m: m.distributions.VonMises(0.0, 2.0),
     "ContinuousBernoulli": lambda m: m.distributions.ContinuousBernoulli(0.3),
+    "Pareto": lambda m: m.distributions.Pareto(0.5, 3.0),
+    "HalfCauchy": lambda m: m.distributions.HalfCauchy(1.0),
+    "Weibull": lambda m: m.distributions.Weibull(1.0, 2.0),
+    "InverseGamma": lambda m: m.distributions.InverseGamma(2.0, 3.0),
+    "FisherSnedecor": lambda m: m.distributions.FisherSnedecor(2.0, 3.0),
+    "Kumaraswamy": lambda m: m.distributions.Kumaraswamy(2.0, 3.0),
+    "NegativeBinomial": lambda m: m.distributions.NegativeBinomial(3.0, 0.4),
 }
 
 
@@ -440,7 +507,7 @@ def test_number_parameters_give_a_scalar_float32_distribution(name):
     sample = ours.sample()
     assert sample.shape == () and sample.dtype == ember.float32
     assert ours.sample((3,)).shape == (3,)
-    value = 0.3 if name in ("Beta", "Uniform", "ContinuousBernoulli") else 1.0
+    value = 0.3 if name in ("Beta", "Uniform", "ContinuousBernoulli", "Kumaraswamy") else 1.0
     np.testing.assert_allclose(
         ours.log_prob(ember.tensor(value)).numpy(), theirs.log_prob(torch.tensor(value)).numpy(), rtol=1e-5
     )

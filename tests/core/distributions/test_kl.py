@@ -42,6 +42,7 @@ FAMILIES = {
     "OneHotCategorical": lambda m, t: m.distributions.OneHotCategorical(t(_pos(3, 4))),
     "Dirichlet": lambda m, t: m.distributions.Dirichlet(t(_pos(3, 4))),
     "HalfNormal": lambda m, t: m.distributions.HalfNormal(t(_pos(3))),
+    "Pareto": lambda m, t: m.distributions.Pareto(t(rng.uniform(0.1, 0.9, 3)), t(rng.uniform(0.5, 4.0, 3))),
     "LogNormal": lambda m, t: m.distributions.LogNormal(t(rng.standard_normal(3)), t(_pos(3))),
     "Independent": lambda m, t: m.distributions.Independent(
         m.distributions.Normal(t(rng.standard_normal((2, 3))), t(_pos(2, 3))), 1
@@ -54,7 +55,7 @@ FAMILIES = {
     ),
 }
 
-# every pair torch registers among these families (torch.distributions.kl._KL_REGISTRY, Pareto left out)
+# every pair torch registers among these families (torch.distributions.kl._KL_REGISTRY)
 PAIRS = sorted(
     (p.__name__, q.__name__)
     for p, q in torch.distributions.kl._KL_REGISTRY
