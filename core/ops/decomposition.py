@@ -258,20 +258,17 @@ def solve(A, B, *, left: bool = True):
 class SolveTriangular(Op):
     @staticmethod
     def forward(ctx, A, B, upper, unitriangular):
-        import scipy.linalg  # lazy: heavy
-
         ctx.save_for_backward(A)
         ctx.save_output()
         ctx.upper, ctx.unitriangular = upper, unitriangular
-        a, b = A._data, B._data
-        batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
-        a = np.broadcast_to(a, batch + a.shape[-2:])
-        b = np.broadcast_to(b, batch + b.shape[-2:])
-        out = np.empty(b.shape, np.result_type(a, b))
-        for index in np.ndindex(*batch):
-            out[index] = scipy.linalg.solve_triangular(a[index], b[index], lower=not upper,
-                                                       unit_diagonal=unitriangular, check_finite=False)
-        return out
+        a = np.triu(A._data) if upper else np.tril(A._data)
+        if unitriangular:
+            a = a.copy()
+            np.einsum("...ii->...i", a)[...] = 1
+        try:  # one batched LAPACK call (an LU of a triangular matrix is the substitution)
+            return np.linalg.solve(a, B._data)
+        except np.linalg.LinAlgError:  # a zero on the diagonal: substitution gives inf / nan, as in torch
+            return _substitution(a, B._data, upper)
 
     @staticmethod
     def backward(ctx, grad):
@@ -284,6 +281,19 @@ class SolveTriangular(Op):
             grad_A = triu(grad_A, 1 if ctx.unitriangular else 0) if ctx.upper else tril(
                 grad_A, -1 if ctx.unitriangular else 0)
         return grad_A, grad_B, None, None
+
+
+def _substitution(a, b, upper):
+    """Row-by-row substitution, vectorised over the batch: a zero on the diagonal gives inf / nan, as torch."""
+    batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    a = np.broadcast_to(a, batch + a.shape[-2:])
+    out = np.array(np.broadcast_to(b, batch + b.shape[-2:]), dtype=np.result_type(a, b))
+    n = a.shape[-1]
+    for i in range(n - 1, -1, -1) if upper else range(n):
+        known = slice(i + 1, n) if upper else slice(0, i)
+        done = np.einsum("...k,...kj->...j", a[..., i, known], out[..., known, :])
+        out[..., i, :] = (out[..., i, :] - done) / a[..., i, i, None]
+    return out
 
 
 def solve_triangular(A, B, *, upper: bool, left: bool = True, unitriangular: bool = False):

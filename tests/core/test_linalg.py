@@ -306,3 +306,13 @@ def test_chain_matmul_and_triangular_solve_warn_as_deprecated():
         ember.triangular_solve(a, a)
     with pytest.warns(UserWarning, match="dim"):
         ember.cross(ember.ones(3), ember.ones(3))
+
+
+@pytest.mark.parametrize("upper", [True, False])
+@pytest.mark.parametrize("matrix", [[[1.0, 0.0], [2.0, 0.0]], [[0.0, 1.0], [0.0, 2.0]], [[0.0, 0.0], [1.0, 1.0]]])
+def test_solve_triangular_with_zero_on_diagonal_gives_torch_inf_and_nan(matrix, upper):
+    """Substitution does not raise on a singular triangle; its inf / nan pattern is torch's."""
+    e_a, t_a = both(np.array(matrix))
+    e_b, t_b = both(np.array([[1.0, 2.0], [3.0, 4.0]]))
+    np.testing.assert_array_equal(ember.linalg.solve_triangular(e_a, e_b, upper=upper).numpy(),
+                                  torch.linalg.solve_triangular(t_a, t_b, upper=upper).numpy())
