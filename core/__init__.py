@@ -27,7 +27,7 @@ from ._device import OutOfMemoryError, get_default_device, set_default_device  #
 from ._settings import (  # noqa: E402
     are_deterministic_algorithms_enabled, get_float32_matmul_precision, get_num_interop_threads, get_num_threads,
     is_deterministic_algorithms_warn_only_enabled, set_default_tensor_type, set_float32_matmul_precision,
-    set_num_interop_threads, set_num_threads, use_deterministic_algorithms,
+    set_num_interop_threads, set_num_threads, set_printoptions, use_deterministic_algorithms,
 )
 from ._typeinfo import finfo, iinfo  # noqa: E402
 from ._dtype import (  # noqa: E402

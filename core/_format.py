@@ -6,9 +6,12 @@ import numpy as np
 
 from ._dtype import get_default_dtype
 
+# what ember.set_printoptions sets (its defaults are torch's)
 PRECISION = 4
 THRESHOLD = 1000
 EDGEITEMS = 3
+LINEWIDTH = 80
+SCI_MODE = None  # None: scientific notation when the values call for it; True / False: always / never
 
 
 def _float_formatter(values: np.ndarray):
@@ -19,10 +22,10 @@ def _float_formatter(values: np.ndarray):
     nonzero = absolute[absolute > 0]
     integral = bool(np.all(np.equal(np.floor(finite), finite)))
     big, small = (absolute.max(), nonzero.min()) if nonzero.size else (0.0, 0.0)
-    if integral and big < 1e8:
+    if integral and (big < 1e8 or SCI_MODE is False) and SCI_MODE is not True:
         width = max(len(f"{v:.0f}.") for v in (finite.min(), finite.max()))
         return lambda v: (_special(v) or f"{v:.0f}.").rjust(width)
-    if big >= 1e8 or (small and (small < 1e-4 or big / small > 1e3)):
+    if SCI_MODE or SCI_MODE is None and (big >= 1e8 or (small and (small < 1e-4 or big / small > 1e3))):
         return lambda v: _special(v) or f"{v:.{PRECISION}e}"
     width = max(len(f"{v:.{PRECISION}f}") for v in (finite.min(), finite.max()))
     return lambda v: (_special(v) or f"{v:.{PRECISION}f}").rjust(width)
@@ -67,7 +70,7 @@ def format_array(data: np.ndarray, indent: int) -> str:
         formatter=formatter,
         threshold=THRESHOLD,
         edgeitems=EDGEITEMS,
-        max_line_width=80,
+        max_line_width=LINEWIDTH,
     )
 
 

@@ -7,11 +7,13 @@ installed) and numba's parallel kernels.
 
 from __future__ import annotations
 
+import math
 import numbers
 import os
+import sys
 import warnings
 
-from . import _dtype
+from . import _dtype, _format
 from ._legacy import _LegacyTensorType, legacy_type_from_name
 
 _state = {"threads": None, "interop_threads": None, "deterministic": False, "warn_only": False,
@@ -100,3 +102,34 @@ def set_default_tensor_type(t) -> None:
                   "ember.set_default_dtype() and ember.set_default_device() instead.", UserWarning, stacklevel=2)
     legacy = t if isinstance(t, _LegacyTensorType) else legacy_type_from_name(t)
     _dtype.set_default_dtype(legacy.dtype)
+
+
+_PRINT_PROFILES = {"default": (4, 1000, 3, 80), "short": (2, 1000, 2, 80), "full": (4, sys.maxsize, 3, 80)}
+
+
+def set_printoptions(precision: int | None = None, threshold: int | None = None, edgeitems: int | None = None,
+                     linewidth: int | None = None, profile: str | None = None, sci_mode: bool | None = None) -> None:
+    """How tensors print, as ``torch.set_printoptions``: digits after the point, the element count past which
+    only ``edgeitems`` per edge are shown, the line width, a ``profile`` ("default", "short", "full") setting
+    all four, and ``sci_mode`` (True / False forces scientific notation on or off; None chooses).
+
+    Example:
+        >>> import ember
+        >>> ember.set_printoptions(precision=2)
+        >>> ember.tensor([0.12345, 1.0])
+        tensor([0.12, 1.00])
+        >>> ember.set_printoptions(profile="default")
+    """
+    if profile is not None:
+        if profile not in _PRINT_PROFILES:
+            raise ValueError(f"profile must be one of {', '.join(_PRINT_PROFILES)}, got {profile!r}")
+        _format.PRECISION, _format.THRESHOLD, _format.EDGEITEMS, _format.LINEWIDTH = _PRINT_PROFILES[profile]
+    if precision is not None:
+        _format.PRECISION = int(precision)
+    if threshold is not None:
+        _format.THRESHOLD = min(int(threshold), sys.maxsize) if threshold != math.inf else sys.maxsize
+    if edgeitems is not None:
+        _format.EDGEITEMS = int(edgeitems)
+    if linewidth is not None:
+        _format.LINEWIDTH = int(linewidth)
+    _format.SCI_MODE = sci_mode  # torch resets it to None unless given

@@ -299,3 +299,22 @@ def test_scalar_tensor_and_deprecated_range():
     assert r.tolist() == [0.0, 0.5, 1.0] and r.dtype == ember.float32  # end included, as torch.range
     with pytest.warns(UserWarning):
         assert ember.range(0, 3).tolist() == [0.0, 1.0, 2.0, 3.0]
+
+
+def test_set_printoptions():
+    try:
+        ember.set_printoptions(precision=2)
+        assert repr(ember.tensor([0.12345, 1.0])) == "tensor([0.12, 1.00])"
+        ember.set_printoptions(sci_mode=False)
+        assert repr(ember.tensor([1e-5, 1.0])) == "tensor([0.0000, 1.0000])"
+        ember.set_printoptions(sci_mode=True)
+        assert repr(ember.tensor([1.0, 2.0])) == "tensor([1.0000e+00, 2.0000e+00])"
+        ember.set_printoptions(threshold=5, edgeitems=1)  # sci_mode not given: back to choosing, as torch
+        assert repr(ember.arange(10.0)) == "tensor([0., ..., 9.])"
+        ember.set_printoptions(profile="full")
+        assert "..." not in repr(ember.arange(1200.0))
+        with pytest.raises(ValueError, match="profile must be one of default, short, full"):
+            ember.set_printoptions(profile="long")
+    finally:
+        ember.set_printoptions(profile="default")
+    assert repr(ember.tensor([1e-5, 1.0])) == "tensor([1.0000e-05, 1.0000e+00])"
