@@ -277,19 +277,49 @@ def irfftn(input, s=None, dim=None, norm=None):
     return _c2r("irfftn", input, s, dim, norm)
 
 
-def hfft(input, n=None, dim=-1, norm=None):
-    """The Fourier transform of a Hermitian-symmetric signal given by its first half: a real spectrum."""
+def _hermitian(op, input, s, dim, norm):
+    """hfft's family: the real transform of a Hermitian signal given by its first half is ``irfftn`` of the
+    conjugate with the norm reversed (numpy's and torch's definition)."""
     from .complex_ops import conj
 
-    x = _as_complex(_float_input(input, True, "hfft"))
-    return _c2r("hfft", conj(x), n, dim, _swap(norm), inverse=True)
+    x = _as_complex(_float_input(input, True, op))
+    return _c2r(op, conj(x), s, dim, _swap(norm), inverse=True)
+
+
+def _inverse_hermitian(op, input, s, dim, norm):
+    from .complex_ops import conj
+
+    return conj(_r2c(op, input, s, dim, _swap(norm), inverse=False))
+
+
+def hfft(input, n=None, dim=-1, norm=None):
+    """The Fourier transform of a Hermitian-symmetric signal given by its first half: a real spectrum."""
+    return _hermitian("hfft", input, n, dim, norm)
 
 
 def ihfft(input, n=None, dim=-1, norm=None):
     """The inverse of ``hfft``: the one-sided spectrum of a real signal, conjugated."""
-    from .complex_ops import conj
+    return _inverse_hermitian("ihfft", input, n, dim, norm)
 
-    return conj(_r2c("ihfft", input, n, dim, _swap(norm), inverse=False))
+
+def hfft2(input, s=None, dim=(-2, -1), norm=None):
+    """The 2-D ``hfft``."""
+    return _hermitian("hfft2", input, s, dim, norm)
+
+
+def ihfft2(input, s=None, dim=(-2, -1), norm=None):
+    """The 2-D ``ihfft``."""
+    return _inverse_hermitian("ihfft2", input, s, dim, norm)
+
+
+def hfftn(input, s=None, dim=None, norm=None):
+    """The N-D ``hfft`` (one-sided on the last transformed dim)."""
+    return _hermitian("hfftn", input, s, dim, norm)
+
+
+def ihfftn(input, s=None, dim=None, norm=None):
+    """The N-D ``ihfft``."""
+    return _inverse_hermitian("ihfftn", input, s, dim, norm)
 
 
 def _shift(input, dim, sign: int):

@@ -31,6 +31,10 @@ CASES = {
     "irfftn_s": (lambda m, t, norm: m.fft.irfftn(t, s=(4, 5), norm=norm), HALF),
     "hfft": (lambda m, t, norm: m.fft.hfft(t, norm=norm), HALF),
     "hfft_n": (lambda m, t, norm: m.fft.hfft(t, n=5, norm=norm), HALF),
+    "hfft2_s": (lambda m, t, norm: m.fft.hfft2(t, s=(2, 5), norm=norm), HALF),
+    "hfftn": (lambda m, t, norm: m.fft.hfftn(t, norm=norm), HALF),
+    "ihfft2": (lambda m, t, norm: m.fft.ihfft2(t, norm=norm), REAL),
+    "ihfftn_s": (lambda m, t, norm: m.fft.ihfftn(t, s=(2, 5), norm=norm), REAL),
     "rfft": (lambda m, t, norm: m.fft.rfft(t, norm=norm), REAL),
     "ihfft_n": (lambda m, t, norm: m.fft.ihfft(t, n=7, norm=norm), REAL),
 }
