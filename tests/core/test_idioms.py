@@ -305,7 +305,9 @@ def test_set_printoptions():
     try:
         ember.set_printoptions(precision=2)
         assert repr(ember.tensor([0.12345, 1.0])) == "tensor([0.12, 1.00])"
-        ember.set_printoptions(sci_mode=False)
+        ember.set_printoptions(sci_mode=False)  # the precision set before stays
+        assert repr(ember.tensor([1e-5, 1.0])) == "tensor([0.00, 1.00])"
+        ember.set_printoptions(precision=4, sci_mode=False)
         assert repr(ember.tensor([1e-5, 1.0])) == "tensor([0.0000, 1.0000])"
         ember.set_printoptions(sci_mode=True)
         assert repr(ember.tensor([1.0, 2.0])) == "tensor([1.0000e+00, 2.0000e+00])"
