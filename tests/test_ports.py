@@ -65,8 +65,11 @@ def test_rename_touches_only_module_names():
 # case -> (program in tests/ports/, arguments for a quick run, window and factor for assert_trains)
 CASES = {
     "dcgan": ("dcgan", ["--niter", "2"], 3, 0.95),
+    "fourier_neural_operator": ("fourier_neural_operator", [], 3, 0.8),
+    "gaussian_process": ("gaussian_process", ["--training-iter", "40"], 5, 0.5),
     "gcn[dense]": ("gcn", ["--model", "dense"], 3, 0.5),
     "gcn[message_passing]": ("gcn", ["--model", "message_passing"], 3, 0.5),
+    "mixture_density_network": ("mixture_density_network", [], 5, 0.5),
     "regression": ("regression", ["--max-steps", "60"], 5, 0.5),
     "reinforce": ("reinforce", ["--episodes", "30", "--max-steps", "80"], 8, 1.0),
     "siamese_network": ("siamese_network", ["--train-size", "320", "--batch-size", "32", "--epochs", "3"], 5, 0.97),
