@@ -24,6 +24,10 @@ class Unbatchable(RuntimeError):
     """A batched value was used in a way vmap cannot batch; ``vmap`` falls back to a loop over samples."""
 
 
+class _MissingAttribute(Unbatchable, AttributeError):
+    """An ndarray attribute a batched array does not have (``hasattr`` sees False)."""
+
+
 class BatchedArray:
     """Stands in for one sample's array; ``value`` (a Tensor, batch dimension first) holds the batch."""
 
@@ -108,6 +112,9 @@ class BatchedArray:
     def sum(self, axis=None, dtype=None, keepdims=False):
         return np.sum(self, axis=axis, dtype=dtype, keepdims=keepdims)
 
+    def __getattr__(self, name):  # the rest of ndarray's API: vmap runs the function per sample instead
+        raise _MissingAttribute(f"vmap: ndarray.{name} of a batched array")
+
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         if method != "__call__" or kwargs.get("out") is not None or ufunc.signature is not None:
             raise Unbatchable(f"vmap: numpy's {ufunc.__name__}.{method} on a batched array")
@@ -123,6 +130,17 @@ class BatchedArray:
         if handler is None:
             raise Unbatchable(f"vmap: numpy.{func.__name__} on a batched array")
         return handler(*args, **kwargs)
+
+
+def _method(np_fn):
+    return lambda self, axis=None, *args, keepdims=False, **kwargs: np_fn(self, axis, *args, keepdims=keepdims,
+                                                                            **kwargs)
+
+
+for _name in ("mean", "min", "max", "any", "all", "prod"):
+    setattr(BatchedArray, _name, _method(getattr(np, _name)))
+BatchedArray.argmax = lambda self, axis=None, keepdims=False: np.argmax(self, axis, keepdims=keepdims)
+BatchedArray.argmin = lambda self, axis=None, keepdims=False: np.argmin(self, axis, keepdims=keepdims)
 
 
 def _binary(ufunc, reflected=False):

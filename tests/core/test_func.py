@@ -264,6 +264,9 @@ def test_reading_values_inside_vmap_falls_back_to_a_loop_over_samples():
         return v * 2 if v.sum().item() > 0 else -v
 
     np.testing.assert_allclose(arr(vmap(data_dependent)(x)), [[2.0, 4.0], [3.0, -1.0]])
+    # one_hot checks its indices' range with ndarray.min(): a value read, so it runs per sample too
+    hot = vmap(lambda v: F.one_hot((v > 0).long(), 2))(x)
+    np.testing.assert_array_equal(arr(hot), [[[0, 1], [0, 1]], [[1, 0], [0, 1]]])
 
 
 # --- gradient transforms, against torch.func --------------------------------------------------------
