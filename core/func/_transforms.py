@@ -10,6 +10,7 @@ Ember has no forward-mode AD: ``jvp`` (and so ``jacfwd`` and ``hessian``) uses t
 from __future__ import annotations
 
 import functools
+import threading
 
 import numpy as np
 
@@ -20,15 +21,20 @@ from . import _vmap
 from ._batching import Unbatchable, add_level, regroup, unwrap_all, wrap_levels
 from ._pytree import tree_flatten, tree_unflatten
 
-_depth = [0]  # gradient transforms now running; inside one, results must stay differentiable
+
+class _Depth(threading.local):
+    value = 0  # gradient transforms running in this thread; inside one, results must stay differentiable
+
+
+_depth = _Depth()
 
 
 class _Transform:
     def __enter__(self):
-        _depth[0] += 1
+        _depth.value += 1
 
     def __exit__(self, *exc):
-        _depth[0] -= 1
+        _depth.value -= 1
 
 
 def _ensure_levels(t: Tensor, levels) -> Tensor:
@@ -47,9 +53,9 @@ class _Input:
         physical, levels = unwrap_all(x)
         # an input that is already part of a graph an outer transform (or the user) differentiates stays
         # connected to it; otherwise it is a fresh leaf
-        self.connected = physical.requires_grad and (physical.grad_fn is not None or _depth[0] > 1)
+        self.connected = physical.requires_grad and (physical.grad_fn is not None or _depth.value > 1)
         source = physical if self.connected else physical.detach()
-        expanded = _ensure_levels(wrap_levels(source, levels), _vmap.active)
+        expanded = _ensure_levels(wrap_levels(source, levels), _vmap.active_levels())
         physical, self.levels = unwrap_all(expanded)
         self.diff = physical.view_as(physical) if self.connected else physical.detach().requires_grad_()
         self.logical = wrap_levels(self.diff, self.levels)
@@ -58,7 +64,7 @@ class _Input:
 def _physical_output(o, what: str):
     if not isinstance(o, Tensor):
         raise RuntimeError(f"{what}: expected f(*args) to return only tensors, got {type(o)}")  # noqa: TRY004 (PyTorch's exception type)
-    return unwrap_all(_ensure_levels(o, _vmap.active))
+    return unwrap_all(_ensure_levels(o, _vmap.active_levels()))
 
 
 def _gradients(outputs, inputs, cotangents, create_graph, retain_graph=None):
@@ -76,7 +82,7 @@ def _gradients(outputs, inputs, cotangents, create_graph, retain_graph=None):
 
 
 def _create_graph(inputs) -> bool:
-    return _depth[0] > 1 or any(i.connected for i in inputs)
+    return _depth.value > 1 or any(i.connected for i in inputs)
 
 
 def _argnums_inputs(args, argnums, what):
@@ -193,7 +199,7 @@ def vjp(func, *primals, has_aux: bool = False):
         flat_out, out_spec = tree_flatten(output)
         physical = [_physical_output(o, what) for o in flat_out]
         create_graph = _create_graph(inputs)
-    out_levels = list(_vmap.active)
+    out_levels = list(_vmap.active_levels())
 
     def vjp_fn(cotangents, *, retain_graph: bool = True, create_graph: bool | None = None):
         flat_ct, _ct_spec = tree_flatten(cotangents)
@@ -228,7 +234,7 @@ class _Nothing:
 
 def _vjp_apply(cotangents, physical, inputs, out_levels, create_graph, retain_graph):
     out_ids = {level for level, _ in out_levels}
-    extra = [(level, size) for level, size in _vmap.active if level not in out_ids]
+    extra = [(level, size) for level, size in _vmap.active_levels() if level not in out_ids]
     cts = []
     for c, (_, levels) in zip(cotangents, physical):
         c = _ensure_levels(c, out_levels)
@@ -284,7 +290,7 @@ def jvp(func, primals, tangents, *, strict: bool = False, has_aux: bool = False)
         dummies = [Tensor(np.zeros(p.shape, p._data.dtype), requires_grad=p._data.dtype.kind == "f")
                    for p, _ in physical]
         vjps = _gradients([p for p, _ in physical], inputs, dummies, create_graph=True)
-        plain_tangents = [unwrap_all(_ensure_levels(t, _vmap.active))[0] for t in flat_t]
+        plain_tangents = [unwrap_all(_ensure_levels(t, _vmap.active_levels()))[0] for t in flat_t]
         pairs = [(v, t) for v, t in zip(vjps, plain_tangents) if v.requires_grad]
         results = [None] * len(dummies)
         wanted = [k for k, d in enumerate(dummies) if d.requires_grad]

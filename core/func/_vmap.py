@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import threading
 
 from ..random import default_generator
 from ..tensor import Tensor
@@ -13,7 +14,21 @@ from ._pytree import broadcast_prefix, tree_flatten, tree_unflatten
 
 _RANDOMNESS = ("error", "different", "same")
 _levels = itertools.count(1)
-active: list = []  # (level, batch size) of the vmaps now running, outermost first
+_running = [0]  # vmaps running in any thread: the dispatch hook is on while there are some
+_lock = threading.Lock()
+
+
+class _ThreadState(threading.local):
+    def __init__(self):
+        self.levels = []  # (level, batch size) of this thread's running vmaps, outermost first
+
+
+_state = _ThreadState()
+
+
+def active_levels() -> list:
+    """(level, batch size) of the vmaps running in this thread, outermost first."""
+    return _state.levels
 
 
 def vmap(func, in_dims=0, out_dims=0, randomness: str = "error", *, chunk_size: int | None = None):
@@ -104,8 +119,10 @@ def _vmap_call(func, in_dims, out_dims, randomness, chunk_size, args, kwargs):
 
 def _vmap_batch(func, flat_args, flat_dims, spec, size, out_dims, randomness, kwargs):
     level = next(_levels)
-    active.append((level, size))
-    _rules.install()
+    _state.levels.append((level, size))
+    with _lock:
+        _running[0] += 1
+        _rules.install()
     random = _RandomBatching(randomness, level, size)
     try:
         inputs = [x if d is None else make_batched(x.movedim(d, 0), level) for x, d in zip(flat_args, flat_dims)]
@@ -116,9 +133,11 @@ def _vmap_batch(func, flat_args, flat_dims, spec, size, out_dims, randomness, kw
         except Unbatchable:
             pass
     finally:
-        active.pop()
-        if not active:
-            _rules.uninstall()
+        _state.levels.pop()
+        with _lock:
+            _running[0] -= 1
+            if not _running[0]:
+                _rules.uninstall()
     return _loop(func, flat_args, flat_dims, spec, size, out_dims, randomness, kwargs)
 
 
@@ -187,6 +206,7 @@ class _RandomBatching:
 
     def __init__(self, mode, level, size):
         self.mode, self.level, self.size = mode, level, size
+        self.thread = threading.get_ident()
 
     def __enter__(self):
         self.generator = default_generator.np
@@ -199,6 +219,8 @@ class _RandomBatching:
             default_generator.np = self.generator
 
     def __getattr__(self, name):
+        if threading.get_ident() != self.thread:  # another thread's draws are not this vmap's
+            return getattr(self.generator, name)
         if self.mode == "error":
             raise RuntimeError("vmap: called random operation while in randomness error mode. Please either "
                                "use the 'same' or 'different' randomness flags on vmap or perform the "

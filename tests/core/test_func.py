@@ -476,3 +476,27 @@ def test_detach_inside_vmap_stops_the_gradient_per_sample():
     # d/dx sum(x * stop(x)) = stop(x) = x, not 2x
     np.testing.assert_allclose(arr(vmap(grad(lambda x: (x * x.detach()).sum()))(xs)), arr(xs))
     np.testing.assert_allclose(arr(vmap(grad(lambda x: (x * x.data).sum()))(xs)), arr(xs))
+
+
+def test_a_vmap_leaves_other_threads_alone():
+    import threading
+
+    seen = {}
+
+    def other_thread():
+        try:
+            seen["draw"] = ember.randn(3).shape  # randomness="error" is this vmap's rule, not the thread's
+            seen["grad"] = grad(lambda v: (v * v).sum())(ember.ones(2))  # no vmap level leaks in
+        except Exception as error:  # noqa: BLE001
+            seen["error"] = error
+
+    def f(x):
+        worker = threading.Thread(target=other_thread)
+        worker.start()
+        worker.join()
+        return x * 2
+
+    vmap(f)(ember.ones(4, 2))
+    assert "error" not in seen
+    assert seen["draw"] == (3,)
+    np.testing.assert_allclose(arr(seen["grad"]), [2.0, 2.0])
