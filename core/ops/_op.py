@@ -36,7 +36,9 @@ class Stepwise(Op):
 
 
 _TORCH_TYPE_NAMES = {"bool": "Bool", "uint8": "Byte", "int8": "Char", "int16": "Short", "int32": "Int",
-                     "int64": "Long", "float16": "Half", "float32": "Float", "float64": "Double"}
+                     "int64": "Long", "float16": "Half", "float32": "Float", "float64": "Double",
+                     "complex64": "ComplexFloat", "complex128": "ComplexDouble", "uint16": "UInt16",
+                     "uint32": "UInt32", "uint64": "UInt64"}
 
 
 def _not_implemented_for(op: str, input) -> NotImplementedError:

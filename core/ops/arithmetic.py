@@ -360,6 +360,8 @@ def square(input):
 def clamp(input, min=None, max=None):  # noqa: A002
     if min is None and max is None:
         raise RuntimeError("At least one of 'min' or 'max' must not be None")
+    if input._data.dtype.kind == "c":
+        raise NotImplementedError("clamp is not supported for complex types")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
         if isinstance(min, Tensor) and min.dtype != input.dtype:
             min = min.to(input.dtype)
@@ -384,6 +386,8 @@ def clamp_max(input, max):  # noqa: A002
 def _extremum(kind: str, doc: str):
     def fn(input, other):
         a, b = binary_operands(input, as_operand(other))
+        if any(isinstance(x, Tensor) and x._data.dtype.kind == "c" for x in (a, b)):
+            raise RuntimeError(f"{kind} not implemented for complex tensors.")
         return Extremum.apply(a, b, kind)
 
     fn.__name__, fn.__doc__ = kind, doc

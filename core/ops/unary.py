@@ -184,6 +184,9 @@ def sign(input):
     """-1, 0 or 1 by the sign of each element (bool stays bool); its gradient is zero."""
     if input._data.dtype == np.bool_:
         return input.clone()
+    if input._data.dtype.kind == "c":
+        raise NotImplementedError("Unlike NumPy, torch.sign is not intended to support complex numbers. "
+                                  "Please use torch.sgn instead.")
     return Stepwise.apply(np.sign, input)
 
 
@@ -193,6 +196,8 @@ sgn = sign
 def _rounding(np_fn, name):
     def fn(input):
         if input._data.dtype.kind != "f":
+            if input._data.dtype.kind == "c":
+                raise NotImplementedError(f"{name} is not supported for complex inputs")
             if input._data.dtype == np.bool_:
                 raise _not_implemented_for(name, input)
             return input.clone()  # integers are already whole, as in PyTorch

@@ -179,6 +179,21 @@ def test_arithmetic_and_reductions_on_complex_tensors():
         np.testing.assert_allclose(got.numpy(), want, rtol=1e-12)
 
 
+@pytest.mark.parametrize("call, message", [
+    (lambda z: z.floor(), "floor is not supported for complex inputs"),
+    (lambda z: z.ceil(), "ceil is not supported for complex inputs"),
+    (lambda z: z.trunc(), "trunc is not supported for complex inputs"),
+    (lambda z: z.round(), "round is not supported for complex inputs"),
+    (lambda z: z.frac(), "\"frac\" not implemented for 'ComplexFloat'"),
+    (lambda z: z.sign(), "Unlike NumPy, torch.sign is not intended to support complex numbers"),
+    (lambda z: z.clamp(0, 1), "clamp is not supported for complex types"),
+    (lambda z: ember.maximum(z, z), "maximum not implemented for complex tensors"),
+])
+def test_ops_undefined_on_complex_numbers_raise_as_torch(call, message):
+    with pytest.raises((NotImplementedError, RuntimeError), match=message.replace("(", "\\(")):
+        call(ember.tensor([1.5 + 1j]))
+
+
 def test_backward_of_a_complex_output_needs_a_gradient():
     z = ember.tensor([1 + 1j], requires_grad=True)
     with pytest.raises(RuntimeError, match="only for real scalar outputs"):
