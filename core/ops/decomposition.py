@@ -18,6 +18,7 @@ from ..autograd.grad_mode import state
 from ..creation import eye, zeros
 from ..tensor import Tensor
 from ._op import _TORCH_TYPE_NAMES, Op
+from .complex_ops import conj, real
 from .shape import cat, tril, triu
 
 __all__ = ["cholesky", "cholesky_inverse", "cholesky_solve", "det", "inverse", "logdet", "matrix_exp",
@@ -109,6 +110,11 @@ _NOT_PD = ("The factorization could not be completed because the input is not po
            "(the leading minor of order {} is not positive-definite).")
 
 
+def _H(X):
+    """The conjugate transpose (the transpose of a real matrix)."""
+    return conj(X.mT) if X._data.dtype.kind == "c" else X.mT
+
+
 def _diag_embed(v):
     """A batch of diagonal matrices from a batch of vectors (differentiable)."""
     return v.unsqueeze(-1) * eye(v.shape[-1], dtype=v.dtype)
@@ -127,7 +133,7 @@ class Inv(Op):
     @staticmethod
     def backward(ctx, grad):
         Y = ctx.output
-        return -(Y.mT @ grad @ Y.mT), None  # d(A^-1) = -A^-1 dA A^-1
+        return -(_H(Y) @ grad @ _H(Y)), None  # d(A^-1) = -A^-1 dA A^-1
 
 
 def inv(A, op: str = "linalg.inv"):
@@ -168,7 +174,9 @@ class Det(Op):
     def backward(ctx, grad):
         (A,) = ctx.saved_tensors
         # d det(A) = det(A) tr(A^-1 dA)
-        return (grad * ctx.output).unsqueeze(-1).unsqueeze(-1) * inv(A).mT
+        det = ctx.output
+        det = conj(det) if det._data.dtype.kind == "c" else det
+        return (grad * det).unsqueeze(-1).unsqueeze(-1) * _H(inv(A))
 
 
 def det(A):
@@ -187,7 +195,7 @@ class Slogdet(Op):
     @staticmethod
     def backward(ctx, grad_sign, grad_logabsdet):
         (A,) = ctx.saved_tensors  # the sign is piecewise constant: only log|det A| has a gradient
-        return grad_logabsdet.unsqueeze(-1).unsqueeze(-1) * inv(A).mT
+        return grad_logabsdet.unsqueeze(-1).unsqueeze(-1) * _H(inv(A))
 
 
 _Slogdet = namedtuple("linalg_slogdet", ["sign", "logabsdet"])
@@ -222,8 +230,8 @@ class Solve(Op):
     def backward(ctx, grad):
         (A,) = ctx.saved_tensors
         X = ctx.output
-        grad_B = _solve_matrix(A.mT, grad)  # X = A^-1 B: dB = A^-T G, dA = -dB X^T
-        return (-(grad_B @ X.mT) if ctx.needs_input_grad[0] else None), grad_B
+        grad_B = _solve_matrix(_H(A), grad)  # X = A^-1 B: dB = A^-H G, dA = -dB X^H
+        return (-(grad_B @ _H(X)) if ctx.needs_input_grad[0] else None), grad_B
 
 
 def _solve_matrix(A, B):
@@ -437,6 +445,63 @@ def eigvalsh(A, UPLO: str = "L"):
     if not A.requires_grad:
         return Tensor._wrap(np.linalg.eigvalsh(A._data, UPLO=UPLO))
     return Eigh.apply(A, UPLO)[0]
+
+
+class Eig(Op):
+    @staticmethod
+    def forward(ctx, A):
+        ctx.save_for_backward(A)
+        ctx.set_materialize_grads(False)
+        complex_type = np.result_type(A._data.dtype, np.complex64)  # always complex, as in torch
+        values, vectors = np.linalg.eig(A._data)
+        ctx.arrays = (values.astype(complex_type, copy=False), vectors.astype(complex_type, copy=False))
+        return ctx.arrays
+
+    @staticmethod
+    def backward(ctx, grad_L, grad_V):
+        (A,) = ctx.saved_tensors
+        L, V = _outputs(ctx, Eig.apply)
+        Vh = _H(V)
+        inner = 0 if grad_L is None else _diag_embed(grad_L)
+        if grad_V is not None:
+            VhgV = Vh @ grad_V
+            diagonal = VhgV.diagonal(0, -2, -1)
+            if not np.allclose(diagonal._data.imag, 0, rtol=1e-2, atol=1e-2):
+                raise RuntimeError(
+                    "linalg_eig_backward: The eigenvectors in the complex case are specified up to multiplication "
+                    "by e^{i phi}. The specified loss function depends on this quantity, so it is ill-defined.")
+            # the eigenvectors have norm 1: project out the part of gV along them
+            VhgV = VhgV - Vh @ (V * real(diagonal).unsqueeze(-2))
+            gaps = conj(L).unsqueeze(-2) - conj(L).unsqueeze(-1)  # conj(L_j - L_i)
+            gaps = gaps + _diag_embed(ones_like_real(L))
+            off_diagonal = VhgV / gaps
+            inner = inner + off_diagonal - _diag_embed(off_diagonal.diagonal(0, -2, -1))
+        if isinstance(inner, int):
+            return None
+        gA = Solve.apply(Vh, inner @ Vh)  # V^-H (...) V^H
+        return real(gA) if A._data.dtype.kind == "f" else gA
+
+
+def ones_like_real(x):
+    return Tensor._wrap(np.ones(x._data.shape, x._data.real.dtype))
+
+
+_Eig = namedtuple("linalg_eig", ["eigenvalues", "eigenvectors"])
+
+
+def eig(A):
+    """Eigenvalues and eigenvectors (complex, each of norm 1) of each square matrix."""
+    check_matrix(A, "linalg.eig", square=True)
+    return _Eig(*Eig.apply(A))
+
+
+def eigvals(A):
+    """The eigenvalues (complex) of each square matrix."""
+    check_matrix(A, "linalg.eigvals", square=True)
+    if not (A.requires_grad and state.grad_enabled):
+        complex_type = np.result_type(A._data.dtype, np.complex64)
+        return Tensor._wrap(np.linalg.eigvals(A._data).astype(complex_type, copy=False))
+    return Eig.apply(A)[0]
 
 
 class QR(Op):

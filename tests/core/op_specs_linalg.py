@@ -74,6 +74,28 @@ def _eigh_squares_np(a):
     return vectors**2 + values[..., None, :]
 
 
+def _eigvals_symmetric(m, a):
+    """Complex eigenvalues through functions of them that do not depend on their order."""
+    values = m.linalg.eigvals(a)
+    return values.abs().sum(-1) + (values.real**3).sum(-1)
+
+
+def _eigvals_symmetric_np(a):
+    values = np.linalg.eigvals(a)
+    return np.abs(values).sum(-1) + (values.real**3).sum(-1)
+
+
+def _eig_weighted(m, a):
+    """|V_ij|^2 does not depend on an eigenvector's phase; summed against |L_j|, not on the order either."""
+    values, vectors = m.linalg.eig(a)
+    return (vectors.abs() ** 2 * values.abs().unsqueeze(-2)).sum(-1)
+
+
+def _eig_weighted_np(a):
+    values, vectors = np.linalg.eig(a)
+    return (np.abs(vectors) ** 2 * np.abs(values)[..., None, :]).sum(-1)
+
+
 def _qr_squares(m, a):
     Q, R = m.linalg.qr(a)
     return (Q * Q).sum(-1).unsqueeze(-1) + (R * R)[..., :1, :]
@@ -152,6 +174,8 @@ DECOMPOSITIONS = [
     OpSpec("linalg.eigh", _eigh_squares, _eigh_squares_np, SQUARE, atol=1e-4),
     OpSpec("linalg.eigh_upper", lambda m, a: m.linalg.eigh(_sym(m, a), UPLO="U")[1] ** 2,
            lambda a: np.linalg.eigh(_sym_np(a), UPLO="U")[1] ** 2, [((3, 3),)], atol=1e-4),
+    OpSpec("linalg.eigvals", _eigvals_symmetric, _eigvals_symmetric_np, SQUARE, atol=1e-4),
+    OpSpec("linalg.eig", _eig_weighted, _eig_weighted_np, SQUARE, atol=1e-4),
     OpSpec("linalg.qr", _qr_squares, _qr_np, TALL_WIDE + [((3, 3),)], atol=1e-4),
     OpSpec("linalg.qr_Q", lambda m, a: m.linalg.qr(a).Q ** 2, lambda a: np.linalg.qr(a)[0] ** 2,
            [((4, 3),), ((3, 4),), ((2, 3, 3),)], atol=1e-4),

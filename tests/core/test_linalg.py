@@ -316,3 +316,63 @@ def test_solve_triangular_with_zero_on_diagonal_gives_torch_inf_and_nan(matrix, 
     e_b, t_b = both(np.array([[1.0, 2.0], [3.0, 4.0]]))
     np.testing.assert_array_equal(ember.linalg.solve_triangular(e_a, e_b, upper=upper).numpy(),
                                   torch.linalg.solve_triangular(t_a, t_b, upper=upper).numpy())
+
+
+# --- eig, eigvals and complex input -------------------------------------------------------------------
+
+def test_eig_and_eigvals_return_complex_of_torch_dtype():
+    a = np.random.default_rng(7).standard_normal((2, 3, 3))
+    for dtype, complex_name in (("float32", "complex64"), ("float64", "complex128")):
+        e, t = ember.tensor(a, dtype=getattr(ember, dtype)), torch.tensor(a, dtype=getattr(torch, dtype))
+        values, vectors = ember.linalg.eig(e)
+        assert values.dtype == vectors.dtype == getattr(ember, complex_name)
+        assert ember.linalg.eigvals(e).dtype == getattr(ember, complex_name)
+        np.testing.assert_allclose(np.sort_complex(values.numpy()), np.sort_complex(torch.linalg.eigvals(t).numpy()),
+                                   rtol=1e-4)
+    symmetric_free = ember.tensor([[0.0, -1.0], [1.0, 0.0]])  # a rotation: eigenvalues +-i
+    assert sorted(ember.linalg.eigvals(symmetric_free).numpy().imag.tolist()) == [-1.0, 1.0]
+
+
+@pytest.mark.parametrize("loss", [
+    lambda m, L, V: L.abs().sum() + (V.abs() ** 2 * m.arange(3.0, dtype=m.float64)).sum(),
+    lambda m, L, V: (L.real ** 2 - L.imag).sum(),
+], ids=["vectors", "values"])
+@pytest.mark.parametrize("is_complex", [False, True], ids=["real_input", "complex_input"])
+def test_eig_gradient_matches_torch(loss, is_complex):
+    rng = np.random.default_rng(8)
+    a = rng.standard_normal((2, 3, 3)) + (1j * rng.standard_normal((2, 3, 3)) if is_complex else 0)
+    grads = []
+    for m in (ember, torch):
+        x = m.tensor(a, requires_grad=True)
+        loss(m, *m.linalg.eig(x)).backward()
+        grads.append(x.grad.numpy())
+    assert grads[0].dtype == grads[1].dtype
+    np.testing.assert_allclose(grads[0], grads[1], atol=1e-10)
+
+
+def test_eig_gradient_of_a_phase_dependent_loss_raises_as_torch():
+    a = np.random.default_rng(9).standard_normal((3, 3))
+    errors = []
+    for m in (ember, torch):
+        x = m.tensor(a, requires_grad=True)
+        errors.append(error_of(lambda: m.linalg.eig(x).eigenvectors.real.sum().backward()))
+    assert isinstance(errors[0], RuntimeError)
+    assert str(errors[1]).startswith(str(errors[0]))
+
+
+@pytest.mark.parametrize("call", [
+    lambda m, x, y: m.linalg.solve(x, y).abs().sum(),
+    lambda m, x, y: m.linalg.solve(y, x).abs().sum(),
+    lambda m, x, y: m.linalg.inv(x).abs().sum(),
+    lambda m, x, y: m.linalg.det(x).abs() + m.linalg.det(x).real,
+], ids=["solve_A", "solve_B", "inv", "det"])
+def test_complex_gradients_of_solve_inv_det_match_torch(call):
+    rng = np.random.default_rng(10)
+    a = rng.standard_normal((3, 3)) + 1j * rng.standard_normal((3, 3))
+    b = rng.standard_normal((3, 3)) + 1j * rng.standard_normal((3, 3))
+    grads = []
+    for m in (ember, torch):
+        x = m.tensor(a, requires_grad=True)
+        call(m, x, m.tensor(b)).backward()
+        grads.append(x.grad.numpy())
+    np.testing.assert_allclose(grads[0], grads[1], atol=1e-12)
