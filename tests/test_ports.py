@@ -65,6 +65,7 @@ def test_rename_touches_only_module_names():
 # case -> (program in tests/ports/, arguments for a quick run, window and factor for assert_trains)
 CASES = {
     "dcgan": ("dcgan", ["--niter", "2"], 3, 0.95),
+    "fast_neural_style": ("fast_neural_style", ["--lr", "0.01"], 3, 0.95),
     "fourier_neural_operator": ("fourier_neural_operator", [], 3, 0.8),
     "gaussian_process": ("gaussian_process", ["--training-iter", "40"], 5, 0.5),
     "gcn[dense]": ("gcn", ["--model", "dense"], 3, 0.5),
