@@ -20,7 +20,8 @@ from .special import *  # noqa: F401,F403
 from .index import (diagonal, diagonal_scatter, gather, getitem, index_add, index_put, index_select,  # noqa: F401
                     masked_fill, masked_select, nonzero, scatter, scatter_add, setitem, take, take_along_dim,
                     scatter_reduce, index_reduce, index_fill, index_copy, masked_scatter, diag, diag_embed,
-                    diagflat, argwhere, select, select_scatter, slice_scatter, put, unravel_index)
+                    diagflat, argwhere, select, select_scatter, slice_scatter, put, unravel_index,
+                    nonzero_static)
 from .linalg import *  # noqa: F401,F403
 # the name ``ember.ops.softmax`` is the function, as ``ember.softmax`` (the module stays in sys.modules)
 from .softmax import log_softmax, softmax  # noqa: F401
@@ -30,7 +31,7 @@ from .sorting import (argsort, bincount, bucketize, histc, histogram, isin, kthv
 from .reduce import (aminmax, all, amax, amin, any, argmax, argmin, count_nonzero, cummax, cummin,  # noqa: F401
                      cumprod, cumsum, logcumsumexp, logsumexp, max, mean, min, nanmean, nansum, norm, prod,
                      std, std_mean, sum, var, var_mean, diff, trapezoid, trapz, cumulative_trapezoid, cov,
-                     corrcoef, dist, renorm)
+                     corrcoef, dist, renorm, gradient)
 from .shape import (broadcast_tensors, broadcast_to, cat, chunk, concat, concatenate, contiguous,  # noqa: F401
                     expand, expand_as, flatten, flip, fliplr, flipud, hstack, movedim, moveaxis,
                     narrow, permute, repeat, reshape, reshape_as, roll, split, squeeze, stack, swapaxes,
@@ -63,7 +64,7 @@ scatter_reduce index_reduce index_fill index_copy masked_scatter diag diag_embed
 histc histogram isin unique_consecutive
 diff cov corrcoef dist renorm quantile nanquantile mode msort
 argwhere select select_scatter slice_scatter put hsplit vsplit dsplit split_with_sizes unsafe_split unsafe_chunk
-unsafe_split_with_sizes signbit isposinf isneginf isreal is_nonzero is_same_size is_signed
+unsafe_split_with_sizes signbit isposinf isneginf isreal is_nonzero is_same_size is_signed nonzero_static
 """.split()
 
 _INPLACE = """

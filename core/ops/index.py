@@ -586,3 +586,10 @@ def _fill_diagonal(input, fill_value, wrap):
     else:
         mask[(np.arange(x.shape[0]),) * x.ndim] = True
     return masked_fill(input, Tensor._wrap(mask), fill_value)
+
+
+def nonzero_static(input, *, size: int, fill_value: int = -1):
+    """``nonzero`` padded with ``fill_value`` (or cut) to exactly ``size`` rows."""
+    found = np.argwhere(input._data).astype(np.int64)[:size]
+    padding = np.full((size - found.shape[0], input._data.ndim), fill_value, np.int64)
+    return Tensor._wrap(np.concatenate([found, padding]))

@@ -12,7 +12,6 @@ from ._op import Op
 from ._util import default_float, normalize_dim, normalize_dims
 from .arithmetic import maximum, minimum, where
 from .complex_ops import abs_squared, conj_of
-from .complex_ops import abs_squared, conj_of
 from .index import gather
 from .shape import cat, narrow, stack
 from .unary import exp, log, sqrt
@@ -590,3 +589,61 @@ def sum_to_size(input, *size):
     axes = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(size) if s == 1 and shape[lead + i] != 1)
     out = sum(input, axes, keepdim=True) if axes else input
     return out.reshape(size) if tuple(out.shape) != size else out
+
+
+def gradient(input, *, spacing=1, dim=None, edge_order: int = 1):
+    """Estimates the derivative of ``input`` along each of ``dim`` (every dimension by default) by central
+    differences inside and one-sided differences (of order ``edge_order``) at the ends, as numpy's.
+
+    ``spacing`` is a number, one number per dimension, or one 1-D tensor of coordinates per dimension.
+    Returns a tuple with one tensor per dimension.
+    """
+    if edge_order not in (1, 2):
+        raise RuntimeError(f"torch.gradient only supports edge_order=1 and edge_order=2, got {edge_order}")
+    ndim = input._data.ndim
+    dims = list(range(ndim)) if dim is None else [dim] if isinstance(dim, int) else list(dim)
+    dims = [normalize_dim(d, ndim, "gradient") for d in dims]
+    spacings = list(spacing) if isinstance(spacing, (list, tuple)) else [spacing] * len(dims)
+    if len(spacings) != len(dims):
+        raise RuntimeError(f"torch.gradient expected spacing to be unspecified, a scalar or it's spacing and dim "
+                           f"arguments to have the same length, but got a spacing argument of length "
+                           f"{len(spacings)} and a dim argument of length {len(dims)}.")
+    for d in dims:
+        if input._data.shape[d] < edge_order + 1:
+            raise RuntimeError("torch.gradient expected each dimension size to be at least edge_order+1")
+    f = default_float(input)
+    return tuple(_gradient_along(f, d, s, edge_order) for d, s in zip(dims, spacings))
+
+
+def _gradient_along(f, axis, spacing, edge_order):
+    n = f.shape[axis]
+    if isinstance(spacing, Tensor):  # sample coordinates along the axis
+        x = spacing._data.astype(np.float64)
+    else:
+        x = np.arange(n, dtype=np.float64) * float(spacing.item() if hasattr(spacing, "item") else spacing)
+    dtype = f._data.dtype
+
+    def part(start, length):
+        return narrow(f, axis, start, length)
+
+    def coefficient(values):  # per-position weights, broadcast along the axis
+        shape = [1] * f._data.ndim
+        shape[axis] = -1
+        return Tensor._wrap(np.asarray(values, dtype).reshape(shape))
+
+    # inside: the second-order central difference for uneven steps (numpy's formula)
+    left, right = x[1:-1] - x[:-2], x[2:] - x[1:-1]
+    inside = (part(0, n - 2) * coefficient(-right / (left * (left + right)))
+              + part(1, n - 2) * coefficient((right - left) / (left * right))
+              + part(2, n - 2) * coefficient(left / (right * (left + right))))
+    if edge_order == 1:
+        first = (part(1, 1) - part(0, 1)) / float(x[1] - x[0])
+        last = (part(n - 1, 1) - part(n - 2, 1)) / float(x[-1] - x[-2])
+    else:
+        h1, h2 = x[1] - x[0], x[2] - x[1]
+        first = (part(0, 1) * float(-(2 * h1 + h2) / (h1 * (h1 + h2))) + part(1, 1) * float((h1 + h2) / (h1 * h2))
+                 + part(2, 1) * float(-h1 / (h2 * (h1 + h2))))
+        h1, h2 = x[-2] - x[-3], x[-1] - x[-2]
+        last = (part(n - 3, 1) * float(h2 / (h1 * (h1 + h2))) + part(n - 2, 1) * float(-(h1 + h2) / (h1 * h2))
+                + part(n - 1, 1) * float((2 * h2 + h1) / (h2 * (h1 + h2))))
+    return cat([first, inside, last], axis)

@@ -384,7 +384,20 @@ MORE = [
     _u("rsub_scalar", lambda m, a: m.rsub(a, 1.5), lambda a: 1.5 - a),
     _u("fix", lambda m, a: a.fix(), np.fix),
     _u("positive", lambda m, a: m.positive(a) * 2, lambda a: a * 2),
+    OpSpec("gradient", lambda m, a: _weighted_sum(m.gradient(a)), lambda a: _weighted_sum(_np_gradient(a)),
+           [((4,),), ((3, 4),), ((3, 2, 4),), ((2, 3, 2, 3),)]),
+    OpSpec("gradient_spacing_edge2", lambda m, a: _weighted_sum(m.gradient(a, spacing=[0.5, 2.0], dim=(0, -1),
+                                                                           edge_order=2)),
+           lambda a: _weighted_sum(np.gradient(a, 0.5, 2.0, axis=(0, -1), edge_order=2)),
+           [((3, 4),), ((4, 2, 3),), ((3, 2, 2, 3),)]),
+    OpSpec("gradient_coordinates", lambda m, a: m.gradient(a, spacing=(m.tensor([0.0, 1.0, 1.5, 3.5]),), dim=-1)[0],
+           lambda a: np.gradient(a, np.array([0.0, 1.0, 1.5, 3.5]), axis=-1), [((4,),), ((3, 4),), ((2, 3, 4),)]),
 ]
+
+
+def _np_gradient(a):
+    out = np.gradient(a)
+    return out if isinstance(out, (list, tuple)) else [out]
 
 
 def _mode_np(a):

@@ -168,6 +168,11 @@ SAME = [
     "m.tensor([0.]).is_nonzero()",
     "m.is_same_size(m.tensor([0.]), m.tensor([2.]))",
     "m.tensor([0], dtype=m.uint8).is_signed()",
+    "m.gradient(m.tensor([1, 2, 4, 8]))",
+    "m.gradient(m.tensor([1., 2, 4, 8]), spacing=(m.tensor([0., 1, 1.5, 3.5]),), edge_order=2)",
+    "m.gradient(m.tensor([[1., 2, 4, 8], [10, 20, 40, 80]]), spacing=[3., 2.])",
+    "m.nonzero_static(m.tensor([0, 1, 2, 0]), size=4)",
+    "m.nonzero_static(m.tensor([[0, 1], [2, 0]]), size=1, fill_value=-5)",
 ]
 
 
@@ -260,6 +265,8 @@ RAISE = [
     "m.broadcast_shapes((2,), (3,))",
     "m.renorm(m.ones(2, 2), 0, 0, 1.0)",
     "m.ones(2, 3, requires_grad=True).t_()",
+    "m.gradient(m.tensor([1., 2]), edge_order=2)",
+    "m.gradient(m.ones(3, 3), spacing=[1., 2., 3.])",
 ]
 
 
