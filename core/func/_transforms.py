@@ -19,7 +19,7 @@ from ..autograd.grad_mode import enable_grad
 from ..tensor import Tensor
 from . import _vmap
 from ._batching import Unbatchable, add_level, regroup, unwrap_all, wrap_levels
-from ._pytree import tree_flatten, tree_unflatten
+from ._pytree import tree_flatten, tree_map, tree_unflatten
 
 
 class _Depth(threading.local):
@@ -101,6 +101,13 @@ def _argnums_inputs(args, argnums, what):
     return indices
 
 
+def _released(tree, create_graph: bool):
+    """``aux`` as the caller sees it: tensors cut from this transform's graph unless an outer one needs it."""
+    if create_graph:
+        return tree
+    return tree_map(lambda x: x.detach() if isinstance(x, Tensor) else x, tree)
+
+
 def _split_aux(output, has_aux, what):
     if not has_aux:
         return output, None
@@ -150,7 +157,7 @@ def grad_and_value(func, argnums=0, has_aux: bool = False):
             grads = tree_unflatten([wrap_levels(g, i.levels) for g, i in zip(grads, inputs)], spec)
             value = output if create_graph else output.detach()
         if has_aux:
-            return grads, (value, aux)
+            return grads, (value, _released(aux, create_graph))
         return grads, value
 
     return wrapper
@@ -220,7 +227,7 @@ def vjp(func, *primals, has_aux: bool = False):
     outputs = tree_unflatten(flat_out, out_spec) if create_graph else tree_unflatten(
         [o.detach() for o in flat_out], out_spec)
     if has_aux:
-        return outputs, vjp_fn, aux
+        return outputs, vjp_fn, _released(aux, create_graph)
     return outputs, vjp_fn
 
 
@@ -305,7 +312,7 @@ def jvp(func, primals, tangents, *, strict: bool = False, has_aux: bool = False)
             jvps.append(wrap_levels(r, levels))
             outputs.append(o if create_graph else o.detach())
     result = (tree_unflatten(outputs, out_spec), tree_unflatten(jvps, out_spec))
-    return result + (aux,) if has_aux else result
+    return result + (_released(aux, create_graph),) if has_aux else result
 
 
 def _basis(shapes, dtype):

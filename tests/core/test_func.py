@@ -294,6 +294,12 @@ def test_grad_argnums_and_has_aux_match_torch():
     g, aux = grad(lambda x: ((x ** 2).sum(), x.mean()), has_aux=True)(x_e)
     close(g, 2 * x_t)
     close(aux, x_t.mean())
+    assert not aux.requires_grad  # aux leaves the transform as a plain value, as torch's does
+    jac, aux = jacrev(lambda x: (x.sin(), {"m": x.mean()}), has_aux=True)(x_e[0])
+    expected = torch.func.jacrev(lambda x: (x.sin(), {"m": x.mean()}), has_aux=True)(x_t[0])
+    close((jac, aux), expected)
+    close(jacfwd(lambda x: (x.sin(), x.mean()), has_aux=True)(x_e[0]),
+          torch.func.jacfwd(lambda x: (x.sin(), x.mean()), has_aux=True)(x_t[0]))
     (g, (value, aux)) = grad_and_value(lambda x: ((x ** 3).sum(), "note"), has_aux=True)(x_e)
     close(g, 3 * x_t ** 2)
     close(value, (x_t ** 3).sum())
