@@ -35,6 +35,8 @@ FAMILIES = {
     "FisherSnedecor": lambda: D.FisherSnedecor(t([4.0, 10.0]), t([12.0, 20.0])),
     "Kumaraswamy": lambda: D.Kumaraswamy(t([0.5, 2.0]), t([2.0, 5.0])),
     "NegativeBinomial": lambda: D.NegativeBinomial(t([3.0, 10.0]), t([0.3, 0.6])),
+    "GeneralizedPareto": lambda: D.GeneralizedPareto(t([0.0, 1.0]), t([1.0, 2.0]), t([-0.3, 0.1])),
+    "Wishart": lambda: D.Wishart(t(6.0), covariance_matrix=t([[2.0, 0.6], [0.6, 1.0]])),
     "Bernoulli": lambda: D.Bernoulli(t([0.2, 0.7])),
     "Geometric": lambda: D.Geometric(t([0.3, 0.8])),
     "Poisson": lambda: D.Poisson(t([0.5, 7.0])),
@@ -183,3 +185,23 @@ def test_straight_through_one_hot_passes_probs_gradient():
 def test_sample_n_is_deprecated_but_works():
     with pytest.warns(FutureWarning, match="sample_n"):
         assert D.Normal(0.0, 1.0).sample_n(4).shape == (4,)
+
+
+def test_lkj_cholesky_samples_are_correlation_factors_with_the_lkj_marginal():
+    ember.manual_seed(0)
+    L = D.LKJCholesky(3, t(2.0)).sample((N,))
+    assert bool(D.constraints.corr_cholesky.check(L).all())
+    corr = (L @ L.mT).numpy()
+    np.testing.assert_allclose(np.diagonal(corr, axis1=-2, axis2=-1), 1.0, rtol=1e-10)
+    # every off-diagonal correlation of LKJ(eta) in dimension d is Beta(eta - 1 + d/2, same) on [-1, 1]
+    a = 2.0 - 1 + 3 / 2
+    for i, j in ((0, 1), (0, 2), (1, 2)):
+        assert abs(corr[:, i, j].mean()) < 0.02
+        np.testing.assert_allclose(corr[:, i, j].var(), 1 / (2 * a + 1), rtol=0.05)
+
+
+def test_wishart_rsample_is_differentiable():
+    cov = t([[2.0, 0.6], [0.6, 1.0]]).requires_grad_()
+    df = t(5.0).requires_grad_()
+    D.Wishart(df, covariance_matrix=cov).rsample((3,)).sum().backward()
+    assert np.isfinite(cov.grad.numpy()).all() and np.isfinite(df.grad.numpy()).all()
