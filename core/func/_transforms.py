@@ -15,7 +15,7 @@ import threading
 import numpy as np
 
 from ..autograd.engine import grad as autograd_grad
-from ..autograd.grad_mode import enable_grad
+from ..autograd.grad_mode import enable_grad, is_grad_enabled
 from ..tensor import Tensor
 from . import _vmap
 from ._batching import Unbatchable, add_level, regroup, unwrap_all, wrap_levels
@@ -24,17 +24,27 @@ from ._pytree import tree_flatten, tree_map, tree_unflatten
 
 class _Depth(threading.local):
     value = 0  # gradient transforms running in this thread; inside one, results must stay differentiable
+    outer_grad = False  # whether the caller of the outermost one records gradients
 
 
 _depth = _Depth()
 
 
 class _Transform:
+    """Marks a running transform, and records gradients inside it (``enable_grad``)."""
+
     def __enter__(self):
+        self.previous = _depth.outer_grad
+        if _depth.value == 0:
+            _depth.outer_grad = is_grad_enabled()
         _depth.value += 1
+        self.grad_mode = enable_grad()
+        self.grad_mode.__enter__()
 
     def __exit__(self, *exc):
+        self.grad_mode.__exit__(*exc)
         _depth.value -= 1
+        _depth.outer_grad = self.previous
 
 
 def _ensure_levels(t: Tensor, levels) -> Tensor:
@@ -51,9 +61,9 @@ class _Input:
         if not isinstance(x, Tensor):
             raise ValueError(f"{what}: expected all differentiated inputs to be Tensors, got {type(x)}")  # noqa: TRY004 (PyTorch's exception type)
         physical, levels = unwrap_all(x)
-        # an input that is already part of a graph an outer transform (or the user) differentiates stays
-        # connected to it; otherwise it is a fresh leaf
-        self.connected = physical.requires_grad and (physical.grad_fn is not None or _depth.value > 1)
+        # an input that requires grad for an outer transform (or for the caller's autograd) stays connected to
+        # that graph, so the result is differentiable as in torch.func; otherwise it is a fresh leaf
+        self.connected = physical.requires_grad and (_depth.value > 1 or _depth.outer_grad)
         source = physical if self.connected else physical.detach()
         expanded = _ensure_levels(wrap_levels(source, levels), _vmap.active_levels())
         physical, self.levels = unwrap_all(expanded)
@@ -67,13 +77,22 @@ def _physical_output(o, what: str):
     return unwrap_all(_ensure_levels(o, _vmap.active_levels()))
 
 
-def _gradients(outputs, inputs, cotangents, create_graph, retain_graph=None):
+def _gradients(outputs, inputs, cotangents, create_graph, retain_graph=None, graph_required=False):
     """Gradients (plain tensors, zeros where unused) of plain ``outputs`` w.r.t. the inputs' ``diff``."""
     pairs = [(o, c) for o, c in zip(outputs, cotangents) if o.requires_grad]
     grads = (None,) * len(inputs)
     if pairs:
-        grads = autograd_grad([o for o, _ in pairs], [i.diff for i in inputs], [c for _, c in pairs],
-                              retain_graph=retain_graph, create_graph=create_graph, allow_unused=True)
+        roots, diffs, cts = [o for o, _ in pairs], [i.diff for i in inputs], [c for _, c in pairs]
+        try:
+            grads = autograd_grad(roots, diffs, cts, retain_graph=retain_graph or create_graph,
+                                  create_graph=create_graph, allow_unused=True)
+        except RuntimeError as error:
+            # an op whose backward is a raw kernel (conv, cross_entropy) cannot be differentiated again: with
+            # no outer transform relying on it, the gradients come back cut from the caller's graph
+            if graph_required or not create_graph or _depth.value > 1 or "only once differentiable" not in str(error):
+                raise
+            create_graph = False
+            grads = autograd_grad(roots, diffs, cts, retain_graph=retain_graph, allow_unused=True)
     result = []
     for g, i in zip(grads, inputs):
         g = Tensor(np.zeros(i.diff.shape, i.diff._data.dtype)) if g is None else g
@@ -81,8 +100,28 @@ def _gradients(outputs, inputs, cotangents, create_graph, retain_graph=None):
     return result
 
 
-def _create_graph(inputs) -> bool:
-    return _depth.value > 1 or any(i.connected for i in inputs)
+def _create_graph(outputs, inputs) -> bool:
+    """Whether the gradients must themselves be differentiable: inside another transform, or when the outputs
+    depend on tensors requiring grad besides the transform's own inputs (the caller may differentiate
+    the gradients w.r.t. them, as torch.func allows)."""
+    if _depth.value > 1:
+        return True
+    if not _depth.outer_grad:
+        return False
+    own = {id(i.diff) for i in inputs if not i.connected}
+    stack, seen = [o.grad_fn for o in outputs if o.grad_fn is not None], set()
+    while stack:
+        node = stack.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        for edge in node._edges:
+            if edge is not None:
+                if not isinstance(edge[0], Tensor):
+                    stack.append(edge[0])
+                elif id(edge[0]) not in own:
+                    return True
+    return False
 
 
 def _argnums_inputs(args, argnums, what):
@@ -134,7 +173,7 @@ def grad_and_value(func, argnums=0, has_aux: bool = False):
     def wrapper(*args, **kwargs):
         what = "grad_and_value(f)(*args)"
         indices = _argnums_inputs(args, argnums, what)
-        with enable_grad(), _Transform():
+        with _Transform():
             chosen = args[indices[0]] if isinstance(argnums, int) else tuple(args[i] for i in indices)
             flat, spec = tree_flatten(chosen)
             inputs = [_Input(x, what) for x in flat]
@@ -152,7 +191,7 @@ def grad_and_value(func, argnums=0, has_aux: bool = False):
                 raise RuntimeError(f"{what}: Expected f(*args) to return a scalar Tensor, got tensor with "
                                    f"{output.ndim} dims. Maybe you wanted to use the vjp or jacrev APIs instead?")
             physical, _levels = _physical_output(output, what)
-            create_graph = _create_graph(inputs)
+            create_graph = _create_graph([physical], inputs)
             grads = _gradients([physical], inputs, [Tensor(np.ones_like(physical._data))], create_graph)
             grads = tree_unflatten([wrap_levels(g, i.levels) for g, i in zip(grads, inputs)], spec)
             value = output if create_graph else output.detach()
@@ -199,13 +238,13 @@ def vjp(func, *primals, has_aux: bool = False):
         (tensor([1., 2.]),)
     """
     what = "vjp(f, *primals)"
-    with enable_grad(), _Transform():
+    with _Transform():
         flat, spec = tree_flatten(primals)
         inputs = [_Input(x, what) for x in flat]
         output, aux = _split_aux(func(*tree_unflatten([i.logical for i in inputs], spec)), has_aux, what)
         flat_out, out_spec = tree_flatten(output)
         physical = [_physical_output(o, what) for o in flat_out]
-        create_graph = _create_graph(inputs)
+        create_graph = _create_graph([p for p, _ in physical], inputs)
     out_levels = list(_vmap.active_levels())
 
     def vjp_fn(cotangents, *, retain_graph: bool = True, create_graph: bool | None = None):
@@ -219,7 +258,7 @@ def vjp(func, *primals, has_aux: bool = False):
                 raise RuntimeError(f"Mismatch in shape: grad_output[{k}] has a shape of {got} and output[{k}] has "
                                    f"a shape of {tuple(o.shape)}.")
         graph = create_graph if create_graph is not None else create_graph_default
-        with enable_grad() if graph else _Nothing(), _Transform():
+        with _Transform():
             grads = _vjp_apply(flat_ct, physical, inputs, out_levels, graph, retain_graph)
         return tuple(tree_unflatten(grads, spec))
 
@@ -229,14 +268,6 @@ def vjp(func, *primals, has_aux: bool = False):
     if has_aux:
         return outputs, vjp_fn, _released(aux, create_graph)
     return outputs, vjp_fn
-
-
-class _Nothing:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
 
 
 def _vjp_apply(cotangents, physical, inputs, out_levels, create_graph, retain_graph):
@@ -288,15 +319,15 @@ def jvp(func, primals, tangents, *, strict: bool = False, has_aux: bool = False)
         if not isinstance(t, Tensor) or t.shape != p.shape:
             raise RuntimeError(f"{what}: Expected primals and tangents to have the same shape: got "
                                f"{tuple(p.shape)} and {tuple(t.shape) if isinstance(t, Tensor) else type(t)}")
-    with enable_grad(), _Transform():
+    with _Transform():
         inputs = [_Input(x, what) for x in flat]
         output, aux = _split_aux(func(*tree_unflatten([i.logical for i in inputs], spec)), has_aux, what)
         flat_out, out_spec = tree_flatten(output)
         physical = [_physical_output(o, what) for o in flat_out]
-        create_graph = _create_graph(inputs)
+        create_graph = _create_graph([p for p, _ in physical], inputs)
         dummies = [Tensor(np.zeros(p.shape, p._data.dtype), requires_grad=p._data.dtype.kind == "f")
                    for p, _ in physical]
-        vjps = _gradients([p for p, _ in physical], inputs, dummies, create_graph=True)
+        vjps = _gradients([p for p, _ in physical], inputs, dummies, create_graph=True, graph_required=True)
         plain_tangents = [unwrap_all(_ensure_levels(t, _vmap.active_levels()))[0] for t in flat_t]
         pairs = [(v, t) for v, t in zip(vjps, plain_tangents) if v.requires_grad]
         results = [None] * len(dummies)

@@ -506,3 +506,41 @@ def test_a_vmap_leaves_other_threads_alone():
     assert "error" not in seen
     assert seen["draw"] == (3,)
     np.testing.assert_allclose(arr(seen["grad"]), [2.0, 2.0])
+
+
+@pytest.mark.parity
+def test_gradients_stay_differentiable_for_the_callers_autograd_as_torch():
+    torch = pytest.importorskip("torch")
+    w_e, w_t = both(rand(3))
+    w_e.requires_grad_()
+    w_t.requires_grad_()
+    # a gradient w.r.t. a tensor that requires grad can be differentiated again with .backward()
+    g_e = grad(lambda w: (w.sin() * w).sum())(w_e)
+    g_t = torch.func.grad(lambda w: (w.sin() * w).sum())(w_t)
+    assert g_e.requires_grad and g_t.requires_grad
+    g_e.sum().backward()
+    g_t.sum().backward()
+    close(w_e.grad, w_t.grad)
+    # and one w.r.t. a plain input, through a closure variable that requires grad
+    x_e, x_t = both(rand(3, seed=1))
+    w_e.grad, w_t.grad = None, None
+    (grad(lambda x: (x * w_e).tanh().sum())(x_e) ** 2).sum().backward()
+    (torch.func.grad(lambda x: (x * w_t).tanh().sum())(x_t) ** 2).sum().backward()
+    close(w_e.grad, w_t.grad)
+    # nothing else requires grad: plain results
+    assert not grad(lambda x: (x ** 2).sum())(x_e).requires_grad
+
+
+def test_per_sample_gradients_with_the_modules_own_parameters():
+    ember.manual_seed(0)
+    net = _Net().double()
+    x, y = ember.tensor(rand(4, 1, 6, 6)), ember.tensor([1, 2, 3, 4])
+
+    def loss(p, xi, yi):
+        return F.cross_entropy(functional_call(net, p, (xi[None],)), yi[None])
+
+    # parameters that require grad (conv and cross_entropy are once differentiable: plain gradients come back)
+    ours = vmap(grad(loss), in_dims=(None, 0, 0))(dict(net.named_parameters()), x, y)
+    detached = vmap(grad(loss), in_dims=(None, 0, 0))({k: v.detach() for k, v in net.named_parameters()}, x, y)
+    for k in ours:
+        np.testing.assert_allclose(arr(ours[k]), arr(detached[k]), atol=1e-12)
