@@ -367,16 +367,27 @@ class ScatterReduce(Op):
             share = grad / Tensor._wrap(ctx.count.astype(dtype))
             ga, gs = share * kept, gather(share, dim, index)
         elif ctx.reduce == "prod":
-            # d out / d x = out / x (the product of the others), for x nonzero
-            ga = grad * out / a * kept
-            gs = gather(grad * out, dim, index) / src
-        else:  # amax / amin: shared evenly between every element equal to the result, as in torch
-            self_hit = (a._data == out._data) & (kept._data > 0)
+            # d out / d x is the product of the others: out / x, computed without dividing by zero (torch's way:
+            # a zero is replaced by 1 and the product taken again)
+            one = Tensor._wrap(np.ones((), dtype))
+            a_zero = Tensor._wrap(a._data == 0)
+            a_masked = where(a_zero, one, a)
+            ga = grad * ScatterReduce.apply(a_masked, dim, index, src, "prod", ctx.include_self) / a_masked * kept
+            src_zero = src._data == 0
+            zeros_there = np.zeros(grad.shape, dtype)
+            np.add.at(zeros_there, _gather_index(dim, ctx.index, grad.ndim), src_zero.astype(dtype))
+            single_zero = Tensor._wrap(src_zero & (_take_along(zeros_there, dim, ctx.index) == 1))
+            without_zero = ScatterReduce.apply(a, dim, index, where(single_zero, one, src), "prod", ctx.include_self)
+            gs = where(single_zero, gather(grad * without_zero, dim, index),
+                       gather(grad * out, dim, index) / where(Tensor._wrap(src_zero), one, src))
+        else:  # amax / amin: shared evenly between every element equal to the result, as in torch (which
+            # counts an equal old value among the ties even with include_self=False, then gives it nothing)
+            self_hit = a._data == out._data
             src_hit = src._data == _take_along(out._data, dim, ctx.index)
             ties = self_hit.astype(dtype)
             np.add.at(ties, _gather_index(dim, ctx.index, ties.ndim), src_hit.astype(dtype))
             share = grad / Tensor._wrap(np.maximum(ties, 1))
-            ga = share * Tensor._wrap(self_hit.astype(dtype))
+            ga = share * Tensor._wrap(self_hit.astype(dtype)) * kept
             gs = gather(share, dim, index) * Tensor._wrap(src_hit.astype(dtype))
         return (ga if ctx.needs_input_grad[0] else None), None, None, (gs if ctx.needs_input_grad[3] else None), \
             None, None

@@ -364,3 +364,25 @@ def test_in_place_view_ops_change_the_shape_and_keep_the_history():
     assert x.grad.tolist() == [[0.0, 2.0, 4.0], [1.0, 3.0, 5.0]]
     z = ember.zeros(2, 1, 3)
     assert z.squeeze_().unsqueeze_(0).swapdims_(0, 2).shape == (3, 2, 1)
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("reduce", ["sum", "prod", "mean", "amax", "amin"])
+@pytest.mark.parametrize("include_self", [True, False])
+def test_scatter_reduce_gradients_match_torch_with_ties_and_zeros(reduce, include_self):
+    # small integers make ties (amax / amin) and zeros (prod) common
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        a = rng.integers(-1, 3, (3, 4)).astype(np.float64)
+        index = rng.integers(0, 3, (5, 4))
+        src = rng.integers(-1, 3, (5, 4)).astype(np.float64)
+        upstream = rng.standard_normal((3, 4))
+        results = []
+        for lib in (torch, ember):
+            x, s = lib.tensor(a, requires_grad=True), lib.tensor(src, requires_grad=True)
+            out = x.scatter_reduce(0, lib.tensor(index), s, reduce, include_self=include_self)
+            out.backward(lib.tensor(upstream))
+            results.append([out.detach().numpy(), x.grad.numpy(), s.grad.numpy()])
+        for expected, got in zip(*results):
+            np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
