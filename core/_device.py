@@ -170,6 +170,70 @@ _META_SOURCES: dict = {}  # numpy dtype -> read-only 0-d zero every meta array o
 meta_ids: set = set()  # their ids; empty until the first meta array, so ops skip the meta check till then
 
 
+class MetaArray(np.ndarray):
+    """A meta tensor's array: numpy computing with one gives meta arrays back, so every op (differentiable
+    or not, Ember's or numpy's) carries the meta device through. Elementwise ufuncs learn their result's
+    shape and dtype without computing; other numpy functions run on the zero-stride values, which are
+    then dropped. Writing into a meta array (``out=``, ``+=``) does nothing."""
+
+    def __array_ufunc__(self, ufunc, method, *inputs, out=None, **kwargs):
+        if out is not None and all(is_meta_array(o) for o in out):
+            return out[0] if len(out) == 1 else out
+        if out is not None:
+            kwargs["out"] = tuple(_plain(o) for o in out)
+        plain = [_plain(a) for a in inputs]
+        with np.errstate(all="ignore"):  # the values are zeros standing in for none
+            if method == "__call__" and ufunc.signature is None and out is None:
+                shape = np.broadcast_shapes(*(np.shape(a) for a in plain))
+                zeros = (np.zeros((), a.dtype) if isinstance(a, np.ndarray) else a for a in plain)
+                return _as_meta_result(ufunc(*zeros, **kwargs), shape)
+            return _as_meta_result(getattr(ufunc, method)(*plain, **kwargs))
+
+    def __array_function__(self, func, types, args, kwargs):
+        if func in _WRITERS and args and is_meta_array(args[0]):
+            return None  # copyto / put / place / putmask into a meta array: nothing to write
+        with np.errstate(all="ignore"):
+            return _as_meta_result(func(*_plain_all(args), **_plain_all(kwargs)))
+
+    def astype(self, dtype, *args, **kwargs):
+        return meta_array(self.shape, dtype)
+
+    def copy(self, *args, **kwargs):
+        return meta_array(self.shape, self.dtype)
+
+    def __setitem__(self, index, value) -> None:
+        pass  # nothing to write
+
+    def fill(self, value) -> None:
+        pass
+
+
+_WRITERS = (np.copyto, np.put, np.place, np.putmask)
+
+
+def _plain(a):
+    """A meta array as the plain zero-stride ndarray it views (anything else as it is)."""
+    return a.view(np.ndarray) if isinstance(a, MetaArray) else a
+
+
+def _plain_all(value):
+    if isinstance(value, MetaArray):
+        return value.view(np.ndarray)
+    if isinstance(value, (list, tuple)):
+        return type(value)(_plain_all(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _plain_all(v) for k, v in value.items()}
+    return value
+
+
+def _as_meta_result(result, shape=None):
+    if isinstance(result, tuple):
+        return tuple(_as_meta_result(r, shape) for r in result)
+    if isinstance(result, (np.ndarray, np.generic)):
+        return meta_array(np.shape(result) if shape is None else shape, result.dtype)
+    return result
+
+
 def meta_array(shape, np_dtype) -> np.ndarray:
     """A read-only array of ``shape`` and ``np_dtype`` that takes no memory: a meta tensor's array."""
     np_dtype = np.dtype(np_dtype)
@@ -179,13 +243,15 @@ def meta_array(shape, np_dtype) -> np.ndarray:
         source.flags.writeable = False
         _META_SOURCES[np_dtype] = source
         meta_ids.add(id(source))
-    return np.broadcast_to(source, tuple(shape))
+    return np.broadcast_to(source, tuple(shape)).view(MetaArray)
 
 
 def is_meta_array(array: np.ndarray) -> bool:
-    """Whether ``array`` is (a view of) a meta array."""
+    """Whether ``array`` is a meta array or a view of one (``np.asarray`` of a meta array is such a view)."""
+    if isinstance(array, MetaArray):
+        return True
     base = array.base
-    return base is not None and id(base) in meta_ids
+    return base is not None and (id(base) in meta_ids or isinstance(base, MetaArray))
 
 
 def meta_inputs(args) -> bool:

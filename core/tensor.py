@@ -13,8 +13,8 @@ import weakref
 
 import numpy as np
 
-from . import _dtype
-from ._device import device, is_meta_array, meta_array, resolve, unavailable
+from . import _device, _dtype
+from ._device import MetaArray, device, is_meta_array, meta_array, resolve, unavailable
 from ._format import format_tensor
 from ._hooks import RemovableHandle
 
@@ -42,6 +42,8 @@ class Tensor:
 
     def __init__(self, *args, requires_grad: bool = False, device=None):
         data = _legacy_data(args, None, legacy_device(device))
+        if _device.meta_ids and type(data) is np.ndarray and is_meta_array(data):
+            data = data.view(MetaArray)
         _dtype.from_numpy_dtype(data.dtype)
         self._data = data
         self._requires_grad = False
@@ -58,6 +60,8 @@ class Tensor:
     def _wrap(cls, data: np.ndarray, requires_grad: bool = False, grad_fn=None, output_nr: int = 0, vc=None):
         """Fast constructor for arrays Ember made itself (no checks)."""
         t = object.__new__(cls)
+        if _device.meta_ids and type(data) is np.ndarray and is_meta_array(data):  # np.asarray(meta) keeps it
+            data = data.view(MetaArray)
         t._data = data
         t._requires_grad = requires_grad
         t.grad = None

@@ -82,6 +82,7 @@ class Function:
     # Set by ``ember.func.vmap`` while it runs: ``hook(cls, args, kwargs)`` applies the op to batched inputs
     # (one call for the whole batch) or returns NotImplemented. None otherwise, so the cost is one lookup.
     _batching_hook = None
+    _meta = False  # made from meta tensors (see _call_backward)
 
     @staticmethod
     def forward(ctx, *args, **kwargs):
@@ -184,6 +185,7 @@ class Function:
 
         if meta:
             out = _device.as_meta(out)
+            ctx._meta = True
         node = None
         if record:
             node = ctx
@@ -210,6 +212,8 @@ class Function:
 
     # --- called by the engine ------------------------------------------------------------
     def _call_backward(self, grads: list) -> tuple:
+        if self._meta:  # made from meta tensors: each input's gradient is a meta tensor of its shape and dtype
+            return tuple(None if e is None else Tensor._wrap(_device.meta_array(e[2], e[3])) for e in self._edges)
         if self._materialize_grads:
             for i, g in enumerate(grads):
                 if g is None:

@@ -227,3 +227,42 @@ def test_meta_matmul_and_conv_say_their_shape_without_computing():
     assert conv1d(ember.zeros(2, 4, 50, device="meta")).shape == (2, 8, 42)  # as torch
     batched = ember.zeros(7, 1, 2, 3, device="meta") @ ember.zeros(5, 3, 4, device="meta")
     assert batched.is_meta and batched.shape == (7, 5, 2, 4)
+
+
+def test_every_op_keeps_the_meta_device():
+    m = ember.zeros(2, 3, device="meta")
+    i = ember.zeros(2, 3, dtype=ember.int64, device="meta")
+    results = {
+        "eq": m == 0, "gt": m > 0, "isnan": m.isnan(), "not": ~(m > 0), "argmax": m.argmax(1),
+        "max(dim)": m.max(1)[1], "sort": m.sort(1)[1], "topk": m.topk(2)[0], "where": ember.where(m > 0, m, m),
+        "masked_fill": m.masked_fill(m > 0, 1.0), "long": m.long(), "bitwise": i & 1, "floor_divide": i // 2,
+        "einsum": ember.einsum("ij,kj->ik", m, m), "softmax": m.softmax(-1),
+    }
+    for name, out in results.items():
+        assert out.is_meta, name
+    assert results["argmax"].dtype == ember.int64 and results["eq"].dtype == ember.bool
+    assert results["topk"].shape == (2, 2) and results["einsum"].shape == (2, 2)
+
+
+@pytest.mark.parametrize("make, shape", [
+    (lambda: nn.LSTM(4, 8, device="meta")(ember.zeros(3, 1, 4, device="meta"))[0], (3, 1, 8)),
+    (lambda: nn.GRU(4, 8, device="meta")(ember.zeros(3, 1, 4, device="meta"))[0], (3, 1, 8)),
+    (lambda: nn.LSTMCell(4, 8, device="meta")(ember.zeros(2, 4, device="meta"))[0], (2, 8)),
+    (lambda: nn.BatchNorm2d(2, device="meta")(ember.zeros(1, 2, 3, 3, device="meta")), (1, 2, 3, 3)),
+    (lambda: nn.TransformerEncoderLayer(4, 2, 8, device="meta")(ember.zeros(3, 1, 4, device="meta")), (3, 1, 4)),
+])
+def test_layers_run_on_meta_inputs(make, shape):
+    out = make()
+    assert out.is_meta and out.shape == shape
+
+
+def test_backward_through_meta_tensors_gives_meta_gradients():
+    with ember.device("meta"):
+        model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2), nn.ReLU(), nn.Flatten(), nn.Linear(18, 8),
+                              nn.LayerNorm(8), nn.Linear(8, 2))
+    x = ember.zeros(5, 1, 5, 5, device="meta")
+    loss = nn.functional.cross_entropy(model(x), ember.zeros(5, dtype=ember.int64, device="meta"))
+    assert loss.is_meta and loss.shape == ()
+    loss.backward()
+    for p in model.parameters():
+        assert p.grad is not None and p.grad.is_meta and p.grad.shape == p.shape

@@ -208,8 +208,8 @@ class MultiheadAttention(Module):
         k = k.reshape(N, k.shape[1], H, D).transpose(1, 2)
         v = v.reshape(N, v.shape[1], H, D).transpose(1, 2)
         if self.add_zero_attn:
-            k = cat([k, creation.zeros(N, H, 1, D, dtype=k.dtype)], dim=2)
-            v = cat([v, creation.zeros(N, H, 1, D, dtype=v.dtype)], dim=2)
+            k = cat([k, creation.zeros(N, H, 1, D, dtype=k.dtype, device=k.device)], dim=2)
+            v = cat([v, creation.zeros(N, H, 1, D, dtype=v.dtype, device=v.device)], dim=2)
             attn_mask = None if attn_mask is None else F.pad(attn_mask, (0, 1))
             key_padding_mask = None if key_padding_mask is None else F.pad(key_padding_mask, (0, 1))
         S = k.shape[2]

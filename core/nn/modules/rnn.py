@@ -144,10 +144,10 @@ class RNNBase(Module):
             )
         return input.ndim == 3
 
-    def _initial_state(self, hx, batch: int, size: int, batched: bool, what: str, dtype):
+    def _initial_state(self, hx, batch: int, size: int, batched: bool, what: str, dtype, device=None):
         expected = (self.num_layers * (2 if self.bidirectional else 1), batch, size)
         if hx is None:
-            return creation.zeros(*expected, dtype=dtype)
+            return creation.zeros(*expected, dtype=dtype, device=device)
         if not batched:
             if hx.ndim != 2:
                 raise RuntimeError(
@@ -186,7 +186,7 @@ class RNNBase(Module):
                 index, x[:length, start:end], h0[start:end], None if c0 is None else c0[start:end]
             )
             if length < x.shape[0]:
-                y = cat([y, creation.zeros(x.shape[0] - length, end - start, y.shape[2], dtype=y.dtype)], 0)
+                y = cat([y, creation.zeros(x.shape[0] - length, end - start, y.shape[2], dtype=y.dtype, device=y.device)], 0)
             ys.append(y), hs.append(h), cs.append(c)
         return cat(ys, 1), cat(hs, 0), None if c0 is None else cat(cs, 0)
 
@@ -212,7 +212,7 @@ class RNNBase(Module):
         sizes = [real_hidden, self.hidden_size][: len(states)]
         whats = ["hx", "cx"] if len(states) == 2 else ["hx"]
         states = [
-            self._initial_state(s, batch, size, batched, what, x.dtype)
+            self._initial_state(s, batch, size, batched, what, x.dtype, x.device)
             for s, size, what in zip(states, sizes, whats)
         ]
         finals: list[list] = [[] for _ in states]
@@ -260,7 +260,7 @@ class RNNBase(Module):
         mask = np.arange(int(batch_sizes[0]))[None, :] < batch_sizes[:, None]
         index = np.full(mask.shape, data.shape[0], dtype=np.int64)
         index[mask] = np.arange(data.shape[0])
-        x = cat([data, creation.zeros(1, data.shape[1], dtype=data.dtype)], 0)[Tensor._wrap(index)]
+        x = cat([data, creation.zeros(1, data.shape[1], dtype=data.dtype, device=data.device)], 0)[Tensor._wrap(index)]
         lengths = mask.sum(0)
         groups, start = [], 0
         for end in range(1, len(lengths) + 1):

@@ -52,7 +52,7 @@ class RNNCellBase(Module):
         batched = input.ndim == 2
         x = input if batched else input.unsqueeze(0)
         if hx is None:
-            zeros = creation.zeros(x.shape[0], self.hidden_size, dtype=input.dtype)
+            zeros = creation.zeros(x.shape[0], self.hidden_size, dtype=input.dtype, device=input.device)
             states = [zeros] * n_states
         else:
             states = list(hx) if n_states == 2 else [hx]
