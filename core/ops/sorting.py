@@ -11,7 +11,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..tensor import Tensor
-from ._op import _not_implemented_for
+from ._op import Op, _not_implemented_for
 from ._util import normalize_dim
 from .arithmetic import where
 from .index import gather
@@ -63,12 +63,57 @@ def kthvalue(input, k: int, dim: int = -1, keepdim: bool = False):
 
 
 def median(input, dim: int | None = None, keepdim: bool = False):
-    """The lower median (PyTorch's: no averaging of the two middle values); with ``dim``, also indices."""
+    """The lower median (PyTorch's: no averaging of the two middle values), NaN where there is a NaN; with
+    ``dim``, also the indices."""
+    return _median(input, dim, keepdim, ignore_nan=False, name="median")
+
+
+def nanmedian(input, dim: int | None = None, keepdim: bool = False):
+    """``median`` of the non-NaN elements (NaN where all are NaN); with ``dim``, also the indices."""
+    return _median(input, dim, keepdim, ignore_nan=True, name="nanmedian")
+
+
+def _median(input, dim, keepdim, ignore_nan, name):
     if dim is None:
-        flat = input.reshape(-1)
-        return kthvalue(flat, (flat.shape[0] + 1) // 2, 0).values
-    axis = normalize_dim(dim, input._data.ndim, "median")
-    return kthvalue(input, (input._data.shape[axis] + 1) // 2, axis, keepdim)
+        if input._data.size == 0:  # NaN, as torch
+            return Tensor._wrap(np.full((), np.nan, input._data.dtype if input._data.dtype.kind == "f" else None))
+        value = _median(input.reshape(-1), 0, False, ignore_nan, name).values
+        return _SharedByTies.apply(input, value._data)
+    axis = normalize_dim(dim, input._data.ndim, name)
+    if input._data.ndim == 0:
+        return _MinMaxResult(input * 1, Tensor._wrap(np.zeros((), np.int64)))
+    x = input._data
+    size = x.shape[axis]
+    nans = np.isnan(x).sum(axis=axis, keepdims=True) if x.dtype.kind == "f" else np.zeros(
+        [1 if i == axis else n for i, n in enumerate(x.shape)], np.int64)
+    if ignore_nan:  # the lower median of the valid elements
+        position = np.maximum(size - nans - 1, 0) // 2
+    else:  # a NaN wins: the first one (NaNs sort last, in their order)
+        position = np.where(nans > 0, size - nans, (size - 1) // 2)
+    order = _order(x, axis, descending=False)
+    indices = Tensor._wrap(np.take_along_axis(order, position, axis=axis).astype(np.int64))
+    values = gather(input, axis, indices)
+    if not keepdim:
+        values, indices = values.squeeze(axis), indices.squeeze(axis)
+    return _MinMaxResult(values, indices)
+
+
+class _SharedByTies(Op):
+    """A value chosen from ``a`` (the median of all elements), whose gradient is shared evenly between the
+    elements equal to it (NaNs, for a NaN), as torch does."""
+
+    @staticmethod
+    def forward(ctx, a, value):
+        ctx.save_for_backward(a)
+        ctx.value = value
+        return value.copy()
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        hits = np.isnan(a._data) if np.isnan(ctx.value) else a._data == ctx.value
+        share = hits.astype(grad._data.dtype) / max(int(hits.sum()), 1)
+        return grad * Tensor._wrap(share), None
 
 
 def unique(input, sorted: bool = True, return_inverse: bool = False, return_counts: bool = False,  # noqa: A002
@@ -90,24 +135,6 @@ def bincount(input, weights=None, minlength: int = 0):
     counts = np.bincount(input._data, weights=w, minlength=minlength)
     return Tensor._wrap(counts.astype(np.int64) if w is None else counts.astype(w.dtype))
 
-
-
-def nanmedian(input, dim: int | None = None, keepdim: bool = False):
-    """``median`` of the non-NaN elements (NaN where all are NaN); with ``dim``, also the indices."""
-    if dim is None:
-        return nanmedian(input.reshape(-1), 0).values
-    axis = normalize_dim(dim, input._data.ndim, "nanmedian")
-    if input._data.ndim == 0:
-        return _MinMaxResult(input * 1, Tensor._wrap(np.zeros((), np.int64)))
-    order = _order(input._data, axis, descending=False)  # NaNs sort last
-    valid = np.sum(~np.isnan(input._data), axis=axis, keepdims=True) if input._data.dtype.kind == "f" else \
-        np.full([1 if i == axis else n for i, n in enumerate(input._data.shape)], input._data.shape[axis])
-    middle = np.maximum(valid - 1, 0) // 2  # the lower median among the valid elements
-    indices = Tensor._wrap(np.take_along_axis(order, middle, axis=axis).astype(np.int64))
-    values = gather(input, axis, indices)
-    if not keepdim:
-        values, indices = values.squeeze(axis), indices.squeeze(axis)
-    return _MinMaxResult(values, indices)
 
 
 # --- searching and counting (no gradients) -------------------------------------------------------

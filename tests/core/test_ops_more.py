@@ -172,6 +172,11 @@ SAME = [
     "m.gradient(m.tensor([1., 2, 4, 8]), spacing=(m.tensor([0., 1, 1.5, 3.5]),), edge_order=2)",
     "m.gradient(m.tensor([[1., 2, 4, 8], [10, 20, 40, 80]]), spacing=[3., 2.])",
     "m.nonzero_static(m.tensor([0, 1, 2, 0]), size=4)",
+    "m.median(m.tensor([1., float('nan'), 3.]))",
+    "m.median(m.tensor([[1., float('nan'), 3.], [1., 2., 3.]]), 1)",
+    "m.median(m.tensor([[1., float('nan'), float('nan')], [3., 2., 1.]]), 1, keepdim=True)",
+    "m.median(m.tensor([]))",
+    "m.nanmedian(m.tensor([]))",
     "m.nonzero_static(m.tensor([[0, 1], [2, 0]]), size=1, fill_value=-5)",
 ]
 
@@ -386,3 +391,16 @@ def test_scatter_reduce_gradients_match_torch_with_ties_and_zeros(reduce, includ
             results.append([out.detach().numpy(), x.grad.numpy(), s.grad.numpy()])
         for expected, got in zip(*results):
             np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("name", ["median", "nanmedian"])
+@pytest.mark.parametrize("values", [[1.0, 2.0, 2.0, 3.0], [1.0, NAN, NAN], [1.0, NAN, 2.0, 2.0], [5.0, 5.0, 5.0]])
+def test_median_of_all_elements_shares_the_gradient_between_ties(name, values):
+    torch = pytest.importorskip("torch")
+    grads = []
+    for lib in (torch, ember):
+        x = lib.tensor(values, requires_grad=True)
+        getattr(lib, name)(x).backward()
+        grads.append(x.grad.numpy())
+    np.testing.assert_allclose(grads[1], grads[0])
