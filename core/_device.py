@@ -183,6 +183,10 @@ class MetaArray(np.ndarray):
             kwargs["out"] = tuple(_plain(o) for o in out)
         plain = [_plain(a) for a in inputs]
         with np.errstate(all="ignore"):  # the values are zeros standing in for none
+            if ufunc is np.matmul and method == "__call__" and out is None and min(np.ndim(a) for a in plain) >= 2:
+                x, y = plain
+                shape = (*np.broadcast_shapes(x.shape[:-2], y.shape[:-2]), x.shape[-2], y.shape[-1])
+                return meta_array(shape, np.result_type(x, y))
             if method == "__call__" and ufunc.signature is None and out is None:
                 shape = np.broadcast_shapes(*(np.shape(a) for a in plain))
                 zeros = (np.zeros((), a.dtype) if isinstance(a, np.ndarray) else a for a in plain)
@@ -192,6 +196,9 @@ class MetaArray(np.ndarray):
     def __array_function__(self, func, types, args, kwargs):
         if func in _WRITERS and args and is_meta_array(args[0]):
             return None  # copyto / put / place / putmask into a meta array: nothing to write
+        shape_rule = _SHAPE_RULES.get(func)
+        if shape_rule is not None:
+            return shape_rule(*_plain_all(args), **_plain_all(kwargs))
         with np.errstate(all="ignore"):
             return _as_meta_result(func(*_plain_all(args), **_plain_all(kwargs)))
 
@@ -209,6 +216,41 @@ class MetaArray(np.ndarray):
 
 
 _WRITERS = (np.copyto, np.put, np.place, np.putmask)
+
+
+def _like_rule(a, *args, dtype=None, shape=None, **kwargs):
+    return meta_array(np.shape(a) if shape is None else shape, a.dtype if dtype is None else dtype)
+
+
+def _join_rule(join):
+    def rule(arrays, axis=0, out=None, dtype=None, **kwargs):
+        shapes = [np.shape(a) for a in arrays]
+        if not shapes or axis is None or out is not None:
+            return _as_meta_result(join(arrays, axis=axis, out=out, dtype=dtype, **kwargs))
+        shape = list(shapes[0])
+        if join is np.stack:
+            fits = len(set(shapes)) == 1 and -len(shape) - 1 <= axis <= len(shape)
+            if fits:
+                shape.insert(axis % (len(shape) + 1), len(arrays))
+        else:
+            fits = len(shape) > 0 and -len(shape) <= axis < len(shape)
+            if fits:
+                axis %= len(shape)
+                rest = [sh[:axis] + sh[axis + 1:] for sh in shapes]
+                fits = all(len(sh) == len(shape) for sh in shapes) and len(set(rest)) == 1
+                shape[axis] = sum(sh[axis] for sh in shapes)
+        if not fits:  # numpy's own error
+            return _as_meta_result(join(arrays, axis=axis, dtype=dtype, **kwargs))
+        return meta_array(tuple(shape), np.result_type(*arrays) if dtype is None else dtype)
+
+    return rule
+
+
+# numpy functions whose meta result is worked out from shapes alone (the rest run on the zero-stride values)
+_SHAPE_RULES = {
+    np.zeros_like: _like_rule, np.ones_like: _like_rule, np.empty_like: _like_rule, np.full_like: _like_rule,
+    np.ascontiguousarray: _like_rule, np.concatenate: _join_rule(np.concatenate), np.stack: _join_rule(np.stack),
+}
 
 
 def _plain(a):

@@ -219,11 +219,13 @@ def test_meta_matmul_and_conv_say_their_shape_without_computing():
     try:
         y = linear(ember.zeros(3, 4096, device="meta"))
         out = conv(x)
+        joined = [ember.cat([x, x]), ember.stack([x, x]), ember.zeros_like(x), x.contiguous(), x > 0, x * 2]
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
     assert peak < 1_000_000, f"{peak} bytes allocated by meta ops"
     assert y.is_meta and y.shape == (3, 8192) and out.is_meta and out.shape == (16, 64, 64, 64)
+    assert all(j.is_meta for j in joined) and joined[0].shape == (32, 64, 128, 128)
     assert conv1d(ember.zeros(2, 4, 50, device="meta")).shape == (2, 8, 42)  # as torch
     batched = ember.zeros(7, 1, 2, 3, device="meta") @ ember.zeros(5, 3, 4, device="meta")
     assert batched.is_meta and batched.shape == (7, 5, 2, 4)
