@@ -18,8 +18,9 @@ from collections import namedtuple
 
 import numpy as np
 
-from .creation import eye
+from .creation import eye, ones_like
 from .ops import decomposition as _decomposition
+from .ops.arithmetic import where
 from .ops.decomposition import (
     LinAlgError,
     check_float,
@@ -33,6 +34,8 @@ from .ops.decomposition import (
     inv,
     inv_ex,
     is_vector_rhs,
+    lu_factor,
+    lu_factor_ex,
     matrix_exp,
     matrix_power,
     matrix_rank,
@@ -46,12 +49,14 @@ from .ops.linalg import _cross, matmul
 from .ops.reduce import amax, amin
 from .ops.reduce import norm as _vector_norm_impl
 from .ops.reduce import sum as _sum
+from .ops.shape import stack
 from .tensor import Tensor
 
-__all__ = ["LinAlgError", "cholesky", "cholesky_ex", "cross", "det", "diagonal", "eig", "eigh", "eigvals", "eigvalsh",
-           "householder_product", "inv", "inv_ex", "lstsq", "matmul", "matrix_exp", "matrix_norm", "matrix_power",
-           "matrix_rank", "multi_dot", "norm", "pinv", "qr", "slogdet", "solve", "solve_ex", "solve_triangular",
-           "svd", "svdvals", "tensorinv", "tensorsolve", "vecdot", "vector_norm"]
+__all__ = ["LinAlgError", "cholesky", "cholesky_ex", "cond", "cross", "det", "diagonal", "eig", "eigh", "eigvals",
+           "eigvalsh", "householder_product", "inv", "inv_ex", "lstsq", "lu", "lu_factor", "lu_factor_ex", "lu_solve",
+           "matmul", "matrix_exp", "matrix_norm", "matrix_power", "matrix_rank", "multi_dot", "norm", "pinv", "qr",
+           "slogdet", "solve", "solve_ex", "solve_triangular", "svd", "svdvals", "tensorinv", "tensorsolve", "vander",
+           "vecdot", "vector_norm"]
 
 
 def cholesky(A, *, upper: bool = False):
@@ -70,6 +75,17 @@ def svd(A, full_matrices: bool = True, *, driver=None):
 
 
 _SolveEx = namedtuple("linalg_solve_ex", ["result", "info"])
+
+
+def lu(A, *, pivot: bool = True):
+    """``(P, L, U)`` with ``A = P L U``: P a permutation, L unit lower and U upper triangular (trapezoidal)."""
+    return _decomposition.linalg_lu(A, pivot=pivot)
+
+
+def lu_solve(LU, pivots, B, *, left: bool = True, adjoint: bool = False):
+    """Solves ``A X = B`` (``X A = B`` when ``left=False``; with ``A^H`` when ``adjoint``) from
+    ``lu_factor``'s results."""
+    return _decomposition.linalg_lu_solve(LU, pivots, B, left=left, adjoint=adjoint)
 
 
 def solve_ex(A, B, *, left: bool = True, check_errors: bool = False):
@@ -144,6 +160,25 @@ def norm(A, ord=None, dim=None, keepdim: bool = False, *, dtype=None):
                        f"Got {A.ndim}D.")
 
 
+def cond(A, p=None):
+    """The condition number of each matrix in the norm ``p``: ``None`` / ``2`` (largest over smallest
+    singular value), ``-2``, or, for square matrices, ``'fro'``, ``'nuc'``, ``inf``, ``-inf``, ``1``, ``-1``."""
+    check_matrix(A, "linalg.cond")
+    if p in (None, 2, -2):
+        S = svdvals(A)
+        largest, smallest = S[..., 0], S[..., -1]
+        return largest / smallest if p != -2 else smallest / largest
+    if A.shape[-1] != A.shape[-2]:
+        raise RuntimeError(f"linalg.cond(ord={p}): A must be batches of square matrices, but they are "
+                           f"{A.shape[-2]} by {A.shape[-1]} matrices")
+    inverse, info = inv_ex(A)
+    if not info.any():
+        return matrix_norm(A, p) * matrix_norm(inverse, p)
+    singular = info != 0  # a singular matrix: inf, as in torch (not an error)
+    inverse = where(singular.unsqueeze(-1).unsqueeze(-1), 0.0, inverse)
+    return where(singular, float("inf"), matrix_norm(A, p) * matrix_norm(inverse, p))
+
+
 # --- products ----------------------------------------------------------------------------------------------------
 
 def cross(input, other, *, dim: int = -1):
@@ -177,6 +212,21 @@ def multi_dot(tensors):
     if last_vector:
         result = result.squeeze(-1)
     return result
+
+
+def vander(x, *, N=None):
+    """The Vandermonde matrices of the vectors ``x[..., :]``: columns ``1, x, x**2, ..., x**(N-1)``."""
+    if x.ndim == 0:
+        raise RuntimeError("N must be greater than 1.")  # torch's message for a 0-D x too
+    N = x.shape[-1] if N is None else N
+    if N <= 1:
+        raise RuntimeError("N must be greater than 1.")
+    if x._data.dtype.kind in "biu":
+        x = x.to(np.int64)
+    columns = [ones_like(x)]
+    for _ in range(N - 1):
+        columns.append(columns[-1] * x)
+    return stack(columns, -1)
 
 
 def diagonal(A, *, offset: int = 0, dim1: int = -2, dim2: int = -1):

@@ -18,12 +18,13 @@ from ..autograd.grad_mode import state
 from ..creation import eye, zeros
 from ..tensor import Tensor
 from ._op import _TORCH_TYPE_NAMES, Op
+from .arithmetic import where
 from .complex_ops import conj, real
 from .shape import cat, tril, triu
 
-__all__ = ["cholesky", "cholesky_inverse", "cholesky_solve", "det", "inverse", "logdet", "matrix_exp",
-           "matrix_power", "pinverse", "qr", "slogdet", "svd", "triangular_solve"]
-METHODS = list(__all__)
+__all__ = ["cholesky", "cholesky_inverse", "cholesky_solve", "det", "inverse", "logdet", "lu", "lu_solve",
+           "lu_unpack", "matrix_exp", "matrix_power", "pinverse", "qr", "slogdet", "svd", "triangular_solve"]
+METHODS = [name for name in __all__ if name != "lu_unpack"]
 INPLACE: list[str] = []
 
 
@@ -110,6 +111,15 @@ _NOT_PD = ("The factorization could not be completed because the input is not po
            "(the leading minor of order {} is not positive-definite).")
 
 
+def _svd(a: np.ndarray, **kwargs):
+    """numpy's SVD with torch's error for input it cannot converge on (nan or inf)."""
+    try:
+        return np.linalg.svd(a, **kwargs)
+    except np.linalg.LinAlgError:
+        raise LinAlgError("linalg.svd: The algorithm failed to converge because the input matrix contained "
+                          "non-finite values.") from None
+
+
 def _H(X):
     """The conjugate transpose (the transpose of a real matrix)."""
     return conj(X.mT) if X._data.dtype.kind == "c" else X.mT
@@ -148,11 +158,12 @@ def inv_ex(A, *, check_errors: bool = False):
     info = _inverse_with_info(A._data)[1]
     if check_errors:
         _raise_for_info(info, A._data.shape, _SINGULAR, "linalg.inv_ex")
-    if info.any():
-        out = Tensor._wrap(np.full_like(A._data, np.nan))
-    else:
-        out = Inv.apply(A, "linalg.inv_ex")
-    return _InvEx(out, Tensor._wrap(info))
+    if not info.any():
+        return _InvEx(Inv.apply(A, "linalg.inv_ex"), Tensor._wrap(info))
+    # the invertible matrices keep their gradient; the singular ones are inverted as identities, then nan
+    failed = Tensor._wrap(info[..., None, None] != 0)
+    inverse = Inv.apply(where(failed, eye(A.shape[-1], dtype=A.dtype), A), "linalg.inv_ex")
+    return _InvEx(where(failed, float("nan"), inverse), Tensor._wrap(info))
 
 
 _InvEx = namedtuple("linalg_inv_ex", ["inverse", "info"])
@@ -376,7 +387,12 @@ def cholesky_ex(A, *, upper: bool = False, check_errors: bool = False):
     factor, info = _cholesky_with_info(A._data)
     if check_errors:
         _raise_for_info(info, A._data.shape, _NOT_PD, "linalg.cholesky_ex")
-    L = Tensor._wrap(factor) if info.any() else Cholesky.apply(A, "linalg.cholesky_ex")
+    if not info.any():
+        L = Cholesky.apply(A, "linalg.cholesky_ex")
+    else:  # the factorizations that succeeded keep their gradient; the others hold LAPACK's partial factor
+        failed = Tensor._wrap(info[..., None, None] != 0)
+        L = Cholesky.apply(where(failed, eye(A.shape[-1], dtype=A.dtype), A), "linalg.cholesky_ex")
+        L = where(failed, Tensor._wrap(factor), L)
     return _CholeskyEx(L.mT if upper else L, Tensor._wrap(info))
 
 
@@ -453,6 +469,8 @@ class Eig(Op):
         ctx.save_for_backward(A)
         ctx.set_materialize_grads(False)
         complex_type = np.result_type(A._data.dtype, np.complex64)  # always complex, as in torch
+        if not np.isfinite(A._data).all():
+            raise RuntimeError("torch.linalg.eig: input tensor should not contain infs or NaNs.")
         values, vectors = np.linalg.eig(A._data)
         ctx.arrays = (values.astype(complex_type, copy=False), vectors.astype(complex_type, copy=False))
         return ctx.arrays
@@ -567,7 +585,7 @@ class SVD(Op):
         ctx.save_for_backward(A)
         ctx.full_matrices = full_matrices
         ctx.set_materialize_grads(False)
-        ctx.arrays = np.linalg.svd(A._data, full_matrices=full_matrices)
+        ctx.arrays = _svd(A._data, full_matrices=full_matrices)
         return tuple(ctx.arrays)
 
     @staticmethod
@@ -634,8 +652,173 @@ def svdvals(A, *, driver=None):
     """The singular values (descending) of each matrix."""
     check_matrix(A, "linalg.svdvals")
     if not (A.requires_grad and state.grad_enabled):
-        return Tensor._wrap(np.linalg.svd(A._data, compute_uv=False))
+        return Tensor._wrap(_svd(A._data, compute_uv=False))
     return SVD.apply(A, False)[1]
+
+
+# --- LU --------------------------------------------------------------------------------------------------------
+
+def _lu_factor_arrays(a: np.ndarray):
+    """LAPACK getrf over the batch: the packed factors, 1-based pivots (int32) and info."""
+    import scipy.linalg  # lazy: heavy
+
+    with warnings.catch_warnings():  # a singular matrix is reported through info, not a warning
+        warnings.simplefilter("ignore", scipy.linalg.LinAlgWarning)
+        packed, pivots = scipy.linalg.lu_factor(a, check_finite=False)
+    k = min(a.shape[-2:])
+    diagonal = np.diagonal(packed, 0, -2, -1)[..., :k]
+    zero = diagonal == 0
+    info = np.where(zero.any(-1), zero.argmax(-1) + 1, 0).astype(np.int32)
+    return packed.astype(a.dtype, copy=False), (pivots + 1).astype(np.int32), info
+
+
+def _permutation(pivots: np.ndarray, m: int, dtype) -> np.ndarray:
+    """The permutation matrix P (``A = P L U``) of LAPACK's row interchanges ``pivots`` (1-based)."""
+    batch = pivots.shape[:-1]
+    order = np.array(np.broadcast_to(np.arange(m), batch + (m,)))
+    for i in range(pivots.shape[-1]):
+        j = pivots[..., i, None].astype(np.int64) - 1
+        row_i, row_j = order[..., i].copy(), np.take_along_axis(order, j, -1)[..., 0]
+        order[..., i] = row_j
+        np.put_along_axis(order, j, row_i[..., None], -1)
+    # row r of P^T A is row order[r] of A
+    return np.swapaxes(np.eye(m, dtype=dtype)[order], -1, -2)
+
+
+def _unpack(packed):
+    """L (unit lower trapezoidal) and U (upper trapezoidal) from packed LU factors (differentiable)."""
+    m, n = packed.shape[-2:]
+    k = min(m, n)
+    L = tril(packed[..., :, :k], -1) + eye(m, k, dtype=packed.dtype)
+    return L, triu(packed[..., :k, :])
+
+
+class LU(Op):
+    @staticmethod
+    def forward(ctx, A):
+        ctx.save_for_backward(A)
+        ctx.set_materialize_grads(False)
+        packed, ctx.pivots, _ = _lu_factor_arrays(A._data)
+        L, U = _unpack(Tensor._wrap(packed))
+        ctx.arrays = (L._data, U._data)
+        return ctx.arrays
+
+    @staticmethod
+    def backward(ctx, grad_L, grad_U):
+        (A,) = ctx.saved_tensors
+        L, U = _outputs(ctx, LU.apply)
+        m, n = A.shape[-2:]
+        grad_L = zeros(L.shape, dtype=L.dtype) if grad_L is None else grad_L
+        grad_U = zeros(U.shape, dtype=U.dtype) if grad_U is None else grad_U
+        if m > n:  # P^T A = [A1; A2], L = [L1; L2]: L2 = A2 U^-1
+            L1, L2, gL1, gL2 = L[..., :n, :], L[..., n:, :], grad_L[..., :n, :], grad_L[..., n:, :]
+            gA2 = _right_solve_upper(gL2, U)
+            gA = cat([_lu_backward_square(L1, U, gL1, grad_U - _H(L2) @ gA2), gA2], -2)
+        elif m < n:  # P^T A = [A1 A2], U = [U1 U2]: U2 = L^-1 A2
+            U1, U2, gU1, gU2 = U[..., :, :m], U[..., :, m:], grad_U[..., :, :m], grad_U[..., :, m:]
+            gA2 = SolveTriangular.apply(_H(L), gU2, True, True)
+            gA = cat([_lu_backward_square(L, U1, grad_L - gA2 @ _H(U2), gU1), gA2], -1)
+        else:
+            gA = _lu_backward_square(L, U, grad_L, grad_U)
+        P = Tensor._wrap(_permutation(ctx.pivots, m, A._data.dtype))
+        return P @ gA
+
+
+def _right_solve_upper(X, U):
+    """``X U^-H`` for an upper-triangular U."""
+    return _H(SolveTriangular.apply(U, _H(X), True, False))
+
+
+def _lu_backward_square(L, U, gL, gU):
+    """gA = L^-H [tril(L^H gL, -1) + triu(gU U^H)] U^-H, for P^T A = L U with square L and U."""
+    inner = tril(_H(L) @ gL, -1) + triu(gU @ _H(U))
+    return _right_solve_upper(SolveTriangular.apply(_H(L), inner, True, True), U)
+
+
+_LU = namedtuple("linalg_lu", ["P", "L", "U"])
+_LUFactor = namedtuple("linalg_lu_factor", ["LU", "pivots"])
+_LUFactorEx = namedtuple("linalg_lu_factor_ex", ["LU", "pivots", "info"])
+
+
+def _check_pivot(pivot: bool, op: str) -> None:
+    if not pivot:
+        raise RuntimeError(f"{op}: LU without pivoting is not implemented on the CPU")
+
+
+def linalg_lu(A, *, pivot: bool = True):
+    check_matrix(A, "linalg.lu")
+    _check_pivot(pivot, "linalg.lu_factor")
+    L, U = LU.apply(A)
+    P = Tensor._wrap(_permutation(_lu_factor_arrays(A._data)[1], A.shape[-2], A._data.dtype))
+    return _LU(P, L, U)
+
+
+def _packed(L, U):
+    """The packed LU factors (one m x n matrix) from differentiable L and U."""
+    m, n = L.shape[-2], U.shape[-1]
+    lower = tril(L, -1)
+    if m > n:
+        U = cat([U, zeros(*U.shape[:-2], m - n, n, dtype=U.dtype)], -2)
+    elif m < n:
+        lower = cat([lower, zeros(*L.shape[:-2], m, n - m, dtype=L.dtype)], -1)
+    return lower + U
+
+
+def lu_factor_ex(A, *, pivot: bool = True, check_errors: bool = False):
+    check_matrix(A, "linalg.lu_factor_ex")
+    _check_pivot(pivot, "linalg.lu_factor")
+    _, pivots, info = _lu_factor_arrays(A._data)
+    if check_errors:
+        _raise_for_info(info, A._data.shape, _LU_SINGULAR, "torch.linalg.lu_factor_ex")
+    L, U = LU.apply(A)
+    return _LUFactorEx(_packed(L, U), Tensor._wrap(pivots), Tensor._wrap(info))
+
+
+# torch puts LAPACK's 1-based info where a 0-based index would be: kept, so that messages match
+_LU_SINGULAR = ("U[{0},{0}] is zero and using it on lu_solve would result in a division by zero. If you still "
+                "want to perform the factorization, consider calling linalg.lu(A, pivot) or "
+                "linalg.lu_factor_ex(A, pivot)")
+
+
+def lu_factor(A, *, pivot: bool = True):
+    check_matrix(A, "linalg.lu_factor")
+    _check_pivot(pivot, "linalg.lu_factor")
+    _raise_for_info(_lu_factor_arrays(A._data)[2], A._data.shape, _LU_SINGULAR, "torch.linalg.lu_factor")
+    packed, pivots, _ = lu_factor_ex(A)
+    return _LUFactor(packed, pivots)
+
+
+def lu_unpack(LU_data, LU_pivots, unpack_data: bool = True, unpack_pivots: bool = True):
+    """``(P, L, U)`` from packed LU factors and their pivots (``lu_factor``'s results)."""
+    L, U = _unpack(LU_data) if unpack_data else (None, None)
+    P = Tensor._wrap(_permutation(LU_pivots._data, LU_data.shape[-2], LU_data._data.dtype)) if unpack_pivots else None
+    return _LU(P, L, U)
+
+
+def linalg_lu_solve(LU, pivots, B, *, left: bool = True, adjoint: bool = False):
+    if not left:  # X A = B  <=>  A^H X^H = B^H
+        return _H(linalg_lu_solve(LU, pivots, _H(B), adjoint=not adjoint))
+    P, L, U = lu_unpack(LU, pivots)
+    if adjoint:  # A^H X = B with A = P L U: X = P L^-H U^-H B
+        Y = SolveTriangular.apply(_H(U), B, False, False)
+        return P @ SolveTriangular.apply(_H(L), Y, True, True)
+    Y = SolveTriangular.apply(L, P.mT @ B, False, True)
+    return SolveTriangular.apply(U, Y, True, False)
+
+
+def lu(A, pivot: bool = True, get_infos: bool = False):
+    """``torch.lu`` (deprecated for ``linalg.lu_factor``): ``(LU, pivots)``, and ``infos`` when asked."""
+    warnings.warn("ember.lu is deprecated, as torch.lu is, in favor of ember.linalg.lu_factor / "
+                  "ember.linalg.lu_factor_ex.", UserWarning, stacklevel=2)
+    result = lu_factor_ex(A, pivot=pivot, check_errors=not get_infos)
+    return tuple(result) if get_infos else tuple(result[:2])
+
+
+def lu_solve(b, LU_data, LU_pivots):
+    """``torch.lu_solve`` (deprecated for ``linalg.lu_solve``, which takes its arguments the other way)."""
+    warnings.warn("ember.lu_solve is deprecated, as torch.lu_solve is, in favor of ember.linalg.lu_solve "
+                  "(arguments reversed).", UserWarning, stacklevel=2)
+    return linalg_lu_solve(LU_data, LU_pivots, b)
 
 
 # --- pinv, matrix functions ----------------------------------------------------------------------------------
@@ -651,7 +834,7 @@ class Pinv(Op):
             size = np.abs(w)
             u, vh = v * np.sign(w)[..., None, :], np.swapaxes(v, -1, -2)
         else:
-            u, size, vh = np.linalg.svd(a, full_matrices=False)
+            u, size, vh = _svd(a, full_matrices=False)
         largest = size.max(-1, keepdims=True, initial=0.0)
         cutoff = np.maximum(atol, rtol * largest)
         keep = size > cutoff
@@ -708,7 +891,7 @@ def matrix_rank(A, *, atol=None, rtol=None, hermitian: bool = False):
     check_matrix(A, "linalg.matrix_rank")
     atol, rtol = _tolerances(A, atol, rtol)
     a = A._data
-    size = np.abs(np.linalg.eigvalsh(a)) if hermitian else np.linalg.svd(a, compute_uv=False)
+    size = np.abs(np.linalg.eigvalsh(a)) if hermitian else _svd(a, compute_uv=False)
     cutoff = np.maximum(atol, rtol * size.max(-1, keepdims=True, initial=0.0))
     return Tensor._wrap(np.asarray((size > cutoff).sum(-1), dtype=np.int64))
 

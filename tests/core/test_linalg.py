@@ -377,3 +377,72 @@ def test_complex_gradients_of_solve_inv_det_match_torch(call):
         call(m, x, m.tensor(b)).backward()
         grads.append(x.grad.numpy())
     np.testing.assert_allclose(grads[0], grads[1], atol=1e-12)
+
+
+# --- lu, cond, linalg.vander ------------------------------------------------------------------------------
+
+def test_lu_factor_errors_info_and_deprecated_forms_match_torch():
+    batch = np.stack([np.eye(3) * 2, np.ones((3, 3))])
+    e, t = both(batch)
+    e_error = error_of(lambda: ember.linalg.lu_factor(e))
+    assert isinstance(e_error, ember.linalg.LinAlgError)
+    assert str(e_error) == str(error_of(lambda: torch.linalg.lu_factor(t)))
+    assert str(error_of(lambda: ember.linalg.lu(e, pivot=False))) == str(
+        error_of(lambda: torch.linalg.lu(t, pivot=False)))
+    e_out, t_out = ember.linalg.lu_factor_ex(e), torch.linalg.lu_factor_ex(t)
+    for e_part, t_part in zip(e_out, t_out):
+        np.testing.assert_array_equal(e_part.numpy(), t_part.numpy())
+    assert e_out.pivots.dtype == e_out.info.dtype == ember.int32
+    with pytest.warns(UserWarning, match="lu_factor"):
+        packed, pivots, info = ember.lu(e, get_infos=True)
+    assert info.tolist() == t_out.info.tolist()
+    with pytest.warns(UserWarning, match="lu_solve"):
+        x = ember.lu_solve(ember.ones(3, 1, dtype=ember.float64), *ember.linalg.lu_factor(e[:1]))
+    np.testing.assert_allclose(x.numpy(), np.full((1, 3, 1), 0.5))
+
+
+@pytest.mark.parametrize("shape", [(3, 3), (2, 4, 3), (2, 3, 5)])
+def test_lu_permutation_and_factors_match_torch(shape):
+    a = np.random.default_rng(11).standard_normal(shape)
+    e, t = both(a)
+    for e_part, t_part in zip(ember.linalg.lu(e), torch.linalg.lu(t)):
+        np.testing.assert_allclose(e_part.numpy(), t_part.numpy(), atol=1e-12)
+    P, L, U = ember.linalg.lu(e)
+    assert not P.requires_grad
+    np.testing.assert_allclose((P @ L @ U).numpy(), a, atol=1e-12)
+
+
+@pytest.mark.parametrize("p", [None, "fro", "nuc", 1, -1, 2, -2, float("inf"), -float("inf")])
+def test_cond_matches_torch_and_is_inf_for_a_singular_matrix(p):
+    a = np.random.default_rng(12).standard_normal((2, 3, 3))
+    e, t = both(a)
+    np.testing.assert_allclose(ember.linalg.cond(e, p).numpy(), torch.linalg.cond(t, p).numpy(), rtol=1e-10)
+    if p in ("fro", 1, float("inf")):
+        singular = np.stack([a[0], np.zeros((3, 3))])
+        np.testing.assert_array_equal(ember.linalg.cond(ember.tensor(singular), p).numpy()[1:], [np.inf])
+
+
+def test_linalg_vander_matches_torch():
+    e, t = both(np.array([[1.0, 2.0, 3.0], [2.0, 0.0, -1.0]]))
+    np.testing.assert_allclose(ember.linalg.vander(e).numpy(), torch.linalg.vander(t).numpy())
+    np.testing.assert_allclose(ember.linalg.vander(e, N=4).numpy(), torch.linalg.vander(t, N=4).numpy())
+    assert ember.linalg.vander(ember.tensor([1, 2])).dtype == ember.int64
+    assert str(error_of(lambda: ember.linalg.vander(e, N=1))) == str(error_of(lambda: torch.linalg.vander(t, N=1)))
+
+
+def test_ex_variants_keep_the_gradient_of_the_matrices_that_succeeded():
+    a = np.stack([np.array([[2.0, 1.0], [1.0, 3.0]]), np.zeros((2, 2))])
+    grads = []
+    for m in (ember, torch):
+        x = m.tensor(a, requires_grad=True)
+        m.linalg.inv_ex(x).inverse[0].sum().backward()
+        grads.append(x.grad.numpy())
+    np.testing.assert_allclose(grads[0][0], grads[1][0])  # (torch's gradient of the singular one is nan)
+    assert not np.isnan(grads[0]).any()
+    x = ember.tensor(a, requires_grad=True)
+    result = ember.linalg.cholesky_ex(x)
+    assert result.info.tolist() == [0, 1]
+    result.L[0].sum().backward()
+    t = torch.tensor(a[0], requires_grad=True)
+    torch.linalg.cholesky(t).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy()[0], t.grad.numpy())
