@@ -9,8 +9,8 @@ has its own ``level``; nested vmaps nest batched tensors (``value`` is then batc
 op's batching rule calls the op once on the whole batch (e.g. ``sum(x, 0)`` becomes ``sum(batch, 1)``,
 ``conv2d`` of per-sample images is one conv2d of the batch) and wraps the result. An op without a rule
 runs once per sample in a Python loop (``_loop``). Code that reads a batched array's values outside an
-op (``.item()``, ``.tolist()``, numpy calls the array does not implement) raises :class:`Unbatchable`,
-and ``vmap`` then runs the whole function once per sample.
+op (``.item()``, ``bool()``, numpy calls the array does not implement) gets them when every sample has the
+same; otherwise it raises :class:`Unbatchable`, and ``vmap`` then runs the whole function once per sample.
 """
 
 from __future__ import annotations
@@ -77,21 +77,44 @@ class BatchedArray:
     def __repr__(self) -> str:
         return f"BatchedArray(level={self.level}, shape={self.shape}, batch_size={self.batch_size})"
 
-    # --- values: only through batched computations -------------------------------------
+    # --- values: read only when every sample has the same ----------------------------------
+    # Python code that reads a value (``if x.sum() > 0``, ``.item()``, an op checking its indices' range) runs
+    # once for the whole batch. That is exactly what each sample would see when all samples hold the same
+    # value; otherwise vmap runs the function once per sample (Unbatchable).
+    def _common_value(self, what: str) -> np.ndarray:
+        physical = self.value._data
+        while isinstance(physical, BatchedArray):  # nested vmaps: every level's samples must agree
+            physical = physical.value._data
+        samples = physical.reshape((-1,) + self.shape)
+        first = samples[0]
+        if samples.shape[0] > 1 and not (samples == first).all():
+            raise Unbatchable(f"vmap: {what} differs between samples (data-dependent Python code)")
+        return first
+
     def __array__(self, dtype=None, copy=None):
-        raise Unbatchable("vmap: the values of a batched tensor were read directly (.item(), .tolist(), "
-                          "numpy(), printing, or an op without a batching rule that reads its input's array)")
+        value = self._common_value("a batched tensor's array, read directly")
+        return value if dtype is None else value.astype(dtype)
 
     def item(self):
-        raise Unbatchable("vmap: .item() on a batched tensor")
+        return self._common_value(".item() of a batched tensor").item()
 
     def tolist(self):
-        raise Unbatchable("vmap: .tolist() on a batched tensor")
+        return self._common_value(".tolist() of a batched tensor").tolist()
 
     def __bool__(self):
-        raise Unbatchable("vmap: the truth value of a batched tensor (data-dependent control flow)")
+        return bool(self._common_value("the truth value of a batched tensor"))
 
-    __float__ = __int__ = __index__ = __iter__ = __bool__
+    def __float__(self):
+        return float(self._common_value("float() of a batched tensor"))
+
+    def __int__(self):
+        return int(self._common_value("int() of a batched tensor"))
+
+    def __index__(self):
+        return int(self._common_value("a batched tensor used as an index").__index__())
+
+    def __iter__(self):
+        raise Unbatchable("vmap: iterating over a batched array")
 
     def __getitem__(self, index):
         raise Unbatchable("vmap: numpy indexing of a batched array")

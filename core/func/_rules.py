@@ -227,6 +227,14 @@ def _cross_entropy(cls, level, args, kwargs):
     return loss.sum(1) / Tensor._wrap(denominator)
 
 
+def _embedding(cls, level, args, kwargs):
+    weight, indices, padding_idx, scale_grad_by_freq = args
+    batch = _unwrap(indices, level)
+    if _unwrap(weight, level) is not None or type(batch) is not np.ndarray:
+        return NotImplemented
+    return cls.apply(weight, batch, padding_idx, scale_grad_by_freq)
+
+
 def _layer_norm(cls, level, args, kwargs):
     x, weight, bias, eps = args
     if any(t is not None and _unwrap(t, level) is not None for t in (weight, bias)):
@@ -260,6 +268,7 @@ _NAMED_RULES = {
     "ember.ops.linalg": {"Einsum": _einsum},
     "ember.nn.functional.conv": {"ConvNd": _conv},
     "ember.nn.functional.loss": {"CrossEntropy": _cross_entropy},
+    "ember.nn.functional.embedding": {"Embedding": _embedding},
     "ember.nn.functional.norm": {"LayerNorm": _layer_norm, "BatchNorm": _fold_batch},
     "ember.nn.functional.pooling": {"MaxPool": _fold_batch, "AvgPool": _fold_batch, "AdaptivePool": _fold_batch},
     "ember.nn.functional.sampling": {"ConstantPad": _pad_widths},

@@ -36,8 +36,9 @@ def vmap(func, in_dims=0, out_dims=0, randomness: str = "error", *, chunk_size: 
 
     The batch runs through each op once (``sum(x, 0)`` becomes a sum over dim 1 of the batch, per-sample
     matmuls one batched matmul, per-sample convolutions one convolution). An op without a batching rule
-    runs once per sample; code that reads a batched tensor's values (``.item()``, ``print``) makes the
-    whole function run once per sample. Either way the result is the same.
+    runs once per sample. Python code that reads a batched tensor's values (``if x.sum() > 0``, ``.item()``)
+    goes on batched when every sample has the same value, and otherwise makes the whole function run once
+    per sample. Either way the result is the same.
 
     Args:
         func: takes and returns tensors, or tuples / lists / dicts of them.

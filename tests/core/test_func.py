@@ -145,6 +145,10 @@ def test_vmap_nn_functional_layers_match_torch(batched_only):
                           + fn.batch_norm(x, mean_e if m is ember else mean_t, var_e if m is ember else var_t)[..., :3, :3])
 
     close(vmap(pools(ember, F))(images_e), torch.func.vmap(pools(torch, tf))(images_t))
+    table_e, table_t = both(rand(10, 3))
+    tokens = np.array([[1, 2, 9], [0, 0, 4]])
+    close(vmap(lambda i: F.embedding(i, table_e).sum(0))(ember.tensor(tokens)),
+          torch.func.vmap(lambda i: tf.embedding(i, table_t).sum(0))(torch.tensor(tokens)))
     lw_e, lw_t = both(rand(7))
     close(vmap(lambda z: F.layer_norm(z, (7,), lw_e))(logits_e), torch.func.vmap(lambda z: tf.layer_norm(z, (7,), lw_t))(logits_t))
 
@@ -255,6 +259,15 @@ def test_an_op_without_a_batching_rule_runs_per_sample_with_the_right_result():
     x = ember.tensor(rand(4, 3))
     np.testing.assert_allclose(arr(vmap(lambda v: Cube.apply(v).sum())(x)), (arr(x) ** 3).sum(1))
     np.testing.assert_allclose(arr(vmap(grad(lambda v: Cube.apply(v).sum()))(x)), 3 * arr(x) ** 2)
+
+
+def test_values_read_in_python_stay_batched_when_every_sample_agrees(batched_only):
+    x = ember.tensor([[1.0, 2.0], [3.0, 4.0]])
+    # every sample takes the same branch and sees the same .item(): one batched run is what each would do
+    out = vmap(lambda v: v * 2 if v.sum() > 0 else -v)(x)
+    np.testing.assert_allclose(arr(out), arr(x) * 2)
+    out = vmap(lambda v: v * (v > 0).sum().item())(x)
+    np.testing.assert_allclose(arr(out), arr(x) * 2)
 
 
 def test_reading_values_inside_vmap_falls_back_to_a_loop_over_samples():
