@@ -227,6 +227,19 @@ def _cross_entropy(cls, level, args, kwargs):
     return loss.sum(1) / Tensor._wrap(denominator)
 
 
+def _attention(cls, level, args, kwargs):
+    """Fused attention broadcasts over leading dims: query, key and value of the whole batch in one call."""
+    q, k, v, bias, blocked, scale = args
+    size = _batch_size(args, level)
+    rank = max(q.ndim, k.ndim, v.ndim)
+    q, k, v = (_pad(_expanded(t, level, size), t.ndim, rank) for t in (q, k, v))
+    if bias is not None and _unwrap(bias, level) is not None:
+        bias = _pad(_unwrap(bias, level), bias.ndim, rank)
+    if blocked is not None and level_of(blocked) == level:
+        blocked = _padded_array(blocked, level, rank)
+    return cls.apply(q, k, v, bias, blocked, scale)
+
+
 def _embedding(cls, level, args, kwargs):
     weight, indices, padding_idx, scale_grad_by_freq = args
     batch = _unwrap(indices, level)
@@ -269,6 +282,7 @@ _NAMED_RULES = {
     "ember.nn.functional.conv": {"ConvNd": _conv},
     "ember.nn.functional.loss": {"CrossEntropy": _cross_entropy},
     "ember.nn.functional.embedding": {"Embedding": _embedding},
+    "ember.nn.functional.attention": {"Attention": _attention},
     "ember.nn.functional.norm": {"LayerNorm": _layer_norm, "BatchNorm": _fold_batch},
     "ember.nn.functional.pooling": {"MaxPool": _fold_batch, "AvgPool": _fold_batch, "AdaptivePool": _fold_batch},
     "ember.nn.functional.sampling": {"ConstantPad": _pad_widths},

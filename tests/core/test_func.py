@@ -145,6 +145,14 @@ def test_vmap_nn_functional_layers_match_torch(batched_only):
                           + fn.batch_norm(x, mean_e if m is ember else mean_t, var_e if m is ember else var_t)[..., :3, :3])
 
     close(vmap(pools(ember, F))(images_e), torch.func.vmap(pools(torch, tf))(images_t))
+    q_e, q_t = both(rand(3, 2, 5, 4))
+    kv_e, kv_t = both(rand(6, 4))
+    mask = rand(3, 5, 6) > 0
+    mask[..., 0] = True
+    close(vmap(lambda q, m: F.scaled_dot_product_attention(q, q, q, is_causal=True) + F.scaled_dot_product_attention(
+        q, kv_e, kv_e, attn_mask=m))(q_e, ember.tensor(mask)),
+          torch.func.vmap(lambda q, m: tf.scaled_dot_product_attention(q, q, q, is_causal=True)
+                          + tf.scaled_dot_product_attention(q, kv_t, kv_t, attn_mask=m))(q_t, torch.tensor(mask)))
     table_e, table_t = both(rand(10, 3))
     tokens = np.array([[1, 2, 9], [0, 0, 4]])
     close(vmap(lambda i: F.embedding(i, table_e).sum(0))(ember.tensor(tokens)),
