@@ -170,7 +170,7 @@ def _prepare_trainer(trainer_args: dict, run_dir: pathlib.Path, recipe: Recipe, 
 
     args = dict(trainer_args)
     args.setdefault("default_root_dir", str(run_dir))
-    if args.get("logger") in (None, True):
+    if args.get("logger") in (None, True) and not args.get("barebones"):
         args["logger"] = CSVLogger(save_dir=str(run_dir.parent), name=None, version=run_dir.name)
     callbacks = list(args.get("callbacks") or [])
     checkpoints = [c for c in callbacks if isinstance(c, ModelCheckpoint)]

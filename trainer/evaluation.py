@@ -10,6 +10,7 @@ import ember
 from . import data as data_utils
 from .hooks import HookDispatcher
 from .metrics import MetricStore
+from .profilers import PassThroughProfiler
 from .state import TrainerState
 from .utilities.signature_utils import is_param_in_hook_signature
 
@@ -31,12 +32,14 @@ class EvaluationLoop:
         precision: ``"32"`` or ``"64"`` (floating batches are made float64).
         inference_mode: evaluate under ``ember.inference_mode`` (True) or ``ember.no_grad`` (False).
         log_metrics: writes one row of epoch-level values to the loggers: ``log_metrics(row, step)``.
+        profiler: times each step (``ember.trainer.profilers``); None: no profiling.
     """
 
     def __init__(self, module, metrics: MetricStore, hooks: HookDispatcher, state: TrainerState, *,
-                 precision: str, inference_mode: bool, log_metrics: Callable[[dict, int], None]):
+                 precision: str, inference_mode: bool, log_metrics: Callable[[dict, int], None], profiler=None):
         self.module, self.metrics, self.hooks, self.state = module, metrics, hooks, state
         self.precision, self.inference_mode, self.log_metrics = precision, inference_mode, log_metrics
+        self.profiler = profiler if profiler is not None else PassThroughProfiler()
 
     def run(self, stage: str, loaders: list, limits: list) -> tuple[list[dict[str, float]], list[list]]:
         """One pass over ``loaders`` (at most ``limits[i]`` batches of each) for ``stage``
@@ -51,6 +54,8 @@ class EvaluationLoop:
                             "accept a third argument: def {0}(self, batch, batch_idx, dataloader_idx=0)"
                             .format(_STEP_METHOD[stage]))
         takes_batch_idx = is_param_in_hook_signature(step, "batch_idx", min_args=2)  # (Lightning's rule)
+        profiler = self.profiler
+        action = f"[LightningModule]{type(model).__name__}.{_STEP_METHOD[stage]}"
         was_training = model.training
         state.stage = stage
         metrics.stage = stage
@@ -74,7 +79,8 @@ class EvaluationLoop:
                     args = (batch, batch_idx, dataloader_idx) if several else (batch, batch_idx)
                     metrics.start_batch(batch)
                     call(f"on_{hook}_batch_start", *args)
-                    output = step(*args) if takes_batch_idx else step(batch, *args[2:])
+                    with profiler.profile(action):
+                        output = step(*args) if takes_batch_idx else step(batch, *args[2:])
                     call(f"on_{hook}_batch_end", output, *args)
                     metrics.end_batch()
                     metrics.step_values.clear()

@@ -27,8 +27,10 @@ class FitLoop:
         each epoch ends with its end-of-epoch work and another boundary."""
         trainer = self.trainer
         state = trainer.state
-        loader = trainer.train_dataloader
+        profiler = trainer.profiler
         while not self.done():
+            trainer._reload_fit_loaders_if_due("train")
+            loader = trainer.train_dataloader
             state.stage = "train"
             model.train()
             state.epoch_batches = trainer.num_training_batches
@@ -38,13 +40,14 @@ class FitLoop:
             if data_utils.is_positionable(loader):
                 data_utils.position_loader(loader, state.epoch, state.batch_idx)
             trainer._defer_checkpoints = True
-            for batch_idx, batch in data_utils.iterate(loader, state.batch_idx, state.epoch_batches):
-                self.train_batch(model, batch, batch_idx)
-                if self.should_validate(batch_idx):
-                    self.run_validation(model)
-                trainer._step_boundary()
-                if self.epoch_should_end():
-                    break
+            with profiler.profile("run_training_epoch"):
+                for batch_idx, batch in data_utils.iterate(loader, state.batch_idx, state.epoch_batches):
+                    self.train_batch(model, batch, batch_idx)
+                    if self.should_validate(batch_idx):
+                        self.run_validation(model)
+                    trainer._step_boundary()
+                    if self.epoch_should_end():
+                        break
             if state.batch_idx == 0 and state.epoch_batches > 0:
                 raise RuntimeError("the training data loader yielded no batches")
             if state.epoch_batches == math.inf and not self.epoch_should_end():  # a loader without len():
@@ -64,10 +67,11 @@ class FitLoop:
         metrics.start_batch(batch)
         step_at_start = state.global_step
         trainer.call("on_train_batch_start", batch, batch_idx)
-        if model.automatic_optimization:
-            outputs = self.automatic_step(model, batch, batch_idx)
-        else:
-            outputs = self.training_step(model, batch, batch_idx)
+        with trainer.profiler.profile("run_training_batch"):
+            if model.automatic_optimization:
+                outputs = self.automatic_step(model, batch, batch_idx)
+            else:
+                outputs = self.training_step(model, batch, batch_idx)
         trainer.call("on_train_batch_end", outputs, batch, batch_idx)
         metrics.end_batch()
         state.batch_idx += 1
@@ -81,9 +85,10 @@ class FitLoop:
 
     def training_step(self, model, batch, batch_idx: int):
         """``model.training_step(batch[, batch_idx])``: ``batch_idx`` only if the step takes it (as in Lightning)."""
-        if is_param_in_hook_signature(model.training_step, "batch_idx", min_args=2):
-            return model.training_step(batch, batch_idx)
-        return model.training_step(batch)
+        with self.trainer.profiler.profile(f"[LightningModule]{type(model).__name__}.training_step"):
+            if is_param_in_hook_signature(model.training_step, "batch_idx", min_args=2):
+                return model.training_step(batch, batch_idx)
+            return model.training_step(batch)
 
     def automatic_step(self, model, batch, batch_idx: int) -> dict:
         """Lightning's automatic optimization. Inside an accumulation window the closure runs alone; at its
@@ -92,7 +97,7 @@ class FitLoop:
         ``configure_gradient_clipping`` before updating. The closure: training_step → (first batch of a
         window) on_before_zero_grad, optimizer_zero_grad → on_before_backward, backward, on_after_backward."""
         trainer = self.trainer
-        state = trainer.state
+        state, profiler, name = trainer.state, trainer.profiler, type(model).__name__
         optimizer = trainer.optimizers[0]
         accumulate = trainer.accumulate_grad_batches
         steps = (batch_idx + 1) % accumulate == 0 or batch_idx + 1 == state.epoch_batches
@@ -104,14 +109,16 @@ class FitLoop:
                                 trainer.detect_anomaly)
             if batch_idx % accumulate == 0:
                 trainer.call("on_before_zero_grad", optimizer)
-                model.optimizer_zero_grad(state.epoch, batch_idx, optimizer)
+                with profiler.profile(f"[LightningModule]{name}.optimizer_zero_grad"):
+                    model.optimizer_zero_grad(state.epoch, batch_idx, optimizer)
             scaled = loss / accumulate if accumulate > 1 else loss
             trainer.call("on_before_backward", scaled)
-            if trainer.detect_anomaly:
-                with ember.autograd.detect_anomaly():
+            with profiler.profile(f"[LightningModule]{name}.backward"):
+                if trainer.detect_anomaly:
+                    with ember.autograd.detect_anomaly():
+                        model.backward(scaled)
+                else:
                     model.backward(scaled)
-            else:
-                model.backward(scaled)
             if steps:
                 trainer.strategy.reduce_gradients()  # DDP: average over the ranks, once per optimizer step
             trainer.call("on_after_backward")
@@ -119,7 +126,8 @@ class FitLoop:
             return loss
 
         if steps:
-            model.optimizer_step(state.epoch, batch_idx, trainer.manual_optimizers[0], closure)
+            with profiler.profile(f"[LightningModule]{name}.optimizer_step"):
+                model.optimizer_step(state.epoch, batch_idx, trainer.manual_optimizers[0], closure)
             if not results:
                 raise RuntimeError(
                     f"{type(model).__name__}.optimizer_step did not run `optimizer_closure` (epoch {state.epoch}, "
@@ -153,6 +161,7 @@ class FitLoop:
 
     def run_validation(self, model) -> None:
         trainer = self.trainer
+        trainer._reload_fit_loaders_if_due("val")
         trainer._evaluation.run("validate", trainer.val_dataloaders, trainer.num_val_batches)
         trainer._validation_has_run = True
         trainer.state.stage = "train"

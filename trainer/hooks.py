@@ -45,6 +45,7 @@ import functools
 
 from .callbacks.base import Callback
 from .module import TrainingModule
+from .profilers import PassThroughProfiler
 
 MODULE_PRIORITY = -100
 
@@ -78,17 +79,34 @@ def build_hook_table(trainer, module, callbacks) -> dict[str, tuple]:
     if module is not None:
         participants.append((MODULE_PRIORITY, len(callbacks), module))
     participants.sort(key=lambda item: (-item[0], item[1]))
+    profiler = getattr(trainer, "profiler", None)
+    if isinstance(profiler, PassThroughProfiler):
+        profiler = None
     table = {}
     for name in CALLBACK_HOOKS:
         fns = []
         for _, _, obj in participants:
             if obj is module:
                 if name in MODULE_HOOKS and _defines(obj, name, TrainingModule):
-                    fns.append(getattr(obj, name))
+                    fn, action = getattr(obj, name), f"[LightningModule]{type(obj).__name__}.{name}"
+                else:
+                    continue
             elif _defines(obj, name, Callback):
-                fns.append(functools.partial(getattr(obj, name), trainer, module))
+                fn, action = functools.partial(getattr(obj, name), trainer, module), f"[Callback]{obj.state_key}.{name}"
+            else:
+                continue
+            fns.append(_profiled(fn, profiler, action) if profiler is not None else fn)
         table[name] = tuple(fns)
     return table
+
+
+def _profiled(fn, profiler, action: str):
+    """``fn`` timed by ``profiler`` as ``action`` (only when the run has a profiler: no cost otherwise)."""
+    def run(*args):
+        with profiler.profile(action):
+            return fn(*args)
+
+    return run
 
 
 class HookDispatcher:

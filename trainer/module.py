@@ -13,6 +13,7 @@ from .checkpoint import load_checkpoint_file, load_module_weights
 from .datamodule import DataModule
 from .hparams import HyperparametersMixin
 from .optimization import clip_gradients
+from .utilities.rank_zero import rank_zero_warn
 
 
 class TrainingModule(HyperparametersMixin, nn.Module):
@@ -143,6 +144,10 @@ class TrainingModule(HyperparametersMixin, nn.Module):
         trainer = self.__dict__.get("_trainer")
         if trainer is None:
             raise RuntimeError(f"self.log({name!r}) needs the module to be run by a Trainer")
+        if getattr(trainer, "barebones", False):
+            rank_zero_warn("You are trying to `self.log()` but `Trainer(barebones=True)` is configured. Logging can "
+                           "impact raw speed so it is disabled under this setting.")
+            return
         trainer.metric_store.log(name, value, prog_bar, logger, on_step, on_epoch, reduce_fx, batch_size, sync_dist)
 
     def log_dict(self, dictionary: dict, prog_bar: bool = False, logger: bool = True, on_step: bool | None = None,

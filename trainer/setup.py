@@ -15,6 +15,41 @@ from .callbacks import Callback, ModelCheckpoint, ModelSummary, ProgressBar, Tim
 from .loggers import CSVLogger, Logger
 
 
+_OPT_OUTS = {  # Trainer argument: (its default, what barebones=True sets, what cannot be on in barebones mode)
+    "enable_checkpointing": (True, False, "Checkpointing"),
+    "logger": (True, False, "Logging"),
+    "enable_progress_bar": (True, False, "The progress bar"),
+    "log_every_n_steps": (50, 0, "Logging"),
+    "enable_model_summary": (True, False, "Model summary"),
+    "num_sanity_val_steps": (2, 0, "Sanity checking"),
+}
+_OPT_INS = {"fast_dev_run": "Development run", "detect_anomaly": "Anomaly detection", "profiler": "Profiling"}
+
+
+def resolve_opt_outs(arguments: dict) -> dict:
+    """The Trainer's arguments with the None defaults of Lightning's opt-out features made their values:
+    Lightning's defaults, or off with ``barebones=True``, where asking for one of them (or for
+    ``fast_dev_run``, ``detect_anomaly``, ``profiler``) is an error, as in Lightning."""
+    arguments = dict(arguments)
+    if not arguments.get("barebones"):
+        for name, (default, _, _) in _OPT_OUTS.items():
+            if arguments[name] is None:
+                arguments[name] = default
+        return arguments
+    for name, (_, off, feature) in _OPT_OUTS.items():
+        value = arguments[name]
+        if value is not None and value is not False and value != off:
+            raise ValueError(f"`Trainer(barebones=True, {name}={value!r})` was passed. "
+                             f"{feature} can't be enabled in barebones mode.")
+        arguments[name] = off
+    for name, feature in _OPT_INS.items():
+        value = arguments[name]
+        if value is not None and value is not False:
+            raise ValueError(f"`Trainer(barebones=True, {name}={value!r})` was passed. "
+                             f"{feature} can't be enabled in barebones mode.")
+    return arguments
+
+
 def check_arguments(arguments: dict) -> dict:
     """Checks the Trainer's arguments by Lightning's rules when the Trainer is made, so that a bad value is
     named with its argument (a recipe's key) at once, not found epochs later or never (a negative
@@ -41,7 +76,8 @@ def check_arguments(arguments: dict) -> dict:
     check_int("check_val_every_n_epoch", 1, "it must be an int >= 1 or None", optional=True)
     check_int("accumulate_grad_batches", 1, "it must be an int >= 1")
     check_int("num_sanity_val_steps", -1, "it must be an int >= -1 (-1: all validation batches)")
-    check_int("log_every_n_steps", 1, "it must be an int >= 1")
+    check_int("log_every_n_steps", 0 if arguments.get("barebones") else 1, "it must be an int >= 1")
+    check_int("reload_dataloaders_every_n_epochs", 0, "it must be an int >= 0 (0: never reload)")
     check_int("fast_dev_run", 0, "it must be a bool or an int >= 0 (the number of batches to run)")
     clip = arguments["gradient_clip_val"]
     if clip is not None and not _is_number(clip):

@@ -29,9 +29,10 @@ from .loggers import Logger
 from .metrics import MetricStore
 from .module import TrainingModule, is_overridden
 from .optimization import ManualOptimizer, parse_optimizers
+from .profilers import Profiler, resolve_profiler
 from .signals import InterruptHandler
 from .state import TrainerState
-from .strategies import Strategy, resolve_strategy
+from .strategies import DDPStrategy, Strategy, resolve_strategy
 from .utilities.rank_zero import rank_zero_only
 
 
@@ -78,10 +79,10 @@ class Trainer:
         gradient_clip_algorithm: ``"norm"`` (default) or ``"value"``.
         log_every_n_steps: write per-step metrics every this many training batches.
         callbacks: a callback or a list of callbacks.
-        logger: True (a ``CSVLogger`` in ``default_root_dir``), False/None, a logger or a list of loggers.
-        enable_checkpointing: add a default ``ModelCheckpoint`` if none is given.
-        enable_progress_bar: add a default ``ProgressBar`` if none is given.
-        enable_model_summary: print a ``ModelSummary`` when fitting starts.
+        logger: True or None (default: a ``CSVLogger`` in ``default_root_dir``), False, a logger or a list of loggers.
+        enable_checkpointing: add a default ``ModelCheckpoint`` if none is given (None: True).
+        enable_progress_bar: add a default ``ProgressBar`` if none is given (None: True).
+        enable_model_summary: print a ``ModelSummary`` when fitting starts (None: True).
         default_root_dir: where logs and checkpoints go (default: the working directory).
         fast_dev_run: run 1 (or n) batches of everything once, without loggers or checkpoints.
         overfit_batches: train and validate on this many (or this fraction of) training batches, unshuffled.
@@ -90,6 +91,18 @@ class Trainer:
         detect_anomaly: stop at a non-finite loss and run backward under ``ember.autograd.detect_anomaly``.
         precision: ``"32"`` (default) or ``"64"`` (the module and floating batches in float64).
         inference_mode: evaluate under ``ember.inference_mode`` (True) or ``ember.no_grad`` (False).
+        profiler: ``"simple"`` (time per hook and action, printed when a run ends), ``"advanced"`` (cProfile
+            per action) or a ``Profiler`` from ``ember.trainer.profilers`` (e.g. with a ``filename``).
+        sync_batchnorm: under DDP, replace every ``BatchNorm*d`` with ``nn.SyncBatchNorm`` before training.
+        reload_dataloaders_every_n_epochs: ask the data module / module for new train and val loaders every
+            this many epochs (0: load them once).
+        benchmark: set ``ember.backends.cudnn.benchmark`` (None: leave it; False when ``deterministic``).
+        use_distributed_sampler: under DDP, give each rank its share of the loaders (False: the loaders are
+            used as given, e.g. with your own ``DistributedSampler``).
+        barebones: Lightning's speed-analysis mode: no checkpointing, logger, progress bar, model summary,
+            sanity check or ``self.log``; asking for any of them (or for ``profiler``, ``detect_anomaly``,
+            ``fast_dev_run``) raises a ``ValueError``.
+        enable_autolog_hparams: give the loggers the module's and data module's hyperparameters.
 
     Example:
         >>> from ember.trainer import Trainer
@@ -104,7 +117,7 @@ class Trainer:
         strategy: str | Strategy = "auto",
         devices: int | str = "auto",
         num_nodes: int = 1,
-        logger: Logger | list[Logger] | bool | None = True,
+        logger: Logger | list[Logger] | bool | None = None,
         callbacks: Callback | list[Callback] | None = None,
         fast_dev_run: int | bool = False,
         max_epochs: int | None = None,
@@ -119,11 +132,11 @@ class Trainer:
         overfit_batches: float = 0.0,
         val_check_interval: float | None = None,
         check_val_every_n_epoch: int | None = 1,
-        num_sanity_val_steps: int = 2,
-        log_every_n_steps: int = 50,
-        enable_checkpointing: bool = True,
-        enable_progress_bar: bool = True,
-        enable_model_summary: bool = True,
+        num_sanity_val_steps: int | None = None,
+        log_every_n_steps: int | None = None,
+        enable_checkpointing: bool | None = None,
+        enable_progress_bar: bool | None = None,
+        enable_model_summary: bool | None = None,
         accumulate_grad_batches: int = 1,
         gradient_clip_val: float | None = None,
         gradient_clip_algorithm: str | None = None,
@@ -132,8 +145,20 @@ class Trainer:
         precision: str | int = "32",
         detect_anomaly: bool = False,
         default_root_dir: str | None = None,
+        profiler: Profiler | str | None = None,
+        sync_batchnorm: bool = False,
+        reload_dataloaders_every_n_epochs: int = 0,
+        benchmark: bool | None = None,
+        use_distributed_sampler: bool = True,
+        barebones: bool = False,
+        enable_autolog_hparams: bool = True,
     ):
-        counts = setup.check_arguments(locals())  # a bad value fails here, naming its argument
+        arguments = setup.resolve_opt_outs(locals())  # Lightning's defaults, or barebones=True's checks
+        counts = setup.check_arguments(arguments)  # a bad value fails here, naming its argument
+        logger, enable_checkpointing = arguments["logger"], arguments["enable_checkpointing"]
+        enable_progress_bar, enable_model_summary = arguments["enable_progress_bar"], arguments["enable_model_summary"]
+        log_every_n_steps, num_sanity_val_steps = arguments["log_every_n_steps"], arguments["num_sanity_val_steps"]
+        self.barebones = barebones
         limit_train_batches, limit_val_batches = counts["limit_train_batches"], counts["limit_val_batches"]
         limit_test_batches, limit_predict_batches = counts["limit_test_batches"], counts["limit_predict_batches"]
         overfit_batches, val_check_interval = counts["overfit_batches"], counts["val_check_interval"]
@@ -165,6 +190,18 @@ class Trainer:
         self._gradient_clip_algorithm_given = gradient_clip_algorithm
         self.deterministic, self.inference_mode, self.precision = deterministic, inference_mode, precision
         self.detect_anomaly = detect_anomaly
+        self.profiler = resolve_profiler(profiler)
+        self.sync_batchnorm = sync_batchnorm
+        self.reload_dataloaders_every_n_epochs = reload_dataloaders_every_n_epochs
+        self.use_distributed_sampler = use_distributed_sampler
+        self.enable_autolog_hparams = enable_autolog_hparams
+        if benchmark is None and deterministic:
+            benchmark = False  # (as Lightning: deterministic runs do not benchmark)
+        self.benchmark = benchmark
+        if benchmark is not None:
+            import ember.backends.cudnn  # lazy: only when asked for
+
+            ember.backends.cudnn.benchmark = bool(benchmark)
         self.recipe: dict | None = None  # the resolved recipe, stored in checkpoints (set by the CLI)
         self.strategy = resolve_strategy(strategy, accelerator, devices, num_nodes)
         rank_zero_only.rank = self.strategy.global_rank
@@ -187,6 +224,8 @@ class Trainer:
         self.num_test_batches: list = []
         self.num_predict_batches: list = []
         self._validation_has_run = False
+        self._fit_sources: tuple = (None, None)
+        self._last_train_dl_reload_epoch = self._last_val_dl_reload_epoch = 0
         self._pending_checkpoint_ops: list = []
         self._defer_checkpoints = False
         self._interrupts = InterruptHandler()
@@ -431,7 +470,7 @@ class Trainer:
                 checkpoint = self._prepare(fn, model, ckpt_path, model_given, **kwargs)
                 self._evaluation = EvaluationLoop(model, self._metrics, self._call, self.state,
                                                   precision=self.precision, inference_mode=self.inference_mode,
-                                                  log_metrics=self.log_metrics)
+                                                  log_metrics=self.log_metrics, profiler=self.profiler)
                 if fn == "fit":
                     return self._fit(model, checkpoint)
                 return self._evaluate(fn, **kwargs)
@@ -449,6 +488,8 @@ class Trainer:
             ember.set_default_dtype(previous_dtype)
             self.state.fn = self.state.stage = None
             self._defer_checkpoints = False
+            if self.is_global_zero or self.profiler.filename:
+                self.profiler.describe()  # (Lightning's report at the end of every run)
 
     def _attach(self, fn: str, model, datamodule):
         if model is None:
@@ -486,13 +527,17 @@ class Trainer:
                 ckpt.require_full(checkpoint, path)
                 ckpt.restore_loggers(self, checkpoint)
             setup.prepare_logger_folders(self.loggers, check_writable=self.is_global_zero)
+        self.profiler.setup(fn, self.local_rank if self.world_size > 1 else None, self.log_dir)
         self._call = HookDispatcher(self, model, self.callbacks)
         self._call("setup", fn)
         if self.precision == "64":
             model.double()
+        if self.sync_batchnorm and isinstance(self.strategy, DDPStrategy):
+            ember.nn.SyncBatchNorm.convert_sync_batchnorm(model)  # (children replaced in place)
         self.strategy.setup(self, model)  # DDP: every rank starts from rank 0's weights
         if fitting:
-            self.optimizers, self.lr_scheduler_configs = parse_optimizers(model.configure_optimizers())
+            with self.profiler.profile(f"[LightningModule]{type(model).__name__}.configure_optimizers"):
+                self.optimizers, self.lr_scheduler_configs = parse_optimizers(model.configure_optimizers())
             setup.check_optimization_mode(model, self.optimizers, self.accumulate_grad_batches, self.gradient_clip_val)
         if checkpoint is not None:
             ckpt.load_module_weights(model, checkpoint, path)
@@ -503,29 +548,57 @@ class Trainer:
                 print(f"[ember] {fn}: restored weights from {path}")
         if fitting:
             self._setup_fit_loaders(model, train, val, checkpoint)
-            setup.log_hyperparams(self.loggers, model, self.datamodule)
+            if self.enable_autolog_hparams:
+                setup.log_hyperparams(self.loggers, model, self.datamodule)
         else:
             self._setup_eval_loaders(fn, model, loaders)
         return checkpoint
 
     def _setup_fit_loaders(self, model, train, val, checkpoint: dict | None) -> None:
-        self.train_dataloader, self.num_training_batches = setup.setup_train_loader(
-            setup.find_loaders("train", train, self.datamodule, model), self.strategy, checkpoint,
-            overfit_batches=self.overfit_batches, limit_train_batches=self.limit_train_batches,
-            val_check_interval=self.val_check_interval, check_val_every_n_epoch=self.check_val_every_n_epoch)
-        val = setup.find_loaders("val", val, self.datamodule, model) if is_overridden("validation_step", model) else None
-        self.val_dataloaders, self.num_val_batches = setup.setup_eval_loaders(
-            val, "val", self.strategy, self.limit_val_batches, "limit_val_batches")
-        self.num_sanity_val_batches = [min(n, self.num_sanity_val_steps) for n in self.num_val_batches]
+        self._fit_sources = (train, val)
+        self._setup_train_loader(model, train, checkpoint)
+        self._setup_val_loaders(model, val)
         if self.deterministic:
             setup.check_deterministic([("train_dataloaders", self.train_dataloader)]
                                       + [("val_dataloaders", v) for v in self.val_dataloaders])
+
+    def _setup_train_loader(self, model, train, checkpoint: dict | None) -> None:
+        self._last_train_dl_reload_epoch = self.state.epoch
+        self.train_dataloader, self.num_training_batches = setup.setup_train_loader(
+            setup.find_loaders("train", train, self.datamodule, model), self._loader_strategy, checkpoint,
+            overfit_batches=self.overfit_batches, limit_train_batches=self.limit_train_batches,
+            val_check_interval=self.val_check_interval, check_val_every_n_epoch=self.check_val_every_n_epoch)
+
+    def _setup_val_loaders(self, model, val) -> None:
+        self._last_val_dl_reload_epoch = self.state.epoch
+        val = setup.find_loaders("val", val, self.datamodule, model) if is_overridden("validation_step", model) else None
+        self.val_dataloaders, self.num_val_batches = setup.setup_eval_loaders(
+            val, "val", self._loader_strategy, self.limit_val_batches, "limit_val_batches")
+        self.num_sanity_val_batches = [min(n, self.num_sanity_val_steps) for n in self.num_val_batches]
+
+    def _reload_fit_loaders_if_due(self, kind: str) -> None:
+        """``reload_dataloaders_every_n_epochs``: asks the data module / module (or the given loaders) for
+        the ``kind`` ("train" or "val") loaders again when that many epochs have passed since the last time."""
+        n = self.reload_dataloaders_every_n_epochs
+        last = self._last_train_dl_reload_epoch if kind == "train" else self._last_val_dl_reload_epoch
+        if not n or self.state.epoch - last < n:
+            return
+        train, val = self._fit_sources
+        if kind == "train":
+            self._setup_train_loader(self.module, train, None)
+        else:
+            self._setup_val_loaders(self.module, val)
+
+    @property
+    def _loader_strategy(self) -> Strategy:
+        """The strategy that splits the loaders (``use_distributed_sampler=False``: none; each rank reads its loaders as given)."""
+        return self.strategy if self.use_distributed_sampler else Strategy()
 
     def _setup_eval_loaders(self, fn: str, model, loaders) -> None:
         kind = {"validate": "val", "test": "test", "predict": "predict"}[fn]
         limit_name = f"limit_{kind}_batches"
         found, counts = setup.setup_eval_loaders(setup.find_loaders(kind, loaders, self.datamodule, model), kind,
-                                                 self.strategy, getattr(self, limit_name), limit_name)
+                                                 self._loader_strategy, getattr(self, limit_name), limit_name)
         if not found:
             raise ValueError(f"Trainer.{fn} needs data: pass dataloaders= or a datamodule with {kind}_dataloader()")
         if fn == "validate":
