@@ -564,6 +564,7 @@ _QR = namedtuple("linalg_qr", ["Q", "R"])
 
 
 def linalg_qr(A, mode: str = "reduced"):
+    """ember.linalg.qr (see there)."""
     check_matrix(A, "linalg.qr")
     if mode not in ("reduced", "complete", "r"):
         raise RuntimeError(f"qr received unrecognized mode '{mode}' but expected one of 'reduced' (default), "
@@ -631,6 +632,7 @@ _TorchSVD = namedtuple("svd", ["U", "S", "V"])
 
 
 def linalg_svd(A, full_matrices: bool = True, *, driver=None):
+    """ember.linalg.svd (see there)."""
     check_matrix(A, "linalg.svd")
     return _SVD(*SVD.apply(A, full_matrices))
 
@@ -746,6 +748,7 @@ def _check_pivot(pivot: bool, op: str) -> None:
 
 
 def linalg_lu(A, *, pivot: bool = True):
+    """ember.linalg.lu (see there)."""
     check_matrix(A, "linalg.lu")
     _check_pivot(pivot, "linalg.lu_factor")
     L, U = LU.apply(A)
@@ -765,6 +768,8 @@ def _packed(L, U):
 
 
 def lu_factor_ex(A, *, pivot: bool = True, check_errors: bool = False):
+    """``(LU, pivots, info)``: the packed LU factors, LAPACK's 1-based row interchanges and 0 where no pivot
+    of U is zero."""
     check_matrix(A, "linalg.lu_factor_ex")
     _check_pivot(pivot, "linalg.lu_factor")
     _, pivots, info = _lu_factor_arrays(A._data)
@@ -781,6 +786,7 @@ _LU_SINGULAR = ("U[{0},{0}] is zero and using it on lu_solve would result in a d
 
 
 def lu_factor(A, *, pivot: bool = True):
+    """``(LU, pivots)``: the packed LU factors with partial pivoting; a zero pivot raises ``LinAlgError``."""
     check_matrix(A, "linalg.lu_factor")
     _check_pivot(pivot, "linalg.lu_factor")
     _raise_for_info(_lu_factor_arrays(A._data)[2], A._data.shape, _LU_SINGULAR, "torch.linalg.lu_factor")
@@ -796,6 +802,7 @@ def lu_unpack(LU_data, LU_pivots, unpack_data: bool = True, unpack_pivots: bool 
 
 
 def linalg_lu_solve(LU, pivots, B, *, left: bool = True, adjoint: bool = False):
+    """ember.linalg.lu_solve (see there)."""
     if not left:  # X A = B  <=>  A^H X^H = B^H
         return _H(linalg_lu_solve(LU, pivots, _H(B), adjoint=not adjoint))
     P, L, U = lu_unpack(LU, pivots)
@@ -819,6 +826,68 @@ def lu_solve(b, LU_data, LU_pivots):
     warnings.warn("ember.lu_solve is deprecated, as torch.lu_solve is, in favor of ember.linalg.lu_solve "
                   "(arguments reversed).", UserWarning, stacklevel=2)
     return linalg_lu_solve(LU_data, LU_pivots, b)
+
+
+# --- LDL (Bunch-Kaufman) ------------------------------------------------------------------------------------------
+
+class _NotDifferentiable(Op):
+    """Records an op torch has no derivative for: its backward raises torch's error."""
+
+    @staticmethod
+    def forward(ctx, A, value, op):
+        ctx.op = op
+        return value
+
+    @staticmethod
+    def backward(ctx, grad):
+        raise RuntimeError(f"derivative for aten::{ctx.op} is not implemented")
+
+
+def _lapack(name, a):
+    import scipy.linalg.lapack  # lazy: heavy
+
+    return scipy.linalg.lapack.get_lapack_funcs(name, (a,))
+
+
+_LDLFactor = namedtuple("linalg_ldl_factor", ["LD", "pivots"])
+_LDLFactorEx = namedtuple("linalg_ldl_factor_ex", ["LD", "pivots", "info"])
+
+
+def ldl_factor_ex(A, *, hermitian: bool = False, check_errors: bool = False):
+    """``(LD, pivots, info)``: LAPACK's Bunch-Kaufman factorization ``A = L D L^T`` of a symmetric matrix
+    (lower triangle read), with its 1-based pivots. Not differentiable, as in torch."""
+    check_matrix(A, "torch.linalg.ldl_factor_ex", square=True)
+    a = A._data
+    sytrf = _lapack("hetrf" if hermitian and a.dtype.kind == "c" else "sytrf", a)
+    packed, pivots, info = np.empty_like(a), np.empty(a.shape[:-1], np.int32), np.empty(a.shape[:-2], np.int32)
+    for index in np.ndindex(*a.shape[:-2]):
+        packed[index], pivots[index], info[index] = sytrf(a[index], lower=1)
+    if check_errors:
+        _raise_for_info(info, A._data.shape, "The factorization could not be completed because the input is "
+                        "singular (D[{0},{0}] is zero).", "torch.linalg.ldl_factor_ex")
+    LD = _NotDifferentiable.apply(A, np.tril(packed), "linalg_ldl_factor_ex")
+    return _LDLFactorEx(LD, Tensor._wrap(pivots), Tensor._wrap(info))
+
+
+def ldl_factor(A, *, hermitian: bool = False):
+    """``(LD, pivots)`` of ``ldl_factor_ex``; a singular matrix raises ``LinAlgError``."""
+    LD, pivots, _ = ldl_factor_ex(A, hermitian=hermitian, check_errors=True)
+    return _LDLFactor(LD, pivots)
+
+
+def ldl_solve(LD, pivots, B, *, hermitian: bool = False):
+    """Solves ``A X = B`` from ``ldl_factor``'s results. Not differentiable, as in torch."""
+    check_matrix(LD, "torch.linalg.ldl_solve", square=True)
+    check_matrix(B, "torch.linalg.ldl_solve")
+    sytrs = _lapack("hetrs" if hermitian and LD._data.dtype.kind == "c" else "sytrs", LD._data)
+    batch = np.broadcast_shapes(LD.shape[:-2], B.shape[:-2])
+    ld = np.broadcast_to(LD._data, batch + LD._data.shape[-2:])
+    ipiv = np.broadcast_to(pivots._data, batch + pivots._data.shape[-1:])
+    b = np.broadcast_to(B._data, batch + B._data.shape[-2:])
+    solution = np.empty(b.shape, b.dtype)
+    for index in np.ndindex(*batch):
+        solution[index] = sytrs(ld[index], ipiv[index], b[index], lower=1)[0]
+    return _NotDifferentiable.apply(B if B.requires_grad else LD, solution, "linalg_ldl_solve")
 
 
 # --- pinv, matrix functions ----------------------------------------------------------------------------------

@@ -446,3 +446,21 @@ def test_ex_variants_keep_the_gradient_of_the_matrices_that_succeeded():
     t = torch.tensor(a[0], requires_grad=True)
     torch.linalg.cholesky(t).sum().backward()
     np.testing.assert_allclose(x.grad.numpy()[0], t.grad.numpy())
+
+
+def test_ldl_factor_and_solve_match_torch_and_are_not_differentiable():
+    rng = np.random.default_rng(13)
+    a = rng.standard_normal((2, 4, 4))
+    a = a + np.swapaxes(a, -1, -2)
+    b = rng.standard_normal((2, 4, 2))
+    results = []
+    for m in (ember, torch):
+        LD, pivots = m.linalg.ldl_factor(m.tensor(a))
+        results.append((LD.numpy(), pivots.numpy(), m.linalg.ldl_solve(LD, pivots, m.tensor(b)).numpy(),
+                        m.linalg.ldl_factor_ex(m.zeros(3, 3, dtype=m.float64)).info.numpy()))
+    for e_part, t_part in zip(*results):
+        np.testing.assert_allclose(e_part, t_part, atol=1e-12)
+    np.testing.assert_allclose(results[0][2], np.linalg.solve(a, b), atol=1e-10)
+    x = ember.tensor(a, requires_grad=True)
+    with pytest.raises(RuntimeError, match="derivative for aten::linalg_ldl_factor_ex is not implemented"):
+        ember.linalg.ldl_factor(x).LD.sum().backward()
