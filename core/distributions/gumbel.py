@@ -10,11 +10,9 @@ from . import constraints
 from .transformed_distribution import TransformedDistribution
 from .transforms import AffineTransform, ExpTransform
 from .uniform import Uniform
-from .utils import broadcast_all, finfo
+from .utils import broadcast_all, euler_constant, finfo
 
 __all__ = ["Gumbel"]
-
-euler_constant = 0.57721566490153286060  # Euler-Mascheroni
 
 
 class Gumbel(TransformedDistribution):

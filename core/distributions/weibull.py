@@ -6,10 +6,9 @@ import ember
 
 from . import constraints
 from .exponential import Exponential
-from .gumbel import euler_constant
 from .transformed_distribution import TransformedDistribution
 from .transforms import AffineTransform, PowerTransform
-from .utils import broadcast_all
+from .utils import broadcast_all, euler_constant
 
 __all__ = ["Weibull"]
 

@@ -144,3 +144,58 @@ def test_register_kl_dispatches_to_the_most_specific_pair():
 def test_register_kl_rejects_non_distributions():
     with pytest.raises(TypeError, match="Distribution subclass"):
         register_kl(int, Distribution)
+
+
+def _wishart(m, seed):
+    r = np.random.default_rng(seed)
+    a = r.standard_normal((3, 3))
+    return m.distributions.Wishart(
+        m.tensor(r.uniform(3.0, 6.0, 2), dtype=m.float64),
+        covariance_matrix=m.tensor(a @ a.T + 3 * np.eye(3), dtype=m.float64),
+    )
+
+
+@pytest.mark.parity
+def test_wishart_kl_uses_the_bregman_divergence_as_torch():
+    p, q = _wishart(ember, 1), _wishart(ember, 2)
+    torch_p, torch_q = _wishart(torch, 1), _wishart(torch, 2)
+    np.testing.assert_allclose(
+        kl_divergence(p, q).detach().numpy(),
+        torch.distributions.kl_divergence(torch_p, torch_q).detach().numpy(),
+        rtol=1e-6,
+    )
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: ember.distributions.Normal(ember.tensor([0.5, -1.0]), ember.tensor([0.3, 2.0])),
+        lambda: ember.distributions.Gamma(ember.tensor([0.5, 3.0]), ember.tensor([2.0, 1.0])),
+        lambda: ember.distributions.Exponential(ember.tensor([0.5, 3.0])),
+        lambda: ember.distributions.Bernoulli(ember.tensor([0.2, 0.9])),
+        lambda: ember.distributions.ContinuousBernoulli(ember.tensor([0.2, 0.9])),
+        lambda: _wishart(ember, 3),
+    ],
+    ids=[
+        "normal",
+        "gamma",
+        "exponential",
+        "bernoulli",
+        "continuous-bernoulli",
+        "wishart",
+    ],
+)
+def test_exponential_family_bregman_entropy_equals_the_closed_form(build):
+    d = build()
+    bregman = ember.distributions.ExponentialFamily.entropy(d)
+    np.testing.assert_allclose(bregman.detach().numpy(), d.entropy().detach().numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_bregman_entropy_needs_the_carrier_measure_as_in_torch():
+    # torch's Beta, Dirichlet and Poisson define no _mean_carrier_measure: the generic entropy raises
+    with pytest.raises(NotImplementedError):
+        ember.distributions.ExponentialFamily.entropy(
+            ember.distributions.Beta(ember.tensor(0.5), ember.tensor(2.0))
+        )
+    with pytest.raises(NotImplementedError):
+        ember.distributions.Poisson(ember.tensor(2.0)).entropy()
