@@ -583,3 +583,37 @@ def test_generalized_pareto_log_prob_and_cdf_match_torch_in_float32():
             for m in (ember, torch)
         )
         np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-5, err_msg=method)
+
+
+@pytest.mark.parametrize("case", [pytest.param(c, id=c.name) for c in CASES])
+def test_float32_parameters_keep_float32_like_torch(case):
+    """Default-dtype (float32) parameters give float32 results and samples, with torch's values."""
+    results = {}
+    for m in (ember, torch):
+        params = {k: m.tensor(np.asarray(v), dtype=m.float32) for k, v in case.params.items()}
+        extra = {
+            k: m.tensor(v, dtype=m.float32) if isinstance(v, np.ndarray) else v for k, v in case.extra.items()
+        }
+        d = case.build(m, **params, **extra)
+        out = {"sample": d.sample((2,))}
+        if d.has_rsample:
+            out["rsample"] = d.rsample((2,))
+        for method in case.methods:
+            if method in ("log_prob", "cdf"):
+                out[method] = getattr(d, method)(m.tensor(case.value, dtype=m.float32))
+            elif method == "icdf":
+                out[method] = d.icdf(m.tensor(case.unit_value, dtype=m.float32))
+            else:
+                out[method] = d.entropy() if method == "entropy" else getattr(d, method)
+        results[m.__name__] = out
+    for key, theirs in results["torch"].items():
+        ours = results["ember"][key]
+        assert str(ours.dtype).split(".")[-1] == str(theirs.dtype).split(".")[-1], f"{case.name}.{key} dtype"
+        if key not in ("sample", "rsample"):
+            np.testing.assert_allclose(
+                ours.detach().numpy(),
+                theirs.detach().numpy(),
+                rtol=2e-4,
+                atol=1e-5,
+                err_msg=f"{case.name}.{key}",
+            )
