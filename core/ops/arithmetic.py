@@ -241,6 +241,10 @@ def add(input, other, *, alpha=1):
 
 
 def sub(input, other, *, alpha=1):
+    bools = [t.__class__ is bool or (isinstance(t, Tensor) and t._data.dtype == np.bool_) for t in (input, other)]
+    if bools[0] != bools[1]:
+        raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying "
+                           "to invert a mask, use the `~` or `logical_not()` operator instead.")
     if alpha != 1:
         other = mul(other, alpha)
     a, b = binary_operands(input, other)

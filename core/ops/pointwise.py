@@ -167,6 +167,8 @@ def logaddexp2(input, other):
 def addcmul(input, tensor1, tensor2, *, value=1):
     """``input + value * tensor1 * tensor2``."""
     product = mul(tensor1, tensor2)
+    if product._data.dtype == np.bool_ and isinstance(input, Tensor) and input._data.dtype == np.bool_:
+        raise _not_implemented_for("addcmul_cpu_out", input)
     return add(input, product if value == 1 else mul(product, value))
 
 
@@ -205,6 +207,8 @@ def float_power_(input, exponent):
 def fmod(input, other):
     """C's remainder: the result has the sign of ``input`` (``remainder`` takes the divisor's)."""
     a, b = binary_operands(input, as_operand(other))
+    if isinstance(a, Tensor) and a._data.dtype == np.bool_:
+        raise _not_implemented_for("fmod_cpu", a)
     if any(isinstance(t, Tensor) and t.requires_grad for t in (a, b)):
         # a - trunc(a / b) * b: the gradient is 1 for input and -trunc(a / b) for other, as in torch
         return sub(a, mul(trunc(div(a, b)).detach(), b))
@@ -242,9 +246,9 @@ def where(self, condition, y):
 # --- integer and bit-level math (no gradients) ---------------------------------------------------
 def _integer_operands(op: str, input, other):
     a, b = binary_operands(input, as_operand(other))
-    if any(isinstance(t, Tensor) and t._data.dtype.kind not in "biu" for t in (a, b)):
-        floating = a if isinstance(a, Tensor) and a._data.dtype.kind not in "biu" else b
-        raise _not_implemented_for(f"{op}_cpu", floating)
+    for t in (a, b):
+        if isinstance(t, Tensor) and t._data.dtype.kind not in "iu":  # floats and bools: torch has no kernel
+            raise _not_implemented_for(f"{op}_cpu", t)
     return data_of(a), data_of(b)
 
 
@@ -292,6 +296,8 @@ def frexp(input):
 
 def ldexp(input, other):
     """``input * 2 ** other``."""
+    if isinstance(other, Tensor) and other._data.dtype == np.bool_ and input._data.dtype.kind == "f":
+        raise _not_implemented_for("ldexp_cpu_exp", other)  # torch's float kernel takes no bool exponent
     return mul(input, exp2(other))
 
 

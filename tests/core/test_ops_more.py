@@ -136,6 +136,7 @@ SAME = [
     "m.tensor([4, 6]).gcd_(m.tensor([6, 4]))",
     "m.nextafter(m.tensor([1., 0.]), m.tensor([2., -1.]))",
     "m.bitwise_left_shift(m.tensor([1, 2]), 3)",
+    "m.bitwise_left_shift(m.tensor([True, False]), 1)",
     "m.bitwise_right_shift(m.tensor([16, -16]), 2)",
     "m.fix(m.tensor([-1.5, 2.5]))",
     "m.rsub(m.tensor([1, 2]), 3)",
@@ -271,6 +272,15 @@ RAISE = [
     "m.renorm(m.ones(2, 2), 0, 0, 1.0)",
     "m.ones(2, 3, requires_grad=True).t_()",
     "m.gradient(m.tensor([1., 2]), edge_order=2)",
+    "m.fmod(m.tensor([True]), m.tensor([True]))",
+    "m.addcmul(m.tensor([True]), m.tensor([True]), m.tensor([False]))",
+    "m.ldexp(m.tensor([1.]), m.tensor([True]))",
+    "m.gcd(m.tensor([True]), m.tensor([True]))",
+    "m.bitwise_left_shift(m.tensor([True]), m.tensor([True]))",
+    "m.sub(m.tensor([1, 2]), m.tensor([True, False]))",
+    "m.tensor([1]) - True",
+    "1 - m.tensor([True])",
+    "m.rsub(m.tensor([True]), m.tensor([2.]))",
     "m.gradient(m.ones(3, 3), spacing=[1., 2., 3.])",
 ]
 
