@@ -492,6 +492,8 @@ def _trapezoid_sums(y, x, dx, dim, name):
     """The area of each trapezoid between neighbouring samples."""
     if x is not None and dx is not None:
         raise TypeError(f"{name}() received both x and dx; pass one of them")
+    if y._data.dtype == np.bool_:
+        raise RuntimeError(f"{name}: received a bool input for `y`, but bool is not supported")
     y = default_float(y)
     axis = normalize_dim(dim, y._data.ndim, name)
     length = y.shape[axis]
@@ -519,6 +521,8 @@ def cov(input, *, correction: int = 1, fweights=None, aweights=None):
     if input._data.ndim > 2:
         raise RuntimeError(f"cov(): expected input to have two or fewer dimensions but got an input with "
                            f"{input._data.ndim} dimensions")
+    if input._data.dtype == np.bool_:
+        raise RuntimeError("cov(): bool dtype is not supported for input")
     x = default_float(input)
     x = x.reshape(1, -1) if x._data.ndim < 2 else x
     observations = x.shape[1]
@@ -547,7 +551,7 @@ def cov(input, *, correction: int = 1, fweights=None, aweights=None):
     centered = x - average
     weighted = centered if weights is None else centered * weights
     out = (weighted @ centered.mT) / norm_factor
-    return out.reshape(()) if input._data.ndim < 2 else out
+    return out.reshape(()) if input._data.ndim < 2 or out.shape == (1, 1) else out  # one variable: 0-d, as torch
 
 
 def corrcoef(input):
@@ -600,6 +604,8 @@ def gradient(input, *, spacing=1, dim=None, edge_order: int = 1):
     """
     if edge_order not in (1, 2):
         raise RuntimeError(f"torch.gradient only supports edge_order=1 and edge_order=2, got {edge_order}")
+    if input._data.dtype in (np.bool_, np.uint8):
+        raise RuntimeError(f"torch.gradient does not support {input._data.dtype.name} input.")
     ndim = input._data.ndim
     dims = list(range(ndim)) if dim is None else [dim] if isinstance(dim, int) else list(dim)
     dims = [normalize_dim(d, ndim, "gradient") for d in dims]

@@ -74,6 +74,8 @@ def nanmedian(input, dim: int | None = None, keepdim: bool = False):
 
 
 def _median(input, dim, keepdim, ignore_nan, name):
+    if input._data.dtype == np.bool_:
+        raise _not_implemented_for("median_cpu" if dim is None else "median_out", input)
     if dim is None:
         if input._data.size == 0:  # NaN, as torch
             return Tensor._wrap(np.full((), np.nan, input._data.dtype if input._data.dtype.kind == "f" else None))

@@ -150,6 +150,9 @@ SAME = [
     "m.nanquantile(m.tensor([[1., float('nan'), 3], [float('nan')] * 3]), 0.5, dim=1)",
     "m.quantile(m.tensor([1., 2, 3, 4, 7]), m.tensor([0.1, 0.375, 0.5, 0.9]), interpolation='nearest')",
     "m.cov(m.tensor([0, 1, 2]))",
+    "m.cov(m.tensor([[1., 2, 4]]), aweights=m.tensor([1., 2, 1]))",
+    "m.corrcoef(m.tensor([[1., 2, 4]]))",
+    "m.gradient(m.tensor([1, 2, 4], dtype=m.int8))",
     "m.diff(m.tensor([1, 3, 2]), n=2, prepend=m.tensor([0]), append=m.tensor([5, 6]))",
     "m.diff(m.tensor([True, False, False]))",
     "m.trapezoid(m.tensor([1, 2, 4]))",
@@ -281,6 +284,11 @@ RAISE = [
     "m.tensor([1]) - True",
     "1 - m.tensor([True])",
     "m.rsub(m.tensor([True]), m.tensor([2.]))",
+    "m.median(m.tensor([True]))",
+    "m.nanmedian(m.tensor([True, False]), 0)",
+    "m.trapezoid(m.tensor([True, False]))",
+    "m.cov(m.tensor([True, False]))",
+    "m.gradient(m.tensor([1, 2, 3], dtype=m.uint8))",
     "m.gradient(m.ones(3, 3), spacing=[1., 2., 3.])",
 ]
 
