@@ -378,11 +378,12 @@ def _type_name(input) -> str:
 
 def aminmax(input, *, dim=None, keepdim: bool = False):
     """``(min, max)`` at once, as a named tuple; the gradient is shared between ties, as for amin/amax."""
-    if input._data.size == 0:
+    dims = () if dim is None else dim
+    reduced = input._data.size if dim is None else input._data.shape[normalize_dim(dim, input._data.ndim, "aminmax")]
+    if reduced == 0:
         raise RuntimeError(
             "aminmax(): cannot compute aminmax over an empty dimension as the operation has no identity."
         )
-    dims = () if dim is None else dim
     if dim is None and keepdim:  # torch keeps every dimension as size 1
         dims = tuple(range(input._data.ndim))
     return _Aminmax(amin(input, dims, keepdim), amax(input, dims, keepdim))
@@ -462,6 +463,8 @@ def diff(input, n: int = 1, dim: int = -1, prepend=None, append=None):
     inputs give ``!=`` of neighbours, as in torch."""
     if n < 0:
         raise RuntimeError(f"order must be non-negative but got {n}")
+    if input._data.ndim == 0:
+        raise RuntimeError("diff expects input to be at least one-dimensional")
     axis = normalize_dim(dim, input._data.ndim, "diff")
     parts = [t for t in (prepend, input, append) if t is not None]
     x = cat(parts, axis) if len(parts) > 1 else input

@@ -258,6 +258,8 @@ def _quantile(input, q, dim, keepdim, interpolation, ignore_nan, name):
     if interpolation not in _INTERPOLATIONS:
         raise RuntimeError(f"{name}() interpolation must be one of linear, lower, higher, midpoint or nearest. "
                            f"Got {interpolation}")
+    if input._data.size == 0:
+        raise RuntimeError(f"{name}() input tensor must be non-empty")
     x, axis = (input.reshape(-1), 0) if dim is None else (input, normalize_dim(dim, input._data.ndim, name))
     if x._data.ndim == 0:
         x, axis = x.reshape(1), 0
@@ -309,6 +311,8 @@ def mode(input, dim: int = -1, keepdim: bool = False):
     if input._data.ndim == 0:
         return _MinMaxResult(input * 1, Tensor._wrap(np.zeros((), np.int64)))
     axis = normalize_dim(dim, input._data.ndim, "mode")
+    if input._data.shape[axis] == 0:
+        raise IndexError(f"mode(): Expected reduction dim {axis} to have non-zero size.")
     rows = np.moveaxis(input._data, axis, -1)
     flat = rows.reshape(-1, rows.shape[-1])
     found = np.zeros(flat.shape[0], np.int64)
