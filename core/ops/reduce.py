@@ -379,11 +379,12 @@ def _type_name(input) -> str:
 def aminmax(input, *, dim=None, keepdim: bool = False):
     """``(min, max)`` at once, as a named tuple; the gradient is shared between ties, as for amin/amax."""
     dims = () if dim is None else dim
-    reduced = input._data.size if dim is None else input._data.shape[normalize_dim(dim, input._data.ndim, "aminmax")]
-    if reduced == 0:
+    if dim is None and input._data.size == 0:
         raise RuntimeError(
             "aminmax(): cannot compute aminmax over an empty dimension as the operation has no identity."
         )
+    if dim is not None and input._data.ndim and input._data.shape[normalize_dim(dim, input._data.ndim, "aminmax")] == 0:
+        raise IndexError(f"aminmax: Expected reduction dim {dim} to have non-zero size.")
     if dim is None and keepdim:  # torch keeps every dimension as size 1
         dims = tuple(range(input._data.ndim))
     return _Aminmax(amin(input, dims, keepdim), amax(input, dims, keepdim))
