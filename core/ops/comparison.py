@@ -107,10 +107,12 @@ def signbit(input):
 
 
 def isposinf(input):
+    """True where an element is +inf."""
     return Tensor._wrap(np.isposinf(input._data) if input._data.dtype.kind == "f" else np.zeros(input.shape, bool))
 
 
 def isneginf(input):
+    """True where an element is -inf."""
     return Tensor._wrap(np.isneginf(input._data) if input._data.dtype.kind == "f" else np.zeros(input.shape, bool))
 
 
@@ -129,6 +131,7 @@ def is_nonzero(input) -> bool:
 
 
 def is_same_size(input, other) -> bool:
+    """Whether both tensors have the same shape."""
     return tuple(input.shape) == tuple(other.shape)
 
 

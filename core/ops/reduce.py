@@ -383,7 +383,7 @@ def aminmax(input, *, dim=None, keepdim: bool = False):
         raise RuntimeError(
             "aminmax(): cannot compute aminmax over an empty dimension as the operation has no identity."
         )
-    if dim is not None and input._data.ndim and input._data.shape[normalize_dim(dim, input._data.ndim, "aminmax")] == 0:
+    if dim is not None and input._data.ndim and input.shape[normalize_dim(dim, input.ndim, "aminmax")] == 0:
         raise IndexError(f"aminmax: Expected reduction dim {dim} to have non-zero size.")
     if dim is None and keepdim:  # torch keeps every dimension as size 1
         dims = tuple(range(input._data.ndim))

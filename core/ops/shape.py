@@ -759,10 +759,12 @@ def _become_view(input, fn, *args):
 
 
 def t_(input):
+    """In-place ``t``: the tensor itself becomes its transpose."""
     return _become_view(input, t)
 
 
 def transpose_(input, dim0: int, dim1: int):
+    """In-place ``transpose``: the tensor itself swaps ``dim0`` and ``dim1``."""
     return _become_view(input, transpose, dim0, dim1)
 
 
@@ -770,8 +772,10 @@ swapaxes_ = swapdims_ = transpose_
 
 
 def squeeze_(input, dim=None):
+    """In-place ``squeeze``: the tensor itself loses its size-1 dimensions (or ``dim``)."""
     return _become_view(input, squeeze, dim)
 
 
 def unsqueeze_(input, dim: int):
+    """In-place ``unsqueeze``: the tensor itself gains a size-1 dimension at ``dim``."""
     return _become_view(input, unsqueeze, dim)
