@@ -433,18 +433,13 @@ def _cumulative_extreme(input, dim: int, is_max: bool, name: str):
     axis = normalize_dim(dim, input._data.ndim, name)
     if input._data.ndim == 0:
         return _MinMaxResult(input * 1, Tensor._wrap(np.zeros((), np.int64)))
-    x = np.moveaxis(input._data, axis, 0)
-    indices = np.zeros(x.shape, np.int64)
-    best, where_best = (x[0].copy(), np.zeros(x.shape[1:], np.int64)) if x.shape[0] else (None, None)
-    for i in range(x.shape[0]):
-        # a later equal element takes over (torch's >=); a NaN takes over and stays
-        take = (x[i] >= best) if is_max else (x[i] <= best)
-        if x.dtype.kind == "f":
-            take |= np.isnan(x[i])
-        best = np.where(take, x[i], best)
-        where_best = np.where(take, i, where_best)
-        indices[i] = where_best
-    indices = Tensor._wrap(np.ascontiguousarray(np.moveaxis(indices, 0, axis)))
+    x = input._data
+    best = (np.maximum if is_max else np.minimum).accumulate(x, axis=axis)  # a NaN propagates, as in torch
+    # the index is the last position so far holding the running extreme (torch's >=: a later tie takes over)
+    holds = (x == best) | np.isnan(x) if x.dtype.kind == "f" else x == best
+    positions = np.arange(x.shape[axis]).reshape([-1 if d == axis else 1 for d in range(x.ndim)])
+    indices = np.maximum.accumulate(np.where(holds, positions, 0), axis=axis)
+    indices = Tensor._wrap(indices.astype(np.int64))
     return _MinMaxResult(gather(input, axis, indices), indices)
 
 
