@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ember
+import numpy as np
 
 from . import constraints
 from .distribution import Distribution
@@ -84,14 +85,17 @@ class Categorical(Distribution):
         return ember.full(self._extended_shape(), float("nan"), dtype=self.probs.dtype)
 
     def sample(self, sample_shape=()):
-        sample_shape = shape_of(sample_shape)
-        with ember.no_grad():
-            # inverse-CDF sampling: the index is the number of cumulative probabilities below a uniform
-            cdf = self.probs.cumsum(-1)
-            cdf = cdf / cdf[..., -1:]
-            u = ember.rand(tuple(self._extended_shape(sample_shape)), dtype=self.probs.dtype).unsqueeze(-1)
-            index = (u >= cdf).sum(-1)
-            return index.clamp(max=self._num_events - 1).long()
+        shape = tuple(self._extended_shape(shape_of(sample_shape)))
+        k = self._num_events
+        cdf = np.cumsum(self.probs.detach().numpy().astype(np.float64), axis=-1).reshape(-1, k)
+        cdf /= cdf[:, -1:]
+        u = ember.rand(shape, dtype=self.probs.dtype).numpy().astype(np.float64).reshape(-1, cdf.shape[0])
+        # inverse-CDF sampling for every row at once: row r's cdf is shifted to (r, r + 1], so one sorted
+        # search over all rows finds, for u + r, the first category whose cdf exceeds u
+        rows = np.arange(cdf.shape[0])
+        index = np.searchsorted((cdf + rows[:, None]).ravel(), (u + rows).ravel(), side="right")
+        index = np.minimum(index.reshape(u.shape) - rows * k, k - 1)
+        return ember.from_numpy(index.reshape(shape).astype(np.int64))
 
     def log_prob(self, value):
         if self._validate_args:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import ember
-import ember.nn.functional as F
+import numpy as np
 
 from . import constraints
 from .binomial import Binomial
 from .categorical import Categorical
 from .distribution import Distribution
-from .utils import broadcast_all, shape_of
+from .utils import broadcast_all, numpy_generator, shape_of
 
 __all__ = ["Multinomial"]
 
@@ -72,12 +72,11 @@ class Multinomial(Distribution):
         return self._categorical.param_shape
 
     def sample(self, sample_shape=()):
-        sample_shape = shape_of(sample_shape)
-        with ember.no_grad():
-            draws = self._categorical.sample(ember.Size((self.total_count,) + tuple(sample_shape)))
-            draws = draws.movedim(0, -1)  # sample_shape + batch_shape + (total_count,)
-            counts = F.one_hot(draws, self._categorical._num_events).sum(-2)
-            return counts.to(self.probs.dtype)
+        shape = tuple(self._extended_shape(shape_of(sample_shape)))
+        probs = self.probs.detach().numpy().astype(np.float64)
+        probs = np.broadcast_to(probs / probs.sum(-1, keepdims=True), shape)
+        counts = numpy_generator().multinomial(self.total_count, probs)
+        return ember.from_numpy(np.asarray(counts, dtype=self.probs.dtype.numpy))
 
     def entropy(self):
         n = ember.tensor(float(self.total_count), dtype=self.probs.dtype)

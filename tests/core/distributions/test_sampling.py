@@ -241,3 +241,20 @@ def test_rsample_gradient_matches_torch_for_the_same_noise(name):
     for k in values:
         if theirs[k].grad is not None:
             np.testing.assert_allclose(ours[k].grad.numpy(), theirs[k].grad.numpy(), rtol=1e-5, atol=1e-8)
+
+
+def test_categorical_sampling_over_several_batch_dims_and_many_categories():
+    ember.manual_seed(0)
+    probs = np.random.default_rng(3).uniform(0.0, 1.0, (2, 3, 5))
+    probs[0, 1, 2] = 0.0
+    probs /= probs.sum(-1, keepdims=True)
+    samples = D.Categorical(t(probs)).sample((N,)).numpy()
+    assert samples.shape == (N, 2, 3)
+    counts = np.stack([(samples == k).mean(0) for k in range(5)], -1)
+    np.testing.assert_allclose(counts, probs, atol=0.015)
+    assert (samples[:, 0, 1] != 2).all()
+    many = D.Categorical(logits=ember.randn(4, 30_000)).sample((50,))  # one search over all rows
+    assert many.shape == (50, 4) and int(many.min()) >= 0 and int(many.max()) < 30_000
+    counts = D.Multinomial(7, t(probs)).sample((N,)).numpy()
+    assert counts.shape == (N, 2, 3, 5) and (counts.sum(-1) == 7).all()
+    np.testing.assert_allclose(counts.mean(0), 7 * probs, atol=0.05)
