@@ -383,6 +383,11 @@ class _PositiveDefinite(_Symmetric):
         if not bool(symmetric.all()):
             return symmetric
         matrices = _matrices(value)
+        try:  # the usual case, every matrix positive definite: one batched factorisation
+            np.linalg.cholesky(matrices)
+            return ember.ones(matrices.shape[:-2], dtype=ember.bool)
+        except np.linalg.LinAlgError:
+            pass
         flat = matrices.reshape(-1, *matrices.shape[-2:])
         ok = np.empty(len(flat), dtype=bool)
         for i, matrix in enumerate(flat):
