@@ -187,6 +187,8 @@ class MetaArray(np.ndarray):
                 x, y = plain
                 shape = (*np.broadcast_shapes(x.shape[:-2], y.shape[:-2]), x.shape[-2], y.shape[-1])
                 return meta_array(shape, np.result_type(x, y))
+            if method == "reduce" and out is None and plain[0].size and kwargs.get("where", True) is True:
+                return _reduced(ufunc, plain[0], **kwargs)
             if method == "__call__" and ufunc.signature is None and out is None:
                 shape = np.broadcast_shapes(*(np.shape(a) for a in plain))
                 zeros = (np.zeros((), a.dtype) if isinstance(a, np.ndarray) else a for a in plain)
@@ -246,11 +248,40 @@ def _join_rule(join):
     return rule
 
 
+def _reduction_rule(reduce):
+    """``np.sum(a, axis=, keepdims=, dtype=)`` and kin: the shape without the reduced axes; the dtype of the
+    same reduction of a one-element stand-in."""
+
+    def rule(a, axis=None, *args, keepdims=False, **kwargs):
+        if args or np.size(a) == 0 or kwargs.get("out") is not None or kwargs.get("where") is not None:
+            return _as_meta_result(reduce(a, axis, *args, keepdims=keepdims, **kwargs))
+        ndim = np.ndim(a)
+        axes = range(ndim) if axis is None else axis if isinstance(axis, tuple) else (axis,)
+        axes = {ax % ndim for ax in axes} if ndim else set()
+        stand_in = np.zeros((1,) * ndim, np.asarray(a).dtype)
+        dtype = np.asarray(reduce(stand_in, axis=axis, keepdims=True, **kwargs)).dtype
+        shape = tuple(1 if i in axes else n for i, n in enumerate(np.shape(a)) if keepdims or i not in axes)
+        return meta_array(shape, dtype)
+
+    return rule
+
+
 # numpy functions whose meta result is worked out from shapes alone (the rest run on the zero-stride values)
 _SHAPE_RULES = {
     np.zeros_like: _like_rule, np.ones_like: _like_rule, np.empty_like: _like_rule, np.full_like: _like_rule,
     np.ascontiguousarray: _like_rule, np.concatenate: _join_rule(np.concatenate), np.stack: _join_rule(np.stack),
+    **{f: _reduction_rule(f) for f in (np.sum, np.prod, np.mean, np.std, np.var, np.max, np.min, np.amax, np.amin,
+                                       np.any, np.all, np.argmax, np.argmin, np.nansum, np.nanmax, np.nanmin,
+                                       np.nanmean)},
 }
+
+
+def _reduced(ufunc, a, axis=0, dtype=None, keepdims=False, **kwargs):
+    """``ufunc.reduce``'s meta result: the shape without the reduced axes, the dtype of a 1-element reduce."""
+    axes = range(a.ndim) if axis is None else axis if isinstance(axis, tuple) else (axis,)
+    axes = {ax % a.ndim for ax in axes} if a.ndim else set()
+    shape = tuple(1 if i in axes else n for i, n in enumerate(a.shape) if keepdims or i not in axes)
+    return meta_array(shape, ufunc.reduce(np.zeros(1, a.dtype), dtype=dtype).dtype)
 
 
 def _plain(a):

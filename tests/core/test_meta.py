@@ -268,3 +268,19 @@ def test_backward_through_meta_tensors_gives_meta_gradients():
     loss.backward()
     for p in model.parameters():
         assert p.grad is not None and p.grad.is_meta and p.grad.shape == p.shape
+
+
+@pytest.mark.parity
+def test_meta_reductions_have_torch_s_shapes_and_dtypes():
+    torch = pytest.importorskip("torch")
+    ours, theirs = ember.zeros(4, 5, 6, device="meta"), torch.zeros(4, 5, 6, device="meta")
+    calls = [
+        lambda t: t.sum(), lambda t: t.sum(1), lambda t: t.sum((0, 2), keepdim=True), lambda t: t.mean(-1),
+        lambda t: t.amax(1), lambda t: t.argmax(), lambda t: t.argmax(2, keepdim=True), lambda t: t.std(0),
+        lambda t: t.long().sum(1), lambda t: (t > 0).any(), lambda t: (t > 0).all(1), lambda t: t.norm(),
+        lambda t: t.logsumexp(1), lambda t: t.max(1)[1], lambda t: t.int().prod(0),
+    ]
+    for i, call in enumerate(calls):
+        a, b = call(ours), call(theirs)
+        assert a.is_meta and tuple(a.shape) == tuple(b.shape), i
+        assert str(a.dtype).split(".")[1] == str(b.dtype).split(".")[1], i
