@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 from .base import Callback
+from .batch_size_finder import BatchSizeFinder
+from .device_stats_monitor import DeviceStatsMonitor
 from .early_stopping import EarlyStopping
 from .ema import EMA
+from .finetuning import BackboneFinetuning, BaseFinetuning
 from .grad_accum_scheduler import GradientAccumulationScheduler
+from .lambda_function import LambdaCallback
 from .lr_finder import LearningRateFinder
 from .lr_monitor import LearningRateMonitor
 from .model_checkpoint import ModelCheckpoint
 from .model_summary import ModelSummary
 from .on_exception_checkpoint import OnExceptionCheckpoint
+from .prediction_writer import BasePredictionWriter
 from .progress import ProgressBar
+from .rich_progress import RichProgressBar, RichProgressBarTheme
 from .swa import StochasticWeightAveraging
 from .timer import Timer
 
@@ -19,15 +25,23 @@ TQDMProgressBar = ProgressBar  # Lightning's name
 
 __all__ = [
     "EMA",
+    "BackboneFinetuning",
+    "BaseFinetuning",
+    "BasePredictionWriter",
+    "BatchSizeFinder",
     "Callback",
+    "DeviceStatsMonitor",
     "EarlyStopping",
     "GradientAccumulationScheduler",
+    "LambdaCallback",
     "LearningRateFinder",
     "LearningRateMonitor",
     "ModelCheckpoint",
     "ModelSummary",
     "OnExceptionCheckpoint",
     "ProgressBar",
+    "RichProgressBar",
+    "RichProgressBarTheme",
     "StochasticWeightAveraging",
     "TQDMProgressBar",
     "Timer",

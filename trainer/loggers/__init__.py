@@ -1,4 +1,5 @@
-"""Loggers: ``CSVLogger`` (the default), ``TensorBoardLogger`` (optional extra), ``JSONLinesLogger``."""
+"""Loggers: ``CSVLogger`` (the default), ``TensorBoardLogger`` and ``MLFlowLogger`` (optional extras),
+``JSONLinesLogger``."""
 
 from __future__ import annotations
 
@@ -8,6 +9,10 @@ from .jsonlines import JSONLinesLogger
 
 
 def __getattr__(name: str):
+    if name == "MLFlowLogger":  # imported on demand: it needs mlflow
+        from .mlflow import MLFlowLogger  # optional extra (mlflow), loaded on first use
+
+        return MLFlowLogger
     if name == "TensorBoardLogger":  # imported on demand: it needs tensorboardX
         from .tensorboard import TensorBoardLogger  # optional extra (tensorboardX), loaded on first use
 
@@ -15,4 +20,4 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'ember.trainer.loggers' has no attribute {name!r}")
 
 
-__all__ = ["CSVLogger", "JSONLinesLogger", "Logger", "TensorBoardLogger"]
+__all__ = ["CSVLogger", "JSONLinesLogger", "Logger", "MLFlowLogger", "TensorBoardLogger"]

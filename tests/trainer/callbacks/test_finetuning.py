@@ -1,0 +1,82 @@
+"""``BaseFinetuning`` helpers and ``BackboneFinetuning``: a frozen backbone that joins training later."""
+
+from __future__ import annotations
+
+import ember
+import ember.nn.functional as F
+import numpy as np
+import pytest
+from ember import nn
+from ember.trainer import Trainer, TrainingModule
+from ember.trainer.callbacks import BackboneFinetuning, BaseFinetuning, LambdaCallback
+
+from ..models import loader, trainer_kwargs
+
+
+class WithBackbone(TrainingModule):
+    def __init__(self, batch_norm: bool = False):
+        super().__init__()
+        norm = nn.BatchNorm1d(8) if batch_norm else nn.Identity()
+        self.backbone = nn.Sequential(nn.Linear(4, 8), norm, nn.ReLU())
+        self.head = nn.Linear(8, 3)
+
+    def training_step(self, batch, batch_idx):
+        x, y = batch
+        return F.cross_entropy(self.head(self.backbone(x)), y)
+
+    def configure_optimizers(self):
+        return ember.optim.SGD(filter(lambda p: p.requires_grad, self.parameters()), lr=0.1)
+
+
+def test_backbone_finetuning_freezes_then_unfreezes_with_its_learning_rates(tmp_path):
+    model = WithBackbone()
+    lrs, backbone_weights = [], []
+    record = LambdaCallback(on_train_epoch_end=lambda trainer, module: (
+        lrs.append([g["lr"] for g in trainer.optimizers[0].param_groups]),
+        backbone_weights.append(module.backbone[0].weight.detach().numpy().copy())))
+    finetuning = BackboneFinetuning(unfreeze_backbone_at_epoch=2, lambda_func=lambda epoch: 2.0,
+                                    backbone_initial_ratio_lr=0.1)
+    trainer = Trainer(**trainer_kwargs(tmp_path, max_epochs=5, limit_train_batches=2, logger=False,
+                                       enable_checkpointing=False), callbacks=[finetuning, record])
+    trainer.fit(model, loader())
+    assert lrs[:2] == [[0.1], [0.1]]  # only the head trains
+    assert lrs[2] == [0.1, pytest.approx(0.01)]
+    assert lrs[3] == [0.1, pytest.approx(0.02)] and lrs[4] == [0.1, pytest.approx(0.04)]
+    assert np.array_equal(backbone_weights[0], backbone_weights[1])  # frozen
+    assert not np.array_equal(backbone_weights[1], backbone_weights[2])  # training from epoch 2
+
+
+def test_backbone_finetuning_needs_a_backbone(tmp_path):
+    class NoBackbone(WithBackbone):
+        def __init__(self):
+            super().__init__()
+            self.encoder = self.backbone
+            del self.backbone
+
+        def training_step(self, batch, batch_idx):
+            x, y = batch
+            return F.cross_entropy(self.head(self.encoder(x)), y)
+
+    trainer = Trainer(**trainer_kwargs(tmp_path, max_epochs=1, logger=False, enable_checkpointing=False),
+                      callbacks=[BackboneFinetuning()])
+    with pytest.raises(TypeError, match="backbone"):
+        trainer.fit(NoBackbone(), loader())
+
+
+def test_base_finetuning_helpers():
+    model = WithBackbone(batch_norm=True)
+    BaseFinetuning.freeze(model.backbone)
+    assert model.backbone[1].weight.requires_grad and not model.backbone[0].weight.requires_grad  # (train_bn)
+    BaseFinetuning.freeze(model.backbone, train_bn=False)
+    assert not any(p.requires_grad for p in model.backbone.parameters())
+    assert list(BaseFinetuning.filter_params(model.backbone, requires_grad=True)) == []
+    assert len(BaseFinetuning.flatten_modules(model)) == 4  # Linear, BatchNorm1d, ReLU, Linear
+    optimizer = ember.optim.SGD(model.head.parameters(), lr=1.0)
+    BaseFinetuning.unfreeze_and_add_param_group(model.backbone, optimizer, initial_denom_lr=4.0)
+    assert all(p.requires_grad for p in model.backbone.parameters())
+    assert len(optimizer.param_groups) == 2 and optimizer.param_groups[1]["lr"] == 0.25
+    assert len(optimizer.param_groups[1]["params"]) == 2  # the batch norm's parameters are left out (train_bn)
+    BaseFinetuning.unfreeze_and_add_param_group(model.backbone, optimizer, lr=0.5, train_bn=False)
+    assert len(optimizer.param_groups) == 3 and optimizer.param_groups[2]["lr"] == 0.5
+    assert len(optimizer.param_groups[2]["params"]) == 2  # only those not already in the optimizer
+    assert BaseFinetuning.filter_on_optimizer(optimizer, model.parameters()) == []
