@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..tensor import Tensor
+from ._op import _not_implemented_for
 from ._util import as_operand, binary_operands, data_of
 
 
@@ -17,6 +18,10 @@ def _wrapped(result) -> Tensor:
 def _comparison(np_fn, name):
     def fn(input, other):
         a, b = binary_operands(input, as_operand(other))
+        if name not in ("eq", "ne"):  # complex numbers have no order (numpy's is lexicographic)
+            for x in (a, b):
+                if isinstance(x, Tensor) and x._data.dtype.kind == "c":
+                    raise _not_implemented_for(f"{name}_cpu", x)
         return _wrapped(np_fn(data_of(a), data_of(b)))
 
     fn.__name__ = name
