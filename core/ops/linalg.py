@@ -91,6 +91,7 @@ def matmul(input, other):
 
 
 def mm(input, mat2):
+    """The product of two 2-D matrices (no broadcasting)."""
     if input._data.ndim != 2 or mat2._data.ndim != 2:
         raise RuntimeError(f"mm: expected 2-D tensors, got {input._data.ndim}-D and {mat2._data.ndim}-D")
     if input._data.shape[1] != mat2._data.shape[0]:
@@ -99,6 +100,7 @@ def mm(input, mat2):
 
 
 def bmm(input, mat2):
+    """The products of two batches of matrices, ``(b, n, m) @ (b, m, p)`` (no broadcasting)."""
     if input._data.ndim != 3 or mat2._data.ndim != 3:
         raise RuntimeError(f"bmm: expected 3-D tensors, got {input._data.ndim}-D and {mat2._data.ndim}-D")
     if input._data.shape[0] != mat2._data.shape[0] or input._data.shape[2] != mat2._data.shape[1]:
@@ -107,12 +109,14 @@ def bmm(input, mat2):
 
 
 def mv(input, vec):
+    """The product of a 2-D matrix and a 1-D vector."""
     if input._data.ndim != 2 or vec._data.ndim != 1 or input._data.shape[1] != vec._data.shape[0]:
         raise _shape_error("mv", input, vec)
     return matmul(input, vec)
 
 
 def dot(input, other):
+    """The dot product of two 1-D tensors of the same size."""
     if input._data.ndim != 1 or other._data.ndim != 1:
         raise RuntimeError(f"1D tensors expected, but got {input._data.ndim}D and {other._data.ndim}D tensors")
     if input._data.shape != other._data.shape:
@@ -136,6 +140,7 @@ def inner(input, other):
 
 
 def outer(input, vec2):
+    """The outer product of two 1-D tensors (``ger`` is the same)."""
     return input.reshape(-1, 1) * vec2.reshape(1, -1)
 
 
