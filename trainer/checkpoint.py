@@ -169,6 +169,10 @@ def restore_training_state(trainer, checkpoint: dict) -> None:
     """Optimizers, schedulers, callbacks, progress, metrics and the data module (called once the
     optimizers exist, before the loop starts). RNG states and the loader position are restored by
     the loop itself, at the last moment."""
+    saved_callbacks = checkpoint.get("callbacks", {})
+    for cb in trainer.callbacks:  # first: a callback may rebuild optimizer groups (BaseFinetuning)
+        if cb.state_key in saved_callbacks:
+            cb.load_state_dict(saved_callbacks[cb.state_key])
     optimizer_states = checkpoint.get("optimizer_states", [])
     if len(optimizer_states) != len(trainer.optimizers):
         raise ValueError(f"the checkpoint has {len(optimizer_states)} optimizer states but configure_optimizers "
@@ -181,10 +185,6 @@ def restore_training_state(trainer, checkpoint: dict) -> None:
                          f"returned {len(trainer.lr_scheduler_configs)} schedulers")
     for config, state in zip(trainer.lr_scheduler_configs, scheduler_states):
         config.scheduler.load_state_dict(state)
-    saved_callbacks = checkpoint.get("callbacks", {})
-    for cb in trainer.callbacks:
-        if cb.state_key in saved_callbacks:
-            cb.load_state_dict(saved_callbacks[cb.state_key])
     trainer.state.load_state_dict(checkpoint["trainer_state"])
     trainer.metric_store.load_state_dict(checkpoint.get("metrics", {}))
     if trainer.datamodule is not None and "datamodule" in checkpoint:

@@ -34,7 +34,8 @@ class BaseFinetuning(Callback):
     """
 
     def __init__(self) -> None:
-        self._internal_optimizer_metadata: dict[int, list[dict[str, Any]]] = {}
+        self._internal_optimizer_metadata: list[list[list[str]]] = []  # per optimizer: its groups' parameter names
+        self._trainer = None
 
     # -- the helpers ---------------------------------------------------------------------------------
     @staticmethod
@@ -116,6 +117,7 @@ class BaseFinetuning(Callback):
     # -- hooks -----------------------------------------------------------------------------------------
     def setup(self, trainer, module, stage: str) -> None:
         if stage == "fit":
+            self._trainer = trainer
             self.freeze_before_training(module)
 
     def on_train_epoch_start(self, trainer, module) -> None:
@@ -123,6 +125,27 @@ class BaseFinetuning(Callback):
             return
         for optimizer in trainer.optimizers:
             self.finetune_function(module, trainer.current_epoch, optimizer)
+        names = {id(p): name for name, p in module.named_parameters()}
+        self._internal_optimizer_metadata = [[[names[id(p)] for p in group["params"]] for group in o.param_groups]
+                                             for o in trainer.optimizers]
+
+    # -- resuming: the optimizers get back the groups added before the checkpoint -----------------------
+    def state_dict(self) -> dict[str, Any]:
+        return {"internal_optimizer_metadata": self._internal_optimizer_metadata}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Called before the optimizers' states are loaded: adds the groups they had, unfrozen."""
+        self._internal_optimizer_metadata = [[list(g) for g in groups]
+                                             for groups in state_dict.get("internal_optimizer_metadata", [])]
+        trainer = self._trainer
+        if trainer is None:
+            return
+        params = dict(trainer.lightning_module.named_parameters())
+        for optimizer, groups in zip(trainer.optimizers, self._internal_optimizer_metadata):
+            for names in groups[len(optimizer.param_groups):]:
+                for name in names:
+                    params[name].requires_grad = True
+                optimizer.add_param_group({"params": [params[name] for name in names]})
 
 
 class BackboneFinetuning(BaseFinetuning):
@@ -164,9 +187,10 @@ class BackboneFinetuning(BaseFinetuning):
         self.previous_backbone_lr: float | None = None
 
     def state_dict(self) -> dict[str, Any]:
-        return {"previous_backbone_lr": self.previous_backbone_lr}
+        return {**super().state_dict(), "previous_backbone_lr": self.previous_backbone_lr}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        super().load_state_dict(state_dict)
         self.previous_backbone_lr = state_dict.get("previous_backbone_lr")
 
     def setup(self, trainer, module, stage: str) -> None:

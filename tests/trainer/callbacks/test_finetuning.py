@@ -10,7 +10,7 @@ from ember import nn
 from ember.trainer import Trainer, TrainingModule
 from ember.trainer.callbacks import BackboneFinetuning, BaseFinetuning, LambdaCallback
 
-from ..models import loader, trainer_kwargs
+from ..models import loader, trainer_kwargs, weights
 
 
 class WithBackbone(TrainingModule):
@@ -80,3 +80,23 @@ def test_base_finetuning_helpers():
     assert len(optimizer.param_groups) == 3 and optimizer.param_groups[2]["lr"] == 0.5
     assert len(optimizer.param_groups[2]["params"]) == 2  # only those not already in the optimizer
     assert BaseFinetuning.filter_on_optimizer(optimizer, model.parameters()) == []
+
+
+def test_backbone_finetuning_resumes_exactly_after_the_backbone_was_unfrozen(tmp_path):
+    from ember.trainer.callbacks import ModelCheckpoint
+
+    def run(folder, max_epochs, ckpt_path=None, model=None):
+        ember.manual_seed(0)
+        model = model or WithBackbone()
+        trainer = Trainer(**trainer_kwargs(folder, max_epochs=max_epochs, limit_train_batches=2, logger=False),
+                          callbacks=[BackboneFinetuning(unfreeze_backbone_at_epoch=1, lambda_func=lambda e: 2.0),
+                                     ModelCheckpoint(dirpath=str(folder / "ckpt"), save_last=True)])
+        trainer.fit(model, loader(shuffle=True), ckpt_path=ckpt_path)
+        return model, trainer
+
+    whole, _ = run(tmp_path / "whole", 4)
+    run(tmp_path / "parts", 2)
+    resumed, trainer = run(tmp_path / "parts", 4, ckpt_path="last")
+    assert [g["lr"] for g in trainer.optimizers[0].param_groups] == [0.1, pytest.approx(0.04)]
+    a, b = weights(whole), weights(resumed)
+    assert all(np.array_equal(a[k], b[k]) for k in a)
