@@ -183,7 +183,8 @@ class MetaArray(np.ndarray):
             kwargs["out"] = tuple(_plain(o) for o in out)
         plain = [_plain(a) for a in inputs]
         with np.errstate(all="ignore"):  # the values are zeros standing in for none
-            if ufunc is np.matmul and method == "__call__" and out is None and min(np.ndim(a) for a in plain) >= 2:
+            matrices = min(np.ndim(a) for a in plain) >= 2
+            if ufunc is np.matmul and method == "__call__" and out is None and matrices:
                 x, y = plain
                 shape = (*np.broadcast_shapes(x.shape[:-2], y.shape[:-2]), x.shape[-2], y.shape[-1])
                 return meta_array(shape, np.result_type(x, y))
@@ -269,10 +270,12 @@ def _reduction_rule(reduce):
 # numpy functions whose meta result is worked out from shapes alone (the rest run on the zero-stride values)
 _SHAPE_RULES = {
     np.zeros_like: _like_rule, np.ones_like: _like_rule, np.empty_like: _like_rule, np.full_like: _like_rule,
-    np.ascontiguousarray: _like_rule, np.concatenate: _join_rule(np.concatenate), np.stack: _join_rule(np.stack),
-    **{f: _reduction_rule(f) for f in (np.sum, np.prod, np.mean, np.std, np.var, np.max, np.min, np.amax, np.amin,
-                                       np.any, np.all, np.argmax, np.argmin, np.nansum, np.nanmax, np.nanmin,
-                                       np.nanmean)},
+    np.ascontiguousarray: _like_rule,
+    np.concatenate: _join_rule(np.concatenate),
+    np.stack: _join_rule(np.stack),
+    **{f: _reduction_rule(f) for f in (np.sum, np.prod, np.mean, np.std, np.var, np.max, np.min, np.amax,
+                                       np.amin, np.any, np.all, np.argmax, np.argmin, np.nansum, np.nanmax,
+                                       np.nanmin, np.nanmean)},
 }
 
 

@@ -83,7 +83,8 @@ def is_deterministic_algorithms_warn_only_enabled() -> bool:
 
 
 def set_float32_matmul_precision(precision: str) -> None:
-    """``"highest"``, ``"high"`` or ``"medium"``; recorded (Ember's float32 matmul is always full precision)."""
+    """``"highest"``, ``"high"`` or ``"medium"``; recorded (Ember's float32 matmul is always full
+    precision)."""
     if precision not in ("highest", "high", "medium"):
         warnings.warn(f"{precision} is not one of 'highest', 'high', or 'medium'; the current "
                       "set_float32_matmul_precision call has no effect.", stacklevel=2)
@@ -99,7 +100,8 @@ def set_default_tensor_type(t) -> None:
     """Deprecated in PyTorch (use ``set_default_dtype``): ``ember.DoubleTensor`` or ``"torch.DoubleTensor"``
     sets the default float dtype."""
     warnings.warn("ember.set_default_tensor_type() is deprecated, as in PyTorch 2.1; please use "
-                  "ember.set_default_dtype() and ember.set_default_device() instead.", UserWarning, stacklevel=2)
+                  "ember.set_default_dtype() and ember.set_default_device() instead.", UserWarning,
+                  stacklevel=2)
     legacy = t if isinstance(t, _LegacyTensorType) else legacy_type_from_name(t)
     _dtype.set_default_dtype(legacy.dtype)
 
@@ -108,7 +110,8 @@ _PRINT_PROFILES = {"default": (4, 1000, 3, 80), "short": (2, 1000, 2, 80), "full
 
 
 def set_printoptions(precision: int | None = None, threshold: int | None = None, edgeitems: int | None = None,
-                     linewidth: int | None = None, profile: str | None = None, sci_mode: bool | None = None) -> None:
+                     linewidth: int | None = None, profile: str | None = None,
+                     sci_mode: bool | None = None) -> None:
     """How tensors print, as ``torch.set_printoptions``: digits after the point, the element count past which
     only ``edgeitems`` per edge are shown, the line width, a ``profile`` ("default", "short", "full") setting
     all four, and ``sci_mode`` (True / False forces scientific notation on or off; None chooses).

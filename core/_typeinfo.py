@@ -43,7 +43,8 @@ class finfo:
         return hash(("finfo", self.dtype))
 
     def __repr__(self) -> str:
-        return (f"finfo(resolution={self.resolution:g}, min={self.min:g}, max={self.max:g}, eps={self.eps:g}, "
+        return (f"finfo(resolution={self.resolution:g}, min={self.min:g}, max={self.max:g}, "
+                f"eps={self.eps:g}, "
                 f"smallest_normal={self.smallest_normal:g}, tiny={self.tiny:g}, dtype={self.dtype})")
 
 
@@ -65,7 +66,8 @@ class iinfo:
                 "ember.iinfo() requires an integer input type. Use ember.finfo to handle 'ember.iinfo'"
             )
         info = np.iinfo(d.numpy)
-        self.bits, self.max, self.min, self.dtype = int(info.bits), int(info.max), int(info.min), info.dtype.name
+        self.bits, self.max, self.min = int(info.bits), int(info.max), int(info.min)
+        self.dtype = info.dtype.name
 
     def __eq__(self, other) -> bool:
         return isinstance(other, iinfo) and self.dtype == other.dtype

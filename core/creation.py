@@ -180,9 +180,12 @@ def arange(start, end=None, step=1, *, out=None, dtype=None, layout=None, device
     if step == 0:
         raise RuntimeError("arange: step must be nonzero")
     count = max(0, math.ceil((end - start) / step))
-    return _make((count,), np_dtype, device, requires_grad,
-                 lambda: (start + np.arange(count, dtype=np.float64) * step).astype(np_dtype) if np_dtype.kind == "f"
-                 else np.arange(start, end, step, dtype=np_dtype), out)
+    def build():
+        if np_dtype.kind == "f":
+            return (start + np.arange(count, dtype=np.float64) * step).astype(np_dtype)
+        return np.arange(start, end, step, dtype=np_dtype)
+
+    return _make((count,), np_dtype, device, requires_grad, build, out)
 
 
 def linspace(start, end, steps: int, *, out=None, dtype=None, layout=None, device=None,
@@ -212,9 +215,9 @@ def eye(n: int, m: int | None = None, *, out=None, dtype=None, layout=None, devi
 def range(start, end, step=1, *, out=None, dtype=None, layout=None, device=None,  # noqa: A001
           requires_grad: bool = False) -> Tensor:
     """Deprecated in PyTorch (use ``arange``): values from ``start`` to ``end`` *inclusive*, default dtype."""
-    warnings.warn("ember.range is deprecated and will be removed in a future release because its behavior is "
-                  "inconsistent with Python's range builtin. Instead, use ember.arange, which produces values in "
-                  "[start, end).", UserWarning, stacklevel=2)
+    warnings.warn("ember.range is deprecated and will be removed in a future release because its behavior "
+                  "is inconsistent with Python's range builtin. Instead, use ember.arange, which produces "
+                  "values in [start, end).", UserWarning, stacklevel=2)
     np_dtype = _float_dtype(_out_dtype(dtype, out))
     count = max(0, math.floor((end - start) / step) + 1)
     return _make((count,), np_dtype, device, requires_grad,
@@ -233,7 +236,8 @@ def empty_strided(size, stride, *, dtype=None, layout=None, device=None, require
     """An uninitialised tensor of ``size`` whose elements lie ``stride`` elements apart, as in torch."""
     shape, strides = tuple(int(s) for s in size), tuple(int(s) for s in stride)
     if len(shape) != len(strides):
-        raise RuntimeError(f"mismatch in length of strides and shape: {len(strides)} strides for {len(shape)} dims")
+        raise RuntimeError(f"mismatch in length of strides and shape: {len(strides)} strides for "
+                           f"{len(shape)} dims")
     np_dtype = _float_dtype(dtype)
 
     def build():
@@ -244,12 +248,13 @@ def empty_strided(size, stride, *, dtype=None, layout=None, device=None, require
     return _make(shape, np_dtype, device, requires_grad, build)
 
 
-def empty_permuted(size, physical_layout, *, dtype=None, layout=None, device=None, requires_grad: bool = False,
-                   pin_memory: bool = False) -> Tensor:
+def empty_permuted(size, physical_layout, *, dtype=None, layout=None, device=None,
+                   requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
     """An uninitialised tensor of ``size`` laid out in memory in the order ``physical_layout``."""
     shape, order = tuple(int(s) for s in size), tuple(int(d) for d in physical_layout)
     if sorted(order) != list(builtins.range(len(shape))):
-        raise RuntimeError(f"physical_layout {list(order)} is not a permutation of the {len(shape)} dimensions")
+        raise RuntimeError(f"physical_layout {list(order)} is not a permutation of the {len(shape)} "
+                           "dimensions")
     np_dtype = _float_dtype(dtype)
     return _make(shape, np_dtype, device, requires_grad,
                  lambda: np.empty([shape[d] for d in order], np_dtype).transpose(np.argsort(order)))
@@ -416,16 +421,18 @@ def new_full(self, size, fill_value, *, dtype=None, layout=None, device=None, re
              pin_memory: bool = False) -> Tensor:
     """``ember.full`` with this tensor's dtype and device unless given."""
     if not isinstance(size, (tuple, list)):
-        raise TypeError(f"new_full(): argument 'size' (position 1) must be tuple of ints, not {type(size).__name__}")
+        raise TypeError(
+            f"new_full(): argument 'size' (position 1) must be tuple of ints, not {type(size).__name__}"
+        )
     return full(size, fill_value, dtype=self.dtype if dtype is None else dtype, requires_grad=requires_grad,
                 device=self.device if device is None else device)
 
 
-def new_empty_strided(self, size, stride, *, dtype=None, layout=None, device=None, requires_grad: bool = False,
-                      pin_memory: bool = False) -> Tensor:
+def new_empty_strided(self, size, stride, *, dtype=None, layout=None, device=None,
+                      requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
     """``ember.empty_strided`` with this tensor's dtype and device unless given."""
-    return empty_strided(size, stride, dtype=self.dtype if dtype is None else dtype, requires_grad=requires_grad,
-                         device=self.device if device is None else device)
+    return empty_strided(size, stride, dtype=self.dtype if dtype is None else dtype,
+                         requires_grad=requires_grad, device=self.device if device is None else device)
 
 
 def new_tensor(self, data, *, dtype=None, layout=None, device=None, requires_grad: bool = False,
@@ -437,4 +444,5 @@ def new_tensor(self, data, *, dtype=None, layout=None, device=None, requires_gra
 
 def new(self, *args, device=None) -> Tensor:
     """Legacy ``x.new(2, 3)`` / ``x.new([1, 2])``: ``ember.Tensor``'s constructor with this tensor's dtype."""
-    return Tensor._wrap(_legacy_data(args, self._data.dtype, resolve(self.device if device is None else device)))
+    where = resolve(self.device if device is None else device)
+    return Tensor._wrap(_legacy_data(args, self._data.dtype, where))

@@ -267,8 +267,8 @@ class Tensor:
 
     def numpy(self, force: bool = False) -> np.ndarray:
         if is_meta_array(self._data):
-            raise TypeError("can't convert meta device type tensor to numpy. Use Tensor.cpu() to copy the tensor "
-                            "to host memory first.")
+            raise TypeError("can't convert meta device type tensor to numpy. Use Tensor.cpu() to copy the "
+                            "tensor to host memory first.")
         if self._requires_grad and not force:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
         return self._data
@@ -408,7 +408,7 @@ def _legacy_data(args: tuple, np_dtype, where: str) -> np.ndarray:
             array = data._data
         elif isinstance(data, (np.ndarray, np.generic)):
             array = np.asarray(data) if np_dtype is None else _cast(np.asarray(data), np_dtype)
-        elif hasattr(data, "__len__") and not isinstance(data, (str, bytes)):  # a list, tuple, or other sequence
+        elif hasattr(data, "__len__") and not isinstance(data, (str, bytes)):  # a list, tuple, sequence
             array = _cast(_array_from_data(data, None), default)
         else:
             raise TypeError(f"new(): data must be a sequence (got {type(data).__name__})")

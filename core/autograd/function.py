@@ -212,8 +212,9 @@ class Function:
 
     # --- called by the engine ------------------------------------------------------------
     def _call_backward(self, grads: list) -> tuple:
-        if self._meta:  # made from meta tensors: each input's gradient is a meta tensor of its shape and dtype
-            return tuple(None if e is None else Tensor._wrap(_device.meta_array(e[2], e[3])) for e in self._edges)
+        if self._meta:  # made from meta tensors: each input's gradient is a meta tensor of its shape, dtype
+            return tuple(None if e is None else Tensor._wrap(_device.meta_array(e[2], e[3]))
+                         for e in self._edges)
         if self._materialize_grads:
             for i, g in enumerate(grads):
                 if g is None:

@@ -22,7 +22,8 @@ def version():
 
 
 @contextlib.contextmanager
-def flags(enabled: bool = False, benchmark: bool = False, deterministic: bool = False, allow_tf32: bool = True):
+def flags(enabled: bool = False, benchmark: bool = False, deterministic: bool = False,
+          allow_tf32: bool = True):
     """Sets the flags inside a ``with`` block and restores them after, as PyTorch's ``cudnn.flags``."""
     module = globals()
     saved = {name: module[name] for name in ("enabled", "benchmark", "deterministic", "allow_tf32")}

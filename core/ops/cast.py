@@ -62,7 +62,8 @@ def to(input, *args, dtype=None, copy: bool = False, **kwargs):
         if where == "cpu":
             raise NotImplementedError("Cannot copy out of meta tensor; no data!")
         np_dtype = input._data.dtype if target is None else _dtype.to_numpy_dtype(target)
-        return Tensor._wrap(meta_array(input._data.shape, np_dtype), input._requires_grad and np_dtype.kind in "fc")
+        requires_grad = input._requires_grad and np_dtype.kind in "fc"
+        return Tensor._wrap(meta_array(input._data.shape, np_dtype), requires_grad)
     if target is None:
         return clone(input) if copy else input
     np_dtype = _dtype.to_numpy_dtype(target)

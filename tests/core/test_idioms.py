@@ -180,7 +180,8 @@ def test_finfo_iinfo_match_torch():
         assert repr(ours) == repr(theirs)
     for name in ("uint8", "int8", "int16", "int32", "int64"):
         ours, theirs = ember.iinfo(getattr(ember, name)), torch.iinfo(getattr(torch, name))
-        assert (ours.bits, ours.max, ours.min, ours.dtype) == (theirs.bits, theirs.max, theirs.min, theirs.dtype)
+        for field in ("bits", "max", "min", "dtype"):
+            assert getattr(ours, field) == getattr(theirs, field), (name, field)
         assert repr(ours) == repr(theirs)
 
 
@@ -268,7 +269,8 @@ def test_default_dtype_and_the_deprecated_default_tensor_type(restore_settings):
 
 # --- smaller names ported scripts use -----------------------------------------------------------------------
 def test_out_of_memory_error_is_one_class():
-    assert ember.cuda.OutOfMemoryError is ember.OutOfMemoryError and issubclass(ember.OutOfMemoryError, RuntimeError)
+    assert ember.cuda.OutOfMemoryError is ember.OutOfMemoryError
+    assert issubclass(ember.OutOfMemoryError, RuntimeError)
     with pytest.raises(ember.cuda.OutOfMemoryError):
         raise ember.OutOfMemoryError("out of memory")
 

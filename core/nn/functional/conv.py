@@ -184,7 +184,7 @@ class ConvNd(Op):
         return out.reshape(out.shape[0], out_channels, ow) if len(ctx.x_shape) == 3 else out
 
     @staticmethod
-    def meta(ctx, x, w, b, stride, padding, dilation, groups):  # meta operands (ember._device): the shape only
+    def meta(ctx, x, w, b, stride, padding, dilation, groups):  # meta operands (ember._device): shape only
         n = x._data.ndim - 2
         sizes = [_conv_output_size(*size) for size in zip(x._data.shape[2:], w._data.shape[2:], stride[-n:],
                                                              padding[-n:], dilation[-n:])]

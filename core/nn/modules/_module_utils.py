@@ -213,7 +213,12 @@ def load_state_dict_into(module, state_dict: dict, strict: bool, assign: bool = 
     # strict=False still reports keys (PyTorch computes them always); collect with strict=True.
     for prefix_name, sub in module._walk_for_load():
         sub._load_from_state_dict(
-            state_dict, prefix_name, {"assign_to_params_buffers": assign}, True, missing_keys, unexpected_keys,
+            state_dict,
+            prefix_name,
+            {"assign_to_params_buffers": assign},
+            True,
+            missing_keys,
+            unexpected_keys,
             error_msgs,
         )
     if strict:

@@ -93,7 +93,9 @@ class MultiheadAttention(Module):
             self.v_proj_weight = Parameter(creation.empty(embed_dim, self.vdim, dtype=dtype, device=device))
             self.register_parameter("in_proj_weight", None)
         else:
-            self.in_proj_weight = Parameter(creation.empty(3 * embed_dim, embed_dim, dtype=dtype, device=device))
+            self.in_proj_weight = Parameter(
+                creation.empty(3 * embed_dim, embed_dim, dtype=dtype, device=device)
+            )
             self.register_parameter("q_proj_weight", None)
             self.register_parameter("k_proj_weight", None)
             self.register_parameter("v_proj_weight", None)
@@ -101,7 +103,9 @@ class MultiheadAttention(Module):
             self.in_proj_bias = Parameter(creation.empty(3 * embed_dim, dtype=dtype, device=device))
         else:
             self.register_parameter("in_proj_bias", None)
-        self.out_proj = NonDynamicallyQuantizableLinear(embed_dim, embed_dim, bias=bias, dtype=dtype, device=device)
+        self.out_proj = NonDynamicallyQuantizableLinear(
+            embed_dim, embed_dim, bias=bias, dtype=dtype, device=device
+        )
         if add_bias_kv:
             self.bias_k = Parameter(creation.empty(1, 1, embed_dim, dtype=dtype, device=device))
             self.bias_v = Parameter(creation.empty(1, 1, embed_dim, dtype=dtype, device=device))

@@ -165,7 +165,8 @@ class Conv1d(_ConvNd):
             groups,
             bias,
             padding_mode,
-            dtype=dtype, device=device,
+            dtype=dtype,
+            device=device,
         )
 
     def forward(self, input):
@@ -211,7 +212,8 @@ class Conv2d(_ConvNd):
             groups,
             bias,
             padding_mode,
-            dtype=dtype, device=device,
+            dtype=dtype,
+            device=device,
         )
 
     def forward(self, input):
@@ -251,7 +253,8 @@ class _ConvTransposeNd(_ConvNd):
             bias,
             padding_mode,
             output_padding,
-            dtype=dtype, device=device,
+            dtype=dtype,
+            device=device,
         )
 
     def _output_padding(self, input, output_size) -> tuple:

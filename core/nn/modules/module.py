@@ -433,8 +433,9 @@ class Module:
         return self
 
     # --- dtype -----------------------------------------------------------------------------
-    def _apply(self, fn: Callable[[np.ndarray], np.ndarray], floating_only: bool = True,
-               recurse: bool = True) -> Module:
+    def _apply(
+        self, fn: Callable[[np.ndarray], np.ndarray], floating_only: bool = True, recurse: bool = True
+    ) -> Module:
         """Replaces each parameter's and buffer's array by ``fn(array)``, keeping the objects."""
         for module in self.modules() if recurse else (self,):
             for tensors in (module._parameters, module._buffers):
@@ -485,8 +486,15 @@ class Module:
             raise TypeError(
                 f"nn.Module.to only accepts floating point dtypes, but got desired dtype={target}"
             )
-        return self._apply(lambda a: a if a.dtype == np_dtype else
-                           meta_array(a.shape, np_dtype) if is_meta_array(a) else a.astype(np_dtype))
+        return self._apply(
+            lambda a: (
+                a
+                if a.dtype == np_dtype
+                else meta_array(a.shape, np_dtype)
+                if is_meta_array(a)
+                else a.astype(np_dtype)
+            )
+        )
 
     def to_empty(self, *, device, recurse: bool = True) -> Module:
         """Gives every parameter and buffer new, uninitialised storage on ``device`` (same shapes and dtypes):

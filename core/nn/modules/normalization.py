@@ -167,7 +167,9 @@ class _InstanceNorm(_NormBase):
         *,
         bias: bool = True,
     ):
-        super().__init__(num_features, eps, momentum, affine, track_running_stats, dtype=dtype, device=device, bias=bias)
+        super().__init__(
+            num_features, eps, momentum, affine, track_running_stats, dtype=dtype, device=device, bias=bias
+        )
 
     def forward(self, input):
         if input.ndim not in (self._batched_ndim - 1, self._batched_ndim):

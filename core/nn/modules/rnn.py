@@ -186,7 +186,15 @@ class RNNBase(Module):
                 index, x[:length, start:end], h0[start:end], None if c0 is None else c0[start:end]
             )
             if length < x.shape[0]:
-                y = cat([y, creation.zeros(x.shape[0] - length, end - start, y.shape[2], dtype=y.dtype, device=y.device)], 0)
+                y = cat(
+                    [
+                        y,
+                        creation.zeros(
+                            x.shape[0] - length, end - start, y.shape[2], dtype=y.dtype, device=y.device
+                        ),
+                    ],
+                    0,
+                )
             ys.append(y), hs.append(h), cs.append(c)
         return cat(ys, 1), cat(hs, 0), None if c0 is None else cat(cs, 0)
 
@@ -260,7 +268,9 @@ class RNNBase(Module):
         mask = np.arange(int(batch_sizes[0]))[None, :] < batch_sizes[:, None]
         index = np.full(mask.shape, data.shape[0], dtype=np.int64)
         index[mask] = np.arange(data.shape[0])
-        x = cat([data, creation.zeros(1, data.shape[1], dtype=data.dtype, device=data.device)], 0)[Tensor._wrap(index)]
+        x = cat([data, creation.zeros(1, data.shape[1], dtype=data.dtype, device=data.device)], 0)[
+            Tensor._wrap(index)
+        ]
         lengths = mask.sum(0)
         groups, start = [], 0
         for end in range(1, len(lengths) + 1):
@@ -302,7 +312,16 @@ class RNN(RNNBase):
         self.nonlinearity = nonlinearity
         mode = "RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU"
         super().__init__(
-            mode, input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype=dtype, device=device
+            mode,
+            input_size,
+            hidden_size,
+            num_layers,
+            bias,
+            batch_first,
+            dropout,
+            bidirectional,
+            dtype=dtype,
+            device=device,
         )
 
     def extra_repr(self) -> str:
@@ -351,7 +370,8 @@ class LSTM(RNNBase):
             dropout,
             bidirectional,
             proj_size,
-            dtype=dtype, device=device,
+            dtype=dtype,
+            device=device,
         )
 
     def forward(self, input, hx=None):
@@ -390,7 +410,16 @@ class GRU(RNNBase):
         dtype=None,
     ):
         super().__init__(
-            "GRU", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype=dtype, device=device
+            "GRU",
+            input_size,
+            hidden_size,
+            num_layers,
+            bias,
+            batch_first,
+            dropout,
+            bidirectional,
+            dtype=dtype,
+            device=device,
         )
 
     def forward(self, input, hx=None):

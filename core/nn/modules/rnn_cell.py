@@ -13,11 +13,17 @@ from .module import Module
 
 
 class RNNCellBase(Module):
-    def __init__(self, input_size: int, hidden_size: int, bias: bool, num_chunks: int, dtype=None, device=None):
+    def __init__(
+        self, input_size: int, hidden_size: int, bias: bool, num_chunks: int, dtype=None, device=None
+    ):
         super().__init__()
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
-        self.weight_ih = Parameter(creation.empty(num_chunks * hidden_size, input_size, dtype=dtype, device=device))
-        self.weight_hh = Parameter(creation.empty(num_chunks * hidden_size, hidden_size, dtype=dtype, device=device))
+        self.weight_ih = Parameter(
+            creation.empty(num_chunks * hidden_size, input_size, dtype=dtype, device=device)
+        )
+        self.weight_hh = Parameter(
+            creation.empty(num_chunks * hidden_size, hidden_size, dtype=dtype, device=device)
+        )
         if bias:
             self.bias_ih = Parameter(creation.empty(num_chunks * hidden_size, dtype=dtype, device=device))
             self.bias_hh = Parameter(creation.empty(num_chunks * hidden_size, dtype=dtype, device=device))

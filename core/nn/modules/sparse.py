@@ -57,7 +57,8 @@ class Embedding(Module):
         self.scale_grad_by_freq, self.sparse = scale_grad_by_freq, sparse
         if _weight is None:
             self.weight = Parameter(
-                creation.empty(num_embeddings, embedding_dim, dtype=dtype, device=device), requires_grad=not _freeze
+                creation.empty(num_embeddings, embedding_dim, dtype=dtype, device=device),
+                requires_grad=not _freeze,
             )
             self.reset_parameters()
         else:

@@ -338,10 +338,13 @@ class Transformer(Module):
                 batch_first,
                 norm_first,
                 bias,
-                dtype=dtype, device=device,
+                dtype=dtype,
+                device=device,
             )
             self.encoder = TransformerEncoder(
-                layer, num_encoder_layers, LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype, device=device)
+                layer,
+                num_encoder_layers,
+                LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype, device=device),
             )
         if custom_decoder is not None:
             self.decoder = custom_decoder
@@ -356,10 +359,13 @@ class Transformer(Module):
                 batch_first,
                 norm_first,
                 bias,
-                dtype=dtype, device=device,
+                dtype=dtype,
+                device=device,
             )
             self.decoder = TransformerDecoder(
-                layer, num_decoder_layers, LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype, device=device)
+                layer,
+                num_decoder_layers,
+                LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype, device=device),
             )
         self.d_model, self.nhead, self.batch_first = d_model, nhead, batch_first
 
