@@ -10,8 +10,9 @@ sample both give the same gradient to within their approximation error.
 
 from __future__ import annotations
 
-import ember
 import numpy as np
+
+import ember
 
 from .utils import numpy_generator
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import ember
 import numpy as np
+
+import ember
 
 from . import constraints
 from .distribution import Distribution

@@ -12,8 +12,9 @@ Example:
 
 from __future__ import annotations
 
-import ember
 import numpy as np
+
+import ember
 
 __all__ = [
     "Constraint",

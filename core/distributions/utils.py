@@ -6,8 +6,9 @@ import functools
 import math
 import numbers
 
-import ember
 import numpy as np
+
+import ember
 
 __all__ = [
     "broadcast_all",

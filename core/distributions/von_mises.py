@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import math
 
-import ember
 import numpy as np
+
+import ember
 
 from . import constraints
 from .distribution import Distribution

@@ -6,9 +6,10 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 
-import ember
 import numpy as np
 import pytest
+
+import ember
 
 torch = pytest.importorskip("torch")
 # torch 2.13 warns "Singular sample detected." on every Wishart sample (its check is inverted)

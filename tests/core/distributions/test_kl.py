@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import warnings
 
-import ember
 import numpy as np
 import pytest
+
+import ember
 from ember.distributions import Distribution, Normal, kl_divergence, register_kl
 
 torch = pytest.importorskip("torch")

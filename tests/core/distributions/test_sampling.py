@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
-import ember
 import numpy as np
 import pytest
+
+import ember
 from ember import distributions as D
 
 N = 20_000

@@ -3,9 +3,10 @@ validate_args and Distribution.set_default_validate_args, and the parameter eith
 
 from __future__ import annotations
 
-import ember
 import numpy as np
 import pytest
+
+import ember
 from ember import distributions as D
 
 
