@@ -23,7 +23,10 @@ __version__ = "0.1.0"
 from . import autograd  # noqa: E402
 from . import creation  # noqa: E402
 from . import ops as _ops  # noqa: E402
-from ._device import OutOfMemoryError, get_default_device, set_default_device  # noqa: E402
+from ._device import (  # noqa: E402
+    OutOfMemoryError, channels_last, channels_last_3d, contiguous_format, get_default_device, layout, memory_format,
+    preserve_format, set_default_device, strided,
+)
 from ._settings import (  # noqa: E402
     are_deterministic_algorithms_enabled, get_float32_matmul_precision, get_num_interop_threads, get_num_threads,
     is_deterministic_algorithms_warn_only_enabled, set_default_tensor_type, set_float32_matmul_precision,

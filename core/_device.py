@@ -106,6 +106,40 @@ class OutOfMemoryError(RuntimeError):
     ``MemoryError`` when an allocation fails."""
 
 
+class layout:
+    """A tensor layout (``ember.strided``: every Ember tensor is a strided numpy array)."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"ember.{self.name}"
+
+    def __reduce__(self):
+        return self.name
+
+
+class memory_format:
+    """A memory format: ``ember.contiguous_format``, ``channels_last``, ``channels_last_3d``,
+    ``preserve_format``. Ember accepts them where torch does; its arrays keep their own strides."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"ember.{self.name}"
+
+    def __reduce__(self):
+        return self.name
+
+
+strided = layout("strided")
+contiguous_format = memory_format("contiguous_format")
+channels_last = memory_format("channels_last")
+channels_last_3d = memory_format("channels_last_3d")
+preserve_format = memory_format("preserve_format")
+
+
 def _type_name(value) -> str:
     return type(value).__name__
 

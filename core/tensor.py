@@ -244,8 +244,20 @@ class Tensor:
         strides = tuple(s // self._data.itemsize for s in self._data.strides)
         return strides if dim is None else strides[dim]
 
-    def is_contiguous(self) -> bool:
-        return bool(self._data.flags.c_contiguous)
+    def is_contiguous(self, memory_format=None) -> bool:
+        """Whether the elements lie in memory in row-major order (or, for ``ember.channels_last``, in
+        N, H, W, C order)."""
+        data = self._data
+        if memory_format is _device.channels_last and data.ndim == 4:
+            data = data.transpose(0, 2, 3, 1)
+        elif memory_format is _device.channels_last_3d and data.ndim == 5:
+            data = data.transpose(0, 2, 3, 4, 1)
+        return bool(data.flags.c_contiguous)
+
+    @property
+    def layout(self) -> _device.layout:
+        """``ember.strided``: Ember tensors are strided arrays."""
+        return _device.strided
 
     def data_ptr(self) -> int:
         if is_meta_array(self._data):

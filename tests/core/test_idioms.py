@@ -322,3 +322,17 @@ def test_set_printoptions():
     finally:
         ember.set_printoptions(profile="default")
     assert repr(ember.tensor([1e-5, 1.0])) == "tensor([1.0000e-05, 1.0000e+00])"
+
+
+def test_memory_formats_and_layout_are_accepted():
+    x = ember.zeros(2, 3, 4, 5)
+    assert x.layout is ember.strided and repr(ember.channels_last) == "ember.channels_last"
+    assert x.is_contiguous() and not x.is_contiguous(memory_format=ember.channels_last)
+    nhwc = x.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2)
+    assert nhwc.is_contiguous(memory_format=ember.channels_last) and not nhwc.is_contiguous()
+    assert x.contiguous(memory_format=ember.channels_last).shape == x.shape
+    assert x.to(memory_format=ember.channels_last).shape == x.shape
+    assert ember.empty(2, memory_format=ember.contiguous_format).shape == (2,)
+    assert ember.zeros_like(x, memory_format=ember.preserve_format).shape == x.shape
+    layer = ember.nn.Conv2d(3, 4, 3).to(memory_format=ember.channels_last)
+    assert layer(x.permute(0, 1, 2, 3)[:, :, :, :]).shape == (2, 4, 2, 3)

@@ -463,6 +463,7 @@ class Module:
         device_ = kwargs.pop("device", None)
         where = None if device_ is None else resolve(device_)
         kwargs.pop("non_blocking", None)
+        kwargs.pop("memory_format", None)  # accepted as in torch; the arrays keep their layout
         if kwargs:
             raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
         for a in args:
