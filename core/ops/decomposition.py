@@ -184,10 +184,24 @@ class Det(Op):
     @staticmethod
     def backward(ctx, grad):
         (A,) = ctx.saved_tensors
-        # d det(A) = det(A) tr(A^-1 dA)
         det = ctx.output
-        det = conj(det) if det._data.dtype.kind == "c" else det
-        return (grad * det).unsqueeze(-1).unsqueeze(-1) * _H(inv(A))
+        if (det._data == 0).any():
+            cofactors = _cofactors(A)
+        else:  # d det(A) = det(A) tr(A^-1 dA): the cofactor matrix is det(A) A^-T
+            cofactors = det.unsqueeze(-1).unsqueeze(-1) * inv(A).mT
+        cofactors = conj(cofactors) if cofactors._data.dtype.kind == "c" else cofactors
+        return grad.unsqueeze(-1).unsqueeze(-1) * cofactors
+
+
+def _cofactors(A):
+    """The cofactor matrix (the gradient of det) of possibly singular matrices, through the SVD
+    ``A = U S V^H``: ``det(U) det(V^H) U diag(prod_{j != i} s_j) V^H``."""
+    U, S, Vh = SVD.apply(A, False)
+    ones = zeros(*S.shape[:-1], 1, dtype=S.dtype) + 1
+    before = cat([ones, S[..., :-1]], -1).cumprod(-1)  # prod_{j < i} s_j
+    after = cat([ones, S.flip(-1)[..., :-1]], -1).cumprod(-1).flip(-1)  # prod_{j > i} s_j
+    phase = Det.apply(U) * Det.apply(Vh)
+    return phase.unsqueeze(-1).unsqueeze(-1) * (U * (before * after).unsqueeze(-2)) @ Vh
 
 
 def det(A):

@@ -464,3 +464,22 @@ def test_ldl_factor_and_solve_match_torch_and_are_not_differentiable():
     x = ember.tensor(a, requires_grad=True)
     with pytest.raises(RuntimeError, match="derivative for aten::linalg_ldl_factor_ex is not implemented"):
         ember.linalg.ldl_factor(x).LD.sum().backward()
+
+
+@pytest.mark.parametrize("matrix", [[[1.0, 2.0, 0.0], [2.0, 4.0, 0.0], [0.0, 0.0, 1.0]],  # rank 2
+                                    [[1.0, 2.0, 0.0], [2.0, 4.0, 0.0], [0.0, 0.0, 0.0]],  # rank 1
+                                    [[0.0, 0.0], [0.0, 0.0]]], ids=["rank2", "rank1", "zero"])
+def test_det_gradient_of_a_singular_matrix_is_its_cofactor_matrix(matrix):
+    """Continuous at singular matrices: the limit of torch's gradient at nearby invertible ones (torch itself
+    gives 0 at an exactly singular matrix, where this backward used to raise LinAlgError)."""
+    from ember.autograd import gradcheck, gradgradcheck
+
+    a = np.array(matrix)
+    x = ember.tensor(a, requires_grad=True)
+    ember.linalg.det(x).backward()
+    nearby = torch.tensor(a + 1e-8 * np.random.default_rng(14).standard_normal(a.shape), requires_grad=True)
+    torch.linalg.det(nearby).backward()
+    np.testing.assert_allclose(x.grad.numpy(), nearby.grad.numpy(), atol=1e-6)
+    assert gradcheck(ember.linalg.det, (ember.tensor(a, requires_grad=True),))
+    if a.any():  # (at the zero matrix the SVD's repeated zero singular values leave the second derivative nan)
+        assert gradgradcheck(ember.linalg.det, (ember.tensor(a, requires_grad=True),))
