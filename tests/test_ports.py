@@ -76,6 +76,7 @@ CASES = {
     "siamese_network": ("siamese_network", ["--train-size", "320", "--batch-size", "32", "--epochs", "3"], 5, 0.97),
     "time_sequence_prediction": ("time_sequence_prediction", ["--steps", "2"], 2, 0.5),
     "vae": ("vae", ["--epochs", "2", "--train-size", "128"], 3, 0.9),
+    "vision_transformer": ("vision_transformer", ["--epochs", "6"], 8, 0.9),
     "word_language_model[GRU]": ("word_language_model", ["--model", "GRU"], 3, 0.9),
     "word_language_model[LSTM]": ("word_language_model", ["--model", "LSTM"], 3, 1.0),
     "word_language_model[RNN_TANH]": ("word_language_model", ["--model", "RNN_TANH", "--nlayers", "1", "--dropout", "0"],
