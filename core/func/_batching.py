@@ -126,7 +126,7 @@ class BatchedArray:
         return _batched_array(self.value._data.astype(dtype, order=order, casting=casting, copy=copy), self.level)
 
     def copy(self, order="C") -> BatchedArray:
-        return _batched_array(self.value._data.copy(), self.level)
+        return BatchedArray(self.value.clone(), self.level)  # a clone keeps the batch's graph (in-place ops)
 
     def reshape(self, *shape, order="C") -> BatchedArray:
         shape = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
@@ -306,8 +306,12 @@ def is_batched(x) -> bool:
 
 
 def make_batched(physical: Tensor, level: int) -> Tensor:
-    """The tensor, batched at ``level``, whose samples are ``physical``'s slices along dim 0."""
-    return Tensor._wrap(BatchedArray(physical, level))
+    """The tensor, batched at ``level``, whose samples are ``physical``'s slices along dim 0.
+
+    It requires grad (and is a leaf or not) as ``physical`` does, so that code choosing a non-differentiable
+    path for tensors that do not require grad chooses as it would for one sample."""
+    return Tensor._wrap(BatchedArray(physical, level), physical._requires_grad, physical.grad_fn,
+                        physical._output_nr)
 
 
 def level_of(x):
@@ -443,7 +447,15 @@ def _loop(cls, level, args, kwargs):
     return make_batched(_stack(stack, results), level)
 
 
+def _different_shapes(shapes, error=RuntimeError) -> RuntimeError:
+    return error(f"vmap: the samples' results have different shapes {sorted(shapes)}; every sample must give "
+                 "the same shape (a data-dependent shape, such as x[x > 0]'s, cannot be batched)")
+
+
 def _stack(stack, tensors):
+    shapes = {tuple(t.shape) for t in tensors}
+    if len(shapes) > 1:  # an op inside: the whole function may still give one shape per sample
+        raise _different_shapes(shapes, Unbatchable)
     if isinstance(tensors[0], Tensor):
         return stack(tensors)
     return Tensor._wrap(np.stack([np.asarray(t) for t in tensors]))

@@ -48,8 +48,8 @@ def _dims_at(*positions):
 
     def rule(cls, level, args, kwargs):
         args = list(args)
-        if any(args[p] is None for p in positions) or any(_unwrap(a, level) is None for a in args[:1]):
-            return NotImplemented
+        if any(args[p] is None for p in positions) or _unwrap(args[0], level) is None or args[0].ndim == 0:
+            return NotImplemented  # (dim 0 of a 0-d sample is no axis of the batch: per sample)
         args[0] = _unwrap(args[0], level)
         for p in positions:
             args[p] = _shift(args[p])

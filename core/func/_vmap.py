@@ -165,6 +165,9 @@ def _loop(func, flat_args, flat_dims, spec, size, out_dims, randomness, kwargs):
         if not isinstance(parts[0], Tensor):
             raise ValueError(f"vmap({_name(func)}, ...): `{_name(func)}` must only return Tensors, got type "  # noqa: TRY004 (PyTorch's exception type)
                              f"{type(parts[0])}. Did you mean to set out_dims= to None for output?")
+        shapes = {tuple(p.shape) for p in parts}
+        if len(shapes) > 1:
+            raise _batching._different_shapes(shapes)
         stacked.append(parts[0] if dim is None else stack(list(parts), dim))
     return tree_unflatten(stacked, out_spec)
 

@@ -565,3 +565,79 @@ def test_per_sample_gradients_with_the_modules_own_parameters():
     detached = vmap(grad(loss), in_dims=(None, 0, 0))({k: v.detach() for k, v in net.named_parameters()}, x, y)
     for k in ours:
         np.testing.assert_allclose(arr(ours[k]), arr(detached[k]), atol=1e-12)
+
+
+# --- every op of the op table: vmap over samples equals the op on each sample --------------------------
+def _op_table_cases():
+    from .op_specs import ALL_SPECS
+
+    return [pytest.param(spec, shapes, id=f"{spec.name}-{'x'.join(map(str, shapes))}")
+            for spec in ALL_SPECS for shapes in spec.shapes]
+
+
+def _flat(out):
+    if isinstance(out, ember.Tensor):
+        return [out]
+    if isinstance(out, (tuple, list)):
+        return [t for o in out for t in _flat(o)]
+    return []
+
+
+@pytest.mark.parametrize("spec, shapes", _op_table_cases())
+def test_vmap_of_every_table_op_equals_the_op_per_sample(spec, shapes):
+    from .test_ops import make_arrays
+
+    samples = [make_arrays(spec, shapes, seed=seed) for seed in range(3)]
+    stacked = [ember.tensor(np.stack(column)) if column[0].dtype.kind == "i"
+               else ember.tensor(np.stack(column), dtype=ember.float64) for column in zip(*samples)]
+    try:
+        expected = [_flat(spec.fn(ember, *(ember.tensor(a) if a.dtype.kind == "i" else ember.tensor(a, dtype=ember.float64)
+                                          for a in sample))) for sample in samples]
+    except Exception:  # noqa: BLE001  (an op that needs a batch dim of its own, etc.: nothing to compare)
+        pytest.skip("the op does not run on a single sample")
+    if any(len({tuple(e[k].shape) for e in expected}) > 1 for k in range(len(expected[0]))):
+        with pytest.raises(RuntimeError, match="different shapes"):  # x[mask]: torch's vmap refuses too
+            vmap(lambda *xs: spec.fn(ember, *xs))(*stacked)
+        return
+    ours = _flat(vmap(lambda *xs: spec.fn(ember, *xs))(*stacked))
+    assert len(ours) == len(expected[0])
+    for k, out in enumerate(ours):
+        np.testing.assert_allclose(arr(out), np.stack([arr(e[k]) for e in expected]), rtol=1e-10, atol=1e-12,
+                                   err_msg=spec.name)
+
+
+@pytest.mark.parametrize("spec, shapes", [case for case in _op_table_cases() if case.values[0].grad])
+def test_per_sample_gradients_of_every_table_op(spec, shapes):
+    from .test_ops import make_arrays
+
+    samples = [make_arrays(spec, shapes, seed=seed) for seed in range(3)]
+    floats = tuple(i for i, a in enumerate(samples[0]) if a.dtype.kind == "f")
+    if not floats:
+        pytest.skip("no float input")
+
+    def tensors(arrays):
+        return [ember.tensor(a) if a.dtype.kind == "i" else ember.tensor(a, dtype=ember.float64) for a in arrays]
+
+    def total(*xs):
+        out = _flat(spec.fn(ember, *xs))
+        return sum(((o * o).sum() if o.dtype.is_floating_point else 0) for o in out)
+
+    expected = []
+    for sample in samples:
+        inputs = tensors(sample)
+        for i in floats:
+            inputs[i].requires_grad_()
+        try:
+            value = total(*inputs)
+        except Exception:  # noqa: BLE001
+            pytest.skip("the op does not run on a single sample")
+        if not isinstance(value, ember.Tensor) or not value.requires_grad:
+            pytest.skip("no differentiable output")
+        expected.append(ember.autograd.grad(value, [inputs[i] for i in floats], allow_unused=True,
+                                            materialize_grads=True))
+    stacked = [ember.tensor(np.stack(c)) if c[0].dtype.kind == "i" else ember.tensor(np.stack(c), dtype=ember.float64)
+               for c in zip(*samples)]
+    ours = vmap(grad(total, argnums=floats))(*stacked)
+    for k in range(len(floats)):
+        np.testing.assert_allclose(arr(ours[k]), np.stack([arr(e[k]) for e in expected]), rtol=1e-9, atol=1e-10,
+                                   err_msg=spec.name)
