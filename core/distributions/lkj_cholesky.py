@@ -9,7 +9,7 @@ import ember
 from . import constraints
 from .beta import Beta
 from .distribution import Distribution
-from .utils import broadcast_all, finfo, mvlgamma
+from .utils import broadcast_all, finfo
 
 __all__ = ["LKJCholesky"]
 
@@ -78,6 +78,6 @@ class LKJCholesky(Distribution):
         dm1 = self.dim - 1
         alpha = self.concentration + 0.5 * dm1
         denominator = ember.lgamma(alpha) * dm1
-        numerator = mvlgamma(alpha - 0.5, dm1)
+        numerator = ember.mvlgamma(alpha - 0.5, p=dm1)
         pi_constant = 0.5 * dm1 * math.log(math.pi)
         return unnormalized_log_pdf - (pi_constant + numerator - denominator)

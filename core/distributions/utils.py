@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import math
 import numbers
 
 import numpy as np
@@ -147,9 +146,3 @@ def vec_to_tril_matrix(vec: ember.Tensor, diag: int = 0) -> ember.Tensor:
         )
     n = round(n)
     return (vec @ _tril_selection(n, diag, vec)).reshape(*vec.shape[:-1], n, n)
-
-
-def mvlgamma(x: ember.Tensor, p: int) -> ember.Tensor:
-    """The multivariate log-gamma function ``log Gamma_p(x)`` (``torch.mvlgamma``), differentiable."""
-    j = ember.arange(p, dtype=x.dtype) / 2
-    return p * (p - 1) / 4 * math.log(math.pi) + ember.lgamma(x.unsqueeze(-1) - j).sum(-1)

@@ -12,7 +12,7 @@ from . import constraints
 from .chi2 import Chi2
 from .exp_family import ExponentialFamily
 from .multivariate_normal import _broadcast_shape, _cholesky_inverse, _precision_to_scale_tril
-from .utils import finfo, lazy_property, mvlgamma
+from .utils import finfo, lazy_property
 
 __all__ = ["Wishart"]
 
@@ -20,7 +20,7 @@ _LOG_2 = math.log(2)
 
 
 def _mvdigamma(x, p: int):
-    """The multivariate digamma function: the derivative of ``mvlgamma(x, p)``."""
+    """The multivariate digamma function: the derivative of ``ember.mvlgamma(x, p=p)``."""
     if not bool((x > (p - 1) / 2).all()):
         raise ValueError("Wrong domain for multivariate digamma function.")
     return ember.digamma(x.unsqueeze(-1) - ember.arange(p, dtype=x.dtype) / 2).sum(-1)
@@ -189,7 +189,7 @@ class Wishart(ExponentialFamily):
         L = self._unbroadcasted_scale_tril
         return (
             -nu * (p * _LOG_2 / 2 + L.diagonal(dim1=-2, dim2=-1).log().sum(-1))
-            - mvlgamma(nu / 2, p)
+            - ember.mvlgamma(nu / 2, p=p)
             + (nu - p - 1) / 2 * ember.linalg.slogdet(value).logabsdet
             - ember.cholesky_solve(value, L).diagonal(dim1=-2, dim2=-1).sum(-1) / 2
         )
@@ -200,7 +200,7 @@ class Wishart(ExponentialFamily):
         L = self._unbroadcasted_scale_tril
         return (
             (p + 1) * (p * _LOG_2 / 2 + L.diagonal(dim1=-2, dim2=-1).log().sum(-1))
-            + mvlgamma(nu / 2, p)
+            + ember.mvlgamma(nu / 2, p=p)
             - (nu - p - 1) / 2 * _mvdigamma(nu / 2, p)
             + nu * p / 2
         )
@@ -211,6 +211,5 @@ class Wishart(ExponentialFamily):
 
     def _log_normalizer(self, x, y):
         p = self._event_shape[-1]
-        return (y + (p + 1) / 2) * (-ember.linalg.slogdet(-2 * x).logabsdet + _LOG_2 * p) + mvlgamma(
-            y + (p + 1) / 2, p
-        )
+        shifted = y + (p + 1) / 2
+        return shifted * (-ember.linalg.slogdet(-2 * x).logabsdet + _LOG_2 * p) + ember.mvlgamma(shifted, p=p)
