@@ -15,6 +15,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import ember
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -119,3 +121,35 @@ def test_coverage_report_prints_the_table():
     markdown = subprocess.run([sys.executable, "-m", "benchmarks.coverage", "--markdown"], cwd=ROOT,
                               capture_output=True, text=True, timeout=120, check=True).stdout
     assert markdown.startswith("| namespace | in Ember | counted | coverage |")
+
+
+@pytest.mark.parity
+def test_vision_transformer_trains_like_torch_from_the_same_weights():
+    """The ported ViT, given torch's initial weights and the same batch, takes the same 6 AdamW steps."""
+    torch = pytest.importorskip("torch")
+    source = (PORTS / "vision_transformer.py").read_text()
+    torch_program, ember_program = {"__name__": "torch_vit"}, {"__name__": "ember_vit"}
+    exec(compile(source, "vision_transformer.py", "exec"), torch_program)  # noqa: S102
+    exec(compile(rename(source), "vision_transformer.py", "exec"), ember_program)  # noqa: S102
+    torch.manual_seed(0)
+    torch_model, ember_model = torch_program["ViT"](), ember_program["ViT"]()
+    ember_model.load_state_dict({k: ember.from_numpy(v.numpy().copy()) for k, v in torch_model.state_dict().items()})
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(16, 1, 16, 16)).astype(np.float32), rng.integers(0, 4, 16)
+
+    def losses(lib, model, x, y):
+        optimizer = lib.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=0.05)
+        criterion = lib.nn.CrossEntropyLoss(label_smoothing=0.1)
+        values = []
+        for _ in range(6):
+            optimizer.zero_grad()
+            loss = criterion(model(x), y)
+            loss.backward()
+            lib.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            values.append(loss.item())
+        return values
+
+    expected = losses(torch, torch_model, torch.from_numpy(x), torch.from_numpy(y))
+    assert losses(ember, ember_model, ember.from_numpy(x), ember.from_numpy(y)) == pytest.approx(expected, rel=1e-4)
+    assert expected[-1] < expected[0]
