@@ -35,6 +35,11 @@ on_exception                       exception (callbacks only)
 =================================  ==============================================================
 
 ``dataloader_idx`` is passed only when a stage has several data loaders (as in Lightning).
+
+The module's overridable steps of the loop (``optimizer_step``, ``optimizer_zero_grad``, ``backward``,
+``configure_gradient_clipping``, ``lr_scheduler_step`` and the batch-transfer hooks) are not dispatched here:
+they have a default behaviour and return values, so the loops call them on the module directly, in
+Lightning's order (``docs/trainer.md`` shows it).
 ``on_train_epoch_start`` is called again when a run resumes inside an epoch (as in Lightning);
 ``trainer.state.batch_idx > 0`` tells a callback that the epoch had started before the checkpoint.
 """
