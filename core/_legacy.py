@@ -63,6 +63,8 @@ def tensor_type(self, dtype=None, non_blocking: bool = False, **kwargs):
         return f"ember.meta.{name}" if self.is_meta else f"ember.{name}"
     if isinstance(dtype, _LegacyTensorType):
         dtype = dtype.dtype
+    elif isinstance(dtype, type) and dtype.__module__ == "ember.cuda":  # ember.cuda.FloatTensor
+        raise unavailable("cuda")
     elif isinstance(dtype, str):
         dtype = legacy_type_from_name(dtype).dtype
     return self.to(dtype)

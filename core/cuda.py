@@ -13,7 +13,7 @@ Example:
 
 from __future__ import annotations
 
-from ._device import OutOfMemoryError  # noqa: F401 (torch.cuda.OutOfMemoryError is torch.OutOfMemoryError)
+from ._device import OutOfMemoryError, unavailable  # noqa: F401 (torch.cuda.OutOfMemoryError is torch's)
 
 _NOT_COMPILED = "Ember has no CUDA support (ember.cuda.is_available() is False): it runs on the CPU"
 
@@ -94,6 +94,22 @@ def reset_peak_memory_stats(device=None) -> None:
 init = synchronize = current_device = get_device_name = get_device_capability = _no_cuda
 get_device_properties = set_device = initial_seed = get_rng_state = set_rng_state = _no_cuda
 current_stream = default_stream = mem_get_info = ipc_collect = _no_cuda
+
+
+class _CudaTensorType(type):
+    """``ember.cuda.FloatTensor`` and kin: named (``dtype = cuda.FloatTensor if cuda else FloatTensor``),
+    never instantiated (Ember's one device error), and no tensor is an instance of one."""
+
+    def __call__(cls, *args, **kwargs):
+        raise unavailable("cuda")
+
+    def __instancecheck__(cls, obj) -> bool:
+        return False
+
+
+for _name in ("FloatTensor", "DoubleTensor", "HalfTensor", "LongTensor", "IntTensor", "ShortTensor", "CharTensor",
+              "ByteTensor", "BoolTensor"):
+    globals()[_name] = _CudaTensorType(_name, (), {"__module__": "ember.cuda"})
 
 
 class device:

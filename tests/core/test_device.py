@@ -234,3 +234,13 @@ def test_the_default_device_belongs_to_the_thread_that_set_it():
         worker.join()
         assert ember.zeros(2).is_meta
     assert seen == [False]
+
+
+def test_cuda_legacy_types_exist_but_cannot_be_built():
+    dtype = ember.cuda.FloatTensor if ember.cuda.is_available() else ember.FloatTensor
+    assert dtype is ember.FloatTensor
+    assert not isinstance(ember.zeros(1), ember.cuda.FloatTensor)
+    with pytest.raises(RuntimeError, match=CPU_ONLY):
+        ember.cuda.LongTensor([1, 2])
+    with pytest.raises(RuntimeError, match=CPU_ONLY):
+        ember.zeros(1).type(ember.cuda.FloatTensor)
