@@ -334,7 +334,7 @@ def _kl_lowrankmultivariatenormal_multivariatenormal(p, q):
     n = p.event_shape[0]
     q_scale_tril = qL.expand(*batch, n, n)
     p_cov_factor = pW.expand(*batch, n, pW.shape[-1])
-    p_cov_diag = (pD.sqrt().unsqueeze(-1) * ember.eye(n, dtype=pD.dtype)).expand(*batch, n, n)
+    p_cov_diag = ember.diag_embed(pD.sqrt()).expand(*batch, n, n)
     term21 = _batch_trace_XXT(ember.linalg.solve_triangular(q_scale_tril, p_cov_factor, upper=False))
     term22 = _batch_trace_XXT(ember.linalg.solve_triangular(q_scale_tril, p_cov_diag, upper=False))
     return 0.5 * (term1 + term21 + term22 + term3 - p.event_shape[0])

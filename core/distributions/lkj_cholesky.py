@@ -65,7 +65,7 @@ class LKJCholesky(Distribution):
             u_hypersphere = u_normal / ember.where(norm == 0, 1.0, norm)  # the first row is all zeros
             w = ember.sqrt(y) * u_hypersphere
             diag_elems = (1 - (w**2).sum(-1)).clamp(min=float(finfo(w).tiny)).sqrt()
-            return w + diag_elems.unsqueeze(-1) * ember.eye(self.dim, dtype=w.dtype)
+            return w + ember.diag_embed(diag_elems)
 
     def log_prob(self, value):
         # the density of L when L L^T ~ LKJ(concentration): prod_i L_ii^(2 (c - 1) + dim - i), i = 2..dim

@@ -14,10 +14,6 @@ from .utils import lazy_property, standard_normal
 __all__ = ["LowRankMultivariateNormal"]
 
 
-def _diag_embed(v):
-    return v.unsqueeze(-1) * ember.eye(v.shape[-1], dtype=v.dtype)
-
-
 def _batch_capacitance_tril(W, D):
     """The Cholesky factor of the capacitance matrix ``I + W^T D^-1 W``."""
     m = W.shape[-1]
@@ -129,7 +125,7 @@ class LowRankMultivariateNormal(Distribution):
     @lazy_property
     def covariance_matrix(self):
         W = self._unbroadcasted_cov_factor
-        return (W @ W.mT + _diag_embed(self._unbroadcasted_cov_diag)).expand(self._matrix_shape())
+        return (W @ W.mT + ember.diag_embed(self._unbroadcasted_cov_diag)).expand(self._matrix_shape())
 
     @lazy_property
     def precision_matrix(self):
@@ -137,7 +133,7 @@ class LowRankMultivariateNormal(Distribution):
         W, D = self._unbroadcasted_cov_factor, self._unbroadcasted_cov_diag
         Wt_Dinv = W.mT / D.unsqueeze(-2)
         A = ember.linalg.solve_triangular(self._capacitance_tril, Wt_Dinv, upper=False)
-        return (_diag_embed(D.reciprocal()) - A.mT @ A).expand(self._matrix_shape())
+        return (ember.diag_embed(D.reciprocal()) - A.mT @ A).expand(self._matrix_shape())
 
     def rsample(self, sample_shape=()):
         shape = self._extended_shape(sample_shape)

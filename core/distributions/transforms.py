@@ -58,10 +58,6 @@ def _broadcast_shapes(*shapes) -> ember.Size:
     return ember.Size(reversed(out))
 
 
-def _diag_embed(v):
-    return v.unsqueeze(-1) * ember.eye(v.shape[-1], dtype=v.dtype)
-
-
 class Transform:
     """Base class of invertible transforms with a computable log-Jacobian.
 
@@ -786,10 +782,10 @@ class LowerCholeskyTransform(Transform):
     __hash__ = object.__hash__
 
     def _call(self, x):
-        return x.tril(-1) + _diag_embed(x.diagonal(dim1=-2, dim2=-1).exp())
+        return x.tril(-1) + ember.diag_embed(x.diagonal(dim1=-2, dim2=-1).exp())
 
     def _inverse(self, y):
-        return y.tril(-1) + _diag_embed(y.diagonal(dim1=-2, dim2=-1).log())
+        return y.tril(-1) + ember.diag_embed(y.diagonal(dim1=-2, dim2=-1).log())
 
 
 class PositiveDefiniteTransform(Transform):

@@ -160,7 +160,7 @@ class Wishart(ExponentialFamily):
         sample_shape = tuple(sample_shape)
         chi = self._dist_chi2.rsample(sample_shape).sqrt().clamp(min=float(finfo(self.df).eps))
         below = ember.randn(*sample_shape, *self._batch_shape, p, p, dtype=chi.dtype).tril(-1)
-        noise = below + chi.unsqueeze(-1) * ember.eye(p, dtype=chi.dtype)
+        noise = below + ember.diag_embed(chi)
         chol = self._unbroadcasted_scale_tril @ noise
         return chol @ chol.mT
 
