@@ -4,9 +4,11 @@ Ember computes on the CPU. A device is still a value a PyTorch program passes ar
 ``ember.device`` parses every device string torch knows; *using* one Ember has not (``"cuda"``,
 ``"mps"``, ...) raises one error, from :func:`resolve`, wherever a device is accepted.
 
-The "meta" device holds shape and dtype but no values. A meta tensor's array is a zero-stride
-broadcast of one read-only 0-d array per dtype (no memory for the full shape), so it stays
-recognisable through every numpy view (``reshape``, ``[0]``, ``.T``): :func:`is_meta_array`.
+The "meta" device holds shape and dtype but no values. A meta tensor's array is a ``MetaArray``: a
+zero-stride broadcast of one read-only 0-d array per dtype (no memory for the full shape), recognisable
+through every numpy view (``reshape``, ``[0]``, ``.T``, ``np.asarray``) by :func:`is_meta_array`. numpy
+computing with one returns meta arrays, mostly from shapes alone, so every op carries the device through;
+``Function.apply`` does the same for ops with a ``meta`` rule and for gradients.
 """
 
 from __future__ import annotations
@@ -145,7 +147,6 @@ def _type_name(value) -> str:
 
 
 _CPU = device("cpu")
-_META = device("meta")
 
 
 class _DefaultDevice(threading.local):
