@@ -77,6 +77,8 @@ class _Encoder:
         if isinstance(obj, float):
             return float(obj)
         if isinstance(obj, (Tensor, np.ndarray)):
+            if isinstance(obj, Tensor) and obj.is_meta:  # (else its zero-stride array is written out in full)
+                raise NotImplementedError(f"ember.save: {path} is a meta tensor, which has no data to save")
             if id(obj) in self.memo:
                 return {"$ref": self.memo[id(obj)]}
             self.memo[id(obj)] = len(self.memo)
@@ -615,6 +617,8 @@ def save_safetensors(state_dict: dict[str, Any], path: str | os.PathLike, metada
             raise TypeError(f"save_safetensors: keys must be strings, got {key!r}")
         if not isinstance(value, (Tensor, np.ndarray)):
             raise TypeError(f"save_safetensors: {key!r} is a {type(value).__name__}, not a tensor")
+        if isinstance(value, Tensor) and value.is_meta:
+            raise NotImplementedError(f"save_safetensors: {key!r} is a meta tensor, which has no data to save")
         array = value._data if isinstance(value, Tensor) else value
         arrays[key] = array if array.flags.c_contiguous else np.array(array, order="C")  # keeps 0-d arrays 0-d
     payload = st.save(arrays, metadata=metadata)

@@ -287,3 +287,10 @@ def test_meta_reductions_have_torch_s_shapes_and_dtypes():
         a, b = call(ours), call(theirs)
         assert a.is_meta and tuple(a.shape) == tuple(b.shape), i
         assert str(a.dtype).split(".")[1] == str(b.dtype).split(".")[1], i
+
+
+def test_saving_a_meta_tensor_is_a_clear_error(tmp_path):
+    state = {"weight": ember.zeros(*HUGE, device="meta")}  # written out in full, it would be 4 TB of zeros
+    with pytest.raises(NotImplementedError, match="weight.* is a meta tensor, which has no data to save"):
+        ember.save(state, tmp_path / "model.ember")
+    assert not (tmp_path / "model.ember").exists()
