@@ -199,16 +199,23 @@ def multi_dot(tensors):
     tensors = list(tensors)
     if len(tensors) < 2:
         raise RuntimeError(f"multi_dot(): expected at least 2 tensors but got {len(tensors)}")
+    for position, i in (("first", 0), ("last", -1)):
+        if tensors[i].ndim not in (1, 2):
+            raise RuntimeError(f"multi_dot(): the {position} tensor must be 1D or 2D but got {tensors[i].ndim}D")
+    for i, t in enumerate(tensors[1:-1], 1):
+        if t.ndim != 2:
+            raise RuntimeError(f"multi_dot(): tensor {i} must be 2D but got {t.ndim}D")
+    shapes = [list(t.shape) for t in tensors]
     first_vector, last_vector = tensors[0].ndim == 1, tensors[-1].ndim == 1
     if first_vector:
         tensors[0] = tensors[0].unsqueeze(0)
     if last_vector:
         tensors[-1] = tensors[-1].unsqueeze(-1)
-    for i, t in enumerate(tensors):
-        if t.ndim != 2:
-            raise RuntimeError(f"multi_dot(): tensor {i} must be 2D but got {t.ndim}D")
     result = tensors[0]
-    for t in tensors[1:]:
+    for i, t in enumerate(tensors[1:], 1):
+        if tensors[i - 1].shape[-1] != t.shape[0]:
+            raise RuntimeError(f"multi_dot(): tensors {i - 1} and {i} with shapes {shapes[i - 1]} and {shapes[i]} "
+                               "cannot be multiplied")
         result = matmul(result, t)
     if first_vector:
         result = result.squeeze(0)

@@ -282,8 +282,9 @@ def solve(A, B, *, left: bool = True):
         raise RuntimeError(f"linalg.solve: Incompatible shapes of A and B for the equation AX = B "
                            f"({A.shape[-2]}x{n} and {rhs.shape[-2]}x{columns})")
     if A.dtype != B.dtype:
+        names = [_TORCH_TYPE_NAMES.get(t._data.dtype.name, t._data.dtype.name) for t in (A, B)]
         raise RuntimeError(f"linalg.solve: Expected A and B to have the same dtype, but found A of type "
-                           f"{A.dtype} and B of type {B.dtype} instead")
+                           f"{names[0]} and B of type {names[1]} instead")
     X = Solve.apply(A, rhs)
     return X.squeeze(-1) if vector else X
 
@@ -945,6 +946,10 @@ class Pinv(Op):
 
 def pinv(A, *, atol=None, rtol=None, hermitian: bool = False):
     """The Moore-Penrose pseudo-inverse; singular values below ``max(atol, rtol * largest)`` count as 0."""
+    if A.ndim < 2:
+        name = _TORCH_TYPE_NAMES.get(A._data.dtype.name, A._data.dtype.name)
+        raise RuntimeError(f"linalg.pinv({name}{{{list(A.shape)}}}): expected a tensor with 2 or more dimensions "
+                           "of float, double, cfloat or cdouble types")
     check_matrix(A, "linalg.pinv")
     atol, rtol = _tolerances(A, atol, rtol)
     return Pinv.apply(A, atol, rtol, hermitian)

@@ -242,12 +242,17 @@ def _expand_ellipsis(equation: str, operands):
             raise RuntimeError(f"einsum(): the number of subscripts in the equation ({len(term) - 3}) is more "
                                f"than the number of dimensions ({op.ndim}) for operand {i}")
         spans.append((term.index("..."), count))
-    try:
-        batch = np.broadcast_shapes(*(tuple(op.shape[s:s + n]) for op, (s, n) in
-                                      ((op, span) for op, span in zip(operands, spans) if span)))
-    except ValueError:
-        raise RuntimeError("einsum(): operands do not broadcast with remapped shapes (original->remapped): "
-                           + " ".join(str(tuple(op.shape)) for op in operands)) from None
+    batch: tuple = ()  # the broadcast ellipsis shape, checked right-aligned as torch does
+    for i, (op, span) in enumerate(zip(operands, spans)):
+        if not span:
+            continue
+        own = tuple(op.shape[span[0]:span[0] + span[1]])
+        for d in range(1, min(len(own), len(batch)) + 1):
+            if own[-d] != batch[-d] and 1 not in (own[-d], batch[-d]):
+                raise RuntimeError(f"einsum(): dimension {len(own) - d} covered by ellipsis in operand {i} has size "
+                                   f"{own[-d]} which does not broadcast with previously seen ellipsis with size "
+                                   f"{batch[-d]} for the respective dimension")
+        batch = np.broadcast_shapes(batch, own)
     letters = "".join(fresh[:len(batch)])
     new_terms, new_operands = [], []
     for term, op, span in zip(terms, operands, spans):
@@ -287,6 +292,9 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1):
     for name, mat in (("mat1", mat1), ("mat2", mat2)):
         if mat.ndim != 2:
             raise RuntimeError(f"{name} must be a matrix, got {mat.ndim}-D tensor")
+    if mat1.shape[1] != mat2.shape[0]:
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({mat1.shape[0]}x{mat1.shape[1]} and "
+                           f"{mat2.shape[0]}x{mat2.shape[1]})")
     return _add_scaled(input, mm(mat1, mat2), beta, alpha)
 
 
@@ -294,6 +302,10 @@ def addmv(input, mat, vec, *, beta=1, alpha=1):
     """``beta * input + alpha * (mat @ vec)``."""
     if mat.ndim != 2 or vec.ndim != 1:
         raise RuntimeError(f"vector + matrix @ vector expected, got {input.ndim}, {mat.ndim}, {vec.ndim}")
+    if mat.shape[1] != vec.shape[0]:
+        size = "x".join(map(str, input.shape))
+        raise RuntimeError(f"size mismatch, got input ({size}), mat ({mat.shape[0]}x{mat.shape[1]}), "
+                           f"vec ({vec.shape[0]})")
     return _add_scaled(input, mv(mat, vec), beta, alpha)
 
 
@@ -415,7 +427,7 @@ def cdist(x1, x2, p: float = 2.0, compute_mode=None):
     if x1.shape[-1] != x2.shape[-1]:
         raise RuntimeError(f"X1 and X2 must have the same number of columns. X1: {x1.shape[-1]} X2: {x2.shape[-1]}")
     if p < 0:
-        raise RuntimeError(f"cdist only supports non-negative p values, got {p}")
+        raise RuntimeError("cdist only supports non-negative p values")
     return norm(x1.unsqueeze(-2) - x2.unsqueeze(-3), p=p, dim=-1)
 
 
