@@ -34,11 +34,6 @@ def broadcast_all(*values):
     return ember.broadcast_tensors(*values)
 
 
-def as_float_tensor(value) -> ember.Tensor:
-    """A number as a tensor of the default dtype; a tensor unchanged."""
-    return value if isinstance(value, ember.Tensor) else ember.tensor(value, dtype=ember.get_default_dtype())
-
-
 def finfo(t: ember.Tensor) -> np.finfo:
     """numpy's ``finfo`` of a floating tensor's dtype (``torch.finfo(t.dtype)``)."""
     return np.finfo(t.dtype.numpy)
@@ -47,12 +42,6 @@ def finfo(t: ember.Tensor) -> np.finfo:
 def standard_normal(shape, like: ember.Tensor) -> ember.Tensor:
     """Standard normal noise of ``shape`` in ``like``'s dtype, from Ember's default generator."""
     return ember.randn(tuple(shape), dtype=like.dtype)
-
-
-def standard_uniform(shape, like: ember.Tensor, low: float = 0.0) -> ember.Tensor:
-    """Uniform noise on ``[low, 1)`` (``low`` is a tiny number when the caller takes the log)."""
-    u = ember.rand(tuple(shape), dtype=like.dtype)
-    return u.clamp(min=low) if low > 0 else u
 
 
 def sum_rightmost(value: ember.Tensor, dim: int) -> ember.Tensor:
