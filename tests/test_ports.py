@@ -73,6 +73,7 @@ CASES = {
     "gcn[dense]": ("gcn", ["--model", "dense"], 3, 0.5),
     "gcn[message_passing]": ("gcn", ["--model", "message_passing"], 3, 0.5),
     "mixture_density_network": ("mixture_density_network", [], 5, 0.5),
+    "per_sample_grads": ("per_sample_grads", [], 5, 0.8),
     "regression": ("regression", ["--max-steps", "60"], 5, 0.5),
     "reinforce": ("reinforce", ["--episodes", "30", "--max-steps", "80"], 8, 1.0),
     "siamese_network": ("siamese_network", ["--train-size", "320", "--batch-size", "32", "--epochs", "3"], 5, 0.97),
