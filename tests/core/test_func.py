@@ -571,8 +571,10 @@ def test_per_sample_gradients_with_the_modules_own_parameters():
 def _op_table_cases():
     from .op_specs import ALL_SPECS
 
+    # each op's first and last shapes (the smallest and, usually, a broadcasting or 3-D+ one): the rules see
+    # both ends without the whole table's time
     return [pytest.param(spec, shapes, id=f"{spec.name}-{'x'.join(map(str, shapes))}")
-            for spec in ALL_SPECS for shapes in spec.shapes]
+            for spec in ALL_SPECS for shapes in dict.fromkeys([spec.shapes[0], spec.shapes[-1]])]
 
 
 def _flat(out):
