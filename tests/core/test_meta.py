@@ -158,6 +158,10 @@ def test_module_to_meta_and_back_needs_to_empty():
     assert layer.weight.is_meta
     with pytest.raises(NotImplementedError, match="Please use ember.nn.Module.to_empty\\(\\)"):
         layer.to("cpu")
+    with pytest.raises(NotImplementedError, match="Please use ember.nn.Module.to_empty\\(\\)"):
+        layer.cpu()
+    cpu_layer = nn.Linear(2, 2)
+    assert cpu_layer.cpu() is cpu_layer
 
 
 def test_load_state_dict_assign_takes_the_tensors():

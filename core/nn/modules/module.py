@@ -526,7 +526,8 @@ class Module:
         return self.to(dst_type)
 
     def cpu(self) -> Module:
-        return self
+        """This module (on the CPU already); a module on the meta device raises, as ``to("cpu")`` does."""
+        return self.to("cpu")
 
     def cuda(self, device=None) -> Module:
         """Raises: Ember has no CUDA device (``ember.cuda.is_available()`` is False)."""
