@@ -327,7 +327,13 @@ def jvp(func, primals, tangents, *, strict: bool = False, has_aux: bool = False)
         create_graph = _create_graph([p for p, _ in physical], inputs)
         dummies = [Tensor(np.zeros(p.shape, p._data.dtype), requires_grad=p._data.dtype.kind == "f")
                    for p, _ in physical]
-        vjps = _gradients([p for p, _ in physical], inputs, dummies, create_graph=True, graph_required=True)
+        try:
+            vjps = _gradients([p for p, _ in physical], inputs, dummies, create_graph=True, graph_required=True)
+        except RuntimeError as error:
+            if "only once differentiable" not in str(error):
+                raise
+            raise RuntimeError(f"{what}: Ember has no forward-mode AD and computes J v by differentiating the "
+                               f"backward pass (double vjp), which this function's ops do not allow: {error}") from None
         plain_tangents = [unwrap_all(_ensure_levels(t, _vmap.active_levels()))[0] for t in flat_t]
         pairs = [(v, t) for v, t in zip(vjps, plain_tangents) if v.requires_grad]
         results = [None] * len(dummies)

@@ -643,3 +643,10 @@ def test_per_sample_gradients_of_every_table_op(spec, shapes):
     for k in range(len(floats)):
         np.testing.assert_allclose(arr(ours[k]), np.stack([arr(e[k]) for e in expected]), rtol=1e-9, atol=1e-10,
                                    err_msg=spec.name)
+
+
+def test_jvp_through_a_once_differentiable_op_says_why_it_fails():
+    kernel = ember.randn(2, 1, 3, 3)
+    image = ember.randn(1, 1, 5, 5)
+    with pytest.raises(RuntimeError, match="double vjp"):
+        jvp(lambda x: F.conv2d(x, kernel), (image,), (ember.ones_like(image),))
