@@ -61,9 +61,10 @@ def is_positionable(loader) -> bool:
     return hasattr(loader, "load_state_dict") and hasattr(loader, "state_dict")
 
 
-def iterate(loader, start: int, stop: float):
+def iterate(loader, start: int, stop: float, profiler=None, action: str = ""):
     """``(batch_idx, batch)`` for batches ``start`` to ``stop`` of the loader's current epoch.
-    A loader that cannot be positioned is replayed from its start and the first ``start`` batches skipped."""
+    A loader that cannot be positioned is replayed from its start and the first ``start`` batches skipped.
+    With a ``profiler``, fetching each batch is timed as ``action``."""
     batches = iterator = iter(loader)
     if start and not is_positionable(loader):
         iterator = itertools.islice(iterator, start, None)
@@ -71,7 +72,11 @@ def iterate(loader, start: int, stop: float):
     try:
         while index < stop:
             try:
-                batch = next(iterator)
+                if profiler is None:
+                    batch = next(iterator)
+                else:
+                    with profiler.profile(action):
+                        batch = next(iterator)
             except StopIteration:
                 return
             yield index, batch

@@ -13,6 +13,7 @@ import ember
 
 from . import data as data_utils
 from .optimization import checked_loss, step_schedulers
+from .profilers import PassThroughProfiler
 from .utilities.signature_utils import is_param_in_hook_signature
 
 
@@ -41,7 +42,10 @@ class FitLoop:
                 data_utils.position_loader(loader, state.epoch, state.batch_idx)
             trainer._defer_checkpoints = True
             with profiler.profile("run_training_epoch"):
-                for batch_idx, batch in data_utils.iterate(loader, state.batch_idx, state.epoch_batches):
+                batches = data_utils.iterate(loader, state.batch_idx, state.epoch_batches,
+                                             None if isinstance(profiler, PassThroughProfiler) else profiler,
+                                             "[_TrainingEpochLoop].train_dataloader_next")
+                for batch_idx, batch in batches:
                     self.train_batch(model, batch, batch_idx)
                     if self.should_validate(batch_idx):
                         self.run_validation(model)

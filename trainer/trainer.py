@@ -396,7 +396,8 @@ class Trainer:
 
     @property
     def log_dir(self) -> str:
-        return self.logger.log_dir if self.logger is not None else self.default_root_dir
+        log_dir = self.logger.log_dir if self.logger is not None else None
+        return log_dir if log_dir is not None else self.default_root_dir
 
     @property
     def estimated_stepping_batches(self) -> int | float:

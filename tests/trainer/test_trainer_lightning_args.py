@@ -33,6 +33,7 @@ def test_simple_profiler_prints_a_report_of_hooks_and_actions(tmp_path, capsys):
             if line.startswith("|  ") and "Action" not in line}
     assert rows["run_training_epoch"] == "2"
     assert rows["run_training_batch"] == "6"
+    assert rows["[_TrainingEpochLoop].train_dataloader_next"] == "6"
     assert rows["[LightningModule]Classifier.training_step"] == "6"
     assert rows["[LightningModule]Classifier.optimizer_step"] == "6"
     assert rows["[LightningModule]Classifier.validation_step"] == "2"

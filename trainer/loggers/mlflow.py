@@ -120,7 +120,11 @@ class MLFlowLogger(Logger):
 
     @property
     def log_dir(self) -> str | None:
-        return None  # (checkpoints go to default_root_dir: an MLflow store is not a folder to write into)
+        """The run's folder in a ``file:`` store (checkpoints go to its ``checkpoints`` folder, as in
+        Lightning); None for a server (the trainer then uses ``default_root_dir``)."""
+        if self.save_dir is None:
+            return None
+        return os.path.join(self.save_dir, self.experiment_id, self.run_id)
 
     # -- logging ---------------------------------------------------------------------------------------
     def log_hyperparams(self, params: dict[str, Any]) -> None:

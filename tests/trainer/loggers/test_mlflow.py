@@ -48,8 +48,20 @@ def test_mlflow_logger_marks_a_failed_run(tmp_path, monkeypatch):
             return super().training_step(batch, batch_idx)
 
     logger = MLFlowLogger(tracking_uri="file:./mlruns")
-    trainer = Trainer(**trainer_kwargs(tmp_path, max_epochs=1, logger=logger, enable_checkpointing=False))
+    trainer = Trainer(**trainer_kwargs(tmp_path, max_epochs=1, logger=logger))
     with pytest.raises(RuntimeError, match="boom"):
         trainer.fit(Failing(), loader())
     client = mlflow.tracking.MlflowClient("file:./mlruns")
     assert client.get_run(logger.run_id).info.status == "FAILED"
+
+
+def test_mlflow_checkpoints_go_into_the_runs_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    from ember.trainer.loggers import MLFlowLogger
+
+    logger = MLFlowLogger(experiment_name="ckpt", save_dir=str(tmp_path / "store"), tracking_uri=None)
+    trainer = Trainer(**trainer_kwargs(tmp_path, max_epochs=1, limit_train_batches=2, logger=logger))
+    trainer.fit(Classifier(), loader())
+    folder = tmp_path / "store" / logger.experiment_id / logger.run_id / "checkpoints"
+    assert trainer.log_dir == str(folder.parent)
+    assert [p.suffix for p in folder.iterdir()] == [".ckpt"]
