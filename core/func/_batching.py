@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..ops.shape import stack
 from ..tensor import Tensor
 
 
@@ -434,8 +435,6 @@ def _select(x, level, i):
 
 def _loop(cls, level, args, kwargs):
     """The fallback: the op once per sample, results stacked (gradients flow through the slices)."""
-    from ..ops.shape import stack
-
     size = _batch_size(tuple(args) + tuple(kwargs.values()), level)
     results = []
     for i in range(size):
@@ -443,8 +442,8 @@ def _loop(cls, level, args, kwargs):
         sample_kwargs = {k: _select(v, level, i) for k, v in kwargs.items()}
         results.append(cls.apply(*sample_args, **sample_kwargs))
     if isinstance(results[0], tuple):
-        return tuple(make_batched(_stack(stack, [r[k] for r in results]), level) for k in range(len(results[0])))
-    return make_batched(_stack(stack, results), level)
+        return tuple(make_batched(_stack([r[k] for r in results]), level) for k in range(len(results[0])))
+    return make_batched(_stack(results), level)
 
 
 def _different_shapes(shapes, error=RuntimeError) -> RuntimeError:
@@ -452,7 +451,7 @@ def _different_shapes(shapes, error=RuntimeError) -> RuntimeError:
                  "the same shape (a data-dependent shape, such as x[x > 0]'s, cannot be batched)")
 
 
-def _stack(stack, tensors):
+def _stack(tensors):
     shapes = {tuple(t.shape) for t in tensors}
     if len(shapes) > 1:  # an op inside: the whole function may still give one shape per sample
         raise _different_shapes(shapes, Unbatchable)

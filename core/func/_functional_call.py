@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from ..ops.shape import stack
+
 
 def functional_call(module, parameter_and_buffer_dicts, args=None, kwargs=None, *, tie_weights: bool = True,
                     strict: bool = False):
@@ -106,8 +108,6 @@ def stack_module_state(models) -> tuple[dict, dict]:
         >>> params["weight"].shape
         ember.Size([4, 2, 3])
     """
-    from ..ops.shape import stack
-
     models = list(models)
     if not models:
         raise RuntimeError("stack_module_state: Expected at least one model, got 0.")

@@ -16,6 +16,7 @@ import numpy as np
 
 from ..autograd.engine import grad as autograd_grad
 from ..autograd.grad_mode import enable_grad, is_grad_enabled
+from ..creation import eye
 from ..tensor import Tensor
 from . import _vmap
 from ._batching import Unbatchable, add_level, regroup, unwrap_all, wrap_levels
@@ -354,8 +355,6 @@ def jvp(func, primals, tangents, *, strict: bool = False, has_aux: bool = False)
 
 def _basis(shapes, dtype):
     """Rows of the identity, cut into one block per tensor of ``shapes``: ``[(n, *shape), ...]``."""
-    from ..creation import eye
-
     sizes = [int(np.prod(s, dtype=np.int64)) for s in shapes]
     identity = eye(sum(sizes), dtype=dtype)
     blocks, start = [], 0

@@ -6,6 +6,7 @@ import functools
 import itertools
 import threading
 
+from ..ops.shape import cat, stack
 from ..random import default_generator
 from ..tensor import Tensor
 from . import _batching, _rules
@@ -103,8 +104,6 @@ def _vmap_call(func, in_dims, out_dims, randomness, chunk_size, args, kwargs):
     size = sizes[0]
     if chunk_size is None or chunk_size >= size:
         return _vmap_batch(func, flat_args, flat_dims, spec, size, out_dims, randomness, kwargs)
-    from ..ops.shape import cat
-
     chunks = []
     for start in range(0, size, chunk_size):
         length = min(chunk_size, size - start)
@@ -144,8 +143,6 @@ def _vmap_batch(func, flat_args, flat_dims, spec, size, out_dims, randomness, kw
 
 def _loop(func, flat_args, flat_dims, spec, size, out_dims, randomness, kwargs):
     """The fallback: ``func`` once per sample, outputs stacked along ``out_dims``."""
-    from ..ops.shape import stack
-
     state = default_generator.get_state() if randomness == "same" else None
     results = []
     for i in range(size):
