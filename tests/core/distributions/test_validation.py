@@ -179,3 +179,23 @@ def test_repr_names_the_parameters():
         == "Normal(loc: ember.Size([2]), scale: ember.Size([2]))"
     )
     assert repr(D.Independent(D.Normal(ember.zeros(2), ember.ones(2)), 1)).startswith("Independent(Normal(")
+
+
+@pytest.mark.parity
+def test_out_of_support_values_are_rejected_exactly_when_torch_rejects_them():
+    torch = pytest.importorskip("torch")
+    from .test_families import CASES, _extra, _tensors
+
+    for case in CASES:
+        if case.value is None or "log_prob" not in case.methods:
+            continue
+        for bad in (-case.value - 10.0, case.value + 0.5, np.full_like(case.value, np.nan)):
+            outcomes = []
+            for m in (ember, torch):
+                d = case.build(m, **_tensors(m, case.params, False), **_extra(m, case.extra))
+                try:
+                    d.log_prob(m.tensor(bad, dtype=m.float64))
+                    outcomes.append("accepted")
+                except ValueError as error:
+                    outcomes.append(str(error).split(" (")[0])
+            assert outcomes[0] == outcomes[1], f"{case.name}: {outcomes}"
