@@ -298,3 +298,12 @@ def test_saving_a_meta_tensor_is_a_clear_error(tmp_path):
     with pytest.raises(NotImplementedError, match="weight.* is a meta tensor, which has no data to save"):
         ember.save(state, tmp_path / "model.ember")
     assert not (tmp_path / "model.ember").exists()
+
+
+def test_meta_dropout_draws_no_random_numbers():
+    ember.manual_seed(4)
+    expected = ember.rand(3)
+    ember.manual_seed(4)
+    out = nn.functional.dropout(ember.zeros(1000, 1000, device="meta"), 0.1)
+    assert out.is_meta and out.shape == (1000, 1000)
+    assert ember.equal(ember.rand(3), expected)

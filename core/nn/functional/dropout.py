@@ -10,6 +10,7 @@ import warnings
 
 import numpy as np
 
+from ..._device import meta_array
 from ...ops._op import Op
 from ...random import default_generator
 from ...tensor import Tensor
@@ -46,7 +47,10 @@ def _apply(input: Tensor, p: float, training: bool, inplace: bool, mask_shape) -
     _check_p(p)
     if not training or p == 0:
         return input
-    mask = _keep_mask(mask_shape, p, input._data.dtype)
+    if input.is_meta:  # no values, so no mask to draw: the generator is left alone, as torch's meta dropout
+        mask = meta_array(mask_shape, input._data.dtype)
+    else:
+        mask = _keep_mask(mask_shape, p, input._data.dtype)
     if inplace:
         return input.mul_(Tensor._wrap(mask))
     return MaskMul.apply(input, mask)
