@@ -157,6 +157,7 @@ _LAZY_ATTRIBUTES = {
     "load": (".serialization", "load"),
     "save_safetensors": (".serialization", "save_safetensors"),
     "load_safetensors": (".serialization", "load_safetensors"),
+    "vmap": (".func", "vmap"),  # torch.vmap is torch.func.vmap
 }
 
 

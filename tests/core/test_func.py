@@ -650,3 +650,7 @@ def test_jvp_through_a_once_differentiable_op_says_why_it_fails():
     image = ember.randn(1, 1, 5, 5)
     with pytest.raises(RuntimeError, match="double vjp"):
         jvp(lambda x: F.conv2d(x, kernel), (image,), (ember.ones_like(image),))
+
+
+def test_ember_vmap_is_ember_func_vmap_as_in_torch():
+    assert ember.vmap is vmap
