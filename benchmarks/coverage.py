@@ -1,8 +1,9 @@
 """Which of PyTorch's public names Ember lacks, per namespace: ``python -m benchmarks.coverage [--markdown]``.
 
 Needs torch installed; run by hand, never part of the test run. For each namespace (torch's top level,
-Tensor methods, torch.nn, torch.nn.functional, torch.linalg, torch.fft, torch.special,
-torch.distributions, torch.func, torch.autograd, torch.optim, torch.utils.data) it lists torch's public
+Tensor methods, torch.nn, torch.nn.functional, torch.nn.init, torch.nn.utils, torch.nn.utils.rnn,
+torch.linalg, torch.fft, torch.special, torch.distributions, torch.func, torch.autograd,
+torch.autograd.functional, torch.optim, torch.utils.data) it lists torch's public
 names, drops those Ember leaves out on purpose (``LEFT_OUT`` below, each with its reason), and counts how
 many of the rest Ember has under the same name. It prints a table of percentages and then the missing
 names; ``--markdown`` prints the same as Markdown to paste into the docs, ``--left-out`` also lists the
@@ -25,12 +26,16 @@ NAMESPACES = [
     ("torch.Tensor", "ember.Tensor"),
     ("torch.nn", "ember.nn"),
     ("torch.nn.functional", "ember.nn.functional"),
+    ("torch.nn.init", "ember.nn.init"),
+    ("torch.nn.utils", "ember.nn.utils"),
+    ("torch.nn.utils.rnn", "ember.nn.utils.rnn"),
     ("torch.linalg", "ember.linalg"),
     ("torch.fft", "ember.fft"),
     ("torch.special", "ember.special"),
     ("torch.distributions", "ember.distributions"),
     ("torch.func", "ember.func"),
     ("torch.autograd", "ember.autograd"),
+    ("torch.autograd.functional", "ember.autograd.functional"),
     ("torch.optim", "ember.optim"),
     ("torch.utils.data", "ember.data"),
 ]
@@ -345,9 +350,6 @@ LEFT_OUT: list[tuple[str, str, str]] = [
     ("torch.nn.functional", "boolean_dispatch", "TorchScript helper imported into F"),
     ("torch.nn.functional", "assert_int_or_pair", "internal helper imported into F"),
     ("torch.nn.functional", "BroadcastingList*", "TorchScript type helpers imported into F"),
-    ("torch.nn.functional", "Tensor", "torch.Tensor imported into the namespace"),
-    ("torch.fft", "Tensor", "torch.Tensor imported into the namespace"),
-    ("torch.special", "Tensor", "torch.Tensor imported into the namespace"),
     ("torch.nn.functional", "GRID_SAMPLE_*", "internal constants"),
     ("torch.nn.functional", "native_channel_shuffle", "internal kernel of channel_shuffle"),
     ("torch.nn.functional", "conv_tbc", "Fairseq's time-batch-channel conv kernel: not in Ember"),
@@ -356,6 +358,22 @@ LEFT_OUT: list[tuple[str, str, str]] = [
     ("torch.nn.functional", "ScalingType", "float8 scaled matmul for GPUs: not in Ember"),
     ("torch.nn.functional", "SwizzleType", "float8 scaled matmul for GPUs: not in Ember"),
     ("torch.nn", "factory_kwargs", "internal helper"),
+    ("torch.nn.init", "constant", "deprecated alias of constant_ (warns in torch)"),
+    ("torch.nn.init", "dirac", "deprecated alias of dirac_ (warns in torch)"),
+    ("torch.nn.init", "eye", "deprecated alias of eye_ (warns in torch)"),
+    ("torch.nn.init", "kaiming_normal", "deprecated alias of kaiming_normal_ (warns in torch)"),
+    ("torch.nn.init", "kaiming_uniform", "deprecated alias of kaiming_uniform_ (warns in torch)"),
+    ("torch.nn.init", "normal", "deprecated alias of normal_ (warns in torch)"),
+    ("torch.nn.init", "orthogonal", "deprecated alias of orthogonal_ (warns in torch)"),
+    ("torch.nn.init", "uniform", "deprecated alias of uniform_ (warns in torch)"),
+    ("torch.nn.init", "xavier_normal", "deprecated alias of xavier_normal_ (warns in torch)"),
+    ("torch.nn.init", "xavier_uniform", "deprecated alias of xavier_uniform_ (warns in torch)"),
+    ("torch.nn.utils", "clip_grad_norm", "deprecated alias of clip_grad_norm_ (warns in torch)"),
+    ("torch.nn.utils", "convert_conv*_weight_memory_format", "memory formats: not in Ember"),
+    ("torch.nn.utils.rnn", "PackedSequence_", "internal base class of PackedSequence"),
+    ("torch.nn.utils.rnn", "bind", "internal helper"),
+    ("torch.nn.utils.rnn", "copy_method_params", "internal helper"),
+    ("torch.nn.utils.rnn", "invert_permutation", "internal helper"),
     ("torch.nn", "DataParallel", "multi-GPU: CPU-only; DDP is the Trainer's MPI strategy"),
     ("torch.nn", "Lazy*", "lazy modules infer in_features on the first call: not in Ember"),
     ("torch.nn", "Uninitialized*", "lazy modules' placeholders: not in Ember"),
@@ -392,6 +410,8 @@ def public_names(namespace: str) -> list[str]:
         value = getattr(obj, name, None)
         if namespace != "torch.Tensor" and not _is_api(value):
             continue
+        if namespace != "torch" and value is torch.Tensor:  # (imported for type hints)
+            continue
         names.append(name)
     return sorted(names)
 
@@ -401,7 +421,7 @@ def _is_api(value) -> bool:
     if isinstance(value, (types.ModuleType, dict, bool)):
         return False
     module = getattr(value, "__module__", None) or ""  # (floats such as torch.pi have none: kept)
-    return not module.startswith(("typing", "collections", "builtins", "abc"))
+    return not module.startswith(("typing", "collections", "builtins", "abc", "__future__"))
 
 
 def left_out_reason(namespace: str, name: str) -> str | None:
