@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numbers
+
 import ember
 
 from . import constraints
@@ -21,17 +23,16 @@ class Uniform(Distribution):
         tensor(-1.3863)
     """
 
-    arg_constraints = {
-        "low": constraints.dependent(is_discrete=False, event_dim=0),
-        "high": constraints.dependent(is_discrete=False, event_dim=0),
-    }
     has_rsample = True
+
+    @property
+    def arg_constraints(self):
+        return {"low": constraints.less_than(self.high), "high": constraints.greater_than(self.low)}
 
     def __init__(self, low, high, validate_args: bool | None = None):
         self.low, self.high = broadcast_all(low, high)
-        super().__init__(self.low.shape, validate_args=validate_args)
-        if self._validate_args and not bool(ember.lt(self.low, self.high).all()):
-            raise ValueError("Uniform is not defined when low>= high")
+        numbers_only = isinstance(low, numbers.Number) and isinstance(high, numbers.Number)
+        super().__init__(() if numbers_only else self.low.shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
         new = self._get_checked_instance(Uniform, _instance)
@@ -48,7 +49,7 @@ class Uniform(Distribution):
 
     @property
     def mode(self):
-        return ember.full_like(self.high, float("nan"))
+        return float("nan") * self.high
 
     @property
     def stddev(self):
