@@ -654,3 +654,30 @@ def test_jvp_through_a_once_differentiable_op_says_why_it_fails():
 
 def test_ember_vmap_is_ember_func_vmap_as_in_torch():
     assert ember.vmap is vmap
+
+
+@pytest.mark.parity
+def test_ensemble_of_cnns_with_batch_norm_buffers_matches_torch():
+    torch = pytest.importorskip("torch")
+    ember.manual_seed(2)
+
+    def make(m):
+        return m.nn.Sequential(m.nn.Conv2d(1, 4, 3), m.nn.BatchNorm2d(4), m.nn.ReLU(), m.nn.AdaptiveAvgPool2d(1),
+                               m.nn.Flatten(), m.nn.Linear(4, 3))
+
+    models = [make(ember).double().eval() for _ in range(3)]
+    for m in models:  # running statistics that differ between the models
+        m[1].running_mean.normal_()
+        m[1].running_var.uniform_(0.5, 2.0)
+    theirs = []
+    for m in models:
+        t = make(torch).double().eval()
+        t.load_state_dict({k: torch.tensor(arr(v)) for k, v in m.state_dict().items()})
+        theirs.append(t)
+    x_e, x_t = both(rand(5, 1, 7, 7))
+    params, buffers = stack_module_state(models)
+    ours = vmap(lambda p, b, x: functional_call(models[0], (p, b), (x,)), in_dims=(0, 0, None))(params, buffers, x_e)
+    params_t, buffers_t = torch.func.stack_module_state(theirs)
+    expected = torch.func.vmap(lambda p, b, x: torch.func.functional_call(theirs[0], (p, b), (x,)),
+                               in_dims=(0, 0, None))(params_t, buffers_t, x_t)
+    close(ours, expected)
