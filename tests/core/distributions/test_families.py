@@ -618,3 +618,38 @@ def test_float32_parameters_keep_float32_like_torch(case):
                 atol=1e-5,
                 err_msg=f"{case.name}.{key}",
             )
+
+
+@pytest.mark.parametrize("case", [pytest.param(c, id=c.name) for c in CASES])
+def test_every_property_matches_torch_or_raises_like_it(case):
+    """mean, mode, variance, stddev, entropy, perplexity, enumerate_support and support: the same values,
+    or the same exception type where torch has none (NotImplementedError for a missing mode, ...)."""
+    for prop in (
+        "mean",
+        "mode",
+        "variance",
+        "stddev",
+        "entropy",
+        "perplexity",
+        "enumerate_support",
+        "support",
+    ):
+        outcomes = []
+        for m in (ember, torch):
+            d = case.build(m, **_tensors(m, case.params, False), **_extra(m, case.extra))
+            try:
+                value = getattr(d, prop)
+                if prop == "support":
+                    outcomes.append(repr(value).replace("torch.", "ember."))
+                else:
+                    value = value() if callable(value) else value
+                    outcomes.append(np.asarray(value.numpy(), dtype=float))
+            except Exception as error:  # noqa: BLE001 (the exception type is what is compared)
+                outcomes.append(type(error).__name__)
+        ours, theirs = outcomes
+        if isinstance(theirs, np.ndarray):
+            assert isinstance(ours, np.ndarray), f"{case.name}.{prop}: {ours}"
+            np.testing.assert_allclose(ours, theirs, rtol=1e-6, atol=1e-9, err_msg=f"{case.name}.{prop}")
+            assert ours.shape == theirs.shape
+        else:
+            assert ours == theirs, f"{case.name}.{prop}"
