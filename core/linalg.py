@@ -21,6 +21,7 @@ import numpy as np
 from .creation import eye, ones_like
 from .ops import decomposition as _decomposition
 from .ops.arithmetic import where
+from .ops.complex_ops import conj
 from .ops.decomposition import (
     LinAlgError,
     check_float,
@@ -259,7 +260,7 @@ def householder_product(A, tau):
     Q = eye(m, dtype=A.dtype).expand(*A.shape[:-2], m, m)
     for i in range(tau.shape[-1]):
         v = V[..., :, i : i + 1]
-        Q = Q - tau[..., i, None, None] * ((Q @ v) @ v.mT)
+        Q = Q - tau[..., i, None, None] * ((Q @ v) @ (conj(v.mT) if v._data.dtype.kind == "c" else v.mT))
     return Q[..., :, :n]
 
 

@@ -19,7 +19,7 @@ from ..creation import eye, zeros
 from ..tensor import Tensor
 from ._op import _TORCH_TYPE_NAMES, Op
 from .arithmetic import where
-from .complex_ops import conj, real
+from .complex_ops import conj, imag, real
 from .shape import cat, tril, triu
 
 __all__ = ["cholesky", "cholesky_inverse", "cholesky_solve", "det", "inverse", "logdet", "lu", "lu_solve",
@@ -308,10 +308,10 @@ class SolveTriangular(Op):
     def backward(ctx, grad):
         (A,) = ctx.saved_tensors
         X = ctx.output
-        grad_B = SolveTriangular.apply(A.mT, grad, not ctx.upper, ctx.unitriangular)
+        grad_B = SolveTriangular.apply(_H(A), grad, not ctx.upper, ctx.unitriangular)
         grad_A = None
         if ctx.needs_input_grad[0]:
-            grad_A = -(grad_B @ X.mT)  # only the triangle that was read has a gradient
+            grad_A = -(grad_B @ _H(X))  # only the triangle that was read has a gradient
             grad_A = triu(grad_A, 1 if ctx.unitriangular else 0) if ctx.upper else tril(
                 grad_A, -1 if ctx.unitriangular else 0)
         return grad_A, grad_B, None, None
@@ -379,10 +379,10 @@ class Cholesky(Op):
     def backward(ctx, grad):
         L = ctx.output
         # gA = L^-T Phi(L^T gL) L^-1, symmetrised, Phi = lower triangle with half its diagonal
-        gA = tril(L.mT @ grad)
-        gA = 0.5 * (gA + tril(gA, -1).mT)
-        gA = SolveTriangular.apply(L.mT, gA, True, False)  # L^-T gA
-        gA = SolveTriangular.apply(L.mT, gA.mT, True, False).mT  # (L^-T gA^T)^T = gA L^-1
+        gA = tril(_H(L) @ grad)
+        gA = 0.5 * (gA + _H(tril(gA, -1)))
+        gA = SolveTriangular.apply(_H(L), gA, True, False)  # L^-H gA
+        gA = _H(SolveTriangular.apply(_H(L), _H(gA), True, False))  # (L^-H gA^H)^H = gA L^-1
         return gA, None
 
 
@@ -390,7 +390,7 @@ def cholesky(A, upper: bool = False, *, op: str = "linalg.cholesky"):
     """The lower (or upper) Cholesky factor of each symmetric positive-definite matrix."""
     check_matrix(A, op, square=True)
     L = Cholesky.apply(A, op)
-    return L.mT if upper else L
+    return _H(L) if upper else L
 
 
 _CholeskyEx = namedtuple("linalg_cholesky_ex", ["L", "info"])
@@ -408,15 +408,15 @@ def cholesky_ex(A, *, upper: bool = False, check_errors: bool = False):
         failed = Tensor._wrap(info[..., None, None] != 0)
         L = Cholesky.apply(where(failed, eye(A.shape[-1], dtype=A.dtype), A), "linalg.cholesky_ex")
         L = where(failed, Tensor._wrap(factor), L)
-    return _CholeskyEx(L.mT if upper else L, Tensor._wrap(info))
+    return _CholeskyEx(_H(L) if upper else L, Tensor._wrap(info))
 
 
 def cholesky_solve(B, L, upper: bool = False):
     """Solves ``A X = B`` given A's Cholesky factor ``L`` (``A = L L^T``, or ``U^T U`` when upper)."""
     check_matrix(L, "cholesky_solve", square=True)
-    lower = L.mT if upper else L
+    lower = _H(L) if upper else L
     Y = solve_triangular(lower, B, upper=False)
-    return solve_triangular(lower.mT, Y, upper=True)
+    return solve_triangular(_H(lower), Y, upper=True)
 
 
 def cholesky_inverse(L, upper: bool = False):
@@ -449,14 +449,15 @@ class Eigh(Op):
     def backward(ctx, grad_L, grad_V):
         L, V = _outputs(ctx, lambda A: Eigh.apply(A, ctx.UPLO))
         if grad_V is None:
-            return (V * grad_L.unsqueeze(-2)) @ V.mT, None
-        # gA = V (diag(gL) + skew(V^T gV) / 2 / (L_j - L_i)) V^T: the symmetric gradient
-        VtgV = V.mT @ grad_V
+            return (V * grad_L.unsqueeze(-2)) @ _H(V), None
+        # gA = V (diag(gL) + skew(V^H gV) / 2 / (L_j - L_i)) V^H: the symmetric (Hermitian) gradient
+        VhgV = _H(V) @ grad_V
         gaps = L.unsqueeze(-2) - L.unsqueeze(-1) + eye(L.shape[-1], dtype=L.dtype)
-        inner = 0.5 * (VtgV - VtgV.mT) / gaps
+        inner = 0.5 * (VhgV - _H(VhgV)) / gaps
+        inner = inner - _diag_embed(inner.diagonal(0, -2, -1))  # (an eigenvector's phase has no gradient)
         if grad_L is not None:
             inner = inner + _diag_embed(grad_L)
-        return V @ inner @ V.mT, None
+        return V @ inner @ _H(V), None
 
 
 _Eigh = namedtuple("linalg_eigh", ["eigenvalues", "eigenvectors"])
@@ -561,18 +562,18 @@ class QR(Op):
         U, grad_U, grad_V = R[..., :, :m], grad_R[..., :, :m], grad_R[..., :, m:]
         Y = ctx.saved_tensors[0][..., :, m:] if state.grad_enabled else Tensor._wrap(
             ctx.saved_tensors[0]._data[..., :, m:])
-        grad_X = _qr_backward_tall(Q, U, grad_Q + Y @ grad_V.mT, grad_U)
+        grad_X = _qr_backward_tall(Q, U, grad_Q + Y @ _H(grad_V), grad_U)
         return cat([grad_X, Q @ grad_V], -1), None
 
 
 def _qr_backward_tall(Q, R, grad_Q, grad_R):
-    """gA = (gQ + Q copyltu(M)) R^-T with M = R gR^T - gQ^T Q, for a tall or square A."""
-    M = R @ grad_R.mT - grad_Q.mT @ Q
+    """gA = (gQ + Q copyltu(M)) R^-H with M = R gR^H - gQ^H Q, for a tall or square A."""
+    M = R @ _H(grad_R) - _H(grad_Q) @ Q
     lower = tril(M, -1)
-    copyltu = lower + lower.mT + _diag_embed(M.diagonal(0, -2, -1))
+    copyltu = lower + _H(lower) + _diag_embed(M.diagonal(0, -2, -1))
     rhs = grad_Q + Q @ copyltu
-    # X R^T = rhs  <=>  R X^T = rhs^T
-    return SolveTriangular.apply(R, rhs.mT, True, False).mT
+    # X R^H = rhs  <=>  R X^H = rhs^H
+    return _H(SolveTriangular.apply(R, _H(rhs), True, False))
 
 
 _QR = namedtuple("linalg_qr", ["Q", "R"])
@@ -616,29 +617,35 @@ class SVD(Op):
 
 
 def _svd_backward(U, S, Vh, gU, gS, gVh):
-    """PyTorch's svd_backward (real case): the well-defined part of the gradient."""
+    """PyTorch's svd_backward: the part of the gradient that does not depend on the singular vectors'
+    phases (signs)."""
     if gU is None and gVh is None:
         return (U * gS.unsqueeze(-2)) @ Vh if gS is not None else None
     m, n, k = U.shape[-2], Vh.shape[-1], S.shape[-1]
-    V, gV = Vh.mT, None if gVh is None else gVh.mT
+    is_complex = U._data.dtype.kind == "c"
+    V, gV = _H(Vh), None if gVh is None else _H(gVh)
     S2 = S * S
     gaps = S2.unsqueeze(-2) - S2.unsqueeze(-1) + eye(k, dtype=S.dtype)  # s_j^2 - s_i^2, 1 on the diagonal
-    inner = 0
+    inner, UhgU = 0, None
     if gU is not None:
-        UtgU = U.mT @ gU
-        inner = (UtgU - UtgU.mT) * S.unsqueeze(-2)
+        UhgU = _H(U) @ gU
+        inner = (UhgU - _H(UhgU)) * S.unsqueeze(-2)
     if gV is not None:
-        VtgV = V.mT @ gV
-        inner = inner + S.unsqueeze(-1) * (VtgV - VtgV.mT)
+        VhgV = _H(V) @ gV
+        inner = inner + S.unsqueeze(-1) * (VhgV - _H(VhgV))
     inner = inner / gaps
+    if is_complex:  # the diagonal is set below: gS, and the phase term of U^H gU
+        inner = inner - _diag_embed(inner.diagonal(0, -2, -1))
+        if UhgU is not None:
+            inner = inner + _diag_embed(1j * imag(UhgU.diagonal(0, -2, -1)) / S)
     if gS is not None:
         inner = inner + _diag_embed(gS)
-    if m > k and gU is not None:  # + (I - U U^T) gU S^-1 V^T
+    if m > k and gU is not None:  # + (I - U U^H) gU S^-1 V^H
         gU_Sinv = gU / S.unsqueeze(-2)
-        return (U @ inner + gU_Sinv - U @ (U.mT @ gU_Sinv)) @ Vh
-    if n > k and gV is not None:  # + U S^-1 gV^T (I - V V^T)
-        Sinv_gVt = (gV / S.unsqueeze(-2)).mT
-        return U @ (inner @ Vh + Sinv_gVt - (Sinv_gVt @ V) @ Vh)
+        return (U @ inner + gU_Sinv - U @ (_H(U) @ gU_Sinv)) @ Vh
+    if n > k and gV is not None:  # + U S^-1 gV^H (I - V V^H)
+        Sinv_gVh = _H(gV / S.unsqueeze(-2))
+        return U @ (inner @ Vh + Sinv_gVh - (Sinv_gVh @ V) @ Vh)
     return U @ inner @ Vh
 
 
@@ -662,7 +669,7 @@ def svd(input, some: bool = True, compute_uv: bool = True):
         V = zeros(*input.shape[:-2], n, n, dtype=input.dtype)
         return _TorchSVD(U, S, V)
     U, S, Vh = linalg_svd(input, full_matrices=not some)
-    return _TorchSVD(U, S, Vh.mT)
+    return _TorchSVD(U, S, _H(Vh))
 
 
 def svdvals(A, *, driver=None):
@@ -916,7 +923,7 @@ class Pinv(Op):
         if hermitian:
             w, v = np.linalg.eigh(a)
             size = np.abs(w)
-            u, vh = v * np.sign(w)[..., None, :], np.swapaxes(v, -1, -2)
+            u, vh = v * np.sign(w)[..., None, :], np.swapaxes(v, -1, -2).conj()
         else:
             u, size, vh = _svd(a, full_matrices=False)
         largest = size.max(-1, keepdims=True, initial=0.0)
@@ -924,7 +931,7 @@ class Pinv(Op):
         keep = size > cutoff
         with np.errstate(all="ignore"):
             inverted = np.where(keep, 1 / np.where(keep, size, 1), 0).astype(a.dtype)
-        return np.swapaxes(vh, -1, -2) @ (inverted[..., :, None] * np.swapaxes(u, -1, -2))
+        return np.swapaxes(vh, -1, -2).conj() @ (inverted[..., :, None] * np.swapaxes(u, -1, -2).conj())
 
     @staticmethod
     def backward(ctx, grad):
@@ -932,15 +939,15 @@ class Pinv(Op):
         P = ctx.output
         # PyTorch's pinv_backward: exact where the rank does not change
         m, n = A.shape[-2], A.shape[-1]
-        Ph, gh = P.mT, grad.mT
+        Ph, gh = _H(P), _H(grad)
         if m <= n:
             K = gh @ P
             KPh = K @ Ph
-            gA = -(P @ K).mT + KPh - (A @ P) @ KPh + (Ph @ P) @ (gh - K @ A)
+            gA = -_H(P @ K) + KPh - (A @ P) @ KPh + (Ph @ P) @ (gh - K @ A)
         else:
             K = P @ gh
             PhK = Ph @ K
-            gA = -(K @ P).mT + (gh - A @ K) @ P @ Ph + PhK - PhK @ P @ A
+            gA = -_H(K @ P) + (gh - A @ K) @ P @ Ph + PhK - PhK @ P @ A
         return gA, None, None, None
 
 
@@ -997,7 +1004,7 @@ class MatrixExp(Op):
         (A,) = ctx.saved_tensors
         # the Frechet derivative: exp([[A^T, G], [0, A^T]]) holds the gradient in its upper-right block
         n = A.shape[-1]
-        At = A.mT.expand(grad.shape)
+        At = _H(A).expand(grad.shape)
         block = cat([cat([At, grad], -1), cat([zeros(grad.shape, dtype=grad.dtype), At], -1)], -2)
         return MatrixExp.apply(block)[..., :n, n:]
 

@@ -493,3 +493,46 @@ def test_det_gradient_of_a_singular_matrix_is_its_cofactor_matrix(matrix):
     assert gradcheck(ember.linalg.det, (ember.tensor(a, requires_grad=True),))
     if a.any():  # (at the zero matrix the SVD's repeated zero singular values leave the second derivative nan)
         assert gradgradcheck(ember.linalg.det, (ember.tensor(a, requires_grad=True),))
+
+
+def _hermitian(m, a):
+    return a @ (a.mH if m is torch else ember.conj(a.mT))
+
+
+COMPLEX_CASES = {  # phase-invariant losses of complex inputs (|.| of singular vectors, Q, eigenvectors)
+    "solve_triangular": (lambda m, a, b: m.linalg.solve_triangular(a + 3 * m.eye(3), b, upper=True), (3, 3), (3, 2)),
+    "solve_triangular_left_false_unit": (lambda m, a, b: m.linalg.solve_triangular(
+        a, b, upper=False, unitriangular=True, left=False), (3, 3), (2, 3)),
+    "cholesky_upper": (lambda m, a: m.linalg.cholesky(_hermitian(m, a) + 3 * m.eye(3), upper=True), (3, 3)),
+    "cholesky_solve": (lambda m, a, b: m.cholesky_solve(b, m.linalg.cholesky(_hermitian(m, a) + 3 * m.eye(3))),
+                       (3, 3), (3, 2)),
+    "eigvalsh": (lambda m, a: m.linalg.eigvalsh(a + _hermitian(m, a)) ** 2, (3, 3)),
+    "eigh_vectors": (lambda m, a: m.linalg.eigh(a + _hermitian(m, a)).eigenvectors, (3, 3)),
+    "pinv": (lambda m, a: m.linalg.pinv(a), (4, 3)),
+    "pinv_wide": (lambda m, a: m.linalg.pinv(a), (2, 4)),
+    "matrix_exp": (lambda m, a: m.linalg.matrix_exp(a), (3, 3)),
+    "svdvals": (lambda m, a: m.linalg.svdvals(a), (4, 3)),
+    "svd_U": (lambda m, a: m.linalg.svd(a, full_matrices=False).U, (4, 3)),
+    "svd_Vh": (lambda m, a: m.linalg.svd(a, full_matrices=False).Vh, (3, 4)),
+    "svd_V_of_torch_svd": (lambda m, a: m.svd(a).V, (4, 3)),
+    "qr_Q": (lambda m, a: m.linalg.qr(a).Q, (4, 3)),
+    "qr_R_wide": (lambda m, a: m.linalg.qr(a).R, (3, 4)),
+    "lu_U": (lambda m, a: m.linalg.lu(a).U, (3, 3)),
+    "householder_product": (lambda m, a, tau: m.linalg.householder_product(a, tau), (4, 3), (2,)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(COMPLEX_CASES))
+def test_complex_inputs_give_torch_values_and_gradients(name):
+    fn, *shapes = COMPLEX_CASES[name]
+    rng = np.random.default_rng(15)
+    arrays = [rng.standard_normal(s) + 1j * rng.standard_normal(s) for s in shapes]
+    results = []
+    for m in (ember, torch):
+        inputs = [m.tensor(a, requires_grad=True) for a in arrays]
+        out = fn(m, *inputs).abs()
+        out.sum().backward()
+        results.append((out.detach().numpy(), [t.grad.numpy() for t in inputs]))
+    np.testing.assert_allclose(results[0][0], results[1][0], atol=1e-10)
+    for e_grad, t_grad in zip(results[0][1], results[1][1]):
+        np.testing.assert_allclose(e_grad, t_grad, atol=1e-10)
