@@ -121,13 +121,36 @@ def _fold_batch(cls, level, args, kwargs):
     physical = _unwrap(x, level)
     if physical is None or any(_unwrap(r, level) is not None for r in rest):
         return NotImplemented
-    if cls.__name__ == "BatchNorm" and rest[-1]:  # training: statistics over the sample's own N
-        return NotImplemented
     size, n = physical.shape[0], physical.shape[1]
     out = cls.apply(physical.reshape((size * n,) + tuple(physical.shape[2:])), *rest, **kwargs)
     if isinstance(out, tuple):
         return tuple(o.reshape((size, n) + tuple(o.shape[1:])) for o in out)
     return out.reshape((size, n) + tuple(out.shape[1:]))
+
+
+def _batch_norm(cls, level, args, kwargs):
+    """Batch norm in eval mode is a per-channel affine map: batched inputs fold into its N; batched weights or
+    statistics (an ensemble) make each sample's channels channels of their own."""
+    x, weight, bias, mean, invstd, training = args
+    if training:  # statistics over the sample's own N
+        return NotImplemented
+    if all(_unwrap(t, level) is None for t in (weight, bias, mean, invstd)):
+        return _fold_batch(cls, level, args, kwargs)
+    size = _batch_size(args, level)
+    n, c, spatial = x.shape[0], x.shape[1], tuple(x.shape[2:])
+    x_all = _expanded(x, level, size).movedim(0, 1).reshape((n, size * c) + spatial)
+    per_channel = []
+    for t in (weight, bias, mean, invstd):
+        if t is None or isinstance(t, Tensor):
+            per_channel.append(None if t is None else _expanded(t, level, size).reshape(size * c))
+            continue
+        batch = _unwrap(t, level)
+        batch = np.broadcast_to(t, (size,) + t.shape) if batch is None else batch
+        if type(batch) is not np.ndarray:  # batched at a lower level too
+            return NotImplemented
+        per_channel.append(np.ascontiguousarray(batch.reshape(size * c)))
+    out = cls.apply(x_all, *per_channel, training)
+    return out.reshape((n, size, c) + spatial).movedim(1, 0)
 
 
 def _diagonal(cls, level, args, kwargs):
@@ -283,7 +306,7 @@ _NAMED_RULES = {
     "ember.nn.functional.loss": {"CrossEntropy": _cross_entropy},
     "ember.nn.functional.embedding": {"Embedding": _embedding},
     "ember.nn.functional.attention": {"Attention": _attention},
-    "ember.nn.functional.norm": {"LayerNorm": _layer_norm, "BatchNorm": _fold_batch},
+    "ember.nn.functional.norm": {"LayerNorm": _layer_norm, "BatchNorm": _batch_norm},
     "ember.nn.functional.pooling": {"MaxPool": _fold_batch, "AvgPool": _fold_batch, "AdaptivePool": _fold_batch},
     "ember.nn.functional.sampling": {"ConstantPad": _pad_widths},
 }

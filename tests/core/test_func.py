@@ -657,7 +657,7 @@ def test_ember_vmap_is_ember_func_vmap_as_in_torch():
 
 
 @pytest.mark.parity
-def test_ensemble_of_cnns_with_batch_norm_buffers_matches_torch():
+def test_ensemble_of_cnns_with_batch_norm_buffers_matches_torch(batched_only):
     torch = pytest.importorskip("torch")
     ember.manual_seed(2)
 
