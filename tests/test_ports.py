@@ -76,6 +76,7 @@ CASES = {
     "per_sample_grads": ("per_sample_grads", [], 5, 0.8),
     "regression": ("regression", ["--max-steps", "60"], 5, 0.5),
     "reinforce": ("reinforce", ["--episodes", "30", "--max-steps", "80"], 8, 1.0),
+    "seq2seq_translation": ("seq2seq_translation", ["--n-epochs", "4"], 4, 0.7),
     "siamese_network": ("siamese_network", ["--train-size", "320", "--batch-size", "32", "--epochs", "3"], 5, 0.97),
     "time_sequence_prediction": ("time_sequence_prediction", ["--steps", "2"], 2, 0.5),
     "vae": ("vae", ["--epochs", "2", "--train-size", "128"], 3, 0.9),
