@@ -272,10 +272,17 @@ def _embedding(cls, level, args, kwargs):
 
 
 def _layer_norm(cls, level, args, kwargs):
+    """Layer norm over the last axis; per-sample weights (an ensemble) scale and shift the normalized batch."""
     x, weight, bias, eps = args
-    if any(t is not None and _unwrap(t, level) is not None for t in (weight, bias)):
-        return NotImplemented
-    return cls.apply(_unwrap(x, level), weight, bias, eps)
+    size = _batch_size(args, level)
+    if all(t is None or _unwrap(t, level) is None for t in (weight, bias)):
+        return cls.apply(_unwrap(x, level), weight, bias, eps)
+    out = cls.apply(_expanded(x, level, size), None, None, eps)
+    if weight is not None:
+        out = out * _pad(_expanded(weight, level, size), 1, x.ndim)
+    if bias is not None:
+        out = out + _pad(_expanded(bias, level, size), 1, x.ndim)
+    return out
 
 
 _BROADCASTING = {

@@ -157,6 +157,9 @@ def test_vmap_nn_functional_layers_match_torch(batched_only):
     tokens = np.array([[1, 2, 9], [0, 0, 4]])
     close(vmap(lambda i: F.embedding(i, table_e).sum(0))(ember.tensor(tokens)),
           torch.func.vmap(lambda i: tf.embedding(i, table_t).sum(0))(torch.tensor(tokens)))
+    lws_e, lws_t = both(rand(5, 7, seed=3))  # per-sample weights and biases (an ensemble)
+    close(vmap(lambda z, w: F.layer_norm(z, (7,), w, w * 2))(logits_e, lws_e),
+          torch.func.vmap(lambda z, w: tf.layer_norm(z, (7,), w, w * 2))(logits_t, lws_t))
     lw_e, lw_t = both(rand(7))
     close(vmap(lambda z: F.layer_norm(z, (7,), lw_e))(logits_e), torch.func.vmap(lambda z: tf.layer_norm(z, (7,), lw_t))(logits_t))
 
