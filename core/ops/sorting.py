@@ -167,6 +167,8 @@ def searchsorted(sorted_sequence, input, *, out_int32: bool = False, right: bool
         rows = boundaries.reshape(-1, boundaries.shape[-1])
         queries = values.reshape(-1, values.shape[-1])
         out = np.stack([np.searchsorted(r, q, side=side) for r, q in zip(rows, queries)]).reshape(values.shape)
+    if values.dtype.kind == "f":  # a NaN goes after everything, as in torch (numpy puts it before NaNs)
+        out = np.where(np.isnan(values), boundaries.shape[-1] if boundaries.ndim else 0, out)
     return Tensor._wrap(np.asarray(out, np.int32 if out_int32 else np.int64))
 
 
@@ -191,6 +193,8 @@ def histc(input, bins: int = 100, min: float = 0, max: float = 0):  # noqa: A002
         low, high = float(x.min()), float(x.max())
     if low == high:
         low, high = low - 1, high + 1
+    if not (np.isfinite(low) and np.isfinite(high)):
+        raise RuntimeError(f"torch.histc: range of [{low:g}, {high:g}] is not finite")
     inside = x[(x >= low) & (x <= high)]
     position = ((inside - low) * bins / (high - low)).astype(np.int64)
     position[position == bins] = bins - 1  # the maximum belongs to the last bin
@@ -317,9 +321,11 @@ def mode(input, dim: int = -1, keepdim: bool = False):
     flat = rows.reshape(-1, rows.shape[-1])
     found = np.zeros(flat.shape[0], np.int64)
     for r, row in enumerate(flat):
-        values, counts = np.unique(row, return_counts=True)  # sorted, so argmax takes the smallest
+        # sorted, so argmax takes the smallest; NaNs count one by one (NaN != NaN)
+        values, counts = np.unique(row, return_counts=True, equal_nan=False)
         best = values[np.argmax(counts)]
-        found[r] = np.flatnonzero(row == best)[-1]
+        found[r] = np.flatnonzero((row == best) | (np.isnan(row) & np.isnan(best)) if row.dtype.kind == "f"
+                                  else row == best)[-1]
     indices = Tensor._wrap(np.expand_dims(found.reshape(rows.shape[:-1]), axis))
     values = gather(input, axis, indices)
     if not keepdim:

@@ -155,6 +155,8 @@ SAME = [
     "m.gradient(m.tensor([1, 2, 4], dtype=m.int8))",
     # empty and 0-d inputs
     "m.aminmax(m.zeros(2, 0), dim=0)",
+    "m.searchsorted(m.tensor([1., 2., float('nan')]), m.tensor([float('nan'), 1.5]))",
+    "m.mode(m.tensor([1., float('nan'), 2., float('nan')]))",
     "m.cummax(m.zeros(2, 0), 1)",
     "m.logcumsumexp(m.tensor([]), 0)",
     "m.repeat_interleave(m.tensor([1, 2]), 0)",
@@ -298,6 +300,8 @@ RAISE = [
     "1 - m.tensor([True])",
     "m.rsub(m.tensor([True]), m.tensor([2.]))",
     "m.median(m.tensor([True]))",
+    "m.histc(m.tensor([float('nan'), 1., 2.]))",
+    "m.histc(m.tensor([float('inf'), 1., 2.]), bins=2)",
     "m.diff(m.tensor(1.))",
     "m.quantile(m.tensor([]), 0.5)",
     "m.mode(m.tensor([]))",
