@@ -61,7 +61,7 @@ class EvaluationLoop:
         metrics.stage = stage
         metrics.enabled = stage != "sanity_check"
         metrics.reset_stage(stage)
-        model.eval()
+        getattr(model, f"on_{hook}_model_eval")()  # (default: model.eval())
         grad_mode = ember.inference_mode() if self.inference_mode else ember.no_grad()
         predictions = []
         with grad_mode:
@@ -96,7 +96,7 @@ class EvaluationLoop:
         metrics.enabled = True
         metrics.stage = "train"
         if was_training:
-            model.train()
+            getattr(model, f"on_{hook}_model_train", model.train)()  # (default: model.train())
         results = []
         for dataloader_idx in range(len(loaders)):
             suffix = f"/dataloader_idx_{dataloader_idx}"

@@ -337,6 +337,31 @@ class TrainingModule(HyperparametersMixin, nn.Module):
     def on_save_checkpoint(self, checkpoint: dict) -> None: ...
     def on_load_checkpoint(self, checkpoint: dict) -> None: ...
 
+    # -- hooks with a default behaviour (called on the module directly, in Lightning's places) -------------
+    def configure_model(self) -> None:
+        """Builds layers late: called after the ``setup`` hook of every run, before ``configure_optimizers``
+        (it may be called again on a later run, so make it idempotent)."""
+
+    def on_validation_model_eval(self) -> None:
+        """Puts the module in eval mode when validation starts (override e.g. to keep dropout on)."""
+        self.eval()
+
+    def on_validation_model_train(self) -> None:
+        """Puts the module back in training mode when a validation inside ``fit`` ends."""
+        self.train()
+
+    def on_test_model_eval(self) -> None:
+        """Puts the module in eval mode when testing starts."""
+        self.eval()
+
+    def on_test_model_train(self) -> None:
+        """Puts the module back in training mode after testing (when it was training before)."""
+        self.train()
+
+    def on_predict_model_eval(self) -> None:
+        """Puts the module in eval mode when predicting starts."""
+        self.eval()
+
     # -- checkpoints --------------------------------------------------------------------------
     @classmethod
     def load_from_checkpoint(cls, checkpoint_path: str, map_location: Any = None, hparams_file: str | None = None,

@@ -531,6 +531,7 @@ class Trainer:
         self.profiler.setup(fn, self.local_rank if self.world_size > 1 else None, self.log_dir)
         self._call = HookDispatcher(self, model, self.callbacks)
         self._call("setup", fn)
+        model.configure_model()
         if self.precision == "64":
             model.double()
         if self.sync_batchnorm and isinstance(self.strategy, DDPStrategy):

@@ -315,3 +315,63 @@ def test_a_datamodule_in_the_second_position_is_detected(tmp_path):
         trainer.fit(model, Blobs(), datamodule=Blobs())
     with pytest.raises(ValueError, match="datamodule"):
         trainer.fit(model, loader(), datamodule=Blobs())
+
+
+def test_configure_model_runs_after_setup_and_before_configure_optimizers(tmp_path):
+    calls = []
+
+    class Lazy(Classifier):
+        def setup(self, stage):
+            calls.append(("setup", stage))
+
+        def configure_model(self):
+            calls.append("configure_model")
+            if not hasattr(self, "extra"):
+                self.extra = ember.nn.Linear(3, 3)  # a layer made late, as Lightning allows
+
+        def configure_optimizers(self):
+            calls.append("configure_optimizers")
+            return ember.optim.SGD(self.parameters(), lr=0.1)
+
+    model = Lazy()
+    _quiet(tmp_path, max_epochs=1, limit_train_batches=1).fit(model, loader())
+    assert calls == [("setup", "fit"), "configure_model", "configure_optimizers"]
+    assert any(p is model.extra.weight for p in model.trainer.optimizers[0].param_groups[0]["params"])
+    calls.clear()
+    _quiet(tmp_path).test(model, loader(), verbose=False)
+    assert calls == [("setup", "test"), "configure_model"]
+
+
+def test_model_eval_and_model_train_hooks_decide_the_evaluation_mode(tmp_path):
+    modes = []
+
+    class MonteCarlo(Classifier):
+        """Keeps dropout on while validating (Lightning's documented use of on_validation_model_eval)."""
+
+        def __init__(self):
+            super().__init__(dropout=0.5)
+
+        def on_validation_model_eval(self):
+            modes.append("eval hook")
+            self.train()
+
+        def on_validation_model_train(self):
+            modes.append("train hook")
+            self.train()
+
+        def validation_step(self, batch, batch_idx):
+            modes.append(self.training)
+
+        def on_test_model_eval(self):
+            modes.append("test eval hook")
+            self.eval()
+
+        def test_step(self, batch, batch_idx):
+            modes.append(self.training)
+
+    model = MonteCarlo()
+    _quiet(tmp_path, max_epochs=1, limit_train_batches=1).fit(model, loader(batch_size=128), loader(batch_size=128))
+    assert modes == ["eval hook", True, "train hook"]
+    modes.clear()
+    _quiet(tmp_path).test(model, loader(batch_size=128), verbose=False)
+    assert modes == ["test eval hook", False]
