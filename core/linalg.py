@@ -191,8 +191,8 @@ def cross(input, other, *, dim: int = -1):
 
 
 def vecdot(x, y, *, dim: int = -1):
-    """The dot product of vectors along ``dim`` (inputs broadcast)."""
-    return (x * y).sum(dim)
+    """The dot product ``sum(conj(x) * y)`` of vectors along ``dim`` (inputs broadcast)."""
+    return ((conj(x) if x._data.dtype.kind == "c" else x) * y).sum(dim)
 
 
 def multi_dot(tensors):

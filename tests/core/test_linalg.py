@@ -519,6 +519,7 @@ COMPLEX_CASES = {  # phase-invariant losses of complex inputs (|.| of singular v
     "qr_R_wide": (lambda m, a: m.linalg.qr(a).R, (3, 4)),
     "lu_U": (lambda m, a: m.linalg.lu(a).U, (3, 3)),
     "householder_product": (lambda m, a, tau: m.linalg.householder_product(a, tau), (4, 3), (2,)),
+    "vecdot": (lambda m, a, b: m.linalg.vecdot(a, b), (2, 3), (3,)),
 }
 
 
@@ -532,7 +533,7 @@ def test_complex_inputs_give_torch_values_and_gradients(name):
         inputs = [m.tensor(a, requires_grad=True) for a in arrays]
         out = fn(m, *inputs).abs()
         out.sum().backward()
-        results.append((out.detach().numpy(), [t.grad.numpy() for t in inputs]))
+        results.append((out.detach().numpy(), [t.grad.resolve_conj().numpy() for t in inputs]))
     np.testing.assert_allclose(results[0][0], results[1][0], atol=1e-10)
     for e_grad, t_grad in zip(results[0][1], results[1][1]):
         np.testing.assert_allclose(e_grad, t_grad, atol=1e-10)
