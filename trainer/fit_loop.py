@@ -46,7 +46,9 @@ class FitLoop:
                                              None if isinstance(profiler, PassThroughProfiler) else profiler,
                                              "[_TrainingEpochLoop].train_dataloader_next")
                 for batch_idx, batch in batches:
-                    self.train_batch(model, batch, batch_idx)
+                    if self.train_batch(model, batch, batch_idx) == -1:
+                        state.epoch_batches = state.batch_idx  # on_train_batch_start returned -1: the epoch ends
+                        break
                     if self.should_validate(batch_idx):
                         self.run_validation(model)
                     trainer._step_boundary()
@@ -62,7 +64,9 @@ class FitLoop:
             self.train_epoch_end()
             trainer._step_boundary()
 
-    def train_batch(self, model, batch, batch_idx: int) -> None:
+    def train_batch(self, model, batch, batch_idx: int) -> int | None:
+        """One training batch; returns -1, without training on it, when ``on_train_batch_start`` returned -1
+        (Lightning's way to end the epoch early)."""
         trainer = self.trainer
         state, metrics = trainer.state, trainer.metric_store
         if trainer.precision == "64":
@@ -70,7 +74,9 @@ class FitLoop:
         batch = model._apply_batch_transfer_handler(batch, dataloader_idx=0)
         metrics.start_batch(batch)
         step_at_start = state.global_step
-        trainer.call("on_train_batch_start", batch, batch_idx)
+        if trainer.call("on_train_batch_start", batch, batch_idx) == -1:
+            metrics.end_batch()
+            return -1
         with trainer.profiler.profile("run_training_batch"):
             if model.automatic_optimization:
                 outputs = self.automatic_step(model, batch, batch_idx)

@@ -122,9 +122,15 @@ class HookDispatcher:
     def __init__(self, trainer=None, module=None, callbacks=()):
         self.table = build_hook_table(trainer, module, list(callbacks)) if trainer is not None else {}
 
-    def __call__(self, name: str, *args) -> None:
+    def __call__(self, name: str, *args):
+        """Runs the hook; returns the last value a participant returned that is not None (Lightning reads
+        the module's ``on_train_batch_start`` return value)."""
+        result = None
         for fn in self.table.get(name, ()):
-            fn(*args)
+            value = fn(*args)
+            if value is not None:
+                result = value
+        return result
 
     def has(self, name: str) -> bool:
         return bool(self.table.get(name))

@@ -313,10 +313,11 @@ class Trainer:
         ``step()`` runs ``on_before_optimizer_step`` and advances ``global_step``."""
         return self._manual_optimizers
 
-    def call(self, hook_name: str, *args: Any) -> None:
+    def call(self, hook_name: str, *args: Any) -> Any:
         """Runs hook ``hook_name`` with ``args`` on the callbacks and the module of the current run that
-        define it, in priority order (``ember.trainer.hooks``); like Lightning Fabric's ``call``."""
-        self._call(hook_name, *args)
+        define it, in priority order (``ember.trainer.hooks``); like Lightning Fabric's ``call``. Returns the
+        last value returned that is not None."""
+        return self._call(hook_name, *args)
 
     @property
     def metric_store(self) -> MetricStore:

@@ -375,3 +375,17 @@ def test_model_eval_and_model_train_hooks_decide_the_evaluation_mode(tmp_path):
     modes.clear()
     _quiet(tmp_path).test(model, loader(batch_size=128), verbose=False)
     assert modes == ["test eval hook", False]
+
+
+def test_on_train_batch_start_returning_minus_one_skips_the_rest_of_the_epoch(tmp_path):
+    seen = []
+
+    class Short(Classifier):
+        def on_train_batch_start(self, batch, batch_idx):
+            seen.append((self.current_epoch, batch_idx))
+            return -1 if batch_idx == 2 else None
+
+    trainer = _quiet(tmp_path, max_epochs=2, limit_train_batches=5)
+    trainer.fit(Short(), loader())
+    assert seen == [(0, 0), (0, 1), (0, 2), (1, 0), (1, 1), (1, 2)]
+    assert trainer.global_step == 4 and trainer.current_epoch == 2
