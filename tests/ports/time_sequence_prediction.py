@@ -11,7 +11,7 @@ import torch.nn as nn
 import torch.optim as optim
 
 
-def generate_sine_wave(T=20, L=60, N=12, seed=2):
+def generate_sine_wave(T=20, L=40, N=12, seed=2):
     np.random.seed(seed)
     x = np.empty((N, L), 'int64')
     x[:] = np.array(range(L)) + np.random.randint(-4 * T, 4 * T, N).reshape(N, 1)
