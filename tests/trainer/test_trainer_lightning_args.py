@@ -170,7 +170,7 @@ _DDP_SCRIPT = textwrap.dedent('''
     model = WithNorm()
     data = loader(shuffle=True)
     trainer = Trainer(strategy="ddp", devices=1, sync_batchnorm=sys.argv[2] == "1", max_epochs=1,
-                      limit_train_batches=2, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                      limit_train_batches=0, logger=False, enable_checkpointing=False, enable_progress_bar=False,
                       enable_model_summary=False)
     trainer.fit(model, data)
     print(type(model.net[1]).__name__)
