@@ -143,3 +143,10 @@ def is_same_size(input, other) -> bool:
 def is_signed(input) -> bool:
     """Whether the dtype holds negative numbers (false for bool and unsigned integers)."""
     return input._data.dtype.kind in "ifc"
+
+
+# ``from .comparison import *`` (and so ``ember``) gets the functions defined here, not the imports
+# (keep this at the end of the file, after every function)
+__all__ = [name for name, value in globals().items()
+           if not name.startswith("_") and callable(value) and not isinstance(value, type)
+           and getattr(value, "__module__", None) == __name__]

@@ -371,3 +371,10 @@ def deg2rad(input):
 def rad2deg(input):
     """Radians to degrees; integer inputs give the default float dtype."""
     return default_float(input) * (180.0 / math.pi)
+
+
+# ``from .unary import *`` (and so ``ember``) gets the functions defined here, not the Op classes or imports
+# (keep this at the end of the file, after every function)
+__all__ = [name for name, value in globals().items()
+           if not name.startswith("_") and callable(value) and not isinstance(value, type)
+           and getattr(value, "__module__", None) == __name__]
