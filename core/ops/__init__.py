@@ -61,7 +61,7 @@ sort argsort topk kthvalue median unique bincount softmax log_softmax
 nansum nanmean nanmedian logcumsumexp cummax cummin aminmax
 ravel narrow_copy rot90 repeat_interleave
 scatter_reduce index_reduce index_fill index_copy masked_scatter diag diag_embed diagflat
-histc histogram isin unique_consecutive
+histc histogram unique_consecutive
 diff cov corrcoef dist renorm quantile nanquantile mode msort
 argwhere select select_scatter slice_scatter put hsplit vsplit dsplit split_with_sizes unsafe_split unsafe_chunk
 unsafe_split_with_sizes signbit isposinf isneginf isreal is_nonzero is_same_size is_signed nonzero_static

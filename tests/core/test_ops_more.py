@@ -347,8 +347,13 @@ def test_meshgrid_without_indexing_warns_and_uses_ij():
     assert grid_x.shape == (2, 3) and grid_y.tolist() == [[3, 4, 5], [3, 4, 5]]
 
 
-def test_unfold_is_a_tensor_method_only():
+def test_names_exist_where_torchs_do():
     assert not hasattr(ember, "unfold")  # torch has Tensor.unfold (windows) but no torch.unfold
+    assert not hasattr(ember.Tensor, "isin") and not hasattr(ember.Tensor, "searchsorted")  # functions only
+    assert not hasattr(ember, "Asin") and not hasattr(ember, "as_operand")  # no op classes or helpers
+
+
+def test_unfold_gives_windows_along_a_dimension():
     assert ember.arange(5.0).unfold(0, 2, 2).tolist() == [[0.0, 1.0], [2.0, 3.0]]
 
 
