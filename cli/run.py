@@ -174,7 +174,7 @@ def _prepare_trainer(trainer_args: dict, run_dir: pathlib.Path, recipe: Recipe, 
         args["logger"] = CSVLogger(save_dir=str(run_dir.parent), name=None, version=run_dir.name)
     callbacks = list(args.get("callbacks") or [])
     checkpoints = [c for c in callbacks if isinstance(c, ModelCheckpoint)]
-    if stage == "fit" and args.get("enable_checkpointing", True):
+    if stage == "fit" and args.get("enable_checkpointing", True) and not args.get("barebones"):
         if not checkpoints:
             callbacks.append(ModelCheckpoint(dirpath=str(run_dir / "checkpoints"), save_last=True))
         for c in checkpoints:
