@@ -20,7 +20,8 @@ from .arithmetic import where as _where
 from .index import fill_diagonal_  # noqa: F401 (a Tensor method, below)
 from .inplace import apply_inplace
 from .reduce import sum_to_size  # noqa: F401 (a Tensor method, below)
-from .shape import squeeze_, swapaxes_, swapdims_, t_, transpose_, unfold, unsqueeze_  # noqa: F401 (methods)
+from .shape import (resize_, resize_as_, squeeze_, swapaxes_, swapdims_, t_, transpose_,  # noqa: F401 (methods)
+                    unfold, unsqueeze_)
 from .unary import exp, exp2, trunc
 
 __all__ = ["addcdiv", "addcmul", "arctan2", "atan2", "bitwise_left_shift", "bitwise_right_shift", "copysign",
@@ -30,7 +31,7 @@ METHODS = [name for name in __all__ if name != "rsub"] + ["float_power_"]
 # Tensor-only methods torch has no top-level function for: listed here, outside __all__ (``ember.unfold``
 # would not be torch's)
 METHODS += ["unfold", "where", "fill_diagonal_", "sum_to_size", "t_", "transpose_", "swapaxes_", "swapdims_",
-            "squeeze_", "unsqueeze_"]
+            "squeeze_", "unsqueeze_", "resize_", "resize_as_", "apply_", "map_", "map2_"]
 INPLACE = ["addcdiv", "addcmul", "arctan2", "atan2", "bitwise_left_shift", "bitwise_right_shift", "copysign",
            "fix", "fmod", "gcd", "heaviside", "hypot", "lcm", "ldexp", "nan_to_num", "nextafter"]
 
@@ -316,3 +317,31 @@ def positive(input):
 def rsub(input, other, *, alpha=1):
     """``other - alpha * input``."""
     return sub(other, input, alpha=alpha)
+
+
+# --- Python functions applied element by element, in place (CPU only in torch too) --------------
+def apply_(input, callable):  # noqa: A002 (torch's name)
+    """Replaces each element ``x`` by ``callable(x)`` (results cast to the tensor's dtype); no gradients."""
+    if input.requires_grad:
+        raise RuntimeError("Can't call apply_() on Variable that requires grad. Use var.detach().apply_() instead.")
+    return _write_elementwise(input, callable, input._data)
+
+
+def map_(input, tensor, callable):  # noqa: A002 (torch's name)
+    """Replaces each element ``x`` by ``callable(x, y)``, ``y`` the matching element of ``tensor`` (broadcast)."""
+    return _write_elementwise(input, callable, input._data, np.broadcast_to(tensor._data, input._data.shape))
+
+
+def map2_(input, x, y, callable):  # noqa: A002 (torch's name)
+    """Replaces each element ``a`` by ``callable(a, b, c)`` with the matching elements of ``x`` and ``y``."""
+    shape = input._data.shape
+    return _write_elementwise(input, callable, input._data, np.broadcast_to(x._data, shape),
+                              np.broadcast_to(y._data, shape))
+
+
+def _write_elementwise(input, fn, *arrays):
+    values = np.frompyfunc(fn, len(arrays), 1)(*(a.astype(object) for a in arrays))  # Python numbers in and out
+    # torch casts each result to the tensor's dtype (an int tensor truncates 2 / 3 to 0)
+    np.copyto(input._data, np.asarray(np.asarray(values, dtype=object).tolist()).astype(input._data.dtype), casting="unsafe")
+    input._vc[0] += 1
+    return input

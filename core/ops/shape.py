@@ -779,3 +779,29 @@ def squeeze_(input, dim=None):
 def unsqueeze_(input, dim: int):
     """In-place ``unsqueeze``: the tensor itself gains a size-1 dimension at ``dim``."""
     return _become_view(input, unsqueeze, dim)
+
+
+def resize_(input, *sizes, memory_format=None):
+    """Gives the tensor the shape ``sizes`` in place, keeping its elements in memory order: fewer elements
+    are cut (a view of the old memory), more are added as zeros (torch leaves them uninitialized)."""
+    if input.requires_grad:
+        raise RuntimeError("cannot resize variables that require grad")
+    shape = tuple(int(s) for s in shape_arg(sizes))
+    if any(s < 0 for s in shape):
+        raise RuntimeError(f"Trying to create tensor with negative dimension: {list(shape)}")
+    count = int(np.prod(shape))
+    flat = input._data.ravel(order="K")  # memory order, as torch's storage
+    if count <= flat.size:
+        data = flat[:count].reshape(shape)
+    else:
+        data = np.zeros(count, input._data.dtype)
+        data[:flat.size] = flat
+        data = data.reshape(shape)
+    input._data = data
+    input._vc[0] += 1
+    return input
+
+
+def resize_as_(input, other, memory_format=None):
+    """``resize_`` to ``other``'s shape."""
+    return resize_(input, tuple(other.shape))
