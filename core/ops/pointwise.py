@@ -1,7 +1,10 @@
-"""Pointwise math beyond arithmetic: atan2, hypot, copysign, logaddexp, addcmul, heaviside, ...
+"""Pointwise math beyond arithmetic: atan2, hypot, copysign, logaddexp, addcmul, heaviside, gcd, ...
 
 Binary ops promote like ``add`` (integers give the default float dtype where the result is not
 whole); gradients w.r.t. broadcast inputs are summed back by the engine.
+
+This module also binds the Tensor-only methods of the older op modules (``Tensor.unfold``, ``t_``,
+``resize_``, ...): torch has no top-level function of those names, so they stay out of ``__all__``.
 """
 
 from __future__ import annotations
