@@ -1,7 +1,8 @@
 """``ember.vision``: image IO, transforms, datasets, models and utilities (torchvision's names).
 
 Sub-packages load on first use: ``ember.vision.transforms``, ``ember.vision.datasets``,
-``ember.vision.models``, ``ember.vision.io``, ``ember.vision.utils``, ``ember.vision.data``.
+``ember.vision.models``, ``ember.vision.io``, ``ember.vision.utils``, ``ember.vision.data``,
+``ember.vision.ops``.
 
 Example:
     >>> from ember.vision import transforms as T
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import importlib
 
-_SUBMODULES = ("io", "transforms", "datasets", "models", "utils", "data")
+_SUBMODULES = ("io", "transforms", "datasets", "models", "utils", "data", "ops")
 
 
 def __getattr__(name: str):
