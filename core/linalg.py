@@ -18,7 +18,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from .creation import eye, ones_like
+from .creation import ones_like
 from .ops import decomposition as _decomposition
 from .ops.arithmetic import where
 from .ops.complex_ops import conj
@@ -32,6 +32,7 @@ from .ops.decomposition import (
     eigh,
     eigvals,
     eigvalsh,
+    householder_product,
     inv,
     inv_ex,
     is_vector_rhs,
@@ -243,25 +244,6 @@ def vander(x, *, N=None):
 def diagonal(A, *, offset: int = 0, dim1: int = -2, dim2: int = -1):
     """The diagonals of a batch of matrices (over the last two axes by default)."""
     return A.diagonal(offset, dim1, dim2)
-
-
-def householder_product(A, tau):
-    """The first n columns of the product of Householder reflectors ``H_i = I - tau_i v_i v_i^T``, with
-    ``v_i`` stored below the diagonal of A's column i (an implicit 1 on the diagonal)."""
-    check_matrix(A, "linalg.householder_product")
-    m, n = A.shape[-2:]
-    if n > m:
-        raise RuntimeError("torch.linalg.householder_product: input.shape[-2] must be greater than or equal to "
-                           "input.shape[-1]")
-    if tau.shape[-1] > n:
-        raise RuntimeError("torch.linalg.householder_product: input.shape[-1] must be greater than or equal to "
-                           "tau.shape[-1]")
-    V = A.tril(-1) + eye(m, n, dtype=A.dtype)
-    Q = eye(m, dtype=A.dtype).expand(*A.shape[:-2], m, m)
-    for i in range(tau.shape[-1]):
-        v = V[..., :, i : i + 1]
-        Q = Q - tau[..., i, None, None] * ((Q @ v) @ (conj(v.mT) if v._data.dtype.kind == "c" else v.mT))
-    return Q[..., :, :n]
 
 
 # --- least squares, tensor inverse -------------------------------------------------------------------------------

@@ -22,8 +22,9 @@ from .arithmetic import where
 from .complex_ops import conj, imag, real
 from .shape import cat, tril, triu
 
-__all__ = ["cholesky", "cholesky_inverse", "cholesky_solve", "det", "inverse", "logdet", "lu", "lu_solve",
-           "lu_unpack", "matrix_exp", "matrix_power", "pinverse", "qr", "slogdet", "svd", "triangular_solve"]
+__all__ = ["cholesky", "cholesky_inverse", "cholesky_solve", "det", "geqrf", "inverse", "logdet", "lu", "lu_solve",
+           "lu_unpack", "matrix_exp", "matrix_power", "orgqr", "ormqr", "pinverse", "qr", "slogdet", "svd",
+           "triangular_solve"]
 METHODS = [name for name in __all__ if name != "lu_unpack"]
 INPLACE: list[str] = []
 
@@ -856,13 +857,13 @@ class _NotDifferentiable(Op):
     """Records an op torch has no derivative for: its backward raises torch's error."""
 
     @staticmethod
-    def forward(ctx, A, value, op):
-        ctx.op = op
+    def forward(ctx, A, value, message):
+        ctx.message = message
         return value
 
     @staticmethod
     def backward(ctx, grad):
-        raise RuntimeError(f"derivative for aten::{ctx.op} is not implemented")
+        raise RuntimeError(ctx.message)
 
 
 def _lapack(name, a):
@@ -887,7 +888,7 @@ def ldl_factor_ex(A, *, hermitian: bool = False, check_errors: bool = False):
     if check_errors:
         _raise_for_info(info, A._data.shape, "The factorization could not be completed because the input is "
                         "singular (D[{0},{0}] is zero).", "torch.linalg.ldl_factor_ex")
-    LD = _NotDifferentiable.apply(A, np.tril(packed), "linalg_ldl_factor_ex")
+    LD = _NotDifferentiable.apply(A, np.tril(packed), "derivative for aten::linalg_ldl_factor_ex is not implemented")
     return _LDLFactorEx(LD, Tensor._wrap(pivots), Tensor._wrap(info))
 
 
@@ -909,7 +910,69 @@ def ldl_solve(LD, pivots, B, *, hermitian: bool = False):
     solution = np.empty(b.shape, b.dtype)
     for index in np.ndindex(*batch):
         solution[index] = sytrs(ld[index], ipiv[index], b[index], lower=1)[0]
-    return _NotDifferentiable.apply(B if B.requires_grad else LD, solution, "linalg_ldl_solve")
+    return _NotDifferentiable.apply(B if B.requires_grad else LD, solution,
+                                    "derivative for aten::linalg_ldl_solve is not implemented")
+
+
+# --- Householder reflectors: geqrf, orgqr, ormqr ---------------------------------------------------------------
+
+_Geqrf = namedtuple("geqrf", ["a", "tau"])
+
+
+def geqrf(input):
+    """LAPACK's QR in Householder form: ``(a, tau)``, R on and above a's diagonal, the reflectors below
+    (see ``householder_product``). Not differentiable, as in torch."""
+    check_matrix(input, "geqrf")
+    a = input._data
+    routine = _lapack("geqrf", a)
+    packed = np.empty_like(a)
+    tau = np.empty(a.shape[:-2] + (min(a.shape[-2:]),), a.dtype)
+    for index in np.ndindex(*a.shape[:-2]):
+        packed[index], tau[index] = routine(a[index])[:2]
+    message = "the derivative for 'geqrf' is not implemented."
+    return _Geqrf(_NotDifferentiable.apply(input, packed, message), _NotDifferentiable.apply(input, tau, message))
+
+
+def householder_q(A, tau):
+    """The m x m product ``H_1 ... H_k`` of the reflectors ``H_i = I - tau_i v_i v_i^H``, ``v_i`` stored below
+    the diagonal of A's column i with an implicit 1 on it (differentiable in A and tau)."""
+    m, n = A.shape[-2:]
+    V = tril(A, -1) + eye(m, n, dtype=A.dtype)
+    Q = eye(m, dtype=A.dtype).expand(*A.shape[:-2], m, m)
+    for i in range(tau.shape[-1]):
+        v = V[..., :, i : i + 1]
+        Q = Q - tau[..., i, None, None] * ((Q @ v) @ _H(v))
+    return Q
+
+
+def householder_product(A, tau):
+    """The first n columns of the product of Householder reflectors ``H_i = I - tau_i v_i v_i^H``, with
+    ``v_i`` stored below the diagonal of A's column i (an implicit 1 on the diagonal)."""
+    check_matrix(A, "linalg.householder_product")
+    m, n = A.shape[-2:]
+    if n > m:
+        raise RuntimeError("torch.linalg.householder_product: input.shape[-2] must be greater than or equal to "
+                           "input.shape[-1]")
+    if tau.shape[-1] > n:
+        raise RuntimeError("torch.linalg.householder_product: input.shape[-1] must be greater than or equal to "
+                           "tau.shape[-1]")
+    return householder_q(A, tau)[..., :, :n]
+
+
+def orgqr(input, tau):
+    """``torch.orgqr``: the same as ``linalg.householder_product``."""
+    return householder_product(input, tau)
+
+
+def ormqr(input, tau, other, left: bool = True, transpose: bool = False):
+    """``other`` multiplied by the full m x m Q of ``geqrf``'s reflectors: ``Q @ other`` (``other @ Q`` when
+    ``left=False``; ``Q^H`` when ``transpose``)."""
+    side = -2 if left else -1
+    if tau.shape[-1] != min(other.shape[side], input.shape[-1]):
+        raise RuntimeError(f"torch.ormqr: tau.shape[-1] must be equal to min(other.shape[{side}], input.shape[-1])")
+    Q = householder_q(input, tau)
+    Q = _H(Q) if transpose else Q
+    return Q @ other if left else other @ Q
 
 
 # --- pinv, matrix functions ----------------------------------------------------------------------------------

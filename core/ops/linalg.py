@@ -16,15 +16,17 @@ from . import decomposition
 from ._op import Op
 from ._util import binary_operands, normalize_dim, result_type
 from .arithmetic import where
+from .complex_ops import conj
 from .decomposition import *
 from .reduce import norm
 from .shape import cat, roll
 
-__all__ = ["addbmm", "addmm", "addmv", "addr", "baddbmm", "block_diag", "bmm", "cdist", "chain_matmul", "cross",
-           "dot", "einsum", "ger", "inner", "kron", "matmul", "mm", "mv", "outer", "tensordot", "trace", "vander"]
+__all__ = ["addbmm", "addmm", "addmv", "addmv_", "addr", "adjoint", "baddbmm", "block_diag", "bmm", "cdist",
+           "chain_matmul", "cross", "dot", "einsum", "ger", "inner", "kron", "matmul", "mm", "mv", "outer", "tensordot",
+           "trace", "vander", "vdot"]
 __all__ += decomposition.__all__
 METHODS = ["matmul", "mm", "bmm", "mv", "dot", "inner", "outer", "ger", "addmm", "addbmm", "baddbmm", "addmv",
-           "addr", "kron", "cross", "trace"] + decomposition.METHODS
+           "addr", "kron", "cross", "trace", "adjoint", "vdot"] + decomposition.METHODS
 INPLACE = ["addmm", "addbmm", "baddbmm", "addmv", "addr"]
 
 
@@ -137,6 +139,18 @@ def inner(input, other):
     size = input._data.shape[-1]
     flat = matmul(input.reshape(-1, size), other.reshape(-1, size).mT)
     return flat.reshape(*input._data.shape[:-1], *other._data.shape[:-1])
+
+
+def vdot(input, other):
+    """The dot product ``sum(conj(input) * other)`` of two 1-D tensors."""
+    if input._data.dtype.kind == "c":
+        input = conj(input)
+    return dot(input, other)
+
+
+def adjoint(input):
+    """The conjugate transpose of the last two axes (a view-like op; the transpose of a real tensor)."""
+    return conj(input.mT) if input._data.dtype.kind == "c" else input.mT
 
 
 def outer(input, vec2):
@@ -307,6 +321,11 @@ def addmv(input, mat, vec, *, beta=1, alpha=1):
         raise RuntimeError(f"size mismatch, got input ({size}), mat ({mat.shape[0]}x{mat.shape[1]}), "
                            f"vec ({vec.shape[0]})")
     return _add_scaled(input, mv(mat, vec), beta, alpha)
+
+
+def addmv_(input, mat, vec, *, beta=1, alpha=1):
+    """``addmv`` written into ``input`` (torch has this in-place form as a function too)."""
+    return input.addmv_(mat, vec, beta=beta, alpha=alpha)
 
 
 def addr(input, vec1, vec2, *, beta=1, alpha=1):

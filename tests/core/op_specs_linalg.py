@@ -163,6 +163,16 @@ def _householder_np(a, tau):
     return q[..., :, :n]
 
 
+def _householder_full_np(a, tau):
+    m = a.shape[-2]
+    v = np.tril(a, -1) + np.eye(m, a.shape[-1])
+    q = np.broadcast_to(np.eye(m), a.shape[:-2] + (m, m)).copy()
+    for i in range(tau.shape[-1]):
+        vi = v[..., :, i:i + 1]
+        q = q - tau[..., i, None, None] * ((q @ vi) @ _mT(vi))
+    return q
+
+
 def _cross_np(a, b):
     return np.cross(a, b, axis=-1)
 
@@ -245,6 +255,11 @@ DECOMPOSITIONS = [
            SQUARE_SMALL),
     OpSpec("linalg.householder_product", lambda m, a, tau: m.linalg.householder_product(a, tau), _householder_np,
            [((3, 3), (2,)), ((2, 4, 3), (2, 3)), ((4, 2), (2,))]),
+    OpSpec("orgqr", lambda m, a, tau: m.orgqr(a, tau), _householder_np, [((4, 3), (2,))]),
+    OpSpec("ormqr", lambda m, a, tau, b: m.ormqr(a, tau, b), lambda a, tau, b: _householder_full_np(a, tau) @ b,
+           [((4, 3), (3,), (4, 2)), ((2, 3, 3), (2, 3), (2, 3, 1))]),
+    OpSpec("ormqr_right_transpose", lambda m, a, tau, b: a.ormqr(tau, b, left=False, transpose=True),
+           lambda a, tau, b: b @ _mT(_householder_full_np(a, tau)), [((4, 3), (3,), (2, 4))]),
     OpSpec("linalg.lstsq", lambda m, a, b: m.linalg.lstsq(a, b).solution,
            lambda a, b: np.linalg.lstsq(a, b, rcond=None)[0], [((5, 3), (5, 2)), ((4, 2), (4,))], atol=1e-4),
     OpSpec("linalg.lstsq_batch", lambda m, a, b: m.linalg.lstsq(a, b).solution,
@@ -299,6 +314,8 @@ PRODUCTS = [
     OpSpec("cross_dim", lambda m, a, b: m.cross(a, b, dim=0), lambda a, b: np.cross(a, b, axis=0),
            [((3, 2), (3, 2)), ((3, 2, 2), (3, 1, 2))]),
     OpSpec("cross_method", lambda m, a, b: a.cross(b, dim=-1), _cross_np, [((4, 3), (4, 3))]),
+    OpSpec("vdot", lambda m, a, b: m.vdot(a, b), np.vdot, [((4,), (4,))]),
+    OpSpec("adjoint", lambda m, a: m.adjoint(a) + a.adjoint(), lambda a: 2 * _mT(a), [((3, 4),), ((2, 3, 4),)]),
     OpSpec("linalg.vecdot", lambda m, a, b: m.linalg.vecdot(a, b), lambda a, b: (a * b).sum(-1),
            [((4,), (4,)), ((3, 4), (4,)), ((2, 1, 4), (3, 4))]),
     OpSpec("linalg.multi_dot", lambda m, a, b, c: m.linalg.multi_dot([a, b, c]), lambda a, b, c: a @ b @ c,
