@@ -136,6 +136,10 @@ class BatchedArray:
     def sum(self, axis=None, dtype=None, keepdims=False):
         return np.sum(self, axis=axis, dtype=dtype, keepdims=keepdims)
 
+    @property
+    def _numba_type_(self):  # a numba kernel called with the stand-in array: the function runs per sample
+        raise Unbatchable("vmap: a numba kernel called with a batched array")
+
     def __getattr__(self, name):  # the rest of ndarray's API: vmap runs the function per sample instead
         raise _MissingAttribute(f"vmap: ndarray.{name} of a batched array")
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from ..nn.modules.normalization import _BatchNorm
 from ..ops.shape import stack
 
 
@@ -132,3 +133,25 @@ def stack_module_state(models) -> tuple[dict, dict]:
 
 
 __all__ = ["functional_call", "stack_module_state"]
+
+
+def replace_all_batch_norm_modules_(root):
+    """Makes every batch norm in ``root`` use the statistics of its input only (no running statistics:
+    ``running_mean`` / ``running_var`` become None, ``track_running_stats`` False), in place; returns ``root``.
+
+    Running statistics updated in place cannot take a batch of per-sample values inside ``vmap``.
+
+    Example:
+        >>> import ember
+        >>> from ember.func import replace_all_batch_norm_modules_
+        >>> model = replace_all_batch_norm_modules_(ember.nn.Sequential(ember.nn.BatchNorm1d(3)))
+        >>> model[0].running_mean is None
+        True
+    """
+    for module in root.modules():
+        if isinstance(module, _BatchNorm) and module.track_running_stats:
+            module.running_mean = None
+            module.running_var = None
+            module.num_batches_tracked = None
+            module.track_running_stats = False
+    return root

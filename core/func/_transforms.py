@@ -353,6 +353,50 @@ def jvp(func, primals, tangents, *, strict: bool = False, has_aux: bool = False)
     return result + (_released(aux, create_graph),) if has_aux else result
 
 
+def linearize(func, *primals):
+    """``(func(*primals), jvp_fn)``: ``jvp_fn(*tangents)`` is ``J @ tangents`` at ``primals``, computed from
+    one recorded graph however often it is called (double-vjp, as :func:`jvp`).
+
+    Example:
+        >>> import ember
+        >>> from ember.func import linearize
+        >>> out, jvp_fn = linearize(lambda x: x ** 2, ember.tensor([1.0, 3.0]))
+        >>> jvp_fn(ember.tensor([1.0, 1.0]))
+        tensor([2., 6.])
+    """
+    what = "linearize(func, *primals)"
+    with _Transform():
+        flat, spec = tree_flatten(primals)
+        inputs = [_Input(x, what) for x in flat]
+        output = func(*tree_unflatten([i.logical for i in inputs], spec))
+        flat_out, out_spec = tree_flatten(output)
+        physical = [_physical_output(o, what) for o in flat_out]
+        dummies = [Tensor(np.zeros(p.shape, p._data.dtype), requires_grad=p._data.dtype.kind == "f")
+                   for p, _ in physical]
+        vjps = _gradients([p for p, _ in physical], inputs, dummies, create_graph=True, retain_graph=True,
+                          graph_required=True)
+    levels = list(_vmap.active_levels())
+
+    def jvp_fn(*tangents):
+        flat_t = tree_flatten(tangents)[0]
+        if len(flat_t) != len(flat) or any(t.shape != p.shape for t, p in zip(flat_t, flat)):
+            raise RuntimeError(f"{what}: the tangents must have the primals' structure and shapes")
+        plain = [unwrap_all(_ensure_levels(t, levels))[0] for t in flat_t]
+        pairs = [(v, t) for v, t in zip(vjps, plain) if v.requires_grad]
+        wanted = [k for k, d in enumerate(dummies) if d.requires_grad]
+        found = [None] * len(dummies)
+        if pairs and wanted:
+            grads = autograd_grad([v for v, _ in pairs], [dummies[k] for k in wanted], [t for _, t in pairs],
+                                  retain_graph=True, allow_unused=True)
+            for k, g in zip(wanted, grads):
+                found[k] = g
+        results = [wrap_levels(Tensor(np.zeros(p.shape, p._data.dtype)) if g is None else g, lv)
+                   for g, (p, lv) in zip(found, physical)]
+        return tree_unflatten(results, out_spec)
+
+    return tree_unflatten([o.detach() for o in flat_out], out_spec), jvp_fn
+
+
 def _basis(shapes, dtype):
     """Rows of the identity, cut into one block per tensor of ``shapes``: ``[(n, *shape), ...]``."""
     sizes = [int(np.prod(s, dtype=np.int64)) for s in shapes]

@@ -15,6 +15,8 @@ from ember.func import (
     jacfwd,
     jacrev,
     jvp,
+    linearize,
+    replace_all_batch_norm_modules_,
     stack_module_state,
     vjp,
     vmap,
@@ -684,3 +686,28 @@ def test_ensemble_of_cnns_with_batch_norm_buffers_matches_torch(batched_only):
     expected = torch.func.vmap(lambda p, b, x: torch.func.functional_call(theirs[0], (p, b), (x,)),
                                in_dims=(0, 0, None))(params_t, buffers_t, x_t)
     close(ours, expected)
+
+
+@pytest.mark.parity
+def test_linearize_matches_torch_and_reuses_one_graph():
+    torch = pytest.importorskip("torch")
+    x_e, x_t = both(rand(4))
+    f = lambda m: lambda x: (x.sin() * x.sum(), x.exp()[:2])
+    out_e, jvp_e = linearize(f(ember), x_e)
+    out_t, jvp_t = torch.func.linearize(f(torch), x_t)
+    close(out_e, out_t)
+    for seed in range(2):  # the same jvp_fn, twice
+        t_e, t_t = both(rand(4, seed=seed + 10))
+        close(jvp_e(t_e), jvp_t(t_t))
+
+
+@pytest.mark.parity
+def test_replace_all_batch_norm_modules_lets_vmap_run_train_mode_batch_norm():
+    torch = pytest.importorskip("torch")
+    ours = replace_all_batch_norm_modules_(nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4)).double())
+    theirs = torch.func.replace_all_batch_norm_modules_(
+        torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4)).double())
+    assert ours[1].running_mean is None and not ours[1].track_running_stats
+    theirs.load_state_dict({k: torch.tensor(arr(v)) for k, v in ours.state_dict().items()})
+    x_e, x_t = both(rand(2, 5, 3))  # two groups of 5: each normalized with its own statistics
+    close(vmap(ours)(x_e), torch.func.vmap(theirs)(x_t))
