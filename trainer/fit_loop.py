@@ -96,7 +96,7 @@ class FitLoop:
     def training_step(self, model, batch, batch_idx: int):
         """``model.training_step(batch[, batch_idx])``: ``batch_idx`` only if the step takes it (as in Lightning)."""
         with self.trainer.profiler.profile(f"[LightningModule]{type(model).__name__}.training_step"):
-            if is_param_in_hook_signature(model.training_step, "batch_idx", min_args=2):
+            if _takes_batch_idx(model.training_step):
                 return model.training_step(batch, batch_idx)
             return model.training_step(batch)
 
@@ -214,3 +214,16 @@ class FitLoop:
                             trainer.module)
         state.epoch += 1
         state.batch_idx = 0
+
+
+_TAKES_BATCH_IDX: dict = {}
+
+
+def _takes_batch_idx(step) -> bool:
+    """Whether a ``training_step`` takes ``batch_idx`` (Lightning's rule), remembered per function: the
+    signature is read once, not at every step."""
+    key = getattr(step, "__func__", step)
+    found = _TAKES_BATCH_IDX.get(key)
+    if found is None:
+        found = _TAKES_BATCH_IDX[key] = is_param_in_hook_signature(step, "batch_idx", min_args=2)
+    return found
