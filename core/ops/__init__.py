@@ -27,7 +27,7 @@ from .linalg import *  # noqa: F401,F403
 from .softmax import log_softmax, softmax  # noqa: F401
 from .sorting import (argsort, bincount, bucketize, histc, histogram, isin, kthvalue, median,  # noqa: F401
                       nanmedian, searchsorted, sort, topk, unique, unique_consecutive, quantile,
-                      nanquantile, mode, msort)
+                      nanquantile, mode, msort, histogramdd)
 from .reduce import (aminmax, all, amax, amin, any, argmax, argmin, count_nonzero, cummax, cummin,  # noqa: F401
                      cumprod, cumsum, logcumsumexp, logsumexp, max, mean, min, nanmean, nansum, norm, prod,
                      std, std_mean, sum, var, var_mean, diff, trapezoid, trapz, cumulative_trapezoid, cov,

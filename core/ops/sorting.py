@@ -6,6 +6,7 @@ back to the selected elements through ``gather``.
 
 from __future__ import annotations
 
+from builtins import range as builtins_range  # ``range`` is an argument name below, as torch's
 from typing import NamedTuple
 
 import numpy as np
@@ -214,6 +215,28 @@ def histogram(input, bins=100, *, range=None, weight=None, density: bool = False
                                    weights=None if weight is None else weight._data.reshape(-1))
     dtype = input._data.dtype
     return _Histogram(Tensor._wrap(hist.astype(dtype)), Tensor._wrap(bin_edges.astype(dtype)))
+
+
+# named as torch's return type (the class syntax would clash with the function's name)
+_Histogramdd = NamedTuple("histogramdd", [("hist", Tensor), ("bin_edges", tuple)])  # noqa: UP014
+
+
+def histogramdd(input, bins, *, range=None, weight=None, density: bool = False):  # noqa: A002
+    """The histogram of the points in the rows of ``input`` (``(N, D)``): ``bins`` a count, one count per
+    dimension or one tensor of edges per dimension; ``range`` is ``[low_0, high_0, low_1, high_1, ...]``."""
+    if input._data.dtype.kind != "f":
+        raise _not_implemented_for("histogramdd", input)
+    points = input._data.reshape(-1, input._data.shape[-1])
+    dims = points.shape[1]
+    if isinstance(bins, (list, tuple)):
+        bins = [b._data if isinstance(b, Tensor) else int(b) for b in bins]
+    else:
+        bins = int(bins)
+    ranges = None if range is None else [(range[2 * d], range[2 * d + 1]) for d in builtins_range(dims)]
+    hist, edges = np.histogramdd(points, bins=bins, range=ranges, density=density,
+                                 weights=None if weight is None else weight._data.reshape(-1))
+    dtype = input._data.dtype
+    return _Histogramdd(Tensor._wrap(hist.astype(dtype)), tuple(Tensor._wrap(e.astype(dtype)) for e in edges))
 
 
 def isin(elements, test_elements, *, assume_unique: bool = False, invert: bool = False):

@@ -29,6 +29,9 @@ SAME = [
     "m.histogram(m.tensor([1., 2, 1]), bins=4, range=(0., 3.), weight=m.tensor([1., 2., 4.]))",
     "m.histogram(m.tensor([1., 2, 1]), m.tensor([0., 1, 2, 3]))",
     "m.histogram(m.tensor([1., 2, 1, 7]), bins=3, density=True)",
+    "m.histogramdd(m.tensor([[0., 1.], [1., 0.], [2., 0.], [2., 2.]]), bins=[3, 3], weight=m.tensor([1., 2., 4., 8.]))",
+    "m.histogramdd(m.tensor([[0., 1.], [1., 0.], [2., 0.]]), bins=2, range=[0., 1., 0., 1.], density=True)",
+    "m.histogramdd(m.tensor([[0., 1.], [1., 0.]]), bins=[m.tensor([0., 1., 2.]), m.tensor([0., 2.])])",
     "m.isin(m.tensor([[1, 2], [3, 4]]), m.tensor([2, 3]))",
     "m.isin(m.tensor([[1, 2], [3, 4]]), 2, invert=True)",
     "m.isin(m.tensor([1., 2.]), m.tensor([2, 3]))",
@@ -211,11 +214,12 @@ SAME = [
 
 
 def _as_arrays(result):
+    """``[(array, dtype name), ...]`` for a tensor, a number, a Size or (nested) tuples of them."""
     if isinstance(result, (bool, int)) or type(result).__name__ == "Size":
-        return np.asarray(result), type(result).__name__
+        return [(np.asarray(result), type(result).__name__)]
     if isinstance(result, tuple):
-        return [_as_arrays(r) for r in result]
-    return result.numpy(), str(result.dtype).split(".")[-1]
+        return [pair for r in result for pair in _as_arrays(r)]
+    return [(result.numpy(), str(result.dtype).split(".")[-1])]
 
 
 @pytest.mark.parity
@@ -228,10 +232,8 @@ def test_same_result_as_torch(expression):
         warnings.simplefilter("ignore")  # torch's beta / deprecation warnings (index_reduce, scatter reduce=)
         expected = _as_arrays(eval(expression, {"m": torch}))
     got = _as_arrays(eval(expression, {"m": ember}))
-    flat_expected = expected if isinstance(expected, list) else [expected]
-    flat_got = got if isinstance(got, list) else [got]
-    assert len(flat_got) == len(flat_expected)
-    for (g, g_dtype), (e, e_dtype) in zip(flat_got, flat_expected):
+    assert len(got) == len(expected)
+    for (g, g_dtype), (e, e_dtype) in zip(got, expected):
         assert g_dtype == e_dtype, f"dtype {g_dtype} != torch's {e_dtype}"
         assert g.shape == e.shape
         np.testing.assert_allclose(g, e, rtol=1e-6, equal_nan=True)
