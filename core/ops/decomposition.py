@@ -1,4 +1,6 @@
-"""Matrix decompositions, inverses and solves: the differentiable primitives behind ``ember.linalg``.
+"""Matrix decompositions, inverses and solves: the differentiable primitives behind ``ember.linalg`` and
+torch's top-level aliases (inverse, det, solves, Cholesky, eigh / eig, QR, SVD, LU, LDL, Householder
+products, pinv, matrix_exp / matrix_power).
 
 Values come from numpy.linalg / scipy.linalg over the leading (batch) axes; the backward formulas are
 PyTorch's (FunctionsManual.cpp), written with Ember ops so that second derivatives work. An op with
@@ -256,12 +258,8 @@ class Solve(Op):
     def backward(ctx, grad):
         (A,) = ctx.saved_tensors
         X = ctx.output
-        grad_B = _solve_matrix(_H(A), grad)  # X = A^-1 B: dB = A^-H G, dA = -dB X^H
+        grad_B = Solve.apply(_H(A), grad)  # X = A^-1 B: dB = A^-H G, dA = -dB X^H
         return (-(grad_B @ _H(X)) if ctx.needs_input_grad[0] else None), grad_B
-
-
-def _solve_matrix(A, B):
-    return Solve.apply(A, B)
 
 
 def is_vector_rhs(A, B) -> bool:
@@ -497,7 +495,7 @@ class Eig(Op):
         (A,) = ctx.saved_tensors
         L, V = _outputs(ctx, Eig.apply)
         Vh = _H(V)
-        inner = 0 if grad_L is None else _diag_embed(grad_L)
+        inner = zeros(V.shape, dtype=V.dtype) if grad_L is None else _diag_embed(grad_L)
         if grad_V is not None:
             VhgV = Vh @ grad_V
             diagonal = VhgV.diagonal(0, -2, -1)
@@ -507,18 +505,12 @@ class Eig(Op):
                     "by e^{i phi}. The specified loss function depends on this quantity, so it is ill-defined.")
             # the eigenvectors have norm 1: project out the part of gV along them
             VhgV = VhgV - Vh @ (V * real(diagonal).unsqueeze(-2))
-            gaps = conj(L).unsqueeze(-2) - conj(L).unsqueeze(-1)  # conj(L_j - L_i)
-            gaps = gaps + _diag_embed(ones_like_real(L))
+            gaps = conj(L).unsqueeze(-2) - conj(L).unsqueeze(-1)  # conj(L_j - L_i), 1 on the diagonal
+            gaps = gaps + Tensor._wrap(np.eye(L.shape[-1], dtype=L._data.real.dtype))
             off_diagonal = VhgV / gaps
             inner = inner + off_diagonal - _diag_embed(off_diagonal.diagonal(0, -2, -1))
-        if isinstance(inner, int):
-            return None
         gA = Solve.apply(Vh, inner @ Vh)  # V^-H (...) V^H
         return real(gA) if A._data.dtype.kind == "f" else gA
-
-
-def ones_like_real(x):
-    return Tensor._wrap(np.ones(x._data.shape, x._data.real.dtype))
 
 
 _Eig = namedtuple("linalg_eig", ["eigenvalues", "eigenvectors"])
