@@ -178,6 +178,7 @@ class ManualOptimizer:
         self._call = call
         self._state = state
         self._after_closure = after_closure
+        self._takes_closure = _takes_closure(optimizer)
 
     def step(self, closure=None, **kwargs):
         def closure_then_hooks():
@@ -187,7 +188,7 @@ class ManualOptimizer:
                 self._after_closure(self.optimizer)
             return result
 
-        if _takes_closure(self.optimizer):
+        if self._takes_closure:
             out = self.optimizer.step(closure_then_hooks, **kwargs)
         else:
             closure_then_hooks()
