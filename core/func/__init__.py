@@ -16,8 +16,9 @@ Example:
 from __future__ import annotations
 
 from ._functional_call import functional_call, replace_all_batch_norm_modules_, stack_module_state
+from ._rearrange import rearrange
 from ._transforms import grad, grad_and_value, hessian, jacfwd, jacrev, jvp, linearize, vjp
 from ._vmap import vmap
 
 __all__ = ["functional_call", "grad", "grad_and_value", "hessian", "jacfwd", "jacrev", "jvp", "linearize",
-           "replace_all_batch_norm_modules_", "stack_module_state", "vjp", "vmap"]
+           "rearrange", "replace_all_batch_norm_modules_", "stack_module_state", "vjp", "vmap"]

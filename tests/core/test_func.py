@@ -711,3 +711,30 @@ def test_replace_all_batch_norm_modules_lets_vmap_run_train_mode_batch_norm():
     theirs.load_state_dict({k: torch.tensor(arr(v)) for k, v in ours.state_dict().items()})
     x_e, x_t = both(rand(2, 5, 3))  # two groups of 5: each normalized with its own statistics
     close(vmap(ours)(x_e), torch.func.vmap(theirs)(x_t))
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("pattern, lengths", [
+    ("b c (h w) -> b h w c", {"h": 2}),
+    ("b ... -> ... b", {}),
+    ("b c d -> (b c) d", {}),
+    ("b (c d) e -> e (d b) c", {"c": 3}),
+    ("... d -> d (...)", {}),
+])
+def test_rearrange_matches_torch(pattern, lengths):
+    torch = pytest.importorskip("torch")
+    from ember.func import rearrange
+
+    x_e, x_t = both(rand(2, 6, 4))
+    close(rearrange(x_e, pattern, **lengths), torch.func.rearrange(x_t, pattern, **lengths))
+    close(rearrange([x_e, x_e * 2], "n " + pattern.replace("->", "-> n"), **lengths),
+          torch.func.rearrange([x_t, x_t * 2], "n " + pattern.replace("->", "-> n"), **lengths))
+
+
+def test_rearrange_errors_name_the_pattern():
+    from ember.func import rearrange
+
+    with pytest.raises(ValueError, match="same dims"):
+        rearrange(ember.zeros(2, 3), "a b -> a c")
+    with pytest.raises(ValueError, match="cannot be split"):
+        rearrange(ember.zeros(2, 5), "a (b c) -> a b c", b=2)
