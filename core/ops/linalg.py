@@ -211,8 +211,11 @@ def _einsum_operand_grad(grad, output, terms, operands, i):
     return einsum(",".join([unique] + eye_terms) + "->" + target, g, *eyes)
 
 
-def einsum(equation: str, *operands):
-    """Einstein summation (explicit ``->`` or implicit output); differentiable in every operand."""
+def einsum(equation, *operands):
+    """Einstein summation (explicit ``->`` or implicit output, ``...`` for broadcast axes, or torch's sublist
+    form ``einsum(a, [0, 1], b, [1, 2], [0, 2])``); differentiable in every operand."""
+    if not isinstance(equation, str):
+        equation, operands = _from_sublists((equation,) + operands)
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     equation = equation.replace(" ", "")
@@ -236,6 +239,29 @@ def einsum(equation: str, *operands):
     target = result_type(*operands).numpy
     operands = tuple(o if o._data.dtype == target else o.to(target) for o in operands)
     return Einsum.apply(equation, *operands)
+
+
+def _from_sublists(arguments):
+    """``(a, [0, 1], b, [1, 2], [0, 2])`` -> ``("ab,bc->ac", (a, b))``: subscripts 0-51 are letters."""
+    letters = string.ascii_letters  # torch: 0-25 are a-z, 26-51 are A-Z
+
+    def term(sublist):
+        out = ""
+        for index in sublist:
+            if index is Ellipsis:
+                out += "..."
+            elif not 0 <= index < 52:
+                raise RuntimeError("einsum(): subscript in subscript list is not within the valid range [0, 52)")
+            else:
+                out += letters[index]
+        return out
+
+    has_output = len(arguments) % 2 == 1
+    pairs = arguments[:-1] if has_output else arguments
+    equation = ",".join(term(sublist) for sublist in pairs[1::2])
+    if has_output:
+        equation += "->" + term(arguments[-1])
+    return equation, tuple(pairs[0::2])
 
 
 def _expand_ellipsis(equation: str, operands):

@@ -367,6 +367,10 @@ PRODUCTS = [
            lambda a, b: np.einsum("b...i,i->...b", a, b), [((2, 4), (4,)), ((2, 3, 4), (4,)), ((2, 3, 1, 4), (4,))]),
     OpSpec("einsum_ellipsis_sum", lambda m, a: m.einsum("i...->", a), lambda a: a.sum(),  # numpy refuses
            [((3,),), ((3, 2, 4),)]),
+    OpSpec("einsum_sublist", lambda m, a, b: m.einsum(a, [0, 1], b, [1, 27], [27, 0]),
+           lambda a, b: (a @ b).T, [((2, 3), (3, 4))]),
+    OpSpec("einsum_sublist_ellipsis_implicit", lambda m, a, b: m.einsum(a, [..., 0], b, [0]),
+           lambda a, b: a @ b, [((2, 3), (3,)), ((2, 1, 3), (3,))]),
     OpSpec("einsum_ellipsis_diag", lambda m, a: m.einsum("...ii->...i", a), lambda a: np.einsum("...ii->...i", a),
            [((3, 3),), ((2, 3, 3),)]),
 ]

@@ -566,3 +566,8 @@ def test_addmv_in_place_function_matches_torch():
     torch.addmv_(t, torch.ones(2, 3, dtype=torch.float64), torch.ones(3, dtype=torch.float64), beta=2)
     assert returned is e
     np.testing.assert_allclose(e.numpy(), t.numpy())
+
+
+def test_einsum_sublist_subscripts_out_of_range_raise_as_torch():
+    e, t = both(np.ones((2, 3)))
+    assert str(error_of(lambda: ember.einsum(e, [0, 60]))) == str(error_of(lambda: torch.einsum(t, [0, 60])))
