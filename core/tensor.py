@@ -339,7 +339,9 @@ class Tensor:
         return format_tensor(self)
 
     def __format__(self, spec: str) -> str:
-        if self._data.ndim == 0 and spec:
+        # as torch: a 0-d tensor formats as its item, with or without a spec (f"{loss}" prints "0.25");
+        # a 0-d Parameter keeps its repr unless a spec is given
+        if self._data.ndim == 0 and not is_meta_array(self._data) and (spec or type(self) is Tensor):
             return format(self.item(), spec)
         return repr(self)
 
@@ -376,6 +378,26 @@ class Size(tuple):
 
     def __repr__(self) -> str:
         return f"ember.Size({list(self)})"
+
+    # as torch.Size: joining, repeating or slicing a Size gives a Size
+    def __add__(self, other):
+        if not isinstance(other, tuple):
+            return NotImplemented
+        return Size(tuple(self) + tuple(other))
+
+    def __radd__(self, other):
+        if not isinstance(other, tuple):
+            return NotImplemented
+        return Size(tuple(other) + tuple(self))
+
+    def __mul__(self, times):
+        return Size(tuple(self) * times)
+
+    __rmul__ = __mul__
+
+    def __getitem__(self, index):
+        item = tuple.__getitem__(self, index)
+        return Size(item) if isinstance(index, slice) else item
 
     def numel(self) -> int:
         n = 1
