@@ -160,6 +160,11 @@ def _scatter_reduce_np(a, dim, index, src, reduce, include_self=True):
     return out
 
 
+def _along(index, dim, shape):
+    """A 1-D index placed along ``dim`` and broadcast to ``shape`` (what index_* ops scatter with)."""
+    return np.broadcast_to(index.reshape([-1 if d == dim else 1 for d in range(len(shape))]), shape)
+
+
 def _diag_embed_np(a, offset=0):
     n = a.shape[-1] + abs(offset)
     out = np.zeros(a.shape[:-1] + (n, n), a.dtype)
@@ -222,7 +227,7 @@ SHAPE = [
     OpSpec("diag_embed_offset", lambda m, a: a.diag_embed(2), lambda a: _diag_embed_np(a, 2), R),
     OpSpec("diag_embed_dims", lambda m, a: m.diag_embed(a, -1, 0, 2),
            lambda a: np.moveaxis(_diag_embed_np(a, -1), (-2, -1), (0, 2)), R2),
-    OpSpec("diagflat", lambda m, a: m.diagflat(a, 1), lambda a: np.diagflat(a, 1), [((),)] + R[:3]),
+    OpSpec("diagflat", lambda m, a: m.diagflat(a, 1), lambda a: np.diagflat(a, 1), [((),)] + R[:3] + [((2, 1, 2, 2),)]),
 ]
 
 INDEX = [
@@ -245,18 +250,19 @@ INDEX = [
            lambda a, i: _scatter_reduce_np(a, 1, i, np.full(i.shape, 1.5), "sum"), [((3, 4), (3, 2))],
            int_inputs={1: (0, 4)}, grad=False),
     OpSpec("index_reduce_amax", lambda m, a, i, s: a.index_reduce(0, i, s, "amax"),
-           lambda a, i, s: _scatter_reduce_np(a, 0, np.broadcast_to(i[:, None], s.shape), s, "amax"),
-           [((3, 4), (5,), (5, 4))], int_inputs={1: (0, 3)}),
+           lambda a, i, s: _scatter_reduce_np(a, 0, _along(i, 0, s.shape), s, "amax"),
+           [((3, 4), (5,), (5, 4)), ((3, 2, 1, 2), (4,), (4, 2, 1, 2))], int_inputs={1: (0, 3)}),
     OpSpec("index_reduce_mean", lambda m, a, i, s: m.index_reduce(a, 1, i, s, "mean", include_self=False),
-           lambda a, i, s: _scatter_reduce_np(a, 1, np.broadcast_to(i[None, :, None], s.shape), s, "mean", False),
-           [((2, 3, 4), (5,), (2, 5, 4))], int_inputs={1: (0, 3)}),
+           lambda a, i, s: _scatter_reduce_np(a, 1, _along(i, 1, s.shape), s, "mean", False),
+           [((2, 3, 4), (5,), (2, 5, 4)), ((2, 3, 2, 2), (4,), (2, 4, 2, 2))], int_inputs={1: (0, 3)}),
     OpSpec("index_reduce_prod", lambda m, a, i, s: m.index_reduce(a, 0, i, s, "prod"),
            lambda a, i, s: _scatter_reduce_np(a, 0, np.broadcast_to(i, s.shape), s, "prod"),
            [((3,), (4,), (4,))], int_inputs={1: (0, 3)}, domain="positive"),
     OpSpec("index_fill", lambda m, a, i: a.index_fill(1, i, -1.5), lambda a, i: _index_fill_np(a, 1, i, -1.5),
            [((3, 4), (2,)), ((2, 4, 3), (3,)), ((2, 4, 1, 2), (1,))], int_inputs={1: (0, 4)}),
     OpSpec("index_fill_tensor_value", lambda m, a, i, v: m.index_fill(a, 0, i, v),
-           lambda a, i, v: _index_fill_np(a, 0, i, v), [((4,), (2,), ()), ((4, 3), (2,), ())], int_inputs={1: (0, 4)}),
+           lambda a, i, v: _index_fill_np(a, 0, i, v), [((4,), (2,), ()), ((4, 3), (2,), ()), ((4, 1, 2, 2), (3,), ())],
+           int_inputs={1: (0, 4)}),
     OpSpec("index_fill_", lambda m, a, i: (a * 1).index_fill_(0, i, 2.0), lambda a, i: _index_fill_np(a, 0, i, 2.0),
            [((4, 3), (2,))], int_inputs={1: (0, 4)}),
     OpSpec("index_copy", lambda m, a, i, s: a.index_copy(1, i, s), lambda a, i, s: _index_copy_np(a, i, s, 1),
@@ -323,7 +329,7 @@ MORE = [
            [((4,), (1,), (2,)), ((3, 4), (3, 1), (3, 2)), ((2, 3, 4), (2, 3, 2), (2, 3, 1))]),
     OpSpec("trapezoid", lambda m, a: m.trapezoid(a), lambda a: np.trapezoid(a, axis=-1), R),
     OpSpec("trapezoid_x", lambda m, a, x: m.trapezoid(a, x, dim=0), lambda a, x: np.trapezoid(a, x, axis=0),
-           [((4,), (4,)), ((4, 3), (4, 3)), ((3, 2, 2), (3, 2, 2))]),
+           [((4,), (4,)), ((4, 3), (4, 3)), ((3, 2, 2), (3, 2, 2)), ((3, 2, 1, 2), (3, 2, 1, 2))]),
     OpSpec("trapz_dx", lambda m, a: m.trapz(a, dx=0.5), lambda a: np.trapezoid(a, dx=0.5, axis=-1), R),
     OpSpec("cumulative_trapezoid", lambda m, a: m.cumulative_trapezoid(a, dim=0),
            lambda a: np.cumsum((a[1:] + a[:-1]) / 2, 0), R),
@@ -354,11 +360,12 @@ MORE = [
     OpSpec("select_scatter", lambda m, a, b: m.select_scatter(a, b, 0, 1), lambda a, b: _slice_scatter_np(a, b[None], 0, 1, 2, 1),
            [((3,), ()), ((3, 4), (4,)), ((2, 3, 4), (3, 4)), ((2, 3, 2, 2), (3, 2, 2))]),
     OpSpec("slice_scatter", lambda m, a, b: m.slice_scatter(a, b, 0, 1, None, 2),
-           lambda a, b: _slice_scatter_np(a, b, 0, 1, None, 2), [((5,), (2,)), ((4, 3), (2, 3)), ((5, 2, 3), (2, 2, 3))]),
+           lambda a, b: _slice_scatter_np(a, b, 0, 1, None, 2),
+           [((5,), (2,)), ((4, 3), (2, 3)), ((5, 2, 3), (2, 2, 3)), ((4, 2, 1, 2), (2, 2, 1, 2))]),
     OpSpec("slice_scatter_dim", lambda m, a, b: a.slice_scatter(b, dim=-1, start=1),
            lambda a, b: _slice_scatter_np(a, b, a.ndim - 1, 1, None, 1), [((3, 4), (3, 3)), ((2, 3, 4), (2, 3, 3))]),
     OpSpec("put", lambda m, a, i, s: a.put(i, s), lambda a, i, s: _put_np(a, i, s, False),
-           [((3, 4), (5,), (5,)), ((2, 3, 4), (2, 2), (2, 2))], int_inputs={1: (0, 12)}),
+           [((3, 4), (5,), (5,)), ((2, 3, 4), (2, 2), (2, 2)), ((2, 3, 1, 2), (3,), (3,))], int_inputs={1: (0, 12)}),
     OpSpec("put_accumulate", lambda m, a, i, s: m.put(a, i, s, accumulate=True), lambda a, i, s: _put_np(a, i, s, True),
            [((3, 4), (5,), (5,)), ((2, 3, 4), (2, 2), (2, 2))], int_inputs={1: (0, 12)}),
     OpSpec("put_", lambda m, a, i, s: (a * 1).put_(i, s, accumulate=True), lambda a, i, s: _put_np(a, i, s, True),
@@ -375,8 +382,10 @@ MORE = [
     OpSpec("dstack", lambda m, a, b: m.dstack([a, b]), lambda a, b: np.dstack([a, b]),
            [((3,), (3,)), ((2, 3), (2, 3)), ((2, 3, 1), (2, 3, 2)), ((2, 3, 2, 2), (2, 3, 1, 2))]),
     OpSpec("row_stack", lambda m, a, b: m.row_stack([a, b]), lambda a, b: np.vstack([a, b]), [((3,), (3,)), ((2, 3), (1, 3))]),
-    OpSpec("hsplit", lambda m, a: m.hsplit(a, 2)[1], lambda a: np.hsplit(a, 2)[1], [((4,),), ((3, 4),), ((2, 4, 3),)]),
-    OpSpec("vsplit", lambda m, a: a.vsplit([1, 3])[1], lambda a: np.vsplit(a, [1, 3])[1], [((4, 2),), ((5, 2, 3),)]),
+    OpSpec("hsplit", lambda m, a: m.hsplit(a, 2)[1], lambda a: np.hsplit(a, 2)[1],
+           [((4,),), ((3, 4),), ((2, 4, 3),), ((2, 2, 1, 3),)]),
+    OpSpec("vsplit", lambda m, a: a.vsplit([1, 3])[1], lambda a: np.vsplit(a, [1, 3])[1],
+           [((4, 2),), ((5, 2, 3),), ((4, 2, 1, 2),)]),
     OpSpec("dsplit", lambda m, a: m.dsplit(a, [1])[1], lambda a: np.dsplit(a, [1])[1], [((2, 3, 4),), ((2, 3, 3, 2),)]),
     OpSpec("split_with_sizes", lambda m, a: a.split_with_sizes([1, 3], -1)[1], lambda a: a[..., 1:], R2[:1] + [((2, 3, 4),)]),
     _b("ldexp", lambda m, a, b: m.ldexp(a, b), lambda a, b: a * np.exp2(b)),
