@@ -218,12 +218,19 @@ class Slogdet(Op):
     def forward(ctx, A):
         ctx.save_for_backward(A)
         sign, logabsdet = np.linalg.slogdet(A._data)
-        return np.asarray(sign), np.asarray(logabsdet)
+        ctx.arrays = (np.asarray(sign), np.asarray(logabsdet))
+        return ctx.arrays
 
     @staticmethod
     def backward(ctx, grad_sign, grad_logabsdet):
-        (A,) = ctx.saved_tensors  # the sign is piecewise constant: only log|det A| has a gradient
-        return grad_logabsdet.unsqueeze(-1).unsqueeze(-1) * _H(inv(A))
+        (A,) = ctx.saved_tensors
+        # d log det A = tr(A^-1 dA) =: z; log|det A| = Re z, and a complex sign turns by i Im z (a real
+        # sign is piecewise constant: no gradient)
+        grad_z = grad_logabsdet
+        if A._data.dtype.kind == "c":
+            sign = _outputs(ctx, Slogdet.apply)[0]
+            grad_z = grad_z - 1j * imag(conj(grad_sign) * sign)
+        return grad_z.unsqueeze(-1).unsqueeze(-1) * _H(inv(A))
 
 
 _Slogdet = namedtuple("linalg_slogdet", ["sign", "logabsdet"])
@@ -239,7 +246,9 @@ def logdet(input):
     """log det: ``nan`` where the determinant is negative, ``-inf`` where it is zero."""
     check_matrix(input, "logdet", square=True)
     sign, logabsdet = Slogdet.apply(input)
-    return logabsdet + sign.detach().log()
+    if input._data.dtype.kind == "c":  # log det = log|det| + i arg(det)
+        return logabsdet + sign.log()
+    return logabsdet + sign.detach().log()  # log(-1) = nan, log(0) = -inf; a real sign has no gradient
 
 
 # --- solves ------------------------------------------------------------------------------------------------

@@ -571,3 +571,19 @@ def test_addmv_in_place_function_matches_torch():
 def test_einsum_sublist_subscripts_out_of_range_raise_as_torch():
     e, t = both(np.ones((2, 3)))
     assert str(error_of(lambda: ember.einsum(e, [0, 60]))) == str(error_of(lambda: torch.einsum(t, [0, 60])))
+
+
+@pytest.mark.parametrize("loss", [
+    lambda m, a: m.linalg.slogdet(a).sign.real.sum(),
+    lambda m, a: (m.linalg.slogdet(a).sign ** 2).imag.sum() + m.linalg.slogdet(a).logabsdet.sum(),
+    lambda m, a: m.logdet(a).imag.sum() + m.logdet(a).real.sum(),
+], ids=["sign_real", "sign_squared_and_logabsdet", "logdet"])
+def test_complex_slogdet_sign_and_logdet_have_torch_gradients(loss):
+    rng = np.random.default_rng(17)
+    a = rng.standard_normal((2, 3, 3)) + 1j * rng.standard_normal((2, 3, 3))
+    grads = []
+    for m in (ember, torch):
+        x = m.tensor(a, requires_grad=True)
+        loss(m, x).backward()
+        grads.append(x.grad.resolve_conj().numpy())
+    np.testing.assert_allclose(grads[0], grads[1], atol=1e-12)
