@@ -218,6 +218,25 @@ class TrainingModule(HyperparametersMixin, nn.Module):
         """Clears the gradients at the start of an accumulation window (default: ``optimizer.zero_grad()``)."""
         optimizer.zero_grad()
 
+    def all_gather(self, data: Any, group: Any = None, sync_grads: bool = False) -> Any:
+        """``data`` (a tensor, number, or a dict / list / tuple of them) from every process: under DDP each
+        tensor gets a new first dimension of ranks; in one process the data come back as they are (numbers as
+        tensors), as in Lightning."""
+        strategy = self.trainer.strategy
+
+        def gather(value):
+            if isinstance(value, dict):
+                return {k: gather(v) for k, v in value.items()}
+            if isinstance(value, (list, tuple)):
+                return type(value)(gather(v) for v in value)
+            if isinstance(value, (bool, int, float)) or type(value).__module__ == "numpy":
+                value = ember.as_tensor(value)
+            if isinstance(value, ember.Tensor):
+                return strategy.all_gather(value, group=group, sync_grads=sync_grads)
+            return value
+
+        return gather(data)
+
     def clip_gradients(self, optimizer, gradient_clip_val: float | None = None,
                        gradient_clip_algorithm: str | None = None) -> None:
         """Clips the gradients of ``optimizer``'s parameters by norm (default) or by value; the values

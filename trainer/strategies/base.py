@@ -43,6 +43,10 @@ class Strategy:
         """``obj`` as process ``src`` has it."""
         return obj
 
+    def all_gather(self, tensor, group: Any = None, sync_grads: bool = False):
+        """Every process's ``tensor`` (one process: the tensor itself, as Lightning's single-device strategy)."""
+        return tensor
+
     def barrier(self, name: str | None = None) -> None:
         """Waits until every process gets here."""
 

@@ -20,6 +20,7 @@ import traceback
 from datetime import timedelta
 from typing import Any
 
+import ember
 import numpy as np
 from ember.nn import SyncBatchNorm
 
@@ -164,6 +165,20 @@ class DDPStrategy(Strategy):
             return obj
         with self.watchdog.waiting("broadcast"):
             return self.comm.bcast(obj, root=src)
+
+    def all_gather(self, tensor, group: Any = None, sync_grads: bool = False):
+        """Every rank's ``tensor`` stacked along a new first dimension (rank order), as Lightning's DDP does;
+        the result is not differentiable (``sync_grads`` is accepted but gradients do not flow back)."""
+        array = np.ascontiguousarray(tensor.detach().numpy())
+        if self.world_size == 1:
+            return ember.from_numpy(array[None].copy())
+        with self.watchdog.waiting("all_gather"):
+            arrays = self.comm.allgather(array)
+        shapes = {a.shape for a in arrays}
+        if len(shapes) > 1:
+            raise RuntimeError(f"all_gather: the ranks gave tensors of different shapes {sorted(shapes)}; "
+                               "pad them to one shape first")
+        return ember.from_numpy(np.stack(arrays))
 
     def barrier(self, name: str | None = None) -> None:
         if self.world_size > 1:
