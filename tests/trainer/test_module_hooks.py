@@ -118,7 +118,7 @@ class WarmUp(Classifier):
     skip = 2
 
     def optimizer_step(self, epoch, batch_idx, optimizer, optimizer_closure=None):
-        if self.trainer.global_step + batch_idx < self.skip and batch_idx < self.skip:
+        if batch_idx < self.skip:
             optimizer_closure()  # forward and backward, no update
             return
         for group in optimizer.param_groups:
