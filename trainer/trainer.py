@@ -199,9 +199,9 @@ class Trainer:
             benchmark = False  # (as Lightning: deterministic runs do not benchmark)
         self.benchmark = benchmark
         if benchmark is not None:
-            import ember.backends.cudnn  # lazy: only when asked for
+            from ember.backends import cudnn  # lazy: only when asked for
 
-            ember.backends.cudnn.benchmark = bool(benchmark)
+            cudnn.benchmark = bool(benchmark)
         self.recipe: dict | None = None  # the resolved recipe, stored in checkpoints (set by the CLI)
         self.strategy = resolve_strategy(strategy, accelerator, devices, num_nodes)
         rank_zero_only.rank = self.strategy.global_rank
