@@ -1,9 +1,11 @@
 """Short-time Fourier transforms and spectrograms (torchaudio's ``functional`` forms).
 
-Complex spectra are returned as real tensors whose **last dimension has size 2 holding (real,
-imaginary)**, the layout of ``torch.view_as_real``: a complex spectrogram of torchaudio's shape
-``(..., freq, time)`` is ``(..., freq, time, 2)`` here. Everything is differentiable (the DFT is an
-op whose backward is its adjoint, see ``_ops.py``) and batched over leading dimensions.
+Complex spectra are complex tensors, as in torch: ``stft(..., return_complex=True)`` and
+``spectrogram(power=None)`` return ``(..., freq, time)`` complex64/128. ``stft`` without
+``return_complex`` (or with ``False``) keeps the real layout of ``torch.view_as_real``,
+``(..., freq, time, 2)`` = (real, imaginary); ``istft``, ``inverse_spectrogram`` and ``phase_vocoder``
+take either. Everything is differentiable (the DFT is an op whose backward is its adjoint, see
+``_ops.py``) and batched over leading dimensions.
 """
 
 from __future__ import annotations
@@ -79,7 +81,7 @@ def _mirror_onesided(spec: Tensor, n_fft: int) -> Tensor:
 
 def stft(input: Tensor, n_fft: int, hop_length: int | None = None, win_length: int | None = None,
          window: Tensor | None = None, center: bool = True, pad_mode: str = "reflect", normalized: bool = False,
-         onesided: bool | None = None) -> Tensor:
+         onesided: bool | None = None, return_complex: bool | None = None) -> Tensor:
     """Short-time Fourier transform with ``torch.stft``'s conventions.
 
     Frames ``t`` start at ``t * hop_length`` of the (centre-padded, if ``center``) signal, are multiplied by
@@ -90,13 +92,16 @@ def stft(input: Tensor, n_fft: int, hop_length: int | None = None, win_length: i
     Args:
         input: waveform ``(..., time)``.
         n_fft: DFT size. hop_length: default ``n_fft // 4``. win_length: default ``n_fft``.
+        return_complex: True for a complex tensor ``(..., freq, frames)``; otherwise the real layout
+            ``(..., freq, frames, 2)`` (last dim = real, imag), what torch gives for ``return_complex=False``.
 
     Returns:
-        ``(..., freq, frames, 2)``: last dim is (real, imag); ``freq = n_fft // 2 + 1`` when onesided
-        (the default), else ``n_fft``.
+        ``freq = n_fft // 2 + 1`` when onesided (the default), else ``n_fft``.
 
     Example:
         >>> x = ember.randn(2, 1000)
+        >>> stft(x, 256, window=hann_window(256), return_complex=True).shape
+        ember.Size([2, 129, 16])
         >>> stft(x, 256, window=hann_window(256)).shape
         ember.Size([2, 129, 16, 2])
     """
@@ -116,18 +121,26 @@ def stft(input: Tensor, n_fft: int, hop_length: int | None = None, win_length: i
         spec = spec * (1.0 / math.sqrt(n_fft))
     if onesided is False:
         spec = _mirror_onesided(spec, n_fft)
-    return spec
+    return ember.view_as_complex(spec.contiguous()) if return_complex else spec
+
+
+def _as_real_layout(spec) -> Tensor:
+    """A complex spectrum as its ``(..., 2)`` (real, imag) view; a real one as it is."""
+    if isinstance(spec, Tensor) and spec.is_complex():
+        return ember.view_as_real(spec.resolve_conj())
+    return _as_float_tensor(spec)
 
 
 def istft(input: Tensor, n_fft: int, hop_length: int | None = None, win_length: int | None = None,
           window: Tensor | None = None, center: bool = True, normalized: bool = False,
-          onesided: bool | None = None, length: int | None = None) -> Tensor:
+          onesided: bool | None = None, length: int | None = None, return_complex: bool = False) -> Tensor:
     """Inverse of :func:`stft` by weighted overlap-add (``torch.istft``): frames are inverse-transformed,
     windowed, summed, and divided by the summed squared window.
 
     Args:
-        input: ``(..., freq, frames, 2)`` in :func:`stft`'s layout.
+        input: a complex ``(..., freq, frames)`` spectrum, or the real layout ``(..., freq, frames, 2)``.
         length: trim or zero-pad the output to this many samples.
+        return_complex: only False (a real signal) is supported.
 
     Example:
         >>> x = ember.randn(1000)
@@ -136,9 +149,12 @@ def istft(input: Tensor, n_fft: int, hop_length: int | None = None, win_length: 
         >>> bool((y - x).abs().max() < 1e-4)
         True
     """
-    spec = _as_float_tensor(input)
+    if return_complex:
+        raise NotImplementedError("istft(return_complex=True) (a complex signal) is not supported")
+    spec = _as_real_layout(input)
     if spec.ndim < 3 or spec.shape[-1] != 2:
-        raise ValueError(f"istft expects (..., freq, frames, 2) (real, imag), got shape {tuple(spec.shape)}")
+        raise ValueError(f"istft expects a complex (..., freq, frames) spectrum or (..., freq, frames, 2) "
+                         f"(real, imag), got shape {tuple(spec.shape)}")
     hop_length = hop_length if hop_length is not None else n_fft // 4
     win_length = win_length if win_length is not None else n_fft
     n_freq, n_frames = spec.shape[-3], spec.shape[-2]
@@ -197,11 +213,12 @@ def spectrogram(waveform: Tensor, pad: int, window: Tensor, n_fft: int, hop_leng
     """Spectrogram of a waveform (``torchaudio.functional.spectrogram``).
 
     ``normalized=True`` or ``"window"`` divides by the window's L2 norm; ``"frame_length"`` by
-    ``sqrt(n_fft)``. ``return_complex`` is accepted for torchaudio compatibility and ignored.
+    ``sqrt(n_fft)``. ``return_complex`` is accepted for torchaudio compatibility and ignored (torchaudio
+    deprecated it).
 
     Returns:
-        ``(..., freq, time)`` = ``|STFT| ** power``; if ``power`` is None, the complex STFT as
-        ``(..., freq, time, 2)`` with the last dim = (real, imag).
+        ``(..., freq, time)`` = ``|STFT| ** power``; if ``power`` is None, the complex STFT (complex64 for a
+        float32 waveform), as torchaudio returns it.
 
     Example:
         >>> w = hann_window(400)
@@ -216,14 +233,15 @@ def spectrogram(waveform: Tensor, pad: int, window: Tensor, n_fft: int, hop_leng
     if window_norm:
         spec = spec / (window * window).sum().sqrt()
     if power is None:
-        return spec
+        return ember.view_as_complex(spec.contiguous())
     return complex_norm(spec, power)
 
 
 def inverse_spectrogram(spectrogram: Tensor, length: int | None, pad: int, window: Tensor, n_fft: int,
                         hop_length: int, win_length: int, normalized: bool | str, center: bool = True,
                         pad_mode: str = "reflect", onesided: bool = True) -> Tensor:
-    """Waveform from a complex spectrogram ``(..., freq, time, 2)`` (``torchaudio.functional.inverse_spectrogram``).
+    """Waveform from a complex spectrogram ``(..., freq, time)`` (``torchaudio.functional.inverse_spectrogram``);
+    the real layout ``(..., freq, time, 2)`` is accepted too.
 
     Example:
         >>> w = hann_window(400)
@@ -234,7 +252,7 @@ def inverse_spectrogram(spectrogram: Tensor, length: int | None, pad: int, windo
         True
     """
     frame_length_norm, window_norm = _spec_norms(normalized)
-    spec = _as_float_tensor(spectrogram)
+    spec = _as_real_layout(spectrogram)
     if window_norm:
         spec = spec * (window * window).sum().sqrt()
     y = istft(spec, n_fft, hop_length, win_length, window, center, frame_length_norm, onesided,
@@ -283,21 +301,23 @@ def griffinlim(specgram: Tensor, window: Tensor, n_fft: int, hop_length: int, wi
 
 
 def phase_vocoder(complex_specgrams: Tensor, rate: float, phase_advance: Tensor) -> Tensor:
-    """Speeds a complex spectrogram ``(..., freq, time, 2)`` up by ``rate`` without changing pitch
-    (``torchaudio.functional.phase_vocoder``); output has ``ceil(time / rate)`` frames. Runs on arrays
-    (not differentiable).
+    """Speeds a complex spectrogram ``(..., freq, time)`` up by ``rate`` without changing pitch
+    (``torchaudio.functional.phase_vocoder``); output has ``ceil(time / rate)`` frames. A spectrogram in
+    the real layout ``(..., freq, time, 2)`` gives one in that layout. Runs on arrays (not differentiable).
 
     Example:
-        >>> spec = ember.randn(201, 30, 2)
+        >>> spec = ember.randn(201, 30, dtype=ember.complex64)
         >>> phase_vocoder(spec, 1.5, ember.linspace(0, math.pi * 100, 201)[:, None]).shape
-        ember.Size([201, 20, 2])
+        ember.Size([201, 20])
     """
     if rate == 1.0:
         return complex_specgrams
     data = complex_specgrams.numpy(force=True)
-    z = data[..., 0] + 1j * data[..., 1]
+    is_complex = np.iscomplexobj(data)
+    z = data if is_complex else data[..., 0] + 1j * data[..., 1]
+    real_dtype = data.real.dtype
     advance = np.asarray(phase_advance.numpy(force=True) if isinstance(phase_advance, Tensor) else phase_advance)
-    time_steps = np.arange(0, z.shape[-1], rate, dtype=data.dtype)
+    time_steps = np.arange(0, z.shape[-1], rate, dtype=real_dtype)
     alphas = time_steps % 1.0
     phase_0 = np.angle(z[..., :1])
     z = np.concatenate([z, np.zeros(z.shape[:-1] + (2,), dtype=z.dtype)], axis=-1)
@@ -309,7 +329,9 @@ def phase_vocoder(complex_specgrams: Tensor, rate: float, phase_advance: Tensor)
     phase = np.concatenate([phase_0, phase[..., :-1]], axis=-1)
     phase_acc = np.cumsum(phase, -1)
     mag = alphas * np.abs(z1) + (1 - alphas) * np.abs(z0)
-    out = np.stack([mag * np.cos(phase_acc), mag * np.sin(phase_acc)], axis=-1).astype(data.dtype)
+    out = np.stack([mag * np.cos(phase_acc), mag * np.sin(phase_acc)], axis=-1).astype(real_dtype)
+    if is_complex:
+        return ember.from_numpy(np.ascontiguousarray(out).view(data.dtype)[..., 0])
     return ember.from_numpy(out)
 
 

@@ -26,7 +26,7 @@ class Spectrogram(Module):
 
     Defaults are torchaudio's: ``n_fft=400``, ``win_length=n_fft``, ``hop_length=win_length // 2``, a periodic
     Hann window, ``power=2.0``, ``normalized=False``, ``center=True`` with reflect padding, one-sided.
-    With ``power=None`` the complex STFT is returned as ``(..., freq, time, 2)``, last dim = (real, imag).
+    With ``power=None`` the complex STFT is returned as a complex tensor ``(..., freq, time)``, as torchaudio.
 
     Example:
         >>> Spectrogram()(ember.randn(2, 16000)).shape
@@ -54,7 +54,8 @@ class Spectrogram(Module):
 
 
 class InverseSpectrogram(Module):
-    """Waveform from a complex spectrogram ``(..., freq, time, 2)`` (last dim = real, imag): inverse DFT,
+    """Waveform from a complex spectrogram ``(..., freq, time)`` (or its real layout ``(..., freq, time, 2)``,
+    last dim = real, imag): inverse DFT,
     windowed overlap-add, division by the summed squared window. Inverts :class:`Spectrogram` with
     ``power=None`` and the same settings.
 
@@ -283,14 +284,14 @@ class LFCC(Module):
 
 
 class TimeStretch(Module):
-    """Phase-vocoder time stretch of a complex spectrogram ``(..., freq, time, 2)`` by ``rate`` (> 1 faster);
+    """Phase-vocoder time stretch of a complex spectrogram ``(..., freq, time)`` by ``rate`` (> 1 faster);
     output has ``ceil(time / rate)`` frames. ``hop_length`` defaults to ``n_fft // 2`` with
     ``n_fft = 2 (n_freq - 1)``.
 
     Example:
         >>> spec = Spectrogram(power=None)(ember.randn(16000))
         >>> TimeStretch(fixed_rate=2.0)(spec).shape
-        ember.Size([201, 41, 2])
+        ember.Size([201, 41])
     """
 
     def __init__(self, hop_length: int | None = None, n_freq: int = 201, fixed_rate: float | None = None) -> None:
