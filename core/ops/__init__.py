@@ -39,7 +39,8 @@ from .shape import (broadcast_tensors, broadcast_to, cat, chunk, concat, concate
                     view, view_as, vstack, ravel, narrow_copy, meshgrid, cartesian_prod, rot90,
                     tril_indices, triu_indices, repeat_interleave, combinations, atleast_1d, atleast_2d,
                     atleast_3d, column_stack, row_stack, dstack, hsplit, vsplit, dsplit, split_with_sizes,
-                    unsafe_split, unsafe_chunk, unsafe_split_with_sizes, broadcast_shapes)
+                    unsafe_split, unsafe_chunk, unsafe_split_with_sizes, broadcast_shapes, as_strided,
+                    as_strided_scatter)
 
 # Tensor method name -> function. Methods whose name differs from the function (float -> float_)
 # or that have operator forms are listed explicitly below.
@@ -62,7 +63,7 @@ nansum nanmean nanmedian logcumsumexp cummax cummin aminmax
 ravel narrow_copy rot90 repeat_interleave
 scatter_reduce index_reduce index_fill index_copy masked_scatter diag diag_embed diagflat
 histc histogram unique_consecutive
-diff cov corrcoef dist renorm quantile nanquantile mode msort
+diff cov corrcoef dist renorm quantile nanquantile mode msort as_strided as_strided_scatter
 argwhere select select_scatter slice_scatter put hsplit vsplit dsplit split_with_sizes unsafe_split unsafe_chunk
 unsafe_split_with_sizes signbit isposinf isneginf isreal is_nonzero is_same_size is_signed nonzero_static
 """.split()

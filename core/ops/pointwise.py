@@ -23,8 +23,8 @@ from .arithmetic import where as _where
 from .index import fill_diagonal_  # noqa: F401 (a Tensor method, below)
 from .inplace import apply_inplace
 from .reduce import sum_to_size  # noqa: F401 (a Tensor method, below)
-from .shape import (resize_, resize_as_, squeeze_, swapaxes_, swapdims_, t_, transpose_,  # noqa: F401 (methods)
-                    unfold, unsqueeze_)
+from .shape import (as_strided_, resize_, resize_as_, squeeze_, swapaxes_, swapdims_, t_,  # noqa: F401 (methods)
+                    transpose_, unfold, unsqueeze_)
 from .unary import exp, exp2, trunc
 
 __all__ = ["addcdiv", "addcmul", "arctan2", "atan2", "bitwise_left_shift", "bitwise_right_shift", "copysign",
@@ -34,7 +34,7 @@ METHODS = [name for name in __all__ if name != "rsub"] + ["float_power_"]
 # Tensor-only methods torch has no top-level function for: listed here, outside __all__ (``ember.unfold``
 # would not be torch's)
 METHODS += ["unfold", "where", "fill_diagonal_", "sum_to_size", "t_", "transpose_", "swapaxes_", "swapdims_",
-            "squeeze_", "unsqueeze_", "resize_", "resize_as_", "apply_", "map_", "map2_"]
+            "squeeze_", "unsqueeze_", "resize_", "resize_as_", "apply_", "map_", "map2_", "as_strided_"]
 INPLACE = ["addcdiv", "addcmul", "arctan2", "atan2", "bitwise_left_shift", "bitwise_right_shift", "copysign",
            "fix", "fmod", "gcd", "heaviside", "hypot", "lcm", "ldexp", "nan_to_num", "nextafter"]
 

@@ -805,3 +805,65 @@ def resize_(input, *sizes, memory_format=None):
 def resize_as_(input, other, memory_format=None):
     """``resize_`` to ``other``'s shape."""
     return resize_(input, tuple(other.shape))
+
+
+# --- as_strided: a view described by sizes and element strides over the tensor's memory ---------------
+def _storage_positions(input, size, stride, storage_offset):
+    """The flat positions in the tensor's memory (its base's, for a view) that ``as_strided`` reads, and that
+    memory as a flat array (torch's storage)."""
+    base = input._base if input._base is not None else input
+    storage = np.ascontiguousarray(base._data).reshape(-1)
+    size, stride = tuple(int(s) for s in size), tuple(int(s) for s in stride)
+    if len(size) != len(stride):
+        raise RuntimeError(f"mismatch in length of strides and shape: {len(size)} sizes, {len(stride)} strides")
+    if storage_offset is None:  # where the tensor starts in its memory
+        storage_offset = (input._data.__array_interface__["data"][0]
+                          - base._data.__array_interface__["data"][0]) // max(input._data.itemsize, 1)
+    positions = np.full(size, int(storage_offset), np.int64)
+    for axis, (n, s) in enumerate(zip(size, stride)):
+        positions += (np.arange(n, dtype=np.int64) * s).reshape([-1 if d == axis else 1 for d in range(len(size))])
+    needed = int(positions.max()) + 1 if positions.size else 0
+    if needed > storage.size:
+        raise RuntimeError(f"setStorage: sizes {list(size)}, strides {list(stride)}, storage offset {storage_offset}, "
+                           f"and itemsize {input._data.itemsize} requiring a storage size of "
+                           f"{needed * input._data.itemsize} are out of bounds for storage of size "
+                           f"{storage.size * input._data.itemsize}")
+    return positions, storage, base
+
+
+def as_strided(input, size, stride, storage_offset=None):
+    """The elements of the tensor's memory at ``storage_offset + sum(index * stride)`` as a tensor of ``size``
+    (a copy, where torch returns a view). Differentiable when ``input`` is not itself a view."""
+    positions, storage, base = _storage_positions(input, size, stride, storage_offset)
+    if base is input:  # memory order is the tensor's own order: index it, with its gradient
+        return reshape(input, (-1,))[Tensor._wrap(positions)]
+    if input.requires_grad:
+        raise NotImplementedError("as_strided of a view that requires grad is not supported; call it on the "
+                                  "tensor the view was taken from")
+    return Tensor._wrap(storage[positions])
+
+
+def as_strided_scatter(input, src, size, stride, storage_offset=None):
+    """``input`` with the elements ``as_strided(size, stride, storage_offset)`` would read replaced by ``src``."""
+    if input._base is not None:
+        input = Clone.apply(input)  # a tensor of its own: its memory is its elements, in order
+    positions, _, _ = _storage_positions(input, size, stride, storage_offset)
+    if tuple(src.shape) != tuple(positions.shape):
+        raise RuntimeError(f"expected src to have a size equal to the slice of self. src size = {list(src.shape)}, "
+                           f"slice size = {list(positions.shape)}")
+    return reshape(reshape(input, (-1,)).index_put((Tensor._wrap(positions),), src), input.shape)
+
+
+def as_strided_(input, size, stride, storage_offset=None):
+    """In-place ``as_strided``: the tensor itself becomes the strided view of its memory (no gradients)."""
+    if input.requires_grad:
+        raise RuntimeError("as_strided_ of a tensor that requires grad is not supported")
+    positions, _, base = _storage_positions(input, size, stride, storage_offset)
+    if not base._data.flags.c_contiguous:
+        raise RuntimeError("as_strided_: the tensor's memory is not contiguous")
+    offset = int(positions.reshape(-1)[0]) if positions.size else 0  # the first element read
+    item = base._data.itemsize
+    input._data = np.lib.stride_tricks.as_strided(base._data.reshape(-1)[offset:], tuple(int(s) for s in size),
+                                                  tuple(int(s) * item for s in stride))
+    input._vc[0] += 1
+    return input

@@ -194,6 +194,12 @@ SAME = [
     "m.arange(4.).resize_(2, 3)[0]",
     "m.arange(4.).reshape(2, 2).t().resize_(4)",
     "m.arange(4.).resize_as_(m.zeros(2, 2))",
+    "m.arange(10.).as_strided((3, 3), (1, 1))",
+    "m.arange(10.)[2:].as_strided((2, 2), (3, 1))",
+    "m.arange(10.)[2:].as_strided((2, 2), (3, 1), 0)",
+    "m.arange(6.).reshape(2, 3).t().as_strided((2,), (1,))",
+    "m.as_strided_scatter(m.zeros(6), m.ones(2, 2), (2, 2), (3, 1))",
+    "m.arange(6.).as_strided_((2, 2), (2, 1), 1)",
     "m.arange(6).reshape(2, 1, 3).squeeze_(1)",
     "m.arange(6).reshape(2, 3).unsqueeze_(-1)",
     "m.arange(6).reshape(2, 3).transpose_(0, -1)",
@@ -303,6 +309,8 @@ RAISE = [
     "m.ones(2, 3, requires_grad=True).t_()",
     "m.tensor([1., 2.], requires_grad=True).apply_(lambda v: v)",
     "m.arange(4., requires_grad=True).resize_(2, 2)",
+    "m.arange(10.).as_strided((4, 4), (3, 1))",
+    "m.arange(10.).as_strided((4, 4), (1,))",
     "m.gradient(m.tensor([1., 2]), edge_order=2)",
     "m.fmod(m.tensor([True]), m.tensor([True]))",
     "m.addcmul(m.tensor([True]), m.tensor([True]), m.tensor([False]))",
@@ -462,3 +470,12 @@ def test_median_of_all_elements_shares_the_gradient_between_ties(name, values):
         getattr(lib, name)(x).backward()
         grads.append(x.grad.numpy())
     np.testing.assert_allclose(grads[1], grads[0])
+
+
+def test_as_strided_scatter_gives_the_overwritten_elements_no_gradient():
+    # torch 2.13 gives the gradient to exactly the overwritten elements (a bug); this is the derivative
+    x = ember.arange(6.0, requires_grad=True)
+    src = ember.ones(2, 2, requires_grad=True)
+    ember.as_strided_scatter(x, src, (2, 2), (3, 1)).backward(ember.arange(6.0) + 1)
+    assert x.grad.tolist() == [0.0, 0.0, 3.0, 0.0, 0.0, 6.0]
+    assert src.grad.tolist() == [[1.0, 2.0], [4.0, 5.0]]
