@@ -14,7 +14,6 @@ from . import data as data_utils
 from .callbacks import Callback, ModelCheckpoint, ModelSummary, ProgressBar, Timer
 from .loggers import CSVLogger, Logger
 
-
 _OPT_OUTS = {  # Trainer argument: (its default, what barebones=True sets, what cannot be on in barebones mode)
     "enable_checkpointing": (True, False, "Checkpointing"),
     "logger": (True, False, "Logging"),
