@@ -73,6 +73,8 @@ from ._legacy import (  # noqa: E402
     tensor_type as _tensor_type,
 )
 from .tensor import Size, Tensor, comparison_operator as _comparison_operator, device  # noqa: E402
+from ._toplevel import *  # noqa: E402,F401,F403  (in-place functions, windows, sampling, as_strided, ...)
+from .autograd.anomaly import is_anomaly_enabled  # noqa: E402
 
 # Tensor's methods are bound here, once, after the layers below have loaded: tensor.py imports no op and no
 # part of autograd (both import Tensor). The ops become methods and operators (``x.exp()`` is ``ember.exp(x)``,
@@ -159,6 +161,16 @@ _LAZY_ATTRIBUTES = {
     "load_safetensors": (".serialization", "load_safetensors"),
     "vmap": (".func", "vmap"),  # torch.vmap is torch.func.vmap
 }
+# The nn.functional functions torch also has at top level (torch.conv2d, torch.dropout, ...), some with torch's
+# top-level signature: _functional_aliases.py, which loads ember.nn, so on first use.
+_FUNCTIONAL_ALIASES = """
+adaptive_avg_pool1d adaptive_max_pool1d alpha_dropout avg_pool1d batch_norm bilinear binary_cross_entropy_with_logits
+celu celu_ conv1d conv2d conv_tbc conv_transpose1d conv_transpose2d cosine_embedding_loss cosine_similarity ctc_loss
+dropout embedding embedding_bag feature_alpha_dropout group_norm hardshrink hinge_embedding_loss instance_norm kl_div
+layer_norm margin_ranking_loss max_pool1d max_pool1d_with_indices max_pool2d pairwise_distance pdist
+poisson_nll_loss prelu rms_norm selu selu_ threshold threshold_ triplet_margin_loss
+""".split()
+_LAZY_ATTRIBUTES.update({name: ("._functional_aliases", name) for name in _FUNCTIONAL_ALIASES})
 
 
 def __getattr__(name: str):
