@@ -104,9 +104,14 @@ def add_noise(waveform: Tensor, noise: Tensor, snr: Tensor, lengths: Tensor | No
         >>> add_noise(x, n, ember.tensor([10.0, 20.0])).shape
         ember.Size([2, 1000])
     """
-    if waveform.shape != noise.shape:
-        raise ValueError(f"waveform {tuple(waveform.shape)} and noise {tuple(noise.shape)} must have the same shape")
     snr = snr if isinstance(snr, Tensor) else ember.tensor(snr, dtype=waveform.dtype)
+    if not (waveform.ndim - 1 == noise.ndim - 1 == snr.ndim and (lengths is None or lengths.ndim == snr.ndim)):
+        raise ValueError(f"Input leading dimensions don't match: waveform {tuple(waveform.shape)}, noise "
+                         f"{tuple(noise.shape)}, snr {tuple(snr.shape)}"
+                         + ("" if lengths is None else f", lengths {tuple(lengths.shape)}"))
+    if waveform.shape[-1] != noise.shape[-1]:
+        raise ValueError(f"Length dimensions of waveform and noise don't match (got {waveform.shape[-1]} and "
+                         f"{noise.shape[-1]}).")
     if lengths is not None:
         positions = np.arange(waveform.shape[-1])
         inside = positions < lengths.numpy(force=True)[..., None]
@@ -119,6 +124,45 @@ def add_noise(waveform: Tensor, noise: Tensor, snr: Tensor, lengths: Tensor | No
     original_snr_db = 10 * (ember.log10(energy_signal) - ember.log10(energy_noise))
     scale = ember.exp((original_snr_db - snr) * (math.log(10.0) / 20.0))
     return waveform + scale.unsqueeze(-1) * noise
+
+
+def deemphasis(waveform: Tensor, coeff: float = 0.97) -> Tensor:
+    """Inverse of :func:`preemphasis`: ``y[t] = x[t] + coeff * y[t - 1]``, output clamped to [-1, 1]
+    (torchaudio's, an :func:`~ember.audio.functional.lfilter`; differentiable).
+
+    Example:
+        >>> deemphasis(ember.tensor([1.0, 0.0, 0.0]), 0.5)
+        tensor([1.0000, 0.5000, 0.2500])
+    """
+    from .filtering import lfilter
+
+    a = ember.tensor([1.0, -coeff], dtype=waveform.dtype)
+    b = ember.tensor([1.0, 0.0], dtype=waveform.dtype)
+    return lfilter(waveform, a, b)
+
+
+def speed(waveform: Tensor, orig_freq: int, factor: float,
+          lengths: Tensor | None = None) -> tuple[Tensor, Tensor | None]:
+    """Speeds up (``factor > 1``) or slows down audio by resampling from ``int(factor * orig_freq)`` to
+    ``orig_freq`` (pitch changes with speed, as sox's ``speed``).
+
+    Returns:
+        ``(waveform, lengths)``: the new waveform ``(..., ceil-ish L / factor)`` and, if ``lengths`` was given,
+        the new valid lengths ``ceil(lengths / factor)`` (in the reduced ratio), else None.
+
+    Example:
+        >>> speed(ember.randn(1, 16000), 16000, 1.1)[0].shape
+        ember.Size([1, 14546])
+    """
+    source = int(factor * orig_freq)
+    target = int(orig_freq)
+    gcd = math.gcd(source, target)
+    source, target = source // gcd, target // gcd
+    out_lengths = None
+    if lengths is not None:
+        new = np.ceil(lengths.numpy(force=True) * target / source)
+        out_lengths = ember.from_numpy(new.astype(lengths.numpy(force=True).dtype))
+    return resample(waveform, source, target), out_lengths
 
 
 def compute_deltas(specgram: Tensor, win_length: int = 5, mode: str = "replicate") -> Tensor:
