@@ -73,6 +73,7 @@ from ._legacy import (  # noqa: E402
     tensor_type as _tensor_type,
 )
 from .tensor import Size, Tensor, comparison_operator as _comparison_operator, device  # noqa: E402
+from . import _toplevel  # noqa: E402
 from ._toplevel import *  # noqa: E402,F401,F403  (in-place functions, windows, sampling, as_strided, ...)
 from .autograd.anomaly import is_anomaly_enabled  # noqa: E402
 
@@ -85,6 +86,20 @@ Tensor.backward = autograd.engine.tensor_backward
 for _name in ("new_zeros", "new_ones", "new_empty", "new_empty_strided", "new_full", "new_tensor", "new"):
     setattr(Tensor, _name, getattr(creation, _name))
 Tensor.type = _tensor_type
+Tensor.as_strided = _toplevel.as_strided  # a view sharing the tensor's memory, as torch's (ops.shape's copies)
+Tensor.hash_tensor, Tensor.is_neg = _toplevel.hash_tensor, _toplevel.is_neg
+
+
+def _functional_method(name: str):
+    """``Tensor.<name>`` for a function of ``_functional_aliases`` (which loads ember.nn on first call)."""
+    def method(self, *args, **kwargs):
+        return __getattr__(name)(self, *args, **kwargs)
+
+    method.__name__ = method.__qualname__ = name
+    return method
+
+
+Tensor.hardshrink, Tensor.prelu = _functional_method("hardshrink"), _functional_method("prelu")
 
 half, float, double = float16, float32, float64  # noqa: A001
 short, int, long = int16, int32, int64  # noqa: A001

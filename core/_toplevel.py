@@ -13,7 +13,8 @@ from ._dtype import dtype as _dtype_class
 from ._dtype import get_default_dtype, to_numpy_dtype
 from .autograd.anomaly import set_detect_anomaly
 from .ops import where
-from .ops._op import Op
+from .ops._op import Op, _not_implemented_for
+from .ops._util import normalize_dims
 from .random import _generator
 from .tensor import Tensor
 
@@ -41,8 +42,8 @@ def _method_as_function(name: str):
 globals().update({name: _method_as_function(name) for name in INPLACE_FUNCTIONS})
 
 __all__ = [
-    "as_strided", "as_strided_scatter", "bartlett_window", "binomial", "blackman_window", "can_cast", "detach",
-    "fill", "hamming_window", "hann_window", "is_neg", "kaiser_window", "poisson", "set_anomaly_enabled",
+    "as_strided", "bartlett_window", "binomial", "blackman_window", "can_cast", "detach",
+    "fill", "hamming_window", "hann_window", "hash_tensor", "is_neg", "kaiser_window", "poisson", "set_anomaly_enabled",
 ]
 __all__.extend(INPLACE_FUNCTIONS)
 
@@ -70,6 +71,23 @@ def fill(input: Tensor, value) -> Tensor:
 def is_neg(input: Tensor) -> bool:
     """Whether ``input`` is a lazily negated view: never in Ember, which negates eagerly."""
     return False
+
+
+def hash_tensor(input: Tensor, dim=(), *, keepdim: bool = False, mode: int = 0) -> Tensor:
+    """A ``uint64`` hash of the elements (over ``dim``, default all): each is widened to 64-bit float or
+    integer, its bits read as ``uint64``, and the lot reduced by xor (``mode`` 0, the only one)."""
+    if mode != 0:
+        raise RuntimeError(f"hash_tensor: only mode=0 (xor reduction) is supported, got mode={mode}")
+    data = input._data
+    if data.dtype.kind == "c":
+        raise _not_implemented_for("xor_sum_cpu", input)
+    dims = () if dim is None else (dim,) if isinstance(dim, int) else tuple(dim)
+    if not dims and data.size == 0:
+        raise RuntimeError("hash_tensor: Expected reduction dim to be specified for input.numel() == 0. "
+                           "Specify the reduction dim with the 'dim' argument.")
+    axes = tuple(normalize_dims(dims, data.ndim)) if dims else None
+    bits = data.astype(np.float64 if data.dtype.kind == "f" else np.int64).view(np.uint64)
+    return Tensor._wrap(np.asarray(np.bitwise_xor.reduce(bits, axis=axes, keepdims=keepdim), np.uint64))
 
 
 def set_anomaly_enabled(mode: bool, check_nan: bool = True) -> None:
@@ -246,9 +264,3 @@ def as_strided(input: Tensor, size, stride, storage_offset: int | None = None) -
         out._base = input if input._base is None else input._base
     return out
 
-
-def as_strided_scatter(input: Tensor, src: Tensor, size, stride, storage_offset: int | None = None) -> Tensor:
-    """A copy of ``input`` with ``src`` written into its ``as_strided(size, stride, storage_offset)`` view."""
-    out = input.clone()
-    as_strided(out, size, stride, storage_offset).copy_(src)
-    return out

@@ -426,3 +426,46 @@ def test_size_arithmetic_gives_a_size():
         assert type(value) is ember.Size and value == expected
     with pytest.raises(TypeError):
         s + [3]
+
+
+def test_tensor_as_strided_is_a_differentiable_view():
+    base = ember.arange(6.0)
+    window = base.as_strided((2, 3), (1, 1))
+    base[2] = 9.0
+    assert window.tolist() == [[0.0, 1.0, 9.0], [1.0, 9.0, 3.0]]
+    x = ember.arange(8.0, requires_grad=True)
+    view = x[2:] * 1
+    view.as_strided((3, 2), (2, 1)).sum().backward()
+    assert x.grad.tolist() == [0.0, 0.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]
+    y = ember.arange(8.0, requires_grad=True)
+    y[2:].as_strided((2,), (3,)).sum().backward()
+    assert y.grad.tolist() == [0.0, 0.0, 1.0, 0.0, 0.0, 1.0, 0.0, 0.0]
+
+
+# --- hash_tensor, Tensor methods ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parity
+def test_hash_tensor_matches_torch():
+    torch = pytest.importorskip("torch")
+    values = [[1.5, -2.0, 3.25], [0.0, 1.0, -0.0]]
+    for make in (lambda m: m.tensor(values), lambda m: m.tensor([1, -2, 3]), lambda m: m.tensor([True, False]),
+                 lambda m: m.tensor([1, 2, 3], dtype=m.int32), lambda m: m.tensor([1.5], dtype=m.float16)):
+        e, t = make(ember), make(torch)
+        assert ember.hash_tensor(e).dtype == ember.uint64
+        assert ember.hash_tensor(e).item() == torch.hash_tensor(t).item()
+    e, t = ember.tensor(values), torch.tensor(values)
+    assert ember.hash_tensor(e, 1).tolist() == torch.hash_tensor(t, 1).tolist()
+    assert e.hash_tensor([0], keepdim=True).tolist() == t.hash_tensor([0], keepdim=True).tolist()
+    with pytest.raises(RuntimeError, match="reduction dim"):
+        ember.hash_tensor(ember.zeros(0))
+
+
+@pytest.mark.parity
+def test_functional_tensor_methods_match_torch():
+    torch = pytest.importorskip("torch")
+    x = np.array([1.0, -0.3, -2.0, 0.2], dtype=np.float32)
+    assert ember.tensor(x).hardshrink(0.25).tolist() == torch.tensor(x).hardshrink(0.25).tolist()
+    assert ember.tensor(x).prelu(ember.tensor([0.25])).tolist() == \
+        torch.tensor(x).prelu(torch.tensor([0.25])).tolist()
+    assert ember.tensor(x).is_neg() is False and ember.is_neg(ember.tensor(x)) is False
