@@ -64,6 +64,8 @@ class Adafactor(Optimizer):
         super().__init__(params, defaults)
 
     def _init_state(self, param, group) -> dict[str, Any]:
+        if param._data.dtype.kind == "c":
+            raise RuntimeError("Adafactor does not support complex parameters")
         state: dict[str, Any] = {"step": scalar_state(0.0)}
         shape = param._data.shape
         if param._data.ndim > 1:

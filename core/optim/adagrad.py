@@ -6,8 +6,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from ..tensor import Tensor
-from .optimizer import Optimizer, scalar_state, to_float
+from .optimizer import Optimizer, fresh, full_state, scalar_state, to_float
 
 
 class Adagrad(Optimizer):
@@ -63,7 +62,7 @@ class Adagrad(Optimizer):
 
     def _init_state(self, param, group) -> dict:
         return {"step": scalar_state(0.0),
-                "sum": Tensor._wrap(np.full_like(param._data, group["initial_accumulator_value"]))}
+                "sum": full_state(param, group["initial_accumulator_value"])}
 
     def _update(self, param: np.ndarray, grad: np.ndarray, state: dict, group: dict) -> None:
         weight_decay = group["weight_decay"]
@@ -74,7 +73,7 @@ class Adagrad(Optimizer):
         clr = to_float(group["lr"]) / (1 + (step - 1) * group["lr_decay"])
         state_sum = state["sum"]._data
         state_sum += grad * grad
-        std = np.asarray(np.sqrt(state_sum))  # (an array even for a 0-d parameter)
+        std = np.sqrt(state_sum, out=fresh(state_sum))
         std += group["eps"]
         np.divide(grad, std, out=std)
         std *= -clr

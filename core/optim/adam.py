@@ -7,6 +7,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from ._adam_base import AdamBase
+from .optimizer import fresh
 
 
 class Adam(AdamBase):
@@ -57,7 +58,7 @@ class Adam(AdamBase):
                step: float, lr: float, beta1: float, beta2: float, state: dict, group: dict) -> None:
         step_size = lr / (1 - beta1**step)
         bias_correction2_sqrt = (1 - beta2**step) ** 0.5
-        denom = np.asarray(np.sqrt(second_moment))  # (an array even for a 0-d parameter)
+        denom = np.sqrt(second_moment, out=fresh(second_moment))
         denom /= bias_correction2_sqrt
         denom += group["eps"]
         np.divide(exp_avg, denom, out=denom)

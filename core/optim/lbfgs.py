@@ -8,7 +8,7 @@ import numpy as np
 
 from ..autograd.grad_mode import enable_grad
 from ..tensor import Tensor
-from .optimizer import Optimizer, to_float
+from .optimizer import Optimizer, real_view, to_float
 
 
 def _cubic_interpolate(x1, f1, g1, x2, f2, g2, bounds=None):
@@ -98,6 +98,10 @@ def _strong_wolfe(obj_func, x, t, d, f, g, gtd, c1=1e-4, c2=0.9, tolerance_chang
     return bracket_f[low_pos], bracket_g[low_pos], bracket[low_pos], ls_func_evals
 
 
+def _real_parts(array: np.ndarray) -> np.ndarray:
+    return real_view(array) if array.dtype.kind == "c" else array
+
+
 def _wrap(value):
     return Tensor._wrap(value) if isinstance(value, np.ndarray) else value
 
@@ -161,7 +165,8 @@ class LBFGS(Optimizer):
         if len(self.param_groups) != 1:
             raise ValueError("LBFGS doesn't support per-parameter options (parameter groups)")
         self._params = self.param_groups[0]["params"]
-        self._numel = sum(p._data.size for p in self._params)
+        # a complex parameter counts as its real and imaginary parts (``view_as_real``), as in PyTorch
+        self._numel = sum(_real_parts(p._data).size for p in self._params)
 
     def add_param_group(self, param_group) -> None:
         if self.param_groups:
@@ -170,15 +175,17 @@ class LBFGS(Optimizer):
 
     def _gather_flat_grad(self) -> np.ndarray:
         return np.concatenate([
-            np.zeros(p._data.size, p._data.dtype) if p.grad is None else p.grad._data.reshape(-1)
+            np.zeros(_real_parts(p._data).size, _real_parts(p._data).dtype) if p.grad is None
+            else _real_parts(p.grad._data).reshape(-1)
             for p in self._params
         ])
 
     def _add_grad(self, step_size: float, update: np.ndarray) -> None:
         offset = 0
         for p in self._params:
-            n = p._data.size
-            p._data += step_size * update[offset:offset + n].reshape(p._data.shape)
+            data = _real_parts(p._data)
+            n = data.size
+            data += step_size * update[offset:offset + n].reshape(data.shape)
             p._vc[0] += 1
             offset += n
 

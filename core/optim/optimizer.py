@@ -5,6 +5,11 @@ base class runs the closure, walks the groups, skips parameters without a gradie
 gradient for ``maximize`` and bumps each updated parameter's version counter, as PyTorch's
 in-place ``param.add_`` would.
 
+A complex parameter is updated as PyTorch does, as ``view_as_real``: its real and imaginary parts
+are independent reals (its state keeps the parameter's complex dtype and shape). A parameter on the
+"meta" device is updated on meta arrays, which compute nothing: its state is meta, as PyTorch's, and
+only the CPU scalars (``step``) count.
+
 Options that only select PyTorch kernels (``foreach``, ``fused``, ``capturable``, ``differentiable``)
 are accepted and stored in the groups so PyTorch code ports unchanged; they have no effect here.
 """
@@ -19,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from .. import _dtype
+from .._device import is_meta_array
 from .._hooks import RemovableHandle
 from ..autograd.grad_mode import enable_grad
 from ..tensor import Tensor
@@ -44,6 +50,26 @@ def scalar_state(value: float) -> Tensor:
 
 def zeros_state(param: Tensor) -> Tensor:
     return Tensor._wrap(np.zeros_like(param._data))
+
+
+def full_state(param: Tensor, value: float) -> Tensor:
+    """State filled with ``value``; for a complex parameter ``value + value j``, as PyTorch (both parts
+    of its ``view_as_real`` start at ``value``)."""
+    fill = complex(value, value) if param._data.dtype.kind == "c" else value
+    return Tensor._wrap(np.full_like(param._data, fill))
+
+
+def real_view(array: np.ndarray) -> np.ndarray:
+    """A complex array as ``view_as_real``: a real array sharing its memory, with a last dimension of
+    size 2 holding the real and imaginary parts."""
+    parts = array.real
+    return np.lib.stride_tricks.as_strided(parts, array.shape + (2,), array.strides + (parts.itemsize,))
+
+
+def fresh(array: np.ndarray) -> np.ndarray:
+    """A new array of ``array``'s shape and dtype to compute into (a 0-d array for a 0-d input, where a
+    ufunc would return a scalar; a meta array for a meta input)."""
+    return np.empty_like(array)
 
 
 def lerp_(start: np.ndarray, end: np.ndarray, weight: float) -> None:
@@ -193,9 +219,28 @@ class Optimizer:
                         f"{type(self).__name__}: gradient of shape {list(grad.shape)} doesn't match its "
                         f"parameter of shape {list(p._data.shape)}"
                     )
-                self._update(p._data, -grad if maximize else grad, state, group)
+                if maximize:
+                    grad = -grad
+                if p._data.dtype.kind == "c" and not is_meta_array(p._data):
+                    self._update_as_real(p._data, grad, state, group)
+                else:
+                    self._update(p._data, grad, state, group)
                 p._vc[0] += 1
         return loss
+
+    def _update_as_real(self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any],
+                        group: dict[str, Any]) -> None:
+        """``_update`` of a complex parameter on the ``view_as_real`` of it, its gradient and its state."""
+        views = {k: Tensor._wrap(real_view(v._data)) if _is_complex_tensor(v) else v for k, v in state.items()}
+        given = dict(views)
+        self._update(real_view(param), real_view(grad), views, group)
+        for key, value in views.items():  # state the update created (SGD's momentum buffer) back to complex
+            if value is given.get(key):
+                continue
+            if isinstance(value, Tensor) and value._data.shape == param.shape + (2,):
+                parts = np.ascontiguousarray(value._data, dtype=param.real.dtype)
+                value = Tensor._wrap(parts.view(param.dtype)[..., 0])
+            state[key] = value
 
     # --- hooks --------------------------------------------------------------------------------
     def register_step_pre_hook(self, hook: Callable):
@@ -279,6 +324,10 @@ class Optimizer:
         self.__dict__.update(state)
         self._optimizer_step_pre_hooks = OrderedDict()
         self._optimizer_step_post_hooks = OrderedDict()
+
+
+def _is_complex_tensor(value) -> bool:
+    return isinstance(value, Tensor) and value._data.dtype.kind == "c"
 
 
 def _cast_state(param: Tensor, key: str, value):

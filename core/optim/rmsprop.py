@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .optimizer import Optimizer, lerp_, scalar_state, to_float, zeros_state
+from .optimizer import Optimizer, fresh, lerp_, scalar_state, to_float, zeros_state
 
 
 class RMSprop(Optimizer):
@@ -78,9 +78,9 @@ class RMSprop(Optimizer):
         if group["centered"]:
             grad_avg = state["grad_avg"]._data
             lerp_(grad_avg, grad, 1 - alpha)
-            avg = np.asarray(np.sqrt(square_avg - grad_avg * grad_avg))  # (0-d: an array too)
+            avg = np.sqrt(square_avg - grad_avg * grad_avg, out=fresh(square_avg))
         else:
-            avg = np.asarray(np.sqrt(square_avg))  # (an array even for a 0-d parameter)
+            avg = np.sqrt(square_avg, out=fresh(square_avg))
         avg += group["eps"]
         lr = to_float(group["lr"])
         if momentum > 0:

@@ -7,8 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ..tensor import Tensor
-from .optimizer import Optimizer, scalar_state, to_float, zeros_state
+from .optimizer import Optimizer, full_state, scalar_state, to_float, zeros_state
 
 
 class Rprop(Optimizer):
@@ -55,7 +54,7 @@ class Rprop(Optimizer):
 
     def _init_state(self, param, group) -> dict[str, Any]:
         return {"step": scalar_state(0.0), "prev": zeros_state(param),
-                "step_size": Tensor._wrap(np.full_like(param._data, to_float(group["lr"])))}
+                "step_size": full_state(param, to_float(group["lr"]))}
 
     def _update(self, param: np.ndarray, grad: np.ndarray, state: dict, group: dict) -> None:
         etaminus, etaplus = group["etas"]
@@ -65,7 +64,8 @@ class Rprop(Optimizer):
         sign = np.sign(grad * prev)
         factor = np.where(sign > 0, etaplus, np.where(sign < 0, etaminus, 1.0)).astype(param.dtype, copy=False)
         step_size *= factor
-        np.clip(step_size, step_size_min, step_size_max, out=step_size)
+        np.maximum(step_size, step_size_min, out=step_size)  # clip, as ufuncs (which meta arrays skip)
+        np.minimum(step_size, step_size_max, out=step_size)
         grad = np.where(sign < 0, 0, grad).astype(param.dtype, copy=False)
         param -= np.sign(grad) * step_size
         prev[...] = grad
