@@ -219,8 +219,9 @@ class AsStrided(Op):
         storage = _storage(data)
         if not np.shares_memory(storage, data):  # not a view of an array we can reach: use a's own copy
             data = storage.reshape(data.shape)
-        if storage_offset is None:
-            storage_offset = int(_offsets(data.reshape(-1)[:1], storage)[0]) if data.size else 0
+        input_positions = _offsets(data, storage)
+        if storage_offset is None:  # where the tensor's first element lies in its storage
+            storage_offset = int(input_positions.flat[0]) if data.size else 0
         item = data.itemsize
         needed = 0 if 0 in size else storage_offset + sum((n - 1) * s for n, s in zip(size, stride)) + 1
         if needed > storage.size:
@@ -230,7 +231,7 @@ class AsStrided(Op):
                 f"of size {storage.size * item}")
         out = np.lib.stride_tricks.as_strided(storage[storage_offset:], size, [s * item for s in stride])
         ctx.storage_size, ctx.input_shape = storage.size, data.shape
-        ctx.input_positions, ctx.output_positions = _offsets(data, storage), _offsets(out, storage)
+        ctx.input_positions, ctx.output_positions = input_positions, _offsets(out, storage)
         return out
 
     @staticmethod

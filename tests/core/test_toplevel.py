@@ -395,6 +395,9 @@ def test_as_strided_of_a_view_counts_from_the_storage_as_torch():
     view_e, view_t = base_e[3:], base_t[3:]
     assert ember.as_strided(view_e, (2, 2), (2, 1)).tolist() == torch.as_strided(view_t, (2, 2), (2, 1)).tolist()
     assert ember.as_strided(view_e, (2,), (1,), 0).tolist() == torch.as_strided(view_t, (2,), (1,), 0).tolist()
+    t_e, t_t = base_e.reshape(3, 4).t(), base_t.reshape(3, 4).t()  # not contiguous: starts where it starts
+    assert ember.as_strided(t_e, (2,), (1,)).tolist() == torch.as_strided(t_t, (2,), (1,)).tolist()
+    assert ember.as_strided(t_e[1:], (2,), (1,)).tolist() == torch.as_strided(t_t[1:], (2,), (1,)).tolist()
 
 
 def test_as_strided_is_a_view_and_checks_bounds():
