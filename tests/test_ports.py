@@ -146,17 +146,27 @@ def test_coverage_report_prints_the_table():
     assert "- `q_scale`: quantised tensor accessors" in markdown  # (a left-out name, with its reason)
 
 
+def _both_programs(name: str) -> tuple[dict, dict]:
+    """The torch program's namespace and the renamed Ember program's, without running ``main``."""
+    source = (PORTS / f"{name}.py").read_text()
+    torch_program, ember_program = {"__name__": f"torch_{name}"}, {"__name__": f"ember_{name}"}
+    exec(compile(source, f"{name}.py", "exec"), torch_program)  # noqa: S102
+    exec(compile(rename(source), f"{name}.py", "exec"), ember_program)  # noqa: S102
+    return torch_program, ember_program
+
+
+def _copy_weights(torch_module, ember_module) -> None:
+    ember_module.load_state_dict({k: ember.from_numpy(v.numpy().copy()) for k, v in torch_module.state_dict().items()})
+
+
 @pytest.mark.parity
 def test_vision_transformer_trains_like_torch_from_the_same_weights():
     """The ported ViT, given torch's initial weights and the same batch, takes the same 6 AdamW steps."""
     torch = pytest.importorskip("torch")
-    source = (PORTS / "vision_transformer.py").read_text()
-    torch_program, ember_program = {"__name__": "torch_vit"}, {"__name__": "ember_vit"}
-    exec(compile(source, "vision_transformer.py", "exec"), torch_program)  # noqa: S102
-    exec(compile(rename(source), "vision_transformer.py", "exec"), ember_program)  # noqa: S102
+    torch_program, ember_program = _both_programs("vision_transformer")
     torch.manual_seed(0)
     torch_model, ember_model = torch_program["ViT"](), ember_program["ViT"]()
-    ember_model.load_state_dict({k: ember.from_numpy(v.numpy().copy()) for k, v in torch_model.state_dict().items()})
+    _copy_weights(torch_model, ember_model)
     rng = np.random.default_rng(0)
     x, y = rng.normal(size=(16, 1, 16, 16)).astype(np.float32), rng.integers(0, 4, 16)
 
@@ -176,3 +186,61 @@ def test_vision_transformer_trains_like_torch_from_the_same_weights():
     expected = losses(torch, torch_model, torch.from_numpy(x), torch.from_numpy(y))
     assert losses(ember, ember_model, ember.from_numpy(x), ember.from_numpy(y)) == pytest.approx(expected, rel=1e-4)
     assert expected[-1] < expected[0]
+
+
+@pytest.mark.parity
+def test_fourier_neural_operator_trains_like_torch_from_the_same_weights():
+    """Complex spectral weights: the same rfft / irfft, complex einsum, gradients and Adam steps as torch."""
+    torch = pytest.importorskip("torch")
+    torch_program, ember_program = _both_programs("fourier_neural_operator")
+    torch.manual_seed(0)
+    torch_model, ember_model = torch_program["FNO1d"](4, 8), ember_program["FNO1d"](4, 8)
+    _copy_weights(torch_model, ember_model)
+    x, y = torch_program["heat_equation_data"](4, 16, 0.5, torch.Generator().manual_seed(0))
+
+    def losses(lib, model, x, y):
+        optimizer = lib.optim.Adam(model.parameters(), lr=0.01)
+        values = []
+        for _ in range(4):
+            optimizer.zero_grad()
+            loss = lib.nn.functional.mse_loss(model(x), y)
+            loss.backward()
+            optimizer.step()
+            values.append(loss.item())
+        return values
+
+    expected = losses(torch, torch_model, x, y)
+    got = losses(ember, ember_model, ember.from_numpy(x.numpy()), ember.from_numpy(y.numpy()))
+    assert got == pytest.approx(expected, rel=1e-4)
+
+
+@pytest.mark.parity
+def test_seq2seq_gives_torchs_loss_and_gradients_from_the_same_weights():
+    """Packed variable-length batches (enforce_sorted=False), attention with a padding mask, teacher forcing."""
+    torch = pytest.importorskip("torch")
+    import random
+
+    torch_program, ember_program = _both_programs("seq2seq_translation")
+    torch.manual_seed(0)
+    torch_modules = [torch_program["EncoderRNN"](10, 16), torch_program["AttnDecoderRNN"](16, 10)]
+    ember_modules = [ember_program["EncoderRNN"](10, 16), ember_program["AttnDecoderRNN"](16, 10)]
+    for torch_module, ember_module in zip(torch_modules, ember_modules):
+        _copy_weights(torch_module, ember_module)
+        torch_module.eval()  # (no dropout)
+        ember_module.eval()
+    pairs = torch_program["random_pairs"](6, 10, random.Random(1))
+
+    def loss_and_grads(lib, program, modules):
+        encoder, decoder = modules
+        inputs, lengths, targets = program["to_batch"](pairs)
+        outputs, hidden = encoder(inputs, lengths)
+        log_probs, _, _ = decoder(outputs, hidden, inputs != 2, targets)
+        loss = lib.nn.NLLLoss(ignore_index=2)(log_probs.view(-1, 10), targets.view(-1))
+        loss.backward()
+        return loss.item(), [p.grad.numpy() for module in modules for p in module.parameters()]
+
+    expected_loss, expected_grads = loss_and_grads(torch, torch_program, torch_modules)
+    loss, grads = loss_and_grads(ember, ember_program, ember_modules)
+    assert loss == pytest.approx(expected_loss, rel=1e-5)
+    for got, expected in zip(grads, expected_grads, strict=True):
+        np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-6)
