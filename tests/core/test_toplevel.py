@@ -472,3 +472,11 @@ def test_functional_tensor_methods_match_torch():
     assert ember.tensor(x).prelu(ember.tensor([0.25])).tolist() == \
         torch.tensor(x).prelu(torch.tensor([0.25])).tolist()
     assert ember.tensor(x).is_neg() is False and ember.is_neg(ember.tensor(x)) is False
+
+
+def test_toplevel_functions_shadow_no_op():
+    """``ember`` imports _toplevel after the ops: a name in both would silently replace the op's."""
+    from ember import _functional_aliases, _toplevel, ops
+
+    assert set(_toplevel.__all__) & set(ops.__all__) <= {"as_strided"}  # the view replaces ops.shape's copy
+    assert not set(_functional_aliases.__all__) & set(ops.__all__)
