@@ -244,3 +244,27 @@ def test_seq2seq_gives_torchs_loss_and_gradients_from_the_same_weights():
     assert loss == pytest.approx(expected_loss, rel=1e-5)
     for got, expected in zip(grads, expected_grads, strict=True):
         np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parity
+def test_gaussian_process_gives_torchs_likelihood_and_gradients():
+    """cdist, cholesky, cholesky_solve and solve_triangular in float64: torch's values and gradients."""
+    torch = pytest.importorskip("torch")
+    torch_program, ember_program = _both_programs("gaussian_process")
+    rng = np.random.default_rng(0)
+    x = np.linspace(0, 1, 12).reshape(-1, 1)
+    y = np.sin(2 * np.pi * x[:, 0]) + 0.1 * rng.normal(size=12)
+
+    def run(lib, program):
+        model = program["RBFKernelGP"]().double()
+        loss = model.negative_log_marginal_likelihood(lib.from_numpy(x), lib.from_numpy(y))
+        loss.backward()
+        mean, variance = model.predict(lib.from_numpy(x), lib.from_numpy(y), lib.from_numpy(x[::3] + 0.05))
+        grads = [p.grad.item() for p in model.parameters()]
+        return loss.item(), grads, mean.detach().numpy(), variance.detach().numpy()
+
+    expected, got = run(torch, torch_program), run(ember, ember_program)
+    assert got[0] == pytest.approx(expected[0], rel=1e-10)
+    assert got[1] == pytest.approx(expected[1], rel=1e-8)
+    np.testing.assert_allclose(got[2], expected[2], rtol=1e-9)
+    np.testing.assert_allclose(got[3], expected[3], rtol=1e-9)
