@@ -195,14 +195,23 @@ def _extreme(input, dim, keepdim, is_max):
     values = gather(input, axis, indices)
     if not keepdim:
         values, indices = values.squeeze(axis), indices.squeeze(axis)
-    return _MinMaxResult(values, indices)
+    return _MinMaxResult(values, indices, name)
 
 
 class _MinMaxResult(tuple):
-    """``(values, indices)`` with attribute access, like PyTorch's named tuple."""
+    """``(values, indices)`` with attribute access and a repr naming the op, like PyTorch's named tuple
+    (``torch.return_types.max(values=..., indices=...)``)."""
 
-    def __new__(cls, values, indices):
-        return super().__new__(cls, (values, indices))
+    def __new__(cls, values, indices, op: str = "values_indices"):
+        result = super().__new__(cls, (values, indices))
+        result.op = op
+        return result
+
+    def __repr__(self) -> str:
+        return f"ember.return_types.{self.op}(\nvalues={self[0]!r},\nindices={self[1]!r})"
+
+    def __getnewargs__(self):  # copy.deepcopy and pickle rebuild it from these
+        return (self[0], self[1], self.op)
 
     @property
     def values(self):
@@ -432,7 +441,7 @@ def logcumsumexp(input, dim: int):
 def _cumulative_extreme(input, dim: int, is_max: bool, name: str):
     axis = normalize_dim(dim, input._data.ndim, name)
     if input._data.ndim == 0:
-        return _MinMaxResult(input * 1, Tensor._wrap(np.zeros((), np.int64)))
+        return _MinMaxResult(input * 1, Tensor._wrap(np.zeros((), np.int64)), name)
     x = input._data
     best = (np.maximum if is_max else np.minimum).accumulate(x, axis=axis)  # a NaN propagates, as in torch
     # the index is the last position so far holding the running extreme (torch's >=: a later tie takes over)
@@ -440,7 +449,7 @@ def _cumulative_extreme(input, dim: int, is_max: bool, name: str):
     positions = np.arange(x.shape[axis]).reshape([-1 if d == axis else 1 for d in range(x.ndim)])
     indices = np.maximum.accumulate(np.where(holds, positions, 0), axis=axis)
     indices = Tensor._wrap(indices.astype(np.int64))
-    return _MinMaxResult(gather(input, axis, indices), indices)
+    return _MinMaxResult(gather(input, axis, indices), indices, name)
 
 
 def cummax(input, dim: int):

@@ -32,10 +32,10 @@ def _order(data: np.ndarray, axis: int, descending: bool) -> np.ndarray:
 def sort(input, dim: int = -1, descending: bool = False, stable: bool = False):
     """``(values, indices)`` sorted along ``dim``; NaNs sort last (ascending), as in PyTorch."""
     if input._data.ndim == 0:
-        return _MinMaxResult(input, Tensor._wrap(np.zeros((), np.int64)))
+        return _MinMaxResult(input, Tensor._wrap(np.zeros((), np.int64)), "sort")
     axis = normalize_dim(dim, input._data.ndim, "sort")
     indices = Tensor._wrap(_order(input._data, axis, descending).astype(np.int64))
-    return _MinMaxResult(gather(input, axis, indices), indices)
+    return _MinMaxResult(gather(input, axis, indices), indices, "sort")
 
 
 def argsort(input, dim: int = -1, descending: bool = False, stable: bool = False):
@@ -50,7 +50,7 @@ def topk(input, k: int, dim: int = -1, largest: bool = True, sorted: bool = True
         raise RuntimeError(f"topk: k ({k}) is out of range for dimension {dim} of size {size}")
     order = _order(input._data, axis, descending=largest)
     indices = Tensor._wrap(np.take(order, np.arange(k), axis=axis).astype(np.int64))
-    return _MinMaxResult(gather(input, axis, indices), indices)
+    return _MinMaxResult(gather(input, axis, indices), indices, "topk")
 
 
 def kthvalue(input, k: int, dim: int = -1, keepdim: bool = False):
@@ -60,7 +60,7 @@ def kthvalue(input, k: int, dim: int = -1, keepdim: bool = False):
     values = gather(input, axis, indices)
     if not keepdim:
         values, indices = values.squeeze(axis), indices.squeeze(axis)
-    return _MinMaxResult(values, indices)
+    return _MinMaxResult(values, indices, "kthvalue")
 
 
 def median(input, dim: int | None = None, keepdim: bool = False):
@@ -84,7 +84,7 @@ def _median(input, dim, keepdim, ignore_nan, name):
         return _SharedByTies.apply(input, value._data)
     axis = normalize_dim(dim, input._data.ndim, name)
     if input._data.ndim == 0:
-        return _MinMaxResult(input * 1, Tensor._wrap(np.zeros((), np.int64)))
+        return _MinMaxResult(input * 1, Tensor._wrap(np.zeros((), np.int64)), name)
     x = input._data
     size = x.shape[axis]
     nans = np.isnan(x).sum(axis=axis, keepdims=True) if x.dtype.kind == "f" else np.zeros(
@@ -98,7 +98,7 @@ def _median(input, dim, keepdim, ignore_nan, name):
     values = gather(input, axis, indices)
     if not keepdim:
         values, indices = values.squeeze(axis), indices.squeeze(axis)
-    return _MinMaxResult(values, indices)
+    return _MinMaxResult(values, indices, name)
 
 
 class _SharedByTies(Op):
@@ -336,7 +336,7 @@ def mode(input, dim: int = -1, keepdim: bool = False):
     """The most frequent value along ``dim`` (the smallest among equally frequent ones) and the index of
     its last occurrence."""
     if input._data.ndim == 0:
-        return _MinMaxResult(input * 1, Tensor._wrap(np.zeros((), np.int64)))
+        return _MinMaxResult(input * 1, Tensor._wrap(np.zeros((), np.int64)), "mode")
     axis = normalize_dim(dim, input._data.ndim, "mode")
     if input._data.shape[axis] == 0:
         raise IndexError(f"mode(): Expected reduction dim {axis} to have non-zero size.")
@@ -353,7 +353,7 @@ def mode(input, dim: int = -1, keepdim: bool = False):
     values = gather(input, axis, indices)
     if not keepdim:
         values, indices = values.squeeze(axis), indices.squeeze(axis)
-    return _MinMaxResult(values, indices)
+    return _MinMaxResult(values, indices, "mode")
 
 
 def msort(input):

@@ -479,3 +479,13 @@ def test_as_strided_scatter_gives_the_overwritten_elements_no_gradient():
     ember.as_strided_scatter(x, src, (2, 2), (3, 1)).backward(ember.arange(6.0) + 1)
     assert x.grad.tolist() == [0.0, 0.0, 3.0, 0.0, 0.0, 6.0]
     assert src.grad.tolist() == [[1.0, 2.0], [4.0, 5.0]]
+
+
+def test_values_indices_results_print_and_copy_like_torchs():
+    import copy
+
+    result = ember.tensor([[3.0, 1.0], [2.0, 5.0]]).max(1)
+    assert repr(result).startswith("ember.return_types.max(\nvalues=tensor([3., 5.]),\nindices=")
+    assert ember.tensor([2.0, 1.0]).cummax(0).__repr__().startswith("ember.return_types.cummax(")
+    clone = copy.deepcopy(result)
+    assert clone.values.tolist() == [3.0, 5.0] and clone.indices.tolist() == [0, 1]
