@@ -268,3 +268,25 @@ def test_gaussian_process_gives_torchs_likelihood_and_gradients():
     assert got[1] == pytest.approx(expected[1], rel=1e-8)
     np.testing.assert_allclose(got[2], expected[2], rtol=1e-9)
     np.testing.assert_allclose(got[3], expected[3], rtol=1e-9)
+
+
+@pytest.mark.parity
+def test_mixture_density_network_gives_torchs_likelihood_and_gradients():
+    """MixtureSameFamily(Categorical(logits=), Normal) log_prob and its gradients, from the same weights."""
+    torch = pytest.importorskip("torch")
+    torch_program, ember_program = _both_programs("mixture_density_network")
+    torch.manual_seed(0)
+    torch_model, ember_model = torch_program["MDN"](), ember_program["MDN"]()
+    _copy_weights(torch_model, ember_model)
+    rng = np.random.default_rng(0)
+    x, y = rng.uniform(size=(32, 1)).astype(np.float32), rng.uniform(size=32).astype(np.float32)
+
+    def run(lib, model):
+        loss = -model(lib.from_numpy(x)).log_prob(lib.from_numpy(y)).mean()
+        loss.backward()
+        return loss.item(), [p.grad.numpy() for p in model.parameters()]
+
+    (expected_loss, expected_grads), (loss, grads) = run(torch, torch_model), run(ember, ember_model)
+    assert loss == pytest.approx(expected_loss, rel=1e-5)
+    for got, expected in zip(grads, expected_grads, strict=True):
+        np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-6)
