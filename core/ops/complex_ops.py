@@ -5,7 +5,10 @@ is ``dL/dx + i dL/dy`` (the conjugate Wirtinger derivative, times 2). A holomorp
 passes back ``grad * conj(f'(z))``; the backward formulas of the arithmetic ops take the conjugate with
 ``conj_of``, which leaves real values alone.
 
-``conj`` copies (PyTorch's is lazy, a flag on a view); ``is_conj`` is therefore always False.
+``real``, ``imag``, ``view_as_real`` and ``view_as_complex`` are views, as in PyTorch: they share the
+tensor's memory and version counter, and an in-place op on one is recorded as an in-place op on a view of
+the tensor (ops/inplace.py). ``conj`` copies (PyTorch's is lazy, a flag on a view); ``is_conj`` is
+therefore always False.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import numpy as np
 from .. import _dtype
 from ..tensor import Tensor
 from ._op import Op, Stepwise
+from .shape import _view_of
 
 __all__ = ["angle", "complex", "conj", "conj_physical", "imag", "is_complex", "is_conj", "polar", "real",
            "resolve_conj", "resolve_neg", "sgn", "view_as_complex", "view_as_real"]
@@ -87,12 +91,19 @@ class Complex(Op):
         return real(grad), imag(grad)
 
 
+def real_parts(array: np.ndarray) -> np.ndarray:
+    """A complex array as a real array sharing its memory, with a last dimension of size 2 holding the real
+    and imaginary parts (``view_as_real``'s array); a real array as it is."""
+    if array.dtype.kind != "c":
+        return array
+    parts = array.real  # same strides as ``array``, real dtype
+    return np.lib.stride_tricks.as_strided(parts, array.shape + (2,), array.strides + (parts.itemsize,))
+
+
 class ViewAsReal(Op):
     @staticmethod
     def forward(ctx, a):
-        parts = a._data.real  # same strides as ``a``, real dtype
-        shape, strides = a._data.shape + (2,), a._data.strides + (parts.itemsize,)
-        return np.lib.stride_tricks.as_strided(parts, shape, strides)
+        return real_parts(a._data)
 
     @staticmethod
     def backward(ctx, grad):
@@ -205,14 +216,14 @@ class _PartProperty:
 
 def _real(input):
     """The real parts of a complex tensor, as a view; a real tensor is returned as it is."""
-    return Real.apply(input) if _is_complex(input) else input
+    return _view_of(Real.apply(input), input) if _is_complex(input) else input
 
 
 def _imag(input):
     """The imaginary parts of a complex tensor, as a view."""
     if not _is_complex(input):
         raise RuntimeError("imag is not implemented for tensors with non-complex dtypes.")
-    return Imag.apply(input)
+    return _view_of(Imag.apply(input), input)
 
 
 real = _PartProperty(_real)
@@ -248,7 +259,7 @@ def view_as_real(input):
     """A real view of a complex tensor, with a last dimension of size 2: the real and imaginary parts."""
     if not _is_complex(input):
         raise RuntimeError("view_as_real is only supported for complex tensors")
-    return ViewAsReal.apply(input)
+    return _view_of(ViewAsReal.apply(input), input)
 
 
 def view_as_complex(input):
@@ -265,7 +276,7 @@ def view_as_complex(input):
         raise RuntimeError("Tensor must have a stride divisible by 2 for all but last dimension")
     if data.ctypes.data % (2 * data.itemsize):
         raise RuntimeError("Tensor must have a storage_offset divisible by 2")
-    return ViewAsComplex.apply(input)
+    return _view_of(ViewAsComplex.apply(input), input)
 
 
 def angle(input):

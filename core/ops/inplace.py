@@ -14,6 +14,7 @@ from .._device import is_meta_array
 from .._dtype import from_numpy_dtype
 from ..autograd.grad_mode import state
 from ..tensor import Tensor
+from .complex_ops import real_parts, view_as_complex, view_as_real
 
 
 def apply_inplace(self: Tensor, fn, *args, **kwargs) -> Tensor:
@@ -54,18 +55,33 @@ def _apply_on_view(view: Tensor, fn, args, kwargs) -> Tensor:
             "a view of a leaf Variable that requires grad is being used in an in-place operation. "
             "Wrap it in `with ember.no_grad():` if you mean to change its value."
         )
-    positions = _positions_in_base(view._data, base._data)
-    old_base = Tensor._wrap(base._data.copy(), base._requires_grad, base.grad_fn, base._output_nr).reshape(-1)
+    # Elements are matched as reals: a complex tensor as its view_as_real, so that the real views of a
+    # complex tensor (``z.real``, ``view_as_real(z)``) and the complex view of a real one map one to one.
+    base_parts = real_parts(base._data)
+    positions = _positions_in_base(real_parts(view._data), base_parts)
+    old_base = Tensor._wrap(base._data.copy(), base._requires_grad, base.grad_fn, base._output_nr)
+    old_flat = _as_real(old_base).reshape(-1)
     where = Tensor._wrap(positions)
-    result = fn(old_base[where], *args, **kwargs)
+    result = fn(_like(old_flat[where], view), *args, **kwargs)
     _write(view, result._data, fn)
-    new_flat = old_base.index_put((where,), result)
-    new_base = new_flat.reshape(base._data.shape)
+    if result._data.dtype != view._data.dtype:  # (the view keeps its dtype, as the write above)
+        result = result.to(from_numpy_dtype(view._data.dtype))
+    new_flat = old_flat.index_put((where,), _as_real(result))
+    new_base = _like(new_flat.reshape(base_parts.shape), base)
     base.grad_fn, base._output_nr, base._requires_grad = new_base.grad_fn, new_base._output_nr, True
-    new_view = new_flat[where]
+    new_view = _like(new_flat[where], view)
     view.grad_fn, view._output_nr, view._requires_grad = new_view.grad_fn, new_view._output_nr, True
     view._vc[0] += 1  # shared with the base
     return view
+
+
+def _as_real(t: Tensor) -> Tensor:
+    return view_as_real(t) if t._data.dtype.kind == "c" else t
+
+
+def _like(parts: Tensor, like: Tensor) -> Tensor:
+    """``parts`` (reals, as ``_as_real`` gives) as a tensor of ``like``'s kind: complex again if it is."""
+    return view_as_complex(parts) if like._data.dtype.kind == "c" else parts
 
 
 def _positions_in_base(view: np.ndarray, base: np.ndarray) -> np.ndarray:
