@@ -77,6 +77,8 @@ from . import _toplevel  # noqa: E402
 from ._toplevel import *  # noqa: E402,F401,F403  (in-place functions, windows, sampling, as_strided, ...)
 from .autograd.anomaly import is_anomaly_enabled  # noqa: E402
 
+is_anomaly_check_nan_enabled = is_anomaly_enabled  # Ember checks for NaN whenever anomaly mode is on
+
 # Tensor's methods are bound here, once, after the layers below have loaded: tensor.py imports no op and no
 # part of autograd (both import Tensor). The ops become methods and operators (``x.exp()`` is ``ember.exp(x)``,
 # see ops.bind_methods), ``==`` / ``!=`` keep ``t == None`` False, and ``backward`` is autograd's.
@@ -183,7 +185,8 @@ adaptive_avg_pool1d adaptive_max_pool1d alpha_dropout avg_pool1d batch_norm bili
 celu celu_ conv1d conv2d conv_tbc conv_transpose1d conv_transpose2d cosine_embedding_loss cosine_similarity ctc_loss
 dropout embedding embedding_bag feature_alpha_dropout group_norm hardshrink hinge_embedding_loss instance_norm kl_div
 layer_norm margin_ranking_loss max_pool1d max_pool1d_with_indices max_pool2d pairwise_distance pdist
-poisson_nll_loss prelu rms_norm selu selu_ threshold threshold_ triplet_margin_loss
+poisson_nll_loss prelu rms_norm selu selu_ threshold threshold_ triplet_margin_loss dropout_ alpha_dropout_
+feature_alpha_dropout_ feature_dropout feature_dropout_
 """.split()
 _LAZY_ATTRIBUTES.update({name: ("._functional_aliases", name) for name in _FUNCTIONAL_ALIASES})
 

@@ -10,6 +10,8 @@ of these names, so ``import ember`` stays light.
 
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
 
 from .nn import functional as F
@@ -35,14 +37,18 @@ from .nn.functional import (  # the same signature at top level
 )
 from .tensor import Tensor
 
+# the module (``F.dropout`` is the function): its whole-channel dropout for any (N, C, ...) input
+_feature_dropout = importlib.import_module(".nn.functional.dropout", __package__)._feature_dropout
+
 __all__ = [
     "adaptive_avg_pool1d", "adaptive_max_pool1d", "alpha_dropout", "avg_pool1d", "batch_norm", "bilinear",
     "binary_cross_entropy_with_logits", "celu", "celu_", "conv1d", "conv2d", "conv_tbc", "conv_transpose1d",
     "conv_transpose2d", "cosine_embedding_loss", "cosine_similarity", "ctc_loss", "dropout", "embedding",
-    "embedding_bag", "feature_alpha_dropout", "group_norm", "hardshrink", "hinge_embedding_loss",
+    "embedding_bag", "feature_alpha_dropout", "feature_dropout", "group_norm", "hardshrink", "hinge_embedding_loss",
     "instance_norm", "kl_div", "layer_norm", "margin_ranking_loss", "max_pool1d", "max_pool1d_with_indices",
     "max_pool2d", "pairwise_distance", "pdist", "poisson_nll_loss", "prelu", "rms_norm", "selu", "selu_",
-    "threshold", "threshold_", "triplet_margin_loss",
+    "threshold", "threshold_", "triplet_margin_loss", "dropout_", "alpha_dropout_", "feature_alpha_dropout_",
+    "feature_dropout_",
 ]
 
 _REDUCTIONS = {0: "none", 1: "mean", 2: "sum"}
@@ -78,6 +84,36 @@ def alpha_dropout(input: Tensor, p: float, train: bool) -> Tensor:
 def feature_alpha_dropout(input: Tensor, p: float, train: bool) -> Tensor:
     """``torch.feature_alpha_dropout``: ``nn.functional.feature_alpha_dropout(input, p, training=train)``."""
     return F.feature_alpha_dropout(input, p, train)
+
+
+def feature_dropout(input: Tensor, p: float, train: bool) -> Tensor:
+    """``torch.feature_dropout``: zeroes whole channels (dim 1 of an (N, C, ...) input) with probability ``p``."""
+    return _feature_dropout(input, p, train, inplace=False)
+
+
+def _write_into(input: Tensor, result: Tensor) -> Tensor:
+    # nn.functional's alpha dropouts return a new tensor even with inplace=True
+    return input if result is input else input.copy_(result)
+
+
+def dropout_(input: Tensor, p: float, train: bool) -> Tensor:
+    """``dropout`` written into ``input``."""
+    return F.dropout(input, p, train, inplace=True)
+
+
+def alpha_dropout_(input: Tensor, p: float, train: bool) -> Tensor:
+    """``alpha_dropout`` written into ``input``."""
+    return _write_into(input, F.alpha_dropout(input, p, train))
+
+
+def feature_alpha_dropout_(input: Tensor, p: float, train: bool) -> Tensor:
+    """``feature_alpha_dropout`` written into ``input``."""
+    return _write_into(input, F.feature_alpha_dropout(input, p, train))
+
+
+def feature_dropout_(input: Tensor, p: float, train: bool) -> Tensor:
+    """``feature_dropout`` written into ``input``."""
+    return _feature_dropout(input, p, train, inplace=True)
 
 
 # --- in-place activations -----------------------------------------------------------------------------------

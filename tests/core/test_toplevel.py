@@ -480,3 +480,26 @@ def test_toplevel_functions_shadow_no_op():
 
     assert set(_toplevel.__all__) & set(ops.__all__) <= {"as_strided"}  # the view replaces ops.shape's copy
     assert not set(_functional_aliases.__all__) & set(ops.__all__)
+
+
+@pytest.mark.parametrize("name", ["dropout_", "alpha_dropout_", "feature_alpha_dropout_", "feature_dropout_"])
+def test_inplace_dropout_functions(name):
+    x = ember.ones(4, 3, 5)
+    assert getattr(ember, name)(x, 0.5, False) is x and x.tolist() == ember.ones(4, 3, 5).tolist()
+    assert getattr(ember, name)(x, 0.5, True) is x
+    assert len(np.unique(x.numpy())) == 2
+
+
+def test_feature_dropout_drops_whole_channels():
+    ember.manual_seed(0)
+    out = ember.feature_dropout(ember.ones(8, 6, 5), 0.5, True).numpy()
+    assert set(np.unique(out)) == {0.0, 2.0}
+    assert np.all(out == out[:, :, :1])  # one decision per (sample, channel)
+    assert ember.feature_dropout(ember.ones(2, 3), 0.5, False).tolist() == ember.ones(2, 3).tolist()
+
+
+def test_resize_as_and_as_strided_inplace_functions():
+    x = ember.arange(6.0)
+    assert ember.as_strided_(x, (2, 2), (2, 1)) is x and x.tolist() == [[0.0, 1.0], [2.0, 3.0]]
+    y = ember.zeros(3)
+    assert ember.resize_as_(y, ember.zeros(2, 1)) is y and y.shape == (2, 1)
