@@ -103,6 +103,13 @@ def test_every_program_is_run_or_waits_for_a_named_feature():
     assert not run & set(PENDING)
 
 
+def _torchvision_or_skip() -> None:
+    try:
+        import torchvision  # noqa: F401
+    except (ImportError, RuntimeError) as error:  # (a wheel built for another torch raises RuntimeError)
+        pytest.skip(f"torchvision is not usable here: {error}")
+
+
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_ported_program_trains(case, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
@@ -116,10 +123,7 @@ def test_torch_original_trains(case, tmp_path, monkeypatch):
     pytest.importorskip("torch")
     name, argv, window, factor = CASES[case]
     if name in NEEDS_TORCHVISION:
-        try:
-            import torchvision  # noqa: F401
-        except (ImportError, RuntimeError) as error:  # (a wheel built for another torch raises RuntimeError)
-            pytest.skip(f"torchvision is not usable here: {error}")
+        _torchvision_or_skip()
     monkeypatch.chdir(tmp_path)
     assert_trains(run_program(name, argv, ported=False), window, factor)
 
@@ -290,3 +294,30 @@ def test_mixture_density_network_gives_torchs_likelihood_and_gradients():
     assert loss == pytest.approx(expected_loss, rel=1e-5)
     for got, expected in zip(grads, expected_grads, strict=True):
         np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parity
+def test_dcgan_step_gives_torchs_losses_and_gradients():
+    """ConvTranspose2d, BatchNorm2d in training mode, in-place LeakyReLU and BCELoss, from the same weights."""
+    torch = pytest.importorskip("torch")
+    _torchvision_or_skip()
+    torch_program, ember_program = _both_programs("dcgan")
+    torch.manual_seed(0)
+    torch_nets = [torch_program["Generator"](1, 8, 4, 1), torch_program["Discriminator"](1, 4, 1)]
+    ember_nets = [ember_program["Generator"](1, 8, 4, 1), ember_program["Discriminator"](1, 4, 1)]
+    for torch_net, ember_net in zip(torch_nets, ember_nets):
+        torch_net.apply(torch_program["weights_init"])
+        _copy_weights(torch_net, ember_net)
+    noise = np.random.default_rng(0).normal(size=(6, 8, 1, 1)).astype(np.float32)
+
+    def run(lib, nets):
+        generator, discriminator = nets
+        output = discriminator(generator(lib.from_numpy(noise)))
+        loss = lib.nn.BCELoss()(output, lib.full((6,), 1.0))
+        loss.backward()
+        return loss.item(), [p.grad.numpy() for net in nets for p in net.parameters()]
+
+    (expected_loss, expected_grads), (loss, grads) = run(torch, torch_nets), run(ember, ember_nets)
+    assert loss == pytest.approx(expected_loss, rel=1e-5)
+    for got, expected in zip(grads, expected_grads, strict=True):
+        np.testing.assert_allclose(got, expected, rtol=1e-3, atol=1e-6)
