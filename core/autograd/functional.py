@@ -10,8 +10,6 @@ higher layer and is imported when such a call is made.
 
 from __future__ import annotations
 
-import importlib
-
 import numpy as np
 
 from ..tensor import Tensor
@@ -166,7 +164,9 @@ def _double_back(back, dummies, v, outputs, create_graph, strict):
 
 
 def _func():
-    return importlib.import_module("ember.func")  # a higher layer: loaded only for vectorize=True
+    from .. import func  # lazy: vmap's batching rules load only for vectorize=True (see pyproject's layers)
+
+    return func
 
 
 def jacobian(func, inputs, create_graph: bool = False, strict: bool = False, vectorize: bool = False,
