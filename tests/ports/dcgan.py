@@ -5,7 +5,6 @@ The forward passes are the DCGAN tutorial's (no nn.parallel.data_parallel branch
 
 # ruff: noqa  (the code keeps pytorch/examples' style: super(Cls, self), str.format, torch.nn as nn)
 
-
 import argparse
 import os
 import random

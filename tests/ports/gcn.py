@@ -6,7 +6,6 @@ list (the example's sparse matrix), and a second model aggregates messages with 
 
 # ruff: noqa  (the code keeps pytorch/examples' style: super(Cls, self), str.format, torch.nn as nn)
 
-
 import argparse
 import time
 

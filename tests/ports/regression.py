@@ -2,7 +2,6 @@
 
 # ruff: noqa  (the code keeps pytorch/examples' style: super(Cls, self), str.format, torch.nn as nn)
 
-
 import argparse
 from itertools import count
 

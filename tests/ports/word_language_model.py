@@ -6,7 +6,6 @@ of Wikitext-2.
 
 # ruff: noqa  (the code keeps pytorch/examples' style: super(Cls, self), str.format, torch.nn as nn)
 
-
 import argparse
 import math
 import os
