@@ -7,8 +7,9 @@ from collections.abc import Callable, Iterable
 import numpy as np
 
 from ..autograd.grad_mode import enable_grad
+from ..ops.complex_ops import real_parts
 from ..tensor import Tensor
-from .optimizer import Optimizer, real_view, to_float
+from .optimizer import Optimizer, to_float
 
 
 def _cubic_interpolate(x1, f1, g1, x2, f2, g2, bounds=None):
@@ -98,10 +99,6 @@ def _strong_wolfe(obj_func, x, t, d, f, g, gtd, c1=1e-4, c2=0.9, tolerance_chang
     return bracket_f[low_pos], bracket_g[low_pos], bracket[low_pos], ls_func_evals
 
 
-def _real_parts(array: np.ndarray) -> np.ndarray:
-    return real_view(array) if array.dtype.kind == "c" else array
-
-
 def _wrap(value):
     return Tensor._wrap(value) if isinstance(value, np.ndarray) else value
 
@@ -166,7 +163,7 @@ class LBFGS(Optimizer):
             raise ValueError("LBFGS doesn't support per-parameter options (parameter groups)")
         self._params = self.param_groups[0]["params"]
         # a complex parameter counts as its real and imaginary parts (``view_as_real``), as in PyTorch
-        self._numel = sum(_real_parts(p._data).size for p in self._params)
+        self._numel = sum(real_parts(p._data).size for p in self._params)
 
     def add_param_group(self, param_group) -> None:
         if self.param_groups:
@@ -175,15 +172,15 @@ class LBFGS(Optimizer):
 
     def _gather_flat_grad(self) -> np.ndarray:
         return np.concatenate([
-            np.zeros(_real_parts(p._data).size, _real_parts(p._data).dtype) if p.grad is None
-            else _real_parts(p.grad._data).reshape(-1)
+            np.zeros(real_parts(p._data).size, real_parts(p._data).dtype) if p.grad is None
+            else real_parts(p.grad._data).reshape(-1)
             for p in self._params
         ])
 
     def _add_grad(self, step_size: float, update: np.ndarray) -> None:
         offset = 0
         for p in self._params:
-            data = _real_parts(p._data)
+            data = real_parts(p._data)
             n = data.size
             data += step_size * update[offset:offset + n].reshape(data.shape)
             p._vc[0] += 1

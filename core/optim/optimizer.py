@@ -27,6 +27,7 @@ from .. import _dtype
 from .._device import is_meta_array
 from .._hooks import RemovableHandle
 from ..autograd.grad_mode import enable_grad
+from ..ops.complex_ops import real_parts
 from ..tensor import Tensor
 
 
@@ -57,13 +58,6 @@ def full_state(param: Tensor, value: float) -> Tensor:
     of its ``view_as_real`` start at ``value``)."""
     fill = complex(value, value) if param._data.dtype.kind == "c" else value
     return Tensor._wrap(np.full_like(param._data, fill))
-
-
-def real_view(array: np.ndarray) -> np.ndarray:
-    """A complex array as ``view_as_real``: a real array sharing its memory, with a last dimension of
-    size 2 holding the real and imaginary parts."""
-    parts = array.real
-    return np.lib.stride_tricks.as_strided(parts, array.shape + (2,), array.strides + (parts.itemsize,))
 
 
 def fresh(array: np.ndarray) -> np.ndarray:
@@ -231,9 +225,9 @@ class Optimizer:
     def _update_as_real(self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any],
                         group: dict[str, Any]) -> None:
         """``_update`` of a complex parameter on the ``view_as_real`` of it, its gradient and its state."""
-        views = {k: Tensor._wrap(real_view(v._data)) if _is_complex_tensor(v) else v for k, v in state.items()}
+        views = {k: Tensor._wrap(real_parts(v._data)) if _is_complex_tensor(v) else v for k, v in state.items()}
         given = dict(views)
-        self._update(real_view(param), real_view(grad), views, group)
+        self._update(real_parts(param), real_parts(grad), views, group)
         for key, value in views.items():  # state the update created (SGD's momentum buffer) back to complex
             if value is given.get(key):
                 continue
