@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import fnmatch
 import importlib
+import signal
 import types
 
 # (torch namespace, the Ember object holding the same names)
@@ -524,6 +525,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--markdown", action="store_true", help="print Markdown to paste into the docs")
     parser.add_argument("--left-out", action="store_true", help="also list the names left out on purpose")
     args = parser.parse_args(argv)
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # (`python -m benchmarks.coverage | head` ends quietly)
     rows = coverage()
     print(format_markdown(rows, args.left_out) if args.markdown else format_text(rows, args.left_out))
 
