@@ -14,7 +14,7 @@ import pytest
 
 
 def import_torchvision():
-    torch = pytest.importorskip("torch")
+    pytest.importorskip("torch")
     import torch.library
 
     original = torch.library.register_fake

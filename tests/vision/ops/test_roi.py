@@ -75,11 +75,9 @@ def test_roi_align_gradient_passes_gradcheck():
 
 def _reference_roi_pool(torch, x, rois, pool_h: int, pool_w: int, spatial_scale: float):
     """torchvision's test reference (test/test_ops.py, RoIPoolTester.expected_fn)."""
-    y = torch.zeros(rois.shape[0], x.shape[1], pool_h, pool_w, dtype=x.dtype)
-    y = [[[[None] * pool_w for _ in range(pool_h)]] for _ in range(rois.shape[0])]
     out = []
-    for roi_idx, roi in enumerate(rois):
-        j_begin, i_begin, j_end, i_end = (int(round(float(v) * spatial_scale)) for v in roi[1:])
+    for roi in rois:
+        j_begin, i_begin, j_end, i_end = (round(float(v) * spatial_scale) for v in roi[1:])
         roi_x = x[int(roi[0]), :, i_begin:i_end + 1, j_begin:j_end + 1]
         bin_h, bin_w = roi_x.shape[-2] / pool_h, roi_x.shape[-1] / pool_w
         cells = []
@@ -88,7 +86,6 @@ def _reference_roi_pool(torch, x, rois, pool_h: int, pool_w: int, spatial_scale:
                          int(np.floor(j * bin_w)):int(np.ceil((j + 1) * bin_w))]
             cells.append(cell.reshape(x.shape[1], -1).max(dim=1)[0] if cell.numel() else x.new_zeros(x.shape[1]))
         out.append(torch.stack(cells, dim=1).reshape(x.shape[1], pool_h, pool_w))
-    del y, roi_idx
     return torch.stack(out)
 
 
