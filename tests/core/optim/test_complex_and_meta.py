@@ -145,3 +145,17 @@ def test_meta_parameters_beside_cpu_parameters_step_only_the_cpu_ones():
     opt.step()
     assert w.is_meta
     np.testing.assert_allclose(v.detach().numpy(), [0.9, 1.9], rtol=1e-6)
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("name", ["Adam", "SGD", "Rprop", "Adagrad", "RMSprop"])
+def test_complex_meta_parameter_gets_complex_meta_state_as_torch(name):
+    def run(lib):
+        z = lib.zeros(3, dtype=lib.complex64, device="meta", requires_grad=True)
+        z.grad = lib.zeros(3, dtype=lib.complex64, device="meta")
+        opt = getattr(lib.optim, name)([z], lr=0.1, **({"momentum": 0.9} if name == "SGD" else {}))
+        opt.step()
+        opt.step()
+        return {k: (v.device.type, str(v.dtype).split(".")[-1], tuple(v.shape)) for k, v in opt.state[z].items()}
+
+    assert run(ember) == run(torch)
