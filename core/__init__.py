@@ -74,6 +74,7 @@ from ._legacy import (  # noqa: E402
 )
 from .tensor import Size, Tensor, comparison_operator as _comparison_operator, device  # noqa: E402
 from . import _toplevel  # noqa: E402
+from ._spectral import istft, stft  # noqa: E402
 from ._toplevel import *  # noqa: E402,F401,F403  (in-place functions, windows, sampling, as_strided, ...)
 from .autograd.anomaly import is_anomaly_enabled  # noqa: E402
 
@@ -90,6 +91,7 @@ for _name in ("new_zeros", "new_ones", "new_empty", "new_empty_strided", "new_fu
 Tensor.type = _tensor_type
 Tensor.as_strided = _toplevel.as_strided  # a view sharing the tensor's memory, as torch's (ops.shape's copies)
 Tensor.hash_tensor, Tensor.is_neg = _toplevel.hash_tensor, _toplevel.is_neg
+Tensor.stft, Tensor.istft = stft, istft
 
 
 def _functional_method(name: str):
