@@ -583,3 +583,26 @@ def test_stft_round_trip_and_errors():
         ember.istft(ember.view_as_real(spec), 32)
     with pytest.raises(RuntimeError, match="overlap add"):
         ember.istft(spec, 32, 8, window=ember.zeros(32, dtype=ember.float64))
+
+
+@pytest.mark.parity
+def test_top_level_batch_norm_updates_running_stats_as_torch():
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(0).normal(size=(4, 3, 5))
+    stats_e = [ember.zeros(3, dtype=ember.float64), ember.ones(3, dtype=ember.float64)]
+    stats_t = [torch.zeros(3, dtype=torch.float64), torch.ones(3, dtype=torch.float64)]
+    ember.batch_norm(ember.tensor(x), None, None, *stats_e, True, 0.3, 1e-5, False)
+    torch.batch_norm(torch.tensor(x), None, None, *stats_t, True, 0.3, 1e-5, False)
+    for e, t in zip(stats_e, stats_t):
+        np.testing.assert_allclose(e.numpy(), t.numpy(), rtol=1e-12)
+
+
+@pytest.mark.parity
+def test_top_level_conv_takes_string_padding_as_torch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    x, w = rng.normal(size=(1, 2, 9)), rng.normal(size=(3, 2, 4))
+    for padding in ("same", "valid"):
+        out_e = ember.conv1d(ember.tensor(x), ember.tensor(w), None, 1, padding)
+        out_t = torch.conv1d(torch.tensor(x), torch.tensor(w), None, 1, padding)
+        np.testing.assert_allclose(out_e.numpy(), out_t.numpy(), rtol=1e-10)
