@@ -123,25 +123,36 @@ def _window(name: str, length: int, periodic: bool, values, dtype, device, requi
     return creation.tensor(array, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
-def hann_window(window_length: int, periodic: bool = True, *, dtype=None, layout=None, device=None,
-                requires_grad: bool = False) -> Tensor:
-    """The Hann window ``0.5 - 0.5 cos(2 pi n / (N - 1))``; ``periodic`` drops the last point of N + 1."""
-    return hamming_window(window_length, periodic, 0.5, 0.5, dtype=dtype, device=device,
-                          requires_grad=requires_grad, _name="hann_window")
-
-
-def hamming_window(window_length: int, periodic: bool = True, alpha: float = 0.54, beta: float = 0.46, *,
-                   dtype=None, layout=None, device=None, requires_grad: bool = False,
-                   _name: str = "hamming_window") -> Tensor:
-    """The Hamming window ``alpha - beta cos(2 pi n / (N - 1))``."""
+def _cosine_window(name: str, length: int, periodic: bool, alpha: float, beta: float, dtype, device,
+                   requires_grad: bool) -> Tensor:
     def values(n, size):
         return alpha - beta * np.cos(2 * math.pi * n / (size - 1))
 
-    return _window(_name, window_length, periodic, values, dtype, device, requires_grad)
+    return _window(name, length, periodic, values, dtype, device, requires_grad)
+
+
+def hann_window(window_length: int, periodic: bool = True, *, dtype=None, layout=None, device=None,
+                pin_memory: bool = False, requires_grad: bool = False) -> Tensor:
+    """The Hann window ``0.5 - 0.5 cos(2 pi n / (N - 1))``; ``periodic`` drops the last point of N + 1.
+
+    Example:
+        >>> import ember
+        >>> w = ember.hann_window(400)  # the usual analysis window of a 25 ms frame at 16 kHz
+        >>> w.shape, w.dtype
+        (ember.Size([400]), ember.float32)
+    """
+    return _cosine_window("hann_window", window_length, periodic, 0.5, 0.5, dtype, device, requires_grad)
+
+
+def hamming_window(window_length: int, periodic: bool = True, alpha: float = 0.54, beta: float = 0.46, *,
+                   dtype=None, layout=None, device=None, pin_memory: bool = False,
+                   requires_grad: bool = False) -> Tensor:
+    """The Hamming window ``alpha - beta cos(2 pi n / (N - 1))``."""
+    return _cosine_window("hamming_window", window_length, periodic, alpha, beta, dtype, device, requires_grad)
 
 
 def blackman_window(window_length: int, periodic: bool = True, *, dtype=None, layout=None, device=None,
-                    requires_grad: bool = False) -> Tensor:
+                    pin_memory: bool = False, requires_grad: bool = False) -> Tensor:
     """The Blackman window ``0.42 - 0.5 cos(2 pi n / (N - 1)) + 0.08 cos(4 pi n / (N - 1))``."""
     def values(n, size):
         angle = 2 * math.pi * n / (size - 1)
@@ -151,7 +162,7 @@ def blackman_window(window_length: int, periodic: bool = True, *, dtype=None, la
 
 
 def bartlett_window(window_length: int, periodic: bool = True, *, dtype=None, layout=None, device=None,
-                    requires_grad: bool = False) -> Tensor:
+                    pin_memory: bool = False, requires_grad: bool = False) -> Tensor:
     """The Bartlett (triangular) window ``1 - |2n / (N - 1) - 1|``."""
     def values(n, size):
         return 1 - np.abs(2 * n / (size - 1) - 1)
@@ -160,7 +171,7 @@ def bartlett_window(window_length: int, periodic: bool = True, *, dtype=None, la
 
 
 def kaiser_window(window_length: int, periodic: bool = True, beta: float = 12.0, *, dtype=None, layout=None,
-                  device=None, requires_grad: bool = False) -> Tensor:
+                  device=None, pin_memory: bool = False, requires_grad: bool = False) -> Tensor:
     """The Kaiser window ``I0(beta sqrt(1 - (2n / (N - 1) - 1)^2)) / I0(beta)``."""
     def values(n, size):
         ratio = 2 * n / (size - 1) - 1
