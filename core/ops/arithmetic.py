@@ -7,12 +7,13 @@ Gradients w.r.t. broadcast inputs are summed back to shape by the engine, never 
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
 from .. import _dtype, creation
 from ..tensor import Tensor
-from ._op import Op, Stepwise
+from ._op import _TORCH_TYPE_NAMES, Op, Stepwise
 from ._util import as_operand, binary_operands, data_of, default_float, result_type
 from .complex_ops import conj_of, sgn
 from .unary import log, sign, trunc
@@ -409,8 +410,13 @@ def where(condition, input=None, other=None):
     if input is None and other is None:
         return tuple(Tensor._wrap(i) for i in np.nonzero(condition._data))
     condition = as_operand(condition)
-    if condition._data.dtype != np.bool_:
+    if condition._data.dtype == np.uint8:  # torch still takes uint8, with a deprecation warning
+        warnings.warn("where received a uint8 condition tensor. This behavior is deprecated and will be removed "
+                      "in a future version of PyTorch. Use a boolean condition instead.", UserWarning, stacklevel=2)
         condition = Tensor._wrap(condition._data.astype(bool))
+    elif condition._data.dtype != np.bool_:
+        name = _TORCH_TYPE_NAMES.get(condition._data.dtype.name, condition._data.dtype.name)
+        raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype {name}")
     if not isinstance(input, Tensor) and not isinstance(other, Tensor):  # where(c, 1, 0): numbers' dtypes
         input, other = creation.tensor(input), creation.tensor(other)
     a, b = binary_operands(as_operand(input), as_operand(other))
