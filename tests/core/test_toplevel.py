@@ -508,12 +508,12 @@ def test_resize_as_and_as_strided_inplace_functions():
 # --- stft / istft -------------------------------------------------------------------------------------------------
 
 STFT_CASES = [
-    dict(n_fft=16),
-    dict(n_fft=16, hop_length=3, win_length=10, window="hann"),
-    dict(n_fft=15, hop_length=5, window="hann", pad_mode="constant", normalized=True),
-    dict(n_fft=16, center=False, window="hann", onesided=False),
-    dict(n_fft=12, hop_length=4, pad_mode="replicate", window="hann"),
-    dict(n_fft=12, hop_length=4, pad_mode="circular"),
+    {"n_fft": 16},
+    {"n_fft": 16, "hop_length": 3, "win_length": 10, "window": "hann"},
+    {"n_fft": 15, "hop_length": 5, "window": "hann", "pad_mode": "constant", "normalized": True},
+    {"n_fft": 16, "center": False, "window": "hann", "onesided": False},
+    {"n_fft": 12, "hop_length": 4, "pad_mode": "replicate", "window": "hann"},
+    {"n_fft": 12, "hop_length": 4, "pad_mode": "circular"},
 ]
 
 
