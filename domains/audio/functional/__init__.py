@@ -51,7 +51,7 @@ from .filtering import (
                       riaa_biquad,
                       treble_biquad,
 )
-from .measures import loudness, sliding_window_cmn, spectral_centroid, vad
+from .measures import detect_pitch_frequency, loudness, sliding_window_cmn, spectral_centroid, vad
 from .resample import resample, sinc_resample_kernel
 from .spectral import (
                       complex_norm,
@@ -69,9 +69,9 @@ __all__ = [
     "DB_to_amplitude", "add_noise", "allpass_biquad", "amplitude_to_DB", "band_biquad", "bandpass_biquad",
     "bandreject_biquad", "bartlett_window", "bass_biquad", "biquad", "blackman_window", "complex_norm",
     "compute_deltas", "contrast", "convolve", "create_dct", "dcshift", "deemph_biquad", "deemphasis",
-    "equalizer_biquad", "fade", "fftconvolve", "filtfilt", "flanger", "gain", "griffinlim",
-    "hamming_window", "hann_window", "highpass_biquad", "hz_to_mel", "inverse_spectrogram", "istft",
-    "kaiser_window", "lfilter", "linear_fbanks", "loudness", "lowpass_biquad", "mask_along_axis",
+    "detect_pitch_frequency", "equalizer_biquad", "fade", "fftconvolve", "filtfilt", "flanger", "gain",
+    "griffinlim", "hamming_window", "hann_window", "highpass_biquad", "hz_to_mel", "inverse_spectrogram",
+    "istft", "kaiser_window", "lfilter", "linear_fbanks", "loudness", "lowpass_biquad", "mask_along_axis",
     "mask_along_axis_iid", "mel_to_hz", "melscale_fbanks", "mu_law_decoding", "mu_law_encoding",
     "overdrive", "pad_last", "phase_vocoder", "phaser", "pitch_shift", "preemphasis", "resample",
     "riaa_biquad", "sinc_resample_kernel", "sliding_window_cmn", "spectral_centroid", "spectrogram",

@@ -1,5 +1,5 @@
-"""Measurements on waveforms: loudness (ITU-R BS.1770-4), spectral centroid, voice activity detection (sox's
-``vad``) and sliding-window cepstral mean normalization (torchaudio's definitions and numbers)."""
+"""Measurements on waveforms: loudness (ITU-R BS.1770-4), spectral centroid, pitch, voice activity detection
+(sox's ``vad``) and sliding-window cepstral mean normalization (torchaudio's definitions and numbers)."""
 
 from __future__ import annotations
 
@@ -227,4 +227,47 @@ def sliding_window_cmn(specgram: Tensor, cmn_window: int = 600, min_cmn_window: 
     return ember.from_numpy(out.reshape(shape))
 
 
-__all__ = ["loudness", "sliding_window_cmn", "spectral_centroid", "vad"]
+def detect_pitch_frequency(waveform: Tensor, sample_rate: int, frame_time: float = 10 ** (-2), win_length: int = 30,
+                           freq_low: int = 85, freq_high: int = 3400) -> Tensor:
+    """Pitch in Hz per frame of ``frame_time`` seconds, ``(..., frames)``: the lag maximizing the normalized
+    cross-correlation (preferring a shorter lag within 1 % of the best), median-smoothed over ``win_length``
+    frames (torchaudio's method). Runs on arrays (not differentiable).
+
+    Example:
+        >>> t = ember.arange(8000) / 8000
+        >>> pitch = detect_pitch_frequency((t * 2 * math.pi * 200).sin(), 8000)
+        >>> bool((pitch[10:-10] - 200).abs().max() < 10)
+        True
+    """
+    shape = tuple(waveform.shape)
+    x = waveform.numpy(force=True).reshape(-1, shape[-1])
+    eps = 1e-9
+    lags = math.ceil(sample_rate / freq_low)
+    frame_size = math.ceil(sample_rate * frame_time)
+    num_frames = math.ceil(shape[-1] / frame_size)
+    x = np.pad(x, ((0, 0), (0, lags + num_frames * frame_size - shape[-1])))
+    span = num_frames * frame_size
+    nccf = np.empty((x.shape[0], num_frames, lags), dtype=x.dtype)
+    s1 = x[:, :span].reshape(-1, num_frames, frame_size)
+    norm1 = (eps + np.sqrt((s1 * s1).sum(-1))) ** 2
+    for lag in range(1, lags + 1):
+        s2 = x[:, lag : lag + span].reshape(-1, num_frames, frame_size)
+        norm2 = (eps + np.sqrt((s2 * s2).sum(-1))) ** 2
+        nccf[..., lag - 1] = (s1 * s2).sum(-1) / norm1 / norm2
+    lag_min = math.ceil(sample_rate / freq_high)
+    best = nccf[..., lag_min:]
+    best_index = best.argmax(-1)
+    half = nccf[..., lag_min : nccf.shape[-1] // 2]
+    half_index = half.argmax(-1)
+    prefer_half = np.take_along_axis(half, half_index[..., None], -1)[..., 0] > 0.99 * best.max(-1)
+    indices = np.where(prefer_half, half_index, best_index) + lag_min + 1
+    # median over a window ending at each frame, the first value repeated in front (torch.median: lower median)
+    pad = (win_length - 1) // 2
+    indices = np.concatenate([np.repeat(indices[:, :1], pad, axis=1), indices], axis=1)
+    windows = np.sort(np.lib.stride_tricks.sliding_window_view(indices, win_length, axis=-1), axis=-1)
+    smoothed = windows[..., (win_length - 1) // 2]
+    freq = sample_rate / (eps + smoothed.astype(np.float32))
+    return ember.from_numpy(freq.astype(np.float32).reshape(shape[:-1] + freq.shape[-1:]))
+
+
+__all__ = ["detect_pitch_frequency", "loudness", "sliding_window_cmn", "spectral_centroid", "vad"]

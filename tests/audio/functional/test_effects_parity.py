@@ -127,3 +127,17 @@ def test_sliding_window_cmn_matches_torchaudio(kwargs):
     ref = torchaudio.functional.sliding_window_cmn(torch.tensor(x), **kwargs)
     np.testing.assert_allclose(F.sliding_window_cmn(ember.tensor(x), **kwargs).numpy(), ref.numpy(), rtol=1e-8,
                                atol=1e-10)
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("kwargs", [{}, {"win_length": 5, "freq_low": 100, "freq_high": 1000, "frame_time": 0.02}])
+def test_detect_pitch_frequency_matches_torchaudio(kwargs):
+    torch, torchaudio = import_torchaudio()
+    t = np.arange(8000) / 8000
+    rng = np.random.default_rng(9)
+    x = np.stack([np.sin(2 * math.pi * f * t) + 0.3 * rng.standard_normal(8000) for f in (150, 220, 330)])
+    x = x.reshape(1, 3, 8000).astype(np.float32)
+    ours = F.detect_pitch_frequency(ember.tensor(x), 8000, **kwargs)
+    ref = torchaudio.functional.detect_pitch_frequency(torch.tensor(x), 8000, **kwargs)
+    assert tuple(ours.shape) == tuple(ref.shape)
+    np.testing.assert_allclose(ours.numpy(), ref.numpy(), rtol=1e-6)
