@@ -354,3 +354,37 @@ def test_per_sample_gradients_match_torch_func():
     for name in expected:
         assert got[name].shape == expected[name].shape == (5, *torch_model.get_parameter(name).shape)
         np.testing.assert_allclose(got[name], expected[name], rtol=1e-4, atol=1e-6, err_msg=name)
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("model_type", ["LSTM", "GRU", "RNN_TANH", "Transformer"])
+def test_word_language_model_gives_torchs_loss_and_gradients(model_type):
+    """RNNModel (tied weights) and the nn.Transformer subclass with its log(tril) mask, from the same weights."""
+    torch = pytest.importorskip("torch")
+    torch_program, ember_program = _both_programs("word_language_model")
+    torch.manual_seed(0)
+    ntokens, data = 12, np.random.default_rng(0).integers(0, 12, (7, 3))
+
+    def build(program):
+        if model_type == "Transformer":
+            return program["TransformerModel"](ntokens, 16, 2, 32, 2, dropout=0.0)
+        return program["RNNModel"](model_type, ntokens, 16, 16, 2, dropout=0.0, tie_weights=True)
+
+    torch_model, ember_model = build(torch_program), build(ember_program)
+    _copy_weights(torch_model, ember_model)
+
+    def run(lib, model):
+        model.eval()  # (and no dropout: the fast paths of torch's encoder layer are equal in value)
+        inputs, targets = lib.from_numpy(data[:-1]), lib.from_numpy(data[1:]).reshape(-1)
+        if model_type == "Transformer":
+            output = model(inputs).view(-1, ntokens)
+        else:
+            output, _ = model(inputs, model.init_hidden(3))
+        loss = lib.nn.NLLLoss()(output, targets)
+        loss.backward()
+        return loss.item(), [p.grad.numpy() for p in model.parameters()]
+
+    (expected_loss, expected_grads), (loss, grads) = run(torch, torch_model), run(ember, ember_model)
+    assert loss == pytest.approx(expected_loss, rel=1e-5)
+    for got, expected in zip(grads, expected_grads, strict=True):
+        np.testing.assert_allclose(got, expected, rtol=1e-3, atol=1e-6)
