@@ -14,6 +14,7 @@ def _rand(shape, seed=0, scale=1.0, dtype=np.float64):
     return (np.random.default_rng(seed).standard_normal(shape) * scale).astype(dtype)
 
 
+@pytest.mark.parity
 def test_every_torchaudio_transform_but_beamforming_and_rnnt_exists():
     _, torchaudio = import_torchaudio()
     theirs = {n for n in dir(torchaudio.transforms) if n[0].isupper()}
