@@ -189,3 +189,74 @@ def inverse_affine_matrix(center, angle: float, translate, scale: float, shear) 
     m[2] += cx
     m[5] += cy
     return np.array([m[0:3], m[3:6], [0.0, 0.0, 1.0]])
+
+
+# --- torchvision's tensor resampling (torch.nn.functional.interpolate) -------------------------------
+
+
+def _cubic_075(x: np.ndarray) -> np.ndarray:
+    a = -0.75  # torch's non-antialiased bicubic uses A = -0.75 (Pillow and the antialiased path use -0.5)
+    x = np.abs(x)
+    return np.where(x <= 1.0, ((a + 2.0) * x - (a + 3.0)) * x * x + 1,
+                    np.where(x < 2.0, (((x - 5) * x + 8) * x - 4) * a, 0.0))
+
+
+def interpolate_weights(in_size: int, out_size: int, mode: InterpolationMode, antialias: bool) -> np.ndarray:
+    """``(out_size, in_size)`` weights of ``torch.nn.functional.interpolate`` (align_corners=False) on one axis."""
+    if mode in (InterpolationMode.NEAREST, InterpolationMode.NEAREST_EXACT):
+        # torch computes the scale and the source index in float32: floor(dst * scale) for "nearest"
+        scale = np.float32(in_size) / np.float32(out_size)
+        dst = np.arange(out_size, dtype=np.float32) + np.float32(mode == InterpolationMode.NEAREST_EXACT) * 0.5
+        src = np.minimum(np.floor(dst * scale).astype(np.int64), in_size - 1)
+        weights = np.zeros((out_size, in_size))
+        weights[np.arange(out_size), src] = 1.0
+        return weights
+    if antialias:  # torch's _upsample_*_aa is Pillow's separable convolution
+        return resample_weights(in_size, out_size, mode, True)
+    if mode not in (InterpolationMode.BILINEAR, InterpolationMode.BICUBIC):
+        raise ValueError(f"resize: {mode.value} interpolation of tensors needs antialias=True")
+    scale = in_size / out_size
+    src = scale * (np.arange(out_size) + 0.5) - 0.5
+    weights = np.zeros((out_size, in_size))
+    rows = np.arange(out_size)
+    if mode == InterpolationMode.BILINEAR:
+        src = np.maximum(src, 0.0)
+        i0 = np.floor(src).astype(np.int64)
+        i1 = np.minimum(i0 + 1, in_size - 1)
+        frac = src - i0
+        np.add.at(weights, (rows, i0), 1.0 - frac)
+        np.add.at(weights, (rows, i1), frac)
+        return weights
+    i0 = np.floor(src).astype(np.int64)
+    frac = src - i0
+    for k in range(-1, 3):  # the four taps, their indices clamped to the edge
+        np.add.at(weights, (rows, np.clip(i0 + k, 0, in_size - 1)), _cubic_075(frac - k))
+    return weights
+
+
+def interpolate(arr: np.ndarray, size: tuple[int, int], mode: InterpolationMode, antialias: bool) -> np.ndarray:
+    """Resizes an array (..., C, H, W) as torchvision's tensor ``resize`` does.
+
+    uint8 images take torch's native uint8 path for bilinear and bicubic: the horizontal pass is
+    clipped to [0, 255] (and rounded, as Pillow does, when antialiased) before the vertical one.
+    """
+    h, w = arr.shape[-2:]
+    integer = arr.dtype.kind in "ui"
+    native_uint8 = arr.dtype == np.uint8 and mode in (InterpolationMode.BILINEAR, InterpolationMode.BICUBIC)
+
+    def weights(in_size: int, out_size: int) -> np.ndarray:
+        return interpolate_weights(in_size, out_size, mode, antialias)
+
+    out = arr.astype(np.float64) if integer else arr
+    if w != size[1]:
+        out = out @ weights(w, size[1]).astype(out.dtype, copy=False).T
+        if native_uint8:
+            # torch keeps the non-antialiased bicubic pass in higher precision (to within 1 of this)
+            out = np.clip(out if mode == InterpolationMode.BICUBIC and not antialias else np.rint(out), 0, 255)
+    if h != size[0]:
+        wy = weights(h, size[0]).astype(out.dtype, copy=False)
+        out = np.swapaxes(np.swapaxes(out, -1, -2) @ wy.T, -1, -2)
+    if not integer:
+        return out.astype(arr.dtype, copy=False)
+    top = np.iinfo(arr.dtype).max
+    return np.clip(np.rint(out), np.iinfo(arr.dtype).min, top).astype(arr.dtype)

@@ -23,8 +23,18 @@ from ember import Tensor
 
 from . import _color_kernels, _geometry_kernels
 from ._image import (
-    InterpolationMode, array_to_pil, image_size, interpolation_mode, is_pil, like, max_value, num_channels,
-    pil_resample, pil_to_array, to_float, unpack,
+    InterpolationMode,
+    array_to_pil,
+    image_size,
+    interpolation_mode,
+    is_pil,
+    like,
+    max_value,
+    num_channels,
+    pil_resample,
+    pil_to_array,
+    to_float,
+    unpack,
 )
 
 __all__ = [
@@ -154,7 +164,12 @@ def _output_size(h: int, w: int, size, max_size: int | None) -> tuple[int, int]:
 
 def resize(img, size, interpolation=InterpolationMode.BILINEAR, max_size: int | None = None,
            antialias: bool = True):
-    """Resizes to ``size`` (h, w), or matches the smaller edge to ``size`` when it is an int."""
+    """Resizes to ``size`` (h, w), or matches the smaller edge to ``size`` when it is an int.
+
+    Tensors follow torchvision's tensor kernels (``torch.nn.functional.interpolate``: NEAREST takes
+    source pixel ``floor(i * in / out)``, antialiasing as ``antialias`` says); PIL images and ndarrays
+    follow Pillow (NEAREST takes the pixel under each output pixel's centre, always antialiased).
+    """
     mode = interpolation_mode(interpolation)
     h, w = image_size(img)
     oh, ow = _output_size(h, w, size, max_size)
@@ -163,6 +178,8 @@ def resize(img, size, interpolation=InterpolationMode.BILINEAR, max_size: int | 
     if is_pil(img):
         return img.resize((ow, oh), pil_resample(mode))
     arr, pack = unpack(img, "resize")
+    if isinstance(img, Tensor):
+        return pack(_geometry_kernels.interpolate(arr, (oh, ow), mode, antialias))
     return pack(like(_geometry_kernels.resize(to_float(arr), (oh, ow), mode, antialias), arr.dtype))
 
 
@@ -183,11 +200,15 @@ def crop(img, top: int, left: int, height: int, width: int):
 
 
 def center_crop(img, output_size):
-    """Crops the centre; pads with zeros when the image is smaller than ``output_size``."""
+    """Crops the centre; pads with zeros when the image is smaller than ``output_size``.
+
+    As torchvision: an odd amount of padding puts the extra row (column) at the bottom (right);
+    an odd crop margin is split with Python's ``round`` (ties to even).
+    """
     oh, ow = _pair(output_size)
     h, w = image_size(img)
-    top = round((h - oh) / 2.0)
-    left = round((w - ow) / 2.0)
+    top = -((oh - h) // 2) if oh > h else round((h - oh) / 2.0)
+    left = -((ow - w) // 2) if ow > w else round((w - ow) / 2.0)
     return crop(img, top, left, oh, ow)
 
 
@@ -409,6 +430,8 @@ def rgb_to_grayscale(img, num_output_channels: int = 1):
         gray = img.convert("L")
         return gray.convert("RGB") if num_output_channels == 3 else gray
     arr, pack = unpack(img, "rgb_to_grayscale")
+    if isinstance(img, Tensor):
+        return pack(_tensor_grayscale(arr, num_output_channels))
     gray = like(_color_kernels.grayscale(arr[..., :3, :, :] if arr.shape[-3] == 4 else arr), arr.dtype)
     if num_output_channels == 3:
         gray = np.concatenate([gray] * 3, axis=-3)
@@ -416,6 +439,17 @@ def rgb_to_grayscale(img, num_output_channels: int = 1):
 
 
 to_grayscale = rgb_to_grayscale
+
+
+def _tensor_grayscale(arr: np.ndarray, num_output_channels: int) -> np.ndarray:
+    """torchvision's tensor kernel: 0.2989 R + 0.587 G + 0.114 B in float32 (or the image's float
+    dtype), cast back with truncation for integer images."""
+    if arr.shape[-3] == 1:
+        return np.repeat(arr, num_output_channels, axis=-3)
+    work = arr if arr.dtype.kind == "f" else arr.astype(np.float32)
+    r, g, b = work[..., 0:1, :, :], work[..., 1:2, :, :], work[..., 2:3, :, :]
+    gray = (r * work.dtype.type(0.2989) + g * work.dtype.type(0.587) + b * work.dtype.type(0.114)).astype(arr.dtype)
+    return np.repeat(gray, num_output_channels, axis=-3) if num_output_channels == 3 else gray
 
 
 def gaussian_blur(img, kernel_size, sigma=None):

@@ -1,0 +1,84 @@
+"""On tensors, the functional transforms give torchvision's numbers (torchvision's tensor kernels)."""
+
+from __future__ import annotations
+
+import ember
+import numpy as np
+import pytest
+from ember.vision.transforms import functional as F
+
+from .._torchvision import import_torchvision
+
+pytestmark = pytest.mark.parity
+
+
+@pytest.fixture(scope="module")
+def tv():
+    return import_torchvision()
+
+
+def _image(dtype, shape=(3, 13, 17), seed=0):
+    rng = np.random.default_rng(seed)
+    if dtype == "uint8":
+        return rng.integers(0, 256, shape, dtype=np.uint8)
+    return rng.random(shape, dtype=np.float32)
+
+
+def _both(arr):
+    import torch
+
+    return ember.from_numpy(arr.copy()), torch.from_numpy(arr.copy())
+
+
+def _check(out, expected, dtype, float_tol=1e-5):
+    out, expected = np.asarray(out), expected.numpy()
+    assert out.shape == expected.shape and out.dtype == expected.dtype
+    if dtype == "uint8":
+        assert np.abs(out.astype(int) - expected.astype(int)).max() <= 1
+    else:
+        np.testing.assert_allclose(out, expected, atol=float_tol)
+
+
+def test_resize_nearest_takes_torchvisions_pixels(tv):
+    from torchvision.transforms.v2 import functional as TF
+
+    e, t = _both(np.arange(36, dtype=np.float32).reshape(1, 6, 6))
+    out = F.resize(e, [3, 3], interpolation=F.InterpolationMode.NEAREST)
+    assert np.asarray(out)[0, :, 0].tolist() == [0.0, 12.0, 24.0]  # rows 0, 2, 4
+    np.testing.assert_array_equal(np.asarray(out), TF.resize(t, [3, 3], TF.InterpolationMode.NEAREST).numpy())
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "float32"])
+@pytest.mark.parametrize("mode", ["nearest", "nearest-exact", "bilinear", "bicubic"])
+@pytest.mark.parametrize("antialias", [True, False])
+@pytest.mark.parametrize("size", [(5, 7), (20, 30), (13, 40)])
+def test_resize_matches_torchvision(tv, dtype, mode, antialias, size):
+    from torchvision.transforms.v2 import functional as TF
+
+    e, t = _both(_image(dtype))
+    out = F.resize(e, list(size), interpolation=mode, antialias=antialias)
+    expected = TF.resize(t, list(size), interpolation=TF.InterpolationMode(mode), antialias=antialias)
+    _check(out, expected, dtype)
+
+
+@pytest.mark.parametrize("output_size", [(8, 9), (16, 20), (14, 17), (4, 30)])
+def test_center_crop_pads_the_same_sides_as_torchvision(tv, output_size):
+    from torchvision.transforms.v2 import functional as TF
+
+    e, t = _both(_image("uint8"))
+    np.testing.assert_array_equal(np.asarray(F.center_crop(e, list(output_size))),
+                                  TF.center_crop(t, list(output_size)).numpy())
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "float32"])
+@pytest.mark.parametrize("channels", [1, 3])
+def test_rgb_to_grayscale_matches_torchvision(tv, dtype, channels):
+    from torchvision.transforms.v2 import functional as TF
+
+    e, t = _both(_image(dtype))
+    out = F.rgb_to_grayscale(e, channels)
+    expected = TF.rgb_to_grayscale(t, channels)
+    if dtype == "uint8":
+        np.testing.assert_array_equal(np.asarray(out), expected.numpy())
+    else:
+        np.testing.assert_allclose(np.asarray(out), expected.numpy(), atol=1e-6)
