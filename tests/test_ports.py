@@ -388,3 +388,56 @@ def test_word_language_model_gives_torchs_loss_and_gradients(model_type):
     assert loss == pytest.approx(expected_loss, rel=1e-5)
     for got, expected in zip(grads, expected_grads, strict=True):
         np.testing.assert_allclose(got, expected, rtol=1e-3, atol=1e-6)
+
+
+@pytest.mark.parity
+def test_siamese_network_gives_torchs_loss_and_gradients():
+    """children()[:-1] surgery, BatchNorm2d in training mode, pooling and BCELoss, from the same weights."""
+    torch = pytest.importorskip("torch")
+    torch_program, ember_program = _both_programs("siamese_network")
+    torch.manual_seed(0)
+    torch_model, ember_model = torch_program["SiameseNetwork"](), ember_program["SiameseNetwork"]()
+    _copy_weights(torch_model, ember_model)
+    rng = np.random.default_rng(0)
+    left, right = (rng.normal(size=(6, 1, 12, 12)).astype(np.float32) for _ in range(2))
+    targets = rng.integers(0, 2, 6).astype(np.float32)
+
+    def run(lib, model):
+        outputs = model(lib.from_numpy(left), lib.from_numpy(right)).squeeze()
+        loss = lib.nn.BCELoss()(outputs, lib.from_numpy(targets))
+        loss.backward()
+        return loss.item(), [p.grad.numpy() for p in model.parameters()], model.resnet[1].running_mean.numpy()
+
+    expected, got = run(torch, torch_model), run(ember, ember_model)
+    assert got[0] == pytest.approx(expected[0], rel=1e-5)
+    for got_grad, expected_grad in zip(got[1], expected[1], strict=True):
+        np.testing.assert_allclose(got_grad, expected_grad, rtol=1e-3, atol=1e-6)
+    np.testing.assert_allclose(got[2], expected[2], rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("model", ["dense", "message_passing"])
+def test_gcn_gives_torchs_loss_and_gradients(model):
+    """Dense normalised adjacency with mm, and index_add_ message passing, from the same weights."""
+    torch = pytest.importorskip("torch")
+    torch_program, ember_program = _both_programs("gcn")
+    features, labels, edge_index = torch_program["planted_partition"](30, 3, 8, 0.2, 0.02,
+                                                                      torch.Generator().manual_seed(0))
+    torch.manual_seed(0)
+    name = "GCN" if model == "dense" else "MessagePassingGCN"
+    torch_model, ember_model = torch_program[name](8, 16, 3, dropout_p=0.0), ember_program[name](8, 16, 3,
+                                                                                                dropout_p=0.0)
+    _copy_weights(torch_model, ember_model)
+
+    def run(lib, program, net):
+        x, y, edges = (lib.from_numpy(t.numpy()) for t in (features, labels, edge_index))
+        graph = program["normalized_adjacency"](edges, 30) if model == "dense" else edges
+        loss = lib.nn.functional.nll_loss(net(x, graph), y)
+        loss.backward()
+        return loss.item(), [p.grad.numpy() for p in net.parameters()]
+
+    (expected_loss, expected_grads), (loss, grads) = run(torch, torch_program, torch_model), run(
+        ember, ember_program, ember_model)
+    assert loss == pytest.approx(expected_loss, rel=1e-5)
+    for got, expected in zip(grads, expected_grads, strict=True):
+        np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-6)
