@@ -8,6 +8,7 @@ from .. import creation
 from ..tensor import Tensor
 from . import (activation, arithmetic, cast, comparison, complex_ops, fft, index, inplace, linalg,  # noqa: F401
                pointwise, reduce, shape, sorting, special, unary)
+from ._op import Op as _Op
 from .activation import *  # noqa: F401,F403
 from .arithmetic import *  # noqa: F401,F403
 from .cast import *  # noqa: F401,F403
@@ -170,7 +171,22 @@ def bind_methods(Tensor) -> None:
         setattr(Tensor, f"__{op}__", fn)
 
 
+# Functions bound above as Tensor methods that torch has only as methods (``x.view(...)``, not
+# ``torch.view``), or whose method name differs (``float_`` is ``x.float()``): not exported to ``ember``.
+_METHOD_ONLY = {"contiguous", "expand", "expand_as", "repeat", "reshape_as", "to", "type_as", "view", "view_as",
+                "byte", "char", "float_", "int_", "bool_", "getitem", "setitem"}
+
+
+def _is_public_op(name: str, value) -> bool:
+    """An op of an ``ember.ops`` module, not a module, an ``Op`` class, a helper imported from elsewhere."""
+    if name.startswith("_") or name in _METHOD_ONLY or name == "bind_methods" or isinstance(value, type(np)):
+        return False
+    if isinstance(value, type) and issubclass(value, _Op):
+        return False
+    return getattr(value, "__module__", "").startswith("ember.ops.") and not getattr(value, "__module__", "") in (
+        "ember.ops._op", "ember.ops._util")
+
+
 # What ``from ember.ops import *`` (and so ``ember``) gets: the ops, not this package's modules or helpers
 # (``ember.fft`` / ``ember.special`` / ``ember.linalg`` are the public namespaces, not ``ember.ops.fft``).
-__all__ = [name for name, value in globals().items()
-           if not name.startswith("_") and not isinstance(value, type(np)) and name != "bind_methods"]
+__all__ = [name for name, value in globals().items() if _is_public_op(name, value)]

@@ -194,3 +194,8 @@ def softplus(input, beta: float = 1.0, threshold: float = 20.0):  # composite: m
     # the clamp keeps exp finite in the branch ``where`` drops, so its gradient is 0, not NaN
     soft = log1p(exp(scaled.clamp(max=threshold)))
     return where(scaled > threshold, x, soft / beta if beta != 1 else soft)
+
+
+# ``from .activation import *`` (and so ``ember``) gets these functions, not the Op classes or imports
+# (tanh / sigmoid / silu are built by unary's ``_float_unary``, so the list is written out)
+__all__ = ["elu", "gelu", "leaky_relu", "relu", "sigmoid", "silu", "softplus", "tanh"]

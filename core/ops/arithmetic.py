@@ -426,3 +426,10 @@ def where(condition, input=None, other=None):
 def lerp(input, end, weight):
     """``input + weight * (end - input)``."""
     return add(input, mul(weight, sub(end, input)))
+
+
+# ``from .arithmetic import *`` (and so ``ember``) gets the functions defined here, not the Op classes, the
+# imports or the promotion helpers other op files import by name (keep this at the end of the file)
+__all__ = [name for name, value in globals().items()
+           if not name.startswith("_") and callable(value) and not isinstance(value, type)
+           and getattr(value, "__module__", None) == __name__ and name not in ("input_is_float", "result_type_of")]
