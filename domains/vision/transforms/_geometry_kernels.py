@@ -260,3 +260,69 @@ def interpolate(arr: np.ndarray, size: tuple[int, int], mode: InterpolationMode,
         return out.astype(arr.dtype, copy=False)
     top = np.iinfo(arr.dtype).max
     return np.clip(np.rint(out), np.iinfo(arr.dtype).min, top).astype(arr.dtype)
+
+
+# --- torchvision's tensor warps (affine_grid + grid_sample, align_corners=False) ---------------------
+
+
+def affine_output_size(matrix: np.ndarray, w: int, h: int) -> tuple[int, int]:
+    """``(h, w)`` of an expanded warp, as torchvision's ``_compute_affine_output_size`` (float32, 1e-4 tol)."""
+    pts = np.array([[-0.5 * w, -0.5 * h, 1.0], [-0.5 * w, 0.5 * h, 1.0], [0.5 * w, 0.5 * h, 1.0],
+                    [0.5 * w, -0.5 * h, 1.0]], np.float32)
+    new_pts = pts @ matrix[:2].astype(np.float32).T
+    tol = np.float32(1e-4)
+    cmax = np.ceil(np.trunc(new_pts.max(axis=0) / tol) * tol)
+    cmin = np.floor(np.trunc(new_pts.min(axis=0) / tol) * tol)
+    size = cmax - cmin
+    return int(size[1]), int(size[0])
+
+
+def grid_warp(arr: np.ndarray, matrix: np.ndarray, out_size: tuple[int, int], mode: InterpolationMode,
+              fill) -> np.ndarray:
+    """Warps an array (..., C, H, W) as torchvision's tensor kernels do.
+
+    ``matrix`` maps output to input in coordinates centred on each image (torchvision's
+    ``_get_inverse_affine_matrix``). The grid is computed in float32 (the image's float dtype), then
+    sampled as ``grid_sample(align_corners=False, padding_mode="zeros")``: NEAREST rounds half to even,
+    BILINEAR weighs out-of-image neighbours as zeros. With a ``fill``, a ones-channel marks the
+    inside and the outside is blended (bilinear) or replaced (nearest) with ``fill``; integer results
+    are rounded.
+    """
+    h, w = arr.shape[-2:]
+    oh, ow = out_size
+    dtype = arr.dtype if arr.dtype.kind == "f" else np.dtype(np.float32)
+    img = arr.astype(dtype, copy=False)
+    xs = np.linspace(-ow * 0.5 + 0.5, ow * 0.5 + 0.5 - 1, ow).astype(dtype)
+    ys = np.linspace(-oh * 0.5 + 0.5, oh * 0.5 + 0.5 - 1, oh).astype(dtype)
+    theta = matrix[:2].astype(dtype).T / np.array([0.5 * w, 0.5 * h], dtype)  # (3, 2)
+    gx = xs[None, :] * theta[0, 0] + ys[:, None] * theta[1, 0] + theta[2, 0]
+    gy = xs[None, :] * theta[0, 1] + ys[:, None] * theta[1, 1] + theta[2, 1]
+    ix = ((gx + 1) * w - 1) / 2  # grid_sampler_compute_source_index, align_corners=False
+    iy = ((gy + 1) * h - 1) / 2
+    if fill is not None:
+        img = np.concatenate([img, np.ones(img.shape[:-3] + (1, h, w), dtype)], axis=-3)
+    if mode in (InterpolationMode.NEAREST, InterpolationMode.NEAREST_EXACT):
+        xi, yi = np.rint(ix).astype(np.int64), np.rint(iy).astype(np.int64)
+        inside = (xi >= 0) & (xi < w) & (yi >= 0) & (yi < h)
+        out = np.where(inside, img[..., np.clip(yi, 0, h - 1), np.clip(xi, 0, w - 1)], 0).astype(dtype)
+    elif mode == InterpolationMode.BILINEAR:
+        x0, y0 = np.floor(ix), np.floor(iy)
+        dx, dy = (ix - x0).astype(dtype), (iy - y0).astype(dtype)
+        x0, y0 = x0.astype(np.int64), y0.astype(np.int64)
+        out = np.zeros(img.shape[:-2] + (oh, ow), dtype)
+        for yy, xx, wt in ((y0, x0, (1 - dx) * (1 - dy)), (y0, x0 + 1, dx * (1 - dy)),
+                           (y0 + 1, x0, (1 - dx) * dy), (y0 + 1, x0 + 1, dx * dy)):
+            inside = (xx >= 0) & (xx < w) & (yy >= 0) & (yy < h)
+            out += np.where(inside, img[..., np.clip(yy, 0, h - 1), np.clip(xx, 0, w - 1)], 0) * wt
+    else:
+        raise ValueError(f"only nearest and bilinear interpolation are supported for tensor warps, got {mode.value}")
+    if fill is not None:
+        out, mask = out[..., :-1, :, :], out[..., -1:, :, :]
+        fill_values = np.atleast_1d(np.asarray(fill, dtype)).reshape(-1, 1, 1)
+        if mode == InterpolationMode.BILINEAR:
+            out = (out - fill_values) * mask + fill_values
+        else:
+            out = np.where(mask < 0.5, fill_values, out)
+    if arr.dtype.kind != "f":
+        return np.rint(out).astype(arr.dtype)
+    return out.astype(arr.dtype, copy=False)

@@ -311,9 +311,32 @@ def rotate_matrix(size: tuple[int, int], angle: float, expand: bool = False, cen
 
 def rotate(img, angle: float, interpolation=InterpolationMode.NEAREST, expand: bool = False, center=None,
            fill=None):
-    """Rotates counter-clockwise by ``angle`` degrees about ``center`` (default: the image centre)."""
+    """Rotates counter-clockwise by ``angle`` degrees about ``center`` (default: the image centre).
+
+    Tensors follow torchvision's tensor kernel (``grid_sample``: nearest rounds half to even, the
+    outside is zero unless ``fill`` is given; quarter turns are exact); PIL images and ndarrays
+    follow Pillow.
+    """
+    if isinstance(img, Tensor):
+        return _tensor_rotate(img, angle, interpolation, expand, center, fill)
     matrix, out_size = rotate_matrix(image_size(img), angle, expand, center)
     return warp(img, matrix, out_size, interpolation, fill)
+
+
+def _tensor_rotate(img: Tensor, angle: float, interpolation, expand: bool, center, fill) -> Tensor:
+    arr, pack = unpack(img, "rotate")
+    angle = angle % 360
+    if center is None:
+        quarter_turns = {0: 0, 180: 2}
+        if expand or arr.shape[-1] == arr.shape[-2]:
+            quarter_turns.update({90: 1, 270: 3})
+        if angle in quarter_turns:
+            return pack(np.ascontiguousarray(np.rot90(arr, quarter_turns[angle], axes=(-2, -1))))
+    h, w = arr.shape[-2:]
+    center_f = (0.0, 0.0) if center is None else (center[0] - w * 0.5, center[1] - h * 0.5)
+    matrix = _geometry_kernels.inverse_affine_matrix(center_f, -angle, (0.0, 0.0), 1.0, (0.0, 0.0))
+    out_size = _geometry_kernels.affine_output_size(matrix, w, h) if expand else (h, w)
+    return pack(_geometry_kernels.grid_warp(arr, matrix, out_size, interpolation_mode(interpolation), fill))
 
 
 def affine_matrix(size: tuple[int, int], angle: float, translate, scale: float, shear, center=None) -> np.ndarray:

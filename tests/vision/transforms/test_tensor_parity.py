@@ -82,3 +82,30 @@ def test_rgb_to_grayscale_matches_torchvision(tv, dtype, channels):
         np.testing.assert_array_equal(np.asarray(out), expected.numpy())
     else:
         np.testing.assert_allclose(np.asarray(out), expected.numpy(), atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "float32"])
+@pytest.mark.parametrize("mode", ["nearest", "bilinear"])
+@pytest.mark.parametrize("angle, expand, center, fill", [
+    (30.0, False, None, None), (45.0, True, None, None), (-17.5, False, [3, 4], [0.5, 0.2, 0.9]),
+    (90.0, False, None, None), (90.0, True, None, 0.3), (180.0, False, None, None), (270.0, True, [2, 2], None),
+])
+def test_rotate_matches_torchvision(tv, dtype, mode, angle, expand, center, fill):
+    from torchvision.transforms.v2 import functional as TF
+
+    e, t = _both(_image(dtype, (3, 10, 14)))
+    if fill is not None and dtype == "uint8":
+        fill = [round(v * 255) for v in fill] if isinstance(fill, list) else round(fill * 255)
+    out = F.rotate(e, angle, mode, expand=expand, center=center, fill=fill)
+    expected = TF.rotate(t, angle, TF.InterpolationMode(mode), expand=expand, center=center, fill=fill)
+    _check(out, expected, dtype)
+
+
+def test_rotate_nearest_breaks_half_pixel_ties_to_even(tv):
+    from torchvision.transforms.v2 import functional as TF
+
+    # on an even-sized image rotated by 90 degrees about a pixel corner, sample points fall on .5 ties
+    e, t = _both(np.arange(48, dtype=np.float32).reshape(1, 6, 8))
+    out = F.rotate(e, 90.0, "nearest", center=[3, 3])
+    np.testing.assert_array_equal(np.asarray(out), TF.rotate(t, 90.0, TF.InterpolationMode.NEAREST,
+                                                             center=[3, 3]).numpy())
