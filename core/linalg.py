@@ -20,41 +20,30 @@ import numpy as np
 
 from .creation import ones_like
 from .ops import decomposition as _decomposition
+from .ops._linalg_common import LinAlgError, check_float, check_matrix
 from .ops.arithmetic import where
 from .ops.complex_ops import conj
 from .ops.decomposition import (
-    LinAlgError,
-    check_float,
-    check_matrix,
     cholesky_ex,
-    det,
     eig,
     eigh,
     eigvals,
     eigvalsh,
     householder_product,
-    inv,
-    inv_ex,
-    is_vector_rhs,
     ldl_factor,
     ldl_factor_ex,
     ldl_solve,
     lu_factor,
     lu_factor_ex,
-    matrix_exp,
-    matrix_power,
-    matrix_rank,
-    pinv,
-    slogdet,
-    solve,
-    solve_triangular,
     svdvals,
 )
 from .ops.linalg import _cross, matmul
+from .ops.matrix_functions import det, matrix_exp, matrix_power, matrix_rank, slogdet
 from .ops.reduce import amax, amin
 from .ops.reduce import norm as _vector_norm_impl
 from .ops.reduce import sum as _sum
 from .ops.shape import stack
+from .ops.solves import inv, inv_ex, is_vector_rhs, pinv, solve, solve_triangular
 from .tensor import Tensor
 
 __all__ = ["LinAlgError", "cholesky", "cholesky_ex", "cond", "cross", "det", "diagonal", "eig", "eigh", "eigvals",

@@ -7,7 +7,7 @@ import numpy as np
 from .. import creation
 from ..tensor import Tensor
 from . import (activation, arithmetic, cast, comparison, complex_ops, fft, index, inplace, linalg,  # noqa: F401
-               pointwise, reduce, shape, sorting, special, unary)
+               matrix_functions, pointwise, reduce, shape, solves, sorting, special, unary)
 from ._op import Op as _Op
 from .activation import *  # noqa: F401,F403
 from .arithmetic import *  # noqa: F401,F403
@@ -24,6 +24,8 @@ from .index import (diagonal, diagonal_scatter, gather, getitem, index_add, inde
                     diagflat, argwhere, select, select_scatter, slice_scatter, put, unravel_index,
                     nonzero_static)
 from .linalg import *  # noqa: F401,F403
+from .matrix_functions import *  # noqa: F401,F403
+from .solves import *  # noqa: F401,F403
 # the name ``ember.ops.softmax`` is the function, as ``ember.softmax`` (the module stays in sys.modules)
 from .softmax import log_softmax, softmax  # noqa: F401
 from .sorting import (argsort, bincount, bucketize, histc, histogram, isin, kthvalue, median,  # noqa: F401
@@ -132,7 +134,7 @@ def _reflected(fn):
 
 # Newer op modules say themselves what they add: ``__all__`` (names in ``ember``), ``METHODS`` (Tensor
 # methods of the same name; a value may be a ``property``) and ``INPLACE`` (names that get a ``name_``).
-_SELF_DESCRIBED = (complex_ops, fft, linalg, pointwise, special)
+_SELF_DESCRIBED = (complex_ops, fft, linalg, matrix_functions, pointwise, solves, special)
 
 
 def bind_methods(Tensor) -> None:
@@ -183,7 +185,7 @@ def _is_public_op(name: str, value) -> bool:
         return False
     if isinstance(value, type) and issubclass(value, _Op):
         return False
-    return getattr(value, "__module__", "").startswith("ember.ops.") and not getattr(value, "__module__", "") in (
+    return getattr(value, "__module__", "").startswith("ember.ops.") and getattr(value, "__module__", "") not in (
         "ember.ops._op", "ember.ops._util")
 
 

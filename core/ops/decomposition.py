@@ -1,6 +1,6 @@
-"""Matrix decompositions, inverses and solves: the differentiable primitives behind ``ember.linalg`` and
-torch's top-level aliases (inverse, det, solves, Cholesky, eigh / eig, QR, SVD, LU, LDL, Householder
-products, pinv, matrix_exp / matrix_power).
+"""Matrix factorizations: Cholesky, eigh / eig, QR, SVD, LU, LDL and Householder products, with the solves
+that reuse a factorization (cholesky_solve, lu_solve, ldl_solve). Inverses and plain solves are in
+solves.py, det / matrix_exp / matrix_power in matrix_functions.py.
 
 Values come from numpy.linalg / scipy.linalg over the leading (batch) axes; the backward formulas are
 PyTorch's (FunctionsManual.cpp), written with Ember ops so that second derivatives work. An op with
@@ -19,351 +19,30 @@ import numpy as np
 from ..autograd.grad_mode import state
 from ..creation import eye, zeros
 from ..tensor import Tensor
-from ._op import _TORCH_TYPE_NAMES, Op
+from ._linalg_common import (
+    _H,
+    _NOT_PD,
+    _batches,
+    _diag_embed,
+    _lapack,
+    _NotDifferentiable,
+    _outputs,
+    _potrf,
+    _raise_for_info,
+    _svd,
+    check_matrix,
+)
+from ._op import Op
 from .arithmetic import where
 from .complex_ops import conj, imag, real
 from .shape import cat, tril, triu
+from .solves import Solve, SolveTriangular, solve_triangular
 
-__all__ = ["cholesky", "cholesky_inverse", "cholesky_solve", "det", "geqrf", "inverse", "logdet", "lu", "lu_solve",
-           "lu_unpack", "matrix_exp", "matrix_power", "orgqr", "ormqr", "pinverse", "qr", "slogdet", "svd",
-           "triangular_solve"]
+__all__ = ["cholesky", "cholesky_inverse", "cholesky_solve", "geqrf", "lu", "lu_solve", "lu_unpack", "orgqr",
+           "ormqr", "qr", "svd"]
 METHODS = [name for name in __all__ if name != "lu_unpack"]
 INPLACE: list[str] = []
 
-
-class LinAlgError(RuntimeError):
-    """A matrix is singular or not positive-definite (``torch.linalg.LinAlgError``)."""
-
-
-# --- input checks and batched LAPACK errors ----------------------------------------------------------------
-
-def check_float(A, op: str) -> None:
-    """torch.linalg's ops take float32 / float64 (and complex) tensors only."""
-    kind = A._data.dtype
-    if kind.kind not in "fc":
-        name = _TORCH_TYPE_NAMES.get(kind.name, kind.name)
-        raise RuntimeError(f"{op}: Expected a floating point or complex tensor as input. Got {name}")
-    if kind == np.float16:
-        raise RuntimeError(f"{op}: Low precision dtypes not supported. Got Half")
-
-
-def check_matrix(A, op: str, square: bool = False) -> None:
-    """A batch of matrices (at least 2-D), square when ``square``; float dtype."""
-    if A._data.ndim < 2:
-        raise RuntimeError(f"{op}: The input tensor A must have at least 2 dimensions.")
-    check_float(A, op)
-    if square and A._data.shape[-1] != A._data.shape[-2]:
-        m, n = A._data.shape[-2:]
-        raise RuntimeError(f"{op}: A must be batches of square matrices, but they are {m} by {n} matrices")
-
-
-def _batch_prefix(shape, index) -> str:
-    """torch names the failing matrix of a batch: ``(Batch element 3): ``."""
-    if len(shape) <= 2:
-        return ""
-    return f"(Batch element {int(np.ravel_multi_index(index, shape[:-2]))}): "
-
-
-def _lu_info(a: np.ndarray) -> int:
-    """LAPACK getrf's info for one matrix: 1 + the index of the first zero pivot, 0 if none."""
-    import scipy.linalg  # lazy: heavy
-
-    with warnings.catch_warnings():  # the singular matrix is the case being diagnosed
-        warnings.simplefilter("ignore", scipy.linalg.LinAlgWarning)
-        lu, _ = scipy.linalg.lu_factor(a, check_finite=False)
-    zero = np.flatnonzero(np.diagonal(lu) == 0)
-    return int(zero[0]) + 1 if zero.size else 0
-
-
-def _potrf(a: np.ndarray) -> tuple[np.ndarray, int]:
-    """LAPACK potrf on one matrix: the lower factor and info (order of the failing leading minor)."""
-    import scipy.linalg.lapack  # lazy: heavy
-
-    potrf = scipy.linalg.lapack.get_lapack_funcs("potrf", (a,))
-    factor, info = potrf(a, lower=True, clean=True)
-    return np.tril(factor), int(info)
-
-
-def _batches(shape):
-    return np.ndindex(*shape[:-2]) if len(shape) > 2 else [()]
-
-
-def _inverse_with_info(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    try:
-        return np.linalg.inv(a), np.zeros(a.shape[:-2], np.int32)
-    except np.linalg.LinAlgError:
-        out, info = np.empty_like(a), np.zeros(a.shape[:-2], np.int32)
-        for index in _batches(a.shape):
-            info[index] = _lu_info(a[index])
-            with np.errstate(all="ignore"):
-                out[index] = np.linalg.pinv(a[index]) if info[index] else np.linalg.inv(a[index])
-            if info[index]:
-                out[index] = np.nan
-        return out, info
-
-
-def _raise_for_info(info: np.ndarray, shape, message: str, op: str) -> None:
-    failed = np.argwhere(info.reshape(shape[:-2]) != 0) if len(shape) > 2 else ([()] if info else [])
-    if len(failed):
-        index = tuple(failed[0])
-        raise LinAlgError(f"{op}: {_batch_prefix(shape, index)}{message.format(int(info[index]))}")
-
-
-_SINGULAR = "The diagonal element {} is zero, the inversion could not be completed because the input matrix is singular."
-_NOT_PD = ("The factorization could not be completed because the input is not positive-definite "
-           "(the leading minor of order {} is not positive-definite).")
-
-
-def _svd(a: np.ndarray, **kwargs):
-    """numpy's SVD with torch's error for input it cannot converge on (nan or inf)."""
-    try:
-        return np.linalg.svd(a, **kwargs)
-    except np.linalg.LinAlgError:
-        raise LinAlgError("linalg.svd: The algorithm failed to converge because the input matrix contained "
-                          "non-finite values.") from None
-
-
-def _H(X):
-    """The conjugate transpose (the transpose of a real matrix)."""
-    return conj(X.mT) if X._data.dtype.kind == "c" else X.mT
-
-
-def _diag_embed(v):
-    """A batch of diagonal matrices from a batch of vectors (differentiable)."""
-    return v.unsqueeze(-1) * eye(v.shape[-1], dtype=v.dtype)
-
-
-# --- inverse, determinant ----------------------------------------------------------------------------------
-
-class Inv(Op):
-    @staticmethod
-    def forward(ctx, A, op):
-        ctx.save_output()
-        out, info = _inverse_with_info(A._data)
-        _raise_for_info(info, A._data.shape, _SINGULAR, op)
-        return out
-
-    @staticmethod
-    def backward(ctx, grad):
-        Y = ctx.output
-        return -(_H(Y) @ grad @ _H(Y)), None  # d(A^-1) = -A^-1 dA A^-1
-
-
-def inv(A, op: str = "linalg.inv"):
-    """The inverse of each square matrix; a singular one raises ``LinAlgError``."""
-    check_matrix(A, op, square=True)
-    return Inv.apply(A, op)
-
-
-def inv_ex(A, *, check_errors: bool = False):
-    """``(inverse, info)``: info is 0 where the matrix was invertible, LAPACK's pivot index where not."""
-    check_matrix(A, "linalg.inv_ex", square=True)
-    info = _inverse_with_info(A._data)[1]
-    if check_errors:
-        _raise_for_info(info, A._data.shape, _SINGULAR, "linalg.inv_ex")
-    if not info.any():
-        return _InvEx(Inv.apply(A, "linalg.inv_ex"), Tensor._wrap(info))
-    # the invertible matrices keep their gradient; the singular ones are inverted as identities, then nan
-    failed = Tensor._wrap(info[..., None, None] != 0)
-    inverse = Inv.apply(where(failed, eye(A.shape[-1], dtype=A.dtype), A), "linalg.inv_ex")
-    return _InvEx(where(failed, float("nan"), inverse), Tensor._wrap(info))
-
-
-_InvEx = namedtuple("linalg_inv_ex", ["inverse", "info"])
-
-
-def inverse(input):
-    """``torch.inverse``: the same as ``linalg.inv``."""
-    return inv(input)
-
-
-class Det(Op):
-    @staticmethod
-    def forward(ctx, A):
-        ctx.save_for_backward(A)
-        ctx.save_output()
-        return np.asarray(np.linalg.det(A._data))
-
-    @staticmethod
-    def backward(ctx, grad):
-        (A,) = ctx.saved_tensors
-        det = ctx.output
-        if (det._data == 0).any():
-            cofactors = _cofactors(A)
-        else:  # d det(A) = det(A) tr(A^-1 dA): the cofactor matrix is det(A) A^-T
-            cofactors = det.unsqueeze(-1).unsqueeze(-1) * inv(A).mT
-        cofactors = conj(cofactors) if cofactors._data.dtype.kind == "c" else cofactors
-        return grad.unsqueeze(-1).unsqueeze(-1) * cofactors
-
-
-def _cofactors(A):
-    """The cofactor matrix (the gradient of det) of possibly singular matrices, through the SVD
-    ``A = U S V^H``: ``det(U) det(V^H) U diag(prod_{j != i} s_j) V^H``."""
-    U, S, Vh = SVD.apply(A, False)
-    ones = zeros(*S.shape[:-1], 1, dtype=S.dtype) + 1
-    before = cat([ones, S[..., :-1]], -1).cumprod(-1)  # prod_{j < i} s_j
-    after = cat([ones, S.flip(-1)[..., :-1]], -1).cumprod(-1).flip(-1)  # prod_{j > i} s_j
-    phase = Det.apply(U) * Det.apply(Vh)
-    return phase.unsqueeze(-1).unsqueeze(-1) * (U * (before * after).unsqueeze(-2)) @ Vh
-
-
-def det(A):
-    """The determinant of each square matrix."""
-    check_matrix(A, "linalg.det", square=True)
-    return Det.apply(A)
-
-
-class Slogdet(Op):
-    @staticmethod
-    def forward(ctx, A):
-        ctx.save_for_backward(A)
-        sign, logabsdet = np.linalg.slogdet(A._data)
-        ctx.arrays = (np.asarray(sign), np.asarray(logabsdet))
-        return ctx.arrays
-
-    @staticmethod
-    def backward(ctx, grad_sign, grad_logabsdet):
-        (A,) = ctx.saved_tensors
-        # d log det A = tr(A^-1 dA) =: z; log|det A| = Re z, and a complex sign turns by i Im z (a real
-        # sign is piecewise constant: no gradient)
-        grad_z = grad_logabsdet
-        if A._data.dtype.kind == "c":
-            sign = _outputs(ctx, Slogdet.apply)[0]
-            grad_z = grad_z - 1j * imag(conj(grad_sign) * sign)
-        return grad_z.unsqueeze(-1).unsqueeze(-1) * _H(inv(A))
-
-
-_Slogdet = namedtuple("linalg_slogdet", ["sign", "logabsdet"])
-
-
-def slogdet(A):
-    """``(sign, logabsdet)`` of each square matrix's determinant."""
-    check_matrix(A, "linalg.slogdet", square=True)
-    return _Slogdet(*Slogdet.apply(A))
-
-
-def logdet(input):
-    """log det: ``nan`` where the determinant is negative, ``-inf`` where it is zero."""
-    check_matrix(input, "logdet", square=True)
-    sign, logabsdet = Slogdet.apply(input)
-    if input._data.dtype.kind == "c":  # log det = log|det| + i arg(det)
-        return logabsdet + sign.log()
-    return logabsdet + sign.detach().log()  # log(-1) = nan, log(0) = -inf; a real sign has no gradient
-
-
-# --- solves ------------------------------------------------------------------------------------------------
-
-class Solve(Op):
-    @staticmethod
-    def forward(ctx, A, B):
-        ctx.save_for_backward(A)
-        ctx.save_output()
-        try:
-            return np.linalg.solve(A._data, B._data)
-        except np.linalg.LinAlgError:
-            raise LinAlgError("torch.linalg.solve: The solver failed because the input matrix is singular.") from None
-
-    @staticmethod
-    def backward(ctx, grad):
-        (A,) = ctx.saved_tensors
-        X = ctx.output
-        grad_B = Solve.apply(_H(A), grad)  # X = A^-1 B: dB = A^-H G, dA = -dB X^H
-        return (-(grad_B @ _H(X)) if ctx.needs_input_grad[0] else None), grad_B
-
-
-def is_vector_rhs(A, B) -> bool:
-    """torch's rule: B is a (batch of) vector(s) when it is 1-D or has exactly A's batch shape plus n."""
-    return B.ndim == 1 or (B.ndim == A.ndim - 1 and tuple(B.shape) == tuple(A.shape[:-1]))
-
-
-def solve(A, B, *, left: bool = True):
-    """The solution X of ``A X = B`` (or ``X A = B`` when ``left=False``), batched and broadcast."""
-    check_matrix(A, "linalg.solve", square=True)
-    check_float(B, "linalg.solve")
-    if not left:
-        return solve(A.mT, B.mT).mT
-    vector = is_vector_rhs(A, B)
-    rhs = B.unsqueeze(-1) if vector else B
-    n = A.shape[-1]
-    if rhs.shape[-2] != n:
-        columns = 1 if vector else rhs.shape[-1]
-        raise RuntimeError(f"linalg.solve: Incompatible shapes of A and B for the equation AX = B "
-                           f"({A.shape[-2]}x{n} and {rhs.shape[-2]}x{columns})")
-    if A.dtype != B.dtype:
-        names = [_TORCH_TYPE_NAMES.get(t._data.dtype.name, t._data.dtype.name) for t in (A, B)]
-        raise RuntimeError(f"linalg.solve: Expected A and B to have the same dtype, but found A of type "
-                           f"{names[0]} and B of type {names[1]} instead")
-    X = Solve.apply(A, rhs)
-    return X.squeeze(-1) if vector else X
-
-
-class SolveTriangular(Op):
-    @staticmethod
-    def forward(ctx, A, B, upper, unitriangular):
-        ctx.save_for_backward(A)
-        ctx.save_output()
-        ctx.upper, ctx.unitriangular = upper, unitriangular
-        a = np.triu(A._data) if upper else np.tril(A._data)
-        if unitriangular:
-            a = a.copy()
-            np.einsum("...ii->...i", a)[...] = 1
-        try:  # one batched LAPACK call (an LU of a triangular matrix is the substitution)
-            return np.linalg.solve(a, B._data)
-        except np.linalg.LinAlgError:  # a zero on the diagonal: substitution gives inf / nan, as in torch
-            return _substitution(a, B._data, upper)
-
-    @staticmethod
-    def backward(ctx, grad):
-        (A,) = ctx.saved_tensors
-        X = ctx.output
-        grad_B = SolveTriangular.apply(_H(A), grad, not ctx.upper, ctx.unitriangular)
-        grad_A = None
-        if ctx.needs_input_grad[0]:
-            grad_A = -(grad_B @ _H(X))  # only the triangle that was read has a gradient
-            grad_A = triu(grad_A, 1 if ctx.unitriangular else 0) if ctx.upper else tril(
-                grad_A, -1 if ctx.unitriangular else 0)
-        return grad_A, grad_B, None, None
-
-
-def _substitution(a, b, upper):
-    """Row-by-row substitution, vectorised over the batch: a zero on the diagonal gives inf / nan, as torch."""
-    batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
-    a = np.broadcast_to(a, batch + a.shape[-2:])
-    out = np.array(np.broadcast_to(b, batch + b.shape[-2:]), dtype=np.result_type(a, b))
-    n = a.shape[-1]
-    for i in range(n - 1, -1, -1) if upper else range(n):
-        known = slice(i + 1, n) if upper else slice(0, i)
-        done = np.einsum("...k,...kj->...j", a[..., i, known], out[..., known, :])
-        out[..., i, :] = (out[..., i, :] - done) / a[..., i, i, None]
-    return out
-
-
-def solve_triangular(A, B, *, upper: bool, left: bool = True, unitriangular: bool = False):
-    """Solves ``A X = B`` (``X A = B`` when ``left=False``) reading only A's upper or lower triangle."""
-    check_matrix(A, "linalg.solve_triangular", square=True)
-    check_matrix(B, "linalg.solve_triangular")
-    if not left:
-        return solve_triangular(A.mT, B.mT, upper=not upper, unitriangular=unitriangular).mT
-    if B.shape[-2] != A.shape[-1]:
-        raise RuntimeError(f"linalg.solve_triangular: Incompatible shapes of A and B for the equation AX = B "
-                           f"({A.shape[-2]}x{A.shape[-1]} and {B.shape[-2]}x{B.shape[-1]})")
-    return SolveTriangular.apply(A, B, upper, unitriangular)
-
-
-_TriangularSolve = namedtuple("triangular_solve", ["solution", "cloned_coefficient"])
-
-
-def triangular_solve(b, A, upper: bool = True, transpose: bool = False, unitriangular: bool = False):
-    """``torch.triangular_solve``: ``(solution, cloned_coefficient)`` of ``A X = b`` (``A^T X = b``)."""
-    warnings.warn("ember.triangular_solve is deprecated, as torch.triangular_solve is, in favor of "
-                  "ember.linalg.solve_triangular (arguments reversed, no copy of A returned).",
-                  UserWarning, stacklevel=2)
-    coefficient = A.mT if transpose else A
-    X = solve_triangular(coefficient, b, upper=upper != transpose, unitriangular=unitriangular)
-    return _TriangularSolve(X, A.clone())
-
-
-# --- Cholesky ------------------------------------------------------------------------------------------------
 
 def _cholesky_with_info(a: np.ndarray):
     try:
@@ -435,14 +114,6 @@ def cholesky_inverse(L, upper: bool = False):
 
 
 # --- eigh, qr, svd -------------------------------------------------------------------------------------------
-
-def _outputs(ctx, rerun):
-    """The op's outputs for its backward: the saved arrays, or, when the backward is being recorded
-    (create_graph=True), ``rerun`` on the saved input so that they are differentiable again."""
-    if state.grad_enabled:
-        return rerun(*ctx.saved_tensors)
-    return tuple(Tensor._wrap(a) for a in ctx.arrays)
-
 
 class Eigh(Op):
     @staticmethod
@@ -854,25 +525,6 @@ def lu_solve(b, LU_data, LU_pivots):
 
 # --- LDL (Bunch-Kaufman) ------------------------------------------------------------------------------------------
 
-class _NotDifferentiable(Op):
-    """Records an op torch has no derivative for: its backward raises torch's error."""
-
-    @staticmethod
-    def forward(ctx, A, value, message):
-        ctx.message = message
-        return value
-
-    @staticmethod
-    def backward(ctx, grad):
-        raise RuntimeError(ctx.message)
-
-
-def _lapack(name, a):
-    import scipy.linalg.lapack  # lazy: heavy
-
-    return scipy.linalg.lapack.get_lapack_funcs(name, (a,))
-
-
 _LDLFactor = namedtuple("linalg_ldl_factor", ["LD", "pivots"])
 _LDLFactorEx = namedtuple("linalg_ldl_factor_ex", ["LD", "pivots", "info"])
 
@@ -977,124 +629,3 @@ def ormqr(input, tau, other, left: bool = True, transpose: bool = False):
 
 
 # --- pinv, matrix functions ----------------------------------------------------------------------------------
-
-class Pinv(Op):
-    @staticmethod
-    def forward(ctx, A, atol, rtol, hermitian):
-        ctx.save_for_backward(A)
-        ctx.save_output()
-        a = A._data
-        if hermitian:
-            w, v = np.linalg.eigh(a)
-            size = np.abs(w)
-            u, vh = v * np.sign(w)[..., None, :], np.swapaxes(v, -1, -2).conj()
-        else:
-            u, size, vh = _svd(a, full_matrices=False)
-        largest = size.max(-1, keepdims=True, initial=0.0)
-        cutoff = np.maximum(atol, rtol * largest)
-        keep = size > cutoff
-        with np.errstate(all="ignore"):
-            inverted = np.where(keep, 1 / np.where(keep, size, 1), 0).astype(a.dtype)
-        return np.swapaxes(vh, -1, -2).conj() @ (inverted[..., :, None] * np.swapaxes(u, -1, -2).conj())
-
-    @staticmethod
-    def backward(ctx, grad):
-        (A,) = ctx.saved_tensors
-        P = ctx.output
-        # PyTorch's pinv_backward: exact where the rank does not change
-        m, n = A.shape[-2], A.shape[-1]
-        Ph, gh = _H(P), _H(grad)
-        if m <= n:
-            K = gh @ P
-            KPh = K @ Ph
-            gA = -_H(P @ K) + KPh - (A @ P) @ KPh + (Ph @ P) @ (gh - K @ A)
-        else:
-            K = P @ gh
-            PhK = Ph @ K
-            gA = -_H(K @ P) + (gh - A @ K) @ P @ Ph + PhK - PhK @ P @ A
-        return gA, None, None, None
-
-
-def pinv(A, *, atol=None, rtol=None, hermitian: bool = False):
-    """The Moore-Penrose pseudo-inverse; singular values below ``max(atol, rtol * largest)`` count as 0."""
-    if A.ndim < 2:
-        name = _TORCH_TYPE_NAMES.get(A._data.dtype.name, A._data.dtype.name)
-        raise RuntimeError(f"linalg.pinv({name}{{{list(A.shape)}}}): expected a tensor with 2 or more dimensions "
-                           "of float, double, cfloat or cdouble types")
-    check_matrix(A, "linalg.pinv")
-    atol, rtol = _tolerances(A, atol, rtol)
-    return Pinv.apply(A, atol, rtol, hermitian)
-
-
-def _tolerances(A, atol, rtol):
-    """torch's defaults: rtol = eps * max(m, n) when neither is given, 0 when only atol is."""
-    atol = _as_array(atol)
-    if rtol is None:
-        rtol = np.finfo(A._data.dtype).eps * max(A.shape[-2:]) if atol is None or not np.any(atol > 0) else 0.0
-    rtol = _as_array(rtol)
-    atol = 0.0 if atol is None else atol
-    return np.expand_dims(atol, -1) if np.ndim(atol) else atol, np.expand_dims(rtol, -1) if np.ndim(rtol) else rtol
-
-
-def _as_array(value):
-    return value._data if isinstance(value, Tensor) else value
-
-
-def pinverse(input, rcond: float = 1e-15):
-    """``torch.pinverse``: ``linalg.pinv`` with a relative cutoff ``rcond``."""
-    return pinv(input, rtol=rcond)
-
-
-def matrix_rank(A, *, atol=None, rtol=None, hermitian: bool = False):
-    """The number of singular values above ``max(atol, rtol * largest)`` (an int64 tensor)."""
-    check_matrix(A, "linalg.matrix_rank")
-    atol, rtol = _tolerances(A, atol, rtol)
-    a = A._data
-    size = np.abs(np.linalg.eigvalsh(a)) if hermitian else _svd(a, compute_uv=False)
-    cutoff = np.maximum(atol, rtol * size.max(-1, keepdims=True, initial=0.0))
-    return Tensor._wrap(np.asarray((size > cutoff).sum(-1), dtype=np.int64))
-
-
-class MatrixExp(Op):
-    @staticmethod
-    def forward(ctx, A):
-        import scipy.linalg  # lazy: heavy
-
-        ctx.save_for_backward(A)
-        return np.asarray(scipy.linalg.expm(A._data), dtype=A._data.dtype)
-
-    @staticmethod
-    def backward(ctx, grad):
-        (A,) = ctx.saved_tensors
-        # the Frechet derivative: exp([[A^T, G], [0, A^T]]) holds the gradient in its upper-right block
-        n = A.shape[-1]
-        At = _H(A).expand(grad.shape)
-        block = cat([cat([At, grad], -1), cat([zeros(grad.shape, dtype=grad.dtype), At], -1)], -2)
-        return MatrixExp.apply(block)[..., :n, n:]
-
-
-def matrix_exp(A):
-    """The matrix exponential of each square matrix."""
-    check_matrix(A, "linalg.matrix_exp", square=True)
-    return MatrixExp.apply(A)
-
-
-def matrix_power(A, n: int):
-    """``A`` multiplied by itself ``n`` times (``n < 0``: of its inverse; ``n = 0``: the identity)."""
-    if A.ndim < 2:
-        raise RuntimeError("linalg.matrix_power: The input tensor A must have at least 2 dimensions.")
-    if A.shape[-1] != A.shape[-2]:
-        raise RuntimeError(f"linalg.matrix_power: A must be batches of square matrices, but they are "
-                           f"{A.shape[-2]} by {A.shape[-1]} matrices")
-    if n == 0:
-        return eye(A.shape[-1], dtype=A.dtype).expand(A.shape).clone()
-    if n < 0:
-        A, n = inv(A, "linalg.inv"), -n
-    result, square = None, A
-    while True:  # binary powering: log2(n) products
-        if n & 1:
-            result = square if result is None else result @ square
-        n >>= 1
-        if not n:
-            return result
-        square = square @ square
