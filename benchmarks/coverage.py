@@ -447,9 +447,9 @@ def coverage() -> list[dict]:
     rows = []
     for namespace, ember_path in NAMESPACES:
         try:
-            ember_obj = _ember_object(ember_path)
-        except ImportError:
-            ember_obj = None
+            ember_obj, import_error = _ember_object(ember_path), None
+        except ImportError as error:  # (a namespace Ember lacks, or one that fails to import: said below)
+            ember_obj, import_error = None, f"{type(error).__name__}: {error}"
         counted, missing, left_out = [], [], {}
         for name in public_names(namespace):
             present = ember_obj is not None and hasattr(ember_obj, name)
@@ -463,7 +463,7 @@ def coverage() -> list[dict]:
         present = len(counted) - len(missing)
         rows.append({
             "namespace": namespace, "ember": ember_path, "counted": len(counted), "present": present,
-            "missing": missing, "left_out": left_out,
+            "missing": missing, "left_out": left_out, "import_error": import_error,
             "percent": 100.0 * present / len(counted) if counted else 100.0,
         })
     return rows
@@ -479,6 +479,8 @@ def format_text(rows: list[dict], show_left_out: bool = False) -> str:
     lines.append(f"{'all':<{width}}  {present:>8}  {counted:>7}  {100.0 * present / counted:>7.1f}%  "
                  f"{sum(len(r['left_out']) for r in rows):>8}")
     for row in rows:
+        if row["import_error"]:
+            lines += ["", f"{row['ember']} does not import: {row['import_error']}"]
         if row["missing"]:
             lines += ["", f"missing from {row['ember']} ({len(row['missing'])}):", _wrap(row["missing"])]
     if show_left_out:
@@ -498,6 +500,8 @@ def format_markdown(rows: list[dict], show_left_out: bool = False) -> str:
     lines.append(f"| all | {present} | {counted} | {100.0 * present / counted:.1f}% "
                  f"| {sum(len(r['left_out']) for r in rows)} |")
     for row in rows:
+        if row["import_error"]:
+            lines += ["", f"`{row['ember']}` does not import: {row['import_error']}"]
         if row["missing"]:
             names = ", ".join(f"`{name}`" for name in row["missing"])
             lines += ["", f"Missing from `{row['ember']}` ({len(row['missing'])}): {names}"]
