@@ -21,19 +21,38 @@ from __future__ import annotations
 from . import functional
 from ._augment import RandomErasing
 from ._base import BoundingBoxes, Transform
+from ._bounding_boxes import ClampBoundingBoxes, SanitizeBoundingBoxes
 from ._build import build_transform
 from ._color import (
-    ColorJitter, Grayscale, RandomAdjustSharpness, RandomAutocontrast, RandomEqualize, RandomGrayscale, RandomInvert,
-    RandomPosterize, RandomSolarize,
+    ColorJitter,
+    Grayscale,
+    RandomAdjustSharpness,
+    RandomAutocontrast,
+    RandomEqualize,
+    RandomGrayscale,
+    RandomInvert,
+    RandomPosterize,
+    RandomSolarize,
 )
 from ._container import Compose, RandomApply, RandomChoice, RandomOrder
 from ._geometry import (
-    CenterCrop, Pad, RandomAffine, RandomCrop, RandomHorizontalFlip, RandomPerspective, RandomResizedCrop,
-    RandomRotation, RandomVerticalFlip, Resize,
+    CenterCrop,
+    Pad,
+    RandomAffine,
+    RandomCrop,
+    RandomHorizontalFlip,
+    RandomPerspective,
+    RandomResizedCrop,
+    RandomRotation,
+    RandomVerticalFlip,
+    RandomZoomOut,
+    Resize,
 )
 from ._image import InterpolationMode
 from ._misc import GaussianBlur, Lambda, Normalize, ToDtype
-from ._type_conversion import PILToTensor, ToPILImage, ToTensor
+from ._multi_crop import FiveCrop, TenCrop
+from ._resize import RandomResize, RandomShortestSize, ScaleJitter
+from ._type_conversion import PILToTensor, ToImage, ToPILImage, ToPureTensor, ToTensor
 from .autoaugment import AutoAugment, AutoAugmentPolicy, RandAugment, TrivialAugmentWide
 from .mixup import CutMix, MixUp
 
@@ -42,9 +61,11 @@ __all__ = [
     "AutoAugmentPolicy",
     "BoundingBoxes",
     "CenterCrop",
+    "ClampBoundingBoxes",
     "ColorJitter",
     "Compose",
     "CutMix",
+    "FiveCrop",
     "GaussianBlur",
     "Grayscale",
     "InterpolationMode",
@@ -68,13 +89,21 @@ __all__ = [
     "RandomOrder",
     "RandomPerspective",
     "RandomPosterize",
+    "RandomResize",
     "RandomResizedCrop",
     "RandomRotation",
+    "RandomShortestSize",
     "RandomSolarize",
     "RandomVerticalFlip",
+    "RandomZoomOut",
     "Resize",
+    "SanitizeBoundingBoxes",
+    "ScaleJitter",
+    "TenCrop",
     "ToDtype",
+    "ToImage",
     "ToPILImage",
+    "ToPureTensor",
     "ToTensor",
     "Transform",
     "TrivialAugmentWide",

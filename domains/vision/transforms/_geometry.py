@@ -15,7 +15,7 @@ from ._image import InterpolationMode, interpolation_mode
 
 __all__ = [
     "CenterCrop", "Pad", "RandomAffine", "RandomCrop", "RandomHorizontalFlip", "RandomPerspective",
-    "RandomResizedCrop", "RandomRotation", "RandomVerticalFlip", "Resize",
+    "RandomResizedCrop", "RandomRotation", "RandomVerticalFlip", "RandomZoomOut", "Resize",
 ]
 
 _NEAREST = InterpolationMode.NEAREST
@@ -59,7 +59,7 @@ class Resize(Transform):
     geometric = True
 
     def __init__(self, size, interpolation="bilinear", max_size: int | None = None, antialias: bool = True):
-        self.size = size if isinstance(size, numbers.Number) else tuple(size)
+        self.size = size if size is None or isinstance(size, numbers.Number) else tuple(size)
         self.interpolation = interpolation_mode(interpolation)
         self.max_size = max_size
         self.antialias = antialias
@@ -95,8 +95,7 @@ class CenterCrop(_Crop):
         self.size = _size_tuple(size, "CenterCrop")
 
     def make_params(self, size):
-        th, tw = self.size
-        return self._crop_params(round((size[0] - th) / 2.0), round((size[1] - tw) / 2.0), th, tw)
+        return self._crop_params(*F.center_crop_origin(size, self.size), *self.size)
 
 
 class Pad(Transform):
@@ -122,6 +121,37 @@ class Pad(Transform):
     def apply_mask(self, mask, params):
         mode = "constant" if self.padding_mode == "constant" else self.padding_mode
         return mask_apply(mask, lambda m: F.pad(m, list(params["pad"]), 0, mode))
+
+
+class RandomZoomOut(Pad):
+    """With probability ``p``, places the image at a random spot of a canvas ``side_range`` times larger
+    (SSD's "zoom out"), filling the rest with ``fill``.
+
+    Example:
+        >>> import numpy as np
+        >>> RandomZoomOut(side_range=(2.0, 2.0), p=1.0)(np.zeros((4, 6), np.uint8)).shape
+        (8, 12)
+    """
+
+    def __init__(self, fill=0, side_range=(1.0, 4.0), p: float = 0.5):
+        side_range = tuple(float(s) for s in side_range)
+        if len(side_range) != 2 or side_range[0] < 1.0 or side_range[0] > side_range[1]:
+            raise ValueError(f"RandomZoomOut: invalid side_range {side_range}; expected 1 <= min <= max")
+        super().__init__(0, fill)
+        self.side_range = side_range
+        self.p = p
+
+    def make_params(self, size):
+        h, w = size
+        if rand() >= self.p:
+            left = top = right = bottom = 0
+        else:
+            r = self.side_range[0] + rand() * (self.side_range[1] - self.side_range[0])
+            canvas_w, canvas_h = int(w * r), int(h * r)
+            left, top = int((canvas_w - w) * rand()), int((canvas_h - h) * rand())
+            right, bottom = canvas_w - (left + w), canvas_h - (top + h)
+        return {"pad": (left, top, right, bottom), "size": (h + top + bottom, w + left + right),
+                "matrix": _translate(left, top)}
 
 
 class RandomCrop(Transform):

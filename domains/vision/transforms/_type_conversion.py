@@ -5,7 +5,7 @@ from __future__ import annotations
 from . import functional as F
 from ._base import Transform
 
-__all__ = ["PILToTensor", "ToPILImage", "ToTensor"]
+__all__ = ["PILToTensor", "ToImage", "ToPILImage", "ToPureTensor", "ToTensor"]
 
 
 class ToTensor(Transform):
@@ -30,3 +30,20 @@ class ToPILImage(Transform):
 
     def apply_image(self, img, params):
         return F.to_pil_image(img, self.mode)
+
+
+class ToImage(Transform):
+    """PIL image or HWC ndarray -> CHW tensor of the same dtype (v2's ``ToImage``; no scaling)."""
+
+    def apply_image(self, img, params):
+        return F.to_image(img)
+
+    def apply_mask(self, mask, params):
+        return mask
+
+
+class ToPureTensor(Transform):
+    """v2's ``ToPureTensor``: strips tensor subclasses; Ember's images already are plain tensors."""
+
+    def apply_image(self, img, params):
+        return img

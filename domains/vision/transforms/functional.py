@@ -39,10 +39,11 @@ from ._image import (
 
 __all__ = [
     "InterpolationMode", "adjust_brightness", "adjust_contrast", "adjust_gamma", "adjust_hue", "adjust_saturation",
-    "adjust_sharpness", "affine", "autocontrast", "center_crop", "crop", "equalize", "erase", "gaussian_blur",
+    "adjust_sharpness", "affine", "autocontrast", "center_crop", "crop", "equalize", "erase", "five_crop",
+    "gaussian_blur",
     "get_dimensions", "get_image_size", "get_size", "hflip", "invert", "normalize", "pad", "perspective",
     "pil_to_tensor", "posterize", "resize", "resized_crop", "rgb_to_grayscale", "rotate", "solarize",
-    "to_dtype", "to_grayscale", "to_pil_image", "to_tensor", "vflip",
+    "ten_crop", "to_dtype", "to_grayscale", "to_image", "to_pil_image", "to_tensor", "vflip",
 ]
 
 
@@ -145,6 +146,12 @@ def normalize(tensor, mean: Sequence[float], std: Sequence[float], inplace: bool
 
 
 def _output_size(h: int, w: int, size, max_size: int | None) -> tuple[int, int]:
+    if size is None:  # v2: only the longer edge is given, as max_size
+        if max_size is None:
+            raise ValueError("resize: size can be None only when max_size is given")
+        short, long = (w, h) if w <= h else (h, w)
+        new_short = int(max_size * short / long)
+        return (max_size, new_short) if w <= h else (new_short, max_size)
     if isinstance(size, numbers.Number):
         size = [int(size)]
     size = list(size)
@@ -206,10 +213,45 @@ def center_crop(img, output_size):
     an odd crop margin is split with Python's ``round`` (ties to even).
     """
     oh, ow = _pair(output_size)
-    h, w = image_size(img)
+    top, left = center_crop_origin(image_size(img), (oh, ow))
+    return crop(img, top, left, oh, ow)
+
+
+def center_crop_origin(size: tuple[int, int], output_size: tuple[int, int]) -> tuple[int, int]:
+    """``(top, left)`` of torchvision's centre crop (negative where it pads)."""
+    (h, w), (oh, ow) = size, output_size
     top = -((oh - h) // 2) if oh > h else round((h - oh) / 2.0)
     left = -((ow - w) // 2) if ow > w else round((w - ow) / 2.0)
-    return crop(img, top, left, oh, ow)
+    return top, left
+
+
+def five_crop(img, size) -> tuple:
+    """The four corner crops and the centre crop of ``size``: ``(top_left, top_right, bottom_left,
+    bottom_right, center)``."""
+    ch, cw = _pair(size)
+    h, w = image_size(img)
+    if ch > h or cw > w:
+        raise ValueError(f"five_crop: requested crop size {(ch, cw)} is bigger than the image size {(h, w)}")
+    return (crop(img, 0, 0, ch, cw), crop(img, 0, w - cw, ch, cw), crop(img, h - ch, 0, ch, cw),
+            crop(img, h - ch, w - cw, ch, cw), center_crop(img, (ch, cw)))
+
+
+def ten_crop(img, size, vertical_flip: bool = False) -> tuple:
+    """:func:`five_crop` of the image, then of its horizontally (or vertically) flipped copy."""
+    flipped = vflip(img) if vertical_flip else hflip(img)
+    return five_crop(img, size) + five_crop(flipped, size)
+
+
+def to_image(inpt) -> Tensor:
+    """PIL image or HWC ndarray -> CHW tensor of the same dtype; tensors pass through (v2's ``to_image``)."""
+    if isinstance(inpt, Tensor):
+        return inpt
+    if is_pil(inpt):
+        return pil_to_tensor(inpt)
+    if isinstance(inpt, np.ndarray):
+        arr = np.atleast_3d(inpt)
+        return ember.from_numpy(np.ascontiguousarray(arr.transpose(2, 0, 1)))
+    raise TypeError(f"to_image: expected a PIL image, an ndarray or a tensor, got {type(inpt).__name__}")
 
 
 def resized_crop(img, top: int, left: int, height: int, width: int, size,
