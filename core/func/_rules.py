@@ -301,8 +301,8 @@ _BROADCASTING = {
     "ember.nn.functional.dropout": "MaskMul",
 }
 _NAMED_RULES = {
-    "ember.ops.reduce": {"Sum": _dims_at(1), "Mean": _dims_at(1), "Prod": _prod, "MaxMin": _dims_at(1),
-                         "Cumsum": _dims_at(1), "Cumprod": _dims_at(1), "LogCumSumExp": _dims_at(1)},
+    "ember.ops.reduce": {"Sum": _dims_at(1), "Mean": _dims_at(1), "Prod": _prod, "MaxMin": _dims_at(1)},
+    "ember.ops.cumulative": {"Cumsum": _dims_at(1), "Cumprod": _dims_at(1), "LogCumSumExp": _dims_at(1)},
     "ember.ops.softmax": {"Softmax": _dims_at(1), "LogSoftmax": _dims_at(1)},
     "ember.ops.shape": {"Reshape": _reshape, "Permute": _permute, "Expand": _expand, "Slice": _slice,
                         "Repeat": _repeat, "Cat": _joining, "Stack": _joining, "Flip": _dims_at(1),

@@ -7,7 +7,8 @@ import numpy as np
 from .. import creation
 from ..tensor import Tensor
 from . import (activation, arithmetic, cast, comparison, complex_ops, fft, index, inplace, linalg,  # noqa: F401
-               matrix_functions, pointwise, reduce, shape, solves, sorting, special, unary)
+               cumulative, matrix_functions, pointwise, reduce, shape, solves, sorting, special, statistics,
+               unary)
 from ._op import Op as _Op
 from .activation import *  # noqa: F401,F403
 from .arithmetic import *  # noqa: F401,F403
@@ -31,10 +32,11 @@ from .softmax import log_softmax, softmax  # noqa: F401
 from .sorting import (argsort, bincount, bucketize, histc, histogram, isin, kthvalue, median,  # noqa: F401
                       nanmedian, searchsorted, sort, topk, unique, unique_consecutive, quantile,
                       nanquantile, mode, msort, histogramdd)
-from .reduce import (aminmax, all, amax, amin, any, argmax, argmin, count_nonzero, cummax, cummin,  # noqa: F401
-                     cumprod, cumsum, logcumsumexp, logsumexp, max, mean, min, nanmean, nansum, norm, prod,
-                     std, std_mean, sum, var, var_mean, diff, trapezoid, trapz, cumulative_trapezoid, cov,
-                     corrcoef, dist, renorm, gradient)
+from .cumulative import (cummax, cummin, cumprod, cumsum, cumulative_trapezoid, diff, gradient,  # noqa: F401
+                         logcumsumexp, trapezoid, trapz)
+from .reduce import (aminmax, all, amax, amin, any, argmax, argmin, count_nonzero, logsumexp, max,  # noqa: F401
+                     mean, min, nanmean, nansum, norm, prod, sum, dist, renorm)
+from .statistics import corrcoef, cov, std, std_mean, var, var_mean  # noqa: F401
 from .shape import (broadcast_tensors, broadcast_to, cat, chunk, concat, concatenate, contiguous,  # noqa: F401
                     expand, expand_as, flatten, flip, fliplr, flipud, hstack, movedim, moveaxis,
                     narrow, permute, repeat, reshape, reshape_as, roll, split, squeeze, stack, swapaxes,
