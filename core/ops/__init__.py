@@ -7,8 +7,8 @@ import numpy as np
 from .. import creation
 from ..tensor import Tensor
 from . import (activation, arithmetic, cast, comparison, complex_ops, fft, index, inplace, linalg,  # noqa: F401
-               cumulative, matrix_functions, pointwise, reduce, shape, solves, sorting, special, statistics,
-               unary)
+               cumulative, diagonals, gather_scatter, masked, matrix_functions, pointwise, reduce, shape, solves,
+               sorting, special, statistics, unary)
 from ._op import Op as _Op
 from .activation import *  # noqa: F401,F403
 from .arithmetic import *  # noqa: F401,F403
@@ -19,11 +19,11 @@ from .complex_ops import *  # noqa: F401,F403
 from .fft import *  # noqa: F401,F403
 from .pointwise import *  # noqa: F401,F403
 from .special import *  # noqa: F401,F403
-from .index import (diagonal, diagonal_scatter, gather, getitem, index_add, index_put, index_select,  # noqa: F401
-                    masked_fill, masked_select, nonzero, scatter, scatter_add, setitem, take, take_along_dim,
-                    scatter_reduce, index_reduce, index_fill, index_copy, masked_scatter, diag, diag_embed,
-                    diagflat, argwhere, select, select_scatter, slice_scatter, put, unravel_index,
-                    nonzero_static)
+from .diagonals import diag, diag_embed, diagflat, diagonal, diagonal_scatter  # noqa: F401
+from .gather_scatter import (gather, index_add, index_copy, index_fill, index_reduce, index_select,  # noqa: F401
+                             put, scatter, scatter_add, scatter_reduce, take, take_along_dim)
+from .index import argwhere, getitem, index_put, nonzero, nonzero_static, select, setitem, unravel_index  # noqa: F401
+from .masked import masked_fill, masked_scatter, masked_select, select_scatter, slice_scatter  # noqa: F401
 from .linalg import *  # noqa: F401,F403
 from .matrix_functions import *  # noqa: F401,F403
 from .solves import *  # noqa: F401,F403

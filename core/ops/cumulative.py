@@ -11,7 +11,7 @@ from ._op import Op
 from ._util import default_float, normalize_dim
 from .arithmetic import where
 from .complex_ops import conj_of
-from .index import gather
+from .gather_scatter import gather
 from .reduce import _MinMaxResult, _type_name
 from .shape import cat, narrow, stack
 from .unary import exp, log

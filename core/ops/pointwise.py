@@ -20,7 +20,7 @@ from ._op import Op, _not_implemented_for
 from ._util import as_operand, binary_operands, data_of, default_float
 from .arithmetic import _check_integer_divisor, add, div, mul, pow, sub
 from .arithmetic import where as _where
-from .index import fill_diagonal_  # noqa: F401 (a Tensor method, below)
+from .diagonals import fill_diagonal_  # noqa: F401 (a Tensor method, below)
 from .inplace import apply_inplace
 from .reduce import sum_to_size  # noqa: F401 (a Tensor method, below)
 from .shape import (as_strided_, resize_, resize_as_, squeeze_, swapaxes_, swapdims_, t_,  # noqa: F401 (methods)

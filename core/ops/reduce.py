@@ -13,7 +13,7 @@ from ._op import Op
 from ._util import default_float, normalize_dim, normalize_dims
 from .arithmetic import maximum, minimum, where
 from .complex_ops import abs_squared, conj_of
-from .index import gather
+from .gather_scatter import gather
 from .shape import cat, narrow
 from .unary import exp, log
 

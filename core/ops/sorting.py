@@ -15,7 +15,7 @@ from ..tensor import Tensor
 from ._op import Op, _not_implemented_for
 from ._util import normalize_dim
 from .arithmetic import where
-from .index import gather
+from .gather_scatter import gather
 from .reduce import _MinMaxResult
 from .shape import stack
 

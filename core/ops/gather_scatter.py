@@ -1,0 +1,291 @@
+"""Reads and writes along one dimension by an index tensor: gather / scatter (and scatter_add,
+scatter_reduce), index_select / index_add / index_copy / index_fill / index_reduce, take, take_along_dim
+and put."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..tensor import Tensor
+from ._op import Op
+from ._util import as_operand, data_of, normalize_dim
+from .arithmetic import where
+from .index import getitem, index_put
+from .masked import masked_fill
+
+
+def _gather_index(dim, index, ndim):
+    """Open-mesh index selecting ``index`` along ``dim`` and the same position elsewhere."""
+    grids = list(np.ogrid[tuple(slice(n) for n in index.shape)])
+    grids[dim] = index
+    return tuple(grids)
+
+
+class Gather(Op):
+    @staticmethod
+    def forward(ctx, a, dim, index):
+        ctx.shape, ctx.dim, ctx.index = a._data.shape, dim, index._data
+        return _take_along(a._data, dim, index._data)
+
+    @staticmethod
+    def backward(ctx, grad):
+        zeros = Tensor(np.zeros(ctx.shape, grad._data.dtype))
+        return scatter_add(zeros, ctx.dim, Tensor(ctx.index), grad), None, None
+
+
+class ScatterAdd(Op):
+    @staticmethod
+    def forward(ctx, a, dim, index, src):
+        ctx.dim, ctx.index = dim, index._data
+        out = a._data.copy()
+        np.add.at(out, _gather_index(dim, index._data, a._data.ndim), data_of(src)[_src_view(index._data)])
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        gsrc = gather(grad, ctx.dim, Tensor(ctx.index)) if ctx.needs_input_grad[3] else None
+        return grad, None, None, gsrc
+
+
+class Scatter(Op):
+    @staticmethod
+    def forward(ctx, a, dim, index, src):
+        ctx.dim, ctx.index = dim, index._data
+        out = a._data.copy()
+        value = data_of(src)
+        out[_gather_index(dim, index._data, a._data.ndim)] = value[_src_view(index._data)] if isinstance(
+            value, np.ndarray) and value.ndim else value
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        index = _gather_index(ctx.dim, ctx.index, grad.ndim)
+        mask = np.ones(grad.shape, dtype=bool)
+        mask[index] = False
+        ga = grad * Tensor(mask) if ctx.needs_input_grad[0] else None
+        gsrc = gather(grad, ctx.dim, Tensor(ctx.index)) if ctx.needs_input_grad[3] else None
+        return ga, None, None, gsrc
+
+
+def _take_along(x: np.ndarray, dim: int, index: np.ndarray) -> np.ndarray:
+    """torch's gather on arrays: only the leading block of the other axes is read (numpy's
+    ``take_along_axis`` would broadcast a smaller index instead)."""
+    block = tuple(slice(None) if d == dim else slice(0, n) for d, n in enumerate(index.shape))
+    return np.take_along_axis(x[block], index, axis=dim)
+
+
+def _src_view(index: np.ndarray):
+    """``src`` may be larger than ``index``; only its leading block of index's shape is used."""
+    return tuple(slice(0, n) for n in index.shape)
+
+
+def _check_index(index, op):
+    if not isinstance(index, Tensor) or index._data.dtype.kind not in "iu":
+        raise RuntimeError(f"{op}(): Expected dtype int64 for index")
+
+
+def gather(input, dim: int, index, *, sparse_grad: bool = False):
+    _check_index(index, "gather")
+    dim = normalize_dim(dim, input._data.ndim, "gather")
+    if index._data.ndim != input._data.ndim:
+        raise RuntimeError("gather(): Index tensor must have the same number of dimensions as input tensor")
+    return Gather.apply(input, dim, index)
+
+
+def scatter(input, dim: int, index, src=None, *, value=None, reduce=None):
+    _check_index(index, "scatter")
+    dim = normalize_dim(dim, input._data.ndim, "scatter")
+    source = src if src is not None else value
+    if reduce is not None:
+        if reduce not in ("add", "multiply"):
+            raise RuntimeError(f"reduce argument must be either add or multiply, got {reduce}")
+        if not isinstance(source, Tensor):  # a number, scattered at every index position
+            source = Tensor._wrap(np.full(index._data.shape, source, input._data.dtype))
+        return scatter_reduce(input, dim, index, source, "sum" if reduce == "add" else "prod")
+    return Scatter.apply(input, dim, index, as_operand(source))
+
+
+def scatter_add(input, dim: int, index, src):
+    _check_index(index, "scatter_add")
+    dim = normalize_dim(dim, input._data.ndim, "scatter_add")
+    return ScatterAdd.apply(input, dim, index, as_operand(src))
+
+
+def index_select(input, dim: int, index):
+    dim = normalize_dim(dim, input._data.ndim, "index_select")
+    _check_index(index, "index_select")
+    if index._data.ndim > 1:
+        raise IndexError("index_select(): Index is supposed to be a vector")
+    return getitem(input, (slice(None),) * dim + (index.reshape(-1),))
+
+
+def take_along_dim(input, indices, dim=None):
+    if dim is None:
+        return gather(input.reshape(-1), 0, indices.reshape(-1))
+    dim = normalize_dim(dim, input._data.ndim, "take_along_dim")
+    shape = list(np.broadcast_shapes(
+        tuple(n for i, n in enumerate(input.shape) if i != dim),
+        tuple(n for i, n in enumerate(indices.shape) if i != dim)))
+    input_shape, index_shape = list(shape), list(shape)
+    input_shape.insert(dim, input.shape[dim])
+    index_shape.insert(dim, indices.shape[dim])
+    return gather(input.expand(input_shape), dim, indices.expand(index_shape))
+
+
+def take(input, index):
+    return getitem(input.reshape(-1), index)
+
+
+def index_add(input, dim: int, index, source, *, alpha=1):
+    dim = normalize_dim(dim, input._data.ndim, "index_add")
+    shape = [1] * input._data.ndim
+    shape[dim] = -1
+    expanded = index.reshape(shape).expand(source.shape)
+    return scatter_add(input, dim, expanded, source * alpha if alpha != 1 else source)
+
+
+# --- scatter_reduce, index_reduce, index_fill, index_copy, masked_scatter ---------------------------
+_REDUCE_UFUNC = {"sum": np.add, "mean": np.add, "prod": np.multiply, "amax": np.maximum, "amin": np.minimum}
+
+
+def _reduce_identity(reduce: str, dtype: np.dtype):
+    if reduce in ("sum", "mean"):
+        return 0
+    if reduce == "prod":
+        return 1
+    lowest, highest = (-np.inf, np.inf) if dtype.kind == "f" else (np.iinfo(dtype).min, np.iinfo(dtype).max)
+    return lowest if reduce == "amax" else highest
+
+
+class ScatterReduce(Op):
+    """``input`` with ``src`` reduced into it at ``index`` along ``dim`` (torch's ``scatter_reduce``)."""
+
+    @staticmethod
+    def forward(ctx, a, dim, index, src, reduce, include_self):
+        position = _gather_index(dim, index._data, a._data.ndim)
+        out = a._data.copy()
+        scattered = np.zeros(out.shape, bool)
+        scattered[position] = True
+        if not include_self:
+            out[scattered] = _reduce_identity(reduce, out.dtype)
+        _REDUCE_UFUNC[reduce].at(out, position, src._data)
+        count = (np.ones if include_self else np.zeros)(out.shape, np.int64)
+        np.add.at(count, position, 1)
+        count = np.maximum(count, 1)  # an element nothing was scattered into keeps its value
+        if reduce == "mean":
+            out = out / count if out.dtype.kind == "f" else out // count
+        ctx.save_for_backward(a, src)
+        ctx.save_output()
+        ctx.dim, ctx.index, ctx.reduce, ctx.include_self = dim, index._data, reduce, include_self
+        ctx.scattered, ctx.count = scattered, count
+        return out.astype(a._data.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, src = ctx.saved_tensors
+        out, dim, index = ctx.output, ctx.dim, Tensor._wrap(ctx.index)
+        dtype = grad._data.dtype
+        kept = Tensor._wrap((~ctx.scattered if not ctx.include_self else np.ones(grad.shape, bool)).astype(dtype))
+        if ctx.reduce == "sum":
+            ga, gs = grad * kept, gather(grad, dim, index)
+        elif ctx.reduce == "mean":
+            share = grad / Tensor._wrap(ctx.count.astype(dtype))
+            ga, gs = share * kept, gather(share, dim, index)
+        elif ctx.reduce == "prod":
+            # d out / d x is the product of the others: out / x, computed without dividing by zero (torch's way:
+            # a zero is replaced by 1 and the product taken again)
+            one = Tensor._wrap(np.ones((), dtype))
+            a_zero = Tensor._wrap(a._data == 0)
+            a_masked = where(a_zero, one, a)
+            ga = grad * ScatterReduce.apply(a_masked, dim, index, src, "prod", ctx.include_self) / a_masked * kept
+            src_zero = src._data == 0
+            zeros_there = np.zeros(grad.shape, dtype)
+            np.add.at(zeros_there, _gather_index(dim, ctx.index, grad.ndim), src_zero.astype(dtype))
+            single_zero = Tensor._wrap(src_zero & (_take_along(zeros_there, dim, ctx.index) == 1))
+            without_zero = ScatterReduce.apply(a, dim, index, where(single_zero, one, src), "prod", ctx.include_self)
+            gs = where(single_zero, gather(grad * without_zero, dim, index),
+                       gather(grad * out, dim, index) / where(Tensor._wrap(src_zero), one, src))
+        else:  # amax / amin: shared evenly between every element equal to the result, as in torch (which
+            # counts an equal old value among the ties even with include_self=False, then gives it nothing)
+            self_hit = a._data == out._data
+            src_hit = src._data == _take_along(out._data, dim, ctx.index)
+            ties = self_hit.astype(dtype)
+            np.add.at(ties, _gather_index(dim, ctx.index, ties.ndim), src_hit.astype(dtype))
+            share = grad / Tensor._wrap(np.maximum(ties, 1))
+            ga = share * Tensor._wrap(self_hit.astype(dtype)) * kept
+            gs = gather(share, dim, index) * Tensor._wrap(src_hit.astype(dtype))
+        return (ga if ctx.needs_input_grad[0] else None), None, None, (gs if ctx.needs_input_grad[3] else None), \
+            None, None
+
+
+def scatter_reduce(input, dim: int, index, src, reduce: str, *, include_self: bool = True):
+    """Reduces ``src`` into ``input`` at ``index`` along ``dim``: ``reduce`` is "sum", "prod", "mean",
+    "amax" or "amin"; with ``include_self=False`` the old values take no part where something is scattered."""
+    _check_index(index, "scatter_reduce")
+    reduce = {"max": "amax", "min": "amin"}.get(reduce, reduce)  # torch still takes the old names
+    if reduce not in _REDUCE_UFUNC:
+        raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, got {reduce}")
+    dim = normalize_dim(dim, input._data.ndim, "scatter_reduce")
+    if index._data.ndim != input._data.ndim or src._data.ndim != input._data.ndim:
+        raise RuntimeError("scatter_reduce(): Index tensor must have the same number of dimensions as self tensor")
+    if src._data.dtype != input._data.dtype:
+        raise RuntimeError(f"scatter_reduce(): Expected self.dtype to be equal to src.dtype, got {input.dtype} "
+                           f"and {src.dtype}")
+    if tuple(src.shape) != tuple(index.shape):  # only the leading block of index's shape is used
+        src = src[_src_view(index._data)]
+    return ScatterReduce.apply(input, dim, index, src, reduce, include_self)
+
+
+def _expanded_index(input, dim: int, index, source):
+    """``index`` (1-D, positions along ``dim``) spread over ``source``'s shape, for the scatter ops."""
+    shape = [1] * input._data.ndim
+    shape[dim] = -1
+    return index.reshape(shape).expand(source.shape)
+
+
+def index_reduce(input, dim: int, index, source, reduce: str, *, include_self: bool = True):
+    """Reduces the slices of ``source`` into ``input``'s slices ``index`` along ``dim`` ("prod", "mean",
+    "amax" or "amin")."""
+    if reduce not in ("prod", "mean", "amax", "amin"):
+        raise RuntimeError(f"index_reduce(): Expected reduce to be one of prod, mean, amax or amin but got {reduce}.")
+    dim = normalize_dim(dim, input._data.ndim, "index_reduce")
+    return scatter_reduce(input, dim, _expanded_index(input, dim, index, source), source, reduce,
+                          include_self=include_self)
+
+
+def index_fill(input, dim: int, index, value):
+    """``input`` with the slices ``index`` along ``dim`` set to ``value`` (a number or a 0-d tensor)."""
+    dim = normalize_dim(dim, input._data.ndim, "index_fill")
+    if isinstance(value, Tensor) and value._data.ndim:
+        raise RuntimeError(f"index_fill_ only supports a 0-dimensional value tensor, but got tensor with "
+                           f"{value._data.ndim} dimension(s).")
+    mask = np.zeros(input._data.shape[dim] if input._data.ndim else 1, bool)
+    mask[index._data] = True
+    shape = [1] * input._data.ndim
+    if input._data.ndim:
+        shape[dim] = -1
+    return masked_fill(input, Tensor._wrap(mask.reshape(shape)), value)
+
+
+def index_copy(input, dim: int, index, source):
+    """``input`` with its slices ``index`` along ``dim`` replaced by the slices of ``source``."""
+    dim = normalize_dim(dim, input._data.ndim, "index_copy")
+    if source.dtype != input.dtype:
+        raise RuntimeError(f"index_copy_(): self and source expected to have the same dtype, but got (self) "
+                           f"{input.dtype} and (source) {source.dtype}")
+    return scatter(input, dim, _expanded_index(input, dim, index, source), source)
+
+
+def put(input, index, source, accumulate: bool = False):
+    """``input`` with the elements at the flat positions ``index`` set to (or, with ``accumulate``,
+    increased by) ``source``."""
+    flat = input.reshape(-1)
+    positions, values = index.reshape(-1), source.reshape(-1)
+    size = flat.shape[0]
+    bad = (positions._data < -size) | (positions._data >= size)
+    if bad.any():
+        raise IndexError(f"out of range: tried to access index {int(positions._data[bad][0])} on a tensor of "
+                         f"{size} elements.")
+    if accumulate:
+        return index_add(flat, 0, Tensor._wrap(positions._data % max(size, 1)), values).reshape(input.shape)
+    return index_put(flat, (positions,), values).reshape(input.shape)
