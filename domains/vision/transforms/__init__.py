@@ -37,6 +37,7 @@ from ._color import (
 from ._container import Compose, RandomApply, RandomChoice, RandomOrder
 from ._geometry import (
     CenterCrop,
+    ElasticTransform,
     Pad,
     RandomAffine,
     RandomCrop,
@@ -65,6 +66,7 @@ __all__ = [
     "ColorJitter",
     "Compose",
     "CutMix",
+    "ElasticTransform",
     "FiveCrop",
     "GaussianBlur",
     "Grayscale",

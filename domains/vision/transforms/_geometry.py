@@ -10,12 +10,22 @@ import numpy as np
 
 from . import _geometry_kernels
 from . import functional as F
-from ._base import Transform, mask_apply, rand, randint, uniform
+from ._base import Transform, mask_apply, rand, randint, rng, uniform
 from ._image import InterpolationMode, interpolation_mode
 
 __all__ = [
-    "CenterCrop", "Pad", "RandomAffine", "RandomCrop", "RandomHorizontalFlip", "RandomPerspective",
-    "RandomResizedCrop", "RandomRotation", "RandomVerticalFlip", "RandomZoomOut", "Resize",
+    "CenterCrop",
+    "ElasticTransform",
+    "Pad",
+    "RandomAffine",
+    "RandomCrop",
+    "RandomHorizontalFlip",
+    "RandomPerspective",
+    "RandomResizedCrop",
+    "RandomRotation",
+    "RandomVerticalFlip",
+    "RandomZoomOut",
+    "Resize",
 ]
 
 _NEAREST = InterpolationMode.NEAREST
@@ -388,3 +398,54 @@ class RandomPerspective(_Warp):
 
     def apply_mask(self, mask, params):
         return mask if params["inverse"] is None else super().apply_mask(mask, params)
+
+
+class ElasticTransform(Transform):
+    """Displaces pixels by a smooth random field (Simard et al., 2003), as torchvision v2's transform.
+
+    Each of the x and y displacements is uniform noise in [-1, 1], blurred by a Gaussian of ``sigma``
+    and scaled by ``alpha / size``; masks move with nearest interpolation. Boxes are not supported.
+
+    Example:
+        >>> import numpy as np
+        >>> ElasticTransform(alpha=20.0)(np.zeros((3, 8, 8), np.float32)).shape
+        (3, 8, 8)
+    """
+
+    def __init__(self, alpha=50.0, sigma=5.0, interpolation="bilinear", fill=0):
+        self.alpha = alpha
+        self.sigma = sigma
+        self.interpolation = interpolation_mode(interpolation)
+        self.fill = fill
+
+    def _field(self, h: int, w: int, sigma: float, alpha: float, scale: int) -> np.ndarray:
+        noise = rng().random((1, h, w), dtype=np.float32) * 2 - 1
+        if sigma > 0.0:
+            kernel = int(8 * sigma + 1)
+            kernel += 1 - kernel % 2  # odd
+            noise = F.gaussian_blur(noise, [kernel, kernel], [sigma, sigma])
+        return noise * np.float32(alpha / scale)
+
+    def make_params(self, size):
+        h, w = size
+        alpha = _pair(self.alpha)
+        sigma = _pair(self.sigma)
+        dx = self._field(h, w, sigma[0], alpha[0], h)
+        dy = self._field(h, w, sigma[1], alpha[1], w)
+        return {"displacement": np.stack([dx[0], dy[0]], axis=-1)[None]}
+
+    def apply_image(self, img, params):
+        return F.elastic_transform(img, params["displacement"], self.interpolation, self.fill)
+
+    def apply_mask(self, mask, params):
+        return mask_apply(mask, lambda m: F.elastic_transform(m, params["displacement"], _NEAREST, 0))
+
+    def apply_boxes(self, boxes, params):
+        raise NotImplementedError("ElasticTransform does not move bounding boxes")
+
+
+def _pair(value) -> tuple[float, float]:
+    if isinstance(value, numbers.Number):
+        return float(value), float(value)
+    value = tuple(float(v) for v in value)
+    return value if len(value) == 2 else (value[0], value[0])

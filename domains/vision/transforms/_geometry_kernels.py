@@ -282,21 +282,39 @@ def grid_warp(arr: np.ndarray, matrix: np.ndarray, out_size: tuple[int, int], mo
     """Warps an array (..., C, H, W) as torchvision's tensor kernels do.
 
     ``matrix`` maps output to input in coordinates centred on each image (torchvision's
-    ``_get_inverse_affine_matrix``). The grid is computed in float32 (the image's float dtype), then
-    sampled as ``grid_sample(align_corners=False, padding_mode="zeros")``: NEAREST rounds half to even,
-    BILINEAR weighs out-of-image neighbours as zeros. With a ``fill``, a ones-channel marks the
-    inside and the outside is blended (bilinear) or replaced (nearest) with ``fill``; integer results
-    are rounded.
+    ``_get_inverse_affine_matrix``); the grid is built as ``_affine_grid`` builds it, in float32 (or the
+    image's float dtype), then sampled by :func:`grid_sample`.
     """
     h, w = arr.shape[-2:]
     oh, ow = out_size
     dtype = arr.dtype if arr.dtype.kind == "f" else np.dtype(np.float32)
-    img = arr.astype(dtype, copy=False)
     xs = np.linspace(-ow * 0.5 + 0.5, ow * 0.5 + 0.5 - 1, ow).astype(dtype)
     ys = np.linspace(-oh * 0.5 + 0.5, oh * 0.5 + 0.5 - 1, oh).astype(dtype)
     theta = matrix[:2].astype(dtype).T / np.array([0.5 * w, 0.5 * h], dtype)  # (3, 2)
     gx = xs[None, :] * theta[0, 0] + ys[:, None] * theta[1, 0] + theta[2, 0]
     gy = xs[None, :] * theta[0, 1] + ys[:, None] * theta[1, 1] + theta[2, 1]
+    return grid_sample(arr, gx, gy, mode, fill)
+
+
+def identity_grid(h: int, w: int, dtype) -> tuple[np.ndarray, np.ndarray]:
+    """torchvision's ``_create_identity_grid``: normalised pixel centres, ``(H, W)`` x and y."""
+    xs = np.linspace((-w + 1) / w, (w - 1) / w, w).astype(dtype)
+    ys = np.linspace((-h + 1) / h, (h - 1) / h, h).astype(dtype)
+    return np.broadcast_to(xs[None, :], (h, w)), np.broadcast_to(ys[:, None], (h, w))
+
+
+def grid_sample(arr: np.ndarray, gx: np.ndarray, gy: np.ndarray, mode: InterpolationMode, fill) -> np.ndarray:
+    """``grid_sample(align_corners=False, padding_mode="zeros")`` of an array (..., C, H, W) at the
+    normalised ``(oh, ow)`` coordinates ``gx``, ``gy``, with torchvision's ``_apply_grid_transform`` fill.
+
+    NEAREST rounds half to even and BILINEAR weighs out-of-image neighbours as zeros. With a ``fill``, a
+    ones-channel marks the inside and the outside is blended (bilinear) or replaced (nearest) with
+    ``fill``; integer results are rounded.
+    """
+    h, w = arr.shape[-2:]
+    oh, ow = gx.shape
+    dtype = arr.dtype if arr.dtype.kind == "f" else np.dtype(np.float32)
+    img = arr.astype(dtype, copy=False)
     ix = ((gx + 1) * w - 1) / 2  # grid_sampler_compute_source_index, align_corners=False
     iy = ((gy + 1) * h - 1) / 2
     if fill is not None:

@@ -39,7 +39,8 @@ from ._image import (
 
 __all__ = [
     "InterpolationMode", "adjust_brightness", "adjust_contrast", "adjust_gamma", "adjust_hue", "adjust_saturation",
-    "adjust_sharpness", "affine", "autocontrast", "center_crop", "crop", "equalize", "erase", "five_crop",
+    "adjust_sharpness", "affine", "autocontrast", "center_crop", "crop", "elastic_transform", "equalize", "erase",
+    "five_crop",
     "gaussian_blur",
     "get_dimensions", "get_image_size", "get_size", "hflip", "invert", "normalize", "pad", "perspective",
     "pil_to_tensor", "posterize", "resize", "resized_crop", "rgb_to_grayscale", "rotate", "solarize",
@@ -379,6 +380,23 @@ def _tensor_rotate(img: Tensor, angle: float, interpolation, expand: bool, cente
     matrix = _geometry_kernels.inverse_affine_matrix(center_f, -angle, (0.0, 0.0), 1.0, (0.0, 0.0))
     out_size = _geometry_kernels.affine_output_size(matrix, w, h) if expand else (h, w)
     return pack(_geometry_kernels.grid_warp(arr, matrix, out_size, interpolation_mode(interpolation), fill))
+
+
+def elastic_transform(img, displacement, interpolation=InterpolationMode.BILINEAR, fill=None):
+    """Moves each pixel by ``displacement`` (``(1, H, W, 2)``, in grid units of [-1, 1]), as torchvision's
+    tensor kernel: output pixel ``(y, x)`` samples the input at ``identity_grid + displacement``."""
+    if is_pil(img):
+        arr = pil_to_array(img)
+        return to_pil_image(elastic_transform(ember.from_numpy(arr), displacement, interpolation, fill))
+    arr, pack = unpack(img, "elastic_transform")
+    h, w = arr.shape[-2:]
+    shift = np.asarray(displacement)
+    if shift.shape != (1, h, w, 2):
+        raise ValueError(f"elastic_transform: displacement must have shape (1, {h}, {w}, 2), got {shift.shape}")
+    dtype = arr.dtype if arr.dtype.kind == "f" else np.dtype(np.float32)
+    gx, gy = _geometry_kernels.identity_grid(h, w, dtype)
+    gx, gy = gx + shift[0, ..., 0].astype(dtype), gy + shift[0, ..., 1].astype(dtype)
+    return pack(_geometry_kernels.grid_sample(arr, gx, gy, interpolation_mode(interpolation), fill))
 
 
 def affine_matrix(size: tuple[int, int], angle: float, translate, scale: float, shear, center=None) -> np.ndarray:

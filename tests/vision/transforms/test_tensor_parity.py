@@ -109,3 +109,18 @@ def test_rotate_nearest_breaks_half_pixel_ties_to_even(tv):
     out = F.rotate(e, 90.0, "nearest", center=[3, 3])
     np.testing.assert_array_equal(np.asarray(out), TF.rotate(t, 90.0, TF.InterpolationMode.NEAREST,
                                                              center=[3, 3]).numpy())
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "float32"])
+@pytest.mark.parametrize("mode, fill", [("nearest", None), ("bilinear", None), ("bilinear", 0.5), ("nearest", 0.25)])
+def test_elastic_transform_matches_torchvision(tv, dtype, mode, fill):
+    import torch
+    from torchvision.transforms.v2 import functional as TF
+
+    e, t = _both(_image(dtype, (3, 9, 12)))
+    displacement = (np.random.default_rng(1).random((1, 9, 12, 2), dtype=np.float32) - 0.5) * 0.6
+    if fill is not None and dtype == "uint8":
+        fill = round(fill * 255)
+    out = F.elastic_transform(e, ember.from_numpy(displacement), mode, fill)
+    expected = TF.elastic_transform(t, torch.from_numpy(displacement), TF.InterpolationMode(mode), fill)
+    _check(out, expected, dtype)

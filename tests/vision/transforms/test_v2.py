@@ -107,3 +107,16 @@ def test_five_crop_functional_matches_the_corners():
     assert tl.tolist() == [[0, 1], [5, 6]] and br.tolist() == [[13, 14], [18, 19]]
     assert tr.tolist() == [[3, 4], [8, 9]] and bl.tolist() == [[10, 11], [15, 16]]
     assert center.tolist() == [[7, 8], [12, 13]]  # left = round(1.5) = 2, as torchvision
+
+
+def test_elastic_transform_is_seeded_smooth_and_identity_without_alpha():
+    x = np.random.default_rng(0).random((3, 16, 16), dtype=np.float32)
+    np.testing.assert_allclose(np.asarray(T.ElasticTransform(alpha=0.0)(ember.from_numpy(x))), x, atol=1e-6)
+    ember.manual_seed(3)
+    a = np.asarray(T.ElasticTransform(alpha=30.0, sigma=3.0)(ember.from_numpy(x)))
+    ember.manual_seed(3)
+    b = np.asarray(T.ElasticTransform(alpha=30.0, sigma=3.0)(ember.from_numpy(x)))
+    np.testing.assert_array_equal(a, b)
+    assert np.abs(a - x).mean() > 0.05
+    with pytest.raises(NotImplementedError, match="bounding boxes"):
+        T.ElasticTransform()({"image": x, "boxes": T.BoundingBoxes([[0, 0, 2, 2]], canvas_size=(16, 16))})
