@@ -403,17 +403,26 @@ def affine_matrix(size: tuple[int, int], angle: float, translate, scale: float, 
     h, w = size
     if isinstance(shear, numbers.Number):
         shear = (float(shear), 0.0)
-    shear = list(shear) + [0.0] * (2 - len(shear))
+    shear = [shear[0], shear[0]] if len(shear) == 1 else list(shear)  # torchvision: one value shears both
     c = (w * 0.5, h * 0.5) if center is None else (float(center[0]), float(center[1]))
     return _geometry_kernels.inverse_affine_matrix(c, angle, [float(t) for t in translate], float(scale), shear)
 
 
 def affine(img, angle: float, translate: Sequence[float], scale: float, shear,
            interpolation=InterpolationMode.NEAREST, fill=None, center=None):
-    """Rotation (clockwise, as torchvision's ``affine``), translation, scale and shear about the centre."""
+    """Rotation (clockwise, as torchvision's ``affine``), translation, scale and shear about the centre.
+
+    Tensors follow torchvision's tensor kernel (see :func:`rotate`); PIL images and ndarrays follow Pillow.
+    """
     if scale <= 0:
         raise ValueError(f"affine: scale must be positive, got {scale}")
     size = image_size(img)
+    if isinstance(img, Tensor):  # torchvision's tensor kernel: centred coordinates, grid_sample
+        h, w = size
+        center_f = (0.0, 0.0) if center is None else (center[0] - w * 0.5, center[1] - h * 0.5)
+        matrix = affine_matrix(size, angle, translate, scale, shear, center_f)
+        arr, pack = unpack(img, "affine")
+        return pack(_geometry_kernels.grid_warp(arr, matrix, size, interpolation_mode(interpolation), fill))
     return warp(img, affine_matrix(size, angle, translate, scale, shear, center), size, interpolation, fill)
 
 

@@ -124,3 +124,20 @@ def test_elastic_transform_matches_torchvision(tv, dtype, mode, fill):
     out = F.elastic_transform(e, ember.from_numpy(displacement), mode, fill)
     expected = TF.elastic_transform(t, torch.from_numpy(displacement), TF.InterpolationMode(mode), fill)
     _check(out, expected, dtype)
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "float32"])
+@pytest.mark.parametrize("mode", ["nearest", "bilinear"])
+@pytest.mark.parametrize("angle, translate, scale, shear, center, fill", [
+    (25.0, [2, -1], 1.1, [5.0, -3.0], None, None), (-40.0, [0, 0], 0.8, [12.0], [4, 3], 0.4),
+    (0.0, [1.5, 0.5], 1.0, 0.0, None, None),
+])
+def test_affine_matches_torchvision(tv, dtype, mode, angle, translate, scale, shear, center, fill):
+    from torchvision.transforms.v2 import functional as TF
+
+    e, t = _both(_image(dtype, (3, 10, 13)))
+    if fill is not None and dtype == "uint8":
+        fill = round(fill * 255)
+    out = F.affine(e, angle, translate, scale, shear, mode, fill, center)
+    expected = TF.affine(t, angle, translate, scale, shear, TF.InterpolationMode(mode), fill, center)
+    _check(out, expected, dtype)
