@@ -54,10 +54,11 @@ from ._misc import GaussianBlur, Lambda, Normalize, ToDtype
 from ._multi_crop import FiveCrop, TenCrop
 from ._resize import RandomResize, RandomShortestSize, ScaleJitter
 from ._type_conversion import PILToTensor, ToImage, ToPILImage, ToPureTensor, ToTensor
-from .autoaugment import AutoAugment, AutoAugmentPolicy, RandAugment, TrivialAugmentWide
+from .autoaugment import AugMix, AutoAugment, AutoAugmentPolicy, RandAugment, TrivialAugmentWide
 from .mixup import CutMix, MixUp
 
 __all__ = [
+    "AugMix",
     "AutoAugment",
     "AutoAugmentPolicy",
     "BoundingBoxes",

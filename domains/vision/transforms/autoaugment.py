@@ -11,10 +11,10 @@ import math
 import numpy as np
 
 from . import functional as F
-from ._base import Transform, rand, randint
+from ._base import Transform, rand, randint, rng
 from ._image import interpolation_mode, is_pil, max_value, unpack
 
-__all__ = ["AutoAugment", "AutoAugmentPolicy", "RandAugment", "TrivialAugmentWide"]
+__all__ = ["AugMix", "AutoAugment", "AutoAugmentPolicy", "RandAugment", "TrivialAugmentWide"]
 
 
 class AutoAugmentPolicy:
@@ -205,3 +205,78 @@ class TrivialAugmentWide(_Augment):
         if signed and rand() < 0.5:
             magnitude = -magnitude
         return apply_op(img, name, magnitude, self.interpolation, self.fill)
+
+
+def _augmix_space(num_bins: int, size: tuple[int, int], all_ops: bool) -> dict:
+    h, w = size
+    lin = np.linspace
+    space = {
+        "ShearX": (lin(0.0, 0.3, num_bins), True), "ShearY": (lin(0.0, 0.3, num_bins), True),
+        "TranslateX": (lin(0.0, w / 3.0, num_bins), True), "TranslateY": (lin(0.0, h / 3.0, num_bins), True),
+        "Rotate": (lin(0.0, 30.0, num_bins), True),
+        "Posterize": (4 - np.round(np.arange(num_bins) / ((num_bins - 1) / 4)).astype(int), False),
+        "Solarize": (lin(255.0, 0.0, num_bins), False),  # apply_op takes the threshold on a 0-255 scale
+        "AutoContrast": (np.zeros(1), False), "Equalize": (np.zeros(1), False),
+    }
+    if all_ops:
+        space.update({name: (lin(0.0, 0.9, num_bins), True) for name in ("Brightness", "Color", "Contrast",
+                                                                          "Sharpness")})
+    return space
+
+
+class AugMix(_Augment):
+    """AugMix (Hendrycks et al., 2020): a Dirichlet-weighted mix of ``mixture_width`` random augmentation
+    chains, blended with the original by a Beta(alpha, alpha) weight (torchvision v2's ``AugMix``).
+
+    Args:
+        severity: operations' strength, 1 to 10.
+        mixture_width: number of augmentation chains.
+        chain_depth: operations per chain; -1 draws 1 to 3 per chain.
+        alpha: Dirichlet / Beta concentration.
+        all_ops: include brightness, colour, contrast and sharpness.
+        interpolation: for the geometric operations.
+        fill: for the area the geometric operations uncover.
+
+    Example:
+        >>> import numpy as np
+        >>> AugMix()(np.zeros((3, 8, 8), np.uint8)).shape
+        (3, 8, 8)
+    """
+
+    _PARAMETER_MAX = 10
+
+    def __init__(self, severity: int = 3, mixture_width: int = 3, chain_depth: int = -1, alpha: float = 1.0,
+                 all_ops: bool = True, interpolation="bilinear", fill=None):
+        if not 1 <= severity <= self._PARAMETER_MAX:
+            raise ValueError(f"AugMix: severity must be between [1, {self._PARAMETER_MAX}], got {severity}")
+        self.severity = severity
+        self.mixture_width = mixture_width
+        self.chain_depth = chain_depth
+        self.alpha = alpha
+        self.all_ops = all_ops
+        self.interpolation = interpolation_mode(interpolation)
+        self.fill = fill
+
+    def apply_image(self, img, params):
+        pil = is_pil(img)
+        image = F.pil_to_tensor(img) if pil else img
+        arr, pack = unpack(image, "AugMix")
+        space = _augmix_space(self._PARAMETER_MAX, F.get_size(image), self.all_ops)
+        names = list(space)
+        generator = rng()
+        beta = generator.dirichlet([self.alpha, self.alpha])
+        weights = generator.dirichlet([self.alpha] * self.mixture_width) * beta[1]
+        mix = beta[0] * arr.astype(np.float32)
+        for weight in weights:
+            aug = image
+            depth = self.chain_depth if self.chain_depth > 0 else randint(1, 4)
+            for _ in range(depth):
+                name = names[randint(0, len(names))]
+                magnitudes, signed = space[name]
+                magnitude = float(magnitudes[randint(0, self.severity)]) if magnitudes.size > 1 else 0.0
+                if signed and rand() < 0.5:
+                    magnitude = -magnitude
+                aug = apply_op(aug, name, magnitude, self.interpolation, self.fill)
+            mix += np.float32(weight) * unpack(aug)[0].astype(np.float32)
+        out = pack(mix.astype(arr.dtype))  # truncating back to the dtype, as torchvision's .to(dtype)
+        return F.to_pil_image(out) if pil else out

@@ -43,3 +43,22 @@ def test_refuses_samples_it_cannot_keep_aligned():
     with pytest.raises(ValueError, match="images only"):
         T.RandAugment()(sample)
     assert T.RandAugment()({"image": np.zeros((8, 8, 3), np.uint8), "label": 3})["label"] == 3
+
+
+def test_augmix_mixes_chains_and_keeps_kind_and_dtype():
+    from PIL import Image
+
+    ember.manual_seed(0)
+    rng = np.random.default_rng(0)
+    chw = rng.integers(0, 256, (3, 16, 16), dtype=np.uint8)
+    out = T.AugMix(severity=5)(ember.from_numpy(chw))
+    assert isinstance(out, ember.Tensor) and out.dtype == ember.uint8 and tuple(out.shape) == (3, 16, 16)
+    assert not np.array_equal(np.asarray(out), chw)
+    ember.manual_seed(0)
+    np.testing.assert_array_equal(np.asarray(T.AugMix(severity=5)(ember.from_numpy(chw))), np.asarray(out))
+    pil = T.AugMix()(Image.fromarray(chw.transpose(1, 2, 0)))
+    assert isinstance(pil, Image.Image) and pil.size == (16, 16)
+    floats = T.AugMix(chain_depth=2, all_ops=False)(ember.from_numpy(chw.astype(np.float32) / 255))
+    assert floats.dtype == ember.float32 and 0.0 <= float(floats.min()) and float(floats.max()) <= 1.0
+    with pytest.raises(ValueError, match="severity must be between"):
+        T.AugMix(severity=11)
