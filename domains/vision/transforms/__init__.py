@@ -21,7 +21,7 @@ from __future__ import annotations
 from . import functional
 from ._augment import RandomErasing
 from ._base import BoundingBoxes, Transform
-from ._bounding_boxes import ClampBoundingBoxes, SanitizeBoundingBoxes
+from ._bounding_boxes import ClampBoundingBoxes, RandomIoUCrop, SanitizeBoundingBoxes
 from ._build import build_transform
 from ._color import (
     ColorJitter,
@@ -89,6 +89,7 @@ __all__ = [
     "RandomGrayscale",
     "RandomHorizontalFlip",
     "RandomInvert",
+    "RandomIoUCrop",
     "RandomOrder",
     "RandomPerspective",
     "RandomPosterize",

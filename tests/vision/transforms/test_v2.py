@@ -120,3 +120,21 @@ def test_elastic_transform_is_seeded_smooth_and_identity_without_alpha():
     assert np.abs(a - x).mean() > 0.05
     with pytest.raises(NotImplementedError, match="bounding boxes"):
         T.ElasticTransform()({"image": x, "boxes": T.BoundingBoxes([[0, 0, 2, 2]], canvas_size=(16, 16))})
+
+
+def test_random_iou_crop_keeps_an_overlapping_box_and_zeroes_the_others():
+    img = np.zeros((1, 40, 60), np.uint8)
+    boxes = T.BoundingBoxes([[5, 5, 20, 20], [40, 25, 58, 38]], format="XYXY", canvas_size=(40, 60))
+    crop = T.RandomIoUCrop(sampler_options=[0.5])
+    for seed in range(5):
+        ember.manual_seed(seed)
+        out = T.Compose([crop, T.SanitizeBoundingBoxes()])({"image": img, "boxes": boxes, "labels": [1, 2]})
+        h, w = out["image"].shape[1:]
+        assert out["boxes"].canvas_size == (h, w) and 1 <= len(out["labels"]) <= 2
+        assert (out["boxes"].data[:, 2] <= w).all() and (out["boxes"].data[:, 3] <= h).all()
+        assert 12 <= h <= 40 and 18 <= w <= 60
+    ember.manual_seed(0)
+    same = T.RandomIoUCrop(sampler_options=[1.0])({"image": img, "boxes": boxes})
+    assert same["image"].shape == img.shape
+    with pytest.raises(TypeError, match="needs a sample dict with 'boxes'"):
+        T.RandomIoUCrop()(img)
