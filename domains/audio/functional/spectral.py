@@ -4,8 +4,8 @@ Complex spectra are complex tensors, as in torch: ``stft(..., return_complex=Tru
 ``spectrogram(power=None)`` return ``(..., freq, time)`` complex64/128. ``stft`` without
 ``return_complex`` (or with ``False``) keeps the real layout of ``torch.view_as_real``,
 ``(..., freq, time, 2)`` = (real, imaginary); ``istft``, ``inverse_spectrogram`` and ``phase_vocoder``
-take either. Everything is differentiable (the DFT is an op whose backward is its adjoint, see
-``_ops.py``) and batched over leading dimensions.
+take either. The transform itself is ``ember.stft`` / ``ember.istft``; these add batching over any
+leading dimensions and that real layout. Everything is differentiable.
 """
 
 from __future__ import annotations
@@ -57,43 +57,31 @@ def pad_last(x: Tensor, left: int, right: int, mode: str = "constant", value: fl
     return ember.cat([p for p in parts if p.shape[-1] > 0], dim=-1)
 
 
-def _full_window(window, n_fft: int, win_length: int, dtype) -> Tensor:
-    """The analysis window as a length-``n_fft`` tensor (a shorter window is centred, zero-padded)."""
-    if window is None:
-        window = ember.ones(win_length, dtype=dtype)
-    if window.shape[-1] != win_length:
-        raise ValueError(f"window has length {window.shape[-1]}, expected win_length={win_length}")
-    if win_length > n_fft:
-        raise ValueError(f"win_length ({win_length}) must be <= n_fft ({n_fft})")
-    left = (n_fft - win_length) // 2
-    if window.dtype != dtype:
-        window = window.to(dtype)
-    return pad_last(window, left, n_fft - win_length - left)
-
-
-def _mirror_onesided(spec: Tensor, n_fft: int) -> Tensor:
-    """``[..., n_fft//2+1, T, 2]`` -> the full two-sided spectrum ``[..., n_fft, T, 2]`` (X[n-k] = conj X[k])."""
-    n_half = n_fft // 2 + 1
-    rest = spec[..., 1 : n_fft - n_half + 1, :, :].flip(-3)
-    conj = ember.from_numpy(np.array([1.0, -1.0], dtype=spec.numpy(force=True).dtype))
-    return ember.cat([spec, rest * conj], dim=-3)
+def _batched(transform, x: Tensor, batch_ndim: int, *args, **kwargs) -> Tensor:
+    """``transform`` (which takes at most one batch dimension) over all of ``x``'s leading dimensions."""
+    if x.ndim <= batch_ndim + 1:
+        return transform(x, *args, **kwargs)
+    lead = tuple(x.shape[: x.ndim - batch_ndim])
+    out = transform(x.reshape(-1, *x.shape[x.ndim - batch_ndim :]), *args, **kwargs)
+    return out.reshape(*lead, *out.shape[1:])
 
 
 def stft(input: Tensor, n_fft: int, hop_length: int | None = None, win_length: int | None = None,
          window: Tensor | None = None, center: bool = True, pad_mode: str = "reflect", normalized: bool = False,
          onesided: bool | None = None, return_complex: bool | None = None) -> Tensor:
-    """Short-time Fourier transform with ``torch.stft``'s conventions.
+    """Short-time Fourier transform: ``ember.stft`` over any leading dimensions.
 
     Frames ``t`` start at ``t * hop_length`` of the (centre-padded, if ``center``) signal, are multiplied by
     ``window`` (zero-padded to ``n_fft`` around its centre; a rectangular window if None), and are
     transformed by the DFT ``X[k] = sum_j x[j] exp(-2 pi i j k / n_fft)``. ``normalized`` multiplies by
-    ``n_fft ** -0.5``.
+    ``n_fft ** -0.5``. Errors are ``ember.stft``'s (torch's).
 
     Args:
         input: waveform ``(..., time)``.
         n_fft: DFT size. hop_length: default ``n_fft // 4``. win_length: default ``n_fft``.
         return_complex: True for a complex tensor ``(..., freq, frames)``; otherwise the real layout
-            ``(..., freq, frames, 2)`` (last dim = real, imag), what torch gives for ``return_complex=False``.
+            ``(..., freq, frames, 2)`` (last dim = real, imag). That is what torch gives for
+            ``return_complex=False``; for None torch raises, and Ember keeps its older default, the real layout.
 
     Returns:
         ``freq = n_fft // 2 + 1`` when onesided (the default), else ``n_fft``.
@@ -106,41 +94,34 @@ def stft(input: Tensor, n_fft: int, hop_length: int | None = None, win_length: i
         ember.Size([2, 129, 16, 2])
     """
     x = _as_float_tensor(input)
-    hop_length = hop_length if hop_length is not None else n_fft // 4
-    win_length = win_length if win_length is not None else n_fft
-    if hop_length <= 0:
-        raise ValueError(f"hop_length must be positive, got {hop_length}")
-    w = _full_window(window, n_fft, win_length, x.dtype)
-    if center:
-        x = pad_last(x, n_fft // 2, n_fft // 2, pad_mode)
-    if x.shape[-1] < n_fft:
-        raise ValueError(f"stft: input of length {x.shape[-1]} is shorter than n_fft={n_fft}")
-    frames = _ops.windowed_frame(x, w, hop_length)  # (..., T, n_fft)
-    spec = _ops.rfft(frames, n_fft).transpose(-2, -3)  # (..., freq, T, 2)
-    if normalized:
-        spec = spec * (1.0 / math.sqrt(n_fft))
-    if onesided is False:
-        spec = _mirror_onesided(spec, n_fft)
-    return ember.view_as_complex(spec.contiguous()) if return_complex else spec
+    if window is not None and window.dtype != x.dtype:
+        window = window.to(x.dtype)
+    spec = _batched(ember.stft, x, 1, n_fft, hop_length, win_length, window, center, pad_mode, normalized,
+                    onesided, return_complex=True)
+    return spec if return_complex else ember.view_as_real(spec)
 
 
-def _as_real_layout(spec) -> Tensor:
-    """A complex spectrum as its ``(..., 2)`` (real, imag) view; a real one as it is."""
+def _as_complex(spec) -> Tensor:
+    """A spectrum in the real ``(..., freq, frames, 2)`` layout as a complex tensor; a complex one as it is."""
     if isinstance(spec, Tensor) and spec.is_complex():
-        return ember.view_as_real(spec.resolve_conj())
-    return _as_float_tensor(spec)
+        return spec
+    spec = _as_float_tensor(spec)
+    if spec.ndim < 3 or spec.shape[-1] != 2:
+        raise ValueError(f"expected a complex (..., freq, frames) spectrum or the real layout (..., freq, frames, "
+                         f"2) (real, imag), got shape {tuple(spec.shape)}")
+    return ember.view_as_complex(spec.contiguous())
 
 
 def istft(input: Tensor, n_fft: int, hop_length: int | None = None, win_length: int | None = None,
           window: Tensor | None = None, center: bool = True, normalized: bool = False,
           onesided: bool | None = None, length: int | None = None, return_complex: bool = False) -> Tensor:
-    """Inverse of :func:`stft` by weighted overlap-add (``torch.istft``): frames are inverse-transformed,
-    windowed, summed, and divided by the summed squared window.
+    """Inverse of :func:`stft` by weighted overlap-add: ``ember.istft`` over any leading dimensions, also
+    taking the real layout.
 
     Args:
         input: a complex ``(..., freq, frames)`` spectrum, or the real layout ``(..., freq, frames, 2)``.
         length: trim or zero-pad the output to this many samples.
-        return_complex: only False (a real signal) is supported.
+        return_complex: whether the output is complex (needs a two-sided spectrum, ``onesided=False``).
 
     Example:
         >>> x = ember.randn(1000)
@@ -149,44 +130,11 @@ def istft(input: Tensor, n_fft: int, hop_length: int | None = None, win_length: 
         >>> bool((y - x).abs().max() < 1e-4)
         True
     """
-    if return_complex:
-        raise NotImplementedError("istft(return_complex=True) (a complex signal) is not supported")
-    spec = _as_real_layout(input)
-    if spec.ndim < 3 or spec.shape[-1] != 2:
-        raise ValueError(f"istft expects a complex (..., freq, frames) spectrum or (..., freq, frames, 2) "
-                         f"(real, imag), got shape {tuple(spec.shape)}")
-    hop_length = hop_length if hop_length is not None else n_fft // 4
-    win_length = win_length if win_length is not None else n_fft
-    n_freq, n_frames = spec.shape[-3], spec.shape[-2]
-    expected = n_fft // 2 + 1 if onesided in (None, True) else n_fft
-    if onesided is None and n_freq == n_fft and n_fft != n_fft // 2 + 1:
-        expected = n_fft
-    if n_freq != expected:
-        raise ValueError(f"istft: spectrum has {n_freq} frequency bins, expected {expected} for n_fft={n_fft}")
-    spec = spec[..., : n_fft // 2 + 1, :, :]
-    if normalized:
-        spec = spec * math.sqrt(n_fft)
-    w = _full_window(window, n_fft, win_length, spec.dtype)
-    frames = _ops.irfft(spec.transpose(-2, -3), n_fft) * w  # (..., T, n_fft)
-    total = n_fft + hop_length * (n_frames - 1)
-    y = _ops.overlap_add(frames, hop_length, total)
-    w_arr = w.numpy(force=True)
-    w2 = (w_arr * w_arr)[None, :].repeat(n_frames, axis=0)
-    envelope = _ops._overlap_add_array(w2, hop_length, total)
-    start = n_fft // 2 if center else 0
-    stop = total - n_fft // 2 if center else total
-    if length is not None:
-        stop = start + length
-    y = y[..., start : min(stop, total)]
-    envelope = envelope[start : min(stop, total)]
-    if np.any(np.abs(envelope) < 1e-11):
-        raise RuntimeError(
-            "istft: the window's overlap-add is zero somewhere (window/hop do not satisfy the NOLA condition)"
-        )
-    y = y / ember.from_numpy(envelope.astype(y.numpy(force=True).dtype))
-    if stop > total:
-        y = pad_last(y, 0, stop - total)
-    return y
+    spec = _as_complex(input)
+    if window is not None and not window.is_complex() and window.dtype != spec.real.dtype:
+        window = window.to(spec.real.dtype)
+    return _batched(ember.istft, spec, 2, n_fft, hop_length, win_length, window, center, normalized, onesided,
+                    length, return_complex)
 
 
 def _spec_norms(normalized) -> tuple[bool, bool]:
@@ -229,12 +177,11 @@ def spectrogram(waveform: Tensor, pad: int, window: Tensor, n_fft: int, hop_leng
     if pad > 0:
         x = pad_last(x, pad, pad, "constant")
     frame_length_norm, window_norm = _spec_norms(normalized)
-    spec = stft(x, n_fft, hop_length, win_length, window, center, pad_mode, frame_length_norm, onesided)
+    spec = stft(x, n_fft, hop_length, win_length, window, center, pad_mode, frame_length_norm, onesided,
+                return_complex=True)
     if window_norm:
         spec = spec / (window * window).sum().sqrt()
-    if power is None:
-        return ember.view_as_complex(spec.contiguous())
-    return complex_norm(spec, power)
+    return spec if power is None else complex_norm(ember.view_as_real(spec), power)
 
 
 def inverse_spectrogram(spectrogram: Tensor, length: int | None, pad: int, window: Tensor, n_fft: int,
@@ -252,7 +199,7 @@ def inverse_spectrogram(spectrogram: Tensor, length: int | None, pad: int, windo
         True
     """
     frame_length_norm, window_norm = _spec_norms(normalized)
-    spec = _as_real_layout(spectrogram)
+    spec = _as_complex(spectrogram)
     if window_norm:
         spec = spec * (window * window).sum().sqrt()
     y = istft(spec, n_fft, hop_length, win_length, window, center, frame_length_norm, onesided,

@@ -157,3 +157,16 @@ def test_phase_vocoder_keeps_pitch_and_changes_duration():
     spectrum = np.abs(np.fft.rfft(y[512:-512] * np.hanning(len(y) - 1024)))
     peak = np.argmax(spectrum) * sr / (len(y) - 1024)
     assert abs(peak - freq) < 20
+
+
+def test_stft_is_ember_stft_over_any_batch_dims_with_torchs_errors():
+    x = ember.randn(2, 3, 500)
+    w = F.hann_window(64)
+    ours = F.stft(x, 64, 16, window=w, return_complex=True)
+    flat = ember.stft(x.reshape(6, 500), 64, 16, window=w, return_complex=True)
+    np.testing.assert_array_equal(ours.numpy(), flat.reshape(2, 3, 33, 32).numpy())
+    np.testing.assert_array_equal(F.stft(x, 64, 16, window=w).numpy(), ember.view_as_real(ours).numpy())
+    with pytest.raises(RuntimeError, match="hop_length > 0"):
+        F.stft(x, 64, 0)
+    with pytest.raises(RuntimeError, match="win_length"):
+        F.stft(x, 64, 16, win_length=65)
