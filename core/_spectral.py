@@ -214,6 +214,8 @@ def stft(input: Tensor, n_fft: int, hop_length: int | None = None, win_length: i
         raise NotImplementedError("stft: align_to_window=True is not supported")
     if input.ndim not in (1, 2):
         raise RuntimeError(f"stft: expected a 1D or 2D tensor, got {input.ndim}D")
+    if not (input.is_floating_point() or input.is_complex()):
+        raise RuntimeError(f"stft: expected a tensor of floating point or complex values, got {input.dtype}")
     x = _pad_last(input, n_fft // 2, pad_mode) if center else input
     if not 0 < n_fft <= x.shape[-1]:
         raise RuntimeError(f"stft: expected 0 < n_fft < {x.shape[-1]}, but got n_fft={n_fft}")
@@ -265,7 +267,7 @@ def istft(input: Tensor, n_fft: int, hop_length: int | None = None, win_length: 
         frames = ifft(columns, n_fft, dim=-1, norm=norm)
     else:
         if window is not None and window.is_complex():
-            raise RuntimeError("istft: complex windows are incompatible with return_complex=False")
+            raise RuntimeError("istft: Complex windows are incompatible with return_complex=False")
         # a two-sided spectrum is read as torch reads it: its first n_fft // 2 + 1 bins, as Hermitian
         frames = _irfft(columns[..., :n_fft // 2 + 1], n_fft, norm)
     w = _window(window, n_fft, win_length, frames.dtype, "istft")

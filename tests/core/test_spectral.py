@@ -58,3 +58,28 @@ def test_istft_of_a_two_sided_spectrum_to_a_real_signal_matches_torch():
     (y_e * ember.tensor(weights)).sum().backward()
     (y_t * torch.tensor(weights)).sum().backward()
     np.testing.assert_allclose(s_e.grad.numpy(), s_t.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_stft_refuses_an_integer_signal_as_torch():
+    with pytest.raises(RuntimeError, match="expected a tensor of floating point or complex values"):
+        ember.stft(ember.arange(100), 16, window=ember.ones(16), return_complex=True)
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("complex_signal, complex_window", [(True, False), (False, True), (True, True)])
+def test_stft_of_complex_signal_or_window_matches_torch(complex_signal, complex_window):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    signal = rng.normal(size=(2, 40)) + (1j * rng.normal(size=(2, 40)) if complex_signal else 0)
+    window = rng.normal(size=8) + (1j * rng.normal(size=8) if complex_window else 0)
+    x_e, x_t = ember.tensor(signal, requires_grad=True), torch.tensor(signal, requires_grad=True)
+    w_e, w_t = ember.tensor(window, requires_grad=True), torch.tensor(window, requires_grad=True)
+    out_e = ember.stft(x_e, 8, 3, window=w_e, return_complex=True)
+    out_t = torch.stft(x_t, 8, 3, window=w_t, return_complex=True)
+    np.testing.assert_allclose(out_e.detach().numpy(), out_t.detach().numpy(), rtol=1e-10, atol=1e-10)
+    weights = rng.normal(size=tuple(out_t.shape) + (2,))
+    (ember.view_as_real(out_e) * ember.tensor(weights)).sum().backward()
+    (torch.view_as_real(out_t) * torch.tensor(weights)).sum().backward()
+    assert x_e.grad.dtype == x_e.dtype and w_e.grad.dtype == w_e.dtype
+    np.testing.assert_allclose(x_e.grad.numpy(), x_t.grad.numpy(), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(w_e.grad.numpy(), w_t.grad.numpy(), rtol=1e-10, atol=1e-10)
