@@ -42,7 +42,7 @@ from .ops.matrix_functions import det, matrix_exp, matrix_power, matrix_rank, sl
 from .ops.reduce import amax, amin
 from .ops.reduce import norm as _vector_norm_impl
 from .ops.reduce import sum as _sum
-from .ops.shape import stack
+from .ops.joining import stack
 from .ops.solves import inv, inv_ex, is_vector_rhs, pinv, solve, solve_triangular
 from .tensor import Tensor
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..ops.shape import stack
+from ..ops.joining import stack
 from ..tensor import Tensor
 
 

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from ..nn.modules.normalization import _BatchNorm
-from ..ops.shape import stack
+from ..ops.joining import stack
 
 
 def functional_call(module, parameter_and_buffer_dicts, args=None, kwargs=None, *, tie_weights: bool = True,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 
-from ..ops.shape import stack
+from ..ops.joining import stack
 from ..tensor import Tensor
 
 _TOKEN = re.compile(r"\.\.\.|\(|\)|[A-Za-z_][A-Za-z0-9_]*|\S")

@@ -6,7 +6,7 @@ import functools
 import itertools
 import threading
 
-from ..ops.shape import cat, stack
+from ..ops.joining import cat, stack
 from ..random import default_generator
 from ..tensor import Tensor
 from . import _batching, _rules

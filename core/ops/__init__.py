@@ -6,9 +6,9 @@ import numpy as np
 
 from .. import creation
 from ..tensor import Tensor
-from . import (activation, arithmetic, cast, comparison, complex_ops, fft, index, inplace, linalg,  # noqa: F401
-               cumulative, diagonals, gather_scatter, masked, matrix_functions, pointwise, reduce, shape, solves,
-               sorting, special, statistics, unary)
+from . import (activation, arithmetic, cast, comparison, complex_ops, construction, cumulative,  # noqa: F401
+               diagonals, fft, gather_scatter, index, inplace, joining, linalg, masked, matrix_functions,
+               pointwise, reduce, shape, solves, sorting, special, statistics, unary)
 from ._op import Op as _Op
 from .activation import *  # noqa: F401,F403
 from .arithmetic import *  # noqa: F401,F403
@@ -37,15 +37,16 @@ from .cumulative import (cummax, cummin, cumprod, cumsum, cumulative_trapezoid, 
 from .reduce import (aminmax, all, amax, amin, any, argmax, argmin, count_nonzero, logsumexp, max,  # noqa: F401
                      mean, min, nanmean, nansum, norm, prod, sum, dist, renorm)
 from .statistics import corrcoef, cov, std, std_mean, var, var_mean  # noqa: F401
-from .shape import (broadcast_tensors, broadcast_to, cat, chunk, concat, concatenate, contiguous,  # noqa: F401
-                    expand, expand_as, flatten, flip, fliplr, flipud, hstack, movedim, moveaxis,
-                    narrow, permute, repeat, reshape, reshape_as, roll, split, squeeze, stack, swapaxes,
-                    swapdims, t, tensor_split, tile, transpose, tril, triu, unbind, unflatten, unsqueeze,
-                    view, view_as, vstack, ravel, narrow_copy, meshgrid, cartesian_prod, rot90,
-                    tril_indices, triu_indices, repeat_interleave, combinations, atleast_1d, atleast_2d,
-                    atleast_3d, column_stack, row_stack, dstack, hsplit, vsplit, dsplit, split_with_sizes,
-                    unsafe_split, unsafe_chunk, unsafe_split_with_sizes, broadcast_shapes, as_strided,
-                    as_strided_scatter)
+from .construction import (broadcast_shapes, cartesian_prod, combinations, meshgrid, repeat,  # noqa: F401
+                           repeat_interleave, tile, tril_indices, triu_indices)
+from .joining import (cat, chunk, column_stack, concat, concatenate, dsplit, dstack, hsplit, hstack,  # noqa: F401
+                      row_stack, split, split_with_sizes, stack, tensor_split, unbind, unsafe_chunk,
+                      unsafe_split, unsafe_split_with_sizes, vsplit, vstack)
+from .shape import (as_strided, as_strided_scatter, atleast_1d, atleast_2d, atleast_3d,  # noqa: F401
+                    broadcast_tensors, broadcast_to, contiguous, expand, expand_as, flatten, flip, fliplr,
+                    flipud, movedim, moveaxis, narrow, narrow_copy, permute, ravel, reshape, reshape_as, roll,
+                    rot90, squeeze, swapaxes, swapdims, t, transpose, tril, triu, unflatten, unsqueeze, view,
+                    view_as)
 
 # Tensor method name -> function. Methods whose name differs from the function (float -> float_)
 # or that have operator forms are listed explicitly below.
@@ -187,8 +188,8 @@ def _is_public_op(name: str, value) -> bool:
         return False
     if isinstance(value, type) and issubclass(value, _Op):
         return False
-    return getattr(value, "__module__", "").startswith("ember.ops.") and getattr(value, "__module__", "") not in (
-        "ember.ops._op", "ember.ops._util")
+    module = getattr(value, "__module__", "") or ""
+    return module.startswith("ember.ops.") and module not in ("ember.ops._op", "ember.ops._util")
 
 
 # What ``from ember.ops import *`` (and so ``ember``) gets: the ops, not this package's modules or helpers

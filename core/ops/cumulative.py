@@ -8,12 +8,13 @@ import numpy as np
 from .. import _dtype
 from ..tensor import Tensor
 from ._op import Op
+from ._results import _MinMaxResult, _type_name
 from ._util import default_float, normalize_dim
 from .arithmetic import where
 from .complex_ops import conj_of
 from .gather_scatter import gather
-from .reduce import _MinMaxResult, _type_name
-from .shape import cat, narrow, stack
+from .joining import cat, stack
+from .shape import narrow
 from .unary import exp, log
 
 

@@ -35,7 +35,8 @@ from ._linalg_common import (
 from ._op import Op
 from .arithmetic import where
 from .complex_ops import conj, imag, real
-from .shape import cat, tril, triu
+from .joining import cat
+from .shape import tril, triu
 from .solves import Solve, SolveTriangular, solve_triangular
 
 __all__ = ["cholesky", "cholesky_inverse", "cholesky_solve", "geqrf", "lu", "lu_solve", "lu_unpack", "orgqr",

@@ -104,7 +104,7 @@ def _resize(x: Tensor, dim: int, n: int) -> Tensor:
         return x
     if n < size:
         return x.narrow(dim, 0, n)
-    from .shape import cat
+    from .joining import cat
 
     shape = list(x.shape)
     shape[dim] = n - size

@@ -19,7 +19,8 @@ from .arithmetic import where
 from .complex_ops import conj
 from .decomposition import *
 from .reduce import norm
-from .shape import cat, roll
+from .joining import cat
+from .shape import roll
 
 __all__ = ["addbmm", "addmm", "addmv", "addmv_", "addr", "adjoint", "baddbmm", "block_diag", "bmm", "cdist",
            "chain_matmul", "cross", "dot", "einsum", "ger", "inner", "kron", "matmul", "mm", "mv", "outer", "tensordot",

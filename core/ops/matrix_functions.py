@@ -13,7 +13,7 @@ from ._linalg_common import _H, _outputs, _svd, check_matrix
 from ._op import Op
 from .complex_ops import conj, imag
 from .decomposition import SVD
-from .shape import cat
+from .joining import cat
 from .solves import _tolerances, inv
 
 

@@ -10,11 +10,14 @@ import numpy as np
 from .. import _dtype
 from ..tensor import Tensor
 from ._op import Op
+from ._results import _MinMaxResult, _type_name  # noqa: F401 (_MinMaxResult: its old pickle path)
 from ._util import default_float, normalize_dim, normalize_dims
 from .arithmetic import maximum, minimum, where
 from .complex_ops import abs_squared, conj_of
+from .cumulative import cumprod
 from .gather_scatter import gather
-from .shape import cat, narrow
+from .joining import cat
+from .shape import narrow
 from .unary import exp, log
 
 
@@ -76,8 +79,6 @@ def _exclusive_cumprod(a: Tensor, dim: int) -> Tensor:
     ones_shape[dim] = 1
     ones = Tensor(np.ones(ones_shape, a._data.dtype))
     shifted = cat([ones, narrow(a, dim, 0, a.shape[dim] - 1)], dim)
-    from .cumulative import cumprod  # here, not at the top: cumulative.py imports this module
-
     return cumprod(shifted, dim)
 
 
@@ -145,30 +146,6 @@ def _extreme(input, dim, keepdim, is_max):
     if not keepdim:
         values, indices = values.squeeze(axis), indices.squeeze(axis)
     return _MinMaxResult(values, indices, name)
-
-
-class _MinMaxResult(tuple):
-    """``(values, indices)`` with attribute access and a repr naming the op, like PyTorch's named tuple
-    (``torch.return_types.max(values=..., indices=...)``)."""
-
-    def __new__(cls, values, indices, op: str = "values_indices"):
-        result = super().__new__(cls, (values, indices))
-        result.op = op
-        return result
-
-    def __repr__(self) -> str:
-        return f"ember.return_types.{self.op}(\nvalues={self[0]!r},\nindices={self[1]!r})"
-
-    def __getnewargs__(self):  # copy.deepcopy and pickle rebuild it from these
-        return (self[0], self[1], self.op)
-
-    @property
-    def values(self):
-        return self[0]
-
-    @property
-    def indices(self):
-        return self[1]
 
 
 def max(input, dim=None, keepdim: bool = False):  # noqa: A001
@@ -287,12 +264,6 @@ def nanmean(input, dim=None, keepdim: bool = False, *, dtype=None):
 
 def _nan_mask(input) -> Tensor:
     return Tensor._wrap(np.isnan(input._data))
-
-
-def _type_name(input) -> str:
-    from ._op import _TORCH_TYPE_NAMES
-
-    return _TORCH_TYPE_NAMES.get(input._data.dtype.name, input._data.dtype.name)
 
 
 def aminmax(input, *, dim=None, keepdim: bool = False):

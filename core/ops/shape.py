@@ -1,4 +1,5 @@
-"""Shape and movement ops: views, permutations, joins and splits.
+"""Shape and movement ops: views, reshapes and permutations, flips and rolls, atleast_Nd, as_strided.
+Joining and splitting are in joining.py, repeat / meshgrid / tril_indices in construction.py.
 
 View ops share their input's version counter (an in-place change to either is seen
 by both), as in PyTorch.
@@ -6,16 +7,13 @@ by both), as in PyTorch.
 
 from __future__ import annotations
 
-import itertools
-import warnings
 
 import numpy as np
 
-from .._dtype import to_numpy_dtype
 from ..creation import shape_arg
-from ..tensor import Size, Tensor
+from ..tensor import Tensor
 from ._op import Op
-from ._util import normalize_dim, normalize_dims, result_type
+from ._util import normalize_dim, normalize_dims
 from .cast import Clone, to
 
 
@@ -87,48 +85,6 @@ class _SliceBackward(Op):
     @staticmethod
     def backward(ctx, grad):
         return grad[ctx.index], None, None
-
-
-class Repeat(Op):
-    @staticmethod
-    def forward(ctx, a, repeats):
-        ctx.shape, ctx.repeats = a._data.shape, repeats
-        return np.tile(a._data, repeats)
-
-    @staticmethod
-    def backward(ctx, grad):
-        # fold every tiled copy back: reshape to (r0, s0, r1, s1, ...) and sum the r axes
-        shape = ctx.shape
-        lead = len(ctx.repeats) - len(shape)
-        full = (1,) * lead + tuple(shape)
-        split = []
-        for r, s in zip(ctx.repeats, full):
-            split += [r, s]
-        summed = grad.reshape(tuple(split)).sum(dim=tuple(range(0, 2 * len(full), 2)))
-        return summed.reshape(shape), None
-
-
-class Cat(Op):
-    @staticmethod
-    def forward(ctx, dim, *tensors):
-        ctx.dim = dim
-        ctx.sizes = [t._data.shape[dim] for t in tensors]
-        return np.concatenate([t._data for t in tensors], axis=dim)
-
-    @staticmethod
-    def backward(ctx, grad):
-        return (None,) + tuple(grad.split(ctx.sizes, ctx.dim))
-
-
-class Stack(Op):
-    @staticmethod
-    def forward(ctx, dim, *tensors):
-        ctx.dim = dim
-        return np.stack([t._data for t in tensors], axis=dim)
-
-    @staticmethod
-    def backward(ctx, grad):
-        return (None,) + tuple(grad.unbind(ctx.dim))
 
 
 class Flip(Op):
@@ -322,71 +278,6 @@ def broadcast_tensors(*tensors):
     return tuple(expand(t, shape) for t in tensors)
 
 
-def repeat(input, *repeats):
-    repeats = shape_arg(repeats)
-    if len(repeats) < input._data.ndim:
-        raise RuntimeError(
-            "Number of dimensions of repeat dims can not be smaller than number of dimensions of tensor"
-        )
-    return Repeat.apply(input, repeats)
-
-
-def tile(input, dims):
-    dims = tuple(dims)
-    if len(dims) < input._data.ndim:
-        dims = (1,) * (input._data.ndim - len(dims)) + dims
-    return Repeat.apply(input, dims)
-
-
-def _check_same_shapes(tensors, dim, op):
-    first = tensors[0].shape
-    for i, t in enumerate(tensors[1:], 1):
-        if t._data.ndim != len(first) or any(a != b for k, (a, b) in enumerate(zip(t.shape, first)) if k != dim):
-            raise RuntimeError(
-                f"{op}: sizes of tensors must match except in dimension {dim}. Expected {tuple(first)} "
-                f"but got {tuple(t.shape)} for tensor number {i} in the list"
-            )
-
-
-def cat(tensors, dim: int = 0):
-    tensors = list(tensors)
-    if not tensors:
-        raise RuntimeError("cat(): expected a non-empty list of Tensors")
-    target = result_type(*tensors).numpy
-    tensors = [t if t._data.dtype == target else t.to(target) for t in tensors]
-    tensors = [t for t in tensors if not (t._data.ndim == 1 and t._data.size == 0)] or tensors[:1]
-    dim = normalize_dim(dim, tensors[0]._data.ndim, "cat")
-    _check_same_shapes(tensors, dim, "cat")
-    return Cat.apply(dim, *tensors)
-
-
-concat = concatenate = cat
-
-
-def stack(tensors, dim: int = 0):
-    tensors = list(tensors)
-    if not tensors:
-        raise RuntimeError("stack expects a non-empty TensorList")
-    for i, t in enumerate(tensors[1:], 1):
-        if t.shape != tensors[0].shape:
-            raise RuntimeError(
-                f"stack expects each tensor to be equal size, but got {tuple(tensors[0].shape)} at entry 0 "
-                f"and {tuple(t.shape)} at entry {i}"
-            )
-    target = result_type(*tensors).numpy
-    tensors = [t if t._data.dtype == target else t.to(target) for t in tensors]
-    dim = normalize_dim(dim, tensors[0]._data.ndim + 1, "stack")
-    return Stack.apply(dim, *tensors)
-
-
-def hstack(tensors):
-    return cat(tensors, 0 if tensors[0].ndim == 1 else 1)
-
-
-def vstack(tensors):
-    return cat([t.reshape(1, -1) if t.ndim == 1 else t for t in tensors], 0)
-
-
 def narrow(input, dim: int, start: int, length: int):
     dim = normalize_dim(dim, input._data.ndim, "narrow")
     start = int(start)
@@ -398,53 +289,6 @@ def narrow(input, dim: int, start: int, length: int):
         )
     index = (slice(None),) * dim + (slice(start, start + length),)
     return _view_of(Slice.apply(input, index), input)
-
-
-def split(input, split_size_or_sections, dim: int = 0):
-    dim = normalize_dim(dim, input._data.ndim, "split")
-    n = input._data.shape[dim]
-    if isinstance(split_size_or_sections, int):
-        size = split_size_or_sections
-        sizes = [size] * (n // size) + ([n % size] if n % size else [])
-        if n == 0:
-            sizes = [0]
-    else:
-        sizes = list(split_size_or_sections)
-        if sum(sizes) != n:
-            raise RuntimeError(
-                f"split_with_sizes expects split_sizes to sum exactly to {n} (input tensor's size at dimension "
-                f"{dim}), but got split_sizes={sizes}"
-            )
-    out, start = [], 0
-    for s in sizes:
-        out.append(narrow(input, dim, start, s))
-        start += s
-    return tuple(out)
-
-
-def chunk(input, chunks: int, dim: int = 0):
-    n = input.shape[normalize_dim(dim, input._data.ndim, "chunk")]
-    size = -(-n // chunks) if n else 1
-    return split(input, max(size, 1), dim)
-
-
-def tensor_split(input, sections, dim: int = 0):
-    dim = normalize_dim(dim, input._data.ndim, "tensor_split")
-    n = input._data.shape[dim]
-    if isinstance(sections, int):
-        base, extra = divmod(n, sections)
-        sizes = [base + 1] * extra + [base] * (sections - extra)
-    else:
-        bounds = [0] + [min(int(i), n) for i in sections] + [n]
-        sizes = [max(b - a, 0) for a, b in zip(bounds, bounds[1:])]
-    return split(input, sizes, dim)
-
-
-def unbind(input, dim: int = 0):
-    dim = normalize_dim(dim, input._data.ndim, "unbind")
-    return tuple(
-        _view_of(Slice.apply(input, (slice(None),) * dim + (i,)), input) for i in range(input._data.shape[dim])
-    )
 
 
 def flip(input, *dims):
@@ -513,45 +357,6 @@ def narrow_copy(input, dim: int, start: int, length: int):
     return Clone.apply(narrow(input, dim, start, length))
 
 
-def meshgrid(*tensors, indexing: str | None = None):
-    """Coordinate grids from 1-D tensors: ``indexing="ij"`` (matrix, the default) or ``"xy"`` (Cartesian,
-    the first two axes swapped)."""
-    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
-        tensors = tuple(tensors[0])
-    if indexing is None:
-        warnings.warn("torch.meshgrid: in an upcoming release, it will be required to pass the indexing argument.",
-                      UserWarning, stacklevel=2)
-        indexing = "ij"
-    if indexing not in ("ij", "xy"):
-        raise RuntimeError(f"torch.meshgrid: indexing must be one of \"xy\" or \"ij\", but received: {indexing}")
-    if not tensors:
-        return ()
-    for t in tensors:
-        if t._data.ndim > 1:
-            raise RuntimeError(f"torch.meshgrid: Expected 0D or 1D tensor in the tensor list but got a "
-                               f"{t._data.ndim}-D tensor of shape {tuple(t.shape)}")
-        if t._data.dtype != tensors[0]._data.dtype:
-            raise RuntimeError("meshgrid expects all tensors to have the same dtype")
-    order = list(range(len(tensors)))
-    if indexing == "xy" and len(tensors) > 1:
-        order[0], order[1] = 1, 0
-    sizes = [tensors[i]._data.size for i in order]
-    grids = []
-    for position, t in enumerate(tensors):
-        axis = order.index(position)
-        shape = [1] * len(tensors)
-        shape[axis] = sizes[axis]
-        grids.append(expand(reshape(t, tuple(shape)), tuple(sizes)))
-    return tuple(grids)
-
-
-def cartesian_prod(*tensors):
-    """Every combination of one element from each 1-D tensor, as the rows of a 2-D tensor."""
-    if len(tensors) == 1:
-        return tensors[0]
-    return stack([flatten(g) for g in meshgrid(*tensors, indexing="ij")], 1)
-
-
 def rot90(input, k: int = 1, dims=(0, 1)):
     """Rotates by 90 degrees ``k`` times in the plane of ``dims``, from the first axis towards the second."""
     dims = list(dims)
@@ -592,61 +397,6 @@ def unfold(input, dimension: int, size: int, step: int):
     return movedim(windows, dim + 1, -1)
 
 
-def tril_indices(row: int, col: int, offset: int = 0, *, dtype=None, device=None, layout=None):
-    """The ``(2, N)`` coordinates of the lower triangle of a ``row x col`` matrix, row by row."""
-    return _triangle_indices(np.tril_indices(row, offset, col), dtype)
-
-
-def triu_indices(row: int, col: int, offset: int = 0, *, dtype=None, device=None, layout=None):
-    """The ``(2, N)`` coordinates of the upper triangle of a ``row x col`` matrix, row by row."""
-    return _triangle_indices(np.triu_indices(row, offset, col), dtype)
-
-
-def _triangle_indices(rows_cols, dtype):
-    np_dtype = np.int64 if dtype is None else to_numpy_dtype(dtype)
-    return Tensor._wrap(np.stack(rows_cols).astype(np_dtype).reshape(2, -1))
-
-
-def repeat_interleave(input, repeats=None, dim: int | None = None, *, output_size: int | None = None):
-    """Repeats each element (or each slice along ``dim``) ``repeats`` times, in place of ``repeat``'s tiling.
-    With ``input`` alone, ``input`` holds the repeats of ``0, 1, 2, ...``."""
-    if repeats is None:
-        counts = input._data
-        if counts.ndim != 1 or counts.dtype.kind not in "iu":
-            raise RuntimeError("repeat_interleave only accept 1D vector as repeat")
-        return Tensor._wrap(np.repeat(np.arange(counts.size, dtype=np.int64), counts))
-    if dim is None:
-        input, dim = reshape(input, (-1,)), 0
-    dim = normalize_dim(dim, input._data.ndim, "repeat_interleave")
-    n = input._data.shape[dim] if input._data.ndim else 1
-    counts = repeats._data if isinstance(repeats, Tensor) else np.asarray(repeats)
-    if counts.ndim > 1 or (counts.ndim == 1 and counts.size not in (1, n)):
-        raise RuntimeError(f"repeats must have the same size as input along dim, but got repeats.size(0) = "
-                           f"{counts.size} and input.size({dim}) = {n}")
-    if np.any(counts < 0):
-        raise RuntimeError("repeats can not be negative")
-    index = np.repeat(np.arange(n, dtype=np.int64), counts.reshape(-1) if counts.ndim else int(counts))
-    if output_size is not None and index.size != output_size:
-        raise RuntimeError(f"repeat_interleave: output_size ({output_size}) does not match the repeated size "
-                           f"({index.size})")
-    if input._data.ndim == 0:
-        input = reshape(input, (1,))
-    return input[(slice(None),) * dim + (Tensor._wrap(index),)]
-
-
-def combinations(input, r: int = 2, with_replacement: bool = False):
-    """The length-``r`` combinations of a 1-D tensor's elements (as ``itertools.combinations``), as rows."""
-    if input._data.ndim != 1:
-        raise RuntimeError(f"Expect a 1D vector, but got shape {list(input.shape)}")
-    if r < 0:
-        raise RuntimeError(f"Expect a non-negative number, but got {r}")
-    if r == 0:
-        return Tensor._wrap(np.empty((0,), input._data.dtype))
-    choose = itertools.combinations_with_replacement if with_replacement else itertools.combinations
-    rows = np.array(list(choose(range(input._data.shape[0]), r)), dtype=np.int64).reshape(-1, r)
-    return input[Tensor._wrap(rows)]
-
-
 # --- numpy-style joins and splits ------------------------------------------------------------------
 def _atleast(tensors, ndim):
     """One tensor in, one out; several (or a list) give a tuple, as torch's ``atleast_*d``."""
@@ -680,65 +430,6 @@ def atleast_2d(*tensors):
 def atleast_3d(*tensors):
     """Each tensor with at least three dimensions (``(N,)`` -> ``(1, N, 1)``, ``(M, N)`` -> ``(M, N, 1)``)."""
     return _atleast(tensors, 3)
-
-
-def column_stack(tensors):
-    """Joins 0-D and 1-D tensors as columns (and wider tensors along their second axis)."""
-    return hstack([reshape(t, (-1, 1)) if t._data.ndim < 2 else t for t in tensors])
-
-
-def row_stack(tensors):
-    """``vstack``: joins tensors as rows."""
-    return vstack(tensors)
-
-
-def dstack(tensors):
-    """Joins tensors along their third axis (after ``atleast_3d``)."""
-    return cat([_with_dims(t, 3) for t in tensors], 2)
-
-
-def _numpy_split(input, indices_or_sections, dim, name, min_ndim):
-    if input._data.ndim < min_ndim:
-        raise RuntimeError(f"torch.{name} requires a tensor with at least {min_ndim} dimension, but got a tensor "
-                           f"with {input._data.ndim} dimensions!")
-    if isinstance(indices_or_sections, int):
-        size = input._data.shape[dim]
-        if indices_or_sections == 0 or size % indices_or_sections:
-            raise RuntimeError(f"torch.{name} attempted to split along dimension {dim}, but the size of the "
-                               f"dimension {size} is not divisible by the split_size {indices_or_sections}!")
-    return tensor_split(input, indices_or_sections, dim)
-
-
-def hsplit(input, indices_or_sections):
-    """Splits along the second axis (the first for 1-D tensors), as ``numpy.hsplit``."""
-    return _numpy_split(input, indices_or_sections, 1 if input._data.ndim > 1 else 0, "hsplit", 1)
-
-
-def vsplit(input, indices_or_sections):
-    """Splits along the first axis, as ``numpy.vsplit``."""
-    return _numpy_split(input, indices_or_sections, 0, "vsplit", 2)
-
-
-def dsplit(input, indices_or_sections):
-    """Splits along the third axis, as ``numpy.dsplit``."""
-    return _numpy_split(input, indices_or_sections, 2, "dsplit", 3)
-
-
-def split_with_sizes(input, split_sizes, dim: int = 0):
-    """``split`` into pieces of the given sizes along ``dim``."""
-    return split(input, list(split_sizes), dim)
-
-
-unsafe_split, unsafe_chunk, unsafe_split_with_sizes = split, chunk, split_with_sizes
-
-
-def broadcast_shapes(*shapes):
-    """The shape tensors of ``shapes`` broadcast to, without making them."""
-    try:
-        return Size(np.broadcast_shapes(*(tuple(s) if isinstance(s, (list, tuple)) else (s,) for s in shapes)))
-    except ValueError:
-        raise RuntimeError(
-            f"Shape mismatch: objects cannot be broadcast to a single shape: {list(shapes)}") from None
 
 
 # --- in-place view ops: the tensor itself takes the view's shape ---------------------------------

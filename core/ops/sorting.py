@@ -13,11 +13,11 @@ import numpy as np
 
 from ..tensor import Tensor
 from ._op import Op, _not_implemented_for
+from ._results import _MinMaxResult
 from ._util import normalize_dim
 from .arithmetic import where
 from .gather_scatter import gather
-from .reduce import _MinMaxResult
-from .shape import stack
+from .joining import stack
 
 
 def _order(data: np.ndarray, axis: int, descending: bool) -> np.ndarray:

@@ -7,7 +7,7 @@ import numpy as np
 from ...autograd.function import once_differentiable
 from ...autograd.grad_mode import no_grad
 from ...ops._op import Op
-from ...ops.shape import stack
+from ...ops.joining import stack
 from ...tensor import Tensor
 
 __all__ = ["embedding", "embedding_bag", "one_hot"]

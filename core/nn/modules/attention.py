@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from ... import creation
-from ...ops.shape import cat
+from ...ops.joining import cat
 from ...tensor import Tensor
 from .. import functional as F
 from .. import init

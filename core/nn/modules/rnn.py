@@ -16,7 +16,7 @@ import warnings
 import numpy as np
 
 from ... import creation
-from ...ops.shape import cat, stack
+from ...ops.joining import cat, stack
 from ...tensor import Tensor
 from .. import functional as F
 from .. import init

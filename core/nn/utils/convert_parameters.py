@@ -6,7 +6,7 @@ from typing import Iterable
 
 import numpy as np
 
-from ...ops.shape import cat
+from ...ops.joining import cat
 from ...tensor import Tensor
 
 

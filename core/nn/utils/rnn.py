@@ -7,7 +7,7 @@ from typing import NamedTuple, Sequence
 
 import numpy as np
 
-from ...ops.shape import cat, stack
+from ...ops.joining import cat, stack
 from ...tensor import Tensor
 from .. import functional as F
 
