@@ -20,30 +20,27 @@ import numpy as np
 
 from .creation import ones_like
 from .ops import decomposition as _decomposition
+from .ops import spectral as _spectral
 from .ops._linalg_common import LinAlgError, check_float, check_matrix
 from .ops.arithmetic import where
 from .ops.complex_ops import conj
 from .ops.decomposition import (
     cholesky_ex,
-    eig,
-    eigh,
-    eigvals,
-    eigvalsh,
     householder_product,
     ldl_factor,
     ldl_factor_ex,
     ldl_solve,
     lu_factor,
     lu_factor_ex,
-    svdvals,
 )
+from .ops.joining import stack
 from .ops.linalg import _cross, matmul
 from .ops.matrix_functions import det, matrix_exp, matrix_power, matrix_rank, slogdet
 from .ops.reduce import amax, amin
 from .ops.reduce import norm as _vector_norm_impl
 from .ops.reduce import sum as _sum
-from .ops.joining import stack
 from .ops.solves import inv, inv_ex, is_vector_rhs, pinv, solve, solve_triangular
+from .ops.spectral import eig, eigh, eigvals, eigvalsh, svdvals
 from .tensor import Tensor
 
 __all__ = ["LinAlgError", "cholesky", "cholesky_ex", "cond", "cross", "det", "diagonal", "eig", "eigh", "eigvals",
@@ -65,7 +62,7 @@ def qr(A, mode: str = "reduced"):
 
 def svd(A, full_matrices: bool = True, *, driver=None):
     """``(U, S, Vh)`` with ``A = U diag(S) Vh``, singular values descending."""
-    return _decomposition.linalg_svd(A, full_matrices)
+    return _spectral.linalg_svd(A, full_matrices)
 
 
 _SolveEx = namedtuple("linalg_solve_ex", ["result", "info"])

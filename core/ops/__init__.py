@@ -7,8 +7,8 @@ import numpy as np
 from .. import creation
 from ..tensor import Tensor
 from . import (activation, arithmetic, cast, comparison, complex_ops, construction, cumulative,  # noqa: F401
-               diagonals, fft, gather_scatter, index, inplace, joining, linalg, masked, matrix_functions,
-               pointwise, reduce, shape, solves, sorting, special, statistics, unary)
+               diagonals, fft, gather_scatter, index, inplace, inplace_views, joining, linalg, masked,
+               matrix_functions, pointwise, reduce, shape, solves, sorting, special, spectral, statistics, unary)
 from ._op import Op as _Op
 from .activation import *  # noqa: F401,F403
 from .arithmetic import *  # noqa: F401,F403
@@ -27,6 +27,7 @@ from .masked import masked_fill, masked_scatter, masked_select, select_scatter, 
 from .linalg import *  # noqa: F401,F403
 from .matrix_functions import *  # noqa: F401,F403
 from .solves import *  # noqa: F401,F403
+from .spectral import *  # noqa: F401,F403
 # the name ``ember.ops.softmax`` is the function, as ``ember.softmax`` (the module stays in sys.modules)
 from .softmax import log_softmax, softmax  # noqa: F401
 from .sorting import (argsort, bincount, bucketize, histc, histogram, isin, kthvalue, median,  # noqa: F401
@@ -137,7 +138,7 @@ def _reflected(fn):
 
 # Newer op modules say themselves what they add: ``__all__`` (names in ``ember``), ``METHODS`` (Tensor
 # methods of the same name; a value may be a ``property``) and ``INPLACE`` (names that get a ``name_``).
-_SELF_DESCRIBED = (complex_ops, fft, linalg, matrix_functions, pointwise, solves, special)
+_SELF_DESCRIBED = (complex_ops, fft, linalg, matrix_functions, pointwise, solves, special, spectral)
 
 
 def bind_methods(Tensor) -> None:

@@ -12,9 +12,9 @@ from ..tensor import Tensor
 from ._linalg_common import _H, _outputs, _svd, check_matrix
 from ._op import Op
 from .complex_ops import conj, imag
-from .decomposition import SVD
 from .joining import cat
 from .solves import _tolerances, inv
+from .spectral import SVD
 
 
 class Det(Op):

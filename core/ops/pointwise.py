@@ -23,8 +23,9 @@ from .arithmetic import where as _where
 from .diagonals import fill_diagonal_  # noqa: F401 (a Tensor method, below)
 from .inplace import apply_inplace
 from .reduce import sum_to_size  # noqa: F401 (a Tensor method, below)
-from .shape import (as_strided_, resize_, resize_as_, squeeze_, swapaxes_, swapdims_, t_,  # noqa: F401 (methods)
-                    transpose_, unfold, unsqueeze_)
+from .inplace_views import (as_strided_, resize_, resize_as_, squeeze_, swapaxes_,  # noqa: F401 (methods)
+                            swapdims_, t_, transpose_, unsqueeze_)
+from .shape import unfold  # noqa: F401 (a Tensor method, below)
 from .unary import exp, exp2, trunc
 
 __all__ = ["addcdiv", "addcmul", "arctan2", "atan2", "bitwise_left_shift", "bitwise_right_shift", "copysign",
