@@ -55,10 +55,15 @@ def register_kl(type_p, type_q):
     the best for ``q`` differ, a ``RuntimeWarning`` asks to register the more specific pair.
 
     Example:
-        >>> from ember.distributions import Normal, register_kl
-        >>> @register_kl(Normal, Normal)
-        ... def kl_normal_normal(p, q):
-        ...     ...
+        >>> import ember
+        >>> from ember.distributions import Normal, kl_divergence, register_kl
+        >>> class Posterior(Normal):
+        ...     pass
+        >>> @register_kl(Posterior, Normal)
+        ... def kl_posterior_normal(p, q):
+        ...     return ember.zeros(p.batch_shape)
+        >>> kl_divergence(Posterior(0.0, 1.0), Normal(1.0, 1.0))
+        tensor(0.)
     """
     if not isinstance(type_p, type) or not issubclass(type_p, Distribution):
         raise TypeError(f"Expected type_p to be a Distribution subclass but got {type_p}")
