@@ -89,7 +89,7 @@ Tensor.backward = autograd.engine.tensor_backward
 for _name in ("new_zeros", "new_ones", "new_empty", "new_empty_strided", "new_full", "new_tensor", "new"):
     setattr(Tensor, _name, getattr(creation, _name))
 Tensor.type = _tensor_type
-Tensor.as_strided = _toplevel.as_strided  # a view sharing the tensor's memory, as torch's (ops.shape's copies)
+Tensor.as_strided = _toplevel.as_strided  # a view sharing the tensor's memory, as torch's
 Tensor.hash_tensor, Tensor.is_neg = _toplevel.hash_tensor, _toplevel.is_neg
 Tensor.stft, Tensor.istft = stft, istft
 

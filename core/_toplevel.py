@@ -271,7 +271,8 @@ def as_strided(input: Tensor, size, stride, storage_offset: int | None = None) -
         raise RuntimeError(f"as_strided: Negative strides are not supported at the moment, got strides: "
                            f"{list(stride)}")
     out = AsStrided.apply(input, size, stride, storage_offset)
-    if np.shares_memory(out._data, input._data):
+    # (a plain array only: under vmap, reading a batched array's memory would run the function per sample)
+    if type(out._data) is np.ndarray and np.shares_memory(out._data, input._data):
         out._vc = input._vc
         out._base = input if input._base is None else input._base
     return out

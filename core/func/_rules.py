@@ -91,6 +91,19 @@ def _joining(cls, level, args, kwargs):  # cat / stack: (dim, *tensors)
     return cls.apply(args[0] + 1, *(_expanded(t, level, size) for t in args[1:]))
 
 
+def _as_strided(cls, level, args, kwargs):
+    """Each sample's size, stride and offset count in that sample's own storage, as in torch's vmap: the
+    batch is copied into one array whose samples lie ``numel`` apart, and viewed once."""
+    a, size, stride, storage_offset = args
+    physical = _unwrap(a, level)
+    if physical is None:
+        return NotImplemented
+    physical = physical.clone()  # storage of its own, samples back to back
+    numel = int(np.prod(physical.shape[1:], dtype=np.int64))
+    offset = 0 if storage_offset is None else int(storage_offset)
+    return cls.apply(physical, (physical.shape[0], *size), (numel, *stride), offset)
+
+
 def _roll(cls, level, args, kwargs):
     a, shifts, dims = args
     if dims is None:  # roll(x) of a flattened sample: along its only dim
@@ -319,6 +332,7 @@ _NAMED_RULES = {
     "ember.nn.functional.norm": {"LayerNorm": _layer_norm, "BatchNorm": _batch_norm},
     "ember.nn.functional.pooling": {"MaxPool": _fold_batch, "AvgPool": _fold_batch, "AdaptivePool": _fold_batch},
     "ember.nn.functional.sampling": {"ConstantPad": _pad_widths},
+    "ember._toplevel": {"AsStrided": _as_strided},
 }
 
 
@@ -327,15 +341,12 @@ def install() -> None:
     if not _RULES:
         for module_name, names in _BROADCASTING.items():
             module = importlib.import_module(module_name)  # by name: nn.functional's modules are shadowed
-            for name in names.split():
-                op = getattr(module, name, None)  # an op a module does not (yet) define loops instead
-                if op is not None:
-                    _RULES[op] = _broadcasting
+            for name in names.split():  # (a name that is gone fails here, not silently per sample)
+                _RULES[getattr(module, name)] = _broadcasting
         for module_name, rules in _NAMED_RULES.items():
             module = importlib.import_module(module_name)
             for name, rule in rules.items():
-                if getattr(module, name, None) is not None:
-                    _RULES[getattr(module, name)] = rule
+                _RULES[getattr(module, name)] = rule
     Function._batching_hook = staticmethod(dispatch)
 
 

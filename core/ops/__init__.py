@@ -43,7 +43,7 @@ from .construction import (broadcast_shapes, cartesian_prod, combinations, meshg
 from .joining import (cat, chunk, column_stack, concat, concatenate, dsplit, dstack, hsplit, hstack,  # noqa: F401
                       row_stack, split, split_with_sizes, stack, tensor_split, unbind, unsafe_chunk,
                       unsafe_split, unsafe_split_with_sizes, vsplit, vstack)
-from .shape import (as_strided, as_strided_scatter, atleast_1d, atleast_2d, atleast_3d,  # noqa: F401
+from .shape import (as_strided_scatter, atleast_1d, atleast_2d, atleast_3d,  # noqa: F401
                     broadcast_tensors, broadcast_to, contiguous, expand, expand_as, flatten, flip, fliplr,
                     flipud, movedim, moveaxis, narrow, narrow_copy, permute, ravel, reshape, reshape_as, roll,
                     rot90, squeeze, swapaxes, swapdims, t, transpose, tril, triu, unflatten, unsqueeze, view,
@@ -70,7 +70,7 @@ nansum nanmean nanmedian logcumsumexp cummax cummin aminmax
 ravel narrow_copy rot90 repeat_interleave
 scatter_reduce index_reduce index_fill index_copy masked_scatter diag diag_embed diagflat
 histc histogram unique_consecutive
-diff cov corrcoef dist renorm quantile nanquantile mode msort as_strided as_strided_scatter
+diff cov corrcoef dist renorm quantile nanquantile mode msort as_strided_scatter
 argwhere select select_scatter slice_scatter put hsplit vsplit dsplit split_with_sizes unsafe_split unsafe_chunk
 unsafe_split_with_sizes signbit isposinf isneginf isreal is_nonzero is_same_size is_signed nonzero_static
 """.split()

@@ -1,4 +1,4 @@
-"""Shape and movement ops: views, reshapes and permutations, flips and rolls, atleast_Nd, as_strided.
+"""Shape and movement ops: views, reshapes and permutations, flips and rolls, atleast_Nd, as_strided_scatter.
 Joining and splitting are in joining.py, repeat / meshgrid / tril_indices in construction.py, the in-place
 shape methods (t_, squeeze_, resize_, ...) in inplace_views.py.
 
@@ -433,7 +433,7 @@ def atleast_3d(*tensors):
     return _atleast(tensors, 3)
 
 
-# --- as_strided: a view described by sizes and element strides over the tensor's memory ---------------
+# --- as_strided_scatter (ember.as_strided itself, a view, is in _toplevel.py) --------------------------
 def _storage_positions(input, size, stride, storage_offset):
     """The flat positions in the tensor's memory (its base's, for a view) that ``as_strided`` reads, and that
     memory as a flat array (torch's storage)."""
@@ -455,18 +455,6 @@ def _storage_positions(input, size, stride, storage_offset):
                            f"{needed * input._data.itemsize} are out of bounds for storage of size "
                            f"{storage.size * input._data.itemsize}")
     return positions, storage, base
-
-
-def as_strided(input, size, stride, storage_offset=None):
-    """The elements of the tensor's memory at ``storage_offset + sum(index * stride)`` as a tensor of ``size``
-    (a copy, where torch returns a view). Differentiable when ``input`` is not itself a view."""
-    positions, storage, base = _storage_positions(input, size, stride, storage_offset)
-    if base is input:  # memory order is the tensor's own order: index it, with its gradient
-        return reshape(input, (-1,))[Tensor._wrap(positions)]
-    if input.requires_grad:
-        raise NotImplementedError("as_strided of a view that requires grad is not supported; call it on the "
-                                  "tensor the view was taken from")
-    return Tensor._wrap(storage[positions])
 
 
 def as_strided_scatter(input, src, size, stride, storage_offset=None):
