@@ -86,6 +86,9 @@ is_anomaly_check_nan_enabled = is_anomaly_enabled  # Ember checks for NaN whenev
 _ops.bind_methods(Tensor)
 Tensor.__eq__, Tensor.__ne__ = _comparison_operator(_ops.eq), _comparison_operator(_ops.ne)
 Tensor.backward = autograd.engine.tensor_backward
+# jacobian(vectorize=True) in autograd.functional needs ember.func, a layer above autograd: the package,
+# above every layer, hands it the loader (ember.func itself loads on that first call).
+autograd.functional.load_func_transforms = lambda: importlib.import_module(".func", __name__)
 for _name in ("new_zeros", "new_ones", "new_empty", "new_empty_strided", "new_full", "new_tensor", "new"):
     setattr(Tensor, _name, getattr(creation, _name))
 Tensor.type = _tensor_type

@@ -4,8 +4,8 @@
 ``inputs`` is a tensor or a tuple of tensors and ``func`` returns a tensor or a tuple of tensors; results
 follow that structure. Everything is reverse mode: ``jvp`` and ``hvp`` use the double-backward trick
 (``J v = d/du <J^T u, v>``), so the function's backward must itself be differentiable. ``vectorize=True``
-computes all rows of a Jacobian in one batched backward pass with ``ember.func.vmap``, which ships in a
-higher layer and is imported when such a call is made.
+computes all rows of a Jacobian in one batched backward pass with ``ember.func.vmap`` (a higher layer,
+loaded on such a call through the loader ``ember/__init__.py`` installs below).
 """
 
 from __future__ import annotations
@@ -163,10 +163,13 @@ def _double_back(back, dummies, v, outputs, create_graph, strict):
     return tuple(result)
 
 
-def _func():
-    from .. import func  # lazy: vmap's batching rules load only for vectorize=True (see pyproject's layers)
+# ``vectorize=True`` runs ember.func's jacrev / jacfwd, a layer above this one. This module names no higher
+# layer: the ``ember`` package, which sits above every layer, installs the loader here when it is imported.
+load_func_transforms = None  # () -> the ember.func module
 
-    return func
+
+def _func():
+    return load_func_transforms()
 
 
 def jacobian(func, inputs, create_graph: bool = False, strict: bool = False, vectorize: bool = False,
