@@ -70,8 +70,9 @@ class TrainingModule(HyperparametersMixin, nn.Module):
         return trainer.global_step if trainer is not None else 0
 
     @property
-    def device(self) -> str:
-        return "cpu"
+    def device(self) -> ember.device:
+        """Where the module computes: ``ember.device("cpu")`` (a device object, as Lightning's)."""
+        return ember.device("cpu")
 
     @property
     def logger(self):
@@ -315,7 +316,7 @@ class TrainingModule(HyperparametersMixin, nn.Module):
 
     def _apply_batch_transfer_handler(self, batch: Any, device: Any = None, dataloader_idx: int = 0) -> Any:
         """The three batch hooks in Lightning's order, each from the data module if it overrides it."""
-        device = device if device is not None else ember.device(self.device)
+        device = device if device is not None else self.device
         batch = _batch_hook(self, "on_before_batch_transfer")(batch, dataloader_idx)
         batch = _batch_hook(self, "transfer_batch_to_device")(batch, device, dataloader_idx)
         return _batch_hook(self, "on_after_batch_transfer")(batch, dataloader_idx)

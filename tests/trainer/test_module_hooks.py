@@ -8,7 +8,7 @@ import ember
 import ember.nn.functional as F
 import numpy as np
 import pytest
-from ember.trainer import DataModule, Trainer
+from ember.trainer import DataModule, Trainer, TrainingModule
 
 from .models import Classifier, Recorder, loader, trainer_kwargs, weights
 
@@ -389,3 +389,9 @@ def test_on_train_batch_start_returning_minus_one_skips_the_rest_of_the_epoch(tm
     trainer.fit(Short(), loader())
     assert seen == [(0, 0), (0, 1), (0, 2), (1, 0), (1, 1), (1, 2)]
     assert trainer.global_step == 4 and trainer.current_epoch == 2
+
+
+def test_module_device_is_a_device_object_as_lightnings():
+    module = TrainingModule()
+    assert isinstance(module.device, ember.device) and module.device.type == "cpu"
+    assert ember.zeros(2, device=module.device).device == module.device
