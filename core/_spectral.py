@@ -2,9 +2,9 @@
 
 The one implementation of the transform: ``ember.audio.functional`` calls these and adds only the audio
 domain's conventions. Padding is by ``cat``; framing with windowing, and the one-sided DFT, are fused ops
-built on two adjoint pairs (``_Frames`` / ``_OverlapAdd``, ``_RealDFT`` / ``_RealDFTAdjoint``), so each
-one's backward is the other and derivatives of any order work. They measured faster than ``unfold`` (whose
-backward scatters with ``np.add.at``) and ``ops.fft.rfft`` (whose backward is a full complex inverse FFT).
+built on two adjoint pairs (``Frames`` / ``OverlapAdd`` of ops/shape.py, which ``Tensor.unfold`` also uses,
+and ``_RealDFT`` / ``_RealDFTAdjoint``), so each one's backward is the other and derivatives of any order
+work. The DFT pair measured faster than ``ops.fft.rfft`` (whose backward is a full complex inverse FFT).
 """
 
 from __future__ import annotations
@@ -16,65 +16,14 @@ from .ops import cat
 from .ops._op import Op
 from .ops.complex_ops import conj_of, view_as_real
 from .ops.fft import fft, ifft
+from .ops.shape import Frames, OverlapAdd, frame_array, overlap_add_array
 from .tensor import Tensor
 
 __all__ = ["istft", "stft"]
 
 
-def _frame_array(x: np.ndarray, size: int, hop: int) -> np.ndarray:
-    """``x[..., t * hop : t * hop + size]`` stacked over ``t``: a strided view, no copy."""
-    return np.lib.stride_tricks.sliding_window_view(x, size, axis=-1)[..., ::hop, :]
-
-
-def _overlap_add_array(frames: np.ndarray, hop: int, length: int) -> np.ndarray:
-    """Frames ``(..., n_frames, size)`` added into ``(..., length)`` at every ``hop`` samples."""
-    n_frames, size = frames.shape[-2:]
-    lead = frames.shape[:-2]
-    out = np.zeros(lead + (length,), dtype=frames.dtype)
-    # frames r = ceil(size / hop) apart do not overlap: each residue class is one reshape and one add
-    r = -(-size // hop)
-    for j in range(min(r, n_frames)):
-        group = frames[..., j::r, :]
-        count = group.shape[-2]
-        if r * hop > size:
-            padded = np.zeros(lead + (count, r * hop), dtype=frames.dtype)
-            padded[..., :size] = group
-            group = padded
-        flat = group.reshape(lead + (count * r * hop,))
-        start = j * hop
-        stop = min(start + flat.shape[-1], length)
-        out[..., start:stop] += flat[..., : stop - start]
-    return out
-
-
-class _Frames(Op):
-    """``(..., L)`` -> ``(..., n_frames, size)``, frame ``t`` = ``x[..., t * hop : t * hop + size]``."""
-
-    @staticmethod
-    def forward(ctx, x, size, hop):
-        ctx.hop, ctx.length = hop, x._data.shape[-1]
-        return np.ascontiguousarray(_frame_array(x._data, size, hop))
-
-    @staticmethod
-    def backward(ctx, grad):
-        return _OverlapAdd.apply(grad, ctx.hop, ctx.length), None, None
-
-
-class _OverlapAdd(Op):
-    """The adjoint of ``_Frames``: frames ``(..., n_frames, size)`` summed into ``(..., length)``."""
-
-    @staticmethod
-    def forward(ctx, frames, hop, length):
-        ctx.size, ctx.hop = frames._data.shape[-1], hop
-        return _overlap_add_array(frames._data, hop, length)
-
-    @staticmethod
-    def backward(ctx, grad):
-        return _Frames.apply(grad, ctx.size, ctx.hop), None, None
-
-
 class _WindowedFrames(Op):
-    """``_Frames(x) * window`` in one pass (the STFT's analysis step), without the frames in between."""
+    """``Frames(x) * window`` in one pass (the STFT's analysis step), without the frames in between."""
 
     @staticmethod
     def forward(ctx, x, window, hop):
@@ -82,17 +31,17 @@ class _WindowedFrames(Op):
         ctx.real_x, ctx.real_window = x._data.dtype.kind == "f", window._data.dtype.kind == "f"
         needs_x, needs_window = ctx.needs_input_grad[:2]
         ctx.save_for_backward(x if needs_window else None, window if needs_x else None)
-        return _frame_array(x._data, window._data.shape[0], hop) * window._data
+        return frame_array(x._data, window._data.shape[0], hop) * window._data
 
     @staticmethod
     def backward(ctx, grad):
         x, window = ctx.saved_tensors
         grad_x = grad_window = None
         if ctx.needs_input_grad[0]:
-            grad_x = _OverlapAdd.apply(grad * conj_of(window), ctx.hop, ctx.length)
+            grad_x = OverlapAdd.apply(grad * conj_of(window), ctx.hop, ctx.length)
             grad_x = grad_x.real if ctx.real_x and grad_x.is_complex() else grad_x
         if ctx.needs_input_grad[1]:  # the engine sums this over the frames and batch back to the window
-            grad_window = grad * conj_of(_Frames.apply(x, grad.shape[-1], ctx.hop))
+            grad_window = grad * conj_of(Frames.apply(x, grad.shape[-1], ctx.hop))
             grad_window = grad_window.real if ctx.real_window and grad_window.is_complex() else grad_window
         return grad_x, grad_window, None
 
@@ -272,10 +221,10 @@ def istft(input: Tensor, n_fft: int, hop_length: int | None = None, win_length: 
         frames = _irfft(columns[..., :n_fft // 2 + 1], n_fft, norm)
     w = _window(window, n_fft, win_length, frames.dtype, "istft")
     total = n_fft + hop_length * (n_frames - 1)
-    signal = _OverlapAdd.apply(frames * w, hop_length, total)
+    signal = OverlapAdd.apply(frames * w, hop_length, total)
     lead = tuple(signal.shape[:-1])
     w_squared = np.abs(w._data) ** 2
-    envelope = _overlap_add_array(np.broadcast_to(w_squared, (n_frames, n_fft)), hop_length, total)
+    envelope = overlap_add_array(np.broadcast_to(w_squared, (n_frames, n_fft)), hop_length, total)
     start = n_fft // 2 if center else 0
     end = start + length if length is not None else total - n_fft // 2 if center else total
     stop = min(end, total)

@@ -379,6 +379,59 @@ def rot90(input, k: int = 1, dims=(0, 1)):
     return Clone.apply(input)
 
 
+# --- sliding windows: Tensor.unfold, and the framing the STFT and the audio functions use -------------
+def frame_array(x: np.ndarray, size: int, hop: int) -> np.ndarray:
+    """``x[..., t * hop : t * hop + size]`` stacked over ``t``: a strided view, no copy."""
+    return np.lib.stride_tricks.sliding_window_view(x, size, axis=-1)[..., ::hop, :]
+
+
+def overlap_add_array(frames: np.ndarray, hop: int, length: int) -> np.ndarray:
+    """Frames ``(..., n_frames, size)`` added into ``(..., length)`` at every ``hop`` samples."""
+    n_frames, size = frames.shape[-2:]
+    lead = frames.shape[:-2]
+    out = np.zeros(lead + (length,), dtype=frames.dtype)
+    # frames r = ceil(size / hop) apart do not overlap: each residue class is one reshape and one add
+    r = -(-size // hop)
+    for j in range(min(r, n_frames)):
+        group = frames[..., j::r, :]
+        count = group.shape[-2]
+        if r * hop > size:
+            padded = np.zeros(lead + (count, r * hop), dtype=frames.dtype)
+            padded[..., :size] = group
+            group = padded
+        flat = group.reshape(lead + (count * r * hop,))
+        start = j * hop
+        stop = min(start + flat.shape[-1], length)
+        out[..., start:stop] += flat[..., : stop - start]
+    return out
+
+
+class Frames(Op):
+    """``(..., L)`` -> ``(..., n_frames, size)``, frame ``t`` = ``x[..., t * hop : t * hop + size]``."""
+
+    @staticmethod
+    def forward(ctx, x, size, hop):
+        ctx.hop, ctx.length = hop, x._data.shape[-1]
+        return np.ascontiguousarray(frame_array(x._data, size, hop))
+
+    @staticmethod
+    def backward(ctx, grad):
+        return OverlapAdd.apply(grad, ctx.hop, ctx.length), None, None
+
+
+class OverlapAdd(Op):
+    """The adjoint of ``Frames``: frames ``(..., n_frames, size)`` summed into ``(..., length)``."""
+
+    @staticmethod
+    def forward(ctx, frames, hop, length):
+        ctx.size, ctx.hop = frames._data.shape[-1], hop
+        return overlap_add_array(frames._data, hop, length)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return Frames.apply(grad, ctx.size, ctx.hop), None, None
+
+
 def unfold(input, dimension: int, size: int, step: int):
     """Every slice of ``size`` elements along ``dimension``, ``step`` apart, as a new last axis
     (``Tensor.unfold``: sliding windows). A copy, where torch returns a view."""
@@ -390,12 +443,8 @@ def unfold(input, dimension: int, size: int, step: int):
         raise RuntimeError(f"step is {step} but must be > 0")
     if input._data.ndim == 0:
         return reshape(input, (1,))
-    count = (length - size) // step + 1
-    index = (np.arange(count)[:, None] * step + np.arange(size)[None, :]).reshape(-1)
-    windows = input[(slice(None),) * dim + (Tensor._wrap(index),)]
-    shape = input._data.shape
-    windows = reshape(windows, shape[:dim] + (count, size) + shape[dim + 1:])
-    return movedim(windows, dim + 1, -1)
+    windows = Frames.apply(movedim(input, dim, -1), size, step)  # (..., count, size)
+    return movedim(windows, -2, dim)
 
 
 # --- numpy-style joins and splits ------------------------------------------------------------------

@@ -10,7 +10,6 @@ import ember
 import numpy as np
 from ember import Tensor
 
-from . import _ops
 from .filtering import highpass_biquad, treble_biquad
 from .spectral import spectrogram
 
@@ -33,7 +32,7 @@ def loudness(waveform: Tensor, sample_rate: int) -> Tensor:
     step = round(gate_samples * (1 - 0.75))
     waveform = treble_biquad(waveform, sample_rate, 4.0, 1500.0, 1 / math.sqrt(2))
     waveform = highpass_biquad(waveform, sample_rate, 38.0, 0.5)
-    energy = _ops.frame(waveform * waveform, gate_samples, step).mean(-1)  # (..., channel, blocks)
+    energy = (waveform * waveform).unfold(-1, gate_samples, step).mean(-1)  # (..., channel, blocks)
     weights = np.asarray(_CHANNEL_WEIGHTS[: energy.shape[-2]], dtype=waveform.numpy(force=True).dtype)
     g = ember.from_numpy(weights)
     block_loudness = -0.691 + 10 * ember.log10((g.unsqueeze(-1) * energy).sum(-2))  # (..., blocks)

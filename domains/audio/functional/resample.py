@@ -14,7 +14,6 @@ import ember
 import numpy as np
 from ember import Tensor
 
-from . import _ops
 from .spectral import pad_last
 
 KAISER_BETA = 14.769656459379492  # torchaudio's default beta for "sinc_interp_kaiser"
@@ -102,7 +101,7 @@ def apply_resample_kernel(waveform: Tensor, orig_freq: int, new_freq: int, kerne
     orig, new = int(orig_freq) // gcd, int(new_freq) // gcd
     length = waveform.shape[-1]
     padded = pad_last(waveform, width, width + orig)
-    blocks = _ops.frame(padded, kernel.shape[-1], orig)  # (..., n_blocks, taps)
+    blocks = padded.unfold(-1, kernel.shape[-1], orig)  # (..., n_blocks, taps)
     out = blocks @ kernel.t()  # (..., n_blocks, new)
     out = out.reshape(*out.shape[:-2], out.shape[-2] * new)
     target = math.ceil(new * length / orig)
