@@ -12,11 +12,11 @@ Example:
 from __future__ import annotations
 
 from .activation import *
-from .attention import scaled_dot_product_attention  # noqa: F401
-from .conv import bilinear, conv1d, conv2d, conv_transpose1d, conv_transpose2d, linear  # noqa: F401
-from .distance import cosine_similarity, pairwise_distance, pdist  # noqa: F401
+from .attention import *
+from .conv import *
+from .distance import *
 from .dropout import *
-from .embedding import embedding, embedding_bag, one_hot  # noqa: F401
+from .embedding import *
 from .loss import *
 from .norm import *
 from .pooling import *

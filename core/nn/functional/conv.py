@@ -16,6 +16,8 @@ from ...tensor import Tensor
 from ._utils import ntuple
 from .sampling import pad
 
+__all__ = ["bilinear", "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "linear"]
+
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """``y = x W^T + b`` over the last dimension of ``input``.

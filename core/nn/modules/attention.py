@@ -15,6 +15,8 @@ from ..parameter import Parameter
 from .linear import Linear
 from .module import Module
 
+__all__ = ["MultiheadAttention"]
+
 
 class NonDynamicallyQuantizableLinear(Linear):
     """``Linear`` under the name PyTorch gives ``MultiheadAttention.out_proj``."""

@@ -10,6 +10,8 @@ from ...tensor import Tensor
 from ..parameter import Parameter
 from .module import Module, _addindent
 
+__all__ = ["ModuleDict", "ModuleList", "ParameterDict", "ParameterList", "Sequential"]
+
 
 def _index(idx: int, size: int, kind: str) -> int:
     idx = operator.index(idx)

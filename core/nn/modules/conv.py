@@ -10,6 +10,8 @@ from .. import init
 from ..parameter import Parameter
 from .module import Module
 
+__all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d"]
+
 
 def _ntuple(value, n: int) -> tuple:
     if isinstance(value, (tuple, list)):

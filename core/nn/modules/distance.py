@@ -5,6 +5,8 @@ from __future__ import annotations
 from .. import functional as F
 from .module import Module
 
+__all__ = ["CosineSimilarity", "PairwiseDistance"]
+
 
 class CosineSimilarity(Module):
     """Cosine similarity of two inputs along ``dim``.

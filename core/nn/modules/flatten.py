@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from .module import Module
 
+__all__ = ["Flatten", "Unflatten"]
+
 
 class Flatten(Module):
     """Flattens dimensions ``start_dim`` to ``end_dim`` into one (by default all but the batch dimension).

@@ -5,6 +5,8 @@ from __future__ import annotations
 from .. import functional as F
 from .module import Module
 
+__all__ = ["Fold", "Unfold"]
+
 
 class Unfold(Module):
     """Extracts sliding local blocks: ``(N, C, H, W) -> (N, C * kH * kW, L)``.

@@ -10,6 +10,8 @@ from .. import init
 from ..parameter import Parameter
 from .module import Module
 
+__all__ = ["Bilinear", "Identity", "Linear"]
+
 
 def _empty(*shape, dtype=None, device=None) -> Parameter:
     return Parameter(creation.empty(*shape, dtype=dtype, device=device))

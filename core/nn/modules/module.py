@@ -34,6 +34,8 @@ from ._module_utils import (
     load_state_dict_into,
 )
 
+__all__ = ["Module", "RemovableHandle"]
+
 
 class Module:
     """Base class for all neural-network modules; subclass it and define ``forward``.

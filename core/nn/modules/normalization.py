@@ -14,6 +14,17 @@ from .. import init
 from ..parameter import Parameter
 from .module import Module
 
+__all__ = [
+    "BatchNorm1d",
+    "BatchNorm2d",
+    "GroupNorm",
+    "InstanceNorm1d",
+    "InstanceNorm2d",
+    "LayerNorm",
+    "LocalResponseNorm",
+    "RMSNorm",
+]
+
 
 class _NormBase(Module):
     def __init__(

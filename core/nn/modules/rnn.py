@@ -25,6 +25,8 @@ from ..utils.rnn import PackedSequence
 from ._rnn_fused import GRULayer, LSTMLayer, RNNLayer
 from .module import Module
 
+__all__ = ["GRU", "LSTM", "RNN", "RNNBase"]
+
 _GATES = {"LSTM": 4, "GRU": 3, "RNN_TANH": 1, "RNN_RELU": 1}
 
 

@@ -11,6 +11,8 @@ from .. import init
 from ..parameter import Parameter
 from .module import Module
 
+__all__ = ["GRUCell", "LSTMCell", "RNNCell", "RNNCellBase"]
+
 
 class RNNCellBase(Module):
     def __init__(

@@ -9,6 +9,8 @@ from .. import init
 from ..parameter import Parameter
 from .module import Module
 
+__all__ = ["Embedding", "EmbeddingBag"]
+
 
 def _check_padding_idx(padding_idx, num_embeddings: int):
     if padding_idx is None:

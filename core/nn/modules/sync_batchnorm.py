@@ -25,6 +25,8 @@ from ...tensor import Tensor
 from .module import Module
 from .normalization import _BatchNorm
 
+__all__ = ["SyncBatchNorm"]
+
 
 def _default_communicator():
     if SyncBatchNorm.default_process_group is not None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from .. import functional as F
 from .module import Module
 
+__all__ = ["Upsample", "UpsamplingBilinear2d", "UpsamplingNearest2d"]
+
 
 class Upsample(Module):
     """Resizes by ``size`` or ``scale_factor`` with ``F.interpolate`` (``nearest``, ``linear``, ``bilinear``).
