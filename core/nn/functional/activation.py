@@ -7,27 +7,38 @@ and those PyTorch has only here (``mish``, ``hardswish``, ``glu`` ...) are compo
 
 from __future__ import annotations
 
+import warnings
+
+import numpy as np
+
 from ...ops._util import default_float
 from ...ops.activation import Elu, Hardtanh, gelu, sigmoid, softplus, tanh
 from ...ops.activation import elu as _elu
 from ...ops.activation import leaky_relu as _leaky_relu
 from ...ops.activation import relu as _relu
 from ...ops.activation import silu as _silu
+from ...autograd.grad_mode import no_grad
 from ...ops.arithmetic import where
 from ...ops.inplace import apply_inplace
 from ...ops.softmax import log_softmax as _log_softmax
 from ...ops.softmax import softmax as _softmax
+from ...random import default_generator
 from ...tensor import Tensor
+from .dropout import MaskMul
 
 __all__ = [
     "celu",
+    "celu_",
     "elu",
+    "elu_",
     "gelu",
     "glu",
+    "gumbel_softmax",
     "hardshrink",
     "hardsigmoid",
     "hardswish",
     "hardtanh",
+    "hardtanh_",
     "leaky_relu",
     "leaky_relu_",
     "log_softmax",
@@ -37,7 +48,10 @@ __all__ = [
     "relu",
     "relu6",
     "relu_",
+    "rrelu",
+    "rrelu_",
     "selu",
+    "selu_",
     "sigmoid",
     "silu",
     "softmax",
@@ -48,6 +62,7 @@ __all__ = [
     "tanh",
     "tanhshrink",
     "threshold",
+    "threshold_",
 ]
 
 # SELU's constants (Klambauer et al., 2017), as PyTorch spells them.
@@ -110,6 +125,8 @@ def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace
         >>> F.hardtanh(ember.tensor([-2.0, 0.5, 3.0]))
         tensor([-1.0000,  0.5000,  1.0000])
     """
+    if min_val > max_val:
+        raise ValueError("min_val cannot be greater than max_val")
     return _inplace(lambda x: Hardtanh.apply(default_float(x), min_val, max_val), input, inplace)
 
 
@@ -125,6 +142,8 @@ def selu(input: Tensor, inplace: bool = False) -> Tensor:
 
 def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """``max(0, x) + min(0, alpha * (exp(x / alpha) - 1))``."""
+    if alpha == 0:
+        raise RuntimeError("ZeroDivisionError: alpha cannot be 0 for CELU")
     return _inplace(lambda x: Elu.apply(default_float(x), alpha, 1.0, 1.0 / alpha), input, inplace)
 
 
@@ -217,3 +236,90 @@ def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dty
 def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
     """``softmax(-x)``."""
     return softmax(-input, dim, dtype=dtype)
+
+
+def elu_(input: Tensor, alpha: float = 1.0) -> Tensor:
+    """In-place ``elu``."""
+    return elu(input, alpha, inplace=True)
+
+
+def celu_(input: Tensor, alpha: float = 1.0) -> Tensor:
+    """In-place ``celu``."""
+    return celu(input, alpha, inplace=True)
+
+
+def selu_(input: Tensor) -> Tensor:
+    """In-place ``selu``."""
+    return selu(input, inplace=True)
+
+
+def hardtanh_(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+    """In-place ``hardtanh``."""
+    return hardtanh(input, min_val, max_val, inplace=True)
+
+
+def threshold_(input: Tensor, threshold: float, value: float) -> Tensor:
+    """In-place ``threshold``."""
+    return _inplace(lambda x: where(x > threshold, x, value), input, True)
+
+
+def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False,
+          inplace: bool = False) -> Tensor:
+    """Randomized leaky ReLU (Xu et al., 2015): ``x`` for ``x > 0``, ``a * x`` otherwise.
+
+    In training each element draws its own slope ``a ~ U(lower, upper)`` from Ember's default generator
+    (``ember.manual_seed`` repeats it) and the gradient of a non-positive element is that slope; in
+    evaluation ``a`` is the mean slope ``(lower + upper) / 2`` (a leaky ReLU).
+
+    Example:
+        >>> import ember
+        >>> from ember.nn import functional as F
+        >>> F.rrelu(ember.tensor([-3.0, 2.0]), 0.1, 0.3)
+        tensor([-0.6000,  2.0000])
+    """
+    if lower > upper:
+        raise RuntimeError("Lower bound should be less than or equal to the upper bound")
+    if input._data.dtype.kind != "f":
+        raise NotImplementedError(f"rrelu: not implemented for {input.dtype} input (use a floating point one)")
+    if not training:
+        return leaky_relu(input, (lower + upper) / 2, inplace)
+    data = input._data
+    noise = default_generator.np.uniform(lower, upper, data.shape).astype(data.dtype)
+    slope = np.where(data > 0, data.dtype.type(1), noise)  # torch's rule: x <= 0 takes the drawn slope
+    return _inplace(lambda x: MaskMul.apply(x, slope), input, inplace)
+
+
+def rrelu_(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False) -> Tensor:
+    """In-place ``rrelu``."""
+    return rrelu(input, lower, upper, training, inplace=True)
+
+
+def gumbel_softmax(logits: Tensor, tau: float = 1, hard: bool = False, eps: float = 1e-10, dim: int = -1) -> Tensor:
+    """A sample of the Gumbel-softmax (concrete) distribution: ``softmax((logits + g) / tau)`` with ``g`` i.i.d.
+    Gumbel(0, 1) noise from Ember's default generator (Jang et al., 2016; Maddison et al., 2016).
+
+    ``hard=True`` returns the one-hot of the sample's argmax in the forward pass with the soft sample's
+    gradient (straight-through: ``y_hard - y_soft.detach() + y_soft``). ``eps`` is deprecated and unused,
+    as in PyTorch.
+
+    Example:
+        >>> import ember
+        >>> from ember.nn import functional as F
+        >>> y = F.gumbel_softmax(ember.randn(2, 5), tau=0.5, hard=True)
+        >>> y.sum(-1).tolist()
+        [1.0, 1.0]
+    """
+    if eps != 1e-10:
+        warnings.warn("`eps` parameter is deprecated and has no effect.", stacklevel=2)
+    data = logits._data
+    if data.dtype.kind != "f":
+        raise RuntimeError("Exponential distribution is a continuous probability distribution. dtype must be a "
+                           f"floating point but you specified {logits.dtype}")
+    gumbels = -np.log(default_generator.np.standard_exponential(data.shape).astype(data.dtype))
+    y_soft = softmax((logits + Tensor._wrap(gumbels)) / tau, dim)
+    if not hard:
+        return y_soft
+    with no_grad():
+        index = y_soft.argmax(dim, keepdim=True)
+        y_hard = y_soft.new_zeros(y_soft.shape).scatter_(dim, index, 1.0)
+    return y_hard - y_soft.detach() + y_soft

@@ -24,6 +24,7 @@ __all__ = [
     "PReLU",
     "ReLU",
     "ReLU6",
+    "RReLU",
     "Sigmoid",
     "SiLU",
     "Softmax",
@@ -69,6 +70,28 @@ class ReLU6(_InplaceActivation):
 
     def forward(self, input):
         return F.relu6(input, **_inplace_kwargs(self.inplace))
+
+
+class RReLU(Module):
+    """Randomized leaky ReLU: in training each non-positive element gets its own slope drawn from
+    ``U(lower, upper)`` (Ember's default generator); in evaluation the mean slope ``(lower + upper) / 2``.
+
+    Example:
+        >>> import ember
+        >>> m = ember.nn.RReLU(0.1, 0.3).eval()
+        >>> m(ember.tensor([-1.0, 2.0]))
+        tensor([-0.2000,  2.0000])
+    """
+
+    def __init__(self, lower: float = 1.0 / 8, upper: float = 1.0 / 3, inplace: bool = False):
+        super().__init__()
+        self.lower, self.upper, self.inplace = lower, upper, inplace
+
+    def forward(self, input):
+        return F.rrelu(input, self.lower, self.upper, self.training, self.inplace)
+
+    def extra_repr(self) -> str:
+        return f"lower={self.lower}, upper={self.upper}" + (", inplace=True" if self.inplace else "")
 
 
 class LeakyReLU(Module):
