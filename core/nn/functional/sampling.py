@@ -1,17 +1,22 @@
-"""Padding, resampling and patch extraction: ``pad``, ``interpolate``, ``unfold``, ``fold``."""
+"""Padding, resampling and patch extraction: ``pad``, ``interpolate``, ``grid_sample`` / ``affine_grid``,
+the pixel and channel shuffles, ``unfold``, ``fold``."""
 
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
-from ...ops._op import Op
+from ...autograd.function import once_differentiable
+from ...ops._op import Op, _not_implemented_for
 from ...tensor import Tensor
 from ._utils import ntuple
 from .pooling import adaptive_avg_pool1d, adaptive_avg_pool2d
 
-__all__ = ["fold", "interpolate", "pad", "unfold", "upsample", "upsample_bilinear", "upsample_nearest"]
+__all__ = ["GRID_SAMPLE_INTERPOLATION_MODES", "GRID_SAMPLE_PADDING_MODES", "affine_grid", "channel_shuffle", "fold",
+           "grid_sample", "interpolate", "native_channel_shuffle", "pad", "pixel_shuffle", "pixel_unshuffle",
+           "unfold", "upsample", "upsample_bilinear", "upsample_nearest"]
 
 
 class ConstantPad(Op):
@@ -89,7 +94,11 @@ def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) 
 
 
 def _source_index(out_size, in_size, scale, mode, align_corners):
-    """For each output position: the source coordinate (float for linear modes, index otherwise)."""
+    """For each output position: the source coordinate (float for linear and cubic modes, index otherwise).
+
+    ``scale`` is input size / output size, or 1 / scale_factor when the caller gave one (ATen's
+    ``area_pixel_compute_scale``); cubic keeps negative coordinates, linear clamps them to 0.
+    """
     dst = np.arange(out_size, dtype=np.float64)
     if mode == "nearest":
         return np.minimum(np.floor(dst * scale).astype(np.int64), in_size - 1)
@@ -97,101 +106,213 @@ def _source_index(out_size, in_size, scale, mode, align_corners):
         return np.minimum(np.floor((dst + 0.5) * scale).astype(np.int64), in_size - 1)
     if align_corners:
         return dst * ((in_size - 1) / (out_size - 1)) if out_size > 1 else np.zeros(out_size)
-    return np.maximum((dst + 0.5) * scale - 0.5, 0.0)
+    src = (dst + 0.5) * scale - 0.5
+    return src if mode == "bicubic" else np.maximum(src, 0.0)
+
+
+def _along(x: Tensor, dim: int, values: np.ndarray) -> Tensor:
+    """``values`` (one per position along ``dim``) as a tensor that broadcasts against ``x`` there."""
+    shape = [1] * x.ndim
+    shape[dim] = -1
+    return Tensor._wrap(values.astype(x._data.dtype).reshape(shape))
 
 
 def _linear_along(x: Tensor, dim: int, src: np.ndarray) -> Tensor:
     n = x.shape[dim]
-    lo = np.floor(src).astype(np.int64)
-    lo = np.minimum(lo, n - 1)
+    lo = np.minimum(np.floor(src).astype(np.int64), n - 1)
     hi = np.minimum(lo + 1, n - 1)
-    frac = (src - lo).astype(x._data.dtype)
-    shape = [1] * x.ndim
-    shape[dim] = -1
-    frac = Tensor._wrap(frac.reshape(shape))
+    frac = _along(x, dim, src - lo)
     a = x.index_select(dim, Tensor._wrap(lo))
     b = x.index_select(dim, Tensor._wrap(hi))
     return a + (b - a) * frac
 
 
-def _antialias_weights(in_size: int, out_size: int, scale: float) -> np.ndarray:
-    """(out, in) weights of PyTorch's antialiased bilinear resize along one axis (PIL's algorithm): a
-    triangle filter widened by the downsampling factor, normalised over the taps inside the input."""
-    width = max(scale, 1.0)  # downsampling widens the filter; upsampling keeps plain linear weights
+def _cubic_coefficients(t: np.ndarray, a: float) -> list[np.ndarray]:
+    """Cubic-convolution weights of the taps at offsets -1, 0, 1, 2 from floor(src), t = src - floor(src)."""
+
+    def near(s):  # |s| <= 1
+        return ((a + 2) * s - (a + 3)) * s * s + 1
+
+    def far(s):  # 1 < |s| < 2
+        return ((a * s - 5 * a) * s + 8 * a) * s - 4 * a
+
+    return [far(t + 1), near(t), near(1 - t), far(2 - t)]
+
+
+def _cubic_along(x: Tensor, dim: int, src: np.ndarray) -> Tensor:
+    """Bicubic resampling along one axis: four taps, clamped to the input (ATen's ``upsample_bicubic2d``,
+    which is separable: the 2-D result is this applied along H, then W)."""
+    n = x.shape[dim]
+    lo = np.floor(src)
+    out = None
+    for k, weight in enumerate(_cubic_coefficients(src - lo, -0.75)):
+        index = np.clip(lo.astype(np.int64) + k - 1, 0, n - 1)
+        term = x.index_select(dim, Tensor._wrap(index)) * _along(x, dim, weight)
+        out = term if out is None else out + term
+    return out
+
+
+def _area_weights(in_size: int, out_size: int) -> np.ndarray:
+    """(out, in) weights of adaptive average pooling along one axis: the mean over
+    [floor(i * in / out), ceil((i + 1) * in / out))."""
+    i = np.arange(out_size)
+    start = (i * in_size) // out_size
+    end = -((-(i + 1) * in_size) // out_size)
+    j = np.arange(in_size)
+    inside = (j[None, :] >= start[:, None]) & (j[None, :] < end[:, None])
+    return inside / (end - start)[:, None]
+
+
+def _triangle(x: np.ndarray) -> np.ndarray:
+    return np.maximum(0.0, 1.0 - np.abs(x))
+
+
+def _keys_cubic(x: np.ndarray) -> np.ndarray:
+    """The cubic filter with a = -0.5 (Keys 1981) that PIL and PyTorch's antialiased bicubic use."""
+    x = np.abs(x)
+    a = -0.5
+    return np.where(x < 1, ((a + 2) * x - (a + 3)) * x * x + 1,
+                    np.where(x < 2, (((x - 5) * x + 8) * x - 4) * a, 0.0))
+
+
+# the antialiasing filters and their support (half-width, in input pixels before widening)
+_ANTIALIAS_FILTERS = {"bilinear": (_triangle, 1.0), "bicubic": (_keys_cubic, 2.0)}
+
+
+def _antialias_weights(in_size: int, out_size: int, scale: float, mode: str = "bilinear") -> np.ndarray:
+    """(out, in) weights of PyTorch's antialiased resize along one axis (PIL's algorithm): the mode's filter
+    widened by the downsampling factor, normalised over the taps inside the input."""
+    filter_fn, _ = _ANTIALIAS_FILTERS[mode]
+    width = max(scale, 1.0)  # downsampling widens the filter; upsampling keeps the plain filter
     centers = scale * (np.arange(out_size) + 0.5)
-    distance = (np.arange(in_size)[None, :] + 0.5 - centers[:, None]) / width
-    weights = np.maximum(0.0, 1.0 - np.abs(distance))
+    weights = filter_fn((np.arange(in_size)[None, :] + 0.5 - centers[:, None]) / width)
     total = weights.sum(axis=1, keepdims=True)
     return np.divide(weights, total, out=np.zeros_like(weights), where=total != 0)
 
 
-def _antialias_resize(input: Tensor, out_sizes, scales) -> Tensor:
-    """Each spatial axis in turn: a matrix product with its resampling weights (differentiable as such).
-
-    An axis whose size does not change is left as it is, whatever the scale factor, as PyTorch does.
-    """
+def _resize_by_matrices(input: Tensor, out_sizes, weights_of) -> Tensor:
+    """Each spatial axis in turn: a matrix product with its (out, in) resampling weights, which makes the
+    resize differentiable as such. An axis whose size does not change is left as it is."""
     out = input
-    for k, (out_size, scale) in enumerate(zip(out_sizes, scales)):
+    for k, out_size in enumerate(out_sizes):
         dim = 2 + k
         if out_size == input.shape[dim]:
             continue
-        weights = _antialias_weights(input.shape[dim], out_size, scale).T.astype(input._data.dtype)
+        weights = weights_of(k, input.shape[dim], out_size).T.astype(input._data.dtype)
         out = out.movedim(dim, -1).matmul(Tensor._wrap(weights)).movedim(-1, dim)
     return out if out is not input else input.clone()
+
+
+def _antialias_resize(input: Tensor, out_sizes, scales, mode: str = "bilinear") -> Tensor:
+    """Antialiased resize; an axis whose size does not change is left as it is, whatever the scale factor,
+    as PyTorch does."""
+    return _resize_by_matrices(input, out_sizes, lambda k, n_in, n_out: _antialias_weights(n_in, n_out, scales[k],
+                                                                                            mode))
+
+
+_MODES = ("nearest", "linear", "bilinear", "bicubic", "trilinear", "area", "nearest-exact")
+_LINEAR_DIMS = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}  # spatial dims each mode needs
+
+
+def _check_mode(input: Tensor, mode: str, antialias: bool) -> None:
+    """PyTorch's errors for a mode that does not fit the input's number of dimensions."""
+    if antialias and not (mode in ("bilinear", "bicubic") and input.ndim == 4):
+        raise ValueError("Anti-alias option is restricted to bilinear, bicubic, and lanczos modes and requires a "
+                         f"4-D tensor as input (Ember has no lanczos); got mode {mode!r} and an input of shape "
+                         f"{tuple(input.shape)}")
+    needs = _LINEAR_DIMS.get(mode)
+    if mode in _MODES and 3 <= input.ndim <= 5 and (needs is None or needs == input.ndim - 2):
+        return
+    if needs is not None and 3 <= input.ndim <= 5 and mode != "bicubic":
+        raise NotImplementedError(f"Got {input.ndim}D input, but {mode} mode needs {needs + 2}D input")
+    raise NotImplementedError(
+        f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.ndim}D) for the modes: nearest | "
+        f"linear | bilinear | bicubic | trilinear | area | nearest-exact (got {mode})")
+
+
+def _output_sizes(input: Tensor, size, scale_factor, recompute_scale_factor):
+    """Output sizes and the scales the kernels use (None where they derive it from the sizes)."""
+    spatial = input.ndim - 2
+    in_sizes = list(input.shape[2:])
+    if size is not None and scale_factor is not None:
+        raise ValueError("only one of size or scale_factor should be defined")
+    if size is None and scale_factor is None:
+        raise ValueError("either size or scale_factor should be defined")
+    if recompute_scale_factor and size is not None:
+        raise ValueError("recompute_scale_factor is not meaningful with an explicit size.")
+    if size is not None:
+        if isinstance(size, (list, tuple)):
+            if len(size) != spatial:
+                raise ValueError(
+                    "Input and output must have the same number of spatial dimensions, but got input with spatial "
+                    f"dimensions of {in_sizes} and output size of {size}. Please provide input tensor in (N, C, d1, "
+                    "d2, ...,dK) format and output size in (o1, o2, ...,oK) format.")
+            return [int(s) for s in size], [None] * spatial
+        return [int(size)] * spatial, [None] * spatial
+    if isinstance(scale_factor, (list, tuple)):
+        if len(scale_factor) != spatial:
+            raise ValueError(
+                "Input and scale_factor must have the same number of spatial dimensions, but got input with "
+                f"spatial dimensions of {in_sizes} and scale_factor of shape {scale_factor}. Please provide input "
+                "tensor in (N, C, d1, d2, ...,dK) format and scale_factor in (s1, s2, ...,sK) format.")
+        factors = [float(f) for f in scale_factor]
+    else:
+        factors = [float(scale_factor)] * spatial
+    out_sizes = [math.floor(i * f) for i, f in zip(in_sizes, factors)]
+    # recomputed: the kernels see only the output size, as if it had been given
+    return out_sizes, ([None] * spatial if recompute_scale_factor else factors)
 
 
 def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "nearest", align_corners: bool | None = None,
                 recompute_scale_factor: bool | None = None, antialias: bool = False) -> Tensor:
     """Resizes the spatial dimensions (all after the first two) of ``input``.
 
-    Modes: ``"nearest"``, ``"nearest-exact"``, ``"linear"`` (3-d input), ``"bilinear"`` (4-d input),
-    ``"area"``. Give either ``size`` or ``scale_factor``. ``antialias=True`` (bilinear only) widens the
-    filter when downsampling so that every input pixel contributes, as PyTorch and PIL do.
+    Modes: ``"nearest"`` and ``"nearest-exact"`` (3-, 4- or 5-d input), ``"linear"`` (3-d), ``"bilinear"``
+    and ``"bicubic"`` (4-d; cubic convolution with a = -0.75, taps clamped to the border), ``"trilinear"``
+    (5-d), ``"area"`` (adaptive average pooling, 3- to 5-d). Give either ``size`` or ``scale_factor``; with
+    ``recompute_scale_factor=True`` the output size computed from ``scale_factor`` is used as if it had been
+    given. ``antialias=True`` (bilinear and bicubic) widens the filter when downsampling so that every input
+    pixel contributes, as PyTorch and PIL do.
 
     Example:
         >>> import ember
         >>> from ember.nn import functional as F
-        >>> F.interpolate(ember.ones(1, 1, 2, 2), scale_factor=2, mode="bilinear").shape
+        >>> F.interpolate(ember.ones(1, 1, 2, 2), scale_factor=2, mode="bicubic").shape
         ember.Size([1, 1, 4, 4])
     """
-    spatial = input.ndim - 2
-    if spatial < 1:
-        raise ValueError(f"interpolate: expected an input with at least 3 dims, got shape {tuple(input.shape)}")
-    if antialias and (mode != "bilinear" or input.ndim != 4):
-        raise ValueError("Anti-alias option is restricted to bilinear mode (PyTorch's bicubic and lanczos "
-                         "are not in Ember) and requires a 4-D tensor as input; got mode "
-                         f"{mode!r} and an input of shape {tuple(input.shape)}")
-    linear_modes = {"linear": 1, "bilinear": 2}
-    if mode in linear_modes and spatial != linear_modes[mode]:
-        raise ValueError(f"interpolate: mode {mode!r} expects a {linear_modes[mode] + 2}-d input, "
-                         f"got shape {tuple(input.shape)}")
-    if mode not in ("nearest", "nearest-exact", "linear", "bilinear", "area"):
-        raise NotImplementedError(f"interpolate: mode {mode!r} is not supported")
-    if align_corners is not None and mode not in linear_modes:
-        raise ValueError("align_corners option can only be set with the interpolating modes: linear | bilinear")
-    if (size is None) == (scale_factor is None):
-        raise ValueError("interpolate: exactly one of size and scale_factor must be defined")
-    in_sizes = tuple(input.shape[2:])
-    if size is not None:
-        out_sizes = ntuple(size, spatial, "size")
-        scales = [i / o for i, o in zip(in_sizes, out_sizes)]
-    else:
-        factors = [float(f) for f in (scale_factor if isinstance(scale_factor, (tuple, list))
-                                      else [scale_factor] * spatial)]
-        out_sizes = tuple(math.floor(i * f) for i, f in zip(in_sizes, factors))
-        scales = ([i / o for i, o in zip(in_sizes, out_sizes)] if recompute_scale_factor
-                  else [1.0 / f for f in factors])
-    if mode == "area":
-        return (adaptive_avg_pool1d if spatial == 1 else adaptive_avg_pool2d)(input, out_sizes)
+    if mode in ("nearest", "area", "nearest-exact"):
+        if align_corners is not None:
+            raise ValueError("align_corners option can only be set with the interpolating modes: "
+                             "linear | bilinear | bicubic | trilinear")
+    _check_mode(input, mode, antialias)
+    if any(n == 0 for n in input.shape[2:]):
+        raise RuntimeError(f"interpolate: input of shape {tuple(input.shape)} has an empty spatial dimension")
+    align_corners = bool(align_corners)
+    out_sizes, factors = _output_sizes(input, size, scale_factor, recompute_scale_factor)
+    if any(o <= 0 for o in out_sizes):
+        raise RuntimeError(f"interpolate: input of shape {tuple(input.shape)} gives output sizes {out_sizes}; "
+                           "they should be greater than 0")
+    in_sizes = list(input.shape[2:])
+    if mode == "area":  # (torch ignores any scale factor here: the output size alone decides)
+        if input.ndim == 3:
+            return adaptive_avg_pool1d(input, out_sizes)
+        if input.ndim == 4:
+            return adaptive_avg_pool2d(input, out_sizes)
+        return _resize_by_matrices(input, out_sizes, lambda k, n_in, n_out: _area_weights(n_in, n_out))
+    # ATen's area_pixel_compute_scale: align_corners spans the corner pixels; otherwise 1 / scale_factor where
+    # one was given and kept, else input size / output size
+    scales = [1.0 / f if f is not None and f > 0 else i / o for i, o, f in zip(in_sizes, out_sizes, factors)]
     if antialias:
         if align_corners:
             scales = [(i - 1) / (o - 1) if o > 1 else 0.0 for i, o in zip(in_sizes, out_sizes)]
-        return _antialias_resize(input, out_sizes, scales)
+        return _antialias_resize(input, out_sizes, scales, mode)
     out = input
-    for k in range(spatial):
+    for k in range(input.ndim - 2):
         dim = 2 + k
-        src = _source_index(out_sizes[k], in_sizes[k], scales[k], mode, bool(align_corners))
-        if mode in linear_modes:
+        src = _source_index(out_sizes[k], in_sizes[k], scales[k], mode, align_corners)
+        if mode == "bicubic":
+            out = _cubic_along(out, dim, src)
+        elif mode in _LINEAR_DIMS:
             out = _linear_along(out, dim, src)
         else:
             out = out.index_select(dim, Tensor._wrap(src))
@@ -204,10 +325,12 @@ def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=
 
 
 def upsample_nearest(input, size=None, scale_factor=None):
+    """Deprecated: ``interpolate(..., mode="nearest")``."""
     return interpolate(input, size, scale_factor, mode="nearest")
 
 
 def upsample_bilinear(input, size=None, scale_factor=None):
+    """Deprecated: ``interpolate(..., mode="bilinear", align_corners=True)``."""
     return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
 
 
@@ -288,3 +411,240 @@ def fold(input: Tensor, output_size, kernel_size, dilation=1, padding=0, stride=
     out = Fold.apply(x, ntuple(output_size, 2), ntuple(kernel_size, 2), ntuple(dilation, 2), ntuple(padding, 2),
                      ntuple(stride, 2))
     return out if batched else out.squeeze(0)
+
+
+# --- grid sampling -------------------------------------------------------------------------------------------
+GRID_SAMPLE_INTERPOLATION_MODES = {"bilinear": 0, "nearest": 1, "bicubic": 2}
+GRID_SAMPLE_PADDING_MODES = {"zeros": 0, "border": 1, "reflection": 2}
+
+_ALIGN_CORNERS_WARNING = (
+    "Default grid_sample and affine_grid behavior has changed to align_corners=False since 1.3.0. Please specify "
+    "align_corners=True if the old behavior is desired. See the documentation of grid_sample for details.")
+
+
+class GridSample(Op):
+    """Samples ``input`` at the points of ``grid``; the array work is in ``kernels/grid_sample.py``. Its
+    backward is computed on arrays, so (as PyTorch's) it is differentiable once."""
+
+    _half_compute = np.float32  # float16 computes in float32, as PyTorch's CPU kernel does
+
+    @staticmethod
+    def forward(ctx, input, grid, mode, padding_mode, align_corners):
+        from ...kernels import grid_sample as kernels  # loaded on first use, not at `import ember`
+
+        ctx.save_for_backward(input, grid)
+        ctx.options = (mode, padding_mode, align_corners)
+        return kernels.grid_sample(input._data, grid._data, mode, padding_mode, align_corners)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad):
+        from ...kernels import grid_sample as kernels  # loaded on first use, not at `import ember`
+
+        input, grid = ctx.saved_tensors
+        need_input, need_grid = ctx.needs_input_grad[:2]
+        grad_input, grad_grid = kernels.grid_sample_backward(input._data, grid._data, grad._data, *ctx.options,
+                                                             need_input, need_grid)
+        return (Tensor._wrap(grad_input) if need_input else None,
+                Tensor._wrap(grad_grid) if need_grid else None, None, None, None)
+
+    def name(self) -> str:
+        return "GridSampler2DBackward0" if self.saved_tensors[0].ndim == 4 else "GridSampler3DBackward0"
+
+
+def _check_grid_sample(input: Tensor, grid: Tensor, mode: str) -> None:
+    """PyTorch's checks of grid_sampler's operands, with its messages."""
+    if input.ndim not in (4, 5) or grid.ndim != input.ndim:
+        raise RuntimeError(
+            "grid_sampler(): expected 4D or 5D input and grid with same number of dimensions, but got input with "
+            f"sizes {list(input.shape)} and grid with sizes {list(grid.shape)}")
+    if input.shape[0] != grid.shape[0]:
+        raise RuntimeError(
+            "grid_sampler(): expected grid and input to have same batch size, but got input with sizes "
+            f"{list(input.shape)} and grid with sizes {list(grid.shape)}")
+    if grid.shape[-1] != input.ndim - 2:
+        raise RuntimeError(
+            f"grid_sampler(): expected grid to have size {input.ndim - 2} in last dimension, but got grid with "
+            f"sizes {list(grid.shape)}")
+    for dim in range(2, input.ndim):
+        if input.shape[dim] <= 0:
+            raise RuntimeError(
+                "grid_sampler(): expected input to have non-empty spatial dimensions, but input has sizes "
+                f"{list(input.shape)} with dimension {dim} being empty")
+    if mode == "bicubic" and input.ndim != 4:
+        raise RuntimeError("grid_sampler(): bicubic interpolation only supports 4D input")
+    if input._data.dtype.kind != "f":
+        raise _not_implemented_for("grid_sampler", input)
+    if input.dtype != grid.dtype:
+        raise RuntimeError(f"grid_sampler(): expected input and grid to have the same dtype, but got input of "
+                           f"dtype {input.dtype} and grid of dtype {grid.dtype}")
+
+
+def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear", padding_mode: str = "zeros",
+                align_corners: bool | None = None) -> Tensor:
+    """Samples ``input`` at the normalised locations of ``grid`` (spatial transformers, optical-flow warps).
+
+    ``input`` is (N, C, H, W) with ``grid`` (N, H_out, W_out, 2), or (N, C, D, H, W) with ``grid``
+    (N, D_out, H_out, W_out, 3). ``grid[..., 0]`` is x (along W), ``grid[..., 1]`` y (along H), ``grid[..., 2]``
+    z; -1 and 1 are the input's edges (``align_corners=False``) or the centres of its corner pixels
+    (``align_corners=True``). ``mode``: ``"bilinear"`` (trilinear for 5-d), ``"nearest"`` or ``"bicubic"``
+    (4-d only, a = -0.75). ``padding_mode`` for points outside: ``"zeros"``, ``"border"`` (the nearest edge
+    value) or ``"reflection"``. Differentiable with respect to ``input`` and ``grid`` (nearest gives the grid a
+    zero gradient).
+
+    Example:
+        >>> import ember
+        >>> from ember.nn import functional as F
+        >>> identity = F.affine_grid(ember.tensor([[[1.0, 0, 0], [0, 1, 0]]]), [1, 1, 3, 3], align_corners=False)
+        >>> x = ember.arange(9.0).reshape(1, 1, 3, 3)
+        >>> bool((F.grid_sample(x, identity, align_corners=False) - x).abs().max() < 1e-5)
+        True
+    """
+    if mode not in GRID_SAMPLE_INTERPOLATION_MODES:
+        raise ValueError("nn.functional.grid_sample(): expected mode to be 'bilinear', 'nearest' or 'bicubic', "
+                         f"but got: '{mode}'")
+    if padding_mode not in GRID_SAMPLE_PADDING_MODES:
+        raise ValueError("nn.functional.grid_sample(): expected padding_mode to be 'zeros', 'border', or "
+                         f"'reflection', but got: '{padding_mode}'")
+    if align_corners is None:
+        warnings.warn(_ALIGN_CORNERS_WARNING, stacklevel=2)
+        align_corners = False
+    _check_grid_sample(input, grid, mode)
+    return GridSample.apply(input, grid, mode, padding_mode, bool(align_corners))
+
+
+def _base_coordinates(steps: int, align_corners: bool) -> np.ndarray:
+    """``steps`` points spanning [-1, 1] (pixel centres: shrunk by (steps - 1) / steps unless
+    ``align_corners``); one point sits at 0."""
+    if steps <= 1:
+        return np.zeros(max(steps, 0))
+    points = np.linspace(-1.0, 1.0, steps)
+    return points if align_corners else points * (steps - 1) / steps
+
+
+def affine_grid(theta: Tensor, size, align_corners: bool | None = None) -> Tensor:
+    """The sampling grid of a batch of affine transforms, for ``grid_sample``.
+
+    ``theta`` is (N, 2, 3) for a 2-D ``size`` (N, C, H, W), giving a grid (N, H, W, 2), or (N, 3, 4) for a
+    3-D ``size`` (N, C, D, H, W), giving (N, D, H, W, 3). Each output point is ``theta @ (x, y[, z], 1)`` at
+    the normalised coordinates of the output pixel; differentiable with respect to ``theta``.
+
+    Example:
+        >>> import ember
+        >>> from ember.nn import functional as F
+        >>> theta = ember.tensor([[[1.0, 0, 0], [0, 1, 0]]])
+        >>> F.affine_grid(theta, [1, 3, 2, 2], align_corners=True)[0, 0]
+        tensor([[-1., -1.],
+                [ 1., -1.]])
+    """
+    if align_corners is None:
+        warnings.warn(_ALIGN_CORNERS_WARNING, stacklevel=2)
+        align_corners = False
+    if not theta.is_floating_point():
+        raise ValueError(f"Expected theta to have floating point type, but got {theta.dtype}")
+    size = [int(s) for s in size]
+    if len(size) not in (4, 5):
+        raise NotImplementedError("affine_grid only supports 4D and 5D sizes, for 2D and 3D affine transforms, "
+                                  f"respectively. Got size {tuple(size)}.")
+    d = len(size) - 2
+    if theta.ndim != 3 or tuple(theta.shape[1:]) != (d, d + 1):
+        raise ValueError(f"Expected a batch of {d}D affine matrices of shape Nx{d}x{d + 1} for size {tuple(size)}. "
+                         f"Got {theta.shape}.")
+    spatial = size[2:]
+    if align_corners and min(spatial) == 1:
+        warnings.warn("Since version 1.3.0, affine_grid behavior has changed for unit-size grids when "
+                      "align_corners=True. This is not an intended use case of affine_grid. See the documentation "
+                      "of affine_grid for details.", stacklevel=2)
+    elif min(size) <= 0:
+        raise ValueError(f"Expected non-zero, positive output size. Got {tuple(size)}")
+    if theta.shape[0] != size[0]:
+        raise RuntimeError(f"affine_grid: theta holds {theta.shape[0]} affine matrices but size asks for a batch "
+                           f"of {size[0]}")
+    # (prod(spatial), d + 1) rows of (x, y[, z], 1), x the fastest-varying (last) axis
+    axes = [_base_coordinates(n, align_corners) for n in spatial]
+    mesh = np.meshgrid(*axes, indexing="ij")
+    base = np.stack([m.ravel() for m in mesh[::-1]] + [np.ones(mesh[0].size)], axis=1)
+    base = Tensor._wrap(base.astype(theta._data.dtype))
+    return base.matmul(theta.transpose(1, 2)).reshape(size[0], *spatial, d)
+
+
+# --- pixel and channel shuffles ---------------------------------------------------------------------------
+def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
+    """(*, C * r^2, H, W) -> (*, C, H * r, W * r): sub-pixel convolution's rearrangement (Shi et al., 2016).
+
+    Example:
+        >>> import ember
+        >>> from ember.nn import functional as F
+        >>> F.pixel_shuffle(ember.randn(1, 8, 3, 3), 2).shape
+        ember.Size([1, 2, 6, 6])
+    """
+    r = int(upscale_factor)
+    if input.ndim < 3:
+        raise RuntimeError("pixel_shuffle expects input to have at least 3 dimensions, but got input with "
+                           f"{input.ndim} dimension(s)")
+    if r <= 0:
+        raise RuntimeError(f"pixel_shuffle expects a positive upscale_factor, but got {r}")
+    *batch, c, h, w = input.shape
+    if c % (r * r):
+        raise RuntimeError("pixel_shuffle expects its input's 'channel' dimension to be divisible by the square of "
+                           f"upscale_factor, but input.size(-3)={c} is not divisible by {r * r}")
+    n = len(batch)
+    out = input.reshape(*batch, c // (r * r), r, r, h, w)
+    out = out.permute(*range(n), n, n + 3, n + 1, n + 4, n + 2)  # (*, C, H, r, W, r)
+    return out.reshape(*batch, c // (r * r), h * r, w * r)
+
+
+def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
+    """(*, C, H * r, W * r) -> (*, C * r^2, H, W): the inverse of ``pixel_shuffle``.
+
+    Example:
+        >>> import ember
+        >>> from ember.nn import functional as F
+        >>> F.pixel_unshuffle(ember.randn(1, 2, 6, 6), 2).shape
+        ember.Size([1, 8, 3, 3])
+    """
+    r = int(downscale_factor)
+    if input.ndim < 3:
+        raise RuntimeError("pixel_unshuffle expects input to have at least 3 dimensions, but got input with "
+                           f"{input.ndim} dimension(s)")
+    if r <= 0:
+        raise RuntimeError(f"pixel_unshuffle expects a positive downscale_factor, but got {r}")
+    *batch, c, h, w = input.shape
+    if h % r:
+        raise RuntimeError(f"pixel_unshuffle expects height to be divisible by downscale_factor, but "
+                           f"input.size(-2)={h} is not divisible by {r}")
+    if w % r:
+        raise RuntimeError(f"pixel_unshuffle expects width to be divisible by downscale_factor, but "
+                           f"input.size(-1)={w} is not divisible by {r}")
+    n = len(batch)
+    out = input.reshape(*batch, c, h // r, r, w // r, r)
+    out = out.permute(*range(n), n, n + 2, n + 4, n + 1, n + 3)  # (*, C, r, r, H, W)
+    return out.reshape(*batch, c * r * r, h // r, w // r)
+
+
+def channel_shuffle(input: Tensor, groups: int) -> Tensor:
+    """Interleaves the channels (dim 1) of ``groups`` groups: (N, g * k, *) viewed as (N, g, k, *), transposed to
+    (N, k, g, *) and flattened back (ShuffleNet, Zhang et al., 2017).
+
+    Example:
+        >>> import ember
+        >>> from ember.nn import functional as F
+        >>> F.channel_shuffle(ember.arange(4.0).reshape(1, 4, 1, 1), 2).flatten()
+        tensor([0., 2., 1., 3.])
+    """
+    groups = int(groups)
+    if input.ndim < 3:
+        raise RuntimeError("channel_shuffle expects input to have at least 3 dimensions, but got input with "
+                           f"{input.ndim} dimension(s)")
+    if groups <= 0:
+        raise RuntimeError(f"Number of groups to divide channels in must be positive. Value of groups:{groups}")
+    n, c, *rest = input.shape
+    if c % groups:
+        raise RuntimeError(f"Number of channels must be divisible by groups. Got {c} channels and {groups} groups.")
+    out = input.reshape(n, groups, c // groups, *rest).transpose(1, 2)
+    return out.reshape(n, c, *rest)
+
+
+def native_channel_shuffle(input: Tensor, groups: int) -> Tensor:
+    """``channel_shuffle`` (PyTorch keeps both names; they compute the same)."""
+    return channel_shuffle(input, groups)
