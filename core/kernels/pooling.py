@@ -1,7 +1,9 @@
-"""Pooling kernels on (N, C, H, W) arrays; every parallel iteration owns one (n, c) plane.
+"""Pooling kernels on (N, C, D, H, W) arrays; every parallel iteration owns one (n, c) plane.
 
-Max pooling returns, with its output, the flat index ``h * W + w`` of each maximum in its
-input plane (PyTorch's ``return_indices`` convention); the backward scatters through it.
+1-d and 2-d pooling run these 3-d kernels on views with leading spatial sizes of 1, so one kernel
+serves every dimension. Max pooling returns, with its output, the flat index ``(d * H + h) * W + w``
+of each maximum in its input plane (PyTorch's ``return_indices`` convention, which for a 2-d plane is
+``h * W + w``); the backward scatters through it and ``max_unpool`` writes through it.
 """
 
 from __future__ import annotations
@@ -14,48 +16,53 @@ from ._threads import adaptive
 
 @adaptive
 @njit(cache=True, parallel=True)
-def max_pool2d(x, kh_size, kw_size, sh, sw, ph, pw, dh, dw, out_h, out_w):
-    n_size, c_size, h_size, w_size = x.shape
-    out = np.empty((n_size, c_size, out_h, out_w), dtype=x.dtype)
-    idx = np.empty((n_size, c_size, out_h, out_w), dtype=np.int64)
+def max_pool3d(x, kd_size, kh_size, kw_size, sd, sh, sw, pd, ph, pw, dd, dh, dw, out_d, out_h, out_w):
+    n_size, c_size, d_size, h_size, w_size = x.shape
+    out = np.empty((n_size, c_size, out_d, out_h, out_w), dtype=x.dtype)
+    idx = np.empty((n_size, c_size, out_d, out_h, out_w), dtype=np.int64)
     for nc in prange(n_size * c_size):
         n = nc // c_size
         c = nc % c_size
-        for oh in range(out_h):
-            for ow in range(out_w):
-                best = -np.inf
-                best_i = -1
-                for kh in range(kh_size):
-                    h = oh * sh - ph + kh * dh
-                    if h < 0 or h >= h_size:
-                        continue
-                    for kw in range(kw_size):
-                        w = ow * sw - pw + kw * dw
-                        if w < 0 or w >= w_size:
+        for od in range(out_d):
+            for oh in range(out_h):
+                for ow in range(out_w):
+                    best = -np.inf
+                    best_i = -1
+                    for kd in range(kd_size):
+                        d = od * sd - pd + kd * dd
+                        if d < 0 or d >= d_size:
                             continue
-                        v = x[n, c, h, w]
-                        if v > best or best_i < 0 or np.isnan(v):  # as PyTorch: the last NaN wins
-                            best = v
-                            best_i = h * w_size + w
-                out[n, c, oh, ow] = best
-                idx[n, c, oh, ow] = best_i
+                        for kh in range(kh_size):
+                            h = oh * sh - ph + kh * dh
+                            if h < 0 or h >= h_size:
+                                continue
+                            for kw in range(kw_size):
+                                w = ow * sw - pw + kw * dw
+                                if w < 0 or w >= w_size:
+                                    continue
+                                v = x[n, c, d, h, w]
+                                if v > best or best_i < 0 or np.isnan(v):  # as PyTorch: the last NaN wins
+                                    best = v
+                                    best_i = (d * h_size + h) * w_size + w
+                    out[n, c, od, oh, ow] = best
+                    idx[n, c, od, oh, ow] = best_i
     return out, idx
 
 
 @adaptive
 @njit(cache=True, parallel=True)
-def max_pool2d_backward(grad, idx, h_size, w_size):
-    n_size, c_size, out_h, out_w = grad.shape
-    gx = np.zeros((n_size, c_size, h_size * w_size), dtype=grad.dtype)
+def scatter_add_planes(grad, idx, plane_size):
+    """``gx[n, c, idx[n, c, i]] += grad[n, c, i]`` over flat (N, C, L) planes: every max pooling's backward."""
+    n_size, c_size, length = grad.shape
+    gx = np.zeros((n_size, c_size, plane_size), dtype=grad.dtype)
     for nc in prange(n_size * c_size):
         n = nc // c_size
         c = nc % c_size
-        for oh in range(out_h):
-            for ow in range(out_w):
-                i = idx[n, c, oh, ow]
-                if i >= 0:
-                    gx[n, c, i] += grad[n, c, oh, ow]
-    return gx.reshape((n_size, c_size, h_size, w_size))
+        for i in range(length):
+            j = idx[n, c, i]
+            if j >= 0:
+                gx[n, c, j] += grad[n, c, i]
+    return gx
 
 
 @njit(cache=True)
@@ -70,99 +77,145 @@ def _avg_window(o, stride, pad, k, size, count_include_pad):
 
 @adaptive
 @njit(cache=True, parallel=True)
-def avg_pool2d(x, kh_size, kw_size, sh, sw, ph, pw, out_h, out_w, count_include_pad, divisor_override):
-    n_size, c_size, h_size, w_size = x.shape
-    out = np.empty((n_size, c_size, out_h, out_w), dtype=x.dtype)
+def avg_pool3d(x, kd_size, kh_size, kw_size, sd, sh, sw, pd, ph, pw, out_d, out_h, out_w, count_include_pad,
+               divisor_override):
+    n_size, c_size, d_size, h_size, w_size = x.shape
+    out = np.empty((n_size, c_size, out_d, out_h, out_w), dtype=x.dtype)
     for nc in prange(n_size * c_size):
         n = nc // c_size
         c = nc % c_size
-        for oh in range(out_h):
-            h0, h1, ph_count = _avg_window(oh, sh, ph, kh_size, h_size, count_include_pad)
-            for ow in range(out_w):
-                w0, w1, pw_count = _avg_window(ow, sw, pw, kw_size, w_size, count_include_pad)
-                total = 0.0
-                for h in range(h0, h1):
-                    for w in range(w0, w1):
-                        total += x[n, c, h, w]
-                divisor = divisor_override if divisor_override > 0 else ph_count * pw_count
-                out[n, c, oh, ow] = total / divisor
+        for od in range(out_d):
+            d0, d1, pd_count = _avg_window(od, sd, pd, kd_size, d_size, count_include_pad)
+            for oh in range(out_h):
+                h0, h1, ph_count = _avg_window(oh, sh, ph, kh_size, h_size, count_include_pad)
+                for ow in range(out_w):
+                    w0, w1, pw_count = _avg_window(ow, sw, pw, kw_size, w_size, count_include_pad)
+                    total = 0.0
+                    for d in range(d0, d1):
+                        for h in range(h0, h1):
+                            for w in range(w0, w1):
+                                total += x[n, c, d, h, w]
+                    divisor = divisor_override if divisor_override > 0 else pd_count * ph_count * pw_count
+                    out[n, c, od, oh, ow] = total / divisor
     return out
 
 
 @adaptive
 @njit(cache=True, parallel=True)
-def avg_pool2d_backward(grad, h_size, w_size, kh_size, kw_size, sh, sw, ph, pw, count_include_pad,
-                        divisor_override):
-    n_size, c_size, out_h, out_w = grad.shape
-    gx = np.zeros((n_size, c_size, h_size, w_size), dtype=grad.dtype)
+def avg_pool3d_backward(grad, d_size, h_size, w_size, kd_size, kh_size, kw_size, sd, sh, sw, pd, ph, pw,
+                        count_include_pad, divisor_override):
+    n_size, c_size, out_d, out_h, out_w = grad.shape
+    gx = np.zeros((n_size, c_size, d_size, h_size, w_size), dtype=grad.dtype)
     for nc in prange(n_size * c_size):
         n = nc // c_size
         c = nc % c_size
-        for oh in range(out_h):
-            h0, h1, ph_count = _avg_window(oh, sh, ph, kh_size, h_size, count_include_pad)
-            for ow in range(out_w):
-                w0, w1, pw_count = _avg_window(ow, sw, pw, kw_size, w_size, count_include_pad)
-                divisor = divisor_override if divisor_override > 0 else ph_count * pw_count
-                g = grad[n, c, oh, ow] / divisor
-                for h in range(h0, h1):
-                    for w in range(w0, w1):
-                        gx[n, c, h, w] += g
+        for od in range(out_d):
+            d0, d1, pd_count = _avg_window(od, sd, pd, kd_size, d_size, count_include_pad)
+            for oh in range(out_h):
+                h0, h1, ph_count = _avg_window(oh, sh, ph, kh_size, h_size, count_include_pad)
+                for ow in range(out_w):
+                    w0, w1, pw_count = _avg_window(ow, sw, pw, kw_size, w_size, count_include_pad)
+                    divisor = divisor_override if divisor_override > 0 else pd_count * ph_count * pw_count
+                    g = grad[n, c, od, oh, ow] / divisor
+                    for d in range(d0, d1):
+                        for h in range(h0, h1):
+                            for w in range(w0, w1):
+                                gx[n, c, d, h, w] += g
     return gx
+
+
+@njit(cache=True)
+def _adaptive_window(o, size, out_size):
+    """Adaptive pooling's window: [floor(o * size / out), ceil((o + 1) * size / out))."""
+    return (o * size) // out_size, -((-(o + 1) * size) // out_size)
 
 
 @adaptive
 @njit(cache=True, parallel=True)
-def adaptive_pool2d(x, out_h, out_w, use_max):
-    """Adaptive average or max pooling; windows are [floor(i*H/OH), ceil((i+1)*H/OH))."""
-    n_size, c_size, h_size, w_size = x.shape
-    out = np.empty((n_size, c_size, out_h, out_w), dtype=x.dtype)
-    idx = np.empty((n_size, c_size, out_h, out_w), dtype=np.int64)
+def adaptive_pool3d(x, out_d, out_h, out_w, use_max):
+    """Adaptive average or max pooling (max also returns the flat index of each maximum)."""
+    n_size, c_size, d_size, h_size, w_size = x.shape
+    out = np.empty((n_size, c_size, out_d, out_h, out_w), dtype=x.dtype)
+    idx = np.zeros((n_size, c_size, out_d, out_h, out_w), dtype=np.int64)
     for nc in prange(n_size * c_size):
         n = nc // c_size
         c = nc % c_size
-        for oh in range(out_h):
-            h0 = (oh * h_size) // out_h
-            h1 = -((-(oh + 1) * h_size) // out_h)
-            for ow in range(out_w):
-                w0 = (ow * w_size) // out_w
-                w1 = -((-(ow + 1) * w_size) // out_w)
-                if use_max:
-                    best = x[n, c, h0, w0]
-                    best_i = h0 * w_size + w0
-                    for h in range(h0, h1):
-                        for w in range(w0, w1):
-                            v = x[n, c, h, w]
-                            if v > best or np.isnan(v):
-                                best = v
-                                best_i = h * w_size + w
-                    out[n, c, oh, ow] = best
-                    idx[n, c, oh, ow] = best_i
-                else:
-                    total = 0.0
-                    for h in range(h0, h1):
-                        for w in range(w0, w1):
-                            total += x[n, c, h, w]
-                    out[n, c, oh, ow] = total / ((h1 - h0) * (w1 - w0))
-                    idx[n, c, oh, ow] = 0
+        for od in range(out_d):
+            d0, d1 = _adaptive_window(od, d_size, out_d)
+            for oh in range(out_h):
+                h0, h1 = _adaptive_window(oh, h_size, out_h)
+                for ow in range(out_w):
+                    w0, w1 = _adaptive_window(ow, w_size, out_w)
+                    if use_max:
+                        best = x[n, c, d0, h0, w0]
+                        best_i = (d0 * h_size + h0) * w_size + w0
+                        for d in range(d0, d1):
+                            for h in range(h0, h1):
+                                for w in range(w0, w1):
+                                    v = x[n, c, d, h, w]
+                                    if v > best or np.isnan(v):
+                                        best = v
+                                        best_i = (d * h_size + h) * w_size + w
+                        out[n, c, od, oh, ow] = best
+                        idx[n, c, od, oh, ow] = best_i
+                    else:
+                        total = 0.0
+                        for d in range(d0, d1):
+                            for h in range(h0, h1):
+                                for w in range(w0, w1):
+                                    total += x[n, c, d, h, w]
+                        out[n, c, od, oh, ow] = total / ((d1 - d0) * (h1 - h0) * (w1 - w0))
     return out, idx
 
 
 @adaptive
 @njit(cache=True, parallel=True)
-def adaptive_avg_pool2d_backward(grad, h_size, w_size):
-    n_size, c_size, out_h, out_w = grad.shape
-    gx = np.zeros((n_size, c_size, h_size, w_size), dtype=grad.dtype)
+def adaptive_avg_pool3d_backward(grad, d_size, h_size, w_size):
+    n_size, c_size, out_d, out_h, out_w = grad.shape
+    gx = np.zeros((n_size, c_size, d_size, h_size, w_size), dtype=grad.dtype)
     for nc in prange(n_size * c_size):
         n = nc // c_size
         c = nc % c_size
-        for oh in range(out_h):
-            h0 = (oh * h_size) // out_h
-            h1 = -((-(oh + 1) * h_size) // out_h)
-            for ow in range(out_w):
-                w0 = (ow * w_size) // out_w
-                w1 = -((-(ow + 1) * w_size) // out_w)
-                g = grad[n, c, oh, ow] / ((h1 - h0) * (w1 - w0))
-                for h in range(h0, h1):
-                    for w in range(w0, w1):
-                        gx[n, c, h, w] += g
+        for od in range(out_d):
+            d0, d1 = _adaptive_window(od, d_size, out_d)
+            for oh in range(out_h):
+                h0, h1 = _adaptive_window(oh, h_size, out_h)
+                for ow in range(out_w):
+                    w0, w1 = _adaptive_window(ow, w_size, out_w)
+                    g = grad[n, c, od, oh, ow] / ((d1 - d0) * (h1 - h0) * (w1 - w0))
+                    for d in range(d0, d1):
+                        for h in range(h0, h1):
+                            for w in range(w0, w1):
+                                gx[n, c, d, h, w] += g
     return gx
+
+
+@adaptive
+@njit(cache=True, parallel=True)
+def fractional_max_pool3d(x, starts_d, starts_h, starts_w, kd_size, kh_size, kw_size):
+    """Max over the windows ``[start, start + k)`` whose starts each (n, c) plane drew (``starts_*``: (N, C, O))."""
+    n_size, c_size, d_size, h_size, w_size = x.shape
+    out_d, out_h, out_w = starts_d.shape[2], starts_h.shape[2], starts_w.shape[2]
+    out = np.empty((n_size, c_size, out_d, out_h, out_w), dtype=x.dtype)
+    idx = np.empty((n_size, c_size, out_d, out_h, out_w), dtype=np.int64)
+    for nc in prange(n_size * c_size):
+        n = nc // c_size
+        c = nc % c_size
+        for od in range(out_d):
+            d0 = starts_d[n, c, od]
+            for oh in range(out_h):
+                h0 = starts_h[n, c, oh]
+                for ow in range(out_w):
+                    w0 = starts_w[n, c, ow]
+                    best = -np.inf
+                    best_i = (d0 * h_size + h0) * w_size + w0
+                    for d in range(d0, d0 + kd_size):
+                        for h in range(h0, h0 + kh_size):
+                            for w in range(w0, w0 + kw_size):
+                                v = x[n, c, d, h, w]
+                                if v > best or np.isnan(v):
+                                    best = v
+                                    best_i = (d * h_size + h) * w_size + w
+                    out[n, c, od, oh, ow] = best
+                    idx[n, c, od, oh, ow] = best_i
+    return out, idx
