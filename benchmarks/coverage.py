@@ -1,4 +1,4 @@
-"""Which of PyTorch's public names Ember lacks, per namespace: ``python -m benchmarks.coverage [--markdown]``.
+"""Which public names of torch, Lightning, torchvision, torchaudio Ember lacks: ``python -m benchmarks.coverage``.
 
 Needs torch installed; run by hand, never part of the test run. For each namespace (torch's top level,
 Tensor methods, torch.nn, torch.nn.functional, torch.nn.init, torch.nn.utils, torch.nn.utils.rnn,
@@ -9,8 +9,18 @@ counted), and counts how many of the rest Ember has under the same name. It prin
 names; ``--markdown`` prints the same as Markdown to paste into the docs, ``--left-out`` also lists the
 names left out on purpose.
 
+The same count runs over the surfaces of the other references Ember follows (``REFERENCE_ROWS``): Lightning's
+``LightningModule`` (its methods and hooks, then its properties), ``Trainer`` (constructor arguments, then public
+properties and methods), ``lightning.pytorch.callbacks`` and ``loggers``; ``torchvision.ops``,
+``torchvision.transforms.v2``, ``torchaudio.functional`` and ``torchaudio.transforms``. A row whose reference is
+not installed is skipped with the reason. torchvision and torchaudio are imported as the parity tests import them
+(``tests/vision/_torchvision.py``, ``tests/audio/_torchaudio.py``), and Lightning after them (its torchmetrics
+imports torchvision).
+
 A public name is one without a leading underscore that is not a submodule (each namespace is counted on
-its own), a typing helper, a documentation dict or a name imported from the standard library.
+its own), a typing helper, a documentation dict or a name imported from the standard library. On a class
+(``LightningModule``, ``Trainer``) the names are those Lightning's own classes define, not torch.nn.Module's
+(counted under torch.nn's rows); Ember's side is an instance, so attributes set in ``__init__`` count.
 """
 
 from __future__ import annotations
@@ -18,8 +28,12 @@ from __future__ import annotations
 import argparse
 import fnmatch
 import importlib
+import inspect
 import signal
+import tempfile
 import types
+from dataclasses import dataclass
+from typing import Callable
 
 # (torch namespace, the Ember object holding the same names)
 NAMESPACES = [
@@ -40,6 +54,9 @@ NAMESPACES = [
     ("torch.optim", "ember.optim"),
     ("torch.utils.data", "ember.data"),
 ]
+
+_LM, _LM_PROPERTIES = "lightning.pytorch.LightningModule", "lightning.pytorch.LightningModule (properties)"
+_TRAINER, _TRAINER_ARGS = "lightning.pytorch.Trainer", "lightning.pytorch.Trainer.__init__"
 
 # (namespace or "*", fnmatch pattern, why Ember leaves these names out). One line of reason each.
 LEFT_OUT: list[tuple[str, str, str]] = [
@@ -385,6 +402,22 @@ LEFT_OUT: list[tuple[str, str, str]] = [
     ("torch.utils.data", "runtime_validation*", "DataPipes: deprecated in torch"),
     ("torch.utils.data", "guaranteed_datapipes_determinism", "DataPipes: deprecated in torch"),
     ("torch.utils.data", "non_deterministic", "DataPipes: deprecated in torch"),
+    # Lightning's LightningModule and Trainer (_LM, _TRAINER below).
+    (_LM, "to_torchscript", "TorchScript: not in Ember (ember.export captures graphs)"),
+    (_LM, "to_tensorrt", "TensorRT compilation for NVIDIA GPUs: CPU-only"),
+    (_LM, "to_onnx", "ONNX export: ember.onnx is planned"),
+    (_LM_PROPERTIES, "fabric", "Lightning Fabric internals: Ember's Trainer has no Fabric"),
+    (_LM_PROPERTIES, "device_mesh", "DTensor device meshes for model parallelism: not in Ember"),
+    (_TRAINER_ARGS, "model_registry", "upload to Lightning AI's hosted model registry: a service"),
+    (_TRAINER, "init_module", "context manager creating weights on a GPU/meta device: CPU-only"),
+    (_TRAINER, "precision_plugin", "Lightning's precision plugin objects: Ember has Trainer.precision"),
+    (_TRAINER, "accelerator", "Lightning's Accelerator objects: Ember computes on the CPU only"),
+    (_TRAINER, "scaler", "AMP gradient scaler: no mixed precision"),
+    (_TRAINER, "device_ids", "accelerator device indices: CPU-only"),
+    # Lightning's loggers for hosted services.
+    ("lightning.pytorch.loggers", "CometLogger", "hosted experiment tracking (comet.com): needs an account"),
+    ("lightning.pytorch.loggers", "WandbLogger", "hosted experiment tracking (wandb.ai): needs an account"),
+    ("lightning.pytorch.loggers", "LitLogger", "hosted experiment tracking (lightning.ai): needs an account"),
 ]
 
 # Names counted although a pattern above catches them (a pattern is a shortcut, not a verdict on every
@@ -396,19 +429,41 @@ KEPT = {
 }
 
 
+class Unavailable(Exception):
+    """A row's reference package is not installed (the message says which, and how to get it)."""
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the table: ``namespace`` (the reference's names, by ``reference()``) against ``ember``
+    (``ember_check()`` returns a predicate telling whether Ember has a name)."""
+
+    namespace: str
+    ember: str
+    reference: Callable[[], list[str]]
+    ember_check: Callable[[], Callable[[str], bool]]
+
+
 def public_names(namespace: str) -> list[str]:
     """torch's public names in ``namespace``: no underscore, no submodule, no typing or stdlib import."""
     import torch
 
-    obj = torch.Tensor if namespace == "torch.Tensor" else importlib.import_module(namespace)
+    if namespace == "torch.Tensor":
+        return sorted(name for name in dir(torch.Tensor) if not name.startswith("_"))
+    return module_public_names(importlib.import_module(namespace), keep_tensor=namespace == "torch")
+
+
+def module_public_names(module, keep_tensor: bool = False) -> list[str]:
+    """A module's public names: no underscore, no submodule, no typing / stdlib helper, not torch.Tensor
+    (imported for type hints) unless ``keep_tensor``."""
+    import torch
+
     names = []
-    for name in dir(obj):
+    for name in dir(module):
         if name.startswith("_"):
             continue
-        value = getattr(obj, name, None)
-        if namespace != "torch.Tensor" and not _is_api(value):
-            continue
-        if namespace != "torch" and value is torch.Tensor:  # (imported for type hints)
+        value = getattr(module, name, None)
+        if not _is_api(value) or (value is torch.Tensor and not keep_tensor):
             continue
         names.append(name)
     return sorted(names)
@@ -442,18 +497,153 @@ def _ember_object(path: str):
     return importlib.import_module(path)
 
 
-def coverage() -> list[dict]:
-    """One row per namespace: counts, the missing names and the names left out (name -> reason)."""
-    rows = []
-    for namespace, ember_path in NAMESPACES:
+def _has(obj, name: str) -> bool:
+    """Whether ``obj`` has attribute ``name``; a property that raises ("not attached to a Trainer") exists."""
+    try:
+        getattr(obj, name)
+    except AttributeError:
+        return False
+    except Exception:  # noqa: BLE001 (the attribute is there; it only cannot answer on a bare object)
+        return True
+    return True
+
+
+def _attributes_of(path: str) -> Callable[[], Callable[[str], bool]]:
+    def check():
+        obj = _ember_object(path)
+        return lambda name: _has(obj, name)
+
+    return check
+
+
+# -- the references other than torch: Lightning, torchvision, torchaudio --------------------------------------
+def _import_reference(name: str):
+    """Imports ``name`` (torchvision, torchaudio, Lightning) as the parity tests do, or raises ``Unavailable``."""
+    import pytest
+
+    from tests.audio._torchaudio import import_torchaudio
+    from tests.vision._torchvision import import_torchvision
+
+    try:
+        if name.startswith("torchvision"):
+            import_torchvision()
+        elif name.startswith("torchaudio"):
+            import_torchaudio()
+        elif name.startswith("lightning"):
+            try:
+                import_torchvision()  # (Lightning's torchmetrics imports torchvision; without it, it does not)
+            except pytest.skip.Exception:
+                pass
+        return importlib.import_module(name)
+    except pytest.skip.Exception as skipped:
+        raise Unavailable(str(skipped)) from None
+    except ImportError as error:
+        raise Unavailable(f"{name} is not installed ({error}); pip install it to measure this row") from None
+
+
+def _module_names(name: str) -> Callable[[], list[str]]:
+    return lambda: module_public_names(_import_reference(name))
+
+
+def _lightning_class_members(cls_name: str, callables: bool) -> list[str]:
+    """The public callables (or other attributes) that Lightning's own classes in ``cls_name``'s MRO define."""
+    import torch
+
+    cls = getattr(_import_reference("lightning.pytorch"), cls_name)
+    names = []
+    for name in dir(cls):
+        if name.startswith("_"):
+            continue
+        owner = next(klass for klass in cls.__mro__ if name in vars(klass))
+        if owner in (torch.nn.Module, object):
+            continue  # (nn.Module's own methods are counted under torch.nn)
+        value = inspect.getattr_static(cls, name)
+        is_callable = callable(value) or isinstance(value, (classmethod, staticmethod))
+        if is_callable == callables and not isinstance(value, type):
+            names.append(name)
+    return sorted(names)
+
+
+def _trainer_arguments() -> list[str]:
+    trainer = _import_reference("lightning.pytorch").Trainer
+    return [name for name in inspect.signature(trainer.__init__).parameters if name != "self"]
+
+
+def _ember_training_module():
+    from ember.trainer import TrainingModule
+
+    module = TrainingModule()
+    return lambda name: _has(module, name)
+
+
+def _ember_trainer_arguments():
+    from ember.trainer import Trainer
+
+    parameters = set(inspect.signature(Trainer.__init__).parameters)
+    return lambda name: name in parameters
+
+
+def _ember_trainer():
+    from ember.trainer import Trainer
+
+    root = tempfile.mkdtemp(prefix="ember-coverage-")
+    trainer = Trainer(logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                      enable_model_summary=False, default_root_dir=root)
+    return lambda name: _has(trainer, name)
+
+
+def _torch_row(namespace: str, ember_path: str) -> Row:
+    return Row(namespace, ember_path, lambda: public_names(namespace), _attributes_of(ember_path))
+
+
+REFERENCE_ROWS = [
+    Row(_LM, "ember.trainer.TrainingModule",
+        lambda: _lightning_class_members("LightningModule", callables=True), _ember_training_module),
+    Row(_LM_PROPERTIES, "ember.trainer.TrainingModule",
+        lambda: _lightning_class_members("LightningModule", callables=False), _ember_training_module),
+    Row(_TRAINER_ARGS, "ember.trainer.Trainer.__init__", _trainer_arguments, _ember_trainer_arguments),
+    Row(_TRAINER, "ember.trainer.Trainer",
+        lambda: _lightning_class_members("Trainer", callables=True)
+        + _lightning_class_members("Trainer", callables=False), _ember_trainer),
+    Row("lightning.pytorch.callbacks", "ember.trainer.callbacks", _module_names("lightning.pytorch.callbacks"),
+        _attributes_of("ember.trainer.callbacks")),
+    Row("lightning.pytorch.loggers", "ember.trainer.loggers", _module_names("lightning.pytorch.loggers"),
+        _attributes_of("ember.trainer.loggers")),
+    Row("torchvision.ops", "ember.vision.ops", _module_names("torchvision.ops"),
+        _attributes_of("ember.vision.ops")),
+    Row("torchvision.transforms.v2", "ember.vision.transforms.v2", _module_names("torchvision.transforms.v2"),
+        _attributes_of("ember.vision.transforms.v2")),
+    Row("torchvision.transforms.v2 (in ember.vision.transforms)", "ember.vision.transforms",
+        _module_names("torchvision.transforms.v2"), _attributes_of("ember.vision.transforms")),
+    Row("torchaudio.functional", "ember.audio.functional", _module_names("torchaudio.functional"),
+        _attributes_of("ember.audio.functional")),
+    Row("torchaudio.transforms", "ember.audio.transforms", _module_names("torchaudio.transforms"),
+        _attributes_of("ember.audio.transforms")),
+]
+
+
+def all_rows() -> list[Row]:
+    return [_torch_row(namespace, ember_path) for namespace, ember_path in NAMESPACES] + REFERENCE_ROWS
+
+
+def coverage(rows: list[Row] | None = None) -> list[dict]:
+    """One result per row: counts, the missing names and the names left out (name -> reason); a row whose
+    reference is not installed has ``skipped`` (the reason) and no counts."""
+    results = []
+    for row in all_rows() if rows is None else rows:
         try:
-            ember_obj, import_error = _ember_object(ember_path), None
+            names = row.reference()
+        except Unavailable as reason:
+            results.append({"namespace": row.namespace, "ember": row.ember, "skipped": str(reason)})
+            continue
+        try:
+            has, import_error = row.ember_check(), None
         except ImportError as error:  # (a namespace Ember lacks, or one that fails to import: said below)
-            ember_obj, import_error = None, f"{type(error).__name__}: {error}"
+            has, import_error = (lambda name: False), f"{type(error).__name__}: {error}"
         counted, missing, left_out = [], [], {}
-        for name in public_names(namespace):
-            present = ember_obj is not None and hasattr(ember_obj, name)
-            reason = None if present else left_out_reason(namespace, name)  # (a name Ember has counts)
+        for name in names:
+            present = has(name)
+            reason = None if present else left_out_reason(row.namespace, name)  # (a name Ember has counts)
             if reason is not None:
                 left_out[name] = reason
                 continue
@@ -461,30 +651,34 @@ def coverage() -> list[dict]:
             if not present:
                 missing.append(name)
         present = len(counted) - len(missing)
-        rows.append({
-            "namespace": namespace, "ember": ember_path, "counted": len(counted), "present": present,
-            "missing": missing, "left_out": left_out, "import_error": import_error,
+        results.append({
+            "namespace": row.namespace, "ember": row.ember, "counted": len(counted), "present": present,
+            "missing": missing, "left_out": left_out, "import_error": import_error, "skipped": None,
             "percent": 100.0 * present / len(counted) if counted else 100.0,
         })
-    return rows
+    return results
 
 
 def format_text(rows: list[dict], show_left_out: bool = False) -> str:
+    measured = [row for row in rows if not row["skipped"]]
     width = max(len(row["namespace"]) for row in rows)
     lines = [f"{'namespace':<{width}}  {'in Ember':>8}  {'counted':>7}  {'coverage':>8}  {'left out':>8}"]
     for row in rows:
+        if row["skipped"]:
+            lines.append(f"{row['namespace']:<{width}}  skipped: {row['skipped']}")
+            continue
         lines.append(f"{row['namespace']:<{width}}  {row['present']:>8}  {row['counted']:>7}  "
                      f"{row['percent']:>7.1f}%  {len(row['left_out']):>8}")
-    present, counted = sum(r["present"] for r in rows), sum(r["counted"] for r in rows)
-    lines.append(f"{'all':<{width}}  {present:>8}  {counted:>7}  {100.0 * present / counted:>7.1f}%  "
-                 f"{sum(len(r['left_out']) for r in rows):>8}")
-    for row in rows:
+    present, counted = sum(r["present"] for r in measured), sum(r["counted"] for r in measured)
+    lines.append(f"{'all':<{width}}  {present:>8}  {counted:>7}  {100.0 * present / max(counted, 1):>7.1f}%  "
+                 f"{sum(len(r['left_out']) for r in measured):>8}")
+    for row in measured:
         if row["import_error"]:
             lines += ["", f"{row['ember']} does not import: {row['import_error']}"]
         if row["missing"]:
             lines += ["", f"missing from {row['ember']} ({len(row['missing'])}):", _wrap(row["missing"])]
     if show_left_out:
-        for row in rows:
+        for row in measured:
             if row["left_out"]:
                 lines += ["", f"left out of {row['namespace']}:"]
                 lines += [f"  {name}: {reason}" for name, reason in sorted(row["left_out"].items())]
@@ -492,21 +686,25 @@ def format_text(rows: list[dict], show_left_out: bool = False) -> str:
 
 
 def format_markdown(rows: list[dict], show_left_out: bool = False) -> str:
+    measured = [row for row in rows if not row["skipped"]]
     lines = ["| namespace | in Ember | counted | coverage | left out on purpose |", "|---|---:|---:|---:|---:|"]
     for row in rows:
+        if row["skipped"]:
+            lines.append(f"| `{row['namespace']}` | | | skipped: {row['skipped']} | |")
+            continue
         lines.append(f"| `{row['namespace']}` | {row['present']} | {row['counted']} | {row['percent']:.1f}% "
                      f"| {len(row['left_out'])} |")
-    present, counted = sum(r["present"] for r in rows), sum(r["counted"] for r in rows)
-    lines.append(f"| all | {present} | {counted} | {100.0 * present / counted:.1f}% "
-                 f"| {sum(len(r['left_out']) for r in rows)} |")
-    for row in rows:
+    present, counted = sum(r["present"] for r in measured), sum(r["counted"] for r in measured)
+    lines.append(f"| all | {present} | {counted} | {100.0 * present / max(counted, 1):.1f}% "
+                 f"| {sum(len(r['left_out']) for r in measured)} |")
+    for row in measured:
         if row["import_error"]:
             lines += ["", f"`{row['ember']}` does not import: {row['import_error']}"]
         if row["missing"]:
             names = ", ".join(f"`{name}`" for name in row["missing"])
             lines += ["", f"Missing from `{row['ember']}` ({len(row['missing'])}): {names}"]
     if show_left_out:
-        for row in rows:
+        for row in measured:
             if row["left_out"]:
                 lines += ["", f"Left out of `{row['namespace']}`:", ""]
                 lines += [f"- `{name}`: {reason}" for name, reason in sorted(row["left_out"].items())]
