@@ -21,7 +21,7 @@ from ...tensor import Tensor
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter
-from ..utils.rnn import PackedSequence
+from ._packed_sequence import PackedSequence
 from ._rnn_fused import GRULayer, LSTMLayer, RNNLayer
 from .module import Module
 

@@ -1,8 +1,10 @@
-"""Gradient clipping: ``clip_grad_norm_`` and ``clip_grad_value_`` (in place, on ``.grad``)."""
+"""Gradient clipping: ``clip_grad_norm_``, ``clip_grads_with_norm_`` and ``clip_grad_value_`` (in place,
+on ``.grad``), ``get_total_norm``."""
 
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Iterable
 
 import numpy as np
@@ -65,14 +67,44 @@ def clip_grad_norm_(
         >>> w.grad
         tensor([0.6000, 0.8000])
     """
-    grads = _grads(parameters)
-    total = get_total_norm(grads, norm_type, error_if_nonfinite)
-    clip_coef = float(max_norm) / (float(total._data) + 1e-6)
+    if isinstance(parameters, Tensor):
+        parameters = [parameters]
+    parameters = list(parameters)
+    total = get_total_norm(_grads(parameters), norm_type, error_if_nonfinite)
+    clip_grads_with_norm_(parameters, max_norm, total)
+    return total
+
+
+def clip_grads_with_norm_(parameters, max_norm: float, total_norm: Tensor, foreach=None) -> None:
+    """Scales every gradient by ``min(max_norm / (total_norm + 1e-6), 1)``, in place: the second half of
+    :func:`clip_grad_norm_`, for a ``total_norm`` computed beforehand (e.g. with :func:`get_total_norm`
+    over gradients gathered from several places).
+
+    Example:
+        >>> import ember
+        >>> w = ember.nn.Parameter(ember.zeros(2))
+        >>> w.grad = ember.tensor([3.0, 4.0])
+        >>> ember.nn.utils.clip_grads_with_norm_([w], 1.0, ember.tensor(10.0))
+        >>> w.grad
+        tensor([0.3000, 0.4000])
+    """
+    clip_coef = float(max_norm) / (float(total_norm._data if isinstance(total_norm, Tensor) else total_norm) + 1e-6)
     if clip_coef < 1:
-        for g in grads:
+        for g in _grads(parameters):
             g._data *= g._data.dtype.type(clip_coef)
             g._vc[0] += 1
-    return total
+
+
+def clip_grad_norm(
+    parameters, max_norm: float, norm_type: float = 2.0, error_if_nonfinite: bool = False, foreach=None
+) -> Tensor:
+    """Deprecated alias of :func:`clip_grad_norm_` (a ``FutureWarning``, as in PyTorch)."""
+    warnings.warn(
+        "`ember.nn.utils.clip_grad_norm` is now deprecated in favor of `ember.nn.utils.clip_grad_norm_`.",
+        FutureWarning,
+        stacklevel=2,
+    )
+    return clip_grad_norm_(parameters, max_norm, norm_type, error_if_nonfinite, foreach)
 
 
 def clip_grad_value_(parameters, clip_value: float, foreach=None) -> None:

@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple, Sequence
+from typing import Sequence
 
 import numpy as np
 
 from ...ops.joining import cat, stack
 from ...tensor import Tensor
 from .. import functional as F
+from ..modules._packed_sequence import PackedSequence
 
 
 def pad_sequence(
@@ -58,20 +59,6 @@ def pad_sequence(
             padded.append(F.pad(s, pad, value=padding_value) if extra else s)
         result = stack(padded, 0)
     return result if batch_first else result.transpose(0, 1)
-
-
-class PackedSequence(NamedTuple):
-    """A batch of variable-length sequences packed time step by time step (PyTorch's layout).
-
-    ``data`` holds, for each time step ``t``, the ``batch_sizes[t]`` sequences still running (sorted by
-    decreasing length); ``sorted_indices`` / ``unsorted_indices`` map to and from the caller's batch order.
-    Build one with ``pack_padded_sequence`` or ``pack_sequence``; RNN, LSTM and GRU accept it.
-    """
-
-    data: Tensor
-    batch_sizes: Tensor
-    sorted_indices: Tensor | None = None
-    unsorted_indices: Tensor | None = None
 
 
 def _time_major_mask(batch_sizes: np.ndarray) -> np.ndarray:
