@@ -95,6 +95,10 @@ Tensor.type = _tensor_type
 Tensor.as_strided = _toplevel.as_strided  # a view sharing the tensor's memory, as torch's
 Tensor.hash_tensor, Tensor.is_neg = _toplevel.hash_tensor, _toplevel.is_neg
 Tensor.stft, Tensor.istft = stft, istft
+from . import sparse  # noqa: E402  (binds last: a sparse tensor refuses every dense op method bound above)
+from .sparse import sparse_coo, sparse_coo_tensor, spmm  # noqa: E402
+
+sparse.bind_methods(Tensor)
 
 
 def _functional_method(name: str):

@@ -39,6 +39,7 @@ class Tensor:
     __slots__ = ("_data", "_requires_grad", "grad", "grad_fn", "_output_nr", "_vc", "_hooks", "_base",
                  "__weakref__")
     __array_priority__ = 1000  # ndarray <op> Tensor defers to Tensor's reflected operator
+    is_sparse = False  # a sparse COO tensor (``_sparse_tensor.SparseTensor``) says True
 
     def __init__(self, *args, requires_grad: bool = False, device=None):
         data = _legacy_data(args, None, legacy_device(device))

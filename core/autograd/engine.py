@@ -266,6 +266,8 @@ def _accumulate(t, g, create_graph) -> None:
         t.grad = g
     elif create_graph:
         t.grad = t.grad + g
+    elif t.grad.is_sparse or g.is_sparse:  # a sparse COO gradient adds by its own rules (dense + sparse: dense)
+        t.grad = (g + t.grad if t.grad.is_sparse and not g.is_sparse else t.grad + g).detach()
     else:
         t.grad = Tensor(t.grad._data + g._data)
 

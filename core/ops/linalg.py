@@ -73,6 +73,8 @@ def _shape_error(op, a, b):
 def matmul(input, other):
     """Matrix product with NumPy/PyTorch semantics: 1-D operands are promoted and the added axis
     removed after; leading (batch) axes broadcast."""
+    if getattr(input, "is_sparse", False) or getattr(other, "is_sparse", False):
+        return _sparse_product("matmul", input, other)
     a, b = binary_operands(input, other)
     if a._data.ndim == 0 or b._data.ndim == 0:
         raise RuntimeError(
@@ -93,8 +95,17 @@ def matmul(input, other):
     return MatMul.apply(a, b)
 
 
+def _sparse_product(op: str, *operands, **options):
+    """A product with a sparse COO operand: ``ember.sparse`` computes it (it binds ``_sparse_product`` onto
+    the sparse tensor class, a layer above this one)."""
+    sparse = next(t for t in operands[-2:] if getattr(t, "is_sparse", False))
+    return sparse._sparse_product(op, *operands, **options)
+
+
 def mm(input, mat2):
     """The product of two 2-D matrices (no broadcasting)."""
+    if input.is_sparse or mat2.is_sparse:
+        return _sparse_product("mm", input, mat2)
     if input._data.ndim != 2 or mat2._data.ndim != 2:
         raise RuntimeError(f"mm: expected 2-D tensors, got {input._data.ndim}-D and {mat2._data.ndim}-D")
     if input._data.shape[1] != mat2._data.shape[0]:
@@ -330,6 +341,8 @@ def _add_scaled(input, product, beta, alpha):
 
 def addmm(input, mat1, mat2, *, beta=1, alpha=1):
     """``beta * input + alpha * (mat1 @ mat2)`` (``input`` broadcasts)."""
+    if mat1.is_sparse or mat2.is_sparse:
+        return _sparse_product("addmm", input, mat1, mat2, beta=beta, alpha=alpha)
     for name, mat in (("mat1", mat1), ("mat2", mat2)):
         if mat.ndim != 2:
             raise RuntimeError(f"{name} must be a matrix, got {mat.ndim}-D tensor")
