@@ -16,8 +16,9 @@ from ...ops.activation import softplus
 from ...ops.arithmetic import minimum, where
 from ...tensor import Tensor
 from ._utils import legacy_reduction, reduce_loss
-from .activation import log_softmax
+from .activation import log_softmax, logsigmoid
 from .distance import pairwise_distance
+from .conv import linear
 
 __all__ = [
     "binary_cross_entropy",
@@ -30,13 +31,18 @@ __all__ = [
     "huber_loss",
     "kl_div",
     "l1_loss",
+    "linear_cross_entropy",
     "margin_ranking_loss",
     "mse_loss",
+    "multi_margin_loss",
+    "multilabel_margin_loss",
+    "multilabel_soft_margin_loss",
     "nll_loss",
     "poisson_nll_loss",
     "smooth_l1_loss",
     "soft_margin_loss",
     "triplet_margin_loss",
+    "triplet_margin_with_distance_loss",
 ]
 
 
@@ -502,3 +508,197 @@ def ctc_loss(log_probs: Tensor, targets: Tensor, input_lengths, target_lengths, 
     if reduction == "sum":
         return nll.sum()
     return nll.squeeze(0) if unbatched else nll
+
+
+def _class_targets(target: Tensor, op: str) -> np.ndarray:
+    """Class-index targets as int64 (any integer dtype is taken; a float one is PyTorch's error)."""
+    data = target._data
+    if data.dtype.kind not in "iu":
+        raise RuntimeError(f"{op}: expected scalar type Long but found {target.dtype} for the target")
+    return data.astype(np.int64)
+
+
+def _vector_or_matrix(input: Tensor, op: str) -> Tensor:
+    """(C,) or (N, C) scores with C > 0, as (N, C)."""
+    if input.ndim not in (1, 2) or input.shape[-1] == 0:
+        raise RuntimeError(f"{op}: Expected non-empty vector or matrix with optional 0-dim batch size, but got: "
+                           f"{list(input.shape)}")
+    return input.unsqueeze(0) if input.ndim == 1 else input
+
+
+def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float = 1.0, weight: Tensor | None = None,
+                      size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
+    """Multi-class hinge loss of scores (N, C) or (C,) at class indices (N,) or ():
+    ``sum_{j != y} w_y max(0, margin - x_y + x_j)^p / C`` with ``p`` 1 or 2.
+
+    Example:
+        >>> import ember
+        >>> from ember.nn import functional as F
+        >>> F.multi_margin_loss(ember.tensor([[0.1, 0.2, 0.4, 0.8]]), ember.tensor([3]))
+        tensor(0.3250)
+    """
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    if p not in (1, 2):
+        raise ValueError("only p == 1 and p == 2 supported")
+    if weight is not None and weight.ndim != 1:
+        raise ValueError("weight must be one-dimensional")
+    x = _vector_or_matrix(input, "multi_margin_loss")
+    n, c = x.shape
+    t = _class_targets(target, "multi_margin_loss")
+    if not (t.ndim <= 1 and t.size == n) or (input.ndim == 2 and t.ndim != 1):
+        raise RuntimeError(f"multi_margin_loss: target tensor should be 1-D with size equal to the number of input "
+                           f"samples (batch size). Expected target size [{n}], but got {list(target.shape)}. Input "
+                           f"has shape {list(input.shape)}.")
+    if weight is not None and weight.shape[0] != c:
+        raise RuntimeError(f"multi_margin_loss: inconsistent weight size, expected {c} but got {list(weight.shape)}")
+    t = t.reshape(n, 1)
+    if t.size and (t.min() < 0 or t.max() >= c):
+        raise RuntimeError(f"multi_margin_loss: target out of range (classes are 0 to {c - 1})")
+    index = Tensor._wrap(t)
+    hinge = (margin - x.gather(1, index) + x).clamp_min(0.0)
+    if p == 2:
+        hinge = hinge * hinge
+    if weight is not None:
+        hinge = hinge * weight.gather(0, index.reshape(-1)).unsqueeze(1)
+    others = (np.arange(c) != t).astype(x._data.dtype)  # the target's own term is left out
+    loss = (hinge * Tensor._wrap(others)).sum(1) / c
+    if reduction == "none":
+        return loss.reshape(target.shape) if input.ndim == 1 else loss
+    return reduce_loss(loss, reduction, "multi_margin_loss")
+
+
+def multilabel_margin_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
+                           reduction: str = "mean") -> Tensor:
+    """Multi-label hinge loss: ``sum_{j in T} sum_{i not in T} max(0, 1 - (x_j - x_i)) / C`` where the target
+    classes ``T`` of a sample are its target row up to the first -1 (a class listed twice counts twice).
+
+    Example:
+        >>> import ember
+        >>> from ember.nn import functional as F
+        >>> F.multilabel_margin_loss(ember.tensor([[0.1, 0.2, 0.4, 0.8]]), ember.tensor([[3, 0, -1, 1]]))
+        tensor(0.8500)
+    """
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    x = _vector_or_matrix(input, "multilabel_margin_loss")
+    n, c = x.shape
+    t = _class_targets(target, "multilabel_margin_loss")
+    if t.shape != tuple(input.shape):
+        raise RuntimeError(f"multilabel_margin_loss: inconsistent target size: {list(target.shape)} for input of "
+                           f"size: {list(input.shape)}")
+    t = t.reshape(n, c)
+    if t.size and (t.min() < -1 or t.max() >= c):
+        raise RuntimeError(f"multilabel_margin_loss: argument #2 'target' is out of range (classes are 0 to {c - 1}, "
+                           "and -1 ends a sample's list)")
+    listed = np.cumprod(t >= 0, axis=1).astype(bool)  # the entries before the first -1
+    counts = np.zeros((n, c), x._data.dtype)
+    np.add.at(counts, (np.nonzero(listed)[0], t[listed]), 1)
+    pairs = counts[:, :, None] * (counts == 0)[:, None, :]  # (n, target j, non-target i)
+    hinge = (1.0 - x.unsqueeze(2) + x.unsqueeze(1)).clamp_min(0.0)
+    loss = (hinge * Tensor._wrap(pairs)).sum((1, 2)) / c
+    if input.ndim == 1:
+        loss = loss.squeeze(0)
+    return reduce_loss(loss, reduction, "multilabel_margin_loss")
+
+
+def multilabel_soft_margin_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
+                                reduce=None, reduction: str = "mean") -> Tensor:
+    """One-versus-all logistic loss over the classes (last dim):
+    ``-mean_c w_c (y_c log sigmoid(x_c) + (1 - y_c) log sigmoid(-x_c))``.
+
+    Example:
+        >>> import ember
+        >>> from ember.nn import functional as F
+        >>> round(F.multilabel_soft_margin_loss(ember.zeros(1, 3), ember.tensor([[1.0, 0.0, 1.0]])).item(), 4)
+        0.6931
+    """
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    loss = -(target * logsigmoid(input) + (1 - target) * logsigmoid(-input))
+    if weight is not None:
+        loss = loss * weight
+    loss = loss.sum(input.ndim - 1) / input.shape[-1]
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(reduction + " is not valid")
+    return reduce_loss(loss, reduction, "multilabel_soft_margin_loss")
+
+
+def triplet_margin_with_distance_loss(anchor: Tensor, positive: Tensor, negative: Tensor, *,
+                                      distance_function=None, margin: float = 1.0, swap: bool = False,
+                                      reduction: str = "mean") -> Tensor:
+    """``max(0, d(a, p) - d(a, n) + margin)`` with any distance ``d`` (default: ``pairwise_distance``);
+    ``swap`` uses ``min(d(a, n), d(p, n))`` as the negative distance (Balntas et al., 2016).
+
+    Example:
+        >>> import ember
+        >>> from ember.nn import functional as F
+        >>> a, p, n = ember.zeros(2, 3), ember.zeros(2, 3), ember.ones(2, 3)
+        >>> F.triplet_margin_with_distance_loss(a, p, n, distance_function=lambda x, y: (x - y).abs().sum(-1))
+        tensor(0.)
+    """
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    if margin <= 0:
+        raise ValueError(f"margin must be greater than 0, got {margin}")
+    if not anchor.ndim == positive.ndim == negative.ndim:
+        raise RuntimeError(f"The anchor, positive, and negative tensors are expected to have the same number of "
+                           f"dimensions, but got: anchor {anchor.ndim}D, positive {positive.ndim}D, and negative "
+                           f"{negative.ndim}D inputs")
+    distance = pairwise_distance if distance_function is None else distance_function
+    d_pos = distance(anchor, positive)
+    d_neg = distance(anchor, negative)
+    if swap:
+        d_neg = minimum(d_neg, distance(positive, negative))
+    loss = (d_pos - d_neg + margin).clamp_min(0.0)
+    return reduce_loss(loss, reduction, "triplet_margin_with_distance_loss")
+
+
+def linear_cross_entropy(input: Tensor, linear_weight: Tensor, target: Tensor, *, linear_bias: Tensor | None = None,
+                         weight: Tensor | None = None, reduction: str = "mean", ignore_index: int | None = None,
+                         label_smoothing: float = 0.0, options=None) -> Tensor:
+    """``cross_entropy(linear(input, linear_weight, linear_bias), target, ...)`` (PyTorch 2.13's API).
+
+    ``input`` is (in_features,) or (N, in_features); ``linear_weight`` (C, in_features), or
+    (C, d1, ..., dK, in_features) for a K-dimensional loss over (N, d1, ..., dK) targets.
+    ``ignore_index=None`` means -100 for class indices; it may not be given with probability targets.
+    ``options`` (a ``LinearCrossEntropyOptions``) selects PyTorch's chunked kernel, which saves memory on
+    large vocabularies; Ember computes the reference path whatever it says.
+
+    Example:
+        >>> import ember
+        >>> from ember.nn import functional as F
+        >>> F.linear_cross_entropy(ember.ones(2, 3), ember.zeros(4, 3), ember.tensor([0, 3]))
+        tensor(1.3863)
+    """
+    if input.ndim < 1 or input.ndim > 2:
+        raise RuntimeError(f"expected input with dimensionality 1 or 2, got {input.ndim}")
+    if linear_weight.ndim < 2:
+        raise RuntimeError(f"expected linear_weight with dimensionality at least 2, got {linear_weight.ndim}")
+    batch, in_features = tuple(input.shape[:-1]), input.shape[-1]
+    if in_features != linear_weight.shape[-1]:
+        raise RuntimeError("expected equal input and linear_weight last dimensions (in_features), got "
+                           f"{in_features} and {linear_weight.shape[-1]}, respectively")
+    num_classes, out_features = linear_weight.shape[0], tuple(linear_weight.shape[1:-1])
+    if linear_bias is not None and tuple(linear_bias.shape) != (num_classes, *out_features):
+        raise RuntimeError(f"expected linear_bias shape {(num_classes, *out_features)}, got "
+                           f"{tuple(linear_bias.shape)}")
+    if out_features and not batch:
+        raise RuntimeError(f"K-dimensional loss defined by linear_weight shape {tuple(linear_weight.shape)} requires "
+                           f"batched input, (N, {in_features}), got unbatched input with shape {tuple(input.shape)}")
+    logits_shape = (*batch, num_classes, *out_features)
+    if tuple(target.shape) == logits_shape and ignore_index is not None:
+        raise RuntimeError("ignore_index cannot be specified when target contains probabilities")
+    if options is not None and (out_features or label_smoothing != 0.0 or target._data.dtype != np.int64
+                                or reduction not in ("mean", "sum", "none")):
+        warnings.warn("linear_cross_entropy: ``options`` ignored; chunked path needs reduction in "
+                      "{'mean','sum','none'}, label_smoothing == 0, target.dtype == int64, out_features == (). Got "
+                      f"reduction={reduction!r}, label_smoothing={label_smoothing}, target.dtype={target.dtype}, "
+                      f"out_features={out_features}.", stacklevel=2)
+    total = int(np.prod(out_features, dtype=np.int64)) * num_classes
+    flat_bias = None if linear_bias is None else linear_bias.reshape(total)
+    logits = linear(input, linear_weight.reshape(total, in_features), flat_bias).reshape(logits_shape)
+    return cross_entropy(logits, target, weight=weight, reduction=reduction,
+                         ignore_index=-100 if ignore_index is None else ignore_index,
+                         label_smoothing=label_smoothing)

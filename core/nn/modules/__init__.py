@@ -6,6 +6,7 @@ Each file lists its layers in ``__all__``; this package exports the union, so a 
 from __future__ import annotations
 
 from . import activation as _activation
+from . import adaptive as _adaptive
 from . import attention as _attention
 from . import channelshuffle as _channelshuffle
 from . import container as _container
@@ -30,6 +31,7 @@ from . import transformer as _transformer
 from . import upsampling as _upsampling
 
 from .activation import *  # noqa: F401,F403
+from .adaptive import *  # noqa: F401,F403
 from .attention import *  # noqa: F401,F403
 from .channelshuffle import *  # noqa: F401,F403
 from .container import *  # noqa: F401,F403
@@ -55,6 +57,7 @@ from .upsampling import *  # noqa: F401,F403
 
 __all__ = sorted({name for file in (
     _activation,
+    _adaptive,
     _attention,
     _channelshuffle,
     _container,
