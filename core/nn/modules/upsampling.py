@@ -9,7 +9,10 @@ __all__ = ["Upsample", "UpsamplingBilinear2d", "UpsamplingNearest2d"]
 
 
 class Upsample(Module):
-    """Resizes by ``size`` or ``scale_factor`` with ``F.interpolate`` (``nearest``, ``linear``, ``bilinear``).
+    """Resizes by ``size`` or ``scale_factor`` with ``F.interpolate``.
+
+    Modes as ``F.interpolate``'s: ``nearest`` and ``nearest-exact`` (3- to 5-d input), ``linear`` (3-d),
+    ``bilinear`` and ``bicubic`` (4-d), ``trilinear`` (5-d), ``area``.
 
     Example:
         >>> import ember
@@ -28,16 +31,17 @@ class Upsample(Module):
         super().__init__()
         self.name = type(self).__name__
         self.size = size
-        self.scale_factor = float(scale_factor) if isinstance(scale_factor, (int, float)) else scale_factor
+        if isinstance(scale_factor, tuple):
+            self.scale_factor = tuple(float(factor) for factor in scale_factor)
+        else:
+            self.scale_factor = float(scale_factor) if scale_factor else None
         self.mode = mode
         self.align_corners = align_corners
         self.recompute_scale_factor = recompute_scale_factor
 
     def forward(self, input):
-        kwargs = (
-            {"recompute_scale_factor": self.recompute_scale_factor} if self.recompute_scale_factor else {}
-        )
-        return F.interpolate(input, self.size, self.scale_factor, self.mode, self.align_corners, **kwargs)
+        return F.interpolate(input, self.size, self.scale_factor, self.mode, self.align_corners,
+                             recompute_scale_factor=self.recompute_scale_factor)
 
     def extra_repr(self) -> str:
         if self.scale_factor is not None:
