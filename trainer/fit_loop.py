@@ -46,6 +46,7 @@ class FitLoop:
                                              None if isinstance(profiler, PassThroughProfiler) else profiler,
                                              "[_TrainingEpochLoop].train_dataloader_next")
                 for batch_idx, batch in batches:
+                    trainer._is_last_batch = batch_idx + 1 >= state.epoch_batches
                     if self.train_batch(model, batch, batch_idx) == -1:
                         state.epoch_batches = state.batch_idx  # on_train_batch_start returned -1: the epoch ends
                         break
@@ -56,6 +57,7 @@ class FitLoop:
                         break
             if state.batch_idx == 0 and state.epoch_batches > 0:
                 raise RuntimeError("the training data loader yielded no batches")
+            trainer._is_last_batch = False
             if state.epoch_batches == math.inf and not self.epoch_should_end():  # a loader without len():
                 state.epoch_batches = state.batch_idx                               # its end is known now
                 if self.should_validate(state.batch_idx - 1):
@@ -161,7 +163,7 @@ class FitLoop:
             return trainer.state.total_batch_idx % interval == 0
         if every_n_epochs is not None and (trainer.state.epoch + 1) % every_n_epochs != 0:
             return False
-        if interval is None or interval == 1.0:
+        if interval is None or (isinstance(interval, float) and interval == 1.0):  # (int 1: every batch)
             return batch_idx + 1 == trainer.state.epoch_batches
         if isinstance(interval, float):
             every = max(1, int(trainer.state.epoch_batches * interval))
@@ -171,6 +173,12 @@ class FitLoop:
 
     def run_validation(self, model) -> None:
         trainer = self.trainer
+        state = trainer.state
+        # the gradients of an unfinished accumulation window are still needed: Lightning keeps them
+        if state.batch_idx % trainer.accumulate_grad_batches == 0 or state.batch_idx == state.epoch_batches:
+            action = f"[LightningModule]{type(model).__name__}.on_validation_model_zero_grad"
+            with trainer.profiler.profile(action):
+                model.on_validation_model_zero_grad()
         trainer._reload_fit_loaders_if_due("val")
         trainer._evaluation.run("validate", trainer.val_dataloaders, trainer.num_val_batches)
         trainer._validation_has_run = True

@@ -112,3 +112,9 @@ class HyperparametersMixin:
     @property
     def hparams_initial(self) -> AttributeDict:
         return AttributeDict(self.__dict__.get("_hparams_initial", {}))
+
+    def remove_ignored_hparams(self, ignore_list: list[str]) -> None:
+        """Drops these names from ``self.hparams`` (and so from checkpoints and loggers): for a subclass to
+        forget hyperparameters its base class saved. ``hparams_initial`` keeps them, as in Lightning."""
+        for key in ignore_list:
+            self.hparams.pop(key, None)

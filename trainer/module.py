@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import inspect
-from typing import Any
+from typing import Any, Iterator
 
 import ember
 import yaml
@@ -40,6 +41,11 @@ class TrainingModule(HyperparametersMixin, nn.Module):
         ...         return ember.optim.SGD(self.parameters(), lr=self.hparams.lr)
     """
 
+    # the checkpoint keys Lightning names on the class (Ember's checkpoints keep the hyperparameters under the first)
+    CHECKPOINT_HYPER_PARAMS_KEY = "hyper_parameters"
+    CHECKPOINT_HYPER_PARAMS_NAME = "hparams_name"
+    CHECKPOINT_HYPER_PARAMS_TYPE = "hparams_type"
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__()
         d = self.__dict__
@@ -47,6 +53,7 @@ class TrainingModule(HyperparametersMixin, nn.Module):
         d["automatic_optimization"] = True
         d["example_input_array"] = None
         d["_optimizers_for_manual"] = None
+        d["_strict_loading"] = None
 
     # -- the trainer's view --------------------------------------------------------------------
     @property
@@ -73,6 +80,43 @@ class TrainingModule(HyperparametersMixin, nn.Module):
     def device(self) -> ember.device:
         """Where the module computes: ``ember.device("cpu")`` (a device object, as Lightning's)."""
         return ember.device("cpu")
+
+    @property
+    def dtype(self) -> ember.dtype:
+        """The floating dtype of the module's parameters (the default dtype when it has none): ``float64``
+        after ``.double()`` or under ``Trainer(precision="64")``."""
+        for parameter in self.parameters():
+            if parameter.dtype.is_floating_point:
+                return parameter.dtype
+        return ember.get_default_dtype()
+
+    @property
+    def on_gpu(self) -> bool:
+        """False: Ember computes on the CPU (Lightning's ``device.type == "cuda"``)."""
+        return self.device.type == "cuda"
+
+    @property
+    def global_rank(self) -> int:
+        """This process's rank among all processes (0 without a Trainer or without DDP)."""
+        trainer = self.__dict__.get("_trainer")
+        return trainer.global_rank if trainer is not None else 0
+
+    @property
+    def local_rank(self) -> int:
+        """This process's rank on its machine (0 without a Trainer or without DDP)."""
+        trainer = self.__dict__.get("_trainer")
+        return trainer.local_rank if trainer is not None else 0
+
+    @property
+    def strict_loading(self) -> bool:
+        """Whether loading weights from a checkpoint (``trainer.fit(..., ckpt_path=)``, ``validate``, ...) insists
+        that the checkpoint's keys match the module's exactly (default True). Set it False for a module that
+        adds or drops layers, e.g. fine-tuning a new head on a checkpointed backbone."""
+        return self.__dict__.get("_strict_loading") in (None, True)
+
+    @strict_loading.setter
+    def strict_loading(self, strict: bool) -> None:
+        self.__dict__["_strict_loading"] = bool(strict)
 
     @property
     def logger(self):
@@ -118,6 +162,28 @@ class TrainingModule(HyperparametersMixin, nn.Module):
 
     def prepare_data(self) -> None:
         pass
+
+    # -- data from the module itself (used when neither fit() nor a data module gives loaders) ----------
+    def train_dataloader(self) -> Any:
+        """The training data (a loader or any iterable of batches); not overridden: fit needs loaders or a data
+        module."""
+        raise NotImplementedError(f"`train_dataloader` must be implemented by {type(self).__name__} to be used "
+                                  "without train_dataloaders= or a datamodule")
+
+    def val_dataloader(self) -> Any:
+        """The validation data; not overridden: no validation unless loaders or a data module give some."""
+        raise NotImplementedError(f"`val_dataloader` must be implemented by {type(self).__name__} to be used "
+                                  "without val_dataloaders= or a datamodule")
+
+    def test_dataloader(self) -> Any:
+        """The test data; not overridden: ``trainer.test`` needs loaders or a data module."""
+        raise NotImplementedError(f"`test_dataloader` must be implemented by {type(self).__name__} to be used "
+                                  "without dataloaders= or a datamodule")
+
+    def predict_dataloader(self) -> Any:
+        """The data to predict on; not overridden: ``trainer.predict`` needs loaders or a data module."""
+        raise NotImplementedError(f"`predict_dataloader` must be implemented by {type(self).__name__} to be used "
+                                  "without dataloaders= or a datamodule")
 
     # -- logging ------------------------------------------------------------------------------
     def log(self, name: str, value: Any, prog_bar: bool = False, logger: bool = True, on_step: bool | None = None,
@@ -291,6 +357,21 @@ class TrainingModule(HyperparametersMixin, nn.Module):
         for p, flag in self.__dict__.pop("_toggled", {}).values():
             p.requires_grad = flag
 
+    @contextlib.contextmanager
+    def toggled_optimizer(self, optimizer) -> Iterator[None]:
+        """``toggle_optimizer`` for the ``with`` block, ``untoggle_optimizer`` after it (even when it raises).
+
+        Example:
+            >>> # in a GAN's manual training_step:
+            >>> # with self.toggled_optimizer(opt_g):
+            >>> #     loss = ...; opt_g.zero_grad(); self.manual_backward(loss); opt_g.step()
+        """
+        self.toggle_optimizer(optimizer)
+        try:
+            yield
+        finally:
+            self.untoggle_optimizer(optimizer)
+
     def freeze(self) -> None:
         for p in self.parameters():
             p.requires_grad = False
@@ -361,6 +442,15 @@ class TrainingModule(HyperparametersMixin, nn.Module):
     def configure_model(self) -> None:
         """Builds layers late: called after the ``setup`` hook of every run, before ``configure_optimizers``
         (it may be called again on a later run, so make it idempotent)."""
+
+    def configure_sharded_model(self) -> None:
+        """Deprecated (as in Lightning): override ``configure_model``. An override still runs, just before
+        where ``configure_model`` would, with a deprecation warning; overriding both is an error."""
+
+    def on_validation_model_zero_grad(self) -> None:
+        """Releases the gradients before a validation inside ``fit`` (not inside an accumulation window, whose
+        gradients the next step still needs): ``self.zero_grad()``."""
+        self.zero_grad()
 
     def on_validation_model_eval(self) -> None:
         """Puts the module in eval mode when validation starts (override e.g. to keep dropout on)."""

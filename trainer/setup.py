@@ -13,6 +13,8 @@ from . import checkpoint as ckpt
 from . import data as data_utils
 from .callbacks import Callback, ModelCheckpoint, ModelSummary, ProgressBar, Timer
 from .loggers import CSVLogger, Logger
+from .module import is_overridden
+from .utilities.rank_zero import rank_zero_deprecation
 
 _OPT_OUTS = {  # Trainer argument: (its default, what barebones=True sets, what cannot be on in barebones mode)
     "enable_checkpointing": (True, False, "Checkpointing"),
@@ -187,6 +189,32 @@ def prepare_logger_folders(loggers: list, check_writable: bool) -> None:
                 ckpt.check_folder_writable(logger.log_dir, type(logger).__name__)
 
 
+def check_plugins(plugins) -> None:
+    """``Trainer(plugins=)``: Ember has none of Lightning's plugins; each kind's Ember setting is named."""
+    if plugins is None or (isinstance(plugins, (list, tuple)) and not plugins):
+        return
+    given = ", ".join(type(p).__name__ if not isinstance(p, str) else repr(p)
+                      for p in (plugins if isinstance(plugins, (list, tuple)) else [plugins]))
+    raise ValueError(f"Trainer(plugins=[{given}]): Ember has no Lightning plugins. Precision is "
+                     "Trainer(precision='32' | '64'), checkpoints are always written in Ember's own format "
+                     "(ember.save), processes come from Trainer(devices=, num_nodes=) or mpiexec, and Ember "
+                     "computes on the CPU only")
+
+
+def configure_model(model) -> None:
+    """``configure_model``, after the deprecated ``configure_sharded_model`` when that is overridden instead (both
+    overridden is an error, as in Lightning)."""
+    if is_overridden("configure_sharded_model", model):
+        name = type(model).__name__
+        if is_overridden("configure_model", model):
+            raise RuntimeError(f"Both `{name}.configure_model`, and `{name}.configure_sharded_model` are "
+                               "overridden. The latter is deprecated and it should be replaced with the former.")
+        rank_zero_deprecation(f"You have overridden `{name}.configure_sharded_model` which is deprecated. Please "
+                              "override the `configure_model` hook instead.")
+        model.configure_sharded_model()
+    model.configure_model()
+
+
 def check_optimization_mode(model, optimizers: list, accumulate_grad_batches: int, gradient_clip_val) -> None:
     """The optimizers and the Trainer's settings suit the module's optimization mode (automatic: exactly one
     optimizer; manual: no accumulation or clipping by the Trainer)."""
@@ -211,8 +239,7 @@ def find_loaders(kind: str, given, datamodule, model):
         return given
     if datamodule is not None:
         return getattr(datamodule, f"{kind}_dataloader")()
-    method = getattr(type(model), f"{kind}_dataloader", None)
-    if method is not None:
+    if is_overridden(f"{kind}_dataloader", model):
         return getattr(model, f"{kind}_dataloader")()
     return None
 

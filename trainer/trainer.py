@@ -33,7 +33,7 @@ from .profilers import Profiler, resolve_profiler
 from .signals import InterruptHandler
 from .state import TrainerState
 from .strategies import DDPStrategy, Strategy, resolve_strategy
-from .utilities.rank_zero import rank_zero_only
+from .utilities.rank_zero import rank_zero_only, rank_zero_warn
 
 
 def _split_datamodule(fn: str, dataloaders, datamodule):
@@ -103,6 +103,9 @@ class Trainer:
             sanity check or ``self.log``; asking for any of them (or for ``profiler``, ``detect_anomaly``,
             ``fast_dev_run``) raises a ``ValueError``.
         enable_autolog_hparams: give the loggers the module's and data module's hyperparameters.
+        plugins: None (or an empty list). Lightning's plugins (precision, cluster environment, checkpoint IO)
+            configure accelerator and cluster machinery Ember does not have; giving one raises a ``ValueError``
+            that names the Ember setting to use instead.
 
     Example:
         >>> from ember.trainer import Trainer
@@ -152,7 +155,9 @@ class Trainer:
         use_distributed_sampler: bool = True,
         barebones: bool = False,
         enable_autolog_hparams: bool = True,
+        plugins: Any = None,
     ):
+        setup.check_plugins(plugins)
         arguments = setup.resolve_opt_outs(locals())  # Lightning's defaults, or barebones=True's checks
         counts = setup.check_arguments(arguments)  # a bad value fails here, naming its argument
         logger, enable_checkpointing = arguments["logger"], arguments["enable_checkpointing"]
@@ -224,6 +229,9 @@ class Trainer:
         self.num_test_batches: list = []
         self.num_predict_batches: list = []
         self._validation_has_run = False
+        self._is_last_batch = False
+        self._ckpt_path: str | None = None
+        self._ckpt_path_user_managed = False
         self._fit_sources: tuple = (None, None)
         self._last_train_dl_reload_epoch = self._last_val_dl_reload_epoch = 0
         self._pending_checkpoint_ops: list = []
@@ -276,6 +284,53 @@ class Trainer:
     @property
     def predicting(self) -> bool:
         return self.state.stage == "predict"
+
+    @property
+    def evaluating(self) -> bool:
+        """Whether a validation (also the sanity check and validation inside ``fit``) or test loop is running."""
+        return self.state.stage in ("sanity_check", "validate", "test")
+
+    @property
+    def is_last_batch(self) -> bool:
+        """Whether the training batch being run is the last of its epoch (as far as the loader's length or
+        ``limit_train_batches`` tell)."""
+        return self._is_last_batch
+
+    @property
+    def received_sigterm(self) -> bool:
+        """Whether SIGTERM arrived during this ``fit`` (the run then stops at the end of the step, after saving
+        a resumable ``last`` checkpoint)."""
+        return self._interrupts.requested == "SIGTERM"
+
+    @property
+    def model(self):
+        """The module being run (Ember's DDP does not wrap it, so this is ``lightning_module``)."""
+        return self.module
+
+    @property
+    def distributed_sampler_kwargs(self) -> dict | None:
+        """Under DDP ``{"num_replicas": world_size, "rank": global_rank}``, what a ``DistributedSampler`` of
+        your own needs (with ``use_distributed_sampler=False``); None in one process."""
+        if not isinstance(self.strategy, DDPStrategy):
+            return None
+        return {"num_replicas": self.world_size, "rank": self.global_rank}
+
+    @property
+    def ckpt_path(self) -> str | None:
+        """The checkpoint the last ``fit`` / ``validate`` / ``test`` / ``predict`` loaded (None if none).
+        Setting it makes every later run load that file when no ``ckpt_path=`` is passed (Lightning's
+        "user-managed" path); passing one to a run overrides it, with a warning, and forgets it."""
+        return self._ckpt_path
+
+    @ckpt_path.setter
+    def ckpt_path(self, ckpt_path: str | None) -> None:
+        self._ckpt_path = os.fspath(ckpt_path) if ckpt_path is not None else None
+        self._ckpt_path_user_managed = bool(ckpt_path)
+
+    def print(self, *args: Any, **kwargs: Any) -> None:
+        """``print`` on the first process of each machine only (``local_rank == 0``)."""
+        if self.local_rank == 0:
+            print(*args, **kwargs)
 
     @property
     def enable_validation(self) -> bool:
@@ -460,6 +515,7 @@ class Trainer:
     # -- the run: set up, run the loop, tear down ------------------------------------------------
     def _run(self, fn: str, model, datamodule, ckpt_path, **kwargs):
         model_given = model is not None
+        ckpt_path = self._select_ckpt_path(ckpt_path)
         self._call = HookDispatcher()  # (until _prepare builds the table for this run)
         model = self._attach(fn, model, datamodule)
         self.state.fn = fn
@@ -493,6 +549,17 @@ class Trainer:
             if self.is_global_zero or self.profiler.filename:
                 self.profiler.describe()  # (Lightning's report at the end of every run)
 
+    def _select_ckpt_path(self, ckpt_path):
+        """``ckpt_path`` given to a run, else the one set as ``trainer.ckpt_path`` (as Lightning chooses)."""
+        if not self._ckpt_path_user_managed:
+            return ckpt_path
+        if ckpt_path:
+            rank_zero_warn(f"`trainer.ckpt_path = {self._ckpt_path!r}` was called but then you passed "
+                           f"`ckpt_path={ckpt_path!r}` to the run. The latter will be loaded.")
+            self._ckpt_path, self._ckpt_path_user_managed = None, False
+            return ckpt_path
+        return self._ckpt_path
+
     def _attach(self, fn: str, model, datamodule):
         if model is None:
             if fn == "fit" or self.module is None:
@@ -524,6 +591,7 @@ class Trainer:
         path = setup.resolve_ckpt_path(ckpt_path, fn, model_given, checkpoint_callbacks=self.checkpoint_callbacks,
                                        loggers=self.loggers, default_root_dir=self.default_root_dir)
         checkpoint = ckpt.load_checkpoint_file(path) if path else None
+        self._ckpt_path = path
         if fitting:
             if checkpoint is not None:
                 ckpt.require_full(checkpoint, path)
@@ -532,7 +600,7 @@ class Trainer:
         self.profiler.setup(fn, self.local_rank if self.world_size > 1 else None, self.log_dir)
         self._call = HookDispatcher(self, model, self.callbacks)
         self._call("setup", fn)
-        model.configure_model()
+        setup.configure_model(model)
         if self.precision == "64":
             model.double()
         if self.sync_batchnorm and isinstance(self.strategy, DDPStrategy):
@@ -543,7 +611,7 @@ class Trainer:
                 self.optimizers, self.lr_scheduler_configs = parse_optimizers(model.configure_optimizers())
             setup.check_optimization_mode(model, self.optimizers, self.accumulate_grad_batches, self.gradient_clip_val)
         if checkpoint is not None:
-            ckpt.load_module_weights(model, checkpoint, path)
+            ckpt.load_module_weights(model, checkpoint, path, strict=model.strict_loading)
             if fitting:
                 ckpt.restore_training_state(self, checkpoint)
             self._call("on_load_checkpoint", checkpoint)
@@ -618,6 +686,7 @@ class Trainer:
         self._call("on_fit_start")
         if checkpoint is None and self.val_dataloaders and self.num_sanity_val_steps > 0:
             with ember.fork_rng():  # the sanity check never changes the numbers training sees
+                state.stage = "sanity_check"  # (sanity_checking is True in on_sanity_check_start, as in Lightning)
                 self._call("on_sanity_check_start")
                 self._evaluation.run("sanity_check", self.val_dataloaders, self.num_sanity_val_batches)
                 self._call("on_sanity_check_end")
