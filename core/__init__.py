@@ -74,6 +74,7 @@ from ._legacy import (  # noqa: E402
 )
 from .tensor import Size, Tensor, comparison_operator as _comparison_operator, device  # noqa: E402
 from . import _toplevel  # noqa: E402
+from . import _shared  # noqa: E402
 from ._spectral import istft, stft  # noqa: E402
 from ._toplevel import *  # noqa: E402,F401,F403  (in-place functions, windows, sampling, as_strided, ...)
 from .autograd.anomaly import is_anomaly_enabled  # noqa: E402
@@ -99,6 +100,7 @@ from . import sparse  # noqa: E402  (binds last: a sparse tensor refuses every d
 from .sparse import sparse_coo, sparse_coo_tensor, spmm  # noqa: E402
 
 sparse.bind_methods(Tensor)
+Tensor.share_memory_, Tensor.is_shared = _shared.share_memory_, _shared.is_shared  # shared memory (Hogwild)
 
 
 def _functional_method(name: str):
@@ -179,6 +181,7 @@ _LAZY_MODULES = {
     "cuda": ".cuda",
     "backends": ".backends",
     "accelerator": ".accelerator",
+    "multiprocessing": ".multiprocessing",
 }
 _LAZY_ATTRIBUTES = {
     "save": (".serialization", "save"),

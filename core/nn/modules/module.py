@@ -536,6 +536,14 @@ class Module:
         raise unavailable("cuda" if device is None else device)
 
     def share_memory(self) -> Module:
+        """Moves every parameter, gradient and buffer into shared memory (``Tensor.share_memory_``), so
+        processes that receive the module (Hogwild training) update the same weights."""
+        for module in self.modules():
+            for t in itertools.chain(module._parameters.values(), module._buffers.values()):
+                if t is not None:
+                    t.share_memory_()
+                    if t.grad is not None:
+                        t.grad.share_memory_()
         return self
 
     # --- state dict ------------------------------------------------------------------------
