@@ -87,6 +87,7 @@ is_anomaly_check_nan_enabled = is_anomaly_enabled  # Ember checks for NaN whenev
 _ops.bind_methods(Tensor)
 Tensor.__eq__, Tensor.__ne__ = _comparison_operator(_ops.eq), _comparison_operator(_ops.ne)
 Tensor.backward = autograd.engine.tensor_backward
+Tensor.register_post_accumulate_grad_hook = autograd.engine.register_post_accumulate_grad_hook
 # jacobian(vectorize=True) in autograd.functional needs ember.func, a layer above autograd: the package,
 # above every layer, hands it the loader (ember.func itself loads on that first call).
 autograd.functional.load_func_transforms = lambda: importlib.import_module(".func", __name__)
@@ -177,6 +178,7 @@ _LAZY_MODULES = {
     "fft": ".fft",
     "special": ".special",
     "distributions": ".distributions",
+    "distributed": ".distributed",
     "func": ".func",
     "cuda": ".cuda",
     "backends": ".backends",

@@ -42,6 +42,9 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
         g = capture["grads"].get(key)
         if g is not None and not (t.grad_fn is not None and t.retains_grad):
             _accumulate(t, type(g)._wrap(g._data.copy(), g._requires_grad, g.grad_fn, g._output_nr), create_graph)
+            for hook in tuple(t._hooks.values()) if t.grad_fn is None and t._hooks else ():
+                if isinstance(hook, _PostAccumulateHook):
+                    hook.fn(t)
 
 
 def tensor_backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None) -> None:
@@ -129,11 +132,12 @@ def _capture_slots(inputs) -> dict:
 def _execute(roots, retain_graph, create_graph, capture, accumulate):
     buffers: dict = {}
     owned: set = set()  # ids of arrays already handed to a leaf's .grad, so a second leaf copies
+    finished: dict = {}  # leaves with post-accumulate hooks whose .grad this pass changed, in order
     root_nodes = []
     for t, g in roots:
         owned.add(id(g._data))
         if t.grad_fn is None:  # backward() on a leaf
-            _deliver_to_leaf(t, g, create_graph, capture, accumulate, owned)
+            _deliver_to_leaf(t, g, create_graph, capture, accumulate, owned, finished)
             continue
         node = t.grad_fn
         buf = buffers.get(node)
@@ -186,10 +190,14 @@ def _execute(roots, retain_graph, create_graph, capture, accumulate):
                     if dependencies[target] == 0:
                         ready.append(target)
                 else:
-                    _deliver_to_leaf(target, g, create_graph, capture, accumulate, owned)
+                    _deliver_to_leaf(target, g, create_graph, capture, accumulate, owned, finished)
     finally:
         state.grad_enabled = previous_mode
         _numpy_errors.reset(quiet)
+    for leaf in finished.values():  # each once, after its gradient is complete
+        for hook in tuple(leaf._hooks.values()):
+            if isinstance(hook, _PostAccumulateHook):
+                hook.fn(leaf)
 
 
 def _count_dependencies(root_nodes) -> dict:
@@ -241,12 +249,14 @@ def _needed_nodes(root_nodes, capture) -> set:
     return needed
 
 
-def _deliver_to_leaf(leaf, g, create_graph, capture, accumulate, owned) -> None:
+def _deliver_to_leaf(leaf, g, create_graph, capture, accumulate, owned, finished) -> None:
     if leaf._hooks:
         for hook in tuple(leaf._hooks.values()):  # a snapshot: a hook may remove itself
             replaced = hook(g)
             if replaced is not None:
                 g = replaced
+        if accumulate and any(isinstance(h, _PostAccumulateHook) for h in leaf._hooks.values()):
+            finished[id(leaf)] = leaf
     if capture is not None and id(leaf) in capture["leaves"]:
         grads = capture["grads"]
         grads[id(leaf)] = g if id(leaf) not in grads else grads[id(leaf)] + g
@@ -257,6 +267,30 @@ def _deliver_to_leaf(leaf, g, create_graph, capture, accumulate, owned) -> None:
         g = type(g)._wrap(g._data.copy(), g._requires_grad, g.grad_fn, g._output_nr)
     owned.add(id(g._data))
     _accumulate(leaf, g, create_graph)
+
+
+class _PostAccumulateHook:
+    """A hook run with the leaf tensor once its ``.grad`` holds this backward pass's whole gradient.
+
+    It sits among the leaf's gradient hooks, where it changes nothing; the engine calls ``fn(leaf)`` at
+    the end of the pass (a leaf used twice gets two contributions but one call).
+    """
+
+    __slots__ = ("fn",)
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def __call__(self, grad):
+        return None
+
+
+def register_post_accumulate_grad_hook(self, hook):
+    """Registers ``hook(tensor)``, called after this leaf's gradient is accumulated into ``.grad``
+    (PyTorch's ``Tensor.register_post_accumulate_grad_hook``); returns a handle with ``remove()``."""
+    if self.grad_fn is not None:
+        raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+    return self.register_hook(_PostAccumulateHook(hook))
 
 
 def _accumulate(t, g, create_graph) -> None:

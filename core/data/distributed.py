@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from .. import distributed as dist
 from .dataset import Dataset
 from .sampler import Sampler
 
@@ -22,8 +23,10 @@ class DistributedSampler(Sampler[int]):
 
     Args:
         dataset: the dataset (only its length is used).
-        num_replicas: number of processes (default: ``$WORLD_SIZE``, else 1).
-        rank: this process's rank (default: ``$RANK``, else 0).
+        num_replicas: number of processes (default: the ``ember.distributed`` process group's size once
+            ``init_process_group`` ran, else ``$WORLD_SIZE``, else the MPI launcher's, else 1).
+        rank: this process's rank (default: the process group's rank, else ``$RANK``, else the MPI
+            launcher's, else 0).
         shuffle: shuffle the indices each epoch.
         seed: shuffling seed; must be the same on every replica.
         drop_last: drop the tail instead of padding.
@@ -37,9 +40,10 @@ class DistributedSampler(Sampler[int]):
     def __init__(self, dataset: Dataset, num_replicas: int | None = None, rank: int | None = None,
                  shuffle: bool = True, seed: int = 0, drop_last: bool = False) -> None:
         if num_replicas is None:
-            num_replicas = int(os.environ.get("WORLD_SIZE", "1"))
+            num_replicas = dist.get_world_size() if dist.is_initialized() else int(
+                os.environ.get("WORLD_SIZE", dist.launched_world_size()))
         if rank is None:
-            rank = int(os.environ.get("RANK", "0"))
+            rank = dist.get_rank() if dist.is_initialized() else int(os.environ.get("RANK", dist.launched_rank()))
         if num_replicas < 1:
             raise ValueError(f"DistributedSampler: num_replicas should be at least 1, got {num_replicas}")
         if rank >= num_replicas or rank < 0:

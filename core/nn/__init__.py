@@ -18,11 +18,13 @@ from __future__ import annotations
 from . import (  # noqa: F401
     functional,  # noqa: F401
     init,
+    parallel,
     utils,
 )
 from .modules import *  # noqa: F401,F403
 from .modules import __all__ as _modules_all
+from .parallel import DataParallel
 from .parameter import Buffer, Parameter
 from .summary import summary
 
-__all__ = ["functional", "init", "utils", "Parameter", "Buffer", "summary", *_modules_all]
+__all__ = ["functional", "init", "parallel", "utils", "DataParallel", "Parameter", "Buffer", "summary", *_modules_all]

@@ -5,7 +5,7 @@ Every rank holds the whole model and reads its own share of each batch. What hap
 * start (``setup``): parameters and buffers are broadcast from rank 0, so every rank starts equal;
   loggers, the progress bar and checkpoint files are rank 0's job (the other ranks' loggers are muted).
 * after backward, once per optimizer step (``reduce_gradients``): gradients are averaged with one
-  in-place ``Allreduce`` per flat bucket (``buckets.py``); with ``broadcast_buffers`` rank 0's
+  in-place ``Allreduce`` per flat bucket (``ember.distributed.buckets``); with ``broadcast_buffers`` rank 0's
   buffers (BatchNorm running statistics) are sent to the others.
 * every step boundary (``reduce_any``): the ranks agree on stopping (``should_stop``,
   SIGTERM / Ctrl-C on any rank) so that none is left waiting in a collective.
@@ -22,12 +22,12 @@ from typing import Any
 
 import ember
 import numpy as np
+from ember.distributed.buckets import allreduce_mean, broadcast_tensors, make_buckets
 from ember.nn import SyncBatchNorm
 
 from ..loggers.base import VersionedLogger
 from . import mpi as mpi_utils
 from .base import Strategy
-from .buckets import allreduce_mean, make_buckets
 from .loader import distribute
 
 
@@ -197,22 +197,8 @@ class DDPStrategy(Strategy):
     # -- helpers ---------------------------------------------------------------------------------
     def _broadcast_tensors(self, tensors: list) -> None:
         """Rank 0's values of ``tensors`` into every rank's, one ``Bcast`` per dtype."""
-        if self.world_size == 1:
-            return
-        by_dtype: dict = {}
-        for t in tensors:
-            if t is not None:
-                array = t.detach().numpy()  # (a view: the broadcast values are written through it)
-                by_dtype.setdefault(array.dtype, []).append(array)
-        for dtype, group in by_dtype.items():
-            flat = np.concatenate([a.reshape(-1) for a in group]) if group else np.empty(0, dtype)
-            with self.watchdog.waiting("broadcast of parameters and buffers"):
-                self.comm.Bcast(flat, root=0)
-            offset = 0
-            for array in group:
-                n = array.size
-                np.copyto(array, flat[offset: offset + n].reshape(array.shape))
-                offset += n
+        if self.world_size > 1:
+            broadcast_tensors(tensors, self.comm, self.watchdog)
 
 
 def environment_rank() -> int:

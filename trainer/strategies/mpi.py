@@ -23,28 +23,7 @@ import sys
 import threading
 import time
 
-# Variables the common MPI launchers set in every process they start (MPICH/Hydra and Intel MPI,
-# Open MPI, MVAPICH2, Slurm's PMI). Reading them lets a single process skip importing mpi4py.
-_SIZE_VARIABLES = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MV2_COMM_WORLD_SIZE", "PMIX_SIZE")
-_RANK_VARIABLES = ("PMI_RANK", "OMPI_COMM_WORLD_RANK", "MV2_COMM_WORLD_RANK", "PMIX_RANK")
-
-
-def launched_world_size() -> int:
-    """The number of processes ``mpiexec`` started (1 when not started by an MPI launcher)."""
-    for name in _SIZE_VARIABLES:
-        value = os.environ.get(name)
-        if value and value.isdigit():
-            return int(value)
-    return 1
-
-
-def launched_rank() -> int:
-    for name in _RANK_VARIABLES:
-        value = os.environ.get(name)
-        if value and value.isdigit():
-            return int(value)
-    return 0
-
+from ember.distributed import launched_rank, launched_world_size  # noqa: F401 (the strategies' names)
 
 def mpi():
     """``mpi4py.MPI``, with an error that says how to install it."""

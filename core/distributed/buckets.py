@@ -1,5 +1,8 @@
 """Gradient averaging over flat buffers: one ``Allreduce`` per bucket instead of one per parameter.
 
+Both data-parallel wrappers use it: ``nn.parallel.DistributedDataParallel`` and the Trainer's
+``DDPStrategy``.
+
 Parameters are packed, last layer first (the order in which backward produces their gradients, as
 PyTorch's DDP), into buckets of at most ``cap_bytes`` of one dtype (float32, or float64 for a float64
 model). Each bucket's buffer is allocated once and reused every step: gradients are copied in, the
@@ -12,8 +15,11 @@ everywhere); if some ranks had one, every rank gets the average with zeros for t
 
 from __future__ import annotations
 
-import ember
+import contextlib
+
 import numpy as np
+
+from ..tensor import Tensor
 
 
 class _Bucket:
@@ -33,7 +39,7 @@ class _Bucket:
                 buffer[start:stop] = 0
                 flags[i] = 0
             else:
-                buffer[start:stop] = grad.detach().numpy().reshape(-1)
+                buffer[start:stop] = grad._data.reshape(-1)
                 flags[i] = 1
 
     def unpack(self, scale: float) -> None:
@@ -44,9 +50,9 @@ class _Bucket:
                 continue
             values = buffer[self.offsets[i]: self.offsets[i + 1]].reshape(p.shape)
             if p.grad is None:
-                p.grad = ember.from_numpy(values.astype(p.detach().numpy().dtype, copy=True))
+                p.grad = Tensor._wrap(values.astype(p._data.dtype, copy=True))
             else:
-                np.copyto(p.grad.detach().numpy(), values, casting="unsafe")
+                np.copyto(p.grad._data, values, casting="unsafe")
 
 
 def make_buckets(params, cap_bytes: int) -> list[_Bucket]:
@@ -54,7 +60,7 @@ def make_buckets(params, cap_bytes: int) -> list[_Bucket]:
     buckets: list[_Bucket] = []
     open_by_dtype: dict = {}
     for p in reversed([p for p in params if p.requires_grad]):
-        dtype = np.float64 if p.dtype == ember.float64 else np.float32
+        dtype = np.float64 if p._data.dtype == np.float64 else np.float32
         current = open_by_dtype.setdefault(dtype, [[], 0])
         nbytes = p.numel() * np.dtype(dtype).itemsize
         if current[0] and current[1] + nbytes > cap_bytes:
@@ -68,13 +74,34 @@ def make_buckets(params, cap_bytes: int) -> list[_Bucket]:
     return buckets
 
 
-def allreduce_mean(buckets: list[_Bucket], comm, watchdog) -> None:
-    """Averages the gradients of every bucket's parameters over the ranks of ``comm``, in place."""
-    from mpi4py import MPI  # (lazy: an optional extra, needed only under DDP)
+def allreduce_mean(buckets: list[_Bucket], comm, watchdog=None) -> None:
+    """Averages the gradients of every bucket's parameters over the ranks of ``comm``, in place.
+
+    ``watchdog.waiting(what)``, when given, is entered around each collective (the Trainer's timeout).
+    """
+    from mpi4py import MPI  # (lazy: an optional extra, needed only with several processes)
 
     scale = 1.0 / comm.Get_size()
     for bucket in buckets:
         bucket.pack()
-        with watchdog.waiting("gradient allreduce"):
+        with watchdog.waiting("gradient allreduce") if watchdog is not None else contextlib.nullcontext():
             comm.Allreduce(MPI.IN_PLACE, bucket.buffer, op=MPI.SUM)
         bucket.unpack(scale)
+
+
+def broadcast_tensors(tensors: list, comm, watchdog=None) -> None:
+    """Rank 0's values of ``tensors`` (None entries skipped) written into every rank's, one ``Bcast`` per dtype."""
+    by_dtype: dict = {}
+    for t in tensors:
+        if t is not None:
+            by_dtype.setdefault(t._data.dtype, []).append(t._data)  # (the arrays: written through in place)
+    for dtype, group in by_dtype.items():
+        flat = np.concatenate([a.reshape(-1) for a in group]) if group else np.empty(0, dtype)
+        with watchdog.waiting("broadcast of parameters and buffers") if watchdog is not None else \
+                contextlib.nullcontext():
+            comm.Bcast(flat, root=0)
+        offset = 0
+        for array in group:
+            n = array.size
+            np.copyto(array, flat[offset: offset + n].reshape(array.shape))
+            offset += n
