@@ -52,7 +52,7 @@ def max_pool3d(x, kd_size, kh_size, kw_size, sd, sh, sw, pd, ph, pw, dd, dh, dw,
 @adaptive
 @njit(cache=True, parallel=True)
 def scatter_add_planes(grad, idx, plane_size):
-    """``gx[n, c, idx[n, c, i]] += grad[n, c, i]`` over flat (N, C, L) planes: every max pooling's backward."""
+    """``gx[n, c, idx[n, c, i]] += grad[n, c, i]`` over flat (N, C, L) planes: each max pooling's backward."""
     n_size, c_size, length = grad.shape
     gx = np.zeros((n_size, c_size, plane_size), dtype=grad.dtype)
     for nc in prange(n_size * c_size):
@@ -193,7 +193,7 @@ def adaptive_avg_pool3d_backward(grad, d_size, h_size, w_size):
 @adaptive
 @njit(cache=True, parallel=True)
 def fractional_max_pool3d(x, starts_d, starts_h, starts_w, kd_size, kh_size, kw_size):
-    """Max over the windows ``[start, start + k)`` whose starts each (n, c) plane drew (``starts_*``: (N, C, O))."""
+    """Max over the windows ``[start, start + k)`` that each (n, c) plane drew (``starts_*``: (N, C, O))."""
     n_size, c_size, d_size, h_size, w_size = x.shape
     out_d, out_h, out_w = starts_d.shape[2], starts_h.shape[2], starts_w.shape[2]
     out = np.empty((n_size, c_size, out_d, out_h, out_w), dtype=x.dtype)

@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from ...autograd.function import once_differentiable
-from ...ops._op import Op
+from ...ops._op import Op, _not_implemented_for
 from ...random import default_generator
 from ...tensor import Tensor
 from ._utils import ntuple
@@ -68,13 +68,19 @@ def _as_5d(array: np.ndarray) -> np.ndarray:
     return array.reshape(array.shape[:2] + _lead(array.shape[2:], 1))
 
 
+def _widen(array: np.ndarray) -> np.ndarray:
+    """The kernels compute float16 in float32 (as PyTorch's CPU kernels accumulate half in float)."""
+    return array.astype(np.float32) if array.dtype == np.float16 else array
+
+
 def _scatter_to_planes(grad: np.ndarray, idx: np.ndarray, shape: tuple) -> np.ndarray:
     """The input gradient of a max pooling: each output's gradient added at its maximum's flat index."""
     from ...kernels import pooling  # numba loads on first use, not at `import ember`
 
     n, c = shape[:2]
-    gx = pooling.scatter_add_planes(grad.reshape(n, c, -1), idx.reshape(n, c, -1), math.prod(shape[2:]))
-    return gx.reshape(shape)
+    gx = pooling.scatter_add_planes(_widen(grad).reshape(n, c, -1), idx.reshape(n, c, -1),
+                                    math.prod(shape[2:]))
+    return gx.reshape(shape).astype(grad.dtype, copy=False)
 
 
 class MaxPool(Op):
@@ -82,11 +88,11 @@ class MaxPool(Op):
     def forward(ctx, a, kernel, stride, padding, dilation, out_size):
         from ...kernels import pooling  # numba loads on first use, not at `import ember`
 
-        out, idx = pooling.max_pool3d(_as_5d(a._data), *_lead(kernel, 1), *_lead(stride, 1), *_lead(padding, 0),
-                                      *_lead(dilation, 1), *_lead(out_size, 1))
+        out, idx = pooling.max_pool3d(_as_5d(_widen(a._data)), *_lead(kernel, 1), *_lead(stride, 1),
+                                      *_lead(padding, 0), *_lead(dilation, 1), *_lead(out_size, 1))
         shape = a._data.shape[:2] + tuple(out_size)
         ctx.shape, ctx.idx = a._data.shape, idx
-        return out.reshape(shape), idx.reshape(shape)
+        return out.reshape(shape).astype(a._data.dtype, copy=False), idx.reshape(shape)
 
     @staticmethod
     @once_differentiable
@@ -100,17 +106,19 @@ class AvgPool(Op):
         from ...kernels import pooling  # numba loads on first use, not at `import ember`
 
         ctx.shape = a._data.shape
-        ctx.args = (*_lead(kernel, 1), *_lead(stride, 1), *_lead(padding, 0), count_include_pad, divisor_override)
-        out = pooling.avg_pool3d(_as_5d(a._data), *ctx.args[:9], *_lead(out_size, 1), *ctx.args[9:])
-        return out.reshape(a._data.shape[:2] + tuple(out_size))
+        ctx.args = (*_lead(kernel, 1), *_lead(stride, 1), *_lead(padding, 0), count_include_pad,
+                    divisor_override)
+        out = pooling.avg_pool3d(_as_5d(_widen(a._data)), *ctx.args[:9], *_lead(out_size, 1), *ctx.args[9:])
+        return out.reshape(a._data.shape[:2] + tuple(out_size)).astype(a._data.dtype, copy=False)
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad):
         from ...kernels import pooling  # numba loads on first use, not at `import ember`
 
-        gx = pooling.avg_pool3d_backward(_as_5d(grad._data), *_lead(ctx.shape[2:], 1), *ctx.args)
-        return Tensor._wrap(gx.reshape(ctx.shape)), None, None, None, None, None, None
+        gx = pooling.avg_pool3d_backward(_as_5d(_widen(grad._data)), *_lead(ctx.shape[2:], 1), *ctx.args)
+        gx = gx.reshape(ctx.shape).astype(grad._data.dtype, copy=False)
+        return Tensor._wrap(gx), None, None, None, None, None, None
 
 
 class AdaptivePool(Op):
@@ -118,10 +126,10 @@ class AdaptivePool(Op):
     def forward(ctx, a, out_size, use_max):
         from ...kernels import pooling  # numba loads on first use, not at `import ember`
 
-        out, idx = pooling.adaptive_pool3d(_as_5d(a._data), *_lead(out_size, 1), use_max)
+        out, idx = pooling.adaptive_pool3d(_as_5d(_widen(a._data)), *_lead(out_size, 1), use_max)
         shape = a._data.shape[:2] + tuple(out_size)
         ctx.shape, ctx.use_max, ctx.idx = a._data.shape, use_max, idx
-        return out.reshape(shape), idx.reshape(shape)
+        return out.reshape(shape).astype(a._data.dtype, copy=False), idx.reshape(shape)
 
     @staticmethod
     @once_differentiable
@@ -131,7 +139,8 @@ class AdaptivePool(Op):
         if ctx.use_max:
             gx = _scatter_to_planes(grad._data, ctx.idx, ctx.shape)
         else:
-            gx = pooling.adaptive_avg_pool3d_backward(_as_5d(grad._data), *_lead(ctx.shape[2:], 1))
+            gx = pooling.adaptive_avg_pool3d_backward(_as_5d(_widen(grad._data)), *_lead(ctx.shape[2:], 1))
+            gx = gx.astype(grad._data.dtype, copy=False)
         return Tensor._wrap(gx.reshape(ctx.shape)), None, None
 
 
@@ -144,10 +153,10 @@ class FractionalMaxPool(Op):
 
         n, c = a._data.shape[:2]
         starts = (np.zeros((n, c, 1), np.int64),) * (3 - len(starts)) + tuple(starts)
-        out, idx = pooling.fractional_max_pool3d(_as_5d(a._data), *starts, *_lead(kernel, 1))
+        out, idx = pooling.fractional_max_pool3d(_as_5d(_widen(a._data)), *starts, *_lead(kernel, 1))
         shape = a._data.shape[:2] + tuple(s.shape[2] for s in starts[3 - len(kernel):])
         ctx.shape, ctx.idx = a._data.shape, idx
-        return out.reshape(shape), idx.reshape(shape)
+        return out.reshape(shape).astype(a._data.dtype, copy=False), idx.reshape(shape)
 
     @staticmethod
     @once_differentiable
@@ -280,10 +289,13 @@ def max_pool3d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, c
 
 def _avg_pool(op, dims, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override):
     x, batched = _batched(input, dims, op)
+    if dims == 3 and x._data.dtype == np.float16:  # PyTorch's CPU build has no half avg_pool3d either
+        raise _not_implemented_for(op, x)
     kernel, stride, padding, _, out_size = _pool_args(op, dims, x, kernel_size, stride, padding, 1, ceil_mode)
     if divisor_override is not None and divisor_override <= 0:
         raise RuntimeError(f"{op}: divisor must be not zero")
-    out = AvgPool.apply(x, kernel, stride, padding, out_size, bool(count_include_pad), int(divisor_override or 0))
+    out = AvgPool.apply(x, kernel, stride, padding, out_size, bool(count_include_pad),
+                        int(divisor_override or 0))
     return out if batched else out.squeeze(0)
 
 
@@ -422,7 +434,7 @@ def adaptive_max_pool3d(input: Tensor, output_size, return_indices: bool = False
 def _lp_pool(dims, input, norm_type, kernel_size, stride, ceil_mode):
     """``(sum x^p)^(1/p)`` over windows, as PyTorch computes it: ``p``-th powers averaged, times the window
     size; ``p = inf`` is max pooling of ``|x|``."""
-    max_pool, avg_pool = {1: (max_pool1d, avg_pool1d), 2: (max_pool2d, avg_pool2d), 3: (max_pool3d, avg_pool3d)}[dims]
+    max_pool, avg_pool = _LP_POOLS[dims]
     if norm_type == math.inf:
         return max_pool(input.abs(), kernel_size, stride, 0, 1, ceil_mode)
     if norm_type == -math.inf:
@@ -430,6 +442,9 @@ def _lp_pool(dims, input, norm_type, kernel_size, stride, ceil_mode):
     out = avg_pool(input.pow(norm_type), kernel_size, stride, 0, ceil_mode)
     window = math.prod(ntuple(kernel_size, dims, "kernel_size"))
     return (out.sign() * out.abs().relu()).mul(window).pow(1.0 / norm_type)
+
+
+_LP_POOLS = {1: (max_pool1d, avg_pool1d), 2: (max_pool2d, avg_pool2d), 3: (max_pool3d, avg_pool3d)}
 
 
 def lp_pool1d(input: Tensor, norm_type: float, kernel_size, stride=None, ceil_mode: bool = False) -> Tensor:
@@ -464,12 +479,12 @@ def _unpool_output_size(op, dims, input, kernel, stride, padding, output_size):
     if len(output_size) == dims + 2:
         output_size = output_size[2:]
     if len(output_size) != dims:
-        raise ValueError(f"output_size should be a sequence containing {dims} or {dims + 2} elements, but it has "
-                         f"a length of '{len(output_size)}'")
+        raise ValueError(f"output_size should be a sequence containing {dims} or {dims + 2} elements, but it "
+                         f"has a length of '{len(output_size)}'")
     for d, (size, base, s) in enumerate(zip(output_size, default, stride)):
         if not base - s < size < base + s:
-            raise ValueError(f'invalid output_size "{tuple(output_size)}" (dim {d} must be between {base - s} '
-                             f"and {base + s})")
+            raise ValueError(f'invalid output_size "{tuple(output_size)}" (dim {d} must be between '
+                             f"{base - s} and {base + s})")
     return tuple(output_size)
 
 
@@ -480,7 +495,8 @@ def _max_unpool(op, dims, input, indices, kernel_size, stride, padding, output_s
         raise RuntimeError(f"{op}: elements in indices should be type int64 but got: {given}")
     if tuple(indices.shape) != tuple(input.shape):
         raise RuntimeError(f"{op}: Expected shape of indices to be same as that of the input tensor "
-                           f"({tuple(input.shape)}) but got indices tensor with shape: {tuple(indices.shape)}")
+                           f"({tuple(input.shape)}) but got indices tensor with shape: "
+                           f"{tuple(indices.shape)}")
     kernel = ntuple(kernel_size, dims, "kernel_size")
     stride = kernel if stride is None else ntuple(stride, dims, "stride")
     padding = ntuple(padding, dims, "padding")
@@ -498,7 +514,8 @@ def _max_unpool(op, dims, input, indices, kernel_size, stride, padding, output_s
     return out if batched else out.squeeze(0)
 
 
-def max_unpool1d(input: Tensor, indices: Tensor, kernel_size, stride=None, padding=0, output_size=None) -> Tensor:
+def max_unpool1d(input: Tensor, indices: Tensor, kernel_size, stride=None, padding=0,
+                 output_size=None) -> Tensor:
     """Partial inverse of :func:`max_pool1d`: each value goes back to its argmax, every other position is 0.
 
     Example:
@@ -511,7 +528,8 @@ def max_unpool1d(input: Tensor, indices: Tensor, kernel_size, stride=None, paddi
     return _max_unpool("max_unpool1d", 1, input, indices, kernel_size, stride, padding, output_size)
 
 
-def max_unpool2d(input: Tensor, indices: Tensor, kernel_size, stride=None, padding=0, output_size=None) -> Tensor:
+def max_unpool2d(input: Tensor, indices: Tensor, kernel_size, stride=None, padding=0,
+                 output_size=None) -> Tensor:
     """Partial inverse of :func:`max_pool2d` (``output_size`` picks among the sizes that pool to the input's).
 
     Example:
@@ -524,7 +542,8 @@ def max_unpool2d(input: Tensor, indices: Tensor, kernel_size, stride=None, paddi
     return _max_unpool("max_unpool2d", 2, input, indices, kernel_size, stride, padding, output_size)
 
 
-def max_unpool3d(input: Tensor, indices: Tensor, kernel_size, stride=None, padding=0, output_size=None) -> Tensor:
+def max_unpool3d(input: Tensor, indices: Tensor, kernel_size, stride=None, padding=0,
+                 output_size=None) -> Tensor:
     """Partial inverse of :func:`max_pool3d`.
 
     Example:
@@ -539,7 +558,8 @@ def max_unpool3d(input: Tensor, indices: Tensor, kernel_size, stride=None, paddi
 
 def _intervals(samples: np.ndarray, in_size: int, out_size: int, k: int) -> np.ndarray:
     """Window starts of fractional max pooling, as PyTorch computes them in the input's dtype:
-    ``int((i + u) * alpha) - int(u * alpha)`` with ``alpha = (in - k) / (out - 1)``, the last at ``in - k``."""
+    ``int((i + u) * alpha) - int(u * alpha)`` with ``alpha = (in - k) / (out - 1)``; the last starts at
+    ``in - k``."""
     starts = np.empty(samples.shape + (out_size,), np.int64)
     if out_size > 1:
         real = samples.dtype.type
@@ -608,13 +628,15 @@ def _fractional_samples(op, dims, x, samples) -> np.ndarray:
 def fractional_max_pool2d_with_indices(input: Tensor, kernel_size, output_size=None, output_ratio=None,
                                        return_indices: bool = False, _random_samples=None):
     """:func:`fractional_max_pool2d` that always returns ``(output, indices)``."""
-    return _fractional("fractional_max_pool2d", 2, input, kernel_size, output_size, output_ratio, _random_samples)
+    return _fractional("fractional_max_pool2d", 2, input, kernel_size, output_size, output_ratio,
+                       _random_samples)
 
 
 def fractional_max_pool3d_with_indices(input: Tensor, kernel_size, output_size=None, output_ratio=None,
                                        return_indices: bool = False, _random_samples=None):
     """:func:`fractional_max_pool3d` that always returns ``(output, indices)``."""
-    return _fractional("fractional_max_pool3d", 3, input, kernel_size, output_size, output_ratio, _random_samples)
+    return _fractional("fractional_max_pool3d", 3, input, kernel_size, output_size, output_ratio,
+                       _random_samples)
 
 
 def fractional_max_pool2d(input: Tensor, kernel_size, output_size=None, output_ratio=None,

@@ -395,7 +395,8 @@ def _ratios(value, n: int) -> tuple:
     """``0.5 -> (0.5, 0.5)``; a tuple of ``n`` ratios passes through."""
     if isinstance(value, (tuple, list)):
         if len(value) != n:
-            raise ValueError(f"expected output_ratio to be a single number or a tuple of {n}, got {tuple(value)}")
+            raise ValueError(f"expected output_ratio to be a single number or a tuple of {n}, "
+                             f"got {tuple(value)}")
         return tuple(float(v) for v in value)
     return (float(value),) * n
 

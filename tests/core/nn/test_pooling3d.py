@@ -159,7 +159,8 @@ def test_max_unpool_round_trips_every_dimension_as_torch():
 
 
 LAYERS = [
-    ("MaxPool3d", lambda nn: nn.MaxPool3d((2, 3, 2), stride=(1, 2, 2), padding=1, ceil_mode=True), (2, 2, 4, 6, 5)),
+    ("MaxPool3d", lambda nn: nn.MaxPool3d((2, 3, 2), stride=(1, 2, 2), padding=1, ceil_mode=True),
+     (2, 2, 4, 6, 5)),
     ("MaxPool3d_indices", lambda nn: nn.MaxPool3d(2, return_indices=True), (2, 4, 4, 4)),
     ("AvgPool3d", lambda nn: nn.AvgPool3d(3, 2, 1, ceil_mode=True, count_include_pad=False), (1, 2, 5, 6, 7)),
     ("AvgPool3d_divisor", lambda nn: nn.AvgPool3d(2, divisor_override=5), (1, 2, 4, 4, 4)),
@@ -287,3 +288,26 @@ def test_fractional_errors_name_the_argument_at_fault():
         nn.FractionalMaxPool3d(2, output_size=2, output_ratio=0.5)
     with pytest.raises(ValueError, match="FractionalMaxPool2d requires specifying either"):
         nn.FractionalMaxPool2d(2)
+
+
+@pytest.mark.parity
+def test_float16_where_torch_has_it_and_an_error_naming_op_and_dtype_where_not():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((2, 3, 5, 6, 7)).astype(np.float16)
+    u = rng.uniform(size=(2, 3, 3)).astype(np.float16)
+    cases = [lambda F, t, u: F.max_pool3d(t, 2, 1, 1, return_indices=True),
+             lambda F, t, u: F.adaptive_max_pool3d(t, (2, 3, 4), True),
+             lambda F, t, u: (F.adaptive_avg_pool3d(t, (2, 3, 4)),),
+             lambda F, t, u: (F.avg_pool2d(t[0], 3, 2, 1),),
+             lambda F, t, u: F.fractional_max_pool3d(t, 2, (3, 4, 5), return_indices=True, _random_samples=u),
+             lambda F, t, u: (F.max_unpool3d(*F.max_pool3d(t, 2, return_indices=True), 2, output_size=(5, 6, 7)),)]
+    for fn in cases:
+        ours = fn(F, ember.tensor(x), ember.tensor(u))
+        theirs = fn(torch.nn.functional, torch.tensor(x), torch.tensor(u))
+        assert ours[0].dtype == ember.float16
+        np.testing.assert_allclose(ours[0].numpy(), theirs[0].numpy(), atol=1e-3)
+        for a, b in zip(ours[1:], theirs[1:]):
+            np.testing.assert_array_equal(a.numpy(), b.numpy())
+    with pytest.raises(NotImplementedError, match="\"avg_pool3d\" not implemented for 'Half'"):
+        F.avg_pool3d(ember.tensor(x), 2)
