@@ -5,14 +5,16 @@ from __future__ import annotations
 import json
 import os
 import pathlib
+import re
 import shlex
+import sys
 import time
 
 import click
 
 from ember.utils.build import Builder
 
-from .recipe import Recipe, RecipeError, dump, load_recipe
+from .recipe import Recipe, RecipeError, builtin_recipes, dump, load_recipe
 
 RUNS_ROOT = pathlib.Path("runs")
 
@@ -23,10 +25,11 @@ def build_objects(recipe: Recipe, need_data: bool = True):
     from ember.trainer import seed_everything  # lazy: `ember --help` loads no framework
 
     config = recipe.config
+    folders = add_user_folders(recipe)
     checker = Builder(recipe.path, dry=True, sections=_sections())
     _build_sections(checker, config, need_data)
     if checker.problems:
-        raise RecipeError(checker.problems)
+        raise RecipeError([_with_search_hint(problem, folders) for problem in checker.problems])
     if config.get("seed") is not None:
         seed_everything(config["seed"])
     builder = Builder(recipe.path, sections=_sections())
@@ -34,6 +37,37 @@ def build_objects(recipe: Recipe, need_data: bool = True):
     if builder.problems:
         raise RecipeError(builder.problems)
     return model, data, trainer_args
+
+
+def add_user_folders(recipe: Recipe) -> list[str]:
+    """Puts the working directory and the recipe's folder on ``sys.path``, so that a ``class_path`` can name a
+    module of the user's own (``my_model.MyModule`` for ``my_model.py``); returns the two folders.
+
+    LightningCLI users run ``python main.py fit --config config.yaml``: Python puts ``main.py``'s folder on
+    the path, and the config names classes from it and from its neighbours. ``ember fit`` has no script of
+    the user's; the working directory (as ``python -m`` adds it) and the recipe's folder stand in for it.
+    They are appended, after the standard library and the installed packages: a module of those names is
+    never replaced by a file that happens to lie beside a recipe. Nothing is imported here; only the modules
+    the recipe's ``class_path`` values name (and what those import) are, when the objects are built.
+    """
+    folders = [os.getcwd()]
+    if recipe.path.parent != next(iter(builtin_recipes().values()), recipe.path).parent:  # (not a built-in)
+        folders.append(str(recipe.path.parent))
+    present = {os.path.abspath(entry or os.curdir) for entry in sys.path}
+    for folder in dict.fromkeys(os.path.abspath(f) for f in folders):
+        if folder not in present:
+            sys.path.append(folder)
+    return list(dict.fromkeys(os.path.abspath(f) for f in folders))
+
+
+def _with_search_hint(problem: str, folders: list[str]) -> str:
+    """A "no module named 'x'" problem for a top-level module says where Ember looked for the user's modules."""
+    missing = re.search(r"no module named '([^'.]+)'$", problem)
+    if missing is None:
+        return problem
+    places = " and ".join(folders)
+    return (f"{problem} (modules of your own are looked for in {places}, after the installed packages: is "
+            f"{missing.group(1)}.py there?)")
 
 
 def _sections() -> dict:
