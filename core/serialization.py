@@ -1,7 +1,9 @@
 """``ember.save`` / ``ember.load``: safe checkpoints (a zip of ``.npy`` arrays plus a JSON manifest).
 
-No pickle anywhere: loading reads a JSON tree and raw arrays, so a file can never run code. A
-damaged, truncated, foreign or hostile file raises ``ValueError`` naming the file and the problem.
+No pickle anywhere: loading reads a JSON tree and raw arrays, so a file can never run code. Files written
+by ``torch.save`` (zip and legacy formats) are read by ``_torch_format``'s own pickle interpreter, which
+builds only tensors, containers and scalars. A damaged, truncated, foreign or hostile file raises
+``ValueError`` naming the file and the problem.
 Writes go to a temporary file in the same folder, are fsync'ed and renamed over the target, so a
 crash mid-save leaves the previous file intact.
 
@@ -42,7 +44,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from . import _dtype
+from . import _dtype, _torch_format
 from .nn.parameter import Parameter
 from .tensor import Tensor
 
@@ -409,7 +411,10 @@ def load(f: str | os.PathLike | BinaryIO, map_location=None, pickle_module=None,
     every load is weights-only. ``mmap=True`` (a path only) maps the arrays copy-on-write instead of
     reading them: pages load when touched, in-place changes stay in memory, and the CRC check of the
     array data is skipped. A ``.safetensors`` file (recognized by its contents) is read as
-    ``ember.load_safetensors`` reads it. Loading never allocates much more than the file's size.
+    ``ember.load_safetensors`` reads it. A file written by ``torch.save`` (``.pt``, ``.pth``,
+    ``pytorch_model.bin``; zip or legacy format) is read without unpickling: tensors (views of one storage
+    stay views), parameters, containers, numbers and strings; bfloat16 becomes float32; any other object
+    in it is refused with the global it names. Loading never allocates much more than the file's size.
 
     Raises:
         FileNotFoundError: ``f`` does not exist.
@@ -492,6 +497,10 @@ def _load_stream(stream: BinaryIO, name: str, path: str | None = None, mmap: boo
     stream.seek(0)
     if _looks_like_safetensors(head, size):
         return _load_safetensors_from(stream, name, path)
+    if _torch_format.looks_like_legacy(stream.read(16)):
+        stream.seek(0)
+        return _torch_format.load_torch_legacy(stream, name, size)
+    stream.seek(0)
     if head[:2] != b"PK":
         raise ValueError(f"ember.load: {name}: not an Ember file ({_describe(head, stream)})")
     try:
@@ -519,11 +528,9 @@ def _load_zip(stream: BinaryIO, name: str, size: int, mmap: bool):
                 raise ValueError(f"ember.load: {name}: the archive holds {count} members named {member!r}; an "
                                  "Ember file has one of each (a damaged or crafted file)")
         if _MANIFEST not in counts:
-            hint = ""
-            if any(n.endswith("data.pkl") for n in counts):
-                hint = ("; it looks like a PyTorch (pickle) checkpoint, which Ember never unpickles: save its "
-                        "state_dict with safetensors and use ember.load_safetensors")
-            raise ValueError(f"ember.load: {name}: not an Ember file (no {_MANIFEST} in the archive){hint}")
+            if any(n.endswith("/data.pkl") for n in counts):  # written by torch.save: read without unpickling
+                return _torch_format.load_torch_zip(zf, name, size)
+            raise ValueError(f"ember.load: {name}: not an Ember file (no {_MANIFEST} in the archive)")
         info = zf.getinfo(_MANIFEST)
         _check_manifest_size(info, name, size)
         try:
