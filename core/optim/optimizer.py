@@ -166,6 +166,8 @@ class Optimizer:
         self.param_groups.append(param_group)
 
     # --- gradients and steps ----------------------------------------------------------------
+    _sparse_grads = False  # whether ``_update`` takes a sparse COO gradient (SGD, SparseAdam)
+
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Resets the gradients of all parameters (to ``None`` by default, else to zeros in place)."""
         for group in self.param_groups:
@@ -208,6 +210,8 @@ class Optimizer:
                     if state:  # like PyTorch, a parameter without state (plain SGD) gets no entry
                         self.state[p] = state
                 grad = p.grad._data
+                if p.grad.is_sparse and not self._sparse_grads:
+                    raise RuntimeError(_sparse_refusal(type(self).__name__))
                 if grad.shape != p._data.shape:
                     raise RuntimeError(
                         f"{type(self).__name__}: gradient of shape {list(grad.shape)} doesn't match its "
@@ -318,6 +322,13 @@ class Optimizer:
         self.__dict__.update(state)
         self._optimizer_step_pre_hooks = OrderedDict()
         self._optimizer_step_post_hooks = OrderedDict()
+
+
+def _sparse_refusal(name: str) -> str:
+    """torch's error for a sparse gradient given to an optimizer that has no sparse update."""
+    if name in ("Adam", "AdamW"):
+        return "Adam does not support sparse gradients, please consider SparseAdam instead"
+    return f"{name} does not support sparse gradients"
 
 
 def _is_complex_tensor(value) -> bool:

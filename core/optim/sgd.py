@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from .._sparse_tensor import COO, SparseTensor
 from ..tensor import Tensor
 from .optimizer import Optimizer, to_float
 
@@ -21,6 +22,9 @@ class SGD(Optimizer):
         b_t &= \mu b_{t-1} + (1 - \tau) g_t \quad (b_1 = g_1) \\
         g_t &\leftarrow g_t + \mu b_t \text{ if nesterov else } b_t \\
         \theta_t &= \theta_{t-1} - \gamma g_t
+
+    A sparse COO gradient (``Embedding(sparse=True)``) updates only the rows it holds; its momentum buffer
+    is sparse too, as torch's, and weight decay is refused as torch refuses it.
 
     Nesterov momentum follows Sutskever et al., "On the importance of initialization and momentum
     in deep learning" (ICML 2013).
@@ -63,8 +67,14 @@ class SGD(Optimizer):
     def _init_state(self, param, group) -> dict[str, Any]:
         return {"momentum_buffer": None} if group["momentum"] != 0 else {}
 
+    _sparse_grads = True
+
     def _update(self, param: np.ndarray, grad: np.ndarray, state: dict, group: dict) -> None:
         weight_decay, momentum = group["weight_decay"], group["momentum"]
+        buf = state.get("momentum_buffer")
+        if isinstance(grad, COO) or isinstance(buf, SparseTensor):
+            self._sparse_update(param, grad, state, group)
+            return
         if weight_decay != 0:
             grad = grad + weight_decay * param
         if momentum != 0:
@@ -76,3 +86,41 @@ class SGD(Optimizer):
                 buf._data += (1 - group["dampening"]) * grad
             grad = grad + momentum * buf._data if group["nesterov"] else buf._data
         param -= to_float(group["lr"]) * grad
+
+    def _sparse_update(self, param: np.ndarray, grad, state: dict, group: dict) -> None:
+        """The update with a sparse gradient: ``param[rows] -= lr * step`` for the rows the gradient (or the
+        sparse momentum buffer) holds."""
+        if group["weight_decay"] != 0 and isinstance(grad, COO):
+            raise RuntimeError("add(sparse, dense) is not supported. Use add(dense, sparse) instead.")
+        if not isinstance(grad, COO):  # a dense gradient after sparse ones: the buffer becomes dense
+            state["momentum_buffer"] = Tensor._wrap(state["momentum_buffer"]._data.to_dense())
+            self._update(param, grad, state, group)
+            return
+        momentum, step = group["momentum"], grad
+        if momentum != 0:
+            buf = state.get("momentum_buffer")
+            if buf is None:
+                buf = grad.coalesce().copy()
+            elif isinstance(buf, SparseTensor):
+                old = buf._data
+                buf = COO(np.concatenate([old.indices, grad.indices], axis=1),
+                          np.concatenate([momentum * old.values, (1 - group["dampening"]) * grad.values]),
+                          old.shape, False).coalesce()
+            else:  # a dense buffer from dense gradients: it stays dense
+                buf._data *= momentum
+                np.add.at(buf._data, tuple(grad.indices), (1 - group["dampening"]) * grad.values)
+                step = buf._data
+            if isinstance(buf, COO):
+                state["momentum_buffer"] = SparseTensor._wrap(buf)
+                step = buf
+                if group["nesterov"]:
+                    step = COO(np.concatenate([grad.indices, buf.indices], axis=1),
+                               np.concatenate([grad.values, momentum * buf.values]), buf.shape, False)
+            elif group["nesterov"]:
+                step = step * momentum
+                np.add.at(step, tuple(grad.indices), grad.values)
+        lr = to_float(group["lr"])
+        if isinstance(step, COO):
+            np.add.at(param, tuple(step.indices), (-lr * step.values).astype(param.dtype, copy=False))
+        else:
+            param -= lr * step

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..._sparse_tensor import COO, SparseTensor
 from ...autograd.function import once_differentiable
 from ...autograd.grad_mode import no_grad
 from ...ops._op import Op
@@ -15,9 +16,9 @@ __all__ = ["embedding", "embedding_bag", "one_hot"]
 
 class Embedding(Op):
     @staticmethod
-    def forward(ctx, weight, indices, padding_idx, scale_grad_by_freq):
+    def forward(ctx, weight, indices, padding_idx, scale_grad_by_freq, sparse=False):
         ctx.indices, ctx.num = indices, weight._data.shape[0]
-        ctx.options = (padding_idx, scale_grad_by_freq)
+        ctx.options = (padding_idx, scale_grad_by_freq, sparse)
         return weight._data[indices]
 
     @staticmethod
@@ -25,10 +26,22 @@ class Embedding(Op):
     def backward(ctx, grad):
         from ...kernels import embedding as kernels  # numba loads on first use, not at `import ember`
 
-        padding_idx, scale_grad_by_freq = ctx.options
+        padding_idx, scale_grad_by_freq, sparse = ctx.options
         g = np.ascontiguousarray(grad._data).reshape(-1, grad._data.shape[-1])
+        if sparse:
+            return _sparse_weight_grad(g, ctx.indices.reshape(-1), ctx.num, padding_idx, scale_grad_by_freq), \
+                None, None, None, None
         gw = kernels.embedding_backward(g, ctx.indices.reshape(-1), ctx.num, padding_idx, scale_grad_by_freq)
-        return Tensor._wrap(gw), None, None, None
+        return Tensor._wrap(gw), None, None, None, None
+
+
+def _sparse_weight_grad(g: np.ndarray, indices: np.ndarray, num: int, padding_idx: int, scale_grad_by_freq: bool):
+    """torch's sparse gradient of the weight: one row per lookup (uncoalesced), the padding row's left out."""
+    if scale_grad_by_freq:
+        raise RuntimeError("embedding_backward: scale_grad_by_freq not supported with sparse gradients")
+    keep = indices != padding_idx
+    rows = g[keep] if not keep.all() else g.copy()
+    return SparseTensor._wrap(COO(indices[keep][None, :], rows, (num, g.shape[1]), False))
 
 
 def _indices(input, num_embeddings: int, op: str) -> np.ndarray:
@@ -60,7 +73,8 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max
     """Rows of ``weight`` selected by the integer tensor ``input``.
 
     ``padding_idx`` rows get no gradient; ``max_norm`` renormalises the looked-up rows of ``weight``
-    in place first.
+    in place first. With ``sparse=True`` the gradient of ``weight`` is a sparse COO tensor with one row per
+    lookup (for ``optim.SGD`` / ``optim.SparseAdam``).
 
     Example:
         >>> import ember
@@ -76,7 +90,8 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max
         padding_idx = padding_idx % num
     if max_norm is not None:
         _renorm_rows(weight, indices, max_norm, norm_type)
-    return Embedding.apply(weight, indices, -1 if padding_idx is None else padding_idx, bool(scale_grad_by_freq))
+    return Embedding.apply(weight, indices, -1 if padding_idx is None else padding_idx, bool(scale_grad_by_freq),
+                           bool(sparse))
 
 
 def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None, max_norm: float | None = None,
@@ -95,6 +110,8 @@ def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None, 
     """
     if mode not in ("sum", "mean", "max"):
         raise ValueError(f"embedding_bag: mode has to be one of sum, mean or max, got {mode!r}")
+    if sparse and mode == "max":
+        raise ValueError("max mode does not support sparse weights")
     num = weight.shape[0]
     idx = _indices(input, num, "embedding_bag")
     if idx.ndim == 2:
@@ -114,7 +131,7 @@ def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None, 
             ends = np.append(starts[1:], idx.size)
     if padding_idx is not None:
         padding_idx %= num
-    rows = embedding(Tensor._wrap(idx), weight, padding_idx, max_norm, norm_type, scale_grad_by_freq)
+    rows = embedding(Tensor._wrap(idx), weight, padding_idx, max_norm, norm_type, scale_grad_by_freq, sparse)
     keep = np.ones(idx.size, dtype=bool) if padding_idx is None else idx != padding_idx
     if mode == "max":
         outputs = []

@@ -30,6 +30,8 @@ class Embedding(Module):
         embedding_dim: size of each vector.
         padding_idx: index whose vector stays zero and is not trained.
         max_norm: renormalise looked-up vectors whose ``norm_type``-norm exceeds it (in place).
+        sparse: make the weight's gradient a sparse COO tensor, one row per lookup (for ``optim.SGD`` and
+            ``optim.SparseAdam``).
 
     Example:
         >>> import ember
@@ -101,6 +103,8 @@ class Embedding(Module):
             s += f", norm_type={self.norm_type}"
         if self.scale_grad_by_freq:
             s += ", scale_grad_by_freq=True"
+        if self.sparse:
+            s += ", sparse=True"
         return s
 
     @classmethod
