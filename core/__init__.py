@@ -179,6 +179,7 @@ _LAZY_MODULES = {
     "special": ".special",
     "distributions": ".distributions",
     "distributed": ".distributed",
+    "hub": ".hub",
     "func": ".func",
     "cuda": ".cuda",
     "backends": ".backends",
