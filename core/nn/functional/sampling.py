@@ -641,8 +641,8 @@ def channel_shuffle(input: Tensor, groups: int) -> Tensor:
     """
     groups = int(groups)
     if input.ndim < 3:
-        raise RuntimeError("channel_shuffle expects input to have at least 3 dimensions, but got input with "
-                           f"{input.ndim} dimension(s)")
+        raise RuntimeError("channel_shuffle expects input with > 2 dims, but got input with sizes "
+                           f"{list(input.shape)}")
     if groups <= 0:
         raise RuntimeError(f"Number of groups to divide channels in must be positive. Value of groups:{groups}")
     n, c, *rest = input.shape
