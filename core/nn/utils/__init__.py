@@ -5,7 +5,6 @@ orthogonal), the legacy ``weight_norm`` / ``spectral_norm`` hooks, ``prune``, co
 
 from __future__ import annotations
 
-from . import rnn  # noqa: F401  (first: the RNN layers import PackedSequence's home below nn.utils)
 from . import (  # noqa: F401
     clip_grad,
     convert_parameters,
@@ -15,6 +14,7 @@ from . import (  # noqa: F401
     parametrizations,
     parametrize,
     prune,
+    rnn,
     stateless,
 )
 from .clip_grad import (  # noqa: F401

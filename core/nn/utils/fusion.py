@@ -63,7 +63,9 @@ def fuse_conv_bn_weights(
     shape = ([1, -1] if transpose else [-1, 1]) + [1] * (conv_w.ndim - 2)
     fused_w = (conv_w * (bn_w * rsqrt).reshape(shape)).to(dtype=weight_dtype)
     fused_b = ((conv_b - bn_rm) * rsqrt * bn_w + bn_b).to(dtype=bias_dtype)
-    return Parameter(fused_w.detach(), conv_w.requires_grad), Parameter(fused_b.detach(), conv_b.requires_grad)
+    return Parameter(fused_w.detach(), conv_w.requires_grad), Parameter(
+        fused_b.detach(), conv_b.requires_grad
+    )
 
 
 def fuse_linear_bn_eval(linear: Module, bn: Module) -> Module:
@@ -114,4 +116,6 @@ def fuse_linear_bn_weights(
     scale = bn_w * (bn_rv + bn_eps).rsqrt()
     fused_w = linear_w * scale.unsqueeze(-1).to(dtype=weight_dtype)
     fused_b = ((linear_b - bn_rm) * scale + bn_b).to(dtype=bias_dtype)
-    return Parameter(fused_w.detach(), linear_w.requires_grad), Parameter(fused_b.detach(), linear_b.requires_grad)
+    return Parameter(fused_w.detach(), linear_w.requires_grad), Parameter(
+        fused_b.detach(), linear_b.requires_grad
+    )

@@ -24,7 +24,7 @@ def skip_init(module_cls: type, *args, **kwargs) -> Module:
         (ember.Size([1, 5]), False)
     """
     if not (isinstance(module_cls, type) and issubclass(module_cls, Module)):
-        raise RuntimeError(f"Expected a Module; got {module_cls}")
+        raise RuntimeError(f"Expected a Module; got {module_cls}")  # noqa: TRY004 (PyTorch's exception type)
     if "device" not in inspect.signature(module_cls).parameters:
         raise RuntimeError("Module must support a 'device' arg to skip initialization")
     final_device = kwargs.pop("device", "cpu")

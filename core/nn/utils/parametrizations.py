@@ -14,8 +14,8 @@ import numpy as np
 from ... import creation
 from ...autograd import no_grad
 from ...linalg import householder_product, solve, vector_norm
-from ...ops.joining import cat
 from ...ops.decomposition import geqrf
+from ...ops.joining import cat
 from ...tensor import Tensor
 from .. import functional as F
 from ..modules.conv import _ConvTransposeNd
@@ -134,7 +134,11 @@ class _Orthogonal(Module):
 
 
 def orthogonal(
-    module: Module, name: str = "weight", orthogonal_map: str | None = None, *, use_trivialization: bool = True
+    module: Module,
+    name: str = "weight",
+    orthogonal_map: str | None = None,
+    *,
+    use_trivialization: bool = True,
 ) -> Module:
     """Constrains the matrix (or batch of matrices) ``module.<name>`` to be orthogonal: ``Q^T Q = I`` (or
     ``Q Q^T = I`` for a wide matrix).
@@ -158,7 +162,7 @@ def orthogonal(
     """
     weight = getattr(module, name, None)
     if not isinstance(weight, Tensor):
-        raise ValueError(f"Module '{module}' has no parameter or buffer with name '{name}'")
+        raise ValueError(f"Module '{module}' has no parameter or buffer with name '{name}'")  # noqa: TRY004 (PyTorch's exception type)
     if weight.ndim < 2:
         raise ValueError(f"Expected a matrix or batch of matrices. Got a tensor of {weight.ndim} dimensions.")
     if orthogonal_map is None:
@@ -234,7 +238,9 @@ class _SpectralNorm(Module):
         super().__init__()
         ndim = weight.ndim
         if dim >= ndim or dim < -ndim:
-            raise IndexError(f"Dimension out of range (expected to be in range of [-{ndim}, {ndim - 1}] but got {dim})")
+            raise IndexError(
+                f"Dimension out of range (expected to be in range of [-{ndim}, {ndim - 1}] but got {dim})"
+            )
         if n_power_iterations <= 0:
             raise ValueError(
                 f"Expected n_power_iterations to be positive, but got n_power_iterations={n_power_iterations}"
@@ -285,7 +291,11 @@ def _normalized(x: np.ndarray, eps: float) -> np.ndarray:
 
 
 def spectral_norm(
-    module: Module, name: str = "weight", n_power_iterations: int = 1, eps: float = 1e-12, dim: int | None = None
+    module: Module,
+    name: str = "weight",
+    n_power_iterations: int = 1,
+    eps: float = 1e-12,
+    dim: int | None = None,
 ) -> Module:
     """Spectral normalization (Miyato et al., 2018) as a parametrization: ``weight / sigma(weight)``.
 
@@ -300,13 +310,13 @@ def spectral_norm(
         >>> import ember
         >>> from ember import nn
         >>> layer = nn.utils.parametrizations.spectral_norm(nn.Linear(5, 4))
-        >>> sorted(layer.state_dict())  # doctest: +NORMALIZE_WHITESPACE
+        >>> list(layer.state_dict())  # doctest: +NORMALIZE_WHITESPACE
         ['bias', 'parametrizations.weight.original', 'parametrizations.weight.0._u',
          'parametrizations.weight.0._v']
     """
     weight = getattr(module, name, None)
     if not isinstance(weight, Tensor):
-        raise ValueError(f"Module '{module}' has no parameter or buffer with name '{name}'")
+        raise ValueError(f"Module '{module}' has no parameter or buffer with name '{name}'")  # noqa: TRY004 (PyTorch's exception type)
     if dim is None:
         dim = 1 if isinstance(module, _ConvTransposeNd) else 0
     parametrize.register_parametrization(module, name, _SpectralNorm(weight, n_power_iterations, dim, eps))

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import collections.abc
 import copyreg
+from collections.abc import Sequence
 from contextlib import contextmanager
 from copy import deepcopy
-from typing import Sequence
 
 from ...autograd import no_grad
 from ...tensor import Tensor
@@ -24,13 +24,13 @@ from ..modules.module import Module
 from ..parameter import Parameter
 
 __all__ = [
-    "cached",
     "ParametrizationList",
-    "register_parametrization",
+    "cached",
     "is_parametrized",
+    "register_parametrization",
     "remove_parametrizations",
-    "type_before_parametrizations",
     "transfer_parametrizations_and_params",
+    "type_before_parametrizations",
 ]
 
 _cache_enabled = 0
@@ -98,7 +98,7 @@ class ParametrizationList(ModuleList):
                     except NotImplementedError:
                         pass
         if not isinstance(new, (Tensor, collections.abc.Sequence)):
-            raise ValueError(
+            raise ValueError(  # noqa: TRY004 (PyTorch's exception type)
                 "'right_inverse' must return a Tensor or a Sequence of tensors (list, tuple...). "
                 f"Got {type(new).__name__}"
             )
@@ -116,7 +116,7 @@ class ParametrizationList(ModuleList):
         else:
             for i, original_i in enumerate(new):
                 if not isinstance(original_i, Tensor):
-                    raise ValueError(
+                    raise ValueError(  # noqa: TRY004 (PyTorch's exception type)
                         "'right_inverse' must return a Tensor or a Sequence of tensors (list, tuple...). "
                         f"Got element {i} of the sequence with type {type(original_i).__name__}."
                     )
@@ -161,7 +161,9 @@ class ParametrizationList(ModuleList):
                 _maybe_set(self.original, value)
                 return
             if not isinstance(value, collections.abc.Sequence):
-                raise ValueError(f"'right_inverse' must return a sequence of tensors. Got {type(value).__name__}.")
+                raise ValueError(  # noqa: TRY004 (PyTorch's exception type)
+                    f"'right_inverse' must return a sequence of tensors. Got {type(value).__name__}."
+                )
             if len(value) != self.ntensors:
                 raise ValueError(
                     f"'right_inverse' must return a sequence of tensors of length {self.ntensors}. "
@@ -170,7 +172,7 @@ class ParametrizationList(ModuleList):
             for i, tensor in enumerate(value):
                 original_i = getattr(self, f"original{i}")
                 if not isinstance(tensor, Tensor):
-                    raise ValueError(
+                    raise ValueError(  # noqa: TRY004 (PyTorch's exception type)
                         "'right_inverse' must return a sequence of tensors. "
                         f"Got element {i} of type {type(tensor).__name__}."
                     )
@@ -309,7 +311,7 @@ def _check_stacked(module: Module, tensor_name: str, parametrization: Module) ->
     current = getattr(module, tensor_name)
     new = parametrization(current)
     if not isinstance(new, Tensor):
-        raise ValueError(f"A parametrization must return a tensor. Got {type(new).__name__}.")
+        raise ValueError(f"A parametrization must return a tensor. Got {type(new).__name__}.")  # noqa: TRY004 (PyTorch's exception type)
     for what, before, after in (("dtype", current.dtype, new.dtype), ("shape", current.shape, new.shape)):
         if before != after:
             raise ValueError(
@@ -324,8 +326,11 @@ def _check_stacked(module: Module, tensor_name: str, parametrization: Module) ->
     except NotImplementedError:
         return
     if not isinstance(inverse, Tensor):
-        raise ValueError(f"parametrization.right_inverse must return a tensor. Got: {type(inverse).__name__}")
-    for what, before, after in (("dtype", current.dtype, inverse.dtype), ("shape", current.shape, inverse.shape)):
+        raise ValueError(f"parametrization.right_inverse must return a tensor. Got: {type(inverse).__name__}")  # noqa: TRY004 (PyTorch's exception type)
+    for what, before, after in (
+        ("dtype", current.dtype, inverse.dtype),
+        ("shape", current.shape, inverse.shape),
+    ):
         if before != after:
             raise ValueError(
                 f"The tensor returned by parametrization.right_inverse must have the same {what} as "

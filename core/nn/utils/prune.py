@@ -24,22 +24,22 @@ from ..modules.module import Module
 
 __all__ = [
     "BasePruningMethod",
-    "PruningContainer",
-    "Identity",
-    "RandomUnstructured",
-    "L1Unstructured",
-    "RandomStructured",
-    "LnStructured",
     "CustomFromMask",
-    "identity",
-    "random_unstructured",
-    "l1_unstructured",
-    "random_structured",
-    "ln_structured",
-    "global_unstructured",
+    "Identity",
+    "L1Unstructured",
+    "LnStructured",
+    "PruningContainer",
+    "RandomStructured",
+    "RandomUnstructured",
     "custom_from_mask",
-    "remove",
+    "global_unstructured",
+    "identity",
     "is_pruned",
+    "l1_unstructured",
+    "ln_structured",
+    "random_structured",
+    "random_unstructured",
+    "remove",
 ]
 
 
@@ -202,7 +202,9 @@ class PruningContainer(BasePruningMethod):
             where = mask == 1
         elif method.PRUNING_TYPE == "structured":
             if not hasattr(method, "dim"):
-                raise AttributeError('Pruning methods of PRUNING_TYPE "structured" need to have the attribute `dim` defined.')
+                raise AttributeError(
+                    'Pruning methods of PRUNING_TYPE "structured" need to have the attribute `dim` defined.'
+                )
             n_dims = t.ndim
             dim = method.dim + n_dims if method.dim < 0 else method.dim
             if dim < 0:
@@ -406,7 +408,9 @@ def random_structured(module: Module, name: str, amount, dim: int) -> Module:
     return module
 
 
-def ln_structured(module: Module, name: str, amount, n, dim: int, importance_scores: Tensor | None = None) -> Module:
+def ln_structured(
+    module: Module, name: str, amount, n, dim: int, importance_scores: Tensor | None = None
+) -> Module:
     """Prunes the ``amount`` channels of ``module.<name>`` along ``dim`` of smallest ``n``-norm.
 
     Example:
@@ -447,7 +451,9 @@ def global_unstructured(parameters, pruning_method, importance_scores: dict | No
     )
     default_mask = np.concatenate(
         [
-            getattr(m, n + "_mask")._data.ravel() if hasattr(m, n + "_mask") else np.ones(getattr(m, n).numel())
+            getattr(m, n + "_mask")._data.ravel()
+            if hasattr(m, n + "_mask")
+            else np.ones(getattr(m, n).numel())
             for m, n in parameters
         ]
     ).astype(scores.dtype)
@@ -466,7 +472,9 @@ def global_unstructured(parameters, pruning_method, importance_scores: dict | No
     for module, name in parameters:
         param = getattr(module, name)
         n = param.numel()
-        custom_from_mask(module, name, mask=Tensor._wrap(final_mask[pointer : pointer + n].reshape(param.shape)))
+        custom_from_mask(
+            module, name, mask=Tensor._wrap(final_mask[pointer : pointer + n].reshape(param.shape))
+        )
         pointer += n
 
 
@@ -476,9 +484,9 @@ def custom_from_mask(module: Module, name: str, mask: Tensor) -> Module:
     Example:
         >>> import ember
         >>> from ember import nn
-        >>> layer = nn.utils.prune.custom_from_mask(nn.Linear(2, 1), "bias", mask=ember.tensor([0.0]))
-        >>> layer.bias
-        tensor([0.], grad_fn=<MulBackward>)
+        >>> layer = nn.utils.prune.custom_from_mask(nn.Linear(2, 1), "weight", mask=ember.tensor([[0.0, 1.0]]))
+        >>> (layer.weight == 0).tolist()
+        [[True, False]]
     """
     CustomFromMask.apply(module, name, mask)
     return module
@@ -543,12 +551,16 @@ def _validate_pruning_amount_init(amount) -> None:
     if (isinstance(amount, numbers.Integral) and amount < 0) or (
         not isinstance(amount, numbers.Integral) and (float(amount) > 1.0 or float(amount) < 0.0)
     ):
-        raise ValueError(f"amount={amount} should either be a float in the range [0, 1] or a non-negative integer")
+        raise ValueError(
+            f"amount={amount} should either be a float in the range [0, 1] or a non-negative integer"
+        )
 
 
 def _validate_pruning_amount(amount, tensor_size: int) -> None:
     if isinstance(amount, numbers.Integral) and amount > tensor_size:
-        raise ValueError(f"amount={amount} should be smaller than the number of parameters to prune={tensor_size}")
+        raise ValueError(
+            f"amount={amount} should be smaller than the number of parameters to prune={tensor_size}"
+        )
 
 
 def _validate_structured_pruning(t: Tensor) -> None:

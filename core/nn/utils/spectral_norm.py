@@ -15,7 +15,7 @@ from ..modules.module import Module
 from ..parameter import Parameter
 from .parametrizations import _normalized
 
-__all__ = ["SpectralNorm", "spectral_norm", "remove_spectral_norm"]
+__all__ = ["SpectralNorm", "remove_spectral_norm", "spectral_norm"]
 
 
 class SpectralNorm:
@@ -90,7 +90,11 @@ class SpectralNorm:
 
 
 def spectral_norm(
-    module: Module, name: str = "weight", n_power_iterations: int = 1, eps: float = 1e-12, dim: int | None = None
+    module: Module,
+    name: str = "weight",
+    n_power_iterations: int = 1,
+    eps: float = 1e-12,
+    dim: int | None = None,
 ) -> Module:
     """Spectral normalization (Miyato et al., 2018), legacy form: before each call ``weight`` is set to
     ``weight_orig / sigma``, ``sigma`` the largest singular value estimated by power iteration on the

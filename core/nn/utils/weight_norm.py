@@ -11,7 +11,7 @@ from ..modules.module import Module
 from ..parameter import Parameter
 from .parametrizations import _norm_except_dim, _weight_norm
 
-__all__ = ["WeightNorm", "weight_norm", "remove_weight_norm"]
+__all__ = ["WeightNorm", "remove_weight_norm", "weight_norm"]
 
 
 class WeightNorm:

@@ -31,7 +31,9 @@ FUSION_CASES = [
 ]
 
 
-@pytest.mark.parametrize("name,make_conv,make_bn,shape,transpose", FUSION_CASES, ids=[c[0] for c in FUSION_CASES])
+@pytest.mark.parametrize(
+    "name,make_conv,make_bn,shape,transpose", FUSION_CASES, ids=[c[0] for c in FUSION_CASES]
+)
 def test_fused_conv_bn_equals_unfused_in_eval(name, make_conv, make_bn, shape, transpose):
     conv, bn = make_conv().eval(), _with_stats(make_bn())
     fused = nn.utils.fuse_conv_bn_eval(conv, bn, transpose=transpose)
@@ -47,7 +49,9 @@ def test_fused_linear_bn_equals_unfused_and_checks_features():
     linear, bn = nn.Linear(3, 4).eval(), _with_stats(nn.BatchNorm1d(4))
     fused = nn.utils.fuse_linear_bn_eval(linear, bn)
     x = ember.randn(5, 3)
-    np.testing.assert_allclose(fused(x).detach().numpy(), bn(linear(x)).detach().numpy(), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(
+        fused(x).detach().numpy(), bn(linear(x)).detach().numpy(), rtol=1e-4, atol=1e-5
+    )
     with pytest.raises(AssertionError, match="linear.out_features == bn.num_features"):
         nn.utils.fuse_linear_bn_eval(linear, _with_stats(nn.BatchNorm1d(3)))
 
@@ -57,17 +61,22 @@ def test_fuse_weights_equal_torch():
     torch = _torch()
     w, b = np.random.randn(4, 2, 3, 3), np.random.randn(4)
     rm, rv, g, beta = np.random.randn(4), np.random.rand(4) + 0.5, np.random.randn(4), np.random.randn(4)
-    ours = nn.utils.fuse_conv_bn_weights(*map(ember.tensor, (w, b, rm, rv)), 1e-5, ember.tensor(g), ember.tensor(beta))
-    theirs = torch.nn.utils.fuse_conv_bn_weights(*map(torch.tensor, (w, b, rm, rv)), 1e-5, torch.tensor(g),
-                                                 torch.tensor(beta))
+    ours = nn.utils.fuse_conv_bn_weights(
+        *map(ember.tensor, (w, b, rm, rv)), 1e-5, ember.tensor(g), ember.tensor(beta)
+    )
+    theirs = torch.nn.utils.fuse_conv_bn_weights(
+        *map(torch.tensor, (w, b, rm, rv)), 1e-5, torch.tensor(g), torch.tensor(beta)
+    )
     for a, t in zip(ours, theirs):
         np.testing.assert_allclose(a.detach().numpy(), t.detach().numpy(), rtol=1e-12)
         assert a.requires_grad == t.requires_grad
     lw = np.random.randn(4, 3)
-    ours = nn.utils.fuse_linear_bn_weights(ember.tensor(lw), None, *map(ember.tensor, (rm, rv)), 1e-3,
-                                           ember.tensor(g), ember.tensor(beta))
-    theirs = torch.nn.utils.fuse_linear_bn_weights(torch.tensor(lw), None, *map(torch.tensor, (rm, rv)), 1e-3,
-                                                   torch.tensor(g), torch.tensor(beta))
+    ours = nn.utils.fuse_linear_bn_weights(
+        ember.tensor(lw), None, *map(ember.tensor, (rm, rv)), 1e-3, ember.tensor(g), ember.tensor(beta)
+    )
+    theirs = torch.nn.utils.fuse_linear_bn_weights(
+        torch.tensor(lw), None, *map(torch.tensor, (rm, rv)), 1e-3, torch.tensor(g), torch.tensor(beta)
+    )
     for a, t in zip(ours, theirs):
         np.testing.assert_allclose(a.detach().numpy(), t.detach().numpy(), rtol=1e-12)
 
@@ -86,7 +95,9 @@ def test_stateless_functional_call_warns_and_matches_ember_func():
 def test_functional_call_through_a_parametrization_uses_the_original_key():
     layer = parametrize.register_parametrization(nn.Linear(2, 1, bias=False), "weight", nn.Tanh())
     original = ember.full((1, 2), 100.0, requires_grad=True)
-    out = ember.func.functional_call(layer, {"parametrizations.weight.original": original}, (ember.ones(1, 2),))
+    out = ember.func.functional_call(
+        layer, {"parametrizations.weight.original": original}, (ember.ones(1, 2),)
+    )
     np.testing.assert_allclose(out.detach().numpy(), [[2.0]], rtol=1e-6)  # tanh(100) * 2
     out.sum().backward()
     assert original.grad is not None and layer.parametrizations.weight.original.grad is None
@@ -158,15 +169,23 @@ def test_memory_format_converters_return_the_module_and_keep_the_weights():
 @pytest.mark.parity
 def test_nn_utils_has_every_public_name_of_torch_nn_utils():
     torch = _torch()
-    import torch.nn.utils.prune  # noqa: F401  (torch.nn.utils does not import prune itself)
+    pytest.importorskip("torch.nn.utils.prune")  # torch.nn.utils does not import prune itself
 
     def public(namespace):
         return {n for n in dir(namespace) if not n.startswith("_")} - {"annotations"}
 
     assert public(torch.nn.utils) - public(nn.utils) == set()
     for sub in ("parametrize", "parametrizations", "prune", "fusion", "stateless", "init", "memory_format"):
-        theirs = set(getattr(torch.nn.utils, sub).__all__) if hasattr(getattr(torch.nn.utils, sub), "__all__") else {
-            n for n in public(getattr(torch.nn.utils, sub)) if callable(getattr(getattr(torch.nn.utils, sub), n))
-            and getattr(getattr(getattr(torch.nn.utils, sub), n), "__module__", "").startswith("torch.nn.utils")
-        }
+        theirs = (
+            set(getattr(torch.nn.utils, sub).__all__)
+            if hasattr(getattr(torch.nn.utils, sub), "__all__")
+            else {
+                n
+                for n in public(getattr(torch.nn.utils, sub))
+                if callable(getattr(getattr(torch.nn.utils, sub), n))
+                and getattr(getattr(getattr(torch.nn.utils, sub), n), "__module__", "").startswith(
+                    "torch.nn.utils"
+                )
+            }
+        )
         assert theirs - public(getattr(nn.utils, sub)) == set(), sub

@@ -105,13 +105,17 @@ def test_right_inverse_returning_two_tensors_makes_original0_and_original1():
     layer = nn.Linear(2, 3).double()
     _load_from_torch(layer, layer_t)
     before = layer.weight.detach().numpy().copy()
-    torch.nn.utils.parametrize.register_parametrization(layer_t, "weight", _scale_and_direction(torch.nn.Module)())
+    torch.nn.utils.parametrize.register_parametrization(
+        layer_t, "weight", _scale_and_direction(torch.nn.Module)()
+    )
     parametrize.register_parametrization(layer, "weight", _scale_and_direction(nn.Module)())
     assert list(layer.state_dict()) == list(layer_t.state_dict())
     assert "parametrizations.weight.original1" in layer.state_dict()
     np.testing.assert_allclose(layer.weight.detach().numpy(), before, rtol=1e-12)  # the value is unchanged
     for name, p in layer.parametrizations.weight.named_parameters():
-        np.testing.assert_allclose(p.detach().numpy(), layer_t.parametrizations.weight.get_parameter(name).detach().numpy())
+        np.testing.assert_allclose(
+            p.detach().numpy(), layer_t.parametrizations.weight.get_parameter(name).detach().numpy()
+        )
     x = np.random.randn(5, 2)
     layer(ember.tensor(x)).tanh().sum().backward()
     layer_t(torch.tensor(x)).tanh().sum().backward()
@@ -227,7 +231,9 @@ def _layers(torch, kind):
 
 
 @pytest.mark.parity
-@pytest.mark.parametrize("kind,dim", [("linear", 0), ("linear", 1), ("linear", None), ("conv", 0), ("conv", -2)])
+@pytest.mark.parametrize(
+    "kind,dim", [("linear", 0), ("linear", 1), ("linear", None), ("conv", 0), ("conv", -2)]
+)
 def test_weight_norm_matches_torch(kind, dim):
     torch = _torch()
     layer, layer_t, shape = _layers(torch, kind)
@@ -236,7 +242,9 @@ def test_weight_norm_matches_torch(kind, dim):
     parametrizations.weight_norm(layer, dim=dim)
     assert list(layer.state_dict()) == list(layer_t.state_dict())
     for key, value in layer_t.state_dict().items():
-        np.testing.assert_allclose(layer.state_dict()[key].detach().numpy(), value.detach().numpy(), rtol=1e-12, err_msg=key)
+        np.testing.assert_allclose(
+            layer.state_dict()[key].detach().numpy(), value.detach().numpy(), rtol=1e-12, err_msg=key
+        )
     x = np.random.randn(*shape)
     layer(ember.tensor(x)).sin().sum().backward()
     layer_t(torch.tensor(x)).sin().sum().backward()
@@ -267,7 +275,11 @@ def test_weight_norm_gradients_for_each_requires_grad_subset(subset):
 def test_spectral_norm_matches_torch_and_eval_stops_power_iteration(kind):
     torch = _torch()
     if kind == "conv_transpose":
-        layer, layer_t, shape = nn.ConvTranspose2d(3, 2, 3).double(), torch.nn.ConvTranspose2d(3, 2, 3).double(), (1, 3, 4, 4)
+        layer, layer_t, shape = (
+            nn.ConvTranspose2d(3, 2, 3).double(),
+            torch.nn.ConvTranspose2d(3, 2, 3).double(),
+            (1, 3, 4, 4),
+        )
     else:
         layer, layer_t, shape = _layers(torch, kind)
     _load_from_torch(layer, layer_t)
@@ -283,21 +295,28 @@ def test_spectral_norm_matches_torch_and_eval_stops_power_iteration(kind):
         layer_t(torch.tensor(x)).square().sum().backward()
         _assert_same_grads(layer, layer_t, rtol=1e-8)
         for key, value in layer_t.state_dict().items():
-            np.testing.assert_allclose(layer.state_dict()[key].detach().numpy(), value.detach().numpy(), rtol=1e-9, atol=1e-12)
+            np.testing.assert_allclose(
+                layer.state_dict()[key].detach().numpy(), value.detach().numpy(), rtol=1e-9, atol=1e-12
+            )
     assert layer.parametrizations.weight[0]._u is u
     layer.eval()
     frozen = u.detach().numpy().copy()
     w1 = layer.weight.detach().numpy().copy()
     np.testing.assert_allclose(layer.weight.detach().numpy(), w1)
     np.testing.assert_array_equal(u.detach().numpy(), frozen)
-    sigma = np.linalg.svd(layer.weight.detach().numpy().transpose(1, 0, 2, 3).reshape(2, -1) if kind == "conv_transpose"
-                          else layer.weight.detach().numpy().reshape(layer.weight.shape[0], -1), compute_uv=False)[0]
+    sigma = np.linalg.svd(
+        layer.weight.detach().numpy().transpose(1, 0, 2, 3).reshape(2, -1)
+        if kind == "conv_transpose"
+        else layer.weight.detach().numpy().reshape(layer.weight.shape[0], -1),
+        compute_uv=False,
+    )[0]
     assert sigma == pytest.approx(1.0, abs=0.2)
 
 
 def test_spectral_norm_training_keeps_largest_singular_value_near_one():
-    model = nn.Sequential(parametrizations.spectral_norm(nn.Linear(4, 8), n_power_iterations=3), nn.Tanh(),
-                          nn.Linear(8, 1))
+    model = nn.Sequential(
+        parametrizations.spectral_norm(nn.Linear(4, 8), n_power_iterations=3), nn.Tanh(), nn.Linear(8, 1)
+    )
     opt = ember.optim.Adam(model.parameters(), lr=0.05)
     x, y = ember.randn(32, 4), ember.randn(32, 1)
     losses = []
@@ -312,7 +331,9 @@ def test_spectral_norm_training_keeps_largest_singular_value_near_one():
         for _ in range(10):
             model(x)
     model.eval()
-    assert np.linalg.svd(model[0].weight.detach().numpy(), compute_uv=False)[0] == pytest.approx(1.0, abs=1e-3)
+    assert np.linalg.svd(model[0].weight.detach().numpy(), compute_uv=False)[0] == pytest.approx(
+        1.0, abs=1e-3
+    )
 
 
 def test_spectral_norm_errors():
@@ -331,7 +352,9 @@ ORTH_CASES = list(itertools.product(["matrix_exp", "cayley", "householder"], [(4
 @pytest.mark.parametrize("orthogonal_map,shape", ORTH_CASES)
 def test_orthogonal_weight_is_orthogonal_and_stays_so_while_training(orthogonal_map, shape):
     out_features, in_features = shape
-    layer = parametrizations.orthogonal(nn.Linear(in_features, out_features).double(), orthogonal_map=orthogonal_map)
+    layer = parametrizations.orthogonal(
+        nn.Linear(in_features, out_features).double(), orthogonal_map=orthogonal_map
+    )
     opt = ember.optim.SGD(layer.parameters(), lr=0.1)
     x, y = ember.randn(8, in_features, dtype=ember.float64), ember.randn(8, out_features, dtype=ember.float64)
     losses = []
@@ -348,7 +371,9 @@ def test_orthogonal_weight_is_orthogonal_and_stays_so_while_training(orthogonal_
 
 
 @pytest.mark.parity
-@pytest.mark.parametrize("orthogonal_map,shape", [("matrix_exp", (4, 4)), ("cayley", (5, 3)), ("householder", (3, 5))])
+@pytest.mark.parametrize(
+    "orthogonal_map,shape", [("matrix_exp", (4, 4)), ("cayley", (5, 3)), ("householder", (3, 5))]
+)
 def test_orthogonal_matches_torch_given_the_same_state(orthogonal_map, shape):
     torch = _torch()
     layer_t = torch.nn.Linear(shape[1], shape[0]).double()
@@ -359,7 +384,9 @@ def test_orthogonal_matches_torch_given_the_same_state(orthogonal_map, shape):
     with torch.no_grad():  # move away from the identity point so the map itself is exercised
         layer_t.parametrizations.weight.original.add_(0.3 * torch.randn(shape, dtype=torch.float64))
     _load_from_torch(layer, layer_t)
-    np.testing.assert_allclose(layer.weight.detach().numpy(), layer_t.weight.detach().numpy(), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(
+        layer.weight.detach().numpy(), layer_t.weight.detach().numpy(), rtol=1e-9, atol=1e-12
+    )
     x = np.random.randn(3, shape[1])
     layer(ember.tensor(x)).sin().sum().backward()
     layer_t(torch.tensor(x)).sin().sum().backward()
@@ -371,14 +398,26 @@ def test_orthogonal_without_trivialization_householder_inverse_matches_torch():
     torch = _torch()
     layer_t, layer = torch.nn.Linear(3, 5).double(), nn.Linear(3, 5).double()
     _load_from_torch(layer, layer_t)
-    torch.nn.utils.parametrizations.orthogonal(layer_t, orthogonal_map="householder", use_trivialization=False)
+    torch.nn.utils.parametrizations.orthogonal(
+        layer_t, orthogonal_map="householder", use_trivialization=False
+    )
     parametrizations.orthogonal(layer, orthogonal_map="householder", use_trivialization=False)
-    assert list(layer.state_dict()) == list(layer_t.state_dict()) == ["bias", "parametrizations.weight.original"]
-    np.testing.assert_allclose(layer.parametrizations.weight.original.detach().numpy(),
-                               layer_t.parametrizations.weight.original.detach().numpy(), rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(layer.weight.detach().numpy(), layer_t.weight.detach().numpy(), rtol=1e-10, atol=1e-12)
+    assert (
+        list(layer.state_dict()) == list(layer_t.state_dict()) == ["bias", "parametrizations.weight.original"]
+    )
+    np.testing.assert_allclose(
+        layer.parametrizations.weight.original.detach().numpy(),
+        layer_t.parametrizations.weight.original.detach().numpy(),
+        rtol=1e-10,
+        atol=1e-12,
+    )
+    np.testing.assert_allclose(
+        layer.weight.detach().numpy(), layer_t.weight.detach().numpy(), rtol=1e-10, atol=1e-12
+    )
     with pytest.raises(NotImplementedError, match="use_trivialization=False"):
-        parametrizations.orthogonal(nn.Linear(3, 3), orthogonal_map="cayley", use_trivialization=False).weight = ember.eye(3)
+        parametrizations.orthogonal(
+            nn.Linear(3, 3), orthogonal_map="cayley", use_trivialization=False
+        ).weight = ember.eye(3)
 
 
 def test_orthogonal_assignment_sets_the_base():
@@ -388,7 +427,7 @@ def test_orthogonal_assignment_sets_the_base():
     np.testing.assert_allclose(layer.weight.detach().numpy(), Q, atol=1e-12)
     with pytest.raises(ValueError, match="Expected a matrix or batch of matrices"):
         parametrizations.orthogonal(nn.Linear(3, 3), name="bias")
-    with pytest.raises(ValueError, match='orthogonal_map has to be one of'):
+    with pytest.raises(ValueError, match="orthogonal_map has to be one of"):
         parametrizations.orthogonal(nn.Linear(3, 3), orthogonal_map="svd")
 
 
@@ -406,12 +445,17 @@ def test_legacy_weight_norm_matches_torch_and_removes(dim):
         nn.utils.weight_norm(layer, dim=dim)
     assert list(layer.state_dict()) == list(layer_t.state_dict())
     for key, value in layer_t.state_dict().items():
-        np.testing.assert_allclose(layer.state_dict()[key].detach().numpy(), value.detach().numpy(), rtol=1e-12)
+        np.testing.assert_allclose(
+            layer.state_dict()[key].detach().numpy(), value.detach().numpy(), rtol=1e-12
+        )
     x = np.random.randn(2, 3)
     layer(ember.tensor(x)).exp().sum().backward()
     layer_t(torch.tensor(x)).exp().sum().backward()
     _assert_same_grads(layer, layer_t)
-    with pytest.raises(RuntimeError, match="Cannot register two weight_norm hooks"), pytest.warns(FutureWarning):
+    with (
+        pytest.raises(RuntimeError, match="Cannot register two weight_norm hooks"),
+        pytest.warns(FutureWarning),
+    ):
         nn.utils.weight_norm(layer, dim=dim)
     value = layer.weight.detach().numpy().copy()
     nn.utils.remove_weight_norm(layer)
@@ -428,7 +472,11 @@ def test_legacy_spectral_norm_matches_torch_and_removes():
     _load_from_torch(layer, layer_t)
     torch.nn.utils.spectral_norm(layer_t)
     nn.utils.spectral_norm(layer)
-    assert sorted(layer.state_dict()) == sorted(layer_t.state_dict()) == ["bias", "weight_orig", "weight_u", "weight_v"]
+    assert (
+        sorted(layer.state_dict())
+        == sorted(layer_t.state_dict())
+        == ["bias", "weight_orig", "weight_u", "weight_v"]
+    )
     _load_from_torch(layer, layer_t)
     for _ in range(2):
         x = np.random.randn(2, 4)
@@ -436,7 +484,9 @@ def test_legacy_spectral_norm_matches_torch_and_removes():
         layer_t(torch.tensor(x)).square().sum().backward()
         _assert_same_grads(layer, layer_t, rtol=1e-8)
         for key in ("weight_u", "weight_v"):
-            np.testing.assert_allclose(getattr(layer, key).detach().numpy(), getattr(layer_t, key).detach().numpy(), rtol=1e-9)
+            np.testing.assert_allclose(
+                getattr(layer, key).detach().numpy(), getattr(layer_t, key).detach().numpy(), rtol=1e-9
+            )
     layer.eval()
     frozen = layer.weight_u.detach().numpy().copy()
     layer(ember.randn(1, 4, dtype=ember.float64))

@@ -29,7 +29,9 @@ def _pair(torch, make):
 def _masks_equal(layer, layer_t, name="weight"):
     mask, mask_t = getattr(layer, name + "_mask").numpy(), getattr(layer_t, name + "_mask").numpy()
     np.testing.assert_array_equal(mask, mask_t)
-    np.testing.assert_array_equal(getattr(layer, name).detach().numpy(), getattr(layer_t, name).detach().numpy())
+    np.testing.assert_array_equal(
+        getattr(layer, name).detach().numpy(), getattr(layer_t, name).detach().numpy()
+    )
 
 
 DETERMINISTIC = [
@@ -39,7 +41,10 @@ DETERMINISTIC = [
     ("ln2_dim0", lambda P, m: P.ln_structured(m, "weight", amount=0.5, n=2, dim=0)),
     ("ln1_dim1", lambda P, m: P.ln_structured(m, "weight", amount=1, n=1, dim=1)),
     ("lninf_last", lambda P, m: P.ln_structured(m, "weight", amount=2, n=math.inf, dim=-1)),
-    ("l1_then_ln", lambda P, m: P.ln_structured(P.l1_unstructured(m, "weight", 0.3), "weight", 0.5, n=2, dim=0)),
+    (
+        "l1_then_ln",
+        lambda P, m: P.ln_structured(P.l1_unstructured(m, "weight", 0.3), "weight", 0.5, n=2, dim=0),
+    ),
     ("ln_then_l1", lambda P, m: P.l1_unstructured(P.ln_structured(m, "weight", 1, n=1, dim=0), "weight", 6)),
     ("l1_twice", lambda P, m: P.l1_unstructured(P.l1_unstructured(m, "weight", 4), "weight", 0.5)),
 ]
@@ -71,7 +76,9 @@ def test_global_unstructured_and_importance_scores_equal_torch():
     pairs = [(model[0], "weight"), (model[2], "weight"), (model[0], "bias")]
     pairs_t = [(model_t[0], "weight"), (model_t[2], "weight"), (model_t[0], "bias")]
     prune.global_unstructured(pairs, pruning_method=prune.L1Unstructured, amount=0.3)
-    torch.nn.utils.prune.global_unstructured(pairs_t, pruning_method=torch.nn.utils.prune.L1Unstructured, amount=0.3)
+    torch.nn.utils.prune.global_unstructured(
+        pairs_t, pruning_method=torch.nn.utils.prune.L1Unstructured, amount=0.3
+    )
     for (m, n), (m_t, _) in zip(pairs, pairs_t):
         _masks_equal(m, m_t, n)
     scores = np.random.rand(4, 4).astype(np.float32)
@@ -155,7 +162,9 @@ def test_prune_method_objects_and_errors():
         prune.L1Unstructured(amount=1.5)
     with pytest.raises(TypeError, match="Invalid type for amount"):
         prune.RandomUnstructured(amount="half")
-    with pytest.raises(ValueError, match="amount=9 should be smaller than the number of parameters to prune=6"):
+    with pytest.raises(
+        ValueError, match="amount=9 should be smaller than the number of parameters to prune=6"
+    ):
         prune.l1_unstructured(nn.Linear(3, 2), "weight", amount=9)
     with pytest.raises(ValueError, match="Structured pruning can only be applied to multidimensional"):
         prune.ln_structured(nn.Linear(3, 2), "bias", amount=1, n=2, dim=0)
