@@ -13,9 +13,9 @@ Two ways to hand a block to another process, torch's two sharing strategies:
   it, so nothing can be left behind, even by a killed process. The sender must stay alive until the receiver
   has unpickled the tensor.
 - ``"file_system"``: the block has a name in ``/dev/shm`` and pickling sends the name. Every process that
-  maps the block holds a shared ``flock`` on it; the one that lets go last (the exclusive lock succeeds) unlinks
-  the name. A forked child closes its blocks at exit too. As in torch, a process killed with blocks open may
-  leave the file behind; the sender must keep the tensor alive until the receiver has it.
+  maps the block holds a shared ``flock`` on it; the one that lets go last (its exclusive lock succeeds)
+  unlinks the name. A forked child closes its blocks at exit too. As in torch, a process killed with blocks
+  open may leave the file behind; the sender must keep the tensor alive until the receiver has it.
 
 Pickling through ``multiprocessing`` (its ``ForkingPickler``) sends the handle; plain ``pickle`` still copies
 the values, as torch's does. The block of a strategy is chosen when the tensor is shared.
@@ -61,7 +61,7 @@ class _Block:
 
 
 def _map(map_fd: int, size: int, fd: int, name: str | None) -> np.ndarray:
-    """Maps a block and returns its root array: a uint8 array over all of it, the base of every array on it."""
+    """Maps a block; returns its root array, a uint8 array over all of it: the base of every array on it."""
     # MAP_SHARED: a forked child writes the parent's pages. The mapping lives as long as the arrays on it
     # (numpy keeps it through the root's buffer); the mmap object holds its own duplicate of map_fd.
     root = np.frombuffer(mmap.mmap(map_fd, size), np.uint8)
@@ -150,7 +150,7 @@ def _lock_shared(fd: int) -> None:
 
 
 class _ForkHook(list):
-    """The key multiprocessing's after-fork registry holds weakly (a list subclass: a list takes no weakref)."""
+    """The key multiprocessing's after-fork registry holds weakly (a list itself takes no weakref)."""
 
 
 _fork_hook = _ForkHook()

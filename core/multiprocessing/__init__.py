@@ -1,13 +1,13 @@
-"""``ember.multiprocessing``: ``torch.multiprocessing``'s names over the standard library's ``multiprocessing``.
+"""``ember.multiprocessing``: ``torch.multiprocessing``'s names over the standard library's one.
 
 Everything of ``multiprocessing`` is here (``Process``, ``Queue``, ``Pool``, ``get_context``,
-``set_start_method``, ``Manager``, ``Event``, ...), plus torch's ``spawn`` / ``start_processes`` and its sharing
-strategies. A tensor in shared memory (``Tensor.share_memory_()``, ``Module.share_memory()``) that is sent
-through a queue, a pipe or as a spawned process's argument arrives as a tensor on the same memory: the
-receiver's writes are the sender's (Hogwild training). A tensor not in shared memory arrives as a copy
-(torch would move it into shared memory first). ``fork``-ed children share the memory of every shared tensor
-they inherit. How a block of shared memory is handed over (``file_descriptor`` or ``file_system``) and when
-it is freed: ``ember/_shared.py``.
+``set_start_method``, ``Manager``, ``Event``, ...), plus torch's ``spawn`` / ``start_processes`` and its
+sharing strategies. A tensor in shared memory (``Tensor.share_memory_()``, ``Module.share_memory()``) that is
+sent through a queue, a pipe or as a spawned process's argument arrives as a tensor on the same memory: the
+receiver's writes are the sender's (Hogwild training). A tensor not in shared memory arrives as a copy (torch
+would move it into shared memory first). ``fork``-ed children share the memory of every shared tensor they
+inherit. How a block of shared memory is handed over (``file_descriptor`` or ``file_system``) and when it is
+freed: ``ember/_shared.py``.
 
 Example:
     >>> import ember

@@ -40,7 +40,8 @@ class ProcessRaisedException(ProcessException):
 class ProcessExitedException(ProcessException):
     """A process died from a signal or exited with a non-zero code."""
 
-    def __init__(self, msg: str, error_index: int, error_pid: int, exit_code: int, signal_name: str | None = None):
+    def __init__(self, msg: str, error_index: int, error_pid: int, exit_code: int,
+                 signal_name: str | None = None):
         super().__init__(msg, error_index, error_pid)
         self.exit_code, self.signal_name = exit_code, signal_name
 
@@ -49,7 +50,7 @@ class ProcessExitedException(ProcessException):
 
 
 def _wrap(fn, i, args, error_file):
-    """The child's entry point: runs ``fn(i, *args)`` and leaves its traceback in ``error_file`` if it raises."""
+    """The child's entry point: ``fn(i, *args)``; if that raises, the traceback goes to ``error_file``."""
     try:
         fn(i, *args)
     except KeyboardInterrupt:
@@ -63,7 +64,7 @@ def _wrap(fn, i, args, error_file):
 
 
 class ProcessContext:
-    """The processes ``start_processes(join=False)`` started; ``join`` waits for them and raises on a failure."""
+    """The processes ``start_processes(join=False)`` started; ``join`` waits for them, raises on a failure."""
 
     def __init__(self, processes, error_files):
         self.processes, self.error_files = processes, error_files
@@ -167,7 +168,7 @@ def spawn(fn, args=(), nprocs: int = 1, join: bool = True, daemon: bool = False,
         >>> mp.spawn(work, args=(10,), nprocs=2)  # doctest: +SKIP
     """
     if start_method != "spawn":
-        warnings.warn(f"This method only supports start_method=spawn (got: {start_method}).\nTo use a different "
-                      "start_method use:\n\t\t ember.multiprocessing.start_processes(...)", FutureWarning,
-                      stacklevel=2)
+        warnings.warn(f"This method only supports start_method=spawn (got: {start_method}).\nTo use a "
+                      "different start_method use:\n\t\t ember.multiprocessing.start_processes(...)",
+                      FutureWarning, stacklevel=2)
     return start_processes(fn, args, nprocs, join, daemon, start_method="spawn")

@@ -70,13 +70,14 @@ def noop_context_fn():
 def detach_variable(inputs: tuple) -> tuple:
     """Each tensor of ``inputs`` detached, keeping its ``requires_grad``; other values as they are."""
     if not isinstance(inputs, tuple):
-        raise RuntimeError(f"Only tuple of tensors is supported. Got Unsupported input type: {type(inputs).__name__}")
+        raise RuntimeError("Only tuple of tensors is supported. Got Unsupported input type: "
+                           f"{type(inputs).__name__}")
     return tuple(_detached_copy(x) if isinstance(x, Tensor) else x for x in inputs)
 
 
 def checkpoint(function: Callable, *args, use_reentrant: bool | None = None,
-               context_fn: Callable = noop_context_fn, determinism_check: str = "default", debug: bool = False,
-               early_stop: bool = True, **kwargs) -> Any:
+               context_fn: Callable = noop_context_fn, determinism_check: str = "default",
+               debug: bool = False, early_stop: bool = True, **kwargs) -> Any:
     """Runs ``function(*args, **kwargs)`` without keeping its activations; backward recomputes them.
 
     Args:
@@ -115,9 +116,12 @@ def checkpoint(function: Callable, *args, use_reentrant: bool | None = None,
             raise ValueError("Passing `context_fn` or `debug` is only supported when use_reentrant=False.")
         if not any(isinstance(a, Tensor) and a.requires_grad for a in args):
             warnings.warn("None of the inputs have requires_grad=True. Gradients will be None", stacklevel=2)
-        return CheckpointFunction.apply(function, preserve, *args)
+        flat = _Flattened(function)  # the node's outputs are the tensors; other outputs are put back around them
+        outputs = list(CheckpointFunction.apply(flat, preserve, *args))
+        return flat.rebuild(outputs)
     if determinism_check not in ("default", "none"):
-        raise ValueError(f"determinism_check should be one of ['default', 'none'], but got {determinism_check}")
+        raise ValueError("determinism_check should be one of ['default', 'none'], but got "
+                         f"{determinism_check}")
     return _checkpoint_without_reentrant(function, preserve, context_fn, determinism_check, args, kwargs)
 
 
@@ -189,7 +193,20 @@ class CheckpointFunction(Function):
         return (None, None) + tuple(x.grad if isinstance(x, Tensor) else None for x in detached)
 
 
-# --- use_reentrant=False -------------------------------------------------------------------------------------
+class _Flattened:
+    """``function`` returning the tuple of the tensors in its result; ``rebuild`` makes the result again."""
+
+    def __init__(self, function):
+        self.function, self.rebuild = function, None
+
+    def __call__(self, *args):
+        tensors, rebuild = _flatten(self.function(*args))
+        if self.rebuild is None:
+            self.rebuild = rebuild
+        return tuple(tensors)
+
+
+# --- use_reentrant=False ------------------------------------------------------------------------------
 class _Recompute(Function):
     """The non-reentrant checkpoint's node: inputs are the tensor arguments and every outside tensor requiring
     grad the function used; ``forward`` hands back the outputs computed already, ``backward`` recomputes them
@@ -208,7 +225,8 @@ class _Recompute(Function):
         run = ctx.run
         create_graph = state.grad_enabled  # backward(create_graph=True): the gradients' graph must reach the
         # inputs themselves, so the recomputation starts from them rather than from detached copies
-        arguments = list(ctx.saved_tensors) if create_graph else [_detached_copy(t) for t in ctx.saved_tensors]
+        saved = ctx.saved_tensors
+        arguments = list(saved) if create_graph else [_detached_copy(t) for t in saved]
         with _forward_rng(run.rng_state), enable_grad(), run.recompute_context:
             outputs = run.call(arguments)
         if run.check and [(tuple(o.shape), o.dtype) for o in outputs] != run.metadata:
@@ -323,8 +341,9 @@ def _flatten(result):
             rebuilders.append(rebuild)
             counts.append(len(tensors))
 
-        # (the closure keeps the container's type and keys, not the container: its tensors must not stay alive)
-        kind, keys, named = type(result), list(result) if isinstance(result, dict) else None, hasattr(result, "_fields")
+        # (the closure keeps the container's type and keys, not the container: its tensors must not live on)
+        kind, named = type(result), hasattr(result, "_fields")
+        keys = list(result) if isinstance(result, dict) else None
 
         def rebuild(tensors):
             parts, start = [], 0

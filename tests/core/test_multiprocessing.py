@@ -1,5 +1,5 @@
-"""Shared-memory tensors and ember.multiprocessing: processes that receive a shared tensor write the same numbers,
-and the memory is freed when the last of them lets go."""
+"""Shared-memory tensors and ember.multiprocessing: processes that receive a shared tensor write the same
+numbers, and the memory is freed when the last of them lets go."""
 
 from __future__ import annotations
 
