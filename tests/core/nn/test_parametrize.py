@@ -510,3 +510,57 @@ def test_weight_norm_model_trains():
         opt.step()
         losses.append(float(loss))
     assert losses[-1] < 0.5 * losses[0]
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("orthogonal_map,use_trivialization", [("householder", False), ("cayley", True)])
+def test_orthogonal_batch_of_matrices_matches_torch(orthogonal_map, use_trivialization):
+    torch = _torch()
+
+    def holder(lib, param, randn):
+        module = lib.Module()
+        module.weight = param(randn(2, 5, 3))
+        return module
+
+    module_t = holder(torch.nn, torch.nn.Parameter, lambda *s: torch.randn(*s, dtype=torch.float64))
+    module = holder(nn, nn.Parameter, lambda *s: ember.randn(*s, dtype=ember.float64))
+    for lib, m in ((torch.nn.utils.parametrizations, module_t), (parametrizations, module)):
+        lib.orthogonal(m, orthogonal_map=orthogonal_map, use_trivialization=use_trivialization)
+    with torch.no_grad():  # below the diagonal: householder's diagonal holds the signs (+-1)
+        module_t.parametrizations.weight.original.add_(
+            0.3 * torch.randn(2, 5, 3, dtype=torch.float64).tril(-1)
+        )
+    assert list(module.state_dict()) == list(module_t.state_dict())
+    _load_from_torch(module, module_t)
+    W, W_t = module.weight, module_t.weight
+    np.testing.assert_allclose(W.detach().numpy(), W_t.detach().numpy(), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(
+        W.detach().numpy().transpose(0, 2, 1) @ W.detach().numpy(), np.stack([np.eye(3)] * 2), atol=1e-12
+    )
+    W.sin().sum().backward()
+    W_t.sin().sum().backward()
+    _assert_same_grads(module, module_t, rtol=1e-8)
+
+
+@pytest.mark.parity
+def test_parametrized_buffer_and_spectral_norm_of_a_vector_match_torch():
+    torch = _torch()
+    norm_t, norm = torch.nn.BatchNorm1d(3).double(), nn.BatchNorm1d(3).double()
+    with torch.no_grad():
+        norm_t.running_var.uniform_(0.5, 2.0)
+        norm_t.bias.normal_()
+    _load_from_torch(norm, norm_t)
+    torch.nn.utils.parametrize.register_parametrization(norm_t, "running_var", _plus_one(torch.nn.Module)())
+    parametrize.register_parametrization(norm, "running_var", _plus_one(nn.Module)())
+    torch.nn.utils.parametrizations.spectral_norm(norm_t, "bias")
+    parametrizations.spectral_norm(norm, "bias")
+    assert list(norm.state_dict()) == list(norm_t.state_dict())
+    assert not any("running_var" in n for n, _ in norm.named_parameters())  # a buffer stays a buffer
+    norm.eval()
+    norm_t.eval()
+    x = np.random.randn(4, 3)
+    out, out_t = norm(ember.tensor(x)), norm_t(torch.tensor(x))
+    np.testing.assert_allclose(out.detach().numpy(), out_t.detach().numpy(), rtol=1e-10)
+    out.square().sum().backward()
+    out_t.square().sum().backward()
+    _assert_same_grads(norm, norm_t)
