@@ -85,6 +85,13 @@ def test_requires_grad_subsets(spec):
         check_requires_grad_subset(spec, subset)
 
 
+@pytest.mark.parity
+@pytest.mark.parametrize("spec", SPECS, ids=ids(SPECS))
+def test_torch_parity_when_no_input_requires_grad(spec):
+    pytest.importorskip("torch")
+    check_parity(spec, requires_grad=frozenset())  # no graph, no gradient, the same values
+
+
 def _both(fn, *arrays):
     """``fn`` run by ember and by torch on the same arrays."""
     import torch
