@@ -14,7 +14,7 @@ same zero gradient on a clipped border).
 
 from __future__ import annotations
 
-import itertools
+import functools
 
 import numpy as np
 
@@ -109,24 +109,43 @@ def _axis_taps(coord, size, mode, padding_mode, align_corners):
 
 
 def _point_taps(x_shape, grid, mode, padding_mode, align_corners):
-    """Every tap of every point: yields (flat row index into (N * prod S), weight, [d weight / d coord
-    per axis, fastest axis first]), the weight zero where the tap falls outside the input."""
+    """Every tap of every point, as (N * P, T) arrays: the flat row index into (N * prod S), the weight (zero
+    where the tap falls outside the input), and per axis (fastest first) d weight / d grid coordinate.
+
+    A point's taps are the outer product of its axes' taps, formed by broadcasting: axis k's arrays are
+    shaped (M, 1, ..., t_k, ..., 1).
+    """
     n, spatial = x_shape[0], x_shape[2:]
     d = len(spatial)
-    points = grid.reshape(n, -1, d)
-    # axes slowest first (D, H, W); the grid lists them fastest first (x, y, z)
-    axes = [_axis_taps(points[..., d - 1 - k], spatial[k], mode, padding_mode, align_corners) for k in range(d)]
-    batch = np.arange(n).reshape(n, 1) * int(np.prod(spatial))
-    strides = [int(np.prod(spatial[k + 1:])) for k in range(d)]
-    for combo in itertools.product(*axes):
-        valid = np.logical_and.reduce([tap[1] for tap in combo])
-        flat = batch + sum(np.where(valid, tap[0], 0).astype(np.int64) * stride
-                           for tap, stride in zip(combo, strides))
-        weights = [np.where(valid, tap[2], 0) for tap in combo]
-        weight = np.prod(weights, axis=0)
-        grads = [np.where(valid, combo[k][3], 0) * np.prod([weights[j] for j in range(d) if j != k], axis=0)
-                 for k in range(d)]
-        yield flat, weight, grads[::-1]
+    points = grid.reshape(-1, d)
+    m = points.shape[0]
+    index = np.repeat(np.arange(n, dtype=np.int64) * int(np.prod(spatial)), m // n).reshape((m,) + (1,) * d)
+    valid = np.ones((m,) + (1,) * d, dtype=bool)
+    weights, d_weights = [], []
+    for k in range(d):  # axes slowest first (D, H, W); the grid lists them fastest first (x, y, z)
+        taps = _axis_taps(points[:, d - 1 - k], spatial[k], mode, padding_mode, align_corners)
+        shape = (m,) + tuple(len(taps) if j == k else 1 for j in range(d))
+        index = index + (np.stack([t[0] for t in taps], axis=1).astype(np.int64)
+                         * int(np.prod(spatial[k + 1:]))).reshape(shape)
+        valid = valid & np.stack([t[1] for t in taps], axis=1).reshape(shape)
+        weights.append(np.stack([t[2] for t in taps], axis=1).reshape(shape))
+        d_weights.append(np.stack([t[3] for t in taps], axis=1).reshape(shape))
+    index = np.where(valid, index, 0).reshape(m, -1)
+    weight = np.where(valid, functools.reduce(np.multiply, weights), 0)
+    grads = []
+    for k in range(d - 1, -1, -1):  # fastest axis first, as the grid's last dimension
+        factors = [d_weights[j] if j == k else weights[j] for j in range(d)]
+        grads.append(np.where(valid, functools.reduce(np.multiply, factors), 0).reshape(m, -1))
+    return index, weight.reshape(m, -1), grads
+
+
+def _sparse(flat, values, n_columns, dtype):
+    """The (N * P, N * prod S) matrix with ``values`` at (point, ``flat``): sampling as a sparse product."""
+    from scipy.sparse import csr_matrix  # lazy: heavy
+
+    rows, taps = flat.shape
+    indptr = np.arange(0, rows * taps + 1, taps)
+    return csr_matrix((values.astype(dtype).ravel(), flat.ravel(), indptr), shape=(rows, n_columns))
 
 
 def _rows(x):
@@ -139,33 +158,27 @@ def grid_sample(x, grid, mode, padding_mode, align_corners):
     """The sampled (N, C, *O) output."""
     n, c = x.shape[:2]
     rows = _rows(x)
-    out = np.zeros((n, grid[..., 0].size // n, c), dtype=x.dtype)
-    for flat, weight, _ in _point_taps(x.shape, grid, mode, padding_mode, align_corners):
-        out += weight[..., None].astype(x.dtype) * rows[flat]
-    return np.moveaxis(out, 2, 1).reshape((n, c) + grid.shape[1:-1])
+    flat, weight, _ = _point_taps(x.shape, grid, mode, padding_mode, align_corners)
+    out = (_sparse(flat, weight, rows.shape[0], x.dtype) @ rows).reshape(n, -1, c)
+    return np.moveaxis(out, 2, 1).reshape((n, c) + grid.shape[1:-1]).astype(x.dtype, copy=False)
 
 
 def grid_sample_backward(x, grid, grad, mode, padding_mode, align_corners, need_input, need_grid):
     """(d loss / d x or None, d loss / d grid or None) for the upstream gradient ``grad`` (N, C, *O)."""
     n, c = x.shape[:2]
     d = grid.shape[-1]
-    g = np.moveaxis(grad.reshape(n, c, -1), 1, 2)  # (N, P, C)
-    rows = _rows(x) if need_grid else None
-    grad_rows = np.zeros(rows.size if rows is not None else x.size, dtype=np.float64) if need_input else None
-    grad_grid = np.zeros(grid.shape[:-1] + (d,), dtype=grid.dtype).reshape(n, -1, d) if need_grid else None
-    channels = np.arange(c)
-    for flat, weight, grads in _point_taps(x.shape, grid, mode, padding_mode, align_corners):
-        if need_input:
-            # one bincount over (position, channel) pairs: a scatter-add without np.add.at's slowness
-            index = (flat[..., None] * c + channels).ravel()
-            grad_rows += np.bincount(index, (weight[..., None] * g).ravel(), minlength=grad_rows.size)
-        if need_grid and mode != "nearest":
-            upstream_dot_value = np.einsum("npc,npc->np", rows[flat], g)
-            for k in range(d):
-                grad_grid[..., k] += grads[k] * upstream_dot_value
-    grad_x = None
+    g = np.ascontiguousarray(np.moveaxis(grad.reshape(n, c, -1), 1, 2)).reshape(-1, c)  # (N * P, C)
+    flat, weight, grads = _point_taps(x.shape, grid, mode, padding_mode, align_corners)
+    grad_x = grad_grid = None
     if need_input:
-        spatial = x.shape[2:]
-        grad_x = np.moveaxis(grad_rows.reshape((n,) + (-1,) + (c,)), 2, 1).reshape((n, c) + spatial)
-        grad_x = grad_x.astype(x.dtype)
-    return grad_x, (grad_grid.reshape(grid.shape) if need_grid else None)
+        grad_rows = _sparse(flat, weight, x[:, 0].size, x.dtype).T @ g
+        grad_x = np.moveaxis(grad_rows.reshape(n, -1, c), 2, 1).reshape(x.shape).astype(x.dtype, copy=False)
+    if need_grid:
+        grad_grid = np.zeros((g.shape[0], d), dtype=grid.dtype)
+        if mode != "nearest":  # nearest is piecewise constant: a zero gradient, as PyTorch's
+            rows = _rows(x)
+            for k in range(d):
+                # d out / d coord_k, dotted with the upstream gradient over the channels
+                grad_grid[:, k] = np.einsum("pc,pc->p", _sparse(flat, grads[k], rows.shape[0], x.dtype) @ rows, g)
+        grad_grid = grad_grid.reshape(grid.shape)
+    return grad_x, grad_grid
