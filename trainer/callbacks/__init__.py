@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .base import Callback
+from .base import Callback, Checkpoint
 from .batch_size_finder import BatchSizeFinder
 from .device_stats_monitor import DeviceStatsMonitor
 from .early_stopping import EarlyStopping
@@ -20,6 +20,7 @@ from .progress import ProgressBar
 from .rich_progress import RichProgressBar, RichProgressBarTheme
 from .swa import StochasticWeightAveraging
 from .timer import Timer
+from .weight_averaging import EMAWeightAveraging, WeightAveraging
 
 TQDMProgressBar = ProgressBar  # Lightning's name
 
@@ -30,7 +31,9 @@ __all__ = [
     "BasePredictionWriter",
     "BatchSizeFinder",
     "Callback",
+    "Checkpoint",
     "DeviceStatsMonitor",
+    "EMAWeightAveraging",
     "EarlyStopping",
     "GradientAccumulationScheduler",
     "LambdaCallback",
@@ -45,4 +48,5 @@ __all__ = [
     "StochasticWeightAveraging",
     "TQDMProgressBar",
     "Timer",
+    "WeightAveraging",
 ]

@@ -73,3 +73,9 @@ class Callback:
     def on_save_checkpoint(self, trainer, module, checkpoint: dict) -> None: ...
     def on_load_checkpoint(self, trainer, module, checkpoint: dict) -> None: ...
     def on_exception(self, trainer, module, exception: BaseException) -> None: ...
+
+
+class Checkpoint(Callback):
+    """The base class of the callbacks that write checkpoints (``ModelCheckpoint``, ``OnExceptionCheckpoint``),
+    as in Lightning: subclass it for a checkpointing callback of your own, and test for it with
+    ``isinstance(callback, Checkpoint)``."""

@@ -11,10 +11,10 @@ from datetime import timedelta
 from typing import Any
 
 from ..checkpoint import check_folder_writable
-from .base import Callback
+from .base import Checkpoint
 
 
-class ModelCheckpoint(Callback):
+class ModelCheckpoint(Checkpoint):
     """Saves checkpoints (Lightning's arguments and file names).
 
     When it saves: every ``every_n_epochs`` epochs (default 1 unless one of the others is given),

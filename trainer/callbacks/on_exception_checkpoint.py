@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 
-from .base import Callback
+from .base import Checkpoint
 
 
-class OnExceptionCheckpoint(Callback):
+class OnExceptionCheckpoint(Checkpoint):
     """Writes ``<dirpath>/<filename>.ckpt`` when an exception escapes ``fit``, so the work done so
     far is not lost (it holds the state at the failure: the weights and progress of the last
     completed optimizer step). SIGTERM and Ctrl-C do not need it: they always save ``last.ckpt``.
