@@ -14,6 +14,7 @@ from ...autograd.function import once_differentiable
 from ...ops._op import Op
 from ...ops.activation import softplus
 from ...ops.arithmetic import minimum, where
+from ...ops.joining import cat
 from ...tensor import Tensor
 from ._utils import legacy_reduction, reduce_loss
 from .activation import log_softmax, logsigmoid
@@ -596,12 +597,22 @@ def multilabel_margin_loss(input: Tensor, target: Tensor, size_average=None, red
     listed = np.cumprod(t >= 0, axis=1).astype(bool)  # the entries before the first -1
     counts = np.zeros((n, c), x._data.dtype)
     np.add.at(counts, (np.nonzero(listed)[0], t[listed]), 1)
-    pairs = counts[:, :, None] * (counts == 0)[:, None, :]  # (n, target j, non-target i)
-    hinge = (1.0 - x.unsqueeze(2) + x.unsqueeze(1)).clamp_min(0.0)
-    loss = (hinge * Tensor._wrap(pairs)).sum((1, 2)) / c
+    rows = max(1, _PAIRS_PER_CHUNK // (c * c))  # (rows, C, C) pairs at a time: memory stays bounded
+    loss = cat([_multilabel_hinge(x[i:i + rows], counts[i:i + rows]) for i in range(0, n, rows)]) if n else x.sum(1)
+    loss = loss / c
     if input.ndim == 1:
         loss = loss.squeeze(0)
     return reduce_loss(loss, reduction, "multilabel_margin_loss")
+
+
+_PAIRS_PER_CHUNK = 1 << 21
+
+
+def _multilabel_hinge(x: Tensor, counts: np.ndarray) -> Tensor:
+    """Per row: ``sum_j counts_j sum_{i: counts_i = 0} max(0, 1 - x_j + x_i)`` (target j, non-target i)."""
+    pairs = counts[:, :, None] * (counts == 0)[:, None, :]
+    hinge = (1.0 - x.unsqueeze(2) + x.unsqueeze(1)).clamp_min(0.0)
+    return (hinge * Tensor._wrap(pairs)).sum((1, 2))
 
 
 def multilabel_soft_margin_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,

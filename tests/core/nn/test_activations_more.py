@@ -112,6 +112,13 @@ def test_rrelu_training_gradient_is_the_drawn_slope():
     data = x.detach().numpy()
     expected = np.where(data > 0, 1.0, y.detach().numpy() / data)
     np.testing.assert_allclose(x.grad.numpy(), expected, rtol=1e-6)
+    x.grad = None
+    ember.manual_seed(4)
+    y_inplace = x * 1
+    F.rrelu_(y_inplace, 0.2, 0.5, training=True)  # in place inside a graph: the same draws and gradient
+    y_inplace.sum().backward()
+    np.testing.assert_array_equal(y_inplace.detach().numpy(), y.detach().numpy())
+    np.testing.assert_allclose(x.grad.numpy(), expected, rtol=1e-6)
 
 
 def test_rrelu_training_is_repeatable_under_manual_seed():
@@ -209,3 +216,38 @@ def test_gumbel_softmax_matches_torch_given_the_same_noise(monkeypatch, hard, di
     (ty * torch.tensor(weights)).sum().backward()
     np.testing.assert_allclose(y.detach().numpy(), ty.detach().numpy(), atol=1e-10)
     np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-8, atol=1e-10)
+
+
+# ---- names and signatures: torch's --------------------------------------------------------------------------
+
+def _assert_same_signature(ours, theirs, name):
+    import inspect
+
+    their_params = inspect.signature(theirs).parameters
+    our_params = inspect.signature(ours).parameters
+    for param_name, param in their_params.items():
+        if param_name.startswith("_") or param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            continue
+        assert param_name in our_params, f"{name}: argument {param_name!r} is missing"
+        assert our_params[param_name].kind == param.kind, f"{name}: {param_name!r} is {our_params[param_name].kind}"
+        if param.default is not inspect.Parameter.empty and not callable(param.default):
+            assert our_params[param_name].default == param.default, f"{name}: default of {param_name!r}"
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("name", ['rrelu', 'gumbel_softmax'])
+def test_functional_signature_matches_torch(name):
+    torch = pytest.importorskip("torch")
+    theirs = getattr(torch.nn.functional, name)
+    try:
+        __import__("inspect").signature(theirs)
+    except (TypeError, ValueError):
+        pytest.skip(f"torch.nn.functional.{name} has no inspectable signature")
+    _assert_same_signature(getattr(F, name), theirs, name)
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("name", ['RReLU'])
+def test_module_signature_matches_torch(name):
+    torch = pytest.importorskip("torch")
+    _assert_same_signature(getattr(nn, name), getattr(torch.nn, name), name)
