@@ -121,7 +121,7 @@ def coalesce(input: SparseTensor) -> SparseTensor:
     if input._data.coalesced:
         return input
     out = input._data.coalesce()
-    return _ops.sparse_result(_ops.SparseReshape.apply(input, out, None), out)
+    return _ops.sparse_result(_ops.SparseReshape.apply(input, out, None, "Coalesce"), out)
 
 
 def values(input: SparseTensor) -> Tensor:
@@ -136,7 +136,7 @@ def cast(input: SparseTensor, dtype) -> SparseTensor:
     out = COO(coo.indices.copy(), coo.values.astype(_dtype.to_numpy_dtype(dtype)), coo.shape, coo.coalesced)
     if out.dtype.kind not in "fc":  # not differentiable
         return SparseTensor._wrap(out)
-    return _ops.sparse_result(_ops.SparseReshape.apply(input, out, None), out)
+    return _ops.sparse_result(_ops.SparseReshape.apply(input, out, None, "ToCopy"), out)
 
 
 # --- arithmetic -----------------------------------------------------------------------------------------
@@ -163,7 +163,7 @@ def mul(input: SparseTensor, other) -> SparseTensor:
     out = COO(coo.indices, values, coo.shape, coo.coalesced)
     if values.dtype.kind not in "fc":
         return SparseTensor._wrap(out)
-    return _ops.sparse_result(_ops.SparseReshape.apply(input, out, scale), out)
+    return _ops.sparse_result(_ops.SparseReshape.apply(input, out, scale, "Mul"), out)
 
 
 def add(input, other, *, alpha=1):
@@ -182,7 +182,7 @@ def add(input, other, *, alpha=1):
         return _ops.sparse_result(_ops.SparseAdd.apply(input, other, out, alpha), out)
     if isinstance(input, SparseTensor):
         raise RuntimeError("add(sparse, dense) is not supported. Use add(dense, sparse) instead.")
-    dense = to_dense(other)
+    dense = _ops.ToDense.apply(other, True)  # the sparse operand's gradient is dense here, as torch's
     return add_dense(input, dense if alpha == 1 else mul_dense(dense, alpha))
 
 
@@ -212,7 +212,7 @@ def t(input: SparseTensor) -> SparseTensor:
 
 
 # --- reductions and softmax -------------------------------------------------------------------------
-def sum(input, dim=None, dtype=None):
+def sum(input, dim=None, dtype=None, *, dense_grad: bool = False):
     """The sum of a sparse tensor: all of it (a 0-d dense tensor) or over ``dim`` (sparse while a sparse
     dimension is left, else dense).
 
@@ -238,7 +238,8 @@ def sum(input, dim=None, dtype=None):
     dense_shape = tuple(s for d, s in enumerate(pattern.shape) if d >= sparse_dim and d not in dims)
     if not kept:  # no sparse dimension left: a dense result
         out_values = summed.sum(axis=0) if pattern.nnz else np.zeros(dense_shape, pattern.dtype)
-        return _ops.SparseSum.apply(input, pattern, None, dense_axes, np.asarray(out_values, pattern.dtype), None)
+        return _ops.SparseSum.apply(input, pattern, None, dense_axes, np.asarray(out_values, pattern.dtype), None,
+                                    dense_grad and dim is None)
     shape = tuple(pattern.shape[d] for d in kept) + dense_shape
     keys = np.ravel_multi_index(tuple(pattern.indices[kept]), shape[: len(kept)]) if pattern.nnz else \
         np.zeros(0, np.int64)

@@ -30,7 +30,7 @@ def _to(self, *args, **kwargs):
 def _sum(self, dim=None, keepdim=False, dtype=None):
     if keepdim:
         raise unsupported("sum(keepdim=True)")
-    return F.sum(self, dim, dtype)
+    return F.sum(self, dim, dtype, dense_grad=True)
 
 
 def _sparse_product(op: str, *args, **kwargs):

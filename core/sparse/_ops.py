@@ -63,14 +63,17 @@ class SparseCooTensorWithDimsAndTensors(Op):
 
 
 class ToDense(Op):
+    """The dense tensor; its gradient is sparse on the input's pattern (``to_dense``) or dense (inside
+    ``dense + sparse``, as torch)."""
+
     @staticmethod
-    def forward(ctx, sparse):
-        ctx.coo = sparse._data
+    def forward(ctx, sparse, dense_grad=False):
+        ctx.coo, ctx.dense_grad = sparse._data, dense_grad
         return sparse._data.to_dense()
 
     @staticmethod
     def backward(ctx, grad):
-        return masked(grad, ctx.coo)
+        return (Tensor._wrap(dense_of(grad)) if ctx.dense_grad else masked(grad, ctx.coo)), None
 
 
 class ToSparse(Op):
@@ -96,6 +99,9 @@ class SparseValues(Op):
         coo = ctx.coo
         return SparseTensor._wrap(COO(coo.indices, grad._data, coo.shape, coo.coalesced))
 
+    def name(self) -> str:
+        return "ValuesBackward"
+
 
 class SparseReshape(Op):
     """A result with new values from the input's pattern: coalesce, scale by a number, cast, clone.
@@ -103,13 +109,16 @@ class SparseReshape(Op):
     ``scale`` multiplies the values (None: 1); the gradient is the result's, on the input's pattern."""
 
     @staticmethod
-    def forward(ctx, sparse, out, scale):
-        ctx.coo, ctx.out, ctx.scale = sparse._data, out, scale
+    def forward(ctx, sparse, out, scale, op_name):
+        ctx.coo, ctx.out, ctx.scale, ctx.op_name = sparse._data, out, scale, op_name
         return out.values
 
     @staticmethod
     def backward(ctx, grad):
-        return masked(grad, ctx.coo, ctx.scale), None, None
+        return masked(grad, ctx.coo, ctx.scale), None, None, None
+
+    def name(self) -> str:  # CoalesceBackward, MulBackward, ... as torch names them
+        return self.op_name + "Backward"
 
 
 class SparseAdd(Op):
@@ -124,6 +133,9 @@ class SparseAdd(Op):
     def backward(ctx, grad):
         a, b = ctx.coos
         return masked(grad, a), masked(grad, b, None if ctx.alpha == 1 else ctx.alpha), None, None
+
+    def name(self) -> str:
+        return "AddBackward"
 
 
 class SparseTranspose(Op):
@@ -144,13 +156,17 @@ class SparseTranspose(Op):
             return SparseTensor._wrap(COO(indices, coo.values, tuple(shape), False)), None, None
         return Tensor._wrap(np.swapaxes(grad._data, d0, d1)), None, None
 
+    def name(self) -> str:
+        return "TransposeBackward"
+
 
 class SparseSum(Op):
     """Sum over some dimensions; ``keep`` maps each input entry (coalesced) to its result entry."""
 
     @staticmethod
-    def forward(ctx, sparse, pattern, keep, dense_axes, out_values, out_coo):
+    def forward(ctx, sparse, pattern, keep, dense_axes, out_values, out_coo, dense_grad=False):
         ctx.pattern, ctx.keep, ctx.dense_axes, ctx.out_coo = pattern, keep, dense_axes, out_coo
+        ctx.dense_grad = dense_grad  # ``Tensor.sum()`` of a sparse tensor: a dense gradient, as torch's
         return out_values
 
     @staticmethod
@@ -163,8 +179,10 @@ class SparseSum(Op):
         for axis in ctx.dense_axes:  # a summed dense dimension: broadcast back
             g = np.expand_dims(g, axis)
         g = np.broadcast_to(g, pattern.values.shape).astype(pattern.dtype)
-        return (SparseTensor._wrap(COO(pattern.indices, np.ascontiguousarray(g), pattern.shape, True)),
-                None, None, None, None, None)
+        result = SparseTensor._wrap(COO(pattern.indices, np.ascontiguousarray(g), pattern.shape, True))
+        if ctx.dense_grad:
+            result = Tensor._wrap(np.broadcast_to(dense_of(grad), pattern.shape).astype(pattern.dtype))
+        return result, None, None, None, None, None, None
 
 
 class SparseSoftmax(Op):
@@ -194,6 +212,9 @@ class SparseSoftmax(Op):
             dx = y * (g - total[groups])
         pattern = ctx.pattern
         return SparseTensor._wrap(COO(pattern.indices, dx, pattern.shape, True)), None, None, None
+
+    def name(self) -> str:
+        return "SparseLogSoftmaxBackward" if self.log else "SparseSoftmaxBackward"
 
 
 def csr(coo: COO):
@@ -231,3 +252,6 @@ class SparseMM(Op):
         if ctx.needs_input_grad[1]:
             grad_dense = Tensor._wrap(np.asarray(ctx.matrix.T @ g, dtype=g.dtype))
         return grad_sparse, grad_dense, None
+
+    def name(self) -> str:
+        return "SparseAddmmBackward" if self.sparse_grad else "MmBackward"
