@@ -175,8 +175,13 @@ def _keys_cubic(x: np.ndarray) -> np.ndarray:
                     np.where(x < 2, (((x - 5) * x + 8) * x - 4) * a, 0.0))
 
 
+def _lanczos3(x: np.ndarray) -> np.ndarray:
+    """The Lanczos window of three lobes, sinc(x) sinc(x / 3) for |x| < 3 (PIL's LANCZOS)."""
+    return np.where(np.abs(x) < 3, np.sinc(x) * np.sinc(x / 3), 0.0)
+
+
 # the antialiasing filters and their support (half-width, in input pixels before widening)
-_ANTIALIAS_FILTERS = {"bilinear": (_triangle, 1.0), "bicubic": (_keys_cubic, 2.0)}
+_ANTIALIAS_FILTERS = {"bilinear": (_triangle, 1.0), "bicubic": (_keys_cubic, 2.0), "lanczos": (_lanczos3, 3.0)}
 
 
 def _antialias_weights(in_size: int, out_size: int, scale: float, mode: str = "bilinear") -> np.ndarray:
@@ -210,24 +215,25 @@ def _antialias_resize(input: Tensor, out_sizes, scales, mode: str = "bilinear") 
                                                                                             mode))
 
 
-_MODES = ("nearest", "linear", "bilinear", "bicubic", "trilinear", "area", "nearest-exact")
-_LINEAR_DIMS = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}  # spatial dims each mode needs
+_MODES = ("nearest", "linear", "bilinear", "bicubic", "trilinear", "lanczos", "area", "nearest-exact")
+# the spatial dims each interpolating mode needs
+_LINEAR_DIMS = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3, "lanczos": 2}
 
 
 def _check_mode(input: Tensor, mode: str, antialias: bool) -> None:
     """PyTorch's errors for a mode that does not fit the input's number of dimensions."""
-    if antialias and not (mode in ("bilinear", "bicubic") and input.ndim == 4):
+    if antialias and not (mode in ("bilinear", "bicubic", "lanczos") and input.ndim == 4):
         raise ValueError("Anti-alias option is restricted to bilinear, bicubic, and lanczos modes and requires a "
-                         f"4-D tensor as input (Ember has no lanczos); got mode {mode!r} and an input of shape "
+                         f"4-D tensor as input; got mode {mode!r} and an input of shape "
                          f"{tuple(input.shape)}")
     needs = _LINEAR_DIMS.get(mode)
     if mode in _MODES and 3 <= input.ndim <= 5 and (needs is None or needs == input.ndim - 2):
         return
-    if needs is not None and 3 <= input.ndim <= 5 and mode != "bicubic":
+    if needs is not None and 3 <= input.ndim <= 5 and mode not in ("bicubic", "lanczos"):
         raise NotImplementedError(f"Got {input.ndim}D input, but {mode} mode needs {needs + 2}D input")
     raise NotImplementedError(
         f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.ndim}D) for the modes: nearest | "
-        f"linear | bilinear | bicubic | trilinear | area | nearest-exact (got {mode})")
+        f"linear | bilinear | bicubic | trilinear | lanczos | area | nearest-exact (got {mode})")
 
 
 def _output_sizes(input: Tensor, size, scale_factor, recompute_scale_factor):
@@ -271,8 +277,9 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     and ``"bicubic"`` (4-d; cubic convolution with a = -0.75, taps clamped to the border), ``"trilinear"``
     (5-d), ``"area"`` (adaptive average pooling, 3- to 5-d). Give either ``size`` or ``scale_factor``; with
     ``recompute_scale_factor=True`` the output size computed from ``scale_factor`` is used as if it had been
-    given. ``antialias=True`` (bilinear and bicubic) widens the filter when downsampling so that every input
-    pixel contributes, as PyTorch and PIL do.
+    given. ``antialias=True`` (bilinear and bicubic; bicubic then uses PIL's a = -0.5) widens the filter when
+    downsampling so that every input pixel contributes, as PyTorch and PIL do; ``"lanczos"`` (4-d, three lobes)
+    exists only so.
 
     Example:
         >>> import ember
@@ -288,6 +295,10 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     if any(n == 0 for n in input.shape[2:]):
         raise RuntimeError(f"interpolate: input of shape {tuple(input.shape)} has an empty spatial dimension")
     align_corners = bool(align_corners)
+    if mode == "lanczos" and align_corners:
+        raise ValueError("Lanczos mode does not support align_corners=True")
+    if mode == "lanczos" and not antialias:
+        raise ValueError("Lanczos mode requires antialias=True")
     out_sizes, factors = _output_sizes(input, size, scale_factor, recompute_scale_factor)
     if any(o <= 0 for o in out_sizes):
         raise RuntimeError(f"interpolate: input of shape {tuple(input.shape)} gives output sizes {out_sizes}; "

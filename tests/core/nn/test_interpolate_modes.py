@@ -1,5 +1,5 @@
-"""F.interpolate's bicubic, trilinear, 3-D area and 5-D nearest modes, recompute_scale_factor and antialiased
-bicubic against torch (forward and input gradient, up and down), nn.Upsample with them, and torch's errors
+"""F.interpolate's bicubic, trilinear, lanczos, 3-D area and 5-D nearest modes, recompute_scale_factor and
+antialiased bicubic against torch (forward and input gradient, up and down), nn.Upsample with them, and torch's errors
 for modes that do not fit the input."""
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ SPECS = [
     _spec("bicubic_antialias_down", (1, 2, 9, 11), size=(4, 3), mode="bicubic", antialias=True),
     _spec("bicubic_antialias_mixed", (1, 2, 8, 9), scale_factor=(0.3, 1.7), mode="bicubic", antialias=True),
     _spec("bicubic_antialias_align", (1, 2, 9, 8), size=(4, 3), mode="bicubic", antialias=True, align_corners=True),
+    _spec("lanczos_down", (1, 2, 11, 9), size=(4, 3), mode="lanczos", antialias=True),
+    _spec("lanczos_mixed", (1, 2, 6, 9), scale_factor=(1.5, 0.4), mode="lanczos", antialias=True),
     _spec("trilinear_up", (1, 2, 3, 4, 5), size=(5, 2, 7), mode="trilinear"),
     _spec("trilinear_scale", (1, 2, 3, 4, 3), scale_factor=1.5, mode="trilinear"),
     _spec("trilinear_down_align", (1, 2, 6, 7, 5), scale_factor=0.6, mode="trilinear", align_corners=True),
@@ -101,6 +103,9 @@ def test_mode_that_does_not_fit_the_input_raises_not_implemented(mode, size, sha
     ({"size": 4, "scale_factor": 2, "mode": "nearest"}, (1, 1, 4, 4)),
     ({"mode": "nearest"}, (1, 1, 4, 4)),
     ({"size": 4, "mode": "trilinear", "antialias": True}, (1, 1, 4, 4, 4)),
+    ({"size": 4, "mode": "lanczos"}, (1, 1, 4, 4)),
+    ({"size": 4, "mode": "lanczos", "antialias": True, "align_corners": True}, (1, 1, 4, 4)),
+    ({"size": 4, "mode": "lanczos"}, (1, 1, 4)),
 ])
 def test_errors_match_torch(kwargs, shape):
     torch = pytest.importorskip("torch")
