@@ -18,6 +18,7 @@ from .on_exception_checkpoint import OnExceptionCheckpoint
 from .prediction_writer import BasePredictionWriter
 from .progress import ProgressBar
 from .rich_progress import RichProgressBar, RichProgressBarTheme
+from .spike import SpikeDetection, TrainingSpikeException
 from .swa import StochasticWeightAveraging
 from .timer import Timer
 from .weight_averaging import EMAWeightAveraging, WeightAveraging
@@ -45,8 +46,10 @@ __all__ = [
     "ProgressBar",
     "RichProgressBar",
     "RichProgressBarTheme",
+    "SpikeDetection",
     "StochasticWeightAveraging",
     "TQDMProgressBar",
     "Timer",
+    "TrainingSpikeException",
     "WeightAveraging",
 ]
