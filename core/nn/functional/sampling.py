@@ -452,6 +452,7 @@ class GridSample(Op):
 
         ctx.save_for_backward(input, grid)
         ctx.options = (mode, padding_mode, align_corners)
+        ctx.spatial_dims = input.ndim - 2
         return kernels.grid_sample(input._data, grid._data, mode, padding_mode, align_corners)
 
     @staticmethod
@@ -466,8 +467,8 @@ class GridSample(Op):
         return (Tensor._wrap(grad_input) if need_input else None,
                 Tensor._wrap(grad_grid) if need_grid else None, None, None, None)
 
-    def name(self) -> str:
-        return "GridSampler2DBackward0" if self.saved_tensors[0].ndim == 4 else "GridSampler3DBackward0"
+    def name(self) -> str:  # PyTorch's names, without its version suffix as Ember's other ops
+        return f"GridSampler{getattr(self, 'spatial_dims', 2)}DBackward"
 
 
 def _check_grid_sample(input: Tensor, grid: Tensor, mode: str) -> None:

@@ -178,3 +178,11 @@ def test_affine_grid_errors(theta_shape, size, error, message):
 def test_affine_grid_needs_a_float_theta():
     with pytest.raises(ValueError, match="floating point type"):
         F.affine_grid(ember.zeros(1, 2, 3, dtype=ember.int64), [1, 1, 2, 2], align_corners=False)
+
+
+def test_grad_fn_is_named_as_torch_and_survives_backward():
+    x = ember.randn(1, 1, 2, 2, 2, requires_grad=True)
+    y = F.grid_sample(x, ember.zeros(1, 1, 1, 1, 3), align_corners=False)
+    assert "GridSampler3DBackward" in repr(y)
+    y.sum().backward()
+    assert repr(y.grad_fn) == "<GridSampler3DBackward>"
