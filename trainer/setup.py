@@ -11,7 +11,8 @@ import warnings
 
 from . import checkpoint as ckpt
 from . import data as data_utils
-from .callbacks import Callback, ModelCheckpoint, ModelSummary, ProgressBar, Timer
+from .callbacks import (Callback, ModelCheckpoint, ModelSummary, ProgressBar, RichModelSummary, RichProgressBar,
+                        Timer)
 from .loggers import CSVLogger, Logger
 from .module import is_overridden
 from .utilities.rank_zero import rank_zero_deprecation
@@ -148,8 +149,8 @@ def setup_callbacks_and_loggers(callbacks, logger, *, enable_checkpointing: bool
         raise ValueError("Trainer(enable_progress_bar=False) but a ProgressBar callback was given")
     if enable_progress_bar and not has(ProgressBar):
         callbacks.append(ProgressBar())
-    if enable_model_summary and not has(ModelSummary):
-        callbacks.append(ModelSummary())
+    if enable_model_summary and not has(ModelSummary):  # (drawn with rich under a RichProgressBar, as Lightning)
+        callbacks.append(RichModelSummary() if has(RichProgressBar) else ModelSummary())
     if max_time is not None:
         callbacks.append(Timer(duration=max_time))
 

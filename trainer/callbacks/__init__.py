@@ -13,7 +13,7 @@ from .lambda_function import LambdaCallback
 from .lr_finder import LearningRateFinder
 from .lr_monitor import LearningRateMonitor
 from .model_checkpoint import ModelCheckpoint
-from .model_summary import ModelSummary
+from .model_summary import ModelSummary, RichModelSummary
 from .on_exception_checkpoint import OnExceptionCheckpoint
 from .prediction_writer import BasePredictionWriter
 from .progress import ProgressBar
@@ -44,6 +44,7 @@ __all__ = [
     "ModelSummary",
     "OnExceptionCheckpoint",
     "ProgressBar",
+    "RichModelSummary",
     "RichProgressBar",
     "RichProgressBarTheme",
     "SpikeDetection",
