@@ -4,6 +4,8 @@ max pooling (numba kernels in ``ember.kernels.pooling``).
 Every op runs the 3-d kernels: a 1-d or 2-d input is viewed as (N, C, 1, 1, L) or (N, C, 1, H, W), so
 one kernel serves each dimension. Max pooling keeps the flat index of each maximum in its input plane
 (``(d * H + h) * W + w``, PyTorch's ``return_indices``) for its backward and for ``max_unpool``.
+The backward passes are ops too (a scatter whose derivative gathers; average pooling's adjoint whose
+derivative is the pooling again), so every pooling is twice differentiable, as in PyTorch.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ import math
 
 import numpy as np
 
-from ...autograd.function import once_differentiable
 from ...ops._op import Op, _not_implemented_for
 from ...random import default_generator
 from ...tensor import Tensor
@@ -73,14 +74,26 @@ def _widen(array: np.ndarray) -> np.ndarray:
     return array.astype(np.float32) if array.dtype == np.float16 else array
 
 
-def _scatter_to_planes(grad: np.ndarray, idx: np.ndarray, shape: tuple) -> np.ndarray:
-    """The input gradient of a max pooling: each output's gradient added at its maximum's flat index."""
-    from ...kernels import pooling  # numba loads on first use, not at `import ember`
+class ScatterToPlanes(Op):
+    """The input gradient of every max pooling: each output's gradient added at its maximum's flat index.
+    An op of its own so that max pooling is twice differentiable: its derivative gathers through the
+    same indices."""
 
-    n, c = shape[:2]
-    gx = pooling.scatter_add_planes(_widen(grad).reshape(n, c, -1), idx.reshape(n, c, -1),
-                                    math.prod(shape[2:]))
-    return gx.reshape(shape).astype(grad.dtype, copy=False)
+    @staticmethod
+    def forward(ctx, grad, idx, shape):
+        from ...kernels import pooling  # numba loads on first use, not at `import ember`
+
+        n, c = shape[:2]
+        ctx.idx, ctx.grad_shape = idx, grad._data.shape
+        gx = pooling.scatter_add_planes(_widen(grad._data).reshape(n, c, -1), idx.reshape(n, c, -1),
+                                        math.prod(shape[2:]))
+        return gx.reshape(shape).astype(grad._data.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        n, c = ctx.grad_shape[:2]
+        gathered = grad.reshape(n, c, -1).gather(2, Tensor._wrap(ctx.idx.reshape(n, c, -1)))
+        return gathered.reshape(ctx.grad_shape), None, None
 
 
 class MaxPool(Op):
@@ -95,9 +108,8 @@ class MaxPool(Op):
         return out.reshape(shape).astype(a._data.dtype, copy=False), idx.reshape(shape)
 
     @staticmethod
-    @once_differentiable
     def backward(ctx, grad, _):
-        return Tensor._wrap(_scatter_to_planes(grad._data, ctx.idx, ctx.shape)), None, None, None, None, None
+        return ScatterToPlanes.apply(grad, ctx.idx, ctx.shape), None, None, None, None, None
 
 
 class AvgPool(Op):
@@ -105,20 +117,35 @@ class AvgPool(Op):
     def forward(ctx, a, kernel, stride, padding, out_size, count_include_pad, divisor_override):
         from ...kernels import pooling  # numba loads on first use, not at `import ember`
 
-        ctx.shape = a._data.shape
-        ctx.args = (*_lead(kernel, 1), *_lead(stride, 1), *_lead(padding, 0), count_include_pad,
-                    divisor_override)
-        out = pooling.avg_pool3d(_as_5d(_widen(a._data)), *ctx.args[:9], *_lead(out_size, 1), *ctx.args[9:])
+        ctx.shape, ctx.pool_args = a._data.shape, (kernel, stride, padding, out_size, count_include_pad,
+                                                   divisor_override)
+        args = (*_lead(kernel, 1), *_lead(stride, 1), *_lead(padding, 0))
+        out = pooling.avg_pool3d(_as_5d(_widen(a._data)), *args, *_lead(out_size, 1), count_include_pad,
+                                 divisor_override)
         return out.reshape(a._data.shape[:2] + tuple(out_size)).astype(a._data.dtype, copy=False)
 
     @staticmethod
-    @once_differentiable
     def backward(ctx, grad):
+        return AvgPoolGrad.apply(grad, ctx.shape, ctx.pool_args), None, None, None, None, None, None
+
+
+class AvgPoolGrad(Op):
+    """Average pooling's input gradient: each output's gradient spread over its window. It is linear in
+    the gradient, so its own derivative is the average pooling again."""
+
+    @staticmethod
+    def forward(ctx, grad, shape, pool_args):
         from ...kernels import pooling  # numba loads on first use, not at `import ember`
 
-        gx = pooling.avg_pool3d_backward(_as_5d(_widen(grad._data)), *_lead(ctx.shape[2:], 1), *ctx.args)
-        gx = gx.reshape(ctx.shape).astype(grad._data.dtype, copy=False)
-        return Tensor._wrap(gx), None, None, None, None, None, None
+        kernel, stride, padding, _, count_include_pad, divisor_override = ctx.pool_args = pool_args
+        gx = pooling.avg_pool3d_backward(_as_5d(_widen(grad._data)), *_lead(shape[2:], 1), *_lead(kernel, 1),
+                                         *_lead(stride, 1), *_lead(padding, 0), count_include_pad,
+                                         divisor_override)
+        return gx.reshape(shape).astype(grad._data.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return AvgPool.apply(grad, *ctx.pool_args), None, None
 
 
 class AdaptivePool(Op):
@@ -128,20 +155,30 @@ class AdaptivePool(Op):
 
         out, idx = pooling.adaptive_pool3d(_as_5d(_widen(a._data)), *_lead(out_size, 1), use_max)
         shape = a._data.shape[:2] + tuple(out_size)
-        ctx.shape, ctx.use_max, ctx.idx = a._data.shape, use_max, idx
+        ctx.shape, ctx.out_size, ctx.use_max, ctx.idx = a._data.shape, tuple(out_size), use_max, idx
         return out.reshape(shape).astype(a._data.dtype, copy=False), idx.reshape(shape)
 
     @staticmethod
-    @once_differentiable
     def backward(ctx, grad, _):
+        if ctx.use_max:
+            return ScatterToPlanes.apply(grad, ctx.idx, ctx.shape), None, None
+        return AdaptiveAvgPoolGrad.apply(grad, ctx.shape), None, None
+
+
+class AdaptiveAvgPoolGrad(Op):
+    """Adaptive average pooling's input gradient; its derivative is the adaptive average pooling again."""
+
+    @staticmethod
+    def forward(ctx, grad, shape):
         from ...kernels import pooling  # numba loads on first use, not at `import ember`
 
-        if ctx.use_max:
-            gx = _scatter_to_planes(grad._data, ctx.idx, ctx.shape)
-        else:
-            gx = pooling.adaptive_avg_pool3d_backward(_as_5d(_widen(grad._data)), *_lead(ctx.shape[2:], 1))
-            gx = gx.astype(grad._data.dtype, copy=False)
-        return Tensor._wrap(gx.reshape(ctx.shape)), None, None
+        ctx.out_size = grad._data.shape[2:]
+        gx = pooling.adaptive_avg_pool3d_backward(_as_5d(_widen(grad._data)), *_lead(shape[2:], 1))
+        return gx.reshape(shape).astype(grad._data.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return AdaptivePool.apply(grad, ctx.out_size, False)[0], None
 
 
 class FractionalMaxPool(Op):
@@ -159,9 +196,8 @@ class FractionalMaxPool(Op):
         return out.reshape(shape).astype(a._data.dtype, copy=False), idx.reshape(shape)
 
     @staticmethod
-    @once_differentiable
     def backward(ctx, grad, _):
-        return Tensor._wrap(_scatter_to_planes(grad._data, ctx.idx, ctx.shape)), None, None
+        return ScatterToPlanes.apply(grad, ctx.idx, ctx.shape), None, None
 
 
 class MaxUnpool(Op):

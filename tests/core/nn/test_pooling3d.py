@@ -240,6 +240,33 @@ def test_fractional_max_pool_draws_samples_from_embers_generator():
                                   out.numpy().reshape(2, 3, -1))
 
 
+@pytest.mark.parametrize("pool", [
+    lambda x: F.max_pool3d(x, 2, 1, 1, ceil_mode=True),
+    lambda x: F.avg_pool3d(x, 3, 2, 1, ceil_mode=True, count_include_pad=False),
+    lambda x: F.adaptive_avg_pool3d(x, (2, 3, 2)),
+    lambda x: F.adaptive_max_pool3d(x, (2, 3, 2)),
+    lambda x: F.fractional_max_pool3d(x, 2, 2, _random_samples=ember.tensor([[[0.3, 0.6, 0.9]] * 2],
+                                                                            dtype=ember.float64)),
+], ids=["max", "avg", "adaptive_avg", "adaptive_max", "fractional"])
+def test_pooling_is_differentiable_twice(pool):
+    x = ember.tensor(np.random.default_rng(6).standard_normal((1, 2, 4, 5, 4)), requires_grad=True)
+    assert ember.autograd.gradgradcheck(lambda t: pool(t) ** 2, (x,))
+
+
+@pytest.mark.parity
+def test_gradient_penalty_through_pooling_matches_torch():
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(7).standard_normal((2, 2, 4, 4, 4)).astype(np.float32)
+    grads = []
+    for lib, functional in ((ember, F), (torch, torch.nn.functional)):
+        t = lib.tensor(x, requires_grad=True)
+        y = (functional.avg_pool3d(functional.max_pool3d(t, 2, 1) ** 2, 2) ** 3).sum()
+        (g,) = lib.autograd.grad(y, t, create_graph=True)
+        (g ** 2).sum().backward()
+        grads.append(t.grad.numpy())
+    np.testing.assert_allclose(grads[0], grads[1], rtol=1e-4, atol=1e-5)
+
+
 def test_max_unpool_gradient_is_differentiable_twice():
     x = ember.randn(1, 1, 2, 2, 2, dtype=ember.float64, requires_grad=True)
     _, idx = F.max_pool3d(ember.randn(1, 1, 4, 4, 4, dtype=ember.float64), 2, return_indices=True)
