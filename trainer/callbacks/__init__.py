@@ -20,6 +20,7 @@ from .progress import ProgressBar
 from .rich_progress import RichProgressBar, RichProgressBarTheme
 from .spike import SpikeDetection, TrainingSpikeException
 from .swa import StochasticWeightAveraging
+from .throughput_monitor import ThroughputMonitor
 from .timer import Timer
 from .weight_averaging import EMAWeightAveraging, WeightAveraging
 
@@ -50,6 +51,7 @@ __all__ = [
     "SpikeDetection",
     "StochasticWeightAveraging",
     "TQDMProgressBar",
+    "ThroughputMonitor",
     "Timer",
     "TrainingSpikeException",
     "WeightAveraging",
