@@ -106,16 +106,20 @@ def test_a_shared_tensor_sent_through_a_queue_arrives_on_the_same_memory(sharing
     assert _shm_files() == before  # the last process to let go removed the file
 
 
-def test_a_tensor_not_in_shared_memory_arrives_as_a_copy():
+def test_a_tensor_not_in_shared_memory_is_moved_there_when_sent_as_torch_does():
     inbox, outbox = fork.Queue(), fork.Queue()
     child = fork.Process(target=_receive_and_double, args=(inbox, outbox))
     child.start()
     t = ember.arange(3.0)
     inbox.put(t)
-    assert outbox.get(timeout=10) == ("Tensor", False, False)
+    assert outbox.get(timeout=10) == ("Tensor", False, True)
     inbox.put("done")
     child.join()
-    np.testing.assert_array_equal(t.numpy(), [0.0, 1.0, 2.0])
+    assert t.is_shared()
+    np.testing.assert_array_equal(t.numpy(), [0.0, 2.0, 4.0])
+    with pytest.raises(RuntimeError, match="Cowardly refusing to serialize non-leaf tensor"):
+        ForkingPickler.dumps(ember.ones(2, requires_grad=True) * 2)
+    assert not pickle.loads(pickle.dumps(ember.ones(2))).is_shared()  # plain pickle copies, as torch's
 
 
 def test_pickling_for_multiprocessing_sends_the_name_not_the_values(strategy):

@@ -139,6 +139,33 @@ def test_non_reentrant_sees_a_captured_tensor_computed_outside():
     np.testing.assert_allclose(x.grad.numpy(), 3 * w.detach().numpy(), rtol=1e-6)
 
 
+def test_nested_non_reentrant_checkpoints_give_the_plain_gradients():
+    ember.manual_seed(0)
+    first, second = nn.Linear(4, 4), nn.Linear(4, 4)
+    x = ember.randn(3, 4, requires_grad=True)
+    params = [x, *first.parameters(), *second.parameters()]
+
+    def outer(t):
+        return checkpoint(lambda h: second(h).tanh(), first(t).relu(), use_reentrant=False) * 2
+
+    (second(first(x).relu()).tanh() * 2).sum().backward()
+    expected = [p.grad.numpy().copy() for p in params]
+    for p in params:
+        p.grad = None
+    checkpoint(outer, x, use_reentrant=False).sum().backward()
+    for p, e in zip(params, expected):
+        np.testing.assert_allclose(p.grad.numpy(), e, rtol=1e-6)
+
+
+def test_a_failing_function_leaves_no_dispatch_hook_behind():
+    def failing(t):
+        raise KeyError("inside")
+
+    with pytest.raises(KeyError, match="inside"):
+        checkpoint(failing, ember.ones(2, requires_grad=True), use_reentrant=False)
+    assert ember.autograd.Function._batching_hook is None
+
+
 def test_backward_leaves_the_random_generator_where_the_plain_run_leaves_it():
     x = ember.randn(8, requires_grad=True)
     ember.manual_seed(3)
