@@ -1,4 +1,5 @@
-"""``CIFAR10`` / ``CIFAR100`` from the python batches, read with a restricted unpickler.
+"""``CIFAR10`` / ``CIFAR100`` from the python batches (downloaded with ``download=True``), read with a
+restricted unpickler.
 
 The batches are pickles. A plain ``pickle.load`` would run whatever a hostile file asks for; here the
 unpickler only resolves the few globals those files contain (numpy's array reconstruction, ``dtype``,
@@ -15,6 +16,8 @@ import ember
 import numpy as np
 from ember import Tensor
 from ember.data.dataset import Dataset
+
+from .utils import download_resources
 
 _ALLOWED_GLOBALS = {
     ("numpy.core.multiarray", "_reconstruct"),
@@ -76,16 +79,26 @@ class CIFAR10(Dataset):
 
     Reads ``root/cifar-10-batches-py/`` (``data_batch_1`` .. ``data_batch_5``, ``test_batch``,
     ``batches.meta``), the layout of the python version of the dataset. ``data`` is a uint8
-    (N, 32, 32, 3) array, ``targets`` a list of ints.
+    (N, 32, 32, 3) array, ``targets`` a list of ints. ``download=True`` fetches and unpacks
+    ``cifar-10-python.tar.gz`` (torchvision's URL; the archive's and every batch's MD5 checked) unless the
+    batches are there with their MD5s.
 
     Example:
-        >>> ds = CIFAR10("data", train=False)  # doctest: +SKIP
+        >>> ds = CIFAR10("data", train=False, download=True)  # doctest: +SKIP
     """
 
     base_folder = "cifar-10-batches-py"
-    train_list = ["data_batch_1", "data_batch_2", "data_batch_3", "data_batch_4", "data_batch_5"]
-    test_list = ["test_batch"]
-    meta = {"filename": "batches.meta", "key": "label_names"}
+    mirrors = ["https://www.cs.toronto.edu/~kriz/"]
+    resources = [("cifar-10-python.tar.gz", "c58f30108f718f92721af3b95e74349a")]
+    train_list = [
+        ["data_batch_1", "c99cafc152244af753f735de768cd75f"],
+        ["data_batch_2", "d4bba439e000b95fd0a9bffe97cbabec"],
+        ["data_batch_3", "54ebc095f3ab1f0389bbae665268c751"],
+        ["data_batch_4", "634d18415352ddfa80567beed471001a"],
+        ["data_batch_5", "482c414d41f54cd18b22e5b47cb7c3cb"],
+    ]
+    test_list = [["test_batch", "40351d587109b95175f43aff81a1287e"]]
+    meta = {"filename": "batches.meta", "key": "label_names", "md5": "5ff9c542aee3614f3951f8cda6e48888"}
     labels_key = "labels"
 
     def __init__(self, root: str | os.PathLike, train: bool = True, transform: Callable | None = None,
@@ -95,14 +108,15 @@ class CIFAR10(Dataset):
         self.transform = transform
         self.target_transform = target_transform
         folder = os.path.join(self.root, self.base_folder)
-        names = self.train_list if train else self.test_list
+        if download:
+            self.download()
+        names = [name for name, _ in (self.train_list if train else self.test_list)]
         missing = [n for n in names + [self.meta["filename"]] if not os.path.isfile(os.path.join(folder, n))]
         if missing:
-            note = " (download=True is not supported here: there is no network access)" if download else ""
             raise FileNotFoundError(
-                f"{type(self).__name__}: missing {', '.join(missing)}{note}. Extract the python version of the "
-                f"dataset so that {os.path.abspath(folder)}/ holds {', '.join(names + [self.meta['filename']])}; "
-                "or use ember.vision.datasets.Shapes, which needs no download."
+                f"{type(self).__name__}: missing {', '.join(missing)}. Pass download=True to fetch the dataset, or "
+                f"extract the python version of it so that {os.path.abspath(folder)}/ holds "
+                f"{', '.join(names + [self.meta['filename']])}; ember.vision.datasets.Shapes needs no download."
             )
         data, targets = [], []
         for name in names:
@@ -122,6 +136,26 @@ class CIFAR10(Dataset):
         meta = safe_load_pickle(os.path.join(folder, self.meta["filename"]))
         self.classes = [str(c) for c in meta[self.meta["key"]]]
         self.class_to_idx = {c: i for i, c in enumerate(self.classes)}
+
+    def _check_integrity(self) -> bool:
+        """Every batch and the meta file are there with their MD5s."""
+        from ember.utils.download import check_integrity
+
+        files = self.train_list + self.test_list + [[self.meta["filename"], self.meta["md5"]]]
+        return all(check_integrity(os.path.join(self.root, self.base_folder, name), md5) for name, md5 in files)
+
+    def download(self) -> None:
+        """Fetches and unpacks the archive into ``root`` unless every batch is there intact.
+
+        Raises:
+            RuntimeError: no mirror served the archive intact, or its batches' MD5s are wrong.
+        """
+        if self._check_integrity():
+            return
+        download_resources(type(self).__name__, self.mirrors, self.resources, self.root)
+        if not self._check_integrity():
+            raise RuntimeError(f"{type(self).__name__}: the batches unpacked into "
+                               f"{os.path.join(self.root, self.base_folder)} do not match their MD5s")
 
     def __getitem__(self, index: int):
         from PIL import Image
@@ -152,7 +186,8 @@ class CIFAR100(CIFAR10):
     """CIFAR-100 (fine labels), from ``root/cifar-100-python/`` (``train``, ``test``, ``meta``)."""
 
     base_folder = "cifar-100-python"
-    train_list = ["train"]
-    test_list = ["test"]
-    meta = {"filename": "meta", "key": "fine_label_names"}
+    resources = [("cifar-100-python.tar.gz", "eb9058c3a382ffc7106e4002c42a8d85")]
+    train_list = [["train", "16019d7e3df5f24257cddd939b257f8d"]]
+    test_list = [["test", "f0ef6b0ae62326f3e7ffdfab6717acfc"]]
+    meta = {"filename": "meta", "key": "fine_label_names", "md5": "7973b15100ade9c7d40fb424638fde48"}
     labels_key = "fine_labels"

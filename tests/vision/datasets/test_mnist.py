@@ -61,7 +61,7 @@ def test_read_idx_dtypes_and_damage(tmp_path):
 
 def test_missing_files_say_what_to_put_where(tmp_path):
     with pytest.raises(FileNotFoundError) as info:
-        FashionMNIST(tmp_path, train=True, download=True)
+        FashionMNIST(tmp_path, train=True)
     message = str(info.value)
     assert "train-images-idx3-ubyte" in message and "t10k-labels-idx1-ubyte" in message
     assert str(tmp_path / "FashionMNIST" / "raw") in message and "SyntheticDigits" in message
