@@ -17,6 +17,7 @@ from .model_summary import ModelSummary, RichModelSummary
 from .on_exception_checkpoint import OnExceptionCheckpoint
 from .prediction_writer import BasePredictionWriter
 from .progress import ProgressBar
+from .pruning import ModelPruning
 from .rich_progress import RichProgressBar, RichProgressBarTheme
 from .spike import SpikeDetection, TrainingSpikeException
 from .swa import StochasticWeightAveraging
@@ -42,6 +43,7 @@ __all__ = [
     "LearningRateFinder",
     "LearningRateMonitor",
     "ModelCheckpoint",
+    "ModelPruning",
     "ModelSummary",
     "OnExceptionCheckpoint",
     "ProgressBar",
