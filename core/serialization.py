@@ -45,6 +45,7 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from . import _dtype, _torch_format
+from ._sparse_tensor import COO, SparseTensor
 from .nn.parameter import Parameter
 from .tensor import Tensor
 
@@ -85,6 +86,10 @@ class _Encoder:
                 return {"$ref": self.memo[id(obj)]}
             self.memo[id(obj)] = len(self.memo)
             self.keep_alive.append(obj)
+            if isinstance(obj, SparseTensor):  # a sparse COO tensor: its indices, values and size
+                coo = obj._data
+                return {"$sparse_coo": [self._add_array(coo.indices, path), self._add_array(coo.values, path)],
+                        "size": list(coo.shape), "coalesced": coo.coalesced, "requires_grad": obj.requires_grad}
             array = obj._data if isinstance(obj, Tensor) else obj
             index = self._add_array(array, path)
             if isinstance(obj, Tensor):
@@ -252,6 +257,10 @@ class _Decoder:
                 tensor = Tensor._wrap(array, requires_grad is True)
             self.refs.append(tensor)
             return tensor
+        if tag == "$sparse_coo":
+            tensor = self._sparse(node)
+            self.refs.append(tensor)
+            return tensor
         if tag == "$ndarray":
             array = self.array(node[tag])
             self.refs.append(array)
@@ -275,6 +284,28 @@ class _Decoder:
                 raise self.error(f"unknown dtype {name!r}")
             return value
         raise self.error(f"unknown manifest tag {tag!r}")
+
+    def _sparse(self, node) -> SparseTensor:
+        """A sparse COO tensor, its indices checked against its size (a damaged file raises, never indexes
+        out of bounds or claims a wrong order)."""
+        pair, size = self._list(node["$sparse_coo"]), node.get("size")
+        if len(pair) != 2 or not isinstance(size, list) or \
+                not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in size):
+            raise self.error("a $sparse_coo entry needs [indices, values] and a size of non-negative ints")
+        indices, values = self.array(pair[0]), self.array(pair[1])
+        if indices.dtype != np.int64 or indices.ndim != 2 or values.ndim < 1 or values.shape[0] != indices.shape[1] \
+                or len(size) != indices.shape[0] + values.ndim - 1 or list(values.shape[1:]) != size[indices.shape[0]:]:
+            raise self.error(f"sparse tensor of size {size} has indices {list(indices.shape)} ({indices.dtype}) and "
+                             f"values {list(values.shape)} that do not fit it")
+        coo = COO(indices, values, tuple(size), node.get("coalesced") is True)
+        if indices.size and (indices.min() < 0 or (indices.max(axis=1) >= np.array(size[:indices.shape[0]])).any()):
+            raise self.error(f"sparse tensor of size {size} has an index outside it")
+        if coo.coalesced and (np.diff(coo.linear()) <= 0).any():
+            raise self.error("a sparse tensor marked coalesced has unsorted or repeated indices")
+        requires_grad = node.get("requires_grad") is True
+        if requires_grad and values.dtype.kind not in "fc":
+            raise self.error(f"sparse values of dtype {values.dtype} are marked requires_grad")
+        return SparseTensor._wrap(coo, requires_grad)
 
     def _list(self, value) -> list:
         if not isinstance(value, list):

@@ -380,3 +380,38 @@ def test_gcn_with_sparse_adjacency_learns():
     with ember.no_grad():
         accuracy = ((adj @ (ember.relu(adj @ (features @ w1)) @ w2)).argmax(1) == target).float().mean().item()
     assert accuracy > 0.8
+
+
+# --- ember.save / ember.load ------------------------------------------------------------------------------
+def test_save_and_load_keep_a_sparse_tensor(tmp_path):
+    s = make(ember, requires_grad=True)
+    emb = ember.nn.Embedding(4, 2, sparse=True)
+    emb(ember.tensor([1, 2])).sum().backward()
+    opt = ember.optim.SGD(emb.parameters(), lr=0.1, momentum=0.9)
+    opt.step()
+    path = tmp_path / "sparse.pt"
+    ember.save({"s": s, "again": s, "coalesced": s.coalesce().detach(), "optimizer": opt.state_dict()}, path)
+    loaded = ember.load(path)
+    assert repr(loaded["s"]) == repr(s) and loaded["again"] is loaded["s"]
+    assert loaded["coalesced"].is_coalesced() and not loaded["s"].is_coalesced()
+    buffer = loaded["optimizer"]["state"][0]["momentum_buffer"]
+    assert buffer.is_sparse
+    np.testing.assert_array_equal(dense(buffer), dense(opt.state[emb.weight]["momentum_buffer"]))
+
+
+def test_load_refuses_a_damaged_sparse_entry(tmp_path):
+    import json
+    import zipfile
+
+    path = tmp_path / "sparse.pt"
+    ember.save({"s": make(ember)}, path)
+    with zipfile.ZipFile(path) as zf:
+        members = {name: zf.read(name) for name in zf.namelist()}
+    manifest = json.loads(members["manifest.json"])
+    manifest["root"]["$dict"][0][1]["size"] = [2, 3]  # index 2 in dim 0 no longer fits
+    members["manifest.json"] = json.dumps(manifest).encode()
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    with pytest.raises(ValueError, match="has an index outside it"):
+        ember.load(path)
