@@ -13,17 +13,18 @@ Both of torch's variants are here, with torch's rules:
   the outputs require grad only if a tensor argument does (else the parameters inside get no gradient),
   keyword arguments are refused, and ``autograd.grad`` is not supported (Ember does not detect it: the
   parameters' ``.grad`` would be filled as a side effect, where torch raises).
-- ``use_reentrant=False``: the tensors the function reaches from outside -- its arguments, and the
-  parameters or other tensors requiring grad it closes over -- all become inputs of the checkpoint's node, so
-  gradients flow through the engine like any op's: ``autograd.grad`` works, parameters get gradients
-  even when no argument requires grad, keyword arguments and any (nested tuple / list / dict) output work.
-  torch finds those tensors with saved-tensor hooks; Ember has none, and instead watches, during the
-  ``no_grad`` forward, which tensors requiring grad reach an op (``Function.apply``'s dispatch hook). Its
-  backward recomputes the whole function (torch's ``early_stop`` stops recomputing once the saved tensors
-  needed are rebuilt; here every recomputation runs to the end, which costs time, not memory).
-  ``determinism_check="default"`` compares the recomputed outputs' shapes and dtypes with the first run's;
-  ``context_fn`` gives the forward and recomputation contexts; ``debug`` is accepted (Ember's anomaly mode,
-  ``ember.autograd.detect_anomaly``, names the op that failed).
+- ``use_reentrant=False``: the tensors the function reaches from outside -- its arguments, and the parameters
+  or other tensors requiring grad it closes over -- all become inputs of the checkpoint's node, so gradients
+  flow through the engine like any op's: ``autograd.grad`` works, parameters get gradients even when no
+  argument requires grad, keyword arguments and any (nested tuple / list / dict) output work. torch finds
+  those tensors with saved-tensor hooks; Ember has none, and instead watches, during the ``no_grad`` forward,
+  which tensors requiring grad reach an op (``Function.apply``'s dispatch hook; under ``ember.func.vmap``,
+  which holds that hook, the function runs without checkpointing, and ``vmap`` inside a checkpointed function
+  raises rather than miss a tensor). Its backward recomputes the whole function (torch's ``early_stop`` stops
+  recomputing once the saved tensors needed are rebuilt; here every recomputation runs to the end, which costs
+  time, not memory). ``determinism_check="default"`` compares the recomputed outputs' shapes and dtypes with
+  the first run's; ``context_fn`` gives the forward and recomputation contexts; ``debug`` is accepted (Ember's
+  anomaly mode, ``ember.autograd.detect_anomaly``, names the op that failed).
 
 Example:
     >>> import ember
@@ -38,6 +39,7 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import threading
 import warnings
 from typing import Any, Callable
 
@@ -116,7 +118,7 @@ def checkpoint(function: Callable, *args, use_reentrant: bool | None = None,
             raise ValueError("Passing `context_fn` or `debug` is only supported when use_reentrant=False.")
         if not any(isinstance(a, Tensor) and a.requires_grad for a in args):
             warnings.warn("None of the inputs have requires_grad=True. Gradients will be None", stacklevel=2)
-        flat = _Flattened(function)  # the node's outputs are the tensors; other outputs are put back around them
+        flat = _Flattened(function)  # the node's outputs are the tensors; the rest is put back around them
         outputs = list(CheckpointFunction.apply(flat, preserve, *args))
         return flat.rebuild(outputs)
     if determinism_check not in ("default", "none"):
@@ -280,7 +282,9 @@ class _Run:
 def _checkpoint_without_reentrant(function, preserve, context_fn, determinism_check, args, kwargs):
     run = _Run(function, args, kwargs, preserve, context_fn, determinism_check)
     tensors = run.tensors()
-    if not state.grad_enabled:
+    if not state.grad_enabled or Function.__dict__["_batching_hook"] not in (None, _WATCHING_HOOK):
+        # nothing to recompute for; or inside ember.func.vmap, whose hook runs each op (this checkpoint's
+        # node too) sample by sample: the function runs as it is, with the same values and gradients
         with run.forward_context:
             return function(*args, **kwargs)
     watcher = _OutsideTensors(tensors)
@@ -295,29 +299,56 @@ def _checkpoint_without_reentrant(function, preserve, context_fn, determinism_ch
 
 
 class _OutsideTensors:
-    """While active, records every tensor requiring grad that reaches an op (the forward runs under
-    ``no_grad``, so such a tensor comes from outside the function: a parameter, a captured tensor). It uses
-    ``Function.apply``'s dispatch hook, handing each call on to a hook already set (``ember.func.vmap``'s)."""
+    """While active, records every tensor requiring grad that reaches an op in this thread (the forward runs
+    under ``no_grad``, so such a tensor comes from outside the function: a parameter, a captured tensor).
+
+    It uses ``Function.apply``'s dispatch hook: one hook, installed while any watcher of any thread is active,
+    hands each op to the innermost watcher of the calling thread, then to the hook that was there before
+    (``ember.func.vmap``'s). If something else replaces the hook meanwhile (``vmap`` started inside the
+    checkpointed function), the tensors seen may be incomplete, and ``__exit__`` raises rather than give
+    wrong gradients.
+    """
+
+    _lock = threading.Lock()
+    _watchers: dict = {}  # thread id -> that thread's active watchers, innermost last
+    _previous: list = [None]  # the hook before ours, as Function's class dict holds it (in a list: a
+    # staticmethod read as a class attribute would come out unwrapped)
 
     def __init__(self, inputs: list):
         self.known = {id(t) for t in inputs}
         self.found: dict = {}
 
     def __enter__(self):
-        self.previous = Function.__dict__["_batching_hook"]
-        chained = self.previous.__func__ if isinstance(self.previous, staticmethod) else None
-
-        def hook(cls, args, kwargs):
-            self._record(args)
-            self._record(kwargs.values())
-            return NotImplemented if chained is None else chained(cls, args, kwargs)
-
-        Function._batching_hook = staticmethod(hook)
+        with self._lock:
+            if not self._watchers:
+                self._previous[0] = Function.__dict__["_batching_hook"]
+                Function._batching_hook = _WATCHING_HOOK
+            self._watchers.setdefault(threading.get_ident(), []).append(self)
         return self
 
     def __exit__(self, *exc):
-        Function._batching_hook = self.previous
+        with self._lock:
+            replaced = Function.__dict__["_batching_hook"] is not _WATCHING_HOOK
+            stack = self._watchers[threading.get_ident()]
+            stack.remove(self)
+            if not stack:
+                del self._watchers[threading.get_ident()]
+            if not self._watchers and not replaced:
+                Function._batching_hook = self._previous[0]
+        if replaced and exc[0] is None:
+            raise RuntimeError("checkpoint(use_reentrant=False): Function.apply's dispatch hook was replaced "
+                               "while the function ran (ember.func.vmap inside it?), so the tensors it used "
+                               "are not known; use use_reentrant=True there")
         return False
+
+    @classmethod
+    def _dispatch(cls, op, args, kwargs):
+        stack = cls._watchers.get(threading.get_ident())
+        if stack:
+            stack[-1]._record(args)
+            stack[-1]._record(kwargs.values())
+        previous = cls._previous[0]
+        return NotImplemented if previous is None else previous.__func__(op, args, kwargs)
 
     def _record(self, values) -> None:
         for value in values:
@@ -325,6 +356,9 @@ class _OutsideTensors:
                 self._record(value)
             elif isinstance(value, Tensor) and value._requires_grad and id(value) not in self.known:
                 self.found.setdefault(id(value), value)
+
+
+_WATCHING_HOOK = staticmethod(_OutsideTensors._dispatch)
 
 
 def _flatten(result):

@@ -166,6 +166,16 @@ def test_a_failing_function_leaves_no_dispatch_hook_behind():
     assert ember.autograd.Function._batching_hook is None
 
 
+def test_non_reentrant_under_vmap_and_vmap_under_non_reentrant():
+    w, x = ember.randn(3, requires_grad=True), ember.randn(4, 3)
+    y = ember.func.vmap(lambda row: checkpoint(lambda r: (r * w).sum(), row, use_reentrant=False))(x)
+    y.sum().backward()
+    np.testing.assert_allclose(w.grad.numpy(), x.numpy().sum(0), rtol=1e-6)
+    with pytest.raises(RuntimeError, match="dispatch hook was replaced"):
+        checkpoint(ember.func.vmap(lambda r: (r * w).sum()), x, use_reentrant=False)
+    assert ember.autograd.Function._batching_hook is None
+
+
 def test_backward_leaves_the_random_generator_where_the_plain_run_leaves_it():
     x = ember.randn(8, requires_grad=True)
     ember.manual_seed(3)
