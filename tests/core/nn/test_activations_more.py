@@ -9,7 +9,8 @@ import pytest
 from ember import nn
 from ember.nn import functional as F
 
-from .functional_specs import Spec, check_gradcheck, check_parity, check_requires_grad_subset, ids, requires_grad_subsets
+from .functional_specs import (Spec, check_gradcheck, check_parity, check_requires_grad_subset, ids,
+                               requires_grad_subsets)
 
 X3 = (2, 3, 4)
 
@@ -34,7 +35,6 @@ def test_gradcheck(spec):
     check_gradcheck(spec)
 
 
-PARITY = [s for s in SPECS if s.torch]
 SUBSETS = [pytest.param(s, sub, id=f"{s.name}-{len(sub)}") for s in SPECS for sub in requires_grad_subsets(s)]
 
 

@@ -30,7 +30,8 @@ SDPA_SPECS = [
     Spec("two_d", lambda F, q, k, v: sdpa(F, q, k, v, scale=1.5), [(3, 8), (5, 8), (5, 6)]),
     Spec("masked_row_is_zero", lambda F, q, k, v, m: sdpa(F, q, k, v, attn_mask=m), [Q, (2, 4, 5, 8), V, BOOL_MASK]),
     Spec("float_mask_grad", lambda F, q, k, v, m: sdpa(F, q, k, v, attn_mask=m), [Q, (2, 4, 5, 8), V, (4, 1, 5)]),
-    Spec("causal_longer_source", lambda F, q, k, v: sdpa(F, q, k, v, is_causal=True), [(2, 3, 4), (2, 5, 4), (2, 5, 5)]),
+    Spec("causal_longer_source", lambda F, q, k, v: sdpa(F, q, k, v, is_causal=True),
+         [(2, 3, 4), (2, 5, 4), (2, 5, 5)]),
     Spec("dropout_zero_is_exact", lambda F, q, k, v: sdpa(F, q, k, v, dropout_p=0.0, is_causal=True), [Q, Q, Q]),
     # random: the same seed gives the same mask in every gradcheck call (torch draws differently)
     Spec("dropout", lambda F, q, k, v, m: sdpa(F, q, k, v, attn_mask=m, dropout_p=0.4),
@@ -55,7 +56,8 @@ MHA_SPECS = [
     Spec("mha_self", lambda F, x, *p: mha(F, x, x, x, *p), [(5, 3, E), *PARAMS]),
     Spec("mha_weights_per_head", lambda F, x, *p: mha(F, x, x, x, *p, average_attn_weights=False)[1],
          [(5, 3, E), *PARAMS[:2], Float((E, E), grad=False), Float((E,), grad=False)]),  # weights skip out_proj
-    Spec("mha_cross_kv_padding", lambda F, q, kv, w, b, wo, bo, pad: mha(F, q, kv, kv, w, b, wo, bo, key_padding_mask=pad)[0],
+    Spec("mha_cross_kv_padding",
+         lambda F, q, kv, w, b, wo, bo, pad: mha(F, q, kv, kv, w, b, wo, bo, key_padding_mask=pad)[0],
          [(4, 3, E), (5, 3, E), *PARAMS, PADDING]),
     Spec("mha_unbatched_float_mask_no_weights",
          lambda F, q, k, v, w, b, wo, bo, m: mha(F, q, k, v, w, b, wo, bo, attn_mask=m, need_weights=False)[0],

@@ -293,7 +293,8 @@ def _assert_same_signature(ours, theirs, name):
 
 
 @pytest.mark.parity
-@pytest.mark.parametrize("name", ['multi_margin_loss', 'multilabel_margin_loss', 'multilabel_soft_margin_loss', 'triplet_margin_with_distance_loss', 'linear_cross_entropy'])
+@pytest.mark.parametrize("name", ["multi_margin_loss", "multilabel_margin_loss", "multilabel_soft_margin_loss",
+                                  "triplet_margin_with_distance_loss", "linear_cross_entropy"])
 def test_functional_signature_matches_torch(name):
     torch = pytest.importorskip("torch")
     theirs = getattr(torch.nn.functional, name)
@@ -305,7 +306,9 @@ def test_functional_signature_matches_torch(name):
 
 
 @pytest.mark.parity
-@pytest.mark.parametrize("name", ['MultiMarginLoss', 'MultiLabelMarginLoss', 'MultiLabelSoftMarginLoss', 'TripletMarginWithDistanceLoss', 'AdaptiveLogSoftmaxWithLoss', 'LinearCrossEntropyLoss', 'LinearCrossEntropyOptions'])
+@pytest.mark.parametrize("name", ["MultiMarginLoss", "MultiLabelMarginLoss", "MultiLabelSoftMarginLoss",
+                                  "TripletMarginWithDistanceLoss", "AdaptiveLogSoftmaxWithLoss",
+                                  "LinearCrossEntropyLoss", "LinearCrossEntropyOptions"])
 def test_module_signature_matches_torch(name):
     torch = pytest.importorskip("torch")
     _assert_same_signature(getattr(nn, name), getattr(torch.nn, name), name)
