@@ -179,7 +179,10 @@ class Optimizer:
                 else:
                     if p.grad.grad_fn is not None:
                         p.grad = p.grad.detach()
-                    p.grad._data[...] = 0
+                    if p.grad.is_sparse:  # as torch: a sparse gradient is emptied
+                        p.grad.zero_()
+                    else:
+                        p.grad._data[...] = 0
 
     def _init_state(self, param: Tensor, group: dict[str, Any]) -> dict[str, Any]:
         """The state of a parameter at its first update (subclasses override)."""

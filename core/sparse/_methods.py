@@ -6,8 +6,10 @@ A method a sparse tensor does not support raises "'exp' is not supported for spa
 
 from __future__ import annotations
 
+import numpy as np
+
 from .. import _dtype
-from .._sparse_tensor import SparseTensor, unsupported
+from .._sparse_tensor import COO, SparseTensor, unsupported
 from . import _functions as F
 
 # modules whose functions become Tensor methods: every such method is the dense op
@@ -44,6 +46,15 @@ def _reflected_matmul(self, other):
     return F.dense_grad_mm(other, self)
 
 
+def _zero_(self):
+    """Empties the tensor in place (no entries: all zeros), as torch's ``zero_`` of a sparse tensor."""
+    coo = self._data
+    self._data = COO(np.zeros((coo.sparse_dim, 0), np.int64), np.zeros((0,) + coo.values.shape[1:], coo.dtype),
+                     coo.shape, True)
+    self._vc[0] += 1
+    return self
+
+
 def _unsupported_method(name: str):
     def method(self, *args, **kwargs):
         raise unsupported(name)
@@ -65,7 +76,7 @@ _SPARSE_METHODS = {
     "__rsub__": lambda self, other: F.add(other, self, alpha=-1),
     "t": F.t, "transpose": F.transpose, "sum": _sum,
     "mm": F.dense_grad_mm, "matmul": F.dense_grad_mm, "__matmul__": F.dense_grad_mm,
-    "__rmatmul__": _reflected_matmul, "_sparse_product": staticmethod(_sparse_product),
+    "__rmatmul__": _reflected_matmul, "_sparse_product": staticmethod(_sparse_product), "zero_": _zero_,
 }
 
 

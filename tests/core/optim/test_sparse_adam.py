@@ -101,3 +101,22 @@ def test_sgd_momentum_buffer_is_sparse_and_survives_a_dense_gradient():
     expected[3] -= 0.1
     np.testing.assert_allclose(emb.weight.detach().numpy(), expected, rtol=1e-6)
     assert not opt.state[emb.weight]["momentum_buffer"].is_sparse
+
+
+def test_zero_grad_without_none_empties_a_sparse_gradient():
+    emb = ember.nn.Embedding(4, 2, sparse=True)
+    opt = ember.optim.SGD(emb.parameters(), lr=0.1)
+    emb(ember.tensor([1, 2])).sum().backward()
+    opt.zero_grad(set_to_none=False)
+    assert emb.weight.grad.is_sparse and emb.weight.grad._nnz() == 0
+    emb(ember.tensor([3])).sum().backward()
+    expected = np.zeros((4, 2), np.float32)
+    expected[3] = 1
+    np.testing.assert_array_equal(emb.weight.grad.to_dense().numpy(), expected)
+
+
+def test_clip_grad_norm_refuses_a_sparse_gradient_as_torch():
+    emb = ember.nn.Embedding(4, 2, sparse=True)
+    emb(ember.tensor([1, 2])).sum().backward()
+    with pytest.raises(NotImplementedError, match="not supported for sparse tensors"):
+        ember.nn.utils.clip_grad_norm_(emb.parameters(), 0.5)
