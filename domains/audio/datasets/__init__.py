@@ -1,20 +1,27 @@
-"""Audio datasets (``torchaudio.datasets``' layouts) and the download-free ``SyntheticVowels``."""
+"""Audio datasets (``torchaudio.datasets``' layouts and ``download=True``: SPEECHCOMMANDS, YESNO, LIBRISPEECH,
+LJSPEECH) and the download-free ``SyntheticVowels``."""
 
 from __future__ import annotations
 
 from .collate import PadCollate, PadOrCrop, pad_or_crop
 from .folder import AUDIO_EXTENSIONS, AudioFolder
+from .librispeech import LibriSpeech
+from .ljspeech import LJSpeech
 from .speechcommands import SpeechCommands
 from .synthetic import SyntheticVowels
 from .yesno import YesNo
 
-SPEECHCOMMANDS, YESNO = SpeechCommands, YesNo  # torchaudio's spellings
+LIBRISPEECH, LJSPEECH, SPEECHCOMMANDS, YESNO = LibriSpeech, LJSpeech, SpeechCommands, YesNo  # torchaudio's spellings
 
 __all__ = [
            "AUDIO_EXTENSIONS",
+           "LIBRISPEECH",
+           "LJSPEECH",
            "SPEECHCOMMANDS",
            "YESNO",
            "AudioFolder",
+           "LJSpeech",
+           "LibriSpeech",
            "PadCollate",
            "PadOrCrop",
            "SpeechCommands",

@@ -7,23 +7,23 @@ import os
 from ember.data.dataset import Dataset
 
 from ..io import load
-from ._download import download_and_extract
+from .utils import extract_folder, fetch_archive
 
 HASH_DIVIDER = "_nohash_"
 EXCEPT_FOLDER = "_background_noise_"
-_URLS = {
-    "speech_commands_v0.01": "http://download.tensorflow.org/data/speech_commands_v0.01.tar.gz",
-    "speech_commands_v0.02": "http://download.tensorflow.org/data/speech_commands_v0.02.tar.gz",
-}
+URL = "speech_commands_v0.02"
+FOLDER_IN_ARCHIVE = "SpeechCommands"
 
 
 class SpeechCommands(Dataset):
     """Speech Commands (Warden, 2018): one-second 16 kHz clips of spoken words, ``<label>/<speaker>_nohash_<n>.wav``.
 
-    Files live in ``root/folder_in_archive/url`` (``root/SpeechCommands/speech_commands_v0.02``), as torchaudio
-    lays them out. ``subset="validation"`` / ``"testing"`` are the clips listed in ``validation_list.txt`` /
-    ``testing_list.txt``; ``"training"`` is every other clip; ``None`` is all clips. ``_background_noise_`` is
-    never included.
+    Files live in ``root/folder_in_archive/<version>`` (``root/SpeechCommands/speech_commands_v0.02``), as
+    torchaudio lays them out. ``url`` is a version (``"speech_commands_v0.01"``, ``"speech_commands_v0.02"``)
+    or an archive's URL; ``download=True`` fetches the archive into ``root`` (torchaudio's URLs, SHA-256
+    checked) and unpacks it unless the folder is there. ``subset="validation"`` / ``"testing"`` are the clips
+    listed in ``validation_list.txt`` / ``testing_list.txt``; ``"training"`` is every other clip; ``None`` is
+    all clips. ``_background_noise_`` is never included.
 
     Items are ``(waveform, sample_rate, label, speaker_id, utterance_number)``.
 
@@ -32,15 +32,22 @@ class SpeechCommands(Dataset):
         >>> waveform, sr, label, speaker, n = data[0]  # doctest: +SKIP
     """
 
-    def __init__(self, root, url: str = "speech_commands_v0.02", folder_in_archive: str = "SpeechCommands",
+    base_url = "http://download.tensorflow.org/data/"
+    checksums = {  # torchaudio's SHA-256 of each archive
+        "speech_commands_v0.01.tar.gz": "743935421bb51cccdb6bdd152e04c5c70274e935c82119ad7faeec31780d811d",
+        "speech_commands_v0.02.tar.gz": "af14739ee7dc311471de98f5f9d2c9191b18aedfe957f4a6ff791c709868ff58",
+    }
+
+    def __init__(self, root, url: str = URL, folder_in_archive: str = FOLDER_IN_ARCHIVE,
                  download: bool = False, subset: str | None = None) -> None:
         if subset not in (None, "training", "validation", "testing"):
             raise ValueError(f"subset must be None, 'training', 'validation' or 'testing', got {subset!r}")
-        self._path = os.path.join(os.fspath(root), folder_in_archive, url)
+        if url in ("speech_commands_v0.01", "speech_commands_v0.02"):
+            url = self.base_url + url + ".tar.gz"
+        root = os.fspath(root)
+        self._path = os.path.join(root, folder_in_archive, os.path.basename(url).rsplit(".", 2)[0])
         if download and not os.path.isdir(self._path):
-            if url not in _URLS:
-                raise ValueError(f"unknown Speech Commands version {url!r}; expected one of {list(_URLS)}")
-            download_and_extract(_URLS[url], self._path)
+            extract_folder(fetch_archive(url, root, self.checksums), self._path)
         if not os.path.isdir(self._path):
             raise FileNotFoundError(f"SpeechCommands: {self._path} not found (pass download=True to fetch it)")
         if subset in ("validation", "testing"):

@@ -7,7 +7,7 @@ import os
 from ember.data.dataset import Dataset
 
 from ..io import load
-from ._download import download_and_extract
+from .utils import fetch_archive
 
 _URL = "http://www.openslr.org/resources/1/waves_yesno.tar.gz"
 
@@ -17,16 +17,23 @@ class YesNo(Dataset):
     ``root/folder_in_archive`` (``root/waves_yesno``).
 
     Items are ``(waveform, sample_rate, labels)`` with ``labels`` the list of eight 0/1 ints from the name.
+    ``download=True`` fetches ``waves_yesno.tar.gz`` into ``root`` (torchaudio's URL, SHA-256 checked) and
+    unpacks it unless the folder is there.
 
     Example:
         >>> data = YesNo("data/")  # doctest: +SKIP
         >>> waveform, sr, labels = data[0]  # doctest: +SKIP
     """
 
+    checksums = {"waves_yesno.tar.gz": "c3f49e0cca421f96b75b41640749167b52118f232498667ca7a5f9416aef8e73"}
+
     def __init__(self, root, url: str = _URL, folder_in_archive: str = "waves_yesno", download: bool = False) -> None:
-        self._path = os.path.join(os.fspath(root), folder_in_archive)
+        from ember.utils.download import extract_archive
+
+        root = os.fspath(root)
+        self._path = os.path.join(root, folder_in_archive)
         if download and not os.path.isdir(self._path):
-            download_and_extract(url, os.fspath(root))
+            extract_archive(fetch_archive(url, root, self.checksums), root)  # its one folder moves in whole
         if not os.path.isdir(self._path):
             raise FileNotFoundError(f"YesNo: {self._path} not found (pass download=True to fetch it)")
         self._walker = sorted(os.path.splitext(f)[0] for f in os.listdir(self._path) if f.endswith(".wav"))
