@@ -176,6 +176,39 @@ def test_non_reentrant_under_vmap_and_vmap_under_non_reentrant():
     assert ember.autograd.Function._batching_hook is None
 
 
+def test_a_thread_ending_its_checkpoint_leaves_another_threads_checkpoint_watching():
+    import threading
+
+    a_inside, b_inside, a_done = threading.Event(), threading.Event(), threading.Event()
+    layers, x = {"a": nn.Linear(3, 3), "b": nn.Linear(3, 3)}, ember.randn(2, 3)
+    errors = []
+
+    def run(name, arrive, wait_for):
+        def function(t):
+            arrive.set()
+            assert wait_for.wait(10)
+            return layers[name](t)  # b uses its layer only after a's checkpoint has ended
+
+        try:
+            checkpoint(function, x, use_reentrant=False).sum().backward()
+        except Exception as error:  # noqa: BLE001 (reported by the main thread)
+            errors.append(error)
+        if name == "a":
+            a_done.set()
+
+    threads = [threading.Thread(target=run, args=("a", a_inside, b_inside)),
+               threading.Thread(target=run, args=("b", b_inside, a_done))]
+    threads[0].start()
+    assert a_inside.wait(10)
+    threads[1].start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    np.testing.assert_allclose(layers["b"].weight.grad.numpy(), np.ones((3, 2)) @ x.numpy(), rtol=1e-6)
+    assert layers["a"].weight.grad is not None
+    assert ember.autograd.Function._batching_hook is None
+
+
 def test_backward_leaves_the_random_generator_where_the_plain_run_leaves_it():
     x = ember.randn(8, requires_grad=True)
     ember.manual_seed(3)
