@@ -354,7 +354,7 @@ class Tensor:
         data = self._data if is_meta_array(self._data) else self._data.copy()  # meta arrays are read-only
         new = type(self)._wrap(data, self._requires_grad)
         if self.grad is not None:
-            new.grad = Tensor._wrap(self.grad._data.copy())
+            new.grad = type(self.grad)._wrap(self.grad._data.copy())  # (a sparse gradient stays sparse)
         memo[id(self)] = new
         return new
 

@@ -415,3 +415,17 @@ def test_load_refuses_a_damaged_sparse_entry(tmp_path):
             zf.writestr(name, data)
     with pytest.raises(ValueError, match="has an index outside it"):
         ember.load(path)
+
+
+def test_copies_keep_a_sparse_gradient_sparse():
+    import copy
+    import pickle
+
+    emb = ember.nn.Embedding(4, 2, sparse=True)
+    emb(ember.tensor([1, 3])).sum().backward()
+    twin = copy.deepcopy(emb)
+    assert twin.weight.grad.is_sparse
+    np.testing.assert_array_equal(dense(twin.weight.grad), dense(emb.weight.grad))
+    s = make(ember, requires_grad=True)
+    again = pickle.loads(pickle.dumps(s))
+    assert repr(again) == repr(s)
