@@ -265,7 +265,7 @@ def _cross_entropy(cls, level, args, kwargs):
 
 def _attention(cls, level, args, kwargs):
     """Fused attention broadcasts over leading dims: query, key and value of the whole batch in one call."""
-    q, k, v, bias, blocked, scale = args
+    q, k, v, bias, blocked, scale, keep = args  # keep: a dropout mask, one for every sample
     size = _batch_size(args, level)
     rank = max(q.ndim, k.ndim, v.ndim)
     q, k, v = (_pad(_expanded(t, level, size), t.ndim, rank) for t in (q, k, v))
@@ -273,7 +273,7 @@ def _attention(cls, level, args, kwargs):
         bias = _pad(_unwrap(bias, level), bias.ndim, rank)
     if blocked is not None and level_of(blocked) == level:
         blocked = _padded_array(blocked, level, rank)
-    return cls.apply(q, k, v, bias, blocked, scale)
+    return cls.apply(q, k, v, bias, blocked, scale, keep)
 
 
 def _embedding(cls, level, args, kwargs):
