@@ -1,8 +1,9 @@
-"""im2col / col2im for 2-d convolution, unfold and fold.
+"""im2col / col2im for 2-d and 3-d convolution, unfold and fold.
 
 Layout: ``cols[n, c, kh, kw, oh, ow] = x[n, c, oh*sh - ph + kh*dh, ow*sw - pw + kw*dw]`` (zero where the
-position falls into the padding). The convolution itself is one BLAS matmul over these columns.
-Both kernels work on one (n, c) plane per parallel iteration, so col2im's scatter-add has no races.
+position falls into the padding); the 3-d kernels add a depth axis in front of each pair,
+``cols[n, c, kd, kh, kw, od, oh, ow]``. The convolution itself is one BLAS matmul over these columns.
+All four kernels work on one (n, c) plane per parallel iteration, so col2im's scatter-add has no races.
 """
 
 from __future__ import annotations
@@ -65,6 +66,68 @@ def col2im(cols, h_size, w_size, sh, sw, ph, pw, dh, dw):
                             x[n, c, h, w] += cols[n, c, kh, kw, oh, ow]
     return x
 
+
+
+def im2col3d(x, kd_size, kh_size, kw_size, sd, sh, sw, pd, ph, pw, dd, dh, dw, out_d, out_h, out_w, out=None):
+    """The (N, C, KD, KH, KW, OD, OH, OW) columns of the (N, C, D, H, W) ``x`` (into ``out`` when given)."""
+    if out is None:
+        out = np.empty(x.shape[:2] + (kd_size, kh_size, kw_size, out_d, out_h, out_w), dtype=x.dtype)
+    _im2col3d(x, out, sd, sh, sw, pd, ph, pw, dd, dh, dw)
+    return out
+
+
+@adaptive
+@njit(cache=True, parallel=True)
+def _im2col3d(x, cols, sd, sh, sw, pd, ph, pw, dd, dh, dw):
+    n_size, c_size, d_size, h_size, w_size = x.shape
+    _, _, kd_size, kh_size, kw_size, out_d, out_h, out_w = cols.shape
+    for nc in prange(n_size * c_size):
+        n = nc // c_size
+        c = nc % c_size
+        for kd in range(kd_size):
+            for kh in range(kh_size):
+                for kw in range(kw_size):
+                    for od in range(out_d):
+                        d = od * sd - pd + kd * dd
+                        for oh in range(out_h):
+                            h = oh * sh - ph + kh * dh
+                            if d < 0 or d >= d_size or h < 0 or h >= h_size:
+                                for ow in range(out_w):
+                                    cols[n, c, kd, kh, kw, od, oh, ow] = 0
+                                continue
+                            for ow in range(out_w):
+                                w = ow * sw - pw + kw * dw
+                                if w >= 0 and w < w_size:
+                                    cols[n, c, kd, kh, kw, od, oh, ow] = x[n, c, d, h, w]
+                                else:
+                                    cols[n, c, kd, kh, kw, od, oh, ow] = 0
+
+
+@adaptive
+@njit(cache=True, parallel=True)
+def col2im3d(cols, d_size, h_size, w_size, sd, sh, sw, pd, ph, pw, dd, dh, dw):
+    """The (N, C, D, H, W) sum of the columns back onto the positions they were read from."""
+    n_size, c_size, kd_size, kh_size, kw_size, out_d, out_h, out_w = cols.shape
+    x = np.zeros((n_size, c_size, d_size, h_size, w_size), dtype=cols.dtype)
+    for nc in prange(n_size * c_size):
+        n = nc // c_size
+        c = nc % c_size
+        for kd in range(kd_size):
+            for kh in range(kh_size):
+                for kw in range(kw_size):
+                    for od in range(out_d):
+                        d = od * sd - pd + kd * dd
+                        if d < 0 or d >= d_size:
+                            continue
+                        for oh in range(out_h):
+                            h = oh * sh - ph + kh * dh
+                            if h < 0 or h >= h_size:
+                                continue
+                            for ow in range(out_w):
+                                w = ow * sw - pw + kw * dw
+                                if w >= 0 and w < w_size:
+                                    x[n, c, d, h, w] += cols[n, c, kd, kh, kw, od, oh, ow]
+    return x
 
 # Direct convolution for grouped convolutions with few input channels per group (depthwise): there
 # im2col + matmul would be thousands of tiny GEMMs. Each parallel iteration owns one output plane

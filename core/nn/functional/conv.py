@@ -7,6 +7,8 @@ a height-1 view. The columns computed in forward are kept for the weight gradien
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ...autograd.function import once_differentiable
@@ -16,7 +18,17 @@ from ...tensor import Tensor
 from ._utils import ntuple
 from .sampling import pad
 
-__all__ = ["bilinear", "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "linear"]
+__all__ = [
+    "bilinear",
+    "conv1d",
+    "conv2d",
+    "conv3d",
+    "conv_tbc",
+    "conv_transpose1d",
+    "conv_transpose2d",
+    "conv_transpose3d",
+    "linear",
+]
 
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
@@ -63,31 +75,45 @@ def _conv_output_size(size, kernel, stride, padding, dilation):
 _BLOCK_ELEMENTS = 1 << 20  # im2col and matmul run on blocks of samples whose columns fill ~4 MB (float32)
 
 
-def _im2col_matmul(xd, wd, groups, stride, padding, dilation, oh, ow, keep_cols=True):
-    """The convolution of (N, C, H, W) ``xd`` with (O, C / groups, KH, KW) ``wd`` as im2col and batched
-    matmul; returns the (N, O, OH, OW) output and the (N, groups, C / groups * KH * KW, OH * OW) columns
-    (None unless ``keep_cols``).
+def _im2col(x, kernel, stride, padding, dilation, out_size, out=None):
+    """The (N, C, *kernel, *out_size) columns of the 2-d or 3-d ``x`` (numba kernels, one per rank)."""
+    from ...kernels import conv as kernels  # numba loads on first use, not at `import ember`
+
+    im2col = kernels.im2col if len(kernel) == 2 else kernels.im2col3d
+    return im2col(x, *kernel, *stride, *padding, *dilation, *out_size, out=out)
+
+
+def _col2im(cols, size, stride, padding, dilation):
+    """The (N, C, *size) image whose columns are ``cols``, overlapping taps summed (the adjoint of _im2col)."""
+    from ...kernels import conv as kernels  # numba loads on first use, not at `import ember`
+
+    col2im = kernels.col2im if len(size) == 2 else kernels.col2im3d
+    return col2im(cols, *size, *stride, *padding, *dilation)
+
+
+def _im2col_matmul(xd, wd, groups, stride, padding, dilation, out_size, keep_cols=True):
+    """The convolution of (N, C, *size) ``xd`` with (O, C / groups, *kernel) ``wd`` (2-d or 3-d) as im2col
+    and batched matmul; returns the (N, O, *out_size) output and the (N, groups, C / groups * K, P)
+    columns, K and P the number of kernel taps and output positions (None unless ``keep_cols``).
 
     Both run a block of samples at a time, so the matmul reads columns still in cache: faster than
     one im2col of the whole batch and one matmul (timings: benchmarks/README.md)."""
-    from ...kernels import conv as kernels  # numba loads on first use, not at `import ember`
-
     n, channels = xd.shape[:2]
-    out_channels, cg, kh, kw = wd.shape
-    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
-    col_shape = (groups, cg * kh * kw, oh * ow)
-    block = max(1, _BLOCK_ELEMENTS // (channels * kh * kw * oh * ow))
+    out_channels, cg, *kernel = wd.shape
+    taps, positions = math.prod(kernel), math.prod(out_size)
+    col_shape = (groups, cg * taps, positions)
+    block = max(1, _BLOCK_ELEMENTS // (channels * taps * positions))
     cols = np.empty((n,) + col_shape, dtype=xd.dtype) if keep_cols else None
     scratch = None if keep_cols else np.empty((min(block, n),) + col_shape, dtype=xd.dtype)
-    out = np.empty((n, groups, out_channels // groups, oh * ow), dtype=np.result_type(xd, wd))
-    w3 = wd.reshape(groups, out_channels // groups, cg * kh * kw)
+    out = np.empty((n, groups, out_channels // groups, positions), dtype=np.result_type(xd, wd))
+    w3 = wd.reshape(groups, out_channels // groups, cg * taps)
     for start in range(0, n, block):
         stop = min(start + block, n)
         part = cols[start:stop] if keep_cols else scratch[:stop - start]
-        kernels.im2col(xd[start:stop], kh, kw, sh, sw, ph, pw, dh, dw, oh, ow,
-                       out=part.reshape(stop - start, channels, kh, kw, oh, ow))
+        _im2col(xd[start:stop], kernel, stride, padding, dilation, out_size,
+                out=part.reshape(stop - start, channels, *kernel, *out_size))
         np.matmul(w3, part, out=out[start:stop])
-    return out.reshape(n, out_channels, oh, ow), cols
+    return out.reshape(n, out_channels, *out_size), cols
 
 
 def _weight_grad(cols, g4, w_shape):
@@ -99,16 +125,20 @@ def _weight_grad(cols, g4, w_shape):
 
 
 def _flip_kernel(wd, groups):
-    """The (C, O / groups, KH, KW) kernel whose forward convolution is the input gradient of ``wd``'s:
-    each group's in/out channels swapped, the taps reversed."""
-    out_channels, cg, kh, kw = wd.shape
-    w_t = wd.reshape(groups, out_channels // groups, cg, kh, kw).transpose(0, 2, 1, 3, 4)[..., ::-1, ::-1]
-    return np.ascontiguousarray(w_t).reshape(groups * cg, out_channels // groups, kh, kw)
+    """The (C, O / groups, *kernel) kernel whose forward convolution is the input gradient of ``wd``'s:
+    each group's in/out channels swapped, the taps reversed along every spatial axis."""
+    out_channels, cg, *kernel = wd.shape
+    w_t = wd.reshape(groups, out_channels // groups, cg, *kernel).swapaxes(1, 2)
+    w_t = w_t[(Ellipsis,) + (slice(None, None, -1),) * len(kernel)]
+    return np.ascontiguousarray(w_t).reshape(groups * cg, out_channels // groups, *kernel)
 
 
 def _conv_kernel(xd, wd, stride, padding, dilation, groups):
     """Which code runs a convolution: "grouped" (direct kernel, few channels per group), "3x3" (direct
-    kernel, stride 1 or 2), "5x5" (direct kernel, stride 1) or "im2col" (columns and BLAS)."""
+    kernel, stride 1 or 2), "5x5" (direct kernel, stride 1) or "im2col" (columns and BLAS). The direct
+    kernels are 2-d; 3-d convolutions always take the columns."""
+    if wd.ndim != 4:
+        return "im2col"
     _, cg, kh, kw = wd.shape
     if groups > 1 and cg <= _DIRECT_MAX_GROUP_CHANNELS:
         return "grouped"
@@ -122,7 +152,7 @@ def _conv_kernel(xd, wd, stride, padding, dilation, groups):
 
 
 def _conv_input_grad(g, wd, groups, size, stride, padding, dilation):
-    """The input gradient of a convolution, from its (N, O, OH, OW) output gradient ``g``.
+    """The input gradient of a 2-d or 3-d convolution, from its (N, O, *out_size) output gradient ``g``.
 
     With stride 1 it is itself a convolution: of ``g`` with the flipped, in/out-swapped kernel and
     padding ``dilation * (k - 1) - padding``, so one im2col of ``g`` and a forward-shaped matmul. Where
@@ -131,59 +161,96 @@ def _conv_input_grad(g, wd, groups, size, stride, padding, dilation):
     columns) followed by a col2im scatter. Where the output is smaller (no padding, as in LeNet) the
     convolution would also multiply the zero padding of ``g``, so that case and strided convolutions keep
     the col2im path."""
-    from ...kernels import conv as kernels  # numba loads on first use, not at `import ember`
-
-    n, out_channels = g.shape[:2]
-    _, cg, kh, kw = wd.shape
+    n, out_channels, *out_size = g.shape
+    _, cg, *kernel = wd.shape
     og = out_channels // groups
-    oh, ow = g.shape[2:]
-    flipped_padding = tuple(d * (k - 1) - p for d, k, p in zip(dilation, (kh, kw), padding))
-    if stride == (1, 1) and min(flipped_padding) >= 0 and size[0] * size[1] <= oh * ow:
-        return _im2col_matmul(g, _flip_kernel(wd, groups), groups, stride, flipped_padding, dilation, *size,
+    flipped_padding = tuple(d * (k - 1) - p for d, k, p in zip(dilation, kernel, padding))
+    if all(s == 1 for s in stride) and min(flipped_padding) >= 0 and math.prod(size) <= math.prod(out_size):
+        return _im2col_matmul(g, _flip_kernel(wd, groups), groups, stride, flipped_padding, dilation, size,
                               keep_cols=False)[0]
-    gcols = np.matmul(wd.reshape(groups, og, cg * kh * kw).transpose(0, 2, 1), g.reshape(n, groups, og, oh * ow))
-    gcols = gcols.reshape(n, groups * cg, kh, kw, oh, ow)
-    return kernels.col2im(gcols, *size, *stride, *padding, *dilation)
+    gcols = np.matmul(wd.reshape(groups, og, cg * math.prod(kernel)).transpose(0, 2, 1),
+                      g.reshape(n, groups, og, math.prod(out_size)))
+    gcols = gcols.reshape(n, groups * cg, *kernel, *out_size)
+    return _col2im(gcols, size, stride, padding, dilation)
+
+
+def _direct_conv(kernel, xd, wd, groups, stride, padding, dilation, out_size):
+    """The 2-d forward by one of the direct kernels (see _conv_kernel)."""
+    from ...kernels import conv as kernels  # numba loads on first use, not at `import ember`
+    from ...kernels import conv3x3, conv5x5
+
+    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
+    if kernel == "3x3":
+        return conv3x3.conv3x3(xd, wd, ph, pw, sh)
+    if kernel == "5x5":
+        return conv5x5.conv5x5(xd, wd, ph, pw)
+    return kernels.grouped_conv(xd, wd, groups, sh, sw, ph, pw, dh, dw, *out_size)
+
+
+def _direct_input_grad(kernel, g4, wd, groups, size, stride, padding, dilation):
+    """The 2-d input gradient where the forward ran a direct kernel."""
+    from ...kernels import conv as kernels  # numba loads on first use, not at `import ember`
+    from ...kernels import conv3x3, conv5x5
+
+    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
+    h, width = size
+    oh, ow = g4.shape[2:]
+    if kernel == "3x3" and sh == 1:  # the forward of g with the flipped, in/out-swapped kernel
+        return conv3x3.conv3x3(g4, _flip_kernel(wd, 1), 2 - ph, 2 - pw)
+    if kernel == "3x3":
+        return conv3x3.conv3x3_input_grad(g4, wd, ph, pw, sh, h, width)
+    if kernel == "5x5" and max(ph, pw) <= 4 and h * width <= oh * ow:
+        # the same, where the padded g has no more zeros than the padding (see _conv_input_grad)
+        return conv5x5.conv5x5(g4, _flip_kernel(wd, 1), 4 - ph, 4 - pw)
+    if kernel == "grouped":
+        return kernels.grouped_conv_input_grad(g4, wd, groups, h, width, sh, sw, ph, pw, dh, dw)
+    return _conv_input_grad(g4, wd, groups, size, stride, padding, dilation)
+
+
+def _direct_weight_grad(kernel, xd, g4, wd, groups, stride, padding, dilation):
+    """The 2-d weight gradient where the forward ran a direct kernel."""
+    from ...kernels import conv as kernels  # numba loads on first use, not at `import ember`
+    from ...kernels import conv3x3, conv5x5
+
+    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
+    if kernel == "3x3":
+        return conv3x3.conv3x3_weight_grad(xd, g4, ph, pw, sh)
+    if kernel == "5x5":
+        return conv5x5.conv5x5_weight_grad(xd, g4, ph, pw)
+    return kernels.grouped_conv_weight_grad(g4, xd, groups, *wd.shape[2:], sh, sw, ph, pw, dh, dw)
+
+
+def _as_planes(a):
+    """A 1-d operand (N, C, L) as the height-1 image (N, C, 1, L); 2-d and 3-d operands as they are."""
+    return a[:, :, None, :] if a.ndim == 3 else a
 
 
 class ConvNd(Op):
-    """Grouped, strided, dilated, padded 1-d/2-d convolution (cross-correlation)."""
+    """Grouped, strided, dilated, padded 1-d/2-d/3-d convolution (cross-correlation)."""
 
     @staticmethod
     def forward(ctx, x, w, b, stride, padding, dilation, groups):
-        xd, wd = x._data, w._data
-        ctx.x_shape, ctx.w_shape = xd.shape, wd.shape
-        if xd.ndim == 3:  # 1-d: a height-1 image
-            xd, wd = xd[:, :, None, :], wd[:, :, None, :]
-        h, width = xd.shape[2:]
-        out_channels, _, kh, kw = wd.shape
-        (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
-        oh = _conv_output_size(h, kh, sh, ph, dh)
-        ow = _conv_output_size(width, kw, sw, pw, dw)
-        if oh <= 0 or ow <= 0:
+        xd, wd = _as_planes(x._data), _as_planes(w._data)
+        ctx.x_shape, ctx.w_shape = x._data.shape, w._data.shape
+        size, kernel = xd.shape[2:], wd.shape[2:]
+        out_size = tuple(_conv_output_size(*a) for a in zip(size, kernel, stride, padding, dilation))
+        if min(out_size) <= 0:
+            n = len(ctx.x_shape) - 2
             raise RuntimeError(
-                f"conv: input of spatial size {tuple(ctx.x_shape[2:])} with padding {padding} is smaller "
-                f"than the dilated kernel of size {tuple(ctx.w_shape[2:])}"
+                f"conv: input of spatial size {tuple(ctx.x_shape[2:])} with padding {padding[-n:]} is smaller "
+                f"than the dilated kernel of size {tuple(ctx.w_shape[2:])} (dilation {dilation[-n:]})"
             )
-        ctx.params = (stride, padding, dilation, groups, h, width)
+        ctx.params = (stride, padding, dilation, groups, size)
         ctx.kernel = _conv_kernel(xd, wd, stride, padding, dilation, groups)
         ctx.save_for_backward(w, x if ctx.kernel != "im2col" and ctx.needs_input_grad[1] else None)
         if ctx.kernel == "im2col":
-            out, ctx.cols = _im2col_matmul(xd, wd, groups, stride, padding, dilation, oh, ow,
+            out, ctx.cols = _im2col_matmul(xd, wd, groups, stride, padding, dilation, out_size,
                                            keep_cols=ctx.needs_input_grad[1])
         else:
-            from ...kernels import conv as kernels  # numba loads on first use, not at `import ember`
-            from ...kernels import conv3x3, conv5x5
-
-            if ctx.kernel == "3x3":
-                out = conv3x3.conv3x3(xd, wd, ph, pw, sh)
-            elif ctx.kernel == "5x5":
-                out = conv5x5.conv5x5(xd, wd, ph, pw)
-            else:
-                out = kernels.grouped_conv(xd, wd, groups, sh, sw, ph, pw, dh, dw, oh, ow)
+            out = _direct_conv(ctx.kernel, xd, wd, groups, stride, padding, dilation, out_size)
         if b is not None:
-            out += b._data.reshape(-1, 1, 1)
-        return out.reshape(out.shape[0], out_channels, ow) if len(ctx.x_shape) == 3 else out
+            out += b._data.reshape((-1,) + (1,) * len(size))
+        return out.reshape(out.shape[0], wd.shape[0], out_size[-1]) if len(ctx.x_shape) == 3 else out
 
     @staticmethod
     def meta(ctx, x, w, b, stride, padding, dilation, groups):  # meta operands (ember._device): shape only
@@ -196,100 +263,82 @@ class ConvNd(Op):
     @staticmethod
     @once_differentiable
     def backward(ctx, grad):
-        from ...kernels import conv as kernels  # numba loads on first use, not at `import ember`
-        from ...kernels import conv3x3, conv5x5
-
         w, x = ctx.saved_tensors
-        (sh, sw), (ph, pw), (dh, dw), groups, h, width = ctx.params
-        wd = w._data if w._data.ndim == 4 else w._data[:, :, None, :]
-        xd = None if x is None else x._data if x._data.ndim == 4 else x._data[:, :, None, :]
-        out_channels, _, kh, kw = wd.shape
-        g = np.ascontiguousarray(grad._data)  # e.g. the broadcast gradient of a sum: BLAS needs real strides
-        n = g.shape[0]
-        oh, ow = (1, g.shape[-1]) if g.ndim == 3 else g.shape[2:]
-        g4 = g.reshape(n, out_channels, oh, ow)
+        stride, padding, dilation, groups, size = ctx.params
+        wd = _as_planes(w._data)
+        xd = None if x is None else _as_planes(x._data)
+        g = _as_planes(np.ascontiguousarray(grad._data))  # e.g. a broadcast gradient: BLAS needs real strides
+        n, out_channels = g.shape[:2]
         gx = gw = gb = None
         if ctx.needs_input_grad[0]:
-            if ctx.kernel == "3x3" and sh == 1:  # the forward of g with the flipped, in/out-swapped kernel
-                gx = conv3x3.conv3x3(g4, _flip_kernel(wd, 1), 2 - ph, 2 - pw)
-            elif ctx.kernel == "3x3":
-                gx = conv3x3.conv3x3_input_grad(g4, wd, ph, pw, sh, h, width)
-            elif ctx.kernel == "5x5" and max(ph, pw) <= 4 and h * width <= oh * ow:
-                # the same, where the padded g has no more zeros than the padding (see _conv_input_grad)
-                gx = conv5x5.conv5x5(g4, _flip_kernel(wd, 1), 4 - ph, 4 - pw)
-            elif ctx.kernel == "grouped":
-                gx = kernels.grouped_conv_input_grad(g4, wd, groups, h, width, sh, sw, ph, pw, dh, dw)
+            if ctx.kernel == "im2col":
+                gx = _conv_input_grad(g, wd, groups, size, stride, padding, dilation)
             else:
-                gx = _conv_input_grad(g4, wd, groups, (h, width), (sh, sw), (ph, pw), (dh, dw))
+                gx = _direct_input_grad(ctx.kernel, g, wd, groups, size, stride, padding, dilation)
             gx = Tensor._wrap(gx.reshape(ctx.x_shape))
         if ctx.needs_input_grad[1]:
-            if ctx.kernel == "3x3":
-                gw = conv3x3.conv3x3_weight_grad(xd, g4, ph, pw, sh)
-            elif ctx.kernel == "5x5":
-                gw = conv5x5.conv5x5_weight_grad(xd, g4, ph, pw)
-            elif ctx.kernel == "grouped":
-                gw = kernels.grouped_conv_weight_grad(g4, xd, groups, kh, kw, sh, sw, ph, pw, dh, dw)
-            else:
+            if ctx.kernel == "im2col":
                 gw = _weight_grad(ctx.cols, g.reshape(n, groups, out_channels // groups, -1), ctx.w_shape)
+            else:
+                gw = _direct_weight_grad(ctx.kernel, xd, g, wd, groups, stride, padding, dilation)
             gw = Tensor._wrap(gw.reshape(ctx.w_shape))
         if ctx.needs_input_grad[2]:
-            gb = Tensor._wrap(g.sum(axis=(0, 2, 3) if g.ndim == 4 else (0, 2)))
+            gb = Tensor._wrap(g.sum(axis=(0,) + tuple(range(2, g.ndim))))
         return gx, gw, gb, None, None, None, None
 
 
 class ConvTransposeNd(Op):
-    """Transposed convolution: the gradient of a convolution with respect to its input."""
+    """Transposed convolution (1-d/2-d/3-d): the gradient of a convolution with respect to its input."""
 
     @staticmethod
     def forward(ctx, x, w, b, stride, padding, output_padding, groups, dilation):
-        from ...kernels import conv as kernels  # numba loads on first use, not at `import ember`
-
-        xd, wd = x._data, w._data
-        ctx.x_shape, ctx.w_shape = xd.shape, wd.shape
-        if xd.ndim == 3:
-            xd, wd = xd[:, :, None, :], wd[:, :, None, :]
-        n, in_channels, h, width = xd.shape
-        _, og, kh, kw = wd.shape
-        (sh, sw), (ph, pw), (dh, dw), (oph, opw) = stride, padding, dilation, output_padding
-        out_h = (h - 1) * sh - 2 * ph + dh * (kh - 1) + oph + 1
-        out_w = (width - 1) * sw - 2 * pw + dw * (kw - 1) + opw + 1
+        xd, wd = _as_planes(x._data), _as_planes(w._data)
+        ctx.x_shape, ctx.w_shape = x._data.shape, w._data.shape
+        n, in_channels, *size = xd.shape
+        _, og, *kernel = wd.shape
+        out_size = tuple((i - 1) * s - 2 * p + d * (k - 1) + o + 1
+                         for i, k, s, p, d, o in zip(size, kernel, stride, padding, dilation, output_padding))
+        if min(out_size) <= 0:
+            dims = len(ctx.x_shape) - 2
+            raise RuntimeError(
+                f"conv_transpose: input of spatial size {tuple(ctx.x_shape[2:])} with weight of shape "
+                f"{tuple(ctx.w_shape)} and padding {padding[-dims:]} gives a non-positive output size "
+                f"{out_size[-dims:]}"
+            )
         ig = in_channels // groups
-        x4 = xd.reshape(n, groups, ig, h * width)
-        w3 = wd.reshape(groups, ig, og * kh * kw)
-        cols = np.matmul(w3.transpose(0, 2, 1), x4).reshape(n, groups * og, kh, kw, h, width)
-        out = kernels.col2im(cols, out_h, out_w, sh, sw, ph, pw, dh, dw)
+        x4 = xd.reshape(n, groups, ig, math.prod(size))
+        w3 = wd.reshape(groups, ig, og * math.prod(kernel))
+        cols = np.matmul(w3.transpose(0, 2, 1), x4).reshape(n, groups * og, *kernel, *size)
+        out = _col2im(cols, out_size, stride, padding, dilation)
         if b is not None:
-            out += b._data.reshape(-1, 1, 1)
+            out += b._data.reshape((-1,) + (1,) * len(size))
         ctx.save_for_backward(x, w)
-        ctx.params = (stride, padding, dilation, groups, h, width)
-        return out.reshape(n, -1, out_w) if len(ctx.x_shape) == 3 else out
+        ctx.params = (stride, padding, dilation, groups, tuple(size))
+        return out.reshape(n, -1, out_size[-1]) if len(ctx.x_shape) == 3 else out
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad):
-        from ...kernels import conv as kernels  # numba loads on first use, not at `import ember`
-
         x, w = ctx.saved_tensors
-        (sh, sw), (ph, pw), (dh, dw), groups, h, width = ctx.params
-        xd, wd, g = x._data, w._data, np.ascontiguousarray(grad._data)
-        if xd.ndim == 3:
-            xd, wd, g = xd[:, :, None, :], wd[:, :, None, :], g[:, :, None, :]
+        stride, padding, dilation, groups, size = ctx.params
+        xd, wd = _as_planes(x._data), _as_planes(w._data)
+        g = _as_planes(np.ascontiguousarray(grad._data))
         n, in_channels = xd.shape[:2]
-        _, og, kh, kw = wd.shape
+        _, og, *kernel = wd.shape
         ig = in_channels // groups
         gx = gw = gb = None
         # the input gradient is a convolution of g with the weight; its columns serve the weight gradient
         if ctx.needs_input_grad[0]:
-            gx, gcols = _im2col_matmul(g, wd, groups, (sh, sw), (ph, pw), (dh, dw), h, width,
+            gx, gcols = _im2col_matmul(g, wd, groups, stride, padding, dilation, size,
                                        keep_cols=ctx.needs_input_grad[1])
             gx = Tensor._wrap(gx.reshape(ctx.x_shape))
         elif ctx.needs_input_grad[1]:
-            gcols = kernels.im2col(g, kh, kw, sh, sw, ph, pw, dh, dw, h, width)
-            gcols = gcols.reshape(n, groups, og * kh * kw, h * width)
+            gcols = _im2col(g, kernel, stride, padding, dilation, size)
+            gcols = gcols.reshape(n, groups, og * math.prod(kernel), math.prod(size))
         if ctx.needs_input_grad[1]:
-            gw = Tensor._wrap(_weight_grad(gcols, xd.reshape(n, groups, ig, h * width), ctx.w_shape))
+            gw = Tensor._wrap(_weight_grad(gcols, xd.reshape(n, groups, ig, math.prod(size)), ctx.w_shape))
         if ctx.needs_input_grad[2]:
-            gb = Tensor._wrap(g.sum(axis=(0, 2, 3)))
+            gb = Tensor._wrap(g.sum(axis=(0,) + tuple(range(2, g.ndim))))
         return gx, gw, gb, None, None, None, None, None
 
 
@@ -325,6 +374,16 @@ def _check_conv_args(op, input, weight, bias, groups, dims, transposed=False):
     return batched
 
 
+def _check_geometry(op, stride, padding, dilation):
+    """PyTorch's checks of the convolution's numbers (its messages, with the values at fault)."""
+    if any(s <= 0 for s in stride):
+        raise RuntimeError(f"{op}: non-positive stride is not supported (stride={stride})")
+    if any(p < 0 for p in padding):
+        raise RuntimeError(f"{op}: negative padding is not supported (padding={padding})")
+    if any(d <= 0 for d in dilation):
+        raise RuntimeError(f"{op}: dilation should be greater than zero (dilation={dilation})")
+
+
 def _conv(op, dims, input, weight, bias, stride, padding, dilation, groups):
     batched = _check_conv_args(op, input, weight, bias, groups, dims)
     if not batched:
@@ -335,7 +394,8 @@ def _conv(op, dims, input, weight, bias, stride, padding, dilation, groups):
             padding = (0,) * dims
         elif padding == "same":
             if any(s != 1 for s in stride):
-                raise ValueError(f"{op}: padding='same' is not supported for strided convolutions")
+                raise RuntimeError(f"{op}: padding='same' is not supported for strided convolutions "
+                                   f"(stride={stride})")
             totals = [d * (k - 1) for d, k in zip(dilation, weight.shape[2:])]
             padding = tuple(t // 2 for t in totals)
             extra = [t - 2 * (t // 2) for t in totals]
@@ -348,6 +408,7 @@ def _conv(op, dims, input, weight, bias, stride, padding, dilation, groups):
             raise ValueError(f"{op}: invalid padding string {padding!r}, should be one of {{'valid', 'same'}}")
     else:
         padding = ntuple(padding, dims, "padding")
+    _check_geometry(op, stride, padding, dilation)
     if dims == 1:
         stride, padding, dilation = (1,) + stride, (0,) + padding, (1,) + dilation
     out = ConvNd.apply(input, weight, bias, stride, padding, dilation, int(groups))
@@ -384,15 +445,36 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
     return _conv("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
 
 
+def conv3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1,
+           groups: int = 1) -> Tensor:
+    """3-d convolution over (N, C_in, D, H, W) with weight (C_out, C_in / groups, KD, KH, KW).
+
+    ``padding`` may be an int, a triple, ``"valid"`` or ``"same"``. Runs as im2col and one batched
+    matmul per block of samples, as ``conv2d`` does where it has no direct kernel.
+
+    Example:
+        >>> import ember
+        >>> from ember.nn import functional as F
+        >>> F.conv3d(ember.randn(2, 3, 8, 8, 8), ember.randn(4, 3, 3, 3, 3), stride=2, padding=1).shape
+        ember.Size([2, 4, 4, 4, 4])
+    """
+    return _conv("conv3d", 3, input, weight, bias, stride, padding, dilation, groups)
+
+
 def _conv_transpose(op, dims, input, weight, bias, stride, padding, output_padding, groups, dilation):
     batched = _check_conv_args(op, input, weight, bias, groups, dims, transposed=True)
     if not batched:
         input = input.unsqueeze(0)
+    if isinstance(padding, str):
+        raise TypeError(f"{op}(): argument 'padding' must be tuple of ints, not str")
     stride, padding = ntuple(stride, dims, "stride"), ntuple(padding, dims, "padding")
     output_padding, dilation = ntuple(output_padding, dims, "output_padding"), ntuple(dilation, dims, "dilation")
-    for op_, s, d in zip(output_padding, stride, dilation):
-        if op_ >= max(s, d):
-            raise ValueError(f"{op}: output_padding {output_padding} must be smaller than stride or dilation")
+    _check_geometry(op, stride, padding, dilation)
+    if any(o >= max(s, d) or o < 0 for o, s, d in zip(output_padding, stride, dilation)):
+        raise RuntimeError(
+            f"{op}: output padding must be smaller than either stride or dilation, but got "
+            f"output_padding={output_padding}, stride={stride}, dilation={dilation}"
+        )
     if dims == 1:
         stride, padding, dilation = (1,) + stride, (0,) + padding, (1,) + dilation
         output_padding = (0,) + output_padding
@@ -426,3 +508,52 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
     """
     return _conv_transpose("conv_transpose2d", 2, input, weight, bias, stride, padding, output_padding,
                            groups, dilation)
+
+
+def conv_transpose3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
+                     output_padding=0, groups: int = 1, dilation=1) -> Tensor:
+    """3-d transposed convolution with weight (C_in, C_out / groups, KD, KH, KW).
+
+    Example:
+        >>> import ember
+        >>> from ember.nn import functional as F
+        >>> F.conv_transpose3d(ember.randn(1, 4, 3, 3, 3), ember.randn(4, 2, 2, 2, 2), stride=2).shape
+        ember.Size([1, 2, 6, 6, 6])
+    """
+    return _conv_transpose("conv_transpose3d", 3, input, weight, bias, stride, padding, output_padding,
+                           groups, dilation)
+
+
+def conv_tbc(input: Tensor, weight: Tensor, bias: Tensor, pad: int = 0) -> Tensor:
+    """A 1-d convolution laid out time, batch, channel (fairseq's layout).
+
+    ``input`` (T, B, C_in), ``weight`` (K, C_in, C_out), ``bias`` (C_out,); ``pad`` zero steps are added at
+    both ends of the time axis (a negative ``pad`` crops, as in PyTorch). The result is
+    (T + 2 * pad - K + 1, B, C_out).
+
+    Example:
+        >>> import ember
+        >>> from ember.nn import functional as F
+        >>> F.conv_tbc(ember.randn(7, 2, 3), ember.randn(3, 3, 5), ember.zeros(5), pad=1).shape
+        ember.Size([7, 2, 5])
+    """
+    for name, value in (("input", input), ("weight", weight), ("bias", bias)):
+        if not isinstance(value, Tensor):
+            raise TypeError(f"conv_tbc(): argument '{name}' must be Tensor, not {type(value).__name__}")
+    if input.ndim != 3:
+        raise RuntimeError(f"conv_tbc: input must have 3 dims: time, batch, in_channel; got input of shape "
+                           f"{tuple(input.shape)}")
+    if weight.ndim != 3:
+        raise RuntimeError(f"conv_tbc: weight must have 3 dims: kernel width, in_channels, out_channels; got "
+                           f"weight of shape {tuple(weight.shape)}")
+    if bias.ndim != 1 or bias.shape[0] != weight.shape[2]:
+        raise RuntimeError(f"conv_tbc: bias of shape {tuple(bias.shape)} must have as many elements as dim 2 "
+                           f"of the weight of shape {tuple(weight.shape)} (output channels)")
+    if input.shape[2] != weight.shape[1]:
+        raise RuntimeError(f"conv_tbc: input dim 2 (input channels) of input of shape {tuple(input.shape)} is "
+                           f"not == dim 1 of the weight of shape {tuple(weight.shape)}")
+    x = input.permute(1, 2, 0)
+    if pad < 0:  # torch crops the time axis by -pad at both ends
+        x, pad = x[..., -pad:x.shape[-1] + pad], 0
+    out = conv1d(x, weight.permute(2, 1, 0), bias, padding=int(pad))
+    return out.permute(2, 0, 1)

@@ -1,4 +1,4 @@
-"""Convolutions: ``Conv1d``, ``Conv2d``, ``ConvTranspose1d``, ``ConvTranspose2d``."""
+"""Convolutions: ``Conv1d``, ``Conv2d``, ``Conv3d`` and their transposes ``ConvTranspose1d/2d/3d``."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from .. import init
 from ..parameter import Parameter
 from .module import Module
 
-__all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d"]
+__all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"]
 
 
 def _ntuple(value, n: int) -> tuple:
@@ -101,11 +101,7 @@ class _ConvNd(Module):
     def extra_repr(self) -> str:
         s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
         if self.padding != (0,) * len(self.kernel_size):
-            s += (
-                f", padding={self.padding!r}"
-                if isinstance(self.padding, str)
-                else f", padding={self.padding}"
-            )
+            s += f", padding={self.padding}"  # a string unquoted, as PyTorch prints it
         if self.dilation != (1,) * len(self.dilation):
             s += f", dilation={self.dilation}"
         if self.output_padding != (0,) * len(self.output_padding):
@@ -222,6 +218,52 @@ class Conv2d(_ConvNd):
         return self._conv_forward(input, self.weight, self.bias, F.conv2d)
 
 
+class Conv3d(_ConvNd):
+    """3-D convolution over an input ``(N, C_in, D, H, W)`` (or unbatched ``(C_in, D, H, W)``).
+
+    Weight ``(out_channels, in_channels // groups, kD, kH, kW)``, initialised as ``Conv2d``'s.
+
+    Example:
+        >>> import ember
+        >>> conv = ember.nn.Conv3d(3, 8, kernel_size=3, padding=1)
+        >>> conv(ember.randn(2, 3, 4, 8, 8)).shape
+        ember.Size([2, 8, 4, 8, 8])
+    """
+
+    _n = 3
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size,
+        stride=1,
+        padding=0,
+        dilation=1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        device=None,
+        dtype=None,
+    ):
+        super().__init__(
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            groups,
+            bias,
+            padding_mode,
+            dtype=dtype,
+            device=device,
+        )
+
+    def forward(self, input):
+        return self._conv_forward(input, self.weight, self.bias, F.conv3d)
+
+
 class _ConvTransposeNd(_ConvNd):
     _transposed = True
 
@@ -331,3 +373,21 @@ class ConvTranspose2d(_ConvTransposeNd):
 
     def forward(self, input, output_size=None):
         return self._transpose_forward(input, output_size, F.conv_transpose2d)
+
+
+class ConvTranspose3d(_ConvTransposeNd):
+    """3-D transposed convolution (the gradient of ``Conv3d`` w.r.t. its input).
+
+    Weight ``(in_channels, out_channels // groups, kD, kH, kW)``; ``forward(input, output_size=None)``.
+
+    Example:
+        >>> import ember
+        >>> up = ember.nn.ConvTranspose3d(8, 4, kernel_size=2, stride=2)
+        >>> up(ember.randn(1, 8, 2, 3, 3)).shape
+        ember.Size([1, 4, 4, 6, 6])
+    """
+
+    _n = 3
+
+    def forward(self, input, output_size=None):
+        return self._transpose_forward(input, output_size, F.conv_transpose3d)

@@ -1,9 +1,10 @@
-"""Normalisation layers: ``BatchNorm1d/2d``, ``InstanceNorm1d/2d``, ``LayerNorm``, ``GroupNorm``, ``RMSNorm``,
-``LocalResponseNorm``."""
+"""Normalisation layers: ``BatchNorm1d/2d/3d``, ``InstanceNorm1d/2d/3d``, ``LayerNorm``, ``GroupNorm``,
+``RMSNorm``, ``LocalResponseNorm``."""
 
 from __future__ import annotations
 
 import numbers
+import warnings
 
 import numpy as np
 
@@ -17,9 +18,11 @@ from .module import Module
 __all__ = [
     "BatchNorm1d",
     "BatchNorm2d",
+    "BatchNorm3d",
     "GroupNorm",
     "InstanceNorm1d",
     "InstanceNorm2d",
+    "InstanceNorm3d",
     "LayerNorm",
     "LocalResponseNorm",
     "RMSNorm",
@@ -163,6 +166,21 @@ class BatchNorm2d(_BatchNorm):
             raise ValueError(f"expected 4D input (got {input.ndim}D input)")
 
 
+class BatchNorm3d(_BatchNorm):
+    """Batch normalisation over ``(N, C, D, H, W)``, per channel (volumes, video clips).
+
+    Example:
+        >>> import ember
+        >>> bn = ember.nn.BatchNorm3d(4)
+        >>> bn(ember.randn(2, 4, 3, 5, 5)).shape
+        ember.Size([2, 4, 3, 5, 5])
+    """
+
+    def _check_input_dim(self, input) -> None:
+        if input.ndim != 5:
+            raise ValueError(f"expected 5D input (got {input.ndim}D input)")
+
+
 class _InstanceNorm(_NormBase):
     _batched_ndim = 3
 
@@ -186,6 +204,18 @@ class _InstanceNorm(_NormBase):
         if input.ndim not in (self._batched_ndim - 1, self._batched_ndim):
             raise ValueError(
                 f"expected {self._batched_ndim - 1}D or {self._batched_ndim}D input (got {input.ndim}D input)"
+            )
+        feature_dim = input.ndim - (self._batched_ndim - 1)
+        if input.shape[feature_dim] != self.num_features:
+            if self.affine:
+                raise ValueError(
+                    f"expected input's size at dim={feature_dim} to match num_features ({self.num_features}), "
+                    f"but got: {input.shape[feature_dim]}."
+                )
+            warnings.warn(
+                f"input's size at dim={feature_dim} does not match num_features. You can silence this warning "
+                "by not passing in num_features, which is not used because affine=False",
+                stacklevel=2,
             )
         unbatched = input.ndim == self._batched_ndim - 1
         if unbatched:
@@ -225,6 +255,18 @@ class InstanceNorm2d(_InstanceNorm):
     """
 
     _batched_ndim = 4
+
+
+class InstanceNorm3d(_InstanceNorm):
+    """Instance normalisation over ``(N, C, D, H, W)`` (or unbatched ``(C, D, H, W)``).
+
+    Example:
+        >>> import ember
+        >>> ember.nn.InstanceNorm3d(3)(ember.randn(2, 3, 4, 5, 5)).shape
+        ember.Size([2, 3, 4, 5, 5])
+    """
+
+    _batched_ndim = 5
 
 
 def _shape_tuple(normalized_shape) -> tuple:
