@@ -76,6 +76,13 @@ class COO:
     def __array__(self, dtype=None, copy=None):
         raise unsupported("this operation")
 
+    # a dense op computing on the holder names itself: np.exp(holder) -> "'exp' is not supported ..."
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        raise unsupported(ufunc.__name__)
+
+    def __array_function__(self, func, types, args, kwargs):
+        raise unsupported(func.__name__)
+
     def __getattr__(self, name: str):
         if name.startswith("__"):
             raise AttributeError(name)
@@ -236,6 +243,3 @@ def _body(array: np.ndarray, indent: int) -> str:
         return f"[], size={tuple(array.shape)}"
     return format_array(array, indent)
 
-
-def is_sparse(t) -> bool:
-    return isinstance(t, SparseTensor)

@@ -22,5 +22,4 @@ from .._sparse_tensor import sparse_coo
 from ._functions import addmm, log_softmax, mm, softmax, sparse_coo_tensor, spmm, sum  # noqa: A004
 from ._methods import bind_methods
 
-__all__ = ["addmm", "log_softmax", "mm", "softmax", "spmm", "sum", "sparse_coo", "sparse_coo_tensor",
-           "bind_methods"]
+__all__ = ["addmm", "log_softmax", "mm", "softmax", "spmm", "sum", "sparse_coo", "sparse_coo_tensor"]
