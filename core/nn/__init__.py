@@ -24,7 +24,8 @@ from . import (  # noqa: F401
 from .modules import *  # noqa: F401,F403
 from .modules import __all__ as _modules_all
 from .parallel import DataParallel
-from .parameter import Buffer, Parameter
+from .parameter import Buffer, Parameter, UninitializedBuffer, UninitializedParameter
 from .summary import summary
 
-__all__ = ["functional", "init", "parallel", "utils", "DataParallel", "Parameter", "Buffer", "summary", *_modules_all]
+__all__ = ["functional", "init", "parallel", "utils", "DataParallel", "Parameter", "Buffer",
+           "UninitializedParameter", "UninitializedBuffer", "summary", *_modules_all]
