@@ -5,6 +5,8 @@ An op whose result is sparse is recorded on its values: the function works out t
 ``sparse_result`` wraps them with the op's node as ``grad_fn``. The gradient reaching such a node has the
 result's full shape, dense or sparse; ``gather`` reads it at the result's indices. The gradient an op returns
 for a sparse input is sparse, on that input's coalesced pattern (torch's rule); for a dense input, dense.
+The backwards compute on arrays (scipy's products among them), so they are once differentiable: a second
+derivative through them raises instead of coming out silently wrong.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._sparse_tensor import COO, SparseTensor
+from ..autograd.function import once_differentiable
 from ..ops._op import Op
 from ..tensor import Tensor
 
@@ -58,6 +61,7 @@ class SparseCooTensorWithDimsAndTensors(Op):
         return coo.values
 
     @staticmethod
+    @once_differentiable
     def backward(ctx, grad):
         return Tensor._wrap(gather(grad, ctx.coo)), None
 
@@ -72,6 +76,7 @@ class ToDense(Op):
         return sparse._data.to_dense()
 
     @staticmethod
+    @once_differentiable
     def backward(ctx, grad):
         return (Tensor._wrap(dense_of(grad)) if ctx.dense_grad else masked(grad, ctx.coo)), None
 
@@ -82,6 +87,7 @@ class ToSparse(Op):
         return coo.values
 
     @staticmethod
+    @once_differentiable
     def backward(ctx, grad):
         return Tensor._wrap(dense_of(grad)), None
 
@@ -95,6 +101,7 @@ class SparseValues(Op):
         return sparse._data.values
 
     @staticmethod
+    @once_differentiable
     def backward(ctx, grad):
         coo = ctx.coo
         return SparseTensor._wrap(COO(coo.indices, grad._data, coo.shape, coo.coalesced))
@@ -114,6 +121,7 @@ class SparseReshape(Op):
         return out.values
 
     @staticmethod
+    @once_differentiable
     def backward(ctx, grad):
         return masked(grad, ctx.coo, ctx.scale), None, None, None
 
@@ -130,6 +138,7 @@ class SparseAdd(Op):
         return out.values
 
     @staticmethod
+    @once_differentiable
     def backward(ctx, grad):
         a, b = ctx.coos
         return masked(grad, a), masked(grad, b, None if ctx.alpha == 1 else ctx.alpha), None, None
@@ -145,6 +154,7 @@ class SparseTranspose(Op):
         return out.values
 
     @staticmethod
+    @once_differentiable
     def backward(ctx, grad):
         d0, d1 = ctx.dims
         if isinstance(grad, SparseTensor):
@@ -170,6 +180,7 @@ class SparseSum(Op):
         return out_values
 
     @staticmethod
+    @once_differentiable
     def backward(ctx, grad):
         pattern = ctx.pattern
         if ctx.out_coo is not None:  # a sparse result: read its gradient at each input entry's result entry
@@ -201,6 +212,7 @@ class SparseSoftmax(Op):
         return out
 
     @staticmethod
+    @once_differentiable
     def backward(ctx, grad):
         g, y, groups = gather(grad, ctx.pattern), ctx.out, ctx.groups
         total = np.zeros(groups.max() + 1 if groups.size else 0, y.dtype)
@@ -237,6 +249,7 @@ class SparseMM(Op):
         return np.asarray(matrix @ dense._data, dtype=dense._data.dtype)
 
     @staticmethod
+    @once_differentiable
     def backward(ctx, grad):
         (dense,) = ctx.saved_tensors
         g = dense_of(grad)

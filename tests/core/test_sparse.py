@@ -430,3 +430,11 @@ def test_copies_keep_a_sparse_gradient_sparse():
     s = make(ember, requires_grad=True)
     again = pickle.loads(pickle.dumps(s))
     assert repr(again) == repr(s)
+
+
+def test_second_derivatives_through_sparse_ops_are_refused_not_wrong():
+    s = make(ember)
+    x = ember.ones(3, 2, requires_grad=True)
+    y = (ember.sparse.mm(s, x) ** 2).sum()
+    with pytest.raises(RuntimeError, match="only once differentiable"):
+        ember.autograd.grad(y, x, create_graph=True)
