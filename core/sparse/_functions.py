@@ -108,6 +108,26 @@ def to_sparse(input: Tensor, sparse_dim: int | None = None, *, layout=None, bloc
     return _ops.sparse_result(_ops.ToSparse.apply(input, coo), coo)
 
 
+def sparse_mask(input: Tensor, mask: SparseTensor) -> SparseTensor:
+    """``input`` (dense) at the indices of the sparse ``mask``: a sparse tensor of ``mask``'s pattern.
+
+    Example:
+        >>> import ember
+        >>> mask = ember.sparse_coo_tensor([[0, 1], [1, 0]], [1.0, 1.0], (2, 2))
+        >>> ember.tensor([[1.0, 2.0], [3.0, 4.0]]).sparse_mask(mask).to_dense()
+        tensor([[0., 2.],
+                [3., 0.]])
+    """
+    if isinstance(input, SparseTensor) or not isinstance(mask, SparseTensor):
+        raise unsupported("sparse_mask of a sparse tensor or with a dense mask")
+    m = mask._data
+    if tuple(input.shape) != m.shape:
+        raise RuntimeError(f"sparse_mask(): operands have incompatible sizes; self has size {list(input.shape)} "
+                           f"but mask has size {list(m.shape)}")
+    out = COO(m.indices, input._data[tuple(m.indices)], m.shape, m.coalesced)
+    return _ops.sparse_result(_ops.SparseMask.apply(input, out), out)
+
+
 def to_dense(input: Tensor, dtype=None, *, masked_grad=None) -> Tensor:
     """A sparse tensor as a dense one (repeated indices add up); a dense tensor is returned as is."""
     if not isinstance(input, SparseTensor):
@@ -318,7 +338,7 @@ def _sparse_sparse(a: SparseTensor, b: SparseTensor, op: str) -> SparseTensor:
     return SparseTensor._wrap(COO(indices, result.data.astype(a._data.dtype), (a.shape[0], b.shape[1]), True))
 
 
-def mm(mat1, mat2) -> Tensor:
+def mm(mat1, mat2, reduce: str | None = None) -> Tensor:
     """sparse @ dense -> dense (sparse @ sparse -> sparse). The gradient of a sparse ``mat1`` is sparse, on its
     pattern (as ``torch.sparse.mm``); ``ember.mm`` / ``@`` / ``spmm`` give it dense.
 
@@ -329,6 +349,8 @@ def mm(mat1, mat2) -> Tensor:
         tensor([[2.],
                 [3.]])
     """
+    if reduce is not None:
+        raise unsupported(f"mm(reduce={reduce!r}) (torch's takes it for CSR tensors only)")
     if not isinstance(mat1, SparseTensor):
         if isinstance(mat2, SparseTensor):
             return dense_t(_product(t(mat2), dense_t(mat1), True, "mm"))

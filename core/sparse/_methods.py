@@ -86,6 +86,7 @@ def bind_methods(Tensor) -> None:
     Tensor.to_sparse = F.to_sparse
     Tensor.to_sparse_coo = lambda self: F.to_sparse(self)
     Tensor.to_dense = F.to_dense
+    Tensor.sparse_mask = F.sparse_mask
     for name, value in _SPARSE_METHODS.items():
         setattr(SparseTensor, name, value)
     for name, value in list(vars(Tensor).items()):

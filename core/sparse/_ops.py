@@ -92,6 +92,23 @@ class ToSparse(Op):
         return Tensor._wrap(dense_of(grad)), None
 
 
+class SparseMask(Op):
+    """A dense tensor read at a sparse mask's indices; the gradient adds back at those indices."""
+
+    @staticmethod
+    def forward(ctx, dense, out):
+        ctx.out = out
+        return out.values
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad):
+        out = ctx.out
+        g = np.zeros(out.shape, out.dtype)
+        np.add.at(g, tuple(out.indices), gather(grad, out))
+        return Tensor._wrap(g), None
+
+
 class SparseValues(Op):
     """``values()`` of a coalesced sparse tensor, differentiable (``_values()`` is not)."""
 

@@ -257,6 +257,20 @@ def test_sparse_op_gradients_match_torch(torch, name, sparse_grad):
 
 
 @pytest.mark.parity
+def test_sparse_mask_and_its_gradient_match_torch(torch):
+    x = np.arange(9, dtype=np.float32).reshape(3, 3)
+    results = []
+    for lib in (torch, ember):
+        t = lib.tensor(x, requires_grad=True)
+        masked = t.sparse_mask(make(lib))
+        masked.to_dense().pow(2).sum().backward()
+        results.append((masked, t.grad.numpy()))
+    (t_masked, t_grad), (e_masked, e_grad) = results
+    assert repr(e_masked) == torch_repr(t_masked)
+    np.testing.assert_allclose(e_grad, t_grad)
+
+
+@pytest.mark.parity
 def test_to_sparse_gradient_reaches_the_dense_tensor(torch):
     x = np.array([[0.0, 2.0], [3.0, 0.0]], np.float32)
     grads = []
