@@ -29,9 +29,10 @@ def _unnormalize(coord, size, align_corners):
 
 
 def _clip(coord, size):
-    """Clamps to [0, size - 1]; the gradient is zero on and beyond the borders (ATen's convention)."""
+    """Clamps to [0, size - 1], NaN to 0 (as ATen's min / max do); the gradient is zero on and beyond the
+    borders (ATen's convention)."""
     grad = ((coord > 0) & (coord < size - 1)).astype(coord.dtype)
-    return np.clip(coord, 0, size - 1), grad
+    return np.fmin(np.fmax(coord, 0), size - 1).astype(coord.dtype, copy=False), grad
 
 
 def _reflect(coord, twice_low, twice_high):
@@ -109,8 +110,9 @@ def _axis_taps(coord, size, mode, padding_mode, align_corners):
 
 
 def _point_taps(x_shape, grid, mode, padding_mode, align_corners):
-    """Every tap of every point, as (N * P, T) arrays: the flat row index into (N * prod S), the weight (zero
-    where the tap falls outside the input), and per axis (fastest first) d weight / d grid coordinate.
+    """Every tap of every point, as (N * P, T) arrays: the flat row index into (N * prod S), the weight of the
+    forward (0 * weight where the tap falls outside the input), that of the input's gradient (0 there), and
+    per axis (fastest first) d weight / d grid coordinate.
 
     A point's taps are the outer product of its axes' taps, formed by broadcasting: axis k's arrays are
     shaped (M, 1, ..., t_k, ..., 1).
@@ -130,13 +132,18 @@ def _point_taps(x_shape, grid, mode, padding_mode, align_corners):
         valid = valid & np.stack([t[1] for t in taps], axis=1).reshape(shape)
         weights.append(np.stack([t[2] for t in taps], axis=1).reshape(shape))
         d_weights.append(np.stack([t[3] for t in taps], axis=1).reshape(shape))
-    index = np.where(valid, index, 0).reshape(m, -1)
-    weight = np.where(valid, functools.reduce(np.multiply, weights), 0)
+    taps = valid.size // m if m else int(np.prod(valid.shape[1:]))
+    index = np.where(valid, index, 0).reshape(m, taps)
+    weight = np.broadcast_to(functools.reduce(np.multiply, weights), valid.shape)
+    # a tap outside the input reads 0, and 0 * weight is NaN where the weight is (a NaN or infinite grid point),
+    # so NaN propagates to the output and the grid's gradient as in PyTorch; the input's gradient skips it
+    scatter = np.where(valid, weight, 0).reshape(m, taps)
+    weight = np.where(valid, weight, weight * 0).reshape(m, taps)
     grads = []
     for k in range(d - 1, -1, -1):  # fastest axis first, as the grid's last dimension
-        factors = [d_weights[j] if j == k else weights[j] for j in range(d)]
-        grads.append(np.where(valid, functools.reduce(np.multiply, factors), 0).reshape(m, -1))
-    return index, weight.reshape(m, -1), grads
+        grad = functools.reduce(np.multiply, [d_weights[j] if j == k else weights[j] for j in range(d)])
+        grads.append(np.where(valid, grad, grad * 0).reshape(m, taps))
+    return index, weight, scatter, grads
 
 
 def _sparse(flat, values, n_columns, dtype):
@@ -158,7 +165,7 @@ def grid_sample(x, grid, mode, padding_mode, align_corners):
     """The sampled (N, C, *O) output."""
     n, c = x.shape[:2]
     rows = _rows(x)
-    flat, weight, _ = _point_taps(x.shape, grid, mode, padding_mode, align_corners)
+    flat, weight, _, _ = _point_taps(x.shape, grid, mode, padding_mode, align_corners)
     out = (_sparse(flat, weight, rows.shape[0], x.dtype) @ rows).reshape(n, -1, c)
     return np.moveaxis(out, 2, 1).reshape((n, c) + grid.shape[1:-1]).astype(x.dtype, copy=False)
 
@@ -168,10 +175,10 @@ def grid_sample_backward(x, grid, grad, mode, padding_mode, align_corners, need_
     n, c = x.shape[:2]
     d = grid.shape[-1]
     g = np.ascontiguousarray(np.moveaxis(grad.reshape(n, c, -1), 1, 2)).reshape(-1, c)  # (N * P, C)
-    flat, weight, grads = _point_taps(x.shape, grid, mode, padding_mode, align_corners)
+    flat, _, scatter, grads = _point_taps(x.shape, grid, mode, padding_mode, align_corners)
     grad_x = grad_grid = None
     if need_input:
-        grad_rows = _sparse(flat, weight, x[:, 0].size, x.dtype).T @ g
+        grad_rows = _sparse(flat, scatter, x[:, 0].size, x.dtype).T @ g
         grad_x = np.moveaxis(grad_rows.reshape(n, -1, c), 2, 1).reshape(x.shape).astype(x.dtype, copy=False)
     if need_grid:
         grad_grid = np.zeros((g.shape[0], d), dtype=grid.dtype)

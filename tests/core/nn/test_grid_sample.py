@@ -186,3 +186,20 @@ def test_grad_fn_is_named_as_torch_and_survives_backward():
     assert "GridSampler3DBackward" in repr(y)
     y.sum().backward()
     assert repr(y.grad_fn) == "<GridSampler3DBackward>"
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("mode", MODES_2D)
+def test_nan_and_infinite_grid_points_sample_as_torch(mode):
+    # zeros padding propagates a NaN point's NaN (it is not hidden as a 0); border and reflection clamp NaN to the
+    # first pixel. (torch's own backward crashes on NaN points with border / reflection: forward compared only.)
+    torch = pytest.importorskip("torch")
+    x = np.arange(12.0).reshape(1, 1, 3, 4)
+    grid = np.array([[[[np.nan, 0.2], [0.3, np.nan], [np.inf, 0.1], [-np.inf, 0.5], [0.2, -0.3]]]])
+    for padding_mode in PADDINGS:
+        ours = F.grid_sample(ember.tensor(x), ember.tensor(grid), mode, padding_mode, False).numpy()
+        theirs = torch.nn.functional.grid_sample(torch.tensor(x), torch.tensor(grid), mode, padding_mode, False)
+        np.testing.assert_allclose(ours, theirs.numpy(), equal_nan=True, err_msg=padding_mode)
+    if mode == "bilinear":
+        assert np.isnan(ours).sum() == 0 and np.isnan(F.grid_sample(
+            ember.tensor(x), ember.tensor(grid), mode, "zeros", False).numpy()[..., :2]).all()
