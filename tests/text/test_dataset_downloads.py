@@ -36,7 +36,9 @@ def serve(running_server):
     def start(files: dict[str, bytes]) -> FileServer:
         running_server.files.clear()
         running_server.files.update(files)
-        running_server.requests.clear()
+        server = running_server
+        for log in (server.requests, server.ranges, server.cut_next, server.fail_next):
+            log.clear()
         return running_server
 
     return start

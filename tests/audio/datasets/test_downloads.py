@@ -38,7 +38,9 @@ def serve(running_server):
     def start(files: dict[str, bytes]) -> FileServer:
         running_server.files.clear()
         running_server.files.update(files)
-        running_server.requests.clear()
+        server = running_server
+        for log in (server.requests, server.ranges, server.cut_next, server.fail_next):
+            log.clear()
         return running_server
 
     return start
@@ -174,13 +176,27 @@ def test_an_archive_with_the_wrong_sha256_is_refused_and_not_kept(name, tmp_path
     assert not list(tmp_path.rglob(case.archive_name + "*"))
 
 
-def test_an_interrupted_extraction_is_redone(tmp_path, monkeypatch, serve):
-    case = _speechcommands()
+@pytest.mark.parametrize("name", ["SPEECHCOMMANDS", "LIBRISPEECH"])
+def test_an_interrupted_extraction_is_redone_not_taken_as_complete(name, tmp_path, monkeypatch, serve):
+    from ember.utils import download
+
+    case = CASES[name]()
     server = serve({})
     case.install(monkeypatch, server)
-    (tmp_path / "SpeechCommands" / ".extracting-killed").mkdir(parents=True)  # what a killed run leaves
-    ds = case.construct(server, tmp_path)
-    assert len(ds) == 2
+    original = download.extract_archive
+
+    def killed(*args, **kwargs):  # everything unpacked into the staging folder, then the process dies
+        original(*args, **kwargs)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(download, "extract_archive", killed)
+    with pytest.raises(KeyboardInterrupt):
+        case.construct(server, tmp_path)
+    with pytest.raises(FileNotFoundError, match="download=True"):
+        case.cls(tmp_path, **({"url": "dev-clean"} if name == "LIBRISPEECH" else {}))  # no half-made folder
+    monkeypatch.setattr(download, "extract_archive", original)
+    case.check(case.construct(server, tmp_path), tmp_path)
+    assert len(server.requests) == 1  # the archive was kept: unpacked again, not fetched again
 
 
 def test_librispeech_keeps_the_other_subsets(tmp_path, monkeypatch, serve):

@@ -43,7 +43,9 @@ def serve(running_server):
     def start(files: dict[str, bytes]) -> FileServer:
         running_server.files.clear()
         running_server.files.update(files)
-        running_server.requests.clear()
+        server = running_server
+        for log in (server.requests, server.ranges, server.cut_next, server.fail_next):
+            log.clear()
         return running_server
 
     return start
@@ -266,6 +268,15 @@ def test_mnist_tries_the_next_mirror(tmp_path, monkeypatch, serve):
     ds = MNIST(tmp_path, download=True)
     assert len(ds) == 3 and server.requests[:2] == ["/gone/train-images-idx3-ubyte.gz",
                                                     "/mirror/train-images-idx3-ubyte.gz"]
+
+
+def test_a_download_cut_midway_resumes(tmp_path, monkeypatch, serve):
+    case = _cifar_case(CIFAR10)
+    server = serve(case.files)
+    case.install(monkeypatch, server)
+    server.cut_next["/mirror/cifar-10-python.tar.gz"] = 100  # the connection drops after 100 bytes
+    case.check(CIFAR10(tmp_path, download=True), tmp_path)
+    assert server.ranges == [None, "bytes=100-"]
 
 
 def test_unpacked_batches_with_wrong_md5s_are_reported(tmp_path, monkeypatch, serve):
