@@ -164,6 +164,8 @@ def _rows(x):
 def grid_sample(x, grid, mode, padding_mode, align_corners):
     """The sampled (N, C, *O) output."""
     n, c = x.shape[:2]
+    if grid.size == 0:  # no points (or an empty batch): nothing to sample
+        return np.zeros((n, c) + grid.shape[1:-1], dtype=x.dtype)
     rows = _rows(x)
     flat, weight, _, _ = _point_taps(x.shape, grid, mode, padding_mode, align_corners)
     out = (_sparse(flat, weight, rows.shape[0], x.dtype) @ rows).reshape(n, -1, c)
@@ -174,6 +176,8 @@ def grid_sample_backward(x, grid, grad, mode, padding_mode, align_corners, need_
     """(d loss / d x or None, d loss / d grid or None) for the upstream gradient ``grad`` (N, C, *O)."""
     n, c = x.shape[:2]
     d = grid.shape[-1]
+    if grid.size == 0:
+        return (np.zeros_like(x) if need_input else None), (np.zeros_like(grid) if need_grid else None)
     g = np.ascontiguousarray(np.moveaxis(grad.reshape(n, c, -1), 1, 2)).reshape(-1, c)  # (N * P, C)
     flat, _, scatter, grads = _point_taps(x.shape, grid, mode, padding_mode, align_corners)
     grad_x = grad_grid = None

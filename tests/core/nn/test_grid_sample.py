@@ -203,3 +203,15 @@ def test_nan_and_infinite_grid_points_sample_as_torch(mode):
     if mode == "bilinear":
         assert np.isnan(ours).sum() == 0 and np.isnan(F.grid_sample(
             ember.tensor(x), ember.tensor(grid), mode, "zeros", False).numpy()[..., :2]).all()
+
+
+@pytest.mark.parametrize("input_shape, grid_shape, out_shape", [
+    ((1, 2, 3, 3), (1, 0, 2, 2), (1, 2, 0, 2)), ((0, 2, 3, 3), (0, 1, 2, 2), (0, 2, 1, 2)),
+    ((1, 2, 3, 3, 3), (1, 0, 2, 2, 3), (1, 2, 0, 2, 2)),
+])
+def test_empty_grid_or_batch(input_shape, grid_shape, out_shape):
+    x, grid = ember.zeros(*input_shape, requires_grad=True), ember.zeros(*grid_shape, requires_grad=True)
+    y = F.grid_sample(x, grid, align_corners=False)
+    assert tuple(y.shape) == out_shape
+    y.sum().backward()
+    assert x.grad.shape == x.shape and grid.grad.shape == grid.shape
