@@ -10,8 +10,8 @@ names; ``--markdown`` prints the same as Markdown to paste into the docs, ``--le
 names left out on purpose.
 
 The same count runs over the surfaces of the other references Ember follows (``REFERENCE_ROWS``): Lightning's
-``LightningModule`` (its methods and hooks, then its properties), ``Trainer`` (constructor arguments, then public
-properties and methods), ``lightning.pytorch.callbacks`` and ``loggers``; ``torchvision.ops``,
+``LightningModule`` (its methods and hooks, then its properties), ``LightningDataModule``, ``Trainer``
+(constructor arguments, then public properties and methods), ``lightning.pytorch.callbacks`` and ``loggers``; ``torchvision.ops``,
 ``torchvision.transforms.v2``, ``torchaudio.functional`` and ``torchaudio.transforms``. A row whose reference is
 not installed is skipped with the reason. torchvision and torchaudio are imported as the parity tests import them
 (``tests/vision/_torchvision.py``, ``tests/audio/_torchaudio.py``), and Lightning after them (its torchmetrics
@@ -576,6 +576,13 @@ def _ember_training_module():
     return lambda name: _has(module, name)
 
 
+def _ember_datamodule():
+    from ember.trainer import DataModule
+
+    datamodule = DataModule()
+    return lambda name: _has(datamodule, name)
+
+
 def _ember_trainer_arguments():
     from ember.trainer import Trainer
 
@@ -601,6 +608,9 @@ REFERENCE_ROWS = [
         lambda: _lightning_class_members("LightningModule", callables=True), _ember_training_module),
     Row(_LM_PROPERTIES, "ember.trainer.TrainingModule",
         lambda: _lightning_class_members("LightningModule", callables=False), _ember_training_module),
+    Row("lightning.pytorch.LightningDataModule", "ember.trainer.DataModule",
+        lambda: _lightning_class_members("LightningDataModule", callables=True)
+        + _lightning_class_members("LightningDataModule", callables=False), _ember_datamodule),
     Row(_TRAINER_ARGS, "ember.trainer.Trainer.__init__", _trainer_arguments, _ember_trainer_arguments),
     Row(_TRAINER, "ember.trainer.Trainer",
         lambda: _lightning_class_members("Trainer", callables=True)

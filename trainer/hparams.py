@@ -118,3 +118,32 @@ class HyperparametersMixin:
         forget hyperparameters its base class saved. ``hparams_initial`` keeps them, as in Lightning."""
         for key in ignore_list:
             self.hparams.pop(key, None)
+
+
+def instantiate_from_hparams(cls, hparams: dict, checkpoint_path, hparams_file: str | None = None, **kwargs: Any):
+    """``cls(**hparams, **kwargs)`` with the arguments ``cls.__init__`` takes (all of them if it takes
+    ``**kwargs``); ``hparams_file`` (YAML) updates the saved values first. A required argument that neither
+    gives is a ``TypeError`` naming it (sub-modules and objects are never stored in checkpoints)."""
+    import yaml  # lazy: only loading from a checkpoint reads YAML
+
+    hparams = dict(hparams)
+    if hparams_file is not None:
+        with open(hparams_file) as f:
+            hparams.update(yaml.safe_load(f) or {})
+    hparams.update(kwargs)
+    signature = inspect.signature(cls.__init__)
+    takes_kwargs = any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values())
+    if not takes_kwargs:
+        hparams = {k: v for k, v in hparams.items() if k in signature.parameters}
+    missing = [
+        name for name, p in signature.parameters.items()
+        if name != "self" and p.default is p.empty and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+        and name not in hparams
+    ]
+    if missing:
+        raise TypeError(
+            f"{cls.__name__}.load_from_checkpoint({checkpoint_path!r}): __init__ needs {missing}, which the "
+            "checkpoint does not store (sub-modules and objects are never stored); pass them as keyword "
+            f"arguments: {cls.__name__}.load_from_checkpoint(path, {missing[0]}=...)"
+        )
+    return cls(**hparams)

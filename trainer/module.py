@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import contextlib
-import inspect
 from typing import Any, Iterator
 
 import ember
-import yaml
 from ember import nn
 
 from .checkpoint import load_checkpoint_file, load_module_weights
 from .datamodule import DataModule
-from .hparams import HyperparametersMixin
+from .hparams import HyperparametersMixin, instantiate_from_hparams
 from .optimization import clip_gradients
 from .utilities.rank_zero import rank_zero_warn
 
@@ -484,27 +482,8 @@ class TrainingModule(HyperparametersMixin, nn.Module):
             >>> # model = Regressor.load_from_checkpoint("runs/.../checkpoints/last.ckpt")
         """
         checkpoint = load_checkpoint_file(checkpoint_path)
-        hparams = dict(checkpoint.get("hyper_parameters") or {})
-        if hparams_file is not None:
-            with open(hparams_file) as f:
-                hparams.update(yaml.safe_load(f) or {})
-        hparams.update(kwargs)
-        signature = inspect.signature(cls.__init__)
-        takes_kwargs = any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values())
-        if not takes_kwargs:
-            hparams = {k: v for k, v in hparams.items() if k in signature.parameters}
-        missing = [
-            name for name, p in signature.parameters.items()
-            if name != "self" and p.default is p.empty and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
-            and name not in hparams
-        ]
-        if missing:
-            raise TypeError(
-                f"{cls.__name__}.load_from_checkpoint({checkpoint_path!r}): __init__ needs {missing}, which the "
-                "checkpoint does not store (sub-modules and objects are never stored); pass them as keyword "
-                f"arguments: {cls.__name__}.load_from_checkpoint(path, {missing[0]}=...)"
-            )
-        model = cls(**hparams)
+        model = instantiate_from_hparams(cls, checkpoint.get(cls.CHECKPOINT_HYPER_PARAMS_KEY) or {}, checkpoint_path,
+                                         hparams_file, **kwargs)
         model.on_load_checkpoint(checkpoint)
         load_module_weights(model, checkpoint, checkpoint_path, strict=strict)
         return model

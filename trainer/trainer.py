@@ -538,6 +538,8 @@ class Trainer:
             self.state.stage = None
             self._defer_checkpoints = False  # a checkpoint saved in on_exception is written at once
             self._call("on_exception", exception)
+            if self.datamodule is not None:
+                self.datamodule.on_exception(exception)
             for logger in self.loggers:
                 logger.finalize("failed")
             self.strategy.on_exception(exception)  # DDP: name this rank and end every rank

@@ -1,7 +1,8 @@
 """The rest of Lightning's surface: on_validation_model_zero_grad, configure_sharded_model, the module's own
 ``*_dataloader`` hooks, toggled_optimizer, remove_ignored_hparams, strict_loading, the module's dtype / rank
 properties; the Trainer's ckpt_path, evaluating, is_last_batch, received_sigterm, model,
-distributed_sampler_kwargs, print and ``plugins``; arguments that only pick hardware fail clearly."""
+distributed_sampler_kwargs, print and ``plugins``; arguments that only pick hardware fail clearly; the
+DataModule's from_datasets, load_from_checkpoint and on_exception."""
 
 from __future__ import annotations
 
@@ -14,10 +15,11 @@ import ember.nn.functional as F
 import numpy as np
 import pytest
 from ember import nn
-from ember.trainer import Trainer, TrainingModule
+from ember.trainer import DataModule, Trainer, TrainingModule
+from ember.data import RandomSampler, SequentialSampler
 from ember.trainer.callbacks import Callback
 
-from .models import Classifier, RecordingClassifier, loader, trainer_kwargs, weights
+from .models import Classifier, RecordingClassifier, blobs, loader, trainer_kwargs, weights
 
 
 def _quiet(tmp_path, **kwargs):
@@ -379,3 +381,64 @@ def test_training_step_returning_its_loss_still_learns_with_every_new_hook_in_pl
         warnings.simplefilter("error")  # (and none of the new hooks warns when it is not the deprecated one)
         _quiet(tmp_path, max_epochs=4).fit(Everything(lr=0.2))
     assert np.mean(losses[-4:]) < 0.6 * np.mean(losses[:4])
+
+
+# -- the DataModule's surface ----------------------------------------------------------------------------------
+class Sized(DataModule):
+    def __init__(self, batch_size: int = 4, flavour: str = "plain"):
+        super().__init__()
+        self.save_hyperparameters()
+
+
+def test_from_datasets_builds_the_loaders_and_passes_batch_size_to_init(tmp_path):
+    train, val = blobs(48), [blobs(32, seed=1), blobs(16, seed=2)]
+    dm = Sized.from_datasets(train, val, batch_size=16, flavour="given")
+    assert dict(dm.hparams) == {"batch_size": 16, "flavour": "given"}
+    loaders = dm.val_dataloader()
+    assert isinstance(loaders, list) and [len(v) for v in loaders] == [2, 1]
+    assert isinstance(dm.train_dataloader().sampler, RandomSampler)  # the training loader shuffles
+    assert all(isinstance(v.sampler, SequentialSampler) for v in loaders)
+    with pytest.raises(NotImplementedError, match="test_dataloader"):
+        dm.test_dataloader()
+
+    class TwoValidationSets(Classifier):
+        def validation_step(self, batch, batch_idx, dataloader_idx=0):
+            return super().validation_step(batch, batch_idx)
+
+    trainer = _quiet(tmp_path, max_epochs=1)
+    trainer.fit(TwoValidationSets(), dm)
+    assert trainer.num_training_batches == 3 and trainer.num_val_batches == [2, 1]
+    plain = DataModule.from_datasets(train, batch_size=8)  # (its __init__ takes neither: loaders only)
+    assert len(plain.train_dataloader()) == 6
+
+
+def test_datamodule_load_from_checkpoint_rebuilds_it_from_its_saved_hyperparameters(tmp_path):
+    trainer = _quiet(tmp_path, max_steps=1)
+    dm = Sized.from_datasets(blobs(32), batch_size=8, flavour="saved")
+    trainer.fit(Classifier(), dm)
+    path = os.path.join(tmp_path, "dm.ckpt")
+    trainer.save_checkpoint(path)
+    again = Sized.load_from_checkpoint(path)
+    assert dict(again.hparams) == {"batch_size": 8, "flavour": "saved"}
+    assert dict(Sized.load_from_checkpoint(path, batch_size=2).hparams)["batch_size"] == 2
+    assert ember.load(path)[Sized.CHECKPOINT_HYPER_PARAMS_KEY]["flavour"] == "saved"
+    assert DataModule.name is None
+
+
+def test_datamodule_on_exception_sees_the_error_of_a_failed_run(tmp_path):
+    seen = []
+
+    class Watching(DataModule):
+        def train_dataloader(self):
+            return loader()
+
+        def on_exception(self, exception):
+            seen.append(exception)
+
+    class Failing(Classifier):
+        def training_step(self, batch, batch_idx):
+            raise ArithmeticError("step 0 failed")
+
+    with pytest.raises(ArithmeticError, match="step 0 failed"):
+        _quiet(tmp_path, max_steps=1).fit(Failing(), Watching())
+    assert len(seen) == 1 and isinstance(seen[0], ArithmeticError)
