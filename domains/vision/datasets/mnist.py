@@ -79,7 +79,7 @@ class MNIST(Dataset):
         self.target_transform = target_transform
         if download:
             self.download()
-        if not self._check_exists():
+        if any(self._path(name) is None for name in self._split_names()):  # (the other split may be absent)
             self._raise_not_found()
         images, labels = self._load_data()
         self.data = ember.from_numpy(np.ascontiguousarray(images, dtype=np.uint8))
@@ -114,6 +114,7 @@ class MNIST(Dataset):
         return None
 
     def _check_exists(self) -> bool:
+        """Every file ``download`` fetches is there (raw or ``.gz``)."""
         return all(self._path(name) is not None for name in self._raw_names())
 
     def download(self) -> None:
