@@ -51,7 +51,7 @@ def add_user_folders(recipe: Recipe) -> list[str]:
     the recipe's ``class_path`` values name (and what those import) are, when the objects are built.
     """
     folders = [os.getcwd()]
-    if recipe.path.parent != next(iter(builtin_recipes().values()), recipe.path).parent:  # (not a built-in)
+    if recipe.path not in builtin_recipes().values():  # (a built-in recipe's folder holds only recipes)
         folders.append(str(recipe.path.parent))
     present = {os.path.abspath(entry or os.curdir) for entry in sys.path}
     for folder in dict.fromkeys(os.path.abspath(f) for f in folders):
