@@ -277,11 +277,11 @@ def _attention(cls, level, args, kwargs):
 
 
 def _embedding(cls, level, args, kwargs):
-    weight, indices, padding_idx, scale_grad_by_freq = args
+    weight, indices, padding_idx, scale_grad_by_freq, sparse = args
     batch = _unwrap(indices, level)
     if _unwrap(weight, level) is not None or type(batch) is not np.ndarray:
         return NotImplemented
-    return cls.apply(weight, batch, padding_idx, scale_grad_by_freq)
+    return cls.apply(weight, batch, padding_idx, scale_grad_by_freq, sparse)
 
 
 def _layer_norm(cls, level, args, kwargs):
