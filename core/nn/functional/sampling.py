@@ -253,6 +253,10 @@ def _output_sizes(input: Tensor, size, scale_factor, recompute_scale_factor):
                     "Input and output must have the same number of spatial dimensions, but got input with spatial "
                     f"dimensions of {in_sizes} and output size of {size}. Please provide input tensor in (N, C, d1, "
                     "d2, ...,dK) format and output size in (o1, o2, ...,oK) format.")
+            if not all(isinstance(s, (int, np.integer)) or (isinstance(s, Tensor) and not s.is_floating_point())
+                       for s in size):
+                raise TypeError("expected size to be one of int or Tuple[int] or Tuple[int, int] or Tuple[int, int, "
+                                f"int], but got size with types {[type(s) for s in size]}")
             return [int(s) for s in size], [None] * spatial
         return [int(size)] * spatial, [None] * spatial
     if isinstance(scale_factor, (list, tuple)):

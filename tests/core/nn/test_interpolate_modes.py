@@ -149,3 +149,9 @@ def test_upsampling_2d_modules_are_unchanged():
 def test_deprecated_upsample_functions_warn(name):
     with pytest.warns(UserWarning, match=f"nn.functional.{name}` is deprecated"):
         getattr(F, name)(ember.zeros(1, 1, 2, 2), scale_factor=2)
+
+
+def test_size_must_hold_integers():
+    with pytest.raises(TypeError, match="expected size to be one of int"):
+        F.interpolate(ember.zeros(1, 1, 4, 4), size=(2.0, 3))
+    assert F.interpolate(ember.zeros(1, 1, 4, 4), size=(ember.tensor(2), np.int64(3))).shape == (1, 1, 2, 3)
