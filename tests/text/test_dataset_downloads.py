@@ -14,7 +14,7 @@ import zipfile
 
 import pytest
 from ember import hub
-from ember.text.datasets import IMDB, AG_NEWS, PennTreebank, TextFileDataset, WikiText2, WikiText103
+from ember.text.datasets import AG_NEWS, IMDB, PennTreebank, TextFileDataset, WikiText2, WikiText103
 from ember.text.tokenizers import CharTokenizer
 
 from tests.http_server import FileServer
