@@ -409,7 +409,6 @@ LEFT_OUT: list[tuple[str, str, str]] = [
     (_LM_PROPERTIES, "fabric", "Lightning Fabric internals: Ember's Trainer has no Fabric"),
     (_LM_PROPERTIES, "device_mesh", "DTensor device meshes for model parallelism: not in Ember"),
     (_TRAINER_ARGS, "model_registry", "upload to Lightning AI's hosted model registry: a service"),
-    (_TRAINER, "init_module", "context manager creating weights on a GPU/meta device: CPU-only"),
     (_TRAINER, "precision_plugin", "Lightning's precision plugin objects: Ember has Trainer.precision"),
     (_TRAINER, "accelerator", "Lightning's Accelerator objects: Ember computes on the CPU only"),
     (_TRAINER, "scaler", "AMP gradient scaler: no mixed precision"),

@@ -11,8 +11,10 @@ public properties below.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -326,6 +328,29 @@ class Trainer:
     def ckpt_path(self, ckpt_path: str | None) -> None:
         self._ckpt_path = os.fspath(ckpt_path) if ckpt_path is not None else None
         self._ckpt_path_user_managed = bool(ckpt_path)
+
+    @contextlib.contextmanager
+    def init_module(self, empty_init: bool | None = None) -> Iterator[None]:
+        """Tensors made inside the block have the Trainer's precision at once: float64 parameters under
+        ``precision="64"``, without building them in float32 first (the device is the CPU either way).
+        ``empty_init`` is Lightning's hint that the weights will be loaded from a checkpoint; Ember
+        initialises them all the same (Lightning lets the strategy decide).
+
+        Example:
+            >>> import ember
+            >>> from ember.trainer import Trainer
+            >>> with Trainer(precision="64", logger=False).init_module():
+            ...     layer = ember.nn.Linear(2, 2)
+            >>> layer.weight.dtype
+            ember.float64
+        """
+        previous = ember.get_default_dtype()
+        if self.precision == "64":
+            ember.set_default_dtype(ember.float64)
+        try:
+            yield
+        finally:
+            ember.set_default_dtype(previous)
 
     def print(self, *args: Any, **kwargs: Any) -> None:
         """``print`` on the first process of each machine only (``local_rank == 0``)."""

@@ -442,3 +442,18 @@ def test_datamodule_on_exception_sees_the_error_of_a_failed_run(tmp_path):
     with pytest.raises(ArithmeticError, match="step 0 failed"):
         _quiet(tmp_path, max_steps=1).fit(Failing(), Watching())
     assert len(seen) == 1 and isinstance(seen[0], ArithmeticError)
+
+
+def test_init_module_builds_parameters_in_the_trainers_precision(tmp_path):
+    trainer = _quiet(tmp_path, max_steps=2, precision="64")
+    with trainer.init_module(empty_init=True):
+        model = Classifier()
+    assert {p.dtype for p in model.parameters()} == {ember.float64}
+    assert ember.get_default_dtype() == ember.float32
+    with pytest.raises(KeyError), trainer.init_module():
+        raise KeyError("inside")
+    assert ember.get_default_dtype() == ember.float32  # (restored when the block raises, too)
+    trainer.fit(model, loader())
+    assert trainer.global_step == 2 and model.dtype == ember.float64
+    with _quiet(tmp_path).init_module():
+        assert Classifier().dtype == ember.float32
