@@ -120,3 +120,30 @@ def test_clip_grad_norm_refuses_a_sparse_gradient_as_torch():
     emb(ember.tensor([1, 2])).sum().backward()
     with pytest.raises(NotImplementedError, match="not supported for sparse tensors"):
         ember.nn.utils.clip_grad_norm_(emb.parameters(), 0.5)
+
+
+def test_sparse_adam_resumes_from_a_saved_state_bit_for_bit(tmp_path):
+    def fresh():
+        emb = ember.nn.Embedding(6, 3, sparse=True)
+        with ember.no_grad():
+            emb.weight.copy_(ember.tensor(WEIGHT))
+        return emb, ember.optim.SparseAdam(emb.parameters(), lr=0.1)
+
+    def step(emb, opt, index):
+        opt.zero_grad()
+        (emb(ember.tensor(index)) ** 2).sum().backward()
+        opt.step()
+
+    emb, opt = fresh()
+    for index in LOOKUPS[:2]:
+        step(emb, opt, index)
+    ember.save({"model": emb.state_dict(), "optimizer": opt.state_dict()}, tmp_path / "ckpt.pt")
+    checkpoint = ember.load(tmp_path / "ckpt.pt")
+    resumed, resumed_opt = fresh()
+    resumed.load_state_dict(checkpoint["model"])
+    resumed_opt.load_state_dict(checkpoint["optimizer"])
+    for index in LOOKUPS[2:]:
+        step(emb, opt, index)
+        step(resumed, resumed_opt, index)
+    np.testing.assert_array_equal(resumed.weight.detach().numpy(), emb.weight.detach().numpy())
+    assert resumed_opt.state[resumed.weight]["step"] == len(LOOKUPS)
