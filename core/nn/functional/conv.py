@@ -1,8 +1,10 @@
 """Linear maps: ``linear``, ``bilinear``, convolutions and transposed convolutions.
 
 A convolution is an im2col (numba, ``ember.kernels.conv``) followed by one batched BLAS
-matmul; its backward is two matmuls and a col2im. 1-d convolutions run the 2-d code on
-a height-1 view. The columns computed in forward are kept for the weight gradient.
+matmul; its backward is two matmuls and a col2im. One code path serves every rank: 1-d
+convolutions run the 2-d code on a height-1 view, 3-d ones the same steps with the 3-d
+im2col/col2im kernels. The columns computed in forward are kept for the weight gradient.
+Common 2-d layers (3x3, 5x5, depthwise) run direct numba kernels instead (``_conv_kernel``).
 """
 
 from __future__ import annotations
