@@ -7,6 +7,7 @@ import numbers
 import numpy as np
 
 from .. import _dtype
+from .._device import resolve
 from .._sparse_tensor import COO, SparseTensor, unsupported
 from ..ops.arithmetic import add as add_dense, mul as mul_dense
 from ..ops.shape import reshape, t as dense_t
@@ -30,6 +31,8 @@ def sparse_coo_tensor(indices, values, size=None, *, dtype=None, device=None, pi
         tensor([[0., 0., 3.],
                 [4., 0., 5.]])
     """
+    if device is not None and resolve(device) != "cpu":
+        raise NotImplementedError("sparse_coo_tensor: sparse tensors live on the CPU; the meta device has none")
     index_array = indices._data if isinstance(indices, Tensor) else _array_from_data(indices, None)
     if index_array.ndim != 2:
         raise RuntimeError(f"sparse_coo_tensor: indices must be sparse_dim x nnz, but got: {list(index_array.shape)}")

@@ -109,6 +109,9 @@ def test_bad_input_names_the_problem():
         make(ember, size=(3, 2))
     with pytest.raises(RuntimeError, match="len\\(size\\) == sparse_dim \\+ dense_dim"):
         make(ember, size=(3,))
+    with pytest.raises(RuntimeError, match="cuda"):
+        make(ember, device="cuda")
+    assert make(ember, device="cpu").device == ember.device("cpu")
     s = make(ember)
     with pytest.raises(RuntimeError, match="uncoalesced"):
         s.indices()
