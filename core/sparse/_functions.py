@@ -209,7 +209,6 @@ def add(input, other, *, alpha=1):
     return add_dense(input, dense if alpha == 1 else mul_dense(dense, alpha))
 
 
-
 def transpose(input: SparseTensor, dim0: int, dim1: int) -> SparseTensor:
     """Swaps two sparse dimensions (indices rows swapped; the result is not coalesced)."""
     coo = input._data
