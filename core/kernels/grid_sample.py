@@ -63,87 +63,84 @@ def _pad_coordinates(coord, size, padding_mode, align_corners):
     return coord, np.ones_like(coord)
 
 
-def _cubic_weights(t):
-    """The four cubic-convolution weights of taps -1, 0, 1, 2 at fraction ``t``, and their t-derivatives."""
+def _cubic_derivatives(t, order):
+    """The ``order``-th t-derivatives of the four cubic-convolution weights of taps -1, 0, 1, 2 at fraction
+    ``t`` (order 0: the weights themselves)."""
     a = CUBIC_A
-
-    def near(s):  # |s| <= 1
-        return ((a + 2) * s - (a + 3)) * s * s + 1
-
-    def d_near(s):
-        return (3 * (a + 2) * s - 2 * (a + 3)) * s
-
-    def far(s):  # 1 < |s| < 2
-        return ((a * s - 5 * a) * s + 8 * a) * s - 4 * a
-
-    def d_far(s):
-        return (3 * a * s - 10 * a) * s + 8 * a
-
-    weights = [far(t + 1), near(t), near(1 - t), far(2 - t)]
-    # the distance to taps 1 and 2 shrinks as t grows, hence their minus signs
-    grads = [d_far(t + 1), d_near(t), -d_near(1 - t), -d_far(2 - t)]
-    return weights, grads
+    # near(s) = (a + 2) s^3 - (a + 3) s^2 + 1 for |s| <= 1; far(s) = a s^3 - 5a s^2 + 8a s - 4a for 1 < |s| < 2
+    near = [lambda s: ((a + 2) * s - (a + 3)) * s * s + 1, lambda s: (3 * (a + 2) * s - 2 * (a + 3)) * s,
+            lambda s: 6 * (a + 2) * s - 2 * (a + 3), lambda s: 6 * (a + 2) + 0 * s]
+    far = [lambda s: ((a * s - 5 * a) * s + 8 * a) * s - 4 * a, lambda s: (3 * a * s - 10 * a) * s + 8 * a,
+           lambda s: 6 * a * s - 10 * a, lambda s: 6 * a + 0 * s]
+    if order > 3:
+        return [np.zeros_like(t)] * 4
+    sign = -1 if order % 2 else 1  # taps 1 and 2 sit at distance 1 - t and 2 - t: their derivatives flip sign
+    return [far[order](t + 1), near[order](t), sign * near[order](1 - t), sign * far[order](2 - t)]
 
 
-def _axis_taps(coord, size, mode, padding_mode, align_corners):
-    """Taps of one spatial axis: a list of (index, in_bounds, weight, d weight / d coord)."""
+def _axis_taps(coord, size, mode, padding_mode, align_corners, max_order):
+    """Taps of one spatial axis: (indices, in-bounds masks, weights) with ``weights[o][i]`` the o-th derivative
+    of tap i's weight with respect to the grid coordinate, for o = 0 .. max_order. The padding maps are
+    piecewise linear, so each order is the pixel-space derivative times (d pixel / d coord) ** o."""
     pixel, d_pixel = _unnormalize(coord, size, align_corners)
     if mode == "bicubic":
         # bicubic pads the integer tap positions, not the sampling point
         lo = np.floor(pixel)
-        weights, grads = _cubic_weights(pixel - lo)
-        taps = []
-        for k in range(4):
-            position, _ = _pad_coordinates(lo + (k - 1), size, padding_mode, align_corners)
-            index = np.trunc(position)
-            taps.append((index, (index >= 0) & (index < size), weights[k], grads[k] * d_pixel))
-        return taps
-    pixel, d_pad = _pad_coordinates(pixel, size, padding_mode, align_corners)
-    if mode == "nearest":
-        index = np.rint(pixel)  # round half to even, as C's nearbyint
-        return [(index, (index >= 0) & (index < size), np.ones_like(pixel), np.zeros_like(pixel))]
-    lo = np.floor(pixel)
-    frac = pixel - lo
-    d_coord = d_pixel * d_pad
-    return [(lo, (lo >= 0) & (lo < size), 1 - frac, -d_coord),
-            (lo + 1, (lo + 1 >= 0) & (lo + 1 < size), frac, d_coord + np.zeros_like(frac))]
+        indices = [np.trunc(_pad_coordinates(lo + (k - 1), size, padding_mode, align_corners)[0]) for k in range(4)]
+        weights = [[w * d_pixel ** o for w in _cubic_derivatives(pixel - lo, o)] for o in range(max_order + 1)]
+    else:
+        pixel, d_pad = _pad_coordinates(pixel, size, padding_mode, align_corners)
+        zero = np.zeros_like(pixel)
+        if mode == "nearest":
+            indices = [np.rint(pixel)]  # round half to even, as C's nearbyint
+            weights = [[zero + 1]] + [[zero]] * max_order
+        else:
+            lo = np.floor(pixel)
+            frac = pixel - lo
+            slope = d_pixel * d_pad + zero
+            indices = [lo, lo + 1]
+            weights = ([[1 - frac, frac], [-slope, slope]] + [[zero, zero]] * (max_order - 1))[:max_order + 1]
+    return indices, [(i >= 0) & (i < size) for i in indices], weights
 
 
-def _point_taps(x_shape, grid, mode, padding_mode, align_corners):
-    """Every tap of every point, as (N * P, T) arrays: the flat row index into (N * prod S), the weight of the
-    forward (0 * weight where the tap falls outside the input), that of the input's gradient (0 there), and
-    per axis (fastest first) d weight / d grid coordinate.
+class _Taps:
+    """Every tap of every point of a grid, as (N * P, T) arrays: the flat row index into (N * prod S) and
+    whether the tap falls inside the input; ``weights(orders)`` gives the taps' weights differentiated
+    ``orders[k]`` times with respect to grid coordinate k.
 
     A point's taps are the outer product of its axes' taps, formed by broadcasting: axis k's arrays are
     shaped (M, 1, ..., t_k, ..., 1).
     """
-    n, spatial = x_shape[0], x_shape[2:]
-    d = len(spatial)
-    points = grid.reshape(-1, d)
-    m = points.shape[0]
-    index = np.repeat(np.arange(n, dtype=np.int64) * int(np.prod(spatial)), m // n).reshape((m,) + (1,) * d)
-    valid = np.ones((m,) + (1,) * d, dtype=bool)
-    weights, d_weights = [], []
-    for k in range(d):  # axes slowest first (D, H, W); the grid lists them fastest first (x, y, z)
-        taps = _axis_taps(points[:, d - 1 - k], spatial[k], mode, padding_mode, align_corners)
-        shape = (m,) + tuple(len(taps) if j == k else 1 for j in range(d))
-        index = index + (np.stack([t[0] for t in taps], axis=1).astype(np.int64)
-                         * int(np.prod(spatial[k + 1:]))).reshape(shape)
-        valid = valid & np.stack([t[1] for t in taps], axis=1).reshape(shape)
-        weights.append(np.stack([t[2] for t in taps], axis=1).reshape(shape))
-        d_weights.append(np.stack([t[3] for t in taps], axis=1).reshape(shape))
-    taps = valid.size // m if m else int(np.prod(valid.shape[1:]))
-    index = np.where(valid, index, 0).reshape(m, taps)
-    weight = np.broadcast_to(functools.reduce(np.multiply, weights), valid.shape)
-    # a tap outside the input reads 0, and 0 * weight is NaN where the weight is (a NaN or infinite grid point),
-    # so NaN propagates to the output and the grid's gradient as in PyTorch; the input's gradient skips it
-    scatter = np.where(valid, weight, 0).reshape(m, taps)
-    weight = np.where(valid, weight, weight * 0).reshape(m, taps)
-    grads = []
-    for k in range(d - 1, -1, -1):  # fastest axis first, as the grid's last dimension
-        grad = functools.reduce(np.multiply, [d_weights[j] if j == k else weights[j] for j in range(d)])
-        grads.append(np.where(valid, grad, grad * 0).reshape(m, taps))
-    return index, weight, scatter, grads
+
+    def __init__(self, x_shape, grid, mode, padding_mode, align_corners, max_order):
+        n, spatial = x_shape[0], x_shape[2:]
+        d = len(spatial)
+        points = grid.reshape(-1, d)
+        m = points.shape[0]
+        index = np.repeat(np.arange(n, dtype=np.int64) * int(np.prod(spatial)), m // n).reshape((m,) + (1,) * d)
+        valid = np.ones((m,) + (1,) * d, dtype=bool)
+        self.axis_weights = []  # per grid coordinate (x, y, z), per derivative order: broadcastable weights
+        for k in range(d):  # grid coordinate k moves along spatial axis d - 1 - k
+            axis = d - 1 - k
+            indices, valids, weights = _axis_taps(points[:, k], spatial[axis], mode, padding_mode, align_corners,
+                                                  max_order)
+            shape = (m,) + tuple(len(indices) if j == axis else 1 for j in range(d))
+            index = index + (np.stack(indices, axis=1).astype(np.int64)
+                             * int(np.prod(spatial[axis + 1:]))).reshape(shape)
+            valid = valid & np.stack(valids, axis=1).reshape(shape)
+            self.axis_weights.append([np.stack(w, axis=1).reshape(shape) for w in weights])
+        self.shape = valid.shape
+        self.points, self.taps = m, int(np.prod(valid.shape[1:]))
+        self.valid = valid.reshape(m, self.taps)
+        self.index = np.where(self.valid, index.reshape(m, self.taps), 0)
+
+    def weights(self, orders):
+        """(forward weights, scatter weights) for the derivative ``orders``. A tap outside the input reads 0,
+        and 0 * weight is NaN where the weight is (a NaN or infinite grid point), so the forward weight keeps
+        that NaN, as PyTorch's output and grid gradient do; the scatter weight (the input's gradient) is 0."""
+        factors = [weights[order] for weights, order in zip(self.axis_weights, orders)]
+        weight = np.broadcast_to(functools.reduce(np.multiply, factors), self.shape).reshape(self.points, self.taps)
+        return np.where(self.valid, weight, weight * 0), np.where(self.valid, weight, 0)
 
 
 def _sparse(flat, values, n_columns, dtype):
@@ -161,28 +158,48 @@ def _rows(x):
     return np.ascontiguousarray(np.moveaxis(x.reshape(n, c, -1), 1, 2)).reshape(-1, c)
 
 
-def grid_sample(x, grid, mode, padding_mode, align_corners):
-    """The sampled (N, C, *O) output."""
+def _orders(grid, orders):
+    return tuple(orders) if orders is not None else (0,) * grid.shape[-1]
+
+
+def grid_sample(x, grid, mode, padding_mode, align_corners, orders=None):
+    """The sampled (N, C, *O) output; with derivative ``orders`` (one per grid coordinate), the sample taken
+    with the weights' derivatives (what the gradients, and their gradients, are made of)."""
     n, c = x.shape[:2]
     if grid.size == 0:  # no points (or an empty batch): nothing to sample
         return np.zeros((n, c) + grid.shape[1:-1], dtype=x.dtype)
+    orders = _orders(grid, orders)
+    taps = _Taps(x.shape, grid, mode, padding_mode, align_corners, max(orders))
     rows = _rows(x)
-    flat, weight, _, _ = _point_taps(x.shape, grid, mode, padding_mode, align_corners)
-    out = (_sparse(flat, weight, rows.shape[0], x.dtype) @ rows).reshape(n, -1, c)
+    out = (_sparse(taps.index, taps.weights(orders)[0], rows.shape[0], x.dtype) @ rows).reshape(n, -1, c)
     return np.moveaxis(out, 2, 1).reshape((n, c) + grid.shape[1:-1]).astype(x.dtype, copy=False)
 
 
-def grid_sample_backward(x, grid, grad, mode, padding_mode, align_corners, need_input, need_grid):
-    """(d loss / d x or None, d loss / d grid or None) for the upstream gradient ``grad`` (N, C, *O)."""
+def grid_sample_transpose(grad, grid, x_shape, mode, padding_mode, align_corners, orders=None):
+    """The adjoint of ``grid_sample`` in its input: scatters ``grad`` (N, C, *O) back onto (N, C, *S)."""
+    n, c = x_shape[:2]
+    if grid.size == 0:
+        return np.zeros(x_shape, dtype=grad.dtype)
+    orders = _orders(grid, orders)
+    taps = _Taps(x_shape, grid, mode, padding_mode, align_corners, max(orders))
+    g = np.ascontiguousarray(np.moveaxis(grad.reshape(n, c, -1), 1, 2)).reshape(-1, c)  # (N * P, C)
+    rows = _sparse(taps.index, taps.weights(orders)[1], n * int(np.prod(x_shape[2:])), grad.dtype).T @ g
+    return np.moveaxis(rows.reshape(n, -1, c), 2, 1).reshape(x_shape).astype(grad.dtype, copy=False)
+
+
+def grid_sample_backward(x, grid, grad, mode, padding_mode, align_corners, need_input, need_grid, orders=None):
+    """(d loss / d x or None, d loss / d grid or None) of ``grid_sample(x, grid, ..., orders)`` for the upstream
+    gradient ``grad`` (N, C, *O), from one set of taps."""
     n, c = x.shape[:2]
     d = grid.shape[-1]
     if grid.size == 0:
         return (np.zeros_like(x) if need_input else None), (np.zeros_like(grid) if need_grid else None)
+    orders = _orders(grid, orders)
+    taps = _Taps(x.shape, grid, mode, padding_mode, align_corners, max(orders) + 1)
     g = np.ascontiguousarray(np.moveaxis(grad.reshape(n, c, -1), 1, 2)).reshape(-1, c)  # (N * P, C)
-    flat, _, scatter, grads = _point_taps(x.shape, grid, mode, padding_mode, align_corners)
     grad_x = grad_grid = None
     if need_input:
-        grad_rows = _sparse(flat, scatter, x[:, 0].size, x.dtype).T @ g
+        grad_rows = _sparse(taps.index, taps.weights(orders)[1], x[:, 0].size, x.dtype).T @ g
         grad_x = np.moveaxis(grad_rows.reshape(n, -1, c), 2, 1).reshape(x.shape).astype(x.dtype, copy=False)
     if need_grid:
         grad_grid = np.zeros((g.shape[0], d), dtype=grid.dtype)
@@ -190,6 +207,7 @@ def grid_sample_backward(x, grid, grad, mode, padding_mode, align_corners, need_
             rows = _rows(x)
             for k in range(d):
                 # d out / d coord_k, dotted with the upstream gradient over the channels
-                grad_grid[:, k] = np.einsum("pc,pc->p", _sparse(flat, grads[k], rows.shape[0], x.dtype) @ rows, g)
+                weight = taps.weights(tuple(o + (j == k) for j, o in enumerate(orders)))[0]
+                grad_grid[:, k] = np.einsum("pc,pc->p", _sparse(taps.index, weight, rows.shape[0], x.dtype) @ rows, g)
         grad_grid = grad_grid.reshape(grid.shape)
     return grad_x, grad_grid

@@ -8,8 +8,9 @@ import warnings
 
 import numpy as np
 
-from ...autograd.function import once_differentiable
+from ...autograd.grad_mode import is_grad_enabled
 from ...ops._op import Op, _not_implemented_for
+from ...ops.joining import stack
 from ...tensor import Tensor
 from ._utils import ntuple
 from .pooling import adaptive_avg_pool1d, adaptive_avg_pool2d
@@ -445,34 +446,92 @@ _ALIGN_CORNERS_WARNING = (
 
 
 class GridSample(Op):
-    """Samples ``input`` at the points of ``grid``; the array work is in ``kernels/grid_sample.py``. Its
-    backward is computed on arrays, so (as PyTorch's) it is differentiable once."""
+    """Samples ``input`` at the points of ``grid`` (the array work is in ``kernels/grid_sample.py``).
+
+    ``orders`` (one per grid coordinate, all 0 for the sample itself) differentiates the interpolation weights
+    with respect to the grid: the gradients are samples with one order more, and ``GridSampleTranspose``
+    scatters back to the input, so gradients of gradients are these two ops again. A plain backward
+    computes both gradients on arrays from one set of taps; with ``create_graph`` it records the ops instead.
+    """
 
     _half_compute = np.float32  # float16 computes in float32, as PyTorch's CPU kernel does
 
     @staticmethod
-    def forward(ctx, input, grid, mode, padding_mode, align_corners):
+    def forward(ctx, input, grid, options, orders):
         from ...kernels import grid_sample as kernels  # loaded on first use, not at `import ember`
 
         ctx.save_for_backward(input, grid)
-        ctx.options = (mode, padding_mode, align_corners)
+        ctx.options, ctx.orders = options, orders
         ctx.spatial_dims = input.ndim - 2
-        return kernels.grid_sample(input._data, grid._data, mode, padding_mode, align_corners)
+        return kernels.grid_sample(input._data, grid._data, *options, orders)
 
     @staticmethod
-    @once_differentiable
     def backward(ctx, grad):
-        from ...kernels import grid_sample as kernels  # loaded on first use, not at `import ember`
-
         input, grid = ctx.saved_tensors
         need_input, need_grid = ctx.needs_input_grad[:2]
+        if is_grad_enabled():  # create_graph: the gradients as ops, so that they can be differentiated again
+            grad_input = (GridSampleTranspose.apply(grad, grid, ctx.options, ctx.orders, tuple(input.shape))
+                          if need_input else None)
+            grad_grid = _grid_gradient(input, grid, grad, ctx.options, ctx.orders) if need_grid else None
+            return grad_input, grad_grid, None, None
+        from ...kernels import grid_sample as kernels  # loaded on first use, not at `import ember`
+
         grad_input, grad_grid = kernels.grid_sample_backward(input._data, grid._data, grad._data, *ctx.options,
-                                                             need_input, need_grid)
+                                                             need_input, need_grid, ctx.orders)
         return (Tensor._wrap(grad_input) if need_input else None,
-                Tensor._wrap(grad_grid) if need_grid else None, None, None, None)
+                Tensor._wrap(grad_grid) if need_grid else None, None, None)
 
     def name(self) -> str:  # PyTorch's names, without its version suffix as Ember's other ops
         return f"GridSampler{getattr(self, 'spatial_dims', 2)}DBackward"
+
+
+class GridSampleTranspose(Op):
+    """The adjoint of ``GridSample`` in its input: scatters a (N, C, *O) gradient back onto the input's
+    (N, C, *S) positions with the same weights. Linear in ``grad``; its grid gradient is a sample with one
+    derivative order more, dotted with ``grad``."""
+
+    _half_compute = np.float32
+
+    @staticmethod
+    def forward(ctx, grad, grid, options, orders, input_shape):
+        from ...kernels import grid_sample as kernels  # loaded on first use, not at `import ember`
+
+        ctx.save_for_backward(grad, grid)
+        ctx.options, ctx.orders = options, orders
+        return kernels.grid_sample_transpose(grad._data, grid._data, input_shape, *options, orders)
+
+    @staticmethod
+    def backward(ctx, values):
+        grad, grid = ctx.saved_tensors
+        need_grad, need_grid = ctx.needs_input_grad[:2]
+        if is_grad_enabled():
+            grad_grad = GridSample.apply(values, grid, ctx.options, ctx.orders) if need_grad else None
+            grad_grid = _grid_gradient(values, grid, grad, ctx.options, ctx.orders) if need_grid else None
+            return grad_grad, grad_grid, None, None, None
+        from ...kernels import grid_sample as kernels  # loaded on first use, not at `import ember`
+
+        data = values._data
+        grad_grad = kernels.grid_sample(data, grid._data, *ctx.options, ctx.orders) if need_grad else None
+        _, grad_grid = kernels.grid_sample_backward(data, grid._data, grad._data, *ctx.options, False, need_grid,
+                                                    ctx.orders)
+        return (Tensor._wrap(grad_grad) if need_grad else None,
+                Tensor._wrap(grad_grid) if need_grid else None, None, None, None)
+
+    def name(self) -> str:
+        return "GridSamplerBackwardBackward"
+
+
+def _grid_gradient(values: Tensor, grid: Tensor, upstream: Tensor, options, orders) -> Tensor:
+    """d <upstream, sample(values, grid, orders)> / d grid, as ops: per grid coordinate k, the sample with the
+    weights differentiated once more along k, times ``upstream``, summed over the channels. Nearest
+    interpolation is piecewise constant: a zero gradient, as PyTorch's."""
+    if options[0] == "nearest":
+        return Tensor._wrap(np.zeros_like(grid._data))
+    parts = []
+    for k in range(grid.shape[-1]):
+        higher = tuple(o + (j == k) for j, o in enumerate(orders))
+        parts.append((GridSample.apply(values, grid, options, higher) * upstream).sum(1))
+    return stack(parts, -1)
 
 
 def _check_grid_sample(input: Tensor, grid: Tensor, mode: str) -> None:
@@ -533,7 +592,7 @@ def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear", padding_mod
         warnings.warn(_ALIGN_CORNERS_WARNING, stacklevel=2)
         align_corners = False
     _check_grid_sample(input, grid, mode)
-    return GridSample.apply(input, grid, mode, padding_mode, bool(align_corners))
+    return GridSample.apply(input, grid, (mode, padding_mode, bool(align_corners)), (0,) * grid.shape[-1])
 
 
 def _base_coordinates(steps: int, align_corners: bool) -> np.ndarray:

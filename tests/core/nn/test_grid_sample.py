@@ -112,13 +112,39 @@ def test_float32_and_float16_keep_their_dtype():
     np.testing.assert_allclose(half.float().numpy(), F.grid_sample(x, grid, align_corners=False).numpy(), atol=1e-2)
 
 
-def test_backward_is_differentiable_once():
-    x = ember.randn(1, 1, 3, 3, dtype=ember.float64, requires_grad=True)
-    grid = ember.rand(1, 2, 2, 2, dtype=ember.float64, requires_grad=True)
-    (g,) = ember.autograd.grad(F.grid_sample(x, grid, align_corners=True).sum(), grid, create_graph=False)
-    assert g.shape == grid.shape
-    with pytest.raises(RuntimeError, match="only once differentiable"):
-        ember.autograd.grad(F.grid_sample(x, grid, align_corners=True).sum(), grid, create_graph=True)
+DOUBLE_BACKWARD = [("bilinear", "zeros", (1, 2, 3, 4), (1, 2, 2, 2)), ("bicubic", "reflection", (1, 2, 3, 4), (1, 2, 2, 2)),
+                   ("bilinear", "border", (1, 2, 2, 3, 4), (1, 2, 2, 1, 3)), ("nearest", "zeros", (1, 2, 3, 4), (1, 2, 2, 2))]
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("mode, padding_mode, input_shape, grid_shape", DOUBLE_BACKWARD)
+def test_gradients_of_gradients_match_torch(mode, padding_mode, input_shape, grid_shape):
+    # a gradient penalty through a spatial transformer: both first gradients, then their gradients
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    x, grid = rng.standard_normal(input_shape), rng.uniform(-1.3, 1.3, grid_shape)
+    upstream = rng.standard_normal(input_shape[:2] + grid_shape[1:-1])
+    weights_x, weights_grid = rng.standard_normal(input_shape), rng.standard_normal(grid_shape)
+    results = []
+    for lib, functional, grad in [(ember, F, ember.autograd.grad),
+                                  (torch, torch.nn.functional, torch.autograd.grad)]:
+        xt, gt = lib.tensor(x, requires_grad=True), lib.tensor(grid, requires_grad=True)
+        y = (functional.grid_sample(xt, gt, mode, padding_mode, align_corners=False) * lib.tensor(upstream)).sum()
+        first = grad(y, (xt, gt), create_graph=True)
+        penalty = (first[0] * lib.tensor(weights_x)).sum() + (first[1] * lib.tensor(weights_grid)).sum()
+        second = grad(penalty, (xt, gt), allow_unused=True)
+        results.append([None if t is None else t.detach().numpy() for t in (*first, *second)])
+    for ours, theirs, name in zip(*results, ["d x", "d grid", "d2 x", "d2 grid"]):
+        assert (ours is None) == (theirs is None), name
+        if theirs is not None:
+            np.testing.assert_allclose(ours, theirs, atol=1e-10, err_msg=name)
+
+
+@pytest.mark.parametrize("mode", ["bilinear", "bicubic"])
+def test_gradgradcheck(mode):
+    x = ember.randn(1, 2, 3, 3, dtype=ember.float64, requires_grad=True)
+    grid = (ember.rand(1, 2, 2, 2, dtype=ember.float64) * 2.4 - 1.2).requires_grad_()
+    assert ember.autograd.gradgradcheck(lambda x, g: F.grid_sample(x, g, mode, "border", True), (x, grid))
 
 
 def test_constants_match_torch():
