@@ -4,7 +4,7 @@ Vectorised numpy and scipy rather than numba: every output point reads a fixed s
 2 per dimension for (tri)linear, 4 per dimension for bicubic), so sampling is a sparse (points x input
 positions) matrix with that many entries per row, applied to all channels at once (``S @ x``); the input's
 gradient is its transpose (``S.T @ g``), and the grid's gradient the same product with the weights
-differentiated. No compilation, and 2-3x PyTorch's CPU kernel on a 32x3x64x64 batch.
+differentiated. Nothing to compile.
 
 Conventions, as PyTorch's: ``x`` is (N, C, *S) with S = (H, W) or (D, H, W); ``grid`` is (N, *O, d) and its
 last axis lists the coordinates fastest axis first (x for W, y for H, z for D), each in [-1, 1]. Each spatial
