@@ -31,4 +31,5 @@ for root_name, folder in ROOTS.items():
         packages.append(name)
         package_dir[name] = dirpath.replace(os.sep, "/")
 
-setup(packages=packages, package_dir=package_dir, package_data={"ember.recipes": ["*.yaml"]})
+setup(packages=packages, package_dir=package_dir,
+      package_data={"ember.recipes": ["*.yaml"], "ember.vision.models": ["*.json"]})

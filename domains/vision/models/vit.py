@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
-from functools import partial
 from collections.abc import Callable
+from functools import partial
 
 import ember
 from ember import nn
 
+from ._api import Weights, WeightsEnum, classification_meta, load_weights, with_weights
+from ._presets import ImageClassification
 from .mlp import MLP
-from .resnet import _load
 
-__all__ = ["VisionTransformer", "vit_b_16", "vit_b_32", "vit_tiny"]
+__all__ = ["ViT_B_16_Weights", "ViT_B_32_Weights", "VisionTransformer", "vit_b_16", "vit_b_32", "vit_tiny"]
 
 
 class MLPBlock(MLP):
@@ -124,16 +125,84 @@ class VisionTransformer(nn.Module):
         return self.heads(x[:, 0])
 
 
-def vit_b_16(*, weights=None, **kwargs) -> VisionTransformer:
-    kwargs.setdefault("image_size", 224)
-    return _load(VisionTransformer(patch_size=16, num_layers=12, num_heads=12, hidden_dim=768, mlp_dim=3072,
-                                   **kwargs), weights)
+class ViT_B_16_Weights(WeightsEnum):
+    IMAGENET1K_V1 = Weights(
+        url="https://download.pytorch.org/models/vit_b_16-c867db91.pth",
+        transforms=partial(ImageClassification, crop_size=224),
+        meta=classification_meta(
+            num_params=86567656,
+            min_size=(224, 224),
+            recipe="https://github.com/pytorch/vision/tree/main/references/classification#vit_b_16",
+            _metrics={"ImageNet-1K": {"acc@1": 81.072, "acc@5": 95.318}},
+            _ops=17.564,
+            _file_size=330.285,
+        ),
+    )
+    IMAGENET1K_SWAG_E2E_V1 = Weights(
+        url="https://download.pytorch.org/models/vit_b_16_swag-9ac1b537.pth",
+        transforms=partial(ImageClassification, crop_size=384, resize_size=384, interpolation="bicubic"),
+        meta=classification_meta(
+            recipe="https://github.com/facebookresearch/SWAG",
+            license="https://github.com/facebookresearch/SWAG/blob/main/LICENSE",
+            num_params=86859496,
+            min_size=(384, 384),
+            _metrics={"ImageNet-1K": {"acc@1": 85.304, "acc@5": 97.65}},
+            _ops=55.484,
+            _file_size=331.398,
+        ),
+    )
+    IMAGENET1K_SWAG_LINEAR_V1 = Weights(
+        url="https://download.pytorch.org/models/vit_b_16_lc_swag-4e70ced5.pth",
+        transforms=partial(ImageClassification, crop_size=224, resize_size=224, interpolation="bicubic"),
+        meta=classification_meta(
+            recipe="https://github.com/pytorch/vision/pull/5793",
+            license="https://github.com/facebookresearch/SWAG/blob/main/LICENSE",
+            num_params=86567656,
+            min_size=(224, 224),
+            _metrics={"ImageNet-1K": {"acc@1": 81.886, "acc@5": 96.18}},
+            _ops=17.564,
+            _file_size=330.285,
+        ),
+    )
+    DEFAULT = IMAGENET1K_V1
 
 
-def vit_b_32(*, weights=None, **kwargs) -> VisionTransformer:
-    kwargs.setdefault("image_size", 224)
-    return _load(VisionTransformer(patch_size=32, num_layers=12, num_heads=12, hidden_dim=768, mlp_dim=3072,
-                                   **kwargs), weights)
+class ViT_B_32_Weights(WeightsEnum):
+    IMAGENET1K_V1 = Weights(
+        url="https://download.pytorch.org/models/vit_b_32-d86f8d99.pth",
+        transforms=partial(ImageClassification, crop_size=224),
+        meta=classification_meta(
+            num_params=88224232,
+            min_size=(224, 224),
+            recipe="https://github.com/pytorch/vision/tree/main/references/classification#vit_b_32",
+            _metrics={"ImageNet-1K": {"acc@1": 75.912, "acc@5": 92.466}},
+            _ops=4.409,
+            _file_size=336.604,
+        ),
+    )
+    DEFAULT = IMAGENET1K_V1
+
+
+def _vision_transformer(name: str, patch_size: int, weights, weights_enum, progress: bool, kwargs):
+    def make(image_size: int = 224, **options) -> VisionTransformer:
+        return VisionTransformer(image_size=image_size, patch_size=patch_size, num_layers=12, num_heads=12,
+                                 hidden_dim=768, mlp_dim=3072, **options)
+
+    # the SWAG weights were trained at 384x384: the image size (and so pos_embedding) follows the weights
+    return load_weights(name, make, weights, kwargs, weights_enum, progress,
+                        image_size=lambda w: w.meta["min_size"][0])
+
+
+@with_weights(ViT_B_16_Weights)
+def vit_b_16(*, weights: ViT_B_16_Weights | str | None = None, progress: bool = True,
+             **kwargs) -> VisionTransformer:
+    return _vision_transformer("vit_b_16", 16, weights, ViT_B_16_Weights, progress, kwargs)
+
+
+@with_weights(ViT_B_32_Weights)
+def vit_b_32(*, weights: ViT_B_32_Weights | str | None = None, progress: bool = True,
+             **kwargs) -> VisionTransformer:
+    return _vision_transformer("vit_b_32", 32, weights, ViT_B_32_Weights, progress, kwargs)
 
 
 def vit_tiny(*, weights=None, **kwargs) -> VisionTransformer:
@@ -141,4 +210,4 @@ def vit_tiny(*, weights=None, **kwargs) -> VisionTransformer:
     options = {"image_size": 32, "patch_size": 4, "num_layers": 6, "num_heads": 3, "hidden_dim": 192,
                "mlp_dim": 384, "num_classes": 10}
     options.update(kwargs)
-    return _load(VisionTransformer(**options), weights)
+    return load_weights("vit_tiny", VisionTransformer, weights, options)
