@@ -46,6 +46,35 @@ _FREED_MESSAGE = (
 )
 
 
+def _has_half(args, kwargs) -> bool:
+    return any(isinstance(a, Tensor) and a._data.dtype == np.float16 for a in (*args, *kwargs.values()))
+
+
+def _widen(value, dtype):
+    """A float16 tensor as an untracked tensor of ``dtype``; anything else unchanged."""
+    if isinstance(value, Tensor) and value._data.dtype == np.float16:
+        return Tensor._wrap(value._data.astype(dtype))
+    return value
+
+
+def _narrow(out, dtype):
+    """The forward's result with its ``dtype`` arrays rounded back to float16."""
+    if isinstance(out, tuple):
+        return tuple(_narrow(o, dtype) for o in out)
+    if isinstance(out, np.ndarray) and out.dtype == dtype:
+        return out.astype(np.float16)
+    return out
+
+
+def _half_error(cls, error: NotImplementedError) -> NotImplementedError:
+    """numba's bare ``NotImplementedError: float16`` as PyTorch words a missing kernel, naming the op."""
+    if str(error) != "float16":
+        return error
+    name = cls.__name__.removesuffix("Backward")
+    return NotImplementedError(f'"{name}" not implemented for \'Half\' (float16); compute in float32 '
+                               f"(x.float()) and convert back with .half()")
+
+
 class Function:
     """Base class for differentiable operations with ``forward`` and ``backward`` side by side.
 
@@ -83,6 +112,11 @@ class Function:
     # (one call for the whole batch) or returns NotImplemented. None otherwise, so the cost is one lookup.
     _batching_hook = None
     _meta = False  # made from meta tensors (see _call_backward)
+    # numba has no float16. An op built on numba kernels sets this to ``np.float32``: float16 inputs are then
+    # computed in float32 and the results rounded back to float16 (PyTorch's CPU kernels also compute half
+    # in float). ``_half`` says a node ran so, for its backward.
+    _half_compute = None
+    _half = False
 
     @staticmethod
     def forward(ctx, *args, **kwargs):
@@ -170,15 +204,24 @@ class Function:
             ctx.needs_input_grad = (False,) * len(args)
 
         if cls._internal:
+            run_args, run_kwargs = args, kwargs
+            if cls._half_compute is not None and _has_half(args, kwargs):
+                ctx._half = True
+                run_args = tuple(_widen(a, cls._half_compute) for a in args)
+                run_kwargs = {k: _widen(v, cls._half_compute) for k, v in kwargs.items()}
             quiet = _numpy_errors.set(_QUIET)
             try:
-                out = forward(ctx, *args, **kwargs)
+                out = forward(ctx, *run_args, **run_kwargs)
             except ValueError as error:
                 if "broadcast" not in str(error):
                     raise
                 raise _broadcast_error(cls, args) from None
+            except NotImplementedError as error:
+                raise _half_error(cls, error) from None
             finally:
                 _numpy_errors.reset(quiet)
+            if ctx._half:
+                out = _narrow(out, cls._half_compute)
         else:
             with no_grad():
                 out = forward(ctx, *args, **kwargs)
@@ -219,7 +262,12 @@ class Function:
             for i, g in enumerate(grads):
                 if g is None:
                     grads[i] = Tensor(np.zeros(self._output_shapes[i], self._output_dtypes[i]))
-        result = self.backward(self, *grads)  # (the engine has numpy's warnings off for the whole pass)
+        if self._half:
+            grads = [_widen(g, self._half_compute) for g in grads]
+        try:
+            result = self.backward(self, *grads)  # (the engine has numpy's warnings off for the whole pass)
+        except NotImplementedError as error:
+            raise _half_error(type(self), error) from None
         if not isinstance(result, tuple):
             result = (result,)
         n_in = len(self._edges)
@@ -232,6 +280,9 @@ class Function:
                     f"(expected {n_in}, got {len(result)})"
                 )
             result = result[:n_in]
+        if self._half:  # the gradients of float16 inputs in float16
+            result = tuple(g.half() if isinstance(g, Tensor) and e is not None and e[3] == np.float16 else g
+                           for g, e in zip(result, self._edges))
         return result
 
     def _release(self) -> None:

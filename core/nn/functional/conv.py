@@ -229,6 +229,7 @@ def _as_planes(a):
 
 class ConvNd(Op):
     """Grouped, strided, dilated, padded 1-d/2-d/3-d convolution (cross-correlation)."""
+    _half_compute = np.float32  # numba has no float16: computed in float32, as torch's CPU kernels do
 
     @staticmethod
     def forward(ctx, x, w, b, stride, padding, dilation, groups):
@@ -291,6 +292,7 @@ class ConvNd(Op):
 
 class ConvTransposeNd(Op):
     """Transposed convolution (1-d/2-d/3-d): the gradient of a convolution with respect to its input."""
+    _half_compute = np.float32  # numba has no float16: computed in float32, as torch's CPU kernels do
 
     @staticmethod
     def forward(ctx, x, w, b, stride, padding, output_padding, groups, dilation):

@@ -15,6 +15,7 @@ __all__ = ["embedding", "embedding_bag", "one_hot"]
 
 
 class Embedding(Op):
+    _half_compute = np.float32  # numba has no float16: computed in float32, as torch's CPU kernels do
     @staticmethod
     def forward(ctx, weight, indices, padding_idx, scale_grad_by_freq, sparse=False):
         ctx.indices, ctx.num = indices, weight._data.shape[0]

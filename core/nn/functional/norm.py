@@ -29,6 +29,7 @@ __all__ = [
 
 
 class BatchNorm(Op):
+    _half_compute = np.float32  # numba has no float16: computed in float32, as torch's CPU kernels do
     @staticmethod
     def forward(ctx, x, weight, bias, mean, invstd, training):
         from ...kernels import norm as kernels  # numba loads on first use, not at `import ember`
@@ -94,7 +95,8 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
             )
         from ...kernels import norm as kernels  # numba loads on first use, not at `import ember`
 
-        mean, var = kernels.channel_stats(xd.reshape(xd.shape[0], channels, -1))
+        planes = xd.reshape(xd.shape[0], channels, -1)
+        mean, var = kernels.channel_stats(planes.astype(np.float32) if planes.dtype == np.float16 else planes)
         if running_mean is not None or running_var is not None:
             with no_grad():
                 if running_mean is not None:
@@ -118,6 +120,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
 
 class LayerNorm(Op):
     """Normalises over the last axis, then applies an optional affine map (numba kernels)."""
+    _half_compute = np.float32  # numba has no float16: computed in float32, as torch's CPU kernels do
 
     @staticmethod
     def forward(ctx, x, weight, bias, eps):

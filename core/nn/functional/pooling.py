@@ -69,15 +69,11 @@ def _as_5d(array: np.ndarray) -> np.ndarray:
     return array.reshape(array.shape[:2] + _lead(array.shape[2:], 1))
 
 
-def _widen(array: np.ndarray) -> np.ndarray:
-    """The kernels compute float16 in float32 (as PyTorch's CPU kernels accumulate half in float)."""
-    return array.astype(np.float32) if array.dtype == np.float16 else array
-
-
 class ScatterToPlanes(Op):
     """The input gradient of every max pooling: each output's gradient added at its maximum's flat index.
     An op of its own so that max pooling is twice differentiable: its derivative gathers through the
     same indices."""
+    _half_compute = np.float32  # numba has no float16: computed in float32, as torch's CPU kernels do
 
     @staticmethod
     def forward(ctx, grad, idx, shape):
@@ -85,9 +81,9 @@ class ScatterToPlanes(Op):
 
         n, c = shape[:2]
         ctx.idx, ctx.grad_shape = idx, grad._data.shape
-        gx = pooling.scatter_add_planes(_widen(grad._data).reshape(n, c, -1), idx.reshape(n, c, -1),
+        gx = pooling.scatter_add_planes(grad._data.reshape(n, c, -1), idx.reshape(n, c, -1),
                                         math.prod(shape[2:]))
-        return gx.reshape(shape).astype(grad._data.dtype, copy=False)
+        return gx.reshape(shape)
 
     @staticmethod
     def backward(ctx, grad):
@@ -97,15 +93,16 @@ class ScatterToPlanes(Op):
 
 
 class MaxPool(Op):
+    _half_compute = np.float32  # numba has no float16: computed in float32, as torch's CPU kernels do
     @staticmethod
     def forward(ctx, a, kernel, stride, padding, dilation, out_size):
         from ...kernels import pooling  # numba loads on first use, not at `import ember`
 
-        out, idx = pooling.max_pool3d(_as_5d(_widen(a._data)), *_lead(kernel, 1), *_lead(stride, 1),
+        out, idx = pooling.max_pool3d(_as_5d(a._data), *_lead(kernel, 1), *_lead(stride, 1),
                                       *_lead(padding, 0), *_lead(dilation, 1), *_lead(out_size, 1))
         shape = a._data.shape[:2] + tuple(out_size)
         ctx.shape, ctx.idx = a._data.shape, idx
-        return out.reshape(shape).astype(a._data.dtype, copy=False), idx.reshape(shape)
+        return out.reshape(shape), idx.reshape(shape)
 
     @staticmethod
     def backward(ctx, grad, _):
@@ -113,6 +110,7 @@ class MaxPool(Op):
 
 
 class AvgPool(Op):
+    _half_compute = np.float32  # numba has no float16: computed in float32, as torch's CPU kernels do
     @staticmethod
     def forward(ctx, a, kernel, stride, padding, out_size, count_include_pad, divisor_override):
         from ...kernels import pooling  # numba loads on first use, not at `import ember`
@@ -120,9 +118,9 @@ class AvgPool(Op):
         ctx.shape, ctx.pool_args = a._data.shape, (kernel, stride, padding, out_size, count_include_pad,
                                                    divisor_override)
         args = (*_lead(kernel, 1), *_lead(stride, 1), *_lead(padding, 0))
-        out = pooling.avg_pool3d(_as_5d(_widen(a._data)), *args, *_lead(out_size, 1), count_include_pad,
+        out = pooling.avg_pool3d(_as_5d(a._data), *args, *_lead(out_size, 1), count_include_pad,
                                  divisor_override)
-        return out.reshape(a._data.shape[:2] + tuple(out_size)).astype(a._data.dtype, copy=False)
+        return out.reshape(a._data.shape[:2] + tuple(out_size))
 
     @staticmethod
     def backward(ctx, grad):
@@ -132,16 +130,17 @@ class AvgPool(Op):
 class AvgPoolGrad(Op):
     """Average pooling's input gradient: each output's gradient spread over its window. It is linear in
     the gradient, so its own derivative is the average pooling again."""
+    _half_compute = np.float32  # numba has no float16: computed in float32, as torch's CPU kernels do
 
     @staticmethod
     def forward(ctx, grad, shape, pool_args):
         from ...kernels import pooling  # numba loads on first use, not at `import ember`
 
         kernel, stride, padding, _, count_include_pad, divisor_override = ctx.pool_args = pool_args
-        gx = pooling.avg_pool3d_backward(_as_5d(_widen(grad._data)), *_lead(shape[2:], 1), *_lead(kernel, 1),
+        gx = pooling.avg_pool3d_backward(_as_5d(grad._data), *_lead(shape[2:], 1), *_lead(kernel, 1),
                                          *_lead(stride, 1), *_lead(padding, 0), count_include_pad,
                                          divisor_override)
-        return gx.reshape(shape).astype(grad._data.dtype, copy=False)
+        return gx.reshape(shape)
 
     @staticmethod
     def backward(ctx, grad):
@@ -149,14 +148,15 @@ class AvgPoolGrad(Op):
 
 
 class AdaptivePool(Op):
+    _half_compute = np.float32  # numba has no float16: computed in float32, as torch's CPU kernels do
     @staticmethod
     def forward(ctx, a, out_size, use_max):
         from ...kernels import pooling  # numba loads on first use, not at `import ember`
 
-        out, idx = pooling.adaptive_pool3d(_as_5d(_widen(a._data)), *_lead(out_size, 1), use_max)
+        out, idx = pooling.adaptive_pool3d(_as_5d(a._data), *_lead(out_size, 1), use_max)
         shape = a._data.shape[:2] + tuple(out_size)
         ctx.shape, ctx.out_size, ctx.use_max, ctx.idx = a._data.shape, tuple(out_size), use_max, idx
-        return out.reshape(shape).astype(a._data.dtype, copy=False), idx.reshape(shape)
+        return out.reshape(shape), idx.reshape(shape)
 
     @staticmethod
     def backward(ctx, grad, _):
@@ -167,14 +167,15 @@ class AdaptivePool(Op):
 
 class AdaptiveAvgPoolGrad(Op):
     """Adaptive average pooling's input gradient; its derivative is the adaptive average pooling again."""
+    _half_compute = np.float32  # numba has no float16: computed in float32, as torch's CPU kernels do
 
     @staticmethod
     def forward(ctx, grad, shape):
         from ...kernels import pooling  # numba loads on first use, not at `import ember`
 
         ctx.out_size = grad._data.shape[2:]
-        gx = pooling.adaptive_avg_pool3d_backward(_as_5d(_widen(grad._data)), *_lead(shape[2:], 1))
-        return gx.reshape(shape).astype(grad._data.dtype, copy=False)
+        gx = pooling.adaptive_avg_pool3d_backward(_as_5d(grad._data), *_lead(shape[2:], 1))
+        return gx.reshape(shape)
 
     @staticmethod
     def backward(ctx, grad):
@@ -183,6 +184,7 @@ class AdaptiveAvgPoolGrad(Op):
 
 class FractionalMaxPool(Op):
     """Max over windows ``[start, start + k)`` with the per-plane ``starts`` (one (N, C, O) array a dim)."""
+    _half_compute = np.float32  # numba has no float16: computed in float32, as torch's CPU kernels do
 
     @staticmethod
     def forward(ctx, a, kernel, starts):
@@ -190,10 +192,10 @@ class FractionalMaxPool(Op):
 
         n, c = a._data.shape[:2]
         starts = (np.zeros((n, c, 1), np.int64),) * (3 - len(starts)) + tuple(starts)
-        out, idx = pooling.fractional_max_pool3d(_as_5d(_widen(a._data)), *starts, *_lead(kernel, 1))
+        out, idx = pooling.fractional_max_pool3d(_as_5d(a._data), *starts, *_lead(kernel, 1))
         shape = a._data.shape[:2] + tuple(s.shape[2] for s in starts[3 - len(kernel):])
         ctx.shape, ctx.idx = a._data.shape, idx
-        return out.reshape(shape).astype(a._data.dtype, copy=False), idx.reshape(shape)
+        return out.reshape(shape), idx.reshape(shape)
 
     @staticmethod
     def backward(ctx, grad, _):

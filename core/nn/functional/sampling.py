@@ -358,6 +358,7 @@ def upsample_bilinear(input, size=None, scale_factor=None):
 
 
 class Unfold(Op):
+    _half_compute = np.float32  # numba has no float16: computed in float32, as torch's CPU kernels do
     @staticmethod
     def forward(ctx, a, kernel_size, dilation, padding, stride):
         from ...kernels import conv as kernels  # numba loads on first use, not at `import ember`
@@ -378,6 +379,7 @@ class Unfold(Op):
 
 
 class Fold(Op):
+    _half_compute = np.float32  # numba has no float16: computed in float32, as torch's CPU kernels do
     @staticmethod
     def forward(ctx, a, output_size, kernel_size, dilation, padding, stride):
         from ...kernels import conv as kernels  # numba loads on first use, not at `import ember`
