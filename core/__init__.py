@@ -196,6 +196,7 @@ _LAZY_ATTRIBUTES = {
 # The nn.functional functions torch also has at top level (torch.conv2d, torch.dropout, ...), some with torch's
 # top-level signature: _functional_aliases.py, which loads ember.nn, so on first use.
 _FUNCTIONAL_ALIASES = """
+channel_shuffle conv3d conv_transpose3d max_pool3d native_channel_shuffle pixel_shuffle pixel_unshuffle rrelu rrelu_
 adaptive_avg_pool1d adaptive_max_pool1d alpha_dropout avg_pool1d batch_norm bilinear binary_cross_entropy_with_logits
 celu celu_ conv1d conv2d conv_tbc conv_transpose1d conv_transpose2d cosine_embedding_loss cosine_similarity ctc_loss
 dropout embedding embedding_bag feature_alpha_dropout group_norm hardshrink hinge_embedding_loss instance_norm kl_div

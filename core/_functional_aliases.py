@@ -10,8 +10,6 @@ of these names, so ``import ember`` stays light.
 
 from __future__ import annotations
 
-import importlib
-
 import numpy as np
 
 from .nn import functional as F
@@ -20,25 +18,37 @@ from .nn.functional import (  # the same signature at top level
     avg_pool1d,
     bilinear,
     celu,
+    celu_,
+    channel_shuffle,
     conv1d,
     conv2d,
+    conv3d,
+    conv_tbc,
     conv_transpose1d,
     conv_transpose2d,
+    conv_transpose3d,
     cosine_similarity,
     hardshrink,
     max_pool1d,
     max_pool2d,
+    max_pool3d,
+    native_channel_shuffle,
     pairwise_distance,
     pdist,
+    pixel_shuffle,
+    pixel_unshuffle,
     prelu,
     rms_norm,
+    rrelu,
+    rrelu_,
     selu,
+    selu_,
     threshold,
+    threshold_,
 )
+from .nn.functional.dropout import _feature_dropout  # whole-channel dropout for any (N, C, ...) input
 from .tensor import Tensor
 
-# the module (``F.dropout`` is the function): its whole-channel dropout for any (N, C, ...) input
-_feature_dropout = importlib.import_module(".nn.functional.dropout", __package__)._feature_dropout
 
 __all__ = [
     "adaptive_avg_pool1d",
@@ -51,11 +61,14 @@ __all__ = [
     "binary_cross_entropy_with_logits",
     "celu",
     "celu_",
+    "channel_shuffle",
     "conv1d",
     "conv2d",
+    "conv3d",
     "conv_tbc",
     "conv_transpose1d",
     "conv_transpose2d",
+    "conv_transpose3d",
     "cosine_embedding_loss",
     "cosine_similarity",
     "ctc_loss",
@@ -77,11 +90,17 @@ __all__ = [
     "max_pool1d",
     "max_pool1d_with_indices",
     "max_pool2d",
+    "max_pool3d",
+    "native_channel_shuffle",
     "pairwise_distance",
     "pdist",
+    "pixel_shuffle",
+    "pixel_unshuffle",
     "poisson_nll_loss",
     "prelu",
     "rms_norm",
+    "rrelu",
+    "rrelu_",
     "selu",
     "selu_",
     "threshold",
@@ -152,30 +171,6 @@ def feature_alpha_dropout_(input: Tensor, p: float, train: bool) -> Tensor:
 def feature_dropout_(input: Tensor, p: float, train: bool) -> Tensor:
     """``feature_dropout`` written into ``input``."""
     return _feature_dropout(input, p, train, inplace=True)
-
-
-# --- in-place activations -----------------------------------------------------------------------------------
-
-
-def celu_(input: Tensor, alpha: float = 1.0) -> Tensor:
-    """``celu`` written into ``input``."""
-    return F.celu(input, alpha, inplace=True)
-
-
-def selu_(input: Tensor) -> Tensor:
-    """``selu`` written into ``input``."""
-    return F.selu(input, inplace=True)
-
-
-def threshold_(input: Tensor, threshold: float, value: float) -> Tensor:
-    """``threshold`` written into ``input``."""
-    return F.threshold(input, threshold, value, inplace=True)
-
-
-def conv_tbc(input: Tensor, weight: Tensor, bias: Tensor, pad: int = 0) -> Tensor:
-    """A 1-d convolution laid out time, batch, channel: ``input`` (T, B, C_in), ``weight`` (K, C_in, C_out),
-    ``bias`` (C_out,); the result is (T_out, B, C_out)."""
-    return F.conv1d(input.permute(1, 2, 0), weight.permute(2, 1, 0), bias, padding=pad).permute(2, 0, 1)
 
 
 # --- normalization: torch's top-level argument order -----------------------------------------------------------
