@@ -49,7 +49,7 @@ from ._sparse_tensor import COO, SparseTensor
 from .nn.parameter import Parameter
 from .tensor import Tensor
 
-__all__ = ["load", "load_safetensors", "save", "save_safetensors"]
+__all__ = ["load", "load_safetensors", "load_sharded", "save", "save_safetensors"]
 
 FORMAT = "ember"
 VERSION = 1
@@ -470,6 +470,44 @@ def load(f: str | os.PathLike | BinaryIO, map_location=None, pickle_module=None,
     if mmap:
         raise ValueError("ember.load: mmap=True needs a path, not a file object")
     return _load_stream(f, getattr(f, "name", repr(f)))
+
+
+def load_sharded(index_path: str | os.PathLike, map_location=None) -> dict[str, Any]:
+    """One state dict from a sharded checkpoint: Hugging Face's ``*.index.json``
+    (``model.safetensors.index.json``, ``pytorch_model.bin.index.json``), whose ``weight_map`` names the
+    shard holding each tensor.
+
+    The shards sit next to the index and are read by ``load`` (safetensors or ``torch.save`` files, never
+    unpickled). A shard name with a folder in it, or a listed tensor missing from its shard, is refused.
+
+    Raises:
+        FileNotFoundError: the index or a shard does not exist.
+        ValueError: the index is not one, or a shard does not hold what the index says; names the file.
+    """
+    index_path = os.fspath(index_path)
+    with open(index_path, encoding="utf-8") as f:
+        try:
+            index = json.load(f)
+        except ValueError as error:
+            raise ValueError(f"{index_path}: not a sharded checkpoint index ({error})") from None
+    weight_map = index.get("weight_map") if isinstance(index, dict) else None
+    if not isinstance(weight_map, dict) or not all(isinstance(v, str) for v in weight_map.values()):
+        raise ValueError(f"{index_path}: not a sharded checkpoint index (no 'weight_map' of name -> file)")
+    folder = os.path.dirname(os.path.abspath(index_path))
+    state: dict[str, Any] = {}
+    for shard in dict.fromkeys(weight_map.values()):
+        if os.path.basename(shard) != shard or shard in ("", ".", ".."):
+            raise ValueError(f"{index_path}: shard {shard!r} is not a file name next to the index")
+        part = load(os.path.join(folder, shard), map_location=map_location)
+        if not isinstance(part, dict):  # a damaged shard, not a bad argument
+            kind = type(part).__name__
+            raise ValueError(f"{index_path}: shard {shard!r} holds a {kind}, not a state dict")  # noqa: TRY004
+        state.update(part)
+    missing = [name for name in weight_map if name not in state]
+    if missing:
+        raise ValueError(f"{index_path}: {len(missing)} tensors of the weight_map are not in their shards "
+                         f"(first: {missing[0]!r} in {weight_map[missing[0]]!r})")
+    return state
 
 
 def _check_map_location(map_location) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import math
+import os
 
 import ember
 import numpy as np
@@ -106,6 +108,39 @@ class GPT(nn.Module):
                 nn.init.normal_(module.weight, 0.0, std)
                 if getattr(module, "bias", None) is not None:
                     nn.init.zeros_(module.bias)
+
+    @classmethod
+    def from_pretrained(cls, path_or_url: str | os.PathLike, dropout: float = 0.0,
+                        progress: bool = True) -> GPT:
+        """A GPT-2 checkpoint in Hugging Face's layout, as nanoGPT's ``GPT.from_pretrained`` loads it.
+
+        ``path_or_url``: a folder or the URL of one (``.../resolve/main``) with ``config.json`` and
+        ``model.safetensors``, ``pytorch_model.bin`` or a sharded ``*.index.json``; or one of nanoGPT's names
+        (``"gpt2"``, ``"gpt2-medium"``, ``"gpt2-large"``, ``"gpt2-xl"``), fetched from the Hugging Face Hub.
+        Downloads are kept under ``ember.hub.get_dir()``; no file is unpickled. Returns the model in eval
+        mode.
+
+        Example::
+
+            model = GPT.from_pretrained("gpt2")  # 124M parameters, 1024-token context
+            model.generate(ember.tensor([[15496, 11]]), max_new_tokens=20, top_k=40)
+        """
+        from ember.serialization import load, load_sharded
+
+        from ._pretrained import gpt_config_from_hf, gpt_state_from_hf, resolve_checkpoint
+
+        config_path, weights_path = resolve_checkpoint(path_or_url, progress=progress)
+        with open(config_path, encoding="utf-8") as f:
+            arguments, eps, approximate = gpt_config_from_hf(json.load(f))
+        model = cls(**arguments, dropout=dropout)
+        for module in model.modules():
+            if isinstance(module, nn.LayerNorm):
+                module.eps = eps
+            elif isinstance(module, MLP):
+                module.gelu = nn.GELU(approximate=approximate)
+        state = load_sharded(weights_path) if weights_path.endswith(".index.json") else load(weights_path)
+        model.load_state_dict(gpt_state_from_hf(state))
+        return model.eval()
 
     def num_parameters(self, exclude_embeddings: bool = True) -> int:
         """Parameter count (the tied weight once; without position embeddings unless asked)."""
