@@ -23,28 +23,68 @@ from ._presets import ImageClassification
 from .convnext import ConvNeXt, ConvNeXt_Tiny_Weights, convnext_tiny
 from .densenet import DenseNet, DenseNet121_Weights, densenet121
 from .efficientnet import (
-    EfficientNet, EfficientNet_B0_Weights, EfficientNet_B1_Weights, EfficientNet_B2_Weights, EfficientNet_B3_Weights,
-    efficientnet_b0, efficientnet_b1, efficientnet_b2, efficientnet_b3,
+    EfficientNet,
+    EfficientNet_B0_Weights,
+    EfficientNet_B1_Weights,
+    EfficientNet_B2_Weights,
+    EfficientNet_B3_Weights,
+    efficientnet_b0,
+    efficientnet_b1,
+    efficientnet_b2,
+    efficientnet_b3,
 )
 from .lenet import LeNet5, lenet5
 from .mlp import MLP, mlp
 from .mobilenetv2 import MobileNet_V2_Weights, MobileNetV2, mobilenet_v2
 from .mobilenetv3 import (
-    MobileNet_V3_Large_Weights, MobileNet_V3_Small_Weights, MobileNetV3, mobilenet_v3_large, mobilenet_v3_small,
+    MobileNet_V3_Large_Weights,
+    MobileNet_V3_Small_Weights,
+    MobileNetV3,
+    mobilenet_v3_large,
+    mobilenet_v3_small,
 )
 from .regnet import RegNet, RegNet_Y_400MF_Weights, regnet_y_400mf
 from .resnet import (
-    BasicBlock, Bottleneck, CifarResNet, ResNet, ResNet18_Weights, ResNet34_Weights, ResNet50_Weights,
-    ResNeXt50_32X4D_Weights, Wide_ResNet50_2_Weights, resnet18, resnet20, resnet32, resnet34, resnet50, resnet56,
-    resnext50_32x4d, wide_resnet50_2,
+    BasicBlock,
+    Bottleneck,
+    CifarResNet,
+    ResNet,
+    ResNet18_Weights,
+    ResNet34_Weights,
+    ResNet50_Weights,
+    ResNeXt50_32X4D_Weights,
+    Wide_ResNet50_2_Weights,
+    resnet18,
+    resnet20,
+    resnet32,
+    resnet34,
+    resnet50,
+    resnet56,
+    resnext50_32x4d,
+    wide_resnet50_2,
 )
 from .shufflenetv2 import ShuffleNet_V2_X1_0_Weights, ShuffleNetV2, shufflenet_v2_x1_0
 from .squeezenet import SqueezeNet, SqueezeNet1_0_Weights, SqueezeNet1_1_Weights, squeezenet1_0, squeezenet1_1
 from .vgg import (
-    VGG, VGG11_BN_Weights, VGG11_Weights, VGG13_BN_Weights, VGG13_Weights, VGG16_BN_Weights, VGG16_Weights,
-    VGG19_BN_Weights, VGG19_Weights, vgg11, vgg11_bn, vgg13, vgg13_bn, vgg16, vgg16_bn, vgg19, vgg19_bn,
+    VGG,
+    VGG11_BN_Weights,
+    VGG11_Weights,
+    VGG13_BN_Weights,
+    VGG13_Weights,
+    VGG16_BN_Weights,
+    VGG16_Weights,
+    VGG19_BN_Weights,
+    VGG19_Weights,
+    vgg11,
+    vgg11_bn,
+    vgg13,
+    vgg13_bn,
+    vgg16,
+    vgg16_bn,
+    vgg19,
+    vgg19_bn,
 )
-from .vit import ViT_B_16_Weights, ViT_B_32_Weights, VisionTransformer, vit_b_16, vit_b_32, vit_tiny
+from .vit import VisionTransformer, ViT_B_16_Weights, ViT_B_32_Weights, vit_b_16, vit_b_32, vit_tiny
 
 _BUILDERS: list[Callable] = [
     mlp, lenet5, resnet18, resnet34, resnet50, resnext50_32x4d, wide_resnet50_2, resnet20, resnet32, resnet56,

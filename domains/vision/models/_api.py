@@ -34,7 +34,7 @@ class Weights:
     transforms: Callable
     meta: dict[str, Any]
 
-    def __eq__(self, other: Any) -> bool:
+    def __eq__(self, other: object) -> bool:
         # partial objects compare by identity; compare what they call instead (as torchvision does), so that
         # a deep-copied or unpickled member still finds its enum value
         if not isinstance(other, Weights):
@@ -121,7 +121,8 @@ def get_weight(name: str) -> WeightsEnum:
         raise ValueError(f"Invalid weight name provided: '{name}'.") from None
     weights_enum = getattr(_package(), enum_name, None)
     if not (isinstance(weights_enum, type) and issubclass(weights_enum, WeightsEnum)):
-        raise ValueError(f"The weight enum '{enum_name}' for the specific method couldn't be retrieved.")
+        message = f"The weight enum '{enum_name}' for the specific method couldn't be retrieved."
+        raise ValueError(message)  # noqa: TRY004 (torchvision's type and message)
     return weights_enum.verify(value_name)
 
 

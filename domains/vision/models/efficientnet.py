@@ -30,7 +30,7 @@ class MBConvConfig:
         self.stride = stride
         self.input_channels = self.adjust_channels(input_channels, width_mult)
         self.out_channels = self.adjust_channels(out_channels, width_mult)
-        self.num_layers = int(math.ceil(num_layers * depth_mult))
+        self.num_layers = math.ceil(num_layers * depth_mult)
         self.block = block or MBConv
 
     @staticmethod

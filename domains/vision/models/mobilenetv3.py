@@ -37,11 +37,13 @@ class InvertedResidualConfig:
         return make_divisible(channels * width_mult, 8)
 
 
+_SE_LAYER = partial(SqueezeExcitation, scale_activation=nn.Hardsigmoid)
+
+
 class InvertedResidual(nn.Module):
     """Expansion, depthwise convolution, optional squeeze-excitation (hard-sigmoid gate), projection."""
 
-    def __init__(self, cnf: InvertedResidualConfig, norm_layer: Callable,
-                 se_layer: Callable = partial(SqueezeExcitation, scale_activation=nn.Hardsigmoid)):
+    def __init__(self, cnf: InvertedResidualConfig, norm_layer: Callable, se_layer: Callable = _SE_LAYER):
         super().__init__()
         if not 1 <= cnf.stride <= 2:
             raise ValueError("illegal stride value")

@@ -8,7 +8,6 @@ from collections.abc import Callable
 from functools import partial
 
 import numpy as np
-
 from ember import Tensor, nn
 from ember.vision.ops import Conv2dNormActivation, SqueezeExcitation
 
@@ -33,13 +32,13 @@ class BottleneckTransform(nn.Sequential):
     def __init__(self, width_in: int, width_out: int, stride: int, norm_layer: Callable, activation_layer: Callable,
                  group_width: int, bottleneck_multiplier: float, se_ratio: float | None):
         layers: OrderedDict[str, nn.Module] = OrderedDict()
-        w_b = int(round(width_out * bottleneck_multiplier))
+        w_b = round(width_out * bottleneck_multiplier)
         layers["a"] = Conv2dNormActivation(width_in, w_b, kernel_size=1, stride=1, norm_layer=norm_layer,
                                            activation_layer=activation_layer)
         layers["b"] = Conv2dNormActivation(w_b, w_b, kernel_size=3, stride=stride, groups=w_b // group_width,
                                            norm_layer=norm_layer, activation_layer=activation_layer)
         if se_ratio:
-            layers["se"] = SqueezeExcitation(input_channels=w_b, squeeze_channels=int(round(se_ratio * width_in)),
+            layers["se"] = SqueezeExcitation(input_channels=w_b, squeeze_channels=round(se_ratio * width_in),
                                              activation=activation_layer)
         layers["c"] = Conv2dNormActivation(w_b, width_out, kernel_size=1, stride=1, norm_layer=norm_layer,
                                            activation_layer=None)

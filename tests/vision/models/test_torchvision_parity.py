@@ -8,11 +8,10 @@ logits on one small image (eval mode) are compared with Ember's after loading th
 
 from __future__ import annotations
 
+import ember
 import numpy as np
 import pytest
-
-import ember
-import ember.vision.models as models
+from ember.vision import models
 
 from .._torchvision import import_torchvision
 
@@ -21,10 +20,10 @@ pytestmark = pytest.mark.parity
 # Built through get_model on both sides, at 32x32 (at least every weights' meta min_size). Those over ~1.5 s
 # here are marked slow; they still run by default.
 MODELS = [
-    "resnet18", "mobilenet_v2", "mobilenet_v3_small", "mobilenet_v3_large", "efficientnet_b0", "efficientnet_b1",
-    "efficientnet_b2", "efficientnet_b3", pytest.param("convnext_tiny", marks=pytest.mark.slow),
-    pytest.param("densenet121", marks=pytest.mark.slow), "regnet_y_400mf", "shufflenet_v2_x1_0", "squeezenet1_0",
-    "squeezenet1_1",
+    "resnet18", "mobilenet_v2", "mobilenet_v3_small", "mobilenet_v3_large", "efficientnet_b0",
+    "efficientnet_b1", "efficientnet_b2", "efficientnet_b3", pytest.param("convnext_tiny", marks=pytest.mark.slow),
+    pytest.param("densenet121", marks=pytest.mark.slow), "regnet_y_400mf", "shufflenet_v2_x1_0",
+    "squeezenet1_0", "squeezenet1_1",
 ]
 # resnext50_32x4d and wide_resnet50_2 are resnet50's layout with other group counts and widths: building
 # the 69M-parameter wide_resnet50_2 twice costs 5 s, so the grouped / widened bottlenecks are compared one
@@ -86,17 +85,16 @@ def test_torchvision_state_dict_loads_strictly_with_same_logits(torch_and_tv, na
 
 @pytest.mark.parametrize("name, options", RESNET_VARIANTS)
 def test_grouped_and_wide_bottlenecks_match_torchvision(torch_and_tv, monkeypatch, name, options):
-    torch, tv = torch_and_tv
-    from torchvision.models import resnet as tv_resnet
-
+    torch, _ = torch_and_tv
     from ember.vision.models.resnet import Bottleneck, ResNet
+    from torchvision.models import resnet as tv_resnet
 
     torch.manual_seed(0)
     reference = tv_resnet.ResNet(tv_resnet.Bottleneck, [1, 1, 1, 1], num_classes=10, **options)
     _compare(torch, reference, ResNet(Bottleneck, [1, 1, 1, 1], num_classes=10, **options))
     # the builders pass these options, and resnet50's depths, as torchvision's do
     calls = []
-    monkeypatch.setattr("ember.vision.models.resnet.ResNet", lambda *args, **kwargs: calls.append((args, kwargs)))
+    monkeypatch.setattr("ember.vision.models.resnet.ResNet", lambda *a, **kw: calls.append((a, kw)))
     models.get_model(name)
     (block, layers), kwargs = calls[0]
     assert block is Bottleneck and layers == [3, 4, 6, 3]
