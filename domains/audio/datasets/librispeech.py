@@ -7,7 +7,7 @@ import os
 from ember.data.dataset import Dataset
 
 from ..io import load
-from .utils import extract_folder, fetch_archive
+from .utils import extract_folder
 
 SAMPLE_RATE = 16000
 FOLDER_IN_ARCHIVE = "LibriSpeech"
@@ -67,15 +67,10 @@ class LibriSpeech(Dataset):
         )
 
     def _download(self, root: str, folder_in_archive: str) -> None:
-        errors = []
-        for mirror in self.mirrors:
-            try:
-                archive = fetch_archive(f"{mirror.rstrip('/')}/{self._url}.tar.gz", root, self.checksums)
-                break
-            except RuntimeError as error:
-                errors.append(f"  tried {mirror}: {error}")
-        else:
-            raise RuntimeError(f"LibriSpeech: could not download {self._url}.tar.gz:\n" + "\n".join(errors))
+        from ember.utils.download import download_from_mirrors  # (loaded on first download)
+
+        name = f"{self._url}.tar.gz"
+        archive = download_from_mirrors("LibriSpeech", self.mirrors, name, root, sha256=self.checksums.get(name))
         extract_folder(archive, self._path, inner=f"LibriSpeech/{self._url}")
 
     def get_metadata(self, n: int) -> tuple[str, int, str, int, int, int]:

@@ -22,13 +22,10 @@ def fetch_archive(url: str, root: str, checksums: dict[str, str]) -> str:
     Raises:
         RuntimeError: the download failed or its SHA-256 is not the expected one (the file is deleted).
     """
-    from ember.hub import download_url_to_file  # (loaded on first download)
+    from ember.utils.download import download_url  # (loaded on first download)
 
     name = os.path.basename(urllib.parse.urlparse(url).path)
-    archive = os.path.join(root, name)
-    if not os.path.isfile(archive):
-        download_url_to_file(url, archive, hash_prefix=checksums.get(name))
-    return archive
+    return download_url(url, root, name, sha256=checksums.get(name))
 
 
 def extract_folder(archive: str, destination: str, inner: str = "") -> None:

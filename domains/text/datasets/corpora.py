@@ -18,20 +18,9 @@ from .classification import CSVTextClassification, LineDataset, TextClassificati
 
 def _fetch(dataset: str, mirrors: Sequence[str], filename: str, md5: str, folder: str, extract: bool) -> None:
     """Downloads ``filename`` (MD5 checked) from the first mirror that serves it, unpacking archives."""
-    from ember.utils.download import download_and_extract_archive, download_url  # (loaded on first download)
+    from ember.utils.download import download_from_mirrors  # (loaded on first download)
 
-    errors = []
-    for mirror in mirrors:
-        url = f"{mirror.rstrip('/')}/{filename}"
-        try:
-            if extract:
-                download_and_extract_archive(url, folder, filename=filename, md5=md5)
-            else:
-                download_url(url, folder, filename, md5)
-            return
-        except RuntimeError as error:
-            errors.append(f"  tried {mirror}: {error}")
-    raise RuntimeError(f"{dataset}: could not download {filename}:\n" + "\n".join(errors))
+    download_from_mirrors(dataset, mirrors, filename, folder, md5, extract=extract)
 
 
 def _check_split(dataset: str, split: str, splits: Sequence[str]) -> None:

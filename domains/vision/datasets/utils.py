@@ -21,19 +21,7 @@ def download_resources(dataset: str, mirrors: Sequence[str], resources: Sequence
         RuntimeError: no mirror served a file intact; the message names the data set, the file and what each
             mirror answered.
     """
-    from ember.utils.download import download_and_extract_archive, download_url  # (loaded on first download)
+    from ember.utils.download import download_from_mirrors  # (loaded on first download)
 
     for filename, md5 in resources:
-        errors = []
-        for mirror in mirrors:
-            url = f"{mirror.rstrip('/')}/{filename}"
-            try:
-                if extract:
-                    download_and_extract_archive(url, folder, filename=filename, md5=md5)
-                else:
-                    download_url(url, folder, filename, md5)
-                break
-            except RuntimeError as error:
-                errors.append(f"  tried {mirror}: {error}")
-        else:
-            raise RuntimeError(f"{dataset}: could not download {filename}:\n" + "\n".join(errors))
+        download_from_mirrors(dataset, mirrors, filename, folder, md5, extract=extract)

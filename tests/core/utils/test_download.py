@@ -86,3 +86,25 @@ def test_a_damaged_archive_leaves_nothing_that_looks_extracted(tmp_path):
     with pytest.raises(RuntimeError, match=r"cut\.tar\.gz: cannot extract the archive"):
         download.extract_archive(archive, tmp_path / "out")
     assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_extracting_beside_an_existing_folder_merges_into_it(tmp_path):
+    (tmp_path / "out/LibriSpeech/test-clean").mkdir(parents=True)
+    (tmp_path / "out/LibriSpeech/test-clean/a.flac").write_bytes(b"kept")
+    archive = tmp_path / "dev.tar.gz"
+    archive.write_bytes(_tar_gz({"LibriSpeech/dev-clean/b.flac": b"new", "LibriSpeech/README.TXT": b"v2"}))
+    (tmp_path / "out/.extracting-left-by-a-killed-run").mkdir()  # what an interrupted extraction leaves
+    download.extract_archive(archive, tmp_path / "out")
+    assert (tmp_path / "out/LibriSpeech/test-clean/a.flac").read_bytes() == b"kept"
+    assert (tmp_path / "out/LibriSpeech/dev-clean/b.flac").read_bytes() == b"new"
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["LibriSpeech"]
+
+
+def test_download_from_mirrors_falls_back_and_names_every_failure(tmp_path):
+    with FileServer({"/good/train.csv": PAYLOAD}) as server:
+        mirrors = [server.url("/bad"), server.url("/good")]
+        path = download.download_from_mirrors("CSV", mirrors, "train.csv", tmp_path, md5=MD5, progress=False)
+        assert open(path, "rb").read() == PAYLOAD
+        with pytest.raises(RuntimeError, match=r"(?s)CSV: could not download other\.csv:.*tried .*/bad.*404.*"
+                                                r"tried .*/good.*404"):
+            download.download_from_mirrors("CSV", mirrors, "other.csv", tmp_path, progress=False)
