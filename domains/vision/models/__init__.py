@@ -65,6 +65,7 @@ from .resnet import (
 )
 from .shufflenetv2 import ShuffleNet_V2_X1_0_Weights, ShuffleNetV2, shufflenet_v2_x1_0
 from .squeezenet import SqueezeNet, SqueezeNet1_0_Weights, SqueezeNet1_1_Weights, squeezenet1_0, squeezenet1_1
+from .swin_transformer import Swin_T_Weights, SwinTransformer, swin_t
 from .vgg import (
     VGG,
     VGG11_BN_Weights,
@@ -91,7 +92,7 @@ _BUILDERS: list[Callable] = [
     vgg11, vgg11_bn, vgg13, vgg13_bn, vgg16, vgg16_bn, vgg19, vgg19_bn, vit_tiny, vit_b_16, vit_b_32,
     mobilenet_v2, mobilenet_v3_small, mobilenet_v3_large, efficientnet_b0, efficientnet_b1, efficientnet_b2,
     efficientnet_b3, convnext_tiny, densenet121, regnet_y_400mf, shufflenet_v2_x1_0, squeezenet1_0,
-    squeezenet1_1,
+    squeezenet1_1, swin_t,
 ]
 _MODELS: dict[str, Callable] = {builder.__name__: builder for builder in _BUILDERS}
 
@@ -126,13 +127,13 @@ __all__ = [
     "MobileNetV2", "MobileNetV3", "MobileNet_V2_Weights", "MobileNet_V3_Large_Weights",
     "MobileNet_V3_Small_Weights", "RegNet", "RegNet_Y_400MF_Weights", "ResNeXt50_32X4D_Weights", "ResNet",
     "ResNet18_Weights", "ResNet34_Weights", "ResNet50_Weights", "ShuffleNetV2", "ShuffleNet_V2_X1_0_Weights",
-    "SqueezeNet", "SqueezeNet1_0_Weights", "SqueezeNet1_1_Weights", "VGG11_BN_Weights", "VGG11_Weights",
+    "SqueezeNet", "SqueezeNet1_0_Weights", "SqueezeNet1_1_Weights", "SwinTransformer", "Swin_T_Weights", "VGG11_BN_Weights", "VGG11_Weights",
     "VGG13_BN_Weights", "VGG13_Weights", "VGG16_BN_Weights", "VGG16_Weights", "VGG19_BN_Weights", "VGG19_Weights",
     "ViT_B_16_Weights", "ViT_B_32_Weights", "VisionTransformer", "Weights", "WeightsEnum", "Wide_ResNet50_2_Weights",
     "convnext_tiny", "densenet121", "efficientnet_b0", "efficientnet_b1", "efficientnet_b2", "efficientnet_b3",
     "get_model", "get_model_builder", "get_model_weights", "get_weight", "lenet5", "list_models", "mlp",
     "mobilenet_v2", "mobilenet_v3_large", "mobilenet_v3_small", "regnet_y_400mf", "resnet18", "resnet20",
     "resnet32", "resnet34", "resnet50", "resnet56", "resnext50_32x4d", "shufflenet_v2_x1_0", "squeezenet1_0",
-    "squeezenet1_1", "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn",
+    "squeezenet1_1", "swin_t", "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn",
     "vit_b_16", "vit_b_32", "vit_tiny", "wide_resnet50_2",
 ]

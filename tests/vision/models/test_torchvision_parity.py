@@ -23,7 +23,7 @@ MODELS = [
     "resnet18", "mobilenet_v2", "mobilenet_v3_small", "mobilenet_v3_large", "efficientnet_b0",
     "efficientnet_b1", "efficientnet_b2", "efficientnet_b3", pytest.param("convnext_tiny", marks=pytest.mark.slow),
     pytest.param("densenet121", marks=pytest.mark.slow), "regnet_y_400mf", "shufflenet_v2_x1_0",
-    "squeezenet1_0", "squeezenet1_1",
+    "squeezenet1_0", "squeezenet1_1", "swin_t",
 ]
 # resnext50_32x4d and wide_resnet50_2 are resnet50's layout with other group counts and widths: building
 # the 69M-parameter wide_resnet50_2 twice costs 5 s, so the grouped / widened bottlenecks are compared one
