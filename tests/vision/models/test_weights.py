@@ -170,3 +170,50 @@ def test_categories_follow_the_weights_into_the_model(monkeypatch):
     model = resnet18(weights="DEFAULT")
     assert model.fc.out_features == 3
     np.testing.assert_array_equal(model.fc.weight.detach().numpy(), source.fc.weight.detach().numpy())
+
+
+@pytest.mark.parity
+def test_a_download_cut_midway_resumes_with_a_range_request(torchvision_checkpoint, hub_home, monkeypatch):
+    data, sha = torchvision_checkpoint
+    name = f"resnet18-{sha[:8]}.pth"
+    with FileServer({f"/models/{name}": data}) as server:
+        monkeypatch.setattr(ResNet18_Weights.IMAGENET1K_V1.value, "url", server.url(f"/models/{name}"))
+        server.cut_next[f"/models/{name}"] = len(data) // 3
+        model = resnet18(weights="DEFAULT", progress=False)
+        assert server.ranges == [None, f"bytes={len(data) // 3}-"]
+    assert (hub_home / name).read_bytes() == data
+    np.testing.assert_array_equal(model.fc.bias.detach().numpy(), ember.load(hub_home / name)["fc.bias"].numpy())
+
+
+def test_densenet_files_with_old_parameter_names_load():
+    """torchvision's DenseNet file (2017) says ``norm.1`` where the modules now say ``norm1`` (and so on),
+    and predates BatchNorm's ``num_batches_tracked``."""
+    source = models.densenet121(num_classes=3)
+    old = {re.sub(r"(denselayer\d+\.(?:norm|relu|conv))([12])\.", r"\1.\2.", k): v
+           for k, v in source.state_dict().items() if not k.endswith("num_batches_tracked")}
+    assert "features.denseblock1.denselayer1.norm.1.weight" in old
+    loaded = models.densenet121(weights=old, num_classes=3)
+    for key, value in source.state_dict().items():
+        np.testing.assert_array_equal(loaded.state_dict()[key].numpy(), value.numpy())
+
+
+def test_swag_weights_set_the_vit_image_size(monkeypatch):
+    """The SWAG end-to-end weights were trained at 384x384: the model is built for that size (a stand-in
+    records the arguments; building and downloading 86M parameters would take seconds)."""
+    built, loaded = [], []
+
+    class Recorder:
+        def __init__(self, **kwargs):
+            built.append(kwargs)
+
+        def load_state_dict(self, state):
+            loaded.append(state)
+
+    monkeypatch.setattr("ember.vision.models.vit.VisionTransformer", Recorder)
+    monkeypatch.setattr(WeightsEnum, "get_state_dict", lambda self, **kwargs: {"from": self.name})
+    for weights, size in [("IMAGENET1K_V1", 224), ("IMAGENET1K_SWAG_E2E_V1", 384), ("IMAGENET1K_SWAG_LINEAR_V1", 224)]:
+        models.vit_b_16(weights=weights)
+        assert built[-1]["image_size"] == size and built[-1]["num_classes"] == 1000
+        assert loaded[-1] == {"from": weights}
+    with pytest.raises(ValueError, match="'image_size' expected value 384 but got 224"):
+        models.vit_b_16(weights="IMAGENET1K_SWAG_E2E_V1", image_size=224)
