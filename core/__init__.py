@@ -94,6 +94,10 @@ autograd.functional.load_func_transforms = lambda: importlib.import_module(".fun
 for _name in ("new_zeros", "new_ones", "new_empty", "new_empty_strided", "new_full", "new_tensor", "new"):
     setattr(Tensor, _name, getattr(creation, _name))
 Tensor.type = _tensor_type
+Tensor.bernoulli = lambda self, p=None, *, generator=None: creation.bernoulli(self, p, generator=generator)
+Tensor.multinomial = creation.multinomial
+Tensor.mH = property(lambda self: self.transpose(-2, -1).conj(), doc="The conjugate transpose of the last two dims.")
+Tensor.H = property(_toplevel.conjugate_transpose, doc="The conjugate transpose of a matrix (a 0-d tensor: itself).")
 Tensor.as_strided = _toplevel.as_strided  # a view sharing the tensor's memory, as torch's
 Tensor.hash_tensor, Tensor.is_neg = _toplevel.hash_tensor, _toplevel.is_neg
 Tensor.stft, Tensor.istft = stft, istft

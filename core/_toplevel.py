@@ -277,3 +277,11 @@ def as_strided(input: Tensor, size, stride, storage_offset: int | None = None) -
         out._base = input if input._base is None else input._base
     return out
 
+
+
+def conjugate_transpose(input):
+    """``Tensor.H``: the conjugate transpose of a 2-d tensor (a 0-d tensor is its own)."""
+    if input.ndim not in (0, 2):
+        hint = " For batches of matrices, consider using tensor.mH" if input.ndim > 2 else ""
+        raise RuntimeError(f"tensor.H is only supported on matrices (2-D tensors). Got {input.ndim}-D tensor.{hint}")
+    return input.conj() if input.ndim == 0 else input.transpose(0, 1).conj()

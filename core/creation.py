@@ -377,6 +377,19 @@ def fill_random(input, kind, *args, generator=None, **kwargs) -> Tensor:
     elif kind == "random":
         low, high = (0, args[0]) if len(args) == 1 else (args[0], args[1]) if args else (0, 2**24)
         values = rng.integers(low, high, shape)
+    elif kind == "cauchy":
+        median = args[0] if args else kwargs.get("median", 0.0)
+        sigma = args[1] if len(args) > 1 else kwargs.get("sigma", 1.0)
+        values = median + sigma * rng.standard_cauchy(shape)
+    elif kind == "log_normal":
+        mean = args[0] if args else kwargs.get("mean", 1.0)
+        std = args[1] if len(args) > 1 else kwargs.get("std", 2.0)
+        values = rng.lognormal(mean, std, shape)
+    elif kind == "geometric":
+        p = args[0] if args else kwargs["p"]
+        if not 0 < p < 1:
+            raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={p}")
+        values = rng.geometric(p, shape)  # trials up to and including the first success: 1, 2, ...
     else:
         raise ValueError(kind)
     return Tensor._wrap(np.asarray(values).astype(np_dtype))

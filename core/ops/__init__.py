@@ -124,7 +124,8 @@ def _random_fill(kind):
 _INPLACE_ONLY = {
     "fill": _fill, "zero": _zero, "copy": _copy, "uniform": _random_fill("uniform"),
     "normal": _random_fill("normal"), "exponential": _random_fill("exponential"),
-    "bernoulli": _random_fill("bernoulli"), "random": _random_fill("random"),
+    "bernoulli": _random_fill("bernoulli"), "random": _random_fill("random"), "cauchy": _random_fill("cauchy"),
+    "log_normal": _random_fill("log_normal"), "geometric": _random_fill("geometric"),
 }
 
 

@@ -89,12 +89,28 @@ class IndexPut(Op):
         return ga, None, gv
 
 
-def index_put(input, index, values):
+class IndexPutAccumulate(Op):
+    """Out-of-place ``input[index] += values`` where repeated indices add up (``accumulate=True``)."""
+
+    @staticmethod
+    def forward(ctx, a, index, values):
+        ctx.index = index
+        out = a._data.copy()
+        np.add.at(out, index, data_of(values))
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, None, grad[ctx.index] if ctx.needs_input_grad[2] else None
+
+
+def index_put(input, index, values, accumulate: bool = False):
+    """``input`` with ``input[index] = values`` (``accumulate``: ``+=``, repeated indices adding up)."""
     index, _ = _convert_index(index)
     values = as_operand(values)
     if isinstance(values, Tensor) and values.dtype != input.dtype:
         values = values.to(input.dtype)
-    return IndexPut.apply(input, index, values)
+    return (IndexPutAccumulate if accumulate else IndexPut).apply(input, index, values)
 
 
 def setitem(input, index, value):
