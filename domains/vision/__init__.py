@@ -2,7 +2,7 @@
 
 Sub-packages load on first use: ``ember.vision.transforms``, ``ember.vision.datasets``,
 ``ember.vision.models``, ``ember.vision.io``, ``ember.vision.utils``, ``ember.vision.data``,
-``ember.vision.ops``.
+``ember.vision.ops``, ``ember.vision.tv_tensors``.
 
 Example:
     >>> from ember.vision import transforms as T
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import importlib
 
-_SUBMODULES = ("io", "transforms", "datasets", "models", "utils", "data", "ops")
+_SUBMODULES = ("io", "transforms", "datasets", "models", "utils", "data", "ops", "tv_tensors")
 
 
 def __getattr__(name: str):

@@ -1,7 +1,12 @@
 """The ``Transform`` base class: one image, or a sample dict transformed consistently.
 
 A transform is called on an image (PIL, ndarray or tensor) or on a sample dict with the keys
-``image``, ``mask``, ``boxes`` (a ``BoundingBoxes``) and ``labels``. Random parameters are drawn once
+``image``, ``mask``, ``boxes`` (a ``BoundingBoxes``) and ``labels``. Called as torchvision's v2 transforms
+are -- on several arguments, a tuple, or a structure (dicts, lists, tuples) holding ``tv_tensors`` -- it
+dispatches on the type of each leaf as torchvision does: ``Image`` / ``Video``, PIL images and the first
+plain tensor (when there is no image) are images, a ``Mask`` is a mask, ``BoundingBoxes`` and
+``KeyPoints`` move with the geometry (all of them kept; ``SanitizeBoundingBoxes`` drops), anything else
+passes through. Random parameters are drawn once
 per call, from Ember's default generator (which the DataLoader seeds per sample), and applied to every
 entry: a geometric transform moves the mask with nearest interpolation and the boxes through the same
 coordinate map; boxes that end up outside the image are dropped together with their labels. Other
@@ -18,7 +23,8 @@ import ember.random as _random
 import numpy as np
 from ember import Tensor
 
-from ._image import image_size, is_image, unsupported
+from .. import tv_tensors
+from ._image import image_size, is_image, is_pil, unsupported
 
 BOX_FORMATS = ("XYXY", "XYWH", "CXCYWH")
 
@@ -103,11 +109,12 @@ def from_xyxy(b: np.ndarray, fmt: str) -> np.ndarray:
 
 
 def transform_boxes(boxes: BoundingBoxes, forward: np.ndarray, out_size: tuple[int, int],
-                    min_size: float = 1.0) -> tuple[BoundingBoxes, np.ndarray]:
+                    min_size: float = 1.0, clamp: bool = True) -> tuple[BoundingBoxes, np.ndarray]:
     """Maps boxes through a 3x3 input->output matrix; returns the clamped boxes and the kept-rows mask.
 
-    Each box becomes the enclosing box of its four mapped corners, clamped to the new canvas; boxes
-    narrower or shorter than ``min_size`` pixels after clamping (i.e. that left the image) are dropped.
+    Each box becomes the enclosing box of its four mapped corners, clamped to the new canvas (unless
+    ``clamp`` is False); boxes narrower or shorter than ``min_size`` pixels after clamping (i.e. that
+    left the image) are dropped.
     """
     xyxy = to_xyxy(boxes.data.astype(np.float64), boxes.format)
     x1, y1, x2, y2 = xyxy.T
@@ -117,8 +124,9 @@ def transform_boxes(boxes: BoundingBoxes, forward: np.ndarray, out_size: tuple[i
     mapped = homogeneous[..., :2] / homogeneous[..., 2:3]
     h, w = out_size
     new = np.concatenate([mapped.min(axis=1), mapped.max(axis=1)], axis=1)
-    new[:, 0::2] = np.clip(new[:, 0::2], 0, w)
-    new[:, 1::2] = np.clip(new[:, 1::2], 0, h)
+    if clamp:
+        new[:, 0::2] = np.clip(new[:, 0::2], 0, w)
+        new[:, 1::2] = np.clip(new[:, 1::2], 0, h)
     keep = ((new[:, 2] - new[:, 0]) >= min_size) & ((new[:, 3] - new[:, 1]) >= min_size)
     out = from_xyxy(new[keep], boxes.format).astype(np.float32)
     return BoundingBoxes(out, boxes.format, out_size), keep
@@ -140,10 +148,12 @@ class Transform:
     #: set by geometric transforms: their params carry a coordinate map for boxes
     geometric = False
 
-    def __call__(self, inputs: Any, *rest: Any):
-        if rest:
-            raise TypeError(f"{type(self).__name__} takes one image or one sample dict, got {1 + len(rest)} "
-                            "arguments")
+    def __call__(self, *inputs: Any):
+        if not inputs:
+            raise TypeError(f"{type(self).__name__} needs an image, a sample dict or tv_tensors, got no argument")
+        if uses_tv_tensors(inputs):
+            return self._call_tv(inputs if len(inputs) > 1 else inputs[0])
+        inputs = inputs[0]
         if isinstance(inputs, dict):
             return self._call_sample(inputs)
         if not is_image(inputs):
@@ -190,7 +200,48 @@ class Transform:
     def apply_boxes(self, boxes: BoundingBoxes, params: dict):
         if not self.geometric or params.get("matrix") is None:
             return boxes, np.ones(len(boxes), dtype=bool)
-        return transform_boxes(boxes, params["matrix"], params["size"])
+        return transform_boxes(boxes, params["matrix"], params["size"], params.get("min_box_size", 1.0),
+                               params.get("clamp_boxes", True))
+
+    # --- torchvision v2's calling convention: tv_tensors anywhere in the inputs ------------------
+    def _call_tv(self, structure: Any):
+        leaves, rebuild = flatten(structure)
+        needs = needs_transform(leaves)
+        chosen = [leaf for leaf, need in zip(leaves, needs) if need]
+        if not chosen:  # nothing a transform understands: an error rather than a silent pass-through
+            raise unsupported(structure, type(self).__name__)
+        params = dict(self.make_params(query_size(chosen)), min_box_size=0.0)
+        return rebuild([self.transform_leaf(leaf, params) if need else leaf for leaf, need in zip(leaves, needs)])
+
+    def transform_leaf(self, leaf: Any, params: dict) -> Any:
+        """One input of a v2-style call, transformed according to its type."""
+        if isinstance(leaf, tv_tensors.BoundingBoxes):
+            return self._tv_boxes(leaf, params)
+        if isinstance(leaf, tv_tensors.KeyPoints):
+            return self._tv_keypoints(leaf, params)
+        if isinstance(leaf, tv_tensors.Mask):
+            return _rewrap(self.apply_mask(ember.Tensor.detach(leaf), params), leaf)
+        if isinstance(leaf, (tv_tensors.Image, tv_tensors.Video)):
+            return _rewrap(self.apply_image(ember.Tensor.detach(leaf), params), leaf)
+        if isinstance(leaf, tv_tensors.TVTensor):
+            return leaf
+        return self.apply_image(leaf, params)
+
+    def _tv_boxes(self, boxes: tv_tensors.BoundingBoxes, params: dict):
+        if type(self).apply_boxes is Transform.apply_boxes and (not self.geometric or params.get("matrix") is None):
+            return boxes
+        holder = boxes_holder(boxes, type(self).__name__)
+        moved, _ = self.apply_boxes(holder, dict(params, clamp_boxes=boxes.clamping_mode is not None))
+        return tv_boxes_like(moved.data, boxes, moved.canvas_size)
+
+    def _tv_keypoints(self, points: tv_tensors.KeyPoints, params: dict):
+        if not self.geometric or params.get("matrix") is None:
+            return points
+        xy = points.numpy(force=True).astype(np.float64)
+        flat = np.concatenate([xy.reshape(-1, 2), np.ones((xy.size // 2, 1))], axis=1) @ params["matrix"].T
+        moved = (flat[:, :2] / flat[:, 2:3]).reshape(xy.shape)
+        return tv_tensors.KeyPoints._make(ember.from_numpy(_cast_like(moved, xy.dtype, points)),
+                                          canvas_size=tuple(params["size"]))
 
     # --- repr: the constructor call that rebuilds this transform ---------------------------------
     def _repr_items(self) -> list[tuple[str, Any]]:
@@ -206,6 +257,109 @@ class Transform:
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self._repr_items())
         return f"{type(self).__name__}({args})"
+
+
+def flatten(structure: Any) -> tuple[list, Any]:
+    """The leaves of nested dicts / lists / tuples, and a function rebuilding the structure from new leaves."""
+    if isinstance(structure, dict):
+        keys = list(structure)
+        parts = [flatten(structure[k]) for k in keys]
+    elif isinstance(structure, (list, tuple)):
+        keys = None
+        parts = [flatten(item) for item in structure]
+    else:
+        return [structure], lambda leaves: leaves[0]
+    counts = [len(leaves) for leaves, _ in parts]
+
+    def rebuild(leaves: list):
+        items, start = [], 0
+        for (_, part_rebuild), n in zip(parts, counts):
+            items.append(part_rebuild(leaves[start:start + n]))
+            start += n
+        if keys is not None:
+            return type(structure)(zip(keys, items)) if type(structure) is not dict else dict(zip(keys, items))
+        if isinstance(structure, tuple) and hasattr(structure, "_fields"):  # a namedtuple
+            return type(structure)(*items)
+        return type(structure)(items)
+
+    return [leaf for leaves, _ in parts for leaf in leaves], rebuild
+
+
+def uses_tv_tensors(inputs: tuple) -> bool:
+    """Whether a call takes torchvision v2's path: several arguments, a tuple / list, or tv_tensors inside."""
+    if len(inputs) != 1 or isinstance(inputs[0], (list, tuple, tv_tensors.TVTensor)):
+        return True
+    return isinstance(inputs[0], dict) and any(isinstance(leaf, tv_tensors.TVTensor)
+                                               for leaf in flatten(inputs[0])[0])
+
+
+def is_pure_tensor(obj) -> bool:
+    """A tensor that is not a TVTensor (torchvision's ``is_pure_tensor``)."""
+    return isinstance(obj, Tensor) and not isinstance(obj, tv_tensors.TVTensor)
+
+
+def needs_transform(leaves: list) -> list[bool]:
+    """torchvision's rule: tensors and PIL images are transformed, a plain tensor (or, in Ember, an ndarray)
+    only when it is the first one and the sample holds no Image, Video or PIL image (then it is the image);
+    the rest passes through."""
+    pure_is_image = not any(isinstance(leaf, (tv_tensors.Image, tv_tensors.Video)) or is_pil(leaf)
+                            for leaf in leaves)
+    out = []
+    for leaf in leaves:
+        need = isinstance(leaf, (Tensor, np.ndarray)) or is_pil(leaf)
+        if need and (is_pure_tensor(leaf) or isinstance(leaf, np.ndarray)):
+            need, pure_is_image = pure_is_image, False
+        out.append(need)
+    return out
+
+
+def leaf_size(leaf) -> tuple[int, int]:
+    if isinstance(leaf, (tv_tensors.BoundingBoxes, tv_tensors.KeyPoints)):
+        return tuple(leaf.canvas_size)
+    if isinstance(leaf, tv_tensors.TVTensor):
+        return tuple(leaf.shape[-2:])
+    return image_size(leaf)
+
+
+def query_size(leaves: list) -> tuple[int, int]:
+    """The one (H, W) of the images, videos, masks, boxes and key points among ``leaves``."""
+    sizes = {leaf_size(leaf) for leaf in leaves
+             if is_pil(leaf) or is_pure_tensor(leaf) or isinstance(leaf, (np.ndarray,
+                 tv_tensors.Image, tv_tensors.Video, tv_tensors.Mask, tv_tensors.BoundingBoxes,
+                 tv_tensors.KeyPoints))}
+    if not sizes:
+        raise TypeError("No image, video, mask, bounding box of keypoint was found in the sample")
+    if len(sizes) > 1:
+        raise ValueError(f"Found multiple HxW dimensions in the sample: {', '.join(map(str, sorted(sizes)))}")
+    return sizes.pop()
+
+
+def boxes_holder(boxes: tv_tensors.BoundingBoxes, where: str) -> BoundingBoxes:
+    """A tv_tensors.BoundingBoxes as the array holder the transforms compute on."""
+    if tv_tensors.is_rotated_bounding_format(boxes.format):
+        raise NotImplementedError(f"{where}: rotated bounding boxes ({boxes.format.value}) are not supported")
+    return BoundingBoxes(boxes.numpy(force=True), boxes.format.value, boxes.canvas_size)
+
+
+def _cast_like(values: np.ndarray, dtype: np.dtype, like) -> np.ndarray:
+    return values.astype(dtype) if dtype.kind == "f" else np.trunc(values).astype(dtype)
+
+
+def tv_boxes_like(values: np.ndarray, like: tv_tensors.BoundingBoxes, canvas_size) -> tv_tensors.BoundingBoxes:
+    """New box values with ``like``'s format, dtype and clamping mode on ``canvas_size``."""
+    dtype = like.numpy(force=True).dtype
+    arr = np.asarray(values, dtype=np.float64).reshape(-1, like.shape[-1])
+    return tv_tensors.BoundingBoxes._make(ember.from_numpy(_cast_like(arr, dtype, like)), format=like.format,
+                                          canvas_size=tuple(int(s) for s in canvas_size),
+                                          clamping_mode=like.clamping_mode)
+
+
+def _rewrap(result, like: tv_tensors.TVTensor):
+    if isinstance(result, Tensor) and not isinstance(result, tv_tensors.TVTensor):
+        return type(like).wrap_like(result, like)
+    if isinstance(result, (tuple, list)):
+        return type(result)(_rewrap(item, like) for item in result)
+    return result
 
 
 def _same(a, b) -> bool:

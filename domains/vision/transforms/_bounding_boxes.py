@@ -2,10 +2,27 @@
 
 from __future__ import annotations
 
-import numpy as np
+from collections.abc import Callable
 
+import ember
+import numpy as np
+from ember import Tensor
+
+from .. import tv_tensors
 from . import functional as F
-from ._base import BoundingBoxes, Transform, from_xyxy, mask_apply, rand, randint, to_xyxy
+from ._base import (
+    BoundingBoxes,
+    Transform,
+    boxes_holder,
+    flatten,
+    from_xyxy,
+    is_pure_tensor,
+    mask_apply,
+    rand,
+    randint,
+    to_xyxy,
+)
+from ._image import is_pil
 
 __all__ = ["ClampBoundingBoxes", "RandomIoUCrop", "SanitizeBoundingBoxes"]
 
@@ -36,13 +53,47 @@ class SanitizeBoundingBoxes(Transform):
         [1]
     """
 
-    def __init__(self, min_size: float = 1.0, min_area: float = 1.0):
+    def __init__(self, min_size: float = 1.0, min_area: float = 1.0,
+                 labels_getter: str | Callable | None = "default"):
         if min_size < 1:
             raise ValueError(f"SanitizeBoundingBoxes: min_size must be >= 1, got {min_size}")
         if min_area < 1:
             raise ValueError(f"SanitizeBoundingBoxes: min_area must be >= 1, got {min_area}")
+        if not (labels_getter in ("default", None) or callable(labels_getter)):
+            raise ValueError(f"labels_getter should either be 'default', a callable, or None, but got "
+                             f"{labels_getter}.")
         self.min_size = min_size
         self.min_area = min_area
+        self.labels_getter = labels_getter
+
+    def _call_tv(self, structure):
+        """torchvision's forward: the boxes, masks and labels (found by ``labels_getter``) lose the same rows."""
+        leaves, rebuild = flatten(structure)
+        boxes = next((leaf for leaf in leaves if isinstance(leaf, tv_tensors.BoundingBoxes)), None)
+        if boxes is None:
+            raise ValueError("SanitizeBoundingBoxes: no bounding boxes were found in the sample")
+        getter = (find_labels if self.labels_getter == "default"
+                  else self.labels_getter or (lambda _: None))
+        labels = getter(structure)
+        labels = () if labels is None else (labels if isinstance(labels, tuple) else (labels,))
+        for label in labels:
+            if not isinstance(label, Tensor):
+                raise ValueError(f"The labels in the input to forward() must be a tensor or None, got "
+                                 f"{type(label)} instead.")
+            if label.shape[0] != boxes.shape[0]:
+                raise ValueError(f"Number of boxes (shape={tuple(boxes.shape)}) and must match the number of "
+                                 f"labels. Found labels with shape={tuple(label.shape)}).")
+        _, valid = self.apply_boxes(boxes_holder(boxes, "SanitizeBoundingBoxes"), {})
+        index = ember.from_numpy(valid)
+        out = []
+        for leaf in leaves:
+            if any(leaf is label for label in labels):
+                out.append(Tensor.__getitem__(leaf, index))
+            elif isinstance(leaf, (tv_tensors.BoundingBoxes, tv_tensors.Mask)):
+                out.append(tv_tensors.wrap(Tensor.__getitem__(leaf, index), like=leaf))
+            else:
+                out.append(leaf)
+        return rebuild(out)
 
     def apply_image(self, img, params):
         return img
@@ -86,12 +137,20 @@ class RandomIoUCrop(Transform):
         self.sampler_options = [0.0, 0.1, 0.3, 0.5, 0.7, 0.9, 1.0] if sampler_options is None else sampler_options
         self.trials = trials
 
-    def __call__(self, inputs, *rest):
-        if not isinstance(inputs, dict) or inputs.get("boxes") is None:
-            raise TypeError("RandomIoUCrop needs a sample dict with 'boxes' (a BoundingBoxes)")
-        self._boxes = inputs["boxes"]
+    def __call__(self, *inputs):
+        if len(inputs) == 1 and isinstance(inputs[0], dict) and isinstance(inputs[0].get("boxes"), BoundingBoxes):
+            self._boxes = inputs[0]["boxes"]
+        else:
+            leaves = flatten(inputs)[0]
+            boxes = [leaf for leaf in leaves if isinstance(leaf, tv_tensors.BoundingBoxes)]
+            has_image = any(isinstance(leaf, (tv_tensors.Image, tv_tensors.Video)) or is_pure_tensor(leaf)
+                            or is_pil(leaf) for leaf in leaves)
+            if not boxes or not has_image:
+                raise TypeError("RandomIoUCrop() requires input sample to contain tensor or PIL images and "
+                                "bounding boxes: it needs a sample dict with 'boxes' (a BoundingBoxes) or tv_tensors.BoundingBoxes")
+            self._boxes = boxes_holder(boxes[0], "RandomIoUCrop")
         try:
-            return super().__call__(inputs, *rest)
+            return super().__call__(*inputs)
         finally:
             del self._boxes
 
@@ -118,7 +177,8 @@ class RandomIoUCrop(Transform):
                     continue
                 if _iou_with(boxes[within], np.array([left, top, right, bottom], np.float64)).max() < min_iou:
                     continue
-                return {"box": (top, left, new_h, new_w), "within": within}
+                return {"box": (top, left, new_h, new_w), "within": within, "size": (new_h, new_w),
+                        "matrix": np.array([[1.0, 0, -left], [0, 1.0, -top], [0, 0, 1.0]])}
 
     def apply_image(self, img, params):
         return F.crop(img, *params["box"]) if params else img
@@ -136,3 +196,23 @@ class RandomIoUCrop(Transform):
         xyxy[~params["within"]] = 0
         out = BoundingBoxes(from_xyxy(xyxy, boxes.format).astype(np.float32), boxes.format, (h, w))
         return out, np.ones(len(boxes), dtype=bool)
+
+
+def find_labels(inputs):
+    """torchvision's default ``labels_getter``: a ``"labels"`` key (or one containing "label", any case) of the
+    sample dict, or of the second item of an ``(image, target)`` pair; a plain tensor there is the labels."""
+    if isinstance(inputs, (tuple, list)):
+        inputs = inputs[1]
+    if is_pure_tensor(inputs):
+        return inputs
+    if not isinstance(inputs, dict):
+        raise ValueError(f"When using the default labels_getter, the input passed to forward must be a dictionary "
+                         f"or a two-tuple whose second item is a dictionary or a tensor, but got {inputs} instead.")
+    key = next((k for k in inputs if isinstance(k, str) and k.lower() == "labels"), None)
+    if key is None:
+        key = next((k for k in inputs if isinstance(k, str) and "label" in k.lower()), None)
+    if key is None:
+        raise ValueError("Could not infer where the labels are in the sample. Try passing a callable as the "
+                         "labels_getter parameter?If there are no labels in the sample by design, pass "
+                         "labels_getter=None.")
+    return inputs[key]

@@ -35,12 +35,14 @@ class Compose(Transform):
     def __init__(self, transforms: Sequence[Callable]):
         self.transforms = _build_all(transforms)
 
-    def __call__(self, inputs, *rest):
-        if rest:
-            raise TypeError(f"Compose takes one image or one sample dict, got {1 + len(rest)} arguments")
+    def __call__(self, *inputs):
+        if not inputs:
+            raise TypeError("Compose needs an image, a sample dict or tv_tensors, got no argument")
+        unpack = len(inputs) > 1  # as torchvision: several arguments come back as a tuple
         for t in self.transforms:
-            inputs = t(inputs)
-        return inputs
+            outputs = t(*inputs)
+            inputs = outputs if unpack else (outputs,)
+        return outputs if self.transforms else (inputs if unpack else inputs[0])
 
     def __repr__(self) -> str:
         inner = ",\n".join(_indent(repr(t)) for t in self.transforms)
@@ -54,12 +56,12 @@ class RandomApply(Compose):
         super().__init__(transforms)
         self.p = p
 
-    def __call__(self, inputs, *rest):
+    def __call__(self, *inputs):
         if rand() >= self.p:
-            if not isinstance(inputs, dict) and not is_image(inputs):
-                raise unsupported(inputs, "RandomApply")
-            return inputs
-        return super().__call__(inputs, *rest)
+            if len(inputs) == 1 and not isinstance(inputs[0], (dict, list, tuple)) and not is_image(inputs[0]):
+                raise unsupported(inputs[0], "RandomApply")
+            return inputs if len(inputs) > 1 else inputs[0]
+        return super().__call__(*inputs)
 
     def __repr__(self) -> str:
         return super().__repr__()[:-1] + f", p={self.p!r})"
@@ -74,10 +76,10 @@ class RandomChoice(Compose):
             raise ValueError(f"RandomChoice: {len(p)} probabilities for {len(self.transforms)} transforms")
         self.p = p if p is None else list(p)
 
-    def __call__(self, inputs, *rest):
+    def __call__(self, *inputs):
         weights = np.asarray(self.p if self.p is not None else [1.0] * len(self.transforms), dtype=np.float64)
         index = int(rng().choice(len(self.transforms), p=weights / weights.sum()))
-        return self.transforms[index](inputs, *rest)
+        return self.transforms[index](*inputs)
 
     def __repr__(self) -> str:
         return super().__repr__()[:-1] + (f", p={self.p!r})" if self.p is not None else ")")
@@ -86,7 +88,9 @@ class RandomChoice(Compose):
 class RandomOrder(Compose):
     """Applies the transforms in a random order."""
 
-    def __call__(self, inputs, *rest):
+    def __call__(self, *inputs):
+        unpack = len(inputs) > 1
         for index in rng().permutation(len(self.transforms)):
-            inputs = self.transforms[int(index)](inputs, *rest)
-        return inputs
+            outputs = self.transforms[int(index)](*inputs)
+            inputs = outputs if unpack else (outputs,)
+        return inputs if unpack else inputs[0]
