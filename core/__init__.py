@@ -185,6 +185,7 @@ _LAZY_MODULES = {
     "distributed": ".distributed",
     "hub": ".hub",
     "func": ".func",
+    "export": ".export",
     "cuda": ".cuda",
     "backends": ".backends",
     "accelerator": ".accelerator",

@@ -1,0 +1,475 @@
+"""The capture: run a model's forward once with tracing tensors and record every op it calls.
+
+A tracing tensor is an ordinary ``Tensor`` whose array is a ``TracedArray`` (an ndarray subclass): it has
+the example's values, so everything the forward computes is real, but reading its values from Python
+(``bool()``, ``.item()``, ``int()``, ``.tolist()``) raises :class:`DataDependentError` naming the line, and,
+with dynamic dimensions, its ``.shape`` holds ``SymInt`` sizes. Every op goes through ``Function.apply``;
+while a capture runs, ``Function._batching_hook`` (the hook ``ember.func.vmap`` uses the same way) sends it
+to :meth:`Tracer.call_op`, which runs the op on plain arrays at every capture point (the example, and the
+resized copies that dynamic dimensions add: see ``_symbolic``) and appends one ``Node`` to the graph.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import re
+
+import numpy as np
+
+from .. import _dtype
+from ..autograd.function import Function
+from ..autograd.grad_mode import no_grad
+from ..tensor import Tensor
+from ._graph import InputSpec, Node, TensorMeta, encode_float
+from ._location import CORE_DIR, error_location, first_frame, user_location
+from ._symbolic import DataDependentError, Dim
+
+_active = None  # the running Tracer (a capture is not re-entrant)
+
+
+def _check_read(what: str) -> None:
+    """Reading a traced value from Python: allowed in Ember's own code (argument checks), refused in the
+    user's, where the answer would be baked into the graph."""
+    frame = first_frame(skip_core=False)
+    if frame is not None and frame.f_code.co_filename.startswith(CORE_DIR):
+        return
+    raise DataDependentError(
+        f"ember.export: {user_location()}: {what} of a traced tensor: the forward branches on (or reads) "
+        f"tensor values, which a graph cannot hold. Use tensor ops (ember.where, masks) instead, or compute "
+        f"the value outside the exported forward"
+    )
+
+
+class TracedArray(np.ndarray):
+    """The array of a tracing tensor: the example's values; its Python conversions refuse (see above)."""
+
+    def __bool__(self):
+        _check_read("bool()")
+        return np.ndarray.__bool__(self)
+
+    def item(self, *args):
+        _check_read(".item()")
+        return np.ndarray.item(self, *args)
+
+    def tolist(self):
+        _check_read(".tolist()")
+        return np.ndarray.tolist(self)
+
+    def __int__(self):
+        _check_read("int()")
+        return np.ndarray.__int__(self)
+
+    def __float__(self):
+        _check_read("float()")
+        return np.ndarray.__float__(self)
+
+    def __index__(self):
+        _check_read("an index (operator.index)")
+        return np.ndarray.__index__(self)
+
+# --- the tracer -------------------------------------------------------------------------------------------
+class _Value:
+    """A value of the graph during one run: its metadata and its array (kept, so that ids stay unique)."""
+
+    __slots__ = ("array", "key", "meta")
+
+    def __init__(self, meta: TensorMeta, array: np.ndarray, key):
+        self.meta, self.array, self.key = meta, array, key
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower().strip("_") or "op"
+
+
+def _dtype_name(array: np.ndarray) -> str:
+    return _dtype.from_numpy_dtype(array.dtype).name
+
+
+class Tracer:
+    """One run of the forward at one capture point: the values by array identity, the nodes, the inputs."""
+
+    def __init__(self):
+        self.values: dict[int, _Value] = {}
+        self.nodes: list[Node] = []
+        self.inputs: list[InputSpec] = []
+        self.constants: dict[str, np.ndarray] = {}
+        self.module_stack: list[tuple[str, str]] = []
+        self._names: dict[str, int] = {}
+
+    def unique(self, base: str) -> str:
+        base = re.sub(r"\W", "_", base) or "v"
+        if base[0].isdigit():
+            base = "_" + base
+        count = self._names.get(base, 0)
+        self._names[base] = count + 1
+        return base if count == 0 else f"{base}_{count}"
+
+    # --- inputs -------------------------------------------------------------------------------------------
+    def add_input(self, kind: str, target: str, name: str, array: np.ndarray, dims: dict | None = None) -> _Value:
+        meta = TensorMeta(self.unique(name), list(array.shape), _dtype_name(array))
+        value = _Value(meta, array, array)
+        self.values[id(array)] = value
+        spec_dims = {axis: [d.name, d.min, d.max] for axis, d in (dims or {}).items()}
+        self.inputs.append(InputSpec(kind, target, meta, spec_dims))
+        return value
+
+    def traced_tensor(self, value: _Value) -> Tensor:
+        traced = value.array.view(TracedArray)
+        value.key = traced
+        self.values[id(traced)] = value
+        return Tensor._wrap(traced)
+
+    def value_of(self, t: Tensor) -> _Value:
+        value = self.values.get(id(t._data))
+        if value is not None:
+            return value
+        if isinstance(t._data, TracedArray):
+            raise DataDependentError(
+                f"ember.export: {user_location()}: a tensor computed from traced values outside Ember's ops "
+                f"(with numpy, or by a function that does not go through Function.apply) reaches an op; the "
+                f"graph cannot record it. Compute it with ember ops"
+            )
+        name = self.unique("c_lifted_tensor" if t._data.ndim else "c_scalar")
+        self.constants[name] = t._data
+        return self.add_input("constant", name, name, t._data)
+
+    # --- ops ----------------------------------------------------------------------------------------------
+    def call_op(self, cls, args: tuple, kwargs: dict):
+        traced = []
+        encoded_args = [self.encode(a, traced) for a in args]
+        encoded_kwargs = {k: self.encode(v, traced) for k, v in kwargs.items()}
+        plain_args = tuple(self.plain(a) for a in args)
+        plain_kwargs = {k: self.plain(v) for k, v in kwargs.items()}
+        out = _run_plain(cls, plain_args, plain_kwargs)
+        if not traced:  # constants only: computed now, a constant of the graph where it is used
+            return out
+        single = not isinstance(out, tuple)
+        outs = (out,) if single else out
+        base = _snake(cls.__name__)
+        results, metas = [], []
+        for o in outs:
+            if o is None:
+                results.append(None)
+                metas.append(TensorMeta(self.unique(base), [], "none"))
+                continue
+            array = o._data.view(np.ndarray)
+            value = _Value(TensorMeta(self.unique(base), list(array.shape), _dtype_name(array)), array, None)
+            metas.append(value.meta)
+            results.append(self.traced_tensor(value))
+        module, module_type = self.module_stack[-1] if self.module_stack else ("", "")
+        target = f"{cls.__module__}:{cls.__qualname__}"
+        self.nodes.append(Node(target, encoded_args, encoded_kwargs, metas, module, module_type, user_location()))
+        return results[0] if single else tuple(results)
+
+    def plain(self, obj):
+        """An argument with traced tensors (and arrays) as plain ones: the op runs on ndarrays only."""
+        if isinstance(obj, Tensor) and isinstance(obj._data, TracedArray):
+            return Tensor._wrap(obj._data.view(np.ndarray))
+        if isinstance(obj, TracedArray):
+            return obj.view(np.ndarray)
+        if isinstance(obj, (tuple, list)):
+            items = [self.plain(o) for o in obj]
+            return type(obj)(*items) if hasattr(obj, "_fields") else type(obj)(items)
+        if isinstance(obj, dict):
+            return {k: self.plain(v) for k, v in obj.items()}
+        return obj
+
+    # --- arguments ----------------------------------------------------------------------------------------
+    def encode(self, obj, traced: list):
+        """An op argument as JSON (see ``_graph``); ``traced`` collects the graph values it reads."""
+        if obj is None or isinstance(obj, (bool, str)):
+            return obj
+        if isinstance(obj, Tensor):
+            value = self.value_of(obj)
+            if value.meta.name not in self.constants:
+                traced.append(value)
+            return {"value": value.meta.name}
+        if isinstance(obj, (int, np.integer)) and not isinstance(obj, np.bool_):
+            return int(obj)
+        if isinstance(obj, float):
+            return encode_float(obj)
+        if isinstance(obj, np.ndarray) and id(obj) in self.values:  # a traced tensor's array, passed as data
+            value = self.values[id(obj)]
+            traced.append(value)
+            return {"array": value.meta.name}
+        if isinstance(obj, TracedArray):
+            raise DataDependentError(f"ember.export: {user_location()}: an array computed from traced values "
+                                     f"is passed to an op as data; the graph cannot record it")
+        if isinstance(obj, tuple) and not hasattr(obj, "_fields"):
+            return {"tuple": [self.encode(o, traced) for o in obj]}
+        if isinstance(obj, list):
+            return {"list": [self.encode(o, traced) for o in obj]}
+        if isinstance(obj, dict) and all(isinstance(k, str) for k in obj):
+            return {"dict": [[k, self.encode(v, traced)] for k, v in obj.items()]}
+        if isinstance(obj, slice):
+            return {"slice": [self.encode(v, traced) for v in (obj.start, obj.stop, obj.step)]}
+        if obj is Ellipsis:
+            return {"ellipsis": None}
+        if isinstance(obj, _dtype.dtype):
+            return {"dtype": obj.name}
+        if isinstance(obj, np.dtype) or (isinstance(obj, type) and issubclass(obj, np.generic)):
+            return {"np_dtype": np.dtype(obj).name}
+        if isinstance(obj, np.generic) and obj.dtype.kind in "biuf":
+            return {"scalar": [obj.item(), obj.dtype.name]}
+        if isinstance(obj, np.ndarray):  # an array argument (indices, a mask): a constant input of the graph
+            return {"array": self.value_of(Tensor._wrap(obj)).meta.name}
+        if isinstance(obj, np.ufunc) or callable(obj) and getattr(obj, "__module__", "") == "numpy":
+            return {"function": f"numpy:{obj.__name__}"}
+        if callable(obj) and str(getattr(obj, "__module__", "")).startswith("ember."):
+            return {"function": f"{obj.__module__}:{obj.__qualname__}"}
+        raise TypeError(f"ember.export: {user_location()}: cannot record an argument of type "
+                        f"{type(obj).__name__} ({obj!r:.60}) in the graph")
+
+    def encode_outputs(self, output):
+        """The forward's result as JSON: values by name, containers, plain constants."""
+        if isinstance(output, Tensor):
+            return {"value": self.value_of(output).meta.name}
+        if isinstance(output, tuple) and not hasattr(output, "_fields"):
+            return {"tuple": [self.encode_outputs(o) for o in output]}
+        if isinstance(output, list):
+            return {"list": [self.encode_outputs(o) for o in output]}
+        if isinstance(output, dict):
+            return {"dict": [[str(k), self.encode_outputs(v)] for k, v in output.items()]}
+        if output is None or isinstance(output, (bool, int, str)):
+            return output
+        if isinstance(output, float):
+            return encode_float(output)
+        raise TypeError(f"ember.export: the forward returns a {type(output).__name__}; the graph holds tensors, "
+                        f"tuples, lists, dicts and plain numbers")
+
+
+def _run_plain(cls, args: tuple, kwargs: dict):
+    """The op itself, the capture's hook off while it runs (an op's own inner ops are not recorded)."""
+    Function._batching_hook = None
+    try:
+        return cls.apply(*args, **kwargs)
+    finally:
+        Function._batching_hook = staticmethod(_hook)
+
+
+def _hook(cls, args, kwargs):
+    if not cls._internal:  # a user's custom Function: traced through (its forward's ops are recorded)
+        return NotImplemented
+    return _active.call_op(cls, args, kwargs)
+
+
+# --- module calls -----------------------------------------------------------------------------------------
+@contextlib.contextmanager
+def _module_paths(model, tracer: Tracer):
+    """Forward hooks on every submodule keep the path of the module that is running, for each node."""
+    handles = []
+
+    def enter(path, kind):
+        def pre_hook(module, args):
+            tracer.module_stack.append((path, kind))
+
+        def post_hook(module, args, output):
+            tracer.module_stack.pop()
+
+        return pre_hook, post_hook
+
+    for path, module in model.named_modules():
+        if not path:
+            continue
+        pre, post = enter(path, type(module).__name__)
+        handles.append(module.register_forward_pre_hook(pre))
+        handles.append(module.register_forward_hook(post, always_call=True))
+    try:
+        yield
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
+# --- export -----------------------------------------------------------------------------------------------
+def bind_arguments(model, args: tuple, kwargs: dict) -> dict:
+    """The forward's arguments by name, in the forward's order (as the graph's user inputs are named)."""
+    try:
+        signature = inspect.signature(model.forward)
+        bound = signature.bind(*args, **kwargs)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"ember.export: the example arguments do not fit {type(model).__name__}.forward: "
+                        f"{error}") from None
+    named = {}
+    for name, value in bound.arguments.items():
+        kind = signature.parameters[name].kind
+        if kind is inspect.Parameter.VAR_POSITIONAL:
+            named.update({f"{name}_{i}": v for i, v in enumerate(value)})
+        elif kind is inspect.Parameter.VAR_KEYWORD:
+            named.update(value)
+        else:
+            named[name] = value
+    return named
+
+
+def _dims_of(name: str, value, spec) -> dict:
+    """``{axis: Dim}`` of one tensor input from its ``dynamic_shapes`` entry (a dict or a per-axis list)."""
+    if spec is None:
+        return {}
+    if isinstance(spec, dict):
+        items = spec.items()
+    elif isinstance(spec, (tuple, list)):
+        items = enumerate(spec)
+    else:
+        raise TypeError(f"ember.export: dynamic_shapes[{name!r}] must be a dict {{axis: Dim}} or a list of "
+                        f"Dim / None per axis, got {type(spec).__name__}")
+    dims = {}
+    for axis, dim in items:
+        if dim is None:
+            continue
+        if not isinstance(dim, Dim):
+            raise TypeError(f"ember.export: dynamic_shapes[{name!r}][{axis}] must be an ember.export.Dim, "
+                            f"got {type(dim).__name__}")
+        if not -value.ndim <= axis < value.ndim:
+            raise ValueError(f"ember.export: dynamic_shapes[{name!r}] names axis {axis} of a "
+                             f"{value.ndim}-d input")
+        dims[axis % value.ndim] = dim
+    return dims
+
+
+def _leaf_specs(named: dict, dynamic_shapes) -> dict:
+    """``dynamic_shapes`` as {input name: spec}: a dict keyed by the forward's argument names, or a
+    tuple / list in their order."""
+    if dynamic_shapes is None:
+        return {}
+    if isinstance(dynamic_shapes, dict):
+        unknown = set(dynamic_shapes) - set(named)
+        if unknown:
+            raise ValueError(f"ember.export: dynamic_shapes names {sorted(unknown)}, which are not arguments "
+                             f"of forward (it has {list(named)})")
+        return dict(dynamic_shapes)
+    if isinstance(dynamic_shapes, (tuple, list)):
+        if len(dynamic_shapes) != len(named):
+            raise ValueError(f"ember.export: dynamic_shapes has {len(dynamic_shapes)} entries for "
+                             f"{len(named)} arguments")
+        return dict(zip(named, dynamic_shapes))
+    raise TypeError(f"ember.export: dynamic_shapes must be a dict or a tuple, got {type(dynamic_shapes).__name__}")
+
+
+def _flatten_inputs(named: dict, specs: dict):
+    """(path, name, tensor, spec) for every tensor among the arguments (in tuples, lists and dicts too)."""
+    leaves = []
+
+    def walk(value, path, name, spec):
+        if isinstance(value, Tensor):
+            leaves.append((path, name, value, spec))
+        elif isinstance(value, (tuple, list)):
+            for i, v in enumerate(value):
+                walk(v, f"{path}[{i}]", f"{name}_{i}", spec[i] if isinstance(spec, (tuple, list)) else None)
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                walk(v, f"{path}[{k!r}]", f"{name}_{k}", spec.get(k) if isinstance(spec, dict) else None)
+
+    for name, value in named.items():
+        walk(value, name, name, specs.get(name))
+    return leaves
+
+
+def _points(leaves) -> tuple[list[dict], dict]:
+    """The capture points: the example's sizes of every Dim, then each Dim moved (and pairs moved together)."""
+    dims, base = {}, {}
+    for path, name, tensor, spec in leaves:
+        for axis, dim in _dims_of(path, tensor, spec).items():
+            size = tensor.shape[axis]
+            if dim.name in base and base[dim.name] != size:
+                raise ValueError(f"ember.export: Dim {dim.name!r} has size {base[dim.name]} in one input and "
+                                 f"{size} in {path} (axis {axis})")
+            if not dim.contains(size):
+                raise ValueError(f"ember.export: {path} has size {size} on axis {axis}, outside {dim!r}")
+            dims[dim.name], base[dim.name] = dim, size
+    points = [base]
+    probes = {name: dim.probe_values(base[name]) for name, dim in dims.items()}
+    for name, values in probes.items():
+        points += [{**base, name: v} for v in values]
+    names = [n for n in probes if probes[n]]
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            points.append({**base, a: probes[a][0], b: probes[b][0]})
+    return points, dims
+
+
+def _resized(array: np.ndarray, dims: dict, point: dict) -> np.ndarray:
+    """The example input with each dynamic axis cycled to the point's size (its values stay valid inputs)."""
+    for axis, dim in dims.items():
+        array = np.take(array, np.arange(point[dim.name]) % array.shape[axis], axis=axis)
+    return array
+
+
+def _run_at(model, named: dict, args: tuple, kwargs: dict, leaves: list, point: dict, first: bool) -> Tracer:
+    """One run of the forward on the inputs resized to ``point``, recording into a new Tracer."""
+    global _active
+    tracer = Tracer()
+    for name, p in model.named_parameters():
+        tracer.add_input("parameter", name, "p_" + name.replace(".", "_"), p._data)
+    persistent = set(model.state_dict())
+    for name, b in model.named_buffers():
+        if name in persistent:
+            tracer.add_input("buffer", name, "b_" + name.replace(".", "_"), b._data)
+        else:  # a non-persistent buffer is not in the state_dict: a constant of the program
+            value = tracer.add_input("constant", name, "b_" + name.replace(".", "_"), b._data)
+            tracer.constants[value.meta.name] = b._data
+            tracer.inputs[-1].target = value.meta.name
+    traced = {}
+    for path, name, tensor, spec in leaves:
+        axes = _dims_of(path, tensor, spec)
+        array = tensor._data if first else np.ascontiguousarray(_resized(tensor._data, axes, point))
+        traced[id(tensor)] = tracer.traced_tensor(tracer.add_input("user_input", path, name, array, axes))
+
+    def swap(value):
+        if isinstance(value, Tensor):
+            return traced.get(id(value), value)
+        if isinstance(value, (tuple, list)) and not hasattr(value, "_fields"):
+            return type(value)(swap(v) for v in value)
+        if isinstance(value, dict):
+            return {k: swap(v) for k, v in value.items()}
+        return value
+
+    _active = tracer
+    Function._batching_hook = staticmethod(_hook)
+    try:
+        with no_grad(), _module_paths(model, tracer):
+            output = model(*swap(tuple(args)), **swap(dict(kwargs)))
+    finally:
+        Function._batching_hook = None
+        _active = None
+    tracer.outputs = tracer.encode_outputs(output)
+    return tracer
+
+
+def capture(model, args: tuple, kwargs: dict, dynamic_shapes) -> tuple:
+    """Runs the forward once per capture point, recording; returns the runs, arguments, points and Dims."""
+    if _active is not None:
+        raise RuntimeError("ember.export: a capture is already running (export is not re-entrant)")
+    if Function._batching_hook is not None:
+        raise RuntimeError("ember.export cannot run inside ember.func.vmap")
+    named = bind_arguments(model, args, kwargs)
+    leaves = _flatten_inputs(named, _leaf_specs(named, dynamic_shapes))
+    points, dims = _points(leaves)
+    buffers = [(b, b._data.copy()) for _, b in model.named_buffers()]
+    runs = []
+    for p, point in enumerate(points):
+        try:
+            runs.append(_run_at(model, named, args, kwargs, leaves, point, p == 0))
+        except DataDependentError:
+            raise
+        except Exception as error:
+            if p == 0:
+                raise
+            raise _specialised(points, p, error) from error
+        finally:  # a training-mode forward updates statistics: each run starts from the same state
+            for b, saved in buffers:
+                np.copyto(b._data, saved)
+    return runs, named, points, dims
+
+
+def _specialised(points: list, p: int, error: Exception) -> RuntimeError:
+    changed = {k: v for k, v in points[p].items() if v != points[0][k]}
+    now = ", ".join(f"{k}={v}" for k, v in changed.items())
+    was = ", ".join(f"{k}={points[0][k]}" for k in changed)
+    return RuntimeError(
+        f"ember.export: {error_location(error)}: the forward fails when the dynamic sizes change ({now}; the "
+        f"example has {was}): {type(error).__name__}: {error}. A size was fixed during the capture (a "
+        f"tensor of fixed shape, a value read from the data); keep sizes following the input "
+        f"(x.shape[0], -1 in view), narrow the Dim's range, or drop the Dim"
+    )
