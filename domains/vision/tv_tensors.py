@@ -26,7 +26,7 @@ import enum
 import inspect
 import sys
 import types
-from typing import Any
+from typing import Any, Self
 
 import ember
 import numpy as np
@@ -60,7 +60,7 @@ class set_return_type:
         self._previous = _RETURN_TYPE["TVTensor"]
         _RETURN_TYPE["TVTensor"] = return_type.lower() == "tvtensor"
 
-    def __enter__(self) -> set_return_type:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc) -> None:

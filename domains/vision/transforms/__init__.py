@@ -19,18 +19,21 @@ Example:
 from __future__ import annotations
 
 from . import functional
-from ._augment import RandomErasing
+from ._augment import JPEG, RandomErasing
 from ._base import BoundingBoxes, Transform
 from ._bounding_boxes import ClampBoundingBoxes, RandomIoUCrop, SanitizeBoundingBoxes
 from ._build import build_transform
 from ._color import (
+    RGB,
     ColorJitter,
     Grayscale,
     RandomAdjustSharpness,
     RandomAutocontrast,
+    RandomChannelPermutation,
     RandomEqualize,
     RandomGrayscale,
     RandomInvert,
+    RandomPhotometricDistort,
     RandomPosterize,
     RandomSolarize,
 )
@@ -50,29 +53,49 @@ from ._geometry import (
     Resize,
 )
 from ._image import InterpolationMode
-from ._misc import GaussianBlur, Lambda, Normalize, ToDtype
+from ._meta import ClampKeyPoints, ConvertBoundingBoxFormat, SanitizeKeyPoints, SetClampingMode
+from ._misc import (
+    ConvertImageDtype,
+    GaussianBlur,
+    GaussianNoise,
+    Identity,
+    Lambda,
+    LinearTransformation,
+    Normalize,
+    ToDtype,
+)
 from ._multi_crop import FiveCrop, TenCrop
 from ._resize import RandomResize, RandomShortestSize, ScaleJitter
+from ._temporal import UniformTemporalSubsample
 from ._type_conversion import PILToTensor, ToImage, ToPILImage, ToPureTensor, ToTensor
+from ._utils import check_type, get_bounding_boxes, get_keypoints, has_all, has_any, query_chw, query_size
 from .autoaugment import AugMix, AutoAugment, AutoAugmentPolicy, RandAugment, TrivialAugmentWide
 from .mixup import CutMix, MixUp
 
 __all__ = [
+    "JPEG",
+    "RGB",
     "AugMix",
     "AutoAugment",
     "AutoAugmentPolicy",
     "BoundingBoxes",
     "CenterCrop",
     "ClampBoundingBoxes",
+    "ClampKeyPoints",
     "ColorJitter",
     "Compose",
+    "ConvertBoundingBoxFormat",
+    "ConvertImageDtype",
     "CutMix",
     "ElasticTransform",
     "FiveCrop",
     "GaussianBlur",
+    "GaussianNoise",
     "Grayscale",
+    "Identity",
     "InterpolationMode",
     "Lambda",
+    "LinearTransformation",
     "MixUp",
     "Normalize",
     "PILToTensor",
@@ -82,6 +105,7 @@ __all__ = [
     "RandomAffine",
     "RandomApply",
     "RandomAutocontrast",
+    "RandomChannelPermutation",
     "RandomChoice",
     "RandomCrop",
     "RandomEqualize",
@@ -92,6 +116,7 @@ __all__ = [
     "RandomIoUCrop",
     "RandomOrder",
     "RandomPerspective",
+    "RandomPhotometricDistort",
     "RandomPosterize",
     "RandomResize",
     "RandomResizedCrop",
@@ -102,7 +127,9 @@ __all__ = [
     "RandomZoomOut",
     "Resize",
     "SanitizeBoundingBoxes",
+    "SanitizeKeyPoints",
     "ScaleJitter",
+    "SetClampingMode",
     "TenCrop",
     "ToDtype",
     "ToImage",
@@ -111,6 +138,14 @@ __all__ = [
     "ToTensor",
     "Transform",
     "TrivialAugmentWide",
+    "UniformTemporalSubsample",
     "build_transform",
+    "check_type",
     "functional",
+    "get_bounding_boxes",
+    "get_keypoints",
+    "has_all",
+    "has_any",
+    "query_chw",
+    "query_size",
 ]

@@ -8,11 +8,33 @@ from typing import Any
 
 import numpy as np
 
+from . import _v2_functional as F2
 from . import functional as F
 from ._base import Transform, rand, randint, rng, uniform
 from ._image import is_pil, unpack
 
-__all__ = ["RandomErasing"]
+__all__ = ["JPEG", "RandomErasing"]
+
+
+class JPEG(Transform):
+    """Compresses uint8 images with PIL's JPEG encoder at a quality drawn from ``quality`` (an int, or a
+    (min, max) range of ints in [1, 100]) and decodes them: compression artefacts as an augmentation."""
+
+    def __init__(self, quality):
+        if isinstance(quality, numbers.Integral):
+            quality = [int(quality), int(quality)]
+        elif not (isinstance(quality, (list, tuple)) and len(quality) == 2
+                  and all(isinstance(q, numbers.Integral) for q in quality)):
+            raise TypeError(f"quality can either be an integer or a sequence of two integers. Got {quality}")
+        if not 1 <= quality[0] <= quality[1] <= 100:
+            raise ValueError(f"quality must be an integer from 1 to 100, got quality={quality}")
+        self.quality = list(quality)
+
+    def make_params(self, size):
+        return {"quality": randint(self.quality[0], self.quality[1] + 1)}
+
+    def apply_image(self, img, params):
+        return F2.jpeg(img, params["quality"])
 
 
 class RandomErasing(Transform):

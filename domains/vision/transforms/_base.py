@@ -238,7 +238,8 @@ class Transform:
         if not self.geometric or params.get("matrix") is None:
             return points
         xy = points.numpy(force=True).astype(np.float64)
-        flat = np.concatenate([xy.reshape(-1, 2), np.ones((xy.size // 2, 1))], axis=1) @ params["matrix"].T
+        matrix = params.get("keypoint_matrix", params["matrix"])
+        flat = np.concatenate([xy.reshape(-1, 2), np.ones((xy.size // 2, 1))], axis=1) @ matrix.T
         moved = (flat[:, :2] / flat[:, 2:3]).reshape(xy.shape)
         return tv_tensors.KeyPoints._make(ember.from_numpy(_cast_like(moved, xy.dtype, points)),
                                           canvas_size=tuple(params["size"]))

@@ -75,10 +75,10 @@ class SanitizeBoundingBoxes(Transform):
         getter = (find_labels if self.labels_getter == "default"
                   else self.labels_getter or (lambda _: None))
         labels = getter(structure)
-        labels = () if labels is None else (labels if isinstance(labels, tuple) else (labels,))
+        labels = () if labels is None else (tuple(labels) if isinstance(labels, (tuple, list)) else (labels,))
         for label in labels:
             if not isinstance(label, Tensor):
-                raise ValueError(f"The labels in the input to forward() must be a tensor or None, got "
+                raise ValueError(f"The labels in the input to forward() must be a tensor or None, got "  # noqa: TRY004 (torchvision's type)
                                  f"{type(label)} instead.")
             if label.shape[0] != boxes.shape[0]:
                 raise ValueError(f"Number of boxes (shape={tuple(boxes.shape)}) and must match the number of "
@@ -205,8 +205,8 @@ def find_labels(inputs):
         inputs = inputs[1]
     if is_pure_tensor(inputs):
         return inputs
-    if not isinstance(inputs, dict):
-        raise ValueError(f"When using the default labels_getter, the input passed to forward must be a dictionary "
+    if not isinstance(inputs, dict):  # torchvision raises ValueError here
+        raise ValueError(f"When using the default labels_getter, the input passed to forward must be a dictionary "  # noqa: TRY004
                          f"or a two-tuple whose second item is a dictionary or a tensor, but got {inputs} instead.")
     key = next((k for k in inputs if isinstance(k, str) and k.lower() == "labels"), None)
     if key is None:

@@ -5,13 +5,22 @@ from __future__ import annotations
 import math
 import numbers
 
+from . import _v2_functional as F2
 from . import functional as F
 from ._base import Transform, rand, rng, uniform
 
 __all__ = [
-    "ColorJitter", "Grayscale", "RandomAdjustSharpness", "RandomAutocontrast", "RandomEqualize", "RandomGrayscale",
-    "RandomInvert", "RandomPosterize", "RandomSolarize",
+    "RGB", "ColorJitter", "Grayscale", "RandomAdjustSharpness", "RandomAutocontrast", "RandomChannelPermutation",
+    "RandomEqualize", "RandomGrayscale", "RandomInvert", "RandomPhotometricDistort", "RandomPosterize",
+    "RandomSolarize",
 ]
+
+
+def _permutation(img, params: dict):
+    """The call's channel permutation, drawn on first use (the number of channels is known only then)."""
+    if "permutation" not in params:
+        params["permutation"] = [int(i) for i in rng().permutation(F.get_dimensions(img)[0])]
+    return params["permutation"]
 
 
 class ColorJitter(Transform):
@@ -160,3 +169,58 @@ class RandomEqualize(_RandomColorOp):
 
     def __init__(self, p: float = 0.5):
         self.p = p
+
+
+class RGB(Transform):
+    """Grayscale images to 3 channels (repeated); RGB images pass (v2's ``RGB``, PIL's ``convert("RGB")``)."""
+
+    def apply_image(self, img, params):
+        return F2.grayscale_to_rgb(img)
+
+
+class RandomChannelPermutation(Transform):
+    """Permutes the channels at random (the same permutation for every image of a sample)."""
+
+    def apply_image(self, img, params):
+        return F2.permute_channels(img, _permutation(img, params))
+
+
+class RandomPhotometricDistort(Transform):
+    """SSD's photometric distortion (Liu et al., 2016), as torchvision v2's: each of brightness, contrast,
+    saturation and hue is applied with probability ``p`` (factor uniform in its range), contrast before or
+    after the others at even odds, then the channels are permuted with probability ``p``."""
+
+    def __init__(self, brightness=(0.875, 1.125), contrast=(0.5, 1.5), saturation=(0.5, 1.5), hue=(-0.05, 0.05),
+                 p: float = 0.5):
+        check = ColorJitter._check
+        self.brightness = check(brightness, "brightness")
+        self.contrast = check(contrast, "contrast")
+        self.saturation = check(saturation, "saturation")
+        self.hue = check(hue, "hue", center=0.0, bound=(-0.5, 0.5))
+        self.p = p
+
+    def _repr_items(self):
+        return [(k, v) for k, v in super()._repr_items() if v is not None]
+
+    def make_params(self, size):
+        params = {name: (uniform(*span) if rand() < self.p else None) if span else None
+                  for name, span in (("brightness", self.brightness), ("contrast", self.contrast),
+                                     ("saturation", self.saturation), ("hue", self.hue))}
+        params["contrast_before"] = rand() < 0.5
+        params["permute"] = rand() < self.p
+        return params
+
+    def apply_image(self, img, params):
+        if params["brightness"] is not None:
+            img = F.adjust_brightness(img, params["brightness"])
+        if params["contrast"] is not None and params["contrast_before"]:
+            img = F.adjust_contrast(img, params["contrast"])
+        if params["saturation"] is not None:
+            img = F.adjust_saturation(img, params["saturation"])
+        if params["hue"] is not None:
+            img = F.adjust_hue(img, params["hue"])
+        if params["contrast"] is not None and not params["contrast_before"]:
+            img = F.adjust_contrast(img, params["contrast"])
+        if params["permute"]:
+            img = F2.permute_channels(img, _permutation(img, params))
+        return img

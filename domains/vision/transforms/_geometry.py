@@ -277,7 +277,13 @@ class _Flip(Transform):
     def make_params(self, size):
         if rand() >= self.p:
             return {"flip": False, "size": size, "matrix": None}
-        return {"flip": True, "size": size, "matrix": self._matrix(size)}
+        return self.flip_params(size)
+
+    def flip_params(self, size) -> dict:
+        # boxes flip their edges (x -> W - x); key points are pixel indices (x -> W - 1 - x), as torchvision's
+        h, w = size
+        return {"flip": True, "size": size, "matrix": self._matrix(size),
+                "keypoint_matrix": self._matrix((h - 1, w - 1))}
 
     def apply_image(self, img, params):
         return self._flip(img) if params["flip"] else img

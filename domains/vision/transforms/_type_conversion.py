@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from ember import Tensor
+
+from .. import tv_tensors
 from . import functional as F
 from ._base import Transform
 
@@ -33,17 +36,30 @@ class ToPILImage(Transform):
 
 
 class ToImage(Transform):
-    """PIL image or HWC ndarray -> CHW tensor of the same dtype (v2's ``ToImage``; no scaling)."""
+    """PIL image, HWC ndarray or tensor -> ``tv_tensors.Image`` (CHW, same dtype, no scaling), as v2's
+    ``ToImage``; masks, boxes and other tv_tensors pass through."""
 
     def apply_image(self, img, params):
-        return F.to_image(img)
+        out = F.to_image(img)
+        return out if isinstance(out, tv_tensors.Image) else tv_tensors.Image(out)
 
     def apply_mask(self, mask, params):
         return mask
 
+    def transform_leaf(self, leaf, params):
+        return leaf if isinstance(leaf, tv_tensors.TVTensor) else self.apply_image(leaf, params)
+
 
 class ToPureTensor(Transform):
-    """v2's ``ToPureTensor``: strips tensor subclasses; Ember's images already are plain tensors."""
+    """v2's ``ToPureTensor``: every tv_tensor (image, mask, boxes, ...) becomes a plain ``Tensor`` (same
+    memory, same graph); other inputs pass through."""
 
     def apply_image(self, img, params):
-        return img
+        return _pure(img)
+
+    def transform_leaf(self, leaf, params):
+        return _pure(leaf)
+
+
+def _pure(obj):
+    return Tensor.view(obj, tuple(obj.shape)) if isinstance(obj, tv_tensors.TVTensor) else obj

@@ -101,17 +101,38 @@ def to_pil_image(pic, mode: str | None = None):
 
 
 def to_dtype(img, dtype, scale: bool = False):
-    """Casts an array image; with ``scale`` the value range follows (uint8 [0, 255] <-> float [0, 1])."""
+    """Casts an array image; with ``scale`` the value range follows (uint8 [0, 255] <-> float [0, 1]).
+
+    torchvision v2's rules, number for number: float -> int multiplies by ``max + 1 - 1e-3`` and
+    truncates (so 0.5 -> 127 in uint8), int -> float multiplies by ``1 / max``, int -> int shifts bits.
+    """
     target = _numpy_dtype(dtype) if not isinstance(dtype, (type, np.dtype)) else np.dtype(dtype)
     if is_pil(img):
         raise TypeError("to_dtype: expected an ndarray or tensor, got a PIL image (use PILToTensor first)")
     arr, pack = unpack(img, "to_dtype")
     if not scale or arr.dtype == target:
         return pack(arr.astype(target))
-    x = to_float(arr) / max_value(arr.dtype)
+    return pack(_scale_dtype(arr, target))
+
+
+def _int_max(dtype: np.dtype) -> int:
+    return int(np.iinfo(dtype).max) if dtype.kind in "iu" else 1
+
+
+def _scale_dtype(arr: np.ndarray, target: np.dtype) -> np.ndarray:
+    if arr.dtype.kind == "f":
+        if target.kind == "f":
+            return arr.astype(target)
+        if target.itemsize >= arr.dtype.itemsize and target.kind == "i" and target.itemsize >= 4:
+            raise RuntimeError(f"The conversion from {arr.dtype} to {target} cannot be performed safely.")
+        return (arr * arr.dtype.type(_int_max(target) + 1.0 - 1e-3)).astype(target)
     if target.kind == "f":
-        return pack(x.astype(target))
-    return pack(np.clip(np.rint(x * max_value(target)), 0, max_value(target)).astype(target))
+        return arr.astype(target) * target.type(1.0 / _int_max(arr.dtype))
+    bits_in = np.iinfo(arr.dtype).bits - (arr.dtype.kind == "i")
+    bits_out = np.iinfo(target).bits - (target.kind == "i")
+    if bits_in > bits_out:
+        return (arr >> (bits_in - bits_out)).astype(target)
+    return arr.astype(target) << (bits_out - bits_in)
 
 
 def _numpy_dtype(dtype) -> np.dtype:
