@@ -35,14 +35,25 @@ def _check_read(what: str) -> None:
     if frame is not None and frame.f_code.co_filename.startswith(CORE_DIR):
         return
     raise DataDependentError(
-        f"ember.export: {user_location()}: {what} of a traced tensor: the forward branches on (or reads) "
-        f"tensor values, which a graph cannot hold. Use tensor ops (ember.where, masks) instead, or compute "
+        f"ember.export: {user_location()}: {what} of a traced tensor: the forward reads tensor values in "
+        f"Python (a branch such as `if x.sum() > 0`, .item(), int()), which a graph cannot hold. Use tensor ops (ember.where, masks) instead, or compute "
         f"the value outside the exported forward"
     )
 
 
 class TracedArray(np.ndarray):
-    """The array of a tracing tensor: the example's values; its Python conversions refuse (see above)."""
+    """The array of a tracing tensor: the example's values; its Python conversions refuse (see above), and
+    numpy functions called on it outside an op (the indices of ``max(dim)``, comparisons) are recorded."""
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        if _active is None:
+            return _plain_call(getattr(ufunc, method), inputs, kwargs)
+        return _active.call_numpy(ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        if _active is None:
+            return _plain_call(func, args, kwargs)
+        return _active.call_numpy(func, None, args, kwargs)
 
     def __bool__(self):
         _check_read("bool()")
@@ -157,9 +168,7 @@ class Tracer:
             value = _Value(TensorMeta(self.unique(base), list(array.shape), _dtype_name(array)), array, None)
             metas.append(value.meta)
             results.append(self.traced_tensor(value))
-        module, module_type = self.module_stack[-1] if self.module_stack else ("", "")
-        target = f"{cls.__module__}:{cls.__qualname__}"
-        self.nodes.append(Node(target, encoded_args, encoded_kwargs, metas, module, module_type, user_location()))
+        self._add_node(f"{cls.__module__}:{cls.__qualname__}", encoded_args, encoded_kwargs, metas)
         return results[0] if single else tuple(results)
 
     def plain(self, obj):
@@ -174,6 +183,52 @@ class Tracer:
         if isinstance(obj, dict):
             return {k: self.plain(v) for k, v in obj.items()}
         return obj
+
+    def call_numpy(self, func, method, args: tuple, kwargs: dict):
+        """A numpy function or ufunc applied to traced arrays outside an op: a node ``numpy:name``."""
+        name = func.__name__ if method in (None, "__call__") else f"{func.__name__}.{method}"
+        if func is np.copyto:  # an in-place op writes its result into a traced tensor: rebind that tensor
+            return self._copyto(*args, **kwargs)
+        if "out" in kwargs:
+            raise DataDependentError(f"ember.export: {user_location()}: numpy.{name}(out=...) writes into a "
+                                     f"traced tensor outside Ember's ops; the graph cannot record it")
+        fn = func if method is None else getattr(func, method)
+        traced = []
+        encoded_args = [self.encode(a, traced) for a in args]
+        encoded_kwargs = {k: self.encode(v, traced) for k, v in kwargs.items()}
+        out = _plain_call(fn, args, kwargs)
+        computed = out if isinstance(out, tuple) else (out,)
+        if not traced or not all(isinstance(o, (np.ndarray, np.generic)) for o in computed):
+            return out  # (no traced input, or a question about the arrays: np.may_share_memory, np.shape)
+        if not (isinstance(func, np.ufunc) or name in NUMPY_FUNCTIONS):
+            raise DataDependentError(f"ember.export: {user_location()}: numpy.{name} is applied to a traced "
+                                     f"tensor; the graph cannot record it (compute it with ember ops)")
+        single = not isinstance(out, tuple)
+        outs = (out,) if single else out
+        results, metas = [], []
+        for o in outs:
+            array = np.asarray(o).view(np.ndarray)
+            value = _Value(TensorMeta(self.unique(name.replace(".", "_")), list(array.shape), _dtype_name(array)),
+                           array, None)
+            metas.append(value.meta)
+            results.append(self.traced_tensor(value)._data)
+        self._add_node(f"numpy:{name}", encoded_args, encoded_kwargs, metas)
+        return results[0] if single else tuple(results)
+
+    def _copyto(self, dst, src, casting="same_kind", where=True):
+        _plain_call(np.copyto, (dst, src), {"casting": casting, "where": where})
+        if id(dst) not in self.values:
+            return
+        source = self.values.get(id(src)) if isinstance(src, np.ndarray) else None
+        if source is None or where is not True or source.array.dtype != dst.dtype:
+            raise DataDependentError(f"ember.export: {user_location()}: an in-place change of a traced tensor "
+                                     f"the graph cannot record (use the out-of-place op)")
+        self.values[id(dst)] = source  # later ops that read dst read the in-place op's result
+        return
+
+    def _add_node(self, target, encoded_args, encoded_kwargs, metas):
+        module, module_type = self.module_stack[-1] if self.module_stack else ("", "")
+        self.nodes.append(Node(target, encoded_args, encoded_kwargs, metas, module, module_type, user_location()))
 
     # --- arguments ----------------------------------------------------------------------------------------
     def encode(self, obj, traced: list):
@@ -237,6 +292,24 @@ class Tracer:
             return encode_float(output)
         raise TypeError(f"ember.export: the forward returns a {type(output).__name__}; the graph holds tensors, "
                         f"tuples, lists, dicts and plain numbers")
+
+
+# numpy functions a graph may call on traced arrays (besides every ufunc): pure functions of their arguments
+NUMPY_FUNCTIONS = frozenset(
+    ["all", "any", "amax", "amin", "argmax", "argmin", "argsort", "around", "broadcast_to", "clip", "concatenate", "count_nonzero", "cumsum", "expand_dims", "flip", "isclose", "isfinite", "isinf", "isnan", "max", "mean", "min", "moveaxis", "nonzero", "ones_like", "prod", "ravel", "repeat", "reshape", "round", "sort", "squeeze", "stack", "sum", "swapaxes", "take", "take_along_axis", "tile", "transpose", "tril", "triu", "where", "zeros_like", "full_like", "empty_like"])
+
+
+def _plain(obj):
+    if isinstance(obj, TracedArray):
+        return obj.view(np.ndarray)
+    if isinstance(obj, (tuple, list)):
+        return type(obj)(_plain(o) for o in obj)
+    return obj
+
+
+def _plain_call(fn, args, kwargs):
+    """``fn`` on plain arrays (numpy's own implementation, no recording), results as plain arrays."""
+    return fn(*(_plain(a) for a in args), **{k: _plain(v) for k, v in kwargs.items()})
 
 
 def _run_plain(cls, args: tuple, kwargs: dict):
@@ -367,7 +440,8 @@ def _flatten_inputs(named: dict, specs: dict):
 
 
 def _points(leaves) -> tuple[list[dict], dict]:
-    """The capture points: the example's sizes of every Dim, then each Dim moved (and pairs moved together)."""
+    """The capture points: the example's sizes of every Dim; the same sizes with the input values shuffled
+    (values read in Python then differ between the runs); each Dim moved (and pairs moved together)."""
     dims, base = {}, {}
     for path, name, tensor, spec in leaves:
         for axis, dim in _dims_of(path, tensor, spec).items():
@@ -378,7 +452,7 @@ def _points(leaves) -> tuple[list[dict], dict]:
             if not dim.contains(size):
                 raise ValueError(f"ember.export: {path} has size {size} on axis {axis}, outside {dim!r}")
             dims[dim.name], base[dim.name] = dim, size
-    points = [base]
+    points = [base, dict(base)]
     probes = {name: dim.probe_values(base[name]) for name, dim in dims.items()}
     for name, values in probes.items():
         points += [{**base, name: v} for v in values]
@@ -389,6 +463,12 @@ def _points(leaves) -> tuple[list[dict], dict]:
     return points, dims
 
 
+def _shuffled(array: np.ndarray) -> np.ndarray:
+    """The same values in another order (still valid inputs: token ids stay token ids)."""
+    order = np.random.default_rng(0).permutation(array.size)
+    return np.ascontiguousarray(array.reshape(-1)[order].reshape(array.shape))
+
+
 def _resized(array: np.ndarray, dims: dict, point: dict) -> np.ndarray:
     """The example input with each dynamic axis cycled to the point's size (its values stay valid inputs)."""
     for axis, dim in dims.items():
@@ -396,8 +476,8 @@ def _resized(array: np.ndarray, dims: dict, point: dict) -> np.ndarray:
     return array
 
 
-def _run_at(model, named: dict, args: tuple, kwargs: dict, leaves: list, point: dict, first: bool) -> Tracer:
-    """One run of the forward on the inputs resized to ``point``, recording into a new Tracer."""
+def _run_at(model, args: tuple, kwargs: dict, leaves: list, point: dict, index: int) -> Tracer:
+    """One run of the forward on the inputs of capture point ``index`` (see ``_points``), recording."""
     global _active
     tracer = Tracer()
     for name, p in model.named_parameters():
@@ -413,7 +493,12 @@ def _run_at(model, named: dict, args: tuple, kwargs: dict, leaves: list, point: 
     traced = {}
     for path, name, tensor, spec in leaves:
         axes = _dims_of(path, tensor, spec)
-        array = tensor._data if first else np.ascontiguousarray(_resized(tensor._data, axes, point))
+        if index == 0:
+            array = tensor._data
+        elif index == 1:
+            array = _shuffled(tensor._data)
+        else:
+            array = np.ascontiguousarray(_resized(tensor._data, axes, point))
         traced[id(tensor)] = tracer.traced_tensor(tracer.add_input("user_input", path, name, array, axes))
 
     def swap(value):
@@ -450,12 +535,16 @@ def capture(model, args: tuple, kwargs: dict, dynamic_shapes) -> tuple:
     runs = []
     for p, point in enumerate(points):
         try:
-            runs.append(_run_at(model, named, args, kwargs, leaves, point, p == 0))
+            runs.append(_run_at(model, args, kwargs, leaves, point, p))
         except DataDependentError:
             raise
         except Exception as error:
             if p == 0:
                 raise
+            if p == 1:
+                raise DataDependentError(f"ember.export: {error_location(error)}: the forward fails on other "
+                                         f"input values of the same shape ({type(error).__name__}: {error}); "
+                                         f"the capture needs a forward that runs on any values") from error
             raise _specialised(points, p, error) from error
         finally:  # a training-mode forward updates statistics: each run starts from the same state
             for b, saved in buffers:

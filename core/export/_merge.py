@@ -23,8 +23,6 @@ class _Mismatch(Exception):
 
 def merge(runs: list, points: list) -> Graph:
     base = runs[0]
-    if len(runs) == 1:
-        return Graph(base.inputs, base.nodes, base.outputs)
     _same_ops(runs, points)
     creations, inputs = [], []
     for i, spec in enumerate(base.inputs):
@@ -52,17 +50,18 @@ def _same_ops(runs: list, points: list) -> None:
         for a, b in zip(base.nodes, run.nodes):
             if a.target != b.target or [o.name for o in a.outputs] != [o.name for o in b.outputs]:
                 raise DataDependentError(
-                    f"ember.export: the forward records different ops when the dynamic sizes change: {a.op} at "
-                    f"{a.location} with {_sizes(points[0])}, {b.op} at {b.location} with {_sizes(point)}. A "
-                    f"Python branch depends on a dynamic size; keep the branch independent of it, or narrow "
-                    f"the Dim's range to one side of it")
+                    f"ember.export: the forward records different ops on other inputs: {a.op} at {a.location} "
+                    f"with the example, {b.op} at {b.location} with {_sizes(point) or 'shuffled values'}. A "
+                    f"Python branch depends on tensor values or a dynamic size; keep the branch independent of "
+                    f"them, or narrow the Dim's range to one side of it")
         if len(base.nodes) != len(run.nodes):
             longer = base if len(base.nodes) > len(run.nodes) else run
             extra = longer.nodes[min(len(base.nodes), len(run.nodes))]
             raise DataDependentError(
-                f"ember.export: the forward records a different number of ops when the dynamic sizes change "
-                f"({_sizes(points[0])}: {len(base.nodes)}, {_sizes(point)}: {len(run.nodes)}; first extra op "
-                f"{extra.op} at {extra.location}): a Python loop or branch depends on a dynamic size")
+                f"ember.export: the forward records a different number of ops on other inputs (example "
+                f"{_sizes(points[0])}: {len(base.nodes)}, {_sizes(point) or 'shuffled values'}: {len(run.nodes)}; "
+                f"first extra op {extra.op} at {extra.location}): a Python loop or branch depends on tensor values "
+                f"or a dynamic size")
 
 
 def _sizes(point: dict) -> str:
@@ -88,9 +87,11 @@ def _creation(spec: InputSpec, meta: TensorMeta, arrays: list, points: list, whe
     uniform = all(a.size == 0 or (a == a.flat[0]).all() for a in arrays) and len(values - {None}) <= 1
     if not uniform or any(s is None for s in meta.shape):
         raise DataDependentError(
-            f"ember.export: {where}: a constant tensor ({list(arrays[0].shape)}) changes with the dynamic sizes "
-            f"but is not made by an op from the inputs (numpy, ember.arange, a tensor read from data); the graph "
-            f"cannot express it. Build it with ember ops from the input, or drop the Dim")
+            f"ember.export: {where}: a constant tensor ({list(arrays[0].shape)}) changes between the capture "
+            f"runs (with the input values or the dynamic sizes) but is not made by an op from the inputs: "
+            f"numpy on tensor data, ember.arange(n) of a size, random values or batch statistics (dropout, "
+            f"batch norm in training mode: call model.eval()). Build it with ember ops from the input, or "
+            f"drop the Dim")
     fill = (values - {None} or {0}).pop()
     size = {"tuple": [s if isinstance(s, int) else {"sym": s} for s in meta.shape]}
     return Node("ember.creation:full", [size, fill], {"dtype": {"dtype": meta.dtype}},
@@ -113,9 +114,9 @@ def _merge_arg(items: list, points: list, where: str):
         return _merge(items, points)
     except _Mismatch as error:
         raise DataDependentError(
-            f"ember.export: {where}: an argument changes with the dynamic sizes in a way the graph cannot "
-            f"express ({error}); it was computed from a dynamic size in Python (int(), float arithmetic) or "
-            f"read from data") from None
+            f"ember.export: {where}: an argument changes between the capture runs (with the input values or "
+            f"the dynamic sizes) in a way the graph cannot express ({error}): it was read from tensor data, or "
+            f"computed from a dynamic size with float arithmetic") from None
 
 
 def _merge(items: list, points: list):

@@ -12,7 +12,7 @@ from ..autograd.function import Function
 from ..nn.modules.module import Module
 from ..nn.parameter import Parameter
 from ..tensor import Tensor
-from ._capture import capture
+from ._capture import NUMPY_FUNCTIONS, capture
 from ._graph import Graph, decode
 from ._merge import merge
 from ._symbolic import Dim
@@ -257,12 +257,31 @@ def resolve(target: str):
     module, _, name = target.partition(":")
     if module == "ember.creation" and name == "full":  # a constant that follows the dynamic sizes
         return creation.full
+    if module == "numpy":
+        return _numpy_node(target, name)
     if target not in _OPS:
         _OPS.update(_ember_ops())
     if target not in _OPS:
         raise RuntimeError(f"the graph calls op {target!r}, which is not an op of the Ember that is loaded "
                            f"(import the package that defines it first, e.g. ember.vision for its ops)")
     return _OPS[target]
+
+
+def _numpy_node(target: str, name: str):
+    """A numpy function (``numpy:argmax``) or ufunc method (``numpy:add.reduce``) a node calls on arrays."""
+    function, _, method = name.partition(".")
+    fn = getattr(np, function, None)
+    if isinstance(fn, np.ufunc) and method in ("", "reduce", "accumulate", "outer"):
+        fn = getattr(fn, method or "__call__")
+    elif not (fn is not None and not method and function in NUMPY_FUNCTIONS):
+        raise RuntimeError(f"the graph calls {target!r}, which is not a numpy function graphs may call")
+
+    def numpy_node(*args, **kwargs):
+        out = fn(*args, **kwargs)
+        return tuple(Tensor._wrap(np.asarray(o)) for o in out) if isinstance(out, tuple) \
+            else Tensor._wrap(np.asarray(out))
+
+    return numpy_node
 
 
 def resolve_function(name: str):
