@@ -19,8 +19,7 @@ def _lse(a, b):
     return b + np.log1p(np.exp(a - b))
 
 
-@adaptive
-@njit(cache=True, parallel=True)
+@adaptive()
 def ctc_loss(lp, targets, starts, input_lengths, target_lengths, blank):
     """lp (T, N, C) float64 log-probabilities -> (nll (N,), d nll / d lp (T, N, C))."""
     t_size, n_size, c_size = lp.shape

@@ -4,13 +4,12 @@ its backward, each one pass per channel, parallel over channels (float64 accumul
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
 from ._threads import adaptive
 
 
-@adaptive
-@njit(cache=True, parallel=True, fastmath=True)
+@adaptive(fastmath=True)
 def channel_stats(x):
     """Mean and biased variance of each channel of x (N, C, L) (two-pass, float64)."""
     n_size, c_size, l_size = x.shape
@@ -33,8 +32,7 @@ def channel_stats(x):
     return mean, var
 
 
-@adaptive
-@njit(cache=True, parallel=True, fastmath=True)
+@adaptive(fastmath=True)
 def normalize_affine(x, mean, invstd, weight, bias):
     """y = (x - mean[c]) * invstd[c] * weight[c] + bias[c] for x (N, C, L)."""
     n_size, c_size, l_size = x.shape
@@ -51,8 +49,7 @@ def normalize_affine(x, mean, invstd, weight, bias):
     return y
 
 
-@adaptive
-@njit(cache=True, parallel=True, fastmath=True)
+@adaptive(fastmath=True)
 def batch_norm_backward(g, x, mean, invstd, weight, training):
     """Gradients of y = xhat * weight + bias, xhat = (x - mean) * invstd, for x (N, C, L).
 
@@ -92,8 +89,7 @@ def batch_norm_backward(g, x, mean, invstd, weight, training):
     return gx, gw, gb
 
 
-@adaptive
-@njit(cache=True, parallel=True, fastmath=True)
+@adaptive(fastmath=True)
 def layer_norm_forward(x, weight, bias, eps, affine):
     """Rows of x (M, D) normalised to zero mean / unit variance, then ``* weight + bias`` if ``affine``."""
     m_size, d_size = x.shape
@@ -121,8 +117,7 @@ def layer_norm_forward(x, weight, bias, eps, affine):
     return y, mean, invstd
 
 
-@adaptive
-@njit(cache=True, parallel=True, fastmath=True)
+@adaptive(fastmath=True)
 def layer_norm_backward(g, x, mean, invstd, weight, affine, chunks):
     """gx = invstd * (gxhat - mean(gxhat) - xhat * mean(gxhat * xhat)) with gxhat = g * weight; and the
     weight / bias gradients, summed per chunk of rows in parallel, then across chunks."""

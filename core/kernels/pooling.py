@@ -14,8 +14,7 @@ from numba import njit, prange
 from ._threads import adaptive
 
 
-@adaptive
-@njit(cache=True, parallel=True)
+@adaptive()
 def max_pool3d(x, kd_size, kh_size, kw_size, sd, sh, sw, pd, ph, pw, dd, dh, dw, out_d, out_h, out_w):
     n_size, c_size, d_size, h_size, w_size = x.shape
     out = np.empty((n_size, c_size, out_d, out_h, out_w), dtype=x.dtype)
@@ -49,8 +48,7 @@ def max_pool3d(x, kd_size, kh_size, kw_size, sd, sh, sw, pd, ph, pw, dd, dh, dw,
     return out, idx
 
 
-@adaptive
-@njit(cache=True, parallel=True)
+@adaptive()
 def scatter_add_planes(grad, idx, plane_size):
     """``gx[n, c, idx[n, c, i]] += grad[n, c, i]`` over flat (N, C, L) planes: each max pooling's backward."""
     n_size, c_size, length = grad.shape
@@ -75,8 +73,7 @@ def _avg_window(o, stride, pad, k, size, count_include_pad):
     return start, end, pool if count_include_pad else end - start
 
 
-@adaptive
-@njit(cache=True, parallel=True)
+@adaptive()
 def avg_pool3d(x, kd_size, kh_size, kw_size, sd, sh, sw, pd, ph, pw, out_d, out_h, out_w, count_include_pad,
                divisor_override):
     n_size, c_size, d_size, h_size, w_size = x.shape
@@ -100,8 +97,7 @@ def avg_pool3d(x, kd_size, kh_size, kw_size, sd, sh, sw, pd, ph, pw, out_d, out_
     return out
 
 
-@adaptive
-@njit(cache=True, parallel=True)
+@adaptive()
 def avg_pool3d_backward(grad, d_size, h_size, w_size, kd_size, kh_size, kw_size, sd, sh, sw, pd, ph, pw,
                         count_include_pad, divisor_override):
     n_size, c_size, out_d, out_h, out_w = grad.shape
@@ -130,8 +126,7 @@ def _adaptive_window(o, size, out_size):
     return (o * size) // out_size, -((-(o + 1) * size) // out_size)
 
 
-@adaptive
-@njit(cache=True, parallel=True)
+@adaptive()
 def adaptive_pool3d(x, out_d, out_h, out_w, use_max):
     """Adaptive average or max pooling (max also returns the flat index of each maximum)."""
     n_size, c_size, d_size, h_size, w_size = x.shape
@@ -168,8 +163,7 @@ def adaptive_pool3d(x, out_d, out_h, out_w, use_max):
     return out, idx
 
 
-@adaptive
-@njit(cache=True, parallel=True)
+@adaptive()
 def adaptive_avg_pool3d_backward(grad, d_size, h_size, w_size):
     n_size, c_size, out_d, out_h, out_w = grad.shape
     gx = np.zeros((n_size, c_size, d_size, h_size, w_size), dtype=grad.dtype)
@@ -190,8 +184,7 @@ def adaptive_avg_pool3d_backward(grad, d_size, h_size, w_size):
     return gx
 
 
-@adaptive
-@njit(cache=True, parallel=True)
+@adaptive()
 def fractional_max_pool3d(x, starts_d, starts_h, starts_w, kd_size, kh_size, kw_size):
     """Max over the windows ``[start, start + k)`` that each (n, c) plane drew (``starts_*``: (N, C, O))."""
     n_size, c_size, d_size, h_size, w_size = x.shape
