@@ -22,8 +22,7 @@ def im2col(x, kh_size, kw_size, sh, sw, ph, pw, dh, dw, out_h, out_w, out=None):
     return out
 
 
-@adaptive
-@njit(cache=True, parallel=True)
+@adaptive()
 def _im2col(x, cols, sh, sw, ph, pw, dh, dw):
     n_size, c_size, h_size, w_size = x.shape
     _, _, kh_size, kw_size, out_h, out_w = cols.shape
@@ -46,8 +45,7 @@ def _im2col(x, cols, sh, sw, ph, pw, dh, dw):
                             cols[n, c, kh, kw, oh, ow] = 0
 
 
-@adaptive
-@njit(cache=True, parallel=True)
+@adaptive()
 def col2im(cols, h_size, w_size, sh, sw, ph, pw, dh, dw):
     n_size, c_size, kh_size, kw_size, out_h, out_w = cols.shape
     x = np.zeros((n_size, c_size, h_size, w_size), dtype=cols.dtype)
@@ -76,8 +74,7 @@ def im2col3d(x, kd_size, kh_size, kw_size, sd, sh, sw, pd, ph, pw, dd, dh, dw, o
     return out
 
 
-@adaptive
-@njit(cache=True, parallel=True)
+@adaptive()
 def _im2col3d(x, cols, sd, sh, sw, pd, ph, pw, dd, dh, dw):
     n_size, c_size, d_size, h_size, w_size = x.shape
     _, _, kd_size, kh_size, kw_size, out_d, out_h, out_w = cols.shape
@@ -103,8 +100,7 @@ def _im2col3d(x, cols, sd, sh, sw, pd, ph, pw, dd, dh, dw):
                                     cols[n, c, kd, kh, kw, od, oh, ow] = 0
 
 
-@adaptive
-@njit(cache=True, parallel=True)
+@adaptive()
 def col2im3d(cols, d_size, h_size, w_size, sd, sh, sw, pd, ph, pw, dd, dh, dw):
     """The (N, C, D, H, W) sum of the columns back onto the positions they were read from."""
     n_size, c_size, kd_size, kh_size, kw_size, out_d, out_h, out_w = cols.shape
@@ -143,8 +139,7 @@ def _valid_outputs(k, stride, pad, dilation, size, out_size):
     return lo, max(lo, min(hi, out_size))
 
 
-@adaptive
-@njit(cache=True, parallel=True, fastmath=True)
+@adaptive(fastmath=True)
 def grouped_conv(x, w, groups, sh, sw, ph, pw, dh, dw, out_h, out_w):
     n_size, _, h_size, w_size = x.shape
     o_size, cg, kh_size, kw_size = w.shape
@@ -173,8 +168,7 @@ def grouped_conv(x, w, groups, sh, sw, ph, pw, dh, dw, out_h, out_w):
     return out
 
 
-@adaptive
-@njit(cache=True, parallel=True, fastmath=True)
+@adaptive(fastmath=True)
 def grouped_conv_input_grad(g, w, groups, h_size, w_size, sh, sw, ph, pw, dh, dw):
     n_size, o_size, out_h, out_w = g.shape
     _, cg, kh_size, kw_size = w.shape
@@ -205,8 +199,7 @@ def grouped_conv_input_grad(g, w, groups, h_size, w_size, sh, sw, ph, pw, dh, dw
     return gx
 
 
-@adaptive
-@njit(cache=True, parallel=True, fastmath=True)
+@adaptive(fastmath=True)
 def grouped_conv_weight_grad(g, x, groups, kh_size, kw_size, sh, sw, ph, pw, dh, dw):
     n_size, o_size, out_h, out_w = g.shape
     _, c_size, h_size, w_size = x.shape
