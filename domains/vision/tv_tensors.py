@@ -192,7 +192,7 @@ class Mask(TVTensor):
 
     def __init__(self, data, *, dtype=None, device=None, requires_grad: bool | None = None):
         if _is_pil(data):
-            data = _pil_array(data)[0]
+            data = _pil_array(data)  # (1, H, W) for a one-band image, as torchvision
         super().__init__(data, dtype=dtype, device=device, requires_grad=requires_grad)
 
 

@@ -220,6 +220,8 @@ class Transform:
         if isinstance(leaf, tv_tensors.KeyPoints):
             return self._tv_keypoints(leaf, params)
         if isinstance(leaf, tv_tensors.Mask):
+            if type(self).apply_mask is Transform.apply_mask:  # not a geometric transform: passes through
+                return leaf
             return _rewrap(self.apply_mask(ember.Tensor.detach(leaf), params), leaf)
         if isinstance(leaf, (tv_tensors.Image, tv_tensors.Video)):
             return _rewrap(self.apply_image(ember.Tensor.detach(leaf), params), leaf)

@@ -181,13 +181,13 @@ class RandomIoUCrop(Transform):
                         "matrix": np.array([[1.0, 0, -left], [0, 1.0, -top], [0, 0, 1.0]])}
 
     def apply_image(self, img, params):
-        return F.crop(img, *params["box"]) if params else img
+        return F.crop(img, *params["box"]) if "box" in params else img
 
     def apply_mask(self, mask, params):
-        return mask_apply(mask, lambda m: F.crop(m, *params["box"])) if params else mask
+        return mask_apply(mask, lambda m: F.crop(m, *params["box"])) if "box" in params else mask
 
     def apply_boxes(self, boxes, params):
-        if not params:
+        if "box" not in params:
             return boxes, np.ones(len(boxes), dtype=bool)
         top, left, h, w = params["box"]
         xyxy = to_xyxy(boxes.data.astype(np.float64), boxes.format) - np.array([left, top, left, top])
