@@ -14,7 +14,7 @@ from ..serialization import load as _load
 from ..serialization import save as _save
 from ..tensor import Tensor
 from ._graph import Graph
-from ._program import FORMAT_VERSION, ExportedProgram
+from ._program import FORMAT_VERSION, ExportedProgram, resolve
 
 _FORMAT = "ember.export"
 
@@ -64,6 +64,8 @@ def load(f: str | os.PathLike) -> ExportedProgram:
         arguments = list(program["arguments"])
     except (KeyError, TypeError, ValueError) as error:
         raise ValueError(f"ember.export.load: {name}: damaged program ({error})") from None
+    for node in graph.nodes:  # every op a node names must be one of the loaded Ember's (nothing is imported)
+        resolve(node.target)
     state_dict, constants = data["state_dict"], data["constants"]
     for spec in graph.inputs:
         table = constants if spec.kind == "constant" else state_dict
