@@ -81,6 +81,11 @@ class SanitizeKeyPoints(Transform):
     def apply_image(self, img, params):
         return img
 
+    def __call__(self, *inputs):
+        if not inputs:
+            raise TypeError("SanitizeKeyPoints needs a sample holding tv_tensors.KeyPoints, got no argument")
+        return self._call_tv(inputs if len(inputs) > 1 else inputs[0])
+
     def _call_tv(self, structure):
         getter = find_labels if self.labels_getter == "default" else self.labels_getter or (lambda _: None)
         labels = getter(structure)

@@ -133,8 +133,10 @@ class LinearTransformation(Transform):
         return [("transformation_matrix", self.transformation_matrix), ("mean_vector", self.mean_vector)]
 
     def apply_image(self, img, params):
-        if is_pil(img) or not isinstance(img, ember.Tensor):
-            raise TypeError(f"LinearTransformation() does not support {type(img).__name__} inputs: it takes tensors")
+        if is_pil(img):
+            raise TypeError("LinearTransformation() does not support PIL images.")
+        if not isinstance(img, ember.Tensor):
+            raise TypeError(f"LinearTransformation() takes tensors, got {type(img).__name__}")
         shape = tuple(img.shape)
         n = shape[-3] * shape[-2] * shape[-1]
         if n != self.transformation_matrix.shape[0]:

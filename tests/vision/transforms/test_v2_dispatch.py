@@ -116,7 +116,7 @@ def test_affine_boxes_follow_the_clamping_mode(clamping_mode):
 
     boxes = tv_tensors.BoundingBoxes([[1.0, 2.0, 9.0, 7.0], [10.0, 0.0, 16.0, 12.0]], format="XYWH",
                                      canvas_size=(H, W), clamping_mode=clamping_mode)
-    args = dict(angle=0.0, translate=[5, -3], scale=1.0, shear=[0.0, 0.0])
+    args = {"angle": 0.0, "translate": [5, -3], "scale": 1.0, "shear": [0.0, 0.0]}
     _assert_same(F.affine(boxes, **args), TF.affine(_torch(boxes), **args), atol=1e-4)
 
 
