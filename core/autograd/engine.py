@@ -9,6 +9,7 @@ to the input's shape (undoing broadcasting), checks it, accumulates into leaves'
 from __future__ import annotations
 
 import os
+import sys
 import traceback
 
 import numpy as np
@@ -131,7 +132,7 @@ def _capture_slots(inputs) -> dict:
 
 def _execute(roots, retain_graph, create_graph, capture, accumulate):
     buffers: dict = {}
-    owned: set = set()  # ids of arrays already handed to a leaf's .grad, so a second leaf copies
+    owned: set = set()  # ids of the roots' arrays and of arrays handed to a leaf's .grad: never taken again
     finished: dict = {}  # leaves with post-accumulate hooks whose .grad this pass changed, in order
     root_nodes = []
     for t, g in roots:
@@ -146,6 +147,7 @@ def _execute(roots, retain_graph, create_graph, capture, accumulate):
             root_nodes.append(node)
         nr = t._output_nr
         buf[nr] = g if buf[nr] is None else buf[nr] + g
+    buf = g = None
 
     dependencies = _count_dependencies(root_nodes)
     needed = _needed_nodes(root_nodes, capture) if capture is not None and not accumulate else None
@@ -168,12 +170,14 @@ def _execute(roots, retain_graph, create_graph, capture, accumulate):
                 continue
             if node._freed and node._saved_versions:
                 raise RuntimeError(_FREED_MESSAGE)
-            input_grads = node._call_backward(grads)
-            if state.anomaly:
+            input_grads = list(node._call_backward(grads))
+            grads = None  # the engine's own references go as soon as they are used: a leaf may take a
+            if state.anomaly:  # gradient over only when nothing else holds it (_deliver_to_leaf)
                 _check_anomaly(node, input_grads)
             if not retain_graph:
                 node._release()
-            for edge, g in zip(node._edges, input_grads):
+            for k, edge in enumerate(node._edges):
+                g, input_grads[k] = input_grads[k], None
                 if edge is None or g is None:
                     continue
                 target, nr, shape, dtype = edge
@@ -186,11 +190,14 @@ def _execute(roots, retain_graph, create_graph, capture, accumulate):
                     if buf is None:
                         buf = buffers[target] = [None] * target._n_outputs
                     buf[nr] = g if buf[nr] is None else buf[nr] + g
+                    buf = None
                     dependencies[target] -= 1
                     if dependencies[target] == 0:
                         ready.append(target)
                 else:
-                    _deliver_to_leaf(target, g, create_graph, capture, accumulate, owned, finished)
+                    _deliver_to_leaf(target, g, create_graph, capture, accumulate, owned, finished,
+                                     retain_graph)
+                g = None
     finally:
         state.grad_enabled = previous_mode
         _numpy_errors.reset(quiet)
@@ -249,12 +256,21 @@ def _needed_nodes(root_nodes, capture) -> set:
     return needed
 
 
-def _deliver_to_leaf(leaf, g, create_graph, capture, accumulate, owned, finished) -> None:
+def _deliver_to_leaf(leaf, g, create_graph, capture, accumulate, owned, finished, retain_graph=True) -> None:
+    """Hands the gradient ``g`` to ``leaf``: its hooks, then the capture of ``grad`` or ``.grad``.
+
+    ``.grad`` takes the gradient's array over without a copy when nothing but the engine holds it (as
+    torch's AccumulateGrad steals a gradient whose use count is one): no other tensor or view shares the
+    array, no hook kept the tensor, no other leaf took it, and the pass neither keeps its graph nor builds
+    one. Otherwise ``.grad`` gets a copy, so that writing into ``.grad`` (an optimizer's ``zero_grad``, a
+    user's ``p.grad.mul_``) can never change a tensor someone else holds."""
+    from_caller = True
     if leaf._hooks:
         for hook in tuple(leaf._hooks.values()):  # a snapshot: a hook may remove itself
             replaced = hook(g)
             if replaced is not None:
-                g = replaced
+                g, from_caller = replaced, False
+            replaced = None
         if accumulate and any(isinstance(h, _PostAccumulateHook) for h in leaf._hooks.values()):
             finished[id(leaf)] = leaf
     if capture is not None and id(leaf) in capture["leaves"]:
@@ -263,10 +279,69 @@ def _deliver_to_leaf(leaf, g, create_graph, capture, accumulate, owned, finished
         return
     if not accumulate:
         return
-    if id(g._data) in owned or g._data.base is not None:
-        g = type(g)._wrap(g._data.copy(), g._requires_grad, g.grad_fn, g._output_nr)
-    owned.add(id(g._data))
+    data = g._data
+    if type(data) is np.ndarray:
+        take = not (retain_graph or create_graph) and id(data) not in owned and _exclusive(g, data, from_caller)
+    else:  # vmap's batched arrays, meta arrays: taken when not a view and not taken before
+        take = id(data) not in owned and data.base is None
+    if not take:
+        data = data.copy()
+        g = type(g)._wrap(data, g._requires_grad, g.grad_fn, g._output_nr)
+    if leaf.grad is None:  # ``data`` becomes ``.grad``: alive for the rest of the pass, so its id stays its own
+        owned.add(id(data))
+    data = None
     _accumulate(leaf, g, create_graph)
+
+
+def _probe_callee(obj) -> int:
+    return sys.getrefcount(obj)
+
+
+def _probe_caller() -> int:
+    obj = object()
+    return _probe_callee(obj)
+
+
+# References to a gradient tensor when ``_exclusive`` counts them: the engine loop's variable, the
+# parameter of ``_deliver_to_leaf`` and the argument of ``sys.getrefcount`` (measured, not assumed: the
+# count differs between Python versions)
+_CALL_REFS = _probe_caller()
+_LOCAL_REFS = sys.getrefcount(object())  # the argument alone
+
+
+def _exclusive(g, data, from_caller: bool) -> bool:
+    """Whether only the engine holds the gradient tensor ``g`` and its array ``data``.
+
+    ``g`` is held by the engine loop's variable (unless a hook replaced it), by ``_deliver_to_leaf`` and
+    by ``_exclusive``'s own frames; its array by ``g``, ``_deliver_to_leaf``'s and this frame's ``data``.
+    Any further reference (a hook that kept the tensor, a second tensor over the same array, a retained
+    gradient, a view) makes a copy necessary, as does a read-only array. A view qualifies only when it is
+    a C-contiguous window over the whole of an array that nothing else holds (a sum reshaped, a product
+    transposed back)."""
+    if not data.flags.writeable:
+        return False
+    # g: caller's variable (if it is the caller's tensor), _deliver_to_leaf's parameter, this parameter
+    expected_tensor = _CALL_REFS + 1 if from_caller else _CALL_REFS
+    if sys.getrefcount(g) > expected_tensor:
+        return False
+    # data: g's slot, _deliver_to_leaf's variable, this parameter, getrefcount's argument
+    if sys.getrefcount(data) > _CALL_REFS + 1:
+        return False
+    base = data.base
+    if base is None:
+        return True
+    if not (type(base) is np.ndarray and base.base is None and data.flags.c_contiguous
+            and data.nbytes == base.nbytes):
+        return False
+    # base: data's reference, this variable, the argument; and the tensor it was viewed from (an
+    # Ember view keeps its base tensor in ``_base``) when nothing but ``g`` holds that tensor
+    allowed = _LOCAL_REFS + 2
+    owner = g._base
+    if owner is not None:
+        if owner._data is not base or sys.getrefcount(owner) > _LOCAL_REFS + 2:
+            return False
+        allowed += 1
+    return sys.getrefcount(base) <= allowed
 
 
 class _PostAccumulateHook:

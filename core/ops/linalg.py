@@ -37,6 +37,7 @@ class MatMul(Op):
         ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b if ctx.needs_input_grad[0] else None)
         x, y = a._data, b._data
         ctx.other_is_matrix = y.ndim == 2
+        ctx.other_transposed = y.ndim == 2 and y.strides[0] < y.strides[1]  # x @ W.t()
         if x.ndim > 2 and y.ndim == 2 and x.shape[-1] > 0:
             # numpy's stacked loop skips BLAS when y is a transposed view (x @ W.T: far slower);
             # folding the batch axes into rows makes it one 2-D BLAS call.
@@ -46,7 +47,7 @@ class MatMul(Op):
     @staticmethod
     def meta(ctx, a, b):  # meta operands (ember._device): the product's shape and dtype, not the product
         ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b if ctx.needs_input_grad[0] else None)
-        ctx.other_is_matrix = b._data.ndim == 2
+        ctx.other_is_matrix, ctx.other_transposed = b._data.ndim == 2, False
         x, y = a._data, b._data
         shape = (*np.broadcast_shapes(x.shape[:-2], y.shape[:-2]), x.shape[-2], y.shape[-1])
         return np.broadcast_to(np.zeros((), np.result_type(x, y)), shape)
@@ -58,9 +59,12 @@ class MatMul(Op):
         ga = grad @ b.mT.conj() if ctx.needs_input_grad[0] else None  # conj: complex operands, as torch
         gb = None
         if ctx.needs_input_grad[1]:
-            if a.ndim > 2 and ctx.other_is_matrix and a.shape[-1] > 0:
+            if ctx.other_is_matrix and a.shape[-1] > 0:
                 # one (K, N*L) @ (N*L, M) product instead of a stack of them summed by the engine
-                gb = a.reshape(-1, a.shape[-1]).mT.conj() @ grad.reshape(-1, grad.shape[-1])
+                a2, g2 = a.reshape(-1, a.shape[-1]), grad.reshape(-1, grad.shape[-1])
+                # a transposed weight (x @ W.t()) gets its gradient in its own layout, so that W's is
+                # row-major and the engine hands it to W.grad without a copy (torch's mm_mat2_backward)
+                gb = (g2.mT @ a2.conj()).mT if ctx.other_transposed else a2.mT.conj() @ g2
             else:
                 gb = a.mT.conj() @ grad
         return ga, gb
