@@ -322,9 +322,15 @@ def _run_plain(cls, args: tuple, kwargs: dict):
 
 
 def _hook(cls, args, kwargs):
-    if not cls._internal:  # a user's custom Function: traced through (its forward's ops are recorded)
-        return NotImplemented
-    return _active.call_op(cls, args, kwargs)
+    if cls._internal:
+        return _active.call_op(cls, args, kwargs)
+    if cls.__module__.startswith("ember."):  # an Ember Function on tensors (a domain's op): a node when its
+        try:  # arguments can be recorded; else (a checkpoint's function argument) traced through
+            return _active.call_op(cls, args, kwargs)
+        except TypeError as error:
+            if "cannot record an argument" not in str(error):
+                raise
+    return NotImplemented  # a user's custom Function: traced through (its forward's ops are recorded)
 
 
 # --- module calls -----------------------------------------------------------------------------------------

@@ -241,12 +241,12 @@ _OPS: dict = {}
 
 
 def _ember_ops() -> dict:
-    """Every loaded op class (an internal ``Function`` subclass of an Ember module) by "module:Qualname"."""
+    """Every loaded op class (a ``Function`` subclass of an Ember module) by "module:Qualname"."""
     found, stack = {}, [Function]
     while stack:
         cls = stack.pop()
         stack.extend(cls.__subclasses__())
-        if cls._internal and cls.__module__.startswith("ember."):
+        if cls.__module__.startswith("ember."):
             found[f"{cls.__module__}:{cls.__qualname__}"] = cls
     return found
 

@@ -185,3 +185,44 @@ def test_wrong_input_to_the_exported_module():
         ep.module()(ember.randn(5, 3))
     with pytest.raises(TypeError, match="dtype float32"):
         ep.module()(ember.randn(4, 3).double())
+
+
+def test_in_place_ops_are_recorded_as_their_results():
+    class InPlace(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc, self.act = nn.Linear(3, 3), nn.ReLU(inplace=True)
+
+        def forward(self, x):
+            y = self.fc(x)
+            y += 1
+            y.mul_(-2)
+            y = self.act(y)
+            y[:, 0] = 0.5
+            return y
+
+    model = InPlace()
+    ep = export(model, (ember.randn(2, 3),), dynamic_shapes=({0: Dim("batch")},))
+    assert [n.op for n in ep.graph.nodes][-4:] == ["Add", "Mul", "Relu", "IndexPut"]
+    x = ember.randn(4, 3)
+    _close(ep.module()(x), model(x))
+
+
+def test_a_custom_function_is_traced_through():
+    class Cube(ember.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * x * x
+
+        @staticmethod
+        def backward(ctx, grad):
+            return grad
+
+    class UsesCube(nn.Module):
+        def forward(self, x):
+            return Cube.apply(x) + 1
+
+    ep = export(UsesCube(), (ember.randn(3),))
+    assert [n.op for n in ep.graph.nodes] == ["Mul", "Mul", "Add"]  # the user's class is not in the graph
+    x = ember.randn(3)
+    _close(ep.module()(x), x ** 3 + 1)

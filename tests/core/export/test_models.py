@@ -99,9 +99,16 @@ def _m5():
     return M5(n_output=5, n_channel=4), lambda b: ember.randn(b, 1, 8000)
 
 
+def _log_mel_cnn():
+    from ember.audio.models import LogMelCNN
+
+    model = LogMelCNN(5, sample_rate=8000, n_mels=8, channels=(4, 8), frontend=True)
+    return model, lambda b: ember.randn(b, 1, 2000)
+
+
 FAMILIES = {"lenet5": _lenet, "resnet18": _resnet, "resnet20": _cifar_resnet, "vgg": _vgg, "vit": _vit,
             "gpt": _gpt, "lstm_lm": _lstm, "gru_lm": _gru, "textcnn": _textcnn, "text_classifier": _text_mean,
-            "m5": _m5}
+            "m5": _m5, "log_mel_cnn": _log_mel_cnn}
 
 
 def _first(out):
