@@ -41,7 +41,35 @@ def merge(runs: list, points: list) -> Graph:
                    for k in range(len(node.outputs))]
         nodes.append(Node(node.target, args, kwargs, outputs, node.module, node.module_type, node.location))
     outputs = _merge_arg([run.outputs for run in runs], points, "the forward's result")
-    return Graph(inputs, nodes, outputs)
+    return prune(Graph(inputs, nodes, outputs))
+
+
+def _names_in(encoded, found: set) -> set:
+    if isinstance(encoded, list):
+        for e in encoded:
+            _names_in(e, found)
+    elif isinstance(encoded, dict):
+        for kind, value in encoded.items():
+            if kind in ("value", "array"):
+                found.add(value)
+            else:
+                _names_in(value, found)
+    return found
+
+
+def prune(graph: Graph) -> Graph:
+    """Drops the nodes whose results nothing uses (Ember's own argument checks, such as the index bounds
+    ``embedding`` verifies with numpy, run during the capture but have no part in the result) and the
+    constants no node reads. Every op the graph records is pure (in-place ops were recorded as their
+    results), so this changes no output."""
+    used = _names_in(graph.outputs, set())
+    kept = []
+    for node in reversed(graph.nodes):
+        if any(o.name in used for o in node.outputs):
+            kept.append(node)
+            _names_in([node.args, node.kwargs], used)
+    inputs = [i for i in graph.inputs if i.kind != "constant" or i.meta.name in used]
+    return Graph(inputs, kept[::-1], graph.outputs)
 
 
 def _same_ops(runs: list, points: list) -> None:

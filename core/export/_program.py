@@ -342,7 +342,8 @@ def export(model, args: tuple, kwargs: dict | None = None, dynamic_shapes=None, 
         elif spec.kind == "buffer":
             state_dict[spec.target] = state[spec.target]
     ranges = {name: (dim.min, dim.max) for name, dim in dims.items()}
-    return ExportedProgram(graph, state_dict, dict(tracer.constants), list(named), ranges)
+    constants = {spec.target: tracer.constants[spec.target] for spec in graph.inputs if spec.kind == "constant"}
+    return ExportedProgram(graph, state_dict, constants, list(named), ranges)
 
 
 __all__ = ["Dim", "ExportedProgram", "GraphModule", "GraphSignature", "export"]

@@ -226,3 +226,12 @@ def test_a_custom_function_is_traced_through():
     assert [n.op for n in ep.graph.nodes] == ["Mul", "Mul", "Add"]  # the user's class is not in the graph
     x = ember.randn(3)
     _close(ep.module()(x), x ** 3 + 1)
+
+
+def test_ember_argument_checks_leave_no_nodes():
+    model = nn.Embedding(10, 3)  # embedding checks its indices' range with numpy during the capture
+    ep = export(model, (ember.tensor([[1, 2], [3, 9]]),))
+    assert [n.op for n in ep.graph.nodes] == ["Embedding"]
+    assert ep.constants == {}
+    with pytest.raises(IndexError):
+        ep.module()(ember.tensor([[1, 2], [3, 10]]))  # (the check still runs, inside the op's function)

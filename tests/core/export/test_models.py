@@ -5,10 +5,9 @@ Small configurations of each family keep this fast; the capture records the same
 
 from __future__ import annotations
 
+import ember
 import numpy as np
 import pytest
-
-import ember
 from ember import nn
 from ember.export import Dim, export
 
