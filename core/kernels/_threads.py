@@ -36,35 +36,31 @@ def _twin(py_func):
     return twin
 
 
+class Adaptive:
+    """A ``prange`` kernel compiled ``njit(cache=True, **options)`` on first use (``serial``), and with
+    ``parallel=True`` as well (``parallel``, None until then) on the first call whose largest array
+    reaches ``SMALL_WORK`` elements."""
+
+    def __init__(self, py_func, options):
+        self.serial = numba.njit(cache=True, **options)(py_func)
+        self.parallel = None
+        self._options = options
+        self.__name__ = py_func.__name__
+        self.__qualname__ = py_func.__qualname__
+        self.__doc__ = py_func.__doc__
+
+    def __call__(self, *args):
+        work = 0
+        for a in args:
+            if isinstance(a, np.ndarray) and a.size > work:
+                work = a.size
+        if work < SMALL_WORK or numba.get_num_threads() == 1:  # (asked only here: it starts the pool)
+            return self.serial(*args)
+        if self.parallel is None:
+            self.parallel = numba.njit(cache=True, parallel=True, **self._options)(_twin(self.serial.py_func))
+        return self.parallel(*args)
+
+
 def adaptive(**options):
-    """Decorator for a kernel written with ``prange``: ``njit(cache=True, **options)`` for calls whose
-    largest array is below ``SMALL_WORK`` elements, ``parallel=True`` beyond (compiled on that first call).
-
-    ``run.kernel`` is the serial dispatcher, ``run.parallel_kernel()`` the parallel one.
-    """
-    def wrap(py_func):
-        serial = numba.njit(cache=True, **options)(py_func)
-        parallel = []
-
-        def parallel_kernel():
-            if not parallel:
-                parallel.append(numba.njit(cache=True, parallel=True, **options)(_twin(py_func)))
-            return parallel[0]
-
-        def run(*args):
-            work = 0
-            for a in args:
-                if isinstance(a, np.ndarray) and a.size > work:
-                    work = a.size
-            if work < SMALL_WORK or numba.get_num_threads() == 1:  # (asked only here: it starts the pool)
-                return serial(*args)
-            return parallel_kernel()(*args)
-
-        run.__name__ = py_func.__name__
-        run.__qualname__ = py_func.__qualname__
-        run.__doc__ = py_func.__doc__
-        run.kernel = serial
-        run.parallel_kernel = parallel_kernel
-        return run
-
-    return wrap
+    """Decorator: ``Adaptive(kernel, options)``, e.g. ``@adaptive(fastmath=True)``."""
+    return lambda py_func: Adaptive(py_func, options)
