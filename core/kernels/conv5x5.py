@@ -23,6 +23,7 @@ import numba
 import numpy as np
 from numba import njit, prange
 
+from ._threads import adaptive
 from .conv3x3 import _FLAGS, _copy_row, _geometry, _pad_gradient
 
 
@@ -46,7 +47,7 @@ def _pad_samples(x, n0, count, ph, pw, row, plane, padded):
                 _copy_row(x[n0 + s, c, h], padded[c, s * plane + (h + ph) * row + pw:], w_size)
 
 
-@njit(cache=True, parallel=True, fastmath=_FLAGS)
+@adaptive(fastmath=_FLAGS)
 def _conv5x5(x, w, k_size, ph, pw, row, plane, out_h, out_w, group):
     n_size, c_size = x.shape[:2]
     length = (group - 1) * plane + out_h * row  # output positions over the padded planes of a pass
@@ -88,7 +89,7 @@ def conv5x5_weight_grad(x, g, ph, pw):
     return _weight_grad(x, g, ph, pw, *_geometry(x, ph, pw, 1, 5), numba.get_num_threads()).sum(0)
 
 
-@njit(cache=True, parallel=True, fastmath=_FLAGS)
+@adaptive(fastmath=_FLAGS)
 def _weight_grad(x, g, ph, pw, row, plane, out_h, out_w, group, threads):
     n_size, c_size = x.shape[:2]
     k_size = g.shape[1]
