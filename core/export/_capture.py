@@ -525,6 +525,7 @@ def _run_at(model, args: tuple, kwargs: dict, leaves: list, point: dict, index: 
         Function._batching_hook = None
         _active = None
     tracer.outputs = tracer.encode_outputs(output)
+    tracer.values.clear()  # the run's intermediate arrays: only the nodes and constants are merged
     return tracer
 
 

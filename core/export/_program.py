@@ -154,6 +154,15 @@ class GraphModule(Module):
                 tensors[spec.meta.name] = constant if isinstance(constant, Tensor) else Tensor._wrap(constant)
         return run_graph(program.graph, program.arguments, tensors, args, kwargs)
 
+    @property
+    def graph(self) -> Graph:
+        return self._program.graph
+
+    @property
+    def code(self) -> str:
+        """The graph as Python-like code (``torch.fx.GraphModule.code``'s role)."""
+        return self._program.graph.python_code()
+
     def print_readable(self, print_output: bool = True) -> str:
         return self._program.print_readable(print_output)
 
@@ -230,7 +239,11 @@ def run_graph(graph: Graph, arguments: list, tensors: dict, args: tuple, kwargs:
             out = fn.apply(*call_args, **call_kwargs) if isinstance(fn, type) else fn(*call_args, **call_kwargs)
         except Exception as error:
             where = f" in module {node.module!r} ({node.module_type})" if node.module else ""
-            raise type(error)(f"{node.name} = {node.op}(...){where}, from {node.location}: {error}") from error
+            try:
+                named = type(error)(f"{node.name} = {node.op}(...){where}, from {node.location}: {error}")
+            except TypeError:  # an exception type that takes other arguments: as it was raised
+                raise error from None
+            raise named from error
         if len(node.outputs) == 1:
             out = (out,)
         for meta, o in zip(node.outputs, out):

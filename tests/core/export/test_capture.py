@@ -235,3 +235,13 @@ def test_ember_argument_checks_leave_no_nodes():
     assert ep.constants == {}
     with pytest.raises(IndexError):
         ep.module()(ember.tensor([[1, 2], [3, 10]]))  # (the check still runs, inside the op's function)
+
+
+def test_an_error_while_running_the_graph_names_the_node_and_module():
+    model = nn.Sequential(nn.Linear(3, 3), nn.Softmax(dim=-1))
+    ep = export(model, (ember.randn(2, 3),))
+    m = ep.module()
+    m.get_parameter("0.weight").data = ember.randn(3, 4)  # a wrong weight: MatMul fails (as eagerly, ValueError)
+    with pytest.raises(ValueError, match=r"mat_mul = MatMul\(\.\.\.\) in module '0' \(Linear\), from .*test_capture"):
+        m(ember.randn(2, 3))
+    assert "MatMul" in m.code and m.graph is ep.graph
