@@ -251,3 +251,301 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+# --- workloads taken from real programs (issue 23) ----------------------------------------------
+# Each is written once against a framework module ``lib`` (ember or torch), as the PyTorch examples
+# write them, and built by ``real_step(lib, name)`` into one training step: the same shapes, losses and
+# optimizers in both frameworks, weights from ``lib.manual_seed(0)``, data from a fixed numpy seed.
+def _basic_block(nn, cin, cout, stride):
+    F = nn.functional
+
+    class BasicBlock(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+            self.bn1 = nn.BatchNorm2d(cout)
+            self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+            self.bn2 = nn.BatchNorm2d(cout)
+            self.downsample = None
+            if stride != 1 or cin != cout:
+                self.downsample = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+
+        def forward(self, x):
+            out = F.relu(self.bn1(self.conv1(x)))
+            out = self.bn2(self.conv2(out))
+            return F.relu(out + (x if self.downsample is None else self.downsample(x)))
+
+    return BasicBlock()
+
+
+def resnet18(nn, in_channels=3, classes=10, cifar=True):
+    """ResNet-18 (64 -> 512 channels, two BasicBlocks per width). ``cifar``: a 3x3 stride-1 stem and no
+    max-pool (the CIFAR variant, 32x32 planes through 4x4); otherwise torchvision's 7x7 stride-2 stem and
+    max-pool, as the siamese-network example builds it for 28x28 digits (``classes=None``: no head)."""
+    F = nn.functional
+
+    class ResNet18(nn.Module):
+        def __init__(self):
+            super().__init__()
+            if cifar:
+                self.conv1 = nn.Conv2d(in_channels, 64, 3, 1, 1, bias=False)
+            else:
+                self.conv1 = nn.Conv2d(in_channels, 64, 7, 2, 3, bias=False)
+            self.bn1 = nn.BatchNorm2d(64)
+            self.pool = nn.Identity() if cifar else nn.MaxPool2d(3, 2, 1)
+            widths, blocks, cin = (64, 128, 256, 512), [], 64
+            for i, width in enumerate(widths):
+                blocks += [_basic_block(nn, cin, width, 1 if i == 0 else 2), _basic_block(nn, width, width, 1)]
+                cin = width
+            self.layers = nn.Sequential(*blocks)
+            self.avgpool = nn.AdaptiveAvgPool2d(1)
+            self.fc = nn.Linear(512, classes) if classes else nn.Identity()
+
+        def forward(self, x):
+            x = self.layers(self.pool(F.relu(self.bn1(self.conv1(x)))))
+            return self.fc(self.avgpool(x).flatten(1))
+
+    return ResNet18()
+
+
+def siamese(nn):
+    """The PyTorch example's siamese network: one ResNet-18 (1 channel in, 7x7 stem) over both images of
+    a pair, the two 512-feature vectors concatenated, then Linear-ReLU-Linear and a sigmoid."""
+
+    class Siamese(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.resnet = resnet18(nn, in_channels=1, classes=None, cifar=False)
+            self.fc = nn.Sequential(nn.Linear(1024, 256), nn.ReLU(inplace=True), nn.Linear(256, 1))
+            self.sigmoid = nn.Sigmoid()
+
+        def forward(self, a, b):
+            return self.sigmoid(self.fc(_lib(nn).cat([self.resnet(a), self.resnet(b)], 1)))
+
+    return Siamese()
+
+
+def dcgan(nn, nz=100, ngf=64, ndf=64):
+    """The PyTorch example's DCGAN at 64x64: the generator's ConvTranspose2d (k 4, stride 2) run
+    512 -> 256 -> 128 -> 64 -> 3 channels, the discriminator's Conv2d 3 -> 64 -> ... -> 512 -> 1."""
+    generator = nn.Sequential(
+        nn.ConvTranspose2d(nz, ngf * 8, 4, 1, 0, bias=False), nn.BatchNorm2d(ngf * 8), nn.ReLU(True),
+        nn.ConvTranspose2d(ngf * 8, ngf * 4, 4, 2, 1, bias=False), nn.BatchNorm2d(ngf * 4), nn.ReLU(True),
+        nn.ConvTranspose2d(ngf * 4, ngf * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ngf * 2), nn.ReLU(True),
+        nn.ConvTranspose2d(ngf * 2, ngf, 4, 2, 1, bias=False), nn.BatchNorm2d(ngf), nn.ReLU(True),
+        nn.ConvTranspose2d(ngf, 3, 4, 2, 1, bias=False), nn.Tanh(),
+    )
+    discriminator = nn.Sequential(
+        nn.Conv2d(3, ndf, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, inplace=True),
+        nn.Conv2d(ndf, ndf * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ndf * 2), nn.LeakyReLU(0.2, inplace=True),
+        nn.Conv2d(ndf * 2, ndf * 4, 4, 2, 1, bias=False), nn.BatchNorm2d(ndf * 4), nn.LeakyReLU(0.2, inplace=True),
+        nn.Conv2d(ndf * 4, ndf * 8, 4, 2, 1, bias=False), nn.BatchNorm2d(ndf * 8), nn.LeakyReLU(0.2, inplace=True),
+        nn.Conv2d(ndf * 8, 1, 4, 1, 0, bias=False), nn.Sigmoid(),
+    )
+    return nn.ModuleDict({"generator": generator, "discriminator": discriminator})
+
+
+def vae(nn):
+    """The PyTorch example's VAE: 784 -> 400 -> (20, 20) -> 400 -> 784."""
+
+    class VAE(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc1, self.fc21, self.fc22 = nn.Linear(784, 400), nn.Linear(400, 20), nn.Linear(400, 20)
+            self.fc3, self.fc4 = nn.Linear(20, 400), nn.Linear(400, 784)
+
+        def forward(self, x, noise):
+            h = nn.functional.relu(self.fc1(x))
+            mu, logvar = self.fc21(h), self.fc22(h)
+            z = mu + noise * (0.5 * logvar).exp()
+            return (self.fc4(nn.functional.relu(self.fc3(z)))).sigmoid(), mu, logvar
+
+    return VAE()
+
+
+def vit_tiny(nn, image=32, patch=4, dim=192, depth=12, heads=3, classes=10):
+    """ViT-Tiny's encoder (d 192, 3 heads, MLP 768, 12 blocks, pre-norm) on 32x32 images in 4x4
+    patches (64 tokens and a class token)."""
+
+    class ViT(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.patch = nn.Conv2d(3, dim, patch, patch)
+            self.cls = nn.Parameter(_lib(nn).zeros(1, 1, dim))
+            self.position = nn.Parameter(_lib(nn).randn(1, (image // patch) ** 2 + 1, dim) * 0.02)
+            block = nn.TransformerEncoderLayer(dim, heads, 4 * dim, dropout=0.0, activation="gelu",
+                                               batch_first=True, norm_first=True)
+            self.blocks = nn.TransformerEncoder(block, depth, norm=nn.LayerNorm(dim), enable_nested_tensor=False)
+            self.head = nn.Linear(dim, classes)
+
+        def forward(self, x):
+            tokens = self.patch(x).flatten(2).transpose(1, 2)
+            cls = self.cls.expand(tokens.shape[0], -1, -1)
+            tokens = _lib(nn).cat([cls, tokens], 1) + self.position
+            return self.head(self.blocks(tokens)[:, 0])
+
+    return ViT()
+
+
+def _lib(nn):
+    """The framework (ember or torch) whose ``nn`` namespace this is."""
+    import importlib
+
+    return importlib.import_module(nn.__name__.split(".")[0])
+
+
+def transformer_lm(nn, vocab=10000, dim=200, heads=2, hidden=200, layers=2):
+    """The word-language-model example's Transformer: d 200, 2 heads, feed-forward 200, 2 layers,
+    dropout 0.2, sinusoidal positions, a causal mask, decoder to a 10k-word vocabulary (PTB's)."""
+
+    class TransformerLM(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.encoder = nn.Embedding(vocab, dim)
+            layer = nn.TransformerEncoderLayer(dim, heads, hidden, dropout=0.2)
+            self.transformer = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
+            self.decoder = nn.Linear(dim, vocab)
+            self.dropout = nn.Dropout(0.2)
+
+        def forward(self, tokens, mask, positions):
+            x = self.dropout(self.encoder(tokens) * dim ** 0.5 + positions)
+            return self.decoder(self.transformer(x, mask=mask, is_causal=True))
+
+    return TransformerLM()
+
+
+def word_lstm(nn, vocab=10000, dim=650, layers=2):
+    """The word-language-model example's LSTM, its "medium" size: 2 layers x 650, dropout 0.5, tied
+    sizes of embedding and hidden state, decoder to a 10k-word vocabulary."""
+
+    class WordLSTM(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.drop = nn.Dropout(0.5)
+            self.encoder = nn.Embedding(vocab, dim)
+            self.rnn = nn.LSTM(dim, dim, layers, dropout=0.5)
+            self.decoder = nn.Linear(dim, vocab)
+
+        def forward(self, tokens):
+            out, _ = self.rnn(self.drop(self.encoder(tokens)))
+            return self.decoder(self.drop(out))
+
+    return WordLSTM()
+
+
+def _sinusoids(length, dim):
+    position = np.arange(length, dtype=np.float32)[:, None]
+    scale = np.exp(np.arange(0, dim, 2, dtype=np.float32) * (-np.log(10000.0) / dim))
+    table = np.zeros((length, 1, dim), np.float32)
+    table[:, 0, 0::2], table[:, 0, 1::2] = np.sin(position * scale), np.cos(position * scale)
+    return table
+
+
+def _classifier_step(lib, model, optimizer, inputs, targets, classes):
+    F = lib.nn.functional
+
+    def step():
+        logits = model(*inputs)
+        loss = F.cross_entropy(logits.reshape(-1, classes), targets)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    return step
+
+
+def real_step(lib, name):
+    """One training step of the real-program workload ``name`` in ``lib`` (ember or torch)."""
+    rng = np.random.default_rng(0)
+    lib.manual_seed(0)
+    nn, F, as_tensor = lib.nn, lib.nn.functional, lib.from_numpy
+    if name in ("resnet18_cifar", "vit_tiny"):
+        model = resnet18(nn) if name == "resnet18_cifar" else vit_tiny(nn)
+        batch = 8
+        x = as_tensor(rng.standard_normal((batch, 3, 32, 32)).astype(np.float32))
+        y = as_tensor(rng.integers(0, 10, batch))
+        optimizer = (lib.optim.SGD(model.parameters(), lr=0.01, momentum=0.9) if name == "resnet18_cifar"
+                     else lib.optim.AdamW(model.parameters(), lr=1e-3))
+        return _classifier_step(lib, model, optimizer, (x,), y, 10)
+    if name == "resnet18_28":  # the siamese-network example: pairs of 28x28 digits, BCE, Adadelta
+        model = siamese(nn)
+        a, b = (as_tensor(rng.standard_normal((16, 1, 28, 28)).astype(np.float32)) for _ in range(2))
+        y = as_tensor(rng.integers(0, 2, (16, 1)).astype(np.float32))
+        optimizer = lib.optim.Adadelta(model.parameters(), lr=1.0)
+
+        def step():
+            loss = F.binary_cross_entropy(model(a, b), y)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            return loss
+
+        return step
+    if name == "dcgan":  # the DCGAN example's step: D on real and fake, then G through D, Adam (0.5, 0.999)
+        nets = dcgan(nn)
+        netG, netD = nets["generator"], nets["discriminator"]
+        optD = lib.optim.Adam(netD.parameters(), lr=2e-4, betas=(0.5, 0.999))
+        optG = lib.optim.Adam(netG.parameters(), lr=2e-4, betas=(0.5, 0.999))
+        batch = 8
+        real = as_tensor(rng.uniform(-1, 1, (batch, 3, 64, 64)).astype(np.float32))
+        noise = as_tensor(rng.standard_normal((batch, 100, 1, 1)).astype(np.float32))
+        ones, zeros = as_tensor(np.ones(batch, np.float32)), as_tensor(np.zeros(batch, np.float32))
+
+        def step():
+            optD.zero_grad()
+            errD_real = F.binary_cross_entropy(netD(real).view(-1), ones)
+            errD_real.backward()
+            fake = netG(noise)
+            errD_fake = F.binary_cross_entropy(netD(fake.detach()).view(-1), zeros)
+            errD_fake.backward()
+            optD.step()
+            optG.zero_grad()
+            errG = F.binary_cross_entropy(netD(fake).view(-1), ones)
+            errG.backward()
+            optG.step()
+            return errG
+
+        return step
+    if name == "vae":  # the VAE example: batch 128, BCE (sum) + KL divergence, Adam 1e-3
+        model = vae(nn)
+        optimizer = lib.optim.Adam(model.parameters(), lr=1e-3)
+        x = as_tensor(rng.uniform(0, 1, (128, 784)).astype(np.float32))
+        noise = as_tensor(rng.standard_normal((128, 20)).astype(np.float32))
+
+        def step():
+            recon, mu, logvar = model(x, noise)
+            kld = -0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum()
+            loss = F.binary_cross_entropy(recon, x, reduction="sum") + kld
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            return loss
+
+        return step
+    # the word-language-model example: 35 steps of 20 sequences, SGD (its manual update) with clipping
+    length, batch, vocab = 35, 20, 10000
+    tokens = as_tensor(rng.integers(0, vocab, (length, batch)))
+    targets = as_tensor(rng.integers(0, vocab, length * batch))
+    if name == "transformer_lm":
+        model = transformer_lm(nn)
+        mask = as_tensor(np.triu(np.full((length, length), -np.inf, np.float32), 1))
+        inputs = (tokens, mask, as_tensor(_sinusoids(length, 200)))
+    else:
+        model = word_lstm(nn)
+        inputs = (tokens,)
+    model.train()
+    optimizer = lib.optim.SGD(model.parameters(), lr=20.0)
+
+    def step():
+        logits = model(*inputs)
+        loss = F.cross_entropy(logits.reshape(-1, vocab), targets)
+        optimizer.zero_grad()
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), 0.25)
+        optimizer.step()
+        return loss
+
+    return step
+
+

@@ -26,6 +26,15 @@ STEP_WORKLOADS = {
     "resnet8": ("ResNet-8 + BN, b64, 3x32x32", lambda lib: _model_step(lib, "resnet8"), 64, 1.5),
     "lstm": ("char-LSTM V65 E64 H256, L64 b32", lambda lib: _model_step(lib, "lstm"), 32, 1.3),
     "gpt": ("GPT 2 layers d128 h4, L64 b16", lambda lib: _model_step(lib, "gpt"), 16, 1.3),
+    # real programs' shapes (issue 23): models.real_step builds each
+    "resnet18_cifar": ("ResNet-18 CIFAR, b8, 3x32x32, SGD", lambda lib: models.real_step(lib, "resnet18_cifar"), 8, 1.3),
+    "resnet18_28": ("siamese ResNet-18, b16 pairs 1x28x28", lambda lib: models.real_step(lib, "resnet18_28"), 16, 1.3),
+    "dcgan": ("DCGAN 64x64 G+D step, b8", lambda lib: models.real_step(lib, "dcgan"), 8, 1.3),
+    "vae": ("VAE 784-400-20, b128, Adam", lambda lib: models.real_step(lib, "vae"), 128, 1.3),
+    "vit_tiny": ("ViT-Tiny 12x d192, 32x32/4, b8", lambda lib: models.real_step(lib, "vit_tiny"), 8, 1.1),
+    "transformer_lm": ("Transformer LM d200 L2, 35x20, V10k", lambda lib: models.real_step(lib, "transformer_lm"),
+                       20, 1.3),
+    "word_lstm": ("word LSTM 2x650, 35x20, V10k", lambda lib: models.real_step(lib, "word_lstm"), 20, 1.3),
 }
 OTHER = ["pipeline", "trainer", "import", "help", "first_step"]
 

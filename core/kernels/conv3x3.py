@@ -111,8 +111,10 @@ def _geometry(x, ph, pw, stride, size=3):
 
 def _samples_per_pass(n_size, plane):
     """~1024 positions per pass, so that 8x8 planes do not spend their time loading taps, and at least
-    one pass per thread."""
-    return max(1, min(-(-1024 // plane), -(-n_size // numba.get_num_threads())))
+    one pass per thread; the passes share the samples evenly, as every pass computes a whole pass's
+    positions (16 samples of 7x7 in passes of 13 and 3 cost as much as 26 samples)."""
+    group = max(1, min(-(-1024 // plane), -(-n_size // numba.get_num_threads())))
+    return -(-n_size // -(-n_size // group))
 
 
 def conv3x3(x, w, ph, pw, stride=1):

@@ -95,14 +95,21 @@ def _col2im(cols, size, stride, padding, dilation):
 
 def _im2col_matmul(xd, wd, groups, stride, padding, dilation, out_size, keep_cols=True):
     """The convolution of (N, C, *size) ``xd`` with (O, C / groups, *kernel) ``wd`` (2-d or 3-d) as im2col
-    and batched matmul; returns the (N, O, *out_size) output and the (N, groups, C / groups * K, P)
-    columns, K and P the number of kernel taps and output positions (None unless ``keep_cols``).
+    and matmul; returns the (N, O, *out_size) output and the columns (None unless ``keep_cols``), in one
+    of two layouts that ``_weight_grad`` tells apart by rank (see ``_folds_batch``):
 
-    Both run a block of samples at a time, so the matmul reads columns still in cache: faster than
-    one im2col of the whole batch and one matmul (timings: benchmarks/README.md)."""
+    - per sample, (N, groups, C / groups * K, P), K and P the number of kernel taps and output positions:
+      im2col and matmul run a block of samples at a time, so the matmul reads columns still in cache
+      (faster than one im2col of the whole batch and one matmul where planes are large);
+    - folded, (groups, C / groups * K, N * P): the batch's columns side by side, one GEMM for all samples
+      (where planes are small, a GEMM per sample is too thin for BLAS to run at speed)."""
     n, channels = xd.shape[:2]
     out_channels, cg, *kernel = wd.shape
     taps, positions = math.prod(kernel), math.prod(out_size)
+    if _folds_batch(n, positions):
+        cols = _folded_columns(xd, kernel, stride, padding, dilation, out_size).reshape(groups, cg * taps, -1)
+        out = _matmul_groups(wd.reshape(groups, out_channels // groups, cg * taps), cols)
+        return _unfold_batch(out, n, out_size), cols if keep_cols else None
     col_shape = (groups, cg * taps, positions)
     block = max(1, _BLOCK_ELEMENTS // (channels * taps * positions))
     cols = np.empty((n,) + col_shape, dtype=xd.dtype) if keep_cols else None
@@ -118,12 +125,75 @@ def _im2col_matmul(xd, wd, groups, stride, padding, dilation, out_size, keep_col
     return out.reshape(n, out_channels, *out_size), cols
 
 
-def _weight_grad(cols, g4, w_shape):
-    """The weight gradient, the sum over samples of g @ cols^T, from the (N, groups, K, P) columns and
-    the (N, groups, O / groups, P) gradient; computed as cols @ g^T per sample, which OpenBLAS runs
-    faster (timings: benchmarks/README.md)."""
+_FOLD_POSITIONS = 256  # output positions per sample below which the batch is folded (see _folds_batch)
+
+
+def _folds_batch(n, positions):
+    """Whether a convolution's GEMMs take the whole batch's columns at once (the folded layout).
+
+    The rule, measured (single thread, CPU time; numbers in benchmarks/README.md, 2026-12-06): a GEMM per
+    sample reaches BLAS's full speed from 256 output positions (ResNet-18's 16x16 and 32x32 planes), but
+    drops to two thirds of it at 16 positions and a third at 1, and its weight gradient (a CK x O matrix
+    written per sample) runs 2-4x slower than the folded one below 64 positions. Folding costs two
+    copies of the output (into and out of the (O, N * P) layout), small beside the GEMM."""
+    return n > 1 and positions < _FOLD_POSITIONS
+
+
+def _folded_columns(xd, kernel, stride, padding, dilation, out_size):
+    """The columns of the whole batch laid out (C, *kernel, N, *out_size): as a matrix, (C * K, N * P)."""
+    n, channels = xd.shape[:2]
+    cols = np.empty((channels, *kernel, n, *out_size), dtype=xd.dtype)
+    _im2col(xd, kernel, stride, padding, dilation, out_size, out=np.moveaxis(cols, len(kernel) + 1, 0))
+    return cols
+
+
+def _fold_batch(a, groups):
+    """(N, C, *size) ``a`` as the (groups, C / groups, N * P) matrices of the folded layout (a copy)."""
+    n, channels = a.shape[:2]
+    folded = np.ascontiguousarray(a.reshape(n, channels, -1).transpose(1, 0, 2))
+    return folded.reshape(groups, channels // groups, -1)
+
+
+def _unfold_batch(a, n, size):
+    """The (groups, O / groups, N * P) result of a folded GEMM as the (N, O, *size) array (a copy)."""
+    channels = a.shape[0] * a.shape[1]
+    return np.ascontiguousarray(a.reshape(channels, n, -1).transpose(1, 0, 2)).reshape(n, channels, *size)
+
+
+def _matmul_groups(a, b):
+    """``a @ b`` over the leading group axis, one 2-d BLAS call per group (numpy's stacked matmul does
+    not hand every layout of a transposed operand to BLAS)."""
+    out = np.empty((a.shape[0], a.shape[1], b.shape[2]), dtype=np.result_type(a, b))
+    for i in range(a.shape[0]):
+        np.matmul(a[i], b[i], out=out[i])
+    return out
+
+
+def _weight_grad(cols, g, groups, w_shape):
+    """The weight gradient, the sum over samples of g @ cols^T, from the columns ``cols`` (either layout
+    of ``_im2col_matmul``) and the (N, O, *out_size) gradient ``g``. Folded: one GEMM with the batch as
+    its inner dimension. Per sample: computed as cols @ g^T, which OpenBLAS runs faster (timings:
+    benchmarks/README.md)."""
+    n, out_channels = g.shape[:2]
+    if cols.ndim == 3:
+        return _matmul_groups(_fold_batch(g, groups), cols.transpose(0, 2, 1)).reshape(w_shape)
+    g4 = g.reshape(n, groups, out_channels // groups, -1)
     gw = np.matmul(cols, g4.transpose(0, 1, 3, 2)).sum(0).transpose(0, 2, 1)
     return np.ascontiguousarray(gw).reshape(w_shape)
+
+
+def _transposed_cols(wd, groups, g):
+    """The columns W^T g of the (N, O, *size) gradient ``g`` (the adjoint of ``_im2col_matmul``'s matmul)
+    as the (N, C, *kernel, *size) array col2im takes: per sample, or folded where planes are small."""
+    n, out_channels, *size = g.shape
+    _, cg, *kernel = wd.shape
+    og, positions = out_channels // groups, math.prod(size)
+    w_t = wd.reshape(groups, og, cg * math.prod(kernel)).transpose(0, 2, 1)
+    if _folds_batch(n, positions):
+        cols = _matmul_groups(w_t, _fold_batch(g, groups)).reshape(groups * cg, *kernel, n, *size)
+        return np.moveaxis(cols, len(kernel) + 1, 0)
+    gcols = np.matmul(w_t, g.reshape(n, groups, og, positions))
+    return gcols.reshape(n, groups * cg, *kernel, *size)
 
 
 def _flip_kernel(wd, groups):
@@ -135,10 +205,22 @@ def _flip_kernel(wd, groups):
     return np.ascontiguousarray(w_t).reshape(groups * cg, out_channels // groups, *kernel)
 
 
+_DIRECT_3X3_CHANNELS = {(1, 1): 128, (2, 2): 32}  # by stride: input channels up to which 3x3 runs directly
+_DIRECT_3X3_MIN_POSITIONS = 64  # and, at stride 1, input positions (8x8) from which it does
+
+
 def _conv_kernel(xd, wd, stride, padding, dilation, groups):
     """Which code runs a convolution: "grouped" (direct kernel, few channels per group), "3x3" (direct
     kernel, stride 1 or 2), "5x5" (direct kernel, stride 1) or "im2col" (columns and BLAS). The direct
-    kernels are 2-d; 3-d convolutions always take the columns."""
+    kernels are 2-d; 3-d convolutions always take the columns.
+
+    The 3x3 rule, measured on ResNet-8 and ResNet-18 layers (forward and both gradients, batch 8-64;
+    benchmarks/README.md, 2026-12-06, has the table): the direct kernel is as fast as im2col + GEMM or
+    faster (0.6-1.05 of its time) at stride 1 up to 128 input channels on planes of 8x8 and larger, and
+    slower beyond (1.4-5.7x: 128 channels at 4x4, 256-512 channels, where the GEMMs are fat enough for
+    BLAS to run near its peak). At stride 2 im2col wins from 64 channels (1.6-4.6x); at 16-32 channels
+    single-threaded im2col is ~1.2x faster, but with two threads on a loaded machine threaded BLAS lost
+    to the direct kernel there, so ResNet-8's stride-2 layers stay direct."""
     if wd.ndim != 4:
         return "im2col"
     _, cg, kh, kw = wd.shape
@@ -146,7 +228,11 @@ def _conv_kernel(xd, wd, stride, padding, dilation, groups):
         return "grouped"
     if groups > 1 or dilation != (1, 1) or xd.dtype != wd.dtype or xd.dtype not in (np.float32, np.float64):
         return "im2col"
-    if (kh, kw) == (3, 3) and stride in ((1, 1), (2, 2)) and max(padding) <= 2:
+    if (kh, kw) == (3, 3) and stride in _DIRECT_3X3_CHANNELS and max(padding) <= 2:
+        if cg > _DIRECT_3X3_CHANNELS[stride]:
+            return "im2col"
+        if stride == (1, 1) and xd.shape[2] * xd.shape[3] < _DIRECT_3X3_MIN_POSITIONS:
+            return "im2col"
         return "3x3"
     if (kh, kw) == (5, 5) and stride == (1, 1):
         return "5x5"
@@ -170,10 +256,7 @@ def _conv_input_grad(g, wd, groups, size, stride, padding, dilation):
     if all(s == 1 for s in stride) and min(flipped_padding) >= 0 and math.prod(size) <= math.prod(out_size):
         return _im2col_matmul(g, _flip_kernel(wd, groups), groups, stride, flipped_padding, dilation, size,
                               keep_cols=False)[0]
-    gcols = np.matmul(wd.reshape(groups, og, cg * math.prod(kernel)).transpose(0, 2, 1),
-                      g.reshape(n, groups, og, math.prod(out_size)))
-    gcols = gcols.reshape(n, groups * cg, *kernel, *out_size)
-    return _col2im(gcols, size, stride, padding, dilation)
+    return _col2im(_transposed_cols(wd, groups, g), size, stride, padding, dilation)
 
 
 def _direct_conv(kernel, xd, wd, groups, stride, padding, dilation, out_size):
@@ -281,7 +364,7 @@ class ConvNd(Op):
             gx = Tensor._wrap(gx.reshape(ctx.x_shape))
         if ctx.needs_input_grad[1]:
             if ctx.kernel == "im2col":
-                gw = _weight_grad(ctx.cols, g.reshape(n, groups, out_channels // groups, -1), ctx.w_shape)
+                gw = _weight_grad(ctx.cols, g, groups, ctx.w_shape)
             else:
                 gw = _direct_weight_grad(ctx.kernel, xd, g, wd, groups, stride, padding, dilation)
             gw = Tensor._wrap(gw.reshape(ctx.w_shape))
@@ -309,11 +392,8 @@ class ConvTransposeNd(Op):
                 f"{tuple(ctx.w_shape)} and padding {padding[-dims:]} gives a non-positive output size "
                 f"{out_size[-dims:]}"
             )
-        ig = in_channels // groups
-        x4 = xd.reshape(n, groups, ig, math.prod(size))
-        w3 = wd.reshape(groups, ig, og * math.prod(kernel))
-        cols = np.matmul(w3.transpose(0, 2, 1), x4).reshape(n, groups * og, *kernel, *size)
-        out = _col2im(cols, out_size, stride, padding, dilation)
+        # the columns W^T x (as a convolution's input gradient), summed onto the output by col2im
+        out = _col2im(_transposed_cols(wd, groups, xd), out_size, stride, padding, dilation)
         if b is not None:
             out += b._data.reshape((-1,) + (1,) * len(size))
         ctx.save_for_backward(x, w)
@@ -329,7 +409,6 @@ class ConvTransposeNd(Op):
         g = _as_planes(np.ascontiguousarray(grad._data))
         n, in_channels = xd.shape[:2]
         _, og, *kernel = wd.shape
-        ig = in_channels // groups
         gx = gw = gb = None
         # the input gradient is a convolution of g with the weight; its columns serve the weight gradient
         if ctx.needs_input_grad[0]:
@@ -337,10 +416,14 @@ class ConvTransposeNd(Op):
                                        keep_cols=ctx.needs_input_grad[1])
             gx = Tensor._wrap(gx.reshape(ctx.x_shape))
         elif ctx.needs_input_grad[1]:
-            gcols = _im2col(g, kernel, stride, padding, dilation, size)
-            gcols = gcols.reshape(n, groups, og * math.prod(kernel), math.prod(size))
+            if _folds_batch(n, math.prod(size)):
+                gcols = _folded_columns(g, kernel, stride, padding, dilation, size)
+                gcols = gcols.reshape(groups, og * math.prod(kernel), -1)
+            else:
+                gcols = _im2col(g, kernel, stride, padding, dilation, size)
+                gcols = gcols.reshape(n, groups, og * math.prod(kernel), math.prod(size))
         if ctx.needs_input_grad[1]:
-            gw = Tensor._wrap(_weight_grad(gcols, xd.reshape(n, groups, ig, math.prod(size)), ctx.w_shape))
+            gw = Tensor._wrap(_weight_grad(gcols, xd, groups, ctx.w_shape))
         if ctx.needs_input_grad[2]:
             gb = Tensor._wrap(g.sum(axis=(0,) + tuple(range(2, g.ndim))))
         return gx, gw, gb, None, None, None, None, None
