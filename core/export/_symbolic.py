@@ -46,7 +46,7 @@ class Dim:
     def probe_values(self, size: int, count: int = 2) -> list[int]:
         """Other sizes to run the capture at: above ``size`` when the range allows, else below (never 0 or 1,
         which broadcast differently)."""
-        low = np.maximum(self.min, 2)
+        low = max(self.min, 2)
         candidates = [size + k for k in range(1, count + 1)] + [size - k for k in range(1, count + 1)]
         chosen = [v for v in candidates if v >= low and (self.max is None or v <= self.max)]
         return chosen[:count]

@@ -88,3 +88,22 @@ def test_dim_checks_its_arguments():
     with pytest.raises(ValueError, match="below min"):
         Dim("b", min=4, max=2)
     assert repr(Dim("batch", min=1, max=8)) == "Dim('batch', min=1, max=8)"
+
+
+def test_nested_inputs_share_a_dim():
+    class Carry(nn.Module):
+        def forward(self, x, state):
+            h, c = state
+            return x + h * c, (h + 1, c)
+
+    batch = Dim("batch", max=16)
+    x, state = ember.randn(2, 3), (ember.randn(2, 3), ember.randn(2, 3))
+    ep = export(Carry(), (x, state), dynamic_shapes={"x": {0: batch}, "state": ({0: batch}, [batch, None])})
+    assert [(i.target, i.meta.shape) for i in ep.graph.inputs] == [
+        ("x", ["batch", 3]), ("state[0]", ["batch", 3]), ("state[1]", ["batch", 3])]
+    x, state = ember.randn(5, 3), (ember.randn(5, 3), ember.randn(5, 3))
+    out, (h, _) = ep.module()(x, state)
+    np.testing.assert_allclose(out.numpy(), (x + state[0] * state[1]).numpy(), rtol=1e-6)
+    np.testing.assert_allclose(h.numpy(), state[0].numpy() + 1)
+    with pytest.raises(ValueError, match="Dim 'batch', size 5 elsewhere, but 4 here"):
+        ep.module()(x, (ember.randn(4, 3), state[1]))
