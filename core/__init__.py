@@ -186,6 +186,7 @@ _LAZY_MODULES = {
     "hub": ".hub",
     "func": ".func",
     "export": ".export",
+    "onnx": ".onnx",
     "cuda": ".cuda",
     "backends": ".backends",
     "accelerator": ".accelerator",
