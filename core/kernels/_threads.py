@@ -29,8 +29,9 @@ SMALL_WORK = int(os.environ.get("EMBER_PARALLEL_WORK", str(1 << 26)))  # element
 def _twin(py_func):
     """A copy of ``py_func`` under another qualified name: numba's cache files are named by it and its
     index does not record the compile options, so the parallel compilation needs a name of its own."""
-    twin = types.FunctionType(py_func.__code__, py_func.__globals__, py_func.__name__, py_func.__defaults__,
-                              py_func.__closure__)
+    twin = types.FunctionType(
+        py_func.__code__, py_func.__globals__, py_func.__name__, py_func.__defaults__, py_func.__closure__
+    )
     twin.__qualname__ = py_func.__qualname__ + "_parallel"
     twin.__doc__ = py_func.__doc__
     return twin

@@ -187,7 +187,7 @@ def adaptive_avg_pool3d_backward(grad, d_size, h_size, w_size):
 @adaptive()
 def fractional_max_pool3d(x, starts_d, starts_h, starts_w, kd_size, kh_size, kw_size):
     """Max over the windows ``[start, start + k)`` that each (n, c) plane drew (``starts_*``: (N, C, O))."""
-    n_size, c_size, d_size, h_size, w_size = x.shape
+    n_size, c_size, _, h_size, w_size = x.shape
     out_d, out_h, out_w = starts_d.shape[2], starts_h.shape[2], starts_w.shape[2]
     out = np.empty((n_size, c_size, out_d, out_h, out_w), dtype=x.dtype)
     idx = np.empty((n_size, c_size, out_d, out_h, out_w), dtype=np.int64)
