@@ -9,6 +9,8 @@ import numpy as np
 from ..export import Dim, ExportedProgram
 from ..export import export as capture_program
 from ..export._capture import _flatten_inputs, bind_arguments
+from ..export._graph import decode
+from ..export._program import resolve, resolve_function
 from ..nn.modules.module import Module
 from ..tensor import Tensor
 from ._builder import DTYPES, Builder, UnsupportedOperatorError
@@ -248,6 +250,9 @@ def build_model(onnx, program: ExportedProgram, opset: int, input_names=None, ou
     user = [s for s in graph.inputs if s.kind == "user_input"]
     names = [s.meta.name for s in user]
     if input_names is not None:
+        if len(input_names) > len(names):
+            raise ValueError(f"ember.onnx.export: {len(input_names)} input_names for {len(names)} tensor inputs "
+                             f"({', '.join(names)})")
         names[:len(input_names)] = list(input_names)
     dim_sources = {}
     for spec, name in zip(user, names):
@@ -303,8 +308,45 @@ def build_model(onnx, program: ExportedProgram, opset: int, input_names=None, ou
     return proto
 
 
+def _fold(b: Builder, node) -> bool:
+    """Computes a numpy node whose inputs are all known at export time (a batch norm's ``1 / sqrt(var + eps)``
+    of its running variance) now, as a constant; False when it reads a value of the run or a dynamic size."""
+    if not node.target.startswith("numpy:"):
+        return False
+    refs, symbolic = set(), []
+
+    def walk(arg):
+        if isinstance(arg, list):
+            for a in arg:
+                walk(a)
+        elif isinstance(arg, dict):
+            (kind, value), = arg.items()
+            if kind in ("value", "array"):
+                refs.add(value)
+            elif kind == "sym":
+                symbolic.append(value)
+            elif kind in ("tuple", "list", "slice"):
+                walk(value)
+            elif kind == "dict":
+                walk([v for _, v in value])
+
+    walk([node.args, list(node.kwargs.values())])
+    names = {ref: b.names.get(ref) for ref in refs}
+    if symbolic or any(n is None or n not in b.constants or n in b.complex for n in names.values()):
+        return False
+    values = {ref: Tensor._wrap(b.constants[n]) for ref, n in names.items()}
+    fn = resolve(node.target)
+    out = fn(*[decode(a, values, {}, resolve_function) for a in node.args],
+             **{k: decode(v, values, {}, resolve_function) for k, v in node.kwargs.items()})
+    for meta, o in zip(node.outputs, out if isinstance(out, tuple) else (out,)):
+        b.names[meta.name] = b.const(_as_array(o), base=meta.name)
+    return True
+
+
 def _translate_node(b: Builder, node, read: set) -> None:
     where = f" in module {node.module!r} ({node.module_type})" if node.module else " in the top module's forward"
+    if _fold(b, node):
+        return
     translate = TRANSLATIONS.get(node.target)
     if translate is None:
         raise UnsupportedOperatorError(

@@ -367,13 +367,15 @@ def _batch_norm(b, node, args, used):
     real = b.metas_dtype(dtype)
     channels = b.meta_of(x).shape[1]
     mean_arr, invstd_arr = b.known(mean), b.known(invstd)
-    if mean_arr is None or invstd_arr is None:
-        raise UnsupportedOperatorError("batch norm with statistics computed in the graph")
-    var = (1.0 / np.square(invstd_arr.astype(np.float64))).astype(real)
+    if mean_arr is not None and invstd_arr is not None:  # the running statistics, folded at export time
+        mean = b.const(mean_arr.astype(real))
+        var = b.const((1.0 / np.square(invstd_arr.astype(np.float64))).astype(real))
+    else:  # statistics computed in the graph (weights exported as inputs)
+        mean, inv = b.operand(mean, dtype), b.value(invstd)
+        var = b.cast(b.add("Reciprocal", [b.add("Mul", [inv, inv])]), dtype)
     scale = b.operand(weight, dtype) if weight is not None else b.const(np.ones(channels, real))
     shift = b.operand(bias, dtype) if bias is not None else b.const(np.zeros(channels, real))
-    return [b.add("BatchNormalization", [b.operand(x, dtype), scale, shift, b.const(mean_arr.astype(real)),
-                                         b.const(var)], epsilon=0.0)]
+    return [b.add("BatchNormalization", [b.operand(x, dtype), scale, shift, mean, var], epsilon=0.0)]
 
 
 @translates("ember.nn.functional.norm:LayerNorm")
@@ -498,3 +500,38 @@ def _view_as_real(b, node, args, used):
 @translates("ember.audio.functional._ops:AbsSquared")
 def _abs_squared(b, node, args, used):
     return [b.axes_input("ReduceSumSquare", [b.value(args[0])], [b.rank(args[0]) - 1], keepdims=0)]
+
+
+# --- numpy functions the capture records on traced arrays (``numpy:name`` nodes) ------------------------------
+_NUMPY_UNARY = {"sqrt": "Sqrt", "negative": "Neg", "exp": "Exp", "log": "Log", "reciprocal": "Reciprocal",
+                "absolute": "Abs", "tanh": "Tanh", "logical_not": "Not", "isnan": "IsNaN"}
+_NUMPY_BINARY = {"add": "Add", "subtract": "Sub", "multiply": "Mul", "divide": "Div", "true_divide": "Div",
+                 "power": "Pow", "maximum": "Max", "minimum": "Min", "equal": "Equal", "greater": "Greater",
+                 "greater_equal": "GreaterOrEqual", "less": "Less", "less_equal": "LessOrEqual",
+                 "logical_and": "And", "logical_or": "Or"}
+
+
+def _operand_dtype(b, args, node) -> str:
+    """The dtype the operands of a numpy function are computed in: the output's, or for a comparison the
+    first tensor operand's."""
+    out = _out_dtype(node)
+    if out != "bool":
+        return out
+    tensors = [b.meta_of(a).dtype for a in args if b.is_value(a)]
+    return tensors[0] if tensors else out
+
+
+@translates(*(f"numpy:{name}" for name in _NUMPY_UNARY))
+def _numpy_unary(b, node, args, used):
+    return [b.add(_NUMPY_UNARY[node.op], [b.operand(args[0], _operand_dtype(b, args[:1], node))])]
+
+
+@translates(*(f"numpy:{name}" for name in _NUMPY_BINARY))
+def _numpy_binary(b, node, args, used):
+    dtype = _operand_dtype(b, args[:2], node)
+    return [b.add(_NUMPY_BINARY[node.op], [b.operand(args[0], dtype), b.operand(args[1], dtype)])]
+
+
+@translates("numpy:astype")
+def _numpy_astype(b, node, args, used):
+    return [b.cast(b.value(args[0]), _out_dtype(node))]
