@@ -380,6 +380,25 @@ class TrainingModule(HyperparametersMixin, nn.Module):
             p.requires_grad = True
         self.train()
 
+    def to_onnx(self, file_path=None, input_sample: Any = None, **kwargs: Any):
+        """Exports the forward to ONNX with ``ember.onnx.export`` (Lightning's ``to_onnx``).
+
+        ``input_sample`` (a tensor or a tuple of the forward's arguments; a trailing dict is keyword arguments)
+        defaults to ``self.example_input_array``; it goes through the batch-transfer hooks first, as a batch
+        does. ``kwargs`` go to ``ember.onnx.export`` (``input_names``, ``dynamic_axes``, ``opset_version``...).
+        The model is exported in eval mode and left in the mode it was in. Returns the ``onnx.ModelProto``.
+        """
+        if input_sample is None:
+            if self.example_input_array is None:
+                raise ValueError("Could not export to ONNX since neither `input_sample` nor "
+                                 "`model.example_input_array` attribute is set.")
+            input_sample = self.example_input_array
+        input_sample = self._apply_batch_transfer_handler(input_sample)
+        if not isinstance(input_sample, tuple):
+            input_sample = (input_sample,)
+        with ember.no_grad():
+            return ember.onnx.export(self, input_sample, file_path, **kwargs)
+
     # -- the batch on its way to the step ---------------------------------------------------------
     def on_before_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
         """Alters a batch before ``transfer_batch_to_device``; returns the batch to use."""
