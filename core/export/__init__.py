@@ -15,7 +15,12 @@ The graph (``ep.graph``, JSON-able through ``Graph.to_json``; ``ember.export.sav
   Ember ``Op`` class (``"ember.nn.functional.conv:ConvNd"``) called as ``Op.apply(*args, **kwargs)``: its
   ``args`` are exactly the arguments of that op's ``forward`` (after ``ctx``); ``op`` is the class name. A
   constant filled with one value whose size follows a dynamic size (``ember.zeros(x.shape[0], 4)``) is
-  ``"ember.creation:full"``, called directly as ``full(size, fill_value, dtype=)``. ``outputs`` is one ``TensorMeta`` per output (most ops have one). ``module`` is the path of the
+  ``"ember.creation:full"``, called directly as ``full(size, fill_value, dtype=)``. What Ember computes with
+  numpy outside its ops on traced arrays (comparisons, ``max(dim)``'s indices, batch norm's ``1 /
+  sqrt(running_var + eps)``) is ``"numpy:<function>"`` (``"numpy:greater"``, ``"numpy:argmax"``,
+  ``"numpy:astype"`` for ``array.astype(dtype)``) or ``"numpy:<ufunc>.<method>"``
+  (``"numpy:maximum.reduce"``): called on ndarrays (its tensor arguments are ``{"array": name}``), its
+  result a tensor value. ``outputs`` is one ``TensorMeta`` per output (most ops have one). ``module`` is the path of the
   innermost module whose forward ran the op (``"layer1.0.conv1"``; ``""`` for the top module's own code),
   ``module_type`` its class name, ``location`` the user's ``file:line`` that called it.
 - ``outputs``: the forward's result, encoded as an argument is.

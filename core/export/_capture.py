@@ -45,6 +45,17 @@ class TracedArray(np.ndarray):
     """The array of a tracing tensor: the example's values; its Python conversions refuse (see above), and
     numpy functions called on it outside an op (the indices of ``max(dim)``, comparisons) are recorded."""
 
+    from_weights = False  # derived from parameters / buffers only (by a method the capture does not see)
+
+    def __array_finalize__(self, obj):
+        if getattr(obj, "from_weights", False):
+            self.from_weights = True
+
+    def astype(self, dtype, order="K", casting="unsafe", subok=True, copy=True):
+        if _active is not None and id(self) in _active.values and (copy or np.dtype(dtype) != self.dtype):
+            return _active.call_numpy(astype, None, (self, dtype), {})
+        return np.ndarray.astype(self, dtype, order=order, casting=casting, subok=subok, copy=copy)
+
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         if _active is None:
             return _plain_call(getattr(ufunc, method), inputs, kwargs)
@@ -135,6 +146,12 @@ class Tracer:
         value = self.values.get(id(t._data))
         if value is not None:
             return value
+        if isinstance(t._data, TracedArray) and t._data.from_weights:  # folded: a constant of the graph
+            name = self.unique("c_folded")
+            self.constants[name] = t._data.view(np.ndarray)
+            value = self.add_input("constant", name, name, self.constants[name])
+            self.values[id(t._data)] = value
+            return value
         if isinstance(t._data, TracedArray):
             raise DataDependentError(
                 f"ember.export: {user_location()}: a tensor computed from traced values outside Ember's ops "
@@ -191,7 +208,8 @@ class Tracer:
             return self._copyto(*args, **kwargs)
         if "out" in kwargs:
             raise DataDependentError(f"ember.export: {user_location()}: numpy.{name}(out=...) writes into a "
-                                     f"traced tensor outside Ember's ops; the graph cannot record it")
+                                     f"traced tensor outside Ember's ops, which the graph cannot record (batch "
+                                     f"norm in training mode updates its statistics so: call model.eval())")
         fn = func if method is None else getattr(func, method)
         traced = []
         encoded_args = [self.encode(a, traced) for a in args]
@@ -200,7 +218,7 @@ class Tracer:
         computed = out if isinstance(out, tuple) else (out,)
         if not traced or not all(isinstance(o, (np.ndarray, np.generic)) for o in computed):
             return out  # (no traced input, or a question about the arrays: np.may_share_memory, np.shape)
-        if not (isinstance(func, np.ufunc) or name in NUMPY_FUNCTIONS):
+        if not (isinstance(func, np.ufunc) or name in NUMPY_FUNCTIONS or func is astype):
             raise DataDependentError(f"ember.export: {user_location()}: numpy.{name} is applied to a traced "
                                      f"tensor; the graph cannot record it (compute it with ember ops)")
         single = not isinstance(out, tuple)
@@ -248,6 +266,8 @@ class Tracer:
             value = self.values[id(obj)]
             traced.append(value)
             return {"array": value.meta.name}
+        if isinstance(obj, TracedArray) and obj.from_weights:
+            return {"array": self.value_of(Tensor._wrap(obj)).meta.name}
         if isinstance(obj, TracedArray):
             raise DataDependentError(f"ember.export: {user_location()}: an array computed from traced values "
                                      f"is passed to an op as data; the graph cannot record it")
@@ -297,6 +317,11 @@ class Tracer:
 # numpy functions a graph may call on traced arrays (besides every ufunc): pure functions of their arguments
 NUMPY_FUNCTIONS = frozenset(
     ["all", "any", "amax", "amin", "argmax", "argmin", "argsort", "around", "broadcast_to", "clip", "concatenate", "count_nonzero", "cumsum", "expand_dims", "flip", "isclose", "isfinite", "isinf", "isnan", "max", "mean", "min", "moveaxis", "nonzero", "ones_like", "prod", "ravel", "repeat", "reshape", "round", "sort", "squeeze", "stack", "sum", "swapaxes", "take", "take_along_axis", "tile", "transpose", "tril", "triu", "where", "zeros_like", "full_like", "empty_like"])
+
+
+def astype(array, dtype):
+    """``array.astype(dtype)`` as a function (numpy < 2.1 has no ``np.astype``): a graph's cast of an array."""
+    return np.asarray(array).astype(dtype)
 
 
 def _plain(obj):
@@ -486,12 +511,13 @@ def _run_at(model, args: tuple, kwargs: dict, leaves: list, point: dict, index: 
     """One run of the forward on the inputs of capture point ``index`` (see ``_points``), recording."""
     global _active
     tracer = Tracer()
+    weights = []  # parameters and buffers: their arrays are traced views while the forward runs
     for name, p in model.named_parameters():
-        tracer.add_input("parameter", name, "p_" + name.replace(".", "_"), p._data)
+        weights.append((p, tracer.add_input("parameter", name, "p_" + name.replace(".", "_"), p._data)))
     persistent = set(model.state_dict())
     for name, b in model.named_buffers():
         if name in persistent:
-            tracer.add_input("buffer", name, "b_" + name.replace(".", "_"), b._data)
+            weights.append((b, tracer.add_input("buffer", name, "b_" + name.replace(".", "_"), b._data)))
         else:  # a non-persistent buffer is not in the state_dict: a constant of the program
             value = tracer.add_input("constant", name, "b_" + name.replace(".", "_"), b._data)
             tracer.constants[value.meta.name] = b._data
@@ -519,11 +545,16 @@ def _run_at(model, args: tuple, kwargs: dict, leaves: list, point: dict, index: 
     _active = tracer
     Function._batching_hook = staticmethod(_hook)
     try:
+        for tensor, value in weights:
+            tensor._data = tracer.traced_tensor(value)._data
+            tensor._data.from_weights = True
         with no_grad(), _module_paths(model, tracer):
             output = model(*swap(tuple(args)), **swap(dict(kwargs)))
     finally:
         Function._batching_hook = None
         _active = None
+        for tensor, value in weights:
+            tensor._data = value.array
     tracer.outputs = tracer.encode_outputs(output)
     tracer.values.clear()  # the run's intermediate arrays: only the nodes and constants are merged
     return tracer

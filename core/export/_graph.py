@@ -113,10 +113,11 @@ class Graph:
             annotation = ", ".join(o.annotation() for o in node.outputs)
             call = ", ".join([format_arg(a) for a in node.args]
                              + [f"{k}={format_arg(v)}" for k, v in node.kwargs.items()])
+            function = f"numpy.{node.op}" if node.target.startswith("numpy:") else node.op
             if len(node.outputs) == 1:
-                lines.append(f"        {targets}: {annotation} = {node.op}({call})")
+                lines.append(f"        {targets}: {annotation} = {function}({call})")
             else:
-                lines.append(f"        {targets} = {node.op}({call})  # {annotation}")
+                lines.append(f"        {targets} = {function}({call})  # {annotation}")
         lines.append(f"        return {format_arg(self.outputs)}")
         return "\n".join(lines) + "\n"
 

@@ -12,7 +12,7 @@ from ..autograd.function import Function
 from ..nn.modules.module import Module
 from ..nn.parameter import Parameter
 from ..tensor import Tensor
-from ._capture import NUMPY_FUNCTIONS, capture
+from ._capture import NUMPY_FUNCTIONS, astype, capture
 from ._graph import Graph, decode
 from ._merge import merge
 from ._symbolic import Dim
@@ -286,7 +286,9 @@ def _numpy_node(target: str, name: str):
     """A numpy function (``numpy:argmax``) or ufunc method (``numpy:add.reduce``) a node calls on arrays."""
     function, _, method = name.partition(".")
     fn = getattr(np, function, None)
-    if isinstance(fn, np.ufunc) and method in ("", "reduce", "accumulate", "outer"):
+    if function == "astype" and not method:
+        fn = astype
+    elif isinstance(fn, np.ufunc) and method in ("", "reduce", "accumulate", "outer"):
         fn = getattr(fn, method or "__call__")
     elif not (fn is not None and not method and function in NUMPY_FUNCTIONS):
         raise RuntimeError(f"the graph calls {target!r}, which is not a numpy function graphs may call")

@@ -69,6 +69,22 @@ def test_parameters_and_buffers_enter_by_state_dict_name():
     _close(m(x), model(x))
 
 
+def test_the_graph_reads_buffers_so_a_loaded_state_dict_counts():
+    def net():
+        return nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2)).eval()
+
+    ep = export(net(), (ember.randn(1, 1, 5, 5),))
+    other = net()
+    other[1].running_mean.fill_(0.5)
+    other[1].running_var.fill_(2.0)
+    m = ep.module()
+    m.load_state_dict(other.state_dict())
+    x = ember.randn(1, 1, 5, 5)
+    _close(m(x), other(x))
+    # batch norm turns its running variance into 1/sqrt(var + eps) with numpy: recorded, reading the buffer
+    assert "numpy.sqrt(" in str(ep.graph) and "b_1_running_var" in str(ep.graph.nodes[2].args)
+
+
 def test_module_matches_eager_with_kwargs_and_nested_outputs():
     class TwoInputs(nn.Module):
         def __init__(self):
