@@ -1,4 +1,4 @@
-"""LSTM time-step kernels (float32): the pointwise part of one step, forward and backward, in one pass.
+"""Recurrent time-step kernels: the pointwise part of one step, forward and backward, in one pass.
 
 The recurrent matmul stays in BLAS; these kernels replace the ten-odd numpy calls per step that
 follow it. ``tanh`` is Eigen's rational approximation (clamped, a few ulp in float32), which LLVM
@@ -8,12 +8,20 @@ elements, too small to share between threads.
 The steps run feature-major: every per-step array is ``(features, N)``. OpenBLAS computes the
 recurrent product as ``W_hh @ h`` (M = 4H, N = batch) faster than ``h @ W_hhᵀ`` (M = batch; timings:
 benchmarks/README.md). ``swap_last_axes`` converts at the edges (the layer's output, its incoming
-gradient and the gate gradients for the weight products)."""
+gradient and the gate gradients for the weight products).
+
+The cell kernels (``lstm_cell_*``, ``gru_cell_*``) serve ``LSTMCell`` / ``GRUCell``, which a Python loop
+calls once per time step: batch-major like the cells' arrays, float32 or float64 (float32 through the
+approximations above, float64 through ``math``'s exact functions), each the whole pointwise part of
+one step (forward) or its gradient (backward, the bias gradients summed in the same pass)."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.extending import overload
 
 # float32 constants keep the arithmetic (and its vectorisation) in single precision
 _CLAMP = np.float32(7.90531110763549805)
@@ -138,3 +146,123 @@ def _swap_along_src(src, dst):
         for b in range(full, cols):
             for a in range(rows):
                 dst[t, b, a] = src[t, a, b]
+
+
+# --- single cells, batch-major, float32 or float64 ------------------------------------------------
+# (the constants are float32, exact in either precision, so that float32 arithmetic stays float32)
+def _tanh_of(x):
+    """``tanh`` in the precision of ``x`` (float32: the approximation above; float64: exact)."""
+    return math.tanh(x)
+
+
+def _sigmoid_of(x):
+    """``sigmoid`` in the precision of ``x`` (float32: through the tanh approximation)."""
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+@overload(_tanh_of, inline="always")
+def _tanh_of_overload(x):
+    if x == types.float32:
+        return lambda x: _tanh(x)
+    return lambda x: math.tanh(x)
+
+
+@overload(_sigmoid_of, inline="always")
+def _sigmoid_of_overload(x):
+    if x == types.float32:
+        return lambda x: _HALF * _tanh(_HALF * x) + _HALF
+    return lambda x: 1.0 / (1.0 + math.exp(-x))
+
+
+@njit(cache=True, fastmath=True, error_model="numpy")
+def lstm_cell_forward(gates, bias, c_prev, c_out, tc_out, h_out):
+    """One ``LSTMCell`` step: ``gates`` (N, 4H) holds ``x W_ihᵀ + h W_hhᵀ`` and is activated in place
+    (i, f, g, o after adding ``bias``, (4H,)); the new cell goes to ``c_out``, ``tanh`` of it to ``tc_out``
+    and ``o * tanh(c)`` to ``h_out`` (N, H)."""
+    rows, four_hidden = gates.shape
+    hidden = four_hidden // 4
+    for n in range(rows):
+        a = gates[n]
+        for j in range(2 * hidden):
+            a[j] = _sigmoid_of(a[j] + bias[j])
+        for j in range(2 * hidden, 3 * hidden):
+            a[j] = _tanh_of(a[j] + bias[j])
+        for j in range(3 * hidden, four_hidden):
+            a[j] = _sigmoid_of(a[j] + bias[j])
+        cp, c, tc, h = c_prev[n], c_out[n], tc_out[n], h_out[n]
+        for j in range(hidden):
+            c[j] = a[hidden + j] * cp[j] + a[j] * a[2 * hidden + j]
+        for j in range(hidden):
+            tc[j] = _tanh_of(c[j])
+        for j in range(hidden):
+            h[j] = a[3 * hidden + j] * tc[j]
+
+
+@njit(cache=True, fastmath=True, error_model="numpy")
+def lstm_cell_backward(dh, dc_next, gates, c_prev, tc, d_gates, dc_prev, d_bias):
+    """Backward of ``lstm_cell_forward``: from the gradients of ``h`` and ``c`` (N, H), the
+    pre-activation gate gradients ``d_gates`` (N, 4H), the gradient of ``c_prev`` and the bias gradient
+    (summed over the batch into ``d_bias``, (4H,), which it overwrites)."""
+    rows, four_hidden = gates.shape
+    hidden = four_hidden // 4
+    d_bias[:] = 0
+    for n in range(rows):
+        a, d = gates[n], d_gates[n]
+        dh_row, dcn_row, t_row, cp_row, dcp_row = dh[n], dc_next[n], tc[n], c_prev[n], dc_prev[n]
+        for j in range(hidden):
+            i, f, g, o, t = a[j], a[hidden + j], a[2 * hidden + j], a[3 * hidden + j], t_row[j]
+            dc = dcn_row[j] + dh_row[j] * o * (_ONE - t * t)  # d/dx tanh = 1 - tanh^2
+            d[j] = dc * g * i * (_ONE - i)  # d/dx sigmoid = s (1 - s)
+            d[hidden + j] = dc * cp_row[j] * f * (_ONE - f)
+            d[2 * hidden + j] = dc * i * (_ONE - g * g)
+            d[3 * hidden + j] = dh_row[j] * t * o * (_ONE - o)
+            dcp_row[j] = dc * f
+        for j in range(four_hidden):
+            d_bias[j] += d[j]
+
+
+@njit(cache=True, fastmath=True, error_model="numpy")
+def gru_cell_forward(gi, gh, b_ih, b_hh, h_prev, rz, n_out, ghn_out, h_out):
+    """One ``GRUCell`` step from ``gi = x W_ihᵀ`` and ``gh = h W_hhᵀ`` (N, 3H, gates r, z, n) and the
+    biases (3H,): ``r, z`` into ``rz`` (N, 2H), ``n`` into ``n_out``, the biased hidden part of the new
+    gate ``gh_n + b_hn`` into ``ghn_out`` (the backward needs it) and ``h' = n + z (h - n)`` into
+    ``h_out`` (N, H)."""
+    rows, three_hidden = gi.shape
+    hidden = three_hidden // 3
+    for n in range(rows):
+        i_row, h_row, a = gi[n], gh[n], rz[n]
+        for j in range(2 * hidden):
+            a[j] = _sigmoid_of(i_row[j] + b_ih[j] + h_row[j] + b_hh[j])
+        hn, nn, hp, out = ghn_out[n], n_out[n], h_prev[n], h_out[n]
+        for j in range(hidden):
+            hn[j] = h_row[2 * hidden + j] + b_hh[2 * hidden + j]
+        for j in range(hidden):
+            nn[j] = _tanh_of(i_row[2 * hidden + j] + b_ih[2 * hidden + j] + a[j] * hn[j])
+        for j in range(hidden):
+            out[j] = nn[j] + a[hidden + j] * (hp[j] - nn[j])
+
+
+@njit(cache=True, fastmath=True, error_model="numpy")
+def gru_cell_backward(dh, rz, n_out, ghn, h_prev, d_gi, d_gh, dh_prev, db_ih, db_hh):
+    """Backward of ``gru_cell_forward``: from the gradient of ``h'`` (N, H), the gradients of ``gi`` and
+    ``gh`` (N, 3H), the direct part ``z dh`` of the gradient of ``h`` (the product through ``W_hh`` is
+    added by the caller) and the bias gradients (summed over the batch, overwritten)."""
+    rows, three_hidden = d_gi.shape
+    hidden = three_hidden // 3
+    db_ih[:] = 0
+    db_hh[:] = 0
+    for n in range(rows):
+        a, nn, hn, hp, dy = rz[n], n_out[n], ghn[n], h_prev[n], dh[n]
+        di, dg, dp = d_gi[n], d_gh[n], dh_prev[n]
+        for j in range(hidden):
+            r, z, v = a[j], a[hidden + j], nn[j]
+            dn = dy[j] * (_ONE - z) * (_ONE - v * v)  # at n's pre-activation
+            dz = dy[j] * (hp[j] - v) * z * (_ONE - z)
+            dr = dn * hn[j] * r * (_ONE - r)
+            di[j], dg[j] = dr, dr
+            di[hidden + j], dg[hidden + j] = dz, dz
+            di[2 * hidden + j], dg[2 * hidden + j] = dn, dn * r
+            dp[j] = dy[j] * z
+        for j in range(three_hidden):
+            db_ih[j] += di[j]
+            db_hh[j] += dg[j]

@@ -8,14 +8,20 @@ The backward is a raw computation, so these ops are once-differentiable.
 
 Shapes: ``x`` is ``(L, N, I)``; ``h0`` is ``(N, P)`` (``P`` = proj_size or hidden_size);
 ``c0`` is ``(N, H)``. ``reverse=True`` runs the sequence from the last step to the first.
+
+The cells (``LSTMCell``, ``GRUCell``) are called by a Python loop once per step; each call is one op here
+too (``LSTMCellStep``, ``GRUCellStep``), instead of a dozen small ones.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from ...autograd.engine import grad
 from ...autograd.function import _FREED_MESSAGE, Function, _inplace_message, once_differentiable
+from ...autograd.grad_mode import state
 from ...tensor import Tensor
+from .. import functional as F
 
 
 def _steps(length: int, reverse: bool) -> range:
@@ -439,3 +445,182 @@ def _check_versions(ctx) -> None:
     for i, (t, version) in enumerate(ctx.versions):
         if t._vc[0] != version:
             raise RuntimeError(_inplace_message(t, i, ctx, version))
+
+
+# --- single cells (LSTMCell, GRUCell): one op per call of the cell ---------------------------------
+def lstm_cell(x, h, c, w_ih, w_hh, b_ih, b_hh):
+    """One ``LSTMCell`` step, ``(h', c')``: the fused op where it applies, else the composite formula."""
+    if _fusable(x, h, c, w_ih, w_hh, b_ih, b_hh):
+        return LSTMCellStep.apply(x, h, c, w_ih, w_hh, b_ih, b_hh)
+    return lstm_cell_composite(x, h, c, w_ih, w_hh, b_ih, b_hh)
+
+
+def gru_cell(x, h, w_ih, w_hh, b_ih, b_hh):
+    """One ``GRUCell`` step, ``h'``: the fused op where it applies, else the composite formula."""
+    if _fusable(x, h, w_ih, w_hh, b_ih, b_hh):
+        return GRUCellStep.apply(x, h, w_ih, w_hh, b_ih, b_hh)
+    return gru_cell_composite(x, h, w_ih, w_hh, b_ih, b_hh)
+
+
+def lstm_cell_composite(x, h, c, w_ih, w_hh, b_ih, b_hh):
+    """The LSTM step as a formula of ops (gates i, f, g, o): any dtype, any order of gradient."""
+    i, f, g, o = (F.linear(x, w_ih, b_ih) + F.linear(h, w_hh, b_hh)).chunk(4, dim=1)
+    c_new = f.sigmoid() * c + i.sigmoid() * g.tanh()
+    return o.sigmoid() * c_new.tanh(), c_new
+
+
+def gru_cell_composite(x, h, w_ih, w_hh, b_ih, b_hh):
+    """The GRU step as a formula of ops (gates r, z, n, PyTorch's order)."""
+    i_r, i_z, i_n = F.linear(x, w_ih, b_ih).chunk(3, dim=1)
+    h_r, h_z, h_n = F.linear(h, w_hh, b_hh).chunk(3, dim=1)
+    r, z = (i_r + h_r).sigmoid(), (i_z + h_z).sigmoid()
+    n = (i_n + r * h_n).tanh()
+    return n + z * (h - n)
+
+
+def _fusable(*tensors) -> bool:
+    """The kernels take plain float32 or float64 arrays of one dtype (not meta, vmap's batches, half);
+    with ``ember.func``'s transforms active the composite formula runs, as they need ops they can see."""
+    dtype = tensors[0]._data.dtype
+    if dtype != np.float32 and dtype != np.float64 or Function._batching_hook is not None:
+        return False
+    for t in tensors:
+        if t is not None and (type(t._data) is not np.ndarray or t._data.dtype != dtype):
+            return False
+    return True
+
+
+def _contiguous(t):
+    return np.ascontiguousarray(t._data)
+
+
+def _summed_bias(b_ih, b_hh, size, dtype):
+    if b_ih is None and b_hh is None:
+        return np.zeros(size, dtype)
+    if b_ih is None or b_hh is None:
+        return (b_ih if b_hh is None else b_hh)._data
+    return b_ih._data + b_hh._data
+
+
+class _FusedCell(Function):
+    """A cell step whose backward is a numba kernel and a few products. Under ``create_graph=True`` the
+    backward differentiates the composite formula instead, so gradients of gradients stay exact."""
+
+    _internal = True
+    arrays = None
+
+    def _release(self) -> None:
+        super()._release()
+        self.arrays = None
+
+    def _composite_backward(self, composite, grads):
+        inputs = self.saved_tensors
+        wanted = [t for t, needed in zip(inputs, self.needs_input_grad) if needed]
+        outputs = composite(*inputs)
+        outputs = outputs if isinstance(outputs, tuple) else (outputs,)
+        found = iter(grad(outputs, wanted, grads, create_graph=True, allow_unused=True))
+        return tuple(next(found) if needed else None for needed in self.needs_input_grad)
+
+
+class LSTMCellStep(_FusedCell):
+    """``(x, h, c, w_ih, w_hh, b_ih, b_hh) -> (h', c')``, batch-major (N, ·), gates i, f, g, o: the two
+    products in BLAS, everything pointwise in one kernel (``ember.kernels.rnn.lstm_cell_forward``)."""
+
+    @staticmethod
+    def forward(ctx, x, h, c, w_ih, w_hh, b_ih, b_hh):
+        from ...kernels import rnn as kernels  # numba loads on first use, not at `import ember`
+
+        X, Hp, Cp = x._data, h._data, _contiguous(c)
+        gates = _times_transposed(X, w_ih._data)
+        gates += Hp @ w_hh._data.T
+        batch, hidden = Cp.shape
+        dtype = gates.dtype
+        c_new, tc, h_new = (np.empty((batch, hidden), dtype) for _ in range(3))
+        kernels.lstm_cell_forward(gates, _summed_bias(b_ih, b_hh, 4 * hidden, dtype), Cp, c_new, tc, h_new)
+        ctx.save_for_backward(x, h, c, w_ih, w_hh, b_ih, b_hh)
+        ctx.arrays = (gates, Cp, tc)
+        return h_new, c_new
+
+    @staticmethod
+    def backward(ctx, grad_h, grad_c):
+        if state.grad_enabled:
+            return ctx._composite_backward(lstm_cell_composite, (grad_h, grad_c))
+        from ...kernels import rnn as kernels
+
+        x, h, _, w_ih, w_hh, _, _ = ctx.saved_tensors  # (raises if one was modified in place)
+        gates, Cp, tc = ctx.arrays
+        dtype = gates.dtype
+        d_gates, dc_prev = np.empty_like(gates), np.empty_like(Cp)
+        d_bias = np.empty(gates.shape[1], dtype)
+        kernels.lstm_cell_backward(_gradient(grad_h, dtype), _gradient(grad_c, dtype), gates, Cp, tc, d_gates,
+                                   dc_prev, d_bias)
+        needs = ctx.needs_input_grad
+        return (
+            Tensor._wrap(d_gates @ w_ih._data) if needs[0] else None,
+            Tensor._wrap(d_gates @ w_hh._data) if needs[1] else None,
+            Tensor._wrap(dc_prev) if needs[2] else None,
+            Tensor._wrap(d_gates.T @ x._data) if needs[3] else None,
+            Tensor._wrap(d_gates.T @ h._data) if needs[4] else None,
+            Tensor._wrap(d_bias) if needs[5] else None,
+            Tensor._wrap(d_bias.copy() if needs[5] else d_bias) if needs[6] else None,
+        )
+
+
+class GRUCellStep(_FusedCell):
+    """``(x, h, w_ih, w_hh, b_ih, b_hh) -> h'``, batch-major, gates r, z, n (PyTorch's): the two
+    products in BLAS, everything pointwise in one kernel (``ember.kernels.rnn.gru_cell_forward``)."""
+
+    @staticmethod
+    def forward(ctx, x, h, w_ih, w_hh, b_ih, b_hh):
+        from ...kernels import rnn as kernels  # numba loads on first use, not at `import ember`
+
+        X, Hp = x._data, _contiguous(h)
+        gi, gh = _times_transposed(X, w_ih._data), Hp @ w_hh._data.T
+        batch, hidden = Hp.shape
+        dtype = gi.dtype
+        zeros = np.zeros(3 * hidden, dtype) if b_ih is None or b_hh is None else None
+        rz = np.empty((batch, 2 * hidden), dtype)
+        n, ghn, h_new = (np.empty((batch, hidden), dtype) for _ in range(3))
+        kernels.gru_cell_forward(gi, gh, zeros if b_ih is None else b_ih._data,
+                                 zeros if b_hh is None else b_hh._data, Hp, rz, n, ghn, h_new)
+        ctx.save_for_backward(x, h, w_ih, w_hh, b_ih, b_hh)
+        ctx.arrays = (Hp, rz, n, ghn)
+        return h_new
+
+    @staticmethod
+    def backward(ctx, grad_h):
+        if state.grad_enabled:
+            return ctx._composite_backward(gru_cell_composite, (grad_h,))
+        from ...kernels import rnn as kernels
+
+        x, _, w_ih, w_hh, _, _ = ctx.saved_tensors  # (raises if one was modified in place)
+        Hp, rz, n, ghn = ctx.arrays
+        dtype = rz.dtype
+        batch, hidden = Hp.shape
+        d_gi, d_gh = np.empty((batch, 3 * hidden), dtype), np.empty((batch, 3 * hidden), dtype)
+        dh_prev = np.empty_like(Hp)
+        db_ih, db_hh = np.empty(3 * hidden, dtype), np.empty(3 * hidden, dtype)
+        kernels.gru_cell_backward(_gradient(grad_h, dtype), rz, n, ghn, Hp, d_gi, d_gh, dh_prev, db_ih, db_hh)
+        needs = ctx.needs_input_grad
+        if needs[1]:
+            dh_prev += d_gh @ w_hh._data
+        return (
+            Tensor._wrap(d_gi @ w_ih._data) if needs[0] else None,
+            Tensor._wrap(dh_prev) if needs[1] else None,
+            Tensor._wrap(d_gi.T @ x._data) if needs[2] else None,
+            Tensor._wrap(d_gh.T @ Hp) if needs[3] else None,
+            Tensor._wrap(db_ih) if needs[4] else None,
+            Tensor._wrap(db_hh) if needs[5] else None,
+        )
+
+
+def _times_transposed(x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """``x @ w.T``; with one input feature (a time series) an outer product, which numpy's matmul
+    computes several times slower than a broadcast multiply."""
+    return np.multiply(x, w.T) if x.shape[1] == 1 else x @ w.T
+
+
+def _gradient(g, dtype) -> np.ndarray:
+    """An incoming gradient as the kernels take it: C-contiguous, in the op's dtype (an expanded
+    gradient, e.g. of a sum, arrives as a broadcast view)."""
+    return np.ascontiguousarray(g._data, dtype=dtype)

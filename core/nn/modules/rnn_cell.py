@@ -9,6 +9,7 @@ from ... import creation
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter
+from ._rnn_fused import gru_cell, lstm_cell
 from .module import Module
 
 __all__ = ["GRUCell", "LSTMCell", "RNNCell", "RNNCellBase"]
@@ -61,14 +62,22 @@ class RNNCellBase(Module):
         x = input if batched else input.unsqueeze(0)
         if hx is None:
             zeros = creation.zeros(x.shape[0], self.hidden_size, dtype=input.dtype, device=input.device)
-            states = [zeros] * n_states
-        else:
-            states = list(hx) if n_states == 2 else [hx]
-            states = states if batched else [s.unsqueeze(0) for s in states]
-        return x, states, batched
+            return x, [zeros] * n_states, batched
+        states = list(hx) if n_states == 2 else [hx]
+        for k, state in enumerate(states):
+            if state.ndim != input.ndim:
+                raise RuntimeError(
+                    f"{type(self).__name__}: Expected hidden{k} to be {input.ndim}D for {input.ndim}D input, "
+                    f"got {state.ndim}D instead"
+                )
+            if batched and state.shape[0] != x.shape[0]:
+                raise RuntimeError(f"Input batch size {x.shape[0]} doesn't match hidden{k} batch size {state.shape[0]}")
+            if state.shape[-1] != self.hidden_size:
+                raise RuntimeError(
+                    f"hidden{k} has inconsistent hidden_size: got {state.shape[-1]}, expected {self.hidden_size}"
+                )
+        return x, (states if batched else [s.unsqueeze(0) for s in states]), batched
 
-    def _gates(self, x, h):
-        return F.linear(x, self.weight_ih, self.bias_ih), F.linear(h, self.weight_hh, self.bias_hh)
 
 
 class RNNCell(RNNCellBase):
@@ -97,8 +106,8 @@ class RNNCell(RNNCellBase):
 
     def forward(self, input, hx=None):
         x, (h,), batched = self._prepare(input, hx, 1)
-        gi, gh = self._gates(x, h)
-        out = (gi + gh).tanh() if self.nonlinearity == "tanh" else (gi + gh).relu()
+        pre = F.linear(x, self.weight_ih, self.bias_ih) + F.linear(h, self.weight_hh, self.bias_hh)
+        out = pre.tanh() if self.nonlinearity == "tanh" else pre.relu()
         return out if batched else out.squeeze(0)
 
 
@@ -118,10 +127,7 @@ class LSTMCell(RNNCellBase):
 
     def forward(self, input, hx=None):
         x, (h, c), batched = self._prepare(input, hx, 2)
-        gi, gh = self._gates(x, h)
-        i, f, g, o = (gi + gh).chunk(4, dim=1)
-        c_new = f.sigmoid() * c + i.sigmoid() * g.tanh()
-        h_new = o.sigmoid() * c_new.tanh()
+        h_new, c_new = lstm_cell(x, h, c, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
         if not batched:
             return h_new.squeeze(0), c_new.squeeze(0)
         return h_new, c_new
@@ -142,10 +148,5 @@ class GRUCell(RNNCellBase):
 
     def forward(self, input, hx=None):
         x, (h,), batched = self._prepare(input, hx, 1)
-        gi, gh = self._gates(x, h)
-        i_r, i_z, i_n = gi.chunk(3, dim=1)
-        h_r, h_z, h_n = gh.chunk(3, dim=1)
-        r, z = (i_r + h_r).sigmoid(), (i_z + h_z).sigmoid()
-        n = (i_n + r * h_n).tanh()
-        h_new = n + z * (h - n)
+        h_new = gru_cell(x, h, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
         return h_new if batched else h_new.squeeze(0)
