@@ -166,6 +166,22 @@ def summary(recipe, overrides, debug) -> None:
         click.echo(summarize(recipe, list(overrides)))
 
 
+@main.command("export")
+@click.argument("target", metavar="RUN_DIR|CKPT")
+@click.option("--format", "fmt", type=click.Choice(["onnx", "ember"]), default="onnx", show_default=True,
+              help="onnx: an ONNX model (needs the 'onnx' extra); ember: an ember.export program.")
+@click.option("--out", type=click.Path(dir_okay=False), default=None,
+              help="File to write (default RUN_DIR/model.onnx or RUN_DIR/model.ember).")
+@click.option("--debug", is_flag=True, help="Show full tracebacks.")
+def export_command(target, fmt, out, debug) -> None:
+    """Export a trained run's model (its recipe, checkpoint and an example batch) to run outside Ember."""
+    with _guard(debug):
+        from .export import export_run  # lazy: `ember --help` loads no framework
+
+        _, message = export_run(target, fmt, out)
+        click.echo(message)
+
+
 @main.command()
 @click.argument("directory", default="runs", type=click.Path())
 def runs(directory) -> None:
