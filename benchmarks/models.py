@@ -252,6 +252,7 @@ def main() -> None:
 if __name__ == "__main__":
     main()
 
+
 # --- workloads taken from real programs (issue 23) ----------------------------------------------
 # Each is written once against a framework module ``lib`` (ember or torch), as the PyTorch examples
 # write them, and built by ``real_step(lib, name)`` into one training step: the same shapes, losses and
@@ -549,3 +550,72 @@ def real_step(lib, name):
     return step
 
 
+
+# --- per-step overhead (issue 23): an MLP of nn.Linear layers, Python loops of recurrent cells ------
+# Built by ``overhead_step(lib, name)`` as the other real-program workloads: the same shapes, losses and
+# optimizers in both frameworks, weights from ``lib.manual_seed(0)``, data from a fixed numpy seed.
+def linear_mlp(nn):
+    """784-512-256-10 of ``nn.Linear`` layers, as an MNIST example writes it (the suite's "mlp" is the
+    same network with hand-held weight matrices)."""
+    return nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 256), nn.ReLU(), nn.Linear(256, 10))
+
+
+def cell_sequence(lib, cell="LSTMCell", hidden=51):
+    """The time-sequence-prediction example's model: two cells (1 -> 51 -> 51) stepped by a Python loop
+    over the sequence, a ``Linear(51, 1)`` read-out at every step, the outputs concatenated."""
+    nn = lib.nn
+    lstm = cell == "LSTMCell"
+
+    class Sequence(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.cell1 = getattr(nn, cell)(1, hidden)
+            self.cell2 = getattr(nn, cell)(hidden, hidden)
+            self.linear = nn.Linear(hidden, 1)
+
+        def forward(self, x):
+            zeros = lib.zeros(x.shape[0], hidden, dtype=x.dtype)
+            state1 = state2 = (zeros, zeros) if lstm else zeros
+            outputs = []
+            for x_t in x.split(1, dim=1):
+                state1 = self.cell1(x_t, state1)
+                state2 = self.cell2(state1[0] if lstm else state1, state2)
+                outputs.append(self.linear(state2[0] if lstm else state2))
+            return lib.cat(outputs, dim=1)
+
+    return Sequence()
+
+
+def overhead_step(lib, name):
+    """One training step of ``mlp32`` / ``mlp512`` (cross-entropy, SGD with momentum) or
+    ``lstmcell_loop`` / ``grucell_loop`` (97 sine waves of 100 steps, next-value MSE, Adam)."""
+    rng = np.random.default_rng(0)
+    lib.manual_seed(0)
+    F, as_tensor = lib.nn.functional, lib.from_numpy
+    if name.startswith("mlp"):
+        batch = int(name[3:])
+        model = linear_mlp(lib.nn)
+        optimizer = lib.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+        x = as_tensor(rng.standard_normal((batch, 784)).astype(np.float32))
+        y = as_tensor(rng.integers(0, 10, batch))
+
+        def loss_fn():
+            return F.cross_entropy(model(x), y)
+    else:
+        model = cell_sequence(lib, "LSTMCell" if name == "lstmcell_loop" else "GRUCell")
+        optimizer = lib.optim.Adam(model.parameters(), lr=0.01)
+        period = 20
+        waves = np.sin((np.arange(101) + rng.integers(-4 * period, 4 * period, (97, 1))) / period)
+        x, target = (as_tensor(np.ascontiguousarray(a, np.float32)) for a in (waves[:, :-1], waves[:, 1:]))
+
+        def loss_fn():
+            return F.mse_loss(model(x), target)
+
+    def step():
+        loss = loss_fn()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    return step

@@ -35,6 +35,15 @@ STEP_WORKLOADS = {
     "transformer_lm": ("Transformer LM d200 L2, 35x20, V10k", lambda lib: models.real_step(lib, "transformer_lm"),
                        20, 1.3),
     "word_lstm": ("word LSTM 2x650, 35x20, V10k", lambda lib: models.real_step(lib, "word_lstm"), 20, 1.3),
+    # per-step overhead (issue 23): models.overhead_step builds each
+    "mlp32": ("MLP nn.Linear 784-512-256-10, b32, SGD mom.", lambda lib: models.overhead_step(lib, "mlp32"),
+              32, 1.1),
+    "mlp512": ("MLP nn.Linear 784-512-256-10, b512, SGD mom.", lambda lib: models.overhead_step(lib, "mlp512"),
+               512, 1.1),
+    "lstmcell_loop": ("2 LSTMCells H51, loop of 100, b97, Adam",
+                      lambda lib: models.overhead_step(lib, "lstmcell_loop"), 97, 1.3),
+    "grucell_loop": ("2 GRUCells H51, loop of 100, b97, Adam",
+                     lambda lib: models.overhead_step(lib, "grucell_loop"), 97, 1.3),
 }
 OTHER = ["pipeline", "trainer", "import", "help", "first_step"]
 
