@@ -89,6 +89,10 @@ class ExportedProgram:
         self.arguments = arguments  # the forward's argument names, in order
         self.range_constraints = range_constraints
         self.graph_signature = GraphSignature.of(graph)
+        # state_dict names that are another parameter's second name (tied weights), not graph inputs
+        inputs = {id(state_dict[name]) for name in self.graph_signature.parameters if name in state_dict}
+        self.tied = [name for name, value in state_dict.items()
+                     if id(value) in inputs and name not in self.graph_signature.parameters]
 
     def __repr__(self) -> str:
         return f"ExportedProgram:\n{self.graph.python_code()}"
@@ -104,16 +108,10 @@ class ExportedProgram:
         """A Module whose forward runs the graph; its state_dict has the exported model's names."""
         return GraphModule(self)
 
-    def run(self, *args, **kwargs):
-        """Runs the graph on user inputs with this program's weights (what ``module()(...)`` does)."""
-        tensors = {}
-        for spec in self.graph.inputs:
-            if spec.kind in ("parameter", "buffer"):
-                tensors[spec.meta.name] = self.state_dict[spec.target]
-            elif spec.kind == "constant":
-                constant = self.constants[spec.target]
-                tensors[spec.meta.name] = constant if isinstance(constant, Tensor) else Tensor._wrap(constant)
-        return run_graph(self.graph, self.arguments, tensors, args, kwargs)
+
+
+def _is_parameter(program: ExportedProgram, name: str) -> bool:
+    return name in program.graph_signature.parameters or name in program.tied
 
 
 class GraphModule(Module):
@@ -122,15 +120,16 @@ class GraphModule(Module):
     def __init__(self, program: ExportedProgram):
         super().__init__()
         object.__setattr__(self, "_program", program)
-        for kind in ("parameter", "buffer"):
-            for spec in program.graph.inputs:
-                if spec.kind == kind:
-                    owner, _, leaf = self._owner(spec.target)
-                    value = program.state_dict[spec.target]
-                    if kind == "parameter":
-                        setattr(owner, leaf, value if isinstance(value, Parameter) else Parameter(value))
-                    else:
-                        owner.register_buffer(leaf, value)
+        buffers = {spec.target for spec in program.graph.inputs if spec.kind == "buffer"}
+        registered = {}  # id(tensor) -> the Parameter made for it: tied weights stay one Parameter
+        for name, value in program.state_dict.items():
+            owner, _, leaf = self._owner(name)
+            if name in buffers or (id(value) not in registered and not _is_parameter(program, name)):
+                owner.register_buffer(leaf, value)
+                continue
+            if id(value) not in registered:
+                registered[id(value)] = value if isinstance(value, Parameter) else Parameter(value)
+            setattr(owner, leaf, registered[id(value)])
 
     def _owner(self, dotted: str):
         module = self
@@ -351,13 +350,7 @@ def export(model, args: tuple, kwargs: dict | None = None, dynamic_shapes=None, 
     runs, named, points, dims = capture(model, args, kwargs, dynamic_shapes)
     graph = merge(runs, points)
     tracer = runs[0]
-    state = model.state_dict()
-    state_dict = {}
-    for spec in graph.inputs:
-        if spec.kind == "parameter":
-            state_dict[spec.target] = model.get_parameter(spec.target)
-        elif spec.kind == "buffer":
-            state_dict[spec.target] = state[spec.target]
+    state_dict = dict(model.state_dict(keep_vars=True))  # (tied weights: one tensor under each name)
     ranges = {name: (dim.min, dim.max) for name, dim in dims.items()}
     constants = {spec.target: tracer.constants[spec.target] for spec in graph.inputs if spec.kind == "constant"}
     return ExportedProgram(graph, state_dict, constants, list(named), ranges)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import os
 
+import numpy as np
+
 from ..serialization import load as _load
 from ..serialization import save as _save
 from ..tensor import Tensor
@@ -38,13 +40,18 @@ def save(ep: ExportedProgram, f: str | os.PathLike) -> None:
                              f"op; a loaded program could not run it")
     program = {"graph": ep.graph.to_json(), "arguments": ep.arguments,
                "range_constraints": {k: list(v) for k, v in ep.range_constraints.items()}}
+    copies = {}  # one copy per tensor: tied weights stay one tensor in the file
     _save({"format": _FORMAT, "version": FORMAT_VERSION, "program": json.dumps(program),
-           "state_dict": {k: _plain(v) for k, v in ep.state_dict.items()},
-           "constants": {k: _plain(v) for k, v in ep.constants.items()}}, f)
+           "state_dict": {k: _plain(v, copies) for k, v in ep.state_dict.items()},
+           "constants": {k: _plain(v, copies) for k, v in ep.constants.items()}}, f)
 
 
-def _plain(value) -> Tensor:
-    return Tensor._wrap(value._data.copy()) if isinstance(value, Tensor) else Tensor._wrap(value.copy())
+def _plain(value, copies: dict) -> Tensor:
+    """A detached copy (``ember.save`` keeps what a Parameter is; the program needs the values only)."""
+    if id(value) not in copies:
+        array = value._data if isinstance(value, Tensor) else value
+        copies[id(value)] = Tensor._wrap(np.array(array))
+    return copies[id(value)]
 
 
 def load(f: str | os.PathLike) -> ExportedProgram:

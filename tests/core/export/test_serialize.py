@@ -99,3 +99,26 @@ def test_load_refuses_other_files_and_unknown_ops(tmp_path):
 def test_save_checks_its_argument(tmp_path):
     with pytest.raises(TypeError, match="ExportedProgram"):
         save(TinyNet(), tmp_path / "x.ember")
+
+
+def test_tied_weights_stay_one_parameter(tmp_path):
+    class Tied(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.encoder = nn.Embedding(10, 4)
+            self.decoder = nn.Linear(4, 10, bias=False)
+            self.decoder.weight = self.encoder.weight
+
+        def forward(self, idx):
+            return self.decoder(self.encoder(idx))
+
+    model = Tied()
+    ep = export(model, (ember.tensor([[1, 2, 3]]),))
+    assert ep.graph_signature.parameters == ["encoder.weight"] and ep.tied == ["decoder.weight"]
+    save(ep, tmp_path / "tied.ember")
+    for program in (ep, load(tmp_path / "tied.ember")):
+        m = program.module()
+        m.load_state_dict(model.state_dict())  # both names load, as into the model
+        assert m.get_parameter("encoder.weight") is m.get_parameter("decoder.weight")
+        idx = ember.tensor([[4, 5, 9]])
+        np.testing.assert_allclose(m(idx).detach().numpy(), model(idx).detach().numpy(), rtol=1e-6)
