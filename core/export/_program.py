@@ -65,8 +65,8 @@ class ExportedProgram:
     """A model's forward as a graph of ops, with the weights it reads.
 
     ``graph`` (a :class:`Graph`: inputs, nodes, outputs; ``print(ep.graph)`` shows it as code),
-    ``state_dict`` (parameters and persistent buffers by their names in the model), ``constants`` (other
-    tensors the graph reads), ``graph_signature``, ``range_constraints`` ({dim name: (min, max)}) and
+    ``state_dict`` (the model's: parameters and persistent buffers by their names; tied weights under each
+    name, listed in ``tied`` past the first), ``constants`` (other tensors the graph reads), ``graph_signature``, ``range_constraints`` ({dim name: (min, max)}) and
     ``module()``, a Module that runs the graph.
 
     Example:
@@ -107,7 +107,6 @@ class ExportedProgram:
     def module(self) -> Module:
         """A Module whose forward runs the graph; its state_dict has the exported model's names."""
         return GraphModule(self)
-
 
 
 def _is_parameter(program: ExportedProgram, name: str) -> bool:
