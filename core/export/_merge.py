@@ -13,7 +13,7 @@ import copy
 
 import numpy as np
 
-from ._graph import Graph, InputSpec, Node, TensorMeta
+from ._graph import Graph, InputSpec, Node, TensorMeta, encode_float
 from ._symbolic import DataDependentError, fit_size
 
 
@@ -122,7 +122,7 @@ def _creation(spec: InputSpec, meta: TensorMeta, arrays: list, points: list, whe
             f"drop the Dim")
     fill = (values - {None} or {0}).pop()
     size = {"tuple": [s if isinstance(s, int) else {"sym": s} for s in meta.shape]}
-    return Node("ember.creation:full", [size, fill], {"dtype": {"dtype": meta.dtype}},
+    return Node("ember.creation:full", [size, encode_float(fill) if isinstance(fill, float) else fill], {"dtype": {"dtype": meta.dtype}},
                 [TensorMeta(spec.meta.name, meta.shape, meta.dtype)], "", "", where)
 
 
