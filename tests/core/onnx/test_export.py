@@ -144,3 +144,31 @@ def test_bad_arguments():
         ember.onnx.export(lambda x: x, (ember.randn(1, 2),), None)
     with pytest.raises(ValueError, match="input_names"):
         ember.onnx.export(model, (ember.randn(1, 2),), None, input_names=["a", "b"])
+
+
+LAYERS = {
+    "bidirectional_lstm": (lambda: nn.LSTM(3, 4, num_layers=2, bidirectional=True, batch_first=True),
+                           lambda b: ember.randn(b, 5, 3)),
+    "conv1d_ceil_pool_activations": (lambda: nn.Sequential(
+        nn.Conv1d(2, 3, 3, stride=2, padding=1), nn.MaxPool1d(2, ceil_mode=True), nn.GELU(), nn.SiLU(),
+        nn.LeakyReLU(0.1), nn.Softmax(-1)), lambda b: ember.randn(b, 2, 11)),
+    "conv3d_adaptive": (lambda: nn.Sequential(
+        nn.Conv3d(2, 3, 3, padding=1), nn.MaxPool3d(2), nn.AdaptiveAvgPool3d((1, 2, 1)), nn.LogSoftmax(1)),
+        lambda b: ember.randn(b, 2, 4, 6, 4)),
+    "grouped_dilated_adaptive_max": (lambda: nn.Sequential(
+        nn.Conv2d(4, 4, 3, groups=2, dilation=2), nn.AdaptiveMaxPool2d((3, 2)), nn.Sigmoid()),
+        lambda b: ember.randn(b, 4, 9, 9)),
+}
+
+
+@pytest.mark.parametrize("case", list(LAYERS))
+def test_layers_match_at_another_batch_size(case):
+    build, make = LAYERS[case]
+    model = build().eval()
+    proto = ember.onnx.export(model, (make(2),), None, input_names=["x"], dynamic_axes={"x": {0: "batch"}})
+    x = make(3)
+    with ember.no_grad():
+        out = model(x)
+    want = [out[0], *out[1]] if isinstance(out, tuple) else [out]  # an LSTM's (output, (h_n, c_n))
+    for got, expected in zip(run(proto, {"x": x.numpy()}), want):
+        np.testing.assert_allclose(got, expected.numpy(), rtol=1e-5, atol=1e-6)
