@@ -1,12 +1,17 @@
-"""The capture: run a model's forward once with tracing tensors and record every op it calls.
+"""The capture: run a model's forward with tracing tensors and record every op it calls.
 
 A tracing tensor is an ordinary ``Tensor`` whose array is a ``TracedArray`` (an ndarray subclass): it has
 the example's values, so everything the forward computes is real, but reading its values from Python
-(``bool()``, ``.item()``, ``int()``, ``.tolist()``) raises :class:`DataDependentError` naming the line, and,
-with dynamic dimensions, its ``.shape`` holds ``SymInt`` sizes. Every op goes through ``Function.apply``;
-while a capture runs, ``Function._batching_hook`` (the hook ``ember.func.vmap`` uses the same way) sends it
-to :meth:`Tracer.call_op`, which runs the op on plain arrays at every capture point (the example, and the
-resized copies that dynamic dimensions add: see ``_symbolic``) and appends one ``Node`` to the graph.
+(``bool()``, ``.item()``, ``int()``, ``.tolist()``) in the user's code raises :class:`DataDependentError`
+naming the line. Parameters and buffers are traced views too while the forward runs. Every op goes through
+``Function.apply``; while a capture runs, ``Function._batching_hook`` (the hook ``ember.func.vmap`` uses the
+same way) sends it to :meth:`Tracer.call_op`, which runs the op on plain arrays and appends one ``Node``.
+numpy functions applied to traced arrays outside an op reach :meth:`Tracer.call_numpy` through
+``TracedArray.__array_ufunc__`` / ``__array_function__``.
+
+:func:`capture` runs the forward once per capture point (``_inputs._points``: the example, its values
+shuffled, and the sizes the Dims move to), each run into its own ``Tracer``; ``_merge`` makes one graph of
+the runs.
 """
 
 from __future__ import annotations
