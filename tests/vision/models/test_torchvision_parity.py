@@ -1,5 +1,5 @@
-"""Every model torchvision publishes weights for: a torchvision ``state_dict`` loads with ``strict=True``
-and gives torchvision's logits.
+"""The models with torchvision's weights: a torchvision ``state_dict`` loads with ``strict=True`` and gives
+torchvision's logits (ViT and VGG at a reduced size: their full classifiers hold 86M and 120M parameters).
 
 Each torchvision model is randomly initialised, then its BatchNorm statistics, norm affines, biases and
 layer scales are perturbed (fresh ones are 0/1 and would hide a swapped or skipped normalisation), and its
@@ -111,6 +111,36 @@ def test_grouped_and_wide_bottlenecks_match_torchvision(torch_and_tv, monkeypatc
     (block, layers), kwargs = calls[0]
     assert block is Bottleneck and layers == [3, 4, 6, 3]
     assert {k: kwargs[k] for k in options} == options
+
+
+def test_vit_matches_torchvision(torch_and_tv):
+    torch, _ = torch_and_tv
+    from ember.vision.models import VisionTransformer
+    from torchvision.models.vision_transformer import VisionTransformer as Reference
+
+    config = {"image_size": 32, "patch_size": 8, "num_layers": 2, "num_heads": 2, "hidden_dim": 16, "mlp_dim": 32,
+              "num_classes": 10}
+    torch.manual_seed(0)
+    _compare(torch, Reference(**config), VisionTransformer(**config))
+
+
+def test_vgg_features_match_torchvision(torch_and_tv):
+    torch, _ = torch_and_tv
+    from ember.vision.models.vgg import CFGS, make_layers
+    from torchvision.models import vgg as tv_vgg
+
+    torch.manual_seed(0)
+    for cfg, batch_norm in [("A", True), ("A", False)]:
+        reference = tv_vgg.make_layers(tv_vgg.cfgs[cfg], batch_norm).eval()
+        _perturb(torch, reference, seed=1)
+        model = make_layers(CFGS[cfg], batch_norm).eval()
+        model.load_state_dict(_ember_state(reference.state_dict()), strict=True)
+        x = torch.randn(1, 3, 32, 32, generator=torch.Generator().manual_seed(2))
+        with torch.no_grad():
+            expected = reference(x).numpy()
+        with ember.no_grad():
+            out = model(ember.from_numpy(x.numpy().copy())).numpy()
+        np.testing.assert_allclose(out, expected, atol=1e-4 * max(1.0, float(np.abs(expected).max())), rtol=0)
 
 
 @pytest.mark.parametrize("name", ["efficientnet_b1", "efficientnet_b2"])
