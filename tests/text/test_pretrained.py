@@ -159,3 +159,19 @@ def test_unsupported_configs_and_missing_files_are_named(reference, tmp_path):
     (tmp_path / "bin" / "config.json").write_text(json.dumps({**config, "model_type": "llama"}))
     with pytest.raises(ValueError, match="'llama' is not GPT-2"):
         GPT.from_pretrained(tmp_path / "bin")
+
+
+def test_nanogpt_names_point_at_the_hugging_face_hub(reference, tmp_path, monkeypatch):
+    from ember.text.models import _pretrained
+
+    assert _pretrained.GPT2_NAMES["gpt2"] == "https://huggingface.co/openai-community/gpt2/resolve/main"
+    assert set(_pretrained.GPT2_NAMES) == {"gpt2", "gpt2-medium", "gpt2-large", "gpt2-xl"}
+    model, logits = reference
+    model.save_pretrained(tmp_path / "st")
+    files = {f"/hub/{name}": (tmp_path / "st" / name).read_bytes() for name in os.listdir(tmp_path / "st")}
+    with FileServer(files) as server:
+        monkeypatch.setitem(_pretrained.GPT2_NAMES, "gpt2", server.url("/hub"))
+        monkeypatch.chdir(tmp_path)  # no local folder called gpt2
+        ours = GPT.from_pretrained("gpt2", progress=False)
+        assert server.requests == ["/hub/config.json", "/hub/model.safetensors"]
+    np.testing.assert_allclose(_logits(ours), logits, atol=1e-4, rtol=1e-4)
