@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import ember
-import numpy as np
 from ember import Tensor, nn
 from ember.nn import functional as F
 
@@ -53,29 +52,29 @@ class TextClassifier(nn.Module):
         self.fc = nn.Linear(features, num_classes)
 
     def forward(self, input_ids: Tensor, attention_mask: Tensor | None = None) -> Tensor:
-        batch, length = input_ids.shape
+        # the mask with tensor ops, not numpy: ember.export (and so ONNX) records them
         if attention_mask is not None:
-            mask = np.asarray(attention_mask).astype(bool)
+            mask = ember.as_tensor(attention_mask) != 0
         elif self.embedding.padding_idx is not None:
-            mask = input_ids.numpy(force=True) != self.embedding.padding_idx
+            mask = input_ids != self.embedding.padding_idx
         else:
-            mask = np.ones((batch, length), dtype=bool)
+            mask = ember.ones(input_ids.shape, dtype=ember.bool)
         x = self.embedding(input_ids)  # (B, T, E)
-        keep = ember.from_numpy(mask[:, :, None])
+        keep = mask[:, :, None]
         if self.pooling == "mean":
-            counts = np.maximum(mask.sum(1, keepdims=True), 1).astype(x.numpy(force=True).dtype)
-            pooled = (x * keep).sum(1) / ember.from_numpy(counts)
+            counts = mask.sum(1, keepdim=True).clamp(min=1).to(x.dtype)
+            pooled = (x * keep).sum(1) / counts
         elif self.pooling == "max":
             pooled = x.masked_fill(keep.logical_not(), -1e9).amax(1)
         else:
             pooled = self._cnn(x * keep, mask.sum(1))
         return self.fc(self.dropout(pooled))
 
-    def _cnn(self, x: Tensor, lengths: np.ndarray) -> Tensor:
+    def _cnn(self, x: Tensor, lengths: Tensor) -> Tensor:
         x = x.transpose(1, 2)  # (B, E, T)
         features = []
         for k, conv in zip(self.kernel_sizes, self.convs):
             y = F.relu(conv(x))  # (B, F, T + k - 1); output j sees inputs j-k+1..j
-            valid = np.arange(y.shape[2])[None, :] < (np.maximum(lengths, 1) + k - 1)[:, None]
-            features.append(y.masked_fill(ember.from_numpy(~valid[:, None, :]), 0.0).amax(2))
+            valid = ember.arange(y.shape[2])[None, :] < (lengths.clamp(min=1) + (k - 1))[:, None]
+            features.append(y.masked_fill(valid.logical_not()[:, None, :], 0.0).amax(2))
         return ember.cat(features, dim=1)
