@@ -72,7 +72,9 @@ def _gelu(b, node, args, used):
     """``0.5 x (1 + erf(x / sqrt 2))``, or the tanh form; composed, so it needs no opset-20 ``Gelu``."""
     dtype = _out_dtype(node)
     x = b.operand(args[0], dtype)
-    const = lambda v: b.const(v, b.metas_dtype(dtype))  # noqa: E731
+    def const(value):
+        return b.const(value, b.metas_dtype(dtype))
+
     if args[1] == "tanh":
         cube = b.add("Mul", [b.add("Mul", [x, x]), x])
         inner = b.add("Mul", [b.add("Add", [x, b.add("Mul", [cube, const(0.044715)])]), const(math.sqrt(2 / math.pi))])
@@ -508,7 +510,7 @@ _NUMPY_UNARY = {"sqrt": "Sqrt", "negative": "Neg", "exp": "Exp", "log": "Log", "
 _NUMPY_BINARY = {"add": "Add", "subtract": "Sub", "multiply": "Mul", "divide": "Div", "true_divide": "Div",
                  "power": "Pow", "maximum": "Max", "minimum": "Min", "equal": "Equal", "greater": "Greater",
                  "greater_equal": "GreaterOrEqual", "less": "Less", "less_equal": "LessOrEqual",
-                 "logical_and": "And", "logical_or": "Or"}
+                 "logical_and": "And", "logical_or": "Or", "logical_xor": "Xor"}
 
 
 def _operand_dtype(b, args, node) -> str:
@@ -530,6 +532,12 @@ def _numpy_unary(b, node, args, used):
 def _numpy_binary(b, node, args, used):
     dtype = _operand_dtype(b, args[:2], node)
     return [b.add(_NUMPY_BINARY[node.op], [b.operand(args[0], dtype), b.operand(args[1], dtype)])]
+
+
+@translates("numpy:not_equal")
+def _numpy_not_equal(b, node, args, used):
+    dtype = _operand_dtype(b, args[:2], node)
+    return [b.add("Not", [b.add("Equal", [b.operand(args[0], dtype), b.operand(args[1], dtype)])])]
 
 
 @translates("numpy:astype")

@@ -82,17 +82,25 @@ def _gru():
     return GRULanguageModel(), lambda b: ember.randint(0, 30, (b, 5))
 
 
+def _padded_ids(batch: int):
+    """Token ids with a padded tail (id 0) of a different length in each row."""
+    ids = np.random.default_rng(batch).integers(1, 30, (batch, 7))
+    for row in range(batch):
+        ids[row, 7 - row % 7:] = 0
+    return ember.tensor(ids)
+
+
 def _textcnn():
     from ember.text.models import TextClassifier
 
-    model = TextClassifier(30, 3, embed_dim=8, pooling="cnn", padding_idx=None, num_filters=4)
-    return model, lambda b: ember.randint(0, 30, (b, 7))
+    model = TextClassifier(30, 3, embed_dim=8, pooling="cnn", num_filters=4)  # id 0 pads: masked in the graph
+    return model, _padded_ids
 
 
 def _text_mean():
     from ember.text.models import TextClassifier
 
-    return TextClassifier(30, 3, embed_dim=8, padding_idx=None), lambda b: ember.randint(0, 30, (b, 7))
+    return TextClassifier(30, 3, embed_dim=8), _padded_ids
 
 
 def _m5():
