@@ -198,6 +198,7 @@ _LAZY_ATTRIBUTES = {
     "save_safetensors": (".serialization", "save_safetensors"),
     "load_safetensors": (".serialization", "load_safetensors"),
     "vmap": (".func", "vmap"),  # torch.vmap is torch.func.vmap
+    "compile": (".compiler", "compile"),  # torch.compile
 }
 # The nn.functional functions torch also has at top level (torch.conv2d, torch.dropout, ...), some with torch's
 # top-level signature: _functional_aliases.py, which loads ember.nn, so on first use.

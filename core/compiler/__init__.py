@@ -1,0 +1,19 @@
+"""``ember.compile`` (``torch.compile``'s signature): the forward captured by ``ember.export``, runs of
+elementwise ops generated as fused numba kernels.
+
+- ``_compile``: ``compile``, the guards (input shapes, dtypes, requires_grad, grad mode, training mode), the
+  cache of compiled graphs with its size limit, eager fallback, ``OptimizedModule``, the debug folder.
+- ``_plan``: the captured graph grouped into steps: fused runs and single nodes (Ember's ops).
+- ``_codegen``: a run's kernels (forward, and its backward derived per element) as Python source, written
+  to the disk cache and compiled by numba (``cache=True``).
+
+``docs/compile.md`` tells when it helps, how to read the generated code and what breaks a graph.
+"""
+
+from __future__ import annotations
+
+from . import config
+from ._compile import OptimizedModule, compile, reset
+
+
+__all__ = ["OptimizedModule", "compile", "config", "reset"]

@@ -1,0 +1,285 @@
+"""``ember.compile``: capture on first call, guards, the cache of compiled graphs, eager fallback."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import warnings
+import weakref
+
+from ..autograd.grad_mode import state
+from ..export import export
+from ..export._symbolic import Dim
+from ..nn.modules.module import Module
+from ..tensor import Tensor
+from . import config
+from ._plan import CompiledGraph
+
+
+class _FunctionModule(Module):
+    """A plain function as a module, so that ``ember.export`` can capture it."""
+
+    def __init__(self, fn):
+        super().__init__()
+        object.__setattr__(self, "_fn", fn)
+
+    def forward(self, *args, **kwargs):
+        return self._fn(*args, **kwargs)
+
+
+def _guard_inputs(args: tuple, kwargs: dict) -> tuple:
+    """What the graph was specialised on in the inputs: each tensor's path, shape, dtype and
+    requires_grad; every other argument by its value (the capture bakes it into the graph)."""
+    found = []
+
+    def walk(value, path):
+        if isinstance(value, Tensor):
+            found.append((path, tuple(value.shape), value.dtype.name, value._requires_grad))
+        elif isinstance(value, (tuple, list)):
+            for i, v in enumerate(value):
+                walk(v, f"{path}[{i}]")
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                walk(v, f"{path}[{k!r}]")
+        else:
+            found.append((path, repr(value)))
+
+    for i, value in enumerate(args):
+        walk(value, f"args[{i}]")
+    for key, value in kwargs.items():
+        walk(value, key)
+    return tuple(found)
+
+
+def _failed_guard(old: tuple, new: tuple) -> str:
+    """Which guard of the cached entry ``old`` the call ``new`` fails, in words."""
+    (old_inputs, old_grad, old_training), (new_inputs, new_grad, new_training) = old, new
+    if old_grad != new_grad:
+        return f"grad mode: compiled with grad enabled={old_grad}, called with {new_grad}"
+    if old_training != new_training:
+        return "module training mode: a submodule's .training changed (model.train() / model.eval())"
+    if len(old_inputs) != len(new_inputs):
+        return f"the number of inputs: {len(old_inputs)} compiled, {len(new_inputs)} given"
+    for o, n in zip(old_inputs, new_inputs):
+        if o == n:
+            continue
+        if len(o) != len(n) or o[0] != n[0]:
+            return f"input {n[0]}: {o[1:]} compiled, {n[1:]} given"
+        if len(o) == 2:
+            return f"input {n[0]}: the value {o[1]} compiled, {n[1]} given"
+        for what, a, b in zip(("shape", "dtype", "requires_grad"), o[1:], n[1:]):
+            if a != b:
+                return f"input {n[0]}: {what} {list(a) if what == 'shape' else a} compiled, " \
+                       f"{list(b) if what == 'shape' else b} given"
+    return "unknown"
+
+
+def _dynamic_key(inputs: tuple) -> tuple:
+    """The input guards without the batch (first) axis of each tensor: what a dynamic graph is keyed on."""
+    return tuple((g[0], (None,) + g[1][1:], *g[2:]) if len(g) == 4 and g[1] else g for g in inputs)
+
+
+class _Compiled:
+    """The compiled forward of one module: the cache of graphs by guard key, capture, fallback, debug."""
+
+    def __init__(self, module: Module, fullgraph: bool, dynamic, name: str):
+        self.module, self.fullgraph, self.dynamic, self.name = module, fullgraph, dynamic, name
+        self.cache: dict = {}  # guard key -> CompiledGraph, or None where the capture failed (eager)
+        self.modules = list(module.modules())
+        self.limit_warned = False
+        self.last_key = None
+        _ALL.add(self)
+
+    def key(self, args, kwargs) -> tuple:
+        inputs = _guard_inputs(args, kwargs)
+        if self.dynamic:
+            inputs = _dynamic_key(inputs)
+        return inputs, state.grad_enabled, tuple(m.training for m in self.modules)
+
+    def __call__(self, *args, **kwargs):
+        key = self.key(args, kwargs)
+        compiled = self.cache.get(key, False)
+        if compiled is False:
+            if len(self.cache) >= config.cache_size_limit:
+                self._warn_limit(key)
+                return self.module.forward(*args, **kwargs)
+            compiled = self.cache[key] = self._compile(args, kwargs)
+        self.last_key = key
+        if compiled is None:
+            return self.module.forward(*args, **kwargs)
+        return compiled(args, kwargs)
+
+    def _warn_limit(self, key) -> None:
+        if self.limit_warned:
+            return
+        self.limit_warned = True
+        reference = self.last_key if self.last_key is not None else next(iter(self.cache))
+        warnings.warn(
+            f"ember.compile: {self.name} hit the cache size limit ({config.cache_size_limit} compiled graphs, "
+            f"ember.compiler.config.cache_size_limit); the last guard that failed: "
+            f"{_failed_guard(reference, key)}. Calls that match no compiled graph now run eagerly. "
+            f"Pass dynamic=True if the batch size changes, or raise the limit", RuntimeWarning, stacklevel=3)
+
+    def _compile(self, args, kwargs):
+        dynamic_shapes = self._dynamic_shapes(args, kwargs) if self.dynamic else None
+        try:
+            program = export(self.module, tuple(args), kwargs, dynamic_shapes=dynamic_shapes)
+        except Exception as error:
+            if self.fullgraph:
+                raise
+            warnings.warn(f"ember.compile: {self.name} could not be captured as one graph and runs eagerly: "
+                          f"{type(error).__name__}: {error}", RuntimeWarning, stacklevel=4)
+            return None
+        compiled = CompiledGraph(program, self._weights(program))
+        if os.environ.get("EMBER_COMPILE_DEBUG", "") not in ("", "0"):
+            _write_debug(self.name, program, compiled)
+        return compiled
+
+    def _dynamic_shapes(self, args, kwargs):
+        """dynamic=True: the first axis of every tensor argument is one Dim (the batch)."""
+        batch = Dim("batch", min=1)
+        spec = {}
+        for name, value in zip(_argument_names(self.module, len(args)), args):
+            spec[name] = {0: batch} if isinstance(value, Tensor) and value.ndim else None
+        for name, value in kwargs.items():
+            spec[name] = {0: batch} if isinstance(value, Tensor) and value.ndim else None
+        return spec
+
+    def _weights(self, program) -> dict:
+        """Parameters, buffers and constants by graph value name: the module's own tensors, so in-place
+        updates (an optimizer's step, load_state_dict) reach the compiled graph."""
+        state_tensors = dict(self.module.named_parameters(remove_duplicate=False))
+        state_tensors.update(self.module.named_buffers(remove_duplicate=False))
+        tensors = {}
+        for spec in program.graph.inputs:
+            if spec.kind in ("parameter", "buffer"):
+                tensors[spec.meta.name] = state_tensors[spec.target]
+            elif spec.kind == "constant":
+                constant = program.constants[spec.target]
+                tensors[spec.meta.name] = constant if isinstance(constant, Tensor) else Tensor._wrap(constant)
+        return tensors
+
+
+def _argument_names(module: Module, count: int) -> list:
+    from ..export._inputs import bind_arguments  # the names the capture gives the arguments
+
+    return list(bind_arguments(module, tuple(range(count)), {}))[:count] if count else []
+
+
+_DEBUG_COUNT = [0]
+
+
+def _write_debug(name: str, program, compiled: CompiledGraph) -> None:
+    """EMBER_COMPILE_DEBUG=1: the captured graph, the plan and each generated kernel's source in a folder."""
+    root = os.environ.get("EMBER_COMPILE_DEBUG_DIR") or os.path.join(os.path.expanduser("~"), ".cache", "ember",
+                                                                      "compile_debug")
+    _DEBUG_COUNT[0] += 1
+    folder = os.path.join(root, f"{os.getpid()}_{_DEBUG_COUNT[0]}_{name.replace('.', '_')}")
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, "graph.py"), "w") as file:
+        file.write(program.graph.python_code())
+    with open(os.path.join(folder, "graph.json"), "w") as file:
+        json.dump(program.graph.to_json(), file, indent=1)
+    plan = []
+    for i, kernels in enumerate(compiled.kernels):
+        run = kernels.run
+        with open(os.path.join(folder, f"kernel_{i}.py"), "w") as file:
+            file.write(kernels.source)
+        shape = ", ".join(str(d) for d in run.shape)
+        plan.append(f"kernel_{i}.py: {', '.join(n.name for n in run.nodes)} -> {', '.join(run.outputs)} "
+                    f"(loop shape [{shape}], {run.dtype})")
+    with open(os.path.join(folder, "plan.txt"), "w") as file:
+        file.write("\n".join(plan) + "\n")
+
+
+_ALL: weakref.WeakSet = weakref.WeakSet()  # every _Compiled, for reset()
+
+
+def reset() -> None:
+    """Drops every compiled graph (``torch.compiler.reset``): the next call of each compiled module or
+    function captures again. Kernels stay on disk."""
+    for compiled in list(_ALL):
+        compiled.cache.clear()
+        compiled.limit_warned = False
+        compiled.last_key = None
+
+
+class OptimizedModule(Module):
+    """A compiled module: calls run the compiled forward; attributes, ``state_dict`` and
+    ``load_state_dict`` are the original module's (``_orig_mod``), so its checkpoints load into either.
+
+    Unlike torch, whose compiled module prefixes state_dict keys with ``_orig_mod.``, the keys are the
+    original's; ``load_state_dict`` accepts both forms.
+    """
+
+    def __init__(self, module: Module, compiled: _Compiled):
+        super().__init__()
+        self._orig_mod = module
+        object.__setattr__(self, "_compiled", compiled)
+        object.__setattr__(self, "forward", compiled)
+
+    def __getattr__(self, name: str):
+        try:
+            return super().__getattr__(name)
+        except AttributeError:
+            return getattr(self.__dict__["_modules"]["_orig_mod"], name)
+
+    def state_dict(self, *args, **kwargs):
+        return self._orig_mod.state_dict(*args, **kwargs)
+
+    def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
+        prefix = "_orig_mod."
+        if state_dict and all(k.startswith(prefix) for k in state_dict):
+            state_dict = {k[len(prefix):]: v for k, v in state_dict.items()}
+        return self._orig_mod.load_state_dict(state_dict, strict=strict, assign=assign)
+
+    def __repr__(self) -> str:
+        return f"OptimizedModule(\n  (_orig_mod): {repr(self._orig_mod).replace(chr(10), chr(10) + '  ')}\n)"
+
+
+def compile(model=None, *, fullgraph: bool = False, dynamic: bool | None = None, backend=None,
+            mode: str | None = None, options: dict | None = None, disable: bool = False):
+    """Compiles a module or function: captured on first call, elementwise runs fused into numba kernels.
+
+    ``torch.compile``'s signature and meaning. The first call captures the forward with
+    :func:`ember.export.export` for the inputs' shapes, dtypes and ``requires_grad``, the grad mode and the
+    modules' training mode (the *guards*); each run of consecutive elementwise ops is generated as one
+    numba kernel (forward, and a backward derived from it), the other ops run as Ember's own. A call
+    that fails a guard compiles again, up to ``ember.compiler.config.cache_size_limit`` graphs (8), then
+    runs eagerly with a warning naming the guard. A forward the capture cannot take (a branch on tensor
+    values, ``.item()``, dropout in training mode) runs eagerly with a warning, or with ``fullgraph=True``
+    raises the capture's error, which names the line.
+
+    Args:
+        model: an ``ember.nn.Module`` (an :class:`OptimizedModule` is returned) or a function of tensors. With
+            None, a decorator is returned.
+        fullgraph: raise instead of falling back to eager when the forward cannot be captured.
+        dynamic: True keeps the first axis of every tensor argument symbolic (one graph for every batch size);
+            None and False specialise on every shape.
+        backend, mode, options: accepted for ``torch.compile``'s signature; Ember has one backend.
+        disable: return ``model`` itself, uncompiled.
+
+    Example:
+        >>> import ember
+        >>> model = ember.nn.Sequential(ember.nn.Linear(4, 8), ember.nn.Tanh(), ember.nn.Linear(8, 1))
+        >>> compiled = ember.compile(model)
+        >>> x = ember.randn(16, 4)
+        >>> bool(ember.allclose(compiled(x), model(x), atol=1e-6))
+        True
+    """
+    if model is None:
+        return functools.partial(compile, fullgraph=fullgraph, dynamic=dynamic, backend=backend, mode=mode,
+                                 options=options, disable=disable)
+    if disable:
+        return model
+    if backend not in (None, "inductor", "ember"):
+        raise ValueError(f"ember.compile: backend must be None or 'ember' (Ember has one backend), got {backend!r}")
+    if isinstance(model, OptimizedModule):
+        model = model._orig_mod
+    if isinstance(model, Module):
+        return OptimizedModule(model, _Compiled(model, fullgraph, dynamic, type(model).__name__ + ".forward"))
+    if not callable(model):
+        raise TypeError(f"ember.compile: model must be an ember.nn.Module or a callable, got {type(model).__name__}")
+    compiled = _Compiled(_FunctionModule(model), fullgraph, dynamic, getattr(model, "__qualname__", "function"))
+    return functools.wraps(model)(compiled)

@@ -1,0 +1,175 @@
+"""From a captured graph to a plan: runs of elementwise nodes become fused kernels, other nodes call Ember's ops.
+
+The plan is a list of steps in the graph's order. A step is either one node of the graph, called as the
+interpreter of ``ember.export`` calls it (``Op.apply`` with the decoded arguments), or a :class:`Run` of
+consecutive elementwise nodes with the same output shape and float dtype, applied as one
+:class:`FusedElementwise` op whose forward and backward are the run's generated kernels.
+"""
+
+from __future__ import annotations
+
+from ..autograd.function import once_differentiable
+from ..export._graph import Graph, decode
+from ..export._program import _bind_inputs, _user_tensors, _value_names, resolve, resolve_function
+from ..ops._op import Op
+from ..tensor import Tensor
+from ._codegen import ELEMENTWISE, Kernels, Run
+
+# the ops a run may hold (module:Class as a node names them)
+FUSIBLE = {
+    f"ember.ops.{module}:{name}"
+    for module, names in {"arithmetic": "Add Sub Mul Div Neg Abs Reciprocal Pow",
+                          "unary": "Exp Log Sqrt Sin Cos", "activation": "Tanh Sigmoid Relu"}.items()
+    for name in names.split()
+}
+assert {t.rpartition(":")[2] for t in FUSIBLE} <= set(ELEMENTWISE)
+
+
+class FusedElementwise(Op):
+    """A run of elementwise ops as one op: the generated forward kernel, and the generated backward kernel
+    that recomputes the forward's scalars from the saved inputs."""
+
+    @staticmethod
+    def forward(ctx, kernels, *inputs):
+        ctx.kernels = kernels
+        ctx.save_for_backward(*inputs)
+        outs = kernels.forward([t._data for t in inputs])
+        return outs[0] if len(outs) == 1 else tuple(outs)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, *grads):
+        inputs = ctx.saved_tensors
+        results = ctx.kernels.backward([t._data for t in inputs], [g._data for g in grads])
+        return (None,) + tuple(Tensor._wrap(r) if needed else None
+                               for r, needed in zip(results, ctx.needs_input_grad[1:]))
+
+    def name(self) -> str:
+        return "CompiledFusedBackward"
+
+
+def _dtypes(graph: Graph) -> dict:
+    found = {spec.meta.name: spec.meta.dtype for spec in graph.inputs}
+    for node in graph.nodes:
+        found.update({meta.name: meta.dtype for meta in node.outputs})
+    return found
+
+
+def _fusible(node, dtypes: dict) -> bool:
+    if node.target not in FUSIBLE or node.kwargs or len(node.outputs) != 1:
+        return False
+    out = node.outputs[0]
+    if out.dtype not in ("float32", "float64") or not out.shape or None in out.shape:
+        return False
+    values = 0
+    for arg in node.args:
+        if isinstance(arg, dict):
+            if set(arg) != {"value"} or dtypes.get(arg["value"]) != out.dtype:
+                return False
+            values += 1
+        elif isinstance(arg, bool) or not isinstance(arg, (int, float)):
+            return False
+    if node.op == "Pow":  # a tensor base and a nonzero number exponent only
+        return isinstance(node.args[0], dict) and not isinstance(node.args[1], dict) and node.args[1] != 0
+    return values > 0
+
+
+def _reads(encoded) -> list:
+    """The value names an encoded argument reads (``{"value": ...}`` and ``{"array": ...}``)."""
+    if isinstance(encoded, list):
+        return [n for e in encoded for n in _reads(e)]
+    if isinstance(encoded, dict):
+        (kind, value), = encoded.items()
+        if kind in ("value", "array"):
+            return [value]
+        if kind in ("tuple", "list", "slice"):
+            return _reads(value)
+        if kind == "dict":
+            return [n for _, v in value for n in _reads(v)]
+    return []
+
+
+def partition(graph: Graph) -> list:
+    """The graph's nodes grouped: a list of single nodes and runs (lists of two or more fusible nodes)."""
+    dtypes = _dtypes(graph)
+    groups, current = [], []
+    for node in graph.nodes:
+        if _fusible(node, dtypes):
+            if current and (current[0].outputs[0].shape, current[0].outputs[0].dtype) == \
+                    (node.outputs[0].shape, node.outputs[0].dtype):
+                current.append(node)
+                continue
+            groups.extend([current] if len(current) > 1 else current)
+            current = [node]
+            continue
+        groups.extend([current] if len(current) > 1 else current)
+        current = []
+        groups.append(node)
+    groups.extend([current] if len(current) > 1 else current)
+    return groups
+
+
+def make_runs(graph: Graph) -> list:
+    """``partition``'s groups with each list of nodes made a :class:`Run` (its inputs and outputs found)."""
+    groups = partition(graph)
+    readers: dict = {}  # value name -> indices of the groups that read it
+    for g, group in enumerate(groups):
+        for node in group if isinstance(group, list) else [group]:
+            for name in _reads(node.args) + _reads(list(node.kwargs.values())):
+                readers.setdefault(name, set()).add(g)
+    returned = set(_value_names(graph.outputs))
+    steps = []
+    for g, group in enumerate(groups):
+        if not isinstance(group, list):
+            steps.append(group)
+            continue
+        made = {node.name for node in group}
+        inputs = []
+        for node in group:
+            for name in _reads(node.args):
+                if name not in made and name not in inputs:
+                    inputs.append(name)
+        outputs = [node.name for node in group
+                   if node.name in returned or any(r != g for r in readers.get(node.name, ()))]
+        if outputs:
+            out = group[0].outputs[0]
+            steps.append(Run(group, inputs, outputs, tuple(out.shape), out.dtype))
+    return steps
+
+
+class CompiledGraph:
+    """A captured program run as its plan: fused kernels for the runs, Ember's ops for the rest."""
+
+    def __init__(self, program, tensors: dict):
+        self.program = program
+        self.graph = program.graph
+        self.tensors = tensors  # parameters, buffers and constants by graph value name
+        self.steps = []
+        for step in make_runs(self.graph):
+            if isinstance(step, Run):
+                self.steps.append((Kernels(step), step))
+            else:
+                self.steps.append((resolve(step.target), step))
+
+    @property
+    def kernels(self) -> list:
+        return [kernels for kernels, step in self.steps if isinstance(step, Run)]
+
+    def __call__(self, args: tuple, kwargs: dict):
+        graph = self.graph
+        tensors = dict(self.tensors)
+        sizes = _bind_inputs(graph, tensors, _user_tensors(self.program.arguments, args, kwargs))
+        for fn, step in self.steps:
+            if isinstance(step, Run):
+                out = FusedElementwise.apply(fn, *(tensors[name] for name in step.inputs))
+                outs = (out,) if len(step.outputs) == 1 else out
+                tensors.update(zip(step.outputs, outs))
+                continue
+            call_args = [decode(a, tensors, sizes, resolve_function) for a in step.args]
+            call_kwargs = {k: decode(v, tensors, sizes, resolve_function) for k, v in step.kwargs.items()}
+            out = fn.apply(*call_args, **call_kwargs) if isinstance(fn, type) else fn(*call_args, **call_kwargs)
+            if len(step.outputs) == 1:
+                out = (out,)
+            for meta, o in zip(step.outputs, out):
+                tensors[meta.name] = o
+        return decode(graph.outputs, tensors, sizes, resolve_function)
