@@ -11,12 +11,15 @@ from ember import Tensor, nn
 __all__ = [
     "MLP",
     "Conv2dNormActivation",
+    "Conv3dNormActivation",
     "DropBlock2d",
+    "DropBlock3d",
     "FrozenBatchNorm2d",
     "Permute",
     "SqueezeExcitation",
     "StochasticDepth",
     "drop_block2d",
+    "drop_block3d",
     "stochastic_depth",
 ]
 
@@ -51,7 +54,37 @@ class FrozenBatchNorm2d(nn.Module):
         return f"{type(self).__name__}({self.weight.shape[0]}, eps={self.eps})"
 
 
-class Conv2dNormActivation(nn.Sequential):
+class _ConvNormActivation(nn.Sequential):
+    """A convolution (``conv_layer``), then an optional norm layer, then an optional activation.
+
+    ``padding=None`` keeps the spatial size at stride 1 (``(kernel_size - 1) // 2 * dilation``);
+    the convolution has a bias only when there is no norm layer, unless ``bias`` says otherwise.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride, padding, groups: int,
+                 norm_layer: Callable[..., nn.Module] | None, activation_layer: Callable[..., nn.Module] | None,
+                 dilation, inplace: bool | None, bias: bool | None, conv_layer: Callable[..., nn.Module]):
+        if padding is None:
+            if isinstance(kernel_size, int) and isinstance(dilation, int):
+                padding = (kernel_size - 1) // 2 * dilation
+            else:
+                dims = len(kernel_size) if isinstance(kernel_size, Sequence) else len(dilation)
+                kernel_size = (kernel_size,) * dims if isinstance(kernel_size, int) else tuple(kernel_size)
+                dilation = (dilation,) * dims if isinstance(dilation, int) else tuple(dilation)
+                padding = tuple((k - 1) // 2 * d for k, d in zip(kernel_size, dilation))
+        if bias is None:
+            bias = norm_layer is None
+        layers = [conv_layer(in_channels, out_channels, kernel_size, stride, padding, dilation=dilation,
+                             groups=groups, bias=bias)]
+        if norm_layer is not None:
+            layers.append(norm_layer(out_channels))
+        if activation_layer is not None:
+            layers.append(activation_layer(**({} if inplace is None else {"inplace": inplace})))
+        super().__init__(*layers)
+        self.out_channels = out_channels
+
+
+class Conv2dNormActivation(_ConvNormActivation):
     """``Conv2d`` then an optional norm layer then an optional activation (torchvision's block).
 
     ``padding=None`` keeps the spatial size at stride 1 (``(kernel_size - 1) // 2 * dilation``);
@@ -67,24 +100,25 @@ class Conv2dNormActivation(nn.Sequential):
                  groups: int = 1, norm_layer: Callable[..., nn.Module] | None = nn.BatchNorm2d,
                  activation_layer: Callable[..., nn.Module] | None = nn.ReLU, dilation=1,
                  inplace: bool | None = True, bias: bool | None = None):
-        if padding is None:
-            if isinstance(kernel_size, int) and isinstance(dilation, int):
-                padding = (kernel_size - 1) // 2 * dilation
-            else:
-                dims = len(kernel_size) if isinstance(kernel_size, Sequence) else len(dilation)
-                kernel_size = (kernel_size,) * dims if isinstance(kernel_size, int) else tuple(kernel_size)
-                dilation = (dilation,) * dims if isinstance(dilation, int) else tuple(dilation)
-                padding = tuple((k - 1) // 2 * d for k, d in zip(kernel_size, dilation))
-        if bias is None:
-            bias = norm_layer is None
-        layers = [nn.Conv2d(in_channels, out_channels, kernel_size, stride, padding, dilation=dilation,
-                            groups=groups, bias=bias)]
-        if norm_layer is not None:
-            layers.append(norm_layer(out_channels))
-        if activation_layer is not None:
-            layers.append(activation_layer(**({} if inplace is None else {"inplace": inplace})))
-        super().__init__(*layers)
-        self.out_channels = out_channels
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, groups, norm_layer,
+                         activation_layer, dilation, inplace, bias, nn.Conv2d)
+
+
+class Conv3dNormActivation(_ConvNormActivation):
+    """``Conv3d`` then an optional norm layer (``BatchNorm3d``) then an optional activation, as
+    :class:`Conv2dNormActivation` (torchvision's block for video models).
+
+    Example:
+        >>> Conv3dNormActivation(2, 4, kernel_size=3)(ember.zeros(1, 2, 4, 6, 6)).shape
+        ember.Size([1, 4, 4, 6, 6])
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size=3, stride=1, padding=None,
+                 groups: int = 1, norm_layer: Callable[..., nn.Module] | None = nn.BatchNorm3d,
+                 activation_layer: Callable[..., nn.Module] | None = nn.ReLU, dilation=1,
+                 inplace: bool | None = True, bias: bool | None = None):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, groups, norm_layer,
+                         activation_layer, dilation, inplace, bias, nn.Conv3d)
 
 
 class SqueezeExcitation(nn.Module):
@@ -229,3 +263,37 @@ class DropBlock2d(nn.Module):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(p={self.p}, block_size={self.block_size}, inplace={self.inplace})"
+
+
+def drop_block3d(input: Tensor, p: float, block_size: int, inplace: bool = False, eps: float = 1e-06,
+                 training: bool = True) -> Tensor:
+    """DropBlock on volumes: zeroes ``block_size`` cubes of each ``(D, H, W)`` feature map, rescales the rest.
+
+    Args as :func:`drop_block2d`, with ``input`` of shape ``(N, C, D, H, W)``.
+    """
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"drop_block3d: drop probability has to be between 0 and 1, but got {p}")
+    if input.ndim != 5:
+        raise ValueError(f"drop_block3d: input should be 5 dimensional, got shape {tuple(input.shape)}")
+    if not training or p == 0.0:
+        return input
+    n, c, d, h, w = input.shape
+    block_size = min(block_size, d, h, w)
+    gamma = (p * d * h * w) / ((block_size**3) * ((d - block_size + 1) * (h - block_size + 1) * (w - block_size + 1)))
+    noise = ember.empty((n, c, d - block_size + 1, h - block_size + 1, w - block_size + 1),
+                        dtype=input.dtype).bernoulli_(gamma)
+    noise = nn.functional.pad(noise, [block_size // 2] * 6, value=0)
+    noise = nn.functional.max_pool3d(noise, kernel_size=(block_size,) * 3, stride=(1, 1, 1),
+                                     padding=block_size // 2)
+    noise = 1 - noise
+    normalize_scale = noise.numel() / (eps + noise.sum())
+    if inplace:
+        return input.mul_(noise).mul_(normalize_scale)
+    return input * noise * normalize_scale
+
+
+class DropBlock3d(DropBlock2d):
+    """Module form of :func:`drop_block3d`; active in training mode only."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return drop_block3d(input, self.p, self.block_size, self.inplace, self.eps, self.training)
