@@ -97,9 +97,20 @@ _BUILDERS: list[Callable] = [
 _MODELS: dict[str, Callable] = {builder.__name__: builder for builder in _BUILDERS}
 
 
-def list_models() -> list[str]:
-    """The names ``get_model`` accepts."""
-    return sorted(_MODELS)
+def list_models(module=None, include: str | list[str] | None = None,
+                exclude: str | list[str] | None = None) -> list[str]:
+    """The names ``get_model`` accepts, sorted. As torchvision's: only those defined in ``module``, matching
+    one of the ``include`` patterns and none of the ``exclude`` ones (``fnmatch``, e.g. ``"resnet*"``).
+    """
+    import fnmatch
+
+    names = [name for name, builder in _MODELS.items()
+             if module is None or builder.__module__.startswith(module.__name__)]
+    for patterns, keep in ((include, True), (exclude, False)):
+        if patterns is not None:
+            patterns = [patterns] if isinstance(patterns, str) else patterns
+            names = [n for n in names if any(fnmatch.fnmatch(n, p) for p in patterns) == keep]
+    return sorted(names)
 
 
 def get_model_builder(name: str) -> Callable:
@@ -121,19 +132,93 @@ def get_model(name: str, **config):
 
 
 __all__ = [
-    "MLP", "VGG", "BasicBlock", "Bottleneck", "CifarResNet", "ConvNeXt", "ConvNeXt_Tiny_Weights", "DenseNet",
-    "DenseNet121_Weights", "EfficientNet", "EfficientNet_B0_Weights", "EfficientNet_B1_Weights",
-    "EfficientNet_B2_Weights", "EfficientNet_B3_Weights", "ImageClassification", "LeNet5",
-    "MobileNetV2", "MobileNetV3", "MobileNet_V2_Weights", "MobileNet_V3_Large_Weights",
-    "MobileNet_V3_Small_Weights", "RegNet", "RegNet_Y_400MF_Weights", "ResNeXt50_32X4D_Weights", "ResNet",
-    "ResNet18_Weights", "ResNet34_Weights", "ResNet50_Weights", "ShuffleNetV2", "ShuffleNet_V2_X1_0_Weights",
-    "SqueezeNet", "SqueezeNet1_0_Weights", "SqueezeNet1_1_Weights", "SwinTransformer", "Swin_T_Weights", "VGG11_BN_Weights", "VGG11_Weights",
-    "VGG13_BN_Weights", "VGG13_Weights", "VGG16_BN_Weights", "VGG16_Weights", "VGG19_BN_Weights", "VGG19_Weights",
-    "ViT_B_16_Weights", "ViT_B_32_Weights", "VisionTransformer", "Weights", "WeightsEnum", "Wide_ResNet50_2_Weights",
-    "convnext_tiny", "densenet121", "efficientnet_b0", "efficientnet_b1", "efficientnet_b2", "efficientnet_b3",
-    "get_model", "get_model_builder", "get_model_weights", "get_weight", "lenet5", "list_models", "mlp",
-    "mobilenet_v2", "mobilenet_v3_large", "mobilenet_v3_small", "regnet_y_400mf", "resnet18", "resnet20",
-    "resnet32", "resnet34", "resnet50", "resnet56", "resnext50_32x4d", "shufflenet_v2_x1_0", "squeezenet1_0",
-    "squeezenet1_1", "swin_t", "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn",
-    "vit_b_16", "vit_b_32", "vit_tiny", "wide_resnet50_2",
+    "MLP",
+    "VGG",
+    "BasicBlock",
+    "Bottleneck",
+    "CifarResNet",
+    "ConvNeXt",
+    "ConvNeXt_Tiny_Weights",
+    "DenseNet",
+    "DenseNet121_Weights",
+    "EfficientNet",
+    "EfficientNet_B0_Weights",
+    "EfficientNet_B1_Weights",
+    "EfficientNet_B2_Weights",
+    "EfficientNet_B3_Weights",
+    "ImageClassification",
+    "LeNet5",
+    "MobileNetV2",
+    "MobileNetV3",
+    "MobileNet_V2_Weights",
+    "MobileNet_V3_Large_Weights",
+    "MobileNet_V3_Small_Weights",
+    "RegNet",
+    "RegNet_Y_400MF_Weights",
+    "ResNeXt50_32X4D_Weights",
+    "ResNet",
+    "ResNet18_Weights",
+    "ResNet34_Weights",
+    "ResNet50_Weights",
+    "ShuffleNetV2",
+    "ShuffleNet_V2_X1_0_Weights",
+    "SqueezeNet",
+    "SqueezeNet1_0_Weights",
+    "SqueezeNet1_1_Weights",
+    "SwinTransformer",
+    "Swin_T_Weights",
+    "VGG11_BN_Weights",
+    "VGG11_Weights",
+    "VGG13_BN_Weights",
+    "VGG13_Weights",
+    "VGG16_BN_Weights",
+    "VGG16_Weights",
+    "VGG19_BN_Weights",
+    "VGG19_Weights",
+    "ViT_B_16_Weights",
+    "ViT_B_32_Weights",
+    "VisionTransformer",
+    "Weights",
+    "WeightsEnum",
+    "Wide_ResNet50_2_Weights",
+    "convnext_tiny",
+    "densenet121",
+    "efficientnet_b0",
+    "efficientnet_b1",
+    "efficientnet_b2",
+    "efficientnet_b3",
+    "get_model",
+    "get_model_builder",
+    "get_model_weights",
+    "get_weight",
+    "lenet5",
+    "list_models",
+    "mlp",
+    "mobilenet_v2",
+    "mobilenet_v3_large",
+    "mobilenet_v3_small",
+    "regnet_y_400mf",
+    "resnet18",
+    "resnet20",
+    "resnet32",
+    "resnet34",
+    "resnet50",
+    "resnet56",
+    "resnext50_32x4d",
+    "shufflenet_v2_x1_0",
+    "squeezenet1_0",
+    "squeezenet1_1",
+    "swin_t",
+    "vgg11",
+    "vgg11_bn",
+    "vgg13",
+    "vgg13_bn",
+    "vgg16",
+    "vgg16_bn",
+    "vgg19",
+    "vgg19_bn",
+    "vit_b_16",
+    "vit_b_32",
+    "vit_tiny",
+    "wide_resnet50_2",
 ]

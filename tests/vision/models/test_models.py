@@ -84,3 +84,17 @@ def test_get_model_names():
     assert {"resnet18", "resnet20", "lenet5", "mlp", "vgg16_bn", "vit_tiny"} <= set(list_models())
     with pytest.raises(ValueError, match="did you mean 'lenet5'"):
         get_model("lenet")
+
+
+def test_list_models_filters_as_torchvision():
+    from ember.vision import models
+
+    added = ["convnext_tiny", "densenet121", "efficientnet_b0", "efficientnet_b1", "efficientnet_b2",
+             "efficientnet_b3", "mobilenet_v2", "mobilenet_v3_large", "mobilenet_v3_small", "regnet_y_400mf",
+             "resnext50_32x4d", "shufflenet_v2_x1_0", "squeezenet1_1", "swin_t", "wide_resnet50_2"]
+    assert set(added) <= set(list_models())
+    assert list_models(include="resnet*", exclude=["resnet2*", "resnet5*"]) == ["resnet18", "resnet32", "resnet34"]
+    assert list_models(include=["vgg1[13]"]) == ["vgg11", "vgg13"]
+    assert list_models(models.convnext) == ["convnext_tiny"]
+    assert list_models(models.resnet) == ["resnet18", "resnet20", "resnet32", "resnet34", "resnet50", "resnet56",
+                                          "resnext50_32x4d", "wide_resnet50_2"]
