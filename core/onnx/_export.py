@@ -8,7 +8,7 @@ import numpy as np
 
 from ..export import Dim, ExportedProgram
 from ..export import export as capture_program
-from ..export._capture import _flatten_inputs, bind_arguments
+from ..export._inputs import _flatten_inputs, bind_arguments
 from ..export._graph import decode
 from ..export._program import resolve, resolve_function
 from ..nn.modules.module import Module
