@@ -217,3 +217,21 @@ def test_swag_weights_set_the_vit_image_size(monkeypatch):
         assert loaded[-1] == {"from": weights}
     with pytest.raises(ValueError, match="'image_size' expected value 384 but got 224"):
         models.vit_b_16(weights="IMAGENET1K_SWAG_E2E_V1", image_size=224)
+
+
+@pytest.mark.parity
+def test_every_weight_matches_torchvision_url_meta_and_preset():
+    tv = import_torchvision()
+    for weights_enum in ENUMS:
+        theirs_enum = tv.models.get_model_weights(weights_enum.__name__.lower().replace("_weights", ""))
+        assert theirs_enum.__name__ == weights_enum.__name__
+        assert list(theirs_enum.__members__) == list(weights_enum.__members__)
+        for name, ours in weights_enum.__members__.items():
+            theirs = theirs_enum[name]
+            assert ours.url == theirs.url, name
+            meta = {k: v for k, v in theirs.meta.items() if k != "_docs"}
+            # (repr, because VGG16's feature-only weights have nan metrics and nan != nan)
+            assert repr(sorted(ours.meta.items())) == repr(sorted(meta.items())), f"{weights_enum.__name__}.{name}"
+            a, b = ours.transforms(), theirs.transforms()
+            assert (a.crop_size, a.resize_size, a.mean, a.std, a.interpolation.value) == (
+                b.crop_size, b.resize_size, list(b.mean), list(b.std), b.interpolation.value)
