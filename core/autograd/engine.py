@@ -132,11 +132,13 @@ def _capture_slots(inputs) -> dict:
 
 def _execute(roots, retain_graph, create_graph, capture, accumulate):
     buffers: dict = {}
-    owned: set = set()  # ids of the roots' arrays and of arrays handed to a leaf's .grad: never taken again
+    # the roots' arrays (by id) and the arrays this pass made a leaf's .grad (id -> array): never taken over
+    # again, and the latter take the leaf's further contributions in place
+    owned: dict = {}
     finished: dict = {}  # leaves with post-accumulate hooks whose .grad this pass changed, in order
     root_nodes = []
     for t, g in roots:
-        owned.add(id(g._data))
+        owned[id(g._data)] = None
         if t.grad_fn is None:  # backward() on a leaf
             _deliver_to_leaf(t, g, create_graph, capture, accumulate, owned, finished)
             continue
@@ -279,6 +281,13 @@ def _deliver_to_leaf(leaf, g, create_graph, capture, accumulate, owned, finished
         return
     if not accumulate:
         return
+    grad = leaf.grad
+    if (grad is not None and not create_graph and type(g._data) is np.ndarray
+            and owned.get(id(grad._data)) is grad._data):
+        np.add(grad._data, g._data, out=grad._data)  # a .grad this pass made: summed in place, as torch does
+        grad._vc[0] += 1
+        return
+    grad = None
     data = g._data
     if type(data) is np.ndarray:
         take = not (retain_graph or create_graph) and id(data) not in owned and _exclusive(g, data, from_caller)
@@ -287,8 +296,8 @@ def _deliver_to_leaf(leaf, g, create_graph, capture, accumulate, owned, finished
     if not take:
         data = data.copy()
         g = type(g)._wrap(data, g._requires_grad, g.grad_fn, g._output_nr)
-    if leaf.grad is None:  # ``data`` becomes ``.grad``: alive for the rest of the pass, so its id stays its own
-        owned.add(id(data))
+    if leaf.grad is None and type(data) is np.ndarray:  # ``data`` becomes ``.grad``
+        owned[id(data)] = data
     data = None
     _accumulate(leaf, g, create_graph)
 
@@ -378,7 +387,7 @@ def _accumulate(t, g, create_graph) -> None:
     elif t.grad.is_sparse or g.is_sparse:  # a sparse COO gradient adds by its own rules (dense + sparse: dense)
         t.grad = (g + t.grad if t.grad.is_sparse and not g.is_sparse else t.grad + g).detach()
     else:
-        t.grad = Tensor(t.grad._data + g._data)
+        t.grad = Tensor._wrap(t.grad._data + g._data)
 
 
 def _fit_gradient(g, shape, dtype, node):

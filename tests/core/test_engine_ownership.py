@@ -159,13 +159,29 @@ def test_the_root_gradient_a_user_passes_is_never_taken():
     np.testing.assert_array_equal(seed.numpy(), [1.0, 2.0, 3.0])
 
 
-def test_accumulation_into_an_existing_grad_leaves_the_old_grad_object_alone():
+def test_a_leaf_used_many_times_sums_its_gradients_in_place_without_touching_others():
+    seen = []
+    x = ember.ones(3, requires_grad=True)
+    kept = []
+    y = ember.ones(3, requires_grad=True)
+    y.register_hook(kept.append)
+    double = _fresh_gradient_function(seen)
+    total = sum((double.apply(x) * y * ember.full((3,), float(k))).sum() for k in range(1, 5))
+    total.backward()
+    assert _address(x.grad._data) == seen[0]  # the first contribution's buffer took the other three
+    np.testing.assert_array_equal(x.grad.numpy(), np.full(3, 2.0 * 10, np.float32))
+    np.testing.assert_array_equal(y.grad.numpy(), np.full(3, 2.0 * 10, np.float32))
+    # what the hook kept is each contribution, unchanged (the engine runs them last use first)
+    np.testing.assert_array_equal(sorted(g.numpy()[0] for g in kept), [2.0, 4.0, 6.0, 8.0])
+
+
+def test_accumulation_across_passes_makes_a_new_grad():
     x = ember.ones(3, requires_grad=True)
     (x * 2).sum().backward()
     first = x.grad
     (x * 3).sum().backward()
-    np.testing.assert_array_equal(first.numpy(), np.full(3, 2.0, np.float32))
     np.testing.assert_array_equal(x.grad.numpy(), np.full(3, 5.0, np.float32))
+    np.testing.assert_array_equal(first.numpy(), np.full(3, 2.0, np.float32))
 
 
 # --- the product whose weight gradient is now laid out as the weight (torch parity) ----------------
