@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+import warnings
 
 import numpy as np
 
 from ..export import Dim, ExportedProgram
 from ..export import export as capture_program
-from ..export._inputs import _flatten_inputs, bind_arguments
 from ..export._graph import decode
+from ..export._inputs import _flatten_inputs, bind_arguments
 from ..export._program import resolve, resolve_function
 from ..nn.modules.module import Module
 from ..tensor import Tensor
@@ -264,6 +265,10 @@ def build_model(onnx, program: ExportedProgram, opset: int, input_names=None, ou
         b.reserve(name)
         b.names[spec.meta.name] = name
         axes = _axes_of(name, dynamic_axes[name]) if name in dynamic_axes else {}
+        fixed = sorted(set(axes) - set(spec.dims))
+        if fixed:  # (an ExportedProgram captured with these sizes fixed: its graph holds them as numbers)
+            raise ValueError(f"ember.onnx.export: dynamic_axes[{name!r}] names axes {fixed}, which the program "
+                             f"was captured with as fixed sizes; capture it with dynamic_shapes")
         if spec.meta.dtype.startswith("complex"):
             b.complex.add(name)
         inputs.append(_value_info(onnx, name, spec.meta, labels, axes, spec.meta.dtype.startswith("complex")))
@@ -287,6 +292,10 @@ def build_model(onnx, program: ExportedProgram, opset: int, input_names=None, ou
         if keep_initializers_as_inputs:
             initializers_as_inputs.append(_value_info(onnx, name, spec.meta, labels, {}, pair))
     values, out_names = _output_names(graph, output_names)
+    unknown = sorted(set(dynamic_axes) - set(names) - set(out_names))
+    if unknown:  # (torch warns too: a misspelt name would silently leave the axis fixed)
+        warnings.warn(f"ember.onnx.export: dynamic_axes names {unknown}, which are neither input names "
+                      f"({', '.join(names)}) nor output names ({', '.join(out_names)})", UserWarning, stacklevel=3)
     for name in out_names:
         b.reserve(name)
     read = _read_values(graph)

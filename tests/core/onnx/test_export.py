@@ -136,6 +136,15 @@ def test_an_op_without_translation_is_named_with_its_module_path():
         ember.onnx.export(Outer(), (ember.randn(2, 3),), None)
 
 
+def test_dynamic_axes_that_cannot_hold():
+    model = nn.Linear(4, 3)
+    with pytest.warns(UserWarning, match=r"\['inputs'\], which are neither input names \(x\)"):
+        ember.onnx.export(model, (ember.randn(2, 4),), None, input_names=["x"], dynamic_axes={"inputs": [0]})
+    static = ember.export.export(model, (ember.randn(2, 4),))
+    with pytest.raises(ValueError, match="captured with as fixed sizes"):
+        ember.onnx.export(static, (), None, dynamic_axes={"input": {0: "batch"}})
+
+
 def test_bad_arguments():
     model = nn.Linear(2, 2)
     with pytest.raises(ValueError, match="opset_version"):
