@@ -5,8 +5,9 @@ the data it was made from) carrying a type, and for boxes and key points the ``c
 The transforms of ``ember.vision.transforms`` (and its ``v2`` view) look at these types: an image is
 interpolated, a mask is resized with nearest interpolation, boxes and key points move through the same
 coordinate map, and anything else passes through. As in torchvision, operations on a TVTensor give plain
-tensors (the type says what the data *is*, and ``boxes + 1`` may no longer be boxes), except ``clone``,
-``to``, ``detach`` and ``requires_grad_``; :func:`set_return_type` ``("TVTensor")`` keeps the type for
+tensors (the type says what the data *is*, and ``boxes + 1`` may no longer be boxes; an in-place
+``boxes += 1`` rebinds the name to a plain tensor too), except ``clone``, ``to``, ``detach`` and
+``requires_grad_``; :func:`set_return_type` ``("TVTensor")`` keeps the type for
 every method and operator of the tensor (``ember.add(boxes, 1)``, a function call, still gives a plain
 tensor). :func:`wrap` turns a plain tensor back into the type of another, with its metadata.
 
@@ -75,7 +76,7 @@ def _to_tensor(data, dtype=None, requires_grad: bool | None = None) -> tuple[Ten
     return tensor, bool(requires_grad)
 
 
-_ALWAYS_KEEP = frozenset({"clone", "to", "detach", "requires_grad_", "pin_memory", "cpu", "contiguous"})
+_ALWAYS_KEEP = frozenset({"clone", "to", "detach", "requires_grad_", "pin_memory"})
 _NOT_WRAPPED = frozenset({"__init__", "__new__", "__repr__", "__format__", "__reduce_ex__", "__deepcopy__",
                           "__setattr__", "__getattribute__", "__array__", "__init_subclass__", "__hash__",
                           "__bool__", "__len__", "__iter__", "__index__", "__int__", "__float__", "__complex__",
@@ -137,7 +138,10 @@ def _rebuild(cls, data, requires_grad, metadata):
 def _keeping(name: str, method):
     def method_keeping_type(self, *args, **kwargs):
         out = method(self, *args, **kwargs)
-        if out is self or not (name in _ALWAYS_KEEP or _RETURN_TYPE["TVTensor"]):
+        keep = name in _ALWAYS_KEEP or _RETURN_TYPE["TVTensor"]
+        if out is self:  # in-place (``add_``, ``+=``) or a no-op (``cpu()``): torchvision hands back a plain view
+            return out if keep else Tensor.view(out, tuple(out.shape))
+        if not keep:
             return out
         if isinstance(out, Tensor) and not isinstance(out, TVTensor):
             return type(self).wrap_like(out, self)

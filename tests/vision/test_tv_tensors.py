@@ -54,6 +54,12 @@ def test_operations_give_plain_tensors_except_clone_to_detach():
         assert type(kept) is tv_tensors.BoundingBoxes
         assert kept.canvas_size == (8, 10) and kept.format is tv_tensors.BoundingBoxFormat.XYXY
     assert boxes.to(ember.float64).dtype == ember.float64
+    assert type(boxes.cpu()) is ember.Tensor and type(boxes.contiguous()) is ember.Tensor  # as torchvision
+    shifted = boxes.clone()
+    alias = shifted
+    shifted += 1  # in place: the data changes, the name now holds a plain tensor (torchvision's rule)
+    assert type(shifted) is ember.Tensor and type(alias) is tv_tensors.BoundingBoxes
+    np.testing.assert_array_equal(alias.numpy(), boxes.numpy() + 1)
 
 
 def test_set_return_type_keeps_the_type_and_restores_on_exit():

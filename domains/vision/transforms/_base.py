@@ -239,11 +239,12 @@ class Transform:
     def _tv_keypoints(self, points: tv_tensors.KeyPoints, params: dict):
         if not self.geometric or params.get("matrix") is None:
             return points
-        xy = points.numpy(force=True).astype(np.float64)
+        arr = points.numpy(force=True)
         matrix = params.get("keypoint_matrix", params["matrix"])
-        flat = np.concatenate([xy.reshape(-1, 2), np.ones((xy.size // 2, 1))], axis=1) @ matrix.T
-        moved = (flat[:, :2] / flat[:, 2:3]).reshape(xy.shape)
-        return tv_tensors.KeyPoints._make(ember.from_numpy(_cast_like(moved, xy.dtype, points)),
+        flat = np.concatenate([arr.reshape(-1, 2).astype(np.float64), np.ones((arr.size // 2, 1))], axis=1)
+        flat = flat @ matrix.T
+        moved = (flat[:, :2] / flat[:, 2:3]).reshape(arr.shape)
+        return tv_tensors.KeyPoints._make(ember.from_numpy(_cast(moved, arr.dtype)),
                                           canvas_size=tuple(params["size"]))
 
     # --- repr: the constructor call that rebuilds this transform ---------------------------------
@@ -344,7 +345,8 @@ def boxes_holder(boxes: tv_tensors.BoundingBoxes, where: str) -> BoundingBoxes:
     return BoundingBoxes(boxes.numpy(force=True), boxes.format.value, boxes.canvas_size)
 
 
-def _cast_like(values: np.ndarray, dtype: np.dtype, like) -> np.ndarray:
+def _cast(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """Computed coordinates back in the input's dtype (integers truncate, as torch's ``.to``)."""
     return values.astype(dtype) if dtype.kind == "f" else np.trunc(values).astype(dtype)
 
 
@@ -352,7 +354,7 @@ def tv_boxes_like(values: np.ndarray, like: tv_tensors.BoundingBoxes, canvas_siz
     """New box values with ``like``'s format, dtype and clamping mode on ``canvas_size``."""
     dtype = like.numpy(force=True).dtype
     arr = np.asarray(values, dtype=np.float64).reshape(-1, like.shape[-1])
-    return tv_tensors.BoundingBoxes._make(ember.from_numpy(_cast_like(arr, dtype, like)), format=like.format,
+    return tv_tensors.BoundingBoxes._make(ember.from_numpy(_cast(arr, dtype)), format=like.format,
                                           canvas_size=tuple(int(s) for s in canvas_size),
                                           clamping_mode=like.clamping_mode)
 

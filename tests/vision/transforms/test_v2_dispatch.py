@@ -69,6 +69,7 @@ def test_geometric_transforms_move_every_kind_as_torchvision(name, make):
     theirs = make(tv2)(*(_torch(x) for x in sample))
     image, mask, boxes, points = ours
     assert [type(x) for x in ours] == [type(x) for x in sample]
+    assert [x.dtype for x in ours] == [x.dtype for x in sample]
     _assert_same(image, theirs[0], atol=1e-5)
     _assert_same(mask, theirs[1])  # nearest, exactly
     _assert_same(boxes, theirs[2], atol=1e-4)
