@@ -157,7 +157,7 @@ def _resolve(weights, weights_enum: type[WeightsEnum] | None, builder: str):
         if isinstance(weights, WeightsEnum) and weights_enum is not None:
             return weights_enum.verify(weights)
         if isinstance(weights, WeightsEnum):
-            raise TypeError(f"{builder}: has no pretrained weights, got {weights!r}")
+            raise TypeError(f"{builder} has no pretrained weights, got {weights!r}")
         return weights
     if isinstance(weights, (str, os.PathLike)):
         name = os.fspath(weights)
