@@ -131,11 +131,11 @@ _FOLD_POSITIONS = 256  # output positions per sample below which the batch is fo
 def _folds_batch(n, positions):
     """Whether a convolution's GEMMs take the whole batch's columns at once (the folded layout).
 
-    The rule, measured (single thread, CPU time; numbers in benchmarks/README.md, 2026-12-06): a GEMM per
-    sample reaches BLAS's full speed from 256 output positions (ResNet-18's 16x16 and 32x32 planes), but
-    drops to two thirds of it at 16 positions and a third at 1, and its weight gradient (a CK x O matrix
-    written per sample) runs 2-4x slower than the folded one below 64 positions. Folding costs two
-    copies of the output (into and out of the (O, N * P) layout), small beside the GEMM."""
+    The rule, measured (ResNet-18 and DCGAN layers; the numbers are in benchmarks/README.md, 2026-12-06):
+    a GEMM per sample reaches BLAS's full speed from 256 output positions (16x16 planes), but not on
+    smaller planes, where the per-sample weight gradient (a (C * K, O) matrix written and summed per
+    sample) is slower still. Folding costs two copies of the output (into and out of the (O, N * P)
+    layout), small beside the GEMM."""
     return n > 1 and positions < _FOLD_POSITIONS
 
 
@@ -205,7 +205,7 @@ def _flip_kernel(wd, groups):
     return np.ascontiguousarray(w_t).reshape(groups * cg, out_channels // groups, *kernel)
 
 
-_DIRECT_3X3_CHANNELS = {(1, 1): 128, (2, 2): 32}  # by stride: input channels up to which 3x3 runs directly
+_DIRECT_3X3_CHANNELS = {(1, 1): 64, (2, 2): 32}  # by stride: input channels up to which 3x3 runs directly
 _DIRECT_3X3_MIN_POSITIONS = 64  # and, at stride 1, input positions (8x8) from which it does
 
 
@@ -214,13 +214,14 @@ def _conv_kernel(xd, wd, stride, padding, dilation, groups):
     kernel, stride 1 or 2), "5x5" (direct kernel, stride 1) or "im2col" (columns and BLAS). The direct
     kernels are 2-d; 3-d convolutions always take the columns.
 
-    The 3x3 rule, measured on ResNet-8 and ResNet-18 layers (forward and both gradients, batch 8-64;
-    benchmarks/README.md, 2026-12-06, has the table): the direct kernel is as fast as im2col + GEMM or
-    faster (0.6-1.05 of its time) at stride 1 up to 128 input channels on planes of 8x8 and larger, and
-    slower beyond (1.4-5.7x: 128 channels at 4x4, 256-512 channels, where the GEMMs are fat enough for
-    BLAS to run near its peak). At stride 2 im2col wins from 64 channels (1.6-4.6x); at 16-32 channels
-    single-threaded im2col is ~1.2x faster, but with two threads on a loaded machine threaded BLAS lost
-    to the direct kernel there, so ResNet-8's stride-2 layers stay direct."""
+    The 3x3 rule, measured on the layers of ResNet-8 and ResNet-18 (forward and both gradients, batch
+    8-64; the table is in benchmarks/README.md, 2026-12-06): at stride 1 the direct kernel is as fast as
+    im2col + GEMM or faster up to 64 input channels on planes of 8x8 and larger; from 128 channels, or on
+    smaller planes, the GEMMs are fat enough for BLAS to run near its peak and im2col wins, by more the
+    wider the layer. At stride 2 im2col wins from 64 channels. At 16-32 channels and stride 2 it is a
+    little faster single-threaded, but slower with two threads on a loaded machine (threaded BLAS
+    suffers most from the contention), so ResNet-8's stride-2 layers stay direct.
+    """
     if wd.ndim != 4:
         return "im2col"
     _, cg, kh, kw = wd.shape
@@ -249,9 +250,7 @@ def _conv_input_grad(g, wd, groups, size, stride, padding, dilation):
     columns) followed by a col2im scatter. Where the output is smaller (no padding, as in LeNet) the
     convolution would also multiply the zero padding of ``g``, so that case and strided convolutions keep
     the col2im path."""
-    n, out_channels, *out_size = g.shape
-    _, cg, *kernel = wd.shape
-    og = out_channels // groups
+    out_size, kernel = g.shape[2:], wd.shape[2:]
     flipped_padding = tuple(d * (k - 1) - p for d, k, p in zip(dilation, kernel, padding))
     if all(s == 1 for s in stride) and min(flipped_padding) >= 0 and math.prod(size) <= math.prod(out_size):
         return _im2col_matmul(g, _flip_kernel(wd, groups), groups, stride, flipped_padding, dilation, size,
@@ -354,7 +353,6 @@ class ConvNd(Op):
         wd = _as_planes(w._data)
         xd = None if x is None else _as_planes(x._data)
         g = _as_planes(np.ascontiguousarray(grad._data))  # e.g. a broadcast gradient: BLAS needs real strides
-        n, out_channels = g.shape[:2]
         gx = gw = gb = None
         if ctx.needs_input_grad[0]:
             if ctx.kernel == "im2col":
@@ -381,8 +379,7 @@ class ConvTransposeNd(Op):
     def forward(ctx, x, w, b, stride, padding, output_padding, groups, dilation):
         xd, wd = _as_planes(x._data), _as_planes(w._data)
         ctx.x_shape, ctx.w_shape = x._data.shape, w._data.shape
-        n, in_channels, *size = xd.shape
-        _, og, *kernel = wd.shape
+        size, kernel = xd.shape[2:], wd.shape[2:]
         out_size = tuple((i - 1) * s - 2 * p + d * (k - 1) + o + 1
                          for i, k, s, p, d, o in zip(size, kernel, stride, padding, dilation, output_padding))
         if min(out_size) <= 0:
@@ -398,7 +395,7 @@ class ConvTransposeNd(Op):
             out += b._data.reshape((-1,) + (1,) * len(size))
         ctx.save_for_backward(x, w)
         ctx.params = (stride, padding, dilation, groups, tuple(size))
-        return out.reshape(n, -1, out_size[-1]) if len(ctx.x_shape) == 3 else out
+        return out.reshape(out.shape[0], -1, out_size[-1]) if len(ctx.x_shape) == 3 else out
 
     @staticmethod
     @once_differentiable
@@ -407,7 +404,7 @@ class ConvTransposeNd(Op):
         stride, padding, dilation, groups, size = ctx.params
         xd, wd = _as_planes(x._data), _as_planes(w._data)
         g = _as_planes(np.ascontiguousarray(grad._data))
-        n, in_channels = xd.shape[:2]
+        n = xd.shape[0]
         _, og, *kernel = wd.shape
         gx = gw = gb = None
         # the input gradient is a convolution of g with the weight; its columns serve the weight gradient
