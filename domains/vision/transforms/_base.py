@@ -143,14 +143,24 @@ def _filter_labels(labels, keep: np.ndarray):
 class Transform:
     """Base class. Subclasses override ``make_params`` (random draws) and ``apply_image``; geometric
     transforms also set ``params["matrix"]`` (3x3, input -> output pixel coordinates) and
-    ``params["size"]`` (output (H, W)) and override ``apply_mask``."""
+    ``params["size"]`` (output (H, W)) and override ``apply_mask``.
+
+    A custom transform written for torchvision v2 overrides ``transform(inpt, params)`` instead (and
+    optionally ``make_params(flat_inputs)``), calling kernels through ``self._call_kernel``; it then runs
+    as in torchvision: ``transform`` sees every input of ``_transformed_types`` (tensors and PIL images,
+    plain tensors only as the image), the rest passes through.
+    """
 
     #: set by geometric transforms: their params carry a coordinate map for boxes
     geometric = False
+    #: torchvision's: what a custom ``transform`` is called on (types or predicates)
+    _transformed_types: tuple = (Tensor, is_pil)
 
     def __call__(self, *inputs: Any):
         if not inputs:
             raise TypeError(f"{type(self).__name__} needs an image, a sample dict or tv_tensors, got no argument")
+        if type(self).transform is not Transform.transform:
+            return self._call_custom(inputs if len(inputs) > 1 else inputs[0])
         if uses_tv_tensors(inputs):
             return self._call_tv(inputs if len(inputs) > 1 else inputs[0])
         inputs = inputs[0]
@@ -202,6 +212,31 @@ class Transform:
             return boxes, np.ones(len(boxes), dtype=bool)
         return transform_boxes(boxes, params["matrix"], params["size"], params.get("min_box_size", 1.0),
                                params.get("clamp_boxes", True))
+
+    # --- torchvision v2's protocol for custom transforms ------------------------------------------
+    def transform(self, inpt: Any, params: dict) -> Any:
+        """torchvision's hook: override it (with ``make_params(flat_inputs)``) to write a v2-style transform."""
+        raise NotImplementedError
+
+    def _call_kernel(self, functional, inpt: Any, *args: Any, **kwargs: Any) -> Any:
+        """``functional(inpt, ...)``; an input the functional does not take (a mask for a colour op) passes."""
+        if getattr(functional, "images_only", False) and isinstance(inpt, tv_tensors.TVTensor) and not isinstance(
+                inpt, (tv_tensors.Image, tv_tensors.Video)):
+            return inpt
+        return functional(inpt, *args, **kwargs)
+
+    def _call_custom(self, structure: Any):
+        leaves, rebuild = flatten(structure)
+        pure_is_image = not any(isinstance(leaf, (tv_tensors.Image, tv_tensors.Video)) or is_pil(leaf)
+                                for leaf in leaves)
+        needs = []
+        for leaf in leaves:
+            need = any(isinstance(leaf, t) if isinstance(t, type) else t(leaf) for t in self._transformed_types)
+            if need and is_pure_tensor(leaf):
+                need, pure_is_image = pure_is_image, False
+            needs.append(need)
+        params = self.make_params([leaf for leaf, need in zip(leaves, needs) if need])
+        return rebuild([self.transform(leaf, params) if need else leaf for leaf, need in zip(leaves, needs)])
 
     # --- torchvision v2's calling convention: tv_tensors anywhere in the inputs ------------------
     def _call_tv(self, structure: Any):

@@ -97,6 +97,7 @@ def image_only(fn: Callable) -> Callable:
     dispatch.__name__ = fn.__name__
     dispatch.__qualname__ = fn.__name__
     dispatch.__doc__ = fn.__doc__
+    dispatch.images_only = True  # Transform._call_kernel passes other tv_tensors through
     return dispatch
 
 

@@ -204,3 +204,39 @@ def test_iou_crop_and_sanitize_pipeline_matches_torchvision_rules():
     with pytest.raises(ValueError, match="Could not infer where the labels are"):
         v2.SanitizeBoundingBoxes()({"boxes": boxes, "classes": labels})
     assert len(v2.SanitizeBoundingBoxes(labels_getter=None)({"boxes": boxes})["boxes"]) == 2
+
+
+def _custom_transform(module, functional):
+    """torchvision's 'write your own v2 transform' pattern, against either library."""
+
+    class FlipAndDim(module.Transform):
+        def __init__(self, factor):
+            super().__init__()
+            self.factor = factor
+
+        def make_params(self, flat_inputs):
+            return {"size": tuple(module.query_size(flat_inputs)), "count": len(flat_inputs)}
+
+        def transform(self, inpt, params):
+            inpt = self._call_kernel(functional.horizontal_flip, inpt)
+            return self._call_kernel(functional.adjust_brightness, inpt, brightness_factor=self.factor)
+
+    return FlipAndDim(0.5)
+
+
+@pytest.mark.parity
+def test_a_custom_v2_transform_runs_as_in_torchvision():
+    import_torchvision()
+    from torchvision.transforms import v2 as tv2
+    from torchvision.transforms.v2 import functional as TF
+
+    image, mask, boxes, points = _sample()
+    labels = ember.tensor([1, 2, 3])
+    ours = _custom_transform(v2, F)(image, {"boxes": boxes, "masks": mask, "points": points, "labels": labels})
+    theirs = _custom_transform(tv2, TF)(_torch(image), {"boxes": _torch(boxes), "masks": _torch(mask),
+                                                        "points": _torch(points), "labels": _torch(labels)})
+    _assert_same(ours[0], theirs[0], atol=1e-6)
+    _assert_same(ours[1]["boxes"], theirs[1]["boxes"])
+    _assert_same(ours[1]["masks"], theirs[1]["masks"])  # flipped, not dimmed
+    _assert_same(ours[1]["points"], theirs[1]["points"])
+    assert ours[1]["labels"] is labels
