@@ -51,8 +51,8 @@ def _recipe(run_dir: pathlib.Path, ckpt: pathlib.Path, checkpoint: dict) -> Reci
     if isinstance(checkpoint.get("recipe"), dict):  # a checkpoint moved away from its run keeps its recipe
         saved = dict(checkpoint["recipe"])
         return Recipe(name=str(saved.get("name", ckpt.stem)), path=ckpt, config=saved)
-    raise RecipeError([f"{ckpt}: no config.yaml beside it ({config}) and no recipe inside it; ember export "
-                       f"rebuilds the model from the run's recipe"])
+    raise RecipeError([(f"{ckpt}: no config.yaml beside it ({config}) and no recipe inside it; ember export "
+                        f"rebuilds the model from the run's recipe")])
 
 
 def export_run(target: str, fmt: str = "onnx", out: str | None = None) -> tuple[pathlib.Path, str]:
@@ -96,10 +96,9 @@ def _onnx_usage(path: pathlib.Path, example, outputs: list) -> str:
         "run it with onnxruntime (pip install onnxruntime):",
         "  import numpy as np, onnxruntime as ort",
         f"  session = ort.InferenceSession({str(path)!r})",
-        f"  x = np.zeros({_shape_text(example).replace('batch', '1')}, np.{example.dtype.name})"
-        f"  # input: {example.dtype.name} {_shape_text(example)}",
-        f"  {', '.join(outputs)}, = session.run(None, {{'input': x}})" if len(outputs) > 1 else
-        f"  ({outputs[0]},) = session.run(None, {{'input': x}})",
+        (f"  x = np.zeros({_shape_text(example).replace('batch', '1')}, np.{example.dtype.name})"
+         f"  # input: {example.dtype.name} {_shape_text(example)}"),
+        f"  ({', '.join(outputs)},) = session.run(None, {{'input': x}})",
     ])
 
 
@@ -111,6 +110,6 @@ def _ember_usage(path: pathlib.Path, example, program) -> str:
         "run it with Ember (no model code needed):",
         f"  import ember{imports}",
         f"  model = ember.export.load({str(path)!r}).module()",
-        f"  out = model(ember.zeros({_shape_text(example).replace('batch', '1')[1:-1]}, "
-        f"dtype=ember.{example.dtype.name}))  # input: {_shape_text(example)}",
+        (f"  out = model(ember.zeros({_shape_text(example).replace('batch', '1')[1:-1]}, "
+         f"dtype=ember.{example.dtype.name}))  # input: {_shape_text(example)}"),
     ])

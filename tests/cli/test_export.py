@@ -3,12 +3,9 @@ to an ``ember.export`` program, which agree with each other and with the checkpo
 
 from __future__ import annotations
 
-import pathlib
-
 import numpy as np
 import pytest
 from click.testing import CliRunner
-
 from ember.cli.main import main
 
 from .test_cli import small_overrides
