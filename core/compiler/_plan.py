@@ -8,6 +8,8 @@ consecutive elementwise nodes with the same output shape and float dtype, applie
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..autograd.function import once_differentiable
 from ..export._graph import Graph, decode
 from ..export._program import _bind_inputs, _user_tensors, _value_names, resolve, resolve_function
@@ -89,52 +91,104 @@ def _reads(encoded) -> list:
     return []
 
 
-def partition(graph: Graph) -> list:
-    """The graph's nodes grouped: a list of single nodes and runs (lists of two or more fusible nodes)."""
+def _joined(shape, other):
+    """The loop shape of a run of ``shape`` with a node of shape ``other`` added, or None if they cannot
+    share a loop (sizes that do not broadcast; symbolic sizes must then be equal)."""
+    if shape == other:
+        return shape
+    if not all(isinstance(d, int) for d in (*shape, *other)):
+        return None
+    try:
+        return list(np.broadcast_shapes(tuple(shape), tuple(other)))
+    except ValueError:
+        return None
+
+
+def partition(graph: Graph, broadcast: bool = True) -> list:
+    """The graph's nodes grouped: single nodes, and runs (lists of two or more consecutive fusible nodes of
+    one float dtype whose shapes broadcast together, or with ``broadcast=False`` are equal)."""
     dtypes = _dtypes(graph)
-    groups, current = [], []
+    groups, current, shape = [], [], None
+
+    def close():
+        groups.extend([current] if len(current) > 1 else current)
+
     for node in graph.nodes:
         if _fusible(node, dtypes):
-            if current and (current[0].outputs[0].shape, current[0].outputs[0].dtype) == \
-                    (node.outputs[0].shape, node.outputs[0].dtype):
-                current.append(node)
-                continue
-            groups.extend([current] if len(current) > 1 else current)
-            current = [node]
+            out = node.outputs[0]
+            if current and out.dtype == current[0].outputs[0].dtype:
+                joined = _joined(shape, out.shape) if broadcast else (shape if shape == out.shape else None)
+                if joined is not None:
+                    current.append(node)
+                    shape = joined
+                    continue
+            close()
+            current, shape = [node], out.shape
             continue
-        groups.extend([current] if len(current) > 1 else current)
+        close()
         current = []
         groups.append(node)
-    groups.extend([current] if len(current) > 1 else current)
+    close()
     return groups
 
 
 def make_runs(graph: Graph) -> list:
-    """``partition``'s groups with each list of nodes made a :class:`Run` (its inputs and outputs found)."""
-    groups = partition(graph)
+    """``partition``'s groups with each list of nodes made a :class:`Run` (its inputs and outputs found). A
+    value needed after its run is stored at the run's loop shape, so a run where such a value is smaller
+    (broadcast inside the loop) is split into runs of equal shapes."""
+    returned = set(_value_names(graph.outputs))
+    steps = []
+    for group in _with_outputs(partition(graph), returned):
+        if not isinstance(group, tuple):
+            steps.append(group)
+            continue
+        nodes, outputs = group
+        shape = _loop_shape(nodes)
+        if any(node.outputs[0].shape != shape for node in nodes if node.name in outputs):
+            for sub in _with_outputs(partition(Graph([], nodes, graph.outputs), broadcast=False), returned,
+                                     outside=outputs):
+                steps.append(_run(*sub) if isinstance(sub, tuple) else sub)
+            continue
+        steps.append(_run(nodes, outputs))
+    return [step for step in steps if step is not None]
+
+
+def _loop_shape(nodes: list) -> list:
+    shape = nodes[0].outputs[0].shape
+    for node in nodes[1:]:
+        shape = _joined(shape, node.outputs[0].shape)
+    return shape
+
+
+def _with_outputs(groups: list, returned: set, outside: list | None = None) -> list:
+    """Each run of ``groups`` as (nodes, the values read after it); single nodes as they are. ``outside``:
+    values read after these groups (when they are a split run)."""
     readers: dict = {}  # value name -> indices of the groups that read it
     for g, group in enumerate(groups):
         for node in group if isinstance(group, list) else [group]:
             for name in _reads(node.args) + _reads(list(node.kwargs.values())):
                 readers.setdefault(name, set()).add(g)
-    returned = set(_value_names(graph.outputs))
-    steps = []
+    result = []
     for g, group in enumerate(groups):
         if not isinstance(group, list):
-            steps.append(group)
+            result.append(group)
             continue
-        made = {node.name for node in group}
-        inputs = []
-        for node in group:
-            for name in _reads(node.args):
-                if name not in made and name not in inputs:
-                    inputs.append(name)
-        outputs = [node.name for node in group
-                   if node.name in returned or any(r != g for r in readers.get(node.name, ()))]
-        if outputs:
-            out = group[0].outputs[0]
-            steps.append(Run(group, inputs, outputs, tuple(out.shape), out.dtype))
-    return steps
+        outputs = [node.name for node in group if node.name in returned or node.name in (outside or ())
+                   or any(r != g for r in readers.get(node.name, ()))]
+        result.append((group, outputs))
+    return result
+
+
+def _run(nodes: list, outputs: list):
+    if not outputs:  # nothing reads the run's values
+        return None
+    made = {node.name for node in nodes}
+    inputs = []
+    for node in nodes:
+        for name in _reads(node.args):
+            if name not in made and name not in inputs:
+                inputs.append(name)
+    return Run(nodes, inputs, outputs, tuple(_loop_shape(nodes)), nodes[0].outputs[0].dtype)
 
 
 class CompiledGraph:
