@@ -19,7 +19,7 @@ import numpy as np
 
 # the repository instead of benchmarks/ (whose coverage.py would shadow the coverage package numba imports)
 sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-from benchmarks.ops import interleaved  # noqa: E402
+from benchmarks.ops import interleaved
 
 
 def chain(lib, y, n_ops: int = 200):
@@ -140,7 +140,7 @@ def main() -> None:
                 compiled = make(torch, True)
                 compiled()
                 workloads["torch.compile"] = compiled
-            except Exception as error:  # no C++ toolchain, or inductor refuses
+            except Exception as error:  # noqa: BLE001 (no C++ toolchain, or inductor refuses)
                 print(f"torch.compile does not run here: {type(error).__name__}: {error}"[:200])
         times = interleaved(workloads, repeats, rounds=3 if quick else 9)
         rows.append((name, times))

@@ -15,5 +15,4 @@ from __future__ import annotations
 from . import config
 from ._compile import OptimizedModule, compile, reset
 
-
 __all__ = ["OptimizedModule", "compile", "config", "reset"]

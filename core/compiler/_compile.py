@@ -12,20 +12,53 @@ from ..autograd.grad_mode import state
 from ..export import export
 from ..export._symbolic import Dim
 from ..nn.modules.module import Module
+from ..nn.parameter import Parameter
 from ..tensor import Tensor
 from . import config
 from ._plan import CompiledGraph
 
 
 class _FunctionModule(Module):
-    """A plain function as a module, so that ``ember.export`` can capture it."""
+    """A plain function as a module, so that ``ember.export`` can capture it. The modules and tensors the
+    function reads from its closure, its globals or its ``self`` become submodules and buffers, so the graph
+    reads them live (an optimizer's update, a gradient) instead of as constants of the capture."""
 
     def __init__(self, fn):
         super().__init__()
         object.__setattr__(self, "_fn", fn)
+        for name, value in _referenced(fn).items():
+            if isinstance(value, Module):
+                self.add_module(name, value)
+            elif isinstance(value, Parameter):
+                self.register_parameter(name, value)
+            elif isinstance(value, Tensor):
+                self.register_buffer(name, value)
 
     def forward(self, *args, **kwargs):
         return self._fn(*args, **kwargs)
+
+
+def _referenced(fn) -> dict:
+    """The objects a function names outside its arguments: ``self`` of a bound method, closure cells, and
+    the globals its code reads (by name; tensors inside containers are not looked into)."""
+    found = {}
+    owner = getattr(fn, "__self__", None)
+    if isinstance(owner, (Module, Tensor)):
+        found["self"] = owner
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return found
+    for name, cell in zip(code.co_freevars, getattr(fn, "__closure__", None) or ()):
+        try:
+            found[name] = cell.cell_contents
+        except ValueError:  # an empty cell
+            continue
+    globals_ = getattr(fn, "__globals__", {})
+    for name in code.co_names:
+        if name in globals_:
+            found.setdefault(name, globals_[name])
+    return {name: value for name, value in found.items()
+            if isinstance(value, (Module, Tensor)) and name.isidentifier() and not hasattr(Module, name)}
 
 
 def _guard_inputs(args: tuple, kwargs: dict) -> tuple:

@@ -237,3 +237,23 @@ def test_compile_checks_its_arguments():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert callable(ember.compile(chain, mode="max-autotune"))
+
+
+LAYER = nn.Linear(3, 2)
+
+
+def test_a_function_gets_gradients_for_the_modules_and_tensors_it_reads():
+    scale = ember.randn(2, requires_grad=True)
+
+    def f(x):  # LAYER from the globals, scale from the closure
+        return LAYER(x).tanh() * scale
+
+    x = ember.randn(4, 3)
+    grads = []
+    for run in (ember.compile(f), f):
+        run(x).sum().backward()
+        grads.append([LAYER.weight.grad.clone(), LAYER.bias.grad.clone(), scale.grad.clone()])
+        LAYER.zero_grad()
+        scale.grad = None
+    for g, e in zip(*grads):
+        _close(g, e)
