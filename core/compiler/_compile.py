@@ -13,6 +13,7 @@ from ..export import export
 from ..export._symbolic import Dim
 from ..nn.modules.module import Module
 from ..nn.parameter import Parameter
+from ..random import get_rng_state, set_rng_state
 from ..tensor import Tensor
 from . import config
 from ._plan import CompiledGraph
@@ -156,6 +157,7 @@ class _Compiled:
 
     def _compile(self, args, kwargs):
         dynamic_shapes = self._dynamic_shapes(args, kwargs) if self.dynamic else None
+        rng = get_rng_state()  # the capture's runs draw no random numbers the eager run would have drawn
         try:
             program = export(self.module, tuple(args), kwargs, dynamic_shapes=dynamic_shapes)
         except Exception as error:
@@ -164,6 +166,8 @@ class _Compiled:
             warnings.warn(f"ember.compile: {self.name} could not be captured as one graph and runs eagerly: "
                           f"{type(error).__name__}: {error}", RuntimeWarning, stacklevel=4)
             return None
+        finally:
+            set_rng_state(rng)
         compiled = CompiledGraph(program, self._weights(program))
         if os.environ.get("EMBER_COMPILE_DEBUG", "") not in ("", "0"):
             _write_debug(self.name, program, compiled)
