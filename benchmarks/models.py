@@ -256,7 +256,8 @@ if __name__ == "__main__":
 # --- workloads taken from real programs (issue 23) ----------------------------------------------
 # Each is written once against a framework module ``lib`` (ember or torch), as the PyTorch examples
 # write them, and built by ``real_step(lib, name)`` into one training step: the same shapes, losses and
-# optimizers in both frameworks, weights from ``lib.manual_seed(0)``, data from a fixed numpy seed.
+# optimizers in both frameworks, the same weights (``_same_weights``: the two frameworks run in separate
+# processes, so the weights come from a numpy seed) and data from a fixed numpy seed.
 def _basic_block(nn, cin, cout, stride):
     F = nn.functional
 
@@ -442,6 +443,21 @@ def _sinusoids(length, dim):
     return table
 
 
+def _same_weights(lib, model):
+    """Overwrites every weight of two or more dimensions with uniform(-1/sqrt(fan_in), 1/sqrt(fan_in))
+    values from a fixed numpy seed, in the order of ``named_parameters`` (the same in both frameworks).
+    Of the vectors, biases are zeroed; norms' scales and shifts keep their defaults, 1 and 0 in both."""
+    rng = np.random.default_rng(1)
+    with lib.no_grad():
+        for name, p in model.named_parameters():
+            if p.ndim >= 2:
+                bound = 1 / np.sqrt(np.prod(p.shape[1:]))
+                p.copy_(lib.from_numpy(rng.uniform(-bound, bound, tuple(p.shape)).astype(np.float32)))
+            elif name.endswith("bias"):
+                p.zero_()
+    return model
+
+
 def _classifier_step(lib, model, optimizer, inputs, targets, classes):
     F = lib.nn.functional
 
@@ -462,7 +478,7 @@ def real_step(lib, name):
     lib.manual_seed(0)
     nn, F, as_tensor = lib.nn, lib.nn.functional, lib.from_numpy
     if name in ("resnet18_cifar", "vit_tiny"):
-        model = resnet18(nn) if name == "resnet18_cifar" else vit_tiny(nn)
+        model = _same_weights(lib, resnet18(nn) if name == "resnet18_cifar" else vit_tiny(nn))
         batch = 8
         x = as_tensor(rng.standard_normal((batch, 3, 32, 32)).astype(np.float32))
         y = as_tensor(rng.integers(0, 10, batch))
@@ -470,7 +486,7 @@ def real_step(lib, name):
                      else lib.optim.AdamW(model.parameters(), lr=1e-3))
         return _classifier_step(lib, model, optimizer, (x,), y, 10)
     if name == "resnet18_28":  # the siamese-network example: pairs of 28x28 digits, BCE, Adadelta
-        model = siamese(nn)
+        model = _same_weights(lib, siamese(nn))
         a, b = (as_tensor(rng.standard_normal((16, 1, 28, 28)).astype(np.float32)) for _ in range(2))
         y = as_tensor(rng.integers(0, 2, (16, 1)).astype(np.float32))
         optimizer = lib.optim.Adadelta(model.parameters(), lr=1.0)
@@ -484,7 +500,7 @@ def real_step(lib, name):
 
         return step
     if name == "dcgan":  # the DCGAN example's step: D on real and fake, then G through D, Adam (0.5, 0.999)
-        nets = dcgan(nn)
+        nets = _same_weights(lib, dcgan(nn))
         netG, netD = nets["generator"], nets["discriminator"]
         optD = lib.optim.Adam(netD.parameters(), lr=2e-4, betas=(0.5, 0.999))
         optG = lib.optim.Adam(netG.parameters(), lr=2e-4, betas=(0.5, 0.999))
@@ -509,7 +525,7 @@ def real_step(lib, name):
 
         return step
     if name == "vae":  # the VAE example: batch 128, BCE (sum) + KL divergence, Adam 1e-3
-        model = vae(nn)
+        model = _same_weights(lib, vae(nn))
         optimizer = lib.optim.Adam(model.parameters(), lr=1e-3)
         x = as_tensor(rng.uniform(0, 1, (128, 784)).astype(np.float32))
         noise = as_tensor(rng.standard_normal((128, 20)).astype(np.float32))
@@ -529,11 +545,11 @@ def real_step(lib, name):
     tokens = as_tensor(rng.integers(0, vocab, (length, batch)))
     targets = as_tensor(rng.integers(0, vocab, length * batch))
     if name == "transformer_lm":
-        model = transformer_lm(nn)
+        model = _same_weights(lib, transformer_lm(nn))
         mask = as_tensor(np.triu(np.full((length, length), -np.inf, np.float32), 1))
         inputs = (tokens, mask, as_tensor(_sinusoids(length, 200)))
     else:
-        model = word_lstm(nn)
+        model = _same_weights(lib, word_lstm(nn))
         inputs = (tokens,)
     model.train()
     optimizer = lib.optim.SGD(model.parameters(), lr=20.0)
