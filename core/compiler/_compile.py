@@ -8,6 +8,7 @@ import os
 import warnings
 import weakref
 
+from ..autograd.function import Function
 from ..autograd.grad_mode import state
 from ..export import export
 from ..export._symbolic import Dim
@@ -132,16 +133,18 @@ class _Compiled:
         return inputs, state.grad_enabled, tuple(m.training for m in self.modules)
 
     def __call__(self, *args, **kwargs):
+        if Function._batching_hook is not None:  # inside ember.func.vmap or another capture: eager
+            return self.module(*args, **kwargs)
         key = self.key(args, kwargs)
         compiled = self.cache.get(key, False)
         if compiled is False:
             if len(self.cache) >= config.cache_size_limit:
                 self._warn_limit(key)
-                return self.module.forward(*args, **kwargs)
+                return self.module(*args, **kwargs)
             compiled = self.cache[key] = self._compile(args, kwargs)
         self.last_key = key
         if compiled is None:
-            return self.module.forward(*args, **kwargs)
+            return self.module(*args, **kwargs)
         return compiled(args, kwargs)
 
     def _warn_limit(self, key) -> None:
