@@ -246,33 +246,40 @@ def reset() -> None:
 
 
 class OptimizedModule(Module):
-    """A compiled module: calls run the compiled forward; attributes, ``state_dict`` and
-    ``load_state_dict`` are the original module's (``_orig_mod``), so its checkpoints load into either.
+    """A compiled module: calls run the compiled forward; ``_orig_mod`` is the original module.
 
-    Unlike torch, whose compiled module prefixes state_dict keys with ``_orig_mod.``, the keys are the
-    original's; ``load_state_dict`` accepts both forms.
+    It shares the original's parameters, buffers and submodules (the same dicts), so ``state_dict``,
+    ``load_state_dict``, ``named_parameters`` and ``to`` see the original's tensors under the original's
+    names, also when the compiled module sits inside another model; other attributes are the original's.
+    (torch's compiled module prefixes the names with ``_orig_mod.``; ``load_state_dict`` accepts that form.)
     """
 
     def __init__(self, module: Module, compiled: _Compiled):
         super().__init__()
-        self._orig_mod = module
-        object.__setattr__(self, "_compiled", compiled)
-        object.__setattr__(self, "forward", compiled)
+        d = self.__dict__
+        for name in ("_parameters", "_buffers", "_non_persistent_buffers_set", "_modules"):
+            d[name] = module.__dict__[name]
+        d["training"] = module.training
+        d["_orig_mod"] = module
+        d["_compiled"] = compiled
+        d["forward"] = compiled
 
     def __getattr__(self, name: str):
         try:
             return super().__getattr__(name)
         except AttributeError:
-            return getattr(self.__dict__["_modules"]["_orig_mod"], name)
+            return getattr(self.__dict__["_orig_mod"], name)
 
-    def state_dict(self, *args, **kwargs):
-        return self._orig_mod.state_dict(*args, **kwargs)
+    def train(self, mode: bool = True) -> OptimizedModule:
+        self._orig_mod.train(mode)
+        self.__dict__["training"] = mode
+        return self
 
     def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
         prefix = "_orig_mod."
         if state_dict and all(k.startswith(prefix) for k in state_dict):
             state_dict = {k[len(prefix):]: v for k, v in state_dict.items()}
-        return self._orig_mod.load_state_dict(state_dict, strict=strict, assign=assign)
+        return super().load_state_dict(state_dict, strict=strict, assign=assign)
 
     def __repr__(self) -> str:
         return f"OptimizedModule(\n  (_orig_mod): {repr(self._orig_mod).replace(chr(10), chr(10) + '  ')}\n)"

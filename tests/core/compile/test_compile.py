@@ -202,7 +202,9 @@ def test_optimized_module_passes_state_dict_and_attributes_through():
     _close(model[0].weight, other[0].weight)
     x = ember.randn(2, 6)
     _close(compiled(x), other(x))  # the compiled graph reads the loaded weights
-    assert len(list(compiled.parameters())) == len(list(model.parameters()))
+    assert [n for n, _ in compiled.named_parameters()] == [n for n, _ in model.named_parameters()]
+    compiled.eval()
+    assert not model.training and not model[1].training
 
 
 def test_debug_folder_gets_the_graph_and_the_kernels_source(monkeypatch, tmp_path):
