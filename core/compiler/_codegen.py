@@ -196,7 +196,7 @@ class Kernels:
         if self._flat(inputs, shape):
             self.module.forward_flat(*(a.reshape(-1) for a in inputs), *(o.reshape(-1) for o in outs))
         else:
-            self.module.forward_nd(*(np.broadcast_to(a, shape) for a in inputs), *outs)
+            self.module.forward_nd(*(_as_shape(a, shape) for a in inputs), *outs)
         return outs
 
     def backward(self, inputs: list, grads: list) -> list:
@@ -207,6 +207,12 @@ class Kernels:
             self.module.backward_flat(*(a.reshape(-1) for a in inputs), *(g.reshape(-1) for g in grads),
                                       *(r.reshape(-1) for r in results))
         else:
-            self.module.backward_nd(*(np.broadcast_to(a, shape) for a in inputs),
-                                    *(np.broadcast_to(g, shape) for g in grads), *results)
+            self.module.backward_nd(*(_as_shape(a, shape) for a in inputs),
+                                    *(_as_shape(g, shape) for g in grads), *results)
         return results
+
+
+def _as_shape(array: np.ndarray, shape: tuple) -> np.ndarray:
+    """``array`` broadcast to the loop's shape (a stride-0 view); an array of that shape as it is, whatever its
+    strides (numba indexes any layout)."""
+    return array if array.shape == shape else np.broadcast_to(array, shape)
