@@ -187,6 +187,7 @@ _LAZY_MODULES = {
     "func": ".func",
     "export": ".export",
     "onnx": ".onnx",
+    "compiler": ".compiler",  # torch.compiler: reset(), config
     "cuda": ".cuda",
     "backends": ".backends",
     "accelerator": ".accelerator",
