@@ -141,7 +141,9 @@ class _Compiled:
             if len(self.cache) >= config.cache_size_limit:
                 self._warn_limit(key)
                 return self.module(*args, **kwargs)
-            compiled = self.cache[key] = self._compile(args, kwargs)
+            compiled = self._compile(args, kwargs)
+            key = self.key(args, kwargs)  # (dynamic=True may have given way to static shapes)
+            self.cache[key] = compiled
         self.last_key = key
         if compiled is None:
             return self.module(*args, **kwargs)
@@ -159,22 +161,36 @@ class _Compiled:
             f"Pass dynamic=True if the batch size changes, or raise the limit", RuntimeWarning, stacklevel=3)
 
     def _compile(self, args, kwargs):
-        dynamic_shapes = self._dynamic_shapes(args, kwargs) if self.dynamic else None
-        rng = get_rng_state()  # the capture's runs draw no random numbers the eager run would have drawn
-        try:
-            program = export(self.module, tuple(args), kwargs, dynamic_shapes=dynamic_shapes)
-        except Exception as error:
-            if self.fullgraph:
-                raise
-            warnings.warn(f"ember.compile: {self.name} could not be captured as one graph and runs eagerly: "
-                          f"{type(error).__name__}: {error}", RuntimeWarning, stacklevel=4)
+        program = None
+        if self.dynamic:
+            program = self._export(args, kwargs, self._dynamic_shapes(args, kwargs), quiet=True)
+            if program is None:  # a forward that fixes the batch size: one graph per shape from now on
+                self.dynamic = False
+                self.cache.clear()
+        if program is None:
+            program = self._export(args, kwargs, None, quiet=False)
+        if program is None:
             return None
-        finally:
-            set_rng_state(rng)
         compiled = CompiledGraph(program, self._weights(program))
         if os.environ.get("EMBER_COMPILE_DEBUG", "") not in ("", "0"):
             _write_debug(self.name, program, compiled)
         return compiled
+
+    def _export(self, args, kwargs, dynamic_shapes, quiet: bool):
+        """The captured program, or None (after a warning unless ``quiet``) where the capture fails."""
+        rng = get_rng_state()  # the capture's runs draw no random numbers the eager run would have drawn
+        try:
+            return export(self.module, tuple(args), kwargs, dynamic_shapes=dynamic_shapes)
+        except Exception as error:
+            if quiet:
+                return None
+            if self.fullgraph:
+                raise
+            warnings.warn(f"ember.compile: {self.name} could not be captured as one graph and runs eagerly: "
+                          f"{type(error).__name__}: {error}", RuntimeWarning, stacklevel=5)
+            return None
+        finally:
+            set_rng_state(rng)
 
     def _dynamic_shapes(self, args, kwargs):
         """dynamic=True: the first axis of every tensor argument is one Dim (the batch)."""

@@ -278,3 +278,17 @@ def test_a_compiled_module_inside_an_exported_model_is_captured_as_its_ops():
     assert [node.op for node in ep.graph.nodes] == ["Permute", "MatMul", "Add", "Tanh", "Relu"]
     x = ember.randn(2, 3)
     _close(ep.module()(x), outer(x))
+
+
+class FixedBatch(nn.Module):
+    def forward(self, x):
+        return x.view(4, -1).tanh() * 2  # fixes the batch size: no dynamic graph
+
+
+def test_dynamic_gives_way_to_one_graph_per_shape_when_the_forward_fixes_the_batch():
+    compiled = ember.compile(FixedBatch(), dynamic=True)
+    for x in (ember.randn(4, 3), ember.randn(2, 6)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            _close(compiled(x), FixedBatch()(x))
+    assert len(compiled._compiled.cache) == 2 and not compiled._compiled.dynamic
