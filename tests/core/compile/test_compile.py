@@ -292,3 +292,23 @@ def test_dynamic_gives_way_to_one_graph_per_shape_when_the_forward_fixes_the_bat
             warnings.simplefilter("error")
             _close(compiled(x), FixedBatch()(x))
     assert len(compiled._compiled.cache) == 2 and not compiled._compiled.dynamic
+
+
+@pytest.mark.parametrize("family", ["resnet20", "vit", "gpt", "log_mel_cnn"])
+def test_built_in_models_compile_whole_with_eager_outputs_and_gradients(family):
+    from tests.core.export.test_models import FAMILIES, _first
+
+    ember.manual_seed(0)
+    model, make = FAMILIES[family]()
+    model.eval()  # (batch norm and dropout in training mode run eagerly)
+    x = make(2)
+    results = []
+    for run in (ember.compile(model, fullgraph=True), model):
+        out = _first(run(x))
+        (out * ember.linspace(-1, 1, out.shape[-1])).sum().backward()
+        results.append((out.detach(), [p.grad.clone() for p in model.parameters() if p.grad is not None]))
+        model.zero_grad()
+    _close(results[0][0], results[1][0])
+    assert len(results[0][1]) == len(results[1][1]) > 0
+    for g, e in zip(results[0][1], results[1][1]):
+        _close(g, e)
