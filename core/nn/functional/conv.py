@@ -304,6 +304,30 @@ def _direct_weight_grad(kernel, xd, g4, wd, groups, stride, padding, dilation):
     return kernels.grouped_conv_weight_grad(g4, xd, groups, *wd.shape[2:], sh, sw, ph, pw, dh, dw)
 
 
+def _useful_taps(size, kernel, out_size, stride, padding, dilation):
+    """The kernel taps that ever read the input, and the padding that goes with them.
+
+    On a plane smaller than the kernel's reach some taps read only zero padding: a 3x3 kernel with
+    padding 1 on a 1x1 plane (ResNet-18's last layers on 28x28 images) reads only through its centre
+    tap, so the convolution is a 1x1 one without padding and a ninth of the multiply-adds. Returns
+    (index of the kept taps of the (O, C, *kernel) weight, the new padding), or None where every tap
+    is used. An axis keeps all its taps where dropping some would change the output size (the
+    padding must stay the same on both sides)."""
+    taps, new_padding = [], []
+    for i, k, o, s, p, d in zip(size, kernel, out_size, stride, padding, dilation):
+        # tap t reads t*d - p + s*j for outputs j < o: some of it inside [0, i) iff both ends allow it
+        used = [t for t in range(k) if t * d - p <= i - 1 and (o - 1) * s + t * d - p >= 0]
+        first, last = (used[0], used[-1]) if used else (0, k - 1)
+        q = p - first * d
+        if q < 0 or _conv_output_size(i, last - first + 1, s, q, d) != o:
+            first, last, q = 0, k - 1, p
+        taps.append(slice(first, last + 1))
+        new_padding.append(q)
+    if all(t.stop - t.start == k for t, k in zip(taps, kernel)):
+        return None
+    return (slice(None), slice(None), *taps), tuple(new_padding)
+
+
 def _as_planes(a):
     """A 1-d operand (N, C, L) as the height-1 image (N, C, 1, L); 2-d and 3-d operands as they are."""
     return a[:, :, None, :] if a.ndim == 3 else a
@@ -325,6 +349,9 @@ class ConvNd(Op):
                 f"conv: input of spatial size {tuple(ctx.x_shape[2:])} with padding {padding[-n:]} is smaller "
                 f"than the dilated kernel of size {tuple(ctx.w_shape[2:])} (dilation {dilation[-n:]})"
             )
+        ctx.crop = _useful_taps(size, kernel, out_size, stride, padding, dilation)
+        if ctx.crop is not None:
+            wd, padding = np.ascontiguousarray(wd[ctx.crop[0]]), ctx.crop[1]
         ctx.params = (stride, padding, dilation, groups, size)
         ctx.kernel = _conv_kernel(xd, wd, stride, padding, dilation, groups)
         ctx.save_for_backward(w, x if ctx.kernel != "im2col" and ctx.needs_input_grad[1] else None)
@@ -351,6 +378,8 @@ class ConvNd(Op):
         w, x = ctx.saved_tensors
         stride, padding, dilation, groups, size = ctx.params
         wd = _as_planes(w._data)
+        if ctx.crop is not None:  # the taps the forward used (see _useful_taps)
+            wd = np.ascontiguousarray(wd[ctx.crop[0]])
         xd = None if x is None else _as_planes(x._data)
         g = _as_planes(np.ascontiguousarray(grad._data))  # e.g. a broadcast gradient: BLAS needs real strides
         gx = gw = gb = None
@@ -362,9 +391,13 @@ class ConvNd(Op):
             gx = Tensor._wrap(gx.reshape(ctx.x_shape))
         if ctx.needs_input_grad[1]:
             if ctx.kernel == "im2col":
-                gw = _weight_grad(ctx.cols, g, groups, ctx.w_shape)
+                gw = _weight_grad(ctx.cols, g, groups, wd.shape)
             else:
                 gw = _direct_weight_grad(ctx.kernel, xd, g, wd, groups, stride, padding, dilation)
+            if ctx.crop is not None:  # the dropped taps read only zeros: their gradient is zero
+                full = np.zeros(_as_planes(w._data).shape, dtype=gw.dtype)
+                full[ctx.crop[0]] = gw.reshape(wd.shape)
+                gw = full
             gw = Tensor._wrap(gw.reshape(ctx.w_shape))
         if ctx.needs_input_grad[2]:
             gb = Tensor._wrap(g.sum(axis=(0,) + tuple(range(2, g.ndim))))

@@ -37,6 +37,11 @@ CASES = {
     "t4x4_from_noise": ("conv_transpose2d", (3, 100, 1, 1), (100, 128, 4, 4), False, {}, None),
     "t4x4_s2_groups": ("conv_transpose2d", (2, 128, 3, 3), (128, 33, 4, 4), True,
                        {"stride": 2, "padding": 1, "groups": 2}, None),
+    # planes smaller than the kernel's reach: the taps that read only padding are dropped
+    "3x3_on_1x1_cropped": ("conv2d", (3, 128, 1, 1), (130, 128, 3, 3), True, {"padding": 1}, None),
+    "3x3_s2_2x2_cropped": ("conv2d", (2, 128, 2, 2), (129, 128, 3, 3), False, {"stride": 2, "padding": 1}, None),
+    "5x5_on_2x2_cropped": ("conv2d", (2, 128, 2, 2), (6, 128, 5, 5), True, {"padding": 2}, None),
+    "1d_3_on_1_cropped": ("conv1d", (2, 128, 1), (5, 128, 3), True, {"padding": 1}, None),
     "3d_folded": ("conv3d", (2, 128, 3, 3, 3), (130, 128, 3, 3, 3), True, {"padding": 1}, "im2col"),
     "t3d_s2": ("conv_transpose3d", (2, 128, 2, 2, 2), (128, 3, 2, 2, 2), True, {"stride": 2}, None),
 }
@@ -58,7 +63,7 @@ def test_wide_conv_matches_torch_for_every_requires_grad_subset(case):
     fn_name, x_shape, w_shape, has_bias, kwargs, _ = CASES[case]
     rng = np.random.default_rng(len(case))
     x = rng.standard_normal(x_shape).astype(np.float32)
-    fan_in = np.prod(w_shape[1:]) if fn_name.startswith("conv2d") or fn_name == "conv3d" else w_shape[0]
+    fan_in = w_shape[0] if "transpose" in fn_name else np.prod(w_shape[1:])
     w = (rng.standard_normal(w_shape) / np.sqrt(fan_in)).astype(np.float32)
     b = rng.standard_normal(w_shape[0] if "transpose" not in fn_name else w_shape[1] * kwargs.get("groups", 1))
     b = b.astype(np.float32) if has_bias else None
@@ -110,3 +115,16 @@ def test_folded_and_per_sample_columns_agree():
     np.testing.assert_allclose(folded_out, blocked_out, rtol=1e-5, atol=1e-4)
     np.testing.assert_allclose(conv_impl._weight_grad(folded_cols, g, 1, w.shape),
                                conv_impl._weight_grad(blocked_cols, g, 1, w.shape), rtol=1e-5, atol=1e-3)
+
+
+@pytest.mark.parametrize("case", [name for name in CASES if name.endswith("_cropped")])
+def test_cropped_cases_drop_taps(case):
+    # the cases above test the dropped taps only while the convolution drops some
+    _, x_shape, w_shape, _, kwargs, _ = CASES[case]
+    dims = len(x_shape) - 2
+    stride, padding = (kwargs.get("stride", 1),) * dims, (kwargs.get("padding", 0),) * dims
+    out_size = [(s + 2 * p - k) // st + 1 for s, p, k, st in zip(x_shape[2:], padding, w_shape[2:], stride)]
+    crop = conv_impl._useful_taps(x_shape[2:], w_shape[2:], out_size, stride, padding, (1,) * dims)
+    assert crop is not None
+    kept = np.zeros(w_shape)[crop[0]].shape
+    assert np.prod(kept) < np.prod(w_shape)
