@@ -350,8 +350,9 @@ class ConvNd(Op):
                 f"than the dilated kernel of size {tuple(ctx.w_shape[2:])} (dilation {dilation[-n:]})"
             )
         ctx.crop = _useful_taps(size, kernel, out_size, stride, padding, dilation)
-        if ctx.crop is not None:
+        if ctx.crop is not None:  # kept for the backward: the copy reads the whole weight
             wd, padding = np.ascontiguousarray(wd[ctx.crop[0]]), ctx.crop[1]
+            ctx.crop = (ctx.crop[0], wd)
         ctx.params = (stride, padding, dilation, groups, size)
         ctx.kernel = _conv_kernel(xd, wd, stride, padding, dilation, groups)
         ctx.save_for_backward(w, x if ctx.kernel != "im2col" and ctx.needs_input_grad[1] else None)
@@ -377,9 +378,7 @@ class ConvNd(Op):
     def backward(ctx, grad):
         w, x = ctx.saved_tensors
         stride, padding, dilation, groups, size = ctx.params
-        wd = _as_planes(w._data)
-        if ctx.crop is not None:  # the taps the forward used (see _useful_taps)
-            wd = np.ascontiguousarray(wd[ctx.crop[0]])
+        wd = _as_planes(w._data) if ctx.crop is None else ctx.crop[1]  # the taps the forward used
         xd = None if x is None else _as_planes(x._data)
         g = _as_planes(np.ascontiguousarray(grad._data))  # e.g. a broadcast gradient: BLAS needs real strides
         gx = gw = gb = None
