@@ -104,10 +104,10 @@ def _joined(shape, other):
         return None
 
 
-def partition(graph: Graph, broadcast: bool = True) -> list:
+def partition(graph: Graph, broadcast: bool = True, dtypes: dict | None = None) -> list:
     """The graph's nodes grouped: single nodes, and runs (lists of two or more consecutive fusible nodes of
     one float dtype whose shapes broadcast together, or with ``broadcast=False`` are equal)."""
-    dtypes = _dtypes(graph)
+    dtypes = dtypes or _dtypes(graph)
     groups, current, shape = [], [], None
 
     def close():
@@ -137,16 +137,17 @@ def make_runs(graph: Graph) -> list:
     value needed after its run is stored at the run's loop shape, so a run where such a value is smaller
     (broadcast inside the loop) is split into runs of equal shapes."""
     returned = set(_value_names(graph.outputs))
+    dtypes = _dtypes(graph)
     steps = []
-    for group in _with_outputs(partition(graph), returned):
+    for group in _with_outputs(partition(graph, dtypes=dtypes), returned):
         if not isinstance(group, tuple):
             steps.append(group)
             continue
         nodes, outputs = group
         shape = _loop_shape(nodes)
         if any(node.outputs[0].shape != shape for node in nodes if node.name in outputs):
-            for sub in _with_outputs(partition(Graph([], nodes, graph.outputs), broadcast=False), returned,
-                                     outside=outputs):
+            split = partition(Graph([], nodes, graph.outputs), broadcast=False, dtypes=dtypes)
+            for sub in _with_outputs(split, returned, outside=outputs):
                 steps.append(_run(*sub) if isinstance(sub, tuple) else sub)
             continue
         steps.append(_run(nodes, outputs))

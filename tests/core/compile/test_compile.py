@@ -312,3 +312,23 @@ def test_built_in_models_compile_whole_with_eager_outputs_and_gradients(family):
     assert len(results[0][1]) == len(results[1][1]) > 0
     for g, e in zip(results[0][1], results[1][1]):
         _close(g, e)
+
+
+def test_a_smaller_value_used_after_its_run_splits_the_run_and_stays_correct():
+    def f(x, b):
+        c = ember.tanh(b) * 2  # (4,): read after the run, so the run cannot keep it in registers only
+        return ember.relu(x + c) - c.exp(), c
+
+    x, b = ember.randn(3, 4, requires_grad=True), ember.randn(4, requires_grad=True)
+    compiled = ember.compile(f)
+    results = []
+    for run in (compiled, f):
+        out, c = run(x, b)
+        (out.sum() + (c * c).sum()).backward()
+        results.append([out.detach(), c.detach(), x.grad, b.grad])
+        x.grad = b.grad = None
+    for got, expected in zip(*results):
+        _close(got, expected)
+    (graph,) = compiled.cache.values()
+    # runs of equal shapes: tanh, mul (4,) | add, relu (3, 4) | exp (4,) and sub (3, 4) one op each
+    assert [[n.op for n in k.run.nodes] for k in graph.kernels] == [["Tanh", "Mul"], ["Add", "Relu"]]
