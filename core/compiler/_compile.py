@@ -8,6 +8,8 @@ import os
 import warnings
 import weakref
 
+import numpy as np
+
 from ..autograd.function import Function
 from ..autograd.grad_mode import state
 from ..export import export
@@ -61,6 +63,19 @@ def _referenced(fn) -> dict:
             found.setdefault(name, globals_[name])
     return {name: value for name, value in found.items()
             if isinstance(value, (Module, Tensor)) and name.isidentifier() and not hasattr(Module, name)}
+
+
+def _copied(value, pairs: list, path: str):
+    """``value`` with every tensor in it copied (``pairs`` gets each path, original and copy)."""
+    if isinstance(value, Tensor):
+        copy = Tensor._wrap(value._data.copy())
+        pairs.append((path, value, copy))
+        return copy
+    if isinstance(value, (tuple, list)) and not hasattr(value, "_fields"):
+        return type(value)(_copied(v, pairs, f"{path}[{i}]") for i, v in enumerate(value))
+    if isinstance(value, dict):
+        return {k: _copied(v, pairs, f"{path}[{k!r}]" if path else k) for k, v in value.items()}
+    return value
 
 
 def _guard_inputs(args: tuple, kwargs: dict) -> tuple:
@@ -180,7 +195,15 @@ class _Compiled:
         """The captured program, or None (after a warning unless ``quiet``) where the capture fails."""
         rng = get_rng_state()  # the capture's runs draw no random numbers the eager run would have drawn
         try:
-            return export(self.module, tuple(args), kwargs, dynamic_shapes=dynamic_shapes)
+            pairs = []  # the capture runs on copies: a forward that changes its inputs must not change the user's
+            copied_args, copied_kwargs = _copied(tuple(args), pairs, "args"), _copied(dict(kwargs), pairs, "")
+            program = export(self.module, copied_args, copied_kwargs, dynamic_shapes=dynamic_shapes)
+            for path, original, copy in pairs:
+                a, b = original._data, copy._data
+                if not np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"):
+                    raise RuntimeError(f"ember.compile: the forward changes its input {path} in place, which the "
+                                       f"compiled graph would not do (use an out-of-place op)")
+            return program
         except Exception as error:
             if quiet:
                 return None

@@ -332,3 +332,15 @@ def test_a_smaller_value_used_after_its_run_splits_the_run_and_stays_correct():
     (graph,) = compiled.cache.values()
     # runs of equal shapes: tanh, mul (4,) | add, relu (3, 4) | exp (4,) and sub (3, 4) one op each
     assert [[n.op for n in k.run.nodes] for k in graph.kernels] == [["Tanh", "Mul"], ["Add", "Relu"]]
+
+
+def test_a_forward_that_changes_its_input_in_place_runs_eagerly():
+    def bump(x):
+        x.add_(1)
+        return x * 2
+
+    x, expected_x = ember.zeros(3), ember.zeros(3)
+    with pytest.warns(RuntimeWarning, match=r"changes its input args\[0\] in place"):
+        out = ember.compile(bump)(x)
+    _close(out, bump(expected_x))
+    _close(x, expected_x)  # changed once, as eagerly: the capture ran on a copy
