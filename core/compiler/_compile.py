@@ -197,7 +197,13 @@ class _Compiled:
         try:
             pairs = []  # the capture runs on copies: a forward that changes its inputs must not change the user's
             copied_args, copied_kwargs = _copied(tuple(args), pairs, "args"), _copied(dict(kwargs), pairs, "")
+            state = list(self.module.state_dict(keep_vars=True).items())
+            versions = [t._vc[0] for _, t in state]
             program = export(self.module, copied_args, copied_kwargs, dynamic_shapes=dynamic_shapes)
+            for (name, t), version in zip(state, versions):
+                if t._vc[0] != version:  # (the capture restores the values; the version counter tells)
+                    raise RuntimeError(f"ember.compile: the forward changes {name!r} in place, which the compiled "
+                                       f"graph would not do")
             for path, original, copy in pairs:
                 a, b = original._data, copy._data
                 if not np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"):

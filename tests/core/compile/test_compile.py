@@ -344,3 +344,22 @@ def test_a_forward_that_changes_its_input_in_place_runs_eagerly():
         out = ember.compile(bump)(x)
     _close(out, bump(expected_x))
     _close(x, expected_x)  # changed once, as eagerly: the capture ran on a copy
+
+
+class Counter(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("count", ember.zeros(1))
+
+    def forward(self, x):
+        self.count.add_(1)
+        return x * self.count
+
+
+def test_a_forward_that_changes_a_buffer_in_place_runs_eagerly():
+    model = Counter()
+    compiled = ember.compile(model)
+    with pytest.warns(RuntimeWarning, match="changes 'count' in place"):
+        compiled(ember.ones(2))
+    _close(compiled(ember.ones(2)), ember.full((2,), 2.0))
+    assert model.count.item() == 2
