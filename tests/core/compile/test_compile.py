@@ -224,11 +224,21 @@ def test_kernels_are_cached_on_disk(monkeypatch, tmp_path):
     def small(x):
         return (x * 0.25 + 0.125).tanh()  # its own source, so this process has not loaded it
 
-    out = ember.compile(small)(ember.ones(3))
-    _close(out, small(ember.ones(3)))
+    compiled = ember.compile(small)
+    _close(compiled(ember.ones(3)), small(ember.ones(3)))
     (source,) = tmp_path.glob("k_*.py")
     assert "0.125" in source.read_text()
     assert any(name.endswith(".nbi") for name in os.listdir(tmp_path / "__pycache__"))  # numba's index
+    # as a new process would: the kernels imported again from the file, their machine code read from disk
+    from ember.compiler import _codegen
+
+    monkeypatch.setattr(_codegen, "_LOADED", {})
+    (graph,) = compiled.cache.values()
+    module = _codegen.load_kernels(graph.kernels[0].source)
+    assert module is not graph.kernels[0].module
+    module.forward_flat(np.ones(3, np.float32), np.empty(3, np.float32))
+    assert sum(module.forward_flat.stats.cache_hits.values()) == 1
+    assert not module.forward_flat.stats.cache_misses
 
 
 def test_compile_checks_its_arguments():
