@@ -373,3 +373,13 @@ def test_a_forward_that_changes_a_buffer_in_place_runs_eagerly():
         compiled(ember.ones(2))
     _close(compiled(ember.ones(2)), ember.full((2,), 2.0))
     assert model.count.item() == 2
+
+
+def test_float64_chain_stays_float64_and_equals_eager():
+    inputs = [ember.randn(2, 3, 4, dtype=ember.float64), ember.randn(4, dtype=ember.float64)]
+    out, grads = _grads(ember.compile(chain), inputs, (True, True))
+    expected, expected_grads = _grads(chain, inputs, (True, True))
+    assert out.dtype == ember.float64
+    _close(out, expected, tol=1e-12)
+    for g, e in zip(grads, expected_grads):
+        _close(g, e, tol=1e-12)
