@@ -568,8 +568,8 @@ def real_step(lib, name):
 
 
 # --- per-step overhead (issue 23): an MLP of nn.Linear layers, Python loops of recurrent cells ------
-# Built by ``overhead_step(lib, name)`` as the other real-program workloads: the same shapes, losses and
-# optimizers in both frameworks, weights from ``lib.manual_seed(0)``, data from a fixed numpy seed.
+# Built by ``overhead_step(lib, name)`` as the other real-program workloads: the same shapes, losses,
+# optimizers and weights (``_same_weights``) in both frameworks, data from a fixed numpy seed.
 def linear_mlp(nn):
     """784-512-256-10 of ``nn.Linear`` layers, as an MNIST example writes it (the suite's "mlp" is the
     same network with hand-held weight matrices)."""
@@ -610,7 +610,7 @@ def overhead_step(lib, name):
     F, as_tensor = lib.nn.functional, lib.from_numpy
     if name.startswith("mlp"):
         batch = int(name[3:])
-        model = linear_mlp(lib.nn)
+        model = _same_weights(lib, linear_mlp(lib.nn))
         optimizer = lib.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
         x = as_tensor(rng.standard_normal((batch, 784)).astype(np.float32))
         y = as_tensor(rng.integers(0, 10, batch))
@@ -618,7 +618,11 @@ def overhead_step(lib, name):
         def loss_fn():
             return F.cross_entropy(model(x), y)
     else:
-        model = cell_sequence(lib, "LSTMCell" if name == "lstmcell_loop" else "GRUCell")
+        model = _same_weights(lib, cell_sequence(lib, "LSTMCell" if name == "lstmcell_loop" else "GRUCell"))
+        with lib.no_grad():  # the cells' biases (bias_ih, bias_hh), which _same_weights leaves
+            for key, p in model.named_parameters():
+                if "bias" in key:
+                    p.zero_()
         optimizer = lib.optim.Adam(model.parameters(), lr=0.01)
         period = 20
         waves = np.sin((np.arange(101) + rng.integers(-4 * period, 4 * period, (97, 1))) / period)
