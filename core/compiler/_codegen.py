@@ -157,14 +157,10 @@ def load_kernels(source: str):
     digest = hashlib.sha256(source.encode()).hexdigest()[:24]
     if digest in _LOADED:
         return _LOADED[digest]
-    folder = cache_dir()
-    os.makedirs(folder, exist_ok=True)
-    path = os.path.join(folder, f"k_{digest}.py")
-    if not os.path.exists(path):
-        fd, temporary = tempfile.mkstemp(dir=folder, suffix=".tmp")
-        with os.fdopen(fd, "w") as file:
-            file.write(source)
-        os.replace(temporary, path)  # atomic: another process never imports half a file
+    try:
+        path = _write(cache_dir(), digest, source)
+    except OSError:  # a read-only home: a folder of the machine's temporary space
+        path = _write(os.path.join(tempfile.gettempdir(), f"ember-compile-{os.getuid()}"), digest, source)
     name = f"ember_compiled_{digest}"
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
@@ -172,6 +168,17 @@ def load_kernels(source: str):
     spec.loader.exec_module(module)
     _LOADED[digest] = module
     return module
+
+
+def _write(folder: str, digest: str, source: str) -> str:
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, f"k_{digest}.py")
+    if not os.path.exists(path):
+        fd, temporary = tempfile.mkstemp(dir=folder, suffix=".tmp")
+        with os.fdopen(fd, "w") as file:
+            file.write(source)
+        os.replace(temporary, path)  # atomic: another process never imports half a file
+    return path
 
 
 class Kernels:
