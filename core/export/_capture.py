@@ -410,8 +410,8 @@ def _run_at(model, args: tuple, kwargs: dict, leaves: list, point: dict, index: 
     traced = {}
     for path, name, tensor, spec in leaves:
         axes = _dims_of(path, tensor, spec)
-        if index == 0:
-            array = tensor._data
+        if index == 0:  # a copy: an in-place op in the forward must not change the caller's tensor
+            array = tensor._data.copy()
         elif index == 1:
             array = _shuffled(tensor._data)
         else:

@@ -261,3 +261,14 @@ def test_an_error_while_running_the_graph_names_the_node_and_module():
     with pytest.raises(ValueError, match=r"mat_mul = MatMul\(\.\.\.\) in module '0' \(Linear\), from .*test_capture"):
         m(ember.randn(2, 3))
     assert "MatMul" in m.code and m.graph is ep.graph
+
+
+def test_export_leaves_the_callers_inputs_alone():
+    class AddsInPlace(ember.nn.Module):
+        def forward(self, x):
+            return x.add_(1.0) * 2
+
+    x = ember.zeros(3)
+    ep = ember.export.export(AddsInPlace(), (x,))
+    assert x.tolist() == [0.0, 0.0, 0.0]
+    assert ep.module()(ember.zeros(3)).tolist() == [2.0, 2.0, 2.0]
