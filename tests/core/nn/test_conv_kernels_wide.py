@@ -47,6 +47,15 @@ CASES = {
 }
 
 
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    """torch's thread pool makes these small convolutions several times slower on a busy machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def _run(lib, fn_name, x, w, b, kwargs, subset, upstream):
     """Forward and backward of one case in ``lib``; returns the output and the gradients of ``subset``."""
     make = ember.tensor if lib is ember else torch.tensor
