@@ -61,7 +61,9 @@ class MatMul(Op):
         if ctx.needs_input_grad[1]:
             if ctx.other_is_matrix and a.shape[-1] > 0:
                 # one (K, N*L) @ (N*L, M) product instead of a stack of them summed by the engine
-                a2, g2 = a.reshape(-1, a.shape[-1]), grad.reshape(-1, grad.shape[-1])
+                a2, g2 = a, grad
+                if a.ndim > 2:
+                    a2, g2 = a.reshape(-1, a.shape[-1]), grad.reshape(-1, grad.shape[-1])
                 # a transposed weight (x @ W.t()) gets its gradient in its own layout, so that W's is
                 # row-major and the engine hands it to W.grad without a copy (torch's mm_mat2_backward)
                 gb = (g2.mT @ a2.conj()).mT if ctx.other_transposed else a2.mT.conj() @ g2
