@@ -622,8 +622,6 @@ REFERENCE_ROWS = [
         _attributes_of("ember.vision.ops")),
     Row("torchvision.transforms.v2", "ember.vision.transforms.v2", _module_names("torchvision.transforms.v2"),
         _attributes_of("ember.vision.transforms.v2")),
-    Row("torchvision.transforms.v2 (in ember.vision.transforms)", "ember.vision.transforms",
-        _module_names("torchvision.transforms.v2"), _attributes_of("ember.vision.transforms")),
     Row("torchaudio.functional", "ember.audio.functional", _module_names("torchaudio.functional"),
         _attributes_of("ember.audio.functional")),
     Row("torchaudio.transforms", "ember.audio.transforms", _module_names("torchaudio.transforms"),
