@@ -65,19 +65,6 @@ def _referenced(fn) -> dict:
             if isinstance(value, (Module, Tensor)) and name.isidentifier() and not hasattr(Module, name)}
 
 
-def _copied(value, pairs: list, path: str):
-    """``value`` with every tensor in it copied (``pairs`` gets each path, original and copy)."""
-    if isinstance(value, Tensor):
-        copy = Tensor._wrap(value._data.copy())
-        pairs.append((path, value, copy))
-        return copy
-    if isinstance(value, (tuple, list)) and not hasattr(value, "_fields"):
-        return type(value)(_copied(v, pairs, f"{path}[{i}]") for i, v in enumerate(value))
-    if isinstance(value, dict):
-        return {k: _copied(v, pairs, f"{path}[{k!r}]" if path else k) for k, v in value.items()}
-    return value
-
-
 def _guard_inputs(args: tuple, kwargs: dict) -> tuple:
     """What the graph was specialised on in the inputs: each tensor's path, shape, dtype and
     requires_grad; every other argument by its value (the capture bakes it into the graph)."""
@@ -195,20 +182,16 @@ class _Compiled:
         """The captured program, or None (after a warning unless ``quiet``) where the capture fails."""
         rng = get_rng_state()  # the capture's runs draw no random numbers the eager run would have drawn
         try:
-            pairs = []  # the capture runs on copies: a forward that changes its inputs must not change the user's
-            copied_args, copied_kwargs = _copied(tuple(args), pairs, "args"), _copied(dict(kwargs), pairs, "")
             state = list(self.module.state_dict(keep_vars=True).items())
             versions = [t._vc[0] for _, t in state]
-            program = export(self.module, copied_args, copied_kwargs, dynamic_shapes=dynamic_shapes)
+            program = export(self.module, tuple(args), dict(kwargs), dynamic_shapes=dynamic_shapes)
             for (name, t), version in zip(state, versions):
                 if t._vc[0] != version:  # (the capture restores the values; the version counter tells)
                     raise RuntimeError(f"ember.compile: the forward changes {name!r} in place, which the compiled "
                                        f"graph would not do")
-            for path, original, copy in pairs:
-                a, b = original._data, copy._data
-                if not np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"):
-                    raise RuntimeError(f"ember.compile: the forward changes its input {path} in place, which the "
-                                       f"compiled graph would not do (use an out-of-place op)")
+            for path in program.mutated_inputs:
+                raise RuntimeError(f"ember.compile: the forward changes its input {path} in place, which the "
+                                   f"compiled graph would not do (use an out-of-place op)")
             return program
         except Exception as error:
             if quiet:

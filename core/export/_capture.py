@@ -407,11 +407,12 @@ def _run_at(model, args: tuple, kwargs: dict, leaves: list, point: dict, index: 
             value = tracer.add_input("constant", name, "b_" + name.replace(".", "_"), b._data)
             tracer.constants[value.meta.name] = b._data
             tracer.inputs[-1].target = value.meta.name
-    traced = {}
+    traced, examples = {}, []
     for path, name, tensor, spec in leaves:
         axes = _dims_of(path, tensor, spec)
         if index == 0:  # a copy: an in-place op in the forward must not change the caller's tensor
             array = tensor._data.copy()
+            examples.append((path, array, tensor._data))
         elif index == 1:
             array = _shuffled(tensor._data)
         else:
@@ -442,6 +443,8 @@ def _run_at(model, args: tuple, kwargs: dict, leaves: list, point: dict, index: 
             tensor._data = value.array
     tracer.outputs = tracer.encode_outputs(output)
     tracer.values.clear()  # the run's intermediate arrays: only the nodes and constants are merged
+    tracer.mutated_inputs = tuple(path for path, array, original in examples
+                                  if not np.array_equal(array, original, equal_nan=array.dtype.kind in "fc"))
     return tracer
 
 

@@ -66,8 +66,10 @@ class ExportedProgram:
 
     ``graph`` (a :class:`Graph`: inputs, nodes, outputs; ``print(ep.graph)`` shows it as code),
     ``state_dict`` (the model's: parameters and persistent buffers by their names; tied weights under each
-    name, listed in ``tied`` past the first), ``constants`` (other tensors the graph reads), ``graph_signature``, ``range_constraints`` ({dim name: (min, max)}) and
-    ``module()``, a Module that runs the graph.
+    name, listed in ``tied`` past the first), ``constants`` (other tensors the graph reads), ``graph_signature``,
+    ``range_constraints`` ({dim name: (min, max)}), ``mutated_inputs`` (the user inputs the forward changed in
+    place: the graph computes their new values but does not write them back) and ``module()``, a Module that
+    runs the graph.
 
     Example:
         >>> import ember
@@ -80,6 +82,8 @@ class ExportedProgram:
         >>> ep.module()(ember.ones(4, 3)).shape
         ember.Size([4, 2])
     """
+
+    mutated_inputs: tuple = ()
 
     def __init__(self, graph: Graph, state_dict: dict, constants: dict, arguments: list,
                  range_constraints: dict):
@@ -352,7 +356,9 @@ def export(model, args: tuple, kwargs: dict | None = None, dynamic_shapes=None, 
     state_dict = dict(model.state_dict(keep_vars=True))  # (tied weights: one tensor under each name)
     ranges = {name: (dim.min, dim.max) for name, dim in dims.items()}
     constants = {spec.target: tracer.constants[spec.target] for spec in graph.inputs if spec.kind == "constant"}
-    return ExportedProgram(graph, state_dict, constants, list(named), ranges)
+    program = ExportedProgram(graph, state_dict, constants, list(named), ranges)
+    program.mutated_inputs = tracer.mutated_inputs
+    return program
 
 
 __all__ = ["Dim", "ExportedProgram", "GraphModule", "GraphSignature", "export"]

@@ -270,5 +270,5 @@ def test_export_leaves_the_callers_inputs_alone():
 
     x = ember.zeros(3)
     ep = ember.export.export(AddsInPlace(), (x,))
-    assert x.tolist() == [0.0, 0.0, 0.0]
+    assert x.tolist() == [0.0, 0.0, 0.0] and ep.mutated_inputs == ("x",)
     assert ep.module()(ember.zeros(3)).tolist() == [2.0, 2.0, 2.0]
