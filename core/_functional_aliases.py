@@ -49,7 +49,6 @@ from .nn.functional import (  # the same signature at top level
 from .nn.functional.dropout import _feature_dropout  # whole-channel dropout for any (N, C, ...) input
 from .tensor import Tensor
 
-
 __all__ = [
     "adaptive_avg_pool1d",
     "adaptive_max_pool1d",

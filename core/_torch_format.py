@@ -59,7 +59,7 @@ _MAX_STORAGES = 1_000_000
 class _Storage:
     """A storage named by the pickle: its key and dtype, and later its array."""
 
-    __slots__ = ("key", "dtype", "numel", "array")
+    __slots__ = ("array", "dtype", "key", "numel")
 
     def __init__(self, key: str, dtype, numel: int):
         self.key, self.dtype, self.numel, self.array = key, dtype, numel, None

@@ -53,7 +53,7 @@ def _request(url: str, start: int, timeout: float):
     headers = {"User-Agent": "ember-hub"}
     if start:
         headers["Range"] = f"bytes={start}-"
-    return urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=timeout)  # noqa: S310
+    return urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=timeout)
 
 
 def _progress_bar(total: int | None, initial: int, enabled: bool, name: str):

@@ -28,7 +28,7 @@ class FileServer:
             def log_message(self, *args):  # quiet
                 pass
 
-            def do_GET(self):  # noqa: N802 (http.server's name)
+            def do_GET(self):
                 server.requests.append(self.path)
                 server.ranges.append(self.headers.get("Range"))
                 if server.fail_next.get(self.path, 0) > 0:

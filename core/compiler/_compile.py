@@ -8,8 +8,6 @@ import os
 import warnings
 import weakref
 
-import numpy as np
-
 from ..autograd.function import Function
 from ..autograd.grad_mode import state
 from ..export import export

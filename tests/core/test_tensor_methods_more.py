@@ -50,7 +50,7 @@ def test_mH_and_H_match_torch():
     np.testing.assert_array_equal(ember.tensor(a).mH.numpy(), torch.tensor(a).mH.resolve_conj().numpy())
     np.testing.assert_array_equal(ember.tensor(a[0]).H.numpy(), torch.tensor(a[0]).H.resolve_conj().numpy())
     with pytest.raises(RuntimeError, match=r"tensor.H is only supported on matrices \(2-D tensors\). Got 3-D.*mH"):
-        ember.tensor(a).H
+        _ = ember.tensor(a).H
 
 
 def test_random_methods_follow_the_generator_and_their_distributions():

@@ -7,7 +7,6 @@ pickles by hand (no torch needed) and check that nothing in them runs.
 from __future__ import annotations
 
 import collections
-import io
 import pickle
 import struct
 import subprocess
