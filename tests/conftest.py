@@ -1,4 +1,4 @@
-"""Shared test fixtures: every test starts from the same random state."""
+"""Shared test fixtures: every test starts from the same random state; the download tests' local server."""
 
 from __future__ import annotations
 
@@ -16,3 +16,26 @@ def _seed_everything():
     np.random.seed(0)
     random.seed(0)
     yield
+
+
+@pytest.fixture
+def no_download_backoff(monkeypatch):
+    """ember.hub retries without sleeping (its backoff would only slow the download tests)."""
+    from ember import hub
+
+    monkeypatch.setattr(hub.time, "sleep", lambda seconds: None)
+
+
+@pytest.fixture(scope="module")
+def running_server():
+    """One local HTTP server per test module (tests/http_server.py): stopping one takes ~0.5 s."""
+    from tests.http_server import FileServer
+
+    with FileServer({}) as server:
+        yield server
+
+
+@pytest.fixture
+def serve(running_server, no_download_backoff):
+    """``serve(files)``: the module's server, now serving only ``files``, its logs emptied."""
+    return running_server.reset

@@ -62,6 +62,14 @@ class FileServer:
         self._httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
 
+    def reset(self, files: dict[str, bytes]) -> FileServer:
+        """Serves only ``files`` from now on, with the request logs and planned misbehaviour cleared."""
+        self.files.clear()
+        self.files.update(files)
+        for log in (self.requests, self.ranges, self.cut_next, self.fail_next):
+            log.clear()
+        return self
+
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self._httpd.server_address[1]}{path}"
 

@@ -13,35 +13,10 @@ import tarfile
 import zipfile
 
 import pytest
-from ember import hub
 from ember.text.datasets import AG_NEWS, IMDB, PennTreebank, TextFileDataset, WikiText2, WikiText103
 from ember.text.tokenizers import CharTokenizer
 
-from tests.http_server import FileServer
-
-
-@pytest.fixture(autouse=True)
-def no_backoff(monkeypatch):
-    monkeypatch.setattr(hub.time, "sleep", lambda seconds: None)
-
-
-@pytest.fixture(scope="module")
-def running_server():
-    with FileServer({}) as server:  # one server for the module: stopping one takes ~0.5 s
-        yield server
-
-
-@pytest.fixture
-def serve(running_server):
-    def start(files: dict[str, bytes]) -> FileServer:
-        running_server.files.clear()
-        running_server.files.update(files)
-        server = running_server
-        for log in (server.requests, server.ranges, server.cut_next, server.fail_next):
-            log.clear()
-        return running_server
-
-    return start
+pytestmark = pytest.mark.usefixtures("no_download_backoff")
 
 
 def _md5(data: bytes) -> str:

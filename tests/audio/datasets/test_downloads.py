@@ -16,34 +16,9 @@ import tarfile
 import numpy as np
 import pytest
 import soundfile
-from ember import hub
 from ember.audio.datasets import LIBRISPEECH, LJSPEECH, SPEECHCOMMANDS, YESNO
 
-from tests.http_server import FileServer
-
-
-@pytest.fixture(autouse=True)
-def no_backoff(monkeypatch):
-    monkeypatch.setattr(hub.time, "sleep", lambda seconds: None)
-
-
-@pytest.fixture(scope="module")
-def running_server():
-    with FileServer({}) as server:  # one server for the module: stopping one takes ~0.5 s
-        yield server
-
-
-@pytest.fixture
-def serve(running_server):
-    def start(files: dict[str, bytes]) -> FileServer:
-        running_server.files.clear()
-        running_server.files.update(files)
-        server = running_server
-        for log in (server.requests, server.ranges, server.cut_next, server.fail_next):
-            log.clear()
-        return running_server
-
-    return start
+pytestmark = pytest.mark.usefixtures("no_download_backoff")
 
 
 def _clip(value: float, n: int, sample_rate: int, fmt: str = "WAV") -> bytes:

@@ -9,7 +9,6 @@ import tarfile
 import zipfile
 
 import pytest
-from ember import hub
 from ember.utils import download
 
 from tests.http_server import FileServer
@@ -28,9 +27,7 @@ def _tar_gz(members: dict[str, bytes]) -> bytes:
     return buffer.getvalue()
 
 
-@pytest.fixture(autouse=True)
-def no_backoff(monkeypatch):
-    monkeypatch.setattr(hub.time, "sleep", lambda seconds: None)
+pytestmark = pytest.mark.usefixtures("no_download_backoff")
 
 
 def test_download_url_checks_md5_and_does_not_download_twice(tmp_path):
