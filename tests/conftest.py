@@ -1,4 +1,5 @@
-"""Shared test fixtures: every test starts from the same random state; the download tests' local server."""
+"""Shared test fixtures: every test starts from the same random state and backend flags; the download
+tests' local server."""
 
 from __future__ import annotations
 
@@ -15,7 +16,10 @@ def _seed_everything():
     ember.manual_seed(0)
     np.random.seed(0)
     random.seed(0)
+    cudnn = ember.backends.cudnn  # ported scripts set `cudnn.benchmark = True`, as PyTorch's examples do
+    flags = (cudnn.deterministic, cudnn.benchmark, cudnn.enabled)
     yield
+    cudnn.deterministic, cudnn.benchmark, cudnn.enabled = flags
 
 
 @pytest.fixture
