@@ -121,7 +121,45 @@ class _ConvNd(Module):
         return conv(input, weight, bias, self.stride, self.padding, self.dilation, self.groups)
 
 
-class Conv1d(_ConvNd):
+class _Conv(_ConvNd):
+    """What Conv1d / Conv2d / Conv3d share: torch's constructor (no ``output_padding``) and the forward,
+    which calls the class's ``_functional`` (``F.conv1d`` / ``conv2d`` / ``conv3d``)."""
+
+    _functional = None
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size,
+        stride=1,
+        padding=0,
+        dilation=1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        device=None,
+        dtype=None,
+    ):
+        super().__init__(
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            groups,
+            bias,
+            padding_mode,
+            dtype=dtype,
+            device=device,
+        )
+
+    def forward(self, input):
+        return self._conv_forward(input, self.weight, self.bias, self._functional)
+
+
+class Conv1d(_Conv):
     """1-D convolution over an input ``(N, C_in, L)`` (or unbatched ``(C_in, L)``).
 
     Args:
@@ -139,39 +177,10 @@ class Conv1d(_ConvNd):
 
     _n = 1
 
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size,
-        stride=1,
-        padding=0,
-        dilation=1,
-        groups: int = 1,
-        bias: bool = True,
-        padding_mode: str = "zeros",
-        device=None,
-        dtype=None,
-    ):
-        super().__init__(
-            in_channels,
-            out_channels,
-            kernel_size,
-            stride,
-            padding,
-            dilation,
-            groups,
-            bias,
-            padding_mode,
-            dtype=dtype,
-            device=device,
-        )
-
-    def forward(self, input):
-        return self._conv_forward(input, self.weight, self.bias, F.conv1d)
+    _functional = staticmethod(F.conv1d)
 
 
-class Conv2d(_ConvNd):
+class Conv2d(_Conv):
     """2-D convolution over an input ``(N, C_in, H, W)`` (or unbatched ``(C_in, H, W)``).
 
     Weight ``(out_channels, in_channels // groups, kH, kW)``; weight and bias are initialised
@@ -186,39 +195,10 @@ class Conv2d(_ConvNd):
 
     _n = 2
 
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size,
-        stride=1,
-        padding=0,
-        dilation=1,
-        groups: int = 1,
-        bias: bool = True,
-        padding_mode: str = "zeros",
-        device=None,
-        dtype=None,
-    ):
-        super().__init__(
-            in_channels,
-            out_channels,
-            kernel_size,
-            stride,
-            padding,
-            dilation,
-            groups,
-            bias,
-            padding_mode,
-            dtype=dtype,
-            device=device,
-        )
-
-    def forward(self, input):
-        return self._conv_forward(input, self.weight, self.bias, F.conv2d)
+    _functional = staticmethod(F.conv2d)
 
 
-class Conv3d(_ConvNd):
+class Conv3d(_Conv):
     """3-D convolution over an input ``(N, C_in, D, H, W)`` (or unbatched ``(C_in, D, H, W)``).
 
     Weight ``(out_channels, in_channels // groups, kD, kH, kW)``, initialised as ``Conv2d``'s.
@@ -232,36 +212,7 @@ class Conv3d(_ConvNd):
 
     _n = 3
 
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size,
-        stride=1,
-        padding=0,
-        dilation=1,
-        groups: int = 1,
-        bias: bool = True,
-        padding_mode: str = "zeros",
-        device=None,
-        dtype=None,
-    ):
-        super().__init__(
-            in_channels,
-            out_channels,
-            kernel_size,
-            stride,
-            padding,
-            dilation,
-            groups,
-            bias,
-            padding_mode,
-            dtype=dtype,
-            device=device,
-        )
-
-    def forward(self, input):
-        return self._conv_forward(input, self.weight, self.bias, F.conv3d)
+    _functional = staticmethod(F.conv3d)
 
 
 class _ConvTransposeNd(_ConvNd):
