@@ -306,7 +306,7 @@ def test_dynamic_gives_way_to_one_graph_per_shape_when_the_forward_fixes_the_bat
 
 @pytest.mark.parametrize("family", ["resnet20", "vit", "gpt", "log_mel_cnn"])
 def test_built_in_models_compile_whole_with_eager_outputs_and_gradients(family):
-    from tests.core.export.test_models import FAMILIES, _first
+    from tests.core.model_families import FAMILIES, first
 
     ember.manual_seed(0)
     model, make = FAMILIES[family]()
@@ -314,7 +314,7 @@ def test_built_in_models_compile_whole_with_eager_outputs_and_gradients(family):
     x = make(2)
     results = []
     for run in (ember.compile(model, fullgraph=True), model):
-        out = _first(run(x))
+        out = first(run(x))
         (out * ember.linspace(-1, 1, out.shape[-1])).sum().backward()
         results.append((out.detach(), [p.grad.clone() for p in model.parameters() if p.grad is not None]))
         model.zero_grad()
