@@ -10,8 +10,18 @@ import pytest
 from ember import nn
 from ember.nn import functional as F
 
-from .functional_specs import (Const, Float, Spec, check_gradcheck, check_parity, check_requires_grad_subset, ids,
-                               requires_grad_subsets)
+from tests.core.nn.signatures import assert_same_signature
+
+from .functional_specs import (
+    Const,
+    Float,
+    Spec,
+    check_gradcheck,
+    check_parity,
+    check_requires_grad_subset,
+    ids,
+    requires_grad_subsets,
+)
 
 Q, K, V = (2, 4, 3, 8), (2, 2, 5, 8), (2, 1, 5, 6)
 BOOL_MASK = Const(np.array([[True, False, True, True, False], [False, False, False, False, False],
@@ -245,34 +255,16 @@ def test_multi_head_attention_forward_errors_match_torch():
 
 # ---- names and signatures: torch's --------------------------------------------------------------------------
 
-def _assert_same_signature(ours, theirs, name):
-    import inspect
-
-    their_params = inspect.signature(theirs).parameters
-    our_params = inspect.signature(ours).parameters
-    for param_name, param in their_params.items():
-        if param_name.startswith("_") or param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
-            continue
-        assert param_name in our_params, f"{name}: argument {param_name!r} is missing"
-        assert our_params[param_name].kind == param.kind, f"{name}: {param_name!r} is {our_params[param_name].kind}"
-        if param.default is not inspect.Parameter.empty and not callable(param.default):
-            assert our_params[param_name].default == param.default, f"{name}: default of {param_name!r}"
-
-
 @pytest.mark.parity
 @pytest.mark.parametrize("name", ['scaled_dot_product_attention', 'multi_head_attention_forward'])
 def test_functional_signature_matches_torch(name):
     torch = pytest.importorskip("torch")
     theirs = getattr(torch.nn.functional, name)
-    try:
-        __import__("inspect").signature(theirs)
-    except (TypeError, ValueError):
-        pytest.skip(f"torch.nn.functional.{name} has no inspectable signature")
-    _assert_same_signature(getattr(F, name), theirs, name)
+    assert_same_signature(getattr(F, name), theirs, name)
 
 
 @pytest.mark.parity
 @pytest.mark.parametrize("name", ['MultiheadAttention'])
 def test_module_signature_matches_torch(name):
     torch = pytest.importorskip("torch")
-    _assert_same_signature(getattr(nn, name), getattr(torch.nn, name), name)
+    assert_same_signature(getattr(nn, name), getattr(torch.nn, name), name)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import inspect
-
 import pytest
 from ember.nn import functional as F
+
+from tests.core.nn.signatures import assert_same_signature
 
 NAMES = ["linear", "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool2d", "interpolate", "pad", "unfold", "fold", "batch_norm", "layer_norm", "group_norm", "instance_norm", "rms_norm", "normalize", "dropout", "dropout1d", "dropout2d", "embedding", "one_hot", "relu", "relu6", "leaky_relu", "elu", "selu", "celu", "gelu", "silu", "mish", "softplus", "softsign", "hardtanh", "hardsigmoid", "hardswish", "sigmoid", "tanh", "logsigmoid", "glu", "softmax", "log_softmax", "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div", "cosine_embedding_loss", "margin_ranking_loss", "triplet_margin_loss", "ctc_loss", "scaled_dot_product_attention", "cosine_similarity", "pairwise_distance"]
 
@@ -19,20 +19,7 @@ def test_every_listed_function_exists():
 @pytest.mark.parametrize("name", NAMES)
 def test_signature_matches_torch(name):
     torch = pytest.importorskip("torch")
-    theirs = getattr(torch.nn.functional, name)
-    try:
-        their_params = inspect.signature(theirs).parameters
-    except (TypeError, ValueError):  # a builtin without a Python signature
-        pytest.skip(f"torch.nn.functional.{name} has no inspectable signature")
-    ours = inspect.signature(getattr(F, name)).parameters
-    for param_name, param in their_params.items():
-        if param_name.startswith("_") or param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
-            continue
-        assert param_name in ours, f"{name}: argument {param_name!r} is missing"
-        if param.default is not inspect.Parameter.empty and not callable(param.default):
-            assert ours[param_name].default == param.default, (
-                f"{name}: default of {param_name!r} is {ours[param_name].default!r}, torch's is {param.default!r}"
-            )
+    assert_same_signature(getattr(F, name), getattr(torch.nn.functional, name), name)
 
 
 @pytest.mark.parametrize("module", ["activation", "attention", "conv", "distance", "dropout", "embedding", "loss",

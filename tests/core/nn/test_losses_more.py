@@ -10,8 +10,18 @@ import pytest
 from ember import nn
 from ember.nn import functional as F
 
-from .functional_specs import (Const, Float, Spec, check_gradcheck, check_parity, check_requires_grad_subset, ids,
-                               requires_grad_subsets)
+from tests.core.nn.signatures import assert_same_signature
+
+from .functional_specs import (
+    Const,
+    Float,
+    Spec,
+    check_gradcheck,
+    check_parity,
+    check_requires_grad_subset,
+    ids,
+    requires_grad_subsets,
+)
 from .layer_parity import check_parity as check_layer_parity
 
 REDUCTIONS = ["mean", "sum", "none"]
@@ -278,31 +288,13 @@ def test_linear_cross_entropy_errors_match_torch():
 
 # ---- names and signatures: torch's --------------------------------------------------------------------------
 
-def _assert_same_signature(ours, theirs, name):
-    import inspect
-
-    their_params = inspect.signature(theirs).parameters
-    our_params = inspect.signature(ours).parameters
-    for param_name, param in their_params.items():
-        if param_name.startswith("_") or param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
-            continue
-        assert param_name in our_params, f"{name}: argument {param_name!r} is missing"
-        assert our_params[param_name].kind == param.kind, f"{name}: {param_name!r} is {our_params[param_name].kind}"
-        if param.default is not inspect.Parameter.empty and not callable(param.default):
-            assert our_params[param_name].default == param.default, f"{name}: default of {param_name!r}"
-
-
 @pytest.mark.parity
 @pytest.mark.parametrize("name", ["multi_margin_loss", "multilabel_margin_loss", "multilabel_soft_margin_loss",
                                   "triplet_margin_with_distance_loss", "linear_cross_entropy"])
 def test_functional_signature_matches_torch(name):
     torch = pytest.importorskip("torch")
     theirs = getattr(torch.nn.functional, name)
-    try:
-        __import__("inspect").signature(theirs)
-    except (TypeError, ValueError):
-        pytest.skip(f"torch.nn.functional.{name} has no inspectable signature")
-    _assert_same_signature(getattr(F, name), theirs, name)
+    assert_same_signature(getattr(F, name), theirs, name)
 
 
 @pytest.mark.parity
@@ -311,4 +303,4 @@ def test_functional_signature_matches_torch(name):
                                   "LinearCrossEntropyLoss", "LinearCrossEntropyOptions"])
 def test_module_signature_matches_torch(name):
     torch = pytest.importorskip("torch")
-    _assert_same_signature(getattr(nn, name), getattr(torch.nn, name), name)
+    assert_same_signature(getattr(nn, name), getattr(torch.nn, name), name)
