@@ -61,3 +61,17 @@ def test_fake_data_is_a_function_of_the_index():
     assert not np.array_equal(np.asarray(ds[4][0]), np.asarray(a))
     with pytest.raises(IndexError):
         ds[10]
+
+
+def test_cache_is_stored_uncompressed_and_an_old_compressed_one_rewritten(cache):
+    import zipfile
+
+    first = SyntheticDigits(size=20, seed=5)
+    with zipfile.ZipFile(first.cache_path) as z:  # inflating the images cost every run ~0.4 CPU-s
+        assert {info.compress_type for info in z.infolist()} == {zipfile.ZIP_STORED}
+    np.savez_compressed(first.cache_path, data=first.data, targets=first.targets)  # as an earlier version wrote
+    again = SyntheticDigits(size=20, seed=5)
+    np.testing.assert_array_equal(again.data, first.data)
+    with zipfile.ZipFile(first.cache_path) as z:
+        assert {info.compress_type for info in z.infolist()} == {zipfile.ZIP_STORED}
+    assert sorted(os.listdir(cache)) == [os.path.basename(first.cache_path)]  # no temp file left behind
