@@ -91,6 +91,9 @@ Tensor.register_post_accumulate_grad_hook = autograd.engine.register_post_accumu
 # jacobian(vectorize=True) in autograd.functional needs ember.func, a layer above autograd: the package,
 # above every layer, hands it the loader (ember.func itself loads on that first call).
 autograd.functional.load_func_transforms = lambda: importlib.import_module(".func", __name__)
+# nn.Module.compile is ember.compile's in place, a layer above nn: the same (ember.compiler loads on that call).
+_settings.compile_in_place = lambda module, **kwargs: importlib.import_module(
+    ".compiler._in_place", __name__).compile_in_place(module, **kwargs)
 for _name in ("new_zeros", "new_ones", "new_empty", "new_empty_strided", "new_full", "new_tensor", "new"):
     setattr(Tensor, _name, getattr(creation, _name))
 Tensor.type = _tensor_type

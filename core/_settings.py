@@ -19,6 +19,7 @@ from ._legacy import _LegacyTensorType, legacy_type_from_name
 _state = {"threads": None, "interop_threads": None, "deterministic": False, "warn_only": False,
           "matmul_precision": "highest"}
 _blas_limiter = None  # threadpoolctl's limiter, kept so the limit holds
+compile_in_place = None  # nn.Module.compile's work, in ember.compiler (a layer above): ember/__init__.py sets it
 
 
 def _cpu_count() -> int:

@@ -23,6 +23,7 @@ import ember
 from . import checkpoint as ckpt
 from . import setup
 from .callbacks import Callback, EarlyStopping, ModelCheckpoint, ProgressBar
+from .compile import maybe_unwrap_optimized
 from .datamodule import DataModule
 from .evaluation import EvaluationLoop, print_results
 from .fit_loop import FitLoop
@@ -592,6 +593,7 @@ class Trainer:
             if fn == "fit" or self.module is None:
                 raise TypeError(f"Trainer.{fn} needs a model (a TrainingModule)")
             model = self.module
+        model = maybe_unwrap_optimized(model)  # fit(ember.compile(module)): the module, compiled in place
         if not isinstance(model, TrainingModule):
             raise TypeError(f"Trainer.{fn} expects an ember.trainer.TrainingModule, got {type(model).__name__}")
         self.module = model

@@ -412,6 +412,22 @@ class Module:
     def eval(self) -> Module:
         return self.train(False)
 
+    def compile(self, **kwargs) -> None:
+        """Compiles this module's forward in place with ``ember.compile(self, **kwargs)`` (torch's
+        ``nn.Module.compile``): from now on ``module(x)`` runs the compiled forward, while the module stays
+        itself (its class, methods, ``state_dict`` keys). Compiling again replaces the earlier compilation.
+
+        Example:
+            >>> import ember
+            >>> model = ember.nn.Sequential(ember.nn.Linear(4, 8), ember.nn.Tanh())
+            >>> model.compile()
+            >>> model(ember.randn(2, 4)).shape
+            ember.Size([2, 8])
+        """
+        from ... import _settings  # ember.compiler is a layer above: ember/__init__.py hands its function over
+
+        _settings.compile_in_place(self, **kwargs)
+
     def requires_grad_(self, requires_grad: bool = True) -> Module:
         for param in self.parameters():
             param.requires_grad_(requires_grad)
