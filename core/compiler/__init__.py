@@ -4,6 +4,8 @@ elementwise ops generated as fused numba kernels.
 - ``_compile``: ``compile``, the guards (input shapes, dtypes, requires_grad, grad mode, training mode), the
   cache of compiled graphs with its size limit, eager fallback, ``OptimizedModule``, the debug folder.
 - ``_plan``: the captured graph grouped into steps: fused runs and single nodes (Ember's ops).
+- ``_breaks``: graph breaks (a forward the capture refuses runs eagerly, its submodules compiled one by
+  one), ``disable``, ``explain``.
 - ``_codegen``: a run's kernels (forward, and its backward derived per element) as Python source, written
   to the disk cache and compiled by numba (``cache=True``).
 
@@ -13,6 +15,8 @@ elementwise ops generated as fused numba kernels.
 from __future__ import annotations
 
 from . import config
+from ._breaks import ExplainOutput, GraphBreak, GraphBreakError, disable, explain
 from ._compile import OptimizedModule, compile, reset
 
-__all__ = ["OptimizedModule", "compile", "config", "reset"]
+__all__ = ["ExplainOutput", "GraphBreak", "GraphBreakError", "OptimizedModule", "compile", "config", "disable",
+           "explain", "reset"]

@@ -16,7 +16,7 @@ from ..nn.modules.module import Module
 from ..nn.parameter import Parameter
 from ..random import get_rng_state, set_rng_state
 from ..tensor import Tensor
-from . import config
+from . import _breaks, config
 from ._plan import CompiledGraph
 
 
@@ -135,6 +135,11 @@ class _Compiled:
     def __call__(self, *args, **kwargs):
         if Function._batching_hook is not None:  # inside ember.func.vmap or another capture: eager
             return self.module(*args, **kwargs)
+        if _breaks._state.record is None:  # called from eager code (else: a child of a graph break)
+            return _breaks.top_level_call(self, args, kwargs)
+        return self._call(args, kwargs)
+
+    def _call(self, args: tuple, kwargs: dict):
         key = self.key(args, kwargs)
         compiled = self.cache.get(key, False)
         if compiled is False:
@@ -144,9 +149,12 @@ class _Compiled:
             compiled = self._compile(args, kwargs)
             key = self.key(args, kwargs)  # (dynamic=True may have given way to static shapes)
             self.cache[key] = compiled
+            if compiled is None:
+                _breaks.breaks_of(self).reasons[key] = self.last_break
         self.last_key = key
-        if compiled is None:
-            return self.module(*args, **kwargs)
+        if compiled is None:  # a graph break: this forward eagerly, its submodules compiled (_breaks)
+            return _breaks.run_eagerly(self, key, args, kwargs)
+        _breaks.used(compiled)
         return compiled(args, kwargs)
 
     def _warn_limit(self, key) -> None:
@@ -161,7 +169,11 @@ class _Compiled:
             f"Pass dynamic=True if the batch size changes, or raise the limit", RuntimeWarning, stacklevel=3)
 
     def _compile(self, args, kwargs):
+        if _breaks.disabled(self.module) is not None:  # ember.compiler.disable(module or function): eager,
+            self.last_break = None  # (the break is the caller's, where the call is)
+            return None
         program = None
+        dynamic = self.dynamic
         if self.dynamic:
             program = self._export(args, kwargs, self._dynamic_shapes(args, kwargs), quiet=True)
             if program is None:  # a forward that fixes the batch size: one graph per shape from now on
@@ -169,7 +181,8 @@ class _Compiled:
                 self.cache.clear()
         if program is None:
             program = self._export(args, kwargs, None, quiet=False)
-        if program is None:
+        if program is None:  # not the batch size: a graph break, whatever the shapes
+            self.dynamic = dynamic
             return None
         compiled = CompiledGraph(program, self._weights(program))
         if os.environ.get("EMBER_COMPILE_DEBUG", "") not in ("", "0"):
@@ -182,7 +195,8 @@ class _Compiled:
         try:
             state = list(self.module.state_dict(keep_vars=True).items())
             versions = [t._vc[0] for _, t in state]
-            program = export(self.module, tuple(args), dict(kwargs), dynamic_shapes=dynamic_shapes)
+            with _breaks.capturing(self.module):  # (a call marked ember.compiler.disable breaks it)
+                program = export(self.module, tuple(args), dict(kwargs), dynamic_shapes=dynamic_shapes)
             for (name, t), version in zip(state, versions):
                 if t._vc[0] != version:  # (the capture restores the values; the version counter tells)
                     raise RuntimeError(f"ember.compile: the forward changes {name!r} in place, which the compiled "
@@ -196,8 +210,7 @@ class _Compiled:
                 return None
             if self.fullgraph:
                 raise
-            warnings.warn(f"ember.compile: {self.name} could not be captured as one graph and runs eagerly: "
-                          f"{type(error).__name__}: {error}", RuntimeWarning, stacklevel=5)
+            self.last_break = _breaks.graph_break(self.name, error, self.module)  # (warned after the call)
             return None
         finally:
             set_rng_state(rng)
@@ -269,6 +282,7 @@ def reset() -> None:
         compiled.cache.clear()
         compiled.limit_warned = False
         compiled.last_key = None
+        compiled.__dict__.pop("graph_breaks", None)
 
 
 class OptimizedModule(Module):
@@ -321,8 +335,9 @@ def compile(model=None, *, fullgraph: bool = False, dynamic: bool | None = None,
     numba kernel (forward, and a backward derived from it), the other ops run as Ember's own. A call
     that fails a guard compiles again, up to ``ember.compiler.config.cache_size_limit`` graphs (8), then
     runs eagerly with a warning naming the guard. A forward the capture cannot take (a branch on tensor
-    values, ``.item()``, dropout in training mode) runs eagerly with a warning, or with ``fullgraph=True``
-    raises the capture's error, which names the line.
+    values, ``.item()``, a call marked ``ember.compiler.disable``) breaks the graph: it runs eagerly and each
+    submodule it calls runs compiled on its own (recursively), with a warning naming the line; with
+    ``fullgraph=True`` the capture's error, which names the line, is raised.
 
     Args:
         model: an ``ember.nn.Module`` (an :class:`OptimizedModule` is returned) or a function of tensors. With

@@ -1,0 +1,390 @@
+"""Graph breaks: a forward the capture cannot take runs eagerly, and each submodule it calls is compiled on its own.
+
+torch's dynamo splits a function at the bytecode: the ops before the break are one graph, the ops after it
+another. Ember captures by running the forward (``ember.export``), so it splits at module boundaries: when
+a module's forward cannot be captured (a branch on tensor values, ``.item()``, a call marked
+:func:`disable`), that forward runs eagerly, and while it runs each of its direct submodules is *routed*
+to a compiled forward of its own, with its own guards and cache. A submodule that cannot be captured
+either is split the same way, down to the leaves.
+
+Routing is scoped: for the time of the eager forward, ``forward`` in each child's instance ``__dict__``
+points at a router (``Module.__call__`` finds it before the class's ``forward``, as for
+``OptimizedModule``); the previous state is restored when the forward returns or raises. Outside a
+compiled call the modules are as the user left them. The compiled forward of a child captures a
+:class:`_ForwardOf` the child, which shares its parameters, buffers and submodules and calls the class's
+forward, so the child's hooks run once (in ``Module.__call__``, around the router) and are not captured.
+
+``_Record``: what one top-level call compiled and where it broke, for the warning and :func:`explain`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import sys
+import threading
+import traceback
+import warnings
+import weakref
+
+from ..export import _capture
+from ..export._location import CORE_DIR, user_location
+from ..export._symbolic import DataDependentError
+from ..nn.modules.module import Module
+
+
+class _State(threading.local):
+    record = None  # the _Record of the compiled call that is running (None: no compiled call runs)
+    compiling = 0  # an ember.compile capture runs: a call of a disable()d function is a graph break
+    suspended = 0  # inside a call disable()d with recursive=True: submodules run eagerly, not routed
+
+
+_state = _State()
+_MISSING = object()
+
+
+class GraphBreakError(DataDependentError):
+    """A call marked with :func:`disable` reached while ``ember.compile`` captures: the graph breaks there."""
+
+
+class GraphBreak:
+    """Why one module's forward could not be captured: ``module`` (its path), ``reason`` (the capture's
+    error), ``filename`` and ``lineno`` of the user's line that broke the graph (``location`` is both)."""
+
+    __slots__ = ("filename", "lineno", "module", "reason")
+
+    def __init__(self, module: str, reason: str, filename: str, lineno: int):
+        self.module, self.reason, self.filename, self.lineno = module, reason, filename, lineno
+
+    @property
+    def location(self) -> str:
+        return f"{self.filename}:{self.lineno}"
+
+    def __repr__(self) -> str:
+        return f"GraphBreak(module={self.module!r}, location={self.location!r}, reason={self.reason!r})"
+
+    def __str__(self) -> str:
+        return f"{self.location}: {self.module} runs eagerly: {self.reason}"
+
+
+def graph_break(module_name: str, error: BaseException, module: Module) -> GraphBreak:
+    """The break a capture's ``error`` makes: the innermost line of the user's code in its traceback (or,
+    for a forward of Ember's own modules, the innermost line of that ``forward``; else its first line)."""
+    forward = module.__dict__.get("_fn") or module.forward
+    code = getattr(getattr(forward, "__func__", forward), "__code__", None)
+    user = own = None
+    for cause in (error, error.__cause__):
+        for frame, lineno in traceback.walk_tb(getattr(cause, "__traceback__", None)):
+            name = frame.f_code.co_filename
+            if not name.startswith(CORE_DIR) and not name.startswith("<"):
+                user = (name, lineno)
+            if frame.f_code is code:
+                own = (name, lineno)
+        if user:
+            break
+    if not (user or own) and code is not None:
+        own = (code.co_filename, code.co_firstlineno)
+    filename, lineno = user or own or ("<unknown>", 0)
+    return GraphBreak(module_name, f"{type(error).__name__}: {error}", filename, lineno)
+
+
+class _Record:
+    """One top-level compiled call: the breaks by location, the compiled graphs that ran."""
+
+    def __init__(self):
+        self.breaks: dict = {}
+        self.graphs: dict = {}
+
+    def add_break(self, found: GraphBreak | None) -> None:
+        if found is not None:  # (a break inside a child is met by its parent's capture first: keep one)
+            self.breaks[found.location] = found
+
+
+def used(graph) -> None:
+    """A compiled graph ran (counted for the warning and explain())."""
+    if _state.record is not None:
+        _state.record.graphs[id(graph)] = graph
+
+
+class _Breaks:
+    """What a compiled module knows about its breaks: the reason by guard key, the break locations it
+    warned about, and its children's routers (built on the first eager run)."""
+
+    def __init__(self):
+        self.reasons: dict = {}
+        self.warned: set = set()
+        self.children: dict = {}  # id(child) -> (child, router)
+
+
+def breaks_of(compiled) -> _Breaks:
+    found = compiled.__dict__.get("graph_breaks")
+    if found is None:
+        found = compiled.__dict__["graph_breaks"] = _Breaks()
+    return found
+
+
+# --- the call -----------------------------------------------------------------------------------------------
+def top_level_call(compiled, args: tuple, kwargs: dict):
+    """A compiled module or function called from eager code: runs it, then warns once per break location."""
+    record = _state.record = _Record()
+    try:
+        out = compiled._call(args, kwargs)
+    finally:
+        _state.record = None
+    info = breaks_of(compiled)
+    new = [b for b in record.breaks.values() if b.location not in info.warned]
+    if new:
+        info.warned.update(b.location for b in new)
+        count = len(record.graphs)
+        lines = "\n".join(f"  {b}" for b in new)
+        warnings.warn(f"ember.compile: {compiled.name} could not be captured as one graph; the forwards that "
+                      f"break it run eagerly, and {count} subgraph{'s' * (count != 1)} of their submodules "
+                      f"ran compiled. Graph breaks:\n{lines}\n(fullgraph=True raises instead; "
+                      f"ember.compiler.explain() lists the breaks)", RuntimeWarning, stacklevel=_user_level())
+    return out
+
+
+def _user_level() -> int:
+    """``stacklevel`` for ``warnings.warn`` called here: the first frame outside Ember's core."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(CORE_DIR):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+def run_eagerly(compiled, key, args: tuple, kwargs: dict):
+    """The forward of ``compiled`` that the capture refused, run eagerly with its children compiled."""
+    info = breaks_of(compiled)
+    if _state.record is not None:
+        _state.record.add_break(info.reasons.get(key))
+    mode = disabled(compiled.module)
+    if mode is True:
+        with suspended():
+            return compiled.module(*args, **kwargs)
+    with _routed(_routes(compiled)):
+        return compiled.module(*args, **kwargs)
+
+
+def _routes(parent) -> list:
+    """(child, router) for each direct child of ``parent``'s module (a compiled function's: the modules it
+    reads; for a bound method, its ``self``'s children), one per module object."""
+    module = parent.module
+    owner = getattr(getattr(module, "_fn", None), "__self__", None)
+    children = []
+    for child in module.children():
+        if child is owner:
+            children.extend(child.children())
+        else:
+            children.append(child)
+    known = breaks_of(parent).children
+    routes = []
+    for child in children:
+        forward = child.__dict__.get("forward", _MISSING)
+        if forward is not _MISSING and not hasattr(forward, "ember_original") or any(child is c for c, _ in routes):
+            continue  # compiled already (OptimizedModule, nn.Module.compile) or the user's own; a shared child
+        entry = known.get(id(child))
+        if entry is None or entry[0] is not child:
+            entry = known[id(child)] = (child, _router_for(parent, child))
+        routes.append(entry)
+    return routes
+
+
+def _original_forward(module: Module):
+    current = module.__dict__.get("forward", _MISSING)
+    if current is _MISSING:
+        return type(module).forward.__get__(module)
+    return getattr(current, "ember_original", current)
+
+
+def _router_for(parent, child: Module):
+    original = _original_forward(child)
+    mode = disabled(child)
+    if mode is True:
+        def target(*args, **kwargs):
+            with suspended():
+                return original(*args, **kwargs)
+    else:
+        base = parent.name[:-len(".forward")] if parent.name.endswith(".forward") else parent.name
+        path = next((n for n, m in parent.module.named_modules() if m is child and n), type(child).__name__)
+        target = type(parent)(_ForwardOf(child, original), False, parent.dynamic, f"{base}.{path}")
+
+    def forward(*args, **kwargs):
+        if _capture._active is not None or _state.suspended:
+            return original(*args, **kwargs)
+        return target(*args, **kwargs)
+
+    forward.ember_original = original
+    return forward
+
+
+@contextlib.contextmanager
+def _routed(routes: list):
+    """For the time of the block, each child's calls go to its router; then each is as before."""
+    saved = []
+    try:
+        for child, router in routes:
+            d = child.__dict__
+            saved.append((d, d.get("forward", _MISSING)))
+            d["forward"] = router
+        yield
+    finally:
+        for d, previous in reversed(saved):
+            if previous is _MISSING:
+                d.pop("forward", None)
+            else:
+                d["forward"] = previous
+
+
+class _ForwardOf(Module):
+    """A module's forward as a module of its own: the same parameters, buffers, submodules and training
+    mode, no hooks (the module's hooks run around the router), for a child's own compiled forward."""
+
+    def __init__(self, module: Module, forward):
+        super().__init__()
+        d = self.__dict__
+        for name in ("_parameters", "_buffers", "_non_persistent_buffers_set", "_modules"):
+            d[name] = module.__dict__[name]
+        d["_target"] = module
+        d["forward"] = forward
+
+    @property
+    def training(self) -> bool:
+        return self.__dict__["_target"].training
+
+    @training.setter
+    def training(self, mode: bool) -> None:
+        pass  # (Module.__init__ sets it; the target's mode is the one that counts)
+
+
+# --- disable --------------------------------------------------------------------------------------------------
+_DISABLED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # module -> recursive
+
+
+def disable(fn=None, recursive: bool = True, *, reason: str | None = None):
+    """Runs ``fn`` (a function or an ``ember.nn.Module``) eagerly inside compiled code (``torch.compiler.disable``).
+
+    A compiled caller's capture breaks at the call: the caller runs eagerly and its submodules are
+    compiled one by one (see ``docs/compile.md``, "What breaks a graph"). With ``recursive=True`` nothing
+    ``fn`` calls is compiled either; with ``recursive=False`` only ``fn``'s own code runs eagerly and the
+    submodules of a disabled module are compiled. A function is wrapped (the wrapper is returned); a
+    module is marked and returned itself, unchanged otherwise. Used as a decorator with or without
+    arguments.
+
+    Example:
+        >>> import ember
+        >>> @ember.compiler.disable
+        ... def show(x):
+        ...     return x * 1
+        >>> f = ember.compile(lambda x: show(x.tanh()) + 1)
+        >>> bool(ember.allclose(f(ember.zeros(2)), ember.ones(2)))
+        True
+    """
+    if fn is None:
+        return functools.partial(disable, recursive=recursive, reason=reason)
+    if isinstance(fn, Module):
+        fn = fn.__dict__.get("_orig_mod", fn)
+        _DISABLED[fn] = bool(recursive)
+        return fn
+    if not callable(fn):
+        raise TypeError(f"ember.compiler.disable: expected a function or an ember.nn.Module, got "
+                        f"{type(fn).__name__}")
+    name = getattr(fn, "__qualname__", repr(fn))
+    why = f" ({reason})" if reason else ""
+
+    @functools.wraps(fn)
+    def disabled_fn(*args, **kwargs):
+        if _state.compiling and _capture._active is not None:
+            raise GraphBreakError(f"ember.compile: {user_location()}: {name} is marked "
+                                  f"ember.compiler.disable{why}: the graph breaks at this call")
+        if recursive:
+            with suspended():
+                return fn(*args, **kwargs)
+        return fn(*args, **kwargs)
+
+    disabled_fn.ember_disabled = bool(recursive)
+    return disabled_fn
+
+
+def disabled(module: Module):
+    """None, or the ``recursive`` a module (or a compiled function, a child's forward) was disabled with."""
+    module = module.__dict__.get("_target", module)
+    fn = module.__dict__.get("_fn")
+    if fn is not None:
+        return getattr(fn, "ember_disabled", None)
+    return _DISABLED.get(module)
+
+
+@contextlib.contextmanager
+def suspended():
+    _state.suspended += 1
+    try:
+        yield
+    finally:
+        _state.suspended -= 1
+
+
+@contextlib.contextmanager
+def capturing(module: Module):
+    """An ember.compile capture of ``module``: disabled calls inside it break the graph."""
+    def refuse(child, args):
+        raise GraphBreakError(f"ember.compile: {user_location()}: {type(child).__name__} is marked "
+                              f"ember.compiler.disable: the graph breaks at this call")
+
+    handles = []
+    _state.compiling += 1
+    try:
+        for child in module.modules():
+            if child is not module and child in _DISABLED:
+                handles.append(child.register_forward_pre_hook(refuse, prepend=True))
+        yield
+    finally:
+        _state.compiling -= 1
+        for handle in handles:
+            handle.remove()
+
+
+# --- explain --------------------------------------------------------------------------------------------------
+class ExplainOutput:
+    """What :func:`explain` found (``torch._dynamo.explain``'s fields): ``graphs`` (the compiled graphs that
+    ran), ``graph_count``, ``graph_break_count``, ``break_reasons`` (:class:`GraphBreak`, each naming the
+    user's ``file:line``), ``ops_per_graph`` and ``op_count``."""
+
+    def __init__(self, graphs: list, breaks: list):
+        self.graphs = graphs
+        self.graph_count = len(graphs)
+        self.break_reasons = breaks
+        self.graph_break_count = len(breaks)
+        self.ops_per_graph = [[node.op for node in g.graph.nodes] for g in graphs]
+        self.op_count = sum(len(ops) for ops in self.ops_per_graph)
+
+    def __str__(self) -> str:
+        lines = [f"Graph Count: {self.graph_count}", f"Graph Break Count: {self.graph_break_count}",
+                 f"Op Count: {self.op_count}", "Break Reasons:"]
+        for i, b in enumerate(self.break_reasons, 1):
+            lines += [f"  Break Reason {i}:", f"    Module: {b.module}", f"    Reason: {b.reason}",
+                      f"    User Stack: {b.location}"]
+        lines.append("Ops per Graph:")
+        for i, ops in enumerate(self.ops_per_graph, 1):
+            lines.append(f"  Ops {i}: {', '.join(ops)}")
+        return "\n".join(lines)
+
+    __repr__ = __str__
+
+
+def explain(fn_or_module, *args, **kwargs):
+    """Compiles ``fn_or_module`` afresh, calls it on the arguments and says how it was split
+    (``torch._dynamo.explain``): an :class:`ExplainOutput`. Without arguments, returns a function to call
+    with them (``explain(f)(x)``, torch's newer form). Warns nothing; the compiled graphs are dropped."""
+    if not args and not kwargs:
+        return functools.partial(explain, fn_or_module)
+    from ._compile import compile
+
+    compiled = compile(fn_or_module.__dict__.get("_orig_mod", fn_or_module) if isinstance(fn_or_module, Module)
+                       else fn_or_module)
+    outer, _state.record = _state.record, _Record()
+    try:
+        compiled(*args, **kwargs)  # (a record is active: no warning)
+        record = _state.record
+    finally:
+        _state.record = outer
+    return ExplainOutput(list(record.graphs.values()), list(record.breaks.values()))
