@@ -124,24 +124,40 @@ def breaks_of(compiled) -> _Breaks:
 
 
 # --- the call -----------------------------------------------------------------------------------------------
-def top_level_call(compiled, args: tuple, kwargs: dict):
-    """A compiled module or function called from eager code: runs it, then warns once per break location."""
-    record = _state.record = _Record()
+def run_eagerly(compiled, key, args: tuple, kwargs: dict):
+    """The forward of ``compiled`` that the capture refused, run eagerly with its children compiled. Called
+    from eager code (no record yet: the top of a split), it warns once per break location afterwards."""
+    record, top = _state.record, _state.record is None
+    if top:
+        record = _state.record = _Record()
     try:
-        out = compiled._call(args, kwargs)
+        record.add_break(breaks_of(compiled).reasons.get(key))
+        if disabled(compiled.module) is True:
+            with suspended():
+                out = compiled.module(*args, **kwargs)
+        else:
+            with _routed(_routes(compiled)):
+                out = compiled.module(*args, **kwargs)
     finally:
-        _state.record = None
+        if top:
+            _state.record = None
+    if top:
+        _warn(compiled, record)
+    return out
+
+
+def _warn(compiled, record: _Record) -> None:
     info = breaks_of(compiled)
     new = [b for b in record.breaks.values() if b.location not in info.warned]
-    if new:
-        info.warned.update(b.location for b in new)
-        count = len(record.graphs)
-        lines = "\n".join(f"  {b}" for b in new)
-        warnings.warn(f"ember.compile: {compiled.name} could not be captured as one graph; the forwards that "
-                      f"break it run eagerly, and {count} subgraph{'s' * (count != 1)} of their submodules "
-                      f"ran compiled. Graph breaks:\n{lines}\n(fullgraph=True raises instead; "
-                      f"ember.compiler.explain() lists the breaks)", RuntimeWarning, stacklevel=_user_level())
-    return out
+    if not new:
+        return
+    info.warned.update(b.location for b in new)
+    count = len(record.graphs)
+    lines = "\n".join(f"  {b}" for b in new)
+    warnings.warn(f"ember.compile: {compiled.name} could not be captured as one graph; the forwards that break "
+                  f"it run eagerly, and {count} subgraph{'s' * (count != 1)} of their submodules ran compiled. "
+                  f"Graph breaks:\n{lines}\n(fullgraph=True raises instead; ember.compiler.explain() lists the "
+                  f"breaks)", RuntimeWarning, stacklevel=_user_level())
 
 
 def _user_level() -> int:
@@ -150,19 +166,6 @@ def _user_level() -> int:
     while frame is not None and frame.f_code.co_filename.startswith(CORE_DIR):
         frame, level = frame.f_back, level + 1
     return level
-
-
-def run_eagerly(compiled, key, args: tuple, kwargs: dict):
-    """The forward of ``compiled`` that the capture refused, run eagerly with its children compiled."""
-    info = breaks_of(compiled)
-    if _state.record is not None:
-        _state.record.add_break(info.reasons.get(key))
-    mode = disabled(compiled.module)
-    if mode is True:
-        with suspended():
-            return compiled.module(*args, **kwargs)
-    with _routed(_routes(compiled)):
-        return compiled.module(*args, **kwargs)
 
 
 def _routes(parent) -> list:

@@ -135,11 +135,6 @@ class _Compiled:
     def __call__(self, *args, **kwargs):
         if Function._batching_hook is not None:  # inside ember.func.vmap or another capture: eager
             return self.module(*args, **kwargs)
-        if _breaks._state.record is None:  # called from eager code (else: a child of a graph break)
-            return _breaks.top_level_call(self, args, kwargs)
-        return self._call(args, kwargs)
-
-    def _call(self, args: tuple, kwargs: dict):
         key = self.key(args, kwargs)
         compiled = self.cache.get(key, False)
         if compiled is False:
