@@ -15,6 +15,11 @@ import re
 from dataclasses import dataclass, field
 
 TOP_LEVEL_KEYS = ("seed", "model", "data", "trainer", "extends", "name", "description")
+# Keys of the ``model`` section beside its object spec (class_path, init_args): ``compile: true`` or a mapping
+# of ember.compile's keyword arguments compiles the module's forward before the run (see compile_options).
+MODEL_KEYS = ("compile",)
+COMPILE_ARGUMENTS = {"fullgraph": (bool,), "dynamic": (bool, type(None)), "mode": (str, type(None)),
+                     "backend": (str, type(None)), "options": (dict, type(None)), "disable": (bool,)}
 RECIPES_DIR = pathlib.Path(__file__).resolve().parent.parent / "recipes"
 # Bounds on what reading a recipe may cost (the built-in recipes are ~1 KB, ~50 values, 8 levels deep;
 # parsing 20,000 values takes about a second).
@@ -192,6 +197,31 @@ def load_config(path: pathlib.Path, _seen: tuple = ()) -> dict:
     return deep_merge(load_config(parent_path, _seen + (path,)), data)
 
 
+def compile_options(value) -> tuple[dict | None, list[tuple[str, str]]]:
+    """``model.compile``'s value as ``ember.compile`` keyword arguments (None: no compilation), and the
+    problems found, as (key path, message) pairs: ``true`` / ``false`` / null, or a mapping of
+    ``fullgraph``, ``dynamic``, ``mode``, ``backend``, ``options``, ``disable``."""
+    if value is None or value is False:
+        return None, []
+    if value is True:
+        return {}, []
+    if not isinstance(value, dict):
+        return None, [("model.compile", f"expected true, false or a mapping of ember.compile's arguments "
+                                        f"({', '.join(COMPILE_ARGUMENTS)}), got {value!r}")]
+    problems = []
+    for key, given in value.items():
+        if key not in COMPILE_ARGUMENTS:
+            close = difflib.get_close_matches(str(key), list(COMPILE_ARGUMENTS), n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else f"; ember.compile takes {', '.join(COMPILE_ARGUMENTS)}"
+            problems.append((f"model.compile.{key}", f"not an argument of ember.compile{hint}"))
+        elif not isinstance(given, COMPILE_ARGUMENTS[key]) or (isinstance(given, bool) and bool not in
+                                                                COMPILE_ARGUMENTS[key]):
+            expected = " or ".join("null" if t is type(None) else {"dict": "a mapping"}.get(t.__name__, t.__name__)
+                                   for t in COMPILE_ARGUMENTS[key])
+            problems.append((f"model.compile.{key}", f"expected {expected}, got {given!r}"))
+    return (None if problems else dict(value)), problems
+
+
 # --- overrides -------------------------------------------------------------------------------
 def _split_key(key: str) -> list[str]:
     return [part for part in key.split(".") if part]
@@ -234,6 +264,15 @@ def _unknown_key(node, part, original, walked, source):
     return RecipeError([f"{source}: override '{original}': no key '{where}' in the recipe{hint}"])
 
 
+def _set_model_key(model: dict, parts: list[str], value) -> None:
+    """``model.compile=true`` or ``model.compile.dynamic=true`` (which makes ``compile`` a mapping)."""
+    if len(parts) == 1:
+        model[parts[0]] = value
+    else:
+        current = model.get(parts[0])
+        model[parts[0]] = {**(current if isinstance(current, dict) else {}), parts[1]: value}
+
+
 def apply_override(config: dict, override: str, source) -> None:
     """``a.b=value`` (value parsed as YAML), ``~a.b`` (delete). New keys may be added only inside an
     object's ``init_args`` or the ``trainer`` section, where the signature check will validate them."""
@@ -262,6 +301,9 @@ def apply_override(config: dict, override: str, source) -> None:
         close = difflib.get_close_matches(parts[0], TOP_LEVEL_KEYS, n=1)
         hint = f"; did you mean '{close[0]}'?" if close else ""
         raise RecipeError([f"{source}: override '{override}': unknown section '{parts[0]}'{hint}"])
+    if parts[0] == "model" and len(parts) in (2, 3) and parts[1] in MODEL_KEYS and isinstance(config.get("model"), dict):
+        _set_model_key(config["model"], parts[1:], value)  # beside the object spec, not one of its init_args
+        return
     parent, last, walked = _walk(config, parts, False, override, source)
     if isinstance(parent, list):
         parent[int(last)] = value

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import pathlib
@@ -14,7 +15,7 @@ import click
 
 from ember.utils.build import Builder
 
-from .recipe import Recipe, RecipeError, builtin_recipes, dump, load_recipe
+from .recipe import MODEL_KEYS, Recipe, RecipeError, builtin_recipes, compile_options, dump, load_recipe
 
 RUNS_ROOT = pathlib.Path("runs")
 
@@ -86,7 +87,7 @@ def _build_sections(builder: Builder, config: dict, need_data: bool):
     seed = config.get("seed")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
         builder.problem("seed", f"expected an int, got {seed!r}")
-    model = builder.build(config["model"], "model") if "model" in config else None
+    model = _build_model(builder, config["model"]) if "model" in config else None
     data = builder.build(config["data"], "data") if config.get("data") is not None else None
     trainer_config = config.get("trainer") or {}
     if not isinstance(trainer_config, dict):
@@ -94,6 +95,25 @@ def _build_sections(builder: Builder, config: dict, need_data: bool):
         trainer_config = {}
     trainer_args = builder.check_arguments(Trainer, trainer_config, "trainer", "ember.trainer.Trainer")
     return model, data, trainer_args
+
+
+def _build_model(builder: Builder, spec):
+    """The ``model`` section: its object spec built, then ``model.compile`` (true or ember.compile's arguments)
+    applied in place, so the module stays the TrainingModule the recipe names and runs its forward compiled."""
+    if not isinstance(spec, dict):
+        return builder.build(spec, "model")
+    options, problems = compile_options(spec.get("compile"))
+    for key in spec:
+        close = difflib.get_close_matches(str(key), MODEL_KEYS, n=1, cutoff=0.75)
+        if key not in MODEL_KEYS and close:  # (other unknown keys: the builder's problem, naming the valid ones)
+            problems.append((f"model.{key}", f"unknown key in the model section; did you mean '{close[0]}'?"))
+    for key, message in problems:
+        builder.problem(key, message)
+    model = builder.build({k: v for k, v in spec.items()
+                           if k not in MODEL_KEYS and f"model.{k}" not in dict(problems)}, "model")
+    if model is not None and options is not None and not problems:
+        model.compile(**options)
+    return model
 
 
 def check_recipe(name_or_path: str, overrides: list[str]) -> None:

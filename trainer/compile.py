@@ -24,11 +24,12 @@ def from_compiled(model) -> TrainingModule:
     from ember.compiler import OptimizedModule  # lazy: ember.compiler loads the capture
     from ember.compiler._in_place import from_compiled as unwrap
 
+    # (ValueError, not TypeError: Lightning's from_compiled raises these)
     if not isinstance(model, OptimizedModule):
-        raise ValueError(f"`model` is required to be an ember.compiler.OptimizedModule (what ember.compile returns "
-                         f"for a module); got {type(model).__name__}")
+        raise ValueError(f"`model` is required to be an ember.compiler.OptimizedModule (what ember.compile "  # noqa: TRY004
+                         f"returns for a module); got {type(model).__name__}")
     if not isinstance(model._orig_mod, TrainingModule):
-        raise ValueError(f"`model` is expected to be a compiled TrainingModule; got a compiled "
+        raise ValueError(f"`model` is expected to be a compiled TrainingModule; got a compiled "  # noqa: TRY004
                          f"{type(model._orig_mod).__name__}")
     return unwrap(model)
 

@@ -424,7 +424,8 @@ class Module:
             >>> model(ember.randn(2, 4)).shape
             ember.Size([2, 8])
         """
-        from ... import _settings  # ember.compiler is a layer above: ember/__init__.py hands its function over
+        # ember.compiler is a layer above nn: ember/__init__.py hands its function over through _settings
+        from ... import _settings
 
         _settings.compile_in_place(self, **kwargs)
 
