@@ -3,9 +3,10 @@
 torch's dynamo splits a function at the bytecode: the ops before the break are one graph, the ops after it
 another. Ember captures by running the forward (``ember.export``), so it splits at module boundaries: when
 a module's forward cannot be captured (a branch on tensor values, ``.item()``, a call marked
-:func:`disable`), that forward runs eagerly, and while it runs each of its direct submodules is *routed*
+:func:`disable`), that forward runs eagerly, and while it runs each of its submodules is *routed*
 to a compiled forward of its own, with its own guards and cache. A submodule that cannot be captured
-either is split the same way, down to the leaves.
+either is split the same way, down to the leaves. (All submodules are routed, not only the direct
+children, so that ``self.blocks[2](x)`` called from the broken forward runs compiled too.)
 
 Routing is scoped: for the time of the eager forward, ``forward`` in each child's instance ``__dict__``
 points at a router (``Module.__call__`` finds it before the class's ``forward``, as for
@@ -113,7 +114,8 @@ class _Breaks:
     def __init__(self):
         self.reasons: dict = {}
         self.warned: set = set()
-        self.children: dict = {}  # id(child) -> (child, router)
+        self.children: dict = {}  # id(module) -> (module, router), of every module of a split (at its top)
+        self.root = None  # the compiled module or function at the top of the split (for a submodule's)
 
 
 def breaks_of(compiled) -> _Breaks:
@@ -168,27 +170,30 @@ def _user_level() -> int:
     return level
 
 
-def _routes(parent) -> list:
-    """(child, router) for each direct child of ``parent``'s module (a compiled function's: the modules it
-    reads; for a bound method, its ``self``'s children), one per module object."""
-    module = parent.module
-    owner = getattr(getattr(module, "_fn", None), "__self__", None)
-    children = []
-    for child in module.children():
-        if child is owner:
-            children.extend(child.children())
-        else:
-            children.append(child)
-    known = breaks_of(parent).children
+def _routes(compiled) -> list:
+    """(module, router) for every submodule of ``compiled``'s module (a compiled function's: of the modules
+    it reads; for a bound method, of its ``self``), one per module object; containers (ModuleList) and
+    modules compiled already are left alone. The routers and compiled forwards are shared by the whole
+    split (kept by its top), so a module has one cache however it is reached."""
+    root = breaks_of(compiled).root or compiled
+    registry = breaks_of(root).children
+    module = compiled.module
+    seen = {id(module), id(getattr(getattr(module, "_fn", None), "__self__", None))}
     routes = []
-    for child in children:
+    for child in module.modules():
+        if id(child) in seen:
+            continue
+        seen.add(id(child))
         forward = child.__dict__.get("forward", _MISSING)
-        if forward is not _MISSING and not hasattr(forward, "ember_original") or any(child is c for c, _ in routes):
-            continue  # compiled already (OptimizedModule, nn.Module.compile) or the user's own; a shared child
-        entry = known.get(id(child))
+        if forward is not _MISSING and not hasattr(forward, "ember_original"):
+            continue  # compiled already (OptimizedModule, nn.Module.compile) or the user's own forward
+        if type(child).forward is Module.forward:
+            continue  # a container: its elements are called, not it
+        entry = registry.get(id(child))
         if entry is None or entry[0] is not child:
-            entry = known[id(child)] = (child, _router_for(parent, child))
-        routes.append(entry)
+            entry = registry[id(child)] = (child, _router_for(root, child))
+        if forward is not entry[1]:  # (not routed already by an enclosing split)
+            routes.append(entry)
     return routes
 
 
@@ -199,17 +204,17 @@ def _original_forward(module: Module):
     return getattr(current, "ember_original", current)
 
 
-def _router_for(parent, child: Module):
+def _router_for(root, child: Module):
     original = _original_forward(child)
-    mode = disabled(child)
-    if mode is True:
+    if disabled(child) is True:
         def target(*args, **kwargs):
             with suspended():
                 return original(*args, **kwargs)
     else:
-        base = parent.name[:-len(".forward")] if parent.name.endswith(".forward") else parent.name
-        path = next((n for n, m in parent.module.named_modules() if m is child and n), type(child).__name__)
-        target = type(parent)(_ForwardOf(child, original), False, parent.dynamic, f"{base}.{path}")
+        base = root.name[:-len(".forward")] if root.name.endswith(".forward") else root.name
+        path = next((n for n, m in root.module.named_modules() if m is child and n), type(child).__name__)
+        target = type(root)(_ForwardOf(child, original), False, root.dynamic, f"{base}.{path}")
+        breaks_of(target).root = root
 
     def forward(*args, **kwargs):
         if _capture._active is not None or _state.suspended:

@@ -186,6 +186,32 @@ def test_a_shared_child_called_several_times_at_several_shapes():
         in str(report)
 
 
+class Stack(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.layers = nn.ModuleList([Counted() for _ in range(3)])
+
+    def forward(self, x):
+        for i in range(len(self.layers)):
+            if x.norm() > 1e6:
+                break
+            x = self.layers[i](x)  # reached through a container
+        return x
+
+
+def test_modules_in_a_container_called_from_a_broken_forward_run_compiled():
+    model = Stack()
+    compiled = ember.compile(model)
+    x = ember.randn(2, 4)
+    _quiet(_run, compiled, x)
+    for layer in model.layers:
+        layer.runs = 0
+    _run(compiled, x)
+    assert [layer.runs for layer in model.layers] == [0, 0, 0]
+    _equal_eager(model, compiled, x)
+    assert ember.compiler.explain(model, x).graph_count == 3
+
+
 def test_explain_of_a_whole_graph_and_of_a_function():
     model = nn.Sequential(nn.Linear(4, 4), nn.ReLU())
     report = ember.compiler.explain(model, ember.randn(2, 4))
