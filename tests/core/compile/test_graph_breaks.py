@@ -212,6 +212,19 @@ def test_modules_in_a_container_called_from_a_broken_forward_run_compiled():
     assert ember.compiler.explain(model, x).graph_count == 3
 
 
+def test_a_childs_hooks_run_once_around_its_compiled_forward():
+    model = Branchy()
+    seen = []
+    model.a.register_forward_pre_hook(lambda m, args: seen.append("pre"))
+    model.a.register_forward_hook(lambda m, args, out: out * 3)  # changes the output
+    compiled = ember.compile(model)
+    x = ember.rand(2, 4) + 0.1
+    _quiet(_run, compiled, x)
+    seen.clear()
+    _equal_eager(model, compiled, x)
+    assert seen == ["pre"] * 4  # a is called twice by the forward: twice compiled, twice eagerly
+
+
 def test_explain_of_a_whole_graph_and_of_a_function():
     model = nn.Sequential(nn.Linear(4, 4), nn.ReLU())
     report = ember.compiler.explain(model, ember.randn(2, 4))
