@@ -36,6 +36,7 @@ from .profilers import Profiler, resolve_profiler
 from .signals import InterruptHandler
 from .state import TrainerState
 from .strategies import DDPStrategy, Strategy, resolve_strategy
+from .utilities import kernel_warmup
 from .utilities.rank_zero import rank_zero_only, rank_zero_warn
 
 
@@ -544,6 +545,8 @@ class Trainer:
         ckpt_path = self._select_ckpt_path(ckpt_path)
         self._call = HookDispatcher()  # (until _prepare builds the table for this run)
         model = self._attach(fn, model, datamodule)
+        if fn == "fit" and self.local_rank == 0:
+            kernel_warmup.start_for(model)  # backward kernels compile in a helper process meanwhile
         self.state.fn = fn
         self.state.interrupted = False
         previous_dtype = ember.get_default_dtype()

@@ -1,0 +1,142 @@
+"""The kernel warm-up helper (``ember.kernels._warmup``, started by ``Trainer.fit``): a helper process
+compiles the backward kernels into numba's on-disk cache, and the training process loads them from
+there instead of compiling them on its first backward pass.
+
+Each case runs in fresh processes with its own ``NUMBA_CACHE_DIR``: numba reads that setting once, when
+a kernel module is imported."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from ember.kernels import _warmup
+
+LENET_JOBS = ["max_pool_backward:float32", "col2im:float32", "conv5x5_weight_grad:float32"]
+BACKWARD_KERNELS = {"scatter_add_planes", "_col2im", "_weight_grad"}
+
+# A LeNet-5 step; prints {kernel: [cache hits, cache misses]} for the kernels it ran.
+STEP = textwrap.dedent("""
+    import json, sys
+    import ember
+    import ember.nn.functional as F
+    from ember.vision.models import LeNet5
+
+    ember.manual_seed(0)
+    model = LeNet5(num_classes=10)
+    F.cross_entropy(model(ember.randn(4, 1, 28, 28)), ember.tensor([0, 1, 2, 3])).backward()
+    assert all(p.grad is not None for p in model.parameters())
+    from ember.kernels import conv, conv5x5, pooling
+    stats = {}
+    for kernel in (conv._col2im, conv5x5._conv5x5, conv5x5._weight_grad, pooling.max_pool3d,
+                   pooling.scatter_add_planes):
+        s = kernel.serial.stats
+        stats[kernel.__name__] = [sum(s.cache_hits.values()), sum(s.cache_misses.values())]
+    print(json.dumps(stats))
+""")
+
+
+def _env(cache_dir, **extra):
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}
+    env.update(NUMBA_CACHE_DIR=str(cache_dir), **extra)
+    return env
+
+
+def _step(env) -> dict:
+    done = subprocess.run([sys.executable, "-c", STEP], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_lenet_plan_names_its_backward_kernels_last_layer_first():
+    from ember import nn
+    from ember.trainer.utilities.kernel_warmup import _plan
+    from ember.vision.models import LeNet5
+
+    assert _plan(LeNet5(num_classes=10)) == LENET_JOBS
+    assert _plan(LeNet5(num_classes=10).double()) == [job.replace("float32", "float64") for job in LENET_JOBS]
+    assert _plan(nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))) == []  # nothing to compile
+
+
+def test_two_helpers_fill_a_cache_from_which_a_step_loads_every_backward_kernel(tmp_path):
+    """Two helpers at once on one cache (two runs starting together) and then the training process:
+    its backward kernels come from the cache, none is compiled again; its forward kernels compile."""
+    env = _env(tmp_path / "numba")
+    helpers = [subprocess.Popen([sys.executable, "-m", "ember.kernels._warmup", *LENET_JOBS], env=env)
+               for _ in range(2)]
+    assert [h.wait(timeout=300) for h in helpers] == [0, 0]
+    stats = _step(env)
+    for name, (hits, misses) in stats.items():
+        if name in BACKWARD_KERNELS:
+            assert (hits, misses) == (1, 0), (name, stats)  # the helper compiled exactly what the op calls
+        else:
+            assert (hits, misses) == (0, 1), (name, stats)
+
+
+SUBPROCESS_FIT = textwrap.dedent("""
+    import os, sys
+    import ember
+    import ember.nn.functional as F
+    from ember.data import DataLoader, TensorDataset
+    from ember.kernels import _warmup
+    from ember.trainer import Trainer
+    from ember.trainer.tasks import Classifier
+    from ember.vision.models import LeNet5
+
+    ember.manual_seed(0)
+    data = DataLoader(TensorDataset(ember.randn(8, 1, 28, 28), ember.randint(0, 10, (8,))), batch_size=4)
+    trainer = Trainer(max_steps=1, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                      enable_model_summary=False, default_root_dir=sys.argv[1])
+    trainer.fit(Classifier(LeNet5(num_classes=10)), data)
+    print("helper", _warmup._started is not None)
+    pid = os.fork()
+    if pid == 0:  # a forked worker: a step still runs, and its exit leaves the parent's helper alone
+        ok = _warmup._started is None
+        F.cross_entropy(LeNet5(num_classes=10)(ember.randn(2, 1, 28, 28)), ember.tensor([0, 1])).backward()
+        sys.stdout.flush()
+        os._exit(0 if ok else 3)
+    assert os.waitpid(pid, 0)[1] == 0
+    print("child ok")
+""")
+
+
+def _fit(tmp_path, cache_dir, **extra):
+    done = subprocess.run([sys.executable, "-c", SUBPROCESS_FIT, str(tmp_path / "run")], env=_env(cache_dir, **extra),
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork() only")
+def test_fit_starts_the_helper_on_a_cold_cache_only_and_a_forked_child_still_steps(tmp_path):
+    cache = tmp_path / "numba"
+    cold = _fit(tmp_path, cache)
+    assert "helper True" in cold and "child ok" in cold
+    assert "helper False" in _fit(tmp_path, cache)  # warm: every backward kernel has its cache index
+
+
+def test_no_helper_when_switched_off(monkeypatch):
+    monkeypatch.setenv("EMBER_KERNEL_WARMUP", "0")
+    assert _warmup.start(LENET_JOBS) is None
+
+
+def test_fit_runs_when_the_cache_dir_is_unusable(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    # NUMBA_CACHE_DIR cannot be created: numba falls back to another cache location, and the run works
+    assert "child ok" in _fit(tmp_path, blocker / "numba")
+
+
+def test_a_helper_that_fails_a_job_goes_on_with_the_others(tmp_path):
+    env = _env(tmp_path / "numba")
+    assert _warmup.main(["no_such_job:float32"]) == 0
+    done = subprocess.run([sys.executable, "-m", "ember.kernels._warmup", "no_such_job", "max_pool_backward:float32"],
+                          env=env, timeout=300)
+    assert done.returncode == 0
+    assert any(name.startswith("pooling.scatter_add_planes") and name.endswith(".nbi")
+               for _, _, files in os.walk(tmp_path / "numba") for name in files)

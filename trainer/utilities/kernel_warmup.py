@@ -1,0 +1,47 @@
+"""Which numba kernels a model's first backward pass will compile, handed to ``ember.kernels._warmup``.
+
+``Trainer.fit`` calls ``start_for(model)`` before it reads the data: a helper process then compiles the
+backward kernels while this process reads the data and compiles the forward ones, and the first
+backward loads them from numba's cache (benchmarks/README.md, 2026-12-07: the cold first step of
+``ember fit digits-lenet``). Only the backward kernels are asked for: the helper is ready about when
+this process makes its first forward call, so it would race this process for those. The plan follows
+the layers' modules, in the order the backward reaches them (last layer first); layers called through
+the functional API are not seen, and their kernels compile on first use as before.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _plan(model) -> list[str]:
+    from ember import nn
+
+    dtype = next((np.dtype(p.dtype.name) for p in model.parameters() if p.dtype.is_floating_point),
+                 np.dtype("float32"))
+    if dtype not in (np.float32, np.float64):
+        return []
+    jobs, convs = [], 0
+    for module in model.modules():
+        if isinstance(module, nn.Conv2d) and module.groups == 1 and tuple(module.dilation) == (1, 1) \
+                and tuple(module.kernel_size) == (5, 5) and tuple(module.stride) == (1, 1) \
+                and not isinstance(module.padding, str):
+            jobs.append("conv5x5_weight_grad")
+            if convs and max(module.padding) < 2:  # an inner layer whose output is smaller: col2im input gradient
+                jobs.append("col2im")
+            convs += 1
+        elif isinstance(module, nn.modules.pooling._MaxPoolNd):
+            jobs.append("max_pool_backward")
+    jobs = list(dict.fromkeys(reversed(jobs)))  # the last layer's first; each kernel once
+    return [f"{job}:{dtype.name}" for job in jobs]
+
+
+def start_for(model):
+    """Starts compiling ``model``'s backward kernels in a helper process (see the module docstring);
+    the helper, or None."""
+    jobs = _plan(model)
+    if not jobs:
+        return None
+    from ember.kernels import _warmup
+
+    return _warmup.start(jobs)
