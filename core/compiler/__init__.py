@@ -15,8 +15,8 @@ elementwise ops generated as fused numba kernels.
 from __future__ import annotations
 
 from . import config
-from ._breaks import ExplainOutput, GraphBreak, GraphBreakError, disable, explain
+from ._breaks import ExplainOutput, GraphBreak, GraphBreakError, disable, explain, is_compiling
 from ._compile import OptimizedModule, compile, reset
 
 __all__ = ["ExplainOutput", "GraphBreak", "GraphBreakError", "OptimizedModule", "compile", "config", "disable",
-           "explain", "reset"]
+           "explain", "is_compiling", "reset"]

@@ -322,6 +322,18 @@ def disabled(module: Module):
     return _DISABLED.get(module)
 
 
+def is_compiling() -> bool:
+    """True while ``ember.compile`` captures the code that calls it (``torch.compiler.is_compiling``): code
+    the graph should leave out (logging, checks) can be skipped there instead of breaking the graph.
+
+    Example:
+        >>> import ember
+        >>> ember.compiler.is_compiling()
+        False
+    """
+    return bool(_state.compiling) and _capture._active is not None
+
+
 @contextlib.contextmanager
 def suspended():
     _state.suspended += 1

@@ -315,6 +315,21 @@ def test_disable_on_a_module_runs_it_eagerly_and_compiles_the_rest(recursive):
         report.break_reasons[0].reason
 
 
+def test_is_compiling_lets_a_forward_leave_code_out_of_the_graph():
+    seen = []
+
+    def f(x):
+        if not ember.compiler.is_compiling():
+            seen.append(x.sum().item())  # eagerly only: no graph break
+        return x.tanh()
+
+    compiled = ember.compile(f, fullgraph=True)
+    _close(compiled(ember.ones(2)), ember.ones(2).tanh())
+    assert seen == [] and not ember.compiler.is_compiling()
+    f(ember.ones(2))
+    assert seen == [2.0]
+
+
 def test_modules_are_left_as_they_were():
     model = Outer()
     before = {name: (dict(m.__dict__), list(m._forward_pre_hooks), list(m._forward_hooks))
