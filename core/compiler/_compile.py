@@ -18,6 +18,7 @@ from ..random import get_rng_state, set_rng_state
 from ..tensor import Tensor
 from . import _breaks, config
 from ._plan import CompiledGraph
+from ._writeback import compiled_graph
 
 
 class _FunctionModule(Module):
@@ -179,7 +180,7 @@ class _Compiled:
         if program is None:  # not the batch size: a graph break, whatever the shapes
             self.dynamic = dynamic
             return None
-        compiled = CompiledGraph(program, self._weights(program))
+        compiled = compiled_graph(program, self._weights(program))  # (buffer writes: _writeback)
         if os.environ.get("EMBER_COMPILE_DEBUG", "") not in ("", "0"):
             _write_debug(self.name, program, compiled)
         return compiled
@@ -192,8 +193,8 @@ class _Compiled:
             versions = [t._vc[0] for _, t in state]
             with _breaks.capturing(self.module):  # (a call marked ember.compiler.disable breaks it)
                 program = export(self.module, tuple(args), dict(kwargs), dynamic_shapes=dynamic_shapes)
-            for (name, t), version in zip(state, versions):
-                if t._vc[0] != version:  # (the capture restores the values; the version counter tells)
+            for (name, t), version in zip(state, versions):  # (buffers the graph writes back may change)
+                if t._vc[0] != version and name not in program.graph.mutations:
                     raise RuntimeError(f"ember.compile: the forward changes {name!r} in place, which the compiled "
                                        f"graph would not do")
             for path in program.mutated_inputs:

@@ -24,6 +24,7 @@ import numpy as np
 from .. import _dtype
 from ..autograd.function import Function
 from ..autograd.grad_mode import no_grad
+from ..random import default_generator
 from ..tensor import Tensor
 from ._graph import InputSpec, Node, TensorMeta, encode_float
 from ._inputs import _dims_of, _flatten_inputs, _leaf_specs, _points, _resized, _shuffled, bind_arguments
@@ -122,6 +123,8 @@ class Tracer:
         self.inputs: list[InputSpec] = []
         self.constants: dict[str, np.ndarray] = {}
         self.module_stack: list[tuple[str, str]] = []
+        self.mutations: dict[str, str] = {}  # buffer state_dict name -> the value written into it
+        self.written: dict[int, str] = {}  # id(array) -> the user's line that last changed it in place
         self._names: dict[str, int] = {}
 
     def unique(self, base: str) -> str:
@@ -212,9 +215,7 @@ class Tracer:
         if func is np.copyto:  # an in-place op writes its result into a traced tensor: rebind that tensor
             return self._copyto(*args, **kwargs)
         if "out" in kwargs:
-            raise DataDependentError(f"ember.export: {user_location()}: numpy.{name}(out=...) writes into a "
-                                     f"traced tensor outside Ember's ops, which the graph cannot record (batch "
-                                     f"norm in training mode updates its statistics so: call model.eval())")
+            return self._ufunc_into(func, method, name, args, kwargs)
         fn = func if method is None else getattr(func, method)
         traced = []
         encoded_args = [self.encode(a, traced) for a in args]
@@ -238,16 +239,54 @@ class Tracer:
         self._add_node(f"numpy:{name}", encoded_args, encoded_kwargs, metas)
         return results[0] if single else tuple(results)
 
+    def _ufunc_into(self, func, method, name: str, args: tuple, kwargs: dict):
+        """``numpy.add(a, 1, out=a)`` (``a += 1``, as ``num_batches_tracked`` counts) on a traced array: the
+        ufunc recorded out of place, its result written into ``a``, and ``a`` rebound to it (``_copyto``)."""
+        kwargs = dict(kwargs)
+        out = kwargs.pop("out")
+        outs = out if isinstance(out, tuple) else (out,)
+        if (len(outs) != 1 or method != "__call__" or not isinstance(outs[0], np.ndarray)
+                or id(outs[0]) not in self.values or set(kwargs) - {"casting"}):
+            raise DataDependentError(f"ember.export: {user_location()}: numpy.{name}(out=...) writes into an "
+                                     f"array the graph does not hold (a view of a traced tensor, or a plain "
+                                     f"array), which the graph cannot record; use an ember op")
+        casting = kwargs.pop("casting", "same_kind")
+        result = self.call_numpy(func, method, args, {})
+        self._copyto(outs[0], result, casting=casting)
+        return outs[0]
+
     def _copyto(self, dst, src, casting="same_kind", where=True):
         _plain_call(np.copyto, (dst, src), {"casting": casting, "where": where})
         if id(dst) not in self.values:
             return
+        if isinstance(src, np.ndarray) and id(src) not in self.values and not isinstance(src, TracedArray):
+            self.value_of(Tensor._wrap(src))  # a value made from constants only (``fill_``): a constant
         source = self.values.get(id(src)) if isinstance(src, np.ndarray) else None
-        if source is None or where is not True or source.array.dtype != dst.dtype:
+        if source is None or where is not True:
             raise DataDependentError(f"ember.export: {user_location()}: an in-place change of a traced tensor "
                                      f"the graph cannot record (use the out-of-place op)")
+        if source.array.dtype != dst.dtype:  # (an in-place op's result cast to the tensor's dtype)
+            src = self.call_numpy(astype, None, (src, dst.dtype), {})
+            source = self.values[id(src)]
+        if source.array.shape != dst.shape:  # (a value broadcast into the tensor)
+            source = self.values[id(self.call_numpy(np.broadcast_to, None, (src, dst.shape), {}))]
         self.values[id(dst)] = source  # later ops that read dst read the in-place op's result
+        self.written[id(dst)] = user_location()
         return
+
+    def call_random(self, method: str, args: tuple, kwargs: dict):
+        """A draw from the default generator outside an op (``ember.rand``, dropout's mask): a node
+        ``random:<method>`` that draws again, from the default generator, each time the graph runs."""
+        traced = []
+        encoded_args = [self.encode(a, traced) for a in args]
+        encoded_kwargs = {k: self.encode(v, traced) for k, v in kwargs.items()}
+        out = _plain_call(getattr(default_generator.np._real, method), args, kwargs)
+        if not isinstance(out, np.ndarray):  # one number: a constant (the runs draw others; the merge refuses)
+            return out
+        value = _Value(TensorMeta(self.unique(method), list(out.shape), _dtype_name(out)), out, None)
+        result = self.traced_tensor(value)._data
+        self._add_node(f"random:{method}", encoded_args, encoded_kwargs, [value.meta])
+        return result
 
     def _add_node(self, target, encoded_args, encoded_kwargs, metas):
         module, module_type = self.module_stack[-1] if self.module_stack else ("", "")
@@ -317,6 +356,28 @@ class Tracer:
             return encode_float(output)
         raise TypeError(f"ember.export: the forward returns a {type(output).__name__}; the graph holds tensors, "
                         f"tuples, lists, dicts and plain numbers")
+
+
+# numpy.random.Generator methods a graph may call (``random:<method>`` nodes): draws, no state changes
+RANDOM_METHODS = frozenset(
+    ["beta", "binomial", "chisquare", "choice", "dirichlet", "exponential", "f", "gamma", "geometric", "gumbel",
+     "integers", "laplace", "logistic", "lognormal", "multinomial", "negative_binomial", "normal", "pareto",
+     "permutation", "poisson", "random", "rayleigh", "standard_cauchy", "standard_exponential",
+     "standard_gamma", "standard_normal", "standard_t", "uniform", "vonmises", "wald", "weibull"])
+
+
+class _RecordingGenerator:
+    """The default generator's ``np`` (numpy's Generator) while a capture runs: a draw made outside an op is
+    recorded (``Tracer.call_random``); a draw inside an op's forward is the op's own (the op is the node)."""
+
+    def __init__(self, real):
+        self._real = real
+
+    def __getattr__(self, name: str):
+        attribute = getattr(self._real, name)
+        if name not in RANDOM_METHODS or _active is None or Function._batching_hook is None:
+            return attribute
+        return lambda *args, **kwargs: _active.call_random(name, args, kwargs)
 
 
 # numpy functions a graph may call on traced arrays (besides every ufunc): pure functions of their arguments
@@ -398,11 +459,11 @@ def _run_at(model, args: tuple, kwargs: dict, leaves: list, point: dict, index: 
     tracer = Tracer()
     weights = []  # parameters and buffers: their arrays are traced views while the forward runs
     for name, p in model.named_parameters():
-        weights.append((p, tracer.add_input("parameter", name, "p_" + name.replace(".", "_"), p._data)))
+        weights.append((p, tracer.add_input("parameter", name, "p_" + name.replace(".", "_"), p._data), name))
     persistent = set(model.state_dict())
     for name, b in model.named_buffers():
         if name in persistent:
-            weights.append((b, tracer.add_input("buffer", name, "b_" + name.replace(".", "_"), b._data)))
+            weights.append((b, tracer.add_input("buffer", name, "b_" + name.replace(".", "_"), b._data), name))
         else:  # a non-persistent buffer is not in the state_dict: a constant of the program
             value = tracer.add_input("constant", name, "b_" + name.replace(".", "_"), b._data)
             tracer.constants[value.meta.name] = b._data
@@ -430,22 +491,47 @@ def _run_at(model, args: tuple, kwargs: dict, leaves: list, point: dict, index: 
 
     _active = tracer
     Function._batching_hook = staticmethod(_hook)
+    generator = default_generator.np
+    default_generator.np = _RecordingGenerator(generator)
     try:
-        for tensor, value in weights:
+        for tensor, value, _ in weights:
             tensor._data = tracer.traced_tensor(value)._data
             tensor._data.from_weights = True
         with no_grad(), _module_paths(model, tracer):
             output = model(*swap(tuple(args)), **swap(dict(kwargs)))
+        tracer.mutations = _mutations(tracer, weights)
     finally:
         Function._batching_hook = None
         _active = None
-        for tensor, value in weights:
+        default_generator.np = generator
+        for tensor, value, _ in weights:
             tensor._data = value.array
     tracer.outputs = tracer.encode_outputs(output)
     tracer.values.clear()  # the run's intermediate arrays: only the nodes and constants are merged
     tracer.mutated_inputs = tuple(path for path, array, original in examples
                                   if not np.array_equal(array, original, equal_nan=array.dtype.kind in "fc"))
     return tracer
+
+
+def _mutations(tracer: Tracer, weights: list) -> dict:
+    """The buffers the forward changed in place, each with the value it holds now (written back into it after
+    each run of the graph); a parameter changed in place is refused."""
+    found = {}
+    parameters = {spec.target for spec in tracer.inputs if spec.kind == "parameter"}
+    for tensor, value, name in weights:
+        now = tracer.values.get(id(tensor._data))
+        if now is value:
+            continue
+        where = tracer.written.get(id(tensor._data), "the forward")
+        if now is None:
+            raise DataDependentError(f"ember.export: {where}: the forward gives {name!r} a new array the graph "
+                                     f"does not hold ({name}.data = ...); change it in place with ember ops")
+        if name in parameters:
+            raise DataDependentError(f"ember.export: {where}: the forward changes parameter {name!r} in place "
+                                     f"(under no_grad); a graph updates buffers only (register it as a buffer, "
+                                     f"or change it outside the forward)")
+        found[name] = now.meta.name
+    return found
 
 
 def capture(model, args: tuple, kwargs: dict, dynamic_shapes) -> tuple:
@@ -459,23 +545,33 @@ def capture(model, args: tuple, kwargs: dict, dynamic_shapes) -> tuple:
     points, dims = _points(leaves)
     buffers = [(b, b._data.copy()) for _, b in model.named_buffers()]
     runs = []
-    for p, point in enumerate(points):
-        try:
-            runs.append(_run_at(model, args, kwargs, leaves, point, p))
-        except DataDependentError:
-            raise
-        except Exception as error:
-            if p == 0:
-                raise
-            if p == 1:
-                raise DataDependentError(f"ember.export: {error_location(error)}: the forward fails on other "
-                                         f"input values of the same shape ({type(error).__name__}: {error}); "
-                                         f"the capture needs a forward that runs on any values") from error
-            raise _specialised(points, p, error) from error
-        finally:  # a training-mode forward updates statistics: each run starts from the same state
-            for b, saved in buffers:
-                np.copyto(b._data, saved)
+    rng = default_generator.get_state()  # the capture draws nothing the eager run would have drawn (and the
+    try:  # runs draw different numbers: a draw the graph does not record is a constant the merge refuses)
+        for p in range(len(points)):
+            _run_point(model, args, kwargs, leaves, points, p, runs, buffers)
+    finally:
+        default_generator.set_state(rng)
     return runs, named, points, dims
+
+
+def _run_point(model, args, kwargs, leaves, points, p: int, runs: list, buffers: list) -> None:
+    """The run at capture point ``p`` appended to ``runs``; its failure explained; the buffers restored."""
+    point = points[p]
+    try:
+        runs.append(_run_at(model, args, kwargs, leaves, point, p))
+    except DataDependentError:
+        raise
+    except Exception as error:
+        if p == 0:
+            raise
+        if p == 1:
+            raise DataDependentError(f"ember.export: {error_location(error)}: the forward fails on other "
+                                     f"input values of the same shape ({type(error).__name__}: {error}); "
+                                     f"the capture needs a forward that runs on any values") from error
+        raise _specialised(points, p, error) from error
+    finally:  # a training-mode forward updates statistics: each run starts from the same state
+        for b, saved in buffers:
+            np.copyto(b._data, saved)
 
 
 def _specialised(points: list, p: int, error: Exception) -> RuntimeError:

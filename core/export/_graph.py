@@ -85,17 +85,25 @@ class Graph:
     inputs: list
     nodes: list
     outputs: object
+    # buffer state_dict name -> the graph value written back into it after each run (batch norm's running
+    # statistics in training mode); torch.export's ``graph_signature.buffers_to_mutate``, keyed the other way
+    mutations: dict = field(default_factory=dict)
 
     def to_json(self) -> dict:
         return {"inputs": [{"kind": i.kind, "target": i.target, "meta": vars(i.meta), "dims": i.dims}
                            for i in self.inputs],
-                "nodes": [n.to_json() for n in self.nodes], "outputs": self.outputs}
+                "nodes": [n.to_json() for n in self.nodes], "outputs": self.outputs,
+                "mutations": dict(self.mutations)}
 
     @classmethod
     def from_json(cls, data: dict) -> Graph:
         inputs = [InputSpec(i["kind"], i["target"], TensorMeta(**i["meta"]),
                             {int(k): v for k, v in i.get("dims", {}).items()}) for i in data["inputs"]]
-        return cls(inputs, [Node.from_json(n) for n in data["nodes"]], data["outputs"])
+        mutations = data.get("mutations", {})
+        if not isinstance(mutations, dict) or not all(isinstance(k, str) and isinstance(v, str)
+                                                       for k, v in mutations.items()):
+            raise ValueError("mutations must map buffer names to graph value names")
+        return cls(inputs, [Node.from_json(n) for n in data["nodes"]], data["outputs"], dict(mutations))
 
     def __str__(self) -> str:
         return self.python_code()
@@ -113,11 +121,14 @@ class Graph:
             annotation = ", ".join(o.annotation() for o in node.outputs)
             call = ", ".join([format_arg(a) for a in node.args]
                              + [f"{k}={format_arg(v)}" for k, v in node.kwargs.items()])
-            function = f"numpy.{node.op}" if node.target.startswith("numpy:") else node.op
+            function = f"{node.target.partition(':')[0]}.{node.op}" \
+                if node.target.startswith(("numpy:", "random:")) else node.op
             if len(node.outputs) == 1:
                 lines.append(f"        {targets}: {annotation} = {function}({call})")
             else:
                 lines.append(f"        {targets} = {function}({call})  # {annotation}")
+        for target, value in self.mutations.items():
+            lines.append(f"        # buffer {target} <- {value}")
         lines.append(f"        return {format_arg(self.outputs)}")
         return "\n".join(lines) + "\n"
 

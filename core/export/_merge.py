@@ -41,7 +41,12 @@ def merge(runs: list, points: list) -> Graph:
                    for k in range(len(node.outputs))]
         nodes.append(Node(node.target, args, kwargs, outputs, node.module, node.module_type, node.location))
     outputs = _merge_arg([run.outputs for run in runs], points, "the forward's result")
-    return prune(Graph(inputs, nodes, outputs))
+    for run, point in zip(runs[1:], points[1:]):
+        if run.mutations != base.mutations:
+            raise DataDependentError(
+                f"ember.export: the forward changes other buffers in place on other inputs (example: "
+                f"{sorted(base.mutations)}, {_sizes(point) or 'shuffled values'}: {sorted(run.mutations)})")
+    return prune(Graph(inputs, nodes, outputs, dict(base.mutations)))
 
 
 def _names_in(encoded, found: set) -> set:
@@ -61,15 +66,15 @@ def prune(graph: Graph) -> Graph:
     """Drops the nodes whose results nothing uses (Ember's own argument checks, such as the index bounds
     ``embedding`` verifies with numpy, run during the capture but have no part in the result) and the
     constants no node reads. Every op the graph records is pure (in-place ops were recorded as their
-    results), so this changes no output."""
-    used = _names_in(graph.outputs, set())
+    results; the values written back into buffers count as read), so this changes no output."""
+    used = _names_in(graph.outputs, set()) | set(graph.mutations.values())
     kept = []
     for node in reversed(graph.nodes):
         if any(o.name in used for o in node.outputs):
             kept.append(node)
             _names_in([node.args, node.kwargs], used)
     inputs = [i for i in graph.inputs if i.kind != "constant" or i.meta.name in used]
-    return Graph(inputs, kept[::-1], graph.outputs)
+    return Graph(inputs, kept[::-1], graph.outputs, graph.mutations)
 
 
 def _same_ops(runs: list, points: list) -> None:

@@ -11,8 +11,9 @@ from .. import creation
 from ..autograd.function import Function
 from ..nn.modules.module import Module
 from ..nn.parameter import Parameter
+from ..random import default_generator
 from ..tensor import Tensor
-from ._capture import NUMPY_FUNCTIONS, astype, capture
+from ._capture import NUMPY_FUNCTIONS, RANDOM_METHODS, astype, capture
 from ._graph import Graph, decode
 from ._merge import merge
 from ._symbolic import Dim
@@ -30,6 +31,7 @@ class GraphSignature:
     user_outputs: list = field(default_factory=list)
     inputs_to_parameters: dict = field(default_factory=dict)  # graph value name -> state_dict name
     inputs_to_buffers: dict = field(default_factory=dict)
+    buffers_to_mutate: dict = field(default_factory=dict)  # graph value name -> the buffer it is written into
 
     @classmethod
     def of(cls, graph: Graph) -> GraphSignature:
@@ -44,6 +46,7 @@ class GraphSignature:
             elif spec.kind == "user_input":
                 sig.user_inputs.append(spec.meta.name)
         sig.user_outputs = _value_names(graph.outputs)
+        sig.buffers_to_mutate = {value: target for target, value in graph.mutations.items()}
         return sig
 
 
@@ -66,8 +69,10 @@ class ExportedProgram:
 
     ``graph`` (a :class:`Graph`: inputs, nodes, outputs; ``print(ep.graph)`` shows it as code),
     ``state_dict`` (the model's: parameters and persistent buffers by their names; tied weights under each
-    name, listed in ``tied`` past the first), ``constants`` (other tensors the graph reads), ``graph_signature``,
-    ``range_constraints`` ({dim name: (min, max)}), ``mutated_inputs`` (the user inputs the forward changed in
+    name, listed in ``tied`` past the first), ``constants`` (other tensors the graph reads), ``graph_signature``
+    (``graph_signature.buffers_to_mutate``, {graph value: buffer name}: the buffers the forward changes in
+    place, such as batch norm's running statistics in training mode; ``module()`` writes these values into
+    its buffers after each run), ``range_constraints`` ({dim name: (min, max)}), ``mutated_inputs`` (the user inputs the forward changed in
     place: the graph computes their new values but does not write them back) and ``module()``, a Module that
     runs the graph.
 
@@ -76,7 +81,7 @@ class ExportedProgram:
         >>> model = ember.nn.Sequential(ember.nn.Linear(3, 2), ember.nn.ReLU())
         >>> ep = ember.export.export(model, (ember.randn(4, 3),))
         >>> [node.op for node in ep.graph.nodes]
-        ['Permute', 'MatMul', 'Add', 'Relu']
+        ['Linear', 'Relu']
         >>> ep.graph.nodes[-1].module
         '1'
         >>> ep.module()(ember.ones(4, 3)).shape
@@ -154,7 +159,9 @@ class GraphModule(Module):
             elif spec.kind == "constant":
                 constant = program.constants[spec.target]
                 tensors[spec.meta.name] = constant if isinstance(constant, Tensor) else Tensor._wrap(constant)
-        return run_graph(program.graph, program.arguments, tensors, args, kwargs)
+        out = run_graph(program.graph, program.arguments, tensors, args, kwargs)
+        write_buffers(program.graph.mutations, tensors, state)
+        return out
 
     @property
     def graph(self) -> Graph:
@@ -230,7 +237,18 @@ def _bind_inputs(graph: Graph, tensors: dict, given: dict) -> dict:
     return sizes
 
 
+def write_buffers(mutations: dict, values: dict, buffers: dict) -> None:
+    """After a run: each mutated buffer (``buffers`` by state_dict name) takes its new value in place (so
+    an optimizer, a state_dict or another module holding the tensor sees it), its version bumped."""
+    for target, name in mutations.items():
+        buffer = buffers[target]
+        np.copyto(buffer._data, values[name]._data, casting="unsafe")
+        buffer._vc[0] += 1
+
+
 def run_graph(graph: Graph, arguments: list, tensors: dict, args: tuple, kwargs: dict):
+    """Runs the nodes in order on ``tensors`` (weights and constants by value name), which holds every
+    value of the run afterwards; returns the outputs."""
     given = _user_tensors(arguments, args, kwargs)
     sizes = _bind_inputs(graph, tensors, given)
     for node in graph.nodes:
@@ -276,6 +294,8 @@ def resolve(target: str):
         return creation.full
     if module == "numpy":
         return _numpy_node(target, name)
+    if module == "random":
+        return _random_node(target, name)
     if target not in _OPS:
         _OPS.update(_ember_ops())
     if target not in _OPS:
@@ -301,6 +321,18 @@ def _numpy_node(target: str, name: str):
             else Tensor._wrap(np.asarray(out))
 
     return numpy_node
+
+
+def _random_node(target: str, name: str):
+    """A draw from the default generator (``random:standard_normal``), made each time the node runs."""
+    if name not in RANDOM_METHODS:
+        raise RuntimeError(f"the graph calls {target!r}, which is not a numpy.random.Generator draw graphs may "
+                           f"call")
+
+    def random_node(*args, **kwargs):
+        return Tensor._wrap(np.asarray(getattr(default_generator.np, name)(*args, **kwargs)))
+
+    return random_node
 
 
 def resolve_function(name: str):

@@ -35,7 +35,7 @@ def save(ep: ExportedProgram, f: str | os.PathLike) -> None:
     if not isinstance(ep, ExportedProgram):
         raise TypeError(f"ember.export.save: expected an ExportedProgram, got {type(ep).__name__}")
     for node in ep.graph.nodes:
-        if not node.target.startswith(("ember.", "numpy:")):  # (numpy: the functions resolve() allows)
+        if not node.target.startswith(("ember.", "numpy:", "random:")):  # (what resolve() allows)
             raise ValueError(f"ember.export.save: node {node.name} calls {node.target}, which is not an Ember "
                              f"op; a loaded program could not run it")
     program = {"graph": ep.graph.to_json(), "arguments": ep.arguments,

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...autograd.function import once_differentiable
-from ...autograd.grad_mode import no_grad
+from ...autograd.function import Function, once_differentiable
 from ...ops._op import Op
 from ...tensor import Tensor
 from .pooling import avg_pool2d
@@ -61,13 +60,95 @@ class BatchNorm(Op):
                 Tensor._wrap(gb.astype(dtype)) if ctx.needs_input_grad[2] else None, None, None, None)
 
 
+class ChannelStats(Op):
+    """The mean and biased variance (float64) of each channel (dim 1) of an input: batch norm's batch
+    statistics, an op so that a graph capture records them (``BatchNorm``'s backward differentiates
+    through them itself)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        from ...kernels import norm as kernels  # numba loads on first use, not at `import ember`
+
+        xd = x._data
+        planes = xd.reshape(xd.shape[0], xd.shape[1], -1)
+        return kernels.channel_stats(planes.astype(np.float32) if planes.dtype == np.float16 else planes)
+
+    @staticmethod
+    def backward(ctx, grad_mean, grad_var):
+        return (None,)
+
+
+class InstanceStats(Op):
+    """The mean over the batch of each instance's channel mean and unbiased variance (float64), from an
+    (N, C, L) input: instance norm's running-statistics update."""
+
+    @staticmethod
+    def forward(ctx, flat):
+        data = flat._data.astype(np.float64)
+        count = data.shape[-1]
+        return data.mean(-1).mean(0), (data.var(-1) * (count / (count - 1))).mean(0)
+
+    @staticmethod
+    def backward(ctx, grad_mean, grad_var):
+        return (None,)
+
+
+class RunningStat(Op):
+    """``(1 - momentum) * running + momentum * correction * stat``, out of place: the new value of a running
+    statistic, which the caller writes into the buffer (a graph capture records that as a buffer mutation).
+    ``momentum`` may be a 0-d tensor (a cumulative average's ``1 / num_batches_tracked``); ``wide`` blends
+    in float64 (instance norm), else in the buffer's dtype (batch norm)."""
+
+    @staticmethod
+    def forward(ctx, running, stat, momentum, correction, wide):
+        return _blend(running._data, stat, momentum, correction, wide)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return None, None, None, None, None
+
+
+def _blend(running: np.ndarray, stat: np.ndarray, momentum, correction: float, wide: bool, out=None):
+    m = float(momentum._data) if isinstance(momentum, Tensor) else momentum
+    if wide:
+        new = ((1 - m) * running + m * stat).astype(running.dtype)
+        return new if out is None else np.copyto(out, new)
+    out = np.multiply(running, 1 - m, out=out)
+    out += (m * stat * correction if correction != 1 else m * stat).astype(running.dtype)
+    return out
+
+
+def _statistics(op, x: Tensor) -> tuple:
+    """``op``'s two statistics of ``x`` as arrays. In eager code the op's forward runs directly (the
+    statistics carry no gradient: no tape, three ops' overhead less per batch norm); while ``Function.apply``
+    is hooked (a graph capture, vmap) they go through it, so that the capture records them."""
+    if Function._batching_hook is None:
+        return op.forward(None, x)
+    return tuple(t._data for t in op.apply(x))
+
+
+def _update_running(running: Tensor | None, stat: np.ndarray, momentum, correction: float = 1.0,
+                    wide: bool = False) -> None:
+    """Writes a running statistic's new value into its buffer: in place in eager code; under a capture as
+    the op's result copied in (which the capture records as a buffer mutation)."""
+    if running is None:
+        return
+    if Function._batching_hook is None:
+        _blend(running._data, stat, momentum, correction, wide, out=running._data)
+    else:
+        np.copyto(running._data, RunningStat.apply(running, stat, momentum, correction, wide)._data)
+    running._vc[0] += 1
+
+
 def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None, weight: Tensor | None = None,
-               bias: Tensor | None = None, training: bool = False, momentum: float = 0.1,
+               bias: Tensor | None = None, training: bool = False, momentum: float | Tensor = 0.1,
                eps: float = 1e-5) -> Tensor:
     """Normalises each channel (dim 1) by batch statistics (``training``) or the running ones.
 
     In training, ``running_mean`` and ``running_var`` (if given) are updated in place:
-    ``running = (1 - momentum) * running + momentum * batch_stat``, with the unbiased batch variance.
+    ``running = (1 - momentum) * running + momentum * batch_stat``, with the unbiased batch variance
+    (``momentum`` may be a 0-d tensor, as ``BatchNorm``'s cumulative average passes it). A graph capture
+    (``ember.export``, ``ember.compile``) records the update as a buffer mutation.
 
     Example:
         >>> import ember
@@ -93,22 +174,9 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
             raise ValueError(
                 f"Expected more than 1 value per channel when training, got input size {tuple(input.shape)}"
             )
-        from ...kernels import norm as kernels  # numba loads on first use, not at `import ember`
-
-        planes = xd.reshape(xd.shape[0], channels, -1)
-        mean, var = kernels.channel_stats(planes.astype(np.float32) if planes.dtype == np.float16 else planes)
-        if running_mean is not None or running_var is not None:
-            with no_grad():
-                if running_mean is not None:
-                    rm = running_mean._data
-                    rm *= 1 - momentum
-                    rm += (momentum * mean).astype(rm.dtype)
-                    running_mean._vc[0] += 1
-                if running_var is not None:
-                    rv = running_var._data
-                    rv *= 1 - momentum
-                    rv += (momentum * var * (count / (count - 1))).astype(rv.dtype)
-                    running_var._vc[0] += 1
+        mean, var = _statistics(ChannelStats, input)
+        _update_running(running_mean, mean, momentum)
+        _update_running(running_var, var, momentum, count / (count - 1))
     else:
         if running_mean is None or running_var is None:
             raise RuntimeError("batch_norm: running_mean and running_var must be given when training=False")
@@ -236,18 +304,9 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var
     if flat.shape[-1] <= 1:
         raise ValueError(f"Expected more than 1 spatial element when training, got input size {tuple(input.shape)}")
     if running_mean is not None or running_var is not None:
-        data = flat._data.astype(np.float64)
-        count = data.shape[-1]
-        with no_grad():
-            if running_mean is not None:
-                running_mean._data[...] = ((1 - momentum) * running_mean._data
-                                          + momentum * data.mean(-1).mean(0)).astype(running_mean._data.dtype)
-                running_mean._vc[0] += 1
-            if running_var is not None:
-                unbiased = data.var(-1) * (count / (count - 1))
-                running_var._data[...] = ((1 - momentum) * running_var._data
-                                         + momentum * unbiased.mean(0)).astype(running_var._data.dtype)
-                running_var._vc[0] += 1
+        mean, unbiased = _statistics(InstanceStats, flat)
+        _update_running(running_mean, mean, momentum, wide=True)
+        _update_running(running_var, unbiased, momentum, wide=True)
     out = _standardize(flat, eps).reshape(input.shape)
     return _channel_affine(out, weight, bias)
 

@@ -116,8 +116,8 @@ class _BatchNorm(_NormBase):
         if self.training and self.track_running_stats and self.num_batches_tracked is not None:
             self.num_batches_tracked._data += 1
             self.num_batches_tracked._vc[0] += 1
-            if self.momentum is None:  # cumulative moving average
-                exponential_average_factor = 1.0 / float(self.num_batches_tracked._data)
+            if self.momentum is None:  # cumulative moving average (a tensor: a captured graph recomputes it)
+                exponential_average_factor = self.num_batches_tracked.double().reciprocal()
         bn_training = self.training or (self.running_mean is None and self.running_var is None)
         use_running = not self.training or self.track_running_stats
         return F.batch_norm(

@@ -174,10 +174,11 @@ def test_control_flow_is_evaluated_during_the_capture():
     _close(ep.module()(x, 2), model(x, 2))
 
 
-def test_training_mode_is_refused_and_leaves_the_statistics_as_they_were():
+def test_training_mode_records_the_statistics_update_and_leaves_the_statistics_as_they_were():
     bn = nn.BatchNorm1d(3)
-    with pytest.raises(DataDependentError, match="training mode"):
-        export(bn, (ember.randn(4, 3),))
+    ep = export(bn, (ember.randn(4, 3),))  # (tests/core/export/test_buffer_mutations.py: the update)
+    assert sorted(ep.graph_signature.buffers_to_mutate.values()) == ["num_batches_tracked", "running_mean",
+                                                                     "running_var"]
     assert np.allclose(bn.running_mean.numpy(), 0) and int(bn.num_batches_tracked.item()) == 0
     ep = export(bn.eval(), (ember.randn(4, 3),))
     x = ember.randn(4, 3)
