@@ -191,37 +191,54 @@ def _save_lstm(ctx, x, h0, c0, w_ih, w_hh, w_hr, b_ih, b_hh, reverse, gates, cs,
     ctx.versions = [(t, t._vc[0]) for t in (x, h0, c0, w_ih, w_hh, w_hr) if t is not None]
 
 
+# Above this many bytes of ``[W_hh | W_ih]`` (the 2 MB L2 of a core here) the per-step product streams its
+# weights from L3 or memory, at half BLAS's speed with N = batch columns, so the input part moves out of the
+# loop into one large product (timings: benchmarks/README.md, 2026-12-07).
+_FUSED_WEIGHT_BYTES = 1 << 21
+
+
 def _lstm_forward_kernels(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse):
     """The float32 forward with the numba step kernels, feature-major (see ``ember.kernels.rnn``): the
-    gates, cells and states of step ``t`` are ``(features, N)`` blocks. Each step is one product
-    ``[W_hh | W_ih] @ [h; x_t]``: 20% more work per step than ``W_hh @ h``, but no projection of the
-    whole sequence computed first and read back from memory step by step (a little faster, and less
-    memory; timings: benchmarks/README.md). The output is
-    transposed once at the end, into the input's layout (batch-major input gives a batch-major
-    output, so that ``batch_first`` costs no further copy)."""
+    gates, cells and states of step ``t`` are ``(features, N)`` blocks. With weights that fit a core's L2
+    each step is one product ``[W_hh | W_ih] @ [h; x_t]``: 20% more work per step than ``W_hh @ h``, but no
+    projection of the whole sequence computed first and read back from memory step by step (a little
+    faster, and less memory). With larger weights (the word-language-model's 2 x 650) the input part is
+    one product ``W_ih @ [x_0 ... x_L]`` before the loop, and each step multiplies by ``W_hh`` alone
+    (timings: benchmarks/README.md). The output is transposed once at the end, into the input's layout
+    (batch-major input gives a batch-major output, so that ``batch_first`` costs no further copy)."""
     from ...kernels import rnn as kernels  # numba loads on first use, not at `import ember`
 
-    X, Whh = x._data, w_hh._data
+    X, Whh, Wih = x._data, w_hh._data, w_ih._data
     length, batch, inputs = X.shape
     hidden = Whh.shape[1]
     f32 = np.float32
-    weights = np.concatenate([Whh, w_ih._data], axis=1)  # (4H, H + I)
     bias = np.zeros(4 * hidden, f32)
     for b in (b_ih, b_hh):
         if b is not None:
             bias += b._data
     gates = np.empty((length, 4 * hidden, batch), f32)
     cs, tcs = (np.empty((length, hidden, batch), f32) for _ in range(2))
-    # operands[k] = [h; x_t] of the k-th step taken (t = order[k]); the step writes its h into k + 1
-    operands = np.empty((length + 1, hidden + inputs, batch), f32)
     order = list(_steps(length, reverse))
     in_order = X[::-1] if reverse else X
-    kernels.swap_last_axes(in_order, operands[:length, hidden:])
+    fused = (Whh.size + Wih.size) * 4 <= _FUSED_WEIGHT_BYTES
+    # operands[k] = [h; x_t] (fused) or h of the k-th step taken (t = order[k]); the step writes its h
+    # into k + 1
+    operands = np.empty((length + 1, hidden + (inputs if fused else 0), batch), f32)
+    if fused:
+        weights = np.concatenate([Whh, Wih], axis=1)  # (4H, H + I)
+        kernels.swap_last_axes(in_order, operands[:length, hidden:])
+    else:
+        weights = Whh
+        xs = np.empty((inputs, length, batch), f32)  # x_t as columns, in processing order
+        kernels.swap_last_axes(in_order, xs.transpose(1, 0, 2))
+        projected = (Wih @ xs.reshape(inputs, length * batch)).reshape(4 * hidden, length, batch)
     operands[0, :hidden] = h0._data.T
     pre = np.empty((4 * hidden, batch), f32)
     c = np.ascontiguousarray(c0._data.T)
     for k, t in enumerate(order):
         np.matmul(weights, operands[k], out=pre)
+        if not fused:
+            pre += projected[:, k]
         kernels.lstm_step_forward(pre, bias, c, gates[t], cs[t], tcs[t], operands[k + 1, :hidden])
         c = cs[t]
     if X.strides[1] > X.strides[0]:  # batch-major input
@@ -248,11 +265,12 @@ def _lstm_backward_kernels(ctx, grad_y, grad_hn, grad_cn):
     c0 = np.ascontiguousarray(c0.T)
     dG = np.empty((length, 4 * hidden, batch), f32)
     order = list(_steps(length, ctx.reverse))
+    WhhT = np.ascontiguousarray(Whh.T)  # a row-major (H, 4H) copy: each step's product ~5-20% faster
     for k in range(length - 1, -1, -1):
         t = order[k]
         c_prev = cs[order[k - 1]] if k > 0 else c0
         kernels.lstm_step_backward(dY[t], dh, gates[t], c_prev, tcs[t], dc, dG[t])
-        dh, spare = np.matmul(Whh.T, dG[t], out=spare), dh
+        dh, spare = np.matmul(WhhT, dG[t], out=spare), dh
     batch_major = np.empty((length, batch, 4 * hidden), f32)
     kernels.swap_last_axes(dG, batch_major)
     return _lstm_weight_grads(ctx, batch_major, np.ascontiguousarray(dh.T), np.ascontiguousarray(dc.T), None)

@@ -42,6 +42,14 @@ RECURRENT = [
     # sizes past the kernels' 16-row tiles, batch-major and reversed
     ("LSTM-wide-batch-first", lambda nn: nn.LSTM(8, 20, batch_first=True), (17, 5, 8), None),
     ("LSTM-wide-bidir", lambda nn: nn.LSTM(8, 20, bidirectional=True), (5, 17, 8), None),
+    # weights past 2 MB: the input projection of the whole sequence leaves the step loop
+    ("LSTM-large-bidir", lambda nn: nn.LSTM(200, 300, bidirectional=True), (4, 3, 200), None),
+    (
+        "LSTM-large-2layer-batch-first-states",
+        lambda nn: nn.LSTM(200, 300, num_layers=2, batch_first=True),
+        (3, 4, 200),
+        ((2, 3, 300), (2, 3, 300)),
+    ),
     ("GRU", lambda nn: nn.GRU(4, 6), (5, 3, 4), None),
     (
         "GRU-2layer-bidir-states",
