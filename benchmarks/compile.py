@@ -1,25 +1,40 @@
-"""``ember.compile`` against torch eager and ``torch.compile``: a chain of small elementwise ops and an MLP step.
+"""``ember.compile`` against Ember eager, torch eager and ``torch.compile``: the suite's training workloads.
 
-Run by hand: ``python benchmarks/compile.py`` (``--quick`` for fewer rounds). Each workload runs interleaved
-(Ember eager, Ember compiled, torch eager, torch.compile, ...) after a warm-up, as ``benchmarks/ops.py``
-does; the median time per step and the ratios are printed. Then the first call of a compiled model
-(capture, code generation, numba) is timed in fresh processes: once with an empty compile cache (cold) and
-once more on the cache the first left (from disk).
+Run by hand: ``python benchmarks/compile.py [workload ...] [--quick] [--threads N] [--no-first-call]``.
+Each workload is the suite's step builder (``benchmarks/models.py``: the same weights and data in both
+frameworks); the compiled variants are the same step with the model replaced by ``ember.compile(model)`` /
+``torch.compile(model)``, so loss, backward and the optimizer's step run as a user writes them. The four
+variants run interleaved (Ember eager, Ember compiled, torch eager, torch.compile, ...) after a warm-up; the
+median CPU time per step (``time.process_time``: robust on a shared machine with ``--threads 1``) and the
+ratios are printed. Then the first call of each compiled step (capture, code generation, numba) is timed in
+fresh processes: once with an empty compile cache (cold) and once more on the cache the first left (from
+disk).
+
+Workloads whose model has BatchNorm or dropout in training mode run eagerly under ``ember.compile`` until
+training-mode capture lands (the compiled column then measures the fallback).
 """
 
 from __future__ import annotations
 
+import argparse
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 
-import numpy as np
+if "--threads" in sys.argv:  # before numpy / numba / torch start their thread pools
+    _threads = sys.argv[sys.argv.index("--threads") + 1]
+    for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+        os.environ[_var] = _threads
+
+import numpy as np  # noqa: E402
 
 # the repository instead of benchmarks/ (whose coverage.py would shadow the coverage package numba imports)
 sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-from benchmarks.ops import interleaved
+from benchmarks import models  # noqa: E402
+from benchmarks.suite import _model_step  # noqa: E402
 
 
 def chain(lib, y, n_ops: int = 200):
@@ -32,12 +47,10 @@ def chain(lib, y, n_ops: int = 200):
     return y
 
 
-def chain_step(lib, compiled: bool):
-    """The chain on a (16,) tensor, summed, backward."""
+def chain_step(lib):
+    """The chain on a (16,) tensor as a function (the one "module" of the step), summed, backward."""
     x = lib.ones(16, requires_grad=True)
-    fn = (lambda y: chain(lib, y))
-    if compiled:
-        fn = lib.compile(fn)
+    fn = _Chain(lambda y: chain(lib, y))
 
     def step():
         fn(x).sum().backward()
@@ -46,121 +59,147 @@ def chain_step(lib, compiled: bool):
     return step
 
 
-def _mlp(lib, batch: int):
+class _Chain:
+    """A function the compiled variant swaps for its compiled form (as it swaps a step's model)."""
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def __call__(self, *args):
+        return self.fn(*args)
+
+
+# name: (label, step builder(lib) -> step)
+WORKLOADS = {
+    "chain": ("200 small elementwise ops, fwd+bwd", chain_step),
+    "mlp": ("MLP 784-512-256-10, b128, SGD mom.", lambda lib: models.overhead_step(lib, "mlp128")),
+    "lenet": ("LeNet-5, b64, Adam", lambda lib: _model_step(lib, "lenet")),
+    "resnet8": ("ResNet-8 + BN, b64, SGD", lambda lib: _model_step(lib, "resnet8")),
+    "resnet18_cifar": ("ResNet-18 CIFAR, b8, SGD mom.", lambda lib: models.real_step(lib, "resnet18_cifar")),
+    "lstm": ("char-LSTM V65 E64 H256, L64 b32", lambda lib: _model_step(lib, "lstm")),
+    "lstmcell_loop": ("2 LSTMCells H51, loop of 100, b97", lambda lib: models.overhead_step(lib, "lstmcell_loop")),
+    "gpt": ("GPT 2 layers d128 h4, L64 b16, AdamW", lambda lib: _model_step(lib, "gpt")),
+    "vit_tiny": ("ViT-Tiny 12x d192, b8, AdamW", lambda lib: models.real_step(lib, "vit_tiny")),
+}
+
+
+def compiled_step(lib, name: str):
+    """The workload's step with every module (or ``_Chain``) its closures call replaced by its compiled form:
+    the step a user writes after ``model = lib.compile(model)``."""
+    step = WORKLOADS[name][1](lib)
     nn = lib.nn
+    seen = set()
 
-    class MLPLoss(nn.Module):
-        """784-512-256-10 MLP and ops.py's cross-entropy written out, in one forward."""
+    def swap(fn):
+        if id(fn) in seen or not hasattr(fn, "__closure__"):
+            return
+        seen.add(id(fn))
+        for cell in fn.__closure__ or ():
+            try:
+                value = cell.cell_contents
+            except ValueError:
+                continue
+            if isinstance(value, nn.Module):
+                cell.cell_contents = lib.compile(value)
+            elif isinstance(value, _Chain):
+                value.fn = lib.compile(value.fn)
+            elif callable(value) and hasattr(value, "__code__"):
+                swap(value)
 
-        def __init__(self):
-            super().__init__()
-            self.fc1, self.fc2, self.fc3 = nn.Linear(784, 512), nn.Linear(512, 256), nn.Linear(256, 10)
-
-        def forward(self, x, one_hot):
-            h = self.fc3(self.fc2(self.fc1(x).relu()).relu())
-            return -(one_hot * (h - h.logsumexp(1, keepdim=True))).sum() / batch
-
-    return MLPLoss()
-
-
-def mlp_step(lib, compiled: bool, batch: int = 128, state=None):
-    """Forward with the loss, backward, SGD with momentum (the library's optimizer)."""
-    rng = np.random.default_rng(0)
-    lib.manual_seed(0)
-    model = _mlp(lib, batch)
-    if state is not None:
-        model.load_state_dict({k: lib.tensor(v) for k, v in state.items()})
-    optimizer = lib.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    x = lib.tensor(rng.standard_normal((batch, 784)).astype(np.float32))
-    one_hot = lib.tensor(np.eye(10, dtype=np.float32)[rng.integers(0, 10, batch)])
-    run = lib.compile(model) if compiled else model
-
-    def step():
-        loss = run(x, one_hot)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-
+    swap(step)
     return step
 
 
-def _first_call(workload: str, numba_started: bool) -> None:
-    """In a fresh process: the time of the first call of a compiled workload, capture to result; with
-    ``numba_started`` after numba's runtime has started (its one-time start-up, paid by any first kernel
-    of Ember's too, is then not counted)."""
+def interleaved(workloads: dict, repeats: int, rounds: int) -> dict:
+    """Each workload's CPU seconds per step, one sample per round, the workloads taking turns."""
+    for fn in workloads.values():  # warm-up (also the compiles)
+        for _ in range(2):
+            fn()
+    samples = {name: [] for name in workloads}
+    for _ in range(rounds):
+        for name, fn in workloads.items():
+            start = time.process_time()
+            for _ in range(repeats):
+                fn()
+            samples[name].append((time.process_time() - start) / repeats)
+    return samples
+
+
+def _first_call(name: str) -> None:
+    """In a fresh process: the first step of the compiled workload (capture, code generation, numba, the
+    step itself) minus a step after it: what compiling costs."""
     import ember
 
-    if numba_started:
-        import numba
-
-        numba.njit(lambda a: a + 1)(np.ones(2))
-    if workload == "chain":
-        fn, args = ember.compile(lambda y: chain(ember, y)), (ember.ones(16, requires_grad=True),)
-    elif workload == "mlp":
-        batch = 128
-        fn, args = ember.compile(_mlp(ember, batch)), (ember.randn(batch, 784), ember.zeros(batch, 10))
-    else:
-        from ember.vision.models import lenet5
-
-        fn, args = ember.compile(lenet5()), (ember.randn(64, 1, 28, 28),)
+    step = compiled_step(ember, name)
     start = time.perf_counter()
-    out = fn(*args)
-    (out if out.ndim == 0 else out.sum()).backward()
-    print(time.perf_counter() - start)
+    step()
+    first = time.perf_counter() - start
+    start = time.perf_counter()
+    step()
+    print(first - (time.perf_counter() - start))
 
 
-def first_compile(workload: str, numba_started: bool) -> tuple:
+def first_compile(name: str) -> tuple:
     """(cold, from disk) seconds of the first call, each in a fresh process sharing one cache folder."""
     with tempfile.TemporaryDirectory() as folder:
         env = dict(os.environ, EMBER_COMPILE_CACHE_DIR=folder)
         times = []
         for _ in range(2):
-            command = [sys.executable, __file__, "--first-call", workload] + ["--numba-started"] * numba_started
-            out = subprocess.run(command, env=env, check=True, capture_output=True, text=True)
+            out = subprocess.run([sys.executable, __file__, "--first-call", name], env=env, check=True,
+                                 capture_output=True, text=True)
             times.append(float(out.stdout.split()[-1]))
         return tuple(times)
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("workloads", nargs="*", default=list(WORKLOADS), help=f"some of {list(WORKLOADS)}")
+    parser.add_argument("--quick", action="store_true", help="fewer rounds (a rough look)")
+    parser.add_argument("--threads", type=int, default=None, help="BLAS/numba/torch threads (set before imports)")
+    parser.add_argument("--no-first-call", action="store_true", help="skip the first-compile timings")
+    parser.add_argument("--no-torch-compile", action="store_true", help="skip torch.compile (its compiles are slow)")
+    args = parser.parse_args()
+    unknown = set(args.workloads) - set(WORKLOADS)
+    if unknown:
+        parser.error(f"unknown workloads {sorted(unknown)}; choose from {list(WORKLOADS)}")
+    import warnings
+
     import ember
+    import torch
 
-    quick = "--quick" in sys.argv
-    try:
-        import torch
-
-        torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", os.cpu_count() or 1)))
-    except ImportError:
-        torch = None
-    rows = []
-    for name, make, repeats in [("200 small ops, fwd+bwd", chain_step, 20), ("MLP 784-512-256-10 step", mlp_step, 10)]:
-        workloads = {"ember": make(ember, False), "ember.compile": make(ember, True)}
-        if torch is not None:
-            workloads["torch"] = make(torch, False)
+    warnings.simplefilter("ignore")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    rounds, repeats = (3, 2) if args.quick else (7, 3)
+    print(f"torch {torch.__version__} threads={torch.get_num_threads()}  load={os.getloadavg()[0]:.1f}  "
+          f"CPU ms per step, median of {rounds} rounds of {repeats} steps")
+    print(f"{'workload':<38}{'ember':>9}{'compiled':>10}{'torch':>9}{'t.compile':>10}"
+          f"{'cmp/torch':>10}{'cmp/t.cmp':>10}{'cmp/eager':>10}")
+    for name in args.workloads:
+        variants = {"ember": WORKLOADS[name][1](ember), "ember.compile": compiled_step(ember, name),
+                    "torch": WORKLOADS[name][1](torch)}
+        if not args.no_torch_compile:
             try:
-                compiled = make(torch, True)
+                compiled = compiled_step(torch, name)
                 compiled()
-                workloads["torch.compile"] = compiled
+                variants["torch.compile"] = compiled
             except Exception as error:  # noqa: BLE001 (no C++ toolchain, or inductor refuses)
-                print(f"torch.compile does not run here: {type(error).__name__}: {error}"[:200])
-        times = interleaved(workloads, repeats, rounds=3 if quick else 9)
-        rows.append((name, times))
-    print(f"{'workload':<26}{'ember':>9}{'compiled':>10}{'torch':>9}{'t.compile':>10}"
-          f"{'cmp/torch':>10}{'cmp/t.cmp':>10}{'eager/torch':>12}  (ms)")
-    for name, t in rows:
-        ms = {k: v * 1e3 for k, v in t.items()}
-        torch_ms, tc_ms = ms.get("torch", float("nan")), ms.get("torch.compile", float("nan"))
-        print(f"{name:<26}{ms['ember']:>9.3f}{ms['ember.compile']:>10.3f}{torch_ms:>9.3f}{tc_ms:>10.3f}"
-              f"{ms['ember.compile'] / torch_ms:>10.2f}{ms['ember.compile'] / tc_ms:>10.2f}"
-              f"{ms['ember'] / torch_ms:>12.2f}")
-    for workload in ("chain", "mlp", "lenet5"):
-        cold, warm = first_compile(workload, False)
-        cold_started, warm_started = first_compile(workload, True)
-        print(f"first call of compiled {workload}: cold cache {cold:.2f} s, from disk {warm:.2f} s; numba's "
-              f"runtime already started: {cold_started:.2f} s, {warm_started:.2f} s")
+                print(f"torch.compile does not run {name}: {type(error).__name__}: {error}"[:200])
+        samples = interleaved(variants, repeats, rounds)
+        ms = {k: statistics.median(v) * 1e3 for k, v in samples.items()}
+        nan = float("nan")
+        torch_ms, tc_ms = ms["torch"], ms.get("torch.compile", nan)
+        print(f"{WORKLOADS[name][0]:<38}{ms['ember']:>9.2f}{ms['ember.compile']:>10.2f}{torch_ms:>9.2f}"
+              f"{tc_ms:>10.2f}{ms['ember.compile'] / torch_ms:>10.2f}{ms['ember.compile'] / tc_ms:>10.2f}"
+              f"{ms['ember.compile'] / ms['ember']:>10.2f}", flush=True)
+    if not args.no_first_call:
+        for name in args.workloads:
+            cold, warm = first_compile(name)
+            print(f"first call of compiled {name}: cold cache {cold:.2f} s, from disk {warm:.2f} s", flush=True)
 
 
 if __name__ == "__main__":
     if len(sys.argv) >= 3 and sys.argv[1] == "--first-call":
-        _first_call(sys.argv[2], "--numba-started" in sys.argv)
+        _first_call(sys.argv[2])
     else:
         main()

@@ -16,6 +16,7 @@ from ..export._program import _bind_inputs, _user_tensors, _value_names, resolve
 from ..ops._op import Op
 from ..tensor import Tensor
 from ._codegen import ELEMENTWISE, Kernels, Run
+from ._runtime import Program, Step, call, supported
 
 # the ops a run may hold (module:Class as a node names them)
 FUSIBLE = {
@@ -193,7 +194,8 @@ def _run(nodes: list, outputs: list):
 
 
 class CompiledGraph:
-    """A captured program run as its plan: fused kernels for the runs, Ember's ops for the rest."""
+    """A captured program run as its plan: fused kernels for the runs, Ember's ops for the rest; one autograd
+    node for the whole graph (``_runtime``), or where an op needs ``Op.apply``, one node per step."""
 
     def __init__(self, program, tensors: dict):
         self.program = program
@@ -205,6 +207,11 @@ class CompiledGraph:
                 self.steps.append((Kernels(step), step))
             else:
                 self.steps.append((resolve(step.target), step))
+        # one autograd node for the whole graph (``_runtime``), unless an op needs ``apply`` (float16 widening)
+        steps = [Step(fn, step) for fn, step in self.steps]
+        inputs = [spec.meta.name for spec in self.graph.inputs]
+        outputs = [name for name in dict.fromkeys(_value_names(self.graph.outputs)) if name not in inputs]
+        self.runtime = Program(steps, inputs, outputs) if supported(steps, _dtypes(self.graph).values()) else None
 
     @property
     def kernels(self) -> list:
@@ -214,6 +221,9 @@ class CompiledGraph:
         graph = self.graph
         tensors = dict(self.tensors)
         sizes = _bind_inputs(graph, tensors, _user_tensors(self.program.arguments, args, kwargs))
+        if self.runtime is not None:
+            values = call(self.runtime, [tensors[name] for name in self.runtime.input_names], sizes)
+            return decode(graph.outputs, values, sizes, resolve_function)
         for fn, step in self.steps:
             if isinstance(step, Run):
                 out = FusedElementwise.apply(fn, *(tensors[name] for name in step.inputs))
