@@ -211,7 +211,7 @@ def _router_for(root, child: Module):
             with suspended():
                 return original(*args, **kwargs)
     else:
-        base = root.name[:-len(".forward")] if root.name.endswith(".forward") else root.name
+        base = root.name.removesuffix(".forward")
         path = next((n for n, m in root.module.named_modules() if m is child and n), type(child).__name__)
         target = type(root)(_ForwardOf(child, original), False, root.dynamic, f"{base}.{path}")
         breaks_of(target).root = root
