@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import re
 import sys
 import threading
 import traceback
@@ -69,8 +70,9 @@ class GraphBreak:
 
 
 def graph_break(module_name: str, error: BaseException, module: Module) -> GraphBreak:
-    """The break a capture's ``error`` makes: the innermost line of the user's code in its traceback (or,
-    for a forward of Ember's own modules, the innermost line of that ``forward``; else its first line)."""
+    """The break a capture's ``error`` makes: the innermost line of the user's code in its traceback; else
+    the line the capture's message names (found on the stack where it was raised); else, for a forward of
+    Ember's own modules, the innermost line of that ``forward`` (or its first line)."""
     forward = module.__dict__.get("_fn") or module.forward
     code = getattr(getattr(forward, "__func__", forward), "__code__", None)
     user = own = None
@@ -83,6 +85,9 @@ def graph_break(module_name: str, error: BaseException, module: Module) -> Graph
                 own = (name, lineno)
         if user:
             break
+    named = re.search(r"ember\.(?:export|compile): (.+?):(\d+): ", str(error))
+    if user is None and named is not None and not named.group(1).startswith(CORE_DIR):
+        user = (named.group(1), int(named.group(2)))
     if not (user or own) and code is not None:
         own = (code.co_filename, code.co_firstlineno)
     filename, lineno = user or own or ("<unknown>", 0)

@@ -315,6 +315,41 @@ def test_disable_on_a_module_runs_it_eagerly_and_compiles_the_rest(recursive):
         report.break_reasons[0].reason
 
 
+class DisabledForward(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 4)
+        self.runs = 0
+
+    @ember.compiler.disable
+    def forward(self, x):
+        self.runs += 1
+        return self.fc(x).relu()
+
+
+class CallsDisabled(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.leaf, self.fc = DisabledForward(), Counted()
+
+    def forward(self, x):
+        return self.fc(self.leaf(x))  # LEAF
+
+
+def test_a_forward_marked_disable_is_one_break_at_its_call():
+    model = CallsDisabled()
+    compiled = ember.compile(model)
+    x = ember.randn(2, 4)
+    _quiet(_run, compiled, x)
+    model.leaf.runs = model.fc.runs = 0
+    _run(compiled, x)
+    assert (model.leaf.runs, model.fc.runs) == (1, 0)
+    _equal_eager(model, compiled, x)
+    report = ember.compiler.explain(model, x)
+    assert report.graph_count == 1  # fc; leaf eager, and its Linear too (recursive=True)
+    assert [b.lineno for b in report.break_reasons] == [_line_of(CallsDisabled.forward, "# LEAF")]
+
+
 def test_is_compiling_lets_a_forward_leave_code_out_of_the_graph():
     seen = []
 
