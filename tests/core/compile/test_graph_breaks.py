@@ -365,6 +365,36 @@ def test_is_compiling_lets_a_forward_leave_code_out_of_the_graph():
     assert seen == [2.0]
 
 
+class NormNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(2, 3, 3, padding=1), nn.BatchNorm2d(3), nn.ReLU())
+        self.head = nn.Linear(3 * 4 * 4, 2)
+
+    def forward(self, x):
+        h = self.body(x)
+        if h.mean() > 1e6:  # never; the graph breaks here
+            h = h * 0
+        return self.head(h.flatten(1))
+
+
+def test_a_split_training_step_updates_batch_norm_statistics_as_eagerly():
+    ember.manual_seed(0)
+    model, twin = NormNet().train(), NormNet().train()
+    twin.load_state_dict(model.state_dict())
+    compiled = ember.compile(model)
+    for step in range(3):
+        x = ember.randn(4, 2, 4, 4)
+        out, grads = _quiet(_grads, model, compiled, x)
+        expected, expected_grads = _grads(twin, twin, x)
+        _close(out, expected)
+        for g, e in zip(grads, expected_grads):
+            _close(g, e)
+    for (name, b), (_, e) in zip(model.named_buffers(), twin.named_buffers()):
+        _close(b, e)
+    assert ember.compiler.explain(model, x).graph_count == 2  # body (statistics written back) and head
+
+
 def test_modules_are_left_as_they_were():
     model = Outer()
     before = {name: (dict(m.__dict__), list(m._forward_pre_hooks), list(m._forward_hooks))
