@@ -71,9 +71,10 @@ def compile_module(module, how: str):
     return module  # "eager"
 
 
-def fit(root, how: str = "ember.compile", ckpt_path=None, interrupt: int | None = None, max_epochs: int = 3):
+def fit(root, how: str = "ember.compile", ckpt_path=None, interrupt: int | None = None, max_epochs: int = 3,
+        net=None):
     seed_everything(5)
-    module = SiluNet()
+    module = (net or SiluNet)()
     callbacks = [ModelCheckpoint(save_last=True)] + ([InterruptAt(interrupt)] if interrupt is not None else [])
     trainer = Trainer(**trainer_kwargs(root, max_epochs=max_epochs, num_sanity_val_steps=1), callbacks=callbacks)
     with warnings.catch_warnings():
@@ -119,6 +120,32 @@ def test_compiled_runs_repeat_and_resume_bit_for_bit(tmp_path, how):
     for key in expected:
         np.testing.assert_array_equal(weights(again)[key], expected[key], err_msg=key)
         np.testing.assert_array_equal(weights(resumed)[key], expected[key], err_msg=key)
+
+
+class NormDropNet(SiluNet):
+    """SiluNet with batch norm (running statistics: buffers the compiled graph updates) and dropout (random
+    masks drawn from Ember's generator) in training mode."""
+
+    def __init__(self, lr: float = 0.1):
+        super().__init__(lr)
+        self.norm, self.drop = nn.BatchNorm1d(16), nn.Dropout(0.3)
+
+    def forward(self, x):
+        h = self.norm(self.fc1(x))
+        return self.fc2(self.drop(h * ember.sigmoid(h)))
+
+
+def test_batch_norm_and_dropout_compile_and_resume_bit_for_bit(tmp_path):
+    _, straight = fit(tmp_path / "straight", net=NormDropNet)
+    assert len(compiled_graphs(straight)) == 2 and all(g is not None for g in compiled_graphs(straight))
+    fit(tmp_path / "interrupted", interrupt=8, net=NormDropNet)
+    _, resumed = fit(tmp_path / "interrupted", ckpt_path="last", net=NormDropNet)
+    _, eager = fit(tmp_path / "eager", "eager", net=NormDropNet)
+    expected = weights(straight)
+    assert "norm.running_mean" in expected
+    for key in expected:
+        np.testing.assert_array_equal(weights(resumed)[key], expected[key], err_msg=key)
+        np.testing.assert_allclose(weights(eager)[key], expected[key], rtol=0, atol=1e-5, err_msg=key)
 
 
 def test_checkpoints_move_between_compiled_and_eager_runs(tmp_path):
