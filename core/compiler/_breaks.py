@@ -221,8 +221,8 @@ def _router_for(root, child: Module):
         target = type(root)(_ForwardOf(child, original), False, root.dynamic, f"{base}.{path}")
         breaks_of(target).root = root
 
-    def forward(*args, **kwargs):
-        if _capture._active is not None or _state.suspended:
+    def forward(*args, **kwargs):  # (another thread, which runs no split, sees the eager forward)
+        if _capture._active is not None or _state.suspended or _state.record is None:
             return original(*args, **kwargs)
         return target(*args, **kwargs)
 

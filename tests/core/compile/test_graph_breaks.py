@@ -430,6 +430,31 @@ def test_modules_are_left_as_they_were():
     assert model.side.runs == 0
 
 
+def test_another_thread_sees_the_eager_forwards_during_a_split():
+    import threading
+
+    class Threads(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a = Counted()
+
+        def forward(self, x):
+            if x.sum() > 1e9:  # the capture stops here, before the thread
+                return x
+            worker = threading.Thread(target=lambda: self.a(x))  # the same module, from another thread
+            worker.start()
+            worker.join()
+            return self.a(x)
+
+    model = Threads()
+    compiled = ember.compile(model)
+    x = ember.randn(2, 4)
+    _quiet(compiled, x)
+    model.a.runs = 0
+    compiled(x)
+    assert model.a.runs == 1  # the thread's call: eager; this thread's: compiled
+
+
 def test_an_error_inside_the_eager_part_leaves_the_modules_as_they_were():
     class Fails(nn.Module):
         def __init__(self):
