@@ -20,9 +20,10 @@ from .recipe import MODEL_KEYS, Recipe, RecipeError, builtin_recipes, compile_op
 RUNS_ROOT = pathlib.Path("runs")
 
 
-def build_objects(recipe: Recipe, need_data: bool = True):
+def build_objects(recipe: Recipe, need_data: bool = True, compile: bool = True):
     """Seeds, then builds model, data module and the Trainer's keyword arguments. Every section is
-    checked first (all problems at once), so a mistake in ``data`` is reported before ``model`` is built."""
+    checked first (all problems at once), so a mistake in ``data`` is reported before ``model`` is built.
+    ``compile=False`` leaves the model eager whatever ``model.compile`` says (it is still checked)."""
     from ember.trainer import seed_everything  # lazy: `ember --help` loads no framework
 
     config = recipe.config
@@ -34,7 +35,7 @@ def build_objects(recipe: Recipe, need_data: bool = True):
     if config.get("seed") is not None:
         seed_everything(config["seed"])
     builder = Builder(recipe.path, sections=_sections())
-    model, data, trainer_args = _build_sections(builder, config, need_data)
+    model, data, trainer_args = _build_sections(builder, config, need_data, compile)
     if builder.problems:
         raise RecipeError(builder.problems)
     return model, data, trainer_args
@@ -78,7 +79,7 @@ def _sections() -> dict:
     return {"model": TrainingModule, "data": DataModule}
 
 
-def _build_sections(builder: Builder, config: dict, need_data: bool):
+def _build_sections(builder: Builder, config: dict, need_data: bool, compile: bool = True):
     from ember.trainer import Trainer  # lazy: `ember --help` loads no framework
 
     for section in ("model",) + (("data",) if need_data else ()):
@@ -87,7 +88,7 @@ def _build_sections(builder: Builder, config: dict, need_data: bool):
     seed = config.get("seed")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
         builder.problem("seed", f"expected an int, got {seed!r}")
-    model = _build_model(builder, config["model"]) if "model" in config else None
+    model = _build_model(builder, config["model"], compile) if "model" in config else None
     data = builder.build(config["data"], "data") if config.get("data") is not None else None
     trainer_config = config.get("trainer") or {}
     if not isinstance(trainer_config, dict):
@@ -97,7 +98,7 @@ def _build_sections(builder: Builder, config: dict, need_data: bool):
     return model, data, trainer_args
 
 
-def _build_model(builder: Builder, spec):
+def _build_model(builder: Builder, spec, compile: bool = True):
     """The ``model`` section: its object spec built, then ``model.compile`` (true or ember.compile's arguments)
     applied in place, so the module stays the TrainingModule the recipe names and runs its forward compiled."""
     if not isinstance(spec, dict):
@@ -111,7 +112,7 @@ def _build_model(builder: Builder, spec):
         builder.problem(key, message)
     model = builder.build({k: v for k, v in spec.items()
                            if k not in MODEL_KEYS and f"model.{k}" not in dict(problems)}, "model")
-    if model is not None and options is not None and not problems:
+    if model is not None and options is not None and compile and not problems:
         model.compile(**options)
     return model
 
@@ -125,7 +126,7 @@ def summarize(name_or_path: str, overrides: list[str]) -> str:
     import ember  # lazy: `ember --help` loads no framework
 
     recipe = load_recipe(name_or_path, overrides)
-    model, data, _ = build_objects(recipe)
+    model, data, _ = build_objects(recipe, compile=False)  # the modules as they run eagerly, each call seen
     example = _example_input(data)
     return str(ember.nn.summary(model, example))
 

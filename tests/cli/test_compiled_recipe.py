@@ -61,6 +61,9 @@ def test_compile_options_reach_the_run_and_wrong_ones_name_the_key(tmp_path):
     shown = run("fit", "digits-lenet", "model.compile.dynamic=true", "--print-config")
     assert shown.exit_code == 0 and "compile:\n    dynamic: true" in shown.output, shown.output
     assert run("check", "digits-lenet", "model.compile={fullgraph: true, mode: null}").exit_code == 0
+    sizes = ["data.train_size=64", "data.test_size=64"]
+    summaries = [run("summary", "digits-lenet", *sizes, *compiled) for compiled in ([], ["model.compile=true"])]
+    assert summaries[0].exit_code == 0 and summaries[1].output == summaries[0].output  # (the eager modules, once each)
 
     wrong = run("check", "digits-lenet", "model.compile=maybe")
     assert wrong.exit_code == 2
