@@ -399,7 +399,18 @@ class ExplainOutput:
 def explain(fn_or_module, *args, **kwargs):
     """Compiles ``fn_or_module`` afresh, calls it on the arguments and says how it was split
     (``torch._dynamo.explain``): an :class:`ExplainOutput`. Without arguments, returns a function to call
-    with them (``explain(f)(x)``, torch's newer form). Warns nothing; the compiled graphs are dropped."""
+    with them (``explain(f)(x)``, torch's newer form). Warns nothing; the compiled graphs are dropped.
+
+    Example:
+        >>> import ember
+        >>> layer = ember.nn.Linear(3, 3)
+        >>> def f(x):
+        ...     y = layer(x)
+        ...     return y if y.sum() > 0 else -y  # a branch on tensor values: a graph break
+        >>> report = ember.compiler.explain(f, ember.ones(2, 3))
+        >>> report.graph_count, report.graph_break_count  # layer compiled, f's own lines eager
+        (1, 1)
+    """
     if not args and not kwargs:
         return functools.partial(explain, fn_or_module)
     from ._compile import compile
