@@ -7,7 +7,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from ._adam_base import AdamBase
-from .optimizer import fresh
+from .optimizer import fresh, to_float
 
 
 class Adam(AdamBase):
@@ -54,6 +54,28 @@ class Adam(AdamBase):
                     "differentiable": differentiable, "fused": fused, "decoupled_weight_decay": decoupled_weight_decay}
         super().__init__(params, defaults)
 
+    def _update(self, param: np.ndarray, grad: np.ndarray, state: dict, group: dict) -> None:
+        if not _fusable(self, param, grad, state):
+            return super()._update(param, grad, state, group)
+        from ..kernels.optim import adam_update  # numba loads on first use, not at `import ember`
+
+        # the scalars as PyTorch forms them (in double), then in the parameter's precision
+        lr, weight_decay, eps = to_float(group["lr"]), group["weight_decay"], group["eps"]
+        beta1, beta2 = (to_float(b) for b in group["betas"])
+        state["step"]._data += 1
+        step = state["step"].item()
+        decoupled = weight_decay != 0 and group.get("decoupled_weight_decay", False)
+        amsgrad = bool(group.get("amsgrad", False))
+        second_moment = state["exp_avg_sq"]._data
+        scalar = param.dtype.type
+        adam_update(param.size, param.reshape(-1), np.ascontiguousarray(grad).reshape(-1),
+                    state["exp_avg"]._data.reshape(-1), second_moment.reshape(-1),
+                    (state["max_exp_avg_sq"]._data if amsgrad else second_moment).reshape(-1),
+                    scalar(1 - beta1), scalar(1 - (1 - beta1)), scalar(beta2), scalar(1 - beta2),
+                    scalar(1 - lr * weight_decay if decoupled else 1.0),
+                    scalar(0.0 if decoupled else weight_decay), scalar(lr / (1 - beta1**step)),
+                    scalar((1 - beta2**step) ** 0.5), scalar(eps), amsgrad)
+
     def _apply(self, param: np.ndarray, grad: np.ndarray, exp_avg: np.ndarray, second_moment: np.ndarray,
                step: float, lr: float, beta1: float, beta2: float, state: dict, group: dict) -> None:
         step_size = lr / (1 - beta1**step)
@@ -64,3 +86,18 @@ class Adam(AdamBase):
         np.divide(exp_avg, denom, out=denom)
         denom *= -step_size
         param += denom
+
+
+def _fusable(optimizer: Adam, param: np.ndarray, grad: np.ndarray, state: dict) -> bool:
+    """Whether ``ember.kernels.optim.adam_update`` can take this update: Adam's own rule (not a subclass's)
+    on plain contiguous float32 / float64 arrays of one dtype (meta, complex views, other dtypes take numpy)."""
+    cls = type(optimizer)
+    if cls._apply is not Adam._apply or cls._update_second_moment is not AdamBase._update_second_moment:
+        return False
+    dtype = param.dtype
+    if dtype != np.float32 and dtype != np.float64 or grad.dtype != dtype or grad.shape != param.shape:
+        return False
+    for a in (param, *(v._data for k, v in state.items() if k != "step")):
+        if type(a) is not np.ndarray or a.dtype != dtype or not a.flags.c_contiguous or a.shape != param.shape:
+            return False
+    return type(grad) is np.ndarray and param.flags.writeable

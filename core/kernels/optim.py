@@ -1,0 +1,53 @@
+"""Optimizer updates as one pass over a parameter (``ember.optim``'s fused paths).
+
+Adam's update in numpy is a dozen passes over the parameter's size (the moments, the square root,
+the denominator, the quotient), each reading and writing a full array; here each element is read
+once and its parameter and moments written once. The arithmetic is PyTorch's single-tensor Adam,
+operation for operation, in the arrays' precision (float32 scalars for float32 arrays, no fastmath),
+so the results are PyTorch's to the rounding of each operation.
+"""
+
+from __future__ import annotations
+
+import math
+
+from ._threads import split
+
+
+@split(1 << 17, error_model="numpy")
+def adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, weight, keep, beta2, one_minus_beta2, decay,
+                l2, step_size, bias_correction2_sqrt, eps, amsgrad, start, stop):
+    """One Adam / AdamW step of the flat (1-d, contiguous) arrays over ``[start, stop)``, in place:
+    ``param *= decay`` (AdamW's decoupled decay; 1 otherwise), ``g = grad + l2 * param`` (L2 decay),
+    ``exp_avg`` lerped towards ``g`` by ``weight`` (torch's two-sided lerp; ``keep = 1 - weight``),
+    ``exp_avg_sq = beta2 exp_avg_sq + (1 - beta2) g^2``, AMSGrad's running maximum into
+    ``max_exp_avg_sq`` when ``amsgrad``, then
+    ``param -= step_size * exp_avg / (sqrt(v) / bias_correction2_sqrt + eps)``."""
+    # slices from 0: LLVM vectorises a loop from 0 to a size, not one over [start, stop)
+    param, grad, exp_avg, exp_avg_sq = param[start:stop], grad[start:stop], exp_avg[start:stop], exp_avg_sq[start:stop]
+    max_exp_avg_sq = max_exp_avg_sq[start:stop]
+    decayed, two_sided = l2 != 0, weight >= 0.5  # (the branches below are selects, also vectorised)
+    if amsgrad:  # a loop of its own: its conditional store would keep the other from vectorising
+        for k in range(param.size):
+            p = param[k] * decay
+            g = grad[k] + l2 * p if decayed else grad[k]
+            m = exp_avg[k]
+            m = g - (g - m) * keep if two_sided else m + weight * (g - m)
+            v = exp_avg_sq[k] * beta2 + one_minus_beta2 * g * g
+            exp_avg[k] = m
+            exp_avg_sq[k] = v
+            largest = max_exp_avg_sq[k]
+            if not v >= largest:  # torch.maximum: the larger, NaN if either is
+                v = largest if v == v else v
+            max_exp_avg_sq[k] = v
+            param[k] = p + -step_size * (m / (math.sqrt(v) / bias_correction2_sqrt + eps))
+    else:
+        for k in range(param.size):
+            p = param[k] * decay
+            g = grad[k] + l2 * p if decayed else grad[k]
+            m = exp_avg[k]
+            m = g - (g - m) * keep if two_sided else m + weight * (g - m)
+            v = exp_avg_sq[k] * beta2 + one_minus_beta2 * g * g
+            exp_avg[k] = m
+            exp_avg_sq[k] = v
+            param[k] = p + -step_size * (m / (math.sqrt(v) / bias_correction2_sqrt + eps))
