@@ -10,7 +10,7 @@ first calls a kernel the helper has finished, it loads the machine code instead 
 the helper has not finished by then is compiled here as before (the helper's work is then wasted,
 nothing else).
 
-Nothing is started when every job's kernels already have a cache index (a warm start), when
+Nothing is started when every job's kernels are already in the cache (a warm start), when
 ``EMBER_KERNEL_WARMUP=0``, or a second time in one process. The helper writes where this process's
 kernels read (same environment, so the same ``NUMBA_CACHE_DIR`` or the writable fallback numba chose);
 numba writes each cache file under a temporary name and renames it, so two processes compiling one
@@ -77,13 +77,17 @@ _started = None  # (pid of the process that started it, Popen)
 
 
 def _cached(dispatcher) -> bool:
-    cache = getattr(dispatcher, "_cache", None)
-    index = getattr(getattr(cache, "_cache_file", None), "_index_path", None)
-    return index is None or os.path.exists(index)  # (no on-disk cache: nothing a helper could give us)
+    """Whether numba's cache holds machine code of ``dispatcher``'s current source (any signature).
+    Without an on-disk cache, or where numba's cache internals are not as expected, True: there is then
+    nothing a helper could hand over."""
+    try:
+        return bool(dispatcher._cache._cache_file._load_index())  # {} when missing or stale (source changed)
+    except Exception:  # noqa: BLE001 - see the docstring
+        return True
 
 
 def pending(jobs) -> list[str]:
-    """The jobs (``"name:dtype"``) some of whose kernels have no on-disk cache index yet."""
+    """The jobs (``"name:dtype"``) some of whose kernels have nothing in numba's cache yet."""
     todo = []
     for job in jobs:
         name = job.split(":", 1)[0]
