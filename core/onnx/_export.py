@@ -82,6 +82,10 @@ def export(model, args=(), f: str | os.PathLike | None = None, *, kwargs: dict |
     labels: dict[str, str] = {}  # Dim name -> the user's label for it
     if isinstance(model, ExportedProgram):
         program = model
+        if program.graph.mutations:  # (captured in training mode: an ONNX graph writes no buffers)
+            raise ValueError(f"ember.onnx.export: the program changes buffers in place "
+                             f"({', '.join(program.graph.mutations)}), as a training-mode forward does; ONNX "
+                             f"holds inference graphs: pass the module, or a program captured after model.eval()")
     elif isinstance(model, Module):
         program = _capture(model, args, kwargs, input_names, dynamic_axes, dynamic_shapes, labels)
     else:

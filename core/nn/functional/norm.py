@@ -94,27 +94,28 @@ class InstanceStats(Op):
 
 
 class RunningStat(Op):
-    """``(1 - momentum) * running + momentum * correction * stat``, out of place: the new value of a running
-    statistic, which the caller writes into the buffer (a graph capture records that as a buffer mutation).
-    ``momentum`` may be a 0-d tensor (a cumulative average's ``1 / num_batches_tracked``); ``wide`` blends
-    in float64 (instance norm), else in the buffer's dtype (batch norm)."""
+    """``(1 - momentum) * running + momentum * stat``, out of place: the new value of a running statistic,
+    which the caller writes into the buffer (a graph capture records that as a buffer mutation). With
+    ``count`` (the values per channel, an int a capture can keep symbolic), ``stat`` is a biased variance made
+    unbiased (``* count / (count - 1)``). ``momentum`` may be a 0-d tensor (a cumulative average's
+    ``1 / num_batches_tracked``); ``wide`` blends in float64 (instance norm), else in the buffer's dtype."""
 
     @staticmethod
-    def forward(ctx, running, stat, momentum, correction, wide):
-        return _blend(running._data, stat, momentum, correction, wide)
+    def forward(ctx, running, stat, momentum, count, wide):
+        return _blend(running._data, stat, momentum, count, wide)
 
     @staticmethod
     def backward(ctx, grad):
         return None, None, None, None, None
 
 
-def _blend(running: np.ndarray, stat: np.ndarray, momentum, correction: float, wide: bool, out=None):
+def _blend(running: np.ndarray, stat: np.ndarray, momentum, count: int | None, wide: bool, out=None):
     m = float(momentum._data) if isinstance(momentum, Tensor) else momentum
     if wide:
         new = ((1 - m) * running + m * stat).astype(running.dtype)
         return new if out is None else np.copyto(out, new)
     out = np.multiply(running, 1 - m, out=out)
-    out += (m * stat * correction if correction != 1 else m * stat).astype(running.dtype)
+    out += (m * stat if count is None else m * stat * (count / (count - 1))).astype(running.dtype)
     return out
 
 
@@ -127,16 +128,16 @@ def _statistics(op, x: Tensor) -> tuple:
     return tuple(t._data for t in op.apply(x))
 
 
-def _update_running(running: Tensor | None, stat: np.ndarray, momentum, correction: float = 1.0,
+def _update_running(running: Tensor | None, stat: np.ndarray, momentum, count: int | None = None,
                     wide: bool = False) -> None:
     """Writes a running statistic's new value into its buffer: in place in eager code; under a capture as
     the op's result copied in (which the capture records as a buffer mutation)."""
     if running is None:
         return
     if Function._batching_hook is None:
-        _blend(running._data, stat, momentum, correction, wide, out=running._data)
+        _blend(running._data, stat, momentum, count, wide, out=running._data)
     else:
-        np.copyto(running._data, RunningStat.apply(running, stat, momentum, correction, wide)._data)
+        np.copyto(running._data, RunningStat.apply(running, stat, momentum, count, wide)._data)
     running._vc[0] += 1
 
 
@@ -176,7 +177,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
             )
         mean, var = _statistics(ChannelStats, input)
         _update_running(running_mean, mean, momentum)
-        _update_running(running_var, var, momentum, count / (count - 1))
+        _update_running(running_var, var, momentum, count)
     else:
         if running_mean is None or running_var is None:
             raise RuntimeError("batch_norm: running_mean and running_var must be given when training=False")
