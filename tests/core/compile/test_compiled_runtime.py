@@ -164,3 +164,20 @@ def test_double_backward_through_a_compiled_graph_raises_clearly():
     y = ember.compile(lambda t: ember.tanh(t) * t)(x).sum()
     with pytest.raises(RuntimeError, match="only once differentiable"):
         ember.autograd.grad(y, x, create_graph=True)
+
+
+def two_steps(x, w):
+    """The same elementwise run twice (as a Python loop over time steps makes it), a matmul between."""
+    h = x
+    for _ in range(2):
+        h = ember.tanh(h @ w + 0.5) * 2.0
+    return h
+
+
+def test_runs_of_the_same_ops_share_one_generated_kernel():
+    compiled = ember.compile(two_steps)
+    x, w = ember.randn(3, 4), ember.randn(4, 4, requires_grad=True)
+    _close(compiled(x, w), two_steps(x, w))
+    (graph,) = compiled.cache.values()
+    assert len(graph.kernels) == 2
+    assert graph.kernels[0].module is graph.kernels[1].module  # one source (no value names in it): one compile
