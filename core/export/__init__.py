@@ -23,7 +23,14 @@ The graph (``ep.graph``, JSON-able through ``Graph.to_json``; ``ember.export.sav
   result a tensor value. ``outputs`` is one ``TensorMeta`` per output (most ops have one). ``module`` is the path of the
   innermost module whose forward ran the op (``"layer1.0.conv1"``; ``""`` for the top module's own code),
   ``module_type`` its class name, ``location`` the user's ``file:line`` that called it.
+  A draw from the default generator outside an op (``ember.rand``, dropout's mask) is ``"random:<method>"``
+  (``"random:random"``, a ``numpy.random.Generator`` method with its arguments), drawn again from
+  ``ember``'s default generator each time the graph runs.
 - ``outputs``: the forward's result, encoded as an argument is.
+- ``mutations``: ``{buffer state_dict name: value name}``, the buffers the forward changes in place (batch
+  norm's running statistics in training mode) and the value each holds afterwards, which ``ep.module()``
+  and ``ember.compile`` write back into it after each run (``ep.graph_signature.buffers_to_mutate`` is the
+  same the other way round, as torch.export's).
 
 An argument is JSON: null, a bool, an int, a float, a string, or a one-key object: ``{"value": name}`` (a
 graph value, a Tensor), ``{"array": name}`` (a constant value passed as an ndarray, e.g. indices),

@@ -309,7 +309,7 @@ def test_built_in_models_compile_whole_with_eager_outputs_and_gradients(family):
 
     ember.manual_seed(0)
     model, make = FAMILIES[family]()
-    model.eval()  # (batch norm and dropout in training mode run eagerly)
+    model.eval()  # (training mode: test_training_mode.py)
     x = make(2)
     results = []
     for run in (ember.compile(model, fullgraph=True), model):
