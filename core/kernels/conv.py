@@ -11,22 +11,24 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from ._threads import adaptive
+from ._threads import adaptive, split
+
+_COPY_WORK = 1 << 17  # elements from which im2col / col2im run on every thread (see _threads.Split)
 
 
 def im2col(x, kh_size, kw_size, sh, sw, ph, pw, dh, dw, out_h, out_w, out=None):
     """The (N, C, KH, KW, OH, OW) columns of ``x``, written into ``out`` when given."""
     if out is None:
         out = np.empty((x.shape[0], x.shape[1], kh_size, kw_size, out_h, out_w), dtype=x.dtype)
-    _im2col(x, out, sh, sw, ph, pw, dh, dw)
+    _im2col(x.shape[0] * x.shape[1], x, out, sh, sw, ph, pw, dh, dw)
     return out
 
 
-@adaptive()
-def _im2col(x, cols, sh, sw, ph, pw, dh, dw):
-    n_size, c_size, h_size, w_size = x.shape
+@split(_COPY_WORK)
+def _im2col(x, cols, sh, sw, ph, pw, dh, dw, start, stop):
+    c_size, h_size, w_size = x.shape[1:]
     _, _, kh_size, kw_size, out_h, out_w = cols.shape
-    for nc in prange(n_size * c_size):
+    for nc in range(start, stop):
         n = nc // c_size
         c = nc % c_size
         for kh in range(kh_size):
@@ -45,11 +47,18 @@ def _im2col(x, cols, sh, sw, ph, pw, dh, dw):
                             cols[n, c, kh, kw, oh, ow] = 0
 
 
-@adaptive()
 def col2im(cols, h_size, w_size, sh, sw, ph, pw, dh, dw):
-    n_size, c_size, kh_size, kw_size, out_h, out_w = cols.shape
-    x = np.zeros((n_size, c_size, h_size, w_size), dtype=cols.dtype)
-    for nc in prange(n_size * c_size):
+    """The (N, C, H, W) sum of the columns back onto the positions they were read from."""
+    x = np.zeros(cols.shape[:2] + (h_size, w_size), dtype=cols.dtype)
+    _col2im(cols.shape[0] * cols.shape[1], cols, x, sh, sw, ph, pw, dh, dw)
+    return x
+
+
+@split(_COPY_WORK)
+def _col2im(cols, x, sh, sw, ph, pw, dh, dw, start, stop):
+    c_size, kh_size, kw_size, out_h, out_w = cols.shape[1:]
+    h_size, w_size = x.shape[2:]
+    for nc in range(start, stop):
         n = nc // c_size
         c = nc % c_size
         for kh in range(kh_size):
@@ -62,7 +71,6 @@ def col2im(cols, h_size, w_size, sh, sw, ph, pw, dh, dw):
                         w = ow * sw - pw + kw * dw
                         if w >= 0 and w < w_size:
                             x[n, c, h, w] += cols[n, c, kh, kw, oh, ow]
-    return x
 
 
 

@@ -21,10 +21,12 @@ from __future__ import annotations
 
 import numba
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
-from ._threads import adaptive
+from ._threads import split
 from .conv3x3 import _FLAGS, _copy_row, _geometry, _pad_gradient
+
+_WORK = 1 << 16  # elements from which the passes run on every thread (see _threads.Split)
 
 
 def conv5x5(x, w, ph, pw):
@@ -32,7 +34,10 @@ def conv5x5(x, w, ph, pw):
     k_size = w.shape[0]
     blocks = np.zeros((-(-k_size // 4) * 4,) + w.shape[1:], dtype=w.dtype)  # whole blocks of four filters
     blocks[:k_size] = w
-    return _conv5x5(x, blocks, k_size, ph, pw, *_geometry(x, ph, pw, 1, 5))
+    row, plane, out_h, out_w, group = _geometry(x, ph, pw, 1, 5)
+    out = np.empty((x.shape[0], k_size, out_h, out_w), dtype=x.dtype)
+    _conv5x5(-(-x.shape[0] // group), x, blocks, k_size, ph, pw, row, plane, out_h, out_w, group, out)
+    return out
 
 
 @njit(inline="always")
@@ -47,12 +52,11 @@ def _pad_samples(x, n0, count, ph, pw, row, plane, padded):
                 _copy_row(x[n0 + s, c, h], padded[c, s * plane + (h + ph) * row + pw:], w_size)
 
 
-@adaptive(fastmath=_FLAGS)
-def _conv5x5(x, w, k_size, ph, pw, row, plane, out_h, out_w, group):
+@split(_WORK, fastmath=_FLAGS)
+def _conv5x5(x, w, k_size, ph, pw, row, plane, out_h, out_w, group, out, start, stop):
     n_size, c_size = x.shape[:2]
     length = (group - 1) * plane + out_h * row  # output positions over the padded planes of a pass
-    out = np.empty((n_size, k_size, out_h, out_w), dtype=x.dtype)
-    for pass_ in prange(-(-n_size // group)):
+    for pass_ in range(start, stop):  # passes of ``group`` samples
         n0 = pass_ * group
         count = min(group, n_size - n0)
         padded = np.zeros((c_size, group * plane + 4), dtype=x.dtype)
@@ -79,25 +83,26 @@ def _conv5x5(x, w, k_size, ph, pw, row, plane, out_h, out_w, group):
                 for kk in range(min(4, k_size - k0)):
                     for h in range(out_h):
                         _copy_row(acc[kk, s * plane + h * row:], out[n0 + s, k0 + kk, h], out_w)
-    return out
 
 
 def conv5x5_weight_grad(x, g, ph, pw):
     """The (K, C, 5, 5) weight gradient of ``conv5x5(x, w, ph, pw)`` from its output gradient ``g``.
 
     Each thread's share of the passes sums into its own copy, so there are no races."""
-    return _weight_grad(x, g, ph, pw, *_geometry(x, ph, pw, 1, 5), numba.get_num_threads()).sum(0)
+    threads = numba.get_num_threads()
+    parts = np.zeros((threads, g.shape[1], x.shape[1], 5, 5), dtype=x.dtype)
+    _weight_grad(threads, x, g, ph, pw, *_geometry(x, ph, pw, 1, 5), parts)
+    return parts.sum(0)  # numba's sum over an axis is slow to compile
 
 
-@adaptive(fastmath=_FLAGS)
-def _weight_grad(x, g, ph, pw, row, plane, out_h, out_w, group, threads):
+@split(_WORK, fastmath=_FLAGS)
+def _weight_grad(x, g, ph, pw, row, plane, out_h, out_w, group, parts, start, stop):
     n_size, c_size = x.shape[:2]
     k_size = g.shape[1]
     length = (group - 1) * plane + out_h * row
     passes = -(-n_size // group)
-    parts = np.zeros((threads, k_size, c_size, 5, 5), dtype=x.dtype)
-    share = -(-passes // threads)
-    for part in prange(threads):
+    share = -(-passes // parts.shape[0])
+    for part in range(start, stop):
         padded = np.zeros((c_size, group * plane + 4), dtype=x.dtype)
         gpad = np.zeros((k_size, length), dtype=x.dtype)  # zero at the positions outside the output
         zero = np.zeros(1, dtype=x.dtype)[0]
@@ -128,4 +133,3 @@ def _weight_grad(x, g, ph, pw, row, plane, out_h, out_w, group, threads):
                         if pair:
                             q = acc[k0 + 1, c, kh]
                             q[0] += u0; q[1] += u1; q[2] += u2; q[3] += u3; q[4] += u4
-    return parts  # summed by the caller: numba's sum over an axis is slow to compile

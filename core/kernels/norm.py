@@ -6,17 +6,26 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
-from ._threads import adaptive
+from ._threads import adaptive, split
+
+# elements from which batch norm runs on every thread (see _threads.Split): the statistics and the
+# normalisation do a few operations per element, the backward about four times as many
+_LIGHT_WORK, _WORK = 1 << 19, 1 << 18
 
 
-@adaptive(fastmath=True)
 def channel_stats(x):
     """Mean and biased variance of each channel of x (N, C, L) (two-pass, float64)."""
-    n_size, c_size, l_size = x.shape
-    mean = np.empty(c_size, dtype=np.float64)
-    var = np.empty(c_size, dtype=np.float64)
+    mean = np.empty(x.shape[1], dtype=np.float64)
+    var = np.empty(x.shape[1], dtype=np.float64)
+    _channel_stats(x.shape[1], x, mean, var)
+    return mean, var
+
+
+@split(_LIGHT_WORK, fastmath=True)
+def _channel_stats(x, mean, var, start, stop):
+    n_size, _, l_size = x.shape
     count = n_size * l_size
-    for c in prange(c_size):
+    for c in range(start, stop):
         total = 0.0
         for n in range(n_size):
             for i in range(l_size):
@@ -29,15 +38,19 @@ def channel_stats(x):
                 sq += d * d
         mean[c] = m
         var[c] = sq / count
-    return mean, var
 
 
-@adaptive(fastmath=True)
 def normalize_affine(x, mean, invstd, weight, bias):
     """y = (x - mean[c]) * invstd[c] * weight[c] + bias[c] for x (N, C, L)."""
-    n_size, c_size, l_size = x.shape
     y = np.empty_like(x)
-    for nc in prange(n_size * c_size):
+    _normalize_affine(x.shape[0] * x.shape[1], x, mean, invstd, weight, bias, y)
+    return y
+
+
+@split(_LIGHT_WORK, fastmath=True)
+def _normalize_affine(x, mean, invstd, weight, bias, y, start, stop):
+    c_size, l_size = x.shape[1:]
+    for nc in range(start, stop):
         n = nc // c_size
         c = nc % c_size
         scale = invstd[c] * weight[c]
@@ -46,22 +59,26 @@ def normalize_affine(x, mean, invstd, weight, bias):
         t = x.dtype.type(shift)
         for i in range(l_size):
             y[n, c, i] = x[n, c, i] * s + t
-    return y
 
 
-@adaptive(fastmath=True)
 def batch_norm_backward(g, x, mean, invstd, weight, training):
     """Gradients of y = xhat * weight + bias, xhat = (x - mean) * invstd, for x (N, C, L).
 
     In training the batch statistics depend on x:
     gx = weight * invstd * (g - mean(g) - xhat * mean(g * xhat)); in eval gx = g * weight * invstd.
     """
-    n_size, c_size, l_size = x.shape
     gx = np.empty_like(x)
-    gw = np.empty(c_size, dtype=np.float64)
-    gb = np.empty(c_size, dtype=np.float64)
+    gw = np.empty(x.shape[1], dtype=np.float64)
+    gb = np.empty(x.shape[1], dtype=np.float64)
+    _batch_norm_backward(x.shape[1], g, x, mean, invstd, weight, training, gx, gw, gb)
+    return gx, gw, gb
+
+
+@split(_WORK, fastmath=True)
+def _batch_norm_backward(g, x, mean, invstd, weight, training, gx, gw, gb, start, stop):
+    n_size, _, l_size = x.shape
     count = n_size * l_size
-    for c in prange(c_size):
+    for c in range(start, stop):
         m = mean[c]
         s = invstd[c]
         sum_g = 0.0
@@ -86,7 +103,6 @@ def batch_norm_backward(g, x, mean, invstd, weight, training):
             for n in range(n_size):
                 for i in range(l_size):
                     gx[n, c, i] = k * g[n, c, i]
-    return gx, gw, gb
 
 
 @adaptive(fastmath=True)

@@ -11,15 +11,25 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from ._threads import adaptive
+from ._threads import adaptive, split
+
+_POOL_WORK = 1 << 15  # elements from which max pooling runs on every thread (see _threads.Split)
 
 
-@adaptive()
 def max_pool3d(x, kd_size, kh_size, kw_size, sd, sh, sw, pd, ph, pw, dd, dh, dw, out_d, out_h, out_w):
-    n_size, c_size, d_size, h_size, w_size = x.shape
-    out = np.empty((n_size, c_size, out_d, out_h, out_w), dtype=x.dtype)
-    idx = np.empty((n_size, c_size, out_d, out_h, out_w), dtype=np.int64)
-    for nc in prange(n_size * c_size):
+    """The maxima of every window and their flat indices in the input plane."""
+    out = np.empty(x.shape[:2] + (out_d, out_h, out_w), dtype=x.dtype)
+    idx = np.empty(x.shape[:2] + (out_d, out_h, out_w), dtype=np.int64)
+    _max_pool3d(x.shape[0] * x.shape[1], x, out, idx, kd_size, kh_size, kw_size, sd, sh, sw, pd, ph, pw,
+                dd, dh, dw)
+    return out, idx
+
+
+@split(_POOL_WORK)
+def _max_pool3d(x, out, idx, kd_size, kh_size, kw_size, sd, sh, sw, pd, ph, pw, dd, dh, dw, start, stop):
+    c_size, d_size, h_size, w_size = x.shape[1:]
+    out_d, out_h, out_w = out.shape[2:]
+    for nc in range(start, stop):
         n = nc // c_size
         c = nc % c_size
         for od in range(out_d):
@@ -45,7 +55,6 @@ def max_pool3d(x, kd_size, kh_size, kw_size, sd, sh, sw, pd, ph, pw, dd, dh, dw,
                                     best_i = (d * h_size + h) * w_size + w
                     out[n, c, od, oh, ow] = best
                     idx[n, c, od, oh, ow] = best_i
-    return out, idx
 
 
 @adaptive()
