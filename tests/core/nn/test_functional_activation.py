@@ -120,3 +120,23 @@ def test_softmax_rows_with_nan_and_infinities_match_torch():
     ours = F.cross_entropy(ember.tensor(x), ember.tensor(y), reduction="none").numpy()
     theirs = torch.nn.functional.cross_entropy(torch.from_numpy(x), torch.from_numpy(y), reduction="none").numpy()
     np.testing.assert_allclose(ours, theirs, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("shape,transposed", [((4, 130, 200), False), ((3, 5, 7), True)])
+def test_float32_gelu_and_its_gradient_match_torch(shape, transposed):
+    # the float32 kernels (ember.kernels.activation): a 3-d input large enough to be split between
+    # threads, extreme values, and a non-contiguous view
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    x = (rng.standard_normal(shape) * 3).astype(np.float32)
+    x.reshape(-1)[:6] = [0.0, -0.0, 40.0, -40.0, 1e-30, -7.5]
+    g = rng.standard_normal(shape[::-1] if transposed else shape).astype(np.float32)
+    ex, tx = ember.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    ey = F.gelu(ex.transpose(0, 2) if transposed else ex)
+    ty = torch.nn.functional.gelu(tx.transpose(0, 2) if transposed else tx)
+    assert ey.dtype == ember.float32
+    np.testing.assert_allclose(ey.detach().numpy(), ty.detach().numpy(), rtol=2e-6, atol=2e-6)  # erf: 1.5e-7
+    ey.backward(ember.tensor(g))
+    ty.backward(torch.tensor(g))
+    np.testing.assert_allclose(ex.grad.numpy(), tx.grad.numpy(), rtol=2e-6, atol=2e-6)
