@@ -45,7 +45,7 @@ class CompiledForward:
             self.running = False
 
     def __deepcopy__(self, memo):
-        """A deep copy of the module (EMA's, SWA's) is compiled too, afresh: its own graphs of its tensors,
+        """A deep copy of the module is compiled too, afresh: its own graphs of its tensors,
         captured on its first call (the copy is not complete while this runs)."""
         module = copy.deepcopy(self.module, memo)
         return CompiledForward(module, None, self.options, copy.deepcopy(self.replaced, memo))
