@@ -5,7 +5,7 @@ elementwise ops generated as fused numba kernels.
   cache of compiled graphs with its size limit, eager fallback, ``OptimizedModule``, the debug folder.
 - ``_plan``: the captured graph grouped into steps: fused runs and single nodes (Ember's ops).
 - ``_breaks``: graph breaks (a forward the capture refuses runs eagerly, its submodules compiled one by
-  one), ``disable``, ``explain``.
+  one), ``disable``; ``_explain``: ``explain``.
 - ``_codegen``: a run's kernels (forward, and its backward derived per element) as Python source, written
   to the disk cache and compiled by numba (``cache=True``).
 
@@ -15,8 +15,9 @@ elementwise ops generated as fused numba kernels.
 from __future__ import annotations
 
 from . import config
-from ._breaks import ExplainOutput, GraphBreak, GraphBreakError, disable, explain, is_compiling
+from ._breaks import GraphBreak, GraphBreakError, disable, is_compiling
 from ._compile import OptimizedModule, compile, reset
+from ._explain import ExplainOutput, explain
 
 __all__ = ["ExplainOutput", "GraphBreak", "GraphBreakError", "OptimizedModule", "compile", "config", "disable",
            "explain", "is_compiling", "reset"]
