@@ -461,6 +461,7 @@ def _run_at(model, args: tuple, kwargs: dict, leaves: list, point: dict, index: 
     for name, p in model.named_parameters():
         weights.append((p, tracer.add_input("parameter", name, "p_" + name.replace(".", "_"), p._data), name))
     persistent = set(model.state_dict())
+    constant_buffers = []  # (name, tensor, version): a change of one would be frozen into the graph
     for name, b in model.named_buffers():
         if name in persistent:
             weights.append((b, tracer.add_input("buffer", name, "b_" + name.replace(".", "_"), b._data), name))
@@ -468,6 +469,7 @@ def _run_at(model, args: tuple, kwargs: dict, leaves: list, point: dict, index: 
             value = tracer.add_input("constant", name, "b_" + name.replace(".", "_"), b._data)
             tracer.constants[value.meta.name] = b._data
             tracer.inputs[-1].target = value.meta.name
+            constant_buffers.append((name, b, b._vc[0]))
     traced, examples = {}, []
     for path, name, tensor, spec in leaves:
         axes = _dims_of(path, tensor, spec)
@@ -500,6 +502,11 @@ def _run_at(model, args: tuple, kwargs: dict, leaves: list, point: dict, index: 
         with no_grad(), _module_paths(model, tracer):
             output = model(*swap(tuple(args)), **swap(dict(kwargs)))
         tracer.mutations = _mutations(tracer, weights)
+        for name, b, version in constant_buffers:
+            if b._vc[0] != version:
+                raise DataDependentError(f"ember.export: the forward changes the non-persistent buffer {name!r} "
+                                         f"in place; the graph holds it as a constant and cannot write it back "
+                                         f"(register it with persistent=True to make the change a mutation)")
     finally:
         Function._batching_hook = None
         _active = None

@@ -164,3 +164,18 @@ def test_onnx_export_of_a_program_that_changes_buffers_is_refused():
     with pytest.raises(ValueError, match="changes buffers in place .*model.eval"):
         ember.onnx.export(ep, (ember.randn(4, 2, 6, 6),), None)
     ember.onnx.export(_convnet(), (ember.randn(4, 2, 6, 6),), None)  # a module: exported in eval mode
+
+
+class CountsInAScratchBuffer(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("seen", ember.zeros(1), persistent=False)
+
+    def forward(self, x):
+        self.seen.add_(1)
+        return x * self.seen
+
+
+def test_a_non_persistent_buffer_changed_in_place_is_refused_not_frozen():
+    with pytest.raises(DataDependentError, match="non-persistent buffer 'seen'.*persistent=True"):
+        export(CountsInAScratchBuffer(), (ember.randn(2, 3),))
