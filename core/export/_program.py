@@ -81,7 +81,7 @@ class ExportedProgram:
         >>> model = ember.nn.Sequential(ember.nn.Linear(3, 2), ember.nn.ReLU())
         >>> ep = ember.export.export(model, (ember.randn(4, 3),))
         >>> [node.op for node in ep.graph.nodes]
-        ['Permute', 'MatMul', 'Add', 'Relu']
+        ['Linear', 'Relu']
         >>> ep.graph.nodes[-1].module
         '1'
         >>> ep.module()(ember.ones(4, 3)).shape

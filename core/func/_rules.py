@@ -239,6 +239,23 @@ def _conv(cls, level, args, kwargs):
     return out.reshape((n, size, out_channels) + tuple(out.shape[2:])).movedim(1, 0)
 
 
+def _linear(cls, level, args, kwargs):
+    """``nn.Linear``: a batched input is one more leading axis of the op's; batched weights or biases (an
+    ensemble of models) are one batched product ``x Wᵀ`` plus the bias, per model."""
+    x, w, b = args
+    bx, bw, bb = _unwrap(x, level), _unwrap(w, level), _unwrap(b, level) if b is not None else None
+    if bw is None and bb is None:
+        return cls.apply(bx, w, b)
+    size = _batch_size(args, level)
+    lead = tuple(x.shape[:-1])
+    x_all = bx if bx is not None else x.unsqueeze(0)
+    w_all = bw if bw is not None else w.unsqueeze(0)
+    out = (x_all.reshape(x_all.shape[0], -1, x.shape[-1]) @ w_all.mT).reshape((size,) + lead + (w.shape[0],))
+    if b is None:
+        return out
+    return out + (bb.reshape((size,) + (1,) * len(lead) + (w.shape[0],)) if bb is not None else b)
+
+
 def _cross_entropy(cls, level, args, kwargs):
     """Per-sample cross-entropy: the rows of all samples in one call with reduction="none", reduced per sample."""
     x, target, weight, ignore_index, label_smoothing, reduction = args
@@ -324,8 +341,8 @@ _NAMED_RULES = {
     "ember.ops.index": {"Index": _index},
     "ember.ops.gather_scatter": {"Gather": _gather},
     "ember.ops.diagonals": {"Diagonal": _diagonal},
-    "ember.ops.linalg": {"Einsum": _einsum},
     "ember.nn.functional.conv": {"ConvNd": _conv},
+    "ember.ops.linalg": {"Einsum": _einsum, "Linear": _linear},
     "ember.nn.functional.loss": {"CrossEntropy": _cross_entropy},
     "ember.nn.functional.embedding": {"Embedding": _embedding},
     "ember.nn.functional.attention": {"Attention": _attention},

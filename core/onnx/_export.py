@@ -69,7 +69,7 @@ def export(model, args=(), f: str | os.PathLike | None = None, *, kwargs: dict |
         >>> proto = ember.onnx.export(model, (ember.randn(2, 4),), None, input_names=["x"],
         ...                           dynamic_axes={"x": {0: "batch"}})
         >>> [node.op_type for node in proto.graph.node]
-        ['Transpose', 'MatMul', 'Add', 'Relu', 'Identity']
+        ['Gemm', 'Relu', 'Identity']
         >>> proto.graph.input[0].type.tensor_type.shape.dim[0].dim_param
         'batch'
     """

@@ -301,6 +301,20 @@ def _matmul(b, node, args, used):
     return [b.add("MatMul", [b.operand(args[0], dtype), b.operand(args[1], dtype)])]
 
 
+@translates("ember.ops.linalg:Linear")
+def _linear(b, node, args, used):
+    """``nn.Linear``: one ``Gemm`` (transB) for a 2-D input with a bias, as torch exports ``addmm``; else
+    ``MatMul`` with the transposed weight, then ``Add`` for the bias."""
+    x, weight, bias = args
+    if b.is_complex(x) or b.is_complex(weight):
+        raise UnsupportedOperatorError("complex operands are not supported")
+    dtype = _out_dtype(node)
+    if b.rank(x) == 2 and bias is not None:
+        return [b.add("Gemm", [b.operand(x, dtype), b.operand(weight, dtype), b.operand(bias, dtype)], transB=1)]
+    out = b.add("MatMul", [b.operand(x, dtype), b.add("Transpose", [b.operand(weight, dtype)], perm=[1, 0])])
+    return [out if bias is None else b.add("Add", [out, b.operand(bias, dtype)])]
+
+
 @translates("ember.nn.functional.conv:ConvNd")
 def _conv(b, node, args, used):
     x, w, bias, stride, padding, dilation, groups = args

@@ -10,6 +10,7 @@ import warnings
 
 import numpy as np
 
+from ..autograd.grad_mode import state
 from ..creation import eye, ones, zeros
 from ..tensor import Tensor
 from . import decomposition
@@ -18,8 +19,8 @@ from ._util import binary_operands, normalize_dim, result_type
 from .arithmetic import where
 from .complex_ops import conj
 from .decomposition import *
-from .reduce import norm
 from .joining import cat
+from .reduce import norm
 from .shape import roll
 
 __all__ = ["addbmm", "addmm", "addmv", "addmv_", "addr", "adjoint", "baddbmm", "block_diag", "bmm", "cdist",
@@ -70,6 +71,90 @@ class MatMul(Op):
             else:
                 gb = a.mT.conj() @ grad
         return ga, gb
+
+
+class Linear(Op):
+    """``input @ weight.T + bias`` as one node (``nn.Linear``, ``F.linear``; torch's ``addmm``): the batch
+    axes of ``input`` folded into rows, one BLAS product, the bias added in place. The weight's gradient
+    ``gᵀ x`` is computed in the weight's (row-major) layout, so the engine hands it to ``.grad`` as it is.
+    ``input`` is 1-D or more, ``weight`` (out, in), ``bias`` None or (out,) / (1,), all of one dtype."""
+
+    @staticmethod
+    def forward(ctx, input, weight, bias):
+        needs = ctx.needs_input_grad
+        ctx.save_for_backward(input if needs[1] else None, weight if needs[0] else None)
+        ctx.matrix, ctx.has_bias = input._data.ndim == 2, bias is not None
+        x, w = input._data, weight._data
+        out_dtype = x.dtype
+        if out_dtype == np.float16:  # numpy has no float16 BLAS: compute in float32, round once (as torch)
+            x, w = x.astype(np.float32), w.astype(np.float32)
+        rows = x.reshape(math.prod(x.shape[:-1]), x.shape[-1]) if x.ndim > 2 else x
+        out = np.matmul(rows, w.T)
+        if bias is not None:
+            out += bias._data
+        if out.dtype != out_dtype:
+            out = out.astype(out_dtype)
+        return out.reshape(*x.shape[:-1], w.shape[0]) if x.ndim > 2 else out
+
+    @staticmethod
+    def meta(ctx, input, weight, bias):  # meta operands (ember._device): the shape and dtype only
+        needs = ctx.needs_input_grad
+        ctx.save_for_backward(input if needs[1] else None, weight if needs[0] else None)
+        ctx.matrix, ctx.has_bias = input._data.ndim == 2, bias is not None
+        return np.broadcast_to(np.zeros((), input._data.dtype), (*input._data.shape[:-1], weight._data.shape[0]))
+
+    @staticmethod
+    def backward(ctx, grad):
+        input, weight = ctx.saved_tensors
+        needs = ctx.needs_input_grad
+        if state.grad_enabled:  # create_graph=True: the same formulas in ops, differentiable again
+            return _linear_backward_ops(grad, input, weight, needs)
+        g = grad._data
+        complex_ = g.dtype.kind == "c"
+        half = g.dtype == np.float16
+        if half:
+            g = g.astype(np.float32)
+        out_features = g.shape[-1]
+        rows = g.reshape(-1, out_features) if g.ndim != 2 else g
+        # dX = G W, dW = Gᵀ X (a fresh row-major array, W's layout), db = G summed over the leading axes
+        grad_input = grad_weight = grad_bias = None
+        if needs[0]:
+            w = weight._data.astype(np.float32) if half else weight._data
+            grad_input = np.matmul(rows, w.conj() if complex_ else w).reshape(*g.shape[:-1], w.shape[1])
+        if needs[1]:
+            x = input._data.astype(np.float32) if half else input._data
+            if x.ndim == 1:
+                grad_weight = np.multiply.outer(g, x.conj() if complex_ else x)
+            else:
+                x = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
+                grad_weight = np.matmul(rows.T, x.conj() if complex_ else x)
+        if needs[2]:
+            grad_bias = rows.sum(0) if g.ndim > 1 else g
+        return tuple(None if a is None else Tensor._wrap(a.astype(np.float16) if half else a)
+                     for a in (grad_input, grad_weight, grad_bias))
+
+    def name(self) -> str:  # torch's names for the 2-D forms (without its version suffix, as Ember's ops)
+        if getattr(self, "matrix", False):
+            return "AddmmBackward" if self.has_bias else "MmBackward"
+        return "LinearBackward"
+
+
+def _linear_backward_ops(grad, input, weight, needs):
+    """``Linear``'s gradients written with ops, for gradients of gradients."""
+    complex_ = grad._data.dtype.kind == "c"
+    rows = grad.reshape(-1, grad.shape[-1]) if grad.ndim != 2 else grad
+    grad_input = grad_weight = grad_bias = None
+    if needs[0]:
+        grad_input = matmul(grad, weight.conj() if complex_ else weight)
+    if needs[1]:
+        x = input.conj() if complex_ else input
+        if x.ndim == 1:
+            grad_weight = outer(grad, x)
+        else:
+            grad_weight = matmul(rows.mT, x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x)
+    if needs[2]:
+        grad_bias = rows.sum(0) if grad.ndim > 1 else grad
+    return grad_input, grad_weight, grad_bias
 
 
 def _shape_error(op, a, b):

@@ -411,7 +411,7 @@ def _torch_net(net):
 def test_per_sample_gradients_of_a_small_network_match_torch(monkeypatch):
     torch = pytest.importorskip("torch")
     from ember.nn.functional.conv import ConvNd
-    from ember.ops.linalg import MatMul
+    from ember.ops.linalg import Linear, MatMul
 
     ember.manual_seed(0)
     net = _Net().double()
@@ -423,12 +423,15 @@ def test_per_sample_gradients_of_a_small_network_match_torch(monkeypatch):
     def loss(p, x, target):
         return F.cross_entropy(functional_call(net, p, (x[None],)), target[None])
 
-    calls = _count_forward(monkeypatch, MatMul), _count_forward(monkeypatch, ConvNd)
+    products = _count_forward(monkeypatch, MatMul), _count_forward(monkeypatch, Linear)
+    convolutions = _count_forward(monkeypatch, ConvNd)
     grad(loss)(params, x_e[0], ember.tensor(y[0]))
-    one_sample = [len(c) for c in calls]
+    one_sample = len(convolutions)
     ours = vmap(grad(loss), in_dims=(None, 0, 0))(params, x_e, ember.tensor(y))
     # the whole batch goes through each layer (forward and backward) as one sample does: once
-    assert [len(c) for c in calls] == [2 * n for n in one_sample]
+    assert len(convolutions) == 2 * one_sample
+    # the linear layers' products too (under grad, vmap batches the weights: a batched product per gradient)
+    assert sum(len(c) for c in products) <= 3 * 4 < 2 * len(y)
     params_t = {k: v.detach() for k, v in theirs.named_parameters()}
 
     def loss_t(p, x, target):

@@ -15,7 +15,7 @@ import numpy as np
 
 from ...autograd.function import once_differentiable
 from ...ops._op import Op
-from ...ops.linalg import einsum
+from ...ops.linalg import Linear, einsum
 from ...tensor import Tensor
 from ._utils import ntuple
 from .sampling import pad
@@ -48,8 +48,22 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
             f"(input of shape {tuple(input.shape)}) but the weight of shape {tuple(weight.shape)} expects "
             f"{weight.shape[-1]}"
         )
+    if _one_op(input, weight, bias):
+        return Linear.apply(input, weight, bias)
     out = input @ weight.t() if weight.ndim == 2 else input @ weight
     return out if bias is None else out + bias
+
+
+def _one_op(input: Tensor, weight: Tensor, bias: Tensor | None) -> bool:
+    """Whether ``linear`` is the one ``Linear`` op: a 2-D weight, a (out,) bias, one floating or complex dtype,
+    dense tensors (not sparse ones). Else the composite."""
+    if input.is_sparse or weight.is_sparse or bias is not None and bias.is_sparse:
+        return False
+    x, w = input._data, weight._data  # (vmap's batched arrays, meta and traced arrays have ndim and dtype)
+    dtype = x.dtype
+    if w.ndim != 2 or len(x.shape) == 0 or dtype.kind not in "fc" or w.dtype != dtype:
+        return False
+    return bias is None or len(bias._data.shape) == 1 and bias._data.dtype == dtype
 
 
 def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:

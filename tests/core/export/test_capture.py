@@ -30,10 +30,8 @@ def test_print_readable_of_a_small_model():
     expected = '''class GraphModule(ember.nn.Module):
     def forward(self, p_fc_weight: "f32[2, 3]", p_fc_bias: "f32[2]", b_scale: "f32[2]", x: "f32[batch, 3]"):
         # module: fc (Linear)
-        permute: "f32[3, 2]" = Permute(p_fc_weight, (1, 0))
-        mat_mul: "f32[batch, 2]" = MatMul(x, permute)
-        add: "f32[batch, 2]" = Add(mat_mul, p_fc_bias)
-        relu: "f32[batch, 2]" = Relu(add)
+        linear: "f32[batch, 2]" = Linear(x, p_fc_weight, p_fc_bias)
+        relu: "f32[batch, 2]" = Relu(linear)
         mul: "f32[batch, 2]" = Mul(relu, b_scale)
         return mul
 '''
@@ -45,10 +43,10 @@ def test_nodes_record_op_module_path_and_user_line():
     model = nn.Sequential(nn.Linear(3, 4), nn.Sequential(nn.ReLU(), nn.Linear(4, 2)))
     ep = export(model, (ember.randn(2, 3),))
     nodes = ep.graph.nodes
-    assert [n.op for n in nodes] == ["Permute", "MatMul", "Add", "Relu", "Permute", "MatMul", "Add"]
-    assert [n.module for n in nodes] == ["0", "0", "0", "1.0", "1.1", "1.1", "1.1"]
-    assert nodes[3].module_type == "ReLU"
-    assert nodes[0].target == "ember.ops.shape:Permute"
+    assert [n.op for n in nodes] == ["Linear", "Relu", "Linear"]
+    assert [n.module for n in nodes] == ["0", "1.0", "1.1"]
+    assert nodes[1].module_type == "ReLU"
+    assert nodes[0].target == "ember.ops.linalg:Linear"
     assert nodes[-1].outputs[0].shape == [2, 2] and nodes[-1].outputs[0].dtype == "float32"
     assert all(n.location.startswith(__file__) for n in nodes)
 
@@ -169,7 +167,7 @@ def test_control_flow_is_evaluated_during_the_capture():
 
     model = Unrolled()
     ep = export(model, (ember.randn(1, 2), 2))
-    assert sum(n.op == "MatMul" for n in ep.graph.nodes) == 2
+    assert sum(n.op == "Linear" for n in ep.graph.nodes) == 2
     x = ember.randn(1, 2)
     _close(ep.module()(x, 2), model(x, 2))
 
@@ -258,10 +256,10 @@ def test_an_error_while_running_the_graph_names_the_node_and_module():
     model = nn.Sequential(nn.Linear(3, 3), nn.Softmax(dim=-1))
     ep = export(model, (ember.randn(2, 3),))
     m = ep.module()
-    m.get_parameter("0.weight").data = ember.randn(3, 4)  # a wrong weight: MatMul fails (as eagerly, ValueError)
-    with pytest.raises(ValueError, match=r"mat_mul = MatMul\(\.\.\.\) in module '0' \(Linear\), from .*test_capture"):
+    m.get_parameter("0.weight").data = ember.randn(3, 4)  # a wrong weight: Linear fails (as eagerly, ValueError)
+    with pytest.raises(ValueError, match=r"linear = Linear\(\.\.\.\) in module '0' \(Linear\), from .*test_capture"):
         m(ember.randn(2, 3))
-    assert "MatMul" in m.code and m.graph is ep.graph
+    assert "Linear" in m.code and m.graph is ep.graph
 
 
 def test_export_leaves_the_callers_inputs_alone():
