@@ -198,8 +198,9 @@ class _Compiled:
                     raise RuntimeError(f"ember.compile: the forward changes {name!r} in place, which the compiled "
                                        f"graph would not do")
             for path in program.mutated_inputs:
-                raise RuntimeError(f"ember.compile: the forward changes its input {path} in place, which the "
-                                   f"compiled graph would not do (use an out-of-place op)")
+                where = program.mutated_input_lines.get(path, "the forward")
+                raise RuntimeError(f"ember.compile: {where}: the forward changes its input {path} in place, which "
+                                   f"the compiled graph would not do (use an out-of-place op)")
             return program
         except Exception as error:
             if quiet:

@@ -470,7 +470,7 @@ def _run_at(model, args: tuple, kwargs: dict, leaves: list, point: dict, index: 
             tracer.constants[value.meta.name] = b._data
             tracer.inputs[-1].target = value.meta.name
             constant_buffers.append((name, b, b._vc[0]))
-    traced, examples = {}, []
+    traced, examples, views = {}, [], {}
     for path, name, tensor, spec in leaves:
         axes = _dims_of(path, tensor, spec)
         if index == 0:  # a copy: an in-place op in the forward must not change the caller's tensor
@@ -481,6 +481,7 @@ def _run_at(model, args: tuple, kwargs: dict, leaves: list, point: dict, index: 
         else:
             array = np.ascontiguousarray(_resized(tensor._data, axes, point))
         traced[id(tensor)] = tracer.traced_tensor(tracer.add_input("user_input", path, name, array, axes))
+        views[path] = id(traced[id(tensor)]._data)
 
     def swap(value):
         if isinstance(value, Tensor):
@@ -517,6 +518,8 @@ def _run_at(model, args: tuple, kwargs: dict, leaves: list, point: dict, index: 
     tracer.values.clear()  # the run's intermediate arrays: only the nodes and constants are merged
     tracer.mutated_inputs = tuple(path for path, array, original in examples
                                   if not np.array_equal(array, original, equal_nan=array.dtype.kind in "fc"))
+    tracer.input_writes = {path: tracer.written[views[path]] for path in tracer.mutated_inputs
+                           if views[path] in tracer.written}  # the line of each input's last in-place change
     return tracer
 
 

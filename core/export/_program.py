@@ -97,6 +97,7 @@ class ExportedProgram:
         self.constants = constants
         self.arguments = arguments  # the forward's argument names, in order
         self.range_constraints = range_constraints
+        self.mutated_input_lines: dict = {}  # {input path: the user's line that last changed it in place}
         self.graph_signature = GraphSignature.of(graph)
         # state_dict names that are another parameter's second name (tied weights), not graph inputs
         inputs = {id(state_dict[name]) for name in self.graph_signature.parameters if name in state_dict}
@@ -390,6 +391,7 @@ def export(model, args: tuple, kwargs: dict | None = None, dynamic_shapes=None, 
     constants = {spec.target: tracer.constants[spec.target] for spec in graph.inputs if spec.kind == "constant"}
     program = ExportedProgram(graph, state_dict, constants, list(named), ranges)
     program.mutated_inputs = tracer.mutated_inputs
+    program.mutated_input_lines = tracer.input_writes
     return program
 
 

@@ -222,3 +222,12 @@ def test_dynamic_batch_size_keeps_one_graph_that_updates_the_statistics():
     assert len(compiled._compiled.cache) == 1 and _captured(compiled)
     for name in ("running_mean", "running_var", "num_batches_tracked"):
         _close(getattr(model[1], name), getattr(twin[1], name), 1e-6)
+
+
+def test_a_user_input_changed_in_place_stays_refused_naming_the_line():
+    def bump(x):
+        x.mul_(2)  # the caller's tensor: not a buffer the graph could write back
+        return x + 1
+
+    with pytest.raises(RuntimeError, match=r"test_training_mode.py:\d+: the forward changes its input args_0"):
+        ember.compile(bump, fullgraph=True)(ember.ones(3))
