@@ -12,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ._threads import split
+
 
 @njit(cache=True, fastmath={"nnan", "reassoc"})
 def _row_max(a, i):
@@ -59,3 +61,23 @@ def softmax_(shifted: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     log_sums = np.empty(out.shape[:-1], out.dtype)
     _normalise_rows(out.reshape(-1, out.shape[-1]), log_sums.reshape(-1))
     return log_sums
+
+
+@split(1 << 16, fastmath={"reassoc"})
+def _softmax_backward_rows(p, dp, scale, out, start, stop):
+    for i in range(start, stop):
+        p_row, dp_row, out_row = p[i], dp[i], out[i]
+        total = p_row[0] - p_row[0]  # zero of p's dtype
+        for j in range(p_row.size):
+            total += dp_row[j] * p_row[j]
+        for j in range(p_row.size):
+            out_row[j] = p_row[j] * (dp_row[j] - total) * scale
+
+
+def softmax_backward(p: np.ndarray, dp: np.ndarray, scale: float = 1.0) -> np.ndarray:
+    """``scale * p * (dp - sum(dp * p, -1))``, the gradient at softmax's input from the gradient ``dp`` at its
+    output ``p`` (both C-contiguous, of one shape and dtype: see ``supported``), one pass per row."""
+    out = np.empty_like(p)
+    rows = p.reshape(-1, p.shape[-1])
+    _softmax_backward_rows(rows.shape[0], rows, dp.reshape(rows.shape), p.dtype.type(scale), out.reshape(rows.shape))
+    return out

@@ -63,10 +63,16 @@ class Attention(Op):
         dp = g @ _swap(v._data)
         if keep is not None:
             dp *= keep
-        # softmax backward: ds = p * (dp - sum(dp * p))
-        ds = p * (dp - np.sum(dp * p, axis=-1, keepdims=True))
-        dbias = Tensor._wrap(ds.copy()) if ctx.needs_input_grad[3] else None
-        ds *= p.dtype.type(ctx.scale)
+        # softmax backward: ds = p * (dp - sum(dp * p)), times the scale for q and k
+        from ...kernels import softmax as kernels
+
+        dbias = None
+        if ctx.needs_input_grad[3] or not (kernels.supported(p) and dp.dtype == p.dtype and dp.flags.c_contiguous):
+            ds = p * (dp - np.sum(dp * p, axis=-1, keepdims=True))
+            dbias = Tensor._wrap(ds.copy()) if ctx.needs_input_grad[3] else None
+            ds *= p.dtype.type(ctx.scale)
+        else:  # one pass per row (ember.kernels.softmax)
+            ds = kernels.softmax_backward(p, dp, ctx.scale)
         dq = ds @ k._data if ctx.needs_input_grad[0] else None
         dk = _swap(ds) @ q._data if ctx.needs_input_grad[1] else None
         wrap = lambda a: None if a is None else Tensor._wrap(a)

@@ -22,6 +22,9 @@ SPECS = [
                                                                                   scale=0.3), [Q, (2, 2, 3, 4),
                                                                                                (2, 2, 3, 3)]),
     Spec("sdpa_3d", lambda F, q, k, v: F.scaled_dot_product_attention(q, k, v), [(2, 3, 4), (2, 5, 4), (2, 5, 4)]),
+    # weights of 73k elements: the softmax backward's rows split between the kernel threads
+    Spec("sdpa_large_causal", lambda F, q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True),
+         [(2, 4, 96, 16), (2, 4, 96, 16), (2, 1, 96, 8)], gradcheck=False),
     # dropout: same seed, same mask in every gradcheck call (torch draws differently, so no parity)
     Spec("sdpa_dropout", lambda F, q, k, v: F.scaled_dot_product_attention(q, k, v, dropout_p=0.3), [Q, K, V],
          torch=False),
@@ -36,9 +39,10 @@ DISTANCE = [
     Spec("pdist", lambda F, a: F.pdist(a), [(4, 3)]),
 ]
 SPECS += DISTANCE
+GRADCHECK = [s for s in SPECS if s.gradcheck]
 
 
-@pytest.mark.parametrize("spec", SPECS, ids=ids(SPECS))
+@pytest.mark.parametrize("spec", GRADCHECK, ids=ids(GRADCHECK))
 def test_gradcheck(spec):
     check_gradcheck(spec)
 
