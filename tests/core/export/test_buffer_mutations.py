@@ -179,3 +179,13 @@ class CountsInAScratchBuffer(nn.Module):
 def test_a_non_persistent_buffer_changed_in_place_is_refused_not_frozen():
     with pytest.raises(DataDependentError, match="non-persistent buffer 'seen'.*persistent=True"):
         export(CountsInAScratchBuffer(), (ember.randn(2, 3),))
+
+
+@pytest.mark.parity
+def test_the_mutated_buffers_are_torch_exports():
+    torch = pytest.importorskip("torch")
+    theirs = torch.nn.Sequential(torch.nn.Conv2d(2, 3, 3), torch.nn.BatchNorm2d(3)).train()
+    signature = torch.export.export(theirs, (torch.randn(4, 2, 6, 6),)).run_decompositions().graph_signature
+    ours = export(_convnet()[:2], (ember.randn(4, 2, 6, 6),)).graph_signature
+    assert sorted(ours.buffers_to_mutate.values()) == sorted(signature.buffers_to_mutate.values())
+    assert ours.buffers == list(signature.buffers)
