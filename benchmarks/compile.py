@@ -29,12 +29,11 @@ if "--threads" in sys.argv:  # before numpy / numba / torch start their thread p
     for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
         os.environ[_var] = _threads
 
-import numpy as np  # noqa: E402
 
 # the repository instead of benchmarks/ (whose coverage.py would shadow the coverage package numba imports)
 sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-from benchmarks import models  # noqa: E402
-from benchmarks.suite import _model_step  # noqa: E402
+from benchmarks import models
+from benchmarks.suite import _model_step
 
 
 def chain(lib, y, n_ops: int = 200):

@@ -33,7 +33,7 @@ class Step:
     """One step of a plan ready to run: its kind, the callable, the node or run, the value names its
     positional arguments read (None where an argument is not one value) and the names of its outputs."""
 
-    __slots__ = ("kind", "fn", "node", "reads", "outputs", "args", "kwargs")
+    __slots__ = ("args", "fn", "kind", "kwargs", "node", "outputs", "reads")
 
     def __init__(self, fn, node):
         self.fn, self.node = fn, node
