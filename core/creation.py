@@ -392,7 +392,7 @@ def fill_random(input, kind, *args, generator=None, **kwargs) -> Tensor:
         values = rng.geometric(p, shape)  # trials up to and including the first success: 1, 2, ...
     else:
         raise ValueError(kind)
-    return Tensor._wrap(np.asarray(values).astype(np_dtype))
+    return Tensor._wrap(np.asanyarray(values).astype(np_dtype))  # (any: a capture's traced draws stay so)
 
 
 zeros_like = _like(zeros)

@@ -256,9 +256,14 @@ class Tracer:
         return outs[0]
 
     def _copyto(self, dst, src, casting="same_kind", where=True):
+        overwritten = self.values.get(id(dst))
+        if overwritten is not None and overwritten.meta.name in self.constants:  # (earlier reads keep its value)
+            self.constants[overwritten.meta.name] = dst.copy()
         _plain_call(np.copyto, (dst, src), {"casting": casting, "where": where})
-        if id(dst) not in self.values:
-            return
+        own = dst.base is None and not isinstance(dst, TracedArray)  # (a plain array the forward made)
+        if id(dst) not in self.values and not (own and where is True and isinstance(src, np.ndarray)
+                                               and id(src) in self.values):
+            return  # (else ``ember.empty(3).normal_()``: the forward's own array now holds a graph value)
         if isinstance(src, np.ndarray) and id(src) not in self.values and not isinstance(src, TracedArray):
             self.value_of(Tensor._wrap(src))  # a value made from constants only (``fill_``): a constant
         source = self.values.get(id(src)) if isinstance(src, np.ndarray) else None

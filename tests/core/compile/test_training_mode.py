@@ -231,3 +231,33 @@ def test_a_user_input_changed_in_place_stays_refused_naming_the_line():
 
     with pytest.raises(RuntimeError, match=r"test_training_mode.py:\d+: the forward changes its input args_0"):
         ember.compile(bump, fullgraph=True)(ember.ones(3))
+
+
+RANDOM_FORWARDS = {
+    "alpha_dropout": lambda y: nn.functional.alpha_dropout(y, 0.3, True),
+    "dropout2d": lambda y: nn.functional.dropout2d(y.view(2, 2, 1, 2), 0.5, True),
+    "inplace_dropout": lambda y: nn.functional.dropout(y, 0.5, True, inplace=True),
+    "rrelu": lambda y: nn.functional.rrelu(y, training=True),
+    "normal_": lambda y: y + ember.empty(2, 4).normal_(),
+    "uniform_": lambda y: y * ember.empty_like(y).uniform_(-1, 1),
+    "randperm": lambda y: y[:, ember.randperm(4)],
+}
+
+
+@pytest.mark.parametrize("kind", sorted(RANDOM_FORWARDS))
+def test_other_random_ops_draw_eagers_numbers(kind):
+    ember.manual_seed(0)
+    linear = nn.Linear(4, 4)
+
+    def forward(x):
+        return RANDOM_FORWARDS[kind](linear(x))
+
+    compiled = ember.compile(forward, fullgraph=True)
+    x = ember.randn(2, 4)
+    ember.manual_seed(1)
+    outs = [compiled(x), compiled(x)]
+    state = ember.get_rng_state()
+    ember.manual_seed(1)
+    for out in outs:
+        _close(out, forward(x), 0)
+    assert np.array_equal(state.numpy(), ember.get_rng_state().numpy())
