@@ -499,8 +499,7 @@ def _run_at(model, args: tuple, kwargs: dict, leaves: list, point: dict, index: 
 
     _active = tracer
     Function._batching_hook = staticmethod(_hook)
-    generator = default_generator.np
-    default_generator.np = _RecordingGenerator(generator)
+    recording = default_generator.np = _RecordingGenerator(default_generator.np)
     try:
         for tensor, value, _ in weights:
             tensor._data = tracer.traced_tensor(value)._data
@@ -508,6 +507,10 @@ def _run_at(model, args: tuple, kwargs: dict, leaves: list, point: dict, index: 
         with no_grad(), _module_paths(model, tracer):
             output = model(*swap(tuple(args)), **swap(dict(kwargs)))
         tracer.mutations = _mutations(tracer, weights)
+        if default_generator.np is not recording:
+            raise DataDependentError("ember.export: the forward reseeds or replaces the default generator "
+                                     "(ember.manual_seed), which a graph cannot replay; seed "
+                                     "outside the forward")
         for name, b, version in constant_buffers:
             if b._vc[0] != version:
                 raise DataDependentError(f"ember.export: the forward changes the non-persistent buffer {name!r} "
@@ -516,7 +519,8 @@ def _run_at(model, args: tuple, kwargs: dict, leaves: list, point: dict, index: 
     finally:
         Function._batching_hook = None
         _active = None
-        default_generator.np = generator
+        if default_generator.np is recording:  # (a forward that reseeded keeps its new generator)
+            default_generator.np = recording._real
         for tensor, value, _ in weights:
             tensor._data = value.array
     tracer.outputs = tracer.encode_outputs(output)

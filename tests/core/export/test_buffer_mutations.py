@@ -189,3 +189,19 @@ def test_the_mutated_buffers_are_torch_exports():
     ours = export(_convnet()[:2], (ember.randn(4, 2, 6, 6),)).graph_signature
     assert sorted(ours.buffers_to_mutate.values()) == sorted(signature.buffers_to_mutate.values())
     assert ours.buffers == list(signature.buffers)
+
+
+class Reseeds(nn.Module):
+    def forward(self, x):
+        ember.manual_seed(0)
+        return x + ember.rand(x.shape)
+
+
+def test_a_forward_that_reseeds_the_generator_is_refused_and_the_generator_stays_whole():
+    x = ember.randn(2, 3)
+    ember.manual_seed(5)
+    with pytest.raises(DataDependentError, match="reseeds"):
+        export(Reseeds(), (x,))
+    drawn = ember.rand(3)
+    ember.manual_seed(5)
+    _close(drawn, ember.rand(3), 0)  # the capture left the generator as it found it
