@@ -16,48 +16,73 @@ from ._threads import adaptive, split
 _COPY_WORK = 1 << 17  # elements from which im2col / col2im run on every thread (see _threads.Split)
 
 
+def _layout(cols):
+    """``cols`` (N, C, KH, KW, OH, OW) as the C-contiguous array the kernels index, and whether that array
+    is laid out (C, KH, KW, N, OH, OW) (the batch folded, see ``nn.functional.conv._folds_batch``); None
+    for any other layout. The kernels index a C-contiguous array so that LLVM vectorises their rows: on a
+    strided view of the folded layout they ran 1.4-3.5x slower."""
+    if cols.flags.c_contiguous:
+        return cols, False
+    folded = np.moveaxis(cols, 0, 3)
+    if folded.flags.c_contiguous:
+        return folded, True
+    return None, False
+
+
 def im2col(x, kh_size, kw_size, sh, sw, ph, pw, dh, dw, out_h, out_w, out=None):
-    """The (N, C, KH, KW, OH, OW) columns of ``x``, written into ``out`` when given."""
+    """The (N, C, KH, KW, OH, OW) columns of ``x``, written into ``out`` when given (in any layout; the
+    per-sample and the folded one are written directly)."""
     if out is None:
         out = np.empty((x.shape[0], x.shape[1], kh_size, kw_size, out_h, out_w), dtype=x.dtype)
-    _im2col(x.shape[0] * x.shape[1], x, out, sh, sw, ph, pw, dh, dw)
+    cols, folded = _layout(out)
+    if cols is None:
+        out[...] = im2col(x, kh_size, kw_size, sh, sw, ph, pw, dh, dw, out_h, out_w)
+        return out
+    _im2col(x.shape[0] * x.shape[1], x, cols, folded, sh, sw, ph, pw, dh, dw)
     return out
 
 
 @split(_COPY_WORK)
-def _im2col(x, cols, sh, sw, ph, pw, dh, dw, start, stop):
+def _im2col(x, cols, folded, sh, sw, ph, pw, dh, dw, start, stop):
     c_size, h_size, w_size = x.shape[1:]
-    _, _, kh_size, kw_size, out_h, out_w = cols.shape
+    kh_size, kw_size, out_h, out_w = cols.shape[2:] if not folded else (cols.shape[1], cols.shape[2],
+                                                                        cols.shape[4], cols.shape[5])
     for nc in range(start, stop):
         n = nc // c_size
         c = nc % c_size
         for kh in range(kh_size):
             for kw in range(kw_size):
                 for oh in range(out_h):
+                    row = cols[c, kh, kw, n, oh] if folded else cols[n, c, kh, kw, oh]
                     h = oh * sh - ph + kh * dh
                     if h < 0 or h >= h_size:
                         for ow in range(out_w):
-                            cols[n, c, kh, kw, oh, ow] = 0
+                            row[ow] = 0
                         continue
                     for ow in range(out_w):
                         w = ow * sw - pw + kw * dw
                         if w >= 0 and w < w_size:
-                            cols[n, c, kh, kw, oh, ow] = x[n, c, h, w]
+                            row[ow] = x[n, c, h, w]
                         else:
-                            cols[n, c, kh, kw, oh, ow] = 0
+                            row[ow] = 0
 
 
 def col2im(cols, h_size, w_size, sh, sw, ph, pw, dh, dw):
-    """The (N, C, H, W) sum of the columns back onto the positions they were read from."""
+    """The (N, C, H, W) sum of the columns (N, C, KH, KW, OH, OW), in any layout, back onto the positions
+    they were read from."""
     x = np.zeros(cols.shape[:2] + (h_size, w_size), dtype=cols.dtype)
-    _col2im(cols.shape[0] * cols.shape[1], cols, x, sh, sw, ph, pw, dh, dw)
+    flat, folded = _layout(cols)
+    if flat is None:
+        flat = np.ascontiguousarray(cols)
+    _col2im(cols.shape[0] * cols.shape[1], flat, folded, x, sh, sw, ph, pw, dh, dw)
     return x
 
 
 @split(_COPY_WORK)
-def _col2im(cols, x, sh, sw, ph, pw, dh, dw, start, stop):
-    c_size, kh_size, kw_size, out_h, out_w = cols.shape[1:]
-    h_size, w_size = x.shape[2:]
+def _col2im(cols, folded, x, sh, sw, ph, pw, dh, dw, start, stop):
+    c_size, h_size, w_size = x.shape[1:]
+    kh_size, kw_size, out_h, out_w = cols.shape[2:] if not folded else (cols.shape[1], cols.shape[2],
+                                                                        cols.shape[4], cols.shape[5])
     for nc in range(start, stop):
         n = nc // c_size
         c = nc % c_size
@@ -67,11 +92,11 @@ def _col2im(cols, x, sh, sw, ph, pw, dh, dw, start, stop):
                     h = oh * sh - ph + kh * dh
                     if h < 0 or h >= h_size:
                         continue
+                    row = cols[c, kh, kw, n, oh] if folded else cols[n, c, kh, kw, oh]
                     for ow in range(out_w):
                         w = ow * sw - pw + kw * dw
                         if w >= 0 and w < w_size:
-                            x[n, c, h, w] += cols[n, c, kh, kw, oh, ow]
-
+                            x[n, c, h, w] += row[ow]
 
 
 def im2col3d(x, kd_size, kh_size, kw_size, sd, sh, sw, pd, ph, pw, dd, dh, dw, out_d, out_h, out_w, out=None):

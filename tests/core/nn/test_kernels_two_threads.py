@@ -191,3 +191,24 @@ def test_a_forked_child_trains_with_split_kernels_after_its_parent_did():
                           check=False, timeout=300, env={**os.environ, "NUMBA_NUM_THREADS": "2"})
     assert done.returncode == 0, done.stderr
     assert done.stdout.split()[-1] == "0", done.stderr
+
+
+@pytest.mark.parametrize("layout", ["per_sample", "folded", "strided"])
+def test_im2col_and_col2im_in_every_layout_of_the_columns(layout, threads):
+    """The columns per sample (N, C, KH, KW, OH, OW), folded (the batch inside: C, KH, KW, N, OH, OW, as
+    the small-plane GEMMs take them) or another strided view: the same values, written and read."""
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((70, 5, 9, 9)).astype(np.float32)  # 70 * 5 * 9 * 25 columns: above the threshold
+    shape = (70, 5, 3, 3, 5, 5)
+    reference = conv.im2col(x, 3, 3, 2, 2, 1, 1, 1, 1, 5, 5)
+    if layout == "per_sample":
+        out = np.empty(shape, np.float32)
+    elif layout == "folded":
+        out = np.moveaxis(np.empty((5, 3, 3, 70, 5, 5), np.float32), 3, 0)
+    else:
+        out = np.empty(shape[:-1] + (10,), np.float32)[..., ::2]
+    assert conv.im2col(x, 3, 3, 2, 2, 1, 1, 1, 1, 5, 5, out=out) is out
+    np.testing.assert_array_equal(out, reference)
+    expected = torch.nn.functional.fold(torch.tensor(reference.reshape(70, 45, 25)), (9, 9), 3, padding=1,
+                                        stride=2).numpy()
+    np.testing.assert_allclose(conv.col2im(out, 9, 9, 2, 2, 1, 1, 1, 1), expected, rtol=1e-6, atol=1e-6)
