@@ -122,8 +122,8 @@ def _creation(spec: InputSpec, meta: TensorMeta, arrays: list, points: list, whe
         raise DataDependentError(
             f"ember.export: {where}: a constant tensor ({list(arrays[0].shape)}) changes between the capture "
             f"runs (with the input values or the dynamic sizes) but is not made by an op from the inputs: "
-            f"numpy on tensor data, ember.arange(n) of a size, random values or batch statistics (dropout, "
-            f"batch norm in training mode: call model.eval()). Build it with ember ops from the input, or "
+            f"numpy on tensor data, ember.arange(n) of a size, random values drawn from a generator other than "
+            f"the default one (generator=...), or with numpy. Build it with ember ops from the input, or "
             f"drop the Dim")
     fill = (values - {None} or {0}).pop()
     size = {"tuple": [s if isinstance(s, int) else {"sym": s} for s in meta.shape]}

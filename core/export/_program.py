@@ -362,8 +362,8 @@ def export(model, args: tuple, kwargs: dict | None = None, dynamic_shapes=None, 
     ``dynamic_shapes`` (``{arg name: {axis: Dim}}`` or a tuple in argument order) those sizes stay symbolic.
 
     Args:
-        model: an ``ember.nn.Module`` (use ``model.eval()`` for inference graphs: dropout and batch-norm
-            statistics are captured as they run).
+        model: an ``ember.nn.Module`` (use ``model.eval()`` for inference graphs; in training mode batch
+            norm's statistics update is recorded as buffer mutations and dropout's masks as random nodes).
         args: the example positional arguments (a tuple).
         kwargs: the example keyword arguments.
         dynamic_shapes: which input sizes are dynamic, as ``ember.export.Dim`` objects.
