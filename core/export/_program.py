@@ -72,9 +72,9 @@ class ExportedProgram:
     name, listed in ``tied`` past the first), ``constants`` (other tensors the graph reads), ``graph_signature``
     (``graph_signature.buffers_to_mutate``, {graph value: buffer name}: the buffers the forward changes in
     place, such as batch norm's running statistics in training mode; ``module()`` writes these values into
-    its buffers after each run), ``range_constraints`` ({dim name: (min, max)}), ``mutated_inputs`` (the user inputs the forward changed in
-    place: the graph computes their new values but does not write them back) and ``module()``, a Module that
-    runs the graph.
+    its buffers after each run), ``range_constraints`` ({dim name: (min, max)}), ``mutated_inputs`` (the
+    user inputs the forward changed in place: the graph computes their new values but does not write them
+    back; ``mutated_input_lines`` the line of each) and ``module()``, a Module that runs the graph.
 
     Example:
         >>> import ember
