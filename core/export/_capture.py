@@ -125,6 +125,7 @@ class Tracer:
         self.module_stack: list[tuple[str, str]] = []
         self.mutations: dict[str, str] = {}  # buffer state_dict name -> the value written into it
         self.written: dict[int, str] = {}  # id(array) -> the user's line that last changed it in place
+        self.adopted: set[int] = set()  # plain arrays overwritten by a graph value (``_copyto``)
         self._names: dict[str, int] = {}
 
     def unique(self, base: str) -> str:
@@ -261,9 +262,10 @@ class Tracer:
             self.constants[overwritten.meta.name] = dst.copy()
         _plain_call(np.copyto, (dst, src), {"casting": casting, "where": where})
         own = dst.base is None and not isinstance(dst, TracedArray)  # (a plain array the forward made)
-        if id(dst) not in self.values and not (own and where is True and isinstance(src, np.ndarray)
-                                               and id(src) in self.values):
-            return  # (else ``ember.empty(3).normal_()``: the forward's own array now holds a graph value)
+        if id(dst) not in self.values:
+            if not (own and where is True and isinstance(src, np.ndarray) and id(src) in self.values):
+                return
+            self.adopted.add(id(dst))  # ``ember.empty(3).normal_()``: the array now holds a graph value
         if isinstance(src, np.ndarray) and id(src) not in self.values and not isinstance(src, TracedArray):
             self.value_of(Tensor._wrap(src))  # a value made from constants only (``fill_``): a constant
         source = self.values.get(id(src)) if isinstance(src, np.ndarray) else None
@@ -507,6 +509,7 @@ def _run_at(model, args: tuple, kwargs: dict, leaves: list, point: dict, index: 
         with no_grad(), _module_paths(model, tracer):
             output = model(*swap(tuple(args)), **swap(dict(kwargs)))
         tracer.mutations = _mutations(tracer, weights)
+        _check_attributes(model, tracer)
         if default_generator.np is not recording:
             raise DataDependentError("ember.export: the forward reseeds or replaces the default generator "
                                      "(ember.manual_seed), which a graph cannot replay; seed "
@@ -530,6 +533,18 @@ def _run_at(model, args: tuple, kwargs: dict, leaves: list, point: dict, index: 
     tracer.input_writes = {path: tracer.written[views[path]] for path in tracer.mutated_inputs
                            if views[path] in tracer.written}  # the line of each input's last in-place change
     return tracer
+
+
+def _check_attributes(model, tracer: Tracer) -> None:
+    """A tensor attribute of a module that is not a buffer, overwritten in place by a graph value: the graph
+    would compute with the new value but never write it back."""
+    for path, module in model.named_modules():
+        for name, value in vars(module).items():
+            if isinstance(value, Tensor) and id(value._data) in tracer.adopted:
+                where = tracer.written.get(id(value._data), "the forward")
+                raise DataDependentError(f"ember.export: {where}: the forward changes the tensor attribute "
+                                         f"{(path + '.' if path else '') + name!r} in place, which is not a "
+                                         f"buffer; a graph writes back buffers only (register_buffer)")
 
 
 def _mutations(tracer: Tracer, weights: list) -> dict:

@@ -205,3 +205,18 @@ def test_a_forward_that_reseeds_the_generator_is_refused_and_the_generator_stays
     drawn = ember.rand(3)
     ember.manual_seed(5)
     _close(drawn, ember.rand(3), 0)  # the capture left the generator as it found it
+
+
+class CachesInAnAttribute(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.cache = ember.zeros(3)  # a plain attribute, not a buffer
+
+    def forward(self, x):
+        self.cache.copy_(x.sum(0))
+        return x + self.cache
+
+
+def test_a_tensor_attribute_changed_in_place_is_refused():
+    with pytest.raises(DataDependentError, match=r"tensor attribute 'cache' in place.*register_buffer"):
+        export(CachesInAnAttribute(), (ember.randn(2, 3),))
