@@ -211,7 +211,10 @@ class CompiledGraph:
         steps = [Step(fn, step) for fn, step in self.steps]
         inputs = [spec.meta.name for spec in self.graph.inputs]
         outputs = [name for name in dict.fromkeys(_value_names(self.graph.outputs)) if name not in inputs]
-        self.runtime = Program(steps, inputs, outputs) if supported(steps, _dtypes(self.graph).values()) else None
+        reads = [step.inputs if isinstance(step, Run) else _reads(step.args) + _reads(list(step.kwargs.values()))
+                 for _, step in self.steps]
+        self.runtime = Program(steps, inputs, outputs, reads) if supported(steps, _dtypes(self.graph).values()) \
+            else None
 
     @property
     def kernels(self) -> list:

@@ -58,9 +58,18 @@ class Program:
     """The steps of a compiled graph, with which values need gradients for a given set of inputs needing
     them (worked out once per such set)."""
 
-    def __init__(self, steps: list, input_names: list, output_names: list):
+    def __init__(self, steps: list, input_names: list, output_names: list, reads: list | None = None):
         self.steps, self.input_names, self.output_names = steps, input_names, output_names
         self._needs: dict = {}  # inputs' requires_grad flags -> per step, needs_input_grad (or None: no grad)
+        # per step, the values read for the last time there (``reads``: every value name each step reads):
+        # dropped from the forward's table at once, so their memory is reused for the next values as in eager
+        self.drops = [[] for _ in steps]
+        if reads is not None:
+            last = {name: i for i, names in enumerate(reads) for name in names}
+            kept = set(input_names) | set(output_names)
+            for name, i in last.items():
+                if name not in kept:
+                    self.drops[i].append(name)
 
     def needs(self, flags: tuple) -> list:
         found = self._needs.get(flags)
@@ -81,7 +90,11 @@ class Program:
 def run(program: Program, values: dict, sizes: dict, needs: list | None, record: list | None) -> None:
     """Runs the plan forward on ``values`` (value name -> Tensor, the inputs bound), adding each step's outputs.
     With ``record``, each step's backward state is appended to it (its context, or its run's input arrays)."""
-    for step, need in zip(program.steps, needs or [None] * len(program.steps)):
+    drops = program.drops
+    for i, (step, need) in enumerate(zip(program.steps, needs or [None] * len(program.steps))):
+        if i and drops[i - 1]:
+            for name in drops[i - 1]:
+                del values[name]
         if step.kind == _RUN:
             arrays = [values[name]._data for name in step.reads]
             outs = step.fn.forward(arrays)
