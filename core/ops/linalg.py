@@ -115,7 +115,7 @@ class Linear(Op):
         if half:
             g = g.astype(np.float32)
         out_features = g.shape[-1]
-        rows = g.reshape(-1, out_features) if g.ndim != 2 else g
+        rows = g.reshape(math.prod(g.shape[:-1]), out_features) if g.ndim != 2 else g
         # dX = G W, dW = Gᵀ X (a fresh row-major array, W's layout), db = G summed over the leading axes
         grad_input = grad_weight = grad_bias = None
         if needs[0]:
@@ -126,7 +126,7 @@ class Linear(Op):
             if x.ndim == 1:
                 grad_weight = np.multiply.outer(g, x.conj() if complex_ else x)
             else:
-                x = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
+                x = x.reshape(rows.shape[0], x.shape[-1]) if x.ndim != 2 else x
                 grad_weight = np.matmul(rows.T, x.conj() if complex_ else x)
         if needs[2]:
             grad_bias = rows.sum(0) if g.ndim > 1 else g
@@ -142,7 +142,7 @@ class Linear(Op):
 def _linear_backward_ops(grad, input, weight, needs):
     """``Linear``'s gradients written with ops, for gradients of gradients."""
     complex_ = grad._data.dtype.kind == "c"
-    rows = grad.reshape(-1, grad.shape[-1]) if grad.ndim != 2 else grad
+    rows = grad.reshape(math.prod(grad.shape[:-1]), grad.shape[-1]) if grad.ndim != 2 else grad
     grad_input = grad_weight = grad_bias = None
     if needs[0]:
         grad_input = matmul(grad, weight.conj() if complex_ else weight)
@@ -151,7 +151,7 @@ def _linear_backward_ops(grad, input, weight, needs):
         if x.ndim == 1:
             grad_weight = outer(grad, x)
         else:
-            grad_weight = matmul(rows.mT, x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x)
+            grad_weight = matmul(rows.mT, x.reshape(rows.shape[0], x.shape[-1]) if x.ndim != 2 else x)
     if needs[2]:
         grad_bias = rows.sum(0) if grad.ndim > 1 else grad
     return grad_input, grad_weight, grad_bias

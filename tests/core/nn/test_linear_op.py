@@ -226,3 +226,17 @@ def test_onnx_export_of_the_op_runs_in_onnxruntime(shape, bias, ops):
     session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
     (out,) = session.run(None, {session.get_inputs()[0].name: x.numpy()})
     np.testing.assert_allclose(out, model(x).detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("shape, out_features", [((2, 3, 0), 4), ((2, 3, 5), 0), ((2, 0, 5), 3), ((5,), 0), ((0,), 3)])
+def test_empty_operands_give_torchs_shapes_and_gradients(shape, out_features):
+    arrays = [np.ones(shape, np.float32), np.ones((out_features, shape[-1]), np.float32),
+              np.ones(out_features, np.float32)]
+    ours = [ember.tensor(a, requires_grad=True) for a in arrays]
+    theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
+    out, expected = F.linear(*ours), torch.nn.functional.linear(*theirs)
+    assert tuple(out.shape) == tuple(expected.shape)
+    (out + 1).sum().backward()
+    (expected + 1).sum().backward()
+    for t, r in zip(ours, theirs):
+        np.testing.assert_array_equal(t.grad.numpy(), r.grad.numpy())
