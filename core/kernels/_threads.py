@@ -153,9 +153,13 @@ class _Pool:
                 kernel(*args, bounds[0], bounds[1])
             except BaseException as mine:  # noqa: BLE001 - raised once the workers are done
                 error = mine
-            for slot in self._workers[:threads - 1]:
-                slot[1].acquire()
-                error = error or slot[3]
+            try:
+                for slot in self._workers[:threads - 1]:
+                    slot[1].acquire()
+                    error = error or slot[3]
+            except BaseException:  # e.g. KeyboardInterrupt: a worker may still be running its piece
+                _forget_pool()  # so later calls use new workers (these finish and wait forever)
+                raise
             if error is not None:
                 raise error
         finally:
