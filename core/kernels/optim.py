@@ -38,7 +38,7 @@ def adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, weight, keep, 
             exp_avg_sq[k] = v
             largest = max_exp_avg_sq[k]
             if not v >= largest:  # torch.maximum: the larger, NaN if either is
-                v = largest if v == v else v
+                v = v if math.isnan(v) else largest
             max_exp_avg_sq[k] = v
             param[k] = p + -step_size * (m / (math.sqrt(v) / bias_correction2_sqrt + eps))
     else:
