@@ -6,9 +6,10 @@ after the other on one core (benchmarks/README.md, 2026-12-07). ``start(jobs)`` 
 ``python -m ember.kernels._warmup JOB ...``, which calls the named kernels' wrappers on tiny arrays of
 the types the ops pass (``JOBS``) and so writes numba's on-disk cache (every kernel is
 ``cache=True``). numba looks a signature up in that cache before compiling it, so when this process
-first calls a kernel the helper has finished, it loads the machine code instead of compiling; a kernel
-the helper has not finished by then is compiled here as before (the helper's work is then wasted,
-nothing else).
+first calls a kernel the helper has finished, it loads the machine code instead of compiling. The helper
+reports each job it starts and finishes on its stdout; a first call of a kernel the helper is compiling
+at that moment waits for it (the helper is ahead on it), and one whose job has not started yet is
+compiled here as before (the helper's work on it is then wasted, nothing else).
 
 Nothing is started when every job's kernels are already in the cache (a warm start), when
 ``EMBER_KERNEL_WARMUP=0``, or a second time in one process. The helper writes where this process's
@@ -26,6 +27,7 @@ import atexit
 import os
 import subprocess
 import sys
+import threading
 
 import numpy as np
 
@@ -54,8 +56,9 @@ def _max_pool_backward(dtype):
 
 
 def _kernels(*names):
-    """The numba dispatchers of kernels named ``"module.attr"``; ``"module.a|module.b"`` takes the first
-    of several names that exists (a kernel that moved behind a wrapper keeps its job working)."""
+    """The kernels named ``"module.attr"`` as (Adaptive / Split object or None, numba dispatcher) pairs;
+    ``"module.a|module.b"`` takes the first of several names that exists (a kernel that moved behind a
+    wrapper keeps its job working)."""
     def dispatchers():
         import importlib
 
@@ -63,10 +66,11 @@ def _kernels(*names):
         for choices in names:
             for name in choices.split("|"):
                 module, attr = name.rsplit(".", 1)
-                kernel = getattr(importlib.import_module(f"{__package__}.{module}"), attr, None)
-                kernel = getattr(kernel, "serial", kernel)  # an Adaptive / Split kernel's own compilation
+                owner = getattr(importlib.import_module(f"{__package__}.{module}"), attr, None)
+                kernel = getattr(owner, "serial", owner)  # an Adaptive / Split kernel's own compilation
+                kernel = getattr(kernel, "_dispatcher", kernel)  # (behind a _FirstCallWaits)
                 if hasattr(kernel, "signatures"):
-                    found.append(kernel)
+                    found.append((owner if owner is not kernel else None, kernel))
                     break
             else:
                 raise LookupError(f"no kernel {choices!r}")
@@ -74,14 +78,15 @@ def _kernels(*names):
     return dispatchers
 
 
-# job name -> (function of the dtype that compiles it, the numba dispatchers it compiles)
+# job name -> (function of the dtype that compiles it, the kernels it compiles)
 JOBS = {
     "conv5x5_weight_grad": (_conv5x5_weight_grad, _kernels("conv5x5._weight_grad")),
     "col2im": (_col2im, _kernels("conv._col2im|conv.col2im")),
     "max_pool_backward": (_max_pool_backward, _kernels("pooling.scatter_add_planes")),
 }
 
-_started = None  # (pid of the process that started it, Popen)
+_started = None  # the _Helper this process started
+_WAIT_S = 120.0  # longest wait for the helper to finish a kernel (a stuck helper must not stop the run)
 
 
 def _cached(dispatcher) -> bool:
@@ -102,12 +107,64 @@ def pending(jobs) -> list[str]:
         if name not in JOBS:
             continue
         try:
-            cached = all(_cached(d) for d in JOBS[name][1]())
+            cached = all(_cached(d) for _, d in JOBS[name][1]())
         except (LookupError, ImportError):  # (the job itself calls the kernels' wrappers: let it run)
             cached = False
         if not cached:
             todo.append(job)
     return todo
+
+
+class _Helper:
+    """The helper process and what it reported on its stdout: ``started JOB`` / ``done JOB`` lines, read by
+    a daemon thread of this process."""
+
+    def __init__(self, process, jobs):
+        self.process = process
+        self.pid = os.getpid()
+        self.state = {}  # job -> "started" / "done"
+        self.ended = False
+        self.changed = threading.Condition()
+        threading.Thread(target=self._read, daemon=True, name="ember-kernel-warmup").start()
+
+    def _read(self):
+        try:
+            for line in self.process.stdout:
+                what, _, job = line.decode("ascii", "replace").strip().partition(" ")
+                with self.changed:
+                    self.state[job] = what
+                    self.changed.notify_all()
+        except (OSError, ValueError):
+            pass
+        with self.changed:
+            self.ended = True
+            self.changed.notify_all()
+
+    def wait_if_compiling(self, job, timeout=_WAIT_S):
+        """Returns once the helper is not compiling ``job`` (at once unless it is compiling it now: it is
+        then ahead of this process on that kernel)."""
+        if os.getpid() != self.pid:  # (a forked child: no reader thread here)
+            return
+        with self.changed:
+            self.changed.wait_for(lambda: self.ended or self.state.get(job) != "started", timeout)
+
+
+class _FirstCallWaits:
+    """Stands in for an Adaptive / Split kernel's ``serial`` dispatcher until its first call, which waits
+    for the helper if the helper is compiling that kernel, puts the dispatcher back and calls it (numba
+    then loads the helper's machine code from the cache)."""
+
+    def __init__(self, owner, dispatcher, job, helper):
+        self._owner, self._dispatcher, self._job, self._helper = owner, dispatcher, job, helper
+
+    def __call__(self, *args):
+        self._helper.wait_if_compiling(self._job)
+        if self._owner.serial is self:
+            self._owner.serial = self._dispatcher
+        return self._dispatcher(*args)
+
+    def __getattr__(self, name):
+        return getattr(self._dispatcher, name)
 
 
 def start(jobs) -> subprocess.Popen | None:
@@ -121,20 +178,28 @@ def start(jobs) -> subprocess.Popen | None:
         return None
     try:
         process = subprocess.Popen([sys.executable, "-m", f"{__package__}._warmup", *jobs],
-                                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                   stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                    stderr=subprocess.DEVNULL, close_fds=True)
     except OSError:
         return None
-    _started = (os.getpid(), process)
+    _started = helper = _Helper(process, jobs)
+    for job in jobs:
+        try:
+            kernels = JOBS[job.split(":", 1)[0]][1]()
+        except (LookupError, ImportError):
+            continue
+        for owner, dispatcher in kernels:
+            if owner is not None and owner.serial is dispatcher:
+                owner.serial = _FirstCallWaits(owner, dispatcher, job, helper)
     return process
 
 
 @atexit.register
 def _stop() -> None:
     """Ends the helper (its remaining jobs are of no use to a process that is ending) and reaps it."""
-    if _started is None or _started[0] != os.getpid():
+    if _started is None or _started.pid != os.getpid():
         return
-    process = _started[1]
+    process = _started.process
     if process.poll() is None:
         process.terminate()
     try:
@@ -156,10 +221,12 @@ def main(argv) -> int:
     """The helper: runs each job, ignoring one that fails (the run then compiles that kernel itself)."""
     for job in argv:
         name, _, dtype = job.partition(":")
+        print("started", job, flush=True)
         try:
             JOBS[name][0](np.dtype(dtype or "float32"))
         except Exception:  # noqa: BLE001 - an optimisation only; the run compiles what is missing
-            continue
+            pass
+        print("done", job, flush=True)
     return 0
 
 

@@ -17,7 +17,7 @@ import pytest
 
 from ember.kernels import _warmup
 
-LENET_JOBS = ["max_pool_backward:float32", "col2im:float32", "conv5x5_weight_grad:float32"]
+LENET_JOBS = ["conv5x5_weight_grad:float32", "col2im:float32", "max_pool_backward:float32"]
 BACKWARD_KERNELS = {"scatter_add_planes", "_col2im", "col2im", "_weight_grad"}  # (col2im: either name)
 
 # A LeNet-5 step; prints {kernel: [cache hits, cache misses]} for every kernel it ran.
@@ -56,7 +56,7 @@ def _step(env) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def test_lenet_plan_names_its_backward_kernels_last_layer_first():
+def test_lenet_plan_names_its_backward_kernels_slowest_to_compile_first():
     from ember import nn
     from ember.trainer.utilities.kernel_warmup import _plan
     from ember.vision.models import LeNet5
@@ -152,3 +152,32 @@ def test_a_helper_that_fails_a_job_goes_on_with_the_others(tmp_path):
     assert done.returncode == 0
     assert any(name.startswith("pooling.scatter_add_planes") and name.endswith(".nbi")
                for _, _, files in os.walk(tmp_path / "numba") for name in files)
+
+
+def test_a_first_call_waits_while_the_helper_compiles_that_kernel_then_runs_the_real_kernel():
+    import threading
+
+    fake = subprocess.Popen([sys.executable, "-c", "import sys; print('started k:float32', flush=True); "
+                             "sys.stdin.readline(); print('done k:float32', flush=True)"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    helper = _warmup._Helper(fake, ["k:float32"])
+    with helper.changed:
+        assert helper.changed.wait_for(lambda: helper.state.get("k:float32") == "started", 60)
+
+    class Owner:  # an Adaptive / Split kernel
+        serial = staticmethod(lambda x: x + 1)
+
+    real = Owner.serial
+    owner = Owner()
+    owner.serial = _warmup._FirstCallWaits(owner, real, "k:float32", helper)
+    results = []
+    caller = threading.Thread(target=lambda: results.append(owner.serial(1)))
+    caller.start()
+    caller.join(0.5)
+    assert caller.is_alive() and not results  # waiting for the helper's "done"
+    fake.stdin.write(b"\n")
+    fake.stdin.flush()
+    caller.join(60)
+    assert results == [2] and owner.serial is real  # the real kernel is back for every later call
+    helper.wait_if_compiling("other:float32")  # a job the helper is not on: no wait
+    assert fake.wait(60) == 0
