@@ -203,3 +203,65 @@ def test_a_no_grad_compiled_forward_frees_each_value_after_its_last_use_as_eager
             peaks.append(tracemalloc.get_traced_memory()[1])
             tracemalloc.stop()
     assert peaks[0] < 1.5 * peaks[1]  # (without freeing: all eight 4 MB values alive at the end)
+
+
+class CellLoop(nn.Module):
+    """Two LSTMCell steps in a Python loop, as the time-sequence example writes them."""
+
+    def __init__(self):
+        super().__init__()
+        self.cell = nn.LSTMCell(3, 5)
+
+    def forward(self, x):
+        h = c = ember.zeros(x.shape[0], 5)
+        for t in range(x.shape[1]):
+            h, c = self.cell(x[:, t], (h, c))
+        return h * 2.0 + c
+
+
+def test_an_lstm_cell_formula_runs_as_eager_fused_cell_op_with_eager_gradients():
+    ember.manual_seed(0)
+    model = CellLoop()
+    compiled = ember.compile(model)
+    x = ember.randn(4, 2, 3)
+    out = compiled(x)
+    (graph,) = compiled._compiled.cache.values()
+    assert [n.op for n in graph.graph.nodes].count("LSTMCellStep") == 2
+    assert "Sigmoid" not in [n.op for n in graph.graph.nodes]
+    out.sum().backward()
+    grads = [p.grad.clone() for p in model.parameters()]
+    model.zero_grad()
+    expected = model(x)
+    expected.sum().backward()
+    _close(out, expected)
+    for g, p in zip(grads, model.parameters()):
+        _close(g, p.grad)
+
+
+class Formula(nn.Module):
+    """``lstm_cell_composite`` written out; with ``leak`` its forget gate is also returned (then it must stay op
+    by op: the fused op does not give the gate)."""
+
+    def __init__(self, leak):
+        super().__init__()
+        self.leak = leak
+
+    def forward(self, x, h, c, w_ih, w_hh, b_ih, b_hh):
+        F = nn.functional
+        i, f, g, o = (F.linear(x, w_ih, b_ih) + F.linear(h, w_hh, b_hh)).chunk(4, dim=1)
+        sf = f.sigmoid()
+        c_new = sf * c + i.sigmoid() * g.tanh()
+        out = o.sigmoid() * c_new.tanh(), c_new
+        return out + (sf,) if self.leak else out
+
+
+@pytest.mark.parametrize("leak", [False, True])
+def test_an_lstm_formula_is_replaced_only_when_its_inner_values_stay_inside(leak):
+    args = [ember.randn(2, 3), ember.randn(2, 4), ember.randn(2, 4), ember.randn(16, 3), ember.randn(16, 4),
+            ember.randn(16), ember.randn(16)]
+    model = Formula(leak)
+    compiled = ember.compile(model)
+    for a, e in zip(compiled(*args), model(*args)):
+        _close(a, e)
+    (graph,) = compiled._compiled.cache.values()
+    assert ("LSTMCellStep" in [n.op for n in graph.graph.nodes]) == (not leak)
