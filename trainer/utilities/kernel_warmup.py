@@ -2,7 +2,8 @@
 
 ``Trainer.fit`` calls ``start_for(model)`` before it reads the data: a helper process then compiles the
 backward kernels while this process reads the data and compiles the forward ones, and the first
-backward loads them from numba's cache (benchmarks/README.md, 2026-12-07: the cold first step of
+backward loads them from numba's cache, or waits for the one the helper is compiling at that moment
+(benchmarks/README.md, 2026-12-07: the cold first step of
 ``ember fit digits-lenet``). Only the backward kernels are asked for: the helper is ready about when
 this process makes its first forward call, so it would race this process for those. The plan follows
 the layers' modules; layers called through the functional API are not seen, and their kernels compile
