@@ -6,8 +6,8 @@ frameworks); the compiled variants are the same step with the model replaced by 
 ``torch.compile(model)``, so loss, backward and the optimizer's step run as a user writes them. The four
 variants run interleaved (Ember eager, Ember compiled, torch eager, torch.compile, ...) after a warm-up; the
 median CPU time per step (``time.process_time``: robust on a shared machine with ``--threads 1``) and the
-ratios are printed. Then the first call of each compiled step (capture, code generation, numba) is timed in
-fresh processes: once with an empty compile cache (cold) and once more on the cache the first left (from
+ratios are printed. Then the first call of each compiled step (capture, code generation, numba) is timed
+(CPU time) in fresh processes: once with an empty compile cache (cold) and once more on the cache the first left (from
 disk).
 
 Workloads whose model has BatchNorm or dropout in training mode run eagerly under ``ember.compile`` until
@@ -125,17 +125,18 @@ def interleaved(workloads: dict, repeats: int, rounds: int) -> dict:
 
 
 def _first_call(name: str) -> None:
-    """In a fresh process: the first step of the compiled workload (capture, code generation, numba, the
-    step itself) minus a step after it: what compiling costs."""
+    """In a fresh process: the CPU time of the first step of the compiled workload (capture, code generation,
+    numba, the step itself) minus a step after it: what compiling costs. (CPU time: numba's compiles are
+    CPU-bound, and wall time on a shared machine measures the other jobs.)"""
     import ember
 
     step = compiled_step(ember, name)
-    start = time.perf_counter()
+    start = time.process_time()
     step()
-    first = time.perf_counter() - start
-    start = time.perf_counter()
+    first = time.process_time() - start
+    start = time.process_time()
     step()
-    print(first - (time.perf_counter() - start))
+    print(first - (time.process_time() - start))
 
 
 def first_compile(name: str) -> tuple:
