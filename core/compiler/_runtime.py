@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..autograd.function import _FREED_MESSAGE, once_differentiable
+from ..autograd.function import _FREED_MESSAGE, _inplace_message, once_differentiable
 from ..autograd.grad_mode import state
 from ..export._graph import decode
 from ..export._program import resolve_function
@@ -101,7 +101,9 @@ def run(program: Program, values: dict, sizes: dict, needs: list | None, record:
             for name, out in zip(step.outputs, outs):
                 values[name] = Tensor._wrap(out)
             if record is not None:
-                record.append(arrays if need is not None else None)
+                # the inputs' arrays and version counters: a value changed in place before the backward raises
+                record.append((arrays, [(values[name], values[name]._vc[0]) for name in step.reads])
+                              if need is not None else None)
             continue
         args = [decode(a, values, sizes, resolve_function) for a in step.args]
         kwargs = {k: decode(v, values, sizes, resolve_function) for k, v in step.kwargs.items()} \
@@ -169,6 +171,10 @@ def backward_steps(program: Program, record: list, adjoints: dict) -> None:
         if all(g is None for g in grads):
             continue
         if step.kind == _RUN:
+            saved, versions = saved
+            for k, (t, version) in enumerate(versions):
+                if t._vc[0] != version:
+                    raise RuntimeError(_inplace_message(t, k, _RunNode(), version))
             kernels = step.fn
             shape = kernels.shape or np.broadcast_shapes(*(a.shape for a in saved))
             arrays = [np.zeros(shape, kernels.dtype) if g is None else g._data for g in grads]
@@ -192,6 +198,14 @@ def backward_steps(program: Program, record: list, adjoints: dict) -> None:
         record[i] = None  # (the copy's reference: its saved values go once the node is released)
 
 
+class _RunNode:
+    """A fused run as error messages name it."""
+
+    @staticmethod
+    def name() -> str:
+        return "CompiledFusedBackward"
+
+
 class CompiledFunction(Op):
     """A compiled graph as one op: ``apply(state, *inputs)`` with ``state = (program, sizes, flags)``, the
     inputs the graph's (parameters, buffers, constants, user inputs, in the graph's order)."""
@@ -206,6 +220,7 @@ class CompiledFunction(Op):
         ctx.set_materialize_grads(False)
         outs = tuple(values[name]._data for name in program.output_names)
         ctx.out_meta = [(o.shape, o.dtype) for o in outs]
+        ctx.out_versions = [values[name]._vc for name in program.output_names]  # (shared with the outputs)
         return outs[0] if len(outs) == 1 else outs
 
     @staticmethod
@@ -240,7 +255,12 @@ def call(program: Program, inputs: list, sizes: dict) -> dict:
         run(program, values, sizes, None, None)
         return values
     outs = CompiledFunction.apply((program, sizes, flags), *inputs)
-    values.update(zip(program.output_names, outs if isinstance(outs, tuple) else (outs,)))
+    outs = outs if isinstance(outs, tuple) else (outs,)
+    node = next((o.grad_fn for o in outs if o.grad_fn is not None), None)
+    if node is not None:  # an output changed in place is a value the steps saved: their checks see it, as eager's
+        for o, vc in zip(outs, node.out_versions):
+            o._vc = vc
+    values.update(zip(program.output_names, outs))
     return values
 
 

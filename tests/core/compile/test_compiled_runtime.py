@@ -265,3 +265,20 @@ def test_an_lstm_formula_is_replaced_only_when_its_inner_values_stay_inside(leak
         _close(a, e)
     (graph,) = compiled._compiled.cache.values()
     assert ("LSTMCellStep" in [n.op for n in graph.graph.nodes]) == (not leak)
+
+
+def matmul_then_run(x):
+    y = x @ x
+    return y, ember.sigmoid(y) * 2.0 + y  # y is an input of a fused run, which recomputes from it
+
+
+@pytest.mark.parametrize("fn", [lambda t: ember.tanh(t @ t), matmul_then_run], ids=["op", "run"])
+def test_an_output_changed_in_place_before_backward_raises_as_in_eager(fn):
+    x = ember.randn(3, 3, requires_grad=True)
+    out = ember.compile(fn)(x)
+    y = out[0] if isinstance(out, tuple) else out
+    loss = (out[1] if isinstance(out, tuple) else y).sum()
+    with ember.no_grad():
+        y.add_(1.0)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        loss.backward()
