@@ -86,7 +86,8 @@ JOBS = {
 }
 
 _started = None  # the _Helper this process started
-_WAIT_S = 120.0  # longest wait for the helper to finish a kernel (a stuck helper must not stop the run)
+_WAIT_S = 2.0  # longest wait for the helper to finish a kernel (about what compiling it here costs): a
+# helper starved of CPU on a busy machine must not hold the run up for longer than that
 
 
 def _cached(dispatcher) -> bool:
@@ -218,7 +219,15 @@ if hasattr(os, "register_at_fork"):
 
 
 def main(argv) -> int:
-    """The helper: runs each job, ignoring one that fails (the run then compiles that kernel itself)."""
+    """The helper: runs each job, ignoring one that fails (the run then compiles that kernel itself).
+
+    It runs at the lowest priority: on a quiet machine it has a core of its own and runs at full speed,
+    but where the other cores are busy it must not take CPU from the training process (at normal
+    priority it made the cold first step slower there: benchmarks/README.md, 2026-12-07)."""
+    try:
+        os.nice(19)
+    except (AttributeError, OSError):
+        pass
     for job in argv:
         name, _, dtype = job.partition(":")
         print("started", job, flush=True)

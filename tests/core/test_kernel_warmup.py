@@ -144,9 +144,13 @@ def test_fit_runs_when_the_cache_dir_is_unusable(tmp_path):
     assert "child ok" in _fit(tmp_path, blocker / "numba")
 
 
-def test_a_helper_that_fails_a_job_goes_on_with_the_others(tmp_path):
-    env = _env(tmp_path / "numba")
+def test_a_helper_that_fails_a_job_goes_on_with_the_others(tmp_path, monkeypatch, capsys):
+    niceness = []
+    monkeypatch.setattr(os, "nice", niceness.append)
     assert _warmup.main(["no_such_job:float32"]) == 0
+    assert niceness == [19]  # (lowest priority: it must not take CPU from the training process)
+    assert capsys.readouterr().out.split() == ["started", "no_such_job:float32", "done", "no_such_job:float32"]
+    env = _env(tmp_path / "numba")
     done = subprocess.run([sys.executable, "-m", "ember.kernels._warmup", "no_such_job", "max_pool_backward:float32"],
                           env=env, timeout=300, check=False)
     assert done.returncode == 0
