@@ -176,3 +176,61 @@ def _forget_pool():  # a forked child has only the forking thread: its workers s
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_pool)
+
+
+SMALL_GEMM = 1 << 24  # multiply-adds (m * n * k) below which a convolution's GEMM runs on one BLAS thread
+
+
+class one_blas_thread:  # used like a function: ``with one_blas_thread(m * n * k):``
+    """``with one_blas_thread(m * n * k):`` runs a GEMM of fewer than ``SMALL_GEMM`` multiply-adds with
+    OpenBLAS on one thread.
+
+    After a GEMM on two threads OpenBLAS's worker spins for a while on the other core, where numba's
+    kernels and the split kernels' workers then have to share it; and on a busy machine a two-thread GEMM
+    waits for its descheduled worker. ResNet-8's only GEMMs are its 1x1 shortcuts (8.4M multiply-adds):
+    with one BLAS thread its step took 171 ms against 207 ms (medians, load 2.3), LeNet-5's 12 against
+    28 ms (benchmarks/README.md, 2026-12-07). Other BLAS libraries, or none found, leave the call as it is.
+    """
+
+    _set = _get = None
+    _found = False
+
+    def __init__(self, work):
+        self._threads = 1
+        if work < SMALL_GEMM:
+            if not one_blas_thread._found:
+                one_blas_thread._find()
+            if one_blas_thread._get is not None:
+                self._threads = one_blas_thread._get()
+
+    @staticmethod
+    def _find():
+        import ctypes
+
+        one_blas_thread._found = True
+        try:
+            with open("/proc/self/maps") as maps:
+                paths = {line.split()[-1] for line in maps if "openblas" in line.lower() and ".so" in line}
+        except OSError:
+            return
+        for path in sorted(paths):
+            try:
+                lib = ctypes.CDLL(path)
+            except OSError:
+                continue
+            for prefix in ("scipy_openblas", "openblas"):
+                for suffix in ("64_", ""):
+                    setter = getattr(lib, f"{prefix}_set_num_threads{suffix}", None)
+                    getter = getattr(lib, f"{prefix}_get_num_threads{suffix}", None)
+                    if setter is not None and getter is not None:
+                        setter.argtypes, getter.restype = [ctypes.c_int], ctypes.c_int
+                        one_blas_thread._set, one_blas_thread._get = setter, getter
+                        return
+
+    def __enter__(self):
+        if self._threads > 1:
+            one_blas_thread._set(1)
+
+    def __exit__(self, *exc):
+        if self._threads > 1:
+            one_blas_thread._set(self._threads)

@@ -135,7 +135,8 @@ def _im2col_matmul(xd, wd, groups, stride, padding, dilation, out_size, keep_col
         part = cols[start:stop] if keep_cols else scratch[:stop - start]
         _im2col(xd[start:stop], kernel, stride, padding, dilation, out_size,
                 out=part.reshape(stop - start, channels, *kernel, *out_size))
-        np.matmul(w3, part, out=out[start:stop])
+        with _one_blas_thread(w3.shape[1] * w3.shape[2] * positions):
+            np.matmul(w3, part, out=out[start:stop])
     return out.reshape(n, out_channels, *out_size), cols
 
 
@@ -174,12 +175,22 @@ def _unfold_batch(a, n, size):
     return np.ascontiguousarray(a.reshape(channels, n, -1).transpose(1, 0, 2)).reshape(n, channels, *size)
 
 
+def _one_blas_thread(multiply_adds):
+    """A context in which a GEMM of fewer than ``kernels._threads.SMALL_GEMM`` multiply-adds runs on one
+    OpenBLAS thread (see ``one_blas_thread`` there: OpenBLAS's spinning worker otherwise takes the second
+    core from the numba kernels around it)."""
+    from ...kernels import _threads  # numba loads on first use, not at `import ember`
+
+    return _threads.one_blas_thread(multiply_adds)
+
+
 def _matmul_groups(a, b):
     """``a @ b`` over the leading group axis, one 2-d BLAS call per group (numpy's stacked matmul does
     not hand every layout of a transposed operand to BLAS)."""
     out = np.empty((a.shape[0], a.shape[1], b.shape[2]), dtype=np.result_type(a, b))
-    for i in range(a.shape[0]):
-        np.matmul(a[i], b[i], out=out[i])
+    with _one_blas_thread(a.shape[1] * a.shape[2] * b.shape[2]):
+        for i in range(a.shape[0]):
+            np.matmul(a[i], b[i], out=out[i])
     return out
 
 
@@ -192,7 +203,8 @@ def _weight_grad(cols, g, groups, w_shape):
     if cols.ndim == 3:
         return _matmul_groups(_fold_batch(g, groups), cols.transpose(0, 2, 1)).reshape(w_shape)
     g4 = g.reshape(n, groups, out_channels // groups, -1)
-    gw = np.matmul(cols, g4.transpose(0, 1, 3, 2)).sum(0).transpose(0, 2, 1)
+    with _one_blas_thread(cols.shape[2] * cols.shape[3] * g4.shape[2]):
+        gw = np.matmul(cols, g4.transpose(0, 1, 3, 2)).sum(0).transpose(0, 2, 1)
     return np.ascontiguousarray(gw).reshape(w_shape)
 
 
@@ -206,7 +218,8 @@ def _transposed_cols(wd, groups, g):
     if _folds_batch(n, positions):
         cols = _matmul_groups(w_t, _fold_batch(g, groups)).reshape(groups * cg, *kernel, n, *size)
         return np.moveaxis(cols, len(kernel) + 1, 0)
-    gcols = np.matmul(w_t, g.reshape(n, groups, og, positions))
+    with _one_blas_thread(w_t.shape[1] * og * positions):
+        gcols = np.matmul(w_t, g.reshape(n, groups, og, positions))
     return gcols.reshape(n, groups * cg, *kernel, *size)
 
 

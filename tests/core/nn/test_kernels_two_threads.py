@@ -212,3 +212,19 @@ def test_im2col_and_col2im_in_every_layout_of_the_columns(layout, threads):
     expected = torch.nn.functional.fold(torch.tensor(reference.reshape(70, 45, 25)), (9, 9), 3, padding=1,
                                         stride=2).numpy()
     np.testing.assert_allclose(conv.col2im(out, 9, 9, 2, 2, 1, 1, 1, 1), expected, rtol=1e-6, atol=1e-6)
+
+
+def test_a_small_convolution_gemm_runs_on_one_openblas_thread_and_the_count_comes_back():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+
+    def blas_threads():
+        return [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["internal_api"] == "openblas"]
+
+    before = blas_threads()
+    if not before or max(before) < 2:
+        pytest.skip("no OpenBLAS on two threads here")
+    with _threads.one_blas_thread(_threads.SMALL_GEMM - 1):
+        assert blas_threads() == [1] * len(before)
+    assert blas_threads() == before
+    with _threads.one_blas_thread(_threads.SMALL_GEMM):
+        assert blas_threads() == before
