@@ -187,9 +187,9 @@ class one_blas_thread:  # used like a function: ``with one_blas_thread(m * n * k
 
     After a GEMM on two threads OpenBLAS's worker spins for a while on the other core, where numba's
     kernels and the split kernels' workers then have to share it; and on a busy machine a two-thread GEMM
-    waits for its descheduled worker. ResNet-8's only GEMMs are its 1x1 shortcuts (8.4M multiply-adds):
-    with one BLAS thread its step took 171 ms against 207 ms (medians, load 2.3), LeNet-5's 12 against
-    28 ms (benchmarks/README.md, 2026-12-07). Other BLAS libraries, or none found, leave the call as it is.
+    waits for its descheduled worker. ResNet-8's only GEMMs are its 1x1 shortcuts, and its two-thread
+    step is faster with them on one BLAS thread (timings: benchmarks/README.md, 2026-12-07). Other BLAS
+    libraries, or none found, leave the call as it is.
     """
 
     _set = _get = None

@@ -20,7 +20,7 @@ def _layout(cols):
     """``cols`` (N, C, KH, KW, OH, OW) as the C-contiguous array the kernels index, and whether that array
     is laid out (C, KH, KW, N, OH, OW) (the batch folded, see ``nn.functional.conv._folds_batch``); None
     for any other layout. The kernels index a C-contiguous array so that LLVM vectorises their rows: on a
-    strided view of the folded layout they ran 1.4-3.5x slower."""
+    strided view of the folded layout they ran several times slower (timings: benchmarks/README.md)."""
     if cols.flags.c_contiguous:
         return cols, False
     folded = np.moveaxis(cols, 0, 3)
