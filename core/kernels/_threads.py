@@ -15,7 +15,7 @@ serial version on first use and the parallel one only when a call's work first r
 In a serial compilation ``prange`` is ``range``, so both run the same loop.
 
 ``split`` kernels use the second core without either cost: their outer loop takes a ``[start, stop)``
-range, the GIL is released (``nogil=True``), and from a size measured per kernel the caller and
+range, the GIL is released (``nogil=True``), and from a size set per kernel the caller and
 ``numba.get_num_threads() - 1`` worker threads of this module each run a piece of the range.
 Nothing is compiled twice, numba's OpenMP pool is not started, and a forked child starts workers of its
 own. ``EMBER_SPLIT_WORK`` (elements) gives every ``split`` kernel that threshold instead (a huge value:
@@ -81,8 +81,8 @@ class Split:
     """A kernel whose last two arguments are a ``[start, stop)`` range of its outer loop (``range``, each
     iteration writing its own part of arrays the caller allocated), compiled ``njit(cache=True, nogil=True,
     **options)`` and run on ``numba.get_num_threads()`` threads, the range cut into one contiguous piece
-    per thread, when a call's largest array reaches ``work`` elements (measured per kernel on the
-    2-core machine; benchmarks/README.md, 2026-12-07), on the calling thread otherwise.
+    per thread, when a call's largest array reaches ``work`` elements (set per kernel at about
+    0.1 ms of one-thread work; benchmarks/README.md, 2026-12-07), on the calling thread otherwise.
 
     The extra threads are Python threads of this module (``_pool``), not numba's OpenMP pool: the kernel
     releases the GIL, so nothing is compiled a second time with ``parallel=True`` (no longer cold
@@ -114,7 +114,7 @@ def split(work, **options):
 
 class _Pool:
     """Worker threads that each run one piece of a ``Split`` kernel's range, handed over through locks
-    (the cheapest wake-up CPython has: tens of microseconds less than a ``concurrent.futures`` pool)."""
+    (a plain lock hand-over, without ``concurrent.futures``' queue and futures)."""
 
     def __init__(self):
         self._workers = []  # per worker: [go lock, done lock, job]
