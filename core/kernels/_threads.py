@@ -213,7 +213,7 @@ class one_blas_thread:  # used like a function: ``with one_blas_thread(m * n * k
                 paths = {line.split()[-1] for line in maps if "openblas" in line.lower() and ".so" in line}
         except OSError:
             return
-        for path in sorted(paths):
+        for path in sorted(paths, key=lambda path: ("numpy" not in path, path)):  # numpy's own first
             try:
                 lib = ctypes.CDLL(path)
             except OSError:
