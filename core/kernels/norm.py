@@ -42,7 +42,7 @@ def _channel_stats(x, mean, var, start, stop):
 
 def normalize_affine(x, mean, invstd, weight, bias):
     """y = (x - mean[c]) * invstd[c] * weight[c] + bias[c] for x (N, C, L)."""
-    y = np.empty_like(x)
+    y = np.empty(x.shape, x.dtype)  # (a plain array: x may be a read-only meta array)
     _normalize_affine(x.shape[0] * x.shape[1], x, mean, invstd, weight, bias, y)
     return y
 
@@ -67,7 +67,7 @@ def batch_norm_backward(g, x, mean, invstd, weight, training):
     In training the batch statistics depend on x:
     gx = weight * invstd * (g - mean(g) - xhat * mean(g * xhat)); in eval gx = g * weight * invstd.
     """
-    gx = np.empty_like(x)
+    gx = np.empty(x.shape, x.dtype)
     gw = np.empty(x.shape[1], dtype=np.float64)
     gb = np.empty(x.shape[1], dtype=np.float64)
     _batch_norm_backward(x.shape[1], g, x, mean, invstd, weight, training, gx, gw, gb)
