@@ -55,6 +55,13 @@ def _max_pool_backward(dtype):
     return pooling.scatter_add_planes(_zeros((1, 1, 4), dtype), np.zeros((1, 1, 4), np.int64), 16)
 
 
+def _adam_update(dtype):
+    from . import optim
+
+    one = dtype.type(0.5)
+    return optim.adam_update(4, *(_zeros(4, dtype) for _ in range(5)), *(one,) * 9, False)  # (5 arrays, 9 scalars, amsgrad)
+
+
 def _kernels(*names):
     """The kernels named ``"module.attr"`` as (Adaptive / Split object or None, numba dispatcher) pairs;
     ``"module.a|module.b"`` takes the first of several names that exists (a kernel that moved behind a
@@ -83,6 +90,7 @@ JOBS = {
     "conv5x5_weight_grad": (_conv5x5_weight_grad, _kernels("conv5x5._weight_grad")),
     "col2im": (_col2im, _kernels("conv._col2im|conv.col2im")),
     "max_pool_backward": (_max_pool_backward, _kernels("pooling.scatter_add_planes")),
+    "adam_update": (_adam_update, _kernels("optim.adam_update")),
 }
 
 _started = None  # the _Helper this process started

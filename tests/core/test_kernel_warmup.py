@@ -61,9 +61,36 @@ def test_lenet_plan_names_its_backward_kernels_slowest_to_compile_first():
     from ember.trainer.utilities.kernel_warmup import _plan
     from ember.vision.models import LeNet5
 
-    assert _plan(LeNet5(num_classes=10)) == LENET_JOBS
-    assert _plan(LeNet5(num_classes=10).double()) == [job.replace("float32", "float64") for job in LENET_JOBS]
-    assert _plan(nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))) == []  # nothing to compile
+    adam = ["adam_update:float32"]  # last: the optimizer's update follows the first backward
+    assert _plan(LeNet5(num_classes=10)) == LENET_JOBS + adam
+    assert _plan(LeNet5(num_classes=10).double()) == [job.replace("float32", "float64") for job in LENET_JOBS + adam]
+    assert _plan(nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))) == adam  # no conv kernels
+
+
+ADAM_STEP = textwrap.dedent("""
+    import json
+    import ember
+    from ember.kernels import optim
+
+    model = ember.nn.Linear(4, 3)
+    opt = ember.optim.Adam(model.parameters())
+    model(ember.randn(2, 4)).sum().backward()
+    opt.step()
+    s = optim.adam_update.serial.stats
+    print(json.dumps([sum(s.cache_hits.values()), sum(s.cache_misses.values())]))
+""")
+
+
+def test_the_helper_compiles_the_adam_update_a_step_then_loads(tmp_path):
+    """The warm-up's Adam job compiles the very signature Adam's step calls: the step loads it, no compile."""
+    env = _env(tmp_path / "numba")
+    helper = subprocess.run([sys.executable, "-m", "ember.kernels._warmup", "adam_update:float32"], env=env,
+                            timeout=300, check=False)
+    assert helper.returncode == 0
+    done = subprocess.run([sys.executable, "-c", ADAM_STEP], env=env, capture_output=True, text=True, timeout=300,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == [1, 0]
 
 
 def test_two_helpers_fill_a_cache_from_which_a_step_loads_every_backward_kernel(tmp_path):
