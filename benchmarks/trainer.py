@@ -114,10 +114,12 @@ def ember_side(steps: int, repeats: int) -> tuple[float, float]:
 
 
 def torch_side(steps: int, repeats: int) -> tuple[float, float] | None:
+    from .coverage import Unavailable, _import_reference
+
     try:
-        import lightning as L
+        L = _import_reference("lightning")  # (torchvision first, tolerantly: Lightning's torchmetrics imports it)
         import torch
-    except ImportError:
+    except (ImportError, Unavailable):
         return None
     from lightning.pytorch.callbacks import TQDMProgressBar
 
