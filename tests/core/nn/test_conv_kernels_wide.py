@@ -18,7 +18,7 @@ from ember.nn.functional import conv as conv_impl
 
 torch = pytest.importorskip("torch")
 
-pytestmark = pytest.mark.parity
+pytestmark = [pytest.mark.parity, pytest.mark.usefixtures("one_torch_thread")]
 
 # name: (functional name, input shape, weight shape, has bias, keyword arguments, path the forward takes)
 CASES = {
@@ -46,14 +46,6 @@ CASES = {
     "t3d_s2": ("conv_transpose3d", (2, 128, 2, 2, 2), (128, 3, 2, 2, 2), True, {"stride": 2}, None),
 }
 
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """torch's thread pool makes these small convolutions several times slower on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def _run(lib, fn_name, x, w, b, kwargs, subset, upstream):

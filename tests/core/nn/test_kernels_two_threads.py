@@ -23,17 +23,10 @@ from ember.kernels import _threads, conv, conv5x5, norm, pooling
 
 torch = pytest.importorskip("torch")
 
-pytestmark = pytest.mark.parity
+pytestmark = [pytest.mark.parity, pytest.mark.usefixtures("one_torch_thread")]
 
 TWO = pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="numba has one thread here")
 
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(params=[1, pytest.param(2, marks=TWO)], ids=["1thread", "2threads"])

@@ -7,26 +7,17 @@ from __future__ import annotations
 
 import itertools
 
+import ember
 import numpy as np
 import pytest
-
-import ember
 from ember.nn.modules import _rnn_fused
 
 torch = pytest.importorskip("torch")
-pytestmark = pytest.mark.parity
+pytestmark = [pytest.mark.parity, pytest.mark.usefixtures("one_torch_thread")]
 
 TOLERANCE = {"float32": {"rtol": 2e-5, "atol": 2e-6}, "float64": {"rtol": 1e-12, "atol": 1e-13}}
 CELLS = {"lstm": (4, _rnn_fused.lstm_cell, torch.lstm_cell), "gru": (3, _rnn_fused.gru_cell, torch.gru_cell)}
 
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """torch's cells at these tiny shapes run 10-20x slower on a busy machine with its thread pool."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def _operands(kind, dtype, batch=3, inputs=4, hidden=5, seed=0):
