@@ -51,3 +51,21 @@ def adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, weight, keep, 
             exp_avg[k] = m
             exp_avg_sq[k] = v
             param[k] = p + -step_size * (m / (math.sqrt(v) / bias_correction2_sqrt + eps))
+
+
+@split(1 << 17, error_model="numpy")
+def adadelta_update(param, grad, square_avg, acc_delta, rho, one_minus_rho, eps, l2, neg_lr, start, stop):
+    """One Adadelta step of the flat (1-d, contiguous) arrays over ``[start, stop)``, in place, in the
+    operations' order of the numpy path (``core/optim/adadelta.py``): ``g = grad + l2 * param``,
+    ``square_avg = rho square_avg + ((1 - rho) g) g``, ``delta = sqrt(acc_delta + eps) / sqrt(square_avg +
+    eps) * g``, ``acc_delta = rho acc_delta + ((1 - rho) delta) delta``, ``param += -lr * delta``."""
+    param, grad, square_avg, acc_delta = param[start:stop], grad[start:stop], square_avg[start:stop], \
+        acc_delta[start:stop]
+    decayed = l2 != 0
+    for k in range(param.size):
+        g = grad[k] + l2 * param[k] if decayed else grad[k]
+        v = square_avg[k] * rho + one_minus_rho * g * g
+        square_avg[k] = v
+        delta = math.sqrt(acc_delta[k] + eps) / math.sqrt(v + eps) * g
+        acc_delta[k] = acc_delta[k] * rho + one_minus_rho * delta * delta
+        param[k] += neg_lr * delta

@@ -1,0 +1,85 @@
+"""Adadelta's one-pass update (``ember.kernels.optim.adadelta_update``) against PyTorch's single-tensor Adadelta
+and against Ember's numpy path: every option, parameters from 0-d to 3-d and one large enough to be split
+between threads."""
+
+from __future__ import annotations
+
+import ember
+import numpy as np
+import pytest
+from ember import optim
+
+OPTIONS = [
+    {},
+    {"lr": 0.5, "weight_decay": 0.1},
+    {"rho": 0.5, "eps": 1e-4, "maximize": True},
+]
+SHAPES = [(), (7,), (3, 5), (2, 3, 4), (300, 500)]
+
+
+class NumpyAdadelta(optim.Adadelta):
+    """Adadelta with the numpy path (a subclass with its own ``_update`` never takes the kernel)."""
+
+    def _update(self, param, grad, state, group):
+        return super()._update(param, grad, state, group)
+
+
+def _run(lib, cls, options, init, grads, **extra):
+    params = [lib.tensor(a.copy(), requires_grad=True) for a in init]
+    opt = cls(params, **options, **extra)
+    for step_grads in grads:
+        for p, g in zip(params, step_grads):
+            p.grad = lib.tensor(g)
+        opt.step()
+    return [np.asarray(p.detach().numpy()) for p in params], opt
+
+
+def _data(dtype):
+    rng = np.random.default_rng(0)
+    init = [rng.standard_normal(s).astype(dtype) for s in SHAPES]
+    grads = [[rng.standard_normal(s).astype(dtype) for s in SHAPES] for _ in range(6)]
+    return init, grads
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("options", OPTIONS, ids=range(len(OPTIONS)))
+def test_float32_steps_match_torch(options):
+    torch = pytest.importorskip("torch")
+    init, grads = _data(np.float32)
+    ours, opt = _run(ember, optim.Adadelta, options, init, grads)
+    theirs, torch_opt = _run(torch, torch.optim.Adadelta, options, init, grads, foreach=False)
+    for a, b, start in zip(ours, theirs, init):
+        assert a.dtype == np.float32 and not np.allclose(a, start)
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    for ours_state, torch_state in zip(opt.state_dict()["state"].values(),
+                                       torch_opt.state_dict()["state"].values()):
+        for key, value in torch_state.items():
+            np.testing.assert_allclose(np.asarray(ours_state[key]._data), value.numpy(), rtol=1e-5, atol=1e-7,
+                                       err_msg=key)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("options", OPTIONS, ids=range(len(OPTIONS)))
+def test_the_kernel_gives_the_numpy_paths_values(options, dtype):
+    init, grads = _data(dtype)
+    fused, _ = _run(ember, optim.Adadelta, options, init, grads)
+    plain, _ = _run(ember, NumpyAdadelta, options, init, grads)
+    for a, b in zip(fused, plain):
+        assert a.dtype == dtype
+        np.testing.assert_allclose(a, b, rtol=4 * np.finfo(dtype).eps, atol=4 * np.finfo(dtype).eps)
+
+
+def test_the_kernel_runs_for_plain_parameters_and_numpy_for_other_layouts(monkeypatch):
+    from ember.kernels import optim as kernels
+
+    calls = []
+    original = kernels.adadelta_update
+    monkeypatch.setattr(kernels, "adadelta_update", lambda *args: calls.append(args[0]) or original(*args))
+    w = ember.randn(4, 3, requires_grad=True)
+    half = ember.randn(5, dtype=ember.float16, requires_grad=True)  # (float16: the numpy path)
+    opt = optim.Adadelta([w, half])
+    (w.sum() + half.float().sum()).backward()
+    before = half.detach().clone()
+    opt.step()
+    assert calls == [12]
+    assert not ember.equal(half.detach(), before)
