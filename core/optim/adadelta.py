@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .optimizer import Optimizer, scalar_state, to_float, zeros_state
+from .optimizer import Optimizer, one_pass_arrays, scalar_state, to_float, zeros_state
 
 
 class Adadelta(Optimizer):
@@ -58,7 +58,7 @@ class Adadelta(Optimizer):
         rho, eps, weight_decay = group["rho"], group["eps"], group["weight_decay"]
         square_avg, acc_delta = state["square_avg"]._data, state["acc_delta"]._data
         state["step"]._data += 1
-        if type(self)._update is Adadelta._update and _one_pass(param, grad, square_avg, acc_delta):
+        if type(self)._update is Adadelta._update and one_pass_arrays(param, grad, square_avg, acc_delta):
             from ..kernels.optim import adadelta_update  # numba loads on first use, not at `import ember`
 
             scalar = param.dtype.type  # (the numpy path's scalars meet float32 arrays in float32 too)
@@ -78,14 +78,3 @@ class Adadelta(Optimizer):
         acc_delta += (1 - rho) * delta * delta
         delta *= -to_float(group["lr"])
         param += delta
-
-
-def _one_pass(param: np.ndarray, grad: np.ndarray, *moments: np.ndarray) -> bool:
-    """Whether ``ember.kernels.optim.adadelta_update`` takes the update (one pass instead of numpy's seven
-    over the parameter): plain contiguous float32 / float64 arrays of one dtype and shape."""
-    dtype = param.dtype
-    if (dtype != np.float32 and dtype != np.float64) or grad.dtype != dtype or grad.shape != param.shape:
-        return False
-    return (type(grad) is np.ndarray and param.flags.writeable
-            and all(type(a) is np.ndarray and a.dtype == dtype and a.flags.c_contiguous and a.shape == param.shape
-                    for a in (param, *moments)))

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from ._adam_base import AdamBase
-from .optimizer import fresh, to_float
+from .optimizer import fresh, one_pass_arrays, to_float
 
 
 class Adam(AdamBase):
@@ -90,14 +90,8 @@ class Adam(AdamBase):
 
 def _fusable(optimizer: Adam, param: np.ndarray, grad: np.ndarray, state: dict) -> bool:
     """Whether ``ember.kernels.optim.adam_update`` can take this update: Adam's own rule (not a subclass's)
-    on plain contiguous float32 / float64 arrays of one dtype (meta, complex views, other dtypes take numpy)."""
+    on arrays ``one_pass_arrays`` accepts."""
     cls = type(optimizer)
     if cls._apply is not Adam._apply or cls._update_second_moment is not AdamBase._update_second_moment:
         return False
-    dtype = param.dtype
-    if dtype != np.float32 and dtype != np.float64 or grad.dtype != dtype or grad.shape != param.shape:
-        return False
-    for a in (param, *(v._data for k, v in state.items() if k != "step")):
-        if type(a) is not np.ndarray or a.dtype != dtype or not a.flags.c_contiguous or a.shape != param.shape:
-            return False
-    return type(grad) is np.ndarray and param.flags.writeable
+    return one_pass_arrays(param, grad, *(v._data for k, v in state.items() if k != "step"))

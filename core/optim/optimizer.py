@@ -77,6 +77,18 @@ def lerp_(start: np.ndarray, end: np.ndarray, weight: float) -> None:
         np.subtract(end, diff, out=start)
 
 
+def one_pass_arrays(param: np.ndarray, grad: np.ndarray, *state: np.ndarray) -> bool:
+    """Whether an update can run as one numba pass (``ember.kernels.optim``): ``param``, ``grad`` and the
+    ``state`` arrays plain, C-contiguous float32 / float64 arrays of one dtype and shape, ``param`` writable
+    (meta arrays, complex views, float16 and strided layouts take the numpy path)."""
+    dtype = param.dtype
+    if (dtype != np.float32 and dtype != np.float64) or grad.dtype != dtype or grad.shape != param.shape:
+        return False
+    return (type(grad) is np.ndarray and param.flags.writeable
+            and all(type(a) is np.ndarray and a.dtype == dtype and a.flags.c_contiguous and a.shape == param.shape
+                    for a in (param, *state)))
+
+
 def to_float(value) -> float:
     return float(value.item()) if isinstance(value, Tensor) else value
 

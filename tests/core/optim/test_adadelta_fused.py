@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 from ember import optim
 
+from ._steps import assert_float32_steps_match, run_steps
+
 OPTIONS = [
     {},
     {"lr": 0.5, "weight_decay": 0.1},
@@ -24,16 +26,6 @@ class NumpyAdadelta(optim.Adadelta):
         return super()._update(param, grad, state, group)
 
 
-def _run(lib, cls, options, init, grads, **extra):
-    params = [lib.tensor(a.copy(), requires_grad=True) for a in init]
-    opt = cls(params, **options, **extra)
-    for step_grads in grads:
-        for p, g in zip(params, step_grads):
-            p.grad = lib.tensor(g)
-        opt.step()
-    return [np.asarray(p.detach().numpy()) for p in params], opt
-
-
 def _data(dtype):
     rng = np.random.default_rng(0)
     init = [rng.standard_normal(s).astype(dtype) for s in SHAPES]
@@ -46,24 +38,17 @@ def _data(dtype):
 def test_float32_steps_match_torch(options):
     torch = pytest.importorskip("torch")
     init, grads = _data(np.float32)
-    ours, opt = _run(ember, optim.Adadelta, options, init, grads)
-    theirs, torch_opt = _run(torch, torch.optim.Adadelta, options, init, grads, foreach=False)
-    for a, b, start in zip(ours, theirs, init):
-        assert a.dtype == np.float32 and not np.allclose(a, start)
-        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
-    for ours_state, torch_state in zip(opt.state_dict()["state"].values(),
-                                       torch_opt.state_dict()["state"].values()):
-        for key, value in torch_state.items():
-            np.testing.assert_allclose(np.asarray(ours_state[key]._data), value.numpy(), rtol=1e-5, atol=1e-7,
-                                       err_msg=key)
+    ours, opt = run_steps(ember, optim.Adadelta, options, init, grads)
+    theirs, torch_opt = run_steps(torch, torch.optim.Adadelta, options, init, grads, foreach=False)
+    assert_float32_steps_match(ours, opt, theirs, torch_opt, init)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("options", OPTIONS, ids=range(len(OPTIONS)))
 def test_the_kernel_gives_the_numpy_paths_values(options, dtype):
     init, grads = _data(dtype)
-    fused, _ = _run(ember, optim.Adadelta, options, init, grads)
-    plain, _ = _run(ember, NumpyAdadelta, options, init, grads)
+    fused, _ = run_steps(ember, optim.Adadelta, options, init, grads)
+    plain, _ = run_steps(ember, NumpyAdadelta, options, init, grads)
     for a, b in zip(fused, plain):
         assert a.dtype == dtype
         np.testing.assert_allclose(a, b, rtol=4 * np.finfo(dtype).eps, atol=4 * np.finfo(dtype).eps)

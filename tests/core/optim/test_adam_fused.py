@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 from ember import optim
 
+from ._steps import assert_float32_steps_match, run_steps
+
 OPTIONS = [
     {"lr": 1e-2},
     {"lr": 1e-2, "weight_decay": 0.1},  # L2 decay (Adam) / decoupled (AdamW)
@@ -19,16 +21,6 @@ OPTIONS = [
 SHAPES = [(), (7,), (3, 5), (2, 3, 4), (300, 500)]
 
 
-def _run(lib, name, options, init, grads, **extra):
-    params = [lib.tensor(a.copy(), requires_grad=True) for a in init]
-    opt = getattr(lib.optim, name)(params, **options, **extra)
-    for step_grads in grads:
-        for p, g in zip(params, step_grads):
-            p.grad = lib.tensor(g)
-        opt.step()
-    return [np.asarray(p.detach().numpy()) for p in params], opt
-
-
 @pytest.mark.parity
 @pytest.mark.parametrize("name", ["Adam", "AdamW"])
 @pytest.mark.parametrize("options", OPTIONS, ids=range(len(OPTIONS)))
@@ -37,16 +29,9 @@ def test_float32_steps_match_torch(name, options):
     rng = np.random.default_rng(0)
     init = [rng.standard_normal(s).astype(np.float32) for s in SHAPES]
     grads = [[rng.standard_normal(s).astype(np.float32) for s in SHAPES] for _ in range(8)]
-    ours, opt = _run(ember, name, options, init, grads)
-    theirs, torch_opt = _run(torch, name, options, init, grads, foreach=False)
-    for a, b, start in zip(ours, theirs, init):
-        assert a.dtype == np.float32 and not np.allclose(a, start)
-        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
-    for ours_state, torch_state in zip(opt.state_dict()["state"].values(),
-                                       torch_opt.state_dict()["state"].values()):
-        for key, value in torch_state.items():
-            np.testing.assert_allclose(np.asarray(ours_state[key]._data), value.numpy(), rtol=1e-5, atol=1e-7,
-                                       err_msg=key)
+    ours, opt = run_steps(ember, getattr(optim, name), options, init, grads)
+    theirs, torch_opt = run_steps(torch, getattr(torch.optim, name), options, init, grads, foreach=False)
+    assert_float32_steps_match(ours, opt, theirs, torch_opt, init)
 
 
 def test_non_contiguous_and_contiguous_parameters_take_the_same_steps():
