@@ -77,6 +77,7 @@ WORKLOADS = {
     "resnet18_cifar": ("ResNet-18 CIFAR, b8, SGD mom.", lambda lib: models.real_step(lib, "resnet18_cifar")),
     "lstm": ("char-LSTM V65 E64 H256, L64 b32", lambda lib: _model_step(lib, "lstm")),
     "lstmcell_loop": ("2 LSTMCells H51, loop of 100, b97", lambda lib: models.overhead_step(lib, "lstmcell_loop")),
+    "grucell_loop": ("2 GRUCells H51, loop of 100, b97", lambda lib: models.overhead_step(lib, "grucell_loop")),
     "gpt": ("GPT 2 layers d128 h4, L64 b16, AdamW", lambda lib: _model_step(lib, "gpt")),
     "vit_tiny": ("ViT-Tiny 12x d192, b8, AdamW", lambda lib: models.real_step(lib, "vit_tiny")),
 }

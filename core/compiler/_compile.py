@@ -17,6 +17,7 @@ from ..nn.parameter import Parameter
 from ..random import get_rng_state, set_rng_state
 from ..tensor import Tensor
 from . import _breaks, config
+from ._patterns import fused_cells_recorded
 from ._plan import CompiledGraph
 from ._writeback import compiled_graph
 
@@ -191,7 +192,8 @@ class _Compiled:
         try:
             state = list(self.module.state_dict(keep_vars=True).items())
             versions = [t._vc[0] for _, t in state]
-            with _breaks.capturing(self.module):  # (a call marked ember.compiler.disable breaks it)
+            # (a call marked ember.compiler.disable breaks it; recurrent cells are recorded as their fused op)
+            with _breaks.capturing(self.module), fused_cells_recorded():
                 program = export(self.module, tuple(args), dict(kwargs), dynamic_shapes=dynamic_shapes)
             for (name, t), version in zip(state, versions):  # (buffers the graph writes back may change)
                 if t._vc[0] != version and name not in program.graph.mutations:

@@ -1,22 +1,49 @@
-"""Subgraphs a compiled graph runs as one of Ember's fused ops instead of their ops one by one.
+"""Recurrent cells a compiled graph runs as one of Ember's fused ops instead of their formula op by op.
 
-The capture records what a module computes op by op: an ``LSTMCell`` step is recorded as its formula (two
-linear layers, an add, four slices, the gate nonlinearities: 16 nodes), because its fused op
-(``LSTMCellStep``: one pointwise kernel each way) declines while a capture's hook is active. Eager mode runs
-the fused op; a compiled graph of a Python loop over cells would otherwise run 16 nodes per step (about 3x
-eager's time on the LSTMCell loop of ``benchmarks/compile.py``). :func:`fuse_lstm_cells` finds the formula
-and puts the fused op back: the same arguments as eager's call, so outputs and gradients are eager's.
+Eager mode runs an ``LSTMCell`` / ``GRUCell`` step as one fused op (``LSTMCellStep`` / ``GRUCellStep``: the
+two products in BLAS, everything pointwise in one numba kernel each way). Under ``ember.export`` the cells
+record their formula instead (16 / 18 nodes: two linear layers, the gate slices, the nonlinearities),
+which an exported program needs; a compiled graph of a Python loop over cells would then run ~17 nodes per
+step (about 3x eager's time on the cell loops of ``benchmarks/compile.py``) and its capture would record
+them all. Two mechanisms put the fused ops back, both with eager's arguments, so outputs and gradients
+are eager's:
+
+- :func:`fused_cells_recorded`: while ``ember.compile`` captures, the cells record their fused op as ONE
+  node (``nn.modules._rnn_fused.compile_capture``), so the capture of a loop of 100 cell steps records ~400
+  nodes instead of ~3600.
+- :func:`fuse_cells`: a formula written out by hand (``lstm_cell_composite`` / ``gru_cell_composite``'s
+  ops in their order) is found in the captured graph and replaced by the fused op's node, where none of its
+  inner values is used outside it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 
+from ..export import _capture
 from ..export._graph import Graph, Node
+from ..nn.modules import _rnn_fused
 
 _LSTM_CELL = ["Linear", "Linear", "Add", "Slice", "Slice", "Slice", "Slice", "Sigmoid", "Mul", "Sigmoid", "Tanh",
               "Mul", "Add", "Sigmoid", "Tanh", "Mul"]
-_TARGET = "ember.nn.modules._rnn_fused:LSTMCellStep"
+_GRU_CELL = ["Linear", "Slice", "Slice", "Slice", "Linear", "Slice", "Slice", "Slice", "Add", "Sigmoid", "Add",
+             "Sigmoid", "Mul", "Add", "Tanh", "Sub", "Mul", "Add"]
+_LSTM_TARGET = "ember.nn.modules._rnn_fused:LSTMCellStep"
+_GRU_TARGET = "ember.nn.modules._rnn_fused:GRUCellStep"
+
+
+@contextlib.contextmanager
+def fused_cells_recorded():
+    """While it is entered, an ``ember.export`` capture records each ``LSTMCell`` / ``GRUCell`` step eager mode
+    would fuse as one node of its fused op (for ``ember.compile``'s captures only: an exported program keeps
+    the formula)."""
+    previous = _rnn_fused.compile_capture
+    _rnn_fused.compile_capture = (_capture._hook, _capture.TracedArray)
+    try:
+        yield
+    finally:
+        _rnn_fused.compile_capture = previous
 
 
 def _value(arg):
@@ -31,45 +58,99 @@ def _is_gate_slice(node, source: str, k: int, hidden: int) -> bool:
     return index == {"tuple": [{"slice": [None, None, None]}, {"slice": [k * hidden, (k + 1) * hidden, None]}]}
 
 
-def _match(nodes: list, readers: dict, outputs: set):
-    """The fused op's node for the 16 nodes of ``lstm_cell_composite``, or None where they are something else
-    (other wiring, a value of the formula used outside it, a dtype the kernels do not take)."""
-    if [n.op for n in nodes] != _LSTM_CELL or any(n.kwargs for n in nodes[:3]):
+def _wired(wiring: list) -> bool:
+    """Each node reads exactly the values named (node or value names), in order."""
+    return all([_value(a) for a in node.args] == [e if isinstance(e, str) else e.name for e in expected]
+               for node, expected in wiring)
+
+
+def _projections(lin_x, lin_h, gates: int, hidden, shapes: dict):
+    """The two linear layers' arguments ``(x, w_ih, b_ih), (h, w_hh, b_hh)`` where they fit a fused cell:
+    2-D values of one batch, ``gates * hidden`` features; else None. (A bias may be None.)"""
+    if len(lin_x.args) != 3 or len(lin_h.args) != 3 or lin_x.kwargs or lin_h.kwargs:
         return None
-    lin_x, lin_h, gates, s_i, s_f, s_g, s_o, sig_f, mul_fc, sig_i, tanh_g, mul_ig, c_new, sig_o, tanh_c, h_new = nodes
-    if len(lin_x.args) != 3 or len(lin_h.args) != 3:
+    if not isinstance(hidden, int) or lin_x.outputs[0].shape != lin_h.outputs[0].shape:
         return None
-    names = [n.name for n in nodes]
-    if not (_value(gates.args[0]) == names[0] and _value(gates.args[1]) == names[1]):
-        return None
-    hidden = h_new.outputs[0].shape[-1] if h_new.outputs[0].shape else None
-    if not isinstance(hidden, int) or gates.outputs[0].shape[-1] != 4 * hidden:
-        return None
-    if not all(_is_gate_slice(s, names[2], k, hidden) for k, s in enumerate((s_i, s_f, s_g, s_o))):
-        return None
-    c = _value(mul_fc.args[1])
-    wiring = [(sig_f, [s_f.name]), (mul_fc, [sig_f.name, c]), (sig_i, [s_i.name]), (tanh_g, [s_g.name]),
-              (mul_ig, [sig_i.name, tanh_g.name]), (c_new, [mul_fc.name, mul_ig.name]), (sig_o, [s_o.name]),
-              (tanh_c, [c_new.name]), (h_new, [sig_o.name, tanh_c.name])]
-    if c is None or any([_value(a) for a in node.args] != expected for node, expected in wiring):
-        return None
-    inner = set(names) - {c_new.name, h_new.name}
-    if any(name in outputs or readers.get(name, set()) - set(names) for name in inner):
-        return None
-    dtype = h_new.outputs[0].dtype
-    if dtype not in ("float32", "float64") or any(n.outputs[0].dtype != dtype for n in nodes):
+    shape = lin_x.outputs[0].shape
+    if len(shape) != 2 or shape[1] != gates * hidden:
         return None
     x, w_ih, b_ih = lin_x.args
     h, w_hh, b_hh = lin_h.args
-    if any(_value(a) is None for a in (x, w_ih, h, w_hh, b_ih, b_hh)):
+    if any(_value(a) is None for a in (x, w_ih, h, w_hh)) or any(b is not None and _value(b) is None
+                                                                  for b in (b_ih, b_hh)):
         return None
-    return Node(_TARGET, [x, h, {"value": c}, w_ih, w_hh, b_ih, b_hh], {}, [h_new.outputs[0], c_new.outputs[0]],
+    if len(shapes.get(_value(x), ())) != 2 or shapes.get(_value(h)) != [shape[0], hidden]:
+        return None
+    return (x, w_ih, b_ih), (h, w_hh, b_hh)
+
+
+def _contained(nodes: list, kept: set, readers: dict, outputs: set) -> bool:
+    """No value of ``nodes`` other than ``kept`` is read outside them or returned."""
+    names = {n.name for n in nodes}
+    return not any(name in outputs or readers.get(name, set()) - names for name in names - kept)
+
+
+def _one_float_dtype(nodes: list) -> bool:
+    dtype = nodes[-1].outputs[0].dtype
+    return dtype in ("float32", "float64") and all(n.outputs[0].dtype == dtype for n in nodes)
+
+
+def _match_lstm(nodes: list, readers: dict, outputs: set, shapes: dict):
+    """The fused op's node for the 16 nodes of ``lstm_cell_composite``, or None where they are something else
+    (other wiring, a value of the formula used outside it, a dtype the kernels do not take)."""
+    if [n.op for n in nodes] != _LSTM_CELL or any(n.kwargs for n in nodes[2:]):
+        return None
+    lin_x, lin_h, gates, s_i, s_f, s_g, s_o, sig_f, mul_fc, sig_i, tanh_g, mul_ig, c_new, sig_o, tanh_c, h_new = nodes
+    hidden = h_new.outputs[0].shape[-1] if h_new.outputs[0].shape else None
+    found = _projections(lin_x, lin_h, 4, hidden, shapes)
+    if found is None or not _wired([(gates, [lin_x, lin_h])]):
+        return None
+    if not all(_is_gate_slice(s, gates.name, k, hidden) for k, s in enumerate((s_i, s_f, s_g, s_o))):
+        return None
+    c = _value(mul_fc.args[1]) if len(mul_fc.args) == 2 else None
+    if c is None or shapes.get(c) != shapes.get(_value(found[1][0])):
+        return None
+    wiring = [(sig_f, [s_f]), (mul_fc, [sig_f, c]), (sig_i, [s_i]), (tanh_g, [s_g]), (mul_ig, [sig_i, tanh_g]),
+              (c_new, [mul_fc, mul_ig]), (sig_o, [s_o]), (tanh_c, [c_new]), (h_new, [sig_o, tanh_c])]
+    if not _wired(wiring) or not _contained(nodes, {c_new.name, h_new.name}, readers, outputs):
+        return None
+    if not _one_float_dtype(nodes):
+        return None
+    (x, w_ih, b_ih), (h, w_hh, b_hh) = found
+    return Node(_LSTM_TARGET, [x, h, {"value": c}, w_ih, w_hh, b_ih, b_hh], {}, [h_new.outputs[0], c_new.outputs[0]],
                 h_new.module, h_new.module_type, h_new.location)
 
 
-def fuse_lstm_cells(graph: Graph, reads) -> Graph:
-    """``graph`` with each ``lstm_cell_composite`` formula replaced by one ``LSTMCellStep`` node (``reads``:
-    the value names a node reads). The graph itself where there is none."""
+def _match_gru(nodes: list, readers: dict, outputs: set, shapes: dict):
+    """The fused op's node for the 18 nodes of ``gru_cell_composite``, or None where they are something else."""
+    if [n.op for n in nodes] != _GRU_CELL or any(n.kwargs for n in nodes):
+        return None
+    lin_x, x_r, x_z, x_n, lin_h, h_r, h_z, h_n, add_r, r, add_z, z, mul_rh, add_n, n, sub, mul_z, h_new = nodes
+    hidden = h_new.outputs[0].shape[-1] if h_new.outputs[0].shape else None
+    found = _projections(lin_x, lin_h, 3, hidden, shapes)
+    if found is None:
+        return None
+    if not all(_is_gate_slice(s, lin.name, k, hidden)
+               for lin, gate_slices in ((lin_x, (x_r, x_z, x_n)), (lin_h, (h_r, h_z, h_n)))
+               for k, s in enumerate(gate_slices)):
+        return None
+    h = _value(found[1][0])
+    wiring = [(add_r, [x_r, h_r]), (r, [add_r]), (add_z, [x_z, h_z]), (z, [add_z]), (mul_rh, [r, h_n]),
+              (add_n, [x_n, mul_rh]), (n, [add_n]), (sub, [h, n]), (mul_z, [z, sub]), (h_new, [n, mul_z])]
+    if not _wired(wiring) or not _contained(nodes, {h_new.name}, readers, outputs) or not _one_float_dtype(nodes):
+        return None
+    (x, w_ih, b_ih), (h, w_hh, b_hh) = found
+    return Node(_GRU_TARGET, [x, h, w_ih, w_hh, b_ih, b_hh], {}, [h_new.outputs[0]], h_new.module,
+                h_new.module_type, h_new.location)
+
+
+_PATTERNS = ((_LSTM_CELL, _match_lstm), (_GRU_CELL, _match_gru))
+
+
+def fuse_cells(graph: Graph, reads) -> Graph:
+    """``graph`` with each ``lstm_cell_composite`` / ``gru_cell_composite`` formula replaced by one
+    ``LSTMCellStep`` / ``GRUCellStep`` node (``reads``: the value names a node reads). The graph itself where
+    there is none."""
     nodes = graph.nodes
     if sum(n.op == "Linear" for n in nodes) < 2:
         return graph
@@ -78,12 +159,19 @@ def fuse_lstm_cells(graph: Graph, reads) -> Graph:
         for name in reads(node.args) + reads(list(node.kwargs.values())):
             readers.setdefault(name, set()).add(node.name)
     outputs = set(reads(graph.outputs if isinstance(graph.outputs, list) else [graph.outputs]))
+    shapes = {spec.meta.name: spec.meta.shape for spec in graph.inputs}
+    shapes.update((meta.name, meta.shape) for node in nodes for meta in node.outputs)
     new, i, found = [], 0, 0
     while i < len(nodes):
-        fused = _match(nodes[i:i + len(_LSTM_CELL)], readers, outputs) if nodes[i].op == "Linear" else None
+        fused = None
+        if nodes[i].op == "Linear":
+            for ops, match in _PATTERNS:
+                fused = match(nodes[i:i + len(ops)], readers, outputs, shapes)
+                if fused is not None:
+                    i += len(ops)
+                    break
         if fused is not None:
             new.append(fused)
-            i += len(_LSTM_CELL)
             found += 1
             continue
         new.append(nodes[i])

@@ -16,7 +16,7 @@ from ..export._program import _bind_inputs, _user_tensors, _value_names, resolve
 from ..ops._op import Op
 from ..tensor import Tensor
 from ._codegen import ELEMENTWISE, Kernels, Run
-from ._patterns import fuse_lstm_cells
+from ._patterns import fuse_cells
 from ._runtime import Program, Step, call, supported
 
 # the ops a run may hold (module:Class as a node names them)
@@ -200,7 +200,7 @@ class CompiledGraph:
 
     def __init__(self, program, tensors: dict):
         self.program = program
-        self.graph = fuse_lstm_cells(program.graph, _reads)  # (LSTMCell formulas as eager's fused op)
+        self.graph = fuse_cells(program.graph, _reads)  # (LSTMCell / GRUCell formulas as eager's fused ops)
         self.tensors = tensors  # parameters, buffers and constants by graph value name
         self.steps = []
         for step in make_runs(self.graph):

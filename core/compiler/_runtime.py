@@ -49,9 +49,10 @@ class Step:
 
 
 def supported(steps: list, dtypes) -> bool:
-    """Whether the plan can run without ``apply``: Ember's own (internal) ops only, and no float16 value
-    (which ``apply`` widens for numba's kernels)."""
-    return "float16" not in dtypes and all(step.kind != _OP or issubclass(step.fn, Op) for step in steps)
+    """Whether the plan can run without ``apply``: Ember's own (internal) ops only (``Op``s and the fused
+    cells of ``nn.modules._rnn_fused``, whose forward computes on arrays), and no float16 value (which
+    ``apply`` widens for numba's kernels)."""
+    return "float16" not in dtypes and all(step.kind != _OP or step.fn._internal for step in steps)
 
 
 class Program:

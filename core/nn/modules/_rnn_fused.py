@@ -496,14 +496,25 @@ def gru_cell_composite(x, h, w_ih, w_hh, b_ih, b_hh):
     return n + z * (h - n)
 
 
+# (hook, array type) while ember.compile captures a forward (set by core/compiler/_compile.py): the cells are
+# then recorded as one fused node each, which compiled graphs run, instead of as their formula of ops
+compile_capture = None
+
+
 def _fusable(*tensors) -> bool:
     """The kernels take plain float32 or float64 arrays of one dtype (not meta, vmap's batches, half);
-    with ``ember.func``'s transforms active the composite formula runs, as they need ops they can see."""
+    with ``ember.func``'s transforms or ``ember.export`` active the composite formula runs, as they need ops
+    they can see (``ember.compile``'s capture records the fused op)."""
     dtype = tensors[0]._data.dtype
-    if dtype != np.float32 and dtype != np.float64 or Function._batching_hook is not None:
+    if dtype != np.float32 and dtype != np.float64:
         return False
+    kinds = (np.ndarray,)
+    if Function._batching_hook is not None:
+        if compile_capture is None or Function._batching_hook is not compile_capture[0]:
+            return False
+        kinds = (np.ndarray, compile_capture[1])
     for t in tensors:
-        if t is not None and (type(t._data) is not np.ndarray or t._data.dtype != dtype):
+        if t is not None and (type(t._data) not in kinds or t._data.dtype != dtype):
             return False
     return True
 

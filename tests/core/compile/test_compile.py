@@ -303,7 +303,7 @@ def test_dynamic_gives_way_to_one_graph_per_shape_when_the_forward_fixes_the_bat
     assert len(compiled._compiled.cache) == 2 and not compiled._compiled.dynamic
 
 
-@pytest.mark.parametrize("family", ["resnet20", "vit", "gpt", "log_mel_cnn"])
+@pytest.mark.parametrize("family", ["resnet20", "vit", "gpt", "log_mel_cnn", "lstm_lm", "gru_lm"])
 def test_built_in_models_compile_whole_with_eager_outputs_and_gradients(family):
     from tests.core.model_families import FAMILIES, first
 
