@@ -16,6 +16,7 @@ from ..export._program import _bind_inputs, _user_tensors, _value_names, resolve
 from ..ops._op import Op
 from ..tensor import Tensor
 from ._codegen import ELEMENTWISE, Kernels, Run
+from ._fused_norm import fuse_norm_relu
 from ._patterns import fuse_cells
 from ._runtime import Program, Step, call, supported
 
@@ -200,7 +201,8 @@ class CompiledGraph:
 
     def __init__(self, program, tensors: dict):
         self.program = program
-        self.graph = fuse_cells(program.graph, _reads)  # (LSTMCell / GRUCell formulas as eager's fused ops)
+        # LSTMCell / GRUCell formulas as eager's fused ops; batch norm + (residual add +) ReLU as one op
+        self.graph = fuse_norm_relu(fuse_cells(program.graph, _reads), _reads)
         self.tensors = tensors  # parameters, buffers and constants by graph value name
         self.steps = []
         for step in make_runs(self.graph):
