@@ -8,6 +8,10 @@ elementwise ops generated as fused numba kernels.
   one), ``disable``; ``_explain``: ``explain``.
 - ``_codegen``: a run's kernels (forward, and its backward derived per element) as Python source, written
   to the disk cache and compiled by numba (``cache=True``).
+- ``_patterns``: ``LSTMCell`` / ``GRUCell`` steps as eager's fused cell ops (recorded so by the capture, or
+  found in a formula written out); ``_fused_norm``: batch norm + (residual add +) ReLU as one op
+  (its kernels in ``_norm_kernels``).
+- ``_runtime``: a compiled graph as one autograd node.
 
 ``docs/compile.md`` tells when it helps, how to read the generated code and what breaks a graph.
 """
