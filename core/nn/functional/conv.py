@@ -4,7 +4,8 @@ A convolution is an im2col (numba, ``ember.kernels.conv``) followed by one batch
 matmul; its backward is two matmuls and a col2im. One code path serves every rank: 1-d
 convolutions run the 2-d code on a height-1 view, 3-d ones the same steps with the 3-d
 im2col/col2im kernels. The columns computed in forward are kept for the weight gradient.
-Common 2-d layers (3x3, 5x5, depthwise) run direct numba kernels instead (``_conv_kernel``).
+Common 2-d layers (3x3, 5x5, depthwise) run direct numba kernels instead, and wide 3x3 layers at
+stride 1 Winograd's (``_conv_kernel``).
 """
 
 from __future__ import annotations
@@ -234,12 +235,14 @@ def _flip_kernel(wd, groups):
 
 _DIRECT_3X3_CHANNELS = {(1, 1): 64, (2, 2): 32}  # by stride: input channels up to which 3x3 runs directly
 _DIRECT_3X3_MIN_POSITIONS = 64  # and, at stride 1, input positions (8x8) from which it does
+_WINOGRAD_MIN_POSITIONS = 512  # output positions of the batch from which Winograd replaces im2col (3x3, stride 1)
 
 
 def _conv_kernel(xd, wd, stride, padding, dilation, groups):
     """Which code runs a convolution: "grouped" (direct kernel, few channels per group), "3x3" (direct
-    kernel, stride 1 or 2), "5x5" (direct kernel, stride 1) or "im2col" (columns and BLAS). The direct
-    kernels are 2-d; 3-d convolutions always take the columns.
+    kernel, stride 1 or 2), "5x5" (direct kernel, stride 1), "winograd" (3x3, stride 1: transforms and
+    16 smaller GEMMs, ``kernels.winograd``) or "im2col" (columns and BLAS). The direct kernels are 2-d;
+    3-d convolutions always take the columns.
 
     The 3x3 rule, measured on the layers of ResNet-8 and ResNet-18 (forward and both gradients, batch
     8-64; the table is in benchmarks/README.md, 2026-12-06): at stride 1 the direct kernel is as fast as
@@ -248,7 +251,13 @@ def _conv_kernel(xd, wd, stride, padding, dilation, groups):
     wider the layer. At stride 2 im2col wins from 64 channels. At 16-32 channels and stride 2 it is a
     little faster single-threaded, but slower with two threads on a loaded machine (threaded BLAS
     suffers most from the contention), so ResNet-8's stride-2 layers stay direct.
-    """
+
+    Where that rule picks im2col at stride 1, Winograd F(2x2, 3x3) does 2.25 times fewer multiply-adds
+    and, from 512 output positions in the batch, wins despite its transforms (2026-12-07, fwd + bwd,
+    two threads: 128 channels on 16x16 planes batch 8 0.72-0.89 x im2col, 256 on 8x8 0.78, 128 on 14x14
+    batch 32 0.68); on fewer (512 channels on 4x4 planes, batch 8: 128 positions) the weight's transforms
+    cost more than the GEMMs save. Up to 64 channels the direct kernel stays faster (16-64 channels:
+    Winograd 1.05-3.1 x, its GEMMs too thin)."""
     if wd.ndim != 4:
         return "im2col"
     _, cg, kh, kw = wd.shape
@@ -257,9 +266,11 @@ def _conv_kernel(xd, wd, stride, padding, dilation, groups):
     if groups > 1 or dilation != (1, 1) or xd.dtype != wd.dtype or xd.dtype not in (np.float32, np.float64):
         return "im2col"
     if (kh, kw) == (3, 3) and stride in _DIRECT_3X3_CHANNELS and max(padding) <= 2:
+        if stride == (1, 1) and (cg > _DIRECT_3X3_CHANNELS[stride]
+                                 or xd.shape[2] * xd.shape[3] < _DIRECT_3X3_MIN_POSITIONS):
+            positions = xd.shape[0] * (xd.shape[2] + 2 * padding[0] - 2) * (xd.shape[3] + 2 * padding[1] - 2)
+            return "winograd" if positions >= _WINOGRAD_MIN_POSITIONS else "im2col"
         if cg > _DIRECT_3X3_CHANNELS[stride]:
-            return "im2col"
-        if stride == (1, 1) and xd.shape[2] * xd.shape[3] < _DIRECT_3X3_MIN_POSITIONS:
             return "im2col"
         return "3x3"
     if (kh, kw) == (5, 5) and stride == (1, 1):
@@ -283,6 +294,36 @@ def _conv_input_grad(g, wd, groups, size, stride, padding, dilation):
         return _im2col_matmul(g, _flip_kernel(wd, groups), groups, stride, flipped_padding, dilation, size,
                               keep_cols=False)[0]
     return _col2im(_transposed_cols(wd, groups, g), size, stride, padding, dilation)
+
+
+def _winograd_conv(xd, wd, padding, out_size):
+    """The 3x3 stride-1 convolution by Winograd F(2x2, 3x3) (``kernels.winograd``): the output and the
+    transforms ``U`` of the weight and ``V`` of the input that the backward takes."""
+    from ...kernels import winograd  # numba loads on first use, not at `import ember`
+
+    u = winograd.filter_transform(wd)
+    v = winograd.input_transform(xd, *padding, *out_size)
+    m = winograd.planes(16, u.shape[1], v.shape[2], np.result_type(u, v))
+    return winograd.output_transform(np.matmul(u, v, out=m), xd.shape[0], *out_size), u, v
+
+
+def _winograd_input_grad(g, u, padding, size):
+    """The input gradient of ``_winograd_conv``: the forward of the output gradient ``g`` with the flipped,
+    in/out-swapped kernel (padding ``2 - padding``), whose transform is ``u`` permuted and transposed."""
+    from ...kernels import winograd  # numba loads on first use, not at `import ember`
+
+    vg = winograd.input_transform(g, 2 - padding[0], 2 - padding[1], *size)
+    m = winograd.planes(16, u.shape[2], vg.shape[2], np.result_type(u, vg))
+    for k, flipped in enumerate(winograd.FLIPPED):
+        np.matmul(u[flipped].T, vg[k], out=m[k])
+    return winograd.output_transform(m, g.shape[0], *size)
+
+
+def _winograd_weight_grad(g, v):
+    """The weight gradient of ``_winograd_conv`` from the output gradient ``g`` and the input's transform ``v``."""
+    from ...kernels import winograd  # numba loads on first use, not at `import ember`
+
+    return winograd.filter_gradient(winograd.gradient_transform(g, *winograd.tiles(*g.shape[2:])), v)
 
 
 def _direct_conv(kernel, xd, wd, groups, stride, padding, dilation, out_size):
@@ -382,10 +423,13 @@ class ConvNd(Op):
             ctx.crop = (ctx.crop[0], wd)
         ctx.params = (stride, padding, dilation, groups, size)
         ctx.kernel = _conv_kernel(xd, wd, stride, padding, dilation, groups)
-        ctx.save_for_backward(w, x if ctx.kernel != "im2col" and ctx.needs_input_grad[1] else None)
+        ctx.save_for_backward(w, x if ctx.kernel not in ("im2col", "winograd") and ctx.needs_input_grad[1] else None)
         if ctx.kernel == "im2col":
             out, ctx.cols = _im2col_matmul(xd, wd, groups, stride, padding, dilation, out_size,
                                            keep_cols=ctx.needs_input_grad[1])
+        elif ctx.kernel == "winograd":  # the transforms the backward needs, kept
+            out, u, v = _winograd_conv(xd, wd, padding, out_size)
+            ctx.winograd = (u if ctx.needs_input_grad[0] else None, v if ctx.needs_input_grad[1] else None)
         else:
             out = _direct_conv(ctx.kernel, xd, wd, groups, stride, padding, dilation, out_size)
         if b is not None:
@@ -412,12 +456,16 @@ class ConvNd(Op):
         if ctx.needs_input_grad[0]:
             if ctx.kernel == "im2col":
                 gx = _conv_input_grad(g, wd, groups, size, stride, padding, dilation)
+            elif ctx.kernel == "winograd":
+                gx = _winograd_input_grad(g, ctx.winograd[0], padding, size)
             else:
                 gx = _direct_input_grad(ctx.kernel, g, wd, groups, size, stride, padding, dilation)
             gx = Tensor._wrap(gx.reshape(ctx.x_shape))
         if ctx.needs_input_grad[1]:
             if ctx.kernel == "im2col":
                 gw = _weight_grad(ctx.cols, g, groups, wd.shape)
+            elif ctx.kernel == "winograd":
+                gw = _winograd_weight_grad(g, ctx.winograd[1])
             else:
                 gw = _direct_weight_grad(ctx.kernel, xd, g, wd, groups, stride, padding, dilation)
             if ctx.crop is not None:  # the dropped taps read only zeros: their gradient is zero
