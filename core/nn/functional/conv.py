@@ -287,10 +287,12 @@ def _conv_input_grad(g, wd, groups, size, stride, padding, dilation):
     multiply-adds and is faster than the transposed matmul (a rank-O/groups update that writes all
     columns) followed by a col2im scatter. Where the output is smaller (no padding, as in LeNet) the
     convolution would also multiply the zero padding of ``g``, so that case and strided convolutions keep
-    the col2im path."""
+    the col2im path. So does a weight larger than ``g`` (512 channels on 4x4 planes, batch 8: its flipped
+    copy alone took 1.4 ms of the 6.3; col2im of Wᵀ g reads the weight in place, 0.86-0.90 x the time)."""
     out_size, kernel = g.shape[2:], wd.shape[2:]
     flipped_padding = tuple(d * (k - 1) - p for d, k, p in zip(dilation, kernel, padding))
-    if all(s == 1 for s in stride) and min(flipped_padding) >= 0 and math.prod(size) <= math.prod(out_size):
+    if (all(s == 1 for s in stride) and min(flipped_padding) >= 0 and math.prod(size) <= math.prod(out_size)
+            and wd.size <= g.size):
         return _im2col_matmul(g, _flip_kernel(wd, groups), groups, stride, flipped_padding, dilation, size,
                               keep_cols=False)[0]
     return _col2im(_transposed_cols(wd, groups, g), size, stride, padding, dilation)

@@ -28,6 +28,7 @@ CASES = {
     "2x2_s1_17x17_blocks": ("conv2d", (2, 160, 16, 16), (6, 160, 2, 2), True, {"padding": 1}, "im2col"),
     "3x3_s1_8x8_direct": ("conv2d", (3, 64, 8, 8), (130, 64, 3, 3), True, {"padding": 1}, "3x3"),
     "3x3_s1_8x8_128": ("conv2d", (3, 128, 8, 8), (5, 128, 3, 3), True, {"padding": 1}, "im2col"),
+    "3x3_s1_6x6_flipped": ("conv2d", (12, 8, 6, 6), (8, 8, 3, 3), True, {"padding": 1}, "im2col"),
     "1x1_s2_downsample": ("conv2d", (2, 128, 4, 4), (256, 128, 1, 1), False, {"stride": 2}, "im2col"),
     "3x3_groups_folded": ("conv2d", (2, 128, 3, 3), (132, 64, 3, 3), True, {"padding": 1, "groups": 2}, "im2col"),
     "4x4_s2_discriminator": ("conv2d", (2, 128, 8, 8), (129, 128, 4, 4), True, {"stride": 2, "padding": 1},
@@ -96,6 +97,19 @@ def test_wide_cases_take_the_path_they_test(case):
     if path == "im2col":  # the columns' layout: the batch folded into one GEMM below 256 positions
         folded = conv_impl._folds_batch(x_shape[0], int(np.prod(out_size)))
         assert folded == (case != "2x2_s1_17x17_blocks")
+
+
+@pytest.mark.parametrize("case, flipped", [("3x3_s1_6x6_flipped", True), ("3x3_s1_4x4_folded", False)])
+def test_input_gradient_takes_the_flipped_kernel_only_where_the_weight_is_the_smaller(case, flipped, monkeypatch):
+    # a stride-1 padded layer's input gradient: a convolution with the flipped kernel, unless the weight is
+    # larger than the output gradient (then col2im of W^T g, which reads the weight in place)
+    _, x_shape, w_shape, _, kwargs, _ = CASES[case]
+    calls = []
+    flip = conv_impl._flip_kernel
+    monkeypatch.setattr(conv_impl, "_flip_kernel", lambda *args: calls.append(1) or flip(*args))
+    x = ember.tensor(np.ones(x_shape, np.float32), requires_grad=True)
+    ember.nn.functional.conv2d(x, ember.tensor(np.ones(w_shape, np.float32)), **kwargs).sum().backward()
+    assert bool(calls) == flipped
 
 
 def test_folded_and_per_sample_columns_agree():
