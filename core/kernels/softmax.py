@@ -15,7 +15,7 @@ from numba import njit
 from ._threads import split
 
 
-@njit(cache=True, fastmath={"nnan", "reassoc"})
+@njit(cache=True, nogil=True, fastmath={"nnan", "reassoc"})
 def _row_max(a, i):
     m = a[i, 0]
     for j in range(1, a.shape[1]):
@@ -23,7 +23,7 @@ def _row_max(a, i):
     return m
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _shift_rows(a):
     for i in range(a.shape[0]):
         m = _row_max(a, i)
@@ -31,7 +31,7 @@ def _shift_rows(a):
             a[i, j] -= m
 
 
-@njit(cache=True, fastmath={"reassoc"})
+@njit(cache=True, nogil=True, fastmath={"reassoc"})
 def _normalise_rows(e, log_sums):
     for i in range(e.shape[0]):
         total = e[i, 0] - e[i, 0]  # zero of e's dtype
@@ -41,6 +41,38 @@ def _normalise_rows(e, log_sums):
         for j in range(e.shape[1]):
             e[i, j] *= inverse
         log_sums[i] = np.log(total)
+
+
+@njit(cache=True, nogil=True)
+def _shift_rows_safe(a):
+    for i in range(a.shape[0]):
+        m = _row_max(a, i)
+        if m == -np.inf:  # nowhere to attend: exp gives 0 everywhere, normalised to 0 below
+            continue
+        for j in range(a.shape[1]):
+            a[i, j] -= m
+
+
+@njit(cache=True, nogil=True, fastmath={"reassoc"})
+def _normalise_rows_safe(e):
+    for i in range(e.shape[0]):
+        total = e[i, 0] - e[i, 0]  # zero of e's dtype
+        for j in range(e.shape[1]):
+            total += e[i, j]
+        inverse = 1 / total if total != 0 else total  # a row of zeros stays zeros (NaN stays NaN)
+        for j in range(e.shape[1]):
+            e[i, j] *= inverse
+
+
+def safe_softmax_(a: np.ndarray) -> np.ndarray:
+    """Softmax of the rows of C-contiguous ``a`` in place, a row whose entries are all -inf becoming zeros
+    (PyTorch's safe softmax in attention; NaN rows stay NaN); returns ``a``. Runs without the GIL apart
+    from numpy's exponential's call, so two threads can each take a piece."""
+    rows = a.reshape(-1, a.shape[-1])
+    _shift_rows_safe(rows)
+    np.exp(a, out=a)
+    _normalise_rows_safe(rows)
+    return a
 
 
 def supported(a: np.ndarray) -> bool:
@@ -74,10 +106,16 @@ def _softmax_backward_rows(p, dp, scale, out, start, stop):
             out_row[j] = p_row[j] * (dp_row[j] - total) * scale
 
 
-def softmax_backward(p: np.ndarray, dp: np.ndarray, scale: float = 1.0) -> np.ndarray:
+def softmax_backward(p: np.ndarray, dp: np.ndarray, scale: float = 1.0, out: np.ndarray | None = None,
+                     threads: bool = True) -> np.ndarray:
     """``scale * p * (dp - sum(dp * p, -1))``, the gradient at softmax's input from the gradient ``dp`` at its
-    output ``p`` (both C-contiguous, of one shape and dtype: see ``supported``), one pass per row."""
-    out = np.empty_like(p)
+    output ``p`` (both C-contiguous, of one shape and dtype: see ``supported``), one pass per row, into
+    ``out`` (may be ``dp`` itself; default a new array). ``threads=False`` keeps it on the calling thread."""
+    out = np.empty_like(p) if out is None else out
     rows = p.reshape(-1, p.shape[-1])
-    _softmax_backward_rows(rows.shape[0], rows, dp.reshape(rows.shape), p.dtype.type(scale), out.reshape(rows.shape))
+    args = (rows, dp.reshape(rows.shape), p.dtype.type(scale), out.reshape(rows.shape))
+    if threads:
+        _softmax_backward_rows(rows.shape[0], *args)
+    else:
+        _softmax_backward_rows.serial(*args, 0, rows.shape[0])
     return out

@@ -8,7 +8,7 @@ import warnings
 
 import numpy as np
 
-from ...autograd.function import once_differentiable
+from ...autograd.function import Function, once_differentiable
 from ...ops._op import Op
 from ...ops.joining import cat
 from ...tensor import Tensor
@@ -22,62 +22,157 @@ def _swap(a: np.ndarray) -> np.ndarray:
     return np.swapaxes(a, -1, -2)
 
 
+_FAST_DTYPES = (np.float32, np.float64)  # the dtypes of the threaded kernels (ember.kernels.attention)
+
+
 class Attention(Op):
     """``dropout(softmax(q k^T * scale + bias)) v`` in one op: ``bias`` is an additive float mask (a Tensor,
     may need a gradient), ``blocked`` a constant boolean array of positions that may not attend and ``keep``
     a constant dropout mask already scaled by ``1 / (1 - p)`` (or None). A row that may attend nowhere gets
-    zero weights, as PyTorch's safe softmax gives (not NaN)."""
+    zero weights, as PyTorch's safe softmax gives (not NaN). float32 / float64 run ``kernels.attention``
+    (the batch shared between threads), other dtypes numpy."""
 
     @staticmethod
     def forward(ctx, q, k, v, bias, blocked, scale, keep):
-        dtype = q._data.dtype
-        scores = q._data @ _swap(k._data)
-        scores *= dtype.type(scale)
-        if bias is not None:
-            scores = scores + bias._data
-        if blocked is not None:
-            scores = np.where(blocked, dtype.type(-np.inf), scores)
-        dead = np.isneginf(scores).all(axis=-1) if blocked is not None or bias is not None else None
-        from ...kernels import softmax as kernels  # numba loads on first use, not at `import ember`
-
-        if kernels.supported(scores):
-            kernels.softmax_(kernels.shift_rows(scores))
-        else:
-            with np.errstate(invalid="ignore"):
-                scores -= np.amax(scores, axis=-1, keepdims=True)
-            np.exp(scores, out=scores)
-            scores /= scores.sum(axis=-1, keepdims=True)
-        p = scores
-        if dead is not None and dead.any():
-            p[dead] = 0  # rows with every score -inf
         ctx.save_for_backward(q, k, v)
-        ctx.p, ctx.scale, ctx.keep = p, scale, keep
-        return (p if keep is None else p * keep) @ v._data
+        ctx.scale, ctx.keep = scale, keep
+        qd, kd, vd = q._data, k._data, v._data
+        batch = np.broadcast_shapes(qd.shape[:-2], kd.shape[:-2], vd.shape[:-2])
+        weights = batch + (qd.shape[-2], kd.shape[-2])
+        ctx.fast = (qd.dtype in _FAST_DTYPES and kd.dtype == vd.dtype == qd.dtype
+                    and min(qd.size, kd.size, vd.size) > 0
+                    and (bias is None or (bias._data.dtype == qd.dtype
+                                          and np.broadcast_shapes(bias._data.shape, weights) == weights)))
+        if not ctx.fast:
+            ctx.p = _weights_numpy(qd, kd, bias, blocked, scale)
+            return (ctx.p if keep is None else ctx.p * keep) @ vd
+        from ...kernels import attention as kernels  # numba loads on first use, not at `import ember`
+
+        full = _full_batch(batch)
+        qb, kb, vb = (np.broadcast_to(a, full + a.shape[-2:]) for a in (qd, kd, vd))
+        bias_b, blocked_b, keep_b = (None if a is None else np.broadcast_to(a, full + weights[-2:])
+                                     for a in (None if bias is None else bias._data, blocked, keep))
+        out = np.empty(full + (qd.shape[-2], vd.shape[-1]), qd.dtype)
+        ctx.p = kernels.forward(qb, kb, vb, scale, bias_b, blocked_b, keep_b, out)
+        return out.reshape(batch + out.shape[-2:])
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad):
         q, k, v = ctx.saved_tensors
-        p, g, keep = ctx.p, grad._data, ctx.keep
-        dv = _swap(p if keep is None else p * keep) @ g if ctx.needs_input_grad[2] else None
-        dp = g @ _swap(v._data)
-        if keep is not None:
-            dp *= keep
-        # softmax backward: ds = p * (dp - sum(dp * p)), times the scale for q and k
-        from ...kernels import softmax as kernels
+        needs = ctx.needs_input_grad
+        if not ctx.fast:
+            return _attention_backward_numpy(ctx, q._data, k._data, v._data, grad._data)
+        from ...kernels import attention as kernels
 
-        dbias = None
-        if ctx.needs_input_grad[3] or not (kernels.supported(p) and dp.dtype == p.dtype and dp.flags.c_contiguous):
-            ds = p * (dp - np.sum(dp * p, axis=-1, keepdims=True))
-            dbias = Tensor._wrap(ds.copy()) if ctx.needs_input_grad[3] else None
-            ds *= p.dtype.type(ctx.scale)
-        else:  # one pass per row (ember.kernels.softmax)
-            ds = kernels.softmax_backward(p, dp, ctx.scale)
-        dq = ds @ k._data if ctx.needs_input_grad[0] else None
-        dk = _swap(ds) @ q._data if ctx.needs_input_grad[1] else None
+        qd, kd, vd, p = q._data, k._data, v._data, ctx.p
+        full = p.shape[:-2]
+        qb, kb, vb = (np.broadcast_to(a, full + a.shape[-2:]) for a in (qd, kd, vd))
+        g = grad._data.reshape(full + grad._data.shape[-2:])
+        dq, dk, dv = (np.empty(full + a.shape[-2:], a.dtype) if need else None
+                      for a, need in zip((qd, kd, vd), needs[:3]))
+        dbias = np.empty(p.shape, p.dtype) if needs[3] else None
+        keep = None if ctx.keep is None else np.broadcast_to(ctx.keep, p.shape)
+        kernels.backward(qb, kb, vb, p, keep, g, ctx.scale, dq, dk, dv, dbias)
+        batch = np.broadcast_shapes(qd.shape[:-2], kd.shape[:-2], vd.shape[:-2])
+        wrap = lambda a: None if a is None else Tensor._wrap(a.reshape(batch + a.shape[-2:]))
+        return wrap(dq), wrap(dk), wrap(dv), wrap(dbias), None, None, None
+
+
+def _full_batch(batch: tuple) -> tuple:
+    """The kernels' leading axes: ``batch``, or one axis of 1 for unbatched (2-D) operands."""
+    return batch if batch else (1,)
+
+
+def _weights_numpy(qd, kd, bias, blocked, scale):
+    """``softmax(q k^T * scale + bias)`` with blocked positions at -inf, all -inf rows as zeros (numpy)."""
+    dtype = qd.dtype
+    scores = qd @ _swap(kd)
+    scores *= dtype.type(scale)
+    if bias is not None:
+        scores = scores + bias._data
+    if blocked is not None:
+        scores = np.where(blocked, dtype.type(-np.inf), scores)
+    dead = np.isneginf(scores).all(axis=-1) if blocked is not None or bias is not None else None
+    with np.errstate(invalid="ignore"):
+        scores -= np.amax(scores, axis=-1, keepdims=True)
+    np.exp(scores, out=scores)
+    scores /= scores.sum(axis=-1, keepdims=True)
+    if dead is not None and dead.any():
+        scores[dead] = 0  # rows with every score -inf
+    return scores
+
+
+def _attention_backward_numpy(ctx, qd, kd, vd, g):
+    p, keep, needs = ctx.p, ctx.keep, ctx.needs_input_grad
+    dv = _swap(p if keep is None else p * keep) @ g if needs[2] else None
+    dp = g @ _swap(vd)
+    if keep is not None:
+        dp *= keep
+    # softmax backward: ds = p * (dp - sum(dp * p)), times the scale for q and k
+    ds = p * (dp - np.sum(dp * p, axis=-1, keepdims=True))
+    dbias = Tensor._wrap(ds.copy()) if needs[3] else None
+    ds *= p.dtype.type(ctx.scale)
+    dq = ds @ kd if needs[0] else None
+    dk = _swap(ds) @ qd if needs[1] else None
+    wrap = lambda a: None if a is None else Tensor._wrap(a)
+    return wrap(dq), wrap(dk), wrap(dv), dbias, None, None, None
+
+
+class PackedSelfAttention(Op):
+    """Multi-head self-attention straight from the packed input projection ``qkv`` (L, N, 3E), or (N, L, 3E)
+    with ``batch_first``, to the heads' merged output (L, N, E) / (N, L, E), in one op: the heads are strided
+    views of ``qkv`` and the products write into the output and into one packed gradient, so the heads are
+    never split, transposed or merged by copies (``multi_head_attention_forward`` runs it in eager mode;
+    a graph capture or ``vmap`` sees chunk, reshape and ``Attention`` instead). ``bias`` (a Tensor),
+    ``blocked`` and ``keep`` broadcast to (N, heads, L, L), as ``Attention``'s."""
+
+    @staticmethod
+    def forward(ctx, qkv, heads, batch_first, bias, blocked, scale, keep):
+        from ...kernels import attention as kernels  # numba loads on first use, not at `import ember`
+
+        ctx.save_for_backward(qkv)
+        data = np.ascontiguousarray(qkv._data)
+        q, k, v = _packed_heads(data, heads, batch_first)
+        out = np.empty(data.shape[:-1] + (data.shape[-1] // 3,), data.dtype)
+        weights = q.shape[:-1] + (k.shape[-2],)
+        bias_b, blocked_b, keep_b = (None if a is None else np.broadcast_to(a, weights)
+                                     for a in (None if bias is None else bias._data, blocked, keep))
+        ctx.p = kernels.forward(q, k, v, scale, bias_b, blocked_b, keep_b, _heads_view(out, heads, batch_first))
+        ctx.heads, ctx.batch_first, ctx.scale, ctx.keep = heads, batch_first, scale, keep_b
+        return out
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad):
+        from ...kernels import attention as kernels
+
+        heads, batch_first = ctx.heads, ctx.batch_first
+        (qkv,) = ctx.saved_tensors
+        packed = np.ascontiguousarray(qkv._data)
+        dqkv = np.empty_like(packed) if ctx.needs_input_grad[0] else None
+        dq, dk, dv = (None, None, None) if dqkv is None else _packed_heads(dqkv, heads, batch_first)
+        dbias = np.empty_like(ctx.p) if ctx.needs_input_grad[3] else None
+        q, k, v = _packed_heads(packed, heads, batch_first)
+        g = _heads_view(grad._data, heads, batch_first)
+        kernels.backward(q, k, v, ctx.p, ctx.keep, g, ctx.scale, dq, dk, dv, dbias)
         wrap = lambda a: None if a is None else Tensor._wrap(a)
-        return wrap(dq), wrap(dk), wrap(dv), dbias, None, None, None
+        return wrap(dqkv), None, None, wrap(dbias), None, None, None
 
+
+def _heads_view(x: np.ndarray, heads: int, batch_first: bool) -> np.ndarray:
+    """(L, N, E) or (N, L, E) as (N, heads, L, E / heads), a view where ``x`` allows one (else a copy)."""
+    a, b, e = x.shape
+    split = x.reshape(a, b, heads, e // heads)
+    return split.transpose(0, 2, 1, 3) if batch_first else split.transpose(1, 2, 0, 3)
+
+
+def _packed_heads(x: np.ndarray, heads: int, batch_first: bool) -> tuple:
+    """Views q, k, v (N, heads, L, head_dim) of a C-contiguous packed (L, N, 3E) / (N, L, 3E) array."""
+    a, b, e3 = x.shape
+    split = x.reshape(a, b, 3, heads, e3 // (3 * heads))
+    order = (0, 2, 1, 3) if batch_first else (1, 2, 0, 3)
+    return tuple(split[:, :, i].transpose(order) for i in range(3))
 
 
 __all__ = ["multi_head_attention_forward", "scaled_dot_product_attention"]
@@ -233,6 +328,15 @@ def multi_head_attention_forward(
     head_dim = embed_dim // num_heads
     if head_dim * num_heads != embed_dim:
         raise AssertionError(f"embed_dim {embed_dim} not divisible by num_heads {num_heads}")
+    if (query is key and key is value and not use_separate_proj_weight and in_proj_weight is not None
+            and bias_k is None and bias_v is None and not add_zero_attn and static_k is None and static_v is None
+            and not need_weights and dtype in _FAST_DTYPES and query._data.size > 0
+            and all(m is None or m._data.dtype == dtype for m in (attn_mask, key_padding_mask))
+            and Function._batching_hook is None):  # eager: the heads as views (a capture sees the plain ops)
+        out = _packed_self_attention(query, num_heads, in_proj_weight, in_proj_bias, out_proj_weight,
+                                     out_proj_bias, attn_mask, key_padding_mask, dropout_p if training else 0.0,
+                                     is_causal)
+        return (out if batched else out.squeeze(1)), None
     if use_separate_proj_weight:
         if key.shape[:2] != value.shape[:2]:
             raise AssertionError(f"key's sequence and batch dims {tuple(key.shape[:2])} do not match value's "
@@ -318,6 +422,43 @@ def multi_head_attention_forward(
     out = out.permute(2, 0, 1, 3).reshape(bsz * tgt_len, embed_dim)
     out = linear(out, out_proj_weight, out_proj_bias).reshape(tgt_len, bsz, -1)
     return (out if batched else out.squeeze(1)), None
+
+
+def _packed_self_attention(x, num_heads, in_proj_weight, in_proj_bias, out_proj_weight, out_proj_bias, attn_mask,
+                           key_padding_mask, dropout_p, is_causal):
+    """Self-attention of ``x`` (L, N, E) through ``PackedSelfAttention``: one input projection, the heads as
+    views of it, the output projection; masks checked and merged as the general path does. A seq-first view
+    of a batch-first array (``nn.MultiheadAttention(batch_first=True)`` passes one) is projected batch-first,
+    so neither projection copies its input."""
+    length, bsz, embed_dim = x.shape
+    if attn_mask is not None:
+        if attn_mask.ndim == 2:
+            if tuple(attn_mask.shape) != (length, length):
+                raise RuntimeError(f"The shape of the 2D attn_mask is {tuple(attn_mask.shape)}, but should be "
+                                   f"{(length, length)}.")
+            attn_mask = attn_mask.reshape(1, 1, length, length)
+        elif attn_mask.ndim == 3:
+            if tuple(attn_mask.shape) != (bsz * num_heads, length, length):
+                raise RuntimeError(f"The shape of the 3D attn_mask is {tuple(attn_mask.shape)}, but should be "
+                                   f"{(bsz * num_heads, length, length)}.")
+            attn_mask = attn_mask.reshape(bsz, num_heads, length, length)
+        else:
+            raise RuntimeError(f"attn_mask's dimension {attn_mask.ndim} is not supported")
+    if key_padding_mask is not None:
+        if tuple(key_padding_mask.shape) != (bsz, length):
+            raise AssertionError(f"expecting key_padding_mask shape of {(bsz, length)}, but got "
+                                 f"{tuple(key_padding_mask.shape)}")
+        padding = key_padding_mask.reshape(bsz, 1, 1, length)
+        attn_mask = padding if attn_mask is None else attn_mask + padding
+    blocked = ~np.tril(np.ones((length, length), dtype=bool)) if is_causal and attn_mask is None else None
+    keep = _keep_mask((bsz, num_heads, length, length), dropout_p, x._data.dtype) if dropout_p > 0 else None
+    batch_first = not x._data.flags.c_contiguous and x._data.transpose(1, 0, 2).flags.c_contiguous
+    rows = x.transpose(0, 1) if batch_first else x
+    qkv = linear(rows, in_proj_weight, in_proj_bias)
+    out = PackedSelfAttention.apply(qkv, num_heads, batch_first, attn_mask, blocked,
+                                    1.0 / math.sqrt(embed_dim // num_heads), keep)
+    out = linear(out, out_proj_weight, out_proj_bias)
+    return out.transpose(0, 1) if batch_first else out
 
 
 def _mha_shape_check(query, key, value, key_padding_mask, attn_mask, num_heads) -> bool:
