@@ -54,3 +54,36 @@ def gelu_backward(grad: np.ndarray, x: np.ndarray, cdf: np.ndarray, gauss: np.nd
     out = np.empty_like(flat)
     _gelu_backward(flat.size, np.ascontiguousarray(grad, dtype=np.float32).reshape(-1), flat, cdf, gauss, out)
     return out.reshape(x.shape)
+
+
+@split(1 << 17, error_model="numpy")
+def _leaky_relu_forward(x, slope, out, start, stop):
+    x, out = x[start:stop], out[start:stop]
+    for i in range(x.size):
+        v = x[i]
+        out[i] = v if v > 0 else v * slope  # NaN: v * slope, NaN
+
+
+@split(1 << 17, error_model="numpy")
+def _leaky_relu_backward(grad, x, slope, out, start, stop):
+    grad, x, out = grad[start:stop], x[start:stop], out[start:stop]
+    for i in range(x.size):
+        out[i] = grad[i] if x[i] > 0 else grad[i] * slope
+
+
+def leaky_relu_forward(x: np.ndarray, negative_slope: float, out: np.ndarray | None = None) -> np.ndarray:
+    """``leaky_relu`` of a float32 / float64 array in one pass (numpy's ``where`` takes three), written into
+    ``out`` (a C-contiguous array of ``x``'s shape and dtype; ``x`` itself for the in-place op) when given."""
+    flat = np.ascontiguousarray(x).reshape(-1)
+    result = np.empty_like(flat) if out is None else out.reshape(-1)
+    _leaky_relu_forward(flat.size, flat, x.dtype.type(negative_slope), result)
+    return result.reshape(x.shape)
+
+
+def leaky_relu_backward(grad: np.ndarray, x: np.ndarray, negative_slope: float) -> np.ndarray:
+    """The gradient of ``leaky_relu`` at ``x``: ``grad`` where ``x > 0``, ``negative_slope * grad`` elsewhere."""
+    flat = np.ascontiguousarray(x).reshape(-1)
+    out = np.empty_like(flat)
+    _leaky_relu_backward(flat.size, np.ascontiguousarray(grad, dtype=x.dtype).reshape(-1), flat,
+                         x.dtype.type(negative_slope), out)
+    return out.reshape(x.shape)

@@ -70,12 +70,26 @@ class LeakyRelu(Op):  # fused: measured faster than where(x > 0, x, x * slope)
         ctx.save_for_backward(a)
         ctx.slope = negative_slope
         x = a._data
+        if _one_pass(x):  # one pass, split over the kernel threads (ember.kernels.activation)
+            from ..kernels.activation import leaky_relu_forward  # numba loads on first use
+
+            return leaky_relu_forward(x, negative_slope)
         return np.where(x > 0, x, x * np.asarray(negative_slope, x.dtype))
 
     @staticmethod
     def backward(ctx, grad):
         (a,) = ctx.saved_tensors
+        if not state.grad_enabled and _one_pass(a._data) and grad._data.dtype == a._data.dtype:
+            from ..kernels.activation import leaky_relu_backward  # no double backward: one pass
+
+            return Tensor._wrap(leaky_relu_backward(grad._data, a._data, ctx.slope)), None
         return where(a.detach() > 0, grad, grad * ctx.slope), None
+
+
+def _one_pass(x) -> bool:
+    """Whether a pointwise kernel of ``ember.kernels.activation`` takes ``x``: a plain float32 / float64 array
+    (meta, traced and batched arrays, half precision and complex take numpy)."""
+    return type(x) is np.ndarray and (x.dtype == np.float32 or x.dtype == np.float64)
 
 
 class Elu(Op):  # fused: measured faster than where(x > 0, x, alpha * expm1(x.clamp(max=0)))
