@@ -4,9 +4,7 @@ its backward, each one pass per channel, parallel over channels (float64 accumul
 from __future__ import annotations
 
 import numpy as np
-from numba import prange
-
-from ._threads import adaptive, split
+from ._threads import split
 
 # elements from which batch norm runs on every thread (see _threads.Split): the statistics and the
 # normalisation do a few operations per element, the backward about four times as many
@@ -105,14 +103,25 @@ def _batch_norm_backward(g, x, mean, invstd, weight, training, gx, gw, gb, start
                     gx[n, c, i] = k * g[n, c, i]
 
 
-@adaptive(fastmath=True)
+# elements of layer norm's input from which its rows are split between the kernel threads (_threads.Split):
+# below them a second thread did not pay (benchmarks/README.md, 2026-12-07, transformers on two threads)
+_LAYER_NORM_WORK, _LAYER_NORM_BACKWARD_WORK = 1 << 20, 1 << 18
+
+
 def layer_norm_forward(x, weight, bias, eps, affine):
-    """Rows of x (M, D) normalised to zero mean / unit variance, then ``* weight + bias`` if ``affine``."""
-    m_size, d_size = x.shape
+    """Rows of x (M, D) normalised to zero mean / unit variance, then ``* weight + bias`` if ``affine``;
+    returns ``(y, mean, invstd)`` (the statistics in float64)."""
     y = np.empty_like(x)
-    mean = np.empty(m_size, dtype=np.float64)
-    invstd = np.empty(m_size, dtype=np.float64)
-    for r in prange(m_size):
+    mean = np.empty(x.shape[0], dtype=np.float64)
+    invstd = np.empty(x.shape[0], dtype=np.float64)
+    _layer_norm_forward(x.shape[0], x, weight, bias, eps, affine, y, mean, invstd)
+    return y, mean, invstd
+
+
+@split(_LAYER_NORM_WORK, fastmath=True)
+def _layer_norm_forward(x, weight, bias, eps, affine, y, mean, invstd, start, stop):
+    d_size = x.shape[1]
+    for r in range(start, stop):
         total = 0.0
         for j in range(d_size):
             total += x[r, j]
@@ -130,19 +139,27 @@ def layer_norm_forward(x, weight, bias, eps, affine):
         else:
             for j in range(d_size):
                 y[r, j] = (x[r, j] - mu) * s
-    return y, mean, invstd
 
 
-@adaptive(fastmath=True)
 def layer_norm_backward(g, x, mean, invstd, weight, affine, chunks):
     """gx = invstd * (gxhat - mean(gxhat) - xhat * mean(gxhat * xhat)) with gxhat = g * weight; and the
-    weight / bias gradients, summed per chunk of rows in parallel, then across chunks."""
+    weight / bias gradients, summed per chunk of rows (``chunks`` of them, shared between the threads),
+    then across chunks."""
     m_size, d_size = x.shape
+    chunks = max(1, min(chunks, m_size))
     gx = np.empty_like(x)
     partial_w = np.zeros((chunks, d_size), dtype=np.float64)
     partial_b = np.zeros((chunks, d_size), dtype=np.float64)
+    _layer_norm_backward(chunks, g, x, mean, invstd, weight, affine, gx, partial_w, partial_b)
+    return gx, partial_w.sum(axis=0), partial_b.sum(axis=0)
+
+
+@split(_LAYER_NORM_BACKWARD_WORK, fastmath=True)
+def _layer_norm_backward(g, x, mean, invstd, weight, affine, gx, partial_w, partial_b, start, stop):
+    m_size, d_size = x.shape
+    chunks = partial_w.shape[0]
     step = (m_size + chunks - 1) // chunks
-    for k in prange(chunks):
+    for k in range(start, stop):
         for r in range(k * step, min((k + 1) * step, m_size)):
             mu = mean[r]
             s = invstd[r]
@@ -161,4 +178,3 @@ def layer_norm_backward(g, x, mean, invstd, weight, affine, chunks):
                 xhat = (x[r, j] - mu) * s
                 gv = g[r, j] * weight[j] if affine else g[r, j]
                 gx[r, j] = s * (gv - mg - xhat * mgx)
-    return gx, partial_w.sum(axis=0), partial_b.sum(axis=0)
