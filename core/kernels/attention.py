@@ -20,7 +20,10 @@ import numpy as np
 from . import _threads
 from .softmax import safe_softmax_, softmax_backward
 
-SPLIT_WORK = 1 << 15  # attention weights (B * ... * L * S) from which the batch is split between threads
+# attention weights (B * ... * L * S) from which the batch is split between threads: best of 400 calls of
+# forward + backward, one and two threads interleaved (shared machine): 18432 weights 93 vs 143 us,
+# 65536 445 vs 347 us, 101400 1092 vs 760 us
+SPLIT_WORK = 1 << 16
 
 
 def _swap(a: np.ndarray) -> np.ndarray:

@@ -42,9 +42,9 @@ def _subsets(names):
 
 
 # (query, key, value shapes, mask: None / "float" / "bool" / "causal"); the batch of the first case reaches
-# attention.SPLIT_WORK weights (4 * 2 * 64 * 64 = 2^15), the others stay below it
+# attention.SPLIT_WORK weights (4 * 4 * 64 * 64 = 2^16), the others stay below it
 SDPA_CASES = {
-    "split_float_mask": ((4, 2, 64, 8), (2, 64, 8), (4, 1, 64, 5), "float"),
+    "split_float_mask": ((4, 4, 64, 8), (4, 64, 8), (4, 1, 64, 5), "float"),
     "broadcast_bool_mask": ((3, 2, 5, 4), (1, 2, 6, 4), (3, 1, 6, 7), "bool"),
     "causal": ((2, 3, 6, 4), (2, 3, 6, 4), (2, 3, 6, 4), "causal"),
     "unbatched": ((5, 4), (6, 4), (6, 3), None),
@@ -88,8 +88,8 @@ def test_scaled_dot_product_attention_matches_torch(case, dtype, threads):
 
 # (batch, length, embed dim, heads, batch_first, mask); the first two reach attention.SPLIT_WORK weights
 MHA_CASES = {
-    "batch_first": (8, 40, 12, 3, True, None),
-    "seq_first_causal": (6, 64, 8, 2, False, "causal"),
+    "batch_first": (8, 64, 12, 3, True, None),
+    "seq_first_causal": (8, 64, 8, 2, False, "causal"),
     "float_mask_padding": (3, 7, 8, 2, True, "float+padding"),
     "bool_mask": (2, 6, 6, 3, False, "bool"),
 }
@@ -159,5 +159,5 @@ def test_packed_path_runs_one_op_and_split_threshold_is_reached():
         node = edges[0][0] if edges else None
     assert "PackedSelfAttention" in names and "Attention" not in names
     assert "_SliceBackward" not in names and names.count("Reshape") == 0
-    assert 4 * 2 * 64 * 64 >= attention.SPLIT_WORK and 8 * 3 * 40 * 40 >= attention.SPLIT_WORK
-    assert 6 * 2 * 64 * 64 >= attention.SPLIT_WORK
+    assert 4 * 4 * 64 * 64 >= attention.SPLIT_WORK and 8 * 3 * 64 * 64 >= attention.SPLIT_WORK
+    assert 8 * 2 * 64 * 64 >= attention.SPLIT_WORK
