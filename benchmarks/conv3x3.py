@@ -57,15 +57,14 @@ def _kernel_calls(k, x, w, g, stride):
     h, width = x.shape[2:]
     wf = _flip(w)
     if stride == 1:
-        gx = lambda: k.conv3x3(g, wf, 1, 1)  # noqa: E731
+        gx = lambda: k.conv3x3(g, wf, 1, 1)
     else:
-        gx = lambda: k.conv3x3_input_grad(g, w, 1, 1, stride, h, width)  # noqa: E731
+        gx = lambda: k.conv3x3_input_grad(g, w, 1, 1, stride, h, width)
     return (lambda: k.conv3x3(x, w, 1, 1, stride), gx, lambda: k.conv3x3_weight_grad(x, g, 1, 1, stride))
 
 
 def main() -> None:
     import torch
-
     from ember.kernels import conv3x3
 
     threads = int(_option("--threads", "1"))
@@ -83,13 +82,13 @@ def main() -> None:
         g = rng.standard_normal((n, k, out, out)).astype(np.float32)
         xt, wt, gt = torch.from_numpy(x), torch.from_numpy(w), torch.from_numpy(g)
 
-        def torch_grad(mask):
+        def torch_grad(mask, xt=xt, wt=wt, gt=gt, stride=stride):
             return lambda: torch.ops.aten.convolution_backward(
                 gt, xt, wt, None, [stride] * 2, [1, 1], [1, 1], False, [0, 0], 1, mask)
 
         rows = [_kernel_calls(m, x, w, g, stride) for m in [conv3x3, *others]]
-        rows.append((lambda: torch.nn.functional.conv2d(xt, wt, None, stride, 1), torch_grad([True, False, False]),
-                     torch_grad([False, True, False])))
+        rows.append((lambda xt=xt, wt=wt, stride=stride: torch.nn.functional.conv2d(xt, wt, None, stride, 1),
+                     torch_grad([True, False, False]), torch_grad([False, True, False])))
         for part, label in enumerate(("fwd", "input grad", "weight grad")):
             calls = [row[part] for row in rows]
             best = [float("inf")] * len(calls)

@@ -8,7 +8,8 @@ fixed offsets of one flat row. Output positions are computed over the padded wid
 ``2 * pw`` of each row are thrown away), which makes the inner loop one long unit-stride loop that LLVM
 vectorises. The forward keeps four output channels in flight so every input value loaded feeds 36
 multiply-adds (about twice im2col + GEMM's throughput for 16 channels at 32x32; timings:
-benchmarks/README.md). Small planes (8x8) run several samples per pass, so the inner loop stays long.
+benchmarks/README.md). Small planes (8x8) run several samples per pass, so the inner loop stays long;
+at stride 1 they lie side by side as tiles sharing their zero padding (``_layout``).
 
 A stride-s convolution splits the padded plane into s * s phase planes (rows and columns taken every
 s-th, starting at each offset), where each tap again reads one phase at a fixed offset from the output
@@ -46,7 +47,13 @@ def _dot9(t, x0, x1, x2, x3, x4, x5, x6, x7, x8):
 
 
 @njit(inline="always")
-def _pad_samples(x, n0, count, ph, pw, stride, row, plane, padded):
+def _origin(s, plane, tiles_w, tile_w):
+    """Where sample ``s`` of a pass starts in the flat positions: tile (s // tiles_w, s % tiles_w)."""
+    return (s // tiles_w) * plane + (s % tiles_w) * tile_w
+
+
+@njit(inline="always")
+def _pad_samples(x, n0, count, ph, pw, stride, row, plane, padded, tiles_w=1, tile_w=0):
     """Copies samples n0 .. n0 + count - 1 of ``x`` into the zeroed scratch ``padded`` (C, stride**2,
     positions): padded row y, column x of sample s lands in phase (y % stride, x % stride) at
     s * plane + (y // stride) * row + x // stride."""
@@ -55,7 +62,8 @@ def _pad_samples(x, n0, count, ph, pw, stride, row, plane, padded):
         for s in range(count):
             for c in range(c_size):
                 for h in range(h_size):
-                    _copy_row(x[n0 + s, c, h], padded[c, 0, s * plane + (h + ph) * row + pw:], w_size)
+                    _copy_row(x[n0 + s, c, h], padded[c, 0, _origin(s, plane, tiles_w, tile_w) + (h + ph) * row + pw:],
+                              w_size)
         return
     if stride == 2:
         for s in range(count):
@@ -112,13 +120,14 @@ def _merge_row(src0, f0, size0, src1, f1, size1, dst):
 
 
 @njit(inline="always")
-def _pad_gradient(g, n0, count, row, plane, out_h, out_w, gpad):
+def _pad_gradient(g, n0, count, row, plane, out_h, out_w, gpad, tiles_w=1, tile_w=0):
     """Copies the output gradient of samples n0 .. n0 + count - 1 into ``gpad`` (K, positions), each
     value at its output position over the padded planes (the weight gradients' layout)."""
     for s in range(count):
+        origin = _origin(s, plane, tiles_w, tile_w)
         for k in range(g.shape[1]):
             for h in range(out_h):
-                _copy_row(g[n0 + s, k, h], gpad[k, s * plane + h * row:], out_w)
+                _copy_row(g[n0 + s, k, h], gpad[k, origin + h * row:], out_w)
 
 
 @njit(inline="always")
@@ -144,6 +153,30 @@ def _geometry(x, ph, pw, stride, size=3):
     return row, plane, (hp - size) // stride + 1, (wp - size) // stride + 1, _samples_per_pass(n_size, plane)
 
 
+def _layout(x, ph, pw, stride):
+    """(row, plane, out_h, out_w, samples per pass, tiles_w, tile_w, span, length) of a pass of
+    ``conv3x3``: at stride 1 a pass's samples lie side by side, ``tiles_w`` to a row of tiles, each
+    ``tile_w`` columns and ``plane`` positions (tile rows) apart, so that neighbours share their zero
+    padding (``ph`` rows, ``pw`` columns between them instead of twice that); ``length`` output positions
+    are computed over the ``span`` positions of the scratch. On small planes this computes fewer
+    positions that are thrown away: 81 per 8x8 sample instead of 100. Other strides keep a phase
+    plane per sample (``tiles_w`` 1)."""
+    row, plane, out_h, out_w, group = _geometry(x, ph, pw, stride)
+    if stride != 1 or group == 1:
+        return row, plane, out_h, out_w, group, 1, 0, group * plane + 2, (group - 1) * plane + out_h * row
+    h_size, w_size = x.shape[2:]
+    best = None
+    for tiles_w in range(1, group + 1):  # the arrangement of the group's tiles with the fewest positions
+        tiles_h = -(-group // tiles_w)
+        tiled_row = tiles_w * (w_size + pw) + pw
+        length = ((tiles_h - 1) * (h_size + ph) + out_h) * tiled_row
+        if best is None or length < best[0]:
+            best = (length, tiles_w, tiled_row, tiles_h)
+    length, tiles_w, row, tiles_h = best
+    plane = (h_size + ph) * row
+    return row, plane, out_h, out_w, group, tiles_w, w_size + pw, tiles_h * plane + ph * row + 2, length
+
+
 def _samples_per_pass(n_size, plane):
     """~1024 positions per pass, so that 8x8 planes do not spend their time loading taps, and at least
     one pass per thread; the passes share the samples evenly, as every pass computes a whole pass's
@@ -154,21 +187,20 @@ def _samples_per_pass(n_size, plane):
 
 def conv3x3(x, w, ph, pw, stride=1):
     """(N, C, H, W) ``x`` convolved with (K, C, 3, 3) ``w``, zero padding (ph, pw): (N, K, OH, OW)."""
-    return _conv3x3(x, w, ph, pw, stride, *_geometry(x, ph, pw, stride))
+    return _conv3x3(x, w, ph, pw, stride, *_layout(x, ph, pw, stride))
 
 
 @njit(cache=True, parallel=True, fastmath=_FLAGS)
-def _conv3x3(x, w, ph, pw, stride, row, plane, out_h, out_w, group):
+def _conv3x3(x, w, ph, pw, stride, row, plane, out_h, out_w, group, tiles_w, tile_w, span, length):
     n_size, c_size = x.shape[:2]
     k_size = w.shape[0]
-    length = (group - 1) * plane + out_h * row  # output positions over the padded planes of a pass
     out = np.empty((n_size, k_size, out_h, out_w), dtype=x.dtype)
     for pass_ in prange(-(-n_size // group)):
         n0 = pass_ * group
         count = min(group, n_size - n0)
-        padded = np.zeros((c_size, stride * stride, group * plane + 2), dtype=x.dtype)
+        padded = np.zeros((c_size, stride * stride, span), dtype=x.dtype)
         acc = np.empty((4, length), dtype=x.dtype)
-        _pad_samples(x, n0, count, ph, pw, stride, row, plane, padded)
+        _pad_samples(x, n0, count, ph, pw, stride, row, plane, padded, tiles_w, tile_w)
         for k0 in range(0, k_size, 4):
             block = min(4, k_size - k0)
             acc[:] = 0
@@ -204,9 +236,10 @@ def _conv3x3(x, w, ph, pw, stride, row, plane, out_h, out_w, group):
                         for p in range(length):
                             a[p] += _dot9(t, v0[p], v1[p], v2[p], v3[p], v4[p], v5[p], v6[p], v7[p], v8[p])
             for s in range(count):
+                origin = _origin(s, plane, tiles_w, tile_w)
                 for kk in range(block):
                     for h in range(out_h):
-                        _copy_row(acc[kk, s * plane + h * row:], out[n0 + s, k0 + kk, h], out_w)
+                        _copy_row(acc[kk, origin + h * row:], out[n0 + s, k0 + kk, h], out_w)
     return out
 
 
@@ -216,20 +249,19 @@ def conv3x3_weight_grad(x, g, ph, pw, stride=1):
     Each thread's share of the passes sums into its own copy, so there are no races; two output
     channels share every input load (nine dot products each over a pass's padded positions)."""
     k_size, c_size = g.shape[1], x.shape[1]
-    parts = _weight_grad(x, g, ph, pw, stride, *_geometry(x, ph, pw, stride), numba.get_num_threads())
+    parts = _weight_grad(x, g, ph, pw, stride, *_layout(x, ph, pw, stride), numba.get_num_threads())
     return parts.sum(0).reshape(k_size, c_size, 3, 3)
 
 
 @njit(cache=True, parallel=True, fastmath=_FLAGS)
-def _weight_grad(x, g, ph, pw, stride, row, plane, out_h, out_w, group, threads):
+def _weight_grad(x, g, ph, pw, stride, row, plane, out_h, out_w, group, tiles_w, tile_w, span, length, threads):
     n_size, c_size = x.shape[:2]
     k_size = g.shape[1]
-    length = (group - 1) * plane + out_h * row
     passes = -(-n_size // group)
     parts = np.zeros((threads, k_size, c_size, 9), dtype=x.dtype)
     share = -(-passes // threads)
     for part in prange(threads):
-        padded = np.zeros((c_size, stride * stride, group * plane + 2), dtype=x.dtype)
+        padded = np.zeros((c_size, stride * stride, span), dtype=x.dtype)
         gpad = np.zeros((k_size, length), dtype=x.dtype)  # zero at the positions outside the output
         zero = np.zeros(1, dtype=x.dtype)[0]
         acc = parts[part]
@@ -239,8 +271,8 @@ def _weight_grad(x, g, ph, pw, stride, row, plane, out_h, out_w, group, threads)
             if count < group:  # the last pass: samples of the previous one must not count again
                 padded[:] = 0
                 gpad[:] = 0
-            _pad_samples(x, n0, count, ph, pw, stride, row, plane, padded)
-            _pad_gradient(g, n0, count, row, plane, out_h, out_w, gpad)
+            _pad_samples(x, n0, count, ph, pw, stride, row, plane, padded, tiles_w, tile_w)
+            _pad_gradient(g, n0, count, row, plane, out_h, out_w, gpad, tiles_w, tile_w)
             for k0 in range(0, k_size, 2):
                 pair = k0 + 1 < k_size
                 ga, gb = gpad[k0], gpad[k0 + 1 if pair else k0]
