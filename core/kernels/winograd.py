@@ -27,7 +27,6 @@ planes: ``Split`` kernels that run on every thread from ``_WORK`` elements.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from ._threads import split
 
@@ -177,15 +176,15 @@ def _gradient_transform(g, dm, th, tw, start, stop):
 def filter_transform(w):
     """``U = G w Gᵀ`` of the (O, C, 3, 3) ``w``: (16, O, C)."""
     u = planes(16, w.shape[0], w.shape[1], w.dtype)
-    _filter_transform(w, u)
+    _filter_transform(w.shape[0], w, u)
     return u
 
 
-@njit(cache=True, error_model="numpy")
-def _filter_transform(w, u):
-    o_size, c_size = w.shape[:2]
+@split(_WORK, error_model="numpy")
+def _filter_transform(w, u, start, stop):
+    c_size = w.shape[1]
     half = w.dtype.type(0.5)
-    for o in range(o_size):
+    for o in range(start, stop):
         for c in range(c_size):
             k = w[o, c]
             for r in range(4):  # G w: rows (w0, (w0 + w1 + w2) / 2, (w0 - w1 + w2) / 2, w2)
@@ -213,16 +212,16 @@ def filter_gradient(dm, v):
     du = planes(16, dm.shape[1], v.shape[1], np.result_type(dm, v))
     np.matmul(dm, v.transpose(0, 2, 1), out=du)
     dw = np.empty((dm.shape[1], v.shape[1], 3, 3), dtype=du.dtype)
-    _filter_gradient(du, dw)
+    _filter_gradient(dw.shape[0], du, dw)
     return dw
 
 
-@njit(cache=True, error_model="numpy")
-def _filter_gradient(du, dw):
-    o_size, c_size = du.shape[1:]
+@split(_WORK, error_model="numpy")
+def _filter_gradient(du, dw, start, stop):
+    c_size = du.shape[2]
     half = du.dtype.type(0.5)
     t = np.empty((4, 3), dtype=du.dtype)
-    for o in range(o_size):
+    for o in range(start, stop):
         for c in range(c_size):
             for r in range(4):  # dU G: columns (u0 + (u1 + u2) / 2, (u1 - u2) / 2, (u1 + u2) / 2 + u3)
                 u0 = du[4 * r, o, c]

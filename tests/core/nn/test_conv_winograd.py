@@ -80,12 +80,14 @@ def test_winograd_matches_torch(case, dtype):
     _compare(x_shape, w_shape, padding, dtype, rng, 1e-4 if dtype == np.float32 else 1e-10)
 
 
-def test_winograd_transforms_split_over_two_threads_match_torch(threads):
-    # (4, 66, 24, 24): 152k input elements, beyond the transforms' one-thread size
-    shape = (4, 66, 24, 24)
-    assert np.prod(shape) >= winograd._input_transform.work
-    assert _path(shape, (6, 66, 3, 3), 1) == "winograd"
-    _compare(shape, (6, 66, 3, 3), 1, np.float32, np.random.default_rng(5), 1e-4)
+@pytest.mark.parametrize("shapes", [((4, 66, 24, 24), (6, 66, 3, 3)), ((2, 66, 16, 16), (130, 66, 3, 3))],
+                         ids=["large_input", "large_weight"])
+def test_winograd_transforms_split_over_two_threads_match_torch(shapes, threads):
+    # beyond the transforms' one-thread size: the input's (152k elements) or the weight's (16 x 130 x 66)
+    x_shape, w_shape = shapes
+    assert max(np.prod(x_shape), 16 * w_shape[0] * w_shape[1]) >= winograd._input_transform.work
+    assert _path(x_shape, w_shape, 1) == "winograd"
+    _compare(x_shape, w_shape, 1, np.float32, np.random.default_rng(5), 1e-4)
 
 
 def test_which_layers_take_winograd():
