@@ -1,6 +1,7 @@
 """``ember.compile`` against Ember eager, torch eager and ``torch.compile``: the suite's training workloads.
 
-Run by hand: ``python benchmarks/compile.py [workload ...] [--quick] [--threads N] [--no-first-call]``.
+Run by hand: ``python benchmarks/compile.py [workload ...] [--quick] [--threads N] [--no-first-call]
+[--first-call-only]``.
 Each workload is the suite's step builder (``benchmarks/models.py``: the same weights and data in both
 frameworks); the compiled variants are the same step with the model replaced by ``ember.compile(model)`` /
 ``torch.compile(model)``, so loss, backward and the optimizer's step run as a user writes them. The four
@@ -159,6 +160,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None, help="BLAS/numba/torch threads (set before imports)")
     parser.add_argument("--no-first-call", action="store_true", help="skip the first-compile timings")
     parser.add_argument("--no-torch-compile", action="store_true", help="skip torch.compile (its compiles are slow)")
+    parser.add_argument("--first-call-only", action="store_true", help="only the first-compile timings")
     args = parser.parse_args()
     unknown = set(args.workloads) - set(WORKLOADS)
     if unknown:
@@ -174,9 +176,10 @@ def main() -> None:
     rounds, repeats = (3, 2) if args.quick else (7, 3)
     print(f"torch {torch.__version__} threads={torch.get_num_threads()}  load={os.getloadavg()[0]:.1f}  "
           f"CPU ms per step, median of {rounds} rounds of {repeats} steps")
-    print(f"{'workload':<38}{'ember':>9}{'compiled':>10}{'torch':>9}{'t.compile':>10}"
-          f"{'cmp/torch':>10}{'cmp/t.cmp':>10}{'cmp/eager':>10}")
-    for name in args.workloads:
+    if not args.first_call_only:
+        print(f"{'workload':<38}{'ember':>9}{'compiled':>10}{'torch':>9}{'t.compile':>10}"
+              f"{'cmp/torch':>10}{'cmp/t.cmp':>10}{'cmp/eager':>10}")
+    for name in [] if args.first_call_only else args.workloads:
         variants = {"ember": WORKLOADS[name][1](ember), "ember.compile": compiled_step(ember, name),
                     "torch": WORKLOADS[name][1](torch)}
         if not args.no_torch_compile:
