@@ -177,3 +177,33 @@ def test_fused_batch_norm_relu_matches_torch(training, needs):
             np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-5)
     for a, b in zip(buffers, reference.buffers()):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_an_in_place_relu_after_batch_norm_is_fused_too():
+    model = nn.Sequential(nn.Conv2d(2, 4, 3), nn.BatchNorm2d(4), nn.ReLU(inplace=True))
+    eager = copy.deepcopy(model)
+    compiled = ember.compile(model)
+    x = ember.randn(2, 2, 5, 5)
+    results = []
+    for run in (compiled, eager):
+        xs = x.clone().requires_grad_(True)
+        out = run(xs)
+        (out * out).sum().backward()
+        results.append([out, xs.grad] + [p.grad for p in run.parameters()])
+    assert _ops(compiled)[-1] == "BatchNormRelu"
+    for a, b in zip(*results):
+        _close(a, b)
+
+
+def test_a_built_in_resnet_fuses_its_batch_norms_in_one_dynamic_graph():
+    from tests.core.model_families import FAMILIES
+
+    model, make = FAMILIES["resnet20"]()
+    eager = copy.deepcopy(model)
+    compiled = ember.compile(model, dynamic=True)
+    for batch in (2, 3):
+        x = make(batch)
+        _close(compiled(x), eager(x))
+    for a, b in zip(model.buffers(), eager.buffers()):
+        _close(a, b)
+    assert len(compiled._compiled.cache) == 1 and _ops(compiled).count("BatchNormRelu") >= 9
