@@ -69,10 +69,13 @@ def _pad_samples(x, n0, count, ph, pw, stride, row, plane, padded, tiles_w=1, ti
         for s in range(count):
             for c in range(c_size):
                 for h in range(h_size):
-                    q0, o0, f0, size0 = _phase_slot(h + ph, 0, pw, 2, w_size, row)
-                    q1, o1, f1, size1 = _phase_slot(h + ph, 1, pw, 2, w_size, row)
-                    _split_row(x[n0 + s, c, h], f0, size0, padded[c, q0, s * plane + o0:], f1, size1,
-                               padded[c, q1, s * plane + o1:])
+                    q0, o0, f0, _ = _phase_slot(h + ph, 0, pw, 2, w_size, row)
+                    q1, o1, _, _ = _phase_slot(h + ph, 1, pw, 2, w_size, row)
+                    phase0, phase1 = padded[c, q0, s * plane + o0:], padded[c, q1, s * plane + o1:]
+                    if f0 == 0:  # phase 0 holds the even columns
+                        _split_row(x[n0 + s, c, h], phase0, phase1, w_size)
+                    else:
+                        _split_row(x[n0 + s, c, h], phase1, phase0, w_size)
         return
     for s in range(count):
         for c in range(c_size):
@@ -100,23 +103,26 @@ def _copy_row(src, dst, size):
 
 
 @njit(inline="always")
-def _split_row(src, f0, size0, dst0, f1, size1, dst1):
-    """dst0[:size0] = src[f0::2] and dst1[:size1] = src[f1::2], from one contiguous row: with the stride a
-    constant LLVM vectorises the loops, where the generic loop over a strided view (the stride a run-time
-    value) ran element by element and took a third of a stride-2 forward."""
-    for j in range(size0):
-        dst0[j] = src[f0 + 2 * j]
-    for j in range(size1):
-        dst1[j] = src[f1 + 2 * j]
+def _split_row(src, even, odd, size):
+    """even[:] = src[0:size:2] and odd[:] = src[1:size:2], from one contiguous row: a loop that loads
+    each pair of columns together, which LLVM vectorises as wide loads and shuffles, where the generic
+    loop over a strided view (the stride a run-time value) ran element by element and took a third of a
+    stride-2 forward."""
+    for j in range(size // 2):
+        even[j] = src[2 * j]
+        odd[j] = src[2 * j + 1]
+    if size % 2:
+        even[size // 2] = src[size - 1]
 
 
 @njit(inline="always")
-def _merge_row(src0, f0, size0, src1, f1, size1, dst):
-    """dst[f0::2] = src0[:size0] and dst[f1::2] = src1[:size1]: ``_split_row`` backwards."""
-    for j in range(size0):
-        dst[f0 + 2 * j] = src0[j]
-    for j in range(size1):
-        dst[f1 + 2 * j] = src1[j]
+def _merge_row(even, odd, dst, size):
+    """dst[0:size:2] = even and dst[1:size:2] = odd: ``_split_row`` backwards."""
+    for j in range(size // 2):
+        dst[2 * j] = even[j]
+        dst[2 * j + 1] = odd[j]
+    if size % 2:
+        dst[size - 1] = even[size // 2]
 
 
 @njit(inline="always")
@@ -393,10 +399,13 @@ def _input_grad(g, phases, ph, pw, stride, h_size, w_size, rows, row, plane, gro
                 for cc in range(block):
                     for hh in range(h_size):
                         if stride == 2:
-                            q0, o0, f0, size0 = _phase_slot(hh + ph, 0, pw, 2, w_size, row)
-                            q1, o1, f1, size1 = _phase_slot(hh + ph, 1, pw, 2, w_size, row)
-                            _merge_row(acc[q0, cc, s * plane + o0:], f0, size0, acc[q1, cc, s * plane + o1:], f1,
-                                       size1, gx[n0 + s, c0 + cc, hh])
+                            q0, o0, f0, _ = _phase_slot(hh + ph, 0, pw, 2, w_size, row)
+                            q1, o1, _, _ = _phase_slot(hh + ph, 1, pw, 2, w_size, row)
+                            phase0, phase1 = acc[q0, cc, s * plane + o0:], acc[q1, cc, s * plane + o1:]
+                            if f0 == 0:  # phase 0 holds the even columns
+                                _merge_row(phase0, phase1, gx[n0 + s, c0 + cc, hh], w_size)
+                            else:
+                                _merge_row(phase1, phase0, gx[n0 + s, c0 + cc, hh], w_size)
                             continue
                         for b in range(stride):
                             phase, offset, first, size = _phase_slot(hh + ph, b, pw, stride, w_size, row)
