@@ -149,33 +149,43 @@ def test_sgd_steps_on_a_compiled_resnet_block_equal_eager(training):
 
 
 @pytest.mark.parity
+@pytest.mark.parametrize("dims", [3, 4])
 @pytest.mark.parametrize("training", [True, False])
-@pytest.mark.parametrize("needs", list(itertools.product([False, True], repeat=3)))
-def test_fused_batch_norm_relu_matches_torch(training, needs):
+@pytest.mark.parametrize("needs", list(itertools.product([False, True], repeat=4)))
+def test_fused_batch_norm_relu_matches_torch(dims, training, needs):
+    """relu(bn(x) + r) against torch, every subset of (x, r, weight, bias) requiring grad."""
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(0)
-    x, r = (rng.standard_normal((5, 4, 3, 3)).astype(np.float32) for _ in range(2))
-    model = NormRelu(4, "right").train(training)
-    reference = torch.nn.BatchNorm2d(4).train(training)
+    shape = (5, 4, 3, 3)[:dims]
+    x, r = (rng.standard_normal(shape).astype(np.float32) for _ in range(2))
+    model = NormRelu(dims, "right").train(training)
+    reference = (torch.nn.BatchNorm1d if dims == 3 else torch.nn.BatchNorm2d)(4).train(training)
     with torch.no_grad():
         reference.weight.uniform_(0.5, 1.5)
         reference.bias.uniform_(-0.5, 0.5)
         reference.running_mean.uniform_(-0.5, 0.5)
         reference.running_var.uniform_(0.5, 1.5)
     model.bn.load_state_dict({k: ember.tensor(v.numpy()) for k, v in reference.state_dict().items()})
-    model.requires_grad_(needs[2])
-    reference.requires_grad_(needs[2])
-    out, grads, buffers = _run(ember.compile(model), ember.tensor(x), ember.tensor(r), needs)
+    ex, er = ember.tensor(x, requires_grad=needs[0]), ember.tensor(r, requires_grad=needs[1])
     tx, tr = torch.tensor(x, requires_grad=needs[0]), torch.tensor(r, requires_grad=needs[1])
+    for module, flags in ((model.bn, needs[2:]), (reference, needs[2:])):
+        module.weight.requires_grad_(flags[0])
+        module.bias.requires_grad_(flags[1])
+    compiled = ember.compile(model)
+    out = compiled(ex, er)
     expected = torch.relu(reference(tx) + tr)
+    assert "BatchNormRelu" in _ops(compiled)
+    np.testing.assert_allclose(out.detach().numpy(), expected.detach().numpy(), rtol=1e-5, atol=1e-5)
+    weights = np.linspace(-1, 1, 4, dtype=np.float32).reshape(-1, *[1] * (dims - 2))
     if any(needs):
-        (expected * torch.linspace(-1, 1, 4).reshape(-1, 1, 1)).sum().backward()
-    np.testing.assert_allclose(out.numpy(), expected.detach().numpy(), rtol=1e-5, atol=1e-5)
-    for a, b in zip(grads, [tx.grad, tr.grad, reference.weight.grad, reference.bias.grad]):
-        assert (a is None) == (b is None)
-        if a is not None:
-            np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-5)
-    for a, b in zip(buffers, reference.buffers()):
+        (out * ember.tensor(weights)).sum().backward()
+        (expected * torch.from_numpy(weights)).sum().backward()
+    pairs = [(ex, tx), (er, tr), (model.bn.weight, reference.weight), (model.bn.bias, reference.bias)]
+    for a, b in pairs:
+        assert (a.grad is None) == (b.grad is None)
+        if a.grad is not None:
+            np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-4, atol=1e-5)
+    for a, b in zip(model.buffers(), reference.buffers()):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6)
 
 
