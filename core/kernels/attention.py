@@ -22,8 +22,8 @@ from .softmax import safe_softmax_, softmax_backward
 
 # attention weights (B * ... * L * S) from which the batch is split between threads: best of 400 calls of
 # forward + backward, one and two threads interleaved (shared machine): 18432 weights 93 vs 143 us,
-# 65536 445 vs 347 us, 101400 1092 vs 760 us
-SPLIT_WORK = 1 << 16
+# 65536 445 vs 347 us, 101400 1092 vs 760 us. EMBER_SPLIT_WORK overrides it, as every Split kernel's.
+SPLIT_WORK = _threads.SPLIT_WORK if _threads.SPLIT_WORK is not None else 1 << 16
 
 
 def _swap(a: np.ndarray) -> np.ndarray:
