@@ -14,3 +14,17 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture(params=[1, 2], ids=["1thread", "2threads"])
+def kernel_threads(request):
+    """The test runs once with numba (and the split kernels' pool) on one thread and once on two; the
+    second is skipped where numba has a single thread."""
+    import numba
+
+    if request.param > numba.config.NUMBA_NUM_THREADS:
+        pytest.skip("numba has one thread here")
+    before = numba.get_num_threads()
+    numba.set_num_threads(request.param)
+    yield request.param
+    numba.set_num_threads(before)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import itertools
 
 import ember
-import numba
 import numpy as np
 import pytest
 from ember.kernels import winograd
@@ -20,16 +19,6 @@ from ember.nn.functional import conv as conv_impl
 torch = pytest.importorskip("torch")
 
 pytestmark = [pytest.mark.parity, pytest.mark.usefixtures("one_torch_thread")]
-
-TWO = pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="numba has one thread here")
-
-
-@pytest.fixture(params=[1, pytest.param(2, marks=TWO)], ids=["1thread", "2threads"])
-def threads(request):
-    before = numba.get_num_threads()
-    numba.set_num_threads(request.param)
-    yield request.param
-    numba.set_num_threads(before)
 
 
 def _path(x_shape, w_shape, padding):
@@ -82,7 +71,7 @@ def test_winograd_matches_torch(case, dtype):
 
 @pytest.mark.parametrize("shapes", [((4, 66, 24, 24), (6, 66, 3, 3)), ((2, 66, 16, 16), (130, 66, 3, 3))],
                          ids=["large_input", "large_weight"])
-def test_winograd_transforms_split_over_two_threads_match_torch(shapes, threads):
+def test_winograd_transforms_split_over_two_threads_match_torch(shapes, kernel_threads):
     # beyond the transforms' one-thread size: the input's (152k elements) or the weight's (16 x 130 x 66)
     x_shape, w_shape = shapes
     assert max(np.prod(x_shape), 16 * w_shape[0] * w_shape[1]) >= winograd._input_transform.work

@@ -28,15 +28,6 @@ pytestmark = [pytest.mark.parity, pytest.mark.usefixtures("one_torch_thread")]
 TWO = pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="numba has one thread here")
 
 
-
-@pytest.fixture(params=[1, pytest.param(2, marks=TWO)], ids=["1thread", "2threads"])
-def threads(request):
-    before = numba.get_num_threads()
-    numba.set_num_threads(request.param)
-    yield request.param
-    numba.set_num_threads(before)
-
-
 def _compare(fn_name, arrays, kwargs, needs, rng):
     """Forward and backward of ``fn_name`` in both libraries for every subset of the arrays in ``needs``."""
     expected = getattr(torch.nn.functional, fn_name)(*(torch.tensor(a) for a in arrays), **kwargs)
@@ -79,7 +70,7 @@ CASES = {
 
 @pytest.mark.parametrize("case", CASES)
 @pytest.mark.parametrize("side", ["below", "above"])
-def test_split_kernels_match_torch_on_one_and_two_threads(case, side, threads):
+def test_split_kernels_match_torch_on_one_and_two_threads(case, side, kernel_threads):
     fn_name, shape, w_shape, kwargs, kernel, per_sample = CASES[case]
     batch = _elements(kernel.work, per_sample)[side == "above"]
     rng = np.random.default_rng(batch)
@@ -90,7 +81,7 @@ def test_split_kernels_match_torch_on_one_and_two_threads(case, side, threads):
 
 
 @pytest.mark.parametrize("side", ["below", "above"])
-def test_batch_norm_matches_torch_on_one_and_two_threads(side, threads):
+def test_batch_norm_matches_torch_on_one_and_two_threads(side, kernel_threads):
     channels, plane = 5, 9 * 9
     batch = _elements(norm._batch_norm_backward.work, channels * plane)[side == "above"]
     rng = np.random.default_rng(batch)
@@ -142,7 +133,7 @@ def _fill(out, bad, start, stop):
 
 
 @pytest.mark.parametrize("bad", [5, 40])  # in the caller's piece, in the worker's
-def test_an_error_in_either_piece_reaches_the_caller_and_the_pool_runs_on(bad, threads):
+def test_an_error_in_either_piece_reaches_the_caller_and_the_pool_runs_on(bad, kernel_threads):
     kernel = _threads.Split(_fill, 1, {})
     out = np.zeros(64)
     with pytest.raises(ValueError, match="bad index"):
@@ -187,7 +178,7 @@ def test_a_forked_child_trains_with_split_kernels_after_its_parent_did():
 
 
 @pytest.mark.parametrize("layout", ["per_sample", "folded", "strided"])
-def test_im2col_and_col2im_in_every_layout_of_the_columns(layout, threads):
+def test_im2col_and_col2im_in_every_layout_of_the_columns(layout, kernel_threads):
     """The columns per sample (N, C, KH, KW, OH, OW), folded (the batch inside: C, KH, KW, N, OH, OW, as
     the small-plane GEMMs take them) or another strided view: the same values, written and read."""
     rng = np.random.default_rng(3)

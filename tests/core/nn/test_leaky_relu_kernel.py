@@ -8,7 +8,6 @@ keeps the differentiable composite) must match torch.
 from __future__ import annotations
 
 import ember
-import numba
 import numpy as np
 import pytest
 from ember.kernels import activation
@@ -16,16 +15,6 @@ from ember.kernels import activation
 torch = pytest.importorskip("torch")
 
 pytestmark = [pytest.mark.parity, pytest.mark.usefixtures("one_torch_thread")]
-
-TWO = pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="numba has one thread here")
-
-
-@pytest.fixture(params=[1, pytest.param(2, marks=TWO)], ids=["1thread", "2threads"])
-def threads(request):
-    before = numba.get_num_threads()
-    numba.set_num_threads(request.param)
-    yield request.param
-    numba.set_num_threads(before)
 
 
 def _pair(x, slope, inplace=False, transpose=False):
@@ -44,7 +33,7 @@ def _pair(x, slope, inplace=False, transpose=False):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("slope", [0.2, 0.0, -0.5])
 @pytest.mark.parametrize("size", ["small", "split"])  # below / above the kernels' one-thread size
-def test_leaky_relu_matches_torch(dtype, slope, size, threads):
+def test_leaky_relu_matches_torch(dtype, slope, size, kernel_threads):
     rng = np.random.default_rng(0)
     shape = (2, 3, 4, 5) if size == "small" else (4, 64, 32, 32)
     if size == "split":
