@@ -4,6 +4,7 @@ its backward, each one pass per channel, parallel over channels (float64 accumul
 from __future__ import annotations
 
 import numpy as np
+
 from ._threads import split
 
 # elements from which batch norm runs on every thread (see _threads.Split): the statistics and the

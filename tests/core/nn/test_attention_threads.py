@@ -11,7 +11,6 @@ from __future__ import annotations
 import itertools
 
 import ember
-import numba
 import numpy as np
 import pytest
 from ember.kernels import attention
@@ -20,16 +19,7 @@ torch = pytest.importorskip("torch")
 
 pytestmark = [pytest.mark.parity, pytest.mark.usefixtures("one_torch_thread")]
 
-TWO = pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="numba has one thread here")
 TOLERANCE = {np.float32: 2e-5, np.float64: 1e-10}
-
-
-@pytest.fixture(params=[1, pytest.param(2, marks=TWO)], ids=["1thread", "2threads"])
-def threads(request):
-    before = numba.get_num_threads()
-    numba.set_num_threads(request.param)
-    yield request.param
-    numba.set_num_threads(before)
 
 
 def _close(got, ref, dtype, what):
@@ -53,7 +43,7 @@ SDPA_CASES = {
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
 @pytest.mark.parametrize("case", SDPA_CASES)
-def test_scaled_dot_product_attention_matches_torch(case, dtype, threads):
+def test_scaled_dot_product_attention_matches_torch(case, dtype, kernel_threads):
     q_shape, k_shape, v_shape, mask = SDPA_CASES[case]
     rng = np.random.default_rng(0)
     arrays = {"q": rng.standard_normal(q_shape), "k": rng.standard_normal(k_shape),
@@ -107,7 +97,7 @@ def _mha_pair(dtype, embed, heads, batch_first):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
 @pytest.mark.parametrize("case", MHA_CASES)
-def test_packed_self_attention_matches_torch(case, dtype, threads):
+def test_packed_self_attention_matches_torch(case, dtype, kernel_threads):
     """``nn.MultiheadAttention`` self-attention (``PackedSelfAttention``): output, the input's, the
     projections' and a float mask's gradients."""
     batch, length, embed, heads, batch_first, mask = MHA_CASES[case]

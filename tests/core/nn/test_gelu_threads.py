@@ -5,7 +5,6 @@ inputs take that path)."""
 from __future__ import annotations
 
 import ember
-import numba
 import numpy as np
 import pytest
 from ember.kernels import activation
@@ -14,18 +13,15 @@ torch = pytest.importorskip("torch")
 
 pytestmark = [pytest.mark.parity, pytest.mark.usefixtures("one_torch_thread")]
 
-TWO = pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="numba has one thread here")
 
-
-@pytest.fixture(params=["serial", pytest.param("split", marks=TWO)])
-def mode(request, monkeypatch):
-    before = numba.get_num_threads()
-    numba.set_num_threads(2 if request.param == "split" else 1)
-    if request.param == "split":
-        for kernel in (activation._gelu_forward, activation._gelu_backward):
-            monkeypatch.setattr(kernel, "work", 0)
-    yield request.param
-    numba.set_num_threads(before)
+@pytest.fixture
+def mode(kernel_threads, monkeypatch):
+    """"serial" on one thread; "split" on two, the kernels' thresholds at 0 so that small inputs split."""
+    if kernel_threads == 1:
+        return "serial"
+    for kernel in (activation._gelu_forward, activation._gelu_backward):
+        monkeypatch.setattr(kernel, "work", 0)
+    return "split"
 
 
 @pytest.mark.parametrize("shape", [(4, 5, 6), (2, 3, 4, 33)], ids=["3d", "4d"])
@@ -49,7 +45,7 @@ def test_gaussian_kernel_is_accurate_and_keeps_nan(mode):
     """The Gaussian made inside the kernel is exp(-x^2/2) to float32's precision, 0 in the far tails and
     NaN for NaN (so the output is NaN there, as numpy's exp made it)."""
     x = np.concatenate([np.linspace(-40, 40, 4001), [np.nan, 1e20]]).astype(np.float32)
-    out, cdf, gauss = activation.gelu_forward(x)
+    out, _cdf, gauss = activation.gelu_forward(x)
     expected = np.exp(-0.5 * x.astype(np.float64) ** 2)
     np.testing.assert_allclose(gauss[:-2], expected[:-2], rtol=3e-7, atol=1e-30)
     assert np.isnan(gauss[-2]) and np.isnan(out[-2]) and gauss[-1] == 0

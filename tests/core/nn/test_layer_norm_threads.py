@@ -7,7 +7,6 @@ from __future__ import annotations
 import itertools
 
 import ember
-import numba
 import numpy as np
 import pytest
 from ember.kernels import norm
@@ -16,20 +15,15 @@ torch = pytest.importorskip("torch")
 
 pytestmark = [pytest.mark.parity, pytest.mark.usefixtures("one_torch_thread")]
 
-TWO = pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="numba has one thread here")
 
-
-@pytest.fixture(params=["serial", pytest.param("split", marks=TWO)])
-def mode(request, monkeypatch):
-    before = numba.get_num_threads()
-    if request.param == "split":
-        numba.set_num_threads(2)
-        for kernel in (norm._layer_norm_forward, norm._layer_norm_backward):
-            monkeypatch.setattr(kernel, "work", 0)
-    else:
-        numba.set_num_threads(1)
-    yield request.param
-    numba.set_num_threads(before)
+@pytest.fixture
+def mode(kernel_threads, monkeypatch):
+    """"serial" on one thread; "split" on two, the kernels' thresholds at 0 so that small inputs split."""
+    if kernel_threads == 1:
+        return "serial"
+    for kernel in (norm._layer_norm_forward, norm._layer_norm_backward):
+        monkeypatch.setattr(kernel, "work", 0)
+    return "split"
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
