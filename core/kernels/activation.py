@@ -34,7 +34,7 @@ def _gauss(v):
     ``|r| <= ln 2 / 2``, ``e^r`` by its Taylor series to ``r^8``; 0 below ``e^-708``, NaN for NaN. (No
     reassociation here: it would fold the rounding constant away.)"""
     t = -0.5 * v * v
-    clamped = t if t > -708.0 else -708.0
+    clamped = t if t > -708.0 else -708.0  # noqa: FURB136 - NaN gives -708 here (a finite n), max() would not
     n = (clamped * 1.4426950408889634 + _ROUND) - _ROUND
     r = t - n * 0.6931471805599453
     e = 1.0 + r * (1.0 + r * (0.5 + r * (1.0 / 6 + r * (1.0 / 24 + r * (1.0 / 120 + r * (
