@@ -114,3 +114,35 @@ def leaky_relu_backward(grad: np.ndarray, x: np.ndarray, negative_slope: float) 
     _leaky_relu_backward(flat.size, np.ascontiguousarray(grad, dtype=x.dtype).reshape(-1), flat,
                          x.dtype.type(negative_slope), out)
     return out.reshape(x.shape)
+
+
+@split(1 << 17, error_model="numpy")
+def _relu_forward(x, zero, out, start, stop):
+    x, out = x[start:stop], out[start:stop]
+    for i in range(x.size):
+        v = x[i]
+        out[i] = v if v > 0 or v != v else zero  # NaN stays NaN, as torch's
+
+
+@split(1 << 17, error_model="numpy")
+def _relu_backward(grad, output, zero, out, start, stop):
+    grad, output, out = grad[start:stop], output[start:stop], out[start:stop]
+    for i in range(out.size):
+        out[i] = zero if output[i] <= 0 else grad[i]  # torch's threshold_backward: NaN passes, 0 even for a NaN grad
+
+
+def relu_forward(x: np.ndarray) -> np.ndarray:
+    """``relu`` of a float32 / float64 array in one pass, split over the kernel threads from its size up."""
+    flat = np.ascontiguousarray(x).reshape(-1)
+    out = np.empty_like(flat)
+    _relu_forward(flat.size, flat, x.dtype.type(0), out)
+    return out.reshape(x.shape)
+
+
+def relu_backward(grad: np.ndarray, output: np.ndarray) -> np.ndarray:
+    """The gradient of ``relu`` from its ``output``: 0 where the output is at most 0, ``grad`` elsewhere (NaN too)."""
+    flat = np.ascontiguousarray(output).reshape(-1)
+    out = np.empty_like(flat)
+    _relu_backward(flat.size, np.ascontiguousarray(grad, dtype=output.dtype).reshape(-1), flat,
+                   output.dtype.type(0), out)
+    return out.reshape(output.shape)

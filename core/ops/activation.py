@@ -55,13 +55,26 @@ class Relu(Op):
     @staticmethod
     def forward(ctx, a):
         ctx.save_output()
-        return np.maximum(a._data, 0)
+        x = a._data
+        if _one_pass(x) and x.size >= _RELU_KERNEL_SIZE:  # split over the kernel threads
+            from ..kernels.activation import relu_forward  # numba loads on first use
+
+            return relu_forward(x)
+        return np.maximum(x, 0)
 
     @staticmethod
     def backward(ctx, grad):
-        if not state.grad_enabled:  # no double backward: one numpy pass instead of compare, cast, multiply
-            return Tensor._wrap(grad._data * (ctx.output._data > 0))
-        return grad * (ctx.output.detach() > 0)
+        if not state.grad_enabled:  # no double backward
+            out = ctx.output._data
+            if _one_pass(out) and out.size >= _RELU_KERNEL_SIZE and grad._data.dtype == out.dtype:
+                from ..kernels.activation import relu_backward  # one pass, split over the kernel threads
+
+                return Tensor._wrap(relu_backward(grad._data, out))
+            return Tensor._wrap(grad._data * ~(out <= 0))  # (a NaN output passes the gradient, as in torch)
+        return grad * ~(ctx.output.detach() <= 0)
+
+
+_RELU_KERNEL_SIZE = 1 << 16  # elements from which relu runs its numba kernels (below, numpy's call is cheaper)
 
 
 class LeakyRelu(Op):  # fused: measured faster than where(x > 0, x, x * slope)
