@@ -151,3 +151,14 @@ def test_packed_path_runs_one_op_and_split_threshold_is_reached():
     assert "_SliceBackward" not in names and names.count("Reshape") == 0
     assert 4 * 4 * 64 * 64 >= attention.SPLIT_WORK and 8 * 3 * 64 * 64 >= attention.SPLIT_WORK
     assert 8 * 2 * 64 * 64 >= attention.SPLIT_WORK
+
+
+def test_packed_self_attention_on_meta_tensors_computes_nothing():
+    """On the meta device the packed op gives only shapes: 2 x 200000 tokens would need 6.4e11 bytes of
+    weights per head if it computed them."""
+    module = ember.nn.MultiheadAttention(8, 2, batch_first=True, device="meta")
+    x = ember.zeros(2, 200_000, 8, device="meta", requires_grad=True)
+    out = module(x, x, x, need_weights=False)[0]
+    assert out.is_meta and out.shape == (2, 200_000, 8)
+    out.sum().backward()
+    assert x.grad.is_meta and module.in_proj_weight.grad.is_meta
