@@ -13,7 +13,8 @@ at stride 1 they lie side by side as tiles sharing their zero padding (``_layout
 
 A stride-s convolution splits the padded plane into s * s phase planes (rows and columns taken every
 s-th, starting at each offset), where each tap again reads one phase at a fixed offset from the output
-position (nine views instead of three rows; ResNet's stride-2 layers).
+position (nine views instead of three rows; ResNet's stride-2 layers). At stride 2 the forward reads them
+in two loops of four or five taps, each over two phase planes, rather than one loop over nine views.
 
 The input gradient of a stride-1 convolution is the forward of the output gradient with the flipped,
 in/out-swapped kernel and padding ``2 - padding``, so ``conv3x3`` serves both directions; for larger
@@ -224,6 +225,23 @@ def _conv3x3(x, w, ph, pw, stride, row, plane, out_h, out_w, group, tiles_w, til
                         a1[p] += _dot9(t1, x0, x1, x2, x3, x4, x5, x6, x7, x8)
                         a2[p] += _dot9(t2, x0, x1, x2, x3, x4, x5, x6, x7, x8)
                         a3[p] += _dot9(t3, x0, x1, x2, x3, x4, x5, x6, x7, x8)
+                    continue
+                if block == 4 and stride == 2:  # two loops: phases (0, 0) and (1, 1), phases (0, 1) and (1, 0)
+                    t1, t2, t3 = _taps(w, k0 + 1, c), _taps(w, k0 + 2, c), _taps(w, k0 + 3, c)
+                    r0, r1, r2 = padded[c, 0], padded[c, 0, row:], padded[c, 3]
+                    for p in range(length):  # taps (0, 0), (0, 2), (2, 0), (2, 2) and (1, 1)
+                        x0, x2, x6, x8, x4 = r0[p], r0[p + 1], r1[p], r1[p + 1], r2[p]
+                        a0[p] += t0[0] * x0 + t0[2] * x2 + t0[6] * x6 + t0[8] * x8 + t0[4] * x4
+                        a1[p] += t1[0] * x0 + t1[2] * x2 + t1[6] * x6 + t1[8] * x8 + t1[4] * x4
+                        a2[p] += t2[0] * x0 + t2[2] * x2 + t2[6] * x6 + t2[8] * x8 + t2[4] * x4
+                        a3[p] += t3[0] * x0 + t3[2] * x2 + t3[6] * x6 + t3[8] * x8 + t3[4] * x4
+                    r0, r1, r2 = padded[c, 1], padded[c, 1, row:], padded[c, 2]
+                    for p in range(length):  # taps (0, 1), (2, 1) and (1, 0), (1, 2)
+                        x1, x7, x3, x5 = r0[p], r1[p], r2[p], r2[p + 1]
+                        a0[p] += t0[1] * x1 + t0[7] * x7 + t0[3] * x3 + t0[5] * x5
+                        a1[p] += t1[1] * x1 + t1[7] * x7 + t1[3] * x3 + t1[5] * x5
+                        a2[p] += t2[1] * x1 + t2[7] * x7 + t2[3] * x3 + t2[5] * x5
+                        a3[p] += t3[1] * x1 + t3[7] * x7 + t3[3] * x3 + t3[5] * x5
                     continue
                 v0, v1, v2, v3, v4, v5, v6, v7, v8 = _tap_views(padded, c, stride, row)
                 if block == 4:
