@@ -31,7 +31,7 @@ if "--threads" in sys.argv:  # before numpy / numba / torch start their thread p
         os.environ[_var] = _threads
 
 
-# the repository instead of benchmarks/ (whose coverage.py would shadow the coverage package numba imports)
+# the repository instead of benchmarks/ on the path, so that `benchmarks` imports as a package
 sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 from benchmarks import models
 from benchmarks.suite import _model_step

@@ -7,7 +7,7 @@ prog_bar=True)`` every step, CSV logger, ``log_every_n_steps=50``), the progress
 to a terminal-like sink), checkpointing at the end of each epoch and model summary off. Both loops read
 the same pre-collated batches, so data loading does not dilute the overhead.
 
-Run: python benchmarks/trainer.py [--steps 3000]
+Run: python -m benchmarks.trainer [--steps 3000]
 """
 
 from __future__ import annotations
@@ -114,7 +114,7 @@ def ember_side(steps: int, repeats: int) -> tuple[float, float]:
 
 
 def torch_side(steps: int, repeats: int) -> tuple[float, float] | None:
-    from .coverage import Unavailable, _import_reference
+    from .api_coverage import Unavailable, _import_reference
 
     try:
         L = _import_reference("lightning")  # (torchvision first, tolerantly: Lightning's torchmetrics imports it)

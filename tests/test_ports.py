@@ -156,9 +156,9 @@ def test_torch_original_trains(case, tmp_path, monkeypatch):
 @pytest.mark.parity
 def test_coverage_report_prints_the_table():
     pytest.importorskip("torch")
-    from benchmarks import coverage
+    from benchmarks import api_coverage as coverage
 
-    out = subprocess.run([sys.executable, "-m", "benchmarks.coverage"], cwd=ROOT, capture_output=True,
+    out = subprocess.run([sys.executable, "-m", "benchmarks.api_coverage"], cwd=ROOT, capture_output=True,
                          text=True, timeout=120, check=True).stdout
     lines = out.splitlines()
     assert lines[0].split() == ["namespace", "in", "Ember", "counted", "coverage", "left", "out"]

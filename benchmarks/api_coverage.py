@@ -1,4 +1,4 @@
-"""Which public names of torch, Lightning, torchvision, torchaudio Ember lacks: ``python -m benchmarks.coverage``.
+"""Which public names of torch, Lightning, torchvision, torchaudio Ember lacks: ``python -m benchmarks.api_coverage``.
 
 Needs torch installed; run by hand, never part of the test run. For each namespace (torch's top level,
 Tensor methods, torch.nn, torch.nn.functional, torch.nn.init, torch.nn.utils, torch.nn.utils.rnn,
@@ -730,11 +730,11 @@ def _wrap(names: list[str], width: int = 108) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.coverage", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.api_coverage", description=__doc__.split("\n")[0])
     parser.add_argument("--markdown", action="store_true", help="print Markdown to paste into the docs")
     parser.add_argument("--left-out", action="store_true", help="also list the names left out on purpose")
     args = parser.parse_args(argv)
-    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # (`python -m benchmarks.coverage | head` ends quietly)
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # (`python -m benchmarks.api_coverage | head` ends quietly)
     rows = coverage()
     print(format_markdown(rows, args.left_out) if args.markdown else format_text(rows, args.left_out))
 
