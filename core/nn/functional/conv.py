@@ -248,9 +248,9 @@ def _conv_kernel(xd, wd, stride, padding, dilation, groups):
     8-64; the table is in benchmarks/README.md, 2026-12-06): at stride 1 the direct kernel is as fast as
     im2col + GEMM or faster up to 64 input channels on planes of 8x8 and larger; from 128 channels, or on
     smaller planes, the GEMMs are fat enough for BLAS to run near its peak and im2col wins, by more the
-    wider the layer. At stride 2 im2col wins from 64 channels. At 16-32 channels and stride 2 it is a
-    little faster single-threaded, but slower with two threads on a loaded machine (threaded BLAS
-    suffers most from the contention), so ResNet-8's stride-2 layers stay direct.
+    wider the layer. At stride 2 im2col wins from 64 channels; at 16-32 channels the direct kernel is
+    faster (one thread, fwd + both gradients, 2026-12-07: 0.82-0.91 x im2col's time), so ResNet-8's
+    stride-2 layers stay direct.
 
     Where that rule picks im2col at stride 1, Winograd F(2x2, 3x3) does 2.25 times fewer multiply-adds
     and, from 512 output positions in the batch, wins despite its transforms (2026-12-07, fwd + bwd,

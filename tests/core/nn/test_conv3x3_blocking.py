@@ -6,28 +6,15 @@ on two threads; and ``conv2d`` through them with every subset of its inputs requ
 
 from __future__ import annotations
 
-import itertools
-
-import ember
-import numba
 import numpy as np
 import pytest
 from ember.kernels import conv3x3
 
+from ._torch_compare import compare_every_subset
+
 torch = pytest.importorskip("torch")
 
 pytestmark = [pytest.mark.parity, pytest.mark.usefixtures("one_torch_thread")]
-
-TWO = pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="numba has one thread here")
-
-
-@pytest.fixture(params=[1, pytest.param(2, marks=TWO)], ids=["1thread", "2threads"])
-def threads(request):
-    before = numba.get_num_threads()
-    numba.set_num_threads(request.param)
-    yield request.param
-    numba.set_num_threads(before)
-
 
 CASES = [  # (batch, in channels, height, width, out channels, stride, padding)
     (3, 5, 7, 9, 6, 1, 1),  # odd everything, 6 = a block of four and two left over
@@ -56,7 +43,7 @@ def _close(got, ref, what, dtype):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
 @pytest.mark.parametrize("case", CASES, ids=lambda c: "n{}c{}_{}x{}_k{}_s{}_p{}".format(*c))
-def test_kernels_match_torch(case, dtype, threads):
+def test_kernels_match_torch(case, dtype, kernel_threads):
     n, c, h, width, k, stride, padding = case
     rng = np.random.default_rng(sum(case))
     x = rng.standard_normal((n, c, h, width)).astype(dtype)
@@ -83,21 +70,9 @@ def test_nan_in_the_input_reaches_the_output():
 
 
 @pytest.mark.parametrize("stride", [1, 2])
-def test_conv2d_every_subset_of_inputs(stride, threads):
+def test_conv2d_every_subset_of_inputs(stride, kernel_threads):
     """``conv2d`` on a layer that runs the direct kernels, every subset of (input, weight, bias) requiring grad."""
     rng = np.random.default_rng(stride)
     arrays = [rng.standard_normal((3, 6, 10, 9)).astype(np.float32),
               rng.standard_normal((5, 6, 3, 3)).astype(np.float32), rng.standard_normal(5).astype(np.float32)]
-    expected = torch.nn.functional.conv2d(*(torch.tensor(a) for a in arrays), stride=stride, padding=1)
-    upstream = rng.standard_normal(tuple(expected.shape)).astype(np.float32)
-    for size in range(1, 4):
-        for subset in itertools.combinations(range(3), size):
-            results = []
-            for lib in (ember, torch):
-                make = ember.tensor if lib is ember else torch.tensor
-                leaves = [make(a, requires_grad=i in subset) for i, a in enumerate(arrays)]
-                out = lib.nn.functional.conv2d(*leaves, stride=stride, padding=1)
-                (out * make(upstream)).sum().backward()
-                results.append([out.detach().numpy()] + [leaves[i].grad.numpy() for i in subset])
-            for what, got, ref in zip(["output"] + [f"gradient of operand {i}" for i in subset], *results):
-                _close(got, ref, f"conv2d stride {stride}: {what} (requires grad: {subset})", np.float32)
+    compare_every_subset(torch, "conv2d", arrays, {"stride": stride, "padding": 1}, rng, rtol=2e-5)

@@ -8,13 +8,13 @@ the transforms split over one and two threads.
 
 from __future__ import annotations
 
-import itertools
-
 import ember
 import numpy as np
 import pytest
 from ember.kernels import winograd
 from ember.nn.functional import conv as conv_impl
+
+from ._torch_compare import compare_every_subset
 
 torch = pytest.importorskip("torch")
 
@@ -30,23 +30,7 @@ def _compare(x_shape, w_shape, padding, dtype, rng, rtol):
     x = rng.standard_normal(x_shape).astype(dtype)
     w = (rng.standard_normal(w_shape) / np.sqrt(np.prod(w_shape[1:]))).astype(dtype)
     b = rng.standard_normal(w_shape[0]).astype(dtype)
-    arrays = [x, w, b]
-    expected = torch.nn.functional.conv2d(*(torch.tensor(a) for a in arrays), padding=padding)
-    upstream = rng.standard_normal(tuple(expected.shape)).astype(dtype)
-    for size in range(1, 4):
-        for subset in itertools.combinations(range(3), size):
-            results = []
-            for lib in (ember, torch):
-                make = ember.tensor if lib is ember else torch.tensor
-                leaves = [make(a, requires_grad=i in subset) for i, a in enumerate(arrays)]
-                out = lib.nn.functional.conv2d(*leaves, padding=padding)
-                (out * make(upstream)).sum().backward()
-                results.append([out.detach().numpy()] + [leaves[i].grad.numpy() for i in subset])
-            for what, got, ref in zip(["output"] + [f"gradient of {'xwb'[i]}" for i in subset], *results):
-                assert got.dtype == ref.dtype, what
-                scale = max(1.0, float(np.abs(ref).max()))
-                np.testing.assert_allclose(got, ref, rtol=rtol, atol=rtol * scale,
-                                           err_msg=f"{x_shape} {w_shape} padding {padding}: {what} ({subset})")
+    compare_every_subset(torch, "conv2d", [x, w, b], {"padding": padding}, rng, rtol=rtol)
 
 
 # (input shape, weight shape, padding): wide layers (ResNet-18's 128-512 channels, fewer here), small

@@ -21,30 +21,13 @@ import numpy as np
 import pytest
 from ember.kernels import _threads, conv, conv5x5, norm, pooling
 
+from ._torch_compare import compare_every_subset
+
 torch = pytest.importorskip("torch")
 
 pytestmark = [pytest.mark.parity, pytest.mark.usefixtures("one_torch_thread")]
 
 TWO = pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="numba has one thread here")
-
-
-def _compare(fn_name, arrays, kwargs, needs, rng):
-    """Forward and backward of ``fn_name`` in both libraries for every subset of the arrays in ``needs``."""
-    expected = getattr(torch.nn.functional, fn_name)(*(torch.tensor(a) for a in arrays), **kwargs)
-    upstream = rng.standard_normal(tuple(expected.shape)).astype(np.float32)
-    for size in range(1, len(needs) + 1):
-        for subset in itertools.combinations(needs, size):
-            results = []
-            for lib in (ember, torch):
-                make = ember.tensor if lib is ember else torch.tensor
-                leaves = [make(a, requires_grad=i in subset) for i, a in enumerate(arrays)]
-                out = getattr(lib.nn.functional, fn_name)(*leaves, **kwargs)
-                (out * make(upstream)).sum().backward()
-                results.append([out.detach().numpy()] + [leaves[i].grad.numpy() for i in subset])
-            for what, got, ref in zip(["output"] + [f"gradient of operand {i}" for i in subset], *results):
-                scale = max(1.0, float(np.abs(ref).max()))
-                np.testing.assert_allclose(got, ref, rtol=1e-4, atol=1e-4 * scale,
-                                           err_msg=f"{fn_name} {kwargs}: {what} (requires grad: {subset})")
 
 
 def _elements(kernel_work, per_sample):
@@ -77,7 +60,7 @@ def test_split_kernels_match_torch_on_one_and_two_threads(case, side, kernel_thr
     x = rng.standard_normal((batch, *shape)).astype(np.float32)
     arrays = [x] if w_shape is None else [x, (rng.standard_normal(w_shape) / np.sqrt(np.prod(w_shape[1:])))
                                           .astype(np.float32)]
-    _compare(fn_name, arrays, kwargs, range(len(arrays)), rng)
+    compare_every_subset(torch, fn_name, arrays, kwargs, rng)
 
 
 @pytest.mark.parametrize("side", ["below", "above"])
