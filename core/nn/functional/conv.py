@@ -236,6 +236,7 @@ def _flip_kernel(wd, groups):
 _DIRECT_3X3_CHANNELS = {(1, 1): 64, (2, 2): 32}  # by stride: input channels up to which 3x3 runs directly
 _DIRECT_3X3_MIN_POSITIONS = 64  # and, at stride 1, input positions (8x8) from which it does
 _WINOGRAD_MIN_POSITIONS = 512  # output positions of the batch from which Winograd replaces im2col (3x3, stride 1)
+_WINOGRAD_MIN_CHANNELS = 64  # and input and output channels (each of its 16 GEMMs has them as its inner dimension)
 
 
 def _conv_kernel(xd, wd, stride, padding, dilation, groups):
@@ -257,7 +258,8 @@ def _conv_kernel(xd, wd, stride, padding, dilation, groups):
     two threads: 128 channels on 16x16 planes batch 8 0.72-0.89 x im2col, 256 on 8x8 0.78, 128 on 14x14
     batch 32 0.68); on fewer (512 channels on 4x4 planes, batch 8: 128 positions) the weight's transforms
     cost more than the GEMMs save. Up to 64 channels the direct kernel stays faster (16-64 channels:
-    Winograd 1.05-3.1 x, its GEMMs too thin)."""
+    Winograd 1.05-3.1 x, its GEMMs too thin), and below 64 input or output channels small planes keep
+    im2col (whose GEMMs have 9x the channels as their inner dimension)."""
     if wd.ndim != 4:
         return "im2col"
     _, cg, kh, kw = wd.shape
@@ -269,7 +271,8 @@ def _conv_kernel(xd, wd, stride, padding, dilation, groups):
         if stride == (1, 1) and (cg > _DIRECT_3X3_CHANNELS[stride]
                                  or xd.shape[2] * xd.shape[3] < _DIRECT_3X3_MIN_POSITIONS):
             positions = xd.shape[0] * (xd.shape[2] + 2 * padding[0] - 2) * (xd.shape[3] + 2 * padding[1] - 2)
-            return "winograd" if positions >= _WINOGRAD_MIN_POSITIONS else "im2col"
+            wide = cg >= _WINOGRAD_MIN_CHANNELS and wd.shape[0] >= _WINOGRAD_MIN_CHANNELS
+            return "winograd" if wide and positions >= _WINOGRAD_MIN_POSITIONS else "im2col"
         if cg > _DIRECT_3X3_CHANNELS[stride]:
             return "im2col"
         return "3x3"

@@ -36,11 +36,11 @@ def _compare(x_shape, w_shape, padding, dtype, rng, rtol):
 # (input shape, weight shape, padding): wide layers (ResNet-18's 128-512 channels, fewer here), small
 # planes of any width, odd sizes (the last row and column of tiles half outside the output), one sample
 CASES = {
-    "wide_16x16": ((2, 66, 16, 16), (5, 66, 3, 3), 1),
-    "wide_odd_7x9": ((9, 70, 7, 9), (4, 70, 3, 3), 1),
-    "small_plane_6x6_valid": ((40, 3, 6, 6), (7, 3, 3, 3), 0),
-    "small_plane_5x5_padding_2": ((12, 4, 5, 5), (3, 4, 3, 3), 2),
-    "one_sample_23x23": ((1, 65, 23, 23), (2, 65, 3, 3), 1),
+    "wide_16x16": ((2, 66, 16, 16), (64, 66, 3, 3), 1),
+    "wide_odd_7x9": ((9, 70, 7, 9), (65, 70, 3, 3), 1),
+    "small_plane_6x6_valid": ((40, 64, 6, 6), (64, 64, 3, 3), 0),
+    "small_plane_5x5_padding_2": ((12, 64, 5, 5), (66, 64, 3, 3), 2),
+    "one_sample_23x23": ((1, 65, 23, 23), (64, 65, 3, 3), 1),
 }
 
 
@@ -53,7 +53,7 @@ def test_winograd_matches_torch(case, dtype):
     _compare(x_shape, w_shape, padding, dtype, rng, 1e-4 if dtype == np.float32 else 1e-10)
 
 
-@pytest.mark.parametrize("shapes", [((4, 66, 24, 24), (6, 66, 3, 3)), ((2, 66, 16, 16), (130, 66, 3, 3))],
+@pytest.mark.parametrize("shapes", [((4, 66, 24, 24), (64, 66, 3, 3)), ((2, 66, 16, 16), (130, 66, 3, 3))],
                          ids=["large_input", "large_weight"])
 def test_winograd_transforms_split_over_two_threads_match_torch(shapes, kernel_threads):
     # beyond the transforms' one-thread size: the input's (152k elements) or the weight's (16 x 130 x 66)
@@ -71,6 +71,10 @@ def test_which_layers_take_winograd():
     assert _path((8, 512, 4, 4), (512, 512, 3, 3), 1) == "im2col"
     # up to 64 channels on planes of 8x8 and more, the direct kernel; strided layers never take Winograd
     assert _path((8, 64, 32, 32), (64, 64, 3, 3), 1) == "3x3"
+    # small planes with fewer than 64 channels in or out keep im2col
+    assert _path((40, 16, 6, 6), (64, 16, 3, 3), 1) == "im2col"
+    assert _path((40, 64, 6, 6), (10, 64, 3, 3), 1) == "im2col"
+    assert _path((40, 64, 6, 6), (64, 64, 3, 3), 1) == "winograd"
     assert _path((8, 128, 16, 16), (256, 128, 3, 3), 1) == "winograd"
     x, w = np.zeros((8, 128, 16, 16), np.float32), np.zeros((256, 128, 3, 3), np.float32)
     assert conv_impl._conv_kernel(x, w, (2, 2), (1, 1), (1, 1), 1) == "im2col"
