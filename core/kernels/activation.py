@@ -10,6 +10,8 @@ threads (``_threads.split``): all of the forward's work is in the kernel, so all
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit, types
 from numba.core.extending import intrinsic
@@ -98,30 +100,12 @@ def _leaky_relu_backward(grad, x, slope, out, start, stop):
         out[i] = grad[i] if x[i] > 0 else grad[i] * slope
 
 
-def leaky_relu_forward(x: np.ndarray, negative_slope: float, out: np.ndarray | None = None) -> np.ndarray:
-    """``leaky_relu`` of a float32 / float64 array in one pass (numpy's ``where`` takes three), written into
-    ``out`` (a C-contiguous array of ``x``'s shape and dtype; ``x`` itself for the in-place op) when given."""
-    flat = np.ascontiguousarray(x).reshape(-1)
-    result = np.empty_like(flat) if out is None else out.reshape(-1)
-    _leaky_relu_forward(flat.size, flat, x.dtype.type(negative_slope), result)
-    return result.reshape(x.shape)
-
-
-def leaky_relu_backward(grad: np.ndarray, x: np.ndarray, negative_slope: float) -> np.ndarray:
-    """The gradient of ``leaky_relu`` at ``x``: ``grad`` where ``x > 0``, ``negative_slope * grad`` elsewhere."""
-    flat = np.ascontiguousarray(x).reshape(-1)
-    out = np.empty_like(flat)
-    _leaky_relu_backward(flat.size, np.ascontiguousarray(grad, dtype=x.dtype).reshape(-1), flat,
-                         x.dtype.type(negative_slope), out)
-    return out.reshape(x.shape)
-
-
 @split(1 << 17, error_model="numpy")
 def _relu_forward(x, zero, out, start, stop):
     x, out = x[start:stop], out[start:stop]
     for i in range(x.size):
         v = x[i]
-        out[i] = v if v > 0 or v != v else zero  # NaN stays NaN, as torch's
+        out[i] = v if v > 0 or math.isnan(v) else zero  # NaN stays NaN, as torch's
 
 
 @split(1 << 17, error_model="numpy")
@@ -131,18 +115,32 @@ def _relu_backward(grad, output, zero, out, start, stop):
         out[i] = zero if output[i] <= 0 else grad[i]  # torch's threshold_backward: NaN passes, 0 even for a NaN grad
 
 
+def _map(kernel, x, *rest):
+    """``kernel`` (a pointwise ``split`` kernel taking flat arrays, then ``out``) over ``x`` and the arrays and
+    scalars in ``rest`` (arrays cast to ``x``'s dtype, scalars to a scalar of it): a new array of ``x``'s shape."""
+    flat = np.ascontiguousarray(x).reshape(-1)
+    args = [np.ascontiguousarray(a, dtype=x.dtype).reshape(-1) if isinstance(a, np.ndarray) else x.dtype.type(a)
+            for a in rest]
+    out = np.empty_like(flat)
+    kernel(flat.size, flat, *args, out)
+    return out.reshape(x.shape)
+
+
+def leaky_relu_forward(x: np.ndarray, negative_slope: float) -> np.ndarray:
+    """``leaky_relu`` of a float32 / float64 array in one pass (numpy's ``where`` takes three)."""
+    return _map(_leaky_relu_forward, x, negative_slope)
+
+
+def leaky_relu_backward(grad: np.ndarray, x: np.ndarray, negative_slope: float) -> np.ndarray:
+    """The gradient of ``leaky_relu`` at ``x``: ``grad`` where ``x > 0``, ``negative_slope * grad`` elsewhere."""
+    return _map(_leaky_relu_backward, grad, x, negative_slope)
+
+
 def relu_forward(x: np.ndarray) -> np.ndarray:
     """``relu`` of a float32 / float64 array in one pass, split over the kernel threads from its size up."""
-    flat = np.ascontiguousarray(x).reshape(-1)
-    out = np.empty_like(flat)
-    _relu_forward(flat.size, flat, x.dtype.type(0), out)
-    return out.reshape(x.shape)
+    return _map(_relu_forward, x, 0)
 
 
 def relu_backward(grad: np.ndarray, output: np.ndarray) -> np.ndarray:
     """The gradient of ``relu`` from its ``output``: 0 where the output is at most 0, ``grad`` elsewhere (NaN too)."""
-    flat = np.ascontiguousarray(output).reshape(-1)
-    out = np.empty_like(flat)
-    _relu_backward(flat.size, np.ascontiguousarray(grad, dtype=output.dtype).reshape(-1), flat,
-                   output.dtype.type(0), out)
-    return out.reshape(output.shape)
+    return _map(_relu_backward, grad, output, 0)
