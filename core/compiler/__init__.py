@@ -10,7 +10,7 @@ elementwise ops generated as fused numba kernels.
   to the disk cache and compiled by numba (``cache=True``).
 - ``_patterns``: ``LSTMCell`` / ``GRUCell`` steps as eager's fused cell ops (recorded so by the capture, or
   found in a formula written out); ``_fused_norm``: batch norm + (residual add +) ReLU as one op
-  (its kernels in ``_norm_kernels``).
+  (its kernels beside eager batch norm's, in ``ember.kernels.norm``).
 - ``_runtime``: a compiled graph as one autograd node.
 
 ``docs/compile.md`` tells when it helps, how to read the generated code and what breaks a graph.

@@ -6,8 +6,8 @@ batch norm's two passes). :func:`fuse_norm_relu` finds the pattern in a captured
 :class:`BatchNormRelu` node in its place: its forward normalises, adds and clamps in one pass
 (``y = max(x * scale + shift [+ residual], 0)``); its backward masks the gradient by ``y > 0`` inside batch
 norm's own two passes and writes the residual's gradient in the first. Arithmetic and the order of the
-sums are those of the eager kernels (``ember.kernels.norm``), so results are eager's within float32
-rounding.
+sums are those of the eager kernels, whose backward loops it shares (``ember.kernels.norm``), so results are
+eager's within float32 rounding.
 """
 
 from __future__ import annotations
@@ -27,13 +27,6 @@ _ADD = "ember.ops.arithmetic:Add"
 TARGET = "ember.compiler._fused_norm:BatchNormRelu"
 
 
-def _kernels():
-    """(forward, backward) of ``_norm_kernels``, imported on first use (numba loads lazily)."""
-    from . import _norm_kernels  # numba: loaded on first use, not at `import ember`
-
-    return _norm_kernels.bn_relu_forward, _norm_kernels.bn_relu_backward
-
-
 def _planes(array: np.ndarray) -> np.ndarray:
     return array.reshape(array.shape[0], array.shape[1], -1)
 
@@ -48,10 +41,10 @@ class BatchNormRelu(Op):
         c = xd.shape[1]
         w = weight._data if weight is not None else np.ones(c, xd.dtype)
         b = bias._data if bias is not None else np.zeros(c, xd.dtype)
-        r = _planes(residual._data) if residual is not None else np.empty((0, 0, 0), xd.dtype)
-        y = np.empty(xd.shape, xd.dtype)
-        forward, _ = _kernels()
-        forward(xd.shape[0] * c, _planes(xd), mean, invstd, w, b, r, _planes(y))
+        r = _planes(residual._data) if residual is not None else None
+        from ..kernels import norm as kernels  # numba: loaded on first use, not at `import ember`
+
+        y = kernels.normalize_affine_relu(_planes(xd), mean, invstd, w, b, r).reshape(xd.shape)
         ctx.save_for_backward(x, weight)
         ctx.save_output()
         ctx.stats = (mean, invstd, training, residual is not None)
@@ -67,11 +60,10 @@ class BatchNormRelu(Op):
         c = xd.shape[1]
         w = weight._data if weight is not None else np.ones(c, xd.dtype)
         g = _planes(np.ascontiguousarray(grad._data, xd.dtype))
-        gx = np.empty(g.shape, xd.dtype)
-        gr = np.empty(g.shape if has_residual else (0, 0, 0), xd.dtype)
-        gw, gb = np.empty(c, np.float64), np.empty(c, np.float64)
-        _, backward = _kernels()
-        backward(c, g, _planes(y), _planes(xd), mean, invstd, w, bool(training), gx, gr, gw, gb)
+        from ..kernels import norm as kernels  # numba: loaded on first use, not at `import ember`
+
+        gx, gr, gw, gb = kernels.batch_norm_relu_backward(g, _planes(y), _planes(xd), mean, invstd, w,
+                                                          bool(training), has_residual)
         needs = ctx.needs_input_grad
         return (Tensor._wrap(gx.reshape(xd.shape)) if needs[0] else None,
                 Tensor._wrap(gw.astype(xd.dtype)) if needs[1] else None,

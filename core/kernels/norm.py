@@ -60,6 +60,31 @@ def _normalize_affine(x, mean, invstd, weight, bias, y, start, stop):
             y[n, c, i] = x[n, c, i] * s + t
 
 
+def normalize_affine_relu(x, mean, invstd, weight, bias, residual=None):
+    """y = max((x - mean[c]) * invstd[c] * weight[c] + bias[c] (+ residual), 0) for x (N, C, L) in one pass: batch
+    norm, the residual add and ReLU of a ResNet block (``ember.compiler``'s fused op)."""
+    y = np.empty(x.shape, x.dtype)
+    _normalize_affine_relu(x.shape[0] * x.shape[1], x, mean, invstd, weight, bias, residual, y)
+    return y
+
+
+@split(_LIGHT_WORK, fastmath=True)
+def _normalize_affine_relu(x, mean, invstd, weight, bias, residual, y, start, stop):
+    c_size, l_size = x.shape[1:]
+    zero = x.dtype.type(0)
+    for nc in range(start, stop):
+        n = nc // c_size
+        c = nc % c_size
+        scale = invstd[c] * weight[c]
+        s = x.dtype.type(scale)
+        t = x.dtype.type(bias[c] - mean[c] * scale)
+        for i in range(l_size):
+            v = x[n, c, i] * s + t
+            if residual is not None:  # (``None``: pruned when numba compiles)
+                v = v + residual[n, c, i]
+            y[n, c, i] = zero if v < zero else v  # noqa: FURB136 (NaN stays NaN, as np.maximum)
+
+
 def batch_norm_backward(g, x, mean, invstd, weight, training):
     """Gradients of y = xhat * weight + bias, xhat = (x - mean) * invstd, for x (N, C, L).
 
@@ -69,14 +94,29 @@ def batch_norm_backward(g, x, mean, invstd, weight, training):
     gx = np.empty(x.shape, x.dtype)
     gw = np.empty(x.shape[1], dtype=np.float64)
     gb = np.empty(x.shape[1], dtype=np.float64)
-    _batch_norm_backward(x.shape[1], g, x, mean, invstd, weight, training, gx, gw, gb)
+    _batch_norm_backward(x.shape[1], g, None, x, mean, invstd, weight, training, gx, None, gw, gb)
     return gx, gw, gb
 
 
+def batch_norm_relu_backward(g, y, x, mean, invstd, weight, training, residual):
+    """``batch_norm_backward`` of ``normalize_affine_relu``'s output ``y``: ``g`` masked by ``y > 0`` inside batch
+    norm's two passes; returns (gx, the residual's gradient (the masked ``g``, None without a residual), gw, gb)."""
+    gx = np.empty(x.shape, x.dtype)
+    gr = np.empty(x.shape, x.dtype) if residual else None
+    gw = np.empty(x.shape[1], dtype=np.float64)
+    gb = np.empty(x.shape[1], dtype=np.float64)
+    _batch_norm_backward(x.shape[1], g, y, x, mean, invstd, weight, training, gx, gr, gw, gb)
+    return gx, gr, gw, gb
+
+
 @split(_WORK, fastmath=True)
-def _batch_norm_backward(g, x, mean, invstd, weight, training, gx, gw, gb, start, stop):
+def _batch_norm_backward(g, y, x, mean, invstd, weight, training, gx, gr, gw, gb, start, stop):
+    """Batch norm's backward of ``g``, masked by ``y > 0`` unless ``y`` is None, the masked gradient also written
+    to ``gr`` unless it is None. The ``None`` checks are pruned when numba compiles each specialisation, so the
+    plain backward's loops are those of a kernel without them."""
     n_size, _, l_size = x.shape
     count = n_size * l_size
+    zero = g.dtype.type(0)
     for c in range(start, stop):
         m = mean[c]
         s = invstd[c]
@@ -84,7 +124,9 @@ def _batch_norm_backward(g, x, mean, invstd, weight, training, gx, gw, gb, start
         sum_gx = 0.0
         for n in range(n_size):
             for i in range(l_size):
-                gv = g[n, c, i]
+                gv = g[n, c, i] if y is None else (g[n, c, i] if y[n, c, i] > zero else zero)
+                if gr is not None:
+                    gr[n, c, i] = gv
                 sum_g += gv
                 sum_gx += gv * (x[n, c, i] - m)
         sum_gxhat = sum_gx * s
@@ -96,12 +138,14 @@ def _batch_norm_backward(g, x, mean, invstd, weight, training, gx, gw, gb, start
             mgx = sum_gxhat / count
             for n in range(n_size):
                 for i in range(l_size):
+                    gv = g[n, c, i] if y is None else (g[n, c, i] if y[n, c, i] > zero else zero)
                     xhat = (x[n, c, i] - m) * s
-                    gx[n, c, i] = k * (g[n, c, i] - mg - xhat * mgx)
+                    gx[n, c, i] = k * (gv - mg - xhat * mgx)
         else:
             for n in range(n_size):
                 for i in range(l_size):
-                    gx[n, c, i] = k * g[n, c, i]
+                    gv = g[n, c, i] if y is None else (g[n, c, i] if y[n, c, i] > zero else zero)
+                    gx[n, c, i] = k * gv
 
 
 # elements of layer norm's input from which its rows are split between the kernel threads (_threads.Split):
