@@ -31,6 +31,8 @@ import types
 import numba
 import numpy as np
 
+from . import _blas
+
 SMALL_WORK = int(os.environ.get("EMBER_PARALLEL_WORK", str(1 << 26)))  # elements below which one thread runs
 # every Split kernel's threshold, when set (e.g. a huge value keeps them all on one thread)
 SPLIT_WORK = int(os.environ["EMBER_SPLIT_WORK"]) if os.environ.get("EMBER_SPLIT_WORK") else None
@@ -185,52 +187,23 @@ class one_blas_thread:  # used like a function: ``with one_blas_thread(m * n * k
     """``with one_blas_thread(m * n * k):`` runs a GEMM of fewer than ``SMALL_GEMM`` multiply-adds with
     OpenBLAS on one thread.
 
-    After a GEMM on two threads OpenBLAS's worker spins for a while on the other core, where numba's
-    kernels and the split kernels' workers then have to share it; and on a busy machine a two-thread GEMM
-    waits for its descheduled worker. ResNet-8's only GEMMs are its 1x1 shortcuts, and its two-thread
+    A small GEMM gains less from a second thread than waking it costs, and on a busy machine a two-thread
+    GEMM waits for its descheduled worker. ResNet-8's only GEMMs are its 1x1 shortcuts, and its two-thread
     step is faster with them on one BLAS thread (timings: benchmarks/README.md, 2026-12-07). Other BLAS
     libraries, or none found, leave the call as it is.
     """
 
-    _set = _get = None
-    _found = False
-
     def __init__(self, work):
         self._threads = 1
         if work < SMALL_GEMM:
-            if not one_blas_thread._found:
-                one_blas_thread._find()
-            if one_blas_thread._get is not None:
-                self._threads = one_blas_thread._get()
-
-    @staticmethod
-    def _find():
-        import ctypes
-
-        one_blas_thread._found = True
-        try:
-            with open("/proc/self/maps") as maps:
-                paths = {line.split()[-1] for line in maps if "openblas" in line.lower() and ".so" in line}
-        except OSError:
-            return
-        for path in sorted(paths, key=lambda path: ("numpy" not in path, path)):  # numpy's own first
-            try:
-                lib = ctypes.CDLL(path)
-            except OSError:
-                continue
-            for prefix in ("scipy_openblas", "openblas"):
-                for suffix in ("64_", ""):
-                    setter = getattr(lib, f"{prefix}_set_num_threads{suffix}", None)
-                    getter = getattr(lib, f"{prefix}_get_num_threads{suffix}", None)
-                    if setter is not None and getter is not None:
-                        setter.argtypes, getter.restype = [ctypes.c_int], ctypes.c_int
-                        one_blas_thread._set, one_blas_thread._get = setter, getter
-                        return
+            blas = _blas.openblas()
+            if blas.get_threads is not None:
+                self._threads = blas.get_threads()
 
     def __enter__(self):
         if self._threads > 1:
-            one_blas_thread._set(1)
+            _blas.openblas().set_threads(1)
 
     def __exit__(self, *exc):
         if self._threads > 1:
-            one_blas_thread._set(self._threads)
+            _blas.openblas().set_threads(self._threads)
