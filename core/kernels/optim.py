@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from ._threads import split
 
 
@@ -69,3 +71,30 @@ def adadelta_update(param, grad, square_avg, acc_delta, rho, one_minus_rho, eps,
         delta = math.sqrt(acc_delta[k] + eps) / math.sqrt(v + eps) * g
         acc_delta[k] = acc_delta[k] * rho + one_minus_rho * delta * delta
         param[k] += neg_lr * delta
+
+
+@split(1 << 17, error_model="numpy")
+def sgd_momentum_update(param, grad, buf, l2, momentum, one_minus_dampening, nesterov, neg_lr, start, stop):
+    """One SGD step with momentum of the flat (1-d, contiguous) arrays over ``[start, stop)``, in place, as
+    PyTorch's single-tensor SGD: ``g = grad.add(param, alpha=l2)``, ``buf.mul_(momentum).add_(g,
+    alpha=1 - dampening)``, ``g = g.add(buf, alpha=momentum) if nesterov else buf``,
+    ``param.add_(g, alpha=-lr)``. Each ``add`` with ``alpha`` is one fused multiply-add there: with the
+    alphas float64 (holding the array precision's values), a float32 array's products are exact and
+    each sum rounds once, as torch's (and ``mul_``'s product too)."""
+    param, grad, buf = param[start:stop], grad[start:stop], buf[start:stop]
+    rounded = np.empty(1, dtype=param.dtype)  # a value rounded to the arrays' precision
+    decayed = l2 != 0
+    for k in range(param.size):
+        if decayed:
+            rounded[0] = grad[k] + l2 * param[k]
+            g = rounded[0]
+        else:
+            g = grad[k]
+        rounded[0] = buf[k] * momentum
+        buf[k] = rounded[0] + one_minus_dampening * g
+        if nesterov:
+            rounded[0] = g + momentum * buf[k]
+            g = rounded[0]
+        else:
+            g = buf[k]
+        param[k] = param[k] + neg_lr * g

@@ -9,7 +9,7 @@ import numpy as np
 
 from .._sparse_tensor import COO, SparseTensor
 from ..tensor import Tensor
-from .optimizer import Optimizer, to_float
+from .optimizer import Optimizer, one_pass_arrays, to_float
 
 
 class SGD(Optimizer):
@@ -74,6 +74,17 @@ class SGD(Optimizer):
         buf = state.get("momentum_buffer")
         if isinstance(grad, COO) or isinstance(buf, SparseTensor):
             self._sparse_update(param, grad, state, group)
+            return
+        if (momentum != 0 and buf is not None and type(self)._update is SGD._update
+                and one_pass_arrays(param, grad, buf._data)):
+            from ..kernels.optim import sgd_momentum_update  # numba loads on first use, not at `import ember`
+
+            scalar = param.dtype.type  # torch's alphas: the arrays' precision, multiplied in float64 (see the kernel)
+            alpha = lambda value: np.float64(scalar(value))  # noqa: E731
+            sgd_momentum_update(param.size, param.reshape(-1), np.ascontiguousarray(grad).reshape(-1),
+                                buf._data.reshape(-1), alpha(weight_decay), alpha(momentum),
+                                alpha(1 - group["dampening"]), bool(group["nesterov"]),
+                                alpha(-to_float(group["lr"])))
             return
         if weight_decay != 0:
             grad = grad + weight_decay * param

@@ -1,0 +1,72 @@
+"""SGD's one-pass momentum update (``ember.kernels.optim.sgd_momentum_update``) against PyTorch's single-tensor
+SGD and against Ember's numpy path: every option, parameters from 0-d to 3-d and one large enough to be split
+between threads."""
+
+from __future__ import annotations
+
+import ember
+import numpy as np
+import pytest
+from ember import optim
+
+from ._steps import assert_float32_steps_match, run_steps
+
+OPTIONS = [
+    {"lr": 0.1, "momentum": 0.9},
+    {"lr": 0.05, "momentum": 0.8, "dampening": 0.3, "weight_decay": 0.1},
+    {"lr": 0.05, "momentum": 0.9, "nesterov": True, "weight_decay": 0.01, "maximize": True},
+]
+SHAPES = [(), (7,), (3, 5), (2, 3, 4), (300, 500)]
+
+
+class NumpySGD(optim.SGD):
+    """SGD with the numpy path (a subclass with its own ``_update`` never takes the kernel)."""
+
+    def _update(self, param, grad, state, group):
+        return super()._update(param, grad, state, group)
+
+
+def _data(dtype):
+    rng = np.random.default_rng(0)
+    init = [rng.standard_normal(s).astype(dtype) for s in SHAPES]
+    grads = [[rng.standard_normal(s).astype(dtype) for s in SHAPES] for _ in range(6)]
+    return init, grads
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("options", OPTIONS, ids=range(len(OPTIONS)))
+def test_float32_steps_match_torch(options):
+    torch = pytest.importorskip("torch")
+    init, grads = _data(np.float32)
+    ours, opt = run_steps(ember, optim.SGD, options, init, grads)
+    theirs, torch_opt = run_steps(torch, torch.optim.SGD, options, init, grads, foreach=False)
+    assert_float32_steps_match(ours, opt, theirs, torch_opt, init)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("options", OPTIONS, ids=range(len(OPTIONS)))
+def test_the_kernel_gives_the_numpy_paths_values(options, dtype):
+    init, grads = _data(dtype)
+    fused, _ = run_steps(ember, optim.SGD, options, init, grads)
+    plain, _ = run_steps(ember, NumpySGD, options, init, grads)
+    for a, b in zip(fused, plain):
+        assert a.dtype == dtype
+        np.testing.assert_allclose(a, b, rtol=4 * np.finfo(dtype).eps, atol=4 * np.finfo(dtype).eps)
+
+
+def test_the_kernel_runs_for_plain_parameters_and_numpy_for_other_layouts(monkeypatch):
+    from ember.kernels import optim as kernels
+
+    calls = []
+    original = kernels.sgd_momentum_update
+    monkeypatch.setattr(kernels, "sgd_momentum_update", lambda *args: calls.append(args[0]) or original(*args))
+    w = ember.randn(4, 3, requires_grad=True)
+    half = ember.randn(5, dtype=ember.float16, requires_grad=True)  # (float16: the numpy path)
+    opt = optim.SGD([w, half], lr=0.1, momentum=0.9)
+    for _ in range(2):  # the first step copies the gradient into the buffer; the second runs the kernel
+        opt.zero_grad()
+        (w.sum() + half.float().sum()).backward()
+        before = half.detach().clone()
+        opt.step()
+    assert calls == [12]
+    assert not ember.equal(half.detach(), before)
