@@ -80,7 +80,7 @@ class SGD(Optimizer):
             from ..kernels.optim import sgd_momentum_update  # numba loads on first use, not at `import ember`
 
             scalar = param.dtype.type  # torch's alphas: the arrays' precision, multiplied in float64 (see the kernel)
-            alpha = lambda value: np.float64(scalar(value))  # noqa: E731
+            alpha = lambda value: np.float64(scalar(value))
             sgd_momentum_update(param.size, param.reshape(-1), np.ascontiguousarray(grad).reshape(-1),
                                 buf._data.reshape(-1), alpha(weight_decay), alpha(momentum),
                                 alpha(1 - group["dampening"]), bool(group["nesterov"]),
