@@ -157,6 +157,9 @@ def load_kernels(source: str):
     digest = hashlib.sha256(source.encode()).hexdigest()[:24]
     if digest in _LOADED:
         return _LOADED[digest]
+    from ..kernels import _numba_start
+
+    _numba_start.start()  # (numba without scipy.linalg: a graph of fused runs only may load no kernel of Ember's)
     try:
         path = _write(cache_dir(), digest, source)
     except OSError:  # a read-only home: a folder of the machine's temporary space

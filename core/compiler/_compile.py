@@ -11,12 +11,13 @@ import weakref
 from ..autograd.function import Function
 from ..autograd.grad_mode import state
 from ..export import export
+from ..export._merge import merge
 from ..export._symbolic import Dim
 from ..nn.modules.module import Module
 from ..nn.parameter import Parameter
 from ..random import get_rng_state, set_rng_state
 from ..tensor import Tensor
-from . import _breaks, config
+from . import _breaks, _verified, config
 from ._patterns import fused_cells_recorded
 from ._plan import CompiledGraph
 from ._writeback import compiled_graph
@@ -193,8 +194,10 @@ class _Compiled:
             state = list(self.module.state_dict(keep_vars=True).items())
             versions = [t._vc[0] for _, t in state]
             # (a call marked ember.compiler.disable breaks it; recurrent cells are recorded as their fused op)
+            first_run = {}  # the key of the first run's graph (_verified: a graph checked before runs once)
             with _breaks.capturing(self.module), fused_cells_recorded():
-                program = export(self.module, tuple(args), dict(kwargs), dynamic_shapes=dynamic_shapes)
+                program = export(self.module, tuple(args), dict(kwargs), dynamic_shapes=dynamic_shapes,
+                                 _enough=functools.partial(_checked_before, first_run))
             for (name, t), version in zip(state, versions):  # (buffers the graph writes back may change)
                 if t._vc[0] != version and name not in program.graph.mutations:
                     raise RuntimeError(f"ember.compile: the forward changes {name!r} in place, which the compiled "
@@ -203,6 +206,8 @@ class _Compiled:
                 where = program.mutated_input_lines.get(path, "the forward")
                 raise RuntimeError(f"ember.compile: {where}: the forward changes its input {path} in place, which "
                                    f"the compiled graph would not do (use an out-of-place op)")
+            if first_run.get("runs") == 2 and first_run["key"] == _verified.key(program.graph, program.constants):
+                _verified.remember(first_run["key"])  # (the two runs agreed: one run for this graph from now on)
             return program
         except Exception as error:
             if quiet:
@@ -237,6 +242,18 @@ class _Compiled:
                 constant = program.constants[spec.target]
                 tensors[spec.meta.name] = constant if isinstance(constant, Tensor) else Tensor._wrap(constant)
         return tensors
+
+
+def _checked_before(found: dict, runs: list, points: list) -> bool:
+    """The capture's ``enough`` (``_verified``): True when the first run's graph passed a two-run capture
+    before, so the shuffled run is skipped; ``found`` gets the graph's key and how many runs the capture makes."""
+    try:
+        found["key"] = _verified.key(merge(runs, points), runs[0].constants)
+    except Exception:  # noqa: BLE001 - the second run and the merge of both then say what is wrong
+        found["runs"] = 2
+        return False
+    found["runs"] = 1 if _verified.seen(found["key"]) else 2
+    return found["runs"] == 1
 
 
 def _argument_names(module: Module, count: int) -> list:

@@ -568,8 +568,10 @@ def _mutations(tracer: Tracer, weights: list) -> dict:
     return found
 
 
-def capture(model, args: tuple, kwargs: dict, dynamic_shapes) -> tuple:
-    """Runs the forward once per capture point, recording; returns the runs, arguments, points and Dims."""
+def capture(model, args: tuple, kwargs: dict, dynamic_shapes, enough=None) -> tuple:
+    """Runs the forward once per capture point, recording; returns the runs, arguments, points and Dims.
+    Without Dims, ``enough(runs, points)`` is asked after the first run whether that run suffices (the caller
+    vouches that its graph passed the check of the second, shuffled run before: ``ember.compile``)."""
     if _active is not None:
         raise RuntimeError("ember.export: a capture is already running (export is not re-entrant)")
     if Function._batching_hook is not None:
@@ -583,6 +585,9 @@ def capture(model, args: tuple, kwargs: dict, dynamic_shapes) -> tuple:
     try:  # runs draw different numbers: a draw the graph does not record is a constant the merge refuses)
         for p in range(len(points)):
             _run_point(model, args, kwargs, leaves, points, p, runs, buffers)
+            if p == 0 and enough is not None and not dims and enough(runs, points[:1]):
+                points = points[:1]
+                break
     finally:
         default_generator.set_state(rng)
     return runs, named, points, dims

@@ -352,8 +352,8 @@ def resolve_function(name: str):
 
 
 # --- the public entry point ------------------------------------------------------------------------------
-def export(model, args: tuple, kwargs: dict | None = None, dynamic_shapes=None, strict: bool = True
-           ) -> ExportedProgram:
+def export(model, args: tuple, kwargs: dict | None = None, dynamic_shapes=None, strict: bool = True,
+           _enough=None) -> ExportedProgram:
     """Captures ``model``'s forward on example inputs as a graph of ops (``torch.export.export``'s meaning).
 
     The forward runs once with tracing tensors: Python control flow is evaluated during the capture (only
@@ -369,6 +369,7 @@ def export(model, args: tuple, kwargs: dict | None = None, dynamic_shapes=None, 
         dynamic_shapes: which input sizes are dynamic, as ``ember.export.Dim`` objects.
         strict: accepted for ``torch.export``'s signature; the capture is always strict about data-dependent
             control flow.
+        _enough: internal (``ember.compile``): ``capture``'s ``enough``, which may end a capture after its first run.
 
     Example:
         >>> import ember
@@ -383,7 +384,7 @@ def export(model, args: tuple, kwargs: dict | None = None, dynamic_shapes=None, 
     if not isinstance(args, tuple):
         raise TypeError(f"ember.export.export: args must be a tuple of example inputs, got {type(args).__name__}")
     kwargs = dict(kwargs or {})
-    runs, named, points, dims = capture(model, args, kwargs, dynamic_shapes)
+    runs, named, points, dims = capture(model, args, kwargs, dynamic_shapes, _enough)
     graph = merge(runs, points)
     tracer = runs[0]
     state_dict = dict(model.state_dict(keep_vars=True))  # (tied weights: one tensor under each name)
