@@ -8,14 +8,10 @@ Every kernel is ``@njit(cache=True)`` and compiled on first use.
 import os
 
 from . import _numba_start
-from ._blas import sleep_idle_workers
 from ._memory import keep_large_buffers
 
 keep_large_buffers()
 _numba_start.start()  # numba without scipy.linalg, before any kernel module imports numba (_numba_start)
-# OpenBLAS's workers spin ~0.1 s after each multi-threaded GEMM, on the core the split kernels' threads
-# need next (ResNet-18 CIFAR: no faster on two threads than on one): they sleep at once instead.
-sleep_idle_workers()
 # numba's OpenMP workers would otherwise spin for a while after each parallel kernel, taking the CPU
 # from the thread that runs the next numpy / BLAS call (slower conv steps on a busy machine; timings:
 # benchmarks/README.md). Read when numba first starts its thread pool; a user's own setting wins.

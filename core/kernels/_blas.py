@@ -1,14 +1,14 @@
 """numpy's OpenBLAS, reached through ctypes: its thread count, and its idle workers put to sleep.
 
 After each multi-threaded call OpenBLAS's worker threads spin for 2^28 CPU cycles (~0.1 s) before they
-sleep, by default: ~50 ms of a core busy after every GEMM. Ember's ``split`` kernels and numba need that core
-between the GEMMs of a training step, so a step with both ran no faster on two threads than on one
-(ResNet-18 CIFAR; timings: benchmarks/README.md, 2026-12-07, third session). ``sleep_idle_workers`` makes
-them sleep at once, as ``OPENBLAS_THREAD_TIMEOUT=4`` would if it were set before numpy loaded OpenBLAS:
-it sets that variable, has OpenBLAS read its environment again and restarts its threads, which read the
-timeout when they start. A timeout the user set is kept. Other BLAS libraries are left as they are.
-
-No numba here: ``ember.kernels`` imports this module when it loads.
+sleep, by default: ~50 ms of a core busy after every GEMM. While only GEMMs run that keeps the worker ready
+for the next one (an MLP at batch 32 runs 1.3x slower when it has to wake the worker for every GEMM). But
+Ember's ``split`` kernels need that core between the GEMMs of a convolutional step, and there the spinning
+worker took it: ResNet-18 CIFAR ran no faster on two threads than on one (timings: benchmarks/README.md,
+2026-12-07, third session). So the split kernels' thread pool calls ``sleep_idle_workers`` when it starts:
+OpenBLAS's workers then sleep at once, as with ``OPENBLAS_THREAD_TIMEOUT=4`` set before numpy loaded
+OpenBLAS. It sets that variable, has OpenBLAS read its environment again and restarts its threads, which
+read the timeout when they start. A timeout the user set is kept; other BLAS libraries are left as they are.
 """
 
 from __future__ import annotations
@@ -52,9 +52,17 @@ def openblas():
     return _OpenBLAS
 
 
+_asked = False
+
+
 def sleep_idle_workers() -> bool:
-    """Makes numpy's OpenBLAS workers sleep as soon as they are idle, unless ``OPENBLAS_THREAD_TIMEOUT``
-    was set by the user. True when the workers were restarted with the short timeout."""
+    """Makes numpy's OpenBLAS workers sleep as soon as they are idle (once per process), unless
+    ``OPENBLAS_THREAD_TIMEOUT`` was set by the user. True when the workers were restarted with the short
+    timeout."""
+    global _asked
+    if _asked:
+        return False
+    _asked = True
     if "OPENBLAS_THREAD_TIMEOUT" in os.environ or "GOTO_THREAD_TIMEOUT" in os.environ:
         return False
     if "numpy" not in sys.modules:

@@ -16,14 +16,17 @@ In a serial compilation ``prange`` is ``range``, so both run the same loop.
 
 ``split`` kernels use the second core without either cost: their outer loop takes a ``[start, stop)``
 range, the GIL is released (``nogil=True``), and from a size set per kernel the caller and
-``numba.get_num_threads() - 1`` worker threads of this module each run a piece of the range.
+``numba.get_num_threads() - 1`` worker threads of this module share the range, claiming its pieces in
+turn (a worker that is slow to wake leaves its pieces to the caller instead of holding it up).
 Nothing is compiled twice, numba's OpenMP pool is not started, and a forked child starts workers of its
 own. ``EMBER_SPLIT_WORK`` (elements) gives every ``split`` kernel that threshold instead (a huge value:
-one thread always).
+one thread always). When the workers first start, OpenBLAS's idle threads are told to sleep rather than
+spin on the cores they need (``_blas.sleep_idle_workers``).
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 import types
@@ -82,8 +85,8 @@ def adaptive(**options):
 class Split:
     """A kernel whose last two arguments are a ``[start, stop)`` range of its outer loop (``range``, each
     iteration writing its own part of arrays the caller allocated), compiled ``njit(cache=True, nogil=True,
-    **options)`` and run on ``numba.get_num_threads()`` threads, the range cut into one contiguous piece
-    per thread, when a call's largest array reaches ``work`` elements (set per kernel at about
+    **options)`` and run on ``numba.get_num_threads()`` threads, the range cut into two contiguous pieces
+    per thread that the threads claim in turn, when a call's largest array reaches ``work`` elements (set per kernel at about
     0.1 ms of one-thread work; benchmarks/README.md, 2026-12-07), on the calling thread otherwise.
 
     The extra threads are Python threads of this module (``_pool``), not numba's OpenMP pool: the kernel
@@ -114,56 +117,90 @@ def split(work, **options):
     return lambda py_func: Split(py_func, work, options)
 
 
+class _Job:
+    """One call's range cut into ``chunks`` contiguous pieces, which the calling thread and the workers
+    claim one at a time (``next(claims)`` is atomic under the GIL)."""
+
+    __slots__ = ("args", "bounds", "chunks", "claims", "error", "kernel")
+
+    def __init__(self, kernel, args, total, chunks):
+        self.kernel, self.args, self.chunks = kernel, args, chunks
+        self.bounds = [total * i // chunks for i in range(chunks + 1)]
+        self.claims = itertools.count()
+        self.error = None
+
+    def work(self):
+        """Runs pieces until none is left; an error stops this thread's share and is kept for the caller."""
+        while True:
+            i = next(self.claims)
+            if i >= self.chunks:
+                return
+            try:
+                self.kernel(*self.args, self.bounds[i], self.bounds[i + 1])
+            except BaseException as error:  # noqa: BLE001 - raised by the calling thread
+                self.error = self.error or error
+                return
+
+
+class _Worker:
+    """A worker thread: woken through ``go`` when a job is posted; holds ``busy`` while it runs pieces."""
+
+    def __init__(self, name):
+        self.go, self.busy = threading.Lock(), threading.Lock()
+        self.go.acquire()
+        self.job = self.taken = None
+        threading.Thread(target=self._loop, daemon=True, name=name).start()
+
+    def _loop(self):
+        while True:
+            self.go.acquire()
+            while True:  # the newest job; one posted while this thread slept replaces the one it missed
+                job = self.taken = self.job
+                with self.busy:
+                    job.work()
+                if self.job is job:
+                    break
+
+    def post(self, job):
+        missed = self.taken is not self.job  # the previous job was never taken: the thread is still waking
+        self.job = job
+        if not missed:
+            self.go.release()
+
+
 class _Pool:
-    """Worker threads that each run one piece of a ``Split`` kernel's range, handed over through locks
-    (a plain lock hand-over, without ``concurrent.futures``' queue and futures)."""
+    """Worker threads that help a ``Split`` kernel's calling thread through its range.
+
+    The range is cut into a few pieces per thread that every thread claims in turn, and the caller waits
+    only for pieces a worker has started: a worker that is slow to wake (its core busy with another
+    process, or with OpenBLAS's spinning thread) costs the caller nothing, it runs the pieces itself."""
 
     def __init__(self):
-        self._workers = []  # per worker: [go lock, done lock, job]
+        self._workers = []
         self._busy = threading.Lock()  # one split call at a time (a second caller runs serially)
 
-    def _worker(self, slot):
-        go, done = slot[0], slot[1]
-        while True:
-            go.acquire()
-            kernel, args, start, stop = slot[2]
-            try:
-                kernel(*args, start, stop)
-                slot[3] = None
-            except BaseException as error:  # noqa: BLE001 - handed to the calling thread
-                slot[3] = error
-            slot[2] = None
-            done.release()
-
-    def run(self, kernel, args, total, threads):
+    def run(self, kernel, args, total, threads, chunks_per_thread=2):
         if not self._busy.acquire(blocking=False):
             return kernel(*args, 0, total)
         try:
+            if not self._workers:  # OpenBLAS's spinning workers would take the core these threads need
+                _blas.sleep_idle_workers()
             while len(self._workers) < threads - 1:
-                slot = [threading.Lock(), threading.Lock(), None, None]
-                slot[0].acquire()
-                slot[1].acquire()
-                threading.Thread(target=self._worker, args=(slot,), daemon=True,
-                                 name=f"ember-kernel-{len(self._workers)}").start()
-                self._workers.append(slot)
-            bounds = [total * i // threads for i in range(threads + 1)]
-            for i, slot in enumerate(self._workers[:threads - 1]):
-                slot[2] = (kernel, args, bounds[i + 1], bounds[i + 2])
-                slot[0].release()
-            error = None
+                self._workers.append(_Worker(f"ember-kernel-{len(self._workers)}"))
+            job = _Job(kernel, args, total, min(total, threads * chunks_per_thread))
+            helpers = self._workers[:threads - 1]
+            for worker in helpers:
+                worker.post(job)
             try:
-                kernel(*args, bounds[0], bounds[1])
-            except BaseException as mine:  # noqa: BLE001 - raised once the workers are done
-                error = mine
-            try:
-                for slot in self._workers[:threads - 1]:
-                    slot[1].acquire()
-                    error = error or slot[3]
+                job.work()
+                for worker in helpers:  # a piece a worker started: wait for it
+                    worker.busy.acquire()
+                    worker.busy.release()
             except BaseException:  # e.g. KeyboardInterrupt: a worker may still be running its piece
-                _forget_pool()  # so later calls use new workers (these finish and wait forever)
+                _forget_pool()  # so later calls use new workers (these finish and wait)
                 raise
-            if error is not None:
-                raise error
+            if job.error is not None:
+                raise job.error
         finally:
             self._busy.release()
 
