@@ -77,11 +77,12 @@ def adadelta_update(param, grad, square_avg, acc_delta, rho, one_minus_rho, eps,
 # kernel this is (an MLP) would start the pool, which makes OpenBLAS's idle workers sleep (``_blas``): its
 # GEMMs then pay for waking them (MLP 784-512-256-10 at batch 32: 1.3x slower).
 @split(1 << 20, error_model="numpy")
-def sgd_momentum_update(param, grad, buf, l2, momentum, one_minus_dampening, nesterov, neg_lr, start, stop):
+def sgd_momentum_update(param, grad, buf, first, l2, momentum, one_minus_dampening, nesterov, neg_lr, start,
+                        stop):
     """One SGD step with momentum of the flat (1-d, contiguous) arrays over ``[start, stop)``, in place, as
     PyTorch's single-tensor SGD: ``g = grad.add(param, alpha=l2)``, ``buf.mul_(momentum).add_(g,
     alpha=1 - dampening)``, ``g = g.add(buf, alpha=momentum) if nesterov else buf``,
-    ``param.add_(g, alpha=-lr)``. Each ``add`` with ``alpha`` is one fused multiply-add there: with the
+    ``param.add_(g, alpha=-lr)``; on the ``first`` step the buffer is ``g`` itself. Each ``add`` with ``alpha`` is one fused multiply-add there: with the
     alphas float64 (holding the array precision's values), a float32 array's products are exact and
     each sum rounds once, as torch's (and ``mul_``'s product too)."""
     param, grad, buf = param[start:stop], grad[start:stop], buf[start:stop]
@@ -93,8 +94,11 @@ def sgd_momentum_update(param, grad, buf, l2, momentum, one_minus_dampening, nes
             g = rounded[0]
         else:
             g = grad[k]
-        rounded[0] = buf[k] * momentum
-        buf[k] = rounded[0] + one_minus_dampening * g
+        if first:
+            buf[k] = g
+        else:
+            rounded[0] = buf[k] * momentum
+            buf[k] = rounded[0] + one_minus_dampening * g
         if nesterov:
             rounded[0] = g + momentum * buf[k]
             g = rounded[0]

@@ -75,14 +75,17 @@ class SGD(Optimizer):
         if isinstance(grad, COO) or isinstance(buf, SparseTensor):
             self._sparse_update(param, grad, state, group)
             return
-        if (momentum != 0 and buf is not None and type(self)._update is SGD._update
-                and one_pass_arrays(param, grad, buf._data)):
+        if momentum != 0 and type(self)._update is SGD._update and one_pass_arrays(
+                param, grad, *(() if buf is None else (buf._data,))):
             from ..kernels.optim import sgd_momentum_update  # numba loads on first use, not at `import ember`
 
+            first = buf is None
+            if first:
+                buf = state["momentum_buffer"] = Tensor._wrap(np.empty_like(param))
             scalar = param.dtype.type  # torch's alphas: the arrays' precision, multiplied in float64 (see the kernel)
             alpha = lambda value: np.float64(scalar(value))
             sgd_momentum_update(param.size, param.reshape(-1), np.ascontiguousarray(grad).reshape(-1),
-                                buf._data.reshape(-1), alpha(weight_decay), alpha(momentum),
+                                buf._data.reshape(-1), first, alpha(weight_decay), alpha(momentum),
                                 alpha(1 - group["dampening"]), bool(group["nesterov"]),
                                 alpha(-to_float(group["lr"])))
             return
