@@ -9,7 +9,7 @@ variants run interleaved (Ember eager, Ember compiled, torch eager, torch.compil
 median CPU time per step (``time.process_time``: robust on a shared machine with ``--threads 1``) and the
 ratios are printed. Then the first call of each compiled step (capture, code generation, numba) is timed
 (CPU time) in fresh processes: once with an empty compile cache (cold) and once more on the cache the first left (from
-disk).
+disk), and the eager step's first call beside them.
 
 Workloads whose model has BatchNorm or dropout in training mode run eagerly under ``ember.compile`` until
 training-mode capture lands (the compiled column then measures the fallback).
@@ -126,13 +126,14 @@ def interleaved(workloads: dict, repeats: int, rounds: int) -> dict:
     return samples
 
 
-def _first_call(name: str) -> None:
+def _first_call(name: str, eager: bool = False) -> None:
     """In a fresh process: the CPU time of the first step of the compiled workload (capture, code generation,
     numba, the step itself) minus a step after it: what compiling costs. (CPU time: numba's compiles are
-    CPU-bound, and wall time on a shared machine measures the other jobs.)"""
+    CPU-bound, and wall time on a shared machine measures the other jobs.) ``eager``: the same for the eager
+    step (numba's start-up and its kernels' loading, which the compiled first call pays too)."""
     import ember
 
-    step = compiled_step(ember, name)
+    step = WORKLOADS[name][1](ember) if eager else compiled_step(ember, name)
     start = time.process_time()
     step()
     first = time.process_time() - start
@@ -142,12 +143,13 @@ def _first_call(name: str) -> None:
 
 
 def first_compile(name: str) -> tuple:
-    """(cold, from disk) seconds of the first call, each in a fresh process sharing one cache folder."""
+    """(cold, from disk, eager) seconds of the first call, each in a fresh process: the compiled step on an
+    empty cache folder, again on the cache it left, then the eager step."""
     with tempfile.TemporaryDirectory() as folder:
         env = dict(os.environ, EMBER_COMPILE_CACHE_DIR=folder)
         times = []
-        for _ in range(2):
-            out = subprocess.run([sys.executable, __file__, "--first-call", name], env=env, check=True,
+        for extra in ([], [], ["--eager"]):
+            out = subprocess.run([sys.executable, __file__, "--first-call", name, *extra], env=env, check=True,
                                  capture_output=True, text=True)
             times.append(float(out.stdout.split()[-1]))
         return tuple(times)
@@ -198,12 +200,13 @@ def main() -> None:
               f"{ms['ember.compile'] / ms['ember']:>10.2f}", flush=True)
     if not args.no_first_call:
         for name in args.workloads:
-            cold, warm = first_compile(name)
-            print(f"first call of compiled {name}: cold cache {cold:.2f} s, from disk {warm:.2f} s", flush=True)
+            cold, warm, eager = first_compile(name)
+            print(f"first call of compiled {name}: cold cache {cold:.2f} s, from disk {warm:.2f} s "
+                  f"(eager first step {eager:.2f} s)", flush=True)
 
 
 if __name__ == "__main__":
     if len(sys.argv) >= 3 and sys.argv[1] == "--first-call":
-        _first_call(sys.argv[2])
+        _first_call(sys.argv[2], eager="--eager" in sys.argv[3:])
     else:
         main()
