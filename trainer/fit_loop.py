@@ -12,6 +12,8 @@ import math
 import ember
 
 from . import data as data_utils
+from .hooks import profiled
+from .module import _transfers_as_is
 from .optimization import checked_loss, step_schedulers
 from .profilers import PassThroughProfiler
 from .utilities.signature_utils import is_param_in_hook_signature
@@ -22,6 +24,30 @@ class FitLoop:
 
     def __init__(self, trainer):
         self.trainer = trainer
+        self._model = None  # the module the steps below were taken from (``_prepare_for``)
+        self._profiler = None  # the run's profiler; None for the pass-through one, whose contexts are skipped
+        self._validates = False  # ``trainer.enable_validation``, read at the start of each epoch and validation
+
+    def _prepare_for(self, model) -> None:
+        """The module's steps as every batch calls them: its methods, each timed by the run's profiler as
+        ``[LightningModule]<class>.<method>``. Under the pass-through profiler they are the methods
+        themselves, so a step enters no profiler context at all."""
+        profiler = self.trainer.profiler
+        profiler = None if isinstance(profiler, PassThroughProfiler) else profiler
+        name = type(model).__name__
+
+        def timed(method: str):
+            fn = getattr(model, method)
+            return fn if profiler is None else profiled(fn, profiler, f"[LightningModule]{name}.{method}")
+
+        self._profiler = profiler
+        self._training_step = timed("training_step")
+        self._takes_batch_idx = _takes_batch_idx(model.training_step)
+        self._optimizer_zero_grad = timed("optimizer_zero_grad")
+        self._backward = timed("backward")
+        self._optimizer_step = timed("optimizer_step")
+        self._transfers_as_is = _transfers_as_is(model)  # (no batch-transfer hook overridden: none is called)
+        self._model = model
 
     def run(self, model) -> None:
         """Epochs of batches. Each batch ends at a *step boundary* (checkpoints are written there);
@@ -29,6 +55,7 @@ class FitLoop:
         trainer = self.trainer
         state = trainer.state
         profiler = trainer.profiler
+        self._prepare_for(model)
         while not self.done():
             trainer._reload_fit_loaders_if_due("train")
             loader = trainer.train_dataloader
@@ -41,6 +68,7 @@ class FitLoop:
             if data_utils.is_positionable(loader):
                 data_utils.position_loader(loader, state.epoch, state.batch_idx)
             trainer._defer_checkpoints = True
+            self._validates = trainer.enable_validation
             with profiler.profile("run_training_epoch"):
                 batches = data_utils.iterate(loader, state.batch_idx, state.epoch_batches,
                                              None if isinstance(profiler, PassThroughProfiler) else profiler,
@@ -50,7 +78,7 @@ class FitLoop:
                     if self.train_batch(model, batch, batch_idx) == -1:
                         state.epoch_batches = state.batch_idx  # on_train_batch_start returned -1: the epoch ends
                         break
-                    if self.should_validate(batch_idx):
+                    if self._validates and self.should_validate(batch_idx):
                         self.run_validation(model)
                     trainer._step_boundary()
                     if self.epoch_should_end():
@@ -70,21 +98,27 @@ class FitLoop:
         """One training batch; returns -1, without training on it, when ``on_train_batch_start`` returned -1
         (Lightning's way to end the epoch early)."""
         trainer = self.trainer
-        state, metrics = trainer.state, trainer.metric_store
+        if self._model is not model:
+            self._prepare_for(model)
+        state, metrics, call = trainer.state, trainer._metrics, trainer._call
+        hooks = call.table  # (a hook nobody defines is not dispatched: see hooks.py)
         if trainer.precision == "64":
             batch = data_utils.to_dtype(batch, ember.float64)
-        batch = model._apply_batch_transfer_handler(batch, dataloader_idx=0)
+        if not self._transfers_as_is:
+            batch = model._apply_batch_transfer_handler(batch, dataloader_idx=0)
         metrics.start_batch(batch)
         step_at_start = state.global_step
-        if trainer.call("on_train_batch_start", batch, batch_idx) == -1:
+        if hooks["on_train_batch_start"] and call("on_train_batch_start", batch, batch_idx) == -1:
             metrics.end_batch()
             return -1
-        with trainer.profiler.profile("run_training_batch"):
-            if model.automatic_optimization:
-                outputs = self.automatic_step(model, batch, batch_idx)
-            else:
-                outputs = self.training_step(model, batch, batch_idx)
-        trainer.call("on_train_batch_end", outputs, batch, batch_idx)
+        step = self.automatic_step if model.automatic_optimization else self.training_step
+        if self._profiler is None:
+            outputs = step(model, batch, batch_idx)
+        else:
+            with self._profiler.profile("run_training_batch"):
+                outputs = step(model, batch, batch_idx)
+        if hooks["on_train_batch_end"]:
+            call("on_train_batch_end", outputs, batch, batch_idx)
         metrics.end_batch()
         state.batch_idx += 1
         state.total_batch_idx += 1
@@ -97,10 +131,11 @@ class FitLoop:
 
     def training_step(self, model, batch, batch_idx: int):
         """``model.training_step(batch[, batch_idx])``: ``batch_idx`` only if the step takes it (as in Lightning)."""
-        with self.trainer.profiler.profile(f"[LightningModule]{type(model).__name__}.training_step"):
-            if _takes_batch_idx(model.training_step):
-                return model.training_step(batch, batch_idx)
-            return model.training_step(batch)
+        if self._model is not model:
+            self._prepare_for(model)
+        if self._takes_batch_idx:
+            return self._training_step(batch, batch_idx)
+        return self._training_step(batch)
 
     def automatic_step(self, model, batch, batch_idx: int) -> dict:
         """Lightning's automatic optimization. Inside an accumulation window the closure runs alone; at its
@@ -109,44 +144,46 @@ class FitLoop:
         ``configure_gradient_clipping`` before updating. The closure: training_step → (first batch of a
         window) on_before_zero_grad, optimizer_zero_grad → on_before_backward, backward, on_after_backward."""
         trainer = self.trainer
-        state, profiler, name = trainer.state, trainer.profiler, type(model).__name__
-        optimizer = trainer.optimizers[0]
+        state, call = trainer.state, trainer._call
+        hooks = call.table
+        optimizer = trainer._optimizers[0]
         accumulate = trainer.accumulate_grad_batches
         steps = (batch_idx + 1) % accumulate == 0 or batch_idx + 1 == state.epoch_batches
         results = []
 
         def closure():
             output = self.training_step(model, batch, batch_idx)
-            loss = checked_loss(output, f"training_step (epoch {state.epoch}, batch_idx {batch_idx})",
+            loss = checked_loss(output, lambda: f"training_step (epoch {state.epoch}, batch_idx {batch_idx})",
                                 trainer.detect_anomaly)
             if batch_idx % accumulate == 0:
-                trainer.call("on_before_zero_grad", optimizer)
-                with profiler.profile(f"[LightningModule]{name}.optimizer_zero_grad"):
-                    model.optimizer_zero_grad(state.epoch, batch_idx, optimizer)
+                if hooks["on_before_zero_grad"]:
+                    call("on_before_zero_grad", optimizer)
+                self._optimizer_zero_grad(state.epoch, batch_idx, optimizer)
             scaled = loss / accumulate if accumulate > 1 else loss
-            trainer.call("on_before_backward", scaled)
-            with profiler.profile(f"[LightningModule]{name}.backward"):
-                if trainer.detect_anomaly:
-                    with ember.autograd.detect_anomaly():
-                        model.backward(scaled)
-                else:
-                    model.backward(scaled)
+            if hooks["on_before_backward"]:
+                call("on_before_backward", scaled)
+            if trainer.detect_anomaly:
+                with ember.autograd.detect_anomaly():
+                    self._backward(scaled)
+            else:
+                self._backward(scaled)
             if steps:
                 trainer.strategy.reduce_gradients()  # DDP: average over the ranks, once per optimizer step
-            trainer.call("on_after_backward")
+            if hooks["on_after_backward"]:
+                call("on_after_backward")
             results.append((output, loss))
             return loss
 
         if steps:
-            with profiler.profile(f"[LightningModule]{name}.optimizer_step"):
-                model.optimizer_step(state.epoch, batch_idx, trainer.manual_optimizers[0], closure)
+            self._optimizer_step(state.epoch, batch_idx, trainer._manual_optimizers[0], closure)
             if not results:
                 raise RuntimeError(
                     f"{type(model).__name__}.optimizer_step did not run `optimizer_closure` (epoch {state.epoch}, "
                     f"batch_idx {batch_idx}). Call `optimizer.step(closure=optimizer_closure)`, or "
                     "`optimizer_closure()` to skip the update: the closure runs training_step and backward")
-            step_schedulers(trainer.lr_scheduler_configs, "step", state.global_step, trainer.callback_metrics,
-                            trainer.module)
+            if trainer.lr_scheduler_configs:
+                step_schedulers(trainer.lr_scheduler_configs, "step", state.global_step, trainer.callback_metrics,
+                                trainer.module)
         else:
             closure()
         output, loss = results[-1]
@@ -156,7 +193,7 @@ class FitLoop:
 
     def should_validate(self, batch_idx: int) -> bool:
         trainer = self.trainer
-        if not trainer.enable_validation:
+        if not self._validates:
             return False
         interval, every_n_epochs = trainer.val_check_interval, trainer.check_val_every_n_epoch
         if isinstance(interval, int) and not isinstance(interval, bool) and every_n_epochs is None:
@@ -180,6 +217,7 @@ class FitLoop:
             with trainer.profiler.profile(action):
                 model.on_validation_model_zero_grad()
         trainer._reload_fit_loaders_if_due("val")
+        self._validates = trainer.enable_validation  # (the reloaded loaders may have no batches)
         trainer._evaluation.run("validate", trainer.val_dataloaders, trainer.num_val_batches)
         trainer._validation_has_run = True
         trainer.state.stage = "train"

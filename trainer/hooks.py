@@ -7,7 +7,9 @@ the callbacks were given. The module runs at ``MODULE_PRIORITY`` (-100): after o
 ``ProgressBar`` -400), so these see everything the module logged in the same hook.
 
 The table of callables is built once per ``fit``/``validate``/``test``/``predict``; dispatching a
-hook nobody defines costs one dictionary look-up and an empty loop.
+hook nobody defines costs one dictionary look-up and an empty loop. The loops test
+``dispatcher.table[name]`` (empty: nobody defines the hook) before dispatching a hook of every step, so a
+step pays nothing for the hooks nobody defines.
 
 Callback hooks receive ``(trainer, module, *args)``; module hooks receive ``(*args)``.
 
@@ -100,12 +102,12 @@ def build_hook_table(trainer, module, callbacks) -> dict[str, tuple]:
                 fn, action = functools.partial(getattr(obj, name), trainer, module), f"[Callback]{obj.state_key}.{name}"
             else:
                 continue
-            fns.append(_profiled(fn, profiler, action) if profiler is not None else fn)
+            fns.append(profiled(fn, profiler, action) if profiler is not None else fn)
         table[name] = tuple(fns)
     return table
 
 
-def _profiled(fn, profiler, action: str):
+def profiled(fn, profiler, action: str):
     """``fn`` timed by ``profiler`` as ``action`` (only when the run has a profiler: no cost otherwise)."""
     def run(*args):
         with profiler.profile(action):
@@ -120,7 +122,10 @@ class HookDispatcher:
     __slots__ = ("table",)
 
     def __init__(self, trainer=None, module=None, callbacks=()):
-        self.table = build_hook_table(trainer, module, list(callbacks)) if trainer is not None else {}
+        if trainer is None:
+            self.table = dict.fromkeys(CALLBACK_HOOKS, ())
+        else:
+            self.table = build_hook_table(trainer, module, list(callbacks))
 
     def __call__(self, name: str, *args):
         """Runs the hook; returns the last value a participant returned that is not None (Lightning reads

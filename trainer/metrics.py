@@ -34,11 +34,14 @@ _CALLABLE_NAMES = {"mean": "mean", "sum": "sum", "max": "max", "min": "min", "am
 def to_float(name: str, value) -> float:
     """A logged value as a Python float (a Tensor/ndarray must hold exactly one element)."""
     if isinstance(value, ember.Tensor):  # the common case: a scalar Tensor
-        if value.numel() != 1:
-            raise ValueError(
-                f"self.log({name!r}, value): value must be a scalar (one element), got shape {tuple(value.shape)}"
-            )
-        return float(value.item())
+        try:
+            return float(value.item())
+        except RuntimeError:  # (item() refuses a tensor of several elements)
+            if value.numel() != 1:
+                raise ValueError(
+                    f"self.log({name!r}, value): value must be a scalar (one element), got shape {tuple(value.shape)}"
+                ) from None
+            raise
     if isinstance(value, float):
         return value
     if isinstance(value, (bool, int)):
@@ -167,7 +170,8 @@ class MetricStore:
             return
         if sync_dist and self.sync is not None:  # DDP: the value reduced over the ranks, at once
             value = self.sync(value, _reduction_name(reduce_fx))
-        name = name + self.dataloader_suffix
+        if self.dataloader_suffix:
+            name = name + self.dataloader_suffix
         if on_step:
             self.step_values[name] = value
             self.step_flags[name] = (prog_bar, logger)

@@ -77,7 +77,7 @@ class TrainingModule(HyperparametersMixin, nn.Module):
     @property
     def device(self) -> ember.device:
         """Where the module computes: ``ember.device("cpu")`` (a device object, as Lightning's)."""
-        return ember.device("cpu")
+        return _CPU
 
     @property
     def dtype(self) -> ember.dtype:
@@ -413,7 +413,11 @@ class TrainingModule(HyperparametersMixin, nn.Module):
         return batch
 
     def _apply_batch_transfer_handler(self, batch: Any, device: Any = None, dataloader_idx: int = 0) -> Any:
-        """The three batch hooks in Lightning's order, each from the data module if it overrides it."""
+        """The three batch hooks in Lightning's order, each from the data module if it overrides it. When
+        neither overrides any of them the batch is returned as it is, without calling the three identities
+        (the loops run this for every batch)."""
+        if _transfers_as_is(self):
+            return batch
         device = device if device is not None else self.device
         batch = _batch_hook(self, "on_before_batch_transfer")(batch, dataloader_idx)
         batch = _batch_hook(self, "transfer_batch_to_device")(batch, device, dataloader_idx)
@@ -506,6 +510,29 @@ class TrainingModule(HyperparametersMixin, nn.Module):
         model.on_load_checkpoint(checkpoint)
         load_module_weights(model, checkpoint, checkpoint_path, strict=strict)
         return model
+
+
+_CPU = ember.device("cpu")  # (immutable: one object serves every module)
+
+_BATCH_HOOKS = ("on_before_batch_transfer", "transfer_batch_to_device", "on_after_batch_transfer")
+_PLAIN_TRANSFER: dict = {}  # (module class, data module class) -> neither class overrides a batch hook
+
+
+def _transfers_as_is(module) -> bool:
+    """True when neither ``module`` (its class or the instance) nor its trainer's data module (its class, as
+    ``_batch_hook`` reads it) overrides a batch-transfer hook: the three hooks would return the batch unchanged.
+    Each pair of classes is read once."""
+    datamodule = getattr(module.__dict__.get("_trainer"), "datamodule", None)
+    key = (type(module), type(datamodule))
+    plain = _PLAIN_TRANSFER.get(key)
+    if plain is None:
+        plain = _PLAIN_TRANSFER[key] = all(
+            getattr(key[0], name) is getattr(TrainingModule, name)
+            and (datamodule is None or getattr(key[1], name) is getattr(DataModule, name))
+            for name in _BATCH_HOOKS)
+    d = module.__dict__
+    return plain and not ("on_before_batch_transfer" in d or "transfer_batch_to_device" in d
+                          or "on_after_batch_transfer" in d)
 
 
 def _batch_hook(module, name: str):

@@ -102,13 +102,18 @@ def _parse_dicts(items: list[dict]) -> tuple[list, list[LRSchedulerConfig]]:
     return optimizers, configs
 
 
-def checked_loss(output, where: str, detect_anomaly: bool = False):
+def checked_loss(output, where: str | Callable[[], str], detect_anomaly: bool = False):
     """The loss of a ``training_step`` ``output`` (a scalar Tensor, or a dict with a ``"loss"`` one) in
-    automatic optimization; a clear error, naming ``where``, for anything that cannot be backpropagated."""
+    automatic optimization; a clear error, naming ``where``, for anything that cannot be backpropagated.
+    ``where`` may be a function that returns the name: it is called only when there is an error to report."""
+    loss = output.get("loss") if isinstance(output, dict) else output
+    if isinstance(loss, ember.Tensor) and loss.numel() == 1 and loss.requires_grad and not detect_anomaly:
+        return loss  # (every step: no message is made)
+    if callable(where):
+        where = where()
     if output is None:
         raise RuntimeError(f"{where} returned None; with automatic optimization it must return the loss "
                            "(a scalar Tensor) or a dict with a 'loss' key. Did you forget `return loss`?")
-    loss = output.get("loss") if isinstance(output, dict) else output
     if not isinstance(loss, ember.Tensor):
         keys = f" (keys: {sorted(output)})" if isinstance(output, dict) else ""
         raise TypeError(f"{where} must return a scalar Tensor loss or a dict with a 'loss' Tensor; "

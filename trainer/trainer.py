@@ -240,6 +240,7 @@ class Trainer:
         self._last_train_dl_reload_epoch = self._last_val_dl_reload_epoch = 0
         self._pending_checkpoint_ops: list = []
         self._defer_checkpoints = False
+        self._default_clipping = False  # the module keeps TrainingModule's clipping hooks (set by fit)
         self._interrupts = InterruptHandler()
         self._evaluation: EvaluationLoop | None = None  # built for each run, once its module and hooks are known
         self.fit_loop = FitLoop(self)
@@ -386,6 +387,8 @@ class Trainer:
         ``configure_gradient_clipping`` with the Trainer's settings, as Lightning calls it."""
         module = self.module
         if module is not None and module.automatic_optimization:
+            if not self.gradient_clip_val and self._default_clipping:
+                return  # (the default hooks would clip nothing: no clipping value is set)
             module.configure_gradient_clipping(optimizer, gradient_clip_val=self.gradient_clip_val,
                                                gradient_clip_algorithm=self._gradient_clip_algorithm_given)
 
@@ -399,7 +402,9 @@ class Trainer:
         """Runs hook ``hook_name`` with ``args`` on the callbacks and the module of the current run that
         define it, in priority order (``ember.trainer.hooks``); like Lightning Fabric's ``call``. Returns the
         last value returned that is not None."""
-        return self._call(hook_name, *args)
+        if self._call.table.get(hook_name):  # (nobody defines it: nothing to call)
+            return self._call(hook_name, *args)
+        return None
 
     @property
     def metric_store(self) -> MetricStore:
@@ -642,6 +647,8 @@ class Trainer:
             with self.profiler.profile(f"[LightningModule]{type(model).__name__}.configure_optimizers"):
                 self.optimizers, self.lr_scheduler_configs = parse_optimizers(model.configure_optimizers())
             setup.check_optimization_mode(model, self.optimizers, self.accumulate_grad_batches, self.gradient_clip_val)
+            self._default_clipping = not any(is_overridden(name, model) or name in model.__dict__
+                                             for name in ("configure_gradient_clipping", "clip_gradients"))
         if checkpoint is not None:
             ckpt.load_module_weights(model, checkpoint, path, strict=model.strict_loading)
             if fitting:
@@ -759,6 +766,9 @@ class Trainer:
     def _step_boundary(self) -> None:
         """The state is consistent here: write the checkpoints asked for during the step, and stop
         cleanly if SIGTERM / Ctrl-C arrived (after saving a resumable ``last`` checkpoint)."""
+        if not self._pending_checkpoint_ops and not self._interrupts.requested and self.strategy.world_size == 1:
+            self._defer_checkpoints = True  # (the common case, at every step: nothing to write or check)
+            return
         ops, self._pending_checkpoint_ops = self._pending_checkpoint_ops, []
         self._defer_checkpoints = False
         if self.strategy.world_size > 1:  # DDP: every rank stops at the same boundary

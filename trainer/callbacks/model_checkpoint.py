@@ -101,7 +101,7 @@ class ModelCheckpoint(Checkpoint):
         self._last_time_checked = time.monotonic()
 
     def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None:
-        if trainer.fast_dev_run:
+        if (not self.every_n_train_steps and self.train_time_interval is None) or trainer.fast_dev_run:
             return
         due_steps = self.every_n_train_steps > 0 and trainer.global_step % self.every_n_train_steps == 0
         due_time = False
