@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
+from ._llvm import fma
 from ._threads import split
 
 
@@ -81,27 +80,13 @@ def sgd_momentum_update(param, grad, buf, first, l2, momentum, one_minus_dampeni
                         stop):
     """One SGD step with momentum of the flat (1-d, contiguous) arrays over ``[start, stop)``, in place, as
     PyTorch's single-tensor SGD: ``g = grad.add(param, alpha=l2)``, ``buf.mul_(momentum).add_(g,
-    alpha=1 - dampening)``, ``g = g.add(buf, alpha=momentum) if nesterov else buf``,
-    ``param.add_(g, alpha=-lr)``; on the ``first`` step the buffer is ``g`` itself. Each ``add`` with ``alpha`` is one fused multiply-add there: with the
-    alphas float64 (holding the array precision's values), a float32 array's products are exact and
-    each sum rounds once, as torch's (and ``mul_``'s product too)."""
+    alpha=1 - dampening)`` (on the ``first`` step the buffer is ``g`` itself), ``g = g.add(buf,
+    alpha=momentum) if nesterov else buf``, ``param.add_(g, alpha=-lr)``; each ``add`` with ``alpha`` a fused
+    multiply-add, as there, and the scalars in the arrays' dtype."""
     param, grad, buf = param[start:stop], grad[start:stop], buf[start:stop]
-    rounded = np.empty(1, dtype=param.dtype)  # a value rounded to the arrays' precision
     decayed = l2 != 0
     for k in range(param.size):
-        if decayed:
-            rounded[0] = grad[k] + l2 * param[k]
-            g = rounded[0]
-        else:
-            g = grad[k]
-        if first:
-            buf[k] = g
-        else:
-            rounded[0] = buf[k] * momentum
-            buf[k] = rounded[0] + one_minus_dampening * g
-        if nesterov:
-            rounded[0] = g + momentum * buf[k]
-            g = rounded[0]
-        else:
-            g = buf[k]
-        param[k] = param[k] + neg_lr * g
+        g = fma(param[k], l2, grad[k]) if decayed else grad[k]
+        b = g if first else fma(g, one_minus_dampening, buf[k] * momentum)
+        buf[k] = b
+        param[k] = fma(fma(b, momentum, g) if nesterov else b, neg_lr, param[k])

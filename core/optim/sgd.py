@@ -82,12 +82,11 @@ class SGD(Optimizer):
             first = buf is None
             if first:
                 buf = state["momentum_buffer"] = Tensor._wrap(np.empty_like(param))
-            scalar = param.dtype.type  # torch's alphas: the arrays' precision, multiplied in float64 (see the kernel)
-            alpha = lambda value: np.float64(scalar(value))
+            scalar = param.dtype.type  # (torch's alphas: in the tensor's dtype)
             sgd_momentum_update(param.size, param.reshape(-1), np.ascontiguousarray(grad).reshape(-1),
-                                buf._data.reshape(-1), first, alpha(weight_decay), alpha(momentum),
-                                alpha(1 - group["dampening"]), bool(group["nesterov"]),
-                                alpha(-to_float(group["lr"])))
+                                buf._data.reshape(-1), first, scalar(weight_decay), scalar(momentum),
+                                scalar(1 - group["dampening"]), bool(group["nesterov"]),
+                                scalar(-to_float(group["lr"])))
             return
         if weight_decay != 0:
             grad = grad + weight_decay * param
