@@ -16,6 +16,7 @@ from __future__ import annotations
 import ctypes
 import os
 import sys
+import threading
 
 IDLE_TIMEOUT = "4"  # log2 of the cycles a worker spins before it sleeps: OpenBLAS's smallest
 
@@ -52,27 +53,52 @@ def openblas():
     return _OpenBLAS
 
 
-_asked = False
+_done = False
+_tries = 0
+# files whose functions a thread blocks in (locks, queues, sockets, pipes): a thread whose current Python
+# frame is in one of them is not inside a BLAS call
+_WAITING = ("threading.py", "queue.py", "selectors.py", "socket.py", "connection.py", "subprocess.py", "ssl.py")
+
+
+_POOL = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_threads.py")  # the split kernels' idle workers
+
+
+def _others_waiting() -> bool:
+    """Whether every other Python thread is blocked waiting (not, as far as can be told, inside numpy)."""
+    me = threading.get_ident()
+    return all(ident == me or os.path.basename(frame.f_code.co_filename) in _WAITING
+               or frame.f_code.co_filename == _POOL for ident, frame in sys._current_frames().items())
 
 
 def sleep_idle_workers() -> bool:
     """Makes numpy's OpenBLAS workers sleep as soon as they are idle (once per process), unless
     ``OPENBLAS_THREAD_TIMEOUT`` was set by the user. True when the workers were restarted with the short
-    timeout."""
-    global _asked
-    if _asked:
+    timeout.
+
+    Restarting OpenBLAS's threads while another thread runs a multi-threaded BLAS call would hang that call,
+    so it happens only while every other Python thread is blocked waiting, and holding the GIL (``PyDLL``)
+    so that none can start one meanwhile; otherwise a later call tries again (up to 1000 calls)."""
+    global _done, _tries
+    if _done:
         return False
-    _asked = True
+    _tries += 1
+    if _tries > 1000:
+        _done = True
     if "OPENBLAS_THREAD_TIMEOUT" in os.environ or "GOTO_THREAD_TIMEOUT" in os.environ:
+        _done = True  # the user's (or an earlier restart's, inherited by a child process)
         return False
     if "numpy" not in sys.modules:
         import numpy  # noqa: F401 - loads OpenBLAS, so that it can be found
 
     blas = openblas()
-    lib = blas.lib
     needed = ("openblas_read_env", "openblas_thread_timeout", "blas_thread_shutdown_")
-    if lib is None or not all(hasattr(lib, name) for name in needed):
+    if blas.lib is None or not all(hasattr(blas.lib, name) for name in needed):
+        _done = True
         return False
+    if not _others_waiting():
+        return False
+    _done = True
+    lib = ctypes.PyDLL(blas.lib._name)  # its calls keep the GIL
     os.environ["OPENBLAS_THREAD_TIMEOUT"] = IDLE_TIMEOUT  # also what child processes start with
     threads = blas.get_threads()
     lib.openblas_read_env()

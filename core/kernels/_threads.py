@@ -183,7 +183,7 @@ class _Pool:
         if not self._busy.acquire(blocking=False):
             return kernel(*args, 0, total)
         try:
-            if not self._workers:  # OpenBLAS's spinning workers would take the core these threads need
+            if not _blas._done:  # OpenBLAS's spinning workers would take the core these threads need
                 _blas.sleep_idle_workers()
             while len(self._workers) < threads - 1:
                 self._workers.append(_Worker(f"ember-kernel-{len(self._workers)}"))

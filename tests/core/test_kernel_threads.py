@@ -71,6 +71,48 @@ def test_a_timeout_the_user_set_is_kept():
     assert threads == 2
 
 
+POSTPONED = textwrap.dedent("""
+    import threading
+    import numpy as np
+    from ember.kernels import _blas, _threads
+
+    blas = _blas.openblas()
+    if blas.lib is None or not hasattr(blas.lib, "openblas_thread_timeout") or blas.get_threads() < 2:
+        print("skip")
+        raise SystemExit
+    stop = False
+
+    def busy():  # a thread running Python code: it could be about to call BLAS
+        while not stop:
+            pass
+
+    def fill(out, start, stop):
+        out[start:stop] = 1
+
+    thread = threading.Thread(target=busy)
+    thread.start()
+    _threads._pool.run(fill, (np.zeros(64),), 64, 2)
+    during = blas.lib.openblas_thread_timeout()
+    stop = True
+    thread.join()
+    _threads._pool.run(fill, (np.zeros(64),), 64, 2)
+    print(during, blas.lib.openblas_thread_timeout())
+""")
+
+
+def test_the_workers_restart_only_while_no_other_thread_may_be_in_blas():
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_THREAD_TIMEOUT", "GOTO_THREAD_TIMEOUT")}
+    env.update(OPENBLAS_NUM_THREADS="2", OMP_NUM_THREADS="2")
+    out = subprocess.run([sys.executable, "-c", POSTPONED], env=env, capture_output=True, text=True, timeout=120,
+                         check=False)
+    assert out.returncode == 0, out.stderr
+    if out.stdout.strip() == "skip":
+        pytest.skip("numpy's BLAS here is not a multi-threaded OpenBLAS")
+    during, after = map(int, out.stdout.split())
+    assert during != 4  # postponed while the other thread ran
+    assert after == 4  # done by the first pool call after it stopped
+
+
 def test_the_caller_runs_the_pieces_of_a_worker_that_is_busy_elsewhere():
     ran = {}
 
