@@ -28,9 +28,12 @@ def start() -> None:
     anyway) without importing ``scipy.linalg``. Does nothing once that module is imported."""
     if "numba.np.arraymath" in sys.modules:
         return
-    from numba.np import linalg
+    try:
+        from numba.np import linalg
 
-    check = linalg.ensure_blas
+        check = linalg.ensure_blas
+    except (ImportError, AttributeError):  # a numba laid out otherwise: its own start-up, scipy.linalg and all
+        return
     if "scipy.linalg" not in sys.modules:  # (imported already: the real check costs nothing more)
         linalg.ensure_blas = _scipy_installed
     try:
