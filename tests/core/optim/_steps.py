@@ -5,6 +5,14 @@ from __future__ import annotations
 import numpy as np
 
 
+def random_steps(shapes, dtype, steps=6):
+    """Starting values for parameters of ``shapes`` and ``steps`` gradients for each, standard normal."""
+    rng = np.random.default_rng(0)
+    init = [rng.standard_normal(s).astype(dtype) for s in shapes]
+    grads = [[rng.standard_normal(s).astype(dtype) for s in shapes] for _ in range(steps)]
+    return init, grads
+
+
 def run_steps(lib, cls, options, init, grads, **extra):
     """``cls`` (an optimizer class of ``lib``) over parameters starting at ``init``, one step per entry of
     ``grads``; the final parameters as arrays, and the optimizer."""

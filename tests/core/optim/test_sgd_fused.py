@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from ember import optim
 
-from ._steps import assert_float32_steps_match, run_steps
+from ._steps import assert_float32_steps_match, random_steps, run_steps
 
 OPTIONS = [
     {"lr": 0.1, "momentum": 0.9},
@@ -26,18 +26,11 @@ class NumpySGD(optim.SGD):
         return super()._update(param, grad, state, group)
 
 
-def _data(dtype):
-    rng = np.random.default_rng(0)
-    init = [rng.standard_normal(s).astype(dtype) for s in SHAPES]
-    grads = [[rng.standard_normal(s).astype(dtype) for s in SHAPES] for _ in range(6)]
-    return init, grads
-
-
 @pytest.mark.parity
 @pytest.mark.parametrize("options", OPTIONS, ids=range(len(OPTIONS)))
 def test_float32_steps_match_torch(options):
     torch = pytest.importorskip("torch")
-    init, grads = _data(np.float32)
+    init, grads = random_steps(SHAPES, np.float32)
     ours, opt = run_steps(ember, optim.SGD, options, init, grads)
     theirs, torch_opt = run_steps(torch, torch.optim.SGD, options, init, grads, foreach=False)
     assert_float32_steps_match(ours, opt, theirs, torch_opt, init)
@@ -48,7 +41,7 @@ def test_float32_steps_match_torch(options):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("options", OPTIONS, ids=range(len(OPTIONS)))
 def test_the_kernel_gives_the_numpy_paths_values(options, dtype):
-    init, grads = _data(dtype)
+    init, grads = random_steps(SHAPES, dtype)
     fused, _ = run_steps(ember, optim.SGD, options, init, grads)
     plain, _ = run_steps(ember, NumpySGD, options, init, grads)
     for a, b in zip(fused, plain):
