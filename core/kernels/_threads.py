@@ -85,9 +85,10 @@ def adaptive(**options):
 class Split:
     """A kernel whose last two arguments are a ``[start, stop)`` range of its outer loop (``range``, each
     iteration writing its own part of arrays the caller allocated), compiled ``njit(cache=True, nogil=True,
-    **options)`` and run on ``numba.get_num_threads()`` threads, the range cut into two contiguous pieces
-    per thread that the threads claim in turn, when a call's largest array reaches ``work`` elements (set per kernel at about
-    0.1 ms of one-thread work; benchmarks/README.md, 2026-12-07), on the calling thread otherwise.
+    **options)`` and run on ``numba.get_num_threads()`` threads (the range cut into two contiguous pieces
+    per thread, which the threads claim in turn) when a call's largest array reaches ``work`` elements (set
+    per kernel at about 0.1 ms of one-thread work; benchmarks/README.md, 2026-12-07), on the calling thread
+    otherwise.
 
     The extra threads are Python threads of this module (``_pool``), not numba's OpenMP pool: the kernel
     releases the GIL, so nothing is compiled a second time with ``parallel=True`` (no longer cold
