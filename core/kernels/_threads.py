@@ -20,8 +20,8 @@ range, the GIL is released (``nogil=True``), and from a size set per kernel the 
 turn (a worker that is slow to wake leaves its pieces to the caller instead of holding it up).
 Nothing is compiled twice, numba's OpenMP pool is not started, and a forked child starts workers of its
 own. ``EMBER_SPLIT_WORK`` (elements) gives every ``split`` kernel that threshold instead (a huge value:
-one thread always). When the workers first start, OpenBLAS's idle threads are told to sleep rather than
-spin on the cores they need (``_blas.sleep_idle_workers``).
+one thread always). Once split calls take a fifth of the time, OpenBLAS's idle threads are told to sleep
+rather than spin on the cores the workers need (``_blas.sleep_idle_workers``).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from __future__ import annotations
 import itertools
 import os
 import threading
+import time
 import types
 
 import numba
@@ -174,18 +175,24 @@ class _Pool:
 
     The range is cut into a few pieces per thread that every thread claims in turn, and the caller waits
     only for pieces a worker has started: a worker that is slow to wake (its core busy with another
-    process, or with OpenBLAS's spinning thread) costs the caller nothing, it runs the pieces itself."""
+    process, or with OpenBLAS's spinning thread) costs the caller nothing, it runs the pieces itself.
+
+    Once split calls have taken ``BLAS_SLEEP_SHARE`` of the time since the second after the first (and at
+    least 50 ms), OpenBLAS's idle workers are told to sleep instead of spinning
+    (``_blas.sleep_idle_workers``): they would take the core these threads need. A model whose time is in GEMMs (an MLP with one split ReLU)
+    keeps them spinning, which saves it waking them for every GEMM."""
 
     def __init__(self):
         self._workers = []
         self._busy = threading.Lock()  # one split call at a time (a second caller runs serially)
+        self._since = None  # a second after the first split call started
+        self._spent = 0.0  # seconds in split calls since
 
     def run(self, kernel, args, total, threads, chunks_per_thread=2):
         if not self._busy.acquire(blocking=False):
             return kernel(*args, 0, total)
+        start = time.perf_counter()
         try:
-            if not _blas._done:  # OpenBLAS's spinning workers would take the core these threads need
-                _blas.sleep_idle_workers()
             while len(self._workers) < threads - 1:
                 self._workers.append(_Worker(f"ember-kernel-{len(self._workers)}"))
             job = _Job(kernel, args, total, min(total, threads * chunks_per_thread))
@@ -204,6 +211,21 @@ class _Pool:
                 raise job.error
         finally:
             self._busy.release()
+            if not _blas._done:
+                self._count(start)
+
+    def _count(self, start):
+        if self._since is None:  # the first second (kernels compiling and loading) is not counted
+            self._since = start + 1.0
+        if start < self._since:
+            return
+        now = time.perf_counter()
+        self._spent += now - start
+        if self._spent >= 0.05 and self._spent >= BLAS_SLEEP_SHARE * (now - self._since):
+            _blas.sleep_idle_workers()
+
+
+BLAS_SLEEP_SHARE = 0.2  # see _Pool
 
 
 _pool = _Pool()

@@ -72,9 +72,8 @@ def adadelta_update(param, grad, square_avg, acc_delta, rho, one_minus_rho, eps,
         param[k] += neg_lr * delta
 
 
-# From 1M elements on two threads: below, the second thread saves ~0.1 ms, and a model whose only split
-# kernel this is (an MLP) would start the pool, which makes OpenBLAS's idle workers sleep (``_blas``): its
-# GEMMs then pay for waking them (MLP 784-512-256-10 at batch 32: 1.3x slower).
+# From 1M elements on two threads: a 400k-element update takes ~66 us on one, about what handing half of it to
+# another thread costs on a busy machine (10-40 us, benchmarks/README.md).
 @split(1 << 20, error_model="numpy")
 def sgd_momentum_update(param, grad, buf, first, l2, momentum, one_minus_dampening, nesterov, neg_lr, start,
                         stop):

@@ -1,6 +1,6 @@
 """The split kernels' thread pool: pieces shared out to whichever thread is free, and numpy's OpenBLAS
-workers told to sleep when idle once the pool starts (instead of spinning on the core it needs); a timeout
-the user set is kept."""
+workers told to sleep when idle once split calls take a share of the time (instead of spinning on the core
+they need); a timeout the user set is kept."""
 
 import os
 import subprocess
@@ -27,9 +27,11 @@ CHILD = textwrap.dedent("""
     out = np.zeros(64)
 
     def fill(out, start, stop):
+        time.sleep(0.01)  # split calls that take the process's time
         out[start:stop] = 1
 
-    _threads._pool.run(fill, (out,), 64, 2)  # the pool's first call
+    for _ in range(70):  # 1.4 s of split calls (the first second is not counted)
+        _threads._pool.run(fill, (out,), 64, 2)
     assert out.all()
     a = np.ones((512, 512), np.float32)
     idle = []
@@ -56,7 +58,7 @@ def _child(env_timeout=None):
     return int(before), int(after), int(threads), float(idle)
 
 
-def test_idle_blas_workers_sleep_once_the_pool_starts_and_keep_their_thread_count():
+def test_idle_blas_workers_sleep_once_split_calls_take_time_and_keep_their_thread_count():
     before, after, threads, idle = _child()
     assert before != 4  # OpenBLAS's own default until Ember's threads need the core
     assert after == 4
@@ -73,6 +75,7 @@ def test_a_timeout_the_user_set_is_kept():
 
 POSTPONED = textwrap.dedent("""
     import threading
+    import time
     import numpy as np
     from ember.kernels import _blas, _threads
 
@@ -87,11 +90,13 @@ POSTPONED = textwrap.dedent("""
             pass
 
     def fill(out, start, stop):
+        time.sleep(0.01)
         out[start:stop] = 1
 
     thread = threading.Thread(target=busy)
     thread.start()
-    _threads._pool.run(fill, (np.zeros(64),), 64, 2)
+    for _ in range(70):
+        _threads._pool.run(fill, (np.zeros(64),), 64, 2)
     during = blas.lib.openblas_thread_timeout()
     stop = True
     thread.join()
@@ -111,6 +116,29 @@ def test_the_workers_restart_only_while_no_other_thread_may_be_in_blas():
     during, after = map(int, out.stdout.split())
     assert during != 4  # postponed while the other thread ran
     assert after == 4  # done by the first pool call after it stopped
+
+
+SPARSE = textwrap.dedent("""
+    import time
+    import numpy as np
+    from ember.kernels import _blas, _threads
+
+    def fill(out, start, stop):
+        out[start:stop] = 1
+
+    for _ in range(16):  # a quick split call now and then, the time spent elsewhere (GEMMs)
+        _threads._pool.run(fill, (np.zeros(64),), 64, 2)
+        time.sleep(0.1)
+    print(_blas._done, "OPENBLAS_THREAD_TIMEOUT" in __import__("os").environ)
+""")
+
+
+def test_a_process_whose_time_is_not_in_split_calls_keeps_the_spinning_workers():
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_THREAD_TIMEOUT", "GOTO_THREAD_TIMEOUT")}
+    out = subprocess.run([sys.executable, "-c", SPARSE], env=env, capture_output=True, text=True, timeout=120,
+                         check=False)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["False", "False"]
 
 
 def test_the_caller_runs_the_pieces_of_a_worker_that_is_busy_elsewhere():
