@@ -5,9 +5,9 @@ sleep, by default: ~50 ms of a core busy after every GEMM. While only GEMMs run 
 for the next one (an MLP at batch 32 runs 1.3x slower when it has to wake the worker for every GEMM). But
 Ember's ``split`` kernels need that core between the GEMMs of a convolutional step, and there the spinning
 worker took it: ResNet-18 CIFAR ran no faster on two threads than on one (timings: benchmarks/README.md,
-2026-12-07, third session). So the split kernels' thread pool calls ``sleep_idle_workers`` once split calls
-take a fifth of the process's time: OpenBLAS's workers then sleep at once, as with ``OPENBLAS_THREAD_TIMEOUT=4`` set before numpy loaded
-OpenBLAS. It sets that variable, has OpenBLAS read its environment again and restarts its threads, which
+2026-12-07, third session). So the first heavy split kernel call (``_threads.HEAVY``) calls
+``sleep_idle_workers``: OpenBLAS's workers then sleep at once, as with ``OPENBLAS_THREAD_TIMEOUT=4`` set
+before numpy loaded OpenBLAS. It sets that variable, has OpenBLAS read its environment again and restarts its threads, which
 read the timeout when they start. A timeout the user set is kept; other BLAS libraries are left as they are.
 """
 

@@ -20,8 +20,8 @@ range, the GIL is released (``nogil=True``), and from a size set per kernel the 
 turn (a worker that is slow to wake leaves its pieces to the caller instead of holding it up).
 Nothing is compiled twice, numba's OpenMP pool is not started, and a forked child starts workers of its
 own. ``EMBER_SPLIT_WORK`` (elements) gives every ``split`` kernel that threshold instead (a huge value:
-one thread always). Once split calls take a fifth of the time, OpenBLAS's idle threads are told to sleep
-rather than spin on the cores the workers need (``_blas.sleep_idle_workers``).
+one thread always). The first heavy split call (``HEAVY``) tells OpenBLAS's idle threads to sleep rather
+than spin on the cores the workers need (``_blas.sleep_idle_workers``).
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ from __future__ import annotations
 import itertools
 import os
 import threading
-import time
 import types
 
 import numba
@@ -111,7 +110,17 @@ class Split:
         threads = min(numba.get_num_threads(), total) if work >= self.work else 1
         if threads <= 1:
             return self.serial(*args, 0, total)
+        if work >= HEAVY * self.work and not _blas._done:
+            _blas.sleep_idle_workers()
         return _pool.run(self.serial, args, total, threads)
+
+
+# A split call from HEAVY times its kernel's threshold (~0.6 ms of one-thread work) makes OpenBLAS's idle workers
+# sleep instead of spinning on the core the pool needs (``_blas.sleep_idle_workers``). Convnets make such calls
+# (ResNet-18 CIFAR, two threads: ~290 -> ~210 ms a step); models whose time is in GEMMs and whose split calls are
+# light (an MLP's ReLU at 2x, a VAE's Adam at 2.4x) keep the spinning workers, which saves waking them for every
+# GEMM (MLP b512 8.6 vs 9.6 ms, VAE 5.5 vs 6.2 ms; benchmarks/README.md, 2026-12-07, third session).
+HEAVY = 6
 
 
 def split(work, **options):
@@ -185,13 +194,10 @@ class _Pool:
     def __init__(self):
         self._workers = []
         self._busy = threading.Lock()  # one split call at a time (a second caller runs serially)
-        self._since = None  # a second after the first split call started
-        self._spent = 0.0  # seconds in split calls since
 
     def run(self, kernel, args, total, threads, chunks_per_thread=2):
         if not self._busy.acquire(blocking=False):
             return kernel(*args, 0, total)
-        start = time.perf_counter()
         try:
             while len(self._workers) < threads - 1:
                 self._workers.append(_Worker(f"ember-kernel-{len(self._workers)}"))
@@ -211,21 +217,6 @@ class _Pool:
                 raise job.error
         finally:
             self._busy.release()
-            if not _blas._done:
-                self._count(start)
-
-    def _count(self, start):
-        if self._since is None:  # the first second (kernels compiling and loading) is not counted
-            self._since = start + 1.0
-        if start < self._since:
-            return
-        now = time.perf_counter()
-        self._spent += now - start
-        if self._spent >= 0.05 and self._spent >= BLAS_SLEEP_SHARE * (now - self._since):
-            _blas.sleep_idle_workers()
-
-
-BLAS_SLEEP_SHARE = 0.2  # see _Pool
 
 
 _pool = _Pool()
