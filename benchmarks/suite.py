@@ -125,14 +125,15 @@ def run_step_workload(name: str, rounds: int, repeats: int) -> dict:
     try:
         # warm-up (numba compilation and kernel loading, caches) for at least a second; then each sample
         # lasts at least 0.25 s, as a process that has just woken up runs its first steps slower
-        # (per-op overhead: 2.0 ms/step over 300 steps, 2.3-3.8 ms/step over 5). The step's time comes
-        # from the warm-up's last call: taken from its first, the kernels' loading made Ember's samples
-        # 3 steps long (LeNet-5: 17.6 ms a step instead of 7, most of it the first step after each pause).
+        # (per-op overhead: 2.0 ms/step over 300 steps, 2.3-3.8 ms/step over 5). The step's time is the
+        # warm-up calls' fastest: taken from the first call (kernels loading) or from one slow call, Ember's
+        # LeNet-5 samples were 3-8 steps long and read 11-17 ms a step instead of 7, most of it the first
+        # step after each pause.
         counts = {}
         for framework in workers:
             start, step_time = time.perf_counter(), run(framework, max(2, repeats // 2))
             while time.perf_counter() - start < 1.0:
-                step_time = run(framework, max(2, repeats // 2, math.ceil(0.1 / step_time)))
+                step_time = min(step_time, run(framework, max(2, repeats // 2, math.ceil(0.1 / step_time))))
             counts[framework] = max(repeats, math.ceil(0.25 / step_time))
         samples_by = {framework: [] for framework in workers}
         for _ in range(rounds):
