@@ -267,11 +267,13 @@ class Tensor:
 
     # --- conversions --------------------------------------------------------------------
     def item(self):
-        if self._data.size != 1:
-            raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted to Scalar")
-        if is_meta_array(self._data):
+        data = self._data
+        if data.size != 1:
+            raise RuntimeError(f"a Tensor with {data.size} elements cannot be converted to Scalar")
+        # (a plain array owning its memory is no meta array: the common case skips the check)
+        if (type(data) is not np.ndarray or data.base is not None) and is_meta_array(data):
             raise RuntimeError("Tensor.item() cannot be called on meta tensors")
-        return self._data.reshape(()).item()
+        return data.item()
 
     def tolist(self):
         if is_meta_array(self._data):

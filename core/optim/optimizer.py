@@ -26,6 +26,7 @@ import numpy as np
 from .. import _dtype
 from .._device import is_meta_array
 from .._hooks import RemovableHandle
+from ..autograd import grad_mode
 from ..autograd.grad_mode import enable_grad
 from ..ops.complex_ops import real_parts
 from ..tensor import Tensor
@@ -211,8 +212,14 @@ class Optimizer:
         """Performs one optimization step; ``closure`` re-evaluates the model and returns the loss."""
         loss = None
         if closure is not None:
-            with enable_grad():
-                loss = closure()
+            if grad_mode.state.grad_enabled:  # (already recording: no enable_grad object to make each step)
+                try:
+                    loss = closure()
+                finally:
+                    grad_mode.state.grad_enabled = True  # (as enable_grad's exit restores it)
+            else:
+                with enable_grad():
+                    loss = closure()
         for group in self.param_groups:
             self._prepare_group(group)
             maximize = group.get("maximize", False)

@@ -307,3 +307,15 @@ def test_meta_dropout_draws_no_random_numbers():
     out = nn.functional.dropout(ember.zeros(1000, 1000, device="meta"), 0.1)
     assert out.is_meta and out.shape == (1000, 1000)
     assert ember.equal(ember.rand(3), expected)
+
+
+def test_item_reads_one_element_arrays_of_any_kind_but_not_meta_ones():
+    base = ember.arange(6.0)
+    assert base[4:5].item() == 4.0  # a view of another array
+    assert ember.tensor([[2.5]]).item() == 2.5  # a 2-d array of one element
+    assert ember.tensor(3, dtype=ember.int64).item() == 3 and isinstance(ember.tensor(3).item(), int)
+    assert base.reshape(2, 3).t()[2, 1].item() == 5.0  # a strided view
+    with pytest.raises(RuntimeError, match="Tensor.item\\(\\) cannot be called on meta tensors"):
+        ember.zeros((), device="meta").item()  # a 0-d meta tensor
+    with pytest.raises(RuntimeError, match="Tensor.item\\(\\) cannot be called on meta tensors"):
+        ember.zeros(1, 1, device="meta").item()
