@@ -222,3 +222,63 @@ def test_an_overridden_clip_gradients_is_called_each_step_without_a_clipping_val
     model = OwnClipping()
     _trainer(tmp_path, max_epochs=1, limit_train_batches=3).fit(model, loader())
     assert model.calls == 3 and max(model.norms) == pytest.approx(1e-3, rel=1e-3)
+
+
+def test_the_closure_given_to_optimizer_step_returns_the_loss_training_step_returned(tmp_path):
+    class Returned(Classifier):
+        def __init__(self):
+            super().__init__()
+            self.pairs = []
+
+        def training_step(self, batch, batch_idx):
+            self.loss = super().training_step(batch, batch_idx)
+            return self.loss
+
+        def optimizer_step(self, epoch, batch_idx, optimizer, optimizer_closure=None):
+            self.pairs.append((optimizer.step(closure=optimizer_closure), self.loss))
+
+    module = Returned()
+    _trainer(tmp_path, max_epochs=1, limit_train_batches=3).fit(module, loader())
+    assert len(module.pairs) == 3 and all(returned is loss for returned, loss in module.pairs)
+
+
+def test_step_methods_set_on_the_module_instance_are_called_each_step(tmp_path):
+    module, calls = Classifier(), []
+
+    def backward(loss, *args, **kwargs):
+        calls.append("backward")
+        loss.backward()
+
+    def optimizer_zero_grad(epoch, batch_idx, optimizer):
+        calls.append("optimizer_zero_grad")
+        optimizer.zero_grad()
+
+    def optimizer_step(epoch, batch_idx, optimizer, optimizer_closure=None):
+        calls.append("optimizer_step")
+        optimizer.step(closure=optimizer_closure)
+
+    module.backward, module.optimizer_zero_grad, module.optimizer_step = backward, optimizer_zero_grad, optimizer_step
+    trainer = _trainer(tmp_path, max_epochs=1, limit_train_batches=2)
+    trainer.fit(module, loader())
+    assert calls == ["optimizer_step", "optimizer_zero_grad", "backward"] * 2 and trainer.global_step == 2
+
+
+def test_the_default_steps_train_as_the_overridden_ones_with_the_same_body(tmp_path):
+    class Spelled(Classifier):  # TrainingModule's defaults written out: the loop's shortcut must match them
+        def backward(self, loss, *args, **kwargs):
+            loss.backward(*args, **kwargs)
+
+        def optimizer_zero_grad(self, epoch, batch_idx, optimizer):
+            optimizer.zero_grad()
+
+        def optimizer_step(self, epoch, batch_idx, optimizer, optimizer_closure=None):
+            optimizer.step(closure=optimizer_closure)
+
+    weights = []
+    for cls in (Classifier, Spelled):
+        ember.manual_seed(0)
+        module = cls()
+        _trainer(tmp_path, max_epochs=2, accumulate_grad_batches=2).fit(module, loader())
+        weights.append([p.detach().numpy().copy() for p in module.parameters()])
+    for a, b in zip(*weights):
+        np.testing.assert_array_equal(a, b)
