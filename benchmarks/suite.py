@@ -139,7 +139,10 @@ def run_step_workload(name: str, rounds: int, repeats: int) -> dict:
         for _ in range(rounds):
             for framework in workers:
                 time.sleep(_SETTLE)
-                samples_by[framework].append(run(framework, counts[framework]))
+                step_time = run(framework, counts[framework])
+                samples_by[framework].append(step_time)
+                # still too short (the warm-up's steps were slow, e.g. while kernels loaded): longer from now on
+                counts[framework] = max(counts[framework], math.ceil(0.25 / step_time))
     finally:
         for worker in workers.values():
             worker.stdin.close()
