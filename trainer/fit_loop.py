@@ -13,8 +13,8 @@ import ember
 
 from . import data as data_utils
 from .hooks import profiled
-from .module import TrainingModule, _transfers_as_is
-from .optimization import checked_loss, step_schedulers
+from .module import _transfers_as_is
+from .optimization import checked_loss, plain_loss, step_schedulers
 from .profilers import PassThroughProfiler
 from .utilities.signature_utils import is_param_in_hook_signature
 
@@ -40,19 +40,12 @@ class FitLoop:
             fn = getattr(model, method)
             return fn if profiler is None else profiled(fn, profiler, f"[LightningModule]{name}.{method}")
 
-        def step_hook(method: str):
-            """The module's hook, or None when it is ``TrainingModule``'s default and there is no profiler
-            to time it: the loop then does what the default does (the same calls, in the same order)."""
-            if profiler is None and method not in model.__dict__ and _is_default(type(model), method):
-                return None
-            return timed(method)
-
         self._profiler = profiler
         self._training_step = timed("training_step")
         self._takes_batch_idx = _takes_batch_idx(model.training_step)
-        self._optimizer_zero_grad = step_hook("optimizer_zero_grad")
-        self._backward = step_hook("backward")
-        self._optimizer_step = step_hook("optimizer_step")
+        self._optimizer_zero_grad = timed("optimizer_zero_grad")
+        self._backward = timed("backward")
+        self._optimizer_step = timed("optimizer_step")
         self._transfers_as_is = _transfers_as_is(model)  # (no batch-transfer hook overridden: none is called)
         self._model = model
 
@@ -163,39 +156,31 @@ class FitLoop:
                 output = self._training_step(batch, batch_idx)
             else:
                 output = self._training_step(batch)
-            loss = _plain_loss(output) if not trainer.detect_anomaly else None
-            if loss is None:
+            loss = plain_loss(output, trainer.detect_anomaly)
+            if loss is None:  # (checked_loss raises, naming the step; its message is made only then)
                 loss = checked_loss(output, f"training_step (epoch {state.epoch}, batch_idx {batch_idx})",
                                     trainer.detect_anomaly)
             if batch_idx % accumulate == 0:
                 if hooks["on_before_zero_grad"]:
                     call("on_before_zero_grad", optimizer)
-                if self._optimizer_zero_grad is None:
-                    optimizer.zero_grad()  # (TrainingModule.optimizer_zero_grad's body)
-                else:
-                    self._optimizer_zero_grad(state.epoch, batch_idx, optimizer)
+                self._optimizer_zero_grad(state.epoch, batch_idx, optimizer)
             scaled = loss / accumulate if accumulate > 1 else loss
             if hooks["on_before_backward"]:
                 call("on_before_backward", scaled)
-            backward = self._backward or _default_backward
             if trainer.detect_anomaly:
                 with ember.autograd.detect_anomaly():
-                    backward(scaled)
+                    self._backward(scaled)
             else:
-                backward(scaled)
+                self._backward(scaled)
             if steps:
                 trainer.strategy.reduce_gradients()  # DDP: average over the ranks, once per optimizer step
             if hooks["on_after_backward"]:
                 call("on_after_backward")
-            results.append(output)
-            results.append(loss)
+            results.append((output, loss))
             return loss
 
         if steps:
-            if self._optimizer_step is None:
-                trainer._manual_optimizers[0].step(closure=closure)  # (TrainingModule.optimizer_step's body)
-            else:
-                self._optimizer_step(state.epoch, batch_idx, trainer._manual_optimizers[0], closure)
+            self._optimizer_step(state.epoch, batch_idx, trainer._manual_optimizers[0], closure)
             if not results:
                 raise RuntimeError(
                     f"{type(model).__name__}.optimizer_step did not run `optimizer_closure` (epoch {state.epoch}, "
@@ -206,7 +191,7 @@ class FitLoop:
                                 trainer.module)
         else:
             closure()
-        output, loss = results[-2], results[-1]
+        output, loss = results[-1]
         if output is loss:
             return {"loss": loss.detach()}
         return {**output, "loss": loss.detach()}
@@ -280,23 +265,6 @@ class FitLoop:
                             trainer.module)
         state.epoch += 1
         state.batch_idx = 0
-
-
-def _plain_loss(output):
-    """``output`` itself when it is a loss ``checked_loss`` would pass as it is (a one-element Tensor that
-    requires grad), else None (``checked_loss`` then decides, and names the step in its error)."""
-    if isinstance(output, ember.Tensor) and output.requires_grad and output.numel() == 1:
-        return output
-    return None
-
-
-def _default_backward(loss) -> None:
-    loss.backward()  # (TrainingModule.backward's body)
-
-
-def _is_default(cls, method: str) -> bool:
-    """Whether ``cls`` keeps ``TrainingModule``'s ``method``."""
-    return getattr(cls, method) is getattr(TrainingModule, method)
 
 
 _TAKES_BATCH_IDX: dict = {}

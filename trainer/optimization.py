@@ -102,15 +102,23 @@ def _parse_dicts(items: list[dict]) -> tuple[list, list[LRSchedulerConfig]]:
     return optimizers, configs
 
 
-def checked_loss(output, where: str | Callable[[], str], detect_anomaly: bool = False):
-    """The loss of a ``training_step`` ``output`` (a scalar Tensor, or a dict with a ``"loss"`` one) in
-    automatic optimization; a clear error, naming ``where``, for anything that cannot be backpropagated.
-    ``where`` may be a function that returns the name: it is called only when there is an error to report."""
+def plain_loss(output, detect_anomaly: bool = False):
+    """The loss of a ``training_step`` ``output`` when ``checked_loss`` would pass it without a look at its
+    value (a one-element Tensor that requires grad, or a dict holding one under ``"loss"``; not under
+    ``detect_anomaly``); None otherwise."""
     loss = output.get("loss") if isinstance(output, dict) else output
     if isinstance(loss, ember.Tensor) and loss.numel() == 1 and loss.requires_grad and not detect_anomaly:
-        return loss  # (every step: no message is made)
-    if callable(where):
-        where = where()
+        return loss
+    return None
+
+
+def checked_loss(output, where: str, detect_anomaly: bool = False):
+    """The loss of a ``training_step`` ``output`` (a scalar Tensor, or a dict with a ``"loss"`` one) in
+    automatic optimization; a clear error, naming ``where``, for anything that cannot be backpropagated."""
+    loss = plain_loss(output, detect_anomaly)
+    if loss is not None:
+        return loss
+    loss = output.get("loss") if isinstance(output, dict) else output
     if output is None:
         raise RuntimeError(f"{where} returned None; with automatic optimization it must return the loss "
                            "(a scalar Tensor) or a dict with a 'loss' key. Did you forget `return loss`?")
