@@ -270,8 +270,7 @@ class Tensor:
         data = self._data
         if data.size != 1:
             raise RuntimeError(f"a Tensor with {data.size} elements cannot be converted to Scalar")
-        # (a plain array owning its memory is no meta array: the common case skips the check)
-        if (type(data) is not np.ndarray or data.base is not None) and is_meta_array(data):
+        if is_meta_array(data):
             raise RuntimeError("Tensor.item() cannot be called on meta tensors")
         return data.item()
 
