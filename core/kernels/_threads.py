@@ -110,8 +110,8 @@ class Split:
         threads = min(numba.get_num_threads(), total) if work >= self.work else 1
         if threads <= 1:
             return self.serial(*args, 0, total)
-        if work >= HEAVY * self.work and not _blas._done:
-            _blas.sleep_idle_workers()
+        if work >= HEAVY * self.work:
+            _blas.sleep_idle_workers()  # (once: returns at once after)
         return _pool.run(self.serial, args, total, threads)
 
 
@@ -184,12 +184,7 @@ class _Pool:
 
     The range is cut into a few pieces per thread that every thread claims in turn, and the caller waits
     only for pieces a worker has started: a worker that is slow to wake (its core busy with another
-    process, or with OpenBLAS's spinning thread) costs the caller nothing, it runs the pieces itself.
-
-    Once split calls have taken ``BLAS_SLEEP_SHARE`` of the time since the second after the first (and at
-    least 50 ms), OpenBLAS's idle workers are told to sleep instead of spinning
-    (``_blas.sleep_idle_workers``): they would take the core these threads need. A model whose time is in GEMMs (an MLP with one split ReLU)
-    keeps them spinning, which saves it waking them for every GEMM."""
+    process, or with OpenBLAS's spinning thread) costs the caller nothing, it runs the pieces itself."""
 
     def __init__(self):
         self._workers = []
