@@ -35,3 +35,14 @@ def assert_float32_steps_match(ours, opt, theirs, torch_opt, init):
         for key, value in torch_state.items():
             np.testing.assert_allclose(np.asarray(ours_state[key]._data), value.numpy(), rtol=1e-5, atol=1e-7,
                                        err_msg=key)
+
+
+def assert_kernel_gives_numpy_paths_values(lib, cls, numpy_cls, options, shapes, dtype):
+    """``cls`` (its one-pass kernel) and ``numpy_cls`` (a subclass that takes the numpy path) take the same
+    steps from the same start, to a few ulps, keeping ``dtype``."""
+    init, grads = random_steps(shapes, dtype)
+    fused, _ = run_steps(lib, cls, options, init, grads)
+    plain, _ = run_steps(lib, numpy_cls, options, init, grads)
+    for a, b in zip(fused, plain):
+        assert a.dtype == dtype
+        np.testing.assert_allclose(a, b, rtol=4 * np.finfo(dtype).eps, atol=4 * np.finfo(dtype).eps)

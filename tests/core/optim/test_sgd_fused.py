@@ -9,7 +9,12 @@ import numpy as np
 import pytest
 from ember import optim
 
-from ._steps import assert_float32_steps_match, random_steps, run_steps
+from ._steps import (
+    assert_float32_steps_match,
+    assert_kernel_gives_numpy_paths_values,
+    random_steps,
+    run_steps,
+)
 
 OPTIONS = [
     {"lr": 0.1, "momentum": 0.9},
@@ -41,12 +46,7 @@ def test_float32_steps_match_torch(options):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("options", OPTIONS, ids=range(len(OPTIONS)))
 def test_the_kernel_gives_the_numpy_paths_values(options, dtype):
-    init, grads = random_steps(SHAPES, dtype)
-    fused, _ = run_steps(ember, optim.SGD, options, init, grads)
-    plain, _ = run_steps(ember, NumpySGD, options, init, grads)
-    for a, b in zip(fused, plain):
-        assert a.dtype == dtype
-        np.testing.assert_allclose(a, b, rtol=4 * np.finfo(dtype).eps, atol=4 * np.finfo(dtype).eps)
+    assert_kernel_gives_numpy_paths_values(ember, optim.SGD, NumpySGD, options, SHAPES, dtype)
 
 
 def test_the_kernel_runs_for_plain_parameters_and_numpy_for_other_layouts(monkeypatch):
