@@ -6,15 +6,13 @@ torch's results, and the same results from a second process on the disk cache th
 from __future__ import annotations
 
 import itertools
-import json
-import os
-import subprocess
-import sys
 
 import ember
 import numpy as np
 import pytest
 from ember import nn
+
+from ._processes import run_twice_on_one_cache
 
 HIDDEN, SIZE, STEPS = 5, 3, 3
 
@@ -250,16 +248,7 @@ json.dump({{"out": out.tolist(), "grads": [g.tolist() for g in grads],
 
 
 def test_a_second_process_on_the_disk_cache_gives_identical_results_and_recompiles_on_a_new_shape(tmp_path):
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-    env = dict(os.environ, EMBER_COMPILE_CACHE_DIR=str(tmp_path / "cache"))
-    env.pop("EMBER_COMPILE_DEBUG", None)
-    runs = []
-    for _ in range(2):
-        done = subprocess.run([sys.executable, "-c", _SECOND_PROCESS.format(root=root)], check=False, env=env, cwd=root,
-                              capture_output=True, text=True, timeout=300)
-        assert done.returncode == 0, done.stderr[-2000:]
-        runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
-    first, second = runs
+    first, second = run_twice_on_one_cache(_SECOND_PROCESS, tmp_path / "cache")
     assert first["kernels"] >= 1 and first["misses"] >= 1  # the elementwise tail's kernel, compiled by numba
     assert second["misses"] == 0 and second["hits"] >= 1  # ... and read back from the disk cache
     assert second["out"] == first["out"] and second["grads"] == first["grads"]  # bit for bit

@@ -3,10 +3,7 @@ earlier one, remembered in the compile cache folder) is captured in one run; any
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 
 import ember
 import numpy as np
@@ -14,6 +11,8 @@ import pytest
 from ember import nn
 from ember.compiler import _verified
 from ember.export import _capture
+
+from ._processes import run_twice_on_one_cache
 
 
 @pytest.fixture
@@ -133,16 +132,7 @@ json.dump({{"runs": runs[0], "out": out.tolist(), "grad": model.conv1.weight.gra
 
 
 def test_a_second_process_captures_once_and_loads_numba_without_scipy_linalg(tmp_path):
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-    env = dict(os.environ, EMBER_COMPILE_CACHE_DIR=str(tmp_path / "cache"))
-    env.pop("EMBER_COMPILE_DEBUG", None)
-    found = []
-    for _ in range(2):
-        done = subprocess.run([sys.executable, "-c", _SECOND_PROCESS.format(root=root)], check=False, env=env,
-                              cwd=root, capture_output=True, text=True, timeout=300)
-        assert done.returncode == 0, done.stderr[-2000:]
-        found.append(json.loads(done.stdout.strip().splitlines()[-1]))
-    first, second = found
+    first, second = run_twice_on_one_cache(_SECOND_PROCESS, tmp_path / "cache")
     assert (first["runs"], second["runs"]) == (2, 1)
     assert second["out"] == first["out"] and second["grad"] == first["grad"]  # bit for bit
     assert not first["scipy.linalg"] and not second["scipy.linalg"]  # (numba's start-up: ember.kernels._numba_start)
