@@ -61,6 +61,36 @@ def test_max_pool_indices_match_torch(kwargs):
     np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
 
 
+WINDOWS = [  # the specialised 2x2 / 3x3 stride-2 kernels (inside and border windows) and the general one
+    {"kernel_size": 2},
+    {"kernel_size": 2, "padding": 1},
+    {"kernel_size": 2, "stride": 2, "ceil_mode": True},
+    {"kernel_size": 3, "stride": 2, "padding": 1},
+    {"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True},
+    {"kernel_size": (3, 2), "stride": (1, 3), "padding": (1, 0), "dilation": (2, 1)},
+    {"kernel_size": 3, "stride": 1, "padding": 1},
+]
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("kwargs", WINDOWS, ids=[str(sorted(k.items())) for k in WINDOWS])
+def test_max_pool2d_values_indices_and_gradient_equal_torch_with_ties_and_nans(kwargs):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(1)
+    x = rng.integers(0, 4, (2, 3, 11, 14)).astype(np.float32)  # many ties: the first maximum must win
+    x[0, 0, 5, 6] = x[0, 0, 5, 7] = x[1, 2, 0, 0] = x[1, 2, 10, 13] = np.nan  # inside and on the border
+    ours, ours_idx = F.max_pool2d(ember.tensor(x, requires_grad=True), return_indices=True, **kwargs)
+    theirs, their_idx = torch.nn.functional.max_pool2d(torch.tensor(x, requires_grad=True), return_indices=True,
+                                                       **kwargs)
+    np.testing.assert_array_equal(ours_idx.numpy(), their_idx.numpy())
+    np.testing.assert_array_equal(ours.detach().numpy(), theirs.detach().numpy())
+    xe, xt = ember.tensor(np.nan_to_num(x), requires_grad=True), torch.tensor(np.nan_to_num(x), requires_grad=True)
+    g = rng.standard_normal(ours.shape).astype(np.float32)
+    F.max_pool2d(xe, **kwargs).backward(ember.tensor(g))
+    torch.nn.functional.max_pool2d(xt, **kwargs).backward(torch.tensor(g))
+    np.testing.assert_allclose(xe.grad.numpy(), xt.grad.numpy(), rtol=1e-6, atol=1e-6)
+
+
 def test_max_pool_propagates_nan_and_points_at_the_last_nan_of_the_window():
     # PyTorch's rule, `val > max || isnan(val)`: every NaN takes over, so the last one in the window wins
     x = np.arange(16, dtype=np.float32).reshape(1, 1, 4, 4)
