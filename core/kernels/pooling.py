@@ -159,6 +159,31 @@ def scatter_add_planes(grad, idx, plane_size):
     return gx
 
 
+# Average pooling's window loops index a plane with unsigned integers: a window's bounds are run-time values that
+# LLVM cannot prove non-negative, and numba's test for negative indices on every access kept these loops from
+# vectorising (the bounds are in range by construction: ``_avg_window`` and ``_adaptive_window`` clip them).
+@njit(cache=True, fastmath={"reassoc", "contract"})
+def _window_sum(plane, d0, d1, h0, h1, w0, w1):
+    """The float64 sum of ``plane[d0:d1, h0:h1, w0:w1]`` (reassociated, so that it vectorises)."""
+    total = 0.0
+    for d in range(d0, d1):
+        for h in range(h0, h1):
+            row = plane[np.uint64(d), np.uint64(h)]
+            for w in range(w0, w1):
+                total += row[np.uint64(w)]
+    return total
+
+
+@njit(inline="always")
+def _window_add(plane, d0, d1, h0, h1, w0, w1, g):
+    """``plane[d0:d1, h0:h1, w0:w1] += g``."""
+    for d in range(d0, d1):
+        for h in range(h0, h1):
+            row = plane[np.uint64(d), np.uint64(h)]
+            for w in range(w0, w1):
+                row[np.uint64(w)] += g
+
+
 @njit(cache=True)
 def _avg_window(o, stride, pad, k, size, count_include_pad):
     start = o * stride - pad
@@ -183,11 +208,7 @@ def avg_pool3d(x, kd_size, kh_size, kw_size, sd, sh, sw, pd, ph, pw, out_d, out_
                 h0, h1, ph_count = _avg_window(oh, sh, ph, kh_size, h_size, count_include_pad)
                 for ow in range(out_w):
                     w0, w1, pw_count = _avg_window(ow, sw, pw, kw_size, w_size, count_include_pad)
-                    total = 0.0
-                    for d in range(d0, d1):
-                        for h in range(h0, h1):
-                            for w in range(w0, w1):
-                                total += x[n, c, d, h, w]
+                    total = _window_sum(x[n, c], d0, d1, h0, h1, w0, w1)
                     divisor = divisor_override if divisor_override > 0 else pd_count * ph_count * pw_count
                     out[n, c, od, oh, ow] = total / divisor
     return out
@@ -208,11 +229,7 @@ def avg_pool3d_backward(grad, d_size, h_size, w_size, kd_size, kh_size, kw_size,
                 for ow in range(out_w):
                     w0, w1, pw_count = _avg_window(ow, sw, pw, kw_size, w_size, count_include_pad)
                     divisor = divisor_override if divisor_override > 0 else pd_count * ph_count * pw_count
-                    g = grad[n, c, od, oh, ow] / divisor
-                    for d in range(d0, d1):
-                        for h in range(h0, h1):
-                            for w in range(w0, w1):
-                                gx[n, c, d, h, w] += g
+                    _window_add(gx[n, c], d0, d1, h0, h1, w0, w1, grad[n, c, od, oh, ow] / divisor)
     return gx
 
 
@@ -222,9 +239,27 @@ def _adaptive_window(o, size, out_size):
     return (o * size) // out_size, -((-(o + 1) * size) // out_size)
 
 
-@adaptive()
 def adaptive_pool3d(x, out_d, out_h, out_w, use_max):
     """Adaptive average or max pooling (max also returns the flat index of each maximum)."""
+    if use_max or (out_d, out_h, out_w) != (1, 1, 1):
+        return _adaptive_pool3d(x, out_d, out_h, out_w, use_max)
+    # global average pooling (a ResNet's head): each plane's mean, over the flat plane (the window loops ran
+    # row by row, mostly in their remainders)
+    planes = np.ascontiguousarray(x).reshape(x.shape[0] * x.shape[1], 1, 1, -1)
+    out = np.empty(planes.shape[0], dtype=x.dtype)
+    _plane_means(planes, out)
+    return out.reshape(x.shape[:2] + (1, 1, 1)), np.zeros(x.shape[:2] + (1, 1, 1), dtype=np.int64)
+
+
+@njit(cache=True)
+def _plane_means(planes, out):
+    size = planes.shape[3]
+    for i in range(planes.shape[0]):
+        out[i] = _window_sum(planes[i], 0, 1, 0, 1, 0, size) / size
+
+
+@adaptive()
+def _adaptive_pool3d(x, out_d, out_h, out_w, use_max):
     n_size, c_size, d_size, h_size, w_size = x.shape
     out = np.empty((n_size, c_size, out_d, out_h, out_w), dtype=x.dtype)
     idx = np.zeros((n_size, c_size, out_d, out_h, out_w), dtype=np.int64)
@@ -250,17 +285,29 @@ def adaptive_pool3d(x, out_d, out_h, out_w, use_max):
                         out[n, c, od, oh, ow] = best
                         idx[n, c, od, oh, ow] = best_i
                     else:
-                        total = 0.0
-                        for d in range(d0, d1):
-                            for h in range(h0, h1):
-                                for w in range(w0, w1):
-                                    total += x[n, c, d, h, w]
+                        total = _window_sum(x[n, c], d0, d1, h0, h1, w0, w1)
                         out[n, c, od, oh, ow] = total / ((d1 - d0) * (h1 - h0) * (w1 - w0))
     return out, idx
 
 
-@adaptive()
 def adaptive_avg_pool3d_backward(grad, d_size, h_size, w_size):
+    """The input gradient of adaptive average pooling onto (D, H, W) planes."""
+    if grad.shape[2:] != (1, 1, 1):
+        return _adaptive_avg_pool3d_backward(grad, d_size, h_size, w_size)
+    gx = np.empty((grad.shape[0] * grad.shape[1], d_size * h_size * w_size), dtype=grad.dtype)
+    _fill_planes(np.ascontiguousarray(grad).reshape(-1), gx)  # global pooling: each plane its mean's gradient
+    return gx.reshape(grad.shape[:2] + (d_size, h_size, w_size))
+
+
+@njit(cache=True)
+def _fill_planes(grad, gx):
+    for i in range(gx.shape[0]):
+        g = gx.dtype.type(grad[i] / gx.shape[1])  # (rounded once, as the window loop's 0 + g)
+        gx[i, :] = g
+
+
+@adaptive()
+def _adaptive_avg_pool3d_backward(grad, d_size, h_size, w_size):
     n_size, c_size, out_d, out_h, out_w = grad.shape
     gx = np.zeros((n_size, c_size, d_size, h_size, w_size), dtype=grad.dtype)
     for nc in prange(n_size * c_size):
@@ -273,10 +320,7 @@ def adaptive_avg_pool3d_backward(grad, d_size, h_size, w_size):
                 for ow in range(out_w):
                     w0, w1 = _adaptive_window(ow, w_size, out_w)
                     g = grad[n, c, od, oh, ow] / ((d1 - d0) * (h1 - h0) * (w1 - w0))
-                    for d in range(d0, d1):
-                        for h in range(h0, h1):
-                            for w in range(w0, w1):
-                                gx[n, c, d, h, w] += g
+                    _window_add(gx[n, c], d0, d1, h0, h1, w0, w1, g)
     return gx
 
 
