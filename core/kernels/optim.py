@@ -75,15 +75,21 @@ def adadelta_update(param, grad, square_avg, acc_delta, rho, one_minus_rho, eps,
 # From 1M elements on two threads: a 400k-element update takes ~66 us on one, about what handing half of it to
 # another thread costs on a busy machine (10-40 us, benchmarks/README.md).
 @split(1 << 20, error_model="numpy")
-def sgd_momentum_update(param, grad, buf, first, l2, momentum, one_minus_dampening, nesterov, neg_lr, start,
-                        stop):
-    """One SGD step with momentum of the flat (1-d, contiguous) arrays over ``[start, stop)``, in place, as
-    PyTorch's single-tensor SGD: ``g = grad.add(param, alpha=l2)``, ``buf.mul_(momentum).add_(g,
-    alpha=1 - dampening)`` (on the ``first`` step the buffer is ``g`` itself), ``g = g.add(buf,
-    alpha=momentum) if nesterov else buf``, ``param.add_(g, alpha=-lr)``; each ``add`` with ``alpha`` a fused
-    multiply-add, as there, and the scalars in the arrays' dtype."""
-    param, grad, buf = param[start:stop], grad[start:stop], buf[start:stop]
+def sgd_update(param, grad, buf, first, l2, momentum, one_minus_dampening, nesterov, neg_lr, start, stop):
+    """One SGD step of the flat (1-d, contiguous) arrays over ``[start, stop)``, in place, as PyTorch's
+    single-tensor SGD: ``g = grad.add(param, alpha=l2)``; with a momentum, ``buf.mul_(momentum).add_(g,
+    alpha=1 - dampening)`` (on the ``first`` step the buffer is ``g`` itself) and ``g = g.add(buf,
+    alpha=momentum) if nesterov else buf``; ``param.add_(g, alpha=-lr)``. Each ``add`` with ``alpha`` is a
+    fused multiply-add, as there, and the scalars are in the arrays' dtype. Without a momentum ``buf`` is not
+    read (pass any array)."""
+    param, grad = param[start:stop], grad[start:stop]
     decayed = l2 != 0
+    if momentum == 0:
+        for k in range(param.size):
+            g = fma(param[k], l2, grad[k]) if decayed else grad[k]
+            param[k] = fma(g, neg_lr, param[k])
+        return
+    buf = buf[start:stop]
     for k in range(param.size):
         g = fma(param[k], l2, grad[k]) if decayed else grad[k]
         b = g if first else fma(g, one_minus_dampening, buf[k] * momentum)

@@ -75,18 +75,17 @@ class SGD(Optimizer):
         if isinstance(grad, COO) or isinstance(buf, SparseTensor):
             self._sparse_update(param, grad, state, group)
             return
-        if momentum != 0 and type(self)._update is SGD._update and one_pass_arrays(
-                param, grad, *(() if buf is None else (buf._data,))):
-            from ..kernels.optim import sgd_momentum_update  # numba loads on first use, not at `import ember`
+        if type(self)._update is SGD._update and one_pass_arrays(param, grad, *(() if buf is None else (buf._data,))):
+            from ..kernels.optim import sgd_update  # numba loads on first use, not at `import ember`
 
             first = buf is None
-            if first:
+            if first and momentum != 0:
                 buf = state["momentum_buffer"] = Tensor._wrap(np.empty_like(param))
             scalar = param.dtype.type  # (torch's alphas: in the tensor's dtype)
-            sgd_momentum_update(param.size, param.reshape(-1), np.ascontiguousarray(grad).reshape(-1),
-                                buf._data.reshape(-1), first, scalar(weight_decay), scalar(momentum),
-                                scalar(1 - group["dampening"]), bool(group["nesterov"]),
-                                scalar(-to_float(group["lr"])))
+            sgd_update(param.size, param.reshape(-1), np.ascontiguousarray(grad).reshape(-1),
+                       param.reshape(-1) if buf is None else buf._data.reshape(-1), first, scalar(weight_decay),
+                       scalar(momentum), scalar(1 - group["dampening"]), bool(group["nesterov"]),
+                       scalar(-to_float(group["lr"])))
             return
         if weight_decay != 0:
             grad = grad + weight_decay * param

@@ -1,4 +1,4 @@
-"""SGD's one-pass momentum update (``ember.kernels.optim.sgd_momentum_update``) against PyTorch's single-tensor
+"""SGD's one-pass update (``ember.kernels.optim.sgd_update``), with and without momentum, against PyTorch's single-tensor
 SGD and against Ember's numpy path: every option, parameters from 0-d to 3-d and one large enough to be split
 between threads."""
 
@@ -17,6 +17,8 @@ from ._steps import (
 )
 
 OPTIONS = [
+    {"lr": 0.1},
+    {"lr": 0.05, "weight_decay": 0.1, "maximize": True},
     {"lr": 0.1, "momentum": 0.9},
     {"lr": 0.05, "momentum": 0.8, "dampening": 0.3, "weight_decay": 0.1},
     {"lr": 0.05, "momentum": 0.9, "nesterov": True, "weight_decay": 0.01, "maximize": True},
@@ -53,8 +55,8 @@ def test_the_kernel_runs_for_plain_parameters_and_numpy_for_other_layouts(monkey
     from ember.kernels import optim as kernels
 
     calls = []
-    original = kernels.sgd_momentum_update
-    monkeypatch.setattr(kernels, "sgd_momentum_update", lambda *args: calls.append(args[0]) or original(*args))
+    original = kernels.sgd_update
+    monkeypatch.setattr(kernels, "sgd_update", lambda *args: calls.append(args[0]) or original(*args))
     w = ember.randn(4, 3, requires_grad=True)
     half = ember.randn(5, dtype=ember.float16, requires_grad=True)  # (float16: the numpy path)
     opt = optim.SGD([w, half], lr=0.1, momentum=0.9)
