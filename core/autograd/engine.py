@@ -326,7 +326,7 @@ def _exclusive(g, data, from_caller: bool) -> bool:
     Any further reference (a hook that kept the tensor, a second tensor over the same array, a retained
     gradient, a view) makes a copy necessary, as does a read-only array. A view qualifies only when it is
     a C-contiguous window over the whole of an array that nothing else holds (a sum reshaped, a product
-    transposed back)."""
+    transposed back). An array a numba kernel allocated has numba's ``_MemInfo`` as its base."""
     if not data.flags.writeable:
         return False
     # g: caller's variable (if it is the caller's tensor), _deliver_to_leaf's parameter, this parameter
@@ -339,6 +339,10 @@ def _exclusive(g, data, from_caller: bool) -> bool:
     base = data.base
     if base is None:
         return True
+    if type(base).__name__ == "_MemInfo":  # memory a numba kernel allocated and returned: exclusive when
+        # numba counts one owner (no other array shares it), it wraps no Python object, and only ``data``
+        # refers to it (its base slot, this variable, the argument)
+        return base.refcount == 1 and base.parent is None and sys.getrefcount(base) <= _LOCAL_REFS + 2
     if not (type(base) is np.ndarray and base.base is None and data.flags.c_contiguous
             and data.nbytes == base.nbytes):
         return False
