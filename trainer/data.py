@@ -3,7 +3,9 @@ positioning the training loader exactly (epoch and batch) for deterministic runs
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import math
 from typing import Any
 
 from ember import Tensor
@@ -61,32 +63,42 @@ def is_positionable(loader) -> bool:
     return hasattr(loader, "load_state_dict") and hasattr(loader, "state_dict")
 
 
-def iterate(loader, start: int, stop: float, profiler=None, action: str = ""):
-    """``(batch_idx, batch)`` for batches ``start`` to ``stop`` of the loader's current epoch.
-    A loader that cannot be positioned is replayed from its start and the first ``start`` batches skipped.
-    With a ``profiler``, fetching each batch is timed as ``action``."""
-    batches = iterator = iter(loader)
+@contextlib.contextmanager
+def batches(loader, start: int, stop: float, profiler=None, action: str = ""):
+    """``(batch_idx, batch)`` pairs for batches ``start`` to ``stop`` of the loader's current epoch, for a
+    ``with`` block. A loader that cannot be positioned is replayed from its start and the first ``start`` batches
+    skipped. With a ``profiler``, fetching each batch is timed as ``action``.
+
+    The pairs are a ``zip`` of the indices and the loader's iterator (no Python frame per batch). When the block
+    raises (a batch failed to load, or the step failed) the loader's iterator is closed at once: its workers stop
+    now, as Lightning's teardown does, rather than when the iterator is collected, which the exception's
+    traceback delays."""
+    iterator = fetched = iter(loader)
+    if not hasattr(iterator, "__iter__"):  # (an iterator with __next__ alone, which zip would refuse)
+        fetched = iter(iterator.__next__, _END)
     if start and not is_positionable(loader):
-        iterator = itertools.islice(iterator, start, None)
-    index = start
+        fetched = itertools.islice(fetched, start, None)
+    if profiler is not None:
+        fetched = _timed(fetched, profiler, action)
+    indices = itertools.count(start) if stop == math.inf else range(start, int(stop))
     try:
-        while index < stop:
-            try:
-                if profiler is None:
-                    batch = next(iterator)
-                else:
-                    with profiler.profile(action):
-                        batch = next(iterator)
-            except StopIteration:
-                return
-            yield index, batch
-            index += 1
-    except (Exception, KeyboardInterrupt):
-        # a batch failed to load: stop the loader's workers now (as Lightning's teardown does) rather than
-        # when the iterator is collected, which the exception's traceback delays
-        if hasattr(batches, "close"):
-            batches.close()
+        yield zip(indices, fetched)  # (zip takes the next index first: no batch is fetched past ``stop``)
+    except BaseException:
+        if hasattr(iterator, "close"):
+            iterator.close()
         raise
+
+
+def _timed(iterator, profiler, action: str):
+    while True:
+        with profiler.profile(action):
+            batch = next(iterator, _END)
+        if batch is _END:
+            return
+        yield batch
+
+
+_END = object()
 
 
 def unshuffled(loader):

@@ -72,20 +72,21 @@ class EvaluationLoop:
                 loader_predictions = []
                 if data_utils.is_positionable(loader):  # every pass reads the same samples and augmentations,
                     data_utils.position_loader(loader, 0, 0)  # so an evaluation depends on the weights alone
-                for batch_idx, batch in data_utils.iterate(loader, 0, limit):
-                    if self.precision == "64":
-                        batch = data_utils.to_dtype(batch, ember.float64)
-                    batch = model._apply_batch_transfer_handler(batch, dataloader_idx=dataloader_idx)
-                    args = (batch, batch_idx, dataloader_idx) if several else (batch, batch_idx)
-                    metrics.start_batch(batch)
-                    call(f"on_{hook}_batch_start", *args)
-                    with profiler.profile(action):
-                        output = step(*args) if takes_batch_idx else step(batch, *args[2:])
-                    call(f"on_{hook}_batch_end", output, *args)
-                    metrics.end_batch()
-                    metrics.step_values.clear()
-                    if stage == "predict":
-                        loader_predictions.append(output)
+                with data_utils.batches(loader, 0, limit) as batches:
+                    for batch_idx, batch in batches:
+                        if self.precision == "64":
+                            batch = data_utils.to_dtype(batch, ember.float64)
+                        batch = model._apply_batch_transfer_handler(batch, dataloader_idx=dataloader_idx)
+                        args = (batch, batch_idx, dataloader_idx) if several else (batch, batch_idx)
+                        metrics.start_batch(batch)
+                        call(f"on_{hook}_batch_start", *args)
+                        with profiler.profile(action):
+                            output = step(*args) if takes_batch_idx else step(batch, *args[2:])
+                        call(f"on_{hook}_batch_end", output, *args)
+                        metrics.end_batch()
+                        metrics.step_values.clear()
+                        if stage == "predict":
+                            loader_predictions.append(output)
                 predictions.append(loader_predictions)
             metrics.dataloader_suffix = ""
             call(f"on_{hook}_epoch_end")

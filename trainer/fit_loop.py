@@ -12,10 +12,11 @@ import math
 import ember
 
 from . import data as data_utils
-from .hooks import profiled
+from .hooks import profiled, reads_batch_outputs
 from .module import _transfers_as_is
-from .optimization import checked_loss, plain_loss, step_schedulers
+from .optimization import checked_loss, step_schedulers
 from .profilers import PassThroughProfiler
+from .strategies import Strategy
 from .utilities.signature_utils import is_param_in_hook_signature
 
 
@@ -25,14 +26,17 @@ class FitLoop:
     def __init__(self, trainer):
         self.trainer = trainer
         self._model = None  # the module the steps below were taken from (``_prepare_for``)
+        self._hooks = None  # the run's hook table they were read with
         self._profiler = None  # the run's profiler; None for the pass-through one, whose contexts are skipped
         self._validates = False  # ``trainer.enable_validation``, read at the start of each epoch and validation
 
     def _prepare_for(self, model) -> None:
         """The module's steps as every batch calls them: its methods, each timed by the run's profiler as
         ``[LightningModule]<class>.<method>``. Under the pass-through profiler they are the methods
-        themselves, so a step enters no profiler context at all."""
-        profiler = self.trainer.profiler
+        themselves, so a step enters no profiler context at all. Also read once per run: whether anyone
+        reads ``on_train_batch_end``'s ``outputs`` and whether the strategy reduces gradients."""
+        trainer = self.trainer
+        profiler = trainer.profiler
         profiler = None if isinstance(profiler, PassThroughProfiler) else profiler
         name = type(model).__name__
 
@@ -47,7 +51,12 @@ class FitLoop:
         self._backward = timed("backward")
         self._optimizer_step = timed("optimizer_step")
         self._transfers_as_is = _transfers_as_is(model)  # (no batch-transfer hook overridden: none is called)
-        self._model = model
+        self._builds_outputs = reads_batch_outputs(model, trainer.callbacks)
+        strategy = trainer.strategy  # (one process: Strategy's reduce_gradients does nothing and is not called)
+        plain = (type(strategy).reduce_gradients is Strategy.reduce_gradients
+                 and "reduce_gradients" not in getattr(strategy, "__dict__", ()))
+        self._reduce_gradients = None if plain else strategy.reduce_gradients
+        self._model, self._hooks = model, trainer._call.table
 
     def run(self, model) -> None:
         """Epochs of batches. Each batch ends at a *step boundary* (checkpoints are written there);
@@ -55,6 +64,7 @@ class FitLoop:
         trainer = self.trainer
         state = trainer.state
         profiler = trainer.profiler
+        interrupts, one_process = trainer._interrupts, trainer.strategy.world_size == 1
         self._prepare_for(model)
         while not self.done():
             trainer._reload_fit_loaders_if_due("train")
@@ -69,10 +79,10 @@ class FitLoop:
                 data_utils.position_loader(loader, state.epoch, state.batch_idx)
             trainer._defer_checkpoints = True
             self._validates = trainer.enable_validation
-            with profiler.profile("run_training_epoch"):
-                batches = data_utils.iterate(loader, state.batch_idx, state.epoch_batches,
-                                             None if isinstance(profiler, PassThroughProfiler) else profiler,
-                                             "[_TrainingEpochLoop].train_dataloader_next")
+            with profiler.profile("run_training_epoch"), data_utils.batches(
+                    loader, state.batch_idx, state.epoch_batches,
+                    None if isinstance(profiler, PassThroughProfiler) else profiler,
+                    "[_TrainingEpochLoop].train_dataloader_next") as batches:
                 for batch_idx, batch in batches:
                     trainer._is_last_batch = batch_idx + 1 >= state.epoch_batches
                     if self.train_batch(model, batch, batch_idx) == -1:
@@ -80,8 +90,10 @@ class FitLoop:
                         break
                     if self._validates and self.should_validate(batch_idx):
                         self.run_validation(model)
-                    trainer._step_boundary()
-                    if self.epoch_should_end():
+                    # (the step boundary and the epoch's end, called only when there is something to do)
+                    if trainer._pending_checkpoint_ops or interrupts.requested or not one_process:
+                        trainer._step_boundary()
+                    if (state.should_stop or 0 <= trainer.max_steps <= state.global_step) and self.epoch_should_end():
                         break
             if state.batch_idx == 0 and state.epoch_batches > 0:
                 raise RuntimeError("the training data loader yielded no batches")
@@ -98,10 +110,10 @@ class FitLoop:
         """One training batch; returns -1, without training on it, when ``on_train_batch_start`` returned -1
         (Lightning's way to end the epoch early)."""
         trainer = self.trainer
-        if self._model is not model:
-            self._prepare_for(model)
         state, metrics, call = trainer.state, trainer._metrics, trainer._call
         hooks = call.table  # (a hook nobody defines is not dispatched: see hooks.py)
+        if self._model is not model or self._hooks is not hooks:
+            self._prepare_for(model)
         if trainer.precision == "64":
             batch = data_utils.to_dtype(batch, ember.float64)
         if not self._transfers_as_is:
@@ -117,8 +129,8 @@ class FitLoop:
         else:
             with self._profiler.profile("run_training_batch"):
                 outputs = step(model, batch, batch_idx)
-        if hooks["on_train_batch_end"]:
-            call("on_train_batch_end", outputs, batch, batch_idx)
+        for hook in hooks["on_train_batch_end"]:  # (the table's callables, in order: call's loop, inline)
+            hook(outputs, batch, batch_idx)
         metrics.end_batch()
         state.batch_idx += 1
         state.total_batch_idx += 1
@@ -137,18 +149,23 @@ class FitLoop:
             return self._training_step(batch, batch_idx)
         return self._training_step(batch)
 
-    def automatic_step(self, model, batch, batch_idx: int) -> dict:
+    def automatic_step(self, model, batch, batch_idx: int) -> dict | None:
         """Lightning's automatic optimization. Inside an accumulation window the closure runs alone; at its
         end ``model.optimizer_step(epoch, batch_idx, optimizer, closure)`` runs it through
         ``optimizer.step(closure=...)``, which then calls ``on_before_optimizer_step`` and
         ``configure_gradient_clipping`` before updating. The closure: training_step → (first batch of a
-        window) on_before_zero_grad, optimizer_zero_grad → on_before_backward, backward, on_after_backward."""
+        window) on_before_zero_grad, optimizer_zero_grad → on_before_backward, backward, on_after_backward.
+
+        Returns the outputs ``on_train_batch_end`` receives, ``{"loss": loss.detach(), **other keys}``; None
+        when no participant of that hook reads them (``hooks.reads_batch_outputs``)."""
         trainer = self.trainer
         state, call = trainer.state, trainer._call
         hooks = call.table
         optimizer = trainer._optimizers[0]
         accumulate = trainer.accumulate_grad_batches
+        detect_anomaly = trainer.detect_anomaly
         steps = (batch_idx + 1) % accumulate == 0 or batch_idx + 1 == state.epoch_batches
+        reduce_gradients = self._reduce_gradients if steps else None  # DDP: once per optimizer step
         results = []
 
         def closure():
@@ -156,10 +173,11 @@ class FitLoop:
                 output = self._training_step(batch, batch_idx)
             else:
                 output = self._training_step(batch)
-            loss = plain_loss(output, trainer.detect_anomaly)
-            if loss is None:  # (checked_loss raises, naming the step; its message is made only then)
+            loss = output.get("loss") if isinstance(output, dict) else output
+            # (optimization.plain_loss's test, inline; checked_loss names the step in its error, made only then)
+            if detect_anomaly or not isinstance(loss, ember.Tensor) or not loss.requires_grad or loss.numel() != 1:
                 loss = checked_loss(output, f"training_step (epoch {state.epoch}, batch_idx {batch_idx})",
-                                    trainer.detect_anomaly)
+                                    detect_anomaly)
             if batch_idx % accumulate == 0:
                 if hooks["on_before_zero_grad"]:
                     call("on_before_zero_grad", optimizer)
@@ -167,13 +185,13 @@ class FitLoop:
             scaled = loss / accumulate if accumulate > 1 else loss
             if hooks["on_before_backward"]:
                 call("on_before_backward", scaled)
-            if trainer.detect_anomaly:
+            if detect_anomaly:
                 with ember.autograd.detect_anomaly():
                     self._backward(scaled)
             else:
                 self._backward(scaled)
-            if steps:
-                trainer.strategy.reduce_gradients()  # DDP: average over the ranks, once per optimizer step
+            if reduce_gradients is not None:
+                reduce_gradients()
             if hooks["on_after_backward"]:
                 call("on_after_backward")
             results.append((output, loss))
@@ -191,6 +209,8 @@ class FitLoop:
                                 trainer.module)
         else:
             closure()
+        if not self._builds_outputs:
+            return None
         output, loss = results[-1]
         if output is loss:
             return {"loss": loss.detach()}

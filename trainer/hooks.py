@@ -107,6 +107,19 @@ def build_hook_table(trainer, module, callbacks) -> dict[str, tuple]:
     return table
 
 
+def reads_batch_outputs(module, callbacks) -> bool:
+    """Whether a participant of ``on_train_batch_end`` may read its ``outputs``: the module or a callback that
+    defines the hook, unless that method is marked as ignoring them (``callbacks.base._ignores_outputs``, e.g. the
+    progress bar's and ``ModelCheckpoint``'s). When none does, the fit loop does not build the outputs."""
+    name = "on_train_batch_end"
+    for obj, base in [(module, TrainingModule), *((cb, Callback) for cb in callbacks)]:
+        if obj is None or not _defines(obj, name, base):
+            continue
+        if name in getattr(obj, "__dict__", ()) or not getattr(getattr(type(obj), name), "ignores_outputs", False):
+            return True
+    return False
+
+
 def profiled(fn, profiler, action: str):
     """``fn`` timed by ``profiler`` as ``action`` (only when the run has a profiler: no cost otherwise)."""
     def run(*args):

@@ -153,7 +153,15 @@ class MetricStore:
             batch_size=None, sync_dist=False) -> None:
         if not isinstance(name, str) or not name:
             raise TypeError(f"self.log: the name must be a non-empty string, got {name!r}")
-        value = to_float(name, value)
+        if isinstance(value, ember.Tensor):  # the common case, to_float's first, inline: a one-element tensor
+            try:
+                value = value.item()
+            except RuntimeError:  # (item() refuses a tensor of several elements: to_float names the metric)
+                value = to_float(name, value)
+            if type(value) is not float:
+                value = float(value)
+        elif type(value) is not float:
+            value = to_float(name, value)
         in_train_batch = self.batch_level and self.stage == "train"
         if on_step is None:
             on_step = in_train_batch

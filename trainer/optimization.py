@@ -180,10 +180,12 @@ class ManualOptimizer:
 
     Args:
         optimizer: the wrapped optimizer.
-        call: the hook dispatcher, ``call(hook_name, *args)`` (the Trainer passes ``trainer.call``).
+        call: the hook dispatcher, ``call(hook_name, *args)``, which runs ``on_before_optimizer_step`` after the
+            closure when ``after_closure`` is None.
         state: the ``TrainerState`` whose ``global_step`` each ``step()`` advances.
-        after_closure: called with the optimizer after the closure and the hook (the Trainer passes its
-            gradient clipping in automatic optimization), or None.
+        after_closure: called with the optimizer after the closure, in place of ``call``: the Trainer passes
+            its ``_before_optimizer_step``, which runs that hook (when something defines it) and then, in
+            automatic optimization, gradient clipping.
     """
 
     def __init__(self, optimizer, call: Callable[..., None], state, after_closure: Callable | None = None):
@@ -194,18 +196,21 @@ class ManualOptimizer:
         self._takes_closure = _takes_closure(optimizer)
 
     def step(self, closure=None, **kwargs):
+        optimizer, after_closure = self.optimizer, self._after_closure
+
         def closure_then_hooks():
             result = closure() if closure is not None else None
-            self._call("on_before_optimizer_step", self.optimizer)
-            if self._after_closure is not None:
-                self._after_closure(self.optimizer)
+            if after_closure is None:
+                self._call("on_before_optimizer_step", optimizer)
+            else:
+                after_closure(optimizer)
             return result
 
         if self._takes_closure:
-            out = self.optimizer.step(closure_then_hooks, **kwargs)
+            out = optimizer.step(closure_then_hooks, **kwargs)
         else:
             closure_then_hooks()
-            out = self.optimizer.step(**kwargs)
+            out = optimizer.step(**kwargs)
         self._state.global_step += 1
         return out
 

@@ -216,6 +216,9 @@ class Trainer:
         rank_zero_only.rank = self.strategy.global_rank
         self.state = TrainerState()
         self._metrics = MetricStore()
+        # the MetricStore that collects ``self.log`` values, public for code that runs module steps itself (a plain
+        # attribute, not a property: ``self.log`` reads it at every call)
+        self.metric_store: MetricStore = self._metrics
         if self.strategy.world_size > 1:
             self._metrics.sync = self.strategy.reduce  # self.log(..., sync_dist=True)
         self._call = HookDispatcher()
@@ -379,12 +382,15 @@ class Trainer:
     @optimizers.setter
     def optimizers(self, optimizers: list) -> None:
         self._optimizers = list(optimizers)
-        self._manual_optimizers = [ManualOptimizer(opt, self.call, self.state, self._clip_before_step)
+        self._manual_optimizers = [ManualOptimizer(opt, self.call, self.state, self._before_optimizer_step)
                                    for opt in self._optimizers]
 
-    def _clip_before_step(self, optimizer) -> None:
-        """After the closure and ``on_before_optimizer_step`` (automatic optimization): the module's
-        ``configure_gradient_clipping`` with the Trainer's settings, as Lightning calls it."""
+    def _before_optimizer_step(self, optimizer) -> None:
+        """Between the closure and the update (``ManualOptimizer``'s ``after_closure``): the hook
+        ``on_before_optimizer_step``, then, in automatic optimization, the module's
+        ``configure_gradient_clipping`` with the Trainer's settings, as Lightning calls them."""
+        if self._call.table.get("on_before_optimizer_step"):  # (nobody defines it: nothing to call)
+            self._call("on_before_optimizer_step", optimizer)
         module = self.module
         if module is not None and module.automatic_optimization:
             if not self.gradient_clip_val and self._default_clipping:
@@ -405,11 +411,6 @@ class Trainer:
         if self._call.table.get(hook_name):  # (nobody defines it: nothing to call)
             return self._call(hook_name, *args)
         return None
-
-    @property
-    def metric_store(self) -> MetricStore:
-        """The ``MetricStore`` that collects ``self.log`` values (for code that runs module steps itself)."""
-        return self._metrics
 
     @property
     def global_rank(self) -> int:

@@ -282,3 +282,168 @@ def test_the_default_steps_train_as_the_overridden_ones_with_the_same_body(tmp_p
         weights.append([p.detach().numpy().copy() for p in module.parameters()])
     for a, b in zip(*weights):
         np.testing.assert_array_equal(a, b)
+
+
+class DictStep(Classifier):
+    """Returns its loss in a dict with another key, and records the outputs its on_train_batch_end receives."""
+
+    def __init__(self):
+        super().__init__()
+        self.outputs = []
+
+    def training_step(self, batch, batch_idx):
+        return {"loss": super().training_step(batch, batch_idx), "batch_idx": batch_idx}
+
+    def on_train_batch_end(self, outputs, batch, batch_idx):
+        self.outputs.append(outputs)
+
+
+def test_a_module_or_callback_reading_outputs_gets_lightnings_dict(tmp_path):
+    module = DictStep()
+    _trainer(tmp_path, max_epochs=1, limit_train_batches=3, enable_checkpointing=True, enable_progress_bar=True,
+             callbacks=[ProgressBar(file=io.StringIO())]).fit(module, loader())
+    assert [sorted(out) for out in module.outputs] == [["batch_idx", "loss"]] * 3
+    assert [out["batch_idx"] for out in module.outputs] == [0, 1, 2]
+    assert all(out["loss"].grad_fn is None and not out["loss"].requires_grad for out in module.outputs)
+
+    seen = []
+
+    class Bar(ProgressBar):  # overrides a hook whose default ignores the outputs: this override reads them
+        def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx):
+            seen.append(outputs)
+            super().on_train_batch_end(trainer, module, outputs, batch, batch_idx)
+
+    model = Logged()
+    _trainer(tmp_path, max_epochs=1, limit_train_batches=2, enable_progress_bar=True,
+             callbacks=[Bar(file=io.StringIO())]).fit(model, loader())
+    assert [sorted(out) for out in seen] == [["loss"], ["loss"]]
+    assert [out["loss"].item() for out in seen] == model.losses and not seen[0]["loss"].requires_grad
+
+
+def test_optimizer_step_and_on_before_optimizer_step_see_what_lightning_passes_in_its_order(tmp_path):
+    calls = []
+
+    class Steps(Classifier):
+        def optimizer_step(self, epoch, batch_idx, optimizer, optimizer_closure=None):
+            calls.append(("optimizer_step", epoch, batch_idx, type(optimizer).__name__, callable(optimizer_closure)))
+            optimizer.step(closure=optimizer_closure)
+
+        def on_before_optimizer_step(self, optimizer):
+            grads = all(p.grad is not None for p in self.parameters())
+            calls.append(("on_before_optimizer_step", type(optimizer).__name__, grads))
+
+        def configure_gradient_clipping(self, optimizer, gradient_clip_val=None, gradient_clip_algorithm=None):
+            calls.append(("configure_gradient_clipping", type(optimizer).__name__, gradient_clip_val))
+
+    class Early(Callback):
+        priority = 10
+
+        def on_before_optimizer_step(self, trainer, module, optimizer):
+            calls.append(("callback", type(optimizer).__name__))
+
+    trainer = _trainer(tmp_path, max_epochs=1, limit_train_batches=4, accumulate_grad_batches=2,
+                       gradient_clip_val=0.5, callbacks=[Early()])
+    trainer.fit(Steps(), loader())
+    per_step = [("callback", "SGD"), ("on_before_optimizer_step", "SGD", True), ("configure_gradient_clipping", "SGD", 0.5)]
+    assert calls == [("optimizer_step", 0, 1, "ManualOptimizer", True), *per_step,
+                     ("optimizer_step", 0, 3, "ManualOptimizer", True), *per_step]
+    assert trainer.global_step == 2
+
+
+class CountingStrategy(ember.trainer.strategies.Strategy):
+    """One process, counting the gradient reductions the loop asks for."""
+
+    def __init__(self):
+        self.reductions = 0
+
+    def reduce_gradients(self):
+        self.reductions += 1
+
+
+def test_a_strategy_reducing_gradients_is_asked_once_per_optimizer_step(tmp_path):
+    strategy = CountingStrategy()
+    trainer = _trainer(tmp_path, max_epochs=1, limit_train_batches=5, accumulate_grad_batches=2, strategy=strategy)
+    trainer.fit(Classifier(), loader())
+    assert trainer.global_step == 3 and strategy.reductions == 3  # batches 2, 4 and the epoch's last, 5
+
+    plain = ember.trainer.strategies.Strategy()  # a method set on the instance (as a timing harness does) is called
+    counted = []
+    plain.reduce_gradients = lambda: counted.append(1)
+    _trainer(tmp_path, max_epochs=1, limit_train_batches=3, strategy=plain).fit(Classifier(), loader())
+    assert len(counted) == 3
+
+
+def test_logged_numbers_become_floats_whatever_their_type(tmp_path):
+    class Kinds(Classifier):
+        def training_step(self, batch, batch_idx):
+            self.log("int_tensor", ember.tensor(3))
+            self.log("bool_tensor", ember.tensor(True))
+            self.log("float64_tensor", ember.tensor(0.25, dtype=ember.float64))
+            self.log("numpy", np.float32(1.5))
+            self.log("int", 7)
+            return super().training_step(batch, batch_idx)
+
+    trainer = _trainer(tmp_path, max_epochs=1, limit_train_batches=2)
+    trainer.fit(Kinds(), loader())
+    values = {k: trainer.callback_metrics[k] for k in ("int_tensor", "bool_tensor", "float64_tensor", "numpy", "int")}
+    assert values == {"int_tensor": 3.0, "bool_tensor": 1.0, "float64_tensor": 0.25, "numpy": 1.5, "int": 7.0}
+    assert all(isinstance(v, float) for v in values.values())
+
+
+class Batches:
+    """An iterable of batches without len() that counts the batches taken and whether its iterator was closed;
+    it raises at batch ``fail_at``."""
+
+    def __init__(self, fail_at=None):
+        self.taken, self.closed, self.fail_at = 0, False, fail_at
+        self.data = [(ember.tensor(x), ember.tensor(y)) for x, y in loader()]
+
+    def __iter__(self):
+        outer = self
+
+        class Iterator:
+            def __next__(self):
+                if outer.taken == outer.fail_at:
+                    raise OSError(f"batch {outer.taken} is unreadable")
+                if outer.taken >= len(outer.data):
+                    raise StopIteration
+                outer.taken += 1
+                return outer.data[outer.taken - 1]
+
+            def close(self):
+                outer.closed = True
+
+        return Iterator()
+
+
+def test_the_loop_fetches_no_batch_past_its_limit_and_closes_a_failed_loader_at_once(tmp_path):
+    data = Batches()
+    trainer = _trainer(tmp_path, max_steps=3)
+    trainer.fit(Classifier(), data)
+    assert data.taken == 3 and trainer.global_step == 3 and not data.closed
+
+    data = Batches()  # no len(): the epoch ends when the loader does
+    _trainer(tmp_path, max_epochs=1).fit(Classifier(), data)
+    assert data.taken == len(data.data) and not data.closed
+
+    data = Batches(fail_at=2)
+    with pytest.raises(OSError, match="batch 2 is unreadable"):
+        _trainer(tmp_path, max_epochs=1).fit(Classifier(), data)
+    assert data.closed  # (while the traceback still holds the loop's frame)
+
+
+def test_stopping_or_saving_in_on_train_batch_end_takes_effect_at_that_steps_boundary(tmp_path):
+    class StopAt2(Callback):
+        def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx):
+            if batch_idx == 1:
+                trainer.save_checkpoint(os.path.join(str(tmp_path), "mid.ckpt"))
+                assert not os.path.exists(os.path.join(str(tmp_path), "mid.ckpt"))  # (written at the boundary)
+                trainer.should_stop = True
+
+        def on_train_batch_start(self, trainer, module, batch, batch_idx):
+            assert os.path.exists(os.path.join(str(tmp_path), "mid.ckpt")) == (batch_idx > 1)
+
+    trainer = _trainer(tmp_path, max_epochs=3, callbacks=[StopAt2()])
+    trainer.fit(Classifier(), loader())
+    assert trainer.global_step == 2 and trainer.current_epoch == 1
+    assert ember.load(os.path.join(str(tmp_path), "mid.ckpt"))["global_step"] == 2

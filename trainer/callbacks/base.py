@@ -5,6 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 
+def _ignores_outputs(hook):
+    """Marks a callback's ``on_train_batch_end`` that never reads its ``outputs`` argument. When no participant
+    of that hook reads them, the fit loop does not build Lightning's ``{"loss": loss.detach(), ...}`` and passes
+    None (``hooks.reads_batch_outputs``). A subclass's override is not marked unless it says so itself."""
+    hook.ignores_outputs = True
+    return hook
+
+
 class Callback:
     """Override any hook listed in ``ember.trainer.hooks``; the trainer calls only the hooks a
     callback overrides. Callbacks run in order of ``priority`` (higher first; the module runs at

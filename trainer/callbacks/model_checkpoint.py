@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 from ..checkpoint import check_folder_writable
-from .base import Checkpoint
+from .base import Checkpoint, _ignores_outputs
 
 
 class ModelCheckpoint(Checkpoint):
@@ -100,6 +100,7 @@ class ModelCheckpoint(Checkpoint):
     def on_train_start(self, trainer, module) -> None:
         self._last_time_checked = time.monotonic()
 
+    @_ignores_outputs
     def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None:
         if (not self.every_n_train_steps and self.train_time_interval is None) or trainer.fast_dev_run:
             return

@@ -6,7 +6,7 @@ import sys
 import time
 from typing import Any
 
-from .base import Callback
+from .base import Callback, _ignores_outputs
 
 
 def _format(metrics: dict[str, float]) -> str:
@@ -82,6 +82,7 @@ class ProgressBar(Callback):
                              desc=f"Epoch {trainer.current_epoch}", leave=self.leave, file=self.file,
                              dynamic_ncols=True, smoothing=0)
 
+    @_ignores_outputs
     def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None:
         self._count += 1
         if not self.is_enabled or self._count % self.refresh_rate:

@@ -6,6 +6,7 @@ import importlib.util
 from dataclasses import dataclass
 from typing import Any
 
+from .base import _ignores_outputs
 from .progress import ProgressBar
 
 
@@ -107,6 +108,7 @@ class RichProgressBar(ProgressBar):
                                                    total=None if total == float("inf") else total,
                                                    completed=trainer.state.batch_idx, metrics="")
 
+    @_ignores_outputs
     def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None:
         self._advance(self._train_task, trainer, batch_idx)
 

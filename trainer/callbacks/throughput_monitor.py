@@ -9,7 +9,7 @@ from typing import Any
 
 import ember
 
-from .base import Callback
+from .base import Callback, _ignores_outputs
 
 
 class Throughput:
@@ -131,6 +131,7 @@ class ThroughputMonitor(Callback):
         if trainer.is_global_zero:
             self._start(trainer, "train")
 
+    @_ignores_outputs
     def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx: int) -> None:
         if not trainer.is_global_zero:
             return

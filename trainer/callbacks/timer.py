@@ -7,7 +7,7 @@ import time
 from datetime import timedelta
 from typing import Any
 
-from .base import Callback
+from .base import Callback, _ignores_outputs
 
 
 def parse_duration(duration: str | timedelta | dict | None) -> timedelta | None:
@@ -79,6 +79,7 @@ class Timer(Callback):
     def on_test_end(self, trainer, module) -> None:
         self._end["test"] = time.monotonic()
 
+    @_ignores_outputs
     def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None:
         if self._interval == "step":
             self._check(trainer)
