@@ -42,6 +42,13 @@ def im2col(x, kh_size, kw_size, sh, sw, ph, pw, dh, dw, out_h, out_w, out=None):
     return out
 
 
+@njit(inline="always")
+def _unit_stride_span(base, w_size, out_w):
+    """The columns [lo, hi) of a stride-1 row of columns whose input column ``ow + base`` is inside the row."""
+    lo = min(max(-base, 0), out_w)
+    return lo, max(min(w_size - base, out_w), lo)
+
+
 @split(_COPY_WORK)
 def _im2col(x, cols, folded, sh, sw, ph, pw, dh, dw, start, stop):
     c_size, h_size, w_size = x.shape[1:]
@@ -93,10 +100,19 @@ def _col2im(cols, folded, x, sh, sw, ph, pw, dh, dw, start, stop):
                     if h < 0 or h >= h_size:
                         continue
                     row = cols[c, kh, kw, n, oh] if folded else cols[n, c, kh, kw, oh]
+                    # Unsigned indices (in range: the span, the test): numba's test for negative indices on
+                    # every access kept these loops from vectorising (stride 1: 1.4-2x slower).
+                    x_row = x[n, c, h]
+                    if sw == 1:
+                        base = kw * dw - pw
+                        lo, hi = _unit_stride_span(base, w_size, out_w)
+                        for ow in range(lo, hi):
+                            x_row[np.uint64(ow + base)] += row[np.uint64(ow)]
+                        continue
                     for ow in range(out_w):
                         w = ow * sw - pw + kw * dw
                         if w >= 0 and w < w_size:
-                            x[n, c, h, w] += row[ow]
+                            x_row[np.uint64(w)] += row[ow]
 
 
 def im2col3d(x, kd_size, kh_size, kw_size, sd, sh, sw, pd, ph, pw, dd, dh, dw, out_d, out_h, out_w, out=None):
