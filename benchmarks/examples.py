@@ -1,0 +1,694 @@
+"""Training steps of programs from pytorch/examples and the PyTorch tutorials, Ember vs torch, run by hand.
+
+Issue 23 ("speed must hold on the shapes of real programs"): the suite's workloads missed costs that a ported
+tutorial showed at once, so this file runs small, faithful training steps of real programs. Each program is
+written once against ``lib`` (``ember`` or ``torch``; the module name is the only difference), gets the same
+weights (``models._same_weights``) and the same data (a fixed numpy seed), and runs at ONE thread (numba,
+OpenBLAS and torch), timed in CPU time (``time.process_time``), Ember and torch interleaved in one process.
+Each of 7 rounds times a few steps of each framework; the best and median per-step ms are printed with the ratio.
+
+Programs (``PROGRAMS``; batch sizes as the examples use, or smaller to keep a step well under a second):
+    text_classification  the text-classification tutorial: EmbeddingBag 95811x64 + Linear, SGD lr 5, clip_grad_norm
+    mnist                pytorch/examples/mnist: two 3x3 convs, max_pool2d, dropout, fc 9216->128->10, Adadelta
+    mnist_rnn            pytorch/examples/mnist_rnn: LSTM over the 28 rows (hidden 64), BatchNorm1d, Dropout2d, Adadelta
+    fast_neural_style    TransformerNet (ReflectionPad2d, InstanceNorm2d, 5 residual blocks, nearest upsampling),
+                         batch 2 of 3x96x96, MSE to a target, Adam (the VGG loss network left out)
+    super_resolution     pytorch/examples/super_resolution: convs 5x5 / 3x3, PixelShuffle(3), 8 x 1x64x64, MSE, Adam
+    actor_critic         pytorch/examples/reinforcement_learning/actor_critic: an episode of 200 steps (Categorical
+                         sampling, per-step log_prob / value in lists) and the example's finish_episode update
+    gcn                  pytorch/examples/gcn: two GraphConv layers on 2708 nodes x 1433 features, a sparse
+                         normalised adjacency (``sparse_coo_tensor`` + ``sparse.mm``), Adam with weight decay
+    seq2seq_attention    the "NLP from scratch" translation tutorial: Embedding + GRU encoder, Bahdanau-attention
+                         GRU decoder with teacher forcing, NLLLoss, Adam (batch 32, 10 tokens)
+    gat                  pytorch/examples/gat: 8-head graph attention (dense adjacency, where / masked softmax over
+                         8 x N x N scores), ELU, Adam with weight decay; 1000 nodes (Cora's 2708 is 8 x 58 MB)
+
+Usage:
+    python benchmarks/examples.py                     # all programs
+    python benchmarks/examples.py mnist gcn           # some of them
+    python benchmarks/examples.py --profile mnist     # and a cProfile (CPU clock) of Ember's step, top 15 by tottime
+    python benchmarks/examples.py --rounds 3          # a rough look
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+    os.environ[_var] = "1"  # one thread, set before numpy / numba / torch start their thread pools
+
+import argparse  # noqa: E402
+import statistics  # noqa: E402
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+# the repository instead of benchmarks/ on the path, so that `benchmarks` imports as a package
+sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from benchmarks.models import _same_weights  # noqa: E402
+
+
+def _tensor(lib, array):
+    return lib.from_numpy(np.ascontiguousarray(array))
+
+
+# --- 1. text classification (the PyTorch tutorial "Text classification with the torchtext library") ---------
+def text_classification(lib):
+    nn = lib.nn
+    vocab, dim, classes, batch = 95811, 64, 4, 64
+
+    class TextClassificationModel(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embedding = nn.EmbeddingBag(vocab, dim, sparse=False)
+            self.fc = nn.Linear(dim, classes)
+
+        def forward(self, text, offsets):
+            return self.fc(self.embedding(text, offsets))
+
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(20, 80, batch)
+    text = _tensor(lib, rng.integers(0, vocab, lengths.sum()))
+    offsets = _tensor(lib, np.concatenate([[0], np.cumsum(lengths)[:-1]]))
+    label = _tensor(lib, rng.integers(0, classes, batch))
+    model = _same_weights(lib, TextClassificationModel())
+    optimizer = lib.optim.SGD(model.parameters(), lr=5)
+    criterion = nn.CrossEntropyLoss()
+
+    def step():
+        optimizer.zero_grad()
+        loss = criterion(model(text, offsets), label)
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), 0.1)
+        optimizer.step()
+        return loss
+
+    return step
+
+
+# --- 2. mnist (pytorch/examples/mnist/main.py) --------------------------------------------------------------
+def mnist(lib):
+    nn = lib.nn
+    F = nn.functional
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = nn.Conv2d(1, 32, 3, 1)
+            self.conv2 = nn.Conv2d(32, 64, 3, 1)
+            self.dropout1 = nn.Dropout(0.25)
+            self.dropout2 = nn.Dropout(0.5)
+            self.fc1 = nn.Linear(9216, 128)
+            self.fc2 = nn.Linear(128, 10)
+
+        def forward(self, x):
+            x = F.relu(self.conv1(x))
+            x = F.relu(self.conv2(x))
+            x = F.max_pool2d(x, 2)
+            x = self.dropout1(x)
+            x = lib.flatten(x, 1)
+            x = F.relu(self.fc1(x))
+            x = self.dropout2(x)
+            x = self.fc2(x)
+            return F.log_softmax(x, dim=1)
+
+    rng = np.random.default_rng(0)
+    data = _tensor(lib, rng.standard_normal((64, 1, 28, 28), dtype=np.float32))
+    target = _tensor(lib, rng.integers(0, 10, 64))
+    model = _same_weights(lib, Net())
+    model.train()
+    optimizer = lib.optim.Adadelta(model.parameters(), lr=1.0)
+
+    def step():
+        optimizer.zero_grad()
+        loss = F.nll_loss(model(data), target)
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    return step
+
+
+# --- 3. mnist_rnn (pytorch/examples/mnist_rnn/main.py) ------------------------------------------------------
+def mnist_rnn(lib):
+    nn = lib.nn
+    F = nn.functional
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = nn.LSTM(input_size=28, hidden_size=64, batch_first=True)
+            self.batchnorm = nn.BatchNorm1d(64)
+            self.dropout1 = nn.Dropout2d(0.25)
+            self.dropout2 = nn.Dropout2d(0.5)
+            self.fc1 = nn.Linear(64, 32)
+            self.fc2 = nn.Linear(32, 10)
+
+        def forward(self, input):
+            input = input.reshape(-1, 28, 28)  # (batch, 1, 28, 28) -> (batch, 28 rows, 28 pixels)
+            output, hidden = self.rnn(input)
+            output = output[:, -1, :]
+            output = self.batchnorm(output)
+            output = self.dropout1(output)
+            output = F.relu(self.fc1(output))
+            output = self.dropout2(output)
+            output = self.fc2(output)
+            return F.log_softmax(output, dim=1)
+
+    rng = np.random.default_rng(0)
+    data = _tensor(lib, rng.standard_normal((64, 1, 28, 28), dtype=np.float32))
+    target = _tensor(lib, rng.integers(0, 10, 64))
+    model = _same_weights(lib, Net())
+    model.train()
+    optimizer = lib.optim.Adadelta(model.parameters(), lr=1.0)
+
+    def step():
+        optimizer.zero_grad()
+        loss = F.nll_loss(model(data), target)
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    return step
+
+
+# --- 4. fast_neural_style's TransformerNet (pytorch/examples/fast_neural_style/neural_style/transformer_net.py)
+def fast_neural_style(lib):
+    nn = lib.nn
+    F = nn.functional
+
+    class ConvLayer(nn.Module):
+        def __init__(self, in_channels, out_channels, kernel_size, stride):
+            super().__init__()
+            self.reflection_pad = nn.ReflectionPad2d(kernel_size // 2)
+            self.conv2d = nn.Conv2d(in_channels, out_channels, kernel_size, stride)
+
+        def forward(self, x):
+            return self.conv2d(self.reflection_pad(x))
+
+    class ResidualBlock(nn.Module):
+        def __init__(self, channels):
+            super().__init__()
+            self.conv1 = ConvLayer(channels, channels, kernel_size=3, stride=1)
+            self.in1 = nn.InstanceNorm2d(channels, affine=True)
+            self.conv2 = ConvLayer(channels, channels, kernel_size=3, stride=1)
+            self.in2 = nn.InstanceNorm2d(channels, affine=True)
+            self.relu = nn.ReLU()
+
+        def forward(self, x):
+            residual = x
+            out = self.relu(self.in1(self.conv1(x)))
+            out = self.in2(self.conv2(out))
+            return out + residual
+
+    class UpsampleConvLayer(nn.Module):
+        def __init__(self, in_channels, out_channels, kernel_size, stride, upsample=None):
+            super().__init__()
+            self.upsample = upsample
+            self.reflection_pad = nn.ReflectionPad2d(kernel_size // 2)
+            self.conv2d = nn.Conv2d(in_channels, out_channels, kernel_size, stride)
+
+        def forward(self, x):
+            if self.upsample:
+                x = F.interpolate(x, mode="nearest", scale_factor=self.upsample)
+            return self.conv2d(self.reflection_pad(x))
+
+    class TransformerNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = ConvLayer(3, 32, kernel_size=9, stride=1)
+            self.in1 = nn.InstanceNorm2d(32, affine=True)
+            self.conv2 = ConvLayer(32, 64, kernel_size=3, stride=2)
+            self.in2 = nn.InstanceNorm2d(64, affine=True)
+            self.conv3 = ConvLayer(64, 128, kernel_size=3, stride=2)
+            self.in3 = nn.InstanceNorm2d(128, affine=True)
+            self.res1 = ResidualBlock(128)
+            self.res2 = ResidualBlock(128)
+            self.res3 = ResidualBlock(128)
+            self.res4 = ResidualBlock(128)
+            self.res5 = ResidualBlock(128)
+            self.deconv1 = UpsampleConvLayer(128, 64, kernel_size=3, stride=1, upsample=2)
+            self.in4 = nn.InstanceNorm2d(64, affine=True)
+            self.deconv2 = UpsampleConvLayer(64, 32, kernel_size=3, stride=1, upsample=2)
+            self.in5 = nn.InstanceNorm2d(32, affine=True)
+            self.deconv3 = ConvLayer(32, 3, kernel_size=9, stride=1)
+            self.relu = nn.ReLU()
+
+        def forward(self, X):
+            y = self.relu(self.in1(self.conv1(X)))
+            y = self.relu(self.in2(self.conv2(y)))
+            y = self.relu(self.in3(self.conv3(y)))
+            y = self.res5(self.res4(self.res3(self.res2(self.res1(y)))))
+            y = self.relu(self.in4(self.deconv1(y)))
+            y = self.relu(self.in5(self.deconv2(y)))
+            return self.deconv3(y)
+
+    rng = np.random.default_rng(0)
+    x = _tensor(lib, rng.uniform(0, 255, (2, 3, 96, 96)).astype(np.float32))
+    target = _tensor(lib, rng.uniform(0, 255, (2, 3, 96, 96)).astype(np.float32))
+    model = _same_weights(lib, TransformerNet())
+    optimizer = lib.optim.Adam(model.parameters(), lr=1e-3)
+    mse_loss = nn.MSELoss()
+
+    def step():
+        optimizer.zero_grad()
+        loss = mse_loss(model(x), target)
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    return step
+
+
+# --- 5. super_resolution (pytorch/examples/super_resolution/model.py) --------------------------------------
+def super_resolution(lib):
+    nn = lib.nn
+    upscale_factor = 3
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.relu = nn.ReLU()
+            self.conv1 = nn.Conv2d(1, 64, (5, 5), (1, 1), (2, 2))
+            self.conv2 = nn.Conv2d(64, 64, (3, 3), (1, 1), (1, 1))
+            self.conv3 = nn.Conv2d(64, 32, (3, 3), (1, 1), (1, 1))
+            self.conv4 = nn.Conv2d(32, upscale_factor**2, (3, 3), (1, 1), (1, 1))
+            self.pixel_shuffle = nn.PixelShuffle(upscale_factor)
+
+        def forward(self, x):
+            x = self.relu(self.conv1(x))
+            x = self.relu(self.conv2(x))
+            x = self.relu(self.conv3(x))
+            return self.pixel_shuffle(self.conv4(x))
+
+    rng = np.random.default_rng(0)
+    x = _tensor(lib, rng.uniform(0, 1, (8, 1, 64, 64)).astype(np.float32))
+    target = _tensor(lib, rng.uniform(0, 1, (8, 1, 192, 192)).astype(np.float32))
+    model = _same_weights(lib, Net())
+    optimizer = lib.optim.Adam(model.parameters(), lr=0.01)
+    criterion = nn.MSELoss()
+
+    def step():
+        optimizer.zero_grad()
+        loss = criterion(model(x), target)
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    return step
+
+
+# --- 6. actor_critic (pytorch/examples/reinforcement_learning/actor_critic.py) ----------------------------
+def actor_critic(lib):
+    nn = lib.nn
+    F = nn.functional
+    Categorical = lib.distributions.Categorical
+    gamma, eps, episode_length = 0.99, np.finfo(np.float32).eps.item(), 200
+
+    class Policy(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.affine1 = nn.Linear(4, 128)
+            self.action_head = nn.Linear(128, 2)
+            self.value_head = nn.Linear(128, 1)
+            self.saved_actions = []
+            self.rewards = []
+
+        def forward(self, x):
+            x = F.relu(self.affine1(x))
+            action_prob = F.softmax(self.action_head(x), dim=-1)
+            state_values = self.value_head(x)
+            return action_prob, state_values
+
+    model = _same_weights(lib, Policy())
+    optimizer = lib.optim.Adam(model.parameters(), lr=3e-2)
+    states = np.random.default_rng(0).standard_normal((episode_length, 4))  # CartPole's 4 floats, as float64
+
+    def select_action(state):
+        state = lib.from_numpy(state).float()
+        probs, state_value = model(state)
+        m = Categorical(probs)
+        action = m.sample()
+        model.saved_actions.append((m.log_prob(action), state_value))
+        return action.item()
+
+    def finish_episode():
+        R = 0
+        saved_actions = model.saved_actions
+        policy_losses, value_losses, returns = [], [], []
+        for r in model.rewards[::-1]:
+            R = r + gamma * R
+            returns.insert(0, R)
+        returns = lib.tensor(returns)
+        returns = (returns - returns.mean()) / (returns.std() + eps)
+        for (log_prob, value), R in zip(saved_actions, returns):
+            advantage = R - value.item()
+            policy_losses.append(-log_prob * advantage)
+            value_losses.append(F.smooth_l1_loss(value, lib.tensor([R])))
+        optimizer.zero_grad()
+        loss = lib.stack(policy_losses).sum() + lib.stack(value_losses).sum()
+        loss.backward()
+        optimizer.step()
+        del model.rewards[:]
+        del model.saved_actions[:]
+        return loss
+
+    def step():  # one episode: the environment's states are stored, every reward is 1 as in CartPole
+        for t in range(episode_length):
+            select_action(states[t])
+            model.rewards.append(1.0)
+        return finish_episode()
+
+    return step
+
+
+# --- 7. gcn (pytorch/examples/gcn/main.py) ------------------------------------------------------------------
+def _normalised_adjacency(nodes=2708, edges=5278, seed=0):
+    """A random undirected graph of Cora's size: D^-1/2 (A + I) D^-1/2 as COO indices and values."""
+    rng = np.random.default_rng(seed)
+    src, dst = rng.integers(0, nodes, edges), rng.integers(0, nodes, edges)
+    pairs = np.unique(np.concatenate([np.stack([src, dst], 1), np.stack([dst, src], 1),
+                                      np.stack([np.arange(nodes)] * 2, 1)]), axis=0)
+    degree = np.bincount(pairs[:, 0], minlength=nodes).astype(np.float32)
+    values = (degree[pairs[:, 0]] ** -0.5 * degree[pairs[:, 1]] ** -0.5).astype(np.float32)
+    return pairs.T.copy(), values
+
+
+def gcn(lib):
+    nn = lib.nn
+    F = nn.functional
+    nodes, features, hidden, classes = 2708, 1433, 16, 7
+
+    class GraphConv(nn.Module):
+        def __init__(self, input_dim, output_dim, use_bias=False):
+            super().__init__()
+            self.kernel = nn.Parameter(lib.empty(input_dim, output_dim))
+            nn.init.xavier_normal_(self.kernel)
+            self.bias = nn.Parameter(lib.zeros(output_dim)) if use_bias else None
+
+        def forward(self, input_tensor, adj_mat):
+            support = lib.mm(input_tensor, self.kernel)
+            output = lib.sparse.mm(adj_mat, support)
+            if self.bias is not None:
+                output = output + self.bias
+            return output
+
+    class GCN(nn.Module):
+        def __init__(self, use_bias=True, dropout_p=0.5):
+            super().__init__()
+            self.gc1 = GraphConv(features, hidden, use_bias=use_bias)
+            self.gc2 = GraphConv(hidden, classes, use_bias=use_bias)
+            self.dropout = nn.Dropout(dropout_p)
+
+        def forward(self, input_tensor, adj_mat):
+            x = self.gc1(input_tensor, adj_mat)
+            x = F.relu(x)
+            x = self.dropout(x)
+            x = self.gc2(x, adj_mat)
+            return F.log_softmax(x, dim=1)
+
+    rng = np.random.default_rng(0)
+    bag = (rng.random((nodes, features)) < 0.0127).astype(np.float32)  # Cora: ~18 words of 1433 per paper
+    bag /= np.maximum(bag.sum(1, keepdims=True), 1)  # row-normalised as the example does
+    indices, values = _normalised_adjacency(nodes)
+    adj = lib.sparse_coo_tensor(_tensor(lib, indices), _tensor(lib, values), (nodes, nodes)).coalesce()
+    x = _tensor(lib, bag)
+    labels = _tensor(lib, rng.integers(0, classes, nodes))
+    idx_train = _tensor(lib, np.arange(140))  # Cora's split: 140 labelled nodes
+    model = _same_weights(lib, GCN())
+    model.train()
+    optimizer = lib.optim.Adam(model.parameters(), lr=0.01, weight_decay=5e-4)
+
+    def step():
+        optimizer.zero_grad()
+        output = model(x, adj)
+        loss = F.nll_loss(output[idx_train], labels[idx_train])
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    return step
+
+
+# --- 8. seq2seq with attention (tutorial "NLP From Scratch: Translation with a Sequence to Sequence Network") --
+def seq2seq_attention(lib):
+    nn = lib.nn
+    F = nn.functional
+    input_vocab, output_vocab, hidden_size, batch, length, sos = 4345, 2803, 128, 32, 10, 0
+
+    class EncoderRNN(nn.Module):
+        def __init__(self, input_size, hidden_size, dropout_p=0.1):
+            super().__init__()
+            self.embedding = nn.Embedding(input_size, hidden_size)
+            self.gru = nn.GRU(hidden_size, hidden_size, batch_first=True)
+            self.dropout = nn.Dropout(dropout_p)
+
+        def forward(self, input):
+            embedded = self.dropout(self.embedding(input))
+            output, hidden = self.gru(embedded)
+            return output, hidden
+
+    class BahdanauAttention(nn.Module):
+        def __init__(self, hidden_size):
+            super().__init__()
+            self.Wa = nn.Linear(hidden_size, hidden_size)
+            self.Ua = nn.Linear(hidden_size, hidden_size)
+            self.Va = nn.Linear(hidden_size, 1)
+
+        def forward(self, query, keys):
+            scores = self.Va(lib.tanh(self.Wa(query) + self.Ua(keys)))
+            scores = scores.squeeze(2).unsqueeze(1)
+            weights = F.softmax(scores, dim=-1)
+            context = lib.bmm(weights, keys)
+            return context, weights
+
+    class AttnDecoderRNN(nn.Module):
+        def __init__(self, hidden_size, output_size, dropout_p=0.1):
+            super().__init__()
+            self.embedding = nn.Embedding(output_size, hidden_size)
+            self.attention = BahdanauAttention(hidden_size)
+            self.gru = nn.GRU(2 * hidden_size, hidden_size, batch_first=True)
+            self.out = nn.Linear(hidden_size, output_size)
+            self.dropout = nn.Dropout(dropout_p)
+
+        def forward(self, encoder_outputs, encoder_hidden, target_tensor):
+            decoder_input = lib.empty(batch, 1, dtype=lib.long).fill_(sos)
+            decoder_hidden = encoder_hidden
+            decoder_outputs, attentions = [], []
+            for i in range(length):
+                decoder_output, decoder_hidden, attn_weights = self.forward_step(
+                    decoder_input, decoder_hidden, encoder_outputs)
+                decoder_outputs.append(decoder_output)
+                attentions.append(attn_weights)
+                decoder_input = target_tensor[:, i].unsqueeze(1)  # teacher forcing
+            decoder_outputs = lib.cat(decoder_outputs, dim=1)
+            decoder_outputs = F.log_softmax(decoder_outputs, dim=-1)
+            return decoder_outputs, decoder_hidden, lib.cat(attentions, dim=1)
+
+        def forward_step(self, input, hidden, encoder_outputs):
+            embedded = self.dropout(self.embedding(input))
+            query = hidden.permute(1, 0, 2)
+            context, attn_weights = self.attention(query, encoder_outputs)
+            input_gru = lib.cat((embedded, context), dim=2)
+            output, hidden = self.gru(input_gru, hidden)
+            output = self.out(output)
+            return output, hidden, attn_weights
+
+    rng = np.random.default_rng(0)
+    input_tensor = _tensor(lib, rng.integers(1, input_vocab, (batch, length)))
+    target_tensor = _tensor(lib, rng.integers(1, output_vocab, (batch, length)))
+    encoder = _same_weights(lib, EncoderRNN(input_vocab, hidden_size))
+    decoder = _same_weights(lib, AttnDecoderRNN(hidden_size, output_vocab))
+    encoder_optimizer = lib.optim.Adam(encoder.parameters(), lr=0.001)
+    decoder_optimizer = lib.optim.Adam(decoder.parameters(), lr=0.001)
+    criterion = nn.NLLLoss()
+
+    def step():
+        encoder_optimizer.zero_grad()
+        decoder_optimizer.zero_grad()
+        encoder_outputs, encoder_hidden = encoder(input_tensor)
+        decoder_outputs, _, _ = decoder(encoder_outputs, encoder_hidden, target_tensor)
+        loss = criterion(decoder_outputs.view(-1, decoder_outputs.size(-1)), target_tensor.view(-1))
+        loss.backward()
+        encoder_optimizer.step()
+        decoder_optimizer.step()
+        return loss
+
+    return step
+
+
+# --- 9. gat (pytorch/examples/gat/main.py), on a 1000-node graph: Cora's 2708 would make 8 x 2708^2 attention ---
+def gat(lib):
+    nn = lib.nn
+    F = nn.functional
+    nodes, features, hidden, heads, classes = 1000, 1433, 64, 8, 7
+
+    class GraphAttentionLayer(nn.Module):
+        def __init__(self, in_features, out_features, n_heads, concat=False, dropout=0.4, leaky_relu_slope=0.2):
+            super().__init__()
+            self.n_heads, self.concat, self.dropout = n_heads, concat, dropout
+            self.n_hidden = out_features // n_heads if concat else out_features
+            self.W = nn.Parameter(lib.empty(size=(in_features, self.n_hidden * n_heads)))
+            self.a = nn.Parameter(lib.empty(size=(n_heads, 2 * self.n_hidden, 1)))
+            self.leakyrelu = nn.LeakyReLU(leaky_relu_slope)
+            self.softmax = nn.Softmax(dim=1)
+            nn.init.xavier_normal_(self.W)
+            nn.init.xavier_normal_(self.a)
+
+        def _get_attention_scores(self, h_transformed):
+            source_scores = lib.matmul(h_transformed, self.a[:, : self.n_hidden, :])
+            target_scores = lib.matmul(h_transformed, self.a[:, self.n_hidden :, :])
+            e = source_scores + target_scores.mT  # (n_heads, n_nodes, n_nodes)
+            return self.leakyrelu(e)
+
+        def forward(self, h, adj_mat):
+            n_nodes = h.shape[0]
+            h_transformed = lib.mm(h, self.W)
+            h_transformed = F.dropout(h_transformed, self.dropout, training=self.training)
+            h_transformed = h_transformed.view(n_nodes, self.n_heads, self.n_hidden).permute(1, 0, 2)
+            e = self._get_attention_scores(h_transformed)
+            connectivity_mask = -9e16 * lib.ones_like(e)
+            e = lib.where(adj_mat > 0, e, connectivity_mask)
+            attention = F.softmax(e, dim=-1)
+            attention = F.dropout(attention, self.dropout, training=self.training)
+            h_prime = lib.matmul(attention, h_transformed)
+            if self.concat:
+                return h_prime.permute(1, 0, 2).contiguous().view(n_nodes, self.n_heads * self.n_hidden)
+            return h_prime.mean(dim=0)
+
+    class GAT(nn.Module):
+        def __init__(self, dropout=0.6):
+            super().__init__()
+            self.gat1 = GraphAttentionLayer(features, hidden, heads, concat=True, dropout=dropout)
+            self.gat2 = GraphAttentionLayer(hidden, classes, 1, concat=False, dropout=dropout)
+
+        def forward(self, input_tensor, adj_mat):
+            x = F.elu(self.gat1(input_tensor, adj_mat))
+            return F.log_softmax(self.gat2(x, adj_mat), dim=1)
+
+    rng = np.random.default_rng(0)
+    bag = (rng.random((nodes, features)) < 0.0127).astype(np.float32)
+    bag /= np.maximum(bag.sum(1, keepdims=True), 1)
+    indices, values = _normalised_adjacency(nodes, 1950)
+    dense = np.zeros((nodes, nodes), np.float32)
+    dense[indices[0], indices[1]] = 1.0
+    adj = _tensor(lib, dense)  # the example's dense adjacency with self loops
+    x = _tensor(lib, bag)
+    labels = _tensor(lib, rng.integers(0, classes, nodes))
+    idx_train = _tensor(lib, np.arange(140))
+    model = _same_weights(lib, GAT())
+    model.train()
+    optimizer = lib.optim.Adam(model.parameters(), lr=0.005, weight_decay=5e-4)
+
+    def step():
+        optimizer.zero_grad()
+        output = model(x, adj)
+        loss = F.nll_loss(output[idx_train], labels[idx_train])
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    return step
+
+
+PROGRAMS = {
+    "text_classification": text_classification,
+    "mnist": mnist,
+    "mnist_rnn": mnist_rnn,
+    "fast_neural_style": fast_neural_style,
+    "super_resolution": super_resolution,
+    "actor_critic": actor_critic,
+    "gcn": gcn,
+    "seq2seq_attention": seq2seq_attention,
+    "gat": gat,
+}
+
+
+# --- timing --------------------------------------------------------------------------------------------------
+def _steps_per_round(step, target_seconds=0.25):
+    start = time.process_time()
+    step()
+    return max(1, min(50, round(target_seconds / max(time.process_time() - start, 1e-6))))
+
+
+def compare(name, ember, torch, rounds=7):
+    """Per-step CPU ms of each framework in each round, Ember and torch interleaved."""
+    steps = {}
+    for lib in (ember, torch):
+        lib.manual_seed(0)
+        steps[lib.__name__] = PROGRAMS[name](lib)
+    for step in steps.values():  # warm-up: numba compiles, first-touch allocations
+        for _ in range(3):
+            step()
+    counts = {n: _steps_per_round(s) for n, s in steps.items()}
+    times = {n: [] for n in steps}
+    for _ in range(rounds):
+        for n, step in steps.items():
+            start = time.process_time()
+            for _ in range(counts[n]):
+                step()
+            times[n].append((time.process_time() - start) * 1000 / counts[n])
+    return times
+
+
+def profile(name, ember, steps=None):
+    import cProfile
+    import pstats
+
+    ember.manual_seed(0)
+    step = PROGRAMS[name](ember)
+    for _ in range(3):
+        step()
+    steps = steps or _steps_per_round(step, 2.0)
+    profiler = cProfile.Profile(time.process_time)
+    profiler.enable()
+    for _ in range(steps):
+        step()
+    profiler.disable()
+    print(f"\ncProfile of Ember's {name} step, {steps} steps (CPU clock), top 15 by tottime")
+    pstats.Stats(profiler).sort_stats("tottime").print_stats(15)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("programs", nargs="*", default=list(PROGRAMS), help=f"some of {list(PROGRAMS)}")
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--profile", action="append", default=[], metavar="NAME",
+                        help="cProfile Ember's step of NAME (repeatable)")
+    parser.add_argument("--no-compare", action="store_true", help="only the profiles")
+    args = parser.parse_args()
+    unknown = set(args.programs + args.profile) - set(PROGRAMS)
+    if unknown:
+        parser.error(f"unknown programs {sorted(unknown)}; choose from {list(PROGRAMS)}")
+    import warnings
+
+    import ember
+    import torch
+    from ember.kernels import _blas
+
+    warnings.simplefilter("ignore")
+    torch.set_num_threads(1)
+    _blas.openblas().set_threads(1)
+    print(f"torch {torch.__version__} threads={torch.get_num_threads()}  load={os.getloadavg()[0]:.2f}  "
+          f"CPU ms per step, {args.rounds} rounds, Ember and torch interleaved")
+    if not args.no_compare:
+        print(f"{'program':<21}{'ember best':>11}{'med':>8}{'torch best':>11}{'med':>8}{'ratio best':>11}"
+              f"{'med':>6}   per-round ratios")
+        for name in [] if args.programs == [] else args.programs:
+            try:
+                times = compare(name, ember, torch, args.rounds)
+            except Exception as error:  # a program that fails in Ember is a finding: report it and go on
+                print(f"{name:<21}FAILED: {type(error).__name__}: {error}")
+                continue
+            e, t = times["ember"], times["torch"]
+            rounds = " ".join(f"{a / b:.2f}" for a, b in zip(e, t))
+            print(f"{name:<21}{min(e):>11.2f}{statistics.median(e):>8.2f}{min(t):>11.2f}{statistics.median(t):>8.2f}"
+                  f"{min(e) / min(t):>11.2f}{statistics.median(e) / statistics.median(t):>6.2f}   {rounds}",
+                  flush=True)
+    for name in args.profile:
+        profile(name, ember)
+
+
+if __name__ == "__main__":
+    main()
