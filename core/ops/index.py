@@ -3,6 +3,8 @@ and argwhere. gather/scatter are in gather_scatter.py, masked writes in masked.p
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..tensor import Tensor
@@ -147,7 +149,7 @@ def unravel_index(indices, shape):
     if indices._data.dtype.kind not in "iu":
         raise TypeError(f"expected 'indices' to be integer dtype, but got {indices.dtype}")
     shape = (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(int(s) for s in shape)
-    total = int(np.prod(shape))
+    total = math.prod(shape)
     flat = indices._data  # wrapped modulo the size, as torch does (a negative index counts from the end)
     return tuple(Tensor._wrap(np.asarray(c, np.int64)) for c in np.unravel_index(flat % max(total, 1), shape))
 

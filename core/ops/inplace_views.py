@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..creation import shape_arg
@@ -57,7 +59,7 @@ def resize_(input, *sizes, memory_format=None):
     shape = tuple(int(s) for s in shape_arg(sizes))
     if any(s < 0 for s in shape):
         raise RuntimeError(f"Trying to create tensor with negative dimension: {list(shape)}")
-    count = int(np.prod(shape))
+    count = math.prod(shape)
     flat = input._data.ravel(order="K")  # memory order, as torch's storage
     if count <= flat.size:
         data = flat[:count].reshape(shape)

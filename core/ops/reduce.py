@@ -3,6 +3,7 @@ statistics.py, cumulative ops in cumulative.py."""
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -32,7 +33,8 @@ class Sum(Op):
     @staticmethod
     def forward(ctx, a, axes, keepdim, np_dtype):
         ctx.shape, ctx.axes, ctx.keepdim = a._data.shape, axes, keepdim
-        return np.asarray(np.sum(a._data, axis=axes, keepdims=keepdim, dtype=np_dtype))
+        return np.asarray(np.add.reduce(a._data, axis=axes, dtype=np_dtype, keepdims=keepdim))  # (np.sum's
+        # wrapper around this costs ~1.5 us a call, a quarter of a small sum)
 
     @staticmethod
     def backward(ctx, grad):
@@ -43,7 +45,7 @@ class Mean(Op):
     @staticmethod
     def forward(ctx, a, axes, keepdim):
         ctx.shape, ctx.axes, ctx.keepdim = a._data.shape, axes, keepdim
-        ctx.count = int(np.prod([a._data.shape[i] for i in axes])) if axes else 1
+        ctx.count = math.prod(a._data.shape[i] for i in axes)
         if ctx.count == 0:  # nan, without numpy's "Mean of empty slice" warning (PyTorch is silent)
             return np.asarray(np.sum(a._data, axis=axes, keepdims=keepdim) / a._data.dtype.type(0))
         return np.asarray(np.mean(a._data, axis=axes, keepdims=keepdim))

@@ -8,6 +8,7 @@ by both), as in PyTorch.
 
 from __future__ import annotations
 
+import math
 
 import numpy as np
 
@@ -128,11 +129,11 @@ def _infer_shape(shape, numel: int, op: str, input_shape) -> tuple:
     if shape.count(-1) > 1:
         raise RuntimeError(f"{op}: only one dimension can be inferred")
     if -1 in shape:
-        known = int(np.prod([s for s in shape if s != -1]))
+        known = math.prod(s for s in shape if s != -1)
         if known == 0 or numel % known:
             raise RuntimeError(f"{op}: shape '{list(shape)}' is invalid for input of size {numel}")
         shape = tuple(numel // known if s == -1 else s for s in shape)
-    if int(np.prod(shape)) != numel:
+    if math.prod(shape) != numel:
         raise RuntimeError(
             f"{op}: shape '{list(shape)}' is invalid for input of size {numel} (input shape {tuple(input_shape)})"
         )
@@ -177,7 +178,7 @@ def flatten(input, start_dim: int = 0, end_dim: int = -1):
     if start > end:
         raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
     shape = input._data.shape
-    return reshape(input, shape[:start] + (int(np.prod(shape[start:end + 1])),) + shape[end + 1:])
+    return reshape(input, shape[:start] + (math.prod(shape[start:end + 1]),) + shape[end + 1:])
 
 
 def unflatten(input, dim: int, sizes):

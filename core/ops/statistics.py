@@ -3,6 +3,8 @@ mode and the histograms sort or count, so they live in sorting.py.)"""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..tensor import Tensor
@@ -21,7 +23,7 @@ def var(input, dim=None, *, correction=1, keepdim: bool = False, unbiased=None):
         correction, dim = (1 if dim else 0), None
     input = default_float(input)
     axes = normalize_dims(dim, input._data.ndim, "var")
-    n = int(np.prod([input._data.shape[i] for i in axes])) if axes else 1
+    n = math.prod(input._data.shape[i] for i in axes)
     centered = input - mean(input, axes, keepdim=True)
     return sum(abs_squared(centered), axes, keepdim=keepdim) / (n - correction if n > correction else 0)
 

@@ -8,6 +8,8 @@ with ``xhat = (x - mean) * invstd`` and ``g`` the gradient of ``xhat``,
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ...autograd.function import Function, once_differentiable
@@ -245,7 +247,7 @@ def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None, bi
             f"layer_norm: given normalized_shape={list(shape)}, expected input with shape [*, "
             f"{', '.join(map(str, shape))}], but got input of size {list(input.shape)}"
         )
-    d = int(np.prod(shape))
+    d = math.prod(shape)
     flat = input.reshape(input.shape[: input.ndim - k] + (d,)) if k != 1 else input
     w = weight.reshape(d) if weight is not None and k != 1 else weight
     b = bias.reshape(d) if bias is not None and k != 1 else bias
