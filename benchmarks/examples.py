@@ -38,15 +38,16 @@ import sys
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
     os.environ[_var] = "1"  # one thread, set before numpy / numba / torch start their thread pools
 
-import argparse  # noqa: E402
-import statistics  # noqa: E402
-import time  # noqa: E402
+import argparse
+import statistics
+import time
+import traceback
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 # the repository instead of benchmarks/ on the path, so that `benchmarks` imports as a package
 sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-from benchmarks.models import _same_weights  # noqa: E402
+from benchmarks.models import _same_weights
 
 
 def _tensor(lib, array):
@@ -147,7 +148,7 @@ def mnist_rnn(lib):
 
         def forward(self, input):
             input = input.reshape(-1, 28, 28)  # (batch, 1, 28, 28) -> (batch, 28 rows, 28 pixels)
-            output, hidden = self.rnn(input)
+            output, _hidden = self.rnn(input)
             output = output[:, -1, :]
             output = self.batchnorm(output)
             output = self.dropout1(output)
@@ -368,8 +369,12 @@ def _normalised_adjacency(nodes=2708, edges=5278, seed=0):
     """A random undirected graph of Cora's size: D^-1/2 (A + I) D^-1/2 as COO indices and values."""
     rng = np.random.default_rng(seed)
     src, dst = rng.integers(0, nodes, edges), rng.integers(0, nodes, edges)
-    pairs = np.unique(np.concatenate([np.stack([src, dst], 1), np.stack([dst, src], 1),
-                                      np.stack([np.arange(nodes)] * 2, 1)]), axis=0)
+    pairs = np.unique(
+        np.concatenate(
+            [np.stack([src, dst], 1), np.stack([dst, src], 1), np.stack([np.arange(nodes)] * 2, 1)]
+        ),
+        axis=0,
+    )
     degree = np.bincount(pairs[:, 0], minlength=nodes).astype(np.float32)
     values = (degree[pairs[:, 0]] ** -0.5 * degree[pairs[:, 1]] ** -0.5).astype(np.float32)
     return pairs.T.copy(), values
@@ -478,7 +483,8 @@ def seq2seq_attention(lib):
             decoder_outputs, attentions = [], []
             for i in range(length):
                 decoder_output, decoder_hidden, attn_weights = self.forward_step(
-                    decoder_input, decoder_hidden, encoder_outputs)
+                    decoder_input, decoder_hidden, encoder_outputs
+                )
                 decoder_outputs.append(decoder_output)
                 attentions.append(attn_weights)
                 decoder_input = target_tensor[:, i].unsqueeze(1)  # teacher forcing
@@ -525,7 +531,9 @@ def gat(lib):
     nodes, features, hidden, heads, classes = 1000, 1433, 64, 8, 7
 
     class GraphAttentionLayer(nn.Module):
-        def __init__(self, in_features, out_features, n_heads, concat=False, dropout=0.4, leaky_relu_slope=0.2):
+        def __init__(
+            self, in_features, out_features, n_heads, concat=False, dropout=0.4, leaky_relu_slope=0.2
+        ):
             super().__init__()
             self.n_heads, self.concat, self.dropout = n_heads, concat, dropout
             self.n_hidden = out_features // n_heads if concat else out_features
@@ -570,7 +578,7 @@ def gat(lib):
     rng = np.random.default_rng(0)
     bag = (rng.random((nodes, features)) < 0.0127).astype(np.float32)
     bag /= np.maximum(bag.sum(1, keepdims=True), 1)
-    indices, values = _normalised_adjacency(nodes, 1950)
+    indices, _ = _normalised_adjacency(nodes, 1950)
     dense = np.zeros((nodes, nodes), np.float32)
     dense[indices[0], indices[1]] = 1.0
     adj = _tensor(lib, dense)  # the example's dense adjacency with self loops
@@ -651,11 +659,18 @@ def profile(name, ember, steps=None):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("programs", nargs="*", default=list(PROGRAMS), help=f"some of {list(PROGRAMS)}")
     parser.add_argument("--rounds", type=int, default=7)
-    parser.add_argument("--profile", action="append", default=[], metavar="NAME",
-                        help="cProfile Ember's step of NAME (repeatable)")
+    parser.add_argument(
+        "--profile",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="cProfile Ember's step of NAME (repeatable)",
+    )
     parser.add_argument("--no-compare", action="store_true", help="only the profiles")
     args = parser.parse_args()
     unknown = set(args.programs + args.profile) - set(PROGRAMS)
@@ -670,22 +685,31 @@ def main() -> None:
     warnings.simplefilter("ignore")
     torch.set_num_threads(1)
     _blas.openblas().set_threads(1)
-    print(f"torch {torch.__version__} threads={torch.get_num_threads()}  load={os.getloadavg()[0]:.2f}  "
-          f"CPU ms per step, {args.rounds} rounds, Ember and torch interleaved")
+    print(
+        f"torch {torch.__version__} threads={torch.get_num_threads()}  load={os.getloadavg()[0]:.2f}  "
+        f"CPU ms per step, {args.rounds} rounds, Ember and torch interleaved"
+    )
     if not args.no_compare:
-        print(f"{'program':<21}{'ember best':>11}{'med':>8}{'torch best':>11}{'med':>8}{'ratio best':>11}"
-              f"{'med':>6}   per-round ratios")
+        print(
+            f"{'program':<21}{'ember best':>11}{'med':>8}{'torch best':>11}{'med':>8}{'ratio best':>11}"
+            f"{'med':>6}   per-round ratios"
+        )
         for name in [] if args.programs == [] else args.programs:
             try:
                 times = compare(name, ember, torch, args.rounds)
-            except Exception as error:  # a program that fails in Ember is a finding: report it and go on
-                print(f"{name:<21}FAILED: {type(error).__name__}: {error}")
+            except Exception as error:  # noqa: BLE001 (a failure in Ember is a finding: report it, go on)
+                frame = [f for f in traceback.extract_tb(error.__traceback__) if f.filename == __file__][-1]
+                print(
+                    f"{name:<21}FAILED at examples.py:{frame.lineno} ({frame.line}): {type(error).__name__}: {error}"
+                )
                 continue
             e, t = times["ember"], times["torch"]
             rounds = " ".join(f"{a / b:.2f}" for a, b in zip(e, t))
-            print(f"{name:<21}{min(e):>11.2f}{statistics.median(e):>8.2f}{min(t):>11.2f}{statistics.median(t):>8.2f}"
-                  f"{min(e) / min(t):>11.2f}{statistics.median(e) / statistics.median(t):>6.2f}   {rounds}",
-                  flush=True)
+            print(
+                f"{name:<21}{min(e):>11.2f}{statistics.median(e):>8.2f}{min(t):>11.2f}{statistics.median(t):>8.2f}"
+                f"{min(e) / min(t):>11.2f}{statistics.median(e) / statistics.median(t):>6.2f}   {rounds}",
+                flush=True,
+            )
     for name in args.profile:
         profile(name, ember)
 
