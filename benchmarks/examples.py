@@ -22,6 +22,10 @@ Programs (``PROGRAMS``; batch sizes as the examples use, or smaller to keep a st
                          GRU decoder with teacher forcing, NLLLoss, Adam (batch 32, 10 tokens)
     gat                  pytorch/examples/gat: 8-head graph attention (dense adjacency, where / masked softmax over
                          8 x N x N scores), ELU, Adam with weight decay; 1000 nodes (Cora's 2708 is 8 x 58 MB)
+    spatial_transformer  the Spatial Transformer Networks tutorial: a localisation net, affine_grid + grid_sample,
+                         then a small convnet; Dropout2d, SGD, b64 x 1x28x28
+    translation_transformer  the nn.Transformer translation tutorial: 3 + 3 layers, d 512, 8 heads, ffn 512, padded
+                         batches with key-padding and causal masks, CrossEntropyLoss(ignore_index), Adam; batch 8
 
 Usage:
     python benchmarks/examples.py                     # all programs
@@ -600,6 +604,174 @@ def gat(lib):
     return step
 
 
+# --- 10. spatial transformer network (tutorial "Spatial Transformer Networks"): affine_grid + grid_sample -----
+def spatial_transformer(lib):
+    nn = lib.nn
+    F = nn.functional
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = nn.Conv2d(1, 10, kernel_size=5)
+            self.conv2 = nn.Conv2d(10, 20, kernel_size=5)
+            self.conv2_drop = nn.Dropout2d()
+            self.fc1 = nn.Linear(320, 50)
+            self.fc2 = nn.Linear(50, 10)
+            self.localization = nn.Sequential(
+                nn.Conv2d(1, 8, kernel_size=7),
+                nn.MaxPool2d(2, stride=2),
+                nn.ReLU(True),
+                nn.Conv2d(8, 10, kernel_size=5),
+                nn.MaxPool2d(2, stride=2),
+                nn.ReLU(True),
+            )
+            self.fc_loc = nn.Sequential(nn.Linear(10 * 3 * 3, 32), nn.ReLU(True), nn.Linear(32, 3 * 2))
+
+        def stn(self, x):
+            xs = self.localization(x)
+            xs = xs.view(-1, 10 * 3 * 3)
+            theta = self.fc_loc(xs)
+            theta = theta.view(-1, 2, 3)
+            grid = F.affine_grid(theta, x.size(), align_corners=False)
+            return F.grid_sample(x, grid, align_corners=False)
+
+        def forward(self, x):
+            x = self.stn(x)
+            x = F.relu(F.max_pool2d(self.conv1(x), 2))
+            x = F.relu(F.max_pool2d(self.conv2_drop(self.conv2(x)), 2))
+            x = x.view(-1, 320)
+            x = F.relu(self.fc1(x))
+            x = F.dropout(x, training=self.training)
+            x = self.fc2(x)
+            return F.log_softmax(x, dim=1)
+
+    rng = np.random.default_rng(0)
+    data = _tensor(lib, rng.standard_normal((64, 1, 28, 28), dtype=np.float32))
+    target = _tensor(lib, rng.integers(0, 10, 64))
+    model = _same_weights(lib, Net())
+    model.fc_loc[2].weight.data.zero_()  # the identity transformation to start with, as the tutorial does
+    model.fc_loc[2].bias.data.copy_(lib.tensor([1, 0, 0, 0, 1, 0], dtype=lib.float))
+    model.train()
+    optimizer = lib.optim.SGD(model.parameters(), lr=0.01)
+
+    def step():
+        optimizer.zero_grad()
+        loss = F.nll_loss(model(data), target)
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    return step
+
+
+# --- 11. nn.Transformer translation (tutorial "Language Translation with nn.Transformer and torchtext") --------
+def translation_transformer(lib):
+    import math
+
+    nn = lib.nn
+    src_vocab, tgt_vocab, emb_size, nhead, ffn, layers, batch = 19215, 10838, 512, 8, 512, 3, 8
+    pad_idx, bos_idx, eos_idx = 1, 2, 3
+
+    class PositionalEncoding(nn.Module):
+        def __init__(self, emb_size, dropout, maxlen=5000):
+            super().__init__()
+            den = lib.exp(-lib.arange(0, emb_size, 2) * math.log(10000) / emb_size)
+            pos = lib.arange(0, maxlen).reshape(maxlen, 1)
+            pos_embedding = lib.zeros((maxlen, emb_size))
+            pos_embedding[:, 0::2] = lib.sin(pos * den)
+            pos_embedding[:, 1::2] = lib.cos(pos * den)
+            pos_embedding = pos_embedding.unsqueeze(-2)
+            self.dropout = nn.Dropout(dropout)
+            self.register_buffer("pos_embedding", pos_embedding)
+
+        def forward(self, token_embedding):
+            return self.dropout(token_embedding + self.pos_embedding[: token_embedding.size(0), :])
+
+    class TokenEmbedding(nn.Module):
+        def __init__(self, vocab_size, emb_size):
+            super().__init__()
+            self.embedding = nn.Embedding(vocab_size, emb_size)
+            self.emb_size = emb_size
+
+        def forward(self, tokens):
+            return self.embedding(tokens.long()) * math.sqrt(self.emb_size)
+
+    class Seq2SeqTransformer(nn.Module):
+        def __init__(self, dropout=0.1):
+            super().__init__()
+            self.transformer = nn.Transformer(
+                d_model=emb_size,
+                nhead=nhead,
+                num_encoder_layers=layers,
+                num_decoder_layers=layers,
+                dim_feedforward=ffn,
+                dropout=dropout,
+            )
+            self.generator = nn.Linear(emb_size, tgt_vocab)
+            self.src_tok_emb = TokenEmbedding(src_vocab, emb_size)
+            self.tgt_tok_emb = TokenEmbedding(tgt_vocab, emb_size)
+            self.positional_encoding = PositionalEncoding(emb_size, dropout=dropout)
+
+        def forward(
+            self, src, trg, src_mask, tgt_mask, src_padding_mask, tgt_padding_mask, memory_key_padding_mask
+        ):
+            src_emb = self.positional_encoding(self.src_tok_emb(src))
+            tgt_emb = self.positional_encoding(self.tgt_tok_emb(trg))
+            outs = self.transformer(
+                src_emb,
+                tgt_emb,
+                src_mask,
+                tgt_mask,
+                None,
+                src_padding_mask,
+                tgt_padding_mask,
+                memory_key_padding_mask,
+            )
+            return self.generator(outs)
+
+    def generate_square_subsequent_mask(sz):
+        mask = (lib.triu(lib.ones((sz, sz))) == 1).transpose(0, 1)
+        return mask.float().masked_fill(mask == 0, float("-inf")).masked_fill(mask == 1, 0.0)
+
+    def create_mask(src, tgt):
+        src_seq_len, tgt_seq_len = src.shape[0], tgt.shape[0]
+        tgt_mask = generate_square_subsequent_mask(tgt_seq_len)
+        src_mask = lib.zeros((src_seq_len, src_seq_len)).type(lib.bool)
+        src_padding_mask = (src == pad_idx).transpose(0, 1)
+        tgt_padding_mask = (tgt == pad_idx).transpose(0, 1)
+        return src_mask, tgt_mask, src_padding_mask, tgt_padding_mask
+
+    def padded_batch(rng, vocab, low, high):  # (length, batch) token ids: BOS, words, EOS, then padding
+        lengths = rng.integers(low, high, batch)
+        out = np.full((high + 2, batch), pad_idx, np.int64)
+        for b, n in enumerate(lengths):
+            out[: n + 2, b] = [bos_idx, *rng.integers(4, vocab, n), eos_idx]
+        return out
+
+    rng = np.random.default_rng(0)
+    src = _tensor(lib, padded_batch(rng, src_vocab, 8, 20))
+    tgt = _tensor(lib, padded_batch(rng, tgt_vocab, 8, 20))
+    model = _same_weights(lib, Seq2SeqTransformer())
+    model.train()
+    optimizer = lib.optim.Adam(model.parameters(), lr=0.0001, betas=(0.9, 0.98), eps=1e-9)
+    loss_fn = nn.CrossEntropyLoss(ignore_index=pad_idx)
+
+    def step():
+        tgt_input = tgt[:-1, :]
+        src_mask, tgt_mask, src_padding_mask, tgt_padding_mask = create_mask(src, tgt_input)
+        logits = model(
+            src, tgt_input, src_mask, tgt_mask, src_padding_mask, tgt_padding_mask, src_padding_mask
+        )
+        optimizer.zero_grad()
+        tgt_out = tgt[1:, :]
+        loss = loss_fn(logits.reshape(-1, logits.shape[-1]), tgt_out.reshape(-1))
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    return step
+
+
 PROGRAMS = {
     "text_classification": text_classification,
     "mnist": mnist,
@@ -610,6 +782,8 @@ PROGRAMS = {
     "gcn": gcn,
     "seq2seq_attention": seq2seq_attention,
     "gat": gat,
+    "spatial_transformer": spatial_transformer,
+    "translation_transformer": translation_transformer,
 }
 
 
@@ -691,7 +865,7 @@ def main() -> None:
     )
     if not args.no_compare:
         print(
-            f"{'program':<21}{'ember best':>11}{'med':>8}{'torch best':>11}{'med':>8}{'ratio best':>11}"
+            f"{'program':<25}{'ember best':>11}{'med':>8}{'torch best':>11}{'med':>8}{'ratio best':>11}"
             f"{'med':>6}   per-round ratios"
         )
         for name in [] if args.programs == [] else args.programs:
@@ -700,13 +874,13 @@ def main() -> None:
             except Exception as error:  # noqa: BLE001 (a failure in Ember is a finding: report it, go on)
                 frame = [f for f in traceback.extract_tb(error.__traceback__) if f.filename == __file__][-1]
                 print(
-                    f"{name:<21}FAILED at examples.py:{frame.lineno} ({frame.line}): {type(error).__name__}: {error}"
+                    f"{name:<25}FAILED at examples.py:{frame.lineno} ({frame.line}): {type(error).__name__}: {error}"
                 )
                 continue
             e, t = times["ember"], times["torch"]
             rounds = " ".join(f"{a / b:.2f}" for a, b in zip(e, t))
             print(
-                f"{name:<21}{min(e):>11.2f}{statistics.median(e):>8.2f}{min(t):>11.2f}{statistics.median(t):>8.2f}"
+                f"{name:<25}{min(e):>11.2f}{statistics.median(e):>8.2f}{min(t):>11.2f}{statistics.median(t):>8.2f}"
                 f"{min(e) / min(t):>11.2f}{statistics.median(e) / statistics.median(t):>6.2f}   {rounds}",
                 flush=True,
             )
