@@ -29,6 +29,7 @@ class FitLoop:
         self._hooks = None  # the run's hook table they were read with
         self._profiler = None  # the run's profiler; None for the pass-through one, whose contexts are skipped
         self._validates = False  # ``trainer.enable_validation``, read at the start of each epoch and validation
+        self._batch = self._batch_idx = self._steps = self._ran = None  # the closure's batch, and what it returned
 
     def _prepare_for(self, model) -> None:
         """The module's steps as every batch calls them: its methods, each timed by the run's profiler as
@@ -153,53 +154,17 @@ class FitLoop:
         """Lightning's automatic optimization. Inside an accumulation window the closure runs alone; at its
         end ``model.optimizer_step(epoch, batch_idx, optimizer, closure)`` runs it through
         ``optimizer.step(closure=...)``, which then calls ``on_before_optimizer_step`` and
-        ``configure_gradient_clipping`` before updating. The closure: training_step → (first batch of a
-        window) on_before_zero_grad, optimizer_zero_grad → on_before_backward, backward, on_after_backward.
+        ``configure_gradient_clipping`` before updating. The closure is ``closure`` below.
 
         Returns the outputs ``on_train_batch_end`` receives, ``{"loss": loss.detach(), **other keys}``; None
         when no participant of that hook reads them (``hooks.reads_batch_outputs``)."""
         trainer = self.trainer
-        state, call = trainer.state, trainer._call
-        hooks = call.table
-        optimizer = trainer._optimizers[0]
-        accumulate = trainer.accumulate_grad_batches
-        detect_anomaly = trainer.detect_anomaly
-        steps = (batch_idx + 1) % accumulate == 0 or batch_idx + 1 == state.epoch_batches
-        reduce_gradients = self._reduce_gradients if steps else None  # DDP: once per optimizer step
-        results = []
-
-        def closure():
-            if self._takes_batch_idx:
-                output = self._training_step(batch, batch_idx)
-            else:
-                output = self._training_step(batch)
-            loss = output.get("loss") if isinstance(output, dict) else output
-            # (optimization.plain_loss's test, inline; checked_loss names the step in its error, made only then)
-            if detect_anomaly or not isinstance(loss, ember.Tensor) or not loss.requires_grad or loss.numel() != 1:
-                loss = checked_loss(output, f"training_step (epoch {state.epoch}, batch_idx {batch_idx})",
-                                    detect_anomaly)
-            if batch_idx % accumulate == 0:
-                if hooks["on_before_zero_grad"]:
-                    call("on_before_zero_grad", optimizer)
-                self._optimizer_zero_grad(state.epoch, batch_idx, optimizer)
-            scaled = loss / accumulate if accumulate > 1 else loss
-            if hooks["on_before_backward"]:
-                call("on_before_backward", scaled)
-            if detect_anomaly:
-                with ember.autograd.detect_anomaly():
-                    self._backward(scaled)
-            else:
-                self._backward(scaled)
-            if reduce_gradients is not None:
-                reduce_gradients()
-            if hooks["on_after_backward"]:
-                call("on_after_backward")
-            results.append((output, loss))
-            return loss
-
+        state = trainer.state
+        steps = (batch_idx + 1) % trainer.accumulate_grad_batches == 0 or batch_idx + 1 == state.epoch_batches
+        self._batch, self._batch_idx, self._steps, self._ran = batch, batch_idx, steps, None
         if steps:
-            self._optimizer_step(state.epoch, batch_idx, trainer._manual_optimizers[0], closure)
-            if not results:
+            self._optimizer_step(state.epoch, batch_idx, trainer._manual_optimizers[0], self.closure)
+            if self._ran is None:
                 raise RuntimeError(
                     f"{type(model).__name__}.optimizer_step did not run `optimizer_closure` (epoch {state.epoch}, "
                     f"batch_idx {batch_idx}). Call `optimizer.step(closure=optimizer_closure)`, or "
@@ -208,13 +173,49 @@ class FitLoop:
                 step_schedulers(trainer.lr_scheduler_configs, "step", state.global_step, trainer.callback_metrics,
                                 trainer.module)
         else:
-            closure()
+            self.closure()
+        output, loss = self._ran
+        self._batch = self._ran = None  # (nothing of the step is kept past it)
         if not self._builds_outputs:
             return None
-        output, loss = results[-1]
         if output is loss:
             return {"loss": loss.detach()}
         return {**output, "loss": loss.detach()}
+
+    def closure(self):
+        """The closure ``optimizer_step`` receives (a bound method, one object per run rather than a function
+        made at each step), for the batch ``automatic_step`` is on: training_step → (first batch of a window)
+        on_before_zero_grad, optimizer_zero_grad → on_before_backward, backward, on_after_backward. Returns the
+        loss; it may be called more than once (LBFGS re-evaluates it)."""
+        trainer = self.trainer
+        state, call = trainer.state, trainer._call
+        hooks = call.table
+        batch, batch_idx = self._batch, self._batch_idx
+        accumulate, detect_anomaly = trainer.accumulate_grad_batches, trainer.detect_anomaly
+        output = self._training_step(batch, batch_idx) if self._takes_batch_idx else self._training_step(batch)
+        loss = output.get("loss") if isinstance(output, dict) else output
+        # (optimization.plain_loss's test, inline; checked_loss names the step in its error, made only then)
+        if detect_anomaly or not isinstance(loss, ember.Tensor) or not loss.requires_grad or loss.numel() != 1:
+            loss = checked_loss(output, f"training_step (epoch {state.epoch}, batch_idx {batch_idx})", detect_anomaly)
+        if batch_idx % accumulate == 0:
+            optimizer = trainer._optimizers[0]
+            if hooks["on_before_zero_grad"]:
+                call("on_before_zero_grad", optimizer)
+            self._optimizer_zero_grad(state.epoch, batch_idx, optimizer)
+        scaled = loss / accumulate if accumulate > 1 else loss
+        if hooks["on_before_backward"]:
+            call("on_before_backward", scaled)
+        if detect_anomaly:
+            with ember.autograd.detect_anomaly():
+                self._backward(scaled)
+        else:
+            self._backward(scaled)
+        if self._steps and self._reduce_gradients is not None:
+            self._reduce_gradients()  # DDP: average over the ranks, once per optimizer step
+        if hooks["on_after_backward"]:
+            call("on_after_backward")
+        self._ran = output, loss
+        return loss
 
     def should_validate(self, batch_idx: int) -> bool:
         trainer = self.trainer

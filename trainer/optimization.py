@@ -194,25 +194,27 @@ class ManualOptimizer:
         self._state = state
         self._after_closure = after_closure
         self._takes_closure = _takes_closure(optimizer)
+        self._closure = None
 
     def step(self, closure=None, **kwargs):
-        optimizer, after_closure = self.optimizer, self._after_closure
-
-        def closure_then_hooks():
-            result = closure() if closure is not None else None
-            if after_closure is None:
-                self._call("on_before_optimizer_step", optimizer)
-            else:
-                after_closure(optimizer)
-            return result
-
+        self._closure = closure  # (run by _closure_then_hooks: one bound method per step, no function made)
         if self._takes_closure:
-            out = optimizer.step(closure_then_hooks, **kwargs)
+            out = self.optimizer.step(self._closure_then_hooks, **kwargs)
         else:
-            closure_then_hooks()
-            out = optimizer.step(**kwargs)
+            self._closure_then_hooks()
+            out = self.optimizer.step(**kwargs)
+        self._closure = None
         self._state.global_step += 1
         return out
+
+    def _closure_then_hooks(self):
+        """What the wrapped optimizer runs as its closure: ``step``'s closure, then ``after_closure`` (or the hook)."""
+        result = self._closure() if self._closure is not None else None
+        if self._after_closure is None:
+            self._call("on_before_optimizer_step", self.optimizer)
+        else:
+            self._after_closure(self.optimizer)
+        return result
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         self.optimizer.zero_grad(set_to_none=set_to_none)

@@ -447,3 +447,29 @@ def test_stopping_or_saving_in_on_train_batch_end_takes_effect_at_that_steps_bou
     trainer.fit(Classifier(), loader())
     assert trainer.global_step == 2 and trainer.current_epoch == 1
     assert ember.load(os.path.join(str(tmp_path), "mid.ckpt"))["global_step"] == 2
+
+
+def test_an_optimizer_that_reevaluates_the_closure_runs_the_step_each_time_and_outputs_the_last(tmp_path):
+    class Quasi(DictStep):  # LBFGS calls the closure several times in one optimizer step
+        def __init__(self):
+            super().__init__()
+            self.evaluations, self.before_step = [], 0
+
+        def training_step(self, batch, batch_idx):
+            out = super().training_step(batch, batch_idx)
+            self.evaluations.append((batch_idx, out["loss"].item()))
+            return out
+
+        def on_before_optimizer_step(self, optimizer):
+            self.before_step += 1
+
+        def configure_optimizers(self):
+            return ember.optim.LBFGS(self.parameters(), lr=0.5, max_iter=3)
+
+    module = Quasi()
+    trainer = _trainer(tmp_path, max_epochs=1, limit_train_batches=2)
+    trainer.fit(module, loader())
+    assert trainer.global_step == 2 and [i for i, _ in module.evaluations] == [0, 0, 0, 1, 1, 1]
+    assert module.before_step == 6  # (after each evaluation, as Lightning wraps the closure)
+    assert module.evaluations[2][1] < module.evaluations[0][1]  # the step learns from its evaluations
+    assert [out["loss"].item() for out in module.outputs] == [module.evaluations[2][1], module.evaluations[5][1]]
