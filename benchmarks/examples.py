@@ -26,6 +26,8 @@ Programs (``PROGRAMS``; batch sizes as the examples use, or smaller to keep a st
                          then a small convnet; Dropout2d, SGD, b64 x 1x28x28
     translation_transformer  the nn.Transformer translation tutorial: 3 + 3 layers, d 512, 8 heads, ffn 512, padded
                          batches with key-padding and causal masks, CrossEntropyLoss(ignore_index), Adam; batch 8
+    style_transfer       the neural style transfer tutorial: VGG-19's first five convs (random weights), content and
+                         Gram-matrix style losses, LBFGS on a 3x56x56 image (one step = up to 20 closure calls)
 
 Usage:
     python benchmarks/examples.py                     # all programs
@@ -772,6 +774,118 @@ def translation_transformer(lib):
     return step
 
 
+# --- 12. neural style transfer (tutorial "Neural Transfer Using PyTorch"): LBFGS on the image -------------------
+def style_transfer(lib):
+    nn = lib.nn
+    F = nn.functional
+    imsize, style_weight, content_weight = 56, 1000000, 1
+
+    def gram_matrix(input):
+        a, b, c, d = input.size()
+        features = input.view(a * b, c * d)
+        G = lib.mm(features, features.t())
+        return G.div(a * b * c * d)
+
+    class ContentLoss(nn.Module):
+        def __init__(self, target):
+            super().__init__()
+            self.target = target.detach()
+
+        def forward(self, input):
+            self.loss = F.mse_loss(input, self.target)
+            return input
+
+    class StyleLoss(nn.Module):
+        def __init__(self, target_feature):
+            super().__init__()
+            self.target = gram_matrix(target_feature).detach()
+
+        def forward(self, input):
+            G = gram_matrix(input)
+            self.loss = F.mse_loss(G, self.target)
+            return input
+
+    class Normalization(nn.Module):
+        def __init__(self, mean, std):
+            super().__init__()
+            self.mean = lib.tensor(mean).view(-1, 1, 1)
+            self.std = lib.tensor(std).view(-1, 1, 1)
+
+        def forward(self, img):
+            return (img - self.mean) / self.std
+
+    # VGG-19's features up to conv_5 (the last layer with a loss), random weights in place of the trained ones
+    cnn = _same_weights(
+        lib,
+        nn.Sequential(
+            nn.Conv2d(3, 64, 3, padding=1),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(64, 64, 3, padding=1),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(2, 2),
+            nn.Conv2d(64, 128, 3, padding=1),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(128, 128, 3, padding=1),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(2, 2),
+            nn.Conv2d(128, 256, 3, padding=1),
+        ),
+    ).eval()
+    rng = np.random.default_rng(0)
+    style_img = _tensor(lib, rng.uniform(0, 1, (1, 3, imsize, imsize)).astype(np.float32))
+    content_img = _tensor(lib, rng.uniform(0, 1, (1, 3, imsize, imsize)).astype(np.float32))
+    content_layers, style_layers = ["conv_4"], ["conv_1", "conv_2", "conv_3", "conv_4", "conv_5"]
+    normalization = Normalization([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
+    content_losses, style_losses = [], []
+    model = nn.Sequential(normalization)
+    i = 0
+    for layer in cnn.children():
+        if isinstance(layer, nn.Conv2d):
+            i += 1
+            name = f"conv_{i}"
+        elif isinstance(layer, nn.ReLU):
+            name = f"relu_{i}"
+            layer = nn.ReLU(inplace=False)
+        else:
+            name = f"pool_{i}"
+        model.add_module(name, layer)
+        if name in content_layers:
+            content_loss = ContentLoss(model(content_img).detach())
+            model.add_module(f"content_loss_{i}", content_loss)
+            content_losses.append(content_loss)
+        if name in style_layers:
+            style_loss = StyleLoss(model(style_img).detach())
+            model.add_module(f"style_loss_{i}", style_loss)
+            style_losses.append(style_loss)
+    input_img = content_img.clone()
+    input_img.requires_grad_(True)
+    model.eval()
+    model.requires_grad_(False)
+    optimizer = lib.optim.LBFGS([input_img])
+
+    def closure():
+        with lib.no_grad():
+            input_img.clamp_(0, 1)
+        optimizer.zero_grad()
+        model(input_img)
+        style_score = 0
+        content_score = 0
+        for sl in style_losses:
+            style_score += sl.loss
+        for cl in content_losses:
+            content_score += cl.loss
+        style_score *= style_weight
+        content_score *= content_weight
+        loss = style_score + content_score
+        loss.backward()
+        return style_score + content_score
+
+    def step():  # one optimizer.step: up to 20 evaluations of the closure (LBFGS's max_iter)
+        return optimizer.step(closure)
+
+    return step
+
+
 PROGRAMS = {
     "text_classification": text_classification,
     "mnist": mnist,
@@ -784,6 +898,7 @@ PROGRAMS = {
     "gat": gat,
     "spatial_transformer": spatial_transformer,
     "translation_transformer": translation_transformer,
+    "style_transfer": style_transfer,
 }
 
 
