@@ -3,8 +3,9 @@
 Issue 23 ("speed must hold on the shapes of real programs"): the suite's workloads missed costs that a ported
 tutorial showed at once, so this file runs small, faithful training steps of real programs. Each program is
 written once against ``lib`` (``ember`` or ``torch``; the module name is the only difference), gets the same
-weights (``models._same_weights``) and the same data (a fixed numpy seed), and runs at ONE thread (numba,
-OpenBLAS and torch), timed in CPU time (``time.process_time``), Ember and torch interleaved in one process.
+weights (``_same_params``: ``models._same_weights`` plus RNN biases) and the same data (a fixed numpy seed),
+and runs at ONE thread (numba, OpenBLAS and torch), timed in CPU time (``time.process_time``), Ember and torch
+interleaved in one process.
 Each of 7 rounds times a few steps of each framework; the best and median per-step ms are printed with the ratio.
 
 Programs (``PROGRAMS``; batch sizes as the examples use, or smaller to keep a step well under a second):
@@ -28,6 +29,8 @@ Programs (``PROGRAMS``; batch sizes as the examples use, or smaller to keep a st
                          batches with key-padding and causal masks, CrossEntropyLoss(ignore_index), Adam; batch 8
     style_transfer       the neural style transfer tutorial: VGG-19's first five convs (random weights), content and
                          Gram-matrix style losses, LBFGS on a 3x56x56 image (one step = up to 20 closure calls)
+    names_classification the char-RNN names tutorial: nn.RNN 58->128 run per name (64 names of 3-12 letters), the
+                         64 losses summed, one backward, clip_grad_norm_, SGD
 
 Usage:
     python benchmarks/examples.py                     # all programs
@@ -60,6 +63,17 @@ def _tensor(lib, array):
     return lib.from_numpy(np.ascontiguousarray(array))
 
 
+def _same_params(lib, model):
+    """``models._same_weights``, and the recurrent layers' biases (``bias_ih_l0``, ...) zeroed too: that helper
+    zeroes only names ending in "bias", so an RNN's biases would keep each framework's own random init."""
+    _same_weights(lib, model)
+    with lib.no_grad():
+        for name, p in model.named_parameters():
+            if p.ndim == 1 and name.rsplit(".", 1)[-1].startswith("bias"):
+                p.zero_()
+    return model
+
+
 # --- 1. text classification (the PyTorch tutorial "Text classification with the torchtext library") ---------
 def text_classification(lib):
     nn = lib.nn
@@ -79,7 +93,7 @@ def text_classification(lib):
     text = _tensor(lib, rng.integers(0, vocab, lengths.sum()))
     offsets = _tensor(lib, np.concatenate([[0], np.cumsum(lengths)[:-1]]))
     label = _tensor(lib, rng.integers(0, classes, batch))
-    model = _same_weights(lib, TextClassificationModel())
+    model = _same_params(lib, TextClassificationModel())
     optimizer = lib.optim.SGD(model.parameters(), lr=5)
     criterion = nn.CrossEntropyLoss()
 
@@ -123,7 +137,7 @@ def mnist(lib):
     rng = np.random.default_rng(0)
     data = _tensor(lib, rng.standard_normal((64, 1, 28, 28), dtype=np.float32))
     target = _tensor(lib, rng.integers(0, 10, 64))
-    model = _same_weights(lib, Net())
+    model = _same_params(lib, Net())
     model.train()
     optimizer = lib.optim.Adadelta(model.parameters(), lr=1.0)
 
@@ -166,7 +180,7 @@ def mnist_rnn(lib):
     rng = np.random.default_rng(0)
     data = _tensor(lib, rng.standard_normal((64, 1, 28, 28), dtype=np.float32))
     target = _tensor(lib, rng.integers(0, 10, 64))
-    model = _same_weights(lib, Net())
+    model = _same_params(lib, Net())
     model.train()
     optimizer = lib.optim.Adadelta(model.parameters(), lr=1.0)
 
@@ -254,7 +268,7 @@ def fast_neural_style(lib):
     rng = np.random.default_rng(0)
     x = _tensor(lib, rng.uniform(0, 255, (2, 3, 96, 96)).astype(np.float32))
     target = _tensor(lib, rng.uniform(0, 255, (2, 3, 96, 96)).astype(np.float32))
-    model = _same_weights(lib, TransformerNet())
+    model = _same_params(lib, TransformerNet())
     optimizer = lib.optim.Adam(model.parameters(), lr=1e-3)
     mse_loss = nn.MSELoss()
 
@@ -292,7 +306,7 @@ def super_resolution(lib):
     rng = np.random.default_rng(0)
     x = _tensor(lib, rng.uniform(0, 1, (8, 1, 64, 64)).astype(np.float32))
     target = _tensor(lib, rng.uniform(0, 1, (8, 1, 192, 192)).astype(np.float32))
-    model = _same_weights(lib, Net())
+    model = _same_params(lib, Net())
     optimizer = lib.optim.Adam(model.parameters(), lr=0.01)
     criterion = nn.MSELoss()
 
@@ -328,7 +342,7 @@ def actor_critic(lib):
             state_values = self.value_head(x)
             return action_prob, state_values
 
-    model = _same_weights(lib, Policy())
+    model = _same_params(lib, Policy())
     optimizer = lib.optim.Adam(model.parameters(), lr=3e-2)
     states = np.random.default_rng(0).standard_normal((episode_length, 4))  # CartPole's 4 floats, as float64
 
@@ -427,7 +441,7 @@ def gcn(lib):
     x = _tensor(lib, bag)
     labels = _tensor(lib, rng.integers(0, classes, nodes))
     idx_train = _tensor(lib, np.arange(140))  # Cora's split: 140 labelled nodes
-    model = _same_weights(lib, GCN())
+    model = _same_params(lib, GCN())
     model.train()
     optimizer = lib.optim.Adam(model.parameters(), lr=0.01, weight_decay=5e-4)
 
@@ -510,8 +524,8 @@ def seq2seq_attention(lib):
     rng = np.random.default_rng(0)
     input_tensor = _tensor(lib, rng.integers(1, input_vocab, (batch, length)))
     target_tensor = _tensor(lib, rng.integers(1, output_vocab, (batch, length)))
-    encoder = _same_weights(lib, EncoderRNN(input_vocab, hidden_size))
-    decoder = _same_weights(lib, AttnDecoderRNN(hidden_size, output_vocab))
+    encoder = _same_params(lib, EncoderRNN(input_vocab, hidden_size))
+    decoder = _same_params(lib, AttnDecoderRNN(hidden_size, output_vocab))
     encoder_optimizer = lib.optim.Adam(encoder.parameters(), lr=0.001)
     decoder_optimizer = lib.optim.Adam(decoder.parameters(), lr=0.001)
     criterion = nn.NLLLoss()
@@ -591,7 +605,7 @@ def gat(lib):
     x = _tensor(lib, bag)
     labels = _tensor(lib, rng.integers(0, classes, nodes))
     idx_train = _tensor(lib, np.arange(140))
-    model = _same_weights(lib, GAT())
+    model = _same_params(lib, GAT())
     model.train()
     optimizer = lib.optim.Adam(model.parameters(), lr=0.005, weight_decay=5e-4)
 
@@ -650,7 +664,7 @@ def spatial_transformer(lib):
     rng = np.random.default_rng(0)
     data = _tensor(lib, rng.standard_normal((64, 1, 28, 28), dtype=np.float32))
     target = _tensor(lib, rng.integers(0, 10, 64))
-    model = _same_weights(lib, Net())
+    model = _same_params(lib, Net())
     model.fc_loc[2].weight.data.zero_()  # the identity transformation to start with, as the tutorial does
     model.fc_loc[2].bias.data.copy_(lib.tensor([1, 0, 0, 0, 1, 0], dtype=lib.float))
     model.train()
@@ -753,7 +767,7 @@ def translation_transformer(lib):
     rng = np.random.default_rng(0)
     src = _tensor(lib, padded_batch(rng, src_vocab, 8, 20))
     tgt = _tensor(lib, padded_batch(rng, tgt_vocab, 8, 20))
-    model = _same_weights(lib, Seq2SeqTransformer())
+    model = _same_params(lib, Seq2SeqTransformer())
     model.train()
     optimizer = lib.optim.Adam(model.parameters(), lr=0.0001, betas=(0.9, 0.98), eps=1e-9)
     loss_fn = nn.CrossEntropyLoss(ignore_index=pad_idx)
@@ -815,7 +829,7 @@ def style_transfer(lib):
             return (img - self.mean) / self.std
 
     # VGG-19's features up to conv_5 (the last layer with a loss), random weights in place of the trained ones
-    cnn = _same_weights(
+    cnn = _same_params(
         lib,
         nn.Sequential(
             nn.Conv2d(3, 64, 3, padding=1),
@@ -886,6 +900,51 @@ def style_transfer(lib):
     return step
 
 
+# --- 13. names classification (tutorial "NLP From Scratch: Classifying Names with a Character-Level RNN") -------
+def names_classification(lib):
+    nn = lib.nn
+    n_letters, n_hidden, n_categories, batch = 58, 128, 18, 64
+
+    class CharRNN(nn.Module):
+        def __init__(self, input_size, hidden_size, output_size):
+            super().__init__()
+            self.rnn = nn.RNN(input_size, hidden_size)
+            self.h2o = nn.Linear(hidden_size, output_size)
+            self.softmax = nn.LogSoftmax(dim=1)
+
+        def forward(self, line_tensor):
+            _rnn_out, hidden = self.rnn(line_tensor)
+            output = self.h2o(hidden[0])
+            return self.softmax(output)
+
+    rng = np.random.default_rng(0)
+    training_data = []
+    for _ in range(batch):  # one-hot names of 3-12 letters, one (length, 1, n_letters) tensor each
+        letters = rng.integers(0, n_letters, rng.integers(3, 13))
+        one_hot = np.zeros((len(letters), 1, n_letters), np.float32)
+        one_hot[np.arange(len(letters)), 0, letters] = 1
+        training_data.append(
+            (lib.tensor([int(rng.integers(0, n_categories))], dtype=lib.long), _tensor(lib, one_hot))
+        )
+    rnn = _same_params(lib, CharRNN(n_letters, n_hidden, n_categories))
+    criterion = nn.NLLLoss()
+    optimizer = lib.optim.SGD(rnn.parameters(), lr=0.15)
+
+    def step():  # one batch of the tutorial's loop: a forward per name, the losses summed, one backward
+        batch_loss = 0
+        for label_tensor, text_tensor in training_data:
+            output = rnn.forward(text_tensor)
+            loss = criterion(output, label_tensor)
+            batch_loss += loss
+        batch_loss.backward()
+        nn.utils.clip_grad_norm_(rnn.parameters(), 3)
+        optimizer.step()
+        optimizer.zero_grad()
+        return batch_loss
+
+    return step
+
+
 PROGRAMS = {
     "text_classification": text_classification,
     "mnist": mnist,
@@ -899,6 +958,7 @@ PROGRAMS = {
     "spatial_transformer": spatial_transformer,
     "translation_transformer": translation_transformer,
     "style_transfer": style_transfer,
+    "names_classification": names_classification,
 }
 
 
