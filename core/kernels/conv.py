@@ -12,7 +12,7 @@ import numpy as np
 from numba import njit, prange
 
 from ._threads import adaptive, split
-from .conv3x3 import _split_row
+from .conv3x3 import _merge_row, _split_row
 
 _COPY_WORK = 1 << 17  # elements from which im2col / col2im run on every thread (see _threads.Split)
 
@@ -76,6 +76,15 @@ def _im2col(x, cols, folded, sh, sw, ph, pw, dh, dw, start, stop):
                             row[ow] = 0
 
 
+@njit(inline="always")
+def _stride2_span(base, w_size, out_w):
+    """(lo, hi, phase, shift): at column stride 2, column ow of a row of columns is column ``2 ow + base`` of the
+    image, column ``ow + shift`` of its even (phase 0) or odd (phase 1) columns; it is inside the image for ow in
+    [lo, hi)."""
+    lo = min(max((1 - base) // 2, 0), out_w)
+    return lo, max(min((w_size - base + 1) // 2, out_w), lo), base % 2, base // 2
+
+
 @split(_COPY_WORK)
 def _im2col_stride2(x, cols, folded, sh, sw, ph, pw, dh, dw, start, stop):
     """``_im2col`` at column stride 2: each plane's rows split into even and odd columns first, so that a row of
@@ -92,10 +101,7 @@ def _im2col_stride2(x, cols, folded, sh, sw, ph, pw, dh, dw, start, stop):
             _split_row(x[n, c, h], phases[0, h], phases[1, h], w_size)
         for kh in range(kh_size):
             for kw in range(kw_size):
-                base = kw * dw - pw  # column ow reads column 2 ow + base: in phase base % 2, at ow + base // 2
-                lo = min(max((1 - base) // 2, 0), out_w)  # the columns with 0 <= 2 ow + base < w_size
-                hi = max(min((w_size - base + 1) // 2, out_w), lo)
-                shift = base // 2
+                lo, hi, phase, shift = _stride2_span(kw * dw - pw, w_size, out_w)
                 for oh in range(out_h):
                     row = cols[c, kh, kw, n, oh] if folded else cols[n, c, kh, kw, oh]
                     h = oh * sh - ph + kh * dh
@@ -103,7 +109,7 @@ def _im2col_stride2(x, cols, folded, sh, sw, ph, pw, dh, dw, start, stop):
                         for ow in range(out_w):
                             row[ow] = 0
                         continue
-                    src = phases[base % 2, h]
+                    src = phases[phase, h]
                     for ow in range(lo):
                         row[ow] = 0
                     for ow in range(lo, hi):
@@ -119,7 +125,8 @@ def col2im(cols, h_size, w_size, sh, sw, ph, pw, dh, dw):
     flat, folded = _layout(cols)
     if flat is None:
         flat = np.ascontiguousarray(cols)
-    _col2im(cols.shape[0] * cols.shape[1], flat, folded, x, sh, sw, ph, pw, dh, dw)
+    kernel = _col2im_stride2 if sw == 2 and cols.shape[-1] >= 8 else _col2im
+    kernel(cols.shape[0] * cols.shape[1], flat, folded, x, sh, sw, ph, pw, dh, dw)
     return x
 
 
@@ -151,6 +158,33 @@ def _col2im(cols, folded, x, sh, sw, ph, pw, dh, dw, start, stop):
                         w = ow * sw - pw + kw * dw
                         if w >= 0 and w < w_size:
                             x_row[np.uint64(w)] += row[ow]
+
+
+@split(_COPY_WORK)
+def _col2im_stride2(cols, folded, x, sh, sw, ph, pw, dh, dw, start, stop):
+    """``_col2im`` at column stride 2: rows of columns added, unit-stride, into each plane's even and odd columns
+    (as ``_im2col_stride2`` reads them), which are merged into the plane at the end."""
+    c_size, h_size, w_size = x.shape[1:]
+    kh_size, kw_size, out_h, out_w = cols.shape[2:] if not folded else (cols.shape[1], cols.shape[2],
+                                                                        cols.shape[4], cols.shape[5])
+    phases = np.empty((2, h_size, (w_size + 1) // 2), dtype=x.dtype)
+    for nc in range(start, stop):
+        n = nc // c_size
+        c = nc % c_size
+        phases[:] = 0
+        for kh in range(kh_size):
+            for kw in range(kw_size):
+                lo, hi, phase, shift = _stride2_span(kw * dw - pw, w_size, out_w)
+                for oh in range(out_h):
+                    h = oh * sh - ph + kh * dh
+                    if h < 0 or h >= h_size:
+                        continue
+                    row = cols[c, kh, kw, n, oh] if folded else cols[n, c, kh, kw, oh]
+                    dst = phases[phase, h]
+                    for ow in range(lo, hi):
+                        dst[np.uint64(ow + shift)] += row[np.uint64(ow)]
+        for h in range(h_size):
+            _merge_row(phases[0, h], phases[1, h], x[n, c, h], w_size)
 
 
 def im2col3d(x, kd_size, kh_size, kw_size, sd, sh, sw, pd, ph, pw, dd, dh, dw, out_d, out_h, out_w, out=None):

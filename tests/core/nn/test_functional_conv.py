@@ -54,8 +54,9 @@ SPECS = [
          [(11, 1, 6, 7), (3, 1, 5, 5)]),
     Spec("conv2d_5x5_direct_short_last_pass", lambda F, x, w: F.conv2d(x, w),
          [(10, 1, 18, 19), (3, 1, 5, 5)]),
-    # stride 2 with rows of at least 8 columns: im2col splits the rows into even and odd columns
-    # (kernels.conv._im2col_stride2); an odd width, and dilated taps that start 3 columns into the padding
+    # stride 2 with rows of at least 8 columns: im2col reads the rows split into even and odd columns, col2im (the
+    # input gradient) adds into them (kernels.conv._im2col_stride2, _col2im_stride2); an odd width, and dilated
+    # taps that start 3 columns into the padding
     Spec("conv2d_4x4_stride2_split_rows", lambda F, x, w, b: F.conv2d(x, w, b, stride=2, padding=1),
          [(1, 2, 9, 17), (3, 2, 4, 4), (3,)]),
     Spec("conv2d_stride2_split_rows_dil", lambda F, x, w: F.conv2d(x, w, stride=2, padding=(1, 3), dilation=(1, 2)),
