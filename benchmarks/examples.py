@@ -5,8 +5,8 @@ tutorial showed at once, so this file runs small, faithful training steps of rea
 written once against ``lib`` (``ember`` or ``torch``; the module name is the only difference), gets the same
 weights (``_same_params``: ``models._same_weights`` plus RNN biases) and the same data (a fixed numpy seed),
 and runs at ONE thread (numba, OpenBLAS and torch), timed in CPU time (``time.process_time``), Ember and torch
-interleaved in one process.
-Each of 7 rounds times a few steps of each framework; the best and median per-step ms are printed with the ratio.
+interleaved in one process. Each of 7 rounds times a few steps of each framework; the best and median per-step
+ms are printed with the ratio.
 
 Programs (``PROGRAMS``; batch sizes as the examples use, or smaller to keep a step well under a second):
     text_classification  the text-classification tutorial: EmbeddingBag 95811x64 + Linear, SGD lr 5, clip_grad_norm
