@@ -3,7 +3,7 @@
 Issue 23 ("speed must hold on the shapes of real programs"): the suite's workloads missed costs that a ported
 tutorial showed at once, so this file runs small, faithful training steps of real programs. Each program is
 written once against ``lib`` (``ember`` or ``torch``; the module name is the only difference), gets the same
-weights (``_same_params``: ``models._same_weights`` plus RNN biases) and the same data (a fixed numpy seed),
+weights (``models._same_weights``) and the same data (a fixed numpy seed),
 and runs at ONE thread (numba, OpenBLAS and torch), timed in CPU time (``time.process_time``), Ember and torch
 interleaved in one process. Each of 7 rounds times a few steps of each framework; the best and median per-step
 ms are printed with the ratio.
@@ -63,17 +63,6 @@ def _tensor(lib, array):
     return lib.from_numpy(np.ascontiguousarray(array))
 
 
-def _same_params(lib, model):
-    """``models._same_weights``, and the recurrent layers' biases (``bias_ih_l0``, ...) zeroed too: that helper
-    zeroes only names ending in "bias", so an RNN's biases would keep each framework's own random init."""
-    _same_weights(lib, model)
-    with lib.no_grad():
-        for name, p in model.named_parameters():
-            if p.ndim == 1 and name.rsplit(".", 1)[-1].startswith("bias"):
-                p.zero_()
-    return model
-
-
 # --- 1. text classification (the PyTorch tutorial "Text classification with the torchtext library") ---------
 def text_classification(lib):
     nn = lib.nn
@@ -93,7 +82,7 @@ def text_classification(lib):
     text = _tensor(lib, rng.integers(0, vocab, lengths.sum()))
     offsets = _tensor(lib, np.concatenate([[0], np.cumsum(lengths)[:-1]]))
     label = _tensor(lib, rng.integers(0, classes, batch))
-    model = _same_params(lib, TextClassificationModel())
+    model = _same_weights(lib, TextClassificationModel())
     optimizer = lib.optim.SGD(model.parameters(), lr=5)
     criterion = nn.CrossEntropyLoss()
 
@@ -137,7 +126,7 @@ def mnist(lib):
     rng = np.random.default_rng(0)
     data = _tensor(lib, rng.standard_normal((64, 1, 28, 28), dtype=np.float32))
     target = _tensor(lib, rng.integers(0, 10, 64))
-    model = _same_params(lib, Net())
+    model = _same_weights(lib, Net())
     model.train()
     optimizer = lib.optim.Adadelta(model.parameters(), lr=1.0)
 
@@ -180,7 +169,7 @@ def mnist_rnn(lib):
     rng = np.random.default_rng(0)
     data = _tensor(lib, rng.standard_normal((64, 1, 28, 28), dtype=np.float32))
     target = _tensor(lib, rng.integers(0, 10, 64))
-    model = _same_params(lib, Net())
+    model = _same_weights(lib, Net())
     model.train()
     optimizer = lib.optim.Adadelta(model.parameters(), lr=1.0)
 
@@ -268,7 +257,7 @@ def fast_neural_style(lib):
     rng = np.random.default_rng(0)
     x = _tensor(lib, rng.uniform(0, 255, (2, 3, 96, 96)).astype(np.float32))
     target = _tensor(lib, rng.uniform(0, 255, (2, 3, 96, 96)).astype(np.float32))
-    model = _same_params(lib, TransformerNet())
+    model = _same_weights(lib, TransformerNet())
     optimizer = lib.optim.Adam(model.parameters(), lr=1e-3)
     mse_loss = nn.MSELoss()
 
@@ -306,7 +295,7 @@ def super_resolution(lib):
     rng = np.random.default_rng(0)
     x = _tensor(lib, rng.uniform(0, 1, (8, 1, 64, 64)).astype(np.float32))
     target = _tensor(lib, rng.uniform(0, 1, (8, 1, 192, 192)).astype(np.float32))
-    model = _same_params(lib, Net())
+    model = _same_weights(lib, Net())
     optimizer = lib.optim.Adam(model.parameters(), lr=0.01)
     criterion = nn.MSELoss()
 
@@ -342,7 +331,7 @@ def actor_critic(lib):
             state_values = self.value_head(x)
             return action_prob, state_values
 
-    model = _same_params(lib, Policy())
+    model = _same_weights(lib, Policy())
     optimizer = lib.optim.Adam(model.parameters(), lr=3e-2)
     states = np.random.default_rng(0).standard_normal((episode_length, 4))  # CartPole's 4 floats, as float64
 
@@ -441,7 +430,7 @@ def gcn(lib):
     x = _tensor(lib, bag)
     labels = _tensor(lib, rng.integers(0, classes, nodes))
     idx_train = _tensor(lib, np.arange(140))  # Cora's split: 140 labelled nodes
-    model = _same_params(lib, GCN())
+    model = _same_weights(lib, GCN())
     model.train()
     optimizer = lib.optim.Adam(model.parameters(), lr=0.01, weight_decay=5e-4)
 
@@ -524,8 +513,8 @@ def seq2seq_attention(lib):
     rng = np.random.default_rng(0)
     input_tensor = _tensor(lib, rng.integers(1, input_vocab, (batch, length)))
     target_tensor = _tensor(lib, rng.integers(1, output_vocab, (batch, length)))
-    encoder = _same_params(lib, EncoderRNN(input_vocab, hidden_size))
-    decoder = _same_params(lib, AttnDecoderRNN(hidden_size, output_vocab))
+    encoder = _same_weights(lib, EncoderRNN(input_vocab, hidden_size))
+    decoder = _same_weights(lib, AttnDecoderRNN(hidden_size, output_vocab))
     encoder_optimizer = lib.optim.Adam(encoder.parameters(), lr=0.001)
     decoder_optimizer = lib.optim.Adam(decoder.parameters(), lr=0.001)
     criterion = nn.NLLLoss()
@@ -605,7 +594,7 @@ def gat(lib):
     x = _tensor(lib, bag)
     labels = _tensor(lib, rng.integers(0, classes, nodes))
     idx_train = _tensor(lib, np.arange(140))
-    model = _same_params(lib, GAT())
+    model = _same_weights(lib, GAT())
     model.train()
     optimizer = lib.optim.Adam(model.parameters(), lr=0.005, weight_decay=5e-4)
 
@@ -664,7 +653,7 @@ def spatial_transformer(lib):
     rng = np.random.default_rng(0)
     data = _tensor(lib, rng.standard_normal((64, 1, 28, 28), dtype=np.float32))
     target = _tensor(lib, rng.integers(0, 10, 64))
-    model = _same_params(lib, Net())
+    model = _same_weights(lib, Net())
     model.fc_loc[2].weight.data.zero_()  # the identity transformation to start with, as the tutorial does
     model.fc_loc[2].bias.data.copy_(lib.tensor([1, 0, 0, 0, 1, 0], dtype=lib.float))
     model.train()
@@ -767,7 +756,7 @@ def translation_transformer(lib):
     rng = np.random.default_rng(0)
     src = _tensor(lib, padded_batch(rng, src_vocab, 8, 20))
     tgt = _tensor(lib, padded_batch(rng, tgt_vocab, 8, 20))
-    model = _same_params(lib, Seq2SeqTransformer())
+    model = _same_weights(lib, Seq2SeqTransformer())
     model.train()
     optimizer = lib.optim.Adam(model.parameters(), lr=0.0001, betas=(0.9, 0.98), eps=1e-9)
     loss_fn = nn.CrossEntropyLoss(ignore_index=pad_idx)
@@ -829,7 +818,7 @@ def style_transfer(lib):
             return (img - self.mean) / self.std
 
     # VGG-19's features up to conv_5 (the last layer with a loss), random weights in place of the trained ones
-    cnn = _same_params(
+    cnn = _same_weights(
         lib,
         nn.Sequential(
             nn.Conv2d(3, 64, 3, padding=1),
@@ -926,7 +915,7 @@ def names_classification(lib):
         training_data.append(
             (lib.tensor([int(rng.integers(0, n_categories))], dtype=lib.long), _tensor(lib, one_hot))
         )
-    rnn = _same_params(lib, CharRNN(n_letters, n_hidden, n_categories))
+    rnn = _same_weights(lib, CharRNN(n_letters, n_hidden, n_categories))
     criterion = nn.NLLLoss()
     optimizer = lib.optim.SGD(rnn.parameters(), lr=0.15)
 

@@ -446,14 +446,15 @@ def _sinusoids(length, dim):
 def _same_weights(lib, model):
     """Overwrites every weight of two or more dimensions with uniform(-1/sqrt(fan_in), 1/sqrt(fan_in))
     values from a fixed numpy seed, in the order of ``named_parameters`` (the same in both frameworks).
-    Of the vectors, biases are zeroed; norms' scales and shifts keep their defaults, 1 and 0 in both."""
+    Of the vectors, biases are zeroed (recurrent layers' ``bias_ih_l0``, ``bias_hh`` too); norms' scales and
+    shifts keep their defaults, 1 and 0 in both."""
     rng = np.random.default_rng(1)
     with lib.no_grad():
         for name, p in model.named_parameters():
             if p.ndim >= 2:
                 bound = 1 / np.sqrt(np.prod(p.shape[1:]))
                 p.copy_(lib.from_numpy(rng.uniform(-bound, bound, tuple(p.shape)).astype(np.float32)))
-            elif name.endswith("bias"):
+            elif name.rsplit(".", 1)[-1].startswith("bias"):
                 p.zero_()
     return model
 
@@ -619,10 +620,6 @@ def overhead_step(lib, name):
             return F.cross_entropy(model(x), y)
     else:
         model = _same_weights(lib, cell_sequence(lib, "LSTMCell" if name == "lstmcell_loop" else "GRUCell"))
-        with lib.no_grad():  # the cells' biases (bias_ih, bias_hh), which _same_weights leaves
-            for key, p in model.named_parameters():
-                if "bias" in key:
-                    p.zero_()
         optimizer = lib.optim.Adam(model.parameters(), lr=0.01)
         period = 20
         waves = np.sin((np.arange(101) + rng.integers(-4 * period, 4 * period, (97, 1))) / period)
