@@ -15,6 +15,9 @@ SPECS = [
     Spec("pad_reflect", lambda F, x: F.pad(x, (2, 1, 1, 2), mode="reflect"), [(1, 2, 4, 4)]),
     Spec("pad_replicate", lambda F, x: F.pad(x, (3, 1), mode="replicate"), [(1, 2, 4)]),
     Spec("pad_circular", lambda F, x: F.pad(x, (1, 2, 2, 1), mode="circular"), [(1, 2, 3, 4)]),
+    Spec("pad_reflect_3d", lambda F, x: F.pad(x, (2, 1, 0, 2, 1, 1), mode="reflect"), [(1, 2, 3, 4, 5)]),
+    Spec("pad_replicate_3d", lambda F, x: F.pad(x, (1, 0, 2, 2, 0, 3), mode="replicate"), [(2, 1, 3, 2, 4)]),
+    Spec("pad_circular_crop", lambda F, x: F.pad(x, (-1, 2, 3, -1), mode="circular"), [(1, 2, 4, 5)]),
     Spec("interpolate_nearest", lambda F, x: F.interpolate(x, scale_factor=2), [(1, 2, 3, 3)]),
     Spec("interpolate_nearest_size", lambda F, x: F.interpolate(x, size=(5, 3)), [(1, 2, 3, 4)]),
     Spec("interpolate_nearest_exact", lambda F, x: F.interpolate(x, size=5, mode="nearest-exact"), [(1, 2, 3)]),
@@ -61,3 +64,21 @@ def test_pad_errors():
 def test_interpolate_needs_size_or_scale():
     with pytest.raises(ValueError, match="exactly one"):
         F.interpolate(ember.randn(1, 1, 4, 4))
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
+def test_pad_gradients_of_gradients_match_torch(mode):
+    # the gradient of a padding is its fold, whose gradient is the padding again
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 3, 5, 6))
+    g = rng.standard_normal((2, 3, 8, 9))
+    grads = []
+    for lib, functional in ((ember, F), (torch, torch.nn.functional)):
+        xx, gg = lib.tensor(x, requires_grad=True), lib.tensor(g, requires_grad=True)
+        (dx,) = lib.autograd.grad(functional.pad(xx, (1, 2, 2, 1), mode=mode), xx, gg, create_graph=True)
+        (dx * dx).sum().backward()
+        grads.append((dx.detach().numpy(), gg.grad.numpy()))
+    for ours, theirs in zip(*grads):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-12)
