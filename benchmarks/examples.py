@@ -63,6 +63,19 @@ def _tensor(lib, array):
     return lib.from_numpy(np.ascontiguousarray(array))
 
 
+def _train_step(optimizer, loss_fn):
+    """The examples' inner loop as a step: ``zero_grad``, the loss, ``backward``, ``step``."""
+
+    def step():
+        optimizer.zero_grad()
+        loss = loss_fn()
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    return step
+
+
 # --- 1. text classification (the PyTorch tutorial "Text classification with the torchtext library") ---------
 def text_classification(lib):
     nn = lib.nn
@@ -130,14 +143,7 @@ def mnist(lib):
     model.train()
     optimizer = lib.optim.Adadelta(model.parameters(), lr=1.0)
 
-    def step():
-        optimizer.zero_grad()
-        loss = F.nll_loss(model(data), target)
-        loss.backward()
-        optimizer.step()
-        return loss
-
-    return step
+    return _train_step(optimizer, lambda: F.nll_loss(model(data), target))
 
 
 # --- 3. mnist_rnn (pytorch/examples/mnist_rnn/main.py) ------------------------------------------------------
@@ -173,14 +179,7 @@ def mnist_rnn(lib):
     model.train()
     optimizer = lib.optim.Adadelta(model.parameters(), lr=1.0)
 
-    def step():
-        optimizer.zero_grad()
-        loss = F.nll_loss(model(data), target)
-        loss.backward()
-        optimizer.step()
-        return loss
-
-    return step
+    return _train_step(optimizer, lambda: F.nll_loss(model(data), target))
 
 
 # --- 4. fast_neural_style's TransformerNet (pytorch/examples/fast_neural_style/neural_style/transformer_net.py)
@@ -261,14 +260,7 @@ def fast_neural_style(lib):
     optimizer = lib.optim.Adam(model.parameters(), lr=1e-3)
     mse_loss = nn.MSELoss()
 
-    def step():
-        optimizer.zero_grad()
-        loss = mse_loss(model(x), target)
-        loss.backward()
-        optimizer.step()
-        return loss
-
-    return step
+    return _train_step(optimizer, lambda: mse_loss(model(x), target))
 
 
 # --- 5. super_resolution (pytorch/examples/super_resolution/model.py) --------------------------------------
@@ -299,14 +291,7 @@ def super_resolution(lib):
     optimizer = lib.optim.Adam(model.parameters(), lr=0.01)
     criterion = nn.MSELoss()
 
-    def step():
-        optimizer.zero_grad()
-        loss = criterion(model(x), target)
-        loss.backward()
-        optimizer.step()
-        return loss
-
-    return step
+    return _train_step(optimizer, lambda: criterion(model(x), target))
 
 
 # --- 6. actor_critic (pytorch/examples/reinforcement_learning/actor_critic.py) ----------------------------
@@ -434,15 +419,7 @@ def gcn(lib):
     model.train()
     optimizer = lib.optim.Adam(model.parameters(), lr=0.01, weight_decay=5e-4)
 
-    def step():
-        optimizer.zero_grad()
-        output = model(x, adj)
-        loss = F.nll_loss(output[idx_train], labels[idx_train])
-        loss.backward()
-        optimizer.step()
-        return loss
-
-    return step
+    return _train_step(optimizer, lambda: F.nll_loss(model(x, adj)[idx_train], labels[idx_train]))
 
 
 # --- 8. seq2seq with attention (tutorial "NLP From Scratch: Translation with a Sequence to Sequence Network") --
@@ -598,15 +575,7 @@ def gat(lib):
     model.train()
     optimizer = lib.optim.Adam(model.parameters(), lr=0.005, weight_decay=5e-4)
 
-    def step():
-        optimizer.zero_grad()
-        output = model(x, adj)
-        loss = F.nll_loss(output[idx_train], labels[idx_train])
-        loss.backward()
-        optimizer.step()
-        return loss
-
-    return step
+    return _train_step(optimizer, lambda: F.nll_loss(model(x, adj)[idx_train], labels[idx_train]))
 
 
 # --- 10. spatial transformer network (tutorial "Spatial Transformer Networks"): affine_grid + grid_sample -----
@@ -659,14 +628,7 @@ def spatial_transformer(lib):
     model.train()
     optimizer = lib.optim.SGD(model.parameters(), lr=0.01)
 
-    def step():
-        optimizer.zero_grad()
-        loss = F.nll_loss(model(data), target)
-        loss.backward()
-        optimizer.step()
-        return loss
-
-    return step
+    return _train_step(optimizer, lambda: F.nll_loss(model(data), target))
 
 
 # --- 11. nn.Transformer translation (tutorial "Language Translation with nn.Transformer and torchtext") --------
