@@ -1,10 +1,12 @@
 """Grid sampling (``F.grid_sample``) and its gradients on arrays, 2 or 3 spatial dimensions.
 
-Vectorised numpy and scipy rather than numba: every output point reads a fixed set of taps (1 for nearest,
-2 per dimension for (tri)linear, 4 per dimension for bicubic), so sampling is a sparse (points x input
-positions) matrix with that many entries per row, applied to all channels at once (``S @ x``); the input's
-gradient is its transpose (``S.T @ g``), and the grid's gradient the same product with the weights
-differentiated. Nothing to compile.
+The common case, a 4-d input sampled bilinear or nearest with the plain weights (``orders`` all 0), runs in
+numba kernels (``grid_sample_2d.py``). The rest (5-d input, bicubic, and the weights' derivatives that
+gradients of gradients sample with) is vectorised numpy and scipy here: every output point reads a fixed set
+of taps (1 for nearest, 2 per dimension for (tri)linear, 4 per dimension for bicubic), so sampling is a sparse
+(points x input positions) matrix with that many entries per row, applied to all channels at once
+(``S @ x``); the input's gradient is its transpose (``S.T @ g``), and the grid's gradient the same product
+with the weights differentiated.
 
 Conventions, as PyTorch's: ``x`` is (N, C, *S) with S = (H, W) or (D, H, W); ``grid`` is (N, *O, d) and its
 last axis lists the coordinates fastest axis first (x for W, y for H, z for D), each in [-1, 1]. Each spatial
@@ -163,6 +165,12 @@ def _orders(grid, orders):
     return tuple(orders) if orders is not None else (0,) * grid.shape[-1]
 
 
+def _in_kernels(grid, mode, orders):
+    """Whether the numba kernels of ``grid_sample_2d`` sample this: 4-d, bilinear or nearest, plain weights."""
+    return (grid.ndim == 4 and mode != "bicubic" and not any(orders)
+            and grid.dtype in (np.float32, np.float64))
+
+
 def grid_sample(x, grid, mode, padding_mode, align_corners, orders=None):
     """The sampled (N, C, *O) output; with derivative ``orders`` (one per grid coordinate), the sample taken
     with the weights' derivatives (what the gradients, and their gradients, are made of)."""
@@ -170,6 +178,10 @@ def grid_sample(x, grid, mode, padding_mode, align_corners, orders=None):
     if grid.size == 0:  # no points (or an empty batch): nothing to sample
         return np.zeros((n, c) + grid.shape[1:-1], dtype=x.dtype)
     orders = _orders(grid, orders)
+    if _in_kernels(grid, mode, orders) and x.dtype == grid.dtype:
+        from . import grid_sample_2d  # numba: compiled on first use
+
+        return grid_sample_2d.sample(x, grid, mode, padding_mode, align_corners)
     taps = _Taps(x.shape, grid, mode, padding_mode, align_corners, max(orders))
     rows = _rows(x)
     out = (_sparse(taps.index, taps.weights(orders)[0], rows.shape[0], x.dtype) @ rows).reshape(n, -1, c)
@@ -182,6 +194,11 @@ def grid_sample_transpose(grad, grid, x_shape, mode, padding_mode, align_corners
     if grid.size == 0:
         return np.zeros(x_shape, dtype=grad.dtype)
     orders = _orders(grid, orders)
+    if _in_kernels(grid, mode, orders) and grad.dtype == grid.dtype:
+        from . import grid_sample_2d  # numba: compiled on first use
+
+        return grid_sample_2d.backward(None, grid, grad, mode, padding_mode, align_corners, tuple(x_shape), True,
+                                       False)[0]
     taps = _Taps(x_shape, grid, mode, padding_mode, align_corners, max(orders))
     g = np.ascontiguousarray(np.moveaxis(grad.reshape(n, c, -1), 1, 2)).reshape(-1, c)  # (N * P, C)
     rows = _sparse(taps.index, taps.weights(orders)[1], n * int(np.prod(x_shape[2:])), grad.dtype).T @ g
@@ -196,6 +213,11 @@ def grid_sample_backward(x, grid, grad, mode, padding_mode, align_corners, need_
     if grid.size == 0:
         return (np.zeros_like(x) if need_input else None), (np.zeros_like(grid) if need_grid else None)
     orders = _orders(grid, orders)
+    if _in_kernels(grid, mode, orders) and x.dtype == grid.dtype == grad.dtype:
+        from . import grid_sample_2d  # numba: compiled on first use
+
+        return grid_sample_2d.backward(x, grid, grad, mode, padding_mode, align_corners, x.shape, need_input,
+                                       need_grid)
     taps = _Taps(x.shape, grid, mode, padding_mode, align_corners, max(orders) + 1)
     g = np.ascontiguousarray(np.moveaxis(grad.reshape(n, c, -1), 1, 2)).reshape(-1, c)  # (N * P, C)
     grad_x = grad_grid = None
