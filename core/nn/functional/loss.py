@@ -11,15 +11,16 @@ import warnings
 import numpy as np
 
 from ...autograd.function import once_differentiable
-from ...ops._op import Op
+from ...autograd.grad_mode import state
+from ...ops._op import Op, _not_implemented_for
 from ...ops.activation import softplus
 from ...ops.arithmetic import minimum, where
 from ...ops.joining import cat
 from ...tensor import Tensor
 from ._utils import legacy_reduction, reduce_loss
 from .activation import log_softmax, logsigmoid
-from .distance import pairwise_distance
 from .conv import linear
+from .distance import pairwise_distance
 
 __all__ = [
     "binary_cross_entropy",
@@ -184,9 +185,80 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
     return out
 
 
+class NllLoss(Op):
+    """``-w_t x_t`` of log-probabilities ``x`` (N, C, d1, ...) or (C,) at class indices ``t`` (N, d1, ...) or
+    (), reduced in the same op. ``w_t`` is the target's class weight, 0 where ``t == ignore_index``; the mean
+    divides by ``sum(w_t)`` (0 / 0 = nan when every target is ignored, as PyTorch's). The gradient is
+    ``-w_t`` (over that sum for the mean) times ``grad`` at each target's class, 0 elsewhere and in ignored rows.
+    """
+
+    @staticmethod
+    def forward(ctx, x, target, weight, ignore_index, reduction):
+        z = x._data
+        if z.ndim == 1:  # one sample: (C,) scores, a () target
+            z, target = z[None], target.reshape(1)
+        c = z.shape[1]
+        # the targets' range; on a few targets Python's min / max (a numpy reduction costs ~1 us a call)
+        if target.size <= 32:
+            values = target.ravel().tolist()
+            low, high = (min(values), max(values)) if values else (0, 0)
+        else:
+            low, high = target.min(), target.max()
+        if 0 <= low and high < c and not low <= ignore_index <= high:
+            safe, valid = target, None  # every target is a class and none is ignored
+        else:
+            valid = target != ignore_index
+            safe = np.where(valid, target, 0)
+            if safe.size and (safe.min() < 0 or safe.max() >= c):
+                bad = safe.max() if safe.max() >= c else safe.min()
+                raise IndexError(f"nll_loss: target {bad} is out of bounds for {c} classes")
+        w_t = weight[safe] if weight is not None else None
+        if valid is not None:
+            w_t = valid.astype(z.dtype) if w_t is None else w_t * valid
+        if z.ndim == 2:
+            picked = z[np.arange(z.shape[0]), safe]
+        else:  # (N, C, S): each target's class along axis 1
+            picked = np.take_along_axis(z, safe[:, None], axis=1)[:, 0]
+        ctx.saved = (safe, w_t, valid)
+        ctx.reduction = reduction
+        if reduction == "none":
+            loss = -picked if w_t is None else -(picked * w_t)
+            return loss.reshape(target.shape) if x._data.ndim > 1 else loss.reshape(())
+        total = -(picked.sum() if w_t is None else np.vdot(picked, w_t))
+        if reduction == "sum":
+            return np.asarray(total, dtype=z.dtype)
+        ctx.denominator = z.dtype.type(safe.size) if w_t is None else w_t.sum(dtype=z.dtype)
+        return np.asarray(total / ctx.denominator, dtype=z.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        safe, w_t, valid = ctx.saved
+        shape = ctx._edges[0][2]
+        dtype = grad._data.dtype
+        coefficient = -(w_t if w_t is not None else np.ones(safe.shape, dtype))  # d loss / d x_t, per target
+        if ctx.reduction == "mean":  # every target ignored: a 0 gradient (PyTorch's), not 0 / 0
+            coefficient = coefficient / ctx.denominator if ctx.denominator else np.zeros_like(coefficient)
+        recording = state.grad_enabled  # create_graph: the gradient as a product with ``grad``, differentiable
+        if not recording:
+            g = grad._data
+            coefficient = coefficient * (g.reshape(safe.shape) if ctx.reduction == "none" else g)
+        if valid is not None:  # ignored targets: exactly 0 (not -0, nor nan from an infinite upstream gradient)
+            coefficient = np.where(valid, coefficient, 0)
+        gz = np.zeros((safe.shape[0], shape[1]) + safe.shape[1:] if len(shape) > 1 else (1, shape[0]), dtype)
+        if gz.ndim == 2:
+            gz[np.arange(gz.shape[0]), safe] = coefficient
+        else:
+            np.put_along_axis(gz, safe[:, None], coefficient.astype(dtype, copy=False)[:, None], axis=1)
+        gz = Tensor._wrap(gz.reshape(shape))
+        if recording:
+            gz = gz * (grad.unsqueeze(1) if ctx.reduction == "none" and len(shape) > 1 else grad)
+        return gz, None, None, None, None
+
+
 def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
              ignore_index: int = -100, reduce=None, reduction: str = "mean") -> Tensor:
-    """Negative log-likelihood of log-probabilities ``input`` (N, C, ...) at class indices ``target``.
+    """Negative log-likelihood of log-probabilities ``input`` (N, C, d1, ...) or (C,) at class indices
+    ``target`` (N, d1, ...) or (); ``weight`` (C,) weighs each class, and the mean is over the weights' sum.
 
     Example:
         >>> import ember
@@ -194,34 +266,36 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
         >>> F.nll_loss(ember.tensor([[-0.5, -1.0]]), ember.tensor([1]))
         tensor(1.)
     """
-    reduction = legacy_reduction(size_average, reduce, reduction)
-    class_dim = 0 if input.ndim == 1 else 1
-    expected = tuple(input.shape[:class_dim]) + tuple(input.shape[class_dim + 1:])
-    if tuple(target.shape) != expected:
-        raise ValueError(f"nll_loss: expected target of shape {expected} for input of shape {tuple(input.shape)}, "
-                         f"got {tuple(target.shape)}")
-    x, t, _ = _class_last(input, target, "nll_loss")
-    t = t._data.astype(np.int64)
-    valid = t != ignore_index
-    safe = np.where(valid, t, 0)
-    c = x.shape[1]
-    if safe.size and (safe.min() < 0 or safe.max() >= c):
-        raise IndexError(f"nll_loss: target {safe.max() if safe.max() >= c else safe.min()} is out of bounds "
-                         f"for {c} classes")
-    w_t = (weight._data[safe] if weight is not None else np.ones(safe.shape, x._data.dtype)) * valid
-    w_t = w_t.astype(x._data.dtype)
-    picked = x.gather(1, Tensor._wrap(safe[:, None])).squeeze(1)
-    if reduction == "mean":
-        total = w_t.sum()
-        with np.errstate(all="ignore"):
-            share = np.where(valid, w_t / total, 0).astype(w_t.dtype)
-        loss = (-picked * Tensor._wrap(share)).sum()
-        # PyTorch's mean is nan when every target is ignored (0 / 0); the ignored rows' gradient stays 0
-        return loss if total else loss + float("nan")
-    loss = -picked * Tensor._wrap(w_t)
-    if reduction == "none":
-        return loss.reshape(expected)
-    return reduce_loss(loss, reduction, "nll_loss")
+    if size_average is not None or reduce is not None:
+        reduction = legacy_reduction(size_average, reduce, reduction)
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"nll_loss: {reduction!r} is not a valid value for reduction")
+    z, t = input._data, target._data  # (arrays, or vmap's batched stand-ins: shape and dtype as numpy's)
+    shape = z.shape
+    if not shape:
+        raise ValueError("nll_loss: Expected 1 or more dimensions (got 0)")
+    expected = shape[:1] + shape[2:] if len(shape) > 1 else ()
+    if t.shape != expected:
+        raise ValueError(f"nll_loss: expected target of shape {expected} for input of shape {shape}, "
+                         f"got {tuple(t.shape)}")
+    if t.dtype.kind not in "iu":
+        raise RuntimeError(f"nll_loss: expected target dtype to be Long or Byte, but got {target.dtype}")
+    if z.dtype.kind != "f":
+        raise _not_implemented_for("nll_loss_out_frame", input)
+    c = shape[1] if len(shape) > 1 else shape[0]
+    if weight is not None:
+        if weight.shape != (c,):
+            raise RuntimeError(f"nll_loss: weight tensor should be defined either for all {c} classes or no classes "
+                               f"but got weight tensor of shape: {list(weight.shape)}")
+        weight = weight._data.astype(z.dtype, copy=False)
+    if t.dtype != np.int64:
+        t = t.astype(np.int64)
+    if len(shape) < 3:
+        return NllLoss.apply(input, t, weight, int(ignore_index), reduction)
+    # (N, C, d1, ..., dK) as (N, C, d1 * ... * dK): one spatial axis for the op
+    n = shape[0]
+    out = NllLoss.apply(input.reshape(n, c, -1), t.reshape(n, -1), weight, int(ignore_index), reduction)
+    return out.reshape(expected) if reduction == "none" else out
 
 
 def _check_same_shape(input, target, op):
@@ -231,9 +305,106 @@ def _check_same_shape(input, target, op):
                       stacklevel=3)
 
 
+class PointwiseLoss(Op):
+    """A loss of ``d = input - target`` (broadcast), elementwise and reduced in one op. With ``p`` the op's
+    parameter (``beta`` of smooth_l1, ``delta`` of huber), the loss and its derivative in ``d``:
+
+    - ``mse``: ``d^2``; ``2 d``
+    - ``l1``: ``|d|``; ``sign(d)``
+    - ``smooth_l1``: ``0.5 d^2 / p`` where ``|d| < p``, else ``|d| - 0.5 p``; ``clamp(d / p, -1, 1)``
+    - ``huber``: ``0.5 d^2`` where ``|d| < p``, else ``p (|d| - 0.5 p)``; ``clamp(d, -p, p)``
+
+    The target's gradient is minus the input's (before the engine sums each back to its operand's shape).
+    """
+
+    @staticmethod
+    def forward(ctx, x, y, kind, p, reduction):
+        d = np.subtract(x._data, y._data)
+        if kind == "mse":
+            loss = d * d
+        else:
+            absolute = np.abs(d)
+            if kind == "l1":
+                loss = absolute
+            elif kind == "smooth_l1":
+                loss = np.where(absolute < p, (0.5 / p) * (d * d), absolute - 0.5 * p)
+            else:
+                loss = np.where(absolute < p, 0.5 * (d * d), p * (absolute - 0.5 * p))
+        ctx.diff = d
+        ctx.options = (kind, p, reduction)
+        if ctx.needs_input_grad[0] or ctx.needs_input_grad[1]:
+            ctx.save_for_backward(x, y)  # for a differentiable backward (create_graph) only
+        if reduction == "none":
+            return loss
+        total = np.add.reduce(loss, axis=None)
+        return np.asarray(total / loss.size if reduction == "mean" else total, dtype=d.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        kind, p, reduction = ctx.options
+        if state.grad_enabled:  # create_graph: the same derivative in ops, differentiable again
+            x, y = ctx.saved_tensors
+            d = x - y
+            slope = {"mse": lambda: d * 2, "l1": d.sign, "smooth_l1": lambda: (d / p).clamp(-1, 1),
+                     "huber": lambda: d.clamp(-p, p)}[kind]()
+            g = slope * (grad / max(ctx.diff.size, 1) if reduction == "mean" else grad)
+            return (g if ctx.needs_input_grad[0] else None), (-g if ctx.needs_input_grad[1] else None)
+        d = ctx.diff
+        g = grad._data
+        if reduction == "mean":
+            g = g / d.size if d.size else g
+        if kind == "mse":
+            g = d * (2 * g)
+        elif kind == "l1":
+            g = np.sign(d) * g
+        elif kind == "smooth_l1":
+            g = np.clip(d / p, -1, 1) * g
+        else:
+            g = np.clip(d, -p, p) * g
+        g = g.astype(d.dtype, copy=False)
+        return (Tensor._wrap(g) if ctx.needs_input_grad[0] else None), (
+            Tensor._wrap(-g) if ctx.needs_input_grad[1] else None)
+
+    def name(self) -> str:  # MseLossBackward, L1LossBackward, SmoothL1LossBackward, HuberLossBackward
+        return {"mse": "MseLoss", "l1": "L1Loss", "smooth_l1": "SmoothL1Loss", "huber": "HuberLoss"}[
+            self.options[0]] + "Backward"
+
+
+def _pointwise_loss(input, target, kind, p, reduction, op):
+    """``PointwiseLoss`` on floating operands of one dtype; anything else (integers, complex) as ops."""
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"{op}: {reduction!r} is not a valid value for reduction (use 'mean', 'sum' or 'none')")
+    if input.shape != target.shape:
+        try:
+            np.broadcast_shapes(input.shape, target.shape)
+        except ValueError:
+            raise RuntimeError(f"{op}: the shapes of input {tuple(input.shape)} and target {tuple(target.shape)} "
+                               "cannot be broadcast together") from None
+    a, b = input._data.dtype, target._data.dtype
+    if a != b and a.kind in "fiub" and b.kind in "fiub":  # huber computes in the input's dtype (PyTorch's)
+        common = a if kind == "huber" and a.kind == "f" else (
+            np.promote_types(a, b) if a.kind == b.kind else (a if a.kind == "f" else b))
+        input, target = input.to(common), target.to(common)
+    if input._data.dtype.kind != "f":
+        return None
+    return PointwiseLoss.apply(input, target, kind, float(p), reduction)
+
+
+def _weighted(loss, weight, input, reduction, op, mean_over_weights):
+    """PyTorch's ``weight=`` of mse / l1 / huber: one weight per element; mse's and l1's mean divides by the
+    weights' sum, huber's by the number of elements."""
+    if tuple(weight.shape) != tuple(input.shape):
+        raise ValueError(f"{op}: Weights and input must have the same size (weight {tuple(weight.shape)}, input "
+                         f"{tuple(input.shape)})")
+    loss = loss * weight
+    if reduction == "mean" and mean_over_weights:
+        return loss.sum() / weight.sum()
+    return reduce_loss(loss, reduction, op)
+
+
 def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean",
              weight: Tensor | None = None) -> Tensor:
-    """Mean squared error ``(x - y)^2``.
+    """Mean squared error ``(x - y)^2``; with ``weight`` (the input's shape) ``sum(w (x - y)^2) / sum(w)``.
 
     Example:
         >>> import ember
@@ -242,46 +413,49 @@ def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, redu
         tensor(2.)
     """
     _check_same_shape(input, target, "mse_loss")
-    diff = input - target
-    loss = diff * diff
-    if weight is not None:
-        loss = loss * weight
-    return reduce_loss(loss, legacy_reduction(size_average, reduce, reduction), "mse_loss")
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    loss = _pointwise_loss(input, target, "mse", 0.0, "none" if weight is not None else reduction, "mse_loss")
+    if loss is None:
+        diff = input - target
+        loss = reduce_loss(diff * diff, "none" if weight is not None else reduction, "mse_loss")
+    return loss if weight is None else _weighted(loss, weight, input, reduction, "mse_loss", True)
 
 
 def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean",
             weight: Tensor | None = None) -> Tensor:
-    """Mean absolute error ``|x - y|``."""
+    """Mean absolute error ``|x - y|``; with ``weight`` (the input's shape) ``sum(w |x - y|) / sum(w)``."""
     _check_same_shape(input, target, "l1_loss")
-    loss = (input - target).abs()
-    if weight is not None:
-        loss = loss * weight
-    return reduce_loss(loss, legacy_reduction(size_average, reduce, reduction), "l1_loss")
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    loss = _pointwise_loss(input, target, "l1", 0.0, "none" if weight is not None else reduction, "l1_loss")
+    if loss is None:
+        loss = reduce_loss((input - target).abs(), "none" if weight is not None else reduction, "l1_loss")
+    return loss if weight is None else _weighted(loss, weight, input, reduction, "l1_loss", True)
 
 
 def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean",
                    beta: float = 1.0) -> Tensor:
-    """``0.5 d^2 / beta`` where ``|d| < beta``, else ``|d| - 0.5 beta``."""
+    """``0.5 d^2 / beta`` where ``|d| < beta``, else ``|d| - 0.5 beta``; ``beta = 0`` is the l1 loss."""
     _check_same_shape(input, target, "smooth_l1_loss")
-    diff = input - target
-    absolute = diff.abs()
-    if beta == 0:
-        loss = absolute
-    else:
-        loss = where(absolute < beta, diff * diff * (0.5 / beta), absolute - 0.5 * beta)
-    return reduce_loss(loss, legacy_reduction(size_average, reduce, reduction), "smooth_l1_loss")
+    if beta < 0:
+        raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    loss = _pointwise_loss(input, target, "smooth_l1" if beta else "l1", beta, reduction, "smooth_l1_loss")
+    if loss is None:
+        raise _not_implemented_for("smooth_l1_loss", input)
+    return loss
 
 
 def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0,
                weight: Tensor | None = None) -> Tensor:
-    """``0.5 d^2`` where ``|d| <= delta``, else ``delta (|d| - 0.5 delta)``."""
+    """``0.5 d^2`` where ``|d| <= delta``, else ``delta (|d| - 0.5 delta)``; ``weight`` (the input's shape)
+    multiplies each element's loss before the reduction."""
     _check_same_shape(input, target, "huber_loss")
-    diff = input - target
-    absolute = diff.abs()
-    loss = where(absolute <= delta, diff * diff * 0.5, (absolute - 0.5 * delta) * delta)
-    if weight is not None:
-        loss = loss * weight
-    return reduce_loss(loss, reduction, "huber_loss")
+    if delta <= 0:
+        raise RuntimeError("huber_loss does not support non-positive values for delta.")
+    loss = _pointwise_loss(input, target, "huber", delta, "none" if weight is not None else reduction, "huber_loss")
+    if loss is None:
+        raise _not_implemented_for("huber_loss", input)
+    return loss if weight is None else _weighted(loss, weight, input, reduction, "huber_loss", False)
 
 
 class BinaryCrossEntropy(Op):
