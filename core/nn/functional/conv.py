@@ -4,8 +4,9 @@ A convolution is an im2col (numba, ``ember.kernels.conv``) followed by one batch
 matmul; its backward is two matmuls and a col2im. One code path serves every rank: 1-d
 convolutions run the 2-d code on a height-1 view, 3-d ones the same steps with the 3-d
 im2col/col2im kernels. The columns computed in forward are kept for the weight gradient.
-Common 2-d layers (3x3, 5x5, depthwise) run direct numba kernels instead, and wide 3x3 layers at
-stride 1 Winograd's (``_conv_kernel``).
+Common 2-d layers (3x3, 5x5, depthwise) run direct numba kernels instead, wide 3x3 layers at
+stride 1 Winograd's, and layers with few output channels one GEMM over every tap and a tap sum
+(``_conv_kernel``).
 """
 
 from __future__ import annotations
@@ -240,6 +241,13 @@ _WINOGRAD_MIN_CHANNELS = 64  # and input and output channels (each of its 16 GEM
 
 
 def _conv_kernel(xd, wd, stride, padding, dilation, groups):
+    """Which code runs a convolution: ``_thin_conv`` ("thin") where ``_is_thin`` says so and the rules of
+    ``_dense_kernel`` pick im2col, else theirs."""
+    kernel = _dense_kernel(xd, wd, stride, padding, dilation, groups)
+    return "thin" if kernel == "im2col" and groups == 1 and _is_thin(xd, wd, stride) else kernel
+
+
+def _dense_kernel(xd, wd, stride, padding, dilation, groups):
     """Which code runs a convolution: "grouped" (direct kernel, few channels per group), "3x3" (direct
     kernel, stride 1 or 2), "5x5" (direct kernel, stride 1), "winograd" (3x3, stride 1: transforms and
     16 smaller GEMMs, ``kernels.winograd``) or "im2col" (columns and BLAS). The direct kernels are 2-d;
@@ -281,6 +289,32 @@ def _conv_kernel(xd, wd, stride, padding, dilation, groups):
     return "im2col"
 
 
+_THIN_MAX_OUT_CHANNELS = {(1, 1): 8, (2, 2): 3}  # by stride: output channels up to which a layer is thin
+
+
+def _is_thin(xd, wd, stride):
+    """Whether a 2-d layer (or conv1d's height-1 view) of one group that the other rules send to im2col runs
+    ``_thin_conv`` instead: more than one tap, fewer output than input channels, at most 8 of them at stride 1
+    and 3 at stride 2.
+
+    im2col's GEMM has the output channels as its rows: with few of them it streams the columns (C * K rows,
+    K the taps) at memory speed, in the forward, the weight gradient and the input gradient's col2im. The
+    thin path's GEMMs have O * K rows and run at full speed; its tap planes (O * K rows) are smaller than
+    the columns while O < C. The rule, measured (one thread, CPU time, 2026-12-07; fwd / input grad /
+    weight grad in ms, im2col -> thin; the table is in benchmarks/README.md): fast_neural_style's last
+    layer, 9x9 32 -> 3 on 2 x 104x104, 41.6 / 44.7 / 25.7 -> 5.8 / 6.5 / 6.0 (torch 14.1 / 14.1 / 16.7);
+    at stride 1 it wins up to 8 output channels on every layer tried (3x3 128 -> 3 on 8 x 64x64: 26.9 / 5.0
+    / 18.7 -> 4.8 / 5.3 / 5.6; 7x7 32 -> 8 on 8 x 32x32: 6.7 / 3.2 / 7.8 -> 3.9 / 4.1 / 3.9), and from 16
+    it is no longer sure (9x9 32 -> 16 on 104x104 0.75 x, 64 -> 32 and 32 -> 24 on 64x64 1.2-1.5 x). At
+    stride 2 its GEMM multiplies every input position, s² = 4 times the output's: 3 output channels still
+    win (9x9 32 -> 3: 12.5 / 11.3 / 8.1 -> 6.0 / 6.4 / 6.6; 5x5 on 4 x 64x64: 0.6-1.0 x), 8 lose (5x5
+    64 -> 8: 1.2-1.6 x). 1x1 layers keep im2col (their columns are the input itself: the same time)."""
+    if wd.ndim != 4 or xd.dtype != wd.dtype or xd.dtype not in (np.float32, np.float64):
+        return False
+    out_channels, channels, kh, kw = wd.shape
+    return kh * kw > 1 and out_channels <= _THIN_MAX_OUT_CHANNELS.get(stride, 0) and out_channels < channels
+
+
 def _conv_input_grad(g, wd, groups, size, stride, padding, dilation):
     """The input gradient of a 2-d or 3-d convolution, from its (N, O, *out_size) output gradient ``g``.
 
@@ -291,11 +325,14 @@ def _conv_input_grad(g, wd, groups, size, stride, padding, dilation):
     columns) followed by a col2im scatter. Where the output is smaller (no padding, as in LeNet) the
     convolution would also multiply the zero padding of ``g``, so that case and strided convolutions keep
     the col2im path. So does a weight larger than ``g`` (512 channels on 4x4 planes, batch 8: its flipped
-    copy alone took 1.4 ms of the 6.3; col2im of Wᵀ g reads the weight in place, 0.86-0.90 x the time)."""
+    copy alone took 1.4 ms of the 6.3; col2im of Wᵀ g reads the weight in place, 0.86-0.90 x the time),
+    and fewer input than output channels, where g's columns (O * K rows) outgrow Wᵀ g (C * K rows): the first
+    9x9 conv 3 -> 32 of fast_neural_style, padding 4, 39.2 -> 6.9 ms (one thread, 2026-12-07; 16 -> 32
+    channels, 5x5 to 9x9: 0.7 x)."""
     out_size, kernel = g.shape[2:], wd.shape[2:]
     flipped_padding = tuple(d * (k - 1) - p for d, k, p in zip(dilation, kernel, padding))
     if (all(s == 1 for s in stride) and min(flipped_padding) >= 0 and math.prod(size) <= math.prod(out_size)
-            and wd.size <= g.size):
+            and wd.size <= g.size and wd.shape[1] * groups >= wd.shape[0]):
         return _im2col_matmul(g, _flip_kernel(wd, groups), groups, stride, flipped_padding, dilation, size,
                               keep_cols=False)[0]
     return _col2im(_transposed_cols(wd, groups, g), size, stride, padding, dilation)
@@ -329,6 +366,72 @@ def _winograd_weight_grad(g, v):
     from ...kernels import winograd  # numba loads on first use, not at `import ember`
 
     return winograd.filter_gradient(winograd.gradient_transform(g, *winograd.tiles(*g.shape[2:])), v)
+
+
+def _tap_rows(wd):
+    """The (O, C, KH, KW) weight as the (O * KH * KW, C) matrix whose rows are its taps' (``kernels.conv_thin``)."""
+    out_channels, channels, kh, kw = wd.shape
+    return np.ascontiguousarray(wd.transpose(0, 2, 3, 1)).reshape(out_channels * kh * kw, channels)
+
+
+def _thin_block(channels, taps, positions):
+    """Samples per block of ``_thin_conv`` and its gradients: blocks whose tap planes fill ~4 MB (float32),
+    so that the tap sum (or the gradients' GEMMs) reads them still in cache."""
+    return max(1, _BLOCK_ELEMENTS // (channels * taps * positions))
+
+
+def _thin_conv(xd, wd, stride, padding, dilation, out_size):
+    """The 2-d forward of a layer with few output channels: every tap's planes over the whole input from one
+    GEMM, then their sum at each tap's offset (``kernels.conv_thin``; see _is_thin), a block of samples at a
+    time."""
+    from ...kernels import conv_thin  # numba loads on first use, not at `import ember`
+
+    n, channels, h, w = xd.shape
+    out_channels, _, kh, kw = wd.shape
+    x3, rows = np.ascontiguousarray(xd).reshape(n, channels, h * w), _tap_rows(wd)
+    block = _thin_block(out_channels, kh * kw, h * w)
+    z = np.empty((min(block, n), out_channels * kh * kw, h * w), dtype=np.result_type(xd, wd))
+    out = np.empty((n, out_channels, *out_size), dtype=z.dtype)
+    for start in range(0, n, block):
+        stop = min(start + block, n)
+        with _one_blas_thread(rows.shape[0] * channels * h * w):
+            np.matmul(rows, x3[start:stop], out=z[:stop - start])
+        conv_thin.tap_sum(z[:stop - start].reshape(stop - start, out_channels, kh, kw, h, w), out[start:stop],
+                          *stride, *padding, *dilation)
+    return out
+
+
+def _thin_grads(g, xd, wd, size, stride, padding, dilation, need_input, need_weight):
+    """The input and weight gradients (each None unless needed) of ``_thin_conv``, the adjoints of its two
+    steps: the output gradient ``g`` spread onto the positions each tap read (``kernels.conv_thin``), then
+    the transposed tap rows times it (input gradient) and it times the input's transpose (the tap rows'
+    gradient, summed over samples), a block of samples at a time."""
+    from ...kernels import conv_thin  # numba loads on first use, not at `import ember`
+
+    n, out_channels = g.shape[:2]
+    _, channels, kh, kw = wd.shape
+    taps, positions = out_channels * kh * kw, math.prod(size)
+    block = _thin_block(out_channels, kh * kw, positions)
+    spread = np.empty((min(block, n), out_channels, kh, kw, *size), dtype=g.dtype)
+    rows = _tap_rows(wd)
+    gx = np.empty((n, channels, positions), dtype=np.result_type(g, wd)) if need_input else None
+    grows = np.zeros((taps, channels), dtype=np.result_type(g, xd)) if need_weight else None
+    x3 = np.ascontiguousarray(xd).reshape(n, channels, positions) if need_weight else None
+    for start in range(0, n, block):
+        stop = min(start + block, n)
+        part = conv_thin.tap_spread(g[start:stop], spread[:stop - start], *stride, *padding, *dilation)
+        part = part.reshape(stop - start, taps, positions)
+        with _one_blas_thread(taps * channels * positions):
+            if need_input:
+                np.matmul(rows.T, part, out=gx[start:stop])
+            if need_weight:
+                for i in range(stop - start):
+                    grows += part[i] @ x3[start + i].T
+    if need_input:
+        gx = gx.reshape(n, channels, *size)
+    if need_weight:
+        grows = np.ascontiguousarray(grows.reshape(out_channels, kh, kw, channels).transpose(0, 3, 1, 2))
+    return gx, grows
 
 
 def _direct_conv(kernel, xd, wd, groups, stride, padding, dilation, out_size):
@@ -435,6 +538,8 @@ class ConvNd(Op):
         elif ctx.kernel == "winograd":  # the transforms the backward needs, kept
             out, u, v = _winograd_conv(xd, wd, padding, out_size)
             ctx.winograd = (u if ctx.needs_input_grad[0] else None, v if ctx.needs_input_grad[1] else None)
+        elif ctx.kernel == "thin":
+            out = _thin_conv(xd, wd, stride, padding, dilation, out_size)
         else:
             out = _direct_conv(ctx.kernel, xd, wd, groups, stride, padding, dilation, out_size)
         if b is not None:
@@ -458,11 +563,15 @@ class ConvNd(Op):
         xd = None if x is None else _as_planes(x._data)
         g = _as_planes(np.ascontiguousarray(grad._data))  # e.g. a broadcast gradient: BLAS needs real strides
         gx = gw = gb = None
+        if ctx.kernel == "thin":
+            gx_thin, gw_thin = _thin_grads(g, xd, wd, size, stride, padding, dilation, *ctx.needs_input_grad[:2])
         if ctx.needs_input_grad[0]:
             if ctx.kernel == "im2col":
                 gx = _conv_input_grad(g, wd, groups, size, stride, padding, dilation)
             elif ctx.kernel == "winograd":
                 gx = _winograd_input_grad(g, ctx.winograd[0], padding, size)
+            elif ctx.kernel == "thin":
+                gx = gx_thin
             else:
                 gx = _direct_input_grad(ctx.kernel, g, wd, groups, size, stride, padding, dilation)
             gx = Tensor._wrap(gx.reshape(ctx.x_shape))
@@ -471,6 +580,8 @@ class ConvNd(Op):
                 gw = _weight_grad(ctx.cols, g, groups, wd.shape)
             elif ctx.kernel == "winograd":
                 gw = _winograd_weight_grad(g, ctx.winograd[1])
+            elif ctx.kernel == "thin":
+                gw = gw_thin
             else:
                 gw = _direct_weight_grad(ctx.kernel, xd, g, wd, groups, stride, padding, dilation)
             if ctx.crop is not None:  # the dropped taps read only zeros: their gradient is zero
