@@ -1,7 +1,9 @@
 """Loss functions, PyTorch's signatures and reductions.
 
 ``cross_entropy`` with class indices is one fused op (log-softmax, weights, ``ignore_index``
-and label smoothing, forward and backward in numpy); the others are compositions of Ember ops.
+and label smoothing, forward and backward in numpy); so are ``nll_loss`` (``NllLoss``) and the
+losses of ``input - target`` (``PointwiseLoss``: mse, l1, smooth_l1, huber), each with its
+reduction. The others are compositions of Ember ops.
 """
 
 from __future__ import annotations
@@ -217,7 +219,7 @@ class NllLoss(Op):
             w_t = valid.astype(z.dtype) if w_t is None else w_t * valid
         if z.ndim == 2:
             picked = z[np.arange(z.shape[0]), safe]
-        else:  # (N, C, S): each target's class along axis 1
+        else:  # (N, C, d1, ...): each target's class along axis 1
             picked = np.take_along_axis(z, safe[:, None], axis=1)[:, 0]
         ctx.saved = (safe, w_t, valid)
         ctx.reduction = reduction
@@ -290,12 +292,7 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
         weight = weight._data.astype(z.dtype, copy=False)
     if t.dtype != np.int64:
         t = t.astype(np.int64)
-    if len(shape) < 3:
-        return NllLoss.apply(input, t, weight, int(ignore_index), reduction)
-    # (N, C, d1, ..., dK) as (N, C, d1 * ... * dK): one spatial axis for the op
-    n = shape[0]
-    out = NllLoss.apply(input.reshape(n, c, -1), t.reshape(n, -1), weight, int(ignore_index), reduction)
-    return out.reshape(expected) if reduction == "none" else out
+    return NllLoss.apply(input, t, weight, int(ignore_index), reduction)
 
 
 def _check_same_shape(input, target, op):
