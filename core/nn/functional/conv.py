@@ -565,7 +565,7 @@ class ConvNd(Op):
         xd = None if x is None else _as_planes(x._data)
         g = _as_planes(np.ascontiguousarray(grad._data))  # e.g. a broadcast gradient: BLAS needs real strides
         gx = gw = gb = None
-        if ctx.kernel == "thin":
+        if ctx.kernel == "thin" and (ctx.needs_input_grad[0] or ctx.needs_input_grad[1]):
             gx_thin, gw_thin = _thin_grads(g, xd, wd, size, stride, padding, dilation, *ctx.needs_input_grad[:2])
         if ctx.needs_input_grad[0]:
             if ctx.kernel == "im2col":
