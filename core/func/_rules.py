@@ -280,6 +280,44 @@ def _cross_entropy(cls, level, args, kwargs):
     return loss.sum(1) / Tensor._wrap(denominator)
 
 
+def _nll_loss(cls, level, args, kwargs):
+    """Per-sample nll_loss: the rows of all samples in one call with reduction="none", reduced per sample."""
+    x, target, weight, ignore_index, reduction = args
+    if weight is not None and _unwrap(weight, level) is not None:
+        return NotImplemented
+    size = _batch_size(args, level)
+    bx = _expanded(x, level, size)
+    bt = _unwrap(target, level)
+    bt = np.broadcast_to(target, (size,) + target.shape) if bt is None else bt
+    if type(bt) is not np.ndarray:  # batched at a lower level too
+        return NotImplemented
+    rows = size * x.shape[0] if x.ndim > 1 else size  # (C,) samples are rows; (N, C, ...) ones are N rows each
+    flat = np.ascontiguousarray(bt.reshape((rows,) + bt.shape[2:]))
+    loss = cls.apply(bx.reshape((rows,) + tuple(x.shape[1 if x.ndim > 1 else 0:])), flat, weight, ignore_index,
+                     "none").reshape(size, -1)
+    if reduction == "none":
+        return loss.reshape((size,) + tuple(target.shape))
+    if reduction == "sum":
+        return loss.sum(1)
+    valid = bt != ignore_index
+    w_t = weight[np.where(valid, bt, 0)] if weight is not None else np.ones(bt.shape, x._data.dtype)
+    denominator = (w_t * valid).reshape(size, -1).sum(axis=1).astype(x._data.dtype)
+    return loss.sum(1) / Tensor._wrap(denominator)
+
+
+def _pointwise_loss(cls, level, args, kwargs):
+    """mse / l1 / smooth_l1 / huber: the elementwise loss of the whole batch in one call, reduced per sample."""
+    x, y, kind, p, reduction = args
+    rank = max(_ndim(x), _ndim(y))
+    bx, by = _unwrap(x, level), _unwrap(y, level)
+    loss = cls.apply(x if bx is None else _pad(bx, x.ndim, rank), y if by is None else _pad(by, y.ndim, rank), kind,
+                     p, "none")
+    dims = tuple(range(1, loss.ndim))
+    if reduction == "none" or not dims:
+        return loss
+    return loss.sum(dims) if reduction == "sum" else loss.mean(dims)
+
+
 def _attention(cls, level, args, kwargs):
     """Fused attention broadcasts over leading dims: query, key and value of the whole batch in one call."""
     q, k, v, bias, blocked, scale, keep = args  # keep: a dropout mask, one for every sample
@@ -343,7 +381,8 @@ _NAMED_RULES = {
     "ember.ops.diagonals": {"Diagonal": _diagonal},
     "ember.nn.functional.conv": {"ConvNd": _conv},
     "ember.ops.linalg": {"Einsum": _einsum, "Linear": _linear},
-    "ember.nn.functional.loss": {"CrossEntropy": _cross_entropy},
+    "ember.nn.functional.loss": {"CrossEntropy": _cross_entropy, "NllLoss": _nll_loss,
+                                 "PointwiseLoss": _pointwise_loss},
     "ember.nn.functional.embedding": {"Embedding": _embedding},
     "ember.nn.functional.attention": {"Attention": _attention},
     "ember.nn.functional.norm": {"LayerNorm": _layer_norm, "BatchNorm": _batch_norm},

@@ -336,3 +336,35 @@ def test_regression_loss_of_empty_tensors():
         assert loss.item() == 0
         loss.backward()
         assert x.grad.shape == (0,)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("loss", ["mse", "l1", "smooth_l1", "huber", "nll_4d_weight"])
+def test_vmap_of_the_loss_ops_equals_a_loop_of_samples(loss, reduction):
+    """ember.func's batching rules of NllLoss and PointwiseLoss: values and per-sample gradients as one call per
+    sample gives (a broadcast target, ignored targets and class weights included)."""
+    from ember.func import grad, vmap
+
+    rng = np.random.default_rng(8)
+    if loss == "nll_4d_weight":
+        w = ember.tensor(rng.standard_normal((3, 4)))
+        x = ember.tensor(rng.standard_normal((5, 3, 2, 3)))
+        y = ember.tensor(np.where(rng.random((5, 3, 2)) < 0.2, -100, rng.integers(0, 4, (5, 3, 2))))
+        class_weight = ember.tensor(rng.uniform(0.5, 2.0, 4))
+
+        def f(w, a, b):
+            return F.nll_loss(F.log_softmax((a @ w).movedim(-1, 1), 1), b, class_weight, reduction=reduction).sum()
+    else:
+        fn, kwargs = REGRESSION[loss]
+        w = ember.tensor(rng.standard_normal((3, 2)))
+        x, y = ember.tensor(rng.standard_normal((6, 4, 3))), ember.tensor(rng.standard_normal((6, 1, 2)))
+
+        def f(w, a, b):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                return getattr(F, fn)(a @ w, b, reduction=reduction, **kwargs).sum()
+    values = vmap(f, in_dims=(None, 0, 0))(w, x, y).numpy()
+    grads = vmap(grad(f), in_dims=(None, 0, 0))(w, x, y).numpy()
+    for i in range(x.shape[0]):
+        np.testing.assert_allclose(values[i], f(w, x[i], y[i]).numpy(), rtol=1e-12)
+        np.testing.assert_allclose(grads[i], grad(f)(w, x[i], y[i]).numpy(), rtol=1e-12, atol=1e-15)
