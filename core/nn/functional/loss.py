@@ -200,7 +200,7 @@ class NllLoss(Op):
         if z.ndim == 1:  # one sample: (C,) scores, a () target
             z, target = z[None], target.reshape(1)
         c = z.shape[1]
-        # the targets' range; on a few targets Python's min / max (a numpy reduction costs ~1 us a call)
+        # the targets' range; on a few targets Python's min / max are cheaper than two numpy reductions
         if target.size <= 32:
             values = target.ravel().tolist()
             low, high = (min(values), max(values)) if values else (0, 0)
@@ -221,7 +221,7 @@ class NllLoss(Op):
             picked = z[np.arange(z.shape[0]), safe]
         else:  # (N, C, d1, ...): each target's class along axis 1
             picked = np.take_along_axis(z, safe[:, None], axis=1)[:, 0]
-        ctx.saved = (safe, w_t, valid)
+        ctx.saved = (safe, w_t, valid, x._data.shape)
         ctx.reduction = reduction
         if reduction == "none":
             loss = -picked if w_t is None else -(picked * w_t)
@@ -234,8 +234,7 @@ class NllLoss(Op):
 
     @staticmethod
     def backward(ctx, grad):
-        safe, w_t, valid = ctx.saved
-        shape = ctx._edges[0][2]
+        safe, w_t, valid, shape = ctx.saved
         dtype = grad._data.dtype
         coefficient = -(w_t if w_t is not None else np.ones(safe.shape, dtype))  # d loss / d x_t, per target
         if ctx.reduction == "mean":  # every target ignored: a 0 gradient (PyTorch's), not 0 / 0
