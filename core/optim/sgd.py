@@ -11,6 +11,11 @@ from .._sparse_tensor import COO, SparseTensor
 from ..tensor import Tensor
 from .optimizer import Optimizer, one_pass_arrays, to_float
 
+# Without momentum numpy's update is one expression, and the kernel's call (its arguments checked and
+# converted, numba's dispatch) costs more than it saves below ~16k elements: a 32-64-64-10 MLP's step took
+# ~35 us longer with every parameter sent to the kernel (benchmarks/README.md, fourth session).
+_ONE_PASS_PLAIN = 1 << 14
+
 
 class SGD(Optimizer):
     r"""Stochastic gradient descent (optionally with momentum), PyTorch's formulation.
@@ -75,7 +80,8 @@ class SGD(Optimizer):
         if isinstance(grad, COO) or isinstance(buf, SparseTensor):
             self._sparse_update(param, grad, state, group)
             return
-        if type(self)._update is SGD._update and one_pass_arrays(param, grad, *(() if buf is None else (buf._data,))):
+        if (momentum != 0 or param.size >= _ONE_PASS_PLAIN) and type(self)._update is SGD._update and one_pass_arrays(
+                param, grad, *(() if buf is None else (buf._data,))):
             from ..kernels.optim import sgd_update  # numba loads on first use, not at `import ember`
 
             first = buf is None
