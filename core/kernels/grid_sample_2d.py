@@ -104,6 +104,24 @@ def backward(x, grid, grad, mode, padding_mode, align_corners, input_shape, need
     return grad_x, grad_grid
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _corners(grid, n, i, j, axes, padding, height, width):
+    """Bilinear sampling's setup for grid point (n, i, j): the distances to the west / north corner and their
+    complements, the four corners' weights, which corners are inside (tested on
+    the floats, so a NaN is never inside, before any cast), the integer corner, and the pixel coordinates'
+    derivatives with respect to the grid."""
+    px, gx_mult = _pixel(grid[n, i, j, 0], axes[0], padding)
+    py, gy_mult = _pixel(grid[n, i, j, 1], axes[1], padding)
+    left, top = np.floor(px), np.floor(py)
+    w, nn = px - left, py - top  # (west, east) x (north, south) distances
+    e, s = axes[0, 5] - w, axes[1, 5] - nn
+    in_w, in_e = left >= 0 and left < width, left >= -1 and left < width - 1
+    in_n, in_s = top >= 0 and top < height, top >= -1 and top < height - 1
+    ix = int(left) if in_w or in_e else 0
+    iy = int(top) if in_n or in_s else 0
+    return w, nn, e, s, s * e, s * w, nn * e, nn * w, in_w, in_e, in_n, in_s, ix, iy, gx_mult, gy_mult
+
+
 @split(_WORK)
 def _sample_bilinear(x, grid, out, axes, padding, start, stop):
     channels, height, width = x.shape[1], x.shape[2], x.shape[3]
@@ -112,18 +130,8 @@ def _sample_bilinear(x, grid, out, axes, padding, start, stop):
     for item in range(start, stop):
         n, i = item // rows, item % rows
         for j in range(cols):
-            px, _ = _pixel(grid[n, i, j, 0], axes[0], padding)
-            py, _ = _pixel(grid[n, i, j, 1], axes[1], padding)
-            left, top = np.floor(px), np.floor(py)
-            # weights of the four corners: (west, east) x (north, south) distances
-            w, nn = px - left, py - top
-            e, s = axes[0, 5] - w, axes[1, 5] - nn
-            nw, ne, sw, se = s * e, s * w, nn * e, nn * w
-            # which of the taps are inside, tested on the floats (a NaN is never inside) before any cast
-            in_w, in_e = left >= 0 and left < width, left >= -1 and left < width - 1
-            in_n, in_s = top >= 0 and top < height, top >= -1 and top < height - 1
-            ix = int(left) if in_w or in_e else 0
-            iy = int(top) if in_n or in_s else 0
+            _, _, _, _, nw, ne, sw, se, in_w, in_e, in_n, in_s, ix, iy, _, _ = _corners(
+                grid, n, i, j, axes, padding, height, width)
             for c in range(channels):
                 v_nw = x[n, c, iy, ix] if in_n and in_w else zero
                 v_ne = x[n, c, iy, ix + 1] if in_n and in_e else zero
@@ -177,16 +185,8 @@ def _sample_bilinear_backward(x, grid, grad, grad_x, grad_grid, axes, padding, h
     for n in range(start, stop):
         for i in range(rows):
             for j in range(cols):
-                px, gx_mult = _pixel(grid[n, i, j, 0], axes[0], padding)
-                py, gy_mult = _pixel(grid[n, i, j, 1], axes[1], padding)
-                left, top = np.floor(px), np.floor(py)
-                w, nn = px - left, py - top
-                e, s = axes[0, 5] - w, axes[1, 5] - nn
-                nw, ne, sw, se = s * e, s * w, nn * e, nn * w
-                in_w, in_e = left >= 0 and left < width, left >= -1 and left < width - 1
-                in_n, in_s = top >= 0 and top < height, top >= -1 and top < height - 1
-                ix = int(left) if in_w or in_e else 0
-                iy = int(top) if in_n or in_s else 0
+                w, nn, e, s, nw, ne, sw, se, in_w, in_e, in_n, in_s, ix, iy, gx_mult, gy_mult = _corners(
+                    grid, n, i, j, axes, padding, height, width)
                 gx, gy = zero, zero
                 for c in range(channels):
                     g = grad[n, c, i, j]
