@@ -89,7 +89,8 @@ def _stride2_span(base, w_size, out_w):
 def _im2col_stride2(x, cols, folded, sh, sw, ph, pw, dh, dw, start, stop):
     """``_im2col`` at column stride 2: each plane's rows split into even and odd columns first, so that a row of
     columns is a unit-stride copy from one of them over the span inside the image (unsigned indices: numba's test
-    for negative ones kept the copy from vectorising), where the strided, tested loop ran 1.5-3x slower."""
+    for negative ones kept the copy from vectorising), where the strided, tested loop ran slower (benchmarks/README.md,
+    helper K1)."""
     c_size, h_size, w_size = x.shape[1:]
     kh_size, kw_size, out_h, out_w = cols.shape[2:] if not folded else (cols.shape[1], cols.shape[2],
                                                                         cols.shape[4], cols.shape[5])
@@ -146,7 +147,7 @@ def _col2im(cols, folded, x, sh, sw, ph, pw, dh, dw, start, stop):
                         continue
                     row = cols[c, kh, kw, n, oh] if folded else cols[n, c, kh, kw, oh]
                     # Unsigned indices (in range: the span, the test): numba's test for negative indices on
-                    # every access kept these loops from vectorising (stride 1: 1.4-2x slower).
+                    # every access kept these loops from vectorising.
                     x_row = x[n, c, h]
                     if sw == 1:
                         base = kw * dw - pw

@@ -1,8 +1,9 @@
 """Pooling kernels on (N, C, D, H, W) arrays; every parallel iteration owns one (n, c) plane.
 
 1-d and 2-d pooling run these 3-d kernels on views with leading spatial sizes of 1, so one kernel
-serves every dimension; max pooling has 2-d kernels of its own (``_max_pool2d``), 3-12x faster. Max pooling returns, with its output, the flat index ``(d * H + h) * W + w``
-of each maximum in its input plane (PyTorch's ``return_indices`` convention, which for a 2-d plane is
+serves every dimension; max pooling has faster 2-d kernels of its own (``_max_pool2d``; timings:
+benchmarks/README.md, fourth session). Max pooling returns, with its output, the flat index
+``(d * H + h) * W + w`` of each maximum in its input plane (PyTorch's ``return_indices`` convention, which for a 2-d plane is
 ``h * W + w``); the backward scatters through it and ``max_unpool`` writes through it.
 """
 
@@ -40,7 +41,7 @@ def _pool2d_rows(x, out, idx, kh_size, kw_size, sh, sw, ph, pw, dh, dw, start, s
     """Max pooling of (planes, H, W) arrays, the body of the ``_max_pool2d*`` kernels (inlined into each, so
     that a specialised kernel's constant window and stride unroll its window loops and vectorise its column
     loop). A window wholly inside the plane indexes the input with unsigned integers: numba then drops its
-    test for negative indices, which kept this loop from vectorising (4x slower). Windows that cross the
+    test for negative indices, which kept this loop from vectorising. Windows that cross the
     border take ``_window_max``."""
     h_size, w_size = x.shape[1], x.shape[2]
     out_h, out_w = out.shape[1], out.shape[2]

@@ -47,7 +47,7 @@ def _one_axis(index):
 
 def _add_along(out: np.ndarray, axis: int, positions: np.ndarray, values: np.ndarray) -> None:
     """``np.add.at(out, (slice(None),) * axis + (positions,), values)`` (the same sums, added in the same
-    order), 5-15x faster: ``np.add.at`` adds element by element, this adds whole slices along the axis, in
+    order), several times faster: ``np.add.at`` adds element by element, this adds whole slices along the axis, in
     as many passes as the most repeated position occurs (the k-th pass adds each position's k-th value)."""
     positions = np.where(positions < 0, positions + out.shape[axis], positions)
     order = np.argsort(positions, kind="stable")

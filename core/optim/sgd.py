@@ -12,8 +12,8 @@ from ..tensor import Tensor
 from .optimizer import Optimizer, one_pass_arrays, to_float
 
 # Without momentum numpy's update is one expression, and the kernel's call (its arguments checked and
-# converted, numba's dispatch) costs more than it saves below ~16k elements: a 32-64-64-10 MLP's step took
-# ~35 us longer with every parameter sent to the kernel (benchmarks/README.md, fourth session).
+# converted, numba's dispatch) costs more than it saves below ~16k elements (benchmarks/README.md, fourth
+# session: the Trainer benchmark's small MLP).
 _ONE_PASS_PLAIN = 1 << 14
 
 

@@ -300,17 +300,11 @@ def _is_thin(xd, wd, stride):
     im2col's GEMM has the output channels as its rows: with few of them it streams the columns (C * K rows,
     K the taps) at memory speed, in the forward, the weight gradient and the input gradient's col2im. The
     thin path's GEMMs have O * K rows and run at full speed; its tap planes (O * K rows) are smaller than
-    the columns while O < C. The rule, measured (one thread, CPU time, 2026-12-07; fwd / input grad /
-    weight grad in ms, im2col -> thin; the table is in benchmarks/README.md): fast_neural_style's last
-    layer, 9x9 32 -> 3 on 2 x 104x104, 41.6 / 44.7 / 25.7 -> 5.8 / 6.5 / 6.0 (torch 14.1 / 14.1 / 16.7);
-    at stride 1 it wins up to 8 output channels on every layer tried (3x3 128 -> 3 on 8 x 64x64: 26.9 / 5.0
-    / 18.7 -> 4.8 / 5.3 / 5.6; 7x7 32 -> 8 on 8 x 32x32: 6.7 / 3.2 / 7.8 -> 3.9 / 4.1 / 3.9), and from 16
-    it is no longer sure (9x9 32 -> 16 on 104x104 0.75 x, 64 -> 32 and 32 -> 24 on 64x64 1.2-1.5 x). At
-    stride 2 its GEMM multiplies every input position, s² = 4 times the output's: 3 output channels still
-    win (9x9 32 -> 3: 12.5 / 11.3 / 8.1 -> 6.0 / 6.4 / 6.6; 5x5 on 4 x 64x64: 0.6-1.0 x), 8 lose (5x5
-    64 -> 8: 1.2-1.6 x). 1x1 layers keep im2col (their columns are the input itself: the same time), and the
-    direct 3x3 / 5x5 kernels, which come first, are as fast or faster (3x3 32 -> 3 on 8 x 64x64: 1.6 / 1.4 /
-    1.1 against thin's 1.8 / 1.7 / 1.5)."""
+    the columns while O < C. The limits come from measurements (benchmarks/README.md, 2026-12-07, helper
+    C2): at stride 1 thin won on every layer tried up to 8 output channels and was no longer sure from 16;
+    at stride 2 its GEMM multiplies every input position, s² = 4 times the output's, so 3 output channels
+    still win and 8 lose. 1x1 layers keep im2col (their columns are the input itself), and the direct
+    3x3 / 5x5 kernels, which come first, are as fast or faster."""
     if wd.ndim != 4 or xd.dtype != wd.dtype or xd.dtype not in (np.float32, np.float64):
         return False
     out_channels, channels, kh, kw = wd.shape
@@ -328,9 +322,8 @@ def _conv_input_grad(g, wd, groups, size, stride, padding, dilation):
     convolution would also multiply the zero padding of ``g``, so that case and strided convolutions keep
     the col2im path. So does a weight larger than ``g`` (512 channels on 4x4 planes, batch 8: its flipped
     copy alone took 1.4 ms of the 6.3; col2im of Wᵀ g reads the weight in place, 0.86-0.90 x the time),
-    and fewer input than output channels, where g's columns (O * K rows) outgrow Wᵀ g (C * K rows): the first
-    9x9 conv 3 -> 32 of fast_neural_style, padding 4, 39.2 -> 6.9 ms (one thread, 2026-12-07; 16 -> 32
-    channels, 5x5 to 9x9: 0.7 x)."""
+    and fewer input than output channels, where g's columns (O * K rows) outgrow Wᵀ g (C * K rows), e.g. the
+    first 9x9 conv 3 -> 32 of fast_neural_style (measured: benchmarks/README.md, helper C2)."""
     out_size, kernel = g.shape[2:], wd.shape[2:]
     flipped_padding = tuple(d * (k - 1) - p for d, k, p in zip(dilation, kernel, padding))
     if (all(s == 1 for s in stride) and min(flipped_padding) >= 0 and math.prod(size) <= math.prod(out_size)
