@@ -140,6 +140,17 @@ def _sample_bilinear(x, grid, out, axes, padding, start, stop):
                 out[n, c, i, j] = v_nw * nw + v_ne * ne + v_sw * sw + v_se * se
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _nearest(grid, n, i, j, axes, padding, height, width):
+    """Nearest sampling's pixel for grid point (n, i, j): whether it is inside (tested on the floats, so a NaN
+    is never inside, before any cast) and its integer position (0, 0 when outside)."""
+    px, _ = _pixel(grid[n, i, j, 0], axes[0], padding)
+    py, _ = _pixel(grid[n, i, j, 1], axes[1], padding)
+    rx, ry = np.rint(px), np.rint(py)  # half to even, as C's nearbyint
+    inside = rx >= 0 and rx < width and ry >= 0 and ry < height
+    return inside, int(rx) if inside else 0, int(ry) if inside else 0
+
+
 @split(_WORK)
 def _sample_nearest(x, grid, out, axes, padding, start, stop):
     channels, height, width = x.shape[1], x.shape[2], x.shape[3]
@@ -148,11 +159,8 @@ def _sample_nearest(x, grid, out, axes, padding, start, stop):
     for item in range(start, stop):
         n, i = item // rows, item % rows
         for j in range(cols):
-            px, _ = _pixel(grid[n, i, j, 0], axes[0], padding)
-            py, _ = _pixel(grid[n, i, j, 1], axes[1], padding)
-            rx, ry = np.rint(px), np.rint(py)  # half to even, as C's nearbyint
-            if rx >= 0 and rx < width and ry >= 0 and ry < height:
-                ix, iy = int(rx), int(ry)
+            inside, ix, iy = _nearest(grid, n, i, j, axes, padding, height, width)
+            if inside:
                 for c in range(channels):
                     out[n, c, i, j] = x[n, c, iy, ix]
             else:
@@ -167,11 +175,8 @@ def _scatter_nearest(grid, grad, grad_x, axes, padding, start, stop):
     for n in range(start, stop):
         for i in range(rows):
             for j in range(cols):
-                px, _ = _pixel(grid[n, i, j, 0], axes[0], padding)
-                py, _ = _pixel(grid[n, i, j, 1], axes[1], padding)
-                rx, ry = np.rint(px), np.rint(py)
-                if rx >= 0 and rx < width and ry >= 0 and ry < height:
-                    ix, iy = int(rx), int(ry)
+                inside, ix, iy = _nearest(grid, n, i, j, axes, padding, height, width)
+                if inside:
                     for c in range(channels):
                         grad_x[n, c, iy, ix] += grad[n, c, i, j]
 
