@@ -110,6 +110,18 @@ def text_classification(lib):
     return step
 
 
+def _digits_step(lib, net):
+    """mnist's and mnist_rnn's step: ``net`` (log-probabilities) on a batch of 64 random 28x28 digits, NLL
+    loss, Adadelta with lr 1, as both examples train."""
+    rng = np.random.default_rng(0)
+    data = _tensor(lib, rng.standard_normal((64, 1, 28, 28), dtype=np.float32))
+    target = _tensor(lib, rng.integers(0, 10, 64))
+    model = _same_weights(lib, net)
+    model.train()
+    optimizer = lib.optim.Adadelta(model.parameters(), lr=1.0)
+    return _train_step(optimizer, lambda: lib.nn.functional.nll_loss(model(data), target))
+
+
 # --- 2. mnist (pytorch/examples/mnist/main.py) --------------------------------------------------------------
 def mnist(lib):
     nn = lib.nn
@@ -136,14 +148,7 @@ def mnist(lib):
             x = self.fc2(x)
             return F.log_softmax(x, dim=1)
 
-    rng = np.random.default_rng(0)
-    data = _tensor(lib, rng.standard_normal((64, 1, 28, 28), dtype=np.float32))
-    target = _tensor(lib, rng.integers(0, 10, 64))
-    model = _same_weights(lib, Net())
-    model.train()
-    optimizer = lib.optim.Adadelta(model.parameters(), lr=1.0)
-
-    return _train_step(optimizer, lambda: F.nll_loss(model(data), target))
+    return _digits_step(lib, Net())
 
 
 # --- 3. mnist_rnn (pytorch/examples/mnist_rnn/main.py) ------------------------------------------------------
@@ -172,14 +177,7 @@ def mnist_rnn(lib):
             output = self.fc2(output)
             return F.log_softmax(output, dim=1)
 
-    rng = np.random.default_rng(0)
-    data = _tensor(lib, rng.standard_normal((64, 1, 28, 28), dtype=np.float32))
-    target = _tensor(lib, rng.integers(0, 10, 64))
-    model = _same_weights(lib, Net())
-    model.train()
-    optimizer = lib.optim.Adadelta(model.parameters(), lr=1.0)
-
-    return _train_step(optimizer, lambda: F.nll_loss(model(data), target))
+    return _digits_step(lib, Net())
 
 
 # --- 4. fast_neural_style's TransformerNet (pytorch/examples/fast_neural_style/neural_style/transformer_net.py)
