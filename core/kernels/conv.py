@@ -30,6 +30,14 @@ def _layout(cols):
     return None, False
 
 
+@njit(inline="always")
+def _column_sizes(cols, folded):
+    """(KH, KW, OH, OW) of the columns the kernels index, laid out per sample or folded (see ``_layout``)."""
+    if folded:
+        return cols.shape[1], cols.shape[2], cols.shape[4], cols.shape[5]
+    return cols.shape[2], cols.shape[3], cols.shape[4], cols.shape[5]
+
+
 def im2col(x, kh_size, kw_size, sh, sw, ph, pw, dh, dw, out_h, out_w, out=None):
     """The (N, C, KH, KW, OH, OW) columns of ``x``, written into ``out`` when given (in any layout; the
     per-sample and the folded one are written directly)."""
@@ -54,8 +62,7 @@ def _unit_stride_span(base, w_size, out_w):
 @split(_COPY_WORK)
 def _im2col(x, cols, folded, sh, sw, ph, pw, dh, dw, start, stop):
     c_size, h_size, w_size = x.shape[1:]
-    kh_size, kw_size, out_h, out_w = cols.shape[2:] if not folded else (cols.shape[1], cols.shape[2],
-                                                                        cols.shape[4], cols.shape[5])
+    kh_size, kw_size, out_h, out_w = _column_sizes(cols, folded)
     for nc in range(start, stop):
         n = nc // c_size
         c = nc % c_size
@@ -92,8 +99,7 @@ def _im2col_stride2(x, cols, folded, sh, sw, ph, pw, dh, dw, start, stop):
     for negative ones kept the copy from vectorising), where the strided, tested loop ran slower (benchmarks/README.md,
     helper K1)."""
     c_size, h_size, w_size = x.shape[1:]
-    kh_size, kw_size, out_h, out_w = cols.shape[2:] if not folded else (cols.shape[1], cols.shape[2],
-                                                                        cols.shape[4], cols.shape[5])
+    kh_size, kw_size, out_h, out_w = _column_sizes(cols, folded)
     phases = np.empty((2, h_size, (w_size + 1) // 2), dtype=x.dtype)
     for nc in range(start, stop):
         n = nc // c_size
@@ -134,8 +140,7 @@ def col2im(cols, h_size, w_size, sh, sw, ph, pw, dh, dw):
 @split(_COPY_WORK)
 def _col2im(cols, folded, x, sh, sw, ph, pw, dh, dw, start, stop):
     c_size, h_size, w_size = x.shape[1:]
-    kh_size, kw_size, out_h, out_w = cols.shape[2:] if not folded else (cols.shape[1], cols.shape[2],
-                                                                        cols.shape[4], cols.shape[5])
+    kh_size, kw_size, out_h, out_w = _column_sizes(cols, folded)
     for nc in range(start, stop):
         n = nc // c_size
         c = nc % c_size
@@ -166,8 +171,7 @@ def _col2im_stride2(cols, folded, x, sh, sw, ph, pw, dh, dw, start, stop):
     """``_col2im`` at column stride 2: rows of columns added, unit-stride, into each plane's even and odd columns
     (as ``_im2col_stride2`` reads them), which are merged into the plane at the end."""
     c_size, h_size, w_size = x.shape[1:]
-    kh_size, kw_size, out_h, out_w = cols.shape[2:] if not folded else (cols.shape[1], cols.shape[2],
-                                                                        cols.shape[4], cols.shape[5])
+    kh_size, kw_size, out_h, out_w = _column_sizes(cols, folded)
     phases = np.empty((2, h_size, (w_size + 1) // 2), dtype=x.dtype)
     for nc in range(start, stop):
         n = nc // c_size
