@@ -14,7 +14,7 @@ import ember
 from . import data as data_utils
 from .hooks import profiled, reads_batch_outputs
 from .module import _transfers_as_is
-from .optimization import checked_loss, step_schedulers
+from .optimization import checked_loss, plain_loss, step_schedulers
 from .profilers import PassThroughProfiler
 from .strategies import Strategy
 from .utilities.signature_utils import is_param_in_hook_signature
@@ -193,9 +193,8 @@ class FitLoop:
         batch, batch_idx = self._batch, self._batch_idx
         accumulate, detect_anomaly = trainer.accumulate_grad_batches, trainer.detect_anomaly
         output = self._training_step(batch, batch_idx) if self._takes_batch_idx else self._training_step(batch)
-        loss = output.get("loss") if isinstance(output, dict) else output
-        # (optimization.plain_loss's test, inline; checked_loss names the step in its error, made only then)
-        if detect_anomaly or not isinstance(loss, ember.Tensor) or not loss.requires_grad or loss.numel() != 1:
+        loss = plain_loss(output, detect_anomaly)
+        if loss is None:  # (checked_loss raises, naming the step; its message is made only then)
             loss = checked_loss(output, f"training_step (epoch {state.epoch}, batch_idx {batch_idx})", detect_anomaly)
         if batch_idx % accumulate == 0:
             optimizer = trainer._optimizers[0]
