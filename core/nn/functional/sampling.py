@@ -91,20 +91,14 @@ class EdgePadFold(Op):
         return EdgePad.apply(grad, *ctx.args), None, None
 
 
-def _pad_index(n: int, before: int, after: int, mode: str) -> np.ndarray:
-    i = np.arange(-before, n + after)
-    if mode == "reflect":
-        if before >= n or after >= n:
-            raise RuntimeError(
-                f"pad: padding ({before}, {after}) must be smaller than the input dimension {n} for reflect mode"
-            )
-        i = np.abs(i)
-        return np.where(i > n - 1, 2 * (n - 1) - i, i)
-    if mode == "replicate":
-        return np.clip(i, 0, n - 1)
-    if before > n or after > n:
+def _check_pad(n: int, before: int, after: int, mode: str) -> None:
+    """PyTorch's errors for padding a dimension of size ``n`` by more than ``mode`` allows."""
+    if mode == "reflect" and (before >= n or after >= n):
+        raise RuntimeError(
+            f"pad: padding ({before}, {after}) must be smaller than the input dimension {n} for reflect mode"
+        )
+    if mode == "circular" and (before > n or after > n):
         raise RuntimeError(f"pad: padding ({before}, {after}) is larger than the dimension {n} for circular mode")
-    return i % n
 
 
 def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) -> Tensor:
@@ -137,7 +131,7 @@ def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) 
             out = ConstantPad.apply(out, tuple((min(before, 0), min(after, 0)) if d == dim else (0, 0)
                                                for d in range(input.ndim)), 0.0)
             before, after = max(before, 0), max(after, 0)
-        _pad_index(out.shape[dim], before, after, mode)  # (its errors: padding too large for the mode)
+        _check_pad(out.shape[dim], before, after, mode)
         widths[dim] = (before, after)
     return out if all(w == (0, 0) for w in widths) else EdgePad.apply(out, tuple(widths), mode)
 
