@@ -96,6 +96,8 @@ CASES = {
     "spatial_transformer": ("spatial_transformer", [], 4, 0.98),
     "super_resolution": ("super_resolution", [], 3, 0.6),
     "siamese_network": ("siamese_network", ["--train-size", "320", "--batch-size", "32", "--epochs", "3"], 5, 0.97),
+    "transfer_learning": ("transfer_learning", ["--workers", "0", "--epochs", "4", "--images-per-class", "12"], 2,
+                          0.8),
     "time_sequence_prediction": ("time_sequence_prediction", ["--steps", "2"], 2, 0.5),
     "vae": ("vae", ["--epochs", "2", "--train-size", "128"], 3, 0.9),
     "vision_transformer": ("vision_transformer", ["--epochs", "6"], 8, 0.9),
@@ -113,7 +115,7 @@ PENDING: dict[str, str] = {}
 # OpenMP layer ends the child with "fork() called from a process already using GNU OpenMP").
 FRESH_PROCESS = {"mnist_hogwild"}
 # Programs whose torch original needs torchvision.
-NEEDS_TORCHVISION = {"vae", "dcgan", "detection_transforms"}
+NEEDS_TORCHVISION = {"vae", "dcgan", "detection_transforms", "transfer_learning"}
 
 
 def test_every_program_is_run_or_waits_for_a_named_feature():
