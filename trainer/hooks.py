@@ -1,7 +1,7 @@
 """The fixed set of hooks and the one function that dispatches them.
 
-A hook is dispatched by name to the callbacks and the module that *define* it (a method left as
-the base class's no-op is never called), in order of ``priority``: higher first, ties in the order
+A hook is dispatched by name to the callbacks and the module that *define* it (a method of their class,
+or a function set on the instance; a method left as the base class's no-op is never called), in order of ``priority``: higher first, ties in the order
 the callbacks were given. The module runs at ``MODULE_PRIORITY`` (-100): after ordinary callbacks
 (priority 0) and before the monitoring ones (``EarlyStopping`` -200, ``ModelCheckpoint`` -300,
 ``ProgressBar`` -400), so these see everything the module logged in the same hook.
@@ -73,7 +73,10 @@ CALLBACK_HOOKS = MODULE_HOOKS + ("on_sanity_check_start", "on_sanity_check_end",
 
 
 def _defines(obj, name: str, base: type) -> bool:
-    """True if ``obj`` has its own implementation of hook ``name`` (not ``base``'s no-op)."""
+    """True if ``obj`` has its own implementation of hook ``name`` (not ``base``'s no-op): a method of its
+    class, or a function set on the instance (``module.on_train_batch_end = fn``), which Lightning calls too."""
+    if name in getattr(obj, "__dict__", ()):
+        return True
     method = getattr(type(obj), name, None)
     if method is None:
         return False

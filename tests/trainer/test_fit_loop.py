@@ -473,3 +473,16 @@ def test_an_optimizer_that_reevaluates_the_closure_runs_the_step_each_time_and_o
     assert module.before_step == 6  # (after each evaluation, as Lightning wraps the closure)
     assert module.evaluations[2][1] < module.evaluations[0][1]  # the step learns from its evaluations
     assert [out["loss"].item() for out in module.outputs] == [module.evaluations[2][1], module.evaluations[5][1]]
+
+
+def test_hooks_set_on_the_module_or_a_callback_instance_are_called_with_lightnings_arguments(tmp_path):
+    calls = []
+    module, callback = Classifier(), Callback()  # neither class overrides these hooks: the instances do
+    module.on_before_zero_grad = lambda optimizer: calls.append(("module zero_grad", type(optimizer).__name__))
+    module.on_train_batch_end = lambda outputs, batch, batch_idx: calls.append(("module", sorted(outputs), batch_idx))
+    callback.on_train_batch_end = lambda trainer, module_, outputs, batch, batch_idx: calls.append(
+        ("callback", trainer.global_step, module_ is module, batch_idx))
+    callback.on_train_epoch_end = lambda trainer, module_: calls.append(("callback epoch end", trainer.current_epoch))
+    _trainer(tmp_path, max_epochs=1, limit_train_batches=2, callbacks=[callback]).fit(module, loader())
+    per_batch = [[("module zero_grad", "SGD"), ("callback", i + 1, True, i), ("module", ["loss"], i)] for i in range(2)]
+    assert calls == per_batch[0] + per_batch[1] + [("callback epoch end", 0)]
