@@ -81,6 +81,7 @@ def test_rename_touches_only_module_names():
 CASES = {
     "dcgan": ("dcgan", ["--niter", "2"], 3, 0.95),
     "detection_transforms": ("detection_transforms", [], 4, 0.8),
+    "dqn": ("dqn", ["--num-episodes", "20"], 20, 0.5),
     "fast_neural_style": ("fast_neural_style", ["--lr", "0.01"], 3, 0.95),
     "fourier_neural_operator": ("fourier_neural_operator", [], 3, 0.8),
     "gaussian_process": ("gaussian_process", ["--training-iter", "40"], 5, 0.5),
