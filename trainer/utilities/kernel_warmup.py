@@ -46,12 +46,18 @@ def _plan(model) -> list[str]:
 _SLOWEST_FIRST = ["conv5x5_weight_grad", "col2im", "max_pool_backward"]
 
 
+_ASKED: set[tuple[str, ...]] = set()  # the plans already handed over in this process
+
+
 def start_for(model):
     """Starts compiling ``model``'s backward kernels in a helper process (see the module docstring);
-    the helper, or None."""
+    the helper, or None. A plan is handed over once per process: the first time, a helper was started
+    for it or numba's cache held its kernels already, so a later ``fit`` (e.g. a benchmark's repeats) does
+    not read the cache's index files again."""
     jobs = _plan(model)
-    if not jobs:
+    if not jobs or tuple(jobs) in _ASKED:
         return None
+    _ASKED.add(tuple(jobs))
     from ember.kernels import _warmup
 
     return _warmup.start(jobs)
