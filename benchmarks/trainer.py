@@ -5,7 +5,8 @@ The model is a tiny MLP (32 -> 64 -> 64 -> 10) on batches of 32, so the step its
 per-step cost of the trainer shows. The trainer runs with logging on (``self.log("train_loss", loss,
 prog_bar=True)`` every step, CSV logger, ``log_every_n_steps=50``), the progress bar on (tqdm, writing
 to a terminal-like sink), checkpointing at the end of each epoch and model summary off. Both loops read
-the same pre-collated batches, so data loading does not dilute the overhead.
+the same pre-collated batches, so data loading does not dilute the overhead. Each ``fit`` writes into a
+folder made before the timed runs and deleted after them.
 
 Run: python -m benchmarks.trainer [--steps 3000] [--repeats 5] [--cpu-time] [--no-torch]
 
@@ -18,6 +19,7 @@ best of each. For one thread everywhere set ``OMP_NUM_THREADS``, ``OPENBLAS_NUM_
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import os
 import sys
@@ -76,6 +78,15 @@ def _best_pair(raw, trained, repeats: int) -> tuple[float, float]:
     return min(times[raw]), min(times[trained])
 
 
+@contextlib.contextmanager
+def _run_folders(count: int):
+    """An iterator of ``count`` empty folders, one per ``fit`` (each writes its metrics and checkpoint there),
+    made before and deleted after the timed runs: making and deleting them is the harness's work, not the
+    trainer's, and the raw loop has none."""
+    with tempfile.TemporaryDirectory() as base:
+        yield iter([tempfile.mkdtemp(dir=base) for _ in range(count)])
+
+
 def ember_side(steps: int, repeats: int) -> tuple[float, float]:
     import ember
     import ember.nn.functional as F
@@ -114,13 +125,13 @@ def ember_side(steps: int, repeats: int) -> tuple[float, float]:
             return ember.optim.SGD(self.parameters(), lr=0.01)
 
     def trained():
-        with tempfile.TemporaryDirectory() as root:
-            trainer = Trainer(max_epochs=1, default_root_dir=root, enable_model_summary=False,
-                              callbacks=[ProgressBar(file=_Terminal())])
-            trainer.fit(Module(), batches)
+        trainer = Trainer(max_epochs=1, default_root_dir=next(roots), enable_model_summary=False,
+                          callbacks=[ProgressBar(file=_Terminal())])
+        trainer.fit(Module(), batches)
 
-    raw(), trained()  # warm up (numba kernels, imports)
-    return _best_pair(raw, trained, repeats)
+    with _run_folders(repeats + 1) as roots:
+        raw(), trained()  # warm up (numba kernels, imports)
+        return _best_pair(raw, trained, repeats)
 
 
 def torch_side(steps: int, repeats: int) -> tuple[float, float] | None:
@@ -166,23 +177,24 @@ def torch_side(steps: int, repeats: int) -> tuple[float, float] | None:
             return torch.optim.SGD(self.parameters(), lr=0.01)
 
     def trained():
-        with tempfile.TemporaryDirectory() as root:
-            stdout, stderr = sys.stdout, sys.stderr
-            sys.stdout = sys.stderr = _Terminal()
-            try:
-                trainer = L.Trainer(max_epochs=1, default_root_dir=root, enable_model_summary=False,
-                                    logger=L.pytorch.loggers.CSVLogger(root), accelerator="cpu", devices=1,
-                                    callbacks=[TQDMProgressBar()])
-                trainer.fit(Module(), batches)
-            finally:
-                sys.stdout, sys.stderr = stdout, stderr
+        root = next(roots)
+        stdout, stderr = sys.stdout, sys.stderr
+        sys.stdout = sys.stderr = _Terminal()
+        try:
+            trainer = L.Trainer(max_epochs=1, default_root_dir=root, enable_model_summary=False,
+                                logger=L.pytorch.loggers.CSVLogger(root), accelerator="cpu", devices=1,
+                                callbacks=[TQDMProgressBar()])
+            trainer.fit(Module(), batches)
+        finally:
+            sys.stdout, sys.stderr = stdout, stderr
 
     warnings.filterwarnings("ignore")
     import logging
 
     logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
-    raw(), trained()
-    return _best_pair(raw, trained, repeats)
+    with _run_folders(repeats + 1) as roots:
+        raw(), trained()
+        return _best_pair(raw, trained, repeats)
 
 
 def main() -> None:
