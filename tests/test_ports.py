@@ -83,6 +83,7 @@ CASES = {
     "detection_transforms": ("detection_transforms", [], 4, 0.8),
     "dqn": ("dqn", ["--num-episodes", "20"], 20, 0.5),
     "fast_neural_style": ("fast_neural_style", ["--lr", "0.01"], 3, 0.95),
+    "fgsm": ("fgsm", [], 3, 0.5),
     "fourier_neural_operator": ("fourier_neural_operator", [], 3, 0.8),
     "gaussian_process": ("gaussian_process", ["--training-iter", "40"], 5, 0.5),
     "gcn[dense]": ("gcn", ["--model", "dense"], 3, 0.5),
@@ -116,7 +117,7 @@ PENDING: dict[str, str] = {}
 # OpenMP layer ends the child with "fork() called from a process already using GNU OpenMP").
 FRESH_PROCESS = {"mnist_hogwild"}
 # Programs whose torch original needs torchvision.
-NEEDS_TORCHVISION = {"vae", "dcgan", "detection_transforms", "transfer_learning"}
+NEEDS_TORCHVISION = {"vae", "dcgan", "detection_transforms", "transfer_learning", "fgsm"}
 
 
 def test_every_program_is_run_or_waits_for_a_named_feature():
