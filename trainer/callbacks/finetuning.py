@@ -54,10 +54,10 @@ class BaseFinetuning(Callback):
     @staticmethod
     def filter_params(modules: nn.Module | Iterable[nn.Module], train_bn: bool = True,
                       requires_grad: bool = True) -> Generator:
-        """The parameters of ``modules`` whose ``requires_grad`` is ``requires_grad`` (batch norms skipped when
+        """The parameters of ``modules`` whose ``requires_grad`` is ``requires_grad`` (batch norms skipped unless
         ``train_bn``)."""
         for module in BaseFinetuning.flatten_modules(modules):
-            if train_bn and isinstance(module, _BATCH_NORMS):
+            if not train_bn and isinstance(module, _BATCH_NORMS):
                 continue
             for param in module.parameters(recurse=False):
                 if param.requires_grad == requires_grad:
@@ -65,15 +65,18 @@ class BaseFinetuning(Callback):
 
     @staticmethod
     def make_trainable(modules: nn.Module | Iterable[nn.Module]) -> None:
-        """Makes every parameter of ``modules`` require gradients and puts the modules in training mode."""
+        """Makes every parameter of ``modules`` require gradients; batch norms track running statistics again
+        (``freeze_module`` stopped them). Training / eval mode is left to the trainer, as in Lightning."""
         for module in BaseFinetuning.flatten_modules(modules):
+            if isinstance(module, _BATCH_NORMS):
+                module.track_running_stats = True
             for param in module.parameters(recurse=False):
                 param.requires_grad = True
-            module.train()
 
     @staticmethod
     def freeze_module(module: nn.Module) -> None:
-        """Stops ``module``'s own parameters from training (a batch norm also goes to eval mode)."""
+        """Stops ``module``'s own parameters from training (a batch norm also stops updating its running
+        statistics: it normalises with them in eval mode and with the batch's in training mode)."""
         if isinstance(module, _BATCH_NORMS):
             module.track_running_stats = False
         for param in module.parameters(recurse=False):

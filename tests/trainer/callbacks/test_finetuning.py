@@ -69,17 +69,27 @@ def test_base_finetuning_helpers():
     assert model.backbone[1].weight.requires_grad and not model.backbone[0].weight.requires_grad  # (train_bn)
     BaseFinetuning.freeze(model.backbone, train_bn=False)
     assert not any(p.requires_grad for p in model.backbone.parameters())
+    assert not model.backbone[1].track_running_stats  # a frozen batch norm keeps its statistics
     assert list(BaseFinetuning.filter_params(model.backbone, requires_grad=True)) == []
     assert len(BaseFinetuning.flatten_modules(model)) == 4  # Linear, BatchNorm1d, ReLU, Linear
     optimizer = ember.optim.SGD(model.head.parameters(), lr=1.0)
-    BaseFinetuning.unfreeze_and_add_param_group(model.backbone, optimizer, initial_denom_lr=4.0)
+    BaseFinetuning.unfreeze_and_add_param_group(model.backbone, optimizer, initial_denom_lr=4.0, train_bn=False)
     assert all(p.requires_grad for p in model.backbone.parameters())
+    assert model.backbone[1].track_running_stats  # and updates them again once unfrozen
     assert len(optimizer.param_groups) == 2 and optimizer.param_groups[1]["lr"] == 0.25
-    assert len(optimizer.param_groups[1]["params"]) == 2  # the batch norm's parameters are left out (train_bn)
-    BaseFinetuning.unfreeze_and_add_param_group(model.backbone, optimizer, lr=0.5, train_bn=False)
+    assert optimizer.param_groups[1]["params"] == [model.backbone[0].weight, model.backbone[0].bias]  # (train_bn=False)
+    BaseFinetuning.unfreeze_and_add_param_group(model.backbone, optimizer, lr=0.5)  # train_bn=True: the norm too
     assert len(optimizer.param_groups) == 3 and optimizer.param_groups[2]["lr"] == 0.5
-    assert len(optimizer.param_groups[2]["params"]) == 2  # only those not already in the optimizer
+    assert optimizer.param_groups[2]["params"] == [model.backbone[1].weight, model.backbone[1].bias]  # (only new)
     assert BaseFinetuning.filter_on_optimizer(optimizer, model.parameters()) == []
+
+
+def test_filter_params_leaves_batch_norms_out_only_when_they_do_not_train():
+    """Lightning's meaning of ``train_bn``: True yields the batch norms' parameters too, False skips them."""
+    model = WithBackbone(batch_norm=True)
+    assert len(list(BaseFinetuning.filter_params(model.backbone, train_bn=True))) == 4
+    assert list(BaseFinetuning.filter_params(model.backbone, train_bn=False)) == [model.backbone[0].weight,
+                                                                                 model.backbone[0].bias]
 
 
 def test_backbone_finetuning_resumes_exactly_after_the_backbone_was_unfrozen(tmp_path):
