@@ -10,6 +10,8 @@ import warnings
 from datetime import timedelta
 from typing import Any
 
+import ember
+
 from ..checkpoint import check_folder_writable
 from .base import Checkpoint, _ignores_outputs
 
@@ -73,12 +75,13 @@ class ModelCheckpoint(Checkpoint):
         self.every_n_train_steps = every_n_train_steps or 0
         self.train_time_interval = train_time_interval
         self.save_on_train_epoch_end = save_on_train_epoch_end
-        self.best_k_models: dict[str, float] = {}
+        # The scores are 0-d tensors, as Lightning's (ported code calls ``best_model_score.item()``)
+        self.best_k_models: dict[str, ember.Tensor] = {}
         self.kth_best_model_path = ""
-        self.kth_value: float | None = None
+        self.kth_value: ember.Tensor | None = None
         self.best_model_path = ""
-        self.best_model_score: float | None = None
-        self.current_score: float | None = None
+        self.best_model_score: ember.Tensor | None = None
+        self.current_score: ember.Tensor | None = None
         self.last_model_path = ""
         self._last_global_step_saved = -1
         self._last_time_checked: float | None = None
@@ -184,11 +187,12 @@ class ModelCheckpoint(Checkpoint):
         current = float(candidates[self.monitor])
         if math.isnan(current):
             current = math.inf if self.mode == "min" else -math.inf
-        self.current_score = current
+        self.current_score = _score(current)
         k = self.save_top_k
         if k == 0:
             return
-        if k != -1 and len(self.best_k_models) >= k and not self._better(current, self.best_k_models[self.kth_best_model_path]):
+        if (k != -1 and len(self.best_k_models) >= k
+                and not self._better(current, float(self.best_k_models[self.kth_best_model_path]))):
             if self.verbose:
                 print(f"Epoch {trainer.current_epoch}, step {trainer.global_step}: {self.monitor} was not in top {k}")
             return
@@ -197,19 +201,19 @@ class ModelCheckpoint(Checkpoint):
         if k != -1 and len(self.best_k_models) >= k:
             removed = self.kth_best_model_path
             self.best_k_models.pop(removed)
-        self.best_k_models[filepath] = current
+        self.best_k_models[filepath] = self.current_score
         worst = max if self.mode == "min" else min
         best = min if self.mode == "min" else max
-        self.kth_best_model_path = worst(self.best_k_models, key=self.best_k_models.get)
+        self.kth_best_model_path = worst(self.best_k_models, key=lambda path: float(self.best_k_models[path]))
         self.kth_value = self.best_k_models[self.kth_best_model_path]
-        self.best_model_path = best(self.best_k_models, key=self.best_k_models.get)
+        self.best_model_path = best(self.best_k_models, key=lambda path: float(self.best_k_models[path]))
         self.best_model_score = self.best_k_models[self.best_model_path]
         trainer.save_checkpoint(filepath, self.save_weights_only)
         if removed and removed != filepath:
             trainer.remove_checkpoint(removed)
         if self.verbose:
             print(f"Epoch {trainer.current_epoch}, step {trainer.global_step}: {self.monitor} reached {current:.5g} "
-                  f"(best {self.best_model_score:.5g}), saving {filepath}")
+                  f"(best {float(self.best_model_score):.5g}), saving {filepath}")
 
     def format_checkpoint_name(self, metrics: dict[str, Any], filename: str | None = None, last: bool = False) -> str:
         """The file path for ``metrics``: ``"{epoch}-{val_loss:.2f}"`` → ``<dirpath>/epoch=2-val_loss=0.31.ckpt``."""
@@ -230,10 +234,10 @@ class ModelCheckpoint(Checkpoint):
     # -- state ---------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
         return {
-            "monitor": self.monitor, "best_model_score": self.best_model_score,
-            "best_model_path": self.best_model_path, "current_score": self.current_score,
-            "dirpath": self.dirpath, "best_k_models": dict(self.best_k_models),
-            "kth_best_model_path": self.kth_best_model_path, "kth_value": self.kth_value,
+            "monitor": self.monitor, "best_model_score": _number(self.best_model_score),
+            "best_model_path": self.best_model_path, "current_score": _number(self.current_score),
+            "dirpath": self.dirpath, "best_k_models": {k: float(v) for k, v in self.best_k_models.items()},
+            "kth_best_model_path": self.kth_best_model_path, "kth_value": _number(self.kth_value),
             "last_model_path": self.last_model_path, "last_global_step_saved": self._last_global_step_saved,
         }
 
@@ -245,11 +249,20 @@ class ModelCheckpoint(Checkpoint):
         else:
             if not self._dirpath_given:
                 self.dirpath = state.get("dirpath") or self.dirpath
-            self.best_model_score = state.get("best_model_score")
+            self.best_model_score = _score(state.get("best_model_score"))
             self.best_model_path = state.get("best_model_path", "")
-            self.current_score = state.get("current_score")
-            self.best_k_models = {k: float(v) for k, v in (state.get("best_k_models") or {}).items()}
+            self.current_score = _score(state.get("current_score"))
+            self.best_k_models = {k: _score(v) for k, v in (state.get("best_k_models") or {}).items()}
             self.kth_best_model_path = state.get("kth_best_model_path", "")
-            self.kth_value = state.get("kth_value")
+            self.kth_value = _score(state.get("kth_value"))
             self.last_model_path = state.get("last_model_path", "")
         self._last_global_step_saved = int(state.get("last_global_step_saved", -1))
+
+
+def _score(value: Any) -> ember.Tensor | None:
+    """A score as a 0-d float32 tensor (None stays None)."""
+    return None if value is None else ember.tensor(float(value))
+
+
+def _number(score: ember.Tensor | None) -> float | None:
+    return None if score is None else float(score)

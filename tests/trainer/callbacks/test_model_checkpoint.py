@@ -96,3 +96,20 @@ def test_train_time_interval(tmp_path):
     slow = ModelCheckpoint(dirpath=tmp_path / "slow", train_time_interval=timedelta(hours=1), save_top_k=-1)
     Trainer(**trainer_kwargs(tmp_path, max_steps=3), callbacks=[slow]).fit(Classifier(), loader())
     assert not os.path.exists(tmp_path / "slow")
+
+
+def test_scores_are_tensors_as_lightnings_and_stay_so_after_a_resume(tmp_path):
+    """Ported code calls ``checkpoint.best_model_score.item()``: the scores are 0-d tensors, as in Lightning."""
+    checkpoint = ModelCheckpoint(dirpath=tmp_path / "ck", monitor="score", save_top_k=2)
+    _fit(tmp_path, checkpoint)
+    assert isinstance(checkpoint.best_model_score, ember.Tensor) and checkpoint.best_model_score.item() == 1.0
+    assert isinstance(checkpoint.kth_value, ember.Tensor) and checkpoint.kth_value.item() == 2.0
+    assert isinstance(checkpoint.current_score, ember.Tensor) and checkpoint.current_score.item() == 2.0
+    assert {path: score.item() for path, score in checkpoint.best_k_models.items()} == {
+        str(tmp_path / "ck" / "epoch=3-step=8.ckpt"): 1.0, str(tmp_path / "ck" / "epoch=4-step=10.ckpt"): 2.0}
+    resumed = ModelCheckpoint(dirpath=tmp_path / "ck", monitor="score", save_top_k=2)
+    resumed.load_state_dict(checkpoint.state_dict())
+    assert isinstance(resumed.best_model_score, ember.Tensor) and resumed.best_model_score.item() == 1.0
+    assert resumed.best_model_path == checkpoint.best_model_path
+    assert {path: score.item() for path, score in resumed.best_k_models.items()} == {
+        path: score.item() for path, score in checkpoint.best_k_models.items()}
