@@ -89,6 +89,8 @@ class EvaluationLoop:
                             loader_predictions.append(output)
                 predictions.append(loader_predictions)
             metrics.dataloader_suffix = ""
+            for name, acc in metrics.accumulators.get(stage, {}).items():  # as in Lightning, the epoch's values
+                metrics.callback_metrics[name] = acc.compute()  # so far are in callback_metrics at its end hook
             call(f"on_{hook}_epoch_end")
             values, row = metrics.reduce_stage(stage)
             if stage not in ("sanity_check", "predict") and row:
