@@ -89,6 +89,7 @@ CASES = {
     "gcn[dense]": ("gcn", ["--model", "dense"], 3, 0.5),
     "gcn[message_passing]": ("gcn", ["--model", "message_passing"], 3, 0.5),
     "gcn[sparse]": ("gcn", ["--model", "sparse"], 3, 0.5),
+    "knowledge_distillation": ("knowledge_distillation", [], 3, 0.9),
     "mixture_density_network": ("mixture_density_network", [], 5, 0.5),
     "mnist_hogwild": ("mnist_hogwild", [], 1, 0.5),
     "per_sample_grads": ("per_sample_grads", [], 5, 0.8),
@@ -117,7 +118,7 @@ PENDING: dict[str, str] = {}
 # OpenMP layer ends the child with "fork() called from a process already using GNU OpenMP").
 FRESH_PROCESS = {"mnist_hogwild"}
 # Programs whose torch original needs torchvision.
-NEEDS_TORCHVISION = {"vae", "dcgan", "detection_transforms", "transfer_learning", "fgsm"}
+NEEDS_TORCHVISION = {"vae", "dcgan", "detection_transforms", "transfer_learning", "fgsm", "knowledge_distillation"}
 
 
 def test_every_program_is_run_or_waits_for_a_named_feature():
