@@ -6,6 +6,6 @@ import importlib
 
 
 def __getattr__(name: str):
-    if name in ("data", "checkpoint", "hooks"):
+    if name in ("data", "checkpoint", "hooks", "benchmark"):
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'ember.utils' has no attribute {name!r}")
