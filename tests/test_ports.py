@@ -91,6 +91,7 @@ CASES = {
     "gcn[sparse]": ("gcn", ["--model", "sparse"], 3, 0.5),
     "knowledge_distillation": ("knowledge_distillation", [], 3, 0.9),
     "mixture_density_network": ("mixture_density_network", [], 5, 0.5),
+    "model_ensembling": ("model_ensembling", [], 4, 0.9),
     "mnist_hogwild": ("mnist_hogwild", [], 1, 0.5),
     "per_sample_grads": ("per_sample_grads", [], 5, 0.8),
     "regression": ("regression", ["--max-steps", "60"], 5, 0.5),
