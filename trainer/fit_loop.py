@@ -35,7 +35,8 @@ class FitLoop:
         """The module's steps as every batch calls them: its methods, each timed by the run's profiler as
         ``[LightningModule]<class>.<method>``. Under the pass-through profiler they are the methods
         themselves, so a step enters no profiler context at all. Also read once per run: whether anyone
-        reads ``on_train_batch_end``'s ``outputs`` and whether the strategy reduces gradients."""
+        reads ``on_train_batch_end``'s ``outputs``, whether the strategy reduces gradients and whether anything
+        runs between the closure and the update besides clipping."""
         trainer = self.trainer
         profiler = trainer.profiler
         profiler = None if isinstance(profiler, PassThroughProfiler) else profiler
@@ -58,6 +59,8 @@ class FitLoop:
                  and "reduce_gradients" not in getattr(strategy, "__dict__", ()))
         self._reduce_gradients = None if plain else strategy.reduce_gradients
         self._model, self._hooks = model, trainer._call.table
+        # (with no clipping value, Trainer._before_optimizer_step would do nothing: see automatic_step)
+        self._nothing_before_update = not self._hooks["on_before_optimizer_step"] and trainer._default_clipping
 
     def run(self, model) -> None:
         """Epochs of batches. Each batch ends at a *step boundary* (checkpoints are written there);
@@ -163,7 +166,14 @@ class FitLoop:
         steps = (batch_idx + 1) % trainer.accumulate_grad_batches == 0 or batch_idx + 1 == state.epoch_batches
         self._batch, self._batch_idx, self._steps, self._ran = batch, batch_idx, steps, None
         if steps:
-            self._optimizer_step(state.epoch, batch_idx, trainer._manual_optimizers[0], self.closure)
+            optimizer = trainer._manual_optimizers[0]
+            # nothing to run between the closure and the update (Trainer._before_optimizer_step would call no hook
+            # and clip nothing): the optimizer gets the closure itself; the clipping value is read at every step
+            optimizer._nothing_after_closure = self._nothing_before_update and not trainer.gradient_clip_val
+            try:
+                self._optimizer_step(state.epoch, batch_idx, optimizer, self.closure)
+            finally:
+                optimizer._nothing_after_closure = False
             if self._ran is None:
                 raise RuntimeError(
                     f"{type(model).__name__}.optimizer_step did not run `optimizer_closure` (epoch {state.epoch}, "

@@ -195,8 +195,21 @@ class ManualOptimizer:
         self._after_closure = after_closure
         self._takes_closure = _takes_closure(optimizer)
         self._closure = None
+        # True while the fit loop's optimizer_step runs and neither the hook nor clipping is due after the closure
+        # (nobody defines on_before_optimizer_step, no clipping value, the default clipping hooks): the closure
+        # then goes to the optimizer as it is, without a wrapper to call nothing
+        self._nothing_after_closure = False
 
     def step(self, closure=None, **kwargs):
+        if self._nothing_after_closure:
+            if self._takes_closure:
+                out = self.optimizer.step(closure, **kwargs)
+            else:
+                if closure is not None:
+                    closure()
+                out = self.optimizer.step(**kwargs)
+            self._state.global_step += 1
+            return out
         self._closure = closure  # (run by _closure_then_hooks: one bound method per step, no function made)
         if self._takes_closure:
             out = self.optimizer.step(self._closure_then_hooks, **kwargs)

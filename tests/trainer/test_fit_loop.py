@@ -486,3 +486,43 @@ def test_hooks_set_on_the_module_or_a_callback_instance_are_called_with_lightnin
     _trainer(tmp_path, max_epochs=1, limit_train_batches=2, callbacks=[callback]).fit(module, loader())
     per_batch = [[("module zero_grad", "SGD"), ("callback", i + 1, True, i), ("module", ["loss"], i)] for i in range(2)]
     assert calls == per_batch[0] + per_batch[1] + [("callback epoch end", 0)]
+
+
+class RecordingSGD(ember.optim.SGD):
+    """Records the closure each step gets and what it returned."""
+
+    def __init__(self, params, lr):
+        super().__init__(params, lr=lr)
+        self.closures, self.losses = [], []
+
+    def step(self, closure=None):
+        self.closures.append(closure)
+        loss = closure()
+        self.losses.append(loss)
+        super().step()
+        return loss
+
+
+def test_the_optimizer_gets_the_loop_closure_itself_when_nothing_runs_before_the_update(tmp_path):
+    class Recorded(Classifier):
+        def configure_optimizers(self):
+            return RecordingSGD(self.parameters(), lr=0.1)
+
+    class BeforeStep(Recorded):
+        def on_before_optimizer_step(self, optimizer):  # something between the closure and the update
+            self.before = getattr(self, "before", 0) + 1
+
+    weights, runs = [], []
+    for cls in (Recorded, BeforeStep):
+        ember.manual_seed(0)
+        module = cls()
+        trainer = _trainer(tmp_path, max_epochs=1, limit_train_batches=3)
+        trainer.fit(module, loader())
+        optimizer = trainer.optimizers[0]
+        runs.append([closure == trainer.fit_loop.closure for closure in optimizer.closures])
+        assert len(optimizer.losses) == 3 and all(loss.requires_grad and loss.numel() == 1 for loss in optimizer.losses)
+        assert trainer.global_step == 3
+        weights.append([p.detach().numpy().copy() for p in module.parameters()])
+    assert runs == [[True] * 3, [False] * 3] and module.before == 3
+    for a, b in zip(*weights):
+        np.testing.assert_array_equal(a, b)
