@@ -8,6 +8,7 @@ Example:
 from __future__ import annotations
 
 from . import callbacks, loggers
+from .callbacks import Callback
 from .datamodule import DataModule
 from .module import TrainingModule
 from .seed import seed_everything
@@ -17,5 +18,5 @@ from .trainer import Trainer
 LightningModule = TrainingModule  # Lightning's names, for ported code
 LightningDataModule = DataModule
 
-__all__ = ["DataModule", "LightningDataModule", "LightningModule", "Trainer", "TrainerState", "TrainingModule",
-           "callbacks", "loggers", "seed_everything"]
+__all__ = ["Callback", "DataModule", "LightningDataModule", "LightningModule", "Trainer", "TrainerState",
+           "TrainingModule", "callbacks", "loggers", "seed_everything"]
