@@ -114,12 +114,26 @@ def check_computer_vision_fine_tuning(result: dict) -> None:
     assert result["val_acc"] > 0.9
 
 
+def check_transformer(result: dict) -> None:
+    assert result["vocab_size"] == 16 and result["num_blocks"] == 2400 // 12 - 1  # WikiText2's tokenization
+    assert_trains(result["train_losses"], window=4, factor=0.3)
+    assert len(result["train_losses"]) == 3 * result["train_batches"] == 60
+    assert result["steps"] == 30  # accumulate_grad_batches=2: one optimizer step per two batches
+    # val_check_interval=0.5: validation after every 10 batches (5 steps), twice an epoch
+    assert [step for step, _ in result["val_losses"]] == [5, 10, 15, 20, 25, 30]
+    assert result["val_losses"][-1][1] < 0.2 * result["val_losses"][0][1]
+    norms = result["clipped_grad_norms"]  # gradient_clip_val=0.25, seen by an optimizer_step override
+    assert len(norms) == 30 and max(norms) <= 0.25 + 1e-4 and norms[0] == pytest.approx(0.25, rel=1e-4)
+    assert result["test_loss"] < result["val_losses"][0][1]
+
+
 # program -> (arguments for a quick run, the check)
 CASES = {
     "autoencoder": ([], check_autoencoder),
     "computer_vision_fine_tuning": ([], check_computer_vision_fine_tuning),
     "generative_adversarial_net": ([], check_generative_adversarial_net),
     "reinforce_learn_Qnet": ([], check_reinforce_learn_Qnet),
+    "transformer": ([], check_transformer),
 }
 # Programs that run on Lightning but not yet on Ember, with what they wait for. They join CASES when it lands.
 PENDING: dict[str, str] = {}
