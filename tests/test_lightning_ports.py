@@ -10,8 +10,10 @@ Lightning is installed the original runs too, and the same checks hold for both.
 from __future__ import annotations
 
 import importlib.util
+import json
 import math
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -93,7 +95,7 @@ def check_generative_adversarial_net(result: dict) -> None:
     assert math.isfinite(result["d_loss"]) and math.isfinite(result["g_loss"])
 
 
-def check_reinforce_learn_Qnet(result: dict) -> None:  # noqa: N802 (the source's file name)
+def check_reinforce_learn_Qnet(result: dict) -> None:
     assert result["greedy_actions"] == [1, 1, 1, 1, 1]  # walk right, from every state
     q_right = result["q_right"]  # the discounted return of stepping right: 0.9 ** (steps to the goal - 1)
     assert q_right[-1] == pytest.approx(1.0, abs=0.15)
@@ -159,3 +161,55 @@ def test_lightning_original_runs(name, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     argv, check = CASES[name]
     check(run_program(name, [*argv, "--default_root_dir", str(tmp_path)], ported=False))
+
+
+# LightningCLI config keys that Ember's recipes do not read yet, with what they wait for. The recipe below uses
+# Ember's spelling meanwhile.
+PENDING_CONFIG_KEYS: dict[str, str] = {
+    "seed_everything": "cli/recipe.py: LightningCLI's top-level seed key, to be read as an alias of `seed` "
+                       "(today: 'unknown top-level key; valid keys: seed, model, data, trainer')",
+}
+
+AUTOENCODER_CONFIG = """\
+seed: 1234
+trainer:
+  max_epochs: 4
+  enable_progress_bar: false
+  callbacks:
+    - class_path: lightning.pytorch.callbacks.ModelCheckpoint
+      init_args: {monitor: val_loss, save_top_k: 2, filename: "{epoch}-{val_loss:.4f}"}
+    - class_path: lightning.pytorch.callbacks.EarlyStopping
+      init_args: {monitor: val_loss, patience: 3}
+model:
+  class_path: autoencoder_port.LitAutoEncoder
+  init_args: {learning_rate: 0.01}
+data:
+  class_path: autoencoder_port.ManifoldDataModule
+  init_args: {data_dir: data, batch_size: 32}
+"""
+
+
+def test_autoencoder_trains_from_a_lightningcli_style_config(tmp_path, monkeypatch):
+    """The renamed program's classes, named by a LightningCLI-style config (renamed too), train with
+    ``ember fit`` and test their best checkpoint with ``ember test --ckpt best``, as ``python autoencoder.py fit
+    --config config.yaml`` and ``test`` would with LightningCLI."""
+    from click.testing import CliRunner
+    from ember.cli.main import main
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", list(sys.path))  # (ember fit appends the recipe's folder)
+    (tmp_path / "autoencoder_port.py").write_text(rename((PROGRAMS / "autoencoder.py").read_text()))
+    (tmp_path / "autoencoder.yaml").write_text(rename(AUTOENCODER_CONFIG))
+    try:
+        fit = CliRunner().invoke(main, ["fit", "autoencoder.yaml"], catch_exceptions=False)
+        assert fit.exit_code == 0, fit.output
+        test = CliRunner().invoke(main, ["test", "autoencoder.yaml", "--ckpt", "best"], catch_exceptions=False)
+        assert test.exit_code == 0, test.output
+    finally:
+        sys.modules.pop("autoencoder_port", None)
+    run = tmp_path / "runs" / "autoencoder" / "version_0"
+    summary = json.loads((run / "summary.json").read_text())
+    assert len(list((run / "checkpoints").iterdir())) == 2  # save_top_k=2
+    assert f"val_loss={summary['best_model_score']:.4f}.ckpt" in summary["best_model_path"]
+    assert summary["best_model_score"] < 0.05  # (from about 0.16 after the first epoch)
+    assert summary["test_results"][0]["test_loss"] < 2 * summary["best_model_score"]

@@ -13,14 +13,13 @@ import logging
 
 import torch
 import torch.nn.functional as F
+from lightning.pytorch import LightningDataModule, LightningModule, Trainer, seed_everything
+from lightning.pytorch.callbacks.finetuning import BaseFinetuning
+from lightning.pytorch.utilities import rank_zero_info
 from torch import nn, optim
 from torch.optim.lr_scheduler import MultiStepLR
 from torch.optim.optimizer import Optimizer
 from torch.utils.data import DataLoader, TensorDataset
-
-from lightning.pytorch import LightningDataModule, LightningModule, Trainer, seed_everything
-from lightning.pytorch.callbacks.finetuning import BaseFinetuning
-from lightning.pytorch.utilities import rank_zero_info
 
 log = logging.getLogger(__name__)
 

@@ -6,15 +6,15 @@ Manual optimization (``automatic_optimization = False``) with two Adam optimizer
 8x8 images of one bright horizontal bar on a dark background, instead of MNIST.
 """
 
-from argparse import ArgumentParser, Namespace
+from argparse import ArgumentParser
 
 import numpy as np
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 from lightning.pytorch import LightningDataModule, seed_everything
 from lightning.pytorch.core import LightningModule
 from lightning.pytorch.trainer import Trainer
+from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 

@@ -13,9 +13,8 @@ from collections.abc import Iterator
 
 import numpy as np
 import torch
-import torch.nn as nn
-import torch.optim as optim
 from lightning.pytorch import LightningModule, Trainer, seed_everything
+from torch import nn, optim
 from torch.optim.optimizer import Optimizer
 from torch.utils.data import DataLoader
 from torch.utils.data.dataset import IterableDataset

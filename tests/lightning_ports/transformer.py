@@ -11,13 +11,12 @@ import argparse
 import random
 from pathlib import Path
 
+import lightning as L
 import torch
 import torch.nn.functional as F
-from torch.utils.data import DataLoader, random_split
-
-import lightning as L
 from lightning.pytorch.callbacks import ModelSummary
 from lightning.pytorch.demos import Transformer, WikiText2
+from torch.utils.data import DataLoader, random_split
 
 
 def write_corpus(path: Path, num_lines: int = 300, seed: int = 0) -> None:
@@ -27,8 +26,8 @@ def write_corpus(path: Path, num_lines: int = 300, seed: int = 0) -> None:
     verbs = ["sees", "chases", "likes", "follows"]
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", encoding="utf8") as f:
-        for _ in range(num_lines):
-            f.write(f"the {rng.choice(adjectives)} {rng.choice(nouns)} {rng.choice(verbs)} the {rng.choice(nouns)} .\n")
+        f.writelines(f"the {rng.choice(adjectives)} {rng.choice(nouns)} {rng.choice(verbs)} the {rng.choice(nouns)} .\n"
+                     for _ in range(num_lines))
 
 
 class LanguageModel(L.LightningModule):

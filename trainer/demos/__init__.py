@@ -21,7 +21,14 @@ from .boring_classes import (
     RandomIterableDataset,
     RandomIterableDatasetWithLen,
 )
-from .transformer import Dictionary, LightningTransformer, PositionalEncoding, Transformer, WikiText2, tokenize
+from .transformer import (
+    Dictionary,
+    LightningTransformer,
+    PositionalEncoding,
+    Transformer,
+    WikiText2,
+    tokenize,
+)
 
 __all__ = [
     "BoringDataModule",
