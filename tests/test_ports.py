@@ -94,6 +94,7 @@ CASES = {
     "model_ensembling": ("model_ensembling", [], 4, 0.9),
     "mnist_hogwild": ("mnist_hogwild", [], 1, 0.5),
     "per_sample_grads": ("per_sample_grads", [], 5, 0.8),
+    "pruning": ("pruning", [], 4, 0.8),
     "regression": ("regression", ["--max-steps", "60"], 5, 0.5),
     "reinforce": ("reinforce", ["--episodes", "30", "--max-steps", "80"], 8, 1.0),
     "seq2seq_translation": ("seq2seq_translation", ["--n-epochs", "4"], 4, 0.7),
