@@ -93,6 +93,7 @@ CASES = {
     "mixture_density_network": ("mixture_density_network", [], 5, 0.5),
     "model_ensembling": ("model_ensembling", [], 4, 0.9),
     "mnist_hogwild": ("mnist_hogwild", [], 1, 0.5),
+    "parametrizations": ("parametrizations", [], 3, 0.1),
     "per_sample_grads": ("per_sample_grads", [], 5, 0.8),
     "pruning": ("pruning", [], 4, 0.8),
     "regression": ("regression", ["--max-steps", "60"], 5, 0.5),
