@@ -490,6 +490,11 @@ class Trainer:
 
     @property
     def estimated_stepping_batches(self) -> int | float:
+        """The optimizer steps ``fit`` will take (``inf`` when unbounded). Read in ``configure_optimizers``
+        (e.g. for ``OneCycleLR(total_steps=...)``), before ``fit`` has set up its loaders, it loads the training
+        loader first, as Lightning does."""
+        if self.train_dataloader is None and self.state.fn == "fit" and self.module is not None:
+            self._setup_train_loader(self.module, self._fit_sources[0], None)
         batches = self.num_training_batches
         per_epoch = math.inf if batches == math.inf else math.ceil(batches / self.accumulate_grad_batches)
         total = per_epoch * self.max_epochs if self.max_epochs != -1 else math.inf
@@ -645,6 +650,7 @@ class Trainer:
             ember.nn.SyncBatchNorm.convert_sync_batchnorm(model)  # (children replaced in place)
         self.strategy.setup(self, model)  # DDP: every rank starts from rank 0's weights
         if fitting:
+            self._fit_sources, self.train_dataloader = (train, val), None  # (estimated_stepping_batches loads)
             with self.profiler.profile(f"[LightningModule]{type(model).__name__}.configure_optimizers"):
                 self.optimizers, self.lr_scheduler_configs = parse_optimizers(model.configure_optimizers())
             setup.check_optimization_mode(model, self.optimizers, self.accumulate_grad_batches, self.gradient_clip_val)
@@ -667,7 +673,8 @@ class Trainer:
 
     def _setup_fit_loaders(self, model, train, val, checkpoint: dict | None) -> None:
         self._fit_sources = (train, val)
-        self._setup_train_loader(model, train, checkpoint)
+        if self.train_dataloader is None or checkpoint is not None:  # (not loaded yet, or to be positioned)
+            self._setup_train_loader(model, train, checkpoint)
         self._setup_val_loaders(model, val)
         if self.deterministic:
             setup.check_deterministic([("train_dataloaders", self.train_dataloader)]

@@ -59,6 +59,37 @@ def test_max_epochs_and_max_steps(tmp_path):
     assert trainer.estimated_stepping_batches == trainer.global_step == 9  # 3 steps per epoch of 8 batches
 
 
+
+class OneCycle(Classifier):
+    """Sizes OneCycleLR from ``trainer.estimated_stepping_batches`` in configure_optimizers (Lightning's idiom);
+    its data comes from its own ``train_dataloader``, whose calls it counts."""
+
+    def __init__(self):
+        super().__init__()
+        self.loader_calls = 0
+
+    def train_dataloader(self):
+        self.loader_calls += 1
+        return loader()
+
+    def configure_optimizers(self):
+        optimizer = ember.optim.SGD(self.parameters(), lr=0.1)
+        total_steps = self.trainer.estimated_stepping_batches
+        scheduler = ember.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=0.5, total_steps=total_steps)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+
+def test_estimated_stepping_batches_in_configure_optimizers_loads_the_training_data(tmp_path):
+    model = OneCycle()
+    trainer = Trainer(**trainer_kwargs(tmp_path, max_epochs=3, accumulate_grad_batches=2, logger=False,
+                                       enable_checkpointing=False))
+    trainer.fit(model)
+    assert trainer.lr_scheduler_configs[0].scheduler.total_steps == trainer.global_step == 12  # 3 x 8 / 2
+    assert model.loader_calls == 1  # the loader built for the estimate is the one fit trains on
+    trainer = Trainer(**trainer_kwargs(tmp_path, max_epochs=2, logger=False, enable_checkpointing=False))
+    trainer.fit(model, loader(blobs(64)))  # a second fit, with other data: estimated from that data
+    assert trainer.lr_scheduler_configs[0].scheduler.total_steps == trainer.global_step == 8
+
 def test_min_epochs_overrides_an_early_stop(tmp_path):
     class StopNow(Callback):
         def on_train_epoch_end(self, trainer, module):
