@@ -11,7 +11,8 @@ class LearningRateMonitor(Callback):
     """Logs the learning rate of every optimizer param group, named like Lightning: ``lr-SGD``,
     ``lr-Adam/pg1`` (several groups), or ``lr-<name>`` when the scheduler config has a ``name``.
 
-    Values go straight to the loggers (not through ``self.log``) at every logged step
+    Values go straight to the loggers (not through ``self.log``) and into ``trainer.callback_metrics``, where
+    ``EarlyStopping`` / ``ModelCheckpoint`` can monitor them, at every logged step
     (``logging_interval="step"``), at every epoch start (``"epoch"``), or following each
     scheduler's interval (None).
 
@@ -70,6 +71,7 @@ class LearningRateMonitor(Callback):
             return
         for name, value in stats.items():
             self.lrs.setdefault(name, []).append(value)
+        trainer.callback_metrics.update(stats)  # (as Lightning: other callbacks can monitor a learning rate)
         trainer.log_metrics(stats, trainer.global_step)
 
     def on_train_batch_start(self, trainer, module, batch, batch_idx) -> None:

@@ -26,6 +26,17 @@ def test_logs_every_param_group_per_epoch(tmp_path):
     assert monitor.lrs["lr-SGD/pg1-momentum"] == [0.9, 0.9, 0.9]
     rows = [r for r in read_csv(tmp_path / "lightning_logs" / "version_0" / "metrics.csv") if r["lr-SGD/pg1"]]
     assert [(r["epoch"], r["step"]) for r in rows] == [("0", "0"), ("1", "2"), ("2", "4")]
+    assert trainer.callback_metrics["lr-SGD/pg1"] == pytest.approx(0.025)  # (Lightning's: for other callbacks)
+
+
+def test_a_monitored_learning_rate_can_stop_training(tmp_path):
+    from ember.trainer.callbacks import EarlyStopping
+
+    stop = EarlyStopping(monitor="lr-SGD/pg1", stopping_threshold=0.03, mode="min", check_on_train_epoch_end=True)
+    trainer = Trainer(**trainer_kwargs(tmp_path, max_epochs=10, limit_train_batches=2),
+                      callbacks=[LearningRateMonitor(), stop])
+    trainer.fit(TwoGroups(), loader())
+    assert trainer.current_epoch == 3  # the rate logged at epoch 2's start (0.025) is below the threshold
 
 
 def test_step_interval_and_no_logger(tmp_path):
