@@ -192,6 +192,7 @@ _LAZY_MODULES = {
     "onnx": ".onnx",
     "compiler": ".compiler",  # torch.compiler: reset(), config
     "cuda": ".cuda",
+    "xpu": ".xpu",  # torch.xpu: Intel GPUs, probed beside CUDA and MPS
     "backends": ".backends",
     "accelerator": ".accelerator",
     "multiprocessing": ".multiprocessing",
