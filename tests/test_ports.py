@@ -84,6 +84,7 @@ CASES = {
     "dqn": ("dqn", ["--num-episodes", "20"], 20, 0.5),
     "fast_neural_style": ("fast_neural_style", ["--lr", "0.01"], 3, 0.95),
     "fgsm": ("fgsm", [], 3, 0.5),
+    "forward_forward": ("forward_forward", [], 5, 0.7),
     "fourier_neural_operator": ("fourier_neural_operator", [], 3, 0.8),
     "gaussian_process": ("gaussian_process", ["--training-iter", "40"], 5, 0.5),
     "gcn[dense]": ("gcn", ["--model", "dense"], 3, 0.5),
