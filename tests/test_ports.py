@@ -122,7 +122,8 @@ PENDING: dict[str, str] = {}
 # OpenMP layer ends the child with "fork() called from a process already using GNU OpenMP").
 FRESH_PROCESS = {"mnist_hogwild"}
 # Programs whose torch original needs torchvision.
-NEEDS_TORCHVISION = {"vae", "dcgan", "detection_transforms", "transfer_learning", "fgsm", "knowledge_distillation"}
+NEEDS_TORCHVISION = {"vae", "dcgan", "detection_transforms", "transfer_learning", "fgsm", "knowledge_distillation",
+                     "forward_forward"}
 
 
 def test_every_program_is_run_or_waits_for_a_named_feature():
