@@ -83,7 +83,7 @@ class ModelCheckpoint(Checkpoint):
         self.best_model_score: ember.Tensor | None = None
         self.current_score: ember.Tensor | None = None
         self.last_model_path = ""
-        self._last_global_step_saved = -1
+        self._last_global_step_saved = 0  # (nothing to save before the first optimizer step, as in Lightning)
         self._last_time_checked: float | None = None
 
     @property
@@ -159,9 +159,21 @@ class ModelCheckpoint(Checkpoint):
             else:
                 self._save_top_k(trainer, candidates)
         if self.save_last:
+            previous = self.last_model_path
             self.last_model_path = self.format_checkpoint_name(candidates, self.CHECKPOINT_NAME_LAST, last=True)
             trainer.save_checkpoint(self.last_model_path, self.save_weights_only)
+            if previous and self._should_remove(trainer, previous, self.last_model_path):
+                trainer.remove_checkpoint(previous)  # (a CHECKPOINT_NAME_LAST with a metric in it: a new name)
         self._last_global_step_saved = trainer.global_step
+
+    def _should_remove(self, trainer, previous: str, current: str) -> bool:
+        """Whether the replaced file ``previous`` goes: not when it is ``current``, the checkpoint this run
+        resumed from, or a file outside ``dirpath`` (as Lightning decides)."""
+        if os.path.abspath(previous) == os.path.abspath(current):
+            return False
+        if trainer.ckpt_path is not None and os.path.abspath(previous) == os.path.abspath(trainer.ckpt_path):
+            return False
+        return os.path.dirname(os.path.abspath(previous)) == os.path.abspath(self.dirpath or ".")
 
     def _monitor_candidates(self, trainer) -> dict[str, Any]:
         candidates = dict(trainer.callback_metrics)

@@ -113,3 +113,23 @@ def test_scores_are_tensors_as_lightnings_and_stay_so_after_a_resume(tmp_path):
     assert resumed.best_model_path == checkpoint.best_model_path
     assert {path: score.item() for path, score in resumed.best_k_models.items()} == {
         path: score.item() for path, score in checkpoint.best_k_models.items()}
+
+
+def test_every_n_train_steps_saves_nothing_before_the_first_optimizer_step(tmp_path):
+    """With gradient accumulation the first batches end at global step 0: Lightning saves no checkpoint there."""
+    steps = ModelCheckpoint(dirpath=tmp_path / "steps", every_n_train_steps=2, save_top_k=-1, filename="{step}")
+    _fit(tmp_path, steps, scores=(1, 2), accumulate_grad_batches=2)  # 2 batches an epoch: one step each
+    assert sorted(os.listdir(tmp_path / "steps")) == ["step=2.ckpt"]
+
+
+def test_a_last_checkpoint_name_with_a_metric_replaces_the_previous_file(tmp_path):
+    """``CHECKPOINT_NAME_LAST = "{epoch}-last"`` (Lightning's way to keep the epoch in the name): one file,
+    the latest, as in Lightning; the other checkpoints stay."""
+
+    class EpochLast(ModelCheckpoint):
+        CHECKPOINT_NAME_LAST = "{epoch}-last"
+
+    checkpoint = EpochLast(dirpath=tmp_path / "ck", monitor="score", save_last=True, filename="{epoch}")
+    _fit(tmp_path, checkpoint, scores=(3, 1, 2))
+    assert sorted(os.listdir(tmp_path / "ck")) == ["2-last.ckpt", "epoch=1.ckpt"]
+    assert checkpoint.last_model_path == str(tmp_path / "ck" / "2-last.ckpt")
