@@ -37,6 +37,7 @@ from .signals import InterruptHandler
 from .state import TrainerState
 from .strategies import DDPStrategy, Strategy, resolve_strategy
 from .utilities import kernel_warmup
+from .utilities.combined_loader import combine_training_loaders
 from .utilities.rank_zero import rank_zero_only, rank_zero_warn
 
 
@@ -682,8 +683,10 @@ class Trainer:
 
     def _setup_train_loader(self, model, train, checkpoint: dict | None) -> None:
         self._last_train_dl_reload_epoch = self.state.epoch
+        loaders = combine_training_loaders(setup.find_loaders("train", train, self.datamodule, model),
+                                           lambda loader: self._loader_strategy.process_dataloader(loader, "train"))
         self.train_dataloader, self.num_training_batches = setup.setup_train_loader(
-            setup.find_loaders("train", train, self.datamodule, model), self._loader_strategy, checkpoint,
+            loaders, self._loader_strategy, checkpoint,
             overfit_batches=self.overfit_batches, limit_train_batches=self.limit_train_batches,
             val_check_interval=self.val_check_interval, check_val_every_n_epoch=self.check_val_every_n_epoch)
 
