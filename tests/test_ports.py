@@ -95,6 +95,7 @@ CASES = {
     "model_ensembling": ("model_ensembling", [], 4, 0.9),
     "mnist_hogwild": ("mnist_hogwild", [], 1, 0.5),
     "parametrizations": ("parametrizations", [], 3, 0.1),
+    "neural_style": ("neural_style", [], 3, 0.5),
     "per_sample_grads": ("per_sample_grads", [], 5, 0.8),
     "pruning": ("pruning", [], 4, 0.8),
     "regression": ("regression", ["--max-steps", "60"], 5, 0.5),
@@ -123,7 +124,7 @@ PENDING: dict[str, str] = {}
 FRESH_PROCESS = {"mnist_hogwild"}
 # Programs whose torch original needs torchvision.
 NEEDS_TORCHVISION = {"vae", "dcgan", "detection_transforms", "transfer_learning", "fgsm", "knowledge_distillation",
-                     "forward_forward"}
+                     "forward_forward", "neural_style"}
 
 
 def test_every_program_is_run_or_waits_for_a_named_feature():
