@@ -21,6 +21,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+import numpy as np
+from ember import Tensor
+
 _MODES = ("min_size", "max_size_cycle", "max_size", "sequential")
 
 
@@ -142,7 +145,7 @@ def combine_training_loaders(loaders: Any, process=None) -> Any:
     """``loaders`` as the fit loop reads them: a dict or list / tuple of loaders (Lightning's several training
     loaders) combined in ``"max_size_cycle"`` mode, a ``CombinedLoader`` by its own mode; one loader as it is.
     ``process`` (e.g. the strategy's share of a loader for this rank) is applied to each combined loader."""
-    if isinstance(loaders, (dict, list, tuple)) and all(isinstance(x, Iterable) for x in _values(loaders)):
+    if isinstance(loaders, (dict, list, tuple)) and loaders and all(_is_loader(x) for x in _values(loaders)):
         loaders = CombinedLoader(loaders, "max_size_cycle")
     if not isinstance(loaders, CombinedLoader):
         return loaders
@@ -156,6 +159,11 @@ def combine_training_loaders(loaders: Any, process=None) -> Any:
             iterables = process(iterables)
         loaders = CombinedLoader(iterables, loaders.mode)
     return TrainingBatches(loaders)
+
+
+def _is_loader(value: Any) -> bool:
+    """A loader, not a batch: iterable, and not a tensor, array or container (a list of batches is a loader)."""
+    return isinstance(value, Iterable) and not isinstance(value, (Tensor, np.ndarray, list, tuple, dict, str, bytes))
 
 
 def _values(loaders: Any) -> list:

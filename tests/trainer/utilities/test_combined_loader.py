@@ -91,3 +91,11 @@ def test_every_mode_reads_as_lightnings_combined_loader():
         iter(theirs)
         assert len(CombinedLoader(_loaders(), mode)) == len(theirs)
         assert _read(CombinedLoader(_loaders(), mode)) == _read(theirs), mode
+
+
+def test_a_list_of_batches_stays_one_loader(tmp_path):
+    """Ember reads a plain list of ``(x, y)`` batches as one loader: it is not a list of loaders to combine."""
+    batches = [(x, y) for x, y in DataLoader(blobs(48), batch_size=16)]
+    trainer = Trainer(**trainer_kwargs(tmp_path, max_epochs=1, logger=False, enable_checkpointing=False))
+    trainer.fit(Classifier(), batches)
+    assert trainer.num_training_batches == 3 and trainer.global_step == 3
