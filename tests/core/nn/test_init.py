@@ -141,3 +141,37 @@ def test_default_initialisation_statistics_match_torch(constructor):
             bound = max(abs(theirs.min()), abs(theirs.max()))
             # a sample maximum falls short of the true bound by about bound / n
             assert np.abs(ours).max() <= bound * (1.02 + 4 / n) and np.abs(ours).max() > bound * 0.9, name
+
+
+@pytest.mark.parametrize("shape", [(3,), (70, 1000), (2, 3, 40, 300)])  # (70000 and 72000 values: past one chunk)
+def test_uniform_and_normal_give_one_whole_draws_values_without_whole_size_temporaries(shape):
+    """Drawn a chunk at a time (VGG-19's 25088x4096 layer no longer needs 1.6 GB of float64 scratch), the
+    values are still those of one draw of the whole shape from the same generator."""
+    for fill, expected in (
+        (lambda t, g: init.normal_(t, 0.5, 0.02, generator=g), lambda rng: 0.5 + 0.02 * rng.standard_normal(shape)),
+        (lambda t, g: init.uniform_(t, -0.3, 0.2, generator=g), lambda rng: rng.uniform(-0.3, 0.2, shape)),
+    ):
+        g = ember.Generator().manual_seed(7)
+        reference = expected(ember.Generator().manual_seed(7).np).astype(np.float32)
+        got = fill(ember.empty(*shape), g)
+        np.testing.assert_array_equal(got.numpy(), reference)
+        # a non-contiguous tensor (a transposed view) gets the same values in its own layout
+        base = ember.empty(*shape[::-1])
+        fill(base.T if len(shape) == 2 else base.permute(*range(len(shape) - 1, -1, -1)), ember.Generator().manual_seed(7))
+        np.testing.assert_array_equal(base.numpy().transpose(), reference)
+
+
+@pytest.mark.parametrize("fill", [lambda t: init.normal_(t, 0.0, 0.01), lambda t: init.uniform_(t, -0.1, 0.1),
+                                  lambda t: init.kaiming_uniform_(t, a=math.sqrt(5))])
+def test_filling_a_large_tensor_allocates_no_whole_size_scratch(fill):
+    import tracemalloc
+
+    weight = ember.empty(1024, 2048)  # 8 MiB of float32; one float64 draw of it would be 16 MiB
+    tracemalloc.start()
+    try:
+        fill(weight)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 2 * 2**20, peak
+    assert 0.005 < float(weight.std()) < 0.1
