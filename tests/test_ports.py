@@ -474,3 +474,94 @@ def test_gcn_gives_torchs_loss_and_gradients(model):
     assert loss == pytest.approx(expected_loss, rel=1e-5)
     for got, expected in zip(grads, expected_grads, strict=True):
         np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parity
+def test_dqn_updates_like_torch_from_the_same_weights():
+    """The DQN tutorial's update: gather-ed Q values, max(1).values of the target net over a boolean mask,
+    SmoothL1Loss, clip_grad_value_, AdamW(amsgrad=True) and the soft update through state_dict() arithmetic."""
+    torch = pytest.importorskip("torch")
+    torch_program, ember_program = _both_programs("dqn")
+    torch.manual_seed(0)
+    nets = {lib: (program["DQN"](4, 2), program["DQN"](4, 2))
+            for lib, program in ((torch, torch_program), (ember, ember_program))}
+    for torch_net, ember_net in zip(nets[torch], nets[ember]):
+        _copy_weights(torch_net, ember_net)
+    rng = np.random.default_rng(0)
+    batches = [(rng.normal(size=(16, 4)).astype(np.float32), rng.integers(0, 2, (16, 1)),
+                rng.normal(size=(16, 4)).astype(np.float32), rng.random(16) < 0.8) for _ in range(5)]
+
+    def run(lib):
+        policy_net, target_net = nets[lib]
+        optimizer = lib.optim.AdamW(policy_net.parameters(), lr=3e-2, amsgrad=True)
+        losses = []
+        for states, actions, next_states, non_final in batches:
+            non_final_mask = lib.tensor(non_final.tolist(), dtype=lib.bool)
+            state_action_values = policy_net(lib.from_numpy(states)).gather(1, lib.from_numpy(actions))
+            next_state_values = lib.zeros(16)
+            with lib.no_grad():
+                next_state_values[non_final_mask] = target_net(lib.from_numpy(next_states)[non_final_mask]).max(1).values
+            expected = (next_state_values * 0.99) + lib.ones(16)
+            loss = lib.nn.SmoothL1Loss()(state_action_values, expected.unsqueeze(1))
+            optimizer.zero_grad()
+            loss.backward()
+            lib.nn.utils.clip_grad_value_(policy_net.parameters(), 0.05)
+            optimizer.step()
+            target_state, policy_state = target_net.state_dict(), policy_net.state_dict()
+            for key in policy_state:
+                target_state[key] = policy_state[key] * 0.3 + target_state[key] * (1 - 0.3)
+            target_net.load_state_dict(target_state)
+            losses.append(loss.item())
+        return losses, [p.detach().numpy().copy() for p in target_net.parameters()]
+
+    (expected_losses, expected_weights), (losses, weights) = run(torch), run(ember)
+    assert losses == pytest.approx(expected_losses, rel=1e-5)
+    for got, expected in zip(weights, expected_weights, strict=True):
+        np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parity
+def test_knowledge_distillation_losses_and_gradients_match_torch():
+    """The three distillation losses (softened KL written out, CosineEmbeddingLoss after avg_pool1d, a conv
+    regressor with MSELoss) and the student's gradients, from the same teacher and student weights."""
+    torch = pytest.importorskip("torch")
+    _torchvision_or_skip()
+    torch_program, ember_program = _both_programs("knowledge_distillation")
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(4, 3, 32, 32)).astype(np.float32), rng.integers(0, 10, 4)
+    pairs = [("ModifiedDeepNNCosine", "ModifiedLightNNCosine"), ("ModifiedDeepNNRegressor", "ModifiedLightNNRegressor"),
+             ("DeepNN", "LightNN")]
+    models = {}
+    for names in pairs:
+        torch.manual_seed(0)
+        built = {lib: [program[name]().eval() for name in names]
+                 for lib, program in ((torch, torch_program), (ember, ember_program))}
+        for torch_model, ember_model in zip(built[torch], built[ember]):
+            _copy_weights(torch_model, ember_model)
+        models[names[1]] = built
+
+    def run(lib, built):
+        inputs, labels = lib.from_numpy(x), lib.from_numpy(y)
+        results = []
+        for name, (teacher, student) in ((name, built[name][lib]) for name in built):
+            with lib.no_grad():
+                teacher_out = teacher(inputs)
+            student_out = student(inputs)
+            if name == "LightNN":
+                T = 2
+                soft_targets = lib.nn.functional.softmax(teacher_out / T, dim=-1)
+                soft_prob = lib.nn.functional.log_softmax(student_out / T, dim=-1)
+                loss = lib.sum(soft_targets * (soft_targets.log() - soft_prob)) / soft_prob.size()[0] * (T**2)
+            elif name == "ModifiedLightNNCosine":
+                loss = lib.nn.CosineEmbeddingLoss()(student_out[1], teacher_out[1], target=lib.ones(4))
+            else:
+                loss = lib.nn.MSELoss()(student_out[1], teacher_out[1])
+            loss = loss + lib.nn.CrossEntropyLoss()(student_out if name == "LightNN" else student_out[0], labels)
+            loss.backward()
+            results.append((loss.item(), [p.grad.numpy() for p in student.parameters()]))
+        return results
+
+    for (loss, grads), (expected_loss, expected_grads) in zip(run(ember, models), run(torch, models), strict=True):
+        assert loss == pytest.approx(expected_loss, rel=1e-5)
+        for got, expected in zip(grads, expected_grads, strict=True):
+            np.testing.assert_allclose(got, expected, rtol=1e-3, atol=1e-6)
