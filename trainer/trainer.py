@@ -37,7 +37,7 @@ from .signals import InterruptHandler
 from .state import TrainerState
 from .strategies import DDPStrategy, Strategy, resolve_strategy
 from .utilities import kernel_warmup
-from .utilities.combined_loader import combine_training_loaders
+from .utilities.combined_loader import combine_training_loaders, split_evaluation_loaders
 from .utilities.rank_zero import rank_zero_only, rank_zero_warn
 
 
@@ -692,7 +692,8 @@ class Trainer:
 
     def _setup_val_loaders(self, model, val) -> None:
         self._last_val_dl_reload_epoch = self.state.epoch
-        val = setup.find_loaders("val", val, self.datamodule, model) if is_overridden("validation_step", model) else None
+        val = (split_evaluation_loaders(setup.find_loaders("val", val, self.datamodule, model))
+               if is_overridden("validation_step", model) else None)
         self.val_dataloaders, self.num_val_batches = setup.setup_eval_loaders(
             val, "val", self._loader_strategy, self.limit_val_batches, "limit_val_batches")
         self.num_sanity_val_batches = [min(n, self.num_sanity_val_steps) for n in self.num_val_batches]
@@ -718,8 +719,9 @@ class Trainer:
     def _setup_eval_loaders(self, fn: str, model, loaders) -> None:
         kind = {"validate": "val", "test": "test", "predict": "predict"}[fn]
         limit_name = f"limit_{kind}_batches"
-        found, counts = setup.setup_eval_loaders(setup.find_loaders(kind, loaders, self.datamodule, model), kind,
-                                                 self._loader_strategy, getattr(self, limit_name), limit_name)
+        loaders = split_evaluation_loaders(setup.find_loaders(kind, loaders, self.datamodule, model))
+        found, counts = setup.setup_eval_loaders(loaders, kind, self._loader_strategy, getattr(self, limit_name),
+                                                 limit_name)
         if not found:
             raise ValueError(f"Trainer.{fn} needs data: pass dataloaders= or a datamodule with {kind}_dataloader()")
         if fn == "validate":

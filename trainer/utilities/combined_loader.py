@@ -3,7 +3,9 @@
 A dict (or list / tuple) of loaders gives one batch per step holding a batch of each, in the same container:
 ``{"a": batch_a, "b": batch_b}``. Iterating a ``CombinedLoader`` yields ``(batch, batch_idx, dataloader_idx)``,
 as Lightning's does. The Trainer combines the training loaders it is given as a dict or a list in
-``"max_size_cycle"`` mode, so ``training_step`` receives the dict (or list) of batches.
+``"max_size_cycle"`` mode, so ``training_step`` receives the dict (or list) of batches; validation / test /
+predict loaders given as a dict are read one after the other (``"sequential"``), each step told its
+``dataloader_idx``.
 
 Example:
     >>> from ember.data import DataLoader
@@ -124,14 +126,11 @@ def _next(iterator: Iterator) -> tuple[Any, bool]:
         return None, True
 
 
-class TrainingBatches:
-    """What the fit loop reads from a ``CombinedLoader``: its batches alone (``training_step`` gets no
-    ``dataloader_idx``), with its length when it has one."""
+class _Batches:
+    """What a loop reads from a ``CombinedLoader`` not in ``"sequential"`` mode: its batches alone (the step
+    gets no ``dataloader_idx``), with its length when it has one."""
 
     def __init__(self, combined: CombinedLoader) -> None:
-        if combined.mode == "sequential":
-            raise ValueError("`fit` does not support the `CombinedLoader(mode=\"sequential\")` mode. The available "
-                             f"modes are: {[m for m in _MODES if m != 'sequential']}")
         self.combined = combined
 
     def __len__(self) -> int:
@@ -149,6 +148,9 @@ def combine_training_loaders(loaders: Any, process=None) -> Any:
         loaders = CombinedLoader(loaders, "max_size_cycle")
     if not isinstance(loaders, CombinedLoader):
         return loaders
+    if loaders.mode == "sequential":
+        raise ValueError("`fit` does not support the `CombinedLoader(mode=\"sequential\")` mode. The available "
+                         f"modes are: {[m for m in _MODES if m != 'sequential']}")
     if process is not None:
         iterables = loaders.iterables
         if isinstance(iterables, dict):
@@ -158,7 +160,20 @@ def combine_training_loaders(loaders: Any, process=None) -> Any:
         else:
             iterables = process(iterables)
         loaders = CombinedLoader(iterables, loaders.mode)
-    return TrainingBatches(loaders)
+    return _Batches(loaders)
+
+
+def split_evaluation_loaders(loaders: Any) -> Any:
+    """``loaders`` as the evaluation loops read them: a dict of loaders, or a ``CombinedLoader`` in
+    ``"sequential"`` mode, as the list of its loaders (each read in turn, with its ``dataloader_idx``, as
+    Lightning reads them); a ``CombinedLoader`` in another mode as one loader of combined batches."""
+    if isinstance(loaders, dict) and loaders and all(_is_loader(x) for x in loaders.values()):
+        return list(loaders.values())
+    if isinstance(loaders, CombinedLoader):
+        if loaders.mode == "sequential":
+            return loaders.flattened
+        return _Batches(loaders)
+    return loaders
 
 
 def _is_loader(value: Any) -> bool:

@@ -99,3 +99,42 @@ def test_a_list_of_batches_stays_one_loader(tmp_path):
     trainer = Trainer(**trainer_kwargs(tmp_path, max_epochs=1, logger=False, enable_checkpointing=False))
     trainer.fit(Classifier(), batches)
     assert trainer.num_training_batches == 3 and trainer.global_step == 3
+
+
+class PerLoader(Classifier):
+    """Logs the validation / test loss of each loader and records the dataloader_idx each step was given."""
+
+    def __init__(self):
+        super().__init__()
+        self.indices = []
+
+    def validation_step(self, batch, batch_idx, dataloader_idx=0):
+        self.indices.append(dataloader_idx)
+        x, y = batch
+        self.log("val_loss", F.cross_entropy(self(x), y))
+
+    def test_step(self, batch, batch_idx, dataloader_idx=0):
+        return self.validation_step(batch, batch_idx, dataloader_idx)
+
+
+def test_evaluation_reads_a_dict_of_loaders_one_after_the_other(tmp_path):
+    """As Lightning: a dict of validation / test loaders is read sequentially, each step given its loader's
+    dataloader_idx, each loader's metrics suffixed with it; a CombinedLoader in another mode gives dict batches."""
+    model = PerLoader()
+    loaders = {"small": DataLoader(blobs(32), batch_size=16), "large": DataLoader(blobs(48), batch_size=16)}
+    trainer = Trainer(**trainer_kwargs(tmp_path, max_epochs=1, limit_train_batches=1, logger=False,
+                                       enable_checkpointing=False))
+    trainer.fit(model, DataLoader(blobs(32), batch_size=16), loaders)
+    assert model.indices == [0, 0, 1, 1, 1] and trainer.num_val_batches == [2, 3]
+    assert {"val_loss/dataloader_idx_0", "val_loss/dataloader_idx_1"} <= set(trainer.callback_metrics)
+    model.indices.clear()
+    results = trainer.test(model, CombinedLoader(loaders, "sequential"), verbose=False)
+    assert model.indices == [0, 0, 1, 1, 1] and len(results) == 2
+
+    class DictBatches(Classifier):
+        def validation_step(self, batch, batch_idx):
+            x, y = batch["large"]
+            self.log("val_loss", F.cross_entropy(self(x), y))
+
+    results = trainer.validate(DictBatches(), CombinedLoader(loaders, "min_size"), verbose=False)
+    assert trainer.num_val_batches == [2] and set(results[0]) == {"val_loss"}
