@@ -107,6 +107,7 @@ CASES = {
     "transfer_learning": ("transfer_learning", ["--workers", "0", "--epochs", "4", "--images-per-class", "12"], 2,
                           0.8),
     "time_sequence_prediction": ("time_sequence_prediction", ["--steps", "2"], 2, 0.5),
+    "translation_transformer": ("translation_transformer", [], 4, 0.85),
     "vae": ("vae", ["--epochs", "2", "--train-size", "128"], 3, 0.9),
     "vision_transformer": ("vision_transformer", ["--epochs", "6"], 8, 0.9),
     "word_language_model[GRU]": ("word_language_model", ["--model", "GRU"], 3, 0.9),
@@ -565,3 +566,32 @@ def test_knowledge_distillation_losses_and_gradients_match_torch():
         assert loss == pytest.approx(expected_loss, rel=1e-5)
         for got, expected in zip(grads, expected_grads, strict=True):
             np.testing.assert_allclose(got, expected, rtol=1e-3, atol=1e-6)
+
+
+@pytest.mark.parity
+def test_translation_transformer_gives_torchs_loss_and_gradients():
+    """nn.Transformer (sequence-first) with a causal float mask, a boolean source mask and key-padding masks,
+    scaled embeddings and the positional buffer: torch's loss and gradients from the same weights."""
+    torch = pytest.importorskip("torch")
+    torch_program, ember_program = _both_programs("translation_transformer")
+    torch.manual_seed(0)
+    models = [program["Seq2SeqTransformer"](2, 2, 16, 4, 12, 11, 32).eval() for program in (torch_program, ember_program)]
+    _copy_weights(*models)
+    rng = np.random.default_rng(0)
+    src, tgt = rng.integers(4, 12, (7, 3)), rng.integers(4, 11, (6, 3))
+    src[5:, 0], tgt[4:, 1] = 1, 1  # padding (PAD_IDX)
+
+    def run(lib, program, model):
+        s, t = lib.from_numpy(src), lib.from_numpy(tgt)
+        tgt_input = t[:-1, :]
+        masks = program["create_mask"](s, tgt_input)
+        logits = model(s, tgt_input, *masks, masks[2])
+        loss = lib.nn.CrossEntropyLoss(ignore_index=1)(logits.reshape(-1, logits.shape[-1]), t[1:, :].reshape(-1))
+        loss.backward()
+        return loss.item(), [p.grad.numpy() for p in model.parameters()]
+
+    (expected_loss, expected_grads) = run(torch, torch_program, models[0])
+    loss, grads = run(ember, ember_program, models[1])
+    assert loss == pytest.approx(expected_loss, rel=1e-5)
+    for got, expected in zip(grads, expected_grads, strict=True):
+        np.testing.assert_allclose(got, expected, rtol=1e-3, atol=1e-6)
