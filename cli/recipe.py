@@ -184,7 +184,7 @@ def load_config(path: pathlib.Path, _seen: tuple = ()) -> dict:
     """Reads a recipe and what it ``extends`` (a built-in name or a path relative to the file)."""
     if path in _seen:
         raise RecipeError([f"{path}: 'extends' forms a cycle: {' -> '.join(map(str, _seen + (path,)))}"])
-    data = read_yaml(path)
+    data = _lightningcli_seed(read_yaml(path), path)
     parent = data.pop("extends", None)
     if parent is None:
         return data
@@ -195,6 +195,21 @@ def load_config(path: pathlib.Path, _seen: tuple = ()) -> dict:
         except RecipeError as error:
             raise RecipeError([f"{path}: extends: {p}" for p in error.problems]) from None
     return deep_merge(load_config(parent_path, _seen + (path,)), data)
+
+
+def _lightningcli_seed(data: dict, path: pathlib.Path) -> dict:
+    """LightningCLI's ``seed_everything`` read as ``seed``: an int is the seed, ``true`` a random one (written
+    into the resolved recipe), ``false`` none."""
+    if "seed_everything" not in data:
+        return data
+    if "seed" in data:
+        raise RecipeError([f"{path}: seed_everything: LightningCLI's name for 'seed', which is also given; keep one"])
+    value = data.pop("seed_everything")
+    if value is True:
+        import random
+
+        value = random.SystemRandom().randrange(2**31)
+    return {"seed": None if value is False else value, **data}
 
 
 def compile_options(value) -> tuple[dict | None, list[tuple[str, str]]]:

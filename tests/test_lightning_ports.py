@@ -163,15 +163,8 @@ def test_lightning_original_runs(name, tmp_path, monkeypatch):
     check(run_program(name, [*argv, "--default_root_dir", str(tmp_path)], ported=False))
 
 
-# LightningCLI config keys that Ember's recipes do not read yet, with what they wait for. The recipe below uses
-# Ember's spelling meanwhile.
-PENDING_CONFIG_KEYS: dict[str, str] = {
-    "seed_everything": "cli/recipe.py: LightningCLI's top-level seed key, to be read as an alias of `seed` "
-                       "(today: 'unknown top-level key; valid keys: seed, model, data, trainer')",
-}
-
 AUTOENCODER_CONFIG = """\
-seed: 1234
+seed_everything: 1234
 trainer:
   max_epochs: 4
   enable_progress_bar: false
