@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from ember.cli.recipe import RecipeError, load_recipe
 
 MODEL = "model:\n  class_path: ember.nn.Linear\n  init_args: {in_features: 4, out_features: 2}\n"
