@@ -118,7 +118,13 @@ CASES = {
     "word_language_model[Transformer]": ("word_language_model", ["--model", "Transformer"], 3, 0.7),
 }
 # Programs that run on torch but not yet on Ember, with what they wait for. They join CASES when it lands.
-PENDING: dict[str, str] = {}
+PENDING: dict[str, str] = {
+    "extending_func": (
+        "core/autograd/function.py Function.apply: torch's setup_context form (forward without ctx, then "
+        "setup_context(ctx, inputs, output)); saved outputs rebuilt with the node as grad_fn (as ctx.output), so "
+        "double backward through a saved output works; core/tensor.py Tensor.numpy(): allowed on a tensor that "
+        "requires grad while grad mode is off, as torch"),
+}
 # Programs that fork workers which compute: they run in a fresh interpreter, because a parent that has already
 # computed cannot fork safely, in either framework (torch's OpenMP pool deadlocks in the child; numba's GNU
 # OpenMP layer ends the child with "fork() called from a process already using GNU OpenMP").
