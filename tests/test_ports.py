@@ -90,6 +90,7 @@ CASES = {
     "gcn[dense]": ("gcn", ["--model", "dense"], 3, 0.5),
     "gcn[message_passing]": ("gcn", ["--model", "message_passing"], 3, 0.5),
     "gcn[sparse]": ("gcn", ["--model", "sparse"], 3, 0.5),
+    "jacobians_hessians": ("jacobians_hessians", [], 2, 0.7),
     "knowledge_distillation": ("knowledge_distillation", [], 3, 0.9),
     "mixture_density_network": ("mixture_density_network", [], 5, 0.5),
     "model_ensembling": ("model_ensembling", [], 4, 0.9),
