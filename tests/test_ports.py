@@ -90,6 +90,7 @@ CASES = {
     "gcn[dense]": ("gcn", ["--model", "dense"], 3, 0.5),
     "gcn[message_passing]": ("gcn", ["--model", "message_passing"], 3, 0.5),
     "gcn[sparse]": ("gcn", ["--model", "sparse"], 3, 0.5),
+    "imagenet": ("imagenet", [], 2, 0.5),
     "jacobians_hessians": ("jacobians_hessians", [], 2, 0.7),
     "knowledge_distillation": ("knowledge_distillation", [], 3, 0.9),
     "mixture_density_network": ("mixture_density_network", [], 5, 0.5),
@@ -132,7 +133,7 @@ PENDING: dict[str, str] = {
 FRESH_PROCESS = {"mnist_hogwild"}
 # Programs whose torch original needs torchvision.
 NEEDS_TORCHVISION = {"vae", "dcgan", "detection_transforms", "transfer_learning", "fgsm", "knowledge_distillation",
-                     "forward_forward", "neural_style"}
+                     "forward_forward", "neural_style", "imagenet"}
 
 
 def test_every_program_is_run_or_waits_for_a_named_feature():
