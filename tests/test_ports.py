@@ -105,6 +105,7 @@ CASES = {
     "seq2seq_translation": ("seq2seq_translation", ["--n-epochs", "4"], 4, 0.7),
     "spatial_transformer": ("spatial_transformer", [], 4, 0.98),
     "super_resolution": ("super_resolution", [], 3, 0.6),
+    "swa": ("swa", [], 3, 0.3),
     "siamese_network": ("siamese_network", ["--train-size", "320", "--batch-size", "32", "--epochs", "3"], 5, 0.97),
     "transfer_learning": ("transfer_learning", ["--workers", "0", "--epochs", "4", "--images-per-class", "12"], 2,
                           0.8),
