@@ -79,6 +79,7 @@ def test_rename_touches_only_module_names():
 
 # case -> (program in tests/ports/, arguments for a quick run, window and factor for assert_trains)
 CASES = {
+    "cutmix_mixup": ("cutmix_mixup", [], 2, 0.9),
     "dcgan": ("dcgan", ["--niter", "2"], 3, 0.95),
     "detection_transforms": ("detection_transforms", [], 4, 0.8),
     "dqn": ("dqn", ["--num-episodes", "20"], 20, 0.5),
@@ -134,7 +135,7 @@ PENDING: dict[str, str] = {
 FRESH_PROCESS = {"mnist_hogwild"}
 # Programs whose torch original needs torchvision.
 NEEDS_TORCHVISION = {"vae", "dcgan", "detection_transforms", "transfer_learning", "fgsm", "knowledge_distillation",
-                     "forward_forward", "neural_style", "imagenet"}
+                     "forward_forward", "neural_style", "imagenet", "cutmix_mixup"}
 
 
 def test_every_program_is_run_or_waits_for_a_named_feature():
