@@ -129,38 +129,66 @@ def check_transformer(result: dict) -> None:
     assert result["test_loss"] < result["val_losses"][0][1]
 
 
-# program -> (arguments for a quick run, the check)
+def check_reinforce_learn_ppo(result: dict) -> None:
+    history = result["history"]  # per epoch: the logged means of the episode statistics
+    assert len(history) == 8 and result["steps"] == 8 * 2 * 2  # 2 batches an epoch, 2 optimizers
+    assert history[-1]["avg_ep_reward"] == 1.0  # every episode reaches the goal ...
+    assert history[-1]["avg_ep_len"] < 6 < max(h["avg_ep_len"] for h in history[:3])  # ... in about 4 steps
+    assert history[-1]["loss_critic"] < 0.3 * max(h["loss_critic"] for h in history[:2])
+
+
+# case -> (program in tests/lightning_ports/, arguments for a quick run, the check)
 CASES = {
-    "autoencoder": ([], check_autoencoder),
-    "computer_vision_fine_tuning": ([], check_computer_vision_fine_tuning),
-    "generative_adversarial_net": ([], check_generative_adversarial_net),
-    "reinforce_learn_Qnet": ([], check_reinforce_learn_Qnet),
-    "transformer": ([], check_transformer),
+    "autoencoder": ("autoencoder", [], check_autoencoder),
+    "computer_vision_fine_tuning": ("computer_vision_fine_tuning", [], check_computer_vision_fine_tuning),
+    "generative_adversarial_net": ("generative_adversarial_net", [], check_generative_adversarial_net),
+    "reinforce_learn_Qnet": ("reinforce_learn_Qnet", [], check_reinforce_learn_Qnet),
+    "reinforce_learn_ppo[corridor]": ("reinforce_learn_ppo", ["--env", "corridor"], check_reinforce_learn_ppo),
+    "transformer": ("transformer", [], check_transformer),
 }
-# Programs that run on Lightning but not yet on Ember, with what they wait for. They join CASES when it lands.
-PENDING: dict[str, str] = {}
+# Cases that run on Lightning but not yet on Ember, with what they wait for. They join CASES when it lands.
+PENDING: dict[str, str] = {
+    "reinforce_learn_ppo[point]": "core: torch's numpy-style `axis=` alias of `dim=` in reductions "
+                                  "(`pi.log_prob(actions).sum(axis=-1)`: TypeError: sum() got an unexpected "
+                                  "keyword argument 'axis')",
+}
+
+
+def _program(case: str) -> str:
+    return CASES[case][0] if case in CASES else case.split("[")[0]
 
 
 def test_every_program_is_run_or_waits_for_a_named_feature():
     programs = {path.stem for path in PROGRAMS.glob("*.py")}
-    assert programs == set(CASES) | set(PENDING), programs ^ (set(CASES) | set(PENDING))
+    assert programs == {_program(case) for case in (*CASES, *PENDING)}
     assert not set(CASES) & set(PENDING)
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
-def test_ported_program_runs(name, tmp_path, monkeypatch):
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_ported_program_runs(case, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    argv, check = CASES[name]
+    name, argv, check = CASES[case]
     check(run_program(name, [*argv, "--default_root_dir", str(tmp_path)], ported=True))
 
 
 @pytest.mark.parity
-@pytest.mark.parametrize("name", sorted(CASES))
-def test_lightning_original_runs(name, tmp_path, monkeypatch):
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_lightning_original_runs(case, tmp_path, monkeypatch):
     _import_lightning()
     monkeypatch.chdir(tmp_path)
-    argv, check = CASES[name]
+    name, argv, check = CASES[case]
     check(run_program(name, [*argv, "--default_root_dir", str(tmp_path)], ported=False))
+
+
+@pytest.mark.parity
+def test_pending_ppo_with_continuous_actions_runs_on_lightning(tmp_path, monkeypatch):
+    """The pending case's program is right on Lightning already: what it waits for is Ember's."""
+    assert "reinforce_learn_ppo[point]" in PENDING
+    _import_lightning()
+    monkeypatch.chdir(tmp_path)
+    result = run_program("reinforce_learn_ppo", ["--env", "point", "--default_root_dir", str(tmp_path)], ported=False)
+    rewards = [h["avg_ep_reward"] for h in result["history"]]
+    assert max(rewards[-2:]) > rewards[1]  # (the point ends nearer 0; the first epoch's mean is a partial one)
 
 
 AUTOENCODER_CONFIG = """\
