@@ -10,6 +10,7 @@ import numpy as np
 
 from ...autograd.grad_mode import no_grad
 from ...tensor import Tensor
+from ._backward_hooks import hook_inputs, hook_outputs
 from ..parameter import Parameter
 
 _IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
@@ -105,6 +106,9 @@ def call_with_hooks(module, args: tuple, kwargs: dict):
                 result = hook(module, args)
                 if result is not None:
                     args = result if isinstance(result, tuple) else (result,)
+        call = None
+        if module._backward_hooks or module._backward_pre_hooks:
+            args, call = hook_inputs(module, args)
         output = module.forward(*args, **kwargs)
         for hook_id, hook in list(module._forward_hooks.items()):
             if hook_id in module._forward_hooks_with_kwargs:
@@ -113,7 +117,7 @@ def call_with_hooks(module, args: tuple, kwargs: dict):
                 result = hook(module, args, output)
             if result is not None:
                 output = result
-        return output
+        return output if call is None else hook_outputs(call, output)
     except Exception as error:
         for hook_id, hook in list(module._forward_hooks.items()):
             if hook_id in module._forward_hooks_always_called:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 from collections import OrderedDict
+from types import MappingProxyType
 from typing import Any, Callable, Iterator
 
 import numpy as np
@@ -61,6 +62,9 @@ class Module:
 
     training: bool
     _version = 1
+    # (class-level fallbacks, empty, for an instance built without Module.__init__)
+    _backward_hooks: dict = MappingProxyType({})
+    _backward_pre_hooks: dict = MappingProxyType({})
 
     def __init__(self, *args, **kwargs) -> None:
         if args or kwargs:
@@ -76,6 +80,8 @@ class Module:
         d["_forward_hooks_always_called"] = set()
         d["_forward_pre_hooks"] = OrderedDict()
         d["_forward_pre_hooks_with_kwargs"] = set()
+        d["_backward_hooks"] = OrderedDict()
+        d["_backward_pre_hooks"] = OrderedDict()
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(
@@ -84,7 +90,7 @@ class Module:
 
     # --- calling ------------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
-        if self._forward_pre_hooks or self._forward_hooks:
+        if self._forward_pre_hooks or self._forward_hooks or self._backward_hooks or self._backward_pre_hooks:
             return self._call_with_hooks(args, kwargs)
         try:
             return self.forward(*args, **kwargs)
@@ -145,11 +151,39 @@ class Module:
             self._forward_hooks.move_to_end(handle.id, last=False)
         return handle
 
-    def register_full_backward_hook(self, hook: Callable, prepend: bool = False):
-        raise NotImplementedError(
-            "module backward hooks are not supported; register a hook on the output tensor "
-            "(output.register_hook) from a forward hook instead"
-        )
+    def register_full_backward_hook(self, hook: Callable, prepend: bool = False) -> RemovableHandle:
+        """Registers ``hook(module, grad_input, grad_output) -> None | new_grad_input``, called once the
+        gradients with respect to the module's inputs are computed (PyTorch's semantics: one entry of
+        ``grad_input`` per positional argument, None where no gradient flows; ``grad_output`` one per tensor
+        output; when no input needs a gradient the hook runs with ``grad_input`` all None).
+
+        Example:
+            >>> import ember
+            >>> layer = ember.nn.Linear(3, 2)
+            >>> seen = []
+            >>> handle = layer.register_full_backward_hook(lambda m, gi, go: seen.append((gi[0].shape, go[0].shape)))
+            >>> layer(ember.randn(4, 3, requires_grad=True)).sum().backward()
+            >>> seen
+            [(ember.Size([4, 3]), ember.Size([4, 2]))]
+        """
+        if "_backward_hooks" not in self.__dict__:
+            self.__dict__["_backward_hooks"] = OrderedDict()
+        handle = RemovableHandle(self._backward_hooks)
+        self._backward_hooks[handle.id] = hook
+        if prepend:
+            self._backward_hooks.move_to_end(handle.id, last=False)
+        return handle
+
+    def register_full_backward_pre_hook(self, hook: Callable, prepend: bool = False) -> RemovableHandle:
+        """Registers ``hook(module, grad_output) -> None | new_grad_output``, called when the gradients with
+        respect to the module's outputs are computed, before they flow into the module."""
+        if "_backward_pre_hooks" not in self.__dict__:
+            self.__dict__["_backward_pre_hooks"] = OrderedDict()
+        handle = RemovableHandle(self._backward_pre_hooks)
+        self._backward_pre_hooks[handle.id] = hook
+        if prepend:
+            self._backward_pre_hooks.move_to_end(handle.id, last=False)
+        return handle
 
     # --- registration -------------------------------------------------------------------
     def __setattr__(self, name: str, value: Any) -> None:
