@@ -27,8 +27,13 @@ class _Call:
         self.grad_outputs = None
 
 
+def _hooks(module, pre: bool) -> list:
+    return [hook for hook_id, hook in list(module._backward_hooks.items())
+            if (hook_id in module._backward_pre_hook_ids) == pre]
+
+
 def _run_hooks(call: _Call, grad_inputs: tuple) -> tuple:
-    for hook in list(call.module._backward_hooks.values()):
+    for hook in _hooks(call.module, pre=False):
         result = hook(call.module, grad_inputs, call.grad_outputs)
         if result is None:
             continue
@@ -66,7 +71,7 @@ class _OutputsHook(Function):
     def backward(ctx, *grads):
         call = ctx.call
         module = call.module
-        for hook in list(module._backward_pre_hooks.values()):
+        for hook in _hooks(module, pre=True):
             result = hook(module, grads)
             if result is not None:
                 result = tuple(result) if isinstance(result, (tuple, list)) else (result,)
@@ -75,7 +80,7 @@ class _OutputsHook(Function):
                                        f"{len(result)}, but expected {len(grads)}")
                 grads = result
         call.grad_outputs = grads
-        if not call.input_positions and module._backward_hooks:  # no input needs a gradient: the hooks run now
+        if not call.input_positions and _hooks(module, pre=False):  # no input needs a gradient: hooks run now
             warnings.warn("Full backward hook is firing when gradients are computed with respect to module outputs "
                           "since no inputs require gradients.", stacklevel=2)
             _run_hooks(call, (None,) * call.n_args)

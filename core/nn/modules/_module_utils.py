@@ -107,7 +107,7 @@ def call_with_hooks(module, args: tuple, kwargs: dict):
                 if result is not None:
                     args = result if isinstance(result, tuple) else (result,)
         call = None
-        if module._backward_hooks or module._backward_pre_hooks:
+        if module._backward_hooks:
             args, call = hook_inputs(module, args)
         output = module.forward(*args, **kwargs)
         for hook_id, hook in list(module._forward_hooks.items()):

@@ -64,7 +64,7 @@ class Module:
     _version = 1
     # (class-level fallbacks, empty, for an instance built without Module.__init__)
     _backward_hooks: dict = MappingProxyType({})
-    _backward_pre_hooks: dict = MappingProxyType({})
+    _backward_pre_hook_ids: frozenset = frozenset()
 
     def __init__(self, *args, **kwargs) -> None:
         if args or kwargs:
@@ -80,8 +80,8 @@ class Module:
         d["_forward_hooks_always_called"] = set()
         d["_forward_pre_hooks"] = OrderedDict()
         d["_forward_pre_hooks_with_kwargs"] = set()
-        d["_backward_hooks"] = OrderedDict()
-        d["_backward_pre_hooks"] = OrderedDict()
+        d["_backward_hooks"] = OrderedDict()  # full backward hooks and (ids in the set below) backward pre-hooks
+        d["_backward_pre_hook_ids"] = set()
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(
@@ -90,7 +90,7 @@ class Module:
 
     # --- calling ------------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
-        if self._forward_pre_hooks or self._forward_hooks or self._backward_hooks or self._backward_pre_hooks:
+        if self._forward_pre_hooks or self._forward_hooks or self._backward_hooks:
             return self._call_with_hooks(args, kwargs)
         try:
             return self.forward(*args, **kwargs)
@@ -166,23 +166,24 @@ class Module:
             >>> seen
             [(ember.Size([4, 3]), ember.Size([4, 2]))]
         """
-        if "_backward_hooks" not in self.__dict__:
-            self.__dict__["_backward_hooks"] = OrderedDict()
-        handle = RemovableHandle(self._backward_hooks)
-        self._backward_hooks[handle.id] = hook
-        if prepend:
-            self._backward_hooks.move_to_end(handle.id, last=False)
-        return handle
+        return self._register_backward_hook(hook, prepend, pre=False)
 
     def register_full_backward_pre_hook(self, hook: Callable, prepend: bool = False) -> RemovableHandle:
         """Registers ``hook(module, grad_output) -> None | new_grad_output``, called when the gradients with
         respect to the module's outputs are computed, before they flow into the module."""
-        if "_backward_pre_hooks" not in self.__dict__:
-            self.__dict__["_backward_pre_hooks"] = OrderedDict()
-        handle = RemovableHandle(self._backward_pre_hooks)
-        self._backward_pre_hooks[handle.id] = hook
+        return self._register_backward_hook(hook, prepend, pre=True)
+
+    def _register_backward_hook(self, hook: Callable, prepend: bool, pre: bool) -> RemovableHandle:
+        d = self.__dict__
+        if "_backward_hooks" not in d:
+            d["_backward_hooks"], d["_backward_pre_hook_ids"] = OrderedDict(), set()
+        # one dict for both kinds, so that Module.__call__ checks one more dict, not two
+        handle = RemovableHandle(self._backward_hooks)
+        self._backward_hooks[handle.id] = hook
+        if pre:
+            self._backward_pre_hook_ids.add(handle.id)
         if prepend:
-            self._backward_pre_hooks.move_to_end(handle.id, last=False)
+            self._backward_hooks.move_to_end(handle.id, last=False)
         return handle
 
     # --- registration -------------------------------------------------------------------
