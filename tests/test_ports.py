@@ -91,6 +91,7 @@ CASES = {
     "gcn[dense]": ("gcn", ["--model", "dense"], 3, 0.5),
     "gcn[message_passing]": ("gcn", ["--model", "message_passing"], 3, 0.5),
     "gcn[sparse]": ("gcn", ["--model", "sparse"], 3, 0.5),
+    "grad_cam": ("grad_cam", [], 4, 0.2),
     "imagenet": ("imagenet", [], 2, 0.5),
     "jacobians_hessians": ("jacobians_hessians", [], 2, 0.7),
     "knowledge_distillation": ("knowledge_distillation", [], 3, 0.9),
