@@ -108,7 +108,7 @@ def shape_arg(shape) -> tuple:
     """Accepts ``f(2, 3)``, ``f((2, 3))`` and ``f([2, 3])``."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = shape[0]
-    return tuple(int(s) for s in shape)
+    return tuple(map(int, shape))
 
 
 def _filled(shape: tuple, value, np_dtype, device, requires_grad: bool, out) -> Tensor:

@@ -192,16 +192,14 @@ class Function:
         # an op may say its output's shape and dtype without computing it (``meta``, same arguments)
         forward = cls.meta if meta and hasattr(cls, "meta") else cls.forward
         ctx = object.__new__(cls)
-        record = False
+        needs = None
         if state.grad_enabled:
             for a in args:
                 if isinstance(a, Tensor) and a._requires_grad:
-                    record = True
+                    needs = tuple([isinstance(a, Tensor) and a._requires_grad for a in args])
                     break
-        if record:
-            ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
-        else:
-            ctx.needs_input_grad = (False,) * len(args)
+        record = needs is not None
+        ctx.needs_input_grad = needs if record else (False,) * len(args)
 
         if cls._internal:
             run_args, run_kwargs = args, kwargs
@@ -209,7 +207,8 @@ class Function:
                 ctx._half = True
                 run_args = tuple(_widen(a, cls._half_compute) for a in args)
                 run_kwargs = {k: _widen(v, cls._half_compute) for k, v in kwargs.items()}
-            quiet = _numpy_errors.set(_QUIET)
+            # (already quiet inside the engine's backward pass)
+            quiet = None if _numpy_errors.get() is _QUIET else _numpy_errors.set(_QUIET)
             try:
                 out = forward(ctx, *run_args, **run_kwargs)
             except ValueError as error:
@@ -219,7 +218,8 @@ class Function:
             except NotImplementedError as error:
                 raise _half_error(cls, error) from None
             finally:
-                _numpy_errors.reset(quiet)
+                if quiet is not None:
+                    _numpy_errors.reset(quiet)
             if ctx._half:
                 out = _narrow(out, cls._half_compute)
         else:
@@ -232,23 +232,28 @@ class Function:
         node = None
         if record:
             node = ctx
-            ctx._edges = tuple(
-                (a.grad_fn or a, a._output_nr, a._data.shape, a._data.dtype)
-                if isinstance(a, Tensor) and a._requires_grad
-                else None
-                for a in args
-            )
+            ctx._edges = tuple([(a.grad_fn or a, a._output_nr, a._data.shape, a._data.dtype) if need else None
+                                for a, need in zip(args, needs)])
             if state.anomaly:
                 ctx._forward_trace = traceback.extract_stack()[:-1]
 
-        if isinstance(out, tuple):
+        if type(out) is np.ndarray:  # the common case: one array
+            ctx._n_outputs = 1
+            if node is None:
+                result = Tensor._wrap(out)
+            else:
+                ctx._output_shapes = (out.shape,)
+                ctx._output_dtypes = (out.dtype,)
+                result = Tensor._wrap(out, True, node) if out.dtype.kind in "fc" else Tensor._wrap(out)
+        elif isinstance(out, tuple):
             ctx._n_outputs = len(out)
-            results = tuple(_wrap_output(ctx, node, o, i) for i, o in enumerate(out))
+            results = tuple([_wrap_output(ctx, node, o, i) for i, o in enumerate(out)])
             if ctx._output is True:
                 raise RuntimeError(f"{cls.__name__}: save_output() is only for single-output functions")
             return results
-        ctx._n_outputs = 1
-        result = _wrap_output(ctx, node, out, 0)
+        else:
+            ctx._n_outputs = 1
+            result = _wrap_output(ctx, node, out, 0)
         if ctx._output is True:
             ctx._output = (result._data, result._vc, result._vc[0])
         return result

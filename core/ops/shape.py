@@ -21,7 +21,9 @@ from .cast import Clone, to
 
 def _view_of(out: Tensor, base: Tensor) -> Tensor:
     """Marks ``out`` as a view of ``base`` when numpy returned one (shared memory, shared version)."""
-    if out._data.base is not None and np.may_share_memory(out._data, base._data):
+    root = out._data.base
+    if root is not None and (root is base._data or root is base._data.base  # (the common cases, cheaply)
+                             or np.may_share_memory(out._data, base._data)):
         out._vc = base._vc
         out._base = base if base._base is None else base._base
     return out
@@ -49,10 +51,22 @@ class Permute(Op):
         return grad.permute(tuple(np.argsort(ctx.dims))), None
 
 
+def _broadcast(x: np.ndarray, shape: tuple) -> np.ndarray:
+    """``np.broadcast_to(x, shape)``: a read-only view. For a C-contiguous array, built from its strides
+    directly, a tenth of ``broadcast_to``'s cost (which dominated a small ``expand``)."""
+    if type(x) is not np.ndarray or not x.flags.c_contiguous:
+        return np.broadcast_to(x, shape)
+    lead = len(shape) - x.ndim
+    strides = (0,) * lead + tuple([0 if n == 1 else stride for n, stride in zip(x.shape, x.strides)])
+    out = np.ndarray(shape, x.dtype, x, 0, strides)
+    out.flags.writeable = False
+    return out
+
+
 class Expand(Op):
     @staticmethod
     def forward(ctx, a, shape):
-        return np.broadcast_to(a._data, shape)
+        return _broadcast(a._data, shape)
 
     @staticmethod
     def backward(ctx, grad):
@@ -124,11 +138,11 @@ class Triangle(Op):
 
 
 # --- functional forms -----------------------------------------------------------------
-def _infer_shape(shape, numel: int, op: str, input_shape) -> tuple:
-    shape = tuple(int(s) for s in shape)
-    if shape.count(-1) > 1:
-        raise RuntimeError(f"{op}: only one dimension can be inferred")
+def _infer_shape(shape: tuple, numel: int, op: str, input_shape) -> tuple:
+    """``shape`` (a tuple of ints) with its -1 inferred, checked against ``numel`` elements."""
     if -1 in shape:
+        if shape.count(-1) > 1:
+            raise RuntimeError(f"{op}: only one dimension can be inferred")
         known = math.prod(s for s in shape if s != -1)
         if known == 0 or numel % known:
             raise RuntimeError(f"{op}: shape '{list(shape)}' is invalid for input of size {numel}")
@@ -141,9 +155,13 @@ def _infer_shape(shape, numel: int, op: str, input_shape) -> tuple:
 
 
 def reshape(input, *shape):
-    shape = _infer_shape(shape_arg(shape), input._data.size, "reshape", input.shape)
-    if shape == input._data.shape:
-        return input if not input.requires_grad else _view_of(Reshape.apply(input, shape), input)
+    return _reshaped(input, _infer_shape(shape_arg(shape), input._data.size, "reshape", input._data.shape))
+
+
+def _reshaped(input, shape: tuple):
+    """``input`` reshaped to ``shape`` (valid, nothing to infer): a view of it where numpy gives one."""
+    if shape == input._data.shape and not input._requires_grad:
+        return input
     return _view_of(Reshape.apply(input, shape), input)
 
 
@@ -151,7 +169,7 @@ def view(input, *shape):
     """Like ``reshape``, but never copies: a non-contiguous input raises, as in PyTorch."""
     if len(shape) == 1 and not isinstance(shape[0], (tuple, list, int)):
         return to(input, shape[0])  # view(dtype) is not supported as a reinterpretation; treat as cast
-    shape = _infer_shape(shape_arg(shape), input._data.size, "view", input.shape)
+    shape = _infer_shape(shape_arg(shape), input._data.size, "view", input._data.shape)
     out = Reshape.apply(input, shape)
     if input._data.size and out._data.size and not np.may_share_memory(out._data, input._data):
         raise RuntimeError(
@@ -184,7 +202,7 @@ def flatten(input, start_dim: int = 0, end_dim: int = -1):
 def unflatten(input, dim: int, sizes):
     dim = normalize_dim(dim, input._data.ndim, "unflatten")
     shape = input._data.shape
-    sizes = _infer_shape(sizes, shape[dim], "unflatten", input.shape)
+    sizes = _infer_shape(shape_arg((sizes,)), shape[dim], "unflatten", shape)
     return reshape(input, shape[:dim] + tuple(sizes) + shape[dim + 1:])
 
 
@@ -236,26 +254,28 @@ def squeeze(input, dim=None):
         axes = tuple(d for d in normalize_dims(dim, input._data.ndim, "squeeze") if input._data.ndim and shape[d] == 1)
     if not axes:
         return input
-    return reshape(input, tuple(n for i, n in enumerate(shape) if i not in axes))
+    return _reshaped(input, tuple([n for i, n in enumerate(shape) if i not in axes]))
 
 
 def unsqueeze(input, dim: int):
     ndim = input._data.ndim + 1
     d = normalize_dim(dim, ndim, "unsqueeze")
     shape = input._data.shape
-    return reshape(input, shape[:d] + (1,) + shape[d:])
+    return _reshaped(input, shape[:d] + (1,) + shape[d:])
 
 
 def expand(input, *sizes):
     sizes = shape_arg(sizes)
     shape = input._data.shape
+    if sizes == shape:
+        return input
     if len(sizes) < len(shape):
         raise RuntimeError(
             f"expand: the number of sizes provided ({len(sizes)}) must be greater or equal to the number of "
             f"dimensions in the tensor ({len(shape)})"
         )
-    full = (1,) * (len(sizes) - len(shape)) + tuple(shape)
-    target = tuple(f if s == -1 else s for s, f in zip(sizes, full))
+    full = (1,) * (len(sizes) - len(shape)) + shape
+    target = tuple([f if s == -1 else s for s, f in zip(sizes, full)]) if -1 in sizes else sizes
     for s, f in zip(target, full):
         if f != 1 and s != f:
             raise RuntimeError(
@@ -264,7 +284,10 @@ def expand(input, *sizes):
             )
     if target == shape:
         return input
-    return _view_of(Expand.apply(input, target), input)
+    out = Expand.apply(input, target)
+    out._vc = input._vc  # a view of the input's memory, always
+    out._base = input if input._base is None else input._base
+    return out
 
 
 def expand_as(input, other):
