@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd.function import Function
+from ..autograd.grad_mode import state
 from ..tensor import Tensor
 from ._util import data_of
 
@@ -14,6 +15,26 @@ class Op(Function):
     """Base of Ember's built-in ops: a ``Function`` the engine treats as internal."""
 
     _internal = True
+
+
+def on_arrays() -> bool:
+    """Whether a backward may compute its gradients with numpy on the arrays, skipping the ops' own cost (a
+    few microseconds each, most of a small op's backward): nothing records a graph of the backward (no
+    ``create_graph``) and no vmap runs (its batched arrays go through the ops' batching rules)."""
+    return not state.grad_enabled and Function._batching_hook is None
+
+
+def wrap(value) -> Tensor:
+    """A numpy result as a tensor outside the graph (numpy gives a scalar for 0-d operands)."""
+    return Tensor._wrap(value if type(value) is np.ndarray else np.asarray(value))
+
+
+def conj_data(x):
+    """``x``'s array (or ``x``, a number), conjugated when complex."""
+    if isinstance(x, Tensor):
+        x = x._data
+        return x.conj() if x.dtype.kind == "c" else x
+    return x.conjugate() if isinstance(x, (complex, np.complexfloating)) else x
 
 
 class Stepwise(Op):

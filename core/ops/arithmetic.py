@@ -13,7 +13,7 @@ import numpy as np
 
 from .. import _dtype, creation
 from ..tensor import Tensor
-from ._op import _TORCH_TYPE_NAMES, Op, Stepwise
+from ._op import _TORCH_TYPE_NAMES, Op, Stepwise, conj_data, on_arrays, wrap
 from ._util import as_operand, binary_operands, data_of, default_float, result_type
 from .complex_ops import conj_of, sgn
 from .unary import log, sign, trunc
@@ -36,7 +36,9 @@ class Sub(Op):
 
     @staticmethod
     def backward(ctx, grad):
-        return grad, (-grad if ctx.needs_input_grad[1] else None)
+        if not ctx.needs_input_grad[1]:
+            return grad, None
+        return grad, (wrap(np.negative(grad._data)) if on_arrays() else -grad)
 
 
 class Mul(Op):
@@ -49,6 +51,10 @@ class Mul(Op):
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
+        if on_arrays():
+            g = grad._data
+            return (wrap(np.multiply(g, conj_data(b))) if ctx.needs_input_grad[0] else None,
+                    wrap(np.multiply(g, conj_data(a))) if ctx.needs_input_grad[1] else None)
         ga = grad * conj_of(b) if ctx.needs_input_grad[0] else None
         gb = grad * conj_of(a) if ctx.needs_input_grad[1] else None
         return ga, gb
@@ -64,6 +70,12 @@ class Div(Op):
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
+        if on_arrays():
+            g, b = grad._data, conj_data(b if b is not None else ctx.scalars[1])
+            ga = wrap(np.true_divide(g, b)) if ctx.needs_input_grad[0] else None
+            if not ctx.needs_input_grad[1]:
+                return ga, None
+            return ga, wrap(np.negative(g) * conj_data(a if a is not None else ctx.scalars[0]) / (b * b))
         b = conj_of(b if b is not None else ctx.scalars[1])
         ga = grad / b if ctx.needs_input_grad[0] else None
         # d(a/b)/db = -a / b^2 (conjugated for complex operands)
@@ -78,7 +90,7 @@ class Neg(Op):
 
     @staticmethod
     def backward(ctx, grad):
-        return -grad
+        return wrap(np.negative(grad._data)) if on_arrays() else -grad
 
 
 class Pow(Op):
@@ -175,6 +187,11 @@ class Clamp(Op):
         if high is not None:
             inside = inside & (x <= high)
         # where(), not grad * mask: as torch, a masked element gets 0 even when its incoming gradient is nan
+        if on_arrays():
+            g, zero = grad._data, np.zeros((), grad._data.dtype)
+            return (wrap(np.where(inside, g, zero)) if ctx.needs_input_grad[0] else None,
+                    wrap(np.where(x < low, g, zero)) if low_t is not None and ctx.needs_input_grad[1] else None,
+                    wrap(np.where(x > high, g, zero)) if high_t is not None and ctx.needs_input_grad[2] else None)
         zero = Tensor(np.zeros((), grad._data.dtype))
         ga = where(Tensor(inside), grad, zero) if ctx.needs_input_grad[0] else None
         g_low = where(Tensor(x < low), grad, zero) if low_t is not None and ctx.needs_input_grad[1] else None

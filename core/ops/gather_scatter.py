@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..tensor import Tensor
-from ._op import Op
+from ._op import Op, on_arrays
 from ._util import as_operand, data_of, normalize_dim
 from .arithmetic import where
 from .index import getitem, index_put
@@ -29,6 +29,11 @@ class Gather(Op):
 
     @staticmethod
     def backward(ctx, grad):
+        if on_arrays() and ctx.index.shape[ctx.dim] == 1:  # one element of each slice: nothing to sum
+            out = np.zeros(ctx.shape, grad._data.dtype)
+            block = tuple(slice(None) if d == ctx.dim else slice(0, n) for d, n in enumerate(ctx.index.shape))
+            np.put_along_axis(out[block], ctx.index, grad._data, axis=ctx.dim)
+            return Tensor._wrap(out), None, None
         zeros = Tensor(np.zeros(ctx.shape, grad._data.dtype))
         return scatter_add(zeros, ctx.dim, Tensor(ctx.index), grad), None, None
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._op import Op
+from ._op import Op, on_arrays, wrap
 from ._util import normalize_dim, result_type
 from .shape import Slice, _view_of, _with_dims, narrow, reshape
 
@@ -30,6 +30,9 @@ class Stack(Op):
 
     @staticmethod
     def backward(ctx, grad):
+        if on_arrays():  # each input's gradient a view of ``grad``
+            g, before = grad._data, (slice(None),) * ctx.dim
+            return (None,) + tuple([wrap(g[before + (i,)]) for i in range(g.shape[ctx.dim])])
         return (None,) + tuple(grad.unbind(ctx.dim))
 
 

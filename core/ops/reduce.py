@@ -10,7 +10,7 @@ import numpy as np
 
 from .. import _dtype
 from ..tensor import Tensor
-from ._op import Op
+from ._op import Op, on_arrays
 from ._results import _MinMaxResult, _type_name  # noqa: F401 (_MinMaxResult: its old pickle path)
 from ._util import default_float, normalize_dim, normalize_dims
 from .arithmetic import maximum, minimum, where
@@ -18,7 +18,7 @@ from .complex_ops import abs_squared, conj_of
 from .cumulative import cumprod
 from .gather_scatter import gather
 from .joining import cat
-from .shape import narrow
+from .shape import _broadcast, narrow
 from .unary import exp, log
 
 
@@ -38,6 +38,11 @@ class Sum(Op):
 
     @staticmethod
     def backward(ctx, grad):
+        if on_arrays() and type(grad._data) is np.ndarray:
+            g = grad._data
+            if not ctx.keepdim and ctx.axes:
+                g = g.reshape(tuple([1 if i in ctx.axes else n for i, n in enumerate(ctx.shape)]))
+            return Tensor._wrap(_broadcast(g, ctx.shape)), None, None, None
         return _expand_back(grad, ctx.shape, ctx.axes, ctx.keepdim), None, None, None
 
 

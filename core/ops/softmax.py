@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._op import Op, _not_implemented_for
+from ._op import Op, _not_implemented_for, on_arrays, wrap
 from ._util import normalize_dim
 
 
@@ -40,6 +40,9 @@ class Softmax(Op):  # fused: the numba row kernels beat numpy's reductions along
     def backward(ctx, grad):
         y = ctx.output
         # d softmax: y * (g - sum(g * y))
+        if on_arrays():
+            y, g = y._data, grad._data
+            return wrap(y * (g - np.add.reduce(g * y, axis=ctx.dim, keepdims=True))), None
         return y * (grad - (grad * y).sum(ctx.dim, keepdim=True)), None
 
 
@@ -61,6 +64,9 @@ class LogSoftmax(Op):  # fused: stable for large logits, and one pass where exp,
     @staticmethod
     def backward(ctx, grad):
         # d log_softmax: g - softmax * sum(g)
+        if on_arrays():
+            g = grad._data
+            return wrap(g - np.exp(ctx.output._data) * np.add.reduce(g, axis=ctx.dim, keepdims=True)), None
         return grad - ctx.output.exp() * grad.sum(ctx.dim, keepdim=True), None
 
 

@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from ._op import Op, Stepwise, _not_implemented_for
+from ._op import Op, Stepwise, _not_implemented_for, conj_data, on_arrays, wrap
 from ._util import default_float
 from .complex_ops import conj_of  # complex inputs: grad * conj(f'(z)), PyTorch's convention
 
@@ -46,6 +46,8 @@ class Log(Op):
     @staticmethod
     def backward(ctx, grad):
         (a,) = ctx.saved_tensors
+        if on_arrays():
+            return wrap(np.true_divide(grad._data, conj_data(a)))
         return grad / conj_of(a)
 
 

@@ -94,6 +94,7 @@ ELEMENTWISE = [
     _b("logical_or", lambda m, a, b: m.logical_or(a > 0, b > 0), lambda a, b: (a > 0) | (b > 0), grad=False),
     _u("scalar_rsub", lambda m, a: 2.0 - a, lambda a: 2.0 - a),
     _u("scalar_rdiv", lambda m, a: 2.0 / a, lambda a: 2.0 / a, domain="nonzero"),
+    _u("scalar_div", lambda m, a: a / 3.0, lambda a: a / 3.0),
     _u("scalar_pow", lambda m, a: a**3, lambda a: a**3),
     _u("scalar_rpow", lambda m, a: 2.0**a, lambda a: 2.0**a),
     _u("neg", lambda m, a: -a, np.negative),
@@ -239,6 +240,10 @@ INDEX = [
            [((3, 4), (4,)), ((3, 2, 4), (4,))]),
     OpSpec("gather_3d", lambda m, a, i: a.gather(2, i), lambda a, i: np.take_along_axis(a, i, 2),
            [((2, 3, 4), (2, 3, 5))], int_inputs={1: (0, 4)}),
+    # one index per slice (as Categorical.log_prob gathers), also from a leading block of the other axes
+    OpSpec("gather_one", lambda m, a, i: a.gather(-1, i),
+           lambda a, i: np.take_along_axis(a[tuple(slice(0, n) for n in i.shape[:-1])], i, -1),
+           [((3, 4), (3, 1)), ((2, 3, 4), (2, 2, 1))], int_inputs={1: (0, 4)}),
     OpSpec("scatter_add_3d", lambda m, a, i, s: a.scatter_add(2, i, s), lambda a, i, s: _scatter_add(a, i, s, 2),
            [((2, 3, 4), (2, 3, 5), (2, 3, 5))], int_inputs={1: (0, 4)}),
     OpSpec("index_put_3d", lambda m, a, b: _setitem_index(a, b), lambda a, b: _setitem_index(a.copy(), b),
