@@ -1,10 +1,11 @@
 """The fixed set of hooks and the one function that dispatches them.
 
-A hook is dispatched by name to the callbacks and the module that *define* it (a method of their class,
-or a function set on the instance; a method left as the base class's no-op is never called), in order of ``priority``: higher first, ties in the order
-the callbacks were given. The module runs at ``MODULE_PRIORITY`` (-100): after ordinary callbacks
-(priority 0) and before the monitoring ones (``EarlyStopping`` -200, ``ModelCheckpoint`` -300,
-``ProgressBar`` -400), so these see everything the module logged in the same hook.
+A hook is dispatched by name to the callbacks and the module that *define* it (a method of their
+class, or a function set on the instance; a method left as the base class's no-op is never called), in
+order of ``priority``: higher first, ties in the order the callbacks were given. The module runs at
+``MODULE_PRIORITY`` (-100): after ordinary callbacks (priority 0) and before the monitoring ones
+(``EarlyStopping`` -200, ``ModelCheckpoint`` -300, ``ProgressBar`` -400), so these see everything the
+module logged in the same hook.
 
 The table of callables is built once per ``fit``/``validate``/``test``/``predict``; dispatching a
 hook nobody defines costs one dictionary look-up and an empty loop. The loops test
