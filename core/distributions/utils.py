@@ -71,7 +71,9 @@ def probs_to_logits(probs: ember.Tensor, is_binary: bool = False) -> ember.Tenso
 
 
 def shape_of(sample_shape) -> ember.Size:
-    return ember.Size(tuple(int(s) for s in sample_shape))
+    if type(sample_shape) is ember.Size:  # (every distribution's constructor passes one or two)
+        return sample_shape
+    return ember.Size(map(int, sample_shape))
 
 
 class lazy_property:
