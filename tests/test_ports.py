@@ -96,7 +96,7 @@ CASES = {
     "jacobians_hessians": ("jacobians_hessians", [], 2, 0.7),
     "knowledge_distillation": ("knowledge_distillation", [], 3, 0.9),
     "mixture_density_network": ("mixture_density_network", [], 5, 0.5),
-    "model_ensembling": ("model_ensembling", [], 4, 0.9),
+    "model_ensembling": ("model_ensembling", [], 4, 0.95),
     "mnist_hogwild": ("mnist_hogwild", [], 1, 0.5),
     "parametrizations": ("parametrizations", [], 3, 0.1),
     "neural_style": ("neural_style", [], 3, 0.5),

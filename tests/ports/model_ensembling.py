@@ -40,7 +40,7 @@ class SimpleMLP(nn.Module):
 def main(argv=None):
     parser = argparse.ArgumentParser(description='torch.func model ensembling tutorial')
     parser.add_argument('--num-models', type=int, default=10)
-    parser.add_argument('--steps', type=int, default=12)
+    parser.add_argument('--steps', type=int, default=8)
     parser.add_argument('--lr', type=float, default=1e-3)
     parser.add_argument('--timer-runs', type=int, default=5)
     args = parser.parse_args(argv)
