@@ -178,7 +178,7 @@ class Timer:
         if str(getattr(language, "name", language)).lower() not in ("python", "py"):
             raise ValueError(f"Timer: only Python statements can be timed, got language={language!r}")
         if not isinstance(stmt, str):
-            raise ValueError(f"Timer: stmt must be a string, got {type(stmt).__name__}")
+            raise ValueError(f"Timer: stmt must be a string, got {type(stmt).__name__}")  # noqa: TRY004 (torch's)
         import ember
 
         namespace = {"ember": ember, **(globals or {})}

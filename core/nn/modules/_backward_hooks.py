@@ -19,7 +19,7 @@ from ...tensor import Tensor
 class _Call:
     """One call of a hooked module: what the two identity nodes share."""
 
-    __slots__ = ("module", "n_args", "input_positions", "grad_outputs")
+    __slots__ = ("grad_outputs", "input_positions", "module", "n_args")
 
     def __init__(self, module, n_args: int):
         self.module, self.n_args = module, n_args

@@ -10,8 +10,8 @@ import numpy as np
 
 from ...autograd.grad_mode import no_grad
 from ...tensor import Tensor
-from ._backward_hooks import hook_inputs, hook_outputs
 from ..parameter import Parameter
+from ._backward_hooks import hook_inputs, hook_outputs
 
 _IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 _IncompatibleKeys.__repr__ = lambda self: (

@@ -38,7 +38,8 @@ def _default_labels(batch):
     if isinstance(batch, (Tensor, np.ndarray)) and not isinstance(batch, tv_tensors.TVTensor):
         return batch
     if not isinstance(batch, Mapping):
-        raise ValueError(f"When using the default labels_getter, the input passed to forward must be a dictionary "
+        raise ValueError(  # noqa: TRY004 (torchvision's exception type)
+            f"When using the default labels_getter, the input passed to forward must be a dictionary "
                          f"or a two-tuple whose second item is a dictionary or a tensor, but got "
                          f"{type(batch).__name__} instead.")
     key = next((k for k in batch if str(k).lower() == "labels"), None)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import ember
 import numpy as np
 import pytest
-
-import ember
 from ember.vision.transforms import CutMix, MixUp, RandomChoice
 
 
