@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 
+from ..autograd.grad_mode import state
 from ..tensor import Tensor
 from ._op import Op
 from ._util import as_operand, data_of, normalize_dim
@@ -95,6 +96,9 @@ class _IndexBackward(Op):
 
 
 def getitem(input, index):
+    if (type(index) is int and type(input._data) is np.ndarray and input._data.ndim
+            and not (input._requires_grad and state.grad_enabled)):
+        return _row(input, index)  # x[i] recorded by no graph (a data loader's samples): no op needed
     index, basic = _convert_index(index)
     try:
         if basic:
@@ -102,6 +106,19 @@ def getitem(input, index):
         return Index.apply(input, index)
     except IndexError as error:
         raise IndexError(f"{error} (indexing a tensor of shape {tuple(input.shape)})") from None
+
+
+def _row(input, i: int) -> Tensor:
+    """``input[i]`` as a view sharing ``input``'s version counter (what ``Slice`` gives, unrecorded)."""
+    try:
+        out = input._data[i, ...]  # (``...``: a 0-d view, not numpy's scalar copy, for a 1-d input)
+    except IndexError as error:
+        raise IndexError(f"{error} (indexing a tensor of shape {tuple(input.shape)})") from None
+    if not out.size:
+        return Tensor._wrap(out)
+    row = Tensor._wrap(out, vc=input._vc)
+    row._base = input if input._base is None else input._base
+    return row
 
 
 class IndexPut(Op):
