@@ -40,8 +40,7 @@ def _default_labels(batch):
     if not isinstance(batch, Mapping):
         raise ValueError(  # noqa: TRY004 (torchvision's exception type)
             f"When using the default labels_getter, the input passed to forward must be a dictionary "
-                         f"or a two-tuple whose second item is a dictionary or a tensor, but got "
-                         f"{type(batch).__name__} instead.")
+            f"or a two-tuple whose second item is a dictionary or a tensor, but got {type(batch).__name__} instead.")
     key = next((k for k in batch if str(k).lower() == "labels"), None)
     if key is None:
         key = next((k for k in batch if "label" in str(k).lower()), None)
