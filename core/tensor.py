@@ -17,6 +17,7 @@ from . import _device, _dtype
 from ._device import MetaArray, device, is_meta_array, meta_array, resolve, unavailable
 from ._format import format_tensor
 from ._hooks import RemovableHandle
+from ._numpy_names import dim_from_axis
 
 _NO_DATA = "Cannot copy out of meta tensor; no data!"
 
@@ -180,7 +181,9 @@ class Tensor:
     def shape(self) -> Size:
         return Size(self._data.shape)
 
-    def size(self, dim: int | None = None):
+    def size(self, dim: int | None = None, *, axis=None):
+        if axis is not None:
+            dim = dim_from_axis("size", dim, axis)
         if dim is None:
             return Size(self._data.shape)
         return self._data.shape[_normalize_dim(dim, self._data.ndim, "size")]
@@ -241,7 +244,9 @@ class Tensor:
         """Bytes the elements take (``numel() * itemsize``; also for views and meta tensors, as in torch)."""
         return self._data.size * self._data.itemsize
 
-    def stride(self, dim: int | None = None):
+    def stride(self, dim: int | None = None, *, axis=None):
+        if axis is not None:
+            dim = dim_from_axis("stride", dim, axis)
         strides = tuple(s // self._data.itemsize for s in self._data.strides)
         return strides if dim is None else strides[dim]
 

@@ -9,6 +9,7 @@ import warnings
 import numpy as np
 
 from .._dtype import to_numpy_dtype
+from .._numpy_names import dim_from_axis
 from ..creation import shape_arg
 from ..tensor import Size, Tensor
 from ._op import Op
@@ -106,9 +107,11 @@ def _triangle_indices(rows_cols, dtype):
     return Tensor._wrap(np.stack(rows_cols).astype(np_dtype).reshape(2, -1))
 
 
-def repeat_interleave(input, repeats=None, dim: int | None = None, *, output_size: int | None = None):
+def repeat_interleave(input, repeats=None, dim: int | None = None, *, output_size: int | None = None, axis=None):
     """Repeats each element (or each slice along ``dim``) ``repeats`` times, in place of ``repeat``'s tiling.
     With ``input`` alone, ``input`` holds the repeats of ``0, 1, 2, ...``."""
+    if axis is not None:
+        dim = dim_from_axis("repeat_interleave", dim, axis)
     if repeats is None:
         counts = input._data
         if counts.ndim != 1 or counts.dtype.kind not in "iu":

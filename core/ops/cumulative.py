@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _dtype
+from .._numpy_names import dim_from_axis
 from ..tensor import Tensor
 from ._op import Op
 from ._results import _MinMaxResult, _type_name
@@ -72,7 +73,9 @@ def _prefix_product(slices, i):
     return out
 
 
-def cumsum(input, dim, *, dtype=None):
+def cumsum(input, dim: int | None = None, *, dtype=None, axis=None):
+    if dim is None or axis is not None:
+        dim = dim_from_axis("cumsum", dim, axis)
     if dtype is not None:
         input = input.to(dtype)
     elif input._data.dtype.kind in "biu":
@@ -80,7 +83,9 @@ def cumsum(input, dim, *, dtype=None):
     return Cumsum.apply(input, normalize_dim(dim, input._data.ndim, "cumsum"))
 
 
-def cumprod(input, dim, *, dtype=None):
+def cumprod(input, dim: int | None = None, *, dtype=None, axis=None):
+    if dim is None or axis is not None:
+        dim = dim_from_axis("cumprod", dim, axis)
     if dtype is not None:
         input = input.to(dtype)
     return Cumprod.apply(input, normalize_dim(dim, input._data.ndim, "cumprod"))
@@ -114,8 +119,10 @@ class LogCumSumExp(Op):
         return reverse_part(grad > 0) - reverse_part(grad < 0), None
 
 
-def logcumsumexp(input, dim: int):
+def logcumsumexp(input, dim: int | None = None, *, axis=None):
     """``log(cumsum(exp(input), dim))``, computed stably."""
+    if dim is None or axis is not None:
+        dim = dim_from_axis("logcumsumexp", dim, axis)
     if input._data.dtype.kind != "f":
         raise NotImplementedError(f'"logcumsumexp_out_cpu" not implemented for {_type_name(input)!r}')
     return LogCumSumExp.apply(input, normalize_dim(dim, input._data.ndim, "logcumsumexp"))
@@ -135,20 +142,26 @@ def _cumulative_extreme(input, dim: int, is_max: bool, name: str):
     return _MinMaxResult(gather(input, axis, indices), indices, name)
 
 
-def cummax(input, dim: int):
+def cummax(input, dim: int | None = None, *, axis=None):
     """Running maximum along ``dim``: ``(values, indices)``; the gradient goes to the selected elements."""
+    if dim is None or axis is not None:
+        dim = dim_from_axis("cummax", dim, axis)
     return _cumulative_extreme(input, dim, True, "cummax")
 
 
-def cummin(input, dim: int):
+def cummin(input, dim: int | None = None, *, axis=None):
     """Running minimum along ``dim``: ``(values, indices)``; the gradient goes to the selected elements."""
+    if dim is None or axis is not None:
+        dim = dim_from_axis("cummin", dim, axis)
     return _cumulative_extreme(input, dim, False, "cummin")
 
 
 # --- differences, integrals, statistics ----------------------------------------------------------
-def diff(input, n: int = 1, dim: int = -1, prepend=None, append=None):
+def diff(input, n: int = 1, dim: int = -1, prepend=None, append=None, *, axis=None):
     """The ``n``-th forward difference along ``dim`` (``prepend`` / ``append`` joined first); bool
     inputs give ``!=`` of neighbours, as in torch."""
+    if axis is not None:
+        dim = dim_from_axis("diff", dim, axis, -1)
     if n < 0:
         raise RuntimeError(f"order must be non-negative but got {n}")
     if input._data.ndim == 0:
@@ -165,17 +178,21 @@ def diff(input, n: int = 1, dim: int = -1, prepend=None, append=None):
     return x
 
 
-def trapezoid(y, x=None, *, dx=None, dim: int = -1):
+def trapezoid(y, x=None, *, dx=None, dim: int = -1, axis=None):
     """The integral of ``y`` along ``dim`` by the trapezoidal rule, at sample points ``x`` (1-D, or
     ``y``'s shape) or spaced ``dx`` apart (1 by default)."""
+    if axis is not None:
+        dim = dim_from_axis("trapezoid", dim, axis, -1)
     return _trapezoid_sums(y, x, dx, dim, "trapezoid").sum(dim)
 
 
 trapz = trapezoid
 
 
-def cumulative_trapezoid(y, x=None, *, dx=None, dim: int = -1):
+def cumulative_trapezoid(y, x=None, *, dx=None, dim: int = -1, axis=None):
     """The running trapezoidal integral of ``y`` along ``dim``: one element fewer than ``y`` there."""
+    if axis is not None:
+        dim = dim_from_axis("cumulative_trapezoid", dim, axis, -1)
     return cumsum(_trapezoid_sums(y, x, dx, dim, "cumulative_trapezoid"), dim)
 
 
@@ -206,13 +223,15 @@ def _trapezoid_sums(y, x, dx, dim, name):
     return mean_heights * spacing
 
 
-def gradient(input, *, spacing=1, dim=None, edge_order: int = 1):
+def gradient(input, *, spacing=1, dim=None, edge_order: int = 1, axis=None):
     """Estimates the derivative of ``input`` along each of ``dim`` (every dimension by default) by central
     differences inside and one-sided differences (of order ``edge_order``) at the ends, as numpy's.
 
     ``spacing`` is a number, one number per dimension, or one 1-D tensor of coordinates per dimension.
     Returns a tuple with one tensor per dimension.
     """
+    if axis is not None:
+        dim = dim_from_axis("gradient", dim, axis)
     if edge_order not in (1, 2):
         raise RuntimeError(f"torch.gradient only supports edge_order=1 and edge_order=2, got {edge_order}")
     if input._data.dtype in (np.bool_, np.uint8):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._numpy_names import dim_from_axis
 from ..tensor import Tensor
 from ._op import Op, on_arrays
 from ._util import as_operand, data_of, normalize_dim
@@ -124,7 +125,9 @@ def index_select(input, dim: int, index):
     return getitem(input, (slice(None),) * dim + (index.reshape(-1),))
 
 
-def take_along_dim(input, indices, dim=None):
+def take_along_dim(input, indices, dim=None, *, axis=None):
+    if axis is not None:
+        dim = dim_from_axis("take_along_dim", dim, axis)
     if dim is None:
         return gather(input.reshape(-1), 0, indices.reshape(-1))
     dim = normalize_dim(dim, input._data.ndim, "take_along_dim")

@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 
+from .._numpy_names import dim_from_axis
 from ..creation import shape_arg
 from .shape import _storage_positions, squeeze, t, transpose, unsqueeze
 
@@ -41,13 +42,17 @@ def transpose_(input, dim0: int, dim1: int):
 swapaxes_ = swapdims_ = transpose_
 
 
-def squeeze_(input, dim=None):
+def squeeze_(input, dim=None, *, axis=None):
     """In-place ``squeeze``: the tensor itself loses its size-1 dimensions (or ``dim``)."""
+    if axis is not None:
+        dim = dim_from_axis("squeeze_", dim, axis)
     return _become_view(input, squeeze, dim)
 
 
-def unsqueeze_(input, dim: int):
+def unsqueeze_(input, dim: int | None = None, *, axis=None):
     """In-place ``unsqueeze``: the tensor itself gains a size-1 dimension at ``dim``."""
+    if dim is None or axis is not None:
+        dim = dim_from_axis("unsqueeze_", dim, axis)
     return _become_view(input, unsqueeze, dim)
 
 

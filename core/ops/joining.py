@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._numpy_names import dim_from_axis
 from ._op import Op, on_arrays, wrap
 from ._util import normalize_dim, result_type
 from .shape import Slice, _view_of, _with_dims, narrow, reshape
@@ -46,7 +47,9 @@ def _check_same_shapes(tensors, dim, op):
             )
 
 
-def cat(tensors, dim: int = 0):
+def cat(tensors, dim: int = 0, *, axis=None):
+    if axis is not None:
+        dim = dim_from_axis("cat", dim, axis, 0)
     tensors = list(tensors)
     if not tensors:
         raise RuntimeError("cat(): expected a non-empty list of Tensors")
@@ -61,7 +64,9 @@ def cat(tensors, dim: int = 0):
 concat = concatenate = cat
 
 
-def stack(tensors, dim: int = 0):
+def stack(tensors, dim: int = 0, *, axis=None):
+    if axis is not None:
+        dim = dim_from_axis("stack", dim, axis, 0)
     tensors = list(tensors)
     if not tensors:
         raise RuntimeError("stack expects a non-empty TensorList")
@@ -85,7 +90,9 @@ def vstack(tensors):
     return cat([t.reshape(1, -1) if t.ndim == 1 else t for t in tensors], 0)
 
 
-def split(input, split_size_or_sections, dim: int = 0):
+def split(input, split_size_or_sections, dim: int = 0, *, axis=None):
+    if axis is not None:
+        dim = dim_from_axis("split", dim, axis, 0)
     dim = normalize_dim(dim, input._data.ndim, "split")
     n = input._data.shape[dim]
     if isinstance(split_size_or_sections, int):
@@ -107,13 +114,17 @@ def split(input, split_size_or_sections, dim: int = 0):
     return tuple(out)
 
 
-def chunk(input, chunks: int, dim: int = 0):
+def chunk(input, chunks: int, dim: int = 0, *, axis=None):
+    if axis is not None:
+        dim = dim_from_axis("chunk", dim, axis, 0)
     n = input.shape[normalize_dim(dim, input._data.ndim, "chunk")]
     size = -(-n // chunks) if n else 1
     return split(input, max(size, 1), dim)
 
 
-def tensor_split(input, sections, dim: int = 0):
+def tensor_split(input, sections, dim: int = 0, *, axis=None):
+    if axis is not None:
+        dim = dim_from_axis("tensor_split", dim, axis, 0)
     dim = normalize_dim(dim, input._data.ndim, "tensor_split")
     n = input._data.shape[dim]
     if isinstance(sections, int):
@@ -125,7 +136,9 @@ def tensor_split(input, sections, dim: int = 0):
     return split(input, sizes, dim)
 
 
-def unbind(input, dim: int = 0):
+def unbind(input, dim: int = 0, *, axis=None):
+    if axis is not None:
+        dim = dim_from_axis("unbind", dim, axis, 0)
     dim = normalize_dim(dim, input._data.ndim, "unbind")
     return tuple(
         _view_of(Slice.apply(input, (slice(None),) * dim + (i,)), input) for i in range(input._data.shape[dim])
@@ -174,8 +187,10 @@ def dsplit(input, indices_or_sections):
     return _numpy_split(input, indices_or_sections, 2, "dsplit", 3)
 
 
-def split_with_sizes(input, split_sizes, dim: int = 0):
+def split_with_sizes(input, split_sizes, dim: int = 0, *, axis=None):
     """``split`` into pieces of the given sizes along ``dim``."""
+    if axis is not None:
+        dim = dim_from_axis("split_with_sizes", dim, axis, 0)
     return split(input, list(split_sizes), dim)
 
 

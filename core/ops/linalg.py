@@ -10,6 +10,7 @@ import warnings
 
 import numpy as np
 
+from .._numpy_names import dim_from_axis
 from ..autograd.grad_mode import state
 from ..creation import eye, ones, zeros
 from ..tensor import Tensor
@@ -539,8 +540,10 @@ def trace(input):
     return input.diagonal().sum()
 
 
-def cross(input, other, dim=None):
+def cross(input, other, dim=None, *, axis=None):
     """The cross product of 3-vectors along ``dim`` (by default the first axis of size 3)."""
+    if axis is not None:
+        dim = dim_from_axis("cross", dim, axis)
     shape = np.broadcast_shapes(tuple(input.shape), tuple(other.shape))
     if dim is None:
         warnings.warn("Using ember.cross without specifying the dim arg is deprecated, as in torch. Please either "

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._numpy_names import dim_from_axis
 from ..tensor import Tensor
 from ._util import as_operand, normalize_dim
 from .arithmetic import where
@@ -55,8 +56,10 @@ def select_scatter(input, src, dim: int, index: int):
     return _scatter_into(input, src, position, input._data[position].shape)
 
 
-def slice_scatter(input, src, dim: int = 0, start: int | None = None, end: int | None = None, step: int = 1):
+def slice_scatter(input, src, dim: int = 0, start: int | None = None, end: int | None = None, step: int = 1, *, axis=None):
     """``input`` with ``input[start:end:step]`` along ``dim`` replaced by ``src``."""
+    if axis is not None:
+        dim = dim_from_axis("slice_scatter", dim, axis, 0)
     dim = normalize_dim(dim, input._data.ndim, "slice_scatter")
     position = (slice(None),) * dim + (slice(start, end, step),)
     return _scatter_into(input, src, position, input._data[position].shape)

@@ -9,6 +9,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .. import _dtype
+from .._numpy_names import dim_from_axis, numpy_names
 from ..tensor import Tensor
 from ._op import Op, on_arrays
 from ._results import _MinMaxResult, _type_name  # noqa: F401 (_MinMaxResult: its old pickle path)
@@ -109,8 +110,10 @@ class MaxMin(Op):
 
 
 # --- functional forms -----------------------------------------------------------------
-def sum(input, dim=None, keepdim: bool = False, *, dtype=None):  # noqa: A001
+def sum(input, dim=None, keepdim: bool = False, *, dtype=None, axis=None, keepdims=None):  # noqa: A001
     """Sum over ``dim`` (an int, a tuple, or all); bool and integer inputs sum as int64, like PyTorch."""
+    if axis is not None or keepdims is not None:
+        dim, keepdim = numpy_names("sum", dim, keepdim, axis, keepdims)
     axes = normalize_dims(dim, input._data.ndim, "sum")
     if dtype is not None:
         np_dtype = _dtype.to_numpy_dtype(dtype)
@@ -121,7 +124,9 @@ def sum(input, dim=None, keepdim: bool = False, *, dtype=None):  # noqa: A001
     return Sum.apply(input, axes, keepdim, np_dtype)
 
 
-def mean(input, dim=None, keepdim: bool = False, *, dtype=None):
+def mean(input, dim=None, keepdim: bool = False, *, dtype=None, axis=None, keepdims=None):
+    if axis is not None or keepdims is not None:
+        dim, keepdim = numpy_names("mean", dim, keepdim, axis, keepdims)
     if dtype is not None:
         input = input.to(dtype)
     if input._data.dtype.kind not in "fc":
@@ -132,7 +137,9 @@ def mean(input, dim=None, keepdim: bool = False, *, dtype=None):
     return Mean.apply(input, normalize_dims(dim, input._data.ndim, "mean"), keepdim)
 
 
-def prod(input, dim=None, keepdim: bool = False, *, dtype=None):
+def prod(input, dim=None, keepdim: bool = False, *, dtype=None, axis=None, keepdims=None):
+    if axis is not None or keepdims is not None:
+        dim, keepdim = numpy_names("prod", dim, keepdim, axis, keepdims)
     if dtype is not None:
         input = input.to(dtype)
     axis = None if dim is None else normalize_dim(dim, input._data.ndim, "prod")
@@ -155,30 +162,40 @@ def _extreme(input, dim, keepdim, is_max):
     return _MinMaxResult(values, indices, name)
 
 
-def max(input, dim=None, keepdim: bool = False):  # noqa: A001
+def max(input, dim=None, keepdim: bool = False, *, axis=None, keepdims=None):  # noqa: A001
     """The maximum; with ``dim``, a ``(values, indices)`` tuple. ``max(a, b)`` is ``maximum``."""
+    if axis is not None or keepdims is not None:
+        dim, keepdim = numpy_names("max", dim, keepdim, axis, keepdims)
     if isinstance(dim, Tensor):
         return maximum(input, dim)
     return _extreme(input, dim, keepdim, True)
 
 
-def min(input, dim=None, keepdim: bool = False):  # noqa: A001
+def min(input, dim=None, keepdim: bool = False, *, axis=None, keepdims=None):  # noqa: A001
+    if axis is not None or keepdims is not None:
+        dim, keepdim = numpy_names("min", dim, keepdim, axis, keepdims)
     if isinstance(dim, Tensor):
         return minimum(input, dim)
     return _extreme(input, dim, keepdim, False)
 
 
-def amax(input, dim=(), keepdim: bool = False):
+def amax(input, dim=(), keepdim: bool = False, *, axis=None, keepdims=None):
+    if axis is not None or keepdims is not None:
+        dim, keepdim = numpy_names("amax", dim, keepdim, axis, keepdims, ())
     dims = normalize_dims(dim if dim != () else None, input._data.ndim, "amax")
     return MaxMin.apply(input, dims, keepdim, True)
 
 
-def amin(input, dim=(), keepdim: bool = False):
+def amin(input, dim=(), keepdim: bool = False, *, axis=None, keepdims=None):
+    if axis is not None or keepdims is not None:
+        dim, keepdim = numpy_names("amin", dim, keepdim, axis, keepdims, ())
     dims = normalize_dims(dim if dim != () else None, input._data.ndim, "amin")
     return MaxMin.apply(input, dims, keepdim, False)
 
 
-def argmax(input, dim=None, keepdim: bool = False):
+def argmax(input, dim=None, keepdim: bool = False, *, axis=None, keepdims=None):
+    if axis is not None or keepdims is not None:
+        dim, keepdim = numpy_names("argmax", dim, keepdim, axis, keepdims)
     if dim is None:  # the index into the flattened input; keepdim keeps every dimension, as size 1
         index = np.asarray(np.argmax(input._data), dtype=np.int64)
         return Tensor._wrap(index.reshape((1,) * input._data.ndim) if keepdim else index)
@@ -186,7 +203,9 @@ def argmax(input, dim=None, keepdim: bool = False):
     return Tensor._wrap(np.asarray(np.argmax(input._data, axis=axis, keepdims=keepdim), dtype=np.int64))
 
 
-def argmin(input, dim=None, keepdim: bool = False):
+def argmin(input, dim=None, keepdim: bool = False, *, axis=None, keepdims=None):
+    if axis is not None or keepdims is not None:
+        dim, keepdim = numpy_names("argmin", dim, keepdim, axis, keepdims)
     if dim is None:  # the index into the flattened input; keepdim keeps every dimension, as size 1
         index = np.asarray(np.argmin(input._data), dtype=np.int64)
         return Tensor._wrap(index.reshape((1,) * input._data.ndim) if keepdim else index)
@@ -194,8 +213,10 @@ def argmin(input, dim=None, keepdim: bool = False):
     return Tensor._wrap(np.asarray(np.argmin(input._data, axis=axis, keepdims=keepdim), dtype=np.int64))
 
 
-def logsumexp(input, dim, keepdim: bool = False):
+def logsumexp(input, dim=None, keepdim: bool = False, *, axis=None, keepdims=None):
     """``log(sum(exp(x)))`` computed stably (the maximum is subtracted first)."""
+    if dim is None or axis is not None or keepdims is not None:
+        dim, keepdim = numpy_names("logsumexp", dim, keepdim, axis, keepdims, required=True)
     input = default_float(input)
     axes = normalize_dims(dim, input._data.ndim, "logsumexp")
     peak = np.amax(input._data, axis=axes, keepdims=True)
@@ -234,31 +255,41 @@ class _SafeSqrt(Op):
         return where(out == 0, 0.0, grad / (2 * out))
 
 
-def all(input, dim=None, keepdim: bool = False):  # noqa: A001
+def all(input, dim=None, keepdim: bool = False, *, axis=None, keepdims=None):  # noqa: A001
+    if axis is not None or keepdims is not None:
+        dim, keepdim = numpy_names("all", dim, keepdim, axis, keepdims)
     axis = None if dim is None else normalize_dims(dim, input._data.ndim, "all")
     return Tensor._wrap(np.asarray(np.all(input._data, axis=axis, keepdims=keepdim)))
 
 
-def any(input, dim=None, keepdim: bool = False):  # noqa: A001
+def any(input, dim=None, keepdim: bool = False, *, axis=None, keepdims=None):  # noqa: A001
+    if axis is not None or keepdims is not None:
+        dim, keepdim = numpy_names("any", dim, keepdim, axis, keepdims)
     axis = None if dim is None else normalize_dims(dim, input._data.ndim, "any")
     return Tensor._wrap(np.asarray(np.any(input._data, axis=axis, keepdims=keepdim)))
 
 
-def count_nonzero(input, dim=None):
+def count_nonzero(input, dim=None, *, axis=None):
+    if axis is not None:
+        dim = dim_from_axis("count_nonzero", dim, axis)
     axis = None if dim is None else normalize_dims(dim, input._data.ndim, "count_nonzero")
     return Tensor._wrap(np.asarray(np.count_nonzero(input._data, axis=axis), dtype=np.int64))
 
 
 # --- NaN-ignoring reductions ---------------------------------------------------------------------
-def nansum(input, dim=None, keepdim: bool = False, *, dtype=None):
+def nansum(input, dim=None, keepdim: bool = False, *, dtype=None, axis=None, keepdims=None):
     """``sum`` treating NaN as zero (NaNs get a zero gradient)."""
+    if axis is not None or keepdims is not None:
+        dim, keepdim = numpy_names("nansum", dim, keepdim, axis, keepdims)
     if input._data.dtype.kind == "f":
         input = where(_nan_mask(input), Tensor._wrap(np.zeros((), input._data.dtype)), input)
     return sum(input, dim, keepdim, dtype=dtype)
 
 
-def nanmean(input, dim=None, keepdim: bool = False, *, dtype=None):
+def nanmean(input, dim=None, keepdim: bool = False, *, dtype=None, axis=None, keepdims=None):
     """The mean of the non-NaN elements (NaN where there are none)."""
+    if axis is not None or keepdims is not None:
+        dim, keepdim = numpy_names("nanmean", dim, keepdim, axis, keepdims)
     if dtype is not None:
         input = input.to(dtype)
     if input._data.dtype.kind != "f":
@@ -273,8 +304,10 @@ def _nan_mask(input) -> Tensor:
     return Tensor._wrap(np.isnan(input._data))
 
 
-def aminmax(input, *, dim=None, keepdim: bool = False):
+def aminmax(input, *, dim=None, keepdim: bool = False, axis=None, keepdims=None):
     """``(min, max)`` at once, as a named tuple; the gradient is shared between ties, as for amin/amax."""
+    if axis is not None or keepdims is not None:
+        dim, keepdim = numpy_names("aminmax", dim, keepdim, axis, keepdims)
     dims = () if dim is None else dim
     if dim is None and input._data.size == 0:
         raise RuntimeError(

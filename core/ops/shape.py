@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 
+from .._numpy_names import dim_from_axis
 from ..creation import shape_arg
 from ..tensor import Tensor
 from ._op import Op
@@ -246,7 +247,9 @@ def _mT(input):
     return transpose(input, -2, -1)
 
 
-def squeeze(input, dim=None):
+def squeeze(input, dim=None, *, axis=None):
+    if axis is not None:
+        dim = dim_from_axis("squeeze", dim, axis)
     shape = input._data.shape
     if dim is None:
         axes = tuple(i for i, n in enumerate(shape) if n == 1)
@@ -257,7 +260,9 @@ def squeeze(input, dim=None):
     return _reshaped(input, tuple([n for i, n in enumerate(shape) if i not in axes]))
 
 
-def unsqueeze(input, dim: int):
+def unsqueeze(input, dim: int | None = None, *, axis=None):
+    if dim is None or axis is not None:
+        dim = dim_from_axis("unsqueeze", dim, axis)
     ndim = input._data.ndim + 1
     d = normalize_dim(dim, ndim, "unsqueeze")
     shape = input._data.shape

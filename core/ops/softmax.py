@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._numpy_names import dim_from_axis
 from ._op import Op, _not_implemented_for, on_arrays, wrap
 from ._util import normalize_dim
 
@@ -80,13 +81,17 @@ def _prepare(input, dim, dtype, op):
     return input, normalize_dim(dim, input.ndim, op)
 
 
-def softmax(input, dim: int | None, dtype=None):
+def softmax(input, dim: int | None = None, dtype=None, *, axis=None):
     """``exp(x) / sum(exp(x))`` along ``dim``, computed stably (``dim=None``: PyTorch's legacy choice)."""
+    if axis is not None:
+        dim = dim_from_axis("softmax", dim, axis)
     input, dim = _prepare(input, dim, dtype, "softmax")
     return Softmax.apply(input, dim)
 
 
-def log_softmax(input, dim: int | None, dtype=None):
+def log_softmax(input, dim: int | None = None, dtype=None, *, axis=None):
     """``x - logsumexp(x)`` along ``dim``, computed stably (``dim=None``: PyTorch's legacy choice)."""
+    if axis is not None:
+        dim = dim_from_axis("log_softmax", dim, axis)
     input, dim = _prepare(input, dim, dtype, "log_softmax")
     return LogSoftmax.apply(input, dim)

@@ -11,6 +11,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .._numpy_names import dim_from_axis, numpy_names
 from ..tensor import Tensor
 from ._op import Op, _not_implemented_for
 from ._results import _MinMaxResult
@@ -29,8 +30,10 @@ def _order(data: np.ndarray, axis: int, descending: bool) -> np.ndarray:
     return np.argsort(-data, axis=axis, kind="stable")
 
 
-def sort(input, dim: int = -1, descending: bool = False, stable: bool = False):
+def sort(input, dim: int = -1, descending: bool = False, stable: bool = False, *, axis=None):
     """``(values, indices)`` sorted along ``dim``; NaNs sort last (ascending), as in PyTorch."""
+    if axis is not None:
+        dim = dim_from_axis("sort", dim, axis, -1)
     if input._data.ndim == 0:
         return _MinMaxResult(input, Tensor._wrap(np.zeros((), np.int64)), "sort")
     axis = normalize_dim(dim, input._data.ndim, "sort")
@@ -38,12 +41,16 @@ def sort(input, dim: int = -1, descending: bool = False, stable: bool = False):
     return _MinMaxResult(gather(input, axis, indices), indices, "sort")
 
 
-def argsort(input, dim: int = -1, descending: bool = False, stable: bool = False):
+def argsort(input, dim: int = -1, descending: bool = False, stable: bool = False, *, axis=None):
+    if axis is not None:
+        dim = dim_from_axis("argsort", dim, axis, -1)
     return sort(input, dim, descending, stable).indices
 
 
-def topk(input, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):  # noqa: A002
+def topk(input, k: int, dim: int = -1, largest: bool = True, sorted: bool = True, *, axis=None):  # noqa: A002
     """The ``k`` largest (or smallest) elements along ``dim`` and their indices."""
+    if axis is not None:
+        dim = dim_from_axis("topk", dim, axis, -1)
     axis = normalize_dim(dim, input._data.ndim, "topk")
     size = input._data.shape[axis] if input._data.ndim else 1
     if not 0 <= k <= size:
@@ -53,7 +60,9 @@ def topk(input, k: int, dim: int = -1, largest: bool = True, sorted: bool = True
     return _MinMaxResult(gather(input, axis, indices), indices, "topk")
 
 
-def kthvalue(input, k: int, dim: int = -1, keepdim: bool = False):
+def kthvalue(input, k: int, dim: int = -1, keepdim: bool = False, *, axis=None, keepdims=None):
+    if axis is not None or keepdims is not None:
+        dim, keepdim = numpy_names("kthvalue", dim, keepdim, axis, keepdims, -1)
     axis = normalize_dim(dim, input._data.ndim, "kthvalue")
     order = _order(input._data, axis, descending=False)
     indices = Tensor._wrap(np.take(order, [k - 1], axis=axis).astype(np.int64))
@@ -63,14 +72,18 @@ def kthvalue(input, k: int, dim: int = -1, keepdim: bool = False):
     return _MinMaxResult(values, indices, "kthvalue")
 
 
-def median(input, dim: int | None = None, keepdim: bool = False):
+def median(input, dim: int | None = None, keepdim: bool = False, *, axis=None, keepdims=None):
     """The lower median (PyTorch's: no averaging of the two middle values), NaN where there is a NaN; with
     ``dim``, also the indices."""
+    if axis is not None or keepdims is not None:
+        dim, keepdim = numpy_names("median", dim, keepdim, axis, keepdims)
     return _median(input, dim, keepdim, ignore_nan=False, name="median")
 
 
-def nanmedian(input, dim: int | None = None, keepdim: bool = False):
+def nanmedian(input, dim: int | None = None, keepdim: bool = False, *, axis=None, keepdims=None):
     """``median`` of the non-NaN elements (NaN where all are NaN); with ``dim``, also the indices."""
+    if axis is not None or keepdims is not None:
+        dim, keepdim = numpy_names("nanmedian", dim, keepdim, axis, keepdims)
     return _median(input, dim, keepdim, ignore_nan=True, name="nanmedian")
 
 
@@ -321,20 +334,26 @@ def _quantile(input, q, dim, keepdim, interpolation, ignore_nan, name):
     return out
 
 
-def quantile(input, q, dim: int | None = None, keepdim: bool = False, *, interpolation: str = "linear"):
+def quantile(input, q, dim: int | None = None, keepdim: bool = False, *, interpolation: str = "linear", axis=None, keepdims=None):
     """The ``q``-th quantiles (a number or a 1-D tensor, the new first axis) along ``dim`` or of all
     elements; a slice holding a NaN gives NaN."""
+    if axis is not None or keepdims is not None:
+        dim, keepdim = numpy_names("quantile", dim, keepdim, axis, keepdims)
     return _quantile(input, q, dim, keepdim, interpolation, False, "quantile")
 
 
-def nanquantile(input, q, dim: int | None = None, keepdim: bool = False, *, interpolation: str = "linear"):
+def nanquantile(input, q, dim: int | None = None, keepdim: bool = False, *, interpolation: str = "linear", axis=None, keepdims=None):
     """``quantile`` ignoring NaNs (NaN only where a slice is all NaN)."""
+    if axis is not None or keepdims is not None:
+        dim, keepdim = numpy_names("nanquantile", dim, keepdim, axis, keepdims)
     return _quantile(input, q, dim, keepdim, interpolation, True, "nanquantile")
 
 
-def mode(input, dim: int = -1, keepdim: bool = False):
+def mode(input, dim: int = -1, keepdim: bool = False, *, axis=None, keepdims=None):
     """The most frequent value along ``dim`` (the smallest among equally frequent ones) and the index of
     its last occurrence."""
+    if axis is not None or keepdims is not None:
+        dim, keepdim = numpy_names("mode", dim, keepdim, axis, keepdims, -1)
     if input._data.ndim == 0:
         return _MinMaxResult(input * 1, Tensor._wrap(np.zeros((), np.int64)), "mode")
     axis = normalize_dim(dim, input._data.ndim, "mode")

@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 
+from .._numpy_names import numpy_names
 from ..tensor import Tensor
 from ._util import default_float, normalize_dims
 from .arithmetic import maximum
@@ -15,8 +16,10 @@ from .reduce import mean, sum
 from .unary import sqrt
 
 
-def var(input, dim=None, *, correction=1, keepdim: bool = False, unbiased=None):
+def var(input, dim=None, *, correction=1, keepdim: bool = False, unbiased=None, axis=None, keepdims=None):
     """Variance with Bessel's ``correction`` (1 by default, as in PyTorch)."""
+    if axis is not None or keepdims is not None:
+        dim, keepdim = numpy_names("var", dim, keepdim, axis, keepdims)
     if unbiased is not None:
         correction = 1 if unbiased else 0
     if isinstance(dim, bool):  # var(x, False) is the old unbiased positional form
@@ -28,15 +31,21 @@ def var(input, dim=None, *, correction=1, keepdim: bool = False, unbiased=None):
     return sum(abs_squared(centered), axes, keepdim=keepdim) / (n - correction if n > correction else 0)
 
 
-def std(input, dim=None, *, correction=1, keepdim: bool = False, unbiased=None):
+def std(input, dim=None, *, correction=1, keepdim: bool = False, unbiased=None, axis=None, keepdims=None):
+    if axis is not None or keepdims is not None:
+        dim, keepdim = numpy_names("std", dim, keepdim, axis, keepdims)
     return sqrt(var(input, dim, correction=correction, keepdim=keepdim, unbiased=unbiased))
 
 
-def var_mean(input, dim=None, *, correction=1, keepdim: bool = False):
+def var_mean(input, dim=None, *, correction=1, keepdim: bool = False, axis=None, keepdims=None):
+    if axis is not None or keepdims is not None:
+        dim, keepdim = numpy_names("var_mean", dim, keepdim, axis, keepdims)
     return var(input, dim, correction=correction, keepdim=keepdim), mean(input, dim, keepdim=keepdim)
 
 
-def std_mean(input, dim=None, *, correction=1, keepdim: bool = False):
+def std_mean(input, dim=None, *, correction=1, keepdim: bool = False, axis=None, keepdims=None):
+    if axis is not None or keepdims is not None:
+        dim, keepdim = numpy_names("std_mean", dim, keepdim, axis, keepdims)
     return std(input, dim, correction=correction, keepdim=keepdim), mean(input, dim, keepdim=keepdim)
 
 
