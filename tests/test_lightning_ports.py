@@ -137,6 +137,13 @@ def check_reinforce_learn_ppo(result: dict) -> None:
     assert history[-1]["loss_critic"] < 0.3 * max(h["loss_critic"] for h in history[:2])
 
 
+def check_reinforce_learn_ppo_point(result: dict) -> None:
+    """Continuous actions (a Normal policy, ``log_prob(...).sum(axis=-1)``): the point ends nearer 0."""
+    rewards = [h["avg_ep_reward"] for h in result["history"]]
+    assert len(rewards) == 8 and result["steps"] == 8 * 2 * 2
+    assert max(rewards[-2:]) > rewards[1]  # (the first epoch's mean is a partial one)
+
+
 # case -> (program in tests/lightning_ports/, arguments for a quick run, the check)
 CASES = {
     "autoencoder": ("autoencoder", [], check_autoencoder),
@@ -144,14 +151,11 @@ CASES = {
     "generative_adversarial_net": ("generative_adversarial_net", [], check_generative_adversarial_net),
     "reinforce_learn_Qnet": ("reinforce_learn_Qnet", [], check_reinforce_learn_Qnet),
     "reinforce_learn_ppo[corridor]": ("reinforce_learn_ppo", ["--env", "corridor"], check_reinforce_learn_ppo),
+    "reinforce_learn_ppo[point]": ("reinforce_learn_ppo", ["--env", "point"], check_reinforce_learn_ppo_point),
     "transformer": ("transformer", [], check_transformer),
 }
 # Cases that run on Lightning but not yet on Ember, with what they wait for. They join CASES when it lands.
-PENDING: dict[str, str] = {
-    "reinforce_learn_ppo[point]": "core: torch's numpy-style `axis=` alias of `dim=` in reductions "
-                                  "(`pi.log_prob(actions).sum(axis=-1)`: TypeError: sum() got an unexpected "
-                                  "keyword argument 'axis')",
-}
+PENDING: dict[str, str] = {}
 
 
 def _program(case: str) -> str:
@@ -178,17 +182,6 @@ def test_lightning_original_runs(case, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     name, argv, check = CASES[case]
     check(run_program(name, [*argv, "--default_root_dir", str(tmp_path)], ported=False))
-
-
-@pytest.mark.parity
-def test_pending_ppo_with_continuous_actions_runs_on_lightning(tmp_path, monkeypatch):
-    """The pending case's program is right on Lightning already: what it waits for is Ember's."""
-    assert "reinforce_learn_ppo[point]" in PENDING
-    _import_lightning()
-    monkeypatch.chdir(tmp_path)
-    result = run_program("reinforce_learn_ppo", ["--env", "point", "--default_root_dir", str(tmp_path)], ported=False)
-    rewards = [h["avg_ep_reward"] for h in result["history"]]
-    assert max(rewards[-2:]) > rewards[1]  # (the point ends nearer 0; the first epoch's mean is a partial one)
 
 
 AUTOENCODER_CONFIG = """\
