@@ -90,7 +90,9 @@ def _check_index(index, op):
         raise RuntimeError(f"{op}(): Expected dtype int64 for index")
 
 
-def gather(input, dim: int, index, *, sparse_grad: bool = False):
+def gather(input, dim: int | None = None, index=None, *, sparse_grad: bool = False, axis=None):
+    if axis is not None or index is None or dim is None:
+        dim = dim_from_axis("gather", dim, axis, index=index)
     _check_index(index, "gather")
     dim = normalize_dim(dim, input._data.ndim, "gather")
     if index._data.ndim != input._data.ndim:
@@ -98,7 +100,9 @@ def gather(input, dim: int, index, *, sparse_grad: bool = False):
     return Gather.apply(input, dim, index)
 
 
-def scatter(input, dim: int, index, src=None, *, value=None, reduce=None):
+def scatter(input, dim: int | None = None, index=None, src=None, *, value=None, reduce=None, axis=None):
+    if axis is not None or index is None or dim is None:
+        dim = dim_from_axis("scatter", dim, axis, index=index)
     _check_index(index, "scatter")
     dim = normalize_dim(dim, input._data.ndim, "scatter")
     source = src if src is not None else value
@@ -111,13 +115,17 @@ def scatter(input, dim: int, index, src=None, *, value=None, reduce=None):
     return Scatter.apply(input, dim, index, as_operand(source))
 
 
-def scatter_add(input, dim: int, index, src):
+def scatter_add(input, dim: int | None = None, index=None, src=None, *, axis=None):
+    if axis is not None or src is None or dim is None:
+        dim = dim_from_axis("scatter_add", dim, axis, index=index, src=src)
     _check_index(index, "scatter_add")
     dim = normalize_dim(dim, input._data.ndim, "scatter_add")
     return ScatterAdd.apply(input, dim, index, as_operand(src))
 
 
-def index_select(input, dim: int, index):
+def index_select(input, dim: int | None = None, index=None, *, axis=None):
+    if axis is not None or index is None or dim is None:
+        dim = dim_from_axis("index_select", dim, axis, index=index)
     dim = normalize_dim(dim, input._data.ndim, "index_select")
     _check_index(index, "index_select")
     if index._data.ndim > 1:
@@ -144,7 +152,9 @@ def take(input, index):
     return getitem(input.reshape(-1), index)
 
 
-def index_add(input, dim: int, index, source, *, alpha=1):
+def index_add(input, dim: int | None = None, index=None, source=None, *, alpha=1, axis=None):
+    if axis is not None or source is None or dim is None:
+        dim = dim_from_axis("index_add", dim, axis, index=index, source=source)
     dim = normalize_dim(dim, input._data.ndim, "index_add")
     shape = [1] * input._data.ndim
     shape[dim] = -1
@@ -226,9 +236,12 @@ class ScatterReduce(Op):
             None, None
 
 
-def scatter_reduce(input, dim: int, index, src, reduce: str, *, include_self: bool = True):
+def scatter_reduce(input, dim: int | None = None, index=None, src=None, reduce: str | None = None, *,
+                   include_self: bool = True, axis=None):
     """Reduces ``src`` into ``input`` at ``index`` along ``dim``: ``reduce`` is "sum", "prod", "mean",
     "amax" or "amin"; with ``include_self=False`` the old values take no part where something is scattered."""
+    if axis is not None or reduce is None or dim is None:
+        dim = dim_from_axis("scatter_reduce", dim, axis, index=index, src=src, reduce=reduce)
     _check_index(index, "scatter_reduce")
     reduce = {"max": "amax", "min": "amin"}.get(reduce, reduce)  # torch still takes the old names
     if reduce not in _REDUCE_UFUNC:
@@ -251,9 +264,12 @@ def _expanded_index(input, dim: int, index, source):
     return index.reshape(shape).expand(source.shape)
 
 
-def index_reduce(input, dim: int, index, source, reduce: str, *, include_self: bool = True):
+def index_reduce(input, dim: int | None = None, index=None, source=None, reduce: str | None = None, *,
+                 include_self: bool = True, axis=None):
     """Reduces the slices of ``source`` into ``input``'s slices ``index`` along ``dim`` ("prod", "mean",
     "amax" or "amin")."""
+    if axis is not None or reduce is None or dim is None:
+        dim = dim_from_axis("index_reduce", dim, axis, index=index, source=source, reduce=reduce)
     if reduce not in ("prod", "mean", "amax", "amin"):
         raise RuntimeError(f"index_reduce(): Expected reduce to be one of prod, mean, amax or amin but got {reduce}.")
     dim = normalize_dim(dim, input._data.ndim, "index_reduce")
@@ -261,8 +277,10 @@ def index_reduce(input, dim: int, index, source, reduce: str, *, include_self: b
                           include_self=include_self)
 
 
-def index_fill(input, dim: int, index, value):
+def index_fill(input, dim: int | None = None, index=None, value=None, *, axis=None):
     """``input`` with the slices ``index`` along ``dim`` set to ``value`` (a number or a 0-d tensor)."""
+    if axis is not None or value is None or dim is None:
+        dim = dim_from_axis("index_fill", dim, axis, index=index, value=value)
     dim = normalize_dim(dim, input._data.ndim, "index_fill")
     if isinstance(value, Tensor) and value._data.ndim:
         raise RuntimeError(f"index_fill_ only supports a 0-dimensional value tensor, but got tensor with "
@@ -275,8 +293,10 @@ def index_fill(input, dim: int, index, value):
     return masked_fill(input, Tensor._wrap(mask.reshape(shape)), value)
 
 
-def index_copy(input, dim: int, index, source):
+def index_copy(input, dim: int | None = None, index=None, source=None, *, axis=None):
     """``input`` with its slices ``index`` along ``dim`` replaced by the slices of ``source``."""
+    if axis is not None or source is None or dim is None:
+        dim = dim_from_axis("index_copy", dim, axis, index=index, source=source)
     dim = normalize_dim(dim, input._data.ndim, "index_copy")
     if source.dtype != input.dtype:
         raise RuntimeError(f"index_copy_(): self and source expected to have the same dtype, but got (self) "

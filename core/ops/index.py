@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 
+from .._numpy_names import dim_from_axis
 from ..autograd.grad_mode import state
 from ..tensor import Tensor
 from ._op import Op
@@ -183,8 +184,10 @@ def argwhere(input):
     return nonzero(input)
 
 
-def select(input, dim: int, index: int):
+def select(input, dim: int | None = None, index: int | None = None, *, axis=None):
     """The slice at ``index`` along ``dim``, without that dimension (a view, as ``input[..., index]``)."""
+    if axis is not None or index is None or dim is None:
+        dim = dim_from_axis("select", dim, axis, index=index)
     dim = normalize_dim(dim, input._data.ndim, "select")
     size = input._data.shape[dim]
     if not -size <= index < size:

@@ -23,6 +23,7 @@ def apply_inplace(self: Tensor, fn, *args, **kwargs) -> Tensor:
         return self
     recording = state.grad_enabled and (
         self._requires_grad or any(isinstance(a, Tensor) and a._requires_grad for a in args)
+        or (kwargs and any(isinstance(a, Tensor) and a._requires_grad for a in kwargs.values()))
     )
     if recording and self._base is not None:
         return _apply_on_view(self, fn, args, kwargs)

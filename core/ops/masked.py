@@ -49,8 +49,10 @@ def _scatter_into(input, src, index, expected_shape):
     return IndexPut.apply(input, index, src)
 
 
-def select_scatter(input, src, dim: int, index: int):
+def select_scatter(input, src, dim: int | None = None, index: int | None = None, *, axis=None):
     """``input`` with its slice ``index`` along ``dim`` replaced by ``src``."""
+    if axis is not None or index is None or dim is None:
+        dim = dim_from_axis("select_scatter", dim, axis, index=index)
     dim = normalize_dim(dim, input._data.ndim, "select_scatter")
     position = (slice(None),) * dim + (int(index),)
     return _scatter_into(input, src, position, input._data[position].shape)

@@ -329,8 +329,10 @@ def dist(input, other, p: float = 2):
     return norm(input - other, p)
 
 
-def renorm(input, p: float, dim: int, maxnorm: float):
+def renorm(input, p: float, dim: int | None = None, maxnorm: float | None = None, *, axis=None):
     """Each slice of ``input`` along ``dim`` whose ``p``-norm exceeds ``maxnorm`` scaled down to ``maxnorm``."""
+    if axis is not None or maxnorm is None or dim is None:
+        dim = dim_from_axis("renorm", dim, axis, maxnorm=maxnorm)
     if p <= 0:
         raise RuntimeError("renorm: non-positive-norm not supported")
     if maxnorm < 0:

@@ -200,7 +200,9 @@ def flatten(input, start_dim: int = 0, end_dim: int = -1):
     return reshape(input, shape[:start] + (math.prod(shape[start:end + 1]),) + shape[end + 1:])
 
 
-def unflatten(input, dim: int, sizes):
+def unflatten(input, dim: int | None = None, sizes=None, *, axis=None):
+    if axis is not None or sizes is None or dim is None:
+        dim = dim_from_axis("unflatten", dim, axis, sizes=sizes)
     dim = normalize_dim(dim, input._data.ndim, "unflatten")
     shape = input._data.shape
     sizes = _infer_shape(shape_arg((sizes,)), shape[dim], "unflatten", shape)
@@ -308,7 +310,9 @@ def broadcast_tensors(*tensors):
     return tuple(expand(t, shape) for t in tensors)
 
 
-def narrow(input, dim: int, start: int, length: int):
+def narrow(input, dim: int | None = None, start: int | None = None, length: int | None = None, *, axis=None):
+    if axis is not None or length is None or dim is None:
+        dim = dim_from_axis("narrow", dim, axis, start=start, length=length)
     dim = normalize_dim(dim, input._data.ndim, "narrow")
     start = int(start)
     if start < 0:
@@ -382,8 +386,11 @@ def ravel(input):
     return reshape(input, (-1,))
 
 
-def narrow_copy(input, dim: int, start: int, length: int):
+def narrow_copy(input, dim: int | None = None, start: int | None = None, length: int | None = None, *,
+                axis=None):
     """``narrow`` as a new tensor rather than a view."""
+    if axis is not None or length is None or dim is None:
+        dim = dim_from_axis("narrow_copy", dim, axis, start=start, length=length)
     return Clone.apply(narrow(input, dim, start, length))
 
 

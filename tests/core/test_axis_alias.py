@@ -86,10 +86,47 @@ CASES = {
     "Tensor.unsafe_split": (lambda m, x: x.unsafe_split(2, axis=1), [(2, 3, 4)]),
     "unbind": (lambda m, x: m.unbind(x, axis=1), [(2, 3, 4)]),
     "repeat_interleave": (lambda m, x: m.repeat_interleave(x, 2, axis=1), [(2, 3, 4)]),
-    "take_along_dim": (
-        lambda m, x: m.take_along_dim(x, m.argsort(x, 1), axis=1), [(2, 3, 4)]),
+    "take_along_dim": (lambda m, x: m.take_along_dim(x, m.argsort(x, 1), axis=1), [(2, 3, 4)]),
     "cross": (lambda m, x, y: m.cross(x, y, axis=1), [(2, 3, 4), (1, 3, 4)]),
     "Tensor.slice_scatter": (lambda m, x, y: x.slice_scatter(y, axis=1, start=1), [(2, 3, 4), (2, 2, 4)]),
+    "gather": (lambda m, x: m.gather(x, axis=1, index=m.tensor([[[2, 0, 1, 1]]])), [(2, 3, 4)]),
+    "Tensor.gather": (lambda m, x: x.gather(index=m.tensor([[[2], [0]]]), axis=-1), [(2, 3, 4)]),
+    "scatter": (
+        lambda m, x, y: m.scatter(x, axis=1, index=m.tensor([[[2, 0, 1, 1]]]), src=y),
+        [(2, 3, 4), (1, 1, 4)],
+    ),
+    "Tensor.scatter_add": (
+        lambda m, x, y: x.scatter_add(axis=2, index=m.tensor([[[3, 0]]]), src=y),
+        [(2, 3, 4), (1, 1, 2)],
+    ),
+    "scatter_reduce": (
+        lambda m, x, y: m.scatter_reduce(x, axis=0, index=m.tensor([[[1, 0, 1, 0]]]), src=y, reduce="amax"),
+        [(2, 3, 4), (1, 1, 4)],
+    ),
+    "index_select": (lambda m, x: m.index_select(x, axis=2, index=m.tensor([3, 0, 3])), [(2, 3, 4)]),
+    "Tensor.index_add": (
+        lambda m, x, y: x.index_add(axis=1, index=m.tensor([2, 0]), source=y, alpha=2),
+        [(2, 3, 4), (2, 2, 4)],
+    ),
+    "Tensor.index_add_": (
+        lambda m, x, y: (x * 1).index_add_(axis=1, index=m.tensor([2, 0]), source=y),
+        [(2, 3, 4), (2, 2, 4)],
+    ),
+    "index_copy": (
+        lambda m, x, y: m.index_copy(x, axis=0, index=m.tensor([1]), source=y),
+        [(2, 3, 4), (1, 3, 4)],
+    ),
+    "Tensor.index_fill": (lambda m, x: x.index_fill(axis=2, index=m.tensor([1, 3]), value=-1.0), [(2, 3, 4)]),
+    "index_reduce": (
+        lambda m, x, y: m.index_reduce(x, axis=1, index=m.tensor([2, 0]), source=y, reduce="prod"),
+        [(2, 3, 4), (2, 2, 4)],
+    ),
+    "select": (lambda m, x: m.select(x, axis=1, index=-1), [(2, 3, 4)]),
+    "Tensor.select_scatter": (lambda m, x, y: x.select_scatter(y, axis=2, index=1), [(2, 3, 4), (2, 3)]),
+    "narrow": (lambda m, x: m.narrow(x, axis=2, start=1, length=2), [(2, 3, 4)]),
+    "Tensor.narrow_copy": (lambda m, x: x.narrow_copy(axis=0, start=1, length=1), [(2, 3, 4)]),
+    "Tensor.renorm": (lambda m, x: x.renorm(2, axis=1, maxnorm=1.5), [(2, 3, 4)]),
+    "unflatten": (lambda m, x: m.unflatten(x, axis=2, sizes=(2, 2)), [(2, 3, 4)]),
     "Tensor.size": (lambda m, x: x.size(axis=-1), [(2, 3, 4)]),
     "Tensor.stride": (lambda m, x: x.stride(axis=1), [(2, 3, 4)]),
 }
@@ -120,7 +157,9 @@ def _run(m, case, arrays, subset):
 def _arrays(case):
     rng = np.random.default_rng(0)
     # distinct values, so that sort, max, median and mode pick the same elements in both libraries
-    return [rng.permutation(np.prod(s)).reshape(s) / np.prod(s) + rng.uniform(0.5, 1.0) for s in CASES[case][1]]
+    return [
+        rng.permutation(np.prod(s)).reshape(s) / np.prod(s) + rng.uniform(0.5, 1.0) for s in CASES[case][1]
+    ]
 
 
 def _subsets(case):
@@ -130,7 +169,8 @@ def _subsets(case):
 
 @pytest.mark.parity
 @pytest.mark.parametrize(
-    "case, subset", [pytest.param(c, s, id=f"{c}-{sorted(s)}") for c in CASES for s in _subsets(c)])
+    "case, subset", [pytest.param(c, s, id=f"{c}-{sorted(s)}") for c in CASES for s in _subsets(c)]
+)
 def test_alias_matches_torch(case, subset):
     """The call with numpy's names gives torch's values and gradients."""
     torch = pytest.importorskip("torch")
@@ -151,7 +191,9 @@ def test_alias_equals_the_dim_call():
     """Without torch: ``axis`` / ``keepdims`` mean exactly ``dim`` / ``keepdim``."""
     x = ember.randn(2, 3, 4)
     assert np.array_equal(x.sum(axis=-1).numpy(), x.sum(dim=-1).numpy())
-    assert np.array_equal(ember.mean(x, axis=(0, 2), keepdims=True).numpy(), x.mean((0, 2), keepdim=True).numpy())
+    assert np.array_equal(
+        ember.mean(x, axis=(0, 2), keepdims=True).numpy(), x.mean((0, 2), keepdim=True).numpy()
+    )
     assert np.array_equal(ember.cat([x, x], axis=1).numpy(), ember.cat([x, x], 1).numpy())
     assert np.array_equal(x.softmax(axis=0).numpy(), x.softmax(0).numpy())
     assert x.size(axis=1) == 3
@@ -175,13 +217,17 @@ BOTH = {
     "unsqueeze": lambda m, x: m.unsqueeze(x, 0, axis=0),
     "squeeze": lambda m, x: m.squeeze(x, 1, axis=1),
     "Tensor.size": lambda m, x: x.size(0, axis=0),
+    "gather": lambda m, x: m.gather(x, 0, axis=0, index=m.zeros(1, 1, 1, dtype=m.int64)),
+    "narrow": lambda m, x: x.narrow(1, axis=1, start=0, length=1),
 }
 
 
 @pytest.mark.parametrize("case", sorted(BOTH))
 def test_both_names_is_a_type_error(case):
     x = ember.ones(2, 3, 4)
-    with pytest.raises(TypeError, match="unexpected keyword argument 'axis'|unexpected keyword argument 'keepdims'"):
+    with pytest.raises(
+        TypeError, match="unexpected keyword argument 'axis'|unexpected keyword argument 'keepdims'"
+    ):
         BOTH[case](ember, x)
 
 
@@ -194,14 +240,41 @@ def test_both_names_is_a_type_error_in_torch_too(case):
         BOTH[case](torch, torch.ones(2, 3, 4))
 
 
-@pytest.mark.parametrize("call", [
-    lambda x: x.cumsum(), lambda x: ember.logsumexp(x), lambda x: x.unsqueeze(), lambda x: x.cummax()])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda x: x.cumsum(),
+        lambda x: ember.logsumexp(x),
+        lambda x: x.unsqueeze(),
+        lambda x: x.cummax(),
+        lambda x: x.gather(index=ember.zeros(1, 1, dtype=ember.int64)),
+        lambda x: x.narrow(start=0, length=1),
+    ],
+)
 def test_a_required_dim_under_neither_name_is_missing(call):
     with pytest.raises(TypeError, match='missing 1 required positional arguments: "dim"'):
         call(ember.ones(2, 3))
 
 
-@pytest.mark.parametrize("call", [lambda m, x: m.nn.functional.softmax(x, axis=0), lambda m, x: m.norm(x, axis=0)])
+@pytest.mark.parametrize(
+    "call, name",
+    [
+        (lambda x: x.gather(1), "index"),
+        (lambda x: x.gather(axis=1), "index"),
+        (lambda x: x.narrow(0, 1), "length"),
+        (lambda x: ember.index_add(x, 0, ember.tensor([0])), "source"),
+        (lambda x: x.select(axis=0), "index"),
+    ],
+)
+def test_the_parameters_after_a_required_dim_stay_required(call, name):
+    """(They default to None only so that ``dim`` can be given as ``axis``.)"""
+    with pytest.raises(TypeError, match=f'missing 1 required positional arguments: "{name}"'):
+        call(ember.ones(2, 3))
+
+
+@pytest.mark.parametrize(
+    "call", [lambda m, x: m.nn.functional.softmax(x, axis=0), lambda m, x: m.norm(x, axis=0)]
+)
 def test_functions_torch_writes_in_python_take_no_alias(call):
     """torch's Python-level functions (``F.softmax``, ``torch.norm``) have no aliases; nor do Ember's."""
     with pytest.raises(TypeError):
