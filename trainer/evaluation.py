@@ -69,6 +69,7 @@ class EvaluationLoop:
             call(f"on_{hook}_epoch_start")
             for dataloader_idx, (loader, limit) in enumerate(zip(loaders, limits)):
                 metrics.dataloader_suffix = f"/dataloader_idx_{dataloader_idx}" if several else ""
+                metrics.dataloader_idx = dataloader_idx if several else None
                 loader_predictions = []
                 if data_utils.is_positionable(loader):  # every pass reads the same samples and augmentations,
                     data_utils.position_loader(loader, 0, 0)  # so an evaluation depends on the weights alone
@@ -88,10 +89,12 @@ class EvaluationLoop:
                         if stage == "predict":
                             loader_predictions.append(output)
                 predictions.append(loader_predictions)
-            metrics.dataloader_suffix = ""
+            metrics.dataloader_suffix, metrics.dataloader_idx = "", None
             for name, acc in metrics.accumulators.get(stage, {}).items():  # as in Lightning, the epoch's values
                 metrics.callback_metrics[name] = acc.compute()  # so far are in callback_metrics at its end hook
             call(f"on_{hook}_epoch_end")
+            # the loader each value was logged from (a name logged with add_dataloader_idx=False has no suffix)
+            owners = {name: acc.dataloader_idx for name, acc in metrics.accumulators.get(stage, {}).items()}
             values, row = metrics.reduce_stage(stage)
             if stage not in ("sanity_check", "predict") and row:
                 self.log_metrics(row, state.global_step)
@@ -103,7 +106,8 @@ class EvaluationLoop:
         results = []
         for dataloader_idx in range(len(loaders)):
             suffix = f"/dataloader_idx_{dataloader_idx}"
-            results.append({k: v for k, v in values.items() if not several or k.endswith(suffix)})
+            results.append({k: v for k, v in values.items()
+                            if not several or k.endswith(suffix) or owners.get(k) == dataloader_idx})
         return results, predictions
 
 

@@ -21,10 +21,22 @@ from .utilities.signature_utils import is_param_in_hook_signature
 
 
 class FitLoop:
-    """Trains ``trainer.module`` with ``trainer``'s loaders, optimizers, schedules and limits."""
+    """Trains ``trainer.module`` with ``trainer``'s loaders, optimizers, schedules and limits.
 
-    def __init__(self, trainer):
+    The limits are the loop's, as in Lightning (``trainer.max_epochs`` reads ``fit_loop.max_epochs``): setting
+    ``trainer.fit_loop.max_epochs = 5`` and calling ``fit`` again trains on up to epoch 5.
+
+    Attributes:
+        max_epochs: stop after this many epochs (-1: no limit).
+        min_epochs: train at least this many epochs even if a callback asks to stop.
+        max_steps: stop after this many optimizer steps (-1: no limit).
+        min_steps: train at least this many steps even if a callback asks to stop.
+    """
+
+    def __init__(self, trainer, max_epochs: int = 1000, min_epochs: int = 0, max_steps: int = -1, min_steps: int = 0):
         self.trainer = trainer
+        self.max_epochs, self.min_epochs = max_epochs, min_epochs
+        self.max_steps, self.min_steps = max_steps, min_steps
         self._model = None  # the module the steps below were taken from (``_prepare_for``)
         self._hooks = None  # the run's hook table they were read with
         self._profiler = None  # the run's profiler; None for the pass-through one, whose contexts are skipped
@@ -75,7 +87,8 @@ class FitLoop:
             loader = trainer.train_dataloader
             state.stage = "train"
             model.train()
-            state.epoch_batches = trainer.num_training_batches
+            if state.batch_idx == 0 or trainer.num_training_batches != math.inf:  # (a loader without len() resumed
+                state.epoch_batches = trainer.num_training_batches  # inside an epoch keeps the restored count)
             if state.batch_idx == 0:  # (a resumed run may start inside an epoch)
                 trainer.metric_store.reset_stage("train")
             trainer.call("on_train_epoch_start")
@@ -87,6 +100,8 @@ class FitLoop:
                     loader, state.batch_idx, state.epoch_batches,
                     None if isinstance(profiler, PassThroughProfiler) else profiler,
                     "[_TrainingEpochLoop].train_dataloader_next") as batches:
+                if state.epoch_batches == math.inf:  # a loader without len(): one batch ahead, to know the last
+                    batches = _one_ahead(batches, state)
                 for batch_idx, batch in batches:
                     trainer._is_last_batch = batch_idx + 1 >= state.epoch_batches
                     if self.train_batch(model, batch, batch_idx) == -1:
@@ -97,7 +112,7 @@ class FitLoop:
                     # (the step boundary and the epoch's end, called only when there is something to do)
                     if trainer._pending_checkpoint_ops or interrupts.requested or not one_process:
                         trainer._step_boundary()
-                    if (state.should_stop or 0 <= trainer.max_steps <= state.global_step) and self.epoch_should_end():
+                    if (state.should_stop or 0 <= self.max_steps <= state.global_step) and self.epoch_should_end():
                         break
             if state.batch_idx == 0 and state.epoch_batches > 0:
                 raise RuntimeError("the training data loader yielded no batches")
@@ -180,7 +195,7 @@ class FitLoop:
                     f"batch_idx {batch_idx}). Call `optimizer.step(closure=optimizer_closure)`, or "
                     "`optimizer_closure()` to skip the update: the closure runs training_step and backward")
             if trainer.lr_scheduler_configs:
-                step_schedulers(trainer.lr_scheduler_configs, "step", state.global_step, trainer.callback_metrics,
+                step_schedulers(trainer.lr_scheduler_configs, "step", state.global_step, trainer,
                                 trainer.module)
         else:
             self.closure()
@@ -261,23 +276,23 @@ class FitLoop:
     def epoch_should_end(self) -> bool:
         trainer = self.trainer
         state = trainer.state
-        if 0 <= trainer.max_steps <= state.global_step:
+        if 0 <= self.max_steps <= state.global_step:
             return True
         return state.should_stop and self.minimums_reached()
 
     def minimums_reached(self) -> bool:
         trainer = self.trainer
-        return trainer.state.epoch + 1 >= trainer.min_epochs and trainer.state.global_step >= trainer.min_steps
+        return trainer.state.epoch + 1 >= self.min_epochs and trainer.state.global_step >= self.min_steps
 
     def done(self) -> bool:
         trainer = self.trainer
         state = trainer.state
-        if 0 <= trainer.max_steps <= state.global_step:
+        if 0 <= self.max_steps <= state.global_step:
             return True
-        if trainer.max_epochs != -1 and state.epoch >= trainer.max_epochs:
+        if self.max_epochs != -1 and state.epoch >= self.max_epochs:
             return True
         if state.should_stop:
-            if state.epoch >= trainer.min_epochs and state.global_step >= trainer.min_steps:
+            if state.epoch >= self.min_epochs and state.global_step >= self.min_steps:
                 return True
             state.should_stop = False
         return False
@@ -291,10 +306,25 @@ class FitLoop:
         if row:
             trainer.log_metrics(row, state.global_step)
         if trainer.module.automatic_optimization:  # in manual optimization the user steps schedulers
-            step_schedulers(trainer.lr_scheduler_configs, "epoch", state.epoch + 1, trainer.callback_metrics,
+            step_schedulers(trainer.lr_scheduler_configs, "epoch", state.epoch + 1, trainer,
                             trainer.module)
         state.epoch += 1
         state.batch_idx = 0
+
+
+def _one_ahead(batches, state):
+    """The ``(batch_idx, batch)`` pairs of ``batches``, each yielded once the next one has been fetched (Lightning's
+    prefetch of one batch): when the loader has no length, its last batch is known as it is trained on, so
+    ``trainer.is_last_batch`` is True then and ``state.epoch_batches`` becomes the epoch's count (the optimizer steps,
+    and validation runs, at that batch as with a sized loader). The epoch's position is still ``state.batch_idx``:
+    the batch fetched ahead is not counted, and a resumed run positions the loader there."""
+    pending = next(batches, None)
+    while pending is not None:
+        following = next(batches, None)
+        if following is None:
+            state.epoch_batches = pending[0] + 1
+        yield pending
+        pending = following
 
 
 _TAKES_BATCH_IDX: dict = {}

@@ -4,7 +4,8 @@ The rules, in one place (they are also in ``TrainingModule.log``'s docstring):
 
 * A metric keeps the name it was logged under. Nothing is renamed (no ``_step``/``_epoch``
   suffixes). The only exception is a stage with several data loaders, where Lightning's
-  ``/dataloader_idx_N`` suffix keeps the loaders apart.
+  ``/dataloader_idx_N`` suffix keeps the loaders apart, unless ``add_dataloader_idx=False`` (then a name
+  logged from two loaders is an error, as in Lightning).
 * Defaults: in ``training_step`` and the training batch hooks ``on_step=True, on_epoch=False``;
   in ``on_train_epoch_*`` and in everything validation/test ``on_step=False, on_epoch=True``.
 * Per-step values (``on_step=True`` in training) go to the loggers in a row whose ``step`` is
@@ -17,6 +18,9 @@ The rules, in one place (they are also in ``TrainingModule.log``'s docstring):
   check are thrown away.
 * Per-step values logged during validation/test (``on_step=True``) reach ``callback_metrics`` and the
   progress bar, not the loggers.
+* The store keeps Python floats (``self.log`` runs at every step); ``trainer.callback_metrics`` and
+  ``trainer.logged_metrics`` show them as 0-d tensors, as Lightning's do, made when those dicts are read
+  (``TensorView``); ``trainer.progress_bar_metrics`` holds floats, as Lightning's does.
 """
 
 from __future__ import annotations
@@ -89,10 +93,11 @@ def infer_batch_size(batch) -> int:
 
 
 class _Accumulator:
-    __slots__ = ("logger", "prog_bar", "reduction", "total", "weight")
+    __slots__ = ("dataloader_idx", "logger", "prog_bar", "reduction", "total", "weight")
 
-    def __init__(self, reduction: str, prog_bar: bool, logger: bool):
+    def __init__(self, reduction: str, prog_bar: bool, logger: bool, dataloader_idx: int | None = None):
         self.reduction = reduction
+        self.dataloader_idx = dataloader_idx  # the evaluation loader it was logged from (None: training, or one)
         self.total = 0.0 if reduction in ("mean", "sum") else None
         self.weight = 0.0
         self.prog_bar, self.logger = prog_bar, logger
@@ -126,6 +131,37 @@ class _Accumulator:
         return acc
 
 
+class TensorView:
+    """A dict of 0-d tensors kept in step with a dict of floats, refreshed when read (``read()``).
+
+    Only values that changed since the last read are converted, so reading once per step costs one dict
+    walk. The dict returned is the same object at every read: a value written into it (Lightning's
+    ``trainer.callback_metrics.update(...)``) stays until its name is logged again.
+    """
+
+    __slots__ = ("floats", "seen", "tensors")
+
+    def __init__(self, floats: dict):
+        self.floats = floats
+        self.tensors: dict = {}
+        self.seen: dict = {}  # name -> the float its tensor was made from
+
+    def read(self) -> dict:
+        floats, seen, tensors = self.floats, self.seen, self.tensors
+        for name, value in floats.items():
+            if seen.get(name, _UNSEEN) is not value:
+                seen[name] = value
+                tensors[name] = ember.tensor(value, dtype=ember.get_default_dtype())
+        if len(seen) > len(floats):  # names the store dropped (a checkpoint was loaded)
+            for name in [name for name in seen if name not in floats]:
+                del seen[name]
+                tensors.pop(name, None)
+        return tensors
+
+
+_UNSEEN = object()
+
+
 class MetricStore:
     """Collects ``self.log`` calls for the trainer.
 
@@ -146,11 +182,14 @@ class MetricStore:
         self.logged_metrics: dict[str, float] = {}
         self.progress_bar_metrics: dict[str, float] = {}
         self.dataloader_suffix = ""
+        self.dataloader_idx: int | None = None  # the evaluation loader being run when there are several
+        self.callback_view = TensorView(self.callback_metrics)
+        self.logged_view = TensorView(self.logged_metrics)
         self.sync = None  # set by the trainer under DDP: (value, reduction) -> value reduced over the ranks
 
     # -- called by TrainingModule.log -----------------------------------------------------------
     def log(self, name, value, prog_bar=False, logger=True, on_step=None, on_epoch=None, reduce_fx="mean",
-            batch_size=None, sync_dist=False) -> None:
+            batch_size=None, sync_dist=False, add_dataloader_idx=True) -> None:
         if not isinstance(name, str) or not name:
             raise TypeError(f"self.log: the name must be a non-empty string, got {name!r}")
         if isinstance(value, ember.Tensor):  # the common case, to_float's first, inline: a one-element tensor
@@ -179,7 +218,10 @@ class MetricStore:
         if sync_dist and self.sync is not None:  # DDP: the value reduced over the ranks, at once
             value = self.sync(value, _reduction_name(reduce_fx))
         if self.dataloader_suffix:
-            name = name + self.dataloader_suffix
+            if add_dataloader_idx:
+                name = name + self.dataloader_suffix
+            elif on_epoch:
+                self._check_one_loader(name)
         if on_step:
             self.step_values[name] = value
             self.step_flags[name] = (prog_bar, logger)
@@ -190,7 +232,8 @@ class MetricStore:
             accumulators = self.accumulators.setdefault(self.stage, {})
             acc = accumulators.get(name)
             if acc is None:
-                acc = accumulators[name] = _Accumulator(_reduction_name(reduce_fx), prog_bar, logger)
+                acc = accumulators[name] = _Accumulator(_reduction_name(reduce_fx), prog_bar, logger,
+                                                        self.dataloader_idx)
             if acc.reduction == "mean":
                 if batch_size is None:
                     if self._batch_size is None:
@@ -201,6 +244,15 @@ class MetricStore:
                 acc.add(value, 1.0)
             if not self.batch_level:
                 self.callback_metrics[name] = value
+
+    def _check_one_loader(self, name: str) -> None:
+        """``add_dataloader_idx=False``: ``name`` must not have been logged from another loader (Lightning's error)."""
+        acc = self.accumulators.get(self.stage, {}).get(name)
+        if acc is not None and acc.dataloader_idx != self.dataloader_idx:
+            step = "validation_step" if self.stage in ("validate", "sanity_check") else f"{self.stage}_step"
+            raise ValueError(f"You called `self.log({name}, ...)` twice in `{step}` with different arguments. This is "
+                             f"not allowed (it was logged from dataloader {acc.dataloader_idx} and now from "
+                             f"{self.dataloader_idx} with add_dataloader_idx=False: give each loader its own name)")
 
     # -- called by the trainer ------------------------------------------------------------------
     @contextlib.contextmanager

@@ -186,7 +186,7 @@ class TrainingModule(HyperparametersMixin, nn.Module):
     # -- logging ------------------------------------------------------------------------------
     def log(self, name: str, value: Any, prog_bar: bool = False, logger: bool = True, on_step: bool | None = None,
             on_epoch: bool | None = None, reduce_fx: Any = "mean", batch_size: int | None = None,
-            sync_dist: bool = False, **kwargs: Any) -> None:
+            sync_dist: bool = False, add_dataloader_idx: bool = True, **kwargs: Any) -> None:
         """Records a metric under exactly ``name``.
 
         Defaults follow Lightning: in ``training_step`` and the training batch hooks
@@ -202,6 +202,8 @@ class TrainingModule(HyperparametersMixin, nn.Module):
           training epoch or validation/test run ends.
         * ``trainer.callback_metrics[name]``: the latest value, step or epoch. With ``prog_bar=True``
           also on the progress bar; ``logger=False`` keeps it away from the loggers.
+        * With several validation / test loaders the name gets Lightning's ``/dataloader_idx_N`` suffix;
+          ``add_dataloader_idx=False`` keeps the plain name (then logging it from two loaders is an error).
 
         Example:
             >>> # inside training_step:  self.log("train_loss", loss, prog_bar=True)
@@ -213,14 +215,16 @@ class TrainingModule(HyperparametersMixin, nn.Module):
             rank_zero_warn("You are trying to `self.log()` but `Trainer(barebones=True)` is configured. Logging can "
                            "impact raw speed so it is disabled under this setting.")
             return
-        trainer.metric_store.log(name, value, prog_bar, logger, on_step, on_epoch, reduce_fx, batch_size, sync_dist)
+        trainer.metric_store.log(name, value, prog_bar, logger, on_step, on_epoch, reduce_fx, batch_size, sync_dist,
+                                 add_dataloader_idx)
 
     def log_dict(self, dictionary: dict, prog_bar: bool = False, logger: bool = True, on_step: bool | None = None,
                  on_epoch: bool | None = None, reduce_fx: Any = "mean", batch_size: int | None = None,
-                 sync_dist: bool = False, **kwargs: Any) -> None:
+                 sync_dist: bool = False, add_dataloader_idx: bool = True, **kwargs: Any) -> None:
         """``self.log`` for every item of ``dictionary``."""
         for name, value in dictionary.items():
-            self.log(name, value, prog_bar, logger, on_step, on_epoch, reduce_fx, batch_size, sync_dist)
+            self.log(name, value, prog_bar, logger, on_step, on_epoch, reduce_fx, batch_size, sync_dist,
+                     add_dataloader_idx)
 
     def print(self, *args: Any, **kwargs: Any) -> None:
         """``print`` that does not break the progress bar (on rank 0 only under DDP)."""

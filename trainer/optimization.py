@@ -139,15 +139,16 @@ def checked_loss(output, where: str, detect_anomaly: bool = False):
     return loss
 
 
-def step_schedulers(configs: list, interval: str, counter: int, callback_metrics: dict, module) -> None:
+def step_schedulers(configs: list, interval: str, counter: int, trainer, module) -> None:
     """Steps the schedulers of ``interval`` (``"step"`` or ``"epoch"``) due at ``counter`` (the global
     step, or the number of epochs done), through ``module.lr_scheduler_step``; ``ReduceLROnPlateau``
-    gets its monitored value from ``callback_metrics``."""
+    gets its monitored value from ``trainer.callback_metrics`` (read only then: reading makes tensors)."""
     for config in configs:
         if config.interval != interval or counter % config.frequency != 0:
             continue
         metric = None
         if config.reduce_on_plateau:
+            callback_metrics = trainer.callback_metrics
             metric = callback_metrics.get(config.monitor)
             if metric is None:
                 if config.strict:

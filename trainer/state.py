@@ -27,7 +27,8 @@ class TrainerState:
         total_batch_idx: training batches completed over the whole run.
         epoch_batches: the number of training batches in the current epoch (known once it starts).
         should_stop: set by a callback (early stopping, timer) or the user to end training.
-        fn: what the trainer is running: ``"fit"``, ``"validate"``, ``"test"``, ``"predict"`` or None.
+        fn: what the trainer is running, or ran last: ``"fit"``, ``"validate"``, ``"test"``, ``"predict"``, or
+            None before the first run (as Lightning's ``trainer.state.fn``, it is kept after a run ends).
         stage: the loop running right now: ``"train"``, ``"sanity_check"``, ``"validate"``, ``"test"``,
             ``"predict"`` or None.
     """

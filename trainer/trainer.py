@@ -186,8 +186,7 @@ class Trainer:
             limit_train_batches = limit_val_batches = overfit_batches
         if max_epochs is None:
             max_epochs = 1000 if max_steps == -1 else -1
-        self.max_epochs, self.min_epochs = max_epochs, min_epochs or 0
-        self.max_steps, self.min_steps = max_steps, min_steps or 0
+        self.fit_loop = FitLoop(self, max_epochs, min_epochs or 0, max_steps, min_steps or 0)  # (holds the limits)
         self.limit_train_batches, self.limit_val_batches = limit_train_batches, limit_val_batches
         self.limit_test_batches, self.limit_predict_batches = limit_test_batches, limit_predict_batches
         self.overfit_batches = overfit_batches
@@ -247,13 +246,48 @@ class Trainer:
         self._default_clipping = False  # the module keeps TrainingModule's clipping hooks (set by fit)
         self._interrupts = InterruptHandler()
         self._evaluation: EvaluationLoop | None = None  # built for each run, once its module and hooks are known
-        self.fit_loop = FitLoop(self)
         self.callbacks, self.loggers = setup.setup_callbacks_and_loggers(
             callbacks, logger, enable_checkpointing=enable_checkpointing, enable_progress_bar=enable_progress_bar,
             enable_model_summary=enable_model_summary, max_time=max_time, fast_dev_run=self.fast_dev_run,
             default_root_dir=self.default_root_dir, is_global_zero=self.is_global_zero)
 
     # -- what callbacks and modules read -------------------------------------------------------
+    @property
+    def max_epochs(self) -> int:
+        """``fit_loop.max_epochs``, as in Lightning (-1: no limit); settable, e.g. to train further with another ``fit``."""
+        return self.fit_loop.max_epochs
+
+    @max_epochs.setter
+    def max_epochs(self, value: int) -> None:
+        self.fit_loop.max_epochs = value
+
+    @property
+    def min_epochs(self) -> int:
+        """``fit_loop.min_epochs``, as in Lightning."""
+        return self.fit_loop.min_epochs
+
+    @min_epochs.setter
+    def min_epochs(self, value: int) -> None:
+        self.fit_loop.min_epochs = value
+
+    @property
+    def max_steps(self) -> int:
+        """``fit_loop.max_steps``, as in Lightning (-1: no limit)."""
+        return self.fit_loop.max_steps
+
+    @max_steps.setter
+    def max_steps(self, value: int) -> None:
+        self.fit_loop.max_steps = value
+
+    @property
+    def min_steps(self) -> int:
+        """``fit_loop.min_steps``, as in Lightning."""
+        return self.fit_loop.min_steps
+
+    @min_steps.setter
+    def min_steps(self, value: int) -> None:
+        self.fit_loop.min_steps = value
+
     @property
     def global_step(self) -> int:
         return self.state.global_step
@@ -446,15 +480,20 @@ class Trainer:
         return self.module
 
     @property
-    def callback_metrics(self) -> dict[str, float]:
-        return self._metrics.callback_metrics
+    def callback_metrics(self) -> dict[str, ember.Tensor]:
+        """The latest value of every metric (``self.log`` rules: ``ember.trainer.metrics``), as 0-d tensors, as in
+        Lightning: ``trainer.callback_metrics["val_loss"].item()``. The same dict at every read (values are
+        converted when it is read); what you write into it stays until that name is logged again."""
+        return self._metrics.callback_view.read()
 
     @property
-    def logged_metrics(self) -> dict[str, float]:
-        return self._metrics.logged_metrics
+    def logged_metrics(self) -> dict[str, ember.Tensor]:
+        """The values last sent to the loggers, as 0-d tensors (as in Lightning)."""
+        return self._metrics.logged_view.read()
 
     @property
     def progress_bar_metrics(self) -> dict[str, float]:
+        """The values shown on the progress bar, as Python floats (as in Lightning)."""
         return self._metrics.progress_bar_metrics
 
     @property
@@ -587,7 +626,7 @@ class Trainer:
             raise
         finally:
             ember.set_default_dtype(previous_dtype)
-            self.state.fn = self.state.stage = None
+            self.state.stage = None  # (``state.fn`` keeps the run's kind afterwards, as Lightning's ``state.fn`` does)
             self._defer_checkpoints = False
             if self.is_global_zero or self.profiler.filename:
                 self.profiler.describe()  # (Lightning's report at the end of every run)

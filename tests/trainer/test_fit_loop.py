@@ -373,7 +373,7 @@ def test_a_strategy_reducing_gradients_is_asked_once_per_optimizer_step(tmp_path
     assert len(counted) == 3
 
 
-def test_logged_numbers_become_floats_whatever_their_type(tmp_path):
+def test_logged_numbers_become_float_tensors_whatever_their_type(tmp_path):
     class Kinds(Classifier):
         def training_step(self, batch, batch_idx):
             self.log("int_tensor", ember.tensor(3))
@@ -386,8 +386,10 @@ def test_logged_numbers_become_floats_whatever_their_type(tmp_path):
     trainer = _trainer(tmp_path, max_epochs=1, limit_train_batches=2)
     trainer.fit(Kinds(), loader())
     values = {k: trainer.callback_metrics[k] for k in ("int_tensor", "bool_tensor", "float64_tensor", "numpy", "int")}
-    assert values == {"int_tensor": 3.0, "bool_tensor": 1.0, "float64_tensor": 0.25, "numpy": 1.5, "int": 7.0}
-    assert all(isinstance(v, float) for v in values.values())
+    assert {k: v.item() for k, v in values.items()} == {"int_tensor": 3.0, "bool_tensor": 1.0, "float64_tensor": 0.25,
+                                                        "numpy": 1.5, "int": 7.0}
+    # as Lightning's callback_metrics: 0-d floating tensors (Ember's are of the default dtype)
+    assert all(isinstance(v, ember.Tensor) and v.shape == () and v.dtype == ember.float32 for v in values.values())
 
 
 class Batches:
@@ -418,9 +420,14 @@ class Batches:
 
 def test_the_loop_fetches_no_batch_past_its_limit_and_closes_a_failed_loader_at_once(tmp_path):
     data = Batches()
-    trainer = _trainer(tmp_path, max_steps=3)
+    trainer = _trainer(tmp_path, max_steps=3, limit_train_batches=3)
     trainer.fit(Classifier(), data)
     assert data.taken == 3 and trainer.global_step == 3 and not data.closed
+
+    data = Batches()  # no len() and no limit: one batch is fetched ahead, to know the last (Lightning's prefetch)
+    trainer = _trainer(tmp_path, max_steps=3)
+    trainer.fit(Classifier(), data)
+    assert data.taken == 4 and trainer.global_step == 3 and not data.closed
 
     data = Batches()  # no len(): the epoch ends when the loader does
     _trainer(tmp_path, max_epochs=1).fit(Classifier(), data)

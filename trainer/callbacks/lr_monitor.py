@@ -71,7 +71,7 @@ class LearningRateMonitor(Callback):
             return
         for name, value in stats.items():
             self.lrs.setdefault(name, []).append(value)
-        trainer.callback_metrics.update(stats)  # (as Lightning: other callbacks can monitor a learning rate)
+        trainer.metric_store.callback_metrics.update(stats)  # (as Lightning: other callbacks can monitor a rate)
         trainer.log_metrics(stats, trainer.global_step)
 
     def on_train_batch_start(self, trainer, module, batch, batch_idx) -> None:

@@ -237,7 +237,8 @@ class ModelCheckpoint(Checkpoint):
                 label = name.replace("/", "_").replace(os.sep, "_")  # a '/' would make a sub-folder
                 filename = filename.replace(group, label + self.CHECKPOINT_EQUALS_CHAR + "{" + name, 1)
             metrics.setdefault(name, 0)
-        safe = {re.sub(r"[^0-9a-zA-Z_]", "_", k): v for k, v in metrics.items()}
+        safe = {re.sub(r"[^0-9a-zA-Z_]", "_", k): v.item() if isinstance(v, ember.Tensor) and v.numel() == 1 else v
+                for k, v in metrics.items()}  # (a 0-d tensor formats as its number, as torch's does)
         for name in list(metrics):
             filename = filename.replace("{" + name, "{" + re.sub(r"[^0-9a-zA-Z_]", "_", name))
         filename = filename.format(**safe)
