@@ -21,6 +21,7 @@ import math
 import numpy as np
 
 from .. import _dtype
+from .._numpy_names import dim_from_axis
 from ..tensor import Tensor
 from ._op import Op
 from ._util import normalize_dim
@@ -217,63 +218,87 @@ def _swap(norm):
 
 
 # --- the public functions (``ember.fft``) -----------------------------------------------------------
-def fft(input, n=None, dim=-1, norm=None):
+def fft(input, n=None, dim=-1, norm=None, *, axis=None):
     """The 1-D discrete Fourier transform of ``input`` along ``dim`` (``n`` crops or zero-pads)."""
+    if axis is not None:
+        dim = dim_from_axis("fft", dim, axis, -1)
     return _c2c("fft", input, n, dim, norm, False)
 
 
-def ifft(input, n=None, dim=-1, norm=None):
+def ifft(input, n=None, dim=-1, norm=None, *, axis=None):
     """The 1-D inverse discrete Fourier transform."""
+    if axis is not None:
+        dim = dim_from_axis("ifft", dim, axis, -1)
     return _c2c("ifft", input, n, dim, norm, True)
 
 
-def fft2(input, s=None, dim=(-2, -1), norm=None):
+def fft2(input, s=None, dim=(-2, -1), norm=None, *, axis=None):
     """The 2-D discrete Fourier transform."""
+    if axis is not None:
+        dim = dim_from_axis("fft2", dim, axis, (-2, -1))
     return _c2c("fft2", input, s, dim, norm, False)
 
 
-def ifft2(input, s=None, dim=(-2, -1), norm=None):
+def ifft2(input, s=None, dim=(-2, -1), norm=None, *, axis=None):
     """The 2-D inverse discrete Fourier transform."""
+    if axis is not None:
+        dim = dim_from_axis("ifft2", dim, axis, (-2, -1))
     return _c2c("ifft2", input, s, dim, norm, True)
 
 
-def fftn(input, s=None, dim=None, norm=None):
+def fftn(input, s=None, dim=None, norm=None, *, axis=None):
     """The N-D discrete Fourier transform (all dims, or the last ``len(s)``, unless ``dim`` is given)."""
+    if axis is not None:
+        dim = dim_from_axis("fftn", dim, axis)
     return _c2c("fftn", input, s, dim, norm, False)
 
 
-def ifftn(input, s=None, dim=None, norm=None):
+def ifftn(input, s=None, dim=None, norm=None, *, axis=None):
     """The N-D inverse discrete Fourier transform."""
+    if axis is not None:
+        dim = dim_from_axis("ifftn", dim, axis)
     return _c2c("ifftn", input, s, dim, norm, True)
 
 
-def rfft(input, n=None, dim=-1, norm=None):
+def rfft(input, n=None, dim=-1, norm=None, *, axis=None):
     """The 1-D Fourier transform of a real signal: the ``n // 2 + 1`` non-negative frequencies."""
+    if axis is not None:
+        dim = dim_from_axis("rfft", dim, axis, -1)
     return _r2c("rfft", input, n, dim, norm)
 
 
-def irfft(input, n=None, dim=-1, norm=None):
+def irfft(input, n=None, dim=-1, norm=None, *, axis=None):
     """The inverse of ``rfft``: a real signal of ``n`` points (default ``2 * (size - 1)``)."""
+    if axis is not None:
+        dim = dim_from_axis("irfft", dim, axis, -1)
     return _c2r("irfft", input, n, dim, norm)
 
 
-def rfft2(input, s=None, dim=(-2, -1), norm=None):
+def rfft2(input, s=None, dim=(-2, -1), norm=None, *, axis=None):
     """The 2-D Fourier transform of a real signal (one-sided on the last dim)."""
+    if axis is not None:
+        dim = dim_from_axis("rfft2", dim, axis, (-2, -1))
     return _r2c("rfft2", input, s, dim, norm)
 
 
-def irfft2(input, s=None, dim=(-2, -1), norm=None):
+def irfft2(input, s=None, dim=(-2, -1), norm=None, *, axis=None):
     """The inverse of ``rfft2``."""
+    if axis is not None:
+        dim = dim_from_axis("irfft2", dim, axis, (-2, -1))
     return _c2r("irfft2", input, s, dim, norm)
 
 
-def rfftn(input, s=None, dim=None, norm=None):
+def rfftn(input, s=None, dim=None, norm=None, *, axis=None):
     """The N-D Fourier transform of a real signal (one-sided on the last transformed dim)."""
+    if axis is not None:
+        dim = dim_from_axis("rfftn", dim, axis)
     return _r2c("rfftn", input, s, dim, norm)
 
 
-def irfftn(input, s=None, dim=None, norm=None):
+def irfftn(input, s=None, dim=None, norm=None, *, axis=None):
     """The inverse of ``rfftn``."""
+    if axis is not None:
+        dim = dim_from_axis("irfftn", dim, axis)
     return _c2r("irfftn", input, s, dim, norm)
 
 
@@ -292,33 +317,45 @@ def _inverse_hermitian(op, input, s, dim, norm):
     return conj(_r2c(op, input, s, dim, _swap(norm), inverse=False))
 
 
-def hfft(input, n=None, dim=-1, norm=None):
+def hfft(input, n=None, dim=-1, norm=None, *, axis=None):
     """The Fourier transform of a Hermitian-symmetric signal given by its first half: a real spectrum."""
+    if axis is not None:
+        dim = dim_from_axis("hfft", dim, axis, -1)
     return _hermitian("hfft", input, n, dim, norm)
 
 
-def ihfft(input, n=None, dim=-1, norm=None):
+def ihfft(input, n=None, dim=-1, norm=None, *, axis=None):
     """The inverse of ``hfft``: the one-sided spectrum of a real signal, conjugated."""
+    if axis is not None:
+        dim = dim_from_axis("ihfft", dim, axis, -1)
     return _inverse_hermitian("ihfft", input, n, dim, norm)
 
 
-def hfft2(input, s=None, dim=(-2, -1), norm=None):
+def hfft2(input, s=None, dim=(-2, -1), norm=None, *, axis=None):
     """The 2-D ``hfft``."""
+    if axis is not None:
+        dim = dim_from_axis("hfft2", dim, axis, (-2, -1))
     return _hermitian("hfft2", input, s, dim, norm)
 
 
-def ihfft2(input, s=None, dim=(-2, -1), norm=None):
+def ihfft2(input, s=None, dim=(-2, -1), norm=None, *, axis=None):
     """The 2-D ``ihfft``."""
+    if axis is not None:
+        dim = dim_from_axis("ihfft2", dim, axis, (-2, -1))
     return _inverse_hermitian("ihfft2", input, s, dim, norm)
 
 
-def hfftn(input, s=None, dim=None, norm=None):
+def hfftn(input, s=None, dim=None, norm=None, *, axis=None):
     """The N-D ``hfft`` (one-sided on the last transformed dim)."""
+    if axis is not None:
+        dim = dim_from_axis("hfftn", dim, axis)
     return _hermitian("hfftn", input, s, dim, norm)
 
 
-def ihfftn(input, s=None, dim=None, norm=None):
+def ihfftn(input, s=None, dim=None, norm=None, *, axis=None):
     """The N-D ``ihfft``."""
+    if axis is not None:
+        dim = dim_from_axis("ihfftn", dim, axis)
     return _inverse_hermitian("ihfftn", input, s, dim, norm)
 
 
@@ -333,13 +370,17 @@ def _shift(input, dim, sign: int):
     return roll(input, shifts, dims)
 
 
-def fftshift(input, dim=None):
+def fftshift(input, dim=None, *, axis=None):
     """Moves the zero frequency to the centre (rolls each dim by ``size // 2``)."""
+    if axis is not None:
+        dim = dim_from_axis("fftshift", dim, axis)
     return _shift(input, dim, 1)
 
 
-def ifftshift(input, dim=None):
+def ifftshift(input, dim=None, *, axis=None):
     """The inverse of ``fftshift``."""
+    if axis is not None:
+        dim = dim_from_axis("ifftshift", dim, axis)
     return _shift(input, dim, -1)
 
 

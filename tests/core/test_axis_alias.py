@@ -127,6 +127,21 @@ CASES = {
     "Tensor.narrow_copy": (lambda m, x: x.narrow_copy(axis=0, start=1, length=1), [(2, 3, 4)]),
     "Tensor.renorm": (lambda m, x: x.renorm(2, axis=1, maxnorm=1.5), [(2, 3, 4)]),
     "unflatten": (lambda m, x: m.unflatten(x, axis=2, sizes=(2, 2)), [(2, 3, 4)]),
+    "fft.fft": (lambda m, x: m.fft.fft(x, axis=1), [(2, 3, 4)]),
+    "fft.ifft": (lambda m, x: m.fft.ifft(x, 4, axis=0), [(2, 3, 4)]),
+    "fft.rfft": (lambda m, x: m.fft.rfft(x, axis=-1, norm="ortho"), [(2, 3, 4)]),
+    "fft.irfft": (lambda m, x: m.fft.irfft(x, axis=1), [(2, 3, 4)]),
+    "fft.hfft": (lambda m, x: m.fft.hfft(x, axis=0), [(2, 3, 4)]),
+    "fft.ihfft": (lambda m, x: m.fft.ihfft(x, axis=2), [(2, 3, 4)]),
+    "fft.fft2": (lambda m, x: m.fft.fft2(x, axis=(0, 2)), [(2, 3, 4)]),
+    "fft.irfft2": (lambda m, x: m.fft.irfft2(x, axis=(0, 1)), [(2, 3, 4)]),
+    "fft.fftn": (lambda m, x: m.fft.fftn(x, axis=(1, 2)), [(2, 3, 4)]),
+    "fft.rfftn": (lambda m, x: m.fft.rfftn(x, axis=(0, 1)), [(2, 3, 4)]),
+    "fft.ihfftn": (lambda m, x: m.fft.ihfftn(x, axis=(1, 2)), [(2, 3, 4)]),
+    "fft.fftshift": (lambda m, x: m.fft.fftshift(x, axis=1), [(2, 3, 4)]),
+    "fft.ifftshift": (lambda m, x: m.fft.ifftshift(x, axis=(0, 2)), [(2, 3, 4)]),
+    "special.softmax": (lambda m, x: m.special.softmax(x, axis=2), [(2, 3, 4)]),
+    "special.logsumexp": (lambda m, x: m.special.logsumexp(x, axis=1, keepdims=True), [(2, 3, 4)]),
     "Tensor.size": (lambda m, x: x.size(axis=-1), [(2, 3, 4)]),
     "Tensor.stride": (lambda m, x: x.stride(axis=1), [(2, 3, 4)]),
 }
@@ -142,7 +157,10 @@ def _parts(out):
 def _run(m, case, arrays, subset):
     call, _ = CASES[case]
     tensors = [m.tensor(a, requires_grad=i in subset) for i, a in enumerate(arrays)]
-    out = _parts(call(m, *tensors))
+    out = [
+        m.stack([o.real, o.imag], -1) if getattr(o, "is_complex", bool)() else o
+        for o in _parts(call(m, *tensors))
+    ]
     values = [o.detach().numpy() if hasattr(o, "detach") else np.asarray(o) for o in out]
     differentiable = [o for o in out if getattr(o, "requires_grad", False)]
     grads = [None] * len(arrays)
@@ -219,6 +237,8 @@ BOTH = {
     "Tensor.size": lambda m, x: x.size(0, axis=0),
     "gather": lambda m, x: m.gather(x, 0, axis=0, index=m.zeros(1, 1, 1, dtype=m.int64)),
     "narrow": lambda m, x: x.narrow(1, axis=1, start=0, length=1),
+    "fft.fft": lambda m, x: m.fft.fft(x, None, 0, axis=0),
+    "fft.fft2": lambda m, x: m.fft.fft2(x, dim=(0, 1), axis=(0, 1)),
 }
 
 
