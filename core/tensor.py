@@ -16,6 +16,7 @@ import numpy as np
 from . import _device, _dtype
 from ._device import MetaArray, device, is_meta_array, meta_array, resolve, unavailable
 from ._format import format_tensor
+from ._grad_state import state
 from ._hooks import RemovableHandle
 from ._numpy_names import dim_from_axis
 
@@ -288,7 +289,7 @@ class Tensor:
         if is_meta_array(self._data):
             raise TypeError("can't convert meta device type tensor to numpy. Use Tensor.cpu() to copy the "
                             "tensor to host memory first.")
-        if self._requires_grad and not force:
+        if self._requires_grad and state.grad_enabled and not force:  # (allowed under no_grad, as in torch)
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
         return self._data
 

@@ -121,15 +121,10 @@ CASES = {
     "word_language_model[RNN_TANH]": ("word_language_model", ["--model", "RNN_TANH", "--nlayers", "1", "--dropout", "0"],
                                       3, 0.9),
     "word_language_model[Transformer]": ("word_language_model", ["--model", "Transformer"], 3, 0.7),
+    "extending_func": ("extending_func", [], 5, 0.1),
 }
 # Programs that run on torch but not yet on Ember, with what they wait for. They join CASES when it lands.
-PENDING: dict[str, str] = {
-    "extending_func": (
-        "core/autograd/function.py Function.apply: torch's setup_context form (forward without ctx, then "
-        "setup_context(ctx, inputs, output)); saved outputs rebuilt with the node as grad_fn (as ctx.output), so "
-        "double backward through a saved output works; core/tensor.py Tensor.numpy(): allowed on a tensor that "
-        "requires grad while grad mode is off, as torch"),
-}
+PENDING: dict[str, str] = {}
 # Programs that fork workers which compute: they run in a fresh interpreter, because a parent that has already
 # computed cannot fork safely, in either framework (torch's OpenMP pool deadlocks in the child; numba's GNU
 # OpenMP layer ends the child with "fork() called from a process already using GNU OpenMP").

@@ -106,6 +106,7 @@ class Function:
     _non_differentiable = ()
     _materialize_grads = True
     _forward_trace = None
+    _saved_outputs = False  # some saved tensors are this node's outputs (``_SavedOutput``)
     _output_shapes = ()
     _output_dtypes = ()
     # Set by ``ember.func.vmap`` while it runs: ``hook(cls, args, kwargs)`` applies the op to batched inputs
@@ -126,6 +127,12 @@ class Function:
     def backward(ctx, *grad_outputs):
         raise NotImplementedError("a Function subclass must implement backward(ctx, ...)")
 
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        """PyTorch 2's other form: ``forward(*args)`` without ``ctx``, then ``setup_context(ctx, inputs,
+        output)`` saves what ``backward`` needs (``inputs`` the tuple of ``forward``'s arguments)."""
+        raise NotImplementedError("setup_context is not implemented.")
+
     # --- context API (PyTorch's names) -------------------------------------------------
     def save_for_backward(self, *tensors) -> None:
         """Keeps tensors for ``backward``; modifying one in place before then is an error."""
@@ -145,10 +152,13 @@ class Function:
     def saved_tensors(self) -> tuple:
         if self._freed:
             raise RuntimeError(_FREED_MESSAGE)
-        for i, (t, version) in enumerate(zip(self._saved, self._saved_versions)):
+        saved = self._saved
+        if self._saved_outputs:  # outputs of this node, rebuilt with it as their grad_fn
+            saved = tuple(t.tensor(self) if type(t) is _SavedOutput else t for t in saved)
+        for i, (t, version) in enumerate(zip(saved, self._saved_versions)):
             if version is not None and t._vc[0] != version:
                 raise RuntimeError(_inplace_message(t, i, self, version))
-        return self._saved
+        return saved
 
     @property
     def output(self):
@@ -224,7 +234,11 @@ class Function:
                 out = _narrow(out, cls._half_compute)
         else:
             with no_grad():
-                out = forward(ctx, *args, **kwargs)
+                if cls.setup_context is Function.setup_context:
+                    out = forward(ctx, *args, **kwargs)
+                else:  # PyTorch 2's form
+                    out = forward(*args, **kwargs)
+                    cls.setup_context(ctx, args, out)
 
         if meta:
             out = _device.as_meta(out)
@@ -250,10 +264,14 @@ class Function:
             results = tuple([_wrap_output(ctx, node, o, i) for i, o in enumerate(out)])
             if ctx._output is True:
                 raise RuntimeError(f"{cls.__name__}: save_output() is only for single-output functions")
+            if node is not None and ctx._saved and not cls._internal:
+                _link_saved_outputs(ctx, out, results)
             return results
         else:
             ctx._n_outputs = 1
             result = _wrap_output(ctx, node, out, 0)
+            if node is not None and ctx._saved and isinstance(out, Tensor):
+                _link_saved_outputs(ctx, (out,), (result,))
         if ctx._output is True:
             ctx._output = (result._data, result._vc, result._vc[0])
         return result
@@ -310,6 +328,35 @@ def _wrap_output(ctx, node, out, i):
     if out.dtype.kind not in "fc" or not differentiable:
         return Tensor._wrap(out, False, None, i)
     return Tensor._wrap(out, True, node, i)
+
+
+class _SavedOutput:
+    """A saved tensor that is an output of the node saving it (a user's ``forward`` saved what it returned):
+    kept as the output's array and version counter, not as a tensor, so that node and output do not
+    reference each other, and rebuilt with the node as its ``grad_fn`` (higher-order gradients flow
+    through it, as in PyTorch)."""
+
+    __slots__ = ("data", "differentiable", "index", "vc")
+
+    def __init__(self, result: Tensor):
+        self.data, self.differentiable, self.index, self.vc = (
+            result._data, result.grad_fn is not None, result._output_nr, result._vc)
+
+    def tensor(self, node) -> Tensor:
+        return Tensor._wrap(self.data, self.differentiable, node if self.differentiable else None, self.index,
+                            self.vc)
+
+
+def _link_saved_outputs(ctx, outputs: tuple, results: tuple) -> None:
+    """Replaces saved tensors that are (by identity) what ``forward`` returned with ``_SavedOutput``s of the
+    tensors ``apply`` made of them."""
+    made = {id(o): r for o, r in zip(outputs, results) if isinstance(o, Tensor)}
+    if not any(id(t) in made for t in ctx._saved):
+        return
+    ctx._saved_versions = tuple(made[id(t)]._vc[0] if id(t) in made else v
+                                for t, v in zip(ctx._saved, ctx._saved_versions))
+    ctx._saved = tuple(_SavedOutput(made[id(t)]) if id(t) in made else t for t in ctx._saved)
+    ctx._saved_outputs = True
 
 
 def _broadcast_error(cls, args) -> RuntimeError:

@@ -7,17 +7,8 @@ as a decorator.
 from __future__ import annotations
 
 import functools
-import threading
 
-
-class _State(threading.local):
-    grad_enabled = True
-    inference = False
-    anomaly = False
-    anomaly_check_nan = True
-
-
-state = _State()
+from .._grad_state import state
 
 
 def is_grad_enabled() -> bool:
