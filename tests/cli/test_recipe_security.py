@@ -81,13 +81,13 @@ def test_ember_check_does_not_run_os_system_as_the_model(tmp_path):
             [],
             [
                 "trainer.callbacks.0.class_path",
-                "subprocess.Popen is a class but not a subclass of ember.trainer.callbacks.Callback",
+                "subprocess.Popen is a class but not a subclass of ember.trainer.Callback",
             ],
         ),
         (
             "extends: digits-lenet\n",
             [f"trainer.callbacks={TOUCH}"],
-            ["trainer.callbacks.class_path", "subprocess.Popen", "ember.trainer.callbacks.Callback"],
+            ["trainer.callbacks.class_path", "subprocess.Popen", "ember.trainer.Callback"],
         ),
         (
             f"extends: digits-lenet\ntrainer:\n  logger: {TOUCH}\n",
