@@ -95,6 +95,11 @@ def dump_checkpoint(trainer, weights_only: bool = False) -> dict:
             "train_dataloader": loader.state_dict() if hasattr(loader, "state_dict") else None,
         }
         checkpoint["metrics"] = trainer.metric_store.state_dict()
+        state = trainer.state
+        if state.batch_idx % trainer.accumulate_grad_batches and state.batch_idx != state.epoch_batches:
+            # inside an accumulation window: the gradients summed so far, for an exact resume
+            checkpoint["accumulated_grads"] = {name: p.grad for name, p in module.named_parameters()
+                                               if p.grad is not None}
         checkpoint["loggers"] = [logger.state_dict() for logger in trainer.loggers]
         if datamodule is not None:
             checkpoint["datamodule"] = datamodule.state_dict()
@@ -186,6 +191,9 @@ def restore_training_state(trainer, checkpoint: dict) -> None:
     for config, state in zip(trainer.lr_scheduler_configs, scheduler_states):
         config.scheduler.load_state_dict(state)
     trainer.state.load_state_dict(checkpoint["trainer_state"])
+    accumulated = checkpoint.get("accumulated_grads", {})
+    for name, p in trainer.module.named_parameters():
+        p.grad = accumulated[name].clone() if name in accumulated else None
     trainer.metric_store.load_state_dict(checkpoint.get("metrics", {}))
     if trainer.datamodule is not None and "datamodule" in checkpoint:
         trainer.datamodule.load_state_dict(checkpoint["datamodule"])

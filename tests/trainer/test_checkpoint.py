@@ -255,3 +255,32 @@ def test_sigterm_from_outside_exits_cleanly_with_a_checkpoint(tmp_path):
     step = int(out.splitlines()[-1].split()[1])
     checkpoint = ember.load(str(tmp_path / "lightning_logs" / "version_0" / "checkpoints" / "last.ckpt"))
     assert checkpoint["global_step"] == step >= 3
+
+
+def test_exact_resume_from_inside_an_accumulation_window(tmp_path):
+    """An interrupt between the batches of one optimizer step: the gradients summed so far are in the checkpoint."""
+    def run(root, ckpt_path=None, interrupt=None):
+        seed_everything(3)
+        model = Classifier(dropout=0.0)
+        trainer = Trainer(**trainer_kwargs(root, max_epochs=2), accumulate_grad_batches=3,
+                          callbacks=[interrupt] if interrupt is not None else [])
+        trainer.fit(model, loader(NoisyDataset(), batch_size=16, shuffle=True), ckpt_path=ckpt_path)
+        return trainer, model
+
+    reference, reference_model = run(tmp_path / "straight")
+    root = tmp_path / "interrupted"
+    class MidWindow(Interrupt):  # after the first batch of the second window (batches 3, 4, 5)
+        def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx):
+            if batch_idx == 3:
+                self._fire()
+
+    interrupt = MidWindow("step", 0)
+    trainer, _ = run(root, interrupt=interrupt)
+    assert interrupt.fired and trainer.interrupted and trainer.state.batch_idx % 3 == 1
+    checkpoint = ember.load(str(root / "lightning_logs" / "version_0" / "checkpoints" / "last.ckpt"))
+    assert set(checkpoint["accumulated_grads"]) == set(weights(reference_model))
+    trainer, model = run(root, ckpt_path="last")
+    assert trainer.global_step == reference.global_step
+    expected, got = weights(reference_model), weights(model)
+    for key in expected:
+        np.testing.assert_array_equal(got[key], expected[key], err_msg=key)
