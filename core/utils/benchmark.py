@@ -201,9 +201,15 @@ class Timer:
         raise NotImplementedError("See `Timer.blocked_autorange.`")
 
     def _block_size(self, min_run_time: float) -> int:
+        """torch's rule: grow the block tenfold until the timer's own overhead is at most 1e-4 of a block and a
+        block takes 1/1000 of ``min_run_time``, or a block alone exceeds ``min_run_time``."""
+        overhead = sorted(self._run(0) for _ in range(5))[2]
         number = 1
-        while True:  # grow the block until one takes 1/1000 of min_run_time (torch's rule)
-            if self._run(number) >= min_run_time / 1000 or number >= 10**9:
+        while True:
+            taken = self._run(number)
+            if (overhead <= 1e-4 * taken and taken >= min_run_time / 1000) or taken > min_run_time:
+                return number
+            if number * 10 > 2147483647:
                 return number
             number *= 10
 
