@@ -18,6 +18,7 @@ from collections import namedtuple
 
 import numpy as np
 
+from ._numpy_names import dim_from_axis, numpy_names
 from .creation import ones_like
 from .ops import decomposition as _decomposition
 from .ops import spectral as _spectral
@@ -92,9 +93,11 @@ def solve_ex(A, B, *, left: bool = True, check_errors: bool = False):
 
 # --- norms -----------------------------------------------------------------------------------------------------
 
-def vector_norm(x, ord=2, dim=None, keepdim: bool = False, *, dtype=None):
+def vector_norm(x, ord=2, dim=None, keepdim: bool = False, *, dtype=None, axis=None, keepdims=None):
     """The vector ``ord``-norm over ``dim`` (all axes when None): ``sum(|x|^ord)^(1/ord)``, ``inf``: max |x|,
     ``-inf``: min |x|, ``0``: the number of non-zeros."""
+    if axis is not None or keepdims is not None:
+        dim, keepdim = numpy_names("linalg_vector_norm", dim, keepdim, axis, keepdims)
     check_float(x if dtype is None else x.to(dtype), "linalg.vector_norm")
     if dtype is not None:
         x = x.to(dtype)
@@ -109,9 +112,11 @@ def vector_norm(x, ord=2, dim=None, keepdim: bool = False, *, dtype=None):
     return _vector_norm_impl(x, p=ord, dim=dim, keepdim=keepdim)
 
 
-def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dtype=None):
+def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dtype=None, axis=None, keepdims=None):
     """The matrix norm over the two axes ``dim``: ``'fro'``, ``'nuc'``, ``inf``, ``-inf``, ``1``, ``-1``,
     ``2`` (largest singular value) or ``-2`` (smallest)."""
+    if axis is not None or keepdims is not None:
+        dim, keepdim = numpy_names("linalg_matrix_norm", dim, keepdim, axis, keepdims, default=(-2, -1))
     if dtype is not None:
         A = A.to(dtype)
     check_matrix(A, "linalg.matrix_norm")
@@ -134,9 +139,11 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dtype=None
     raise RuntimeError(f"linalg.matrix_norm: Order {ord} not supported.")
 
 
-def norm(A, ord=None, dim=None, keepdim: bool = False, *, dtype=None):
+def norm(A, ord=None, dim=None, keepdim: bool = False, *, dtype=None, axis=None, keepdims=None):
     """A vector norm (``dim`` an int, or a 1-D input) or a matrix norm (``dim`` a pair, or a 2-D input);
     with neither ``ord`` nor ``dim``, the 2-norm of the flattened input."""
+    if axis is not None or keepdims is not None:
+        dim, keepdim = numpy_names("linalg_norm", dim, keepdim, axis, keepdims)
     if isinstance(dim, int) or (dim is not None and len(dim) == 1):
         return vector_norm(A, 2 if ord is None else ord, dim, keepdim, dtype=dtype)
     if dim is not None:
@@ -172,13 +179,17 @@ def cond(A, p=None):
 
 # --- products ----------------------------------------------------------------------------------------------------
 
-def cross(input, other, *, dim: int = -1):
+def cross(input, other, *, dim: int = -1, axis=None):
     """The cross product of 3-vectors along ``dim`` (inputs broadcast)."""
+    if axis is not None:
+        dim = dim_from_axis("linalg_cross", dim, axis, -1)
     return _cross(input, other, dim, "linalg.cross")
 
 
-def vecdot(x, y, *, dim: int = -1):
+def vecdot(x, y, *, dim: int = -1, axis=None):
     """The dot product ``sum(conj(x) * y)`` of vectors along ``dim`` (inputs broadcast)."""
+    if axis is not None:
+        dim = dim_from_axis("linalg_vecdot", dim, axis, -1)
     return ((conj(x) if x._data.dtype.kind == "c" else x) * y).sum(dim)
 
 

@@ -18,6 +18,14 @@ import ember
 # name -> (call(module, *tensors), shapes of its float inputs)
 # ``m`` is ``ember`` or ``torch``; tensors arrive as that library's tensors.
 CASES = {
+    "linalg.vector_norm": (lambda m, x: m.linalg.vector_norm(x, axis=1, keepdims=True), [(2, 3, 4)]),
+    "linalg.matrix_norm": (lambda m, x: m.linalg.matrix_norm(x, axis=(0, 2), keepdims=True), [(2, 3, 4)]),
+    "linalg.norm": (lambda m, x: m.linalg.norm(x, axis=-1, keepdims=True), [(2, 3, 4)]),
+    "linalg.cross": (lambda m, x, y: m.linalg.cross(x, y, axis=1), [(2, 3, 4), (1, 3, 4)]),
+    "linalg.vecdot": (lambda m, x, y: m.linalg.vecdot(x, y, axis=0), [(2, 3, 4), (2, 1, 4)]),
+    "F.cosine_similarity": (lambda m, x, y: m.nn.functional.cosine_similarity(x, y, axis=2), [(2, 3, 4), (2, 3, 4)]),
+    "F.pairwise_distance": (lambda m, x, y: m.nn.functional.pairwise_distance(x, y, keepdims=True),
+                            [(2, 3, 4), (2, 3, 4)]),
     "sum": (lambda m, x: m.sum(x, axis=1, keepdims=True), [(2, 3, 4)]),
     "Tensor.sum": (lambda m, x: x.sum(axis=(0, 2)), [(2, 3, 4)]),
     "Tensor.sum[keepdims]": (lambda m, x: x.sum(-1, keepdims=True), [(2, 3, 4)]),
