@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import itertools
 
+import ember
 import numpy as np
 import pytest
-
-import ember
 
 # name -> (call(module, *tensors), shapes of its float inputs)
 # ``m`` is ``ember`` or ``torch``; tensors arrive as that library's tensors.
