@@ -28,7 +28,7 @@ def is_available() -> bool:
 
 
 def device_count() -> int:
-    """0: no CUDA devices."""
+    """0: no devices of this kind."""
     return 0
 
 
@@ -41,32 +41,32 @@ def is_bf16_supported(including_emulation: bool = True) -> bool:
 
 
 def manual_seed(seed: int) -> None:
-    """Does nothing (there is no CUDA generator); seeds no other generator either, as in PyTorch."""
+    """Does nothing (there is no generator on such a device); seeds no other generator either, as in PyTorch."""
 
 
 def manual_seed_all(seed: int) -> None:
-    """Does nothing (there is no CUDA generator); seeds no other generator either, as in PyTorch."""
+    """Does nothing (there is no generator on such a device); seeds no other generator either, as in PyTorch."""
 
 
 def seed() -> None:
-    """Does nothing (there is no CUDA generator)."""
+    """Does nothing (there is no generator on such a device)."""
 
 
 def seed_all() -> None:
-    """Does nothing (there is no CUDA generator)."""
+    """Does nothing (there is no generator on such a device)."""
 
 
 def get_rng_state_all() -> list:
-    """The states of every CUDA generator: none."""
+    """The states of every generator on such a device: none."""
     return []
 
 
 def set_rng_state_all(new_states) -> None:
-    """Does nothing (there is no CUDA generator)."""
+    """Does nothing (there is no generator on such a device)."""
 
 
 def empty_cache() -> None:
-    """Does nothing (no CUDA memory is cached)."""
+    """Does nothing (no device memory is cached)."""
 
 
 def memory_allocated(device=None) -> int:
@@ -86,7 +86,7 @@ def max_memory_reserved(device=None) -> int:
 
 
 def reset_peak_memory_stats(device=None) -> None:
-    """Does nothing (no CUDA memory is tracked)."""
+    """Does nothing (no device memory is tracked)."""
 
 
 # What needs a GPU to answer raises, as in PyTorch without CUDA (there: AssertionError "Torch not compiled

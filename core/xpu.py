@@ -12,78 +12,31 @@ Example:
 
 from __future__ import annotations
 
+# The probes and the do-nothing calls answer as ``ember.cuda``'s: no devices, no generator, no memory.
+from .cuda import (  # noqa: F401 (ember.xpu's API)
+    device_count,
+    empty_cache,
+    get_rng_state_all,
+    is_available,
+    is_bf16_supported,
+    is_initialized,
+    manual_seed,
+    manual_seed_all,
+    max_memory_allocated,
+    max_memory_reserved,
+    memory_allocated,
+    memory_reserved,
+    reset_peak_memory_stats,
+    seed,
+    seed_all,
+    set_rng_state_all,
+)
+
 _NOT_COMPILED = "Ember has no XPU support (ember.xpu.is_available() is False): it runs on the CPU"
 
 
 def _no_xpu(*args, **kwargs):
     raise AssertionError(_NOT_COMPILED)
-
-
-def is_available() -> bool:
-    """False: Ember computes on the CPU."""
-    return False
-
-
-def device_count() -> int:
-    """0: no XPU devices."""
-    return 0
-
-
-def is_initialized() -> bool:
-    return False
-
-
-def is_bf16_supported(including_emulation: bool = True) -> bool:
-    return False
-
-
-def manual_seed(seed: int) -> None:
-    """Does nothing (there is no XPU generator); seeds no other generator either, as in PyTorch."""
-
-
-def manual_seed_all(seed: int) -> None:
-    """Does nothing (there is no XPU generator)."""
-
-
-def seed() -> None:
-    """Does nothing (there is no XPU generator)."""
-
-
-def seed_all() -> None:
-    """Does nothing (there is no XPU generator)."""
-
-
-def get_rng_state_all() -> list:
-    """The states of every XPU generator: none."""
-    return []
-
-
-def set_rng_state_all(new_states) -> None:
-    """Does nothing (there is no XPU generator)."""
-
-
-def empty_cache() -> None:
-    """Does nothing (no XPU memory is cached)."""
-
-
-def memory_allocated(device=None) -> int:
-    return 0
-
-
-def max_memory_allocated(device=None) -> int:
-    return 0
-
-
-def memory_reserved(device=None) -> int:
-    return 0
-
-
-def max_memory_reserved(device=None) -> int:
-    return 0
-
-
-def reset_peak_memory_stats(device=None) -> None:
-    """Does nothing (no XPU memory is tracked)."""
 
 
 # What needs a device to answer raises, as PyTorch's CPU build does ("Torch not compiled with XPU enabled").
