@@ -15,11 +15,17 @@ def _softmax_dim(ndim: int) -> int:
     return 0 if ndim in (0, 1, 3) else 1
 
 
+_kernels = None  # ember.kernels.softmax once loaded (numba loads on first use, not at `import ember`)
+
+
 def _last_axis_kernels(x, dim):
     """The softmax kernels when ``dim`` is the last axis of a contiguous float32/64 ``x``, else None."""
-    from ..kernels import softmax as kernels  # numba loads on first use, not at `import ember`
+    global _kernels
+    if _kernels is None:  # (a function-level import costs ~1 us per call: a small softmax's import machinery)
+        from ..kernels import softmax as kernels
 
-    return kernels if dim in (-1, x.ndim - 1) and kernels.supported(x) else None
+        _kernels = kernels
+    return _kernels if dim in (-1, x.ndim - 1) and _kernels.supported(x) else None
 
 
 class Softmax(Op):  # fused: the numba row kernels beat numpy's reductions along short rows
