@@ -25,8 +25,9 @@ def on_arrays() -> bool:
 
 
 def wrap(value) -> Tensor:
-    """A numpy result as a tensor outside the graph (numpy gives a scalar for 0-d operands)."""
-    return Tensor._wrap(value if type(value) is np.ndarray else np.asarray(value))
+    """A numpy result as a tensor outside the graph: numpy's scalar (of 0-d operands) as a 0-d array; arrays
+    (and vmap's batched arrays) as they are."""
+    return Tensor._wrap(np.asarray(value) if isinstance(value, np.generic) else value)
 
 
 def conj_data(x):

@@ -6,13 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..tensor import Tensor
-from ._op import _not_implemented_for
+from ._op import _not_implemented_for, wrap
 from ._util import as_operand, binary_operands, data_of
-
-
-def _wrapped(result) -> Tensor:
-    """numpy's scalar result (of 0-d operands) as a 0-d array; arrays (and vmap's batched arrays) as they are."""
-    return Tensor._wrap(np.asarray(result) if isinstance(result, np.generic) else result)
 
 
 def _comparison(np_fn, name):
@@ -22,7 +17,7 @@ def _comparison(np_fn, name):
             for x in (a, b):
                 if isinstance(x, Tensor) and x._data.dtype.kind == "c":
                     raise _not_implemented_for(f"{name}_cpu", x)
-        return _wrapped(np_fn(data_of(a), data_of(b)))
+        return wrap(np_fn(data_of(a), data_of(b)))
 
     fn.__name__ = name
     fn.__doc__ = f"Elementwise ``{name}`` with broadcasting; returns a bool tensor."
@@ -40,7 +35,7 @@ greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
 
 def _logical(np_fn, name):
     def fn(input, other):
-        return _wrapped(np_fn(data_of(input), data_of(as_operand(other))))
+        return wrap(np_fn(data_of(input), data_of(as_operand(other))))
 
     fn.__name__ = name
     return fn
@@ -58,7 +53,7 @@ def _bitwise(np_fn, name):
             raise TypeError(
                 f"{name}: bitwise operations need integer or bool tensors, got a floating point tensor"
             )
-        return _wrapped(np_fn(data_of(a), data_of(b)))
+        return wrap(np_fn(data_of(a), data_of(b)))
 
     fn.__name__ = name
     return fn

@@ -32,8 +32,7 @@ class Gather(Op):
     def backward(ctx, grad):
         if on_arrays() and ctx.index.shape[ctx.dim] == 1:  # one element of each slice: nothing to sum
             out = np.zeros(ctx.shape, grad._data.dtype)
-            block = tuple(slice(None) if d == ctx.dim else slice(0, n) for d, n in enumerate(ctx.index.shape))
-            np.put_along_axis(out[block], ctx.index, grad._data, axis=ctx.dim)
+            np.put_along_axis(out[_block(ctx.dim, ctx.index)], ctx.index, grad._data, axis=ctx.dim)
             return Tensor._wrap(out), None, None
         zeros = Tensor(np.zeros(ctx.shape, grad._data.dtype))
         return scatter_add(zeros, ctx.dim, Tensor(ctx.index), grad), None, None
@@ -73,11 +72,15 @@ class Scatter(Op):
         return ga, None, None, gsrc
 
 
-def _take_along(x: np.ndarray, dim: int, index: np.ndarray) -> np.ndarray:
-    """torch's gather on arrays: only the leading block of the other axes is read (numpy's
+def _block(dim: int, index: np.ndarray) -> tuple:
+    """The leading block of the axes other than ``dim`` that ``index`` covers: all torch's gather reads (numpy's
     ``take_along_axis`` would broadcast a smaller index instead)."""
-    block = tuple(slice(None) if d == dim else slice(0, n) for d, n in enumerate(index.shape))
-    return np.take_along_axis(x[block], index, axis=dim)
+    return tuple(slice(None) if d == dim else slice(0, n) for d, n in enumerate(index.shape))
+
+
+def _take_along(x: np.ndarray, dim: int, index: np.ndarray) -> np.ndarray:
+    """torch's gather on arrays."""
+    return np.take_along_axis(x[_block(dim, index)], index, axis=dim)
 
 
 def _src_view(index: np.ndarray):

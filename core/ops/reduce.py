@@ -24,10 +24,12 @@ from .unary import exp, log
 
 
 def _expand_back(grad: Tensor, shape, axes, keepdim) -> Tensor:
-    """Restores reduced axes (as size 1) so the gradient broadcasts against the input."""
-    if not keepdim and axes:
-        grad = grad.reshape(tuple(1 if i in axes else n for i, n in enumerate(shape)))
-    return grad.expand(shape)
+    """Restores reduced axes (as size 1) so the gradient broadcasts against the input (on the array, without
+    the ops, when no graph of the backward is recorded)."""
+    kept = tuple([1 if i in axes else n for i, n in enumerate(shape)]) if not keepdim and axes else None
+    if on_arrays() and type(grad._data) is np.ndarray:
+        return Tensor._wrap(_broadcast(grad._data if kept is None else grad._data.reshape(kept), shape))
+    return (grad if kept is None else grad.reshape(kept)).expand(shape)
 
 
 class Sum(Op):
@@ -39,11 +41,6 @@ class Sum(Op):
 
     @staticmethod
     def backward(ctx, grad):
-        if on_arrays() and type(grad._data) is np.ndarray:
-            g = grad._data
-            if not ctx.keepdim and ctx.axes:
-                g = g.reshape(tuple([1 if i in ctx.axes else n for i, n in enumerate(ctx.shape)]))
-            return Tensor._wrap(_broadcast(g, ctx.shape)), None, None, None
         return _expand_back(grad, ctx.shape, ctx.axes, ctx.keepdim), None, None, None
 
 
