@@ -95,9 +95,8 @@ def dump_checkpoint(trainer, weights_only: bool = False) -> dict:
             "train_dataloader": loader.state_dict() if hasattr(loader, "state_dict") else None,
         }
         checkpoint["metrics"] = trainer.metric_store.state_dict()
-        state = trainer.state
-        if state.batch_idx % trainer.accumulate_grad_batches and state.batch_idx != state.epoch_batches:
-            # inside an accumulation window: the gradients summed so far, for an exact resume
+        if trainer.state.inside_accumulation_window(trainer.accumulate_grad_batches):
+            # the gradients summed so far, for an exact resume
             checkpoint["accumulated_grads"] = {name: p.grad for name, p in module.named_parameters()
                                                if p.grad is not None}
         checkpoint["loggers"] = [logger.state_dict() for logger in trainer.loggers]

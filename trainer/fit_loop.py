@@ -262,7 +262,7 @@ class FitLoop:
         trainer = self.trainer
         state = trainer.state
         # the gradients of an unfinished accumulation window are still needed: Lightning keeps them
-        if state.batch_idx % trainer.accumulate_grad_batches == 0 or state.batch_idx == state.epoch_batches:
+        if not state.inside_accumulation_window(trainer.accumulate_grad_batches):
             action = f"[LightningModule]{type(model).__name__}.on_validation_model_zero_grad"
             with trainer.profiler.profile(action):
                 model.on_validation_model_zero_grad()

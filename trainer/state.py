@@ -48,6 +48,11 @@ class TrainerState:
     def sanity_checking(self) -> bool:
         return self.stage == "sanity_check"
 
+    def inside_accumulation_window(self, accumulate_grad_batches: int) -> bool:
+        """Whether the batches completed so far end inside a window of gradient accumulation (its gradients
+        summed, its optimizer step not yet taken)."""
+        return bool(self.batch_idx % accumulate_grad_batches) and self.batch_idx != self.epoch_batches
+
     def state_dict(self) -> dict:
         state = {name: getattr(self, name) for name in _RESUMABLE}
         if state["epoch_batches"] == float("inf"):  # a loader without len()
