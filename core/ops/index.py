@@ -13,7 +13,7 @@ from ..tensor import Tensor
 from ._op import Op
 from ._util import as_operand, data_of, normalize_dim
 from .inplace import apply_inplace
-from .shape import Slice, _view_of
+from .shape import Slice, _as_view, _view_of
 
 
 def _convert_index(index):
@@ -115,11 +115,7 @@ def _row(input, i: int) -> Tensor:
         out = input._data[i, ...]  # (``...``: a 0-d view, not numpy's scalar copy, for a 1-d input)
     except IndexError as error:
         raise IndexError(f"{error} (indexing a tensor of shape {tuple(input.shape)})") from None
-    if not out.size:
-        return Tensor._wrap(out)
-    row = Tensor._wrap(out, vc=input._vc)
-    row._base = input if input._base is None else input._base
-    return row
+    return _as_view(Tensor._wrap(out), input) if out.size else Tensor._wrap(out)
 
 
 class IndexPut(Op):

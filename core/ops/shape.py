@@ -20,13 +20,19 @@ from ._util import normalize_dim, normalize_dims
 from .cast import Clone, to
 
 
+def _as_view(out: Tensor, base: Tensor) -> Tensor:
+    """Marks ``out`` as a view of ``base``: the version counter shared, ``_base`` the root tensor."""
+    out._vc = base._vc
+    out._base = base if base._base is None else base._base
+    return out
+
+
 def _view_of(out: Tensor, base: Tensor) -> Tensor:
     """Marks ``out`` as a view of ``base`` when numpy returned one (shared memory, shared version)."""
     root = out._data.base
     if root is not None and (root is base._data or root is base._data.base  # (the common cases, cheaply)
                              or np.may_share_memory(out._data, base._data)):
-        out._vc = base._vc
-        out._base = base if base._base is None else base._base
+        _as_view(out, base)
     return out
 
 
@@ -291,10 +297,7 @@ def expand(input, *sizes):
             )
     if target == shape:
         return input
-    out = Expand.apply(input, target)
-    out._vc = input._vc  # a view of the input's memory, always
-    out._base = input if input._base is None else input._base
-    return out
+    return _as_view(Expand.apply(input, target), input)  # a view of the input's memory, always
 
 
 def expand_as(input, other):
