@@ -14,6 +14,10 @@ are eager's:
 - :func:`fuse_cells`: a formula written out by hand (``lstm_cell_composite`` / ``gru_cell_composite``'s
   ops in their order) is found in the captured graph and replaced by the fused op's node, where none of its
   inner values is used outside it.
+
+And one rewrite of a layer's inputs, :func:`embed_layers`: an ``nn.LSTM`` layer fed straight from an
+``nn.Embedding`` runs as :class:`~ember.nn.modules._rnn_fused.EmbeddedLSTMLayer`, which projects the table's
+rows once instead of every token (where the table has no more rows than the sequence has tokens).
 """
 
 from __future__ import annotations
@@ -31,6 +35,10 @@ _GRU_CELL = ["Linear", "Slice", "Slice", "Slice", "Linear", "Slice", "Slice", "S
              "Sigmoid", "Mul", "Add", "Tanh", "Sub", "Mul", "Add"]
 _LSTM_TARGET = "ember.nn.modules._rnn_fused:LSTMCellStep"
 _GRU_TARGET = "ember.nn.modules._rnn_fused:GRUCellStep"
+_EMBEDDING = "ember.nn.functional.embedding:Embedding"
+_PERMUTE = "ember.ops.shape:Permute"
+_LSTM_LAYER = "ember.nn.modules._rnn_fused:LSTMLayer"
+_EMBEDDED_LSTM = "ember.nn.modules._rnn_fused:EmbeddedLSTMLayer"
 
 
 @contextlib.contextmanager
@@ -177,3 +185,60 @@ def fuse_cells(graph: Graph, reads) -> Graph:
         new.append(nodes[i])
         i += 1
     return dataclasses.replace(graph, nodes=new) if found else graph
+
+
+def embed_layers(graph: Graph, reads) -> Graph:
+    """``graph`` with each ``LSTMLayer`` whose input is an ``Embedding``'s output (directly, or through the
+    ``(1, 0, 2)`` permutation of ``batch_first``) and nothing else's replaced by one ``EmbeddedLSTMLayer``
+    node, where the table has no more rows than the layer has tokens (so projecting the table is no more
+    work than projecting the tokens) and the layer is one the step kernels run (float32, no ``proj_size``,
+    a dense gradient of the table). The graph itself where there is none."""
+    nodes = graph.nodes
+    if not any(n.target == _LSTM_LAYER for n in nodes) or not any(n.target == _EMBEDDING for n in nodes):
+        return graph
+    readers: dict = {}
+    for node in nodes:
+        for name in reads(node.args) + reads(list(node.kwargs.values())):
+            readers.setdefault(name, []).append(node)
+    kept = set(reads(graph.outputs if isinstance(graph.outputs, list) else [graph.outputs]))
+    kept |= set(graph.mutations.values())
+    producers = {meta.name: node for node in nodes for meta in node.outputs}
+    metas = {spec.meta.name: spec.meta for spec in graph.inputs}
+    metas.update((meta.name, meta) for node in nodes for meta in node.outputs)
+
+    def only_input(node, target):
+        """The node of ``target`` whose only output is read by ``node`` alone and is not kept."""
+        source = producers.get(_value(node.args[0])) if node.args else None
+        if source is None or source.target != target or len(source.outputs) != 1 or source.kwargs:
+            return None
+        out = source.outputs[0].name
+        return source if out not in kept and len(readers.get(out, [])) == 1 else None
+
+    replaced, dropped = {}, set()
+    for layer in nodes:
+        if layer.target != _LSTM_LAYER or layer.kwargs or len(layer.args) != 9 or layer.args[7] is not None:
+            continue
+        permute = only_input(layer, _PERMUTE)
+        if permute is not None and permute.args[1:] != [{"tuple": [1, 0, 2]}]:
+            continue
+        embed = only_input(permute or layer, _EMBEDDING)
+        if embed is None or len(embed.args) != 5 or embed.args[4] is not False:
+            continue
+        table, x = metas.get(_value(embed.args[0])), metas[_value(layer.args[0])]
+        shapes = [table.shape if table else None, x.shape]
+        if any(s is None or None in s or not all(isinstance(d, int) for d in s) for s in shapes):
+            continue
+        if table.shape[0] > x.shape[0] * x.shape[1]:
+            continue
+        if any(_value(a) is not None and metas.get(_value(a)) is not None and metas[_value(a)].dtype != "float32"
+               for a in [embed.args[0]] + layer.args[1:7]):
+            continue
+        padding_idx, scale_grad_by_freq = embed.args[2:4]
+        args = [embed.args[0], embed.args[1], padding_idx, scale_grad_by_freq, permute is not None,
+                *layer.args[1:7], layer.args[8]]
+        replaced[id(layer)] = Node(_EMBEDDED_LSTM, args, {}, layer.outputs, layer.module, layer.module_type,
+                                   layer.location)
+        dropped.update(id(n) for n in (embed, permute) if n is not None)
+    if not replaced:
+        return graph
+    return dataclasses.replace(graph, nodes=[replaced.get(id(n), n) for n in nodes if id(n) not in dropped])

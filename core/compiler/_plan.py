@@ -17,7 +17,7 @@ from ..ops._op import Op
 from ..tensor import Tensor
 from ._codegen import ELEMENTWISE, Kernels, Run
 from ._fused_norm import fuse_norm_relu
-from ._patterns import fuse_cells
+from ._patterns import embed_layers, fuse_cells
 from ._runtime import Program, Step, call, supported
 
 # the ops a run may hold (module:Class as a node names them)
@@ -201,8 +201,9 @@ class CompiledGraph:
 
     def __init__(self, program, tensors: dict):
         self.program = program
-        # LSTMCell / GRUCell formulas as eager's fused ops; batch norm + (residual add +) ReLU as one op
-        self.graph = fuse_norm_relu(fuse_cells(program.graph, _reads), _reads)
+        # LSTMCell / GRUCell formulas as eager's fused ops; batch norm + (residual add +) ReLU as one op; an
+        # embedding's LSTM projecting the table's rows
+        self.graph = embed_layers(fuse_norm_relu(fuse_cells(program.graph, _reads), _reads), _reads)
         self.tensors = tensors  # parameters, buffers and constants by graph value name
         self.steps = []
         for step in make_runs(self.graph):

@@ -109,6 +109,17 @@ def lstm_step_backward(dy, dh, gates, c_prev, tc, dc, d_gates):
             dc_row[n] = dc_t * f
 
 
+@njit(cache=True, error_model="numpy")
+def add_token_columns(pre, table, tokens):
+    """``pre[:, n] += table[:, tokens[n]]``: a step's input part from the projected table of an embedding
+    (``EmbeddedLSTMLayer``), ``pre`` ``(G, N)``, ``table`` ``(G, V)``, ``tokens`` ``(N,)``."""
+    gates, rows = pre.shape
+    for j in range(gates):
+        p, row = pre[j], table[j]
+        for n in range(rows):
+            p[n] += row[tokens[n]]
+
+
 def swap_last_axes(src, dst):
     """``dst[t, b, a] = src[t, a, b]`` for 3-d arrays of any strides, faster than numpy's transposing
     copy (timings: benchmarks/README.md). The inner loop runs 16 long along the side whose rows are far

@@ -178,15 +178,43 @@ class LSTMLayer(_FusedLayer):
         return _lstm_weight_grads(ctx, dG, dh, dc, dH)
 
 
+class EmbeddedLSTMLayer(_FusedLayer):
+    """:class:`LSTMLayer` over the rows of an embedding table, for ``ember.compile`` (``compiler._patterns``
+    puts it in place of ``embedding`` -> ``LSTM`` where the table has no more rows than the sequence has
+    tokens): ``(table, tokens, padding_idx, scale_grad_by_freq, batch_first, h0, c0, w_ih, w_hh, b_ih, b_hh,
+    reverse) -> (y, h_n, c_n)``, ``tokens`` ``(N, L)`` with ``batch_first`` else ``(L, N)``.
+
+    The input part of the gates of token ``v`` is row ``v`` of ``table @ W_ihᵀ``: computed once for the V
+    rows instead of once per token, and the backward sums the gate gradients per token before its products
+    (:func:`_token_gate_grads`). The arithmetic is the layer's, grouped differently; outputs and gradients
+    match ``LSTMLayer(embedding(tokens))`` to float32 rounding. float32 without ``proj_size`` (the step
+    kernels' case)."""
+
+    @staticmethod
+    def forward(ctx, table, tokens, padding_idx, scale_grad_by_freq, batch_first, h0, c0, w_ih, w_hh, b_ih,
+                b_hh, reverse):
+        tokens = tokens._data if isinstance(tokens, Tensor) else np.asarray(tokens)
+        ctx.embedding_options = (padding_idx, scale_grad_by_freq)
+        return _lstm_forward_kernels(ctx, table, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse,
+                                     tokens.T if batch_first else tokens)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_y, grad_hn, grad_cn):
+        _check_versions(ctx)
+        d_table, dh, dc, dw_ih, dw_hh, db_ih, db_hh, _, _ = _lstm_backward_kernels(ctx, grad_y, grad_hn, grad_cn)
+        return d_table, None, None, None, None, dh, dc, dw_ih, dw_hh, db_ih, db_hh, None
+
+
 def _use_kernels(Whr, *arrays) -> bool:
     """The numba step kernels cover float32 LSTMs without projection; the rest runs on numpy."""
     return Whr is None and all(a.dtype == np.float32 for a in arrays)
 
 
 def _save_lstm(ctx, x, h0, c0, w_ih, w_hh, w_hr, b_ih, b_hh, reverse, gates, cs, tcs, hfull, ys,
-               feature_major=False):
+               feature_major=False, tokens=None):
     ctx.arrays = (x._data, h0._data, c0._data, w_ih._data, w_hh._data, _data(w_hr), gates, cs, tcs, hfull, ys)
-    ctx.reverse, ctx.feature_major = reverse, feature_major
+    ctx.reverse, ctx.feature_major, ctx.tokens = reverse, feature_major, tokens
     ctx.has_bias = (b_ih is not None, b_hh is not None)
     ctx.versions = [(t, t._vc[0]) for t in (x, h0, c0, w_ih, w_hh, w_hr) if t is not None]
 
@@ -197,7 +225,7 @@ def _save_lstm(ctx, x, h0, c0, w_ih, w_hh, w_hr, b_ih, b_hh, reverse, gates, cs,
 _FUSED_WEIGHT_BYTES = 1 << 21
 
 
-def _lstm_forward_kernels(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse):
+def _lstm_forward_kernels(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse, tokens=None):
     """The float32 forward with the numba step kernels, feature-major (see ``ember.kernels.rnn``): the
     gates, cells and states of step ``t`` are ``(features, N)`` blocks. With weights that fit a core's L2
     each step is one product ``[W_hh | W_ih] @ [h; x_t]``: 20% more work per step than ``W_hh @ h``, but no
@@ -205,11 +233,18 @@ def _lstm_forward_kernels(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse):
     faster, and less memory). With larger weights (the word-language-model's 2 x 650) the input part is
     one product ``W_ih @ [x_0 ... x_L]`` before the loop, and each step multiplies by ``W_hh`` alone
     (timings: benchmarks/README.md). The output is transposed once at the end, into the input's layout
-    (batch-major input gives a batch-major output, so that ``batch_first`` costs no further copy)."""
+    (batch-major input gives a batch-major output, so that ``batch_first`` costs no further copy).
+
+    With ``tokens`` (``(L, N)`` indices, :class:`EmbeddedLSTMLayer`), ``x`` is an embedding table ``(V, I)``
+    and step ``t``'s input is its rows ``tokens[t]``: the input part is the columns ``tokens[t]`` of
+    ``W_ih @ xᵀ``, one product of V columns before the loop."""
     from ...kernels import rnn as kernels  # numba loads on first use, not at `import ember`
 
     X, Whh, Wih = x._data, w_hh._data, w_ih._data
-    length, batch, inputs = X.shape
+    if tokens is None:
+        (length, batch, inputs), major = X.shape, X.strides
+    else:
+        (length, batch), inputs, major = tokens.shape, X.shape[1], tokens.strides
     hidden = Whh.shape[1]
     f32 = np.float32
     bias = np.zeros(4 * hidden, f32)
@@ -219,34 +254,36 @@ def _lstm_forward_kernels(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse):
     gates = np.empty((length, 4 * hidden, batch), f32)
     cs, tcs = (np.empty((length, hidden, batch), f32) for _ in range(2))
     order = list(_steps(length, reverse))
-    in_order = X[::-1] if reverse else X
-    fused = (Whh.size + Wih.size) * 4 <= _FUSED_WEIGHT_BYTES
+    fused = tokens is None and (Whh.size + Wih.size) * 4 <= _FUSED_WEIGHT_BYTES
     # operands[k] = [h; x_t] (fused) or h of the k-th step taken (t = order[k]); the step writes its h
     # into k + 1
     operands = np.empty((length + 1, hidden + (inputs if fused else 0), batch), f32)
+    weights = np.concatenate([Whh, Wih], axis=1) if fused else Whh  # (4H, H + I) or (4H, H)
     if fused:
-        weights = np.concatenate([Whh, Wih], axis=1)  # (4H, H + I)
-        kernels.swap_last_axes(in_order, operands[:length, hidden:])
-    else:
-        weights = Whh
+        kernels.swap_last_axes(X[::-1] if reverse else X, operands[:length, hidden:])
+    elif tokens is None:
         xs = np.empty((inputs, length, batch), f32)  # x_t as columns, in processing order
-        kernels.swap_last_axes(in_order, xs.transpose(1, 0, 2))
+        kernels.swap_last_axes(X[::-1] if reverse else X, xs.transpose(1, 0, 2))
         projected = (Wih @ xs.reshape(inputs, length * batch)).reshape(4 * hidden, length, batch)
+    else:
+        table = Wih @ X.T  # (4H, V): column v is token v's input part
     operands[0, :hidden] = h0._data.T
     pre = np.empty((4 * hidden, batch), f32)
     c = np.ascontiguousarray(c0._data.T)
     for k, t in enumerate(order):
         np.matmul(weights, operands[k], out=pre)
-        if not fused:
+        if tokens is not None:
+            kernels.add_token_columns(pre, table, tokens[t])
+        elif not fused:
             pre += projected[:, k]
         kernels.lstm_step_forward(pre, bias, c, gates[t], cs[t], tcs[t], operands[k + 1, :hidden])
         c = cs[t]
-    if X.strides[1] > X.strides[0]:  # batch-major input
+    if major[1] > major[0]:  # batch-major input
         ys = np.empty((batch, length, hidden), f32).transpose(1, 0, 2)
     else:
         ys = np.empty((length, batch, hidden), f32)
     kernels.swap_last_axes(operands[1:, :hidden], ys[::-1] if reverse else ys)
-    _save_lstm(ctx, x, h0, c0, w_ih, w_hh, None, b_ih, b_hh, reverse, gates, cs, tcs, None, ys, True)
+    _save_lstm(ctx, x, h0, c0, w_ih, w_hh, None, b_ih, b_hh, reverse, gates, cs, tcs, None, ys, True, tokens)
     return ys, ys[order[-1]].copy(), np.ascontiguousarray(c.T)
 
 
@@ -277,10 +314,14 @@ def _lstm_backward_kernels(ctx, grad_y, grad_hn, grad_cn):
 
 
 def _lstm_weight_grads(ctx, dG, dh, dc, dH):
-    """The gradients that need every step's gate gradients (``dG``, batch-major)."""
+    """The gradients that need every step's gate gradients (``dG``, batch-major); with ``ctx.tokens``
+    (:class:`EmbeddedLSTMLayer`) the first is the embedding table's instead of ``dx``."""
     X, h0, Wih, Whr, hfull, ys = (ctx.arrays[i] for i in (0, 1, 3, 5, 9, 10))
-    length, batch, _ = X.shape
-    dx, dw_ih, dw_hh, db = _gate_grads(ctx, X, Wih, h0, ys, dG, 3)
+    length, batch, _ = dG.shape
+    if ctx.tokens is None:
+        dx, dw_ih, dw_hh, db = _gate_grads(ctx, X, Wih, h0, ys, dG, 3)
+    else:
+        dx, dw_ih, dw_hh, db = _token_gate_grads(ctx, X, Wih, h0, ys, dG)
     dw_hr = None
     if Whr is not None:
         dw_hr = dH.reshape(length * batch, -1).T @ hfull.reshape(length * batch, -1)
@@ -313,6 +354,34 @@ def _gate_grads(ctx, X, Wih, h0, ys, dG, w_ih_index):
     r = flat.T @ z.reshape(length * batch, -1)
     dw_ih = np.ascontiguousarray(r[:, :inputs]) if ctx.needs_input_grad[w_ih_index] else None
     return dx, dw_ih, np.ascontiguousarray(r[:, inputs:-1]), r[:, -1].copy()
+
+
+def _token_gate_grads(ctx, table, Wih, h0, ys, dG):
+    """:func:`_gate_grads` of an :class:`EmbeddedLSTMLayer`: the gate gradients summed per token (``dP``,
+    ``(V, G)``) give ``dW_ih = dPᵀ table`` and the table's gradient ``dP W_ih`` (its padding row zero, rows
+    divided by their token's count with ``scale_grad_by_freq``), two products of V rows instead of
+    ``dx`` and ``dGᵀ x`` over every token; ``dW_hh`` and the bias gradient are one product
+    ``dGᵀ [h_prev | 1]``."""
+    from ...kernels import embedding as kernels  # numba loads on first use, not at `import ember`
+
+    length, batch, gates = dG.shape
+    flat = dG.reshape(length * batch, gates)
+    tokens = np.ascontiguousarray(ctx.tokens).reshape(-1)
+    per_token = kernels.embedding_backward(flat, tokens, table.shape[0], -1, False)
+    padding_idx, scale_grad_by_freq = ctx.embedding_options
+    d_table = None
+    if ctx.needs_input_grad[0]:
+        d_table = per_token @ Wih
+        if scale_grad_by_freq:
+            d_table /= np.maximum(np.bincount(tokens, minlength=table.shape[0]), 1)[:, None].astype(d_table.dtype)
+        if padding_idx >= 0:
+            d_table[padding_idx] = 0
+    dw_ih = per_token.T @ table if ctx.needs_input_grad[7] else None
+    z = np.empty((length, batch, ys.shape[2] + 1), dG.dtype)
+    _previous_states(h0, ys, ctx.reverse, out=z[..., :-1])
+    z[..., -1] = 1
+    r = flat.T @ z.reshape(length * batch, -1)
+    return d_table, dw_ih, np.ascontiguousarray(r[:, :-1]), r[:, -1].copy()
 
 
 class GRULayer(_FusedLayer):
