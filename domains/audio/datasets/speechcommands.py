@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from ember.data.dataset import Dataset
 
@@ -45,7 +46,8 @@ class SpeechCommands(Dataset):
         if url in ("speech_commands_v0.01", "speech_commands_v0.02"):
             url = self.base_url + url + ".tar.gz"
         root = os.fspath(root)
-        self._path = os.path.join(root, folder_in_archive, os.path.basename(url).rsplit(".", 2)[0])
+        self._archive = os.path.join(root, folder_in_archive)
+        self._path = os.path.join(self._archive, os.path.basename(url).rsplit(".", 2)[0])
         if download and not os.path.isdir(self._path):
             extract_folder(fetch_archive(url, root, self.checksums), self._path)
         if not os.path.isdir(self._path):
@@ -53,16 +55,13 @@ class SpeechCommands(Dataset):
         if subset in ("validation", "testing"):
             self._walker = self._load_list(f"{subset}_list.txt")
         else:
-            walker = []
-            for label in sorted(os.listdir(self._path)):
-                folder = os.path.join(self._path, label)
-                if label == EXCEPT_FOLDER or not os.path.isdir(folder):
-                    continue
-                walker += [os.path.join(folder, f) for f in sorted(os.listdir(folder))
-                           if f.endswith(".wav") and HASH_DIVIDER in f]
+            # torchaudio's form of each path (pathlib's: no "./" in front), which a subclass compares with
+            # the normalised paths of the split lists, as the speech-command tutorial's ``SubsetSC`` does
+            walker = sorted(str(p) for p in Path(self._path).glob("*/*.wav"))
+            walker = [w for w in walker if HASH_DIVIDER in w and EXCEPT_FOLDER not in w]
             if subset == "training":
                 excluded = set(self._load_list("validation_list.txt") + self._load_list("testing_list.txt"))
-                walker = [w for w in walker if w not in excluded]
+                walker = [w for w in walker if os.path.normpath(w) not in excluded]
             self._walker = walker
 
     def _load_list(self, filename: str) -> list[str]:
@@ -74,11 +73,13 @@ class SpeechCommands(Dataset):
             raise FileNotFoundError(f"SpeechCommands: split file {path} not found") from None
 
     def get_metadata(self, n: int) -> tuple[str, int, str, str, int]:
-        """``(relative path, sample_rate, label, speaker_id, utterance_number)`` without loading audio."""
+        """``(path, sample_rate, label, speaker_id, utterance_number)`` without loading audio; the path is
+        relative to ``root/folder_in_archive`` (``speech_commands_v0.02/yes/0a7c2a8d_nohash_0.wav``), as
+        torchaudio's."""
         path = self._walker[n]
-        relpath = os.path.relpath(path, self._path)
+        relpath = os.path.relpath(path, self._archive)
         label = os.path.basename(os.path.dirname(path))
-        stem = os.path.splitext(os.path.basename(path))[0]
+        stem = os.path.splitext(os.path.splitext(os.path.basename(path))[0])[0]  # (also "x.wav.wav")
         speaker_id, utterance = stem.split(HASH_DIVIDER)
         return relpath, 16000, label, speaker_id, int(utterance)
 
@@ -87,5 +88,5 @@ class SpeechCommands(Dataset):
 
     def __getitem__(self, n: int):
         relpath, _, label, speaker_id, utterance = self.get_metadata(n)
-        waveform, sample_rate = load(os.path.join(self._path, relpath))
+        waveform, sample_rate = load(os.path.join(self._archive, relpath))
         return waveform, sample_rate, label, speaker_id, utterance

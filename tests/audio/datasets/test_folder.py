@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import ember
 import numpy as np
 import pytest
@@ -63,13 +65,29 @@ def test_speech_commands_layout_and_splits(tmp_path):
     (base / "testing_list.txt").write_text("yes/bb22_nohash_1.wav\n")
     assert len(SpeechCommands(tmp_path)) == 4  # background noise excluded
     train = SpeechCommands(tmp_path, subset="training")
-    assert sorted(train.get_metadata(i)[0] for i in range(len(train))) == ["no/aa11_nohash_0.wav",
-                                                                          "yes/aa11_nohash_0.wav"]
+    assert sorted(train.get_metadata(i)[0] for i in range(len(train))) == [  # (relative to root/SpeechCommands)
+        "speech_commands_v0.02/no/aa11_nohash_0.wav", "speech_commands_v0.02/yes/aa11_nohash_0.wav"]
     waveform, sr, label, speaker, n = SpeechCommands(tmp_path, subset="testing")[0]
     assert (waveform.shape, sr, label, speaker, n) == ((1, 800), 16000, "yes", "bb22", 1)
     assert len(SpeechCommands(tmp_path, subset="validation")) == 1
     with pytest.raises(FileNotFoundError, match="download=True"):
         SpeechCommands(tmp_path / "nowhere")
+
+
+def test_speech_commands_walker_matches_normalised_split_lists(tmp_path, monkeypatch):
+    """torchaudio's speech-command tutorial splits with ``root="./"`` and ``w not in excludes``, where the
+    excluded paths are ``os.path.normpath``-ed: the walker's paths must be in that form (no "./" in front)."""
+    base = tmp_path / "SpeechCommands" / "speech_commands_v0.02"
+    for name in ["yes/aa11_nohash_0.wav", "yes/bb22_nohash_1.wav", "no/cc33_nohash_0.wav"]:
+        _write(base / name, sr=16000)
+    (base / "testing_list.txt").write_text("yes/bb22_nohash_1.wav\n")
+    monkeypatch.chdir(tmp_path)
+    data = SpeechCommands("./")
+    excludes = {os.path.normpath(os.path.join(data._path, "yes/bb22_nohash_1.wav"))}
+    assert [w for w in data._walker if w not in excludes] == [
+        os.path.join("SpeechCommands", "speech_commands_v0.02", "no", "cc33_nohash_0.wav"),
+        os.path.join("SpeechCommands", "speech_commands_v0.02", "yes", "aa11_nohash_0.wav")]
+    assert data[1][2:] == ("yes", "aa11", 0)
 
 
 def test_yesno_labels_from_names(tmp_path):
