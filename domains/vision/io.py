@@ -63,9 +63,12 @@ def _to_chw(img, mode: ImageReadMode) -> Tensor:
 
 
 def decode_image(input, mode=ImageReadMode.UNCHANGED, name: str = "<bytes>") -> Tensor:
-    """Decodes image bytes (``bytes`` or a 1-D uint8 tensor) to a uint8 (C, H, W) tensor."""
+    """Decodes image bytes (``bytes`` or a 1-D uint8 tensor), or the image file at a path (as torchvision's
+    ``decode_image(path)``), to a uint8 (C, H, W) tensor."""
     from PIL import Image, UnidentifiedImageError
 
+    if isinstance(input, (str, os.PathLike)):
+        return read_image(input, mode)
     if isinstance(input, Tensor):
         input = input.numpy(force=True).tobytes()
     elif isinstance(input, np.ndarray):

@@ -57,8 +57,18 @@ def test_errors_name_the_file(tmp_path):
         read_image(tmp_path / "missing.png")
     with pytest.raises(TypeError):
         write_png(np.zeros((3, 4, 4), np.float32), tmp_path / "f.png")
-    with pytest.raises(TypeError):
-        decode_image("not bytes")
+    with pytest.raises(TypeError, match="got int"):
+        decode_image(12)
+    with pytest.raises(FileNotFoundError, match="missing.png"):
+        decode_image(str(tmp_path / "missing.png"))
+
+
+def test_decode_image_reads_a_path_as_torchvision_does(tmp_path, rgba):
+    """torchvision's ``decode_image(path)`` (the data tutorial's CustomImageDataset) reads the file."""
+    Image.fromarray(rgba.transpose(1, 2, 0)).save(tmp_path / "a.png")
+    for path in (tmp_path / "a.png", str(tmp_path / "a.png")):
+        np.testing.assert_array_equal(decode_image(path).numpy(), rgba)
+    assert decode_image(tmp_path / "a.png", mode=ImageReadMode.GRAY).shape == (1, 9, 7)
 
 
 def test_16_bit_png_decodes_unchanged_and_goes_through_transforms():

@@ -29,12 +29,24 @@ class Identity(Transform):
 
 
 class Lambda(Transform):
-    """Applies a user function to the image (the one transform that needs a callable)."""
+    """Applies a user function to its input: an image, or anything else (a label, a list), as torchvision's
+    ``Lambda`` does, e.g. a one-hot ``target_transform``. In a sample dict it applies to the image.
+
+    Example:
+        >>> one_hot = Lambda(lambda y: ember.zeros(3).scatter_(0, ember.tensor([y]), value=1))
+        >>> one_hot(2).tolist()
+        [0.0, 0.0, 1.0]
+    """
 
     def __init__(self, lambd: Callable):
         if not callable(lambd):
             raise TypeError(f"Lambda needs a callable, got {type(lambd).__name__}")
         self.lambd = lambd
+
+    def __call__(self, *inputs):
+        if len(inputs) == 1 and not isinstance(inputs[0], dict) and not isinstance(inputs[0], tv_tensors.TVTensor):
+            return self.lambd(inputs[0])
+        return super().__call__(*inputs)
 
     def apply_image(self, img, params):
         return self.lambd(img)

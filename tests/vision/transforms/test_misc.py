@@ -109,6 +109,14 @@ def test_lambda_and_to_pil_image():
     assert pil.size == (5, 4) and pil.mode == "RGB"
 
 
+def test_lambda_takes_any_input_as_torchvision_does():
+    """The transforms tutorial's one-hot ``target_transform``: Lambda on an int label, not an image."""
+    one_hot = T.Lambda(lambda y: ember.zeros(10, dtype=ember.float).scatter_(0, ember.tensor([y]), value=1))
+    assert one_hot(3).tolist() == [0, 0, 0, 1, 0, 0, 0, 0, 0, 0]
+    assert T.Lambda(len)(["a", "b"]) == 2
+    assert T.Lambda(lambda sample: sample * 2)({"image": np.ones((2, 2), np.float32)})["image"].sum() == 8
+
+
 def test_build_transform_checks_arguments_like_a_recipe_and_reports_every_problem():
     with pytest.raises(ValueError) as info:
         T.build_transform([{"RandomCrop": {"sise": 3}}, {"RandomApply": {"transforms": ["Nope"], "p": 0.5}}])
