@@ -210,6 +210,7 @@ CASES = {
     "optimization": ("optimization", [], 3, 1.0),
     **{f"with_examples[{example}]": ("with_examples", ["--example", example], 5, 0.5)
        for example in ["numpy", "tensor", "autograd", "custom_function", "nn", "optim", "module", "dynamic"]},
+    "nn_tutorial": ("nn_tutorial", [], 4, 0.5),
 }
 # Programs that run on torch but not yet on Ember, with what they wait for. They join CASES when it lands.
 PENDING: dict[str, str] = {
