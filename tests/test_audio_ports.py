@@ -127,8 +127,141 @@ def test_speech_command_classification_trains_in_torch(speech_commands_server, t
 
 
 # ---------------------------------------------------------------------------------------------------------
+# The feature programs: Ember's results checked against formulas here, against torchaudio's below.
 
-CASES = {"speech_command_classification"}
+_EMBER_RESULTS: dict[str, dict] = {}
+
+
+def ember_results(name: str) -> dict:
+    """The renamed program's results (run once per test module)."""
+    if name not in _EMBER_RESULTS:
+        _EMBER_RESULTS[name] = run_program(name, [], ported=True)
+    return _EMBER_RESULTS[name]
+
+
+def _stft_power(x: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
+    """|STFT|^2 by torchaudio's conventions: periodic Hann, reflect-padded by n_fft // 2, one-sided."""
+    window = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n_fft) / n_fft)
+    padded = np.pad(x, n_fft // 2, mode="reflect")
+    frames = np.stack([padded[i:i + n_fft] for i in range(0, len(padded) - n_fft + 1, hop)])
+    return (np.abs(np.fft.rfft(frames * window, axis=1)) ** 2).T
+
+
+def test_feature_extractions_follow_the_formulas():
+    r = ember_results("audio_feature_extractions")
+    speech = r["speech"][0].astype(np.float64)
+    np.testing.assert_allclose(r["spec"][0], _stft_power(speech, 512, 256), rtol=1e-3, atol=1e-3)
+    assert {k: r[k].shape for k in ("n_fft=32", "n_fft=2048", "speech2", "melspec", "mfcc", "lfcc")} == {
+        "n_fft=32": (17, 251), "n_fft=2048": (1025, 251), "speech2": (1, 8000), "melspec": (1, 128, 32),
+        "mfcc": (1, 256, 32), "lfcc": (1, 256, 32)}
+    # the 80 dB floor of plot_spectrogram's AmplitudeToDB("power", 80.0)
+    assert r["freq_bin"].max() - r["freq_bin"].min() == pytest.approx(80.0, abs=1e-3)
+    # HTK-mel triangles over the bins' frequencies, each scaled by 2 / its width in Hz (norm="slaney")
+    all_freqs = np.linspace(0, 3000, 129)
+    f_pts = 700 * (10 ** (np.linspace(0, 2595 * np.log10(1 + 3000 / 700), 66) / 2595) - 1)
+    slopes = f_pts[None, :] - all_freqs[:, None]
+    down, up = -slopes[:, :-2] / np.diff(f_pts)[:-1], slopes[:, 2:] / np.diff(f_pts)[1:]
+    expected = np.maximum(0, np.minimum(down, up)) * 2.0 / (f_pts[2:] - f_pts[:-2])
+    np.testing.assert_allclose(r["mel_filters"], expected, rtol=1e-4, atol=1e-7)
+    # the gliding pitch (120 -> 190 Hz) is found
+    pitch = r["pitch"][0][8:-8]  # (not the faded ends)
+    assert 110 < pitch.min() and pitch.max() < 200 and pitch[-5:].mean() > pitch[:5].mean() + 30
+    # Griffin-Lim's waveform has nearly the spectrogram it was given
+    rebuilt = _stft_power(np.pad(r["reconstructed_waveform"][0], (0, 128)).astype(np.float64), 1024, 512)
+    target = r["griffin_lim_spec"][0]
+    assert np.linalg.norm(np.sqrt(rebuilt[:, :target.shape[1]]) - np.sqrt(target)) < 0.3 * np.linalg.norm(
+        np.sqrt(target))
+
+
+def test_resampling_keeps_the_sweep_below_the_cutoff():
+    r = ember_results("audio_resampling")
+    sweep = r["sweep"][0]
+    keep = int(0.6 * len(r["Resample"][0])) // 2 * 2  # (the sweep is below ~3.6 kHz there)
+    for key in ("Resample", "lowpass_filter_width=6", "lowpass_filter_width=128", "rolloff=0.99",
+                "Kaiser Window Default", "kaiser_best", "kaiser_fast"):
+        out = r[key][0]
+        assert out.dtype == np.float64 and out.shape == (8000,), key
+        np.testing.assert_allclose(out[40:keep:2], sweep[60:keep * 3 // 2:3], atol=2e-2, err_msg=key)
+    np.testing.assert_array_equal(r["Resample"], r["Hann Window Default"])
+    # a lower rolloff removes more of the top of the band (the end of the sweep)
+    tail = slice(-1500, None)
+    assert np.abs(r["rolloff=0.8"][0][tail]).mean() < 0.7 * np.abs(r["rolloff=0.99"][0][tail]).mean()
+    assert set(r["benchmark"]) == {"sinc (width 64)", "sinc (width 16)", "kaiser_best", "kaiser_fast"}
+
+
+def _masked_band(masked: np.ndarray, spec: np.ndarray, axis: int) -> range:
+    """The one contiguous band along ``axis`` that masking zeroed; everything else unchanged."""
+    zeroed = np.flatnonzero(np.all(masked == 0, axis=1 - axis))
+    band = range(zeroed[0], zeroed[-1] + 1) if len(zeroed) else range(0)
+    assert list(band) == list(zeroed)
+    kept = np.delete(masked, list(band), axis=axis)
+    np.testing.assert_array_equal(kept, np.delete(spec, list(band), axis=axis))
+    return band
+
+
+def test_feature_augmentation_stretches_and_masks():
+    r = ember_results("audio_feature_augmentation")
+    assert r["spec"].dtype == np.complex64 and r["spec_12"].shape == (1, 201, 68) and r["spec_09"].shape == (
+        1, 201, 90)
+    np.testing.assert_allclose(np.abs(r["spec_12"][..., 0]), np.abs(r["spec"][..., 0]), rtol=1e-6)
+    np.testing.assert_allclose(r["preview"], r["speech"][0], atol=1e-5)  # (InverseSpectrogram undoes it)
+    assert r["preview_12"].shape == (13400,) and r["preview_09"].shape == (17800,)
+    assert 0 < len(_masked_band(r["time_masked"][0], r["power_spec"][0], axis=1)) < 80
+    assert 0 < len(_masked_band(r["freq_masked"][0], r["power_spec"][0], axis=0)) < 80
+
+
+def test_data_augmentation_convolves_and_mixes_at_the_snr():
+    r = ember_results("audio_data_augmentation")
+    speech, rir, noise = r["speech"][0].astype(np.float64), r["rir"][0].astype(np.float64), r["noise"][0]
+    assert np.linalg.norm(rir) == pytest.approx(1.0, rel=1e-6)
+    full = np.convolve(speech, rir)
+    np.testing.assert_allclose(r["augmented"][0], full, atol=1e-5)
+    np.testing.assert_allclose(r["augmented_conv1d"][0], full[:len(speech)], atol=1e-5)
+    for noisy, snr in zip(r["noisy_speeches"], [20, 10, 3]):
+        added = noisy.astype(np.float64) - speech
+        measured = 10 * np.log10((speech ** 2).sum() / (added ** 2).sum())
+        assert measured == pytest.approx(snr, abs=1e-3)
+        np.testing.assert_allclose(added / np.linalg.norm(added), noise / np.linalg.norm(noise), atol=1e-5)
+    np.testing.assert_allclose(r["SNR: 10 [dB]"], r["noisy_speeches"][1:2])
+    assert r["bg_added"].shape == (1, len(full))
+
+
+# key -> (rtol, atol) of the comparison with torchaudio, both relative to the largest magnitude in the array;
+# None: not compared (random in both, checked above).
+TOLERANCES = {
+    # (dB of small powers: 3e-4 of an 80 dB range is 0.02 dB)
+    "audio_feature_extractions": {"reconstructed_waveform": None, **dict.fromkeys(
+        ["freq_bin", "n_fft=32", "n_fft=128", "n_fft=512", "n_fft=2048", "Original", "Downsampled", "Upsampled",
+         "mel freq"], 3e-4)},
+    "audio_resampling": {"benchmark": None},
+    "audio_feature_augmentation": {"time_masked": None, "freq_masked": None, "Masked along time axis": None,
+                                   "Masked along frequency axis": None, "Original": 3e-4,
+                                   "Original power": 3e-4, "Stretched x1.2": 3e-4, "Stretched x0.9": 3e-4,
+                                   # the phase vocoder accumulates phase in float32, in both
+                                   "spec_12": 2e-3, "spec_09": 2e-3, "preview_12": 2e-3, "preview_09": 2e-3},
+    "audio_data_augmentation": {},
+}
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("name", sorted(TOLERANCES))
+def test_feature_program_gives_torchaudios_numbers(name, monkeypatch):
+    _torchaudio_reads_with_soundfile(monkeypatch)
+    expected, got = run_program(name, [], ported=False), ember_results(name)
+    assert set(got) == set(expected)
+    for key, want in expected.items():
+        tolerance = TOLERANCES[name].get(key, 1e-4)
+        if tolerance is None:
+            continue
+        want, have = np.asarray(want), np.asarray(got[key])
+        assert have.shape == want.shape and have.dtype == want.dtype, (key, have.shape, want.shape, have.dtype)
+        scale = max(np.abs(want).max(), 1e-30) if want.dtype.kind in "fc" else 1
+        np.testing.assert_allclose(have, want, rtol=0, atol=tolerance * scale, err_msg=key)
+
+
+# ---------------------------------------------------------------------------------------------------------
+
+CASES = {"speech_command_classification"} | set(TOLERANCES)
 PENDING: dict[str, str] = {}
 
 

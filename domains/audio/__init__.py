@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import importlib
 
+from ember import __version__  # (torchaudio.__version__, which tutorials print)
+
 from .io import AudioMetaData, info, load, save
 
 _SUBMODULES = ("functional", "transforms", "datasets", "models", "data")

@@ -56,6 +56,22 @@ def test_mfcc_rejects_more_coefficients_than_mels():
         T.MFCC(n_mfcc=50, melkwargs={"n_mels": 40})
 
 
+def test_lfcc_takes_more_coefficients_than_filters_up_to_n_fft():
+    """torchaudio bounds n_lfcc by n_fft, not by n_filter (its feature-extraction tutorial asks for 256
+    coefficients of the default 128 filters); the extra DCT rows are the cosines of higher orders."""
+    lfcc = T.LFCC(sample_rate=6000, n_lfcc=256, speckwargs={"n_fft": 2048, "hop_length": 512})
+    assert lfcc(ember.randn(1, 6000)).shape == (1, 256, 12)
+    np.testing.assert_allclose(lfcc.dct_mat.numpy(), F.create_dct(256, 128, "ortho").numpy())
+    with pytest.raises(ValueError, match="LFCC coefficients.*400"):
+        T.LFCC(n_lfcc=401)
+
+
+def test_audio_has_a_version_as_torchaudio():
+    import ember.audio
+
+    assert ember.audio.__version__ == ember.__version__
+
+
 def test_time_stretch_changes_frame_count():
     spec = T.Spectrogram(power=None)(ember.randn(16000))
     assert T.TimeStretch(fixed_rate=1.25)(spec).shape == (201, math.ceil(81 / 1.25))

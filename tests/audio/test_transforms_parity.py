@@ -113,3 +113,14 @@ def test_spectral_centroid_and_cmn_modules_match_torchaudio():
     np.testing.assert_allclose(T.SlidingWindowCmn(30, 10, norm_vars=True)(ember.tensor(feats)).numpy(),
                                torchaudio.transforms.SlidingWindowCmn(30, 10, norm_vars=True)(torch.tensor(feats)).numpy(),
                                rtol=1e-8, atol=1e-10)
+
+
+@pytest.mark.parity
+def test_lfcc_with_more_coefficients_than_filters_matches_torchaudio():
+    torch, torchaudio = import_torchaudio()
+    kwargs = {"sample_rate": 6000, "n_lfcc": 256, "speckwargs": {"n_fft": 2048, "win_length": None,
+                                                                "hop_length": 512}}
+    x = np.random.default_rng(0).standard_normal((2, 6000)).astype(np.float32)
+    expected = torchaudio.transforms.LFCC(**kwargs)(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(T.LFCC(**kwargs)(ember.tensor(x)).numpy(), expected, rtol=1e-4,
+                               atol=1e-4 * np.abs(expected).max())

@@ -265,12 +265,13 @@ class LFCC(Module):
         super().__init__()
         if dct_type != 2:
             raise ValueError(f"DCT type {dct_type} is not supported (only 2)")
-        if n_lfcc > n_filter:
-            raise ValueError(f"Cannot select more LFCC coefficients ({n_lfcc}) than filters ({n_filter})")
         self.sample_rate, self.n_filter, self.n_lfcc, self.log_lf = sample_rate, n_filter, n_lfcc, log_lf
         self.f_min = f_min
         self.f_max = f_max if f_max is not None else float(sample_rate // 2)
         self.Spectrogram = Spectrogram(**(speckwargs or {}))
+        if n_lfcc > self.Spectrogram.n_fft:  # (torchaudio's bound: more coefficients than filters is allowed)
+            raise ValueError(f"Cannot select more LFCC coefficients ({n_lfcc}) than fft bins "
+                             f"({self.Spectrogram.n_fft})")
         self.top_db = 80.0
         self.amplitude_to_DB = AmplitudeToDB("power", self.top_db)
         n_freqs = self.Spectrogram.n_fft // 2 + 1
