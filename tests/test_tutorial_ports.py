@@ -211,6 +211,7 @@ CASES = {
     **{f"with_examples[{example}]": ("with_examples", ["--example", example], 5, 0.5)
        for example in ["numpy", "tensor", "autograd", "custom_function", "nn", "optim", "module", "dynamic"]},
     "nn_tutorial": ("nn_tutorial", [], 4, 0.5),
+    "cifar10_tutorial": ("cifar10_tutorial", ["--workers", "0", "--epochs", "6"], 50, 0.99),
 }
 # Programs that run on torch but not yet on Ember, with what they wait for. They join CASES when it lands.
 PENDING: dict[str, str] = {
