@@ -475,6 +475,32 @@ def _direct_weight_grad(kernel, xd, g4, wd, groups, stride, padding, dilation):
     return kernels.grouped_conv_weight_grad(g4, xd, groups, *wd.shape[2:], sh, sw, ph, pw, dh, dw)
 
 
+def _tap_planes(index, shape):
+    """Pairs of indices ``(position in the crop, position in the weight)``, one per kept tap of
+    ``_useful_taps``'s ``index``: copying a crop one ``(O, C)`` plane per tap is 4x faster than numpy's
+    copy of the 4-d view, which walks the short tap axes innermost (512 x 256 x 2 x 2: 2.7 against 0.67 ms,
+    benchmarks/README.md, 2026-12-07, sixth session)."""
+    taps = index[2:]
+    return [((..., *p), (..., *(t.start + q for t, q in zip(taps, p)))) for p in np.ndindex(shape[2:])]
+
+
+def _cropped(wd, index):
+    """``wd[index]`` as a contiguous copy."""
+    taps = index[2:]
+    out = np.empty(wd.shape[:2] + tuple(t.stop - t.start for t in taps), wd.dtype)
+    for inside, outside in _tap_planes(index, out.shape):
+        out[inside] = wd[outside]
+    return out
+
+
+def _uncropped(gw, index, shape):
+    """The gradient ``gw`` of a crop as the whole weight's (``shape``): zero at the dropped taps."""
+    full = np.zeros(shape, gw.dtype)
+    for inside, outside in _tap_planes(index, gw.shape):
+        full[outside] = gw[inside]
+    return full
+
+
 def _useful_taps(size, kernel, out_size, stride, padding, dilation):
     """The kernel taps that ever read the input, and the padding that goes with them.
 
@@ -522,7 +548,7 @@ class ConvNd(Op):
             )
         ctx.crop = _useful_taps(size, kernel, out_size, stride, padding, dilation)
         if ctx.crop is not None:  # kept for the backward: the copy reads the whole weight
-            wd, padding = np.ascontiguousarray(wd[ctx.crop[0]]), ctx.crop[1]
+            wd, padding = _cropped(wd, ctx.crop[0]), ctx.crop[1]
             ctx.crop = (ctx.crop[0], wd)
         ctx.params = (stride, padding, dilation, groups, size)
         ctx.kernel = _conv_kernel(xd, wd, stride, padding, dilation, groups)
@@ -580,9 +606,7 @@ class ConvNd(Op):
             else:
                 gw = _direct_weight_grad(ctx.kernel, xd, g, wd, groups, stride, padding, dilation)
             if ctx.crop is not None:  # the dropped taps read only zeros: their gradient is zero
-                full = np.zeros(_as_planes(w._data).shape, dtype=gw.dtype)
-                full[ctx.crop[0]] = gw.reshape(wd.shape)
-                gw = full
+                gw = _uncropped(gw.reshape(wd.shape), ctx.crop[0], _as_planes(w._data).shape)
             gw = Tensor._wrap(gw.reshape(ctx.w_shape))
         if ctx.needs_input_grad[2]:
             gb = Tensor._wrap(g.sum(axis=(0,) + tuple(range(2, g.ndim))))
