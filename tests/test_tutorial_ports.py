@@ -271,7 +271,67 @@ def test_torch_original_runs(case, mirror, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     write_mnist_pickle(tmp_path / "data" / "mnist")
     point_torch_at(mirror, monkeypatch, tmp_path)
-    name, argv, window, factor = CASES[case] if case in CASES else (case, [], None, None)
+    name, argv, window, factor = CASES.get(case, (case, [], None, None))
     if name in NEEDS_TORCHVISION_IMAGE_CODECS:
         _torchvision_image_codecs_or_skip()
     _check(run_program(name, argv, ported=False), window, factor)
+
+
+def _time_case(case: str, side: str) -> float:
+    """CPU seconds of one ``main()`` of CASES[case] (``side`` "ember" or "torch"), after one warm-up run, in a
+    temporary folder with the local mirror up."""
+    import tempfile
+    import time
+
+    name, argv, *_ = CASES[case]
+    with tempfile.TemporaryDirectory() as folder, pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.chdir(folder)
+        write_mnist_pickle(Path(folder) / "data" / "mnist")
+        with FileServer({}) as server:
+            server.fashion, server.cifar = fashion_mnist_files(), _tar_gz(
+                {f"cifar-10-batches-py/{n}": d for n, d in cifar10_members().items()})
+            server.files.update({f"/fashion/{n}": d for n, d in server.fashion.items()})
+            server.files["/cifar/cifar-10-python.tar.gz"] = server.cifar
+            if side == "torch":
+                import torch
+
+                torch.set_num_threads(1)
+                point_torch_at(server, monkeypatch, Path(folder))
+            else:
+                point_ember_at(server, monkeypatch, Path(folder))
+            run_program(name, argv, ported=side == "ember")  # warm-up
+            start = time.process_time()
+            run_program(name, argv, ported=side == "ember")
+            return time.process_time() - start
+
+
+if __name__ == "__main__":
+    # python -m tests.test_tutorial_ports [CASE ...]: each case's main() in a fresh process per side, one
+    # thread, Ember and torch interleaved, two runs each; prints CPU seconds and the Ember / torch ratio.
+    import contextlib
+    import json
+    import subprocess
+    import sys
+
+    threads = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    root = Path(__file__).resolve().parents[1]
+    for case in sys.argv[1:] or sorted(CASES):
+        times = {"ember": [], "torch": []}
+        for _ in range(2):
+            for side in ("ember", "torch"):
+                code = ("import contextlib, io, json; from tests.test_tutorial_ports import _time_case\n"
+                        "with contextlib.redirect_stdout(io.StringIO()):\n"
+                        f"    seconds = _time_case({case!r}, {side!r})\n"
+                        "print(json.dumps(seconds))")
+                done = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True,
+                                      env={**os.environ, **threads, "PYTHONPATH": str(root)}, check=False)
+                if done.returncode != 0:  # (e.g. torchvision.io without its image codecs)
+                    print(f"{case} on {side} failed: {done.stderr.strip().splitlines()[-1]}", flush=True)
+                    break
+                times[side].append(json.loads(done.stdout.strip().splitlines()[-1]))
+        if times["ember"] and times["torch"]:
+            ratio = min(times["ember"]) / min(times["torch"])
+            print(f"{case:34s} ember {', '.join(f'{t:.2f}' for t in times['ember'])}   "
+                  f"torch {', '.join(f'{t:.2f}' for t in times['torch'])}   ratio {ratio:.2f}", flush=True)
+    with contextlib.suppress(Exception):
+        print("load average", os.getloadavg())
