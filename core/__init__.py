@@ -35,6 +35,7 @@ from ._settings import (  # noqa: E402
 from ._typeinfo import finfo, iinfo  # noqa: E402
 from ._dtype import (  # noqa: E402
     bool_ as bool,  # noqa: A001
+    bfloat16,
     complex64,
     complex128,
     dtype,
@@ -196,6 +197,7 @@ _LAZY_MODULES = {
     "backends": ".backends",
     "accelerator": ".accelerator",
     "multiprocessing": ".multiprocessing",
+    "amp": ".amp",  # torch.amp: GradScaler, autocast
 }
 _LAZY_ATTRIBUTES = {
     "save": (".serialization", "save"),

@@ -52,6 +52,26 @@ float64 = dtype("float64", np.float64, 2)
 complex64 = dtype("complex64", np.complex64, 3)
 complex128 = dtype("complex128", np.complex128, 3)
 
+
+
+class _NamedOnlyDtype(dtype):
+    """A dtype Ember names but cannot store: numpy has no bfloat16. Code that only names it runs (nanoGPT's
+    ``{'float32': torch.float32, 'bfloat16': torch.bfloat16, ...}[dtype]`` table); making a tensor of it
+    raises ``TypeError``."""
+
+    __slots__ = ()
+
+    def __init__(self, name: str, itemsize: int):
+        self.name, self.itemsize, self.is_floating_point, self.is_signed, self._category = name, itemsize, True, True, 2
+
+    @property
+    def numpy(self):
+        raise TypeError(f"ember.{self.name} has no storage (numpy has no {self.name} type): use ember.float32 "
+                        f"(torch's {self.name} tensors load as float32) or ember.float16")
+
+
+bfloat16 = _NamedOnlyDtype("bfloat16", 2)
+
 _WIDE_UNSIGNED = (uint16, uint32, uint64)  # torch promotes them only with floating-point types
 ALL = (bool_, uint8, uint16, uint32, uint64, int8, int16, int32, int64, float16, float32, float64,
        complex64, complex128)
@@ -59,7 +79,7 @@ _FROM_NUMPY = {d.numpy: d for d in ALL}
 _NAMES = {d.name: d for d in ALL}
 _NAMES.update(
     half=float16, float=float32, double=float64, short=int16, int=int32, long=int64, bool=bool_,
-    cfloat=complex64, cdouble=complex128,
+    cfloat=complex64, cdouble=complex128, bfloat16=bfloat16,
 )
 
 
