@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import importlib
 
-from ember import __version__  # (torchaudio.__version__, which tutorials print)
+from ember import __version__ as __version__  # (torchaudio.__version__, which tutorials print)
 
 from .io import AudioMetaData, info, load, save
 
