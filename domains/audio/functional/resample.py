@@ -48,23 +48,47 @@ def sinc_resample_kernel(orig_freq: int, new_freq: int, lowpass_filter_width: in
     orig, new = int(orig_freq) // gcd, int(new_freq) // gcd
     base_freq = min(orig, new) * rolloff
     width = math.ceil(lowpass_filter_width * orig / base_freq)
-    idx = np.arange(-width, width + orig, dtype=np.float64)[None, :] / orig
-    t = np.arange(0, -new, -1, dtype=np.float64)[:, None] / new + idx
-    return _taps(t, base_freq, orig, lowpass_filter_width, resampling_method, beta).astype(dtype), width
+    idx = np.arange(-width, width + orig, dtype=np.float64) / orig
+    phase = np.arange(new, dtype=np.float64) / new
+    return _taps(idx, phase, base_freq, orig, lowpass_filter_width, resampling_method, beta).astype(dtype), width
 
 
-def _taps(t: np.ndarray, base_freq: float, orig: int, lowpass_filter_width: int, resampling_method: str,
-          beta: float | None) -> np.ndarray:
-    """Windowed-sinc tap values at offsets ``t`` (in input-rate seconds x reduced rate)."""
-    t = np.clip(t * base_freq, -lowpass_filter_width, lowpass_filter_width)
+def _taps(idx: np.ndarray, phase: np.ndarray, base_freq: float, orig: int, lowpass_filter_width: int,
+          resampling_method: str, beta: float | None) -> np.ndarray:
+    """Windowed-sinc taps ``(len(phase), len(idx))`` at offsets ``t = idx[i] - phase[j]`` (input-rate
+    seconds x reduced rate): ``sinc(pi * base * t)`` times the window, zero beyond ``lowpass_filter_width``
+    zero crossings (where torchaudio's clamped argument makes them ~1e-30).
+
+    The offsets are differences, so the sines and cosines of the Hann kernel come from those of ``idx`` and
+    ``phase`` by the angle-addition formulas: ``len(idx) + len(phase)`` transcendental calls instead of
+    one per tap (the functional form builds a kernel per call; a 44.1 -> 15.99 kHz one has ~1M taps).
+    """
+    a, b = idx * base_freq, phase * base_freq  # x[j, i] = a[i] - b[j], in zero crossings
+    x = a[None, :] - b[:, None]
+    inside = np.abs(x) <= lowpass_filter_width
+    # sin(pi x) = sin(pi a) cos(pi b) - cos(pi a) sin(pi b)
+    sin_pi_x = np.sin(np.pi * a)[None, :] * np.cos(np.pi * b)[:, None]
+    sin_pi_x -= np.cos(np.pi * a)[None, :] * np.sin(np.pi * b)[:, None]
+    # the taps nearest the centre, |x| < 1/2 (one or none per row), from sin(pi x) itself: there the
+    # difference of products cancels to a few ulps of sin(pi a), large against a tiny x
+    near = np.abs(x) < 0.5
+    sin_pi_x[near] = np.sin(np.pi * x[near])
+    zero = x == 0
+    kernels = np.where(zero, 1.0, sin_pi_x / (np.pi * np.where(zero, 1.0, x)))
     if resampling_method == "sinc_interp_hann":
-        window = np.cos(t * math.pi / lowpass_filter_width / 2) ** 2
-    else:
-        b = KAISER_BETA if beta is None else float(beta)
-        window = np.i0(b * np.sqrt(np.clip(1 - (t / lowpass_filter_width) ** 2, 0.0, None))) / np.i0(b)
-    t = t * math.pi
-    kernels = np.where(t == 0, 1.0, np.sin(t) / np.where(t == 0, 1.0, t))
-    return kernels * window * (base_freq / orig)
+        h = np.pi / lowpass_filter_width / 2  # window cos^2(h x), cos(h x) = cos(h a) cos(h b) + sin(h a) sin(h b)
+        window = np.cos(h * a)[None, :] * np.cos(h * b)[:, None]
+        window += np.sin(h * a)[None, :] * np.sin(h * b)[:, None]
+        window *= window
+    else:  # the Kaiser window, evaluated inside the band only (np.i0 is most of the cost)
+        beta = KAISER_BETA if beta is None else float(beta)
+        window = np.zeros_like(x)
+        ratio = x[inside] / lowpass_filter_width
+        window[inside] = np.i0(beta * np.sqrt(np.clip(1 - ratio**2, 0.0, None))) / np.i0(beta)
+    kernels *= window
+    kernels *= base_freq / orig
+    kernels[~inside] = 0.0
+    return kernels
 
 
 def sparse_resample_kernel(orig_freq: int, new_freq: int, lowpass_filter_width: int = 6, rolloff: float = 0.99,
@@ -86,8 +110,9 @@ def sparse_resample_kernel(orig_freq: int, new_freq: int, lowpass_filter_width: 
     j = np.arange(new)
     first = (j * orig) // new
     m = first[:, None] + np.arange(2 * width + 2)[None, :]  # tap index within the dense kernel's row
-    t = (m - width) / orig - j[:, None] / new
-    taps = _taps(t, base_freq, orig, lowpass_filter_width, resampling_method, beta)
+    # t = (m - width) / orig - j / new = k / orig - (j / new - (first - width) / orig), k the tap in the band
+    taps = _taps(np.arange(2 * width + 2) / orig, j / new - (first - width) / orig, base_freq, orig,
+                 lowpass_filter_width, resampling_method, beta)
     taps[m >= 2 * width + orig] = 0.0  # beyond the dense kernel's support
     return taps.astype(dtype), first.astype(np.int64), width
 
@@ -124,7 +149,7 @@ def resample(waveform: Tensor, orig_freq: int, new_freq: int, lowpass_filter_wid
     _check_rates(orig_freq, new_freq)
     if orig_freq == new_freq:
         return waveform
-    if use_sparse_kernel(orig_freq, new_freq, lowpass_filter_width, rolloff):
+    if use_sparse_kernel(orig_freq, new_freq, lowpass_filter_width, rolloff, length=waveform.shape[-1]):
         taps, first, width = sparse_resample_kernel(orig_freq, new_freq, lowpass_filter_width, rolloff,
                                                     resampling_method, beta, dtype=waveform.numpy(force=True).dtype)
         return apply_sparse_resample_kernel(waveform, orig_freq, new_freq, ember.from_numpy(taps), first, width)
@@ -133,12 +158,22 @@ def resample(waveform: Tensor, orig_freq: int, new_freq: int, lowpass_filter_wid
     return apply_resample_kernel(waveform, orig_freq, new_freq, ember.from_numpy(kernel), width)
 
 
-def use_sparse_kernel(orig_freq: int, new_freq: int, lowpass_filter_width: int = 6, rolloff: float = 0.99) -> bool:
-    """Whether the banded kernel is much smaller than the dense one (large reduced ``orig_freq``)."""
+def use_sparse_kernel(orig_freq: int, new_freq: int, lowpass_filter_width: int = 6, rolloff: float = 0.99,
+                      length: int | None = None) -> bool:
+    """Whether to resample with the banded kernel rather than the dense one.
+
+    Applying the dense kernel is one matmul, the band a gather that costs ~20x more per tap; the band wins
+    once the dense rows are ~64x longer (coprime rates, e.g. 44100 -> 16010). The functional form, which
+    builds its kernel per call (``length``: the waveform's), also weighs the dense kernel's building,
+    ~3x a gathered tap's cost per entry, against the band's taps over the output.
+    """
     gcd = math.gcd(int(orig_freq), int(new_freq))
     orig, new = int(orig_freq) // gcd, int(new_freq) // gcd
     width = math.ceil(lowpass_filter_width * orig / (min(orig, new) * rolloff))
-    return 2 * width + orig > 4 * (2 * width + 2)
+    dense_taps, band_taps = 2 * width + orig, 2 * width + 2
+    if dense_taps > 64 * band_taps:
+        return True
+    return length is not None and 3 * new * dense_taps > math.ceil(new * length / orig) * band_taps
 
 
 def apply_sparse_resample_kernel(waveform: Tensor, orig_freq: int, new_freq: int, taps: Tensor, first: np.ndarray,

@@ -85,7 +85,10 @@ def test_matches_torchaudio_kernel_applied_with_torch_conv1d(orig, new, sparse, 
     padded = torch.nn.functional.pad(torch.from_numpy(x), (width, width + o))
     out = torch.nn.functional.conv1d(padded[:, None], torch.from_numpy(kernel)[:, None], stride=o)
     ref = out.transpose(1, 2).reshape(2, -1)[:, : math.ceil(n * 3000 / o)].numpy()
-    assert resample_module.use_sparse_kernel(orig, new) == sparse  # the banded path for large reduced rates
+    # the functional form takes the banded path when building the dense kernel would cost more than the band's
+    # taps over the output (short waveforms, large reduced rates); the module keeps its dense kernel
+    assert resample_module.use_sparse_kernel(orig, new, length=3000) == sparse
+    assert not resample_module.use_sparse_kernel(orig, new)
     np.testing.assert_allclose(F.resample(ember.tensor(x), orig, new, resampling_method=method).numpy(), ref,
                                atol=1e-10)
     module = T.Resample(orig, new, method, dtype=ember.float64)
@@ -104,6 +107,25 @@ def test_batched_lengths_and_errors():
 
 @pytest.mark.parametrize("orig, new", [(3, 2), (97, 16)])  # dense and banded kernels
 def test_resample_is_differentiable(orig, new):
-    assert resample_module.use_sparse_kernel(orig, new, 2) == (orig == 97)
+    assert resample_module.use_sparse_kernel(orig, new, 2, length=60) == (orig == 97)
     x = ember.randn(60, dtype=ember.float64, requires_grad=True)
     assert gradcheck(lambda t: F.resample(t, orig, new, lowpass_filter_width=2), (x,))
+
+
+@pytest.mark.parametrize("method", ["sinc_interp_hann", "sinc_interp_kaiser"])
+def test_module_takes_the_band_only_for_much_longer_dense_rows(method):
+    """Coprime 2003 -> 1000 Hz: dense rows 72x the band's, so Resample keeps the band; its output is the dense
+    kernel's (whose taps come from the angle-addition formulas; the band's from the same function)."""
+    assert resample_module.use_sparse_kernel(2003, 1000) and not resample_module.use_sparse_kernel(1601, 800)
+    x = np.random.default_rng(2).standard_normal((2, 3000))
+    module = T.Resample(2003, 1000, method, dtype=ember.float64)
+    assert module.sparse
+    kernel, width = F.sinc_resample_kernel(2003, 1000, resampling_method=method, dtype=np.float64)
+    dense = resample_module.apply_resample_kernel(ember.tensor(x), 2003, 1000, ember.tensor(kernel), width)
+    np.testing.assert_allclose(module(ember.tensor(x)).numpy(), dense.numpy(), atol=1e-12)
+    # the taps by the angle-addition formulas are the directly computed sinc x window
+    t = (np.arange(-width, width + 2003)[None, :] / 2003 - np.arange(1000)[:, None] / 1000) * 1000 * 0.99
+    t = np.clip(t, -6, 6)
+    window = (np.cos(t * np.pi / 12) ** 2 if method == "sinc_interp_hann"
+              else np.i0(14.769656459379492 * np.sqrt(1 - (t / 6) ** 2)) / np.i0(14.769656459379492))
+    np.testing.assert_allclose(kernel, np.sinc(t) * window * 1000 * 0.99 / 2003, atol=1e-15)
