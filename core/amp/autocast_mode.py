@@ -17,7 +17,7 @@ def is_autocast_available(device_type: str) -> bool:
     return False
 
 
-class autocast:  # noqa: N801  (torch's name)
+class autocast:
     """torch.amp.autocast's context manager and decorator.
 
     Ember keeps each op in its inputs' dtype (no autocast op lists, no bfloat16), so inside the block
@@ -37,7 +37,7 @@ class autocast:  # noqa: N801  (torch's name)
 
     def __init__(self, device_type: str, dtype=None, enabled: bool = True, cache_enabled: bool | None = None):
         if not isinstance(device_type, str):
-            raise ValueError(f"Expected `device_type` of type `str`, got: `{type(device_type)}`")
+            raise ValueError(f"Expected `device_type` of type `str`, got: `{type(device_type)}`")  # noqa: TRY004 (torch's)
         if device_type not in _DEVICE_TYPES:
             raise ValueError(f"unknown device type {device_type!r} for autocast")
         self.device = device_type
