@@ -14,6 +14,7 @@ Example:
 from __future__ import annotations
 
 from ._device import OutOfMemoryError, unavailable  # noqa: F401 (torch.cuda.OutOfMemoryError is torch's)
+from .amp import _cuda as amp  # noqa: F401 (torch.cuda.amp: GradScaler, autocast for "cuda", so disabled)
 
 _NOT_COMPILED = "Ember has no CUDA support (ember.cuda.is_available() is False): it runs on the CPU"
 

@@ -134,3 +134,12 @@ def test_bfloat16_is_a_name_without_storage():
     for make in (lambda: ember.zeros(2, dtype=ember.bfloat16), lambda: ember.ones(2).to(ember.bfloat16)):
         with pytest.raises(TypeError, match="ember.bfloat16 has no storage"):
             make()
+
+
+def test_torch_cuda_amp_names_warn_and_disable_as_without_cuda():
+    """nanoGPT's ``torch.cuda.amp.GradScaler(enabled=(dtype == 'float16'))``, renamed: deprecated, then disabled."""
+    with pytest.warns(FutureWarning, match="torch.amp.GradScaler\\('cuda'"), pytest.warns(UserWarning, match="CUDA"):
+        scaler = ember.cuda.amp.GradScaler(enabled=True)
+    assert not scaler.is_enabled() and scaler.get_scale() == 1.0
+    with pytest.warns(FutureWarning, match="torch.amp.autocast\\('cuda'"), ember.cuda.amp.autocast(enabled=False):
+        pass
