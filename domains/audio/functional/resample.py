@@ -44,13 +44,16 @@ def sinc_resample_kernel(orig_freq: int, new_freq: int, lowpass_filter_width: in
     if resampling_method not in ("sinc_interp_hann", "sinc_interp_kaiser"):
         raise ValueError(f"invalid resampling_method {resampling_method!r}; "
                          "expected 'sinc_interp_hann' or 'sinc_interp_kaiser'")
-    gcd = math.gcd(int(orig_freq), int(new_freq))
-    orig, new = int(orig_freq) // gcd, int(new_freq) // gcd
-    base_freq = min(orig, new) * rolloff
-    width = math.ceil(lowpass_filter_width * orig / base_freq)
-    idx = np.arange(-width, width + orig, dtype=np.float64) / orig
-    phase = np.arange(new, dtype=np.float64) / new
-    return _taps(idx, phase, base_freq, orig, lowpass_filter_width, resampling_method, beta).astype(dtype), width
+    # only each row's band of 2 * width + 2 taps is non-zero: compute it, place it (a 44.1 -> 15.99 kHz
+    # kernel is 533 x 1504 taps, its band 533 x 36)
+    taps, first, width = sparse_resample_kernel(orig_freq, new_freq, lowpass_filter_width, rolloff,
+                                                resampling_method, beta, dtype=np.float64)
+    kernel = np.zeros((len(first), 2 * width + int(orig_freq) // math.gcd(int(orig_freq), int(new_freq))),
+                      dtype=dtype)
+    columns = first[:, None] + np.arange(taps.shape[1])
+    inside = columns < kernel.shape[1]
+    kernel[np.nonzero(inside)[0], columns[inside]] = taps[inside]
+    return kernel, width
 
 
 def _taps(idx: np.ndarray, phase: np.ndarray, base_freq: float, orig: int, lowpass_filter_width: int,
@@ -61,7 +64,7 @@ def _taps(idx: np.ndarray, phase: np.ndarray, base_freq: float, orig: int, lowpa
 
     The offsets are differences, so the sines and cosines of the Hann kernel come from those of ``idx`` and
     ``phase`` by the angle-addition formulas: ``len(idx) + len(phase)`` transcendental calls instead of
-    one per tap (the functional form builds a kernel per call; a 44.1 -> 15.99 kHz one has ~1M taps).
+    one per tap (the functional form builds a kernel per call).
     """
     a, b = idx * base_freq, phase * base_freq  # x[j, i] = a[i] - b[j], in zero crossings
     x = a[None, :] - b[:, None]
@@ -164,8 +167,8 @@ def use_sparse_kernel(orig_freq: int, new_freq: int, lowpass_filter_width: int =
 
     Applying the dense kernel is one matmul, the band a gather that costs ~20x more per tap; the band wins
     once the dense rows are ~64x longer (coprime rates, e.g. 44100 -> 16010). The functional form, which
-    builds its kernel per call (``length``: the waveform's), also weighs the dense kernel's building,
-    ~3x a gathered tap's cost per entry, against the band's taps over the output.
+    builds its kernel per call (``length``: the waveform's), also weighs placing the dense kernel's
+    entries, about half a gathered tap's cost each, against the band's taps over the output.
     """
     gcd = math.gcd(int(orig_freq), int(new_freq))
     orig, new = int(orig_freq) // gcd, int(new_freq) // gcd
@@ -173,7 +176,7 @@ def use_sparse_kernel(orig_freq: int, new_freq: int, lowpass_filter_width: int =
     dense_taps, band_taps = 2 * width + orig, 2 * width + 2
     if dense_taps > 64 * band_taps:
         return True
-    return length is not None and 3 * new * dense_taps > math.ceil(new * length / orig) * band_taps
+    return length is not None and new * dense_taps > 2 * math.ceil(new * length / orig) * band_taps
 
 
 def apply_sparse_resample_kernel(waveform: Tensor, orig_freq: int, new_freq: int, taps: Tensor, first: np.ndarray,
