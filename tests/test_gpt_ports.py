@@ -153,8 +153,11 @@ CASES = {
                                       "--trainer.batch_size=32", "--trainer.learning_rate=5e-3",
                                       "--system.work_dir=out/adder"], None, check_mingpt_adder),
 }
-# Programs that run on torch but not yet on Ember, with what they wait for. They join CASES when it lands.
-PENDING: dict[str, str] = {}
+# Cases that run on torch but not on Ember, with what they wait for. They join CASES when it lands.
+PENDING = {
+    "nanogpt_train[init_from=gpt2]": "GPT.from_pretrained builds HF transformers' GPT2LMHeadModel (a torch "
+                                     "library) to read the weights; left out of the port, as DDP and wandb are",
+}
 # Programs a case's check runs, with which.
 RUN_BY_CHECKS = {"nanogpt_sample": "check_nanogpt_train samples from the checkpoint train.py wrote"}
 # Cases whose torch original is not run here, with why.
@@ -164,8 +167,8 @@ TORCH_SKIPS = {"nanogpt_train[compile]": "torch.compile builds C++ kernels for a
 def test_every_program_is_run_or_waits_for_a_named_feature():
     programs = {path.stem for path in GPT_PORTS.glob("*.py")} - NOT_PROGRAMS
     run = {name for name, *_ in CASES.values()} | set(RUN_BY_CHECKS)
-    assert programs == run | set(PENDING), programs ^ (run | set(PENDING))
-    assert not run & set(PENDING)
+    assert programs == run, programs ^ run
+    assert not set(CASES) & set(PENDING) and {case.split("[")[0] for case in PENDING} <= programs
     libraries = {relative for entries in LIBRARIES.values() for _, relative in entries}
     assert libraries == {str(p.relative_to(GPT_PORTS)) for p in GPT_PORTS.glob("mingpt/*.py")} | {"nanogpt_model.py"}
 
