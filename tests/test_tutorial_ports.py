@@ -18,6 +18,7 @@ import os
 import pickle
 import re
 import struct
+import sys
 import tarfile
 from pathlib import Path
 
@@ -248,6 +249,17 @@ def test_every_program_is_run_or_waits_for_a_named_feature():
     assert not run & set(PENDING)
 
 
+@pytest.fixture(autouse=True)
+def _default_devices_restored():
+    """with_examples[autograd] calls ``set_default_device`` as the tutorial does; the next test starts clean."""
+    yield
+    import ember
+
+    ember.set_default_device(None)
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_default_device(None)
+
+
 def _check(result, window, factor) -> None:
     if window is None:
         assert result is not None
@@ -311,7 +323,6 @@ if __name__ == "__main__":
     import contextlib
     import json
     import subprocess
-    import sys
 
     threads = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     root = Path(__file__).resolve().parents[1]
