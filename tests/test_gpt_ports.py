@@ -323,3 +323,37 @@ def test_ember_resumes_torchs_compiled_checkpoint(tmp_path, monkeypatch):
     assert result["iters"][0] == 16
     # the first evaluation after resuming sees torch's weights: within the noise of eval_iters=4 batches
     assert result["val_losses"][0] == pytest.approx(float(checkpoint["best_val_loss"]), abs=0.15)
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("flash", [True, False], ids=["flash", "manual_mask"])
+def test_nanogpt_crop_block_size_and_inference_logits_match_torch(flash, tmp_path, monkeypatch):
+    """crop_block_size (wpe re-made as a Parameter, the mask buffer sliced), the last-position-only lm_head
+    of inference (``x[:, [-1], :]``), get_num_params and estimate_mfu, from torch's weights."""
+    torch = pytest.importorskip("torch")
+    config = {"n_layer": 2, "n_head": 4, "n_embd": 32, "block_size": 16, "vocab_size": 33, "dropout": 0.0,
+              "bias": False}
+    models = {}
+    for lib in (torch, ember):
+        program = load_library("nanogpt_model.py", ported=lib is ember)
+        if not flash:
+            monkeypatch.delattr(lib.nn.functional, "scaled_dot_product_attention")
+        models[lib] = program["GPT"](program["GPTConfig"](**config))
+        monkeypatch.undo()
+    _through_a_file(torch, models[torch], models[ember], tmp_path / "init.pt")
+    x = np.random.default_rng(0).integers(0, 33, (3, 8))
+    outputs = {}
+    for lib, model in models.items():
+        model.crop_block_size(8)
+        model.eval()
+        assert model.transformer.wpe.weight.shape == (8, 32) and isinstance(model.transformer.wpe.weight,
+                                                                              lib.nn.Parameter)
+        if not flash:
+            assert model.transformer.h[1].attn.bias.shape == (1, 1, 8, 8)
+        with lib.no_grad():
+            logits, loss = model(lib.from_numpy(x))
+        assert loss is None and tuple(logits.shape) == (3, 1, 33)
+        outputs[lib] = (logits.numpy(), model.get_num_params(), model.get_num_params(False),
+                        model.estimate_mfu(12, 0.5))
+    np.testing.assert_allclose(outputs[ember][0], outputs[torch][0], rtol=1e-4, atol=1e-6)
+    assert outputs[ember][1:] == outputs[torch][1:]
