@@ -184,6 +184,68 @@ def test_speech_commands_subsets_and_m5_steps_are_torchaudios(speech_commands_se
 
 
 # ---------------------------------------------------------------------------------------------------------
+# Audio datasets: YESNO from a tiny archive in waves_yesno's layout.
+
+
+def yesno_archive(seed: int = 1) -> bytes:
+    """``waves_yesno/<eight 0/1 labels>.wav`` (8 kHz, a tone per word), six clips, and its README."""
+    rng = np.random.default_rng(seed)
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for _ in range(6):
+            labels = rng.integers(0, 2, 8)
+            clip = np.concatenate([0.3 * np.sin(2 * np.pi * (300 + 400 * b) * np.arange(800) / 8000) for b in labels])
+            wav = io.BytesIO()
+            soundfile.write(wav, clip, 8000, format="WAV", subtype="PCM_16")
+            for name, data in ((f"waves_yesno/{'_'.join(map(str, labels))}.wav", wav.getvalue()),
+                               ("waves_yesno/README", b"yes/no")):
+                info = tarfile.TarInfo(name)
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def _yesno_results(running_server, monkeypatch, tmp_path, ported: bool) -> dict:
+    archive = yesno_archive()
+    running_server.reset({"/data/waves_yesno.tar.gz": archive})
+    digest = hashlib.sha256(archive).hexdigest()  # (both check the real archive's whatever the URL)
+    if ported:
+        from ember.audio.datasets import YESNO
+
+        monkeypatch.setitem(YESNO.checksums, "waves_yesno.tar.gz", digest)
+    else:
+        from torchaudio.datasets import yesno
+
+        monkeypatch.setitem(yesno._RELEASE_CONFIGS["release1"], "checksum", digest)
+    tmp_path.mkdir(exist_ok=True)
+    monkeypatch.chdir(tmp_path)
+    samples = run_program("audio_datasets", ["--url", running_server.url("/data/waves_yesno.tar.gz")], ported)
+    assert running_server.requests == ["/data/waves_yesno.tar.gz"]
+    return samples
+
+
+def test_audio_datasets_downloads_yesno(running_server, monkeypatch, tmp_path):
+    samples = _yesno_results(running_server, monkeypatch, tmp_path, ported=True)
+    names = sorted(p.stem for p in (tmp_path / "_assets" / "yes_no" / "waves_yesno").glob("*.wav"))
+    for i, (waveform, sample_rate, labels, spec) in samples.items():
+        assert sample_rate == 8000 and waveform.shape == (1, 6400) and spec.shape == (1, 129, 51)
+        assert labels == [int(c) for c in names[i].split("_")]
+        tones = np.abs(np.fft.rfft(waveform[0].reshape(8, 800), axis=1)).argmax(axis=1) * 10  # Hz
+        assert tones.tolist() == [300 + 400 * b for b in labels]
+
+
+@pytest.mark.parity
+def test_audio_datasets_gives_torchaudios_samples(running_server, monkeypatch, tmp_path):
+    _torchaudio_reads_with_soundfile(monkeypatch)
+    expected = _yesno_results(running_server, monkeypatch, tmp_path / "torch", ported=False)
+    got = _yesno_results(running_server, monkeypatch, tmp_path / "ember", ported=True)
+    for i, (waveform, sample_rate, labels, spec) in expected.items():
+        assert got[i][1:3] == (sample_rate, labels)
+        np.testing.assert_array_equal(got[i][0], waveform)
+        np.testing.assert_allclose(got[i][3], spec, rtol=1e-4, atol=1e-4 * np.abs(spec).max())
+
+
+# ---------------------------------------------------------------------------------------------------------
 # The feature programs: Ember's results checked against formulas here, against torchaudio's below.
 
 _EMBER_RESULTS: dict[str, dict] = {}
@@ -318,7 +380,7 @@ def test_feature_program_gives_torchaudios_numbers(name, monkeypatch):
 
 # ---------------------------------------------------------------------------------------------------------
 
-CASES = {"speech_command_classification"} | set(TOLERANCES)
+CASES = {"speech_command_classification", "audio_datasets"} | set(TOLERANCES)
 PENDING: dict[str, str] = {}
 
 
