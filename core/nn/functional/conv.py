@@ -235,6 +235,7 @@ def _flip_kernel(wd, groups):
 
 
 _DIRECT_3X3_CHANNELS = {(1, 1): 64, (2, 2): 32}  # by stride: input channels up to which 3x3 runs directly
+_DIRECT_3X3_ONE_THREAD_STRIDE_2 = 16  # the same at stride 2 on one kernel thread
 _DIRECT_3X3_MIN_POSITIONS = 64  # and, at stride 1, input positions (8x8) from which it does
 _WINOGRAD_MIN_POSITIONS = 512  # output positions of the batch from which Winograd replaces im2col (3x3, stride 1)
 _WINOGRAD_MIN_CHANNELS = 64  # and input and output channels (each of its 16 GEMMs has them as its inner dimension)
@@ -267,7 +268,15 @@ def _dense_kernel(xd, wd, stride, padding, dilation, groups):
     batch 32 0.68); on fewer (512 channels on 4x4 planes, batch 8: 128 positions) the weight's transforms
     cost more than the GEMMs save. Up to 64 channels the direct kernel stays faster (16-64 channels:
     Winograd 1.05-3.1 x, its GEMMs too thin), and below 64 input or output channels small planes keep
-    im2col (whose GEMMs have 9x the channels as their inner dimension)."""
+    im2col (whose GEMMs have 9x the channels as their inner dimension).
+
+    On one kernel thread (``numba.get_num_threads() == 1``: ``NUMBA_NUM_THREADS=1``, one thread per
+    data-parallel rank, ``ember.set_num_threads(1)``) Winograd also takes the 64-channel layers of 512 output
+    positions and more from the direct kernel: 0.72-0.99 x its time on every such layer measured (ResNet-8's
+    64 x 8x8 batch 64, ResNet-18's 64 x 32x32 batch 8 and 56x56 batch 4, the siamese 7x7 / 14x14 / 28x28; CPU time,
+    fwd + both gradients, benchmarks/README.md, 2026-12-07, sixth session), and im2col the stride-2 layers of
+    more than 16 channels (24-32 channels: 0.75-0.93 x the direct kernel's time; 16: 0.85-1.02). On two threads
+    the direct kernel, split over both, stays ahead on both kinds."""
     if wd.ndim != 4:
         return "im2col"
     _, cg, kh, kw = wd.shape
@@ -276,17 +285,29 @@ def _dense_kernel(xd, wd, stride, padding, dilation, groups):
     if groups > 1 or dilation != (1, 1) or xd.dtype != wd.dtype or xd.dtype not in (np.float32, np.float64):
         return "im2col"
     if (kh, kw) == (3, 3) and stride in _DIRECT_3X3_CHANNELS and max(padding) <= 2:
-        if stride == (1, 1) and (cg > _DIRECT_3X3_CHANNELS[stride]
-                                 or xd.shape[2] * xd.shape[3] < _DIRECT_3X3_MIN_POSITIONS):
+        if stride == (1, 1):
             positions = xd.shape[0] * (xd.shape[2] + 2 * padding[0] - 2) * (xd.shape[3] + 2 * padding[1] - 2)
-            wide = cg >= _WINOGRAD_MIN_CHANNELS and wd.shape[0] >= _WINOGRAD_MIN_CHANNELS
-            return "winograd" if wide and positions >= _WINOGRAD_MIN_POSITIONS else "im2col"
+            winograd = (cg >= _WINOGRAD_MIN_CHANNELS and wd.shape[0] >= _WINOGRAD_MIN_CHANNELS
+                        and positions >= _WINOGRAD_MIN_POSITIONS)
+            if cg > _DIRECT_3X3_CHANNELS[stride] or xd.shape[2] * xd.shape[3] < _DIRECT_3X3_MIN_POSITIONS:
+                return "winograd" if winograd else "im2col"
+            if winograd and _one_kernel_thread():
+                return "winograd"
+        elif cg > _DIRECT_3X3_ONE_THREAD_STRIDE_2 and _one_kernel_thread():
+            return "im2col"
         if cg > _DIRECT_3X3_CHANNELS[stride]:
             return "im2col"
         return "3x3"
     if (kh, kw) == (5, 5) and stride == (1, 1):
         return "5x5"
     return "im2col"
+
+
+def _one_kernel_thread() -> bool:
+    """Whether the split kernels run on the calling thread alone (``numba.get_num_threads()``, as they ask)."""
+    import numba  # loaded by the kernels a convolution runs anyway
+
+    return numba.get_num_threads() == 1
 
 
 _THIN_MAX_OUT_CHANNELS = {(1, 1): 8, (2, 2): 3}  # by stride: output channels up to which a layer is thin

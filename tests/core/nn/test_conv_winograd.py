@@ -69,8 +69,11 @@ def test_which_layers_take_winograd():
     assert _path((8, 256, 8, 8), (256, 256, 3, 3), 1) == "winograd"
     # too few output positions in the batch (512 channels on 4x4 planes, batch 8) for the transforms to pay
     assert _path((8, 512, 4, 4), (512, 512, 3, 3), 1) == "im2col"
-    # up to 64 channels on planes of 8x8 and more, the direct kernel; strided layers never take Winograd
-    assert _path((8, 64, 32, 32), (64, 64, 3, 3), 1) == "3x3"
+    # up to 64 channels on planes of 8x8 and more, the direct kernel (on two threads and more; one thread below);
+    # strided layers never take Winograd
+    import numba
+
+    assert _path((8, 64, 32, 32), (64, 64, 3, 3), 1) == ("3x3" if numba.get_num_threads() > 1 else "winograd")
     # small planes with fewer than 64 channels in or out keep im2col
     assert _path((40, 16, 6, 6), (64, 16, 3, 3), 1) == "im2col"
     assert _path((40, 64, 6, 6), (10, 64, 3, 3), 1) == "im2col"
@@ -78,6 +81,32 @@ def test_which_layers_take_winograd():
     assert _path((8, 128, 16, 16), (256, 128, 3, 3), 1) == "winograd"
     x, w = np.zeros((8, 128, 16, 16), np.float32), np.zeros((256, 128, 3, 3), np.float32)
     assert conv_impl._conv_kernel(x, w, (2, 2), (1, 1), (1, 1), 1) == "im2col"
+
+
+def test_on_one_kernel_thread_64_channel_layers_take_winograd_and_strided_ones_im2col():
+    # on one thread Winograd beats the direct kernel from 64 channels (0.72-0.99 x its time); on more threads
+    # the direct kernel, split over them, stays
+    import numba
+
+    before = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        assert _path((64, 64, 8, 8), (64, 64, 3, 3), 1) == "winograd"  # ResNet-8's last stage
+        assert _path((8, 64, 32, 32), (64, 64, 3, 3), 1) == "winograd"  # ResNet-18 CIFAR's first
+        assert _path((8, 64, 4, 4), (64, 64, 3, 3), 1) == "im2col"  # 128 output positions: too few
+        assert _path((64, 32, 16, 16), (32, 32, 3, 3), 1) == "3x3"  # 32 channels: direct
+        assert _path((64, 64, 8, 8), (32, 64, 3, 3), 1) == "3x3"  # 32 out: direct
+        x, w = np.zeros((64, 32, 16, 16), np.float32), np.zeros((64, 32, 3, 3), np.float32)
+        assert conv_impl._conv_kernel(x, w, (2, 2), (1, 1), (1, 1), 1) == "im2col"  # stride 2 from 17 channels
+        x, w = np.zeros((64, 16, 32, 32), np.float32), np.zeros((32, 16, 3, 3), np.float32)
+        assert conv_impl._conv_kernel(x, w, (2, 2), (1, 1), (1, 1), 1) == "3x3"
+        if before > 1:
+            numba.set_num_threads(2)
+            assert _path((64, 64, 8, 8), (64, 64, 3, 3), 1) == "3x3"
+            x, w = np.zeros((64, 32, 16, 16), np.float32), np.zeros((64, 32, 3, 3), np.float32)
+            assert conv_impl._conv_kernel(x, w, (2, 2), (1, 1), (1, 1), 1) == "3x3"
+    finally:
+        numba.set_num_threads(before)
 
 
 def test_filter_gradient_is_the_adjoint_of_the_filter_transform():
