@@ -57,49 +57,95 @@ def _encoding(fmt: str, subtype: str) -> str:
             "MPEG_LAYER_III": "MP3"}.get(subtype, subtype)
 
 
-def _open_error(path, error: Exception) -> Exception:
-    if isinstance(error, FileNotFoundError) or not os.path.exists(str(path)):
-        return FileNotFoundError(f"{path}: no such audio file")
-    return RuntimeError(f"{path}: cannot read audio: {error}")
+def _open_error(uri, error: Exception) -> Exception:
+    if hasattr(uri, "read"):
+        return RuntimeError(f"{_name(uri)}: cannot read audio: {error}")
+    if isinstance(error, FileNotFoundError) or not os.path.exists(_name(uri)):
+        return FileNotFoundError(f"{_name(uri)}: no such audio file")
+    return RuntimeError(f"{_name(uri)}: cannot read audio: {error}")
 
 
-def _declared_wav_frames(path: str) -> int | None:
-    """Frames the RIFF/WAVE header's ``data`` chunk declares (None if unknown or streamed).
+def _name(uri) -> str:
+    """How errors name the source: the path, or a file-like object's ``name`` if it has one."""
+    if hasattr(uri, "read") or hasattr(uri, "write"):
+        name = getattr(uri, "name", None)
+        return f"{name} (file-like object)" if isinstance(name, str) else "<file-like object>"
+    return os.fspath(uri) if isinstance(uri, os.PathLike) else str(uri)
+
+
+def _readable(uri):
+    """A path as a string, or a seekable binary file object: a stream that cannot seek (an HTTP response, a
+    pipe) is read to its end into memory, as libsndfile seeks in what it decodes."""
+    if not hasattr(uri, "read"):
+        return os.fspath(uri) if isinstance(uri, os.PathLike) else str(uri)
+    seekable = getattr(uri, "seekable", None)
+    if seekable is not None and seekable():
+        return uri
+    import io
+
+    return io.BytesIO(uri.read())
+
+
+def _declared_wav_frames(source) -> int | None:
+    """Frames the RIFF/WAVE header's ``data`` chunk declares (None if unknown or streamed); ``source`` is a
+    path or a seekable binary file object (read from its current position, which is restored).
 
     libsndfile silently shortens a WAV whose data chunk is cut off; comparing with the declared size is how
     a truncated file is told apart from a short one."""
-    import struct
-
+    if not isinstance(source, str):
+        start = source.tell()
+        try:
+            return _declared_wav_frames_in(source)
+        finally:
+            source.seek(start)
     try:
-        with open(path, "rb") as fh:
-            if fh.read(4) != b"RIFF":
-                return None
-            fh.read(4)
-            if fh.read(4) != b"WAVE":
-                return None
-            block_align = None
-            while True:
-                header = fh.read(8)
-                if len(header) < 8:
-                    return None
-                chunk_id, size = header[:4], struct.unpack("<I", header[4:])[0]
-                if chunk_id == b"fmt ":
-                    fmt = fh.read(size)
-                    block_align = struct.unpack("<H", fmt[12:14])[0] if len(fmt) >= 14 else None
-                    if size % 2:
-                        fh.read(1)
-                elif chunk_id == b"data":
-                    if not block_align or size in (0, 0xFFFFFFFF):
-                        return None
-                    return size // block_align
-                else:
-                    fh.seek(size + (size % 2), 1)
+        with open(source, "rb") as fh:
+            return _declared_wav_frames_in(fh)
     except OSError:
         return None
 
 
+def _declared_wav_frames_in(fh) -> int | None:
+    import struct
+
+    try:
+        if fh.read(4) != b"RIFF":
+            return None
+        fh.read(4)
+        if fh.read(4) != b"WAVE":
+            return None
+        block_align = None
+        while True:
+            header = fh.read(8)
+            if len(header) < 8:
+                return None
+            chunk_id, size = header[:4], struct.unpack("<I", header[4:])[0]
+            if chunk_id == b"fmt ":
+                fmt = fh.read(size)
+                block_align = struct.unpack("<H", fmt[12:14])[0] if len(fmt) >= 14 else None
+                if size % 2:
+                    fh.read(1)
+            elif chunk_id == b"data":
+                if not block_align or size in (0, 0xFFFFFFFF):
+                    return None
+                return size // block_align
+            else:
+                fh.seek(size + (size % 2), 1)
+    except (OSError, ValueError):
+        return None
+
+
+@dataclass
+class _Meta:  # soundfile.info's fields, for a file-like object
+    samplerate: int
+    frames: int
+    channels: int
+    format: str
+    subtype: str
+
+
 def info(uri, format: str | None = None) -> AudioMetaData:
-    """Metadata of an audio file, without decoding the samples.
+    """Metadata of an audio file (a path or a binary file-like object), without decoding the samples.
 
     Example:
         >>> meta = info("speech.wav")  # doctest: +SKIP
@@ -107,8 +153,17 @@ def info(uri, format: str | None = None) -> AudioMetaData:
         (16000, 1, 'PCM_S')
     """
     sf = _soundfile()
+    source = _readable(uri)
     try:
-        meta = sf.info(str(uri)) if format is None else sf.info(str(uri), format=format.upper())
+        if isinstance(source, str):
+            meta = sf.info(source) if format is None else sf.info(source, format=format.upper())
+        else:  # (sf.info takes paths only)
+            start = source.tell()
+            try:
+                with sf.SoundFile(source) if format is None else sf.SoundFile(source, format=format.upper()) as f:
+                    meta = _Meta(f.samplerate, f.frames, f.channels, f.format, f.subtype)
+            finally:
+                source.seek(start)
     except Exception as error:
         raise _open_error(uri, error) from error
     return AudioMetaData(int(meta.samplerate), int(meta.frames), int(meta.channels), _BITS.get(meta.subtype, 0),
@@ -120,7 +175,8 @@ def load(uri, frame_offset: int = 0, num_frames: int = -1, normalize: bool = Tru
     """Loads an audio file as ``(waveform, sample_rate)``.
 
     Args:
-        uri: path of the file.
+        uri: path of the file, or a binary file-like object (an open file, ``io.BytesIO``, a member of a
+            tar archive, an HTTP response; one that cannot seek is read to its end first).
         frame_offset: frames to skip at the start. num_frames: frames to read (-1: to the end).
         normalize: True gives float32 in [-1, 1]. False gives a WAV file's integer samples as stored (int16
             for 16-bit, int32 for 24/32-bit with 24-bit samples in the high bits, uint8 for 8-bit); float
@@ -136,17 +192,27 @@ def load(uri, frame_offset: int = 0, num_frames: int = -1, normalize: bool = Tru
         ember.Size([1, 16000])
     """
     sf = _soundfile()
-    path = str(uri)
+    path = _name(uri)
     if frame_offset < 0:
         raise ValueError(f"frame_offset must be >= 0, got {frame_offset}")
+    source = _readable(uri)
+    start = None if isinstance(source, str) else source.tell()
     try:
-        with sf.SoundFile(path) if format is None else sf.SoundFile(path, format=format.upper()) as f:
+        with sf.SoundFile(source) if format is None else sf.SoundFile(source, format=format.upper()) as f:
             subtype = f.subtype
             dtype = "float32"
             if not normalize and f.format in ("WAV", "WAVEX", "RF64", "W64"):
                 dtype = {"PCM_16": "int16", "PCM_24": "int32", "PCM_32": "int32", "PCM_U8": "int16"}.get(subtype,
                                                                                                         "float32")
-            declared = _declared_wav_frames(path) if f.format == "WAV" else None
+            declared = None
+            if f.format == "WAV":
+                if isinstance(source, str):
+                    declared = _declared_wav_frames(source)
+                else:  # (libsndfile has read past the header: from where the object started)
+                    position = source.tell()
+                    source.seek(start)
+                    declared = _declared_wav_frames(source)
+                    source.seek(position)
             if declared is not None and declared > f.frames:
                 raise RuntimeError(f"{path}: truncated WAV file: the header declares {declared} frames, "
                                    f"the file holds {f.frames}")
@@ -208,7 +274,8 @@ def save(uri, src: Tensor, sample_rate: int, channels_first: bool = True, format
          encoding: str | None = None, bits_per_sample: int | None = None, compression: float | None = None) -> None:
     """Writes ``src`` (``(channels, time)`` if ``channels_first``) to an audio file.
 
-    The format comes from ``format`` or the file extension (wav, flac, ogg, ...). For WAV the default encoding
+    ``uri`` is a path or a binary file-like object (then ``format`` is required, as in torchaudio). The format
+    comes from ``format`` or the file extension (wav, flac, ogg, ...). For WAV the default encoding
     follows the tensor's dtype (float32 -> 32-bit float, int16 -> 16-bit PCM, int32 -> 32-bit PCM, uint8 ->
     8-bit); ``bits_per_sample`` (8/16/24/32/64) and ``encoding`` ("PCM_S", "PCM_U", "PCM_F", "ULAW",
     "ALAW") override it. FLAC defaults to 24 bits. Float samples are clipped to [-1, 1] for integer encodings.
@@ -218,15 +285,18 @@ def save(uri, src: Tensor, sample_rate: int, channels_first: bool = True, format
         >>> save("tone.wav", ember.zeros(1, 16000), 16000, bits_per_sample=16)  # doctest: +SKIP
     """
     sf = _soundfile()
-    path = str(uri)
+    path = _name(uri)
+    file_like = hasattr(uri, "write")
+    if file_like and format is None:
+        raise ValueError(f"{path}: saving to a file-like object needs format= (e.g. 'wav', 'flac', 'ogg')")
     data = src.numpy(force=True) if isinstance(src, Tensor) else np.asarray(src)
     if data.ndim == 1:
         data = data[None, :] if channels_first else data[:, None]
     if data.ndim != 2:
         raise ValueError(f"{path}: expected a 2-D waveform (channels, time), got shape {tuple(data.shape)}")
     frames = data.T if channels_first else data
-    parent = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(parent):
+    parent = None if file_like else os.path.dirname(os.path.abspath(path))
+    if parent is not None and not os.path.isdir(parent):
         raise FileNotFoundError(f"{path}: cannot write audio: directory {parent} does not exist")
     fmt = (format or os.path.splitext(path)[1].lstrip(".")).upper()
     fmt = {"OGA": "OGG", "VORBIS": "OGG", "AIF": "AIFF"}.get(fmt, fmt)
@@ -243,6 +313,7 @@ def save(uri, src: Tensor, sample_rate: int, channels_first: bool = True, format
     if compression is not None and fmt in ("OGG", "FLAC"):
         kwargs["compression_level"] = float(compression)
     try:
-        sf.write(path, np.ascontiguousarray(frames), int(sample_rate), subtype=subtype, format=fmt, **kwargs)
+        sf.write(uri if file_like else path, np.ascontiguousarray(frames), int(sample_rate), subtype=subtype,
+                 format=fmt, **kwargs)
     except Exception as error:
         raise RuntimeError(f"{path}: cannot write audio: {error}") from error

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
+import tarfile
 
 import ember
 import numpy as np
@@ -90,6 +92,53 @@ def test_corrupt_files_raise_errors_naming_the_file(tmp_path):
         audio.info(tmp_path / "text.wav")
     with pytest.raises(FileNotFoundError, match="missing.wav"):
         audio.load(tmp_path / "missing.wav")
+
+
+class _Stream:
+    """A binary stream that cannot seek, as an HTTP response's body."""
+
+    def __init__(self, data: bytes):
+        self._buffer = io.BytesIO(data)
+
+    def read(self, size=-1):
+        return self._buffer.read(size)
+
+    def seekable(self):
+        return False
+
+
+def test_file_like_objects_as_in_torchaudios_io_tutorial(tmp_path):
+    """torchaudio's load / info / save take file-like objects: a BytesIO (save needs format=), a member of a
+    tar archive, a stream that cannot seek; frame_offset / num_frames slice as on a path."""
+    x = _quantised(16)
+    buffer = io.BytesIO()
+    audio.save(buffer, ember.tensor(x), 8000, format="wav", encoding="PCM_S", bits_per_sample=16)
+    data = buffer.getvalue()
+    assert data[:4] == b"RIFF"
+    buffer.seek(0)
+    meta = audio.info(buffer)
+    assert (meta.sample_rate, meta.num_frames, meta.num_channels, meta.bits_per_sample, meta.encoding) == (
+        8000, 3000, 2, 16, "PCM_S")
+    assert buffer.tell() == 0  # (info leaves the object where it was)
+    waveform, sample_rate = audio.load(buffer)
+    np.testing.assert_array_equal(waveform.numpy(), x)
+    assert sample_rate == 8000
+    with tarfile.open(tmp_path / "clips.tar", "w") as tar:
+        member = tarfile.TarInfo("clips/a.wav")
+        member.size = len(data)
+        tar.addfile(member, io.BytesIO(data))
+    with tarfile.open(tmp_path / "clips.tar") as tar:
+        part, _ = audio.load(tar.extractfile("clips/a.wav"), frame_offset=1000, num_frames=500)
+    np.testing.assert_array_equal(part.numpy(), x[:, 1000:1500])
+    streamed, _ = audio.load(_Stream(data))
+    np.testing.assert_array_equal(streamed.numpy(), x)
+    assert audio.info(_Stream(data)).num_frames == 3000
+    with pytest.raises(ValueError, match="format="):
+        audio.save(io.BytesIO(), ember.tensor(x), 8000)
+    with pytest.raises(RuntimeError, match="file-like object.*truncated"):
+        audio.load(io.BytesIO(data[: len(data) // 2]))
+    with pytest.raises(RuntimeError, match="file-like object"):
+        audio.info(io.BytesIO(b"not audio" * 20))
 
 
 def test_save_rejects_unknown_format_and_bad_shapes(tmp_path):
