@@ -1,7 +1,7 @@
 """nanoGPT and minGPT, as researchers have them, run on Ember after renaming alone.
 
 tests/gpt_ports/ holds karpathy/nanoGPT's model.py, train.py and sample.py (``nanogpt_*``) and karpathy/minGPT's
-mingpt/ package with its adder project (``mingpt_adder``), ported as they are written (only data, sizes and step
+mingpt/ package with its adder and chargpt projects (``mingpt_adder``, ``mingpt_chargpt``), ported as they are written (only data, sizes and step
 counts change; each file says what it leaves out). The Ember test renames torch's names in the source text
 (tests/test_ports.py's ``rename``) and runs the result; where torch is installed the original runs too. The
 programs import their libraries by the names they have upstream (``from model import GPT``, ``from
@@ -37,6 +37,7 @@ LIBRARIES = {
     "mingpt_adder": [("mingpt", "mingpt/__init__.py"), ("mingpt.utils", "mingpt/utils.py"),
                      ("mingpt.model", "mingpt/model.py"), ("mingpt.trainer", "mingpt/trainer.py")],
 }
+LIBRARIES["mingpt_chargpt"] = LIBRARIES["mingpt_adder"]
 # Files that are libraries or data preparation, not programs with a main().
 NOT_PROGRAMS = {"nanogpt_model", "nanogpt_prepare"}
 
@@ -136,6 +137,19 @@ def check_mingpt_adder(lib, result, tmp_path):
     assert state["lm_head.weight"].shape == (10, 48) and "transformer.h.2.attn.bias" in state
 
 
+def check_mingpt_chargpt(lib, result, tmp_path):
+    assert_trains(result["losses"], window=5, factor=0.8)
+    (completion,) = result["completions"]  # (iteration 0's: top-k sampling from the untrained model)
+    alphabet = set((tmp_path / "input.txt").read_text())
+    assert completion.startswith("O God, O God!") and len(completion) == 13 + 500 and set(completion) <= alphabet
+    assert lib.load(tmp_path / "out" / "chargpt" / "model.pt")["transformer.wpe.weight"].shape == (16, 48)
+
+
+def _prepare_chargpt(tmp_path, lib):
+    text = load_library("nanogpt_prepare.py", ported=False)["make_text"]()
+    (tmp_path / "input.txt").write_text("O God, O God!\n" + text)
+
+
 def _prepare_nanogpt(tmp_path, lib):
     prepare_data(tmp_path)
 
@@ -162,6 +176,10 @@ CASES = {
                                                "--trainer.learning_rate=5e-3", "--system.work_dir=out/adder"], None,
                               check_mingpt_adder),
 }
+CASES["mingpt_chargpt"] = ("mingpt_chargpt", ["--model.model_type=gpt-nano", "--data.block_size=16",
+                                              "--trainer.num_workers=0", "--trainer.max_iters=30",
+                                              "--trainer.batch_size=16", "--trainer.learning_rate=5e-3",
+                                              "--system.work_dir=out/chargpt"], _prepare_chargpt, check_mingpt_chargpt)
 # Cases whose loader forks workers that compute: run in a fresh interpreter (see tests/test_ports.py's FRESH_PROCESS).
 FRESH_PROCESS = {"mingpt_adder[workers]"}
 # Cases that run on torch but not on Ember, with what they wait for. They join CASES when it lands.
