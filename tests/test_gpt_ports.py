@@ -1,8 +1,8 @@
 """nanoGPT and minGPT, as researchers have them, run on Ember after renaming alone.
 
 tests/gpt_ports/ holds karpathy/nanoGPT's model.py, train.py and sample.py (``nanogpt_*``) and karpathy/minGPT's
-mingpt/ package with its adder and chargpt projects (``mingpt_adder``, ``mingpt_chargpt``), ported as they are written (only data, sizes and step
-counts change; each file says what it leaves out). The Ember test renames torch's names in the source text
+mingpt/ package with its adder and chargpt projects (``mingpt_adder``, ``mingpt_chargpt``), ported as they are
+written (only data, sizes and step counts change; each file says what it leaves out). The Ember test renames torch's names in the source text
 (tests/test_ports.py's ``rename``) and runs the result; where torch is installed the original runs too. The
 programs import their libraries by the names they have upstream (``from model import GPT``, ``from
 mingpt.model import GPT``): ``load_program`` puts the (renamed) library modules under those names while a
