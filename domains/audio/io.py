@@ -250,6 +250,10 @@ _SUBTYPES = {
 def _choose_subtype(fmt: str, data: np.ndarray, encoding: str | None, bits_per_sample: int | None) -> str | None:
     if fmt == "OGG":
         return "VORBIS"
+    if fmt == "MP3":
+        return "MPEG_LAYER_III"
+    if fmt == "NIST" and encoding is None and bits_per_sample is None:
+        return "PCM_32"  # (NIST SPHERE has no float samples; torchaudio's default for "sph")
     if fmt == "FLAC":
         bits = bits_per_sample or 24
         if bits not in (8, 16, 24):
@@ -275,7 +279,7 @@ def save(uri, src: Tensor, sample_rate: int, channels_first: bool = True, format
     """Writes ``src`` (``(channels, time)`` if ``channels_first``) to an audio file.
 
     ``uri`` is a path or a binary file-like object (then ``format`` is required, as in torchaudio). The format
-    comes from ``format`` or the file extension (wav, flac, ogg, ...). For WAV the default encoding
+    comes from ``format`` or the file extension (wav, flac, ogg / vorbis, mp3, sph, ...). For WAV the default encoding
     follows the tensor's dtype (float32 -> 32-bit float, int16 -> 16-bit PCM, int32 -> 32-bit PCM, uint8 ->
     8-bit); ``bits_per_sample`` (8/16/24/32/64) and ``encoding`` ("PCM_S", "PCM_U", "PCM_F", "ULAW",
     "ALAW") override it. FLAC defaults to 24 bits. Float samples are clipped to [-1, 1] for integer encodings.
@@ -299,7 +303,7 @@ def save(uri, src: Tensor, sample_rate: int, channels_first: bool = True, format
     if parent is not None and not os.path.isdir(parent):
         raise FileNotFoundError(f"{path}: cannot write audio: directory {parent} does not exist")
     fmt = (format or os.path.splitext(path)[1].lstrip(".")).upper()
-    fmt = {"OGA": "OGG", "VORBIS": "OGG", "AIF": "AIFF"}.get(fmt, fmt)
+    fmt = {"OGA": "OGG", "VORBIS": "OGG", "AIF": "AIFF", "SPH": "NIST"}.get(fmt, fmt)
     if fmt not in sf.available_formats():
         raise ValueError(f"{path}: unknown audio format {fmt!r}; pass format= (e.g. 'wav', 'flac', 'ogg')")
     subtype = _choose_subtype(fmt, frames, encoding.upper() if encoding else None, bits_per_sample)

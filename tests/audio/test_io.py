@@ -141,6 +141,22 @@ def test_file_like_objects_as_in_torchaudios_io_tutorial(tmp_path):
         audio.info(io.BytesIO(b"not audio" * 20))
 
 
+def test_mp3_and_sph_as_torchaudio_saves_them(tmp_path):
+    """The IO tutorial's formats that libsndfile writes: "mp3" (MPEG layer III, bits_per_sample 0) and "sph"
+    (NIST SPHERE, 32-bit PCM by default)."""
+    x = _quantised(16, shape=(1, 8000))
+    audio.save(tmp_path / "a.mp3", ember.tensor(x), 8000)
+    meta = audio.info(tmp_path / "a.mp3")
+    assert (meta.encoding, meta.bits_per_sample, meta.sample_rate) == ("MP3", 0, 8000)
+    assert audio.load(tmp_path / "a.mp3")[0].shape[0] == 1
+    audio.save(tmp_path / "a.sph", ember.tensor(x), 8000)
+    meta = audio.info(tmp_path / "a.sph")
+    assert (meta.encoding, meta.bits_per_sample, meta.format) == ("PCM_S", 32, "NIST")
+    np.testing.assert_array_equal(audio.load(tmp_path / "a.sph")[0].numpy(), x)
+    audio.save(tmp_path / "b.sph", ember.tensor(x), 8000, bits_per_sample=16)
+    assert audio.info(tmp_path / "b.sph").bits_per_sample == 16
+
+
 def test_save_rejects_unknown_format_and_bad_shapes(tmp_path):
     with pytest.raises(ValueError, match="format"):
         audio.save(tmp_path / "a.xyz", ember.zeros(1, 10), 8000)
