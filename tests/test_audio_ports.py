@@ -246,6 +246,79 @@ def test_audio_datasets_gives_torchaudios_samples(running_server, monkeypatch, t
 
 
 # ---------------------------------------------------------------------------------------------------------
+# Audio I/O: info / load / save on paths, HTTP streams, a tar member and a BytesIO.
+
+
+def _wav(samples: np.ndarray, sample_rate: int, fmt: str = "WAV", subtype: str | None = "PCM_16") -> bytes:
+    buffer = io.BytesIO()
+    soundfile.write(buffer, samples, sample_rate, format=fmt, subtype=subtype)
+    return buffer.getvalue()
+
+
+def io_assets(seed: int = 2) -> tuple[dict[str, bytes], np.ndarray]:
+    """The served files (a stereo 22.05 kHz whistle as WAV and MP3, a 2.5 s 16 kHz speech clip, a tar.gz
+    holding it) and the speech clip's 16-bit samples."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(22050) / 22050
+    whistle = np.stack([0.3 * np.sin(2 * np.pi * 1200 * t), 0.3 * np.sin(2 * np.pi * 1500 * t)], axis=1)
+    speech = (rng.normal(size=40000) * 3000).astype(np.int16)
+    speech_wav = _wav(speech, 16000)
+    item = "VOiCES_devkit/source-16k/train/sp0307/Lab41-SRI-VOiCES-src-sp0307-ch127535-sg0042.wav"
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        info = tarfile.TarInfo(item)
+        info.size = len(speech_wav)
+        tar.addfile(info, io.BytesIO(speech_wav))
+    files = {"/assets/steam-train-whistle-daniel_simon.wav": _wav(whistle, 22050),
+             "/assets/steam-train-whistle-daniel_simon.mp3": _wav(whistle, 22050, "MP3", "MPEG_LAYER_III"),
+             f"/assets/{item}": speech_wav, "/assets/VOiCES_devkit.tar.gz": buffer.getvalue()}
+    return files, speech
+
+
+def _fields(meta) -> tuple:
+    return meta.sample_rate, meta.num_channels, meta.num_frames, meta.bits_per_sample, meta.encoding
+
+
+def _check_io_results(r: dict, speech: np.ndarray) -> None:
+    assert _fields(r["info wav"]) == (22050, 2, 22050, 16, "PCM_S") == _fields(r["info http"])
+    assert (r["info mp3"].encoding, r["info mp3"].sample_rate) == ("MP3", 22050)
+    for key in ("speech", "speech http", "speech tar"):
+        waveform, sample_rate = r[key]
+        assert sample_rate == 16000 and waveform.dtype == np.float32, key
+        np.testing.assert_array_equal(waveform, speech[None] / 32768, err_msg=key)
+    np.testing.assert_array_equal(r["slice"], speech[None, 16000:32000] / 32768)
+    assert (r["save default"].encoding, r["save default"].bits_per_sample) == ("PCM_F", 32)
+    assert (r["save PCM_S16"].encoding, r["save PCM_S16"].bits_per_sample) == ("PCM_S", 16)
+    original, reread = r["saved"]
+    np.testing.assert_allclose(reread, original, atol=1 / 32768)
+    assert {f: (r[f"save {f}"].encoding, r[f"save {f}"].sample_rate) for f in ("mp3", "flac", "vorbis", "sph")} == {
+        "mp3": ("MP3", 8000), "flac": ("FLAC", 8000), "vorbis": ("VORBIS", 8000), "sph": ("PCM_S", 8000)}
+    assert r["buffer"][:4] == b"RIFF" and r["buffer"][8:12] == b"WAVE"
+
+
+def test_audio_io_reads_paths_streams_and_archives(running_server, monkeypatch, tmp_path):
+    pytest.importorskip("requests")
+    files, speech = io_assets()
+    running_server.reset(files)
+    monkeypatch.chdir(tmp_path)
+    _check_io_results(run_program("audio_io", ["--base-url", running_server.url("/assets")], ported=True), speech)
+
+
+@pytest.mark.parity
+def test_audio_io_runs_on_torchaudio_with_its_own_io(running_server, monkeypatch, tmp_path):
+    pytest.importorskip("requests")
+    from tests.audio._torchaudio import import_torchaudio
+
+    _, torchaudio = import_torchaudio()
+    if not hasattr(torchaudio, "info"):
+        pytest.skip(f"torchaudio {torchaudio.__version__} has no info(): from 2.9 its I/O is TorchCodec's")
+    files, speech = io_assets()
+    running_server.reset(files)
+    monkeypatch.chdir(tmp_path)
+    _check_io_results(run_program("audio_io", ["--base-url", running_server.url("/assets")], ported=False), speech)
+
+
+# ---------------------------------------------------------------------------------------------------------
 # The feature programs: Ember's results checked against formulas here, against torchaudio's below.
 
 _EMBER_RESULTS: dict[str, dict] = {}
@@ -380,7 +453,7 @@ def test_feature_program_gives_torchaudios_numbers(name, monkeypatch):
 
 # ---------------------------------------------------------------------------------------------------------
 
-CASES = {"speech_command_classification", "audio_datasets"} | set(TOLERANCES)
+CASES = {"speech_command_classification", "audio_datasets", "audio_io"} | set(TOLERANCES)
 PENDING: dict[str, str] = {}
 
 
