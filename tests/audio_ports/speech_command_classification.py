@@ -281,7 +281,7 @@ def main(argv=None):
 
     # The transform needs to live on the same device as the model and the data.
     transform = transform.to(device)
-    with tqdm(total=n_epoch, disable=True) as pbar:
+    with tqdm(total=n_epoch) as pbar:
         for epoch in range(1, n_epoch + 1):
             train(model, epoch, log_interval)
             test(model, epoch)
