@@ -183,7 +183,6 @@ def test(model, epoch):
         pbar.update(pbar_update)
 
     print(f"\nTest Epoch: {epoch}\tAccuracy: {correct}/{len(test_loader.dataset)} ({100. * correct / len(test_loader.dataset):.0f}%)\n")
-    accuracies.append(correct / len(test_loader.dataset))
 
 
 def predict(tensor):
@@ -198,7 +197,7 @@ def predict(tensor):
 
 def main(argv=None):
     global URL, device, labels, transform, train_loader, test_loader, model, optimizer
-    global pbar, pbar_update, losses, accuracies
+    global pbar, pbar_update, losses
     parser = argparse.ArgumentParser(description="Speech command classification with torchaudio")
     parser.add_argument("--url", default=URL)
     parser.add_argument("--batch-size", type=int, default=8)
@@ -230,7 +229,7 @@ def main(argv=None):
     transform = torchaudio.transforms.Resample(orig_freq=sample_rate, new_freq=new_sample_rate)
     transformed = transform(waveform)
 
-    word_start = labels[-1]
+    word_start = "yes"
     index = label_to_index(word_start)
     word_recovered = index_to_label(index)
     print(word_start, "-->", index, "-->", word_recovered)
@@ -277,7 +276,6 @@ def main(argv=None):
 
     pbar_update = 1 / (len(train_loader) + len(test_loader))
     losses = []
-    accuracies = []
 
     # The transform needs to live on the same device as the model and the data.
     transform = transform.to(device)
