@@ -79,6 +79,9 @@ from . import _shared  # noqa: E402
 from ._spectral import istft, stft  # noqa: E402
 from ._toplevel import *  # noqa: E402,F401,F403  (in-place functions, windows, sampling, as_strided, ...)
 from .autograd.anomaly import is_anomaly_enabled  # noqa: E402
+from . import _out  # noqa: E402
+
+_out.install(globals())  # torch's out= keyword on the top-level functions that take it
 
 is_anomaly_check_nan_enabled = is_anomaly_enabled  # Ember checks for NaN whenever anomaly mode is on
 

@@ -213,13 +213,14 @@ CASES = {
        for example in ["numpy", "tensor", "autograd", "custom_function", "nn", "optim", "module", "dynamic"]},
     "nn_tutorial": ("nn_tutorial", [], 4, 0.5),
     "cifar10_tutorial": ("cifar10_tutorial", ["--workers", "0", "--epochs", "6"], 50, 0.99),
+    "tensors": ("tensors", [], None, None),
+    "transforms": ("transforms", [], None, None),
 }
 # Programs that run on torch but not yet on Ember, with what they wait for. They join CASES when it lands.
 PENDING: dict[str, str] = {
-    "tensors": "the out= argument of torch.matmul and torch.mul (core/ops, the lead's)",
-    "transforms": "scatter_ with a 0-d index on a 1-d tensor, as torch allows (core/ops/gather_scatter.py)",
-    "save_load": "torch.save(model) / torch.load(weights_only=False) of a whole module: ember.save refuses "
-                 "modules by design (no pickle); a decision for the lead",
+    "save_load": "torch.save(model) / torch.load(weights_only=False) of a whole module: Ember does not write or "
+                 "read pickles, so that loading a file never runs code from it (state_dict checkpoints load; "
+                 "see docs/serialization.md)",
 }
 
 

@@ -93,10 +93,27 @@ def _check_index(index, op):
         raise RuntimeError(f"{op}(): Expected dtype int64 for index")
 
 
+def _zero_d(input, *operands) -> bool:
+    """torch's rule for 0-d operands: where ``input`` has at most one dimension, a 0-d input, index or source
+    counts as one element (``zeros(10).scatter_(0, tensor(3), value=1)``, the one-hot of the tutorials)."""
+    return input._data.ndim <= 1 and any(isinstance(t, Tensor) and t._data.ndim == 0 for t in (input, *operands))
+
+
+def _check_ndim(op, input, index):
+    if index._data.ndim != input._data.ndim:
+        raise RuntimeError(f"{op}(): Index tensor must have the same number of dimensions as self tensor")
+
+
+def _flat(t):
+    return t.reshape(-1) if isinstance(t, Tensor) else t
+
+
 def gather(input, dim: int | None = None, index=None, *, sparse_grad: bool = False, axis=None):
     if axis is not None or index is None or dim is None:
         dim = dim_from_axis("gather", dim, axis, index=index)
     _check_index(index, "gather")
+    if _zero_d(input, index):  # the result has the index's shape
+        return gather(input.reshape(-1), normalize_dim(dim, 1, "gather"), index.reshape(-1)).reshape(index.shape)
     dim = normalize_dim(dim, input._data.ndim, "gather")
     if index._data.ndim != input._data.ndim:
         raise RuntimeError("gather(): Index tensor must have the same number of dimensions as input tensor")
@@ -107,7 +124,11 @@ def scatter(input, dim: int | None = None, index=None, src=None, *, value=None, 
     if axis is not None or index is None or dim is None:
         dim = dim_from_axis("scatter", dim, axis, index=index)
     _check_index(index, "scatter")
+    if _zero_d(input, index, src):
+        return scatter(input.reshape(-1), normalize_dim(dim, 1, "scatter"), index.reshape(-1), _flat(src),
+                       value=value, reduce=reduce).reshape(input.shape)
     dim = normalize_dim(dim, input._data.ndim, "scatter")
+    _check_ndim("scatter", input, index)
     source = src if src is not None else value
     if reduce is not None:
         if reduce not in ("add", "multiply"):
@@ -115,15 +136,19 @@ def scatter(input, dim: int | None = None, index=None, src=None, *, value=None, 
         if not isinstance(source, Tensor):  # a number, scattered at every index position
             source = Tensor._wrap(np.full(index._data.shape, source, input._data.dtype))
         return scatter_reduce(input, dim, index, source, "sum" if reduce == "add" else "prod")
-    return Scatter.apply(input, dim, index, as_operand(source))
+    return Scatter.apply(input, dim, index, _leading_block(as_operand(source), index))
 
 
 def scatter_add(input, dim: int | None = None, index=None, src=None, *, axis=None):
     if axis is not None or src is None or dim is None:
         dim = dim_from_axis("scatter_add", dim, axis, index=index, src=src)
     _check_index(index, "scatter_add")
+    if _zero_d(input, index, src):
+        return scatter_add(input.reshape(-1), normalize_dim(dim, 1, "scatter_add"), index.reshape(-1),
+                           _flat(as_operand(src))).reshape(input.shape)
     dim = normalize_dim(dim, input._data.ndim, "scatter_add")
-    return ScatterAdd.apply(input, dim, index, as_operand(src))
+    _check_ndim("scatter_add", input, index)
+    return ScatterAdd.apply(input, dim, index, _leading_block(as_operand(src), index))
 
 
 def index_select(input, dim: int | None = None, index=None, *, axis=None):
@@ -246,6 +271,9 @@ def scatter_reduce(input, dim: int | None = None, index=None, src=None, reduce: 
     if axis is not None or reduce is None or dim is None:
         dim = dim_from_axis("scatter_reduce", dim, axis, index=index, src=src, reduce=reduce)
     _check_index(index, "scatter_reduce")
+    if _zero_d(input, index, src):
+        return scatter_reduce(input.reshape(-1), normalize_dim(dim, 1, "scatter_reduce"), index.reshape(-1),
+                              _flat(src), reduce, include_self=include_self).reshape(input.shape)
     reduce = {"max": "amax", "min": "amin"}.get(reduce, reduce)  # torch still takes the old names
     if reduce not in _REDUCE_UFUNC:
         raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, got {reduce}")
@@ -255,9 +283,15 @@ def scatter_reduce(input, dim: int | None = None, index=None, src=None, reduce: 
     if src._data.dtype != input._data.dtype:
         raise RuntimeError(f"scatter_reduce(): Expected self.dtype to be equal to src.dtype, got {input.dtype} "
                            f"and {src.dtype}")
-    if tuple(src.shape) != tuple(index.shape):  # only the leading block of index's shape is used
-        src = src[_src_view(index._data)]
-    return ScatterReduce.apply(input, dim, index, src, reduce, include_self)
+    return ScatterReduce.apply(input, dim, index, _leading_block(src, index), reduce, include_self)
+
+
+def _leading_block(src, index):
+    """A source tensor larger than ``index``: its leading block of index's shape, all the scatter ops read (as
+    an op of the graph, so that the rest of ``src`` gets a zero gradient)."""
+    if isinstance(src, Tensor) and src._data.ndim and src._data.shape != index._data.shape:
+        return src[_src_view(index._data)]
+    return src
 
 
 def _expanded_index(input, dim: int, index, source):
