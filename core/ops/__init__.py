@@ -163,6 +163,7 @@ def bind_methods(Tensor) -> None:
     Tensor.mT = property(shape._mT)
     Tensor.__getitem__ = getitem
     Tensor.__setitem__ = setitem
+    Tensor.__iter__ = index.iterate
     for op, fn in {
         "add": add, "sub": sub, "mul": mul, "truediv": div, "floordiv": floor_divide, "mod": remainder,
         "pow": pow, "matmul": matmul, "and": bitwise_and, "or": bitwise_or, "xor": bitwise_xor,
