@@ -209,6 +209,7 @@ _LAZY_ATTRIBUTES = {
     "load_safetensors": (".serialization", "load_safetensors"),
     "vmap": (".func", "vmap"),  # torch.vmap is torch.func.vmap
     "compile": (".compiler", "compile"),  # torch.compile
+    "autocast": (".amp", "autocast"),  # torch.autocast is torch.amp.autocast
 }
 # The nn.functional functions torch also has at top level (torch.conv2d, torch.dropout, ...), some with torch's
 # top-level signature: _functional_aliases.py, which loads ember.nn, so on first use.

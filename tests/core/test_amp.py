@@ -143,3 +143,10 @@ def test_torch_cuda_amp_names_warn_and_disable_as_without_cuda():
     assert not scaler.is_enabled() and scaler.get_scale() == 1.0
     with pytest.warns(FutureWarning, match="torch.amp.autocast\\('cuda'"), ember.cuda.amp.autocast(enabled=False):
         pass
+
+
+def test_top_level_autocast_is_torch_autocasts_name():
+    # torch.autocast(device_type=...) is the form most programs write
+    assert ember.autocast is ember.amp.autocast
+    with ember.autocast(device_type="cpu", enabled=False):
+        assert (ember.ones(2, 2) @ ember.ones(2, 2)).dtype == ember.float32
