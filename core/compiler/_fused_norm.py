@@ -78,6 +78,17 @@ def _value(arg):
     return arg["value"] if isinstance(arg, dict) and set(arg) == {"value"} else None
 
 
+def readers_and_kept(graph: Graph, reads) -> tuple:
+    """For a rewrite of ``graph``: the nodes that read each value (name -> list), and the values that must
+    stay (the graph's outputs and the values written back to inputs)."""
+    readers: dict = {}
+    for node in graph.nodes:
+        for name in reads(node.args) + reads(list(node.kwargs.values())):
+            readers.setdefault(name, []).append(node)
+    kept = set(reads(graph.outputs if isinstance(graph.outputs, list) else [graph.outputs]))
+    return readers, kept | set(graph.mutations.values())
+
+
 def fuse_norm_relu(graph: Graph, reads) -> Graph:
     """``graph`` with each ``relu(batch_norm(x))`` and ``relu(batch_norm(x) + r)`` (``r`` of the same shape and
     dtype, either order of the add) replaced by one :class:`BatchNormRelu` node at the ReLU's place, where
@@ -86,12 +97,7 @@ def fuse_norm_relu(graph: Graph, reads) -> Graph:
     nodes = graph.nodes
     if not any(n.target == _BATCH_NORM for n in nodes):
         return graph
-    readers: dict = {}
-    for node in nodes:
-        for name in reads(node.args) + reads(list(node.kwargs.values())):
-            readers.setdefault(name, []).append(node)
-    kept = set(reads(graph.outputs if isinstance(graph.outputs, list) else [graph.outputs]))
-    kept |= set(graph.mutations.values())
+    readers, kept = readers_and_kept(graph, reads)
     metas = {spec.meta.name: (spec.meta.shape, spec.meta.dtype) for spec in graph.inputs}
     metas.update((meta.name, (meta.shape, meta.dtype)) for node in nodes for meta in node.outputs)
 

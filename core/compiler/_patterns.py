@@ -28,6 +28,7 @@ import dataclasses
 from ..export import _capture
 from ..export._graph import Graph, Node
 from ..nn.modules import _rnn_fused
+from ._fused_norm import readers_and_kept
 
 _LSTM_CELL = ["Linear", "Linear", "Add", "Slice", "Slice", "Slice", "Slice", "Sigmoid", "Mul", "Sigmoid", "Tanh",
               "Mul", "Add", "Sigmoid", "Tanh", "Mul"]
@@ -196,12 +197,7 @@ def embed_layers(graph: Graph, reads) -> Graph:
     nodes = graph.nodes
     if not any(n.target == _LSTM_LAYER for n in nodes) or not any(n.target == _EMBEDDING for n in nodes):
         return graph
-    readers: dict = {}
-    for node in nodes:
-        for name in reads(node.args) + reads(list(node.kwargs.values())):
-            readers.setdefault(name, []).append(node)
-    kept = set(reads(graph.outputs if isinstance(graph.outputs, list) else [graph.outputs]))
-    kept |= set(graph.mutations.values())
+    readers, kept = readers_and_kept(graph, reads)
     producers = {meta.name: node for node in nodes for meta in node.outputs}
     metas = {spec.meta.name: spec.meta for spec in graph.inputs}
     metas.update((meta.name, meta) for node in nodes for meta in node.outputs)
