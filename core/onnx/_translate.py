@@ -404,6 +404,25 @@ def _layer_norm(b, node, args, used):
     return [b.add("LayerNormalization", inputs, axis=-1, epsilon=float(scalar_of(eps)))]
 
 
+@translates("ember.nn.functional.norm:GroupNorm")
+def _group_norm(b, node, args, used):
+    """Each (sample, group) row standardised by ``LayerNormalization``, then the per-channel affine map."""
+    x, weight, bias, num_groups, eps = args
+    dtype = _out_dtype(node)
+    meta = b.meta_of(x)
+    channels, rank = meta.shape[1], len(meta.shape)
+    rows = b.add("Reshape", [b.operand(x, dtype), b.ints([0, int(scalar_of(num_groups)), -1])])
+    width = b.const(np.ones(1, b.metas_dtype(dtype)))  # (broadcast along each row)
+    out = b.add("LayerNormalization", [rows, width], axis=-1, epsilon=float(scalar_of(eps)))
+    out = b.add("Reshape", [out, b.add("Shape", [b.value(x)])])
+    per_channel = b.ints([channels] + [1] * (rank - 2))
+    if weight is not None:
+        out = b.add("Mul", [out, b.add("Reshape", [b.operand(weight, dtype), per_channel])])
+    if bias is not None:
+        out = b.add("Add", [out, b.add("Reshape", [b.operand(bias, dtype), per_channel])])
+    return [out]
+
+
 @translates("ember.nn.functional.embedding:Embedding")
 def _embedding(b, node, args, used):
     return [b.add("Gather", [b.value(args[0]), b.value(args[1])], axis=0)]

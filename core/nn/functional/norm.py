@@ -269,6 +269,61 @@ def _channel_affine(out: Tensor, weight, bias) -> Tensor:
     return out
 
 
+class GroupNorm(Op):
+    """Each (sample, group) row standardised by the layer-norm kernel, then the per-channel affine map, in one
+    op: as three ops (standardise, ``* weight``, ``+ bias``) it spent most of its time in graph bookkeeping
+    on the small feature maps of a diffusion U-Net (benchmarks/README.md)."""
+    _half_compute = np.float32  # numba has no float16: computed in float32, as torch's CPU kernels do
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, num_groups, eps):
+        from ...kernels import norm as kernels  # numba loads on first use, not at `import ember`
+
+        xd = x._data
+        n, c = xd.shape[0], xd.shape[1]
+        rows = np.ascontiguousarray(xd).reshape(n * num_groups, -1)
+        ones = np.ones(rows.shape[1], xd.dtype)
+        xhat, mean, invstd = kernels.layer_norm_forward(rows, ones, ones, float(eps), False)
+        ctx.save_for_backward(weight)
+        ctx.stats = (xhat, mean, invstd)
+        out = xhat.reshape(n, c, -1)
+        if weight is not None:
+            out = out * weight._data.reshape(c, 1)
+        if bias is not None:
+            out = out + bias._data.reshape(c, 1)
+        # (a copy when no affine map made one: xhat is kept for the backward, the output may be changed in place)
+        return (out.copy() if weight is None and bias is None else out).reshape(xd.shape)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad):
+        from numba import get_num_threads  # numba loads on first use, not at `import ember`
+
+        from ...kernels import norm as kernels  # numba loads on first use, not at `import ember`
+
+        (weight,) = ctx.saved_tensors
+        xhat, mean, invstd = ctx.stats
+        n, c = grad.shape[0], grad.shape[1]
+        g3 = grad._data.reshape(n, c, -1)
+        dtype = xhat.dtype
+        grad_weight = grad_bias = None
+        if ctx.needs_input_grad[1]:
+            grad_weight = Tensor._wrap(np.einsum("ncs,ncs->c", g3, xhat.reshape(n, c, -1)).astype(dtype, copy=False))
+        if ctx.needs_input_grad[2]:
+            grad_bias = Tensor._wrap(g3.sum(axis=(0, 2), dtype=np.float64).astype(dtype))
+        grad_input = None
+        if ctx.needs_input_grad[0]:
+            gxhat = g3 * weight._data.reshape(c, 1) if weight is not None else g3
+            gxhat = np.ascontiguousarray(gxhat, dtype=dtype).reshape(xhat.shape)
+            # (the kernel recomputes xhat from x: with x = xhat, mean 0 and invstd 1 it reads xhat itself)
+            chunks = max(1, min(get_num_threads() * 2, xhat.shape[0]))
+            ones = np.ones(xhat.shape[1], dtype)
+            gx, _, _ = kernels.layer_norm_backward(gxhat, xhat, np.zeros_like(mean), np.ones_like(invstd), ones,
+                                                   False, chunks)
+            grad_input = Tensor._wrap((gx * invstd[:, None].astype(dtype)).reshape(grad.shape))
+        return grad_input, grad_weight, grad_bias, None, None
+
+
 def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bias: Tensor | None = None,
                eps: float = 1e-5) -> Tensor:
     """Normalises groups of channels of each sample, then applies a per-channel affine map.
@@ -279,11 +334,10 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bia
         >>> F.group_norm(ember.randn(2, 6, 4, 4), 3).shape
         ember.Size([2, 6, 4, 4])
     """
-    n, c = input.shape[0], input.shape[1]
+    c = input.shape[1]
     if c % num_groups:
         raise RuntimeError(f"group_norm: {c} channels are not divisible by num_groups={num_groups}")
-    out = _standardize(input.reshape(n, num_groups, -1), eps).reshape(input.shape)
-    return _channel_affine(out, weight, bias)
+    return GroupNorm.apply(input, weight, bias, num_groups, eps)
 
 
 def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var: Tensor | None = None,

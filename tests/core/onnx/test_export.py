@@ -117,6 +117,23 @@ def test_an_exported_program_and_opset_18():
                                atol=1e-6)
 
 
+@pytest.mark.parametrize("affine, shape", [(True, (2, 4, 5, 5)), (False, (2, 4, 5, 5)), (True, (3, 6, 7))])
+def test_group_norm_exports_as_layer_normalization_of_groups(affine, shape):
+    """GroupNorm is one fused op: it exports as LayerNormalization over (sample, group) rows and the affine map."""
+    channels = shape[1]
+    conv = nn.Conv2d(channels, channels, 3, padding=1) if len(shape) == 4 else nn.Conv1d(channels, channels, 3,
+                                                                                          padding=1)
+    model = nn.Sequential(conv, nn.GroupNorm(2, channels, affine=affine), nn.SiLU())
+    if affine:
+        nn.init.uniform_(model[1].weight, 0.5, 2.0)
+        nn.init.uniform_(model[1].bias, -1.0, 1.0)
+    x = ember.randn(*shape)
+    proto = ember.onnx.export(model, (x,), None)
+    assert "LayerNormalization" in {node.op_type for node in proto.graph.node}
+    np.testing.assert_allclose(run(proto, {"input": x.numpy()})[0], model(x).detach().numpy(), rtol=1e-5,
+                               atol=1e-5)
+
+
 class Inner(nn.Module):
     def forward(self, x):
         return x.cumsum(1)  # no ONNX translation here
