@@ -14,7 +14,7 @@ import numpy as np
 
 from ..autograd.grad_mode import state
 from ..tensor import Tensor
-from ._op import Op
+from ._op import Op, on_arrays, wrap
 from ._util import default_float
 from .arithmetic import minimum, where
 from .complex_ops import conj_of
@@ -176,6 +176,10 @@ class Silu(Op):  # fused: measured (a little) faster than x * sigmoid(x)
     @staticmethod
     def backward(ctx, grad):
         (a,) = ctx.saved_tensors
+        if on_arrays():  # no graph of the backward: one numpy expression instead of six ops
+            x = a._data
+            s = 1 / (1 + np.exp(-x))
+            return wrap(grad._data * (s * (1 + x * (1 - s))))
         s = sigmoid(a)
         # d/dx x s(x) = s + x s (1 - s)
         return grad * (s * (1 + a * (1 - s)))

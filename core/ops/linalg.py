@@ -270,7 +270,8 @@ class Einsum(Op):
     def forward(ctx, equation, *operands):
         ctx.save_for_backward(*operands)
         ctx.equation = equation
-        return np.asarray(np.einsum(equation, *(o._data for o in operands), optimize=len(operands) > 2))
+        arrays = [o._data for o in operands]
+        return np.asarray(np.einsum(equation, *arrays, optimize=_einsum_optimize(arrays)))
 
     @staticmethod
     def backward(ctx, grad):
@@ -281,6 +282,13 @@ class Einsum(Op):
         for i, term in enumerate(terms):
             grads.append(_einsum_operand_grad(grad, output, terms, operands, i) if ctx.needs_input_grad[i + 1] else None)
         return tuple(grads)
+
+
+def _einsum_optimize(arrays) -> bool:
+    """Whether ``np.einsum`` should plan its contraction (``optimize=True``): with three operands or more, and
+    with large ones, where the plan hands the contraction to BLAS (attention's ``bhdn,bhen->bhde`` at
+    (16, 4, 32, 256): 2.62 -> 0.36 ms); the planning costs ~9 us, more than a small product takes."""
+    return len(arrays) > 2 or sum(a.size for a in arrays) >= 1 << 16
 
 
 def _einsum_operand_grad(grad, output, terms, operands, i):
