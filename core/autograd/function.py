@@ -204,12 +204,15 @@ class Function:
         ctx = object.__new__(cls)
         needs = None
         if state.grad_enabled:
+            mask, bit = 0, 1
             for a in args:
                 if isinstance(a, Tensor) and a._requires_grad:
-                    needs = tuple([isinstance(a, Tensor) and a._requires_grad for a in args])
-                    break
+                    mask |= bit
+                bit <<= 1
+            if mask:
+                needs = _needs(mask, len(args))
         record = needs is not None
-        ctx.needs_input_grad = needs if record else (False,) * len(args)
+        ctx.needs_input_grad = needs if record else _needs(0, len(args))
 
         if cls._internal:
             run_args, run_kwargs = args, kwargs
@@ -255,9 +258,7 @@ class Function:
             ctx._n_outputs = 1
             if node is None:
                 result = Tensor._wrap(out)
-            else:
-                ctx._output_shapes = (out.shape,)
-                ctx._output_dtypes = (out.dtype,)
+            else:  # (no _output_shapes: the engine calls a node of one output only with its gradient)
                 result = Tensor._wrap(out, True, node) if out.dtype.kind in "fc" else Tensor._wrap(out)
         elif isinstance(out, tuple):
             ctx._n_outputs = len(out)
@@ -281,7 +282,7 @@ class Function:
         if self._meta:  # made from meta tensors: each input's gradient is a meta tensor of its shape, dtype
             return tuple(None if e is None else Tensor._wrap(_device.meta_array(e[2], e[3]))
                          for e in self._edges)
-        if self._materialize_grads:
+        if self._materialize_grads and self._output_shapes:
             for i, g in enumerate(grads):
                 if g is None:
                     grads[i] = Tensor(np.zeros(self._output_shapes[i], self._output_dtypes[i]))
@@ -312,6 +313,21 @@ class Function:
         self._saved = ()
         self._output = None
         self._freed = True
+
+
+_NEEDS: dict = {}
+
+
+def _needs(mask: int, n: int) -> tuple:
+    """``needs_input_grad`` for ``n`` arguments whose bit in ``mask`` says they require grad: one shared tuple per
+    pattern, so that a recorded op keeps one object fewer for the garbage collector to count and walk."""
+    key = (mask << 12) | n if n < 4096 else None
+    found = _NEEDS.get(key)
+    if found is None:
+        found = tuple([bool(mask >> i & 1) for i in range(n)])
+        if key is not None and len(_NEEDS) < 4096:
+            _NEEDS[key] = found
+    return found
 
 
 def _wrap_output(ctx, node, out, i):
