@@ -90,7 +90,7 @@ def as_tensor(data, dtype=None, device=None) -> Tensor:
         array = _array_from_data(data, dtype)
         return Tensor._wrap(meta_array(array.shape, array.dtype))
     if isinstance(data, np.ndarray):
-        return Tensor(data if dtype is None else data.astype(_dtype.to_numpy_dtype(dtype), copy=False))
+        return Tensor._wrap(data if dtype is None else data.astype(_dtype.to_numpy_dtype(dtype), copy=False))
     return Tensor._wrap(_array_from_data(data, dtype))
 
 
@@ -101,7 +101,7 @@ def from_numpy(array: np.ndarray) -> Tensor:
     """A tensor sharing memory with ``array`` (changes to one are seen by the other)."""
     if not isinstance(array, np.ndarray):
         raise TypeError(f"expected np.ndarray (got {type(array).__name__})")
-    return Tensor(array)
+    return Tensor._wrap(array)
 
 
 def shape_arg(shape) -> tuple:

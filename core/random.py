@@ -65,7 +65,7 @@ class Generator:
             + int(s["has_uint32"]).to_bytes(4, "little")
             + int(s["uinteger"]).to_bytes(4, "little")
         )
-        return Tensor(np.frombuffer(raw, dtype=np.uint8).copy())
+        return Tensor._wrap(np.frombuffer(raw, dtype=np.uint8).copy())
 
     def set_state(self, new_state) -> Generator:
         """Restores a state returned by ``get_state``."""

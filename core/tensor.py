@@ -433,9 +433,10 @@ def legacy_device(device_) -> str:
 def _legacy_data(args: tuple, np_dtype, where: str) -> np.ndarray:
     """The array of ``Tensor(*args)`` / ``FloatTensor(*args)`` / ``x.new(*args)`` with torch's legacy rules:
     no argument is an empty tensor, ints (or an ``ember.Size``) are a shape of uninitialised values, one
-    sequence is data (converted to ``np_dtype``, the default float dtype for ``Tensor``), one tensor or
-    ndarray is shared. (Unlike torch, ``Tensor(ndarray)`` keeps the array's dtype: Ember wraps its own
-    arrays so.) ``where`` is "cpu" or, for ``x.new`` of a meta tensor, "meta"."""
+    sequence or ndarray is data (converted to ``np_dtype``, the default float dtype for ``Tensor``: as torch,
+    ``Tensor(np.array([True]))`` is ``tensor([1.])``; an ndarray of that dtype is shared), one tensor is
+    shared. (Ember's own code wraps its arrays with ``Tensor._wrap``, which keeps their dtype.) ``where`` is
+    "cpu" or, for ``x.new`` of a meta tensor, "meta"."""
     default = _dtype.get_default_dtype().numpy if np_dtype is None else np_dtype
     if len(args) == 1 and not isinstance(args[0], Size) and not _is_int(args[0]):
         data = args[0]
@@ -444,7 +445,7 @@ def _legacy_data(args: tuple, np_dtype, where: str) -> np.ndarray:
                 raise TypeError(f"expected {_dtype.from_numpy_dtype(np_dtype)} tensor (got {data.dtype})")
             array = data._data
         elif isinstance(data, (np.ndarray, np.generic)):
-            array = np.asarray(data) if np_dtype is None else _cast(np.asarray(data), np_dtype)
+            array = _cast(np.asarray(data), default)
         elif hasattr(data, "__len__") and not isinstance(data, (str, bytes)):  # a list, tuple, sequence
             array = _cast(_array_from_data(data, None), default)
         else:

@@ -108,15 +108,11 @@ DQN_ARGS = ["--total-timesteps", "4000", "--learning-starts", "500", "--train-fr
 # case -> (program, arguments, check)
 CASES = {
     "dqn": ("dqn", DQN_ARGS, check_dqn),
+    "ppo": ("ppo", PPO_ARGS, check_ppo),
+    "ppo_continuous_action": ("ppo_continuous_action", PPO_CONTINUOUS_ARGS, check_ppo_continuous),
 }
 # Cases that run on torch but not on Ember, with what they wait for; they join CASES when it lands.
-TENSOR_OF_NDARRAY = ("`torch.Tensor(next_done)` of a bool ndarray is float32 in torch, bool in Ember "
-                     "(core/tensor.py `_legacy_data` keeps an ndarray's dtype), so `1.0 - next_done` raises")
-PENDING = {
-    "ppo": ("ppo", PPO_ARGS, check_ppo, TENSOR_OF_NDARRAY),
-    "ppo_continuous_action": ("ppo_continuous_action", PPO_CONTINUOUS_ARGS, check_ppo_continuous,
-                              TENSOR_OF_NDARRAY),
-}
+PENDING: dict = {}
 
 
 def test_every_program_is_run_or_waits_for_a_named_feature():
@@ -151,8 +147,8 @@ def test_torch_original_runs(case, tmp_path, monkeypatch):
     _run(case, torch, tmp_path, monkeypatch)
 
 
-@pytest.mark.xfail(strict=True, reason=TENSOR_OF_NDARRAY + " (when this passes, move PENDING into CASES)")
 def test_tensor_of_a_bool_ndarray_is_float32_as_in_torch():
+    # CleanRL's `torch.Tensor(next_done)` of a bool array, then `1.0 - next_done`
     assert ember.Tensor(np.array([True, False])).dtype == ember.float32
 
 

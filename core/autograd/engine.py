@@ -87,7 +87,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         g = capture["grads"].get(key)
         if g is None:
             if materialize_grads:
-                g = Tensor(np.zeros_like(t._data))
+                g = Tensor._wrap(np.zeros_like(t._data))
             elif not allow_unused:
                 raise RuntimeError(
                     f"One of the differentiated Tensors (input {i}) appears to not have been used in the "
@@ -111,9 +111,9 @@ def _make_roots(tensors, grad_tensors, create_graph):
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
             if t._data.dtype.kind == "c":
                 raise RuntimeError("grad can be implicitly created only for real scalar outputs")
-            g = Tensor(np.ones_like(t._data))
+            g = Tensor._wrap(np.ones_like(t._data))
         elif not isinstance(g, Tensor):
-            g = Tensor(np.asarray(g, dtype=t._data.dtype))
+            g = Tensor._wrap(np.asarray(g, dtype=t._data.dtype))
         if g.shape != t.shape:
             raise RuntimeError(
                 f"Mismatch in shape: grad_output[{i}] has a shape of {tuple(g.shape)} and output[{i}] "
@@ -184,7 +184,7 @@ def _execute(roots, retain_graph, create_graph, capture, accumulate):
                     continue
                 target, nr, shape, dtype = edge
                 if not isinstance(g, Tensor):
-                    g = Tensor(np.asarray(g, dtype=dtype))
+                    g = Tensor._wrap(np.asarray(g, dtype=dtype))
                 if g._data.shape != shape or g._data.dtype != dtype:
                     g = _fit_gradient(g, shape, dtype, node)
                 if isinstance(target, Function):

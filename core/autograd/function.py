@@ -166,7 +166,7 @@ class Function:
             raise RuntimeError(_FREED_MESSAGE)
         data, vc, version = self._output
         if vc[0] != version:
-            raise RuntimeError(_inplace_message(Tensor(data), 0, self, version, current=vc[0], what="output"))
+            raise RuntimeError(_inplace_message(Tensor._wrap(data), 0, self, version, current=vc[0], what="output"))
         return Tensor._wrap(data, True, self, 0, vc)
 
     def mark_non_differentiable(self, *tensors) -> None:
@@ -285,7 +285,7 @@ class Function:
         if self._materialize_grads and self._output_shapes:
             for i, g in enumerate(grads):
                 if g is None:
-                    grads[i] = Tensor(np.zeros(self._output_shapes[i], self._output_dtypes[i]))
+                    grads[i] = Tensor._wrap(np.zeros(self._output_shapes[i], self._output_dtypes[i]))
         if self._half:
             grads = [_widen(g, self._half_compute) for g in grads]
         try:

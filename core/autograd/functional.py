@@ -77,7 +77,7 @@ def _vector_products(outputs, inputs, grad_outputs, create_graph, strict, stage)
                                        "user-provided function. This is not allowed in strict mode.")
                 raise RuntimeError(f"The output of the user-provided function is independent of input {i}. This is "
                                    "not allowed in strict mode.")
-            g = Tensor(np.zeros(x.shape, x._data.dtype))
+            g = Tensor._wrap(np.zeros(x.shape, x._data.dtype))
         result.append(g)
     return tuple(result)
 
@@ -105,7 +105,7 @@ def vjp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
             if len(outputs) != 1 or outputs[0].numel() != 1:
                 raise RuntimeError("The vector v can only be None if the user-provided function returns a single "
                                    "Tensor with a single element.")
-            v = (Tensor(np.ones(outputs[0].shape, outputs[0]._data.dtype)),)
+            v = (Tensor._wrap(np.ones(outputs[0].shape, outputs[0]._data.dtype)),)
         else:
             _, v = _as_tuple(v, "v", "vjp")
             _check_v(v, outputs, "vjp")
@@ -130,12 +130,12 @@ def jvp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
             if len(inputs) != 1 or inputs[0].numel() != 1:
                 raise RuntimeError("The vector v can only be None if the input to the user-provided function is a "
                                    "single Tensor with a single element.")
-            v = (Tensor(np.ones(inputs[0].shape, inputs[0]._data.dtype)),)
+            v = (Tensor._wrap(np.ones(inputs[0].shape, inputs[0]._data.dtype)),)
         else:
             _, v = _as_tuple(v, "v", "jvp")
             _check_v(v, inputs, "jvp")
         is_outputs_tuple, outputs = _outputs(func, inputs, "jvp")
-        dummies = tuple(Tensor(np.zeros(o.shape, o._data.dtype), requires_grad=o._data.dtype.kind == "f")
+        dummies = tuple(Tensor._wrap(np.zeros(o.shape, o._data.dtype)).requires_grad_(o._data.dtype.kind == "f")
                         for o in outputs)
         back = _vector_products(outputs, inputs, dummies, True, strict, "back")
         products = _double_back(back, dummies, v, outputs, create_graph, strict)
@@ -158,7 +158,7 @@ def _double_back(back, dummies, v, outputs, create_graph, strict):
             if strict:
                 raise RuntimeError(f"The jacobian of the user-provided function is independent of output {i}. This "
                                    "is not allowed in strict mode.")
-            g = Tensor(np.zeros(o.shape, o._data.dtype))
+            g = Tensor._wrap(np.zeros(o.shape, o._data.dtype))
         result.append(g)
     return tuple(result)
 
@@ -231,7 +231,7 @@ def _looped_rows(outputs, inputs, create_graph, strict):
             per_element.append(found)
         per_input = []
         for k, x in enumerate(inputs):
-            block = Tensor(np.zeros((len(per_element),) + tuple(x.shape), x._data.dtype))
+            block = Tensor._wrap(np.zeros((len(per_element),) + tuple(x.shape), x._data.dtype))
             for j, found in enumerate(per_element):
                 if found[k] is not None:
                     block[j] = found[k]  # (an in-place write: differentiable when create_graph is set)
@@ -281,7 +281,7 @@ def hessian(func, inputs, create_graph: bool = False, strict: bool = False, vect
         with enable_grad():
             xs = _prepare(xs, True)
             out = scalar(*xs)
-            return _vector_products((out,), xs, (Tensor(np.ones((), out._data.dtype)),), True, strict, "double")
+            return _vector_products((out,), xs, (Tensor._wrap(np.ones((), out._data.dtype)),), True, strict, "double")
 
     result = jacobian(gradient, inputs, create_graph=create_graph, strict=strict, vectorize=vectorize,
                       strategy=outer_jacobian_strategy)
@@ -322,7 +322,7 @@ def _hessian_product(func, inputs, v, create_graph, strict, fn_name):
             if len(inputs) != 1 or inputs[0].numel() != 1:
                 raise RuntimeError("The vector v can only be None if the input to the user-provided function is a "
                                    "single Tensor with a single element.")
-            v = (Tensor(np.ones(inputs[0].shape, inputs[0]._data.dtype)),)
+            v = (Tensor._wrap(np.ones(inputs[0].shape, inputs[0]._data.dtype)),)
         else:
             _, v = _as_tuple(v, "v", fn_name)
             _check_v(v, inputs, fn_name)
@@ -333,12 +333,12 @@ def _hessian_product(func, inputs, v, create_graph, strict, fn_name):
             raise RuntimeError(f"The Tensor returned by the function given to {fn_name} should contain a single "
                                "element")
         out = outputs[0]
-        first = _vector_products((out,), inputs, (Tensor(np.ones(out.shape, out._data.dtype)),), True, strict,
+        first = _vector_products((out,), inputs, (Tensor._wrap(np.ones(out.shape, out._data.dtype)),), True, strict,
                                  "double")
         if fn_name == "vhp":
             products = _vector_products(first, inputs, v, create_graph, strict, "double")
         else:  # H v = d/du <H^T u, v>, with H^T u = grad of <grad, u>
-            dummies = tuple(Tensor(np.zeros(x.shape, x._data.dtype), requires_grad=True) for x in inputs)
+            dummies = tuple(Tensor._wrap(np.zeros(x.shape, x._data.dtype)).requires_grad_(True) for x in inputs)
             back = _vector_products(first, inputs, dummies, True, strict, "double")
             products = _double_back(back, dummies, v, inputs, create_graph, strict)
     out, products = _finish((out,), create_graph)[0], _finish(products, create_graph)

@@ -72,7 +72,7 @@ def _analytical_jacobian(outputs_fn, inputs, output, create_graph=False):
         for k, direction in enumerate(out_directions):
             seed = np.zeros(output._data.size, dtype=output._data.dtype)
             seed[j] = direction
-            grads = grad(output, diff_inputs, Tensor(seed.reshape(output.shape)), retain_graph=True,
+            grads = grad(output, diff_inputs, Tensor._wrap(seed.reshape(output.shape)), retain_graph=True,
                          allow_unused=True)
             for n, g in enumerate(grads):
                 if g is not None:
@@ -127,7 +127,7 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps: float = 1e-6, atol: f
     outputs = _differentiable_outputs(func, inputs)
     if grad_outputs is None:
         rng = np.random.default_rng(0)
-        grad_outputs = tuple(Tensor(_random_like(rng, o._data), requires_grad=True) for o in outputs)
+        grad_outputs = tuple(Tensor._wrap(_random_like(rng, o._data)).requires_grad_(True) for o in outputs)
     grad_outputs = _as_tuple(grad_outputs)
     diff_inputs = [t for t in inputs if getattr(t, "requires_grad", False)]
     n = len(inputs)

@@ -96,7 +96,7 @@ def _gradients(outputs, inputs, cotangents, create_graph, retain_graph=None, gra
             grads = autograd_grad(roots, diffs, cts, retain_graph=retain_graph, allow_unused=True)
     result = []
     for g, i in zip(grads, inputs):
-        g = Tensor(np.zeros(i.diff.shape, i.diff._data.dtype)) if g is None else g
+        g = Tensor._wrap(np.zeros(i.diff.shape, i.diff._data.dtype)) if g is None else g
         result.append(g if create_graph else g.detach())
     return result
 
@@ -193,7 +193,7 @@ def grad_and_value(func, argnums=0, has_aux: bool = False):
                                    f"{output.ndim} dims. Maybe you wanted to use the vjp or jacrev APIs instead?")
             physical, _levels = _physical_output(output, what)
             create_graph = _create_graph([physical], inputs)
-            grads = _gradients([physical], inputs, [Tensor(np.ones_like(physical._data))], create_graph)
+            grads = _gradients([physical], inputs, [Tensor._wrap(np.ones_like(physical._data))], create_graph)
             grads = tree_unflatten([wrap_levels(g, i.levels) for g, i in zip(grads, inputs)], spec)
             value = output if create_graph else output.detach()
         if has_aux:
@@ -326,7 +326,7 @@ def jvp(func, primals, tangents, *, strict: bool = False, has_aux: bool = False)
         flat_out, out_spec = tree_flatten(output)
         physical = [_physical_output(o, what) for o in flat_out]
         create_graph = _create_graph([p for p, _ in physical], inputs)
-        dummies = [Tensor(np.zeros(p.shape, p._data.dtype), requires_grad=p._data.dtype.kind == "f")
+        dummies = [Tensor._wrap(np.zeros(p.shape, p._data.dtype)).requires_grad_(p._data.dtype.kind == "f")
                    for p, _ in physical]
         try:
             vjps = _gradients([p for p, _ in physical], inputs, dummies, create_graph=True, graph_required=True)
@@ -346,7 +346,7 @@ def jvp(func, primals, tangents, *, strict: bool = False, has_aux: bool = False)
                 results[k] = g
         outputs, jvps = [], []
         for (p, levels), o, r in zip(physical, flat_out, results):
-            r = Tensor(np.zeros(p.shape, p._data.dtype)) if r is None else r if create_graph else r.detach()
+            r = Tensor._wrap(np.zeros(p.shape, p._data.dtype)) if r is None else r if create_graph else r.detach()
             jvps.append(wrap_levels(r, levels))
             outputs.append(o if create_graph else o.detach())
     result = (tree_unflatten(outputs, out_spec), tree_unflatten(jvps, out_spec))
@@ -371,7 +371,7 @@ def linearize(func, *primals):
         output = func(*tree_unflatten([i.logical for i in inputs], spec))
         flat_out, out_spec = tree_flatten(output)
         physical = [_physical_output(o, what) for o in flat_out]
-        dummies = [Tensor(np.zeros(p.shape, p._data.dtype), requires_grad=p._data.dtype.kind == "f")
+        dummies = [Tensor._wrap(np.zeros(p.shape, p._data.dtype)).requires_grad_(p._data.dtype.kind == "f")
                    for p, _ in physical]
         vjps = _gradients([p for p, _ in physical], inputs, dummies, create_graph=True, retain_graph=True,
                           graph_required=True)
@@ -390,7 +390,7 @@ def linearize(func, *primals):
                                   retain_graph=True, allow_unused=True)
             for k, g in zip(wanted, grads):
                 found[k] = g
-        results = [wrap_levels(Tensor(np.zeros(p.shape, p._data.dtype)) if g is None else g, lv)
+        results = [wrap_levels(Tensor._wrap(np.zeros(p.shape, p._data.dtype)) if g is None else g, lv)
                    for g, (p, lv) in zip(found, physical)]
         return tree_unflatten(results, out_spec)
 

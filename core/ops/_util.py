@@ -79,7 +79,7 @@ def as_operand(x):
     if isinstance(x, Tensor) or isinstance(x, (int, float, complex, bool)):
         return x
     if isinstance(x, np.ndarray):
-        return Tensor(x)
+        return Tensor._wrap(x)
     if isinstance(x, (np.number, np.bool_)):
         return x.item()
     if isinstance(x, (list, tuple)):

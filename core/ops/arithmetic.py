@@ -192,10 +192,10 @@ class Clamp(Op):
             return (wrap(np.where(inside, g, zero)) if ctx.needs_input_grad[0] else None,
                     wrap(np.where(x < low, g, zero)) if low_t is not None and ctx.needs_input_grad[1] else None,
                     wrap(np.where(x > high, g, zero)) if high_t is not None and ctx.needs_input_grad[2] else None)
-        zero = Tensor(np.zeros((), grad._data.dtype))
-        ga = where(Tensor(inside), grad, zero) if ctx.needs_input_grad[0] else None
-        g_low = where(Tensor(x < low), grad, zero) if low_t is not None and ctx.needs_input_grad[1] else None
-        g_high = where(Tensor(x > high), grad, zero) if high_t is not None and ctx.needs_input_grad[2] else None
+        zero = Tensor._wrap(np.zeros((), grad._data.dtype))
+        ga = where(Tensor._wrap(inside), grad, zero) if ctx.needs_input_grad[0] else None
+        g_low = where(Tensor._wrap(x < low), grad, zero) if low_t is not None and ctx.needs_input_grad[1] else None
+        g_high = where(Tensor._wrap(x > high), grad, zero) if high_t is not None and ctx.needs_input_grad[2] else None
         return ga, g_low, g_high
 
 
@@ -242,8 +242,8 @@ class Where(Op):
 
     @staticmethod
     def backward(ctx, grad):
-        c = Tensor(ctx.condition)
-        zero = Tensor(np.zeros((), grad._data.dtype))
+        c = Tensor._wrap(ctx.condition)
+        zero = Tensor._wrap(np.zeros((), grad._data.dtype))
         ga = where(c, grad, zero) if ctx.needs_input_grad[1] else None
         gb = where(c, zero, grad) if ctx.needs_input_grad[2] else None
         return None, ga, gb

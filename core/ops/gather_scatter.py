@@ -34,8 +34,8 @@ class Gather(Op):
             out = np.zeros(ctx.shape, grad._data.dtype)
             np.put_along_axis(out[_block(ctx.dim, ctx.index)], ctx.index, grad._data, axis=ctx.dim)
             return Tensor._wrap(out), None, None
-        zeros = Tensor(np.zeros(ctx.shape, grad._data.dtype))
-        return scatter_add(zeros, ctx.dim, Tensor(ctx.index), grad), None, None
+        zeros = Tensor._wrap(np.zeros(ctx.shape, grad._data.dtype))
+        return scatter_add(zeros, ctx.dim, Tensor._wrap(ctx.index), grad), None, None
 
 
 class ScatterAdd(Op):
@@ -48,7 +48,7 @@ class ScatterAdd(Op):
 
     @staticmethod
     def backward(ctx, grad):
-        gsrc = gather(grad, ctx.dim, Tensor(ctx.index)) if ctx.needs_input_grad[3] else None
+        gsrc = gather(grad, ctx.dim, Tensor._wrap(ctx.index)) if ctx.needs_input_grad[3] else None
         return grad, None, None, gsrc
 
 
@@ -67,8 +67,8 @@ class Scatter(Op):
         index = _gather_index(ctx.dim, ctx.index, grad.ndim)
         mask = np.ones(grad.shape, dtype=bool)
         mask[index] = False
-        ga = grad * Tensor(mask) if ctx.needs_input_grad[0] else None
-        gsrc = gather(grad, ctx.dim, Tensor(ctx.index)) if ctx.needs_input_grad[3] else None
+        ga = grad * Tensor._wrap(mask) if ctx.needs_input_grad[0] else None
+        gsrc = gather(grad, ctx.dim, Tensor._wrap(ctx.index)) if ctx.needs_input_grad[3] else None
         return ga, None, None, gsrc
 
 

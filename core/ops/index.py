@@ -144,7 +144,7 @@ class IndexPut(Op):
         if ctx.needs_input_grad[0]:
             mask = np.ones(grad.shape, dtype=bool)
             mask[ctx.index] = False
-            ga = grad * Tensor(mask)
+            ga = grad * Tensor._wrap(mask)
         gv = grad[ctx.index] if ctx.needs_input_grad[2] else None
         return ga, None, gv
 

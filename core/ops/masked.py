@@ -17,7 +17,7 @@ def masked_fill(input, mask, value):
     if mask._data.dtype != np.bool_:
         raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype {mask.dtype}")
     value = value.to(input.dtype) if isinstance(value, Tensor) else value
-    return where(mask, value if isinstance(value, Tensor) else Tensor(np.asarray(value, input._data.dtype)), input)
+    return where(mask, value if isinstance(value, Tensor) else Tensor._wrap(np.asarray(value, input._data.dtype)), input)
 
 
 def masked_select(input, mask):

@@ -82,7 +82,7 @@ class Prod(Op):
 def _exclusive_cumprod(a: Tensor, dim: int) -> Tensor:
     ones_shape = list(a.shape)
     ones_shape[dim] = 1
-    ones = Tensor(np.ones(ones_shape, a._data.dtype))
+    ones = Tensor._wrap(np.ones(ones_shape, a._data.dtype))
     shifted = cat([ones, narrow(a, dim, 0, a.shape[dim] - 1)], dim)
     return cumprod(shifted, dim)
 
@@ -103,7 +103,7 @@ class MaxMin(Op):
         (a,) = ctx.saved_tensors
         mask = (a._data == ctx.extreme).astype(grad._data.dtype)
         mask /= mask.sum(axis=ctx.axes, keepdims=True)
-        return _expand_back(grad, a.shape, ctx.axes, ctx.keepdim) * Tensor(mask), None, None, None
+        return _expand_back(grad, a.shape, ctx.axes, ctx.keepdim) * Tensor._wrap(mask), None, None, None
 
 
 # --- functional forms -----------------------------------------------------------------

@@ -284,3 +284,18 @@ def test_graph_saved_before_an_in_place_change_through_data_uses_the_new_values_
     w.data.mul_(10)
     y.backward()
     assert w.grad.tolist() == [40.0]
+
+
+def test_the_legacy_constructor_converts_an_ndarray_to_the_default_dtype_as_torch():
+    # torch.Tensor(ndarray) is a FloatTensor: CleanRL's torch.Tensor(next_done) of a bool array, then 1.0 - it
+    for array in (np.array([True, False]), np.array([1, 2]), np.array([1.5, 2.5]), np.array([3], np.uint8)):
+        assert ember.Tensor(array).dtype == ember.float32
+    assert (1.0 - ember.Tensor(np.array([True, False]))).tolist() == [0.0, 1.0]
+    shared = np.zeros(3, np.float32)
+    ember.Tensor(shared)[0] = 1.0  # an ndarray already of the default dtype is shared, as in torch
+    assert shared[0] == 1.0
+    # from_numpy and as_tensor keep the array's dtype and memory
+    ints = np.array([1, 2])
+    assert ember.from_numpy(ints).dtype == ember.int64 and ember.as_tensor(ints).dtype == ember.int64
+    ember.from_numpy(ints)[0] = 7
+    assert ints[0] == 7

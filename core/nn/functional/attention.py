@@ -504,7 +504,7 @@ def _canonical_mask(mask, name: str, other, other_name: str, dtype) -> Tensor | 
     if mask is None:
         return None
     if not isinstance(mask, Tensor):
-        mask = Tensor(np.asarray(mask))
+        mask = Tensor._wrap(np.asarray(mask))
     kind = mask._data.dtype
     if kind != np.bool_ and kind.kind != "f":
         raise AssertionError(f"only bool and floating types of {name} are supported")

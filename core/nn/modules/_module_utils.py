@@ -196,7 +196,7 @@ def load_local_state(
 def _assign(module, name: str, target: Tensor, value, array: np.ndarray) -> None:
     """``load_state_dict(assign=True)``: the module takes the state dict's tensor itself (no copy), as a
     ``Parameter`` keeping the old one's ``requires_grad`` when it replaces a parameter, as torch does."""
-    tensor = value if isinstance(value, Tensor) else Tensor(array)
+    tensor = value if isinstance(value, Tensor) else Tensor._wrap(array)
     if name in module._parameters:
         if isinstance(tensor, Parameter):
             tensor.requires_grad_(target.requires_grad)
