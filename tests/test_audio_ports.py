@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import re
 import tarfile
 from pathlib import Path
 
@@ -25,6 +24,7 @@ import pytest
 import soundfile
 
 from tests.test_ports import assert_trains, rename
+from tests.test_ports import run_program as run_ported
 
 PROGRAMS = Path(__file__).resolve().parent / "audio_ports"
 
@@ -33,14 +33,7 @@ pytestmark = pytest.mark.usefixtures("no_download_backoff")
 
 def run_program(name: str, argv: list[str], ported: bool):
     """Runs tests/audio_ports/NAME.py's ``main(argv)`` (renamed to Ember when ``ported``); returns its result."""
-    path = PROGRAMS / f"{name}.py"
-    source = path.read_text()
-    if ported:
-        source = rename(source)
-        assert not re.search(r"\btorch", source), f"{name}: the rename left a torch name behind"
-    namespace = {"__name__": f"audio_ports.{name}", "__file__": str(path)}
-    exec(compile(source, str(path), "exec"), namespace)  # noqa: S102 (our own test programs)
-    return namespace["main"](argv)
+    return run_ported(name, argv, ported, PROGRAMS)
 
 
 def _torchaudio_reads_with_soundfile(monkeypatch):

@@ -12,32 +12,25 @@ losses over a few Adam steps.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import ember
 import numpy as np
 import pytest
 
-from tests.test_ports import assert_trains, rename
+from tests.test_ports import assert_trains
+from tests.test_ports import load_program as load_ported
 
 DIFFUSION_PORTS = Path(__file__).resolve().parent / "diffusion_ports"
 
 
 def load_program(name: str, ported: bool) -> dict:
     """tests/diffusion_ports/NAME.py's namespace (renamed to Ember when ``ported``), ``main`` not run."""
-    path = DIFFUSION_PORTS / f"{name}.py"
-    source = path.read_text()
-    if ported:
-        source = rename(source)
-        assert not re.search(r"\btorch", source), f"{name}: the rename left a torch name behind"
-    else:
+    if not ported:
         from tests.vision._torchvision import import_torchvision
 
         import_torchvision()  # (skips when it cannot load)
-    namespace = {"__name__": f"diffusion_ports.{name}", "__file__": str(path)}
-    exec(compile(source, str(path), "exec", dont_inherit=True), namespace)  # noqa: S102 (our own test programs)
-    return namespace
+    return load_ported(name, ported, DIFFUSION_PORTS)
 
 
 def check_samples(tmp_path: Path, count: int, image_size: int) -> None:

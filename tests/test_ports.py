@@ -40,16 +40,23 @@ def rename(source: str) -> str:
     return source
 
 
-def run_program(name: str, argv: list[str], ported: bool) -> list[float]:
-    """Runs tests/ports/NAME.py's ``main(argv)`` (renamed to Ember when ``ported``); returns its losses."""
-    path = PORTS / f"{name}.py"
+def load_program(name: str, ported: bool, folder: Path = PORTS) -> dict:
+    """The namespace of FOLDER/NAME.py (tests/ports/ by default) run as a module, renamed to Ember when
+    ``ported``: the other port folders' test files load their programs through it too."""
+    path = folder / f"{name}.py"
     source = path.read_text()
     if ported:
         source = rename(source)
         assert not re.search(r"\btorch", source), f"{name}: the rename left a torch name behind"
-    namespace = {"__name__": f"ports.{name}", "__file__": str(path)}
-    exec(compile(source, str(path), "exec"), namespace)  # noqa: S102 (our own test programs)
-    return namespace["main"](argv)
+    namespace = {"__name__": f"{folder.name}.{name}", "__file__": str(path)}
+    exec(compile(source, str(path), "exec", dont_inherit=True), namespace)  # noqa: S102 (our own test programs)
+    return namespace
+
+
+def run_program(name: str, argv: list[str], ported: bool, folder: Path = PORTS):
+    """Runs FOLDER/NAME.py's ``main(argv)`` (renamed to Ember when ``ported``); returns what it returns (the
+    losses, for tests/ports/)."""
+    return load_program(name, ported, folder)["main"](argv)
 
 
 def run_program_in_fresh_process(name: str, argv: list[str], ported: bool, cwd: Path) -> list[float]:

@@ -16,7 +16,6 @@ import hashlib
 import io
 import os
 import pickle
-import re
 import struct
 import sys
 import tarfile
@@ -26,7 +25,8 @@ import numpy as np
 import pytest
 
 from tests.http_server import FileServer
-from tests.test_ports import assert_trains, rename
+from tests.test_ports import assert_trains
+from tests.test_ports import run_program as run_ported
 
 TUTORIALS = Path(__file__).resolve().parent / "tutorial_ports"
 FASHION_CLASSES = 10
@@ -34,14 +34,7 @@ FASHION_CLASSES = 10
 
 def run_program(name: str, argv: list[str], ported: bool):
     """Runs tests/tutorial_ports/NAME.py's ``main(argv)`` (renamed to Ember when ``ported``)."""
-    path = TUTORIALS / f"{name}.py"
-    source = path.read_text()
-    if ported:
-        source = rename(source)
-        assert not re.search(r"\btorch", source), f"{name}: the rename left a torch name behind"
-    namespace = {"__name__": f"tutorial_ports.{name}", "__file__": str(path)}
-    exec(compile(source, str(path), "exec"), namespace)  # noqa: S102 (our own test programs)
-    return namespace["main"](argv)
+    return run_ported(name, argv, ported, TUTORIALS)
 
 
 # --- the files the tutorials download, generated -------------------------------------------------------
