@@ -111,7 +111,8 @@ def getitem(input, index):
 
 def iterate(input):
     """``iter(x)``: the rows of ``x``, as ``x.unbind(0)``; recorded by no graph, each row a view without an op
-    (``for i in ix`` over a batch of positions, as nanoGPT's ``get_batch`` writes it: 61 -> 7.6 us for 12 rows)."""
+    (``for i in ix`` over a batch of positions, as nanoGPT's ``get_batch`` writes it; timings:
+    benchmarks/README.md, 2026-12-07, sixth session)."""
     if input._data.ndim == 0:
         raise TypeError("iteration over a 0-d tensor")
     if type(input._data) is np.ndarray and not (input._requires_grad and state.grad_enabled):

@@ -286,8 +286,9 @@ class Einsum(Op):
 
 def _einsum_optimize(arrays) -> bool:
     """Whether ``np.einsum`` should plan its contraction (``optimize=True``): with three operands or more, and
-    with large ones, where the plan hands the contraction to BLAS (attention's ``bhdn,bhen->bhde`` at
-    (16, 4, 32, 256): 2.62 -> 0.36 ms); the planning costs ~9 us, more than a small product takes."""
+    with large ones, where the plan hands the contraction to BLAS (a linear attention's ``bhdn,bhen->bhde``
+    runs ~7x faster); the planning costs more than a small product takes (timings: benchmarks/README.md,
+    2026-12-07, sixth session)."""
     return len(arrays) > 2 or sum(a.size for a in arrays) >= 1 << 16
 
 

@@ -272,11 +272,11 @@ def _dense_kernel(xd, wd, stride, padding, dilation, groups):
 
     On one kernel thread (``numba.get_num_threads() == 1``: ``NUMBA_NUM_THREADS=1``, one thread per
     data-parallel rank, ``ember.set_num_threads(1)``) Winograd also takes the 64-channel layers of 512 output
-    positions and more from the direct kernel: 0.72-0.99 x its time on every such layer measured (ResNet-8's
-    64 x 8x8 batch 64, ResNet-18's 64 x 32x32 batch 8 and 56x56 batch 4, the siamese 7x7 / 14x14 / 28x28; CPU time,
-    fwd + both gradients, benchmarks/README.md, 2026-12-07, sixth session), and im2col the stride-2 layers of
-    more than 16 channels (24-32 channels: 0.75-0.93 x the direct kernel's time; 16: 0.85-1.02). On two threads
-    the direct kernel, split over both, stays ahead on both kinds."""
+    positions and more from the direct kernel, faster on every such layer measured (ResNet-8's 64 x 8x8 batch
+    64, ResNet-18's 64 x 32x32 batch 8 and 56x56 batch 4, the siamese 7x7 / 14x14 / 28x28; CPU time, fwd + both
+    gradients), and im2col the stride-2 layers of more than 16 channels (at 16 the two tie). On two threads the
+    direct kernel, split over both, stays ahead on both kinds (the table: benchmarks/README.md, 2026-12-07,
+    sixth session)."""
     if wd.ndim != 4:
         return "im2col"
     _, cg, kh, kw = wd.shape
@@ -498,9 +498,9 @@ def _direct_weight_grad(kernel, xd, g4, wd, groups, stride, padding, dilation):
 
 def _tap_planes(index, shape):
     """Pairs of indices ``(position in the crop, position in the weight)``, one per kept tap of
-    ``_useful_taps``'s ``index``: copying a crop one ``(O, C)`` plane per tap is 4x faster than numpy's
-    copy of the 4-d view, which walks the short tap axes innermost (512 x 256 x 2 x 2: 2.7 against 0.67 ms,
-    benchmarks/README.md, 2026-12-07, sixth session)."""
+    ``_useful_taps``'s ``index``: copying a crop one ``(O, C)`` plane per tap is several times faster than
+    numpy's copy of the 4-d view, which walks the short tap axes innermost (timings: benchmarks/README.md,
+    2026-12-07, sixth session)."""
     taps = index[2:]
     return [((..., *p), (..., *(t.start + q for t, q in zip(taps, p)))) for p in np.ndindex(shape[2:])]
 
