@@ -12,7 +12,20 @@ counts requests, and can misbehave on purpose (cut a response short, fail with 5
 from __future__ import annotations
 
 import http.server
+import io
+import tarfile
 import threading
+
+
+def tar_gz(members: dict[str, bytes]) -> bytes:
+    """A .tar.gz archive in memory holding ``members`` (name -> bytes), for a server to hand out."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
 
 
 class FileServer:

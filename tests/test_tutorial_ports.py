@@ -18,13 +18,12 @@ import os
 import pickle
 import struct
 import sys
-import tarfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from tests.http_server import FileServer
+from tests.http_server import FileServer, tar_gz
 from tests.test_ports import assert_trains
 from tests.test_ports import run_program as run_ported
 
@@ -84,16 +83,6 @@ def cifar10_members(per_batch: int = 40, n_test: int = 40) -> dict[str, bytes]:
     return members
 
 
-def _tar_gz(members: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        for name, data in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
-
-
 def write_mnist_pickle(folder: Path, n_train: int = 512, n_valid: int = 256) -> None:
     """folder/mnist.pkl.gz as deeplearning.net served it: ((x_train, y_train), (x_valid, y_valid), (x_test,
     y_test)), float32 rows of 784 pixels in [0, 1] and int64 labels."""
@@ -136,7 +125,7 @@ def _random_ember_squeezenet(folder: Path) -> bytes:
 def mirror():
     """The module's local server, serving FashionMNIST's four files and CIFAR-10's archive."""
     fashion = fashion_mnist_files()
-    cifar = _tar_gz({f"cifar-10-batches-py/{n}": d for n, d in cifar10_members().items()})
+    cifar = tar_gz({f"cifar-10-batches-py/{n}": d for n, d in cifar10_members().items()})
     files = {f"/fashion/{n}": d for n, d in fashion.items()}
     files["/cifar/cifar-10-python.tar.gz"] = cifar
     with FileServer(files) as server:
@@ -295,7 +284,7 @@ def _time_case(case: str, side: str) -> float:
         monkeypatch.chdir(folder)
         write_mnist_pickle(Path(folder) / "data" / "mnist")
         with FileServer({}) as server:
-            server.fashion, server.cifar = fashion_mnist_files(), _tar_gz(
+            server.fashion, server.cifar = fashion_mnist_files(), tar_gz(
                 {f"cifar-10-batches-py/{n}": d for n, d in cifar10_members().items()})
             server.files.update({f"/fashion/{n}": d for n, d in server.fashion.items()})
             server.files["/cifar/cifar-10-python.tar.gz"] = server.cifar

@@ -9,28 +9,19 @@ from __future__ import annotations
 
 import hashlib
 import io
-import tarfile
 import zipfile
 
 import pytest
 from ember.text.datasets import AG_NEWS, IMDB, PennTreebank, TextFileDataset, WikiText2, WikiText103
 from ember.text.tokenizers import CharTokenizer
 
+from tests.http_server import tar_gz
+
 pytestmark = pytest.mark.usefixtures("no_download_backoff")
 
 
 def _md5(data: bytes) -> str:
     return hashlib.md5(data).hexdigest()
-
-
-def _tar_gz(members: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        for name, data in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
 
 
 def _zip(members: dict[str, bytes]) -> bytes:
@@ -68,7 +59,7 @@ def _ag_news() -> Case:
 
 
 def _imdb() -> Case:
-    archive = _tar_gz({"aclImdb/train/neg/0_3.txt": b"Dull and long.", "aclImdb/train/pos/0_9.txt": b"A delight.",
+    archive = tar_gz({"aclImdb/train/neg/0_3.txt": b"Dull and long.", "aclImdb/train/pos/0_9.txt": b"A delight.",
                        "aclImdb/train/pos/1_8.txt": b"Loved it.", "aclImdb/train/unsup/0_0.txt": b"No label.",
                        "aclImdb/test/neg/0_2.txt": b"Bad.", "aclImdb/test/pos/0_10.txt": b"Superb.",
                        "aclImdb/imdb.vocab": b"the\nand\n"})

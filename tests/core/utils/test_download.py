@@ -5,26 +5,15 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
-import tarfile
 import zipfile
 
 import pytest
 from ember.utils import download
 
-from tests.http_server import FileServer
+from tests.http_server import FileServer, tar_gz
 
 PAYLOAD = b"label,text\n1,hello\n" * 50
 MD5 = hashlib.md5(PAYLOAD).hexdigest()
-
-
-def _tar_gz(members: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        for name, data in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
 
 
 pytestmark = pytest.mark.usefixtures("no_download_backoff")
@@ -50,7 +39,7 @@ def test_download_and_extract_tar_gz_zip_and_gz(tmp_path):
     zipped = io.BytesIO()
     with zipfile.ZipFile(zipped, "w") as zf:
         zf.writestr("words/a.txt", "alpha")
-    files = {"/set.tar.gz": _tar_gz({"set/x.txt": b"x", "set/sub/y.txt": b"y"}), "/w.zip": zipped.getvalue(),
+    files = {"/set.tar.gz": tar_gz({"set/x.txt": b"x", "set/sub/y.txt": b"y"}), "/w.zip": zipped.getvalue(),
              "/labels.gz": gzip.compress(PAYLOAD)}
     with FileServer(files) as server:
         for name in files:
@@ -63,7 +52,7 @@ def test_download_and_extract_tar_gz_zip_and_gz(tmp_path):
 
 def test_members_leaving_the_folder_are_refused(tmp_path):
     archive = tmp_path / "bad.tar.gz"
-    archive.write_bytes(_tar_gz({"ok.txt": b"ok", "../evil.txt": b"evil"}))
+    archive.write_bytes(tar_gz({"ok.txt": b"ok", "../evil.txt": b"evil"}))
     with pytest.raises(RuntimeError, match=r"bad\.tar\.gz"):
         download.extract_archive(archive, tmp_path / "out")
     assert not (tmp_path / "evil.txt").exists() and not (tmp_path / "out" / "ok.txt").exists()
@@ -72,14 +61,14 @@ def test_members_leaving_the_folder_are_refused(tmp_path):
 def test_absolute_members_land_inside_the_folder(tmp_path):
     archive = tmp_path / "abs.tar.gz"
     outside = tmp_path / "outside.txt"
-    archive.write_bytes(_tar_gz({str(outside): b"evil"}))
+    archive.write_bytes(tar_gz({str(outside): b"evil"}))
     download.extract_archive(archive, tmp_path / "out")
     assert not outside.exists() and (tmp_path / "out" / str(outside).lstrip("/")).read_bytes() == b"evil"
 
 
 def test_a_damaged_archive_leaves_nothing_that_looks_extracted(tmp_path):
     archive = tmp_path / "cut.tar.gz"
-    archive.write_bytes(_tar_gz({"set/a.txt": b"a" * 5000, "set/b.txt": b"b" * 5000})[:-200])
+    archive.write_bytes(tar_gz({"set/a.txt": b"a" * 5000, "set/b.txt": b"b" * 5000})[:-200])
     with pytest.raises(RuntimeError, match=r"cut\.tar\.gz: cannot extract the archive"):
         download.extract_archive(archive, tmp_path / "out")
     assert list((tmp_path / "out").iterdir()) == []
@@ -89,7 +78,7 @@ def test_extracting_beside_an_existing_folder_merges_into_it(tmp_path):
     (tmp_path / "out/LibriSpeech/test-clean").mkdir(parents=True)
     (tmp_path / "out/LibriSpeech/test-clean/a.flac").write_bytes(b"kept")
     archive = tmp_path / "dev.tar.gz"
-    archive.write_bytes(_tar_gz({"LibriSpeech/dev-clean/b.flac": b"new", "LibriSpeech/README.TXT": b"v2"}))
+    archive.write_bytes(tar_gz({"LibriSpeech/dev-clean/b.flac": b"new", "LibriSpeech/README.TXT": b"v2"}))
     (tmp_path / "out/.extracting-left-by-a-killed-run").mkdir()  # what an interrupted extraction leaves
     download.extract_archive(archive, tmp_path / "out")
     assert (tmp_path / "out/LibriSpeech/test-clean/a.flac").read_bytes() == b"kept"
