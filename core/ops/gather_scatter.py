@@ -99,9 +99,10 @@ def _zero_d(input, *operands) -> bool:
     return input._data.ndim <= 1 and any(isinstance(t, Tensor) and t._data.ndim == 0 for t in (input, *operands))
 
 
-def _check_ndim(op, input, index):
+def _check_ndim(op, input, index, name="self"):
+    """torch's error for an index of another number of dimensions (``name``: what torch calls the input)."""
     if index._data.ndim != input._data.ndim:
-        raise RuntimeError(f"{op}(): Index tensor must have the same number of dimensions as self tensor")
+        raise RuntimeError(f"{op}(): Index tensor must have the same number of dimensions as {name} tensor")
 
 
 def _flat(t):
@@ -115,8 +116,7 @@ def gather(input, dim: int | None = None, index=None, *, sparse_grad: bool = Fal
     if _zero_d(input, index):  # the result has the index's shape
         return gather(input.reshape(-1), normalize_dim(dim, 1, "gather"), index.reshape(-1)).reshape(index.shape)
     dim = normalize_dim(dim, input._data.ndim, "gather")
-    if index._data.ndim != input._data.ndim:
-        raise RuntimeError("gather(): Index tensor must have the same number of dimensions as input tensor")
+    _check_ndim("gather", input, index, "input")
     return Gather.apply(input, dim, index)
 
 

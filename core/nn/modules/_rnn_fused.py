@@ -259,11 +259,12 @@ def _lstm_forward_kernels(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse, token
     # into k + 1
     operands = np.empty((length + 1, hidden + (inputs if fused else 0), batch), f32)
     weights = np.concatenate([Whh, Wih], axis=1) if fused else Whh  # (4H, H + I) or (4H, H)
+    in_order = X[::-1] if reverse else X  # (the steps' inputs, a view; unused with tokens)
     if fused:
-        kernels.swap_last_axes(X[::-1] if reverse else X, operands[:length, hidden:])
+        kernels.swap_last_axes(in_order, operands[:length, hidden:])
     elif tokens is None:
         xs = np.empty((inputs, length, batch), f32)  # x_t as columns, in processing order
-        kernels.swap_last_axes(X[::-1] if reverse else X, xs.transpose(1, 0, 2))
+        kernels.swap_last_axes(in_order, xs.transpose(1, 0, 2))
         projected = (Wih @ xs.reshape(inputs, length * batch)).reshape(4 * hidden, length, batch)
     else:
         table = Wih @ X.T  # (4H, V): column v is token v's input part
@@ -347,13 +348,22 @@ def _gate_grads(ctx, X, Wih, h0, ys, dG, w_ih_index):
     length, batch, inputs = X.shape
     flat = dG.reshape(length * batch, -1)
     dx = (flat @ Wih).reshape(X.shape) if ctx.needs_input_grad[0] else None
-    z = np.empty((length, batch, inputs + ys.shape[2] + 1), dG.dtype)
-    z[..., :inputs] = X
-    _previous_states(h0, ys, ctx.reverse, out=z[..., inputs:-1])
-    z[..., -1] = 1
-    r = flat.T @ z.reshape(length * batch, -1)
+    r = _weight_products(ctx, h0, ys, flat, X)
     dw_ih = np.ascontiguousarray(r[:, :inputs]) if ctx.needs_input_grad[w_ih_index] else None
     return dx, dw_ih, np.ascontiguousarray(r[:, inputs:-1]), r[:, -1].copy()
+
+
+def _weight_products(ctx, h0, ys, flat, X=None):
+    """``dGᵀ [x | h_prev | 1]`` (``flat``: the gate gradients, (L N, G)), or ``dGᵀ [h_prev | 1]`` without ``X``:
+    the weight and bias gradients in one large BLAS call instead of three, with no separate pass for the bias."""
+    length, batch, hidden = ys.shape
+    inputs = 0 if X is None else X.shape[2]
+    z = np.empty((length, batch, inputs + hidden + 1), flat.dtype)
+    if X is not None:
+        z[..., :inputs] = X
+    _previous_states(h0, ys, ctx.reverse, out=z[..., inputs:-1])
+    z[..., -1] = 1
+    return flat.T @ z.reshape(length * batch, -1)
 
 
 def _token_gate_grads(ctx, table, Wih, h0, ys, dG):
@@ -377,10 +387,7 @@ def _token_gate_grads(ctx, table, Wih, h0, ys, dG):
         if padding_idx >= 0:
             d_table[padding_idx] = 0
     dw_ih = per_token.T @ table if ctx.needs_input_grad[7] else None
-    z = np.empty((length, batch, ys.shape[2] + 1), dG.dtype)
-    _previous_states(h0, ys, ctx.reverse, out=z[..., :-1])
-    z[..., -1] = 1
-    r = flat.T @ z.reshape(length * batch, -1)
+    r = _weight_products(ctx, h0, ys, flat)
     return d_table, dw_ih, np.ascontiguousarray(r[:, :-1]), r[:, -1].copy()
 
 
