@@ -67,8 +67,8 @@ def _write(name: str, out, result) -> Tensor:
     return _into(out, array)
 
 
-def accepting_out(fn):
-    """``fn`` taking torch's ``out=`` keyword (see the module's docstring)."""
+def accepting_out(fn, signature: inspect.Signature | None = None):
+    """``fn`` taking torch's ``out=`` keyword (see the module's docstring); ``signature``: ``fn``'s, if known."""
     name = fn.__name__
 
     @functools.wraps(fn)
@@ -92,15 +92,21 @@ def accepting_out(fn):
         return type(result)(*written) if hasattr(result, "_fields") else tuple(written)
 
     with_out.__wrapped_without_out__ = fn
-    try:  # help() and inspect show the keyword
-        signature = inspect.signature(fn)
+    if signature is None:
+        signature = _signature(fn)
+    if signature is not None:  # help() and inspect show the keyword
         params = list(signature.parameters.values())
         at = next((i for i, p in enumerate(params) if p.kind is p.VAR_KEYWORD), len(params))
         params.insert(at, inspect.Parameter("out", inspect.Parameter.KEYWORD_ONLY, default=None))
         with_out.__signature__ = signature.replace(parameters=params)
-    except (TypeError, ValueError):
-        pass
     return with_out
+
+
+def _signature(fn) -> inspect.Signature | None:
+    try:
+        return inspect.signature(fn)
+    except (TypeError, ValueError):
+        return None
 
 
 def install(namespace: dict) -> None:
@@ -109,9 +115,7 @@ def install(namespace: dict) -> None:
         fn = namespace.get(name)
         if not callable(fn) or isinstance(fn, type) or hasattr(fn, "__wrapped_without_out__"):
             continue
-        try:
-            if "out" in inspect.signature(fn).parameters:
-                continue  # (takes it itself)
-        except (TypeError, ValueError):
-            pass
-        namespace[name] = accepting_out(fn)
+        signature = _signature(fn)
+        if signature is not None and "out" in signature.parameters:
+            continue  # (takes it itself)
+        namespace[name] = accepting_out(fn, signature)
