@@ -7,7 +7,7 @@ Every kernel is ``@njit(cache=True)`` and compiled on first use.
 
 import os
 
-from . import _numba_start
+from . import _blas, _numba_start
 from ._memory import keep_large_buffers
 
 keep_large_buffers()
@@ -16,3 +16,6 @@ _numba_start.start()  # numba without scipy.linalg, before any kernel module imp
 # from the thread that runs the next numpy / BLAS call (slower conv steps on a busy machine; timings:
 # benchmarks/README.md). Read when numba first starts its thread pool; a user's own setting wins.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# Likewise OpenBLAS's idle workers: they spin ~0.1 s after each product by default, through the optimizer's update
+# and the other work between steps; from here ~0.4 ms (``_blas.limit_idle_spin``), a user's own setting winning.
+_blas.limit_idle_spin(_blas.SPIN_TIMEOUT)

@@ -1,14 +1,22 @@
-"""numpy's OpenBLAS, reached through ctypes: its thread count, and its idle workers put to sleep.
+"""numpy's OpenBLAS, reached through ctypes: its thread count, and how long its idle workers spin.
 
 After each multi-threaded call OpenBLAS's worker threads spin for 2^28 CPU cycles (~0.1 s) before they
-sleep, by default: ~50 ms of a core busy after every GEMM. While only GEMMs run that keeps the worker ready
-for the next one (an MLP at batch 32 runs 1.3x slower when it has to wake the worker for every GEMM). But
-Ember's ``split`` kernels need that core between the GEMMs of a convolutional step, and there the spinning
-worker took it: ResNet-18 CIFAR ran no faster on two threads than on one (timings: benchmarks/README.md,
-2026-12-07, third session). So the first heavy split kernel call (``_threads.HEAVY``) calls
-``sleep_idle_workers``: OpenBLAS's workers then sleep at once, as with ``OPENBLAS_THREAD_TIMEOUT=4`` set
-before numpy loaded OpenBLAS. It sets that variable, has OpenBLAS read its environment again and restarts its threads, which
-read the timeout when they start. A timeout the user set is kept; other BLAS libraries are left as they are.
+sleep, by default. Ember shortens that twice, through ``limit_idle_spin``:
+
+* When the kernels load (``ember.kernels``' import): to 2^20 cycles (``SPIN_TIMEOUT``, ~0.4 ms at 2.6 GHz).
+  That still covers the gaps between the products of one step (an MLP's bias, ReLU and loss between its
+  GEMMs), so the worker is ready for the next one, but not the optimizer's update and the rest of the work
+  between steps: there a spinning worker held a core that Ember's own thread needed. On a virtual machine
+  whose cores the host sometimes shares, that cost 2-3x: an MLP step at batch 32 took 1.2 ms in some
+  stretches and 3.0-3.4 ms in others, the optimizer's update 6-7x slower while the worker spun.
+* At the first heavy split kernel call (``_threads.HEAVY``): to 2^4 cycles (``IDLE_TIMEOUT``, the same as
+  ``OPENBLAS_THREAD_TIMEOUT=4``): Ember's ``split`` kernels need that core between the GEMMs of a
+  convolutional step, and there even a short spin took it (ResNet-18 CIFAR ran no faster on two threads
+  than on one).
+
+Timings: benchmarks/README.md (2026-12-07, third and seventh sessions). Each change sets
+``OPENBLAS_THREAD_TIMEOUT``, has OpenBLAS read its environment again and restarts its threads, which read
+the timeout when they start. A timeout the user set is kept; other BLAS libraries are left as they are.
 """
 
 from __future__ import annotations
@@ -18,7 +26,10 @@ import os
 import sys
 import threading
 
-IDLE_TIMEOUT = "4"  # log2 of the cycles a worker spins before it sleeps: OpenBLAS's smallest
+SPIN_TIMEOUT = 20  # log2 of the cycles an idle worker spins before it sleeps, once the kernels load
+IDLE_TIMEOUT = 4  # from the first heavy split call: OpenBLAS's smallest
+_OURS = "_EMBER_OPENBLAS_THREAD_TIMEOUT"  # the timeout Ember set, beside OPENBLAS_THREAD_TIMEOUT (to tell it from
+# the user's in a child process, which inherits both)
 
 
 class _OpenBLAS:
@@ -53,7 +64,8 @@ def openblas():
     return _OpenBLAS
 
 
-_done = False
+_floor = 31  # the timeout this process's workers run with, as far as this module knows (31: OpenBLAS's
+# default or above); 0 once it leaves them as they are (the user's timeout, no OpenBLAS, or too many tries)
 _tries = 0
 # files whose functions a thread blocks in (locks, queues, sockets, pipes): a thread whose current Python
 # frame is in one of them is not inside a BLAS call
@@ -70,22 +82,22 @@ def _others_waiting() -> bool:
                or frame.f_code.co_filename == _POOL for ident, frame in sys._current_frames().items())
 
 
-def sleep_idle_workers() -> bool:
-    """Makes numpy's OpenBLAS workers sleep as soon as they are idle (once per process), unless
-    ``OPENBLAS_THREAD_TIMEOUT`` was set by the user. True when the workers were restarted with the short
-    timeout.
+def limit_idle_spin(timeout: int) -> bool:
+    """Makes numpy's OpenBLAS workers spin at most 2^``timeout`` cycles when idle before they sleep, unless they
+    already do or ``OPENBLAS_THREAD_TIMEOUT`` was set by the user. True when the workers were restarted.
 
     Restarting OpenBLAS's threads while another thread runs a multi-threaded BLAS call would hang that call,
     so it happens only while every other Python thread is blocked waiting, and holding the GIL (``PyDLL``)
     so that none can start one meanwhile; otherwise a later call tries again (up to 1000 calls)."""
-    global _done, _tries
-    if _done:
+    global _floor, _tries
+    if timeout >= _floor:
         return False
     _tries += 1
     if _tries > 1000:
-        _done = True
-    if "OPENBLAS_THREAD_TIMEOUT" in os.environ or "GOTO_THREAD_TIMEOUT" in os.environ:
-        _done = True  # the user's (or an earlier restart's, inherited by a child process)
+        _floor = 0
+    user = os.environ.get("OPENBLAS_THREAD_TIMEOUT", os.environ.get("GOTO_THREAD_TIMEOUT"))
+    if user is not None and user != os.environ.get(_OURS):
+        _floor = 0  # the user's
         return False
     if "numpy" not in sys.modules:
         import numpy  # noqa: F401 - loads OpenBLAS, so that it can be found
@@ -93,17 +105,22 @@ def sleep_idle_workers() -> bool:
     blas = openblas()
     needed = ("openblas_read_env", "openblas_thread_timeout", "blas_thread_shutdown_")
     if blas.lib is None or not all(hasattr(blas.lib, name) for name in needed):
-        _done = True
+        _floor = 0
+        return False
+    current = blas.lib.openblas_thread_timeout()  # what the running workers read when they started
+    if 0 < current <= timeout:  # e.g. a child process started with its parent's (Ember's) timeout
+        _floor = current
         return False
     if not _others_waiting():
         return False
-    _done = True
     lib = ctypes.PyDLL(blas.lib._name)  # its calls keep the GIL
-    os.environ["OPENBLAS_THREAD_TIMEOUT"] = IDLE_TIMEOUT  # also what child processes start with
+    os.environ["OPENBLAS_THREAD_TIMEOUT"] = os.environ[_OURS] = str(timeout)  # also what child processes get
     threads = blas.get_threads()
     lib.openblas_read_env()
-    if lib.openblas_thread_timeout() != int(IDLE_TIMEOUT):
+    if lib.openblas_thread_timeout() != timeout:
+        _floor = 0
         return False
     lib.blas_thread_shutdown_()  # the next multi-threaded call starts the workers with the new timeout
     blas.set_threads(threads)
+    _floor = timeout
     return True

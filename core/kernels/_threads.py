@@ -21,7 +21,7 @@ turn (a worker that is slow to wake leaves its pieces to the caller instead of h
 Nothing is compiled twice, numba's OpenMP pool is not started, and a forked child starts workers of its
 own. ``EMBER_SPLIT_WORK`` (elements) gives every ``split`` kernel that threshold instead (a huge value:
 one thread always). The first heavy split call (``HEAVY``) tells OpenBLAS's idle threads to sleep rather
-than spin on the cores the workers need (``_blas.sleep_idle_workers``).
+than spin on the cores the workers need (``_blas.limit_idle_spin``).
 """
 
 from __future__ import annotations
@@ -111,15 +111,15 @@ class Split:
         if threads <= 1:
             return self.serial(*args, 0, total)
         if work >= HEAVY * self.work:
-            _blas.sleep_idle_workers()  # (once: returns at once after)
+            _blas.limit_idle_spin(_blas.IDLE_TIMEOUT)  # (once: returns at once after)
         return _pool.run(self.serial, args, total, threads)
 
 
 # A split call from HEAVY times its kernel's threshold (~0.6 ms of one-thread work) makes OpenBLAS's idle workers
-# sleep instead of spinning on the core the pool needs (``_blas.sleep_idle_workers``). Convnets make such calls
+# sleep instead of spinning on the core the pool needs (``_blas.limit_idle_spin``). Convnets make such calls
 # (ResNet-18 CIFAR, two threads: ~290 -> ~210 ms a step); models whose time is in GEMMs and whose split calls are
-# light (an MLP's ReLU at 2x, a VAE's Adam at 2.4x) keep the spinning workers, which saves waking them for every
-# GEMM (MLP b512 8.6 vs 9.6 ms, VAE 5.5 vs 6.2 ms; benchmarks/README.md, 2026-12-07, third session).
+# light (an MLP's ReLU at 2x, a VAE's Adam at 2.4x) keep the workers spinning between GEMMs (``_blas.SPIN_TIMEOUT``),
+# which saves waking them for every GEMM (MLP b512 8.6 vs 9.6 ms, VAE 5.5 vs 6.2 ms; benchmarks/README.md, 2026-12-07, third session).
 HEAVY = 6
 
 

@@ -1,6 +1,7 @@
 """The split kernels' thread pool: pieces shared out to whichever thread is free, and numpy's OpenBLAS
-workers told to sleep when idle from the first heavy split call (instead of spinning on the core the pool
-needs); a timeout the user set is kept, and the restart waits until no other thread may be inside BLAS."""
+workers told to spin briefly once the kernels load and to sleep at once from the first heavy split call
+(instead of spinning on the core the pool needs); a timeout the user set is kept, and the restart waits until
+no other thread may be inside BLAS."""
 
 import os
 import subprocess
@@ -14,25 +15,44 @@ import pytest
 from ember.kernels import _blas, _threads
 
 CHILD = textwrap.dedent("""
+    import subprocess
+    import sys
     import time
     import numpy as np
-    import ember.kernels
-    from ember.kernels import _blas
 
-    blas = _blas.openblas()
+    def idle_cpu():  # CPU time the process burns in the 0.2 s after a product on two threads
+        a = np.ones((512, 512), np.float32)
+        idle = []
+        for _ in range(3):
+            a @ a
+            start = time.process_time()
+            time.sleep(0.2)
+            idle.append(time.process_time() - start)
+        return min(idle)
+
+    import importlib.util
+    import ember
+    # _blas's file on its own: importing ember.kernels would already shorten the spin
+    spec = importlib.util.spec_from_file_location("blas_alone", ember.__path__[0] + "/kernels/_blas.py")
+    alone = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(alone)
+    blas = alone.openblas()
     if blas.lib is None or not hasattr(blas.lib, "openblas_thread_timeout") or blas.get_threads() < 2:
         print("skip")
         raise SystemExit
     before = blas.lib.openblas_thread_timeout()
-    _blas.sleep_idle_workers()
-    a = np.ones((512, 512), np.float32)
-    idle = []
-    for _ in range(3):
-        a @ a  # on two threads
-        start = time.process_time()
-        time.sleep(0.2)
-        idle.append(time.process_time() - start)
-    print(before, blas.lib.openblas_thread_timeout(), blas.get_threads(), min(idle))
+    spinning = idle_cpu()
+    import ember.kernels
+    from ember.kernels import _blas
+    loaded = blas.lib.openblas_thread_timeout()
+    brief = idle_cpu()
+    # a child process started now inherits the timeout, which is Ember's, not the user's: a heavy split call
+    # there lowers it too, without a restart before
+    child = subprocess.run([sys.executable, "-c", "import ember.kernels; from ember.kernels import _blas; "
+                            "print(_blas._floor, _blas.limit_idle_spin(_blas.IDLE_TIMEOUT))"],
+                           capture_output=True, text=True, check=True).stdout.split()
+    _blas.limit_idle_spin(_blas.IDLE_TIMEOUT)  # a heavy split call's
+    print(before, spinning, loaded, brief, blas.lib.openblas_thread_timeout(), blas.get_threads(), *child)
 """)
 
 POSTPONED = textwrap.dedent("""
@@ -51,11 +71,11 @@ POSTPONED = textwrap.dedent("""
 
     thread = threading.Thread(target=busy)
     thread.start()
-    first = _blas.sleep_idle_workers()
+    first = _blas.limit_idle_spin(_blas.IDLE_TIMEOUT)
     during = blas.lib.openblas_thread_timeout()
     stop = True
     thread.join()
-    second = _blas.sleep_idle_workers()
+    second = _blas.limit_idle_spin(_blas.IDLE_TIMEOUT)
     print(first, during, second, blas.lib.openblas_thread_timeout())
 """)
 
@@ -73,19 +93,22 @@ def _child(script, env_timeout=None):
     return out.stdout.split()
 
 
-def test_idle_blas_workers_sleep_and_keep_their_thread_count():
-    before, after, threads, idle = _child(CHILD)
-    assert int(before) != 4  # OpenBLAS's own default
-    assert int(after) == 4
+def test_idle_blas_workers_spin_briefly_then_sleep_and_keep_their_thread_count():
+    before, _, loaded, brief, after, threads, child_start, child_lowered = _child(CHILD)
+    assert int(before) == 0  # OpenBLAS's own default: 2^28 cycles
+    # a worker spinning ~0.1 s (before) burns ~0.05-0.1 s of CPU in the 0.2 s after a GEMM on a quiet machine;
+    # one that sleeps after ~0.4 ms (once the kernels have loaded) next to nothing
+    assert int(loaded) == 20 and float(brief) < 0.02
+    assert int(after) == 4  # from the first heavy split call
     assert int(threads) == 2
-    # a spinning worker burns ~0.05-0.1 s of CPU in the 0.2 s after a GEMM; a sleeping one nothing
-    assert float(idle) < 0.02
+    assert child_start == "20" and child_lowered == "True"  # a child starts with its parent's timeout
 
 
 def test_a_timeout_the_user_set_is_kept():
-    before, after, threads, _ = _child(CHILD, "20")
-    assert int(before) == int(after) == 20
+    before, _, loaded, _, after, threads, child_start, child_lowered = _child(CHILD, "28")
+    assert int(before) == int(loaded) == int(after) == 28
     assert int(threads) == 2
+    assert child_start == "0" and child_lowered == "False"
 
 
 def test_the_workers_restart_only_while_no_other_thread_may_be_in_blas():
@@ -104,14 +127,13 @@ def test_only_a_heavy_split_call_puts_the_blas_workers_to_sleep(monkeypatch):
 
     monkeypatch.setattr(numba, "get_num_threads", lambda: 2)  # the pool's threads are Python threads
     calls = []
-    monkeypatch.setattr(_blas, "_done", False)
-    monkeypatch.setattr(_blas, "sleep_idle_workers", lambda: calls.append(1))
+    monkeypatch.setattr(_blas, "limit_idle_spin", calls.append)
     kernel = _threads.Split(_fill, 100, {})
     light, heavy = np.zeros(100 * (_threads.HEAVY - 1)), np.zeros(100 * _threads.HEAVY)
     kernel(light.size, light)  # split, but light: an MLP's ReLU
     assert calls == []
     kernel(heavy.size, heavy)
-    assert calls == [1]
+    assert calls == [_blas.IDLE_TIMEOUT]
     np.testing.assert_array_equal(heavy, np.arange(heavy.size))
 
 
