@@ -1,0 +1,224 @@
+"""milesial/Pytorch-UNet, the U-Net code researchers copy, run on Ember after renaming alone.
+
+tests/unet_ports/ holds its package as upstream lays it out: ``unet/`` (``UNet``, ``DoubleConv``, ``Down``,
+``Up``, ``OutConv``), ``utils/`` (``dice_score``, ``data_loading`` with ``BasicDataset`` / ``CarvanaDataset``),
+``evaluate.py``, ``train.py`` and ``predict.py``, each saying what it changes (the ``__main__`` blocks are
+``main(argv)``; wandb is a stand-in that keeps what is logged). The test renames torch's names in each file's
+text (tests/test_ports.py's ``rename``), loads the files under their upstream module names (``from unet import
+UNet``, ``from utils.dice_score import dice_loss``), and runs train.py and predict.py on a few tiny .jpg / .gif /
+.png files written in tmp_path; where torch is installed the originals run too, and from torch's initial weights
+(through a file) Ember's losses, checkpoints and predictions are torch's.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import sys
+import types
+from pathlib import Path
+
+import ember
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.test_ports import rename
+
+UNET_PORTS = Path(__file__).resolve().parent / "unet_ports"
+# The modules the programs import, in the order they are executed: (the name it is imported by, the file). The
+# package __init__ files run after their submodules, which they import.
+LIBRARIES = [("wandb", "tiny_wandb.py"), ("unet", None), ("unet.unet_parts", "unet/unet_parts.py"),
+             ("unet.unet_model", "unet/unet_model.py"), ("unet", "unet/__init__.py"), ("utils", "utils/__init__.py"),
+             ("utils.dice_score", "utils/dice_score.py"), ("utils.data_loading", "utils/data_loading.py"),
+             ("utils.utils", "utils/utils.py"), ("evaluate", "evaluate.py")]
+PROGRAMS = ["train", "predict"]
+
+
+def _source(relative: str, ported: bool) -> str:
+    source = (UNET_PORTS / relative).read_text()
+    if ported:
+        source = rename(source)
+        assert not re.search(r"\btorch", source), f"{relative}: the rename left a torch name behind"
+    return source
+
+
+@contextlib.contextmanager
+def libraries(ported: bool):
+    """The port's modules in sys.modules under their upstream names (renamed to Ember when ``ported``); yields
+    them by name. They stay importable while the context is open (multiprocessing's forked workers find
+    ``utils.data_loading.unique_mask_values`` there)."""
+    names = {name for name, _ in LIBRARIES}
+    saved = {name: sys.modules.get(name) for name in names}
+    modules: dict[str, types.ModuleType] = {}
+    try:
+        for name, relative in LIBRARIES:
+            if name not in modules:
+                module = modules[name] = types.ModuleType(name)
+                is_package = relative is None or relative.endswith("__init__.py")
+                module.__file__ = str(UNET_PORTS / (relative or f"{name}/__init__.py"))
+                module.__package__ = name if is_package else name.rpartition(".")[0]
+                if is_package:
+                    module.__path__ = [str(UNET_PORTS / name)]
+                sys.modules[name] = module
+                parent, _, child = name.rpartition(".")
+                if parent:
+                    setattr(modules[parent], child, module)
+            if relative is not None:
+                code = compile(_source(relative, ported), str(UNET_PORTS / relative), "exec", dont_inherit=True)
+                exec(code, modules[name].__dict__)  # noqa: S102 (our own test programs)
+        yield modules
+    finally:
+        for name, module in saved.items():
+            if module is None:
+                sys.modules.pop(name, None)
+            else:
+                sys.modules[name] = module
+
+
+def load_program(name: str, ported: bool, modules: dict) -> dict:
+    """tests/unet_ports/NAME.py's namespace (renamed when ``ported``), run while ``libraries`` is open."""
+    path = UNET_PORTS / f"{name}.py"
+    namespace = {"__name__": f"unet_ports.{name}", "__file__": str(path)}
+    exec(compile(_source(f"{name}.py", ported), str(path), "exec", dont_inherit=True), namespace)  # noqa: S102
+    return namespace
+
+
+def _torch_or_skip():
+    """torch, with torchvision importable (train.py and predict.py import it), or skips."""
+    from tests.vision._torchvision import import_torchvision
+
+    import_torchvision()
+    import torch
+
+    return torch
+
+
+# -- the data: tiny RGB images with a bright disk, its mask beside them --------------------------------------
+
+
+def write_data(root: Path, n: int, size: int = 16, carvana: bool = True) -> None:
+    """``n`` SIZExSIZE .jpg images under root/data/imgs and their masks under root/data/masks: Carvana's
+    layout (``{id}_mask.gif``, values 0 / 1) or BasicDataset's (``{id}.png``, values 0 / 255)."""
+    rng = np.random.default_rng(0)
+    (root / "data" / "imgs").mkdir(parents=True)
+    (root / "data" / "masks").mkdir(parents=True)
+    yy, xx = np.mgrid[:size, :size]
+    for i in range(n):
+        cy, cx = rng.integers(size // 4, size - size // 4, 2)
+        disk = (yy - cy) ** 2 + (xx - cx) ** 2 < (size // 5) ** 2
+        image = rng.integers(0, 90, (size, size, 3)).astype(np.uint8)
+        image[disk] += 140
+        Image.fromarray(image).save(root / "data" / "imgs" / f"car{i}.jpg")
+        if carvana:
+            Image.fromarray(disk.astype(np.uint8)).save(root / "data" / "masks" / f"car{i}_mask.gif")
+        else:
+            Image.fromarray(disk.astype(np.uint8) * 255).save(root / "data" / "masks" / f"car{i}.png")
+
+
+# -- the programs, renamed and original ----------------------------------------------------------------------
+
+# case -> (program, arguments, data layout, images, os.cpu_count() the program sees: its loaders' num_workers and
+# Pool's size). The images are 16x16 at --scale 1: the U-Net's bottleneck is 1x1, so a training batch has 2.
+CASES = {
+    # 12 images, 2 held out, batch 2: an evaluation round every 10 // (5 * 2) = 1 step (scheduler.step(val_score))
+    "train[transposed]": ("train", ["--epochs", "1", "--batch-size", "2", "--scale", "1", "--validation", "17",
+                                    "--learning-rate", "1e-4"], "carvana", 12, 0),
+    # a single logit and BCEWithLogitsLoss + the binary dice loss (too few images for an evaluation round: its
+    # n_classes == 1 branch compares masks of different shapes, upstream's as written); 32x32 images at scale 0.5
+    "train[one_class,amp]": ("train", ["--epochs", "1", "--batch-size", "2", "--scale", "0.5", "--validation", "0",
+                                       "--classes", "1", "--amp", "--bilinear"], "carvana", 4, 0),
+}
+# Cases that run on torch but not on Ember, with what they wait for. They join CASES when it lands.
+PENDING: dict[str, str] = {}
+# Programs a case's check runs, with which.
+RUN_BY_CHECKS = {"predict": "test_losses_and_predictions_are_torchs_from_torchs_weights predicts from the checkpoint "
+                             "train.py wrote"}
+
+
+def test_every_program_is_run_or_waits_for_a_named_feature():
+    programs = {path.stem for path in UNET_PORTS.glob("*.py")} - {"tiny_wandb", "evaluate"}
+    assert programs == set(PROGRAMS)
+    run = {name for name, *_ in CASES.values()} | set(RUN_BY_CHECKS)
+    assert run == set(PROGRAMS), run ^ set(PROGRAMS)
+    assert not set(CASES) & set(PENDING)
+    files = {str(p.relative_to(UNET_PORTS)) for p in UNET_PORTS.glob("**/*.py")} - {f"{p}.py" for p in PROGRAMS}
+    assert files == {relative for _, relative in LIBRARIES if relative}
+
+
+def _run_case(case, lib, tmp_path, monkeypatch):
+    name, argv, layout, n_images, cpu_count = CASES[case]
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(os, "cpu_count", lambda: cpu_count)  # (Pool() takes `os.cpu_count() or 1` processes)
+    write_data(tmp_path, n_images, size=32 if "0.5" in argv else 16, carvana=layout == "carvana")
+    with libraries(ported=lib is ember) as modules:
+        result = load_program(name, lib is ember, modules)["main"](list(argv))
+    epochs, batch_size = int(argv[1]), int(argv[3])
+    n_train = n_images - int(n_images * float(argv[7]) / 100)
+    assert len(result["losses"]) == epochs * -(-n_train // batch_size)
+    assert all(np.isfinite(result["losses"])) and result["losses"][-1] < result["losses"][0]
+    if case == "train[transposed]":  # an evaluation round after each step; Dice of the held-out image
+        assert len(result["val_dice"]) == 5 and all(0 <= d <= 1 for d in result["val_dice"])
+        assert result["lrs"] == [1e-4] * 5  # (ReduceLROnPlateau's patience is 5)
+    checkpoint = lib.load(tmp_path / "checkpoints" / f"checkpoint_epoch{epochs}.pth")
+    assert checkpoint["mask_values"] == ([0, 255] if layout == "basic" else [0, 1])
+    assert checkpoint["outc.conv.weight"].shape == (1 if "--classes" in argv else 2, 64, 1, 1)
+    return result
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_ported_program_runs(case, tmp_path, monkeypatch):
+    _run_case(case, ember, tmp_path, monkeypatch)
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_torch_original_runs(case, tmp_path, monkeypatch):
+    _run_case(case, _torch_or_skip(), tmp_path, monkeypatch)
+
+
+# -- Ember against torch, from torch's weights ----------------------------------------------------------------
+
+
+@pytest.mark.parity
+def test_losses_and_predictions_are_torchs_from_torchs_weights(tmp_path, monkeypatch):
+    """train.py --load a checkpoint torch wrote (its ``mask_values`` entry deleted before load_state_dict), bilinear,
+    masks as .png 0 / 255 (BasicDataset), the whole set in one batch loaded by two worker processes, two epochs:
+    Ember's losses are torch's; then predict.py on torch's last checkpoint gives torch's masks and files."""
+    torch = _torch_or_skip()
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    with libraries(ported=False) as modules:
+        torch.manual_seed(0)
+        state_dict = modules["unet"].UNet(3, 2, bilinear=True).state_dict()
+    state_dict["mask_values"] = [0, 255]
+    torch.save(state_dict, tmp_path / "init.pth")
+    argv = ["--epochs", "2", "--batch-size", "4", "--scale", "1", "--validation", "0", "--learning-rate", "1e-4",
+            "--bilinear", "--load", str(tmp_path / "init.pth")]
+    predict_argv = ["--model", str(tmp_path / "torch" / "checkpoints" / "checkpoint_epoch2.pth"), "--scale", "1",
+                    "--bilinear", "--input", "data/imgs/car0.jpg", "data/imgs/car1.jpg"]
+    results, masks, files = {}, {}, {}
+    for lib in (torch, ember):
+        run_dir = tmp_path / lib.__name__
+        run_dir.mkdir()
+        monkeypatch.chdir(run_dir)
+        write_data(run_dir, 4, carvana=False)
+        with libraries(ported=lib is ember) as modules:
+            results[lib] = load_program("train", lib is ember, modules)["main"](argv)
+            masks[lib] = load_program("predict", lib is ember, modules)["main"](predict_argv)
+        files[lib] = [np.asarray(Image.open(run_dir / "data" / "imgs" / f"car{i}_OUT.png")) for i in range(2)]
+    assert results[ember]["losses"] == pytest.approx(results[torch]["losses"], rel=1e-4)
+    assert results[torch]["losses"][1] < results[torch]["losses"][0]
+    ours = ember.load(tmp_path / "ember" / "checkpoints" / "checkpoint_epoch2.pth")
+    theirs = torch.load(tmp_path / "torch" / "checkpoints" / "checkpoint_epoch2.pth")
+    assert ours.pop("mask_values") == theirs.pop("mask_values") == [0, 255]
+    for (name, expected), (ours_name, actual) in zip(theirs.items(), ours.items(), strict=True):
+        assert name == ours_name
+        # (RMSprop's first steps are near lr * sign(grad): float noise in a near-zero gradient moves a weight by
+        # up to 10 lr; hence atol)
+        np.testing.assert_allclose(actual.numpy(), expected.numpy(), rtol=1e-3, atol=2e-3, err_msg=name)
+    for ours_mask, theirs_mask, ours_file, theirs_file in zip(masks[ember], masks[torch], files[ember], files[torch]):
+        assert ours_mask.shape == (16, 16) and ours_mask.dtype == theirs_mask.dtype
+        np.testing.assert_array_equal(ours_mask, theirs_mask)
+        np.testing.assert_array_equal(ours_file, theirs_file)
+        assert set(np.unique(ours_file)) <= {0, 255}
