@@ -99,6 +99,16 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     return tuple(result)
 
 
+def restated_grads(outputs, inputs, needs, grads) -> tuple:
+    """A raw-kernel backward's path while a graph is recorded (``create_graph=True``): the gradients of
+    ``outputs``, the op's forward restated in differentiable ops on its saved input tensors ``inputs`` (in the
+    op's argument order, None for a non-tensor), given the output gradients ``grads``, so that they can be
+    differentiated again (gradient penalties, MAML). One entry per input: None where ``needs`` is false."""
+    wanted = [t for t, need in zip(inputs, needs) if need and t is not None]
+    got = iter(grad(outputs, wanted, grads, create_graph=True, materialize_grads=True) if wanted else ())
+    return tuple(next(got) if need and t is not None else None for t, need in zip(inputs, needs))
+
+
 def _make_roots(tensors, grad_tensors, create_graph):
     if len(grad_tensors) != len(tensors):
         raise RuntimeError(f"got {len(grad_tensors)} gradients for {len(tensors)} tensors")

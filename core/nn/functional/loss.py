@@ -12,7 +12,8 @@ import warnings
 
 import numpy as np
 
-from ...autograd.function import once_differentiable
+from ...autograd.engine import restated_grads
+from ...autograd.function import _inplace_message, once_differentiable
 from ...autograd.grad_mode import state
 from ...ops._op import Op, _not_implemented_for
 from ...ops.activation import softplus
@@ -109,6 +110,7 @@ class CrossEntropy(Op):
         loss = loss.astype(z.dtype, copy=False)
         ctx.saved = (p, safe, valid, w_t, w)
         ctx.options = (eps, reduction)
+        ctx.input = (x, x._vc[0])  # for a recorded backward only (not saved: the fast one may outlive changes to x)
         if reduction == "none":
             return loss
         if reduction == "sum":
@@ -117,10 +119,13 @@ class CrossEntropy(Op):
         return np.asarray(loss.sum() / ctx.denominator, dtype=z.dtype)
 
     @staticmethod
-    @once_differentiable
     def backward(ctx, grad):
         p, safe, valid, w_t, w = ctx.saved
         eps, reduction = ctx.options
+        if state.grad_enabled:  # create_graph (MAML's inner step): the loss restated in ops, differentiable again
+            x = _unchanged(ctx, *ctx.input)
+            return restated_grads((_cross_entropy_ops(x, *ctx.saved[1:], eps, reduction),), (x,),
+                                  ctx.needs_input_grad[:1], (grad,)) + (None,) * 5
         m, c = p.shape
         dtype = p.dtype
         g = grad._data
@@ -138,6 +143,26 @@ class CrossEntropy(Op):
             # ignored rows have no gradient, even when every row is ignored and the mean is 0 / 0 (PyTorch's)
             gz[~valid] = 0
         return Tensor._wrap(gz), None, None, None, None, None
+
+
+def _unchanged(ctx, x, version):
+    """``x`` as the op saw it, for a backward that restates the op; the in-place error if it has changed since."""
+    if x._vc[0] != version:
+        raise RuntimeError(_inplace_message(x, 0, ctx, version, what="the input"))
+    return x
+
+
+def _cross_entropy_ops(x, safe, valid, w_t, w, eps, reduction):
+    """``CrossEntropy``'s loss in differentiable ops, from its forward's arrays (the target's rows, their weights)."""
+    m, c = x.shape
+    logp = log_softmax(x, 1)
+    loss = logp[np.arange(m), safe] * Tensor._wrap(-(1 - eps) * w_t)
+    if eps > 0:
+        smooth = logp @ Tensor._wrap(w) if w is not None else logp.sum(1)
+        loss = loss - smooth * Tensor._wrap((eps / c) * valid.astype(w_t.dtype))
+    if reduction == "none":
+        return loss
+    return loss.sum() / float(w_t.sum()) if reduction == "mean" else loss.sum()
 
 
 def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,

@@ -30,3 +30,37 @@ def compare_every_subset(torch, fn_name, arrays, kwargs, rng, needs=None, rtol=1
                 scale = max(1.0, float(np.abs(ref).max()))
                 np.testing.assert_allclose(got, ref, rtol=rtol, atol=rtol * scale,
                                            err_msg=f"{fn_name} {kwargs}: {what} (requires grad: {subset})")
+
+
+def compare_double_backward(torch, fn, arrays, rng, needs=None, rtol=1e-4):
+    """Second derivatives against torch: for every subset of the inputs ``needs`` (all by default) requiring
+    grad, ``fn(lib, *leaves)``'s gradients under a random upstream gradient, taken with ``create_graph=True``,
+    then a random weighting of those gradients (and of their squares) differentiated again. The first
+    gradients and the leaves' ``.grad`` after the second pass within ``rtol`` (as ``compare_every_subset``;
+    a ``.grad`` left None counts as zeros, since one framework may record a zero where the other records
+    nothing)."""
+    needs = range(len(arrays)) if needs is None else needs
+    upstream = weights = None
+    for size in range(1, len(needs) + 1):
+        for subset in itertools.combinations(needs, size):
+            results = []
+            for lib in (ember, torch):
+                make = ember.tensor if lib is ember else torch.tensor
+                leaves = [make(a, requires_grad=i in subset) for i, a in enumerate(arrays)]
+                out = fn(lib, *leaves)
+                if upstream is None:
+                    upstream = rng.standard_normal(tuple(out.shape)).astype(arrays[0].dtype)
+                    weights = [rng.standard_normal(a.shape).astype(a.dtype) for a in arrays]
+                grads = lib.autograd.grad((out * make(upstream)).sum(), [leaves[i] for i in subset],
+                                          create_graph=True)
+                second = sum(((g * make(weights[i])).sum() + (g * g).sum() * 0.5 for g, i in zip(grads, subset)))
+                second.backward()
+                results.append([g.detach().numpy() for g in grads]
+                               + [np.zeros_like(arrays[i]) if leaves[i].grad is None else leaves[i].grad.numpy()
+                                  for i in subset])
+            whats = [f"first gradient of operand {i}" for i in subset] + [f"second-order .grad of operand {i}"
+                                                                          for i in subset]
+            for what, got, ref in zip(whats, *results):
+                scale = max(1.0, float(np.abs(ref).max()))
+                np.testing.assert_allclose(got, ref, rtol=rtol, atol=rtol * scale,
+                                           err_msg=f"{what} (requires grad: {subset})")
