@@ -9,7 +9,9 @@ training tools (``Batch`` and its masks, ``TrainState``, ``run_epoch`` with grad
 ``LambdaLR``, ``LabelSmoothing`` over ``nn.KLDivLoss``, ``DummyOptimizer`` / ``DummyScheduler``) and "A First
 Example": the copy task (``data_gen``, ``SimpleLossCompute``, ``greedy_decode``, ``example_simple_model``).
 From Part 3 ``collate_batch`` runs too (``pad`` with ``value=``, ``torch.cat`` / ``torch.stack``), through a
-``DataLoader`` over a small synthetic "translation" set with a whitespace tokenizer and a dict vocabulary.
+``DataLoader`` over a small synthetic "translation" set with a whitespace tokenizer and a dict vocabulary, in
+``train_worker``'s single-process loop (``mode="train+log"``, a ``TrainState`` carried across epochs, the
+final ``state_dict`` saved), then ``load_trained_model``'s reload with ``torch.load`` and ``check_outputs``.
 
 What changes: sizes and step counts (``--d-model``, ``--layers``, ... arguments; the warm-up is shortened to
 match), the training losses are returned, and the notebook's plots (pandas / altair), the spacy tokenizers, the
@@ -713,6 +715,9 @@ class Vocab:
     def get_stoi(self):
         return self.stoi
 
+    def get_itos(self):
+        return self.itos
+
 
 def toy_translation_pairs(n, seed):
     generator = torch.Generator().manual_seed(seed)
@@ -764,13 +769,63 @@ def example_toy_translation(args):
             train_state=train_state,
         )
         losses.append(float(sloss))
-    torch.save(model.state_dict(), "toy_translation_final.pt")
+    file_path = "%sfinal.pt" % args.file_prefix
+    torch.save(model.state_dict(), file_path)
+
+    # load_trained_model / run_model_example: a fresh model from the saved weights, then check_outputs
+    model = make_model(len(vocab_src), len(vocab_tgt), N=args.layers, d_model=args.d_model, d_ff=args.d_ff,
+                       h=args.heads)
+    model.load_state_dict(
+        torch.load(file_path, map_location=torch.device("cpu"))
+    )
     model.eval()
-    src, _ = collate_fn(pairs[:1])
-    rb = Batch(src, src, pad_idx)
-    out = greedy_decode(model, rb.src, rb.src_mask, 8, 0)[0]
-    print("Model Output:", " ".join(vocab_tgt.itos[x] for x in out if x != pad_idx))
+    valid_dataloader = DataLoader(toy_translation_pairs(4, args.seed + 1), batch_size=1, shuffle=True,
+                                  collate_fn=collate_fn)
+    check_outputs(valid_dataloader, model, vocab_src, vocab_tgt, n_examples=args.n_examples, pad_idx=pad_idx)
     return losses
+
+
+def check_outputs(
+    valid_dataloader,
+    model,
+    vocab_src,
+    vocab_tgt,
+    n_examples=15,
+    pad_idx=2,
+    eos_string="</s>",
+):
+    results = [()] * n_examples
+    for idx in range(n_examples):
+        print("\nExample %d ========\n" % idx)
+        b = next(iter(valid_dataloader))
+        rb = Batch(b[0], b[1], pad_idx)
+        greedy_decode(model, rb.src, rb.src_mask, 64, 0)[0]
+
+        src_tokens = [
+            vocab_src.get_itos()[x] for x in rb.src[0] if x != pad_idx
+        ]
+        tgt_tokens = [
+            vocab_tgt.get_itos()[x] for x in rb.tgt[0] if x != pad_idx
+        ]
+
+        print(
+            "Source Text (Input)        : "
+            + " ".join(src_tokens).replace("\n", "")
+        )
+        print(
+            "Target Text (Ground Truth) : "
+            + " ".join(tgt_tokens).replace("\n", "")
+        )
+        model_out = greedy_decode(model, rb.src, rb.src_mask, 72, 0)[0]
+        model_txt = (
+            " ".join(
+                [vocab_tgt.get_itos()[x] for x in model_out if x != pad_idx]
+            ).split(eos_string, 1)[0]
+            + eos_string
+        )
+        print("Model Output               : " + model_txt.replace("\n", ""))
+        results[idx] = (rb, src_tokens, tgt_tokens, model_out, model_txt)
+    return results
 
 
 def main(argv=None):
@@ -788,6 +843,8 @@ def main(argv=None):
     parser.add_argument("--accum-iter", type=int, default=1)
     parser.add_argument("--base-lr", type=float, default=1.0)
     parser.add_argument("--max-padding", type=int, default=10)
+    parser.add_argument("--file-prefix", default="toy_translation_")
+    parser.add_argument("--n-examples", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     torch.manual_seed(args.seed)
