@@ -16,7 +16,8 @@ final ``state_dict`` saved), then ``load_trained_model``'s reload with ``torch.l
 What changes: sizes and step counts (``--d-model``, ``--layers``, ... arguments; the warm-up is shortened to
 match), the training losses are returned, and the notebook's plots (pandas / altair), the spacy tokenizers, the
 Multi30k data and the multi-GPU (``mp.spawn`` / DDP / ``GPUtil``) training are left out (see
-tests/test_annotated_ports.py's PENDING).
+tests/test_annotated_ports.py's PENDING), and so is the notebook's never-called ``average`` (it calls
+``m.params()``, which torch's modules do not have).
 """
 # ruff: noqa  (the notebook's style)
 
