@@ -402,6 +402,15 @@ def _inplace_message(t, index, node, version, current=None, what="saved tensor")
     )
 
 
+def unchanged_input(ctx, x, version):
+    """``x`` as the op ``ctx`` saw it (at ``version``), for a backward that restates the op in ops; the in-place
+    error if it has changed since. (Kept as ``(x, version)`` rather than saved: a fast backward that reads
+    other arrays goes on working when ``x`` is later changed in place, as in PyTorch.)"""
+    if x._vc[0] != version:
+        raise RuntimeError(_inplace_message(x, 0, ctx, version, what="the input"))
+    return x
+
+
 class FunctionCtx(Function):
     """Alias kept for code that annotates ``ctx`` with PyTorch's name."""
 

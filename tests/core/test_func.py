@@ -568,7 +568,7 @@ def test_per_sample_gradients_with_the_modules_own_parameters():
     def loss(p, xi, yi):
         return F.cross_entropy(functional_call(net, p, (xi[None],)), yi[None])
 
-    # parameters that require grad (conv and cross_entropy are once differentiable: plain gradients come back)
+    # parameters that require grad: plain gradients come back
     ours = vmap(grad(loss), in_dims=(None, 0, 0))(dict(net.named_parameters()), x, y)
     detached = vmap(grad(loss), in_dims=(None, 0, 0))({k: v.detach() for k, v in net.named_parameters()}, x, y)
     for k in ours:
@@ -654,10 +654,19 @@ def test_per_sample_gradients_of_every_table_op(spec, shapes):
 
 
 def test_jvp_through_a_once_differentiable_op_says_why_it_fails():
-    kernel = ember.randn(2, 1, 3, 3)
-    image = ember.randn(1, 1, 5, 5)
-    with pytest.raises(RuntimeError, match="double vjp"):
-        jvp(lambda x: F.conv2d(x, kernel), (image,), (ember.ones_like(image),))
+    with pytest.raises(RuntimeError, match="double vjp.*EmbeddingBackward is only once differentiable"):
+        jvp(lambda w: F.embedding(ember.tensor([0, 1]), w), (ember.randn(3, 2),), (ember.ones(3, 2),))
+
+
+@pytest.mark.parity
+def test_jvp_through_a_convolution_matches_torch():
+    torch = pytest.importorskip("torch")
+    kernel, image, tangent = rand(2, 1, 3, 3), rand(1, 1, 5, 5), rand(1, 1, 5, 5)
+    _, ours = jvp(lambda x: F.conv2d(x, ember.tensor(kernel), padding=1), (ember.tensor(image),),
+                  (ember.tensor(tangent),))
+    _, theirs = torch.func.jvp(lambda x: torch.nn.functional.conv2d(x, torch.tensor(kernel), padding=1),
+                               (torch.tensor(image),), (torch.tensor(tangent),))
+    np.testing.assert_allclose(arr(ours), theirs.numpy(), rtol=1e-12, atol=1e-12)
 
 
 def test_ember_vmap_is_ember_func_vmap_as_in_torch():

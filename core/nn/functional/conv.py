@@ -15,7 +15,8 @@ import math
 
 import numpy as np
 
-from ...autograd.function import once_differentiable
+from ...autograd.function import unchanged_input
+from ...autograd.grad_mode import state
 from ...ops._op import Op
 from ...ops.linalg import Linear, einsum
 from ...tensor import Tensor
@@ -567,6 +568,8 @@ class ConvNd(Op):
                 f"conv: input of spatial size {tuple(ctx.x_shape[2:])} with padding {padding[-n:]} is smaller "
                 f"than the dilated kernel of size {tuple(ctx.w_shape[2:])} (dilation {dilation[-n:]})"
             )
+        ctx.geometry = (stride, padding, dilation, groups)  # (as given: a recorded backward restates the conv)
+        ctx.input = (x, x._vc[0])  # for a recorded backward only: not saved, the fast one reads no x or its columns
         ctx.crop = _useful_taps(size, kernel, out_size, stride, padding, dilation)
         if ctx.crop is not None:  # kept for the backward: the copy reads the whole weight
             wd, padding = _cropped(wd, ctx.crop[0]), ctx.crop[1]
@@ -597,8 +600,10 @@ class ConvNd(Op):
         return np.broadcast_to(np.zeros((), np.result_type(x._data, w._data)), shape)
 
     @staticmethod
-    @once_differentiable
     def backward(ctx, grad):
+        if state.grad_enabled:  # create_graph (gradient penalties, R1, MAML): the gradients as convolutions
+            x = unchanged_input(ctx, *ctx.input)
+            return _conv_grads_in_ops(ctx, x, ctx.saved_tensors[0], grad, *ctx.geometry) + (None,) * 4
         w, x = ctx.saved_tensors
         stride, padding, dilation, groups, size = ctx.params
         wd = _as_planes(w._data) if ctx.crop is None else ctx.crop[1]  # the taps the forward used
@@ -661,10 +666,11 @@ class ConvTransposeNd(Op):
         return out.reshape(out.shape[0], -1, out_size[-1]) if len(ctx.x_shape) == 3 else out
 
     @staticmethod
-    @once_differentiable
     def backward(ctx, grad):
         x, w = ctx.saved_tensors
         stride, padding, dilation, groups, size = ctx.params
+        if state.grad_enabled:  # create_graph: the gradients as convolutions, differentiable again
+            return _conv_transpose_grads_in_ops(ctx, x, w, grad, stride, padding, dilation, groups) + (None,) * 5
         xd, wd = _as_planes(x._data), _as_planes(w._data)
         g = _as_planes(np.ascontiguousarray(grad._data))
         n = xd.shape[0]
@@ -687,6 +693,58 @@ class ConvTransposeNd(Op):
         if ctx.needs_input_grad[2]:
             gb = Tensor._wrap(g.sum(axis=(0,) + tuple(range(2, g.ndim))))
         return gx, gw, gb, None, None, None, None, None
+
+
+def _planes(t):
+    """A 1-d operand (N, C, L) as the height-1 image (N, C, 1, L), in ops; others as they are."""
+    return t.unsqueeze(2) if t.ndim == 3 else t
+
+
+def _weight_grad_in_ops(x, g, kernel, stride, padding, dilation, groups):
+    """The weight gradient of the convolution of ``x`` (N, C, *S) giving ``g`` (N, O, *P), in differentiable
+    ops: itself a convolution, of ``x`` with the batch as channels by ``g`` as the weight (stride and
+    dilation swapped), one group per group; cropped to ``kernel`` and laid out as the weight (O, C / groups, *K)."""
+    n, c, o, spatial = x.shape[0], x.shape[1], g.shape[1], x.ndim - 2
+    axes = tuple(range(3, 3 + spatial))
+    xs = x.reshape(n, groups, c // groups, *x.shape[2:]).permute(2, 1, 0, *axes)
+    xs = xs.reshape(c // groups, groups * n, *x.shape[2:])
+    gs = g.reshape(n, groups, o // groups, *g.shape[2:]).permute(1, 2, 0, *axes).reshape(o, n, *g.shape[2:])
+    out = ConvNd.apply(xs, gs, None, dilation, padding, stride, groups)  # (C / groups, O, *K')
+    out = out[(slice(None), slice(None)) + tuple(slice(0, k) for k in kernel)]
+    return out.permute(1, 0, *range(2, 2 + spatial))
+
+
+def _conv_grads_in_ops(ctx, x, w, g, stride, padding, dilation, groups):
+    """``ConvNd``'s input, weight and bias gradients as convolutions (a recorded backward)."""
+    needs = ctx.needs_input_grad
+    x4, w4, g4 = _planes(x), _planes(w), _planes(g)
+    gx = gw = gb = None
+    if needs[0]:
+        size, kernel, out_size = x4.shape[2:], w4.shape[2:], g4.shape[2:]
+        extra = tuple(i - ((o - 1) * s - 2 * p + d * (k - 1) + 1)
+                      for i, o, s, p, d, k in zip(size, out_size, stride, padding, dilation, kernel))
+        gx = ConvTransposeNd.apply(g4, w4, None, stride, padding, extra, groups, dilation).reshape(x.shape)
+    if needs[1]:
+        gw = _weight_grad_in_ops(x4, g4, w4.shape[2:], stride, padding, dilation, groups).reshape(w.shape)
+    if needs[2]:
+        gb = g.sum((0, *range(2, g.ndim)))
+    return gx, gw, gb
+
+
+def _conv_transpose_grads_in_ops(ctx, x, w, g, stride, padding, dilation, groups):
+    """``ConvTransposeNd``'s gradients as convolutions: the input's is the convolution of ``g`` by the weight,
+    the weight's that convolution's weight gradient with the roles of ``x`` and ``g`` swapped."""
+    needs = ctx.needs_input_grad
+    x4, w4, g4 = _planes(x), _planes(w), _planes(g)
+    gx = gw = gb = None
+    if needs[0]:
+        gx = ConvNd.apply(g4, w4, None, stride, padding, dilation, groups)
+        gx = gx[(slice(None), slice(None)) + tuple(slice(0, i) for i in x4.shape[2:])].reshape(x.shape)
+    if needs[1]:
+        gw = _weight_grad_in_ops(g4, x4, w4.shape[2:], stride, padding, dilation, groups).reshape(w.shape)
+    if needs[2]:
+        gb = g.sum((0, *range(2, g.ndim)))
+    return gx, gw, gb
 
 
 def _check_conv_args(op, input, weight, bias, groups, dims, transposed=False):

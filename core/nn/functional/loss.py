@@ -13,7 +13,7 @@ import warnings
 import numpy as np
 
 from ...autograd.engine import restated_grads
-from ...autograd.function import _inplace_message, once_differentiable
+from ...autograd.function import once_differentiable, unchanged_input
 from ...autograd.grad_mode import state
 from ...ops._op import Op, _not_implemented_for
 from ...ops.activation import softplus
@@ -123,7 +123,7 @@ class CrossEntropy(Op):
         p, safe, valid, w_t, w = ctx.saved
         eps, reduction = ctx.options
         if state.grad_enabled:  # create_graph (MAML's inner step): the loss restated in ops, differentiable again
-            x = _unchanged(ctx, *ctx.input)
+            x = unchanged_input(ctx, *ctx.input)
             return restated_grads((_cross_entropy_ops(x, *ctx.saved[1:], eps, reduction),), (x,),
                                   ctx.needs_input_grad[:1], (grad,)) + (None,) * 5
         m, c = p.shape
@@ -145,11 +145,7 @@ class CrossEntropy(Op):
         return Tensor._wrap(gz), None, None, None, None, None
 
 
-def _unchanged(ctx, x, version):
-    """``x`` as the op saw it, for a backward that restates the op; the in-place error if it has changed since."""
-    if x._vc[0] != version:
-        raise RuntimeError(_inplace_message(x, 0, ctx, version, what="the input"))
-    return x
+_unchanged = unchanged_input  # (an older name, still imported by attention.py and norm.py)
 
 
 def _cross_entropy_ops(x, safe, valid, w_t, w, eps, reduction):

@@ -54,3 +54,67 @@ def test_a_restated_backward_names_an_input_changed_in_place():
         ember.autograd.grad(loss, x, create_graph=True)
     loss.backward()  # the fast backward reads the softmax it kept, not the input
     assert x.grad.shape == (4, 3)
+
+
+CONVS = [  # (dims, x shape, w shape, options)
+    (2, (2, 4, 7, 6), (6, 4, 3, 3), {}),
+    (2, (2, 4, 9, 8), (6, 2, 3, 2), {"stride": 2, "padding": 1, "groups": 2}),
+    (2, (1, 3, 8, 8), (4, 3, 3, 3), {"dilation": 2, "padding": 2}),
+    (2, (2, 4, 6, 6), (4, 1, 3, 3), {"groups": 4, "padding": "same"}),  # depthwise
+    (2, (2, 3, 6, 6), (5, 3, 4, 4), {"padding": "same"}),  # even kernel: padded at the end first
+    (2, (2, 3, 5, 5), (2, 3, 5, 5), {"padding": 1}),  # the 1x1 output uses a crop of the taps
+    (1, (2, 3, 9), (4, 3, 3), {"stride": 2, "padding": 1}),
+    (3, (1, 2, 4, 5, 4), (3, 2, 2, 3, 2), {"stride": (1, 2, 1), "padding": 1}),
+]
+
+
+@pytest.mark.parametrize("dims, xs, ws, options", CONVS)
+def test_convolution_twice(torch, dims, xs, ws, options):
+    rng = np.random.default_rng(dims)
+    arrays = [rng.standard_normal(xs), rng.standard_normal(ws), rng.standard_normal(ws[0])]
+    compare_double_backward(torch, lambda lib, x, w, b: getattr(lib.nn.functional, f"conv{dims}d")(
+        x, w, b, **options).tanh(), arrays, rng, rtol=1e-8)
+
+
+TRANSPOSED = [
+    (2, (2, 4, 4, 5), (4, 3, 3, 3), {"stride": 2, "padding": 1, "output_padding": 1}),
+    (2, (2, 4, 3, 3), (4, 2, 4, 4), {"stride": 2, "groups": 2}),
+    (2, (1, 2, 3, 4), (2, 3, 3, 3), {"dilation": 2, "output_padding": 1, "stride": 2}),
+    (1, (2, 3, 5), (3, 2, 4), {"stride": 3}),
+]
+
+
+@pytest.mark.parametrize("dims, xs, ws, options", TRANSPOSED)
+def test_transposed_convolution_twice(torch, dims, xs, ws, options):
+    rng = np.random.default_rng(dims + 10)
+    out_channels = ws[1] * options.get("groups", 1)
+    arrays = [rng.standard_normal(xs), rng.standard_normal(ws), rng.standard_normal(out_channels)]
+    compare_double_backward(torch, lambda lib, x, w, b: getattr(lib.nn.functional, f"conv_transpose{dims}d")(
+        x, w, b, **options).tanh(), arrays, rng, rtol=1e-8)
+
+
+def _critic(lib):
+    lib.manual_seed(0)
+    nn = lib.nn
+    return nn.Sequential(nn.Conv2d(3, 8, 4, 2, 1), nn.LeakyReLU(0.2), nn.Conv2d(8, 16, 4, 2, 1), nn.LeakyReLU(0.2),
+                         nn.Flatten(), nn.Linear(16 * 2 * 2, 1)).double()
+
+
+def test_wgan_gp_gradient_penalty_through_a_conv_critic(torch):
+    """WGAN-GP's penalty (Gulrajani et al.'s training loop, as PyTorch ports write it) on the same critic."""
+    rng = np.random.default_rng(3)
+    real, fake, alpha = rng.standard_normal((4, 3, 8, 8)), rng.standard_normal((4, 3, 8, 8)), rng.random((4, 1, 1, 1))
+    torch_critic, critic = _critic(torch), _critic(ember)
+    critic.load_state_dict({k: ember.tensor(v.detach().numpy()) for k, v in torch_critic.state_dict().items()})
+    results = []
+    for lib, model in ((ember, critic), (torch, torch_critic)):
+        a, r, f = lib.tensor(alpha), lib.tensor(real), lib.tensor(fake)
+        interpolates = (a * r + (1 - a) * f).requires_grad_(True)
+        out = model(interpolates)
+        (grads,) = lib.autograd.grad(out, interpolates, grad_outputs=lib.ones_like(out), create_graph=True,
+                                     retain_graph=True)
+        penalty = ((grads.reshape(grads.shape[0], -1).norm(2, dim=1) - 1) ** 2).mean() * 10
+        (model(f).mean() - model(r).mean() + penalty).backward()
+        results.append([p.grad.numpy() for p in model.parameters()])
+    for got, ref in zip(*results):
+        np.testing.assert_allclose(got, ref, rtol=1e-9, atol=1e-10)
