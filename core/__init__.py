@@ -201,6 +201,7 @@ _LAZY_MODULES = {
     "accelerator": ".accelerator",
     "multiprocessing": ".multiprocessing",
     "amp": ".amp",  # torch.amp: GradScaler, autocast
+    "jit": ".jit",  # torch.jit's annotations (Final, ignore, is_scripting); no TorchScript
 }
 _LAZY_ATTRIBUTES = {
     "save": (".serialization", "save"),
