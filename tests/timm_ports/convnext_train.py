@@ -3,7 +3,9 @@
 From huggingface/pytorch-image-models: timm/models/convnext.py (``ConvNeXtBlock``: depthwise 7x7
 ``Conv2d(groups=dim)``, channels-last ``LayerNorm`` on ``permute(0, 2, 3, 1)`` or ``LayerNorm2d`` with the
 1x1-conv ``Mlp``, layer-scale ``gamma``, ``DropPath``; the patch stem, the norm + 2x2 conv downsample layers,
-``NormMlpClassifierHead``, ``_init_weights`` with ``trunc_normal_`` through ``named_apply``), timm/layers
+``NormMlpClassifierHead``, ``_init_weights`` with ``trunc_normal_`` through ``named_apply``, the
+``@torch.jit.ignore`` methods, ``set_grad_checkpointing`` with _manipulate.py's ``checkpoint_seq`` behind
+``torch.jit.is_scripting()``), timm/layers
 (drop.py's ``drop_path``, mlp.py's ``Mlp``, norm.py, weight_init.py's ``trunc_normal_``), timm/data/mixup.py
 (``Mixup`` with mixup and cutmix, per batch or per element, label-smoothed one-hot targets), timm/loss
 (``SoftTargetCrossEntropy``, ``LabelSmoothingCrossEntropy``), timm/utils (``ModelEmaV2``, ``NativeScaler``,
@@ -28,11 +30,13 @@ from collections import OrderedDict
 from contextlib import suppress
 from copy import deepcopy
 from functools import partial
+from itertools import chain
 
 import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from torch.utils.checkpoint import checkpoint
 from torch.utils.data import DataLoader, Dataset
 
 
@@ -210,6 +214,36 @@ def named_apply(fn, module, name='', depth_first=True, include_root=False):
     return module
 
 
+def checkpoint_seq(functions, x, every=1, flatten=False, skip_last=False, preserve_rng_state=True):
+    """Activation checkpointing over a sequence of modules: each chunk of ``every`` modules is recomputed in
+    the backward pass instead of keeping its activations."""
+    def run_function(start, end, functions):
+        def forward(_x):
+            for j in range(start, end + 1):
+                _x = functions[j](_x)
+            return _x
+        return forward
+
+    if isinstance(functions, torch.nn.Sequential):
+        functions = functions.children()
+    if flatten:
+        functions = chain.from_iterable(functions)
+    if not isinstance(functions, (tuple, list)):
+        functions = tuple(functions)
+
+    num_checkpointed = len(functions)
+    if skip_last:
+        num_checkpointed -= 1
+    end = -1
+    for start in range(0, num_checkpointed, every):
+        end = min(start + every - 1, num_checkpointed - 1)
+        x = checkpoint(run_function(start, end, functions), x, use_reentrant=False,
+                       preserve_rng_state=preserve_rng_state)
+    if skip_last:
+        return run_function(end + 1, len(functions) - 1, functions)(x)
+    return x
+
+
 # -- timm/models/convnext.py ---------------------------------------------------------------------------------
 
 class ConvNeXtBlock(nn.Module):
@@ -293,7 +327,10 @@ class ConvNeXtStage(nn.Module):
 
     def forward(self, x):
         x = self.downsample(x)
-        x = self.blocks(x)
+        if self.grad_checkpointing and not torch.jit.is_scripting():
+            x = checkpoint_seq(self.blocks, x)
+        else:
+            x = self.blocks(x)
         return x
 
 
@@ -359,6 +396,26 @@ class ConvNeXt(nn.Module):
             act_layer=nn.GELU,
         )
         named_apply(partial(_init_weights, head_init_scale=head_init_scale), self)
+
+    @torch.jit.ignore
+    def group_matcher(self, coarse=False):
+        return dict(
+            stem=r'^stem',
+            blocks=r'^stages\.(\d+)' if coarse else [
+                (r'^stages\.(\d+)\.downsample', (0,)),  # blocks
+                (r'^stages\.(\d+)\.blocks\.(\d+)', None),
+                (r'^norm_pre', (99999,))
+            ]
+        )
+
+    @torch.jit.ignore
+    def set_grad_checkpointing(self, enable=True):
+        for s in self.stages:
+            s.grad_checkpointing = enable
+
+    @torch.jit.ignore
+    def get_classifier(self):
+        return self.head.fc
 
     def forward_features(self, x):
         x = self.stem(x)
@@ -1051,6 +1108,7 @@ def parse_args(argv):
     parser.add_argument('--model-ema', action='store_true', default=True)
     parser.add_argument('--no-model-ema', action='store_false', dest='model_ema')
     parser.add_argument('--model-ema-decay', type=float, default=0.9)
+    parser.add_argument('--grad-checkpointing', action='store_true', default=False)
     parser.add_argument('--amp', action='store_true', default=False)
     parser.add_argument('--resume', default='')
     parser.add_argument('--output', default='output')
@@ -1067,6 +1125,8 @@ def main(argv=None):
     model = ConvNeXt(num_classes=args.num_classes, depths=tuple(args.depths), dims=tuple(args.dims),
                      conv_mlp=args.conv_mlp, drop_path_rate=args.drop_path)
     print('Model {} created, param count: {}'.format(args.model, sum(m.numel() for m in model.parameters())))
+    if args.grad_checkpointing:
+        model.set_grad_checkpointing(enable=True)
 
     # AdamW without weight decay on norms, biases and layer scales
     parameters = param_groups_weight_decay(model, args.weight_decay)

@@ -2,8 +2,9 @@
 
 From huggingface/pytorch-image-models: timm/models/vision_transformer.py (``VisionTransformer`` with a class
 token and a learned position embedding, ``trunc_normal_(std=.02)`` / ``init_weights_vit_timm`` through
-``named_apply``, pre-norm ``Block`` with ``LayerScale``, ``DropPath``, ``no_weight_decay()``), timm/layers
-(attention.py's ``Attention``: ``qkv.reshape(B, N, 3, num_heads, head_dim).permute(2, 0, 3, 1, 4)``,
+``named_apply``, pre-norm ``Block`` with ``LayerScale``, ``DropPath``, ``@torch.jit.ignore``'d
+``no_weight_decay()``, ``checkpoint_seq`` under ``set_grad_checkpointing``), timm/layers
+(attention.py's ``Attention`` with its ``fused_attn: Final[bool]``: ``qkv.reshape(B, N, 3, num_heads, head_dim).permute(2, 0, 3, 1, 4)``,
 ``qkv.unbind(0)``, ``F.scaled_dot_product_attention`` when ``use_fused_attn()``, else the explicit softmax;
 patch_embed.py's ``PatchEmbed``; layer_scale.py; mlp.py; drop.py; config.py's ``use_fused_attn`` /
 ``set_fused_attn``), timm/data/mixup.py, timm/loss, timm/utils (``ModelEmaV3``: lerp per tensor, or
@@ -17,6 +18,8 @@ distributed / logging setup, ``vars(args)`` and the scheduler's state in the che
 returned); ``ModelEmaV3``'s ``foreach`` is a flag here (timm's default is on).
 """
 
+# ruff: noqa  (the code keeps timm's style)
+
 import argparse
 import math
 import os
@@ -25,11 +28,14 @@ from collections import OrderedDict
 from contextlib import suppress
 from copy import deepcopy
 from functools import partial
+from itertools import chain
 
 import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from torch.jit import Final
+from torch.utils.checkpoint import checkpoint
 from torch.utils.data import DataLoader, Dataset
 
 
@@ -173,6 +179,36 @@ def named_apply(fn, module, name='', depth_first=True, include_root=False):
     return module
 
 
+def checkpoint_seq(functions, x, every=1, flatten=False, skip_last=False, preserve_rng_state=True):
+    """Activation checkpointing over a sequence of modules: each chunk of ``every`` modules is recomputed in
+    the backward pass instead of keeping its activations."""
+    def run_function(start, end, functions):
+        def forward(_x):
+            for j in range(start, end + 1):
+                _x = functions[j](_x)
+            return _x
+        return forward
+
+    if isinstance(functions, torch.nn.Sequential):
+        functions = functions.children()
+    if flatten:
+        functions = chain.from_iterable(functions)
+    if not isinstance(functions, (tuple, list)):
+        functions = tuple(functions)
+
+    num_checkpointed = len(functions)
+    if skip_last:
+        num_checkpointed -= 1
+    end = -1
+    for start in range(0, num_checkpointed, every):
+        end = min(start + every - 1, num_checkpointed - 1)
+        x = checkpoint(run_function(start, end, functions), x, use_reentrant=False,
+                       preserve_rng_state=preserve_rng_state)
+    if skip_last:
+        return run_function(end + 1, len(functions) - 1, functions)(x)
+    return x
+
+
 # -- timm/layers/patch_embed.py, attention.py, layer_scale.py ------------------------------------------------
 
 class PatchEmbed(nn.Module):
@@ -205,6 +241,8 @@ class PatchEmbed(nn.Module):
 
 class Attention(nn.Module):
     """Multi-head self attention with one QKV projection; SDPA when fused, the explicit softmax otherwise."""
+    fused_attn: Final[bool]
+
 
     def __init__(self, dim, num_heads=8, qkv_bias=False, qk_norm=False, proj_bias=True, attn_drop=0.,
                  proj_drop=0., norm_layer=nn.LayerNorm):
@@ -340,6 +378,8 @@ class VisionTransformer(nn.Module):
         self.head_drop = nn.Dropout(drop_rate)
         self.head = nn.Linear(self.embed_dim, num_classes) if num_classes > 0 else nn.Identity()
 
+        self.grad_checkpointing = False
+
         if weight_init != 'skip':
             self.init_weights(weight_init)
 
@@ -351,8 +391,13 @@ class VisionTransformer(nn.Module):
             nn.init.normal_(self.cls_token, std=1e-6)
         named_apply(init_weights_vit_timm, self)
 
+    @torch.jit.ignore
     def no_weight_decay(self):
         return {'pos_embed', 'cls_token', 'dist_token'}
+
+    @torch.jit.ignore
+    def set_grad_checkpointing(self, enable=True):
+        self.grad_checkpointing = enable
 
     def _pos_embed(self, x):
         if self.no_embed_class:
@@ -371,7 +416,10 @@ class VisionTransformer(nn.Module):
         x = self.patch_embed(x)
         x = self._pos_embed(x)
         x = self.norm_pre(x)
-        x = self.blocks(x)
+        if self.grad_checkpointing and not torch.jit.is_scripting():
+            x = checkpoint_seq(self.blocks, x)
+        else:
+            x = self.blocks(x)
         x = self.norm(x)
         return x
 
@@ -1138,6 +1186,7 @@ def parse_args(argv):
     parser.add_argument('--model-ema-warmup', action='store_true', default=False)
     parser.add_argument('--model-ema-foreach', action='store_true', default=False,
                         help="ModelEmaV3(foreach=True), timm's default: torch._foreach_lerp_")
+    parser.add_argument('--grad-checkpointing', action='store_true', default=False)
     parser.add_argument('--amp', action='store_true', default=False)
     parser.add_argument('--resume', default='')
     parser.add_argument('--output', default='output')
@@ -1163,6 +1212,8 @@ def main(argv=None):
     model = create_model(args)
     set_fused_attn(True)
     print('Model {} created, param count: {}'.format(args.model, sum(m.numel() for m in model.parameters())))
+    if args.grad_checkpointing:
+        model.set_grad_checkpointing(enable=True)
 
     # AdamW without weight decay on norms, biases, layer scales and the model's no_weight_decay() names
     parameters = param_groups_weight_decay(model, args.weight_decay, model.no_weight_decay())
