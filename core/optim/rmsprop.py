@@ -7,7 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from .optimizer import Optimizer, fresh, lerp_, scalar_state, to_float, zeros_state
+from .._device import is_meta_array
+from .optimizer import Optimizer, fresh, scalar_state, to_float, zeros_state
 
 
 class RMSprop(Optimizer):
@@ -67,28 +68,58 @@ class RMSprop(Optimizer):
             state["grad_avg"] = zeros_state(param)
         return state
 
+    def _buffer(self, like: np.ndarray, slot: int) -> np.ndarray:
+        """An array shaped like ``like`` to compute into: a view of one of two flat buffers the optimizer keeps
+        for every parameter and step (fresh arrays the size of a large model's weights pay a page fault per 4 KiB
+        at each step: U-Net's 17M weights spent half of RMSprop's time there), or a fresh array for a 0-d or meta
+        parameter."""
+        if type(like) is not np.ndarray or like.ndim == 0 or is_meta_array(like):
+            return fresh(like)
+        buffers = self.__dict__.setdefault("_scratch", {})
+        flat = buffers.get((slot, like.dtype))
+        if flat is None or flat.size < like.size:
+            flat = buffers[slot, like.dtype] = np.empty(like.size, like.dtype)
+        return flat[:like.size].reshape(like.shape)
+
     def _update(self, param: np.ndarray, grad: np.ndarray, state: dict, group: dict) -> None:
         alpha, weight_decay, momentum = group["alpha"], group["weight_decay"], group["momentum"]
         square_avg = state["square_avg"]._data
         state["step"]._data += 1
         if weight_decay != 0:
-            grad = grad + weight_decay * param
+            decayed = np.multiply(param, weight_decay, out=self._buffer(param, 0))
+            grad = np.add(grad, decayed, out=decayed)
         square_avg *= alpha
-        square_avg += (1 - alpha) * grad * grad
+        avg = np.multiply(grad, 1 - alpha, out=self._buffer(param, 1))
+        avg *= grad
+        square_avg += avg
         if group["centered"]:
             grad_avg = state["grad_avg"]._data
-            lerp_(grad_avg, grad, 1 - alpha)
-            avg = np.sqrt(square_avg - grad_avg * grad_avg, out=fresh(square_avg))
+            _lerp_into(grad_avg, grad, 1 - alpha, avg)
+            np.multiply(grad_avg, grad_avg, out=avg)
+            np.subtract(square_avg, avg, out=avg)
+            np.sqrt(avg, out=avg)
         else:
-            avg = np.sqrt(square_avg, out=fresh(square_avg))
+            np.sqrt(square_avg, out=avg)
         avg += group["eps"]
         lr = to_float(group["lr"])
+        np.divide(grad, avg, out=avg)
         if momentum > 0:
             buf = state["momentum_buffer"]._data
             buf *= momentum
-            buf += grad / avg
-            param -= lr * buf
+            buf += avg
+            np.multiply(buf, lr, out=avg)
+            param -= avg
         else:
-            np.divide(grad, avg, out=avg)
             avg *= -lr
             param += avg
+
+
+def _lerp_into(start: np.ndarray, end: np.ndarray, weight: float, scratch: np.ndarray) -> None:
+    """``optimizer.lerp_`` (PyTorch's two-sided formula) with its difference computed in ``scratch``."""
+    diff = np.subtract(end, start, out=scratch)
+    if abs(weight) < 0.5:
+        diff *= weight
+        start += diff
+    else:
+        diff *= 1.0 - weight
+        np.subtract(end, diff, out=start)
