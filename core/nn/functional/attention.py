@@ -1,5 +1,9 @@
 """Attention: ``scaled_dot_product_attention`` (``softmax(Q K^T * scale + mask) V`` with dropout on the
-weights) and ``multi_head_attention_forward``, the function ``nn.MultiheadAttention`` runs (PyTorch's)."""
+weights) and ``multi_head_attention_forward``, the function ``nn.MultiheadAttention`` runs (PyTorch's).
+
+The fused ops' backwards are raw kernels; while a graph of the backward is recorded (``create_graph=True``:
+gradient penalties, double backprop) they differentiate the op restated in ops instead (the forward's dropout
+mask reused), so that the gradients can be differentiated again."""
 
 from __future__ import annotations
 
@@ -8,13 +12,17 @@ import warnings
 
 import numpy as np
 
-from ...autograd.function import Function, once_differentiable
+from ...autograd.function import Function
+from ...autograd.grad_mode import state
 from ...ops._op import Op
+from ...ops.arithmetic import where
 from ...ops.joining import cat
 from ...tensor import Tensor
 from .activation import softmax
 from .conv import linear
 from .dropout import _keep_mask, dropout
+from .loss import _unchanged
+from .norm import restate_grads
 from .sampling import pad
 
 
@@ -35,7 +43,8 @@ class Attention(Op):
     @staticmethod
     def forward(ctx, q, k, v, bias, blocked, scale, keep):
         ctx.save_for_backward(q, k, v)
-        ctx.scale, ctx.keep = scale, keep
+        ctx.scale, ctx.keep, ctx.blocked = scale, keep, blocked
+        ctx.bias = None if bias is None else (bias, bias._vc[0])  # for a recorded backward only
         qd, kd, vd = q._data, k._data, v._data
         batch = np.broadcast_shapes(qd.shape[:-2], kd.shape[:-2], vd.shape[:-2])
         weights = batch + (qd.shape[-2], kd.shape[-2])
@@ -57,10 +66,13 @@ class Attention(Op):
         return out.reshape(batch + out.shape[-2:])
 
     @staticmethod
-    @once_differentiable
     def backward(ctx, grad):
         q, k, v = ctx.saved_tensors
         needs = ctx.needs_input_grad
+        if state.grad_enabled:  # create_graph: restated in ops, differentiable again
+            bias = None if ctx.bias is None else _unchanged(ctx, *ctx.bias)
+            restate = lambda q, k, v, bias: _attention_ops(q, k, v, bias, ctx.blocked, ctx.scale, ctx.keep)
+            return restate_grads(restate, (q, k, v, bias), needs[:4], grad) + (None,) * 3
         if not ctx.fast:
             return _attention_backward_numpy(ctx, q._data, k._data, v._data, grad._data)
         from ...kernels import attention as kernels
@@ -77,6 +89,28 @@ class Attention(Op):
         batch = np.broadcast_shapes(qd.shape[:-2], kd.shape[:-2], vd.shape[:-2])
         wrap = lambda a: None if a is None else Tensor._wrap(a.reshape(batch + a.shape[-2:]))
         return wrap(dq), wrap(dk), wrap(dv), wrap(dbias), None, None, None
+
+
+def _attention_ops(q: Tensor, k: Tensor, v: Tensor, bias: Tensor | None, blocked, scale: float, keep) -> Tensor:
+    """``Attention``'s forward in differentiable ops: the same safe softmax (a row that may attend nowhere gets
+    zero weights) and the forward's dropout mask ``keep``."""
+    scores = (q @ k.transpose(-2, -1)) * scale
+    if bias is not None:
+        scores = scores + bias
+    if blocked is not None:
+        scores = where(Tensor._wrap(blocked), Tensor._wrap(np.array(-np.inf, scores._data.dtype)), scores)
+    dead = None
+    if bias is not None or blocked is not None:
+        dead = np.isneginf(scores._data).all(axis=-1, keepdims=True)
+        dead = Tensor._wrap(dead) if dead.any() else None
+    if dead is not None:
+        scores = scores.masked_fill(dead, 0.0)
+    weights = softmax(scores, dim=-1)
+    if dead is not None:
+        weights = weights.masked_fill(dead, 0.0)
+    if keep is not None:
+        weights = weights * Tensor._wrap(keep)
+    return weights @ v
 
 
 def _full_batch(batch: tuple) -> tuple:
@@ -140,6 +174,7 @@ class PackedSelfAttention(Op):
                                      for a in (None if bias is None else bias._data, blocked, keep))
         ctx.p = kernels.forward(q, k, v, scale, bias_b, blocked_b, keep_b, _heads_view(out, heads, batch_first))
         ctx.heads, ctx.batch_first, ctx.scale, ctx.keep = heads, batch_first, scale, keep_b
+        ctx.blocked, ctx.bias = blocked, None if bias is None else (bias, bias._vc[0])  # for a recorded backward
         return out
 
     @staticmethod
@@ -148,12 +183,18 @@ class PackedSelfAttention(Op):
         return np.broadcast_to(np.zeros((), qkv._data.dtype), shape[:-1] + (shape[-1] // 3,))
 
     @staticmethod
-    @once_differentiable
     def backward(ctx, grad):
         from ...kernels import attention as kernels
 
         heads, batch_first = ctx.heads, ctx.batch_first
         (qkv,) = ctx.saved_tensors
+        if state.grad_enabled:  # create_graph: restated in ops, differentiable again
+            bias = None if ctx.bias is None else _unchanged(ctx, *ctx.bias)
+            restate = lambda qkv, bias: _packed_attention_ops(qkv, heads, batch_first, bias, ctx.blocked, ctx.scale,
+                                                              ctx.keep)
+            needs = ctx.needs_input_grad
+            grad_qkv, grad_bias = restate_grads(restate, (qkv, bias), (needs[0], needs[3]), grad)
+            return grad_qkv, None, None, grad_bias, None, None, None
         packed = np.ascontiguousarray(qkv._data)
         dqkv = np.empty_like(packed) if ctx.needs_input_grad[0] else None
         dq, dk, dv = (None, None, None) if dqkv is None else _packed_heads(dqkv, heads, batch_first)
@@ -163,6 +204,16 @@ class PackedSelfAttention(Op):
         kernels.backward(q, k, v, ctx.p, ctx.keep, g, ctx.scale, dq, dk, dv, dbias)
         wrap = lambda a: None if a is None else Tensor._wrap(a)
         return wrap(dqkv), None, None, wrap(dbias), None, None, None
+
+
+def _packed_attention_ops(qkv: Tensor, heads: int, batch_first: bool, bias, blocked, scale: float, keep) -> Tensor:
+    """``PackedSelfAttention``'s forward in differentiable ops: the heads split off ``qkv``, attended, merged."""
+    a, b, e3 = qkv.shape
+    split = qkv.reshape(a, b, 3, heads, e3 // (3 * heads))
+    order = (0, 2, 1, 3) if batch_first else (1, 2, 0, 3)
+    q, k, v = (split[:, :, i].permute(*order) for i in range(3))
+    out = _attention_ops(q, k, v, bias, blocked, scale, keep)  # (N, heads, L, head_dim)
+    return out.permute(*((0, 2, 1, 3) if batch_first else (2, 0, 1, 3))).reshape(a, b, e3 // 3)
 
 
 def _heads_view(x: np.ndarray, heads: int, batch_first: bool) -> np.ndarray:

@@ -3,7 +3,9 @@
 
 ``batch_norm`` and ``layer_norm`` are fused ops with closed-form backwards:
 with ``xhat = (x - mean) * invstd`` and ``g`` the gradient of ``xhat``,
-``dx = invstd * (g - mean(g) - xhat * mean(g * xhat))``.
+``dx = invstd * (g - mean(g) - xhat * mean(g * xhat))``. While a graph of the backward is recorded
+(``create_graph=True``: gradient penalties, MAML) their backwards differentiate the op restated in ops instead,
+so that the gradients can be differentiated again.
 """
 
 from __future__ import annotations
@@ -12,9 +14,12 @@ import math
 
 import numpy as np
 
-from ...autograd.function import Function, once_differentiable
+from ...autograd.engine import restated_grads
+from ...autograd.function import Function
+from ...autograd.grad_mode import state
 from ...ops._op import Op
 from ...tensor import Tensor
+from .loss import _unchanged
 from .pooling import avg_pool2d
 from .sampling import pad
 
@@ -45,12 +50,14 @@ class BatchNorm(Op):
         return kernels.normalize_affine(x3, mean, invstd, w, b).reshape(xd.shape)
 
     @staticmethod
-    @once_differentiable
     def backward(ctx, grad):
         from ...kernels import norm as kernels  # numba loads on first use, not at `import ember`
 
         x, weight = ctx.saved_tensors
         mean, invstd, training = ctx.stats
+        if state.grad_enabled:  # create_graph: restated in ops, differentiable again
+            return _restated_norm(ctx, grad, _batch_norm_ops, x, weight, (0,) + tuple(range(2, x.ndim)), mean,
+                                  invstd, training) + (None,) * 3
         xd = x._data
         shape3 = (xd.shape[0], xd.shape[1], -1)
         w = weight._data if weight is not None else np.ones(xd.shape[1], xd.dtype)
@@ -60,6 +67,46 @@ class BatchNorm(Op):
         return (Tensor._wrap(gx.reshape(xd.shape)) if ctx.needs_input_grad[0] else None,
                 Tensor._wrap(gw.astype(dtype)) if ctx.needs_input_grad[1] else None,
                 Tensor._wrap(gb.astype(dtype)) if ctx.needs_input_grad[2] else None, None, None, None)
+
+
+def _batch_norm_ops(x: Tensor, weight: Tensor | None, mean: np.ndarray, invstd: np.ndarray, training: bool):
+    """``BatchNorm``'s output without the bias, in differentiable ops: in training normalised by the batch's
+    statistics (biased variance, recomputed in ops so that the gradient flows through them; the running
+    statistics are not touched), in evaluation an affine map of the running ones (``mean``, ``invstd``)."""
+    shape = (1, -1) + (1,) * (x.ndim - 2)
+    dtype = x._data.dtype
+    if training:
+        dims = (0,) + tuple(range(2, x.ndim))
+        centred = x - x.mean(dims, keepdim=True)
+        var = (centred * centred).mean(dims, keepdim=True)
+        # the forward's eps, as the constant that makes var + eps = 1 / invstd^2 (BatchNorm receives invstd)
+        eps = 1.0 / np.square(invstd).reshape(shape) - var._data
+        out = centred * (var + Tensor._wrap(eps.astype(dtype))).rsqrt()
+    else:
+        out = (x - Tensor._wrap(mean.reshape(shape).astype(dtype))) * Tensor._wrap(invstd.reshape(shape).astype(dtype))
+    return out if weight is None else out * weight.reshape(shape)
+
+
+def _restated_norm(ctx, grad: Tensor, restate, x: Tensor, weight: Tensor | None, sum_dims: tuple, *options) -> tuple:
+    """The gradients of a normalisation (``x``, ``weight``, ``bias``) while a graph is recorded: those of ``x``
+    and ``weight`` through ``restate(x, weight, *options)``, the op's output without its bias in ops; the
+    bias's, the upstream gradient summed over ``sum_dims``."""
+    if ctx._half:
+        raise RuntimeError(f"{ctx.name()}: a float16 input is not twice differentiable (the op runs on a float32 "
+                           f"copy of it); cast the input to float32 to differentiate its gradient again")
+    needs = ctx.needs_input_grad
+    grad_input, grad_weight = restate_grads(lambda x, w: restate(x, w, *options), (x, weight), needs[:2], grad)
+    return grad_input, grad_weight, (grad.sum(sum_dims) if sum_dims else grad) if needs[2] else None
+
+
+def restate_grads(restate, inputs: tuple, needs: tuple, grad: Tensor) -> tuple:
+    """A fused op's input gradients while a graph is recorded (``engine.restated_grads``): those of
+    ``restate(*inputs)``, the op's forward in differentiable ops, under the upstream gradient ``grad``. Each
+    input that needs a gradient is replaced by a view of it first, so that the gradient caught is that
+    operand's own even when one tensor is passed twice (self-attention's ``q is k is v``) or one input is
+    computed from another (caught at the inputs themselves, such a gradient would be counted twice)."""
+    views = tuple(t.view_as(t) if need and t is not None else t for t, need in zip(inputs, needs))
+    return restated_grads((restate(*views),), views, needs, (grad,))
 
 
 class ChannelStats(Op):
@@ -206,16 +253,18 @@ class LayerNorm(Op):
         y, mean, invstd = kernels.layer_norm_forward(x2, w, b, float(eps), affine)
         ctx.save_for_backward(x, weight)
         ctx.stats = (mean, invstd, affine)
+        ctx.eps = eps
         return y.reshape(xd.shape)
 
     @staticmethod
-    @once_differentiable
     def backward(ctx, grad):
         from numba import get_num_threads  # numba loads on first use, not at `import ember`
 
         from ...kernels import norm as kernels  # numba loads on first use, not at `import ember`
 
         x, weight = ctx.saved_tensors
+        if state.grad_enabled:  # create_graph: restated in ops, differentiable again
+            return _restated_norm(ctx, grad, _layer_norm_ops, x, weight, tuple(range(x.ndim - 1)), ctx.eps) + (None,)
         mean, invstd, _ = ctx.stats
         xd = x._data
         d = xd.shape[-1]
@@ -227,6 +276,13 @@ class LayerNorm(Op):
         return (Tensor._wrap(gx.reshape(xd.shape)) if ctx.needs_input_grad[0] else None,
                 Tensor._wrap(gw.astype(xd.dtype)) if ctx.needs_input_grad[1] else None,
                 Tensor._wrap(gb.astype(xd.dtype)) if ctx.needs_input_grad[2] else None, None)
+
+
+def _layer_norm_ops(x: Tensor, weight: Tensor | None, eps: float) -> Tensor:
+    """``LayerNorm``'s output without the bias, in differentiable ops (biased variance over the last dim)."""
+    centred = x - x.mean(-1, keepdim=True)
+    out = centred * ((centred * centred).mean(-1, keepdim=True) + eps).rsqrt()
+    return out if weight is None else out * weight
 
 
 def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None, bias: Tensor | None = None,
@@ -286,6 +342,8 @@ class GroupNorm(Op):
         xhat, mean, invstd = kernels.layer_norm_forward(rows, ones, ones, float(eps), False)
         ctx.save_for_backward(weight)
         ctx.stats = (xhat, mean, invstd)
+        ctx.input = (x, x._vc[0])  # for a recorded backward only (the fast one reads xhat, not x)
+        ctx.options = (num_groups, eps)
         out = xhat.reshape(n, c, -1)
         if weight is not None:
             out = out * weight._data.reshape(c, 1)
@@ -295,13 +353,16 @@ class GroupNorm(Op):
         return (out.copy() if weight is None and bias is None else out).reshape(xd.shape)
 
     @staticmethod
-    @once_differentiable
     def backward(ctx, grad):
         from numba import get_num_threads  # numba loads on first use, not at `import ember`
 
         from ...kernels import norm as kernels  # numba loads on first use, not at `import ember`
 
         (weight,) = ctx.saved_tensors
+        if state.grad_enabled:  # create_graph: restated in ops, differentiable again
+            x = _unchanged(ctx, *ctx.input)
+            return _restated_norm(ctx, grad, _group_norm_ops, x, weight, (0,) + tuple(range(2, x.ndim)),
+                                  *ctx.options) + (None, None)
         xhat, mean, invstd = ctx.stats
         n, c = grad.shape[0], grad.shape[1]
         g3 = grad._data.reshape(n, c, -1)
@@ -322,6 +383,15 @@ class GroupNorm(Op):
                                                    False, chunks)
             grad_input = Tensor._wrap((gx * invstd[:, None].astype(dtype)).reshape(grad.shape))
         return grad_input, grad_weight, grad_bias, None, None
+
+
+def _group_norm_ops(x: Tensor, weight: Tensor | None, num_groups: int, eps: float) -> Tensor:
+    """``GroupNorm``'s output without the bias, in differentiable ops."""
+    n, c = x.shape[0], x.shape[1]
+    out = _layer_norm_ops(x.reshape(n, num_groups, -1), None, eps).reshape(n, c, -1)
+    if weight is not None:
+        out = out * weight.reshape(c, 1)
+    return out.reshape(x.shape)
 
 
 def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bias: Tensor | None = None,
