@@ -38,6 +38,10 @@ CASES = {
     # convnext_atto's form: LayerNorm2d and 1x1-conv MLPs; mixup / cutmix per element; the NativeScaler
     "convnext_train[conv_mlp,elem,amp]": ("convnext_train", ["--conv-mlp", "--mixup-mode", "elem", "--amp",
                                                              "--epochs", "3", "--train-size", "64"], 3, 0.9),
+    # train.py's --channels-last (model.to / input.contiguous(memory_format=torch.channels_last)), clip by value
+    "convnext_train[channels_last,clip_value]": ("convnext_train", ["--channels-last", "--clip-mode", "value",
+                                                                    "--clip-grad", "0.05", "--epochs", "3",
+                                                                    "--train-size", "64"], 3, 0.9),
     "vit_train": ("vit_train", ["--mixup", "0", "--cutmix", "0"], 4, 0.95),
     "vit_train[mixup,unfused_attn,ema_warmup]": ("vit_train", ["--no-fused-attn", "--model-ema-warmup",
                                                                "--epochs", "3"], 4, 0.98),

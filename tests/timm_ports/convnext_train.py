@@ -1009,6 +1009,8 @@ def train_one_epoch(epoch, model, loader, optimizer, loss_fn, args, lr_scheduler
         last_batch = batch_idx == last_idx
         if mixup_fn is not None:
             input, target = mixup_fn(input, target)
+        if args.channels_last:
+            input = input.contiguous(memory_format=torch.channels_last)
 
         with amp_autocast():
             output = model(input)
@@ -1057,6 +1059,9 @@ def validate(model, loader, loss_fn, args, amp_autocast=suppress, log_suffix='')
 
     with torch.no_grad():
         for batch_idx, (input, target) in enumerate(loader):
+            if args.channels_last:
+                input = input.contiguous(memory_format=torch.channels_last)
+
             with amp_autocast():
                 output = model(input)
             if isinstance(output, (tuple, list)):
@@ -1109,6 +1114,7 @@ def parse_args(argv):
     parser.add_argument('--no-model-ema', action='store_false', dest='model_ema')
     parser.add_argument('--model-ema-decay', type=float, default=0.9)
     parser.add_argument('--grad-checkpointing', action='store_true', default=False)
+    parser.add_argument('--channels-last', action='store_true', default=False)
     parser.add_argument('--amp', action='store_true', default=False)
     parser.add_argument('--resume', default='')
     parser.add_argument('--output', default='output')
@@ -1127,6 +1133,8 @@ def main(argv=None):
     print('Model {} created, param count: {}'.format(args.model, sum(m.numel() for m in model.parameters())))
     if args.grad_checkpointing:
         model.set_grad_checkpointing(enable=True)
+    if args.channels_last:
+        model.to(memory_format=torch.channels_last)
 
     # AdamW without weight decay on norms, biases and layer scales
     parameters = param_groups_weight_decay(model, args.weight_decay)
