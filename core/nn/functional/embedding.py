@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..._sparse_tensor import COO, SparseTensor
-from ...autograd.function import once_differentiable
-from ...autograd.grad_mode import no_grad
+from ...autograd.engine import restated_grads
+from ...autograd.function import unchanged_input
+from ...autograd.grad_mode import no_grad, state
 from ...ops._op import Op
 from ...ops.joining import stack
 from ...tensor import Tensor
@@ -19,21 +20,36 @@ class Embedding(Op):
     @staticmethod
     def forward(ctx, weight, indices, padding_idx, scale_grad_by_freq, sparse=False):
         ctx.indices, ctx.num = indices, weight._data.shape[0]
+        ctx.weight = (weight, weight._vc[0])  # for a recorded backward only (``_lookup_in_ops``)
         ctx.options = (padding_idx, scale_grad_by_freq, sparse)
         return weight._data[indices]
 
     @staticmethod
-    @once_differentiable
     def backward(ctx, grad):
         from ...kernels import embedding as kernels  # numba loads on first use, not at `import ember`
 
         padding_idx, scale_grad_by_freq, sparse = ctx.options
+        if state.grad_enabled and not (sparse or scale_grad_by_freq):  # create_graph: the lookup restated
+            weight = unchanged_input(ctx, *ctx.weight)
+            return restated_grads((_lookup_in_ops(weight, ctx.indices, padding_idx),), (weight,),
+                                  ctx.needs_input_grad[:1], (grad,)) + (None,) * 4
+        if state.grad_enabled:
+            raise RuntimeError("embedding: with sparse=True or scale_grad_by_freq=True the weight's gradient is "
+                               "only once differentiable (create_graph=True needs both False)")
         g = np.ascontiguousarray(grad._data).reshape(-1, grad._data.shape[-1])
         if sparse:
             return _sparse_weight_grad(g, ctx.indices.reshape(-1), ctx.num, padding_idx, scale_grad_by_freq), \
                 None, None, None, None
         gw = kernels.embedding_backward(g, ctx.indices.reshape(-1), ctx.num, padding_idx, scale_grad_by_freq)
         return Tensor._wrap(gw), None, None, None, None
+
+
+def _lookup_in_ops(weight: Tensor, indices: np.ndarray, padding_idx: int) -> Tensor:
+    """The lookup in differentiable ops, the padding row's lookups times 0 (they get no gradient)."""
+    rows = weight[Tensor._wrap(indices)]
+    if (indices == padding_idx).any():
+        rows = rows * Tensor._wrap((indices != padding_idx)[..., None].astype(weight._data.dtype))
+    return rows
 
 
 def _sparse_weight_grad(g: np.ndarray, indices: np.ndarray, num: int, padding_idx: int, scale_grad_by_freq: bool):

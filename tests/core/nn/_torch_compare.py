@@ -38,7 +38,7 @@ def compare_double_backward(torch, fn, arrays, rng, needs=None, rtol=1e-4):
     then a random weighting of those gradients (and of their squares) differentiated again. The first
     gradients and the leaves' ``.grad`` after the second pass within ``rtol`` (as ``compare_every_subset``;
     a ``.grad`` left None counts as zeros, since one framework may record a zero where the other records
-    nothing)."""
+    nothing, and so does a second pass that has nothing to differentiate)."""
     needs = range(len(arrays)) if needs is None else needs
     upstream = weights = None
     for size in range(1, len(needs) + 1):
@@ -54,7 +54,8 @@ def compare_double_backward(torch, fn, arrays, rng, needs=None, rtol=1e-4):
                 grads = lib.autograd.grad((out * make(upstream)).sum(), [leaves[i] for i in subset],
                                           create_graph=True)
                 second = sum(((g * make(weights[i])).sum() + (g * g).sum() * 0.5 for g, i in zip(grads, subset)))
-                second.backward()
+                if second.requires_grad:  # (not when the gradients are constant: a linear op's, say)
+                    second.backward()
                 results.append([g.detach().numpy() for g in grads]
                                + [np.zeros_like(arrays[i]) if leaves[i].grad is None else leaves[i].grad.numpy()
                                   for i in subset])

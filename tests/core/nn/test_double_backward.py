@@ -118,3 +118,22 @@ def test_wgan_gp_gradient_penalty_through_a_conv_critic(torch):
         results.append([p.grad.numpy() for p in model.parameters()])
     for got, ref in zip(*results):
         np.testing.assert_allclose(got, ref, rtol=1e-9, atol=1e-10)
+
+
+@pytest.mark.parametrize("options", [{}, {"padding_idx": 1}])
+def test_embedding_twice(torch, options):
+    rng = np.random.default_rng(5)
+    indices = np.array([[0, 2, 1], [2, 2, 3]])  # 2-d lookups, repeated rows, the padding row
+
+    def fn(lib, weight):
+        return lib.nn.functional.embedding(lib.tensor(indices), weight, **options).sin()
+
+    compare_double_backward(torch, fn, [rng.standard_normal((4, 3))], rng, rtol=1e-10)
+
+
+@pytest.mark.parametrize("option", ["sparse", "scale_grad_by_freq"])
+def test_a_sparse_or_rescaled_embedding_gradient_says_it_is_once_differentiable(option):
+    weight = ember.randn(4, 3, requires_grad=True)
+    out = F.embedding(ember.tensor([0, 2]), weight, **{option: True})
+    with pytest.raises(RuntimeError, match="sparse=True or scale_grad_by_freq=True.*only once differentiable"):
+        ember.autograd.grad((out ** 2).sum(), weight, create_graph=True)
