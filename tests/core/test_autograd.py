@@ -511,3 +511,27 @@ def test_backward_inputs_hooks_and_retain_grad_match_torch(case):
         assert (e is None) == (t is None), f"grad {i}: ember {e}, torch {t}"
         if t is not None:
             np.testing.assert_allclose(e.numpy(), t.numpy(), rtol=1e-6, err_msg=f"grad {i}")
+
+
+def test_grad_builds_only_the_gradients_that_lead_to_its_inputs(monkeypatch):
+    """A Linear's weight gradient is not computed when autograd.grad asks for its input's only (a PINN's
+    u_x), and is when backward() needs it."""
+    from ember.ops import linalg
+
+    seen = []
+    backward = linalg.Linear.backward
+
+    def spy(ctx, grad):
+        seen.append(tuple(ctx.needs_input_grad))
+        return backward(ctx, grad)
+
+    monkeypatch.setattr(linalg.Linear, "backward", staticmethod(spy))
+    layer = ember.nn.Linear(3, 2)
+    x = ember.randn(4, 3, requires_grad=True)
+    y = layer(x)
+    assert y.grad_fn.needs_input_grad[1]  # the weight requires grad
+    (gx,) = ember.autograd.grad(y.sum(), x, create_graph=True)
+    assert seen[-1][0] and not seen[-1][1]
+    assert y.grad_fn.needs_input_grad[1]  # restored after the pass
+    (gx ** 2).sum().backward()  # gx = 1 W: a function of the weight only
+    assert layer.weight.grad is not None and x.grad is None
