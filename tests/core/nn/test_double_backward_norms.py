@@ -273,3 +273,37 @@ def test_wgan_gp_critic_with_layer_norm_trains_as_in_torch(torch):
         results.append(losses + [p.detach().numpy() for p in critic.parameters()])
     for got, ref in zip(*results):
         np.testing.assert_allclose(got, ref, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("op", ["layer_norm", "group_norm", "batch_norm_eval", "attention"])
+def test_func_transforms_through_the_fused_ops_match_torch_func(torch, op):
+    """``hessian`` and ``jvp`` (double vjp in Ember) and per-sample gradients differentiated again w.r.t. an
+    outer parameter run through the fused ops, as torch.func."""
+    rng = np.random.default_rng(14)
+    x, w = _normal(rng, 4, 3, 6), _normal(rng, 6)
+    mask = _normal(rng, 3, 3)
+    mask[1, 2] = -np.inf
+    running_mean, running_var = _normal(rng, 3), rng.uniform(0.5, 2.0, 3)
+    results = []
+    for lib in (ember, torch):
+        F = lib.nn.functional
+        fn = {
+            "layer_norm": lambda x, w, F=F: F.layer_norm(x, (6,), w, None),
+            "group_norm": lambda x, w, F=F: F.group_norm(x[None], 3, w[:3], w[3:]),
+            "batch_norm_eval": lambda x, w, F=F, lib=lib: F.batch_norm(
+                x[None], lib.tensor(running_mean), lib.tensor(running_var), w[:3], None, False),
+            "attention": lambda x, w, F=F, lib=lib: F.scaled_dot_product_attention(x, x * w, x,
+                                                                                 attn_mask=lib.tensor(mask)),
+        }[op]
+
+        def loss(x, w, fn=fn):
+            return (fn(x, w).tanh() ** 2).sum()
+
+        xs, ws = lib.tensor(x), lib.tensor(w, requires_grad=True)
+        per_sample = lib.func.vmap(lib.func.grad(loss), in_dims=(0, None))(xs, ws)
+        hessian = lib.func.hessian(loss, argnums=1)(xs[0], ws)
+        _, tangent = lib.func.jvp(lambda w, loss=loss, xs=xs: loss(xs[0], w), (ws,), (lib.ones_like(ws),))
+        (per_sample ** 2).sum().backward()
+        results.append([t.detach().numpy() for t in (per_sample, hessian, tangent, ws.grad)])
+    for what, got, ref in zip(("per-sample gradients", "hessian", "jvp", "outer .grad"), *results):
+        np.testing.assert_allclose(got, ref, rtol=1e-9, atol=1e-12, err_msg=what)
