@@ -68,16 +68,17 @@ def test_instance_norm_twice(torch):
                             arrays, rng, rtol=1e-9)
 
 
-@pytest.mark.parametrize("shape, training, eps", [((4, 3, 2, 2), True, 1e-5), ((5, 3), True, 1e-3),
-                                                  ((2, 3, 4), False, 1e-5), ((2, 3, 2, 2), False, 1e-2)])
-def test_batch_norm_twice(torch, shape, training, eps):
+@pytest.mark.parametrize("shape, training, eps, affine", [
+    ((4, 3, 2, 2), True, 1e-5, True), ((5, 3), True, 1e-3, True), ((2, 3, 2, 2, 2), True, 1e-5, False),
+    ((2, 3, 4), False, 1e-5, True), ((2, 3, 2, 2), False, 1e-2, True), ((2, 3, 4), False, 1e-5, False)])
+def test_batch_norm_twice(torch, shape, training, eps, affine):
     rng = np.random.default_rng(4)
     running_mean, running_var = _normal(rng, 3), rng.uniform(0.5, 2.0, 3)
-    arrays = [_normal(rng, *shape) * 2 + 1, _normal(rng, 3), _normal(rng, 3)]
+    arrays = [_normal(rng, *shape) * 2 + 1] + ([_normal(rng, 3), _normal(rng, 3)] if affine else [])
 
-    def fn(lib, x, w, b):
+    def fn(lib, x, *affine_params):
         mean, var = lib.tensor(running_mean), lib.tensor(running_var)
-        return lib.nn.functional.batch_norm(x, mean, var, w, b, training=training, eps=eps).tanh()
+        return lib.nn.functional.batch_norm(x, mean, var, *affine_params, training=training, eps=eps).tanh()
 
     compare_double_backward(torch, fn, arrays, rng, rtol=1e-9)
 
