@@ -2,7 +2,7 @@
 
     OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 NUMBA_NUM_THREADS=1 nice -n 19 \
         python -m tests.timm_ports._time_steps [convnext_atto|convnext_atto_cl|vit_tiny|vit_tiny_compiled] \
-        [--profile] [--nhwc-depthwise]
+        [--profile]
 
 The step is train.py's ``train_one_epoch`` over one batch of 8 (Mixup / CutMix, SoftTargetCrossEntropy, AdamW
 with the no-decay groups, clipping at norm 5, the EMA update, the scheduler's step_update), on ConvNeXt-atto
@@ -10,9 +10,6 @@ with the no-decay groups, clipping at norm 5, the EMA update, the scheduler's st
 ViT-Tiny (d192, 12 blocks, 3 heads, 32x32 images in patches of 4), Ember loaded with torch's initial weights.
 CPU time (``time.process_time``), one thread, both frameworks in one process after 3 warm-up steps each,
 interleaved in 5 rounds of 5 steps; prints ms per step of each round. ``--profile``: cProfile of 5 Ember steps.
-``--nhwc-depthwise``: Ember's depthwise stride-1 convolutions through the channels-last prototype kernels below
-(patched over core/kernels/conv.py's ``grouped_conv*`` for the measurement: a fix described for the kernels'
-owner, whose inner loop runs over the channels instead of an output row of 2-16 pixels).
 """
 
 from __future__ import annotations
@@ -32,98 +29,6 @@ import numpy as np
 from tests.test_ports import load_program
 
 FOLDER = Path(__file__).resolve().parent
-
-
-def _patch_depthwise():
-    """Depthwise (groups == in == out channels), stride-1, dilation-1 convolutions in channels-last loops."""
-    import importlib
-
-    import numba
-
-    kernels = importlib.import_module("ember.kernels.conv")
-    original = kernels.grouped_conv, kernels.grouped_conv_input_grad, kernels.grouped_conv_weight_grad
-
-    @numba.njit(fastmath=True)
-    def forward(xp, w, out_h, out_w):  # xp: (N, H + 2ph, W + 2pw, C) padded; w: (KH, KW, C)
-        n_size, _, _, c_size = xp.shape
-        kh_size, kw_size, _ = w.shape
-        out = np.zeros((n_size, out_h, out_w, c_size), dtype=xp.dtype)
-        for n in range(n_size):
-            for oh in range(out_h):
-                for kh in range(kh_size):
-                    for ow in range(out_w):
-                        o = out[n, oh, ow]
-                        for kw in range(kw_size):
-                            xr = xp[n, oh + kh, ow + kw]
-                            wr = w[kh, kw]
-                            for c in range(c_size):
-                                o[c] += wr[c] * xr[c]
-        return out
-
-    @numba.njit(fastmath=True)
-    def input_grad(g, w, ph, pw):  # g: (N, OH, OW, C); the padded input gradient
-        n_size, out_h, out_w, c_size = g.shape
-        kh_size, kw_size, _ = w.shape
-        gxp = np.zeros((n_size, out_h + kh_size - 1, out_w + kw_size - 1, c_size), dtype=g.dtype)
-        for n in range(n_size):
-            for oh in range(out_h):
-                for kh in range(kh_size):
-                    for ow in range(out_w):
-                        gr = g[n, oh, ow]
-                        for kw in range(kw_size):
-                            xr = gxp[n, oh + kh, ow + kw]
-                            wr = w[kh, kw]
-                            for c in range(c_size):
-                                xr[c] += wr[c] * gr[c]
-        return gxp
-
-    @numba.njit(fastmath=True)
-    def weight_grad(g, xp, kh_size, kw_size):
-        n_size, out_h, out_w, c_size = g.shape
-        gw = np.zeros((kh_size, kw_size, c_size), dtype=g.dtype)
-        for n in range(n_size):
-            for oh in range(out_h):
-                for kh in range(kh_size):
-                    for ow in range(out_w):
-                        gr = g[n, oh, ow]
-                        for kw in range(kw_size):
-                            xr = xp[n, oh + kh, ow + kw]
-                            wr = gw[kh, kw]
-                            for c in range(c_size):
-                                wr[c] += gr[c] * xr[c]
-        return gw
-
-    def depthwise(x_or_g, w, groups, sh, sw, ph, pw, dh, dw):
-        kh, kw = w.shape[2:]
-        return (groups == w.shape[0] == x_or_g.shape[1] and w.shape[1] == 1 and (sh, sw, dh, dw) == (1, 1, 1, 1)
-                and 2 * ph == kh - 1 and 2 * pw == kw - 1)
-
-    def channels_last_padded(x, ph, pw):
-        return np.pad(x.transpose(0, 2, 3, 1), ((0, 0), (ph, ph), (pw, pw), (0, 0)))
-
-    def grouped_conv(x, w, groups, sh, sw, ph, pw, dh, dw, out_h, out_w):
-        if not depthwise(x, w, groups, sh, sw, ph, pw, dh, dw):
-            return original[0](x, w, groups, sh, sw, ph, pw, dh, dw, out_h, out_w)
-        wl = np.ascontiguousarray(w[:, 0].transpose(1, 2, 0))
-        return forward(channels_last_padded(x, ph, pw), wl, out_h, out_w).transpose(0, 3, 1, 2)
-
-    def grouped_conv_input_grad(g, w, groups, h, width, sh, sw, ph, pw, dh, dw):
-        if not depthwise(g, w, groups, sh, sw, ph, pw, dh, dw):
-            return original[1](g, w, groups, h, width, sh, sw, ph, pw, dh, dw)
-        wl = np.ascontiguousarray(w[:, 0].transpose(1, 2, 0))
-        gxp = input_grad(np.ascontiguousarray(g.transpose(0, 2, 3, 1)), wl, ph, pw)
-        return np.ascontiguousarray(gxp[:, ph:ph + h, pw:pw + width].transpose(0, 3, 1, 2))
-
-    def grouped_conv_weight_grad(g, x, groups, kh, kw, sh, sw, ph, pw, dh, dw):
-        if not (groups == g.shape[1] == x.shape[1] and (sh, sw, dh, dw) == (1, 1, 1, 1) and 2 * ph == kh - 1
-                and 2 * pw == kw - 1):
-            return original[2](g, x, groups, kh, kw, sh, sw, ph, pw, dh, dw)
-        gw = weight_grad(np.ascontiguousarray(g.transpose(0, 2, 3, 1)), channels_last_padded(x, ph, pw), kh, kw)
-        return np.ascontiguousarray(gw.transpose(2, 0, 1)[:, None])
-
-    kernels.grouped_conv = grouped_conv
-    kernels.grouped_conv_input_grad = grouped_conv_input_grad
-    kernels.grouped_conv_weight_grad = grouped_conv_weight_grad
 
 
 def _setups(which):
@@ -175,8 +80,6 @@ def _setups(which):
 
 def main(argv):
     which = argv[0] if argv else "convnext_atto"
-    if "--nhwc-depthwise" in argv:
-        _patch_depthwise()
     steps = _setups(which)
     names = {lib: "ember" if lib is ember else "torch" for lib in steps}
     for step in steps.values():

@@ -85,6 +85,7 @@ def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None
 
 
 _DIRECT_MAX_GROUP_CHANNELS = 2  # grouped convs with at most this many input channels per group run directly
+_DEPTHWISE_MIN_CHANNELS = 8  # depthwise convs of this many channels and more run channels-last (kernels.depthwise)
 
 
 def _conv_output_size(size, kernel, stride, padding, dilation):
@@ -250,7 +251,8 @@ def _conv_kernel(xd, wd, stride, padding, dilation, groups):
 
 
 def _dense_kernel(xd, wd, stride, padding, dilation, groups):
-    """Which code runs a convolution: "grouped" (direct kernel, few channels per group), "3x3" (direct
+    """Which code runs a convolution: "depthwise" (one channel per group, channels-last kernels), "grouped"
+    (direct kernel, few channels per group), "3x3" (direct
     kernel, stride 1 or 2), "5x5" (direct kernel, stride 1), "winograd" (3x3, stride 1: transforms and
     16 smaller GEMMs, ``kernels.winograd``) or "im2col" (columns and BLAS). The direct kernels are 2-d;
     3-d convolutions always take the columns.
@@ -281,6 +283,9 @@ def _dense_kernel(xd, wd, stride, padding, dilation, groups):
     if wd.ndim != 4:
         return "im2col"
     _, cg, kh, kw = wd.shape
+    if (groups > 1 and cg == 1 and wd.shape[0] == groups >= _DEPTHWISE_MIN_CHANNELS and xd.dtype == wd.dtype
+            and xd.dtype in (np.float32, np.float64)):
+        return "depthwise"
     if groups > 1 and cg <= _DIRECT_MAX_GROUP_CHANNELS:
         return "grouped"
     if groups > 1 or dilation != (1, 1) or xd.dtype != wd.dtype or xd.dtype not in (np.float32, np.float64):
@@ -461,7 +466,28 @@ def _direct_conv(kernel, xd, wd, groups, stride, padding, dilation, out_size):
         return conv3x3.conv3x3(xd, wd, ph, pw, sh)
     if kernel == "5x5":
         return conv5x5.conv5x5(xd, wd, ph, pw)
+    if kernel == "depthwise":
+        return _depthwise_conv(xd, wd, stride, padding, dilation, out_size)
     return kernels.grouped_conv(xd, wd, groups, sh, sw, ph, pw, dh, dw, *out_size)
+
+
+def _channels_last(a):
+    return np.ascontiguousarray(a.transpose(0, 2, 3, 1))
+
+
+def _depthwise_taps(wd):
+    """A depthwise weight (C, 1, KH, KW) as the channels-last kernels read it, (KH, KW, C)."""
+    return np.ascontiguousarray(wd[:, 0].transpose(1, 2, 0))
+
+
+def _depthwise_conv(xd, wd, stride, padding, dilation, out_size):
+    from ...kernels import depthwise  # numba loads on first use, not at `import ember`
+
+    n, c = xd.shape[:2]
+    out = np.zeros((n, *out_size, c), xd.dtype)
+    depthwise.forward_rows(n * out_size[0], _channels_last(xd), _depthwise_taps(wd), out, *stride, *padding,
+                           *dilation)
+    return np.ascontiguousarray(out.transpose(0, 3, 1, 2))  # (NCHW in, NCHW out, contiguous, as torch)
 
 
 def _direct_input_grad(kernel, g4, wd, groups, size, stride, padding, dilation):
@@ -481,6 +507,13 @@ def _direct_input_grad(kernel, g4, wd, groups, size, stride, padding, dilation):
         return conv5x5.conv5x5(g4, _flip_kernel(wd, 1), 4 - ph, 4 - pw)
     if kernel == "grouped":
         return kernels.grouped_conv_input_grad(g4, wd, groups, h, width, sh, sw, ph, pw, dh, dw)
+    if kernel == "depthwise":
+        from ...kernels import depthwise  # numba loads on first use, not at `import ember`
+
+        gx = np.zeros((g4.shape[0], h, width, g4.shape[1]), g4.dtype)
+        depthwise.input_grad_rows(g4.shape[0] * h, _channels_last(g4), _depthwise_taps(wd), gx, *stride, *padding,
+                                  *dilation)
+        return np.ascontiguousarray(gx.transpose(0, 3, 1, 2))
     return _conv_input_grad(g4, wd, groups, size, stride, padding, dilation)
 
 
@@ -494,6 +527,13 @@ def _direct_weight_grad(kernel, xd, g4, wd, groups, stride, padding, dilation):
         return conv3x3.conv3x3_weight_grad(xd, g4, ph, pw, sh)
     if kernel == "5x5":
         return conv5x5.conv5x5_weight_grad(xd, g4, ph, pw)
+    if kernel == "depthwise":
+        from ...kernels import depthwise  # numba loads on first use, not at `import ember`
+
+        kh, kw = wd.shape[2:]
+        gw = np.zeros((kh, kw, wd.shape[0]), g4.dtype)
+        depthwise.weight_grad_taps(kh * kw, _channels_last(g4), _channels_last(xd), gw, *stride, *padding, *dilation)
+        return np.ascontiguousarray(gw.transpose(2, 0, 1))[:, None]
     return kernels.grouped_conv_weight_grad(g4, xd, groups, *wd.shape[2:], sh, sw, ph, pw, dh, dw)
 
 
