@@ -308,3 +308,31 @@ def test_func_transforms_through_the_fused_ops_match_torch_func(torch, op):
         results.append([t.detach().numpy() for t in (per_sample, hessian, tangent, ws.grad)])
     for what, got, ref in zip(("per-sample gradients", "hessian", "jvp", "outer .grad"), *results):
         np.testing.assert_allclose(got, ref, rtol=1e-9, atol=1e-12, err_msg=what)
+
+
+def _fused(F, op, x, w):
+    if op == "layer_norm":
+        return F.layer_norm(x, (3,), w, w)
+    if op == "group_norm":
+        return F.group_norm(x.transpose(1, 2), 3, w, w)
+    if op == "batch_norm":
+        return F.batch_norm(x.transpose(1, 2), None, None, w, w, training=True)
+    return F.scaled_dot_product_attention(x, x, x * w)
+
+
+@pytest.mark.parametrize("op", ["layer_norm", "group_norm", "batch_norm", "attention"])
+def test_twice_wrt_the_upstream_gradient(torch, op):
+    """The restated gradients are differentiable w.r.t. the upstream gradient too (a Hessian-vector product
+    taken by differentiating ``grad(..., grad_outputs=v)`` w.r.t. ``v``)."""
+    rng = np.random.default_rng(15)
+    x, w, v = _normal(rng, 2, 4, 3), _normal(rng, 3), _normal(rng, 2, 4, 3)
+    results = []
+    for lib in (ember, torch):
+        xs, ws, vs = (lib.tensor(a, requires_grad=True) for a in (x, w, v))
+        out = _fused(lib.nn.functional, op, xs, ws)
+        upstream = vs.transpose(1, 2) if op in ("group_norm", "batch_norm") else vs
+        grads = lib.autograd.grad(out, (xs, ws), grad_outputs=upstream, create_graph=True)
+        sum((g ** 2).sum() for g in grads).backward()
+        results.append([t.grad.numpy() for t in (xs, ws, vs)])
+    for what, got, ref in zip(("input", "weight", "upstream gradient"), *results):
+        np.testing.assert_allclose(got, ref, rtol=1e-9, atol=1e-12, err_msg=what)
