@@ -99,14 +99,21 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     return tuple(result)
 
 
-def restated_grads(outputs, inputs, needs, grads) -> tuple:
+def restated_grads(restate, inputs, needs, upstream) -> tuple:
     """A raw-kernel backward's path while a graph is recorded (``create_graph=True``): the gradients of
-    ``outputs``, the op's forward restated in differentiable ops on its saved input tensors ``inputs`` (in the
-    op's argument order, None for a non-tensor), given the output gradients ``grads``, so that they can be
-    differentiated again (gradient penalties, MAML). One entry per input: None where ``needs`` is false."""
-    wanted = [t for t, need in zip(inputs, needs) if need and t is not None]
-    got = iter(grad(outputs, wanted, grads, create_graph=True, materialize_grads=True) if wanted else ())
-    return tuple(next(got) if need and t is not None else None for t, need in zip(inputs, needs))
+    ``restate(*inputs)``, the op's forward restated in differentiable ops, under the gradient ``upstream``,
+    so that they can be differentiated again (gradient penalties, MAML). ``inputs`` are the op's tensors as it
+    saw them, in argument order (None for a non-tensor); one gradient per input, None where ``needs`` is false.
+
+    Each input that needs a gradient is replaced by a view of it first, so that the gradient caught is that
+    operand's own even when one tensor is passed twice (self-attention's ``q is k is v``) or one input is
+    computed from another (caught at the inputs themselves, such a gradient would be counted twice)."""
+    views = tuple(t.view_as(t) if need and t is not None else t for t, need in zip(inputs, needs))
+    wanted = [t for t, need in zip(views, needs) if need and t is not None]
+    if not wanted:
+        return (None,) * len(inputs)
+    got = iter(grad((restate(*views),), wanted, (upstream,), create_graph=True, materialize_grads=True))
+    return tuple(next(got) if need and t is not None else None for t, need in zip(views, needs))
 
 
 def _make_roots(tensors, grad_tensors, create_graph):

@@ -12,7 +12,8 @@ import warnings
 
 import numpy as np
 
-from ...autograd.function import Function
+from ...autograd.engine import restated_grads
+from ...autograd.function import Function, unchanged_input
 from ...autograd.grad_mode import state
 from ...ops._op import Op
 from ...ops.arithmetic import where
@@ -21,8 +22,6 @@ from ...tensor import Tensor
 from .activation import softmax
 from .conv import linear
 from .dropout import _keep_mask, dropout
-from .loss import _unchanged
-from .norm import restate_grads
 from .sampling import pad
 
 
@@ -70,9 +69,9 @@ class Attention(Op):
         q, k, v = ctx.saved_tensors
         needs = ctx.needs_input_grad
         if state.grad_enabled:  # create_graph: restated in ops, differentiable again
-            bias = None if ctx.bias is None else _unchanged(ctx, *ctx.bias)
+            bias = None if ctx.bias is None else unchanged_input(ctx, *ctx.bias)
             restate = lambda q, k, v, bias: _attention_ops(q, k, v, bias, ctx.blocked, ctx.scale, ctx.keep)
-            return restate_grads(restate, (q, k, v, bias), needs[:4], grad) + (None,) * 3
+            return restated_grads(restate, (q, k, v, bias), needs[:4], grad) + (None,) * 3
         if not ctx.fast:
             return _attention_backward_numpy(ctx, q._data, k._data, v._data, grad._data)
         from ...kernels import attention as kernels
@@ -189,11 +188,11 @@ class PackedSelfAttention(Op):
         heads, batch_first = ctx.heads, ctx.batch_first
         (qkv,) = ctx.saved_tensors
         if state.grad_enabled:  # create_graph: restated in ops, differentiable again
-            bias = None if ctx.bias is None else _unchanged(ctx, *ctx.bias)
+            bias = None if ctx.bias is None else unchanged_input(ctx, *ctx.bias)
             restate = lambda qkv, bias: _packed_attention_ops(qkv, heads, batch_first, bias, ctx.blocked, ctx.scale,
                                                               ctx.keep)
             needs = ctx.needs_input_grad
-            grad_qkv, grad_bias = restate_grads(restate, (qkv, bias), (needs[0], needs[3]), grad)
+            grad_qkv, grad_bias = restated_grads(restate, (qkv, bias), (needs[0], needs[3]), grad)
             return grad_qkv, None, None, grad_bias, None, None, None
         packed = np.ascontiguousarray(qkv._data)
         dqkv = np.empty_like(packed) if ctx.needs_input_grad[0] else None

@@ -31,8 +31,8 @@ class Embedding(Op):
         padding_idx, scale_grad_by_freq, sparse = ctx.options
         if state.grad_enabled and not (sparse or scale_grad_by_freq):  # create_graph: the lookup restated
             weight = unchanged_input(ctx, *ctx.weight)
-            return restated_grads((_lookup_in_ops(weight, ctx.indices, padding_idx),), (weight,),
-                                  ctx.needs_input_grad[:1], (grad,)) + (None,) * 4
+            return restated_grads(lambda w: _lookup_in_ops(w, ctx.indices, padding_idx), (weight,),
+                                  ctx.needs_input_grad[:1], grad) + (None,) * 4
         if state.grad_enabled:
             raise RuntimeError("embedding: with sparse=True or scale_grad_by_freq=True the weight's gradient is "
                                "only once differentiable (create_graph=True needs both False)")

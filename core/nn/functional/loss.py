@@ -124,8 +124,8 @@ class CrossEntropy(Op):
         eps, reduction = ctx.options
         if state.grad_enabled:  # create_graph (MAML's inner step): the loss restated in ops, differentiable again
             x = unchanged_input(ctx, *ctx.input)
-            return restated_grads((_cross_entropy_ops(x, *ctx.saved[1:], eps, reduction),), (x,),
-                                  ctx.needs_input_grad[:1], (grad,)) + (None,) * 5
+            return restated_grads(lambda x: _cross_entropy_ops(x, *ctx.saved[1:], eps, reduction), (x,),
+                                  ctx.needs_input_grad[:1], grad) + (None,) * 5
         m, c = p.shape
         dtype = p.dtype
         g = grad._data
@@ -143,9 +143,6 @@ class CrossEntropy(Op):
             # ignored rows have no gradient, even when every row is ignored and the mean is 0 / 0 (PyTorch's)
             gz[~valid] = 0
         return Tensor._wrap(gz), None, None, None, None, None
-
-
-_unchanged = unchanged_input  # (an older name, still imported by attention.py and norm.py)
 
 
 def _cross_entropy_ops(x, safe, valid, w_t, w, eps, reduction):

@@ -15,11 +15,10 @@ import math
 import numpy as np
 
 from ...autograd.engine import restated_grads
-from ...autograd.function import Function
+from ...autograd.function import Function, unchanged_input
 from ...autograd.grad_mode import state
 from ...ops._op import Op
 from ...tensor import Tensor
-from .loss import _unchanged
 from .pooling import avg_pool2d
 from .sampling import pad
 
@@ -95,18 +94,8 @@ def _restated_norm(ctx, grad: Tensor, restate, x: Tensor, weight: Tensor | None,
         raise RuntimeError(f"{ctx.name()}: a float16 input is not twice differentiable (the op runs on a float32 "
                            f"copy of it); cast the input to float32 to differentiate its gradient again")
     needs = ctx.needs_input_grad
-    grad_input, grad_weight = restate_grads(lambda x, w: restate(x, w, *options), (x, weight), needs[:2], grad)
+    grad_input, grad_weight = restated_grads(lambda x, w: restate(x, w, *options), (x, weight), needs[:2], grad)
     return grad_input, grad_weight, (grad.sum(sum_dims) if sum_dims else grad) if needs[2] else None
-
-
-def restate_grads(restate, inputs: tuple, needs: tuple, grad: Tensor) -> tuple:
-    """A fused op's input gradients while a graph is recorded (``engine.restated_grads``): those of
-    ``restate(*inputs)``, the op's forward in differentiable ops, under the upstream gradient ``grad``. Each
-    input that needs a gradient is replaced by a view of it first, so that the gradient caught is that
-    operand's own even when one tensor is passed twice (self-attention's ``q is k is v``) or one input is
-    computed from another (caught at the inputs themselves, such a gradient would be counted twice)."""
-    views = tuple(t.view_as(t) if need and t is not None else t for t, need in zip(inputs, needs))
-    return restated_grads((restate(*views),), views, needs, (grad,))
 
 
 class ChannelStats(Op):
@@ -360,7 +349,7 @@ class GroupNorm(Op):
 
         (weight,) = ctx.saved_tensors
         if state.grad_enabled:  # create_graph: restated in ops, differentiable again
-            x = _unchanged(ctx, *ctx.input)
+            x = unchanged_input(ctx, *ctx.input)
             return _restated_norm(ctx, grad, _group_norm_ops, x, weight, (0,) + tuple(range(2, x.ndim)),
                                   *ctx.options) + (None, None)
         xhat, mean, invstd = ctx.stats
