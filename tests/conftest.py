@@ -4,9 +4,18 @@ tests' local server."""
 from __future__ import annotations
 
 import random
+import sys
 
 import numpy as np
 import pytest
+
+
+def _one_torch_thread():
+    """torch on one thread once a test has loaded it: the xdist workers share the cores, and torch's idle pool
+    spins (the parity tests' torch sides used twice the CPU time with it)."""
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.get_num_threads() != 1:
+        torch.set_num_threads(1)
 
 
 @pytest.fixture(autouse=True)
@@ -16,9 +25,11 @@ def _seed_everything():
     ember.manual_seed(0)
     np.random.seed(0)
     random.seed(0)
+    _one_torch_thread()
     cudnn = ember.backends.cudnn  # ported scripts set `cudnn.benchmark = True`, as PyTorch's examples do
     flags = (cudnn.deterministic, cudnn.benchmark, cudnn.enabled)
     yield
+    _one_torch_thread()  # (a test that first imported torch ran with its pool; the next ones do not)
     cudnn.deterministic, cudnn.benchmark, cudnn.enabled = flags
 
 
