@@ -80,6 +80,9 @@ from ._spectral import istft, stft  # noqa: E402
 from ._toplevel import *  # noqa: E402,F401,F403  (in-place functions, windows, sampling, as_strided, ...)
 from .autograd.anomaly import is_anomaly_enabled  # noqa: E402
 from . import _out  # noqa: E402
+from . import _foreach  # noqa: E402  (torch._foreach_add_ & co: an op applied to each tensor of a list)
+
+globals().update({_name: getattr(_foreach, _name) for _name in _foreach.NAMES})
 
 _out.install(globals())  # torch's out= keyword on the top-level functions that take it
 

@@ -47,13 +47,12 @@ CASES = {
                                                                "--epochs", "3"], 4, 0.98),
     "vit_train[compile]": ("vit_train", ["--compile", "--mixup", "0", "--cutmix", "0", "--epochs", "3",
                                          "--depth", "1"], 4, 0.98),
+    # ModelEmaV3(foreach=True), timm's default: torch._foreach_lerp_
+    "vit_train[ema_foreach]": ("vit_train", ["--model-ema-foreach", "--mixup", "0", "--cutmix", "0", "--depth", "1"],
+                               4, 0.95),
 }
 # Cases that run on torch but not yet on Ember, with what they wait for. They join CASES when it lands.
-PENDING = {
-    "vit_train[ema_foreach]": "ModelEmaV3(foreach=True), timm's default, calls torch._foreach_lerp_ (or, without "
-                              "it, torch._foreach_mul_ / torch._foreach_add_): Ember has no torch._foreach_* "
-                              "functions",
-}
+PENDING: dict = {}
 # Cases whose torch original is not run here, with why.
 TORCH_SKIPS = {"vit_train[compile]": "torch.compile builds C++ kernels for a minute; the Ember side runs it"}
 
@@ -103,13 +102,6 @@ def test_ported_program_trains(case, tmp_path, monkeypatch):
 def test_torch_original_trains(case, tmp_path, monkeypatch):
     torch = pytest.importorskip("torch")
     _run_case(case, torch, tmp_path, monkeypatch)
-
-
-def test_ema_foreach_waits_for_foreach_lerp(tmp_path, monkeypatch):
-    """The PENDING case fails as described (it joins CASES when ember._foreach_lerp_ lands)."""
-    monkeypatch.chdir(tmp_path)
-    with pytest.raises(AttributeError, match="_foreach_"):
-        load_program("vit_train", ported=True)["main"](["--model-ema-foreach", "--epochs", "2", "--depth", "1"])
 
 
 def test_drop_path_keeps_or_drops_whole_samples():
