@@ -4,7 +4,8 @@ Each file in tests/ports/ is a PyTorch program in the style of the pytorch/examp
 random data, a few steps). The Ember test reads the torch source, renames ``torch`` to ``ember`` (and
 ``torchvision`` to ``ember.vision``, ``torch.utils.data`` to ``ember.data``) and runs the result: that
 the renamed text trains proves the port needs nothing but the rename. Where torch is installed the
-original runs too, so the programs themselves are known to be right.
+original runs too (test_ports_torch.py, a file of its own so that xdist runs the two sides on two
+workers), so the programs themselves are known to be right.
 """
 
 from __future__ import annotations
@@ -162,20 +163,6 @@ def test_ported_program_trains(case, tmp_path, monkeypatch):
         assert_trains(run_program_in_fresh_process(name, argv, True, tmp_path), window, factor)
         return
     assert_trains(run_program(name, argv, ported=True), window, factor)
-
-
-@pytest.mark.parity
-@pytest.mark.parametrize("case", sorted(CASES))
-def test_torch_original_trains(case, tmp_path, monkeypatch):
-    pytest.importorskip("torch")
-    name, argv, window, factor = CASES[case]
-    if name in NEEDS_TORCHVISION:
-        _torchvision_or_skip()
-    monkeypatch.chdir(tmp_path)
-    if name in FRESH_PROCESS:
-        assert_trains(run_program_in_fresh_process(name, argv, False, tmp_path), window, factor)
-        return
-    assert_trains(run_program(name, argv, ported=False), window, factor)
 
 
 @pytest.mark.parity
