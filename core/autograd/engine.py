@@ -101,9 +101,10 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
 
 def restated_grads(restate, inputs, needs, upstream) -> tuple:
     """A raw-kernel backward's path while a graph is recorded (``create_graph=True``): the gradients of
-    ``restate(*inputs)``, the op's forward restated in differentiable ops, under the gradient ``upstream``,
-    so that they can be differentiated again (gradient penalties, MAML). ``inputs`` are the op's tensors as it
-    saw them, in argument order (None for a non-tensor); one gradient per input, None where ``needs`` is false.
+    ``restate(*inputs)``, the op's forward restated in differentiable ops (one output, or a tuple), under the
+    gradient ``upstream`` (one, or a tuple with None for an output that got none), so that they can be
+    differentiated again (gradient penalties, MAML). ``inputs`` are the op's tensors as it saw them, in
+    argument order (None for a non-tensor); one gradient per input, None where ``needs`` is false.
 
     Each input that needs a gradient is replaced by a view of it first, so that the gradient caught is that
     operand's own even when one tensor is passed twice (self-attention's ``q is k is v``) or one input is
@@ -112,7 +113,12 @@ def restated_grads(restate, inputs, needs, upstream) -> tuple:
     wanted = [t for t, need in zip(views, needs) if need and t is not None]
     if not wanted:
         return (None,) * len(inputs)
-    got = iter(grad((restate(*views),), wanted, (upstream,), create_graph=True, materialize_grads=True))
+    outputs = restate(*views)
+    outputs = outputs if isinstance(outputs, tuple) else (outputs,)
+    upstream = upstream if isinstance(upstream, tuple) else (upstream,)
+    pairs = [(out, g) for out, g in zip(outputs, upstream) if g is not None]
+    got = iter(grad([out for out, _ in pairs], wanted, [g for _, g in pairs], create_graph=True,
+                    materialize_grads=True))
     return tuple(next(got) if need and t is not None else None for t, need in zip(views, needs))
 
 

@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...autograd.engine import grad
+from ...autograd.engine import restated_grads
 from ...autograd.function import _FREED_MESSAGE, Function, _inplace_message, once_differentiable
 from ...autograd.grad_mode import state
+from ...ops.joining import stack as _stack
 from ...tensor import Tensor
 from .. import functional as F
 
@@ -70,7 +71,6 @@ def _input_grads(ctx, x, w_ih, d_gates_x, biases_from_x, w_ih_index):
 
 class _FusedLayer(Function):
     _internal = True
-    once_differentiable = True
     arrays = None
 
     def _release(self) -> None:
@@ -133,9 +133,11 @@ class LSTMLayer(_FusedLayer):
         return ys, ys[last].copy(), cs[last].copy()
 
     @staticmethod
-    @once_differentiable
     def backward(ctx, grad_y, grad_hn, grad_cn):
         _check_versions(ctx)
+        if state.grad_enabled:  # create_graph: the layer restated as a loop of the cell's formula
+            return restated_grads(lambda *inputs: lstm_layer_composite(*inputs, ctx.reverse), ctx.inputs,
+                                  ctx.needs_input_grad[:8], (grad_y, grad_hn, grad_cn)) + (None,)
         if ctx.feature_major:
             return _lstm_backward_kernels(ctx, grad_y, grad_hn, grad_cn)
         c0, Whh, Whr, gates, cs, tcs, ys = (ctx.arrays[i] for i in (2, 4, 5, 6, 7, 8, 10))
@@ -188,7 +190,7 @@ class EmbeddedLSTMLayer(_FusedLayer):
     rows instead of once per token, and the backward sums the gate gradients per token before its products
     (:func:`_token_gate_grads`). The arithmetic is the layer's, grouped differently; outputs and gradients
     match ``LSTMLayer(embedding(tokens))`` to float32 rounding. float32 without ``proj_size`` (the step
-    kernels' case)."""
+    kernels' case). Once differentiable (compiled graphs are)."""
 
     @staticmethod
     def forward(ctx, table, tokens, padding_idx, scale_grad_by_freq, batch_first, h0, c0, w_ih, w_hh, b_ih,
@@ -217,6 +219,7 @@ def _save_lstm(ctx, x, h0, c0, w_ih, w_hh, w_hr, b_ih, b_hh, reverse, gates, cs,
     ctx.reverse, ctx.feature_major, ctx.tokens = reverse, feature_major, tokens
     ctx.has_bias = (b_ih is not None, b_hh is not None)
     ctx.versions = [(t, t._vc[0]) for t in (x, h0, c0, w_ih, w_hh, w_hr) if t is not None]
+    ctx.inputs = (x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr)  # (for a recorded backward: ``lstm_layer_composite``)
 
 
 # Above this many bytes of ``[W_hh | W_ih]`` (the 2 MB L2 of a core here) the per-step product streams its
@@ -435,12 +438,15 @@ class GRULayer(_FusedLayer):
         ctx.reverse = reverse
         ctx.has_bias = (b_ih is not None, b_hh is not None)
         ctx.versions = [(t, t._vc[0]) for t in (x, h0, w_ih, w_hh)]
+        ctx.inputs = (x, h0, w_ih, w_hh, b_ih, b_hh)  # (for a recorded backward)
         return ys, h.copy()
 
     @staticmethod
-    @once_differentiable
     def backward(ctx, grad_y, grad_hn):
         _check_versions(ctx)
+        if state.grad_enabled:  # create_graph: the layer restated as a loop of the cell's formula
+            return restated_grads(lambda *inputs: gru_layer_composite(*inputs, ctx.reverse), ctx.inputs,
+                                  ctx.needs_input_grad[:6], (grad_y, grad_hn)) + (None,)
         X, h0, Wih, Whh, rz, ns, ghn, ys = ctx.arrays
         length, batch, _ = X.shape
         hidden = Whh.shape[1]
@@ -503,12 +509,15 @@ class RNNLayer(_FusedLayer):
         ctx.reverse, ctx.nonlinearity = reverse, nonlinearity
         ctx.has_bias = (b_ih is not None, b_hh is not None)
         ctx.versions = [(t, t._vc[0]) for t in (x, h0, w_ih, w_hh)]
+        ctx.inputs = (x, h0, w_ih, w_hh, b_ih, b_hh)  # (for a recorded backward)
         return ys, h.copy()
 
     @staticmethod
-    @once_differentiable
     def backward(ctx, grad_y, grad_hn):
         _check_versions(ctx)
+        if state.grad_enabled:  # create_graph: the layer restated as a loop of the cell's formula
+            return restated_grads(lambda *inputs: rnn_layer_composite(*inputs, ctx.nonlinearity, ctx.reverse),
+                                  ctx.inputs, ctx.needs_input_grad[:6], (grad_y, grad_hn)) + (None, None)
         X, h0, Wih, Whh, ys = ctx.arrays
         length = X.shape[0]
         deriv = 1 - ys * ys if ctx.nonlinearity == "tanh" else (ys > 0).astype(ys.dtype)
@@ -572,6 +581,32 @@ def gru_cell_composite(x, h, w_ih, w_hh, b_ih, b_hh):
     return n + z * (h - n)
 
 
+def lstm_layer_composite(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, reverse):
+    """``LSTMLayer`` as a loop of ``lstm_cell_composite`` (and the projection): ``(y, h_n, c_n)``."""
+    h, c, ys = h0, c0, [None] * x.shape[0]
+    for t in _steps(x.shape[0], reverse):
+        h, c = lstm_cell_composite(x[t], h, c, w_ih, w_hh, b_ih, b_hh)
+        ys[t] = h = h if w_hr is None else F.linear(h, w_hr)
+    return _stack(ys), h, c
+
+
+def gru_layer_composite(x, h0, w_ih, w_hh, b_ih, b_hh, reverse):
+    """``GRULayer`` as a loop of ``gru_cell_composite``: ``(y, h_n)``."""
+    h, ys = h0, [None] * x.shape[0]
+    for t in _steps(x.shape[0], reverse):
+        ys[t] = h = gru_cell_composite(x[t], h, w_ih, w_hh, b_ih, b_hh)
+    return _stack(ys), h
+
+
+def rnn_layer_composite(x, h0, w_ih, w_hh, b_ih, b_hh, nonlinearity, reverse):
+    """``RNNLayer`` as a loop of its formula: ``(y, h_n)``."""
+    h, ys = h0, [None] * x.shape[0]
+    for t in _steps(x.shape[0], reverse):
+        pre = F.linear(x[t], w_ih, b_ih) + F.linear(h, w_hh, b_hh)
+        ys[t] = h = pre.tanh() if nonlinearity == "tanh" else F.relu(pre)
+    return _stack(ys), h
+
+
 # (hook, array type) while ember.compile captures a forward (set by core/compiler/_compile.py): the cells are
 # then recorded as one fused node each, which compiled graphs run, instead of as their formula of ops
 compile_capture = None
@@ -619,12 +654,7 @@ class _FusedCell(Function):
         self.arrays = None
 
     def _composite_backward(self, composite, grads):
-        inputs = self.saved_tensors
-        wanted = [t for t, needed in zip(inputs, self.needs_input_grad) if needed]
-        outputs = composite(*inputs)
-        outputs = outputs if isinstance(outputs, tuple) else (outputs,)
-        found = iter(grad(outputs, wanted, grads, create_graph=True, allow_unused=True))
-        return tuple(next(found) if needed else None for needed in self.needs_input_grad)
+        return restated_grads(composite, self.saved_tensors, self.needs_input_grad, grads)
 
 
 class LSTMCellStep(_FusedCell):

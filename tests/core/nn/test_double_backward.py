@@ -137,3 +137,53 @@ def test_a_sparse_or_rescaled_embedding_gradient_says_it_is_once_differentiable(
     out = F.embedding(ember.tensor([0, 2]), weight, **{option: True})
     with pytest.raises(RuntimeError, match="sparse=True or scale_grad_by_freq=True.*only once differentiable"):
         ember.autograd.grad((out ** 2).sum(), weight, create_graph=True)
+
+
+def _recurrent(kind, proj=0):
+    def fn(lib, x, h0, *rest):
+        layer = {"LSTM": lib.nn.LSTM, "GRU": lib.nn.GRU, "RNN": lib.nn.RNN}[kind]
+        module = layer(3, 4, proj_size=proj) if proj else layer(3, 4)
+        names = [name for name, _ in module.named_parameters()]
+        state = (h0, rest[0]) if kind == "LSTM" else h0
+        weights = rest[1:] if kind == "LSTM" else rest
+        y, last = lib.func.functional_call(module.double(), dict(zip(names, weights)), (x, state))
+        h_n = last[0] if kind == "LSTM" else last
+        return y + h_n + (last[1].sum() if kind == "LSTM" else 0)
+
+    return fn
+
+
+@pytest.mark.parametrize("kind, proj", [("LSTM", 0), ("LSTM", 2), ("GRU", 0), ("RNN", 0)])
+def test_recurrent_layer_twice(torch, kind, proj):
+    rng = np.random.default_rng(7)
+    out = proj or 4
+    gates = {"LSTM": 4, "GRU": 3, "RNN": 1}[kind]
+    arrays = [rng.standard_normal((3, 2, 3)), rng.standard_normal((1, 2, out))]  # x (L, N, I), h0
+    if kind == "LSTM":
+        arrays.append(rng.standard_normal((1, 2, 4)))  # c0
+    arrays += [rng.standard_normal((gates * 4, 3)) * 0.5, rng.standard_normal((gates * 4, out)) * 0.5,
+               rng.standard_normal(gates * 4) * 0.5, rng.standard_normal(gates * 4) * 0.5]
+    if proj:
+        arrays.append(rng.standard_normal((proj, 4)) * 0.5)
+    # x, h0 and the recurrent weight requiring grad in every combination; the rest alone
+    compare_double_backward(torch, _recurrent(kind, proj), arrays, rng, needs=[0, 1, 2 + (kind == "LSTM")],
+                            rtol=1e-9)
+    compare_double_backward(torch, _recurrent(kind, proj), arrays, rng, needs=[len(arrays) - 1], rtol=1e-9)
+
+
+def test_lstm_cell_twice_with_one_tensor_as_input_and_state(torch):
+    """One tensor in two slots of the fused cell (input and state, both weights): each slot's gradient is its own."""
+    rng = np.random.default_rng(8)
+    arrays = [rng.standard_normal((2, 4)), rng.standard_normal((2, 4)), rng.standard_normal((16, 4)) * 0.5,
+              rng.standard_normal(16) * 0.5]
+    results = []
+    for lib in (ember, torch):
+        cell = lib.nn.LSTMCell(4, 4).double()
+        x, c, w, b = (lib.tensor(a, requires_grad=True) for a in arrays)
+        h, c_new = lib.func.functional_call(cell, {"weight_ih": w, "weight_hh": w, "bias_ih": b, "bias_hh": b},
+                                            (x, (x, c)))
+        gx, gw = lib.autograd.grad((h * c_new).sum(), (x, w), create_graph=True)
+        ((gx ** 2).sum() + (gw ** 2).sum()).backward()
+        results.append([gx.detach().numpy(), gw.detach().numpy(), x.grad.numpy(), w.grad.numpy(), b.grad.numpy()])
+    for got, ref in zip(*results):
+        np.testing.assert_allclose(got, ref, rtol=1e-9, atol=1e-10)
