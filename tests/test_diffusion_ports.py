@@ -5,9 +5,9 @@ denoising-diffusion-pytorch) as a program: its U-Net with weight-standardized co
 embedding's scale / shift, linear and full attention written with einsum, pixel-unshuffle downsampling and nearest
 upsampling; the beta schedules; ``extract`` / ``q_sample`` / ``p_losses``; Algorithm 2's sampling under
 ``@torch.no_grad()``; Adam. The Ember test renames it (tests/test_ports.py's ``rename``) and runs it; where torch
-is installed the original runs too, and from torch's initial weights (written by torch.save, read by ember.load)
-the Ember model gives torch's loss and gradients for one batch with fixed noise and time steps, and the same
-losses over a few Adam steps.
+is installed the original runs too (test_diffusion_ports_torch.py), and from torch's initial weights (written by
+torch.save, read by ember.load) the Ember model gives torch's loss and gradients for one batch with fixed noise
+and time steps, and the same losses over a few Adam steps.
 """
 
 from __future__ import annotations
@@ -73,13 +73,6 @@ def _run_case(case, ported, tmp_path, monkeypatch):
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_ported_program_trains(case, tmp_path, monkeypatch):
     _run_case(case, True, tmp_path, monkeypatch)
-
-
-@pytest.mark.parity
-@pytest.mark.parametrize("case", sorted(CASES))
-def test_torch_original_trains(case, tmp_path, monkeypatch):
-    pytest.importorskip("torch")
-    _run_case(case, False, tmp_path, monkeypatch)
 
 
 # -- against torch, from torch's weights ---------------------------------------------------------------------

@@ -3,7 +3,8 @@
 tests/gpt_ports/ holds karpathy/nanoGPT's model.py, train.py and sample.py (``nanogpt_*``) and karpathy/minGPT's
 mingpt/ package with its adder and chargpt projects (``mingpt_adder``, ``mingpt_chargpt``), ported as they are
 written (only data, sizes and step counts change; each file says what it leaves out). The Ember test renames torch's names in the source text
-(tests/test_ports.py's ``rename``) and runs the result; where torch is installed the original runs too. The
+(tests/test_ports.py's ``rename``) and runs the result; where torch is installed the original runs too
+(test_gpt_ports_torch.py). The
 programs import their libraries by the names they have upstream (``from model import GPT``, ``from
 mingpt.model import GPT``): ``load_program`` puts the (renamed) library modules under those names while a
 program loads.
@@ -222,13 +223,6 @@ def _run_case(case, lib, tmp_path, monkeypatch):
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_ported_program_runs(case, tmp_path, monkeypatch):
     _run_case(case, ember, tmp_path, monkeypatch)
-
-
-@pytest.mark.parity
-@pytest.mark.parametrize("case", sorted(set(CASES) - set(TORCH_SKIPS)))
-def test_torch_original_runs(case, tmp_path, monkeypatch):
-    torch = pytest.importorskip("torch")
-    _run_case(case, torch, tmp_path, monkeypatch)
 
 
 # -- the loss curves against torch's, from torch's weights ---------------------------------------------------
