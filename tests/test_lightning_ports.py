@@ -4,7 +4,8 @@ Each file in tests/lightning_ports/ is a Lightning program in the style of one o
 examples/pytorch/ programs (tiny synthetic data, a few epochs). The Ember test renames ``lightning.pytorch``,
 ``pytorch_lightning`` and ``lightning`` to ``ember.trainer`` (and torch's names as tests/test_ports.py does)
 and runs the result: that the renamed text trains proves the port needs nothing but the rename. Where
-Lightning is installed the original runs too, and the same checks hold for both.
+Lightning is installed the original runs too (test_lightning_ports_original.py), and the same checks hold
+for both.
 """
 
 from __future__ import annotations
@@ -173,15 +174,6 @@ def test_ported_program_runs(case, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     name, argv, check = CASES[case]
     check(run_program(name, [*argv, "--default_root_dir", str(tmp_path)], ported=True))
-
-
-@pytest.mark.parity
-@pytest.mark.parametrize("case", sorted(CASES))
-def test_lightning_original_runs(case, tmp_path, monkeypatch):
-    _import_lightning()
-    monkeypatch.chdir(tmp_path)
-    name, argv, check = CASES[case]
-    check(run_program(name, [*argv, "--default_root_dir", str(tmp_path)], ported=False))
 
 
 AUTOENCODER_CONFIG = """\

@@ -3,10 +3,10 @@ really?", "Training a Classifier") run on Ember after renaming alone.
 
 Each file in tests/tutorial_ports/ is a tutorial page written as a torch program (``main(argv)`` returning
 its losses, or the values it computed). The Ember test renames it with ``tests.test_ports.rename`` and runs
-it; where torch is installed the original runs too. What a tutorial downloads comes from a local HTTP
-server started here: tiny FashionMNIST and CIFAR-10 files in the real formats (the data set classes'
-``mirrors`` / URLs pointed at it) and the pretrained weights of a small torchvision model (its weights
-enum's URL pointed at it); the MNIST pickle of nn_tutorial is written into the working folder.
+it; where torch is installed the original runs too (test_tutorial_ports_torch.py). What a tutorial downloads
+comes from a local HTTP server started here: tiny FashionMNIST and CIFAR-10 files in the real formats (the data
+set classes' ``mirrors`` / URLs pointed at it) and the pretrained weights of a small torchvision model (its
+weights enum's URL pointed at it); the MNIST pickle of nn_tutorial is written into the working folder.
 """
 
 from __future__ import annotations
@@ -257,20 +257,6 @@ def test_ported_tutorial_runs(case, mirror, tmp_path, monkeypatch):
     point_ember_at(mirror, monkeypatch, tmp_path)
     name, argv, window, factor = CASES[case]
     _check(run_program(name, argv, ported=True), window, factor)
-
-
-@pytest.mark.parity
-@pytest.mark.parametrize("case", sorted(CASES) + sorted(PENDING))
-def test_torch_original_runs(case, mirror, tmp_path, monkeypatch):
-    pytest.importorskip("torch")
-    monkeypatch.chdir(tmp_path)
-    write_mnist_pickle(tmp_path / "data" / "mnist")
-    name, argv, window, factor = CASES.get(case, (case, [], None, None))
-    if "torchvision" in (TUTORIALS / f"{name}.py").read_text():  # (the others run without it)
-        point_torch_at(mirror, monkeypatch, tmp_path)
-    if name in NEEDS_TORCHVISION_IMAGE_CODECS:
-        _torchvision_image_codecs_or_skip()
-    _check(run_program(name, argv, ported=False), window, factor)
 
 
 def _time_case(case: str, side: str) -> float:
