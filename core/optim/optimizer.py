@@ -67,9 +67,10 @@ def fresh(array: np.ndarray) -> np.ndarray:
     return np.empty_like(array)
 
 
-def lerp_(start: np.ndarray, end: np.ndarray, weight: float) -> None:
-    """``start += weight * (end - start)`` in place, with PyTorch's two-sided formula."""
-    diff = end - start
+def lerp_(start: np.ndarray, end: np.ndarray, weight: float, scratch: np.ndarray | None = None) -> None:
+    """``start += weight * (end - start)`` in place, with PyTorch's two-sided formula (the difference computed
+    into ``scratch`` when given)."""
+    diff = np.subtract(end, start, out=scratch)
     if abs(weight) < 0.5:
         diff *= weight
         start += diff

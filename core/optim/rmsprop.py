@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from .._device import is_meta_array
-from .optimizer import Optimizer, fresh, scalar_state, to_float, zeros_state
+from .optimizer import Optimizer, fresh, lerp_, scalar_state, to_float, zeros_state
 
 
 class RMSprop(Optimizer):
@@ -94,7 +94,7 @@ class RMSprop(Optimizer):
         square_avg += avg
         if group["centered"]:
             grad_avg = state["grad_avg"]._data
-            _lerp_into(grad_avg, grad, 1 - alpha, avg)
+            lerp_(grad_avg, grad, 1 - alpha, avg)
             np.multiply(grad_avg, grad_avg, out=avg)
             np.subtract(square_avg, avg, out=avg)
             np.sqrt(avg, out=avg)
@@ -112,14 +112,3 @@ class RMSprop(Optimizer):
         else:
             avg *= -lr
             param += avg
-
-
-def _lerp_into(start: np.ndarray, end: np.ndarray, weight: float, scratch: np.ndarray) -> None:
-    """``optimizer.lerp_`` (PyTorch's two-sided formula) with its difference computed in ``scratch``."""
-    diff = np.subtract(end, start, out=scratch)
-    if abs(weight) < 0.5:
-        diff *= weight
-        start += diff
-    else:
-        diff *= 1.0 - weight
-        np.subtract(end, diff, out=start)
