@@ -116,6 +116,7 @@ from .sparse import sparse_coo, sparse_coo_tensor, spmm  # noqa: E402
 
 sparse.bind_methods(Tensor)
 Tensor.share_memory_, Tensor.is_shared = _shared.share_memory_, _shared.is_shared  # shared memory (Hogwild)
+Tensor.pin_memory, Tensor.is_pinned = _shared.pin_memory, _shared.is_pinned  # no GPU to pin memory for
 
 
 def _functional_method(name: str):

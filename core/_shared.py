@@ -29,7 +29,7 @@ import weakref
 
 import numpy as np
 
-from ._device import is_meta_array
+from ._device import is_meta_array, unavailable
 
 _STRATEGIES = ("file_descriptor", "file_system")
 _strategy = "file_descriptor"
@@ -222,6 +222,18 @@ def share_memory_(self):
 def is_shared(self) -> bool:
     """Whether this tensor's values are in shared memory (``share_memory_``, or received shared)."""
     return not is_meta_array(self._data) and _block_of(self._data) is not None
+
+
+def pin_memory(self, device=None):
+    """Page-locked memory for fast copies to a GPU, which Ember does not have: raises the error every request
+    for an accelerator gets (torch's CPU-only build raises too). Loaders' ``pin_memory=True`` is accepted and
+    changes nothing."""
+    raise unavailable(device if device is not None else "cuda")
+
+
+def is_pinned(self, device=None) -> bool:
+    """False: Ember's tensors are in ordinary memory (see ``pin_memory``)."""
+    return False
 
 
 # --- pickling through multiprocessing -----------------------------------------------------------------------

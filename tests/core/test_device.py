@@ -244,3 +244,10 @@ def test_cuda_legacy_types_exist_but_cannot_be_built():
         ember.cuda.LongTensor([1, 2])
     with pytest.raises(RuntimeError, match=CPU_ONLY):
         ember.zeros(1).type(ember.cuda.FloatTensor)
+
+
+def test_pin_memory_says_ember_computes_on_the_cpu_and_nothing_is_pinned():
+    t = ember.ones(2)
+    assert t.is_pinned() is False
+    with pytest.raises(RuntimeError, match="Ember runs on the CPU only; got device 'cuda'"):
+        t.pin_memory()
