@@ -206,6 +206,7 @@ _LAZY_MODULES = {
     "multiprocessing": ".multiprocessing",
     "amp": ".amp",  # torch.amp: GradScaler, autocast
     "jit": ".jit",  # torch.jit's annotations (Final, ignore, is_scripting); no TorchScript
+    "fx": ".fx",  # torch.fx.wrap as a no-op; no FX graphs
 }
 _LAZY_ATTRIBUTES = {
     "save": (".serialization", "save"),
