@@ -31,6 +31,9 @@ Programs (``PROGRAMS``; batch sizes as the examples use, or smaller to keep a st
                          Gram-matrix style losses, LBFGS on a 3x56x56 image (one step = up to 20 closure calls)
     names_classification the char-RNN names tutorial: nn.RNN 58->128 run per name (64 names of 3-12 letters), the
                          64 losses summed, one backward, clip_grad_norm_, SGD
+    wgan_gp              a WGAN-GP critic step as the PyTorch ports of Gulrajani et al. write it: a DCGAN-style critic
+                         (4x4 stride-2 convs 3-64-128-256, LeakyReLU, no norm), the gradient penalty through
+                         ``autograd.grad(..., create_graph=True)`` on interpolates, Adam(0.5, 0.9); batch 32, 3x32x32
 
 Usage:
     python benchmarks/examples.py                     # all programs
@@ -894,6 +897,28 @@ def names_classification(lib):
     return step
 
 
+# --- 14. wgan_gp (the improved-WGAN critic step: a gradient penalty, so a second derivative) -------------------
+def wgan_gp(lib):
+    nn = lib.nn
+    critic = _same_weights(lib, nn.Sequential(
+        nn.Conv2d(3, 64, 4, 2, 1), nn.LeakyReLU(0.2), nn.Conv2d(64, 128, 4, 2, 1), nn.LeakyReLU(0.2),
+        nn.Conv2d(128, 256, 4, 2, 1), nn.LeakyReLU(0.2), nn.Flatten(), nn.Linear(256 * 4 * 4, 1)))
+    optimizer = lib.optim.Adam(critic.parameters(), lr=1e-4, betas=(0.5, 0.9))
+    rng = np.random.default_rng(0)
+    real, fake = (_tensor(lib, rng.standard_normal((32, 3, 32, 32)).astype(np.float32)) for _ in range(2))
+    alpha = _tensor(lib, rng.uniform(0, 1, (32, 1, 1, 1)).astype(np.float32))
+
+    def loss():
+        interpolates = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
+        out = critic(interpolates)
+        (gradients,) = lib.autograd.grad(out, interpolates, grad_outputs=lib.ones_like(out), create_graph=True,
+                                         retain_graph=True)
+        penalty = ((gradients.reshape(gradients.shape[0], -1).norm(2, dim=1) - 1) ** 2).mean() * 10
+        return critic(fake).mean() - critic(real).mean() + penalty
+
+    return _train_step(optimizer, loss)
+
+
 PROGRAMS = {
     "text_classification": text_classification,
     "mnist": mnist,
@@ -908,6 +933,7 @@ PROGRAMS = {
     "translation_transformer": translation_transformer,
     "style_transfer": style_transfer,
     "names_classification": names_classification,
+    "wgan_gp": wgan_gp,
 }
 
 
