@@ -14,12 +14,13 @@ import io
 import lzma
 import pickle
 import struct
-import tarfile
 import zipfile
 
 import numpy as np
 import pytest
 from ember.vision.datasets import CIFAR10, CIFAR100, EMNIST, KMNIST, MNIST, QMNIST, STL10, SVHN, FashionMNIST
+
+from tests.http_server import tar_gz
 
 pytestmark = pytest.mark.usefixtures("no_download_backoff")
 
@@ -36,17 +37,12 @@ def _idx(array: np.ndarray) -> bytes:
 
 
 def _archive(members: dict[str, bytes], kind: str = "tar.gz") -> bytes:
+    if kind != "zip":
+        return tar_gz(members)
     buffer = io.BytesIO()
-    if kind == "zip":
-        with zipfile.ZipFile(buffer, "w") as zf:
-            for name, data in members.items():
-                zf.writestr(name, data)
-    else:
-        with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-            for name, data in members.items():
-                info = tarfile.TarInfo(name)
-                info.size = len(data)
-                tar.addfile(info, io.BytesIO(data))
+    with zipfile.ZipFile(buffer, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
     return buffer.getvalue()
 
 
