@@ -393,7 +393,7 @@ def _winograd_weight_grad(g, v):
 def _tap_rows(wd):
     """The (O, C, KH, KW) weight as the (O * KH * KW, C) matrix whose rows are its taps' (``kernels.conv_thin``)."""
     out_channels, channels, kh, kw = wd.shape
-    return np.ascontiguousarray(wd.transpose(0, 2, 3, 1)).reshape(out_channels * kh * kw, channels)
+    return _channels_last(wd).reshape(out_channels * kh * kw, channels)
 
 
 def _thin_block(channels, taps, positions):
@@ -472,6 +472,7 @@ def _direct_conv(kernel, xd, wd, groups, stride, padding, dilation, out_size):
 
 
 def _channels_last(a):
+    """An (N, C, H, W) array as a contiguous (N, H, W, C) one."""
     return np.ascontiguousarray(a.transpose(0, 2, 3, 1))
 
 
@@ -588,7 +589,8 @@ def _useful_taps(size, kernel, out_size, stride, padding, dilation):
 
 
 def _as_planes(a):
-    """A 1-d operand (N, C, L) as the height-1 image (N, C, 1, L); 2-d and 3-d operands as they are."""
+    """A 1-d operand (N, C, L) as the height-1 image (N, C, 1, L); 2-d and 3-d operands as they are (an array,
+    or a tensor in a recorded backward)."""
     return a[:, :, None, :] if a.ndim == 3 else a
 
 
@@ -735,11 +737,6 @@ class ConvTransposeNd(Op):
         return gx, gw, gb, None, None, None, None, None
 
 
-def _planes(t):
-    """A 1-d operand (N, C, L) as the height-1 image (N, C, 1, L), in ops; others as they are."""
-    return t.unsqueeze(2) if t.ndim == 3 else t
-
-
 def _weight_grad_in_ops(x, g, kernel, stride, padding, dilation, groups):
     """The weight gradient of the convolution of ``x`` (N, C, *S) giving ``g`` (N, O, *P), in differentiable
     ops: itself a convolution, of ``x`` with the batch as channels by ``g`` as the weight (stride and
@@ -757,7 +754,7 @@ def _weight_grad_in_ops(x, g, kernel, stride, padding, dilation, groups):
 def _conv_grads_in_ops(ctx, x, w, g, stride, padding, dilation, groups):
     """``ConvNd``'s input, weight and bias gradients as convolutions (a recorded backward)."""
     needs = ctx.needs_input_grad
-    x4, w4, g4 = _planes(x), _planes(w), _planes(g)
+    x4, w4, g4 = _as_planes(x), _as_planes(w), _as_planes(g)
     gx = gw = gb = None
     if needs[0]:
         size, kernel, out_size = x4.shape[2:], w4.shape[2:], g4.shape[2:]
@@ -775,7 +772,7 @@ def _conv_transpose_grads_in_ops(ctx, x, w, g, stride, padding, dilation, groups
     """``ConvTransposeNd``'s gradients as convolutions: the input's is the convolution of ``g`` by the weight,
     the weight's that convolution's weight gradient with the roles of ``x`` and ``g`` swapped."""
     needs = ctx.needs_input_grad
-    x4, w4, g4 = _planes(x), _planes(w), _planes(g)
+    x4, w4, g4 = _as_planes(x), _as_planes(w), _as_planes(g)
     gx = gw = gb = None
     if needs[0]:
         gx = ConvNd.apply(g4, w4, None, stride, padding, dilation, groups)
