@@ -653,9 +653,6 @@ class _FusedCell(Function):
         super()._release()
         self.arrays = None
 
-    def _composite_backward(self, composite, grads):
-        return restated_grads(composite, self.saved_tensors, self.needs_input_grad, grads)
-
 
 class LSTMCellStep(_FusedCell):
     """``(x, h, c, w_ih, w_hh, b_ih, b_hh) -> (h', c')``, batch-major (N, ·), gates i, f, g, o: the two
@@ -679,7 +676,7 @@ class LSTMCellStep(_FusedCell):
     @staticmethod
     def backward(ctx, grad_h, grad_c):
         if state.grad_enabled:
-            return ctx._composite_backward(lstm_cell_composite, (grad_h, grad_c))
+            return restated_grads(lstm_cell_composite, ctx.saved_tensors, ctx.needs_input_grad, (grad_h, grad_c))
         from ...kernels import rnn as kernels
 
         x, h, _, w_ih, w_hh, _, _ = ctx.saved_tensors  # (raises if one was modified in place)
@@ -725,7 +722,7 @@ class GRUCellStep(_FusedCell):
     @staticmethod
     def backward(ctx, grad_h):
         if state.grad_enabled:
-            return ctx._composite_backward(gru_cell_composite, (grad_h,))
+            return restated_grads(gru_cell_composite, ctx.saved_tensors, ctx.needs_input_grad, grad_h)
         from ...kernels import rnn as kernels
 
         x, _, w_ih, w_hh, _, _ = ctx.saved_tensors  # (raises if one was modified in place)
