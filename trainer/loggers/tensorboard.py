@@ -4,18 +4,9 @@ from __future__ import annotations
 
 import os
 
+from ember.utils.tensorboard import import_tensorboardx
+
 from .base import VersionedLogger, plain
-
-
-def _import_tensorboardx():
-    try:
-        import tensorboardX  # (lazy: an optional extra)
-    except ImportError:
-        raise ModuleNotFoundError(
-            "TensorBoardLogger needs the optional package tensorboardX, which is not installed. "
-            "Install the extra: pip install 'ember[tensorboard]'  (or: pip install tensorboardX)"
-        ) from None
-    return tensorboardX
 
 
 class TensorBoardLogger(VersionedLogger):
@@ -33,7 +24,7 @@ class TensorBoardLogger(VersionedLogger):
 
     def __init__(self, save_dir: str = ".", name: str | None = "lightning_logs", version: int | str | None = None,
                  prefix: str = "", flush_logs_every_n_steps: int = 100):
-        self._tbx = _import_tensorboardx()
+        self._tbx = import_tensorboardx("TensorBoardLogger")
         super().__init__(save_dir, name, version, prefix, flush_logs_every_n_steps)
         self._writer = None
         self._purge_step = None
