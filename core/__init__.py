@@ -207,6 +207,7 @@ _LAZY_MODULES = {
     "amp": ".amp",  # torch.amp: GradScaler, autocast
     "jit": ".jit",  # torch.jit's annotations (Final, ignore, is_scripting); no TorchScript
     "fx": ".fx",  # torch.fx.wrap as a no-op; no FX graphs
+    "profiler": ".profiler",  # torch.profiler: profile, schedule, record_function
 }
 _LAZY_ATTRIBUTES = {
     "save": (".serialization", "save"),

@@ -13,3 +13,11 @@ __all__ = [
     "gradcheck", "gradgradcheck", "inference_mode", "is_anomaly_enabled", "is_grad_enabled", "no_grad",
     "once_differentiable", "set_detect_anomaly", "set_grad_enabled",
 ]
+
+
+def __getattr__(name: str):  # torch.autograd.profiler, loaded on first use (keeps `import ember` light)
+    if name == "profiler":
+        import importlib  # noqa: PLC0415  (as ember/__init__.py loads its lazy modules)
+
+        return importlib.import_module(".profiler", __name__)
+    raise AttributeError(f"module 'ember.autograd' has no attribute {name!r}")
