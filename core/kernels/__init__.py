@@ -16,6 +16,6 @@ _numba_start.start()  # numba without scipy.linalg, before any kernel module imp
 # from the thread that runs the next numpy / BLAS call (slower conv steps on a busy machine; timings:
 # benchmarks/README.md). Read when numba first starts its thread pool; a user's own setting wins.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-# Likewise OpenBLAS's idle workers: they spin ~0.1 s after each product by default, through the optimizer's update
-# and the other work between steps; from here ~0.4 ms (``_blas.limit_idle_spin``), a user's own setting winning.
+# Likewise OpenBLAS's idle workers: they spin ~0.1 s after each product by default, through slow data batches and
+# the other work between steps; from here ~6 ms (``_blas.limit_idle_spin``), a user's own setting winning.
 _blas.limit_idle_spin(_blas.SPIN_TIMEOUT)

@@ -3,18 +3,19 @@
 After each multi-threaded call OpenBLAS's worker threads spin for 2^28 CPU cycles (~0.1 s) before they
 sleep, by default. Ember shortens that twice, through ``limit_idle_spin``:
 
-* When the kernels load (``ember.kernels``' import): to 2^20 cycles (``SPIN_TIMEOUT``, ~0.4 ms at 2.6 GHz).
-  That still covers the gaps between the products of one step (an MLP's bias, ReLU and loss between its
-  GEMMs), so the worker is ready for the next one, but not the optimizer's update and the rest of the work
-  between steps: there a spinning worker held a core that Ember's own thread needed. On a virtual machine
-  whose cores the host sometimes shares, that cost 2-3x: an MLP step at batch 32 took 1.2 ms in some
-  stretches and 3.0-3.4 ms in others, the optimizer's update 6-7x slower while the worker spun.
+* When the kernels load (``ember.kernels``' import): to 2^24 cycles (``SPIN_TIMEOUT``, ~6 ms at 2.6 GHz, about
+  as long as torch's OpenMP workers spin: libgomp's 300,000 ``pause`` iterations). That covers the gaps between
+  the products of one step (an MLP's bias, ReLU, loss and optimizer update between its GEMMs), so the worker is
+  ready for the next one: on a virtual machine whose idle vCPUs are slow to wake, waking it cost far more than
+  its spin (a shorter spin, 2^20, made GEMM-bound steps up to twice as slow in such stretches). The default
+  keeps the workers spinning through slow data batches and the work between epochs, on a core another thread
+  may need.
 * At the first heavy split kernel call (``_threads.HEAVY``): to 2^4 cycles (``IDLE_TIMEOUT``, the same as
   ``OPENBLAS_THREAD_TIMEOUT=4``): Ember's ``split`` kernels need that core between the GEMMs of a
   convolutional step, and there even a short spin took it (ResNet-18 CIFAR ran no faster on two threads
   than on one).
 
-Timings: benchmarks/README.md (2026-12-07, third and seventh sessions). Each change sets
+Timings: benchmarks/README.md (2026-12-07, third, seventh and eighth sessions). Each change sets
 ``OPENBLAS_THREAD_TIMEOUT``, has OpenBLAS read its environment again and restarts its threads, which read
 the timeout when they start. A timeout the user set is kept; other BLAS libraries are left as they are.
 """
@@ -26,7 +27,7 @@ import os
 import sys
 import threading
 
-SPIN_TIMEOUT = 20  # log2 of the cycles an idle worker spins before it sleeps, once the kernels load
+SPIN_TIMEOUT = 24  # log2 of the cycles an idle worker spins before it sleeps, once the kernels load
 IDLE_TIMEOUT = 4  # from the first heavy split call: OpenBLAS's smallest
 _OURS = "_EMBER_OPENBLAS_THREAD_TIMEOUT"  # the timeout Ember set, beside OPENBLAS_THREAD_TIMEOUT (to tell it from
 # the user's in a child process, which inherits both)
