@@ -1,7 +1,7 @@
 """``ember.autograd``: the engine's public face (``backward``, ``grad``, ``Function``, grad modes,
 anomaly detection, gradient checks)."""
 
-from . import functional  # noqa: F401  (ember.autograd.functional, as torch.autograd.functional)
+from . import forward_ad, functional  # noqa: F401  (ember.autograd.forward_ad / .functional, as torch's)
 from .anomaly import detect_anomaly, is_anomaly_enabled, set_detect_anomaly
 from .engine import backward, grad
 from .function import Function, FunctionCtx, once_differentiable

@@ -100,6 +100,7 @@ class Function:
     once_differentiable = False
     _saved = ()
     _saved_versions = ()
+    _saved_for_forward = ()
     _output = None
     _freed = False
     _out_hooks = None
@@ -128,6 +129,13 @@ class Function:
         raise NotImplementedError("a Function subclass must implement backward(ctx, ...)")
 
     @staticmethod
+    def jvp(ctx, *grad_inputs):
+        """Forward-mode formula of a custom Function (``ember.autograd.forward_ad``): the outputs' tangents
+        from the inputs' ones."""
+        raise NotImplementedError("You must implement the jvp function for custom autograd.Function to use it "
+                                  "with forward mode AD.")
+
+    @staticmethod
     def setup_context(ctx, inputs, output):
         """PyTorch 2's other form: ``forward(*args)`` without ``ctx``, then ``setup_context(ctx, inputs,
         output)`` saves what ``backward`` needs (``inputs`` the tuple of ``forward``'s arguments)."""
@@ -138,6 +146,10 @@ class Function:
         """Keeps tensors for ``backward``; modifying one in place before then is an error."""
         self._saved = tensors
         self._saved_versions = tuple(t._vc[0] if hasattr(t, "_vc") else None for t in tensors)
+
+    def save_for_forward(self, *tensors) -> None:
+        """Keeps tensors for ``jvp`` (forward-mode AD), which reads them as ``ctx.saved_tensors``."""
+        self._saved_for_forward = tensors
 
     def save_output(self) -> None:
         """Asks ``apply`` to keep the (single) output for ``backward`` as ``ctx.output``.
