@@ -208,6 +208,7 @@ _LAZY_MODULES = {
     "jit": ".jit",  # torch.jit's annotations (Final, ignore, is_scripting); no TorchScript
     "fx": ".fx",  # torch.fx.wrap as a no-op; no FX graphs
     "profiler": ".profiler",  # torch.profiler: profile, schedule, record_function
+    "testing": ".testing",  # torch.testing: assert_close, make_tensor
 }
 _LAZY_ATTRIBUTES = {
     "save": (".serialization", "save"),

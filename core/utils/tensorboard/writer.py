@@ -15,8 +15,6 @@ from datetime import datetime
 from ...tensor import Tensor
 from . import import_tensorboardx
 
-tensorboardX = import_tensorboardx("ember.utils.tensorboard.SummaryWriter")
-
 
 def _numpy(value):
     """An Ember tensor as its (detached) ndarray; anything else unchanged (tensorboardX takes arrays,
@@ -62,7 +60,8 @@ class SummaryWriter:
         self.log_dir = str(log_dir)
         self.purge_step, self.max_queue, self.flush_secs = purge_step, max_queue, flush_secs
         self.filename_suffix = filename_suffix
-        self._writer = tensorboardX.SummaryWriter(logdir=self.log_dir, purge_step=purge_step, max_queue=max_queue,
+        self._tbx = import_tensorboardx("SummaryWriter")
+        self._writer = self._tbx.SummaryWriter(logdir=self.log_dir, purge_step=purge_step, max_queue=max_queue,
                                                   flush_secs=flush_secs, filename_suffix=filename_suffix)
 
     @property
@@ -91,9 +90,9 @@ class SummaryWriter:
         for key, value in tag_scalar_dict.items():
             folder = log_dir + "/" + main_tag.replace("/", "_") + "_" + key
             if folder not in writers:
-                writers[folder] = tensorboardX.writer.FileWriter(folder, self.max_queue, self.flush_secs,
+                writers[folder] = self._tbx.writer.FileWriter(folder, self.max_queue, self.flush_secs,
                                                                  self.filename_suffix)
-            writers[folder].add_summary(tensorboardX.summary.scalar(main_tag, _numpy(value)), global_step, walltime)
+            writers[folder].add_summary(self._tbx.summary.scalar(main_tag, _numpy(value)), global_step, walltime)
 
     def add_hparams(self, hparam_dict: dict, metric_dict: dict, hparam_domain_discrete: dict | None = None,
                     run_name: str | None = None, global_step: int | None = None) -> None:
@@ -103,7 +102,7 @@ class SummaryWriter:
             raise TypeError("hparam_dict and metric_dict should be dictionary.")
         hparam_dict = {key: _numpy(value).item() if isinstance(value, Tensor) else value
                        for key, value in hparam_dict.items()}
-        experiment, start, end = tensorboardX.summary.hparams(hparam_dict, metric_dict)
+        experiment, start, end = self._tbx.summary.hparams(hparam_dict, metric_dict)
         _add_discrete_domains(experiment, hparam_dict, hparam_domain_discrete or {})
         with SummaryWriter(os.path.join(self.log_dir, run_name or str(time.time()))) as trial:
             for summary in (experiment, start, end):
@@ -269,7 +268,7 @@ def _add_discrete_domains(experiment, hparam_dict: dict, domains: dict) -> None:
                             f"hparam_dict[{key}].")
     if not domains:
         return
-    from tensorboardX.proto.plugin_hparams_pb2 import HParamsPluginData
+    from tensorboardX.proto.plugin_hparams_pb2 import HParamsPluginData  # (lazy: an optional extra)
 
     plugin_data = experiment.value[0].metadata.plugin_data
     content = HParamsPluginData.FromString(plugin_data.content)
