@@ -23,7 +23,9 @@ does not require grad never becomes a leaf that collects ``.grad``, and forward 
 What differs from torch: an op whose backward is a raw kernel (once differentiable) raises an error naming
 it; complex dual tensors are not supported; a tangent is kept per tensor, so an op on a *view* gives
 the view its own tangent (an in-place change through a view updates the base's tangent only when the base
-records a graph); ``vmap`` or ``ember.export`` started inside a level do not see dual tensors.
+records a graph); ``vmap`` or ``ember.export`` started inside a level replace its hook (``unpack_dual`` then
+raises); tangents are not themselves differentiable (no forward-over-reverse). ``ember.func.jvp`` stays the
+double-vjp of a whole function: it composes with ``vmap`` (``jacfwd``, ``hessian``), which this hook does not.
 
 Example:
     >>> import ember
@@ -105,7 +107,7 @@ def exit_dual_level(*, level: int | None = None) -> None:
                            "This is not supported.")
     if _level is None:
         raise RuntimeError("Dual level must be a positive number.")
-    Function._batching_hook = _hook_value(_level.previous_hook)
+    Function._batching_hook = _hook_value(_level.previous_hook)  # (also when a vmap inside has replaced it)
     _level.tangents.clear()
     _level = None
 
@@ -245,8 +247,28 @@ def unpack_dual(tensor: Tensor, *, level: int | None = None) -> UnpackedDualTens
         return UnpackedDualTensor(tensor, None)
     if _level is None or level not in (None, _level.index):
         raise RuntimeError("Invalid level given to _fw_primal")
+    if Function._batching_hook is not _hook:
+        raise RuntimeError("unpack_dual(): ember.func.vmap or ember.export ran inside dual_level() and replaced its hook "
+                           "on Function.apply, so the ops run since have no tangents; call them outside the level")
     tangent = _level.tangent(tensor)
     return UnpackedDualTensor(_view(_Alias, tensor), tangent)
+
+
+def written_in_place(target: Tensor, result: Tensor) -> None:
+    """Called by the in-place ops' one mechanism (``ops/inplace.py``) once ``result``'s values are written into
+    ``target``: ``target``'s tangent becomes ``result``'s, written into its existing tangent as torch does
+    (zeros when the result has none). A no-op when no level is active."""
+    level = _level
+    if level is None:
+        return
+    new, old = level.tangent(result), level.tangent(target)
+    if new is None and old is None or new is old:
+        return
+    if old is None:
+        level.set_tangent(target, Tensor._wrap(np.array(new._data, dtype=target._data.dtype)))
+        return
+    np.copyto(old._data, 0 if new is None else new._data, casting="unsafe")
+    old._vc[0] += 1
 
 
 # --- the hook on Function.apply ------------------------------------------------------------------------
