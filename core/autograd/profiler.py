@@ -77,7 +77,18 @@ def _dims_name(prefix: str, suffix: str):
     return name
 
 
-_BY_ARGUMENTS = {"ConvNd": _dims_name("conv", "d"), "ConvTransposeNd": _dims_name("conv_transpose", "d")}
+def _pool_name(kind: str):
+    """``aten::max_pool2d`` & co.: the number is the length of the kernel (or output size) argument."""
+    def name(args):
+        sizes = args[1] if len(args) > 1 else None
+        dims = f"{len(sizes)}d" if isinstance(sizes, (tuple, list)) else ""
+        flavour = ("max" if args[2] else "avg") if kind == "adaptive" and len(args) > 2 else kind
+        return f"aten::adaptive_{flavour}_pool{dims}" if kind == "adaptive" else f"aten::{kind}_pool{dims}"
+    return name
+
+
+_BY_ARGUMENTS = {"ConvNd": _dims_name("conv", "d"), "ConvTransposeNd": _dims_name("conv_transpose", "d"),
+                 "MaxPool": _pool_name("max"), "AvgPool": _pool_name("avg"), "AdaptivePool": _pool_name("adaptive")}
 
 
 def op_name(cls, args=()) -> str:

@@ -244,6 +244,12 @@ def _table(events, sort_by, row_limit, max_src_column_width, max_name_column_wid
         if flops:
             values.append(f"{e.flops / 1000 ** level:8.3f}" if e.flops > 0 else "--")
         lines.append(row.format(*values))
+        if stacks:  # the further frames, one per line under the row, then a blank row (torch's layout)
+            width = widths[headers.index("Source Location")]
+            blank = [""] * (len(headers) - 1)
+            lines += [row.format(*blank[:headers.index("Source Location")], _trim(frame, width),
+                                 *blank[headers.index("Source Location"):]) for frame in e.stack[1:]]
+            lines.append(row.format(*blank, ""))
     lines += [separator, f"Self CPU time total: {time(total)}"]
     return "\n".join(lines) + "\n"
 

@@ -202,3 +202,15 @@ def test_schedule_and_table_match_torch():
         theirs.key_averages(group_by_input_shape=True).table())
     assert _header(ours.key_averages().table()) == _header(theirs.key_averages().table())
     assert {"aten::exp"} <= {e.key for e in ours.key_averages()} & {e.key for e in theirs.key_averages()}
+
+
+def test_conv_and_pool_names_and_source_locations():
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.MaxPool2d(2), nn.AdaptiveAvgPool2d(1), nn.Flatten())
+    with profile(with_stack=True) as prof:
+        model(ember.randn(1, 3, 8, 8))
+    rows = prof.key_averages(group_by_stack_n=2)
+    assert {"aten::conv2d", "aten::max_pool2d", "aten::adaptive_avg_pool2d"} <= {e.key for e in rows}
+    (conv,) = [e for e in rows if e.key == "aten::conv2d"]
+    assert len(conv.stack) == 2 and "test_profiler.py" in conv.stack[0]  # the user's line, not Ember's
+    table = rows.table(sort_by="self_cpu_time_total")
+    assert _header(table)[-1] == "Source Location" and "test_conv_and_pool_names" in table
