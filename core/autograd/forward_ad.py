@@ -160,9 +160,15 @@ class _View(Function):
     def backward(ctx, grad):
         return grad
 
+    def name(self) -> str:
+        return "ViewBackward"
+
 
 class _Alias(_View):
     """The primal ``unpack_dual`` returns for a dual tensor that records a graph (torch's ``AliasBackward``)."""
+
+    def name(self) -> str:
+        return "AliasBackward"
 
 
 def _untracked_view(t: Tensor) -> Tensor:
