@@ -13,7 +13,7 @@ Example:
     >>> model = ember.nn.Linear(4, 2)
     >>> with profile(activities=[ProfilerActivity.CPU], record_shapes=True) as prof:
     ...     with record_function("model_inference"):
-    ...         model(ember.randn(3, 4))
+    ...         out = model(ember.randn(3, 4))
     >>> print(prof.key_averages().table(sort_by="cpu_time_total", row_limit=10))  # doctest: +SKIP
 """
 
@@ -196,10 +196,10 @@ class profile(_autograd_profiler.profile):
         >>> with profile(schedule=schedule(wait=1, warmup=1, active=2),
         ...              on_trace_ready=lambda p: ready.append(p.step_num)) as prof:
         ...     for _ in range(5):
-        ...         ember.ones(2).exp()
+        ...         y = ember.ones(2).exp()
         ...         prof.step()
-        >>> ready
-        [3]
+        >>> ready  # the step_num when the active span (steps 2 and 3) ended, as torch's
+        [4]
     """
 
     def __init__(self, *, activities=None, schedule=None, on_trace_ready=None, record_shapes: bool = False,
