@@ -300,18 +300,17 @@ def _hook(cls, args, kwargs):
         return _dual_apply(level, cls, args, kwargs, tangents)
 
 
-def _stand_in(a: Tensor, connected: bool) -> Tensor:
-    """A tensor that requires grad in ``a``'s place: an alias of ``a`` when ``a`` records a graph (so the op's
-    node stays connected to it), else a leaf sharing ``a``'s array and version counter."""
-    if connected:
-        return _Alias.apply(a)
+def _stand_in(a: Tensor) -> Tensor:
+    """A leaf that requires grad in ``a``'s place, sharing its array and version counter."""
     return Tensor._wrap(a._data, True, None, 0, a._vc)
 
 
 def _dual_apply(level: _Level, cls, args, kwargs, tangents):
     recording = state.grad_enabled
-    connected = [recording and isinstance(a, Tensor) and a._requires_grad for a in args]
-    stand_ins = [_stand_in(a, c) if t is not None else a for a, t, c in zip(args, tangents, connected)]
+    tracked = [recording and isinstance(a, Tensor) and a._requires_grad for a in args]
+    # every input with a tangent or a graph of its own runs as a leaf stand-in, so that the double vjp walks this
+    # op's node alone, not the history behind it (which would make a long forward quadratic)
+    stand_ins = [_stand_in(a) if t is not None or r else a for a, t, r in zip(args, tangents, tracked)]
     with enable_grad():
         out = cls.apply(*stand_ins, **kwargs)
     outputs = out if isinstance(out, tuple) else (out,)
@@ -327,16 +326,27 @@ def _dual_apply(level: _Level, cls, args, kwargs, tangents):
                                       "with forward mode AD.")
         else:
             out_tangents = _double_vjp(cls, differentiable, stand_ins, tangents)
-        # the stand-ins that are leaves leave the node: the result records only what torch's records
-        leaves = {id(s) for s, a in zip(stand_ins, args) if s is not a and s.grad_fn is None}
-        node._edges = tuple(None if e is not None and id(e[0]) in leaves else e for e in node._edges)
-    if not any(recording and isinstance(a, Tensor) and a._requires_grad for a in args):
+        node._edges = tuple(_connected_edge(e, s, a, r) for e, s, a, r in zip(node._edges, stand_ins, args, tracked))
+    if not any(tracked):
         outputs = tuple(Tensor._wrap(o._data, False, None, o._output_nr) if isinstance(o, Tensor) else o
                         for o in outputs)
     for i, tangent in zip(chosen, out_tangents):
         if tangent is not None:
             level.set_tangent(outputs[i], tangent)
     return outputs if isinstance(out, tuple) else outputs[0]
+
+
+def _connected_edge(edge, stand_in, a, tracked: bool):
+    """The op's edge for input ``a`` as torch records it: to ``a`` itself when ``a`` records a graph, else none.
+    The stand-in (which the op may have saved for its backward) becomes an alias of ``a``, so that gradients
+    of gradients (``create_graph``) through the saved stand-in reach ``a`` too."""
+    if stand_in is a or edge is None:
+        return edge
+    if not tracked:
+        return None
+    alias = _Alias.apply(a)
+    stand_in.grad_fn, stand_in._output_nr = alias.grad_fn, 0
+    return (a.grad_fn or a, a._output_nr, edge[2], edge[3])
 
 
 def _zeros(like: Tensor) -> Tensor:
