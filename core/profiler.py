@@ -29,11 +29,11 @@ from enum import Enum
 
 from . import _device
 from .autograd import profiler as _autograd_profiler
-from .autograd.profiler import EventList, record_function
+from .autograd.profiler import DeviceType, EventList, kineto_available, record_function
 from .optim.optimizer import Optimizer
 
-__all__ = ["ProfilerAction", "ProfilerActivity", "profile", "record_function", "schedule", "supported_activities",
-           "tensorboard_trace_handler"]
+__all__ = ["DeviceType", "ProfilerAction", "ProfilerActivity", "kineto_available", "profile", "record_function",
+           "schedule", "supported_activities", "tensorboard_trace_handler"]
 
 
 class ProfilerActivity(Enum):

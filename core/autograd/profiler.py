@@ -29,9 +29,10 @@ import traceback
 from .. import _device
 from ..tensor import Tensor
 from .function import Function
-from .profiler_util import EventList, FunctionEvent, FunctionEventAvg
+from .profiler_util import DeviceType, EventList, FunctionEvent, FunctionEventAvg
 
-__all__ = ["EventList", "FunctionEvent", "FunctionEventAvg", "emit_itt", "emit_nvtx", "profile", "record_function"]
+__all__ = ["DeviceType", "EventList", "FunctionEvent", "FunctionEventAvg", "emit_itt", "emit_nvtx", "kineto_available",
+           "profile", "record_function"]
 
 _EMBER_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # frames inside Ember: not user stack
 
@@ -173,6 +174,12 @@ _saved: dict = {}  # Function's methods while replaced
 _ids = iter(range(1 << 62))
 
 
+def kineto_available() -> bool:
+    """True: torch.profiler's API works (Ember's own recorder stands in for Kineto), so programs that check
+    this before using ``ember.profiler.profile`` take that path."""
+    return True
+
+
 def is_profiling() -> bool:
     """Whether a profiler is running (``record_function`` costs one check otherwise)."""
     return bool(_sessions)
@@ -236,6 +243,7 @@ def _profiled_call_backward(self, grads):
 def _start(session: _Session) -> None:
     with _lock:
         if not _sessions:
+            _local.stack.clear()  # (a range left open by an earlier profile, e.g. an abandoned generator's)
             _saved["apply"] = Function.__dict__["apply"]
             _saved["_call_backward"] = Function.__dict__["_call_backward"]
             Function.apply = classmethod(_profiled_apply)

@@ -5,8 +5,16 @@ from __future__ import annotations
 
 import json
 import os
+from enum import Enum
 
-__all__ = ["EventList", "FunctionEvent", "FunctionEventAvg"]
+__all__ = ["DeviceType", "EventList", "FunctionEvent", "FunctionEventAvg"]
+
+
+class DeviceType(Enum):
+    """Where an event ran (torch's ``torch.autograd.DeviceType``): always ``CPU`` in Ember."""
+
+    CPU = 0
+    CUDA = 1
 
 
 def _format_time(time_us: float) -> str:
@@ -47,7 +55,7 @@ class FunctionEvent:
         self.count = 1
         self.is_user_annotation = user_annotation
         self.is_async = False
-        self.device_type = "cpu"
+        self.device_type = DeviceType.CPU
         self.node_id = -1
 
     key = property(lambda self: self.name)
@@ -88,7 +96,7 @@ class FunctionEventAvg:
         self.is_async = False
         self.is_user_annotation = False
         self.node_id = -1
-        self.device_type = "cpu"
+        self.device_type = DeviceType.CPU
         self.device_time_total = self.self_device_time_total = 0
 
     cpu_time = property(lambda self: self.cpu_time_total / self.count if self.count else 0.0)

@@ -214,3 +214,24 @@ def test_conv_and_pool_names_and_source_locations():
     assert len(conv.stack) == 2 and "test_profiler.py" in conv.stack[0]  # the user's line, not Ember's
     table = rows.table(sort_by="self_cpu_time_total")
     assert _header(table)[-1] == "Source Location" and "test_conv_and_pool_names" in table
+
+
+def test_threads_start_stop_and_accumulated_cycles():
+    import threading
+
+    x = ember.ones(4)
+    prof = profile(schedule=schedule(wait=0, warmup=1, active=1), acc_events=True)
+    prof.start()  # torch's other form: start(), step(), stop()
+    for _ in range(4):
+        worker = threading.Thread(target=lambda: x.exp())
+        with record_function("main_block"):
+            worker.start()
+            worker.join()
+            x.sin()
+        prof.step()
+    prof.stop()
+    events = prof.events()
+    assert [e.name for e in events].count("aten::sin") == 2  # two active steps (1 and 3), both kept
+    exps = [e for e in events if e.name == "aten::exp"]
+    assert len(exps) == 2 and all(e.cpu_parent is None and e.thread != events[0].thread for e in exps)
+    assert all(e.cpu_parent.name == "main_block" for e in events if e.name == "aten::sin")
