@@ -205,7 +205,8 @@ class profile(_autograd_profiler.profile):
     def __init__(self, *, activities=None, schedule=None, on_trace_ready=None, record_shapes: bool = False,
                  profile_memory: bool = False, with_stack: bool = False, with_flops: bool = False,
                  with_modules: bool = False, experimental_config=None, execution_trace_observer=None,
-                 acc_events: bool = False, use_cuda: bool | None = None, custom_trace_id_callback=None):
+                 acc_events: bool = False, use_cuda: bool | None = None, custom_trace_id_callback=None,
+                 post_processing_timeout_s: float | None = None):
         activities = set(activities) if activities is not None else supported_activities()
         if use_cuda:
             activities.add(ProfilerActivity.CUDA)

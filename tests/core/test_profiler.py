@@ -202,6 +202,20 @@ def test_schedule_and_table_match_torch():
         theirs.key_averages(group_by_input_shape=True).table())
     assert _header(ours.key_averages().table()) == _header(theirs.key_averages().table())
     assert {"aten::exp"} <= {e.key for e in ours.key_averages()} & {e.key for e in theirs.key_averages()}
+    # the names a user greps for in a training step's table are torch's
+    with ember.profiler.profile() as ours:
+        _train(1)
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.ReLU(), torch.nn.Linear(16, 2))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    with torch_profiler.profile() as theirs:
+        optimizer.zero_grad()
+        torch.nn.functional.cross_entropy(model(torch.randn(4, 8)), torch.tensor([0, 1, 1, 0])).backward()
+        optimizer.step()
+    shared = {e.key for e in ours.key_averages()} & {e.key for e in theirs.key_averages()}
+    assert {"aten::linear", "aten::relu", "aten::cross_entropy_loss", "AddmmBackward0", "ReluBackward0",
+            "autograd::engine::evaluate_function: AddmmBackward0", "Optimizer.step#SGD.step",
+            "Optimizer.zero_grad#SGD.zero_grad"} <= shared
 
 
 def test_conv_and_pool_names_and_source_locations():
