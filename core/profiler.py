@@ -100,21 +100,13 @@ def _default_schedule(step: int) -> ProfilerAction:
 
 def tensorboard_trace_handler(dir_name: str, worker_name: str | None = None, use_gzip: bool = False):
     """An ``on_trace_ready`` that writes each trace to ``dir_name/<worker>.<ns>.pt.trace.json`` (torch's file
-    names, which TensorBoard's profiler plugin reads); ``worker_name`` defaults to ``<host>_<pid>``."""
+    names, which TensorBoard's profiler plugin reads; ``.json.gz`` with ``use_gzip``); ``worker_name`` defaults to
+    ``<host>_<pid>``."""
     def handler_fn(prof) -> None:
         os.makedirs(dir_name, exist_ok=True)
         worker = worker_name or f"{socket.gethostname()}_{os.getpid()}"
         path = os.path.join(dir_name, f"{worker}.{time.time_ns()}.pt.trace.json")
-        if use_gzip:
-            import gzip  # (only for this option)
-            import tempfile
-            with tempfile.TemporaryDirectory() as tmp:
-                plain = os.path.join(tmp, "trace.json")
-                prof.export_chrome_trace(plain)
-                with open(plain, "rb") as src, gzip.open(path + ".gz", "wb") as dst:
-                    dst.write(src.read())
-        else:
-            prof.export_chrome_trace(path)
+        prof.export_chrome_trace(path + ".gz" if use_gzip else path)
 
     return handler_fn
 

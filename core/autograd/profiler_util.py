@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 from enum import Enum
@@ -167,7 +168,8 @@ class EventList(list):
                       max_shapes_column_width, header, top_level_events_only, time_unit)
 
     def export_chrome_trace(self, path: str) -> None:
-        """Writes the events as a chrome-trace JSON file (chrome://tracing, Perfetto, TensorBoard)."""
+        """Writes the events as a chrome-trace JSON file (chrome://tracing, Perfetto, TensorBoard); gzipped
+        when ``path`` ends in ``.gz``."""
         pid = os.getpid()
         trace = []
         for e in self:
@@ -182,8 +184,13 @@ class EventList(list):
                           "name": e.trace_name, "pid": pid, "tid": e.thread, "ts": e.start_ns / 1000.0,
                           "dur": (e.end_ns - e.start_ns) / 1000.0, "args": args})
         trace.append({"ph": "M", "name": "process_name", "pid": pid, "tid": 0, "args": {"name": "python"}})
-        with open(path, "w") as f:
-            json.dump({"schemaVersion": 1, "displayTimeUnit": "ms", "traceEvents": trace}, f)
+        text = json.dumps({"schemaVersion": 1, "displayTimeUnit": "ms", "traceEvents": trace})
+        if path.endswith(".gz"):  # (as torch's: a .gz path is written compressed)
+            with gzip.open(path, "wt") as f:
+                f.write(text)
+        else:
+            with open(path, "w") as f:
+                f.write(text)
 
     def __str__(self) -> str:
         return self.table()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 
@@ -111,6 +112,9 @@ def test_chrome_trace_and_tensorboard_handler(tmp_path):
     assert all(e["dur"] >= 0 and isinstance(e["ts"], float) for e in spans)
     prof.export_chrome_trace(str(tmp_path / "t.json"))
     assert json.loads((tmp_path / "t.json").read_text())["traceEvents"]
+    prof.export_chrome_trace(str(tmp_path / "t.json.gz"))
+    with gzip.open(tmp_path / "t.json.gz", "rt") as f:
+        assert json.load(f)["traceEvents"]
 
 
 def test_legacy_autograd_profiler():
