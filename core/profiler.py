@@ -202,6 +202,8 @@ class profile(_autograd_profiler.profile):
         activities = set(activities) if activities is not None else supported_activities()
         if use_cuda:
             activities.add(ProfilerActivity.CUDA)
+        if not activities:
+            raise ValueError("No valid profiler activities found: pass activities=[ProfilerActivity.CPU]")
         for activity in activities:
             if activity is not ProfilerActivity.CPU:
                 raise _device.unavailable(activity.name.lower())

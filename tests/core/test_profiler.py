@@ -159,6 +159,8 @@ def test_device_activities_raise_the_cpu_only_error():
     with pytest.raises(RuntimeError, match=message):
         ember.autograd.profiler.profile(use_cuda=True)
     assert ember.profiler.supported_activities() == {ProfilerActivity.CPU}
+    with pytest.raises(ValueError, match="No valid profiler activities"):
+        profile(activities=[])
 
 
 def _ready_steps(profiler_module, activities, scheduled, steps: int) -> tuple:
