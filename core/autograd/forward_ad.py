@@ -13,10 +13,15 @@ stand-ins of its inputs that require grad, and the engine computes ``g = J^T u``
 with ``create_graph=True``; since ``g`` is linear in ``u``, differentiating ``<g, t>`` with respect to ``u``
 gives ``J t`` (the double-vjp trick ``ember.func.jvp`` applies to whole functions; here it is applied to one
 op at a time, so it needs an op's backward to be differentiable only in its incoming gradient, and a tangent
-is there as soon as the op has run, as in torch). The stand-ins keep what users see unchanged: a result
-records a graph node exactly when torch's would (grad mode on and an input requiring grad), a primal that
-does not require grad never becomes a leaf that collects ``.grad``, and forward AD works under
-``no_grad`` as torch's does. A custom ``Function`` with a ``jvp`` staticmethod gets its own formula
+is there as soon as the op has run, as in torch). Computing tangents lazily at ``unpack_dual`` instead (one
+double vjp over the whole recorded graph) would need a graph recorded for dual tensors that do not require
+grad, which users would see in ``requires_grad`` / ``grad_fn``, and nothing under ``no_grad``. The stand-ins
+are leaves sharing the inputs' arrays, so each double vjp walks one node (the cost per op does not grow with
+the depth of the graph); afterwards the op's node is connected as torch's would be: it records a graph
+exactly when torch's does (grad mode on and an input requiring grad), a primal that does not require grad
+never becomes a leaf that collects ``.grad``, and forward AD works under ``no_grad`` as torch's does. An
+in-place op gives its tensor the result's tangent: through the rebased ``grad_fn`` when the tensor records a
+graph, else through ``written_in_place``, which the in-place mechanism (``ops/inplace.py``) is to call. A custom ``Function`` with a ``jvp`` staticmethod gets its own formula
 (``ctx.save_for_forward`` keeps tensors for it, read in ``jvp`` as ``ctx.saved_tensors``); a user's
 ``Function`` without one raises torch's ``NotImplementedError``.
 
