@@ -21,20 +21,19 @@ def torch_fw():
     return torch, tfw
 
 
-def tangents_of(lib, fw, fn, primals, tangents, requires_grad=False):
+def tangents_of(lib, fw, fn, primals, tangents):
     """``fn(*duals)``'s primal and tangent (numpy), in ember or torch."""
     with fw.dual_level():
-        duals = [fw.make_dual(lib.tensor(p, requires_grad=requires_grad), lib.tensor(t))
-                 for p, t in zip(primals, tangents)]
+        duals = [fw.make_dual(lib.tensor(p), lib.tensor(t)) for p, t in zip(primals, tangents)]
         primal, tangent = fw.unpack_dual(fn(lib, *duals))
         return primal.detach().numpy(), tangent.detach().numpy()
 
 
-def compare(fn, primals, requires_grad=False, atol=1e-10, seed=1):
+def compare(fn, primals, atol=1e-10, seed=1):
     torch, tfw = torch_fw()
     tangents = [rand(*np.shape(p), seed=seed + k) for k, p in enumerate(primals)]
-    ours = tangents_of(ember, fwAD, fn, primals, tangents, requires_grad)
-    theirs = tangents_of(torch, tfw, fn, primals, tangents, requires_grad)
+    ours = tangents_of(ember, fwAD, fn, primals, tangents)
+    theirs = tangents_of(torch, tfw, fn, primals, tangents)
     np.testing.assert_allclose(ours[0], theirs[0], atol=atol, rtol=1e-7)
     np.testing.assert_allclose(ours[1], theirs[1], atol=atol, rtol=1e-7)
 
@@ -58,22 +57,29 @@ def test_ops_tangents_match_torch(name):
     compare(fn, primals)
 
 
-@pytest.mark.parametrize("which", [(0,), (1,), (0, 1)])
-def test_tangent_on_each_subset_of_inputs(which):
-    """Only the chosen inputs are dual; the others are plain tensors."""
+@pytest.mark.parametrize("grads", [(), (0,), (1,), (0, 1)])
+@pytest.mark.parametrize("duals", [(0,), (1,), (0, 1)])
+def test_each_subset_of_dual_inputs_and_of_inputs_requiring_grad(duals, grads):
+    """Tangents, requires_grad and the gradients of a backward through dual tensors, as torch's."""
     torch, tfw = torch_fw()
     x, y = rand(2, 3, 4), rand(4)
     tx, ty = rand(2, 3, 4, seed=5), rand(4, seed=6)
     results = []
     for lib, fw in ((ember, fwAD), (torch, tfw)):
+        leaves = [lib.tensor(x, requires_grad=0 in grads), lib.tensor(y, requires_grad=1 in grads)]
         with fw.dual_level():
-            a, b = lib.tensor(x), lib.tensor(y)
-            if 0 in which:
-                a = fw.make_dual(a, lib.tensor(tx))
-            if 1 in which:
-                b = fw.make_dual(b, lib.tensor(ty))
-            results.append(fw.unpack_dual((a * b).sin() / (1 + b.exp())).tangent.numpy())
-    np.testing.assert_allclose(results[0], results[1], atol=1e-12)
+            a, b = (fw.make_dual(t, lib.tensor(v)) if k in duals else t for k, (t, v) in enumerate(zip(leaves, (tx, ty))))
+            out = (a * b).sin() / (1 + b.exp())
+            results.append((out.requires_grad, fw.unpack_dual(out).tangent.detach().numpy()))
+            if out.requires_grad:
+                out.sum().backward()
+            results.append([None if t.grad is None else t.grad.numpy() for t in leaves])
+    assert results[0][0] == results[2][0]
+    np.testing.assert_allclose(results[0][1], results[2][1], atol=1e-12)
+    for ours, theirs in zip(results[1], results[3]):
+        assert (ours is None) == (theirs is None)
+        if ours is not None:
+            np.testing.assert_allclose(ours, theirs, atol=1e-12)
 
 
 def test_tutorial_basic_usage():
