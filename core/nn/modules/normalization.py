@@ -1,5 +1,5 @@
 """Normalisation layers: ``BatchNorm1d/2d/3d``, ``InstanceNorm1d/2d/3d``, ``LayerNorm``, ``GroupNorm``,
-``RMSNorm``, ``LocalResponseNorm``."""
+``RMSNorm``, ``LocalResponseNorm``, ``CrossMapLRN2d``."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import numpy as np
 
 from ... import creation
 from ..._dtype import int64
+from ...autograd.function import Function, once_differentiable
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter
@@ -19,6 +20,7 @@ __all__ = [
     "BatchNorm1d",
     "BatchNorm2d",
     "BatchNorm3d",
+    "CrossMapLRN2d",
     "GroupNorm",
     "InstanceNorm1d",
     "InstanceNorm2d",
@@ -425,3 +427,67 @@ class LocalResponseNorm(Module):
 
     def extra_repr(self) -> str:
         return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
+
+
+class CrossMapLRN2d(Module):
+    """torch.nn.CrossMapLRN2d: Lua Torch's local response normalisation across the channels of a 4-D input,
+    ``x / (k + alpha / size * sum of x^2 over the neighbouring channels) ** beta``.
+
+    Its numbers are torch's, quirks included (old ports of Lua Torch models rely on them): the sum runs over the
+    ``(size - 1) // 2`` channels on each side, and channel 0 stays in it once the window has moved past it (torch's
+    loop kept a 1-based bound); the gradient is torch's formula, whose window sits one channel lower, so it is not
+    the exact derivative of the forward (``torch.autograd.gradcheck`` fails on torch's too). ``LocalResponseNorm``
+    is the exact, symmetric layer. Once differentiable, as torch's.
+
+    Example:
+        >>> import ember
+        >>> lrn = ember.nn.CrossMapLRN2d(5, alpha=1e-4, beta=0.75, k=1.0)
+        >>> lrn(ember.ones(1, 8, 2, 2)).shape
+        ember.Size([1, 8, 2, 2])
+    """
+
+    def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1):
+        super().__init__()
+        self.size, self.alpha, self.beta, self.k = size, alpha, beta, k
+
+    def forward(self, input):
+        return _CrossMapLRN2dFunction.apply(input, self.size, self.alpha, self.beta, self.k)
+
+    def extra_repr(self) -> str:
+        return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
+
+
+def _channel_window_sums(values: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """``values[:, low[c]:high[c]].sum(1)`` for every channel ``c``, through prefix sums over the channels."""
+    prefix = np.concatenate([np.zeros_like(values[:, :1]), np.cumsum(values, axis=1)], axis=1)
+    return prefix[:, high] - prefix[:, low]
+
+
+class _CrossMapLRN2dFunction(Function):
+    @staticmethod
+    def forward(ctx, input, size, alpha, beta, k):
+        if input.ndim != 4:
+            raise ValueError(f"CrossMapLRN2d: Expected input to be 4D, got {input.ndim}D instead.")
+        x = input.detach().numpy()
+        channel, half = np.arange(x.shape[1]), (size - 1) // 2
+        low, high = np.maximum(channel - half, 0), np.minimum(channel + half + 1, x.shape[1])
+        squares = x * x
+        window = _channel_window_sums(squares, low, high) + (low > 0)[:, None, None] * squares[:, :1]
+        scale = k + alpha / size * window
+        output = x * scale ** -beta
+        ctx.save_for_backward(input)
+        ctx.arrays, ctx.options = (scale, output), (size, alpha, beta)
+        return creation.from_numpy(output)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_output):
+        (input,) = ctx.saved_tensors
+        (scale, output), (size, alpha, beta) = ctx.arrays, ctx.options
+        x, g = input.detach().numpy(), grad_output.detach().numpy()
+        # torch's accumulation: for channel c the ratios g * output / scale of channels c - shift ... c + size - 1 - shift
+        channel, shift = np.arange(x.shape[1]), int(size - (size - 1) / 2)
+        low, high = np.maximum(channel - shift, 0), np.minimum(channel + size - shift, x.shape[1])
+        accumulated = _channel_window_sums(g * output / scale, low, np.maximum(high, low))
+        grad = scale ** -beta * g - 2 * alpha * beta / size * x * accumulated
+        return creation.from_numpy(grad.astype(x.dtype, copy=False)), None, None, None, None

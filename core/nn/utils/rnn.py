@@ -1,9 +1,9 @@
-"""Variable-length sequences: ``pad_sequence`` and ``PackedSequence`` with ``pack_padded_sequence``,
-``pad_packed_sequence`` and ``pack_sequence``."""
+"""Variable-length sequences: ``pad_sequence`` / ``unpad_sequence`` and ``PackedSequence`` with
+``pack_padded_sequence``, ``pad_packed_sequence``, ``pack_sequence`` and ``unpack_sequence``."""
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -163,3 +163,40 @@ def pack_sequence(sequences: Sequence[Tensor], enforce_sorted: bool = True) -> P
     """Packs a list of ``(L_i, *)`` tensors (longest first unless ``enforce_sorted=False``)."""
     lengths = [s.shape[0] for s in sequences]
     return pack_padded_sequence(pad_sequence(sequences), lengths, enforce_sorted=enforce_sorted)
+
+
+def unpad_sequence(padded_sequences: Tensor, lengths, batch_first: bool = False) -> list[Tensor]:
+    """Inverse of ``pad_sequence``: the list of sequences, sequence ``i`` cut to ``lengths[i]`` steps (views of
+    ``padded_sequences``, so gradients flow back into it).
+
+    Unlike torch's, which transposes a time-major ``padded_sequences`` in place (``transpose_``), the input is left
+    as it was.
+
+    Example:
+        >>> import ember
+        >>> from ember.nn.utils.rnn import pad_sequence, unpad_sequence
+        >>> padded = pad_sequence([ember.ones(2), ember.ones(3)])
+        >>> [s.shape for s in unpad_sequence(padded, ember.tensor([2, 3]))]
+        [ember.Size([2]), ember.Size([3])]
+    """
+    if not batch_first:
+        padded_sequences = padded_sequences.transpose(0, 1)
+    lengths = lengths.tolist() if isinstance(lengths, Tensor) else list(lengths)
+    if len(lengths) != padded_sequences.shape[0]:
+        raise ValueError(f"unpad_sequence: {len(lengths)} lengths for a batch of {padded_sequences.shape[0]} "
+                         f"sequences (padded shape {tuple(padded_sequences.shape)}, batch_first={batch_first})")
+    return [sequence[: int(length)] for sequence, length in zip(padded_sequences, lengths)]
+
+
+def unpack_sequence(packed_sequences: PackedSequence) -> list[Tensor]:
+    """Inverse of ``pack_sequence``: the list of sequences, in the order they were packed.
+
+    Example:
+        >>> import ember
+        >>> from ember.nn.utils.rnn import pack_sequence, unpack_sequence
+        >>> packed = pack_sequence([ember.tensor([1, 2]), ember.tensor([3])])
+        >>> unpack_sequence(packed)
+        [tensor([1, 2]), tensor([3])]
+    """
+    padded_sequences, lengths = pad_packed_sequence(packed_sequences, batch_first=True)
+    return unpad_sequence(padded_sequences, lengths, batch_first=True)
