@@ -2,18 +2,21 @@
 
 tests/rl_ports/ holds vwxyzjn/cleanrl's ``ppo.py`` (discrete PPO), ``ppo_continuous_action.py`` (Gaussian
 policy) and ``dqn.py`` as written (gymnasium 1.0 versions), each file saying what it leaves out. gymnasium,
-tyro, tensorboard and stable_baselines3 are not installed: the programs import the small stand-ins beside
-them (``tiny_gym``: CartPole-v1, Pendulum-v1, the wrappers and ``SyncVectorEnv`` with gymnasium's API;
-``tiny_tyro``: ``tyro.cli`` over the ``Args`` dataclass with argparse; ``tiny_tensorboard``: a
-``SummaryWriter`` that keeps the scalars; ``replay_buffer``: SB3's ``ReplayBuffer``), the same ones for both
-frameworks. The Ember test renames torch's names in the program's text (tests/test_ports.py's ``rename``)
-and runs it; where torch is installed the original runs too; and from torch's initial weights the first
-update of each agent gives torch's losses, gradients and updated weights.
+tyro and stable_baselines3 are not installed: the programs import the small stand-ins beside them
+(``tiny_gym``: CartPole-v1, Pendulum-v1, the wrappers and ``SyncVectorEnv`` with gymnasium's API;
+``tiny_tyro``: ``tyro.cli`` over the ``Args`` dataclass with argparse; ``replay_buffer``: SB3's
+``ReplayBuffer``), the same ones for both frameworks. They log with ``torch.utils.tensorboard.SummaryWriter``
+(renamed: ``ember.utils.tensorboard``, over tensorboardX) and the checks read the scalars back from the event
+files; torch's writer needs the ``tensorboard`` package, and where it is missing tensorboardX's writer (the one
+torch's came from) stands in for it. The Ember test renames torch's names in the program's text
+(tests/test_ports.py's ``rename``) and runs it; where torch is installed the original runs too; and from torch's
+initial weights the first update of each agent gives torch's losses, gradients and updated weights.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import re
 import sys
 import types
@@ -23,11 +26,12 @@ import ember
 import numpy as np
 import pytest
 
+from tests.core.utils.tensorboard_events import scalars
 from tests.test_ports import rename
 
 RL_PORTS = Path(__file__).resolve().parent / "rl_ports"
-# The modules the programs import by their own names (the stand-ins of gymnasium, tyro, tensorboard, SB3).
-LIBRARIES = ["tiny_gym", "tiny_tyro", "tiny_tensorboard", "replay_buffer"]
+# The modules the programs import by their own names (the stand-ins of gymnasium, tyro, SB3).
+LIBRARIES = ["tiny_gym", "tiny_tyro", "replay_buffer"]
 
 
 def _source(name: str, ported: bool) -> str:
@@ -40,14 +44,20 @@ def _source(name: str, ported: bool) -> str:
 
 @contextlib.contextmanager
 def _libraries(ported: bool):
-    """The stand-in modules in sys.modules under the names the programs import (renamed when ``ported``)."""
-    saved = {name: sys.modules.get(name) for name in LIBRARIES}
+    """The stand-in modules in sys.modules under the names the programs import (renamed when ``ported``), and
+    tensorboardX's writer as ``torch.utils.tensorboard`` for torch when the tensorboard package is missing."""
+    names = [*LIBRARIES, "torch.utils.tensorboard"]
+    saved = {name: sys.modules.get(name) for name in names}
     try:
         for name in LIBRARIES:
             module = types.ModuleType(name)
             module.__file__ = str(RL_PORTS / f"{name}.py")
             sys.modules[name] = module
             exec(compile(_source(name, ported), module.__file__, "exec", dont_inherit=True), module.__dict__)  # noqa: S102
+        if not ported and importlib.util.find_spec("tensorboard") is None:
+            import tensorboardX
+
+            sys.modules["torch.utils.tensorboard"] = types.SimpleNamespace(SummaryWriter=tensorboardX.SummaryWriter)
         yield
     finally:
         for name, module in saved.items():
@@ -59,6 +69,7 @@ def _libraries(ported: bool):
 
 def load_program(name: str, ported: bool) -> dict:
     """tests/rl_ports/NAME.py's namespace (renamed to Ember when ``ported``), its stand-ins imported."""
+    pytest.importorskip("tensorboardX", reason="the programs log through the optional extra ember[tensorboard]")
     path = RL_PORTS / f"{name}.py"
     namespace = {"__name__": f"rl_ports.{name}", "__file__": str(path)}
     with _libraries(ported):
@@ -124,13 +135,13 @@ def test_every_program_is_run_or_waits_for_a_named_feature():
 def _run(case, lib, tmp_path, monkeypatch):
     """The case's program on one thread (as the small programs are timed: numpy's OpenBLAS spreads the
     batch-64 GEMMs over both cores, ~10x the CPU time on a loaded machine; see the report in
-    benchmarks/README.md), its check applied to the scalars it logged."""
+    benchmarks/README.md), its check applied to the scalars read back from its event files."""
     monkeypatch.chdir(tmp_path)
     name, argv, check, *_ = {**CASES, **PENDING}[case]
     threads = lib.get_num_threads()
     lib.set_num_threads(1)
     try:
-        check(load_program(name, ported=lib is ember)["main"](list(argv)))
+        check(scalars(tmp_path / load_program(name, ported=lib is ember)["main"](list(argv))))
     finally:
         lib.set_num_threads(threads)
 

@@ -1,8 +1,8 @@
 # CleanRL's dqn.py (vwxyzjn/cleanrl, cleanrl/dqn.py, gymnasium 1.0 version), as written but for: gymnasium /
-# tyro / tensorboard / stable_baselines3 are not installed, so the program imports tiny_gym, tiny_tyro,
-# tiny_tensorboard and replay_buffer (SB3's ReplayBuffer interface; tests/rl_ports/) in their place; the
-# `__main__` block is `main(argv)`, which returns the logged scalars; the wandb branch and the save_model /
-# evaluate / upload branch (cleanrl_utils, the Hugging Face hub) are left out.
+# tyro / stable_baselines3 are not installed, so the program imports tiny_gym, tiny_tyro and replay_buffer
+# (SB3's ReplayBuffer interface; tests/rl_ports/) in their place; the `__main__` block is `main(argv)`, which
+# returns the run's log folder (the test reads the scalars back from its event files); the wandb branch and
+# the save_model / evaluate / upload branch (cleanrl_utils, the Hugging Face hub) are left out.
 # ruff: noqa  (CleanRL's style)
 import os
 import random
@@ -17,7 +17,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 import torch.optim as optim
 from replay_buffer import ReplayBuffer
-from tiny_tensorboard import SummaryWriter
+from torch.utils.tensorboard import SummaryWriter
 
 
 @dataclass
@@ -215,7 +215,7 @@ def main(argv=None):
 
     envs.close()
     writer.close()
-    return writer.scalars
+    return f"runs/{run_name}"
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 # CleanRL's ppo.py (vwxyzjn/cleanrl, cleanrl/ppo.py, gymnasium 1.0 version), as written but for:
-# gymnasium / tyro / tensorboard are not installed, so the program imports tiny_gym, tiny_tyro and
-# tiny_tensorboard (tests/rl_ports/) in their place; the `__main__` block is `main(argv)`, which returns the
-# logged scalars; the wandb branch and the default sizes (500k steps) are left to the command line.
+# gymnasium / tyro are not installed, so the program imports tiny_gym and tiny_tyro (tests/rl_ports/) in their
+# place; the `__main__` block is `main(argv)`, which returns the run's log folder (the test reads the scalars
+# back from its event files); the wandb branch and the default sizes (500k steps) are left to the command line.
 # ruff: noqa  (CleanRL's style)
 import os
 import random
@@ -14,8 +14,8 @@ import tiny_tyro as tyro
 import torch
 import torch.nn as nn
 import torch.optim as optim
-from tiny_tensorboard import SummaryWriter
 from torch.distributions.categorical import Categorical
+from torch.utils.tensorboard import SummaryWriter
 
 
 @dataclass
@@ -305,7 +305,7 @@ def main(argv=None):
 
     envs.close()
     writer.close()
-    return writer.scalars
+    return f"runs/{run_name}"
 
 
 if __name__ == "__main__":

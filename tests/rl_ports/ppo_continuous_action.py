@@ -1,9 +1,9 @@
 # CleanRL's ppo_continuous_action.py (vwxyzjn/cleanrl, cleanrl/ppo_continuous_action.py, gymnasium 1.0
-# version), as written but for: gymnasium / tyro / tensorboard are not installed, so the program imports
-# tiny_gym, tiny_tyro and tiny_tensorboard (tests/rl_ports/) in their place, without the optional dm_control
-# registration; the `__main__` block is `main(argv)`, which returns the logged scalars; the wandb branch and
-# the save_model / evaluate / upload branch (cleanrl_utils, the Hugging Face hub) are left out; the default
-# environment (HalfCheetah-v4, MuJoCo) is given as Pendulum-v1 on the command line.
+# version), as written but for: gymnasium / tyro are not installed, so the program imports tiny_gym and
+# tiny_tyro (tests/rl_ports/) in their place, without the optional dm_control registration; the `__main__`
+# block is `main(argv)`, which returns the run's log folder (the test reads the scalars back from its event
+# files); the wandb branch and the save_model / evaluate / upload branch (cleanrl_utils, the Hugging Face hub)
+# are left out; the default environment (HalfCheetah-v4, MuJoCo) is given as Pendulum-v1 on the command line.
 # ruff: noqa  (CleanRL's style)
 import os
 import random
@@ -16,8 +16,8 @@ import tiny_tyro as tyro
 import torch
 import torch.nn as nn
 import torch.optim as optim
-from tiny_tensorboard import SummaryWriter
 from torch.distributions.normal import Normal
+from torch.utils.tensorboard import SummaryWriter
 
 
 @dataclass
@@ -321,7 +321,7 @@ def main(argv=None):
 
     envs.close()
     writer.close()
-    return writer.scalars
+    return f"runs/{run_name}"
 
 
 if __name__ == "__main__":
