@@ -12,6 +12,7 @@ import numpy as np
 
 from .._device import is_meta_array
 from .._dtype import from_numpy_dtype
+from ..autograd import forward_ad
 from ..autograd.grad_mode import state
 from ..tensor import Tensor
 from .complex_ops import real_parts, view_as_complex, view_as_real
@@ -38,6 +39,8 @@ def apply_inplace(self: Tensor, fn, *args, **kwargs) -> Tensor:
     else:
         result = fn(self, *args, **kwargs)
     _write(self, result._data, fn)
+    if forward_ad._level is not None:  # a dual tensor's tangent follows its values
+        forward_ad.written_in_place(self, result)
     if recording:
         self.grad_fn, self._output_nr, self._requires_grad = result.grad_fn, result._output_nr, result._requires_grad
     self._vc[0] += 1

@@ -189,7 +189,6 @@ def test_inplace_op_on_a_dual_tensor_that_records_propagates_the_tangent():
     np.testing.assert_allclose(results[1], results[3], atol=1e-12)
 
 
-@pytest.mark.xfail(strict=True, reason="needs a call from core/ops/inplace.py (the lead's): see the report")
 def test_inplace_op_on_a_dual_tensor_without_grad_propagates_the_tangent():
     """As torch: the tangent follows the values, into the dual's own tangent and into a plain target."""
     torch, tfw = torch_fw()
