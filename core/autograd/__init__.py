@@ -17,7 +17,7 @@ __all__ = [
 
 def __getattr__(name: str):  # torch.autograd.profiler, loaded on first use (keeps `import ember` light)
     if name == "profiler":
-        import importlib  # noqa: PLC0415  (as ember/__init__.py loads its lazy modules)
+        import importlib  # (as ember/__init__.py loads its lazy modules)
 
         return importlib.import_module(".profiler", __name__)
     raise AttributeError(f"module 'ember.autograd' has no attribute {name!r}")
