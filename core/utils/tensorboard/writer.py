@@ -6,6 +6,7 @@ conversion), numpy arrays and numbers as well, and writes the same event records
 
 from __future__ import annotations
 
+import itertools
 import os
 import socket
 import tempfile
@@ -14,6 +15,11 @@ from datetime import datetime
 
 from ...tensor import Tensor
 from . import import_tensorboardx
+
+# torch's event file names, events.out.tfevents.<seconds>.<host>.<pid>.<n><suffix>: tensorboardX's stop at
+# <host>, so a second file opened on one folder within a second (a restart with purge_step, a write after
+# close()) would overwrite the first
+_file_numbers = itertools.count()
 
 
 def _numpy(value):
@@ -62,12 +68,18 @@ class SummaryWriter:
         self.filename_suffix = filename_suffix
         self._tbx = import_tensorboardx("SummaryWriter")
         self._writer = self._tbx.SummaryWriter(logdir=self.log_dir, purge_step=purge_step, max_queue=max_queue,
-                                                  flush_secs=flush_secs, filename_suffix=filename_suffix)
+                                               flush_secs=flush_secs, filename_suffix=self._file_suffix())
+        # The purge events are in the first file now; a file reopened after close() must not repeat them (they
+        # would hide what was written since). tensorboardX keeps its purge_step, torch's writer forgets it.
+        self._writer.purge_step = self.purge_step = None
 
     @property
     def file_writer(self):
         """The writer of this run's event file (tensorboardX's ``FileWriter``: ``add_summary``, ``add_event``)."""
         return self._writer._get_file_writer()
+
+    def _file_suffix(self) -> str:
+        return f".{os.getpid()}.{next(_file_numbers)}{self.filename_suffix}"
 
     def get_logdir(self) -> str:
         """The folder the event files are written to."""
@@ -91,7 +103,7 @@ class SummaryWriter:
             folder = log_dir + "/" + main_tag.replace("/", "_") + "_" + key
             if folder not in writers:
                 writers[folder] = self._tbx.writer.FileWriter(folder, self.max_queue, self.flush_secs,
-                                                                 self.filename_suffix)
+                                                              self._file_suffix())
             writers[folder].add_summary(self._tbx.summary.scalar(main_tag, _numpy(value)), global_step, walltime)
 
     def add_hparams(self, hparam_dict: dict, metric_dict: dict, hparam_domain_discrete: dict | None = None,
@@ -236,6 +248,7 @@ class SummaryWriter:
     def close(self) -> None:
         """Writes the queued events and closes the event files (a later ``add_*`` opens a new one)."""
         self._writer.close()
+        self._writer._filename_suffix = self._file_suffix()  # (the name of that new one)
 
     def __enter__(self):
         return self

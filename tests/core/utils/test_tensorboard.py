@@ -54,11 +54,17 @@ def test_flush_writes_before_close_and_purge_step_hides_a_crashed_runs_tail(tmp_
     writer.flush()
     assert [s for s, _ in scalars(tmp_path)["x"]] == list(range(10))
     writer.close()
-    # the run restarts from its step-6 checkpoint (a new file name: tensorboardX names files by the second)
-    with SummaryWriter(tmp_path, purge_step=6, filename_suffix=".resumed") as resumed:
+    with SummaryWriter(tmp_path, purge_step=6) as resumed:  # the run restarts from its step-6 checkpoint
         for step in range(6, 8):
             resumed.add_scalar("x", 100.0 + step, step)
     assert scalars(tmp_path)["x"] == [(s, float(s)) for s in range(6)] + [(6, 106.0), (7, 107.0)]
+    resumed.add_scalar("x", 108.0, 8)  # (after close: a third file)
+    resumed.close()
+    assert scalars(tmp_path)["x"][-3:] == [(6, 106.0), (7, 107.0), (8, 108.0)]
+    # torch's file names (tensorboardX's own stop at the host name, so files opened within a second collide)
+    names = sorted(os.listdir(tmp_path))
+    pattern = r"events\.out\.tfevents\.\d{10}\." + re.escape(socket.gethostname()) + rf"\.{os.getpid()}\.\d+"
+    assert len(names) == 3 and all(re.fullmatch(pattern, name) for name in names), names
 
 
 def test_histogram_pr_curve_and_embedding_take_ember_tensors(tmp_path):
