@@ -27,7 +27,7 @@ FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 # has none of them): package -> words that mark an example as using it.
 OPTIONAL = {
     "safetensors": ("safetensors",),
-    "tensorboardX": ("TensorBoardLogger",),
+    "tensorboardX": ("TensorBoardLogger", "SummaryWriter"),
     "matplotlib": ("plot_run", "matplotlib"),
     "mpi4py": ("mpi4py", "mpiexec"),
 }

@@ -95,3 +95,23 @@ def test_tensorboard_import_is_lazy():
     code = "import ember.trainer, sys; print('tensorboardX' in sys.modules, 'tqdm' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]
+
+
+def test_tensorboard_resume_purges_once_and_a_later_writer_keeps_the_resumed_curves(tmp_path):
+    pytest.importorskip("tensorboardX")
+    from ember.trainer.loggers import TensorBoardLogger
+
+    from tests.core.utils.tensorboard_events import scalars
+
+    def fit(epochs, ckpt_path=None):
+        logger = TensorBoardLogger(tmp_path, version=0)
+        trainer = Trainer(**trainer_kwargs(tmp_path, max_epochs=epochs, limit_train_batches=2, log_every_n_steps=1),
+                          logger=logger)
+        trainer.fit(Classifier(), loader(), ckpt_path=ckpt_path)
+        return trainer, logger
+
+    first, _ = fit(1)
+    trainer, logger = fit(2, ckpt_path=first.checkpoint_callback.best_model_path or "last")
+    trainer.validate(Classifier(), loader())  # a writer opened after the resumed fit
+    steps = [step for step, _ in scalars(logger.log_dir)["train_loss"]]
+    assert steps == [0, 1, 2, 3]  # each step once: the first run's, then the resumed run's, none hidden

@@ -1,4 +1,5 @@
-"""``TensorBoardLogger`` through the optional ``tensorboardX`` package (``pip install 'ember[tensorboard]'``)."""
+"""``TensorBoardLogger`` through ``ember.utils.tensorboard.SummaryWriter`` (the optional ``tensorboardX`` package:
+``pip install 'ember[tensorboard]'``)."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ class TensorBoardLogger(VersionedLogger):
 
     def __init__(self, save_dir: str = ".", name: str | None = "lightning_logs", version: int | str | None = None,
                  prefix: str = "", flush_logs_every_n_steps: int = 100):
-        self._tbx = import_tensorboardx("TensorBoardLogger")
+        import_tensorboardx("TensorBoardLogger")  # (fails here, naming the extra, rather than at the first log)
         super().__init__(save_dir, name, version, prefix, flush_logs_every_n_steps)
         self._writer = None
         self._purge_step = None
@@ -34,7 +35,13 @@ class TensorBoardLogger(VersionedLogger):
     def experiment(self):
         if self._writer is None:
             os.makedirs(self.log_dir, exist_ok=True)
-            self._writer = self._tbx.SummaryWriter(logdir=self.log_dir, purge_step=self._purge_step)
+            # torch's writer: everything queued is on disk at save(), a writer reopened within the same second
+            # writes a file of its own, and the purge of a resumed run happens once (a second writer, e.g. a test
+            # after the resumed fit, would otherwise hide the resumed run's own curves)
+            from ember.utils.tensorboard import SummaryWriter  # (loads tensorboardX: on first use)
+
+            self._writer = SummaryWriter(self.log_dir, purge_step=self._purge_step)
+            self._purge_step = None
         return self._writer
 
     def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
