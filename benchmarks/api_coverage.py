@@ -3,7 +3,8 @@
 Needs torch installed; run by hand, never part of the test run. For each namespace (torch's top level,
 Tensor methods, torch.nn, torch.nn.functional, torch.nn.init, torch.nn.utils, torch.nn.utils.rnn,
 torch.linalg, torch.fft, torch.special, torch.distributions, torch.func, torch.autograd,
-torch.autograd.functional, torch.optim, torch.utils.data) it lists torch's public
+torch.autograd.functional / forward_ad / profiler, torch.profiler, torch.testing, torch.utils.tensorboard,
+torch.optim, torch.utils.data) it lists torch's public
 names, drops those Ember leaves out on purpose (``LEFT_OUT`` below, each with its reason; a name Ember has anyway is
 counted), and counts how many of the rest Ember has under the same name. It prints a table of percentages and then the missing
 names; ``--markdown`` prints the same as Markdown to paste into the docs, ``--left-out`` also lists the
@@ -51,6 +52,11 @@ NAMESPACES = [
     ("torch.func", "ember.func"),
     ("torch.autograd", "ember.autograd"),
     ("torch.autograd.functional", "ember.autograd.functional"),
+    ("torch.autograd.forward_ad", "ember.autograd.forward_ad"),
+    ("torch.autograd.profiler", "ember.autograd.profiler"),
+    ("torch.profiler", "ember.profiler"),
+    ("torch.testing", "ember.testing"),
+    ("torch.utils.tensorboard", "ember.utils.tensorboard"),
     ("torch.optim", "ember.optim"),
     ("torch.utils.data", "ember.data"),
 ]
@@ -350,8 +356,27 @@ LEFT_OUT: list[tuple[str, str, str]] = [
     ("torch.autograd", "Variable", "deprecated in torch: tensors carry requires_grad"),
     ("torch.autograd", "variable", "deprecated in torch: tensors carry requires_grad"),
     # Profiler and other internals under the namespaces.
-    ("torch.autograd", "Profiler*", "autograd profiler: use Python's cProfile"),
-    ("torch.autograd", "profiler*", "autograd profiler: use Python's cProfile"),
+    ("torch.autograd", "Profiler*", "the C++ profiler's config objects: ember.profiler's profile takes its arguments"),
+    ("torch.autograd.profiler", "ProfilerActivity", "lives in ember.profiler (torch re-exports it here)"),
+    ("torch.autograd.profiler", "Profiler[CS]*", "the C++ profiler's config objects: profile() takes its arguments"),
+    ("torch.autograd.profiler", "*nvprof*", "nvprof traces: CUDA only"),
+    ("torch.autograd.profiler", "*_EVENT_NAME", "the C++ profiler's event-name constants"),
+    ("torch.autograd.profiler", "EnforceUnique", "torch's internal helper"),
+    ("torch.autograd.profiler", "MemRecordsAcc", "torch's internal helper"),
+    ("torch.autograd.profiler", "KinetoStepTracker", "Kineto's step counter: Ember's profiler counts its own steps"),
+    ("torch.autograd.profiler", "Future", "torch.futures, imported into the module"),
+    ("torch.autograd.profiler", "dataclass", "imported from the standard library"),
+    ("torch.autograd.profiler", "perf_counter_ns", "imported from the standard library"),
+    ("torch.autograd.profiler", "warn", "imported from the standard library"),
+    ("torch.autograd.profiler", "log", "a logging.Logger of torch's"),
+    ("torch.profiler", "KinetoStepTracker", "Kineto's step counter: Ember's profiler counts its own steps"),
+    ("torch.profiler", "ExecutionTraceObserver", "torch's execution-graph trace (Chakra): not in Ember"),
+    ("torch.profiler", "RecordScope", "RecordFunction's C++ scopes: not in Ember"),
+    ("torch.profiler", "is_fbcode", "Meta-internal build flag"),
+    ("torch.profiler", "register_optimizer_step_post_hook", "torch's internal hook for Kineto's step counter"),
+    ("torch.testing", "FileCheck", "TorchScript IR checks: not in Ember"),
+    ("torch.utils.tensorboard", "FileWriter", "tensorboard's low-level writer: use SummaryWriter"),
+    ("torch.utils.tensorboard", "RecordWriter", "tensorboard's low-level writer: use SummaryWriter"),
     ("torch.autograd", "kineto_available", "profiler backend: not in Ember"),
     ("torch.autograd", "DeviceType", "profiler device enum: CPU-only"),
     ("torch.autograd", "SavedTensor", "C++ saved-tensor handle: not in Ember"),
