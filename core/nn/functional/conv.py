@@ -240,7 +240,9 @@ _DIRECT_3X3_CHANNELS = {(1, 1): 64, (2, 2): 32}  # by stride: input channels up 
 _DIRECT_3X3_ONE_THREAD_STRIDE_2 = 16  # the same at stride 2 on one kernel thread
 _DIRECT_3X3_MIN_POSITIONS = 64  # and, at stride 1, input positions (8x8) from which it does
 _WINOGRAD_MIN_POSITIONS = 512  # output positions of the batch from which Winograd replaces im2col (3x3, stride 1)
-_WINOGRAD_MIN_CHANNELS = 64  # and input and output channels (each of its 16 GEMMs has them as its inner dimension)
+_WINOGRAD_MIN_CHANNELS = 64  # and input channels (the inner dimension of its 16 forward GEMMs); input and output
+# channels where the other way is the direct kernel (on one thread)
+_WINOGRAD_MIN_OUT_CHANNELS = 16  # and output channels (that of the input gradient's) where the other way is im2col
 
 
 def _conv_kernel(xd, wd, stride, padding, dilation, groups):
@@ -270,8 +272,10 @@ def _dense_kernel(xd, wd, stride, padding, dilation, groups):
     two threads: 128 channels on 16x16 planes batch 8 0.72-0.89 x im2col, 256 on 8x8 0.78, 128 on 14x14
     batch 32 0.68); on fewer (512 channels on 4x4 planes, batch 8: 128 positions) the weight's transforms
     cost more than the GEMMs save. Up to 64 channels the direct kernel stays faster (16-64 channels:
-    Winograd 1.05-3.1 x, its GEMMs too thin), and below 64 input or output channels small planes keep
-    im2col (whose GEMMs have 9x the channels as their inner dimension).
+    Winograd 1.05-3.1 x, its GEMMs too thin), and below 64 input channels small planes keep im2col (whose
+    GEMMs have 9x the channels as their inner dimension). Where the other way is im2col, output channels
+    may be fewer, down to 16: a DenseNet's 128 -> 32 layers (and 128 / 256 -> 16 or 24) ran in 0.48-0.92 x
+    im2col's time on one thread and 0.52-1.0 x on two (benchmarks/README.md, 2026-12-07, eighth session).
 
     On one kernel thread (``numba.get_num_threads() == 1``: ``NUMBA_NUM_THREADS=1``, one thread per
     data-parallel rank, ``ember.set_num_threads(1)``) Winograd also takes the 64-channel layers of 512 output
@@ -293,11 +297,10 @@ def _dense_kernel(xd, wd, stride, padding, dilation, groups):
     if (kh, kw) == (3, 3) and stride in _DIRECT_3X3_CHANNELS and max(padding) <= 2:
         if stride == (1, 1):
             positions = xd.shape[0] * (xd.shape[2] + 2 * padding[0] - 2) * (xd.shape[3] + 2 * padding[1] - 2)
-            winograd = (cg >= _WINOGRAD_MIN_CHANNELS and wd.shape[0] >= _WINOGRAD_MIN_CHANNELS
-                        and positions >= _WINOGRAD_MIN_POSITIONS)
+            winograd = cg >= _WINOGRAD_MIN_CHANNELS and positions >= _WINOGRAD_MIN_POSITIONS
             if cg > _DIRECT_3X3_CHANNELS[stride] or xd.shape[2] * xd.shape[3] < _DIRECT_3X3_MIN_POSITIONS:
-                return "winograd" if winograd else "im2col"
-            if winograd and _one_kernel_thread():
+                return "winograd" if winograd and wd.shape[0] >= _WINOGRAD_MIN_OUT_CHANNELS else "im2col"
+            if winograd and wd.shape[0] >= _WINOGRAD_MIN_CHANNELS and _one_kernel_thread():
                 return "winograd"
         elif cg > _DIRECT_3X3_ONE_THREAD_STRIDE_2 and _one_kernel_thread():
             return "im2col"

@@ -41,6 +41,7 @@ CASES = {
     "small_plane_6x6_valid": ((40, 64, 6, 6), (64, 64, 3, 3), 0),
     "small_plane_5x5_padding_2": ((12, 64, 5, 5), (66, 64, 3, 3), 2),
     "one_sample_23x23": ((1, 65, 23, 23), (64, 65, 3, 3), 1),
+    "few_outputs_8x8": ((8, 96, 8, 8), (16, 96, 3, 3), 1),  # a DenseNet-like layer: 16 output channels
 }
 
 
@@ -77,6 +78,9 @@ def test_which_layers_take_winograd():
     # small planes with fewer than 64 channels in or out keep im2col
     assert _path((40, 16, 6, 6), (64, 16, 3, 3), 1) == "im2col"
     assert _path((40, 64, 6, 6), (10, 64, 3, 3), 1) == "im2col"
+    # fewer output channels, from 16: DenseNet-121's 128 -> 32 layers (kuangliu/pytorch-cifar, batch 16)
+    assert _path((16, 128, 16, 16), (32, 128, 3, 3), 1) == "winograd"
+    assert _path((16, 128, 8, 8), (16, 128, 3, 3), 1) == "winograd"
     assert _path((40, 64, 6, 6), (64, 64, 3, 3), 1) == "winograd"
     assert _path((8, 128, 16, 16), (256, 128, 3, 3), 1) == "winograd"
     x, w = np.zeros((8, 128, 16, 16), np.float32), np.zeros((256, 128, 3, 3), np.float32)
