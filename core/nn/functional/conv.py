@@ -494,8 +494,9 @@ def _depthwise_conv(xd, wd, stride, padding, dilation, out_size):
     return np.ascontiguousarray(out.transpose(0, 3, 1, 2))  # (NCHW in, NCHW out, contiguous, as torch)
 
 
-def _direct_input_grad(kernel, g4, wd, groups, size, stride, padding, dilation):
-    """The 2-d input gradient where the forward ran a direct kernel."""
+def _direct_input_grad(kernel, g4, wd, groups, size, stride, padding, dilation, g_last=None):
+    """The 2-d input gradient where the forward ran a direct kernel (``g_last``: ``g4`` channels-last, for the
+    depthwise kernels, when the caller has it)."""
     from ...kernels import conv as kernels  # numba loads on first use, not at `import ember`
     from ...kernels import conv3x3, conv5x5
 
@@ -515,14 +516,14 @@ def _direct_input_grad(kernel, g4, wd, groups, size, stride, padding, dilation):
         from ...kernels import depthwise  # numba loads on first use, not at `import ember`
 
         gx = np.zeros((g4.shape[0], h, width, g4.shape[1]), g4.dtype)
-        depthwise.input_grad_rows(g4.shape[0] * h, _channels_last(g4), _depthwise_taps(wd), gx, *stride, *padding,
-                                  *dilation)
+        depthwise.input_grad_rows(g4.shape[0] * h, _channels_last(g4) if g_last is None else g_last,
+                                  _depthwise_taps(wd), gx, *stride, *padding, *dilation)
         return np.ascontiguousarray(gx.transpose(0, 3, 1, 2))
     return _conv_input_grad(g4, wd, groups, size, stride, padding, dilation)
 
 
-def _direct_weight_grad(kernel, xd, g4, wd, groups, stride, padding, dilation):
-    """The 2-d weight gradient where the forward ran a direct kernel."""
+def _direct_weight_grad(kernel, xd, g4, wd, groups, stride, padding, dilation, g_last=None):
+    """The 2-d weight gradient where the forward ran a direct kernel (``g_last`` as ``_direct_input_grad``'s)."""
     from ...kernels import conv as kernels  # numba loads on first use, not at `import ember`
     from ...kernels import conv3x3, conv5x5
 
@@ -536,7 +537,8 @@ def _direct_weight_grad(kernel, xd, g4, wd, groups, stride, padding, dilation):
 
         kh, kw = wd.shape[2:]
         gw = np.zeros((kh, kw, wd.shape[0]), g4.dtype)
-        depthwise.weight_grad_taps(kh * kw, _channels_last(g4), _channels_last(xd), gw, *stride, *padding, *dilation)
+        depthwise.weight_grad_taps(kh * kw, _channels_last(g4) if g_last is None else g_last, _channels_last(xd), gw,
+                                   *stride, *padding, *dilation)
         return np.ascontiguousarray(gw.transpose(2, 0, 1))[:, None]
     return kernels.grouped_conv_weight_grad(g4, xd, groups, *wd.shape[2:], sh, sw, ph, pw, dh, dw)
 
@@ -657,6 +659,9 @@ class ConvNd(Op):
         gx = gw = gb = None
         if ctx.kernel == "thin" and (ctx.needs_input_grad[0] or ctx.needs_input_grad[1]):
             gx_thin, gw_thin = _thin_grads(g, xd, wd, size, stride, padding, dilation, *ctx.needs_input_grad[:2])
+        g_last = None  # the depthwise kernels' channels-last gradient, made once for both gradients
+        if ctx.kernel == "depthwise" and ctx.needs_input_grad[0] and ctx.needs_input_grad[1]:
+            g_last = _channels_last(g)
         if ctx.needs_input_grad[0]:
             if ctx.kernel == "im2col":
                 gx = _conv_input_grad(g, wd, groups, size, stride, padding, dilation)
@@ -665,7 +670,7 @@ class ConvNd(Op):
             elif ctx.kernel == "thin":
                 gx = gx_thin
             else:
-                gx = _direct_input_grad(ctx.kernel, g, wd, groups, size, stride, padding, dilation)
+                gx = _direct_input_grad(ctx.kernel, g, wd, groups, size, stride, padding, dilation, g_last)
             gx = Tensor._wrap(gx.reshape(ctx.x_shape))
         if ctx.needs_input_grad[1]:
             if ctx.kernel == "im2col":
@@ -675,7 +680,7 @@ class ConvNd(Op):
             elif ctx.kernel == "thin":
                 gw = gw_thin
             else:
-                gw = _direct_weight_grad(ctx.kernel, xd, g, wd, groups, stride, padding, dilation)
+                gw = _direct_weight_grad(ctx.kernel, xd, g, wd, groups, stride, padding, dilation, g_last)
             if ctx.crop is not None:  # the dropped taps read only zeros: their gradient is zero
                 gw = _uncropped(gw.reshape(wd.shape), ctx.crop[0], _as_planes(w._data).shape)
             gw = Tensor._wrap(gw.reshape(ctx.w_shape))
