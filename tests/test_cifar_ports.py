@@ -14,9 +14,7 @@ running statistics those steps left) are torch's. The torch originals of main.py
 from __future__ import annotations
 
 import contextlib
-import re
 import sys
-import types
 from pathlib import Path
 
 import ember
@@ -24,7 +22,7 @@ import numpy as np
 import pytest
 
 from tests.http_server import FileServer, tar_gz
-from tests.test_ports import rename
+from tests.test_ports import ported_source, upstream_modules
 from tests.test_tutorial_ports import _md5, cifar10_members
 
 CIFAR_PORTS = Path(__file__).resolve().parent / "cifar_ports"
@@ -34,45 +32,15 @@ LIBRARIES = [("models", None), *[(f"models.{m}", f"models/{m}.py") for m in MODE
              ("models", "models/__init__.py"), ("utils", "utils.py")]
 
 
-def _source(relative: str, ported: bool) -> str:
-    source = (CIFAR_PORTS / relative).read_text()
-    if ported:
-        source = rename(source)
-        assert not re.search(r"\btorch", source), f"{relative}: the rename left a torch name behind"
-    return source
-
-
 @contextlib.contextmanager
 def libraries(ported: bool):
     """``models`` and ``utils`` in sys.modules under their upstream names (renamed to Ember when ``ported``), and
     main.py's namespace; yields that namespace. The modules are removed when the context closes."""
-    saved = {name: sys.modules.get(name) for name, _ in LIBRARIES}
-    modules: dict[str, types.ModuleType] = {}
-    try:
-        for name, relative in LIBRARIES:
-            if name not in modules:
-                module = modules[name] = types.ModuleType(name)
-                is_package = relative is None or relative.endswith("__init__.py")
-                module.__file__ = str(CIFAR_PORTS / (relative or f"{name}/__init__.py"))
-                module.__package__ = name if is_package else name.rpartition(".")[0]
-                if is_package:
-                    module.__path__ = [str(CIFAR_PORTS / name)]
-                sys.modules[name] = module
-                parent, _, child = name.rpartition(".")
-                if parent:
-                    setattr(modules[parent], child, module)
-            if relative is not None:
-                code = compile(_source(relative, ported), str(CIFAR_PORTS / relative), "exec", dont_inherit=True)
-                exec(code, modules[name].__dict__)  # noqa: S102 (our own test programs)
+    with upstream_modules(CIFAR_PORTS, LIBRARIES, ported):
         namespace = {"__name__": "cifar_ports.main", "__file__": str(CIFAR_PORTS / "main.py")}
-        exec(compile(_source("main.py", ported), namespace["__file__"], "exec", dont_inherit=True), namespace)  # noqa: S102
+        code = compile(ported_source(CIFAR_PORTS / "main.py", ported), namespace["__file__"], "exec", dont_inherit=True)
+        exec(code, namespace)  # noqa: S102 (our own test program)
         yield namespace
-    finally:
-        for name, module in saved.items():
-            if module is None:
-                sys.modules.pop(name, None)
-            else:
-                sys.modules[name] = module
 
 
 def _torch_or_skip():

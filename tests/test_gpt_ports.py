@@ -16,7 +16,6 @@ import contextlib
 import json
 import math
 import os
-import re
 import subprocess
 import sys
 import types
@@ -26,7 +25,7 @@ import ember
 import numpy as np
 import pytest
 
-from tests.test_ports import assert_trains, rename
+from tests.test_ports import assert_trains, ported_source
 
 ROOT = Path(__file__).resolve().parents[1]
 GPT_PORTS = Path(__file__).resolve().parent / "gpt_ports"
@@ -44,11 +43,7 @@ NOT_PROGRAMS = {"nanogpt_model", "nanogpt_prepare"}
 
 
 def _source(relative: str, ported: bool) -> str:
-    source = (GPT_PORTS / relative).read_text()
-    if ported:
-        source = rename(source)
-        assert not re.search(r"\btorch", source), f"{relative}: the rename left a torch name behind"
-    return source
+    return ported_source(GPT_PORTS / relative, ported)
 
 
 @contextlib.contextmanager

@@ -10,12 +10,14 @@ workers), so the programs themselves are known to be right.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import re
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import ember
@@ -41,14 +43,53 @@ def rename(source: str) -> str:
     return source
 
 
+def ported_source(path: Path, ported: bool) -> str:
+    """PATH's text, renamed to Ember when ``ported`` (and then with no torch name left)."""
+    source = path.read_text()
+    if ported:
+        source = rename(source)
+        assert not re.search(r"\btorch\b", source), f"{path.name}: the rename left a torch name behind"
+    return source
+
+
+@contextlib.contextmanager
+def upstream_modules(root: Path, libraries: list, ported: bool):
+    """A ported repository's files in sys.modules under their upstream names, renamed to Ember when ``ported``.
+    ``libraries`` lists (module name, file under ``root``) in the order they run: a package's ``__init__.py``
+    after the submodules it imports, and (name, None) first to make the package empty. Yields the modules by
+    name; sys.modules is as it was once the context closes."""
+    saved = {name: sys.modules.get(name) for name, _ in libraries}
+    modules: dict[str, types.ModuleType] = {}
+    try:
+        for name, relative in libraries:
+            if name not in modules:
+                module = modules[name] = types.ModuleType(name)
+                is_package = relative is None or relative.endswith("__init__.py")
+                module.__file__ = str(root / (relative or f"{name}/__init__.py"))
+                module.__package__ = name if is_package else name.rpartition(".")[0]
+                if is_package:
+                    module.__path__ = [str(root / name)]
+                sys.modules[name] = module
+                parent, _, child = name.rpartition(".")
+                if parent:
+                    setattr(modules[parent], child, module)
+            if relative is not None:
+                code = compile(ported_source(root / relative, ported), str(root / relative), "exec", dont_inherit=True)
+                exec(code, modules[name].__dict__)  # noqa: S102 (our own test programs)
+        yield modules
+    finally:
+        for name, module in saved.items():
+            if module is None:
+                sys.modules.pop(name, None)
+            else:
+                sys.modules[name] = module
+
+
 def load_program(name: str, ported: bool, folder: Path = PORTS) -> dict:
     """The namespace of FOLDER/NAME.py (tests/ports/ by default) run as a module, renamed to Ember when
     ``ported``: the other port folders' test files load their programs through it too."""
     path = folder / f"{name}.py"
-    source = path.read_text()
-    if ported:
-        source = rename(source)
-        assert not re.search(r"\btorch", source), f"{name}: the rename left a torch name behind"
+    source = ported_source(path, ported)
     namespace = {"__name__": f"{folder.name}.{name}", "__file__": str(path)}
     exec(compile(source, str(path), "exec", dont_inherit=True), namespace)  # noqa: S102 (our own test programs)
     return namespace

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
-import re
 import sys
 import types
 from pathlib import Path
@@ -27,7 +26,7 @@ import numpy as np
 import pytest
 
 from tests.core.utils.tensorboard_events import scalars
-from tests.test_ports import rename
+from tests.test_ports import ported_source
 
 RL_PORTS = Path(__file__).resolve().parent / "rl_ports"
 # The modules the programs import by their own names (the stand-ins of gymnasium, tyro, SB3).
@@ -35,11 +34,7 @@ LIBRARIES = ["tiny_gym", "tiny_tyro", "replay_buffer"]
 
 
 def _source(name: str, ported: bool) -> str:
-    source = (RL_PORTS / f"{name}.py").read_text()
-    if ported:
-        source = rename(source)
-        assert not re.search(r"\btorch\b", source), f"{name}: the rename left a torch name behind"
-    return source
+    return ported_source(RL_PORTS / f"{name}.py", ported)
 
 
 @contextlib.contextmanager

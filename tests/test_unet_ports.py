@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import subprocess
 import sys
-import types
 from pathlib import Path
 
 import ember
@@ -25,7 +23,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.test_ports import rename
+from tests.test_ports import ported_source, upstream_modules
 
 UNET_PORTS = Path(__file__).resolve().parent / "unet_ports"
 # The modules the programs import, in the order they are executed: (the name it is imported by, the file). The
@@ -37,52 +35,20 @@ LIBRARIES = [("wandb", "tiny_wandb.py"), ("unet", None), ("unet.unet_parts", "un
 PROGRAMS = ["train", "predict"]
 
 
-def _source(relative: str, ported: bool) -> str:
-    source = (UNET_PORTS / relative).read_text()
-    if ported:
-        source = rename(source)
-        assert not re.search(r"\btorch", source), f"{relative}: the rename left a torch name behind"
-    return source
-
-
 @contextlib.contextmanager
 def libraries(ported: bool):
     """The port's modules in sys.modules under their upstream names (renamed to Ember when ``ported``); yields
     them by name. They stay importable while the context is open (multiprocessing's forked workers find
     ``utils.data_loading.unique_mask_values`` there)."""
-    names = {name for name, _ in LIBRARIES}
-    saved = {name: sys.modules.get(name) for name in names}
-    modules: dict[str, types.ModuleType] = {}
-    try:
-        for name, relative in LIBRARIES:
-            if name not in modules:
-                module = modules[name] = types.ModuleType(name)
-                is_package = relative is None or relative.endswith("__init__.py")
-                module.__file__ = str(UNET_PORTS / (relative or f"{name}/__init__.py"))
-                module.__package__ = name if is_package else name.rpartition(".")[0]
-                if is_package:
-                    module.__path__ = [str(UNET_PORTS / name)]
-                sys.modules[name] = module
-                parent, _, child = name.rpartition(".")
-                if parent:
-                    setattr(modules[parent], child, module)
-            if relative is not None:
-                code = compile(_source(relative, ported), str(UNET_PORTS / relative), "exec", dont_inherit=True)
-                exec(code, modules[name].__dict__)  # noqa: S102 (our own test programs)
+    with upstream_modules(UNET_PORTS, LIBRARIES, ported) as modules:
         yield modules
-    finally:
-        for name, module in saved.items():
-            if module is None:
-                sys.modules.pop(name, None)
-            else:
-                sys.modules[name] = module
 
 
 def load_program(name: str, ported: bool, modules: dict) -> dict:
     """tests/unet_ports/NAME.py's namespace (renamed when ``ported``), run while ``libraries`` is open."""
     path = UNET_PORTS / f"{name}.py"
     namespace = {"__name__": f"unet_ports.{name}", "__file__": str(path)}
-    exec(compile(_source(f"{name}.py", ported), str(path), "exec", dont_inherit=True), namespace)  # noqa: S102
+    exec(compile(ported_source(path, ported), str(path), "exec", dont_inherit=True), namespace)  # noqa: S102
     return namespace
 
 
