@@ -21,9 +21,10 @@ the depth of the graph); afterwards the op's node is connected as torch's would 
 exactly when torch's does (grad mode on and an input requiring grad), a primal that does not require grad
 never becomes a leaf that collects ``.grad``, and forward AD works under ``no_grad`` as torch's does. An
 in-place op gives its tensor the result's tangent: through the rebased ``grad_fn`` when the tensor records a
-graph, else through ``written_in_place``, which the in-place mechanism (``ops/inplace.py``) calls. A custom ``Function`` with a ``jvp`` staticmethod gets its own formula
-(``ctx.save_for_forward`` keeps tensors for it, read in ``jvp`` as ``ctx.saved_tensors``); a user's
-``Function`` without one raises torch's ``NotImplementedError``.
+graph, else through ``written_in_place``, which the in-place mechanism (``ops/inplace.py``) calls. A custom
+``Function`` with a ``jvp`` staticmethod gets its own formula (``ctx.save_for_forward`` keeps tensors for it,
+read in ``jvp`` as ``ctx.saved_tensors``); a user's ``Function`` without one raises torch's
+``NotImplementedError``.
 
 What differs from torch: an op whose backward is a raw kernel (once differentiable) raises an error naming
 it; complex dual tensors are not supported; a tangent is kept per tensor, so an op on a *view* gives

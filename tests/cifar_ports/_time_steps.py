@@ -20,6 +20,7 @@ for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS"):  
 
 import cProfile
 import io
+import itertools
 import pstats
 import sys
 import tempfile
@@ -73,7 +74,7 @@ def main(argv: list[str]) -> None:
     torch = _torch_or_skip()
     torch.set_num_threads(1)
     flags = {a for a in argv if a.startswith("--")}
-    values = dict(zip(argv, argv[1:]))
+    values = dict(itertools.pairwise(argv))
     rounds, batch = int(values.get("--rounds", 3)), int(values.get("--batch", 16))
     names = [a for a in argv if a in MODELS] or [m for m in MODELS if m != "LeNet"]
     for name in names:
