@@ -2,8 +2,8 @@
 ``tensorboard_trace_handler``) over ``ember.autograd.profiler``'s events.
 
 Besides the ops and backward nodes, a profile names each optimizer step ``Optimizer.step#SGD.step`` (and
-``Optimizer.zero_grad#SGD.zero_grad``), as torch's optimizers do: while a profiler runs, the ``step`` and
-``zero_grad`` of every optimizer class are wrapped, and put back when it stops. With a ``schedule``, each
+``Optimizer.zero_grad#SGD.zero_grad``), as torch's optimizers do: they open those ranges themselves while a
+profiler runs (``optim.optimizer._profiled``). With a ``schedule``, each
 ``prof.step()`` opens a ``ProfilerStep#N`` range, and ``on_trace_ready(prof)`` runs at the end of each active
 span, at the same step numbers as torch's.
 
@@ -19,10 +19,8 @@ Example:
 
 from __future__ import annotations
 
-import functools
 import os
 import socket
-import threading
 import time
 import warnings
 from enum import Enum
@@ -30,7 +28,6 @@ from enum import Enum
 from . import _device
 from .autograd import profiler as _autograd_profiler
 from .autograd.profiler import DeviceType, EventList, kineto_available, record_function
-from .optim.optimizer import Optimizer
 
 __all__ = ["DeviceType", "ProfilerAction", "ProfilerActivity", "kineto_available", "profile", "record_function",
            "schedule", "supported_activities", "tensorboard_trace_handler"]
@@ -111,62 +108,6 @@ def tensorboard_trace_handler(dir_name: str, worker_name: str | None = None, use
     return handler_fn
 
 
-# --- optimizer steps: Optimizer.step#SGD.step, as torch's optimizers record them ---------------------------
-_optimizer_lock = threading.Lock()
-_optimizer_users = [0]
-_optimizer_saved: list = []  # (class, attribute, original) while wrapped
-_inside = threading.local()  # the (optimizer, method) pairs running in this thread, not recorded twice
-
-
-def _recorded(method, attribute: str):
-    @functools.wraps(method)
-    def wrapper(self, *args, **kwargs):
-        key = (id(self), attribute)
-        running = _inside.__dict__.setdefault("keys", set())
-        if key in running or not _autograd_profiler.is_profiling():
-            return method(self, *args, **kwargs)
-        running.add(key)
-        try:
-            name = type(self).__name__
-            with record_function(f"Optimizer.{attribute}#{name}.{attribute}"):
-                return method(self, *args, **kwargs)
-        finally:
-            running.discard(key)
-    return wrapper
-
-
-def _optimizer_classes() -> list:
-    found, todo = [], [Optimizer]
-    while todo:
-        cls = todo.pop()
-        found.append(cls)
-        todo.extend(cls.__subclasses__())
-    return found
-
-
-def _wrap_optimizers() -> None:
-    with _optimizer_lock:
-        _optimizer_users[0] += 1
-        if _optimizer_users[0] > 1:
-            return
-        for cls in _optimizer_classes():
-            for attribute in ("step", "zero_grad"):
-                if attribute in cls.__dict__:
-                    original = cls.__dict__[attribute]
-                    _optimizer_saved.append((cls, attribute, original))
-                    setattr(cls, attribute, _recorded(original, attribute))
-
-
-def _unwrap_optimizers() -> None:
-    with _optimizer_lock:
-        _optimizer_users[0] -= 1
-        if _optimizer_users[0] > 0:
-            return
-        while _optimizer_saved:
-            cls, attribute, original = _optimizer_saved.pop()
-            setattr(cls, attribute, original)
-
-
 class profile(_autograd_profiler.profile):
     """torch.profiler.profile: a context manager (or ``start()`` / ``stop()``) recording Ember's ops, backward
     nodes, optimizer steps and ``record_function`` ranges.
@@ -229,7 +170,6 @@ class profile(_autograd_profiler.profile):
     def _prepare_trace(self) -> None:  # profiling from here on; events kept from _keep_trace
         if not self._tracing:
             self._tracing = True
-            _wrap_optimizers()
             self._start_trace()
 
     def _keep_trace(self) -> None:
@@ -240,7 +180,6 @@ class profile(_autograd_profiler.profile):
         if self._tracing:
             self._tracing = False
             self._stop_trace()
-            _unwrap_optimizers()
 
     def _trace_ready(self) -> None:
         if self.on_trace_ready:

@@ -16,7 +16,9 @@ are accepted and stored in the groups so PyTorch code ports unchanged; they have
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import sys
 from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -184,19 +186,20 @@ class Optimizer:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Resets the gradients of all parameters (to ``None`` by default, else to zeros in place)."""
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                if set_to_none:
-                    p.grad = None
-                else:
-                    if p.grad.grad_fn is not None:
-                        p.grad = p.grad.detach()
-                    if p.grad.is_sparse:  # as torch: a sparse gradient is emptied
-                        p.grad.zero_()
+        with _profiled(self, "zero_grad"):
+            for group in self.param_groups:
+                for p in group["params"]:
+                    if p.grad is None:
+                        continue
+                    if set_to_none:
+                        p.grad = None
                     else:
-                        p.grad._data[...] = 0
+                        if p.grad.grad_fn is not None:
+                            p.grad = p.grad.detach()
+                        if p.grad.is_sparse:  # as torch: a sparse gradient is emptied
+                            p.grad.zero_()
+                        else:
+                            p.grad._data[...] = 0
 
     def _init_state(self, param: Tensor, group: dict[str, Any]) -> dict[str, Any]:
         """The state of a parameter at its first update (subclasses override)."""
@@ -384,22 +387,37 @@ def _copy_value(value):
     return value
 
 
+_PROFILER = __name__.rpartition(".optim.")[0] + ".autograd.profiler"  # loaded by any profiler that runs
+
+
+def _profiled(self, method: str):
+    """While a profiler runs, torch's range around an optimizer's ``step`` / ``zero_grad``
+    (``Optimizer.step#SGD.step``); otherwise nothing."""
+    profiler = sys.modules.get(_PROFILER)
+    if profiler is None or not profiler.is_profiling():
+        return contextlib.nullcontext()
+    return profiler.record_function(f"Optimizer.{method}#{type(self).__name__}.{method}")
+
+
 def _hooked_step(step):
     @functools.wraps(step)
     def wrapper(self, *args, **kwargs):
-        for hook in list(self._optimizer_step_pre_hooks.values()):
-            result = hook(self, args, kwargs)
-            if result is not None:
-                if not (isinstance(result, tuple) and len(result) == 2):
-                    raise RuntimeError(
-                        f"optimizer step pre-hook must return None or a tuple of (new_args, new_kwargs), got {result}"
-                    )
-                args, kwargs = result
-        out = step(self, *args, **kwargs)
-        self._opt_called = True
-        for hook in list(self._optimizer_step_post_hooks.values()):
-            hook(self, args, kwargs)
-        return out
+        # one range per step, the most derived class's (a subclass's step calling super().step() records once)
+        with _profiled(self, "step") if type(self).step is wrapper else contextlib.nullcontext():
+            for hook in list(self._optimizer_step_pre_hooks.values()):
+                result = hook(self, args, kwargs)
+                if result is not None:
+                    if not (isinstance(result, tuple) and len(result) == 2):
+                        raise RuntimeError(
+                            "optimizer step pre-hook must return None or a tuple of (new_args, new_kwargs), "
+                            f"got {result}"
+                        )
+                    args, kwargs = result
+            out = step(self, *args, **kwargs)
+            self._opt_called = True
+            for hook in list(self._optimizer_step_post_hooks.values()):
+                hook(self, args, kwargs)
+            return out
 
     wrapper._ember_wrapped = True
     return wrapper

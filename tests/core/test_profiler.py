@@ -131,6 +131,25 @@ def test_legacy_autograd_profiler():
         pass
 
 
+def test_optimizers_record_their_steps_under_either_profiler_once_per_step():
+    # as torch: the optimizer opens its own ranges, so the legacy profiler shows them too, and a subclass whose
+    # step calls super().step() is one range under its own name
+    class Clipped(ember.optim.SGD):
+        def step(self, closure=None):
+            return super().step(closure)
+
+    model = nn.Linear(2, 2)
+    sgd, clipped = ember.optim.SGD(model.parameters(), lr=0.1), Clipped(model.parameters(), lr=0.1)
+    with ember.autograd.profiler.profile() as prof:
+        model(ember.ones(1, 2)).sum().backward()
+        sgd.step()
+        sgd.zero_grad()
+        clipped.step()
+    counts = {e.key: e.count for e in prof.key_averages() if e.key.startswith("Optimizer.")}
+    assert counts == {"Optimizer.step#SGD.step": 1, "Optimizer.zero_grad#SGD.zero_grad": 1,
+                      "Optimizer.step#Clipped.step": 1}
+
+
 def test_custom_function_names():
     class Cube(ember.autograd.Function):
         @staticmethod
