@@ -25,7 +25,7 @@ import ember
 import numpy as np
 import pytest
 
-from tests.test_ports import assert_trains, ported_source
+from tests.test_ports import assert_trains, ported_source, restore_modules
 
 ROOT = Path(__file__).resolve().parents[1]
 GPT_PORTS = Path(__file__).resolve().parent / "gpt_ports"
@@ -65,11 +65,7 @@ def _library_modules(name: str, ported: bool):
             exec(compile(_source(relative, ported), module.__file__, "exec", dont_inherit=True), module.__dict__)  # noqa: S102
         yield modules
     finally:
-        for module_name, module in saved.items():
-            if module is None:
-                sys.modules.pop(module_name, None)
-            else:
-                sys.modules[module_name] = module
+        restore_modules(saved)
 
 
 def load_program(name: str, ported: bool) -> dict:

@@ -52,6 +52,15 @@ def ported_source(path: Path, ported: bool) -> str:
     return source
 
 
+def restore_modules(saved: dict) -> None:
+    """Puts back the sys.modules entries ``saved`` maps by name (None: the name was not there)."""
+    for name, module in saved.items():
+        if module is None:
+            sys.modules.pop(name, None)
+        else:
+            sys.modules[name] = module
+
+
 @contextlib.contextmanager
 def upstream_modules(root: Path, libraries: list, ported: bool):
     """A ported repository's files in sys.modules under their upstream names, renamed to Ember when ``ported``.
@@ -78,11 +87,7 @@ def upstream_modules(root: Path, libraries: list, ported: bool):
                 exec(code, modules[name].__dict__)  # noqa: S102 (our own test programs)
         yield modules
     finally:
-        for name, module in saved.items():
-            if module is None:
-                sys.modules.pop(name, None)
-            else:
-                sys.modules[name] = module
+        restore_modules(saved)
 
 
 def load_program(name: str, ported: bool, folder: Path = PORTS) -> dict:

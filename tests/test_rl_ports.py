@@ -26,7 +26,7 @@ import numpy as np
 import pytest
 
 from tests.core.utils.tensorboard_events import scalars
-from tests.test_ports import ported_source
+from tests.test_ports import ported_source, restore_modules
 
 RL_PORTS = Path(__file__).resolve().parent / "rl_ports"
 # The modules the programs import by their own names (the stand-ins of gymnasium, tyro, SB3).
@@ -55,11 +55,7 @@ def _libraries(ported: bool):
             sys.modules["torch.utils.tensorboard"] = types.SimpleNamespace(SummaryWriter=tensorboardX.SummaryWriter)
         yield
     finally:
-        for name, module in saved.items():
-            if module is None:
-                sys.modules.pop(name, None)
-            else:
-                sys.modules[name] = module
+        restore_modules(saved)
 
 
 def load_program(name: str, ported: bool) -> dict:
