@@ -125,3 +125,75 @@ def limit_idle_spin(timeout: int) -> bool:
     blas.set_threads(threads)
     _floor = timeout
     return True
+
+
+# --- Ember's kernels on OpenBLAS's worker threads ---------------------------------------------------------------
+#
+# ``blas_level1_thread`` cuts a range into one contiguous piece per thread, runs the first on the calling thread and
+# the others on OpenBLAS's workers (which are spinning right after a product), and calls a C function for each
+# piece with OpenBLAS's legacy signature ``(m, n, k, alpha, a, lda, b, ldb, c, ldc, sb)``: ``m`` is the piece's
+# length and ``a`` its start scaled by the element size of the routine's precision. Ember passes a numba
+# ``cfunc`` (no GIL, no Python) and its context as ``c``. The pieces are OpenBLAS's own static split, the caller
+# first, as in its products: an update of a weight then runs each half on the core whose cache holds it.
+
+PIECE_SIGNATURE = "int32(int64, int64, int64, float64, int64, int64, voidptr, int64, CPointer(int64), int64, voidptr)"
+
+_PROBE = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_long, ctypes.c_long, ctypes.c_long, ctypes.c_double, ctypes.c_long,
+                          ctypes.c_long, ctypes.c_void_p, ctypes.c_long, ctypes.c_void_p, ctypes.c_long,
+                          ctypes.c_void_p)
+
+
+class _Level1:
+    """``blas_level1_thread`` as found (``function`` None when unusable), the ``mode`` it is called with (a real
+    double-precision routine: the alpha it passes on is ignored) and ``shift`` (the log2 by which it scales a
+    piece's start into ``a``)."""
+
+    function = None
+    mode = shift = 0
+    probed = False
+    alpha = ctypes.c_double(0.0)
+
+
+def _level1():
+    """Finds ``blas_level1_thread`` and checks, with a probe over a range of 4 on two threads, that it calls
+    back as described above (the precision's mode constant changed in OpenBLAS 0.3.2x); None if it does not."""
+    if _Level1.probed:
+        return _Level1.function
+    blas = openblas()
+    if blas.lib is not None and blas.get_threads() < 2:
+        return None  # (probed later, when there are two threads)
+    _Level1.probed = True
+    function = getattr(blas.lib, "blas_level1_thread", None) if blas.lib is not None else None
+    if function is None:
+        return None
+    function.restype = ctypes.c_int
+    function.argtypes = [ctypes.c_int, ctypes.c_long, ctypes.c_long, ctypes.c_long, ctypes.c_void_p,
+                         ctypes.c_void_p, ctypes.c_long, ctypes.c_void_p, ctypes.c_long, ctypes.c_void_p,
+                         ctypes.c_long, ctypes.c_void_p, ctypes.c_int]
+    seen = []
+    probe = _PROBE(lambda m, n, k, alpha, a, *rest: seen.append((m, a, threading.get_ident())) or 0)
+    for mode in (0x3, 0x1):  # BLAS_DOUBLE since OpenBLAS 0.3.2x, and before
+        seen.clear()
+        function(mode, 4, 0, 0, ctypes.addressof(_Level1.alpha), None, 1, None, 1, None, 1,
+                 ctypes.cast(probe, ctypes.c_void_p), 2)
+        seen.sort()
+        if len(seen) == 2 and seen[0] == (2, 0, threading.get_ident()) and seen[1][0] == 2 \
+                and seen[1][1] in (8, 16, 32) and seen[1][2] != threading.get_ident():
+            _Level1.function, _Level1.mode, _Level1.shift = function, mode, seen[1][1].bit_length() - 2
+            return function
+    return None
+
+
+def run_on_workers(piece: int, context, total: int, threads: int) -> bool:
+    """Runs the ``cfunc`` at address ``piece`` (signature ``PIECE_SIGNATURE``) over ``range(total)`` in
+    ``threads`` contiguous pieces, the first on this thread and the others on numpy's OpenBLAS workers; the
+    piece starts at ``a >> context[0]`` and is ``m`` long. ``context`` is a C-contiguous int64 array whose first
+    element this function sets. False, with nothing run, where that cannot be done (another BLAS, fewer OpenBLAS
+    threads than ``threads`` at the moment: within ``one_blas_thread``, or set by the user)."""
+    function = _level1()
+    if function is None or openblas().get_threads() < threads:
+        return False
+    context[0] = _Level1.shift
+    function(_Level1.mode, total, 0, 0, ctypes.addressof(_Level1.alpha), None, 1, None, 1, context.ctypes.data, 1,
+             piece, threads)
+    return True

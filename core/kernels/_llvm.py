@@ -18,3 +18,16 @@ def fma(typingctx, a, b, c):
         return builder.fma(*args)
 
     return a(a, b, c), codegen
+
+
+@intrinsic
+def address_to_pointer(typingctx, address):
+    """The ``void *`` at an integer address (``inttoptr``), for ``numba.carray`` over memory whose address a
+    ``cfunc`` received as a number (``_blas.run_on_workers``' context)."""
+    if not isinstance(address, numba.types.Integer):
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.inttoptr(args[0], context.get_value_type(numba.types.voidptr))
+
+    return numba.types.voidptr(address), codegen

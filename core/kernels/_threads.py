@@ -97,6 +97,7 @@ class Split:
     def __init__(self, py_func, work, options):
         self.serial = numba.njit(cache=True, nogil=True, **options)(py_func)
         self.work = SPLIT_WORK if SPLIT_WORK is not None else work
+        self.blas_work, self._blas_entry = None, None  # set by ``on_blas_workers``
         self.__name__ = py_func.__name__
         self.__qualname__ = py_func.__qualname__
         self.__doc__ = py_func.__doc__
@@ -107,12 +108,29 @@ class Split:
         for a in args:
             if isinstance(a, np.ndarray) and a.size > work:
                 work = a.size
+        if self.blas_work is not None and work >= self.blas_work and numba.get_num_threads() > 1 and total > 1:
+            entry = self._blas_entry(*args)
+            if entry is not None and _blas.run_on_workers(*entry, total, min(numba.get_num_threads(), total)):
+                return None
         threads = min(numba.get_num_threads(), total) if work >= self.work else 1
         if threads <= 1:
             return self.serial(*args, 0, total)
         if work >= HEAVY * self.work:
             _blas.limit_idle_spin(_blas.IDLE_TIMEOUT)  # (once: returns at once after)
         return _pool.run(self.serial, args, total, threads)
+
+    def on_blas_workers(self, work):
+        """Decorator for ``entry(*args)``, which returns ``(address, context)`` for ``_blas.run_on_workers`` (the
+        kernel's ``cfunc`` over raw memory, and the int64 array describing the call) or None when the call's
+        arrays do not fit it. From ``work`` elements such a call runs on numpy's OpenBLAS workers, which wait
+        spinning between the products of a step: handing them a piece costs less than waking this module's
+        workers (hence the lower threshold), and their static halves keep each half of a weight on the core that
+        read it in the forward pass's product (benchmarks/README.md, 2026-12-08)."""
+        def register(entry):
+            self.blas_work = SPLIT_WORK if SPLIT_WORK is not None else work
+            self._blas_entry = entry
+            return entry
+        return register
 
 
 # A split call from HEAVY times its kernel's threshold (~0.6 ms of one-thread work) makes OpenBLAS's idle workers

@@ -11,7 +11,11 @@ from __future__ import annotations
 
 import math
 
-from ._llvm import fma
+import numba
+import numpy as np
+
+from . import _blas
+from ._llvm import address_to_pointer, fma
 from ._threads import split
 
 
@@ -95,3 +99,89 @@ def sgd_update(param, grad, buf, first, l2, momentum, one_minus_dampening, neste
         b = g if first else fma(g, one_minus_dampening, buf[k] * momentum)
         buf[k] = b
         param[k] = fma(fma(b, momentum, g) if nesterov else b, neg_lr, param[k])
+
+
+# --- The updates on numpy's OpenBLAS workers (``Split.on_blas_workers``) ----------------------------------------
+#
+# Each kernel has a ``cfunc`` that rebuilds its arrays from the addresses in an int64 context and runs its piece:
+# ``[shift, total, itemsize, array addresses..., address of the float scalars, flags..., float scalars (as
+# float64 bits)...]``. The scalars go through float64 and back to the arrays' dtype, which is exact.
+
+_compiled = {}  # the cfuncs, compiled on first use (kept: their addresses must stay valid)
+
+
+def _address(py_func) -> int:
+    piece = _compiled.get(py_func)
+    if piece is None:
+        piece = _compiled[py_func] = numba.cfunc(_blas.PIECE_SIGNATURE, cache=True)(py_func)
+    return piece.address
+
+
+def _context(arrays, flags, floats):
+    """The int64 context of a call, or None unless its arrays are 1-d, C-contiguous and all float32 or all float64."""
+    dtype = arrays[0].dtype
+    if dtype not in (np.float32, np.float64) or any(a.dtype != dtype or not a.flags.c_contiguous for a in arrays):
+        return None
+    head = 3 + len(arrays) + 1 + len(flags)
+    context = np.empty(head + len(floats), np.int64)
+    context[1:3] = arrays[0].size, dtype.itemsize
+    context[3:3 + len(arrays)] = [a.ctypes.data for a in arrays]
+    context[3 + len(arrays)] = context.ctypes.data + 8 * head
+    context[4 + len(arrays):head] = flags
+    context[head:].view(np.float64)[:] = floats
+    return context
+
+
+@numba.njit(cache=True)
+def _array(context, i, dtype):
+    """The ``i``-th array of a context."""
+    return numba.carray(address_to_pointer(context[3 + i]), context[1], dtype)
+
+
+_sgd = sgd_update.serial
+_adam = adam_update.serial
+
+
+def _sgd_piece(m, n, k, alpha, a, lda, b, ldb, c, ldc, sb):
+    context = numba.carray(c, 9)
+    start = a >> context[0]
+    f = numba.carray(address_to_pointer(context[6]), 4, np.float64)
+    first, nesterov = context[7] != 0, context[8] != 0
+    if context[2] == 4:
+        _sgd(_array(context, 0, np.float32), _array(context, 1, np.float32), _array(context, 2, np.float32), first,
+             np.float32(f[0]), np.float32(f[1]), np.float32(f[2]), nesterov, np.float32(f[3]), start, start + m)
+    else:
+        _sgd(_array(context, 0, np.float64), _array(context, 1, np.float64), _array(context, 2, np.float64), first,
+             f[0], f[1], f[2], nesterov, f[3], start, start + m)
+    return 0
+
+
+@sgd_update.on_blas_workers(1 << 17)
+def _sgd_entry(param, grad, buf, first, l2, momentum, one_minus_dampening, nesterov, neg_lr):
+    context = _context((param, grad, buf), (first, nesterov), (l2, momentum, one_minus_dampening, neg_lr))
+    return None if context is None else (_address(_sgd_piece), context)
+
+
+def _adam_piece(m, n, k, alpha, a, lda, b, ldb, c, ldc, sb):
+    context = numba.carray(c, 10)
+    start = a >> context[0]
+    f = numba.carray(address_to_pointer(context[8]), 9, np.float64)
+    amsgrad = context[9] != 0
+    if context[2] == 4:
+        _adam(_array(context, 0, np.float32), _array(context, 1, np.float32), _array(context, 2, np.float32),
+              _array(context, 3, np.float32), _array(context, 4, np.float32), np.float32(f[0]), np.float32(f[1]),
+              np.float32(f[2]), np.float32(f[3]), np.float32(f[4]), np.float32(f[5]), np.float32(f[6]),
+              np.float32(f[7]), np.float32(f[8]), amsgrad, start, start + m)
+    else:
+        _adam(_array(context, 0, np.float64), _array(context, 1, np.float64), _array(context, 2, np.float64),
+              _array(context, 3, np.float64), _array(context, 4, np.float64), f[0], f[1], f[2], f[3], f[4], f[5],
+              f[6], f[7], f[8], amsgrad, start, start + m)
+    return 0
+
+
+@adam_update.on_blas_workers(1 << 16)
+def _adam_entry(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, weight, keep, beta2, one_minus_beta2, decay, l2,
+                step_size, bias_correction2_sqrt, eps, amsgrad):
+    context = _context((param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq), (amsgrad,),
+                       (weight, keep, beta2, one_minus_beta2, decay, l2, step_size, bias_correction2_sqrt, eps))
+    return None if context is None else (_address(_adam_piece), context)
