@@ -1,4 +1,5 @@
-"""numpy's OpenBLAS, reached through ctypes: its thread count, and how long its idle workers spin.
+"""numpy's OpenBLAS, reached through ctypes: its thread count, how long its idle workers spin, and its workers
+running pieces of Ember's optimizer updates (``run_on_workers``, at the end).
 
 After each multi-threaded call OpenBLAS's worker threads spin for 2^28 CPU cycles (~0.1 s) before they
 sleep, by default. Ember shortens that twice, through ``limit_idle_spin``:

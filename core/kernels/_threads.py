@@ -21,7 +21,8 @@ turn (a worker that is slow to wake leaves its pieces to the caller instead of h
 Nothing is compiled twice, numba's OpenMP pool is not started, and a forked child starts workers of its
 own. ``EMBER_SPLIT_WORK`` (elements) gives every ``split`` kernel that threshold instead (a huge value:
 one thread always). The first heavy split call (``HEAVY``) tells OpenBLAS's idle threads to sleep rather
-than spin on the cores the workers need (``_blas.limit_idle_spin``).
+than spin on the cores the workers need (``_blas.limit_idle_spin``). A ``split`` kernel with a C entry
+(``Split.on_blas_workers``: the optimizer updates) runs on numpy's OpenBLAS workers instead, in static halves.
 """
 
 from __future__ import annotations
