@@ -106,6 +106,11 @@ def sgd_update(param, grad, buf, first, l2, momentum, one_minus_dampening, neste
 # Each kernel has a ``cfunc`` that rebuilds its arrays from the addresses in an int64 context and runs its piece:
 # ``[shift, total, itemsize, array addresses..., address of the float scalars, flags..., float scalars (as
 # float64 bits)...]``. The scalars go through float64 and back to the arrays' dtype, which is exact.
+#
+# From 128k elements for both: handing a piece over costs 20-50 us on this VM, so on its own an SGD update breaks
+# even near 256k elements and Adam's near 128k (benchmarks/README.md, 2026-12-08); in
+# the VM's slow state, where reading what the other core wrote is costly, the halves save far more (MLP b32's
+# update 380 us against 520 with SGD's threshold at 256k, torch 750).
 
 _compiled = {}  # the cfuncs, compiled on first use (kept: their addresses must stay valid)
 
@@ -179,7 +184,7 @@ def _adam_piece(m, n, k, alpha, a, lda, b, ldb, c, ldc, sb):
     return 0
 
 
-@adam_update.on_blas_workers(1 << 16)
+@adam_update.on_blas_workers(1 << 17)
 def _adam_entry(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, weight, keep, beta2, one_minus_beta2, decay, l2,
                 step_size, bias_correction2_sqrt, eps, amsgrad):
     context = _context((param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq), (amsgrad,),

@@ -118,3 +118,30 @@ def test_a_forked_child_runs_the_update_on_workers_of_its_own():
     if out.stdout.strip() == "skip":
         pytest.skip("this OpenBLAS has no blas_level1_thread that calls back as expected")
     assert out.stdout.strip() == "0"
+
+
+def test_updates_from_two_threads_beside_products_finish_with_the_one_thread_values(workers):
+    import threading
+
+    def run(seed, results):
+        args = _sgd_args(np.random.default_rng(seed), np.float32, False, True, 0.9)
+        expected = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
+        for _ in range(20):
+            optim.sgd_update.serial(*expected, 0, SIZE)
+            optim.sgd_update(SIZE, *args)
+        results[seed] = np.array_equal(args[0], expected[0]) and np.array_equal(args[2], expected[2])
+
+    def products():
+        a = np.ones((256, 256), np.float32)
+        for _ in range(50):
+            a @ a  # OpenBLAS's workers are also asked for GEMMs meanwhile
+
+    results = {}
+    threads = [threading.Thread(target=run, args=(seed, results)) for seed in (5, 6)] + [threading.Thread(target=products)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads)  # no hang
+    assert results == {5: True, 6: True}
+    assert True in workers
