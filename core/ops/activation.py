@@ -14,7 +14,7 @@ import numpy as np
 
 from ..autograd.grad_mode import state
 from ..tensor import Tensor
-from ._op import Op, on_arrays, wrap
+from ._op import Op, conj_data, on_arrays, wrap
 from ._util import default_float
 from .arithmetic import minimum, where
 from .complex_ops import conj_of
@@ -30,6 +30,9 @@ class Tanh(Op):
     @staticmethod
     def backward(ctx, grad):
         # d/dx tanh = 1 - tanh^2
+        if on_arrays():  # no graph of the backward: the arrays, not three ops
+            out = conj_data(ctx.output)
+            return wrap(grad._data * (1 - out * out))
         out = conj_of(ctx.output)
         return grad * (1 - out * out)
 
@@ -47,6 +50,9 @@ class Sigmoid(Op):
 
     @staticmethod
     def backward(ctx, grad):
+        if on_arrays():
+            out = conj_data(ctx.output)
+            return wrap(grad._data * out * (1 - out))
         out = conj_of(ctx.output)
         return grad * out * (1 - out)
 

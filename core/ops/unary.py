@@ -23,6 +23,8 @@ class Exp(Op):
 
     @staticmethod
     def backward(ctx, grad):
+        if on_arrays():
+            return wrap(grad._data * conj_data(ctx.output))
         return grad * conj_of(ctx.output)
 
 
@@ -60,6 +62,8 @@ class Log1p(Op):
     @staticmethod
     def backward(ctx, grad):
         (a,) = ctx.saved_tensors
+        if on_arrays():
+            return wrap(grad._data / (conj_data(a) + 1))
         return grad / conj_of(a + 1)
 
 
@@ -83,6 +87,8 @@ class Sqrt(Op):
 
     @staticmethod
     def backward(ctx, grad):
+        if on_arrays():
+            return wrap(grad._data / (2 * conj_data(ctx.output)))
         return grad / (2 * conj_of(ctx.output))
 
 
@@ -95,6 +101,9 @@ class Rsqrt(Op):  # fused: measured faster than reciprocal(sqrt(x))
     @staticmethod
     def backward(ctx, grad):
         # d/dx x^(-1/2) = -1/2 x^(-3/2)
+        if on_arrays():
+            out = conj_data(ctx.output)
+            return wrap(grad._data * -0.5 * out * out * out)
         out = conj_of(ctx.output)
         return grad * -0.5 * out * out * out
 
