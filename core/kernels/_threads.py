@@ -109,11 +109,13 @@ class Split:
         for a in args:
             if isinstance(a, np.ndarray) and a.size > work:
                 work = a.size
-        if self.blas_work is not None and work >= self.blas_work and numba.get_num_threads() > 1 and total > 1:
+        threads = min(numba.get_num_threads(), total)
+        if self.blas_work is not None and work >= self.blas_work and threads > 1:
             entry = self._blas_entry(*args)
-            if entry is not None and _blas.run_on_workers(*entry, total, min(numba.get_num_threads(), total)):
+            if entry is not None and _blas.run_on_workers(*entry, total, threads):
                 return None
-        threads = min(numba.get_num_threads(), total) if work >= self.work else 1
+        if work < self.work:
+            threads = 1
         if threads <= 1:
             return self.serial(*args, 0, total)
         if work >= HEAVY * self.work:
